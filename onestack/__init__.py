@@ -1,0 +1,1 @@
+"""onestack: a cloud operating system with OpenStack's APIs."""

@@ -1,0 +1,178 @@
+"""The ASGI application factory: each service mounts under its own path prefix on one port."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from onestack.core.api.faults import (
+    ApiError,
+    ErrorRenderer,
+    MethodNotAllowed,
+    NotFound,
+)
+
+log = logging.getLogger("onestack.api")
+
+REQUEST_ID_HEADER = "x-openstack-request-id"
+_REQUEST_ID_RE = re.compile(r"^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+@dataclass
+class Service:
+    """One API service as mounted into the process."""
+
+    name: str  # catalog type, e.g. "identity"
+    prefix: str  # mount path, e.g. "/identity"
+    routes: Sequence[BaseRoute]
+    render_error: ErrorRenderer
+    state: dict[str, Any] = field(default_factory=dict)
+    ready: Callable[[], bool] = lambda: True
+
+
+def new_request_id() -> str:
+    return f"req-{uuid.uuid4()}"
+
+
+class RequestContextMiddleware:
+    """Stamps every response with a request id and logs one line per request.
+
+    An incoming valid ``X-OpenStack-Request-ID`` is kept as the global request id and
+    chained in the log line, as oslo.middleware does; the response carries our own id.
+    """
+
+    def __init__(self, app: ASGIApp, log_requests: bool = True) -> None:
+        self.app = app
+        self.log_requests = log_requests
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = new_request_id()
+        global_id = None
+        for name, value in scope["headers"]:
+            if name == b"x-openstack-request-id":
+                candidate = value.decode("latin-1")
+                if _REQUEST_ID_RE.match(candidate):
+                    global_id = candidate
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        state["global_request_id"] = global_id
+        started = time.perf_counter()
+        status_holder = [500]
+        header = (REQUEST_ID_HEADER.encode(), request_id.encode())
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder[0] = message["status"]
+                message["headers"] = [*message.get("headers", []), header]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            if self.log_requests:
+                auth = state.get("auth")
+                log.info(
+                    "%s %s %s status=%s ms=%.1f user=%s project=%s%s",
+                    request_id,
+                    scope["method"],
+                    scope["path"],
+                    status_holder[0],
+                    (time.perf_counter() - started) * 1000,
+                    getattr(auth, "user_id", "-") or "-",
+                    getattr(auth, "project_id", "-") or "-",
+                    f" global={global_id}" if global_id else "",
+                )
+
+
+def build_service_app(service: Service, max_body_size: int) -> Starlette:
+    """A Starlette app for one service whose every error has the service's own shape."""
+
+    async def on_api_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        return service.render_error(exc)
+
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 405:
+            err: ApiError = MethodNotAllowed("The method specified is not allowed for the requested resource.")
+        elif exc.status_code == 404:
+            err = NotFound("The resource could not be found.")
+        else:
+            err = ApiError(str(exc.detail), status=exc.status_code)
+        return service.render_error(err)
+
+    async def on_crash(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error in %s %s", request.method, request.url.path)
+        return service.render_error(ApiError("An unexpected error prevented the server from fulfilling your request."))
+
+    app = Starlette(
+        routes=list(service.routes),
+        exception_handlers={ApiError: on_api_error, HTTPException: on_http_error, Exception: on_crash},
+    )
+    app.state.max_body_size = max_body_size
+    app.state.service = service
+    for key, value in service.state.items():
+        setattr(app.state, key, value)
+    return app
+
+
+def build_root_app(
+    services: Sequence[Service],
+    *,
+    max_body_size: int,
+    log_requests: bool = True,
+    lifespan: Callable[[Starlette], Any] | None = None,
+) -> ASGIApp:
+    """All services under their prefixes, plus ``/healthz`` and a root version index."""
+
+    async def healthz(request: Request) -> Response:
+        pending = [s.name for s in services if not s.ready()]
+        if pending:
+            return JSONResponse({"status": "starting", "waiting_for": pending}, status_code=503)
+        return JSONResponse({"status": "ok", "services": [s.name for s in services]})
+
+    async def index(request: Request) -> Response:
+        base = str(request.base_url).rstrip("/")
+        return JSONResponse({"services": {s.name: f"{base}{s.prefix}" for s in services}})
+
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz, methods=["GET", "HEAD"]),
+        Route("/", index, methods=["GET", "HEAD"]),
+    ]
+    for service in services:
+        routes.append(Mount(service.prefix, app=build_service_app(service, max_body_size)))
+    root = Starlette(routes=routes, lifespan=lifespan)
+    return RequestContextMiddleware(_ExactPrefix(root, [s.prefix for s in services]), log_requests=log_requests)
+
+
+class _ExactPrefix:
+    """Serves ``/identity`` as ``/identity/`` instead of redirecting: clients discover there."""
+
+    def __init__(self, app: ASGIApp, prefixes: list[str]) -> None:
+        self.app = app
+        self.prefixes = set(prefixes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in self.prefixes:
+            scope = dict(scope, path=scope["path"] + "/", raw_path=(scope["path"] + "/").encode())
+        await self.app(scope, receive, send)
+
+
+Startup = Callable[[], Awaitable[None]]
+
+__all__ = ["Service", "build_root_app", "build_service_app", "new_request_id", "NotFound"]

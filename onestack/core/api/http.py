@@ -1,0 +1,100 @@
+"""Request/response helpers shared by every service's HTTP layer."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from onestack.core.api.faults import BadRequest, PayloadTooLarge, UnsupportedMediaType
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class RouteTable:
+    """Collects a module's routes with decorators: ``@routes.get("/v3/projects")``."""
+
+    def __init__(self) -> None:
+        self.routes: list[Route] = []
+
+    def add(self, methods: list[str], path: str) -> Callable[[Handler], Handler]:
+        def register(fn: Handler) -> Handler:
+            self.routes.append(Route(path, fn, methods=methods))
+            return fn
+
+        return register
+
+    def get(self, path: str) -> Callable[[Handler], Handler]:
+        # HEAD is answered by every GET route, as Keystone does.
+        return self.add(["GET", "HEAD"], path)
+
+    def post(self, path: str) -> Callable[[Handler], Handler]:
+        return self.add(["POST"], path)
+
+    def put(self, path: str) -> Callable[[Handler], Handler]:
+        return self.add(["PUT"], path)
+
+    def patch(self, path: str) -> Callable[[Handler], Handler]:
+        return self.add(["PATCH"], path)
+
+    def delete(self, path: str) -> Callable[[Handler], Handler]:
+        return self.add(["DELETE"], path)
+
+    def head(self, path: str) -> Callable[[Handler], Handler]:
+        return self.add(["HEAD"], path)
+
+
+def _dumps(body: Any) -> bytes:
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(_dumps(body), status_code=status, headers=headers, media_type="application/json")
+
+
+def no_content(headers: dict[str, str] | None = None) -> Response:
+    return Response(b"", status_code=204, headers=headers)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """Read the whole body, refusing (413) anything over ``limit`` bytes even when chunked."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge()
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def json_body(request: Request, *, required: bool = True) -> Any:
+    """Parse the body as JSON; malformed JSON is a 400 in the caller's error shape."""
+    limit: int = getattr(request.app.state, "max_body_size", 114688)
+    raw = await read_body(request, limit)
+    if not raw.strip():
+        if required:
+            raise BadRequest("The request body is empty; a JSON document is required.")
+        return None
+    ctype = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    if ctype and ctype not in ("application/json", "text/plain", "application/octet-stream") and not ctype.endswith("+json"):
+        raise UnsupportedMediaType(f"Content type {ctype} is not supported; send application/json.")
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadRequest(f"Malformed request body: {exc}") from None
+
+
+def query_flag(request: Request, name: str) -> bool:
+    """Keystone's boolean query parameters: present with no value, or a true-ish value."""
+    if name not in request.query_params:
+        return False
+    value = request.query_params[name].lower()
+    return value in ("", "1", "true", "yes", "on")

@@ -1,0 +1,231 @@
+"""Typed configuration: defaults <- TOML file <- environment (ONESTACK_...) <- flags.
+
+Every key is a field of a dataclass below; docs/configuration.md lists them all.
+Environment variables name the path with double underscores between levels:
+``ONESTACK_SERVER__PORT=5001``, ``ONESTACK_IDENTITY__SECURITY_COMPLIANCE__LOCKOUT_DURATION=30``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "ONESTACK_"
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing, unknown or of the wrong type."""
+
+
+def default_data_dir() -> str:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return os.path.join(base, "onestack")
+
+
+@dataclass
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 5000
+    data_dir: str = field(default_factory=default_data_dir)
+    # Largest request body accepted by any API (bytes); bigger bodies get 413.
+    max_request_body_size: int = 114688
+    # Base URL written into the catalog; empty means http://{host}:{port}.
+    public_url: str = ""
+
+
+@dataclass
+class DatabaseConfig:
+    # Empty means SQLite in WAL mode at <data_dir>/onestack.db.
+    url: str = ""
+    # SQLite busy timeout (seconds) before a locked write gives up.
+    sqlite_busy_timeout: float = 30.0
+
+
+@dataclass
+class LogConfig:
+    level: str = "INFO"
+    # One JSON object per line instead of human-readable text.
+    json: bool = False
+    # Log one line per HTTP request.
+    requests: bool = True
+
+
+@dataclass
+class SecurityComplianceConfig:
+    # 0 disables each check, as in Keystone.
+    lockout_failure_attempts: int = 0
+    lockout_duration: int = 1800
+    unique_last_password_count: int = 0
+    minimum_password_age: int = 0
+    password_expires_days: int = 0
+    password_regex: str = ""
+    password_regex_description: str = ""
+    change_password_upon_first_use: bool = False
+    disable_user_account_days_inactive: int = 0
+
+
+@dataclass
+class IdentityConfig:
+    token_expiration: int = 3600
+    # Extra seconds a revoked-by-expiry token is still accepted when allow_expired is asked.
+    allow_expired_window: int = 172800
+    max_active_keys: int = 3
+    password_hash_rounds: int = 12
+    # Seconds a validated token and the catalog stay in the in-process cache.
+    cache_ttl: float = 300.0
+    # Optional YAML file of policy rules that override the defaults.
+    policy_file: str = ""
+    list_limit: int = 0
+    security_compliance: SecurityComplianceConfig = field(default_factory=SecurityComplianceConfig)
+
+
+@dataclass
+class BootstrapConfig:
+    # Empty means generate one on first start and print it once.
+    admin_password: str = ""
+    demo_password: str = ""
+    region: str = "RegionOne"
+
+
+@dataclass
+class AuthConfig:
+    # Where services validate tokens when identity runs in another process.
+    identity_url: str = ""
+    service_username: str = "onestack"
+    service_password: str = ""
+    service_project: str = "service"
+    cache_ttl: float = 60.0
+
+
+@dataclass
+class Config:
+    server: ServerConfig = field(default_factory=ServerConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+    identity: IdentityConfig = field(default_factory=IdentityConfig)
+    bootstrap: BootstrapConfig = field(default_factory=BootstrapConfig)
+    auth: AuthConfig = field(default_factory=AuthConfig)
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.server.data_dir)
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.data_dir / 'onestack.db'}"
+
+    @property
+    def base_url(self) -> str:
+        return self.server.public_url.rstrip("/") or f"http://{self.server.host}:{self.server.port}"
+
+
+def _coerce(value: Any, typ: Any, where: str) -> Any:
+    if typ is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on"):
+            return True
+        if isinstance(value, str) and value.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{where}: expected a boolean, got {value!r}")
+    if typ is int:
+        if isinstance(value, bool):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}") from None
+    if typ is float:
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: expected a number, got {value!r}") from None
+    if typ is str:
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            raise ConfigError(f"{where}: expected a string, got {value!r}")
+        return str(value)
+    raise ConfigError(f"{where}: unsupported type {typ!r}")
+
+
+def _apply(obj: Any, values: Mapping[str, Any], where: str) -> None:
+    hints = typing.get_type_hints(type(obj))
+    names = {f.name for f in dataclasses.fields(obj)}
+    for key, value in values.items():
+        norm = key.replace("-", "_")
+        if norm not in names:
+            raise ConfigError(f"unknown configuration key {where}{key}")
+        typ = hints[norm]
+        if dataclasses.is_dataclass(typ):
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{where}{key}: expected a table")
+            _apply(getattr(obj, norm), value, f"{where}{key}.")
+        else:
+            if isinstance(typ, types.UnionType):
+                typ = str
+            setattr(obj, norm, _coerce(value, typ, f"{where}{key}"))
+
+
+def _env_tree(environ: Mapping[str, str]) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        path = [p.lower() for p in name[len(ENV_PREFIX):].split("__") if p]
+        if len(path) < 2:
+            continue
+        node = tree
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = value
+    return tree
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Config:
+    """Build the settings object; later sources win. ``overrides`` uses dotted keys."""
+    cfg = Config()
+    if path:
+        try:
+            with open(path, "rb") as fh:
+                _apply(cfg, tomllib.load(fh), "")
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+    _apply(cfg, _env_tree(os.environ if environ is None else environ), "")
+    for dotted, value in (overrides or {}).items():
+        if value is None:
+            continue
+        node: dict[str, Any] = {}
+        root = node
+        parts = dotted.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+        _apply(cfg, root, "")
+    return cfg
+
+
+def describe(cfg: Config | None = None) -> list[tuple[str, str, Any]]:
+    """Every key as (dotted name, type, default) — used to document and to test the docs."""
+    out: list[tuple[str, str, Any]] = []
+
+    def walk(obj: Any, prefix: str) -> None:
+        hints = typing.get_type_hints(type(obj))
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            if dataclasses.is_dataclass(value):
+                walk(value, f"{prefix}{f.name}.")
+            else:
+                out.append((prefix + f.name, getattr(hints[f.name], "__name__", str(hints[f.name])), value))
+
+    walk(cfg or Config(), "")
+    return out

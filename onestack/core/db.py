@@ -1,0 +1,121 @@
+"""Database layer: SQLAlchemy 2 engines, sessions run in worker threads, Alembic migrations.
+
+Service logic is plain synchronous SQLAlchemy; the async API layer calls it through
+``Database.read`` / ``Database.write``, which run it in a worker thread inside one
+transaction. docs/design.md records why (measured) we chose sync-in-threads over asyncio
+drivers. SQLite writes are serialised by a lock because SQLite has one writer anyway and
+a deferred transaction that upgrades to a write can otherwise fail with "database is locked".
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio.to_thread
+from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+T = TypeVar("T")
+
+
+def normalise_url(url: str) -> str:
+    """Accept the short URLs users type and pick the drivers we ship."""
+    if url.startswith("mysql://") or url.startswith("mariadb://"):
+        return "mysql+pymysql://" + url.split("://", 1)[1]
+    if url.startswith("postgres://"):
+        return "postgresql://" + url.split("://", 1)[1]
+    return url
+
+
+def create_db_engine(url: str, *, sqlite_busy_timeout: float = 30.0) -> Engine:
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": sqlite_busy_timeout},
+            pool_size=8,
+            max_overflow=16,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    kwargs: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+    if url.startswith("mysql"):
+        kwargs["pool_recycle"] = 3600
+        if "charset=" not in url:
+            url += ("&" if "?" in url else "?") + "charset=utf8mb4"
+    return create_engine(url, **kwargs)
+
+
+class Database:
+    """One engine and the way to run a unit of work against it off the event loop."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.is_sqlite = engine.dialect.name == "sqlite"
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._write_lock = threading.Lock()
+
+    def run_sync(self, fn: Callable[..., T], *args: Any, write: bool = True) -> T:
+        """Run ``fn(session, *args)`` in one transaction in the calling thread."""
+        if write and self.is_sqlite:
+            with self._write_lock:
+                return self._transaction(fn, args)
+        return self._transaction(fn, args)
+
+    def _transaction(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        with self._sessions() as session, session.begin():
+            return fn(session, *args)
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        return await anyio.to_thread.run_sync(lambda: self.run_sync(fn, *args, write=False))
+
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+        return await anyio.to_thread.run_sync(lambda: self.run_sync(fn, *args, write=True))
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def migrate(engine: Engine, script_location: Path, version_table: str, metadata: MetaData) -> None:
+    """Bring one service's tables to the newest revision (Alembic, batch mode on SQLite)."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(script_location))
+    cfg.attributes["version_table"] = version_table
+    cfg.attributes["target_metadata"] = metadata
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def run_migrations_online() -> None:
+    """Shared body of every service's Alembic ``env.py``."""
+    from alembic import context
+
+    cfg = context.config
+    conn = cfg.attributes["connection"]
+    context.configure(
+        connection=conn,
+        target_metadata=cfg.attributes["target_metadata"],
+        version_table=cfg.attributes["version_table"],
+        render_as_batch=conn.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+__all__ = ["Database", "Session", "create_db_engine", "migrate", "normalise_url", "run_migrations_online"]

@@ -1,0 +1,7 @@
+"""Identity API: app_creds (to be written)."""
+
+from __future__ import annotations
+
+from onestack.core.api.http import RouteTable
+
+routes = RouteTable()

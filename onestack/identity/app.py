@@ -1,0 +1,69 @@
+"""Assemble the identity service: its routes, its state, its in-process token validator."""
+
+from __future__ import annotations
+
+from onestack.core.api.app import Service
+from onestack.core.api.faults import keystone_error
+from onestack.core.auth import AuthContext, context_from_token_body
+from onestack.core.config import Config
+from onestack.core.db import Database
+from onestack.identity.api import (
+    app_creds,
+    auth,
+    catalog,
+    credentials,
+    domain_config,
+    domains,
+    ep_filter,
+    grants,
+    groups,
+    limits,
+    policies,
+    projects,
+    revoke,
+    role_assignments,
+    roles,
+    trusts,
+    users,
+    versions,
+)
+from onestack.identity.service import tokens
+from onestack.identity.state import Identity
+
+API_MODULES = (
+    versions, auth, projects, domains, users, groups, roles, grants, role_assignments,
+    app_creds, credentials, trusts, catalog, ep_filter, limits, domain_config, policies, revoke,
+)
+PREFIX = "/identity"
+
+
+class InProcessValidator:
+    """Token validation by direct call: what every service in ``onestack up`` uses."""
+
+    def __init__(self, ident: Identity) -> None:
+        self.ident = ident
+
+    async def validate(self, token: str, *, allow_expired: bool = False) -> AuthContext:
+        try:
+            _, doc = await tokens.validate_payload(
+                self.ident, token, include_catalog=False, allow_expired=allow_expired
+            )
+        except tokens.TokenNotFound:
+            from onestack.core.api.faults import Unauthorized
+
+            raise Unauthorized() from None
+        return context_from_token_body(token, {"token": doc})
+
+
+def build_identity(config: Config, db: Database) -> tuple[Service, Identity, InProcessValidator]:
+    ident = Identity(config, db)
+    validator = InProcessValidator(ident)
+    routes = [route for module in API_MODULES for route in module.routes.routes]
+    service = Service(
+        name="identity",
+        prefix=PREFIX,
+        routes=routes,
+        render_error=keystone_error,
+        state={"identity": ident, "token_validator": validator},
+    )
+    return service, ident, validator

@@ -1,0 +1,98 @@
+"""First-start setup, as DevStack leaves a Keystone: domain, roles, projects, users, catalog."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from onestack.core.ids import new_id, utcnow
+from onestack.identity.models import Assignment, ImpliedRole, Password, Project, Role, ServiceState, User
+from onestack.identity.service import assignments, catalog, projects, users
+
+DEFAULT_DOMAIN = "default"
+ROLES = ("admin", "member", "reader", "service", "ResellerAdmin")
+IMPLIED = (("admin", "member"), ("member", "reader"))
+PROJECTS = ("admin", "demo", "alt_demo", "service")
+SERVICE_USER = "onestack"
+
+
+@dataclass
+class BootstrapResult:
+    created: bool
+    passwords: dict[str, str] = field(default_factory=dict)  # user name -> password, only when created
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def _role(s: Session, name: str) -> Role:
+    role = s.scalar(select(Role).where(Role.name == name, Role.domain_id == "<<null>>"))
+    if role is None:
+        role = Role(id=new_id(), name=name, extra={}, options={})
+        s.add(role)
+        s.flush()
+    return role
+
+
+def _user(s: Session, name: str, password: str, rounds: int, project_id: str | None) -> User:
+    user = s.scalar(select(User).where(User.domain_id == DEFAULT_DOMAIN, User.name == name))
+    if user is None:
+        user = User(id=new_id(), name=name, domain_id=DEFAULT_DOMAIN, enabled=True, default_project_id=project_id,
+                    created_at=utcnow(), extra={}, options={})
+        s.add(user)
+        s.flush()
+        s.add(Password(user_id=user.id, password_hash=users.hash_password(password, rounds), created_at=utcnow()))
+    return user
+
+
+def _grant(s: Session, kind: str, actor: str, target: str, role: Role) -> None:
+    key = {"type": kind, "actor_id": actor, "target_id": target, "role_id": role.id, "inherited": False}
+    if s.get(Assignment, key) is None:
+        s.add(Assignment(**key))
+
+
+def bootstrap(
+    s: Session, *, admin_password: str, demo_password: str, service_password: str, rounds: int, region: str
+) -> BootstrapResult:
+    """Idempotent: creates what is missing; passwords are only set on users it creates."""
+    done = s.get(ServiceState, "bootstrap")
+    if s.get(Project, DEFAULT_DOMAIN) is None:
+        projects.create_domain(s, {"name": "Default", "description": "The default domain"}, domain_id=DEFAULT_DOMAIN)
+    roles = {name: _role(s, name) for name in ROLES}
+    for prior, implied in IMPLIED:
+        key = {"prior_role_id": roles[prior].id, "implied_role_id": roles[implied].id}
+        if s.get(ImpliedRole, key) is None:
+            s.add(ImpliedRole(**key))
+    proj = {}
+    for name in PROJECTS:
+        existing = s.scalar(select(Project).where(Project.domain_id == DEFAULT_DOMAIN, Project.name == name))
+        proj[name] = existing or projects.create_project(
+            s, {"name": name, "description": f"Bootstrap project {name}", "domain_id": DEFAULT_DOMAIN}
+        )
+    admin = _user(s, "admin", admin_password, rounds, proj["admin"].id)
+    demo = _user(s, "demo", demo_password, rounds, proj["demo"].id)
+    alt = _user(s, "alt_demo", demo_password, rounds, proj["alt_demo"].id)
+    svc = _user(s, SERVICE_USER, service_password, rounds, proj["service"].id)
+    for project in ("admin", "demo", "alt_demo"):
+        _grant(s, assignments.USER_PROJECT, admin.id, proj[project].id, roles["admin"])
+    _grant(s, assignments.USER_SYSTEM, admin.id, assignments.SYSTEM_TARGET, roles["admin"])
+    _grant(s, assignments.USER_PROJECT, demo.id, proj["demo"].id, roles["member"])
+    _grant(s, assignments.USER_PROJECT, alt.id, proj["alt_demo"].id, roles["member"])
+    _grant(s, assignments.USER_PROJECT, svc.id, proj["service"].id, roles["service"])
+    _grant(s, assignments.USER_PROJECT, svc.id, proj["service"].id, roles["admin"])
+    if done is None:
+        s.add(ServiceState(key="bootstrap", value={"at": utcnow().isoformat()}))
+        return BootstrapResult(
+            created=True, passwords={"admin": admin_password, "demo": demo_password, SERVICE_USER: service_password}
+        )
+    return BootstrapResult(created=False)
+
+
+def register_endpoints(s: Session, base_url: str, region: str, services: list[tuple[str, str, str]]) -> None:
+    """``services`` is (type, name, path prefix) for every API this process serves."""
+    for service_type, name, prefix in services:
+        catalog.register_service(s, service_type, name, f"{base_url}{prefix}", region)

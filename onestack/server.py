@@ -1,0 +1,177 @@
+"""Assembling a running cloud: database, migrations, bootstrap, services, client config, uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from starlette.applications import Starlette
+
+from onestack.core.api.app import Service, build_root_app
+from onestack.core.config import Config
+from onestack.core.db import Database, create_db_engine, migrate
+from onestack.identity import models as identity_models
+from onestack.identity.app import PREFIX as IDENTITY_PREFIX
+from onestack.identity.app import build_identity
+from onestack.identity.service import bootstrap as identity_bootstrap
+
+log = logging.getLogger("onestack")
+
+MIGRATIONS = [
+    ("identity", Path(identity_models.__file__).parent / "migrations", identity_models.Base.metadata),
+]
+# (catalog type, name, prefix) of every API `onestack up` serves.
+CATALOG = [("identity", "keystone", IDENTITY_PREFIX)]
+SECRETS_FILE = "secrets.json"
+
+
+@dataclass
+class Cloud:
+    config: Config
+    db: Database
+    services: list[Service]
+    app: Any
+
+
+def reset_data_dir(config: Config) -> None:
+    path = config.data_dir
+    if path.exists():
+        shutil.rmtree(path)
+
+
+def open_database(config: Config) -> Database:
+    config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    engine = create_db_engine(config.database_url, sqlite_busy_timeout=config.database.sqlite_busy_timeout)
+    return Database(engine)
+
+
+def upgrade_schema(db: Database) -> None:
+    for name, location, metadata in MIGRATIONS:
+        migrate(db.engine, location, f"alembic_version_{name}", metadata)
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.chmod(path, 0o600)
+
+
+def load_secrets(config: Config) -> dict[str, str]:
+    path = config.data_dir / SECRETS_FILE
+    if path.exists():
+        data: dict[str, str] = json.loads(path.read_text())
+        return data
+    return {}
+
+
+def bootstrap(config: Config, db: Database) -> dict[str, str] | None:
+    """Create keys and the DevStack-like initial data; returns new passwords the first time only."""
+    from onestack.identity.keys import KeyRepository
+
+    KeyRepository(config.data_dir / "fernet-keys", config.identity.max_active_keys).ensure()
+    KeyRepository(config.data_dir / "credential-keys", config.identity.max_active_keys).ensure()
+    secrets_ = load_secrets(config)
+    admin_pw = config.bootstrap.admin_password or secrets_.get("admin") or identity_bootstrap.generate_password()
+    # As DevStack does, one given admin password serves the demo users too.
+    demo_pw = (config.bootstrap.demo_password or secrets_.get("demo") or config.bootstrap.admin_password
+               or identity_bootstrap.generate_password())
+    service_pw = secrets_.get("onestack") or identity_bootstrap.generate_password()
+    result = db.run_sync(
+        lambda s: identity_bootstrap.bootstrap(
+            s,
+            admin_password=admin_pw,
+            demo_password=demo_pw,
+            service_password=service_pw,
+            rounds=config.identity.password_hash_rounds,
+            region=config.bootstrap.region,
+        )
+    )
+    db.run_sync(
+        lambda s: identity_bootstrap.register_endpoints(s, config.base_url, config.bootstrap.region, CATALOG)
+    )
+    if result.created:
+        _write_private(config.data_dir / SECRETS_FILE, json.dumps(result.passwords, indent=2))
+        return result.passwords
+    return None
+
+
+def clouds_document(config: Config, passwords: dict[str, str]) -> dict[str, Any]:
+    auth_url = f"{config.base_url}{IDENTITY_PREFIX}"
+
+    def cloud(user: str, password: str, project: str | None, system: bool = False) -> dict[str, Any]:
+        auth: dict[str, Any] = {
+            "auth_url": auth_url,
+            "username": user,
+            "password": password,
+            "user_domain_id": "default",
+        }
+        if system:
+            auth["system_scope"] = "all"
+        else:
+            auth["project_name"] = project
+            auth["project_domain_id"] = "default"
+        return {"auth": auth, "region_name": config.bootstrap.region, "interface": "public",
+                "identity_api_version": 3}
+
+    admin, demo = passwords.get("admin", ""), passwords.get("demo", "")
+    clouds = {
+        "onestack": cloud("demo", demo, "demo"),
+        "onestack-admin": cloud("admin", admin, "admin"),
+        "onestack-alt": cloud("alt_demo", demo, "alt_demo"),
+        "devstack": cloud("demo", demo, "demo"),
+        "devstack-alt": cloud("alt_demo", demo, "alt_demo"),
+        "devstack-admin": cloud("admin", admin, "admin"),
+        "devstack-system-admin": cloud("admin", admin, None, system=True),
+    }
+    return {"clouds": clouds}
+
+
+def write_client_config(config: Config) -> Path:
+    """clouds.yaml and openrc (mode 0600), rewritten each start so the URL follows --host/--port."""
+    passwords = load_secrets(config)
+    path = config.data_dir / "clouds.yaml"
+    _write_private(path, yaml.safe_dump(clouds_document(config, passwords), sort_keys=False))
+    auth_url = f"{config.base_url}{IDENTITY_PREFIX}"
+    openrc = "\n".join([
+        "# Source me: . openrc [admin]",
+        'if [ "$1" = admin ]; then',
+        "  export OS_USERNAME=admin OS_PROJECT_NAME=admin",
+        f"  export OS_PASSWORD='{passwords.get('admin', '')}'",
+        "else",
+        "  export OS_USERNAME=demo OS_PROJECT_NAME=demo",
+        f"  export OS_PASSWORD='{passwords.get('demo', '')}'",
+        "fi",
+        f"export OS_AUTH_URL={auth_url}",
+        "export OS_USER_DOMAIN_ID=default OS_PROJECT_DOMAIN_ID=default",
+        f"export OS_REGION_NAME={config.bootstrap.region} OS_IDENTITY_API_VERSION=3 OS_INTERFACE=public",
+        "",
+    ])
+    _write_private(config.data_dir / "openrc", openrc)
+    return path
+
+
+def build_cloud(config: Config, db: Database) -> Cloud:
+    identity_service, ident, _validator = build_identity(config, db)
+    services = [identity_service]
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await asyncio.sleep(0)
+        db.dispose()
+
+    app = build_root_app(
+        services, max_body_size=config.server.max_request_body_size, log_requests=config.log.requests,
+        lifespan=lifespan,
+    )
+    return Cloud(config=config, db=db, services=services, app=app)

@@ -1,0 +1,43 @@
+"""One shared cloud for the functional tests; tests that restart or reconfigure make their own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.functional.cloud import RunningCloud, make_cloud
+
+
+@pytest.fixture(scope="session")
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
+    running = make_cloud(tmp_path_factory.mktemp("cloud"))
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def admin(cloud: RunningCloud) -> Any:
+    """openstacksdk connection as admin on the admin project."""
+    return cloud.sdk("devstack-admin")
+
+
+@pytest.fixture(scope="session")
+def demo(cloud: RunningCloud) -> Any:
+    return cloud.sdk("devstack")
+
+
+@pytest.fixture(scope="session")
+def alt(cloud: RunningCloud) -> Any:
+    return cloud.sdk("devstack-alt")
+
+
+@pytest.fixture
+def fresh_cloud(tmp_path: Path) -> Iterator[RunningCloud]:
+    """A cloud of the test's own (for restarts, config changes, key rotation)."""
+    running = make_cloud(tmp_path)
+    yield running
+    running.stop()
