@@ -86,6 +86,12 @@ def bootstrap(config: Config, db: Database) -> dict[str, str] | None:
     demo_pw = (config.bootstrap.demo_password or secrets_.get("demo") or config.bootstrap.admin_password
                or identity_bootstrap.generate_password())
     service_pw = secrets_.get("onestack") or identity_bootstrap.generate_password()
+    hashes: dict[str, str] = {}
+    if not db.run_sync(identity_bootstrap.is_bootstrapped, write=False):
+        hashes = identity_bootstrap.hash_all(
+            {"admin": admin_pw, "demo": demo_pw, "alt_demo": demo_pw, "onestack": service_pw},
+            config.identity.password_hash_rounds,
+        )
     result = db.run_sync(
         lambda s: identity_bootstrap.bootstrap(
             s,
@@ -94,6 +100,7 @@ def bootstrap(config: Config, db: Database) -> dict[str, str] | None:
             service_password=service_pw,
             rounds=config.identity.password_hash_rounds,
             region=config.bootstrap.region,
+            hashes=hashes,
         )
     )
     db.run_sync(
@@ -161,7 +168,7 @@ def write_client_config(config: Config) -> Path:
 
 
 def build_cloud(config: Config, db: Database) -> Cloud:
-    identity_service, ident, _validator = build_identity(config, db)
+    identity_service, _ident, _validator = build_identity(config, db)
     services = [identity_service]
 
     @asynccontextmanager

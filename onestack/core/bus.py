@@ -93,7 +93,7 @@ class MemoryTransport:
             raise BusTimeout(f"no consumer for topic {topic!r}")
         try:
             return await asyncio.wait_for(self._dispatch(consumer, method, kwargs), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise BusTimeout(f"{topic}.{method} timed out after {timeout}s") from None
 
     def _spawn(self, consumer: _Consumer, method: str, kwargs: dict[str, Any]) -> None:

@@ -23,10 +23,11 @@ T = TypeVar("T")
 
 def normalise_url(url: str) -> str:
     """Accept the short URLs users type and pick the drivers we ship."""
-    if url.startswith("mysql://") or url.startswith("mariadb://"):
+    if url.startswith(("mysql://", "mariadb://")):
         return "mysql+pymysql://" + url.split("://", 1)[1]
-    if url.startswith("postgres://"):
-        return "postgresql://" + url.split("://", 1)[1]
+    if url.startswith(("postgres://", "postgresql://")):
+        # SQLAlchemy 2.1 defaults to psycopg 3; we ship psycopg2's binary wheel.
+        return "postgresql+psycopg2://" + url.split("://", 1)[1]
     return url
 
 

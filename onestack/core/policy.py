@@ -256,9 +256,9 @@ class Enforcer:
         self._rules = {name: parse_rule(text) for name, text in rules.items()}
 
     def _maybe_reload(self) -> None:
-        if self._policy_file and os.path.exists(self._policy_file):
-            if os.path.getmtime(self._policy_file) != self._file_mtime:
-                self._load()
+        if (self._policy_file and os.path.exists(self._policy_file)
+                and os.path.getmtime(self._policy_file) != self._file_mtime):
+            self._load()
 
     def check(self, rule: str, target: Mapping[str, Any], creds: Mapping[str, Any]) -> bool:
         check = self._rules.get(rule)

@@ -23,6 +23,8 @@ class KeyRepository:
         self.max_active_keys = max_active_keys
         self._fernet: MultiFernet | None = None
         self._loaded_mtime: float = -1.0
+        # Changes whenever the keys on disk change; caches of validated tokens key on it.
+        self.generation = 0
 
     def _indexes(self) -> list[int]:
         return sorted(int(p.name) for p in self.path.iterdir() if p.name.isdigit())
@@ -66,6 +68,7 @@ class KeyRepository:
             order = [indexes[-1], *reversed(indexes[:-1])]
             self._fernet = MultiFernet([Fernet((self.path / str(i)).read_bytes()) for i in order])
             self._loaded_mtime = mtime
+            self.generation += 1
         return self._fernet
 
     def encrypt(self, data: bytes) -> str:
@@ -73,6 +76,9 @@ class KeyRepository:
 
     def decrypt(self, token: str) -> bytes:
         """Raises InvalidToken when no key opens it or it was tampered with."""
+        # Base64 decoding ignores text after the padding; a token with a tail is not ours.
+        if "=" in token.rstrip("="):
+            raise InvalidToken()
         try:
             return self.fernet().decrypt(token.encode("ascii"))
         except (UnicodeEncodeError, ValueError):

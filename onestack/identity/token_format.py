@@ -25,9 +25,12 @@ def new_audit_id() -> str:
 def _pack_id(value: str | None) -> bytes | str | None:
     if value is not None and len(value) == 32:
         try:
-            return uuid.UUID(hex=value).bytes
+            packed = uuid.UUID(hex=value)
         except ValueError:
-            pass
+            return value
+        # Only canonical (lower-case) hex compacts: anything else must come back verbatim.
+        if packed.hex == value:
+            return packed.bytes
     return value
 
 

@@ -175,4 +175,4 @@ class _ExactPrefix:
 
 Startup = Callable[[], Awaitable[None]]
 
-__all__ = ["Service", "build_root_app", "build_service_app", "new_request_id", "NotFound"]
+__all__ = ["NotFound", "Service", "build_root_app", "build_service_app", "new_request_id"]

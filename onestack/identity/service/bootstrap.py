@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -38,14 +39,14 @@ def _role(s: Session, name: str) -> Role:
     return role
 
 
-def _user(s: Session, name: str, password: str, rounds: int, project_id: str | None) -> User:
+def _user(s: Session, name: str, password_hash: Callable[[str], str], project_id: str | None) -> User:
     user = s.scalar(select(User).where(User.domain_id == DEFAULT_DOMAIN, User.name == name))
     if user is None:
         user = User(id=new_id(), name=name, domain_id=DEFAULT_DOMAIN, enabled=True, default_project_id=project_id,
                     created_at=utcnow(), extra={}, options={})
         s.add(user)
         s.flush()
-        s.add(Password(user_id=user.id, password_hash=users.hash_password(password, rounds), created_at=utcnow()))
+        s.add(Password(user_id=user.id, password_hash=password_hash(name), created_at=utcnow()))
     return user
 
 
@@ -55,10 +56,32 @@ def _grant(s: Session, kind: str, actor: str, target: str, role: Role) -> None:
         s.add(Assignment(**key))
 
 
+def is_bootstrapped(s: Session) -> bool:
+    return s.get(ServiceState, "bootstrap") is not None
+
+
+def hash_all(passwords: dict[str, str], rounds: int) -> dict[str, str]:
+    """bcrypt releases the GIL: hash in parallel so a first start stays quick."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=len(passwords) or 1) as pool:
+        hashed = pool.map(lambda pw: users.hash_password(pw, rounds), passwords.values())
+        return dict(zip(passwords, hashed))
+
+
 def bootstrap(
-    s: Session, *, admin_password: str, demo_password: str, service_password: str, rounds: int, region: str
+    s: Session, *, admin_password: str, demo_password: str, service_password: str, rounds: int, region: str,
+    hashes: dict[str, str] | None = None,
 ) -> BootstrapResult:
-    """Idempotent: creates what is missing; passwords are only set on users it creates."""
+    """Idempotent: creates what is missing; passwords are only set on users it creates.
+
+    ``hashes`` maps user name to a precomputed bcrypt hash; missing ones are computed here.
+    """
+    plain = {"admin": admin_password, "demo": demo_password, "alt_demo": demo_password, SERVICE_USER: service_password}
+
+    def hashed(name: str) -> str:
+        return (hashes or {}).get(name) or users.hash_password(plain[name], rounds)
+
     done = s.get(ServiceState, "bootstrap")
     if s.get(Project, DEFAULT_DOMAIN) is None:
         projects.create_domain(s, {"name": "Default", "description": "The default domain"}, domain_id=DEFAULT_DOMAIN)
@@ -73,10 +96,10 @@ def bootstrap(
         proj[name] = existing or projects.create_project(
             s, {"name": name, "description": f"Bootstrap project {name}", "domain_id": DEFAULT_DOMAIN}
         )
-    admin = _user(s, "admin", admin_password, rounds, proj["admin"].id)
-    demo = _user(s, "demo", demo_password, rounds, proj["demo"].id)
-    alt = _user(s, "alt_demo", demo_password, rounds, proj["alt_demo"].id)
-    svc = _user(s, SERVICE_USER, service_password, rounds, proj["service"].id)
+    admin = _user(s, "admin", hashed, proj["admin"].id)
+    demo = _user(s, "demo", hashed, proj["demo"].id)
+    alt = _user(s, "alt_demo", hashed, proj["alt_demo"].id)
+    svc = _user(s, SERVICE_USER, hashed, proj["service"].id)
     for project in ("admin", "demo", "alt_demo"):
         _grant(s, assignments.USER_PROJECT, admin.id, proj[project].id, roles["admin"])
     _grant(s, assignments.USER_SYSTEM, admin.id, assignments.SYSTEM_TARGET, roles["admin"])

@@ -73,9 +73,10 @@ def project_to_dict(p: Project, tags: list[str] | None = None) -> dict[str, Any]
     return doc
 
 
-def domain_to_dict(d: Project) -> dict[str, Any]:
+def domain_to_dict(d: Project, tags: list[str] | None = None) -> dict[str, Any]:
     doc: dict[str, Any] = dict(d.extra or {})
-    doc.update(id=d.id, name=d.name, description=d.description or "", enabled=d.enabled, tags=[], options=dict(d.options or {}))
+    doc.update(id=d.id, name=d.name, description=d.description or "", enabled=d.enabled, tags=tags or [],
+               options=dict(d.options or {}))
     return doc
 
 
@@ -125,6 +126,8 @@ def create_project(s: Session, data: dict[str, Any], *, default_domain: str = "d
             raise BadRequest("Cannot create a project in a different domain than its parent.")
         if len(ancestors(s, parent)) + 2 > MAX_DEPTH:
             raise Forbidden(f"Max hierarchy depth reached for {parent.id} branch.")
+        if data.get("enabled", True) and not all(p.enabled for p in [parent, *ancestors(s, parent)]):
+            raise Forbidden(f"Cannot enable project {data['name']} since it has disabled parents.")
     else:
         domain_id = data.get("domain_id") or default_domain
     domain = get_domain(s, domain_id)
@@ -174,3 +177,215 @@ def set_tags(s: Session, project_id: str, tags: list[str]) -> None:
     s.execute(delete(ProjectTag).where(ProjectTag.project_id == project_id))
     for tag in dict.fromkeys(tags):
         s.add(ProjectTag(project_id=project_id, name=tag))
+
+
+# --- listing, hierarchy views, updates and deletion ------------------------------------------
+
+MAX_TAGS = 80
+
+
+def get_any(s: Session, project_id: str) -> Project:
+    """A project or a project acting as a domain: the projects API serves both."""
+    row = s.get(Project, project_id)
+    if row is None:
+        raise NotFound(f"Could not find project: {project_id}.")
+    return row
+
+
+def check_tags(tags: list[str]) -> list[str]:
+    if len(tags) > MAX_TAGS:
+        raise BadRequest(f"A project may carry at most {MAX_TAGS} tags.")
+    if len(set(tags)) != len(tags):
+        raise BadRequest("Project tags must be unique.")
+    return tags
+
+
+def project_view(s: Session, p: Project) -> dict[str, Any]:
+    return project_to_dict(p, tags_of(s, p.id))
+
+
+def lineage(s: Session, project: Project) -> list[Project]:
+    """Parents from the nearest up to and including the domain (Keystone shows it too)."""
+    out: list[Project] = []
+    current = project
+    while current.parent_id:
+        parent = s.get(Project, current.parent_id)
+        if parent is None:
+            break
+        out.append(parent)
+        current = parent
+    return out
+
+
+def parents_as_ids(s: Session, project: Project) -> dict[str, Any] | None:
+    nested: dict[str, Any] | None = None
+    for parent in reversed(lineage(s, project)):
+        nested = {parent.id: nested}
+    return nested
+
+
+def subtree_as_ids(s: Session, project_id: str) -> dict[str, Any] | None:
+    kids = children(s, project_id)
+    if not kids:
+        return None
+    return {k.id: subtree_as_ids(s, k.id) for k in kids}
+
+
+def _bool_filter(value: str) -> bool:
+    return value.strip().lower() not in ("0", "false", "no", "off", "")
+
+
+def _tag_filters(rows: list[Project], tags_by_id: dict[str, set[str]], query: dict[str, str]) -> list[Project]:
+    def names(key: str) -> set[str] | None:
+        raw = query.get(key)
+        return {t for t in raw.split(",") if t} if raw is not None else None
+
+    all_of, any_of, not_all, not_any = names("tags"), names("tags-any"), names("not-tags"), names("not-tags-any")
+    out = []
+    for row in rows:
+        have = tags_by_id.get(row.id, set())
+        if all_of is not None and not all_of <= have:
+            continue
+        if any_of is not None and not any_of & have:
+            continue
+        if not_all is not None and not_all and not_all <= have:
+            continue
+        if not_any is not None and not_any & have:
+            continue
+        out.append(row)
+    return out
+
+
+def list_projects(s: Session, query: dict[str, str]) -> list[dict[str, Any]]:
+    """Projects matching Keystone's list filters; domains only when ``is_domain`` asks for them."""
+    stmt = select(Project)
+    if "is_domain" in query:
+        stmt = stmt.where(Project.is_domain.is_(_bool_filter(query["is_domain"])))
+    else:
+        stmt = stmt.where(Project.is_domain.is_(False))
+    if "name" in query:
+        stmt = stmt.where(Project.name == query["name"])
+    if "domain_id" in query:
+        stmt = stmt.where(Project.domain_id == query["domain_id"], Project.is_domain.is_(False))
+    if "enabled" in query:
+        stmt = stmt.where(Project.enabled.is_(_bool_filter(query["enabled"])))
+    if "parent_id" in query:
+        stmt = stmt.where(Project.parent_id == query["parent_id"])
+    rows = list(s.scalars(stmt.order_by(Project.name)))
+    tags_by_id: dict[str, set[str]] = {}
+    if rows:
+        for pid, tag in s.execute(select(ProjectTag.project_id, ProjectTag.name)):
+            tags_by_id.setdefault(pid, set()).add(tag)
+    rows = _tag_filters(rows, tags_by_id, query)
+    return [project_to_dict(p, sorted(tags_by_id.get(p.id, set()))) for p in rows]
+
+
+def _check_enable_change(s: Session, project: Project, enabled: bool) -> None:
+    if project.is_domain or enabled == project.enabled:
+        return
+    if enabled:
+        parent = s.get(Project, project.parent_id) if project.parent_id else None
+        if parent is not None and not parent.is_domain and not parent.enabled:
+            raise Forbidden(f"Cannot enable project {project.id} since its parent {parent.id} is disabled.")
+    elif any(p.enabled for p in subtree(s, project.id)):
+        raise Forbidden(f"Cannot disable project {project.id} since its subtree contains enabled projects.")
+
+
+def _check_immutable(project: Project, data: dict[str, Any]) -> None:
+    if not (project.options or {}).get("immutable"):
+        return
+    opts = data.get("options")
+    unlocking = isinstance(opts, dict) and opts.get("immutable") in (False, None) and "immutable" in opts
+    if not unlocking or set(data) - {"options"}:
+        raise Forbidden(f"Project {project.id} is immutable; unset its 'immutable' option first.")
+
+
+def update_project(s: Session, project_id: str, data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Apply a PATCH; returns the new view and whether the project was just disabled."""
+    project = get_any(s, project_id)
+    _check_immutable(project, data)
+    if "domain_id" in data and data["domain_id"] != (None if project.is_domain else project.domain_id):
+        raise BadRequest("Update of domain_id is not allowed.")
+    if "parent_id" in data and data["parent_id"] != project.parent_id:
+        raise Forbidden("Update of parent_id is not allowed.")
+    if "is_domain" in data and data["is_domain"] != project.is_domain:
+        raise BadRequest("Update of is_domain is not allowed.")
+    if "id" in data and data["id"] != project.id:
+        raise BadRequest("Update of id is not allowed.")
+    if "name" in data and data["name"] != project.name:
+        clash = s.scalar(select(Project.id).where(Project.domain_id == project.domain_id, Project.name == data["name"]))
+        if clash:
+            kind = "domain" if project.is_domain else "project"
+            raise Conflict(f"Conflict occurred attempting to store {kind} - it is not permitted to have two "
+                           f"{kind}s with the same name in the same domain : {data['name']}.")
+        project.name = data["name"]
+    disabled = False
+    if "enabled" in data:
+        _check_enable_change(s, project, bool(data["enabled"]))
+        disabled = project.enabled and not data["enabled"]
+        project.enabled = bool(data["enabled"])
+    if "description" in data:
+        project.description = data["description"] or ""
+    if "tags" in data:
+        set_tags(s, project.id, check_tags(list(data["tags"] or [])))
+    if "options" in data:
+        merged = dict(project.options or {})
+        for key, value in (data["options"] or {}).items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        project.options = merged
+    known = {"id", "name", "domain_id", "parent_id", "description", "enabled", "is_domain", "tags", "options", "links"}
+    extra = dict(project.extra or {})
+    extra.update({k: v for k, v in data.items() if k not in known})
+    project.extra = extra
+    s.flush()
+    return project_view(s, project), disabled
+
+
+def purge_projects(s: Session, ids: list[str]) -> None:
+    """Remove project rows and everything attached to them (grants, tags, endpoint filters, limits)."""
+    from onestack.identity.models import (
+        ApplicationCredential,
+        Assignment,
+        Limit,
+        ProjectEndpoint,
+        ProjectEndpointGroup,
+    )
+
+    if not ids:
+        return
+    s.execute(delete(Assignment).where(Assignment.target_id.in_(ids)))
+    s.execute(delete(ProjectTag).where(ProjectTag.project_id.in_(ids)))
+    s.execute(delete(ProjectEndpoint).where(ProjectEndpoint.project_id.in_(ids)))
+    s.execute(delete(ProjectEndpointGroup).where(ProjectEndpointGroup.project_id.in_(ids)))
+    s.execute(delete(Limit).where(Limit.project_id.in_(ids)))
+    s.execute(delete(ApplicationCredential).where(ApplicationCredential.project_id.in_(ids)))
+    s.execute(delete(Project).where(Project.id.in_(ids)))
+
+
+def delete_project(s: Session, project_id: str) -> None:
+    project = get_project(s, project_id)
+    if (project.options or {}).get("immutable"):
+        raise Forbidden(f"Project {project.id} is immutable; unset its 'immutable' option first.")
+    if children(s, project.id):
+        raise Forbidden(f"Cannot delete the project {project.id} since it is not a leaf in the hierarchy. "
+                        "Use the cascade option if you want to delete a whole subtree.")
+    purge_projects(s, [project.id])
+
+
+def add_tag(s: Session, project_id: str, tag: str) -> None:
+    get_any(s, project_id)
+    have = tags_of(s, project_id)
+    if tag in have:
+        return
+    check_tags([*have, tag])
+    s.add(ProjectTag(project_id=project_id, name=tag))
+
+
+def remove_tag(s: Session, project_id: str, tag: str) -> None:
+    get_any(s, project_id)
+    if s.get(ProjectTag, {"project_id": project_id, "name": tag}) is None:
+        raise NotFound(f"Tag {tag} was not found on project {project_id}.")
+    s.execute(delete(ProjectTag).where(ProjectTag.project_id == project_id, ProjectTag.name == tag))

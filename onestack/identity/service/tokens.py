@@ -76,7 +76,7 @@ async def _password_method(ident: Identity, data: Any) -> Authenticated:
         raise BadRequest("Invalid input for field 'identity.password.user': 'user' is a required property")
     password = data["user"].get("password")
     if not isinstance(password, str):
-        raise Unauthorized()
+        raise BadRequest("Invalid input for field 'identity.password.user.password': not a string")
     sc = ident.config.identity.security_compliance
 
     def load(s: Session) -> tuple[User, str | None, datetime | None]:
@@ -128,7 +128,9 @@ async def _token_method(ident: Identity, data: Any) -> Authenticated:
         raise BadRequest("Invalid input for field 'identity.token': 'id' is a required property")
     try:
         payload, _doc = await validate_payload(ident, data["id"], include_catalog=False)
-    except (TokenNotFound, Unauthorized):
+    except TokenNotFound:
+        raise  # Keystone answers 404 for a revoked or unknown token here (tempest checks it)
+    except Unauthorized:
         raise Unauthorized() from None
     if payload.trust_id:
         raise Forbidden("Re-scoping a trust token is not allowed.")
@@ -162,9 +164,10 @@ async def _app_cred_method(ident: Identity, data: Any) -> Authenticated:
             )
         else:
             raise BadRequest("An application credential is named by id, or by name and user.")
-        if cred is None:
+        owner = s.get(User, cred.user_id) if cred is not None else None
+        if cred is None or owner is None:
             raise Unauthorized()
-        _check_user_usable(s, users.get_user(s, cred.user_id))
+        _check_user_usable(s, owner)
         s.expunge(cred)
         return cred
 
@@ -432,6 +435,10 @@ async def validate_payload(
     ident: Identity, token: str, *, include_catalog: bool = True, allow_expired: bool = False
 ) -> tuple[TokenPayload, dict[str, Any]]:
     """Open, check and render a token; raises TokenNotFound when it is not (or no longer) valid."""
+    ident.token_keys.fernet()  # notices rotated or pruned keys on disk
+    if ident.token_keys.generation != ident.key_generation:
+        ident.key_generation = ident.token_keys.generation
+        ident.token_cache.clear()  # a pruned key must stop validating its tokens at once
     key = f"{int(include_catalog)}:{token}"
     cached = ident.token_cache.get(key)
     payload: TokenPayload = cached[0] if cached else open_token(ident, token)

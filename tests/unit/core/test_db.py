@@ -1,0 +1,110 @@
+"""Database helpers: URL normalisation, SQLite set-up, transactions, migrations."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, inspect, select, text
+from sqlalchemy.orm import Session
+
+from onestack.core.db import Database, create_db_engine, migrate, normalise_url
+
+
+@pytest.mark.parametrize(("given", "expected"), [
+    ("mysql://root@127.0.0.1:3306/onestack", "mysql+pymysql://root@127.0.0.1:3306/onestack"),
+    ("mariadb://u:p@db/x", "mysql+pymysql://u:p@db/x"),
+    # psycopg2 explicitly: SQLAlchemy 2.1 would pick psycopg 3, which we do not ship.
+    ("postgres://postgres@127.0.0.1/x", "postgresql+psycopg2://postgres@127.0.0.1/x"),
+    ("postgresql://postgres@127.0.0.1/x", "postgresql+psycopg2://postgres@127.0.0.1/x"),
+    ("postgresql+psycopg2://h/x", "postgresql+psycopg2://h/x"),
+    ("mysql+pymysql://h/x", "mysql+pymysql://h/x"),
+    ("sqlite:////tmp/x.db", "sqlite:////tmp/x.db"),
+    ("sqlite://", "sqlite://"),
+])
+def test_normalise_url(given: str, expected: str) -> None:
+    assert normalise_url(given) == expected
+
+
+def test_mysql_engine_uses_pymysql_and_utf8mb4() -> None:
+    engine = create_db_engine("mysql://root@127.0.0.1:3306/x")  # no connection is made
+    assert engine.dialect.name == "mysql" and engine.dialect.driver == "pymysql"
+    assert engine.url.query["charset"] == "utf8mb4"
+    explicit = create_db_engine("mysql://root@127.0.0.1/x?charset=utf8")
+    assert explicit.url.query["charset"] == "utf8"
+
+
+def test_postgres_engine() -> None:
+    engine = create_db_engine("postgres://postgres@127.0.0.1:5432/x")
+    assert engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg2"
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Database:
+    database = Database(create_db_engine(f"sqlite:///{tmp_path / 't.db'}"))
+    yield database  # type: ignore[misc]
+    database.dispose()
+
+
+METADATA = MetaData()
+THINGS = Table("things", METADATA, Column("id", Integer, primary_key=True), Column("name", String(40)))
+
+
+def test_sqlite_pragmas(db: Database) -> None:
+    assert db.is_sqlite
+    with db.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_write_commits_and_errors_roll_back(db: Database) -> None:
+    METADATA.create_all(db.engine)
+
+    def insert(s: Session, name: str) -> None:
+        s.execute(THINGS.insert().values(name=name))
+
+    def insert_then_fail(s: Session) -> None:
+        s.execute(THINGS.insert().values(name="ghost"))
+        raise RuntimeError("boom")
+
+    def names(s: Session) -> list[str]:
+        return list(s.execute(select(THINGS.c.name).order_by(THINGS.c.id)).scalars())
+
+    db.run_sync(insert, "one")
+    with pytest.raises(RuntimeError):
+        db.run_sync(insert_then_fail)
+    assert db.run_sync(names, write=False) == ["one"]
+
+    async def both() -> list[str]:
+        await db.write(insert, "two")
+        return await db.read(names)
+
+    assert asyncio.run(both()) == ["one", "two"]
+
+
+def test_concurrent_sqlite_writes_are_serialised(db: Database) -> None:
+    METADATA.create_all(db.engine)
+
+    def bump(s: Session, i: int) -> None:
+        count = s.execute(select(THINGS.c.id)).all()
+        s.execute(THINGS.insert().values(name=f"n{len(count)}-{i}"))
+
+    async def many() -> int:
+        await asyncio.gather(*(db.write(bump, i) for i in range(20)))
+        return await db.read(lambda s: len(s.execute(select(THINGS.c.id)).all()))
+
+    assert asyncio.run(many()) == 20
+
+
+def test_identity_migrations_apply_and_are_idempotent(db: Database) -> None:
+    from onestack.server import MIGRATIONS
+
+    for name, location, metadata in MIGRATIONS:
+        migrate(db.engine, location, f"alembic_version_{name}", metadata)
+        migrate(db.engine, location, f"alembic_version_{name}", metadata)  # second run is a no-op
+    tables = set(inspect(db.engine).get_table_names())
+    assert "alembic_version_identity" in tables
+    from onestack.identity.models import Base
+
+    assert set(Base.metadata.tables) <= tables

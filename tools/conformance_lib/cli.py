@@ -1,0 +1,180 @@
+"""Command line of tools/conformance: which passes to run, against which onestack, what to write."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from conformance_lib import TEMPEST_VERSION, cloud, report, runner, tempest_conf
+from conformance_lib.results import PassResult
+from conformance_lib.venv import REPO, cache_dir, ensure_tempest
+
+PASSES = ("normal", "security-compliance")
+KEEP_RUNS = 6
+EXCLUDE_FILE = REPO / "conformance" / "exclude.txt"
+
+
+def parse_excludes(text: str) -> list[tuple[str, str]]:
+    """``regex  # reason`` lines; a line starting with ``#`` is a comment. A reason is required."""
+    entries = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        regex, sep, reason = line.partition(" #")
+        if not sep or not reason.strip():
+            raise SystemExit(f"conformance: {EXCLUDE_FILE}:{number}: an exclusion needs '  # reason'")
+        entries.append((regex.strip(), reason.strip()))
+    return entries
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="tools/conformance",
+        description=f"Run Tempest {TEMPEST_VERSION} against onestack and rewrite docs/conformance.md.")
+    p.add_argument("--service", action="append", choices=sorted(tempest_conf.SERVICES),
+                   help="service area to test (repeatable; default: every service in the catalog)")
+    p.add_argument("--regex", help="only tests whose id matches this regex (narrows --service)")
+    p.add_argument("--passes",
+                   help="comma list of passes: normal, security-compliance (default: both; with --url only "
+                        "normal unless given)")
+    p.add_argument("--url", help="use this running onestack (server root or identity URL) instead of starting one")
+    p.add_argument("--data-dir", type=Path, help="data dir of the running onestack (clouds.yaml, secrets.json)")
+    p.add_argument("--admin-password", help="admin password of the running onestack (default: secrets.json)")
+    p.add_argument("--tempest-venv", type=Path, help=f"existing virtualenv with tempest=={TEMPEST_VERSION}")
+    p.add_argument("--system-scope", action="store_true",
+                   help="Tempest drives admin APIs with system-scoped tokens ([identity] use_system_token, "
+                        "[enforce_scope] keystone = True) instead of project-scoped admin tokens")
+    p.add_argument("--concurrency", type=int, default=2)
+    p.add_argument("--timeout", type=float, default=1800.0, help="seconds allowed for each pass")
+    p.add_argument("--test-timeout", type=int, default=300, help="seconds allowed for each test")
+    p.add_argument("--docs", type=Path, default=REPO / "docs" / "conformance.md")
+    p.add_argument("--write-docs", action="store_true",
+                   help="rewrite --docs even with --regex (a full run rewrites it by default)")
+    p.add_argument("--no-docs", action="store_true", help="never rewrite --docs")
+    p.add_argument("--failures-file", type=Path, help="also write failing tests, grouped by module, here")
+    p.add_argument("-v", "--verbose", action="store_true", help="echo every Tempest output line")
+    return p
+
+
+def pass_regex(services: list[str], user_regex: str | None, extra: str | None = None) -> str:
+    """One regex for ``tempest run``: the service prefixes, AND ``user_regex``, AND ``extra``."""
+    prefixes = "|".join(tempest_conf.SERVICES[s].test_prefix.replace(".", r"\.") + r"\." for s in services)
+    looks = "".join(f"(?=.*(?:{r}))" for r in (user_regex, extra) if r)
+    return f"^{looks}(?:{prefixes})"
+
+
+def _commit() -> str:
+    def git(*args: str) -> str:
+        try:
+            proc = subprocess.run(["git", *args], check=False, cwd=REPO, capture_output=True, text=True)
+        except OSError:  # no git on this machine
+            return ""
+        return proc.stdout.strip() if proc.returncode == 0 else ""
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    return head + ("+local changes" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
+def _run_dir() -> Path:
+    """A fresh directory for this run's workspaces and logs; older runs beyond a few are pruned."""
+    runs = cache_dir() / "conformance-runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    old = sorted(runs.iterdir(), key=lambda p: p.stat().st_mtime)
+    for stale in old[: max(0, len(old) - KEEP_RUNS)]:
+        shutil.rmtree(stale, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{stamp}-", dir=runs))
+
+
+def _passes(args: argparse.Namespace) -> list[str]:
+    if args.passes is None:
+        # A running cloud's settings are its own, so the SC pass against one is opt-in.
+        return ["normal"] if args.url or args.data_dir else list(PASSES)
+    wanted = [p.strip() for p in args.passes.split(",") if p.strip()]
+    unknown = set(wanted) - set(PASSES)
+    if unknown:
+        raise SystemExit(f"conformance: unknown pass {', '.join(sorted(unknown))}; choose from {', '.join(PASSES)}")
+    return wanted
+
+
+def _spec(args: argparse.Namespace, name: str, catalog: set[str]) -> runner.PassSpec | None:
+    """The pass's tests: --service (default: what the catalog offers), narrowed by --regex."""
+    services = sorted(set(args.service or [s.name for s in tempest_conf.services_in_catalog(catalog)]))
+    services = services or ["identity"]
+    excludes = parse_excludes(EXCLUDE_FILE.read_text()) if EXCLUDE_FILE.exists() else []
+    if name == "normal":
+        return runner.PassSpec(name, pass_regex(services, args.regex), None, excludes, args.system_scope)
+    if "identity" not in services:
+        return None
+    # The whole identity suite again: a cloud with lockout and password history switched on must
+    # still pass every test, not only the ones that look at those settings.
+    return runner.PassSpec(name, pass_regex(["identity"], args.regex), tempest_conf.SecurityCompliance(),
+                           excludes, args.system_scope)
+
+
+def _one_pass(args: argparse.Namespace, venv: Path, name: str, run_dir: Path) -> PassResult | None:
+    workdir = run_dir / name
+    workdir.mkdir()
+    if args.url or args.data_dir:
+        target = cloud.attach(args.url, args.data_dir, args.admin_password)
+    else:
+        security = tempest_conf.SecurityCompliance() if name == "security-compliance" else None
+        target = cloud.start_onestack(workdir, security)
+        print(f"conformance: [{name}] onestack at {target.base_url} (log {target.log_path})", flush=True)
+    try:
+        catalog = cloud.catalog_types(target)
+        spec = _spec(args, name, catalog)
+        if spec is None:
+            return None
+        return runner.run_pass(venv, target, spec, workdir / "tempest", catalog, args.concurrency,
+                               args.timeout, args.test_timeout, args.verbose)
+    finally:
+        target.stop()
+
+
+def _public_args(argv: list[str] | None) -> list[str]:
+    """The command line as worth recording: without the local --failures-file path."""
+    args = list(argv if argv is not None else sys.argv[1:])
+    if "--failures-file" in args:
+        i = args.index("--failures-file")
+        del args[i: i + 2]
+    return [a for a in args if not a.startswith("--failures-file=")]
+
+
+def _summary_line(results: list[PassResult]) -> str:
+    parts = []
+    for r in results:
+        c = r.counts()
+        parts.append(f"{r.name}: {sum(c.values())} tests, {c['pass']} passed, {c['fail']} failed, "
+                     f"{c['skip']} skipped ({r.seconds / 60:.1f} min)")
+    return "; ".join(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    venv = ensure_tempest(args.tempest_venv)
+    run_dir = _run_dir()
+    print(f"conformance: Tempest {TEMPEST_VERSION} from {venv}; run files in {run_dir}", flush=True)
+    results = [r for r in (_one_pass(args, venv, name, run_dir) for name in _passes(args)) if r is not None]
+    info = report.RunInfo(
+        command=shlex.join(["python", "tools/conformance", *_public_args(argv)]),
+        commit=_commit(), when=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"))
+    if not args.no_docs and (args.write_docs or not args.regex):
+        report.write_doc(args.docs, results, info)
+        print(f"conformance: wrote {args.docs}", flush=True)
+    if args.failures_file:
+        args.failures_file.write_text(report.render_failures(results, info))
+        print(f"conformance: wrote {args.failures_file}", flush=True)
+    empty = [r.name for r in results if not r.tests]
+    failed = sum(r.counts()["fail"] for r in results)
+    verdict = "FAILED" if failed or empty else "OK"
+    if empty:
+        print(f"conformance: no test results from pass(es) {', '.join(empty)}; see {run_dir}", flush=True)
+    print(f"conformance: {verdict}: {_summary_line(results)}", flush=True)
+    return 1 if verdict == "FAILED" else 0

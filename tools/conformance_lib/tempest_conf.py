@@ -1,0 +1,172 @@
+"""tempest.conf for a running onestack, and the onestack settings a pass needs to match it."""
+
+from __future__ import annotations
+
+import configparser
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Service:
+    """A Tempest service area: where its tests live and how the catalog names it."""
+
+    name: str
+    test_prefix: str
+    catalog_types: tuple[str, ...]
+    # The [service_available] flag Tempest keys on; identity has none (always required).
+    available_flag: str | None
+
+
+SERVICES: dict[str, Service] = {s.name: s for s in (
+    Service("identity", "tempest.api.identity", ("identity",), None),
+    Service("compute", "tempest.api.compute", ("compute",), "nova"),
+    Service("image", "tempest.api.image", ("image",), "glance"),
+    Service("network", "tempest.api.network", ("network",), "neutron"),
+    Service("volume", "tempest.api.volume", ("block-storage", "volumev3", "volume"), "cinder"),
+    Service("object-storage", "tempest.api.object_storage", ("object-store",), "swift"),
+)}
+
+# [service_available] flags Tempest defines; every one not backed by a catalog entry is False.
+AVAILABLE_FLAGS = ("cinder", "neutron", "glance", "swift", "nova", "horizon")
+
+
+def services_in_catalog(catalog_types: set[str]) -> list[Service]:
+    """The Tempest service areas a catalog with these service types can serve."""
+    return [s for s in SERVICES.values() if set(s.catalog_types) & catalog_types]
+
+
+def service_for_test(test_id: str) -> str:
+    """Which service area a Tempest test id (or ``setUpClass (id)``) belongs to."""
+    for service in SERVICES.values():
+        if service.test_prefix + "." in test_id:
+            return service.name
+    return "other"
+
+
+@dataclass(frozen=True)
+class SecurityCompliance:
+    """Keystone's [security_compliance] values; Tempest's [identity] user_* options must agree.
+
+    Tempest's defaults are lockout after 2 failures for 5 s and a history of 2 passwords.
+    A minimum password age above 0 makes Tempest skip its password-change tests, so it stays 0.
+    """
+
+    lockout_failure_attempts: int = 2
+    lockout_duration: int = 5
+    unique_last_password_count: int = 2
+    minimum_password_age: int = 0
+
+    def onestack_toml(self) -> str:
+        """The ``onestack up --config`` file that turns these checks on."""
+        return "\n".join([
+            "# Written by tools/conformance for the security-compliance pass.",
+            "[identity.security_compliance]",
+            f"lockout_failure_attempts = {self.lockout_failure_attempts}",
+            f"lockout_duration = {self.lockout_duration}",
+            f"unique_last_password_count = {self.unique_last_password_count}",
+            f"minimum_password_age = {self.minimum_password_age}",
+            "",
+        ])
+
+
+@dataclass
+class ConfInputs:
+    identity_url: str  # e.g. http://127.0.0.1:5000/identity (no version suffix)
+    admin_password: str
+    workspace: Path
+    region: str = "RegionOne"
+    available_services: set[str] = field(default_factory=set)  # catalog service types
+    security_compliance: SecurityCompliance | None = None
+    # onestack's default policy lets a project-scoped admin manage everything (Keystone with
+    # enforce_scope off), so Tempest uses project-scoped admin tokens unless asked otherwise.
+    use_system_token: bool = False
+
+
+def _bool(value: bool) -> str:
+    return "True" if value else "False"
+
+
+def _identity_features(inputs: ConfInputs) -> dict[str, str]:
+    return {
+        "trust": "True",
+        "api_v2": "False",
+        "api_v2_admin": "False",
+        "api_v3": "True",
+        "api_extensions": "all",
+        "access_rules": "True",
+        "security_compliance": _bool(inputs.security_compliance is not None),
+        # onestack keeps every domain's users in its own SQL backend; no per-domain LDAP.
+        "domain_specific_drivers": "False",
+        "immutable_user_source": "False",
+        # Options only older Tempest and plugins read; Tempest 47 ignores them.
+        "application_credentials": "True",
+        "project_tags": "True",
+        "external_idp": "False",
+    }
+
+
+def _identity(inputs: ConfInputs) -> dict[str, str]:
+    sc = inputs.security_compliance or SecurityCompliance()
+    return {
+        "uri_v3": inputs.identity_url.rstrip("/") + "/v3",
+        "auth_version": "v3",
+        "catalog_type": "identity",
+        "region": inputs.region,
+        "v3_endpoint_type": "public",
+        "default_domain_id": "default",
+        "admin_role": "admin",
+        "disable_ssl_certificate_validation": "True",
+        "use_system_token": _bool(inputs.use_system_token),
+        "user_lockout_failure_attempts": str(sc.lockout_failure_attempts),
+        "user_lockout_duration": str(sc.lockout_duration),
+        "user_unique_last_password_count": str(sc.unique_last_password_count),
+        "user_minimum_password_age": str(sc.minimum_password_age),
+    }
+
+
+def _auth(inputs: ConfInputs) -> dict[str, str]:
+    values = {
+        "use_dynamic_credentials": "True",
+        "create_isolated_networks": "False",
+        "tempest_roles": "",
+        "default_credentials_domain_name": "Default",
+        "admin_username": "admin",
+        "admin_project_name": "admin",
+        "admin_password": inputs.admin_password,
+        "admin_domain_name": "Default",
+        "admin_user_domain_name": "Default",
+        "admin_project_domain_name": "Default",
+    }
+    if inputs.use_system_token:
+        values["admin_system"] = "all"
+    return values
+
+
+def build_config(inputs: ConfInputs) -> configparser.ConfigParser:
+    flags = {s.available_flag for s in services_in_catalog(inputs.available_services)}
+    conf = configparser.ConfigParser(interpolation=None)
+    conf["DEFAULT"] = {
+        "debug": "True",
+        "use_stderr": "False",
+        "log_dir": str(inputs.workspace / "logs"),
+        "log_file": "tempest.log",
+    }
+    conf["oslo_concurrency"] = {"lock_path": str(inputs.workspace / "tempest_lock")}
+    conf["auth"] = _auth(inputs)
+    conf["identity"] = _identity(inputs)
+    conf["identity-feature-enabled"] = _identity_features(inputs)
+    conf["service_available"] = {flag: _bool(flag in flags) for flag in AVAILABLE_FLAGS}
+    # Matches onestack's default policy, which does not reject tokens for their scope.
+    conf["enforce_scope"] = {"keystone": _bool(inputs.use_system_token)}
+    conf["service-clients"] = {"http_timeout": "60"}
+    conf["validation"] = {"run_validation": "False"}
+    return conf
+
+
+def render(inputs: ConfInputs) -> str:
+    buf = io.StringIO()
+    buf.write("# Generated by tools/conformance for a running onestack; do not edit.\n")
+    build_config(inputs).write(buf)
+    return buf.getvalue()
