@@ -209,7 +209,7 @@ class RowResult:
 
     @property
     def server_ms_per_request(self) -> float:
-        return self.server_cpu / self.count * 1000 if self.count else float("nan")
+        return self.server_cpu / self.count * 1000 if self.count and self.server_cpu else float("nan")
 
 
 async def run_row(name: str, url: str, raw: bytes, *, clients: int, duration: float, max_requests: int,

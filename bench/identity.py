@@ -196,7 +196,7 @@ def measure(t: Target, args: argparse.Namespace) -> dict[tuple[str, int], RowRes
         out: dict[tuple[str, int], RowResult] = {}
         for label, key in ROWS:
             for clients in (1, args.clients):
-                if key not in reqs:
+                if key not in reqs or key not in args.rows:
                     continue
                 duration = args.issue_duration if key == "issue" else args.duration
                 expect = 201 if key == "issue" else 200
@@ -252,6 +252,8 @@ def render(results: list[tuple[Target, dict[tuple[str, int], RowResult]]], args:
     lines = [head, "-" * len(head)]
     for label, key in ROWS:
         for clients in (1, args.clients):
+            if key not in args.rows:
+                continue
             line = f"{label:<18}{clients:>8}"
             for t, res in results:
                 if (key, clients) not in res:
@@ -280,6 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--url", help="an already running onestack (base URL); default: start one")
     p.add_argument("--data-dir", type=Path, help="onestack data dir (its secrets.json gives the passwords)")
     p.add_argument("--admin-password", help="admin (and demo) password of the --url server")
+    p.add_argument("--server-pid", type=int, help="pid of the --url server, to measure its CPU per request")
     p.add_argument("--against-keystone", action="store_true", help="run the same load against Keystone too")
     p.add_argument("--keystone-only", action="store_true", help="measure only Keystone (debugging the set-up)")
     p.add_argument("--keystone-venv", type=Path, default=REPO / ".onestack-cache" / "keystone-venv")
@@ -292,8 +295,11 @@ def main(argv: list[str] | None = None) -> int:
                    help="before each row, wait up to this many seconds for other CPU load to settle (0: don't)")
     p.add_argument("--profile", type=Path, help="also profile onestack's validate/list rows with py-spy into DIR")
     p.add_argument("--keep", action="store_true", help="keep the temporary data dirs and logs")
+    p.add_argument("--rows", default="issue,validate,projects",
+                   help="which rows to run (comma-separated from: issue, validate, projects)")
     p.add_argument("--json", type=Path, help="also write the raw results here")
     args = p.parse_args(argv)
+    args.rows = set(args.rows.split(","))
 
     args.against_keystone = args.against_keystone or args.keystone_only
     if args.against_keystone:  # install first, so the install never competes with a measurement
@@ -306,6 +312,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keystone_only:
             if args.url:
                 target = attach_onestack(args.url, args.data_dir, args.admin_password)
+                target.pids = [args.server_pid] if args.server_pid else []
             else:
                 target = start_onestack(args.data_dir or Path(tmp) / "onestack", args.rounds)
             try:

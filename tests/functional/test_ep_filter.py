@@ -53,7 +53,7 @@ def _catalog_types(cloud: RunningCloud, tenant: dict[str, str]) -> set[str]:
 
 def test_project_endpoint_filters_catalog(cloud: RunningCloud, admin: Any, tenant: dict[str, str],
                                           tmp_path: Path) -> None:
-    type1, sid1, eid1 = _service_with_endpoint(admin)
+    type1, _, eid1 = _service_with_endpoint(admin)
     type2, sid2, eid2 = _service_with_endpoint(admin)
     pid = tenant["project_id"]
     assert {type1, type2, "identity"} <= _catalog_types(cloud, tenant)

@@ -84,7 +84,7 @@ def test_grant_not_found(ks: Keystone) -> None:
         for method in ("PUT", "HEAD", "DELETE"):
             assert ks.call(method, path).status_code == 404, (method, path)
     ks.ok("GET", f"/v3/projects/nosuch/users/{user['id']}/roles", 404)
-    ks.ok("GET", f"/v3/system/groups/nosuch/roles", 404)
+    ks.ok("GET", "/v3/system/groups/nosuch/roles", 404)
     assert ks.snapshot() == before
 
 
@@ -198,3 +198,22 @@ def test_cli_system_and_domain_grants(cloud: RunningCloud, ks: Keystone) -> None
     cloud.cli("role", "remove", "--system", "all", "--user", user["id"], "reader", json_out=False)
     assert ks.validate(sys_token) == 404
     assert ks.user_token(user, system=True)[0] == 401
+
+
+def test_sdk_grants(admin: Any, ks: Keystone) -> None:
+    project, domain, user, group = ks.project(), ks.domain(), ks.user(), ks.group()
+    role = admin.identity.create_role(name=unique("sdkrole"))
+    assert admin.identity.find_role(role.name).id == role.id
+    admin.identity.assign_project_role_to_user(project["id"], user["id"], role.id)
+    admin.identity.assign_domain_role_to_group(domain["id"], group["id"], role.id)
+    admin.identity.assign_system_role_to_user(user["id"], role.id, "all")
+    assert admin.identity.validate_user_has_project_role(project["id"], user["id"], role.id)
+    assert admin.identity.validate_group_has_domain_role(domain["id"], group["id"], role.id)
+    assert admin.identity.validate_user_has_system_role(user["id"], role.id, "all")
+    assert not admin.identity.validate_user_has_domain_role(domain["id"], user["id"], role.id)
+    found = list(admin.identity.role_assignments(role_id=role.id))
+    assert len(found) == 3
+    admin.identity.unassign_project_role_from_user(project["id"], user["id"], role.id)
+    assert not admin.identity.validate_user_has_project_role(project["id"], user["id"], role.id)
+    admin.identity.delete_role(role.id)
+    assert list(admin.identity.role_assignments(role_id=role.id)) == []

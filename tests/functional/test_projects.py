@@ -172,6 +172,9 @@ def test_max_depth(admin: Any) -> None:
 
 
 def test_tags(cloud: RunningCloud, admin: Any) -> None:
+    def ids(query: str) -> set[str]:
+        return {p["id"] for p in _api(admin, "GET", f"/v3/projects?{query}").json()["projects"]}
+
     name = _name()
     pid = cloud.cli("project", "create", "--tag", "alpha", name)["id"]
     cloud.cli("project", "set", "--tag", "beta", name, json_out=False)
@@ -188,7 +191,6 @@ def test_tags(cloud: RunningCloud, admin: Any) -> None:
     assert _api(admin, "PUT", base, json={"tags": ["bad,tag"]}).status_code == 400
     assert sorted(_api(admin, "GET", base).json()["tags"]) == ["y", "z"]
     # list filters
-    ids = lambda q: {p["id"] for p in _api(admin, "GET", f"/v3/projects?{q}").json()["projects"]}  # noqa: E731
     assert pid in ids("tags=y,z") and pid not in ids("tags=y,x")
     assert pid in ids("tags-any=x,y") and pid not in ids("tags-any=q")
     assert pid not in ids("not-tags=y,z") and pid in ids("not-tags=y,x")
@@ -199,10 +201,12 @@ def test_tags(cloud: RunningCloud, admin: Any) -> None:
 
 
 def test_list_filters(admin: Any) -> None:
+    def ids(query: str) -> set[str]:
+        return {p["id"] for p in _api(admin, "GET", f"/v3/projects?{query}").json()["projects"]}
+
     on = admin.identity.create_project(name=_name("on"))
     off = admin.identity.create_project(name=_name("off"), is_enabled=False)
     try:
-        ids = lambda q: {p["id"] for p in _api(admin, "GET", f"/v3/projects?{q}").json()["projects"]}  # noqa: E731
         assert off.id in ids("enabled=false") and on.id not in ids("enabled=false")
         assert ids(f"name={on.name}") == {on.id}
         assert on.id in ids("domain_id=default") and not ids(f"domain_id={uuid.uuid4().hex}")

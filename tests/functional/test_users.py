@@ -219,3 +219,11 @@ def test_user_groups_and_projects(cloud: RunningCloud, admin: Any) -> None:
     for g in (g1, g2):
         _api(admin, "DELETE", f"/v3/groups/{g}")
     _api(admin, "DELETE", f"/v3/users/{uid}")
+
+
+def test_list_limit_truncates(fresh_cloud: RunningCloud) -> None:
+    fresh_cloud.env["ONESTACK_IDENTITY__LIST_LIMIT"] = "2"
+    fresh_cloud.start()
+    admin = fresh_cloud.sdk("devstack-admin")
+    body = _api(admin, "GET", "/v3/users").json()
+    assert len(body["users"]) == 2 and body["truncated"] is True  # bootstrap made four users

@@ -55,7 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--test-timeout", type=int, default=300, help="seconds allowed for each test")
     p.add_argument("--docs", type=Path, default=REPO / "docs" / "conformance.md")
     p.add_argument("--write-docs", action="store_true",
-                   help="rewrite --docs even with --regex (a full run rewrites it by default)")
+                   help="rewrite --docs after any run (by default only a run without --regex, --url, "
+                        "--data-dir, --passes or --system-scope does)")
     p.add_argument("--no-docs", action="store_true", help="never rewrite --docs")
     p.add_argument("--failures-file", type=Path, help="also write failing tests, grouped by module, here")
     p.add_argument("-v", "--verbose", action="store_true", help="echo every Tempest output line")
@@ -165,16 +166,21 @@ def main(argv: list[str] | None = None) -> int:
     info = report.RunInfo(
         command=shlex.join(["python", "tools/conformance", *_public_args(argv)]),
         commit=_commit(), when=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"))
-    if not args.no_docs and (args.write_docs or not args.regex):
+    # Only the canonical run (own clouds, every test, both passes) may rewrite the page by default.
+    canonical = not (args.regex or args.url or args.data_dir or args.system_scope or args.passes)
+    if not args.no_docs and (args.write_docs or canonical):
         report.write_doc(args.docs, results, info)
         print(f"conformance: wrote {args.docs}", flush=True)
     if args.failures_file:
         args.failures_file.write_text(report.render_failures(results, info))
         print(f"conformance: wrote {args.failures_file}", flush=True)
     empty = [r.name for r in results if not r.tests]
+    # A non-zero exit without a failing test means Tempest itself broke (or timed out).
+    broken = [r.name for r in results if r.tempest_exit != 0 and not r.counts()["fail"]]
     failed = sum(r.counts()["fail"] for r in results)
-    verdict = "FAILED" if failed or empty else "OK"
-    if empty:
-        print(f"conformance: no test results from pass(es) {', '.join(empty)}; see {run_dir}", flush=True)
+    verdict = "FAILED" if failed or empty or broken else "OK"
+    for what, names in (("no test results from", empty), ("tempest run failed without a failing test in", broken)):
+        if names:
+            print(f"conformance: {what} pass(es) {', '.join(names)}; see {run_dir}", flush=True)
     print(f"conformance: {verdict}: {_summary_line(results)}", flush=True)
     return 1 if verdict == "FAILED" else 0

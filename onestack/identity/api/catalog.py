@@ -98,8 +98,9 @@ async def put_region(request: Request) -> Response:
     region_id = request.path_params["region_id"]
     if data.get("id") not in (None, region_id):
         raise BadRequest(f"Conflicting region IDs specified: {data['id']!r} and {region_id!r}.")
+    data = validate({**data, "id": region_id}, REGION_CREATE)
     ident = identity_of(request)
-    row = await ident.db.write(catalog.create_region, {**data, "id": region_id})
+    row = await ident.db.write(catalog.create_region, data)
     ident.changed()
     return json_response({"region": _region(request, row)}, status=201)
 

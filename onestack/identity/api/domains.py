@@ -11,8 +11,15 @@ from starlette.responses import Response
 from onestack.core.api.http import RouteTable, json_body, json_response, no_content
 from onestack.core.auth import authenticate
 from onestack.identity.api.policy import enforce, identity_of
-from onestack.identity.api.projects import BOOLISH, OPTIONS, TAGS, list_query, normalise_bools
-from onestack.identity.api.render import collection, with_link
+from onestack.identity.api.projects import (
+    BOOLISH,
+    OPTIONS,
+    TAGS,
+    list_query,
+    listing,
+    normalise_bools,
+)
+from onestack.identity.api.render import with_link
 from onestack.identity.api.validation import DESCRIPTION, entity, validate
 from onestack.identity.service import domains, projects, revocations
 
@@ -39,7 +46,7 @@ def _one(request: Request, doc: dict[str, Any], status: int = 200) -> Response:
 async def list_domains(request: Request) -> Response:
     await enforce(request, "identity:list_domains")
     items = await identity_of(request).db.read(domains.list_domains, list_query(request))
-    return json_response(collection(request, "domains", [with_link(request, d, "domains") for d in items]))
+    return listing(request, "domains", items, "domains")
 
 
 @routes.post("/v3/domains")

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from onestack.core.api.http import RouteTable, json_body, json_response, no_content
 from onestack.core.auth import AuthContext, authenticate
 from onestack.identity.api.policy import enforce, identity_of
-from onestack.identity.api.projects import caller_domain, list_query
+from onestack.identity.api.projects import caller_domain, list_query, listing
 from onestack.identity.api.render import collection, with_link
 from onestack.identity.api.validation import DESCRIPTION, entity, validate
 from onestack.identity.service import groups, revocations, users
@@ -54,7 +54,7 @@ async def list_groups(request: Request) -> Response:
     if ctx.domain_id and not ctx.system_scope:
         query["domain_id"] = ctx.domain_id
     items = await identity_of(request).db.read(groups.list_groups, query)
-    return json_response(collection(request, "groups", [with_link(request, g, "groups") for g in items]))
+    return listing(request, "groups", items, "groups")
 
 
 @routes.post("/v3/groups")

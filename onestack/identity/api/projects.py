@@ -50,6 +50,15 @@ def list_query(request: Request) -> dict[str, str]:
     return dict(request.query_params.items())
 
 
+def listing(request: Request, name: str, items: list[dict[str, Any]], collection_path: str) -> Response:
+    """A collection response, cut at ``identity.list_limit`` (with ``truncated``) when one is set."""
+    limit = identity_of(request).config.identity.list_limit
+    truncated = bool(limit) and len(items) > limit
+    shown = items[:limit] if truncated else items
+    docs = [with_link(request, item, collection_path) for item in shown]
+    return json_response(collection(request, name, docs, truncated=truncated))
+
+
 def caller_domain(ctx: AuthContext) -> str:
     """Where a new resource lands when the body names no domain: the token's domain."""
     return ctx.domain_id or ctx.project_domain_id or "default"
@@ -94,7 +103,7 @@ async def list_projects(request: Request) -> Response:
     if ctx.domain_id and not ctx.system_scope:
         query["domain_id"] = ctx.domain_id  # domain-scoped callers only see their own domain
     items = await identity_of(request).db.read(projects.list_projects, query)
-    return json_response(collection(request, "projects", [_link(request, p) for p in items]))
+    return listing(request, "projects", items, "projects")
 
 
 def _create(s: Session, data: dict[str, Any], default_domain: str) -> dict[str, Any]:

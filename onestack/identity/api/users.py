@@ -14,7 +14,14 @@ from onestack.core.api.faults import BadRequest, Unauthorized
 from onestack.core.api.http import RouteTable, json_body, json_response, no_content
 from onestack.core.auth import AuthContext, authenticate
 from onestack.identity.api.policy import enforce, identity_of
-from onestack.identity.api.projects import BOOLISH, ID_OR_NULL, caller_domain, list_query, normalise_bools
+from onestack.identity.api.projects import (
+    BOOLISH,
+    ID_OR_NULL,
+    caller_domain,
+    list_query,
+    listing,
+    normalise_bools,
+)
 from onestack.identity.api.render import collection, with_link
 from onestack.identity.api.validation import DESCRIPTION, entity, validate
 from onestack.identity.service import groups, revocations, users
@@ -71,7 +78,7 @@ async def list_users(request: Request) -> Response:
     if ctx.domain_id and not ctx.system_scope:
         query["domain_id"] = ctx.domain_id  # domain-scoped callers only see their own domain
     items = await identity_of(request).db.read(users.list_users, query)
-    return json_response(collection(request, "users", [with_link(request, u, "users") for u in items]))
+    return listing(request, "users", items, "users")
 
 
 @routes.post("/v3/users")

@@ -7,7 +7,7 @@ never appear in a token themselves, only the global roles they imply.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onestack.identity.models import NULL_DOMAIN, Assignment, ImpliedRole, Membership, Project, Role
@@ -93,12 +93,3 @@ def roles_for_token(s: Session, role_ids: set[str]) -> list[Role]:
     rows = s.scalars(select(Role).where(Role.id.in_(role_ids), Role.domain_id == NULL_DOMAIN).order_by(Role.name))
     return list(rows)
 
-
-def delete_for_actor(s: Session, actor_id: str) -> None:
-    """Drop every assignment of a user or group (call when deleting it)."""
-    s.execute(delete(Assignment).where(Assignment.actor_id == actor_id))
-
-
-def delete_for_target(s: Session, target_id: str) -> None:
-    """Drop every assignment on a project or domain (call when deleting it)."""
-    s.execute(delete(Assignment).where(Assignment.target_id == target_id))

@@ -9,7 +9,13 @@ from sqlalchemy.orm import Session
 
 from onestack.core.api.faults import BadRequest, NotFound
 from onestack.core.ids import new_id
-from onestack.identity.models import Endpoint, EndpointGroup, Project, ProjectEndpoint, ProjectEndpointGroup
+from onestack.identity.models import (
+    Endpoint,
+    EndpointGroup,
+    Project,
+    ProjectEndpoint,
+    ProjectEndpointGroup,
+)
 from onestack.identity.service.catalog import endpoints_matching, get_endpoint
 from onestack.identity.service.projects import get_project
 

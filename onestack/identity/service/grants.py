@@ -92,7 +92,7 @@ def create_grant(s: Session, ref: GrantRef, role_id: str) -> None:
     check_parties(s, ref)
     _check_role_fits(s, ref, role)
     if s.get(Assignment, ref.key(role_id)) is None:
-        s.add(Assignment(**ref.key(role_id)))  # type: ignore[arg-type]
+        s.add(Assignment(**ref.key(role_id)))
         s.flush()
 
 

@@ -25,7 +25,9 @@ MODEL = {
 
 
 def _eq(column: Any, value: Any) -> ColumnElement[bool]:
-    return column.is_(None) if value is None else column == value
+    """``column = value``, where None must match NULL (SQL's ``=`` never does)."""
+    cond: ColumnElement[bool] = column.is_(None) if value is None else column == value
+    return cond
 
 
 def _check_refs(s: Session, data: dict[str, Any], what: str) -> None:

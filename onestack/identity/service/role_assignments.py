@@ -14,7 +14,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onestack.core.api.faults import BadRequest, NotFound
-from onestack.identity.models import NULL_DOMAIN, Assignment, Group, ImpliedRole, Membership, Project, Role, User
+from onestack.identity.models import (
+    NULL_DOMAIN,
+    Assignment,
+    Group,
+    ImpliedRole,
+    Membership,
+    Project,
+    Role,
+    User,
+)
 from onestack.identity.service import assignments as a
 from onestack.identity.service.grants import KIND_OF_TYPE
 
@@ -184,6 +193,7 @@ def _members(s: Session, group_ids: list[str]) -> dict[str, list[str]]:
 def _expand(row: Assignment, members: dict[str, list[str]], tree: Tree) -> list[Entry]:
     """One grant as the concrete (user, scope) pairs it gives a role on."""
     base = _entry(row)
+    users: list[tuple[str, str | None]]
     if base.actor == "group":
         users = [(uid, row.actor_id) for uid in sorted(members.get(row.actor_id, ()))]
     else:

@@ -193,8 +193,8 @@ def delete_users(s: Session, ids: list[str]) -> None:
     """Remove users and what hangs off them: passwords, memberships, grants, credentials."""
     from onestack.identity.models import (
         AccessRule,
-        ApplicationCredential,
         AppCredAccessRule,
+        ApplicationCredential,
         Assignment,
         Credential,
         Membership,
