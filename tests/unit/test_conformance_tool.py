@@ -170,3 +170,11 @@ def test_repository_exclude_list_parses() -> None:
     for regex, reason in parse_excludes(EXCLUDE_FILE.read_text()):
         re.compile(regex)
         assert reason
+
+
+def test_module_table_has_a_column_per_pass(finished: list[PassResult]) -> None:
+    second = PassResult(name="security-compliance", regex="^x", tests=finished[0].tests[:1])
+    text = report.render_doc("intro", [*finished, second], report.RunInfo(command="c", commit="a", when="w"))
+    assert "| module | normal: passed / failed / skipped | security-compliance: passed / failed / skipped |" in text
+    assert "| `tempest.api.identity.admin.v3.test_roles` | 0 / 1 / 0 | 0 / 1 / 0 |" in text
+    assert "| `tempest.api.identity.v3.test_tokens` | 1 / 0 / 0 | 0 / 0 / 0 |" in text

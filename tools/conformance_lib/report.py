@@ -55,15 +55,18 @@ def _summary(passes: list[PassResult]) -> list[str]:
     return lines
 
 
-def _by_module(p: PassResult, service: str) -> list[str]:
-    per: dict[str, Counter[str]] = defaultdict(Counter)
-    for t in p.tests:
-        if t.service == service:
-            per[t.module][t.status] += 1
-    lines = [_row(["module", "passed", "failed", "skipped"]), _row(["---", "---:", "---:", "---:"])]
+def _by_module(passes: list[PassResult], service: str) -> list[str]:
+    """One row per test module; one "passed / failed / skipped" column per pass."""
+    per: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
+    for p in passes:
+        for t in p.tests:
+            if t.service == service:
+                per[t.module][p.name][t.status] += 1
+    lines = [_row(["module", *(f"{p.name}: passed / failed / skipped" for p in passes)]),
+             _row(["---", *("---:" for _ in passes)])]
     for module in sorted(per):
-        c = per[module]
-        lines.append(_row([f"`{module}`", c["pass"], c["fail"], c["skip"]]))
+        cells = [f"{c['pass']} / {c['fail']} / {c['skip']}" for c in (per[module][p.name] for p in passes)]
+        lines.append(_row([f"`{module}`", *cells]))
     return lines
 
 
@@ -107,8 +110,7 @@ def render_doc(intro: str, passes: list[PassResult], info: RunInfo) -> str:
     lines += [f"- {p.name} pass: `tempest run --regex '{p.regex}'`" for p in passes]
     lines += ["", "## Results", ""] + _summary(passes) + [""]
     for service in _services(passes):
-        for p in passes:
-            lines += [f"### {service}, {p.name} pass, by test module", ""] + _by_module(p, service) + [""]
+        lines += [f"### {service}, by test module", ""] + _by_module(passes, service) + [""]
     lines += ["## Failures", ""] + _failures(passes)
     lines += ["## Skipped tests, by reason", ""] + _skips(passes)
     return "\n".join(lines).rstrip() + "\n"

@@ -44,6 +44,7 @@ UPDATE = {**entity(_FIELDS), "minProperties": 1}
 CHANGE_PASSWORD = entity(
     {"password": {"type": "string", "maxLength": 4096}, "original_password": {"type": "string", "maxLength": 4096}},
     ("password", "original_password"),
+    extra=False,  # the API reference closes this body: a stray field is a client bug, not data
 )
 
 

@@ -10,7 +10,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onestack.core.ids import new_id, utcnow
-from onestack.identity.models import Assignment, ImpliedRole, Password, Project, Role, ServiceState, User
+from onestack.identity.models import (
+    Assignment,
+    ImpliedRole,
+    Password,
+    Project,
+    Role,
+    ServiceState,
+    User,
+)
 from onestack.identity.service import assignments, catalog, projects, users
 
 DEFAULT_DOMAIN = "default"

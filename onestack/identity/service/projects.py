@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from onestack.core.api.faults import BadRequest, Conflict, Forbidden, NotFound
-from onestack.core.ids import new_id
+from onestack.core.ids import new_id, utcnow
 from onestack.identity.models import ROOT_DOMAIN, Project, ProjectTag
 
 MAX_DEPTH = 5
@@ -352,10 +352,15 @@ def purge_projects(s: Session, ids: list[str]) -> None:
         Limit,
         ProjectEndpoint,
         ProjectEndpointGroup,
+        Trust,
     )
 
     if not ids:
         return
+    # Trusts are soft-deleted (their ids stay known); their tokens die with the project.
+    s.execute(
+        update(Trust).where(Trust.project_id.in_(ids), Trust.deleted_at.is_(None)).values(deleted_at=utcnow())
+    )
     s.execute(delete(Assignment).where(Assignment.target_id.in_(ids)))
     s.execute(delete(ProjectTag).where(ProjectTag.project_id.in_(ids)))
     s.execute(delete(ProjectEndpoint).where(ProjectEndpoint.project_id.in_(ids)))

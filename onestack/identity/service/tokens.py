@@ -88,10 +88,15 @@ async def _password_method(ident: Identity, data: Any) -> Authenticated:
     user, hashed, expires_at = await ident.db.read(load)
     opts = user.options or {}
     now = utcnow()
-    if sc.lockout_failure_attempts and not opts.get("ignore_lockout_failure_attempts"):
-        if user.failed_auth_count >= sc.lockout_failure_attempts and user.failed_auth_at is not None:
-            if user.failed_auth_at + timedelta(seconds=sc.lockout_duration) > now:
-                raise Unauthorized(f"The account is locked for user: {user.id}.")
+    locked = (
+        sc.lockout_failure_attempts
+        and not opts.get("ignore_lockout_failure_attempts")
+        and user.failed_auth_count >= sc.lockout_failure_attempts
+        and user.failed_auth_at is not None
+        and user.failed_auth_at + timedelta(seconds=sc.lockout_duration) > now
+    )
+    if locked:
+        raise Unauthorized(f"The account is locked for user: {user.id}.")
     ok = hashed is not None and await anyio.to_thread.run_sync(users.check_password, password, hashed)
     if not ok:
         if sc.lockout_failure_attempts:
@@ -99,10 +104,29 @@ async def _password_method(ident: Identity, data: Any) -> Authenticated:
         raise Unauthorized()
     if user.failed_auth_count:
         await ident.db.write(_reset_failures, user.id)
+    await _check_activity(ident, user, now)
     if expires_at is not None and expires_at <= now and not opts.get("ignore_password_expiry"):
         raise Unauthorized(f"The password is expired and needs to be changed for user: {user.id}.")
     await ident.db.read(lambda s: _check_user_usable(s, user))
     return Authenticated(user_id=user.id, methods=["password"])
+
+
+async def _check_activity(ident: Identity, user: User, now: datetime) -> None:
+    """``disable_user_account_days_inactive``: an account unused that long counts as disabled."""
+    days = ident.config.identity.security_compliance.disable_user_account_days_inactive
+    if not days:
+        return
+    if user.last_active_at is not None and user.last_active_at + timedelta(days=days) < now:
+        raise Unauthorized(f"The account is disabled for user: {user.id}.")
+    # Day resolution, as Keystone keeps it: at most one write per user per day.
+    if user.last_active_at is None or user.last_active_at.date() != now.date():
+        await ident.db.write(_touch_active, user.id, now)
+
+
+def _touch_active(s: Session, user_id: str, now: datetime) -> None:
+    user = s.get(User, user_id)
+    if user is not None:
+        user.last_active_at = now
 
 
 def _record_failure(s: Session, user_id: str, window: int) -> None:

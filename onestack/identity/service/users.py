@@ -202,6 +202,10 @@ def delete_users(s: Session, ids: list[str]) -> None:
 
     if not ids:
         return
+    from onestack.identity.service import trusts
+
+    for user_id in ids:
+        trusts.delete_for_user(s, user_id)
     creds = list(s.scalars(select(ApplicationCredential.id).where(ApplicationCredential.user_id.in_(ids))))
     if creds:
         s.execute(delete(AppCredAccessRule).where(AppCredAccessRule.application_credential_id.in_(creds)))
