@@ -30,6 +30,7 @@ class Identity:
         self.catalog_cache: dict[Any, Any] = {}
         self.revocations: list[Any] = []
         self.revocations_loaded_at = 0.0
+        self.revocations_revision = -1
         self.key_generation = 0
 
     def changed(self) -> None:

@@ -27,9 +27,10 @@ def _ref(request: Request, actor: str, target: str, inherited: bool) -> grants.G
 
 
 def _policy(action: str, ref: grants.GrantRef) -> str:
+    noun = "grants" if action == "list" else "grant"  # Keystone's rule names: list_grants, check_grant
     if ref.target == "system":
-        return f"identity:{action}_system_grant_for_{ref.actor}"
-    return f"identity:{action}_grant"
+        return f"identity:{action}_system_{noun}_for_{ref.actor}"
+    return f"identity:{action}_{noun}"
 
 
 def _target(ref: grants.GrantRef, role_id: str | None = None) -> dict[str, Any]:

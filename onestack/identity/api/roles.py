@@ -42,7 +42,8 @@ def role_ref(request: Request, role: Role) -> dict[str, Any]:
 
 
 def _rule(action: str, domain_specific: bool) -> str:
-    return f"identity:{action}_domain_role" if domain_specific else f"identity:{action}_role"
+    noun = "domain_role" if domain_specific else "role"
+    return f"identity:{action}_{noun}s" if action == "list" else f"identity:{action}_{noun}"
 
 
 @routes.get("/v3/roles")

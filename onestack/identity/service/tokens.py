@@ -442,9 +442,16 @@ def _app_cred_roles(s: Session, payload: TokenPayload, doc: dict[str, Any], for_
 
 async def _revocation_events(ident: Identity) -> list[Any]:
     now = time.monotonic()
-    if now - ident.revocations_loaded_at > REVOCATION_REFRESH_SECONDS:
-        ident.revocations = await ident.db.read(revocations.active_events)
-        ident.revocations_loaded_at = now
+    stale = now - ident.revocations_loaded_at > REVOCATION_REFRESH_SECONDS
+    if stale or ident.revocations_revision != ident.revision:
+        # Remember the revision the read started at: a revocation committed while this read
+        # was in flight bumps the revision, so the next caller reads again.
+        started_at = ident.revision
+        events = await ident.db.read(revocations.active_events)
+        if started_at == ident.revision:
+            ident.revocations, ident.revocations_loaded_at = events, now
+            ident.revocations_revision = started_at
+        return events
     return ident.revocations
 
 
