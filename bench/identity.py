@@ -28,8 +28,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import _keystone  # noqa: E402
-from _load import Response, RowResult, build_request, one, run_row, wait_quiet  # noqa: E402
+import _keystone
+from _load import Response, RowResult, build_request, one, run_row, wait_quiet
 
 REPO = Path(__file__).resolve().parent.parent
 ROWS = [("token issue", "issue"), ("token validate", "validate"), ("GET /v3/projects", "projects")]
@@ -232,13 +232,14 @@ async def profile_rows(t: Target, reqs: dict[str, bytes], args: argparse.Namespa
         if key not in reqs:
             continue
         out = args.profile / f"onestack-{key}-x{args.clients}.collapsed"
-        spy = subprocess.Popen(["py-spy", "record", "-p", str(t.pids[0]), "-o", str(out), "-f", "raw",
-                                "-r", "250", "-d", str(int(args.duration) + 2), "--gil"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        spy = await asyncio.create_subprocess_exec(
+            "py-spy", "record", "-p", str(t.pids[0]), "-o", str(out), "-f", "raw",
+            "-r", "250", "-d", str(int(args.duration) + 2), "--gil",
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         await asyncio.sleep(1.0)  # py-spy needs a moment to attach; nothing to poll for
         row = await run_row(key, t.url, reqs[key], clients=args.clients, duration=args.duration,
                             max_requests=args.max_requests, expect=200, server_pids=tuple(t.pids))
-        _, err = await asyncio.to_thread(spy.communicate)
+        _, err = await spy.communicate()
         _log(f"profiled {key} x{args.clients} under py-spy ({row.rate:.0f}/s): {out}"
              + (f" ({err.decode()[-300:]})" if spy.returncode else ""))
 
@@ -277,7 +278,10 @@ def machine_facts(args: argparse.Namespace) -> str:
             f"{time.strftime('%Y-%m-%d %H:%M %Z')}")
 
 
-def main(argv: list[str] | None = None) -> int:
+Results = list[tuple[Target, dict[tuple[str, int], RowResult]]]
+
+
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--url", help="an already running onestack (base URL); default: start one")
     p.add_argument("--data-dir", type=Path, help="onestack data dir (its secrets.json gives the passwords)")
@@ -298,40 +302,32 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rows", default="issue,validate,projects",
                    help="which rows to run (comma-separated from: issue, validate, projects)")
     p.add_argument("--json", type=Path, help="also write the raw results here")
-    args = p.parse_args(argv)
-    args.rows = set(args.rows.split(","))
+    return p
 
-    args.against_keystone = args.against_keystone or args.keystone_only
-    if args.against_keystone:  # install first, so the install never competes with a measurement
-        _keystone.ensure_venv(args.keystone_venv)
-        _keystone.ensure_memcached()
-    results: list[tuple[Target, dict[tuple[str, int], RowResult]]] = []
-    tmp = tempfile.mkdtemp(prefix="onestack-bench-")
-    try:
-        started = time.monotonic()
-        if not args.keystone_only:
-            if args.url:
-                target = attach_onestack(args.url, args.data_dir, args.admin_password)
-                target.pids = [args.server_pid] if args.server_pid else []
-            else:
-                target = start_onestack(args.data_dir or Path(tmp) / "onestack", args.rounds)
-            try:
-                results.append((target, measure(target, args)))
-            finally:
-                target.stop()
-        if args.against_keystone:
-            ks = start_keystone(args.keystone_venv, Path(tmp) / "keystone", args.rounds)
-            try:
-                results.append((ks, measure(ks, args)))
-            finally:
-                ks.stop()
-        elapsed = time.monotonic() - started
-    finally:
-        if args.keep:
-            _log(f"kept data dirs and logs in {tmp}")
+
+def _run_all(args: argparse.Namespace, tmp: Path) -> Results:
+    results: Results = []
+    if not args.keystone_only:
+        if args.url:
+            target = attach_onestack(args.url, args.data_dir, args.admin_password)
+            target.pids = [args.server_pid] if args.server_pid else []
         else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    print(f"\nidentity benchmark — {machine_facts(args)}")
+            target = start_onestack(args.data_dir or tmp / "onestack", args.rounds)
+        try:
+            results.append((target, measure(target, args)))
+        finally:
+            target.stop()
+    if args.against_keystone:
+        ks = start_keystone(args.keystone_venv, tmp / "keystone", args.rounds)
+        try:
+            results.append((ks, measure(ks, args)))
+        finally:
+            ks.stop()
+    return results
+
+
+def _report(results: Results, args: argparse.Namespace, facts: str, elapsed: float) -> None:
+    print(f"\nidentity benchmark — {facts}")
     for t, _ in results:
         if t.note:
             print(f"  {t.name}: {t.note}")
@@ -340,13 +336,34 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n(total {elapsed:.0f} s; 'srv ms/req' = server CPU time per request, all its processes; "
           "'bg%' = CPU used by other programs during the row, in % of one core: should be near 0)")
     if args.json:
-        args.json.write_text(json.dumps({
-            "facts": machine_facts(args),
-            "results": {t.name: {f"{k}x{c}": {"rate": r.rate, "p50_ms": r.percentile(50), "p99_ms": r.percentile(99),
-                                              "count": r.count, "errors": r.errors,
-                                              "server_ms_per_request": r.server_ms_per_request}
-                                 for (k, c), r in res.items()} for t, res in results},
-        }, indent=2))
+        args.json.write_text(json.dumps({"facts": facts, "results": {
+            t.name: {f"{k}x{c}": {"rate": r.rate, "p50_ms": r.percentile(50), "p99_ms": r.percentile(99),
+                                  "count": r.count, "errors": r.errors,
+                                  "server_ms_per_request": r.server_ms_per_request, "bg_percent":
+                                  r.other_cpu / r.elapsed * 100 if r.elapsed else None}
+                     for (k, c), r in res.items()} for t, res in results}}, indent=2))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    args.rows = set(args.rows.split(","))
+    args.against_keystone = args.against_keystone or args.keystone_only
+    if args.profile and not shutil.which("py-spy"):
+        raise SystemExit("--profile needs py-spy: pip install py-spy")
+    if args.against_keystone:  # install first, so the install never competes with a measurement
+        _keystone.ensure_venv(args.keystone_venv)
+        _keystone.ensure_memcached()
+    facts = machine_facts(args)  # the date is the start of the run
+    tmp = Path(tempfile.mkdtemp(prefix="onestack-bench-"))
+    started = time.monotonic()
+    try:
+        results = _run_all(args, tmp)
+    finally:
+        if args.keep:
+            _log(f"kept data dirs and logs in {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    _report(results, args, facts, time.monotonic() - started)
     return 0
 
 

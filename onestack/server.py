@@ -23,14 +23,18 @@ from onestack.identity import models as identity_models
 from onestack.identity.app import PREFIX as IDENTITY_PREFIX
 from onestack.identity.app import build_identity
 from onestack.identity.service import bootstrap as identity_bootstrap
+from onestack.image import models as image_models
+from onestack.image.app import PREFIX as IMAGE_PREFIX
+from onestack.image.app import build_image
 
 log = logging.getLogger("onestack")
 
 MIGRATIONS = [
     ("identity", Path(identity_models.__file__).parent / "migrations", identity_models.Base.metadata),
+    ("image", Path(image_models.__file__).parent / "migrations", image_models.Base.metadata),
 ]
 # (catalog type, name, prefix) of every API `onestack up` serves.
-CATALOG = [("identity", "keystone", IDENTITY_PREFIX)]
+CATALOG = [("identity", "keystone", IDENTITY_PREFIX), ("image", "glance", IMAGE_PREFIX)]
 SECRETS_FILE = "secrets.json"
 
 
@@ -106,10 +110,46 @@ def bootstrap(config: Config, db: Database) -> dict[str, str] | None:
     db.run_sync(
         lambda s: identity_bootstrap.register_endpoints(s, config.base_url, config.bootstrap.region, CATALOG)
     )
+    if config.image.builtin_images:
+        register_builtin_images(config, db)
     if result.created:
         _write_private(config.data_dir / SECRETS_FILE, json.dumps(result.passwords, indent=2))
         return result.passwords
     return None
+
+
+def _admin_project_id(s: Any) -> str | None:
+    from sqlalchemy import select
+
+    project = identity_models.Project
+    return s.scalar(select(project.id).where(project.name == "admin", project.domain_id == "default",
+                                              project.is_domain.is_(False)))
+
+
+def register_builtin_images(config: Config, db: Database) -> None:
+    """The two built-in public images (onestack/image/builtin.py), owned by the admin project."""
+    from onestack.image import builtin
+
+    owner = db.run_sync(_admin_project_id, write=False)
+    if owner:
+        for image_id in builtin.ensure_builtin_images(config, db, owner):
+            log.info("registered built-in image %s", image_id)
+
+
+def image_limit(s: Any, project_id: str, resource: str) -> int | None:
+    """Keystone unified limits for the image service: the project's limit, else the registered default."""
+    from sqlalchemy import select
+
+    m = identity_models
+    service_ids = list(s.scalars(select(m.Service.id).where(m.Service.type == "image")))
+    if not service_ids:
+        return None
+    found = s.scalar(select(m.Limit.resource_limit).where(
+        m.Limit.project_id == project_id, m.Limit.resource_name == resource, m.Limit.service_id.in_(service_ids)))
+    if found is None:
+        found = s.scalar(select(m.RegisteredLimit.default_limit).where(
+            m.RegisteredLimit.resource_name == resource, m.RegisteredLimit.service_id.in_(service_ids)))
+    return None if found is None else int(found)
 
 
 def clouds_document(config: Config, passwords: dict[str, str]) -> dict[str, Any]:
@@ -168,12 +208,21 @@ def write_client_config(config: Config) -> Path:
 
 
 def build_cloud(config: Config, db: Database) -> Cloud:
-    identity_service, _ident, _validator = build_identity(config, db)
-    services = [identity_service]
+    identity_service, _ident, validator = build_identity(config, db.sibling())
+    image_service, image_state = build_image(config, db.sibling(), validator)
+    image_state.limit_resolver = image_limit
+    services = [identity_service, image_service]
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        from onestack.image.service import data as image_data
+
+        staging = image_state.staging
+        db.run_sync(lambda s: image_data.recover_interrupted(
+            s, lambda image_id: staging.path_of(staging.location_for(image_id)).exists()))
         yield
+        for task in list(image_state.tasks):
+            task.cancel()
         await asyncio.sleep(0)
         db.dispose()
 

@@ -87,6 +87,36 @@ class IdentityConfig:
 
 
 @dataclass
+class ImageConfig:
+    # Optional YAML file of policy rules that override the image defaults.
+    policy_file: str = ""
+    # --- data path (stores, staging, quotas, format checks) ---
+    # Store that takes uploads when the client names none.
+    default_store: str = "file"
+    # More filesystem stores besides "file": "id:dir,id2:dir2" (relative dirs are under the data dir).
+    extra_file_stores: str = ""
+    # Where PUT /v2/images/{id}/stage keeps data until import; empty means <data_dir>/image-staging.
+    staging_dir: str = ""
+    # Import methods advertised by GET /v2/info/import (only ones that work: glance-direct, copy-image).
+    import_methods: str = "glance-direct,copy-image"
+    # Largest single image in bytes (Glance's image_size_cap); bigger uploads get 413.
+    image_size_cap: int = 1099511627776
+    # Per-project limits (Glance's unified-limit names); -1 means unlimited. Sizes are MiB.
+    image_size_total: int = -1
+    image_stage_total: int = -1
+    image_count_total: int = -1
+    image_count_uploading: int = -1
+    # Per-image limits (Glance's option names); -1 means unlimited. Over them: 413.
+    image_member_quota: int = 128
+    image_property_quota: int = 128
+    image_tag_quota: int = 128
+    # Refuse uploads whose content is not the declared disk_format (Glance's require_image_format_match).
+    require_image_format_match: bool = True
+    # Register the two built-in public images at bootstrap (DevStack's CirrOS equivalents).
+    builtin_images: bool = True
+
+
+@dataclass
 class BootstrapConfig:
     # Empty means generate one on first start and print it once.
     admin_password: str = ""
@@ -110,6 +140,7 @@ class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     log: LogConfig = field(default_factory=LogConfig)
     identity: IdentityConfig = field(default_factory=IdentityConfig)
+    image: ImageConfig = field(default_factory=ImageConfig)
     bootstrap: BootstrapConfig = field(default_factory=BootstrapConfig)
     auth: AuthConfig = field(default_factory=AuthConfig)
 

@@ -61,11 +61,20 @@ def create_db_engine(url: str, *, sqlite_busy_timeout: float = 30.0) -> Engine:
 class Database:
     """One engine and the way to run a unit of work against it off the event loop."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, write_lock: threading.Lock | None = None) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._sessions = sessionmaker(engine, expire_on_commit=False)
-        self._write_lock = threading.Lock()
+        self._write_lock = write_lock or threading.Lock()
+        self._after_write: list[Callable[[], None]] = []
+
+    def sibling(self) -> Database:
+        """The same engine and writer lock, with hooks of its own: one per service."""
+        return Database(self.engine, self._write_lock)
+
+    def after_write(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` on the event loop after every write committed through ``write`` (e.g. to drop caches)."""
+        self._after_write.append(hook)
 
     def run_sync(self, fn: Callable[..., T], *args: Any, write: bool = True) -> T:
         """Run ``fn(session, *args)`` in one transaction in the calling thread."""
@@ -82,7 +91,14 @@ class Database:
         return await anyio.to_thread.run_sync(lambda: self.run_sync(fn, *args, write=False))
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
-        return await anyio.to_thread.run_sync(lambda: self.run_sync(fn, *args, write=True))
+        try:
+            return await anyio.to_thread.run_sync(lambda: self.run_sync(fn, *args, write=True))
+        finally:
+            # Also after a failed write: a transaction may have committed before the error
+            # reached us, and dropping a cache needlessly is harmless. On the loop thread,
+            # so hooks never race the request handlers that read the caches.
+            for hook in self._after_write:
+                hook()
 
     def dispose(self) -> None:
         self.engine.dispose()

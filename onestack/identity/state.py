@@ -19,6 +19,9 @@ class Identity:
     def __init__(self, config: Config, db: Database) -> None:
         self.config = config
         self.db = db
+        # Any committed identity write may change what a token validates to or what a list
+        # shows: drop the caches (explicit ident.changed() calls remain for readability).
+        db.after_write(self.changed)
         data = Path(config.server.data_dir)
         self.token_keys = KeyRepository(data / "fernet-keys", config.identity.max_active_keys)
         self.credential_keys = KeyRepository(data / "credential-keys", config.identity.max_active_keys)
@@ -27,7 +30,7 @@ class Identity:
         # made in this process. Other processes see changes after cache_ttl at the latest.
         self.revision = 0
         self.token_cache = TTLCache(config.identity.cache_ttl)
-        self.catalog_cache: dict[Any, Any] = {}
+        self.list_cache: dict[Any, bytes] = {}
         self.revocations: list[Any] = []
         self.revocations_loaded_at = 0.0
         self.revocations_revision = -1
@@ -37,5 +40,5 @@ class Identity:
         """Call after any write that can change what a token validates to."""
         self.revision += 1
         self.token_cache.clear()
-        self.catalog_cache.clear()
+        self.list_cache.clear()
         self.revocations_loaded_at = 0.0

@@ -178,3 +178,171 @@ def test_module_table_has_a_column_per_pass(finished: list[PassResult]) -> None:
     assert "| module | normal: passed / failed / skipped | security-compliance: passed / failed / skipped |" in text
     assert "| `tempest.api.identity.admin.v3.test_roles` | 0 / 1 / 0 | 0 / 1 / 0 |" in text
     assert "| `tempest.api.identity.v3.test_tokens` | 1 / 0 / 0 | 0 / 0 / 0 |" in text
+
+
+IMAGE_TEST = "tempest.api.image.v2.test_images.BasicOperationsImagesTest.test_delete_image[id-f848,smoke]"
+
+
+def test_image_in_catalog_configures_glance(tmp_path: Path) -> None:
+    facts = tempest_conf.ImageFacts(image_ref="11111111-aaaa", image_ref_alt="22222222-bbbb",
+                                    format_enforcement=False)
+    conf = _parse(tempest_conf.render(tempest_conf.ConfInputs(
+        identity_url="http://h/identity", admin_password="x", workspace=tmp_path,
+        available_services={"identity", "image"}, image=facts)))
+    assert conf["service_available"]["glance"] == "True"
+    assert conf["enforce_scope"]["glance"] == "True"
+    assert conf["service_available"]["nova"] == "False"
+    assert conf["image"]["endpoint_type"] == "public"
+    assert conf["image"]["region"] == "RegionOne"
+    assert conf["image"]["container_formats"].split(",")[0] == "bare"
+    assert "127.0.0.1" in conf["image"]["http_image"]
+    features = conf["image-feature-enabled"]
+    assert (features["import_image"], features["os_glance_reserved"], features["do_secure_hash"]) == \
+        ("True", "True", "True")
+    assert (features["manage_locations"], features["http_store_enabled"], conf["image"]["image_caching_enabled"]) \
+        == ("False", "False", "False")
+    assert features["image_format_enforcement"] == "False"
+    assert (conf["compute"]["image_ref"], conf["compute"]["image_ref_alt"]) == ("11111111-aaaa", "22222222-bbbb")
+
+
+def test_without_image_service_there_is_no_image_section(tmp_path: Path) -> None:
+    conf = _parse(tempest_conf.render(tempest_conf.ConfInputs(
+        identity_url="http://h/identity", admin_password="x", workspace=tmp_path, available_services={"identity"})))
+    assert not conf.has_section("image") and not conf.has_section("image-feature-enabled")
+
+
+def test_image_refs_are_left_out_until_the_cloud_has_images(tmp_path: Path) -> None:
+    conf = _parse(tempest_conf.render(tempest_conf.ConfInputs(
+        identity_url="http://h/identity", admin_password="x", workspace=tmp_path,
+        available_services={"identity", "image"})))
+    assert conf["image-feature-enabled"]["image_format_enforcement"] == "True"
+    assert not conf.has_section("compute")
+
+
+def test_formats_keep_tempest_order_and_only_what_the_cloud_accepts() -> None:
+    offered = ["ploop", "raw", "qcow2", "iso"]
+    assert tempest_conf.ordered_formats(offered, tempest_conf.TEMPEST_DISK_FORMATS) == ("qcow2", "raw", "iso", "ploop")
+    assert tempest_conf.ordered_formats(None, tempest_conf.TEMPEST_DISK_FORMATS) == tempest_conf.TEMPEST_DISK_FORMATS
+
+
+def test_image_regex_selects_only_image_tests() -> None:
+    image = re.compile(pass_regex(["image"], None))
+    assert image.search(IMAGE_TEST)
+    assert not image.search(ROLE_TEST)
+    both = re.compile(pass_regex(["identity", "image"], None))
+    assert both.search(IMAGE_TEST) and both.search(ROLE_TEST)
+    assert tempest_conf.service_for_test(IMAGE_TEST) == "image"
+
+
+def _two_service_passes() -> list[PassResult]:
+    normal = PassResult(name="normal", regex="^x", services=["identity", "image"], offered=["identity", "image"],
+                        tests=from_dump([
+                            {"id": ROLE_TEST, "status": "success"},
+                            {"id": IMAGE_TEST, "status": "fail", "traceback": TRACEBACK},
+                            {"id": IMAGE_TEST.replace("delete", "update"), "status": "skip", "reason": "r"},
+                        ]))
+    sc = PassResult(name="security-compliance", regex="^y", services=["identity"], offered=["identity", "image"],
+                    tests=from_dump([{"id": ROLE_TEST, "status": "success"}]))
+    return [normal, sc]
+
+
+def test_verdicts_are_per_service_over_the_passes_that_ran_it() -> None:
+    from conformance_lib.cli import service_verdicts
+
+    verdicts = service_verdicts(_two_service_passes())
+    assert verdicts == {"identity": "passed (2 passed, 0 skipped)", "image": "FAILED (1 of 2 tests failed)"}
+    empty = PassResult(name="normal", regex="^x", services=["image"])
+    assert service_verdicts([empty]) == {"image": "FAILED (no test results)"}
+
+
+def test_summary_has_one_row_per_service_and_pass_that_ran_it() -> None:
+    text = report.render_doc("intro", _two_service_passes(), report.RunInfo(command="c", commit="a", when="w"))
+    assert "| identity | normal | 1 | 1 | 0 | 0 | 0.0 |" in text
+    assert "| identity | security-compliance | 1 | 1 | 0 | 0 | 0.0 |" in text
+    assert "| image | normal | 2 | 0 | 1 | 1 | 0.0 |" in text
+    assert "| image | security-compliance" not in text
+    assert "### image, by test module" in text
+    assert "| module | normal: passed / failed / skipped |\n" in text
+
+
+def test_only_a_run_of_every_offered_service_rewrites_the_page() -> None:
+    from conformance_lib.cli import _canonical, _parser
+
+    passes = _two_service_passes()
+    assert _canonical(_parser().parse_args(["--service", "all"]), passes)
+    assert _canonical(_parser().parse_args([]), passes)
+    assert not _canonical(_parser().parse_args(["--service", "identity", "--regex", "x"]), passes)
+    image_only = [PassResult(name="normal", regex="^x", services=["image"], offered=["identity", "image"])]
+    assert not _canonical(_parser().parse_args(["--service", "image"]), image_only)
+
+
+class _FakeGlance:
+    """Just enough of an image API for ``cloud.image_facts``: schema, list, create, upload, delete."""
+
+    def __init__(self, refuse_upload: bool) -> None:
+        import http.server
+        import json
+        import threading
+
+        calls: list[str] = []
+        images = [
+            {"id": "user-old", "status": "active", "created_at": "2020-01-01T00:00:00Z", "name": "u"},
+            {"id": "alt", "status": "active", "created_at": "2026-01-01T00:00:00Z", "name": "b-alt",
+             "onestack_builtin": "true"},
+            {"id": "main", "status": "active", "created_at": "2026-01-01T00:00:00Z", "name": "b",
+             "onestack_builtin": "true"},
+            {"id": "queued", "status": "queued", "created_at": "2019-01-01T00:00:00Z", "name": "q"},
+        ]
+        schema = {"properties": {"disk_format": {"enum": [None, "raw", "qcow2", "ploop"]},
+                                 "container_format": {"enum": [None, "ovf", "bare"]}}}
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _send(self, code: int, body: object = None) -> None:
+                data = json.dumps(body).encode() if body is not None else b""
+                self.send_response(code)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                calls.append(f"GET {self.path}")
+                self._send(200, schema if "schemas" in self.path else {"images": images})
+
+            def do_POST(self) -> None:
+                calls.append("POST")
+                self.rfile.read(int(self.headers["Content-Length"]))
+                self._send(201, {"id": "probe"})
+
+            def do_PUT(self) -> None:
+                calls.append("PUT")
+                self.rfile.read(int(self.headers["Content-Length"]))
+                self._send(400 if refuse_upload else 204)
+
+            def do_DELETE(self) -> None:
+                calls.append(f"DELETE {self.path}")
+                self._send(204)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.calls = calls
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/image"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.mark.parametrize("refuse", [True, False])
+def test_image_facts_come_from_the_running_image_service(refuse: bool) -> None:
+    from conformance_lib import cloud
+
+    fake = _FakeGlance(refuse_upload=refuse)
+    try:
+        facts = cloud.image_facts(cloud.Target("http://unused", None, "pw"),
+                                  cloud.Admin("tok", {"identity": "http://x", "image": fake.url}))
+    finally:
+        fake.server.shutdown()
+    assert (facts.image_ref, facts.image_ref_alt) == ("main", "alt")
+    assert facts.disk_formats == ("qcow2", "raw", "ploop")
+    assert facts.container_formats == ("bare", "ovf")
+    assert facts.format_enforcement is refuse
+    assert "DELETE /image/v2/images/probe" in fake.calls  # the probe image does not linger

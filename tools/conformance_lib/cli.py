@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 from conformance_lib import TEMPEST_VERSION, cloud, report, runner, tempest_conf
@@ -37,8 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="tools/conformance",
         description=f"Run Tempest {TEMPEST_VERSION} against onestack and rewrite docs/conformance.md.")
-    p.add_argument("--service", action="append", choices=sorted(tempest_conf.SERVICES),
-                   help="service area to test (repeatable; default: every service in the catalog)")
+    p.add_argument("--service", action="append", choices=[*sorted(tempest_conf.SERVICES), "all"],
+                   help="service area to test (repeatable); 'all' (the default) is every service the "
+                        "cloud's catalog lists")
     p.add_argument("--regex", help="only tests whose id matches this regex (narrows --service)")
     p.add_argument("--passes",
                    help="comma list of passes: normal, security-compliance (default: both; with --url only "
@@ -59,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
                         "--data-dir, --passes or --system-scope does)")
     p.add_argument("--no-docs", action="store_true", help="never rewrite --docs")
     p.add_argument("--failures-file", type=Path, help="also write failing tests, grouped by module, here")
+    p.add_argument("--summary-file", type=Path,
+                   help="also write one line per service, '<service>\\t<verdict>', for CI to read")
     p.add_argument("-v", "--verbose", action="store_true", help="echo every Tempest output line")
     return p
 
@@ -104,22 +108,43 @@ def _passes(args: argparse.Namespace) -> list[str]:
     return wanted
 
 
-def _spec(args: argparse.Namespace, name: str, catalog: set[str]) -> runner.PassSpec | None:
+def _explicit(args: argparse.Namespace) -> set[str] | None:
+    """The services named with --service, or None for "whatever the catalog offers"."""
+    if not args.service or "all" in args.service:
+        return None
+    return set(args.service)
+
+
+def _selected(args: argparse.Namespace, offered: list[str]) -> list[str]:
+    explicit = _explicit(args)
+    if explicit is None:
+        return offered or ["identity"]
+    missing = sorted(explicit - set(offered))
+    if missing:
+        # Tempest will skip them ([service_available] is False); say so rather than look green.
+        print(f"conformance: not in the catalog, so Tempest will skip: {', '.join(missing)}", flush=True)
+    return sorted(explicit)
+
+
+def _spec(args: argparse.Namespace, name: str, offered: list[str]) -> runner.PassSpec | None:
     """The pass's tests: --service (default: what the catalog offers), narrowed by --regex."""
-    services = sorted(set(args.service or [s.name for s in tempest_conf.services_in_catalog(catalog)]))
-    services = services or ["identity"]
+    services = _selected(args, offered)
     excludes = parse_excludes(EXCLUDE_FILE.read_text()) if EXCLUDE_FILE.exists() else []
     if name == "normal":
-        return runner.PassSpec(name, pass_regex(services, args.regex), None, excludes, args.system_scope)
+        return runner.PassSpec(name, pass_regex(services, args.regex), None, excludes, args.system_scope,
+                               tuple(services))
     if "identity" not in services:
         return None
     # The whole identity suite again: a cloud with lockout and password history switched on must
     # still pass every test, not only the ones that look at those settings.
     return runner.PassSpec(name, pass_regex(["identity"], args.regex), tempest_conf.SecurityCompliance(),
-                           excludes, args.system_scope)
+                           excludes, args.system_scope, ("identity",))
 
 
 def _one_pass(args: argparse.Namespace, venv: Path, name: str, run_dir: Path) -> PassResult | None:
+    explicit = _explicit(args)
+    if name == "security-compliance" and explicit is not None and "identity" not in explicit:
+        return None  # that pass only re-runs identity; no cloud needed
     workdir = run_dir / name
     workdir.mkdir()
     if args.url or args.data_dir:
@@ -129,12 +154,19 @@ def _one_pass(args: argparse.Namespace, venv: Path, name: str, run_dir: Path) ->
         target = cloud.start_onestack(workdir, security)
         print(f"conformance: [{name}] onestack at {target.base_url} (log {target.log_path})", flush=True)
     try:
-        catalog = cloud.catalog_types(target)
-        spec = _spec(args, name, catalog)
+        admin = cloud.admin_session(target)
+        catalog = set(admin.endpoints)
+        offered = [s.name for s in tempest_conf.services_in_catalog(catalog)]
+        spec = _spec(args, name, offered)
         if spec is None:
             return None
-        return runner.run_pass(venv, target, spec, workdir / "tempest", catalog, args.concurrency,
-                               args.timeout, args.test_timeout, args.verbose)
+        image = cloud.image_facts(target, admin) if "image" in spec.services else tempest_conf.ImageFacts()
+        if "image" in spec.services:
+            print(f"conformance: [{name}] image facts: {image}", flush=True)
+        result = runner.run_pass(venv, target, spec, workdir / "tempest", catalog, image, args.concurrency,
+                                 args.timeout, args.test_timeout, args.verbose)
+        result.offered = offered
+        return result
     finally:
         target.stop()
 
@@ -157,6 +189,34 @@ def _summary_line(results: list[PassResult]) -> str:
     return "; ".join(parts)
 
 
+def service_verdicts(results: list[PassResult]) -> dict[str, str]:
+    """Per service: "passed", or "FAILED (why)" over every pass that ran it."""
+    verdicts = {}
+    for service in sorted({s for r in results for s in r.covered()}):
+        ran = [r for r in results if service in r.covered()]
+        failed = sum(r.counts(service)["fail"] for r in ran)
+        total = sum(sum(r.counts(service).values()) for r in ran)
+        if failed:
+            verdicts[service] = f"FAILED ({failed} of {total} tests failed)"
+        elif any(not r.counts(service) for r in ran):
+            verdicts[service] = "FAILED (no test results)"
+        elif any(r.tempest_exit != 0 for r in ran):
+            verdicts[service] = "FAILED (tempest run broke; see its log)"
+        else:
+            c = Counter[str]()
+            for r in ran:
+                c.update(r.counts(service))
+            verdicts[service] = f"passed ({c['pass']} passed, {c['skip']} skipped)"
+    return verdicts
+
+
+def _canonical(args: argparse.Namespace, results: list[PassResult]) -> bool:
+    """Own clouds, every test of every offered service, both passes: may rewrite the page."""
+    if args.regex or args.url or args.data_dir or args.system_scope or args.passes:
+        return False
+    return all(set(r.services) >= set(r.offered) for r in results if r.name == "normal")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     venv = ensure_tempest(args.tempest_venv)
@@ -166,9 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     info = report.RunInfo(
         command=shlex.join(["python", "tools/conformance", *_public_args(argv)]),
         commit=_commit(), when=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"))
-    # Only the canonical run (own clouds, every test, both passes) may rewrite the page by default.
-    canonical = not (args.regex or args.url or args.data_dir or args.system_scope or args.passes)
-    if not args.no_docs and (args.write_docs or canonical):
+    if not args.no_docs and (args.write_docs or _canonical(args, results)):
         report.write_doc(args.docs, results, info)
         print(f"conformance: wrote {args.docs}", flush=True)
     if args.failures_file:
@@ -182,5 +240,10 @@ def main(argv: list[str] | None = None) -> int:
     for what, names in (("no test results from", empty), ("tempest run failed without a failing test in", broken)):
         if names:
             print(f"conformance: {what} pass(es) {', '.join(names)}; see {run_dir}", flush=True)
+    verdicts = service_verdicts(results)
+    for service, text in verdicts.items():
+        print(f"conformance: {service}: {text}", flush=True)
+    if args.summary_file:
+        args.summary_file.write_text("".join(f"{svc}\t{text}\n" for svc, text in verdicts.items()))
     print(f"conformance: {verdict}: {_summary_line(results)}", flush=True)
     return 1 if verdict == "FAILED" else 0

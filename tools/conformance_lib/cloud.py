@@ -17,7 +17,13 @@ from typing import Any
 
 import yaml
 
-from conformance_lib.tempest_conf import SecurityCompliance
+from conformance_lib.tempest_conf import (
+    TEMPEST_CONTAINER_FORMATS,
+    TEMPEST_DISK_FORMATS,
+    ImageFacts,
+    SecurityCompliance,
+    ordered_formats,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -113,23 +119,108 @@ def attach(url: str | None, data_dir: Path | None, admin_password: str | None) -
     return Target(base, data_dir, admin_password)
 
 
-def _request(url: str, body: dict[str, Any] | None = None, token: str | None = None) -> tuple[dict[str, Any], Any]:
-    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+def _request(url: str, body: dict[str, Any] | None = None, token: str | None = None, method: str | None = None,
+             data: bytes | None = None, content_type: str = "application/json") -> tuple[dict[str, Any], Any]:
+    headers = {"Content-Type": content_type, "Accept": "application/json"}
     if token:
         headers["X-Auth-Token"] = token
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, headers=headers, method="POST" if data else "GET")
+    if body is not None:
+        data = json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, headers=headers, method=method or ("POST" if data else "GET"))
     with urllib.request.urlopen(req, timeout=30) as resp:
-        return dict(resp.headers), json.loads(resp.read() or b"{}")
+        raw = resp.read()
+        return dict(resp.headers), json.loads(raw) if raw.strip() else {}
 
 
-def catalog_types(target: Target) -> set[str]:
-    """Service types in the admin's catalog (which services Tempest should expect)."""
+@dataclass
+class Admin:
+    """An admin token and the public endpoint of every service type in its catalog."""
+
+    token: str
+    endpoints: dict[str, str]
+
+
+def admin_session(target: Target) -> Admin:
     auth = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
         "name": "admin", "domain": {"id": "default"}, "password": target.admin_password}}},
         "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}}
     try:
-        _, doc = _request(f"{target.identity_url}/v3/auth/tokens", auth)
+        headers, doc = _request(f"{target.identity_url}/v3/auth/tokens", auth)
     except urllib.error.HTTPError as exc:
         raise SystemExit(f"conformance: admin cannot authenticate at {target.identity_url}: {exc}") from None
-    return {str(entry.get("type")) for entry in doc.get("token", {}).get("catalog", [])}
+    endpoints = {}
+    for entry in doc.get("token", {}).get("catalog", []):
+        public = [e["url"] for e in entry.get("endpoints", []) if e.get("interface") == "public"]
+        endpoints[str(entry.get("type"))] = public[0].rstrip("/") if public else ""
+    token = next(v for k, v in headers.items() if k.lower() == "x-subject-token")
+    return Admin(token, endpoints)
+
+
+def catalog_types(target: Target) -> set[str]:
+    """Service types in the admin's catalog (which services Tempest should expect)."""
+    return set(admin_session(target).endpoints)
+
+
+def _schema_enum(image_url: str, token: str, prop: str) -> list[str] | None:
+    try:
+        _, schema = _request(f"{image_url}/v2/schemas/image", token=token)
+        values = schema["properties"][prop]["enum"]
+    except (OSError, ValueError, KeyError, TypeError):  # no schema yet: Tempest's defaults
+        return None
+    return [str(v) for v in values if v] or None
+
+
+def _public_images(image_url: str, token: str) -> list[str]:
+    """Ids of the active public images: the built-in ones ``onestack up`` registers first.
+
+    Those carry ``onestack_builtin=true``; within a group the oldest comes first (then by name,
+    as the two built-ins are made in the same second).
+    """
+    try:
+        _, doc = _request(f"{image_url}/v2/images?visibility=public&limit=100", token=token)
+        images = [i for i in doc.get("images", []) if i.get("status") == "active"]
+    except (OSError, ValueError, AttributeError):
+        return []
+    images.sort(key=lambda i: (str(i.get("onestack_builtin")).lower() != "true",
+                               str(i.get("created_at", "")), str(i.get("name", ""))))
+    return [str(i["id"]) for i in images]
+
+
+def _refuses_bogus_qcow2(image_url: str, token: str) -> bool:
+    """Upload bytes that are not a qcow2 as a qcow2 image: does the cloud refuse them?
+
+    Tempest's ``image_format_enforcement`` must say what the cloud does, so ask it. When
+    uploads do not work at all the answer is Tempest's default (True).
+    """
+    try:
+        _, image = _request(f"{image_url}/v2/images", {
+            "name": "conformance-format-probe", "disk_format": "qcow2", "container_format": "bare"}, token=token)
+    except (OSError, ValueError):
+        return True
+    try:
+        _request(f"{image_url}/v2/images/{image['id']}/file", token=token, method="PUT",
+                 data=b"not a qcow2 image " * 64, content_type="application/octet-stream")
+        return False
+    except OSError:  # refused (4xx), or no upload API yet (404, 5xx): Tempest's default either way
+        return True
+    finally:
+        try:
+            _request(f"{image_url}/v2/images/{image['id']}", token=token, method="DELETE")
+        except OSError:
+            pass
+
+
+def image_facts(target: Target, admin: Admin) -> ImageFacts:
+    """Formats, built-in images and format enforcement of the cloud's image service."""
+    image_url = admin.endpoints.get("image")
+    if not image_url:
+        return ImageFacts()
+    refs = _public_images(image_url, admin.token)
+    return ImageFacts(
+        container_formats=ordered_formats(_schema_enum(image_url, admin.token, "container_format"),
+                                          TEMPEST_CONTAINER_FORMATS),
+        disk_formats=ordered_formats(_schema_enum(image_url, admin.token, "disk_format"), TEMPEST_DISK_FORMATS),
+        image_ref=refs[0] if refs else None,
+        image_ref_alt=refs[1] if len(refs) > 1 else (refs[0] if refs else None),
+        format_enforcement=_refuses_bogus_qcow2(image_url, admin.token),
+    )

@@ -41,22 +41,32 @@ def _row(cells: Sequence[object]) -> str:
 
 
 def _services(passes: list[PassResult]) -> list[str]:
-    return sorted({t.service for p in passes for t in p.tests} or {"identity"})
+    return sorted({s for p in passes for s in p.covered()} or {"identity"})
+
+
+def _ran(passes: list[PassResult], service: str) -> list[PassResult]:
+    """The passes that ran ``service`` (all of them for an old result without that record)."""
+    return [p for p in passes if service in p.covered()] or passes
 
 
 def _summary(passes: list[PassResult]) -> list[str]:
-    lines = [_row(["service", "pass", "tests", "passed", "failed", "skipped", "minutes"]),
+    """One row per service and pass that ran it; minutes are the whole pass's wall clock."""
+    lines = [_row(["service", "pass", "tests", "passed", "failed", "skipped", "pass minutes"]),
              _row(["---"] * 3 + ["---:"] * 4)]
     for service in _services(passes):
-        for p in passes:
+        for p in _ran(passes, service):
             c = p.counts(service)
             lines.append(_row([service, p.name, sum(c.values()), c["pass"], c["fail"], c["skip"],
                                f"{p.seconds / 60:.1f}"]))
+    offered = sorted({s for p in passes for s in p.offered} - set(_services(passes)))
+    if offered:
+        lines += ["", f"In the catalog but not run: {', '.join(offered)}."]
     return lines
 
 
-def _by_module(passes: list[PassResult], service: str) -> list[str]:
+def _by_module(all_passes: list[PassResult], service: str) -> list[str]:
     """One row per test module; one "passed / failed / skipped" column per pass."""
+    passes = _ran(all_passes, service)
     per: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
     for p in passes:
         for t in p.tests:
@@ -128,7 +138,8 @@ def render_failures(passes: list[PassResult], info: RunInfo) -> str:
     for p in passes:
         for t in p.failures():
             by_module[t.module].append((p.name, t))
-    totals = ", ".join(f"{p.name}: {p.counts()['fail']} failed of {sum(p.counts().values())}" for p in passes)
+    totals = "; ".join(f"{p.name}: {p.counts()['fail']} failed of {sum(p.counts().values())} "
+                       f"({p.counts()['pass']} passed, {p.counts()['skip']} skipped)" for p in passes)
     lines = [f"# Tempest {TEMPEST_VERSION} failures, {info.when}, commit {info.commit}", f"# {totals}",
              f"# command: {info.command}", ""]
     for module in sorted(by_module):

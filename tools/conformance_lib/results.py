@@ -47,9 +47,15 @@ class PassResult:
     seconds: float = 0.0
     tempest_exit: int = 0
     workspace: str = ""
+    services: list[str] = field(default_factory=list)  # service areas this pass ran
+    offered: list[str] = field(default_factory=list)  # service areas the cloud's catalog lists
 
     def counts(self, service: str | None = None) -> Counter[str]:
         return Counter(t.status for t in self.tests if service is None or t.service == service)
+
+    def covered(self) -> list[str]:
+        """The service areas this pass ran (from its tests when not recorded)."""
+        return sorted(set(self.services) | {t.service for t in self.tests})
 
     def failures(self) -> list[TestResult]:
         return sorted((t for t in self.tests if t.status == "fail"), key=lambda t: t.name)

@@ -27,6 +27,7 @@ class PassSpec:
     # (regex, reason): tests Tempest cannot be told to skip; reported as skipped with the reason.
     excludes: list[tuple[str, str]] = field(default_factory=list)
     use_system_token: bool = False
+    services: tuple[str, ...] = ("identity",)  # service areas this pass covers
 
 
 def _env(venv: Path, workspace: Path, test_timeout: int) -> dict[str, str]:
@@ -70,14 +71,15 @@ def _stream(cmd: list[str], cwd: Path, env: dict[str, str], log: Path, timeout: 
             return proc.wait()
 
 
-def prepare_workspace(venv: Path, workspace: Path, target: Target, spec: PassSpec, catalog: set[str]) -> None:
+def prepare_workspace(venv: Path, workspace: Path, target: Target, spec: PassSpec, catalog: set[str],
+                      image: tempest_conf.ImageFacts) -> None:
     subprocess.run(_tempest(venv, "init", "--workspace-path", str(workspace.parent / "workspace.yaml"),
                             str(workspace)),
                    check=True, capture_output=True, timeout=300)
     inputs = tempest_conf.ConfInputs(
         identity_url=target.identity_url, admin_password=target.admin_password, workspace=workspace,
         available_services=catalog, security_compliance=spec.security,
-        use_system_token=spec.use_system_token,
+        use_system_token=spec.use_system_token, image=image,
     )
     (workspace / "etc" / "tempest.conf").write_text(tempest_conf.render(inputs))
 
@@ -111,9 +113,10 @@ def excluded_tests(venv: Path, workspace: Path, env: dict[str, str], spec: PassS
 
 
 def run_pass(venv: Path, target: Target, spec: PassSpec, workspace: Path, catalog: set[str],
-             concurrency: int, timeout: float, test_timeout: int, verbose: bool) -> PassResult:
+             image: tempest_conf.ImageFacts, concurrency: int, timeout: float, test_timeout: int,
+             verbose: bool) -> PassResult:
     started = time.monotonic()
-    prepare_workspace(venv, workspace, target, spec, catalog)
+    prepare_workspace(venv, workspace, target, spec, catalog, image)
     env = _env(venv, workspace, test_timeout)
     cmd = _tempest(venv, "run", "--regex", spec.regex, "--concurrency", str(concurrency))
     if spec.excludes:
@@ -123,7 +126,7 @@ def run_pass(venv: Path, target: Target, spec: PassSpec, workspace: Path, catalo
     print(f"conformance: [{spec.name}] {' '.join(cmd[2:])} (workspace {workspace})", flush=True)
     code = _stream(cmd, workspace, env, workspace / "tempest-run.log", timeout, verbose)
     result = collect(venv, workspace, env)
-    result.name, result.regex = spec.name, spec.regex
+    result.name, result.regex, result.services = spec.name, spec.regex, list(spec.services)
     if spec.excludes:
         result.tests += excluded_tests(venv, workspace, env, spec)
     result.seconds, result.tempest_exit = time.monotonic() - started, code

@@ -71,6 +71,36 @@ class SecurityCompliance:
         ])
 
 
+# Tempest's own defaults for [image] container_formats / disk_formats; their order decides which
+# formats its tests pick first (``container_formats[0]``, ``disk_formats[0]``).
+TEMPEST_CONTAINER_FORMATS = ("bare", "ami", "ari", "aki", "ovf", "ova")
+TEMPEST_DISK_FORMATS = ("qcow2", "raw", "ami", "ari", "aki", "vhd", "vmdk", "vdi", "iso", "vhdx")
+# Where Tempest may point an HTTP import or task: a loopback port nothing listens on (the discard
+# port), so anything that tries to fetch it fails at once instead of hanging on the outside world.
+UNREACHABLE_IMAGE_URL = "http://127.0.0.1:9/onestack-unreachable/cirros.img"
+
+
+def ordered_formats(offered: list[str] | None, tempest_order: tuple[str, ...]) -> tuple[str, ...]:
+    """The formats a cloud accepts, Tempest's favourites first; Tempest's list if unknown."""
+    if not offered:
+        return tempest_order
+    known = [f for f in tempest_order if f in offered]
+    return tuple(known + sorted(f for f in set(offered) if f not in tempest_order))
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    """What tools/conformance learnt from the running image service (see ``cloud.image_facts``)."""
+
+    container_formats: tuple[str, ...] = TEMPEST_CONTAINER_FORMATS
+    disk_formats: tuple[str, ...] = TEMPEST_DISK_FORMATS
+    # The first two public images (by creation), i.e. the ones ``onestack up`` registers.
+    image_ref: str | None = None
+    image_ref_alt: str | None = None
+    # True when an upload whose bytes do not match its disk_format is refused (probed).
+    format_enforcement: bool = True
+
+
 @dataclass
 class ConfInputs:
     identity_url: str  # e.g. http://127.0.0.1:5000/identity (no version suffix)
@@ -82,6 +112,7 @@ class ConfInputs:
     # onestack's default policy lets a project-scoped admin manage everything (Keystone with
     # enforce_scope off), so Tempest uses project-scoped admin tokens unless asked otherwise.
     use_system_token: bool = False
+    image: ImageFacts = field(default_factory=ImageFacts)
 
 
 def _bool(value: bool) -> str:
@@ -144,6 +175,47 @@ def _auth(inputs: ConfInputs) -> dict[str, str]:
     return values
 
 
+def _image(inputs: ConfInputs) -> dict[str, str]:
+    facts = inputs.image
+    return {
+        "catalog_type": "image",
+        "region": inputs.region,
+        "endpoint_type": "public",
+        "container_formats": ",".join(facts.container_formats),
+        "disk_formats": ",".join(facts.disk_formats),
+        # onestack has no image cache API (/v2/cache) and no second image worker to talk to.
+        "image_caching_enabled": "False",
+        # Nothing outside is reachable; these only feed tests of HTTP imports, locations and tasks.
+        "http_image": UNREACHABLE_IMAGE_URL,
+        "http_qcow2_image": UNREACHABLE_IMAGE_URL,
+        "hashing_algorithm": "sha512",
+        # Uploads and imports finish within a second; a stuck status should fail the test soon.
+        "build_timeout": "60",
+        "build_interval": "1",
+    }
+
+
+def _image_features(inputs: ConfInputs) -> dict[str, str]:
+    """Each flag is what onestack implements; docs/conformance.md gives the reasons."""
+    return {
+        "api_v2": "True",
+        "import_image": "True",  # interoperable import (stage + glance-direct)
+        "os_glance_reserved": "True",  # os_glance_* properties are refused
+        "manage_locations": "False",  # no location API (show_multiple_locations)
+        "image_conversion": "False",  # imports keep the uploaded format
+        "image_format_enforcement": _bool(inputs.image.format_enforcement),
+        "do_secure_hash": "True",  # os_hash_algo / os_hash_value on every upload
+        "http_store_enabled": "False",  # stores: filesystem (and object storage); no http store
+        "store_weight_enabled": "False",  # stores carry no weights
+    }
+
+
+def _compute(inputs: ConfInputs) -> dict[str, str]:
+    """Images other services' tests boot from; left out until the cloud has them."""
+    refs = {"image_ref": inputs.image.image_ref, "image_ref_alt": inputs.image.image_ref_alt}
+    return {key: value for key, value in refs.items() if value}
+
+
 def build_config(inputs: ConfInputs) -> configparser.ConfigParser:
     flags = {s.available_flag for s in services_in_catalog(inputs.available_services)}
     conf = configparser.ConfigParser(interpolation=None)
@@ -159,7 +231,15 @@ def build_config(inputs: ConfInputs) -> configparser.ConfigParser:
     conf["identity-feature-enabled"] = _identity_features(inputs)
     conf["service_available"] = {flag: _bool(flag in flags) for flag in AVAILABLE_FLAGS}
     # Matches onestack's default policy, which does not reject tokens for their scope.
-    conf["enforce_scope"] = {"keystone": _bool(inputs.use_system_token)}
+    # glance: onestack's image policy has Glance's secure-RBAC personas, so Tempest reads images,
+    # schemas and members as a separate project reader (and writes as the member), checking both.
+    conf["enforce_scope"] = {"keystone": _bool(inputs.use_system_token), "glance": "True"}
+    if "glance" in flags:
+        conf["image"] = _image(inputs)
+        conf["image-feature-enabled"] = _image_features(inputs)
+        compute = _compute(inputs)
+        if compute:
+            conf["compute"] = compute
     conf["service-clients"] = {"http_timeout": "60"}
     conf["validation"] = {"run_validation": "False"}
     return conf

@@ -23,6 +23,7 @@ from onestack.core.api.faults import (
     MethodNotAllowed,
     NotFound,
 )
+from onestack.core.api.routing import IndexedRouter
 
 log = logging.getLogger("onestack.api")
 
@@ -124,6 +125,7 @@ def build_service_app(service: Service, max_body_size: int) -> Starlette:
         routes=list(service.routes),
         exception_handlers={ApiError: on_api_error, HTTPException: on_http_error, Exception: on_crash},
     )
+    app.router = IndexedRouter(app.router.routes)
     app.state.max_body_size = max_body_size
     app.state.service = service
     for key, value in service.state.items():

@@ -18,6 +18,7 @@ from onestack.identity.models import Project
 from onestack.identity.service import domains, projects, revocations
 
 routes = RouteTable()
+LIST_CACHE_ENTRIES = 1024
 
 # Keystone's booleans also accept the usual spellings of true and false.
 _TRUE = ("1", "true", "True", "TRUE", "on", "ON", "y", "Y", "yes")
@@ -102,8 +103,19 @@ async def list_projects(request: Request) -> Response:
     ctx = await enforce(request, "identity:list_projects", {"target": {"domain_id": query.get("domain_id")}})
     if ctx.domain_id and not ctx.system_scope:
         query["domain_id"] = ctx.domain_id  # domain-scoped callers only see their own domain
-    items = await identity_of(request).db.read(projects.list_projects, query)
-    return listing(request, "projects", items, "projects")
+    ident = identity_of(request)
+    # Listing is hot (every client lists projects) and only changes on identity writes,
+    # which clear this cache: serve the encoded body while nothing has been written.
+    key = ("projects", str(request.url), tuple(sorted(query.items())))
+    body = ident.list_cache.get(key)
+    if body is not None:
+        return Response(body, media_type="application/json")
+    revision = ident.revision
+    items = await ident.db.read(projects.list_projects, query)
+    response = listing(request, "projects", items, "projects")
+    if revision == ident.revision and len(ident.list_cache) < LIST_CACHE_ENTRIES:
+        ident.list_cache[key] = bytes(response.body)
+    return response
 
 
 def _create(s: Session, data: dict[str, Any], default_domain: str) -> dict[str, Any]:

@@ -1,0 +1,248 @@
+"""Interoperable image import: stage, then glance-direct or copy-image into one or more stores.
+
+The import request answers 202 at once; the copy runs as a background task that reports
+through the image's ``os_glance_*`` properties (as Glance does) and an ``api_image_import``
+task row (``GET /v2/images/{id}/tasks``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from onestack.core.api.faults import BadRequest, Conflict, Forbidden, PayloadTooLarge
+from onestack.core.ids import utcnow
+from onestack.image.models import Image, Task
+from onestack.image.service import data
+from onestack.image.service.data import Caller
+from onestack.image.stores import SizeLimitExceeded, StoredImage
+
+log = logging.getLogger("onestack.image.import")
+
+TASK_TTL = timedelta(hours=48)
+UNREACHABLE = ("web-download", "glance-download")
+
+
+@dataclass
+class ImportRequest:
+    method: str
+    stores: list[str]
+    all_stores_must_succeed: bool = True
+    body: dict[str, Any] = field(default_factory=dict)
+
+
+def advertised_methods(image_service: Any) -> list[str]:
+    names = [m.strip() for m in image_service.config.image.import_methods.split(",") if m.strip()]
+    return [m for m in names if m in ("glance-direct", "copy-image")]
+
+
+def parse_request(image_service: Any, body: Any, header_store: str | None) -> ImportRequest:
+    """Validate POST …/import's body (method, stores / all_stores, all_stores_must_succeed)."""
+    if not isinstance(body, dict) or not isinstance(body.get("method"), dict):
+        raise BadRequest("Import request requires a 'method' object with a 'name'.")
+    name = body["method"].get("name")
+    if name in UNREACHABLE:
+        raise BadRequest(f"Import method {name} is not available on this cloud: it fetches data from "
+                         "outside, and nothing outside is reachable. Use glance-direct (stage, then import).")
+    if name not in advertised_methods(image_service):
+        raise BadRequest(f"Import method {name!r} is not supported; available: "
+                         f"{', '.join(advertised_methods(image_service))}.")
+    stores, all_stores = body.get("stores"), body.get("all_stores", False)
+    if all_stores and (stores or header_store):
+        raise BadRequest("all_stores cannot be combined with the stores parameter or the X-Image-Meta-Store header.")
+    if stores is not None and (not isinstance(stores, list) or not all(isinstance(x, str) for x in stores)):
+        raise BadRequest("stores must be a list of store identifiers.")
+    if all_stores:
+        chosen = list(image_service.stores)
+    elif stores:
+        chosen = list(dict.fromkeys(stores))
+    else:
+        chosen = [data.pick_store(image_service, header_store)]
+    for sid in chosen:
+        if sid not in image_service.stores:
+            raise BadRequest(f"Store for identifier {sid} not found")
+    must = body.get("all_stores_must_succeed", True)
+    if not isinstance(must, bool):
+        raise BadRequest("all_stores_must_succeed must be a boolean.")
+    return ImportRequest(name, chosen, must, body)
+
+
+def begin_import(s: Session, image_service: Any, image_id: str, caller: Caller, req: ImportRequest,
+                 task_id: str, request_id: str | None) -> list[str]:
+    """Check and record the import; returns the stores to write (status importing for glance-direct)."""
+    image, member = data.load_visible(s, image_id, caller)
+    if req.method == "copy-image":
+        data.enforce(image_service, "copy_image", image, member, caller)
+        if not caller.is_admin:
+            raise Forbidden("Only an administrator may copy an image to other stores.")
+        if image.status != "active":
+            raise Conflict(f"Image {image_id} must be active to be copied; it is {image.status}.")
+        have = {loc.get("store") for loc in image.locations or []}
+        targets = [sid for sid in req.stores if sid not in have]
+    else:
+        data.enforce(image_service, "import_image", image, member, caller)
+        data._owner_only(image, caller, "import")
+        if image.status != "uploading":
+            raise Conflict("Image needs to be staged before 'glance-direct' method can be used "
+                           f"(image {image_id} is {image.status}).")
+        targets = list(req.stores)
+        image.status = "importing"
+    extra = dict(image.extra or {})
+    extra.update({"os_glance_import_task": task_id, "os_glance_importing_to_stores": ",".join(targets),
+                  "os_glance_failed_import": ""})
+    image.extra = extra
+    image.updated_at = now = utcnow()
+    s.add(Task(id=task_id, type="api_image_import", status="processing", owner=caller.project_id or "",
+               image_id=image_id, request_id=request_id, user_id=caller.user_id, created_at=now, updated_at=now,
+               input={"image_id": image_id, "import_req": req.body, "backend": targets}, result={}, message=""))
+    return targets
+
+
+def _progress(s: Session, image_id: str, done: str | None, failed: str | None) -> None:
+    image = s.get(Image, image_id)
+    if image is None:
+        return
+    extra = dict(image.extra or {})
+    left = [x for x in (extra.get("os_glance_importing_to_stores") or "").split(",") if x and x not in (done, failed)]
+    extra["os_glance_importing_to_stores"] = ",".join(left)
+    if failed:
+        bad = [x for x in (extra.get("os_glance_failed_import") or "").split(",") if x]
+        extra["os_glance_failed_import"] = ",".join([*bad, failed])
+    image.extra = extra
+    image.updated_at = utcnow()
+
+
+def _finish_task(s: Session, task_id: str, ok: bool, image_id: str, message: str = "") -> None:
+    task = s.get(Task, task_id)
+    if task is None:
+        return
+    task.status = "success" if ok else "failure"
+    task.result = {"image_id": image_id} if ok else {}
+    task.message = message
+    task.updated_at = now = utcnow()
+    task.expires_at = now + TASK_TTL
+
+
+def _finish_direct(s: Session, image_id: str, task_id: str, places: list[tuple[str, str]],
+                   stored: StoredImage | None, vsize: int | None, failed: list[str], error: str) -> bool:
+    """importing → active (or back to queued); False when the image was deleted meanwhile."""
+    image = s.get(Image, image_id)
+    if image is None or image.deleted_at is not None or image.status != "importing":
+        _finish_task(s, task_id, False, image_id, "Image was deleted during import")
+        return False
+    extra = dict(image.extra or {})
+    extra.update({"os_glance_importing_to_stores": "", "os_glance_failed_import": ",".join(failed)})
+    extra.pop("staged_size", None)
+    image.extra = extra
+    if places and stored is not None:
+        data._activate(image, places, stored, vsize)
+        _finish_task(s, task_id, True, image_id)
+    else:
+        image.status = "queued"
+        image.updated_at = utcnow()
+        _finish_task(s, task_id, False, image_id, error or "Import failed")
+    return True
+
+
+def _add_location(s: Session, image_id: str, sid: str, url: str) -> bool:
+    image = s.get(Image, image_id)
+    if image is None or image.deleted_at is not None or image.status != "active":
+        return False
+    image.locations = [*(image.locations or []), {"url": url, "metadata": {"store": sid}, "store": sid}]
+    image.extra = {**(image.extra or {}), "stores": data.stores_string(loc["store"] for loc in image.locations)}
+    image.updated_at = utcnow()
+    return True
+
+
+# -- staging -------------------------------------------------------------------------------
+
+def _staged(s: Session, image_id: str, size: int) -> None:
+    image = s.get(Image, image_id)
+    if image is not None:
+        image.extra = {**(image.extra or {}), "staged_size": size}
+
+
+async def stage(image_service: Any, caller: Caller, image_id: str, chunks: AsyncIterator[bytes]) -> None:
+    """PUT /v2/images/{id}/stage: queued → uploading with the data in the staging area."""
+    staging = image_service.staging
+    _, allowance = await image_service.db.write(data.begin_write, image_service, image_id, caller, True)
+    stored: StoredImage | None = None
+    try:
+        try:
+            stored = await staging.add(image_id, chunks, max_size=allowance)
+        except SizeLimitExceeded as exc:
+            raise PayloadTooLarge(f"Request Entity Too Large: {exc}") from None
+        await image_service.db.write(_staged, image_id, stored.size)
+    except BaseException:
+        if stored is not None:
+            await data._discard(staging, stored.location)
+        await data._revert(image_service, image_id, ("uploading",))
+        raise
+
+
+# -- background runs -----------------------------------------------------------------------
+
+async def run_glance_direct(image_service: Any, image_id: str, targets: list[str], must_succeed: bool,
+                            task_id: str, disk_format: str | None) -> None:
+    staging = image_service.staging
+    source = staging.location_for(image_id)
+    places: list[tuple[str, str]] = []
+    failed: list[str] = []
+    first: StoredImage | None = None
+    vsize: int | None = None
+    error = ""
+    for sid in targets:
+        store = image_service.stores[sid]
+        try:
+            stored = await store.add(image_id, staging.get(source))
+            if first is None:
+                try:
+                    vsize = await data.check_format(image_service, disk_format, store, stored)
+                except BadRequest as exc:
+                    await data._discard(store, stored.location)
+                    failed, error = list(targets), exc.message
+                    break
+                first = stored
+            places.append((sid, stored.location))
+            await image_service.db.write(_progress, image_id, sid, None)
+        except Exception as exc:  # noqa: BLE001 - a store failing is recorded, not fatal
+            log.warning("import of %s into store %s failed: %s", image_id, sid, exc)
+            failed.append(sid)
+            error = f"Import into store {sid} failed: {exc}"
+            await image_service.db.write(_progress, image_id, None, sid)
+    if failed and (must_succeed or not places):
+        for _sid, url in places:
+            await data._discard(image_service.stores[_sid], url)
+        places = []
+    ok = await image_service.db.write(_finish_direct, image_id, task_id, places, first, vsize, failed, error)
+    if not ok:
+        for _sid, url in places:
+            await data._discard(image_service.stores[_sid], url)
+    await data._discard(staging, source)
+
+
+async def run_copy(image_service: Any, image_id: str, targets: list[str], task_id: str) -> None:
+    image = await image_service.db.read(lambda s: s.get(Image, image_id))
+    src = image.locations[0] if image is not None and image.locations else None
+    ok_all = True
+    for sid in targets:
+        store = image_service.stores[sid]
+        try:
+            if src is None:
+                raise RuntimeError("the image has no data to copy")
+            stored = await store.add(image_id, image_service.stores[src["store"]].get(src["url"]))
+            if stored.checksum != image.checksum or not await image_service.db.write(
+                    _add_location, image_id, sid, stored.location):
+                await data._discard(store, stored.location)
+                raise RuntimeError("the copy does not match the image or the image changed")
+            await image_service.db.write(_progress, image_id, sid, None)
+        except Exception as exc:  # noqa: BLE001 - recorded in os_glance_failed_import
+            log.warning("copy of %s into store %s failed: %s", image_id, sid, exc)
+            ok_all = False
+            await image_service.db.write(_progress, image_id, None, sid)
+    await image_service.db.write(_finish_task, task_id, ok_all, image_id, "" if ok_all else "Copy failed")

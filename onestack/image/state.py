@@ -1,0 +1,27 @@
+"""What one image service instance holds: config, database, stores, policy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from onestack.core.config import Config
+from onestack.core.db import Database
+from onestack.core.policy import Enforcer
+from onestack.image.policies import DEFAULT_RULES
+
+
+class ImageService:
+    """Shared by every image request handler via ``request.app.state.image``."""
+
+    def __init__(self, config: Config, db: Database, stores: dict[str, Any], default_store: str) -> None:
+        self.config = config
+        self.db = db
+        self.stores = stores  # store id -> Store
+        self.default_store = default_store
+        self.enforcer = Enforcer(DEFAULT_RULES, config.image.policy_file)
+        # Data path (service/data.py): the staging area for import, running import tasks, and
+        # where per-project limits come from (set by the composition root; None: config only).
+        self.staging: Any = None
+        self.tasks: set[Any] = set()
+        self.limit_resolver: Callable[[Any, str, str], int | None] | None = None  # (session, project, name)
