@@ -23,6 +23,9 @@ from onestack.identity import models as identity_models
 from onestack.identity.app import PREFIX as IDENTITY_PREFIX
 from onestack.identity.app import build_identity
 from onestack.identity.service import bootstrap as identity_bootstrap
+from onestack.compute import models as compute_models
+from onestack.compute.app import PREFIX as COMPUTE_PREFIX
+from onestack.compute.app import build_compute
 from onestack.image import models as image_models
 from onestack.image.app import PREFIX as IMAGE_PREFIX
 from onestack.image.app import build_image
@@ -35,6 +38,12 @@ MIGRATIONS = [
 ]
 # (catalog type, name, prefix) of every API `onestack up` serves.
 CATALOG = [("identity", "keystone", IDENTITY_PREFIX), ("image", "glance", IMAGE_PREFIX)]
+
+
+def catalog_for(config: Config) -> list[tuple[str, str, str]]:
+    """The (type, name, prefix) of every API this process serves with this configuration."""
+    optional = [("compute", "nova", COMPUTE_PREFIX)] if config.compute.enabled else []
+    return [*CATALOG, *optional]
 SECRETS_FILE = "secrets.json"
 
 
@@ -108,7 +117,7 @@ def bootstrap(config: Config, db: Database) -> dict[str, str] | None:
         )
     )
     db.run_sync(
-        lambda s: identity_bootstrap.register_endpoints(s, config.base_url, config.bootstrap.region, CATALOG)
+        lambda s: identity_bootstrap.register_endpoints(s, config.base_url, config.bootstrap.region, catalog_for(config))
     )
     if config.image.builtin_images:
         register_builtin_images(config, db)
@@ -212,6 +221,9 @@ def build_cloud(config: Config, db: Database) -> Cloud:
     image_service, image_state = build_image(config, db.sibling(), validator)
     image_state.limit_resolver = image_limit
     services = [identity_service, image_service]
+    if config.compute.enabled:
+        compute_service, _compute = build_compute(config, db.sibling(), validator)
+        services.append(compute_service)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

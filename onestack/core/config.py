@@ -117,6 +117,15 @@ class ImageConfig:
 
 
 @dataclass
+class ComputeConfig:
+    # The compute API is being built resource by resource; it joins `onestack up` and the
+    # catalog only when enabled, so clients and Tempest never see a half-made service.
+    enabled: bool = False
+    # Optional YAML file of policy rules that override the compute defaults.
+    policy_file: str = ""
+
+
+@dataclass
 class BootstrapConfig:
     # Empty means generate one on first start and print it once.
     admin_password: str = ""
@@ -141,6 +150,7 @@ class Config:
     log: LogConfig = field(default_factory=LogConfig)
     identity: IdentityConfig = field(default_factory=IdentityConfig)
     image: ImageConfig = field(default_factory=ImageConfig)
+    compute: ComputeConfig = field(default_factory=ComputeConfig)
     bootstrap: BootstrapConfig = field(default_factory=BootstrapConfig)
     auth: AuthConfig = field(default_factory=AuthConfig)
 

@@ -16,7 +16,9 @@ from conformance_lib import TEMPEST_VERSION, cloud, report, runner, tempest_conf
 from conformance_lib.results import PassResult
 from conformance_lib.venv import REPO, cache_dir, ensure_tempest
 
-PASSES = ("normal", "security-compliance")
+PASSES = ("normal", "security-compliance", "image-multistore")
+# The service each non-default pass re-runs (with the settings of ``_pass_config``).
+PASS_SERVICE = {"security-compliance": "identity", "image-multistore": "image"}
 KEEP_RUNS = 6
 EXCLUDE_FILE = REPO / "conformance" / "exclude.txt"
 
@@ -43,7 +45,8 @@ def _parser() -> argparse.ArgumentParser:
                         "cloud's catalog lists")
     p.add_argument("--regex", help="only tests whose id matches this regex (narrows --service)")
     p.add_argument("--passes",
-                   help="comma list of passes: normal, security-compliance (default: both; with --url only "
+                   help="comma list of passes: normal, security-compliance, image-multistore (default: all "
+                        "three, each for the services it covers; with --url only "
                         "normal unless given)")
     p.add_argument("--url", help="use this running onestack (server root or identity URL) instead of starting one")
     p.add_argument("--data-dir", type=Path, help="data dir of the running onestack (clouds.yaml, secrets.json)")
@@ -127,31 +130,43 @@ def _selected(args: argparse.Namespace, offered: list[str]) -> list[str]:
 
 
 def _spec(args: argparse.Namespace, name: str, offered: list[str]) -> runner.PassSpec | None:
-    """The pass's tests: --service (default: what the catalog offers), narrowed by --regex."""
+    """The pass's tests: --service (default: what the catalog offers), narrowed by --regex.
+
+    The non-default passes re-run one service's whole suite against a cloud with other
+    settings: everything must still pass there, not only the tests that look at them.
+    """
     services = _selected(args, offered)
     excludes = parse_excludes(EXCLUDE_FILE.read_text()) if EXCLUDE_FILE.exists() else []
     if name == "normal":
         return runner.PassSpec(name, pass_regex(services, args.regex), None, excludes, args.system_scope,
                                tuple(services))
-    if "identity" not in services:
+    service = PASS_SERVICE[name]
+    if service not in services:
         return None
-    # The whole identity suite again: a cloud with lockout and password history switched on must
-    # still pass every test, not only the ones that look at those settings.
-    return runner.PassSpec(name, pass_regex(["identity"], args.regex), tempest_conf.SecurityCompliance(),
-                           excludes, args.system_scope, ("identity",))
+    security = tempest_conf.SecurityCompliance() if name == "security-compliance" else None
+    return runner.PassSpec(name, pass_regex([service], args.regex), security, excludes, args.system_scope,
+                           (service,))
+
+
+def _pass_config(name: str) -> str | None:
+    """The ``onestack up --config`` file of a pass (None: defaults)."""
+    if name == "security-compliance":
+        return tempest_conf.SecurityCompliance().onestack_toml()
+    if name == "image-multistore":
+        return tempest_conf.ImageOptions().onestack_toml()
+    return None
 
 
 def _one_pass(args: argparse.Namespace, venv: Path, name: str, run_dir: Path) -> PassResult | None:
     explicit = _explicit(args)
-    if name == "security-compliance" and explicit is not None and "identity" not in explicit:
-        return None  # that pass only re-runs identity; no cloud needed
+    if name in PASS_SERVICE and explicit is not None and PASS_SERVICE[name] not in explicit:
+        return None  # that pass only re-runs another service; no cloud needed
     workdir = run_dir / name
     workdir.mkdir()
     if args.url or args.data_dir:
         target = cloud.attach(args.url, args.data_dir, args.admin_password)
     else:
-        security = tempest_conf.SecurityCompliance() if name == "security-compliance" else None
-        target = cloud.start_onestack(workdir, security)
+        target = cloud.start_onestack(workdir, _pass_config(name))
         print(f"conformance: [{name}] onestack at {target.base_url} (log {target.log_path})", flush=True)
     try:
         admin = cloud.admin_session(target)

@@ -21,7 +21,6 @@ from conformance_lib.tempest_conf import (
     TEMPEST_CONTAINER_FORMATS,
     TEMPEST_DISK_FORMATS,
     ImageFacts,
-    SecurityCompliance,
     ordered_formats,
 )
 
@@ -73,7 +72,7 @@ def _healthy(base_url: str) -> bool:
         return False
 
 
-def start_onestack(workdir: Path, security: SecurityCompliance | None, timeout: float = 90.0) -> Target:
+def start_onestack(workdir: Path, config_toml: str | None, timeout: float = 90.0) -> Target:
     """``onestack up`` on a free port with a fresh data dir under ``workdir``."""
     data_dir = workdir / "data"
     port = free_port()
@@ -82,9 +81,9 @@ def start_onestack(workdir: Path, security: SecurityCompliance | None, timeout: 
     env["ONESTACK_IDENTITY__PASSWORD_HASH_ROUNDS"] = "4"
     cmd = [sys.executable, "-m", "onestack", "up", "--host", "127.0.0.1", "--port", str(port),
            "--data-dir", str(data_dir)]
-    if security is not None:
+    if config_toml is not None:
         config = workdir / "onestack.toml"
-        config.write_text(security.onestack_toml())
+        config.write_text(config_toml)
         cmd += ["--config", str(config)]
     log_path = workdir / "onestack.log"
     with open(log_path, "ab") as log:

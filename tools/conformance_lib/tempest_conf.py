@@ -71,6 +71,25 @@ class SecurityCompliance:
         ])
 
 
+@dataclass(frozen=True)
+class ImageOptions:
+    """onestack [image] settings of the image-multistore pass: the image tests that the default
+    cloud makes Tempest skip (two writable stores; uploads not checked against disk_format).
+    Tempest learns both from the cloud itself (/v2/info/stores and the format probe)."""
+
+    extra_file_stores: str = "second:image-store-second"
+    require_image_format_match: bool = False
+
+    def onestack_toml(self) -> str:
+        return "\n".join([
+            "# Written by tools/conformance for the image-multistore pass.",
+            "[image]",
+            f'extra_file_stores = "{self.extra_file_stores}"',
+            f"require_image_format_match = {str(self.require_image_format_match).lower()}",
+            "",
+        ])
+
+
 # Tempest's own defaults for [image] container_formats / disk_formats; their order decides which
 # formats its tests pick first (``container_formats[0]``, ``disk_formats[0]``).
 TEMPEST_CONTAINER_FORMATS = ("bare", "ami", "ari", "aki", "ovf", "ova")

@@ -23,6 +23,7 @@ from onestack.core.api.faults import (
     MethodNotAllowed,
     NotFound,
 )
+from onestack.core.api.microversion import MicroversionMiddleware, MicroversionPolicy
 from onestack.core.api.routing import IndexedRouter
 
 log = logging.getLogger("onestack.api")
@@ -41,6 +42,10 @@ class Service:
     render_error: ErrorRenderer
     state: dict[str, Any] = field(default_factory=dict)
     ready: Callable[[], bool] = lambda: True
+    # Services with microversions (compute, volume, placement) negotiate them for every
+    # request whose path (below the mount) starts with ``versioned_prefix``.
+    microversion: MicroversionPolicy | None = None
+    versioned_prefix: str = "/"
 
 
 def new_request_id() -> str:
@@ -100,7 +105,7 @@ class RequestContextMiddleware:
                 )
 
 
-def build_service_app(service: Service, max_body_size: int) -> Starlette:
+def build_service_app(service: Service, max_body_size: int) -> ASGIApp:
     """A Starlette app for one service whose every error has the service's own shape."""
 
     async def on_api_error(request: Request, exc: Exception) -> Response:
@@ -130,6 +135,8 @@ def build_service_app(service: Service, max_body_size: int) -> Starlette:
     app.state.service = service
     for key, value in service.state.items():
         setattr(app.state, key, value)
+    if service.microversion is not None:
+        return MicroversionMiddleware(app, service.microversion, service.render_error, service.versioned_prefix)
     return app
 
 

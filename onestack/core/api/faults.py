@@ -117,8 +117,13 @@ def neutron_error(err: ApiError) -> Response:
 
 
 def placement_error(err: ApiError) -> Response:
-    body = {"errors": [{"status": err.status, "title": err.title, "detail": err.message, "request_id": ""}]}
-    return _json(err.status, body, err.headers)
+    # The placement layer stamps ``request_id`` and (from microversion 1.23) ``error_code`` on the error.
+    entry: dict[str, object] = {"status": err.status, "title": err.title, "detail": err.message,
+                                "request_id": getattr(err, "request_id", "")}
+    code = getattr(err, "error_code", None)
+    if code:
+        entry["code"] = code
+    return _json(err.status, {"errors": [entry]}, err.headers)
 
 
 def plain_error(err: ApiError) -> Response:

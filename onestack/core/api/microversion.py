@@ -6,8 +6,10 @@ import re
 from dataclasses import dataclass
 
 from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from onestack.core.api.faults import BadRequest, NotAcceptable
+from onestack.core.api.faults import ApiError, BadRequest, ErrorRenderer, NotAcceptable
+from onestack.core.api.routing import get_route_path
 
 _VERSION_RE = re.compile(r"^([1-9]\d*)\.(0|[1-9]\d*)$")
 
@@ -71,3 +73,44 @@ class MicroversionPolicy:
             headers[self.legacy_header] = str(version)
             headers["Vary"] += f", {self.legacy_header}"
         return headers
+
+
+def microversion_of(request: Request) -> Version:
+    """The version negotiated for this request by ``MicroversionMiddleware``."""
+    version: Version = request.scope["state"]["microversion"]
+    return version
+
+
+class MicroversionMiddleware:
+    """Negotiates the microversion for every request under ``versioned_prefix`` of one service.
+
+    The version lands in ``scope["state"]["microversion"]``; every response (errors too)
+    carries the version headers; a bad or out-of-range request is refused in the service's
+    own error shape before any handler runs.
+    """
+
+    def __init__(self, app: ASGIApp, policy: MicroversionPolicy, render_error: ErrorRenderer,
+                 versioned_prefix: str) -> None:
+        self.app = app
+        self.policy = policy
+        self.render_error = render_error
+        self.versioned_prefix = versioned_prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not get_route_path(scope).startswith(self.versioned_prefix):
+            await self.app(scope, receive, send)
+            return
+        try:
+            version = self.policy.negotiate(Request(scope))
+        except ApiError as err:
+            await self.render_error(err)(scope, receive, send)
+            return
+        scope.setdefault("state", {})["microversion"] = version
+        extra = [(k.lower().encode(), v.encode()) for k, v in self.policy.response_headers(version).items()]
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

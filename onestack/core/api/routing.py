@@ -12,10 +12,17 @@ from __future__ import annotations
 import heapq
 from collections.abc import Sequence
 
-from starlette.routing import BaseRoute, Match, Route, Router, get_route_path
+from starlette.routing import BaseRoute, Match, Route, Router
 from starlette.types import Receive, Scope, Send
 
 _Entry = tuple[int, BaseRoute]
+
+
+def get_route_path(scope: Scope) -> str:
+    """The request path below the mount point (what a sub-app's routes match)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    return path[len(root):] if root and path.startswith(root) else path
 
 
 def _literal_prefix(route: BaseRoute) -> tuple[str, ...]:

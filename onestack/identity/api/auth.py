@@ -37,7 +37,7 @@ def _subject(request: Request) -> str:
 
 @routes.get("/v3/auth/tokens")
 async def validate_token(request: Request) -> Response:
-    ctx = await authenticate(request)
+    await authenticate(request)  # 401 for the caller's own token before 404 for the subject
     subject = _subject(request)
     ident = identity_of(request)
     _, doc = await tokens.validate_payload(
@@ -46,7 +46,6 @@ async def validate_token(request: Request) -> Response:
     )
     rule = "identity:check_token" if request.method == "HEAD" else "identity:validate_token"
     await enforce(request, rule, {"target": {"token": {"user_id": doc["user"]["id"]}}})
-    del ctx
     if request.method == "HEAD":
         return Response(status_code=200, headers={"X-Subject-Token": subject})
     return json_response({"token": doc}, headers={"X-Subject-Token": subject})

@@ -1,0 +1,30 @@
+"""Assemble the compute API service (Nova v2.1) mounted at /compute."""
+
+from __future__ import annotations
+
+from onestack.compute.api import versions
+from onestack.compute.state import ComputeService
+from onestack.core.api.app import Service
+from onestack.core.api.faults import nova_error
+from onestack.core.auth import TokenValidator
+from onestack.core.config import Config
+from onestack.core.db import Database
+
+# Static paths before parameterised ones that could shadow them.
+API_MODULES = (versions,)
+PREFIX = "/compute"
+
+
+def build_compute(config: Config, db: Database, validator: TokenValidator) -> tuple[Service, ComputeService]:
+    compute = ComputeService(config, db)
+    routes = [route for module in API_MODULES for route in module.routes.routes]
+    service = Service(
+        name="compute",
+        prefix=PREFIX,
+        routes=routes,
+        render_error=nova_error,
+        state={"compute": compute, "token_validator": validator},
+        microversion=versions.POLICY,
+        versioned_prefix="/v2.1/",
+    )
+    return service, compute

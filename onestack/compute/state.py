@@ -1,0 +1,17 @@
+"""What one compute API instance holds: config, database, policy."""
+
+from __future__ import annotations
+
+from onestack.core.config import Config
+from onestack.core.db import Database
+from onestack.core.policy import Enforcer
+from onestack.compute.policies import DEFAULT_RULES
+
+
+class ComputeService:
+    """Shared by every compute request handler via ``request.app.state.compute``."""
+
+    def __init__(self, config: Config, db: Database) -> None:
+        self.config = config
+        self.db = db
+        self.enforcer = Enforcer(DEFAULT_RULES, config.compute.policy_file)
