@@ -29,20 +29,27 @@ from onestack.compute.app import build_compute
 from onestack.image import models as image_models
 from onestack.image.app import PREFIX as IMAGE_PREFIX
 from onestack.image.app import build_image
+from onestack.placement import models as placement_models
+from onestack.placement.app import PREFIX as PLACEMENT_PREFIX
+from onestack.placement.app import build_placement
 
 log = logging.getLogger("onestack")
 
 MIGRATIONS = [
     ("identity", Path(identity_models.__file__).parent / "migrations", identity_models.Base.metadata),
     ("image", Path(image_models.__file__).parent / "migrations", image_models.Base.metadata),
+    ("placement", Path(placement_models.__file__).parent / "migrations", placement_models.Base.metadata),
+    ("compute", Path(compute_models.__file__).parent / "migrations", compute_models.Base.metadata),
 ]
 # (catalog type, name, prefix) of every API `onestack up` serves.
-CATALOG = [("identity", "keystone", IDENTITY_PREFIX), ("image", "glance", IMAGE_PREFIX)]
+CATALOG = [("identity", "keystone", IDENTITY_PREFIX), ("image", "glance", IMAGE_PREFIX),
+           ("placement", "placement", PLACEMENT_PREFIX)]
 
 
 def catalog_for(config: Config) -> list[tuple[str, str, str]]:
     """The (type, name, prefix) of every API this process serves with this configuration."""
-    optional = [("compute", "nova", COMPUTE_PREFIX)] if config.compute.enabled else []
+    # Nova clients expect the versioned root in the catalog.
+    optional = [("compute", "nova", f"{COMPUTE_PREFIX}/v2.1")] if config.compute.enabled else []
     return [*CATALOG, *optional]
 SECRETS_FILE = "secrets.json"
 
@@ -121,6 +128,10 @@ def bootstrap(config: Config, db: Database) -> dict[str, str] | None:
     )
     if config.image.builtin_images:
         register_builtin_images(config, db)
+    if config.compute.enabled:
+        from onestack.compute import bootstrap as compute_bootstrap
+
+        db.run_sync(compute_bootstrap.create_default_flavors)
     if result.created:
         _write_private(config.data_dir / SECRETS_FILE, json.dumps(result.passwords, indent=2))
         return result.passwords
@@ -220,7 +231,8 @@ def build_cloud(config: Config, db: Database) -> Cloud:
     identity_service, _ident, validator = build_identity(config, db.sibling())
     image_service, image_state = build_image(config, db.sibling(), validator)
     image_state.limit_resolver = image_limit
-    services = [identity_service, image_service]
+    placement_service, _placement = build_placement(config, db.sibling(), validator)
+    services = [identity_service, image_service, placement_service]
     if config.compute.enabled:
         compute_service, _compute = build_compute(config, db.sibling(), validator)
         services.append(compute_service)

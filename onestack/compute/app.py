@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from onestack.compute.api import versions
+from onestack.compute.api import (
+    availability_zones,
+    flavor_extras,
+    flavors,
+    keypairs,
+    limits,
+    quotas,
+    server_groups,
+    versions,
+)
 from onestack.compute.state import ComputeService
 from onestack.core.api.app import Service
 from onestack.core.api.faults import nova_error
@@ -11,7 +20,7 @@ from onestack.core.config import Config
 from onestack.core.db import Database
 
 # Static paths before parameterised ones that could shadow them.
-API_MODULES = (versions,)
+API_MODULES = (versions, flavors, flavor_extras, keypairs, quotas, limits, server_groups, availability_zones)
 PREFIX = "/compute"
 
 

@@ -126,6 +126,14 @@ class ComputeConfig:
 
 
 @dataclass
+class PlacementConfig:
+    # Optional YAML file of policy rules that override the placement defaults.
+    policy_file: str = ""
+    # Most allocation candidates one GET /allocation_candidates computes (before `limit`).
+    max_allocation_candidates: int = 1000
+
+
+@dataclass
 class BootstrapConfig:
     # Empty means generate one on first start and print it once.
     admin_password: str = ""
@@ -150,6 +158,7 @@ class Config:
     log: LogConfig = field(default_factory=LogConfig)
     identity: IdentityConfig = field(default_factory=IdentityConfig)
     image: ImageConfig = field(default_factory=ImageConfig)
+    placement: PlacementConfig = field(default_factory=PlacementConfig)
     compute: ComputeConfig = field(default_factory=ComputeConfig)
     bootstrap: BootstrapConfig = field(default_factory=BootstrapConfig)
     auth: AuthConfig = field(default_factory=AuthConfig)

@@ -346,3 +346,28 @@ def test_image_facts_come_from_the_running_image_service(refuse: bool) -> None:
     assert facts.container_formats == ("bare", "ovf")
     assert facts.format_enforcement is refuse
     assert "DELETE /image/v2/images/probe" in fake.calls  # the probe image does not linger
+
+
+def test_image_multistore_pass_runs_the_image_suite_on_a_two_store_unchecked_cloud() -> None:
+    import tomllib
+
+    from conformance_lib.cli import _parser, _pass_config, _spec
+
+    config = tomllib.loads(_pass_config("image-multistore") or "")["image"]
+    assert config["require_image_format_match"] is False
+    assert len(config["extra_file_stores"].split(",")) == 1 and ":" in config["extra_file_stores"]
+    spec = _spec(_parser().parse_args(["--service", "all"]), "image-multistore", ["identity", "image"])
+    assert spec is not None and spec.services == ("image",) and spec.security is None
+    assert re.search(spec.regex, IMAGE_TEST) and not re.search(spec.regex, ROLE_TEST)
+    assert _spec(_parser().parse_args(["--service", "identity"]), "image-multistore", ["identity", "image"]) is None
+    assert _spec(_parser().parse_args([]), "image-multistore", ["identity"]) is None
+    sc = _spec(_parser().parse_args(["--service", "all"]), "security-compliance", ["identity", "image"])
+    assert sc is not None and sc.services == ("identity",) and sc.security is not None
+    assert _pass_config("normal") is None
+
+
+def test_recorded_command_leaves_out_local_output_paths() -> None:
+    from conformance_lib.cli import _public_args
+
+    argv = ["--service", "all", "--summary-file", "/tmp/s.tsv", "--failures-file=/tmp/f.txt"]
+    assert _public_args(argv) == ["--service", "all"]

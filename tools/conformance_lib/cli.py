@@ -187,12 +187,14 @@ def _one_pass(args: argparse.Namespace, venv: Path, name: str, run_dir: Path) ->
 
 
 def _public_args(argv: list[str] | None) -> list[str]:
-    """The command line as worth recording: without the local --failures-file path."""
+    """The command line as worth recording: without the local --failures-file / --summary-file paths."""
     args = list(argv if argv is not None else sys.argv[1:])
-    if "--failures-file" in args:
-        i = args.index("--failures-file")
-        del args[i: i + 2]
-    return [a for a in args if not a.startswith("--failures-file=")]
+    for option in ("--failures-file", "--summary-file"):
+        if option in args:
+            i = args.index(option)
+            del args[i: i + 2]
+        args = [a for a in args if not a.startswith(f"{option}=")]
+    return args
 
 
 def _summary_line(results: list[PassResult]) -> str:

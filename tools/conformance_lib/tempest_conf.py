@@ -113,7 +113,7 @@ class ImageFacts:
 
     container_formats: tuple[str, ...] = TEMPEST_CONTAINER_FORMATS
     disk_formats: tuple[str, ...] = TEMPEST_DISK_FORMATS
-    # The first two public images (by creation), i.e. the ones ``onestack up`` registers.
+    # The two public images ``onestack up`` registers (onestack_builtin=true), oldest first.
     image_ref: str | None = None
     image_ref_alt: str | None = None
     # True when an upload whose bytes do not match its disk_format is refused (probed).

@@ -1,0 +1,210 @@
+"""Flavors: list, detail, show, create (admin), update description (2.55+), delete (admin)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from onestack.compute.api.common import (
+    MAX_INT,
+    allowed,
+    as_bool,
+    as_int,
+    at_least,
+    caller,
+    check_keys,
+    compute_of,
+    enforce,
+    is_admin,
+    name_field,
+    require_version,
+    resource_links,
+    wrapped_body,
+)
+from onestack.compute.models import Flavor
+from onestack.compute.service import flavors as svc
+from onestack.core.api.faults import BadRequest
+from onestack.core.api.http import RouteTable, json_response
+from onestack.core.api.microversion import Version
+from onestack.core.api.pagination import links as page_links
+from onestack.core.api.pagination import page_params
+from onestack.core.auth import AuthContext
+
+routes = RouteTable()
+
+_FLAVOR_ID_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789. _-")
+_CREATE_KEYS = {"name", "id", "ram", "vcpus", "disk", "OS-FLV-EXT-DATA:ephemeral", "swap", "rxtx_factor",
+                "os-flavor-access:is_public"}
+
+
+def render(request: Request, flavor: Flavor, *, detail: bool = True, with_specs: bool = False) -> dict[str, Any]:
+    """A flavor as the negotiated microversion shows it."""
+    body: dict[str, Any] = {"id": flavor.flavorid, "name": flavor.name}
+    if detail:
+        # Before 2.75 a flavor without swap reports it as an empty string.
+        swap: int | str = flavor.swap if (flavor.swap or at_least(request, 2, 75)) else ""
+        body.update({
+            "ram": flavor.memory_mb, "disk": flavor.root_gb, "swap": swap,
+            "OS-FLV-EXT-DATA:ephemeral": flavor.ephemeral_gb, "OS-FLV-DISABLED:disabled": flavor.disabled,
+            "vcpus": flavor.vcpus, "os-flavor-access:is_public": flavor.is_public,
+            "rxtx_factor": float(flavor.rxtx_factor),
+        })
+    body["links"] = resource_links(request, "flavors", flavor.flavorid)
+    if at_least(request, 2, 55):
+        body["description"] = flavor.description
+    if detail and with_specs and at_least(request, 2, 61):
+        body["extra_specs"] = svc.specs_of(flavor)
+    return body
+
+
+def show_specs(request: Request, ctx: AuthContext) -> bool:
+    return at_least(request, 2, 61) and allowed(request, ctx, "os_compute_api:os-flavor-extra-specs:index")
+
+
+def viewer(request: Request, ctx: AuthContext) -> svc.Viewer:
+    return svc.Viewer(project_id=ctx.project_id, is_admin=is_admin(request, ctx))
+
+
+def _list_query(request: Request, admin: bool) -> svc.ListQuery:
+    params = request.query_params
+    is_public: bool | None = True
+    if admin and "is_public" in params:
+        raw = params["is_public"].strip().lower()
+        if raw == "none":
+            is_public = None
+        else:
+            try:
+                is_public = as_bool(raw, "is_public")
+            except BadRequest:
+                raise BadRequest(f"Invalid is_public filter [{params['is_public']}]") from None
+    minimums: dict[str, int | None] = {}
+    for name in ("minRam", "minDisk"):
+        raw_min = params.get(name)
+        if raw_min is not None and (not raw_min.isdigit()):
+            raise BadRequest(f"Invalid {name} filter [{raw_min}]")
+        minimums[name] = int(raw_min) if raw_min is not None else None
+    sort_key = params.get("sort_key", "flavorid")
+    if sort_key not in svc.SORT_KEYS:
+        raise BadRequest(f"Invalid input for query parameters sort_key. Value: {sort_key}.")
+    sort_dir = params.get("sort_dir", "asc")
+    if sort_dir not in ("asc", "desc"):
+        raise BadRequest(f"Invalid input for query parameters sort_dir. Value: {sort_dir}.")
+    page = page_params(request)
+    return svc.ListQuery(is_public=is_public, min_ram=minimums["minRam"], min_disk=minimums["minDisk"],
+                         sort_key=sort_key, sort_dir=sort_dir, limit=page.limit, marker=page.marker)
+
+
+async def _list(request: Request, detail: bool) -> Response:
+    ctx = await caller(request)
+    who = viewer(request, ctx)
+    query = _list_query(request, who.is_admin)
+    flavors = await compute_of(request).db.read(svc.list_flavors, who, query)
+    specs = detail and show_specs(request, ctx)
+    items = [render(request, f, detail=detail, with_specs=specs) for f in flavors]
+    body: dict[str, Any] = {"flavors": items}
+    nxt = page_links(request, items, page_params(request), "flavors")
+    if nxt:
+        body["flavors_links"] = nxt
+    return json_response(body)
+
+
+@routes.get("/v2.1/flavors")
+async def list_flavors(request: Request) -> Response:
+    return await _list(request, detail=False)
+
+
+@routes.get("/v2.1/flavors/detail")
+async def list_flavors_detail(request: Request) -> Response:
+    return await _list(request, detail=True)
+
+
+def _flavor_id(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise BadRequest(f"Invalid input for field/attribute id. Value: {value}. {value!r} is not of type "
+                         "'string', 'number', 'null'")
+    text = str(value)
+    if not 1 <= len(text) <= 255 or text != text.strip() or not set(text) <= _FLAVOR_ID_CHARS:
+        raise BadRequest(f"Invalid input for field/attribute id. Value: {value}. "
+                         "Flavor id may contain letters, digits, '.', ' ', '_' and '-' only")
+    return None if text == "auto" else text
+
+
+def _rxtx(value: Any) -> float:
+    try:
+        number = float(value) if not isinstance(value, bool) else -1.0
+    except (TypeError, ValueError):
+        number = -1.0
+    if not 0 < number <= 3.40282e38:
+        raise BadRequest(f"Invalid input for field/attribute rxtx_factor. Value: {value}.")
+    return number
+
+
+def _description(value: Any) -> str | None:
+    if value is not None and (not isinstance(value, str) or len(value) > 65535
+                              or any(ord(c) < 32 and c not in "\t\n\r" for c in value)):
+        raise BadRequest(f"Invalid input for field/attribute description. Value: {value}.")
+    return value
+
+
+def parse_create(request: Request, body: dict[str, Any]) -> dict[str, Any]:
+    """The new flavor's columns from the request, validated as Nova's schema does."""
+    keys = _CREATE_KEYS | ({"description"} if at_least(request, 2, 55) else set())
+    check_keys(body, keys, "flavor")
+    for required in ("name", "ram", "vcpus", "disk"):
+        if required not in body:
+            raise BadRequest(f"Invalid input for field/attribute flavor. '{required}' is a required property")
+    return {
+        "flavorid": _flavor_id(body.get("id")),
+        "name": name_field(body["name"]),
+        "memory_mb": as_int(body["ram"], "ram", 1),
+        "vcpus": as_int(body["vcpus"], "vcpus", 1),
+        "root_gb": as_int(body["disk"], "disk", 0),
+        "ephemeral_gb": as_int(body.get("OS-FLV-EXT-DATA:ephemeral", 0), "OS-FLV-EXT-DATA:ephemeral", 0),
+        "swap": as_int(body.get("swap", 0), "swap", 0, MAX_INT),
+        "rxtx_factor": _rxtx(body.get("rxtx_factor", 1.0)),
+        "is_public": as_bool(body.get("os-flavor-access:is_public", True), "os-flavor-access:is_public"),
+        "description": _description(body.get("description")),
+    }
+
+
+@routes.post("/v2.1/flavors")
+async def create_flavor(request: Request) -> Response:
+    ctx = await caller(request)
+    enforce(request, ctx, "os_compute_api:os-flavor-manage:create")
+    values = parse_create(request, await wrapped_body(request, "flavor"))
+    flavor = await compute_of(request).db.write(svc.create_flavor, values)
+    return json_response({"flavor": render(request, flavor, with_specs=show_specs(request, ctx))})
+
+
+@routes.get("/v2.1/flavors/{flavor_id}")
+async def show_flavor(request: Request) -> Response:
+    ctx = await caller(request)
+    flavor = await compute_of(request).db.read(svc.get_flavor, request.path_params["flavor_id"],
+                                               viewer(request, ctx))
+    return json_response({"flavor": render(request, flavor, with_specs=show_specs(request, ctx))})
+
+
+@routes.put("/v2.1/flavors/{flavor_id}")
+async def update_flavor(request: Request) -> Response:
+    require_version(request, Version(2, 55))
+    ctx = await caller(request)
+    enforce(request, ctx, "os_compute_api:os-flavor-manage:update")
+    body = await wrapped_body(request, "flavor")
+    check_keys(body, {"description"}, "flavor")
+    if "description" not in body:
+        raise BadRequest("Invalid input for field/attribute flavor. 'description' is a required property")
+    flavor = await compute_of(request).db.write(svc.update_description, request.path_params["flavor_id"],
+                                                _description(body["description"]))
+    return json_response({"flavor": render(request, flavor, with_specs=show_specs(request, ctx))})
+
+
+@routes.delete("/v2.1/flavors/{flavor_id}")
+async def delete_flavor(request: Request) -> Response:
+    ctx = await caller(request)
+    enforce(request, ctx, "os_compute_api:os-flavor-manage:delete")
+    await compute_of(request).db.write(svc.delete_flavor, request.path_params["flavor_id"])
+    return Response(status_code=202)
