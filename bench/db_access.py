@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
+import shutil
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -126,7 +126,7 @@ async def main() -> None:
     print(f"{'model':42} " + " ".join(f"{c + ' /s':>12}" for c in cols))
     for name, res in rows:
         print(f"{name:42} " + " ".join(f"{res[c]:12.0f}" for c in cols))
-    os.system(f"rm -rf {tmp}")
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

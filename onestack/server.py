@@ -16,16 +16,17 @@ from typing import Any
 import yaml
 from starlette.applications import Starlette
 
+from onestack.compute import models as compute_models
+from onestack.compute.app import PREFIX as COMPUTE_PREFIX
+from onestack.compute.app import build_compute
 from onestack.core.api.app import Service, build_root_app
 from onestack.core.config import Config
 from onestack.core.db import Database, create_db_engine, migrate
 from onestack.identity import models as identity_models
 from onestack.identity.app import PREFIX as IDENTITY_PREFIX
 from onestack.identity.app import build_identity
+from onestack.identity.directory import LocalDirectory
 from onestack.identity.service import bootstrap as identity_bootstrap
-from onestack.compute import models as compute_models
-from onestack.compute.app import PREFIX as COMPUTE_PREFIX
-from onestack.compute.app import build_compute
 from onestack.image import models as image_models
 from onestack.image.app import PREFIX as IMAGE_PREFIX
 from onestack.image.app import build_image
@@ -156,22 +157,6 @@ def register_builtin_images(config: Config, db: Database) -> None:
             log.info("registered built-in image %s", image_id)
 
 
-def image_limit(s: Any, project_id: str, resource: str) -> int | None:
-    """Keystone unified limits for the image service: the project's limit, else the registered default."""
-    from sqlalchemy import select
-
-    m = identity_models
-    service_ids = list(s.scalars(select(m.Service.id).where(m.Service.type == "image")))
-    if not service_ids:
-        return None
-    found = s.scalar(select(m.Limit.resource_limit).where(
-        m.Limit.project_id == project_id, m.Limit.resource_name == resource, m.Limit.service_id.in_(service_ids)))
-    if found is None:
-        found = s.scalar(select(m.RegisteredLimit.default_limit).where(
-            m.RegisteredLimit.resource_name == resource, m.RegisteredLimit.service_id.in_(service_ids)))
-    return None if found is None else int(found)
-
-
 def clouds_document(config: Config, passwords: dict[str, str]) -> dict[str, Any]:
     auth_url = f"{config.base_url}{IDENTITY_PREFIX}"
 
@@ -230,11 +215,13 @@ def write_client_config(config: Config) -> Path:
 def build_cloud(config: Config, db: Database) -> Cloud:
     identity_service, _ident, validator = build_identity(config, db.sibling())
     image_service, image_state = build_image(config, db.sibling(), validator)
-    image_state.limit_resolver = image_limit
+    directory = LocalDirectory(db.sibling())
+    image_state.directory = directory
     placement_service, _placement = build_placement(config, db.sibling(), validator)
     services = [identity_service, image_service, placement_service]
     if config.compute.enabled:
-        compute_service, _compute = build_compute(config, db.sibling(), validator)
+        compute_service, compute_state = build_compute(config, db.sibling(), validator)
+        compute_state.directory = directory
         services.append(compute_service)
 
     @asynccontextmanager

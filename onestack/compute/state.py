@@ -1,11 +1,12 @@
-"""What one compute API instance holds: config, database, policy."""
+"""What one compute API instance holds: config, database, policy, the identity directory."""
 
 from __future__ import annotations
 
+from onestack.compute.policies import DEFAULT_RULES
 from onestack.core.config import Config
 from onestack.core.db import Database
+from onestack.core.directory import IdentityDirectory
 from onestack.core.policy import Enforcer
-from onestack.compute.policies import DEFAULT_RULES
 
 
 class ComputeService:
@@ -15,3 +16,5 @@ class ComputeService:
         self.config = config
         self.db = db
         self.enforcer = Enforcer(DEFAULT_RULES, config.compute.policy_file)
+        # Which projects exist (flavor access checks them); wired by the composition root.
+        self.directory: IdentityDirectory | None = None

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from onestack.core.config import Config
 from onestack.core.db import Database
+from onestack.core.directory import IdentityDirectory
 from onestack.core.policy import Enforcer
 from onestack.image.policies import DEFAULT_RULES
 
@@ -24,4 +24,5 @@ class ImageService:
         # where per-project limits come from (set by the composition root; None: config only).
         self.staging: Any = None
         self.tasks: set[Any] = set()
-        self.limit_resolver: Callable[[Any, str, str], int | None] | None = None  # (session, project, name)
+        # Unified limits from identity (core.directory.IdentityDirectory); None means config only.
+        self.directory: IdentityDirectory | None = None

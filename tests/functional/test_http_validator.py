@@ -52,3 +52,35 @@ def test_a_wrong_service_password_is_unauthorized(cloud: RunningCloud) -> None:
 
     with pytest.raises(Unauthorized):
         asyncio.run(run())
+
+
+def test_http_directory_answers_like_the_local_one(cloud: RunningCloud, admin: Any) -> None:
+    """The identity directory over HTTP (services running apart) and in-process agree."""
+    import uuid
+
+    from onestack.client.identity import HttpDirectory
+    from onestack.core.db import Database, create_db_engine
+    from onestack.identity.directory import LocalDirectory
+
+    project = admin.identity.create_project(name=f"dir-{uuid.uuid4().hex[:8]}", domain_id="default")
+    service = next(iter(admin.identity.services(type="image")))
+    resource = f"res_{uuid.uuid4().hex[:6]}"
+    registered = admin.identity.create_registered_limit(service_id=service.id, resource_name=resource, default_limit=7)
+    remote = HttpDirectory(cloud.identity_url, "onestack", cloud.password("onestack"), cache_ttl=0)
+    local = LocalDirectory(Database(create_db_engine(f"sqlite:///{cloud.data_dir / 'onestack.db'}")))
+    try:
+        for directory in (remote, local):
+            assert directory.project_exists(project.id) is True
+            assert directory.project_exists("0" * 32) is False
+            assert directory.project_exists("default") is False, "a domain is not a project"
+            assert directory.limit("image", resource, project.id) == 7
+            assert directory.limit("image", "no_such_resource", project.id) is None
+        own = admin.identity.create_limit(service_id=service.id, project_id=project.id, resource_name=resource,
+                                          resource_limit=3)
+        assert remote.limit("image", resource, project.id) == 3
+        assert local.limit("image", resource, project.id) == 3
+        admin.identity.delete_limit(own)
+    finally:
+        admin.identity.delete_registered_limit(registered)
+        admin.identity.delete_project(project)
+        local.db.dispose()

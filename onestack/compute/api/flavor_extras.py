@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -12,7 +13,6 @@ from onestack.compute.api.common import at_least, caller, compute_of, enforce
 from onestack.compute.api.flavors import viewer
 from onestack.compute.service import extra_specs as spec_rules
 from onestack.compute.service import flavors as svc
-from onestack.compute.service.projects import project_exists
 from onestack.core.api.faults import BadRequest
 from onestack.core.api.http import RouteTable, json_body, json_response
 
@@ -135,7 +135,8 @@ async def flavor_action(request: Request) -> Response:
     if action == "addTenantAccess":
         enforce(request, ctx, "os_compute_api:os-flavor-access:add_tenant_access")
         tenant = _tenant(action, args)
-        if not await db.read(project_exists, tenant):
+        directory = request.app.state.compute.directory
+        if directory is not None and not await anyio.to_thread.run_sync(directory.project_exists, tenant):
             raise BadRequest(f"Project ID {tenant} is not a valid project.")
         access = await db.write(svc.add_access, flavor_id, tenant)
     elif action == "removeTenantAccess":

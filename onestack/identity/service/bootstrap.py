@@ -115,6 +115,8 @@ def bootstrap(
     _grant(s, assignments.USER_PROJECT, alt.id, proj["alt_demo"].id, roles["member"])
     _grant(s, assignments.USER_PROJECT, svc.id, proj["service"].id, roles["service"])
     _grant(s, assignments.USER_PROJECT, svc.id, proj["service"].id, roles["admin"])
+    # Services running apart read limits and projects with a system-scoped token (as oslo.limit).
+    _grant(s, assignments.USER_SYSTEM, svc.id, assignments.SYSTEM_TARGET, roles["reader"])
     if done is None:
         s.add(ServiceState(key="bootstrap", value={"at": utcnow().isoformat()}))
         return BootstrapResult(

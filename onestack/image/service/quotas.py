@@ -1,7 +1,8 @@
 """Per-project image limits (Glance's unified-limit names) and current usage.
 
-Limits come from Keystone's limits for the image service when the composition root wires
-a resolver (project limit, else registered default), else from ``[image]`` configuration.
+Limits come from Keystone's unified limits for the image service when the composition root
+wires an identity directory (project limit, else registered default), else from ``[image]``
+configuration.
 -1 means unlimited. Sizes are MiB, as Glance's limits are; usage is reported in the same unit.
 """
 
@@ -21,9 +22,9 @@ BUSY_STATUSES = ("saving", "uploading", "importing")
 
 
 def limit(s: Session, image_service: Any, project_id: str | None, name: str) -> int:
-    resolver = image_service.limit_resolver
-    if resolver is not None and project_id:
-        found = resolver(s, project_id, name)
+    directory = image_service.directory
+    if directory is not None and project_id:
+        found = directory.limit("image", name, project_id)
         if found is not None:
             return int(found)
     return int(getattr(image_service.config.image, name))
