@@ -110,9 +110,9 @@ def bootstrap(config: Config, db: Database) -> dict[str, str] | None:
     hashes: dict[str, str] = {}
     if not db.run_sync(identity_bootstrap.is_bootstrapped, write=False):
         hashes = identity_bootstrap.hash_all(
-            {"admin": admin_pw, "demo": demo_pw, "alt_demo": demo_pw, "onestack": service_pw},
-            config.identity.password_hash_rounds,
+            {"admin": admin_pw, "demo": demo_pw, "onestack": service_pw}, config.identity.password_hash_rounds
         )
+        hashes["alt_demo"] = hashes["demo"]  # same password: one bcrypt run serves both users
     result = db.run_sync(
         lambda s: identity_bootstrap.bootstrap(
             s,
@@ -143,8 +143,9 @@ def _admin_project_id(s: Any) -> str | None:
     from sqlalchemy import select
 
     project = identity_models.Project
-    return s.scalar(select(project.id).where(project.name == "admin", project.domain_id == "default",
+    found: str | None = s.scalar(select(project.id).where(project.name == "admin", project.domain_id == "default",
                                               project.is_domain.is_(False)))
+    return found
 
 
 def register_builtin_images(config: Config, db: Database) -> None:
@@ -227,10 +228,13 @@ def build_cloud(config: Config, db: Database) -> Cloud:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         from onestack.image.service import data as image_data
+        from onestack.image.service import scrubber
 
         staging = image_state.staging
         db.run_sync(lambda s: image_data.recover_interrupted(
             s, lambda image_id: staging.path_of(staging.location_for(image_id)).exists()))
+        # Delayed delete: removes pending_delete images' data; cancelled below with the other image tasks.
+        image_data.tracked(image_state, scrubber.run(image_state))
         yield
         for task in list(image_state.tasks):
             task.cancel()

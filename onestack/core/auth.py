@@ -13,7 +13,6 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import httpx
 from starlette.requests import Request
 
 from onestack.core.api.faults import Unauthorized
@@ -139,6 +138,8 @@ class HttpTokenValidator:
         self._creds = (username, password, project)
         self._cache = TTLCache(cache_ttl)
         self._service_token: str | None = None
+        import httpx  # only services running apart need it; keeps `onestack up` start-up lean
+
         self._client = httpx.AsyncClient(timeout=10.0)
 
     async def _own_token(self) -> str:

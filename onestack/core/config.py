@@ -114,6 +114,12 @@ class ImageConfig:
     require_image_format_match: bool = True
     # Register the two built-in public images at bootstrap (DevStack's CirrOS equivalents).
     builtin_images: bool = True
+    # Glance's delayed_delete: DELETE leaves the data for the scrubber (status pending_delete).
+    delayed_delete: bool = False
+    # Seconds a pending_delete image keeps its data before the scrubber removes it.
+    scrub_time: int = 0
+    # Seconds between scrubber passes.
+    scrubber_interval: float = 60.0
 
 
 @dataclass

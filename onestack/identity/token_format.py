@@ -63,7 +63,7 @@ class TokenPayload:
 
     def pack(self) -> bytes:
         mask = sum(1 << METHODS.index(m) for m in self.methods if m in METHODS)
-        return msgpack.packb(
+        packed: bytes = msgpack.packb(
             [
                 FORMAT_VERSION,
                 _pack_id(self.user_id),
@@ -79,6 +79,7 @@ class TokenPayload:
             ],
             use_bin_type=True,
         )
+        return packed
 
     @classmethod
     def unpack(cls, data: bytes) -> TokenPayload:

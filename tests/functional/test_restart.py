@@ -60,7 +60,9 @@ def children_of(pid: int) -> set[int]:
 
 
 def port_is_free(port: int) -> bool:
+    """Could a new server listen here? (SO_REUSEADDR as servers set it: TIME_WAIT is no obstacle.)"""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:

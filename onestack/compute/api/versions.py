@@ -23,7 +23,8 @@ UPDATED = "2013-07-23T11:33:21Z"
 
 
 def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/") + request.scope.get("root_path", "")
+    mount: str = request.scope.get("root_path", "")
+    return str(request.base_url).rstrip("/") + mount
 
 
 def _v21(request: Request) -> dict[str, Any]:

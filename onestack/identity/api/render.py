@@ -10,7 +10,8 @@ from starlette.requests import Request
 def base_url(request: Request) -> str:
     """``http://host:port/identity`` — the identity root as the client reached it."""
     root = str(request.base_url).rstrip("/")
-    return root + request.scope.get("root_path", "")
+    mount: str = request.scope.get("root_path", "")
+    return root + mount
 
 
 def self_link(request: Request, path: str) -> dict[str, str]:

@@ -481,7 +481,7 @@ async def validate_payload(
     if revocations.is_revoked(payload, await _revocation_events(ident)):
         raise TokenNotFound(token)
     if cached:
-        return payload, cached[1]  # type: ignore[no-any-return]
+        return payload, cached[1]
     revision = ident.revision
     doc = await ident.db.read(render, ident, payload, include_catalog)
     if revision == ident.revision:

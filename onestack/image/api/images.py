@@ -20,6 +20,7 @@ from onestack.core.api.http import RouteTable, json_body, json_response, no_cont
 from onestack.core.auth import AuthContext, authenticate
 from onestack.image.models import Image, ImageMember
 from onestack.image.service import images as svc
+from onestack.image.service import patch
 from onestack.image.service.images import Limits, Viewer
 from onestack.image.state import ImageService
 
@@ -161,15 +162,15 @@ async def update(request: Request) -> Response:
     ctx, viewer = await caller(request)
     image_id = request.path_params["image_id"]
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype not in svc.PATCH_MEDIA_TYPES:
+    if ctype not in patch.PATCH_MEDIA_TYPES:
         raise UnsupportedMediaType(
-            f"Unsupported Content-Type {ctype or '(none)'}; use {svc.PATCH_MEDIA_TYPES[0]}.",
-            headers={"Accept-Patch": ", ".join(svc.PATCH_MEDIA_TYPES)},
+            f"Unsupported Content-Type {ctype or '(none)'}; use {patch.PATCH_MEDIA_TYPES[0]}.",
+            headers={"Accept-Patch": ", ".join(patch.PATCH_MEDIA_TYPES)},
         )
     image, member = await load_for_policy(request, image_id, viewer)
     target = image_target(image, member)
     enforce(request, ctx, "modify_image", target)
-    ops = svc.parse_patch(await _patch_body(request))
+    ops = patch.parse_patch(await _patch_body(request))
 
     def check_visibility(new: str) -> None:
         _check_visibility(request, ctx, target, new)

@@ -262,7 +262,7 @@ def open_download(s: Session, image_service: Any, image_id: str, caller: Caller)
     if image.status not in ("active", "deactivated"):
         return None
     for loc in image.locations or []:
-        store = image_service.stores.get(loc.get("store") or (loc.get("metadata") or {}).get("store"))
+        store = location_store(image_service, loc)
         if store is not None:
             return Download(store, loc["url"], int(image.size or 0), image.checksum)
     return None
@@ -270,16 +270,29 @@ def open_download(s: Session, image_service: Any, image_id: str, caller: Caller)
 
 # -- deletion (used by DELETE /v2/images/{id}) ---------------------------------------------
 
-async def delete_image_data(image_service: Any, image: Image | dict[str, Any]) -> None:
-    """Remove an image's bytes from every store and from staging; missing data is fine."""
+async def delete_image_data(image_service: Any, image: Image | dict[str, Any]) -> str:
+    """Remove an image's bytes from every store and from staging; missing data is fine.
+
+    Answers "deleted", or "pending_delete" when delayed delete is on and the image has stored
+    data: that data then stays for the scrubber (service/scrubber.py); staged bytes go at once.
+    """
     image_id = image["id"] if isinstance(image, dict) else image.id
     locations = (image.get("locations") if isinstance(image, dict) else image.locations) or []
-    for loc in locations:
-        store = image_service.stores.get(loc.get("store") or (loc.get("metadata") or {}).get("store"))
-        if store is not None:
-            await _discard(store, loc["url"])
+    delayed = bool(image_service.config.image.delayed_delete) and bool(locations)
     if image_service.staging is not None:
         await _discard(image_service.staging, image_service.staging.location_for(image_id))
+    if delayed:
+        return "pending_delete"
+    for loc in locations:
+        store = location_store(image_service, loc)
+        if store is not None:
+            await _discard(store, loc["url"])
+    return "deleted"
+
+
+def location_store(image_service: Any, location: dict[str, Any]) -> Any:
+    """The store holding one entry of ``Image.locations`` (None if that store is not configured)."""
+    return image_service.stores.get(location.get("store") or (location.get("metadata") or {}).get("store"))
 
 
 def drop_store_location(s: Session, image_service: Any, image_id: str, store_id: str, caller: Caller) -> str:
