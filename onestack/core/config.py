@@ -129,6 +129,38 @@ class ComputeConfig:
     enabled: bool = False
     # Optional YAML file of policy rules that override the compute defaults.
     policy_file: str = ""
+    # Hypervisor driver of each compute host (onestack/compute/virt/registry.py).
+    compute_driver: str = "fake"
+    # Capacity and spawn time of each simulated host when compute_driver is "fake".
+    fake_host_vcpus: int = 64
+    fake_host_memory_mb: int = 131072
+    fake_host_disk_gb: int = 2048
+    fake_spawn_latency: float = 0.0
+
+
+@dataclass
+class SchedulerConfig:
+    # Nova's [filter_scheduler] options. Filters and weighers by class name, comma-separated,
+    # applied in this order (Nova's default filters; placement has already checked resources).
+    enabled_filters: str = (
+        "AvailabilityZoneFilter,ComputeFilter,ComputeCapabilitiesFilter,ImagePropertiesFilter,"
+        "ServerGroupAntiAffinityFilter,ServerGroupAffinityFilter"
+    )
+    weight_classes: str = (
+        "RAMWeigher,CPUWeigher,DiskWeigher,ServerGroupSoftAffinityWeigher,"
+        "ServerGroupSoftAntiAffinityWeigher,NumInstancesWeigher"
+    )
+    # Positive spreads instances over hosts, negative stacks them; aggregates may override.
+    ram_weight_multiplier: float = 1.0
+    cpu_weight_multiplier: float = 1.0
+    disk_weight_multiplier: float = 1.0
+    soft_affinity_weight_multiplier: float = 1.0
+    soft_anti_affinity_weight_multiplier: float = 1.0
+    num_instances_weight_multiplier: float = 0.0
+    # Pick at random among this many best hosts (reduces races between schedulers).
+    host_subset_size: int = 1
+    # Hosts tried per instance (the chosen one + alternates for rescheduling).
+    max_attempts: int = 3
 
 
 @dataclass
@@ -166,6 +198,7 @@ class Config:
     image: ImageConfig = field(default_factory=ImageConfig)
     placement: PlacementConfig = field(default_factory=PlacementConfig)
     compute: ComputeConfig = field(default_factory=ComputeConfig)
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     bootstrap: BootstrapConfig = field(default_factory=BootstrapConfig)
     auth: AuthConfig = field(default_factory=AuthConfig)
 

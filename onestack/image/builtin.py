@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import struct
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -20,13 +19,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from onestack.core import diskimage
 from onestack.core.ids import utcnow
 from onestack.image.models import Image, ImageProperty
-
-CLUSTER_BITS = 16
-CLUSTER = 1 << CLUSTER_BITS
-VIRTUAL_SIZE = 1 << 30  # 1 GiB
-COPIED = 1 << 63  # qcow2 "refcount is exactly one" flag on L1/L2 entries
 
 
 @dataclass(frozen=True)
@@ -47,64 +42,9 @@ BUILTIN_IMAGES = (
 )
 
 
-def boot_sector(message: str) -> bytes:
-    """A 512-byte MBR boot sector that prints ``message`` (BIOS teletype and COM1) and halts."""
-    text = message.encode("ascii") + b"\r\n\0"
-    msg_addr = 0x7C00 + 30
-    code = bytes([
-        0x31, 0xC0,                     # xor ax, ax
-        0x8E, 0xD8,                     # mov ds, ax
-        0xBE, msg_addr & 0xFF, msg_addr >> 8,  # mov si, msg
-        0xFC,                           # cld
-        0xAC,                           # .loop: lodsb
-        0x08, 0xC0,                     # or al, al
-        0x74, 0x0D,                     # jz .halt
-        0xBA, 0xF8, 0x03,               # mov dx, 0x3f8 (COM1)
-        0xEE,                           # out dx, al
-        0xB4, 0x0E,                     # mov ah, 0x0e (teletype)
-        0xBB, 0x07, 0x00,               # mov bx, 7
-        0xCD, 0x10,                     # int 0x10
-        0xEB, 0xEE,                     # jmp .loop
-        0xFA,                           # .halt: cli
-        0xF4,                           # hlt
-        0xEB, 0xFC,                     # jmp .halt
-    ])
-    assert len(code) == 30
-    body = code + text
-    if len(body) > 446:  # keep clear of the partition table area
-        raise ValueError("boot message too long")
-    return body.ljust(510, b"\0") + b"\x55\xaa"
-
-
-def _header(l1_entries: int) -> bytes:
-    header = struct.pack(
-        ">4sIQIIQIIQQIIQQQQII",
-        b"QFI\xfb", 3,          # magic, version
-        0, 0,                    # no backing file
-        CLUSTER_BITS, VIRTUAL_SIZE,
-        0,                       # no encryption
-        l1_entries, 3 * CLUSTER,  # L1 table in cluster 3
-        1 * CLUSTER, 1,          # refcount table in cluster 1, one cluster long
-        0, 0,                    # no snapshots
-        0, 0, 0,                 # incompatible, compatible, autoclear features
-        4, 104,                  # refcount_order (16-bit), header length
-    )
-    return header + b"\0" * 8  # end of header extensions
-
-
 def disk_bytes(image: BuiltinImage) -> bytes:
-    """The whole qcow2 file: header, refcount table and block, L1, one L2 and one data cluster."""
-    l2_entries = CLUSTER // 8
-    l1_entries = -(-VIRTUAL_SIZE // (CLUSTER * l2_entries))
-    clusters = [bytearray(CLUSTER) for _ in range(6)]
-    clusters[0][: 112] = _header(l1_entries)
-    struct.pack_into(">Q", clusters[1], 0, 2 * CLUSTER)  # refcount table -> block in cluster 2
-    for i in range(6):
-        struct.pack_into(">H", clusters[2], 2 * i, 1)  # every used cluster is referenced once
-    struct.pack_into(">Q", clusters[3], 0, (4 * CLUSTER) | COPIED)  # L1[0] -> L2 in cluster 4
-    struct.pack_into(">Q", clusters[4], 0, (5 * CLUSTER) | COPIED)  # L2[0] -> data in cluster 5
-    clusters[5][:512] = boot_sector(image.message)
-    return b"".join(bytes(c) for c in clusters)
+    """The image file: change what a built-in image is here (e.g. a real guest) and nowhere else."""
+    return diskimage.tiny_qcow2(image.message)
 
 
 def digests(data: bytes) -> tuple[str, str]:
@@ -141,7 +81,7 @@ def _insert(s: Any, spec: BuiltinImage, image_id: str, stored: Any, owner: str, 
     now = utcnow()
     s.add(Image(
         id=image_id, name=spec.name, disk_format=spec.disk_format, container_format=spec.container_format,
-        size=stored.size, virtual_size=VIRTUAL_SIZE, status="active", visibility="public",
+        size=stored.size, virtual_size=diskimage.VIRTUAL_SIZE, status="active", visibility="public",
         checksum=stored.checksum, os_hash_algo="sha512", os_hash_value=stored.os_hash_value,
         min_disk=0, min_ram=0, protected=False, os_hidden=False, owner=owner, created_at=now, updated_at=now,
         locations=[{"url": stored.location, "metadata": {"store": store_id}, "store": store_id}],

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from onestack.core import diskimage
 from onestack.image import builtin, formats
 
 GIB = 1 << 30
@@ -31,7 +32,7 @@ def test_builtin_image_is_a_qcow2_of_one_gib() -> None:
 
 
 def test_builtin_boot_sector_is_bootable_and_fits() -> None:
-    sector = builtin.boot_sector("hello")
+    sector = diskimage.boot_sector("hello")
     assert len(sector) == 512 and sector[510:] == b"\x55\xaa" and b"hello" in sector
 
 
@@ -67,7 +68,7 @@ def test_raw_and_partitioned_raw_are_raw() -> None:
     assert check("raw", bytes(mbr)) == 4096
     mbr[446 + 4] = 0xEE
     assert formats.inspect(reader(bytes(mbr)), 4096).format == "gpt"
-    assert check("raw", builtin.boot_sector("x")) == 512
+    assert check("raw", diskimage.boot_sector("x")) == 512
 
 
 def test_unchecked_formats_and_empty_data() -> None:

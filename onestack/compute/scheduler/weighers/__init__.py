@@ -1,0 +1,1 @@
+"""Host weighers, one class per module; registry.py maps their names to classes."""

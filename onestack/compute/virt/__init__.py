@@ -1,0 +1,1 @@
+"""Hypervisor drivers: the ComputeDriver interface (driver.py), the fake host, the registry."""

@@ -1,0 +1,530 @@
+"""A simulated hypervisor host: every ComputeDriver ability, no guests actually run.
+
+It keeps real books — each guest's vcpus, memory and disk count against the host's configured
+capacity until it is destroyed — so scheduling, quotas, migrations and evacuations behave as on
+real hosts. To exercise the agent the way a QEMU/KVM host would, spawn can be made slow
+(``spawn_latency``) and made to fail before or after resources are taken (``fail_spawn_for``,
+``fail_spawn_probability``), and guests can change power state behind the agent's back
+(``simulate_crash`` and friends). Several fake hosts in one process share a ``FakeFabric`` so
+that live migration can move a guest between them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import tempfile
+import time
+import weakref
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from onestack.compute.virt.driver import (
+    BlockDeviceInfo,
+    ConsoleInfo,
+    ConsoleUnavailable,
+    CpuDiagnostics,
+    Diagnostics,
+    DiskDiagnostics,
+    HostInfo,
+    ImageUnusable,
+    InstanceNotFound,
+    InstanceSpec,
+    InsufficientResources,
+    InvalidPowerState,
+    LiveMigrationData,
+    MigrationDisks,
+    MigrationError,
+    NetworkInfo,
+    NicDiagnostics,
+    PowerState,
+    SpawnFailed,
+)
+from onestack.core import diskimage
+from onestack.core.ids import new_id
+
+CONSOLE_LINES = 2000  # ~160 KiB of typical lines: more than the 64 KiB the contract promises
+FailStage = Literal["before_allocating", "after_allocating"]
+
+
+@dataclass
+class FakeHostConfig:
+    """One simulated host. The failure knobs are read on every call, so tests may change them."""
+
+    hostname: str = "fake-host"
+    vcpus: int = 64
+    memory_mb: int = 131072
+    local_gb: int = 2048
+    hypervisor_type: str = "fake"
+    hypervisor_version: int = 1000
+    host_ip: str = "127.0.0.1"
+    spawn_latency: float = 0.0  # seconds each spawn takes, spent after resources are taken
+    # Spawns of these instance names or uuids fail; so does each spawn with this probability.
+    fail_spawn_for: set[str] = field(default_factory=set)
+    fail_spawn_probability: float = 0.0
+    fail_at: FailStage = "after_allocating"
+    seed: int | None = None  # makes fail_spawn_probability repeatable
+    # Guests (names or uuids) whose OS ignores ACPI: graceful power off waits the full timeout.
+    ignore_acpi_for: set[str] = field(default_factory=set)
+    fail_live_migration_for: set[str] = field(default_factory=set)
+    vnc_port_base: int = 5900
+
+
+class FakeFabric:
+    """The simulated network between fake hosts of one process (live migration needs it)."""
+
+    def __init__(self) -> None:
+        self.hosts: dict[str, FakeDriver] = {}
+
+    def join(self, driver: FakeDriver) -> None:
+        if driver.hostname in self.hosts:
+            raise ValueError(f"fake host {driver.hostname!r} is already on this fabric")
+        self.hosts[driver.hostname] = driver
+
+
+@dataclass
+class _Guest:
+    spec: InstanceSpec
+    state: PowerState
+    vnc_port: int
+    network_info: NetworkInfo = field(default_factory=list)
+    console: deque[str] = field(default_factory=lambda: deque(maxlen=CONSOLE_LINES))
+    booted_at: float | None = None  # monotonic time of the last boot while running
+    building: bool = False
+    rescued: bool = False
+
+
+def _ascii(text: str) -> str:
+    return text.encode("ascii", "replace").decode("ascii")
+
+
+class FakeDriver:
+    """ComputeDriver plus every optional ability, for one simulated host."""
+
+    driver_name = "fake"
+
+    def __init__(self, config: FakeHostConfig | None = None, *, state_dir: Path | None = None,
+                 fabric: FakeFabric | None = None) -> None:
+        self.config = config or FakeHostConfig()
+        self._state_dir = state_dir
+        self._guests: dict[str, _Guest] = {}
+        self._set_aside: dict[str, InstanceSpec] = {}  # resize sources awaiting confirm/revert
+        self._incoming: dict[str, InstanceSpec] = {}  # live migrations prepared here
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._rng = random.Random(self.config.seed)
+        self.fabric = fabric or FakeFabric()
+        self.fabric.join(self)
+
+    @property
+    def hostname(self) -> str:
+        return self.config.hostname
+
+    # --- bookkeeping ------------------------------------------------------------------------
+
+    def _claimed(self) -> list[InstanceSpec]:
+        return ([g.spec for g in self._guests.values()] + list(self._set_aside.values())
+                + list(self._incoming.values()))
+
+    def _usage(self) -> tuple[int, int, int]:
+        specs = self._claimed()
+        return (sum(s.vcpus for s in specs), sum(s.memory_mb for s in specs), sum(s.disk_gb for s in specs))
+
+    def _check_fits(self, spec: InstanceSpec) -> None:
+        vcpus, mem, disk = self._usage()
+        c = self.config
+        short = [what for what, used, want, total in (
+            ("vcpus", vcpus, spec.vcpus, c.vcpus), ("memory_mb", mem, spec.memory_mb, c.memory_mb),
+            ("disk_gb", disk, spec.disk_gb, c.local_gb)) if used + want > total]
+        if short:
+            raise InsufficientResources(f"host {self.hostname} cannot fit {spec.name} ({', '.join(short)})")
+
+    def _free_vnc_port(self) -> int:
+        used = {g.vnc_port for g in self._guests.values()}
+        port = self.config.vnc_port_base
+        while port in used:
+            port += 1
+        return port
+
+    def _get(self, uuid: str) -> _Guest:
+        # A guest being built is known (listed, NOSTATE); actions on it wait for its lock.
+        guest = self._guests.get(uuid)
+        if guest is None:
+            raise InstanceNotFound(uuid)
+        return guest
+
+    @contextlib.asynccontextmanager
+    async def _locked(self, uuid: str) -> AsyncIterator[None]:
+        # One operation per guest at a time, as a real hypervisor's per-domain job lock.
+        lock = self._locks.get(uuid)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[uuid] = lock
+        async with lock:
+            yield
+
+    def _marked(self, spec: InstanceSpec, names: set[str]) -> bool:
+        return spec.uuid in names or spec.name in names
+
+    # --- simulated guest life ---------------------------------------------------------------
+
+    def _log(self, guest: _Guest, line: str) -> None:
+        guest.console.append(line)
+
+    def _boot(self, guest: _Guest) -> None:
+        s = guest.spec
+        disk = "rescue image, own disk on /dev/vdb" if guest.rescued else f"/dev/vda ({s.root_gb} GiB)"
+        for line in (
+            f"[    0.000000] onestack fake guest booting on {self.hostname}",
+            f"[    0.000000] Command line: root=/dev/vda1 console=ttyS0 ({disk})",
+            f"[    0.180000] Memory: {s.memory_mb}MiB, CPUs: {s.vcpus}",
+            f"[    0.420000] virtio_net: {len(guest.network_info)} interface(s)",
+            f"cloud-init: instance-id {s.uuid}, hostname {s.name}",
+            (f"cloud-init: user-data {'present' if s.user_data else 'absent'}, "
+             f"ssh key {'injected' if s.key_data else 'none'}"),
+            f"{s.name} login: ",
+        ):
+            self._log(guest, line)
+        guest.state = PowerState.RUNNING
+        guest.booted_at = time.monotonic()
+
+    def _halt(self, guest: _Guest, line: str) -> None:
+        self._log(guest, line)
+        guest.state = PowerState.SHUTDOWN
+        guest.booted_at = None
+
+    def _start(self, guest: _Guest) -> None:
+        if guest.state == PowerState.RUNNING:
+            return
+        if guest.state in (PowerState.PAUSED, PowerState.SUSPENDED):
+            self._log(guest, f"{guest.spec.name}: resumed")
+            guest.state = PowerState.RUNNING
+        else:
+            self._boot(guest)
+
+    async def _shutdown(self, guest: _Guest, timeout: float) -> None:
+        if guest.state == PowerState.SHUTDOWN:
+            return
+        if timeout > 0 and guest.state == PowerState.RUNNING:
+            if not self._marked(guest.spec, self.config.ignore_acpi_for):
+                self._halt(guest, f"{guest.spec.name}: ACPI power button, reached target Power-Off")
+                return
+            await asyncio.sleep(timeout)  # the guest never answers; a real driver waits too
+            self._log(guest, f"{guest.spec.name}: ignored ACPI shutdown for {timeout:g}s")
+        self._halt(guest, f"{guest.spec.name}: powered off by the hypervisor")
+
+    def _define(self, spec: InstanceSpec, network_info: NetworkInfo | None, building: bool) -> _Guest:
+        self._check_fits(spec)
+        guest = _Guest(spec=spec, state=PowerState.NOSTATE if building else PowerState.SHUTDOWN,
+                       vnc_port=self._free_vnc_port(), network_info=list(network_info or []), building=building)
+        self._guests[spec.uuid] = guest
+        return guest
+
+    def _maybe_fail(self, spec: InstanceSpec, stage: FailStage) -> None:
+        c = self.config
+        if c.fail_at != stage:
+            return
+        doomed = self._marked(spec, c.fail_spawn_for)
+        if not doomed and c.fail_spawn_probability > 0:
+            doomed = self._rng.random() < c.fail_spawn_probability
+        if doomed:
+            raise SpawnFailed(f"injected failure spawning {spec.name} ({stage.replace('_', ' ')})")
+
+    @staticmethod
+    def _check_image(path: Path | None) -> None:
+        if path is None:
+            return
+        try:
+            with open(path, "rb") as fh:
+                fh.read(512)
+        except OSError as exc:
+            raise ImageUnusable(f"image {path} is unusable: {exc.strerror or exc}") from None
+
+    # --- ComputeDriver ----------------------------------------------------------------------
+
+    async def host_info(self) -> HostInfo:
+        c = self.config
+        vcpus, mem, disk = self._usage()
+        return HostInfo(
+            hypervisor_type=c.hypervisor_type, hypervisor_version=c.hypervisor_version,
+            hypervisor_hostname=c.hostname, host_ip=c.host_ip,
+            cpu_info={"arch": "x86_64", "model": "fake-cpu", "vendor": "onestack",
+                      "topology": {"sockets": 1, "cores": c.vcpus, "threads": 1},
+                      "features": ["fpu", "sse2", "vmx"]},
+            vcpus=c.vcpus, memory_mb=c.memory_mb, local_gb=c.local_gb,
+            vcpus_used=vcpus, memory_mb_used=mem, local_gb_used=disk, running_vms=len(self._guests))
+
+    async def list_instances(self) -> list[str]:
+        return list(self._guests)
+
+    async def spawn(self, instance: InstanceSpec, image_path: Path | None,
+                    network_info: NetworkInfo | None = None,
+                    block_device_info: BlockDeviceInfo | None = None) -> None:
+        async with self._locked(instance.uuid):
+            existing = self._guests.get(instance.uuid)
+            if existing is not None:  # a retried or duplicated request: converge, don't duplicate
+                self._start(existing)
+                return
+            self._maybe_fail(instance, "before_allocating")
+            guest = self._define(instance, network_info, building=True)
+            try:
+                await asyncio.to_thread(self._check_image, image_path)
+                if self.config.spawn_latency > 0:
+                    await asyncio.sleep(self.config.spawn_latency)
+                self._maybe_fail(instance, "after_allocating")
+            except BaseException:
+                self._guests.pop(instance.uuid, None)  # releases the claim with the record
+                raise
+            guest.building = False
+            self._boot(guest)
+
+    async def destroy(self, uuid: str) -> None:
+        async with self._locked(uuid):
+            self._guests.pop(uuid, None)
+
+    async def power_off(self, uuid: str, timeout: float = 60.0) -> None:
+        async with self._locked(uuid):
+            await self._shutdown(self._get(uuid), timeout)
+
+    async def power_on(self, uuid: str) -> None:
+        async with self._locked(uuid):
+            self._start(self._get(uuid))
+
+    async def reboot(self, uuid: str, hard: bool) -> None:
+        async with self._locked(uuid):
+            guest = self._get(uuid)
+            if not hard and guest.state == PowerState.RUNNING and not self._marked(
+                    guest.spec, self.config.ignore_acpi_for):
+                self._log(guest, f"{guest.spec.name}: reboot requested by ACPI, restarting")
+            else:
+                self._log(guest, f"{guest.spec.name}: {'hard' if hard else 'soft reboot failed,'} reset")
+            self._boot(guest)
+
+    async def get_power_state(self, uuid: str) -> PowerState:
+        return self._get(uuid).state
+
+    async def get_console_output(self, uuid: str) -> str:
+        return "".join(line + "\n" for line in self._get(uuid).console)
+
+    async def get_diagnostics(self, uuid: str) -> Diagnostics:
+        guest = self._get(uuid)
+        s = guest.spec
+        up = int(time.monotonic() - guest.booted_at) if guest.booted_at is not None else 0
+        running = guest.state == PowerState.RUNNING
+        nics = [NicDiagnostics(mac_address=str(p.get("mac_address", f"fa:16:3e:00:00:{i:02x}")))
+                for i, p in enumerate(guest.network_info)]
+        disks = 1 + (s.ephemeral_gb > 0) + (s.swap_mb > 0)
+        return Diagnostics(
+            state=guest.state, driver=self.driver_name, hypervisor=self.config.hypervisor_type,
+            hypervisor_os="linux", uptime=up if running else None, config_drive=False,
+            num_cpus=s.vcpus, num_nics=len(nics), num_disks=disks,
+            memory_details={"maximum": s.memory_mb, "used": s.memory_mb // 2 if running else 0},
+            cpu_details=[CpuDiagnostics(id=i, time=up * 50_000_000, utilisation=5 if running else 0)
+                         for i in range(s.vcpus)],
+            nic_details=nics, disk_details=[DiskDiagnostics() for _ in range(disks)])
+
+    # --- Pausable / Suspendable -------------------------------------------------------------
+
+    async def _transition(self, uuid: str, frm: tuple[PowerState, ...], to: PowerState, what: str) -> None:
+        async with self._locked(uuid):
+            guest = self._get(uuid)
+            if guest.state == to:
+                return
+            if guest.state not in frm:
+                raise InvalidPowerState(f"cannot {what} {guest.spec.name} in power state {guest.state.name}")
+            self._log(guest, f"{guest.spec.name}: {what}")
+            guest.state = to
+
+    async def pause(self, uuid: str) -> None:
+        await self._transition(uuid, (PowerState.RUNNING,), PowerState.PAUSED, "pause")
+
+    async def unpause(self, uuid: str) -> None:
+        await self._transition(uuid, (PowerState.PAUSED,), PowerState.RUNNING, "unpause")
+
+    async def suspend(self, uuid: str) -> None:
+        await self._transition(uuid, (PowerState.RUNNING, PowerState.PAUSED), PowerState.SUSPENDED, "suspend")
+
+    async def resume(self, uuid: str) -> None:
+        await self._transition(uuid, (PowerState.SUSPENDED,), PowerState.RUNNING, "resume")
+
+    # --- Snapshottable ----------------------------------------------------------------------
+
+    def _snapshot_dir(self) -> Path:
+        if self._state_dir is None:
+            self._state_dir = Path(tempfile.mkdtemp(prefix=f"onestack-fake-{self.hostname}-"))
+        path = self._state_dir / "snapshots"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    async def snapshot(self, uuid: str) -> Path:
+        async with self._locked(uuid):
+            guest = self._get(uuid)
+            message = _ascii(f"snapshot of {guest.spec.name}")[:300]
+            data = diskimage.tiny_qcow2(message)
+            target = self._snapshot_dir() / f"{uuid}-{new_id()}.qcow2"
+            partial = target.with_suffix(".partial")
+            try:
+                await asyncio.to_thread(partial.write_bytes, data)
+                os.replace(partial, target)
+            except BaseException:
+                partial.unlink(missing_ok=True)
+                raise
+            self._log(guest, f"{guest.spec.name}: snapshot taken")
+            return target
+
+    # --- Resizable --------------------------------------------------------------------------
+
+    async def migrate_disk_and_power_off(self, uuid: str, new: InstanceSpec, dest_host: str,
+                                         timeout: float = 60.0) -> MigrationDisks:
+        async with self._locked(uuid):
+            guest = self._get(uuid)
+            if new.root_gb < guest.spec.root_gb:
+                raise MigrationError(f"cannot shrink the root disk of {guest.spec.name} "
+                                     f"from {guest.spec.root_gb} to {new.root_gb} GiB")
+            await self._shutdown(guest, timeout)
+            # The old size stays claimed here until confirm or revert, as placement holds it.
+            self._set_aside[uuid] = guest.spec
+            del self._guests[uuid]
+            return MigrationDisks(source_host=self.hostname, instance_uuid=uuid,
+                                  data={"root_gb": guest.spec.root_gb, "image_ref": guest.spec.image_ref})
+
+    async def finish_migration(self, instance: InstanceSpec, disks: MigrationDisks,
+                               network_info: NetworkInfo | None = None,
+                               block_device_info: BlockDeviceInfo | None = None,
+                               power_on: bool = True) -> None:
+        async with self._locked(instance.uuid):
+            guest = self._guests.get(instance.uuid)
+            if guest is None:
+                guest = self._define(instance, network_info, building=False)
+                self._log(guest, f"{instance.name}: disks received from {disks.source_host}")
+            if power_on:
+                self._start(guest)
+
+    async def finish_revert_migration(self, instance: InstanceSpec,
+                                      network_info: NetworkInfo | None = None,
+                                      block_device_info: BlockDeviceInfo | None = None,
+                                      power_on: bool = True) -> None:
+        async with self._locked(instance.uuid):
+            guest = self._guests.get(instance.uuid)
+            if guest is None:
+                old = self._set_aside.pop(instance.uuid, None)
+                if old is None:
+                    raise MigrationError(f"nothing set aside for {instance.uuid} on {self.hostname}")
+                try:
+                    guest = self._define(instance, network_info, building=False)
+                except BaseException:
+                    self._set_aside[instance.uuid] = old
+                    raise
+                self._log(guest, f"{instance.name}: resize reverted")
+            if power_on:
+                self._start(guest)
+
+    async def confirm_migration(self, uuid: str) -> None:
+        async with self._locked(uuid):
+            self._set_aside.pop(uuid, None)
+
+    # --- Rescuable --------------------------------------------------------------------------
+
+    async def rescue(self, uuid: str, rescue_image_path: Path | None,
+                     rescue_password: str | None = None) -> None:
+        async with self._locked(uuid):
+            guest = self._get(uuid)
+            if guest.rescued:
+                return
+            await asyncio.to_thread(self._check_image, rescue_image_path)
+            guest.rescued = True
+            self._log(guest, f"{guest.spec.name}: rescue mode")
+            self._boot(guest)
+
+    async def unrescue(self, uuid: str) -> None:
+        async with self._locked(uuid):
+            guest = self._get(uuid)
+            if not guest.rescued:
+                return
+            guest.rescued = False
+            self._log(guest, f"{guest.spec.name}: leaving rescue mode")
+            self._boot(guest)
+
+    # --- LiveMigratable ---------------------------------------------------------------------
+
+    async def check_can_live_migrate(self, instance: InstanceSpec,
+                                     block_migration: bool) -> LiveMigrationData:
+        if instance.uuid in self._guests:
+            raise MigrationError(f"{instance.name} already runs on {self.hostname}")
+        if instance.uuid not in self._incoming:
+            self._check_fits(instance)
+        return LiveMigrationData(dest_host=self.hostname, instance_uuid=instance.uuid,
+                                 block_migration=block_migration, data={"cpu_model": "fake-cpu"})
+
+    async def pre_live_migration(self, instance: InstanceSpec, data: LiveMigrationData,
+                                 network_info: NetworkInfo | None = None,
+                                 block_device_info: BlockDeviceInfo | None = None) -> None:
+        if instance.uuid in self._incoming or instance.uuid in self._guests:
+            return
+        self._check_fits(instance)
+        self._incoming[instance.uuid] = instance
+
+    async def live_migration(self, uuid: str, data: LiveMigrationData, timeout: float = 600.0) -> None:
+        async with self._locked(uuid):
+            guest = self._get(uuid)
+            if guest.state not in (PowerState.RUNNING, PowerState.PAUSED):
+                raise InvalidPowerState(f"cannot live-migrate {guest.spec.name} in {guest.state.name}")
+            dest = self.fabric.hosts.get(data.dest_host)
+            if dest is None or dest is self:
+                raise MigrationError(f"destination {data.dest_host!r} is not reachable from {self.hostname}")
+            if uuid not in dest._incoming:
+                raise MigrationError(f"destination {data.dest_host} was not prepared for {uuid}")
+            if self._marked(guest.spec, self.config.fail_live_migration_for):
+                raise MigrationError(f"injected failure live-migrating {guest.spec.name}")
+            # The hand-over is one step with no await: the guest is never on both or neither.
+            dest._incoming.pop(uuid)
+            guest.vnc_port = dest._free_vnc_port()
+            dest._guests[uuid] = guest
+            del self._guests[uuid]
+            self._log(guest, f"{guest.spec.name}: live-migrated from {self.hostname} to {dest.hostname}")
+
+    async def post_live_migration_at_destination(self, uuid: str,
+                                                 network_info: NetworkInfo | None = None) -> None:
+        guest = self._get(uuid)
+        if network_info is not None:
+            guest.network_info = list(network_info)
+
+    async def rollback_live_migration_at_destination(self, uuid: str) -> None:
+        self._incoming.pop(uuid, None)
+
+    # --- RemoteConsoles ---------------------------------------------------------------------
+
+    async def get_vnc_console(self, uuid: str) -> ConsoleInfo:
+        guest = self._get(uuid)
+        if guest.state not in (PowerState.RUNNING, PowerState.PAUSED):
+            raise ConsoleUnavailable(f"{guest.spec.name} is {guest.state.name.lower()}: no VNC console")
+        return ConsoleInfo(host=self.config.host_ip, port=guest.vnc_port)
+
+    # --- drift: things that happen outside the agent's control ------------------------------
+
+    def simulate_crash(self, uuid: str) -> None:
+        guest = self._get(uuid)
+        self._log(guest, "Kernel panic - not syncing: Attempted to kill init!")
+        guest.state = PowerState.CRASHED
+        guest.booted_at = None
+
+    def simulate_external_stop(self, uuid: str) -> None:
+        """Someone ran ``virsh destroy`` or the guest shut itself down."""
+        guest = self._get(uuid)
+        self._halt(guest, f"{guest.spec.name}: stopped outside onestack")
+
+    def simulate_external_start(self, uuid: str) -> None:
+        self._start(self._get(uuid))
+
+    def simulate_vanish(self, uuid: str) -> None:
+        """The guest disappears from the hypervisor (undefined by hand, host reinstalled)."""
+        self._guests.pop(uuid, None)
+
+    def simulate_foreign_guest(self, spec: InstanceSpec) -> None:
+        """A running guest onestack did not create appears (its resources count)."""
+        guest = self._define(spec, None, building=False)
+        self._boot(guest)
