@@ -20,7 +20,7 @@ class Identity:
         self.config = config
         self.db = db
         # Any committed identity write may change what a token validates to or what a list
-        # shows: drop the caches (explicit ident.changed() calls remain for readability).
+        # shows: drop the caches. Handlers therefore never call changed() themselves.
         db.after_write(self.changed)
         data = Path(config.server.data_dir)
         self.token_keys = KeyRepository(data / "fernet-keys", config.identity.max_active_keys)

@@ -101,7 +101,6 @@ async def create_app_cred(request: Request) -> Response:
     rounds = ident.config.identity.password_hash_rounds
     hashed = await anyio.to_thread.run_sync(users.hash_password, secret, rounds)
     doc = await ident.db.write(app_creds.create, user_id, ctx.project_id, data, hashed, list(ctx.role_ids))
-    ident.changed()
     doc["secret"] = secret  # shown this once; only the hash is kept
     return json_response({"application_credential": _cred_doc(request, doc)}, status=201)
 
@@ -136,7 +135,6 @@ async def delete_app_cred(request: Request) -> Response:
         revocations.revoke(s, token_lifetime=lifetime, app_cred_id=cred_id)
 
     await ident.db.write(drop)
-    ident.changed()
     return no_content()
 
 
@@ -168,5 +166,4 @@ async def delete_access_rule(request: Request) -> Response:
     await enforce(request, "identity:delete_access_rule", {"target": {"user": {"id": user_id}}})
     ident = identity_of(request)
     await ident.db.write(app_creds.delete_rule, user_id, rule_id)
-    ident.changed()
     return no_content()

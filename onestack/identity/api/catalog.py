@@ -79,7 +79,6 @@ async def create_region(request: Request) -> Response:
     data = validate(await json_body(request), REGION_CREATE, wrapper="region")
     ident = identity_of(request)
     row = await ident.db.write(catalog.create_region, data)
-    ident.changed()
     return json_response({"region": _region(request, row)}, status=201)
 
 
@@ -101,7 +100,6 @@ async def put_region(request: Request) -> Response:
     data = validate({**data, "id": region_id}, REGION_CREATE)
     ident = identity_of(request)
     row = await ident.db.write(catalog.create_region, data)
-    ident.changed()
     return json_response({"region": _region(request, row)}, status=201)
 
 
@@ -111,7 +109,6 @@ async def update_region(request: Request) -> Response:
     data = validate(await json_body(request), REGION_UPDATE, wrapper="region")
     ident = identity_of(request)
     row = await ident.db.write(catalog.update_region, request.path_params["region_id"], data)
-    ident.changed()
     return json_response({"region": _region(request, row)})
 
 
@@ -120,7 +117,6 @@ async def delete_region(request: Request) -> Response:
     await enforce(request, "identity:delete_region")
     ident = identity_of(request)
     await ident.db.write(catalog.delete_region, request.path_params["region_id"])
-    ident.changed()
     return no_content()
 
 
@@ -141,7 +137,6 @@ async def create_service(request: Request) -> Response:
     data = validate(await json_body(request), SERVICE_CREATE, wrapper="service")
     ident = identity_of(request)
     row = await ident.db.write(catalog.create_service, data)
-    ident.changed()
     return json_response({"service": _service(request, row)}, status=201)
 
 
@@ -158,7 +153,6 @@ async def update_service(request: Request) -> Response:
     data = validate(await json_body(request), SERVICE_UPDATE, wrapper="service")
     ident = identity_of(request)
     row = await ident.db.write(catalog.update_service, request.path_params["service_id"], data)
-    ident.changed()
     return json_response({"service": _service(request, row)})
 
 
@@ -167,7 +161,6 @@ async def delete_service(request: Request) -> Response:
     await enforce(request, "identity:delete_service")
     ident = identity_of(request)
     await ident.db.write(catalog.delete_service, request.path_params["service_id"])
-    ident.changed()
     return no_content()
 
 
@@ -189,7 +182,6 @@ async def create_endpoint(request: Request) -> Response:
     data = validate(await json_body(request), ENDPOINT_CREATE, wrapper="endpoint")
     ident = identity_of(request)
     row = await ident.db.write(catalog.create_endpoint, data)
-    ident.changed()
     return json_response({"endpoint": endpoint_doc(request, row)}, status=201)
 
 
@@ -206,7 +198,6 @@ async def update_endpoint(request: Request) -> Response:
     data = validate(await json_body(request), ENDPOINT_UPDATE, wrapper="endpoint")
     ident = identity_of(request)
     row = await ident.db.write(catalog.update_endpoint, request.path_params["endpoint_id"], data)
-    ident.changed()
     return json_response({"endpoint": endpoint_doc(request, row)})
 
 
@@ -215,5 +206,4 @@ async def delete_endpoint(request: Request) -> Response:
     await enforce(request, "identity:delete_endpoint")
     ident = identity_of(request)
     await ident.db.write(catalog.delete_endpoint, request.path_params["endpoint_id"])
-    ident.changed()
     return no_content()

@@ -57,7 +57,6 @@ async def create_domain(request: Request) -> Response:
     data = normalise_bools(validate(body, CREATE, wrapper="domain"), "enabled")
     ident = identity_of(request)
     doc = await ident.db.write(domains.create, data)
-    ident.changed()
     return _one(request, doc, 201)
 
 
@@ -88,7 +87,6 @@ async def update_domain(request: Request) -> Response:
         return doc
 
     doc = await ident.db.write(apply)
-    ident.changed()
     return _one(request, doc)
 
 
@@ -106,5 +104,4 @@ async def delete_domain(request: Request) -> Response:
         revocations.revoke(s, token_lifetime=lifetime, domain_id=domain_id)
 
     await ident.db.write(apply)
-    ident.changed()
     return no_content()

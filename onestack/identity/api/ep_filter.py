@@ -45,7 +45,6 @@ async def _read(request: Request, fn: Any, *args: Any) -> Any:
 async def _write(request: Request, fn: Any, *args: Any) -> Any:
     ident = identity_of(request)
     result = await ident.db.write(fn, *args)
-    ident.changed()  # the catalog of every token of the project may have changed
     return result
 
 

@@ -48,7 +48,6 @@ def _make_item_handlers(actor: str, target: str, inherited: bool) -> tuple[Handl
         await enforce(request, _policy("create", ref), _target(ref, role_id))
         ident = identity_of(request)
         await ident.db.write(grants.create_grant, ref, role_id)
-        ident.changed()
         return no_content()
 
     async def check(request: Request) -> Response:
@@ -62,7 +61,6 @@ def _make_item_handlers(actor: str, target: str, inherited: bool) -> tuple[Handl
         await enforce(request, _policy("revoke", ref), _target(ref, role_id))
         ident = identity_of(request)
         await ident.db.write(grants.delete_grant, ref, role_id, ident.config.identity.token_expiration)
-        ident.changed()
         return no_content()
 
     return put, check, delete

@@ -67,7 +67,6 @@ async def create_group(request: Request) -> Response:
     data["domain_id"] = data.get("domain_id") or caller_domain(ctx)
     ident = identity_of(request)
     doc = await ident.db.write(groups.create_group, data)
-    ident.changed()
     return _one(request, doc, 201)
 
 
@@ -86,7 +85,6 @@ async def update_group(request: Request) -> Response:
     data = validate(await json_body(request), UPDATE, wrapper="group")
     ident = identity_of(request)
     doc = await ident.db.write(groups.update_group, group_id, data)
-    ident.changed()
     return _one(request, doc)
 
 
@@ -103,7 +101,6 @@ async def delete_group(request: Request) -> Response:
             revocations.revoke(s, token_lifetime=lifetime, user_id=member)
 
     await ident.db.write(apply)
-    ident.changed()
     return no_content()
 
 
@@ -121,7 +118,6 @@ async def add_user(request: Request) -> Response:
     await _authorize(request, "identity:add_user_to_group", group_id, user_id)
     ident = identity_of(request)
     await ident.db.write(groups.add_member, group_id, user_id)
-    ident.changed()
     return no_content()
 
 
@@ -145,5 +141,4 @@ async def remove_user(request: Request) -> Response:
         revocations.revoke(s, token_lifetime=lifetime, user_id=user_id)
 
     await ident.db.write(apply)
-    ident.changed()
     return no_content()

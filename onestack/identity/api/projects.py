@@ -140,7 +140,6 @@ async def create_project(request: Request) -> Response:
     data = normalise_bools(validate(body, CREATE, wrapper="project"), "enabled", "is_domain")
     ident = identity_of(request)
     doc = await ident.db.write(_create, data, caller_domain(ctx))
-    ident.changed()
     return json_response({"project": _link(request, doc)}, status=201)
 
 
@@ -198,7 +197,6 @@ async def update_project(request: Request) -> Response:
         return doc
 
     doc = await ident.db.write(apply)
-    ident.changed()
     return json_response({"project": _link(request, doc)})
 
 
@@ -218,7 +216,6 @@ async def delete_project(request: Request) -> Response:
             revocations.revoke(s, token_lifetime=lifetime, project_id=project_id)
 
     await ident.db.write(apply)
-    ident.changed()
     return no_content()
 
 
@@ -256,7 +253,6 @@ async def replace_tags(request: Request) -> Response:
 
     ident = identity_of(request)
     result = await ident.db.write(apply)
-    ident.changed()
     return json_response(_tags_doc(request, project_id, result))
 
 
@@ -266,7 +262,6 @@ async def clear_tags(request: Request) -> Response:
     await _authorize(request, "identity:delete_project_tags", project_id)
     ident = identity_of(request)
     await ident.db.write(lambda s: projects.set_tags(s, project_id, []))
-    ident.changed()
     return no_content()
 
 
@@ -291,7 +286,6 @@ async def add_tag(request: Request) -> Response:
     await _authorize(request, "identity:create_project_tag", project_id)
     ident = identity_of(request)
     await ident.db.write(projects.add_tag, project_id, tag)
-    ident.changed()
     location = self_link(request, f"projects/{project_id}/tags/{tag}")["self"]
     return Response(status_code=201, headers={"Location": location})
 
@@ -302,5 +296,4 @@ async def remove_tag(request: Request) -> Response:
     await _authorize(request, "identity:delete_project_tag", project_id)
     ident = identity_of(request)
     await ident.db.write(projects.remove_tag, project_id, tag)
-    ident.changed()
     return no_content()

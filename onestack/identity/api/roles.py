@@ -61,7 +61,6 @@ async def create_role(request: Request) -> Response:
     await enforce(request, _rule("create", bool(body.get("domain_id"))), {"target": {"role": body}})
     ident = identity_of(request)
     role = await ident.db.write(svc.create_role, body)
-    ident.changed()
     return json_response({"role": render_role(request, role)}, status=201)
 
 
@@ -96,7 +95,6 @@ async def update_role(request: Request) -> Response:
     ident = identity_of(request)
     await _guard(request, "update", role_id)
     role = await ident.db.write(svc.update_role, role_id, body)
-    ident.changed()
     return json_response({"role": render_role(request, role)})
 
 
@@ -106,7 +104,6 @@ async def delete_role(request: Request) -> Response:
     ident = identity_of(request)
     await _guard(request, "delete", role_id)
     await ident.db.write(svc.delete_role, role_id, ident.config.identity.token_expiration)
-    ident.changed()
     return no_content()
 
 
@@ -146,7 +143,6 @@ async def create_implied_role(request: Request) -> Response:
     await enforce(request, "identity:create_implied_role", {"target": {"role": {"id": prior_id}}})
     ident = identity_of(request)
     prior, implied = await ident.db.write(svc.create_inference, prior_id, implied_id)
-    ident.changed()
     return json_response(_inference_doc(request, prior, implied), status=201)
 
 
@@ -172,5 +168,4 @@ async def delete_implied_role(request: Request) -> Response:
     await enforce(request, "identity:delete_implied_role", {"target": {"role": {"id": prior_id}}})
     ident = identity_of(request)
     await ident.db.write(svc.delete_inference, prior_id, implied_id)
-    ident.changed()
     return no_content()

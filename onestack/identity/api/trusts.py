@@ -80,7 +80,6 @@ async def create_trust(request: Request) -> Response:
     refuse_restricted_app_cred(ctx, "trusts")
     ident = identity_of(request)
     doc = await ident.db.write(trusts.create, data, ctx.trust_id)
-    ident.changed()
     return json_response({"trust": _trust_doc(request, doc)}, status=201)
 
 
@@ -138,7 +137,6 @@ async def delete_trust(request: Request) -> Response:
             revocations.revoke(s, token_lifetime=lifetime, trust_id=gone)
 
     await ident.db.write(drop)
-    ident.changed()
     return no_content()
 
 

@@ -97,7 +97,6 @@ async def create_user(request: Request) -> Response:
         expires = users.new_password_expiry(ident.config.identity.security_compliance, data.get("options") or {},
                                             by_admin=True)
     doc = await ident.db.write(users.create_user, data, hashed, expires)
-    ident.changed()
     return _one(request, doc, 201)
 
 
@@ -133,7 +132,6 @@ async def update_user(request: Request) -> Response:
         return doc
 
     doc = await ident.db.write(apply)
-    ident.changed()
     return _one(request, doc)
 
 
@@ -149,7 +147,6 @@ async def delete_user(request: Request) -> Response:
         revocations.revoke(s, token_lifetime=lifetime, user_id=user_id)
 
     await ident.db.write(apply)
-    ident.changed()
     return no_content()
 
 
@@ -198,7 +195,6 @@ async def change_password(request: Request) -> Response:
         revocations.revoke(s, token_lifetime=lifetime, user_id=user_id)
 
     await ident.db.write(apply)
-    ident.changed()
     return no_content()
 
 

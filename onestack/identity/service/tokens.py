@@ -326,8 +326,6 @@ async def issue(ident: Identity, body: Any, *, include_catalog: bool = True) -> 
     write = ident.db.write if trust_scoped else ident.db.read
     payload = await write(_scope_payload, ident, outcome, scope)
     token = ident.token_keys.encrypt(payload.pack())
-    if trust_scoped:
-        ident.changed()
     doc = await ident.db.read(render, ident, payload, include_catalog, True)
     return token, doc
 
@@ -495,4 +493,3 @@ async def revoke_token(ident: Identity, token: str) -> None:
     await ident.db.write(
         lambda s: revocations.revoke(s, token_lifetime=ident.config.identity.token_expiration, audit_id=payload.audit_ids[0])
     )
-    ident.changed()
