@@ -63,6 +63,16 @@ def raw_disk_read_mbps(directory: Path, size: int) -> float:
     return int(match.group(1)) / float(match.group(2)) / 1e6
 
 
+def drop_page_cache() -> bool:
+    """Make the next read come from the disk (root only); False when not allowed."""
+    try:
+        os.sync()
+        Path("/proc/sys/vm/drop_caches").write_text("3\n")
+        return True
+    except OSError:
+        return False
+
+
 class Client:
     def __init__(self, cloud: RunningCloud) -> None:
         token = cloud.sdk("devstack").session.get_token()
@@ -121,14 +131,19 @@ def run(args: argparse.Namespace) -> list[tuple[str, str]]:
                                 url) / 1e6
         rss_after_up = status_kib(pid, "VmHWM")
         down = size / client.curl(url) / 1e6
+        # The download above is served from the page cache the upload just filled; this one
+        # reads the disk, which is what the 70 %-of-raw-disk target is about.
+        cold = size / client.curl(url) / 1e6 if drop_page_cache() else None
         source.unlink()
         disk = raw_disk_read_mbps(cloud.data_dir, size)
         per_sec = small_images(client, args.small, args.workers)
         rows += [
             (f"upload {args.size_mib} MiB (MB/s)", f"{up:.0f}"),
-            (f"download {args.size_mib} MiB (MB/s)", f"{down:.0f}"),
+            (f"download {args.size_mib} MiB, page cache warm (MB/s)", f"{down:.0f}"),
+            (f"download {args.size_mib} MiB, page cache dropped (MB/s)", "n/a (needs root)" if cold is None
+             else f"{cold:.0f}"),
             ("raw disk read, dd iflag=direct (MB/s)", f"{disk:.0f}"),
-            ("download / raw disk read", f"{down / disk * 100:.0f} %"),
+            ("cold download / raw disk read", "n/a" if cold is None else f"{cold / disk * 100:.0f} %"),
             (f"small images (4 KiB create+upload, {args.workers} clients) per s", f"{per_sec:.0f}"),
             ("server RSS idle (MiB)", f"{rss_idle / 1024:.0f}"),
             ("server peak RSS after the big upload, VmHWM (MiB)", f"{rss_after_up / 1024:.0f}"),
