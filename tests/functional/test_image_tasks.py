@@ -3,47 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import httpx
-import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from onestack.image.service import tasks as task_service
 from tests.functional.cloud import RunningCloud, wait_until
+from tests.functional.glance_client import Api, client_fixtures
 
-
-class Api:
-    def __init__(self, cloud: RunningCloud, conn: Any) -> None:
-        self.base = f"{cloud.base_url}/image/v2"
-        self.project_id = conn.current_project_id
-        self.http = httpx.Client(headers={"X-Auth-Token": conn.session.get_token()}, timeout=30)
-
-    def __call__(self, method: str, path: str, body: Any = None, **kw: Any) -> httpx.Response:
-        return self.http.request(method, self.base + path, json=body, **kw)
-
-
-@pytest.fixture(scope="module")
-def api(cloud: RunningCloud, admin: Any) -> Iterator[Api]:
-    client = Api(cloud, admin)
-    yield client
-    client.http.close()
-
-
-@pytest.fixture(scope="module")
-def demo_api(cloud: RunningCloud, demo: Any) -> Iterator[Api]:
-    client = Api(cloud, demo)
-    yield client
-    client.http.close()
-
-
-@pytest.fixture(scope="module")
-def alt_api(cloud: RunningCloud, alt: Any) -> Iterator[Api]:
-    client = Api(cloud, alt)
-    yield client
-    client.http.close()
+api, demo_api, alt_api = client_fixtures()
 
 
 def import_task(url: str = "http://images.example.invalid/disk.qcow2") -> dict[str, Any]:
