@@ -43,9 +43,8 @@ async def _read(request: Request, fn: Any, *args: Any) -> Any:
 
 
 async def _write(request: Request, fn: Any, *args: Any) -> Any:
-    ident = identity_of(request)
-    result = await ident.db.write(fn, *args)
-    return result
+    # Committing also drops identity's caches (the after-write hook): catalogs may have changed.
+    return await identity_of(request).db.write(fn, *args)
 
 
 # --- projects <-> endpoints ------------------------------------------------------------------
