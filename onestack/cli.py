@@ -13,7 +13,7 @@ from onestack.core.config import Config, ConfigError, load_config
 
 _SERVER_FLAGS = {"host": "server.host", "port": "server.port", "data_dir": "server.data_dir",
                  "db_url": "database.url", "admin_password": "bootstrap.admin_password",
-                 "public_url": "server.public_url"}
+                 "public_url": "server.public_url", "compute_hosts": "compute.hosts"}
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -33,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--public-url", help="base URL to advertise in the catalog")
     up.add_argument("--admin-password", help="admin password on first start (default: generated)")
     up.add_argument("--reset", action="store_true", help="wipe the data dir first")
+    up.add_argument("--compute-hosts", type=int, help="simulated compute hosts to run (default 1)")
     status = sub.add_parser("status", help="is the cloud up, and where")
     _common(status)
     status.add_argument("--host")

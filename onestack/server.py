@@ -220,6 +220,7 @@ def build_cloud(config: Config, db: Database) -> Cloud:
     image_state.directory = directory
     placement_service, _placement = build_placement(config, db.sibling(), validator)
     services = [identity_service, image_service, placement_service]
+    compute_state = None
     if config.compute.enabled:
         compute_service, compute_state = build_compute(config, db.sibling(), validator)
         compute_state.directory = directory
@@ -235,7 +236,16 @@ def build_cloud(config: Config, db: Database) -> Cloud:
             s, lambda image_id: staging.path_of(staging.location_for(image_id)).exists()))
         # Delayed delete: removes pending_delete images' data; cancelled below with the other image tasks.
         image_data.tracked(image_state, scrubber.run(image_state))
+        runtime = None
+        if compute_state is not None:
+            from onestack.compute.runtime import ComputeRuntime
+
+            password = config.auth.service_password or load_secrets(config).get("onestack", "")
+            runtime = ComputeRuntime(config, compute_state, app, password)
+            await runtime.start()
         yield
+        if runtime is not None:
+            await runtime.stop()
         for task in list(image_state.tasks):
             task.cancel()
         await asyncio.sleep(0)

@@ -10,6 +10,7 @@ from onestack.compute.api import (
     limits,
     quotas,
     server_groups,
+    servers,
     versions,
 )
 from onestack.compute.state import ComputeService
@@ -20,7 +21,8 @@ from onestack.core.config import Config
 from onestack.core.db import Database
 
 # Static paths before parameterised ones that could shadow them.
-API_MODULES = (versions, flavors, flavor_extras, keypairs, quotas, limits, server_groups, availability_zones)
+API_MODULES = (versions, flavors, flavor_extras, keypairs, quotas, limits, server_groups, availability_zones,
+               servers)
 PREFIX = "/compute"
 
 

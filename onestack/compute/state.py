@@ -1,12 +1,19 @@
-"""What one compute API instance holds: config, database, policy, the identity directory."""
+"""What one compute API instance holds: config, database, policy, clients of other services."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from onestack.compute.policies import DEFAULT_RULES
 from onestack.core.config import Config
 from onestack.core.db import Database
 from onestack.core.directory import IdentityDirectory
 from onestack.core.policy import Enforcer
+
+if TYPE_CHECKING:
+    from onestack.client.image import ImageClient
+    from onestack.client.placement import PlacementClient
+    from onestack.compute.rpcapi import AgentAPI, ConductorAPI
 
 
 class ComputeService:
@@ -16,5 +23,9 @@ class ComputeService:
         self.config = config
         self.db = db
         self.enforcer = Enforcer(DEFAULT_RULES, config.compute.policy_file)
-        # Which projects exist (flavor access checks them); wired by the composition root.
+        # Wired by the composition root (server.py) once the cloud is assembled.
         self.directory: IdentityDirectory | None = None
+        self.images: ImageClient | None = None
+        self.placement: PlacementClient | None = None
+        self.conductor: ConductorAPI | None = None
+        self.agents: AgentAPI | None = None

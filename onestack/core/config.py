@@ -136,6 +136,24 @@ class ComputeConfig:
     fake_host_memory_mb: int = 131072
     fake_host_disk_gb: int = 2048
     fake_spawn_latency: float = 0.0
+    # Simulated hosts `onestack up` runs (`--compute-hosts N`), named compute-1 ... compute-N.
+    hosts: int = 1
+    # Over-commit placement allows on every host (Nova's initial_*_allocation_ratio defaults).
+    cpu_allocation_ratio: float = 4.0
+    ram_allocation_ratio: float = 1.0
+    disk_allocation_ratio: float = 1.0
+    # Seconds between an agent's heartbeats and inventory reports; a service silent for
+    # service_down_time seconds is shown "down" and gets no new servers.
+    report_interval: float = 10.0
+    service_down_time: float = 60.0
+    # Seconds between passes of each agent's reconcile loop (power state sync, orphans, stuck
+    # tasks); a task untouched for task_grace seconds with nothing in flight is repaired.
+    reconcile_interval: float = 10.0
+    task_grace: float = 30.0
+    # Seconds an RPC call (API -> agent, agent -> conductor) waits for its answer.
+    rpc_timeout: float = 60.0
+    # Seconds a graceful stop (os-stop, shelve, resize) waits for the guest OS before a hard stop.
+    shutdown_timeout: float = 60.0
 
 
 @dataclass

@@ -32,6 +32,8 @@ def setup_logging(level: str = "INFO", *, json_lines: bool = False, verbose: boo
     root.setLevel("DEBUG" if verbose else level.upper())
     # Our request log line replaces uvicorn's access log.
     logging.getLogger("uvicorn.access").disabled = True
+    # Services call each other in-process through httpx; the API log already records each request.
+    logging.getLogger("httpx").setLevel("WARNING")
     if not verbose:
         logging.getLogger("sqlalchemy").setLevel("WARNING")
         logging.getLogger("alembic").setLevel("WARNING")

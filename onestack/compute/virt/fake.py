@@ -73,6 +73,10 @@ class FakeHostConfig:
     ignore_acpi_for: set[str] = field(default_factory=set)
     fail_live_migration_for: set[str] = field(default_factory=set)
     vnc_port_base: int = 5900
+    # Over-commit the simulated hypervisor accepts (a real one lets vCPUs oversubscribe).
+    cpu_allocation_ratio: float = 1.0
+    ram_allocation_ratio: float = 1.0
+    disk_allocation_ratio: float = 1.0
 
 
 class FakeFabric:
@@ -138,8 +142,9 @@ class FakeDriver:
         vcpus, mem, disk = self._usage()
         c = self.config
         short = [what for what, used, want, total in (
-            ("vcpus", vcpus, spec.vcpus, c.vcpus), ("memory_mb", mem, spec.memory_mb, c.memory_mb),
-            ("disk_gb", disk, spec.disk_gb, c.local_gb)) if used + want > total]
+            ("vcpus", vcpus, spec.vcpus, c.vcpus * c.cpu_allocation_ratio),
+            ("memory_mb", mem, spec.memory_mb, c.memory_mb * c.ram_allocation_ratio),
+            ("disk_gb", disk, spec.disk_gb, c.local_gb * c.disk_allocation_ratio)) if used + want > total]
         if short:
             raise InsufficientResources(f"host {self.hostname} cannot fit {spec.name} ({', '.join(short)})")
 

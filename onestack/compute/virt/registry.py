@@ -17,7 +17,9 @@ PLANNED = ("libvirt", "qemu")
 def fake_host_config(config: Config, hostname: str) -> FakeHostConfig:
     c = config.compute
     return FakeHostConfig(hostname=hostname, vcpus=c.fake_host_vcpus, memory_mb=c.fake_host_memory_mb,
-                          local_gb=c.fake_host_disk_gb, spawn_latency=c.fake_spawn_latency)
+                          local_gb=c.fake_host_disk_gb, spawn_latency=c.fake_spawn_latency,
+                          cpu_allocation_ratio=c.cpu_allocation_ratio, ram_allocation_ratio=c.ram_allocation_ratio,
+                          disk_allocation_ratio=c.disk_allocation_ratio)
 
 
 def _fake(config: Config, hostname: str, fabric: FakeFabric) -> ComputeDriver:

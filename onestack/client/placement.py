@@ -1,0 +1,141 @@
+"""What compute asks placement: providers and inventories (agents), candidates and claims (scheduler)."""
+
+from __future__ import annotations
+
+import uuid as uuidlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from onestack.client.session import ServiceSession
+
+MICROVERSION = "1.39"
+PREFIX = "/placement"
+
+
+class PlacementError(RuntimeError):
+    pass
+
+
+@dataclass
+class Candidate:
+    """One compute node placement could fit the request on, with its capacity and usage."""
+
+    provider_uuid: str
+    allocation: dict[str, int]
+    inventories: dict[str, dict[str, Any]] = field(default_factory=dict)  # class -> {capacity, used}
+    traits: list[str] = field(default_factory=list)
+
+
+class PlacementClient:
+    def __init__(self, session: ServiceSession) -> None:
+        self.session = session
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        return await self.session.request(method, f"{PREFIX}{path}",
+                                          headers={"OpenStack-API-Version": f"placement {MICROVERSION}"}, **kwargs)
+
+    # --- what agents report ---
+
+    async def ensure_provider(self, rp_uuid: str, name: str) -> int:
+        """Create the compute node's provider if missing; returns its generation."""
+        resp = await self._call("GET", f"/resource_providers/{rp_uuid}")
+        if resp.status_code == 200:
+            return int(resp.json()["generation"])
+        resp = await self._call("POST", "/resource_providers", json={"uuid": rp_uuid, "name": name})
+        if resp.status_code == 409:  # a stale provider of that name (e.g. the host was rebuilt)
+            found = await self._call("GET", "/resource_providers", params={"name": name})
+            for old in found.json().get("resource_providers", []):
+                await self._call("DELETE", f"/resource_providers/{old['uuid']}")
+            resp = await self._call("POST", "/resource_providers", json={"uuid": rp_uuid, "name": name})
+        if resp.status_code not in (200, 201):
+            raise PlacementError(f"creating provider {name}: {resp.status_code} {resp.text}")
+        return int(resp.json()["generation"])
+
+    async def set_inventory(self, rp_uuid: str, inventories: dict[str, dict[str, Any]]) -> None:
+        """Replace the provider's inventory, retrying on generation conflicts."""
+        for _attempt in range(5):
+            current = await self._call("GET", f"/resource_providers/{rp_uuid}/inventories")
+            if current.status_code != 200:
+                raise PlacementError(f"reading inventory of {rp_uuid}: {current.status_code}")
+            doc = current.json()
+            if doc["inventories"] == inventories:
+                return
+            resp = await self._call("PUT", f"/resource_providers/{rp_uuid}/inventories", json={
+                "resource_provider_generation": doc["resource_provider_generation"],
+                "inventories": inventories})
+            if resp.status_code == 200:
+                return
+            if resp.status_code != 409:
+                raise PlacementError(f"setting inventory of {rp_uuid}: {resp.status_code} {resp.text}")
+        raise PlacementError(f"setting inventory of {rp_uuid}: too many generation conflicts")
+
+    async def delete_provider(self, rp_uuid: str) -> None:
+        await self._call("DELETE", f"/resource_providers/{rp_uuid}")
+
+    # --- what the scheduler asks and claims ---
+
+    async def candidates(self, resources: dict[str, int], *, limit: int = 1000,
+                         member_of: list[str] | None = None) -> list[Candidate]:
+        wanted = ",".join(f"{rc}:{amount}" for rc, amount in resources.items() if amount > 0)
+        params: dict[str, Any] = {"resources": wanted, "limit": str(limit)}
+        if member_of:
+            params["member_of"] = "in:" + ",".join(member_of)
+        resp = await self._call("GET", "/allocation_candidates", params=params)
+        if resp.status_code != 200:
+            raise PlacementError(f"allocation candidates: {resp.status_code} {resp.text}")
+        doc = resp.json()
+        summaries = doc.get("provider_summaries", {})
+        found: list[Candidate] = []
+        for request in doc.get("allocation_requests", []):
+            allocations = request["allocations"]
+            if len(allocations) != 1:
+                continue  # compute nodes are single providers here
+            rp_uuid, alloc = next(iter(allocations.items()))
+            summary = summaries.get(rp_uuid, {})
+            found.append(Candidate(rp_uuid, dict(alloc["resources"]), summary.get("resources", {}),
+                                   summary.get("traits", [])))
+        return found
+
+    async def claim(self, consumer: str, rp_uuid: str, resources: dict[str, int], project_id: str,
+                    user_id: str, consumer_generation: int | None = None) -> bool:
+        """Allocate atomically; False when the provider no longer has room (another claim won)."""
+        body = {"allocations": {rp_uuid: {"resources": {k: v for k, v in resources.items() if v > 0}}},
+                "project_id": project_id, "user_id": user_id, "consumer_generation": consumer_generation,
+                "consumer_type": "INSTANCE"}
+        resp = await self._call("PUT", f"/allocations/{consumer}", json=body)
+        if resp.status_code == 204:
+            return True
+        if resp.status_code == 409:
+            return False
+        raise PlacementError(f"claiming for {consumer}: {resp.status_code} {resp.text}")
+
+    async def allocations(self, consumer: str) -> dict[str, Any]:
+        resp = await self._call("GET", f"/allocations/{consumer}")
+        return resp.json() if resp.status_code == 200 else {"allocations": {}}  # type: ignore[no-any-return]
+
+    async def release(self, consumer: str) -> None:
+        resp = await self._call("DELETE", f"/allocations/{consumer}")
+        if resp.status_code not in (204, 404):
+            raise PlacementError(f"releasing {consumer}: {resp.status_code} {resp.text}")
+
+    async def move(self, source: str, target: str, project_id: str, user_id: str) -> None:
+        """Hand ``source``'s allocations to ``target`` (a resize keeps the old size on the migration)."""
+        held = await self.allocations(source)
+        moved = {rp: {"resources": a["resources"]} for rp, a in held.get("allocations", {}).items()}
+        if not moved:
+            return
+        gen_target = (await self.allocations(target)).get("consumer_generation")
+        body = {
+            source: {"allocations": {}, "project_id": project_id, "user_id": user_id,
+                     "consumer_generation": held.get("consumer_generation"), "consumer_type": "INSTANCE"},
+            target: {"allocations": moved, "project_id": project_id, "user_id": user_id,
+                     "consumer_generation": gen_target, "consumer_type": "MIGRATION"},
+        }
+        resp = await self._call("POST", "/allocations", json=body)
+        if resp.status_code != 204:
+            raise PlacementError(f"moving allocations {source} -> {target}: {resp.status_code} {resp.text}")
+
+
+def node_uuid(host: str, nodename: str) -> str:
+    """A compute node's provider uuid, stable across restarts of its agent."""
+    return str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, f"onestack-compute-node:{host}:{nodename}"))

@@ -1,0 +1,126 @@
+"""How a server looks at each microversion (Nova's views, field by field)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+
+from onestack.compute import states
+from onestack.compute.api.common import api_base, at_least, resource_links
+from onestack.compute.models import InstanceFault
+from onestack.core.ids import isotime
+
+# Statuses that show a progress percentage, as in Nova.
+_PROGRESS = {"ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING"}
+
+
+@dataclass
+class Viewer:
+    """What the caller may see beyond the basics."""
+
+    admin_attrs: bool = False  # OS-EXT-SRV-ATTR:*
+    flavor_specs: bool = False  # flavor.extra_specs at 2.47+
+    host_status: bool = False  # host_status at 2.16+
+    fault_details: bool = False
+
+
+def host_id(project_id: str, host: str | None) -> str:
+    """Nova's opaque hostId: the same for one project's servers on one host, else different."""
+    if not host:
+        return ""
+    return hashlib.sha224((project_id + host).encode()).hexdigest()
+
+
+def iso(value: str | None) -> str | None:
+    """Row timestamps (``...000000Z``) as Nova prints them: seconds, ``Z``."""
+    return value[:19] + "Z" if value else None
+
+
+def _flavor(request: Request, inst: dict[str, Any], viewer: Viewer) -> dict[str, Any]:
+    fl = inst["flavor"]
+    if not at_least(request, 2, 47):
+        return {"id": fl["flavorid"], "links": [{"rel": "bookmark",
+                                                 "href": f"{api_base(request)}/flavors/{fl['flavorid']}"}]}
+    body = {"vcpus": fl["vcpus"], "ram": fl["memory_mb"], "disk": fl["root_gb"],
+            "ephemeral": fl.get("ephemeral_gb", 0), "swap": fl.get("swap", 0) or 0, "original_name": fl["name"]}
+    if viewer.flavor_specs:
+        body["extra_specs"] = dict(fl.get("extra_specs") or {})
+    return body
+
+
+def _image(request: Request, inst: dict[str, Any]) -> Any:
+    ref = inst.get("image_ref")
+    if not ref:
+        return ""  # booted from a volume
+    return {"id": ref, "links": [{"rel": "bookmark", "href": f"{api_base(request)}/images/{ref}"}]}
+
+
+def _fault(fault: InstanceFault, viewer: Viewer) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": fault.code, "created": isotime(fault.created_at, micro=False),
+                            "message": fault.message}
+    if viewer.fault_details or fault.code != 500:
+        body["details"] = fault.details or ""
+    return body
+
+
+def brief(request: Request, inst: dict[str, Any]) -> dict[str, Any]:
+    return {"id": inst["uuid"], "name": inst["display_name"], "links": resource_links(request, "servers", inst["uuid"])}
+
+
+def detail(request: Request, inst: dict[str, Any], viewer: Viewer, *, fault: InstanceFault | None = None,
+           host_status: str | None = None) -> dict[str, Any]:
+    status = states.status_of(inst["vm_state"], inst.get("task_state"))
+    body: dict[str, Any] = {
+        "id": inst["uuid"], "name": inst["display_name"], "status": status, "tenant_id": inst["project_id"],
+        "user_id": inst["user_id"], "metadata": dict(inst.get("metadata") or {}),
+        "hostId": host_id(inst["project_id"], inst.get("host")), "image": _image(request, inst),
+        "flavor": _flavor(request, inst, viewer), "created": iso(inst["created_at"]),
+        "updated": iso(inst["updated_at"]), "addresses": inst.get("addresses") or {},
+        "accessIPv4": inst.get("access_ip_v4") or "", "accessIPv6": inst.get("access_ip_v6") or "",
+        "links": resource_links(request, "servers", inst["uuid"]), "OS-DCF:diskConfig": "MANUAL",
+        "OS-EXT-AZ:availability_zone": inst.get("availability_zone") or "",
+        "config_drive": inst.get("config_drive") or "", "key_name": inst.get("key_name"),
+        "OS-SRV-USG:launched_at": inst.get("launched_at") and inst["launched_at"][:-1],
+        "OS-SRV-USG:terminated_at": inst.get("terminated_at") and inst["terminated_at"][:-1],
+        "OS-EXT-STS:task_state": inst.get("task_state"), "OS-EXT-STS:vm_state": inst["vm_state"],
+        "OS-EXT-STS:power_state": inst.get("power_state") or 0,
+        "os-extended-volumes:volumes_attached": [],
+    }
+    if status in _PROGRESS:
+        body["progress"] = inst.get("progress") or 0
+    if viewer.admin_attrs:
+        body["OS-EXT-SRV-ATTR:host"] = inst.get("host")
+        body["OS-EXT-SRV-ATTR:instance_name"] = f"instance-{inst['id']:08x}"
+        body["OS-EXT-SRV-ATTR:hypervisor_hostname"] = inst.get("node")
+        if at_least(request, 2, 3):
+            body.update({
+                "OS-EXT-SRV-ATTR:reservation_id": inst.get("reservation_id") or "",
+                "OS-EXT-SRV-ATTR:launch_index": inst.get("launch_index") or 0,
+                "OS-EXT-SRV-ATTR:hostname": inst.get("hostname") or "",
+                "OS-EXT-SRV-ATTR:kernel_id": "", "OS-EXT-SRV-ATTR:ramdisk_id": "",
+                "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda", "OS-EXT-SRV-ATTR:user_data": inst.get("user_data"),
+            })
+    elif at_least(request, 2, 90):
+        body["OS-EXT-SRV-ATTR:hostname"] = inst.get("hostname") or ""
+    if at_least(request, 2, 9):
+        body["locked"] = bool(inst.get("locked"))
+    if at_least(request, 2, 73):
+        body["locked_reason"] = inst.get("locked_reason")
+    if at_least(request, 2, 16) and host_status is not None:
+        body["host_status"] = host_status
+    if at_least(request, 2, 19):
+        body["description"] = inst.get("display_description")
+    if at_least(request, 2, 26):
+        body["tags"] = list(inst.get("tags") or [])
+    if at_least(request, 2, 63):
+        body["trusted_image_certificates"] = None
+    if at_least(request, 2, 71):
+        body["server_groups"] = [inst["server_group"]] if inst.get("server_group") else []
+    if at_least(request, 2, 96):
+        body["pinned_availability_zone"] = (inst.get("system_metadata") or {}).get("requested_az")
+    if fault is not None and status in ("ERROR", "DELETED"):
+        body["fault"] = _fault(fault, viewer)
+    return body

@@ -1,0 +1,83 @@
+"""The scheduler service: ``select_destinations`` over the bus.
+
+Asks placement for candidates, builds the host snapshot, runs the pure filter/weigh/claim
+function (scheduler/select.py) in a worker thread, and claims each choice in placement
+atomically — a lost race falls through to the next host.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from onestack.client.placement import PlacementClient
+from onestack.compute.models import Instance
+from onestack.compute.scheduler import registry
+from onestack.compute.scheduler.host_state import HostState
+from onestack.compute.scheduler.select import NoValidHost, select_with_alternates
+from onestack.compute.scheduler.snapshot import host_states, request_spec
+from onestack.core.config import Config
+from onestack.core.db import Database
+
+log = logging.getLogger("onestack.compute.scheduler")
+
+
+def resources_of(flavor: dict[str, Any]) -> dict[str, int]:
+    swap_gb = -(-int(flavor.get("swap") or 0) // 1024)
+    return {"VCPU": int(flavor["vcpus"]), "MEMORY_MB": int(flavor["memory_mb"]),
+            "DISK_GB": int(flavor["root_gb"]) + int(flavor.get("ephemeral_gb") or 0) + swap_gb}
+
+
+class SchedulerManager:
+    def __init__(self, config: Config, db: Database, placement: PlacementClient) -> None:
+        self.config = config
+        self.db = db
+        self.placement = placement
+        self.filters, self.weighers = registry.from_config(config.scheduler)
+
+    def endpoints(self) -> dict[str, Any]:
+        return {"select_destinations": self.select_destinations}
+
+    async def select_destinations(self, spec: dict[str, Any]) -> list[dict[str, Any]]:
+        """``spec``: {instance_uuids, ignore_hosts, consumer (optional: claim for this uuid instead,
+        as a resize does for its migration), flavor (optional: instead of the instances')}."""
+        uuids: list[str] = spec["instance_uuids"]
+
+        def load(s: Any) -> Any:
+            from sqlalchemy import select
+
+            rows = list(s.scalars(select(Instance).where(Instance.uuid.in_(uuids)).order_by(Instance.launch_index)))
+            if not rows:
+                raise NoValidHost("The instances no longer exist.")
+            if spec.get("flavor"):
+                for row in rows:
+                    s.expunge(row)
+                    row.flavor = spec["flavor"]
+            return rows, request_spec(s, rows, spec.get("ignore_hosts") or [])
+
+        rows, rspec = await self.db.read(load)
+        if spec.get("force_hosts") is not None:
+            rspec.force_hosts = list(spec["force_hosts"])
+        resources = resources_of(rows[0].flavor)
+        candidates = await self.placement.candidates(resources)
+        states = await self.db.read(lambda s: host_states(s, candidates, rspec, self.config.compute.service_down_time))
+        loop = asyncio.get_running_loop()
+        first = rows[0]
+        consumers = [spec.get("consumer") or r.uuid for r in rows]
+
+        def claim(host: HostState, index: int) -> bool:
+            return asyncio.run_coroutine_threadsafe(self.placement.claim(
+                consumers[index], host.uuid, resources, first.project_id, first.user_id), loop).result()
+
+        def unclaim(host: HostState, index: int) -> None:
+            asyncio.run_coroutine_threadsafe(self.placement.release(consumers[index]), loop).result()
+
+        cfg = self.config.scheduler
+        chosen = await asyncio.to_thread(
+            select_with_alternates, states, rspec, self.filters, self.weighers, claim=claim, unclaim=unclaim,
+            host_subset_size=cfg.host_subset_size, max_attempts=cfg.max_attempts)
+        return [{"host": sel.host.host, "node": sel.host.nodename, "rp_uuid": sel.host.uuid,
+                 "availability_zone": sorted(sel.host.zones())[0],
+                 "alternates": [{"host": a.host, "node": a.nodename, "rp_uuid": a.uuid} for a in sel.alternates]}
+                for sel in chosen]

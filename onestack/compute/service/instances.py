@@ -1,0 +1,226 @@
+"""Server rows: create (with quota), read, conditional update, faults, actions and soft delete.
+
+The API and the conductor are the only writers; agents ask the conductor. Every state change
+is a conditional update on ``task_state`` so two actors never both think they own a server.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from onestack.compute import states
+from onestack.compute.models import (
+    Instance,
+    InstanceAction,
+    InstanceActionEvent,
+    InstanceFault,
+    InstanceTag,
+    ServerGroupMember,
+)
+from onestack.compute.service import quotas
+from onestack.core.api.faults import Conflict, Forbidden, NotFound
+from onestack.core.ids import isotime, parse_isotime, utcnow
+
+_DATES = ("launched_at", "terminated_at", "created_at", "updated_at", "deleted_at")
+
+
+class UnexpectedTaskState(Exception):
+    """The row's task_state was not the one the caller expected: someone else acted first."""
+
+
+def to_dict(inst: Instance, tags: list[str] | None = None) -> dict[str, Any]:
+    """A JSON-safe copy of the row, as it travels on the bus and into API views."""
+    data = {c.key: getattr(inst, c.key) for c in Instance.__mapper__.column_attrs}
+    data["metadata"] = dict(data.pop("metadata_") or {})
+    for key in _DATES:
+        data[key] = isotime(data[key]) if data[key] is not None else None
+    if tags is not None:
+        data["tags"] = tags
+    return data
+
+
+def from_iso(value: str | None) -> datetime | None:
+    return parse_isotime(value) if value else None
+
+
+# --- quota -----------------------------------------------------------------------------------
+
+def usage(s: Session, project_id: str, user_id: str | None = None) -> dict[str, int]:
+    """Instances, cores and RAM in use. A server that failed to build (ERROR, no host) holds no
+    cores or RAM — its placement allocation is gone — but still counts as an instance."""
+    live = (Instance.project_id == project_id) & Instance.deleted.is_(False)
+    if user_id:
+        live &= Instance.user_id == user_id
+    holding = or_(Instance.host.is_not(None), Instance.vm_state != states.ERROR)
+    count = s.scalar(select(func.count()).select_from(Instance).where(live)) or 0
+    cores, ram = s.execute(select(func.coalesce(func.sum(Instance.vcpus), 0),
+                                  func.coalesce(func.sum(Instance.memory_mb), 0)).where(live & holding)).one()
+    return {"instances": int(count), "cores": int(cores), "ram": int(ram)}
+
+
+def check_instance_quota(s: Session, project_id: str, user_id: str, count: int, vcpus: int, memory_mb: int,
+                         min_count: int = 1) -> int:
+    """How many of ``count`` servers fit (at least ``min_count``), else Nova's 403."""
+    limits = quotas.limits_for(s, project_id, user_id)
+    used = usage(s, project_id)
+    per = {"instances": 1, "cores": vcpus, "ram": memory_mb}
+    fits = count
+    for resource, each in per.items():
+        limit = limits[resource]
+        if limit < 0 or each == 0:
+            continue
+        fits = min(fits, max(0, (limit - used[resource]) // each))
+    if fits >= min_count:
+        return fits
+    over = [r for r, each in per.items() if limits[r] >= 0 and used[r] + each * min_count > limits[r]]
+    detail = ", ".join(over)
+    req = ", ".join(str(per[r] * min_count) for r in over)
+    use = ", ".join(str(used[r]) for r in over)
+    lim = ", ".join(str(limits[r]) for r in over)
+    raise Forbidden(f"Quota exceeded for {detail}: Requested {req}, but already used {use} of {lim} {detail}")
+
+
+# --- rows ------------------------------------------------------------------------------------
+
+def get(s: Session, uuid: str, *, project_id: str | None = None, with_deleted: bool = False) -> Instance:
+    query = select(Instance).where(Instance.uuid == uuid)
+    if not with_deleted:
+        query = query.where(Instance.deleted.is_(False))
+    inst = s.scalar(query)
+    if inst is None or (project_id is not None and inst.project_id != project_id):
+        raise NotFound(f"Instance {uuid} could not be found.")
+    return inst
+
+
+def tags_of(s: Session, uuids: list[str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {u: [] for u in uuids}
+    if uuids:
+        for uuid, tag in s.execute(select(InstanceTag.instance_uuid, InstanceTag.tag)
+                                   .where(InstanceTag.instance_uuid.in_(uuids)).order_by(InstanceTag.tag)):
+            found[uuid].append(tag)
+    return found
+
+
+def faults_of(s: Session, uuids: list[str]) -> dict[str, InstanceFault]:
+    """The newest fault of each server."""
+    found: dict[str, InstanceFault] = {}
+    if uuids:
+        for fault in s.scalars(select(InstanceFault).where(InstanceFault.instance_uuid.in_(uuids))
+                               .order_by(InstanceFault.id)):
+            found[fault.instance_uuid] = fault
+    return found
+
+
+def apply_update(s: Session, uuid: str, values: dict[str, Any],
+                 expected_task_state: list[str | None] | None = None,
+                 expected_vm_state: list[str] | None = None) -> Instance:
+    """Set ``values`` if the row is still in an expected state; UnexpectedTaskState otherwise."""
+    values = dict(values)
+    for key in _DATES:
+        if isinstance(values.get(key), str):
+            values[key] = from_iso(values[key])
+    if "metadata" in values:
+        values["metadata_"] = values.pop("metadata")
+    values.setdefault("updated_at", utcnow())
+    query = update(Instance).where(Instance.uuid == uuid, Instance.deleted.is_(False))
+    if expected_task_state is not None:
+        names = [t for t in expected_task_state if t is not None]
+        cond = Instance.task_state.in_(names) if names else None
+        if None in expected_task_state:
+            cond = Instance.task_state.is_(None) if cond is None else or_(cond, Instance.task_state.is_(None))
+        query = query.where(cond)
+    if expected_vm_state is not None:
+        query = query.where(Instance.vm_state.in_(expected_vm_state))
+    result = s.execute(query.values(**values).execution_options(synchronize_session=False))
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        inst = s.scalar(select(Instance).where(Instance.uuid == uuid))
+        if inst is None or inst.deleted:
+            raise NotFound(f"Instance {uuid} could not be found.")
+        raise UnexpectedTaskState(
+            f"Unexpected task state: expecting {expected_task_state} but the actual state is {inst.task_state}")
+    inst = s.scalar(select(Instance).where(Instance.uuid == uuid).execution_options(populate_existing=True))
+    assert inst is not None
+    return inst
+
+
+def add_fault(s: Session, uuid: str, code: int, message: str, details: str = "", host: str | None = None) -> None:
+    s.add(InstanceFault(instance_uuid=uuid, code=code, message=message[:255], details=details, host=host))
+
+
+def mark_deleted(s: Session, uuid: str) -> Instance | None:
+    """Soft-delete: the row stays for changes-since and admin listings; group membership goes."""
+    inst = s.scalar(select(Instance).where(Instance.uuid == uuid, Instance.deleted.is_(False)))
+    if inst is None:
+        return None
+    now = utcnow()
+    inst.deleted, inst.deleted_at, inst.terminated_at = True, now, now
+    inst.vm_state, inst.task_state, inst.power_state, inst.updated_at = states.DELETED, None, 0, now
+    s.execute(delete(ServerGroupMember).where(ServerGroupMember.instance_uuid == uuid))
+    return inst
+
+
+def on_host(s: Session, host: str) -> list[Instance]:
+    return list(s.scalars(select(Instance).where(Instance.host == host, Instance.deleted.is_(False))))
+
+
+def check_not_locked(inst: Instance, is_admin: bool) -> None:
+    """A locked server refuses actions from anyone but an admin (Nova's 409)."""
+    if inst.locked and not is_admin:
+        raise Conflict(f"Instance {inst.uuid} is locked")
+
+
+def check_state(inst: Instance, action: str, vm_states: tuple[str, ...] | None = None,
+                task_states: tuple[str | None, ...] | None = (None,)) -> None:
+    """Nova's 409 "Cannot '<action>' instance ... while it is in vm_state X"."""
+    if vm_states is not None and inst.vm_state not in vm_states:
+        raise Conflict(f"Cannot '{action}' instance {inst.uuid} while it is in vm_state {inst.vm_state}")
+    if task_states is not None and inst.task_state not in task_states:
+        raise Conflict(f"Cannot '{action}' instance {inst.uuid} while it is in task_state {inst.task_state}")
+
+
+# --- instance actions ------------------------------------------------------------------------
+
+def start_action(s: Session, uuid: str, action: str, request_id: str, project_id: str, user_id: str) -> int:
+    row = InstanceAction(instance_uuid=uuid, action=action, request_id=request_id, project_id=project_id,
+                         user_id=user_id)
+    s.add(row)
+    s.flush()
+    return row.id
+
+
+def _latest_action(s: Session, uuid: str, request_id: str | None) -> InstanceAction | None:
+    query = select(InstanceAction).where(InstanceAction.instance_uuid == uuid)
+    if request_id:
+        query = query.where(InstanceAction.request_id == request_id)
+    return s.scalar(query.order_by(InstanceAction.id.desc()).limit(1))
+
+
+def event_start(s: Session, uuid: str, request_id: str | None, event: str, host: str | None) -> None:
+    action = _latest_action(s, uuid, request_id)
+    if action is None:
+        return
+    action.updated_at = utcnow()
+    s.add(InstanceActionEvent(action_id=action.id, event=event, host=host))
+
+
+def event_finish(s: Session, uuid: str, request_id: str | None, event: str, result: str,
+                 traceback: str | None = None, message: str | None = None) -> None:
+    action = _latest_action(s, uuid, request_id)
+    if action is None:
+        return
+    now = utcnow()
+    row = s.scalar(select(InstanceActionEvent).where(InstanceActionEvent.action_id == action.id,
+                                                     InstanceActionEvent.event == event)
+                   .order_by(InstanceActionEvent.id.desc()).limit(1))
+    if row is None:
+        row = InstanceActionEvent(action_id=action.id, event=event, start_time=now)
+        s.add(row)
+    row.finish_time, row.result, row.traceback = now, result, traceback
+    action.updated_at = now
+    action.finish_time = now
+    if result == "Error":
+        action.message = message or "Error"
