@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 from onestack.compute.api import (
+    actions_migrate,
+    actions_state,
+    aggregates,
     availability_zones,
     flavor_extras,
     flavors,
+    hypervisors,
+    instance_actions,
     keypairs,
     limits,
+    migrations,
     quotas,
+    server_actions,
+    server_diagnostics,
     server_groups,
+    server_ips,
+    server_metadata,
+    server_migrations,
+    server_password,
+    server_tags,
     servers,
+    services,
+    tenant_usage,
     versions,
 )
 from onestack.compute.state import ComputeService
@@ -21,8 +36,13 @@ from onestack.core.config import Config
 from onestack.core.db import Database
 
 # Static paths before parameterised ones that could shadow them.
-API_MODULES = (versions, flavors, flavor_extras, keypairs, quotas, limits, server_groups, availability_zones,
-               servers)
+API_MODULES = (
+    versions, flavors, flavor_extras, keypairs, quotas, limits, server_groups, availability_zones,
+    services, hypervisors, aggregates, tenant_usage, migrations,
+    # /servers/detail before /servers/{server_id}; sub-resources after.
+    servers, server_actions, actions_state, actions_migrate, server_migrations, server_metadata, server_tags,
+    instance_actions, server_diagnostics, server_password, server_ips,
+)
 PREFIX = "/compute"
 
 

@@ -57,8 +57,10 @@ class ComputeRuntime:
 
     async def start(self) -> None:
         from onestack.compute.conductor import actions as conductor_actions
+        from onestack.compute.conductor import shelve
 
-        conductor_actions.register(self.conductor)
+        for module in (conductor_actions, shelve):
+            module.register(self.conductor)
         await self.bus.serve(SCHEDULER, self.scheduler.endpoints())
         await self.bus.serve(CONDUCTOR, self.conductor.endpoints())
         self.compute.images, self.compute.placement = self.images, self.placement

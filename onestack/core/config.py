@@ -124,9 +124,8 @@ class ImageConfig:
 
 @dataclass
 class ComputeConfig:
-    # The compute API is being built resource by resource; it joins `onestack up` and the
-    # catalog only when enabled, so clients and Tempest never see a half-made service.
-    enabled: bool = False
+    # Serve compute (API, conductor, scheduler, agents) and list it in the catalog.
+    enabled: bool = True
     # Optional YAML file of policy rules that override the compute defaults.
     policy_file: str = ""
     # Hypervisor driver of each compute host (onestack/compute/virt/registry.py).

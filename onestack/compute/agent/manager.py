@@ -76,9 +76,10 @@ class ComputeAgent:
     # --- lifecycle --------------------------------------------------------------------------
 
     async def start(self) -> None:
-        from onestack.compute.agent import actions
+        from onestack.compute.agent import actions, info, migrate
 
-        actions.register(self)
+        for module in (actions, migrate, info):
+            module.register(self)
         await self.report()
         await self.bus.serve(agent_topic(self.host), self.endpoints())
         self._loops = [asyncio.create_task(self._every(self.config.compute.report_interval, self.report)),

@@ -1,0 +1,49 @@
+"""POST /servers/{id}/action: one handler per action name, registered by the action modules.
+
+A handler gets the request, the caller, the server row (already visible to the caller) and the
+action's argument (the value under the action's key), and returns a Response.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from onestack.compute.api.common import allowed, caller, compute_of
+from onestack.compute.service import instances
+from onestack.core.api.faults import BadRequest
+from onestack.core.api.http import RouteTable, json_body
+from onestack.core.auth import AuthContext
+
+routes = RouteTable()
+
+ActionHandler = Callable[[Request, AuthContext, dict[str, Any], Any], Awaitable[Response]]
+ACTIONS: dict[str, ActionHandler] = {}
+
+
+def action(name: str) -> Callable[[ActionHandler], ActionHandler]:
+    def register(fn: ActionHandler) -> ActionHandler:
+        ACTIONS[name] = fn
+        return fn
+
+    return register
+
+
+@routes.post("/v2.1/servers/{server_id}/action")
+async def server_action(request: Request) -> Response:
+    ctx = await caller(request)
+    body = await json_body(request)
+    if not isinstance(body, dict) or len(body) != 1:
+        raise BadRequest("There is no such action: None" if not body else
+                         f"Invalid request body: expected exactly one action, got {sorted(body) if isinstance(body, dict) else body}")
+    name, arg = next(iter(body.items()))
+    handler = ACTIONS.get(name)
+    if handler is None:
+        raise BadRequest(f"There is no such action: {name}")
+    uuid = request.path_params["server_id"]
+    project = None if allowed(request, ctx, "context_is_admin") else ctx.project_id
+    row = await compute_of(request).db.read(lambda s: instances.to_dict(instances.get(s, uuid, project_id=project)))
+    return await handler(request, ctx, row, arg)
