@@ -135,6 +135,10 @@ class ComputeConfig:
     fake_host_memory_mb: int = 131072
     fake_host_disk_gb: int = 2048
     fake_spawn_latency: float = 0.0
+    # Failure injection on simulated hosts: servers with these names (comma-separated) fail to
+    # spawn, as does each spawn with the given probability.
+    fake_fail_spawn: str = ""
+    fake_fail_spawn_probability: float = 0.0
     # Simulated hosts `onestack up` runs (`--compute-hosts N`), named compute-1 ... compute-N.
     hosts: int = 1
     # Over-commit placement allows on every host (Nova's initial_*_allocation_ratio defaults).
@@ -158,10 +162,10 @@ class ComputeConfig:
 @dataclass
 class SchedulerConfig:
     # Nova's [filter_scheduler] options. Filters and weighers by class name, comma-separated,
-    # applied in this order (Nova's default filters; placement has already checked resources).
+    # applied in this order (DevStack's set; placement has already checked resources).
     enabled_filters: str = (
         "AvailabilityZoneFilter,ComputeFilter,ComputeCapabilitiesFilter,ImagePropertiesFilter,"
-        "ServerGroupAntiAffinityFilter,ServerGroupAffinityFilter"
+        "ServerGroupAntiAffinityFilter,ServerGroupAffinityFilter,SameHostFilter,DifferentHostFilter"
     )
     weight_classes: str = (
         "RAMWeigher,CPUWeigher,DiskWeigher,ServerGroupSoftAffinityWeigher,"

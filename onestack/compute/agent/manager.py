@@ -80,7 +80,10 @@ class ComputeAgent:
 
         for module in (actions, migrate, info):
             module.register(self)
-        await self.report()
+        try:
+            await self.report()
+        except Exception:  # identity or placement not answering yet: the report loop retries
+            log.exception("%s: first report failed; retrying every %ss", self.host, self.config.compute.report_interval)
         await self.bus.serve(agent_topic(self.host), self.endpoints())
         self._loops = [asyncio.create_task(self._every(self.config.compute.report_interval, self.report)),
                        asyncio.create_task(self._every(self.config.compute.reconcile_interval, self.reconcile))]

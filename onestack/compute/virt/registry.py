@@ -19,7 +19,9 @@ def fake_host_config(config: Config, hostname: str) -> FakeHostConfig:
     return FakeHostConfig(hostname=hostname, vcpus=c.fake_host_vcpus, memory_mb=c.fake_host_memory_mb,
                           local_gb=c.fake_host_disk_gb, spawn_latency=c.fake_spawn_latency,
                           cpu_allocation_ratio=c.cpu_allocation_ratio, ram_allocation_ratio=c.ram_allocation_ratio,
-                          disk_allocation_ratio=c.disk_allocation_ratio)
+                          disk_allocation_ratio=c.disk_allocation_ratio,
+                          fail_spawn_for={n.strip() for n in c.fake_fail_spawn.split(",") if n.strip()},
+                          fail_spawn_probability=c.fake_fail_spawn_probability)
 
 
 def _fake(config: Config, hostname: str, fabric: FakeFabric) -> ComputeDriver:
