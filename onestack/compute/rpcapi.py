@@ -29,11 +29,15 @@ class ConductorAPI:
 
     async def instance_update(self, uuid: str, values: dict[str, Any],
                               expected_task_state: list[str | None] | None = None,
-                              expected_vm_state: list[str] | None = None) -> dict[str, Any]:
-        """The updated instance; raises RemoteError(kind="UnexpectedTaskState"/"NotFound")."""
+                              expected_vm_state: list[str] | None = None,
+                              event: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The updated instance; raises RemoteError(kind="UnexpectedTaskState"/"NotFound").
+
+        ``event`` ({request_id, name, started, host, result, message}) records a finished
+        instance-action event in the same transaction (one write instead of three)."""
         result: dict[str, Any] = await self.bus.call(
             CONDUCTOR, "instance_update", uuid=uuid, values=values, expected_task_state=expected_task_state,
-            expected_vm_state=expected_vm_state)
+            expected_vm_state=expected_vm_state, event=event)
         return result
 
     async def instance_fault(self, uuid: str, code: int, message: str, details: str = "",

@@ -142,15 +142,14 @@ class ComputeAgent:
             await self._build(instance, request_id)
 
     async def _build(self, instance: dict[str, Any], request_id: str | None) -> None:
+        """Spawn the guest and mark the row active. The conductor already set task_state
+        ``spawning`` when it placed the row here; a row found building by the reconcile loop
+        comes the same way. Start and end of the build are recorded with the final update."""
         uuid = instance["uuid"]
-        event = "compute__do_build_and_run_instance"
-        await self.event(instance, request_id, event, "start")
-        try:
-            instance = await self.conductor.instance_update(
-                uuid, {"task_state": states.SPAWNING},
-                expected_task_state=[states.SCHEDULING, states.SPAWNING, None], expected_vm_state=[states.BUILDING])
-        except RemoteError as exc:
-            log.info("%s: not building %s: %s", self.host, uuid, exc)
+        started = isotime(utcnow())
+        event = {"request_id": request_id, "name": "compute__do_build_and_run_instance", "started": started,
+                 "host": self.host}
+        if instance.get("vm_state") != states.BUILDING or instance.get("deleted"):
             return
         try:
             image_path = await self.images.fetch(instance["image_ref"]) if instance.get("image_ref") else None
@@ -164,19 +163,21 @@ class ComputeAgent:
             with contextlib.suppress(Exception):
                 await self.driver.destroy(uuid)
                 await self.network.deallocate(instance)
-            await self.event(instance, request_id, event, "finish", "Error", reason)
+            with contextlib.suppress(RemoteError):
+                await self.conductor.action_event(uuid, request_id, event["name"], "finish", self.host, "Error",
+                                                  reason)
             reschedule = isinstance(exc, DriverError) and not isinstance(exc, ImageUnusable)
             await self.conductor.build_failed(uuid, self.host, reason, request_id, reschedule=reschedule)
             return
         try:
             await self.conductor.instance_update(
                 uuid, {"vm_state": states.ACTIVE, "task_state": None, "power_state": int(PowerState.RUNNING),
-                       "launched_at": isotime(utcnow())}, expected_task_state=[states.SPAWNING])
+                       "launched_at": isotime(utcnow())},
+                expected_task_state=[states.SPAWNING, states.SCHEDULING], expected_vm_state=[states.BUILDING],
+                event=event)
         except RemoteError as exc:  # deleted while spawning: the guest must not outlive its row
             log.info("%s: %s went away during spawn (%s); removing the guest", self.host, uuid, exc.kind)
             await self._destroy(instance)
-            return
-        await self.event(instance, request_id, event, "finish")
 
     # --- delete -----------------------------------------------------------------------------
 

@@ -87,7 +87,7 @@ class ConductorManager:
                 meta["rp_uuid"] = dest["rp_uuid"]
                 meta["alternates"] = dest["alternates"]
                 inst.system_metadata = meta
-                inst.host, inst.node = dest["host"], dest["node"]
+                inst.host, inst.node, inst.task_state = dest["host"], dest["node"], states.SPAWNING
                 if not inst.availability_zone:
                     inst.availability_zone = dest["availability_zone"]
                 inst.updated_at = utcnow()
@@ -141,8 +141,8 @@ class ConductorManager:
             await self.build_instances([uuid], request_id, ignore_hosts=tried)
             return
         message = MAX_RETRIES.format(uuid=uuid) if reschedule else reason
-        await self._fail(uuid, message, request_id, details=reason, event="compute__do_build_and_run_instance",
-                         host=host)
+        # The agent recorded its failed build event; the fault carries the reason.
+        await self._fail(uuid, message, request_id, details=reason, host=host)
 
     async def periodic(self) -> None:
         """Re-drive builds nobody is working on (lost casts, a restart mid-schedule)."""
@@ -164,9 +164,14 @@ class ConductorManager:
 
     async def instance_update(self, uuid: str, values: dict[str, Any],
                               expected_task_state: list[str | None] | None = None,
-                              expected_vm_state: list[str] | None = None) -> dict[str, Any]:
+                              expected_vm_state: list[str] | None = None,
+                              event: dict[str, Any] | None = None) -> dict[str, Any]:
         def write(s: Session) -> dict[str, Any]:
             inst = instances.apply_update(s, uuid, values, expected_task_state, expected_vm_state)
+            if event is not None:
+                instances.event_finish(s, uuid, event.get("request_id"), event["name"],
+                                       event.get("result", "Success"), None, event.get("message"),
+                                       started=instances.from_iso(event.get("started")), host=event.get("host"))
             return instances.to_dict(inst)
 
         return await self.db.write(write)

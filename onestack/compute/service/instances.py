@@ -208,16 +208,19 @@ def event_start(s: Session, uuid: str, request_id: str | None, event: str, host:
 
 
 def event_finish(s: Session, uuid: str, request_id: str | None, event: str, result: str,
-                 traceback: str | None = None, message: str | None = None) -> None:
+                 traceback: str | None = None, message: str | None = None, *,
+                 started: datetime | None = None, host: str | None = None) -> None:
+    """Finish the event (creating it, started at ``started``, if its start was never recorded)."""
     action = _latest_action(s, uuid, request_id)
     if action is None:
         return
     now = utcnow()
     row = s.scalar(select(InstanceActionEvent).where(InstanceActionEvent.action_id == action.id,
-                                                     InstanceActionEvent.event == event)
+                                                     InstanceActionEvent.event == event,
+                                                     InstanceActionEvent.finish_time.is_(None))
                    .order_by(InstanceActionEvent.id.desc()).limit(1))
     if row is None:
-        row = InstanceActionEvent(action_id=action.id, event=event, start_time=now)
+        row = InstanceActionEvent(action_id=action.id, event=event, start_time=started or now, host=host)
         s.add(row)
     row.finish_time, row.result, row.traceback = now, result, traceback
     action.updated_at = now

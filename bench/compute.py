@@ -1,0 +1,233 @@
+"""Compute control-plane benchmark with the fake driver (0 ms spawn).
+
+    python bench/compute.py                       # the full run (~5 min on 2 cores)
+    python bench/compute.py --latency 50 --sustained 300 --list-sizes 1000 2000
+
+Measures, against a real `onestack up` (its own data dir, SQLite, 4 simulated hosts):
+- boot-to-ACTIVE latency: one client boots servers one at a time and polls the server every
+  2 ms until it is ACTIVE (p50 / p99 of POST-to-ACTIVE);
+- sustained boots/s: 8 clients boot ``--sustained`` servers (default 1,000), time from the
+  first POST until the last is ACTIVE; then the same servers deleted, time until all are gone;
+- server list page time at N servers (``--list-sizes``, default 1k/5k/10k; servers added
+  100 per request): median time of GET /servers/detail?limit=100 for the first page and for a
+  page in the middle (by marker) — it must not grow with N;
+- scheduler decision time at 1,000 hosts: the filter/weigh/claim function over 1,000 host
+  states (bench/scheduler.py's hosts) and placement's GET /allocation_candidates over 1,000
+  resource providers (created through the placement API in the same cloud).
+Results: docs/performance.md (compute section).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.functional.cloud import RunningCloud, make_cloud, wait_until  # noqa: E402
+
+MV = {"OpenStack-API-Version": "compute 2.96"}
+PLACEMENT_MV = {"OpenStack-API-Version": "placement 1.39"}
+HOSTS = 4
+ENV = {
+    "ONESTACK_COMPUTE__HOSTS": str(HOSTS),
+    "ONESTACK_COMPUTE__FAKE_HOST_VCPUS": "4096",
+    "ONESTACK_COMPUTE__FAKE_HOST_MEMORY_MB": "8388608",
+    "ONESTACK_COMPUTE__FAKE_HOST_DISK_GB": "1000000",
+    "ONESTACK_LOG__REQUESTS": "false",
+}
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+class Api:
+    """A thin httpx client with an admin token (openstacksdk's own overhead would dominate)."""
+
+    def __init__(self, cloud: RunningCloud) -> None:
+        cfg = cloud.cloud_config("devstack-admin")["auth"]
+        body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+            "name": cfg["username"], "domain": {"id": "default"}, "password": cfg["password"]}}},
+            "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}}
+        self.base = cloud.base_url
+        self.http = httpx.Client(timeout=60)
+        resp = self.http.post(f"{self.base}/identity/v3/auth/tokens", json=body)
+        resp.raise_for_status()
+        self.token = resp.headers["X-Subject-Token"]
+        self.project = resp.json()["token"]["project"]["id"]
+
+    def req(self, method: str, path: str, body: Any = None, service: str = "compute/v2.1",
+            headers: dict[str, str] | None = None) -> httpx.Response:
+        return self.http.request(method, f"{self.base}/{service}{path}", json=body,
+                                 headers={"X-Auth-Token": self.token, **MV, **(headers or {})})
+
+
+def boot_body(image: str, flavor: str, count: int = 1) -> dict[str, Any]:
+    return {"server": {"name": f"b-{uuid.uuid4().hex[:8]}", "imageRef": image, "flavorRef": flavor,
+                       "networks": "none", "min_count": count, "max_count": count}}
+
+
+def building(api: Api) -> int:
+    return len(api.req("GET", "/servers?status=BUILD&all_tenants=1").json()["servers"])
+
+
+def latency(api: Api, image: str, flavor: str, n: int) -> list[float]:
+    times = []
+    ids = []
+    for _ in range(n):
+        started = time.perf_counter()
+        resp = api.req("POST", "/servers", boot_body(image, flavor))
+        uuid_ = resp.json()["server"]["id"]
+        while api.req("GET", f"/servers/{uuid_}").json()["server"]["status"] != "ACTIVE":
+            time.sleep(0.002)
+        times.append((time.perf_counter() - started) * 1000)
+        ids.append(uuid_)
+    for uuid_ in ids:
+        api.req("DELETE", f"/servers/{uuid_}")
+    wait_until(lambda: not api.req("GET", "/servers").json()["servers"], timeout=120, what="cleanup")
+    return times
+
+
+def sustained(cloud: RunningCloud, image: str, flavor: str, n: int, workers: int = 8) -> tuple[float, float]:
+    apis = [Api(cloud) for _ in range(workers)]
+    ids: list[str] = []
+    lock = threading.Lock()
+
+    def work(k: int) -> None:
+        api = apis[k]
+        for _ in range(k, n, workers):
+            resp = api.req("POST", "/servers", boot_body(image, flavor))
+            with lock:
+                ids.append(resp.json()["server"]["id"])
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(work, range(workers)))
+    wait_until(lambda: building(apis[0]) == 0, timeout=600, interval=0.05, what="boots")
+    boot_s = time.perf_counter() - started
+    errors = len(apis[0].req("GET", "/servers?status=ERROR").json()["servers"])
+    assert errors == 0, f"{errors} servers in ERROR"
+
+    def remove(k: int) -> None:
+        for uuid_ in ids[k::workers]:
+            apis[k].req("DELETE", f"/servers/{uuid_}")
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(remove, range(workers)))
+    wait_until(lambda: not apis[0].req("GET", "/servers?limit=1").json()["servers"], timeout=600,
+               interval=0.05, what="deletes")
+    delete_s = time.perf_counter() - started
+    return n / boot_s, n / delete_s
+
+
+def page_times(api: Api, samples: int = 20) -> tuple[float, float]:
+    first, middle = [], []
+    listing = api.req("GET", "/servers?limit=1000").json()["servers"]
+    marker = listing[len(listing) // 2]["id"]
+    for _ in range(samples):
+        t = time.perf_counter()
+        assert api.req("GET", "/servers/detail?limit=100").status_code == 200
+        first.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        assert len(api.req("GET", f"/servers/detail?limit=100&marker={marker}").json()["servers"]) == 100
+        middle.append((time.perf_counter() - t) * 1000)
+    return statistics.median(first), statistics.median(middle)
+
+
+def grow_to(api: Api, image: str, flavor: str, total: int, have: int) -> int:
+    while have < total:
+        batch = min(100, total - have)
+        resp = api.req("POST", "/servers", boot_body(image, flavor, batch))
+        assert resp.status_code == 202, resp.text
+        have += batch
+        if have % 1000 == 0:
+            wait_until(lambda: building(api) == 0, timeout=600, interval=0.1, what="batch boots")
+    wait_until(lambda: building(api) == 0, timeout=600, interval=0.1, what="boots")
+    return have
+
+
+def candidates_time(api: Api, providers: int, samples: int = 20) -> tuple[float, float]:
+    """Placement's allocation candidates over ``providers`` compute-node-like providers."""
+    for i in range(providers):
+        rp = str(uuid.uuid4())
+        api.req("POST", "/resource_providers", {"uuid": rp, "name": f"bench-node-{i}"}, "placement", PLACEMENT_MV)
+        api.req("PUT", f"/resource_providers/{rp}/inventories", {"resource_provider_generation": 0, "inventories": {
+            "VCPU": {"total": 64, "allocation_ratio": 4.0}, "MEMORY_MB": {"total": 262144},
+            "DISK_GB": {"total": 2000}}}, "placement", PLACEMENT_MV)
+    times = []
+    for _ in range(samples):
+        t = time.perf_counter()
+        resp = api.req("GET", "/allocation_candidates?resources=VCPU:1,MEMORY_MB:512,DISK_GB:1&limit=1000",
+                       service="placement", headers=PLACEMENT_MV)
+        assert resp.status_code == 200
+        times.append((time.perf_counter() - t) * 1000)
+    return pct(times, 0.5), pct(times, 0.99)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--latency", type=int, default=200, help="sequential boots for the latency figure")
+    parser.add_argument("--sustained", type=int, default=1000, help="servers booted and deleted by 8 clients")
+    parser.add_argument("--list-sizes", type=int, nargs="*", default=[1000, 5000, 10000])
+    parser.add_argument("--providers", type=int, default=1000)
+    args = parser.parse_args()
+    rows: list[tuple[str, str]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-compute-") as tmp:
+        cloud = make_cloud(Path(tmp), ENV)
+        cloud.start()
+        try:
+            api = Api(cloud)
+            api.req("PUT", f"/os-quota-sets/{api.project}", {"quota_set": {"instances": -1, "cores": -1, "ram": -1}})
+            flavor = api.req("POST", "/flavors", {"flavor": {"name": "bench.nano", "vcpus": 1, "ram": 64,
+                                                             "disk": 1}}).json()["flavor"]["id"]
+            images = api.req("GET", "/v2/images?name=onestack-tiny-x86_64-disk", service="image").json()["images"]
+            image = images[0]["id"]
+            t = latency(api, image, flavor, args.latency)
+            rows += [("boot-to-ACTIVE p50 (1 client)", f"{pct(t, 0.5):.1f} ms"),
+                     ("boot-to-ACTIVE p99 (1 client)", f"{pct(t, 0.99):.1f} ms")]
+            print(rows[-2:], flush=True)
+            boots, deletes = sustained(cloud, image, flavor, args.sustained)
+            rows += [(f"sustained boots/s ({args.sustained} servers, 8 clients)", f"{boots:.1f}"),
+                     (f"sustained deletes/s ({args.sustained} servers, 8 clients)", f"{deletes:.1f}")]
+            print(rows[-2:], flush=True)
+            have = 0
+            for size in args.list_sizes:
+                have = grow_to(api, image, flavor, size, have)
+                first, middle = page_times(api)
+                rows += [(f"list detail page of 100 at {size} servers: first / middle", f"{first:.1f} / {middle:.1f} ms")]
+                print(rows[-1], flush=True)
+            p50, p99 = candidates_time(api, args.providers)
+            rows.append((f"placement allocation candidates, {args.providers} providers p50 / p99",
+                         f"{p50:.1f} / {p99:.1f} ms"))
+        finally:
+            cloud.stop()
+    from bench import scheduler as sched_bench
+
+    t = sched_bench.run(1000, 200, 1, False, 42)
+    rows.append(("scheduler filter+weigh+claim at 1000 hosts p50 / p99", f"{pct(t, 0.5):.2f} / {pct(t, 0.99):.2f} ms"))
+    width = max(len(name) for name, _ in rows)
+    print(f"\n{'measure'.ljust(width)} | value")
+    print(f"{'-' * width}-|------")
+    for name, value in rows:
+        print(f"{name.ljust(width)} | {value}")
+    print(f"\nmachine: {os.cpu_count()} CPUs, python {sys.version.split()[0]}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
