@@ -61,6 +61,7 @@ class Cloud:
     db: Database
     services: list[Service]
     app: Any
+    compute_runtime: Any = None  # set while the app runs (compute/runtime.py ComputeRuntime)
 
 
 def reset_data_dir(config: Config) -> None:
@@ -243,6 +244,7 @@ def build_cloud(config: Config, db: Database) -> Cloud:
             password = config.auth.service_password or load_secrets(config).get("onestack", "")
             runtime = ComputeRuntime(config, compute_state, app, password)
             await runtime.start()
+            cloud.compute_runtime = runtime  # for in-process tests that reach the fake hosts
         yield
         if runtime is not None:
             await runtime.stop()
@@ -255,4 +257,5 @@ def build_cloud(config: Config, db: Database) -> Cloud:
         services, max_body_size=config.server.max_request_body_size, log_requests=config.log.requests,
         lifespan=lifespan,
     )
-    return Cloud(config=config, db=db, services=services, app=app)
+    cloud = Cloud(config=config, db=db, services=services, app=app)
+    return cloud
