@@ -157,7 +157,7 @@ class ComputeAgent:
             await self.driver.spawn(spec_of(instance), image_path, network_info)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # driver errors and image download failures alike
+        except Exception as exc:  # noqa: BLE001 - driver errors and image download failures alike
             reason = str(exc) or type(exc).__name__
             log.warning("%s: build of %s failed: %s", self.host, uuid, reason)
             with contextlib.suppress(Exception):

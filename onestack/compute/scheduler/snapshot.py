@@ -88,7 +88,7 @@ def host_states(s: Session, candidates: list[Candidate], spec: RequestSpec, down
         inv = cand.inventories
         svc = services.get(node.host)
 
-        def cap(rc: str, key: str) -> int:
+        def cap(rc: str, key: str, inv: dict[str, dict[str, Any]] = inv) -> int:
             return int(inv.get(rc, {}).get(key, 0))
 
         states.append(HostState(
@@ -107,6 +107,5 @@ def host_states(s: Session, candidates: list[Candidate], spec: RequestSpec, down
             supported_instances=[(str(node.cpu_info.get("arch", "x86_64")), node.hypervisor_type.lower(), "hvm")],
             traits=frozenset(cand.traits),
         ))
-        states[-1].num_instances = int(counts.get(node.host, 0))
     states.sort(key=lambda h: h.host)
     return states

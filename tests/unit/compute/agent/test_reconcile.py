@@ -107,7 +107,7 @@ def test_stopped_server_whose_guest_starts_is_powered_off_again(cloud: tuple[Tes
 
 
 def test_orphan_guest_is_destroyed(cloud: tuple[TestClient, dict[str, str]]) -> None:
-    client, headers = cloud
+    client, _headers = cloud
     host = fake_host(client)
     orphan = InstanceSpec(uuid="0badc0de-0000-4000-8000-000000000001", name="orphan", vcpus=1, memory_mb=64,
                           root_gb=1)
