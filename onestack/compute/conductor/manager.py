@@ -185,7 +185,8 @@ class ConductorManager:
         if phase == "start":
             await self.db.write(lambda s: instances.event_start(s, uuid, request_id, event, host))
         else:
-            await self.db.write(lambda s: instances.event_finish(s, uuid, request_id, event, result, None, message))
+            await self.db.write(lambda s: instances.event_finish(s, uuid, request_id, event, result, None, message,
+                                                                 host=host))
 
     async def instance_destroyed(self, uuid: str, host: str) -> None:
         """The agent removed the guest: the row goes (soft-deleted) and so does its claim."""

@@ -223,6 +223,8 @@ def event_finish(s: Session, uuid: str, request_id: str | None, event: str, resu
         row = InstanceActionEvent(action_id=action.id, event=event, start_time=started or now, host=host)
         s.add(row)
     row.finish_time, row.result, row.traceback = now, result, traceback
+    if result == "Error" and message:
+        row.details = message  # shown at 2.84 (Nova keeps the error's message there)
     action.updated_at = now
     action.finish_time = now
     if result == "Error":
