@@ -132,6 +132,8 @@ DEFAULT_RULES: dict[str, str] = {
     "os_compute_api:servers:migrations:delete": _ADMIN,
     "os_compute_api:os-server-password:show": _READER_OR_ADMIN,
     "os_compute_api:os-server-password:clear": _MEMBER_OR_ADMIN,
+    "os_compute_api:ips:index": _READER_OR_ADMIN,
+    "os_compute_api:ips:show": _READER_OR_ADMIN,
     "os_compute_api:os-migrations:index": _ADMIN,
     # Hosts, services, aggregates, usage: the operator's view.
     "os_compute_api:os-services:list": _ADMIN,

@@ -1,7 +1,44 @@
-"""(placeholder: filled in by the servers work)"""
+"""``/servers/{id}/ips`` and ``/servers/{id}/ips/{network_label}``: a server's addresses by network.
+
+The addresses are those the server view shows (``addresses``); with no network service every
+server has none, so the listing is empty and any label is a network it is not on (Nova's 404).
+"""
 
 from __future__ import annotations
 
-from onestack.core.api.http import RouteTable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from onestack.compute.api.common import caller
+from onestack.compute.api.servers import load
+from onestack.core.api.faults import NotFound
+from onestack.core.api.http import RouteTable, json_response
 
 routes = RouteTable()
+_RULE = "os_compute_api:ips:"
+
+
+def addresses_of(row: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """{network label: [{"version", "addr"}]}, as in the server view."""
+    return {label: [{"version": a.get("version"), "addr": a.get("addr")} for a in addrs]
+            for label, addrs in (row.get("addresses") or {}).items()}
+
+
+@routes.get("/v2.1/servers/{server_id}/ips")
+async def list_ips(request: Request) -> Response:
+    ctx = await caller(request)
+    row = await load(request, ctx, request.path_params["server_id"], _RULE + "index")
+    return json_response({"addresses": addresses_of(row)})
+
+
+@routes.get("/v2.1/servers/{server_id}/ips/{network_label}")
+async def show_ips(request: Request) -> Response:
+    ctx = await caller(request)
+    row = await load(request, ctx, request.path_params["server_id"], _RULE + "show")
+    label = request.path_params["network_label"]
+    networks = addresses_of(row)
+    if label not in networks:
+        raise NotFound("Instance is not a member of specified network")
+    return json_response({label: networks[label]})
