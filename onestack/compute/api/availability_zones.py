@@ -1,4 +1,8 @@
-"""Availability zones: ``/os-availability-zone`` and (admin) ``/os-availability-zone/detail``."""
+"""Availability zones: ``/os-availability-zone`` and (admin) ``/os-availability-zone/detail``.
+
+The summary hides the internal zone (conductor, scheduler); the detail view shows every
+zone with the enabled services of each host in it.
+"""
 
 from __future__ import annotations
 
@@ -8,36 +12,40 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from onestack.compute.api.common import caller, compute_of, enforce
+from onestack.compute.api.operator import nova_time
 from onestack.compute.service import availability_zones as svc
+from onestack.compute.service import services
 from onestack.core.api.http import RouteTable, json_response
-from onestack.core.ids import isotime
 
 routes = RouteTable()
+
+
+async def _zones(request: Request) -> list[svc.Zone]:
+    compute = compute_of(request)
+    await services.refresh_control(compute)
+    return await compute.db.read(svc.describe, compute.config.compute.service_down_time)
 
 
 @routes.get("/v2.1/os-availability-zone")
 async def list_zones(request: Request) -> Response:
     ctx = await caller(request)
-    enforce(request, ctx, "os_compute_api:os-availability-zone:list")
-    found = await compute_of(request).db.read(svc.zones)
-    info = [{"zoneName": name, "zoneState": {"available": any(h["enabled"] and h["up"] for h in members)},
-             "hosts": None} for name, members in sorted(found.items())]
+    enforce(request, ctx, "os_compute_api:os-availability-zone:list", {})
+    info = [{"zoneName": z.name, "zoneState": {"available": z.available}, "hosts": None}
+            for z in await _zones(request) if z.name != svc.INTERNAL_ZONE]
     return json_response({"availabilityZoneInfo": info})
 
 
 @routes.get("/v2.1/os-availability-zone/detail")
 async def list_zones_detail(request: Request) -> Response:
     ctx = await caller(request)
-    enforce(request, ctx, "os_compute_api:os-availability-zone:detail")
-    found = await compute_of(request).db.read(svc.zones)
+    enforce(request, ctx, "os_compute_api:os-availability-zone:detail", {})
     info: list[dict[str, Any]] = []
-    for name, members in sorted(found.items()):
-        hosts: dict[str, Any] = {}
-        for h in members:
-            updated = h["updated_at"]
-            hosts.setdefault(h["host"], {})[h["binary"]] = {
-                "available": bool(h["enabled"] and h["up"]), "active": bool(h["enabled"]),
-                "updated_at": isotime(updated) if updated is not None and not isinstance(updated, str) else updated}
-        info.append({"zoneName": name, "zoneState": {"available": any(h["enabled"] and h["up"] for h in members)},
-                     "hosts": hosts})
+    for zone in await _zones(request):
+        hosts: dict[str, Any] | None = None
+        if zone.available:
+            hosts = {}
+            for m in zone.members:
+                hosts.setdefault(m.host, {})[m.binary] = {
+                    "available": m.up, "active": m.enabled, "updated_at": nova_time(m.updated_at)}
+        info.append({"zoneName": zone.name, "zoneState": {"available": zone.available}, "hosts": hosts})
     return json_response({"availabilityZoneInfo": info})

@@ -63,7 +63,8 @@ async def show_detail(request: Request) -> Response:
     user_id = _user(request)
 
     def load(s: Any) -> dict[str, Any]:
-        return svc.detail(svc.limits_for(s, project_id, user_id), svc.usage_for(s, project_id, user_id or ctx.user_id))
+        used = svc.usage_for(s, project_id, user_id, keypair_user=ctx.user_id)
+        return svc.detail(svc.limits_for(s, project_id, user_id), used)
 
     details = await compute_of(request).db.read(load)
     return json_response({"quota_set": {"id": project_id, **_shown(request, details)}})

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, func, inspect, select, text
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from onestack.compute.models import KeyPair, Quota, QuotaClass, ServerGroup, ServerGroupMember
@@ -25,8 +25,6 @@ NETWORK = ("floating_ips", "fixed_ips", "security_groups", "security_group_rules
 FILES = ("injected_files", "injected_file_content_bytes", "injected_file_path_bytes")  # gone at 2.57
 SERVER_GROUPS = ("server_groups", "server_group_members")
 DEFAULT_CLASS = "default"
-# The instances table the servers work will add; usage counts it once it exists.
-INSTANCES_TABLE = "compute_instances"
 
 
 def resources_for(mv: tuple[int, int], *, quota_class: bool = False) -> list[str]:
@@ -62,21 +60,18 @@ def limits_for(s: Session, project_id: str, user_id: str | None = None) -> dict[
     return limits
 
 
-def _instance_usage(s: Session, project_id: str) -> dict[str, int]:
-    """Instances, cores and RAM of the project's live instances, once the servers table exists."""
-    if not inspect(s.connection()).has_table(INSTANCES_TABLE):
-        return {"instances": 0, "cores": 0, "ram": 0}
-    row = s.execute(text(
-        f"SELECT COUNT(*), COALESCE(SUM(vcpus), 0), COALESCE(SUM(memory_mb), 0) FROM {INSTANCES_TABLE} "
-        "WHERE project_id = :project"), {"project": project_id}).one()
-    return {"instances": int(row[0]), "cores": int(row[1]), "ram": int(row[2])}
+def usage_for(s: Session, project_id: str, user_id: str | None = None,
+              keypair_user: str | None = None) -> dict[str, int]:
+    """What is in use: the user's servers when ``user_id`` is given, else the project's. Key pairs
+    belong to users, so they are counted for ``user_id`` or, failing that, ``keypair_user``."""
+    # Imported here: instances imports this module for its quota checks.
+    from onestack.compute.service import instances
 
-
-def usage_for(s: Session, project_id: str, user_id: str | None = None) -> dict[str, int]:
     used = {name: 0 for name in DEFAULTS}
-    used.update(_instance_usage(s, project_id))
-    if user_id:
-        used["key_pairs"] = s.scalar(select(func.count()).select_from(KeyPair).where(KeyPair.user_id == user_id)) or 0
+    used.update(instances.usage(s, project_id, user_id))
+    owner = user_id or keypair_user
+    if owner:
+        used["key_pairs"] = s.scalar(select(func.count()).select_from(KeyPair).where(KeyPair.user_id == owner)) or 0
     used["server_groups"] = s.scalar(
         select(func.count()).select_from(ServerGroup).where(ServerGroup.project_id == project_id)) or 0
     return used

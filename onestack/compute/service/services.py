@@ -1,0 +1,204 @@
+"""Compute services (``os-services``): the registered workers, their flags and their zones.
+
+Agents register their ``nova-compute`` row through the conductor's heartbeat. The conductor
+and the scheduler run inside the compute service process; until they heartbeat rows of their
+own, ``refresh_control`` probes them over the bus and records the answer, so they are listed
+as Nova lists its nova-conductor and nova-scheduler services.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from onestack.compute.models import (
+    Aggregate,
+    AggregateHost,
+    ComputeNode,
+    Instance,
+    Migration,
+    Service,
+)
+from onestack.compute.rpcapi import CONDUCTOR as CONDUCTOR_TOPIC
+from onestack.compute.rpcapi import SCHEDULER as SCHEDULER_TOPIC
+from onestack.compute.scheduler.snapshot import service_is_up
+from onestack.compute.service import availability_zones as az
+from onestack.compute.service.builds import new_uuid
+from onestack.core.api.faults import BadRequest, Conflict, NotFound
+from onestack.core.bus import BusTimeout, RemoteError
+from onestack.core.ids import utcnow
+
+if TYPE_CHECKING:
+    from onestack.compute.state import ComputeService
+
+COMPUTE = "nova-compute"
+CONDUCTOR = "nova-conductor"
+SCHEDULER = "nova-scheduler"
+CONTROL_HOST = "onestack"
+# Each control service's bus topic, which is also its row's topic (as in Nova).
+_TOPICS = {CONDUCTOR: CONDUCTOR_TOPIC, SCHEDULER: SCHEDULER_TOPIC}
+# Migrations still moving a server: a compute service under them cannot be deleted.
+_DONE = ("confirmed", "reverted", "error", "failed", "completed", "done", "cancelled")
+
+
+@dataclass
+class ServiceView:
+    """A service row plus what the API derives for it."""
+
+    row: Service
+    zone: str
+    up: bool
+
+
+# --- the control services (conductor, scheduler) ----------------------------------------------
+
+async def _answers(compute: ComputeService, topic: str) -> bool:
+    """Whether something consumes ``topic``: any answer, even "no such method", proves it."""
+    if compute.conductor is None:
+        return False
+    try:
+        await compute.conductor.bus.call(topic, "ping", timeout=2.0)
+    except RemoteError:
+        return True
+    except (TimeoutError, BusTimeout):
+        return False
+    return True
+
+
+async def refresh_control(compute: ComputeService) -> None:
+    """Make sure the conductor and scheduler rows exist; refresh them when they answer."""
+    interval = compute.config.compute.report_interval
+
+    def stale(s: Session) -> list[str]:
+        rows = {r.binary: r for r in s.scalars(select(Service).where(
+            Service.host == CONTROL_HOST, Service.binary.in_(list(_TOPICS))))}
+        now = utcnow()
+        seen = {b: r.last_seen_up for b, r in rows.items()}
+        return [b for b in _TOPICS if (last := seen.get(b)) is None or (now - last).total_seconds() >= interval]
+
+    wanted = await compute.db.read(stale)
+    if not wanted:
+        return
+    alive = dict(zip(wanted, await asyncio.gather(*(_answers(compute, _TOPICS[b]) for b in wanted)), strict=True))
+    with contextlib.suppress(IntegrityError):  # a concurrent request registered them first
+        await compute.db.write(lambda s: _record_control(s, alive))
+
+
+def _record_control(s: Session, alive: dict[str, bool]) -> None:
+    now = utcnow()
+    for binary, up in alive.items():
+        row = s.scalar(select(Service).where(Service.host == CONTROL_HOST, Service.binary == binary))
+        if row is None:
+            row = Service(uuid=new_uuid(), host=CONTROL_HOST, binary=binary, topic=_TOPICS[binary], created_at=now)
+            s.add(row)
+        if up:
+            row.last_seen_up, row.updated_at = now, now
+            row.report_count = (row.report_count or 0) + 1
+    s.flush()
+
+
+# --- listing and lookup ---------------------------------------------------------------------
+
+def zone_of(row: Service, zones_by_host: dict[str, str]) -> str:
+    """Compute services live in their aggregates' zone (else the default); the rest are internal."""
+    if row.binary != COMPUTE:
+        return az.INTERNAL_ZONE
+    return zones_by_host.get(row.host, az.DEFAULT_ZONE)
+
+
+def list_services(s: Session, down_after: float, host: str | None = None,
+                  binary: str | None = None) -> list[ServiceView]:
+    query = select(Service).order_by(Service.id)
+    if host:
+        query = query.where(Service.host == host)
+    if binary:
+        query = query.where(Service.binary == binary)
+    zones = az.zones_by_host(s)
+    return [ServiceView(r, zone_of(r, zones), service_is_up(r, down_after)) for r in s.scalars(query)]
+
+
+def view_of(s: Session, row: Service, down_after: float) -> ServiceView:
+    return ServiceView(row, zone_of(row, az.zones_by_host(s)), service_is_up(row, down_after))
+
+
+def get_by_id(s: Session, ident: str, by_uuid: bool) -> Service:
+    query = select(Service).where(Service.uuid == ident) if by_uuid else select(Service).where(Service.id == int(ident))
+    row = s.scalar(query)
+    if row is None:
+        raise NotFound(f"Service {ident} could not be found.")
+    return row
+
+
+def by_host_binary(s: Session, host: str, binary: str) -> Service:
+    row = s.scalar(select(Service).where(Service.host == host, Service.binary == binary))
+    if row is None:
+        raise NotFound(f"Could not find binary {binary} on host {host}.")
+    return row
+
+
+def compute_service(s: Session, host: str) -> Service | None:
+    return s.scalar(select(Service).where(Service.host == host, Service.binary == COMPUTE))
+
+
+# --- updates --------------------------------------------------------------------------------
+
+def only_compute(row: Service | str) -> None:
+    binary = row if isinstance(row, str) else row.binary
+    if binary != COMPUTE:
+        raise BadRequest(f"Updating a {binary} service is not supported. Only nova-compute services can be updated.")
+
+
+def check_no_done_evacuations(s: Session, host: str) -> None:
+    """Forcing a host back up while evacuations from it still say "done" would resurrect guests."""
+    found = s.scalar(select(func.count()).select_from(Migration).where(
+        Migration.source_compute == host, Migration.status == "done", Migration.migration_type == "evacuation"))
+    if found:
+        raise BadRequest(f"Unable to force up host {host} as `done` evacuation migration records remain "
+                         "associated with the host. Ensure the compute service has been restarted, allowing "
+                         "these records to move to `completed` before retrying this request.")
+
+
+def apply(row: Service, values: dict[str, Any]) -> None:
+    for key, value in values.items():
+        setattr(row, key, value)
+    row.updated_at = utcnow()
+
+
+# --- delete ---------------------------------------------------------------------------------
+
+def delete_service(s: Session, row: Service) -> list[str]:
+    """Remove a service; a compute service also leaves its aggregates and its nodes.
+
+    Returns the resource provider uuids of the nodes that went (the caller deletes them in
+    placement). A compute service still hosting servers or migrations is refused (409).
+    """
+    node_uuids: list[str] = []
+    if row.binary == COMPUTE:
+        hosting = s.scalar(select(func.count()).select_from(Instance).where(
+            Instance.host == row.host, Instance.deleted.is_(False)))
+        if hosting:
+            raise Conflict("Unable to delete compute service that is hosting instances. "
+                           "Migrate or delete the instances first.")
+        moving = s.scalar(select(func.count()).select_from(Migration).where(
+            (Migration.source_compute == row.host) | (Migration.dest_compute == row.host),
+            Migration.status.not_in(_DONE)))
+        if moving:
+            raise Conflict("Unable to delete compute service that has in-progress migrations. "
+                           "Complete the migrations or delete the instances first.")
+        for member in s.scalars(select(AggregateHost).where(AggregateHost.host == row.host)):
+            agg = s.get(Aggregate, member.aggregate_id)
+            if agg is not None:
+                agg.updated_at = utcnow()
+            s.delete(member)
+        for node in s.scalars(select(ComputeNode).where(ComputeNode.host == row.host)):
+            node_uuids.append(node.uuid)
+            s.delete(node)
+    s.delete(row)
+    s.flush()
+    return node_uuids
