@@ -28,6 +28,7 @@ from onestack.core.bus import Bus, MemoryTransport
 from onestack.core.config import Config
 
 log = logging.getLogger("onestack.compute")
+CONTROL_HOST = "onestack"  # where the conductor and scheduler are listed in os-services
 
 
 def host_names(config: Config) -> list[str]:
@@ -68,15 +69,26 @@ class ComputeRuntime:
         await asyncio.gather(*(agent.start() for agent in self.agents))
         self._periodic = asyncio.create_task(self._conductor_loop())
 
+    async def _heartbeat(self) -> None:
+        """The conductor's and scheduler's own service rows (host ``onestack``), as agents keep theirs."""
+        for binary in ("nova-conductor", "nova-scheduler"):
+            await self.conductor.service_report(CONTROL_HOST, binary, None)
+
     async def _conductor_loop(self) -> None:
+        interval = min(self.config.compute.reconcile_interval, self.config.compute.report_interval)
+        next_beat = 0.0
+        loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(self.config.compute.reconcile_interval)
             try:
+                if loop.time() >= next_beat:
+                    await self._heartbeat()
+                    next_beat = loop.time() + self.config.compute.report_interval
                 await self.conductor.periodic()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("conductor periodic pass failed")
+            await asyncio.sleep(interval)
 
     async def stop(self) -> None:
         if self._periodic is not None:

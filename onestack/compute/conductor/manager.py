@@ -216,7 +216,8 @@ class ConductorManager:
             if svc is None:
                 from onestack.compute.service.builds import new_uuid
 
-                svc = Service(uuid=new_uuid(), host=host, binary=binary, topic="compute", created_at=now)
+                topic = binary.removeprefix("nova-")  # compute, conductor, scheduler (Nova's topics)
+                svc = Service(uuid=new_uuid(), host=host, binary=binary, topic=topic, created_at=now)
                 s.add(svc)
             svc.last_seen_up, svc.updated_at = now, now
             svc.report_count = (svc.report_count or 0) + 1

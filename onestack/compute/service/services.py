@@ -1,14 +1,12 @@
 """Compute services (``os-services``): the registered workers, their flags and their zones.
 
-Agents register their ``nova-compute`` row through the conductor's heartbeat. The conductor
-and the scheduler run inside the compute service process; until they heartbeat rows of their
-own, ``refresh_control`` probes them over the bus and records the answer, so they are listed
-as Nova lists its nova-conductor and nova-scheduler services.
+Agents register their ``nova-compute`` row through the conductor's heartbeat; the conductor
+and the scheduler heartbeat rows of their own (host ``onestack``, zone ``internal``), so they
+are listed as Nova lists its nova-conductor and nova-scheduler services.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -31,7 +29,6 @@ from onestack.compute.scheduler.snapshot import service_is_up
 from onestack.compute.service import availability_zones as az
 from onestack.compute.service.builds import new_uuid
 from onestack.core.api.faults import BadRequest, Conflict, NotFound
-from onestack.core.bus import BusTimeout, RemoteError
 from onestack.core.ids import utcnow
 
 if TYPE_CHECKING:
@@ -58,36 +55,17 @@ class ServiceView:
 
 # --- the control services (conductor, scheduler) ----------------------------------------------
 
-async def _answers(compute: ComputeService, topic: str) -> bool:
-    """Whether something consumes ``topic``: any answer, even "no such method", proves it."""
-    if compute.conductor is None:
-        return False
-    try:
-        await compute.conductor.bus.call(topic, "ping", timeout=2.0)
-    except RemoteError:
-        return True
-    except (TimeoutError, BusTimeout):
-        return False
-    return True
-
-
 async def refresh_control(compute: ComputeService) -> None:
-    """Make sure the conductor and scheduler rows exist; refresh them when they answer."""
-    interval = compute.config.compute.report_interval
+    """Make sure the conductor and scheduler rows exist (their heartbeats keep them fresh)."""
+    def missing(s: Session) -> dict[str, bool]:
+        present = set(s.scalars(select(Service.binary).where(
+            Service.host == CONTROL_HOST, Service.binary.in_(list(_TOPICS)))))
+        return {b: False for b in _TOPICS if b not in present}
 
-    def stale(s: Session) -> list[str]:
-        rows = {r.binary: r for r in s.scalars(select(Service).where(
-            Service.host == CONTROL_HOST, Service.binary.in_(list(_TOPICS))))}
-        now = utcnow()
-        seen = {b: r.last_seen_up for b, r in rows.items()}
-        return [b for b in _TOPICS if (last := seen.get(b)) is None or (now - last).total_seconds() >= interval]
-
-    wanted = await compute.db.read(stale)
-    if not wanted:
-        return
-    alive = dict(zip(wanted, await asyncio.gather(*(_answers(compute, _TOPICS[b]) for b in wanted)), strict=True))
-    with contextlib.suppress(IntegrityError):  # a concurrent request registered them first
-        await compute.db.write(lambda s: _record_control(s, alive))
+    absent = await compute.db.read(missing)
+    if absent:
+        with contextlib.suppress(IntegrityError):  # a heartbeat registered them first
+            await compute.db.write(lambda s: _record_control(s, absent))
 
 
 def _record_control(s: Session, alive: dict[str, bool]) -> None:
