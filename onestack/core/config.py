@@ -157,6 +157,10 @@ class ComputeConfig:
     rpc_timeout: float = 60.0
     # Seconds a graceful stop (os-stop, shelve, resize) waits for the guest OS before a hard stop.
     shutdown_timeout: float = 60.0
+    # Seconds a shelved server keeps its host before it is offloaded: 0 at once, -1 never (Nova's).
+    shelved_offload_time: int = 0
+    # Base URL of the noVNC proxy remote-console URLs point at (default: port 6080 on the API host).
+    novncproxy_base_url: str = ""
 
 
 @dataclass

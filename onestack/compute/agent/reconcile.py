@@ -5,6 +5,7 @@
 - any other task state left with nothing in flight for ``task_grace`` seconds: clear it;
 - power state drift: record what the hypervisor says; an active server whose guest stopped
   becomes SHUTOFF, a stopped server whose guest runs again is powered off (as Nova does);
+- a server shelved on this host for ``shelved_offload_time`` seconds: offloaded;
 - guests no row places on this host (an orphan after a crash or a local delete): destroyed.
 """
 
@@ -60,6 +61,11 @@ async def _converge(agent: ComputeAgent, row: dict[str, Any], guests: set[str], 
             log.warning("%s: clearing task state %s of %s (nothing in flight)", agent.host, task, uuid)
             await agent.conductor.instance_update(uuid, {"task_state": None}, expected_task_state=[task])
         return
+    if vm_state == states.SHELVED and _offload_due(agent, row):
+        await agent.conductor.instance_update(uuid, {"task_state": states.SHELVING_OFFLOADING},
+                                              expected_task_state=[None], expected_vm_state=[states.SHELVED])
+        await agent.extra["shelve_offload_instance"](instance=row, clean_shutdown=False)
+        return
     if vm_state in (states.SHELVED_OFFLOADED, states.ERROR, states.RESIZED):
         return
     observed = await agent.driver.get_power_state(uuid) if uuid in guests else PowerState.NOSTATE
@@ -73,6 +79,15 @@ async def _converge(agent: ComputeAgent, row: dict[str, Any], guests: set[str], 
         values["power_state"] = int(PowerState.SHUTDOWN)
     if values:
         await agent.conductor.instance_update(uuid, values, expected_task_state=[None], expected_vm_state=[vm_state])
+
+
+def _offload_due(agent: ComputeAgent, row: dict[str, Any]) -> bool:
+    """A shelved server kept on its host for ``shelved_offload_time`` seconds is offloaded."""
+    after = agent.config.compute.shelved_offload_time
+    shelved_at = (row.get("system_metadata") or {}).get("shelved_at")
+    if after <= 0 or not shelved_at:
+        return False
+    return utcnow() - parse_isotime(shelved_at) >= timedelta(seconds=after)
 
 
 async def _reap_orphans(agent: ComputeAgent, orphans: set[str]) -> None:

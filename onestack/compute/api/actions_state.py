@@ -1,7 +1,707 @@
-"""(placeholder: filled in by the servers work)"""
+"""Server actions that change a server on its host: power, reboot, pause, suspend, lock, rescue,
+reset state, password, console output and remote consoles, snapshots, rebuild, shelve.
+
+Each handler does what Nova's API does before the cast: the policy rule, the lock check, the
+vm/task state check (409 "Cannot '<action>' instance ... while it is in vm_state ..."), a
+conditional update that sets the task state, and the instance-action record; then it casts
+to the server's host (agent/actions.py), or to the conductor for unshelve (conductor/shelve.py).
+"""
 
 from __future__ import annotations
 
-from onestack.core.api.http import RouteTable
+import hashlib
+import re
+import time
+import uuid as uuidlib
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+from starlette.responses import Response
+
+from onestack.compute import states
+from onestack.compute.api import server_create
+from onestack.compute.api.common import (
+    at_least,
+    caller,
+    check_keys,
+    compute_of,
+    enforce,
+    is_admin,
+    name_field,
+    require_version,
+    resource_links,
+    wrapped_body,
+)
+from onestack.compute.api.server_actions import action
+from onestack.compute.api.servers import delete_instance, load, show_one
+from onestack.compute.models import ComputeNode, InstanceAction
+from onestack.compute.service import availability_zones as az_svc
+from onestack.compute.service import instances
+from onestack.compute.service import keypairs as keypair_svc
+from onestack.core.api.faults import BadRequest, Conflict, Forbidden, NotFound, NotImplementedFault
+from onestack.core.api.http import RouteTable, json_response
+from onestack.core.api.microversion import Version
+from onestack.core.auth import AuthContext
+from onestack.core.bus import RemoteError
+from onestack.core.ids import utcnow
 
 routes = RouteTable()
+
+IMAGE_SNAPSHOT_PENDING = "image_snapshot_pending"
+ALLOW_HARD_REBOOT = (states.ACTIVE, states.STOPPED, states.PAUSED, states.SUSPENDED, states.ERROR)
+ALLOW_REBOOT_TASKS: tuple[str | None, ...] = (
+    None, states.REBOOTING, states.REBOOT_PENDING, states.REBOOT_STARTED, states.RESUMING,
+    states.REBOOTING_HARD, states.UNPAUSING, states.PAUSING, states.SUSPENDING)
+ALLOW_CRASH_DUMP = (states.ACTIVE, states.PAUSED, states.RESCUED, states.RESIZED, states.ERROR)
+SNAPSHOT_FROM = (states.ACTIVE, states.STOPPED, states.PAUSED, states.SUSPENDED)
+# Image attributes a snapshot does not inherit from the image the server booted from.
+NOT_INHERITED = {"name", "disk_format", "container_format", "min_disk", "min_ram", "protected", "os_hidden",
+                 "cache_in_nova", "bittorrent", "img_signature", "img_signature_hash_method",
+                 "img_signature_key_type", "img_signature_certificate_uuid", "onestack_builtin"}
+CONSOLE_TOKEN_TTL = 600  # seconds (Nova's [consoleauth] token_ttl)
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f]")
+
+
+def _target(row: dict[str, Any]) -> dict[str, Any]:
+    return {"project_id": row["project_id"], "user_id": row["user_id"]}
+
+
+def _invalid(field: str, value: Any, why: str) -> BadRequest:
+    return BadRequest(f"Invalid input for field/attribute {field}. Value: {value}. {why}")
+
+
+def _obj(arg: Any, name: str, nullable: bool = False) -> dict[str, Any]:
+    if arg is None and nullable:
+        return {}
+    if not isinstance(arg, dict):
+        raise _invalid(name, arg, f"{arg!r} is not of type 'object'")
+    return arg
+
+
+def _not_ready(uuid: str) -> Conflict:
+    return Conflict(f"Instance {uuid} is not ready")
+
+
+def _merge_meta(inst: Any, changes: dict[str, Any]) -> None:
+    """Set some system_metadata keys (None removes one) without clobbering the rest."""
+    meta = dict(inst.system_metadata or {})
+    for key, value in changes.items():
+        if value is None:
+            meta.pop(key, None)
+        else:
+            meta[key] = value
+    inst.system_metadata = meta
+
+
+# --- the common shape: check, set the task state, record the action -------------------------
+
+@dataclass(frozen=True)
+class Transition:
+    name: str  # as Nova names it in the 409 message
+    action: str  # the os-instance-actions name
+    vm_states: tuple[str, ...] | None
+    task: str | None  # the task state set now (None: the action sets none)
+    task_states: tuple[str | None, ...] = (None,)
+    lock: bool = True
+    need_host: bool = True
+
+
+async def begin(request: Request, ctx: AuthContext, uuid: str, t: Transition,
+                values: dict[str, Any] | None = None, meta: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Check the row and move it into the action's task state; the updated row."""
+    admin = is_admin(request, ctx)
+
+    def write(s: Session) -> dict[str, Any]:
+        inst = instances.get(s, uuid)
+        if t.lock:
+            instances.check_not_locked(inst, admin)
+        if t.need_host and not inst.host:
+            raise _not_ready(uuid)
+        instances.check_state(inst, t.name, t.vm_states, t.task_states)
+        if inst.launched_at is None:  # Nova's must_have_launched
+            raise Conflict(f"Cannot '{t.name}' instance {uuid} while it is in launched_at None")
+        update = dict(values or {})
+        if t.task is not None:
+            update["task_state"] = t.task
+        try:
+            inst = instances.apply_update(s, uuid, update, expected_task_state=list(t.task_states))
+        except instances.UnexpectedTaskState as exc:
+            raise Conflict(str(exc)) from None
+        if meta:
+            _merge_meta(inst, meta)
+        instances.start_action(s, uuid, t.action, request.state.request_id, ctx.project_id or "", ctx.user_id)
+        s.flush()
+        return instances.to_dict(inst)
+
+    return await compute_of(request).db.write(write)
+
+
+async def cast(request: Request, row: dict[str, Any], method: str, **kwargs: Any) -> None:
+    agents = compute_of(request).agents
+    assert agents is not None
+    await agents.cast(row["host"], method, instance=row, request_id=request.state.request_id, **kwargs)
+
+
+async def call(request: Request, row: dict[str, Any], method: str, **kwargs: Any) -> Any:
+    agents = compute_of(request).agents
+    assert agents is not None
+    return await agents.call(row["host"], method, instance=row, **kwargs)
+
+
+def accepted() -> Response:
+    return Response(status_code=202)
+
+
+# --- start, stop, pause, unpause, suspend, resume, unrescue, shelveOffload --------------------
+
+SIMPLE: dict[str, tuple[str, Transition, str]] = {
+    "os-start": ("os_compute_api:servers:start",
+                 Transition("start", "start", (states.STOPPED,), states.POWERING_ON), "start_instance"),
+    "os-stop": ("os_compute_api:servers:stop",
+                Transition("stop", "stop", (states.ACTIVE, states.ERROR), states.POWERING_OFF), "stop_instance"),
+    "pause": ("os_compute_api:os-pause-server:pause",
+              Transition("pause", "pause", (states.ACTIVE,), states.PAUSING), "pause_instance"),
+    "unpause": ("os_compute_api:os-pause-server:unpause",
+                Transition("unpause", "unpause", (states.PAUSED,), states.UNPAUSING), "unpause_instance"),
+    "suspend": ("os_compute_api:os-suspend-server:suspend",
+                Transition("suspend", "suspend", (states.ACTIVE,), states.SUSPENDING), "suspend_instance"),
+    "resume": ("os_compute_api:os-suspend-server:resume",
+               Transition("resume", "resume", (states.SUSPENDED,), states.RESUMING), "resume_instance"),
+    "unrescue": ("os_compute_api:os-unrescue",
+                 Transition("unrescue", "unrescue", (states.RESCUED,), states.UNRESCUING), "unrescue_instance"),
+    "shelveOffload": ("os_compute_api:os-shelve:shelve_offload",
+                      Transition("shelveOffload", "shelveOffload", (states.SHELVED,), states.SHELVING_OFFLOADING),
+                      "shelve_offload_instance"),
+}
+
+
+def _simple(name: str, rule: str, t: Transition, method: str) -> None:
+    @action(name)
+    async def handler(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
+        enforce(request, ctx, rule, _target(row))
+        updated = await begin(request, ctx, row["uuid"], t)
+        await cast(request, updated, method)
+        return accepted()
+
+
+for _name, (_rule, _t, _method) in SIMPLE.items():
+    _simple(_name, _rule, _t, _method)
+
+
+@action("reboot")
+async def reboot(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
+    body = _obj(arg, "reboot")
+    check_keys(body, {"type"}, "reboot")
+    kind = body.get("type")
+    if kind not in ("HARD", "Hard", "hard", "SOFT", "Soft", "soft"):
+        raise _invalid("type", kind, f"{kind!r} is not one of ['HARD', 'Hard', 'hard', 'SOFT', 'Soft', 'soft']")
+    enforce(request, ctx, "os_compute_api:servers:reboot", _target(row))
+    hard = kind.upper() == "HARD"
+    t = (Transition("reboot", "reboot", ALLOW_HARD_REBOOT, states.REBOOTING_HARD, ALLOW_REBOOT_TASKS)
+         if hard else Transition("reboot", "reboot", (states.ACTIVE,), states.REBOOTING))
+    updated = await begin(request, ctx, row["uuid"], t)
+    await cast(request, updated, "reboot_instance", reboot_type="HARD" if hard else "SOFT")
+    return accepted()
+
+
+@action("trigger_crash_dump")
+async def trigger_crash_dump(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
+    require_version(request, Version(2, 17))
+    if arg is not None:
+        raise _invalid("trigger_crash_dump", arg, f"{arg!r} is not of type 'null'")
+    enforce(request, ctx, "os_compute_api:servers:trigger_crash_dump", _target(row))
+    t = Transition("trigger_crash_dump", "trigger_crash_dump", ALLOW_CRASH_DUMP, None)
+    updated = await begin(request, ctx, row["uuid"], t)
+    await cast(request, updated, "trigger_crash_dump")
+    return accepted()
+
+
+# --- lock / unlock / resetState: API-only changes ---------------------------------------------
+
+async def _api_action(request: Request, ctx: AuthContext, uuid: str, name: str, values: dict[str, Any],
+                      event: str | None = None) -> None:
+    """An action done entirely here: record it (and its api_* event) and write the row."""
+    def write(s: Session) -> None:
+        action_id = instances.start_action(s, uuid, name, request.state.request_id, ctx.project_id or "",
+                                           ctx.user_id)
+        instances.apply_update(s, uuid, values)
+        if event:
+            instances.event_start(s, uuid, request.state.request_id, event, None)
+            instances.event_finish(s, uuid, request.state.request_id, event, "Success")
+        done = s.get(InstanceAction, action_id)
+        if done is not None:
+            done.finish_time = utcnow()
+
+    await compute_of(request).db.write(write)
+
+
+@action("lock")
+async def lock(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
+    reason = None
+    if at_least(request, 2, 73) and arg is not None:
+        body = _obj(arg, "lock")
+        check_keys(body, {"locked_reason"}, "lock")
+        if "locked_reason" in body:
+            reason = body["locked_reason"]
+            if not isinstance(reason, str) or not 1 <= len(reason) <= 255:
+                raise _invalid("locked_reason", reason, "must be a string of 1 to 255 characters")
+    enforce(request, ctx, "os_compute_api:os-lock-server:lock", _target(row))
+    owner = row["project_id"] == ctx.project_id
+    if row["locked"] and owner:
+        return accepted()  # the owner locking again changes nothing (Nova)
+    values: dict[str, Any] = {"locked": True, "locked_by": "owner" if owner else "admin"}
+    if reason:
+        values["locked_reason"] = reason
+    await _api_action(request, ctx, row["uuid"], "lock", values, "api_lock")
+    return accepted()
+
+
+@action("unlock")
+async def unlock(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
+    enforce(request, ctx, "os_compute_api:os-lock-server:unlock", {"project_id": row["project_id"]})
+    expected = "owner" if row["project_id"] == ctx.project_id else "admin"
+    if row.get("locked_by") and row["locked_by"] != expected:
+        enforce(request, ctx, "os_compute_api:os-lock-server:unlock:unlock_override",
+                {"project_id": row["project_id"]})
+    await _api_action(request, ctx, row["uuid"], "unlock",
+                      {"locked": False, "locked_by": None, "locked_reason": None}, "api_unlock")
+    return accepted()
+
+
+@action("os-resetState")
+async def reset_state(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
+    body = _obj(arg, "os-resetState")
+    check_keys(body, {"state"}, "os-resetState")
+    if "state" not in body:
+        raise _invalid("os-resetState", body, "'state' is a required property")
+    if body["state"] not in ("active", "error"):
+        raise _invalid("state", body["state"], f"{body['state']!r} is not one of ['active', 'error']")
+    enforce(request, ctx, "os_compute_api:os-admin-actions:reset_state", {"project_id": row["project_id"]})
+    vm_state = states.ACTIVE if body["state"] == "active" else states.ERROR
+    await _api_action(request, ctx, row["uuid"], "resetState", {"vm_state": vm_state, "task_state": None})
+    return accepted()
+
+
+# --- rescue / password / deferred delete -----------------------------------------------------
+
+def _uuid_field(value: Any, field: str) -> str:
+    try:
+        return str(uuidlib.UUID(value)) if isinstance(value, str) else str(uuidlib.UUID(int=-1))
+    except ValueError:
+        raise _invalid(field, value, f"{value!r} is not a 'uuid'") from None
+
+
+@action("rescue")
+async def rescue(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
+    body = _obj(arg, "rescue", nullable=True)
+    check_keys(body, {"adminPass", "rescue_image_ref"}, "rescue")
+    password = body.get("adminPass")
+    if password is not None and not isinstance(password, str):
+        raise _invalid("adminPass", password, f"{password!r} is not of type 'string'")
+    image_ref = _uuid_field(body["rescue_image_ref"], "rescue_image_ref") if "rescue_image_ref" in body else None
+    password = password or uuidlib.uuid4().hex[:12]
+    enforce(request, ctx, "os_compute_api:os-rescue", _target(row))
+    t = Transition("rescue", "rescue", (states.ACTIVE, states.STOPPED, states.ERROR), states.RESCUING)
+    await _precheck(request, ctx, row["uuid"], t)
+    if image_ref is not None:
+        images = compute_of(request).images
+        if images is None or await images.get(image_ref, ctx.token) is None:
+            raise BadRequest(f"Requested rescue image '{image_ref}' is not supported")
+    updated = await begin(request, ctx, row["uuid"], t)
+    await cast(request, updated, "rescue_instance", rescue_password=password, rescue_image_ref=image_ref)
+    return json_response({"adminPass": password})
+
+
+@action("changePassword")
+async def change_password(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
+    body = _obj(arg, "changePassword")
+    check_keys(body, {"adminPass"}, "changePassword")
+    if "adminPass" not in body:
+        raise _invalid("changePassword", body, "'adminPass' is a required property")
+    if not isinstance(body["adminPass"], str):
+        raise _invalid("adminPass", body["adminPass"], f"{body['adminPass']!r} is not of type 'string'")
+    enforce(request, ctx, "os_compute_api:os-admin-password", _target(row))
+    t = Transition("changePassword", "changePassword", (states.ACTIVE,), states.UPDATING_PASSWORD)
+    updated = await begin(request, ctx, row["uuid"], t)
+    try:
+        await call(request, updated, "set_admin_password", password=body["adminPass"],
+                   request_id=request.state.request_id)
+    except RemoteError as exc:
+        if exc.kind == "NotSupported":
+            raise NotImplementedFault("Unable to set password on instance") from None
+        if exc.kind in ("PasswordSetFailed", "InstanceNotFound", "InvalidPowerState"):
+            raise Conflict(exc.message) from None
+        raise
+    return accepted()
+
+
+@action("forceDelete")
+async def force_delete(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
+    # No deferred delete is configured, so this is a plain delete whatever the state (Nova).
+    enforce(request, ctx, "os_compute_api:os-deferred-delete:force", _target(row))
+    await delete_instance(request, ctx, row)
+    return accepted()
+
+
+@action("restore")
+async def restore(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
+    enforce(request, ctx, "os_compute_api:os-deferred-delete:restore", {"project_id": row["project_id"]})
+    # Only a soft-deleted server can come back; with no deferred delete none ever is.
+    t = Transition("restore", "restore", (states.SOFT_DELETED,), None, need_host=False)
+    await begin(request, ctx, row["uuid"], t, {"vm_state": states.ACTIVE, "deleted_at": None})
+    return accepted()
+
+
+# --- console output and remote consoles -----------------------------------------------------
+
+@action("os-getConsoleOutput")
+async def console_output(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
+    body = _obj(arg, "os-getConsoleOutput")
+    check_keys(body, {"length"}, "os-getConsoleOutput")
+    length = body.get("length")
+    if length is not None:
+        if isinstance(length, bool) or not isinstance(length, (int, str)) or (
+                isinstance(length, str) and not re.fullmatch(r"-?[0-9]+", length)):
+            raise _invalid("length", length, f"{length!r} is not of type 'integer', 'string', 'null'")
+        length = int(length)
+        if length < -1:
+            raise _invalid("length", length, f"{length} is less than the minimum of -1")
+    enforce(request, ctx, "os_compute_api:os-console-output", {"project_id": row["project_id"]})
+    if not row.get("host"):
+        raise _not_ready(row["uuid"])
+    try:
+        output = await call(request, row, "get_console_output", length=length)
+    except RemoteError as exc:
+        if exc.kind == "InstanceNotFound":
+            raise NotFound(f"Instance {row['uuid']} could not be found.") from None
+        if exc.kind == "NotSupported":
+            raise NotImplementedFault("The requested functionality is not supported.") from None
+        raise
+    return json_response({"output": _CONTROL.sub("", output)})
+
+
+def _proxy_base(request: Request) -> str:
+    configured = compute_of(request).config.compute.novncproxy_base_url
+    return configured or f"http://{request.url.hostname or '127.0.0.1'}:6080/vnc_lite.html"
+
+
+async def _console_url(request: Request, row: dict[str, Any], protocol: str, kind: str | None) -> str:
+    """A noVNC URL with a fresh token for the guest's VNC console, as Nova's get_vnc_console."""
+    if protocol != "vnc":  # spice, serial, mks and rdp consoles are not enabled
+        raise BadRequest(f"Unavailable console type {kind if protocol != 'rdp' else protocol}.")
+    if kind != "novnc":
+        raise BadRequest(f"Invalid console type {kind}")
+    uuid = row["uuid"]
+    if not row.get("host"):
+        raise _not_ready(uuid)
+    if row.get("task_state") in (states.DELETING, states.MIGRATING):
+        raise Conflict(f"Cannot 'get_vnc_console' instance {uuid} while it is in task_state {row['task_state']}")
+    try:
+        info = await call(request, row, "get_vnc_console")
+    except RemoteError as exc:
+        if exc.kind == "NotSupported":
+            raise NotImplementedFault("The requested functionality is not supported.") from None
+        if exc.kind in ("InstanceNotFound", "ConsoleUnavailable"):
+            raise _not_ready(uuid) from None
+        raise
+    token = str(uuidlib.uuid4())
+    record = {"token_hash": hashlib.sha256(token.encode()).hexdigest(), "console_type": kind,
+              "host": info["host"], "port": info["port"], "internal_access_path": info.get("internal_access_path"),
+              "expires": int(time.time()) + CONSOLE_TOKEN_TTL}
+
+    def remember(s: Session) -> None:  # kept with the server until it expires, for the console proxy
+        inst = instances.get(s, uuid)
+        now = int(time.time())
+        live = [t for t in (inst.system_metadata or {}).get("console_tokens", []) if t.get("expires", 0) > now]
+        _merge_meta(inst, {"console_tokens": [*live[-9:], record]})
+
+    await compute_of(request).db.write(remember)
+    return f"{_proxy_base(request)}?path=%3Ftoken%3D{token}"
+
+
+def _legacy_console(name: str, protocol: str, allowed_types: tuple[str, ...]) -> None:
+    @action(name)
+    async def handler(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
+        require_version(request, maximum=Version(2, 5))
+        body = _obj(arg, name)
+        check_keys(body, {"type"}, name)
+        kind = body.get("type")
+        if kind not in allowed_types:
+            raise _invalid("type", kind, f"{kind!r} is not one of {list(allowed_types)}")
+        enforce(request, ctx, "os_compute_api:os-remote-consoles", {"project_id": row["project_id"]})
+        url = await _console_url(request, row, protocol, kind)
+        return json_response({"console": {"type": kind, "url": url}})
+
+
+_legacy_console("os-getVNCConsole", "vnc", ("novnc", "xvpvnc"))
+_legacy_console("os-getSPICEConsole", "spice", ("spice-html5",))
+_legacy_console("os-getSerialConsole", "serial", ("serial",))
+_legacy_console("os-getRDPConsole", "rdp", ("rdp-html5",))
+
+
+@routes.post("/v2.1/servers/{server_id}/remote-consoles")
+async def remote_consoles(request: Request) -> Response:
+    ctx = await caller(request)
+    require_version(request, Version(2, 6))
+    body = await wrapped_body(request, "remote_console")
+    row = await load(request, ctx, request.path_params["server_id"], "os_compute_api:os-remote-consoles")
+    check_keys(body, {"protocol", "type"}, "remote_console")
+    protocols = ["vnc", "spice", "serial", "rdp"] + (["mks"] if at_least(request, 2, 8) else [])
+    types = ["novnc", "xvpvnc", "spice-html5", "serial", "rdp-html5"] + (["webmks"] if at_least(request, 2, 8) else [])
+    if at_least(request, 2, 99):
+        types.append("spice-direct")
+    for field, choices in (("protocol", protocols), ("type", types)):
+        if field not in body:
+            raise _invalid("remote_console", body, f"'{field}' is a required property")
+        if body[field] not in choices:
+            raise _invalid(field, body[field], f"{body[field]!r} is not one of {choices}")
+    url = await _console_url(request, row, body["protocol"], body["type"])
+    return json_response({"remote_console": {"protocol": body["protocol"], "type": body["type"], "url": url}})
+
+
+# --- snapshots: createImage and shelve -------------------------------------------------------
+
+def _snapshot_body(row: dict[str, Any], ctx: AuthContext, name: str, extra: dict[str, str]) -> dict[str, Any]:
+    """The image record a snapshot starts as: owned by the server's project, inheriting the
+    boot image's custom properties (Nova's initialize_instance_snapshot_metadata)."""
+    meta = row.get("system_metadata") or {}
+    inherited = meta.get("image_properties") or {}
+    props = {k: v for k, v in inherited.items()
+             if isinstance(v, str) and k not in NOT_INHERITED and not k.startswith("os_glance")}
+    props.update({"instance_uuid": row["uuid"], "user_id": ctx.user_id, "image_type": "snapshot",
+                  "base_image_ref": meta.get("image_base_image_ref") or row.get("image_ref") or ""})
+    props.update(extra)
+    min_ram = inherited.get("min_ram")
+    return {"name": name, "disk_format": "qcow2", "container_format": "bare", "visibility": "private",
+            "owner": row["project_id"], "min_disk": int(row["flavor"].get("root_gb") or 0),
+            "min_ram": min_ram if isinstance(min_ram, int) else 0, **props}
+
+
+async def _new_image(request: Request, body: dict[str, Any]) -> str:
+    images = compute_of(request).images
+    if images is None:
+        raise BadRequest("The image service is not reachable from compute.")
+    try:
+        return str((await images.create(body))["id"])
+    except httpx.HTTPStatusError as exc:
+        status = exc.response.status_code
+        text = exc.response.text[:200]
+        if status in (403, 413):
+            raise Forbidden(f"Quota exceeded for images: {text}") from None
+        raise BadRequest(f"The image service refused the snapshot: {text}") from None
+
+
+async def _drop_image(request: Request, image_id: str) -> None:
+    images = compute_of(request).images
+    if images is not None:
+        await images.delete(image_id)
+
+
+async def _precheck(request: Request, ctx: AuthContext, uuid: str, t: Transition) -> None:
+    """The state checks, before anything is created in the image service."""
+    admin = is_admin(request, ctx)
+
+    def read(s: Session) -> None:
+        inst = instances.get(s, uuid)
+        if t.lock:
+            instances.check_not_locked(inst, admin)
+        instances.check_state(inst, t.name, t.vm_states, t.task_states)
+        if t.need_host and not inst.host:
+            raise _not_ready(uuid)
+
+    await compute_of(request).db.read(read)
+
+
+@action("createImage")
+async def create_image(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
+    body = _obj(arg, "createImage")
+    check_keys(body, {"name", "metadata"}, "createImage")
+    if "name" not in body:
+        raise _invalid("createImage", body, "'name' is a required property")
+    name = name_field(body["name"])
+    extra = server_create._metadata(body.get("metadata", {}))
+    enforce(request, ctx, "os_compute_api:servers:create_image", {"project_id": row["project_id"]})
+    # Snapshots are allowed on locked servers: a lock guards against change, not copying (Nova).
+    t = Transition("createImage", "createImage", SNAPSHOT_FROM, IMAGE_SNAPSHOT_PENDING, lock=False)
+    await _precheck(request, ctx, row["uuid"], t)
+    image_id = await _new_image(request, _snapshot_body(row, ctx, name, extra))
+    try:
+        updated = await begin(request, ctx, row["uuid"], t)
+    except Exception:
+        await _drop_image(request, image_id)
+        raise
+    await cast(request, updated, "snapshot_instance", image_id=image_id)
+    if at_least(request, 2, 45):
+        return json_response({"image_id": image_id}, 202)
+    location = f"{str(request.base_url).rstrip('/')}/image/v2/images/{image_id}"
+    return Response(status_code=202, headers={"Location": location})
+
+
+@action("shelve")
+async def shelve(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
+    enforce(request, ctx, "os_compute_api:os-shelve:shelve", _target(row))
+    t = Transition("shelve", "shelve", SNAPSHOT_FROM, states.SHELVING)
+    await _precheck(request, ctx, row["uuid"], t)
+    image_id = await _new_image(request, _snapshot_body(row, ctx, f"{row['display_name']}-shelved", {}))
+    try:
+        # Unshelve and rebuild look for the image the server came from here.
+        updated = await begin(request, ctx, row["uuid"], t, meta={"image_base_image_ref": row.get("image_ref") or ""})
+    except Exception:
+        await _drop_image(request, image_id)
+        raise
+    await cast(request, updated, "shelve_instance", image_id=image_id)
+    return accepted()
+
+
+# --- unshelve ------------------------------------------------------------------------------
+
+_UNSET = object()
+
+
+def _unshelve_args(request: Request, arg: Any) -> tuple[Any, str | None]:
+    """(availability zone or _UNSET, host) from the body, per microversion."""
+    if not at_least(request, 2, 77) or arg is None:
+        return _UNSET, None
+    body = _obj(arg, "unshelve")
+    if not at_least(request, 2, 91):
+        check_keys(body, {"availability_zone"}, "unshelve")
+        if "availability_zone" not in body:
+            raise _invalid("unshelve", body, "'availability_zone' is a required property")
+        return name_field(body["availability_zone"], "availability_zone"), None
+    check_keys(body, {"availability_zone", "host"}, "unshelve")
+    zone: Any = _UNSET
+    if "availability_zone" in body:
+        zone = body["availability_zone"]
+        if zone is not None and not isinstance(zone, str):
+            raise _invalid("availability_zone", zone, f"{zone!r} is not of type 'string', 'null'")
+    host = body.get("host")
+    if host is not None and not isinstance(host, str):
+        raise _invalid("host", host, f"{host!r} is not of type 'string'")
+    return zone, host
+
+
+@action("unshelve")
+async def unshelve(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
+    zone, host = _unshelve_args(request, arg)
+    enforce(request, ctx, "os_compute_api:os-shelve:unshelve", {"project_id": row["project_id"]})
+    uuid = row["uuid"]
+    t = Transition("unshelve", "unshelve", (states.SHELVED, states.SHELVED_OFFLOADED), states.UNSHELVING,
+                   need_host=False)
+    await _precheck(request, ctx, uuid, t)
+    meta: dict[str, Any] = {}
+    if zone is not _UNSET or host:
+        if row["vm_state"] != states.SHELVED_OFFLOADED:
+            raise Conflict(f'Specifying an availability zone or a host when unshelving server "{uuid}" with status '
+                           f'"{row["vm_state"]}" is not supported. The server status must be SHELVED_OFFLOADED.')
+        if host:
+            enforce(request, ctx, "os_compute_api:os-shelve:unshelve_to_host", _target(row))
+        expected_zone = (row.get("system_metadata") or {}).get("requested_az") if zone is _UNSET else zone
+        await compute_of(request).db.read(lambda s: _check_zone_and_host(s, zone, host, expected_zone))
+        if zone is not _UNSET:
+            meta["requested_az"] = zone
+    updated = await begin(request, ctx, uuid, t, meta=meta)
+    conductor = compute_of(request).conductor
+    assert conductor is not None
+    await conductor.cast("unshelve_instance", uuid=updated["uuid"], request_id=request.state.request_id, host=host)
+    return accepted()
+
+
+def _check_zone_and_host(s: Session, zone: Any, host: str | None, expected_zone: str | None) -> None:
+    if isinstance(zone, str) and (zone == az_svc.INTERNAL_ZONE or zone not in az_svc.zones(s)):
+        raise BadRequest("The requested availability zone is not available")
+    if host:
+        if s.scalar(select(ComputeNode.id).where(ComputeNode.host == host).limit(1)) is None:
+            raise BadRequest(f"Compute host {host} could not be found.")
+        if expected_zone is not None and az_svc.host_zone(s, host) != expected_zone:
+            raise Conflict(f'Host "{host}" is not in the availability zone "{expected_zone}".')
+
+
+# --- rebuild -------------------------------------------------------------------------------
+
+def _rebuild_keys(request: Request) -> set[str]:
+    keys = {"imageRef", "name", "adminPass", "metadata", "preserve_ephemeral", "OS-DCF:diskConfig",
+            "accessIPv4", "accessIPv6", "personality"}
+    for minor, key in ((19, "description"), (54, "key_name"), (57, "user_data"),
+                       (63, "trusted_image_certificates"), (90, "hostname")):
+        if at_least(request, 2, minor):
+            keys.add(key)
+    if at_least(request, 2, 57):
+        keys.discard("personality")
+    return keys
+
+
+def _rebuild_values(request: Request, ctx: AuthContext, body: dict[str, Any], s: Session) -> dict[str, Any]:
+    """The row changes a rebuild asks for (besides the image)."""
+    values: dict[str, Any] = {"progress": 0}
+    if "name" in body:
+        values["display_name"] = name_field(body["name"])
+    if "metadata" in body:
+        values["metadata"] = server_create._metadata(body["metadata"])
+    if "description" in body:
+        desc = body["description"]
+        if desc is not None and (not isinstance(desc, str) or len(desc) > 255):
+            raise _invalid("description", desc, "must be a string of at most 255 characters")
+        values["display_description"] = desc
+    if "key_name" in body:
+        key_name = body["key_name"]
+        values["key_name"], values["key_data"] = None, None
+        if key_name is not None:
+            try:
+                values["key_data"] = keypair_svc.get_keypair(s, ctx.user_id, str(key_name)).public_key
+            except NotFound:
+                raise BadRequest("Invalid key_name provided.") from None
+            values["key_name"] = key_name
+    if "user_data" in body:
+        values["user_data"] = server_create._user_data(body["user_data"])
+    if "accessIPv4" in body:
+        values["access_ip_v4"] = server_create._ip(body["accessIPv4"], "accessIPv4", 4)
+    if "accessIPv6" in body:
+        values["access_ip_v6"] = server_create._ip(body["accessIPv6"], "accessIPv6", 6)
+    if "hostname" in body:
+        values["hostname"] = name_field(body["hostname"], "hostname", 63)
+    if body.get("trusted_image_certificates"):
+        raise BadRequest("Image certificate validation is not supported.")
+    return values
+
+
+@action("rebuild")
+async def rebuild(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
+    body = _obj(arg, "rebuild")
+    check_keys(body, _rebuild_keys(request), "rebuild")
+    if "imageRef" not in body:
+        raise _invalid("rebuild", body, "'imageRef' is a required property")
+    image_id = _uuid_field(body["imageRef"], "imageRef")
+    password = body.get("adminPass")
+    if password is not None and not isinstance(password, str):
+        raise _invalid("adminPass", password, f"{password!r} is not of type 'string'")
+    password = password or uuidlib.uuid4().hex[:12]
+    preserve = body.get("preserve_ephemeral", False)
+    if not isinstance(preserve, bool):
+        raise _invalid("preserve_ephemeral", preserve, f"{preserve!r} is not of type 'boolean'")
+    enforce(request, ctx, "os_compute_api:servers:rebuild", _target(row))
+    t = Transition("rebuild", "rebuild", (states.ACTIVE, states.STOPPED, states.ERROR), states.REBUILDING)
+    await _precheck(request, ctx, row["uuid"], t)
+    images = compute_of(request).images
+    image = await images.get(image_id, ctx.token) if images is not None else None
+    if image is None:
+        raise BadRequest("Cannot find image for rebuild")
+    flavor = row["flavor"]
+    _, props = server_create._check_image(request, ctx, image, SimpleNamespace(
+        root_gb=int(flavor["root_gb"]), memory_mb=int(flavor["memory_mb"])))
+    values = await compute_of(request).db.read(lambda s: _rebuild_values(request, ctx, body, s))
+    values["image_ref"] = image_id
+    updated = await begin(request, ctx, row["uuid"], t, values,
+                          meta={"image_properties": props, "image_base_image_ref": image_id})
+    await cast(request, updated, "rebuild_instance", image_id=image_id, orig_vm_state=row["vm_state"],
+               preserve_ephemeral=preserve)
+    server = await show_one(request, ctx, row["uuid"])
+    server["adminPass"] = password
+    if at_least(request, 2, 57):
+        server["user_data"] = updated.get("user_data")
+    location = resource_links(request, "servers", row["uuid"])[0]["href"]
+    return json_response({"server": server}, 202, headers={"Location": location})
