@@ -12,7 +12,8 @@ def test_default_config_resolves_in_order() -> None:
     filters, weighers = registry.from_config(Config().scheduler)
     assert [type(f).__name__ for f in filters] == [
         "AvailabilityZoneFilter", "ComputeFilter", "ComputeCapabilitiesFilter",
-        "ImagePropertiesFilter", "ServerGroupAntiAffinityFilter", "ServerGroupAffinityFilter"]
+        "ImagePropertiesFilter", "ServerGroupAntiAffinityFilter", "ServerGroupAffinityFilter",
+        "SameHostFilter", "DifferentHostFilter"]
     assert {type(w).__name__: w.multiplier for w in weighers}["NumInstancesWeigher"] == 0.0
 
 
