@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from onestack.compute.api import (
+    actions_images,
     actions_migrate,
     actions_state,
     aggregates,
@@ -40,8 +41,8 @@ API_MODULES = (
     versions, flavors, flavor_extras, keypairs, quotas, limits, server_groups, availability_zones,
     services, hypervisors, aggregates, tenant_usage, migrations,
     # /servers/detail before /servers/{server_id}; sub-resources after.
-    servers, server_actions, actions_state, actions_migrate, server_migrations, server_metadata, server_tags,
-    instance_actions, server_diagnostics, server_password, server_ips,
+    servers, server_actions, actions_state, actions_images, actions_migrate, server_migrations, server_metadata,
+    server_tags, instance_actions, server_diagnostics, server_password, server_ips,
 )
 PREFIX = "/compute"
 

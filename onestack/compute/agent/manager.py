@@ -147,8 +147,8 @@ class ComputeAgent:
         comes the same way. Start and end of the build are recorded with the final update."""
         uuid = instance["uuid"]
         started = isotime(utcnow())
-        event = {"request_id": request_id, "name": "compute__do_build_and_run_instance", "started": started,
-                 "host": self.host}
+        event_name = "compute__do_build_and_run_instance"
+        event = {"request_id": request_id, "name": event_name, "started": started, "host": self.host}
         if instance.get("vm_state") != states.BUILDING or instance.get("deleted"):
             return
         try:
@@ -164,7 +164,7 @@ class ComputeAgent:
                 await self.driver.destroy(uuid)
                 await self.network.deallocate(instance)
             with contextlib.suppress(RemoteError):
-                await self.conductor.action_event(uuid, request_id, event["name"], "finish", self.host, "Error",
+                await self.conductor.action_event(uuid, request_id, event_name, "finish", self.host, "Error",
                                                   reason)
             reschedule = isinstance(exc, DriverError) and not isinstance(exc, ImageUnusable)
             await self.conductor.build_failed(uuid, self.host, reason, request_id, reschedule=reschedule)

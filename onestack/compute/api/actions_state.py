@@ -1,5 +1,6 @@
 """Server actions that change a server on its host: power, reboot, pause, suspend, lock, rescue,
-reset state, password, console output and remote consoles, snapshots, rebuild, shelve.
+reset state, password, console output and remote consoles (snapshots, shelve and rebuild are in
+actions_images.py).
 
 Each handler does what Nova's API does before the cast: the policy rule, the lock check, the
 vm/task state check (409 "Cannot '<action>' instance ... while it is in vm_state ..."), a
@@ -14,17 +15,13 @@ import re
 import time
 import uuid as uuidlib
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
-import httpx
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
 from onestack.compute import states
-from onestack.compute.api import server_create
 from onestack.compute.api.common import (
     at_least,
     caller,
@@ -32,18 +29,14 @@ from onestack.compute.api.common import (
     compute_of,
     enforce,
     is_admin,
-    name_field,
     require_version,
-    resource_links,
     wrapped_body,
 )
 from onestack.compute.api.server_actions import action
-from onestack.compute.api.servers import delete_instance, load, show_one
-from onestack.compute.models import ComputeNode, InstanceAction
-from onestack.compute.service import availability_zones as az_svc
+from onestack.compute.api.servers import delete_instance, load
+from onestack.compute.models import InstanceAction
 from onestack.compute.service import instances
-from onestack.compute.service import keypairs as keypair_svc
-from onestack.core.api.faults import BadRequest, Conflict, Forbidden, NotFound, NotImplementedFault
+from onestack.core.api.faults import BadRequest, Conflict, NotFound, NotImplementedFault
 from onestack.core.api.http import RouteTable, json_response
 from onestack.core.api.microversion import Version
 from onestack.core.auth import AuthContext
@@ -464,44 +457,6 @@ async def remote_consoles(request: Request) -> Response:
     return json_response({"remote_console": {"protocol": body["protocol"], "type": body["type"], "url": url}})
 
 
-# --- snapshots: createImage and shelve -------------------------------------------------------
-
-def _snapshot_body(row: dict[str, Any], ctx: AuthContext, name: str, extra: dict[str, str]) -> dict[str, Any]:
-    """The image record a snapshot starts as: owned by the server's project, inheriting the
-    boot image's custom properties (Nova's initialize_instance_snapshot_metadata)."""
-    meta = row.get("system_metadata") or {}
-    inherited = meta.get("image_properties") or {}
-    props = {k: v for k, v in inherited.items()
-             if isinstance(v, str) and k not in NOT_INHERITED and not k.startswith("os_glance")}
-    props.update({"instance_uuid": row["uuid"], "user_id": ctx.user_id, "image_type": "snapshot",
-                  "base_image_ref": meta.get("image_base_image_ref") or row.get("image_ref") or ""})
-    props.update(extra)
-    min_ram = inherited.get("min_ram")
-    return {"name": name, "disk_format": "qcow2", "container_format": "bare", "visibility": "private",
-            "owner": row["project_id"], "min_disk": int(row["flavor"].get("root_gb") or 0),
-            "min_ram": min_ram if isinstance(min_ram, int) else 0, **props}
-
-
-async def _new_image(request: Request, body: dict[str, Any]) -> str:
-    images = compute_of(request).images
-    if images is None:
-        raise BadRequest("The image service is not reachable from compute.")
-    try:
-        return str((await images.create(body))["id"])
-    except httpx.HTTPStatusError as exc:
-        status = exc.response.status_code
-        text = exc.response.text[:200]
-        if status in (403, 413):
-            raise Forbidden(f"Quota exceeded for images: {text}") from None
-        raise BadRequest(f"The image service refused the snapshot: {text}") from None
-
-
-async def _drop_image(request: Request, image_id: str) -> None:
-    images = compute_of(request).images
-    if images is not None:
-        await images.delete(image_id)
-
-
 async def _precheck(request: Request, ctx: AuthContext, uuid: str, t: Transition) -> None:
     """The state checks, before anything is created in the image service."""
     admin = is_admin(request, ctx)
@@ -515,193 +470,3 @@ async def _precheck(request: Request, ctx: AuthContext, uuid: str, t: Transition
             raise _not_ready(uuid)
 
     await compute_of(request).db.read(read)
-
-
-@action("createImage")
-async def create_image(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
-    body = _obj(arg, "createImage")
-    check_keys(body, {"name", "metadata"}, "createImage")
-    if "name" not in body:
-        raise _invalid("createImage", body, "'name' is a required property")
-    name = name_field(body["name"])
-    extra = server_create._metadata(body.get("metadata", {}))
-    enforce(request, ctx, "os_compute_api:servers:create_image", {"project_id": row["project_id"]})
-    # Snapshots are allowed on locked servers: a lock guards against change, not copying (Nova).
-    t = Transition("createImage", "createImage", SNAPSHOT_FROM, IMAGE_SNAPSHOT_PENDING, lock=False)
-    await _precheck(request, ctx, row["uuid"], t)
-    image_id = await _new_image(request, _snapshot_body(row, ctx, name, extra))
-    try:
-        updated = await begin(request, ctx, row["uuid"], t)
-    except Exception:
-        await _drop_image(request, image_id)
-        raise
-    await cast(request, updated, "snapshot_instance", image_id=image_id)
-    if at_least(request, 2, 45):
-        return json_response({"image_id": image_id}, 202)
-    location = f"{str(request.base_url).rstrip('/')}/image/v2/images/{image_id}"
-    return Response(status_code=202, headers={"Location": location})
-
-
-@action("shelve")
-async def shelve(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
-    enforce(request, ctx, "os_compute_api:os-shelve:shelve", _target(row))
-    t = Transition("shelve", "shelve", SNAPSHOT_FROM, states.SHELVING)
-    await _precheck(request, ctx, row["uuid"], t)
-    image_id = await _new_image(request, _snapshot_body(row, ctx, f"{row['display_name']}-shelved", {}))
-    try:
-        # Unshelve and rebuild look for the image the server came from here.
-        updated = await begin(request, ctx, row["uuid"], t, meta={"image_base_image_ref": row.get("image_ref") or ""})
-    except Exception:
-        await _drop_image(request, image_id)
-        raise
-    await cast(request, updated, "shelve_instance", image_id=image_id)
-    return accepted()
-
-
-# --- unshelve ------------------------------------------------------------------------------
-
-_UNSET = object()
-
-
-def _unshelve_args(request: Request, arg: Any) -> tuple[Any, str | None]:
-    """(availability zone or _UNSET, host) from the body, per microversion."""
-    if not at_least(request, 2, 77) or arg is None:
-        return _UNSET, None
-    body = _obj(arg, "unshelve")
-    if not at_least(request, 2, 91):
-        check_keys(body, {"availability_zone"}, "unshelve")
-        if "availability_zone" not in body:
-            raise _invalid("unshelve", body, "'availability_zone' is a required property")
-        return name_field(body["availability_zone"], "availability_zone"), None
-    check_keys(body, {"availability_zone", "host"}, "unshelve")
-    zone: Any = _UNSET
-    if "availability_zone" in body:
-        zone = body["availability_zone"]
-        if zone is not None and not isinstance(zone, str):
-            raise _invalid("availability_zone", zone, f"{zone!r} is not of type 'string', 'null'")
-    host = body.get("host")
-    if host is not None and not isinstance(host, str):
-        raise _invalid("host", host, f"{host!r} is not of type 'string'")
-    return zone, host
-
-
-@action("unshelve")
-async def unshelve(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
-    zone, host = _unshelve_args(request, arg)
-    enforce(request, ctx, "os_compute_api:os-shelve:unshelve", {"project_id": row["project_id"]})
-    uuid = row["uuid"]
-    t = Transition("unshelve", "unshelve", (states.SHELVED, states.SHELVED_OFFLOADED), states.UNSHELVING,
-                   need_host=False)
-    await _precheck(request, ctx, uuid, t)
-    meta: dict[str, Any] = {}
-    if zone is not _UNSET or host:
-        if row["vm_state"] != states.SHELVED_OFFLOADED:
-            raise Conflict(f'Specifying an availability zone or a host when unshelving server "{uuid}" with status '
-                           f'"{row["vm_state"]}" is not supported. The server status must be SHELVED_OFFLOADED.')
-        if host:
-            enforce(request, ctx, "os_compute_api:os-shelve:unshelve_to_host", _target(row))
-        expected_zone = (row.get("system_metadata") or {}).get("requested_az") if zone is _UNSET else zone
-        await compute_of(request).db.read(lambda s: _check_zone_and_host(s, zone, host, expected_zone))
-        if zone is not _UNSET:
-            meta["requested_az"] = zone
-    updated = await begin(request, ctx, uuid, t, meta=meta)
-    conductor = compute_of(request).conductor
-    assert conductor is not None
-    await conductor.cast("unshelve_instance", uuid=updated["uuid"], request_id=request.state.request_id, host=host)
-    return accepted()
-
-
-def _check_zone_and_host(s: Session, zone: Any, host: str | None, expected_zone: str | None) -> None:
-    if isinstance(zone, str) and (zone == az_svc.INTERNAL_ZONE or zone not in az_svc.zones(s)):
-        raise BadRequest("The requested availability zone is not available")
-    if host:
-        if s.scalar(select(ComputeNode.id).where(ComputeNode.host == host).limit(1)) is None:
-            raise BadRequest(f"Compute host {host} could not be found.")
-        if expected_zone is not None and az_svc.host_zone(s, host) != expected_zone:
-            raise Conflict(f'Host "{host}" is not in the availability zone "{expected_zone}".')
-
-
-# --- rebuild -------------------------------------------------------------------------------
-
-def _rebuild_keys(request: Request) -> set[str]:
-    keys = {"imageRef", "name", "adminPass", "metadata", "preserve_ephemeral", "OS-DCF:diskConfig",
-            "accessIPv4", "accessIPv6", "personality"}
-    for minor, key in ((19, "description"), (54, "key_name"), (57, "user_data"),
-                       (63, "trusted_image_certificates"), (90, "hostname")):
-        if at_least(request, 2, minor):
-            keys.add(key)
-    if at_least(request, 2, 57):
-        keys.discard("personality")
-    return keys
-
-
-def _rebuild_values(request: Request, ctx: AuthContext, body: dict[str, Any], s: Session) -> dict[str, Any]:
-    """The row changes a rebuild asks for (besides the image)."""
-    values: dict[str, Any] = {"progress": 0}
-    if "name" in body:
-        values["display_name"] = name_field(body["name"])
-    if "metadata" in body:
-        values["metadata"] = server_create._metadata(body["metadata"])
-    if "description" in body:
-        desc = body["description"]
-        if desc is not None and (not isinstance(desc, str) or len(desc) > 255):
-            raise _invalid("description", desc, "must be a string of at most 255 characters")
-        values["display_description"] = desc
-    if "key_name" in body:
-        key_name = body["key_name"]
-        values["key_name"], values["key_data"] = None, None
-        if key_name is not None:
-            try:
-                values["key_data"] = keypair_svc.get_keypair(s, ctx.user_id, str(key_name)).public_key
-            except NotFound:
-                raise BadRequest("Invalid key_name provided.") from None
-            values["key_name"] = key_name
-    if "user_data" in body:
-        values["user_data"] = server_create._user_data(body["user_data"])
-    if "accessIPv4" in body:
-        values["access_ip_v4"] = server_create._ip(body["accessIPv4"], "accessIPv4", 4)
-    if "accessIPv6" in body:
-        values["access_ip_v6"] = server_create._ip(body["accessIPv6"], "accessIPv6", 6)
-    if "hostname" in body:
-        values["hostname"] = name_field(body["hostname"], "hostname", 63)
-    if body.get("trusted_image_certificates"):
-        raise BadRequest("Image certificate validation is not supported.")
-    return values
-
-
-@action("rebuild")
-async def rebuild(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
-    body = _obj(arg, "rebuild")
-    check_keys(body, _rebuild_keys(request), "rebuild")
-    if "imageRef" not in body:
-        raise _invalid("rebuild", body, "'imageRef' is a required property")
-    image_id = _uuid_field(body["imageRef"], "imageRef")
-    password = body.get("adminPass")
-    if password is not None and not isinstance(password, str):
-        raise _invalid("adminPass", password, f"{password!r} is not of type 'string'")
-    password = password or uuidlib.uuid4().hex[:12]
-    preserve = body.get("preserve_ephemeral", False)
-    if not isinstance(preserve, bool):
-        raise _invalid("preserve_ephemeral", preserve, f"{preserve!r} is not of type 'boolean'")
-    enforce(request, ctx, "os_compute_api:servers:rebuild", _target(row))
-    t = Transition("rebuild", "rebuild", (states.ACTIVE, states.STOPPED, states.ERROR), states.REBUILDING)
-    await _precheck(request, ctx, row["uuid"], t)
-    images = compute_of(request).images
-    image = await images.get(image_id, ctx.token) if images is not None else None
-    if image is None:
-        raise BadRequest("Cannot find image for rebuild")
-    flavor = row["flavor"]
-    _, props = server_create._check_image(request, ctx, image, SimpleNamespace(
-        root_gb=int(flavor["root_gb"]), memory_mb=int(flavor["memory_mb"])))
-    values = await compute_of(request).db.read(lambda s: _rebuild_values(request, ctx, body, s))
-    values["image_ref"] = image_id
-    updated = await begin(request, ctx, row["uuid"], t, values,
-                          meta={"image_properties": props, "image_base_image_ref": image_id})
-    await cast(request, updated, "rebuild_instance", image_id=image_id, orig_vm_state=row["vm_state"],
-               preserve_ephemeral=preserve)
-    server = await show_one(request, ctx, row["uuid"])
-    server["adminPass"] = password
-    if at_least(request, 2, 57):
-        server["user_data"] = updated.get("user_data")
-    location = resource_links(request, "servers", row["uuid"])[0]["href"]
-    return json_response({"server": server}, 202, headers={"Location": location})

@@ -47,7 +47,7 @@ def request_spec(s: Session, instances: list[Instance], ignore_hosts: Iterable[s
         row = s.scalar(select(ServerGroup).where(ServerGroup.uuid == first.server_group))
         if row is not None:
             members = [m.instance_uuid for m in row.members]
-            hosts = sorted({h for (h,) in s.execute(select(Instance.host).where(
+            hosts = sorted({str(h) for (h,) in s.execute(select(Instance.host).where(
                 Instance.uuid.in_(members), Instance.host.is_not(None), Instance.deleted.is_(False)))})
             group = InstanceGroup(uuid=row.uuid, policy=row.policy, rules=dict(row.rules or {}),
                                   members=[m for m in members if m not in {i.uuid for i in instances}], hosts=hosts)
@@ -81,7 +81,7 @@ def host_states(s: Session, candidates: list[Candidate], spec: RequestSpec, down
     if wanted:
         for uuid, host, group in s.execute(select(Instance.uuid, Instance.host, Instance.server_group).where(
                 Instance.uuid.in_(wanted), Instance.deleted.is_(False), Instance.host.is_not(None))):
-            placed.setdefault(host, {})[uuid] = group
+            placed.setdefault(str(host), {})[uuid] = group
     states: list[HostState] = []
     for node in nodes:
         cand = by_rp[node.uuid]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from onestack.compute import states
@@ -129,10 +129,10 @@ def apply_update(s: Session, uuid: str, values: dict[str, Any],
     query = update(Instance).where(Instance.uuid == uuid, Instance.deleted.is_(False))
     if expected_task_state is not None:
         names = [t for t in expected_task_state if t is not None]
-        cond = Instance.task_state.in_(names) if names else None
+        options: list[ColumnElement[bool]] = [Instance.task_state.in_(names)] if names else []
         if None in expected_task_state:
-            cond = Instance.task_state.is_(None) if cond is None else or_(cond, Instance.task_state.is_(None))
-        query = query.where(cond)
+            options.append(Instance.task_state.is_(None))
+        query = query.where(or_(*options) if options else false())
     if expected_vm_state is not None:
         query = query.where(Instance.vm_state.in_(expected_vm_state))
     result = s.execute(query.values(**values).execution_options(synchronize_session=False))
