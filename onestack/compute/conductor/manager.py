@@ -145,7 +145,7 @@ class ConductorManager:
         await self._fail(uuid, message, request_id, details=reason, host=host)
 
     async def periodic(self) -> None:
-        """Re-drive builds nobody is working on (lost casts, a restart mid-schedule)."""
+        """Re-drive builds and unshelves nobody is working on (lost casts, a restart mid-schedule)."""
         grace = timedelta(seconds=self.config.compute.task_grace)
 
         def stuck(s: Session) -> list[tuple[str, list[str]]]:
@@ -159,6 +159,16 @@ class ConductorManager:
             if uuid not in self.building:
                 log.warning("re-driving the build of %s (no progress for %ss)", uuid, grace.seconds)
                 await self.build_instances([uuid], None, ignore_hosts=tried)
+
+        def unshelving(s: Session) -> list[str]:
+            return list(s.scalars(select(Instance.uuid).where(
+                Instance.deleted.is_(False), Instance.vm_state == states.SHELVED_OFFLOADED,
+                Instance.task_state == states.UNSHELVING, Instance.updated_at < utcnow() - grace)))
+
+        redo = self.extra.get("unshelve_instance")
+        for uuid in await self.db.read(unshelving) if redo is not None else []:
+            log.warning("re-driving the unshelve of %s (no progress for %ss)", uuid, grace.seconds)
+            await redo(uuid=uuid)
 
     # --- what agents report ----------------------------------------------------------------
 
