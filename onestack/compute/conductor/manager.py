@@ -166,9 +166,10 @@ class ConductorManager:
                 Instance.task_state == states.UNSHELVING, Instance.updated_at < utcnow() - grace)))
 
         redo = self.extra.get("unshelve_instance")
-        for uuid in await self.db.read(unshelving) if redo is not None else []:
-            log.warning("re-driving the unshelve of %s (no progress for %ss)", uuid, grace.seconds)
-            await redo(uuid=uuid)
+        if redo is not None:
+            for uuid in await self.db.read(unshelving):
+                log.warning("re-driving the unshelve of %s (no progress for %ss)", uuid, grace.seconds)
+                await redo(uuid=uuid)
 
     # --- what agents report ----------------------------------------------------------------
 
