@@ -36,7 +36,7 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.functional.cloud import RunningCloud, make_cloud, wait_until  # noqa: E402
+from tests.functional.cloud import RunningCloud, make_cloud, wait_until
 
 MV = {"OpenStack-API-Version": "compute 2.96"}
 PLACEMENT_MV = {"OpenStack-API-Version": "placement 1.39"}

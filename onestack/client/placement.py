@@ -111,15 +111,18 @@ class PlacementClient:
 
     async def allocations(self, consumer: str) -> dict[str, Any]:
         resp = await self._call("GET", f"/allocations/{consumer}")
-        return resp.json() if resp.status_code == 200 else {"allocations": {}}  # type: ignore[no-any-return]
+        found: dict[str, Any] = resp.json() if resp.status_code == 200 else {"allocations": {}}
+        return found
 
     async def release(self, consumer: str) -> None:
         resp = await self._call("DELETE", f"/allocations/{consumer}")
         if resp.status_code not in (204, 404):
             raise PlacementError(f"releasing {consumer}: {resp.status_code} {resp.text}")
 
-    async def move(self, source: str, target: str, project_id: str, user_id: str) -> None:
-        """Hand ``source``'s allocations to ``target`` (a resize keeps the old size on the migration)."""
+    async def move(self, source: str, target: str, project_id: str, user_id: str,
+                   target_type: str = "MIGRATION", source_type: str = "INSTANCE") -> None:
+        """Hand ``source``'s allocations to ``target`` (a resize keeps the old size on the migration;
+        a revert hands them back with ``target_type="INSTANCE"``), replacing what ``target`` held."""
         held = await self.allocations(source)
         moved = {rp: {"resources": a["resources"]} for rp, a in held.get("allocations", {}).items()}
         if not moved:
@@ -127,9 +130,9 @@ class PlacementClient:
         gen_target = (await self.allocations(target)).get("consumer_generation")
         body = {
             source: {"allocations": {}, "project_id": project_id, "user_id": user_id,
-                     "consumer_generation": held.get("consumer_generation"), "consumer_type": "INSTANCE"},
+                     "consumer_generation": held.get("consumer_generation"), "consumer_type": source_type},
             target: {"allocations": moved, "project_id": project_id, "user_id": user_id,
-                     "consumer_generation": gen_target, "consumer_type": "MIGRATION"},
+                     "consumer_generation": gen_target, "consumer_type": target_type},
         }
         resp = await self._call("POST", "/allocations", json=body)
         if resp.status_code != 204:

@@ -261,7 +261,7 @@ def test_spawn_failure_errors_and_releases_claims(cadmin: Any, cdemo: Any, image
 
 def test_active_server_holds_placement_allocation(cadmin: Any, image_id: str, flavors: dict[str, str]) -> None:
     ids = boot(cadmin, image_id, flavors["sched.2c"])
-    (view,) = settled(cadmin, ids)
+    (_view,) = settled(cadmin, ids)
     allocations = _placement_allocations(cadmin, ids[0])
     assert len(allocations) == 1
     (alloc,) = allocations.values()

@@ -1,13 +1,335 @@
-"""Conductor endpoints for actions that span hosts: resize, cold and live migration, evacuation."""
+"""Conductor endpoints for actions that span hosts: resize, cold and live migration, evacuation.
+
+The API writes the migration row and the server's task state, then casts here. As in Nova,
+the conductor parks the server's current placement allocation on the migration's uuid, asks the
+scheduler for a destination (which claims the size the server will have there under the
+server's own uuid) and hands the work to the source or destination agent. Agents report each
+step through ``move_update`` and settle placement through ``move_allocations``: "release" drops
+what the migration holds (confirm, a finished live migration or evacuation), "revert" hands it
+back to the server (revert, failure), replacing the destination's claim.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import logging
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from onestack.compute import states
+from onestack.compute.models import ComputeNode, Instance, Migration, Service
+from onestack.compute.scheduler.snapshot import COMPUTE_BINARY, service_is_up
+from onestack.compute.service import instances
+from onestack.compute.service.availability_zones import host_zone
+from onestack.core.api.faults import ApiError
+from onestack.core.bus import BusTimeout, RemoteError
+from onestack.core.ids import isotime, utcnow
 
 if TYPE_CHECKING:
     from onestack.compute.conductor.manager import ConductorManager
 
+log = logging.getLogger("onestack.compute.conductor")
+
+NO_VALID_HOST = "No valid host was found. "
+# Migration statuses after which nothing is left to do (Nova's "not in progress" set).
+FINAL_STATUSES = ("confirmed", "reverted", "error", "failed", "completed", "done", "cancelled")
+# What a conditional write of the server raises when it was deleted or changed meanwhile.
+_GONE = (instances.UnexpectedTaskState, ApiError)
+
+
+class MoveFailed(Exception):
+    """A move cannot go ahead; the message is what the user sees (fault, 400 before 2.34)."""
+
+
+def migration_dict(row: Migration) -> dict[str, Any]:
+    """A JSON-safe copy of a migration row, as it travels on the bus."""
+    data = {c.key: getattr(row, c.key) for c in Migration.__mapper__.column_attrs}
+    for key in ("created_at", "updated_at"):
+        data[key] = isotime(data[key]) if data[key] is not None else None
+    return data
+
+
+def _remote_reason(exc: RemoteError) -> str:
+    if exc.kind == "NoValidHost":
+        return exc.message if exc.message.startswith(NO_VALID_HOST) else NO_VALID_HOST + exc.message
+    return exc.message or exc.kind
+
+
+class MoveConductor:
+    """The move endpoints of one conductor."""
+
+    def __init__(self, conductor: ConductorManager) -> None:
+        self.c = conductor
+
+    def endpoints(self) -> dict[str, Any]:
+        return {"migrate_server": self.migrate_server, "live_migrate_instance": self.live_migrate_instance,
+                "evacuate_instance": self.evacuate_instance, "move_update": self.move_update,
+                "move_allocations": self.move_allocations, "moves_of_deleted": self.moves_of_deleted}
+
+    # --- shared steps ----------------------------------------------------------------------
+
+    async def _load(self, uuid: str, migration_uuid: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        def read(s: Session) -> tuple[dict[str, Any], dict[str, Any]] | None:
+            inst = s.scalar(select(Instance).where(Instance.uuid == uuid, Instance.deleted.is_(False)))
+            mig = s.scalar(select(Migration).where(Migration.uuid == migration_uuid))
+            if inst is None or mig is None:
+                return None
+            return instances.to_dict(inst), migration_dict(mig)
+
+        return await self.c.db.read(read)
+
+    async def _event(self, uuid: str, request_id: str | None, event: str, phase: str, result: str = "Success",
+                     message: str | None = None) -> None:
+        if phase == "start":
+            await self.c.db.write(lambda s: instances.event_start(s, uuid, request_id, event, None))
+        else:
+            await self.c.db.write(lambda s: instances.event_finish(s, uuid, request_id, event, result, None, message))
+
+    async def _host_up(self, host: str) -> bool:
+        def read(s: Session) -> bool:
+            svc = s.scalar(select(Service).where(Service.host == host, Service.binary == COMPUTE_BINARY))
+            return svc is not None and service_is_up(svc, self.c.config.compute.service_down_time)
+
+        return await self.c.db.read(read)
+
+    async def _select(self, inst: dict[str, Any], *, ignore: list[str], flavor: dict[str, Any] | None = None,
+                      force_host: str | None = None, requested_host: str | None = None) -> dict[str, Any]:
+        """A destination, claimed under the server's uuid. The boot request's forced host never
+        applies to a move (Nova resets it); ``force_host`` skips the filters, ``requested_host``
+        does not."""
+        spec: dict[str, Any] = {"instance_uuids": [inst["uuid"]], "ignore_hosts": ignore,
+                                "force_hosts": [force_host] if force_host else [], "force_nodes": [],
+                                "requested_host": requested_host}
+        if flavor is not None:
+            spec["flavor"] = flavor
+        try:
+            return (await self.c.scheduler.select_destinations(spec))[0]
+        except RemoteError as exc:
+            raise MoveFailed(_remote_reason(exc)) from None
+
+    async def _record_destination(self, migration_uuid: str, dest: dict[str, Any], status: str | None = None) -> None:
+        def write(s: Session) -> None:
+            mig = s.scalar(select(Migration).where(Migration.uuid == migration_uuid))
+            node = s.scalar(select(ComputeNode).where(ComputeNode.uuid == dest["rp_uuid"]))
+            if mig is None:
+                return
+            mig.dest_compute, mig.dest_node = dest["host"], dest["node"]
+            mig.dest_host = node.host_ip if node is not None else None
+            if status:
+                mig.status = status
+            mig.updated_at = utcnow()
+
+        await self.c.db.write(write)
+
+    async def _give_up(self, inst: dict[str, Any], migration_uuid: str, message: str, request_id: str | None,
+                       event: str, task_states: list[str | None]) -> None:
+        """Scheduling or a pre-check failed: the server stays where it is, as it was."""
+        await self.move_allocations(inst["uuid"], migration_uuid, "revert")
+        try:
+            await self.move_update(inst["uuid"], migration_uuid, instance={"task_state": None},
+                                   expected_task_state=task_states, migration={"status": "error"},
+                                   fault={"code": 500 if message.startswith(NO_VALID_HOST) else 400,
+                                          "message": message})
+        except _GONE as exc:  # deleted or changed meanwhile: nothing to restore
+            log.info("move of %s abandoned: %s", inst["uuid"], exc)
+        await self._event(inst["uuid"], request_id, event, "finish", "Error", message)
+
+    # --- resize and cold migration ---------------------------------------------------------
+
+    async def migrate_server(self, uuid: str, migration_uuid: str, flavor: dict[str, Any],
+                             requested_host: str | None = None, request_id: str | None = None) -> None:
+        loaded = await self._load(uuid, migration_uuid)
+        if loaded is None:
+            return
+        inst, mig = loaded
+        event = "cold_migrate"
+        await self._event(uuid, request_id, event, "start")
+        await self.c.placement.move(uuid, migration_uuid, inst["project_id"], inst["user_id"])
+        try:
+            # Nova's allow_resize_to_same_host defaults to False: the source is never a candidate.
+            dest = await self._select(inst, ignore=[inst["host"]], flavor=flavor, requested_host=requested_host)
+        except MoveFailed as exc:
+            await self._give_up(inst, migration_uuid, str(exc), request_id, event, [states.RESIZE_PREP])
+            return
+        await self._record_destination(migration_uuid, dest)
+        try:
+            placed = await self.move_update(uuid, migration_uuid,
+                                            instance={"new_flavor": flavor, "old_flavor": inst["flavor"]},
+                                            expected_task_state=[states.RESIZE_PREP])
+        except _GONE as exc:  # deleted or changed while we scheduled: undo the claim
+            log.info("resize of %s abandoned after scheduling: %s", uuid, exc)
+            await self.move_allocations(uuid, migration_uuid, "revert")
+            await self.move_update(uuid, migration_uuid, migration={"status": "error"})
+            return
+        await self._event(uuid, request_id, event, "finish")
+        mig.update(dest_compute=dest["host"], dest_node=dest["node"])
+        await self.c.agents.cast(inst["host"], "resize_instance", instance=placed, migration=mig, flavor=flavor,
+                                 request_id=request_id)
+
+    # --- live migration --------------------------------------------------------------------
+
+    async def live_migrate_instance(self, uuid: str, migration_uuid: str, host: str | None = None,
+                                    force: bool = False, block_migration: bool | None = None,
+                                    request_id: str | None = None) -> str | None:
+        """Checks, scheduling and the destination's pre-checks; then the source agent takes over.
+        Returns None when the migration was handed over, else why not (the server is restored)."""
+        loaded = await self._load(uuid, migration_uuid)
+        if loaded is None:
+            return f"Instance {uuid} could not be found."
+        inst, mig = loaded
+        event = "conductor_live_migrate_instance"
+        await self._event(uuid, request_id, event, "start")
+        source = inst["host"]
+        moved = False
+        try:
+            if not source or not await self._host_up(source):
+                raise MoveFailed(f"Compute service of {source} is unavailable at this time.")
+            if host and host == source:
+                raise MoveFailed(f"Unable to migrate instance ({uuid}) to current host ({source}).")
+            if host and force and not await self._host_up(host):
+                raise MoveFailed(f"Compute service of {host} is unavailable at this time.")
+            await self.c.placement.move(uuid, migration_uuid, inst["project_id"], inst["user_id"])
+            moved = True
+            dest, data = await self._live_destination(inst, host, force, block_migration)
+        except MoveFailed as exc:
+            if not moved:
+                try:
+                    await self.move_update(uuid, migration_uuid, instance={"task_state": None},
+                                           expected_task_state=[states.MIGRATING], migration={"status": "error"})
+                except _GONE as gone:
+                    log.info("live migration of %s abandoned: %s", uuid, gone)
+                await self._event(uuid, request_id, event, "finish", "Error", str(exc))
+            else:
+                await self._give_up(inst, migration_uuid, str(exc), request_id, event, [states.MIGRATING])
+            return str(exc)
+        await self._record_destination(migration_uuid, dest)
+        await self._event(uuid, request_id, event, "finish")
+        mig.update(dest_compute=dest["host"], dest_node=dest["node"])
+        await self.c.agents.cast(source, "live_migration", instance=inst, migration=mig, dest=dest["host"],
+                                 migrate_data=data, request_id=request_id)
+        return None
+
+    async def _live_destination(self, inst: dict[str, Any], host: str | None, force: bool,
+                                block_migration: bool | None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A claimed destination whose agent agrees to take the guest (Nova retries other hosts
+        when the scheduler picked one and its checks fail)."""
+        ignore = [inst["host"]]
+        # "auto": no storage is shared between onestack hosts, so the disks travel too.
+        block = True if block_migration is None else block_migration
+        for _attempt in range(max(1, self.c.config.scheduler.max_attempts)):
+            dest = await self._select(inst, ignore=list(ignore), force_host=host if force else None,
+                                      requested_host=None if force else host)
+            try:
+                data = await self.c.agents.call(dest["host"], "check_can_live_migrate_destination",
+                                                instance=inst, block_migration=block)
+                return dest, data
+            except (RemoteError, BusTimeout) as exc:
+                await self.c.placement.release(inst["uuid"])
+                reason = exc.message or exc.kind if isinstance(exc, RemoteError) else str(exc)
+                if host:
+                    raise MoveFailed(f"Migration pre-check error: {reason}") from None
+                ignore.append(dest["host"])
+        raise MoveFailed(f"Exceeded max scheduling retries {self.c.config.scheduler.max_attempts} for instance "
+                         f"{inst['uuid']} during live migration")
+
+    # --- evacuation ------------------------------------------------------------------------
+
+    async def evacuate_instance(self, uuid: str, migration_uuid: str, host: str | None = None,
+                                force: bool = False, target_state: str | None = None,
+                                request_id: str | None = None) -> None:
+        loaded = await self._load(uuid, migration_uuid)
+        if loaded is None:
+            return
+        inst, mig = loaded
+        event = "conductor_rebuild_server"
+        await self._event(uuid, request_id, event, "start")
+        # The failed host's share waits on the migration until the rebuild elsewhere worked.
+        await self.c.placement.move(uuid, migration_uuid, inst["project_id"], inst["user_id"])
+        try:
+            dest = await self._select(inst, ignore=[inst["host"]], force_host=host if force else None,
+                                      requested_host=None if force else host)
+        except MoveFailed as exc:
+            await self._give_up(inst, migration_uuid, str(exc), request_id, event, [states.REBUILDING])
+            return
+        await self._record_destination(migration_uuid, dest, status="pre-migrating")
+        await self._event(uuid, request_id, event, "finish")
+        mig.update(dest_compute=dest["host"], dest_node=dest["node"], status="pre-migrating")
+        await self.c.agents.cast(dest["host"], "rebuild_evacuated", instance=inst, migration=mig,
+                                 target_state=target_state, request_id=request_id)
+
+    # --- what agents report ----------------------------------------------------------------
+
+    async def move_update(self, uuid: str, migration_uuid: str, instance: dict[str, Any] | None = None,
+                          expected_task_state: list[str | None] | None = None,
+                          expected_vm_state: list[str] | None = None, migration: dict[str, Any] | None = None,
+                          landed_on: str | None = None, fault: dict[str, Any] | None = None) -> dict[str, Any]:
+        """One step of a move in one transaction: the server's values (conditional on its task
+        state), where it now lives (``landed_on``: host, node, provider, zone), the migration's
+        values and a fault. Returns the server as it now is."""
+        def write(s: Session) -> dict[str, Any]:
+            values = dict(instance or {})
+            if landed_on is not None:
+                node = s.scalar(select(ComputeNode).where(ComputeNode.host == landed_on).order_by(ComputeNode.id))
+                current = instances.get(s, uuid)
+                meta = dict(current.system_metadata or {})
+                if node is not None:
+                    meta["rp_uuid"] = node.uuid
+                meta.pop("alternates", None)
+                values.update(host=landed_on, node=node.hypervisor_hostname if node is not None else landed_on,
+                              system_metadata=meta, availability_zone=host_zone(s, landed_on))
+            if values or expected_task_state is not None or expected_vm_state is not None:
+                inst = instances.apply_update(s, uuid, values, expected_task_state, expected_vm_state)
+            else:
+                inst = instances.get(s, uuid, with_deleted=True)
+            if migration:
+                mig = s.scalar(select(Migration).where(Migration.uuid == migration_uuid))
+                if mig is not None:
+                    for key, value in migration.items():
+                        setattr(mig, key, value)
+                    mig.updated_at = utcnow()
+            if fault:
+                instances.add_fault(s, uuid, int(fault.get("code", 500)), str(fault.get("message", "")),
+                                    str(fault.get("details", "")), fault.get("host"))
+            return instances.to_dict(inst)
+
+        return await self.c.db.write(write)
+
+    async def moves_of_deleted(self, uuid: str) -> None:
+        """The server was deleted in the middle of a move: what its unfinished migrations hold in
+        placement goes too, and they end in error (call after the row is gone)."""
+        def write(s: Session) -> list[str]:
+            rows = list(s.scalars(select(Migration).where(Migration.instance_uuid == uuid,
+                                                          Migration.status.not_in(FINAL_STATUSES))))
+            for row in rows:
+                row.status, row.updated_at = "error", utcnow()
+            return [r.uuid for r in rows]
+
+        for migration_uuid in await self.c.db.write(write):
+            await self.c.placement.release(migration_uuid)
+
+    async def move_allocations(self, uuid: str, migration_uuid: str, action: str) -> None:
+        """"release": drop the migration's allocation (the source's share is no longer needed);
+        "revert": give it back to the server, replacing the destination's claim."""
+        if action == "release":
+            await self.c.placement.release(migration_uuid)
+            return
+        held = await self.c.placement.allocations(migration_uuid)
+        if not held.get("allocations"):
+            return
+        def owner(s: Session) -> tuple[str, str] | None:
+            inst = s.scalar(select(Instance).where(Instance.uuid == uuid, Instance.deleted.is_(False)))
+            return None if inst is None else (inst.project_id, inst.user_id)
+
+        who = await self.c.db.read(owner)
+        if who is None:  # the server is gone: nothing to give back to
+            await self.c.placement.release(migration_uuid)
+            await self.c.placement.release(uuid)
+            return
+        await self.c.placement.move(migration_uuid, uuid, who[0], who[1], target_type="INSTANCE",
+                                    source_type="MIGRATION")
+
 
 def register(conductor: ConductorManager) -> None:
     """Add this module's endpoints to ``conductor.extra``."""
-    return None
+    conductor.extra.update(MoveConductor(conductor).endpoints())

@@ -41,7 +41,9 @@ class SchedulerManager:
 
     async def select_destinations(self, spec: dict[str, Any]) -> list[dict[str, Any]]:
         """``spec``: {instance_uuids, ignore_hosts, consumer (optional: claim for this uuid instead,
-        as a resize does for its migration), flavor (optional: instead of the instances')}."""
+        as a resize does for its migration), flavor (optional: instead of the instances'),
+        force_hosts/force_nodes (optional: replace the boot request's forced host/node; forced hosts
+        skip the filters), requested_host (optional: consider only this host, filters still run)}."""
         uuids: list[str] = spec["instance_uuids"]
 
         def load(s: Any) -> Any:
@@ -59,9 +61,15 @@ class SchedulerManager:
         rows, rspec = await self.db.read(load)
         if spec.get("force_hosts") is not None:
             rspec.force_hosts = list(spec["force_hosts"])
+        if spec.get("force_nodes") is not None:
+            rspec.force_nodes = list(spec["force_nodes"])
         resources = resources_of(rows[0].flavor)
         candidates = await self.placement.candidates(resources)
         states = await self.db.read(lambda s: host_states(s, candidates, rspec, self.config.compute.service_down_time))
+        if spec.get("requested_host"):
+            # Nova's requested_destination: only this host is considered, but it still has to
+            # pass the filters (unlike force_hosts, which skips them).
+            states = [h for h in states if h.host == spec["requested_host"]]
         loop = asyncio.get_running_loop()
         first = rows[0]
         consumers = [spec.get("consumer") or r.uuid for r in rows]
@@ -78,6 +86,6 @@ class SchedulerManager:
             select_with_alternates, states, rspec, self.filters, self.weighers, claim=claim, unclaim=unclaim,
             host_subset_size=cfg.host_subset_size, max_attempts=cfg.max_attempts)
         return [{"host": sel.host.host, "node": sel.host.nodename, "rp_uuid": sel.host.uuid,
-                 "availability_zone": sorted(sel.host.zones())[0],
+                 "availability_zone": min(sel.host.zones()),
                  "alternates": [{"host": a.host, "node": a.nodename, "rp_uuid": a.uuid} for a in sel.alternates]}
                 for sel in chosen]
