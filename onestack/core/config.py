@@ -138,6 +138,8 @@ class ComputeConfig:
     # Failure injection on simulated hosts: servers with these names (comma-separated) fail to
     # spawn, as does each spawn with the given probability.
     fake_fail_spawn: str = ""
+    # Seconds a live migration between simulated hosts takes (so it can be listed and aborted).
+    fake_live_migration_latency: float = 0.0
     fake_fail_spawn_probability: float = 0.0
     # Simulated hosts `onestack up` runs (`--compute-hosts N`), named compute-1 ... compute-N.
     hosts: int = 1

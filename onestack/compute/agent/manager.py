@@ -82,6 +82,8 @@ class ComputeAgent:
             module.register(self)
         try:
             await self.report()
+            # Back after an evacuation: those moves are over (the orphan pass removes the old guests).
+            await self.conductor.call("complete_evacuations", host=self.host)
         except Exception:  # identity or placement not answering yet: the report loop retries
             log.exception("%s: first report failed; retrying every %ss", self.host, self.config.compute.report_interval)
         await self.bus.serve(agent_topic(self.host), self.endpoints())

@@ -65,7 +65,8 @@ class MoveConductor:
     def endpoints(self) -> dict[str, Any]:
         return {"migrate_server": self.migrate_server, "live_migrate_instance": self.live_migrate_instance,
                 "evacuate_instance": self.evacuate_instance, "move_update": self.move_update,
-                "move_allocations": self.move_allocations, "moves_of_deleted": self.moves_of_deleted}
+                "move_allocations": self.move_allocations, "moves_of_deleted": self.moves_of_deleted,
+                "complete_evacuations": self.complete_evacuations}
 
     # --- shared steps ----------------------------------------------------------------------
 
@@ -307,6 +308,19 @@ class MoveConductor:
 
         for migration_uuid in await self.c.db.write(write):
             await self.c.placement.release(migration_uuid)
+
+    async def complete_evacuations(self, host: str) -> int:
+        """A host that was evacuated is back: its evacuations are ``completed`` (Nova does this when
+        the source's compute service starts; the agent's orphan pass removes the old guests)."""
+        def write(s: Session) -> int:
+            rows = list(s.scalars(select(Migration).where(
+                Migration.source_compute == host, Migration.migration_type == "evacuation",
+                Migration.status == "done")))
+            for row in rows:
+                row.status, row.updated_at = "completed", utcnow()
+            return len(rows)
+
+        return await self.c.db.write(write)
 
     async def move_allocations(self, uuid: str, migration_uuid: str, action: str) -> None:
         """"release": drop the migration's allocation (the source's share is no longer needed);

@@ -203,6 +203,9 @@ class ConductorManager:
         """The agent removed the guest: the row goes (soft-deleted) and so does its claim."""
         await self.db.write(lambda s: instances.mark_deleted(s, uuid))
         await self.placement.release(uuid)
+        unfinished = self.extra.get("moves_of_deleted")  # deleted mid-move: the migration's claim goes too
+        if unfinished is not None:
+            await unfinished(uuid=uuid)
 
     async def instances_on_host(self, host: str) -> list[dict[str, Any]]:
         """Live rows on ``host`` plus rows deleted in the last hour (so the agent reaps their guests)."""

@@ -73,6 +73,7 @@ class FakeHostConfig:
     ignore_acpi_for: set[str] = field(default_factory=set)
     fail_live_migration_for: set[str] = field(default_factory=set)
     vnc_port_base: int = 5900
+    live_migration_latency: float = 0.0  # seconds the memory copy takes before the hand-over
     # Over-commit the simulated hypervisor accepts (a real one lets vCPUs oversubscribe).
     cpu_allocation_ratio: float = 1.0
     ram_allocation_ratio: float = 1.0
@@ -119,6 +120,7 @@ class FakeDriver:
         self._guests: dict[str, _Guest] = {}
         self._set_aside: dict[str, InstanceSpec] = {}  # resize sources awaiting confirm/revert
         self._incoming: dict[str, InstanceSpec] = {}  # live migrations prepared here
+        self._completing: dict[str, asyncio.Event] = {}  # live migrations copying memory
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._rng = random.Random(self.config.seed)
         self.fabric = fabric or FakeFabric()
@@ -485,12 +487,26 @@ class FakeDriver:
                 raise MigrationError(f"destination {data.dest_host} was not prepared for {uuid}")
             if self._marked(guest.spec, self.config.fail_live_migration_for):
                 raise MigrationError(f"injected failure live-migrating {guest.spec.name}")
+            # Copying memory: cancellable (abort) until the hand-over, which a force-complete hastens.
+            done = self._completing.setdefault(uuid, asyncio.Event())
+            try:
+                await asyncio.wait_for(done.wait(), timeout=min(timeout, self.config.live_migration_latency))
+            except TimeoutError:
+                pass
+            finally:
+                self._completing.pop(uuid, None)
             # The hand-over is one step with no await: the guest is never on both or neither.
             dest._incoming.pop(uuid)
             guest.vnc_port = dest._free_vnc_port()
             dest._guests[uuid] = guest
             del self._guests[uuid]
             self._log(guest, f"{guest.spec.name}: live-migrated from {self.hostname} to {dest.hostname}")
+
+    async def live_migration_force_complete(self, uuid: str) -> None:
+        """Finish a running live migration now (as pausing the guest lets the copy converge)."""
+        event = self._completing.get(uuid)
+        if event is not None:
+            event.set()
 
     async def post_live_migration_at_destination(self, uuid: str,
                                                  network_info: NetworkInfo | None = None) -> None:

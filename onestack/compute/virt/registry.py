@@ -21,7 +21,8 @@ def fake_host_config(config: Config, hostname: str) -> FakeHostConfig:
                           cpu_allocation_ratio=c.cpu_allocation_ratio, ram_allocation_ratio=c.ram_allocation_ratio,
                           disk_allocation_ratio=c.disk_allocation_ratio,
                           fail_spawn_for={n.strip() for n in c.fake_fail_spawn.split(",") if n.strip()},
-                          fail_spawn_probability=c.fake_fail_spawn_probability)
+                          fail_spawn_probability=c.fake_fail_spawn_probability,
+                          live_migration_latency=c.fake_live_migration_latency)
 
 
 def _fake(config: Config, hostname: str, fabric: FakeFabric) -> ComputeDriver:
