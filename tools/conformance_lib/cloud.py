@@ -20,6 +20,7 @@ import yaml
 from conformance_lib.tempest_conf import (
     TEMPEST_CONTAINER_FORMATS,
     TEMPEST_DISK_FORMATS,
+    ComputeFacts,
     ImageFacts,
     ordered_formats,
 )
@@ -223,3 +224,53 @@ def image_facts(target: Target, admin: Admin) -> ImageFacts:
         image_ref_alt=refs[1] if len(refs) > 1 else (refs[0] if refs else None),
         format_enforcement=_refuses_bogus_qcow2(image_url, admin.token),
     )
+
+
+def _compute_hosts(compute_url: str, placement_url: str | None, token: str) -> int:
+    """Enabled nova-compute services; the resource providers in placement when os-services is missing."""
+    try:
+        _, doc = _request(f"{compute_url}/os-services?binary=nova-compute", token=token)
+        hosts = {s["host"] for s in doc.get("services", []) if s.get("status") == "enabled"}
+        if hosts:
+            return len(hosts)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    if placement_url:
+        try:
+            _, doc = _request(f"{placement_url}/resource_providers", token=token)
+            roots = [rp for rp in doc.get("resource_providers", [])
+                     if rp.get("root_provider_uuid", rp.get("uuid")) == rp.get("uuid")]
+            if roots:
+                return len(roots)
+        except (OSError, ValueError, TypeError):
+            pass
+    return 1
+
+
+def _flavor_exists(compute_url: str, token: str, flavor_id: str) -> bool:
+    try:
+        _request(f"{compute_url}/flavors/{flavor_id}", token=token)
+        return True
+    except (OSError, ValueError):
+        return False
+
+
+def compute_facts(admin: Admin) -> ComputeFacts:
+    """Microversion range, compute hosts and the flavors Tempest boots, from the running cloud."""
+    compute_url = admin.endpoints.get("compute")
+    if not compute_url:
+        return ComputeFacts()
+    defaults = ComputeFacts()
+    try:
+        _, doc = _request(compute_url, token=admin.token)
+        version = doc.get("version", {})
+        low, high = str(version.get("min_version") or "2.1"), str(version.get("version") or "2.1")
+    except (OSError, ValueError, AttributeError):
+        low, high = defaults.min_microversion, defaults.max_microversion
+    flavors = [f for f in (defaults.flavor_ref, defaults.flavor_ref_alt) if _flavor_exists(compute_url, admin.token, f)]
+    if len(flavors) < 2:
+        raise SystemExit(f"conformance: the cloud lacks DevStack's flavors {defaults.flavor_ref} (m1.tiny) and "
+                         f"{defaults.flavor_ref_alt} (m1.small) that Tempest boots and resizes to")
+    return ComputeFacts(
+        hosts=_compute_hosts(compute_url, admin.endpoints.get("placement"), admin.token),
+        min_microversion=low, max_microversion=high)

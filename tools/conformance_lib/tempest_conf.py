@@ -120,6 +120,46 @@ class ImageFacts:
     format_enforcement: bool = True
 
 
+# onestack's default [scheduler] enabled_filters (DevStack's set); Tempest runs the hint tests
+# (same_host, different_host, group) only for filters it is told are on.
+DEFAULT_SCHEDULER_FILTERS = (
+    "AvailabilityZoneFilter", "ComputeFilter", "ComputeCapabilitiesFilter", "ImagePropertiesFilter",
+    "ServerGroupAntiAffinityFilter", "ServerGroupAffinityFilter", "SameHostFilter", "DifferentHostFilter",
+)
+
+
+@dataclass(frozen=True)
+class ComputeOptions:
+    """onestack [compute] settings of the normal pass: two simulated hosts, so that Tempest's
+    migration, evacuation and host-spreading tests have somewhere to go."""
+
+    hosts: int = 2
+
+    def onestack_toml(self) -> str:
+        return "\n".join([
+            "# Written by tools/conformance for the normal pass.",
+            "[compute]",
+            f"hosts = {self.hosts}",
+            "",
+        ])
+
+
+@dataclass(frozen=True)
+class ComputeFacts:
+    """What tools/conformance learnt from the running compute service (see ``cloud.compute_facts``)."""
+
+    hosts: int = 1  # enabled nova-compute services
+    flavor_ref: str = "1"  # DevStack's m1.tiny
+    flavor_ref_alt: str = "2"  # m1.small: the resize target
+    min_microversion: str = "2.1"
+    max_microversion: str = "2.1"
+    scheduler_filters: tuple[str, ...] = DEFAULT_SCHEDULER_FILTERS
+    # changePassword needs a guest agent: the fake driver, like libvirt without the QEMU agent,
+    # answers 501. VNC consoles are offered (the host gives each guest a VNC port).
+    change_password: bool = False
+    vnc_console: bool = True
+
+
 @dataclass
 class ConfInputs:
     identity_url: str  # e.g. http://127.0.0.1:5000/identity (no version suffix)
@@ -132,6 +172,7 @@ class ConfInputs:
     # enforce_scope off), so Tempest uses project-scoped admin tokens unless asked otherwise.
     use_system_token: bool = False
     image: ImageFacts = field(default_factory=ImageFacts)
+    compute: ComputeFacts = field(default_factory=ComputeFacts)
 
 
 def _bool(value: bool) -> str:
@@ -229,10 +270,74 @@ def _image_features(inputs: ConfInputs) -> dict[str, str]:
     }
 
 
-def _compute(inputs: ConfInputs) -> dict[str, str]:
+def _compute_images(inputs: ConfInputs) -> dict[str, str]:
     """Images other services' tests boot from; left out until the cloud has them."""
     refs = {"image_ref": inputs.image.image_ref, "image_ref_alt": inputs.image.image_ref_alt}
     return {key: value for key, value in refs.items() if value}
+
+
+def _compute(inputs: ConfInputs) -> dict[str, str]:
+    facts = inputs.compute
+    values = {
+        "catalog_type": "compute",
+        "region": inputs.region,
+        "endpoint_type": "publicURL",
+        "flavor_ref": facts.flavor_ref,
+        "flavor_ref_alt": facts.flavor_ref_alt,
+        "min_microversion": facts.min_microversion,
+        "max_microversion": facts.max_microversion,
+        "min_compute_nodes": str(facts.hosts),
+        # Fake hosts build in well under a second; a stuck state should fail a test in two minutes.
+        "build_timeout": "120",
+        "build_interval": "1",
+        # Nova's default: a shelved server is offloaded at once (Tempest waits for SHELVED_OFFLOADED).
+        "shelved_offload_time": "0",
+        # Simulated hosts are compute-1..N; none is a bare-metal (-ironic) node to keep out.
+        "target_hosts_to_avoid": "-ironic",
+    }
+    values.update(_compute_images(inputs))
+    return values
+
+
+def _compute_features(inputs: ConfInputs) -> dict[str, str]:
+    """Each flag is what onestack's compute implements; docs/conformance.md gives the reasons."""
+    facts = inputs.compute
+    many = facts.hosts > 1
+    return {
+        "disk_config": "True",  # OS-DCF:diskConfig kept on create, rebuild and resize
+        "hostname_fqdn_sanitization": "False",
+        "change_password": _bool(facts.change_password),
+        "console_output": "True",
+        "resize": "True",
+        "pause": "True",
+        "suspend": "True",
+        "rescue": "True",
+        "stable_rescue": "False",  # rescue keeps the original disk layout only via volumes (no cinder)
+        "shelve": "True",
+        "shelve_migrate": "False",
+        "snapshot": "True",
+        "cold_migration": _bool(many),
+        "live_migration": _bool(many),
+        "live_migrate_back_and_forth": _bool(many),
+        "block_migration_for_live_migration": "False",
+        "can_migrate_between_any_hosts": "True",
+        "vnc_console": _bool(facts.vnc_console),
+        "spice_console": "False",
+        "serial_console": "False",
+        "metadata_service": "False",  # no metadata service: guests learn nothing over 169.254.169.254
+        "config_drive": "True",
+        "enable_instance_password": "True",
+        "interface_attach": "False",  # needs the network service
+        "personality": "False",  # removed from Nova at 2.57; onestack does not write files into guests
+        "attach_encrypted_volume": "False",  # needs the block-storage service
+        "swap_volume": "False",
+        "volume_backed_live_migration": "False",
+        "volume_multiattach": "False",
+        "ide_bus": "False",
+        "unified_limits": "False",  # quotas are Nova's own (os-quota-sets), not Keystone limits
+        "vtpm_live_migration": "False",
+        "scheduler_enabled_filters": ",".join(facts.scheduler_filters),
+    }
 
 
 def build_config(inputs: ConfInputs) -> configparser.ConfigParser:
@@ -256,9 +361,11 @@ def build_config(inputs: ConfInputs) -> configparser.ConfigParser:
     if "glance" in flags:
         conf["image"] = _image(inputs)
         conf["image-feature-enabled"] = _image_features(inputs)
-        compute = _compute(inputs)
-        if compute:
-            conf["compute"] = compute
+    if "nova" in flags:
+        conf["compute"] = _compute(inputs)
+        conf["compute-feature-enabled"] = _compute_features(inputs)
+    elif _compute_images(inputs):
+        conf["compute"] = _compute_images(inputs)
     conf["service-clients"] = {"http_timeout": "60"}
     conf["validation"] = {"run_validation": "False"}
     return conf

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
+from urllib.parse import urlencode
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
@@ -12,7 +15,6 @@ from onestack.compute import states
 from onestack.compute.api import server_create
 from onestack.compute.api.common import (
     allowed,
-    as_bool,
     at_least,
     caller,
     check_keys,
@@ -20,56 +22,73 @@ from onestack.compute.api.common import (
     enforce,
     name_field,
     resource_links,
-    wrapped_body,
 )
-from onestack.compute.api.server_views import Viewer, brief, detail
-from onestack.compute.models import Instance
+from onestack.compute.api.server_views import (
+    LIST,
+    Shape,
+    Viewer,
+    brief,
+    detail,
+    disk_config,
+    shape_for,
+)
+from onestack.compute.models import Instance, Service
 from onestack.compute.scheduler.snapshot import COMPUTE_BINARY, service_is_up
 from onestack.compute.service import builds, instances, server_list
 from onestack.compute.service.server_list import ServerQuery
-from onestack.core.api.faults import BadRequest, Forbidden, NotFound
+from onestack.core.api.faults import BadRequest, Forbidden
 from onestack.core.api.http import RouteTable, json_body, json_response, no_content
 from onestack.core.auth import AuthContext
-from onestack.core.ids import parse_isotime
+from onestack.core.ids import parse_isotime, utcnow
 
 routes = RouteTable()
 MAX_LIMIT = 1000
 
 
 def viewer(request: Request, ctx: AuthContext) -> Viewer:
-    admin = allowed(request, ctx, "context_is_admin")
+    host_status = allowed(request, ctx, "os_compute_api:servers:show:host_status")
     return Viewer(admin_attrs=allowed(request, ctx, "os_compute_api:os-extended-server-attributes"),
                   flavor_specs=allowed(request, ctx, "os_compute_api:servers:show:flavor-extra-specs"),
-                  host_status=allowed(request, ctx, "os_compute_api:servers:show:host_status"),
-                  fault_details=admin)
+                  host_status=host_status,
+                  host_status_unknown_only=not host_status and allowed(
+                      request, ctx, "os_compute_api:servers:show:host_status:unknown-only"),
+                  fault_details=allowed(request, ctx, "context_is_admin"))
 
 
 def host_statuses(s: Session, hosts: set[str], down_after: float) -> dict[str, str]:
-    """Nova's host_status: UP, DOWN, MAINTENANCE (disabled) or UNKNOWN per host."""
-    from sqlalchemy import select
-
-    from onestack.compute.models import Service
-
-    found = {h: "UNKNOWN" for h in hosts}
+    """Nova's host_status per host: DOWN (forced down), MAINTENANCE (disabled), UP, UNKNOWN (not
+    reporting), or "" when the host has no compute service."""
+    found = {h: "" for h in hosts}
     if hosts:
         for svc in s.scalars(select(Service).where(Service.host.in_(hosts), Service.binary == COMPUTE_BINARY)):
-            up = service_is_up(svc, down_after)
-            found[svc.host] = "DOWN" if not up else ("MAINTENANCE" if svc.disabled else "UP")
+            if svc.forced_down:
+                found[svc.host] = "DOWN"
+            elif svc.disabled:
+                found[svc.host] = "MAINTENANCE"
+            else:
+                found[svc.host] = "UP" if service_is_up(svc, down_after) else "UNKNOWN"
     return found
 
 
-def render_many(request: Request, s: Session, rows: list[Instance], view: Viewer) -> list[dict[str, Any]]:
+def _host_up(s: Session, host: str, down_after: float) -> bool:
+    svc = s.scalar(select(Service).where(Service.host == host, Service.binary == COMPUTE_BINARY))
+    return svc is not None and service_is_up(svc, down_after)
+
+
+def render_many(request: Request, s: Session, rows: list[Instance], view: Viewer,
+                shape: Shape = LIST) -> list[dict[str, Any]]:
     uuids = [r.uuid for r in rows]
     tags = instances.tags_of(s, uuids) if at_least(request, 2, 26) else {}
     faults = instances.faults_of(s, [r.uuid for r in rows if r.vm_state in (states.ERROR, states.DELETED)])
     statuses: dict[str, str] = {}
-    if at_least(request, 2, 16) and view.host_status:
+    wants_status = shape.full and at_least(request, 2, 16) and (view.host_status or view.host_status_unknown_only)
+    if wants_status:
         statuses = host_statuses(s, {r.host for r in rows if r.host}, compute_of(request).config.compute.service_down_time)
     out = []
     for row in rows:
         data = instances.to_dict(row, tags.get(row.uuid))
-        status = statuses.get(row.host or "", "") if view.host_status and at_least(request, 2, 16) else None
-        out.append(detail(request, data, view, fault=faults.get(row.uuid), host_status=status))
+        status = statuses.get(row.host or "", "") if wants_status else None
+        out.append(detail(request, data, view, fault=faults.get(row.uuid), host_status=status, shape=shape))
     return out
 
 
@@ -81,131 +100,267 @@ async def load(request: Request, ctx: AuthContext, uuid: str, rule: str) -> dict
     return row
 
 
+async def show_one(request: Request, ctx: AuthContext, uuid: str, kind: str | None = None) -> dict[str, Any]:
+    """The detailed view of one server; ``kind`` "update" or "rebuild" gives those answers' shape.
+
+    Left out, it is "show", or "rebuild" under POST /servers/{id}/action: rebuild is the only
+    server action Nova answers with the server.
+    """
+    if kind is None:
+        kind = "rebuild" if request.url.path.endswith("/action") else "show"
+    project = None if allowed(request, ctx, "context_is_admin") else ctx.project_id
+    view = viewer(request, ctx)
+    shape = shape_for(request, kind)
+
+    def read(s: Session) -> dict[str, Any]:
+        row = instances.get(s, uuid, project_id=project)
+        return render_many(request, s, [row], view, shape)[0]
+
+    return await compute_of(request).db.read(read)
+
+
 # --- create ------------------------------------------------------------------------------
 
 @routes.post("/v2.1/servers")
 async def create_server(request: Request) -> Response:
     ctx = await caller(request)
-    enforce(request, ctx, "os_compute_api:servers:create")
     body = await json_body(request)
-    if not isinstance(body, dict) or not isinstance(body.get("server"), dict):
-        raise BadRequest(f"Invalid input for field/attribute server. Value: {body}. 'server' is a required property")
+    draft = server_create.validate(request, body)
+    server_create.check_placement_args(request, ctx, draft)
     compute = compute_of(request)
     server_create.compute_has_clients(request)
-    image_id = server_create.image_ref_of(body)
-    image = None
-    if image_id is not None:
-        assert compute.images is not None
-        image = await compute.images.get(image_id, request.headers.get("X-Auth-Token"))
-        if image is None:
-            raise BadRequest(f"Image {image_id} could not be found.")
+    assert compute.images is not None and draft.image_id is not None
+    image = await compute.images.get(draft.image_id, request.headers.get("X-Auth-Token"))
+    if image is None:
+        raise BadRequest("Can not find requested image")
 
     def create(s: Session) -> list[dict[str, Any]]:
-        req = server_create.parse(request, ctx, body, s, image)
+        req = server_create.resolve(request, ctx, draft, s, image)
         return [instances.to_dict(i) for i in builds.create(s, req)]
 
     rows = await compute.db.write(create)
     assert compute.conductor is not None
     await compute.conductor.build_instances([r["uuid"] for r in rows], request.state.request_id)
-    server = body["server"]
-    if server.get("return_reservation_id") and as_bool(server["return_reservation_id"], "return_reservation_id"):
+    if draft.return_reservation_id:
         return json_response({"reservation_id": rows[0]["reservation_id"]}, 202)
     first = rows[0]
+    server = draft.server
     reply: dict[str, Any] = {"id": first["uuid"], "links": resource_links(request, "servers", first["uuid"]),
-                             "OS-DCF:diskConfig": "MANUAL", "security_groups": [{"name": "default"}],
-                             "adminPass": server.get("adminPass") or builds.new_uuid().replace("-", "")[:12]}
+                             "OS-DCF:diskConfig": disk_config(first),
+                             "security_groups": server.get("security_groups", [{"name": "default"}]),
+                             "adminPass": server.get("adminPass") or _password()}
     return json_response({"server": reply}, 202, headers={"Location": reply["links"][0]["href"]})
+
+
+def _password(length: int = 12) -> str:
+    """Nova's generate_password: letters and digits without look-alikes."""
+    symbols = "23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+    return "".join(secrets.choice(symbols) for _ in range(length))
 
 
 # --- list --------------------------------------------------------------------------------
 
-_SORT_DIRS = {"asc", "desc"}
+# Query parameters Nova's schema names (2.1); unknown ones are ignored until 2.75, refused after.
+_QUERY_KEYS = {
+    "user_id", "project_id", "tenant_id", "launch_index", "image_ref", "image", "kernel_id", "ramdisk_id",
+    "hostname", "key_name", "power_state", "vm_state", "task_state", "host", "node", "flavor", "reservation_id",
+    "launched_at", "terminated_at", "availability_zone", "name", "display_name", "description",
+    "display_description", "locked_by", "uuid", "root_device_name", "config_drive", "access_ip_v4",
+    "access_ip_v6", "auto_disk_config", "progress", "sort_key", "sort_dir", "all_tenants", "soft_deleted",
+    "deleted", "status", "changes-since", "ip", "ip6", "created_at", "limit", "marker",
+    # joined tables: accepted by the schema, refused later ("Invalid filter field")
+    "block_device_mapping", "services", "metadata", "system_metadata", "info_cache", "security_groups",
+    "pci_devices",
+}
+_JOINED = {"block_device_mapping", "services", "metadata", "system_metadata", "info_cache", "security_groups",
+           "pci_devices"}
+_TAG_FILTERS = ("tags", "tags-any", "not-tags", "not-tags-any")
+_PAGING = ("sort_key", "sort_dir", "limit", "marker")
+_STRICT_TRUE = {"1", "t", "true", "on", "y", "yes"}
+_STRICT_FALSE = {"0", "f", "false", "off", "n", "no"}
 
 
-def _query(request: Request, ctx: AuthContext, detail_list: bool) -> ServerQuery:
+def _query_keys(request: Request) -> set[str]:
+    keys = set(_QUERY_KEYS)
+    if at_least(request, 2, 26):
+        keys.update(_TAG_FILTERS)
+    if at_least(request, 2, 66):
+        keys.add("changes-before")
+    if at_least(request, 2, 73):
+        keys.add("locked")
+    return keys
+
+
+def _user_filters(request: Request) -> set[str]:
+    """The filters a non-admin may use (Nova drops the others silently)."""
+    keys = {"reservation_id", "name", "status", "image", "flavor", "ip", "changes-since", "all_tenants"}
+    for version, added in (((2, 5), {"ip6"}), ((2, 26), set(_TAG_FILTERS)), ((2, 66), {"changes-before"}),
+                           ((2, 73), {"locked"}),
+                           ((2, 83), {"availability_zone", "config_drive", "key_name", "created_at", "launched_at",
+                                      "terminated_at", "power_state", "task_state", "vm_state", "progress",
+                                      "user_id"}),
+                           ((2, 90), {"hostname"})):
+        if at_least(request, *version):
+            keys.update(added)
+    return keys
+
+
+def _strict_bool(value: str) -> bool:
+    text = value.strip().lower()
+    if text in _STRICT_TRUE:
+        return True
+    if text in _STRICT_FALSE:
+        return False
+    raise BadRequest(f"Unrecognized value '{value}', acceptable values are: '0', '1', 'f', 'false', 'n', 'no', "
+                     "'off', 'on', 't', 'true', 'y', 'yes'")
+
+
+def _check_schema(request: Request) -> None:
+    """The query schema of the microversion: known keys (2.75+), sort keys, limit, timestamps."""
+    params = request.query_params
+    if at_least(request, 2, 75):
+        unknown = sorted(k for k in set(params) - _query_keys(request) if not k.startswith("_"))
+        if unknown:
+            listed = ", ".join(f"'{k}'" for k in unknown)
+            raise BadRequest(f"Additional properties are not allowed ({listed} "
+                             f"{'was' if len(unknown) == 1 else 'were'} unexpected)")
+    valid = set(server_list.VALID_SORT_KEYS)
+    if at_least(request, 2, 73):
+        valid.add("locked")
+    if at_least(request, 2, 75):
+        valid -= server_list.IGNORED_SORT_KEYS - {"locked"}
+    for key in params.getlist("sort_key"):
+        if key.strip() not in valid:
+            raise BadRequest(f"Invalid input for query parameters sort_key. Value: {key}. "
+                             f"'{key}' is not one of {sorted(valid)}")
+    for value in params.getlist("limit"):
+        if not value.isdigit():
+            raise BadRequest(f"Invalid input for query parameters limit. Value: {value}. "
+                             f"'{value}' does not match '^[0-9]*$'")
+    for name in ("changes-since", "changes-before"):
+        for value in params.getlist(name):
+            try:
+                parse_isotime(value)
+            except ValueError:
+                raise BadRequest(f"Invalid input for query parameters {name}. Value: {value}. "
+                                 f"'{value}' is not a 'date-time'") from None
+
+
+def _sort(request: Request, admin: bool) -> list[tuple[str, str]]:
+    keys = [k.strip() for k in request.query_params.getlist("sort_key")] or ["created_at"]
+    dirs = [d.strip() for d in request.query_params.getlist("sort_dir")] or ["desc"]
+    ignored = server_list.IGNORED_SORT_KEYS - ({"locked"} if at_least(request, 2, 73) else set())
+    for key in list(keys):
+        if key in ignored:
+            index = keys.index(key)
+            if len(dirs) > index:
+                dirs.pop(index)
+            keys.pop(index)
+        elif key in server_list.ADMIN_SORT_KEYS and not admin:
+            raise Forbidden(f"Only administrators can sort servers by {key}")
+    return server_list.process_sort(keys, dirs)
+
+
+def _apply_filters(q: ServerQuery, opts: dict[str, Any]) -> None:
+    """Nova's get_all mapping, then its exact and regular-expression filters by column."""
+    for opt, value in opts.items():
+        name = {"image": "image_ref", "name": "display_name", "tenant_id": "project_id"}.get(opt, opt)
+        if name == "flavor":
+            q.flavor_id = str(value).rstrip("/").rsplit("/", 1)[-1]
+        elif name in ("ip", "ip6", "fixed_ip"):
+            q.by_address = True
+        elif name in server_list.EXACT_COLUMNS:
+            q.exact[name] = value if isinstance(value, list) else [value]
+        elif name in server_list.REGEX_COLUMNS or name in server_list.CONSTANT_COLUMNS:
+            q.regex[name] = str(value)
+        # anything else names no column; Nova ignores it
+
+
+def _search_opts(request: Request, ctx: AuthContext) -> dict[str, Any]:
+    """The filters of the request (last value of each) that the caller may use."""
+    params = request.query_params
+    opts: dict[str, Any] = {k: params.getlist(k)[-1] for k in params}
+    if allowed(request, ctx, "os_compute_api:servers:allow_all_filters"):
+        for key in _PAGING:
+            opts.pop(key, None)
+    else:
+        permitted = _user_filters(request)
+        opts = {k: v for k, v in opts.items() if k in permitted}
+    for key in opts:
+        if key in _JOINED or key.startswith("_"):
+            raise BadRequest(f"Invalid filter field: {key}.")
+    return opts
+
+
+def _query(request: Request, ctx: AuthContext, detail_list: bool) -> ServerQuery | None:
+    """The list request as a query; None when Nova answers an empty list outright."""
+    _check_schema(request)
     params = request.query_params
     admin = allowed(request, ctx, "context_is_admin")
-    all_tenants = "all_tenants" in params and params.get("all_tenants", "").lower() not in ("0", "false", "f", "no", "off")
+    opts = _search_opts(request, ctx)
+    q = ServerQuery(project_id=None)
+    if opts.pop("status", None) is not None:
+        vm_states, task_states = server_list.statuses_to_states(params.getlist("status"))
+        if not vm_states:
+            if at_least(request, 2, 38):
+                raise BadRequest("Invalid status value")
+            return None
+        opts["vm_state"] = vm_states
+        if task_states is not None:
+            opts["task_state"] = task_states
+    for name, attr in (("changes-since", "changes_since"), ("changes-before", "changes_before")):
+        if name in opts:
+            setattr(q, attr, parse_isotime(opts.pop(name)))
+    if q.changes_since and q.changes_before and q.changes_before < q.changes_since:
+        raise BadRequest("The value of changes-since must be less than or equal to changes-before.")
+    if "deleted" in opts:
+        raw = str(opts.pop("deleted")).strip().lower()
+        q.deleted = raw in _STRICT_TRUE  # Nova: anything unrecognised means "not deleted"
+    elif q.changes_since is None and q.changes_before is None:
+        q.deleted = False
+    if "soft_deleted" in opts:
+        q.soft_deleted = str(opts.pop("soft_deleted")).strip().lower() in _STRICT_TRUE
+    if opts.get("vm_state") == [states.DELETED]:
+        if not admin:
+            raise Forbidden("Only administrators may list deleted instances")
+        q.deleted = True
+    if at_least(request, 2, 26):
+        for name, attr in zip(_TAG_FILTERS, ("tags", "tags_any", "not_tags", "not_tags_any"), strict=True):
+            if name in opts:
+                setattr(q, attr, str(opts.pop(name)).split(","))
+    all_tenants = False
+    if "all_tenants" in opts:
+        raw = opts.pop("all_tenants")
+        all_tenants = _strict_bool(raw) if raw else True  # an empty value turns it on
+    if "locked" in opts:
+        opts["locked"] = _strict_bool(str(opts["locked"]))
     if all_tenants:
         enforce(request, ctx, "os_compute_api:servers:detail:get_all_tenants" if detail_list
                 else "os_compute_api:servers:index:get_all_tenants")
-    project = None if all_tenants else ctx.project_id
-    if admin and all_tenants and (params.get("project_id") or params.get("tenant_id")):
-        project = params.get("project_id") or params.get("tenant_id")
-    raw_limit = params.get("limit")
-    limit = MAX_LIMIT
-    if raw_limit is not None:
-        try:
-            limit = int(raw_limit)
-        except ValueError:
-            raise BadRequest(f"Invalid input for query parameters limit. Value: {raw_limit}.") from None
-        if limit < 0:
-            raise BadRequest(f"Invalid input for query parameters limit. Value: {raw_limit}.")
-        limit = min(limit, MAX_LIMIT)
-    q = ServerQuery(project_id=project, limit=limit, marker=params.get("marker"))
-    keys, dirs = params.getlist("sort_key"), params.getlist("sort_dir")
-    if keys:
-        sort = []
-        for i, key in enumerate(keys):
-            if key not in server_list.SORT_KEYS:
-                raise BadRequest(f"Invalid input for query parameters sort_key. Value: {key}.")
-            direction = dirs[i] if i < len(dirs) else (dirs[0] if dirs else "desc")
-            if direction not in _SORT_DIRS:
-                raise BadRequest(f"Invalid input for query parameters sort_dir. Value: {direction}.")
-            if key in server_list.ADMIN_SORT_KEYS and not admin:
-                raise Forbidden(f"Only administrators can sort servers by {key}")
-            sort.append((key, direction))
-        q.sort = sort
-    elif dirs:
-        if dirs[0] not in _SORT_DIRS:
-            raise BadRequest(f"Invalid input for query parameters sort_dir. Value: {dirs[0]}.")
-        q.sort = [("created_at", dirs[0]), ("id", dirs[0])]
-    if params.get("name"):
-        q.name = params["name"]
-    statuses = params.getlist("status")
-    if statuses:
-        q.vm_states, q.task_states = server_list.statuses_to_states(statuses)
-    if params.get("flavor"):
-        q.flavor_id = params["flavor"].rstrip("/").rsplit("/", 1)[-1]
-    if params.get("image"):
-        q.image = params["image"]
-    for name in ("reservation_id", "availability_zone", "key_name", "uuid", "description"):
-        if params.get(name) is not None and (admin or name in ("reservation_id", "availability_zone")):
-            setattr(q, name, params[name])
-    if admin:
-        q.host = params.get("host")
-        q.node = params.get("node")
-        if params.get("user_id"):
-            q.user_id = params["user_id"]
-        if "deleted" in params:
-            q.deleted = as_bool(params["deleted"], "deleted")
-    elif at_least(request, 2, 83) and params.get("user_id"):
-        q.user_id = params["user_id"]
-    if at_least(request, 2, 73) and "locked" in params:
-        q.locked = as_bool(params["locked"], "locked")
-    for name, attr in (("changes-since", "changes_since"), ("changes-before", "changes_before")):
-        if params.get(name):
-            if name == "changes-before" and not at_least(request, 2, 66):
-                continue
-            try:
-                setattr(q, attr, parse_isotime(params[name]))
-            except ValueError:
-                raise BadRequest(f"Invalid input for query parameters {name}. Value: {params[name]}. "
-                                 f"'{params[name]}' is not a 'date-time'") from None
-    if q.changes_since and q.changes_before and q.changes_since > q.changes_before:
-        raise BadRequest("The value of changes-since must be less than or equal to changes-before.")
-    if at_least(request, 2, 26):
-        for name, attr in (("tags", "tags"), ("tags-any", "tags_any"), ("not-tags", "not_tags"),
-                           ("not-tags-any", "not_tags_any")):
-            if params.get(name):
-                setattr(q, attr, [t for t in params[name].split(",") if t])
+    else:
+        opts.pop("tenant_id", None)
+        q.project_id = ctx.project_id
+        opts.pop("project_id", None)
+    _apply_filters(q, opts)
+    q.sort = _sort(request, admin)
+    q.limit = min(int(params.getlist("limit")[-1]), MAX_LIMIT) if "limit" in params else MAX_LIMIT
+    q.marker = params.getlist("marker")[-1] if "marker" in params else None
     return q
+
+
+def _next_link(request: Request, last_id: str) -> list[dict[str, str]]:
+    items = sorted((k, v) for k, v in request.query_params.multi_items() if k != "marker")
+    items.append(("marker", last_id))
+    base = str(request.url).split("?")[0]
+    return [{"rel": "next", "href": f"{base}?{urlencode(items)}"}]
 
 
 async def _list(request: Request, detail_list: bool) -> Response:
     ctx = await caller(request)
     enforce(request, ctx, "os_compute_api:servers:detail" if detail_list else "os_compute_api:servers:index")
     q = _query(request, ctx, detail_list)
+    if q is None:
+        return json_response({"servers": []})
     view = viewer(request, ctx)
 
     def read(s: Session) -> list[dict[str, Any]]:
@@ -216,13 +371,8 @@ async def _list(request: Request, detail_list: bool) -> Response:
 
     servers = await compute_of(request).db.read(read)
     body: dict[str, Any] = {"servers": servers}
-    if servers and len(servers) >= q.limit:
-        from urllib.parse import urlencode
-
-        params = [(k, v) for k, v in request.query_params.multi_items() if k != "marker"]
-        params.append(("marker", servers[-1]["id"]))
-        base = str(request.url).split("?")[0]
-        body["servers_links"] = [{"rel": "next", "href": f"{base}?{urlencode(params)}"}]
+    if q.limit and len(servers) == q.limit:
+        body["servers_links"] = _next_link(request, servers[-1]["id"])
     return json_response(body)
 
 
@@ -238,17 +388,6 @@ async def list_servers_detail(request: Request) -> Response:
 
 # --- show / update / delete --------------------------------------------------------------
 
-async def show_one(request: Request, ctx: AuthContext, uuid: str) -> dict[str, Any]:
-    project = None if allowed(request, ctx, "context_is_admin") else ctx.project_id
-    view = viewer(request, ctx)
-
-    def read(s: Session) -> dict[str, Any]:
-        row = instances.get(s, uuid, project_id=project)
-        return render_many(request, s, [row], view)[0]
-
-    return await compute_of(request).db.read(read)
-
-
 @routes.get("/v2.1/servers/{server_id}")
 async def show_server(request: Request) -> Response:
     ctx = await caller(request)
@@ -257,35 +396,51 @@ async def show_server(request: Request) -> Response:
     return json_response({"server": await show_one(request, ctx, uuid)})
 
 
+def _update_keys(request: Request) -> set[str]:
+    keys = {"name", "accessIPv4", "accessIPv6", "OS-DCF:diskConfig"}
+    if at_least(request, 2, 19):
+        keys.add("description")
+    if at_least(request, 2, 90):
+        keys.add("hostname")
+    return keys
+
+
 @routes.put("/v2.1/servers/{server_id}")
 async def update_server(request: Request) -> Response:
     ctx = await caller(request)
     uuid = request.path_params["server_id"]
-    await load(request, ctx, uuid, "os_compute_api:servers:update")
-    server = await wrapped_body(request, "server")
-    allowed_keys = {"name", "accessIPv4", "accessIPv6", "OS-DCF:diskConfig"}
-    if at_least(request, 2, 19):
-        allowed_keys.add("description")
-    if at_least(request, 2, 90):
-        allowed_keys.add("hostname")
-    check_keys(server, allowed_keys, "server")
+    row = await load(request, ctx, uuid, "os_compute_api:servers:update")
+    body = await json_body(request)
+    if not isinstance(body, dict) or "server" not in body:
+        raise BadRequest(f"Invalid input for field/attribute server. Value: {body}. 'server' is a required property")
+    extra = sorted(set(body) - {"server"})
+    if extra:
+        raise BadRequest(f"Additional properties are not allowed ({', '.join(repr(k) for k in extra)} "
+                         f"{'was' if len(extra) == 1 else 'were'} unexpected)")
+    server = body["server"]
+    if not isinstance(server, dict):
+        raise BadRequest(f"Invalid input for field/attribute server. Value: {server}. "
+                         f"{server!r} is not of type 'object'")
+    check_keys(server, _update_keys(request), "server")
     values: dict[str, Any] = {}
     if "name" in server:
         values["display_name"] = name_field(server["name"])
     if "description" in server:
-        desc = server["description"]
-        if desc is not None and (not isinstance(desc, str) or len(desc) > 255):
-            raise BadRequest(f"Invalid input for field/attribute description. Value: {desc}.")
-        values["display_description"] = desc
+        values["display_description"] = server_create._description(server["description"])
     if "accessIPv4" in server:
         values["access_ip_v4"] = server_create._ip(server["accessIPv4"], "accessIPv4", 4)
     if "accessIPv6" in server:
         values["access_ip_v6"] = server_create._ip(server["accessIPv6"], "accessIPv6", 6)
     if "hostname" in server:
-        values["hostname"] = name_field(server["hostname"], "hostname", 63)
+        values["hostname"] = server_create._hostname(request, server, 1)
+    if "OS-DCF:diskConfig" in server:
+        meta = dict(row.get("system_metadata") or {})
+        meta["auto_disk_config"] = server_create._disk_config(server["OS-DCF:diskConfig"])
+        values["system_metadata"] = meta
+
     if values:
         await compute_of(request).db.write(lambda s: instances.apply_update(s, uuid, values))
-    return json_response({"server": await show_one(request, ctx, uuid)})
+    return json_response({"server": await show_one(request, ctx, uuid, "update")})
 
 
 async def delete_instance(request: Request, ctx: AuthContext, row: dict[str, Any], action: str = "delete") -> None:
@@ -301,13 +456,9 @@ async def delete_instance(request: Request, ctx: AuthContext, row: dict[str, Any
             return inst.host, False
         instances.start_action(s, uuid, action, request.state.request_id, ctx.project_id or "", ctx.user_id or "")
         host = inst.host
-        up = False
-        if host:
-            statuses = host_statuses(s, {host}, compute.config.compute.service_down_time)
-            up = statuses.get(host) in ("UP", "MAINTENANCE")
-        if host and up:
+        if host and _host_up(s, host, compute.config.compute.service_down_time):
             inst.task_state = states.DELETING
-            inst.updated_at = instances.utcnow()
+            inst.updated_at = utcnow()
             return host, True
         instances.mark_deleted(s, uuid)  # never scheduled, or its host is gone: local delete
         return None, False

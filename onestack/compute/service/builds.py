@@ -16,6 +16,8 @@ from onestack.compute.models import Instance, InstanceTag, ServerGroup, ServerGr
 from onestack.compute.service import instances, quotas
 from onestack.core.api.faults import Forbidden
 
+QUOTA_RESOURCES = ("instances", "cores", "ram")
+
 
 @dataclass
 class BootRequest:
@@ -46,44 +48,101 @@ class BootRequest:
     access_ip_v4: str | None = None
     access_ip_v6: str | None = None
     hostname: str | None = None
+    auto_disk_config: bool = False  # OS-DCF:diskConfig AUTO
+    security_groups: list[str] = field(default_factory=list)
 
 
 def new_uuid() -> str:
     return str(uuidlib.uuid4())
 
 
-def sanitize_hostname(name: str) -> str:
-    """Nova's hostname from a display name: lower case letters, digits and hyphens, at most 63."""
-    text = re.sub(r"[^\w.-]+", "-", name.lower().replace("_", "-")).replace(".", "-")
-    text = re.sub(r"-+", "-", text).strip("-")
-    return (text[:63].rstrip("-") or "server")
+def sanitize_hostname(name: str, default: str = "server") -> str:
+    """Nova's hostname from a display name: Latin-1 word characters, hyphens and dots, at most 63."""
+    text = name.encode("latin-1", "ignore").decode("latin-1")[:63]
+    text = re.sub(r"[ _.]", "-", text)
+    text = re.sub(r"[^\w.-]+", "", text)
+    text = text.lower().strip(".-")
+    return text or default[:63]
 
 
 def _reservation_id() -> str:
     return "r-" + "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(8))
 
 
+# --- quota -----------------------------------------------------------------------------------
+
+def _headroom(s: Session, project_id: str, user_id: str) -> tuple[dict[str, int], dict[str, int]]:
+    """Per resource: the tightest limit (project or user) and what is left under it (-1: unlimited)."""
+    limits: dict[str, int] = {}
+    room: dict[str, int] = {}
+    scopes = ((quotas.limits_for(s, project_id), instances.usage(s, project_id)),
+              (quotas.limits_for(s, project_id, user_id), instances.usage(s, project_id, user_id)))
+    for resource in QUOTA_RESOURCES:
+        for limit_of, used in scopes:
+            limit = limit_of[resource]
+            if limit < 0:
+                continue
+            left = limit - used[resource]
+            if resource not in room or left < room[resource]:
+                limits[resource], room[resource] = limit, left
+    return limits, room
+
+
+def check_quota(s: Session, req: BootRequest, min_count: int, max_count: int) -> int:
+    """How many servers fit between ``min_count`` and ``max_count``, else Nova's 403.
+
+    Nova's wording: the resources over quota for ``max_count`` servers, the amount asked for
+    (instances as "min-max"), what is already used and the limit.
+    """
+    vcpus, ram = int(req.flavor["vcpus"]), int(req.flavor["memory_mb"])
+    per = {"instances": 1, "cores": vcpus, "ram": ram}
+    limits, room = _headroom(s, req.project_id, req.user_id)
+    fits = max_count
+    for resource, each in per.items():
+        if resource in room and each:
+            fits = min(fits, max(0, room[resource]) // each)
+    if fits >= min_count:
+        return fits
+    over = [r for r in QUOTA_RESOURCES if r in room and per[r] * max_count > room[r]]
+    asked = {"instances": str(min_count) if min_count == max_count else f"{min_count}-{max_count}",
+             "cores": str(vcpus * max_count), "ram": str(ram * max_count)}
+    names = ", ".join(over)
+    raise Forbidden(f"Quota exceeded for {names}: Requested {', '.join(asked[r] for r in over)}, but already "
+                    f"used {', '.join(str(limits[r] - room[r]) for r in over)} of "
+                    f"{', '.join(str(limits[r]) for r in over)} {names}")
+
+
+def _check_group_quota(s: Session, req: BootRequest, count: int) -> None:
+    assert req.group is not None
+    limit = quotas.limits_for(s, req.project_id, req.user_id)["server_group_members"]
+    if 0 <= limit < quotas.group_members(s, req.group.id) + count:
+        raise Forbidden("Quota exceeded, too many servers in group")
+
+
+# --- rows ------------------------------------------------------------------------------------
+
 def create(s: Session, req: BootRequest) -> list[Instance]:
     """The rows of a boot request (``min_count``..``max_count`` as quota allows), in state building."""
     flavor = req.flavor
-    count = instances.check_instance_quota(s, req.project_id, req.user_id, req.max_count,
-                                           int(flavor["vcpus"]), int(flavor["memory_mb"]), req.min_count)
+    count = check_quota(s, req, req.min_count, req.max_count)
     if req.group is not None:
-        members = quotas.group_members(s, req.group.id)
-        quotas.check_quota(s, req.project_id, "server_group_members", count, members, req.user_id)
+        _check_group_quota(s, req, count)
     reservation = _reservation_id()
     system_metadata = {
         "image_properties": req.image_properties, "scheduler_hints": req.scheduler_hints,
         "requested_az": req.availability_zone, "forced_host": req.forced_host, "forced_node": req.forced_node,
-        "networks": req.networks, "num_instances": count,
+        "networks": req.networks, "num_instances": count, "auto_disk_config": req.auto_disk_config,
+        "security_groups": req.security_groups,
     }
     rows: list[Instance] = []
     for index in range(count):
+        # Nova's multi_instance_display_name_template: "%(name)s-%(count)d", counting from 1.
         name = req.name if count == 1 else f"{req.name}-{index + 1}"
-        hostname = req.hostname or sanitize_hostname(name)
+        uuid = new_uuid()
         inst = Instance(
-            uuid=new_uuid(), project_id=req.project_id, user_id=req.user_id, display_name=name,
-            display_description=req.description, hostname=hostname if count == 1 else sanitize_hostname(name),
+            uuid=uuid, project_id=req.project_id, user_id=req.user_id, display_name=name,
+            display_description=req.description,
+            hostname=req.hostname or sanitize_hostname(name, f"Server-{uuid}"),
             availability_zone=req.availability_zone, flavor=flavor, vcpus=int(flavor["vcpus"]),
             memory_mb=int(flavor["memory_mb"]), root_gb=int(flavor["root_gb"]),
             ephemeral_gb=int(flavor["ephemeral_gb"]), image_ref=req.image_ref, key_name=req.key_name,
@@ -102,14 +161,12 @@ def create(s: Session, req: BootRequest) -> list[Instance]:
         if req.group is not None:
             s.add(ServerGroupMember(group_id=req.group.id, instance_uuid=inst.uuid))
         instances.start_action(s, inst.uuid, "create", req.request_id, req.project_id, req.user_id)
+    s.flush()
     # Nova's quota recheck: with concurrent boots (PostgreSQL, MariaDB) another request may have
-    # committed in between; counting again inside this transaction refuses the overshoot (the
-    # raise rolls the rows back).
-    used = instances.usage(s, req.project_id)
-    limits = quotas.limits_for(s, req.project_id, req.user_id)
-    over = [r for r in ("instances", "cores", "ram") if 0 <= limits[r] < used[r]]
-    if over:
-        raise Forbidden(f"Quota exceeded for {', '.join(over)}: Requested {count}, but already used "
-                        f"{', '.join(str(used[r]) for r in over)} of {', '.join(str(limits[r]) for r in over)} "
-                        f"{', '.join(over)}")
+    # committed in between; counting again inside this transaction (our rows included) refuses
+    # the overshoot, and the raise rolls the rows back.
+    _, room = _headroom(s, req.project_id, req.user_id)
+    if any(left < 0 for left in room.values()):
+        check_quota(s, req, count, count)  # raises with Nova's message
+        raise Forbidden("Quota exceeded for instances")
     return rows

@@ -31,7 +31,7 @@ def test_status_filter_maps_back_to_states() -> None:
 
 
 @pytest.mark.parametrize(("name", "hostname"), [
-    ("vm1", "vm1"), ("My Server_01", "my-server-01"), ("a..b", "a-b"), ("---", "server"), ("x" * 80, "x" * 63),
+    ("vm1", "vm1"), ("My Server_01", "my-server-01"), ("a..b", "a--b"), ("---", "server"), ("x" * 80, "x" * 63),
 ])
 def test_sanitize_hostname(name: str, hostname: str) -> None:
     assert sanitize_hostname(name) == hostname
