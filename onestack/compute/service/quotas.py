@@ -60,6 +60,20 @@ def limits_for(s: Session, project_id: str, user_id: str | None = None) -> dict[
     return limits
 
 
+def limits_pair(s: Session, project_id: str, user_id: str) -> tuple[dict[str, int], dict[str, int]]:
+    """``limits_for`` the project and for the user within it, in two queries (the boot path's)."""
+    project = class_limits(s)
+    rows = list(s.scalars(select(Quota).where(Quota.project_id == project_id, Quota.user_id.in_(["", user_id]))))
+    for row in rows:
+        if row.user_id == "" and row.resource in project:
+            project[row.resource] = row.hard_limit
+    user = dict(project)
+    for row in rows:
+        if row.user_id == user_id and row.resource in user:
+            user[row.resource] = row.hard_limit
+    return project, user
+
+
 def usage_for(s: Session, project_id: str, user_id: str | None = None,
               keypair_user: str | None = None) -> dict[str, int]:
     """What is in use: the user's servers when ``user_id`` is given, else the project's. Key pairs

@@ -87,9 +87,14 @@ def _insert(s: Session, w: ConsumerWrite, rps: dict[str, m.ResourceProvider], id
 
 def _check_capacity(s: Session, touched: set[tuple[int, int]], inventories: dict[tuple[int, int], m.Inventory],
                     rp_uuids: dict[int, str], names: dict[int, str]) -> None:
+    # One grouped query for every (provider, class) the write touched, not one query each.
+    rp_ids = sorted({rp_id for rp_id, _ in touched})
+    totals = {(rp_id, rc_id): int(used) for rp_id, rc_id, used in s.execute(
+        select(m.Allocation.resource_provider_id, m.Allocation.resource_class_id, func.sum(m.Allocation.used))
+        .where(m.Allocation.resource_provider_id.in_(rp_ids))
+        .group_by(m.Allocation.resource_provider_id, m.Allocation.resource_class_id))}
     for rp_id, rc_id in sorted(touched):
-        used = s.scalar(select(func.coalesce(func.sum(m.Allocation.used), 0)).where(
-            m.Allocation.resource_provider_id == rp_id, m.Allocation.resource_class_id == rc_id)) or 0
+        used = totals.get((rp_id, rc_id), 0)
         inv = inventories[(rp_id, rc_id)]
         if used > int((inv.total - inv.reserved) * inv.allocation_ratio):
             raise conflict(f"Unable to allocate inventory: Unable to create allocation for '{names[rc_id]}' on "
