@@ -4,8 +4,8 @@
     python bench/compute.py --latency 50 --sustained 300 --list-sizes 1000 2000
 
 Measures, against a real `onestack up` (its own data dir, SQLite, 4 simulated hosts):
-- boot-to-ACTIVE latency: one client boots servers one at a time and polls the server every
-  2 ms until it is ACTIVE (p50 / p99 of POST-to-ACTIVE);
+- boot-to-ACTIVE latency: one client boots servers one at a time; each figure is from the
+  client's clock before the POST to the server's ``launched_at`` (p50 / p99);
 - sustained boots/s: 8 clients boot ``--sustained`` servers (default 1,000), time from the
   first POST until the last is ACTIVE; then the same servers deleted, time until all are gone;
 - server list page time at N servers (``--list-sizes``, default 1k/5k/10k; servers added
@@ -28,6 +28,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -86,15 +87,19 @@ def building(api: Api) -> int:
 
 
 def latency(api: Api, image: str, flavor: str, n: int) -> list[float]:
+    """POST-to-ACTIVE per boot: from the client's clock before the POST to the server's
+    ``launched_at`` (same machine, same clock; microseconds). Polling only learns that the boot
+    is over, so its rate does not distort the figure (a tight poll loop would steal the CPU)."""
     times = []
     ids = []
     for _ in range(n):
-        started = time.perf_counter()
+        started = time.time()
         resp = api.req("POST", "/servers", boot_body(image, flavor))
         uuid_ = resp.json()["server"]["id"]
-        while api.req("GET", f"/servers/{uuid_}").json()["server"]["status"] != "ACTIVE":
-            time.sleep(0.002)
-        times.append((time.perf_counter() - started) * 1000)
+        while (server := api.req("GET", f"/servers/{uuid_}").json()["server"])["status"] != "ACTIVE":
+            time.sleep(0.01)
+        launched = datetime.fromisoformat(server["OS-SRV-USG:launched_at"]).replace(tzinfo=UTC).timestamp()
+        times.append((launched - started) * 1000)
         ids.append(uuid_)
     for uuid_ in ids:
         api.req("DELETE", f"/servers/{uuid_}")
@@ -138,7 +143,7 @@ def sustained(cloud: RunningCloud, image: str, flavor: str, n: int, workers: int
 def page_times(api: Api, samples: int = 20) -> tuple[float, float]:
     first, middle = [], []
     listing = api.req("GET", "/servers?limit=1000").json()["servers"]
-    marker = listing[len(listing) // 2]["id"]
+    marker = listing[len(listing) // 4]["id"]  # a quarter in: a full page follows at any N >= 200
     for _ in range(samples):
         t = time.perf_counter()
         assert api.req("GET", "/servers/detail?limit=100").status_code == 200
