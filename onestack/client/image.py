@@ -45,5 +45,56 @@ class ImageClient:
                                           headers={"Content-Type": "application/octet-stream"})
         resp.raise_for_status()
 
+    async def list_images(self, params: dict[str, str]) -> list[dict[str, Any]]:
+        """Every image matching the Glance v2 list filters (custom properties filter by value),
+        following the ``next`` links; the service sees all projects' images."""
+        found: list[dict[str, Any]] = []
+        url: str | None = f"{PREFIX}/v2/images"
+        query: dict[str, str] | None = params
+        while url is not None:
+            resp = await self.session.request("GET", url, params=query)
+            resp.raise_for_status()
+            body = resp.json()
+            found.extend(body.get("images", []))
+            nxt = body.get("next")
+            url, query = (f"{PREFIX}{nxt}", None) if nxt else (None, None)
+        return found
+
     async def delete(self, image_id: str) -> None:
         await self.session.request("DELETE", f"{PREFIX}/v2/images/{image_id}")
+
+    # --- as the calling user (compute's /images proxy): answers are passed back, not raised ---
+
+    async def list_as_user(self, params: dict[str, str], user_token: str,
+                           limit: int | None = None) -> tuple[int, list[dict[str, Any]], str]:
+        """(status, images, error text): what ``user_token`` sees through the Glance v2 list filters,
+        following ``next`` links until ``limit`` images (all, when None) are gathered."""
+        found: list[dict[str, Any]] = []
+        url: str | None = f"{PREFIX}/v2/images"
+        query: dict[str, str] | None = dict(params)
+        while url is not None:
+            if query is not None and limit is not None:
+                query["limit"] = str(max(1, limit - len(found)))
+            resp = await self.session.request("GET", url, params=query, user_token=user_token)
+            if resp.status_code != 200:
+                return resp.status_code, [], resp.text
+            body = resp.json()
+            found.extend(body.get("images", []))
+            nxt = body.get("next")
+            if limit is not None and len(found) >= limit:
+                return 200, found[:limit], ""
+            url, query = (f"{PREFIX}{nxt}", None) if nxt else (None, None)
+        return 200, found, ""
+
+    async def patch_as_user(self, image_id: str, ops: list[dict[str, Any]],
+                            user_token: str) -> tuple[int, dict[str, Any] | None]:
+        """Apply a Glance v2 JSON patch as the user: (status, image document when 200)."""
+        resp = await self.session.request(
+            "PATCH", f"{PREFIX}/v2/images/{image_id}", json=ops, user_token=user_token,
+            headers={"Content-Type": "application/openstack-images-v2.1-json-patch"})
+        return resp.status_code, (resp.json() if resp.status_code == 200 else None)
+
+    async def delete_as_user(self, image_id: str, user_token: str) -> int:
+        """Delete as the user; the image service's status code (204, 403, 404, 409...)."""
+        resp = await self.session.request("DELETE", f"{PREFIX}/v2/images/{image_id}", user_token=user_token)
+        return resp.status_code

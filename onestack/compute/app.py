@@ -8,9 +8,13 @@ from onestack.compute.api import (
     actions_state,
     aggregates,
     availability_zones,
+    extensions,
+    external_events,
     flavor_extras,
     flavors,
+    hosts,
     hypervisors,
+    images_proxy,
     instance_actions,
     keypairs,
     limits,
@@ -27,6 +31,7 @@ from onestack.compute.api import (
     servers,
     services,
     tenant_usage,
+    usage_audit_log,
     versions,
 )
 from onestack.compute.state import ComputeService
@@ -39,7 +44,8 @@ from onestack.core.db import Database
 # Static paths before parameterised ones that could shadow them.
 API_MODULES = (
     versions, flavors, flavor_extras, keypairs, quotas, limits, server_groups, availability_zones,
-    services, hypervisors, aggregates, tenant_usage, migrations,
+    hosts, services, hypervisors, aggregates, tenant_usage, usage_audit_log, migrations,
+    extensions, external_events, images_proxy,  # /images/detail before /images/{image_id}
     # /servers/detail before /servers/{server_id}; sub-resources after.
     servers, server_actions, actions_state, actions_images, actions_migrate, server_migrations, server_metadata,
     server_tags, instance_actions, server_diagnostics, server_password, server_ips,

@@ -44,6 +44,12 @@ DEFAULT_RULES: dict[str, str] = {
     "os_compute_api:os-quota-class-sets:update": _ADMIN,
     "os_compute_api:limits": _ANYONE,
     "os_compute_api:limits:other_project": _ADMIN,
+    # Discovery and proxies every authenticated caller may use (the image service decides on images).
+    "os_compute_api:extensions": _ANYONE,
+    # Service-to-service APIs: the service role, or an admin (Nova's service_or_admin).
+    "service_api": "role:service",
+    "service_or_admin": "rule:service_api or rule:context_is_admin",
+    "os_compute_api:os-server-external-events:create": "rule:service_or_admin",
     # Server groups.
     "os_compute_api:os-server-groups:create": "rule:project_member_api",
     "os_compute_api:os-server-groups:delete": _MEMBER_OR_ADMIN,
@@ -80,6 +86,7 @@ DEFAULT_RULES: dict[str, str] = {
     "os_compute_api:servers:rebuild:trusted_certs": _MEMBER_OR_ADMIN,
     "os_compute_api:servers:create_image": _MEMBER_OR_ADMIN,
     "os_compute_api:servers:create_image:allow_volume_backed": _MEMBER_OR_ADMIN,
+    "os_compute_api:os-create-backup": _MEMBER_OR_ADMIN,
     "os_compute_api:servers:start": _MEMBER_OR_ADMIN,
     "os_compute_api:servers:stop": _MEMBER_OR_ADMIN,
     "os_compute_api:servers:trigger_crash_dump": _MEMBER_OR_ADMIN,
@@ -157,4 +164,13 @@ DEFAULT_RULES: dict[str, str] = {
     "os_compute_api:os-aggregates:images": _ADMIN,
     "os_compute_api:os-simple-tenant-usage:show": _READER_OR_ADMIN,
     "os_compute_api:os-simple-tenant-usage:list": _ADMIN,
+    # Deprecated operator APIs (os-hosts is gone from 2.43).
+    "os_compute_api:os-hosts:list": _ADMIN,
+    "os_compute_api:os-hosts:show": _ADMIN,
+    "os_compute_api:os-hosts:update": _ADMIN,
+    "os_compute_api:os-hosts:reboot": _ADMIN,
+    "os_compute_api:os-hosts:shutdown": _ADMIN,
+    "os_compute_api:os-hosts:start": _ADMIN,
+    "os_compute_api:os-instance-usage-audit-log:list": _ADMIN,
+    "os_compute_api:os-instance-usage-audit-log:show": _ADMIN,
 }

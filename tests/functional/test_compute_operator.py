@@ -1,4 +1,5 @@
-"""Operator compute APIs on three simulated hosts: services, hypervisors, aggregates, zones, usage.
+"""Operator compute APIs on three simulated hosts: services, hypervisors, aggregates, zones, usage,
+os-hosts and the usage audit log.
 
 Driven through the ``openstack`` CLI as an operator would, and raw HTTP for microversion
 details and error answers.
@@ -448,7 +449,77 @@ def test_usage_and_limits(ccloud: RunningCloud, cadmin: Any, cdemo: Any, image_i
                  400).startswith("Invalid start time.")
     error(call(cadmin, "GET", "/os-simple-tenant-usage?marker=nope", mv="2.40"), 400)
     error(call(cadmin, "GET", "/os-simple-tenant-usage?bogus=1", mv="2.75"), 400)
+    # An empty tenant id is no route at all in Nova (404), not the list.
+    assert error(call(cadmin, "GET", f"/os-simple-tenant-usage/?start={start}"), 404) == \
+        "The resource could not be found."
     delete_servers(cdemo, cadmin, ids[:1])
+
+
+# --- os-hosts (deprecated, gone at 2.43) and the usage audit log -------------------------------
+
+def test_hosts(ccloud: RunningCloud, cadmin: Any, cdemo: Any, image_id: str) -> None:
+    listed = ccloud.cli("host", "list")
+    computes = sorted(r["Host Name"] for r in listed if r["Service"] == "compute")
+    assert computes == HOSTS and {"Host Name": "onestack", "Service": "scheduler", "Zone": "internal"} in listed
+    assert [h["host_name"] for h in call(cadmin, "GET", "/os-hosts?zone=nova").json()["hosts"]] == HOSTS
+    assert call(cadmin, "GET", "/os-hosts?zone=").json()["hosts"] == call(cadmin, "GET", "/os-hosts").json()["hosts"]
+    assert call(cadmin, "GET", "/os-hosts?zone=xxx").json() == {"hosts": []}
+    # A disabled service's host drops out of the list (Nova lists enabled services only).
+    set_status(cadmin, "compute-3", True)
+    try:
+        assert "compute-3" not in {h["host_name"] for h in call(cadmin, "GET", "/os-hosts").json()["hosts"]}
+    finally:
+        set_status(cadmin, "compute-3", False)
+
+    server_id = boot(cdemo, image_id, name="hosts-detail")
+    host = active(cadmin, server_id)["OS-EXT-SRV-ATTR:host"]
+    rows = [r["resource"] for r in call(cadmin, "GET", f"/os-hosts/{host}").json()["host"]]
+    assert [r["project"] for r in rows] == ["(total)", "(used_now)", "(used_max)", cdemo.current_project_id]
+    assert all(r["host"] == host for r in rows) and rows[0]["cpu"] > 0
+    assert (rows[2]["cpu"], rows[2]["memory_mb"], rows[2]["disk_gb"]) == (1, 512, 1)  # one m1.tiny
+    assert rows[3] == {**rows[2], "project": cdemo.current_project_id}
+    shown = ccloud.cli("host", "show", host)
+    assert [r["Project"] for r in shown][:3] == ["(total)", "(used_now)", "(used_max)"]
+    delete_servers(cdemo, cadmin, [server_id])
+
+    assert call(cadmin, "PUT", f"/os-hosts/{host}", {"status": "Disable"}).json() == {
+        "host": host, "status": "disabled"}
+    assert error(call(cadmin, "PUT", f"/os-hosts/{host}", {"status": "enable", "maintenance_mode": "enable"}),
+                 501) == "The requested functionality is not supported."
+    for body in ({}, {"status": None, "maintenance_mode": None}, {"status": "on"}, {"maintenance_mode": "x"},
+                 {"status": "enable", "bogus": 1}):
+        error(call(cadmin, "PUT", f"/os-hosts/{host}", body), 400)
+    for action in ("reboot", "shutdown", "startup"):
+        error(call(cadmin, "GET", f"/os-hosts/{host}/{action}"), 501)
+        assert error(call(cadmin, "GET", f"/os-hosts/nope/{action}"), 404) == "Host 'nope' is not mapped to any cell"
+        error(call(cdemo, "GET", f"/os-hosts/{host}/{action}"), 403)
+    error(call(cadmin, "GET", "/os-hosts/nope"), 404)
+    error(call(cadmin, "GET", "/os-hosts/onestack"), 404)  # not a compute host
+    error(call(cadmin, "PUT", "/os-hosts/nope", {"status": "enable"}), 404)
+    error(call(cdemo, "GET", "/os-hosts"), 403)
+    error(call(cdemo, "GET", f"/os-hosts/{host}"), 403)
+    error(call(cdemo, "PUT", f"/os-hosts/{host}", {"status": "enable"}), 403)
+    error(call(cadmin, "GET", "/os-hosts", mv="2.43"), 404)
+    error(call(cadmin, "GET", f"/os-hosts/{host}", mv="2.43"), 404)
+
+
+def test_instance_usage_audit_log(cadmin: Any, cdemo: Any) -> None:
+    listed = call(cadmin, "GET", "/os-instance_usage_audit_log").json()["instance_usage_audit_logs"]
+    # No usage audit runs (Nova's default): every compute host is "not run" for the last month.
+    assert listed["num_hosts"] == listed["num_hosts_not_run"] == 3 and sorted(listed["hosts_not_run"]) == HOSTS
+    assert (listed["num_hosts_done"], listed["num_hosts_running"], listed["total_instances"],
+            listed["total_errors"], listed["log"]) == (0, 0, 0, 0, {})
+    assert listed["overall_status"] == "0 of 3 hosts done. 0 errors."
+    assert listed["period_ending"].endswith("-01 00:00:00")
+    shown = call(cadmin, "GET", "/os-instance_usage_audit_log/2020-03-15%2010:00:00").json()
+    period = shown["instance_usage_audit_log"]
+    assert (period["period_beginning"], period["period_ending"]) == ("2020-02-01 00:00:00", "2020-03-01 00:00:00")
+    january = call(cadmin, "GET", "/os-instance_usage_audit_log/2021-01-01%2000:00:00.000").json()
+    assert january["instance_usage_audit_log"]["period_beginning"] == "2020-11-01 00:00:00"
+    assert error(call(cadmin, "GET", "/os-instance_usage_audit_log/invalid_time"),
+                 400) == "Invalid timestamp for date invalid_time"
+    error(call(cdemo, "GET", "/os-instance_usage_audit_log"), 403)
+    error(call(cdemo, "GET", "/os-instance_usage_audit_log/2020-03-15%2010:00:00"), 403)
 
 
 # --- deleting services (last: it reshapes the cloud) ---------------------------------------

@@ -181,7 +181,8 @@ def test_lock_unlock(ccloud: RunningCloud, cadmin: Any, cdemo: Any, vm: str) -> 
 
 def test_other_project_gets_404(calt: Any, vm: str) -> None:
     bodies: list[dict[str, Any]] = [{"os-stop": None}, {"reboot": {"type": "HARD"}}, {"os-getConsoleOutput": {}},
-                                    {"createImage": {"name": "x"}}, {"shelve": None}, {"lock": None}]
+                                    {"createImage": {"name": "x"}}, {"shelve": None}, {"lock": None},
+                                    {"createBackup": {"name": "x", "backup_type": "daily", "rotation": 1}}]
     for body in bodies:
         resp = act(calt, vm, body)
         assert resp.status_code == 404, body
@@ -263,6 +264,61 @@ def test_create_image(ccloud: RunningCloud, cdemo: Any, calt: Any, vm: str) -> N
     for img in (created["id"], image_id, old.headers["Location"].rsplit("/", 1)[1]):
         wait_until(lambda img=img: cdemo.image.get_image(img).status == "active", timeout=30, what="active")
         cdemo.image.delete_image(img)
+
+
+def backups(conn: Any, sid: str, backup_type: str) -> list[dict[str, Any]]:
+    """This server's backups of one type, oldest first (Glance filters on custom properties)."""
+    query = f"image_type=backup&backup_type={backup_type}&instance_uuid={sid}&sort_key=created_at&sort_dir=asc"
+    resp = conn.session.request(f"/v2/images?{query}", "GET", raise_exc=False, endpoint_filter={"service_type": "image"})
+    assert resp.status_code == 200, resp.text
+    return list(resp.json()["images"])
+
+
+def test_create_backup_rotates(ccloud: RunningCloud, cdemo: Any, vm: str) -> None:
+    name = f"h6-bk-{uuid.uuid4().hex[:6]}"
+    # Before 2.45 the answer is a Location (the compute URL of the image), from 2.45 a body.
+    first = act(cdemo, vm, {"createBackup": {"name": name + "-1", "backup_type": "daily", "rotation": 2,
+                                             "metadata": {"k": "v"}}}, "2.1")
+    assert first.status_code == 202 and not first.content
+    assert "/compute/v2.1/images/" in first.headers["Location"]
+    first_id = first.headers["Location"].rsplit("/", 1)[1]
+    wait_status(cdemo, vm, "ACTIVE")
+    image = cdemo.image.get_image(first_id)
+    assert image.status == "active" and image.name == name + "-1" and image.visibility == "private"
+    props = image.properties
+    assert props["image_type"] == "backup" and props["backup_type"] == "daily" and props["k"] == "v"
+    assert image.instance_uuid == vm
+    second = act(cdemo, vm, {"createBackup": {"name": name + "-2", "backup_type": "daily", "rotation": "2"}}, "2.45")
+    assert second.status_code == 202 and "Location" not in second.headers
+    second_id = second.json()["image_id"]
+    wait_status(cdemo, vm, "ACTIVE")
+    assert [i["name"] for i in backups(cdemo, vm, "daily")] == [name + "-1", name + "-2"]
+    # A third with rotation 2 removes the oldest once it is uploaded (the CLI waits for the image).
+    third = ccloud.cli("server", "backup", "create", "--name", name + "-3", "--type", "daily", "--rotate", "2",
+                       "--wait", vm, cloud="devstack")
+    wait_status(cdemo, vm, "ACTIVE")
+    kept = wait_until(lambda: (found := backups(cdemo, vm, "daily")) and len(found) == 2 and found,
+                      timeout=30, what="oldest backup rotated out")
+    assert [i["id"] for i in kept] == [second_id, third["id"]]
+    assert cdemo.image.find_image(first_id) is None
+    # Rotation 0 keeps none: the new backup itself goes after its upload (so no Location either).
+    zero = act(cdemo, vm, {"createBackup": {"name": name + "-0", "backup_type": "weekly", "rotation": 0}}, "2.1")
+    assert zero.status_code == 202 and "Location" not in zero.headers
+    wait_status(cdemo, vm, "ACTIVE")
+    wait_until(lambda: backups(cdemo, vm, "weekly") == [], timeout=30, what="rotation 0 backup removed")
+    assert len(backups(cdemo, vm, "daily")) == 2  # other types are not touched
+    assert actions_of(cdemo, vm).count("createBackup") == 4
+    bad: list[tuple[dict[str, Any], str]] = [
+        ({"name": "x", "backup_type": "daily"}, "'rotation' is a required property"),
+        ({"name": "x", "backup_type": "daily", "rotation": -1}, "-1 is less than the minimum of 0"),
+        ({"name": "x", "backup_type": 1, "rotation": 1}, "1 is not of type 'string'"),
+        ({"name": "x", "backup_type": "daily", "rotation": 1, "extra": 1}, "Additional properties are not allowed"),
+    ]
+    for body, text in bad:
+        resp = act(cdemo, vm, {"createBackup": body})
+        assert resp.status_code == 400 and text in message(resp), (body, resp.text)
+    for image_id in (second_id, third["id"]):
+        cdemo.image.delete_image(image_id)
 
 
 # --- rebuild --------------------------------------------------------------------------------

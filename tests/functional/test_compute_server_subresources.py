@@ -355,7 +355,7 @@ def test_diagnostics(ccloud: RunningCloud, cadmin: Any, cdemo: Any, server: Any,
     assert legacy.status_code == 200
     assert {"cpu0_time", "memory", "vda_read", "vda_write_req"} <= set(legacy.json())
     standard = call(cadmin, "GET", path, mv="2.48").json()
-    assert standard["state"] == "running" and standard["driver"] == "fake" and standard["num_cpus"] == 1
+    assert standard["state"] == "running" and standard["driver"] == "libvirt" and standard["num_cpus"] == 1
     assert standard["memory_details"]["maximum"] == 512 and len(standard["cpu_details"]) == 1
     assert set(standard["disk_details"][0]) == {"read_bytes", "read_requests", "write_bytes", "write_requests",
                                                 "errors_count"}

@@ -191,7 +191,7 @@ def test_cli_system_and_domain_grants(cloud: RunningCloud, ks: Keystone) -> None
     status, sys_token, body = ks.user_token(user, system=True)
     assert status == 201 and body["token"]["system"] == {"all": True}
     status, dom_token, body = ks.user_token(user, domain={"id": domain["id"]})
-    assert status == 201 and {r["name"] for r in body["token"]["roles"]} == {"admin", "member", "reader"}
+    assert status == 201 and {r["name"] for r in body["token"]["roles"]} == {"admin", "manager", "member", "reader"}
     cloud.cli("role", "remove", "--domain", domain["id"], "--user", user["id"], "admin", json_out=False)
     assert ks.validate(dom_token) == 404
     assert ks.validate(sys_token) == 200  # other scopes are untouched

@@ -1,4 +1,5 @@
-"""Server actions on the host: power, reboot, pause, suspend, rescue, snapshot, rebuild, shelve, consoles.
+"""Server actions on the host: power, reboot, pause, suspend, rescue, snapshot, backup, rebuild, shelve,
+consoles.
 
 Each endpoint is what Nova's compute manager does for the action: check the row is still in
 the task state the API set, call the driver inside ``agent.busy(uuid)`` (so the reconcile loop
@@ -39,6 +40,8 @@ log = logging.getLogger("onestack.compute.actions")
 IMAGE_SNAPSHOT_PENDING = "image_snapshot_pending"  # set by the API before the cast, as in Nova
 SNAPSHOT_STATES: list[str | None] = [IMAGE_SNAPSHOT_PENDING, states.IMAGE_SNAPSHOT, states.IMAGE_PENDING_UPLOAD,
                                      states.IMAGE_UPLOADING]
+IMAGE_BACKUP = "image_backup"  # set by the API before the cast (createBackup)
+BACKUP_STATES: list[str | None] = [IMAGE_BACKUP, states.IMAGE_PENDING_UPLOAD, states.IMAGE_UPLOADING]
 REBOOT_STATES: list[str | None] = [states.REBOOTING, states.REBOOT_PENDING, states.REBOOT_STARTED,
                                    states.REBOOTING_HARD, states.REBOOT_PENDING_HARD, states.REBOOT_STARTED_HARD]
 SHELVE_STATES: list[str | None] = [states.SHELVING, states.SHELVING_IMAGE_PENDING_UPLOAD,
@@ -262,6 +265,42 @@ async def snapshot_instance(agent: ComputeAgent, instance: dict[str, Any], image
     await _run(agent, instance, request_id, "compute_snapshot_instance", SNAPSHOT_STATES, work, cleanup=drop_image)
 
 
+async def backup_instance(agent: ComputeAgent, instance: dict[str, Any], image_id: str, backup_type: str,
+                          rotation: int, request_id: str | None = None) -> None:
+    """A snapshot into ``image_id``, then the rotation of this server's backups of ``backup_type``
+    (Nova's backup_instance: the task state is cleared before the rotation runs)."""
+    uuid = instance["uuid"]
+    uploaded = False
+
+    async def work() -> None:
+        nonlocal uploaded
+        await _snapshot_and_upload(agent, uuid, image_id, states.IMAGE_PENDING_UPLOAD, states.IMAGE_UPLOADING,
+                                   IMAGE_BACKUP)
+        uploaded = True
+        await _update(agent, uuid, {"task_state": None, "power_state": await _power(agent, uuid)},
+                      [states.IMAGE_UPLOADING])
+        await rotate_backups(agent, uuid, backup_type, rotation)
+
+    async def drop_image() -> None:
+        if not uploaded:  # a finished backup stays even when the rotation after it fails
+            await agent.images.client.delete(image_id)
+
+    await _run(agent, instance, request_id, "compute_backup_instance", BACKUP_STATES, work, cleanup=drop_image)
+
+
+async def rotate_backups(agent: ComputeAgent, uuid: str, backup_type: str, rotation: int) -> None:
+    """Delete the oldest backups of this server and type beyond the newest ``rotation`` ones;
+    an image that cannot be deleted is skipped, as Nova does."""
+    images = await agent.images.client.list_images({
+        "image_type": "backup", "backup_type": backup_type, "instance_uuid": uuid,
+        "sort_key": "created_at", "sort_dir": "desc"})
+    for image in images[rotation:]:
+        try:
+            await agent.images.client.delete(str(image["id"]))
+        except Exception as exc:  # noqa: BLE001 - keep rotating the rest
+            log.info("%s: could not delete backup %s of %s: %s", agent.host, image["id"], uuid, exc)
+
+
 # --- rebuild --------------------------------------------------------------------------------
 
 async def rebuild_instance(agent: ComputeAgent, instance: dict[str, Any], image_id: str,
@@ -442,7 +481,8 @@ def register(agent: ComputeAgent) -> None:
     plain: dict[str, Callable[..., Awaitable[Any]]] = {
         "start_instance": start_instance, "stop_instance": stop_instance, "reboot_instance": reboot_instance,
         "rescue_instance": rescue_instance, "unrescue_instance": unrescue_instance,
-        "snapshot_instance": snapshot_instance, "rebuild_instance": rebuild_instance,
+        "snapshot_instance": snapshot_instance, "backup_instance": backup_instance,
+        "rebuild_instance": rebuild_instance,
         "shelve_instance": shelve_instance, "shelve_offload_instance": shelve_offload_instance,
         "unshelve_instance": unshelve_instance, "trigger_crash_dump": trigger_crash_dump,
         "set_admin_password": set_admin_password, "get_console_output": get_console_output,

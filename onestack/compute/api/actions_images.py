@@ -1,4 +1,4 @@
-"""Server actions that make or use images: createImage, shelve, unshelve and rebuild.
+"""Server actions that make or use images: createImage, createBackup, shelve, unshelve and rebuild.
 
 Same shape as actions_state.py (whose helpers they share): policy, lock and state checks, a
 conditional task-state update and the instance-action record, then a cast to the host's agent
@@ -34,6 +34,7 @@ from onestack.compute.api.actions_state import (
     cast,
 )
 from onestack.compute.api.common import (
+    api_base,
     at_least,
     check_keys,
     compute_of,
@@ -52,17 +53,20 @@ from onestack.core.auth import AuthContext
 
 routes = RouteTable()
 
+IMAGE_BACKUP = "image_backup"  # Nova's task state while a backup is taken (status stays as it was)
+
 
 # --- snapshots: createImage and shelve -------------------------------------------------------
 
-def _snapshot_body(row: dict[str, Any], ctx: AuthContext, name: str, extra: dict[str, str]) -> dict[str, Any]:
+def _snapshot_body(row: dict[str, Any], ctx: AuthContext, name: str, extra: dict[str, str],
+                   image_type: str = "snapshot") -> dict[str, Any]:
     """The image record a snapshot starts as: owned by the server's project, inheriting the
     boot image's custom properties (Nova's initialize_instance_snapshot_metadata)."""
     meta = row.get("system_metadata") or {}
     inherited = meta.get("image_properties") or {}
     props = {k: v for k, v in inherited.items()
              if isinstance(v, str) and k not in NOT_INHERITED and not k.startswith("os_glance")}
-    props.update({"instance_uuid": row["uuid"], "user_id": ctx.user_id, "image_type": "snapshot",
+    props.update({"instance_uuid": row["uuid"], "user_id": ctx.user_id, "image_type": image_type,
                   "base_image_ref": meta.get("image_base_image_ref") or row.get("image_ref") or ""})
     props.update(extra)
     min_ram = inherited.get("min_ram")
@@ -114,6 +118,52 @@ async def create_image(request: Request, ctx: AuthContext, row: dict[str, Any], 
         return json_response({"image_id": image_id}, 202)
     location = f"{str(request.base_url).rstrip('/')}/image/v2/images/{image_id}"
     return Response(status_code=202, headers={"Location": location})
+
+
+@action("createBackup")
+async def create_backup(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
+    """A snapshot typed "backup"; after the upload the host deletes this server's oldest
+    backups of the same ``backup_type`` beyond ``rotation`` (Nova's _rotate_backups)."""
+    body = _obj(arg, "createBackup")
+    check_keys(body, {"name", "backup_type", "rotation", "metadata"}, "createBackup")
+    for key in ("name", "backup_type", "rotation"):
+        if key not in body:
+            raise _invalid("createBackup", body, f"'{key}' is a required property")
+    name = name_field(body["name"])
+    backup_type = body["backup_type"]
+    if not isinstance(backup_type, str):
+        raise _invalid("backup_type", backup_type, f"{backup_type!r} is not of type 'string'")
+    rotation = _rotation(body["rotation"])
+    extra = {**server_create._metadata(body.get("metadata", {})), "backup_type": backup_type}
+    enforce(request, ctx, "os_compute_api:os-create-backup", {"project_id": row["project_id"]})
+    if not row.get("image_ref"):  # Nova's test for a volume-backed server
+        raise BadRequest("Backup is not supported for volume-backed instances.")
+    # Like snapshots, backups are allowed on locked servers; the task state is image_backup at once.
+    t = Transition("createBackup", "createBackup", SNAPSHOT_FROM, IMAGE_BACKUP, lock=False)
+    await _precheck(request, ctx, row["uuid"], t)
+    image_id = await _new_image(request, _snapshot_body(row, ctx, name, extra, image_type="backup"))
+    try:
+        updated = await begin(request, ctx, row["uuid"], t)
+    except Exception:
+        await _drop_image(request, image_id)
+        raise
+    await cast(request, updated, "backup_instance", image_id=image_id, backup_type=backup_type, rotation=rotation)
+    if at_least(request, 2, 45):
+        return json_response({"image_id": image_id}, 202)
+    # Before 2.45 the image's compute URL comes back, unless rotation 0 is about to delete it.
+    headers = {"Location": f"{api_base(request)}/v2.1/images/{image_id}"} if rotation > 0 else {}
+    return Response(status_code=202, headers=headers)
+
+
+def _rotation(value: Any) -> int:
+    """Nova's non_negative_integer: an integer, or a string of digits, at least 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise _invalid("rotation", value, f"{value!r} is not of type 'integer', 'string'")
+    if isinstance(value, str) and not value.isdigit():
+        raise _invalid("rotation", value, f"{value!r} does not match '^[0-9]*$'")
+    if int(value) < 0:
+        raise _invalid("rotation", value, f"{value} is less than the minimum of 0")
+    return int(value)
 
 
 @action("shelve")

@@ -279,10 +279,9 @@ async def _settle(request: Request, ctx: AuthContext, row: dict[str, Any], name:
     return await compute.db.write(write)
 
 
+# Nova validates no body for confirmResize / revertResize: null, {} or anything else is accepted.
 @action("confirmResize")
 async def confirm_resize(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
-    if arg is not None:
-        raise _invalid("confirmResize", arg, f"{arg!r} is not of type 'null'")
     enforce(request, ctx, "os_compute_api:servers:confirm_resize", {"project_id": row["project_id"]})
     inst, mig = await _settle(request, ctx, row, "confirmResize", revert=False)
     agents = compute_of(request).agents
@@ -294,8 +293,6 @@ async def confirm_resize(request: Request, ctx: AuthContext, row: dict[str, Any]
 
 @action("revertResize")
 async def revert_resize(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
-    if arg is not None:
-        raise _invalid("revertResize", arg, f"{arg!r} is not of type 'null'")
     enforce(request, ctx, "os_compute_api:servers:revert_resize", {"project_id": row["project_id"]})
     inst, mig = await _settle(request, ctx, row, "revertResize", revert=True)
     agents = compute_of(request).agents

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from onestack.compute.api.common import at_least, caller, compute_of, enforce
 from onestack.compute.api.operator import nova_time, strict_query
 from onestack.compute.service import tenant_usage as svc
-from onestack.core.api.faults import BadRequest
+from onestack.core.api.faults import BadRequest, NotFound
 from onestack.core.api.http import RouteTable, json_response
 from onestack.core.api.pagination import Page, next_link, page_params
 from onestack.core.ids import utcnow
@@ -86,6 +86,12 @@ async def list_usage(request: Request) -> Response:
     if links and (found := _links(request, servers, page)):
         body["tenant_usages_links"] = found
     return json_response(body)
+
+
+@routes.get("/v2.1/os-simple-tenant-usage/")
+async def empty_tenant(request: Request) -> Response:
+    """An empty tenant id matches no route in Nova's router: 404, not a redirect to the list."""
+    raise NotFound("The resource could not be found.")
 
 
 @routes.get("/v2.1/os-simple-tenant-usage/{tenant_id}")

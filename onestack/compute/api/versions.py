@@ -1,7 +1,15 @@
-"""Version discovery: ``GET /compute/`` and ``GET /compute/v2.1``.
+"""Version discovery: ``GET /compute/``, ``GET /compute/v2.1`` and the legacy ``GET /compute/v2``.
 
 ``MAX_VERSION`` is the newest microversion whose behaviour onestack implements for every
 resource it serves; raise it only together with the behaviour.
+
+Nova lists two versions: v2.0 (the legacy API without microversions, served at ``/v2``) and
+v2.1 (``/v2.1``). onestack serves only the v2.0 *version document* at ``/v2`` and ``/v2/``,
+so that every self link in the list can be followed, as clients and Tempest do. The legacy
+API itself (the v2.1 resources answered at 2.1 behaviour below ``/v2``) is not served: the
+catalog lists only ``/compute/v2.1``, every maintained client negotiates microversions there,
+and Nova itself deprecated v2.0 in 2025.2. Any other path below ``/v2/`` answers 404.
+All of these documents are readable without a token, as in Nova since Ussuri.
 """
 
 from __future__ import annotations
@@ -20,6 +28,14 @@ MIN_VERSION = Version(2, 1)
 MAX_VERSION = Version(2, 96)
 POLICY = MicroversionPolicy("compute", MIN_VERSION, MAX_VERSION, legacy_header="X-OpenStack-Nova-API-Version")
 UPDATED = "2013-07-23T11:33:21Z"
+DOCS_LINK = {"rel": "describedby", "type": "text/html", "href": "http://docs.openstack.org/"}
+
+# (id, path below the mount, status, version, min_version, updated, media type); oldest first, as Nova sorts.
+_VERSIONS: tuple[tuple[str, str, str, str, str, str, str], ...] = (
+    ("v2.0", "v2", "SUPPORTED", "", "", "2011-01-21T11:33:21Z", "application/vnd.openstack.compute+json;version=2"),
+    ("v2.1", "v2.1", "CURRENT", str(MAX_VERSION), str(MIN_VERSION), UPDATED,
+     "application/vnd.openstack.compute+json;version=2.1"),
+)
 
 
 def _base(request: Request) -> str:
@@ -27,28 +43,48 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/") + mount
 
 
-def _v21(request: Request) -> dict[str, Any]:
+def _summary(request: Request, entry: tuple[str, str, str, str, str, str, str]) -> dict[str, Any]:
+    """One version as the list shows it: no media types, only the self link."""
+    version_id, path, status, version, min_version, updated, _ = entry
     return {
-        "id": "v2.1",
-        "status": "CURRENT",
-        "version": str(MAX_VERSION),
-        "min_version": str(MIN_VERSION),
-        "updated": UPDATED,
-        "links": [{"rel": "self", "href": f"{_base(request)}/v2.1/"}],
-        "media-types": [{"base": "application/json", "type": "application/vnd.openstack.compute+json;version=2.1"}],
+        "id": version_id,
+        "status": status,
+        "version": version,
+        "min_version": min_version,
+        "updated": updated,
+        "links": [{"rel": "self", "href": f"{_base(request)}/{path}/"}],
     }
+
+
+def _document(request: Request, version_id: str) -> dict[str, Any]:
+    """One version's own document: the summary plus the docs link and its media type."""
+    entry = next(e for e in _VERSIONS if e[0] == version_id)
+    doc = _summary(request, entry)
+    doc["links"].append(dict(DOCS_LINK))
+    doc["media-types"] = [{"base": "application/json", "type": entry[6]}]
+    return {"version": doc}
 
 
 @routes.get("/")
 async def list_versions(request: Request) -> Response:
-    return json_response({"versions": [_v21(request)]})
+    return json_response({"versions": [_summary(request, e) for e in _VERSIONS]})
 
 
 @routes.get("/v2.1")
 async def show_v21(request: Request) -> Response:
-    return json_response({"version": _v21(request)})
+    return json_response(_document(request, "v2.1"))
 
 
 @routes.get("/v2.1/")
 async def show_v21_slash(request: Request) -> Response:
-    return json_response({"version": _v21(request)})
+    return json_response(_document(request, "v2.1"))
+
+
+@routes.get("/v2")
+async def show_v20(request: Request) -> Response:
+    return json_response(_document(request, "v2.0"))
+
+
+@routes.get("/v2/")
+async def show_v20_slash(request: Request) -> Response:
+    return json_response(_document(request, "v2.0"))

@@ -112,6 +112,9 @@ class FakeDriver:
     """ComputeDriver plus every optional ability, for one simulated host."""
 
     driver_name = "fake"
+    # Nova's 2.48 diagnostics name the driver from a closed set (libvirt, xenapi, vmwareapi,
+    # ironic, hyperv) and clients validate it; Nova's own fake driver reports "libvirt" too.
+    diagnostics_driver = "libvirt"
 
     def __init__(self, config: FakeHostConfig | None = None, *, state_dir: Path | None = None,
                  fabric: FakeFabric | None = None) -> None:
@@ -326,7 +329,7 @@ class FakeDriver:
                 for i, p in enumerate(guest.network_info)]
         disks = 1 + (s.ephemeral_gb > 0) + (s.swap_mb > 0)
         return Diagnostics(
-            state=guest.state, driver=self.driver_name, hypervisor=self.config.hypervisor_type,
+            state=guest.state, driver=self.diagnostics_driver, hypervisor=self.config.hypervisor_type,
             hypervisor_os="linux", uptime=up if running else None, config_drive=False,
             num_cpus=s.vcpus, num_nics=len(nics), num_disks=disks,
             memory_details={"maximum": s.memory_mb, "used": s.memory_mb // 2 if running else 0},

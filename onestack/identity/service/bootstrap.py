@@ -22,8 +22,11 @@ from onestack.identity.models import (
 from onestack.identity.service import assignments, catalog, projects, users
 
 DEFAULT_DOMAIN = "default"
-ROLES = ("admin", "member", "reader", "service", "ResellerAdmin")
-IMPLIED = (("admin", "member"), ("member", "reader"))
+ROLES = ("admin", "manager", "member", "reader", "service", "ResellerAdmin")
+# Keystone's default hierarchy since 2023.2: admin → manager → member → reader ("service" stands apart).
+IMPLIED = (("admin", "manager"), ("manager", "member"), ("member", "reader"))
+# Rules older clouds were bootstrapped with that the hierarchy above replaces (Keystone drops them too).
+OBSOLETE_IMPLIED = (("admin", "member"),)
 PROJECTS = ("admin", "demo", "alt_demo", "service")
 SERVICE_USER = "onestack"
 
@@ -98,6 +101,10 @@ def bootstrap(
         key = {"prior_role_id": roles[prior].id, "implied_role_id": roles[implied].id}
         if s.get(ImpliedRole, key) is None:
             s.add(ImpliedRole(**key))
+    for prior, implied in OBSOLETE_IMPLIED:
+        stale = s.get(ImpliedRole, {"prior_role_id": roles[prior].id, "implied_role_id": roles[implied].id})
+        if stale is not None:
+            s.delete(stale)
     proj = {}
     for name in PROJECTS:
         existing = s.scalar(select(Project).where(Project.domain_id == DEFAULT_DOMAIN, Project.name == name))
