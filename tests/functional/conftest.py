@@ -41,3 +41,21 @@ def fresh_cloud(tmp_path: Path) -> Iterator[RunningCloud]:
     running = make_cloud(tmp_path)
     yield running
     running.stop()
+
+
+# Connections to a compute test module's own cloud: each such module defines a module-scoped ``ccloud``
+# fixture (tests/functional/compute_support.py module_cloud) and may override these.
+
+@pytest.fixture(scope="module")
+def cadmin(ccloud: RunningCloud) -> Any:
+    return ccloud.sdk("devstack-admin")
+
+
+@pytest.fixture(scope="module")
+def cdemo(ccloud: RunningCloud) -> Any:
+    return ccloud.sdk("devstack")
+
+
+@pytest.fixture(scope="module")
+def calt(ccloud: RunningCloud) -> Any:
+    return ccloud.sdk("devstack-alt")

@@ -9,51 +9,16 @@ from __future__ import annotations
 
 import urllib.request
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.error import HTTPError
 
-import pytest
-
-from tests.functional.cloud import RunningCloud, make_cloud, wait_until
+from tests.functional.cloud import RunningCloud, wait_until
+from tests.functional.compute_support import call, message, module_cloud
 
 IMAGE = "onestack-tiny-x86_64-disk"
 
 
-@pytest.fixture(scope="module")
-def ccloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
-    running = make_cloud(Path(tmp_path_factory.mktemp("compute-discovery")), {"ONESTACK_COMPUTE__HOSTS": "1"})
-    running.start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def cadmin(ccloud: RunningCloud) -> Any:
-    return ccloud.sdk("devstack-admin")
-
-
-@pytest.fixture(scope="module")
-def cdemo(ccloud: RunningCloud) -> Any:
-    return ccloud.sdk("devstack")
-
-
-@pytest.fixture(scope="module")
-def calt(ccloud: RunningCloud) -> Any:
-    return ccloud.sdk("devstack-alt")
-
-
-def call(conn: Any, method: str, path: str, mv: str | None = None, body: Any = None,
-         service: str = "compute", **kwargs: Any) -> Any:
-    headers = {"OpenStack-API-Version": f"compute {mv}"} if mv else {}
-    headers.update(kwargs.pop("headers", {}))
-    return conn.session.request(path, method, json=body, headers=headers, raise_exc=False,
-                                endpoint_filter={"service_type": service}, **kwargs)
-
-
-def message(resp: Any) -> str:
-    return str(next(iter(resp.json().values()))["message"])
+ccloud = module_cloud("compute-discovery", {"ONESTACK_COMPUTE__HOSTS": "1"})
 
 
 def anonymous(url: str) -> tuple[int, Any]:

@@ -9,14 +9,13 @@ so it runs last.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from onestack.core.config import ComputeConfig
-from tests.functional.cloud import RunningCloud, make_cloud, wait_until
+from tests.functional.cloud import RunningCloud, wait_until
+from tests.functional.compute_support import act, call, message, module_cloud
 
 IMAGE = "onestack-tiny-x86_64-disk"
 HOSTS = {"compute-1", "compute-2", "compute-3"}
@@ -27,22 +26,7 @@ if SLOW_LIVE:
     ENV["ONESTACK_COMPUTE__FAKE_LIVE_MIGRATION_LATENCY"] = "2"
 
 
-@pytest.fixture(scope="module")
-def ccloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
-    running = make_cloud(Path(tmp_path_factory.mktemp("compute-moves")), ENV)
-    running.start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def cadmin(ccloud: RunningCloud) -> Any:
-    return ccloud.sdk("devstack-admin")
-
-
-@pytest.fixture(scope="module")
-def cdemo(ccloud: RunningCloud) -> Any:
-    return ccloud.sdk("devstack")
+ccloud = module_cloud("compute-moves", ENV)
 
 
 @pytest.fixture(scope="module")
@@ -53,20 +37,6 @@ def providers(cadmin: Any) -> dict[str, str]:
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-def call(conn: Any, method: str, path: str, mv: str | None = None, body: Any = None) -> Any:
-    headers = {"OpenStack-API-Version": f"compute {mv}"} if mv else {}
-    return conn.session.request(path, method, json=body, headers=headers, raise_exc=False,
-                                endpoint_filter={"service_type": "compute"})
-
-
-def act(conn: Any, sid: str, body: dict[str, Any], mv: str | None = None) -> Any:
-    return call(conn, "POST", f"/servers/{sid}/action", mv, body)
-
-
-def message(resp: Any) -> str:
-    return str(next(iter(resp.json().values()))["message"])
-
 
 def server_of(cadmin: Any, sid: str) -> dict[str, Any]:
     return call(cadmin, "GET", f"/servers/{sid}", "2.47").json()["server"]  # type: ignore[no-any-return]

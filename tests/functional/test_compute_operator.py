@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.functional.cloud import RunningCloud, make_cloud, wait_until
+from tests.functional.cloud import RunningCloud, wait_until
+from tests.functional.compute_support import call as compute_call
+from tests.functional.compute_support import module_cloud
 
 ENV = {
     "ONESTACK_COMPUTE__HOSTS": "3",
@@ -27,22 +27,7 @@ UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$")
 
 
-@pytest.fixture(scope="module")
-def ccloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
-    running = make_cloud(Path(tmp_path_factory.mktemp("compute-operator")), ENV)
-    running.start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def cadmin(ccloud: RunningCloud) -> Any:
-    return ccloud.sdk("devstack-admin")
-
-
-@pytest.fixture(scope="module")
-def cdemo(ccloud: RunningCloud) -> Any:
-    return ccloud.sdk("devstack")
+ccloud = module_cloud("compute-operator", ENV)
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +36,8 @@ def image_id(cadmin: Any) -> str:
 
 
 def call(conn: Any, method: str, path: str, body: Any = None, mv: str | None = None) -> Any:
-    headers = {"OpenStack-API-Version": f"compute {mv}"} if mv else {}
-    return conn.session.request(path, method, json=body, headers=headers, raise_exc=False,
-                                endpoint_filter={"service_type": "compute"})
+    """compute_support.call with the body before the microversion, the order this module's tests use."""
+    return compute_call(conn, method, path, mv, body)
 
 
 def error(resp: Any, status: int) -> str:

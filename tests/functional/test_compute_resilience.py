@@ -7,13 +7,11 @@ restart the agent's reconcile pass (every 0.3 s, repairing work idle for 1 s) fi
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.functional.cloud import RunningCloud, make_cloud, wait_until
+from tests.functional.cloud import RunningCloud, wait_until
+from tests.functional.compute_support import call as compute_call
+from tests.functional.compute_support import module_cloud
 
 ENV = {
     "ONESTACK_COMPUTE__FAKE_SPAWN_LATENCY": "3",
@@ -22,18 +20,11 @@ ENV = {
 }
 
 
-@pytest.fixture(scope="module")
-def slow_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
-    running = make_cloud(Path(tmp_path_factory.mktemp("compute-resilience")), ENV)
-    running.start()
-    yield running
-    running.stop()
+slow_cloud = module_cloud("compute-resilience", ENV)
 
 
 def call(conn: Any, method: str, path: str, body: Any = None) -> Any:
-    return conn.session.request(path, method, json=body, raise_exc=False,
-                                headers={"OpenStack-API-Version": "compute 2.96"},
-                                endpoint_filter={"service_type": "compute"})
+    return compute_call(conn, method, path, "2.96", body)
 
 
 def boot(conn: Any, name: str) -> str:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import concurrent.futures
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.functional.cloud import RunningCloud, make_cloud, wait_until
+from tests.functional.cloud import RunningCloud, wait_until
+from tests.functional.compute_support import call as compute_call
+from tests.functional.compute_support import module_cloud
 
 HOSTS = 3
 ENV = {
@@ -27,12 +27,7 @@ ENV = {
 }
 
 
-@pytest.fixture(scope="module")
-def ccloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
-    running = make_cloud(Path(tmp_path_factory.mktemp("compute-sched")), ENV)
-    running.start()
-    yield running
-    running.stop()
+ccloud = module_cloud("compute-sched", ENV)
 
 
 @pytest.fixture(scope="module")
@@ -42,11 +37,6 @@ def cadmin(ccloud: RunningCloud) -> Any:
     unlimited = {"quota_set": {"cores": -1, "instances": -1, "ram": -1}}
     assert call(conn, "PUT", f"/os-quota-sets/{conn.current_project_id}", unlimited).status_code == 200
     return conn
-
-
-@pytest.fixture(scope="module")
-def cdemo(ccloud: RunningCloud) -> Any:
-    return ccloud.sdk("devstack")
 
 
 @pytest.fixture(scope="module")
@@ -64,9 +54,8 @@ def flavors(cadmin: Any) -> dict[str, str]:
 
 
 def call(conn: Any, method: str, path: str, body: Any = None, mv: str = "2.96") -> Any:
-    return conn.session.request(path, method, json=body, raise_exc=False,
-                                headers={"OpenStack-API-Version": f"compute {mv}"},
-                                endpoint_filter={"service_type": "compute"})
+    """compute_support.call with the body first and microversion 2.96 unless told otherwise."""
+    return compute_call(conn, method, path, mv, body)
 
 
 def boot(conn: Any, image: str, flavor: str, name: str | None = None, hints: dict[str, Any] | None = None,

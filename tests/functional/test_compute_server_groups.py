@@ -3,37 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
+from tests.functional.cloud import RunningCloud
+from tests.functional.compute_support import call, module_cloud
 
-from tests.functional.cloud import RunningCloud, make_cloud
-
-
-@pytest.fixture(scope="module")
-def ccloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
-    running = make_cloud(Path(tmp_path_factory.mktemp("compute-sg")), {"ONESTACK_COMPUTE__ENABLED": "true"})
-    running.start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def cadmin(ccloud: RunningCloud) -> Any:
-    return ccloud.sdk("devstack-admin")
-
-
-@pytest.fixture(scope="module")
-def cdemo(ccloud: RunningCloud) -> Any:
-    return ccloud.sdk("devstack")
-
-
-def call(conn: Any, method: str, path: str, mv: str | None = None, body: Any = None) -> Any:
-    headers = {"OpenStack-API-Version": f"compute {mv}"} if mv else {}
-    return conn.session.request(path, method, json=body, headers=headers, raise_exc=False,
-                                endpoint_filter={"service_type": "compute"})
+ccloud = module_cloud("compute-sg", {"ONESTACK_COMPUTE__ENABLED": "true"})
 
 
 def uniq() -> str:

@@ -8,50 +8,18 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.functional.cloud import RunningCloud, make_cloud, wait_until
+from tests.functional.cloud import RunningCloud, wait_until
+from tests.functional.compute_support import call, message, module_cloud
 
 FAIL_NAME = "h3-spawn-fails"
 IMAGE = "onestack-tiny-x86_64-disk"
 
 
-@pytest.fixture(scope="module")
-def ccloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
-    running = make_cloud(Path(tmp_path_factory.mktemp("compute-subres")),
-                         {"ONESTACK_COMPUTE__FAKE_FAIL_SPAWN": FAIL_NAME})
-    running.start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def cadmin(ccloud: RunningCloud) -> Any:
-    return ccloud.sdk("devstack-admin")
-
-
-@pytest.fixture(scope="module")
-def cdemo(ccloud: RunningCloud) -> Any:
-    return ccloud.sdk("devstack")
-
-
-@pytest.fixture(scope="module")
-def calt(ccloud: RunningCloud) -> Any:
-    return ccloud.sdk("devstack-alt")
-
-
-def call(conn: Any, method: str, path: str, mv: str | None = None, body: Any = None) -> Any:
-    headers = {"OpenStack-API-Version": f"compute {mv}"} if mv else {}
-    return conn.session.request(path, method, json=body, headers=headers, raise_exc=False,
-                                endpoint_filter={"service_type": "compute"})
-
-
-def message(resp: Any) -> str:
-    return str(next(iter(resp.json().values()))["message"])
+ccloud = module_cloud("compute-subres", {"ONESTACK_COMPUTE__FAKE_FAIL_SPAWN": FAIL_NAME})
 
 
 def boot(conn: Any, name: str, status: str = "ACTIVE") -> Any:

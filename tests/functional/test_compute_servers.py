@@ -4,40 +4,19 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.functional.cloud import RunningCloud, make_cloud, wait_until
+from tests.functional.cloud import RunningCloud, wait_until
+from tests.functional.compute_support import call, module_cloud
 
 IMAGE = "onestack-tiny-x86_64-disk"
 IMAGE_ALT = "onestack-tiny-x86_64-disk-alt"
 
 
-@pytest.fixture(scope="module")
-def ccloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
-    running = make_cloud(Path(tmp_path_factory.mktemp("compute-servers")), {"ONESTACK_COMPUTE__HOSTS": "2"})
-    running.start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def cadmin(ccloud: RunningCloud) -> Any:
-    return ccloud.sdk("devstack-admin")
-
-
-@pytest.fixture(scope="module")
-def cdemo(ccloud: RunningCloud) -> Any:
-    return ccloud.sdk("devstack")
-
-
-@pytest.fixture(scope="module")
-def calt(ccloud: RunningCloud) -> Any:
-    return ccloud.sdk("devstack-alt")
+ccloud = module_cloud("compute-servers", {"ONESTACK_COMPUTE__HOSTS": "2"})
 
 
 @pytest.fixture(scope="module")
@@ -45,14 +24,6 @@ def images(cadmin: Any) -> dict[str, str]:
     return {name: cadmin.image.find_image(name).id for name in (IMAGE, IMAGE_ALT)}
 
 
-def call(conn: Any, method: str, path: str, mv: str | None = None, body: Any = None, raw: bytes | None = None) -> Any:
-    headers = {"OpenStack-API-Version": f"compute {mv}"} if mv else {}
-    if raw is not None:
-        headers["Content-Type"] = "application/json"
-        return conn.session.request(path, method, data=raw, headers=headers, raise_exc=False,
-                                    endpoint_filter={"service_type": "compute"})
-    return conn.session.request(path, method, json=body, headers=headers, raise_exc=False,
-                                endpoint_filter={"service_type": "compute"})
 
 
 def uniq(prefix: str = "srv") -> str:

@@ -1,0 +1,53 @@
+"""What the compute functional test modules share: a module-scoped cloud and raw HTTP helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.functional.cloud import RunningCloud, make_cloud
+
+
+def module_cloud(name: str, env: dict[str, str] | None = None) -> Callable[..., Any]:
+    """A module-scoped fixture running a cloud of the module's own; assign it to the fixture's name.
+
+    The sdk connections on it (cadmin, cdemo, calt) are in conftest.py and expect the name ``ccloud``.
+    """
+    @pytest.fixture(scope="module")
+    def running_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
+        running = make_cloud(Path(tmp_path_factory.mktemp(name)), env)
+        running.start()
+        yield running
+        running.stop()
+
+    return running_cloud
+
+
+def call(conn: Any, method: str, path: str, mv: str | None = None, body: Any = None, *,
+         raw: bytes | None = None, service: str = "compute", **kwargs: Any) -> Any:
+    """Raw HTTP to a service of the cloud (compute by default); error statuses are returned, not raised.
+
+    ``raw`` sends bytes as the JSON body as they are (for malformed-body tests) instead of ``body``.
+    """
+    headers = {"OpenStack-API-Version": f"compute {mv}"} if mv else {}
+    headers.update(kwargs.pop("headers", {}))
+    if raw is not None:
+        headers["Content-Type"] = "application/json"
+        kwargs["data"] = raw
+    else:
+        kwargs["json"] = body
+    return conn.session.request(path, method, headers=headers, raise_exc=False,
+                                endpoint_filter={"service_type": service}, **kwargs)
+
+
+def act(conn: Any, sid: str, body: dict[str, Any], mv: str | None = None) -> Any:
+    """POST a server action."""
+    return call(conn, "POST", f"/servers/{sid}/action", mv, body)
+
+
+def message(resp: Any) -> str:
+    """The message of a Nova-shaped error body ({"badRequest": {"code": ..., "message": ...}})."""
+    return str(next(iter(resp.json().values()))["message"])
