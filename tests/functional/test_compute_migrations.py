@@ -125,6 +125,22 @@ def test_resize_confirm_with_cli(ccloud: RunningCloud, cadmin: Any, cdemo: Any, 
     assert act(cdemo, sid, {"revertResize": None}).status_code == 409
 
 
+def test_delete_while_verifying_a_resize_releases_both_claims(cadmin: Any, cdemo: Any,
+                                                                providers: dict[str, str]) -> None:
+    sid, source = boot(cdemo, cadmin, uniq("rd"))
+    assert act(cdemo, sid, {"resize": {"flavorRef": flavor_id(cdemo, "m1.small")}}).status_code == 202
+    wait_status(cadmin, sid, "VERIFY_RESIZE")
+    mig = migrations_of(cadmin, sid)[0]
+    assert allocations(cadmin, providers, mig["uuid"]) == {source: TINY}
+    cdemo.compute.delete_server(sid)
+    wait_until(lambda: call(cdemo, "GET", f"/servers/{sid}").status_code == 404, timeout=30, what="delete")
+    # Nova confirms first: the migration ends confirmed and neither consumer holds anything.
+    wait_until(lambda: allocations(cadmin, providers, sid) == {} and
+               allocations(cadmin, providers, mig["uuid"]) == {}, timeout=30, what="claims released")
+    found = call(cadmin, "GET", f"/os-migrations?instance_uuid={sid}", "2.59").json()["migrations"]
+    assert [m["status"] for m in found] == ["confirmed"]
+
+
 def test_resize_revert(ccloud: RunningCloud, cadmin: Any, cdemo: Any, providers: dict[str, str]) -> None:
     sid, source = boot(cdemo, cadmin, uniq("rv"))
     small = cdemo.compute.find_flavor("m1.small", ignore_missing=False)

@@ -451,3 +451,13 @@ def test_reset_state_restore_force_delete(cadmin: Any, cdemo: Any) -> None:
     assert act(cdemo, sid, {"unlock": None}).status_code == 202
     assert act(cdemo, sid, {"forceDelete": None}).status_code == 202
     wait_until(lambda: call(cdemo, "GET", f"/servers/{sid}").status_code == 404, timeout=30, what="deleted")
+
+
+def test_deleting_a_shelved_server_deletes_its_snapshot(cdemo: Any) -> None:
+    sid = boot(cdemo, "h1-shelf-delete")
+    assert act(cdemo, sid, {"shelve": None}).status_code == 202
+    wait_status(cdemo, sid, "SHELVED_OFFLOADED")
+    assert len(shelved_images(cdemo, sid)) == 1
+    cdemo.compute.delete_server(sid)
+    wait_until(lambda: call(cdemo, "GET", f"/servers/{sid}").status_code == 404, timeout=30, what="delete")
+    wait_until(lambda: not shelved_images(cdemo, sid), timeout=30, what="the shelved snapshot to go")

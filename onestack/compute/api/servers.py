@@ -463,6 +463,13 @@ async def delete_instance(request: Request, ctx: AuthContext, row: dict[str, Any
         instances.mark_deleted(s, uuid)  # never scheduled, or its host is gone: local delete
         return None, False
 
+    if row.get("vm_state") == states.RESIZED:
+        # Nova confirms a resize waiting for verification before deleting: the source host drops
+        # the set-aside disks and placement the migration's allocation.
+        # Imported here: actions_migrate imports this module.
+        from onestack.compute.api.actions_migrate import confirm_before_delete
+
+        await confirm_before_delete(request, row)
     host, remote = await compute.db.write(mark)
     if remote and host:
         assert compute.agents is not None
@@ -470,6 +477,9 @@ async def delete_instance(request: Request, ctx: AuthContext, row: dict[str, Any
     elif not remote and host is None:
         assert compute.placement is not None
         await compute.placement.release(uuid)
+    shelved_image = (row.get("system_metadata") or {}).get("shelved_image_id")
+    if shelved_image and compute.images is not None:
+        await compute.images.delete(shelved_image)  # a shelved server's snapshot goes with it (Nova)
 
 
 @routes.delete("/v2.1/servers/{server_id}")
