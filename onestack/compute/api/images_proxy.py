@@ -29,7 +29,7 @@ from onestack.compute.api.common import (
     require_version,
     resource_links,
 )
-from onestack.compute.api.server_metadata import parse_items
+from onestack.compute.api.server_metadata import parse_items, parse_single_item
 from onestack.compute.service import quotas
 from onestack.core.api.faults import ApiError, BadRequest, Forbidden, NotFound
 from onestack.core.api.http import RouteTable, json_body, json_response, no_content
@@ -357,10 +357,7 @@ async def show_metadata_item(request: Request) -> Response:
 async def update_metadata_item(request: Request) -> Response:
     ctx = await _metadata_caller(request)
     body = await _wrapped(request, "meta")
-    if len(body) != 1:
-        why = "does not have enough properties" if not body else "has too many properties"
-        raise _invalid("meta", body, f"{body} {why}")
-    item = parse_items(body, "meta")
+    item = parse_single_item(body)
     if request.path_params["key"] not in item:
         raise BadRequest("Request body and URI mismatch")
     image = await _get(request, ctx, request.path_params["image_id"])

@@ -41,6 +41,14 @@ def _invalid(field: str, value: Any, why: str) -> BadRequest:
     return BadRequest(f"Invalid input for field/attribute {field}. Value: {value}. {why}")
 
 
+def parse_single_item(body: Any) -> dict[str, str]:
+    """The body of PUT .../metadata/{key}: exactly one item (servers and the /images proxy alike)."""
+    if len(body) != 1:
+        why = "does not have enough properties" if not body else "has too many properties"
+        raise _invalid("meta", body, f"{body} {why}")
+    return parse_items(body, "meta")
+
+
 def parse_items(value: Any, field: str) -> dict[str, str]:
     """Nova's ``metadata`` schema: an object of string keys matching KEY_PATTERN to short strings."""
     if not isinstance(value, dict):
@@ -144,10 +152,7 @@ async def show_metadata_item(request: Request) -> Response:
 async def update_metadata_item(request: Request) -> Response:
     ctx = await caller(request)
     body = await _body(request, "meta")
-    if len(body) != 1:
-        why = "does not have enough properties" if not body else "has too many properties"
-        raise _invalid("meta", body, f"{body} {why}")
-    item = parse_items(body, "meta")
+    item = parse_single_item(body)
     uuid, _ = await _current(request, ctx, "update")
     if request.path_params["key"] not in item:
         raise BadRequest("Request body and URI mismatch")
