@@ -24,7 +24,6 @@ from onestack.compute.api.actions_state import (
     NOT_INHERITED,
     SNAPSHOT_FROM,
     Transition,
-    _invalid,
     _obj,
     _precheck,
     _target,
@@ -39,6 +38,7 @@ from onestack.compute.api.common import (
     check_keys,
     compute_of,
     enforce,
+    invalid,
     name_field,
     resource_links,
 )
@@ -100,7 +100,7 @@ async def create_image(request: Request, ctx: AuthContext, row: dict[str, Any], 
     body = _obj(arg, "createImage")
     check_keys(body, {"name", "metadata"}, "createImage")
     if "name" not in body:
-        raise _invalid("createImage", body, "'name' is a required property")
+        raise invalid("createImage", body, "'name' is a required property")
     name = name_field(body["name"])
     extra = server_create._metadata(body.get("metadata", {}))
     enforce(request, ctx, "os_compute_api:servers:create_image", {"project_id": row["project_id"]})
@@ -128,11 +128,11 @@ async def create_backup(request: Request, ctx: AuthContext, row: dict[str, Any],
     check_keys(body, {"name", "backup_type", "rotation", "metadata"}, "createBackup")
     for key in ("name", "backup_type", "rotation"):
         if key not in body:
-            raise _invalid("createBackup", body, f"'{key}' is a required property")
+            raise invalid("createBackup", body, f"'{key}' is a required property")
     name = name_field(body["name"])
     backup_type = body["backup_type"]
     if not isinstance(backup_type, str):
-        raise _invalid("backup_type", backup_type, f"{backup_type!r} is not of type 'string'")
+        raise invalid("backup_type", backup_type, f"{backup_type!r} is not of type 'string'")
     rotation = _rotation(body["rotation"])
     extra = {**server_create._metadata(body.get("metadata", {})), "backup_type": backup_type}
     enforce(request, ctx, "os_compute_api:os-create-backup", {"project_id": row["project_id"]})
@@ -158,11 +158,11 @@ async def create_backup(request: Request, ctx: AuthContext, row: dict[str, Any],
 def _rotation(value: Any) -> int:
     """Nova's non_negative_integer: an integer, or a string of digits, at least 0."""
     if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise _invalid("rotation", value, f"{value!r} is not of type 'integer', 'string'")
+        raise invalid("rotation", value, f"{value!r} is not of type 'integer', 'string'")
     if isinstance(value, str) and not value.isdigit():
-        raise _invalid("rotation", value, f"{value!r} does not match '^[0-9]*$'")
+        raise invalid("rotation", value, f"{value!r} does not match '^[0-9]*$'")
     if int(value) < 0:
-        raise _invalid("rotation", value, f"{value} is less than the minimum of 0")
+        raise invalid("rotation", value, f"{value} is less than the minimum of 0")
     return int(value)
 
 
@@ -195,17 +195,17 @@ def _unshelve_args(request: Request, arg: Any) -> tuple[Any, str | None]:
     if not at_least(request, 2, 91):
         check_keys(body, {"availability_zone"}, "unshelve")
         if "availability_zone" not in body:
-            raise _invalid("unshelve", body, "'availability_zone' is a required property")
+            raise invalid("unshelve", body, "'availability_zone' is a required property")
         return name_field(body["availability_zone"], "availability_zone"), None
     check_keys(body, {"availability_zone", "host"}, "unshelve")
     zone: Any = _UNSET
     if "availability_zone" in body:
         zone = body["availability_zone"]
         if zone is not None and not isinstance(zone, str):
-            raise _invalid("availability_zone", zone, f"{zone!r} is not of type 'string', 'null'")
+            raise invalid("availability_zone", zone, f"{zone!r} is not of type 'string', 'null'")
     host = body.get("host")
     if host is not None and not isinstance(host, str):
-        raise _invalid("host", host, f"{host!r} is not of type 'string'")
+        raise invalid("host", host, f"{host!r} is not of type 'string'")
     return zone, host
 
 
@@ -269,7 +269,7 @@ def _rebuild_values(request: Request, ctx: AuthContext, body: dict[str, Any], s:
     if "description" in body:
         desc = body["description"]
         if desc is not None and (not isinstance(desc, str) or len(desc) > 255):
-            raise _invalid("description", desc, "must be a string of at most 255 characters")
+            raise invalid("description", desc, "must be a string of at most 255 characters")
         values["display_description"] = desc
     if "key_name" in body:
         key_name = body["key_name"]
@@ -298,15 +298,15 @@ async def rebuild(request: Request, ctx: AuthContext, row: dict[str, Any], arg: 
     body = _obj(arg, "rebuild")
     check_keys(body, _rebuild_keys(request), "rebuild")
     if "imageRef" not in body:
-        raise _invalid("rebuild", body, "'imageRef' is a required property")
+        raise invalid("rebuild", body, "'imageRef' is a required property")
     image_id = _uuid_field(body["imageRef"], "imageRef")
     password = body.get("adminPass")
     if password is not None and not isinstance(password, str):
-        raise _invalid("adminPass", password, f"{password!r} is not of type 'string'")
+        raise invalid("adminPass", password, f"{password!r} is not of type 'string'")
     password = password or uuidlib.uuid4().hex[:12]
     preserve = body.get("preserve_ephemeral", False)
     if not isinstance(preserve, bool):
-        raise _invalid("preserve_ephemeral", preserve, f"{preserve!r} is not of type 'boolean'")
+        raise invalid("preserve_ephemeral", preserve, f"{preserve!r} is not of type 'boolean'")
     enforce(request, ctx, "os_compute_api:servers:rebuild", _target(row))
     t = Transition("rebuild", "rebuild", (states.ACTIVE, states.STOPPED, states.ERROR), states.REBUILDING)
     await _precheck(request, ctx, row["uuid"], t)

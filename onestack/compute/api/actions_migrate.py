@@ -21,7 +21,15 @@ from starlette.responses import Response
 
 from onestack.compute import states
 from onestack.compute.api import migrations as migration_rows
-from onestack.compute.api.common import allowed, as_bool, at_least, check_keys, compute_of, enforce
+from onestack.compute.api.common import (
+    allowed,
+    as_bool,
+    at_least,
+    check_keys,
+    compute_of,
+    enforce,
+    invalid,
+)
 from onestack.compute.api.server_actions import action
 from onestack.compute.models import ComputeNode, Instance, Service
 from onestack.compute.scheduler.snapshot import COMPUTE_BINARY, service_is_up
@@ -41,31 +49,27 @@ UNAVAILABLE = "Service is unavailable at this time."
 
 # --- body checks -----------------------------------------------------------------------------
 
-def _invalid(field: str, value: Any, why: str) -> BadRequest:
-    return BadRequest(f"Invalid input for field/attribute {field}. Value: {value}. {why}")
-
-
 def _host_field(value: Any, field: str = "host", nullable: bool = True) -> str | None:
     """Nova's fqdn parameter (1..255 of letters, digits, '-', '.', '_'), or null where allowed."""
     if value is None and nullable:
         return None
     if not isinstance(value, str):
-        raise _invalid(field, value, f"{value!r} is not of type 'string'")
+        raise invalid(field, value, f"{value!r} is not of type 'string'")
     if not value or len(value) > 255 or not _FQDN.match(value):
-        raise _invalid(field, value, f"{value!r} does not match '{_FQDN.pattern}'")
+        raise invalid(field, value, f"{value!r} does not match '{_FQDN.pattern}'")
     return value
 
 
 def _object(arg: Any, name: str) -> dict[str, Any]:
     if not isinstance(arg, dict):
-        raise _invalid(name, arg, f"{arg!r} is not of type 'object'")
+        raise invalid(name, arg, f"{arg!r} is not of type 'object'")
     return arg
 
 
 def _required(obj: dict[str, Any], keys: list[str], name: str) -> None:
     for key in keys:
         if key not in obj:
-            raise _invalid(name, obj, f"'{key}' is a required property")
+            raise invalid(name, obj, f"'{key}' is a required property")
 
 
 def _bool_or_auto(value: Any, field: str, auto: bool) -> bool | None:
@@ -177,9 +181,9 @@ async def resize(request: Request, ctx: AuthContext, row: dict[str, Any], arg: A
     _required(body, ["flavorRef"], "resize")
     ref = body["flavorRef"]
     if isinstance(ref, bool) or not isinstance(ref, (str, int)) or str(ref) == "":
-        raise _invalid("flavorRef", ref, f"{ref!r} is not of type 'string', 'integer'")
+        raise invalid("flavorRef", ref, f"{ref!r} is not of type 'string', 'integer'")
     if "OS-DCF:diskConfig" in body and body["OS-DCF:diskConfig"] not in ("AUTO", "MANUAL"):
-        raise _invalid("OS-DCF:diskConfig", body["OS-DCF:diskConfig"], "is not one of ['AUTO', 'MANUAL']")
+        raise invalid("OS-DCF:diskConfig", body["OS-DCF:diskConfig"], "is not one of ['AUTO', 'MANUAL']")
     flavor_id = str(ref).rstrip("/").rsplit("/", 1)[-1]
     enforce(request, ctx, "os_compute_api:servers:resize", {"project_id": row["project_id"], "user_id": row["user_id"]})
     viewer = flavor_svc.Viewer(project_id=ctx.project_id, is_admin=allowed(request, ctx, "context_is_admin"))
@@ -397,7 +401,7 @@ async def evacuate(request: Request, ctx: AuthContext, row: dict[str, Any], arg:
         _required(body, ["onSharedStorage"], "evacuate")
     host = _host_field(body["host"], nullable=False) if "host" in body else None
     if "adminPass" in body and not isinstance(body["adminPass"], str):
-        raise _invalid("adminPass", body["adminPass"], f"{body['adminPass']!r} is not of type 'string'")
+        raise invalid("adminPass", body["adminPass"], f"{body['adminPass']!r} is not of type 'string'")
     enforce(request, ctx, "os_compute_api:os-evacuate", {"project_id": row["project_id"], "user_id": row["user_id"]})
     force = bool(host) and not at_least(request, 2, 29)  # a host named before 2.29 bypasses the scheduler
     if at_least(request, 2, 29) and "force" in body:

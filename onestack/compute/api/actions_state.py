@@ -28,6 +28,7 @@ from onestack.compute.api.common import (
     check_keys,
     compute_of,
     enforce,
+    invalid,
     is_admin,
     require_version,
     wrapped_body,
@@ -64,15 +65,11 @@ def _target(row: dict[str, Any]) -> dict[str, Any]:
     return {"project_id": row["project_id"], "user_id": row["user_id"]}
 
 
-def _invalid(field: str, value: Any, why: str) -> BadRequest:
-    return BadRequest(f"Invalid input for field/attribute {field}. Value: {value}. {why}")
-
-
 def _obj(arg: Any, name: str, nullable: bool = False) -> dict[str, Any]:
     if arg is None and nullable:
         return {}
     if not isinstance(arg, dict):
-        raise _invalid(name, arg, f"{arg!r} is not of type 'object'")
+        raise invalid(name, arg, f"{arg!r} is not of type 'object'")
     return arg
 
 
@@ -192,7 +189,7 @@ async def reboot(request: Request, ctx: AuthContext, row: dict[str, Any], arg: A
     check_keys(body, {"type"}, "reboot")
     kind = body.get("type")
     if kind not in ("HARD", "Hard", "hard", "SOFT", "Soft", "soft"):
-        raise _invalid("type", kind, f"{kind!r} is not one of ['HARD', 'Hard', 'hard', 'SOFT', 'Soft', 'soft']")
+        raise invalid("type", kind, f"{kind!r} is not one of ['HARD', 'Hard', 'hard', 'SOFT', 'Soft', 'soft']")
     enforce(request, ctx, "os_compute_api:servers:reboot", _target(row))
     hard = kind.upper() == "HARD"
     t = (Transition("reboot", "reboot", ALLOW_HARD_REBOOT, states.REBOOTING_HARD, ALLOW_REBOOT_TASKS)
@@ -206,7 +203,7 @@ async def reboot(request: Request, ctx: AuthContext, row: dict[str, Any], arg: A
 async def trigger_crash_dump(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
     require_version(request, Version(2, 17))
     if arg is not None:
-        raise _invalid("trigger_crash_dump", arg, f"{arg!r} is not of type 'null'")
+        raise invalid("trigger_crash_dump", arg, f"{arg!r} is not of type 'null'")
     enforce(request, ctx, "os_compute_api:servers:trigger_crash_dump", _target(row))
     t = Transition("trigger_crash_dump", "trigger_crash_dump", ALLOW_CRASH_DUMP, None)
     updated = await begin(request, ctx, row["uuid"], t)
@@ -242,7 +239,7 @@ async def lock(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any
         if "locked_reason" in body:
             reason = body["locked_reason"]
             if not isinstance(reason, str) or not 1 <= len(reason) <= 255:
-                raise _invalid("locked_reason", reason, "must be a string of 1 to 255 characters")
+                raise invalid("locked_reason", reason, "must be a string of 1 to 255 characters")
     enforce(request, ctx, "os_compute_api:os-lock-server:lock", _target(row))
     owner = row["project_id"] == ctx.project_id
     if row["locked"] and owner:
@@ -271,9 +268,9 @@ async def reset_state(request: Request, ctx: AuthContext, row: dict[str, Any], a
     body = _obj(arg, "os-resetState")
     check_keys(body, {"state"}, "os-resetState")
     if "state" not in body:
-        raise _invalid("os-resetState", body, "'state' is a required property")
+        raise invalid("os-resetState", body, "'state' is a required property")
     if body["state"] not in ("active", "error"):
-        raise _invalid("state", body["state"], f"{body['state']!r} is not one of ['active', 'error']")
+        raise invalid("state", body["state"], f"{body['state']!r} is not one of ['active', 'error']")
     enforce(request, ctx, "os_compute_api:os-admin-actions:reset_state", {"project_id": row["project_id"]})
     vm_state = states.ACTIVE if body["state"] == "active" else states.ERROR
     await _api_action(request, ctx, row["uuid"], "resetState", {"vm_state": vm_state, "task_state": None})
@@ -286,7 +283,7 @@ def _uuid_field(value: Any, field: str) -> str:
     try:
         return str(uuidlib.UUID(value)) if isinstance(value, str) else str(uuidlib.UUID(int=-1))
     except ValueError:
-        raise _invalid(field, value, f"{value!r} is not a 'uuid'") from None
+        raise invalid(field, value, f"{value!r} is not a 'uuid'") from None
 
 
 @action("rescue")
@@ -295,7 +292,7 @@ async def rescue(request: Request, ctx: AuthContext, row: dict[str, Any], arg: A
     check_keys(body, {"adminPass", "rescue_image_ref"}, "rescue")
     password = body.get("adminPass")
     if password is not None and not isinstance(password, str):
-        raise _invalid("adminPass", password, f"{password!r} is not of type 'string'")
+        raise invalid("adminPass", password, f"{password!r} is not of type 'string'")
     image_ref = _uuid_field(body["rescue_image_ref"], "rescue_image_ref") if "rescue_image_ref" in body else None
     password = password or uuidlib.uuid4().hex[:12]
     enforce(request, ctx, "os_compute_api:os-rescue", _target(row))
@@ -315,9 +312,9 @@ async def change_password(request: Request, ctx: AuthContext, row: dict[str, Any
     body = _obj(arg, "changePassword")
     check_keys(body, {"adminPass"}, "changePassword")
     if "adminPass" not in body:
-        raise _invalid("changePassword", body, "'adminPass' is a required property")
+        raise invalid("changePassword", body, "'adminPass' is a required property")
     if not isinstance(body["adminPass"], str):
-        raise _invalid("adminPass", body["adminPass"], f"{body['adminPass']!r} is not of type 'string'")
+        raise invalid("adminPass", body["adminPass"], f"{body['adminPass']!r} is not of type 'string'")
     enforce(request, ctx, "os_compute_api:os-admin-password", _target(row))
     t = Transition("changePassword", "changePassword", (states.ACTIVE,), states.UPDATING_PASSWORD)
     updated = await begin(request, ctx, row["uuid"], t)
@@ -360,10 +357,10 @@ async def console_output(request: Request, ctx: AuthContext, row: dict[str, Any]
     if length is not None:
         if isinstance(length, bool) or not isinstance(length, (int, str)) or (
                 isinstance(length, str) and not re.fullmatch(r"-?[0-9]+", length)):
-            raise _invalid("length", length, f"{length!r} is not of type 'integer', 'string', 'null'")
+            raise invalid("length", length, f"{length!r} is not of type 'integer', 'string', 'null'")
         length = int(length)
         if length < -1:
-            raise _invalid("length", length, f"{length} is less than the minimum of -1")
+            raise invalid("length", length, f"{length} is less than the minimum of -1")
     enforce(request, ctx, "os_compute_api:os-console-output", {"project_id": row["project_id"]})
     if not row.get("host"):
         raise _not_ready(row["uuid"])
@@ -425,7 +422,7 @@ def _legacy_console(name: str, protocol: str, allowed_types: tuple[str, ...]) ->
         check_keys(body, {"type"}, name)
         kind = body.get("type")
         if kind not in allowed_types:
-            raise _invalid("type", kind, f"{kind!r} is not one of {list(allowed_types)}")
+            raise invalid("type", kind, f"{kind!r} is not one of {list(allowed_types)}")
         enforce(request, ctx, "os_compute_api:os-remote-consoles", {"project_id": row["project_id"]})
         url = await _console_url(request, row, protocol, kind)
         return json_response({"console": {"type": kind, "url": url}})
@@ -450,9 +447,9 @@ async def remote_consoles(request: Request) -> Response:
         types.append("spice-direct")
     for field, choices in (("protocol", protocols), ("type", types)):
         if field not in body:
-            raise _invalid("remote_console", body, f"'{field}' is a required property")
+            raise invalid("remote_console", body, f"'{field}' is a required property")
         if body[field] not in choices:
-            raise _invalid(field, body[field], f"{body[field]!r} is not one of {choices}")
+            raise invalid(field, body[field], f"{body[field]!r} is not one of {choices}")
     url = await _console_url(request, row, body["protocol"], body["type"])
     return json_response({"remote_console": {"protocol": body["protocol"], "type": body["type"], "url": url}})
 

@@ -66,6 +66,11 @@ async def wrapped_body(request: Request, wrapper: str) -> dict[str, Any]:
     return body[wrapper]  # type: ignore[no-any-return]
 
 
+def invalid(field: str, value: Any, why: str) -> BadRequest:
+    """Nova's schema-error message for one field."""
+    return BadRequest(f"Invalid input for field/attribute {field}. Value: {value}. {why}")
+
+
 def check_keys(obj: dict[str, Any], allowed_keys: set[str], where: str) -> None:
     extra = sorted(set(obj) - allowed_keys)
     if extra:

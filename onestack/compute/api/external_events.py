@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
-from onestack.compute.api.common import at_least, caller, compute_of, enforce
+from onestack.compute.api.common import at_least, caller, compute_of, enforce, invalid
 from onestack.compute.models import Instance
 from onestack.compute.service import instances
 from onestack.core.api.faults import BadRequest
@@ -54,10 +54,6 @@ ACTIONS = {"volume-extended": "extend_volume", "power-update": "power_update"}
 _EVENT_KEYS = {"name", "server_uuid", "status", "tag"}
 
 
-def _invalid(field: str, value: Any, why: str) -> BadRequest:
-    return BadRequest(f"Invalid input for field/attribute {field}. Value: {value}. {why}")
-
-
 def _is_uuid(value: str) -> bool:
     try:
         uuidlib.UUID(value)
@@ -69,27 +65,27 @@ def _is_uuid(value: str) -> bool:
 def _check_event(request: Request, event: Any) -> dict[str, Any]:
     """Nova's request schema for one event, at the request's microversion."""
     if not isinstance(event, dict):
-        raise _invalid("events", event, f"{event!r} is not of type 'object'")
+        raise invalid("events", event, f"{event!r} is not of type 'object'")
     extra = sorted(set(event) - _EVENT_KEYS)
     if extra:
         listed = ", ".join(repr(k) for k in extra)
-        raise _invalid("events", event, f"Additional properties are not allowed ({listed} "
+        raise invalid("events", event, f"Additional properties are not allowed ({listed} "
                                         f"{'was' if len(extra) == 1 else 'were'} unexpected)")
     for key in ("name", "server_uuid"):
         if key not in event:
-            raise _invalid("events", event, f"'{key}' is a required property")
+            raise invalid("events", event, f"'{key}' is a required property")
     names = [name for name, (major, minor) in NAMES if at_least(request, major, minor)]
     if event["name"] not in names:
-        raise _invalid("name", event["name"], f"{event['name']!r} is not one of {names}")
+        raise invalid("name", event["name"], f"{event['name']!r} is not one of {names}")
     server_uuid = event["server_uuid"]
     if not isinstance(server_uuid, str) or not _is_uuid(server_uuid):
-        raise _invalid("server_uuid", server_uuid, f"{server_uuid!r} is not a 'uuid'")
+        raise invalid("server_uuid", server_uuid, f"{server_uuid!r} is not a 'uuid'")
     if "status" in event and event["status"] not in STATUSES:
-        raise _invalid("status", event["status"], f"{event['status']!r} is not one of {list(STATUSES)}")
+        raise invalid("status", event["status"], f"{event['status']!r} is not one of {list(STATUSES)}")
     tag = event.get("tag")
     if "tag" in event and (not isinstance(tag, str) or len(tag) > 255):
         why = f"{tag!r} is not of type 'string'" if not isinstance(tag, str) else f"{tag!r} is too long"
-        raise _invalid("tag", tag, why)
+        raise invalid("tag", tag, why)
     return dict(event)
 
 
@@ -104,9 +100,9 @@ async def _events(request: Request) -> list[dict[str, Any]]:
                          f"{'was' if len(extra) == 1 else 'were'} unexpected)")
     events = body["events"]
     if not isinstance(events, list):
-        raise _invalid("events", events, f"{events!r} is not of type 'array'")
+        raise invalid("events", events, f"{events!r} is not of type 'array'")
     if not events:
-        raise _invalid("events", events, "[] is too short")
+        raise invalid("events", events, "[] is too short")
     return [_check_event(request, e) for e in events]
 
 

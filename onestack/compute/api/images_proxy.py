@@ -26,6 +26,7 @@ from onestack.compute.api.common import (
     api_base,
     caller,
     compute_of,
+    invalid,
     require_version,
     resource_links,
 )
@@ -292,10 +293,6 @@ async def delete_image(request: Request) -> Response:
 
 # --- metadata -------------------------------------------------------------------------------
 
-def _invalid(field: str, value: Any, why: str) -> BadRequest:
-    return BadRequest(f"Invalid input for field/attribute {field}. Value: {value}. {why}")
-
-
 async def _wrapped(request: Request, wrapper: str) -> dict[str, Any]:
     """Nova's metadata bodies: exactly ``{wrapper: {...}}``."""
     body = await json_body(request)
@@ -307,7 +304,7 @@ async def _wrapped(request: Request, wrapper: str) -> dict[str, Any]:
         raise BadRequest(f"Additional properties are not allowed ({listed} "
                          f"{'was' if len(extra) == 1 else 'were'} unexpected)")
     if not isinstance(body[wrapper], dict):
-        raise _invalid(wrapper, body[wrapper], f"{body[wrapper]!r} is not of type 'object'")
+        raise invalid(wrapper, body[wrapper], f"{body[wrapper]!r} is not of type 'object'")
     return body[wrapper]  # type: ignore[no-any-return]
 
 

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from onestack.compute import states
-from onestack.compute.api.common import caller, compute_of, is_admin
+from onestack.compute.api.common import caller, compute_of, invalid, is_admin
 from onestack.compute.api.servers import load
 from onestack.compute.models import Instance
 from onestack.compute.service import instances, quotas
@@ -37,32 +37,28 @@ EDITABLE = (states.ACTIVE, states.PAUSED, states.SUSPENDED, states.STOPPED)
 _RULE = "os_compute_api:server-metadata:"
 
 
-def _invalid(field: str, value: Any, why: str) -> BadRequest:
-    return BadRequest(f"Invalid input for field/attribute {field}. Value: {value}. {why}")
-
-
 def parse_single_item(body: Any) -> dict[str, str]:
     """The body of PUT .../metadata/{key}: exactly one item (servers and the /images proxy alike)."""
     if len(body) != 1:
         why = "does not have enough properties" if not body else "has too many properties"
-        raise _invalid("meta", body, f"{body} {why}")
+        raise invalid("meta", body, f"{body} {why}")
     return parse_items(body, "meta")
 
 
 def parse_items(value: Any, field: str) -> dict[str, str]:
     """Nova's ``metadata`` schema: an object of string keys matching KEY_PATTERN to short strings."""
     if not isinstance(value, dict):
-        raise _invalid(field, value, f"{value!r} is not of type 'object'")
+        raise invalid(field, value, f"{value!r} is not of type 'object'")
     bad = [k for k in value if not _KEY.match(k)]
     if bad:
         listed = ", ".join(repr(k) for k in bad)
-        raise _invalid(field, value, f"{listed} {'does' if len(bad) == 1 else 'do'} not match any of the "
+        raise invalid(field, value, f"{listed} {'does' if len(bad) == 1 else 'do'} not match any of the "
                                      f"regexes: '{KEY_PATTERN}'")
     for key, item in value.items():
         if not isinstance(item, str):
-            raise _invalid(key, item, f"{item!r} is not of type 'string'")
+            raise invalid(key, item, f"{item!r} is not of type 'string'")
         if len(item) > MAX_VALUE:
-            raise _invalid(key, item, f"{item!r} is too long")
+            raise invalid(key, item, f"{item!r} is too long")
     return dict(value)
 
 
@@ -77,7 +73,7 @@ async def _body(request: Request, wrapper: str) -> dict[str, Any]:
         raise BadRequest(f"Additional properties are not allowed ({listed} "
                          f"{'was' if len(extra) == 1 else 'were'} unexpected)")
     if not isinstance(body[wrapper], dict):
-        raise _invalid(wrapper, body[wrapper], f"{body[wrapper]!r} is not of type 'object'")
+        raise invalid(wrapper, body[wrapper], f"{body[wrapper]!r} is not of type 'object'")
     return body[wrapper]  # type: ignore[no-any-return]
 
 
