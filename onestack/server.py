@@ -219,7 +219,7 @@ def build_cloud(config: Config, db: Database) -> Cloud:
     image_service, image_state = build_image(config, db.sibling(), validator)
     directory = LocalDirectory(db.sibling())
     image_state.directory = directory
-    placement_service, _placement = build_placement(config, db.sibling(), validator)
+    placement_service, placement_state = build_placement(config, db.sibling(), validator)
     services = [identity_service, image_service, placement_service]
     compute_state = None
     if config.compute.enabled:
@@ -240,9 +240,14 @@ def build_cloud(config: Config, db: Database) -> Cloud:
         runtime = None
         if compute_state is not None:
             from onestack.compute.runtime import ComputeRuntime
+            from onestack.image.local import LocalImages
+            from onestack.placement.local import LocalPlacement
 
             password = config.auth.service_password or load_secrets(config).get("onestack", "")
-            runtime = ComputeRuntime(config, compute_state, app, password)
+            runtime = ComputeRuntime(
+                config, compute_state, app, password,
+                placement=lambda session: LocalPlacement(session, placement_state),
+                images=lambda session: LocalImages(session, image_state, validator))
             await runtime.start()
             cloud.compute_runtime = runtime  # for in-process tests that reach the fake hosts
         yield

@@ -2,7 +2,9 @@
 
 ``onestack up`` starts it in the web app's lifespan. Every piece talks over the bus and the
 other services' REST APIs (through an in-process transport here), so the same pieces run
-apart over AMQP and real URLs.
+apart over AMQP and real URLs. The composition root may hand in clients that answer the hot
+calls in-process (placement's ``LocalPlacement``, image's ``LocalImages``): same interface,
+no HTTP on the boot path.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -36,14 +39,16 @@ def host_names(config: Config) -> list[str]:
 
 
 class ComputeRuntime:
-    def __init__(self, config: Config, compute: ComputeService, app: Any, service_password: str) -> None:
+    def __init__(self, config: Config, compute: ComputeService, app: Any, service_password: str, *,
+                 placement: Callable[[ServiceSession], PlacementClient] = PlacementClient,
+                 images: Callable[[ServiceSession], ImageClient] = ImageClient) -> None:
         self.config = config
         self.compute = compute
         transport = httpx.ASGITransport(app=app)
         self.session = ServiceSession(config.base_url, config.auth.service_username, service_password,
                                       transport=transport)
-        self.placement = PlacementClient(self.session)
-        self.images = ImageClient(self.session)
+        self.placement = placement(self.session)
+        self.images = images(self.session)
         self.bus = Bus(MemoryTransport(), default_timeout=config.compute.rpc_timeout)
         self.conductor_api = ConductorAPI(self.bus)
         self.agent_api = AgentAPI(self.bus, timeout=config.compute.rpc_timeout)

@@ -213,6 +213,32 @@ def test_bad_input_changes_nothing(cdemo: Any, images: dict[str, str]) -> None:
     assert ids(call(cdemo, "GET", "/servers")) == before
 
 
+def test_boot_sees_images_as_the_user_does(cdemo: Any, calt: Any) -> None:
+    """The boot path reads the image in-process; it must apply Glance's visibility for the user."""
+    private = calt.image.create_image(name=uniq("img"), data=b"\0" * 4096, disk_format="raw",
+                                      container_format="bare", visibility="private", wait=True)
+    booted: list[tuple[Any, str]] = []
+    try:
+        body = {"server": {"name": uniq(), "flavorRef": "1", "imageRef": private.id}}
+        refused = call(cdemo, "POST", "/servers", body=body)
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["badRequest"]["message"] == "Can not find requested image"
+        own = boot(calt, private.id)
+        booted.append((calt, own["id"]))
+        assert active(calt, own["id"])["image"]["id"] == private.id
+        # A member may read a shared image by id before accepting it, so it may boot from it too.
+        calt.image.update_image(private.id, visibility="shared")
+        calt.image.add_member(private.id, member_id=cdemo.current_project_id)
+        shared = boot(cdemo, private.id)
+        booted.append((cdemo, shared["id"]))
+        active(cdemo, shared["id"])
+    finally:
+        for conn, sid in booted:
+            call(conn, "DELETE", f"/servers/{sid}")
+            gone(conn, sid)
+        calt.image.delete_image(private.id)
+
+
 def test_quota_exceeded(cadmin: Any, calt: Any, images: dict[str, str]) -> None:
     project = calt.current_project_id
     assert call(cadmin, "PUT", f"/os-quota-sets/{project}", body={"quota_set": {"cores": 1, "instances": 3}}).ok
