@@ -26,6 +26,7 @@ from onestack.compute.api.common import (
     check_keys,
     compute_of,
     enforce,
+    invalid,
     name_field,
 )
 from onestack.compute.models import ComputeNode, Service
@@ -52,10 +53,6 @@ _HOSTNAME = re.compile(r"^[a-zA-Z0-9]+[a-zA-Z0-9-]*[a-zA-Z0-9]*$")  # 2.90-2.93:
 _FQDN = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$")
 
 
-def _invalid(field: str, value: Any, why: str) -> BadRequest:
-    return BadRequest(f"Invalid input for field/attribute {field}. Value: {value}. {why}")
-
-
 def is_uuid(value: Any) -> bool:
     """oslo's is_uuid_like: any spelling uuid.UUID accepts that names the same 32 hex digits."""
     if not isinstance(value, str):
@@ -68,21 +65,21 @@ def is_uuid(value: Any) -> bool:
 
 def _ref(value: Any, field: str) -> str:
     if not isinstance(value, (str, int)) or isinstance(value, bool) or str(value).strip() == "":
-        raise _invalid(field, value, f"{value!r} is not of type 'string', 'integer'")
+        raise invalid(field, value, f"{value!r} is not of type 'string', 'integer'")
     return str(value).split("?")[0].rstrip("/").rsplit("/", 1)[-1]
 
 
 def _metadata(value: Any) -> dict[str, str]:
     """Nova's ``metadata`` schema: keys of 1-255 letters, digits and ``-_:. ``; string values up to 255."""
     if not isinstance(value, dict):
-        raise _invalid("metadata", value, f"{value!r} is not of type 'object'")
+        raise invalid("metadata", value, f"{value!r} is not of type 'object'")
     for key, item in value.items():
         if not _METADATA_KEY.match(key):
-            raise _invalid("metadata", value, f"Additional properties are not allowed ({key!r} was unexpected)")
+            raise invalid("metadata", value, f"Additional properties are not allowed ({key!r} was unexpected)")
         if not isinstance(item, str):
-            raise _invalid(f"metadata/{key}", item, f"{item!r} is not of type 'string'")
+            raise invalid(f"metadata/{key}", item, f"{item!r} is not of type 'string'")
         if len(item) > 255:
-            raise _invalid(f"metadata/{key}", item, f"{item!r} is too long")
+            raise invalid(f"metadata/{key}", item, f"{item!r} is too long")
     return {str(k): str(v) for k, v in value.items()}
 
 
@@ -91,26 +88,26 @@ def _user_data(value: Any) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise _invalid("user_data", value, f"{value!r} is not of type 'string'")
+        raise invalid("user_data", value, f"{value!r} is not of type 'string'")
     if len(value) > MAX_USER_DATA:
-        raise _invalid("user_data", value, f"{value!r} is too long")
+        raise invalid("user_data", value, f"{value!r} is too long")
     try:
         base64.decodebytes(value.encode("utf-8"))
     except (binascii.Error, ValueError):
-        raise _invalid("user_data", value, f"{value!r} is not a 'base64'") from None
+        raise invalid("user_data", value, f"{value!r} is not a 'base64'") from None
     return value
 
 
 def _tags(value: Any) -> list[str]:
     if not isinstance(value, list):
-        raise _invalid("tags", value, f"{value!r} is not of type 'array'")
+        raise invalid("tags", value, f"{value!r} is not of type 'array'")
     if len(value) > MAX_TAGS:
-        raise _invalid("tags", value, f"{value!r} is too long")
+        raise invalid("tags", value, f"{value!r} is too long")
     for tag in value:
         if not isinstance(tag, str):
-            raise _invalid("tags", value, f"{tag!r} is not of type 'string'")
+            raise invalid("tags", value, f"{tag!r} is not of type 'string'")
         if not 1 <= len(tag) <= 60 or "/" in tag or "," in tag:
-            raise _invalid("tags", value, f"{tag!r} does not match '^[^,/]*$' or is not 1-60 characters long")
+            raise invalid("tags", value, f"{tag!r} does not match '^[^,/]*$' or is not 1-60 characters long")
     return list(dict.fromkeys(value))
 
 
@@ -118,27 +115,27 @@ def _ip(value: Any, field: str, version: int) -> str | None:
     """accessIPv4 / accessIPv6: a string in the right address family (Nova's ipv4 / ipv6 formats)."""
     kind = "ipv4" if version == 4 else "ipv6"
     if not isinstance(value, str):
-        raise _invalid(field, value, f"{value!r} is not of type 'string'")
+        raise invalid(field, value, f"{value!r} is not of type 'string'")
     try:
         addr = ipaddress.ip_address(value)
     except ValueError:
-        raise _invalid(field, value, f"{value!r} is not a '{kind}'") from None
+        raise invalid(field, value, f"{value!r} is not a '{kind}'") from None
     if addr.version != version:
-        raise _invalid(field, value, f"{value!r} is not a '{kind}'")
+        raise invalid(field, value, f"{value!r} is not a '{kind}'")
     return str(addr)
 
 
 def _description(value: Any) -> str | None:
     if value is not None and (not isinstance(value, str) or len(value) > 255):
-        raise _invalid("description", value, "must be null or a string of at most 255 characters")
+        raise invalid("description", value, "must be null or a string of at most 255 characters")
     if value is not None and any(ord(c) < 32 and c not in "\t\n\r" for c in value):
-        raise _invalid("description", value, "Control characters are not allowed")
+        raise invalid("description", value, "Control characters are not allowed")
     return value
 
 
 def _disk_config(value: Any) -> bool:
     if value not in ("AUTO", "MANUAL"):
-        raise _invalid("OS-DCF:diskConfig", value, f"{value!r} is not one of ['AUTO', 'MANUAL']")
+        raise invalid("OS-DCF:diskConfig", value, f"{value!r} is not one of ['AUTO', 'MANUAL']")
     return bool(value == "AUTO")
 
 
@@ -147,27 +144,27 @@ def _networks(request: Request, value: Any, present: bool) -> Any:
     mv37 = at_least(request, 2, 37)
     if not present:
         if mv37:
-            raise _invalid("server", None, "'networks' is a required property")
+            raise invalid("server", None, "'networks' is a required property")
         return "auto"
     if isinstance(value, str) and mv37:
         if value not in ("auto", "none"):
-            raise _invalid("networks", value, f"{value!r} is not one of ['none', 'auto']")
+            raise invalid("networks", value, f"{value!r} is not one of ['none', 'auto']")
         return value
     if not isinstance(value, list):
-        raise _invalid("networks", value, f"{value!r} is not of type 'array'")
+        raise invalid("networks", value, f"{value!r} is not of type 'array'")
     fields = {"fixed_ip", "port", "uuid"} | ({"tag"} if at_least(request, 2, 42) else set())
     for net in value:
         if not isinstance(net, dict):
-            raise _invalid("networks", value, f"{net!r} is not of type 'object'")
+            raise invalid("networks", value, f"{net!r} is not of type 'object'")
         check_keys(net, fields, "networks")
         port = net.get("port")
         if port is not None and not is_uuid(port):
-            raise _invalid("networks/port", port, f"{port!r} is not a 'uuid'")
+            raise invalid("networks/port", port, f"{port!r} is not a 'uuid'")
         if "fixed_ip" in net:
             try:
                 ipaddress.ip_address(str(net["fixed_ip"]))
             except ValueError:
-                raise _invalid("networks/fixed_ip", net["fixed_ip"], "is not a valid IP address") from None
+                raise invalid("networks/fixed_ip", net["fixed_ip"], "is not a valid IP address") from None
         if port:
             if net.get("fixed_ip") is not None:
                 raise BadRequest(f"Specified Fixed IP '{net['fixed_ip']}' cannot be used with port '{port}': "
@@ -176,7 +173,7 @@ def _networks(request: Request, value: Any, present: bool) -> Any:
         if "uuid" not in net:
             raise BadRequest("Bad network format: missing 'uuid'")
         if mv37 and not is_uuid(net["uuid"]):
-            raise _invalid("networks/uuid", net["uuid"], f"{net['uuid']!r} is not a 'uuid'")
+            raise invalid("networks/uuid", net["uuid"], f"{net['uuid']!r} is not a 'uuid'")
         if not is_uuid(net["uuid"]):
             raise BadRequest(f"Bad networks format: network uuid is not in proper format ({net['uuid']})")
         raise BadRequest(f"Network {net['uuid']} could not be found.")
@@ -224,19 +221,19 @@ def _hints(body: dict[str, Any]) -> dict[str, Any]:
     name = "os:scheduler_hints" if "os:scheduler_hints" in body else "OS-SCH-HNT:scheduler_hints"
     hints = body.get(name, {})
     if not isinstance(hints, dict):
-        raise _invalid(name, hints, f"{hints!r} is not of type 'object'")
+        raise invalid(name, hints, f"{hints!r} is not of type 'object'")
     group = hints.get("group")
     if group is not None:
         groups = group if isinstance(group, list) else [group]
         if not groups or not all(is_uuid(g) for g in groups):
-            raise _invalid(f"{name}/group", group, f"{group!r} is not a 'uuid'")
+            raise invalid(f"{name}/group", group, f"{group!r} is not a 'uuid'")
     for key in ("different_host", "same_host"):
         value = hints.get(key)
         if value is None:
             continue
         items = value if isinstance(value, list) else [value]
         if not isinstance(value, (str, list)) or not all(is_uuid(v) for v in items):
-            raise _invalid(f"{name}/{key}", value, f"{value!r} is not a 'uuid'")
+            raise invalid(f"{name}/{key}", value, f"{value!r} is not a 'uuid'")
     return hints
 
 
@@ -251,7 +248,7 @@ def check_body(request: Request, body: Any) -> dict[str, Any]:
         raise BadRequest(f"Additional properties are not allowed ({listed} {'was' if len(extra) == 1 else 'were'} "
                          "unexpected)")
     if not isinstance(body["server"], dict):
-        raise _invalid("server", body["server"], f"{body['server']!r} is not of type 'object'")
+        raise invalid("server", body["server"], f"{body['server']!r} is not of type 'object'")
     server: dict[str, Any] = body["server"]
     return server
 
@@ -279,15 +276,15 @@ def _hostname(request: Request, server: dict[str, Any], max_count: int) -> str |
     value = server["hostname"]
     pattern, limit = (_FQDN, 255) if at_least(request, 2, 94) else (_HOSTNAME, 63)
     if not isinstance(value, str) or not 1 <= len(value) <= limit or not pattern.match(value):
-        raise _invalid("hostname", value, f"{value!r} is not a valid hostname")
+        raise invalid("hostname", value, f"{value!r} is not a valid hostname")
     return value
 
 
-def _flavor(request: Request, ctx: AuthContext, s: Session, ref: Any) -> Any:
+def _flavor(request: Request, ctx: AuthContext, s: Session, ref: Any) -> flavor_svc.BootFlavor:
     flavor_id = _ref(ref, "flavorRef")
     viewer = flavor_svc.Viewer(project_id=ctx.project_id, is_admin=allowed(request, ctx, "context_is_admin"))
     try:
-        flavor = flavor_svc.get_flavor(s, flavor_id, viewer)
+        flavor = flavor_svc.boot_flavor(s, flavor_id, viewer)
     except NotFound:
         raise BadRequest(f"Flavor {flavor_id} could not be found.") from None
     if flavor.disabled:  # Nova treats a disabled flavor as missing
@@ -325,14 +322,14 @@ def validate(request: Request, body: Any) -> Draft:
     check_keys(server, _allowed_keys(request), "server")
     for required in ("name", "flavorRef"):
         if required not in server:
-            raise _invalid("server", server, f"'{required}' is a required property")
+            raise invalid("server", server, f"'{required}' is a required property")
     if at_least(request, 2, 37) and "networks" not in server:
-        raise _invalid("server", server, "'networks' is a required property")
+        raise invalid("server", server, "'networks' is a required property")
     _ref(server["flavorRef"], "flavorRef")
     min_count = as_int(server.get("min_count", 1), "min_count", 1)
     max_count = as_int(server.get("max_count", min_count), "max_count", 1)
     if "adminPass" in server and not isinstance(server["adminPass"], str):
-        raise _invalid("adminPass", server["adminPass"], f"{server['adminPass']!r} is not of type 'string'")
+        raise invalid("adminPass", server["adminPass"], f"{server['adminPass']!r} is not of type 'string'")
     key_name = server.get("key_name")
     if key_name is not None:
         name_field(key_name, "key_name")
@@ -417,7 +414,7 @@ def resolve(request: Request, ctx: AuthContext, draft: Draft, s: Session, image:
         description=draft.description if at_least(request, 2, 19) else draft.name,
         flavor={"flavorid": flavor.flavorid, "name": flavor.name, "vcpus": flavor.vcpus,
                 "memory_mb": flavor.memory_mb, "root_gb": flavor.root_gb, "ephemeral_gb": flavor.ephemeral_gb,
-                "swap": flavor.swap, "rxtx_factor": flavor.rxtx_factor, "extra_specs": flavor_svc.specs_of(flavor),
+                "swap": flavor.swap, "rxtx_factor": flavor.rxtx_factor, "extra_specs": dict(flavor.extra_specs),
                 "description": flavor.description},
         key_name=draft.key_name, key_data=key_data, user_data=draft.user_data, metadata=draft.metadata,
         availability_zone=zone, forced_host=forced_host, forced_node=forced_node, min_count=draft.min_count,
@@ -432,11 +429,11 @@ def _security_groups(value: Any) -> list[str]:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise _invalid("security_groups", value, f"{value!r} is not of type 'array'")
+        raise invalid("security_groups", value, f"{value!r} is not of type 'array'")
     names = []
     for item in value:
         if not isinstance(item, dict):
-            raise _invalid("security_groups", value, f"{item!r} is not of type 'object'")
+            raise invalid("security_groups", value, f"{item!r} is not of type 'object'")
         check_keys(item, {"name"}, "security_groups")
         if item.get("name"):
             names.append(name_field(item["name"], "security_groups/name"))
@@ -464,7 +461,7 @@ def _check_block_devices(server: dict[str, Any]) -> str | None:
     legacy, v2 = server.get("block_device_mapping"), server.get("block_device_mapping_v2")
     for field, value in (("block_device_mapping", legacy), ("block_device_mapping_v2", v2)):
         if value is not None and not isinstance(value, list):
-            raise _invalid(field, value, f"{value!r} is not of type 'array'")
+            raise invalid(field, value, f"{value!r} is not of type 'array'")
     if legacy and v2:
         raise BadRequest("Using different block_device_mapping syntaxes is not allowed in the same request.")
     if legacy:
@@ -515,7 +512,7 @@ def image_ref_of(body: dict[str, Any]) -> str | None:
     if ref is None or ref == "":
         return None
     if not is_uuid(ref):
-        raise _invalid("imageRef", ref, f"{ref!r} is not valid under any of the given schemas")
+        raise invalid("imageRef", ref, f"{ref!r} is not valid under any of the given schemas")
     return str(ref)
 
 

@@ -80,7 +80,7 @@ class ConductorManager:
             return
         for uuid, dest in zip(uuids, chosen, strict=True):
             def place(s: Session, uuid: str = uuid, dest: dict[str, Any] = dest) -> dict[str, Any] | None:
-                inst = s.scalar(select(Instance).where(Instance.uuid == uuid))
+                inst = instances.by_uuid(s, uuid)
                 if inst is None or inst.deleted or inst.task_state != states.SCHEDULING:
                     return None  # deleted while we scheduled: the allocation is released below
                 meta = dict(inst.system_metadata or {})

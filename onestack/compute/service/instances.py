@@ -7,9 +7,23 @@ is a conditional update on ``task_state`` so two actors never both think they ow
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, case, delete, false, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    case,
+    delete,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from onestack.compute import states
@@ -61,18 +75,25 @@ def usage(s: Session, project_id: str, user_id: str | None = None) -> dict[str, 
     return {"instances": int(count), "cores": int(cores), "ram": int(ram)}
 
 
-def usage_pair(s: Session, project_id: str, user_id: str) -> tuple[dict[str, int], dict[str, int]]:
-    """``usage`` for the project and for the user within it, in one query (the boot path's)."""
+def _usage_pair_statement() -> Any:
     holding = or_(Instance.host.is_not(None), Instance.vm_state != states.ERROR)
-    mine = Instance.user_id == user_id
+    mine = Instance.user_id == bindparam("user_id")
 
     def total(column: Any, *conds: Any) -> Any:
         return func.coalesce(func.sum(case((and_(*conds), column), else_=0)), 0)
 
-    row = s.execute(select(
+    return select(
         func.count(), total(Instance.vcpus, holding), total(Instance.memory_mb, holding),
         total(1, mine), total(Instance.vcpus, holding, mine), total(Instance.memory_mb, holding, mine),
-    ).where(Instance.project_id == project_id, Instance.deleted.is_(False))).one()
+    ).where(Instance.project_id == bindparam("project_id"), Instance.deleted.is_(False))
+
+
+_USAGE_PAIR = _usage_pair_statement()  # built once: every boot counts
+
+
+def usage_pair(s: Session, project_id: str, user_id: str) -> tuple[dict[str, int], dict[str, int]]:
+    """``usage`` for the project and for the user within it, in one query (the boot path's)."""
+    row = s.execute(_USAGE_PAIR, {"project_id": project_id, "user_id": user_id}).one()
     values = [int(v) for v in row]
     return ({"instances": values[0], "cores": values[1], "ram": values[2]},
             {"instances": values[3], "cores": values[4], "ram": values[5]})
@@ -80,11 +101,17 @@ def usage_pair(s: Session, project_id: str, user_id: str) -> tuple[dict[str, int
 
 # --- rows ------------------------------------------------------------------------------------
 
+_BY_UUID = select(Instance).where(Instance.uuid == bindparam("uuid"))  # every action and show: built once
+_LIVE_BY_UUID = _BY_UUID.where(Instance.deleted.is_(False))
+
+
+def by_uuid(s: Session, uuid: str) -> Instance | None:
+    """The row, deleted or not."""
+    return s.scalar(_BY_UUID, {"uuid": uuid})
+
+
 def get(s: Session, uuid: str, *, project_id: str | None = None, with_deleted: bool = False) -> Instance:
-    query = select(Instance).where(Instance.uuid == uuid)
-    if not with_deleted:
-        query = query.where(Instance.deleted.is_(False))
-    inst = s.scalar(query)
+    inst = s.scalar(_BY_UUID if with_deleted else _LIVE_BY_UUID, {"uuid": uuid})
     if inst is None or (project_id is not None and inst.project_id != project_id):
         raise NotFound(f"Instance {uuid} could not be found.")
     return inst
@@ -109,6 +136,29 @@ def faults_of(s: Session, uuids: list[str]) -> dict[str, InstanceFault]:
     return found
 
 
+_BY_UUID_FRESH = _BY_UUID.execution_options(populate_existing=True)
+_UPDATES: dict[tuple[Any, ...], Any] = {}  # update statements by shape, built once each
+
+
+def _update_statement(keys: tuple[str, ...], task_names: int, task_none: bool, vm_states: bool) -> Any:
+    shape = (keys, task_names, task_none, vm_states)
+    statement = _UPDATES.get(shape)
+    if statement is None:
+        statement = update(Instance).where(Instance.uuid == bindparam("w_uuid"), Instance.deleted.is_(False))
+        if task_names >= 0:
+            options: list[ColumnElement[bool]] = (
+                [Instance.task_state.in_(bindparam("w_tasks", expanding=True))] if task_names else [])
+            if task_none:
+                options.append(Instance.task_state.is_(None))
+            statement = statement.where(or_(*options) if options else false())
+        if vm_states:
+            statement = statement.where(Instance.vm_state.in_(bindparam("w_vm_states", expanding=True)))
+        statement = statement.values({key: bindparam(f"v_{key}") for key in keys}) \
+            .execution_options(synchronize_session=False)
+        _UPDATES[shape] = statement
+    return statement
+
+
 def apply_update(s: Session, uuid: str, values: dict[str, Any],
                  expected_task_state: list[str | None] | None = None,
                  expected_vm_state: list[str] | None = None) -> Instance:
@@ -120,23 +170,25 @@ def apply_update(s: Session, uuid: str, values: dict[str, Any],
     if "metadata" in values:
         values["metadata_"] = values.pop("metadata")
     values.setdefault("updated_at", utcnow())
-    query = update(Instance).where(Instance.uuid == uuid, Instance.deleted.is_(False))
+    params: dict[str, Any] = {f"v_{key}": value for key, value in values.items()}
+    params["w_uuid"] = uuid
+    names: list[str] = []
     if expected_task_state is not None:
         names = [t for t in expected_task_state if t is not None]
-        options: list[ColumnElement[bool]] = [Instance.task_state.in_(names)] if names else []
-        if None in expected_task_state:
-            options.append(Instance.task_state.is_(None))
-        query = query.where(or_(*options) if options else false())
+        params["w_tasks"] = names
     if expected_vm_state is not None:
-        query = query.where(Instance.vm_state.in_(expected_vm_state))
-    result = s.execute(query.values(**values).execution_options(synchronize_session=False))
+        params["w_vm_states"] = list(expected_vm_state)
+    statement = _update_statement(tuple(sorted(values)), len(names) if expected_task_state is not None
+                                  else -1, expected_task_state is not None and None in expected_task_state,
+                                  expected_vm_state is not None)
+    result = s.execute(statement, params)
     if result.rowcount == 0:  # type: ignore[attr-defined]
         inst = s.scalar(select(Instance).where(Instance.uuid == uuid))
         if inst is None or inst.deleted:
             raise NotFound(f"Instance {uuid} could not be found.")
         raise UnexpectedTaskState(
             f"Unexpected task state: expecting {expected_task_state} but the actual state is {inst.task_state}")
-    inst = s.scalar(select(Instance).where(Instance.uuid == uuid).execution_options(populate_existing=True))
+    inst = s.scalar(_BY_UUID_FRESH, {"uuid": uuid})
     assert inst is not None
     return inst
 
@@ -178,27 +230,50 @@ def check_state(inst: Instance, action: str, vm_states: tuple[str, ...] | None =
 
 # --- instance actions ------------------------------------------------------------------------
 
+# Every boot and every action writes these rows: their statements are built once.
+_ACTIONS = cast(Table, InstanceAction.__table__)
+_EVENTS = cast(Table, InstanceActionEvent.__table__)
+_INSERT_ACTION = insert(_ACTIONS)
+_LATEST_ACTION = select(_ACTIONS.c.id).where(_ACTIONS.c.instance_uuid == bindparam("uuid")) \
+    .order_by(_ACTIONS.c.id.desc()).limit(1)
+_LATEST_ACTION_OF_REQUEST = select(_ACTIONS.c.id).where(
+    _ACTIONS.c.instance_uuid == bindparam("uuid"), _ACTIONS.c.request_id == bindparam("request_id")) \
+    .order_by(_ACTIONS.c.id.desc()).limit(1)
+_OPEN_EVENT = select(_EVENTS.c.id).where(
+    _EVENTS.c.action_id == bindparam("action"), _EVENTS.c.event == bindparam("name"),
+    _EVENTS.c.finish_time.is_(None)).order_by(_EVENTS.c.id.desc()).limit(1)
+_INSERT_EVENT = insert(_EVENTS)
+_TOUCH_ACTION = update(_ACTIONS).where(_ACTIONS.c.id == bindparam("w_action")).values(updated_at=bindparam("now"))
+# A NULL details / message keeps what the row has: only an error's message replaces it.
+_FINISH_EVENT = update(_EVENTS).where(_EVENTS.c.id == bindparam("w_event")).values(
+    finish_time=bindparam("now"), result=bindparam("v_result"), traceback=bindparam("v_traceback"),
+    details=func.coalesce(bindparam("v_details", type_=Text), _EVENTS.c.details))
+_FINISH_ACTION = update(_ACTIONS).where(_ACTIONS.c.id == bindparam("w_action")).values(
+    updated_at=bindparam("now"), finish_time=bindparam("now"),
+    message=func.coalesce(bindparam("v_message", type_=Text), _ACTIONS.c.message))
+
+
 def start_action(s: Session, uuid: str, action: str, request_id: str, project_id: str, user_id: str) -> int:
-    row = InstanceAction(instance_uuid=uuid, action=action, request_id=request_id, project_id=project_id,
-                         user_id=user_id)
-    s.add(row)
-    s.flush()
-    return row.id
+    now = utcnow()
+    result = s.execute(_INSERT_ACTION, {"instance_uuid": uuid, "action": action, "request_id": request_id,
+                                        "project_id": project_id, "user_id": user_id, "start_time": now,
+                                        "updated_at": now})
+    return int(result.inserted_primary_key[0])  # type: ignore[attr-defined]
 
 
-def _latest_action(s: Session, uuid: str, request_id: str | None) -> InstanceAction | None:
-    query = select(InstanceAction).where(InstanceAction.instance_uuid == uuid)
+def _latest_action(s: Session, uuid: str, request_id: str | None) -> int | None:
     if request_id:
-        query = query.where(InstanceAction.request_id == request_id)
-    return s.scalar(query.order_by(InstanceAction.id.desc()).limit(1))
+        return s.scalar(_LATEST_ACTION_OF_REQUEST, {"uuid": uuid, "request_id": request_id})
+    return s.scalar(_LATEST_ACTION, {"uuid": uuid})
 
 
 def event_start(s: Session, uuid: str, request_id: str | None, event: str, host: str | None) -> None:
     action = _latest_action(s, uuid, request_id)
     if action is None:
         return
-    action.updated_at = utcnow()
-    s.add(InstanceActionEvent(action_id=action.id, event=event, host=host))
+    now = utcnow()
+    s.execute(_TOUCH_ACTION, {"w_action": action, "now": now})
+    s.execute(_INSERT_EVENT, {"action_id": action, "event": event, "host": host, "start_time": now})
 
 
 def event_finish(s: Session, uuid: str, request_id: str | None, event: str, result: str,
@@ -209,17 +284,14 @@ def event_finish(s: Session, uuid: str, request_id: str | None, event: str, resu
     if action is None:
         return
     now = utcnow()
-    row = s.scalar(select(InstanceActionEvent).where(InstanceActionEvent.action_id == action.id,
-                                                     InstanceActionEvent.event == event,
-                                                     InstanceActionEvent.finish_time.is_(None))
-                   .order_by(InstanceActionEvent.id.desc()).limit(1))
+    details = message if result == "Error" and message else None  # shown at 2.84 (Nova keeps it there)
+    row = s.scalar(_OPEN_EVENT, {"action": action, "name": event})
     if row is None:
-        row = InstanceActionEvent(action_id=action.id, event=event, start_time=started or now, host=host)
-        s.add(row)
-    row.finish_time, row.result, row.traceback = now, result, traceback
-    if result == "Error" and message:
-        row.details = message  # shown at 2.84 (Nova keeps the error's message there)
-    action.updated_at = now
-    action.finish_time = now
-    if result == "Error":
-        action.message = message or "Error"
+        s.execute(_INSERT_EVENT, {"action_id": action, "event": event, "start_time": started or now, "host": host,
+                                  "finish_time": now, "result": result, "traceback": traceback,
+                                  "details": details})
+    else:
+        s.execute(_FINISH_EVENT, {"w_event": row, "now": now, "v_result": result, "v_traceback": traceback,
+                                  "v_details": details})
+    s.execute(_FINISH_ACTION, {"w_action": action, "now": now,
+                               "v_message": (message or "Error") if result == "Error" else None})

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from onestack.compute.models import KeyPair, Quota, QuotaClass, ServerGroup, ServerGroupMember
@@ -39,23 +39,29 @@ def resources_for(mv: tuple[int, int], *, quota_class: bool = False) -> list[str
     return [r for r in DEFAULTS if r not in hidden]
 
 
+# The boot path reads limits on every request: its statements are built once.
+_CLASS_ROWS = select(QuotaClass.resource, QuotaClass.hard_limit).where(QuotaClass.class_name == bindparam("name"))
+_QUOTA_ROWS = select(Quota.user_id, Quota.resource, Quota.hard_limit).where(
+    Quota.project_id == bindparam("project_id"), Quota.user_id.in_(bindparam("owners", expanding=True)))
+
+
 def class_limits(s: Session, class_name: str = DEFAULT_CLASS) -> dict[str, int]:
     limits = dict(DEFAULTS)
     names = [DEFAULT_CLASS] if class_name == DEFAULT_CLASS else [DEFAULT_CLASS, class_name]
     for name in names:
-        for row in s.scalars(select(QuotaClass).where(QuotaClass.class_name == name)):
-            if row.resource in limits:
-                limits[row.resource] = row.hard_limit
+        for resource, hard_limit in s.execute(_CLASS_ROWS, {"name": name}):
+            if resource in limits:
+                limits[resource] = hard_limit
     return limits
 
 
 def limits_for(s: Session, project_id: str, user_id: str | None = None) -> dict[str, int]:
     limits = class_limits(s)
     owners = [""] + ([user_id] if user_id else [])
-    for owner in owners:
-        rows = s.scalars(select(Quota).where(Quota.project_id == project_id, Quota.user_id == owner))
+    rows = s.execute(_QUOTA_ROWS, {"project_id": project_id, "owners": owners}).all()
+    for owner in owners:  # the user's own limits override the project's
         for row in rows:
-            if row.resource in limits:
+            if row.user_id == owner and row.resource in limits:
                 limits[row.resource] = row.hard_limit
     return limits
 
@@ -63,7 +69,7 @@ def limits_for(s: Session, project_id: str, user_id: str | None = None) -> dict[
 def limits_pair(s: Session, project_id: str, user_id: str) -> tuple[dict[str, int], dict[str, int]]:
     """``limits_for`` the project and for the user within it, in two queries (the boot path's)."""
     project = class_limits(s)
-    rows = list(s.scalars(select(Quota).where(Quota.project_id == project_id, Quota.user_id.in_(["", user_id]))))
+    rows = s.execute(_QUOTA_ROWS, {"project_id": project_id, "owners": ["", user_id]}).all()
     for row in rows:
         if row.user_id == "" and row.resource in project:
             project[row.resource] = row.hard_limit

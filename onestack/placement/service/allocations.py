@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from onestack.core.ids import utcnow
@@ -20,8 +21,6 @@ from onestack.placement import models as m
 from onestack.placement.service.common import (
     CONCURRENT_UPDATE,
     bad_request,
-    bump_generation,
-    class_ids,
     class_names,
     conflict,
     norm_uuid,
@@ -48,7 +47,52 @@ def _consumer(s: Session, consumer_uuid: str) -> m.Consumer | None:
     return s.scalar(select(m.Consumer).where(m.Consumer.uuid == consumer_uuid))
 
 
-def _check_consumer_generation(c: m.Consumer | None, w: ConsumerWrite) -> None:
+# The claim path runs once per boot and per move: its statements are built once, here, because
+# building and cache-keying a statement costs several times more than running it on SQLite.
+RP = cast(Table, m.ResourceProvider.__table__)
+AL = cast(Table, m.Allocation.__table__)
+INV = cast(Table, m.Inventory.__table__)
+CON = cast(Table, m.Consumer.__table__)
+RC = cast(Table, m.ResourceClass.__table__)
+_PROVIDERS_BY_UUID = select(RP.c.id, RP.c.uuid, RP.c.generation).where(
+    RP.c.uuid.in_(bindparam("uuids", expanding=True)))
+_CLASS_IDS = select(RC.c.name, RC.c.id).where(RC.c.name.in_(bindparam("names", expanding=True)))
+_CLASS_NAMES = select(RC.c.id, RC.c.name)
+_CONSUMERS = select(CON.c.uuid, CON.c.id, CON.c.generation, CON.c.user_id).where(
+    CON.c.uuid.in_(bindparam("uuids", expanding=True)))
+_HELD_BY = select(RP.c.id, RP.c.uuid, RP.c.generation).distinct().join(AL, AL.c.resource_provider_id == RP.c.id) \
+    .where(AL.c.consumer_id.in_(bindparam("consumers", expanding=True)))
+_INVENTORIES = select(INV.c.resource_provider_id, INV.c.resource_class_id, INV.c.total, INV.c.reserved,
+                      INV.c.min_unit, INV.c.max_unit, INV.c.step_size, INV.c.allocation_ratio).where(
+    INV.c.resource_provider_id.in_(bindparam("rp_ids", expanding=True)))
+_DELETE_HELD = delete(AL).where(AL.c.consumer_id.in_(bindparam("consumers", expanding=True)))
+_INSERT_ALLOCATION = insert(AL)
+_USED = select(AL.c.resource_provider_id, AL.c.resource_class_id, func.sum(AL.c.used)).where(
+    AL.c.resource_provider_id.in_(bindparam("rp_ids", expanding=True))).group_by(
+    AL.c.resource_provider_id, AL.c.resource_class_id)
+_INSERT_CONSUMER = insert(CON)
+_DELETE_CONSUMER = delete(CON).where(CON.c.id == bindparam("consumer_id"))
+_BUMP_PROVIDER = update(RP).where(RP.c.id == bindparam("rp_id"), RP.c.generation == bindparam("seen")).values(
+    generation=bindparam("seen") + 1, updated_at=bindparam("now"))
+
+
+@dataclass
+class _Held:
+    """A consumer row as the claim path needs it."""
+
+    id: int
+    generation: int
+    user_id: str
+
+
+@dataclass
+class _Provider:
+    id: int
+    uuid: str
+    generation: int
+
+
+def _check_consumer_generation(c: _Held | None, w: ConsumerWrite) -> None:
     if w.generation is UNCHECKED:
         return
     if c is None and w.generation is not None:
@@ -58,17 +102,18 @@ def _check_consumer_generation(c: m.Consumer | None, w: ConsumerWrite) -> None:
                        CONCURRENT_UPDATE)
 
 
-def _providers(s: Session, writes: list[ConsumerWrite]) -> dict[str, m.ResourceProvider]:
+def _providers(s: Session, writes: list[ConsumerWrite]) -> dict[str, _Provider]:
     wanted = {u for w in writes for u in w.allocations}
-    rps = {rp.uuid: rp for rp in s.scalars(select(m.ResourceProvider).where(m.ResourceProvider.uuid.in_(wanted)))}
+    rps = {row.uuid: _Provider(row.id, row.uuid, row.generation)
+           for row in s.execute(_PROVIDERS_BY_UUID, {"uuids": sorted(wanted)})} if wanted else {}
     for rp_uuid in sorted(wanted - set(rps)):
         raise bad_request(f"Allocation for resource provider '{rp_uuid}' that does not exist.")
     return rps
 
 
-def _insert(s: Session, w: ConsumerWrite, rps: dict[str, m.ResourceProvider], ids: dict[str, int],
-            inventories: dict[tuple[int, int], m.Inventory]) -> None:
-    now = utcnow()
+def _rows(w: ConsumerWrite, rps: dict[str, _Provider], ids: dict[str, int],
+          inventories: dict[tuple[int, int], Any], now: datetime) -> list[dict[str, Any]]:
+    rows = []
     for rp_uuid, resources in w.allocations.items():
         rp = rps[rp_uuid]
         for rc, amount in resources.items():
@@ -81,18 +126,16 @@ def _insert(s: Session, w: ConsumerWrite, rps: dict[str, m.ResourceProvider], id
                     f"Unable to allocate inventory: Unable to create allocation for '{rc}' on resource provider "
                     f"'{rp.uuid}'. The requested amount would violate inventory constraints (min_unit "
                     f"{inv.min_unit}, max_unit {inv.max_unit}, step_size {inv.step_size}).")
-            s.add(m.Allocation(resource_provider_id=rp.id, consumer_id=w.uuid, resource_class_id=ids[rc],
-                               used=amount, created_at=now))
+            rows.append({"resource_provider_id": rp.id, "consumer_id": w.uuid, "resource_class_id": ids[rc],
+                         "used": amount, "created_at": now})
+    return rows
 
 
-def _check_capacity(s: Session, touched: set[tuple[int, int]], inventories: dict[tuple[int, int], m.Inventory],
+def _check_capacity(s: Session, touched: set[tuple[int, int]], inventories: dict[tuple[int, int], Any],
                     rp_uuids: dict[int, str], names: dict[int, str]) -> None:
     # One grouped query for every (provider, class) the write touched, not one query each.
     rp_ids = sorted({rp_id for rp_id, _ in touched})
-    totals = {(rp_id, rc_id): int(used) for rp_id, rc_id, used in s.execute(
-        select(m.Allocation.resource_provider_id, m.Allocation.resource_class_id, func.sum(m.Allocation.used))
-        .where(m.Allocation.resource_provider_id.in_(rp_ids))
-        .group_by(m.Allocation.resource_provider_id, m.Allocation.resource_class_id))}
+    totals = {(rp_id, rc_id): int(used) for rp_id, rc_id, used in s.execute(_USED, {"rp_ids": rp_ids})}
     for rp_id, rc_id in sorted(touched):
         used = totals.get((rp_id, rc_id), 0)
         inv = inventories[(rp_id, rc_id)]
@@ -102,53 +145,71 @@ def _check_capacity(s: Session, touched: set[tuple[int, int]], inventories: dict
                            "capacity.")
 
 
-def _save_consumer(s: Session, c: m.Consumer | None, w: ConsumerWrite) -> None:
+def _save_consumer(s: Session, c: _Held | None, w: ConsumerWrite, now: datetime) -> None:
     if not w.allocations:
         if c is not None:
-            s.delete(c)
+            s.execute(_DELETE_CONSUMER, {"consumer_id": c.id})
         return
-    now = utcnow()
     if c is None:
-        s.add(m.Consumer(uuid=w.uuid, project_id=w.project_id or INCOMPLETE, user_id=w.user_id or INCOMPLETE,
-                         consumer_type=None if w.consumer_type is UNCHECKED else w.consumer_type,
-                         generation=0, created_at=now, updated_at=now))
+        s.execute(_INSERT_CONSUMER, {
+            "uuid": w.uuid, "project_id": w.project_id or INCOMPLETE, "user_id": w.user_id or INCOMPLETE,
+            "consumer_type": None if w.consumer_type is UNCHECKED else w.consumer_type,
+            "generation": 0, "created_at": now, "updated_at": now})
         return
     values: dict[str, Any] = {"generation": c.generation + 1, "updated_at": now}
     if w.project_id:
         values.update(project_id=w.project_id, user_id=w.user_id or c.user_id)
     if w.consumer_type is not UNCHECKED:
         values["consumer_type"] = w.consumer_type
-    result = s.execute(update(m.Consumer).where(m.Consumer.id == c.id, m.Consumer.generation == c.generation)
-                       .values(**values).execution_options(synchronize_session=False))
+    result = s.execute(update(CON).where(CON.c.id == c.id, CON.c.generation == c.generation).values(**values))
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise conflict(f"consumer generation conflict for consumer {w.uuid}", CONCURRENT_UPDATE)
 
 
+def _bump(s: Session, rp: _Provider, now: datetime) -> None:
+    result = s.execute(_BUMP_PROVIDER, {"rp_id": rp.id, "seen": rp.generation, "now": now})
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise conflict(
+            f"resource provider generation conflict: another process updated resource provider {rp.uuid}",
+            CONCURRENT_UPDATE)
+
+
 def set_allocations(s: Session, writes: list[ConsumerWrite]) -> None:
     """Replace the allocations of every consumer in ``writes`` at once (all or nothing)."""
+    s.flush()  # a caller's pending ORM changes (the reshaper's inventories) must be visible to Core reads
+    now = utcnow()
+    consumer_uuids = [w.uuid for w in writes]
     rps = _providers(s, writes)
-    ids = class_ids(s, {rc for w in writes for res in w.allocations.values() for rc in res})
-    consumers = {w.uuid: _consumer(s, w.uuid) for w in writes}
+    wanted_classes = sorted({rc for w in writes for res in w.allocations.values() for rc in res})
+    ids = dict(s.execute(_CLASS_IDS, {"names": wanted_classes}).all()) if wanted_classes else {}
+    missing = sorted(set(wanted_classes) - set(ids))
+    if missing:
+        raise bad_request(f"Unknown resource class in requested resources: {', '.join(missing)}")
+    consumers: dict[str, _Held | None] = dict.fromkeys(consumer_uuids)
+    for held in s.execute(_CONSUMERS, {"uuids": consumer_uuids}):
+        consumers[held.uuid] = _Held(held.id, held.generation, held.user_id)
     for w in writes:
         _check_consumer_generation(consumers[w.uuid], w)
-    old_rp_ids = set(s.scalars(select(m.Allocation.resource_provider_id).where(
-        m.Allocation.consumer_id.in_([w.uuid for w in writes]))))
+    # Generations are read before any usage is read: the final swap proves nobody claimed in between.
     affected = {rp.id: rp for rp in rps.values()}
-    for rp in s.scalars(select(m.ResourceProvider).where(m.ResourceProvider.id.in_(old_rp_ids - set(affected)))):
-        affected[rp.id] = rp
-    seen = {rp_id: rp.generation for rp_id, rp in affected.items()}  # read before any usage is read
-    inventories = {(inv.resource_provider_id, inv.resource_class_id): inv for inv in s.scalars(
-        select(m.Inventory).where(m.Inventory.resource_provider_id.in_([rp.id for rp in rps.values()])))}
-    s.execute(delete(m.Allocation).where(m.Allocation.consumer_id.in_([w.uuid for w in writes])))
+    for old in s.execute(_HELD_BY, {"consumers": consumer_uuids}):
+        affected.setdefault(old.id, _Provider(old.id, old.uuid, old.generation))
+    inventories = {(inv.resource_provider_id, inv.resource_class_id): inv for inv in s.execute(
+        _INVENTORIES, {"rp_ids": [rp.id for rp in rps.values()]})} if rps else {}
+    s.execute(_DELETE_HELD, {"consumers": consumer_uuids})
+    rows = [row for w in writes for row in _rows(w, rps, ids, inventories, now)]
+    if rows:
+        s.execute(_INSERT_ALLOCATION, rows)
+    touched = {(row["resource_provider_id"], row["resource_class_id"]) for row in rows}
+    if touched:
+        _check_capacity(s, touched, inventories, {rp.id: rp.uuid for rp in affected.values()},
+                        dict(s.execute(_CLASS_NAMES).all()))
     for w in writes:
-        _insert(s, w, rps, ids, inventories)
-    s.flush()
-    touched = {(rps[u].id, ids[rc]) for w in writes for u, res in w.allocations.items() for rc in res}
-    _check_capacity(s, touched, inventories, {rp.id: rp.uuid for rp in affected.values()}, class_names(s))
-    for w in writes:
-        _save_consumer(s, consumers[w.uuid], w)
+        _save_consumer(s, consumers[w.uuid], w, now)
     for rp_id in sorted(affected):
-        bump_generation(s, affected[rp_id], seen[rp_id])
+        _bump(s, affected[rp_id], now)
+    if affected:
+        s.expire_all()  # ORM objects the caller holds (providers, consumers) changed underneath
 
 
 def delete_for_consumer(s: Session, consumer_uuid: str) -> None:
@@ -164,7 +225,7 @@ def for_consumer(s: Session, consumer_uuid: str) -> tuple[dict[str, Any], m.Cons
     rows = s.execute(select(m.ResourceProvider.uuid, m.ResourceProvider.generation, m.Allocation.resource_class_id,
                             m.Allocation.used).join(m.ResourceProvider,
                                                     m.ResourceProvider.id == m.Allocation.resource_provider_id)
-                     .where(m.Allocation.consumer_id == consumer_uuid)).tuples()
+                     .where(m.Allocation.consumer_id == consumer_uuid))
     for rp_uuid, gen, rc_id, used in rows:
         entry = out.setdefault(rp_uuid, {"generation": gen, "resources": {}})
         entry["resources"][names[rc_id]] = entry["resources"].get(names[rc_id], 0) + used

@@ -76,7 +76,7 @@ def class_ids(s: Session, names: Iterable[str], *, strict: bool = True) -> dict[
     if not wanted:
         return {}
     found = dict(s.execute(select(m.ResourceClass.name, m.ResourceClass.id)
-                           .where(m.ResourceClass.name.in_(wanted))).tuples().all())
+                           .where(m.ResourceClass.name.in_(wanted))).all())
     missing = sorted(wanted - set(found))
     if missing and strict:
         raise bad_request(f"Unknown resource class in requested resources: {', '.join(missing)}")
@@ -84,14 +84,14 @@ def class_ids(s: Session, names: Iterable[str], *, strict: bool = True) -> dict[
 
 
 def class_names(s: Session) -> dict[int, str]:
-    return dict(s.execute(select(m.ResourceClass.id, m.ResourceClass.name)).tuples().all())
+    return dict(s.execute(select(m.ResourceClass.id, m.ResourceClass.name)).all())
 
 
 def trait_ids(s: Session, names: Iterable[str]) -> dict[str, int]:
     wanted = set(names)
     if not wanted:
         return {}
-    found = dict(s.execute(select(m.Trait.name, m.Trait.id).where(m.Trait.name.in_(wanted))).tuples().all())
+    found = dict(s.execute(select(m.Trait.name, m.Trait.id).where(m.Trait.name.in_(wanted))).all())
     missing = sorted(wanted - set(found))
     if missing:
         raise bad_request(f"No such trait(s): {', '.join(missing)}")

@@ -33,7 +33,7 @@ RP = m.ResourceProvider
 def view(s: Session, rp: RP) -> dict[str, Any]:
     """The provider's fields, with its parent and root as uuids."""
     ids = {i for i in (rp.parent_provider_id, rp.root_provider_id) if i is not None}
-    uuids = dict(s.execute(select(RP.id, RP.uuid).where(RP.id.in_(ids))).tuples().all()) if ids else {}
+    uuids = dict(s.execute(select(RP.id, RP.uuid).where(RP.id.in_(ids))).all()) if ids else {}
     return {
         "uuid": rp.uuid, "name": rp.name, "generation": rp.generation,
         "parent_provider_uuid": uuids.get(rp.parent_provider_id) if rp.parent_provider_id else None,

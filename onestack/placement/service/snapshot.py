@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from onestack.placement import models as m
@@ -73,33 +73,41 @@ class Snapshot:
         return node.aggregates | (root.aggregates if root else set())
 
 
+# Every candidates query loads a snapshot: its statements are built once.
+_RP = m.ResourceProvider
+_PROVIDERS = select(_RP.id, _RP.uuid, _RP.name, _RP.generation, _RP.parent_provider_id, _RP.root_provider_id)
+_PROVIDERS_UNDER = _PROVIDERS.where(_RP.root_provider_id.in_(bindparam("roots", expanding=True)))
+_CLASS_NAMES = select(m.ResourceClass.id, m.ResourceClass.name)
+_INVENTORIES = select(m.Inventory.resource_provider_id, m.Inventory.resource_class_id, m.Inventory.total,
+                      m.Inventory.reserved, m.Inventory.min_unit, m.Inventory.max_unit, m.Inventory.step_size,
+                      m.Inventory.allocation_ratio)
+_USED = select(m.Allocation.resource_provider_id, m.Allocation.resource_class_id, func.sum(m.Allocation.used)) \
+    .group_by(m.Allocation.resource_provider_id, m.Allocation.resource_class_id)
+_TRAIT_NAMES = select(m.Trait.id, m.Trait.name)
+_PROVIDER_TRAITS = select(m.ProviderTrait.resource_provider_id, m.ProviderTrait.trait_id)
+_PROVIDER_AGGREGATES = select(m.ProviderAggregate.resource_provider_id, m.ProviderAggregate.aggregate_uuid)
+
+
 def load(s: Session, root_ids: Iterable[int] | None = None) -> Snapshot:
-    rp = m.ResourceProvider
-    query = select(rp.id, rp.uuid, rp.name, rp.generation, rp.parent_provider_id, rp.root_provider_id)
-    roots = None if root_ids is None else set(root_ids)
-    if roots is not None:
-        query = query.where(rp.root_provider_id.in_(roots))
-    nodes = {row[0]: Node(row[0], row[1], row[2], row[3], row[4], row[5] or row[0])
-             for row in s.execute(query).tuples()}
+    if root_ids is None:
+        rows = s.execute(_PROVIDERS)
+    else:
+        rows = s.execute(_PROVIDERS_UNDER, {"roots": sorted(set(root_ids))})
+    nodes = {row[0]: Node(row[0], row[1], row[2], row[3], row[4], row[5] or row[0]) for row in rows}
     ids = set(nodes)
-    names = dict(s.execute(select(m.ResourceClass.id, m.ResourceClass.name)).tuples().all())
-    inv = m.Inventory
-    for row in s.execute(select(inv.resource_provider_id, inv.resource_class_id, inv.total, inv.reserved,
-                                inv.min_unit, inv.max_unit, inv.step_size, inv.allocation_ratio)).tuples():
+    names = dict(s.execute(_CLASS_NAMES).all())
+    for row in s.execute(_INVENTORIES):
         if row[0] in ids:
             nodes[row[0]].inventories[names[row[1]]] = Inv(*row[2:])
-    alloc = m.Allocation
-    used = select(alloc.resource_provider_id, alloc.resource_class_id, func.sum(alloc.used)).group_by(
-        alloc.resource_provider_id, alloc.resource_class_id)
-    for rp_id, rc_id, amount in s.execute(used).tuples():
+    for rp_id, rc_id, amount in s.execute(_USED):
         node = nodes.get(rp_id)
         if node is not None and names[rc_id] in node.inventories:
             node.inventories[names[rc_id]].used = int(amount or 0)
-    trait_names = dict(s.execute(select(m.Trait.id, m.Trait.name)).tuples().all())
-    for rp_id, trait_id in s.execute(select(m.ProviderTrait.resource_provider_id, m.ProviderTrait.trait_id)):
+    trait_names = dict(s.execute(_TRAIT_NAMES).all())
+    for rp_id, trait_id in s.execute(_PROVIDER_TRAITS):
         if rp_id in ids:
             nodes[rp_id].traits.add(trait_names[trait_id])
-    for rp_id, agg in s.execute(select(m.ProviderAggregate.resource_provider_id, m.ProviderAggregate.aggregate_uuid)):
+    for rp_id, agg in s.execute(_PROVIDER_AGGREGATES):
         if rp_id in ids:
             nodes[rp_id].aggregates.add(agg)
     return Snapshot(nodes)
