@@ -335,6 +335,43 @@ def test_aggregates_cli_and_rules(ccloud: RunningCloud, cadmin: Any, cdemo: Any)
     assert compute_service(cadmin, "compute-2")["zone"] == "nova"
 
 
+def test_aggregate_image_cache(ccloud: RunningCloud, cadmin: Any, cdemo: Any) -> None:
+    """2.81: the aggregate's hosts fetch the image into their cache before any boot needs it."""
+    image = cadmin.image.create_image(name=f"cache-{uuid.uuid4().hex[:8]}", data=b"\1" * 8192, disk_format="raw",
+                                      container_format="bare", visibility="public", wait=True)
+    agg = call(cadmin, "POST", "/os-aggregates", {"aggregate": {"name": "agg-cache"}}).json()["aggregate"]
+    path = f"/os-aggregates/{agg['id']}/images"
+    cached = {host: ccloud.data_dir / "compute" / host / "images" / image.id for host in HOSTS}
+    try:
+        for host in ("compute-1", "compute-2"):
+            call(cadmin, "POST", f"/os-aggregates/{agg['id']}/action", {"add_host": {"host": host}})
+        body = {"cache": [{"id": image.id}]}
+        assert error(call(cadmin, "POST", path, body, mv="2.80"), 404) == "The resource could not be found."
+        error(call(cdemo, "POST", path, body, mv="2.81"), 403)
+        for bad in ({}, {"cache": []}, {"cache": [{"id": "not-a-uuid"}]}, {"cache": [{"id": image.id, "x": 1}]},
+                    {"cache": [image.id]}, {"cache": body["cache"], "other": 1}):
+            assert "Invalid input for field/attribute" in error(call(cadmin, "POST", path, bad, mv="2.81"), 400), bad
+        assert error(call(cadmin, "POST", path, {"cache": body["cache"] * 2}, mv="2.81"),
+                     400) == "Duplicate images in request"
+        missing = str(uuid.uuid4())
+        assert error(call(cadmin, "POST", path, {"cache": [{"id": missing}]}, mv="2.81"),
+                     400) == f"Image {missing} could not be found."
+        assert error(call(cadmin, "POST", "/os-aggregates/9999/images", body, mv="2.81"),
+                     404) == "Aggregate 9999 could not be found."
+        assert not any(p.exists() for p in cached.values())  # the refused requests cached nothing
+
+        ccloud.cli("aggregate", "cache", "image", "agg-cache", image.id, json_out=False)
+        wait_until(lambda: cached["compute-1"].exists() and cached["compute-2"].exists(), timeout=30,
+                   what="image cached on the aggregate's hosts")
+        assert cached["compute-1"].read_bytes() == b"\1" * 8192
+        assert not cached["compute-3"].exists()  # not in the aggregate
+    finally:
+        for host in ("compute-1", "compute-2"):
+            call(cadmin, "POST", f"/os-aggregates/{agg['id']}/action", {"remove_host": {"host": host}})
+        call(cadmin, "DELETE", f"/os-aggregates/{agg['id']}")
+        cadmin.image.delete_image(image.id)
+
+
 def test_boot_into_aggregate_zone(ccloud: RunningCloud, cadmin: Any, cdemo: Any, image_id: str) -> None:
     created = ccloud.cli("aggregate", "create", "--zone", "az1", "agg1")
     ccloud.cli("aggregate", "add", "host", "agg1", "compute-3")

@@ -76,9 +76,9 @@ class ComputeAgent:
     # --- lifecycle --------------------------------------------------------------------------
 
     async def start(self) -> None:
-        from onestack.compute.agent import actions, info, migrate
+        from onestack.compute.agent import actions, images, info, migrate
 
-        for module in (actions, migrate, info):
+        for module in (actions, migrate, info, images):
             module.register(self)
         try:
             await self.report()

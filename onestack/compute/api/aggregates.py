@@ -1,7 +1,8 @@
 """Host aggregates (``/os-aggregates``): CRUD and the add_host/remove_host/set_metadata actions.
 
 Nova's quirks kept: create and delete answer 200; create's body has no hosts or metadata; a
-zone conflict on add_host is a 409 while on update/set_metadata it is a 400; 2.41 adds uuid.
+zone conflict on add_host is a 409 while on update/set_metadata it is a 400; 2.41 adds uuid;
+2.81 adds ``POST /os-aggregates/{id}/images`` (pre-cache images on the aggregate's hosts).
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from onestack.compute.api import server_create
 from onestack.compute.api.common import (
     at_least,
     caller,
     check_keys,
     compute_of,
     enforce,
+    invalid,
     name_field,
+    require_version,
     wrapped_body,
 )
 from onestack.compute.api.operator import nova_time
@@ -27,6 +31,7 @@ from onestack.compute.service import aggregates as svc
 from onestack.compute.service import availability_zones as az
 from onestack.core.api.faults import BadRequest, Conflict
 from onestack.core.api.http import RouteTable, json_body, json_response
+from onestack.core.api.microversion import Version
 
 routes = RouteTable()
 
@@ -193,6 +198,53 @@ async def _membership(request: Request, agg_id: int, host: str, add: bool) -> Re
     shown, agg_uuid, nodes = await compute.db.write(work)
     await svc.mirror(compute.placement, nodes, agg_uuid, member=add)
     return json_response({"aggregate": shown})
+
+
+def _cache_request(body: Any) -> list[str]:
+    """2.81's body, ``{"cache": [{"id": <image uuid>}, ...]}``, checked as Nova's schema does."""
+    if not isinstance(body, dict):
+        raise invalid("body", body, f"{body!r} is not of type 'object'")
+    check_keys(body, {"cache"}, "body")
+    if "cache" not in body:
+        raise invalid("body", body, "'cache' is a required property")
+    cache = body["cache"]
+    if not isinstance(cache, list):
+        raise invalid("cache", cache, f"{cache!r} is not of type 'array'")
+    if not cache:
+        raise invalid("cache", cache, "[] should be non-empty")
+    ids = []
+    for item in cache:
+        if not isinstance(item, dict):
+            raise invalid("cache", item, f"{item!r} is not of type 'object'")
+        check_keys(item, {"id"}, "cache")
+        if "id" not in item:
+            raise invalid("cache", item, "'id' is a required property")
+        if not server_create.is_uuid(item["id"]):
+            raise invalid("id", item["id"], f"{item['id']!r} is not a 'uuid'")
+        ids.append(str(item["id"]))
+    return ids
+
+
+@routes.post("/v2.1/os-aggregates/{aggregate_id}/images")
+async def cache_images(request: Request) -> Response:
+    """2.81: every host in the aggregate fetches these images into its cache now (202, no body)."""
+    require_version(request, Version(2, 81))
+    ctx = await caller(request)
+    image_ids = _cache_request(await json_body(request))
+    enforce(request, ctx, "os_compute_api:os-aggregates:images", {})
+    agg_id = _agg_id(request)
+    if len(set(image_ids)) != len(image_ids):
+        raise BadRequest("Duplicate images in request")
+    compute = compute_of(request)
+    hosts = await compute.db.read(lambda s: [h.host for h in svc.get(s, agg_id).hosts])
+    server_create.compute_has_clients(request)
+    assert compute.images is not None and compute.agents is not None
+    for image_id in image_ids:  # every image must exist (for the caller) before any host is asked
+        if await compute.images.get(image_id, request.headers.get("X-Auth-Token")) is None:
+            raise BadRequest(f"Image {image_id} could not be found.")
+    for host in hosts:
+        await compute.agents.cast(host, "cache_images", image_ids=image_ids)
+    return Response(status_code=202)
 
 
 @routes.post("/v2.1/os-aggregates/{aggregate_id}/action")
