@@ -7,7 +7,9 @@ Measures, against a real `onestack up` (its own data dir, SQLite, 4 simulated ho
 - boot-to-ACTIVE latency: one client boots servers one at a time; each figure is from the
   client's clock before the POST to the server's ``launched_at`` (p50 / p99);
 - sustained boots/s: 8 clients boot ``--sustained`` servers (default 1,000), time from the
-  first POST until the last is ACTIVE; then the same servers deleted, time until all are gone;
+  first POST until the last is ACTIVE, and the server process's CPU time per boot over that
+  span (/proc; the process is GIL-bound, so this sets the ceiling); then the same servers
+  deleted, time until all are gone;
 - server list page time at N servers (``--list-sizes``, default 1k/5k/10k; servers added
   100 per request): median time of GET /servers/detail?limit=100 for the first page and for a
   page in the middle (by marker) — it must not grow with N;
@@ -107,8 +109,17 @@ def latency(api: Api, image: str, flavor: str, n: int) -> list[float]:
     return times
 
 
-def sustained(cloud: RunningCloud, image: str, flavor: str, n: int, workers: int = 8) -> tuple[float, float]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU the process has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def sustained(cloud: RunningCloud, image: str, flavor: str, n: int, workers: int = 8) -> tuple[float, float, float]:
+    """Boots/s, deletes/s and the server's CPU milliseconds per boot."""
     apis = [Api(cloud) for _ in range(workers)]
+    assert cloud.proc is not None
+    cpu_before = cpu_seconds(cloud.proc.pid)
     ids: list[str] = []
     lock = threading.Lock()
 
@@ -124,6 +135,7 @@ def sustained(cloud: RunningCloud, image: str, flavor: str, n: int, workers: int
         list(pool.map(work, range(workers)))
     wait_until(lambda: building(apis[0]) == 0, timeout=600, interval=0.05, what="boots")
     boot_s = time.perf_counter() - started
+    cpu_ms = (cpu_seconds(cloud.proc.pid) - cpu_before) * 1000 / n
     errors = len(apis[0].req("GET", "/servers?status=ERROR").json()["servers"])
     assert errors == 0, f"{errors} servers in ERROR"
 
@@ -137,7 +149,7 @@ def sustained(cloud: RunningCloud, image: str, flavor: str, n: int, workers: int
     wait_until(lambda: not apis[0].req("GET", "/servers?limit=1").json()["servers"], timeout=600,
                interval=0.05, what="deletes")
     delete_s = time.perf_counter() - started
-    return n / boot_s, n / delete_s
+    return n / boot_s, n / delete_s, cpu_ms
 
 
 def page_times(api: Api, samples: int = 20) -> tuple[float, float]:
@@ -206,10 +218,11 @@ def main() -> int:
             rows += [("boot-to-ACTIVE p50 (1 client)", f"{pct(t, 0.5):.1f} ms"),
                      ("boot-to-ACTIVE p99 (1 client)", f"{pct(t, 0.99):.1f} ms")]
             print(rows[-2:], flush=True)
-            boots, deletes = sustained(cloud, image, flavor, args.sustained)
+            boots, deletes, cpu_ms = sustained(cloud, image, flavor, args.sustained)
             rows += [(f"sustained boots/s ({args.sustained} servers, 8 clients)", f"{boots:.1f}"),
+                     ("server CPU per boot while sustained (incl. the clients' polling)", f"{cpu_ms:.1f} ms"),
                      (f"sustained deletes/s ({args.sustained} servers, 8 clients)", f"{deletes:.1f}")]
-            print(rows[-2:], flush=True)
+            print(rows[-3:], flush=True)
             have = 0
             for size in args.list_sizes:
                 have = grow_to(api, image, flavor, size, have)
