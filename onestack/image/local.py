@@ -17,8 +17,7 @@ from onestack.client.image import ImageClient
 from onestack.client.session import ServiceSession
 from onestack.core.api.faults import Forbidden, NotFound
 from onestack.core.auth import TokenValidator
-from onestack.image.api.images import image_target
-from onestack.image.models import ImageMember
+from onestack.image.api.images import image_target, viewer_of, visible_image
 from onestack.image.service import images as svc
 from onestack.image.service.images import Viewer
 from onestack.image.state import ImageService
@@ -38,18 +37,15 @@ class LocalImages(ImageClient):
         if user_token is not None:
             ctx = await self.validator.validate(user_token)
             credentials = ctx.credentials()
-            viewer = Viewer(project_id=ctx.project_id,
-                            is_admin=self.image.enforcer.check("context_is_admin", {}, credentials))
+            viewer = viewer_of(self.image, ctx)
         enforcer = self.image.enforcer
 
         def show(s: Session) -> dict[str, Any] | None:
             try:
-                image = svc.get_image(s, image_id, viewer)
+                image, member = visible_image(s, image_id, viewer)
             except NotFound:
                 return None
             if credentials is not None:
-                member = viewer.project_id if viewer.project_id and s.get(
-                    ImageMember, (image_id, viewer.project_id)) is not None else None
                 try:
                     enforcer.enforce("get_image", image_target(image, member), credentials)
                 except Forbidden:

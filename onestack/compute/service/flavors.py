@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,11 +52,18 @@ _BY_FLAVORID = select(Flavor).where(Flavor.flavorid == bindparam("flavorid"))  #
 
 def get_flavor(s: Session, flavorid: str, viewer: Viewer) -> Flavor:
     flavor = s.scalar(_BY_FLAVORID, {"flavorid": flavorid})
-    # The access list is loaded with the flavor; checking it here is _visible's rule in Python.
-    if flavor is None or not (viewer.is_admin or flavor.is_public
-                              or any(p.project_id == (viewer.project_id or "") for p in flavor.projects)):
+    if flavor is None:
         raise NotFound(f"Flavor {flavorid} could not be found.")
+    # The access list is loaded with the flavor, so _visible's rule is checked in Python.
+    _check_visible(flavorid, viewer, flavor.is_public,
+                   lambda: any(p.project_id == (viewer.project_id or "") for p in flavor.projects))
     return flavor
+
+
+def _check_visible(flavorid: str, viewer: Viewer, is_public: bool, granted: Callable[[], bool]) -> None:
+    """_visible's rule for one flavor; ``granted`` (is the viewer on its access list) runs only if needed."""
+    if not (viewer.is_admin or is_public or granted()):
+        raise NotFound(f"Flavor {flavorid} could not be found.")
 
 
 @dataclass(frozen=True)
@@ -86,9 +94,10 @@ _GRANTED = select(FlavorProject.project_id).where(FlavorProject.flavor_id == bin
 def boot_flavor(s: Session, flavorid: str, viewer: Viewer) -> BootFlavor:
     """``get_flavor`` for the boot path: the same visibility rule, a plain value back."""
     row = s.execute(_BOOT_ROW, {"flavorid": flavorid}).first()
-    if row is None or not (viewer.is_admin or row.is_public or s.scalar(
-            _GRANTED, {"id": row.id, "project_id": viewer.project_id or ""}) is not None):
+    if row is None:
         raise NotFound(f"Flavor {flavorid} could not be found.")
+    _check_visible(flavorid, viewer, row.is_public, lambda: s.scalar(
+        _GRANTED, {"id": row.id, "project_id": viewer.project_id or ""}) is not None)
     values = row._asdict()
     del values["id"], values["is_public"]
     return BootFlavor(**values, extra_specs=dict(s.execute(_SPECS, {"id": row.id}).all()))

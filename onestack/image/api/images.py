@@ -12,6 +12,7 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -36,8 +37,12 @@ def image_service(request: Request) -> ImageService:
 async def caller(request: Request) -> tuple[AuthContext, Viewer]:
     """The authenticated caller (401 otherwise) and how image visibility sees it."""
     ctx = await authenticate(request)
-    is_admin = image_service(request).enforcer.check("context_is_admin", {}, ctx.credentials())
-    return ctx, Viewer(project_id=ctx.project_id, is_admin=is_admin)
+    return ctx, viewer_of(image_service(request), ctx)
+
+
+def viewer_of(image: ImageService, ctx: AuthContext) -> Viewer:
+    return Viewer(project_id=ctx.project_id,
+                  is_admin=image.enforcer.check("context_is_admin", {}, ctx.credentials()))
 
 
 def enforce(request: Request, ctx: AuthContext, rule: str, target: dict[str, Any]) -> None:
@@ -64,14 +69,15 @@ def limits_of(request: Request, project_id: str | None = None) -> Limits:
 async def load_for_policy(request: Request, image_id: str, viewer: Viewer) -> tuple[Image, str | None]:
     """The visible image (404 otherwise) and the caller's project if it is one of its members."""
 
-    def fetch(s: Any) -> tuple[Image, str | None]:
-        image = svc.get_image(s, image_id, viewer)
-        member = None
-        if viewer.project_id and s.get(ImageMember, (image_id, viewer.project_id)) is not None:
-            member = viewer.project_id
-        return image, member
+    return await image_service(request).db.read(visible_image, image_id, viewer)
 
-    return await image_service(request).db.read(fetch)
+
+def visible_image(s: Session, image_id: str, viewer: Viewer) -> tuple[Image, str | None]:
+    image = svc.get_image(s, image_id, viewer)
+    member = None
+    if viewer.project_id and s.get(ImageMember, (image_id, viewer.project_id)) is not None:
+        member = viewer.project_id
+    return image, member
 
 
 # --- static paths first --------------------------------------------------------------------
