@@ -6,12 +6,36 @@ the same messages can cross processes over AMQP.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from onestack.core.bus import Bus
+from onestack.core.bus import Bus, Message, NoSuchMethod
 
 CONDUCTOR = "conductor"
 SCHEDULER = "scheduler"
+
+
+class _Legacy:
+    """Transitional: untyped sends by method name (replaced by core/rpc declarations)."""
+
+    def __init__(self, bus: Bus) -> None:
+        self.bus = bus
+
+    async def call(self, topic: str, method: str, timeout: float | None = None, **kwargs: Any) -> Any:
+        return await self.bus.call(topic, Message(method, kwargs), timeout)
+
+    async def cast(self, topic: str, method: str, **kwargs: Any) -> None:
+        await self.bus.cast(topic, Message(method, kwargs))
+
+
+def dict_dispatcher(table: dict[str, Callable[..., Awaitable[Any]]]) -> Callable[[Message], Awaitable[Any]]:
+    async def dispatch(message: Message) -> Any:
+        fn = table.get(message.method)
+        if fn is None:
+            raise NoSuchMethod("NoSuchMethod", message.method)
+        return await fn(**message.args)
+
+    return dispatch
 
 
 def agent_topic(host: str) -> str:
@@ -22,7 +46,7 @@ class ConductorAPI:
     """What the API and the agents ask the conductor (the only one of them that writes rows)."""
 
     def __init__(self, bus: Bus) -> None:
-        self.bus = bus
+        self.bus = _Legacy(bus)
 
     async def build_instances(self, instance_uuids: list[str], request_id: str) -> None:
         await self.bus.cast(CONDUCTOR, "build_instances", instance_uuids=instance_uuids, request_id=request_id)
@@ -80,7 +104,7 @@ class ConductorAPI:
 
 class SchedulerAPI:
     def __init__(self, bus: Bus) -> None:
-        self.bus = bus
+        self.bus = _Legacy(bus)
 
     async def select_destinations(self, spec: dict[str, Any]) -> list[dict[str, Any]]:
         """One {host, node, rp_uuid, alternates: [...]} per instance, claimed in placement;
@@ -93,7 +117,7 @@ class AgentAPI:
     """Casts and calls to the agent of one host (topic ``compute.<host>``)."""
 
     def __init__(self, bus: Bus, timeout: float = 60.0) -> None:
-        self.bus = bus
+        self.bus = _Legacy(bus)
         self.timeout = timeout
 
     async def cast(self, host: str, method: str, **kwargs: Any) -> None:

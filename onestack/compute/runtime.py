@@ -23,7 +23,14 @@ from onestack.client.session import ServiceSession
 from onestack.compute.agent.images import ImageCache
 from onestack.compute.agent.manager import ComputeAgent
 from onestack.compute.conductor.manager import ConductorManager
-from onestack.compute.rpcapi import CONDUCTOR, SCHEDULER, AgentAPI, ConductorAPI, SchedulerAPI
+from onestack.compute.rpcapi import (
+    CONDUCTOR,
+    SCHEDULER,
+    AgentAPI,
+    ConductorAPI,
+    SchedulerAPI,
+    dict_dispatcher,
+)
 from onestack.compute.scheduler.manager import SchedulerManager
 from onestack.compute.state import ComputeService
 from onestack.compute.virt.registry import build_drivers
@@ -67,8 +74,8 @@ class ComputeRuntime:
 
         for module in (conductor_actions, shelve):
             module.register(self.conductor)
-        await self.bus.serve(SCHEDULER, self.scheduler.endpoints())
-        await self.bus.serve(CONDUCTOR, self.conductor.endpoints())
+        await self.bus.serve(SCHEDULER, dict_dispatcher(self.scheduler.endpoints()))
+        await self.bus.serve(CONDUCTOR, dict_dispatcher(self.conductor.endpoints()))
         self.compute.images, self.compute.placement = self.images, self.placement
         self.compute.conductor, self.compute.agents = self.conductor_api, self.agent_api
         await asyncio.gather(*(agent.start() for agent in self.agents))

@@ -1,21 +1,36 @@
-"""The message bus: call (request/reply with a timeout), cast (fire and forget), fanout.
+"""The message bus: call (request/reply with a timeout), cast (to one consumer), fanout (to all).
 
-Services address each other by topic (``compute.host-1``, ``scheduler``); the transport
-moves the messages. ``MemoryTransport`` serves ``onestack up`` (one process); an AMQP
-transport with the same interface serves many hosts.
+Services address each other by topic (``conductor``, ``scheduler``, ``compute.host-1``); a
+transport moves JSON messages between them. Two transports implement the same semantics:
+
+- ``MemoryTransport`` (``memory://``) serves one process (``onestack up``);
+- ``AmqpTransport`` (``rabbit://``, ``core/amqp.py``) serves many processes on many hosts.
+
+Semantics both keep (``tests/contract/test_bus_transports.py`` runs one suite over both):
+
+- consumers of a topic share its messages (each message goes to one of them);
+- a cast waits in the topic's queue until a consumer takes it, as on a durable queue;
+- a call with no consumer waits for one until its timeout, then ``BusTimeout``; a call that
+  timed out is dropped rather than delivered late;
+- an endpoint's exception comes back to the caller as ``RemoteError`` carrying the exception's
+  kind and message (``core/rpc.py`` turns registered kinds back into their classes);
+- arguments and replies cross as JSON, so nothing is shared between caller and callee.
+
+Messages are plain (method, args, version) envelopes; which methods exist and what they carry
+is declared once per topic in the owning service's ``rpcapi`` (see ``core/rpc.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 log = logging.getLogger("onestack.bus")
-
-Endpoint = Callable[..., Awaitable[Any]]
 
 
 class BusTimeout(TimeoutError):
@@ -23,7 +38,7 @@ class BusTimeout(TimeoutError):
 
 
 class RemoteError(RuntimeError):
-    """The endpoint raised; carries the remote exception's type name and message."""
+    """The endpoint raised; carries the remote exception's kind (class name) and message."""
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(f"{kind}: {message}")
@@ -32,40 +47,98 @@ class RemoteError(RuntimeError):
 
 
 class NoSuchMethod(RemoteError):
-    pass
+    def __init__(self, kind: str = "NoSuchMethod", message: str = "") -> None:
+        super().__init__(kind, message)
+
+
+def error_kind(exc: BaseException) -> str:
+    """The name an exception travels under: a relayed remote error keeps its original kind."""
+    if isinstance(exc, RemoteError):
+        return exc.kind
+    return type(exc).__name__
+
+
+def error_message(exc: BaseException) -> str:
+    return exc.message if isinstance(exc, RemoteError) else str(exc)
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message on the bus: which method, its JSON-safe arguments, the sender's API version."""
+
+    method: str
+    args: dict[str, Any] = field(default_factory=dict)
+    version: str = "1.0"
+
+    def encode(self) -> bytes:
+        return dumps({"method": self.method, "args": self.args, "version": self.version})
+
+    @classmethod
+    def decode(cls, data: bytes) -> Message:
+        doc = json.loads(data)
+        return cls(method=str(doc["method"]), args=dict(doc.get("args") or {}), version=str(doc.get("version", "1.0")))
+
+
+def dumps(value: Any) -> bytes:
+    """JSON for the wire; anything not JSON-safe is a programming error at the sender."""
+    return json.dumps(value, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+Dispatcher = Callable[[Message], Awaitable[Any]]
+
+
+class Subscription(Protocol):
+    async def stop(self) -> None:
+        """Stop taking messages; messages already taken finish."""
+        ...
 
 
 class Transport(Protocol):
-    async def call(self, topic: str, method: str, kwargs: dict[str, Any], timeout: float) -> Any:
-        """Deliver to one consumer of ``topic`` and return its reply; BusTimeout if none comes."""
+    async def call(self, topic: str, message: Message, timeout: float) -> Any:
+        """Deliver to one consumer of ``topic`` and return its reply; BusTimeout if none comes in time."""
         ...
 
-    async def cast(self, topic: str, method: str, kwargs: dict[str, Any]) -> None:
-        """Deliver to one consumer of ``topic``; return without waiting."""
+    async def cast(self, topic: str, message: Message) -> None:
+        """Queue for one consumer of ``topic``; returns without waiting for it."""
         ...
 
-    async def fanout(self, topic: str, method: str, kwargs: dict[str, Any]) -> None:
-        """Deliver to every consumer of ``topic``."""
+    async def fanout(self, topic: str, message: Message) -> None:
+        """Deliver to every consumer of ``topic`` serving now."""
         ...
 
-    async def serve(self, topic: str, endpoints: dict[str, Endpoint]) -> None:
-        """Start consuming ``topic``, dispatching by method name."""
+    async def serve(self, topic: str, dispatch: Dispatcher) -> Subscription:
+        """Start consuming ``topic`` (its queue and its fanouts)."""
         ...
 
     async def close(self) -> None: ...
 
 
-@dataclass
+# --- the in-process transport -----------------------------------------------------------------
+
+
+@dataclass(eq=False)
 class _Consumer:
-    endpoints: dict[str, Endpoint]
+    topic: str
+    dispatch: Dispatcher
+    transport: MemoryTransport
+
+    async def stop(self) -> None:
+        self.transport._remove(self)
+
+
+@dataclass(eq=False)
+class _Pending:
+    message: Message
+    reply: asyncio.Future[Any] | None  # None for a cast
 
 
 class MemoryTransport:
-    """In-process transport: consumers of a topic take turns (round-robin), as on a queue."""
+    """In-process transport: consumers of a topic take turns; messages wait for a consumer."""
 
     def __init__(self) -> None:
         self._consumers: dict[str, list[_Consumer]] = {}
         self._turn: dict[str, int] = {}
+        self._queued: dict[str, deque[_Pending]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def _pick(self, topic: str) -> _Consumer | None:
@@ -77,74 +150,120 @@ class MemoryTransport:
         return consumers[turn % len(consumers)]
 
     @staticmethod
-    async def _dispatch(consumer: _Consumer, method: str, kwargs: dict[str, Any]) -> Any:
-        fn = consumer.endpoints.get(method)
-        if fn is None:
-            raise NoSuchMethod("NoSuchMethod", method)
+    async def _run(consumer: _Consumer, message: Message) -> Any:
+        # Through JSON both ways, as over a real wire: the callee gets its own copy.
+        wired = Message.decode(message.encode())
         try:
-            return await fn(**kwargs)
+            result = await consumer.dispatch(wired)
+        except asyncio.CancelledError:
+            raise
         except Exception as exc:  # the caller sees the remote failure, as over AMQP
-            raise RemoteError(type(exc).__name__, str(exc)) from exc
+            raise RemoteError(error_kind(exc), error_message(exc)) from exc
+        return json.loads(dumps(result))
 
-    async def call(self, topic: str, method: str, kwargs: dict[str, Any], timeout: float) -> Any:
-        consumer = self._pick(topic)
-        if consumer is None:
-            await asyncio.sleep(0)
-            raise BusTimeout(f"no consumer for topic {topic!r}")
-        try:
-            return await asyncio.wait_for(self._dispatch(consumer, method, kwargs), timeout)
-        except TimeoutError:
-            raise BusTimeout(f"{topic}.{method} timed out after {timeout}s") from None
-
-    def _spawn(self, consumer: _Consumer, method: str, kwargs: dict[str, Any]) -> None:
+    def _start(self, consumer: _Consumer, pending: _Pending) -> None:
         async def run() -> None:
             try:
-                await self._dispatch(consumer, method, kwargs)
+                result = await self._run(consumer, pending.message)
             except RemoteError as exc:
-                log.warning("cast %s failed: %s", method, exc)
+                if pending.reply is None:
+                    log.warning("cast %s.%s failed: %s", consumer.topic, pending.message.method, exc)
+                elif not pending.reply.done():
+                    pending.reply.set_exception(exc)
+                return
+            except asyncio.CancelledError:
+                if pending.reply is not None and not pending.reply.done():
+                    pending.reply.cancel()
+                raise
+            if pending.reply is not None and not pending.reply.done():
+                pending.reply.set_result(result)
 
         task = asyncio.get_running_loop().create_task(run())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def cast(self, topic: str, method: str, kwargs: dict[str, Any]) -> None:
+    def _deliver(self, topic: str, pending: _Pending) -> None:
         consumer = self._pick(topic)
         if consumer is None:
-            log.warning("cast to %s.%s dropped: no consumer", topic, method)
-            return
-        self._spawn(consumer, method, kwargs)
+            self._queued.setdefault(topic, deque()).append(pending)
+        else:
+            self._start(consumer, pending)
 
-    async def fanout(self, topic: str, method: str, kwargs: dict[str, Any]) -> None:
+    async def call(self, topic: str, message: Message, timeout: float) -> Any:
+        reply: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        pending = _Pending(message, reply)
+        self._deliver(topic, pending)
+        try:
+            return await asyncio.wait_for(asyncio.shield(reply), timeout)
+        except TimeoutError:
+            queue = self._queued.get(topic)
+            if queue is not None and pending in queue:
+                queue.remove(pending)  # expired before anyone took it: never delivered late
+            reply.cancel()
+            raise BusTimeout(f"{topic}.{message.method} timed out after {timeout}s") from None
+
+    async def cast(self, topic: str, message: Message) -> None:
+        dumps(message.args)  # refuse what could not cross a real wire, at the sender
+        self._deliver(topic, _Pending(message, None))
+
+    async def fanout(self, topic: str, message: Message) -> None:
+        dumps(message.args)
         for consumer in list(self._consumers.get(topic, [])):
-            self._spawn(consumer, method, kwargs)
+            self._start(consumer, _Pending(message, None))
 
-    async def serve(self, topic: str, endpoints: dict[str, Endpoint]) -> None:
-        self._consumers.setdefault(topic, []).append(_Consumer(endpoints))
+    async def serve(self, topic: str, dispatch: Dispatcher) -> Subscription:
+        consumer = _Consumer(topic, dispatch, self)
+        self._consumers.setdefault(topic, []).append(consumer)
+        queued = self._queued.pop(topic, deque())
+        while queued:
+            pending = queued.popleft()
+            if pending.reply is None or not pending.reply.done():
+                self._deliver(topic, pending)
+        return consumer
+
+    def _remove(self, consumer: _Consumer) -> None:
+        consumers = self._consumers.get(consumer.topic, [])
+        if consumer in consumers:
+            consumers.remove(consumer)
 
     async def close(self) -> None:
         for task in list(self._tasks):
             task.cancel()
         self._consumers.clear()
+        self._queued.clear()
 
 
 class Bus:
-    """What services hold: a transport plus default timeouts."""
+    """What services hold: a transport plus the default call timeout."""
 
     def __init__(self, transport: Transport, default_timeout: float = 60.0) -> None:
         self.transport = transport
         self.default_timeout = default_timeout
 
-    async def call(self, topic: str, method: str, timeout: float | None = None, **kwargs: Any) -> Any:
-        return await self.transport.call(topic, method, kwargs, timeout or self.default_timeout)
+    async def call(self, topic: str, message: Message, timeout: float | None = None) -> Any:
+        return await self.transport.call(topic, message, timeout or self.default_timeout)
 
-    async def cast(self, topic: str, method: str, **kwargs: Any) -> None:
-        await self.transport.cast(topic, method, kwargs)
+    async def cast(self, topic: str, message: Message) -> None:
+        await self.transport.cast(topic, message)
 
-    async def fanout(self, topic: str, method: str, **kwargs: Any) -> None:
-        await self.transport.fanout(topic, method, kwargs)
+    async def fanout(self, topic: str, message: Message) -> None:
+        await self.transport.fanout(topic, message)
 
-    async def serve(self, topic: str, endpoints: dict[str, Endpoint]) -> None:
-        await self.transport.serve(topic, endpoints)
+    async def serve(self, topic: str, dispatch: Dispatcher) -> Subscription:
+        return await self.transport.serve(topic, dispatch)
 
     async def close(self) -> None:
         await self.transport.close()
+
+
+def transport_from_url(url: str) -> Transport:
+    """``memory://`` (default) or ``rabbit://user:pass@host:port/vhost`` (also ``amqp://``)."""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else url.lower()
+    if scheme in ("", "memory"):
+        return MemoryTransport()
+    if scheme in ("rabbit", "amqp", "amqps"):
+        from onestack.core.amqp import AmqpTransport
+
+        transport: Transport = AmqpTransport(url)
+        return transport
+    raise ValueError(f"unknown transport URL {url!r}: use memory:// or rabbit://user:pass@host:port/vhost")

@@ -20,7 +20,7 @@ from onestack.compute.agent import reconcile
 from onestack.compute.agent.images import ImageCache
 from onestack.compute.agent.network import NetworkSeam, NoNetwork
 from onestack.compute.agent.resources import node_record, report_inventory
-from onestack.compute.rpcapi import ConductorAPI, agent_topic
+from onestack.compute.rpcapi import ConductorAPI, agent_topic, dict_dispatcher
 from onestack.compute.virt.driver import (
     ComputeDriver,
     DriverError,
@@ -86,7 +86,7 @@ class ComputeAgent:
             await self.conductor.call("complete_evacuations", host=self.host)
         except Exception:  # identity or placement not answering yet: the report loop retries
             log.exception("%s: first report failed; retrying every %ss", self.host, self.config.compute.report_interval)
-        await self.bus.serve(agent_topic(self.host), self.endpoints())
+        await self.bus.serve(agent_topic(self.host), dict_dispatcher(self.endpoints()))
         self._loops = [asyncio.create_task(self._every(self.config.compute.report_interval, self.report)),
                        asyncio.create_task(self._every(self.config.compute.reconcile_interval, self.reconcile))]
 
