@@ -72,6 +72,14 @@ class SecurityComplianceConfig:
 
 
 @dataclass
+class MessagingConfig:
+    # memory:// (one process) or rabbit://user:password@host:port/vhost (many processes).
+    transport_url: str = "memory://"
+    # Messages one consumer of a topic takes at once before acknowledging any (AMQP prefetch).
+    prefetch: int = 64
+
+
+@dataclass
 class IdentityConfig:
     token_expiration: int = 3600
     # Extra seconds a revoked-by-expiry token is still accepted when allow_expired is asked.
@@ -221,6 +229,7 @@ class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    messaging: MessagingConfig = field(default_factory=MessagingConfig)
     identity: IdentityConfig = field(default_factory=IdentityConfig)
     image: ImageConfig = field(default_factory=ImageConfig)
     placement: PlacementConfig = field(default_factory=PlacementConfig)
