@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from onestack.core.api.app import Service
 from onestack.core.api.faults import placement_error
+from onestack.core.api.request import ApiService
 from onestack.core.auth import TokenValidator
 from onestack.core.config import Config
 from onestack.core.db import Database
@@ -19,6 +20,7 @@ from onestack.placement.api import (
     traits,
     usages,
 )
+from onestack.placement.api.common import CONVENTIONS
 from onestack.placement.state import PlacementState
 
 API_MODULES = (root, candidates, reshaper, classes, traits, usages, allocations, aggregates, inventories,
@@ -34,6 +36,7 @@ def build_placement(config: Config, db: Database, validator: TokenValidator) -> 
         prefix=PREFIX,
         routes=routes,
         render_error=placement_error,
-        state={"placement": state, "token_validator": validator},
+        state={"placement": state, "token_validator": validator,
+               "api": ApiService(state, db, state.enforcer, CONVENTIONS)},
     )
     return service, state

@@ -49,7 +49,31 @@ class RouteTable:
 
 
 def _dumps(body: Any) -> bytes:
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate stored before input was checked: still valid JSON as a \u escape,
+        # so a reply never fails on data already stored.
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+
+
+def _unencodable(document: Any) -> bool:
+    """Whether any string (key or value) inside a parsed document cannot be written as UTF-8."""
+    stack = [document]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -87,9 +111,15 @@ async def json_body(request: Request, *, required: bool = True) -> Any:
     if ctype and ctype not in ("application/json", "text/plain", "application/octet-stream") and not ctype.endswith("+json"):
         raise UnsupportedMediaType(f"Content type {ctype} is not supported; send application/json.")
     try:
-        return json.loads(raw)
+        data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadRequest(f"Malformed request body: {exc}") from None
+    except (ValueError, RecursionError):
+        # Python's own parser limits (integers over 4300 digits, deep nesting): still the client's error.
+        raise BadRequest("Malformed request body: a number or the nesting is too large.") from None
+    if _unencodable(data):
+        raise BadRequest("Malformed request body: it contains a string that is not valid Unicode.")
+    return data
 
 
 def query_flag(request: Request, name: str) -> bool:

@@ -7,7 +7,7 @@ from typing import Any
 from starlette.responses import Response
 
 from onestack.core.api.http import json_response
-from onestack.placement.api.common import UUID_SCHEMA, PlacementRoutes, Req
+from onestack.placement.api.common import UUID_SCHEMA, PlacementRoutes, Req, V
 from onestack.placement.service import aggregates
 
 routes = PlacementRoutes()
@@ -20,17 +20,17 @@ PATH = "/resource_providers/{uuid}/aggregates"
 
 
 def _shape(req: Req, body: dict[str, Any]) -> dict[str, Any]:
-    return body if req.at_least(19) else {"aggregates": body["aggregates"]}
+    return body if req.at_least(1, 19) else {"aggregates": body["aggregates"]}
 
 
-@routes.get(PATH, "placement:resource_providers:aggregates:list", since=1)
+@routes.get(PATH, rule="placement:resource_providers:aggregates:list", since=V(1))
 async def provider_aggregates(req: Req) -> Response:
     return json_response(_shape(req, await req.read(aggregates.of_provider, req.path("uuid"))))
 
 
-@routes.put(PATH, "placement:resource_providers:aggregates:update", since=1)
+@routes.put(PATH, rule="placement:resource_providers:aggregates:update", since=V(1))
 async def set_provider_aggregates(req: Req) -> Response:
-    if req.at_least(19):
+    if req.at_least(1, 19):
         body = await req.body(WITH_GENERATION)
         aggs, generation = body["aggregates"], body["resource_provider_generation"]
     else:

@@ -7,7 +7,7 @@ from typing import Any
 from starlette.responses import Response
 
 from onestack.core.api.http import json_response, no_content
-from onestack.placement.api.common import UUID_SCHEMA, PlacementRoutes, Req
+from onestack.placement.api.common import UUID_SCHEMA, PlacementRoutes, Req, V
 from onestack.placement.service import allocations
 from onestack.placement.service.allocations import UNCHECKED, ConsumerWrite
 from onestack.placement.service.common import bad_request, is_uuid, norm_uuid
@@ -32,23 +32,23 @@ MAPPINGS: dict[str, Any] = {"type": "object", "minProperties": 1, "patternProper
 
 def consumer_schema(req: Req) -> dict[str, Any]:
     """The body that sets one consumer's allocations at this microversion."""
-    if not req.at_least(12):
+    if not req.at_least(1, 12):
         props: dict[str, Any] = {"allocations": {"type": "array", "minItems": 1, "items": LIST_ITEM}}
         required = ["allocations"]
-        if req.at_least(8):
+        if req.at_least(1, 8):
             props.update(project_id=ID_SCHEMA, user_id=ID_SCHEMA)
             required += ["project_id", "user_id"]
         return {"type": "object", "properties": props, "required": required, "additionalProperties": False}
-    allocs = {"type": "object", "minProperties": 0 if req.at_least(28) else 1, "additionalProperties": False,
+    allocs = {"type": "object", "minProperties": 0 if req.at_least(1, 28) else 1, "additionalProperties": False,
               "patternProperties": {"^[0-9a-fA-F-]{36}$": DICT_ENTRY}}
     props = {"allocations": allocs, "project_id": ID_SCHEMA, "user_id": ID_SCHEMA}
     required = ["allocations", "project_id", "user_id"]
-    if req.at_least(28):
+    if req.at_least(1, 28):
         props["consumer_generation"] = {"type": ["integer", "null"]}
         required.append("consumer_generation")
-    if req.at_least(34):
+    if req.at_least(1, 34):
         props["mappings"] = MAPPINGS  # accepted for symmetry with candidates, then ignored
-    if req.at_least(38):
+    if req.at_least(1, 38):
         props["consumer_type"] = CONSUMER_TYPE
         required.append("consumer_type")
     return {"type": "object", "properties": props, "required": required, "additionalProperties": False}
@@ -67,8 +67,8 @@ def to_write(req: Req, consumer_uuid: str, body: dict[str, Any]) -> ConsumerWrit
             allocs[norm_uuid(rp_uuid)] = dict(entry["resources"])
     return ConsumerWrite(uuid=consumer_uuid, allocations=allocs, project_id=body.get("project_id"),
                          user_id=body.get("user_id"),
-                         generation=body["consumer_generation"] if req.at_least(28) else UNCHECKED,
-                         consumer_type=body["consumer_type"] if req.at_least(38) else UNCHECKED)
+                         generation=body["consumer_generation"] if req.at_least(1, 28) else UNCHECKED,
+                         consumer_type=body["consumer_type"] if req.at_least(1, 38) else UNCHECKED)
 
 
 def _consumer_uuid(text: str) -> str:
@@ -77,22 +77,22 @@ def _consumer_uuid(text: str) -> str:
     return norm_uuid(text)
 
 
-@routes.get("/allocations/{consumer_uuid}", "placement:allocations:list")
+@routes.get("/allocations/{consumer_uuid}", rule="placement:allocations:list")
 async def show_allocations(req: Req) -> Response:
     consumer_uuid = req.path("consumer_uuid")
     key = norm_uuid(consumer_uuid) if is_uuid(consumer_uuid) else consumer_uuid
     allocs, consumer = await req.read(allocations.for_consumer, key)
     body: dict[str, Any] = {"allocations": allocs}
-    if consumer is not None and req.at_least(12):
+    if consumer is not None and req.at_least(1, 12):
         body.update(project_id=consumer.project_id, user_id=consumer.user_id)
-        if req.at_least(28):
+        if req.at_least(1, 28):
             body["consumer_generation"] = consumer.generation
-        if req.at_least(38):
+        if req.at_least(1, 38):
             body["consumer_type"] = consumer.consumer_type
     return json_response(body)
 
 
-@routes.put("/allocations/{consumer_uuid}", "placement:allocations:update")
+@routes.put("/allocations/{consumer_uuid}", rule="placement:allocations:update")
 async def put_allocations(req: Req) -> Response:
     consumer_uuid = _consumer_uuid(req.path("consumer_uuid"))
     body = await req.body(consumer_schema(req))
@@ -100,13 +100,13 @@ async def put_allocations(req: Req) -> Response:
     return no_content()
 
 
-@routes.delete("/allocations/{consumer_uuid}", "placement:allocations:delete")
+@routes.delete("/allocations/{consumer_uuid}", rule="placement:allocations:delete")
 async def delete_allocations(req: Req) -> Response:
     await req.write(allocations.delete_for_consumer, _consumer_uuid(req.path("consumer_uuid")))
     return no_content()
 
 
-@routes.post("/allocations", "placement:allocations:manage", since=13)
+@routes.post("/allocations", rule="placement:allocations:manage", since=V(13))
 async def post_allocations(req: Req) -> Response:
     entry = consumer_schema(req)
     entry = {**entry, "properties": {**entry["properties"], "allocations": {
@@ -119,6 +119,6 @@ async def post_allocations(req: Req) -> Response:
     return no_content()
 
 
-@routes.get("/resource_providers/{uuid}/allocations", "placement:resource_providers:allocations:list")
+@routes.get("/resource_providers/{uuid}/allocations", rule="placement:resource_providers:allocations:list")
 async def provider_allocations(req: Req) -> Response:
     return json_response(await req.read(allocations.for_provider, req.path("uuid")))

@@ -8,7 +8,7 @@ from typing import Any
 from starlette.responses import Response
 
 from onestack.core.api.http import json_response
-from onestack.placement.api.common import PlacementRoutes, Req
+from onestack.placement.api.common import PlacementRoutes, Req, V
 from onestack.placement.service import candidates
 from onestack.placement.service.candidates import CandidateQuery, RequestGroup
 from onestack.placement.service.common import QUERY_BAD_VALUE, bad_request
@@ -23,9 +23,9 @@ _GRANULAR = re.compile(r"^(resources|required|member_of|in_tree)([a-zA-Z0-9_-]{1
 
 
 def _suffix_ok(req: Req, key: str, suffix: str) -> bool:
-    if not req.at_least(25) or (key == "in_tree" and not req.at_least(31)):
+    if not req.at_least(1, 25) or (key == "in_tree" and not req.at_least(1, 31)):
         return False
-    return suffix.isdigit() or req.at_least(33)
+    return suffix.isdigit() or req.at_least(1, 33)
 
 
 def _group_params(req: Req) -> dict[str, dict[str, list[str]]]:
@@ -34,7 +34,7 @@ def _group_params(req: Req) -> dict[str, dict[str, list[str]]]:
     for key in req.params:
         values = req.params.getlist(key)
         if key in PARAMS:
-            if not req.at_least(PARAMS[key]):
+            if not req.at_least(1, PARAMS[key]):
                 unknown.append(key)
             elif key in GROUP_KEYS:
                 groups.setdefault("", {})[key] = values
@@ -57,12 +57,12 @@ def _group(req: Req, suffix: str, raw: dict[str, list[str]]) -> RequestGroup:
             raise bad_request(f"Query parameter resources{suffix} may be given only once.", QUERY_BAD_VALUE)
         g.resources = parse_resources(raw["resources"][0], f"resources{suffix}")
     if "required" in raw:
-        g.required = parse_required(raw["required"], req.version, f"required{suffix}")
+        g.required = parse_required(raw["required"], req.mv, f"required{suffix}")
     if "member_of" in raw:
-        g.member_of = parse_member_of(raw["member_of"], req.version)
+        g.member_of = parse_member_of(raw["member_of"], req.mv)
     if "in_tree" in raw:
         g.in_tree = raw["in_tree"][-1]
-    if not g.resources and (suffix == "" or not req.at_least(35)):
+    if not g.resources and (suffix == "" or not req.at_least(1, 35)):
         if suffix == "" and not raw:
             return g
         raise bad_request(f"All request groups must specify resources. Group '{suffix}' does not.",
@@ -91,7 +91,7 @@ def parse(req: Req) -> CandidateQuery:
         raise bad_request("The \"group_policy\" parameter is required when specifying more than one "
                           "\"resources{N}\" parameter.", QUERY_BAD_VALUE)
     if "root_required" in p:
-        q.root_required = parse_required(p.getlist("root_required"), req.version, "root_required")
+        q.root_required = parse_required(p.getlist("root_required"), req.mv, "root_required")
     for value in p.getlist("same_subtree"):
         suffixes = [x.strip() for x in value.split(",")]
         if any(sfx not in raw for sfx in suffixes):
@@ -101,32 +101,32 @@ def parse(req: Req) -> CandidateQuery:
 
 
 def _request_body(req: Req, cand: candidates.Candidate) -> dict[str, Any]:
-    if not req.at_least(12):
+    if not req.at_least(1, 12):
         return {"allocations": [{"resource_provider": {"uuid": rp}, "resources": res}
                                 for rp, res in cand.allocations.items()]}
     body: dict[str, Any] = {"allocations": {rp: {"resources": res} for rp, res in cand.allocations.items()}}
-    if req.at_least(34):
+    if req.at_least(1, 34):
         body["mappings"] = cand.mappings
     return body
 
 
 def _summary(req: Req, entry: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"resources": entry["resources"]}
-    if req.at_least(17):
+    if req.at_least(1, 17):
         out["traits"] = entry["traits"]
-    if req.at_least(29):
+    if req.at_least(1, 29):
         out["parent_provider_uuid"] = entry["parent_provider_uuid"]
         out["root_provider_uuid"] = entry["root_provider_uuid"]
     return out
 
 
-@routes.get("/allocation_candidates", "placement:allocation_candidates:list", since=10)
+@routes.get("/allocation_candidates", rule="placement:allocation_candidates:list", since=V(10))
 async def allocation_candidates(req: Req) -> Response:
     q = parse(req)
     found, snap = await req.read(candidates.find, q)
     requested = {rc for g in q.groups for rc in g.resources}
-    summaries = candidates.summaries(snap, found, requested, all_classes=req.at_least(27),
-                                     whole_trees=req.at_least(29))
+    summaries = candidates.summaries(snap, found, requested, all_classes=req.at_least(1, 27),
+                                     whole_trees=req.at_least(1, 29))
     return json_response({
         "allocation_requests": [_request_body(req, c) for c in found],
         "provider_summaries": {rp: _summary(req, entry) for rp, entry in summaries.items()},

@@ -7,7 +7,7 @@ from typing import Any
 from starlette.responses import Response
 
 from onestack.core.api.http import json_response, no_content
-from onestack.placement.api.common import NAME_SCHEMA, PlacementRoutes, Req
+from onestack.placement.api.common import NAME_SCHEMA, PlacementRoutes, Req, V
 from onestack.placement.service import inventories
 from onestack.placement.service.inventories import MAX_INT
 
@@ -47,44 +47,44 @@ POST_ONE: dict[str, Any] = {
 }
 
 
-@routes.get(BASE, "placement:resource_providers:inventories:list")
+@routes.get(BASE, rule="placement:resource_providers:inventories:list")
 async def list_inventories(req: Req) -> Response:
     return json_response(await req.read(inventories.get_all, req.path("uuid")))
 
 
-@routes.put(BASE, "placement:resource_providers:inventories:update")
+@routes.put(BASE, rule="placement:resource_providers:inventories:update")
 async def replace_inventories(req: Req) -> Response:
     body = await req.body(PUT_ALL)
-    return json_response(await req.write(inventories.replace_all, req.path("uuid"), body, req.version))
+    return json_response(await req.write(inventories.replace_all, req.path("uuid"), body, req.mv))
 
 
-@routes.post(BASE, "placement:resource_providers:inventories:create")
+@routes.post(BASE, rule="placement:resource_providers:inventories:create")
 async def create_inventory(req: Req) -> Response:
     body = await req.body(POST_ONE)
-    result = await req.write(inventories.create_one, req.path("uuid"), body, req.version)
-    location = req.location(f"/resource_providers/{req.path('uuid')}/inventories/{body['resource_class']}")
+    result = await req.write(inventories.create_one, req.path("uuid"), body, req.mv)
+    location = req.url_for(f"/resource_providers/{req.path('uuid')}/inventories/{body['resource_class']}")
     return json_response(result, status=201, headers={"Location": location})
 
 
-@routes.delete(BASE, "placement:resource_providers:inventories:delete", since=5)
+@routes.delete(BASE, rule="placement:resource_providers:inventories:delete", since=V(5))
 async def delete_inventories(req: Req) -> Response:
     await req.write(inventories.delete_all, req.path("uuid"))
     return no_content()
 
 
-@routes.get(BASE + "/{resource_class}", "placement:resource_providers:inventories:show")
+@routes.get(BASE + "/{resource_class}", rule="placement:resource_providers:inventories:show")
 async def show_inventory(req: Req) -> Response:
     return json_response(await req.read(inventories.get_one, req.path("uuid"), req.path("resource_class")))
 
 
-@routes.put(BASE + "/{resource_class}", "placement:resource_providers:inventories:update")
+@routes.put(BASE + "/{resource_class}", rule="placement:resource_providers:inventories:update")
 async def update_inventory(req: Req) -> Response:
     body = await req.body(PUT_ONE)
     return json_response(await req.write(inventories.set_one, req.path("uuid"), req.path("resource_class"),
-                                         body, req.version))
+                                         body, req.mv))
 
 
-@routes.delete(BASE + "/{resource_class}", "placement:resource_providers:inventories:delete")
+@routes.delete(BASE + "/{resource_class}", rule="placement:resource_providers:inventories:delete")
 async def delete_inventory(req: Req) -> Response:
     await req.write(inventories.delete_one, req.path("uuid"), req.path("resource_class"))
     return no_content()

@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from onestack.core.api.http import no_content
 from onestack.placement.api.allocations import consumer_schema, to_write
-from onestack.placement.api.common import PlacementRoutes, Req
+from onestack.placement.api.common import PlacementRoutes, Req, V
 from onestack.placement.api.inventories import PUT_ALL
 from onestack.placement.service import reshaper
 from onestack.placement.service.common import is_uuid, norm_uuid
@@ -31,10 +31,10 @@ def schema(req: Req) -> dict[str, Any]:
     }
 
 
-@routes.post("/reshaper", "placement:reshaper:reshape", since=30)
+@routes.post("/reshaper", rule="placement:reshaper:reshape", since=V(30))
 async def reshape(req: Req) -> Response:
     body = await req.body(schema(req))
     writes = [to_write(req, norm_uuid(c), data) for c, data in body["allocations"].items() if is_uuid(c)]
     inventories = {norm_uuid(rp) if is_uuid(rp) else rp: entry for rp, entry in body["inventories"].items()}
-    await req.write(reshaper.reshape, inventories, writes, req.version)
+    await req.write(reshaper.reshape, inventories, writes, req.mv)
     return no_content()

@@ -10,7 +10,7 @@ from onestack.placement.api.common import MICROVERSIONS, PlacementRoutes, Req
 routes = PlacementRoutes()
 
 
-@routes.get("/", None)
+@routes.get("/")
 async def versions(req: Req) -> Response:
     return json_response({"versions": [{
         "id": f"v{MICROVERSIONS.minimum.major}.0",

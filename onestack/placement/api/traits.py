@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from onestack.core.api.http import json_response, no_content
-from onestack.placement.api.common import NAME_SCHEMA, PlacementRoutes, Req
+from onestack.placement.api.common import NAME_SCHEMA, PlacementRoutes, Req, V, check_params
 from onestack.placement.service import traits
 from onestack.placement.service.common import CUSTOM_RE, bad_request, not_found
 
@@ -20,9 +20,9 @@ PROVIDER_TRAITS = {
 }
 
 
-@routes.get("/traits", "placement:traits:list", since=6)
+@routes.get("/traits", rule="placement:traits:list", since=V(6))
 async def list_traits(req: Req) -> Response:
-    req.check_params({"name": 6, "associated": 6})
+    check_params(req, {"name": 6, "associated": 6})
     associated = None
     if "associated" in req.params:
         value = req.params["associated"].lower()
@@ -32,43 +32,43 @@ async def list_traits(req: Req) -> Response:
     return json_response({"traits": await req.read(traits.listing, req.params.get("name"), associated)})
 
 
-@routes.get("/traits/{name}", "placement:traits:show", since=6)
+@routes.get("/traits/{name}", rule="placement:traits:show", since=V(6))
 async def show_trait(req: Req) -> Response:
     if not await req.read(traits.exists_, req.path("name")):
         raise not_found(f"No such trait(s): {req.path('name')}")
     return no_content()
 
 
-@routes.put("/traits/{name}", "placement:traits:update", since=6)
+@routes.put("/traits/{name}", rule="placement:traits:update", since=V(6))
 async def put_trait(req: Req) -> Response:
     name = req.path("name")
     if not CUSTOM_RE.match(name) or len(name) > 255:
         raise bad_request("The trait is invalid. A valid trait must be no longer than 255 characters, start with "
                           "the prefix \"CUSTOM_\" and use following characters: \"A\"-\"Z\", \"0\"-\"9\" and \"_\"")
     if await req.write(traits.create, name):
-        return Response(b"", status_code=201, headers={"Location": req.location(f"/traits/{name}")})
+        return Response(b"", status_code=201, headers={"Location": req.url_for(f"/traits/{name}")})
     return no_content()
 
 
-@routes.delete("/traits/{name}", "placement:traits:delete", since=6)
+@routes.delete("/traits/{name}", rule="placement:traits:delete", since=V(6))
 async def delete_trait(req: Req) -> Response:
     await req.write(traits.remove, req.path("name"))
     return no_content()
 
 
-@routes.get("/resource_providers/{uuid}/traits", "placement:resource_providers:traits:list", since=6)
+@routes.get("/resource_providers/{uuid}/traits", rule="placement:resource_providers:traits:list", since=V(6))
 async def provider_traits(req: Req) -> Response:
     return json_response(await req.read(traits.of_provider, req.path("uuid")))
 
 
-@routes.put("/resource_providers/{uuid}/traits", "placement:resource_providers:traits:update", since=6)
+@routes.put("/resource_providers/{uuid}/traits", rule="placement:resource_providers:traits:update", since=V(6))
 async def set_provider_traits(req: Req) -> Response:
     body = await req.body(PROVIDER_TRAITS)
     return json_response(await req.write(traits.set_for_provider, req.path("uuid"), body["traits"],
                                          body["resource_provider_generation"]))
 
 
-@routes.delete("/resource_providers/{uuid}/traits", "placement:resource_providers:traits:delete", since=6)
+@routes.delete("/resource_providers/{uuid}/traits", rule="placement:resource_providers:traits:delete", since=V(6))
 async def clear_provider_traits(req: Req) -> Response:
     await req.write(traits.clear_provider, req.path("uuid"))
     return no_content()

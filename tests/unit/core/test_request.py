@@ -1,0 +1,141 @@
+"""The shared request object: caller, enforce, microversions, bodies, query parsers, paging.
+
+Real HTTP calls into a tiny service built on ``ApiRoutes`` (Starlette's TestClient); the token
+validator is a static table, the one seam the request layer reads tokens through.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+from starlette.testclient import TestClient
+
+from onestack.core.api.app import Service, build_root_app
+from onestack.core.api.faults import ApiError, BadRequest, Unauthorized, nova_error
+from onestack.core.api.http import json_response
+from onestack.core.api.microversion import MicroversionPolicy, Version
+from onestack.core.api.request import ApiRoutes, ApiService, Conventions, Req
+from onestack.core.api.validation import SchemaFailure
+from onestack.core.auth import AuthContext
+from onestack.core.policy import Enforcer
+
+TOKENS = {"admin-token": AuthContext(token="admin-token", user_id="u-admin", project_id="p-admin", roles=["admin"]),
+          "demo-token": AuthContext(token="demo-token", user_id="u-demo", project_id="p-demo", roles=["member"])}
+
+
+class StaticTokens:
+    async def validate(self, token: str, *, allow_expired: bool = False) -> AuthContext:
+        if token not in TOKENS:
+            raise Unauthorized()
+        return TOKENS[token]
+
+
+def nova_words(failure: SchemaFailure) -> ApiError:
+    return BadRequest(f"Invalid input for field/attribute {failure.field}. Value: {failure.value}. "
+                      f"{failure.message}")
+
+
+State = dict[str, Any]
+routes: ApiRoutes[State] = ApiRoutes()
+THING = {"type": "object", "properties": {"size": {"type": "integer", "maximum": 10}}, "required": ["size"],
+         "additionalProperties": False}
+
+
+@routes.post("/things", rule="things:create")
+async def create(req: Req[State]) -> Response:
+    body = await req.body(THING, wrapper="thing")
+    return json_response({"thing": body, "by": (await req.caller()).user_id}, status=201)
+
+
+@routes.get("/things")
+async def list_things(req: Req[State]) -> Response:
+    await req.enforce("things:list", {"project_id": req.params.get("project", (await req.caller()).project_id)})
+    page = req.page(max_limit=3)
+    items = [{"id": f"t{i}"} for i in range(10)]
+    start = int(page.marker[1:]) + 1 if page.marker else 0
+    shown = items[start:start + (page.limit or 10)]
+    return json_response({"things": shown, "things_links": req.next_links(shown, page),
+                          "deleted": req.flag("deleted", False), "mv": str(req.version)})
+
+
+@routes.get("/new", since=Version(2, 5))
+async def new(req: Req[State]) -> Response:
+    return json_response({"ok": req.at_least(2, 7)})
+
+
+def client() -> TestClient:
+    enforcer = Enforcer({"things:create": "role:admin", "things:list": "project_id:%(project_id)s",
+                         "context_is_admin": "role:admin"}, "")
+    api: ApiService[State] = ApiService({}, db=None, enforcer=enforcer,  # type: ignore[arg-type]
+                                        conventions=Conventions(schema_error=nova_words))
+    service = Service(name="things", prefix="/things-api", routes=routes.routes, render_error=nova_error,
+                      state={"api": api, "token_validator": StaticTokens()},
+                      microversion=MicroversionPolicy("compute", Version(2, 1), Version(2, 10)))
+    return TestClient(build_root_app([service], max_body_size=1000, log_requests=False))
+
+
+def test_rule_is_enforced_before_the_body_is_read() -> None:
+    c = client()
+    assert c.post("/things-api/things", content=b"{not json").status_code == 401
+    assert c.post("/things-api/things", content=b"{not json", headers={"X-Auth-Token": "demo-token"}).json() == {
+        "forbidden": {"code": 403, "message": "You are not authorized to perform the requested action: things:create."}}
+    resp = c.post("/things-api/things", json={"thing": {"size": 3}}, headers={"X-Auth-Token": "admin-token"})
+    assert resp.status_code == 201
+    assert resp.json() == {"thing": {"size": 3}, "by": "u-admin"}
+
+
+def test_schema_failures_are_worded_by_the_service() -> None:
+    c = client()
+    headers = {"X-Auth-Token": "admin-token"}
+    resp = c.post("/things-api/things", json={"thing": {"size": 11}}, headers=headers)
+    assert resp.status_code == 400
+    assert resp.json()["badRequest"]["message"] == (
+        "Invalid input for field/attribute size. Value: 11. 11 is greater than the maximum of 10")
+    missing = c.post("/things-api/things", json={"other": {}}, headers=headers).json()["badRequest"]["message"]
+    assert "'thing' is a required property" in missing
+
+
+def test_json_the_parser_cannot_hold_is_a_400() -> None:
+    c = client()
+    headers = {"X-Auth-Token": "admin-token", "Content-Type": "application/json"}
+    for raw in (b'{"thing": {"size": ' + b"9" * 5000 + b"}}", b"[" * 20000 + b"]" * 20000,
+                b'{"thing": {"size": 1, "name": "\\ud800"}}'):
+        resp = c.post("/things-api/things", content=raw, headers=headers)
+        assert resp.status_code in (400, 413), raw[:40]
+        assert "badRequest" in resp.json() or "overLimit" in resp.json()
+
+
+def test_enforce_target_defaults_to_the_callers_project() -> None:
+    c = client()
+    headers = {"X-Auth-Token": "demo-token"}
+    assert c.get("/things-api/things", headers=headers).status_code == 200
+    assert c.get("/things-api/things?project=p-other", headers=headers).status_code == 403
+
+
+def test_paging_caps_the_limit_and_links_the_next_page() -> None:
+    c = client()
+    body = c.get("/things-api/things?limit=50&deleted=yes", headers={"X-Auth-Token": "demo-token"}).json()
+    assert [t["id"] for t in body["things"]] == ["t0", "t1", "t2"]
+    assert body["deleted"] is True
+    href = body["things_links"][0]["href"]
+    assert href == "http://testserver/things-api/things?limit=50&deleted=yes&marker=t2"
+    follow = c.get(href, headers={"X-Auth-Token": "demo-token"}).json()
+    assert [t["id"] for t in follow["things"]] == ["t3", "t4", "t5"]
+
+
+def test_bad_query_values_are_400() -> None:
+    c = client()
+    headers = {"X-Auth-Token": "demo-token"}
+    assert c.get("/things-api/things?limit=-1", headers=headers).status_code == 400
+    assert c.get("/things-api/things?limit=" + "9" * 40, headers=headers).status_code == 400
+    assert c.get("/things-api/things?deleted=maybe", headers=headers).status_code == 400
+
+
+def test_routes_outside_their_microversions_are_404() -> None:
+    c = client()
+    headers = {"X-Auth-Token": "demo-token"}
+    assert c.get("/things-api/new", headers=headers).status_code == 404
+    old = {**headers, "OpenStack-API-Version": "compute 2.5"}
+    assert c.get("/things-api/new", headers=old).json() == {"ok": False}
+    assert c.get("/things-api/new", headers={**headers, "OpenStack-API-Version": "compute 2.8"}).json() == {"ok": True}
