@@ -7,7 +7,7 @@ from typing import Any
 
 from onestack.client.session import ServiceSession
 
-PREFIX = "/image"
+SERVICE = "image"
 
 
 class ImageClient:
@@ -16,7 +16,7 @@ class ImageClient:
 
     async def get(self, image_id: str, user_token: str | None = None) -> dict[str, Any] | None:
         """The image record as the user (or the service, when no token is given) sees it; None if absent."""
-        resp = await self.session.request("GET", f"{PREFIX}/v2/images/{image_id}", user_token=user_token)
+        resp = await self.session.request("GET", f"/v2/images/{image_id}", service=SERVICE, user_token=user_token)
         if resp.status_code in (403, 404):
             return None
         resp.raise_for_status()
@@ -26,7 +26,8 @@ class ImageClient:
         """Stream the image's data to ``dest`` (written beside it, then renamed into place)."""
         partial = dest.with_name(dest.name + ".part")
         token = await self.session.token()
-        async with self.session.stream("GET", f"{PREFIX}/v2/images/{image_id}/file", token) as resp:
+        url = await self.session.url(SERVICE, f"/v2/images/{image_id}/file")
+        async with self.session.stream("GET", url, token) as resp:
             resp.raise_for_status()
             with partial.open("wb") as fh:
                 async for chunk in resp.aiter_bytes(1 << 20):
@@ -34,14 +35,14 @@ class ImageClient:
         partial.replace(dest)
 
     async def create(self, body: dict[str, Any], user_token: str | None = None) -> dict[str, Any]:
-        resp = await self.session.request("POST", f"{PREFIX}/v2/images", json=body, user_token=user_token)
+        resp = await self.session.request("POST", "/v2/images", service=SERVICE, json=body, user_token=user_token)
         resp.raise_for_status()
         return resp.json()  # type: ignore[no-any-return]
 
     async def upload(self, image_id: str, path: Path) -> None:
         with path.open("rb") as fh:
             data = fh.read()
-        resp = await self.session.request("PUT", f"{PREFIX}/v2/images/{image_id}/file", content=data,
+        resp = await self.session.request("PUT", f"/v2/images/{image_id}/file", service=SERVICE, content=data,
                                           headers={"Content-Type": "application/octet-stream"})
         resp.raise_for_status()
 
@@ -49,19 +50,19 @@ class ImageClient:
         """Every image matching the Glance v2 list filters (custom properties filter by value),
         following the ``next`` links; the service sees all projects' images."""
         found: list[dict[str, Any]] = []
-        url: str | None = f"{PREFIX}/v2/images"
+        url: str | None = "/v2/images"
         query: dict[str, str] | None = params
         while url is not None:
-            resp = await self.session.request("GET", url, params=query)
+            resp = await self.session.request("GET", url, params=query, service=SERVICE)
             resp.raise_for_status()
             body = resp.json()
             found.extend(body.get("images", []))
             nxt = body.get("next")
-            url, query = (f"{PREFIX}{nxt}", None) if nxt else (None, None)
+            url, query = (nxt, None) if nxt else (None, None)
         return found
 
     async def delete(self, image_id: str) -> None:
-        await self.session.request("DELETE", f"{PREFIX}/v2/images/{image_id}")
+        await self.session.request("DELETE", f"/v2/images/{image_id}", service=SERVICE)
 
     # --- as the calling user (compute's /images proxy): answers are passed back, not raised ---
 
@@ -70,12 +71,12 @@ class ImageClient:
         """(status, images, error text): what ``user_token`` sees through the Glance v2 list filters,
         following ``next`` links until ``limit`` images (all, when None) are gathered."""
         found: list[dict[str, Any]] = []
-        url: str | None = f"{PREFIX}/v2/images"
+        url: str | None = "/v2/images"
         query: dict[str, str] | None = dict(params)
         while url is not None:
             if query is not None and limit is not None:
                 query["limit"] = str(max(1, limit - len(found)))
-            resp = await self.session.request("GET", url, params=query, user_token=user_token)
+            resp = await self.session.request("GET", url, params=query, user_token=user_token, service=SERVICE)
             if resp.status_code != 200:
                 return resp.status_code, [], resp.text
             body = resp.json()
@@ -83,18 +84,18 @@ class ImageClient:
             nxt = body.get("next")
             if limit is not None and len(found) >= limit:
                 return 200, found[:limit], ""
-            url, query = (f"{PREFIX}{nxt}", None) if nxt else (None, None)
+            url, query = (nxt, None) if nxt else (None, None)
         return 200, found, ""
 
     async def patch_as_user(self, image_id: str, ops: list[dict[str, Any]],
                             user_token: str) -> tuple[int, dict[str, Any] | None]:
         """Apply a Glance v2 JSON patch as the user: (status, image document when 200)."""
         resp = await self.session.request(
-            "PATCH", f"{PREFIX}/v2/images/{image_id}", json=ops, user_token=user_token,
+            "PATCH", f"/v2/images/{image_id}", service=SERVICE, json=ops, user_token=user_token,
             headers={"Content-Type": "application/openstack-images-v2.1-json-patch"})
         return resp.status_code, (resp.json() if resp.status_code == 200 else None)
 
     async def delete_as_user(self, image_id: str, user_token: str) -> int:
         """Delete as the user; the image service's status code (204, 403, 404, 409...)."""
-        resp = await self.session.request("DELETE", f"{PREFIX}/v2/images/{image_id}", user_token=user_token)
+        resp = await self.session.request("DELETE", f"/v2/images/{image_id}", service=SERVICE, user_token=user_token)
         return resp.status_code

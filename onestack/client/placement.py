@@ -9,7 +9,7 @@ from typing import Any
 from onestack.client.session import ServiceSession
 
 MICROVERSION = "1.39"
-PREFIX = "/placement"
+SERVICE = "placement"
 
 
 class PlacementError(RuntimeError):
@@ -31,7 +31,7 @@ class PlacementClient:
         self.session = session
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        return await self.session.request(method, f"{PREFIX}{path}",
+        return await self.session.request(method, path, service=SERVICE,
                                           headers={"OpenStack-API-Version": f"placement {MICROVERSION}"}, **kwargs)
 
     # --- what agents report ---
@@ -68,6 +68,26 @@ class PlacementClient:
             if resp.status_code != 409:
                 raise PlacementError(f"setting inventory of {rp_uuid}: {resp.status_code} {resp.text}")
         raise PlacementError(f"setting inventory of {rp_uuid}: too many generation conflicts")
+
+    async def set_aggregate_member(self, rp_uuid: str, agg_uuid: str, member: bool) -> None:
+        """Add ``agg_uuid`` to (or remove it from) the provider's aggregates, retrying on generation conflicts."""
+        path = f"/resource_providers/{rp_uuid}/aggregates"
+        for _attempt in range(5):
+            resp = await self._call("GET", path)
+            if resp.status_code != 200:
+                raise PlacementError(f"reading aggregates of {rp_uuid}: {resp.status_code}")
+            doc = resp.json()
+            current = list(doc.get("aggregates", []))
+            wanted = sorted(set(current) | {agg_uuid}) if member else [a for a in current if a != agg_uuid]
+            if sorted(wanted) == sorted(current):
+                return
+            put = await self._call("PUT", path, json={
+                "aggregates": wanted, "resource_provider_generation": doc["resource_provider_generation"]})
+            if put.status_code != 409:
+                if put.status_code != 200:
+                    raise PlacementError(f"setting aggregates of {rp_uuid}: {put.status_code} {put.text}")
+                return
+        raise PlacementError(f"aggregates of {rp_uuid} kept changing under us")
 
     async def delete_provider(self, rp_uuid: str) -> None:
         await self._call("DELETE", f"/resource_providers/{rp_uuid}")

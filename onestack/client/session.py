@@ -1,9 +1,11 @@
 """An HTTP session to the cloud's APIs as the ``onestack`` service user (async).
 
-Services reach each other through their REST APIs, never each other's tables. In one process
-(``onestack up``) the session uses an in-process ASGI transport — the same requests, no socket;
-when services run apart it talks to real URLs. The token is scoped to the ``service`` project
-(admin and service roles there), fetched on first use and again after a 401.
+Services reach each other through their REST APIs, never each other's tables. The session
+authenticates against identity and takes every other service's URL from the catalog that
+comes with its token, so a service running in another process, on another port or host,
+is found the way any OpenStack client finds it. In one process (``onestack up``) the session
+uses an in-process ASGI transport — the same requests, no socket. The token is scoped to the
+``service`` project (admin and service roles there), fetched on first use and again after a 401.
 """
 
 from __future__ import annotations
@@ -14,35 +16,61 @@ from typing import Any
 import httpx
 
 
+class EndpointNotFound(LookupError):
+    """The catalog lists no public endpoint of that service type."""
+
+
 class ServiceSession:
-    def __init__(self, base_url: str, username: str, password: str, *,
-                 transport: httpx.AsyncBaseTransport | None = None, identity_prefix: str = "/identity",
-                 timeout: float = 60.0) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._creds = (username, password)
-        self._identity = f"{self.base_url}{identity_prefix}"
+    def __init__(self, identity_url: str, username: str, password: str, *,
+                 transport: httpx.AsyncBaseTransport | None = None, region: str | None = None,
+                 project: str = "service", timeout: float = 60.0) -> None:
+        self.identity_url = identity_url.rstrip("/")
+        self._creds = (username, password, project)
+        self.region = region
         self._token: str | None = None
+        self._endpoints: dict[str, str] = {}
         self._lock = asyncio.Lock()
         self.http = httpx.AsyncClient(transport=transport, timeout=timeout)
 
     async def token(self) -> str:
         async with self._lock:
             if self._token is None:
-                username, password = self._creds
+                username, password, project = self._creds
                 body = {"auth": {
                     "identity": {"methods": ["password"], "password": {"user": {
                         "name": username, "domain": {"id": "default"}, "password": password}}},
-                    "scope": {"project": {"name": "service", "domain": {"id": "default"}}},
+                    "scope": {"project": {"name": project, "domain": {"id": "default"}}},
                 }}
-                resp = await self.http.post(f"{self._identity}/v3/auth/tokens?nocatalog", json=body)
+                resp = await self.http.post(f"{self.identity_url}/v3/auth/tokens", json=body)
                 resp.raise_for_status()
                 self._token = resp.headers["X-Subject-Token"]
+                self._endpoints = self._public_endpoints(resp.json()["token"].get("catalog", []))
             return self._token
 
-    async def request(self, method: str, url: str, *, headers: dict[str, str] | None = None,
+    def _public_endpoints(self, catalog: list[dict[str, Any]]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for entry in catalog:
+            for ep in entry.get("endpoints", []):
+                if ep.get("interface") == "public" and (self.region is None or ep.get("region_id") == self.region):
+                    found.setdefault(entry["type"], str(ep["url"]).rstrip("/"))
+        return found
+
+    async def endpoint(self, service_type: str) -> str:
+        """The public URL of a service, from the catalog of the session's token."""
+        await self.token()
+        url = self._endpoints.get(service_type)
+        if url is None:
+            self._token = None  # the catalog may have changed since: look again once
+            await self.token()
+            url = self._endpoints.get(service_type)
+        if url is None:
+            raise EndpointNotFound(f"the catalog has no public {service_type} endpoint")
+        return url
+
+    async def request(self, method: str, path: str, *, service: str, headers: dict[str, str] | None = None,
                       user_token: str | None = None, **kwargs: Any) -> httpx.Response:
-        """``url`` is relative to the base URL. With ``user_token`` the call acts as that user."""
-        full = f"{self.base_url}{url}"
+        """``path`` is below the service's endpoint. With ``user_token`` the call acts as that user."""
+        full = f"{await self.endpoint(service)}{path}"
         resp: httpx.Response | None = None
         for _attempt in range(2):
             token = user_token or await self.token()
@@ -54,8 +82,12 @@ class ServiceSession:
         assert resp is not None
         return resp
 
+    async def url(self, service: str, path: str) -> str:
+        return f"{await self.endpoint(service)}{path}"
+
     def stream(self, method: str, url: str, token: str, **kwargs: Any) -> Any:
-        return self.http.stream(method, f"{self.base_url}{url}", headers={"X-Auth-Token": token}, **kwargs)
+        """``url`` is absolute (from ``url()``)."""
+        return self.http.stream(method, url, headers={"X-Auth-Token": token}, **kwargs)
 
     async def close(self) -> None:
         await self.http.aclose()

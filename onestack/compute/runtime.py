@@ -52,7 +52,7 @@ class ComputeRuntime:
         self.config = config
         self.compute = compute
         transport = httpx.ASGITransport(app=app)
-        self.session = ServiceSession(config.base_url, config.auth.service_username, service_password,
+        self.session = ServiceSession(f"{config.base_url}/identity", config.auth.service_username, service_password,
                                       transport=transport)
         self.placement = placement(self.session)
         self.images = images(self.session)

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from onestack.client.placement import MICROVERSION, PlacementClient
+from onestack.client.placement import PlacementClient
 from onestack.compute.models import (
     Aggregate,
     AggregateHost,
@@ -225,22 +225,8 @@ async def mirror(placement: PlacementClient | None, rp_uuids: list[str], agg_uui
     """Add or remove ``agg_uuid`` in each provider's aggregates; failures are logged, as in Nova."""
     if placement is None:
         return
-    headers = {"OpenStack-API-Version": f"placement {MICROVERSION}"}
     for rp in rp_uuids:
-        path = f"/placement/resource_providers/{rp}/aggregates"
         try:
-            for _attempt in range(5):
-                resp = await placement.session.request("GET", path, headers=headers)
-                if resp.status_code != 200:
-                    break
-                doc = resp.json()
-                current = list(doc.get("aggregates", []))
-                wanted = sorted(set(current) | {agg_uuid}) if member else [a for a in current if a != agg_uuid]
-                if sorted(wanted) == sorted(current):
-                    break
-                put = await placement.session.request("PUT", path, headers=headers, json={
-                    "aggregates": wanted, "resource_provider_generation": doc["resource_provider_generation"]})
-                if put.status_code != 409:
-                    break
+            await placement.set_aggregate_member(rp, agg_uuid, member)
         except Exception as exc:  # noqa: BLE001 - the mirror never fails the API call
             log.warning("could not mirror aggregate %s on provider %s: %s", agg_uuid, rp, exc)
