@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
@@ -16,52 +15,58 @@ from typing import Any
 import yaml
 from starlette.applications import Starlette
 
-from onestack.compute import models as compute_models
-from onestack.compute.app import PREFIX as COMPUTE_PREFIX
-from onestack.compute.app import build_compute
+from onestack.compute import app as compute_app
 from onestack.core.api.app import Service, build_root_app
+from onestack.core.bus import Bus, transport_from_url
 from onestack.core.config import Config
 from onestack.core.db import Database, create_db_engine, migrate
+from onestack.core.service import Lifecycle, ServiceDefinition, select_services
+from onestack.identity import app as identity_app
 from onestack.identity import models as identity_models
 from onestack.identity.app import PREFIX as IDENTITY_PREFIX
-from onestack.identity.app import build_identity
-from onestack.identity.directory import LocalDirectory
 from onestack.identity.service import bootstrap as identity_bootstrap
-from onestack.image import models as image_models
-from onestack.image.app import PREFIX as IMAGE_PREFIX
-from onestack.image.app import build_image
-from onestack.placement import models as placement_models
-from onestack.placement.app import PREFIX as PLACEMENT_PREFIX
-from onestack.placement.app import build_placement
+from onestack.image import app as image_app
+from onestack.placement import app as placement_app
+from onestack.process import Process
 
 log = logging.getLogger("onestack")
 
-MIGRATIONS = [
-    ("identity", Path(identity_models.__file__).parent / "migrations", identity_models.Base.metadata),
-    ("image", Path(image_models.__file__).parent / "migrations", image_models.Base.metadata),
-    ("placement", Path(placement_models.__file__).parent / "migrations", placement_models.Base.metadata),
-    ("compute", Path(compute_models.__file__).parent / "migrations", compute_models.Base.metadata),
+# Every service a process can run, in build order (a service may use those before it in-process).
+# Adding a service is one line here and a ServiceDefinition in its app.py.
+SERVICES: list[ServiceDefinition[Process]] = [
+    identity_app.SERVICE, image_app.SERVICE, placement_app.SERVICE, compute_app.SERVICE,
 ]
-# (catalog type, name, prefix) of every API `onestack up` serves.
-CATALOG = [("identity", "keystone", IDENTITY_PREFIX), ("image", "glance", IMAGE_PREFIX),
-           ("placement", "placement", PLACEMENT_PREFIX)]
 
 
-def catalog_for(config: Config) -> list[tuple[str, str, str]]:
-    """The (type, name, prefix) of every API this process serves with this configuration."""
-    # Nova clients expect the versioned root in the catalog.
-    optional = [("compute", "nova", f"{COMPUTE_PREFIX}/v2.1")] if config.compute.enabled else []
-    return [*CATALOG, *optional]
+def enabled_services(config: Config, names: list[str] | None = None) -> list[ServiceDefinition[Process]]:
+    """The named services (all of them when None), minus those the configuration turns off."""
+    chosen = select_services(SERVICES, names if names is not None else [d.name for d in SERVICES])
+    return [d for d in chosen if d.name != "compute" or config.compute.enabled]
+
+
+def catalog_for(config: Config, definitions: list[ServiceDefinition[Process]] | None = None) -> list[tuple[str, str, str]]:
+    """The (type, name, path) of every API the given services (all enabled ones by default) serve."""
+    chosen = definitions if definitions is not None else enabled_services(config)
+    return [(e.type, e.name, e.path) for d in chosen for e in d.catalog]
+
+
 SECRETS_FILE = "secrets.json"
 
 
 @dataclass
 class Cloud:
     config: Config
-    db: Database
+    db: Database | None
     services: list[Service]
     app: Any
-    compute_runtime: Any = None  # set while the app runs (compute/runtime.py ComputeRuntime)
+    process: Process
+    lifecycle: Lifecycle
+
+    @property
+    def compute_runtime(self) -> Any:
+        """The in-process control plane while the app runs (tests reach the simulated hosts through it)."""
+        state = self.process.running.get("compute")
+        return None if state is None else state.workers[0].runtime  # type: ignore[attr-defined]
 
 
 def reset_data_dir(config: Config) -> None:
@@ -76,9 +81,11 @@ def open_database(config: Config) -> Database:
     return Database(engine)
 
 
-def upgrade_schema(db: Database) -> None:
-    for name, location, metadata in MIGRATIONS:
-        migrate(db.engine, location, f"alembic_version_{name}", metadata)
+def upgrade_schema(db: Database, definitions: list[ServiceDefinition[Process]] | None = None) -> None:
+    """Apply the migrations of the given services (every service's by default)."""
+    for definition in definitions if definitions is not None else SERVICES:
+        for m in definition.migrations:
+            migrate(db.engine, m.location, f"alembic_version_{m.name}", m.metadata)
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -96,8 +103,26 @@ def load_secrets(config: Config) -> dict[str, str]:
     return {}
 
 
-def bootstrap(config: Config, db: Database) -> dict[str, str] | None:
-    """Create keys and the DevStack-like initial data; returns new passwords the first time only."""
+def bootstrap(config: Config, db: Database,
+              definitions: list[ServiceDefinition[Process]] | None = None) -> dict[str, str] | None:
+    """Keys, DevStack-like initial data and the catalog entries of the given services (all enabled
+    ones by default); returns new passwords the first time only. Identity's tables must exist:
+    a process that does not run identity registers its endpoints in an identity that already does."""
+    chosen = definitions if definitions is not None else enabled_services(config)
+    names = {d.name for d in chosen}
+    passwords = _bootstrap_identity(config, db) if "identity" in names else None
+    db.run_sync(lambda s: identity_bootstrap.register_endpoints(
+        s, config.base_url, config.bootstrap.region, catalog_for(config, chosen)))
+    if "image" in names and config.image.builtin_images:
+        register_builtin_images(config, db)
+    if "compute" in names:
+        from onestack.compute import bootstrap as compute_bootstrap
+
+        db.run_sync(compute_bootstrap.create_default_flavors)
+    return passwords
+
+
+def _bootstrap_identity(config: Config, db: Database) -> dict[str, str] | None:
     from onestack.identity.keys import KeyRepository
 
     KeyRepository(config.data_dir / "fernet-keys", config.identity.max_active_keys).ensure()
@@ -107,7 +132,7 @@ def bootstrap(config: Config, db: Database) -> dict[str, str] | None:
     # As DevStack does, one given admin password serves the demo users too.
     demo_pw = (config.bootstrap.demo_password or secrets_.get("demo") or config.bootstrap.admin_password
                or identity_bootstrap.generate_password())
-    service_pw = secrets_.get("onestack") or identity_bootstrap.generate_password()
+    service_pw = config.auth.service_password or secrets_.get("onestack") or identity_bootstrap.generate_password()
     hashes: dict[str, str] = {}
     if not db.run_sync(identity_bootstrap.is_bootstrapped, write=False):
         hashes = identity_bootstrap.hash_all(
@@ -125,15 +150,6 @@ def bootstrap(config: Config, db: Database) -> dict[str, str] | None:
             hashes=hashes,
         )
     )
-    db.run_sync(
-        lambda s: identity_bootstrap.register_endpoints(s, config.base_url, config.bootstrap.region, catalog_for(config))
-    )
-    if config.image.builtin_images:
-        register_builtin_images(config, db)
-    if config.compute.enabled:
-        from onestack.compute import bootstrap as compute_bootstrap
-
-        db.run_sync(compute_bootstrap.create_default_flavors)
     if result.created:
         _write_private(config.data_dir / SECRETS_FILE, json.dumps(result.passwords, indent=2))
         return result.passwords
@@ -214,53 +230,30 @@ def write_client_config(config: Config) -> Path:
     return path
 
 
-def build_cloud(config: Config, db: Database) -> Cloud:
-    identity_service, _ident, validator = build_identity(config, db.sibling())
-    image_service, image_state = build_image(config, db.sibling(), validator)
-    directory = LocalDirectory(db.sibling())
-    image_state.directory = directory
-    placement_service, placement_state = build_placement(config, db.sibling(), validator)
-    services = [identity_service, image_service, placement_service]
-    compute_state = None
-    if config.compute.enabled:
-        compute_service, compute_state = build_compute(config, db.sibling(), validator)
-        compute_state.directory = directory
-        services.append(compute_service)
+def build_cloud(config: Config, db: Database | None, names: list[str] | None = None,
+                bus: Bus | None = None) -> Cloud:
+    """The given services (all enabled ones by default) assembled into one process and one ASGI app."""
+    process = Process(config, db, bus or Bus(transport_from_url(config.messaging.transport_url),
+                                             default_timeout=config.compute.rpc_timeout))
+    for definition in enabled_services(config, names):
+        process.running[definition.name] = definition.build(process)
+    lifecycle = Lifecycle(list(process.running.values()))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        from onestack.image.service import data as image_data
-        from onestack.image.service import scrubber
-
-        staging = image_state.staging
-        db.run_sync(lambda s: image_data.recover_interrupted(
-            s, lambda image_id: staging.path_of(staging.location_for(image_id)).exists()))
-        # Delayed delete: removes pending_delete images' data; cancelled below with the other image tasks.
-        image_data.tracked(image_state, scrubber.run(image_state))
-        runtime = None
-        if compute_state is not None:
-            from onestack.compute.runtime import ComputeRuntime
-            from onestack.image.local import LocalImages
-            from onestack.placement.local import LocalPlacement
-
-            password = config.auth.service_password or load_secrets(config).get("onestack", "")
-            runtime = ComputeRuntime(
-                config, compute_state, app, password,
-                placement=lambda session: LocalPlacement(session, placement_state),
-                images=lambda session: LocalImages(session, image_state, validator))
-            await runtime.start()
-            cloud.compute_runtime = runtime  # for in-process tests that reach the fake hosts
-        yield
-        if runtime is not None:
-            await runtime.stop()
-        for task in list(image_state.tasks):
-            task.cancel()
-        await asyncio.sleep(0)
-        db.dispose()
+        await lifecycle.start()
+        try:
+            yield
+        finally:
+            await lifecycle.stop()
+            await process.bus.close()
+            await process.close()
+            if db is not None:
+                db.dispose()
 
     app = build_root_app(
-        services, max_body_size=config.server.max_request_body_size, log_requests=config.log.requests,
+        lifecycle.apis, max_body_size=config.server.max_request_body_size, log_requests=config.log.requests,
         lifespan=lifespan,
     )
-    cloud = Cloud(config=config, db=db, services=services, app=app)
-    return cloud
+    process.app = app
+    return Cloud(config=config, db=db, services=lifecycle.apis, app=app, process=process, lifecycle=lifecycle)

@@ -22,7 +22,7 @@ class EndpointNotFound(LookupError):
 
 class ServiceSession:
     def __init__(self, identity_url: str, username: str, password: str, *,
-                 transport: httpx.AsyncBaseTransport | None = None, region: str | None = None,
+                 mounts: dict[str, httpx.AsyncBaseTransport] | None = None, region: str | None = None,
                  project: str = "service", timeout: float = 60.0) -> None:
         self.identity_url = identity_url.rstrip("/")
         self._creds = (username, password, project)
@@ -30,7 +30,8 @@ class ServiceSession:
         self._token: str | None = None
         self._endpoints: dict[str, str] = {}
         self._lock = asyncio.Lock()
-        self.http = httpx.AsyncClient(transport=transport, timeout=timeout)
+        # ``mounts`` maps a base URL to a transport: the in-process ASGI app for this process's own URL.
+        self.http = httpx.AsyncClient(mounts=mounts, timeout=timeout)
 
     async def token(self) -> str:
         async with self._lock:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from onestack.compute import models
 from onestack.compute.api import (
     actions_images,
     actions_migrate,
@@ -34,12 +38,17 @@ from onestack.compute.api import (
     usage_audit_log,
     versions,
 )
+from onestack.compute.policies import DEFAULT_RULES
 from onestack.compute.state import ComputeService
 from onestack.core.api.app import Service
 from onestack.core.api.faults import nova_error
 from onestack.core.auth import TokenValidator
 from onestack.core.config import Config
 from onestack.core.db import Database
+from onestack.core.service import CatalogEntry, Migrations, Running, ServiceDefinition
+
+if TYPE_CHECKING:
+    from onestack.process import Process
 
 # Static paths before parameterised ones that could shadow them.
 API_MODULES = (
@@ -66,3 +75,41 @@ def build_compute(config: Config, db: Database, validator: TokenValidator) -> tu
         versioned_prefix="/v2.1/",
     )
     return service, compute
+
+
+# --- the service's declaration (server.py runs it) ---------------------------------------------
+
+
+class ControlPlane:
+    """Transitional: conductor, scheduler and the simulated hosts' agents of ``onestack up``, in-process."""
+
+    def __init__(self, process: Process, compute: ComputeService) -> None:
+        self.process = process
+        self.compute = compute
+        self.runtime: Any = None
+
+    async def start(self) -> None:
+        from onestack.compute.runtime import ComputeRuntime
+        from onestack.process import service_password
+
+        process = self.process
+        self.runtime = ComputeRuntime(process.config, self.compute, process.app, service_password(process.config),
+                                      placement=lambda _session: process.placement,
+                                      images=lambda _session: process.images)
+        await self.runtime.start()
+
+    async def stop(self) -> None:
+        if self.runtime is not None:
+            await self.runtime.stop()
+
+
+def build(process: Process) -> Running:
+    service, compute = build_compute(process.config, process.database(), process.validator)
+    compute.directory = process.directory
+    return Running("compute", api=service, workers=[ControlPlane(process, compute)], state=compute)
+
+
+SERVICE = ServiceDefinition(
+    name="compute", summary="Nova v2.1 at /compute, its conductor, scheduler and simulated hosts", build=build,
+    migrations=(Migrations("compute", Path(models.__file__).parent / "migrations", models.Base.metadata),),
+    catalog=(CatalogEntry("compute", "nova", f"{PREFIX}/v2.1"),), policies=DEFAULT_RULES)

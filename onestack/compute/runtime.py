@@ -53,7 +53,7 @@ class ComputeRuntime:
         self.compute = compute
         transport = httpx.ASGITransport(app=app)
         self.session = ServiceSession(f"{config.base_url}/identity", config.auth.service_username, service_password,
-                                      transport=transport)
+                                      mounts={config.base_url: transport})
         self.placement = placement(self.session)
         self.images = images(self.session)
         self.bus = Bus(MemoryTransport(), default_timeout=config.compute.rpc_timeout)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 from onestack.core.api.app import Service
 from onestack.core.api.faults import keystone_error
 from onestack.core.auth import AuthContext, context_from_token_body
 from onestack.core.config import Config
 from onestack.core.db import Database
+from onestack.core.service import CatalogEntry, Migrations, Running, ServiceDefinition
+from onestack.identity import models
 from onestack.identity.api import (
     app_creds,
     auth,
@@ -27,8 +33,13 @@ from onestack.identity.api import (
     users,
     versions,
 )
+from onestack.identity.directory import LocalDirectory
+from onestack.identity.policies import DEFAULT_RULES
 from onestack.identity.service import tokens
 from onestack.identity.state import Identity
+
+if TYPE_CHECKING:
+    from onestack.process import Process
 
 API_MODULES = (
     versions, auth, projects, domains, users, groups, roles, grants, role_assignments,
@@ -67,3 +78,27 @@ def build_identity(config: Config, db: Database) -> tuple[Service, Identity, InP
         state={"identity": ident, "token_validator": validator},
     )
     return service, ident, validator
+
+
+# --- the service's declaration (server.py runs it) ---------------------------------------------
+
+
+@dataclass
+class IdentityHandles:
+    """What identity shares with the other services of its process: in-process token checks and lookups."""
+
+    ident: Identity
+    validator: InProcessValidator
+    directory: LocalDirectory
+
+
+def build(process: Process) -> Running:
+    service, ident, validator = build_identity(process.config, process.database())
+    handles = IdentityHandles(ident, validator, LocalDirectory(process.database()))
+    return Running("identity", api=service, state=handles)
+
+
+SERVICE = ServiceDefinition(
+    name="identity", summary="Keystone v3 at /identity", build=build,
+    migrations=(Migrations("identity", Path(models.__file__).parent / "migrations", models.Base.metadata),),
+    catalog=(CatalogEntry("identity", "keystone", PREFIX),), policies=DEFAULT_RULES)

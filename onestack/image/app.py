@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 from onestack.core.api.app import Service
 from onestack.core.api.faults import plain_error
 from onestack.core.auth import TokenValidator
 from onestack.core.config import Config
 from onestack.core.db import Database
+from onestack.core.service import CatalogEntry, Migrations, Running, ServiceDefinition
+from onestack.image import models
 from onestack.image.api import data, images, info, members, metadefs, schemas, tags, tasks, versions
+from onestack.image.policies import DEFAULT_RULES
 from onestack.image.state import ImageService
 from onestack.image.stores.registry import build_staging, build_stores
+
+if TYPE_CHECKING:
+    from onestack.process import Process
 
 # Static paths before parameterised ones that could shadow them.
 API_MODULES = (versions, schemas, info, metadefs, tasks, data, members, tags, images)
@@ -29,3 +39,40 @@ def build_image(config: Config, db: Database, validator: TokenValidator) -> tupl
         state={"image": image, "token_validator": validator},
     )
     return service, image
+
+
+# --- the service's declaration (server.py runs it) ---------------------------------------------
+
+
+class ImageWorkers:
+    """Uploads cut off by a stop go back to queued; the scrubber removes delayed deletes' data."""
+
+    def __init__(self, image: ImageService) -> None:
+        self.image = image
+
+    async def start(self) -> None:
+        from onestack.image.service import data as image_data
+        from onestack.image.service import scrubber
+
+        staging = self.image.staging
+        await self.image.db.write(lambda s: image_data.recover_interrupted(
+            s, lambda image_id: staging.path_of(staging.location_for(image_id)).exists()))
+        image_data.tracked(self.image, scrubber.run(self.image))
+
+    async def stop(self) -> None:
+        tasks = list(self.image.tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def build(process: Process) -> Running:
+    service, image = build_image(process.config, process.database(), process.validator)
+    image.directory = process.directory
+    return Running("image", api=service, workers=[ImageWorkers(image)], state=image)
+
+
+SERVICE = ServiceDefinition(
+    name="image", summary="Glance v2 at /image", build=build,
+    migrations=(Migrations("image", Path(models.__file__).parent / "migrations", models.Base.metadata),),
+    catalog=(CatalogEntry("image", "glance", PREFIX),), policies=DEFAULT_RULES)

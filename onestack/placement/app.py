@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 from onestack.core.api.app import Service
 from onestack.core.api.faults import placement_error
 from onestack.core.api.request import ApiService
 from onestack.core.auth import TokenValidator
 from onestack.core.config import Config
 from onestack.core.db import Database
+from onestack.core.service import CatalogEntry, Migrations, Running, ServiceDefinition
+from onestack.placement import models
 from onestack.placement.api import (
     aggregates,
     allocations,
@@ -21,7 +26,11 @@ from onestack.placement.api import (
     usages,
 )
 from onestack.placement.api.common import CONVENTIONS
+from onestack.placement.policies import DEFAULT_RULES
 from onestack.placement.state import PlacementState
+
+if TYPE_CHECKING:
+    from onestack.process import Process
 
 API_MODULES = (root, candidates, reshaper, classes, traits, usages, allocations, aggregates, inventories,
                providers)
@@ -40,3 +49,17 @@ def build_placement(config: Config, db: Database, validator: TokenValidator) -> 
                "api": ApiService(state, db, state.enforcer, CONVENTIONS)},
     )
     return service, state
+
+
+# --- the service's declaration (server.py runs it) ---------------------------------------------
+
+
+def build(process: Process) -> Running:
+    service, state = build_placement(process.config, process.database(), process.validator)
+    return Running("placement", api=service, state=state)
+
+
+SERVICE = ServiceDefinition(
+    name="placement", summary="Placement at /placement", build=build,
+    migrations=(Migrations("placement", Path(models.__file__).parent / "migrations", models.Base.metadata),),
+    catalog=(CatalogEntry("placement", "placement", PREFIX),), policies=DEFAULT_RULES)

@@ -97,12 +97,12 @@ def test_concurrent_sqlite_writes_are_serialised(db: Database) -> None:
     assert asyncio.run(many()) == 20
 
 
-def test_identity_migrations_apply_and_are_idempotent(db: Database) -> None:
-    from onestack.server import MIGRATIONS
+def test_every_services_migrations_apply_and_are_idempotent(db: Database) -> None:
+    from onestack.server import SERVICES
 
-    for name, location, metadata in MIGRATIONS:
-        migrate(db.engine, location, f"alembic_version_{name}", metadata)
-        migrate(db.engine, location, f"alembic_version_{name}", metadata)  # second run is a no-op
+    for m in (m for d in SERVICES for m in d.migrations):
+        migrate(db.engine, m.location, f"alembic_version_{m.name}", m.metadata)
+        migrate(db.engine, m.location, f"alembic_version_{m.name}", m.metadata)  # second run is a no-op
     tables = set(inspect(db.engine).get_table_names())
     assert "alembic_version_identity" in tables
     from onestack.identity.models import Base
