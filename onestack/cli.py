@@ -1,4 +1,4 @@
-"""The ``onestack`` command: ``up``, ``status``, ``admin bootstrap | rotate-keys | db-upgrade``."""
+"""The ``onestack`` command: ``up``, ``serve``, ``agent``, ``status``, ``admin bootstrap | rotate-keys | db-upgrade``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from onestack.core.config import Config, ConfigError, load_config
 
 _SERVER_FLAGS = {"host": "server.host", "port": "server.port", "data_dir": "server.data_dir",
                  "db_url": "database.url", "admin_password": "bootstrap.admin_password",
-                 "public_url": "server.public_url", "compute_hosts": "compute.hosts"}
+                 "public_url": "server.public_url", "compute_hosts": "compute.hosts",
+                 "transport_url": "messaging.transport_url", "host_name": "server.host_name"}
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -34,6 +35,17 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--admin-password", help="admin password on first start (default: generated)")
     up.add_argument("--reset", action="store_true", help="wipe the data dir first")
     up.add_argument("--compute-hosts", type=int, help="simulated compute hosts to run (default 1)")
+    up.add_argument("--transport-url", help="the bus: memory:// (default) or rabbit://user:pass@host:port/vhost")
+    serve = sub.add_parser("serve", help="run the named services in this process (APIs and central workers)")
+    _common(serve)
+    serve.add_argument("services", nargs="+", metavar="SERVICE",
+                       help="services to run here: " + ", ".join(_service_names()))
+    serve.add_argument("--host", help="address to bind the APIs to (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to bind (default 5000; without APIs, no port unless given)")
+    serve.add_argument("--public-url", help="base URL to advertise in the catalog")
+    serve.add_argument("--admin-password", help="admin password on first start (with identity)")
+    serve.add_argument("--transport-url", help="the bus shared by every process of the cloud")
+    serve.add_argument("--host-name", help="the name this process's services report in os-services")
     status = sub.add_parser("status", help="is the cloud up, and where")
     _common(status)
     status.add_argument("--host")
@@ -50,6 +62,12 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--host")
             p.add_argument("--port", type=int)
     return parser
+
+
+def _service_names() -> list[str]:
+    from onestack.server import SERVICES
+
+    return [d.name for d in SERVICES]
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -89,6 +107,67 @@ def cmd_up(args: argparse.Namespace, config: Config) -> int:
     uv_server = _graceful_server_class()(uv_config)
     print(f"onestack: ready in {time.monotonic() - started:.2f}s of set-up", flush=True)
     uv_server.run()
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, config: Config) -> int:
+    """Some services of a cloud whose other services run in other processes (same database and bus)."""
+    started = time.monotonic()
+    from onestack import server
+    from onestack.core.log import setup_logging
+
+    setup_logging(config.log.level, json_lines=config.log.json, verbose=args.verbose)
+    definitions = server.enabled_services(config, args.services)
+    db = server.open_database(config)
+    server.upgrade_schema(db, definitions)
+    passwords = server.bootstrap(config, db, definitions)
+    names = [d.name for d in definitions]
+    if "identity" in names:
+        print(f"onestack: export OS_CLIENT_CONFIG_FILE={server.write_client_config(config)}", flush=True)
+    if passwords:
+        print(f"onestack: admin password: {passwords['admin']}", flush=True)
+    cloud = server.build_cloud(config, db, names)
+    print(f"onestack: serving {', '.join(names)} (bus {_redacted(config.messaging.transport_url)})", flush=True)
+    if not cloud.services and args.port is None:
+        print(f"onestack: ready in {time.monotonic() - started:.2f}s of set-up (no HTTP: no API here)", flush=True)
+        return _run_headless(cloud)
+    import uvicorn
+
+    uv_config = uvicorn.Config(cloud.app, host=config.server.host, port=config.server.port, log_config=None,
+                               access_log=False, lifespan="on", timeout_graceful_shutdown=10)
+    print(f"onestack: APIs at {config.base_url}; ready in {time.monotonic() - started:.2f}s of set-up", flush=True)
+    _graceful_server_class()(uv_config).run()
+    return 0
+
+
+def _redacted(url: str) -> str:
+    """A transport URL without its password, for logs."""
+    if "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
+
+
+def _run_headless(cloud: Any) -> int:
+    """Run the workers of a process that serves no HTTP until SIGINT or SIGTERM."""
+    import asyncio
+    import signal
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await cloud.lifecycle.start()
+        try:
+            await stop.wait()
+        finally:
+            await cloud.lifecycle.stop()
+            await cloud.process.bus.close()
+            await cloud.process.close()
+
+    asyncio.run(main())
     return 0
 
 
@@ -161,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"onestack: configuration error: {exc}", file=sys.stderr)
         return 2
-    handler = {"up": cmd_up, "status": cmd_status, "admin": cmd_admin}[args.command]
+    handler = {"up": cmd_up, "serve": cmd_serve, "status": cmd_status, "admin": cmd_admin}[args.command]
     return handler(args, config)
 
 

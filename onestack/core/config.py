@@ -38,6 +38,8 @@ class ServerConfig:
     max_request_body_size: int = 114688
     # Base URL written into the catalog; empty means http://{host}:{port}.
     public_url: str = ""
+    # The host name this process's central services (conductor, scheduler) report in os-services.
+    host_name: str = "onestack"
 
 
 @dataclass
