@@ -10,7 +10,6 @@ no HTTP on the boot path.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -105,8 +104,7 @@ class ComputeRuntime:
     async def stop(self) -> None:
         if self._periodic is not None:
             self._periodic.cancel()
-            with contextlib.suppress(BaseException):
-                await self._periodic
+            await asyncio.wait([self._periodic])  # it ends cancelled; our own cancellation still propagates
         await asyncio.gather(*(agent.stop() for agent in self.agents), return_exceptions=True)
         await self.bus.close()
         await self.session.close()

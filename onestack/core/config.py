@@ -151,6 +151,8 @@ class ComputeConfig:
     # Seconds a live migration between simulated hosts takes (so it can be listed and aborted).
     fake_live_migration_latency: float = 0.0
     fake_fail_spawn_probability: float = 0.0
+    # Failure injection: destroying guests of servers with these names (comma-separated) fails.
+    fake_fail_destroy: str = ""
     # Simulated hosts `onestack up` runs (`--compute-hosts N`), named compute-1 ... compute-N.
     hosts: int = 1
     # Over-commit placement allows on every host (Nova's initial_*_allocation_ratio defaults).

@@ -52,6 +52,8 @@ class Subject:
     fail_next_spawn: Callable[[InstanceSpec], None] | None = None  # make spawn fail after allocating
     slow_spawns: Callable[[float], None] | None = None  # make spawns take about this many seconds
     peer: Callable[[], ComputeDriver] | None = None  # a second host reachable for live migration
+    # A new driver for the same host, as the agent builds after it restarts (the old one is dropped).
+    reopen: Callable[[], ComputeDriver] | None = None
 
 
 def _image(tmp_path: Path) -> Path:
@@ -61,8 +63,11 @@ def _image(tmp_path: Path) -> Path:
 
 
 def _fake(tmp_path: Path) -> Subject:
-    driver = FakeDriver(FakeHostConfig(hostname="contract-a", vcpus=8, memory_mb=8192, local_gb=100),
-                        state_dir=tmp_path / "fake-a")
+    def host_a() -> FakeDriver:
+        return FakeDriver(FakeHostConfig(hostname="contract-a", vcpus=8, memory_mb=8192, local_gb=100),
+                          state_dir=tmp_path / "fake-a")
+
+    driver = host_a()
 
     def slow(seconds: float) -> None:
         driver.config.spawn_latency = seconds
@@ -71,7 +76,8 @@ def _fake(tmp_path: Path) -> Subject:
         return FakeDriver(FakeHostConfig(hostname="contract-b", vcpus=8, memory_mb=8192, local_gb=100),
                           state_dir=tmp_path / "fake-b", fabric=driver.fabric)
 
-    return Subject(driver, _image(tmp_path), lambda spec: driver.config.fail_spawn_for.add(spec.uuid), slow, peer)
+    return Subject(driver, _image(tmp_path), lambda spec: driver.config.fail_spawn_for.add(spec.uuid), slow, peer,
+                   host_a)
 
 
 FACTORIES: dict[str, Callable[[Path], Subject]] = {"fake": _fake}
@@ -377,6 +383,81 @@ def test_diagnostics_shape(subject: Subject) -> None:
         await d.power_off(s.uuid, timeout=0)
         assert (await d.get_diagnostics(s.uuid)).as_api_dict()["state"] == "shutdown"
     run(scenario())
+
+
+# --- restarts of the agent ------------------------------------------------------------------
+
+def reopened(subject: Subject) -> ComputeDriver:
+    if subject.reopen is None:
+        pytest.skip("driver cannot be built again for the same host")
+    return subject.reopen()
+
+
+def test_guests_survive_a_restart_of_the_agent(subject: Subject) -> None:
+    """The hypervisor keeps its guests while the agent restarts: a driver built again for the
+    same host sees every guest in the power state it had, with its console and its resources."""
+    d, running, stopped = subject.driver, spec(), spec(vcpus=2, memory_mb=1024, root_gb=3)
+    paused, suspended = spec(), spec()
+
+    async def before() -> tuple[set[str], dict[str, PowerState], HostInfo, dict[str, str]]:
+        for s in (running, stopped, paused, suspended):
+            await d.spawn(s, subject.image)
+        await d.power_off(stopped.uuid, timeout=0)
+        if isinstance(d, Pausable):
+            await d.pause(paused.uuid)
+        if isinstance(d, Suspendable):
+            await d.suspend(suspended.uuid)
+        guests = set(await d.list_instances())
+        return (guests, {u: await state(d, u) for u in guests}, await d.host_info(),
+                {u: await d.get_console_output(u) for u in guests})
+
+    guests, powers, info, consoles = run(before())
+    again = reopened(subject)
+
+    async def after() -> None:
+        assert set(await again.list_instances()) == guests
+        assert {u: await state(again, u) for u in guests} == powers
+        assert powers[stopped.uuid] == PowerState.SHUTDOWN
+        now = await again.host_info()
+        assert used(now) == used(info) and now.running_vms == info.running_vms
+        for uid, console in consoles.items():  # the same guests, not new ones booted in their place
+            assert await again.get_console_output(uid) == console
+        # The new driver owns them: it acts on them and its books follow.
+        await again.power_on(stopped.uuid)
+        assert await state(again, stopped.uuid) == PowerState.RUNNING
+        await again.destroy(stopped.uuid)
+        assert plus(used(await again.host_info()), stopped) == used(info)
+        if isinstance(again, Pausable):
+            await again.unpause(paused.uuid)
+            assert await state(again, paused.uuid) == PowerState.RUNNING
+        if isinstance(again, Suspendable):
+            await again.resume(suspended.uuid)
+            assert await state(again, suspended.uuid) == PowerState.RUNNING
+    run(after())
+    assert set(run(reopened(subject).list_instances())) == guests - {stopped.uuid}  # changes after it are kept too
+
+
+def test_resize_sources_survive_a_restart_of_the_agent(subject: Subject) -> None:
+    d, old = need(subject, Resizable), spec(vcpus=1, memory_mb=512, root_gb=1)
+    new = InstanceSpec(**{**old.__dict__, "vcpus": 2, "root_gb": 2})
+
+    async def before() -> tuple[int, int, int]:
+        base = used(await d.host_info())
+        await d.spawn(old, subject.image)
+        await d.migrate_disk_and_power_off(old.uuid, new, dest_host="elsewhere")
+        return base
+
+    base = run(before())
+    again = reopened(subject)
+    assert isinstance(again, Resizable)
+
+    async def after() -> None:
+        assert old.uuid not in await again.list_instances()
+        assert used(await again.host_info()) == plus(base, old)  # the set-aside disks still hold their claim
+        await again.finish_revert_migration(old)
+        assert await again.get_power_state(old.uuid) == PowerState.RUNNING
+        assert used(await again.host_info()) == plus(base, old)
+    run(after())
 
 
 # --- optional abilities ---------------------------------------------------------------------

@@ -12,13 +12,13 @@ rebuild leave the server in ERROR.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from onestack.compute import states
+from onestack.compute.agent.cleanup import attempt, release_guest
 from onestack.compute.agent.manager import spec_of
 from onestack.compute.virt.driver import (
     DriverError,
@@ -86,16 +86,21 @@ async def _failed(agent: ComputeAgent, instance: dict[str, Any], request_id: str
     uuid = instance["uuid"]
     reason = str(exc) or type(exc).__name__
     log.warning("%s: %s of %s failed: %s", agent.host, event, uuid, reason)
-    with contextlib.suppress(RemoteError):
-        await agent.conductor.instance_fault(uuid, 500, reason, f"{type(exc).__name__}: {reason}", agent.host)
+    await attempt(agent.host, uuid, "recording the fault", agent.conductor.instance_fault(
+        uuid, 500, reason, f"{type(exc).__name__}: {reason}", agent.host))
     await agent.event(instance, request_id, event, "finish", "Error", reason)
     values: dict[str, Any] = {"task_state": None}
     if to_error:
         values["vm_state"] = states.ERROR
-    with contextlib.suppress(RemoteError, DriverError):
+    try:
         if uuid in await agent.driver.list_instances():
             values["power_state"] = await _power(agent, uuid)
+    except DriverError as exc2:  # the task state is put back all the same
+        log.warning("%s: power state of %s unknown after the failed %s: %s", agent.host, uuid, event, exc2)
+    try:
         await _update(agent, uuid, values, expected)
+    except RemoteError as exc2:  # deleted or taken over meanwhile: nothing left to put back
+        log.info("%s: %s not put back after the failed %s: %s", agent.host, uuid, event, exc2)
 
 
 async def _run(agent: ComputeAgent, instance: dict[str, Any], request_id: str | None, event: str,
@@ -116,13 +121,11 @@ async def _run(agent: ComputeAgent, instance: dict[str, Any], request_id: str | 
             log.info("%s: %s of %s abandoned: %s", agent.host, event, uuid, exc)
             await agent.event(instance, request_id, event, "finish", "Error", exc.message)
             if cleanup is not None:
-                with contextlib.suppress(Exception):
-                    await cleanup()
+                await attempt(agent.host, uuid, f"cleaning up after {event}", cleanup())
             return False
         except Exception as exc:  # noqa: BLE001 - driver and image service errors: record, restore
             if cleanup is not None:
-                with contextlib.suppress(Exception):
-                    await cleanup()
+                await attempt(agent.host, uuid, f"cleaning up after {event}", cleanup())
             await _failed(agent, instance, request_id, event, expected, exc, to_error)
             return False
         await agent.event(instance, request_id, event, "finish")
@@ -142,8 +145,8 @@ async def start_instance(agent: ComputeAgent, instance: dict[str, Any], request_
             return values
         # Unshelving a server that was never offloaded: its snapshot is no longer needed.
         await _meta_update(agent, uuid, values, [states.POWERING_ON], meta_drop=SHELVED_KEYS)
-        with contextlib.suppress(Exception):
-            await agent.images.client.delete(shelved_image)
+        await attempt(agent.host, uuid, f"deleting shelved image {shelved_image}",
+                      agent.images.client.delete(shelved_image))
         return None
 
     await _run(agent, instance, request_id, "compute_start_instance", [states.POWERING_ON], work)
@@ -176,8 +179,8 @@ async def reboot_instance(agent: ComputeAgent, instance: dict[str, Any], reboot_
         except DriverError as exc:
             if await _power(agent, uuid) != PowerState.RUNNING:
                 raise  # a dead guest after a failed reboot is an ERROR server (Nova)
-            with contextlib.suppress(RemoteError):
-                await agent.conductor.instance_fault(uuid, 500, str(exc), type(exc).__name__, agent.host)
+            await attempt(agent.host, uuid, "recording the reboot fault", agent.conductor.instance_fault(
+                uuid, 500, str(exc), type(exc).__name__, agent.host))
         return {"vm_state": end_state, "power_state": await _power(agent, uuid)}
 
     await _run(agent, instance, request_id, "compute_reboot_instance", REBOOT_STATES, work, to_error=True)
@@ -250,8 +253,7 @@ async def snapshot_instance(agent: ComputeAgent, instance: dict[str, Any], image
         await _update(agent, uuid, {"task_state": states.IMAGE_SNAPSHOT}, [IMAGE_SNAPSHOT_PENDING])
     except RemoteError as exc:  # deleted (or taken over) before we started: the image is useless
         log.info("%s: snapshot of %s not started: %s", agent.host, uuid, exc)
-        with contextlib.suppress(Exception):
-            await agent.images.client.delete(image_id)
+        await attempt(agent.host, uuid, f"deleting unused snapshot image {image_id}", agent.images.client.delete(image_id))
         return
 
     async def work() -> dict[str, Any]:
@@ -336,8 +338,7 @@ async def _offload(agent: ComputeAgent, instance: dict[str, Any], clean_shutdown
         await agent.driver.power_off(uuid, timeout=timeout)
     power = int(PowerState.SHUTDOWN)
     await agent.driver.destroy(uuid)
-    with contextlib.suppress(Exception):
-        await agent.network.deallocate(instance)
+    await attempt(agent.host, uuid, "freeing the ports", agent.network.deallocate(instance))
     await agent.conductor.call("shelve_offloaded", uuid=uuid, host=agent.host, power_state=power)
 
 
@@ -395,17 +396,15 @@ async def unshelve_instance(agent: ComputeAgent, instance: dict[str, Any], image
         except Exception as exc:  # noqa: BLE001 - any failure leaves the server offloaded
             reason = str(exc) or type(exc).__name__
             log.warning("%s: unshelve of %s failed: %s", agent.host, uuid, reason)
-            with contextlib.suppress(Exception):
-                await agent.driver.destroy(uuid)
-                await agent.network.deallocate(instance)
+            await release_guest(agent, instance)
             await agent.event(instance, request_id, event, "finish", "Error", reason)
-            with contextlib.suppress(RemoteError):
-                await agent.conductor.call("unshelve_failed", uuid=uuid, host=agent.host, reason=reason)
+            await attempt(agent.host, uuid, "reporting the failed unshelve",
+                          agent.conductor.call("unshelve_failed", uuid=uuid, host=agent.host, reason=reason))
             return
         await agent.event(instance, request_id, event, "finish")
     if shelved_image:  # the snapshot only existed to bring the server back
-        with contextlib.suppress(Exception):
-            await agent.images.client.delete(shelved_image)
+        await attempt(agent.host, uuid, f"deleting shelved image {shelved_image}",
+                      agent.images.client.delete(shelved_image))
 
 
 # --- the rest: crash dump, password, consoles -----------------------------------------------
@@ -438,8 +437,10 @@ async def set_admin_password(agent: ComputeAgent, instance: dict[str, Any], pass
         await setter(uuid, password)
     except Exception as exc:
         await agent.event(instance, request_id, event, "finish", "Error", str(exc))
-        with contextlib.suppress(RemoteError):
+        try:
             await _update(agent, uuid, {"task_state": None}, [states.UPDATING_PASSWORD])
+        except RemoteError as exc2:  # deleted or taken over meanwhile; the caller hears the first error
+            log.info("%s: task state of %s not cleared: %s", agent.host, uuid, exc2)
         raise
     await _update(agent, uuid, {"task_state": None}, [states.UPDATING_PASSWORD])
     await agent.event(instance, request_id, event, "finish")

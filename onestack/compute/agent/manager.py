@@ -17,6 +17,7 @@ from typing import Any
 from onestack.client.placement import PlacementClient
 from onestack.compute import states
 from onestack.compute.agent import reconcile
+from onestack.compute.agent.cleanup import release_guest
 from onestack.compute.agent.images import ImageCache
 from onestack.compute.agent.network import NetworkSeam, NoNetwork
 from onestack.compute.agent.resources import node_record, report_inventory
@@ -131,8 +132,10 @@ class ComputeAgent:
 
     async def event(self, instance: dict[str, Any], request_id: str | None, name: str, phase: str,
                     result: str = "Success", message: str | None = None) -> None:
-        with contextlib.suppress(RemoteError):
+        try:
             await self.conductor.action_event(instance["uuid"], request_id, name, phase, self.host, result, message)
+        except RemoteError as exc:  # bookkeeping only: the action goes on without its event row
+            log.warning("%s: event %s %s of %s not recorded: %s", self.host, name, phase, instance["uuid"], exc)
 
     # --- build ------------------------------------------------------------------------------
 
@@ -162,12 +165,8 @@ class ComputeAgent:
         except Exception as exc:  # noqa: BLE001 - driver errors and image download failures alike
             reason = str(exc) or type(exc).__name__
             log.warning("%s: build of %s failed: %s", self.host, uuid, reason)
-            with contextlib.suppress(Exception):
-                await self.driver.destroy(uuid)
-                await self.network.deallocate(instance)
-            with contextlib.suppress(RemoteError):
-                await self.conductor.action_event(uuid, request_id, event_name, "finish", self.host, "Error",
-                                                  reason)
+            await release_guest(self, instance)
+            await self.event(instance, request_id, event_name, "finish", "Error", reason)
             reschedule = isinstance(exc, DriverError) and not isinstance(exc, ImageUnusable)
             await self.conductor.build_failed(uuid, self.host, reason, request_id, reschedule=reschedule)
             return
@@ -188,14 +187,12 @@ class ComputeAgent:
         running = self.inflight.get(uuid)
         if running is not None and running is not asyncio.current_task():
             running.cancel()  # abandon a slow build or action; the driver cleans up after it
-            with contextlib.suppress(BaseException):
-                await running
+            await asyncio.wait([running])  # its outcome is its own; our own cancellation still propagates
         async with self.busy(uuid):
             await self._destroy(instance)
 
     async def _destroy(self, instance: dict[str, Any]) -> None:
-        uuid = instance["uuid"]
-        await self.driver.destroy(uuid)
-        with contextlib.suppress(Exception):
-            await self.network.deallocate(instance)
-        await self.conductor.instance_destroyed(uuid, self.host)
+        # A guest that would not go does not keep the row, its ports or its claim: the user asked
+        # for the server to go, and the reconcile loop destroys the guest later as an orphan.
+        await release_guest(self, instance)
+        await self.conductor.instance_destroyed(instance["uuid"], self.host)

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from onestack.compute import states
+from onestack.compute.agent.cleanup import attempt
 from onestack.compute.agent.manager import spec_of
 from onestack.compute.rpcapi import AgentAPI
 from onestack.compute.virt.driver import (
@@ -308,12 +309,17 @@ class MoveAgent:
 
     async def _roll_back(self, instance: dict[str, Any], migration: dict[str, Any], dest: str, status: str,
                          error: str | None) -> str:
-        with contextlib.suppress(RemoteError):
-            await self.peers.call(dest, "rollback_live_migration_at_destination", uuid=instance["uuid"])
-        await self._allocations(instance, migration, "revert")
-        with contextlib.suppress(RemoteError):
+        uuid, host = instance["uuid"], self.agent.host
+        # Each step on its own: an unreachable destination must not keep the claim or the task state.
+        await attempt(host, uuid, f"rolling back the live migration at {dest}",
+                      self.peers.call(dest, "rollback_live_migration_at_destination", uuid=uuid))
+        await attempt(host, uuid, "reverting the live migration's allocations",
+                      self._allocations(instance, migration, "revert"))
+        try:
             await self._update(instance, migration, instance={"task_state": None},
                                expected_task_state=[states.MIGRATING], migration={"status": status})
+        except RemoteError as exc:  # deleted or taken over meanwhile
+            log.info("%s: %s not put back after its live migration: %s", host, uuid, exc)
         return error or "Live migration aborted"
 
     async def post_live_migration_at_destination(self, instance: dict[str, Any], migration: dict[str, Any],
@@ -370,9 +376,9 @@ class MoveAgent:
                 if stop:
                     await self.agent.driver.power_off(uuid, timeout=0)
             except Exception as exc:  # noqa: BLE001 - driver and image service errors alike: roll back
-                with contextlib.suppress(Exception):
-                    await self.agent.driver.destroy(uuid)
-                await self._allocations(instance, migration, "revert")
+                await attempt(self.agent.host, uuid, "destroying the guest", self.agent.driver.destroy(uuid))
+                await attempt(self.agent.host, uuid, "reverting the evacuation's allocations",
+                              self._allocations(instance, migration, "revert"))
                 await self._update(instance, migration, instance={"vm_state": states.ERROR, "task_state": None},
                                    migration={"status": "failed"},
                                    fault={"code": 500, "message": _reason(exc), "host": self.agent.host})

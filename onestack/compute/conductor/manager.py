@@ -202,10 +202,17 @@ class ConductorManager:
     async def instance_destroyed(self, uuid: str, host: str) -> None:
         """The agent removed the guest: the row goes (soft-deleted) and so does its claim."""
         await self.db.write(lambda s: instances.mark_deleted(s, uuid))
-        await self.placement.release(uuid)
+        # The row is gone, so nothing retries these: each runs on its own and a failure is logged.
+        try:
+            await self.placement.release(uuid)
+        except Exception:
+            log.exception("releasing the allocation of deleted instance %s failed", uuid)
         unfinished = self.extra.get("moves_of_deleted")  # deleted mid-move: the migration's claim goes too
         if unfinished is not None:
-            await unfinished(uuid=uuid)
+            try:
+                await unfinished(uuid=uuid)
+            except Exception:
+                log.exception("settling the unfinished moves of deleted instance %s failed", uuid)
 
     async def instances_on_host(self, host: str) -> list[dict[str, Any]]:
         """Live rows on ``host`` plus rows deleted in the last hour (so the agent reaps their guests)."""

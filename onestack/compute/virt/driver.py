@@ -24,6 +24,11 @@ Rules that hold for every method unless its docstring says otherwise:
 - The driver keeps no database. What it reports (``list_instances``, power states, host usage)
   is what the hypervisor observes now; the agent's reconcile loop compares it with the desired
   state and converges.
+- Guests outlive the agent. A driver built again for the same host (the agent restarted) sees
+  every guest in the power state it had, with its console log, its resources and any disks a
+  resize set aside — as libvirt's domains keep running while nova-compute restarts. Work that
+  was in flight (a spawn, a live migration being prepared) need not survive; the reconcile loop
+  redoes it.
 
 Optional abilities are separate Protocols (``Pausable``, ``Suspendable``, ...). Callers test
 for them with ``isinstance(driver, Pausable)`` and answer "not supported" otherwise.

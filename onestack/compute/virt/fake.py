@@ -5,20 +5,25 @@ capacity until it is destroyed — so scheduling, quotas, migrations and evacuat
 real hosts. To exercise the agent the way a QEMU/KVM host would, spawn can be made slow
 (``spawn_latency``) and made to fail before or after resources are taken (``fail_spawn_for``,
 ``fail_spawn_probability``), and guests can change power state behind the agent's back
-(``simulate_crash`` and friends). Several fake hosts in one process share a ``FakeFabric`` so
-that live migration can move a guest between them.
+(``simulate_crash`` and friends), and destroy can be made to fail (``fail_destroy_for``).
+Several fake hosts in one process share a ``FakeFabric`` so that live migration can move a guest
+between them.
+
+Given a ``state_dir``, a host keeps its guests on disk (``fake_state.py``) and a driver built
+again on the same directory — the agent restarted — finds them as they were, as a real
+hypervisor keeps its guests running while nova-compute restarts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import random
 import tempfile
 import time
 import weakref
-from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +36,7 @@ from onestack.compute.virt.driver import (
     CpuDiagnostics,
     Diagnostics,
     DiskDiagnostics,
+    DriverError,
     HostInfo,
     ImageUnusable,
     InstanceNotFound,
@@ -45,10 +51,11 @@ from onestack.compute.virt.driver import (
     PowerState,
     SpawnFailed,
 )
+from onestack.compute.virt.fake_state import Guest, GuestFiles
 from onestack.core import diskimage
 from onestack.core.ids import new_id
 
-CONSOLE_LINES = 2000  # ~160 KiB of typical lines: more than the 64 KiB the contract promises
+log = logging.getLogger("onestack.compute.virt.fake")
 FailStage = Literal["before_allocating", "after_allocating"]
 
 
@@ -72,6 +79,8 @@ class FakeHostConfig:
     # Guests (names or uuids) whose OS ignores ACPI: graceful power off waits the full timeout.
     ignore_acpi_for: set[str] = field(default_factory=set)
     fail_live_migration_for: set[str] = field(default_factory=set)
+    # Destroying these guests (names or uuids) fails, leaving them in place.
+    fail_destroy_for: set[str] = field(default_factory=set)
     vnc_port_base: int = 5900
     live_migration_latency: float = 0.0  # seconds the memory copy takes before the hand-over
     # Over-commit the simulated hypervisor accepts (a real one lets vCPUs oversubscribe).
@@ -92,18 +101,6 @@ class FakeFabric:
         self.hosts[driver.hostname] = driver
 
 
-@dataclass
-class _Guest:
-    spec: InstanceSpec
-    state: PowerState
-    vnc_port: int
-    network_info: NetworkInfo = field(default_factory=list)
-    console: deque[str] = field(default_factory=lambda: deque(maxlen=CONSOLE_LINES))
-    booted_at: float | None = None  # monotonic time of the last boot while running
-    building: bool = False
-    rescued: bool = False
-
-
 def _ascii(text: str) -> str:
     return text.encode("ascii", "replace").decode("ascii")
 
@@ -120,8 +117,12 @@ class FakeDriver:
                  fabric: FakeFabric | None = None) -> None:
         self.config = config or FakeHostConfig()
         self._state_dir = state_dir
-        self._guests: dict[str, _Guest] = {}
+        # Without a state directory nothing is kept: the host lives as long as this object.
+        self._files = GuestFiles(state_dir / "guests", self.config.hostname) if state_dir is not None else None
+        self._guests: dict[str, Guest] = {}
         self._set_aside: dict[str, InstanceSpec] = {}  # resize sources awaiting confirm/revert
+        if self._files is not None:
+            self._guests, self._set_aside = self._files.load()
         self._incoming: dict[str, InstanceSpec] = {}  # live migrations prepared here
         self._completing: dict[str, asyncio.Event] = {}  # live migrations copying memory
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -160,32 +161,48 @@ class FakeDriver:
             port += 1
         return port
 
-    def _get(self, uuid: str) -> _Guest:
+    def _get(self, uuid: str) -> Guest:
         # A guest being built is known (listed, NOSTATE); actions on it wait for its lock.
         guest = self._guests.get(uuid)
         if guest is None:
             raise InstanceNotFound(uuid)
         return guest
 
+    def _save(self, uuid: str) -> None:
+        """Put what the host has for ``uuid`` on disk. A guest being built is not kept: a
+        restart mid-spawn leaves nothing, as a failed spawn does."""
+        if self._files is None:
+            return
+        guest = self._guests.get(uuid)
+        try:
+            self._files.save(uuid, None if guest is None or guest.building else guest, self._set_aside.get(uuid))
+        except OSError:  # the guest itself is fine; only a restart would lose this change
+            log.exception("fake host %s: the record of guest %s could not be saved", self.hostname, uuid)
+
     @contextlib.asynccontextmanager
     async def _locked(self, uuid: str) -> AsyncIterator[None]:
-        # One operation per guest at a time, as a real hypervisor's per-domain job lock.
+        # One operation per guest at a time, as a real hypervisor's per-domain job lock. Every
+        # operation that changes a guest holds it, so saving on the way out — success, failure
+        # or cancellation — records each change before the call returns.
         lock = self._locks.get(uuid)
         if lock is None:
             lock = asyncio.Lock()
             self._locks[uuid] = lock
         async with lock:
-            yield
+            try:
+                yield
+            finally:
+                self._save(uuid)
 
     def _marked(self, spec: InstanceSpec, names: set[str]) -> bool:
         return spec.uuid in names or spec.name in names
 
     # --- simulated guest life ---------------------------------------------------------------
 
-    def _log(self, guest: _Guest, line: str) -> None:
+    def _log(self, guest: Guest, line: str) -> None:
         guest.console.append(line)
 
-    def _boot(self, guest: _Guest) -> None:
+    def _boot(self, guest: Guest) -> None:
         s = guest.spec
         disk = "rescue image, own disk on /dev/vdb" if guest.rescued else f"/dev/vda ({s.root_gb} GiB)"
         for line in (
@@ -200,14 +217,14 @@ class FakeDriver:
         ):
             self._log(guest, line)
         guest.state = PowerState.RUNNING
-        guest.booted_at = time.monotonic()
+        guest.booted_at = time.time()
 
-    def _halt(self, guest: _Guest, line: str) -> None:
+    def _halt(self, guest: Guest, line: str) -> None:
         self._log(guest, line)
         guest.state = PowerState.SHUTDOWN
         guest.booted_at = None
 
-    def _start(self, guest: _Guest) -> None:
+    def _start(self, guest: Guest) -> None:
         if guest.state == PowerState.RUNNING:
             return
         if guest.state in (PowerState.PAUSED, PowerState.SUSPENDED):
@@ -216,7 +233,7 @@ class FakeDriver:
         else:
             self._boot(guest)
 
-    async def _shutdown(self, guest: _Guest, timeout: float) -> None:
+    async def _shutdown(self, guest: Guest, timeout: float) -> None:
         if guest.state == PowerState.SHUTDOWN:
             return
         if timeout > 0 and guest.state == PowerState.RUNNING:
@@ -227,9 +244,9 @@ class FakeDriver:
             self._log(guest, f"{guest.spec.name}: ignored ACPI shutdown for {timeout:g}s")
         self._halt(guest, f"{guest.spec.name}: powered off by the hypervisor")
 
-    def _define(self, spec: InstanceSpec, network_info: NetworkInfo | None, building: bool) -> _Guest:
+    def _define(self, spec: InstanceSpec, network_info: NetworkInfo | None, building: bool) -> Guest:
         self._check_fits(spec)
-        guest = _Guest(spec=spec, state=PowerState.NOSTATE if building else PowerState.SHUTDOWN,
+        guest = Guest(spec=spec, state=PowerState.NOSTATE if building else PowerState.SHUTDOWN,
                        vnc_port=self._free_vnc_port(), network_info=list(network_info or []), building=building)
         self._guests[spec.uuid] = guest
         return guest
@@ -294,6 +311,10 @@ class FakeDriver:
 
     async def destroy(self, uuid: str) -> None:
         async with self._locked(uuid):
+            guest = self._guests.get(uuid)
+            if uuid in self.config.fail_destroy_for or (
+                    guest is not None and self._marked(guest.spec, self.config.fail_destroy_for)):
+                raise DriverError(f"injected failure destroying {guest.spec.name if guest else uuid}")
             self._guests.pop(uuid, None)
 
     async def power_off(self, uuid: str, timeout: float = 60.0) -> None:
@@ -323,7 +344,7 @@ class FakeDriver:
     async def get_diagnostics(self, uuid: str) -> Diagnostics:
         guest = self._get(uuid)
         s = guest.spec
-        up = int(time.monotonic() - guest.booted_at) if guest.booted_at is not None else 0
+        up = guest.uptime()
         running = guest.state == PowerState.RUNNING
         nics = [NicDiagnostics(mac_address=str(p.get("mac_address", f"fa:16:3e:00:00:{i:02x}")))
                 for i, p in enumerate(guest.network_info)]
@@ -493,9 +514,9 @@ class FakeDriver:
             # Copying memory: cancellable (abort) until the hand-over, which a force-complete hastens.
             done = self._completing.setdefault(uuid, asyncio.Event())
             try:
-                await asyncio.wait_for(done.wait(), timeout=min(timeout, self.config.live_migration_latency))
-            except TimeoutError:
-                pass
+                # Timing out is the normal end: the copy took its full time without a force-complete.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(done.wait(), timeout=min(timeout, self.config.live_migration_latency))
             finally:
                 self._completing.pop(uuid, None)
             # The hand-over is one step with no await: the guest is never on both or neither.
@@ -504,6 +525,7 @@ class FakeDriver:
             dest._guests[uuid] = guest
             del self._guests[uuid]
             self._log(guest, f"{guest.spec.name}: live-migrated from {self.hostname} to {dest.hostname}")
+            dest._save(uuid)  # the destination's record first: a crash now leaves two, never none
 
     async def live_migration_force_complete(self, uuid: str) -> None:
         """Finish a running live migration now (as pausing the guest lets the copy converge)."""
@@ -516,6 +538,7 @@ class FakeDriver:
         guest = self._get(uuid)
         if network_info is not None:
             guest.network_info = list(network_info)
+            self._save(uuid)
 
     async def rollback_live_migration_at_destination(self, uuid: str) -> None:
         self._incoming.pop(uuid, None)
@@ -535,20 +558,25 @@ class FakeDriver:
         self._log(guest, "Kernel panic - not syncing: Attempted to kill init!")
         guest.state = PowerState.CRASHED
         guest.booted_at = None
+        self._save(uuid)
 
     def simulate_external_stop(self, uuid: str) -> None:
         """Someone ran ``virsh destroy`` or the guest shut itself down."""
         guest = self._get(uuid)
         self._halt(guest, f"{guest.spec.name}: stopped outside onestack")
+        self._save(uuid)
 
     def simulate_external_start(self, uuid: str) -> None:
         self._start(self._get(uuid))
+        self._save(uuid)
 
     def simulate_vanish(self, uuid: str) -> None:
         """The guest disappears from the hypervisor (undefined by hand, host reinstalled)."""
         self._guests.pop(uuid, None)
+        self._save(uuid)
 
     def simulate_foreign_guest(self, spec: InstanceSpec) -> None:
         """A running guest onestack did not create appears (its resources count)."""
         guest = self._define(spec, None, building=False)
         self._boot(guest)
+        self._save(spec.uuid)

@@ -14,14 +14,18 @@ DriverFactory = Callable[[Config, str, FakeFabric], ComputeDriver]
 PLANNED = ("libvirt", "qemu")
 
 
+def _names(listed: str) -> set[str]:
+    return {n.strip() for n in listed.split(",") if n.strip()}
+
+
 def fake_host_config(config: Config, hostname: str) -> FakeHostConfig:
     c = config.compute
     return FakeHostConfig(hostname=hostname, vcpus=c.fake_host_vcpus, memory_mb=c.fake_host_memory_mb,
                           local_gb=c.fake_host_disk_gb, spawn_latency=c.fake_spawn_latency,
                           cpu_allocation_ratio=c.cpu_allocation_ratio, ram_allocation_ratio=c.ram_allocation_ratio,
                           disk_allocation_ratio=c.disk_allocation_ratio,
-                          fail_spawn_for={n.strip() for n in c.fake_fail_spawn.split(",") if n.strip()},
-                          fail_spawn_probability=c.fake_fail_spawn_probability,
+                          fail_spawn_for=_names(c.fake_fail_spawn), fail_spawn_probability=c.fake_fail_spawn_probability,
+                          fail_destroy_for=_names(c.fake_fail_destroy),
                           live_migration_latency=c.fake_live_migration_latency)
 
 

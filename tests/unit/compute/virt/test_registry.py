@@ -19,13 +19,15 @@ def test_fake_driver_gets_its_capacity_from_config(tmp_path: Path) -> None:
                                "ONESTACK_COMPUTE__FAKE_HOST_VCPUS": "3",
                                "ONESTACK_COMPUTE__FAKE_HOST_MEMORY_MB": "2048",
                                "ONESTACK_COMPUTE__FAKE_HOST_DISK_GB": "20",
-                               "ONESTACK_COMPUTE__FAKE_SPAWN_LATENCY": "0.01"})
+                               "ONESTACK_COMPUTE__FAKE_SPAWN_LATENCY": "0.01",
+                               "ONESTACK_COMPUTE__FAKE_FAIL_DESTROY": "undying, stuck ,"})
     driver = build_driver(cfg, "host-a")
     assert isinstance(driver, FakeDriver)
     info = asyncio.run(driver.host_info())
     assert (info.hypervisor_hostname, info.vcpus, info.memory_mb, info.local_gb) == ("host-a", 3, 2048, 20)
     assert info.hypervisor_type == "fake"
     assert driver.config.spawn_latency == 0.01
+    assert driver.config.fail_destroy_for == {"undying", "stuck"}
 
 
 @pytest.mark.parametrize(("name", "hint"), [("libvirt", "not implemented yet"), ("vmware", "choose one of")])
