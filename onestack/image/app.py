@@ -8,12 +8,14 @@ from typing import TYPE_CHECKING
 
 from onestack.core.api.app import Service
 from onestack.core.api.faults import plain_error
+from onestack.core.api.request import ApiService
 from onestack.core.auth import TokenValidator
 from onestack.core.config import Config
 from onestack.core.db import Database
 from onestack.core.service import CatalogEntry, Migrations, Running, ServiceDefinition
 from onestack.image import models
 from onestack.image.api import data, images, info, members, metadefs, schemas, tags, tasks, versions
+from onestack.image.api.common import CONVENTIONS
 from onestack.image.policies import DEFAULT_RULES
 from onestack.image.state import ImageService
 from onestack.image.stores.registry import build_staging, build_stores
@@ -36,7 +38,8 @@ def build_image(config: Config, db: Database, validator: TokenValidator) -> tupl
         prefix=PREFIX,
         routes=routes,
         render_error=plain_error,
-        state={"image": image, "token_validator": validator},
+        # Handlers reach the ImageService as req.state (api/common.py).
+        state={"token_validator": validator, "api": ApiService(image, db, image.enforcer, CONVENTIONS)},
     )
     return service, image
 

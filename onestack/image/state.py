@@ -12,7 +12,7 @@ from onestack.image.policies import DEFAULT_RULES
 
 
 class ImageService:
-    """Shared by every image request handler via ``request.app.state.image``."""
+    """Shared by every image request handler as ``req.state`` (api/common.py's ``Req``)."""
 
     def __init__(self, config: Config, db: Database, stores: dict[str, Any], default_store: str) -> None:
         self.config = config
@@ -24,5 +24,7 @@ class ImageService:
         # where per-project limits come from (set by the composition root; None: config only).
         self.staging: Any = None
         self.tasks: set[Any] = set()
+        # The well-known metadef resource types are inserted on the first metadefs request.
+        self.metadefs_seeded = False
         # Unified limits from identity (core.directory.IdentityDirectory); None means config only.
         self.directory: IdentityDirectory | None = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from starlette.requests import Request
@@ -99,8 +99,11 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def json_body(request: Request, *, required: bool = True) -> Any:
-    """Parse the body as JSON; malformed JSON is a 400 in the caller's error shape."""
+async def json_body(request: Request, *, required: bool = True, media_types: Sequence[str] = ()) -> Any:
+    """Parse the body as JSON; malformed JSON is a 400 in the caller's error shape.
+
+    ``media_types``: further content types that carry JSON (Glance's JSON-patch types).
+    """
     limit: int = getattr(request.app.state, "max_body_size", 114688)
     raw = await read_body(request, limit)
     if not raw.strip():
@@ -108,7 +111,8 @@ async def json_body(request: Request, *, required: bool = True) -> Any:
             raise BadRequest("The request body is empty; a JSON document is required.")
         return None
     ctype = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
-    if ctype and ctype not in ("application/json", "text/plain", "application/octet-stream") and not ctype.endswith("+json"):
+    if (ctype and ctype not in ("application/json", "text/plain", "application/octet-stream", *media_types)
+            and not ctype.endswith("+json")):
         raise UnsupportedMediaType(f"Content type {ctype} is not supported; send application/json.")
     try:
         data = json.loads(raw)

@@ -16,6 +16,9 @@ from onestack.core.api.faults import BadRequest
 class Page:
     limit: int | None
     marker: str | None
+    # Set when the listing takes one sort_key/sort_dir pair (Req.page with sort_keys).
+    sort_key: str | None = None
+    sort_dir: str | None = None
 
 
 def page_params(request: Request, max_limit: int = 1000) -> Page:

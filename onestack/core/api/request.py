@@ -19,8 +19,8 @@ typed as ``Req[S]``. Handlers call their service layer through ``req.read``/``re
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import urlencode
 
@@ -190,9 +190,12 @@ class Req(Generic[S]):
 
     # --- the body -----------------------------------------------------------------------------
 
-    async def json(self, *, required: bool = True) -> Any:
-        """The body parsed as JSON (size-limited; malformed → the service's 400)."""
-        return await json_body(self.request, required=required)
+    async def json(self, *, required: bool = True, media_types: Sequence[str] = ()) -> Any:
+        """The body parsed as JSON (size-limited; malformed → the service's 400).
+
+        ``media_types``: content types beyond JSON's own that this body may be sent as.
+        """
+        return await json_body(self.request, required=required, media_types=media_types)
 
     async def body(self, schema: dict[str, Any] | None = None, *, wrapper: str | None = None,
                    required: bool = True) -> Any:
@@ -264,21 +267,43 @@ class Req(Generic[S]):
 
     # --- paging -------------------------------------------------------------------------------
 
-    def page(self, max_limit: int | None = None, *, marker: str = "marker") -> Page:
-        """``limit`` (capped at the service's maximum) and the marker of the page asked for."""
+    def page(self, max_limit: int | None = None, *, marker: str = "marker", default: int | None = None,
+             sort_keys: Sequence[str] = (), sort_key: str | None = None, sort_dir: str = "desc") -> Page:
+        """``limit`` (``default`` when absent; capped at the service's maximum) and the marker of the
+        page asked for; with ``sort_keys``, one ``sort_key`` among them (``sort_key`` or the first
+        by default) and ``sort_dir`` asc or desc (``sort_dir`` by default)."""
         cap = max_limit or self.api.conventions.max_limit
-        limit = self.integer("limit", minimum=0)
-        return Page(limit=None if limit is None else min(limit, cap), marker=self.params.get(marker) or None)
+        limit = self.integer("limit", default, minimum=0)
+        page = Page(limit=None if limit is None else min(limit, cap), marker=self.params.get(marker) or None)
+        if not sort_keys:
+            return page
+        key = self.params.get("sort_key", sort_key or sort_keys[0])
+        if key not in sort_keys:
+            raise self.bad_value("sort_key", key, f"must be one of: {', '.join(sort_keys)}")
+        direction = self.params.get("sort_dir", sort_dir)
+        if direction not in ("asc", "desc"):
+            raise self.bad_value("sort_dir", direction, "must be asc or desc")
+        return replace(page, sort_key=key, sort_dir=direction)
 
-    def next_href(self, marker_value: str, *, marker: str = "marker", absolute: bool = True,
-                  sort_params: bool = False) -> str:
-        """This URL with the same parameters and ``marker`` moved on; absolute, or below the mount."""
-        params = [(k, v) for k, v in self.params.multi_items() if k != marker]
+    def link(self, *, drop: Collection[str] = (), add: Sequence[tuple[str, str]] = (), absolute: bool = True,
+             sort_params: bool = False) -> str:
+        """This URL with the parameters in ``drop`` removed and ``add`` appended; absolute, or below the mount."""
+        params = [(k, v) for k, v in self.params.multi_items() if k not in drop]
         if sort_params:
             params.sort()
-        params.append((marker, marker_value))
+        params.extend(add)
         base = str(self.request.url).split("?")[0] if absolute else self.path_below_mount
-        return f"{base}?{urlencode(params)}"
+        return f"{base}?{urlencode(params)}" if params else base
+
+    def next_href(self, marker_value: str, *, marker: str = "marker", absolute: bool = True,
+                  sort_params: bool = False, limit: int | None = None) -> str:
+        """This URL with the same parameters and ``marker`` moved on; absolute, or below the mount.
+
+        With ``limit``, the link states that page size (Glance's next links always carry one).
+        """
+        drop = {marker} if limit is None else {marker, "limit"}
+        add = [(marker, marker_value)] if limit is None else [("limit", str(limit)), (marker, marker_value)]
+        return self.link(drop=drop, add=add, absolute=absolute, sort_params=sort_params)
 
     def next_links(self, items: Sequence[Mapping[str, Any]], page: Page, *, key: str = "id",
                    sort_params: bool = False) -> list[dict[str, str]]:

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.requests import Request
 from starlette.responses import Response
 
 from onestack.core.api.faults import Forbidden
-from onestack.core.api.http import RouteTable, json_response
-from onestack.core.auth import authenticate
+from onestack.core.api.http import json_response
+from onestack.image.api.common import ImageRoutes, Req
 from onestack.image.service import imports, quotas
 
-routes = RouteTable()
+routes = ImageRoutes()
 
 
 @routes.get("/v2/info/import")
-async def info_import(request: Request) -> Response:
-    await authenticate(request)
-    methods = imports.advertised_methods(request.app.state.image)
+async def info_import(req: Req) -> Response:
+    await req.caller()
+    methods = imports.advertised_methods(req.state)
     return json_response({"import-methods": {
         "description": "Import methods available.", "type": "array", "value": methods,
     }})
@@ -35,29 +34,28 @@ def _store_doc(store: Any, default: bool, detail: bool) -> dict[str, Any]:
     return doc
 
 
+def _stores(req: Req, detail: bool) -> list[dict[str, Any]]:
+    image = req.state
+    return [_store_doc(s, sid == image.default_store, detail) for sid, s in image.stores.items()]
+
+
 @routes.get("/v2/info/stores")
-async def info_stores(request: Request) -> Response:
-    await authenticate(request)
-    svc = request.app.state.image
-    stores = [_store_doc(s, sid == svc.default_store, False) for sid, s in svc.stores.items()]
-    return json_response({"stores": stores})
+async def info_stores(req: Req) -> Response:
+    await req.caller()
+    return json_response({"stores": _stores(req, False)})
 
 
 @routes.get("/v2/info/stores/detail")
-async def info_stores_detail(request: Request) -> Response:
-    ctx = await authenticate(request)
-    svc = request.app.state.image
-    if "stores_info_detail" in svc.enforcer.rules():
-        svc.enforcer.enforce("stores_info_detail", {}, ctx.credentials())
+async def info_stores_detail(req: Req) -> Response:
+    ctx = await req.caller()
+    if "stores_info_detail" in req.api.enforcer.rules():
+        await req.enforce("stores_info_detail", {})
     elif not ctx.is_admin:
         raise Forbidden("Only an administrator may see store details.")
-    stores = [_store_doc(s, sid == svc.default_store, True) for sid, s in svc.stores.items()]
-    return json_response({"stores": stores})
+    return json_response({"stores": _stores(req, True)})
 
 
 @routes.get("/v2/info/usage")
-async def info_usage(request: Request) -> Response:
-    ctx = await authenticate(request)
-    svc = request.app.state.image
-    usage = await svc.db.read(quotas.usage, svc, ctx.project_id)
-    return json_response({"usage": usage})
+async def info_usage(req: Req) -> Response:
+    ctx = await req.caller()
+    return json_response({"usage": await req.read(quotas.usage, req.state, ctx.project_id)})

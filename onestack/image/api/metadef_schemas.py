@@ -9,10 +9,6 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from jsonschema import Draft4Validator, FormatChecker
-
-from onestack.core.api.faults import BadRequest
-
 _STAMPS: dict[str, Any] = {
     "created_at": {"type": "string", "readOnly": True, "format": "date-time",
                    "description": "When the definition was created."},
@@ -177,18 +173,3 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "tag": TAG,
     "tags": TAGS,
 }
-
-_CHECKER = FormatChecker()
-
-
-def check(body: Any, schema: dict[str, Any]) -> dict[str, Any]:
-    """Validate a request body (minus server-owned keys); 400 with the first problem found."""
-    if not isinstance(body, dict):
-        raise BadRequest("The request body must be a JSON object.")
-    clean = {k: v for k, v in body.items() if k not in READ_ONLY}
-    errors = sorted(Draft4Validator(schema, format_checker=_CHECKER).iter_errors(clean), key=lambda e: list(e.path))
-    if errors:
-        err = errors[0]
-        where = "/".join(str(p) for p in err.absolute_path)
-        raise BadRequest(f"Invalid input{' for ' + where if where else ''}: {err.message}")
-    return clean

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from starlette.requests import Request
 from starlette.responses import Response
 
-from onestack.core.api.http import RouteTable, json_response
-from onestack.core.auth import authenticate
+from onestack.core.api.http import json_response
+from onestack.image.api.common import ImageRoutes, Req
 from onestack.image.service.schemas import (
     image_schema,
     images_schema,
@@ -17,18 +16,18 @@ from onestack.image.service.schemas import (
     members_schema,
 )
 
-routes = RouteTable()
+routes = ImageRoutes()
 
 
-def _serve(build: Callable[[], dict[str, Any]]) -> Callable[[Request], Any]:
-    async def handler(request: Request) -> Response:
-        await authenticate(request)  # Glance serves its schemas to authenticated callers only
+def _serve(path: str, build: Callable[[], dict[str, Any]]) -> None:
+    async def handler(req: Req) -> Response:
+        await req.caller()  # Glance serves its schemas to authenticated callers only
         return json_response(build())
 
-    return handler
+    routes.get(path)(handler)
 
 
-routes.get("/v2/schemas/image")(_serve(image_schema))
-routes.get("/v2/schemas/images")(_serve(images_schema))
-routes.get("/v2/schemas/member")(_serve(member_schema))
-routes.get("/v2/schemas/members")(_serve(members_schema))
+_serve("/v2/schemas/image", image_schema)
+_serve("/v2/schemas/images", images_schema)
+_serve("/v2/schemas/member", member_schema)
+_serve("/v2/schemas/members", members_schema)

@@ -8,19 +8,18 @@ message instead of hanging on the network.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from starlette.background import BackgroundTask
-from starlette.requests import Request
 from starlette.responses import Response
 
 from onestack.core.api.faults import ApiError, BadRequest
-from onestack.core.api.http import RouteTable, json_body, json_response
-from onestack.core.auth import AuthContext, authenticate
-from onestack.image.api.metadefs import MAX_LIMIT, enforce, is_admin
+from onestack.core.api.http import json_response
+from onestack.image.api.common import ImageRoutes, Req, listing, viewer
 from onestack.image.service import tasks as svc
+from onestack.image.service.images import Viewer
 
-routes = RouteTable()
+routes = ImageRoutes()
 
 _TASK_PROPS: dict[str, Any] = {
     "id": {"type": "string", "description": "The task's identifier (a UUID).",
@@ -51,64 +50,38 @@ TASKS_SCHEMA: dict[str, Any] = {
 _IMPORT_KEYS = ("import_from", "import_from_format", "image_properties")
 
 
-def _caller(request: Request, ctx: AuthContext) -> svc.Caller:
-    return svc.Caller(project_id=ctx.project_id, is_admin=is_admin(request, ctx))
-
-
-async def _task_ctx(request: Request, rule: str) -> svc.Caller:
-    ctx = await enforce(request, rule)
-    await enforce(request, "tasks_api_access")
-    return _caller(request, ctx)
+async def _task_caller(req: Req, rule: str) -> Viewer:
+    await req.enforce(rule)
+    await req.enforce("tasks_api_access")
+    return (await viewer(req))[1]
 
 
 @routes.get("/v2/schemas/task")
-async def task_schema(request: Request) -> Response:
-    await authenticate(request)
+async def task_schema(req: Req) -> Response:
+    await req.caller()
     return json_response(TASK_SCHEMA)
 
 
 @routes.get("/v2/schemas/tasks")
-async def tasks_schema(request: Request) -> Response:
-    await authenticate(request)
+async def tasks_schema(req: Req) -> Response:
+    await req.caller()
     return json_response(TASKS_SCHEMA)
 
 
-def _list_params(request: Request) -> dict[str, Any]:
-    q = request.query_params
-    limit: int | None = None
-    if "limit" in q:
-        try:
-            limit = int(q["limit"])
-        except ValueError:
-            raise BadRequest(f"limit param must be an integer, got {q['limit']!r}.") from None
-        if limit < 0:
-            raise BadRequest("limit param must be positive.")
-        limit = min(limit, MAX_LIMIT)
-    sort_key, sort_dir = q.get("sort_key", "created_at"), q.get("sort_dir", "desc")
-    if sort_key not in svc.SORT_KEYS:
-        raise BadRequest(f"Invalid sort key: {sort_key}.")
-    if sort_dir not in ("asc", "desc"):
-        raise BadRequest(f"Invalid sort direction: {sort_dir}.")
-    status, type_ = q.get("status"), q.get("type")
-    if status is not None and status not in svc.STATUSES:
-        raise BadRequest(f"Invalid status value: {status}.")
-    if type_ is not None and type_ not in svc.TYPES:
-        raise BadRequest(f"Invalid type value: {type_}.")
-    return {"status": status, "type": type_, "limit": limit, "marker": q.get("marker") or None,
-            "sort_key": sort_key, "sort_dir": sort_dir}
+def _filter(req: Req, name: str, allowed: tuple[str, ...]) -> str | None:
+    value = req.params.get(name)
+    if value is not None and value not in allowed:
+        raise BadRequest(f"Invalid {name} value: {value}.")
+    return value
 
 
 @routes.get("/v2/tasks")
-async def list_tasks(request: Request) -> Response:
-    caller = await _task_ctx(request, "get_tasks")
-    params = _list_params(request)
-    items = await request.app.state.image.db.read(lambda s: svc.list_tasks(s, caller, **params))
-    body: dict[str, Any] = {"tasks": items, "first": "/v2/tasks", "schema": "/v2/schemas/tasks"}
-    if params["limit"] and len(items) == params["limit"]:
-        rest = [(k, v) for k, v in request.query_params.multi_items() if k not in ("marker", "limit")]
-        rest += [("marker", items[-1]["id"]), ("limit", str(params["limit"]))]
-        body["next"] = f"/v2/tasks?{urlencode(rest)}"
-    return json_response(body)
+async def list_tasks(req: Req) -> Response:
+    caller = await _task_caller(req, "get_tasks")
+    page = req.page(sort_keys=svc.SORT_KEYS, sort_key="created_at")
+    status, type_ = _filter(req, "status", svc.STATUSES), _filter(req, "type", svc.TYPES)
+    items = await req.read(svc.list_tasks, caller, page, status, type_)
+    return json_response(listing(req, "tasks", items, page, id_key="id", schema="/v2/schemas/tasks"))
 
 
 def _check_create(body: Any) -> tuple[str, dict[str, Any]]:
@@ -134,23 +107,20 @@ def _check_create(body: Any) -> tuple[str, dict[str, Any]]:
 
 
 @routes.post("/v2/tasks")
-async def create_task(request: Request) -> Response:
-    caller = await _task_ctx(request, "add_task")
-    ctx = await authenticate(request)
-    task_type, task_input = _check_create(await json_body(request))
-    db = request.app.state.image.db
-    request_id = request.scope.get("state", {}).get("request_id")
-    task = await db.write(lambda s: svc.task_dict(svc.record_task(
-        s, None, task_type, task_input, caller.project_id or "", user_id=ctx.user_id, request_id=request_id)))
+async def create_task(req: Req) -> Response:
+    caller = await _task_caller(req, "add_task")
+    ctx = await req.caller()
+    task_type, task_input = _check_create(await req.json())
+    task = await req.write(svc.record_import_task, task_type, task_input, caller.project_id or "", ctx.user_id,
+                           req.request_id or None)
     host = urlsplit(task_input["import_from"]).netloc
 
     async def run() -> None:
         # The import would download from the URL; this cloud has no route out, so fail cleanly.
-        await db.write(svc.set_task_status, task["id"], "processing")
-        await db.write(lambda s: svc.finish_task(
-            s, task["id"], ok=False,
-            message=f"Import from {host} failed: this cloud cannot reach remote hosts; "
-                    "upload the image data or use the glance-direct import method instead."))
+        await req.write(svc.set_task_status, task["id"], "processing")
+        await req.write(svc.fail_task, task["id"],
+                        f"Import from {host} failed: this cloud cannot reach remote hosts; "
+                        "upload the image data or use the glance-direct import method instead.")
 
     response = json_response(task, status=201)
     response.background = BackgroundTask(run)
@@ -158,23 +128,21 @@ async def create_task(request: Request) -> Response:
 
 
 @routes.get("/v2/tasks/{task_id}")
-async def show_task(request: Request) -> Response:
-    caller = await _task_ctx(request, "get_task")
-    task = await request.app.state.image.db.read(svc.get_task, caller, request.path_params["task_id"])
-    return json_response(task)
+async def show_task(req: Req) -> Response:
+    caller = await _task_caller(req, "get_task")
+    return json_response(await req.read(svc.get_task, caller, req.path("task_id")))
 
 
 @routes.delete("/v2/tasks/{task_id}")
-async def delete_task(request: Request) -> Response:
-    await _task_ctx(request, "modify_task")
+async def delete_task(req: Req) -> Response:
+    await _task_caller(req, "modify_task")
     raise ApiError("Tasks cannot be deleted; they are removed automatically after their expires_at time.",
                    status=405, headers={"Allow": "GET, HEAD"})
 
 
 @routes.get("/v2/images/{image_id}/tasks")
-async def list_image_tasks(request: Request) -> Response:
-    ctx = await authenticate(request)
-    target, items = await request.app.state.image.db.read(
-        svc.image_tasks, _caller(request, ctx), request.path_params["image_id"])
-    await enforce(request, "get_image", target)
+async def list_image_tasks(req: Req) -> Response:
+    _, who = await viewer(req)
+    target, items = await req.read(svc.image_tasks, who, req.path("image_id"))
+    await req.enforce("get_image", target)
     return json_response({"tasks": items})

@@ -36,6 +36,7 @@ from onestack.core.ids import utcnow
 from onestack.image import formats
 from onestack.image.models import Image, ImageMember
 from onestack.image.service import quotas
+from onestack.image.service.images import image_target
 from onestack.image.stores import SizeLimitExceeded, StoredImage
 
 log = logging.getLogger("onestack.image.data")
@@ -78,18 +79,15 @@ def load_visible(s: Session, image_id: str, caller: Caller) -> tuple[Image, bool
     raise NotFound(f"No image found with ID {image_id}")
 
 
-def policy_target(image: Image, member: bool, caller: Caller) -> dict[str, Any]:
-    return {
-        "project_id": image.owner, "owner": image.owner, "visibility": image.visibility,
-        "member_id": caller.project_id if member else None, "id": image.id, "image_id": image.id,
-        "status": image.status,
-    }
-
-
 def enforce(image_service: Any, rule: str, image: Image, member: bool, caller: Caller) -> None:
-    """Apply a policy rule when the policy file defines it (unknown rules are not enforced here)."""
+    """Apply a policy rule when the policy file defines it (unknown rules are not enforced here).
+
+    Checked here rather than in the handler because the image's state is read in the same
+    transaction that changes it.
+    """
     if rule in image_service.enforcer.rules():
-        image_service.enforcer.enforce(rule, policy_target(image, member, caller), caller.creds)
+        target = image_target(image, caller.project_id if member else None)
+        image_service.enforcer.enforce(rule, target, caller.creds)
 
 
 def _owner_only(image: Image, caller: Caller, action: str) -> None:
@@ -315,6 +313,12 @@ def drop_store_location(s: Session, image_service: Any, image_id: str, store_id:
     image.extra = {**(image.extra or {}), "stores": stores_string(loc["store"] for loc in keep)}
     image.updated_at = utcnow()
     return str(gone[0]["url"])
+
+
+async def remove_from_store(image_service: Any, image_id: str, store_id: str, caller: Caller) -> None:
+    """DELETE /v2/stores/{store}/{image}: forget the store's copy, then delete its bytes."""
+    url = await image_service.db.write(drop_store_location, image_service, image_id, store_id, caller)
+    await _discard(image_service.stores[store_id], url)
 
 
 def recover_interrupted(s: Session, staged: Callable[[str], bool]) -> int:

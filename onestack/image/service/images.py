@@ -1,30 +1,27 @@
-"""Image records: rendering, create, list, show, update, delete (the metadata side of Glance v2).
+"""Image records: rendering, visibility, create, show, update, delete (the metadata side of Glance v2).
 
 Plain synchronous functions taking a SQLAlchemy ``Session`` first; the API layer runs them
-through ``ImageService.db``. The data path (upload, import, stores) lives in service/data.py
-and renders images with ``image_to_dict`` from here.
+through ``req.read``/``req.write``, ``image/local.py`` through ``ImageService.db``. Listing
+(filters, sorting, pagination) is service/listing.py; the data path (upload, import, stores)
+is service/data.py, which renders images with ``image_to_dict`` from here.
 """
 
 from __future__ import annotations
 
-import csv
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, not_, or_, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from onestack.core.api.faults import BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge
-from onestack.core.ids import isotime, parse_isotime, utcnow
+from onestack.core.api.parse import parse_uuid
+from onestack.core.ids import isotime, utcnow
 from onestack.image.models import Image, ImageMember, ImageProperty, ImageTag
+from onestack.image.service import quotas
 from onestack.image.service.patch import PatchOp, apply_core, apply_custom, apply_tags
 from onestack.image.service.schemas import (
-    MEMBER_STATUSES,
-    UUID_RE,
-    VISIBILITIES,
     WRITABLE_CORE,
     check_settable,
     clean_core,
@@ -133,29 +130,30 @@ def get_image(s: Session, image_id: str, viewer: Viewer) -> Image:
     return image
 
 
-def _visible_clause(viewer: Viewer, member_status: str) -> ColumnElement[bool]:
-    live = Image.deleted_at.is_(None)
-    if viewer.is_admin:
-        return live
-    seen: list[ColumnElement[bool]] = [Image.visibility.in_(("public", "community"))]
-    if viewer.project_id:
-        memberships = select(ImageMember.image_id).where(ImageMember.member == viewer.project_id)
-        if member_status != "all":
-            memberships = memberships.where(ImageMember.status == member_status)
-        seen.append(Image.owner == viewer.project_id)
-        seen.append(and_(Image.visibility == "shared", Image.id.in_(memberships)))
-    return and_(live, or_(*seen))
+def visible_image(s: Session, image_id: str, viewer: Viewer) -> tuple[Image, str | None]:
+    """The visible image (404 otherwise) and the viewer's project if it is one of its members."""
+    image = get_image(s, image_id, viewer)
+    member = viewer.project_id if _is_member(s, image_id, viewer.project_id) is not None else None
+    return image, member
 
 
-def _visibility_filter(viewer: Viewer, visibility: str | None) -> ColumnElement[bool] | None:
-    if visibility == "all":
-        return None
-    if visibility:
-        return Image.visibility == visibility
-    # Community images show up unasked only for their owner.
-    if viewer.project_id:
-        return or_(Image.visibility != "community", Image.owner == viewer.project_id)
-    return Image.visibility != "community"
+def image_target(image: Image | dict[str, Any], member_id: str | None = None) -> dict[str, Any]:
+    """What an image policy rule may look at: its owner (as project_id), visibility, status, member."""
+    get = image.get if isinstance(image, dict) else (lambda k: getattr(image, k, None))
+    owner, image_id = get("owner"), get("id")
+    return {"project_id": owner, "owner": owner, "visibility": get("visibility"), "member_id": member_id,
+            "id": image_id, "image_id": image_id, "status": get("status")}
+
+
+def visible_target(s: Session, image_id: str, viewer: Viewer) -> dict[str, Any]:
+    """The policy target of an image the viewer may see (404 otherwise)."""
+    return image_target(*visible_image(s, image_id, viewer))
+
+
+def show_image(s: Session, image_id: str, viewer: Viewer) -> tuple[dict[str, Any], dict[str, Any]]:
+    """GET /v2/images/{id}: the image's policy target and its document (404 unless visible)."""
+    image, member = visible_image(s, image_id, viewer)
+    return image_target(image, member), image_to_dict(s, image)
 
 
 # --- create -------------------------------------------------------------------------------
@@ -169,9 +167,10 @@ def split_create_body(body: Any, viewer: Viewer) -> tuple[dict[str, Any], dict[s
     tags: list[str] = []
     for name, value in body.items():
         if name == "id":
-            if not isinstance(value, str) or not UUID_RE.match(value):
-                raise BadRequest(f"Invalid value for 'id': {value!r} is not a UUID.")
-            core["id"] = str(uuid.UUID(value))
+            try:
+                core["id"] = parse_uuid(value)
+            except ValueError:
+                raise BadRequest(f"Invalid value for 'id': {value!r} is not a UUID.") from None
             continue
         if name == "locations":
             if value:
@@ -227,6 +226,24 @@ class Limits:
     members: int = 128
 
 
+def limits_of(image_service: Any) -> Limits:
+    """The configured limits."""
+    conf = image_service.config.image
+    return Limits(image_count=int(getattr(conf, "image_count_total", -1)),
+                  properties=int(getattr(conf, "image_property_quota", 128)),
+                  tags=int(getattr(conf, "image_tag_quota", 128)),
+                  members=int(getattr(conf, "image_member_quota", 128)))
+
+
+def limits_for(s: Session, image_service: Any, project_id: str | None) -> Limits:
+    """The limits for a new image of ``project_id``: its image_count_total as Keystone (or config) sets it."""
+    base = limits_of(image_service)
+    if project_id is None:
+        return base
+    count = quotas.limit(s, image_service, project_id, "image_count_total")
+    return Limits(image_count=count, properties=base.properties, tags=base.tags, members=base.members)
+
+
 def _check_counts(limits: Limits, props: dict[str, Any], tags: list[str]) -> None:
     if limits.properties >= 0 and len(props) > limits.properties:
         raise PayloadTooLarge(f"Attempted: {len(props)}, Maximum: {limits.properties} image properties.")
@@ -234,213 +251,18 @@ def _check_counts(limits: Limits, props: dict[str, Any], tags: list[str]) -> Non
         raise PayloadTooLarge(f"Attempted: {len(tags)}, Maximum: {limits.tags} image tags.")
 
 
-# --- list ---------------------------------------------------------------------------------
-
-SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id", "created_at", "updated_at")
-IN_FILTERS = ("name", "id", "status", "container_format", "disk_format")
-INT_FILTERS = ("size", "virtual_size", "min_ram", "min_disk")
-EXACT_FILTERS = ("owner", "checksum", "os_hash_value", "os_hash_algo")
-TIME_OPS = ("gt", "gte", "lt", "lte", "eq", "neq")
-PAGING = ("limit", "marker", "sort", "sort_key", "sort_dir", "member_status", "visibility", "tag")
-
-
-@dataclass
-class ListQuery:
-    conditions: list[ColumnElement[bool]] = field(default_factory=list)
-    tags: list[str] = field(default_factory=list)
-    properties: dict[str, str] = field(default_factory=dict)
-    member_status: str = "accepted"
-    visibility: str | None = None
-    hidden_given: bool = False
-    sort: list[tuple[str, str]] = field(default_factory=list)
-    limit: int = 25
-    marker: str | None = None
-
-
-def _split_op(value: str) -> tuple[str, str]:
-    op, sep, rest = value.partition(":")
-    if sep and op in (*TIME_OPS, "in"):
-        return op, rest
-    return "eq", value
-
-
-def _bool_param(name: str, value: str) -> bool:
-    low = value.strip().lower()
-    if low in ("true", "1", "yes", "on"):
-        return True
-    if low in ("false", "0", "no", "off"):
-        return False
-    raise BadRequest(f"Invalid value {value!r} for '{name}': expected true or false.")
-
-
-def _int_param(name: str, value: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise BadRequest(f"Unable to filter on '{name}' with a non-numeric value {value!r}.") from None
-
-
-def _time_condition(column: Any, name: str, value: str) -> Any:
-    op, text = _split_op(value)
-    if op not in TIME_OPS:
-        raise BadRequest(f"Unable to filter by unknown operator '{op}' on '{name}'.")
-    try:
-        when = parse_isotime(text)
-    except ValueError:
-        raise BadRequest(f"Bad \"{name}\" query filter format. Use ISO 8601 DateTime notation.") from None
-    # Times are shown to the second; a second-precision filter covers that whole second.
-    end = when + (timedelta(seconds=1) if when.microsecond == 0 else timedelta(0))
-    exact = when.microsecond != 0
-    if op == "gt":
-        return column > when if exact else column >= end
-    if op == "gte":
-        return column >= when
-    if op == "lt":
-        return column < when
-    if op == "lte":
-        return column <= when if exact else column < end
-    inside = (column == when) if exact else and_(column >= when, column < end)
-    return inside if op == "eq" else not_(inside)
-
-
-def _in_values(text: str) -> list[str]:
-    return [v for row in csv.reader([text], skipinitialspace=True) for v in row]
-
-
-def _filter_condition(name: str, value: str) -> Any:
-    column = getattr(Image, name)
-    if name in ("created_at", "updated_at"):
-        return _time_condition(column, name, value)
-    if name in INT_FILTERS:
-        return column == _int_param(name, value)
-    if name in IN_FILTERS:
-        op, text = _split_op(value)
-        if op == "in":
-            return column.in_(_in_values(text))
-        if op != "eq":
-            raise BadRequest(f"Unable to filter by unknown operator '{op}'.")
-        return column == text
-    return column == value
-
-
-def _sorting(params: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    sorts = [v for k, v in params if k == "sort"]
-    keys = [v for k, v in params if k == "sort_key"]
-    dirs = [v for k, v in params if k == "sort_dir"]
-    if sorts and (keys or dirs):
-        raise BadRequest("The 'sort' parameter cannot be combined with 'sort_key' or 'sort_dir'.")
-    pairs: list[tuple[str, str]] = []
-    if sorts:
-        for item in ",".join(sorts).split(","):
-            key, _, direction = item.strip().partition(":")
-            pairs.append((key.strip(), direction.strip() or "desc"))
-    else:
-        if len(dirs) > 1 and len(dirs) != len(keys):
-            raise BadRequest("The number of sort_dir values must match the number of sort_key values.")
-        if dirs and not keys:
-            keys = ["created_at"]
-        pairs = [(k, dirs[i] if len(dirs) > 1 else (dirs[0] if dirs else "desc")) for i, k in enumerate(keys)]
-    for key, direction in pairs:
-        if key not in SORT_KEYS:
-            raise BadRequest(f"Invalid sort key: {key}. It should be one of: {', '.join(SORT_KEYS)}.")
-        if direction not in ("asc", "desc"):
-            raise BadRequest(f"Invalid sort direction: {direction}. It should be asc or desc.")
-    default_dir = pairs[0][1] if pairs and len({d for _, d in pairs}) == 1 else "desc"
-    for key in ("created_at", "id"):
-        if key not in [k for k, _ in pairs]:
-            pairs.append((key, default_dir))
-    return pairs
-
-
-def parse_list_query(params: list[tuple[str, str]], max_limit: int = 1000) -> ListQuery:
-    """Turn GET /v2/images query parameters into a ListQuery (400 on anything malformed)."""
-    q = ListQuery(sort=_sorting(params))
-    for name, value in params:
-        if name == "limit":
-            limit = _int_param("limit", value)
-            if limit < 0:
-                raise BadRequest("limit param must be positive")
-            q.limit = min(limit, max_limit)
-        elif name == "marker":
-            q.marker = value
-        elif name == "member_status":
-            if value not in (*MEMBER_STATUSES, "all"):
-                raise BadRequest(f"Invalid member_status {value!r}: use pending, accepted, rejected or all.")
-            q.member_status = value
-        elif name == "visibility":
-            if value not in (*VISIBILITIES, "all"):
-                raise BadRequest(f"Invalid visibility {value!r}: use public, private, shared, community or all.")
-            q.visibility = value
-        elif name == "tag":
-            q.tags.append(value)
-        elif name in ("size_min", "size_max"):
-            size = _int_param(name, value)
-            q.conditions.append(Image.size >= size if name == "size_min" else Image.size <= size)
-        elif name in ("protected", "os_hidden"):
-            q.hidden_given = q.hidden_given or name == "os_hidden"
-            q.conditions.append(getattr(Image, name).is_(_bool_param(name, value)))
-        elif name in (*IN_FILTERS, *INT_FILTERS, *EXACT_FILTERS, "created_at", "updated_at"):
-            q.conditions.append(_filter_condition(name, value))
-        elif name not in PAGING:
-            q.properties[name] = value
-    return q
-
-
-def _sort_column(key: str) -> Any:
-    column = getattr(Image, key)
-    if key in ("size",):
-        return func.coalesce(column, -1)
-    if key in ("name", "container_format", "disk_format"):
-        return func.coalesce(column, "")
-    return column
-
-
-def _after_marker(marker: Image, sort: list[tuple[str, str]]) -> ColumnElement[bool]:
-    """Rows that come after ``marker`` in the given order (keyset pagination)."""
-    values = []
-    for key, _ in sort:
-        raw = getattr(marker, key)
-        if raw is None:
-            raw = -1 if key == "size" else ""
-        values.append(raw)
-    alternatives = []
-    for i, (key, direction) in enumerate(sort):
-        equal_before = [_sort_column(k) == values[j] for j, (k, _) in enumerate(sort[:i])]
-        col = _sort_column(key)
-        beyond = col > values[i] if direction == "asc" else col < values[i]
-        alternatives.append(and_(*equal_before, beyond))
-    return or_(*alternatives)
-
-
-def list_images(s: Session, viewer: Viewer, q: ListQuery) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of images the viewer may see, and the marker of the next page (or None)."""
-    stmt = select(Image).where(_visible_clause(viewer, q.member_status), *q.conditions)
-    vis = _visibility_filter(viewer, q.visibility)
-    if vis is not None:
-        stmt = stmt.where(vis)
-    if not q.hidden_given:
-        stmt = stmt.where(Image.os_hidden.is_(False))
-    for tag in q.tags:
-        stmt = stmt.where(Image.id.in_(select(ImageTag.image_id).where(ImageTag.value == tag)))
-    for name, value in q.properties.items():
-        stmt = stmt.where(Image.id.in_(select(ImageProperty.image_id).where(
-            ImageProperty.name == name, ImageProperty.value == value)))
-    if q.marker is not None:
-        marker = s.get(Image, q.marker)
-        if marker is None or not can_see(s, marker, viewer):
-            raise BadRequest(f"Invalid marker. Image {q.marker} could not be found.")
-        stmt = stmt.where(_after_marker(marker, q.sort))
-    order = [_sort_column(k).asc() if d == "asc" else _sort_column(k).desc() for k, d in q.sort]
-    images = list(s.scalars(stmt.order_by(*order).limit(q.limit)))
-    next_marker = images[-1].id if images and len(images) == q.limit else None
-    return images_to_dicts(s, images), next_marker
-
-
 # --- update (JSON patch; parsing and single operations in service/patch.py) --------------
 
-def update_image(s: Session, image_id: str, viewer: Viewer, ops: list[PatchOp], limits: Limits,
-                 check_visibility: Callable[[str], None]) -> dict[str, Any]:
-    """Apply the patch atomically: every operation is checked before anything is stored."""
+def new_visibilities(current: str | None, ops: list[PatchOp]) -> list[str]:
+    """The visibilities a patch would give an image now ``current`` (each needs its own policy check first)."""
+    return [str(op.value) for op in ops if op.path[0] == "visibility" and op.op != "remove" and op.value != current]
+
+
+def update_image(s: Session, image_id: str, viewer: Viewer, ops: list[PatchOp], limits: Limits) -> dict[str, Any]:
+    """Apply the patch atomically: every operation is checked before anything is stored.
+
+    Publicizing or communitizing is checked by policy beforehand (``new_visibilities``).
+    """
     image = get_image(s, image_id, viewer)
     props = {p.name: p.value for p in s.scalars(select(ImageProperty).where(ImageProperty.image_id == image_id))}
     old_props = dict(props)
@@ -454,8 +276,6 @@ def update_image(s: Session, image_id: str, viewer: Viewer, ops: list[PatchOp], 
         if name == "tags":
             tags = apply_tags(tags, op)
         elif name in WRITABLE_CORE:
-            if name == "visibility" and op.op != "remove" and op.value != image.visibility:
-                check_visibility(str(op.value))
             apply_core(image, op, name, viewer.is_admin)
         else:
             apply_custom(props, op, name)
@@ -487,6 +307,13 @@ def _store_properties(s: Session, image_id: str, old: dict[str, str], new: dict[
 def check_deletable(image: Image) -> None:
     if image.protected:
         raise Forbidden(f"Image {image.id} is protected and cannot be deleted.")
+
+
+def deletable_image(s: Session, image_id: str, viewer: Viewer) -> Image:
+    """The image DELETE is about to remove the data of (403 when it is protected)."""
+    image = get_image(s, image_id, viewer)
+    check_deletable(image)
+    return image
 
 
 def mark_deleted(s: Session, image_id: str, viewer: Viewer, status: str = "deleted") -> None:

@@ -73,8 +73,11 @@ def parse_request(image_service: Any, body: Any, header_store: str | None) -> Im
 
 
 def begin_import(s: Session, image_service: Any, image_id: str, caller: Caller, req: ImportRequest,
-                 task_id: str, request_id: str | None) -> list[str]:
-    """Check and record the import; returns the stores to write (status importing for glance-direct)."""
+                 task_id: str, request_id: str | None) -> tuple[list[str], str | None]:
+    """Check and record the import (status importing for glance-direct).
+
+    Returns the stores to write and the image's disk format (what the imported data is checked against).
+    """
     image, member = data.load_visible(s, image_id, caller)
     if req.method == "copy-image":
         data.enforce(image_service, "copy_image", image, member, caller)
@@ -100,7 +103,7 @@ def begin_import(s: Session, image_service: Any, image_id: str, caller: Caller, 
     s.add(Task(id=task_id, type="api_image_import", status="processing", owner=caller.project_id or "",
                image_id=image_id, request_id=request_id, user_id=caller.user_id, created_at=now, updated_at=now,
                input={"image_id": image_id, "import_req": req.body, "backend": targets}, result={}, message=""))
-    return targets
+    return targets, image.disk_format
 
 
 def _progress(s: Session, image_id: str, done: str | None, failed: str | None) -> None:

@@ -8,7 +8,6 @@ cannot see does not exist for it (404).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from onestack.core.api.faults import BadRequest, Conflict, Forbidden, NotFound
+from onestack.core.api.pagination import Page
 from onestack.core.ids import isotime, utcnow
 from onestack.image.models import (
     MetadefEntry,
@@ -23,6 +23,7 @@ from onestack.image.models import (
     MetadefNamespaceResourceType,
     MetadefResourceType,
 )
+from onestack.image.service.images import Viewer
 
 # Resource types a Glance deployment knows after loading its bundled definitions.
 DEFAULT_RESOURCE_TYPES = (
@@ -36,20 +37,6 @@ DEFAULT_RESOURCE_TYPES = (
 NAMESPACE_SORT_KEYS = ("created_at", "updated_at", "namespace", "display_name")
 ENTRY_SORT_KEYS = ("created_at", "updated_at", "name")
 KINDS = ("object", "property", "tag")
-
-
-@dataclass(frozen=True)
-class Caller:
-    project_id: str | None
-    is_admin: bool
-
-
-@dataclass(frozen=True)
-class Page:
-    limit: int | None
-    marker: str | None
-    sort_key: str
-    sort_dir: str
 
 
 def _ts(dt: datetime | None) -> str | None:
@@ -93,7 +80,7 @@ def _associations(s: Session, namespace: str) -> list[MetadefNamespaceResourceTy
     return list(s.scalars(q))
 
 
-def list_associations(s: Session, caller: Caller, namespace: str) -> list[dict[str, Any]]:
+def list_associations(s: Session, caller: Viewer, namespace: str) -> list[dict[str, Any]]:
     visible_namespace(s, caller, namespace)
     return [_association_dict(a) for a in _associations(s, namespace)]
 
@@ -115,14 +102,14 @@ def _add_association(s: Session, namespace: str, body: dict[str, Any]) -> Metade
     return row
 
 
-def add_association(s: Session, caller: Caller, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+def add_association(s: Session, caller: Viewer, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
     visible_namespace(s, caller, namespace)
     row = _add_association(s, namespace, body)
     _touch(s, namespace)
     return _association_dict(row)
 
 
-def remove_association(s: Session, caller: Caller, namespace: str, resource_type: str) -> None:
+def remove_association(s: Session, caller: Viewer, namespace: str, resource_type: str) -> None:
     ns = visible_namespace(s, caller, namespace)
     row = s.get(MetadefNamespaceResourceType, (namespace, resource_type))
     if row is None:
@@ -133,12 +120,12 @@ def remove_association(s: Session, caller: Caller, namespace: str, resource_type
 
 # --- namespaces -----------------------------------------------------------------------------
 
-def _can_see(ns: MetadefNamespace, caller: Caller) -> bool:
+def _can_see(ns: MetadefNamespace, caller: Viewer) -> bool:
     return caller.is_admin or ns.visibility == "public" or (caller.project_id is not None
                                                             and ns.owner == caller.project_id)
 
 
-def visible_namespace(s: Session, caller: Caller, name: str) -> MetadefNamespace:
+def visible_namespace(s: Session, caller: Viewer, name: str) -> MetadefNamespace:
     ns = s.get(MetadefNamespace, name)
     if ns is None or not _can_see(ns, caller):
         raise NotFound(f"Metadata definition namespace={name} was not found.")
@@ -198,14 +185,16 @@ def render_namespace(s: Session, ns: MetadefNamespace, *, full: bool, resource_t
     return out
 
 
-def get_namespace(s: Session, caller: Caller, name: str, resource_type: str | None = None) -> dict[str, Any]:
+def get_namespace(s: Session, caller: Viewer, name: str, resource_type: str | None = None) -> dict[str, Any]:
     return render_namespace(s, visible_namespace(s, caller, name), full=True, resource_type=resource_type)
 
 
 def _sorted_page(rows: Sequence[Any], page: Page, key_of: Callable[[Any], str]) -> list[Any]:
     """Sort by page.sort_key (ties broken by name), then apply marker and limit."""
+    sort_key = page.sort_key or "created_at"
+
     def sort_value(row: Any) -> tuple[Any, ...]:
-        value = getattr(row, page.sort_key)
+        value = getattr(row, sort_key)
         return (value is not None, value if value is not None else "", key_of(row))
 
     ordered = sorted(rows, key=sort_value, reverse=page.sort_dir == "desc")
@@ -217,7 +206,7 @@ def _sorted_page(rows: Sequence[Any], page: Page, key_of: Callable[[Any], str]) 
     return ordered if page.limit is None else ordered[: page.limit]
 
 
-def list_namespaces(s: Session, caller: Caller, page: Page, *, visibility: str | None = None,
+def list_namespaces(s: Session, caller: Viewer, page: Page, visibility: str | None = None,
                     resource_types: Sequence[str] = ()) -> list[dict[str, Any]]:
     rows = [ns for ns in s.scalars(select(MetadefNamespace)) if _can_see(ns, caller)]
     if visibility is not None:
@@ -230,7 +219,7 @@ def list_namespaces(s: Session, caller: Caller, page: Page, *, visibility: str |
     return [render_namespace(s, ns, full=False) for ns in _sorted_page(rows, page, lambda r: r.namespace)]
 
 
-def create_namespace(s: Session, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+def create_namespace(s: Session, caller: Viewer, body: dict[str, Any]) -> dict[str, Any]:
     name = body["namespace"]
     if s.get(MetadefNamespace, name) is not None:
         raise Conflict(f"A metadata definition namespace named {name} already exists.")
@@ -253,7 +242,7 @@ def create_namespace(s: Session, caller: Caller, body: dict[str, Any]) -> dict[s
     return render_namespace(s, ns, full=True)
 
 
-def update_namespace(s: Session, caller: Caller, name: str, body: dict[str, Any]) -> dict[str, Any]:
+def update_namespace(s: Session, caller: Viewer, name: str, body: dict[str, Any]) -> dict[str, Any]:
     """Glance's PUT: every mutable field is replaced; omitted ones fall back to create's defaults."""
     ns = visible_namespace(s, caller, name)
     new_name = body["namespace"]
@@ -291,7 +280,7 @@ def _rename_namespace(s: Session, ns: MetadefNamespace, new_name: str) -> Metade
     return renamed
 
 
-def delete_namespace(s: Session, caller: Caller, name: str) -> None:
+def delete_namespace(s: Session, caller: Viewer, name: str) -> None:
     ns = visible_namespace(s, caller, name)
     if ns.protected:
         raise Forbidden(f"Namespace {name} is protected and cannot be deleted.")
@@ -378,7 +367,7 @@ def _render(namespace: str, row: MetadefEntry) -> dict[str, Any]:
     return _tag_dict(row)
 
 
-def list_entries(s: Session, caller: Caller, namespace: str, kind: str, page: Page | None = None) -> list[dict[str, Any]]:
+def list_entries(s: Session, caller: Viewer, namespace: str, kind: str, page: Page | None = None) -> list[dict[str, Any]]:
     visible_namespace(s, caller, namespace)
     rows: Sequence[MetadefEntry] = _entries(s, namespace, kind)
     if page is not None:
@@ -386,7 +375,7 @@ def list_entries(s: Session, caller: Caller, namespace: str, kind: str, page: Pa
     return [_render(namespace, r) for r in rows]
 
 
-def get_entry(s: Session, caller: Caller, namespace: str, kind: str, name: str) -> dict[str, Any]:
+def get_entry(s: Session, caller: Viewer, namespace: str, kind: str, name: str) -> dict[str, Any]:
     visible_namespace(s, caller, namespace)
     return _render(namespace, _entry(s, namespace, kind, name))
 
@@ -399,14 +388,14 @@ def _stored(kind: str, body: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def create_entry(s: Session, caller: Caller, namespace: str, kind: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+def create_entry(s: Session, caller: Viewer, namespace: str, kind: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
     visible_namespace(s, caller, namespace)
     row = _add_entry(s, namespace, kind, name, _stored(kind, body))
     _touch(s, namespace)
     return _render(namespace, row)
 
 
-def update_entry(s: Session, caller: Caller, namespace: str, kind: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+def update_entry(s: Session, caller: Viewer, namespace: str, kind: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
     """PUT replaces the definition; a different ``name`` in the body renames it."""
     visible_namespace(s, caller, namespace)
     row = _entry(s, namespace, kind, name)
@@ -417,7 +406,7 @@ def update_entry(s: Session, caller: Caller, namespace: str, kind: str, name: st
     return _render(namespace, row)
 
 
-def delete_entry(s: Session, caller: Caller, namespace: str, kind: str, name: str) -> None:
+def delete_entry(s: Session, caller: Viewer, namespace: str, kind: str, name: str) -> None:
     ns = visible_namespace(s, caller, namespace)
     row = _entry(s, namespace, kind, name)
     _refuse_if_protected(ns, f"{kind} {name}")
@@ -425,14 +414,14 @@ def delete_entry(s: Session, caller: Caller, namespace: str, kind: str, name: st
     _touch(s, namespace)
 
 
-def delete_all_entries(s: Session, caller: Caller, namespace: str, kind: str) -> None:
+def delete_all_entries(s: Session, caller: Viewer, namespace: str, kind: str) -> None:
     ns = visible_namespace(s, caller, namespace)
     _refuse_if_protected(ns, f"its {kind} definitions")
     s.execute(delete(MetadefEntry).where(MetadefEntry.namespace == namespace, MetadefEntry.kind == kind))
     _touch(s, namespace)
 
 
-def replace_tags(s: Session, caller: Caller, namespace: str, names: list[str], *, append: bool) -> list[dict[str, Any]]:
+def replace_tags(s: Session, caller: Viewer, namespace: str, names: list[str], append: bool) -> list[dict[str, Any]]:
     """POST .../tags: set the namespace's tags to ``names`` (or add them, with append)."""
     ns = visible_namespace(s, caller, namespace)
     if len(set(names)) != len(names):

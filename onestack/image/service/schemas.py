@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from onestack.core.api.faults import BadRequest, Forbidden
+from onestack.core.api.parse import is_uuid
 
 DISK_FORMATS = ("ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop")
 CONTAINER_FORMATS = ("ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed")
@@ -30,6 +31,7 @@ RESERVED_PREFIX = "os_glance_"
 # Core attributes a client may set (stored as columns, never removable).
 WRITABLE_CORE = ("name", "visibility", "protected", "os_hidden", "disk_format", "container_format",
                  "min_disk", "min_ram", "owner", "tags")
+# The id pattern the served schema documents state; values are checked with core's is_uuid.
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 # Well-known custom properties whose values must look like image ids.
 UUID_PROPERTIES = ("kernel_id", "ramdisk_id")
@@ -120,7 +122,7 @@ def clean_property(name: str, value: Any) -> str | None:
         return None
     if not isinstance(value, str):
         raise BadRequest(f"Invalid value for property '{name}': {value!r} is not of type 'string'.")
-    if name in UUID_PROPERTIES and not UUID_RE.match(value):
+    if name in UUID_PROPERTIES and not is_uuid(value):
         raise BadRequest(f"Invalid value for property '{name}': it must be an image id.")
     return value
 

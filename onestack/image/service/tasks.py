@@ -6,7 +6,6 @@ The data path calls ``record_task`` when an import starts and ``finish_task`` wh
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -14,21 +13,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onestack.core.api.faults import BadRequest, NotFound
+from onestack.core.api.pagination import Page
 from onestack.core.ids import isotime, utcnow
 from onestack.image.models import Task
-from onestack.image.service.images import Viewer, get_image
+from onestack.image.service.images import Viewer, get_image, image_target
 
 STATUSES = ("pending", "processing", "success", "failure")
 TYPES = ("import", "api_image_import", "location_import")
 SORT_KEYS = ("created_at", "updated_at", "id", "type", "status")
 # How long a finished task's record is kept (Glance's task_time_to_live, 48 hours).
 TIME_TO_LIVE = timedelta(hours=48)
-
-
-@dataclass(frozen=True)
-class Caller:
-    project_id: str | None
-    is_admin: bool
 
 
 def record_task(s: Session, image_id: str | None, type: str, input: dict[str, Any], owner: str, *,
@@ -71,6 +65,16 @@ def finish_task(s: Session, task_id: str, *, ok: bool, message: str = "", result
     set_task_status(s, task_id, "success" if ok else "failure", message=message, result=result)
 
 
+def fail_task(s: Session, task_id: str, message: str) -> None:
+    finish_task(s, task_id, ok=False, message=message)
+
+
+def record_import_task(s: Session, type: str, input: dict[str, Any], owner: str, user_id: str | None,
+                       request_id: str | None) -> dict[str, Any]:
+    """POST /v2/tasks: the new task (of no image yet) as the API shows it."""
+    return task_dict(record_task(s, None, type, input, owner, user_id=user_id, request_id=request_id))
+
+
 def task_dict(task: Task, *, full: bool = True) -> dict[str, Any]:
     """A task as Glance shows it; lists leave out input, result and message."""
     out: dict[str, Any] = {
@@ -96,19 +100,20 @@ def task_dict(task: Task, *, full: bool = True) -> dict[str, Any]:
     return out
 
 
-def _visible(task: Task, caller: Caller) -> bool:
+def _visible(task: Task, caller: Viewer) -> bool:
     return caller.is_admin or (caller.project_id is not None and task.owner == caller.project_id)
 
 
-def get_task(s: Session, caller: Caller, task_id: str) -> dict[str, Any]:
+def get_task(s: Session, caller: Viewer, task_id: str) -> dict[str, Any]:
     task = s.get(Task, task_id)
     if task is None or not _visible(task, caller):
         raise NotFound(f"Task with the given id {task_id} was not found.")
     return task_dict(task)
 
 
-def list_tasks(s: Session, caller: Caller, *, status: str | None, type: str | None, limit: int | None,
-               marker: str | None, sort_key: str, sort_dir: str) -> list[dict[str, Any]]:
+def list_tasks(s: Session, caller: Viewer, page: Page, status: str | None = None,
+               type: str | None = None) -> list[dict[str, Any]]:
+    """One page of the caller's tasks (every project's for an admin), in ``page``'s order."""
     q = select(Task)
     if not caller.is_admin:
         q = q.where(Task.owner == (caller.project_id or ""))
@@ -116,25 +121,25 @@ def list_tasks(s: Session, caller: Caller, *, status: str | None, type: str | No
         q = q.where(Task.status == status)
     if type is not None:
         q = q.where(Task.type == type)
-    col, tie = getattr(Task, sort_key), Task.id
-    q = q.order_by(col.desc(), tie.desc()) if sort_dir == "desc" else q.order_by(col.asc(), tie.asc())
+    col, tie = getattr(Task, page.sort_key or "created_at"), Task.id
+    q = q.order_by(col.asc(), tie.asc()) if page.sort_dir == "asc" else q.order_by(col.desc(), tie.desc())
     rows = list(s.scalars(q))
-    if marker is not None:
+    if page.marker is not None:
         ids = [t.id for t in rows]
-        if marker not in ids:
-            raise BadRequest(f"Invalid marker. Task {marker} could not be found.")
-        rows = rows[ids.index(marker) + 1:]
-    if limit is not None:
-        rows = rows[:limit]
+        if page.marker not in ids:
+            raise BadRequest(f"Invalid marker. Task {page.marker} could not be found.")
+        rows = rows[ids.index(page.marker) + 1:]
+    if page.limit is not None:
+        rows = rows[:page.limit]
     return [task_dict(t, full=False) for t in rows]
 
 
-def image_tasks(s: Session, caller: Caller, image_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def image_tasks(s: Session, caller: Viewer, image_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """An image's task history, newest first, with the image's policy target.
 
     404 when the image is not visible to the caller (the images service decides visibility).
     """
-    image = get_image(s, image_id, Viewer(project_id=caller.project_id, is_admin=caller.is_admin))
-    target = {"project_id": image.owner, "owner": image.owner, "visibility": image.visibility}
+    image = get_image(s, image_id, caller)
+    target = image_target(image)
     rows = s.scalars(select(Task).where(Task.image_id == image_id).order_by(Task.created_at.desc(), Task.id.desc()))
     return target, [task_dict(t) for t in rows]

@@ -59,6 +59,19 @@ async def list_things(req: Req[State]) -> Response:
                           "deleted": req.flag("deleted", False), "mv": str(req.version)})
 
 
+@routes.get("/sorted")
+async def sorted_things(req: Req[State]) -> Response:
+    page = req.page(default=2, sort_keys=("name", "size"), sort_key="name")
+    return json_response({"limit": page.limit, "marker": page.marker, "sort": [page.sort_key, page.sort_dir],
+                          "first": req.link(drop=("marker",), absolute=False),
+                          "next": req.next_href("t9", absolute=False, limit=page.limit)})
+
+
+@routes.post("/patch")
+async def patch_thing(req: Req[State]) -> Response:
+    return json_response({"ops": await req.json(media_types=("application/x-thing-patch",))})
+
+
 @routes.get("/new", since=Version(2, 5))
 async def new(req: Req[State]) -> Response:
     return json_response({"ok": req.at_least(2, 7)})
@@ -139,3 +152,27 @@ def test_routes_outside_their_microversions_are_404() -> None:
     old = {**headers, "OpenStack-API-Version": "compute 2.5"}
     assert c.get("/things-api/new", headers=old).json() == {"ok": False}
     assert c.get("/things-api/new", headers={**headers, "OpenStack-API-Version": "compute 2.8"}).json() == {"ok": True}
+
+
+def test_sort_key_and_dir_are_checked_against_the_listing() -> None:
+    c = client()
+    headers = {"X-Auth-Token": "demo-token"}
+    assert c.get("/things-api/sorted", headers=headers).json() == {
+        "limit": 2, "marker": None, "sort": ["name", "desc"], "first": "/sorted", "next": "/sorted?limit=2&marker=t9"}
+    body = c.get("/things-api/sorted?sort_key=size&limit=5000&sort_dir=asc&marker=t1", headers=headers).json()
+    assert body["limit"] == 1000 and body["marker"] == "t1" and body["sort"] == ["size", "asc"]
+    assert body["first"] == "/sorted?sort_key=size&limit=5000&sort_dir=asc"
+    assert body["next"] == "/sorted?sort_key=size&sort_dir=asc&limit=1000&marker=t9"
+    bad_key = c.get("/things-api/sorted?sort_key=owner", headers=headers)
+    assert bad_key.status_code == 400
+    assert bad_key.json()["badRequest"]["message"] == (
+        "Invalid value 'owner' for query parameter sort_key: must be one of: name, size")
+    assert c.get("/things-api/sorted?sort_dir=up", headers=headers).status_code == 400
+
+
+def test_json_bodies_may_come_in_a_services_own_media_type() -> None:
+    c = client()
+    headers = {"X-Auth-Token": "demo-token", "Content-Type": "application/x-thing-patch"}
+    assert c.post("/things-api/patch", content=b'[{"op": "add"}]', headers=headers).json() == {"ops": [{"op": "add"}]}
+    other = {**headers, "Content-Type": "application/x-other-patch"}
+    assert c.post("/things-api/patch", content=b"[]", headers=other).status_code == 415
