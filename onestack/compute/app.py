@@ -38,10 +38,12 @@ from onestack.compute.api import (
     usage_audit_log,
     versions,
 )
+from onestack.compute.api.common import CONVENTIONS
 from onestack.compute.policies import DEFAULT_RULES
 from onestack.compute.state import ComputeService
 from onestack.core.api.app import Service
 from onestack.core.api.faults import nova_error
+from onestack.core.api.request import ApiService
 from onestack.core.auth import TokenValidator
 from onestack.core.config import Config
 from onestack.core.db import Database
@@ -70,7 +72,7 @@ def build_compute(config: Config, db: Database, validator: TokenValidator) -> tu
         prefix=PREFIX,
         routes=routes,
         render_error=nova_error,
-        state={"compute": compute, "token_validator": validator},
+        state={"token_validator": validator, "api": ApiService(compute, db, compute.enforcer, CONVENTIONS)},
         microversion=versions.POLICY,
         versioned_prefix="/v2.1/",
     )

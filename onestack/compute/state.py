@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 class ComputeService:
-    """Shared by every compute request handler via ``request.app.state.compute``."""
+    """Shared by every compute request handler as ``req.state`` (core/api/request.py)."""
 
     def __init__(self, config: Config, db: Database) -> None:
         self.config = config

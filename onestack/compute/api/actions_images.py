@@ -8,13 +8,9 @@ conditional task-state update and the instance-action record, then a cast to the
 from __future__ import annotations
 
 import uuid as uuidlib
-from types import SimpleNamespace
 from typing import Any
 
 import httpx
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-from starlette.requests import Request
 from starlette.responses import Response
 
 from onestack.compute import states
@@ -23,7 +19,6 @@ from onestack.compute.api.actions_state import (
     IMAGE_SNAPSHOT_PENDING,
     NOT_INHERITED,
     SNAPSHOT_FROM,
-    Transition,
     _obj,
     _precheck,
     _target,
@@ -33,25 +28,24 @@ from onestack.compute.api.actions_state import (
     cast,
 )
 from onestack.compute.api.common import (
-    api_base,
-    at_least,
+    ComputeRoutes,
+    Req,
     check_keys,
-    compute_of,
-    enforce,
     invalid,
     name_field,
     resource_links,
 )
 from onestack.compute.api.server_actions import action
 from onestack.compute.api.servers import show_one
-from onestack.compute.models import ComputeNode
-from onestack.compute.service import availability_zones as az_svc
+from onestack.compute.service import boot
 from onestack.compute.service import keypairs as keypair_svc
-from onestack.core.api.faults import BadRequest, Conflict, Forbidden, NotFound
-from onestack.core.api.http import RouteTable, json_response
+from onestack.compute.service import server_actions as actions
+from onestack.compute.service.server_actions import Transition
+from onestack.core.api.faults import BadRequest, Conflict, Forbidden
+from onestack.core.api.http import json_response
 from onestack.core.auth import AuthContext
 
-routes = RouteTable()
+routes = ComputeRoutes()
 
 IMAGE_BACKUP = "image_backup"  # Nova's task state while a backup is taken (status stays as it was)
 
@@ -75,8 +69,8 @@ def _snapshot_body(row: dict[str, Any], ctx: AuthContext, name: str, extra: dict
             "min_ram": min_ram if isinstance(min_ram, int) else 0, **props}
 
 
-async def _new_image(request: Request, body: dict[str, Any]) -> str:
-    images = compute_of(request).images
+async def _new_image(req: Req, body: dict[str, Any]) -> str:
+    images = req.state.images
     if images is None:
         raise BadRequest("The image service is not reachable from compute.")
     try:
@@ -89,39 +83,39 @@ async def _new_image(request: Request, body: dict[str, Any]) -> str:
         raise BadRequest(f"The image service refused the snapshot: {text}") from None
 
 
-async def _drop_image(request: Request, image_id: str) -> None:
-    images = compute_of(request).images
+async def _drop_image(req: Req, image_id: str) -> None:
+    images = req.state.images
     if images is not None:
         await images.delete(image_id)
 
 
 @action("createImage")
-async def create_image(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
+async def create_image(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
     body = _obj(arg, "createImage")
     check_keys(body, {"name", "metadata"}, "createImage")
     if "name" not in body:
         raise invalid("createImage", body, "'name' is a required property")
     name = name_field(body["name"])
     extra = server_create._metadata(body.get("metadata", {}))
-    enforce(request, ctx, "os_compute_api:servers:create_image", {"project_id": row["project_id"]})
+    await req.enforce("os_compute_api:servers:create_image", {"project_id": row["project_id"]})
     # Snapshots are allowed on locked servers: a lock guards against change, not copying (Nova).
     t = Transition("createImage", "createImage", SNAPSHOT_FROM, IMAGE_SNAPSHOT_PENDING, lock=False)
-    await _precheck(request, ctx, row["uuid"], t)
-    image_id = await _new_image(request, _snapshot_body(row, ctx, name, extra))
+    await _precheck(req, ctx, row["uuid"], t)
+    image_id = await _new_image(req, _snapshot_body(row, ctx, name, extra))
     try:
-        updated = await begin(request, ctx, row["uuid"], t)
+        updated = await begin(req, ctx, row["uuid"], t)
     except Exception:
-        await _drop_image(request, image_id)
+        await _drop_image(req, image_id)
         raise
-    await cast(request, updated, "snapshot_instance", image_id=image_id)
-    if at_least(request, 2, 45):
+    await cast(req, updated, "snapshot_instance", image_id=image_id)
+    if req.at_least(2, 45):
         return json_response({"image_id": image_id}, 202)
-    location = f"{str(request.base_url).rstrip('/')}/image/v2/images/{image_id}"
+    location = f"{str(req.request.base_url).rstrip('/')}/image/v2/images/{image_id}"
     return Response(status_code=202, headers={"Location": location})
 
 
 @action("createBackup")
-async def create_backup(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
+async def create_backup(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
     """A snapshot typed "backup"; after the upload the host deletes this server's oldest
     backups of the same ``backup_type`` beyond ``rotation`` (Nova's _rotate_backups)."""
     body = _obj(arg, "createBackup")
@@ -135,23 +129,23 @@ async def create_backup(request: Request, ctx: AuthContext, row: dict[str, Any],
         raise invalid("backup_type", backup_type, f"{backup_type!r} is not of type 'string'")
     rotation = _rotation(body["rotation"])
     extra = {**server_create._metadata(body.get("metadata", {})), "backup_type": backup_type}
-    enforce(request, ctx, "os_compute_api:os-create-backup", {"project_id": row["project_id"]})
+    await req.enforce("os_compute_api:os-create-backup", {"project_id": row["project_id"]})
     if not row.get("image_ref"):  # Nova's test for a volume-backed server
         raise BadRequest("Backup is not supported for volume-backed instances.")
     # Like snapshots, backups are allowed on locked servers; the task state is image_backup at once.
     t = Transition("createBackup", "createBackup", SNAPSHOT_FROM, IMAGE_BACKUP, lock=False)
-    await _precheck(request, ctx, row["uuid"], t)
-    image_id = await _new_image(request, _snapshot_body(row, ctx, name, extra, image_type="backup"))
+    await _precheck(req, ctx, row["uuid"], t)
+    image_id = await _new_image(req, _snapshot_body(row, ctx, name, extra, image_type="backup"))
     try:
-        updated = await begin(request, ctx, row["uuid"], t)
+        updated = await begin(req, ctx, row["uuid"], t)
     except Exception:
-        await _drop_image(request, image_id)
+        await _drop_image(req, image_id)
         raise
-    await cast(request, updated, "backup_instance", image_id=image_id, backup_type=backup_type, rotation=rotation)
-    if at_least(request, 2, 45):
+    await cast(req, updated, "backup_instance", image_id=image_id, backup_type=backup_type, rotation=rotation)
+    if req.at_least(2, 45):
         return json_response({"image_id": image_id}, 202)
     # Before 2.45 the image's compute URL comes back, unless rotation 0 is about to delete it.
-    headers = {"Location": f"{api_base(request)}/v2.1/images/{image_id}"} if rotation > 0 else {}
+    headers = {"Location": f"{req.service_url}/v2.1/images/{image_id}"} if rotation > 0 else {}
     return Response(status_code=202, headers=headers)
 
 
@@ -167,18 +161,18 @@ def _rotation(value: Any) -> int:
 
 
 @action("shelve")
-async def shelve(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
-    enforce(request, ctx, "os_compute_api:os-shelve:shelve", _target(row))
+async def shelve(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
+    await req.enforce("os_compute_api:os-shelve:shelve", _target(row))
     t = Transition("shelve", "shelve", SNAPSHOT_FROM, states.SHELVING)
-    await _precheck(request, ctx, row["uuid"], t)
-    image_id = await _new_image(request, _snapshot_body(row, ctx, f"{row['display_name']}-shelved", {}))
+    await _precheck(req, ctx, row["uuid"], t)
+    image_id = await _new_image(req, _snapshot_body(row, ctx, f"{row['display_name']}-shelved", {}))
     try:
         # Unshelve and rebuild look for the image the server came from here.
-        updated = await begin(request, ctx, row["uuid"], t, meta={"image_base_image_ref": row.get("image_ref") or ""})
+        updated = await begin(req, ctx, row["uuid"], t, meta={"image_base_image_ref": row.get("image_ref") or ""})
     except Exception:
-        await _drop_image(request, image_id)
+        await _drop_image(req, image_id)
         raise
-    await cast(request, updated, "shelve_instance", image_id=image_id)
+    await cast(req, updated, "shelve_instance", image_id=image_id)
     return accepted()
 
 
@@ -187,12 +181,12 @@ async def shelve(request: Request, ctx: AuthContext, row: dict[str, Any], arg: A
 _UNSET = object()
 
 
-def _unshelve_args(request: Request, arg: Any) -> tuple[Any, str | None]:
+def _unshelve_args(req: Req, arg: Any) -> tuple[Any, str | None]:
     """(availability zone or _UNSET, host) from the body, per microversion."""
-    if not at_least(request, 2, 77) or arg is None:
+    if not req.at_least(2, 77) or arg is None:
         return _UNSET, None
     body = _obj(arg, "unshelve")
-    if not at_least(request, 2, 91):
+    if not req.at_least(2, 91):
         check_keys(body, {"availability_zone"}, "unshelve")
         if "availability_zone" not in body:
             raise invalid("unshelve", body, "'availability_zone' is a required property")
@@ -210,56 +204,46 @@ def _unshelve_args(request: Request, arg: Any) -> tuple[Any, str | None]:
 
 
 @action("unshelve")
-async def unshelve(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
-    zone, host = _unshelve_args(request, arg)
-    enforce(request, ctx, "os_compute_api:os-shelve:unshelve", {"project_id": row["project_id"]})
+async def unshelve(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
+    zone, host = _unshelve_args(req, arg)
+    await req.enforce("os_compute_api:os-shelve:unshelve", {"project_id": row["project_id"]})
     uuid = row["uuid"]
     t = Transition("unshelve", "unshelve", (states.SHELVED, states.SHELVED_OFFLOADED), states.UNSHELVING,
                    need_host=False)
-    await _precheck(request, ctx, uuid, t)
+    await _precheck(req, ctx, uuid, t)
     meta: dict[str, Any] = {}
     if zone is not _UNSET or host:
         if row["vm_state"] != states.SHELVED_OFFLOADED:
             raise Conflict(f'Specifying an availability zone or a host when unshelving server "{uuid}" with status '
                            f'"{row["vm_state"]}" is not supported. The server status must be SHELVED_OFFLOADED.')
         if host:
-            enforce(request, ctx, "os_compute_api:os-shelve:unshelve_to_host", _target(row))
+            await req.enforce("os_compute_api:os-shelve:unshelve_to_host", _target(row))
         expected_zone = (row.get("system_metadata") or {}).get("requested_az") if zone is _UNSET else zone
-        await compute_of(request).db.read(lambda s: _check_zone_and_host(s, zone, host, expected_zone))
+        await req.read(actions.check_unshelve_target, zone, host, expected_zone)
         if zone is not _UNSET:
             meta["requested_az"] = zone
-    updated = await begin(request, ctx, uuid, t, meta=meta)
-    conductor = compute_of(request).conductor
+    updated = await begin(req, ctx, uuid, t, meta=meta)
+    conductor = req.state.conductor
     assert conductor is not None
-    await conductor.cast("unshelve_instance", uuid=updated["uuid"], request_id=request.state.request_id, host=host)
+    await conductor.cast("unshelve_instance", uuid=updated["uuid"], request_id=req.request_id, host=host)
     return accepted()
-
-
-def _check_zone_and_host(s: Session, zone: Any, host: str | None, expected_zone: str | None) -> None:
-    if isinstance(zone, str) and (zone == az_svc.INTERNAL_ZONE or zone not in az_svc.zones(s)):
-        raise BadRequest("The requested availability zone is not available")
-    if host:
-        if s.scalar(select(ComputeNode.id).where(ComputeNode.host == host).limit(1)) is None:
-            raise BadRequest(f"Compute host {host} could not be found.")
-        if expected_zone is not None and az_svc.host_zone(s, host) != expected_zone:
-            raise Conflict(f'Host "{host}" is not in the availability zone "{expected_zone}".')
 
 
 # --- rebuild -------------------------------------------------------------------------------
 
-def _rebuild_keys(request: Request) -> set[str]:
+def _rebuild_keys(req: Req) -> set[str]:
     keys = {"imageRef", "name", "adminPass", "metadata", "preserve_ephemeral", "OS-DCF:diskConfig",
             "accessIPv4", "accessIPv6", "personality"}
     for minor, key in ((19, "description"), (54, "key_name"), (57, "user_data"),
                        (63, "trusted_image_certificates"), (90, "hostname")):
-        if at_least(request, 2, minor):
+        if req.at_least(2, minor):
             keys.add(key)
-    if at_least(request, 2, 57):
+    if req.at_least(2, 57):
         keys.discard("personality")
     return keys
 
 
-def _rebuild_values(request: Request, ctx: AuthContext, body: dict[str, Any], s: Session) -> dict[str, Any]:
+async def _rebuild_values(req: Req, body: dict[str, Any]) -> dict[str, Any]:
     """The row changes a rebuild asks for (besides the image)."""
     values: dict[str, Any] = {"progress": 0}
     if "name" in body:
@@ -275,10 +259,8 @@ def _rebuild_values(request: Request, ctx: AuthContext, body: dict[str, Any], s:
         key_name = body["key_name"]
         values["key_name"], values["key_data"] = None, None
         if key_name is not None:
-            try:
-                values["key_data"] = keypair_svc.get_keypair(s, ctx.user_id, str(key_name)).public_key
-            except NotFound:
-                raise BadRequest("Invalid key_name provided.") from None
+            user_id = (await req.caller()).user_id or ""
+            values["key_data"] = await req.read(keypair_svc.public_key_for_boot, user_id, str(key_name))
             values["key_name"] = key_name
     if "user_data" in body:
         values["user_data"] = server_create._user_data(body["user_data"])
@@ -294,9 +276,9 @@ def _rebuild_values(request: Request, ctx: AuthContext, body: dict[str, Any], s:
 
 
 @action("rebuild")
-async def rebuild(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
+async def rebuild(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
     body = _obj(arg, "rebuild")
-    check_keys(body, _rebuild_keys(request), "rebuild")
+    check_keys(body, _rebuild_keys(req), "rebuild")
     if "imageRef" not in body:
         raise invalid("rebuild", body, "'imageRef' is a required property")
     image_id = _uuid_field(body["imageRef"], "imageRef")
@@ -307,25 +289,25 @@ async def rebuild(request: Request, ctx: AuthContext, row: dict[str, Any], arg: 
     preserve = body.get("preserve_ephemeral", False)
     if not isinstance(preserve, bool):
         raise invalid("preserve_ephemeral", preserve, f"{preserve!r} is not of type 'boolean'")
-    enforce(request, ctx, "os_compute_api:servers:rebuild", _target(row))
+    await req.enforce("os_compute_api:servers:rebuild", _target(row))
     t = Transition("rebuild", "rebuild", (states.ACTIVE, states.STOPPED, states.ERROR), states.REBUILDING)
-    await _precheck(request, ctx, row["uuid"], t)
-    images = compute_of(request).images
+    await _precheck(req, ctx, row["uuid"], t)
+    images = req.state.images
     image = await images.get(image_id, ctx.token) if images is not None else None
     if image is None:
         raise BadRequest("Cannot find image for rebuild")
     flavor = row["flavor"]
-    _, props = server_create._check_image(request, ctx, image, SimpleNamespace(
-        root_gb=int(flavor["root_gb"]), memory_mb=int(flavor["memory_mb"])))
-    values = await compute_of(request).db.read(lambda s: _rebuild_values(request, ctx, body, s))
+    _, props = boot.check_image(image, int(flavor["memory_mb"]), int(flavor["root_gb"]),
+                                await req.allowed("os_compute_api:servers:create:zero_disk_flavor"))
+    values = await _rebuild_values(req, body)
     values["image_ref"] = image_id
-    updated = await begin(request, ctx, row["uuid"], t, values,
+    updated = await begin(req, ctx, row["uuid"], t, values,
                           meta={"image_properties": props, "image_base_image_ref": image_id})
-    await cast(request, updated, "rebuild_instance", image_id=image_id, orig_vm_state=row["vm_state"],
+    await cast(req, updated, "rebuild_instance", image_id=image_id, orig_vm_state=row["vm_state"],
                preserve_ephemeral=preserve)
-    server = await show_one(request, ctx, row["uuid"])
+    server = await show_one(req, ctx, row["uuid"])
     server["adminPass"] = password
-    if at_least(request, 2, 57):
+    if req.at_least(2, 57):
         server["user_data"] = updated.get("user_data")
-    location = resource_links(request, "servers", row["uuid"])[0]["href"]
+    location = resource_links(req, "servers", row["uuid"])[0]["href"]
     return json_response({"server": server}, 202, headers={"Location": location})

@@ -14,37 +14,23 @@ import hashlib
 import re
 import time
 import uuid as uuidlib
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.orm import Session
-from starlette.requests import Request
 from starlette.responses import Response
 
 from onestack.compute import states
-from onestack.compute.api.common import (
-    at_least,
-    caller,
-    check_keys,
-    compute_of,
-    enforce,
-    invalid,
-    is_admin,
-    require_version,
-    wrapped_body,
-)
+from onestack.compute.api.common import ComputeRoutes, Req, check_keys, invalid
 from onestack.compute.api.server_actions import action
-from onestack.compute.api.servers import delete_instance, load
-from onestack.compute.models import InstanceAction
-from onestack.compute.service import instances
+from onestack.compute.api.servers import actor, delete_instance, load
+from onestack.compute.service import server_actions as actions
+from onestack.compute.service.server_actions import Transition, not_ready
 from onestack.core.api.faults import BadRequest, Conflict, NotFound, NotImplementedFault
-from onestack.core.api.http import RouteTable, json_response
+from onestack.core.api.http import json_response
 from onestack.core.api.microversion import Version
 from onestack.core.auth import AuthContext
 from onestack.core.bus import RemoteError
-from onestack.core.ids import utcnow
 
-routes = RouteTable()
+routes = ComputeRoutes()
 
 IMAGE_SNAPSHOT_PENDING = "image_snapshot_pending"
 ALLOW_HARD_REBOOT = (states.ACTIVE, states.STOPPED, states.PAUSED, states.SUSPENDED, states.ERROR)
@@ -60,6 +46,14 @@ NOT_INHERITED = {"name", "disk_format", "container_format", "min_disk", "min_ram
 CONSOLE_TOKEN_TTL = 600  # seconds (Nova's [consoleauth] token_ttl)
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f]")
 
+# Nova's request schemas of these actions (the value under the action's key).
+REBOOT: dict[str, Any] = {"type": "object", "required": ["type"], "additionalProperties": False, "properties": {
+    "type": {"enum": ["HARD", "Hard", "hard", "SOFT", "Soft", "soft"]}}}
+RESET_STATE: dict[str, Any] = {"type": "object", "required": ["state"], "additionalProperties": False,
+                               "properties": {"state": {"enum": ["active", "error"]}}}
+CHANGE_PASSWORD: dict[str, Any] = {"type": "object", "required": ["adminPass"], "additionalProperties": False,
+                                   "properties": {"adminPass": {"type": "string"}}}
+
 
 def _target(row: dict[str, Any]) -> dict[str, Any]:
     return {"project_id": row["project_id"], "user_id": row["user_id"]}
@@ -73,72 +67,20 @@ def _obj(arg: Any, name: str, nullable: bool = False) -> dict[str, Any]:
     return arg
 
 
-def _not_ready(uuid: str) -> Conflict:
-    return Conflict(f"Instance {uuid} is not ready")
-
-
-def _merge_meta(inst: Any, changes: dict[str, Any]) -> None:
-    """Set some system_metadata keys (None removes one) without clobbering the rest."""
-    meta = dict(inst.system_metadata or {})
-    for key, value in changes.items():
-        if value is None:
-            meta.pop(key, None)
-        else:
-            meta[key] = value
-    inst.system_metadata = meta
-
-
-# --- the common shape: check, set the task state, record the action -------------------------
-
-@dataclass(frozen=True)
-class Transition:
-    name: str  # as Nova names it in the 409 message
-    action: str  # the os-instance-actions name
-    vm_states: tuple[str, ...] | None
-    task: str | None  # the task state set now (None: the action sets none)
-    task_states: tuple[str | None, ...] = (None,)
-    lock: bool = True
-    need_host: bool = True
-
-
-async def begin(request: Request, ctx: AuthContext, uuid: str, t: Transition,
+async def begin(req: Req, ctx: AuthContext, uuid: str, t: Transition,
                 values: dict[str, Any] | None = None, meta: dict[str, Any] | None = None) -> dict[str, Any]:
     """Check the row and move it into the action's task state; the updated row."""
-    admin = is_admin(request, ctx)
-
-    def write(s: Session) -> dict[str, Any]:
-        inst = instances.get(s, uuid)
-        if t.lock:
-            instances.check_not_locked(inst, admin)
-        if t.need_host and not inst.host:
-            raise _not_ready(uuid)
-        instances.check_state(inst, t.name, t.vm_states, t.task_states)
-        if inst.launched_at is None:  # Nova's must_have_launched
-            raise Conflict(f"Cannot '{t.name}' instance {uuid} while it is in launched_at None")
-        update = dict(values or {})
-        if t.task is not None:
-            update["task_state"] = t.task
-        try:
-            inst = instances.apply_update(s, uuid, update, expected_task_state=list(t.task_states))
-        except instances.UnexpectedTaskState as exc:
-            raise Conflict(str(exc)) from None
-        if meta:
-            _merge_meta(inst, meta)
-        instances.start_action(s, uuid, t.action, request.state.request_id, ctx.project_id or "", ctx.user_id)
-        s.flush()
-        return instances.to_dict(inst)
-
-    return await compute_of(request).db.write(write)
+    return await req.write(actions.begin, uuid, t, await req.is_admin(), await actor(req), values, meta)
 
 
-async def cast(request: Request, row: dict[str, Any], method: str, **kwargs: Any) -> None:
-    agents = compute_of(request).agents
+async def cast(req: Req, row: dict[str, Any], method: str, **kwargs: Any) -> None:
+    agents = req.state.agents
     assert agents is not None
-    await agents.cast(row["host"], method, instance=row, request_id=request.state.request_id, **kwargs)
+    await agents.cast(row["host"], method, instance=row, request_id=req.request_id, **kwargs)
 
 
-async def call(request: Request, row: dict[str, Any], method: str, **kwargs: Any) -> Any:
-    agents = compute_of(request).agents
+async def call(req: Req, row: dict[str, Any], method: str, **kwargs: Any) -> Any:
+    agents = req.state.agents
     assert agents is not None
     return await agents.call(row["host"], method, instance=row, **kwargs)
 
@@ -172,10 +114,10 @@ SIMPLE: dict[str, tuple[str, Transition, str]] = {
 
 def _simple(name: str, rule: str, t: Transition, method: str) -> None:
     @action(name)
-    async def handler(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
-        enforce(request, ctx, rule, _target(row))
-        updated = await begin(request, ctx, row["uuid"], t)
-        await cast(request, updated, method)
+    async def handler(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
+        await req.enforce(rule, _target(row))
+        updated = await begin(req, ctx, row["uuid"], t)
+        await cast(req, updated, method)
         return accepted()
 
 
@@ -184,96 +126,77 @@ for _name, (_rule, _t, _method) in SIMPLE.items():
 
 
 @action("reboot")
-async def reboot(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
-    body = _obj(arg, "reboot")
-    check_keys(body, {"type"}, "reboot")
-    kind = body.get("type")
-    if kind not in ("HARD", "Hard", "hard", "SOFT", "Soft", "soft"):
-        raise invalid("type", kind, f"{kind!r} is not one of ['HARD', 'Hard', 'hard', 'SOFT', 'Soft', 'soft']")
-    enforce(request, ctx, "os_compute_api:servers:reboot", _target(row))
+async def reboot(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
+    req.validate(arg, REBOOT, wrapper="reboot")
+    kind = arg["type"]
+    await req.enforce("os_compute_api:servers:reboot", _target(row))
     hard = kind.upper() == "HARD"
     t = (Transition("reboot", "reboot", ALLOW_HARD_REBOOT, states.REBOOTING_HARD, ALLOW_REBOOT_TASKS)
          if hard else Transition("reboot", "reboot", (states.ACTIVE,), states.REBOOTING))
-    updated = await begin(request, ctx, row["uuid"], t)
-    await cast(request, updated, "reboot_instance", reboot_type="HARD" if hard else "SOFT")
+    updated = await begin(req, ctx, row["uuid"], t)
+    await cast(req, updated, "reboot_instance", reboot_type="HARD" if hard else "SOFT")
     return accepted()
 
 
 @action("trigger_crash_dump")
-async def trigger_crash_dump(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
-    require_version(request, Version(2, 17))
+async def trigger_crash_dump(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
+    req.require_version(Version(2, 17))
     if arg is not None:
         raise invalid("trigger_crash_dump", arg, f"{arg!r} is not of type 'null'")
-    enforce(request, ctx, "os_compute_api:servers:trigger_crash_dump", _target(row))
+    await req.enforce("os_compute_api:servers:trigger_crash_dump", _target(row))
     t = Transition("trigger_crash_dump", "trigger_crash_dump", ALLOW_CRASH_DUMP, None)
-    updated = await begin(request, ctx, row["uuid"], t)
-    await cast(request, updated, "trigger_crash_dump")
+    updated = await begin(req, ctx, row["uuid"], t)
+    await cast(req, updated, "trigger_crash_dump")
     return accepted()
 
 
 # --- lock / unlock / resetState: API-only changes ---------------------------------------------
 
-async def _api_action(request: Request, ctx: AuthContext, uuid: str, name: str, values: dict[str, Any],
-                      event: str | None = None) -> None:
+async def _api_action(req: Req, uuid: str, name: str, values: dict[str, Any], event: str | None = None) -> None:
     """An action done entirely here: record it (and its api_* event) and write the row."""
-    def write(s: Session) -> None:
-        action_id = instances.start_action(s, uuid, name, request.state.request_id, ctx.project_id or "",
-                                           ctx.user_id)
-        instances.apply_update(s, uuid, values)
-        if event:
-            instances.event_start(s, uuid, request.state.request_id, event, None)
-            instances.event_finish(s, uuid, request.state.request_id, event, "Success")
-        done = s.get(InstanceAction, action_id)
-        if done is not None:
-            done.finish_time = utcnow()
-
-    await compute_of(request).db.write(write)
+    await req.write(actions.api_action, uuid, name, values, await actor(req), event)
 
 
 @action("lock")
-async def lock(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
+async def lock(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
     reason = None
-    if at_least(request, 2, 73) and arg is not None:
+    if req.at_least(2, 73) and arg is not None:
         body = _obj(arg, "lock")
         check_keys(body, {"locked_reason"}, "lock")
         if "locked_reason" in body:
             reason = body["locked_reason"]
             if not isinstance(reason, str) or not 1 <= len(reason) <= 255:
                 raise invalid("locked_reason", reason, "must be a string of 1 to 255 characters")
-    enforce(request, ctx, "os_compute_api:os-lock-server:lock", _target(row))
+    await req.enforce("os_compute_api:os-lock-server:lock", _target(row))
     owner = row["project_id"] == ctx.project_id
     if row["locked"] and owner:
         return accepted()  # the owner locking again changes nothing (Nova)
     values: dict[str, Any] = {"locked": True, "locked_by": "owner" if owner else "admin"}
     if reason:
         values["locked_reason"] = reason
-    await _api_action(request, ctx, row["uuid"], "lock", values, "api_lock")
+    await _api_action(req, row["uuid"], "lock", values, "api_lock")
     return accepted()
 
 
 @action("unlock")
-async def unlock(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
-    enforce(request, ctx, "os_compute_api:os-lock-server:unlock", {"project_id": row["project_id"]})
+async def unlock(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
+    await req.enforce("os_compute_api:os-lock-server:unlock", {"project_id": row["project_id"]})
     expected = "owner" if row["project_id"] == ctx.project_id else "admin"
     if row.get("locked_by") and row["locked_by"] != expected:
-        enforce(request, ctx, "os_compute_api:os-lock-server:unlock:unlock_override",
+        await req.enforce("os_compute_api:os-lock-server:unlock:unlock_override",
                 {"project_id": row["project_id"]})
-    await _api_action(request, ctx, row["uuid"], "unlock",
+    await _api_action(req, row["uuid"], "unlock",
                       {"locked": False, "locked_by": None, "locked_reason": None}, "api_unlock")
     return accepted()
 
 
 @action("os-resetState")
-async def reset_state(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
-    body = _obj(arg, "os-resetState")
-    check_keys(body, {"state"}, "os-resetState")
-    if "state" not in body:
-        raise invalid("os-resetState", body, "'state' is a required property")
-    if body["state"] not in ("active", "error"):
-        raise invalid("state", body["state"], f"{body['state']!r} is not one of ['active', 'error']")
-    enforce(request, ctx, "os_compute_api:os-admin-actions:reset_state", {"project_id": row["project_id"]})
+async def reset_state(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
+    req.validate(arg, RESET_STATE, wrapper="os-resetState")
+    body = arg
+    await req.enforce("os_compute_api:os-admin-actions:reset_state", {"project_id": row["project_id"]})
     vm_state = states.ACTIVE if body["state"] == "active" else states.ERROR
-    await _api_action(request, ctx, row["uuid"], "resetState", {"vm_state": vm_state, "task_state": None})
+    await _api_action(req, row["uuid"], "resetState", {"vm_state": vm_state, "task_state": None})
     return accepted()
 
 
@@ -287,7 +210,7 @@ def _uuid_field(value: Any, field: str) -> str:
 
 
 @action("rescue")
-async def rescue(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
+async def rescue(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
     body = _obj(arg, "rescue", nullable=True)
     check_keys(body, {"adminPass", "rescue_image_ref"}, "rescue")
     password = body.get("adminPass")
@@ -295,32 +218,28 @@ async def rescue(request: Request, ctx: AuthContext, row: dict[str, Any], arg: A
         raise invalid("adminPass", password, f"{password!r} is not of type 'string'")
     image_ref = _uuid_field(body["rescue_image_ref"], "rescue_image_ref") if "rescue_image_ref" in body else None
     password = password or uuidlib.uuid4().hex[:12]
-    enforce(request, ctx, "os_compute_api:os-rescue", _target(row))
+    await req.enforce("os_compute_api:os-rescue", _target(row))
     t = Transition("rescue", "rescue", (states.ACTIVE, states.STOPPED, states.ERROR), states.RESCUING)
-    await _precheck(request, ctx, row["uuid"], t)
+    await _precheck(req, ctx, row["uuid"], t)
     if image_ref is not None:
-        images = compute_of(request).images
+        images = req.state.images
         if images is None or await images.get(image_ref, ctx.token) is None:
             raise BadRequest(f"Requested rescue image '{image_ref}' is not supported")
-    updated = await begin(request, ctx, row["uuid"], t)
-    await cast(request, updated, "rescue_instance", rescue_password=password, rescue_image_ref=image_ref)
+    updated = await begin(req, ctx, row["uuid"], t)
+    await cast(req, updated, "rescue_instance", rescue_password=password, rescue_image_ref=image_ref)
     return json_response({"adminPass": password})
 
 
 @action("changePassword")
-async def change_password(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
-    body = _obj(arg, "changePassword")
-    check_keys(body, {"adminPass"}, "changePassword")
-    if "adminPass" not in body:
-        raise invalid("changePassword", body, "'adminPass' is a required property")
-    if not isinstance(body["adminPass"], str):
-        raise invalid("adminPass", body["adminPass"], f"{body['adminPass']!r} is not of type 'string'")
-    enforce(request, ctx, "os_compute_api:os-admin-password", _target(row))
+async def change_password(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
+    req.validate(arg, CHANGE_PASSWORD, wrapper="changePassword")
+    body = arg
+    await req.enforce("os_compute_api:os-admin-password", _target(row))
     t = Transition("changePassword", "changePassword", (states.ACTIVE,), states.UPDATING_PASSWORD)
-    updated = await begin(request, ctx, row["uuid"], t)
+    updated = await begin(req, ctx, row["uuid"], t)
     try:
-        await call(request, updated, "set_admin_password", password=body["adminPass"],
-                   request_id=request.state.request_id)
+        await call(req, updated, "set_admin_password", password=body["adminPass"],
+                   request_id=req.request_id)
     except RemoteError as exc:
         if exc.kind == "NotSupported":
             raise NotImplementedFault("Unable to set password on instance") from None
@@ -331,26 +250,26 @@ async def change_password(request: Request, ctx: AuthContext, row: dict[str, Any
 
 
 @action("forceDelete")
-async def force_delete(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
+async def force_delete(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
     # No deferred delete is configured, so this is a plain delete whatever the state (Nova).
-    enforce(request, ctx, "os_compute_api:os-deferred-delete:force", _target(row))
-    await delete_instance(request, ctx, row)
+    await req.enforce("os_compute_api:os-deferred-delete:force", _target(row))
+    await delete_instance(req, ctx, row)
     return accepted()
 
 
 @action("restore")
-async def restore(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
-    enforce(request, ctx, "os_compute_api:os-deferred-delete:restore", {"project_id": row["project_id"]})
+async def restore(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
+    await req.enforce("os_compute_api:os-deferred-delete:restore", {"project_id": row["project_id"]})
     # Only a soft-deleted server can come back; with no deferred delete none ever is.
     t = Transition("restore", "restore", (states.SOFT_DELETED,), None, need_host=False)
-    await begin(request, ctx, row["uuid"], t, {"vm_state": states.ACTIVE, "deleted_at": None})
+    await begin(req, ctx, row["uuid"], t, {"vm_state": states.ACTIVE, "deleted_at": None})
     return accepted()
 
 
 # --- console output and remote consoles -----------------------------------------------------
 
 @action("os-getConsoleOutput")
-async def console_output(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
+async def console_output(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
     body = _obj(arg, "os-getConsoleOutput")
     check_keys(body, {"length"}, "os-getConsoleOutput")
     length = body.get("length")
@@ -361,11 +280,11 @@ async def console_output(request: Request, ctx: AuthContext, row: dict[str, Any]
         length = int(length)
         if length < -1:
             raise invalid("length", length, f"{length} is less than the minimum of -1")
-    enforce(request, ctx, "os_compute_api:os-console-output", {"project_id": row["project_id"]})
+    await req.enforce("os_compute_api:os-console-output", {"project_id": row["project_id"]})
     if not row.get("host"):
-        raise _not_ready(row["uuid"])
+        raise not_ready(row["uuid"])
     try:
-        output = await call(request, row, "get_console_output", length=length)
+        output = await call(req, row, "get_console_output", length=length)
     except RemoteError as exc:
         if exc.kind == "InstanceNotFound":
             raise NotFound(f"Instance {row['uuid']} could not be found.") from None
@@ -375,12 +294,12 @@ async def console_output(request: Request, ctx: AuthContext, row: dict[str, Any]
     return json_response({"output": _CONTROL.sub("", output)})
 
 
-def _proxy_base(request: Request) -> str:
-    configured = compute_of(request).config.compute.novncproxy_base_url
-    return configured or f"http://{request.url.hostname or '127.0.0.1'}:6080/vnc_lite.html"
+def _proxy_base(req: Req) -> str:
+    configured = req.state.config.compute.novncproxy_base_url
+    return configured or f"http://{req.request.url.hostname or '127.0.0.1'}:6080/vnc_lite.html"
 
 
-async def _console_url(request: Request, row: dict[str, Any], protocol: str, kind: str | None) -> str:
+async def _console_url(req: Req, row: dict[str, Any], protocol: str, kind: str | None) -> str:
     """A noVNC URL with a fresh token for the guest's VNC console, as Nova's get_vnc_console."""
     if protocol != "vnc":  # spice, serial, mks and rdp consoles are not enabled
         raise BadRequest(f"Unavailable console type {kind if protocol != 'rdp' else protocol}.")
@@ -388,43 +307,37 @@ async def _console_url(request: Request, row: dict[str, Any], protocol: str, kin
         raise BadRequest(f"Invalid console type {kind}")
     uuid = row["uuid"]
     if not row.get("host"):
-        raise _not_ready(uuid)
+        raise not_ready(uuid)
     if row.get("task_state") in (states.DELETING, states.MIGRATING):
         raise Conflict(f"Cannot 'get_vnc_console' instance {uuid} while it is in task_state {row['task_state']}")
     try:
-        info = await call(request, row, "get_vnc_console")
+        info = await call(req, row, "get_vnc_console")
     except RemoteError as exc:
         if exc.kind == "NotSupported":
             raise NotImplementedFault("The requested functionality is not supported.") from None
         if exc.kind in ("InstanceNotFound", "ConsoleUnavailable"):
-            raise _not_ready(uuid) from None
+            raise not_ready(uuid) from None
         raise
     token = str(uuidlib.uuid4())
     record = {"token_hash": hashlib.sha256(token.encode()).hexdigest(), "console_type": kind,
               "host": info["host"], "port": info["port"], "internal_access_path": info.get("internal_access_path"),
               "expires": int(time.time()) + CONSOLE_TOKEN_TTL}
 
-    def remember(s: Session) -> None:  # kept with the server until it expires, for the console proxy
-        inst = instances.get(s, uuid)
-        now = int(time.time())
-        live = [t for t in (inst.system_metadata or {}).get("console_tokens", []) if t.get("expires", 0) > now]
-        _merge_meta(inst, {"console_tokens": [*live[-9:], record]})
-
-    await compute_of(request).db.write(remember)
-    return f"{_proxy_base(request)}?path=%3Ftoken%3D{token}"
+    await req.write(actions.remember_console, uuid, record)
+    return f"{_proxy_base(req)}?path=%3Ftoken%3D{token}"
 
 
 def _legacy_console(name: str, protocol: str, allowed_types: tuple[str, ...]) -> None:
     @action(name)
-    async def handler(request: Request, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
-        require_version(request, maximum=Version(2, 5))
+    async def handler(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
+        req.require_version(maximum=Version(2, 5))
         body = _obj(arg, name)
         check_keys(body, {"type"}, name)
         kind = body.get("type")
         if kind not in allowed_types:
             raise invalid("type", kind, f"{kind!r} is not one of {list(allowed_types)}")
-        enforce(request, ctx, "os_compute_api:os-remote-consoles", {"project_id": row["project_id"]})
-        url = await _console_url(request, row, protocol, kind)
+        await req.enforce("os_compute_api:os-remote-consoles", {"project_id": row["project_id"]})
+        url = await _console_url(req, row, protocol, kind)
         return json_response({"console": {"type": kind, "url": url}})
 
 
@@ -435,35 +348,25 @@ _legacy_console("os-getRDPConsole", "rdp", ("rdp-html5",))
 
 
 @routes.post("/v2.1/servers/{server_id}/remote-consoles")
-async def remote_consoles(request: Request) -> Response:
-    ctx = await caller(request)
-    require_version(request, Version(2, 6))
-    body = await wrapped_body(request, "remote_console")
-    row = await load(request, ctx, request.path_params["server_id"], "os_compute_api:os-remote-consoles")
+async def remote_consoles(req: Req) -> Response:
+    ctx = await req.caller()
+    req.require_version(Version(2, 6))
+    body = await req.body(wrapper="remote_console")
+    row = await load(req, ctx, req.path("server_id"), "os_compute_api:os-remote-consoles")
     check_keys(body, {"protocol", "type"}, "remote_console")
-    protocols = ["vnc", "spice", "serial", "rdp"] + (["mks"] if at_least(request, 2, 8) else [])
-    types = ["novnc", "xvpvnc", "spice-html5", "serial", "rdp-html5"] + (["webmks"] if at_least(request, 2, 8) else [])
-    if at_least(request, 2, 99):
+    protocols = ["vnc", "spice", "serial", "rdp"] + (["mks"] if req.at_least(2, 8) else [])
+    types = ["novnc", "xvpvnc", "spice-html5", "serial", "rdp-html5"] + (["webmks"] if req.at_least(2, 8) else [])
+    if req.at_least(2, 99):
         types.append("spice-direct")
     for field, choices in (("protocol", protocols), ("type", types)):
         if field not in body:
             raise invalid("remote_console", body, f"'{field}' is a required property")
         if body[field] not in choices:
             raise invalid(field, body[field], f"{body[field]!r} is not one of {choices}")
-    url = await _console_url(request, row, body["protocol"], body["type"])
+    url = await _console_url(req, row, body["protocol"], body["type"])
     return json_response({"remote_console": {"protocol": body["protocol"], "type": body["type"], "url": url}})
 
 
-async def _precheck(request: Request, ctx: AuthContext, uuid: str, t: Transition) -> None:
+async def _precheck(req: Req, ctx: AuthContext, uuid: str, t: Transition) -> None:
     """The state checks, before anything is created in the image service."""
-    admin = is_admin(request, ctx)
-
-    def read(s: Session) -> None:
-        inst = instances.get(s, uuid)
-        if t.lock:
-            instances.check_not_locked(inst, admin)
-        instances.check_state(inst, t.name, t.vm_states, t.task_states)
-        if t.need_host and not inst.host:
-            raise _not_ready(uuid)
-
-    await compute_of(request).db.read(read)
+    await req.read(actions.precheck, uuid, t, await req.is_admin())

@@ -10,50 +10,44 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from starlette.requests import Request
 from starlette.responses import Response
 
 from onestack.compute.api import server_create
 from onestack.compute.api.common import (
-    at_least,
-    caller,
+    ComputeRoutes,
+    Req,
     check_keys,
-    compute_of,
-    enforce,
     invalid,
+    is_uuid_like,
     name_field,
-    require_version,
-    wrapped_body,
 )
 from onestack.compute.api.operator import nova_time
-from onestack.compute.models import Aggregate
 from onestack.compute.service import aggregates as svc
 from onestack.compute.service import availability_zones as az
 from onestack.core.api.faults import BadRequest, Conflict
-from onestack.core.api.http import RouteTable, json_body, json_response
+from onestack.core.api.http import json_response
 from onestack.core.api.microversion import Version
 
-routes = RouteTable()
+routes = ComputeRoutes()
 
 _FQDN = re.compile(r"^[a-zA-Z0-9-._]*$")
 _META_KEY = re.compile(r"^[a-zA-Z0-9-_:. ]{1,255}$")
 
 
-def render(request: Request, agg: Aggregate, full: bool = True) -> dict[str, Any]:
-    metadata = svc.metadata_of(agg)
+def render(req: Req, agg: svc.Shown, full: bool = True) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "availability_zone": metadata.get(az.AZ_KEY), "created_at": nova_time(agg.created_at), "deleted": False,
-        "deleted_at": None, "id": agg.id, "name": agg.name, "updated_at": nova_time(agg.updated_at),
+        "availability_zone": agg.metadata.get(az.AZ_KEY), "created_at": nova_time(agg.created_at),
+        "deleted": False, "deleted_at": None, "id": agg.id, "name": agg.name, "updated_at": nova_time(agg.updated_at),
     }
     if full:
-        body.update(hosts=[h.host for h in agg.hosts], metadata=metadata)
-    if at_least(request, 2, 41):
+        body.update(hosts=list(agg.hosts), metadata=agg.metadata)
+    if req.at_least(2, 41):
         body["uuid"] = agg.uuid
     return body
 
 
-def _agg_id(request: Request) -> int:
-    raw = request.path_params["aggregate_id"].strip()
+def _agg_id(req: Req) -> int:
+    raw = req.path("aggregate_id").strip()
     if not re.match(r"^-?[0-9]+$", raw):
         raise BadRequest("Invalid input received: id must be an integer")
     return int(raw)
@@ -78,52 +72,45 @@ def _loose_name(value: Any) -> str:
     return value.strip()
 
 
-async def _respond(request: Request, fn: Any, *args: Any, full: bool = True) -> Response:
-    def work(s: Any) -> dict[str, Any]:
-        try:
-            agg = fn(s, *args)
-        except svc.InvalidAggregateAction as exc:
-            raise BadRequest(str(exc)) from None
-        return render(request, agg, full)
-
-    return json_response({"aggregate": await compute_of(request).db.write(work)})
+async def _respond(req: Req, fn: Any, *args: Any, full: bool = True) -> Response:
+    try:
+        agg = await req.write(svc.change, fn, *args)
+    except svc.InvalidAggregateAction as exc:
+        raise BadRequest(str(exc)) from None
+    return json_response({"aggregate": render(req, agg, full)})
 
 
 @routes.get("/v2.1/os-aggregates")
-async def list_aggregates(request: Request) -> Response:
-    ctx = await caller(request)
-    enforce(request, ctx, "os_compute_api:os-aggregates:index", {})
-    found = await compute_of(request).db.read(lambda s: [render(request, a) for a in svc.list_all(s)])
-    return json_response({"aggregates": found})
+async def list_aggregates(req: Req) -> Response:
+    await req.enforce("os_compute_api:os-aggregates:index", {})
+    found = await req.read(svc.list_shown)
+    return json_response({"aggregates": [render(req, a) for a in found]})
 
 
 @routes.post("/v2.1/os-aggregates")
-async def create_aggregate(request: Request) -> Response:
-    ctx = await caller(request)
-    enforce(request, ctx, "os_compute_api:os-aggregates:create", {})
-    body = await wrapped_body(request, "aggregate")
+async def create_aggregate(req: Req) -> Response:
+    await req.enforce("os_compute_api:os-aggregates:create", {})
+    body = await req.body(wrapper="aggregate")
     check_keys(body, {"name", "availability_zone"}, "aggregate")
     if "name" not in body:
         raise BadRequest("Invalid input for field/attribute aggregate. Value: "
                          f"{body}. 'name' is a required property")
     name = name_field(body["name"])
     zone = _zone(body.get("availability_zone"))
-    return await _respond(request, svc.create, name, zone, full=False)
+    return await _respond(req, svc.create, name, zone, full=False)
 
 
 @routes.get("/v2.1/os-aggregates/{aggregate_id}")
-async def show_aggregate(request: Request) -> Response:
-    ctx = await caller(request)
-    enforce(request, ctx, "os_compute_api:os-aggregates:show", {})
-    agg_id = _agg_id(request)
-    return json_response({"aggregate": await compute_of(request).db.read(lambda s: render(request, svc.get(s, agg_id)))})
+async def show_aggregate(req: Req) -> Response:
+    await req.enforce("os_compute_api:os-aggregates:show", {})
+    agg_id = _agg_id(req)
+    return json_response({"aggregate": render(req, await req.read(svc.show, agg_id))})
 
 
 @routes.put("/v2.1/os-aggregates/{aggregate_id}")
-async def update_aggregate(request: Request) -> Response:
-    ctx = await caller(request)
-    enforce(request, ctx, "os_compute_api:os-aggregates:update", {})
-    body = await wrapped_body(request, "aggregate")
+async def update_aggregate(req: Req) -> Response:
+    await req.enforce("os_compute_api:os-aggregates:update", {})
+    body = await req.body(wrapper="aggregate")
     check_keys(body, {"name", "availability_zone"}, "aggregate")
     if not body:
         raise BadRequest(f"Invalid input for field/attribute aggregate. Value: {body}. "
@@ -133,23 +120,18 @@ async def update_aggregate(request: Request) -> Response:
         values["name"] = _loose_name(body["name"])
     if "availability_zone" in body:
         values[az.AZ_KEY] = _zone(body["availability_zone"])
-    agg_id = _agg_id(request)
-    return await _respond(request, svc.update, agg_id, values)
+    agg_id = _agg_id(req)
+    return await _respond(req, svc.update, agg_id, values)
 
 
 @routes.delete("/v2.1/os-aggregates/{aggregate_id}")
-async def delete_aggregate(request: Request) -> Response:
-    ctx = await caller(request)
-    enforce(request, ctx, "os_compute_api:os-aggregates:delete", {})
-    agg_id = _agg_id(request)
-
-    def work(s: Any) -> None:
-        try:
-            svc.delete(s, agg_id)
-        except svc.InvalidAggregateAction as exc:
-            raise BadRequest(str(exc)) from None
-
-    await compute_of(request).db.write(work)
+async def delete_aggregate(req: Req) -> Response:
+    await req.enforce("os_compute_api:os-aggregates:delete", {})
+    agg_id = _agg_id(req)
+    try:
+        await req.write(svc.delete, agg_id)
+    except svc.InvalidAggregateAction as exc:
+        raise BadRequest(str(exc)) from None
     return Response(status_code=200)
 
 
@@ -185,19 +167,13 @@ def _metadata(body: Any) -> dict[str, str | None]:
     return metadata
 
 
-async def _membership(request: Request, agg_id: int, host: str, add: bool) -> Response:
-    compute = compute_of(request)
-
-    def work(s: Any) -> tuple[dict[str, Any], str, list[str]]:
-        try:
-            agg = svc.add_host(s, agg_id, host) if add else svc.remove_host(s, agg_id, host)
-        except svc.InvalidAggregateAction as exc:
-            raise Conflict(str(exc)) from None
-        return render(request, agg), agg.uuid, svc.node_uuids(s, host)
-
-    shown, agg_uuid, nodes = await compute.db.write(work)
-    await svc.mirror(compute.placement, nodes, agg_uuid, member=add)
-    return json_response({"aggregate": shown})
+async def _membership(req: Req, agg_id: int, host: str, add: bool) -> Response:
+    try:
+        agg, nodes = await req.write(svc.membership, agg_id, host, add)
+    except svc.InvalidAggregateAction as exc:
+        raise Conflict(str(exc)) from None
+    await svc.mirror(req.state.placement, nodes, agg.uuid, member=add)
+    return json_response({"aggregate": render(req, agg)})
 
 
 def _cache_request(body: Any) -> list[str]:
@@ -219,28 +195,28 @@ def _cache_request(body: Any) -> list[str]:
         check_keys(item, {"id"}, "cache")
         if "id" not in item:
             raise invalid("cache", item, "'id' is a required property")
-        if not server_create.is_uuid(item["id"]):
+        if not is_uuid_like(item["id"]):
             raise invalid("id", item["id"], f"{item['id']!r} is not a 'uuid'")
         ids.append(str(item["id"]))
     return ids
 
 
 @routes.post("/v2.1/os-aggregates/{aggregate_id}/images")
-async def cache_images(request: Request) -> Response:
+async def cache_images(req: Req) -> Response:
     """2.81: every host in the aggregate fetches these images into its cache now (202, no body)."""
-    require_version(request, Version(2, 81))
-    ctx = await caller(request)
-    image_ids = _cache_request(await json_body(request))
-    enforce(request, ctx, "os_compute_api:os-aggregates:images", {})
-    agg_id = _agg_id(request)
+    req.require_version(Version(2, 81))
+    await req.caller()
+    image_ids = _cache_request(await req.json())
+    await req.enforce("os_compute_api:os-aggregates:images", {})
+    agg_id = _agg_id(req)
     if len(set(image_ids)) != len(image_ids):
         raise BadRequest("Duplicate images in request")
-    compute = compute_of(request)
-    hosts = await compute.db.read(lambda s: [h.host for h in svc.get(s, agg_id).hosts])
-    server_create.compute_has_clients(request)
+    compute = req.state
+    hosts = await req.read(svc.hosts_of, agg_id)
+    server_create.compute_has_clients(req)
     assert compute.images is not None and compute.agents is not None
     for image_id in image_ids:  # every image must exist (for the caller) before any host is asked
-        if await compute.images.get(image_id, request.headers.get("X-Auth-Token")) is None:
+        if await compute.images.get(image_id, req.headers.get("X-Auth-Token")) is None:
             raise BadRequest(f"Image {image_id} could not be found.")
     for host in hosts:
         await compute.agents.cast(host, "cache_images", image_ids=image_ids)
@@ -248,9 +224,9 @@ async def cache_images(request: Request) -> Response:
 
 
 @routes.post("/v2.1/os-aggregates/{aggregate_id}/action")
-async def aggregate_action(request: Request) -> Response:
-    ctx = await caller(request)
-    body = await json_body(request)
+async def aggregate_action(req: Req) -> Response:
+    await req.caller()
+    body = await req.json()
     if not isinstance(body, dict) or len(body) != 1:
         raise BadRequest("Malformed request body")
     action, arg = next(iter(body.items()))
@@ -258,8 +234,8 @@ async def aggregate_action(request: Request) -> Response:
         raise BadRequest(f"There is no such action: {action}")
     if action == "set_metadata":
         metadata = _metadata(arg)
-        enforce(request, ctx, "os_compute_api:os-aggregates:set_metadata", {})
-        return await _respond(request, svc.set_metadata, _agg_id(request), metadata)
+        await req.enforce("os_compute_api:os-aggregates:set_metadata", {})
+        return await _respond(req, svc.set_metadata, _agg_id(req), metadata)
     host = _host(arg, action)
-    enforce(request, ctx, f"os_compute_api:os-aggregates:{action}", {})
-    return await _membership(request, _agg_id(request), host, add=action == "add_host")
+    await req.enforce(f"os_compute_api:os-aggregates:{action}", {})
+    return await _membership(req, _agg_id(req), host, add=action == "add_host")

@@ -8,39 +8,36 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.requests import Request
 from starlette.responses import Response
 
-from onestack.compute.api.common import caller, compute_of, enforce
+from onestack.compute.api.common import ComputeRoutes, Req
 from onestack.compute.api.operator import nova_time
 from onestack.compute.service import availability_zones as svc
 from onestack.compute.service import services
-from onestack.core.api.http import RouteTable, json_response
+from onestack.core.api.http import json_response
 
-routes = RouteTable()
+routes = ComputeRoutes()
 
 
-async def _zones(request: Request) -> list[svc.Zone]:
-    compute = compute_of(request)
+async def _zones(req: Req) -> list[svc.Zone]:
+    compute = req.state
     await services.refresh_control(compute)
     return await compute.db.read(svc.describe, compute.config.compute.service_down_time)
 
 
 @routes.get("/v2.1/os-availability-zone")
-async def list_zones(request: Request) -> Response:
-    ctx = await caller(request)
-    enforce(request, ctx, "os_compute_api:os-availability-zone:list", {})
+async def list_zones(req: Req) -> Response:
+    await req.enforce("os_compute_api:os-availability-zone:list", {})
     info = [{"zoneName": z.name, "zoneState": {"available": z.available}, "hosts": None}
-            for z in await _zones(request) if z.name != svc.INTERNAL_ZONE]
+            for z in await _zones(req) if z.name != svc.INTERNAL_ZONE]
     return json_response({"availabilityZoneInfo": info})
 
 
 @routes.get("/v2.1/os-availability-zone/detail")
-async def list_zones_detail(request: Request) -> Response:
-    ctx = await caller(request)
-    enforce(request, ctx, "os_compute_api:os-availability-zone:detail", {})
+async def list_zones_detail(req: Req) -> Response:
+    await req.enforce("os_compute_api:os-availability-zone:detail", {})
     info: list[dict[str, Any]] = []
-    for zone in await _zones(request):
+    for zone in await _zones(req):
         hosts: dict[str, Any] | None = None
         if zone.available:
             hosts = {}

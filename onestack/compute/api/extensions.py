@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.requests import Request
 from starlette.responses import Response
 
-from onestack.compute.api.common import caller, enforce
+from onestack.compute.api.common import ComputeRoutes, Req
 from onestack.core.api.faults import NotFound
-from onestack.core.api.http import RouteTable, json_response
+from onestack.core.api.http import json_response
 
-routes = RouteTable()
+routes = ComputeRoutes()
 
 RULE = "os_compute_api:extensions"
 NAMESPACE = "http://docs.openstack.org/compute/ext/fake_xml"
@@ -134,17 +133,15 @@ def _entry(alias: str, name: str, description: str) -> dict[str, Any]:
 
 
 @routes.get("/v2.1/extensions")
-async def list_extensions(request: Request) -> Response:
-    ctx = await caller(request)
-    enforce(request, ctx, RULE)
+async def list_extensions(req: Req) -> Response:
+    await req.enforce(RULE)
     return json_response({"extensions": [_entry(*e) for e in _EXTENSIONS]})
 
 
 @routes.get("/v2.1/extensions/{alias}")
-async def show_extension(request: Request) -> Response:
-    ctx = await caller(request)
-    enforce(request, ctx, RULE)
-    alias = request.path_params["alias"]
+async def show_extension(req: Req) -> Response:
+    await req.enforce(RULE)
+    alias = req.path("alias")
     for entry in _EXTENSIONS:
         if entry[0] == alias:
             return json_response({"extension": _entry(*entry)})

@@ -4,71 +4,63 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.requests import Request
 from starlette.responses import Response
 
 from onestack.compute.api.common import (
     MAX_INT,
-    allowed,
+    ComputeRoutes,
+    Req,
     as_bool,
     as_int,
-    at_least,
-    caller,
     check_keys,
-    compute_of,
-    enforce,
-    is_admin,
     name_field,
-    require_version,
     resource_links,
-    wrapped_body,
 )
-from onestack.compute.models import Flavor
 from onestack.compute.service import flavors as svc
 from onestack.core.api.faults import BadRequest
-from onestack.core.api.http import RouteTable, json_response
+from onestack.core.api.http import json_response
 from onestack.core.api.microversion import Version
-from onestack.core.api.pagination import links as page_links
-from onestack.core.api.pagination import page_params
-from onestack.core.auth import AuthContext
 
-routes = RouteTable()
+routes = ComputeRoutes()
 
 _FLAVOR_ID_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789. _-")
+_UPDATE: dict[str, Any] = {"type": "object", "required": ["description"], "additionalProperties": False,
+                           "properties": {"description": {}}}  # its content: _description (Nova's wording)
 _CREATE_KEYS = {"name", "id", "ram", "vcpus", "disk", "OS-FLV-EXT-DATA:ephemeral", "swap", "rxtx_factor",
                 "os-flavor-access:is_public"}
 
 
-def render(request: Request, flavor: Flavor, *, detail: bool = True, with_specs: bool = False) -> dict[str, Any]:
+def render(req: Req, flavor: svc.FlavorRow, *, detail: bool = True, with_specs: bool = False) -> dict[str, Any]:
     """A flavor as the negotiated microversion shows it."""
     body: dict[str, Any] = {"id": flavor.flavorid, "name": flavor.name}
     if detail:
         # Before 2.75 a flavor without swap reports it as an empty string.
-        swap: int | str = flavor.swap if (flavor.swap or at_least(request, 2, 75)) else ""
+        swap: int | str = flavor.swap if (flavor.swap or req.at_least(2, 75)) else ""
         body.update({
             "ram": flavor.memory_mb, "disk": flavor.root_gb, "swap": swap,
             "OS-FLV-EXT-DATA:ephemeral": flavor.ephemeral_gb, "OS-FLV-DISABLED:disabled": flavor.disabled,
             "vcpus": flavor.vcpus, "os-flavor-access:is_public": flavor.is_public,
             "rxtx_factor": float(flavor.rxtx_factor),
         })
-    body["links"] = resource_links(request, "flavors", flavor.flavorid)
-    if at_least(request, 2, 55):
+    body["links"] = resource_links(req, "flavors", flavor.flavorid)
+    if req.at_least(2, 55):
         body["description"] = flavor.description
-    if detail and with_specs and at_least(request, 2, 61):
+    if detail and with_specs and req.at_least(2, 61):
         body["extra_specs"] = svc.specs_of(flavor)
     return body
 
 
-def show_specs(request: Request, ctx: AuthContext) -> bool:
-    return at_least(request, 2, 61) and allowed(request, ctx, "os_compute_api:os-flavor-extra-specs:index")
+async def show_specs(req: Req) -> bool:
+    return req.at_least(2, 61) and await req.allowed("os_compute_api:os-flavor-extra-specs:index")
 
 
-def viewer(request: Request, ctx: AuthContext) -> svc.Viewer:
-    return svc.Viewer(project_id=ctx.project_id, is_admin=is_admin(request, ctx))
+async def viewer(req: Req) -> svc.Viewer:
+    ctx = await req.caller()
+    return svc.Viewer(project_id=ctx.project_id, is_admin=await req.is_admin())
 
 
-def _list_query(request: Request, admin: bool) -> svc.ListQuery:
-    params = request.query_params
+def _list_query(req: Req, admin: bool) -> svc.ListQuery:
+    params = req.params
     is_public: bool | None = True
     if admin and "is_public" in params:
         raw = params["is_public"].strip().lower()
@@ -91,33 +83,32 @@ def _list_query(request: Request, admin: bool) -> svc.ListQuery:
     sort_dir = params.get("sort_dir", "asc")
     if sort_dir not in ("asc", "desc"):
         raise BadRequest(f"Invalid input for query parameters sort_dir. Value: {sort_dir}.")
-    page = page_params(request)
+    page = req.page()
     return svc.ListQuery(is_public=is_public, min_ram=minimums["minRam"], min_disk=minimums["minDisk"],
                          sort_key=sort_key, sort_dir=sort_dir, limit=page.limit, marker=page.marker)
 
 
-async def _list(request: Request, detail: bool) -> Response:
-    ctx = await caller(request)
-    who = viewer(request, ctx)
-    query = _list_query(request, who.is_admin)
-    flavors = await compute_of(request).db.read(svc.list_flavors, who, query)
-    specs = detail and show_specs(request, ctx)
-    items = [render(request, f, detail=detail, with_specs=specs) for f in flavors]
+async def _list(req: Req, detail: bool) -> Response:
+    who = await viewer(req)
+    query = _list_query(req, who.is_admin)
+    flavors = await req.read(svc.list_flavors, who, query)
+    specs = detail and await show_specs(req)
+    items = [render(req, f, detail=detail, with_specs=specs) for f in flavors]
     body: dict[str, Any] = {"flavors": items}
-    nxt = page_links(request, items, page_params(request), "flavors")
+    nxt = req.next_links(items, req.page())
     if nxt:
         body["flavors_links"] = nxt
     return json_response(body)
 
 
 @routes.get("/v2.1/flavors")
-async def list_flavors(request: Request) -> Response:
-    return await _list(request, detail=False)
+async def list_flavors(req: Req) -> Response:
+    return await _list(req, detail=False)
 
 
 @routes.get("/v2.1/flavors/detail")
-async def list_flavors_detail(request: Request) -> Response:
-    return await _list(request, detail=True)
+async def list_flavors_detail(req: Req) -> Response:
+    return await _list(req, detail=True)
 
 
 def _flavor_id(value: Any) -> str | None:
@@ -150,9 +141,9 @@ def _description(value: Any) -> str | None:
     return value
 
 
-def parse_create(request: Request, body: dict[str, Any]) -> dict[str, Any]:
+def parse_create(req: Req, body: dict[str, Any]) -> dict[str, Any]:
     """The new flavor's columns from the request, validated as Nova's schema does."""
-    keys = _CREATE_KEYS | ({"description"} if at_least(request, 2, 55) else set())
+    keys = _CREATE_KEYS | ({"description"} if req.at_least(2, 55) else set())
     check_keys(body, keys, "flavor")
     for required in ("name", "ram", "vcpus", "disk"):
         if required not in body:
@@ -172,39 +163,30 @@ def parse_create(request: Request, body: dict[str, Any]) -> dict[str, Any]:
 
 
 @routes.post("/v2.1/flavors")
-async def create_flavor(request: Request) -> Response:
-    ctx = await caller(request)
-    enforce(request, ctx, "os_compute_api:os-flavor-manage:create")
-    values = parse_create(request, await wrapped_body(request, "flavor"))
-    flavor = await compute_of(request).db.write(svc.create_flavor, values)
-    return json_response({"flavor": render(request, flavor, with_specs=show_specs(request, ctx))})
+async def create_flavor(req: Req) -> Response:
+    await req.enforce("os_compute_api:os-flavor-manage:create")
+    values = parse_create(req, await req.body(wrapper="flavor"))
+    flavor = await req.write(svc.create_flavor, values)
+    return json_response({"flavor": render(req, flavor, with_specs=await show_specs(req))})
 
 
 @routes.get("/v2.1/flavors/{flavor_id}")
-async def show_flavor(request: Request) -> Response:
-    ctx = await caller(request)
-    flavor = await compute_of(request).db.read(svc.get_flavor, request.path_params["flavor_id"],
-                                               viewer(request, ctx))
-    return json_response({"flavor": render(request, flavor, with_specs=show_specs(request, ctx))})
+async def show_flavor(req: Req) -> Response:
+    flavor = await req.read(svc.get_flavor, req.path("flavor_id"), await viewer(req))
+    return json_response({"flavor": render(req, flavor, with_specs=await show_specs(req))})
 
 
 @routes.put("/v2.1/flavors/{flavor_id}")
-async def update_flavor(request: Request) -> Response:
-    require_version(request, Version(2, 55))
-    ctx = await caller(request)
-    enforce(request, ctx, "os_compute_api:os-flavor-manage:update")
-    body = await wrapped_body(request, "flavor")
-    check_keys(body, {"description"}, "flavor")
-    if "description" not in body:
-        raise BadRequest("Invalid input for field/attribute flavor. 'description' is a required property")
-    flavor = await compute_of(request).db.write(svc.update_description, request.path_params["flavor_id"],
-                                                _description(body["description"]))
-    return json_response({"flavor": render(request, flavor, with_specs=show_specs(request, ctx))})
+async def update_flavor(req: Req) -> Response:
+    req.require_version(Version(2, 55))
+    await req.enforce("os_compute_api:os-flavor-manage:update")
+    body = await req.body(_UPDATE, wrapper="flavor")
+    flavor = await req.write(svc.update_description, req.path("flavor_id"), _description(body["description"]))
+    return json_response({"flavor": render(req, flavor, with_specs=await show_specs(req))})
 
 
 @routes.delete("/v2.1/flavors/{flavor_id}")
-async def delete_flavor(request: Request) -> Response:
-    ctx = await caller(request)
-    enforce(request, ctx, "os_compute_api:os-flavor-manage:delete")
-    await compute_of(request).db.write(svc.delete_flavor, request.path_params["flavor_id"])
+async def delete_flavor(req: Req) -> Response:
+    await req.enforce("os_compute_api:os-flavor-manage:delete")
+    await req.write(svc.delete_flavor, req.path("flavor_id"))
     return Response(status_code=202)

@@ -16,32 +16,30 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
-from urllib.parse import urlencode
 
-from starlette.requests import Request
 from starlette.responses import Response
 
 from onestack.client.image import ImageClient
 from onestack.compute.api.common import (
-    api_base,
-    caller,
-    compute_of,
+    MAX_LIMIT,
+    ComputeRoutes,
+    Req,
     invalid,
-    require_version,
     resource_links,
 )
 from onestack.compute.api.server_metadata import parse_items, parse_single_item
 from onestack.compute.service import quotas
 from onestack.core.api.faults import ApiError, BadRequest, Forbidden, NotFound
-from onestack.core.api.http import RouteTable, json_body, json_response, no_content
+from onestack.core.api.http import json_response, no_content
 from onestack.core.api.microversion import Version
+from onestack.core.api.pagination import Page
+from onestack.core.api.parse import OSLO_BOOLEANS
 from onestack.core.auth import AuthContext
 
-routes = RouteTable()
+routes = ComputeRoutes()
 
 MAX_IMAGES = Version(2, 35)  # Nova's MAX_PROXY_API_SUPPORT_VERSION
 MAX_METADATA = Version(2, 38)
-MAX_LIMIT = 1000  # Nova's [api] max_limit: a full page of this size gets a next link
 # Glance's own image attributes; every other key of an image document is a custom property.
 BASE_ATTRIBUTES = frozenset({
     "id", "name", "status", "visibility", "protected", "os_hidden", "checksum", "os_hash_algo",
@@ -58,13 +56,12 @@ PROGRESS = {"queued": 25, "saving": 50, "active": 100}
 FILTERS = {"name": "name", "status": "status", "server": "instance_uuid", "type": "image_type",
            "minRam": "min_ram", "minDisk": "min_disk"}
 _DIGITS = re.compile(r"^[0-9]+$")
-_TRUE = {"1", "t", "true", "on", "y", "yes"}
 
 
 # --- talking to the image service -----------------------------------------------------------
 
-def _images(request: Request) -> ImageClient:
-    images = compute_of(request).images
+def _images(req: Req) -> ImageClient:
+    images = req.state.images
     if images is None:
         raise ApiError("The image service is not reachable from compute.", status=503)
     return images
@@ -84,8 +81,8 @@ def _glance_message(text: str) -> str:
     return (paragraphs[-1] if paragraphs else text.strip())[:200]
 
 
-async def _get(request: Request, ctx: AuthContext, image_id: str) -> dict[str, Any]:
-    image = await _images(request).get(image_id, ctx.token)
+async def _get(req: Req, ctx: AuthContext, image_id: str) -> dict[str, Any]:
+    image = await _images(req).get(image_id, ctx.token)
     if image is None:
         raise NotFound("Image not found.")
     return image
@@ -103,11 +100,10 @@ def properties_of(image: dict[str, Any]) -> dict[str, Any]:
     return props
 
 
-async def _write(request: Request, ctx: AuthContext, image: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+async def _write(req: Req, ctx: AuthContext, image: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """Make the image's custom properties ``new``; the updated image document."""
     old = properties_of(image)
-    limit = await compute_of(request).db.read(
-        lambda s: quotas.limits_for(s, ctx.project_id or "", ctx.user_id)["metadata_items"])
+    limit = await req.read(quotas.metadata_limit, ctx.project_id or "", ctx.user_id)
     if new and 0 <= limit < len(new):
         raise Forbidden("Image metadata limit exceeded")
     ops: list[dict[str, Any]] = []
@@ -121,7 +117,7 @@ async def _write(request: Request, ctx: AuthContext, image: dict[str, Any], new:
             if key not in new and not key.startswith("os_glance_")]
     if not ops:
         return image
-    status, updated = await _images(request).patch_as_user(image["id"], ops, ctx.token)
+    status, updated = await _images(req).patch_as_user(image["id"], ops, ctx.token)
     if status == 200 and updated is not None:
         return updated
     if status == 404:
@@ -149,17 +145,17 @@ def _isotime(value: Any) -> str | None:
     return text if text.endswith("Z") else text + "Z"
 
 
-def _links(request: Request, image_id: str) -> list[dict[str, str]]:
-    glance = str(request.base_url).rstrip("/") + "/image"
-    return [*resource_links(request, "images", image_id),
+def _links(req: Req, image_id: str) -> list[dict[str, str]]:
+    glance = str(req.request.base_url).rstrip("/") + "/image"
+    return [*resource_links(req, "images", image_id),
             {"rel": "alternate", "type": "application/vnd.openstack.image", "href": f"{glance}/images/{image_id}"}]
 
 
-def basic_view(request: Request, image: dict[str, Any]) -> dict[str, Any]:
-    return {"id": image["id"], "name": image.get("name"), "links": _links(request, image["id"])}
+def basic_view(req: Req, image: dict[str, Any]) -> dict[str, Any]:
+    return {"id": image["id"], "name": image.get("name"), "links": _links(req, image["id"])}
 
 
-def detail_view(request: Request, image: dict[str, Any]) -> dict[str, Any]:
+def detail_view(req: Req, image: dict[str, Any]) -> dict[str, Any]:
     props = properties_of(image)
     status = image.get("status")
     view: dict[str, Any] = {
@@ -173,34 +169,33 @@ def detail_view(request: Request, image: dict[str, Any]) -> dict[str, Any]:
         "status": STATUS.get(str(status), "UNKNOWN"),
         "progress": PROGRESS.get(str(status), 0),
         "OS-EXT-IMG-SIZE:size": image.get("size") or 0,
-        "links": _links(request, image["id"]),
+        "links": _links(req, image["id"]),
     }
     server = props.get("instance_uuid")
     if server is not None:
-        view["server"] = {"id": server, "links": resource_links(request, "servers", str(server))}
+        view["server"] = {"id": server, "links": resource_links(req, "servers", str(server))}
     auto = props.get("auto_disk_config")
     if auto is not None:
-        view["OS-DCF:diskConfig"] = "AUTO" if str(auto).strip().lower() in _TRUE else "MANUAL"
+        view["OS-DCF:diskConfig"] = "AUTO" if str(auto).strip().lower() in OSLO_BOOLEANS.true else "MANUAL"
     return view
 
 
 # --- listing --------------------------------------------------------------------------------
 
-def _int_query(request: Request, name: str) -> int | None:
-    values = request.query_params.getlist(name)
+def _int_query(req: Req, name: str) -> int | None:
+    values = req.params.getlist(name)
     if not values:
         return None
     value = values[-1]
     if not _DIGITS.match(value):
-        raise BadRequest(f"Invalid input for query parameters {name}. Value: {value}. "
-                         f"'{value}' does not match '^[0-9]*$'")
+        raise req.bad_value(name, value, f"'{value}' does not match '^[0-9]*$'")
     return int(value)
 
 
-def glance_filters(request: Request) -> dict[str, str]:
+def glance_filters(req: Req) -> dict[str, str]:
     """Nova's list filters as Glance v2 query parameters; other parameters are ignored."""
     out: dict[str, str] = {}
-    for key, value in request.query_params.items():
+    for key, value in req.params.items():
         if key in FILTERS:
             out[FILTERS[key]] = value
         elif key == "changes-since":
@@ -214,19 +209,19 @@ def glance_filters(request: Request) -> dict[str, str]:
     return out
 
 
-async def _list(request: Request, detail: bool) -> Response:
-    ctx = await caller(request)
-    require_version(request, maximum=MAX_IMAGES)
-    limit = _int_query(request, "limit")
+async def _list(req: Req, detail: bool) -> Response:
+    ctx = await req.caller()
+    req.require_version(maximum=MAX_IMAGES)
+    limit = _int_query(req, "limit")
     for name in ("page_size", "offset"):
-        _int_query(request, name)  # validated as Nova does; Glance pages on its own
-    params = glance_filters(request)
-    marker = request.query_params.get("marker")
+        _int_query(req, name)  # validated as Nova does; Glance pages on its own
+    params = glance_filters(req)
+    marker = req.params.get("marker")
     if marker:
         params["marker"] = marker
     if not limit:
         params["limit"] = str(MAX_LIMIT)  # every image, in as few pages as the image service allows
-    status, found, text = await _images(request).list_as_user(params, ctx.token, limit or None)
+    status, found, text = await _images(req).list_as_user(params, ctx.token, limit or None)
     if status == 400:
         raise BadRequest(_glance_message(text))
     if status in (401, 403):
@@ -236,50 +231,48 @@ async def _list(request: Request, detail: bool) -> Response:
     if status != 200:
         raise ApiError(f"The image service answered {status}.")
     view = detail_view if detail else basic_view
-    body: dict[str, Any] = {"images": [view(request, image) for image in found]}
-    page = min(limit if limit is not None else MAX_LIMIT, MAX_LIMIT)
-    if page and len(found) == page:
-        query = sorted((k, v) for k, v in request.query_params.items() if k != "marker")
-        collection = "images/detail" if detail else "images"
-        href = f"{api_base(request)}/v2.1/{collection}?{urlencode([*query, ('marker', found[-1]['id'])])}"
-        body["images_links"] = [{"rel": "next", "href": href}]
+    body: dict[str, Any] = {"images": [view(req, image) for image in found]}
+    full = Page(limit=min(limit if limit is not None else MAX_LIMIT, MAX_LIMIT), marker=None)
+    links = req.next_links(found, full, sort_params=True)
+    if links:
+        body["images_links"] = links
     return json_response(body)
 
 
 @routes.get("/v2.1/images")
-async def list_images(request: Request) -> Response:
-    return await _list(request, detail=False)
+async def list_images(req: Req) -> Response:
+    return await _list(req, detail=False)
 
 
 @routes.get("/v2.1/images/detail")
-async def list_images_detail(request: Request) -> Response:
-    return await _list(request, detail=True)
+async def list_images_detail(req: Req) -> Response:
+    return await _list(req, detail=True)
 
 
 # --- one image ------------------------------------------------------------------------------
 
 @routes.get("/v2.1/images/{image_id}")
-async def show_image(request: Request) -> Response:
-    ctx = await caller(request)
-    require_version(request, maximum=MAX_IMAGES)
-    image = await _get(request, ctx, request.path_params["image_id"])
-    return json_response({"image": detail_view(request, image)})
+async def show_image(req: Req) -> Response:
+    ctx = await req.caller()
+    req.require_version(maximum=MAX_IMAGES)
+    image = await _get(req, ctx, req.path("image_id"))
+    return json_response({"image": detail_view(req, image)})
 
 
 @routes.delete("/v2.1/images/")
-async def delete_blank_image(request: Request) -> Response:
+async def delete_blank_image(req: Req) -> Response:
     # A blank id names no image (Nova: 404); without this route the slash redirect would lead
     # the client to the collection, which has no DELETE (405).
-    await caller(request)
+    await req.caller()
     raise NotFound("Image not found.")
 
 
 @routes.delete("/v2.1/images/{image_id}")
-async def delete_image(request: Request) -> Response:
-    ctx = await caller(request)
-    require_version(request, maximum=MAX_IMAGES)
-    image_id = request.path_params["image_id"]
-    status = await _images(request).delete_as_user(image_id, ctx.token)
+async def delete_image(req: Req) -> Response:
+    ctx = await req.caller()
+    req.require_version(maximum=MAX_IMAGES)
+    image_id = req.path("image_id")
+    status = await _images(req).delete_as_user(image_id, ctx.token)
     if status in (200, 204):
         return no_content()
     if status in (400, 404):
@@ -293,9 +286,9 @@ async def delete_image(request: Request) -> Response:
 
 # --- metadata -------------------------------------------------------------------------------
 
-async def _wrapped(request: Request, wrapper: str) -> dict[str, Any]:
+async def _wrapped(req: Req, wrapper: str) -> dict[str, Any]:
     """Nova's metadata bodies: exactly ``{wrapper: {...}}``."""
-    body = await json_body(request)
+    body = await req.json()
     if not isinstance(body, dict) or wrapper not in body:
         raise BadRequest(f"'{wrapper}' is a required property")
     extra = sorted(set(body) - {wrapper})
@@ -308,68 +301,68 @@ async def _wrapped(request: Request, wrapper: str) -> dict[str, Any]:
     return body[wrapper]  # type: ignore[no-any-return]
 
 
-async def _metadata_caller(request: Request) -> AuthContext:
-    ctx = await caller(request)
-    require_version(request, maximum=MAX_METADATA)
+async def _metadata_caller(req: Req) -> AuthContext:
+    ctx = await req.caller()
+    req.require_version(maximum=MAX_METADATA)
     return ctx
 
 
 @routes.get("/v2.1/images/{image_id}/metadata")
-async def list_metadata(request: Request) -> Response:
-    ctx = await _metadata_caller(request)
-    image = await _get(request, ctx, request.path_params["image_id"])
+async def list_metadata(req: Req) -> Response:
+    ctx = await _metadata_caller(req)
+    image = await _get(req, ctx, req.path("image_id"))
     return json_response({"metadata": properties_of(image)})
 
 
 @routes.post("/v2.1/images/{image_id}/metadata")
-async def create_metadata(request: Request) -> Response:
+async def create_metadata(req: Req) -> Response:
     """Add or change the given keys, keep the others; answers with every property."""
-    ctx = await _metadata_caller(request)
-    items = parse_items(await _wrapped(request, "metadata"), "metadata")
-    image = await _get(request, ctx, request.path_params["image_id"])
-    updated = await _write(request, ctx, image, {**properties_of(image), **items})
+    ctx = await _metadata_caller(req)
+    items = parse_items(await _wrapped(req, "metadata"), "metadata")
+    image = await _get(req, ctx, req.path("image_id"))
+    updated = await _write(req, ctx, image, {**properties_of(image), **items})
     return json_response({"metadata": properties_of(updated)})
 
 
 @routes.put("/v2.1/images/{image_id}/metadata")
-async def replace_metadata(request: Request) -> Response:
-    ctx = await _metadata_caller(request)
-    items = parse_items(await _wrapped(request, "metadata"), "metadata")
-    image = await _get(request, ctx, request.path_params["image_id"])
-    await _write(request, ctx, image, dict(items))
+async def replace_metadata(req: Req) -> Response:
+    ctx = await _metadata_caller(req)
+    items = parse_items(await _wrapped(req, "metadata"), "metadata")
+    image = await _get(req, ctx, req.path("image_id"))
+    await _write(req, ctx, image, dict(items))
     return json_response({"metadata": items})
 
 
 @routes.get("/v2.1/images/{image_id}/metadata/{key}")
-async def show_metadata_item(request: Request) -> Response:
-    ctx = await _metadata_caller(request)
-    props = properties_of(await _get(request, ctx, request.path_params["image_id"]))
-    key = request.path_params["key"]
+async def show_metadata_item(req: Req) -> Response:
+    ctx = await _metadata_caller(req)
+    props = properties_of(await _get(req, ctx, req.path("image_id")))
+    key = req.path("key")
     if key not in props:
         raise NotFound("The resource could not be found.")
     return json_response({"meta": {key: props[key]}})
 
 
 @routes.put("/v2.1/images/{image_id}/metadata/{key}")
-async def update_metadata_item(request: Request) -> Response:
-    ctx = await _metadata_caller(request)
-    body = await _wrapped(request, "meta")
+async def update_metadata_item(req: Req) -> Response:
+    ctx = await _metadata_caller(req)
+    body = await _wrapped(req, "meta")
     item = parse_single_item(body)
-    if request.path_params["key"] not in item:
+    if req.path("key") not in item:
         raise BadRequest("Request body and URI mismatch")
-    image = await _get(request, ctx, request.path_params["image_id"])
-    await _write(request, ctx, image, {**properties_of(image), **item})
+    image = await _get(req, ctx, req.path("image_id"))
+    await _write(req, ctx, image, {**properties_of(image), **item})
     return json_response({"meta": item})
 
 
 @routes.delete("/v2.1/images/{image_id}/metadata/{key}")
-async def delete_metadata_item(request: Request) -> Response:
-    ctx = await _metadata_caller(request)
-    image = await _get(request, ctx, request.path_params["image_id"])
+async def delete_metadata_item(req: Req) -> Response:
+    ctx = await _metadata_caller(req)
+    image = await _get(req, ctx, req.path("image_id"))
     props = properties_of(image)
-    key = request.path_params["key"]
+    key = req.path("key")
     if key not in props:
         raise NotFound("Invalid metadata key")
     props.pop(key)
-    await _write(request, ctx, image, props)
+    await _write(req, ctx, image, props)
     return no_content()

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from starlette.requests import Request
 from starlette.responses import Response
 
-from onestack.compute.api.common import at_least, caller, compute_of, enforce
+from onestack.compute.api.common import ComputeRoutes, Req
 from onestack.compute.service import quotas as svc
-from onestack.core.api.http import RouteTable, json_response
+from onestack.core.api.http import json_response
 
-routes = RouteTable()
+routes = ComputeRoutes()
 
 # (absolute limit name, quota resource), in Nova's order.
 MAXIMA = [
@@ -31,13 +28,13 @@ _GONE_236 = {"maxSecurityGroupRules", "maxSecurityGroups", "maxTotalFloatingIps"
              "totalSecurityGroupsUsed"}
 
 
-def _hidden(request: Request) -> set[str]:
+def _hidden(req: Req) -> set[str]:
     hidden: set[str] = set()
-    if at_least(request, 2, 36):
+    if req.at_least(2, 36):
         hidden |= _GONE_236
-    if at_least(request, 2, 39):
+    if req.at_least(2, 39):
         hidden.add("maxImageMeta")
-    if at_least(request, 2, 57):
+    if req.at_least(2, 57):
         hidden |= {"maxPersonality", "maxPersonalitySize"}
     return hidden
 
@@ -49,17 +46,12 @@ def absolute(limits: dict[str, int], used: dict[str, int], hidden: set[str]) -> 
 
 
 @routes.get("/v2.1/limits")
-async def show_limits(request: Request) -> Response:
-    ctx = await caller(request)
-    enforce(request, ctx, "os_compute_api:limits")
+async def show_limits(req: Req) -> Response:
+    ctx = await req.enforce("os_compute_api:limits")
     project_id = ctx.project_id or ""
-    asked = request.query_params.get("tenant_id")
+    asked = req.params.get("tenant_id")
     if asked and asked != project_id:
-        enforce(request, ctx, "os_compute_api:limits:other_project", {"project_id": asked})
+        await req.enforce("os_compute_api:limits:other_project", {"project_id": asked})
         project_id = asked
-
-    def load(s: Any) -> tuple[dict[str, int], dict[str, int]]:
-        return svc.limits_for(s, project_id), svc.usage_for(s, project_id)
-
-    limits, used = await compute_of(request).db.read(load)
-    return json_response({"limits": {"rate": [], "absolute": absolute(limits, used, _hidden(request))}})
+    limits, used = await req.read(svc.limits_and_usage, project_id)
+    return json_response({"limits": {"rate": [], "absolute": absolute(limits, used, _hidden(req))}})

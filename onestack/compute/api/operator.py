@@ -5,12 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from starlette.requests import Request
-
+from onestack.compute.api.common import Req
 from onestack.core.api.faults import BadRequest
-
-_TRUE = {"1", "t", "true", "on", "y", "yes"}
-_FALSE = {"0", "f", "false", "off", "n", "no"}
 
 
 def nova_time(dt: datetime | None) -> str | None:
@@ -18,28 +14,14 @@ def nova_time(dt: datetime | None) -> str | None:
     return None if dt is None else dt.strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
-def strict_query(request: Request, allowed: set[str]) -> None:
+def strict_query(req: Req, allowed: set[str]) -> None:
     """Nova's query schemas that forbid unknown parameters (``additionalProperties: False``)."""
-    extra = sorted(set(request.query_params) - allowed)
+    extra = sorted(set(req.params) - allowed)
     if extra:
         listed = ", ".join(f"'{k}'" for k in extra)
         raise BadRequest(f"Invalid input for query parameters {', '.join(extra)}. Value: "
-                         f"{request.query_params[extra[0]]}. Additional properties are not allowed "
+                         f"{req.params[extra[0]]}. Additional properties are not allowed "
                          f"({listed} {'was' if len(extra) == 1 else 'were'} unexpected)")
-
-
-def query_bool(request: Request, name: str) -> bool:
-    """A strict boolean query parameter (``with_servers=true``); absent is False."""
-    raw = request.query_params.get(name)
-    if raw is None:
-        return False
-    text = raw.strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise BadRequest(f"Invalid input for query parameters {name}. Value: {raw}. "
-                     f"{raw!r} is not a valid boolean")
 
 
 def body_dict(body: Any) -> dict[str, Any]:

@@ -9,18 +9,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from starlette.requests import Request
 from starlette.responses import Response
 
-from onestack.compute.api.common import allowed, caller, compute_of
-from onestack.compute.service import instances
+from onestack.compute.api.common import ComputeRoutes, Req
+from onestack.compute.service import servers
 from onestack.core.api.faults import BadRequest
-from onestack.core.api.http import RouteTable, json_body
 from onestack.core.auth import AuthContext
 
-routes = RouteTable()
+routes = ComputeRoutes()
 
-ActionHandler = Callable[[Request, AuthContext, dict[str, Any], Any], Awaitable[Response]]
+ActionHandler = Callable[[Req, AuthContext, dict[str, Any], Any], Awaitable[Response]]
 ACTIONS: dict[str, ActionHandler] = {}
 
 
@@ -33,9 +31,9 @@ def action(name: str) -> Callable[[ActionHandler], ActionHandler]:
 
 
 @routes.post("/v2.1/servers/{server_id}/action")
-async def server_action(request: Request) -> Response:
-    ctx = await caller(request)
-    body = await json_body(request)
+async def server_action(req: Req) -> Response:
+    ctx = await req.caller()
+    body = await req.json()
     if not isinstance(body, dict) or len(body) != 1:
         raise BadRequest("There is no such action: None" if not body else
                          f"Invalid request body: expected exactly one action, got {sorted(body) if isinstance(body, dict) else body}")
@@ -43,7 +41,7 @@ async def server_action(request: Request) -> Response:
     handler = ACTIONS.get(name)
     if handler is None:
         raise BadRequest(f"There is no such action: {name}")
-    uuid = request.path_params["server_id"]
-    project = None if allowed(request, ctx, "context_is_admin") else ctx.project_id
-    row = await compute_of(request).db.read(lambda s: instances.to_dict(instances.get(s, uuid, project_id=project)))
-    return await handler(request, ctx, row, arg)
+    uuid = req.path("server_id")
+    project = None if await req.is_admin() else ctx.project_id
+    row = await req.read(servers.visible, uuid, project)
+    return await handler(req, ctx, row, arg)

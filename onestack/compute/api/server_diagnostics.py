@@ -10,16 +10,15 @@ from __future__ import annotations
 import string
 from typing import Any
 
-from starlette.requests import Request
 from starlette.responses import Response
 
-from onestack.compute.api.common import at_least, caller, compute_of
+from onestack.compute.api.common import ComputeRoutes, Req
 from onestack.compute.api.servers import load
 from onestack.core.api.faults import Conflict, NotImplementedFault, ServiceUnavailable
-from onestack.core.api.http import RouteTable, json_response
+from onestack.core.api.http import json_response
 from onestack.core.bus import BusTimeout, RemoteError
 
-routes = RouteTable()
+routes = ComputeRoutes()
 
 
 def legacy(diag: dict[str, Any]) -> dict[str, Any]:
@@ -48,13 +47,13 @@ def legacy(diag: dict[str, Any]) -> dict[str, Any]:
 
 
 @routes.get("/v2.1/servers/{server_id}/diagnostics")
-async def show_diagnostics(request: Request) -> Response:
-    ctx = await caller(request)
-    row = await load(request, ctx, request.path_params["server_id"], "os_compute_api:os-server-diagnostics")
+async def show_diagnostics(req: Req) -> Response:
+    ctx = await req.caller()
+    row = await load(req, ctx, req.path("server_id"), "os_compute_api:os-server-diagnostics")
     uuid, host = row["uuid"], row.get("host")
     if not host:
         raise Conflict(f"Instance {uuid} is not ready")
-    agents = compute_of(request).agents
+    agents = req.state.agents
     assert agents is not None
     try:
         diag: dict[str, Any] = await agents.call(host, "get_diagnostics", uuid=uuid)
@@ -69,4 +68,4 @@ async def show_diagnostics(request: Request) -> Response:
         raise
     except BusTimeout:
         raise ServiceUnavailable(f"Compute host {host} did not answer; try again later.") from None
-    return json_response(diag if at_least(request, 2, 48) else legacy(diag))
+    return json_response(diag if req.at_least(2, 48) else legacy(diag))

@@ -2,56 +2,51 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from starlette.requests import Request
 from starlette.responses import Response
 
 from onestack.compute.api.common import (
-    allowed,
+    ComputeRoutes,
+    Req,
     as_int,
-    at_least,
-    caller,
     check_keys,
-    compute_of,
-    enforce,
     name_field,
-    wrapped_body,
 )
-from onestack.compute.models import ServerGroup
 from onestack.compute.service import server_groups as svc
 from onestack.core.api.faults import BadRequest
-from onestack.core.api.http import RouteTable, json_response, no_content
+from onestack.core.api.http import json_response, no_content
 from onestack.core.auth import AuthContext
 
-routes = RouteTable()
+routes = ComputeRoutes()
 
 
-def render(request: Request, group: ServerGroup) -> dict[str, Any]:
+def render(req: Req, group: svc.ServerGroupRow) -> dict[str, Any]:
     body: dict[str, Any] = {"id": group.uuid, "name": group.name}
-    if at_least(request, 2, 64):
+    if req.at_least(2, 64):
         body.update({"policy": group.policy, "rules": dict(group.rules or {})})
     else:
         body.update({"policies": [group.policy], "metadata": {}})
     body["members"] = [m.instance_uuid for m in group.members]
-    if at_least(request, 2, 13):
+    if req.at_least(2, 13):
         body.update({"project_id": group.project_id, "user_id": group.user_id})
     return body
 
 
-def _allowed_policies(request: Request) -> tuple[str, ...]:
+def _allowed_policies(req: Req) -> tuple[str, ...]:
     # The soft policies arrived at 2.15.
-    return svc.POLICIES if at_least(request, 2, 15) else svc.POLICIES[:2]
+    return svc.POLICIES if req.at_least(2, 15) else svc.POLICIES[:2]
 
 
-def _policy_legacy(request: Request, body: dict[str, Any]) -> str:
+def _policy_legacy(req: Req, body: dict[str, Any]) -> str:
     policies = body.get("policies")
     if not isinstance(policies, list) or len(policies) != 1:
         raise BadRequest(f"Invalid input for field/attribute policies. Value: {policies}. "
                          "Exactly one policy is required")
-    if policies[0] not in _allowed_policies(request):
+    if policies[0] not in _allowed_policies(req):
         raise BadRequest(f"Invalid input for field/attribute 0. Value: {policies[0]}. "
-                         f"{policies[0]!r} is not one of {list(_allowed_policies(request))}")
+                         f"{policies[0]!r} is not one of {list(_allowed_policies(req))}")
     return str(policies[0])
 
 
@@ -68,14 +63,14 @@ def _rules(policy: str, rules: Any) -> dict[str, Any]:
     return {}
 
 
-def parse_create(request: Request, body: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
-    modern = at_least(request, 2, 64)
+def parse_create(req: Req, body: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    modern = req.at_least(2, 64)
     check_keys(body, {"name", "policy", "rules"} if modern else {"name", "policies"}, "server_group")
     if "name" not in body:
         raise BadRequest("Invalid input for field/attribute server_group. 'name' is a required property")
     name = name_field(body["name"])
     if not modern:
-        return name, _policy_legacy(request, body), {}
+        return name, _policy_legacy(req, body), {}
     policy = body.get("policy")
     if policy not in svc.POLICIES:
         raise BadRequest(f"Invalid input for field/attribute policy. Value: {policy}. "
@@ -84,51 +79,48 @@ def parse_create(request: Request, body: dict[str, Any]) -> tuple[str, str, dict
 
 
 @routes.post("/v2.1/os-server-groups")
-async def create_group(request: Request) -> Response:
-    ctx = await caller(request)
-    enforce(request, ctx, "os_compute_api:os-server-groups:create")
-    name, policy, rules = parse_create(request, await wrapped_body(request, "server_group"))
-    group = await compute_of(request).db.write(
-        lambda s: svc.create_group(s, name=name, policy=policy, rules=rules, project_id=ctx.project_id or "",
-                                   user_id=ctx.user_id))
-    return json_response({"server_group": render(request, group)})
+async def create_group(req: Req) -> Response:
+    ctx = await req.enforce("os_compute_api:os-server-groups:create")
+    name, policy, rules = parse_create(req, await req.body(wrapper="server_group"))
+    group = await req.write(partial(svc.create_group, name=name, policy=policy, rules=rules,
+                                    project_id=ctx.project_id or "", user_id=ctx.user_id))
+    return json_response({"server_group": render(req, group)})
 
 
-def _paging(request: Request) -> tuple[int, int | None]:
-    params = request.query_params
+def _paging(req: Req) -> tuple[int, int | None]:
+    params = req.params
     offset = as_int(params["offset"], "offset", 0) if "offset" in params else 0
     limit = as_int(params["limit"], "limit", 1) if "limit" in params else None
     return offset, limit
 
 
 @routes.get("/v2.1/os-server-groups")
-async def list_groups(request: Request) -> Response:
-    ctx = await caller(request)
-    enforce(request, ctx, "os_compute_api:os-server-groups:index")
+async def list_groups(req: Req) -> Response:
+    ctx = await req.enforce("os_compute_api:os-server-groups:index")
     project: str | None = ctx.project_id or ""
-    if "all_projects" in request.query_params and allowed(request, ctx, "os_compute_api:os-server-groups:index:all_projects"):
+    if "all_projects" in req.params and await req.allowed("os_compute_api:os-server-groups:index:all_projects"):
         project = None
-    offset, limit = _paging(request)
-    groups = await compute_of(request).db.read(svc.list_groups, project, offset, limit)
-    return json_response({"server_groups": [render(request, g) for g in groups]})
+    offset, limit = _paging(req)
+    groups = await req.read(svc.list_groups, project, offset, limit)
+    return json_response({"server_groups": [render(req, g) for g in groups]})
 
 
-async def _load(request: Request, ctx: AuthContext, rule: str) -> ServerGroup:
-    group = await compute_of(request).db.read(svc.get_group, request.path_params["group_id"], None)
-    enforce(request, ctx, rule, {"project_id": group.project_id})
+async def _load(req: Req, ctx: AuthContext, rule: str) -> svc.ServerGroupRow:
+    group = await req.read(svc.get_group, req.path("group_id"), None)
+    await req.enforce(rule, {"project_id": group.project_id})
     return group
 
 
 @routes.get("/v2.1/os-server-groups/{group_id}")
-async def show_group(request: Request) -> Response:
-    ctx = await caller(request)
-    group = await _load(request, ctx, "os_compute_api:os-server-groups:show")
-    return json_response({"server_group": render(request, group)})
+async def show_group(req: Req) -> Response:
+    ctx = await req.caller()
+    group = await _load(req, ctx, "os_compute_api:os-server-groups:show")
+    return json_response({"server_group": render(req, group)})
 
 
 @routes.delete("/v2.1/os-server-groups/{group_id}")
-async def delete_group(request: Request) -> Response:
-    ctx = await caller(request)
-    group = await _load(request, ctx, "os_compute_api:os-server-groups:delete")
-    await compute_of(request).db.write(svc.delete_group, group.uuid, None)
+async def delete_group(req: Req) -> Response:
+    ctx = await req.caller()
+    group = await _load(req, ctx, "os_compute_api:os-server-groups:delete")
+    await req.write(svc.delete_group, group.uuid, None)
     return no_content()

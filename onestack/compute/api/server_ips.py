@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.requests import Request
 from starlette.responses import Response
 
-from onestack.compute.api.common import caller
+from onestack.compute.api.common import ComputeRoutes, Req
 from onestack.compute.api.servers import load
 from onestack.core.api.faults import NotFound
-from onestack.core.api.http import RouteTable, json_response
+from onestack.core.api.http import json_response
 
-routes = RouteTable()
+routes = ComputeRoutes()
 _RULE = "os_compute_api:ips:"
 
 
@@ -27,17 +26,17 @@ def addresses_of(row: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 
 
 @routes.get("/v2.1/servers/{server_id}/ips")
-async def list_ips(request: Request) -> Response:
-    ctx = await caller(request)
-    row = await load(request, ctx, request.path_params["server_id"], _RULE + "index")
+async def list_ips(req: Req) -> Response:
+    ctx = await req.caller()
+    row = await load(req, ctx, req.path("server_id"), _RULE + "index")
     return json_response({"addresses": addresses_of(row)})
 
 
 @routes.get("/v2.1/servers/{server_id}/ips/{network_label}")
-async def show_ips(request: Request) -> Response:
-    ctx = await caller(request)
-    row = await load(request, ctx, request.path_params["server_id"], _RULE + "show")
-    label = request.path_params["network_label"]
+async def show_ips(req: Req) -> Response:
+    ctx = await req.caller()
+    row = await load(req, ctx, req.path("server_id"), _RULE + "show")
+    label = req.path("network_label")
     networks = addresses_of(row)
     if label not in networks:
         raise NotFound("Instance is not a member of specified network")

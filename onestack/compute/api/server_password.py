@@ -6,35 +6,27 @@ none) and clears it. Clearing does not change the password inside the guest.
 
 from __future__ import annotations
 
-from sqlalchemy import update
-from sqlalchemy.orm import Session
-from starlette.requests import Request
 from starlette.responses import Response
 
-from onestack.compute.api.common import caller, compute_of
+from onestack.compute.api.common import ComputeRoutes, Req
 from onestack.compute.api.servers import load
-from onestack.compute.models import Instance
-from onestack.core.api.http import RouteTable, json_response, no_content
+from onestack.compute.service import servers
+from onestack.core.api.http import json_response, no_content
 
-routes = RouteTable()
+routes = ComputeRoutes()
 _RULE = "os_compute_api:os-server-password:"
 
 
 @routes.get("/v2.1/servers/{server_id}/os-server-password")
-async def show_password(request: Request) -> Response:
-    ctx = await caller(request)
-    row = await load(request, ctx, request.path_params["server_id"], _RULE + "show")
+async def show_password(req: Req) -> Response:
+    ctx = await req.caller()
+    row = await load(req, ctx, req.path("server_id"), _RULE + "show")
     return json_response({"password": row.get("encrypted_password") or ""})
 
 
 @routes.delete("/v2.1/servers/{server_id}/os-server-password")
-async def clear_password(request: Request) -> Response:
-    ctx = await caller(request)
-    row = await load(request, ctx, request.path_params["server_id"], _RULE + "clear")
-
-    def write(s: Session) -> None:
-        s.execute(update(Instance).where(Instance.uuid == row["uuid"], Instance.deleted.is_(False))
-                  .values(encrypted_password=None))
-
-    await compute_of(request).db.write(write)
+async def clear_password(req: Req) -> Response:
+    ctx = await req.caller()
+    row = await load(req, ctx, req.path("server_id"), _RULE + "clear")
+    await req.write(servers.clear_password, row["uuid"])
     return no_content()

@@ -6,12 +6,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.requests import Request
-
 from onestack.compute import states
-from onestack.compute.api.common import api_base, at_least, resource_links
-from onestack.compute.models import InstanceFault
-from onestack.core.ids import isotime
+from onestack.compute.api.common import Req, resource_links
 
 # Statuses that show a progress percentage, as in Nova.
 _PROGRESS = {"ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING"}
@@ -46,14 +42,14 @@ class Shape:
 LIST = Shape()
 
 
-def shape_for(request: Request, kind: str) -> Shape:
+def shape_for(req: Req, kind: str) -> Shape:
     """The shape of a ``show``, ``update`` or ``rebuild`` answer at the request's microversion."""
-    groups = at_least(request, 2, 71)
+    groups = req.at_least(2, 71)
     if kind == "show":
         return Shape(server_groups=groups)
-    full = at_least(request, 2, 75)
+    full = req.at_least(2, 75)
     if kind == "rebuild":
-        return Shape(full=full, key_name=at_least(request, 2, 54), server_groups=groups, user_data=False)
+        return Shape(full=full, key_name=req.at_least(2, 54), server_groups=groups, user_data=False)
     return Shape(full=full, key_name=full, server_groups=groups)
 
 
@@ -74,11 +70,11 @@ def _usage_time(value: str | None) -> str | None:
     return value[:-1] if value else None
 
 
-def _flavor(request: Request, inst: dict[str, Any], viewer: Viewer) -> dict[str, Any]:
+def _flavor(req: Req, inst: dict[str, Any], viewer: Viewer) -> dict[str, Any]:
     fl = inst["flavor"]
-    if not at_least(request, 2, 47):
+    if not req.at_least(2, 47):
         return {"id": fl["flavorid"], "links": [{"rel": "bookmark",
-                                                 "href": f"{api_base(request)}/flavors/{fl['flavorid']}"}]}
+                                                 "href": f"{req.service_url}/flavors/{fl['flavorid']}"}]}
     body = {"vcpus": fl["vcpus"], "ram": fl["memory_mb"], "disk": fl["root_gb"],
             "ephemeral": fl.get("ephemeral_gb", 0) or 0, "swap": fl.get("swap", 0) or 0,
             "original_name": fl["name"]}
@@ -87,19 +83,18 @@ def _flavor(request: Request, inst: dict[str, Any], viewer: Viewer) -> dict[str,
     return body
 
 
-def _image(request: Request, inst: dict[str, Any]) -> Any:
+def _image(req: Req, inst: dict[str, Any]) -> Any:
     ref = inst.get("image_ref")
     if not ref:
         return ""  # booted from a volume
-    return {"id": ref, "links": [{"rel": "bookmark", "href": f"{api_base(request)}/images/{ref}"}]}
+    return {"id": ref, "links": [{"rel": "bookmark", "href": f"{req.service_url}/images/{ref}"}]}
 
 
-def _fault(fault: InstanceFault, viewer: Viewer) -> dict[str, Any]:
-    body: dict[str, Any] = {"code": fault.code, "created": isotime(fault.created_at, micro=False),
-                            "message": fault.message}
+def _fault(fault: dict[str, Any], viewer: Viewer) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": fault["code"], "created": fault["created"], "message": fault["message"]}
     # Nova hides a 500's details (a traceback) from everyone but an admin.
-    if fault.details and (viewer.fault_details or fault.code != 500):
-        body["details"] = fault.details
+    if fault["details"] and (viewer.fault_details or fault["code"] != 500):
+        body["details"] = fault["details"]
     return body
 
 
@@ -107,17 +102,17 @@ def disk_config(inst: dict[str, Any]) -> str:
     return "AUTO" if (inst.get("system_metadata") or {}).get("auto_disk_config") else "MANUAL"
 
 
-def brief(request: Request, inst: dict[str, Any]) -> dict[str, Any]:
-    return {"id": inst["uuid"], "name": inst["display_name"], "links": resource_links(request, "servers", inst["uuid"])}
+def brief(req: Req, inst: dict[str, Any]) -> dict[str, Any]:
+    return {"id": inst["uuid"], "name": inst["display_name"], "links": resource_links(req, "servers", inst["uuid"])}
 
 
-def _extended_attrs(request: Request, inst: dict[str, Any], shape: Shape) -> dict[str, Any]:
+def _extended_attrs(req: Req, inst: dict[str, Any], shape: Shape) -> dict[str, Any]:
     body: dict[str, Any] = {
         "OS-EXT-SRV-ATTR:host": inst.get("host"),
         "OS-EXT-SRV-ATTR:instance_name": f"instance-{inst['id']:08x}",
         "OS-EXT-SRV-ATTR:hypervisor_hostname": inst.get("node"),
     }
-    if at_least(request, 2, 3):
+    if req.at_least(2, 3):
         body.update({
             "OS-EXT-SRV-ATTR:reservation_id": inst.get("reservation_id") or "",
             "OS-EXT-SRV-ATTR:launch_index": inst.get("launch_index") or 0,
@@ -131,18 +126,18 @@ def _extended_attrs(request: Request, inst: dict[str, Any], shape: Shape) -> dic
     return body
 
 
-def detail(request: Request, inst: dict[str, Any], viewer: Viewer, *, fault: InstanceFault | None = None,
+def detail(req: Req, inst: dict[str, Any], viewer: Viewer, *, fault: dict[str, Any] | None = None,
            host_status: str | None = None, shape: Shape = LIST) -> dict[str, Any]:
     """Nova's detailed server view (GET /servers/{id}, /servers/detail, PUT and rebuild answers)."""
     status = states.status_of(inst["vm_state"], inst.get("task_state"))
     body: dict[str, Any] = {
         "id": inst["uuid"], "name": inst["display_name"], "status": status, "tenant_id": inst["project_id"],
         "user_id": inst["user_id"], "metadata": dict(inst.get("metadata") or {}),
-        "hostId": host_id(inst["project_id"], inst.get("host")), "image": _image(request, inst),
-        "flavor": _flavor(request, inst, viewer), "created": iso(inst["created_at"]),
+        "hostId": host_id(inst["project_id"], inst.get("host")), "image": _image(req, inst),
+        "flavor": _flavor(req, inst, viewer), "created": iso(inst["created_at"]),
         "updated": iso(inst["updated_at"]), "addresses": {},  # no network service: no ports, no addresses
         "accessIPv4": inst.get("access_ip_v4") or "", "accessIPv6": inst.get("access_ip_v6") or "",
-        "links": resource_links(request, "servers", inst["uuid"]), "OS-DCF:diskConfig": disk_config(inst),
+        "links": resource_links(req, "servers", inst["uuid"]), "OS-DCF:diskConfig": disk_config(inst),
     }
     if fault is not None and status in _FAULTS:
         body["fault"] = _fault(fault, viewer)
@@ -161,24 +156,24 @@ def detail(request: Request, inst: dict[str, Any], viewer: Viewer, *, fault: Ins
     if shape.key_name:
         body["key_name"] = inst.get("key_name")
     if shape.full and viewer.admin_attrs:
-        body.update(_extended_attrs(request, inst, shape))
-    if at_least(request, 2, 9):
+        body.update(_extended_attrs(req, inst, shape))
+    if req.at_least(2, 9):
         body["locked"] = bool(inst.get("locked"))
     shows_status = viewer.host_status or (viewer.host_status_unknown_only and host_status == "UNKNOWN")
-    if at_least(request, 2, 16) and shape.full and host_status is not None and shows_status:
+    if req.at_least(2, 16) and shape.full and host_status is not None and shows_status:
         body["host_status"] = host_status
-    if at_least(request, 2, 19):
+    if req.at_least(2, 19):
         body["description"] = inst.get("display_description")
-    if at_least(request, 2, 26):
+    if req.at_least(2, 26):
         body["tags"] = list(inst.get("tags") or [])
-    if at_least(request, 2, 63):
+    if req.at_least(2, 63):
         body["trusted_image_certificates"] = None
     if shape.server_groups:
         body["server_groups"] = [inst["server_group"]] if inst.get("server_group") else []
-    if at_least(request, 2, 73):
+    if req.at_least(2, 73):
         body["locked_reason"] = inst.get("locked_reason")
-    if at_least(request, 2, 90) and not (shape.full and viewer.admin_attrs):
+    if req.at_least(2, 90) and not (shape.full and viewer.admin_attrs):
         body["OS-EXT-SRV-ATTR:hostname"] = inst.get("hostname") or ""
-    if at_least(request, 2, 96) and shape.full:
+    if req.at_least(2, 96) and shape.full:
         body["pinned_availability_zone"] = (inst.get("system_metadata") or {}).get("requested_az")
     return body

@@ -8,55 +8,50 @@ Only nova-compute services can be updated.
 from __future__ import annotations
 
 import re
-import uuid as uuidlib
 from typing import Any
 
-from starlette.requests import Request
 from starlette.responses import Response
 
-from onestack.compute.api.common import as_bool, at_least, caller, check_keys, compute_of, enforce
+from onestack.compute.api.common import (
+    ComputeRoutes,
+    Req,
+    as_bool,
+    check_keys,
+    is_uuid_like,
+)
 from onestack.compute.api.operator import body_dict, nova_time, strict_query
 from onestack.compute.service import services as svc
 from onestack.core.api.faults import BadRequest, NotFound
-from onestack.core.api.http import RouteTable, json_body, json_response, no_content
+from onestack.core.api.http import json_response, no_content
 
-routes = RouteTable()
+routes = ComputeRoutes()
 
 _FQDN = re.compile(r"^[a-zA-Z0-9-._]*$")
 
 
-def render(request: Request, view: svc.ServiceView, forced_down: bool | None = None) -> dict[str, Any]:
+def render(req: Req, view: svc.ServiceView, forced_down: bool | None = None) -> dict[str, Any]:
     row = view.row
     body: dict[str, Any] = {
-        "id": row.uuid if at_least(request, 2, 53) else row.id, "binary": row.binary, "host": row.host,
+        "id": row.uuid if req.at_least(2, 53) else row.id, "binary": row.binary, "host": row.host,
         "zone": view.zone, "status": "disabled" if row.disabled else "enabled", "state": "up" if view.up else "down",
         "updated_at": nova_time(row.updated_at), "disabled_reason": row.disabled_reason,
     }
-    show_forced = at_least(request, 2, 11) if forced_down is None else forced_down
+    show_forced = req.at_least(2, 11) if forced_down is None else forced_down
     if show_forced:
         body["forced_down"] = bool(row.forced_down)
     return body
 
 
-def valid_uuid(value: str) -> bool:
-    try:
-        uuidlib.UUID(value)
-    except ValueError:
-        return False
-    return True
-
-
 @routes.get("/v2.1/os-services")
-async def list_services(request: Request) -> Response:
-    ctx = await caller(request)
-    enforce(request, ctx, "os_compute_api:os-services:list", {})
-    if at_least(request, 2, 75):
-        strict_query(request, {"host", "binary"})
-    compute = compute_of(request)
+async def list_services(req: Req) -> Response:
+    await req.enforce("os_compute_api:os-services:list", {})
+    if req.at_least(2, 75):
+        strict_query(req, {"host", "binary"})
+    compute = req.state
     await svc.refresh_control(compute)
-    host, binary = request.query_params.get("host"), request.query_params.get("binary")
+    host, binary = req.params.get("host"), req.params.get("binary")
     views = await compute.db.read(svc.list_services, compute.config.compute.service_down_time, host, binary)
-    return json_response({"services": [render(request, v) for v in views]})
+    return json_response({"services": [render(req, v) for v in views]})
 
 
 def _string(body: dict[str, Any], key: str, pattern: re.Pattern[str] | None = None) -> str:
@@ -72,8 +67,8 @@ def _string(body: dict[str, Any], key: str, pattern: re.Pattern[str] | None = No
     return value
 
 
-def _legacy_body(request: Request, body: dict[str, Any]) -> dict[str, Any]:
-    allowed = {"host", "binary", "disabled_reason"} | ({"forced_down"} if at_least(request, 2, 11) else set())
+def _legacy_body(req: Req, body: dict[str, Any]) -> dict[str, Any]:
+    allowed = {"host", "binary", "disabled_reason"} | ({"forced_down"} if req.at_least(2, 11) else set())
     check_keys(body, allowed, "body")
     for key in ("host", "binary"):
         if key not in body:
@@ -87,12 +82,11 @@ def _legacy_body(request: Request, body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-async def _legacy_update(request: Request, action: str) -> Response:
+async def _legacy_update(req: Req, action: str) -> Response:
     """``PUT /os-services/{enable,disable,disable-log-reason,force-down}`` (before 2.53)."""
-    ctx = await caller(request)
-    enforce(request, ctx, "os_compute_api:os-services:update", {})
-    body = _legacy_body(request, body_dict(await json_body(request)))
-    actions = {"enable", "disable", "disable-log-reason"} | ({"force-down"} if at_least(request, 2, 11) else set())
+    await req.enforce("os_compute_api:os-services:update", {})
+    body = _legacy_body(req, body_dict(await req.json()))
+    actions = {"enable", "disable", "disable-log-reason"} | ({"force-down"} if req.at_least(2, 11) else set())
     if action not in actions:
         raise NotFound("Unknown action")
     host, binary = body["host"], body["binary"]
@@ -112,14 +106,7 @@ async def _legacy_update(request: Request, action: str) -> Response:
         if reason:
             out["disabled_reason"] = reason
 
-    def write(s: Any) -> None:
-        svc.only_compute(binary)
-        row = svc.by_host_binary(s, host, binary)
-        if values.get("forced_down") is False:
-            svc.check_no_done_evacuations(s, host)
-        svc.apply(row, values)
-
-    await compute_of(request).db.write(write)
+    await req.write(svc.update_by_host, host, binary, values)
     return json_response({"service": out})
 
 
@@ -145,51 +132,29 @@ def _v253_values(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @routes.put("/v2.1/os-services/{service_id}")
-async def update_service(request: Request) -> Response:
-    ident = request.path_params["service_id"]
-    if not at_least(request, 2, 53):
-        return await _legacy_update(request, ident)
-    if not valid_uuid(ident):
+async def update_service(req: Req) -> Response:
+    ident = req.path("service_id")
+    if not req.at_least(2, 53):
+        return await _legacy_update(req, ident)
+    if not is_uuid_like(ident):
         raise BadRequest(f"Invalid uuid {ident}")
-    ctx = await caller(request)
-    enforce(request, ctx, "os_compute_api:os-services:update", {})
-    values = _v253_values(body_dict(await json_body(request)))
-    compute = compute_of(request)
-
-    def write(s: Any) -> dict[str, Any]:
-        row = svc.get_by_id(s, ident, by_uuid=True)
-        svc.only_compute(row)
-        if not values:
-            raise BadRequest("No updates were requested. Fields 'status' or 'forced_down' should be specified.")
-        if values.get("forced_down") is False:
-            svc.check_no_done_evacuations(s, row.host)
-        svc.apply(row, values)
-        s.flush()
-        return render(request, svc.view_of(s, row, compute.config.compute.service_down_time), forced_down=True)
-
-    return json_response({"service": await compute.db.write(write)})
+    await req.enforce("os_compute_api:os-services:update", {})
+    values = _v253_values(body_dict(await req.json()))
+    view = await req.write(svc.update_by_uuid, ident, values, req.state.config.compute.service_down_time)
+    return json_response({"service": render(req, view, forced_down=True)})
 
 
 @routes.delete("/v2.1/os-services/{service_id}")
-async def delete_service(request: Request) -> Response:
-    ctx = await caller(request)
-    enforce(request, ctx, "os_compute_api:os-services:delete", {})
-    ident = request.path_params["service_id"]
-    by_uuid = at_least(request, 2, 53)
-    if by_uuid and not valid_uuid(ident):
+async def delete_service(req: Req) -> Response:
+    await req.enforce("os_compute_api:os-services:delete", {})
+    ident = req.path("service_id")
+    by_uuid = req.at_least(2, 53)
+    if by_uuid and not is_uuid_like(ident):
         raise BadRequest(f"Invalid uuid {ident}")
     if not by_uuid and not re.match(r"^-?[0-9]+$", ident.strip()):
         raise BadRequest("Invalid input received: id must be an integer")
-    compute = compute_of(request)
-
-    def write(s: Any) -> list[str]:
-        try:
-            row = svc.get_by_id(s, ident.strip(), by_uuid)
-        except NotFound:
-            raise NotFound(f"Service {ident} not found.") from None
-        return svc.delete_service(s, row)
-
-    for rp_uuid in await compute.db.write(write):
+    compute = req.state
+    for rp_uuid in await req.write(svc.delete_by_id, ident.strip(), by_uuid):
         if compute.placement is not None:
             await compute.placement.delete_provider(rp_uuid)
     return no_content()

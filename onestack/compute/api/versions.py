@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.requests import Request
 from starlette.responses import Response
 
-from onestack.core.api.http import RouteTable, json_response
+from onestack.compute.api.common import ComputeRoutes, Req
+from onestack.core.api.http import json_response
 from onestack.core.api.microversion import MicroversionPolicy, Version
 
-routes = RouteTable()
+routes = ComputeRoutes()
 
 MIN_VERSION = Version(2, 1)
 MAX_VERSION = Version(2, 96)
@@ -38,12 +38,7 @@ _VERSIONS: tuple[tuple[str, str, str, str, str, str, str], ...] = (
 )
 
 
-def _base(request: Request) -> str:
-    mount: str = request.scope.get("root_path", "")
-    return str(request.base_url).rstrip("/") + mount
-
-
-def _summary(request: Request, entry: tuple[str, str, str, str, str, str, str]) -> dict[str, Any]:
+def _summary(req: Req, entry: tuple[str, str, str, str, str, str, str]) -> dict[str, Any]:
     """One version as the list shows it: no media types, only the self link."""
     version_id, path, status, version, min_version, updated, _ = entry
     return {
@@ -52,39 +47,39 @@ def _summary(request: Request, entry: tuple[str, str, str, str, str, str, str]) 
         "version": version,
         "min_version": min_version,
         "updated": updated,
-        "links": [{"rel": "self", "href": f"{_base(request)}/{path}/"}],
+        "links": [{"rel": "self", "href": f"{req.service_url}/{path}/"}],
     }
 
 
-def _document(request: Request, version_id: str) -> dict[str, Any]:
+def _document(req: Req, version_id: str) -> dict[str, Any]:
     """One version's own document: the summary plus the docs link and its media type."""
     entry = next(e for e in _VERSIONS if e[0] == version_id)
-    doc = _summary(request, entry)
+    doc = _summary(req, entry)
     doc["links"].append(dict(DOCS_LINK))
     doc["media-types"] = [{"base": "application/json", "type": entry[6]}]
     return {"version": doc}
 
 
 @routes.get("/")
-async def list_versions(request: Request) -> Response:
-    return json_response({"versions": [_summary(request, e) for e in _VERSIONS]})
+async def list_versions(req: Req) -> Response:
+    return json_response({"versions": [_summary(req, e) for e in _VERSIONS]})
 
 
 @routes.get("/v2.1")
-async def show_v21(request: Request) -> Response:
-    return json_response(_document(request, "v2.1"))
+async def show_v21(req: Req) -> Response:
+    return json_response(_document(req, "v2.1"))
 
 
 @routes.get("/v2.1/")
-async def show_v21_slash(request: Request) -> Response:
-    return json_response(_document(request, "v2.1"))
+async def show_v21_slash(req: Req) -> Response:
+    return json_response(_document(req, "v2.1"))
 
 
 @routes.get("/v2")
-async def show_v20(request: Request) -> Response:
-    return json_response(_document(request, "v2.0"))
+async def show_v20(req: Req) -> Response:
+    return json_response(_document(req, "v2.0"))
 
 
 @routes.get("/v2/")
-async def show_v20_slash(request: Request) -> Response:
-    return json_response(_document(request, "v2.0"))
+async def show_v20_slash(req: Req) -> Response:
+    return json_response(_document(req, "v2.0"))

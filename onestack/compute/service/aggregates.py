@@ -8,6 +8,9 @@ provider aggregates (by the caller, after the transaction) so ``member_of`` quer
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -230,3 +233,44 @@ async def mirror(placement: PlacementClient | None, rp_uuids: list[str], agg_uui
             await placement.set_aggregate_member(rp, agg_uuid, member)
         except Exception as exc:  # noqa: BLE001 - the mirror never fails the API call
             log.warning("could not mirror aggregate %s on provider %s: %s", agg_uuid, rp, exc)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """An aggregate as the API shows it, copied out of the session."""
+
+    id: int
+    uuid: str
+    name: str
+    created_at: datetime | None
+    updated_at: datetime | None
+    metadata: dict[str, str]
+    hosts: list[str]
+
+
+def shown(agg: Aggregate) -> Shown:
+    return Shown(id=agg.id, uuid=agg.uuid, name=agg.name, created_at=agg.created_at, updated_at=agg.updated_at,
+                 metadata=metadata_of(agg), hosts=[h.host for h in agg.hosts])
+
+
+def list_shown(s: Session) -> list[Shown]:
+    return [shown(a) for a in list_all(s)]
+
+
+def show(s: Session, agg_id: int) -> Shown:
+    return shown(get(s, agg_id))
+
+
+def change(s: Session, fn: Callable[..., Aggregate], *args: Any) -> Shown:
+    """Run one of create / update / set_metadata and show the aggregate it leaves."""
+    return shown(fn(s, *args))
+
+
+def membership(s: Session, agg_id: int, host: str, add: bool) -> tuple[Shown, list[str]]:
+    """Add or remove a host; the aggregate and the host's node uuids (to mirror into placement)."""
+    agg = add_host(s, agg_id, host) if add else remove_host(s, agg_id, host)
+    return shown(agg), node_uuids(s, host)
+
+
+def hosts_of(s: Session, agg_id: int) -> list[str]:
+    return [h.host for h in get(s, agg_id).hosts]

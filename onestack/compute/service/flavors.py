@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
@@ -21,6 +21,9 @@ SORT_KEYS = {
     "root_gb": Flavor.root_gb, "rxtx_factor": Flavor.rxtx_factor, "swap": Flavor.swap,
     "updated_at": Flavor.updated_at, "vcpus": Flavor.vcpus,
 }
+
+# What the API renders (detached rows, loaded in full: expire_on_commit is off).
+FlavorRow: TypeAlias = Flavor
 
 
 @dataclass(frozen=True)

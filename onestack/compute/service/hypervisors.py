@@ -144,3 +144,26 @@ def uptime(node: ComputeNode, now: datetime | None = None) -> str:
 
 def cpu_info(node: ComputeNode) -> dict[str, Any]:
     return dict(node.cpu_info or {})
+
+
+def node_exists(s: Session, host: str) -> bool:
+    """Whether ``host`` has a compute node (a hypervisor) at all."""
+    return s.scalar(select(ComputeNode.id).where(ComputeNode.host == host).limit(1)) is not None
+
+
+def listing(s: Session, pattern: str | None, limit: int | None, marker: str | None, by_uuid: bool,
+            down_after: float, with_servers: bool) -> list[Hypervisor]:
+    """The nodes matching ``pattern``, or one page of all of them."""
+    nodes = search(s, pattern) if pattern is not None else page(s, limit, marker, by_uuid)
+    return assemble(s, nodes, down_after, with_servers)
+
+
+def one(s: Session, ident: str, by_uuid: bool, down_after: float, with_servers: bool) -> Hypervisor:
+    found = assemble(s, [get(s, ident, by_uuid)], down_after, with_servers)
+    if not found:
+        raise NotFound(f"Hypervisor with ID '{ident}' could not be found.")
+    return found[0]
+
+
+def matching(s: Session, pattern: str, down_after: float, with_servers: bool) -> list[Hypervisor]:
+    return assemble(s, search(s, pattern), down_after, with_servers)

@@ -6,6 +6,7 @@ import base64
 import datetime
 import hashlib
 from dataclasses import dataclass
+from typing import TypeAlias
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -19,6 +20,9 @@ from onestack.compute.service import quotas
 from onestack.core.api.faults import BadRequest, Conflict, NotFound
 
 INVALID = "Keypair data is invalid: failed to generate fingerprint"
+
+# What the API renders (detached rows, loaded in full: expire_on_commit is off).
+KeyPairRow: TypeAlias = KeyPair
 
 
 def _colon_hex(digest: bytes) -> str:
@@ -82,6 +86,14 @@ def get_keypair(s: Session, user_id: str, name: str) -> KeyPair:
     if keypair is None:
         raise NotFound(f"Keypair {name} not found for user {user_id}")
     return keypair
+
+
+def public_key_for_boot(s: Session, user_id: str, name: str) -> str:
+    """The public key a boot or rebuild names; Nova's 400 when the caller has no such key pair."""
+    try:
+        return get_keypair(s, user_id, name).public_key
+    except NotFound:
+        raise BadRequest("Invalid key_name provided.") from None
 
 
 def list_keypairs(s: Session, user_id: str, limit: int | None = None, marker: str | None = None) -> list[KeyPair]:

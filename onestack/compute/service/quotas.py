@@ -152,3 +152,17 @@ def update_class(s: Session, class_name: str, values: dict[str, int]) -> dict[st
 
 def detail(limits: dict[str, int], used: dict[str, int]) -> dict[str, Any]:
     return {name: {"limit": limit, "in_use": used.get(name, 0), "reserved": 0} for name, limit in limits.items()}
+
+
+def limits_and_usage(s: Session, project_id: str) -> tuple[dict[str, int], dict[str, int]]:
+    """The project's limits and what it uses (GET /limits)."""
+    return limits_for(s, project_id), usage_for(s, project_id)
+
+
+def detail_for(s: Session, project_id: str, user_id: str | None, keypair_user: str | None) -> dict[str, Any]:
+    """Limit, in use and reserved per resource (GET /os-quota-sets/{id}/detail)."""
+    return detail(limits_for(s, project_id, user_id), usage_for(s, project_id, user_id, keypair_user=keypair_user))
+
+
+def metadata_limit(s: Session, project_id: str, user_id: str | None) -> int:
+    return limits_for(s, project_id, user_id)["metadata_items"]

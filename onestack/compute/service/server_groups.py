@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -13,6 +13,9 @@ from onestack.core.api.faults import NotFound
 from onestack.core.ids import new_id
 
 POLICIES = ("affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity")
+
+# What the API renders (detached rows, loaded in full: expire_on_commit is off).
+ServerGroupRow: TypeAlias = ServerGroup
 
 
 def _uuid() -> str:

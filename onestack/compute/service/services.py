@@ -180,3 +180,34 @@ def delete_service(s: Session, row: Service) -> list[str]:
     s.delete(row)
     s.flush()
     return node_uuids
+
+
+def update_by_host(s: Session, host: str, binary: str, values: dict[str, Any]) -> None:
+    """The pre-2.53 update, naming the service by host and binary."""
+    only_compute(binary)
+    row = by_host_binary(s, host, binary)
+    if values.get("forced_down") is False:
+        check_no_done_evacuations(s, host)
+    apply(row, values)
+
+
+def update_by_uuid(s: Session, ident: str, values: dict[str, Any], down_after: float) -> ServiceView:
+    """The 2.53+ update of one compute service by uuid; the service as it is now."""
+    row = get_by_id(s, ident, by_uuid=True)
+    only_compute(row)
+    if not values:
+        raise BadRequest("No updates were requested. Fields 'status' or 'forced_down' should be specified.")
+    if values.get("forced_down") is False:
+        check_no_done_evacuations(s, row.host)
+    apply(row, values)
+    s.flush()
+    return view_of(s, row, down_after)
+
+
+def delete_by_id(s: Session, ident: str, by_uuid: bool) -> list[str]:
+    """Delete a service by id or uuid; the resource providers of its nodes (for placement)."""
+    try:
+        row = get_by_id(s, ident, by_uuid)
+    except NotFound:
+        raise NotFound(f"Service {ident} not found.") from None
+    return delete_service(s, row)

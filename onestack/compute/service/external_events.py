@@ -1,0 +1,52 @@
+"""Server external events as Nova's API accepts them: each answered with a status and code.
+
+Events for unknown servers (404), servers on no host (422) or missing a required tag (400)
+fail on their own; accepted ones are logged, and ``volume-extended`` / ``power-update`` start
+an instance action, as Nova's API does.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from onestack.compute.models import Instance
+from onestack.compute.service import instances
+from onestack.compute.service.servers import Actor
+
+log = logging.getLogger("onestack.compute.events")
+
+TAG_REQUIRED = ("volume-extended", "power-update", "accelerator-request-bound")
+# Events after which Nova's API records an instance action (the agent adds its events to it).
+ACTIONS = {"volume-extended": "extend_volume", "power-update": "power_update"}
+
+
+def dispatch(s: Session, events: list[dict[str, Any]], actor: Actor) -> int:
+    """Answer each event in place (status, code); the request's status (200, or 207 if any failed)."""
+    uuids = {e["server_uuid"] for e in events}
+    rows = s.scalars(select(Instance).where(Instance.uuid.in_(uuids), Instance.deleted.is_(False)))
+    hosts = {row.uuid: row.host for row in rows}
+    result = 200
+    for event in events:
+        server, name = event["server_uuid"], event["name"]
+        if server not in hosts:
+            log.debug("dropping event %s:%s for unknown server %s", name, event.get("tag"), server)
+            event.update(status="failed", code=404)
+            result = 207
+        elif name in TAG_REQUIRED and event.get("tag") is None:
+            event.update(status="failed", code=400)
+            result = 207
+        elif not hosts[server]:
+            log.debug("dropping event %s for server %s: it is on no host", name, server)
+            event.update(status="failed", code=422)
+            result = 207
+        else:
+            log.info("event %s:%s for server %s on %s (status %s)", name, event.get("tag"), server,
+                     hosts[server], event.get("status", "completed"))
+            if name in ACTIONS:
+                instances.start_action(s, server, ACTIONS[name], actor.request_id, actor.project_id, actor.user_id)
+            event.update(status="completed", code=200)
+    return result
