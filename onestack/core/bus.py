@@ -14,7 +14,13 @@ Semantics both keep (``tests/contract/test_bus_transports.py`` runs one suite ov
   timed out is dropped rather than delivered late;
 - an endpoint's exception comes back to the caller as ``RemoteError`` carrying the exception's
   kind and message (``core/rpc.py`` turns registered kinds back into their classes);
-- arguments and replies cross as JSON, so nothing is shared between caller and callee.
+- a fanout reaches every consumer of the topic serving at that moment (nobody: dropped);
+- ``Subscription.stop()`` ends a consumer's deliveries; ``close()`` cancels dispatches in flight;
+- arguments and replies cross as JSON, so nothing is shared between caller and callee; what is
+  not JSON-safe is refused at the sender (arguments) or comes back as a ``RemoteError`` (replies).
+
+Over AMQP delivery is at least once (a message whose consumer died mid-dispatch goes to another
+consumer), so handlers are idempotent; ``core/amqp.py`` says why.
 
 Messages are plain (method, args, version) envelopes; which methods exist and what they carry
 is declared once per topic in the owning service's ``rpcapi`` (see ``core/rpc.py``).
@@ -154,12 +160,12 @@ class MemoryTransport:
         # Through JSON both ways, as over a real wire: the callee gets its own copy.
         wired = Message.decode(message.encode())
         try:
-            result = await consumer.dispatch(wired)
+            # A reply that cannot cross as JSON is the endpoint's failure, reported to the caller.
+            return json.loads(dumps(await consumer.dispatch(wired)))
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the caller sees the remote failure, as over AMQP
             raise RemoteError(error_kind(exc), error_message(exc)) from exc
-        return json.loads(dumps(result))
 
     def _start(self, consumer: _Consumer, pending: _Pending) -> None:
         async def run() -> None:
@@ -190,6 +196,7 @@ class MemoryTransport:
             self._start(consumer, pending)
 
     async def call(self, topic: str, message: Message, timeout: float) -> Any:
+        dumps(message.args)  # refuse what could not cross a real wire, at the sender
         reply: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         pending = _Pending(message, reply)
         self._deliver(topic, pending)
@@ -256,14 +263,17 @@ class Bus:
         await self.transport.close()
 
 
-def transport_from_url(url: str) -> Transport:
-    """``memory://`` (default) or ``rabbit://user:pass@host:port/vhost`` (also ``amqp://``)."""
+def transport_from_url(url: str, prefetch: int = 64) -> Transport:
+    """``memory://`` (default) or ``rabbit://user:pass@host:port/vhost`` (also ``amqp://``).
+
+    ``prefetch`` (``[messaging] prefetch``) is how many messages one AMQP consumer holds at once.
+    """
     scheme = url.split("://", 1)[0].lower() if "://" in url else url.lower()
     if scheme in ("", "memory"):
         return MemoryTransport()
     if scheme in ("rabbit", "amqp", "amqps"):
         from onestack.core.amqp import AmqpTransport
 
-        transport: Transport = AmqpTransport(url)
+        transport: Transport = AmqpTransport(url, prefetch=prefetch)
         return transport
     raise ValueError(f"unknown transport URL {url!r}: use memory:// or rabbit://user:pass@host:port/vhost")

@@ -9,49 +9,8 @@ from typing import Any
 import pytest
 
 from onestack.core.bus import Bus, MemoryTransport, Message, RemoteError
-from onestack.core.rpc import (
-    IncompatibleVersion,
-    RpcAPI,
-    call,
-    cast,
-    endpoints,
-    remote_error,
-    serve,
-)
-
-
-@remote_error
-class OutOfPaint(Exception):
-    def __init__(self, colour: str) -> None:  # a constructor of its own: rebuilt without calling it
-        super().__init__(f"no {colour} paint left")
-
-
-class PainterAPI(RpcAPI):
-    topic = "painter"
-    version = "1.2"
-    route_by = "host"
-
-    @call
-    async def paint(self, host: str, wall: str, colour: str = "white") -> dict[str, Any]: ...
-
-    @cast
-    async def tidy(self, host: str, rooms: list[str]) -> None: ...
-
-
-class Painter:
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.tidied: asyncio.Queue[list[str]] = asyncio.Queue()
-
-    async def paint(self, wall: str, colour: str) -> dict[str, Any]:
-        if colour == "purple":
-            raise OutOfPaint(colour)
-        if colour == "boom":
-            raise KeyError("unregistered")
-        return {"by": self.name, "wall": wall, "colour": colour}
-
-    async def tidy(self, rooms: list[str]) -> None:
-        await self.tidied.put(rooms)
+from onestack.core.rpc import IncompatibleVersion, endpoints, serve
+from tests.unit.core.painter import OutOfPaint, Painter, PainterAPI
 
 
 def run(fn: Callable[[Bus], Awaitable[Any]]) -> Any:

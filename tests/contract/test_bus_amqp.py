@@ -1,0 +1,227 @@
+"""The AMQP transport beyond the shared contract: connections as processes, the broker's part.
+
+Runs against the local RabbitMQ in this run's own vhost (tests/contract/conftest.py); skips
+without a broker unless ONESTACK_REQUIRE_SERVICES=1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from onestack.core.bus import BusTimeout, Message, Transport
+from tests.contract.bus_kit import Kit, handlers, recorder, until
+from tests.services import RABBIT_HOST, RABBIT_PORT
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+CONSUMER = """
+import asyncio, sys
+from onestack.core.amqp import AmqpTransport
+
+async def main(url, topic):
+    async def dispatch(message):
+        print("took", message.args["n"], flush=True)
+        await asyncio.Event().wait()  # never finishes: the message stays unacknowledged
+
+    await AmqpTransport(url).serve(topic, dispatch)
+    print("serving", flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main(sys.argv[1], sys.argv[2]))
+"""
+
+
+def test_a_message_taken_by_a_consumer_that_dies_goes_to_another(amqp: Kit, rabbit_url: str) -> None:
+    topic = amqp.topic("compute")
+
+    async def scenario(t: Transport) -> dict[str, Any]:
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-c", CONSUMER, rabbit_url, topic,
+                                                    stdout=asyncio.subprocess.PIPE, env=env)
+        assert proc.stdout is not None
+        try:
+            assert await asyncio.wait_for(proc.stdout.readline(), 20) == b"serving\n"
+            await t.cast(topic, Message("build", {"n": 7}))
+            assert await asyncio.wait_for(proc.stdout.readline(), 10) == b"took 7\n"
+            got: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+
+            async def build(**kwargs: Any) -> None:
+                got.set_result(kwargs)
+
+            await t.serve(topic, handlers(build=build))
+            assert not got.done()  # the dying process still holds it
+            proc.kill()
+            return await asyncio.wait_for(got, 10)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+            await proc.wait()
+
+    assert amqp.run(scenario) == {"n": 7}
+
+
+def test_a_message_that_is_not_a_bus_message_is_dropped(amqp: Kit, rabbit_url: str,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    import aio_pika
+
+    topic = amqp.topic("compute")
+
+    async def scenario(t: Transport) -> list[Any]:
+        seen, note = recorder()
+        await t.serve(topic, handlers(note=note))
+        connection = await aio_pika.connect(rabbit_url.replace("rabbit://", "amqp://", 1))  # a foreign sender
+        async with connection:
+            channel = await connection.channel()
+            await channel.default_exchange.publish(aio_pika.Message(b"\xffnot json"), routing_key=topic)
+            await channel.default_exchange.publish(aio_pika.Message(json.dumps([1]).encode()),
+                                                   routing_key=topic)
+        await t.cast(topic, Message("note", {"what": "after"}))
+        await until(lambda: seen, what="the good message")
+        return seen
+
+    with caplog.at_level(logging.WARNING, logger="onestack.bus"):
+        seen = amqp.run(scenario, prefetch=1)  # one at a time: a requeued bad message would come first
+    assert seen == ["after"]
+    assert caplog.text.count("not a bus message") == 2
+
+
+def test_close_fails_pending_calls(amqp: Kit) -> None:
+    topic = amqp.topic("agent")
+
+    async def scenario(t: Transport) -> str:
+        started = asyncio.Event()
+
+        async def stuck() -> None:
+            started.set()
+            await asyncio.Event().wait()
+
+        await amqp.new().serve(topic, handlers(stuck=stuck))
+        pending = asyncio.ensure_future(t.call(topic, Message("stuck", {}), 30))
+        await asyncio.wait_for(started.wait(), 5)
+        await t.close()
+        with pytest.raises(BusTimeout) as info:
+            await asyncio.wait_for(pending, 5)
+        return str(info.value)
+
+    assert amqp.run(scenario) == f"{topic}.stuck: the transport closed before a reply came"
+
+
+class BrokerProxy:
+    """A TCP relay to the broker that can drop every connection and refuse new ones: a broker
+    outage for this test's connections only (the broker itself is shared)."""
+
+    def __init__(self) -> None:
+        self.up = True
+        self.refused = 0
+        self._links: list[asyncio.StreamWriter] = []
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self.up:
+            self.refused += 1
+            writer.transport.abort()
+            return
+        up_reader, up_writer = await asyncio.open_connection(RABBIT_HOST, RABBIT_PORT)
+        self._links += [writer, up_writer]
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            dst.transport.abort()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    def drop(self) -> None:
+        self.up = False
+        for writer in self._links:
+            writer.transport.abort()
+        self._links.clear()
+
+    async def close(self) -> None:
+        self.drop()
+        if self._server is not None:
+            self._server.close()
+
+
+async def behind_proxy(amqp: Kit, rabbit_url: str) -> tuple[BrokerProxy, Transport]:
+    """A transport whose connections go through a BrokerProxy of its own (closed with the Kit)."""
+    proxy = BrokerProxy()
+    port = await proxy.start()
+    vhost = rabbit_url.rsplit("/", 1)[1]
+    t = amqp.new(url=f"rabbit://guest:guest@127.0.0.1:{port}/{vhost}")
+    amqp.on_close(proxy.close)
+    return proxy, t
+
+
+def test_sends_wait_out_a_broker_outage_and_consumers_come_back(amqp: Kit, rabbit_url: str) -> None:
+    topic = amqp.topic("scheduler")
+
+    async def scenario(_: Transport) -> tuple[Any, list[Any]]:
+        proxy, t = await behind_proxy(amqp, rabbit_url)
+        seen, note = recorder()
+
+        async def ping() -> str:
+            return "pong"
+
+        await t.serve(topic, handlers(note=note, ping=ping))
+        assert await t.call(topic, Message("ping", {}), 5) == "pong"
+        proxy.drop()
+        cast = asyncio.ensure_future(t.cast(topic, Message("note", {"what": "sent while away"})))
+        call = asyncio.ensure_future(t.call(topic, Message("ping", {}), 20))
+        await until(lambda: proxy.refused >= 1, what="a refused reconnection attempt")
+        assert not cast.done() and not call.done()  # waiting, not failed
+        proxy.up = True
+        await asyncio.wait_for(cast, 20)
+        answer = await asyncio.wait_for(call, 20)
+        await until(lambda: seen, what="the cast to be delivered")  # by the restored consumer
+        return answer, seen
+
+    assert amqp.run(scenario) == ("pong", ["sent while away"])
+
+
+def test_close_during_a_broker_outage_is_prompt(amqp: Kit, rabbit_url: str) -> None:
+    topic = amqp.topic("agent")
+
+    async def scenario(_: Transport) -> list[str]:
+        proxy, t = await behind_proxy(amqp, rabbit_url)
+        started, cancelled = asyncio.Event(), asyncio.Event()
+
+        async def stuck() -> None:
+            started.set()
+            try:
+                await asyncio.Event().wait()
+            finally:
+                cancelled.set()
+
+        await t.serve(topic, handlers(stuck=stuck))
+        waiting = asyncio.ensure_future(t.call(topic, Message("stuck", {}), 30))  # taken, never answered
+        await asyncio.wait_for(started.wait(), 5)
+        proxy.drop()
+        sending = asyncio.ensure_future(t.call(topic, Message("stuck", {}), 30))  # cannot even be sent
+        await until(lambda: proxy.refused >= 1, what="a refused reconnection attempt")
+        await asyncio.wait_for(t.close(), 5)
+        assert cancelled.is_set()
+        errors = []
+        for call in (waiting, sending):
+            with pytest.raises(BusTimeout) as info:
+                await asyncio.wait_for(call, 5)
+            errors.append(str(info.value))
+        return errors
+
+    assert amqp.run(scenario) == [f"{topic}.stuck: the transport closed before a reply came"] * 2
