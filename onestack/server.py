@@ -233,8 +233,9 @@ def write_client_config(config: Config) -> Path:
 def build_cloud(config: Config, db: Database | None, names: list[str] | None = None,
                 bus: Bus | None = None) -> Cloud:
     """The given services (all enabled ones by default) assembled into one process and one ASGI app."""
-    process = Process(config, db, bus or Bus(transport_from_url(config.messaging.transport_url),
-                                             default_timeout=config.compute.rpc_timeout))
+    messaging = config.messaging
+    transport = transport_from_url(messaging.transport_url, messaging.prefetch)
+    process = Process(config, db, bus or Bus(transport, default_timeout=config.compute.rpc_timeout))
     for definition in enabled_services(config, names):
         process.running[definition.name] = definition.build(process)
     lifecycle = Lifecycle(list(process.running.values()))
