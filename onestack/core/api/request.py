@@ -39,6 +39,7 @@ from onestack.core.policy import Enforcer
 
 S = TypeVar("S")
 T = TypeVar("T")
+_UNREAD = object()
 
 
 class Database(Protocol):
@@ -103,13 +104,14 @@ class ApiService(Generic[S]):
 class Req(Generic[S]):
     """One request as a handler sees it."""
 
-    __slots__ = ("_caller", "api", "request", "version")
+    __slots__ = ("_caller", "_json", "api", "request", "version")
 
     def __init__(self, request: Request, api: ApiService[S], version: Version | None = None) -> None:
         self.request = request
         self.api = api
         self.version = version
         self._caller: AuthContext | None = None
+        self._json: Any = _UNREAD
 
     # --- what was asked -----------------------------------------------------------------------
 
@@ -191,8 +193,14 @@ class Req(Generic[S]):
     # --- the body -----------------------------------------------------------------------------
 
     async def json(self, *, required: bool = True) -> Any:
-        """The body parsed as JSON (size-limited; malformed → the service's 400)."""
-        return await json_body(self.request, required=required)
+        """The body parsed as JSON (size-limited; malformed → the service's 400).
+
+        Parsed once: a handler may look at the raw document (say, for a policy target) before
+        ``body`` validates it.
+        """
+        if self._json is _UNREAD:
+            self._json = await json_body(self.request, required=required)
+        return self._json
 
     async def body(self, schema: dict[str, Any] | None = None, *, wrapper: str | None = None,
                    required: bool = True) -> Any:

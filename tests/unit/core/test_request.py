@@ -59,6 +59,13 @@ async def list_things(req: Req[State]) -> Response:
                           "deleted": req.flag("deleted", False), "mv": str(req.version)})
 
 
+@routes.put("/things")
+async def replace(req: Req[State]) -> Response:
+    raw = await req.json()  # e.g. for a policy target, before the body is validated
+    body = await req.body(THING, wrapper="thing")
+    return json_response({"raw": raw, "thing": body})
+
+
 @routes.get("/new", since=Version(2, 5))
 async def new(req: Req[State]) -> Response:
     return json_response({"ok": req.at_least(2, 7)})
@@ -139,3 +146,11 @@ def test_routes_outside_their_microversions_are_404() -> None:
     old = {**headers, "OpenStack-API-Version": "compute 2.5"}
     assert c.get("/things-api/new", headers=old).json() == {"ok": False}
     assert c.get("/things-api/new", headers={**headers, "OpenStack-API-Version": "compute 2.8"}).json() == {"ok": True}
+
+
+def test_the_body_is_read_once_and_may_be_looked_at_before_validation() -> None:
+    c = client()
+    headers = {"X-Auth-Token": "demo-token"}
+    resp = c.put("/things-api/things", json={"thing": {"size": 2}}, headers=headers)
+    assert resp.json() == {"raw": {"thing": {"size": 2}}, "thing": {"size": 2}}
+    assert c.put("/things-api/things", json={"thing": {"size": 20}}, headers=headers).status_code == 400
