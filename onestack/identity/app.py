@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from onestack.core.api.app import Service
 from onestack.core.api.faults import keystone_error
+from onestack.core.api.request import ApiService
 from onestack.core.auth import AuthContext, context_from_token_body
 from onestack.core.config import Config
 from onestack.core.db import Database
@@ -27,6 +28,7 @@ from onestack.identity.api import (
     users,
     versions,
 )
+from onestack.identity.api.conventions import CONVENTIONS
 from onestack.identity.service import tokens
 from onestack.identity.state import Identity
 
@@ -64,6 +66,7 @@ def build_identity(config: Config, db: Database) -> tuple[Service, Identity, InP
         prefix=PREFIX,
         routes=routes,
         render_error=keystone_error,
-        state={"identity": ident, "token_validator": validator},
+        state={"identity": ident, "token_validator": validator,
+               "api": ApiService(ident, db, ident.enforcer, CONVENTIONS)},
     )
     return service, ident, validator
