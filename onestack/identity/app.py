@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from onestack.core.api.app import Service
 from onestack.core.api.faults import keystone_error
+from onestack.core.api.request import ApiService
 from onestack.core.auth import AuthContext, context_from_token_body
 from onestack.core.config import Config
 from onestack.core.db import Database
@@ -33,6 +34,7 @@ from onestack.identity.api import (
     users,
     versions,
 )
+from onestack.identity.api.conventions import CONVENTIONS
 from onestack.identity.directory import LocalDirectory
 from onestack.identity.policies import DEFAULT_RULES
 from onestack.identity.service import tokens
@@ -75,7 +77,8 @@ def build_identity(config: Config, db: Database) -> tuple[Service, Identity, InP
         prefix=PREFIX,
         routes=routes,
         render_error=keystone_error,
-        state={"identity": ident, "token_validator": validator},
+        state={"identity": ident, "token_validator": validator,
+               "api": ApiService(ident, db, ident.enforcer, CONVENTIONS)},
     )
     return service, ident, validator
 

@@ -124,11 +124,3 @@ async def json_body(request: Request, *, required: bool = True, media_types: Seq
     if _unencodable(data):
         raise BadRequest("Malformed request body: it contains a string that is not valid Unicode.")
     return data
-
-
-def query_flag(request: Request, name: str) -> bool:
-    """Keystone's boolean query parameters: present with no value, or a true-ish value."""
-    if name not in request.query_params:
-        return False
-    value = request.query_params[name].lower()
-    return value in ("", "1", "true", "yes", "on")

@@ -22,6 +22,8 @@ class Booleans:
     true: frozenset[str]
     false: frozenset[str]
     case_sensitive: bool = False
+    # What any other spelling means; None refuses it (the service's 400).
+    otherwise: bool | None = None
 
     def parse(self, text: str) -> bool:
         key = text.strip() if self.case_sensitive else text.strip().lower()
@@ -29,15 +31,18 @@ class Booleans:
             return True
         if key in self.false:
             return False
+        if self.otherwise is not None:
+            return self.otherwise
         raise ValueError(f"{text!r} is not a valid boolean")
 
 
 # oslo_utils.strutils.bool_from_string(strict=True): Nova, Cinder, Neutron.
 OSLO_BOOLEANS = Booleans(true=frozenset({"1", "t", "true", "on", "y", "yes"}),
                          false=frozenset({"0", "f", "false", "off", "n", "no"}))
-# Keystone's query flags: present with no value, or one of these.
-KEYSTONE_BOOLEANS = Booleans(true=frozenset({"", "1", "true", "yes", "on", "y"}),
-                             false=frozenset({"0", "false", "no", "off", "n"}))
+# Keystone's query flags: present with no value, or one of these; Keystone refuses no spelling,
+# anything else is false.
+KEYSTONE_BOOLEANS = Booleans(true=frozenset({"", "1", "true", "yes", "on"}),
+                             false=frozenset({"0", "false", "no", "off", "n"}), otherwise=False)
 # JSON-schema style: only the literal words.
 STRICT_BOOLEANS = Booleans(true=frozenset({"true"}), false=frozenset({"false"}))
 

@@ -39,6 +39,7 @@ from onestack.core.policy import Enforcer
 
 S = TypeVar("S")
 T = TypeVar("T")
+_UNREAD = object()
 
 
 class Database(Protocol):
@@ -103,13 +104,14 @@ class ApiService(Generic[S]):
 class Req(Generic[S]):
     """One request as a handler sees it."""
 
-    __slots__ = ("_caller", "api", "request", "version")
+    __slots__ = ("_caller", "_json", "api", "request", "version")
 
     def __init__(self, request: Request, api: ApiService[S], version: Version | None = None) -> None:
         self.request = request
         self.api = api
         self.version = version
         self._caller: AuthContext | None = None
+        self._json: Any = _UNREAD
 
     # --- what was asked -----------------------------------------------------------------------
 
@@ -193,9 +195,13 @@ class Req(Generic[S]):
     async def json(self, *, required: bool = True, media_types: Sequence[str] = ()) -> Any:
         """The body parsed as JSON (size-limited; malformed → the service's 400).
 
-        ``media_types``: content types beyond JSON's own that this body may be sent as.
+        ``media_types``: content types beyond JSON's own that this body may be sent as. Parsed
+        once: a handler may look at the raw document (say, for a policy target) before ``body``
+        validates it.
         """
-        return await json_body(self.request, required=required, media_types=media_types)
+        if self._json is _UNREAD:
+            self._json = await json_body(self.request, required=required, media_types=media_types)
+        return self._json
 
     async def body(self, schema: dict[str, Any] | None = None, *, wrapper: str | None = None,
                    required: bool = True) -> Any:

@@ -6,19 +6,17 @@ import secrets
 from typing import Any
 
 import anyio.to_thread
-from starlette.requests import Request
 from starlette.responses import Response
 
 from onestack.core.api.faults import BadRequest, Forbidden
-from onestack.core.api.http import RouteTable, json_body, json_response, no_content
+from onestack.core.api.http import json_response, no_content
 from onestack.core.auth import AuthContext
-from onestack.core.ids import parse_isotime
-from onestack.identity.api.policy import enforce, identity_of
+from onestack.identity.api.conventions import IdentityRoutes, Req
 from onestack.identity.api.render import collection, self_link
-from onestack.identity.api.validation import DESCRIPTION, NAME, entity, validate
-from onestack.identity.service import app_creds, revocations, users
+from onestack.identity.api.schemas import DESCRIPTION, NAME, entity, parse_expiry
+from onestack.identity.service import app_creds, users
 
-routes = RouteTable()
+routes = IdentityRoutes()
 
 _ROLE_REF = {
     "type": "object",
@@ -53,13 +51,13 @@ _CREATE = entity(
 )
 
 
-def _cred_doc(request: Request, doc: dict[str, Any]) -> dict[str, Any]:
-    doc["links"] = self_link(request, f"users/{doc['user_id']}/application_credentials/{doc['id']}")
+def _cred_doc(req: Req, doc: dict[str, Any]) -> dict[str, Any]:
+    doc["links"] = self_link(req, f"users/{doc['user_id']}/application_credentials/{doc['id']}")
     return doc
 
 
-def _rule_doc(request: Request, user_id: str, doc: dict[str, Any]) -> dict[str, Any]:
-    doc["links"] = self_link(request, f"users/{user_id}/access_rules/{doc['id']}")
+def _rule_doc(req: Req, user_id: str, doc: dict[str, Any]) -> dict[str, Any]:
+    doc["links"] = self_link(req, f"users/{user_id}/access_rules/{doc['id']}")
     return doc
 
 
@@ -70,71 +68,55 @@ def refuse_restricted_app_cred(ctx: AuthContext, what: str) -> None:
         raise Forbidden(f"Using method 'application_credential' is not allowed for managing {what}.")
 
 
-def _parse_create(body: Any, ctx: AuthContext) -> dict[str, Any]:
-    data = dict(validate(body, _CREATE, wrapper="application_credential"))
-    if data.get("expires_at"):
-        try:
-            data["expires_at"] = parse_isotime(str(data["expires_at"]))
-        except ValueError:
-            raise BadRequest(f"Invalid input for field 'expires_at': {data['expires_at']!r} is not a valid time.") from None
-    else:
-        data["expires_at"] = None
+async def _parse_create(req: Req, ctx: AuthContext) -> dict[str, Any]:
+    data = parse_expiry(dict(await req.body(_CREATE, wrapper="application_credential")))
     if data.get("project_id") not in (None, ctx.project_id):
         raise BadRequest("Invalid input for field 'project_id': an application credential is always created "
                          "for the project of the token used.")
     return data
 
 
+async def _enforce_own(req: Req, rule: str) -> AuthContext:
+    """The rule against the user named in the path (a user manages their own credentials)."""
+    return await req.enforce(rule, {"target": {"user": {"id": req.path("user_id")}}})
+
+
 @routes.post("/v3/users/{user_id}/application_credentials")
-async def create_app_cred(request: Request) -> Response:
-    user_id = request.path_params["user_id"]
-    ctx = await enforce(request, "identity:create_application_credential", {"target": {"user": {"id": user_id}}})
+async def create_app_cred(req: Req) -> Response:
+    ctx = await _enforce_own(req, "identity:create_application_credential")
     refuse_restricted_app_cred(ctx, "additional application credentials")
     if ctx.trust_id:
         raise Forbidden("Using a trust-scoped token is not allowed for creating application credentials.")
-    body = await json_body(request)
-    data = _parse_create(body, ctx)
+    data = await _parse_create(req, ctx)
     if not ctx.project_id:
         raise Forbidden("An application credential can only be created with a project-scoped token.")
-    ident = identity_of(request)
     secret = data.get("secret") or secrets.token_urlsafe(64)
-    rounds = ident.config.identity.password_hash_rounds
-    hashed = await anyio.to_thread.run_sync(users.hash_password, secret, rounds)
-    doc = await ident.db.write(app_creds.create, user_id, ctx.project_id, data, hashed, list(ctx.role_ids))
+    hashed = await anyio.to_thread.run_sync(users.hash_password, secret, req.state.config.identity.password_hash_rounds)
+    doc = await req.write(app_creds.create, req.path("user_id"), ctx.project_id, data, hashed, list(ctx.role_ids))
     doc["secret"] = secret  # shown this once; only the hash is kept
-    return json_response({"application_credential": _cred_doc(request, doc)}, status=201)
+    return json_response({"application_credential": _cred_doc(req, doc)}, status=201)
 
 
 @routes.get("/v3/users/{user_id}/application_credentials")
-async def list_app_creds(request: Request) -> Response:
-    user_id = request.path_params["user_id"]
-    await enforce(request, "identity:list_application_credentials", {"target": {"user": {"id": user_id}}})
-    name = request.query_params.get("name")
-    docs = await identity_of(request).db.read(app_creds.list_for_user, user_id, name)
-    return json_response(collection(request, "application_credentials", [_cred_doc(request, d) for d in docs]))
+async def list_app_creds(req: Req) -> Response:
+    await _enforce_own(req, "identity:list_application_credentials")
+    docs = await req.read(app_creds.list_for_user, req.path("user_id"), req.params.get("name"))
+    return json_response(collection(req, "application_credentials", [_cred_doc(req, d) for d in docs]))
 
 
 @routes.get("/v3/users/{user_id}/application_credentials/{cred_id}")
-async def show_app_cred(request: Request) -> Response:
-    user_id, cred_id = request.path_params["user_id"], request.path_params["cred_id"]
-    await enforce(request, "identity:get_application_credential", {"target": {"user": {"id": user_id}}})
-    doc = await identity_of(request).db.read(app_creds.get, user_id, cred_id)
-    return json_response({"application_credential": _cred_doc(request, doc)})
+async def show_app_cred(req: Req) -> Response:
+    await _enforce_own(req, "identity:get_application_credential")
+    doc = await req.read(app_creds.get, req.path("user_id"), req.path("cred_id"))
+    return json_response({"application_credential": _cred_doc(req, doc)})
 
 
 @routes.delete("/v3/users/{user_id}/application_credentials/{cred_id}")
-async def delete_app_cred(request: Request) -> Response:
-    user_id, cred_id = request.path_params["user_id"], request.path_params["cred_id"]
-    ctx = await enforce(request, "identity:delete_application_credential", {"target": {"user": {"id": user_id}}})
+async def delete_app_cred(req: Req) -> Response:
+    ctx = await _enforce_own(req, "identity:delete_application_credential")
     refuse_restricted_app_cred(ctx, "additional application credentials")
-    ident = identity_of(request)
-    lifetime = ident.config.identity.token_expiration
-
-    def drop(s: Any) -> None:
-        app_creds.delete(s, user_id, cred_id)
-        revocations.revoke(s, token_lifetime=lifetime, app_cred_id=cred_id)
-
-    await ident.db.write(drop)
+    await req.write(app_creds.delete, req.path("user_id"), req.path("cred_id"),
+                    req.state.config.identity.token_expiration)
     return no_content()
 
 
@@ -142,28 +124,24 @@ async def delete_app_cred(request: Request) -> Response:
 
 
 @routes.get("/v3/users/{user_id}/access_rules")
-async def list_access_rules(request: Request) -> Response:
-    user_id = request.path_params["user_id"]
-    await enforce(request, "identity:list_access_rules", {"target": {"user": {"id": user_id}}})
-    filters = {k: v for k, v in request.query_params.items() if k in ("service", "path", "method")}
-    docs = await identity_of(request).db.read(app_creds.list_rules, user_id, filters)
-    return json_response(collection(request, "access_rules", [_rule_doc(request, user_id, d) for d in docs]))
+async def list_access_rules(req: Req) -> Response:
+    user_id = req.path("user_id")
+    await _enforce_own(req, "identity:list_access_rules")
+    filters = {k: v for k, v in req.params.items() if k in ("service", "path", "method")}
+    docs = await req.read(app_creds.list_rules, user_id, filters)
+    return json_response(collection(req, "access_rules", [_rule_doc(req, user_id, d) for d in docs]))
 
 
 @routes.get("/v3/users/{user_id}/access_rules/{rule_id}")
-async def show_access_rule(request: Request) -> Response:
-    user_id, rule_id = request.path_params["user_id"], request.path_params["rule_id"]
-    await enforce(request, "identity:get_access_rule", {"target": {"user": {"id": user_id}}})
-    doc = await identity_of(request).db.read(
-        lambda s: app_creds.rule_to_dict(app_creds.get_rule_row(s, user_id, rule_id))
-    )
-    return json_response({"access_rule": _rule_doc(request, user_id, doc)})
+async def show_access_rule(req: Req) -> Response:
+    user_id = req.path("user_id")
+    await _enforce_own(req, "identity:get_access_rule")
+    doc = await req.read(app_creds.get_rule, user_id, req.path("rule_id"))
+    return json_response({"access_rule": _rule_doc(req, user_id, doc)})
 
 
 @routes.delete("/v3/users/{user_id}/access_rules/{rule_id}")
-async def delete_access_rule(request: Request) -> Response:
-    user_id, rule_id = request.path_params["user_id"], request.path_params["rule_id"]
-    await enforce(request, "identity:delete_access_rule", {"target": {"user": {"id": user_id}}})
-    ident = identity_of(request)
-    await ident.db.write(app_creds.delete_rule, user_id, rule_id)
+async def delete_access_rule(req: Req) -> Response:
+    await _enforce_own(req, "identity:delete_access_rule")
+    await req.write(app_creds.delete_rule, req.path("user_id"), req.path("rule_id"))
     return no_content()

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.requests import Request
 from starlette.responses import Response
 
 from onestack.core.api.faults import BadRequest
-from onestack.core.api.http import RouteTable, json_body, json_response, no_content
-from onestack.identity.api.policy import enforce, identity_of
+from onestack.core.api.http import json_response, no_content
+from onestack.identity.api.conventions import IdentityRoutes, Req
 from onestack.identity.api.render import collection, with_link
-from onestack.identity.api.validation import DESCRIPTION, ENABLED, validate
+from onestack.identity.api.schemas import DESCRIPTION, ENABLED
 from onestack.identity.service import catalog
 
-routes = RouteTable()
+routes = IdentityRoutes()
 
 _REGION_ID = {"type": "string", "minLength": 1, "maxLength": 255}
 _REGION_PROPS: dict[str, Any] = {
@@ -50,73 +49,70 @@ ENDPOINT_CREATE = {
 ENDPOINT_UPDATE = {"type": "object", "properties": _ENDPOINT_PROPS, "additionalProperties": True, "minProperties": 1}
 
 
-def _region(request: Request, row: Any) -> dict[str, Any]:
-    return with_link(request, catalog.region_to_dict(row), "regions")
+def _region(req: Req, row: Any) -> dict[str, Any]:
+    return with_link(req, catalog.region_to_dict(row), "regions")
 
 
-def _service(request: Request, row: Any) -> dict[str, Any]:
-    return with_link(request, catalog.service_to_dict(row), "services")
+def _service(req: Req, row: Any) -> dict[str, Any]:
+    return with_link(req, catalog.service_to_dict(row), "services")
 
 
-def endpoint_doc(request: Request, row: Any) -> dict[str, Any]:
-    return with_link(request, catalog.endpoint_to_dict(row), "endpoints")
+def endpoint_doc(req: Req, row: Any) -> dict[str, Any]:
+    return with_link(req, catalog.endpoint_to_dict(row), "endpoints")
 
 
 # --- regions ---------------------------------------------------------------------------------
 
 
 @routes.get("/v3/regions")
-async def list_regions(request: Request) -> Response:
-    await enforce(request, "identity:list_regions")
-    parent = request.query_params.get("parent_region_id")
-    rows = await identity_of(request).db.read(catalog.list_regions, parent)
-    return json_response(collection(request, "regions", [_region(request, r) for r in rows]))
+async def list_regions(req: Req) -> Response:
+    await req.enforce("identity:list_regions")
+    parent = req.params.get("parent_region_id")
+    rows = await req.read(catalog.list_regions, parent)
+    return json_response(collection(req, "regions", [_region(req, r) for r in rows]))
 
 
 @routes.post("/v3/regions")
-async def create_region(request: Request) -> Response:
-    await enforce(request, "identity:create_region")
-    data = validate(await json_body(request), REGION_CREATE, wrapper="region")
-    ident = identity_of(request)
-    row = await ident.db.write(catalog.create_region, data)
-    return json_response({"region": _region(request, row)}, status=201)
+async def create_region(req: Req) -> Response:
+    await req.enforce("identity:create_region")
+    data = await req.body(REGION_CREATE, wrapper="region")
+    row = await req.write(catalog.create_region, data)
+    return json_response({"region": _region(req, row)}, status=201)
 
 
 @routes.get("/v3/regions/{region_id}")
-async def get_region(request: Request) -> Response:
-    await enforce(request, "identity:get_region")
-    row = await identity_of(request).db.read(catalog.get_region, request.path_params["region_id"])
-    return json_response({"region": _region(request, row)})
+async def get_region(req: Req) -> Response:
+    await req.enforce("identity:get_region")
+    row = await req.read(catalog.get_region, req.path("region_id"))
+    return json_response({"region": _region(req, row)})
 
 
 @routes.put("/v3/regions/{region_id}")
-async def put_region(request: Request) -> Response:
+async def put_region(req: Req) -> Response:
     """Create a region with the id the caller chose."""
-    await enforce(request, "identity:create_region")
-    data = validate(await json_body(request), REGION_CREATE, wrapper="region")
-    region_id = request.path_params["region_id"]
+    await req.enforce("identity:create_region")
+    data = await req.body(REGION_CREATE, wrapper="region")
+    region_id = req.path("region_id")
     if data.get("id") not in (None, region_id):
         raise BadRequest(f"Conflicting region IDs specified: {data['id']!r} and {region_id!r}.")
-    data = validate({**data, "id": region_id}, REGION_CREATE)
-    ident = identity_of(request)
-    row = await ident.db.write(catalog.create_region, data)
-    return json_response({"region": _region(request, row)}, status=201)
+    data = {**data, "id": region_id}
+    req.validate(data, REGION_CREATE)
+    row = await req.write(catalog.create_region, data)
+    return json_response({"region": _region(req, row)}, status=201)
 
 
 @routes.patch("/v3/regions/{region_id}")
-async def update_region(request: Request) -> Response:
-    await enforce(request, "identity:update_region")
-    data = validate(await json_body(request), REGION_UPDATE, wrapper="region")
-    ident = identity_of(request)
-    row = await ident.db.write(catalog.update_region, request.path_params["region_id"], data)
-    return json_response({"region": _region(request, row)})
+async def update_region(req: Req) -> Response:
+    await req.enforce("identity:update_region")
+    data = await req.body(REGION_UPDATE, wrapper="region")
+    row = await req.write(catalog.update_region, req.path("region_id"), data)
+    return json_response({"region": _region(req, row)})
 
 
 @routes.delete("/v3/regions/{region_id}")
-async def delete_region(request: Request) -> Response:
-    await enforce(request, "identity:delete_region")
-    ident = identity_of(request)
-    await ident.db.write(catalog.delete_region, request.path_params["region_id"])
+async def delete_region(req: Req) -> Response:
+    await req.enforce("identity:delete_region")
+    await req.write(catalog.delete_region, req.path("region_id"))
     return no_content()
 
 
@@ -124,43 +120,40 @@ async def delete_region(request: Request) -> Response:
 
 
 @routes.get("/v3/services")
-async def list_services(request: Request) -> Response:
-    await enforce(request, "identity:list_services")
-    q = request.query_params
-    rows = await identity_of(request).db.read(catalog.list_services, q.get("type"), q.get("name"))
-    return json_response(collection(request, "services", [_service(request, r) for r in rows]))
+async def list_services(req: Req) -> Response:
+    await req.enforce("identity:list_services")
+    q = req.params
+    rows = await req.read(catalog.list_services, q.get("type"), q.get("name"))
+    return json_response(collection(req, "services", [_service(req, r) for r in rows]))
 
 
 @routes.post("/v3/services")
-async def create_service(request: Request) -> Response:
-    await enforce(request, "identity:create_service")
-    data = validate(await json_body(request), SERVICE_CREATE, wrapper="service")
-    ident = identity_of(request)
-    row = await ident.db.write(catalog.create_service, data)
-    return json_response({"service": _service(request, row)}, status=201)
+async def create_service(req: Req) -> Response:
+    await req.enforce("identity:create_service")
+    data = await req.body(SERVICE_CREATE, wrapper="service")
+    row = await req.write(catalog.create_service, data)
+    return json_response({"service": _service(req, row)}, status=201)
 
 
 @routes.get("/v3/services/{service_id}")
-async def get_service(request: Request) -> Response:
-    await enforce(request, "identity:get_service")
-    row = await identity_of(request).db.read(catalog.get_service, request.path_params["service_id"])
-    return json_response({"service": _service(request, row)})
+async def get_service(req: Req) -> Response:
+    await req.enforce("identity:get_service")
+    row = await req.read(catalog.get_service, req.path("service_id"))
+    return json_response({"service": _service(req, row)})
 
 
 @routes.patch("/v3/services/{service_id}")
-async def update_service(request: Request) -> Response:
-    await enforce(request, "identity:update_service")
-    data = validate(await json_body(request), SERVICE_UPDATE, wrapper="service")
-    ident = identity_of(request)
-    row = await ident.db.write(catalog.update_service, request.path_params["service_id"], data)
-    return json_response({"service": _service(request, row)})
+async def update_service(req: Req) -> Response:
+    await req.enforce("identity:update_service")
+    data = await req.body(SERVICE_UPDATE, wrapper="service")
+    row = await req.write(catalog.update_service, req.path("service_id"), data)
+    return json_response({"service": _service(req, row)})
 
 
 @routes.delete("/v3/services/{service_id}")
-async def delete_service(request: Request) -> Response:
-    await enforce(request, "identity:delete_service")
-    ident = identity_of(request)
-    await ident.db.write(catalog.delete_service, request.path_params["service_id"])
+async def delete_service(req: Req) -> Response:
+    await req.enforce("identity:delete_service")
+    await req.write(catalog.delete_service, req.path("service_id"))
     return no_content()
 
 
@@ -168,42 +161,39 @@ async def delete_service(request: Request) -> Response:
 
 
 @routes.get("/v3/endpoints")
-async def list_endpoints(request: Request) -> Response:
-    await enforce(request, "identity:list_endpoints")
-    q = request.query_params
+async def list_endpoints(req: Req) -> Response:
+    await req.enforce("identity:list_endpoints")
+    q = req.params
     filters = {k: q[k] for k in ("interface", "service_id", "region_id") if k in q}
-    rows = await identity_of(request).db.read(catalog.list_endpoints, filters)
-    return json_response(collection(request, "endpoints", [endpoint_doc(request, r) for r in rows]))
+    rows = await req.read(catalog.list_endpoints, filters)
+    return json_response(collection(req, "endpoints", [endpoint_doc(req, r) for r in rows]))
 
 
 @routes.post("/v3/endpoints")
-async def create_endpoint(request: Request) -> Response:
-    await enforce(request, "identity:create_endpoint")
-    data = validate(await json_body(request), ENDPOINT_CREATE, wrapper="endpoint")
-    ident = identity_of(request)
-    row = await ident.db.write(catalog.create_endpoint, data)
-    return json_response({"endpoint": endpoint_doc(request, row)}, status=201)
+async def create_endpoint(req: Req) -> Response:
+    await req.enforce("identity:create_endpoint")
+    data = await req.body(ENDPOINT_CREATE, wrapper="endpoint")
+    row = await req.write(catalog.create_endpoint, data)
+    return json_response({"endpoint": endpoint_doc(req, row)}, status=201)
 
 
 @routes.get("/v3/endpoints/{endpoint_id}")
-async def get_endpoint(request: Request) -> Response:
-    await enforce(request, "identity:get_endpoint")
-    row = await identity_of(request).db.read(catalog.get_endpoint, request.path_params["endpoint_id"])
-    return json_response({"endpoint": endpoint_doc(request, row)})
+async def get_endpoint(req: Req) -> Response:
+    await req.enforce("identity:get_endpoint")
+    row = await req.read(catalog.get_endpoint, req.path("endpoint_id"))
+    return json_response({"endpoint": endpoint_doc(req, row)})
 
 
 @routes.patch("/v3/endpoints/{endpoint_id}")
-async def update_endpoint(request: Request) -> Response:
-    await enforce(request, "identity:update_endpoint")
-    data = validate(await json_body(request), ENDPOINT_UPDATE, wrapper="endpoint")
-    ident = identity_of(request)
-    row = await ident.db.write(catalog.update_endpoint, request.path_params["endpoint_id"], data)
-    return json_response({"endpoint": endpoint_doc(request, row)})
+async def update_endpoint(req: Req) -> Response:
+    await req.enforce("identity:update_endpoint")
+    data = await req.body(ENDPOINT_UPDATE, wrapper="endpoint")
+    row = await req.write(catalog.update_endpoint, req.path("endpoint_id"), data)
+    return json_response({"endpoint": endpoint_doc(req, row)})
 
 
 @routes.delete("/v3/endpoints/{endpoint_id}")
-async def delete_endpoint(request: Request) -> Response:
-    await enforce(request, "identity:delete_endpoint")
-    ident = identity_of(request)
-    await ident.db.write(catalog.delete_endpoint, request.path_params["endpoint_id"])
+async def delete_endpoint(req: Req) -> Response:
+    await req.enforce("identity:delete_endpoint")
+    await req.write(catalog.delete_endpoint, req.path("endpoint_id"))
     return no_content()

@@ -6,19 +6,17 @@ import json
 from typing import Any
 
 import anyio.to_thread
-from sqlalchemy.orm import Session
-from starlette.requests import Request
 from starlette.responses import Response
 
 from onestack.core.api.faults import BadRequest, Forbidden
-from onestack.core.api.http import RouteTable, json_body, json_response, no_content
-from onestack.core.auth import AuthContext, authenticate
-from onestack.identity.api.policy import enforce, identity_of
+from onestack.core.api.http import json_response, no_content
+from onestack.core.auth import AuthContext
+from onestack.identity.api.conventions import IdentityRoutes, Req
 from onestack.identity.api.render import collection, self_link
-from onestack.identity.api.validation import entity, validate
+from onestack.identity.api.schemas import entity
 from onestack.identity.service import credentials
 
-routes = RouteTable()
+routes = IdentityRoutes()
 
 _ID = {"type": "string", "minLength": 1, "maxLength": 64}
 _CREATE = entity(
@@ -44,13 +42,13 @@ _UPDATE = {
 }
 
 
-def _doc(request: Request, doc: dict[str, Any]) -> dict[str, Any]:
-    doc["links"] = self_link(request, f"credentials/{doc['id']}")
+def _doc(req: Req, doc: dict[str, Any]) -> dict[str, Any]:
+    doc["links"] = self_link(req, f"credentials/{doc['id']}")
     return doc
 
 
-async def _key_hash(request: Request) -> str:
-    return await anyio.to_thread.run_sync(credentials.primary_key_hash, identity_of(request).credential_keys)
+async def _key_hash(req: Req) -> str:
+    return await anyio.to_thread.run_sync(credentials.primary_key_hash, req.state.credential_keys)
 
 
 def _stamp_delegation(ctx: AuthContext, data: dict[str, Any]) -> None:
@@ -67,133 +65,116 @@ def _stamp_delegation(ctx: AuthContext, data: dict[str, Any]) -> None:
 
 
 @routes.post("/v3/credentials")
-async def create_credential(request: Request) -> Response:
-    await authenticate(request)
-    data = dict(validate(await json_body(request), _CREATE, wrapper="credential"))
-    ctx = await enforce(request, "identity:create_credential", {"target": {"credential": {"user_id": data["user_id"]}}})
+async def create_credential(req: Req) -> Response:
+    await req.caller()
+    data = dict(await req.body(_CREATE, wrapper="credential"))
+    ctx = await req.enforce("identity:create_credential", {"target": {"credential": {"user_id": data["user_id"]}}})
     _stamp_delegation(ctx, data)
-    ident = identity_of(request)
-    key_hash = await _key_hash(request)
-    doc = await ident.db.write(credentials.create, ident.credential_keys, key_hash, data)
-    return json_response({"credential": _doc(request, doc)}, status=201)
+    keys = req.state.credential_keys
+    doc = await req.write(credentials.create, keys, await _key_hash(req), data)
+    return json_response({"credential": _doc(req, doc)}, status=201)
 
 
-async def _may_see_all(request: Request) -> bool:
+async def _may_see_all(req: Req) -> bool:
     """Admins and system readers list everyone's credentials; others only their own."""
     try:
-        await enforce(request, "identity:list_credentials", {"target": {"credential": {"user_id": None}}})
+        await req.enforce("identity:list_credentials", {"target": {"credential": {"user_id": None}}})
     except Forbidden:
         return False
     return True
 
 
 @routes.get("/v3/credentials")
-async def list_credentials(request: Request) -> Response:
-    ctx = await authenticate(request)
-    user_id = request.query_params.get("user_id")
-    if not await _may_see_all(request):
+async def list_credentials(req: Req) -> Response:
+    ctx = await req.caller()
+    user_id = req.params.get("user_id")
+    if not await _may_see_all(req):
         if user_id is not None and user_id != ctx.user_id:
             docs: list[dict[str, Any]] = []  # Keystone filters out what the caller may not see
-            return json_response(collection(request, "credentials", docs))
+            return json_response(collection(req, "credentials", docs))
         user_id = ctx.user_id
-    ident = identity_of(request)
-    docs = await ident.db.read(
-        lambda s: credentials.list_credentials(s, ident.credential_keys, user_id=user_id,
-                                               type_=request.query_params.get("type"))
-    )
-    return json_response(collection(request, "credentials", [_doc(request, d) for d in docs]))
+    docs = await req.read(credentials.list_credentials, req.state.credential_keys, user_id, req.params.get("type"))
+    return json_response(collection(req, "credentials", [_doc(req, d) for d in docs]))
 
 
-async def _owned(request: Request, rule: str) -> dict[str, Any]:
+async def _owned(req: Req, rule: str) -> dict[str, Any]:
     """The credential in the path once the caller may act on it (401, then 404, then 403)."""
-    await authenticate(request)
-    ident = identity_of(request)
-    doc = await ident.db.read(credentials.get, ident.credential_keys, request.path_params["credential_id"])
-    await enforce(request, rule, {"target": {"credential": {"user_id": doc["user_id"]}}})
+    await req.caller()
+    doc = await req.read(credentials.get, req.state.credential_keys, req.path("credential_id"))
+    await req.enforce(rule, {"target": {"credential": {"user_id": doc["user_id"]}}})
     return doc
 
 
 @routes.get("/v3/credentials/{credential_id}")
-async def show_credential(request: Request) -> Response:
-    doc = await _owned(request, "identity:get_credential")
-    return json_response({"credential": _doc(request, doc)})
+async def show_credential(req: Req) -> Response:
+    doc = await _owned(req, "identity:get_credential")
+    return json_response({"credential": _doc(req, doc)})
 
 
 @routes.patch("/v3/credentials/{credential_id}")
-async def update_credential(request: Request) -> Response:
-    current = await _owned(request, "identity:update_credential")
-    changes = dict(validate(await json_body(request), _UPDATE, wrapper="credential"))
+async def update_credential(req: Req) -> Response:
+    current = await _owned(req, "identity:update_credential")
+    changes = dict(await req.body(_UPDATE, wrapper="credential"))
     if changes.get("user_id", current["user_id"]) != current["user_id"]:
         # Handing a credential to someone else needs the right to create one for them.
-        await enforce(request, "identity:create_credential", {"target": {"credential": {"user_id": changes["user_id"]}}})
+        await req.enforce("identity:create_credential", {"target": {"credential": {"user_id": changes["user_id"]}}})
     if "type" in changes and changes["type"] != current["type"] and "blob" not in changes:
         raise BadRequest("Changing the type of a credential requires a new blob.")
-    ident = identity_of(request)
-    key_hash = await _key_hash(request)
-    doc = await ident.db.write(credentials.update, ident.credential_keys, key_hash, current["id"], changes)
-    return json_response({"credential": _doc(request, doc)})
+    keys = req.state.credential_keys
+    doc = await req.write(credentials.update, keys, await _key_hash(req), current["id"], changes)
+    return json_response({"credential": _doc(req, doc)})
 
 
 @routes.delete("/v3/credentials/{credential_id}")
-async def delete_credential(request: Request) -> Response:
-    doc = await _owned(request, "identity:delete_credential")
-    await identity_of(request).db.write(credentials.delete, doc["id"])
+async def delete_credential(req: Req) -> Response:
+    doc = await _owned(req, "identity:delete_credential")
+    await req.write(credentials.delete, doc["id"])
     return no_content()
 
 
 # --- OS-EC2 ----------------------------------------------------------------------------------
 
 
-def _ec2_doc(request: Request, doc: dict[str, Any]) -> dict[str, Any]:
-    doc["links"] = self_link(request, f"users/{doc['user_id']}/credentials/OS-EC2/{doc['access']}")
+def _ec2_doc(req: Req, doc: dict[str, Any]) -> dict[str, Any]:
+    doc["links"] = self_link(req, f"users/{doc['user_id']}/credentials/OS-EC2/{doc['access']}")
     return doc
 
 
 @routes.post("/v3/users/{user_id}/credentials/OS-EC2")
-async def create_ec2(request: Request) -> Response:
-    user_id = request.path_params["user_id"]
-    ctx = await enforce(request, "identity:ec2_create_credential", {"user_id": user_id})
-    body = await json_body(request)
+async def create_ec2(req: Req) -> Response:
+    user_id = req.path("user_id")
+    ctx = await req.enforce("identity:ec2_create_credential", {"user_id": user_id})
+    body = await req.json()
     if not isinstance(body, dict) or not isinstance(body.get("tenant_id"), str) or not body["tenant_id"]:
         raise BadRequest("Invalid input for field 'tenant_id': 'tenant_id' is a required property")
-    ident = identity_of(request)
-    key_hash = await _key_hash(request)
-    doc = await ident.db.write(
-        credentials.ec2_create, ident.credential_keys, key_hash, user_id, body["tenant_id"], ctx.trust_id
-    )
-    return json_response({"credential": _ec2_doc(request, doc)}, status=201)
+    keys = req.state.credential_keys
+    doc = await req.write(credentials.ec2_create, keys, await _key_hash(req), user_id, body["tenant_id"], ctx.trust_id)
+    return json_response({"credential": _ec2_doc(req, doc)}, status=201)
 
 
 @routes.get("/v3/users/{user_id}/credentials/OS-EC2")
-async def list_ec2(request: Request) -> Response:
-    user_id = request.path_params["user_id"]
-    await enforce(request, "identity:ec2_list_credentials", {"user_id": user_id})
-    ident = identity_of(request)
-    docs = await ident.db.read(credentials.ec2_list, ident.credential_keys, user_id)
-    return json_response(collection(request, "credentials", [_ec2_doc(request, d) for d in docs]))
+async def list_ec2(req: Req) -> Response:
+    user_id = req.path("user_id")
+    await req.enforce("identity:ec2_list_credentials", {"user_id": user_id})
+    docs = await req.read(credentials.ec2_list, req.state.credential_keys, user_id)
+    return json_response(collection(req, "credentials", [_ec2_doc(req, d) for d in docs]))
 
 
-async def _ec2_owned(request: Request, rule: str) -> dict[str, Any]:
-    await authenticate(request)
-    user_id, access = request.path_params["user_id"], request.path_params["access"]
-    ident = identity_of(request)
-
-    def load(s: Session) -> dict[str, Any]:
-        return credentials.ec2_doc(ident.credential_keys, credentials.ec2_row(s, user_id, access))
-
-    doc = await ident.db.read(load)
-    await enforce(request, rule, {"target": {"credential": {"user_id": doc["user_id"]}}})
+async def _ec2_owned(req: Req, rule: str) -> dict[str, Any]:
+    await req.caller()
+    doc = await req.read(credentials.ec2_get, req.state.credential_keys, req.path("user_id"), req.path("access"))
+    await req.enforce(rule, {"target": {"credential": {"user_id": doc["user_id"]}}})
     return doc
 
 
 @routes.get("/v3/users/{user_id}/credentials/OS-EC2/{access}")
-async def show_ec2(request: Request) -> Response:
-    doc = await _ec2_owned(request, "identity:ec2_get_credential")
-    return json_response({"credential": _ec2_doc(request, doc)})
+async def show_ec2(req: Req) -> Response:
+    doc = await _ec2_owned(req, "identity:ec2_get_credential")
+    return json_response({"credential": _ec2_doc(req, doc)})
 
 
 @routes.delete("/v3/users/{user_id}/credentials/OS-EC2/{access}")
-async def delete_ec2(request: Request) -> Response:
-    doc = await _ec2_owned(request, "identity:ec2_delete_credential")
-    await identity_of(request).db.write(credentials.delete, credentials.ec2_id(doc["access"]))
+async def delete_ec2(req: Req) -> Response:
+    doc = await _ec2_owned(req, "identity:ec2_delete_credential")
+    await req.write(credentials.delete, credentials.ec2_id(doc["access"]))
     return no_content()

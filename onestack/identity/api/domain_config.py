@@ -4,32 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.requests import Request
 from starlette.responses import Response
 
-from onestack.core.api.faults import BadRequest
-from onestack.core.api.http import RouteTable, json_body, json_response, no_content
-from onestack.identity.api.policy import enforce, identity_of
+from onestack.core.api.http import json_response, no_content
+from onestack.identity.api.conventions import IdentityRoutes, Req
 from onestack.identity.service import domain_config as dc
 
-routes = RouteTable()
+routes = IdentityRoutes()
 
 
-async def _config_body(request: Request) -> Any:
-    body = await json_body(request)
-    if not isinstance(body, dict) or "config" not in body:
-        raise BadRequest("Invalid input for field 'config': 'config' is a required property")
-    if not isinstance(body["config"], dict):
-        raise BadRequest(f"Invalid input for field 'config': {body['config']!r} is not of type 'object'")
-    return body["config"]
+def _list_limit(req: Req) -> int:
+    return int(req.state.config.identity.list_limit or 0)
 
 
-def _list_limit(request: Request) -> int:
-    return int(identity_of(request).config.identity.list_limit or 0)
-
-
-def _security(request: Request, domain_id: str, option: str | None) -> dict[str, Any]:
-    sc = identity_of(request).config.identity.security_compliance
+def _security(req: Req, domain_id: str, option: str | None) -> dict[str, Any]:
+    sc = req.state.config.identity.security_compliance
     return dc.security_compliance(sc.password_regex, sc.password_regex_description, domain_id, option)
 
 
@@ -37,55 +26,53 @@ def _security(request: Request, domain_id: str, option: str | None) -> dict[str,
 
 
 @routes.get("/v3/domains/config/default")
-async def get_default(request: Request) -> Response:
-    await enforce(request, "identity:get_domain_config_default")
-    return json_response({"config": dc.default_config(_list_limit(request))})
+async def get_default(req: Req) -> Response:
+    await req.enforce("identity:get_domain_config_default")
+    return json_response({"config": dc.default_config(_list_limit(req))})
 
 
 @routes.get("/v3/domains/config/{group}/default")
-async def get_group_default(request: Request) -> Response:
-    await enforce(request, "identity:get_domain_config_default")
-    return json_response({"config": dc.default_config(_list_limit(request), request.path_params["group"])})
+async def get_group_default(req: Req) -> Response:
+    await req.enforce("identity:get_domain_config_default")
+    return json_response({"config": dc.default_config(_list_limit(req), req.path("group"))})
 
 
 @routes.get("/v3/domains/config/{group}/{option}/default")
-async def get_option_default(request: Request) -> Response:
-    await enforce(request, "identity:get_domain_config_default")
-    p = request.path_params
-    return json_response({"config": dc.default_config(_list_limit(request), p["group"], p["option"])})
+async def get_option_default(req: Req) -> Response:
+    await req.enforce("identity:get_domain_config_default")
+    return json_response({"config": dc.default_config(_list_limit(req), req.path("group"), req.path("option"))})
 
 
 # --- a domain's whole config -----------------------------------------------------------------
 
 
 @routes.put("/v3/domains/{domain_id}/config")
-async def create_config(request: Request) -> Response:
-    await enforce(request, "identity:create_domain_config")
-    config = await _config_body(request)
-    ident = identity_of(request)
-    result, existed = await ident.db.write(dc.replace_config, request.path_params["domain_id"], config)
+async def create_config(req: Req) -> Response:
+    await req.enforce("identity:create_domain_config")
+    config = await req.body(wrapper="config")
+    result, existed = await req.write(dc.replace_config, req.path("domain_id"), config)
     return json_response({"config": result}, status=200 if existed else 201)
 
 
 @routes.get("/v3/domains/{domain_id}/config")
-async def get_config(request: Request) -> Response:
-    await enforce(request, "identity:get_domain_config")
-    result = await identity_of(request).db.read(dc.get_config, request.path_params["domain_id"])
+async def get_config(req: Req) -> Response:
+    await req.enforce("identity:get_domain_config")
+    result = await req.read(dc.get_config, req.path("domain_id"))
     return json_response({"config": result})
 
 
 @routes.patch("/v3/domains/{domain_id}/config")
-async def update_config(request: Request) -> Response:
-    await enforce(request, "identity:update_domain_config")
-    config = await _config_body(request)
-    result = await identity_of(request).db.write(dc.update_config, request.path_params["domain_id"], config)
+async def update_config(req: Req) -> Response:
+    await req.enforce("identity:update_domain_config")
+    config = await req.body(wrapper="config")
+    result = await req.write(dc.update_config, req.path("domain_id"), config)
     return json_response({"config": result})
 
 
 @routes.delete("/v3/domains/{domain_id}/config")
-async def delete_config(request: Request) -> Response:
-    await enforce(request, "identity:delete_domain_config")
-    await identity_of(request).db.write(dc.delete_config, request.path_params["domain_id"])
+async def delete_config(req: Req) -> Response:
+    await req.enforce("identity:delete_domain_config")
+    await req.write(dc.delete_config, req.path("domain_id"))
     return no_content()
 
 
@@ -93,30 +80,27 @@ async def delete_config(request: Request) -> Response:
 
 
 @routes.get("/v3/domains/{domain_id}/config/{group}")
-async def get_group(request: Request) -> Response:
-    p = request.path_params
-    if p["group"] == dc.SECURITY_COMPLIANCE:
-        await enforce(request, "identity:get_security_compliance_domain_config")
-        return json_response({"config": _security(request, p["domain_id"], None)})
-    await enforce(request, "identity:get_domain_config")
-    result = await identity_of(request).db.read(dc.get_config, p["domain_id"], p["group"])
+async def get_group(req: Req) -> Response:
+    if req.path("group") == dc.SECURITY_COMPLIANCE:
+        await req.enforce("identity:get_security_compliance_domain_config")
+        return json_response({"config": _security(req, req.path("domain_id"), None)})
+    await req.enforce("identity:get_domain_config")
+    result = await req.read(dc.get_config, req.path("domain_id"), req.path("group"))
     return json_response({"config": result})
 
 
 @routes.patch("/v3/domains/{domain_id}/config/{group}")
-async def update_group(request: Request) -> Response:
-    await enforce(request, "identity:update_domain_config")
-    p = request.path_params
-    config = await _config_body(request)
-    result = await identity_of(request).db.write(dc.update_config, p["domain_id"], config, p["group"])
+async def update_group(req: Req) -> Response:
+    await req.enforce("identity:update_domain_config")
+    config = await req.body(wrapper="config")
+    result = await req.write(dc.update_config, req.path("domain_id"), config, req.path("group"))
     return json_response({"config": result})
 
 
 @routes.delete("/v3/domains/{domain_id}/config/{group}")
-async def delete_group(request: Request) -> Response:
-    await enforce(request, "identity:delete_domain_config")
-    p = request.path_params
-    await identity_of(request).db.write(dc.delete_config, p["domain_id"], p["group"])
+async def delete_group(req: Req) -> Response:
+    await req.enforce("identity:delete_domain_config")
+    await req.write(dc.delete_config, req.path("domain_id"), req.path("group"))
     return no_content()
 
 
@@ -124,28 +108,25 @@ async def delete_group(request: Request) -> Response:
 
 
 @routes.get("/v3/domains/{domain_id}/config/{group}/{option}")
-async def get_option(request: Request) -> Response:
-    p = request.path_params
-    if p["group"] == dc.SECURITY_COMPLIANCE:
-        await enforce(request, "identity:get_security_compliance_domain_config")
-        return json_response({"config": _security(request, p["domain_id"], p["option"])})
-    await enforce(request, "identity:get_domain_config")
-    result = await identity_of(request).db.read(dc.get_config, p["domain_id"], p["group"], p["option"])
+async def get_option(req: Req) -> Response:
+    if req.path("group") == dc.SECURITY_COMPLIANCE:
+        await req.enforce("identity:get_security_compliance_domain_config")
+        return json_response({"config": _security(req, req.path("domain_id"), req.path("option"))})
+    await req.enforce("identity:get_domain_config")
+    result = await req.read(dc.get_config, req.path("domain_id"), req.path("group"), req.path("option"))
     return json_response({"config": result})
 
 
 @routes.patch("/v3/domains/{domain_id}/config/{group}/{option}")
-async def update_option(request: Request) -> Response:
-    await enforce(request, "identity:update_domain_config")
-    p = request.path_params
-    config = await _config_body(request)
-    result = await identity_of(request).db.write(dc.update_config, p["domain_id"], config, p["group"], p["option"])
+async def update_option(req: Req) -> Response:
+    await req.enforce("identity:update_domain_config")
+    config = await req.body(wrapper="config")
+    result = await req.write(dc.update_config, req.path("domain_id"), config, req.path("group"), req.path("option"))
     return json_response({"config": result})
 
 
 @routes.delete("/v3/domains/{domain_id}/config/{group}/{option}")
-async def delete_option(request: Request) -> Response:
-    await enforce(request, "identity:delete_domain_config")
-    p = request.path_params
-    await identity_of(request).db.write(dc.delete_config, p["domain_id"], p["group"], p["option"])
+async def delete_option(req: Req) -> Response:
+    await req.enforce("identity:delete_domain_config")
+    await req.write(dc.delete_config, req.path("domain_id"), req.path("group"), req.path("option"))
     return no_content()

@@ -8,22 +8,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.requests import Request
 from starlette.responses import Response
 
-from onestack.core.api.http import Handler, RouteTable, json_response, no_content
-from onestack.identity.api.policy import enforce, identity_of
+from onestack.core.api.http import json_response, no_content
+from onestack.core.api.request import Handler as CoreHandler
+from onestack.identity.api.conventions import IdentityRoutes, Req
 from onestack.identity.api.render import collection
 from onestack.identity.api.roles import render_role
 from onestack.identity.service import assignments, grants
+from onestack.identity.state import Identity
 
-routes = RouteTable()
+routes = IdentityRoutes()
+Handler = CoreHandler[Identity]
 
 
-def _ref(request: Request, actor: str, target: str, inherited: bool) -> grants.GrantRef:
-    params = request.path_params
-    target_id = assignments.SYSTEM_TARGET if target == "system" else params["target_id"]
-    return grants.GrantRef(actor, params["actor_id"], target, target_id, inherited)
+def _ref(req: Req, actor: str, target: str, inherited: bool) -> grants.GrantRef:
+    target_id = assignments.SYSTEM_TARGET if target == "system" else req.path("target_id")
+    return grants.GrantRef(actor, req.path("actor_id"), target, target_id, inherited)
 
 
 def _policy(action: str, ref: grants.GrantRef) -> str:
@@ -43,35 +44,33 @@ def _target(ref: grants.GrantRef, role_id: str | None = None) -> dict[str, Any]:
 
 
 def _make_item_handlers(actor: str, target: str, inherited: bool) -> tuple[Handler, Handler, Handler]:
-    async def put(request: Request) -> Response:
-        ref, role_id = _ref(request, actor, target, inherited), request.path_params["role_id"]
-        await enforce(request, _policy("create", ref), _target(ref, role_id))
-        ident = identity_of(request)
-        await ident.db.write(grants.create_grant, ref, role_id)
+    async def put(req: Req) -> Response:
+        ref, role_id = _ref(req, actor, target, inherited), req.path("role_id")
+        await req.enforce(_policy("create", ref), _target(ref, role_id))
+        await req.write(grants.create_grant, ref, role_id)
         return no_content()
 
-    async def check(request: Request) -> Response:
-        ref, role_id = _ref(request, actor, target, inherited), request.path_params["role_id"]
-        await enforce(request, _policy("check", ref), _target(ref, role_id))
-        await identity_of(request).db.read(grants.check_grant, ref, role_id)
+    async def check(req: Req) -> Response:
+        ref, role_id = _ref(req, actor, target, inherited), req.path("role_id")
+        await req.enforce(_policy("check", ref), _target(ref, role_id))
+        await req.read(grants.check_grant, ref, role_id)
         return no_content()
 
-    async def delete(request: Request) -> Response:
-        ref, role_id = _ref(request, actor, target, inherited), request.path_params["role_id"]
-        await enforce(request, _policy("revoke", ref), _target(ref, role_id))
-        ident = identity_of(request)
-        await ident.db.write(grants.delete_grant, ref, role_id, ident.config.identity.token_expiration)
+    async def delete(req: Req) -> Response:
+        ref, role_id = _ref(req, actor, target, inherited), req.path("role_id")
+        await req.enforce(_policy("revoke", ref), _target(ref, role_id))
+        await req.write(grants.delete_grant, ref, role_id, req.state.config.identity.token_expiration)
         return no_content()
 
     return put, check, delete
 
 
 def _make_list_handler(actor: str, target: str, inherited: bool) -> Handler:
-    async def list_grants(request: Request) -> Response:
-        ref = _ref(request, actor, target, inherited)
-        await enforce(request, _policy("list", ref), _target(ref))
-        rows = await identity_of(request).db.read(grants.list_grants, ref)
-        return json_response(collection(request, "roles", [render_role(request, r) for r in rows]))
+    async def list_grants(req: Req) -> Response:
+        ref = _ref(req, actor, target, inherited)
+        await req.enforce(_policy("list", ref), _target(ref))
+        rows = await req.read(grants.list_grants, ref)
+        return json_response(collection(req, "roles", [render_role(req, r) for r in rows]))
 
     return list_grants
 

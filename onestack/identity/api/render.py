@@ -4,33 +4,41 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.requests import Request
+from starlette.responses import Response
+
+from onestack.core.api.http import json_response
+from onestack.identity.api.conventions import Req
 
 
-def base_url(request: Request) -> str:
-    """``http://host:port/identity`` — the identity root as the client reached it."""
-    root = str(request.base_url).rstrip("/")
-    mount: str = request.scope.get("root_path", "")
-    return root + mount
+def self_link(req: Req, path: str) -> dict[str, str]:
+    return {"self": req.url_for(f"/v3/{path}")}
 
 
-def self_link(request: Request, path: str) -> dict[str, str]:
-    return {"self": f"{base_url(request)}/v3/{path}"}
-
-
-def with_link(request: Request, doc: dict[str, Any], collection: str) -> dict[str, Any]:
-    doc["links"] = self_link(request, f"{collection}/{doc['id']}")
+def with_link(req: Req, doc: dict[str, Any], collection_path: str) -> dict[str, Any]:
+    doc["links"] = self_link(req, f"{collection_path}/{doc['id']}")
     return doc
 
 
-def collection(
-    request: Request, name: str, items: list[dict[str, Any]], *, truncated: bool = False
-) -> dict[str, Any]:
+def collection(req: Req, name: str, items: list[dict[str, Any]], *, truncated: bool = False) -> dict[str, Any]:
     """``{"<name>": [...], "links": {...}}`` plus ``truncated`` when a list limit cut it short."""
-    url = str(request.url).split("?")[0]
-    if request.url.query:
-        url += f"?{request.url.query}"
+    url = str(req.request.url).split("?")[0]
+    if req.request.url.query:
+        url += f"?{req.request.url.query}"
     body: dict[str, Any] = {name: items, "links": {"self": url, "previous": None, "next": None}}
     if truncated:
         body["truncated"] = True
     return body
+
+
+def linked(req: Req, name: str, items: list[dict[str, Any]], collection_path: str) -> Response:
+    """A collection response with each item's self link."""
+    return json_response(collection(req, name, [with_link(req, item, collection_path) for item in items]))
+
+
+def listing(req: Req, name: str, items: list[dict[str, Any]], collection_path: str) -> Response:
+    """A collection response, cut at ``identity.list_limit`` (with ``truncated``) when one is set."""
+    limit = req.state.config.identity.list_limit
+    truncated = bool(limit) and len(items) > limit
+    shown = items[:limit] if truncated else items
+    docs = [with_link(req, item, collection_path) for item in shown]
+    return json_response(collection(req, name, docs, truncated=truncated))

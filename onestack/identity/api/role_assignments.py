@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session
-from starlette.requests import Request
 from starlette.responses import Response
 
-from onestack.core.api.http import RouteTable, json_response, query_flag
-from onestack.identity.api.policy import enforce, identity_of
-from onestack.identity.api.render import base_url, collection
-from onestack.identity.models import NULL_DOMAIN, Project
+from onestack.core.api.http import json_response
+from onestack.identity.api.conventions import IdentityRoutes, Req
+from onestack.identity.api.render import collection
+from onestack.identity.service import projects
 from onestack.identity.service import role_assignments as svc
 from onestack.identity.service.grants import KIND_OF_TYPE
 
-routes = RouteTable()
+routes = IdentityRoutes()
 
 
-def _filters(request: Request) -> svc.Filters:
-    q = request.query_params
+def _filters(req: Req) -> svc.Filters:
+    q = req.params
     inherited: bool | None = None
     if "scope.OS-INHERIT:inherited_to" in q:
         inherited = q["scope.OS-INHERIT:inherited_to"] == "projects"
@@ -31,8 +29,8 @@ def _filters(request: Request) -> svc.Filters:
         domain_id=q.get("scope.domain.id") or None,
         system=bool(q.get("scope.system")),
         inherited=inherited,
-        effective=query_flag(request, "effective"),
-        include_subtree=query_flag(request, "include_subtree"),
+        effective=bool(req.flag("effective", False)),
+        include_subtree=bool(req.flag("include_subtree", False)),
     )
 
 
@@ -64,7 +62,7 @@ def render_entry(root: str, e: svc.Entry, names: svc.Names | None) -> dict[str, 
         known_role = names.roles.get(e.role_id)
         if known_role is not None:
             role["name"] = known_role[0]
-            if known_role[1] != NULL_DOMAIN:
+            if known_role[1] is not None:  # a domain-specific role
                 role["domain"] = names.domain_ref(known_role[1])
         _named(actor, (names.users if e.actor == "user" else names.groups).get(e.actor_id), names)
         if e.target == "project":
@@ -81,34 +79,23 @@ def render_entry(root: str, e: svc.Entry, names: svc.Names | None) -> dict[str, 
     return {"role": role, e.actor: actor, "scope": scope, "links": links}
 
 
-async def _authorize(request: Request, f: svc.Filters) -> None:
+async def _authorize(req: Req, f: svc.Filters) -> None:
     """Domain readers may list what lies in their domain; the target names the domain concerned."""
     domain_id = f.domain_id
     if f.project_id:
-
-        def project_domain(s: Session) -> str | None:
-            project = s.get(Project, f.project_id)
-            return project.domain_id if project is not None else None
-
-        domain_id = await identity_of(request).db.read(project_domain)
+        domain_id = await req.read(projects.domain_of, f.project_id)
     if f.include_subtree:
         target = {"target": {"project": {"id": f.project_id, "domain_id": domain_id}}}
-        await enforce(request, "identity:list_role_assignments_for_tree", target)
+        await req.enforce("identity:list_role_assignments_for_tree", target)
     else:
-        await enforce(request, "identity:list_role_assignments", {"target": {"domain_id": domain_id}})
+        await req.enforce("identity:list_role_assignments", {"target": {"domain_id": domain_id}})
 
 
 @routes.get("/v3/role_assignments")
-async def list_role_assignments(request: Request) -> Response:
-    f = _filters(request)
-    await _authorize(request, f)
-    include_names = query_flag(request, "include_names")
-
-    def load(s: Session) -> tuple[list[svc.Entry], svc.Names | None]:
-        entries = svc.list_assignments(s, f)
-        return entries, (svc.load_names(s, entries) if include_names else None)
-
-    entries, names = await identity_of(request).db.read(load)
-    root = base_url(request)
+async def list_role_assignments(req: Req) -> Response:
+    f = _filters(req)
+    await _authorize(req, f)
+    entries, names = await req.read(svc.list_with_names, f, bool(req.flag("include_names", False)))
+    root = req.service_url
     items = [render_entry(root, e, names) for e in entries]
-    return json_response(collection(request, "role_assignments", items))
+    return json_response(collection(req, "role_assignments", items))

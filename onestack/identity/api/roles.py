@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.orm import Session
-from starlette.requests import Request
 from starlette.responses import Response
 
 from onestack.core.api.faults import NotFound
-from onestack.core.api.http import RouteTable, json_body, json_response, no_content
-from onestack.identity.api.policy import enforce, identity_of
+from onestack.core.api.http import json_response, no_content
+from onestack.identity.api.conventions import IdentityRoutes, Req
 from onestack.identity.api.render import collection, self_link
-from onestack.identity.api.validation import validate
-from onestack.identity.models import NULL_DOMAIN, Role
 from onestack.identity.service import roles as svc
 
-routes = RouteTable()
+if TYPE_CHECKING:
+    from onestack.identity.models import Role
+
+routes = IdentityRoutes()
 
 _NAME = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"[\S]+"}
 _DOMAIN_ID = {"type": ["string", "null"], "minLength": 1, "maxLength": 64, "pattern": "^[a-zA-Z0-9-]+$"}
@@ -30,15 +29,15 @@ CREATE = {"type": "object", "properties": _PROPS, "required": ["name"], "additio
 UPDATE = {"type": "object", "properties": _PROPS, "minProperties": 1, "additionalProperties": True}
 
 
-def render_role(request: Request, role: Role) -> dict[str, Any]:
+def render_role(req: Req, role: Role) -> dict[str, Any]:
     doc = svc.role_to_dict(role)
-    doc["links"] = self_link(request, f"roles/{role.id}")
+    doc["links"] = self_link(req, f"roles/{role.id}")
     return doc
 
 
-def role_ref(request: Request, role: Role) -> dict[str, Any]:
+def role_ref(req: Req, role: Role) -> dict[str, Any]:
     """The short form used inside role inference documents."""
-    return {"id": role.id, "name": role.name, "links": self_link(request, f"roles/{role.id}")}
+    return {"id": role.id, "name": role.name, "links": self_link(req, f"roles/{role.id}")}
 
 
 def _rule(action: str, domain_specific: bool) -> str:
@@ -47,63 +46,53 @@ def _rule(action: str, domain_specific: bool) -> str:
 
 
 @routes.get("/v3/roles")
-async def list_roles(request: Request) -> Response:
-    domain_id = request.query_params.get("domain_id") or None
-    await enforce(request, _rule("list", domain_id is not None), {"target": {"domain_id": domain_id}})
-    name = request.query_params.get("name")
-    rows = await identity_of(request).db.read(lambda s: svc.list_roles(s, name=name, domain_id=domain_id))
-    return json_response(collection(request, "roles", [render_role(request, r) for r in rows]))
+async def list_roles(req: Req) -> Response:
+    domain_id = req.params.get("domain_id") or None
+    await req.enforce(_rule("list", domain_id is not None), {"target": {"domain_id": domain_id}})
+    rows = await req.read(svc.list_roles, req.params.get("name"), domain_id)
+    return json_response(collection(req, "roles", [render_role(req, r) for r in rows]))
 
 
 @routes.post("/v3/roles")
-async def create_role(request: Request) -> Response:
-    body = validate(await json_body(request), CREATE, wrapper="role")
-    await enforce(request, _rule("create", bool(body.get("domain_id"))), {"target": {"role": body}})
-    ident = identity_of(request)
-    role = await ident.db.write(svc.create_role, body)
-    return json_response({"role": render_role(request, role)}, status=201)
+async def create_role(req: Req) -> Response:
+    body = await req.body(CREATE, wrapper="role")
+    await req.enforce(_rule("create", bool(body.get("domain_id"))), {"target": {"role": body}})
+    role = await req.write(svc.create_role, body)
+    return json_response({"role": render_role(req, role)}, status=201)
 
 
-async def _load(request: Request, role_id: str) -> Role:
-    role: Role = await identity_of(request).db.read(svc.get_role, role_id)
-    return role
-
-
-async def _guard(request: Request, action: str, role_id: str) -> Role:
+async def _guard(req: Req, action: str, role_id: str) -> Role:
     """Policy first (403 beats 404 for callers who may not act), with the domain-role rule if it is one."""
     target = {"target": {"role": {"id": role_id}}}
     try:
-        current = await _load(request, role_id)
+        current: Role = await req.read(svc.get_role, role_id)
     except NotFound:
-        await enforce(request, _rule(action, False), target)
+        await req.enforce(_rule(action, False), target)
         raise
-    await enforce(request, _rule(action, current.domain_id != NULL_DOMAIN), target)
+    await req.enforce(_rule(action, svc.is_domain_role(current)), target)
     return current
 
 
 @routes.get("/v3/roles/{role_id}")
-async def get_role(request: Request) -> Response:
-    role_id = request.path_params["role_id"]
-    role = await _guard(request, "get", role_id)
-    return json_response({"role": render_role(request, role)})
+async def get_role(req: Req) -> Response:
+    role = await _guard(req, "get", req.path("role_id"))
+    return json_response({"role": render_role(req, role)})
 
 
 @routes.patch("/v3/roles/{role_id}")
-async def update_role(request: Request) -> Response:
-    role_id = request.path_params["role_id"]
-    body = validate(await json_body(request), UPDATE, wrapper="role")
-    ident = identity_of(request)
-    await _guard(request, "update", role_id)
-    role = await ident.db.write(svc.update_role, role_id, body)
-    return json_response({"role": render_role(request, role)})
+async def update_role(req: Req) -> Response:
+    role_id = req.path("role_id")
+    body = await req.body(UPDATE, wrapper="role")
+    await _guard(req, "update", role_id)
+    role = await req.write(svc.update_role, role_id, body)
+    return json_response({"role": render_role(req, role)})
 
 
 @routes.delete("/v3/roles/{role_id}")
-async def delete_role(request: Request) -> Response:
-    role_id = request.path_params["role_id"]
-    ident = identity_of(request)
-    await _guard(request, "delete", role_id)
-    await ident.db.write(svc.delete_role, role_id, ident.config.identity.token_expiration)
+async def delete_role(req: Req) -> Response:
+    role_id = req.path("role_id")
+    await _guard(req, "delete", role_id)
+    await req.write(svc.delete_role, role_id, req.state.config.identity.token_expiration)
     return no_content()
 
 
@@ -111,61 +100,55 @@ async def delete_role(request: Request) -> Response:
 
 
 @routes.get("/v3/role_inferences")
-async def list_role_inferences(request: Request) -> Response:
-    await enforce(request, "identity:list_role_inference_rules")
-    groups = await identity_of(request).db.read(svc.all_inferences)
+async def list_role_inferences(req: Req) -> Response:
+    await req.enforce("identity:list_role_inference_rules")
+    groups = await req.read(svc.all_inferences)
     items = [
-        {"prior_role": role_ref(request, prior), "implies": [role_ref(request, r) for r in implied]}
+        {"prior_role": role_ref(req, prior), "implies": [role_ref(req, r) for r in implied]}
         for prior, implied in groups
     ]
-    return json_response(collection(request, "role_inferences", items))
+    return json_response(collection(req, "role_inferences", items))
 
 
 @routes.get("/v3/roles/{prior_id}/implies")
-async def list_implied_roles(request: Request) -> Response:
-    prior_id = request.path_params["prior_id"]
-    await enforce(request, "identity:list_implied_roles", {"target": {"role": {"id": prior_id}}})
-    prior, implied = await identity_of(request).db.read(svc.implied_by, prior_id)
-    doc = {"prior_role": role_ref(request, prior), "implies": [role_ref(request, r) for r in implied]}
-    return json_response({"role_inference": doc, "links": self_link(request, f"roles/{prior_id}/implies")})
+async def list_implied_roles(req: Req) -> Response:
+    prior_id = req.path("prior_id")
+    await req.enforce("identity:list_implied_roles", {"target": {"role": {"id": prior_id}}})
+    prior, implied = await req.read(svc.implied_by, prior_id)
+    doc = {"prior_role": role_ref(req, prior), "implies": [role_ref(req, r) for r in implied]}
+    return json_response({"role_inference": doc, "links": self_link(req, f"roles/{prior_id}/implies")})
 
 
-def _inference_doc(request: Request, prior: Role, implied: Role) -> dict[str, Any]:
+def _inference_doc(req: Req, prior: Role, implied: Role) -> dict[str, Any]:
     return {
-        "role_inference": {"prior_role": role_ref(request, prior), "implies": role_ref(request, implied)},
-        "links": self_link(request, f"roles/{prior.id}/implies/{implied.id}"),
+        "role_inference": {"prior_role": role_ref(req, prior), "implies": role_ref(req, implied)},
+        "links": self_link(req, f"roles/{prior.id}/implies/{implied.id}"),
     }
 
 
 @routes.put("/v3/roles/{prior_id}/implies/{implied_id}")
-async def create_implied_role(request: Request) -> Response:
-    prior_id, implied_id = request.path_params["prior_id"], request.path_params["implied_id"]
-    await enforce(request, "identity:create_implied_role", {"target": {"role": {"id": prior_id}}})
-    ident = identity_of(request)
-    prior, implied = await ident.db.write(svc.create_inference, prior_id, implied_id)
-    return json_response(_inference_doc(request, prior, implied), status=201)
+async def create_implied_role(req: Req) -> Response:
+    prior_id, implied_id = req.path("prior_id"), req.path("implied_id")
+    await req.enforce("identity:create_implied_role", {"target": {"role": {"id": prior_id}}})
+    prior, implied = await req.write(svc.create_inference, prior_id, implied_id)
+    return json_response(_inference_doc(req, prior, implied), status=201)
 
 
 @routes.get("/v3/roles/{prior_id}/implies/{implied_id}")
-async def get_implied_role(request: Request) -> Response:
-    prior_id, implied_id = request.path_params["prior_id"], request.path_params["implied_id"]
-    head = request.method == "HEAD"
+async def get_implied_role(req: Req) -> Response:
+    prior_id, implied_id = req.path("prior_id"), req.path("implied_id")
+    head = req.method == "HEAD"
     rule = "identity:check_implied_role" if head else "identity:get_implied_role"
-    await enforce(request, rule, {"target": {"role": {"id": prior_id}}})
-
-    def load(s: Session) -> tuple[Role, Role]:
-        return svc.get_inference(s, prior_id, implied_id)
-
-    prior, implied = await identity_of(request).db.read(load)
+    await req.enforce(rule, {"target": {"role": {"id": prior_id}}})
+    prior, implied = await req.read(svc.get_inference, prior_id, implied_id)
     if head:
         return no_content()
-    return json_response(_inference_doc(request, prior, implied))
+    return json_response(_inference_doc(req, prior, implied))
 
 
 @routes.delete("/v3/roles/{prior_id}/implies/{implied_id}")
-async def delete_implied_role(request: Request) -> Response:
-    prior_id, implied_id = request.path_params["prior_id"], request.path_params["implied_id"]
-    await enforce(request, "identity:delete_implied_role", {"target": {"role": {"id": prior_id}}})
-    ident = identity_of(request)
-    await ident.db.write(svc.delete_inference, prior_id, implied_id)
+async def delete_implied_role(req: Req) -> Response:
+    prior_id, implied_id = req.path("prior_id"), req.path("implied_id")
+    await req.enforce("identity:delete_implied_role", {"target": {"role": {"id": prior_id}}})
+    await req.write(svc.delete_inference, prior_id, implied_id)
     return no_content()

@@ -6,28 +6,18 @@ from datetime import datetime
 from typing import Any
 
 import anyio.to_thread
-from sqlalchemy.orm import Session
-from starlette.requests import Request
 from starlette.responses import Response
 
 from onestack.core.api.faults import BadRequest, Unauthorized
-from onestack.core.api.http import RouteTable, json_body, json_response, no_content
-from onestack.core.auth import AuthContext, authenticate
-from onestack.identity.api.policy import enforce, identity_of
-from onestack.identity.api.projects import (
-    BOOLISH,
-    ID_OR_NULL,
-    caller_domain,
-    list_query,
-    listing,
-    normalise_bools,
-)
-from onestack.identity.api.render import collection, with_link
-from onestack.identity.api.validation import DESCRIPTION, entity, validate
-from onestack.identity.service import groups, revocations, users
+from onestack.core.api.http import json_response, no_content
+from onestack.core.auth import AuthContext
+from onestack.identity.api.conventions import IdentityRoutes, Req, caller_domain, query
+from onestack.identity.api.render import linked, listing, with_link
+from onestack.identity.api.schemas import BOOLISH, DESCRIPTION, ID_OR_NULL, entity, normalise_bools
+from onestack.identity.service import groups, users
 from onestack.identity.state import Identity
 
-routes = RouteTable()
+routes = IdentityRoutes()
 
 PASSWORD = {"type": ["string", "null"], "maxLength": 4096}
 _FIELDS: dict[str, Any] = {
@@ -48,8 +38,8 @@ CHANGE_PASSWORD = entity(
 )
 
 
-def _one(request: Request, doc: dict[str, Any], status: int = 200) -> Response:
-    return json_response({"user": with_link(request, doc, "users")}, status=status)
+def _one(req: Req, doc: dict[str, Any], status: int = 200) -> Response:
+    return json_response({"user": with_link(req, doc, "users")}, status=status)
 
 
 def _wrapped(body: Any, key: str) -> dict[str, Any]:
@@ -57,13 +47,13 @@ def _wrapped(body: Any, key: str) -> dict[str, Any]:
     return inner if isinstance(inner, dict) else {}
 
 
-async def _authorize(request: Request, rule: str, user_id: str) -> AuthContext:
+async def _authorize(req: Req, rule: str) -> str:
     """401 first, then 404 for an unknown user, then the policy's 403."""
-    await authenticate(request)
-    target = await identity_of(request).db.read(
-        lambda s: {"id": user_id, "domain_id": users.get_user(s, user_id).domain_id}
-    )
-    return await enforce(request, rule, {"target": {"user": target}})
+    await req.caller()
+    user_id = req.path("user_id")
+    target = await req.read(users.policy_target, user_id)
+    await req.enforce(rule, {"target": {"user": target}})
+    return user_id
 
 
 async def _hash_new_password(ident: Identity, password: str) -> str:
@@ -73,80 +63,59 @@ async def _hash_new_password(ident: Identity, password: str) -> str:
 
 
 @routes.get("/v3/users")
-async def list_users(request: Request) -> Response:
-    query = list_query(request)
-    ctx = await enforce(request, "identity:list_users", {"target": {"domain_id": query.get("domain_id")}})
+async def list_users(req: Req) -> Response:
+    filters = query(req)
+    ctx = await req.enforce("identity:list_users", {"target": {"domain_id": filters.get("domain_id")}})
     if ctx.domain_id and not ctx.system_scope:
-        query["domain_id"] = ctx.domain_id  # domain-scoped callers only see their own domain
-    items = await identity_of(request).db.read(users.list_users, query)
-    return listing(request, "users", items, "users")
+        filters["domain_id"] = ctx.domain_id  # domain-scoped callers only see their own domain
+    items = await req.read(users.list_users, filters)
+    return listing(req, "users", items, "users")
 
 
 @routes.post("/v3/users")
-async def create_user(request: Request) -> Response:
-    ctx = await authenticate(request)
-    body = await json_body(request)
-    await enforce(request, "identity:create_user", {"target": {"user": _wrapped(body, "user")}})
-    data = normalise_bools(validate(body, CREATE, wrapper="user"), "enabled")
+async def create_user(req: Req) -> Response:
+    ctx: AuthContext = await req.caller()
+    await req.enforce("identity:create_user", {"target": {"user": _wrapped(await req.json(), "user")}})
+    data = normalise_bools(await req.body(CREATE, wrapper="user"), "enabled")
     data["domain_id"] = data.get("domain_id") or caller_domain(ctx)
-    ident = identity_of(request)
+    ident = req.state
     hashed: str | None = None
     expires: datetime | None = None
     if data.get("password") is not None:
         hashed = await _hash_new_password(ident, data["password"])
         expires = users.new_password_expiry(ident.config.identity.security_compliance, data.get("options") or {},
                                             by_admin=True)
-    doc = await ident.db.write(users.create_user, data, hashed, expires)
-    return _one(request, doc, 201)
+    doc = await req.write(users.create_user, data, hashed, expires)
+    return _one(req, doc, 201)
 
 
 @routes.get("/v3/users/{user_id}")
-async def get_user(request: Request) -> Response:
-    user_id = request.path_params["user_id"]
-    await _authorize(request, "identity:get_user", user_id)
-    doc = await identity_of(request).db.read(lambda s: users.user_view(s, users.get_user(s, user_id)))
-    return _one(request, doc)
+async def get_user(req: Req) -> Response:
+    user_id = await _authorize(req, "identity:get_user")
+    return _one(req, await req.read(users.show, user_id))
 
 
 @routes.patch("/v3/users/{user_id}")
-async def update_user(request: Request) -> Response:
-    user_id = request.path_params["user_id"]
-    await _authorize(request, "identity:update_user", user_id)
-    data = normalise_bools(validate(await json_body(request), UPDATE, wrapper="user"), "enabled")
-    ident = identity_of(request)
-    sc = ident.config.identity.security_compliance
+async def update_user(req: Req) -> Response:
+    user_id = await _authorize(req, "identity:update_user")
+    data = normalise_bools(await req.body(UPDATE, wrapper="user"), "enabled")
+    ident = req.state
     hashed: str | None = None
     expires: datetime | None = None
     if data.get("password") is not None:
         hashed = await _hash_new_password(ident, data["password"])
-        options = await ident.db.read(lambda s: users.merge_options(users.get_user(s, user_id).options or {},
-                                                                    data.get("options") or {}))
-        expires = users.new_password_expiry(sc, options, by_admin=True)
+        options = await req.read(users.options_after, user_id, data.get("options") or {})
+        expires = users.new_password_expiry(ident.config.identity.security_compliance, options, by_admin=True)
     data.pop("password", None)
     lifetime = ident.config.identity.token_expiration
-
-    def apply(s: Session) -> dict[str, Any]:
-        doc, revoke = users.update_user(s, user_id, data, hashed, expires)
-        if revoke:
-            revocations.revoke(s, token_lifetime=lifetime, user_id=user_id)
-        return doc
-
-    doc = await ident.db.write(apply)
-    return _one(request, doc)
+    doc = await req.write(users.update_user, user_id, data, hashed, expires, lifetime)
+    return _one(req, doc)
 
 
 @routes.delete("/v3/users/{user_id}")
-async def delete_user(request: Request) -> Response:
-    user_id = request.path_params["user_id"]
-    await _authorize(request, "identity:delete_user", user_id)
-    ident = identity_of(request)
-    lifetime = ident.config.identity.token_expiration
-
-    def apply(s: Session) -> None:
-        users.delete_user(s, user_id)
-        revocations.revoke(s, token_lifetime=lifetime, user_id=user_id)
-
-    await ident.db.write(apply)
+async def delete_user(req: Req) -> Response:
+    user_id = await _authorize(req, "identity:delete_user")
+    await req.write(users.delete_user, user_id, req.state.config.identity.token_expiration)
     return no_content()
 
 
@@ -163,52 +132,48 @@ async def _check_new_password(ident: Identity, state: users.PasswordState, passw
                              f"previous passwords that must be unique is {sc.unique_last_password_count}.")
 
 
-@routes.post("/v3/users/{user_id}/password")
-async def change_password(request: Request) -> Response:
-    """Self-service change: the original password is the credential, no token is needed."""
-    user_id = request.path_params["user_id"]
-    data = validate(await json_body(request), CHANGE_PASSWORD, wrapper="user")
-    ident = identity_of(request)
-    sc = ident.config.identity.security_compliance
-    state = await ident.db.read(users.password_state, user_id, sc.unique_last_password_count)
+async def _check_original(req: Req, user_id: str, original: str) -> users.PasswordState:
+    """The user's password state once ``original`` proved to be their password (401 otherwise)."""
+    sc = req.state.config.identity.security_compliance
+    state = await req.read(users.password_state, user_id, sc.unique_last_password_count)
     if state is None:
         raise Unauthorized("Error when changing user password: the user or password is invalid.")
     if users.is_locked(sc, state):
         raise Unauthorized(f"The account is locked for user: {user_id}.")
     ok = state.current_hash is not None and await anyio.to_thread.run_sync(
-        users.check_password, data["original_password"], state.current_hash
+        users.check_password, original, state.current_hash
     )
     if not ok:
         if sc.lockout_failure_attempts:
-            await ident.db.write(users.record_failure, user_id, sc.lockout_duration)
+            await req.write(users.record_failure, user_id, sc.lockout_duration)
         raise Unauthorized("Error when changing user password: the user or password is invalid.")
     if not state.enabled:
         raise Unauthorized("Error when changing user password: the user is disabled.")
+    return state
+
+
+@routes.post("/v3/users/{user_id}/password")
+async def change_password(req: Req) -> Response:
+    """Self-service change: the original password is the credential, no token is needed."""
+    user_id = req.path("user_id")
+    data = await req.body(CHANGE_PASSWORD, wrapper="user")
+    ident = req.state
+    state = await _check_original(req, user_id, data["original_password"])
     await _check_new_password(ident, state, data["password"])
     hashed = await anyio.to_thread.run_sync(users.hash_password, data["password"],
                                             ident.config.identity.password_hash_rounds)
-    expires = users.new_password_expiry(sc, state.options, by_admin=False)
-    lifetime = ident.config.identity.token_expiration
-
-    def apply(s: Session) -> None:
-        users.store_self_service_password(s, user_id, hashed, expires)
-        revocations.revoke(s, token_lifetime=lifetime, user_id=user_id)
-
-    await ident.db.write(apply)
+    expires = users.new_password_expiry(ident.config.identity.security_compliance, state.options, by_admin=False)
+    await req.write(users.store_self_service_password, user_id, hashed, expires, ident.config.identity.token_expiration)
     return no_content()
 
 
 @routes.get("/v3/users/{user_id}/projects")
-async def list_user_projects(request: Request) -> Response:
-    user_id = request.path_params["user_id"]
-    await _authorize(request, "identity:list_user_projects", user_id)
-    items = await identity_of(request).db.read(users.projects_for_user, user_id, list_query(request))
-    return json_response(collection(request, "projects", [with_link(request, p, "projects") for p in items]))
+async def list_user_projects(req: Req) -> Response:
+    user_id = await _authorize(req, "identity:list_user_projects")
+    return linked(req, "projects", await req.read(users.projects_for_user, user_id, query(req)), "projects")
 
 
 @routes.get("/v3/users/{user_id}/groups")
-async def list_user_groups(request: Request) -> Response:
-    user_id = request.path_params["user_id"]
-    await _authorize(request, "identity:list_groups_for_user", user_id)
-    items = await identity_of(request).db.read(groups.list_groups, list_query(request), user_id)
-    return json_response(collection(request, "groups", [with_link(request, g, "groups") for g in items]))
+async def list_user_groups(req: Req) -> Response:
+    user_id = await _authorize(req, "identity:list_groups_for_user")
+    return linked(req, "groups", await req.read(groups.list_groups, query(req), user_id), "groups")

@@ -2,34 +2,33 @@
 
 from __future__ import annotations
 
-from starlette.requests import Request
 from starlette.responses import Response
 
-from onestack.core.api.http import RouteTable, json_response
+from onestack.core.api.http import json_response
 from onestack.core.api.versions import version_entry
-from onestack.identity.api.render import base_url
+from onestack.identity.api.conventions import IdentityRoutes, Req
 
-routes = RouteTable()
+routes = IdentityRoutes()
 
 V3 = "v3.14"
 UPDATED = "2020-04-07T00:00:00Z"
 MEDIA_TYPE = "application/vnd.openstack.identity-v3+json"
 
 
-def _v3(request: Request) -> dict[str, object]:
-    return version_entry(base_url(request), V3, "v3", updated=UPDATED, media_type=MEDIA_TYPE)
+def _v3(req: Req) -> dict[str, object]:
+    return version_entry(req.service_url, V3, "v3", updated=UPDATED, media_type=MEDIA_TYPE)
 
 
 @routes.get("/")
-async def list_versions(request: Request) -> Response:
-    return json_response({"versions": {"values": [_v3(request)]}}, status=300)
+async def list_versions(req: Req) -> Response:
+    return json_response({"versions": {"values": [_v3(req)]}}, status=300)
 
 
 @routes.get("/v3")
-async def show_v3(request: Request) -> Response:
-    return json_response({"version": _v3(request)})
+async def show_v3(req: Req) -> Response:
+    return json_response({"version": _v3(req)})
 
 
 @routes.get("/v3/")
-async def show_v3_slash(request: Request) -> Response:
-    return json_response({"version": _v3(request)})
+async def show_v3_slash(req: Req) -> Response:
+    return json_response({"version": _v3(req)})

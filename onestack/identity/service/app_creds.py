@@ -24,7 +24,7 @@ from onestack.identity.models import (
     ApplicationCredential,
     Role,
 )
-from onestack.identity.service import assignments
+from onestack.identity.service import assignments, revocations
 
 
 def access_rules_of(s: Session, app_cred_id: str) -> list[dict[str, Any]]:
@@ -177,10 +177,12 @@ def list_for_user(s: Session, user_id: str, name: str | None = None) -> list[dic
     return [to_dict(s, c) for c in s.scalars(query.order_by(ApplicationCredential.created_at))]
 
 
-def delete(s: Session, user_id: str, cred_id: str) -> None:
+def delete(s: Session, user_id: str, cred_id: str, token_lifetime: int) -> None:
+    """Delete the credential; tokens issued with it stop working."""
     cred = get_row(s, user_id, cred_id)
     s.execute(sql_delete(AppCredAccessRule).where(AppCredAccessRule.application_credential_id == cred.id))
     s.delete(cred)
+    revocations.revoke(s, token_lifetime=token_lifetime, app_cred_id=cred_id)
 
 
 def delete_for_user(s: Session, user_id: str) -> list[str]:
@@ -212,6 +214,10 @@ def get_rule_row(s: Session, user_id: str, rule_id: str) -> AccessRule:
     if row is None or row.user_id != user_id:
         raise NotFound(f"Could not find Access Rule: {rule_id}.")
     return row
+
+
+def get_rule(s: Session, user_id: str, rule_id: str) -> dict[str, Any]:
+    return rule_to_dict(get_rule_row(s, user_id, rule_id))
 
 
 def delete_rule(s: Session, user_id: str, rule_id: str) -> None:

@@ -99,7 +99,7 @@ def get(s: Session, keys: KeyRepository, cred_id: str) -> dict[str, Any]:
 
 
 def list_credentials(
-    s: Session, keys: KeyRepository, *, user_id: str | None = None, type_: str | None = None
+    s: Session, keys: KeyRepository, user_id: str | None = None, type_: str | None = None
 ) -> list[dict[str, Any]]:
     query = select(Credential)
     if user_id is not None:
@@ -168,6 +168,10 @@ def ec2_row(s: Session, user_id: str, access: str) -> Credential:
     if row is None or row.type != EC2 or row.user_id != user_id:
         raise NotFound(f"Could not find credential: {access}.")
     return row
+
+
+def ec2_get(s: Session, keys: KeyRepository, user_id: str, access: str) -> dict[str, Any]:
+    return ec2_doc(keys, ec2_row(s, user_id, access))
 
 
 def ec2_list(s: Session, keys: KeyRepository, user_id: str) -> list[dict[str, Any]]:

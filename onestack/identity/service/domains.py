@@ -20,11 +20,15 @@ from onestack.identity.models import (
     Role,
     User,
 )
-from onestack.identity.service import groups, projects, users
+from onestack.identity.service import groups, projects, revocations, users
 
 
 def domain_view(s: Session, d: Project) -> dict[str, Any]:
     return projects.domain_to_dict(d, projects.tags_of(s, d.id))
+
+
+def show(s: Session, domain_id: str) -> dict[str, Any]:
+    return domain_view(s, projects.get_domain(s, domain_id))
 
 
 def create(s: Session, data: dict[str, Any]) -> dict[str, Any]:
@@ -43,12 +47,12 @@ def list_domains(s: Session, query: dict[str, str]) -> list[dict[str, Any]]:
     if "name" in query:
         stmt = stmt.where(Project.name == query["name"])
     if "enabled" in query:
-        stmt = stmt.where(Project.enabled.is_(query["enabled"].strip().lower() not in ("0", "false", "no", "off", "")))
+        stmt = stmt.where(Project.enabled.is_(projects.filter_flag(query["enabled"])))
     return [domain_view(s, d) for d in s.scalars(stmt.order_by(Project.name))]
 
 
-def update(s: Session, domain_id: str, data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-    """Returns the new view and whether the domain was just disabled."""
+def update(s: Session, domain_id: str, data: dict[str, Any], token_lifetime: int) -> dict[str, Any]:
+    """Apply a PATCH; tokens scoped to a domain being disabled die now and stay dead if it is enabled again."""
     domain = projects.get_domain(s, domain_id)
     if "id" in data and data["id"] != domain.id:
         raise BadRequest("Update of id is not allowed.")
@@ -58,11 +62,13 @@ def update(s: Session, domain_id: str, data: dict[str, Any]) -> tuple[dict[str, 
             raise Conflict(f"Conflict occurred attempting to store domain - Duplicate entry found with name "
                            f"{data['name']}.")
     _, disabled = projects.update_project(s, domain.id, data)
-    return domain_view(s, domain), disabled
+    if disabled:
+        revocations.revoke(s, token_lifetime=token_lifetime, domain_id=domain_id)
+    return domain_view(s, domain)
 
 
-def delete_domain(s: Session, domain_id: str) -> None:
-    """Delete a disabled domain with all its projects, users, groups, roles and grants."""
+def delete_domain(s: Session, domain_id: str, token_lifetime: int) -> None:
+    """Delete a disabled domain with all its projects, users, groups, roles and grants, and its tokens."""
     domain = projects.get_domain(s, domain_id)
     if domain.enabled:
         raise Forbidden("Cannot delete a domain that is enabled, please disable it first.")
@@ -81,3 +87,13 @@ def delete_domain(s: Session, domain_id: str) -> None:
     s.execute(delete(Limit).where(Limit.domain_id == domain.id))
     s.execute(delete(ProjectTag).where(ProjectTag.project_id == domain.id))
     projects.purge_projects(s, [domain.id])
+    revocations.revoke(s, token_lifetime=token_lifetime, domain_id=domain_id)
+
+
+def delete_any(s: Session, project_id: str, token_lifetime: int) -> None:
+    """``DELETE /v3/projects/{id}``: a project, or a project acting as a domain; their tokens die with it."""
+    if projects.get_any(s, project_id).is_domain:
+        delete_domain(s, project_id, token_lifetime)
+    else:
+        projects.delete_project(s, project_id)
+        revocations.revoke(s, token_lifetime=token_lifetime, project_id=project_id)

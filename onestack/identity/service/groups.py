@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from onestack.core.api.faults import BadRequest, Conflict, NotFound
 from onestack.core.ids import new_id
 from onestack.identity.models import Assignment, Group, Membership, Project
-from onestack.identity.service import users
+from onestack.identity.service import revocations, users
 
 _KNOWN = {"id", "name", "domain_id", "description", "links"}
 
@@ -84,12 +84,13 @@ def delete_groups(s: Session, ids: list[str]) -> None:
     s.execute(delete(Group).where(Group.id.in_(ids)))
 
 
-def delete_group(s: Session, group_id: str) -> list[str]:
-    """Delete a group; returns its former members (their tokens lose the group's roles)."""
+def delete_group(s: Session, group_id: str, token_lifetime: int) -> None:
+    """Delete a group; its members lose whatever it granted, so their tokens must be re-issued."""
     get_group(s, group_id)
     members = member_ids(s, group_id)
     delete_groups(s, [group_id])
-    return members
+    for member in members:
+        revocations.revoke(s, token_lifetime=token_lifetime, user_id=member)
 
 
 def list_groups(s: Session, query: dict[str, str], user_id: str | None = None) -> list[dict[str, Any]]:
@@ -117,6 +118,23 @@ def check_member(s: Session, group_id: str, user_id: str) -> None:
         raise NotFound(f"User '{user_id}' not found in group '{group_id}'")
 
 
-def remove_member(s: Session, group_id: str, user_id: str) -> None:
+def remove_member(s: Session, group_id: str, user_id: str, token_lifetime: int) -> None:
+    """Take the user out of the group; their tokens lose the group's roles, so they are revoked."""
     check_member(s, group_id, user_id)
     s.execute(delete(Membership).where(Membership.group_id == group_id, Membership.user_id == user_id))
+    revocations.revoke(s, token_lifetime=token_lifetime, user_id=user_id)
+
+
+# --- what the groups API asks for, one transaction each --------------------------------------
+
+
+def policy_target(s: Session, group_id: str, user_id: str | None = None) -> dict[str, Any]:
+    """What a group policy rule sees: the group (and the member named), 404 if either is unknown."""
+    group = get_group(s, group_id)
+    if user_id is not None:
+        users.get_user(s, user_id)
+    return {"group": {"id": group.id, "domain_id": group.domain_id}}
+
+
+def show(s: Session, group_id: str) -> dict[str, Any]:
+    return group_to_dict(get_group(s, group_id))

@@ -180,7 +180,7 @@ def limit_target(s: Session, limit_id: str) -> dict[str, Any]:
     return doc
 
 
-def list_limits(s: Session, filters: dict[str, str], *, project_id: str | None = None,
+def list_limits(s: Session, filters: dict[str, str], project_id: str | None = None,
                 domain_id: str | None = None, everything: bool = False) -> list[Limit]:
     """Filtered limits the caller may see: all (system scope), a domain's, or a project's."""
     query = select(Limit).order_by(Limit.id)

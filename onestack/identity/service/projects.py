@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from onestack.core.api.faults import BadRequest, Conflict, Forbidden, NotFound
 from onestack.core.ids import new_id, utcnow
 from onestack.identity.models import ROOT_DOMAIN, Project, ProjectTag
+from onestack.identity.service import revocations
 
 MAX_DEPTH = 5
 
@@ -231,7 +232,8 @@ def subtree_as_ids(s: Session, project_id: str) -> dict[str, Any] | None:
     return {k.id: subtree_as_ids(s, k.id) for k in kids}
 
 
-def _bool_filter(value: str) -> bool:
+def filter_flag(value: str) -> bool:
+    """A boolean list filter (``?enabled=…``): anything but a spelling of false, or empty, is true."""
     return value.strip().lower() not in ("0", "false", "no", "off", "")
 
 
@@ -260,7 +262,7 @@ def list_projects(s: Session, query: dict[str, str]) -> list[dict[str, Any]]:
     """Projects matching Keystone's list filters; domains only when ``is_domain`` asks for them."""
     stmt = select(Project)
     if "is_domain" in query:
-        stmt = stmt.where(Project.is_domain.is_(_bool_filter(query["is_domain"])))
+        stmt = stmt.where(Project.is_domain.is_(filter_flag(query["is_domain"])))
     else:
         stmt = stmt.where(Project.is_domain.is_(False))
     if "name" in query:
@@ -268,7 +270,7 @@ def list_projects(s: Session, query: dict[str, str]) -> list[dict[str, Any]]:
     if "domain_id" in query:
         stmt = stmt.where(Project.domain_id == query["domain_id"], Project.is_domain.is_(False))
     if "enabled" in query:
-        stmt = stmt.where(Project.enabled.is_(_bool_filter(query["enabled"])))
+        stmt = stmt.where(Project.enabled.is_(filter_flag(query["enabled"])))
     if "parent_id" in query:
         stmt = stmt.where(Project.parent_id == query["parent_id"])
     rows = list(s.scalars(stmt.order_by(Project.name)))
@@ -394,3 +396,69 @@ def remove_tag(s: Session, project_id: str, tag: str) -> None:
     if s.get(ProjectTag, {"project_id": project_id, "name": tag}) is None:
         raise NotFound(f"Tag {tag} was not found on project {project_id}.")
     s.execute(delete(ProjectTag).where(ProjectTag.project_id == project_id, ProjectTag.name == tag))
+
+
+# --- what the projects API asks for, one transaction each ------------------------------------
+
+
+def policy_target(s: Session, project_id: str) -> dict[str, Any]:
+    """What a project policy rule sees of the project (404 if there is none)."""
+    row = get_any(s, project_id)
+    return {"id": row.id, "domain_id": None if row.is_domain else row.domain_id}
+
+
+def domain_of(s: Session, project_id: str) -> str | None:
+    """The project's domain, or None for an unknown project (listing filters do not 404)."""
+    row = s.get(Project, project_id)
+    return row.domain_id if row is not None else None
+
+
+def create(s: Session, data: dict[str, Any], default_domain: str) -> dict[str, Any]:
+    """``POST /v3/projects``: a project, or a domain when ``is_domain`` is set."""
+    if data.get("is_domain"):
+        if data.get("domain_id") or data.get("parent_id"):
+            raise BadRequest("A project acting as a domain cannot have a domain_id or a parent_id.")
+        row = create_domain(s, data)
+        if data.get("tags"):
+            set_tags(s, row.id, list(data["tags"]))
+    else:
+        row = create_project(s, data, default_domain=default_domain)
+    s.flush()
+    return project_view(s, row)
+
+
+def with_hierarchy(s: Session, project_id: str, flags: set[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The project's view and, as ``flags`` ask, its ``parents``/``subtree`` as nested ids or views."""
+    row = get_any(s, project_id)
+    extra: dict[str, Any] = {}
+    if "parents_as_ids" in flags:
+        extra["parents"] = parents_as_ids(s, row)
+    if "parents_as_list" in flags:
+        extra["parents"] = [project_view(s, p) for p in lineage(s, row)]
+    if "subtree_as_ids" in flags:
+        extra["subtree"] = subtree_as_ids(s, row.id)
+    if "subtree_as_list" in flags:
+        extra["subtree"] = [project_view(s, p) for p in subtree(s, row.id)]
+    return project_view(s, row), extra
+
+
+def update_and_revoke(s: Session, project_id: str, data: dict[str, Any], token_lifetime: int) -> dict[str, Any]:
+    """Apply a PATCH; disabling revokes the tokens scoped to it, so they stay dead if it is enabled again."""
+    is_domain = get_any(s, project_id).is_domain
+    doc, disabled = update_project(s, project_id, data)
+    if disabled:
+        key = "domain_id" if is_domain else "project_id"
+        revocations.revoke(s, token_lifetime=token_lifetime, **{key: project_id})
+    return doc
+
+
+def list_tags(s: Session, project_id: str) -> list[str]:
+    get_any(s, project_id)
+    return tags_of(s, project_id)
+
+
+def replace_tags(s: Session, project_id: str, tags: list[str]) -> list[str]:
+    get_any(s, project_id)
+    set_tags(s, project_id, check_tags(tags))
+    s.flush()
+    return tags_of(s, project_id)

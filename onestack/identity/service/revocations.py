@@ -34,6 +34,12 @@ def active_events(s: Session) -> list[RevocationEvent]:
     return list(s.scalars(select(RevocationEvent).where(RevocationEvent.expires_at >= utcnow())))
 
 
+def list_events(s: Session, since: datetime | None = None) -> list[dict[str, Any]]:
+    """OS-REVOKE's list: live events revoked at or after ``since``, oldest first."""
+    events = sorted(active_events(s), key=lambda ev: (ev.revoked_at, ev.id))
+    return [event_to_dict(ev) for ev in events if since is None or ev.revoked_at >= since]
+
+
 def is_revoked(payload: TokenPayload, events: list[RevocationEvent], extra: dict[str, str | None] | None = None) -> bool:
     """``extra`` may carry derived facts, like the project's domain, that events can match."""
     facts: dict[str, Any] = {

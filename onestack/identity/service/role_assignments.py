@@ -254,7 +254,7 @@ def _matches(e: Entry, f: Filters, scope_projects: set[str] | None) -> bool:
 
 @dataclass
 class Names:
-    roles: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (name, domain_id)
+    roles: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # id -> (name, domain_id or None)
     users: dict[str, tuple[str, str]] = field(default_factory=dict)
     groups: dict[str, tuple[str, str]] = field(default_factory=dict)
     projects: dict[str, tuple[str, str]] = field(default_factory=dict)  # domains too
@@ -273,13 +273,14 @@ def load_names(s: Session, entries: list[Entry]) -> Names:
     group_ids = {e.actor_id for e in entries if e.actor == "group"}
     targets = {e.target_id for e in entries if e.target != "system"}
     if role_ids:
-        names.roles = {i: (n, d) for i, n, d in s.execute(select(Role.id, Role.name, Role.domain_id).where(Role.id.in_(role_ids)))}
+        names.roles = {i: (n, None if d == NULL_DOMAIN else d)
+                       for i, n, d in s.execute(select(Role.id, Role.name, Role.domain_id).where(Role.id.in_(role_ids)))}
     if user_ids:
         names.users = {i: (n, d) for i, n, d in s.execute(select(User.id, User.name, User.domain_id).where(User.id.in_(user_ids)))}
     if group_ids:
         names.groups = {i: (n, d) for i, n, d in s.execute(select(Group.id, Group.name, Group.domain_id).where(Group.id.in_(group_ids)))}
     domain_ids = {d for _, d in [*names.users.values(), *names.groups.values()]}
-    domain_ids |= {d for _, d in names.roles.values() if d != NULL_DOMAIN}
+    domain_ids |= {d for _, d in names.roles.values() if d is not None}
     wanted = targets | domain_ids
     if wanted:
         rows = list(s.execute(select(Project.id, Project.name, Project.domain_id).where(Project.id.in_(wanted))))
@@ -290,3 +291,9 @@ def load_names(s: Session, entries: list[Entry]) -> Names:
                 {i: (n, d) for i, n, d in s.execute(select(Project.id, Project.name, Project.domain_id).where(Project.id.in_(extra)))}
             )
     return names
+
+
+def list_with_names(s: Session, f: Filters, include_names: bool) -> tuple[list[Entry], Names | None]:
+    """The entries ``f`` selects and, when asked, the names of everything they mention."""
+    entries = list_assignments(s, f)
+    return entries, (load_names(s, entries) if include_names else None)

@@ -36,11 +36,15 @@ def role_to_dict(r: Role) -> dict[str, Any]:
     return doc
 
 
+def is_domain_role(r: Role) -> bool:
+    return r.domain_id != NULL_DOMAIN
+
+
 def is_immutable(r: Role) -> bool:
     return bool((r.options or {}).get("immutable"))
 
 
-def list_roles(s: Session, *, name: str | None = None, domain_id: str | None = None) -> list[Role]:
+def list_roles(s: Session, name: str | None = None, domain_id: str | None = None) -> list[Role]:
     """Without a ``domain_id`` filter only global roles are listed, as Keystone does."""
     query = select(Role).where(Role.domain_id == (domain_id or NULL_DOMAIN))
     if name is not None:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from onestack.core.api.faults import BadRequest, Forbidden, NotFound
 from onestack.core.ids import isotime, new_id, utcnow
 from onestack.identity.models import NULL_DOMAIN, Role, Trust, User
-from onestack.identity.service import assignments, projects
+from onestack.identity.service import assignments, projects, revocations
 
 MAX_REDELEGATION_COUNT = 3  # Keystone's default for [trust] max_redelegation_count
 
@@ -174,6 +174,20 @@ def list_trusts(s: Session, trustor_id: str | None = None, trustee_id: str | Non
 
 def get(s: Session, trust_id: str) -> dict[str, Any]:
     return to_dict(s, get_live(s, trust_id))
+
+
+def parties(s: Session, trust_id: str) -> dict[str, str]:
+    """Who gave and who received a trust not yet deleted (expired ones too: they may still be deleted)."""
+    row = s.get(Trust, trust_id)
+    if row is None or row.deleted_at is not None:
+        raise _not_found(trust_id)
+    return {"trustor_user_id": row.trustor_user_id, "trustee_user_id": row.trustee_user_id}
+
+
+def delete_and_revoke(s: Session, trust_id: str, token_lifetime: int) -> None:
+    """Delete the trust and its redelegations; their tokens stop working."""
+    for gone in delete(s, trust_id):
+        revocations.revoke(s, token_lifetime=token_lifetime, trust_id=gone)
 
 
 def delete(s: Session, trust_id: str) -> list[str]:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from onestack.core.api.faults import BadRequest, Conflict, NotFound
 from onestack.core.ids import isotime, new_id, parse_isotime, utcnow
 from onestack.identity.models import Membership, Password, Project, User
+from onestack.identity.service import projects, revocations
 
 BCRYPT_MAX_BYTES = 72  # bcrypt ignores anything past this; we cut explicitly (bcrypt>=5 refuses longer)
 
@@ -153,10 +154,9 @@ def create_user(s: Session, data: dict[str, Any], hashed: str | None, expires_at
     return user_view(s, user)
 
 
-def update_user(
-    s: Session, user_id: str, data: dict[str, Any], hashed: str | None, expires_at: datetime | None
-) -> tuple[dict[str, Any], bool]:
-    """Apply a PATCH; returns the view and whether the user's tokens must be revoked."""
+def update_user(s: Session, user_id: str, data: dict[str, Any], hashed: str | None, expires_at: datetime | None,
+                token_lifetime: int) -> dict[str, Any]:
+    """Apply a PATCH; disabling the user or resetting the password revokes their tokens."""
     user = get_user(s, user_id)
     if "id" in data and data["id"] != user.id:
         raise BadRequest("Update of id is not allowed.")
@@ -186,7 +186,9 @@ def update_user(
         user.failed_auth_at = None
         revoke = True
     s.flush()
-    return user_view(s, user), revoke
+    if revoke:
+        revocations.revoke(s, token_lifetime=token_lifetime, user_id=user_id)
+    return user_view(s, user)
 
 
 def delete_users(s: Session, ids: list[str]) -> None:
@@ -218,9 +220,27 @@ def delete_users(s: Session, ids: list[str]) -> None:
     s.execute(delete(User).where(User.id.in_(ids)))
 
 
-def delete_user(s: Session, user_id: str) -> None:
+def delete_user(s: Session, user_id: str, token_lifetime: int) -> None:
     get_user(s, user_id)
     delete_users(s, [user_id])
+    revocations.revoke(s, token_lifetime=token_lifetime, user_id=user_id)
+
+
+# --- what the users API asks for, one transaction each ---------------------------------------
+
+
+def policy_target(s: Session, user_id: str) -> dict[str, Any]:
+    """What a user policy rule sees of the user (404 if there is none)."""
+    return {"id": user_id, "domain_id": get_user(s, user_id).domain_id}
+
+
+def show(s: Session, user_id: str) -> dict[str, Any]:
+    return user_view(s, get_user(s, user_id))
+
+
+def options_after(s: Session, user_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    """The user's options as they will be once ``changes`` apply."""
+    return merge_options(get_user(s, user_id).options or {}, changes)
 
 
 # --- list filters ----------------------------------------------------------------------------
@@ -269,7 +289,7 @@ def list_users(s: Session, query: dict[str, str], group_id: str | None = None) -
     if "domain_id" in query:
         stmt = stmt.where(User.domain_id == query["domain_id"])
     if "enabled" in query:
-        stmt = stmt.where(User.enabled.is_(query["enabled"].strip().lower() not in ("0", "false", "no", "off", "")))
+        stmt = stmt.where(User.enabled.is_(projects.filter_flag(query["enabled"])))
     expiry = _expiry_filter(query["password_expires_at"]) if "password_expires_at" in query else None
     out = []
     for user in s.scalars(stmt.order_by(User.name)):
@@ -351,18 +371,21 @@ def check_minimum_age(sc: Any, state: PasswordState) -> None:
                          "administrator to reset it.")
 
 
-def store_self_service_password(s: Session, user_id: str, hashed: str, expires_at: datetime | None) -> None:
+def store_self_service_password(s: Session, user_id: str, hashed: str, expires_at: datetime | None,
+                                token_lifetime: int) -> None:
+    """Store a password the user chose; their tokens stop working."""
     user = get_user(s, user_id)
     s.add(Password(user_id=user_id, password_hash=hashed, created_at=utcnow(), expires_at=expires_at,
                    self_service=True))
     user.failed_auth_count = 0
     user.failed_auth_at = None
+    revocations.revoke(s, token_lifetime=token_lifetime, user_id=user_id)
 
 
 def projects_for_user(s: Session, user_id: str, query: dict[str, str]) -> list[dict[str, Any]]:
     """Projects the user holds a role on: directly, through a group, or inherited from above."""
     from onestack.identity.models import Assignment
-    from onestack.identity.service import assignments, projects
+    from onestack.identity.service import assignments
 
     get_user(s, user_id)
     actors = [user_id, *assignments.group_ids_of(s, user_id)]
@@ -381,5 +404,5 @@ def projects_for_user(s: Session, user_id: str, query: dict[str, str]) -> list[d
     if "name" in query:
         stmt = stmt.where(Project.name == query["name"])
     if "enabled" in query:
-        stmt = stmt.where(Project.enabled.is_(query["enabled"].strip().lower() not in ("0", "false", "no", "off", "")))
+        stmt = stmt.where(Project.enabled.is_(projects.filter_flag(query["enabled"])))
     return [projects.project_view(s, p) for p in s.scalars(stmt.order_by(Project.name))]

@@ -21,6 +21,7 @@ from onestack.core.api.parse import (
 def test_booleans_follow_each_services_spelling() -> None:
     assert OSLO_BOOLEANS.parse("Yes") is True and OSLO_BOOLEANS.parse("f") is False
     assert KEYSTONE_BOOLEANS.parse("") is True
+    assert KEYSTONE_BOOLEANS.parse("maybe") is False
     with pytest.raises(ValueError):
         OSLO_BOOLEANS.parse("")
     with pytest.raises(ValueError):

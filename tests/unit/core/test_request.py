@@ -72,6 +72,13 @@ async def patch_thing(req: Req[State]) -> Response:
     return json_response({"ops": await req.json(media_types=("application/x-thing-patch",))})
 
 
+@routes.put("/things")
+async def replace(req: Req[State]) -> Response:
+    raw = await req.json()  # e.g. for a policy target, before the body is validated
+    body = await req.body(THING, wrapper="thing")
+    return json_response({"raw": raw, "thing": body})
+
+
 @routes.get("/new", since=Version(2, 5))
 async def new(req: Req[State]) -> Response:
     return json_response({"ok": req.at_least(2, 7)})
@@ -176,3 +183,11 @@ def test_json_bodies_may_come_in_a_services_own_media_type() -> None:
     assert c.post("/things-api/patch", content=b'[{"op": "add"}]', headers=headers).json() == {"ops": [{"op": "add"}]}
     other = {**headers, "Content-Type": "application/x-other-patch"}
     assert c.post("/things-api/patch", content=b"[]", headers=other).status_code == 415
+
+
+def test_the_body_is_read_once_and_may_be_looked_at_before_validation() -> None:
+    c = client()
+    headers = {"X-Auth-Token": "demo-token"}
+    resp = c.put("/things-api/things", json={"thing": {"size": 2}}, headers=headers)
+    assert resp.json() == {"raw": {"thing": {"size": 2}}, "thing": {"size": 2}}
+    assert c.put("/things-api/things", json={"thing": {"size": 20}}, headers=headers).status_code == 400
