@@ -179,6 +179,8 @@ class Instance(Base):
     system_metadata: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     vm_state: Mapped[str] = mapped_column(String(32), default="building")
     task_state: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Which conductor attempt works on the pending task (scheduling, unshelving): conductor/leases.py.
+    task_lease: Mapped[str | None] = mapped_column(String(36), nullable=True)
     power_state: Mapped[int] = mapped_column(Integer, default=0)
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
     locked_by: Mapped[str | None] = mapped_column(String(16), nullable=True)  # "owner" or "admin"

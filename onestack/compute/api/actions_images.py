@@ -29,8 +29,8 @@ from onestack.compute.api.actions_state import (
     _target,
     _uuid_field,
     accepted,
+    agents,
     begin,
-    cast,
 )
 from onestack.compute.api.common import (
     api_base,
@@ -113,7 +113,7 @@ async def create_image(request: Request, ctx: AuthContext, row: dict[str, Any], 
     except Exception:
         await _drop_image(request, image_id)
         raise
-    await cast(request, updated, "snapshot_instance", image_id=image_id)
+    await agents(request).snapshot_instance(updated["host"], updated, image_id, request_id=request.state.request_id)
     if at_least(request, 2, 45):
         return json_response({"image_id": image_id}, 202)
     location = f"{str(request.base_url).rstrip('/')}/image/v2/images/{image_id}"
@@ -147,7 +147,8 @@ async def create_backup(request: Request, ctx: AuthContext, row: dict[str, Any],
     except Exception:
         await _drop_image(request, image_id)
         raise
-    await cast(request, updated, "backup_instance", image_id=image_id, backup_type=backup_type, rotation=rotation)
+    await agents(request).backup_instance(updated["host"], updated, image_id, backup_type, rotation,
+                                          request_id=request.state.request_id)
     if at_least(request, 2, 45):
         return json_response({"image_id": image_id}, 202)
     # Before 2.45 the image's compute URL comes back, unless rotation 0 is about to delete it.
@@ -178,7 +179,7 @@ async def shelve(request: Request, ctx: AuthContext, row: dict[str, Any], arg: A
     except Exception:
         await _drop_image(request, image_id)
         raise
-    await cast(request, updated, "shelve_instance", image_id=image_id)
+    await agents(request).shelve_instance(updated["host"], updated, image_id, request_id=request.state.request_id)
     return accepted()
 
 
@@ -231,7 +232,7 @@ async def unshelve(request: Request, ctx: AuthContext, row: dict[str, Any], arg:
     updated = await begin(request, ctx, uuid, t, meta=meta)
     conductor = compute_of(request).conductor
     assert conductor is not None
-    await conductor.cast("unshelve_instance", uuid=updated["uuid"], request_id=request.state.request_id, host=host)
+    await conductor.unshelve_instance(updated["uuid"], request_id=request.state.request_id, host=host)
     return accepted()
 
 
@@ -321,8 +322,8 @@ async def rebuild(request: Request, ctx: AuthContext, row: dict[str, Any], arg: 
     values["image_ref"] = image_id
     updated = await begin(request, ctx, row["uuid"], t, values,
                           meta={"image_properties": props, "image_base_image_ref": image_id})
-    await cast(request, updated, "rebuild_instance", image_id=image_id, orig_vm_state=row["vm_state"],
-               preserve_ephemeral=preserve)
+    await agents(request).rebuild_instance(updated["host"], updated, image_id, request_id=request.state.request_id,
+                                           orig_vm_state=row["vm_state"], preserve_ephemeral=preserve)
     server = await show_one(request, ctx, row["uuid"])
     server["adminPass"] = password
     if at_least(request, 2, 57):

@@ -32,6 +32,7 @@ from onestack.compute.api.common import (
 )
 from onestack.compute.api.server_actions import action
 from onestack.compute.models import ComputeNode, Instance, Service
+from onestack.compute.rpcapi import ConductorAPI
 from onestack.compute.scheduler.snapshot import COMPUTE_BINARY, service_is_up
 from onestack.compute.service import flavors as flavor_svc
 from onestack.compute.service import instances, quotas
@@ -142,7 +143,7 @@ async def _begin(request: Request, ctx: AuthContext, row: dict[str, Any], move: 
     return await compute.db.write(write)
 
 
-def _conductor(request: Request) -> Any:
+def _conductor(request: Request) -> ConductorAPI:
     conductor = compute_of(request).conductor
     if conductor is None:
         raise Conflict(UNAVAILABLE)
@@ -215,8 +216,8 @@ async def resize(request: Request, ctx: AuthContext, row: dict[str, Any], arg: A
     move = Move("resize", "resize", (states.ACTIVE, states.STOPPED), states.RESIZE_PREP, "resize",
                 "pre-migrating", host_up=True)
     inst, mig, extra = await _begin(request, ctx, row, move, prepare)
-    await _conductor(request).cast("migrate_server", uuid=inst["uuid"], migration_uuid=mig["uuid"],
-                                   flavor=extra["flavor"], requested_host=None, request_id=request.state.request_id)
+    await _conductor(request).migrate_server(inst["uuid"], mig["uuid"], extra["flavor"], requested_host=None,
+                                             request_id=request.state.request_id)
     return Response(status_code=202)
 
 
@@ -242,8 +243,8 @@ async def migrate(request: Request, ctx: AuthContext, row: dict[str, Any], arg: 
     move = Move("migrate", "migrate", (states.ACTIVE, states.STOPPED), states.RESIZE_PREP, "migration",
                 "pre-migrating", host_up=True)
     inst, mig, extra = await _begin(request, ctx, row, move, prepare)
-    await _conductor(request).cast("migrate_server", uuid=inst["uuid"], migration_uuid=mig["uuid"],
-                                   flavor=extra["flavor"], requested_host=host, request_id=request.state.request_id)
+    await _conductor(request).migrate_server(inst["uuid"], mig["uuid"], extra["flavor"], requested_host=host,
+                                             request_id=request.state.request_id)
     return Response(status_code=202)
 
 
@@ -290,8 +291,7 @@ async def confirm_resize(request: Request, ctx: AuthContext, row: dict[str, Any]
     inst, mig = await _settle(request, ctx, row, "confirmResize", revert=False)
     agents = compute_of(request).agents
     assert agents is not None
-    await agents.cast(mig["source_compute"], "confirm_resize", instance=inst, migration=mig,
-                      request_id=request.state.request_id)
+    await agents.confirm_resize(mig["source_compute"], inst, mig, request_id=request.state.request_id)
     return Response(status_code=204)
 
 
@@ -301,8 +301,7 @@ async def revert_resize(request: Request, ctx: AuthContext, row: dict[str, Any],
     inst, mig = await _settle(request, ctx, row, "revertResize", revert=True)
     agents = compute_of(request).agents
     assert agents is not None
-    await agents.cast(mig["dest_compute"], "revert_resize", instance=inst, migration=mig,
-                      request_id=request.state.request_id)
+    await agents.revert_resize(mig["dest_compute"], inst, mig, request_id=request.state.request_id)
     return Response(status_code=202)
 
 
@@ -324,8 +323,8 @@ async def confirm_before_delete(request: Request, row: dict[str, Any]) -> None:
 
     mig = await compute.db.write(write)
     if mig is not None and compute.agents is not None:
-        await compute.agents.call(mig["source_compute"], "confirm_resize", instance=row, migration=mig,
-                                  request_id=request.state.request_id)
+        await compute.agents.confirm_resize_and_wait(mig["source_compute"], row, mig,
+                                                     request_id=request.state.request_id)
 
 
 # --- live migration --------------------------------------------------------------------------
@@ -369,13 +368,13 @@ async def live_migrate(request: Request, ctx: AuthContext, row: dict[str, Any], 
     move = Move("os-migrateLive", "live-migration", (states.ACTIVE, states.PAUSED), states.MIGRATING,
                 "live-migration", "accepted")
     inst, mig, _extra = await _begin(request, ctx, row, move, prepare)
-    kwargs = {"uuid": inst["uuid"], "migration_uuid": mig["uuid"], "host": host, "force": force,
-              "block_migration": block, "request_id": request.state.request_id}
     conductor = _conductor(request)
     if at_least(request, 2, 34):  # checks run after the 202; failures show on the migration
-        await conductor.cast("live_migrate_instance", **kwargs)
+        await conductor.start_live_migration(inst["uuid"], mig["uuid"], host=host, force=force,
+                                             block_migration=block, request_id=request.state.request_id)
     else:
-        error = await conductor.call("live_migrate_instance", **kwargs)
+        error = await conductor.live_migrate_instance(inst["uuid"], mig["uuid"], host=host, force=force,
+                                                      block_migration=block, request_id=request.state.request_id)
         if error:
             raise BadRequest(error)
     return Response(status_code=202)
@@ -434,9 +433,9 @@ async def evacuate(request: Request, ctx: AuthContext, row: dict[str, Any], arg:
     move = Move("evacuate", "evacuate", (states.ACTIVE, states.STOPPED, states.ERROR), states.REBUILDING,
                 "evacuation", "accepted", check_lock=False)
     inst, mig, _extra = await _begin(request, ctx, row, move, prepare)
-    await _conductor(request).cast("evacuate_instance", uuid=inst["uuid"], migration_uuid=mig["uuid"], host=host,
-                                   force=force, target_state=states.STOPPED if at_least(request, 2, 95) else None,
-                                   request_id=request.state.request_id)
+    await _conductor(request).evacuate_instance(inst["uuid"], mig["uuid"], host=host, force=force,
+                                                target_state=states.STOPPED if at_least(request, 2, 95) else None,
+                                                request_id=request.state.request_id)
     if not at_least(request, 2, 14):
         return json_response({"adminPass": password})
     return Response(status_code=200)

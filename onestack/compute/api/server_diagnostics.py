@@ -13,11 +13,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from onestack.compute.agent.info import InstanceInvalidState, InstanceNotReady
 from onestack.compute.api.common import at_least, caller, compute_of
 from onestack.compute.api.servers import load
 from onestack.core.api.faults import Conflict, NotImplementedFault, ServiceUnavailable
 from onestack.core.api.http import RouteTable, json_response
-from onestack.core.bus import BusTimeout, RemoteError
+from onestack.core.bus import BusTimeout, NoSuchMethod
 
 routes = RouteTable()
 
@@ -57,16 +58,13 @@ async def show_diagnostics(request: Request) -> Response:
     agents = compute_of(request).agents
     assert agents is not None
     try:
-        diag: dict[str, Any] = await agents.call(host, "get_diagnostics", uuid=uuid)
-    except RemoteError as exc:
-        if exc.kind == "InstanceInvalidState":
-            raise Conflict(f"Cannot 'get_diagnostics' instance {uuid} while it is in power state "
-                           f"{exc.message}") from None
-        if exc.kind == "InstanceNotReady":
-            raise Conflict(f"Instance {uuid} is not ready") from None
-        if exc.kind in ("NotImplementedError", "NoSuchMethod"):
-            raise NotImplementedFault("The requested functionality is not supported.") from None
-        raise
+        diag = await agents.get_diagnostics(host, uuid)
+    except InstanceInvalidState as exc:  # its message is the power state's name
+        raise Conflict(f"Cannot 'get_diagnostics' instance {uuid} while it is in power state {exc}") from None
+    except InstanceNotReady:
+        raise Conflict(f"Instance {uuid} is not ready") from None
+    except (NotImplementedError, NoSuchMethod):
+        raise NotImplementedFault("The requested functionality is not supported.") from None
     except BusTimeout:
         raise ServiceUnavailable(f"Compute host {host} did not answer; try again later.") from None
     return json_response(diag if at_least(request, 2, 48) else legacy(diag))

@@ -473,7 +473,7 @@ async def delete_instance(request: Request, ctx: AuthContext, row: dict[str, Any
     host, remote = await compute.db.write(mark)
     if remote and host:
         assert compute.agents is not None
-        await compute.agents.cast(host, "terminate_instance", instance=row, request_id=request.state.request_id)
+        await compute.agents.terminate_instance(host, row, request_id=request.state.request_id)
     elif not remote and host is None:
         assert compute.placement is not None
         await compute.placement.release(uuid)

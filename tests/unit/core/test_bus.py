@@ -8,8 +8,27 @@ from typing import Any
 
 import pytest
 
-from onestack.compute.rpcapi import dict_dispatcher
-from onestack.core.bus import Bus, BusTimeout, MemoryTransport, Message, RemoteError
+from onestack.core.bus import (
+    Bus,
+    BusTimeout,
+    Dispatcher,
+    MemoryTransport,
+    Message,
+    NoSuchMethod,
+    RemoteError,
+)
+
+
+def dict_dispatcher(table: dict[str, Callable[..., Awaitable[Any]]]) -> Dispatcher:
+    """Raw messages to plain functions by name (services use core/rpc's typed declarations)."""
+    async def dispatch(message: Message) -> Any:
+        fn = table.get(message.method)
+        if fn is None:
+            raise NoSuchMethod("NoSuchMethod", message.method)
+        return await fn(**message.args)
+
+    return dispatch
+
 
 
 def run(fn: Callable[[Bus], Awaitable[Any]], default_timeout: float = 5.0) -> Any:

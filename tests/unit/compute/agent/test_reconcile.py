@@ -12,10 +12,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from onestack import server
 from onestack.compute.virt.driver import InstanceSpec
 from onestack.compute.virt.fake import FakeDriver
-from onestack.core.config import load_config
+from tests.databases import in_process_cloud
 
 
 def poll(predicate: Any, timeout: float = 15.0, what: str = "condition") -> Any:
@@ -31,15 +30,9 @@ def poll(predicate: Any, timeout: float = 15.0, what: str = "condition") -> Any:
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, dict[str, str]]]:
     data = Path(tmp_path_factory.mktemp("reconcile"))
-    config = load_config(None, overrides={
-        "server.data_dir": str(data), "identity.password_hash_rounds": 4, "compute.reconcile_interval": 0.1,
-        "compute.task_grace": 0.5, "log.requests": False, "bootstrap.admin_password": "secret"})
-    db = server.open_database(config)
-    server.upgrade_schema(db)
-    server.bootstrap(config, db)
-    built = server.build_cloud(config, db)
-    with TestClient(built.app, base_url=config.base_url) as client:
-        client.cloud = built  # type: ignore[attr-defined]
+    with in_process_cloud({
+            "server.data_dir": str(data), "identity.password_hash_rounds": 4, "compute.reconcile_interval": 0.1,
+            "compute.task_grace": 0.5, "log.requests": False, "bootstrap.admin_password": "secret"}) as client:
         body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
             "name": "admin", "domain": {"id": "default"}, "password": "secret"}}},
             "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}}
