@@ -378,13 +378,17 @@ class ServerActions:
         event = "compute_unshelve_instance"
         shelved_image = (instance.get("system_metadata") or {}).get("shelved_image_id")
         async with self.agent.busy(uuid):
-            await self.agent.event(instance, request_id, event, "start")
             try:
-                # Only while the row is placed here: a late copy of an unshelve that was re-driven
-                # to another host must not spawn a second guest.
+                # Only while the row is placed here and nobody started: a repeated message, or a
+                # late copy of an unshelve re-driven elsewhere, must not touch the guest.
                 await self.agent.conductor.instance_update(uuid, {"task_state": states.SPAWNING},
                                                            expected_task_state=[states.UNSHELVING],
                                                            expected_host=self.agent.host)
+            except (UnexpectedTaskState, InstanceGone) as exc:
+                log.info("%s: not unshelving %s: %s", self.agent.host, uuid, exc)
+                return
+            await self.agent.event(instance, request_id, event, "start")
+            try:
                 path = await self.agent.images.fetch(image_id) if image_id else None
                 network_info = await self.agent.network.allocate(instance)
                 await self.agent.driver.spawn(spec_of(instance), path, network_info)

@@ -37,7 +37,8 @@ def take(s: Session, uuids: list[str], token: str, *, vm_state: str, task_state:
 
     A new request (``idle`` None) takes only rows nobody leased yet, still without a host. A
     re-drive (``idle``: untouched that long) also takes a lapsed lease, and with ``placed`` a row
-    that has a host (its cast to the agent was lost)."""
+    that has a host (its cast to the agent was lost): the host is cleared in the same write, so
+    a late copy of that cast finds the row no longer placed there."""
     where: list[ColumnElement[bool]] = [
         Instance.uuid.in_(uuids), Instance.deleted.is_(False), Instance.vm_state == vm_state,
         Instance.task_state == task_state]
@@ -48,7 +49,10 @@ def take(s: Session, uuids: list[str], token: str, *, vm_state: str, task_state:
                   or_(Instance.task_lease.is_(None), Instance.updated_at < now - lapse)]
         if not placed:
             where.append(Instance.host.is_(None))
-    result = s.execute(update(Instance).where(*where).values(task_lease=token, updated_at=now)
+    values: dict[str, object] = {"task_lease": token, "updated_at": now}
+    if placed:
+        values.update(host=None, node=None)
+    result = s.execute(update(Instance).where(*where).values(**values)
                        .execution_options(synchronize_session=False))
     if result.rowcount == 0:  # type: ignore[attr-defined]
         return []

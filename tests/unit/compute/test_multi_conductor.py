@@ -29,7 +29,7 @@ from onestack.compute.models import Instance, InstanceAction, InstanceActionEven
 from onestack.compute.rpcapi import ConductorAPI, SchedulerAPI
 from onestack.compute.runtime import ComputeRuntime
 from onestack.compute.scheduler.manager import SchedulerManager
-from onestack.compute.service import builds
+from onestack.compute.service import builds, instances
 from onestack.core.ids import utcnow
 from onestack.core.rpc import serve
 from tests.databases import in_process_cloud, postgres_database
@@ -69,6 +69,15 @@ class Plane:
 
         uuids: list[str] = self.run(write)
         return uuids
+
+    def active_server(self) -> tuple[list[str], str]:
+        """One server built by conductor A: ([its uuid], its host)."""
+        uuids = self.boot(1)
+        self.run(lambda: self.a.build_instances(uuids, REQUEST))
+        self.assert_built_once(uuids)
+        host = self.rows(uuids)[uuids[0]].host
+        assert host is not None
+        return uuids, host
 
     def set_rows(self, uuids: list[str], **values: Any) -> None:
         async def write() -> None:
@@ -203,12 +212,8 @@ def test_a_lapsed_lease_is_taken_over_and_a_live_one_is_left_alone(plane: Plane)
 
 
 def test_a_repeated_unshelve_is_scheduled_once(plane: Plane) -> None:
-    uuids = plane.boot(1)
-    plane.run(lambda: plane.a.build_instances(uuids, REQUEST))
-    plane.assert_built_once(uuids)
+    uuids, host = plane.active_server()
     uuid = uuids[0]
-    host = plane.rows(uuids)[uuid].host
-    assert host is not None
     rt = plane.runtime
 
     async def offload() -> None:  # what shelve-offload leaves: no guest, no claim, no host
@@ -232,3 +237,27 @@ def test_a_repeated_unshelve_is_scheduled_once(plane: Plane) -> None:
 
     held, on = plane.run(facts)
     assert len(held) == 1 and on == [rows[uuid].host]
+
+
+def test_an_unshelve_message_for_a_host_the_row_left_does_nothing(plane: Plane) -> None:
+    """A late copy of an unshelve that was re-driven elsewhere must not spawn a second guest."""
+    uuids, here = plane.active_server()
+    uuid = uuids[0]
+    rt = plane.runtime
+    elsewhere = next(h for h in rt.drivers if h != here)
+    plane.run(lambda: rt.drivers[here].destroy(uuid))
+    # Offloaded, then placed on `here` again by the unshelve now in progress (its claim held).
+    plane.set_rows(uuids, vm_state=states.SHELVED_OFFLOADED, task_state=states.UNSHELVING)
+    agents = {a.host: a for a in rt.agents}
+
+    async def deliver(host: str) -> None:
+        row = await plane.db.read(lambda s: instances.to_dict(instances.get(s, uuid)))
+        await agents[host].actions.unshelve_instance(row)
+
+    plane.run(lambda: deliver(elsewhere))
+    row = plane.rows(uuids)[uuid]
+    assert (row.vm_state, row.task_state, row.host) == (states.SHELVED_OFFLOADED, states.UNSHELVING, here)
+    assert uuid not in plane.run(rt.drivers[elsewhere].list_instances)
+    plane.run(lambda: deliver(here))
+    assert plane.wait_settled(uuids)[uuid].vm_state == states.ACTIVE
+    assert uuid in plane.run(rt.drivers[here].list_instances)
