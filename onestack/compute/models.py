@@ -357,5 +357,7 @@ class Migration(Base):
     dest_host: Mapped[str | None] = mapped_column(String(255), nullable=True)
     old_flavorid: Mapped[str | None] = mapped_column(String(255), nullable=True)
     new_flavorid: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # Which conductor took the request this row stands for: a repeated cast finds it taken.
+    conductor_token: Mapped[str | None] = mapped_column(String(36), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

@@ -11,6 +11,7 @@ back to the server (revert, failure), replacing the destination's claim.
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onestack.compute import states
+from onestack.compute.conductor import leases
 from onestack.compute.conductor.context import ConductorContext
 from onestack.compute.models import ComputeNode, Instance, Migration, Service
 from onestack.compute.rpcapi import (
@@ -65,6 +67,15 @@ class MoveConductor:
         self.c = conductor
 
     # --- shared steps ----------------------------------------------------------------------
+
+    async def _take(self, migration_uuid: str) -> bool:
+        """Whether this delivery of the request is the one to act on (a cast may come twice, to
+        any conductor)."""
+        taken = await self.c.db.write(functools.partial(
+            leases.take_migration, migration_uuid=migration_uuid, token=leases.new_token()))
+        if not taken:
+            log.info("migration %s is already being handled: a repeated message", migration_uuid)
+        return taken
 
     async def _load(self, uuid: str, migration_uuid: str) -> tuple[InstanceDict, MigrationDict] | None:
         def read(s: Session) -> tuple[InstanceDict, MigrationDict] | None:
@@ -139,7 +150,7 @@ class MoveConductor:
     async def migrate_server(self, uuid: str, migration_uuid: str, flavor: FlavorDict,
                              requested_host: str | None = None, request_id: str | None = None) -> None:
         loaded = await self._load(uuid, migration_uuid)
-        if loaded is None:
+        if loaded is None or not await self._take(migration_uuid):
             return
         inst, mig = loaded
         event = "cold_migrate"
@@ -176,6 +187,8 @@ class MoveConductor:
         loaded = await self._load(uuid, migration_uuid)
         if loaded is None:
             return f"Instance {uuid} could not be found."
+        if not await self._take(migration_uuid):
+            return None  # the first delivery answers for it
         inst, mig = loaded
         event = "conductor_live_migrate_instance"
         await self._event(uuid, request_id, event, "start")
@@ -245,7 +258,7 @@ class MoveConductor:
                                 force: bool = False, target_state: str | None = None,
                                 request_id: str | None = None) -> None:
         loaded = await self._load(uuid, migration_uuid)
-        if loaded is None:
+        if loaded is None or not await self._take(migration_uuid):
             return
         inst, mig = loaded
         event = "conductor_rebuild_server"

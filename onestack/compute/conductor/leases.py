@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
-from onestack.compute.models import Instance
+from onestack.compute.models import Instance, Migration
 
 
 def new_token() -> str:
@@ -67,4 +67,13 @@ def settle(s: Session, uuid: str, token: str, task_state: str, values: Mapping[s
         Instance.uuid == uuid, Instance.deleted.is_(False), Instance.task_lease == token,
         Instance.task_state == task_state).values(**values, task_lease=None, updated_at=now)
         .execution_options(synchronize_session=False))
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def take_migration(s: Session, migration_uuid: str, token: str) -> bool:
+    """Take the move a migration row stands for (the API writes one per request); False when a
+    conductor already took it, i.e. the cast was delivered again. This one never lapses: a move
+    is not re-driven (the agents' reconcile pass clears a task state left idle)."""
+    result = s.execute(update(Migration).where(Migration.uuid == migration_uuid, Migration.conductor_token.is_(None))
+                       .values(conductor_token=token).execution_options(synchronize_session=False))
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]

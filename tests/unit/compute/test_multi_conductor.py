@@ -25,7 +25,13 @@ from starlette.testclient import TestClient
 
 from onestack.compute import states
 from onestack.compute.conductor.manager import ConductorManager
-from onestack.compute.models import Instance, InstanceAction, InstanceActionEvent, InstanceFault
+from onestack.compute.models import (
+    Instance,
+    InstanceAction,
+    InstanceActionEvent,
+    InstanceFault,
+    Migration,
+)
 from onestack.compute.rpcapi import ConductorAPI, SchedulerAPI
 from onestack.compute.runtime import ComputeRuntime
 from onestack.compute.scheduler.manager import SchedulerManager
@@ -261,3 +267,44 @@ def test_an_unshelve_message_for_a_host_the_row_left_does_nothing(plane: Plane) 
     plane.run(lambda: deliver(here))
     assert plane.wait_settled(uuids)[uuid].vm_state == states.ACTIVE
     assert uuid in plane.run(rt.drivers[here].list_instances)
+
+
+def test_a_repeated_migrate_request_moves_the_server_once(plane: Plane) -> None:
+    uuids, source = plane.active_server()
+    uuid = uuids[0]
+    rt = plane.runtime
+
+    def start(s: Session) -> str:  # what the API writes for `migrate` before its cast
+        inst = instances.get(s, uuid)
+        inst.task_state, inst.system_metadata = states.RESIZE_PREP, {**inst.system_metadata, "old_vm_state": "active"}
+        instances.start_action(s, uuid, "migrate", REQUEST, inst.project_id, inst.user_id)
+        mig = Migration(uuid=str(uuidlib.uuid4()), instance_uuid=uuid, project_id=inst.project_id,
+                        user_id=inst.user_id, migration_type="migration", status="pre-migrating",
+                        source_compute=inst.host, source_node=inst.node, old_flavorid="1", new_flavorid="1",
+                        created_at=utcnow(), updated_at=utcnow())
+        s.add(mig)
+        return mig.uuid
+
+    async def deliver() -> str:
+        migration = await plane.db.write(start)
+        await asyncio.gather(*(c.moves.migrate_server(uuid, migration, dict(FLAVOR), request_id=REQUEST)
+                               for c in (plane.a, plane.b, plane.a, plane.b)))
+        await plane.bus_api.migrate_server(uuid, migration, dict(FLAVOR), request_id=REQUEST)
+        return migration
+
+    migration = plane.run(deliver)
+    row = plane.wait_settled(uuids)[uuid]
+    assert (row.vm_state, row.task_state) == (states.RESIZED, None) and row.host not in (None, source)
+
+    async def facts() -> tuple[dict[str, Any], dict[str, Any], str]:
+        held = (await rt.placement.allocations(uuid))["allocations"]
+        parked = (await rt.placement.allocations(migration))["allocations"]
+        status = await plane.db.read(lambda s: s.scalar(select(Migration.status).where(Migration.uuid == migration)))
+        return held, parked, status
+
+    held, parked, status = plane.run(facts)
+    nodes = {host: d for host, d in rt.drivers.items()}
+    assert status == "finished"
+    # The server holds its destination; the migration holds the source, once each.
+    assert list(held) == [row.system_metadata["rp_uuid"]] and len(parked) == 1 and list(parked) != list(held)
+    assert uuid in plane.run(nodes[row.host].list_instances)
