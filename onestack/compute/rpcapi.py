@@ -26,8 +26,8 @@ by name (``metadata`` for the user metadata, dates as ISO 8601 strings, ``flavor
 A copy as of when it was sent: receivers re-check the row's state through conditional writes."""
 
 MigrationDict = dict[str, Any]
-"""A migration as ``service`` / ``conductor.actions.migration_dict`` make it: every column of
-``compute_migrations`` by name, dates as ISO 8601 strings."""
+"""A migration as ``api.migrations.migration_dict`` / ``conductor.actions.migration_dict`` make it:
+every column of ``compute_migrations`` by name, dates as ISO 8601 strings."""
 
 FlavorDict = dict[str, Any]
 """The flavor embedded in a server: flavorid, name, vcpus, memory_mb, root_gb, ephemeral_gb,

@@ -54,8 +54,7 @@ class ComputeRuntime:
         self.conductor_api = ConductorAPI(self.bus)
         self.agent_api = AgentAPI(self.bus, timeout=config.compute.rpc_timeout)
         self.scheduler = SchedulerManager(config, compute.db, self.placement)
-        self.conductor = ConductorManager(config, compute.db, self.placement, SchedulerAPI(self.bus),
-                                          self.agent_api)
+        self.conductor = ConductorManager(config, compute.db, self.placement, SchedulerAPI(self.bus), self.agent_api)
         self.drivers = build_drivers(config, host_names(config))
         self.agents = [
             ComputeAgent(config, host, driver, self.bus, self.conductor_api, self.placement,
