@@ -10,6 +10,11 @@ from onestack.client.session import ServiceSession
 
 MICROVERSION = "1.39"
 SERVICE = "placement"
+# A claim that raced another consumer's claim on the same provider (not this consumer's, and not
+# for room) is tried again, as Nova's report client does: the loser re-reads the generation, and
+# every such loss means another claim went through, so the retries make progress.
+PROVIDER_RACE = "resource provider generation conflict"
+CLAIM_ATTEMPTS = 10
 
 
 class PlacementError(RuntimeError):
@@ -118,15 +123,19 @@ class PlacementClient:
 
     async def claim(self, consumer: str, rp_uuid: str, resources: dict[str, int], project_id: str,
                     user_id: str, consumer_generation: int | None = None) -> bool:
-        """Allocate atomically; False when the provider no longer has room (another claim won)."""
+        """Allocate atomically; False when the provider no longer has room or the consumer
+        already holds allocations (another claim won)."""
         body = {"allocations": {rp_uuid: {"resources": {k: v for k, v in resources.items() if v > 0}}},
                 "project_id": project_id, "user_id": user_id, "consumer_generation": consumer_generation,
                 "consumer_type": "INSTANCE"}
-        resp = await self._call("PUT", f"/allocations/{consumer}", json=body)
-        if resp.status_code == 204:
-            return True
-        if resp.status_code == 409:
-            return False
+        for _attempt in range(CLAIM_ATTEMPTS):
+            resp = await self._call("PUT", f"/allocations/{consumer}", json=body)
+            if resp.status_code == 204:
+                return True
+            if resp.status_code != 409:
+                break
+            if PROVIDER_RACE not in resp.text:
+                return False
         raise PlacementError(f"claiming for {consumer}: {resp.status_code} {resp.text}")
 
     async def allocations(self, consumer: str) -> dict[str, Any]:

@@ -179,6 +179,8 @@ class Instance(Base):
     system_metadata: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     vm_state: Mapped[str] = mapped_column(String(32), default="building")
     task_state: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Which conductor attempt works on the pending task (scheduling, unshelving): conductor/leases.py.
+    task_lease: Mapped[str | None] = mapped_column(String(36), nullable=True)
     power_state: Mapped[int] = mapped_column(Integer, default=0)
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
     locked_by: Mapped[str | None] = mapped_column(String(16), nullable=True)  # "owner" or "admin"
@@ -355,5 +357,7 @@ class Migration(Base):
     dest_host: Mapped[str | None] = mapped_column(String(255), nullable=True)
     old_flavorid: Mapped[str | None] = mapped_column(String(255), nullable=True)
     new_flavorid: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # Which conductor took the request this row stands for: a repeated cast finds it taken.
+    conductor_token: Mapped[str | None] = mapped_column(String(36), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

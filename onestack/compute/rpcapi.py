@@ -1,127 +1,388 @@
-"""Typed clients for compute's messages on the bus: conductor, scheduler and each host's agent.
+"""Compute's messages on the bus, declared once: the conductor, the scheduler and each host's agent.
 
-Arguments are JSON-safe (instances travel as the dicts ``service.instances.to_dict`` makes), so
-the same messages can cross processes over AMQP.
+Each class is the whole of one topic (``core/rpc.py``): callers hold an instance bound to a bus
+and call its methods; the service serves the same class with the objects that implement it
+(checked when serving starts). Arguments and replies are JSON-safe; the shapes that travel
+between services are named here once. Failures come back as their own classes, registered where
+they are defined: ``UnexpectedTaskState`` and ``InstanceGone`` (``service/instances.py``: a
+conditional row write lost), ``NoValidHost`` (``scheduler/select.py``), the driver's errors
+(``virt/driver.py``) and the agent's diagnostics errors (``agent/info.py``).
 """
+
+# The declarations have no bodies: core.rpc sends the message instead of running them.
+# mypy: disable-error-code="empty-body"
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal, Required, TypedDict
 
-from onestack.core.bus import Bus, Message, NoSuchMethod
+from onestack.core.rpc import RpcAPI, call, cast
 
-CONDUCTOR = "conductor"
-SCHEDULER = "scheduler"
+# --- the shapes that travel -------------------------------------------------------------------
 
+InstanceDict = dict[str, Any]
+"""A server as ``service.instances.to_dict`` makes it: every column of ``compute_instances``
+by name (``metadata`` for the user metadata, dates as ISO 8601 strings, ``flavor`` a FlavorDict).
+A copy as of when it was sent: receivers re-check the row's state through conditional writes."""
 
-class _Legacy:
-    """Transitional: untyped sends by method name (replaced by core/rpc declarations)."""
+MigrationDict = dict[str, Any]
+"""A migration as ``api.migrations.migration_dict`` / ``conductor.actions.migration_dict`` make it:
+every column of ``compute_migrations`` by name, dates as ISO 8601 strings."""
 
-    def __init__(self, bus: Bus) -> None:
-        self.bus = bus
+FlavorDict = dict[str, Any]
+"""The flavor embedded in a server: flavorid, name, vcpus, memory_mb, root_gb, ephemeral_gb,
+swap, rxtx_factor, extra_specs, description."""
 
-    async def call(self, topic: str, method: str, timeout: float | None = None, **kwargs: Any) -> Any:
-        return await self.bus.call(topic, Message(method, kwargs), timeout)
+NodeDict = dict[str, Any]
+"""A compute node as an agent reports it (``agent.resources.node_record``): the columns of
+``compute_nodes`` plus ``started`` (true on the agent's first report)."""
 
-    async def cast(self, topic: str, method: str, **kwargs: Any) -> None:
-        await self.bus.cast(topic, Message(method, kwargs))
+MigrateData = dict[str, Any]
+"""``virt.driver.LiveMigrationData`` as a dict: the destination's answer to its checks."""
 
+DisksDict = dict[str, Any]
+"""``virt.driver.MigrationDisks`` as a dict: what a resize's source hands its destination."""
 
-def dict_dispatcher(table: dict[str, Callable[..., Awaitable[Any]]]) -> Callable[[Message], Awaitable[Any]]:
-    async def dispatch(message: Message) -> Any:
-        fn = table.get(message.method)
-        if fn is None:
-            raise NoSuchMethod("NoSuchMethod", message.method)
-        return await fn(**message.args)
-
-    return dispatch
-
-
-def agent_topic(host: str) -> str:
-    return f"compute.{host}"
+DiagnosticsDict = dict[str, Any]
+"""``virt.driver.Diagnostics.as_api_dict()``: the 2.48 diagnostics document."""
 
 
-class ConductorAPI:
-    """What the API and the agents ask the conductor (the only one of them that writes rows)."""
+class Alternate(TypedDict):
+    host: str
+    node: str
+    rp_uuid: str
 
-    def __init__(self, bus: Bus) -> None:
-        self.bus = _Legacy(bus)
 
-    async def build_instances(self, instance_uuids: list[str], request_id: str) -> None:
-        await self.bus.cast(CONDUCTOR, "build_instances", instance_uuids=instance_uuids, request_id=request_id)
+class Destination(Alternate):
+    """One scheduled instance: where it was claimed, and the hosts kept for a reschedule."""
 
+    availability_zone: str
+    alternates: list[Alternate]
+
+
+class ScheduleRequest(TypedDict, total=False):
+    """What ``select_destinations`` is asked."""
+
+    instance_uuids: Required[list[str]]
+    ignore_hosts: list[str]
+    consumer: str  # claim under this uuid instead of the instance's
+    flavor: FlavorDict  # instead of the instances' own (a resize)
+    force_hosts: list[str]  # replace the boot request's forced hosts; forced hosts skip the filters
+    force_nodes: list[str]
+    requested_host: str | None  # only this host is considered; the filters still run
+
+
+class FinishedEvent(TypedDict, total=False):
+    """An instance-action event recorded as finished together with a row update."""
+
+    request_id: Required[str | None]
+    name: Required[str]
+    started: str | None
+    host: str | None
+    result: str
+    message: str | None
+
+
+class Fault(TypedDict, total=False):
+    code: Required[int]
+    message: Required[str]
+    details: str
+    host: str
+
+
+class ServiceFlags(TypedDict):
+    disabled: bool
+    forced_down: bool
+
+
+class Location(TypedDict):
+    host: str | None
+    task_state: str | None
+
+
+class VncConsole(TypedDict):
+    host: str
+    port: int
+    internal_access_path: str | None
+
+
+MoveAllocationAction = Literal["release", "revert"]
+
+
+# --- the conductor ------------------------------------------------------------------------------
+
+class ConductorAPI(RpcAPI):
+    """What the API and the agents ask the conductor, the only one of them that writes rows.
+
+    Served by ``conductor.manager.ConductorManager`` with its parts (``conductor/actions.py``
+    moves, ``conductor/shelve.py`` shelving). Several conductors may serve it at once."""
+
+    topic = "conductor"
+    version = "1.0"
+
+    # builds (conductor/manager.py)
+    @cast
+    async def build_instances(self, instance_uuids: list[str], request_id: str | None) -> None:
+        """Schedule the boot request's rows and cast each to its host; a repeat is ignored."""
+
+    @call
+    async def build_failed(self, uuid: str, host: str, reason: str, request_id: str | None,
+                           reschedule: bool = True) -> None:
+        """The agent on ``host`` could not build it: try an untried host, else ERROR."""
+
+    # row writes agents ask for (conductor/manager.py)
+    @call
     async def instance_update(self, uuid: str, values: dict[str, Any],
                               expected_task_state: list[str | None] | None = None,
                               expected_vm_state: list[str] | None = None,
-                              event: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The updated instance; raises RemoteError(kind="UnexpectedTaskState"/"NotFound").
+                              event: FinishedEvent | None = None, expected_host: str | None = None) -> InstanceDict:
+        """The updated row; UnexpectedTaskState / InstanceGone when it moved on (another state, or
+        with ``expected_host`` placed elsewhere). ``event`` is recorded as finished in the same
+        transaction."""
 
-        ``event`` ({request_id, name, started, host, result, message}) records a finished
-        instance-action event in the same transaction (one write instead of three)."""
-        result: dict[str, Any] = await self.bus.call(
-            CONDUCTOR, "instance_update", uuid=uuid, values=values, expected_task_state=expected_task_state,
-            expected_vm_state=expected_vm_state, event=event)
-        return result
-
+    @call
     async def instance_fault(self, uuid: str, code: int, message: str, details: str = "",
-                             host: str | None = None) -> None:
-        await self.bus.call(CONDUCTOR, "instance_fault", uuid=uuid, code=code, message=message, details=details,
-                            host=host)
+                             host: str | None = None) -> None: ...
 
+    @call
     async def action_event(self, uuid: str, request_id: str | None, event: str, phase: str,
                            host: str | None = None, result: str = "Success", message: str | None = None) -> None:
-        await self.bus.call(CONDUCTOR, "action_event", uuid=uuid, request_id=request_id, event=event,
-                            phase=phase, host=host, result=result, message=message)
+        """``phase``: "start" or "finish"."""
 
-    async def build_failed(self, uuid: str, host: str, reason: str, request_id: str | None,
-                           reschedule: bool = True) -> None:
-        await self.bus.call(CONDUCTOR, "build_failed", uuid=uuid, host=host, reason=reason,
-                            request_id=request_id, reschedule=reschedule)
-
+    @call
     async def instance_destroyed(self, uuid: str, host: str) -> None:
-        await self.bus.call(CONDUCTOR, "instance_destroyed", uuid=uuid, host=host)
+        """The guest is gone: the row is soft-deleted and its claims released."""
 
-    async def instances_on_host(self, host: str) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = await self.bus.call(CONDUCTOR, "instances_on_host", host=host)
-        return result
+    @call
+    async def instances_on_host(self, host: str) -> list[InstanceDict]: ...
 
-    async def service_report(self, host: str, binary: str, node: dict[str, Any] | None) -> dict[str, Any]:
-        result: dict[str, Any] = await self.bus.call(CONDUCTOR, "service_report", host=host, binary=binary,
-                                                     node=node)
-        return result
+    @call
+    async def instance_location(self, uuid: str) -> Location | None:
+        """Where a live row says the server is; None when deleted or unknown."""
 
-    async def migration_update(self, migration_uuid: str, values: dict[str, Any]) -> None:
-        await self.bus.call(CONDUCTOR, "migration_update", migration_uuid=migration_uuid, values=values)
+    @call
+    async def service_report(self, host: str, binary: str, node: NodeDict | None) -> ServiceFlags: ...
 
-    async def call(self, method: str, **kwargs: Any) -> Any:
-        """Conductor methods the action modules add (resize, migrate, ...)."""
-        return await self.bus.call(CONDUCTOR, method, **kwargs)
+    @call
+    async def migration_update(self, migration_uuid: str, values: dict[str, Any]) -> None: ...
 
-    async def cast(self, method: str, **kwargs: Any) -> None:
-        await self.bus.cast(CONDUCTOR, method, **kwargs)
+    # moves (conductor/actions.py)
+    @cast
+    async def migrate_server(self, uuid: str, migration_uuid: str, flavor: FlavorDict,
+                             requested_host: str | None = None, request_id: str | None = None) -> None: ...
+
+    @call
+    async def live_migrate_instance(self, uuid: str, migration_uuid: str, host: str | None = None,
+                                    force: bool = False, block_migration: bool | None = None,
+                                    request_id: str | None = None) -> str | None:
+        """Checks and scheduling while the caller waits (before 2.34): None when handed over to
+        the source, else why not."""
+
+    @cast
+    async def start_live_migration(self, uuid: str, migration_uuid: str, host: str | None = None,
+                                   force: bool = False, block_migration: bool | None = None,
+                                   request_id: str | None = None) -> None:
+        """The same without waiting (2.34+): failures show on the migration."""
+
+    @cast
+    async def evacuate_instance(self, uuid: str, migration_uuid: str, host: str | None = None,
+                                force: bool = False, target_state: str | None = None,
+                                request_id: str | None = None) -> None: ...
+
+    @call
+    async def move_update(self, uuid: str, migration_uuid: str, instance: dict[str, Any] | None = None,
+                          expected_task_state: list[str | None] | None = None,
+                          expected_vm_state: list[str] | None = None, migration: dict[str, Any] | None = None,
+                          landed_on: str | None = None, fault: Fault | None = None) -> InstanceDict: ...
+
+    @call
+    async def move_allocations(self, uuid: str, migration_uuid: str, action: MoveAllocationAction) -> None: ...
+
+    @call
+    async def complete_evacuations(self, host: str) -> int: ...
+
+    # shelving (conductor/shelve.py)
+    @call
+    async def instance_meta_update(self, uuid: str, values: dict[str, Any],
+                                   expected_task_state: list[str | None] | None = None,
+                                   meta_set: dict[str, Any] | None = None,
+                                   meta_drop: list[str] | None = None) -> InstanceDict: ...
+
+    @call
+    async def shelve_offloaded(self, uuid: str, host: str, power_state: int) -> None: ...
+
+    @call
+    async def unshelve_failed(self, uuid: str, host: str, reason: str) -> None: ...
+
+    @cast
+    async def unshelve_instance(self, uuid: str, request_id: str | None = None, host: str | None = None) -> None: ...
 
 
-class SchedulerAPI:
-    def __init__(self, bus: Bus) -> None:
-        self.bus = _Legacy(bus)
+# --- the scheduler ------------------------------------------------------------------------------
 
-    async def select_destinations(self, spec: dict[str, Any]) -> list[dict[str, Any]]:
-        """One {host, node, rp_uuid, alternates: [...]} per instance, claimed in placement;
-        raises RemoteError(kind="NoValidHost")."""
-        result: list[dict[str, Any]] = await self.bus.call(SCHEDULER, "select_destinations", spec=spec)
-        return result
+class SchedulerAPI(RpcAPI):
+    """Served by ``scheduler.manager.SchedulerManager``; any number may serve it at once."""
+
+    topic = "scheduler"
+    version = "1.0"
+
+    @call
+    async def select_destinations(self, spec: ScheduleRequest) -> list[Destination]:
+        """One destination per instance, in order, each claimed in placement; NoValidHost."""
 
 
-class AgentAPI:
-    """Casts and calls to the agent of one host (topic ``compute.<host>``)."""
+# --- each host's agent -------------------------------------------------------------------------
 
-    def __init__(self, bus: Bus, timeout: float = 60.0) -> None:
-        self.bus = _Legacy(bus)
-        self.timeout = timeout
+class AgentAPI(RpcAPI):
+    """The agent of one host, topic ``compute.<host>``: every method names the host first.
 
-    async def cast(self, host: str, method: str, **kwargs: Any) -> None:
-        await self.bus.cast(agent_topic(host), method, **kwargs)
+    Served by ``agent.manager.ComputeAgent`` with its parts: ``agent/actions.py`` (server
+    actions), ``agent/migrate.py`` (moves), ``agent/info.py`` (diagnostics) and
+    ``agent/images.py`` (the image cache)."""
 
-    async def call(self, host: str, method: str, timeout: float | None = None, **kwargs: Any) -> Any:
-        return await self.bus.call(agent_topic(host), method, timeout=timeout or self.timeout, **kwargs)
+    topic = "compute"
+    version = "1.0"
+    route_by = "host"
+
+    # build and delete (agent/manager.py)
+    @cast
+    async def build_and_run_instance(self, host: str, instance: InstanceDict, request_id: str | None = None) -> None: ...
+
+    @cast
+    async def terminate_instance(self, host: str, instance: InstanceDict, request_id: str | None = None) -> None: ...
+
+    # server actions (agent/actions.py)
+    @cast
+    async def start_instance(self, host: str, instance: InstanceDict, request_id: str | None = None) -> None: ...
+
+    @cast
+    async def stop_instance(self, host: str, instance: InstanceDict, request_id: str | None = None,
+                            clean_shutdown: bool = True) -> None: ...
+
+    @cast
+    async def reboot_instance(self, host: str, instance: InstanceDict, reboot_type: str = "SOFT",
+                              request_id: str | None = None) -> None: ...
+
+    @cast
+    async def pause_instance(self, host: str, instance: InstanceDict, request_id: str | None = None) -> None: ...
+
+    @cast
+    async def unpause_instance(self, host: str, instance: InstanceDict, request_id: str | None = None) -> None: ...
+
+    @cast
+    async def suspend_instance(self, host: str, instance: InstanceDict, request_id: str | None = None) -> None: ...
+
+    @cast
+    async def resume_instance(self, host: str, instance: InstanceDict, request_id: str | None = None) -> None: ...
+
+    @cast
+    async def rescue_instance(self, host: str, instance: InstanceDict, request_id: str | None = None,
+                              rescue_password: str | None = None, rescue_image_ref: str | None = None) -> None: ...
+
+    @cast
+    async def unrescue_instance(self, host: str, instance: InstanceDict, request_id: str | None = None) -> None: ...
+
+    @cast
+    async def snapshot_instance(self, host: str, instance: InstanceDict, image_id: str,
+                                request_id: str | None = None) -> None: ...
+
+    @cast
+    async def backup_instance(self, host: str, instance: InstanceDict, image_id: str, backup_type: str,
+                              rotation: int, request_id: str | None = None) -> None: ...
+
+    @cast
+    async def rebuild_instance(self, host: str, instance: InstanceDict, image_id: str, request_id: str | None = None,
+                               orig_vm_state: str = "active", preserve_ephemeral: bool = False) -> None: ...
+
+    @cast
+    async def shelve_instance(self, host: str, instance: InstanceDict, image_id: str,
+                              request_id: str | None = None) -> None: ...
+
+    @cast
+    async def shelve_offload_instance(self, host: str, instance: InstanceDict, request_id: str | None = None,
+                                      clean_shutdown: bool = True) -> None: ...
+
+    @cast
+    async def unshelve_instance(self, host: str, instance: InstanceDict, image_id: str | None = None,
+                                request_id: str | None = None) -> None: ...
+
+    @cast
+    async def trigger_crash_dump(self, host: str, instance: InstanceDict, request_id: str | None = None) -> None: ...
+
+    @call
+    async def set_admin_password(self, host: str, instance: InstanceDict, password: str,
+                                 request_id: str | None = None) -> None:
+        """PasswordSetFailed (not running), NotSupported (the driver cannot)."""
+
+    @call
+    async def get_console_output(self, host: str, instance: InstanceDict, length: int | None = None) -> str:
+        """InstanceNotFound when the hypervisor does not know the guest."""
+
+    @call
+    async def get_vnc_console(self, host: str, instance: InstanceDict) -> VncConsole:
+        """NotSupported, InstanceNotFound, ConsoleUnavailable."""
+
+    # diagnostics (agent/info.py)
+    @call
+    async def get_diagnostics(self, host: str, uuid: str) -> DiagnosticsDict:
+        """InstanceInvalidState (not running), InstanceNotReady (not here), NotImplementedError."""
+
+    # image pre-caching (agent/images.py)
+    @cast
+    async def cache_images(self, host: str, image_ids: list[str]) -> None: ...
+
+    # resize and cold migration (agent/migrate.py)
+    @cast
+    async def resize_instance(self, host: str, instance: InstanceDict, migration: MigrationDict,
+                              flavor: FlavorDict, request_id: str | None = None) -> None: ...
+
+    @cast
+    async def finish_resize(self, host: str, instance: InstanceDict, migration: MigrationDict, flavor: FlavorDict,
+                            disks: DisksDict, request_id: str | None = None) -> None: ...
+
+    @cast
+    async def confirm_resize(self, host: str, instance: InstanceDict, migration: MigrationDict,
+                             request_id: str | None = None) -> None: ...
+
+    @call
+    async def confirm_resize_and_wait(self, host: str, instance: InstanceDict, migration: MigrationDict,
+                                      request_id: str | None = None) -> None:
+        """``confirm_resize`` for a caller that must wait (deleting a resized server)."""
+
+    @cast
+    async def revert_resize(self, host: str, instance: InstanceDict, migration: MigrationDict,
+                            request_id: str | None = None) -> None: ...
+
+    @cast
+    async def finish_revert_resize(self, host: str, instance: InstanceDict, migration: MigrationDict,
+                                   request_id: str | None = None, failed: bool = False) -> None: ...
+
+    # live migration (agent/migrate.py)
+    @call
+    async def check_can_live_migrate_destination(self, host: str, instance: InstanceDict,
+                                                 block_migration: bool) -> MigrateData: ...
+
+    @call
+    async def pre_live_migration(self, host: str, instance: InstanceDict, migrate_data: MigrateData) -> None: ...
+
+    @cast
+    async def live_migration(self, host: str, instance: InstanceDict, migration: MigrationDict, dest: str,
+                             migrate_data: MigrateData, request_id: str | None = None) -> None: ...
+
+    @call
+    async def post_live_migration_at_destination(self, host: str, instance: InstanceDict, migration: MigrationDict,
+                                                 request_id: str | None = None) -> None: ...
+
+    @call
+    async def rollback_live_migration_at_destination(self, host: str, uuid: str) -> None: ...
+
+    @cast
+    async def live_migration_abort(self, host: str, uuid: str, migration_id: int) -> None: ...
+
+    @cast
+    async def live_migration_force_complete(self, host: str, uuid: str, migration_id: int) -> None: ...
+
+    # evacuation (agent/migrate.py)
+    @cast
+    async def rebuild_evacuated(self, host: str, instance: InstanceDict, migration: MigrationDict,
+                                target_state: str | None = None, request_id: str | None = None) -> None: ...

@@ -22,19 +22,13 @@ from onestack.client.session import ServiceSession
 from onestack.compute.agent.images import ImageCache
 from onestack.compute.agent.manager import ComputeAgent
 from onestack.compute.conductor.manager import ConductorManager
-from onestack.compute.rpcapi import (
-    CONDUCTOR,
-    SCHEDULER,
-    AgentAPI,
-    ConductorAPI,
-    SchedulerAPI,
-    dict_dispatcher,
-)
+from onestack.compute.rpcapi import AgentAPI, ConductorAPI, SchedulerAPI
 from onestack.compute.scheduler.manager import SchedulerManager
 from onestack.compute.state import ComputeService
 from onestack.compute.virt.registry import build_drivers
 from onestack.core.bus import Bus, MemoryTransport
 from onestack.core.config import Config
+from onestack.core.rpc import serve
 
 log = logging.getLogger("onestack.compute")
 CONTROL_HOST = "onestack"  # where the conductor and scheduler are listed in os-services
@@ -68,13 +62,8 @@ class ComputeRuntime:
         self._periodic: asyncio.Task[Any] | None = None
 
     async def start(self) -> None:
-        from onestack.compute.conductor import actions as conductor_actions
-        from onestack.compute.conductor import shelve
-
-        for module in (conductor_actions, shelve):
-            module.register(self.conductor)
-        await self.bus.serve(SCHEDULER, dict_dispatcher(self.scheduler.endpoints()))
-        await self.bus.serve(CONDUCTOR, dict_dispatcher(self.conductor.endpoints()))
+        await serve(self.bus, SchedulerAPI, self.scheduler)
+        await self.conductor.serve(self.bus)
         self.compute.images, self.compute.placement = self.images, self.placement
         self.compute.conductor, self.compute.agents = self.conductor_api, self.agent_api
         await asyncio.gather(*(agent.start() for agent in self.agents))

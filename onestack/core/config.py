@@ -164,10 +164,12 @@ class ComputeConfig:
     report_interval: float = 10.0
     service_down_time: float = 60.0
     # Seconds between passes of each agent's reconcile loop (power state sync, orphans, stuck
-    # tasks); a task untouched for task_grace seconds with nothing in flight is repaired.
+    # tasks); a task untouched for task_grace seconds with nothing in flight is repaired (a boot
+    # or unshelve by a conductor's periodic pass, once no conductor holds a live lease on it).
     reconcile_interval: float = 10.0
     task_grace: float = 30.0
-    # Seconds an RPC call (API -> agent, agent -> conductor) waits for its answer.
+    # Seconds an RPC call (API -> agent, agent -> conductor) waits for its answer; a conductor's
+    # lease on a boot or unshelve lapses rpc_timeout + task_grace after the row's last write.
     rpc_timeout: float = 60.0
     # Seconds a graceful stop (os-stop, shelve, resize) waits for the guest OS before a hard stop.
     shutdown_timeout: float = 60.0

@@ -13,7 +13,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from onestack.client.placement import Candidate, PlacementClient, PlacementError
+from onestack.client.placement import (
+    CLAIM_ATTEMPTS,
+    PROVIDER_RACE,
+    Candidate,
+    PlacementClient,
+    PlacementError,
+)
 from onestack.client.session import ServiceSession
 from onestack.core.api.faults import ApiError, NotFound
 from onestack.placement.service import allocations, candidates
@@ -61,13 +67,16 @@ class LocalPlacement(PlacementClient):
         write = ConsumerWrite(uuid=norm_uuid(consumer), allocations={norm_uuid(rp_uuid): {
             k: v for k, v in resources.items() if v > 0}}, project_id=project_id, user_id=user_id,
             generation=consumer_generation, consumer_type="INSTANCE")
-        try:
-            await self._write([write])
-        except ApiError as exc:
-            if exc.status == 409:
-                return False
-            raise PlacementError(f"claiming for {consumer}: {exc.status} {exc}") from exc
-        return True
+        for _attempt in range(CLAIM_ATTEMPTS):
+            try:
+                await self._write([write])
+                return True
+            except ApiError as exc:
+                if exc.status != 409:
+                    raise PlacementError(f"claiming for {consumer}: {exc.status} {exc}") from exc
+                if PROVIDER_RACE not in str(exc):
+                    return False
+        raise PlacementError(f"claiming for {consumer}: lost {CLAIM_ATTEMPTS} races for the provider")
 
     async def allocations(self, consumer: str) -> dict[str, Any]:
         held, row = await self.state.db.read(allocations.for_consumer, norm_uuid(consumer))

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.databases import mysql_database, postgres_database
 from tests.functional.cloud import RunningCloud, make_cloud
 
 pytestmark = pytest.mark.external_db
@@ -16,44 +17,9 @@ pytestmark = pytest.mark.external_db
 EMOJI_NAME = "\u2601\ufe0f \U0001f680 '; DROP TABLE project; --"
 
 
-def _postgres_db() -> Iterator[str]:
-    psycopg2 = pytest.importorskip("psycopg2")
-    name = f"onestack_test_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres", connect_timeout=3)
-    except psycopg2.OperationalError as exc:
-        pytest.skip(f"PostgreSQL not reachable: {exc}")
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
-
-
-def _mysql_db() -> Iterator[str]:
-    pymysql = pytest.importorskip("pymysql")
-    name = f"onestack_test_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = pymysql.connect(host="127.0.0.1", port=3306, user="root", connect_timeout=3, autocommit=True)
-    except pymysql.err.MySQLError as exc:
-        pytest.skip(f"MariaDB not reachable: {exc}")
-    with admin.cursor() as cur:
-        cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
-    try:
-        yield f"mysql://root@127.0.0.1:3306/{name}"
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-        admin.close()
-
-
 @pytest.fixture(params=["postgresql", "mariadb"])
 def external_cloud(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunningCloud]:
-    databases = _postgres_db() if request.param == "postgresql" else _mysql_db()
+    databases = postgres_database() if request.param == "postgresql" else mysql_database()
     url = next(databases)
     running = make_cloud(tmp_path, extra_args=["--db-url", url])
     try:

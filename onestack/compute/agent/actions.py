@@ -13,15 +13,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from onestack.compute import states
 from onestack.compute.agent.cleanup import attempt, release_guest
-from onestack.compute.agent.manager import spec_of
+from onestack.compute.agent.host import HostContext, spec_of
+from onestack.compute.rpcapi import InstanceDict, VncConsole
+from onestack.compute.service.instances import InstanceGone, UnexpectedTaskState
 from onestack.compute.virt.driver import (
     DriverError,
+    NotSupported,
+    PasswordSetFailed,
     Pausable,
     PowerState,
     RemoteConsoles,
@@ -31,9 +35,6 @@ from onestack.compute.virt.driver import (
 )
 from onestack.core.bus import RemoteError
 from onestack.core.ids import isotime, utcnow
-
-if TYPE_CHECKING:
-    from onestack.compute.agent.manager import ComputeAgent
 
 log = logging.getLogger("onestack.compute.actions")
 
@@ -51,36 +52,28 @@ SHELVED_KEYS = ["shelved_at", "shelved_image_id", "shelved_host"]
 Work = Callable[[], Awaitable[dict[str, Any] | None]]
 
 
-class NotSupported(DriverError):
-    """The driver lacks the optional ability the action needs (Nova's NotImplementedError)."""
-
-
-class PasswordSetFailed(DriverError):
-    """Nova's InstancePasswordSetFailed (the API answers 409)."""
-
-
 def _need(driver: Any, ability: type, what: str) -> Any:
     if not isinstance(driver, ability):
         raise NotSupported(f"{what} is not supported by this driver")
     return driver
 
 
-async def _power(agent: ComputeAgent, uuid: str) -> int:
+async def _power(agent: HostContext, uuid: str) -> int:
     return int(await agent.driver.get_power_state(uuid))
 
 
-async def _update(agent: ComputeAgent, uuid: str, values: dict[str, Any], expected: list[str | None]) -> None:
+async def _update(agent: HostContext, uuid: str, values: dict[str, Any], expected: list[str | None]) -> None:
     await agent.conductor.instance_update(uuid, values, expected_task_state=expected)
 
 
-async def _meta_update(agent: ComputeAgent, uuid: str, values: dict[str, Any], expected: list[str | None],
+async def _meta_update(agent: HostContext, uuid: str, values: dict[str, Any], expected: list[str | None],
                        meta_set: dict[str, Any] | None = None, meta_drop: list[str] | None = None) -> None:
     """A row update that also merges keys into system_metadata (conductor/shelve.py)."""
-    await agent.conductor.call("instance_meta_update", uuid=uuid, values=values, expected_task_state=expected,
-                               meta_set=meta_set or {}, meta_drop=meta_drop or [])
+    await agent.conductor.instance_meta_update(uuid, values, expected_task_state=expected, meta_set=meta_set or {},
+                                               meta_drop=meta_drop or [])
 
 
-async def _failed(agent: ComputeAgent, instance: dict[str, Any], request_id: str | None, event: str,
+async def _failed(agent: HostContext, instance: InstanceDict, request_id: str | None, event: str,
                   expected: list[str | None], exc: BaseException, to_error: bool) -> None:
     """Nova's wrap_instance_fault + wrap_instance_event + reverts_task_state (or error-out)."""
     uuid = instance["uuid"]
@@ -103,7 +96,7 @@ async def _failed(agent: ComputeAgent, instance: dict[str, Any], request_id: str
         log.info("%s: %s not put back after the failed %s: %s", agent.host, uuid, event, exc2)
 
 
-async def _run(agent: ComputeAgent, instance: dict[str, Any], request_id: str | None, event: str,
+async def _run(agent: HostContext, instance: InstanceDict, request_id: str | None, event: str,
                expected: list[str | None], work: Work, *, to_error: bool = False,
                cleanup: Callable[[], Awaitable[None]] | None = None) -> bool:
     """Run ``work`` (which returns the final row values, or None when it wrote them itself) and
@@ -117,9 +110,9 @@ async def _run(agent: ComputeAgent, instance: dict[str, Any], request_id: str | 
                 await _update(agent, uuid, {"task_state": None, **values}, expected)
         except asyncio.CancelledError:
             raise
-        except RemoteError as exc:  # the row moved on (deleted, or another action took over)
+        except (UnexpectedTaskState, InstanceGone) as exc:  # the row moved on (deleted, or another action took over)
             log.info("%s: %s of %s abandoned: %s", agent.host, event, uuid, exc)
-            await agent.event(instance, request_id, event, "finish", "Error", exc.message)
+            await agent.event(instance, request_id, event, "finish", "Error", str(exc))
             if cleanup is not None:
                 await attempt(agent.host, uuid, f"cleaning up after {event}", cleanup())
             return False
@@ -132,108 +125,7 @@ async def _run(agent: ComputeAgent, instance: dict[str, Any], request_id: str | 
         return True
 
 
-# --- power ----------------------------------------------------------------------------------
-
-async def start_instance(agent: ComputeAgent, instance: dict[str, Any], request_id: str | None = None) -> None:
-    uuid = instance["uuid"]
-    shelved_image = (instance.get("system_metadata") or {}).get("shelved_image_id")
-
-    async def work() -> dict[str, Any] | None:
-        await agent.driver.power_on(uuid)
-        values = {"vm_state": states.ACTIVE, "task_state": None, "power_state": await _power(agent, uuid)}
-        if not shelved_image:
-            return values
-        # Unshelving a server that was never offloaded: its snapshot is no longer needed.
-        await _meta_update(agent, uuid, values, [states.POWERING_ON], meta_drop=SHELVED_KEYS)
-        await attempt(agent.host, uuid, f"deleting shelved image {shelved_image}",
-                      agent.images.client.delete(shelved_image))
-        return None
-
-    await _run(agent, instance, request_id, "compute_start_instance", [states.POWERING_ON], work)
-
-
-async def stop_instance(agent: ComputeAgent, instance: dict[str, Any], request_id: str | None = None,
-                        clean_shutdown: bool = True) -> None:
-    uuid = instance["uuid"]
-
-    async def work() -> dict[str, Any]:
-        timeout = agent.config.compute.shutdown_timeout if clean_shutdown else 0
-        await agent.driver.power_off(uuid, timeout=timeout)
-        return {"vm_state": states.STOPPED, "power_state": await _power(agent, uuid)}
-
-    await _run(agent, instance, request_id, "compute_stop_instance", [states.POWERING_OFF], work)
-
-
-async def reboot_instance(agent: ComputeAgent, instance: dict[str, Any], reboot_type: str = "SOFT",
-                          request_id: str | None = None) -> None:
-    uuid = instance["uuid"]
-    hard = reboot_type.upper() == "HARD"
-    started = states.REBOOT_STARTED_HARD if hard else states.REBOOT_STARTED
-    # Rescued guests stay rescued across a reboot.
-    end_state = states.RESCUED if instance["vm_state"] == states.RESCUED else states.ACTIVE
-
-    async def work() -> dict[str, Any]:
-        await _update(agent, uuid, {"task_state": started}, REBOOT_STATES)
-        try:
-            await agent.driver.reboot(uuid, hard=hard)
-        except DriverError as exc:
-            if await _power(agent, uuid) != PowerState.RUNNING:
-                raise  # a dead guest after a failed reboot is an ERROR server (Nova)
-            await attempt(agent.host, uuid, "recording the reboot fault", agent.conductor.instance_fault(
-                uuid, 500, str(exc), type(exc).__name__, agent.host))
-        return {"vm_state": end_state, "power_state": await _power(agent, uuid)}
-
-    await _run(agent, instance, request_id, "compute_reboot_instance", REBOOT_STATES, work, to_error=True)
-
-
-def _toggle(method: str, ability: type, task: str, end: str) -> Callable[..., Awaitable[None]]:
-    """pause / unpause / suspend / resume: one driver call, then the new vm and power state."""
-
-    async def endpoint(agent: ComputeAgent, instance: dict[str, Any], request_id: str | None = None) -> None:
-        uuid = instance["uuid"]
-
-        async def work() -> dict[str, Any]:
-            driver = _need(agent.driver, ability, method)
-            await getattr(driver, method)(uuid)
-            return {"vm_state": end, "power_state": await _power(agent, uuid)}
-
-        await _run(agent, instance, request_id, f"compute_{method}_instance", [task], work)
-
-    return endpoint
-
-
-# --- rescue ---------------------------------------------------------------------------------
-
-async def rescue_instance(agent: ComputeAgent, instance: dict[str, Any], request_id: str | None = None,
-                          rescue_password: str | None = None, rescue_image_ref: str | None = None) -> None:
-    uuid = instance["uuid"]
-
-    async def work() -> dict[str, Any]:
-        driver = _need(agent.driver, Rescuable, "rescue")
-        meta = instance.get("system_metadata") or {}
-        image = rescue_image_ref or meta.get("image_base_image_ref") or instance.get("image_ref")
-        path = await agent.images.fetch(image) if image else None
-        await agent.driver.power_off(uuid, timeout=agent.config.compute.shutdown_timeout)
-        await driver.rescue(uuid, path, rescue_password)
-        return {"vm_state": states.RESCUED, "power_state": await _power(agent, uuid),
-                "launched_at": isotime(utcnow())}
-
-    await _run(agent, instance, request_id, "compute_rescue_instance", [states.RESCUING], work, to_error=True)
-
-
-async def unrescue_instance(agent: ComputeAgent, instance: dict[str, Any], request_id: str | None = None) -> None:
-    uuid = instance["uuid"]
-
-    async def work() -> dict[str, Any]:
-        await _need(agent.driver, Rescuable, "unrescue").unrescue(uuid)
-        return {"vm_state": states.ACTIVE, "power_state": await _power(agent, uuid)}
-
-    await _run(agent, instance, request_id, "compute_unrescue_instance", [states.UNRESCUING], work, to_error=True)
-
-
-# --- snapshots --------------------------------------------------------------------------------
-
-async def _snapshot_and_upload(agent: ComputeAgent, uuid: str, image_id: str, pending: str, uploading: str,
+async def _snapshot_and_upload(agent: HostContext, uuid: str, image_id: str, pending: str, uploading: str,
                                before: str) -> None:
     """driver.snapshot, then the upload, moving the task state along as Nova's callback does."""
     driver = _need(agent.driver, Snapshottable, "snapshot")
@@ -246,51 +138,7 @@ async def _snapshot_and_upload(agent: ComputeAgent, uuid: str, image_id: str, pe
         path.unlink(missing_ok=True)
 
 
-async def snapshot_instance(agent: ComputeAgent, instance: dict[str, Any], image_id: str,
-                            request_id: str | None = None) -> None:
-    uuid = instance["uuid"]
-    try:
-        await _update(agent, uuid, {"task_state": states.IMAGE_SNAPSHOT}, [IMAGE_SNAPSHOT_PENDING])
-    except RemoteError as exc:  # deleted (or taken over) before we started: the image is useless
-        log.info("%s: snapshot of %s not started: %s", agent.host, uuid, exc)
-        await attempt(agent.host, uuid, f"deleting unused snapshot image {image_id}", agent.images.client.delete(image_id))
-        return
-
-    async def work() -> dict[str, Any]:
-        await _snapshot_and_upload(agent, uuid, image_id, states.IMAGE_PENDING_UPLOAD, states.IMAGE_UPLOADING,
-                                   states.IMAGE_SNAPSHOT)
-        return {"power_state": await _power(agent, uuid)}
-
-    async def drop_image() -> None:
-        await agent.images.client.delete(image_id)
-
-    await _run(agent, instance, request_id, "compute_snapshot_instance", SNAPSHOT_STATES, work, cleanup=drop_image)
-
-
-async def backup_instance(agent: ComputeAgent, instance: dict[str, Any], image_id: str, backup_type: str,
-                          rotation: int, request_id: str | None = None) -> None:
-    """A snapshot into ``image_id``, then the rotation of this server's backups of ``backup_type``
-    (Nova's backup_instance: the task state is cleared before the rotation runs)."""
-    uuid = instance["uuid"]
-    uploaded = False
-
-    async def work() -> None:
-        nonlocal uploaded
-        await _snapshot_and_upload(agent, uuid, image_id, states.IMAGE_PENDING_UPLOAD, states.IMAGE_UPLOADING,
-                                   IMAGE_BACKUP)
-        uploaded = True
-        await _update(agent, uuid, {"task_state": None, "power_state": await _power(agent, uuid)},
-                      [states.IMAGE_UPLOADING])
-        await rotate_backups(agent, uuid, backup_type, rotation)
-
-    async def drop_image() -> None:
-        if not uploaded:  # a finished backup stays even when the rotation after it fails
-            await agent.images.client.delete(image_id)
-
-    await _run(agent, instance, request_id, "compute_backup_instance", BACKUP_STATES, work, cleanup=drop_image)
-
-
-async def rotate_backups(agent: ComputeAgent, uuid: str, backup_type: str, rotation: int) -> None:
+async def rotate_backups(agent: HostContext, uuid: str, backup_type: str, rotation: int) -> None:
     """Delete the oldest backups of this server and type beyond the newest ``rotation`` ones;
     an image that cannot be deleted is skipped, as Nova does."""
     images = await agent.images.client.list_images({
@@ -303,34 +151,7 @@ async def rotate_backups(agent: ComputeAgent, uuid: str, backup_type: str, rotat
             log.info("%s: could not delete backup %s of %s: %s", agent.host, image["id"], uuid, exc)
 
 
-# --- rebuild --------------------------------------------------------------------------------
-
-async def rebuild_instance(agent: ComputeAgent, instance: dict[str, Any], image_id: str,
-                           request_id: str | None = None, orig_vm_state: str = states.ACTIVE,
-                           preserve_ephemeral: bool = False) -> None:
-    """Destroy the guest and spawn it again from the new image (the API already wrote the new
-    image_ref, name, metadata, key and user data into the row we were sent)."""
-    uuid = instance["uuid"]
-
-    async def work() -> dict[str, Any]:
-        path = await agent.images.fetch(image_id) if image_id else None  # before the old guest goes
-        await agent.driver.destroy(uuid)
-        await _update(agent, uuid, {"task_state": states.REBUILD_SPAWNING}, [states.REBUILDING])
-        network_info = await agent.network.allocate(instance)
-        await agent.driver.spawn(spec_of(instance), path, network_info)
-        end = states.ACTIVE
-        if orig_vm_state == states.STOPPED:  # a stopped server stays stopped (Nova)
-            await agent.driver.power_off(uuid, timeout=0)
-            end = states.STOPPED
-        return {"vm_state": end, "power_state": await _power(agent, uuid), "launched_at": isotime(utcnow())}
-
-    await _run(agent, instance, request_id, "compute_rebuild_instance",
-               [states.REBUILDING, states.REBUILD_SPAWNING], work, to_error=True)
-
-
-# --- shelve ---------------------------------------------------------------------------------
-
-async def _offload(agent: ComputeAgent, instance: dict[str, Any], clean_shutdown: bool) -> None:
+async def _offload(agent: HostContext, instance: InstanceDict, clean_shutdown: bool) -> None:
     """Remove the guest from this host; the conductor frees the claim and clears the host."""
     uuid = instance["uuid"]
     timeout = agent.config.compute.shutdown_timeout if clean_shutdown else 0
@@ -339,155 +160,307 @@ async def _offload(agent: ComputeAgent, instance: dict[str, Any], clean_shutdown
     power = int(PowerState.SHUTDOWN)
     await agent.driver.destroy(uuid)
     await attempt(agent.host, uuid, "freeing the ports", agent.network.deallocate(instance))
-    await agent.conductor.call("shelve_offloaded", uuid=uuid, host=agent.host, power_state=power)
+    await agent.conductor.shelve_offloaded(uuid, agent.host, power)
 
 
-async def shelve_instance(agent: ComputeAgent, instance: dict[str, Any], image_id: str,
-                          request_id: str | None = None) -> None:
-    uuid = instance["uuid"]
-    offload = agent.config.compute.shelved_offload_time == 0
+class ServerActions:
+    """The agent's part for server actions; ``agent`` is the host it runs on."""
 
-    async def work() -> None:
-        paused = await _power(agent, uuid) == PowerState.PAUSED
-        await agent.driver.power_off(uuid, timeout=0 if paused else agent.config.compute.shutdown_timeout)
-        await _snapshot_and_upload(agent, uuid, image_id, states.SHELVING_IMAGE_PENDING_UPLOAD,
-                                   states.SHELVING_IMAGE_UPLOADING, states.SHELVING)
-        meta = {"shelved_at": isotime(utcnow()), "shelved_image_id": image_id, "shelved_host": agent.host}
-        values = {"vm_state": states.SHELVED, "power_state": await _power(agent, uuid),
-                  "task_state": states.SHELVING_OFFLOADING if offload else None}
-        await _meta_update(agent, uuid, values, [states.SHELVING_IMAGE_UPLOADING], meta_set=meta)
-        if offload:
-            await _offload(agent, instance, clean_shutdown=False)
+    def __init__(self, agent: HostContext) -> None:
+        self.agent = agent
 
-    async def drop_image() -> None:
-        if uuid in await agent.driver.list_instances():  # nothing was offloaded: the image is not needed
-            await agent.images.client.delete(image_id)
+    # --- power ----------------------------------------------------------------------------------
 
-    await _run(agent, instance, request_id, "compute_shelve_instance", SHELVE_STATES, work, cleanup=drop_image)
+    async def start_instance(self, instance: InstanceDict, request_id: str | None = None) -> None:
+        uuid = instance["uuid"]
+        shelved_image = (instance.get("system_metadata") or {}).get("shelved_image_id")
 
+        async def work() -> dict[str, Any] | None:
+            await self.agent.driver.power_on(uuid)
+            values = {"vm_state": states.ACTIVE, "task_state": None, "power_state": await _power(self.agent, uuid)}
+            if not shelved_image:
+                return values
+            # Unshelving a server that was never offloaded: its snapshot is no longer needed.
+            await _meta_update(self.agent, uuid, values, [states.POWERING_ON], meta_drop=SHELVED_KEYS)
+            await attempt(self.agent.host, uuid, f"deleting shelved image {shelved_image}",
+                          self.agent.images.client.delete(shelved_image))
+            return None
 
-async def shelve_offload_instance(agent: ComputeAgent, instance: dict[str, Any],
-                                  request_id: str | None = None, clean_shutdown: bool = True) -> None:
-    async def work() -> None:
-        await _offload(agent, instance, clean_shutdown)
+        await _run(self.agent, instance, request_id, "compute_start_instance", [states.POWERING_ON], work)
 
-    await _run(agent, instance, request_id, "compute_shelve_offload_instance",
-               [states.SHELVING, states.SHELVING_OFFLOADING], work)
+    async def stop_instance(self, instance: InstanceDict, request_id: str | None = None,
+                            clean_shutdown: bool = True) -> None:
+        uuid = instance["uuid"]
 
+        async def work() -> dict[str, Any]:
+            timeout = self.agent.config.compute.shutdown_timeout if clean_shutdown else 0
+            await self.agent.driver.power_off(uuid, timeout=timeout)
+            return {"vm_state": states.STOPPED, "power_state": await _power(self.agent, uuid)}
 
-async def unshelve_instance(agent: ComputeAgent, instance: dict[str, Any], image_id: str | None = None,
-                            request_id: str | None = None) -> None:
-    """Spawn an offloaded server here (the conductor scheduled it and claimed this host)."""
-    uuid = instance["uuid"]
-    event = "compute_unshelve_instance"
-    shelved_image = (instance.get("system_metadata") or {}).get("shelved_image_id")
-    async with agent.busy(uuid):
-        await agent.event(instance, request_id, event, "start")
+        await _run(self.agent, instance, request_id, "compute_stop_instance", [states.POWERING_OFF], work)
+
+    async def reboot_instance(self, instance: InstanceDict, reboot_type: str = "SOFT",
+                              request_id: str | None = None) -> None:
+        uuid = instance["uuid"]
+        hard = reboot_type.upper() == "HARD"
+        started = states.REBOOT_STARTED_HARD if hard else states.REBOOT_STARTED
+        # Rescued guests stay rescued across a reboot.
+        end_state = states.RESCUED if instance["vm_state"] == states.RESCUED else states.ACTIVE
+
+        async def work() -> dict[str, Any]:
+            await _update(self.agent, uuid, {"task_state": started}, REBOOT_STATES)
+            try:
+                await self.agent.driver.reboot(uuid, hard=hard)
+            except DriverError as exc:
+                if await _power(self.agent, uuid) != PowerState.RUNNING:
+                    raise  # a dead guest after a failed reboot is an ERROR server (Nova)
+                await attempt(self.agent.host, uuid, "recording the reboot fault", self.agent.conductor.instance_fault(
+                    uuid, 500, str(exc), type(exc).__name__, self.agent.host))
+            return {"vm_state": end_state, "power_state": await _power(self.agent, uuid)}
+
+        await _run(self.agent, instance, request_id, "compute_reboot_instance", REBOOT_STATES, work, to_error=True)
+
+    async def _toggle(self, instance: InstanceDict, request_id: str | None, method: str, ability: type,
+                      task: str, end: str) -> None:
+        """pause / unpause / suspend / resume: one driver call, then the new vm and power state."""
+        uuid = instance["uuid"]
+
+        async def work() -> dict[str, Any]:
+            driver = _need(self.agent.driver, ability, method)
+            await getattr(driver, method)(uuid)
+            return {"vm_state": end, "power_state": await _power(self.agent, uuid)}
+
+        await _run(self.agent, instance, request_id, f"compute_{method}_instance", [task], work)
+
+    async def pause_instance(self, instance: InstanceDict, request_id: str | None = None) -> None:
+        await self._toggle(instance, request_id, "pause", Pausable, states.PAUSING, states.PAUSED)
+
+    async def unpause_instance(self, instance: InstanceDict, request_id: str | None = None) -> None:
+        await self._toggle(instance, request_id, "unpause", Pausable, states.UNPAUSING, states.ACTIVE)
+
+    async def suspend_instance(self, instance: InstanceDict, request_id: str | None = None) -> None:
+        await self._toggle(instance, request_id, "suspend", Suspendable, states.SUSPENDING, states.SUSPENDED)
+
+    async def resume_instance(self, instance: InstanceDict, request_id: str | None = None) -> None:
+        await self._toggle(instance, request_id, "resume", Suspendable, states.RESUMING, states.ACTIVE)
+
+    # --- rescue ---------------------------------------------------------------------------------
+
+    async def rescue_instance(self, instance: InstanceDict, request_id: str | None = None,
+                              rescue_password: str | None = None, rescue_image_ref: str | None = None) -> None:
+        uuid = instance["uuid"]
+
+        async def work() -> dict[str, Any]:
+            driver = _need(self.agent.driver, Rescuable, "rescue")
+            meta = instance.get("system_metadata") or {}
+            image = rescue_image_ref or meta.get("image_base_image_ref") or instance.get("image_ref")
+            path = await self.agent.images.fetch(image) if image else None
+            await self.agent.driver.power_off(uuid, timeout=self.agent.config.compute.shutdown_timeout)
+            await driver.rescue(uuid, path, rescue_password)
+            return {"vm_state": states.RESCUED, "power_state": await _power(self.agent, uuid),
+                    "launched_at": isotime(utcnow())}
+
+        await _run(self.agent, instance, request_id, "compute_rescue_instance", [states.RESCUING], work, to_error=True)
+
+    async def unrescue_instance(self, instance: InstanceDict, request_id: str | None = None) -> None:
+        uuid = instance["uuid"]
+
+        async def work() -> dict[str, Any]:
+            await _need(self.agent.driver, Rescuable, "unrescue").unrescue(uuid)
+            return {"vm_state": states.ACTIVE, "power_state": await _power(self.agent, uuid)}
+
+        await _run(self.agent, instance, request_id, "compute_unrescue_instance", [states.UNRESCUING], work, to_error=True)
+
+    # --- snapshots --------------------------------------------------------------------------------
+
+    async def snapshot_instance(self, instance: InstanceDict, image_id: str,
+                                request_id: str | None = None) -> None:
+        uuid = instance["uuid"]
         try:
-            await _update(agent, uuid, {"task_state": states.SPAWNING}, [states.UNSHELVING])
-            path = await agent.images.fetch(image_id) if image_id else None
-            network_info = await agent.network.allocate(instance)
-            await agent.driver.spawn(spec_of(instance), path, network_info)
-            values = {"vm_state": states.ACTIVE, "task_state": None, "power_state": await _power(agent, uuid),
-                      "launched_at": isotime(utcnow())}
-            await _meta_update(agent, uuid, values, [states.SPAWNING], meta_drop=SHELVED_KEYS)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - any failure leaves the server offloaded
-            reason = str(exc) or type(exc).__name__
-            log.warning("%s: unshelve of %s failed: %s", agent.host, uuid, reason)
-            await release_guest(agent, instance)
-            await agent.event(instance, request_id, event, "finish", "Error", reason)
-            await attempt(agent.host, uuid, "reporting the failed unshelve",
-                          agent.conductor.call("unshelve_failed", uuid=uuid, host=agent.host, reason=reason))
+            await _update(self.agent, uuid, {"task_state": states.IMAGE_SNAPSHOT}, [IMAGE_SNAPSHOT_PENDING])
+        except (UnexpectedTaskState, InstanceGone) as exc:  # deleted or taken over first: the image is useless
+            log.info("%s: snapshot of %s not started: %s", self.agent.host, uuid, exc)
+            await attempt(self.agent.host, uuid, f"deleting unused snapshot image {image_id}",
+                          self.agent.images.client.delete(image_id))
             return
-        await agent.event(instance, request_id, event, "finish")
-    if shelved_image:  # the snapshot only existed to bring the server back
-        await attempt(agent.host, uuid, f"deleting shelved image {shelved_image}",
-                      agent.images.client.delete(shelved_image))
 
+        async def work() -> dict[str, Any]:
+            await _snapshot_and_upload(self.agent, uuid, image_id, states.IMAGE_PENDING_UPLOAD, states.IMAGE_UPLOADING,
+                                       states.IMAGE_SNAPSHOT)
+            return {"power_state": await _power(self.agent, uuid)}
 
-# --- the rest: crash dump, password, consoles -----------------------------------------------
+        async def drop_image() -> None:
+            await self.agent.images.client.delete(image_id)
 
-async def trigger_crash_dump(agent: ComputeAgent, instance: dict[str, Any], request_id: str | None = None) -> None:
-    uuid = instance["uuid"]
+        await _run(self.agent, instance, request_id, "compute_snapshot_instance", SNAPSHOT_STATES, work, cleanup=drop_image)
 
-    async def work() -> None:
-        dump = getattr(agent.driver, "trigger_crash_dump", None)
-        if dump is None:
-            raise NotSupported("Triggering crash dump is not supported")
-        await dump(uuid)
+    async def backup_instance(self, instance: InstanceDict, image_id: str, backup_type: str,
+                              rotation: int, request_id: str | None = None) -> None:
+        """A snapshot into ``image_id``, then the rotation of this server's backups of ``backup_type``
+        (Nova's backup_instance: the task state is cleared before the rotation runs)."""
+        uuid = instance["uuid"]
+        uploaded = False
 
-    # No task state: the effect depends on the guest's configuration (Nova).
-    await _run(agent, instance, request_id, "compute_trigger_crash_dump", [None], work)
+        async def work() -> None:
+            nonlocal uploaded
+            await _snapshot_and_upload(self.agent, uuid, image_id, states.IMAGE_PENDING_UPLOAD, states.IMAGE_UPLOADING,
+                                       IMAGE_BACKUP)
+            uploaded = True
+            await _update(self.agent, uuid, {"task_state": None, "power_state": await _power(self.agent, uuid)},
+                          [states.IMAGE_UPLOADING])
+            await rotate_backups(self.agent, uuid, backup_type, rotation)
 
+        async def drop_image() -> None:
+            if not uploaded:  # a finished backup stays even when the rotation after it fails
+                await self.agent.images.client.delete(image_id)
 
-async def set_admin_password(agent: ComputeAgent, instance: dict[str, Any], password: str,
-                             request_id: str | None = None) -> None:
-    """A call: the API waits and answers 409 / 501 from what this raises."""
-    uuid = instance["uuid"]
-    event = "compute_set_admin_password"
-    await agent.event(instance, request_id, event, "start")
-    try:
-        if await _power(agent, uuid) != PowerState.RUNNING:
-            raise PasswordSetFailed(f"Failed to set admin password on {uuid} because instance {uuid} is not running")
-        setter = getattr(agent.driver, "set_admin_password", None)
-        if setter is None:
-            raise NotSupported("set_admin_password is not implemented by this driver or guest instance.")
-        await setter(uuid, password)
-    except Exception as exc:
-        await agent.event(instance, request_id, event, "finish", "Error", str(exc))
+        await _run(self.agent, instance, request_id, "compute_backup_instance", BACKUP_STATES, work, cleanup=drop_image)
+
+    # --- rebuild --------------------------------------------------------------------------------
+
+    async def rebuild_instance(self, instance: InstanceDict, image_id: str,
+                               request_id: str | None = None, orig_vm_state: str = states.ACTIVE,
+                               preserve_ephemeral: bool = False) -> None:
+        """Destroy the guest and spawn it again from the new image (the API already wrote the new
+        image_ref, name, metadata, key and user data into the row we were sent)."""
+        uuid = instance["uuid"]
+
+        async def work() -> dict[str, Any]:
+            path = await self.agent.images.fetch(image_id) if image_id else None  # before the old guest goes
+            await self.agent.driver.destroy(uuid)
+            await _update(self.agent, uuid, {"task_state": states.REBUILD_SPAWNING}, [states.REBUILDING])
+            network_info = await self.agent.network.allocate(instance)
+            await self.agent.driver.spawn(spec_of(instance), path, network_info)
+            end = states.ACTIVE
+            if orig_vm_state == states.STOPPED:  # a stopped server stays stopped (Nova)
+                await self.agent.driver.power_off(uuid, timeout=0)
+                end = states.STOPPED
+            return {"vm_state": end, "power_state": await _power(self.agent, uuid), "launched_at": isotime(utcnow())}
+
+        await _run(self.agent, instance, request_id, "compute_rebuild_instance",
+                   [states.REBUILDING, states.REBUILD_SPAWNING], work, to_error=True)
+
+    # --- shelve ---------------------------------------------------------------------------------
+
+    async def shelve_instance(self, instance: InstanceDict, image_id: str,
+                              request_id: str | None = None) -> None:
+        uuid = instance["uuid"]
+        offload = self.agent.config.compute.shelved_offload_time == 0
+
+        async def work() -> None:
+            paused = await _power(self.agent, uuid) == PowerState.PAUSED
+            await self.agent.driver.power_off(uuid, timeout=0 if paused else self.agent.config.compute.shutdown_timeout)
+            await _snapshot_and_upload(self.agent, uuid, image_id, states.SHELVING_IMAGE_PENDING_UPLOAD,
+                                       states.SHELVING_IMAGE_UPLOADING, states.SHELVING)
+            meta = {"shelved_at": isotime(utcnow()), "shelved_image_id": image_id, "shelved_host": self.agent.host}
+            values = {"vm_state": states.SHELVED, "power_state": await _power(self.agent, uuid),
+                      "task_state": states.SHELVING_OFFLOADING if offload else None}
+            await _meta_update(self.agent, uuid, values, [states.SHELVING_IMAGE_UPLOADING], meta_set=meta)
+            if offload:
+                await _offload(self.agent, instance, clean_shutdown=False)
+
+        async def drop_image() -> None:
+            if uuid in await self.agent.driver.list_instances():  # nothing was offloaded: the image is not needed
+                await self.agent.images.client.delete(image_id)
+
+        await _run(self.agent, instance, request_id, "compute_shelve_instance", SHELVE_STATES, work, cleanup=drop_image)
+
+    async def shelve_offload_instance(self, instance: InstanceDict,
+                                      request_id: str | None = None, clean_shutdown: bool = True) -> None:
+        async def work() -> None:
+            await _offload(self.agent, instance, clean_shutdown)
+
+        await _run(self.agent, instance, request_id, "compute_shelve_offload_instance",
+                   [states.SHELVING, states.SHELVING_OFFLOADING], work)
+
+    async def unshelve_instance(self, instance: InstanceDict, image_id: str | None = None,
+                                request_id: str | None = None) -> None:
+        """Spawn an offloaded server here (the conductor scheduled it and claimed this host)."""
+        uuid = instance["uuid"]
+        event = "compute_unshelve_instance"
+        shelved_image = (instance.get("system_metadata") or {}).get("shelved_image_id")
+        async with self.agent.busy(uuid):
+            try:
+                # Only while the row is placed here and nobody started: a repeated message, or a
+                # late copy of an unshelve re-driven elsewhere, must not touch the guest.
+                await self.agent.conductor.instance_update(uuid, {"task_state": states.SPAWNING},
+                                                           expected_task_state=[states.UNSHELVING],
+                                                           expected_host=self.agent.host)
+            except (UnexpectedTaskState, InstanceGone) as exc:
+                log.info("%s: not unshelving %s: %s", self.agent.host, uuid, exc)
+                return
+            await self.agent.event(instance, request_id, event, "start")
+            try:
+                path = await self.agent.images.fetch(image_id) if image_id else None
+                network_info = await self.agent.network.allocate(instance)
+                await self.agent.driver.spawn(spec_of(instance), path, network_info)
+                values = {"vm_state": states.ACTIVE, "task_state": None, "power_state": await _power(self.agent, uuid),
+                          "launched_at": isotime(utcnow())}
+                await _meta_update(self.agent, uuid, values, [states.SPAWNING], meta_drop=SHELVED_KEYS)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any failure leaves the server offloaded
+                reason = str(exc) or type(exc).__name__
+                log.warning("%s: unshelve of %s failed: %s", self.agent.host, uuid, reason)
+                await release_guest(self.agent, instance)
+                await self.agent.event(instance, request_id, event, "finish", "Error", reason)
+                await attempt(self.agent.host, uuid, "reporting the failed unshelve",
+                              self.agent.conductor.unshelve_failed(uuid, self.agent.host, reason))
+                return
+            await self.agent.event(instance, request_id, event, "finish")
+        if shelved_image:  # the snapshot only existed to bring the server back
+            await attempt(self.agent.host, uuid, f"deleting shelved image {shelved_image}",
+                          self.agent.images.client.delete(shelved_image))
+
+    # --- the rest: crash dump, password, consoles -----------------------------------------------
+
+    async def trigger_crash_dump(self, instance: InstanceDict, request_id: str | None = None) -> None:
+        uuid = instance["uuid"]
+
+        async def work() -> None:
+            dump = getattr(self.agent.driver, "trigger_crash_dump", None)
+            if dump is None:
+                raise NotSupported("Triggering crash dump is not supported")
+            await dump(uuid)
+
+        # No task state: the effect depends on the guest's configuration (Nova).
+        await _run(self.agent, instance, request_id, "compute_trigger_crash_dump", [None], work)
+
+    async def set_admin_password(self, instance: InstanceDict, password: str,
+                                 request_id: str | None = None) -> None:
+        """A call: the API waits and answers 409 / 501 from what this raises."""
+        uuid = instance["uuid"]
+        event = "compute_set_admin_password"
+        await self.agent.event(instance, request_id, event, "start")
         try:
-            await _update(agent, uuid, {"task_state": None}, [states.UPDATING_PASSWORD])
-        except RemoteError as exc2:  # deleted or taken over meanwhile; the caller hears the first error
-            log.info("%s: task state of %s not cleared: %s", agent.host, uuid, exc2)
-        raise
-    await _update(agent, uuid, {"task_state": None}, [states.UPDATING_PASSWORD])
-    await agent.event(instance, request_id, event, "finish")
+            if await _power(self.agent, uuid) != PowerState.RUNNING:
+                raise PasswordSetFailed(f"Failed to set admin password on {uuid} because instance {uuid} is not running")
+            setter = getattr(self.agent.driver, "set_admin_password", None)
+            if setter is None:
+                raise NotSupported("set_admin_password is not implemented by this driver or guest instance.")
+            await setter(uuid, password)
+        except Exception as exc:
+            await self.agent.event(instance, request_id, event, "finish", "Error", str(exc))
+            try:
+                await _update(self.agent, uuid, {"task_state": None}, [states.UPDATING_PASSWORD])
+            except RemoteError as exc2:  # deleted or taken over meanwhile; the caller hears the first error
+                log.info("%s: task state of %s not cleared: %s", self.agent.host, uuid, exc2)
+            raise
+        await _update(self.agent, uuid, {"task_state": None}, [states.UPDATING_PASSWORD])
+        await self.agent.event(instance, request_id, event, "finish")
 
+    async def get_console_output(self, instance: InstanceDict, length: int | None = None) -> str:
+        """The serial log; ``length`` keeps the last lines the way Nova counts them (split on
+        newlines, so a trailing newline counts as one empty line)."""
+        output = await self.agent.driver.get_console_output(instance["uuid"])
+        output = output.encode("ascii", "replace").decode("ascii")
+        if length is None or length < 0:
+            return output
+        if length == 0:
+            return ""
+        return "\n".join(output.split("\n")[-length:])
 
-async def get_console_output(agent: ComputeAgent, instance: dict[str, Any], length: int | None = None) -> str:
-    """The serial log; ``length`` keeps the last lines the way Nova counts them (split on
-    newlines, so a trailing newline counts as one empty line)."""
-    output = await agent.driver.get_console_output(instance["uuid"])
-    output = output.encode("ascii", "replace").decode("ascii")
-    if length is None or length < 0:
-        return output
-    if length == 0:
-        return ""
-    return "\n".join(output.split("\n")[-length:])
-
-
-async def get_vnc_console(agent: ComputeAgent, instance: dict[str, Any]) -> dict[str, Any]:
-    driver = _need(agent.driver, RemoteConsoles, "VNC console")
-    info = await driver.get_vnc_console(instance["uuid"])
-    return {"host": info.host, "port": info.port, "internal_access_path": info.internal_access_path}
-
-
-def register(agent: ComputeAgent) -> None:
-    """Add this module's endpoints to the agent."""
-
-    def bind(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Coroutine[Any, Any, Any]]:
-        async def endpoint(**kwargs: Any) -> Any:
-            return await fn(agent, **kwargs)
-
-        return endpoint
-
-    toggles = {
-        "pause_instance": _toggle("pause", Pausable, states.PAUSING, states.PAUSED),
-        "unpause_instance": _toggle("unpause", Pausable, states.UNPAUSING, states.ACTIVE),
-        "suspend_instance": _toggle("suspend", Suspendable, states.SUSPENDING, states.SUSPENDED),
-        "resume_instance": _toggle("resume", Suspendable, states.RESUMING, states.ACTIVE),
-    }
-    plain: dict[str, Callable[..., Awaitable[Any]]] = {
-        "start_instance": start_instance, "stop_instance": stop_instance, "reboot_instance": reboot_instance,
-        "rescue_instance": rescue_instance, "unrescue_instance": unrescue_instance,
-        "snapshot_instance": snapshot_instance, "backup_instance": backup_instance,
-        "rebuild_instance": rebuild_instance,
-        "shelve_instance": shelve_instance, "shelve_offload_instance": shelve_offload_instance,
-        "unshelve_instance": unshelve_instance, "trigger_crash_dump": trigger_crash_dump,
-        "set_admin_password": set_admin_password, "get_console_output": get_console_output,
-        "get_vnc_console": get_vnc_console,
-    }
-    for name, fn in {**toggles, **plain}.items():
-        agent.extra[name] = bind(fn)
+    async def get_vnc_console(self, instance: InstanceDict) -> VncConsole:
+        driver = _need(self.agent.driver, RemoteConsoles, "VNC console")
+        info = await driver.get_vnc_console(instance["uuid"])
+        return {"host": info.host, "port": info.port, "internal_access_path": info.internal_access_path}

@@ -14,7 +14,7 @@ from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from onestack.compute.agent.manager import ComputeAgent
+    from onestack.compute.agent.host import HostContext
 
 log = logging.getLogger("onestack.compute.agent")
 
@@ -30,7 +30,7 @@ async def attempt(host: str, uuid: str, what: str, step: Awaitable[Any]) -> bool
     return True
 
 
-async def release_guest(agent: ComputeAgent, instance: dict[str, Any]) -> None:
+async def release_guest(agent: HostContext, instance: dict[str, Any]) -> None:
     """Destroy the guest and free its ports, each on its own."""
     uuid = instance["uuid"]
     await attempt(agent.host, uuid, "destroying the guest", agent.driver.destroy(uuid))

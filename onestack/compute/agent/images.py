@@ -1,16 +1,16 @@
-"""Images cached per host: each image is downloaded from the image service once, then reused."""
+"""Images cached per host: each image is downloaded from the image service once, then reused.
+
+The cache is also the agent's part that serves ``cache_images`` (2.81's aggregate image
+pre-caching), so the next boot on the host skips the download.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from onestack.client.image import ImageClient
-
-if TYPE_CHECKING:
-    from onestack.compute.agent.manager import ComputeAgent
 
 log = logging.getLogger("onestack.compute.agent")
 
@@ -32,16 +32,10 @@ class ImageCache:
                 await self.client.download(image_id, path)
         return path
 
-
-def register(agent: ComputeAgent) -> None:
-    """Add ``cache_images`` (2.81's aggregate image pre-caching) to ``agent.extra``."""
-
-    async def cache_images(image_ids: list[str]) -> None:
+    async def cache_images(self, image_ids: list[str]) -> None:
         # A cast: nobody waits for the answer, so one image failing must not stop the others.
         for image_id in image_ids:
             try:
-                await agent.images.fetch(image_id)
+                await self.fetch(image_id)
             except Exception:
-                log.exception("%s: caching image %s failed", agent.host, image_id)
-
-    agent.extra["cache_images"] = cache_images
+                log.exception("caching image %s into %s failed", image_id, self.directory)

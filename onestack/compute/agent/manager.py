@@ -2,96 +2,79 @@
 
 It holds no database: rows are read and written through the conductor. What it does for each
 server is tracked in ``inflight`` so the reconcile loop leaves running work alone and repairs
-only what nobody is working on.
+only what nobody is working on. The agent is composed here, in its constructor, of its parts —
+server actions, moves, diagnostics and the image cache — each built on the shared
+``HostContext``; ``start`` serves ``AgentAPI`` with all of them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine
-from pathlib import Path
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from onestack.client.placement import PlacementClient
 from onestack.compute import states
 from onestack.compute.agent import reconcile
+from onestack.compute.agent.actions import ServerActions
 from onestack.compute.agent.cleanup import release_guest
+from onestack.compute.agent.host import HostContext, spec_of
 from onestack.compute.agent.images import ImageCache
-from onestack.compute.agent.network import NetworkSeam, NoNetwork
+from onestack.compute.agent.info import GuestInfo
+from onestack.compute.agent.migrate import MoveAgent
+from onestack.compute.agent.network import NetworkSeam
 from onestack.compute.agent.resources import node_record, report_inventory
-from onestack.compute.rpcapi import ConductorAPI, agent_topic, dict_dispatcher
+from onestack.compute.rpcapi import AgentAPI, ConductorAPI, FinishedEvent, InstanceDict
+from onestack.compute.service.instances import InstanceGone, UnexpectedTaskState
 from onestack.compute.virt.driver import (
     ComputeDriver,
     DriverError,
     ImageUnusable,
-    InstanceSpec,
     PowerState,
 )
-from onestack.core.bus import Bus, RemoteError
+from onestack.core.bus import Bus, Subscription
 from onestack.core.config import Config
 from onestack.core.ids import isotime, utcnow
+from onestack.core.rpc import serve
 
 log = logging.getLogger("onestack.compute.agent")
 BINARY = "nova-compute"
 
 
-def spec_of(instance: dict[str, Any], flavor: dict[str, Any] | None = None) -> InstanceSpec:
-    fl = flavor or instance["flavor"]
-    return InstanceSpec(
-        uuid=instance["uuid"], name=instance["display_name"], vcpus=int(fl["vcpus"]),
-        memory_mb=int(fl["memory_mb"]), root_gb=int(fl["root_gb"]), ephemeral_gb=int(fl.get("ephemeral_gb") or 0),
-        swap_mb=int(fl.get("swap") or 0), image_ref=instance.get("image_ref") or "",
-        user_data=instance.get("user_data"), key_data=instance.get("key_data"),
-        metadata={str(k): str(v) for k, v in (instance.get("metadata") or {}).items()},
-    )
-
-
-class ComputeAgent:
+class ComputeAgent(HostContext):
     def __init__(self, config: Config, host: str, driver: ComputeDriver, bus: Bus, conductor: ConductorAPI,
                  placement: PlacementClient, images: ImageCache, network: NetworkSeam | None = None) -> None:
-        self.config = config
-        self.host = host
-        self.driver = driver
+        super().__init__(config, host, driver, conductor, AgentAPI(bus, timeout=config.compute.rpc_timeout),
+                         images, network)
         self.bus = bus
-        self.conductor = conductor
         self.placement = placement
-        self.images = images
-        self.network = network or NoNetwork()
-        self.inflight: dict[str, asyncio.Task[Any]] = {}
         self.disabled = False
         self._loops: list[asyncio.Task[Any]] = []
+        self._serving: Subscription | None = None
         self._started = True
-        # Endpoints added by agent/actions.py (power actions, resize, consoles, ...).
-        self.extra: dict[str, Callable[..., Coroutine[Any, Any, Any]]] = {}
-
-    @property
-    def work_dir(self) -> Path:
-        return self.config.data_dir / "compute" / self.host
-
-    def endpoints(self) -> dict[str, Any]:
-        return {"build_and_run_instance": self.build_and_run_instance,
-                "terminate_instance": self.terminate_instance, **self.extra}
+        # The parts, each on this host's context; the reconcile pass calls them directly too.
+        self.actions = ServerActions(self)
+        self.moves = MoveAgent(self)
+        self.info = GuestInfo(self)
 
     # --- lifecycle --------------------------------------------------------------------------
 
     async def start(self) -> None:
-        from onestack.compute.agent import actions, images, info, migrate
-
-        for module in (actions, migrate, info, images):
-            module.register(self)
         try:
             await self.report()
             # Back after an evacuation: those moves are over (the orphan pass removes the old guests).
-            await self.conductor.call("complete_evacuations", host=self.host)
+            await self.conductor.complete_evacuations(self.host)
         except Exception:  # identity or placement not answering yet: the report loop retries
             log.exception("%s: first report failed; retrying every %ss", self.host, self.config.compute.report_interval)
-        await self.bus.serve(agent_topic(self.host), dict_dispatcher(self.endpoints()))
+        self._serving = await serve(self.bus, AgentAPI, self, self.actions, self.moves, self.info, self.images,
+                                    route=self.host)
         self._loops = [asyncio.create_task(self._every(self.config.compute.report_interval, self.report)),
                        asyncio.create_task(self._every(self.config.compute.reconcile_interval, self.reconcile))]
 
     async def stop(self) -> None:
+        if self._serving is not None:
+            await self._serving.stop()
         for task in [*self._loops, *self.inflight.values()]:
             task.cancel()
         await asyncio.gather(*self._loops, *self.inflight.values(), return_exceptions=True)
@@ -118,42 +101,23 @@ class ComputeAgent:
     async def reconcile(self) -> None:
         await reconcile.run_pass(self)
 
-    @contextlib.asynccontextmanager
-    async def busy(self, uuid: str) -> AsyncIterator[None]:
-        """Mark ``uuid`` as being worked on by this task (the reconcile loop skips it)."""
-        task = asyncio.current_task()
-        assert task is not None
-        self.inflight[uuid] = task
-        try:
-            yield
-        finally:
-            if self.inflight.get(uuid) is task:
-                del self.inflight[uuid]
-
-    async def event(self, instance: dict[str, Any], request_id: str | None, name: str, phase: str,
-                    result: str = "Success", message: str | None = None) -> None:
-        try:
-            await self.conductor.action_event(instance["uuid"], request_id, name, phase, self.host, result, message)
-        except RemoteError as exc:  # bookkeeping only: the action goes on without its event row
-            log.warning("%s: event %s %s of %s not recorded: %s", self.host, name, phase, instance["uuid"], exc)
-
     # --- build ------------------------------------------------------------------------------
 
-    async def build_and_run_instance(self, instance: dict[str, Any], request_id: str | None = None) -> None:
+    async def build_and_run_instance(self, instance: InstanceDict, request_id: str | None = None) -> None:
         uuid = instance["uuid"]
         if uuid in self.inflight:
             return  # a duplicate delivery: the build is already running here
         async with self.busy(uuid):
             await self._build(instance, request_id)
 
-    async def _build(self, instance: dict[str, Any], request_id: str | None) -> None:
+    async def _build(self, instance: InstanceDict, request_id: str | None) -> None:
         """Spawn the guest and mark the row active. The conductor already set task_state
         ``spawning`` when it placed the row here; a row found building by the reconcile loop
         comes the same way. Start and end of the build are recorded with the final update."""
         uuid = instance["uuid"]
         started = isotime(utcnow())
         event_name = "compute__do_build_and_run_instance"
-        event = {"request_id": request_id, "name": event_name, "started": started, "host": self.host}
+        event: FinishedEvent = {"request_id": request_id, "name": event_name, "started": started, "host": self.host}
         if instance.get("vm_state") != states.BUILDING or instance.get("deleted"):
             return
         try:
@@ -175,14 +139,19 @@ class ComputeAgent:
                 uuid, {"vm_state": states.ACTIVE, "task_state": None, "power_state": int(PowerState.RUNNING),
                        "launched_at": isotime(utcnow())},
                 expected_task_state=[states.SPAWNING, states.SCHEDULING], expected_vm_state=[states.BUILDING],
-                event=event)
-        except RemoteError as exc:  # deleted while spawning: the guest must not outlive its row
-            log.info("%s: %s went away during spawn (%s); removing the guest", self.host, uuid, exc.kind)
+                event=event, expected_host=self.host)
+        except InstanceGone:  # deleted while spawning: the guest must not outlive its row
+            log.info("%s: %s went away during spawn; removing the guest", self.host, uuid)
             await self._destroy(instance)
+        except UnexpectedTaskState as exc:
+            # Someone else owns the row now: a repeated build message after the first finished
+            # (the guest is the server's), or a delete (its terminate removes the guest). A guest
+            # no row places here is reaped by the reconcile pass.
+            log.info("%s: not marking %s built: %s", self.host, uuid, exc)
 
     # --- delete -----------------------------------------------------------------------------
 
-    async def terminate_instance(self, instance: dict[str, Any], request_id: str | None = None) -> None:
+    async def terminate_instance(self, instance: InstanceDict, request_id: str | None = None) -> None:
         uuid = instance["uuid"]
         running = self.inflight.get(uuid)
         if running is not None and running is not asyncio.current_task():
@@ -191,7 +160,7 @@ class ComputeAgent:
         async with self.busy(uuid):
             await self._destroy(instance)
 
-    async def _destroy(self, instance: dict[str, Any]) -> None:
+    async def _destroy(self, instance: InstanceDict) -> None:
         # A guest that would not go does not keep the row, its ports or its claim: the user asked
         # for the server to go, and the reconcile loop destroys the guest later as an orphan.
         await release_guest(self, instance)

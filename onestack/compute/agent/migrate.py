@@ -20,39 +20,43 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from onestack.compute import states
 from onestack.compute.agent.cleanup import attempt
-from onestack.compute.agent.manager import spec_of
-from onestack.compute.rpcapi import AgentAPI
+from onestack.compute.agent.host import HostContext, spec_of
+from onestack.compute.rpcapi import (
+    DisksDict,
+    FlavorDict,
+    InstanceDict,
+    MigrateData,
+    MigrationDict,
+    MoveAllocationAction,
+)
+from onestack.compute.service.instances import InstanceGone, UnexpectedTaskState
 from onestack.compute.virt.driver import (
     DriverError,
     LiveMigratable,
     LiveMigrationData,
     MigrationDisks,
+    NotSupported,
     PowerState,
     Resizable,
 )
 from onestack.core.bus import BusTimeout, RemoteError
 
-if TYPE_CHECKING:
-    from onestack.compute.agent.manager import ComputeAgent
-
 log = logging.getLogger("onestack.compute.agent")
+# What a conditional write of the server raises when it was deleted or changed meanwhile.
+ROW_MOVED_ON = (UnexpectedTaskState, InstanceGone)
 
 
-class NotSupported(DriverError):
-    """The hypervisor driver of this host cannot do this kind of move."""
-
-
-def sized(flavor: dict[str, Any]) -> dict[str, Any]:
+def sized(flavor: FlavorDict) -> dict[str, Any]:
     """The instance columns that follow its flavor."""
     return {"flavor": flavor, "vcpus": int(flavor["vcpus"]), "memory_mb": int(flavor["memory_mb"]),
             "root_gb": int(flavor["root_gb"]), "ephemeral_gb": int(flavor.get("ephemeral_gb") or 0)}
 
 
-def _was_stopped(instance: dict[str, Any]) -> bool:
+def _was_stopped(instance: InstanceDict) -> bool:
     return (instance.get("system_metadata") or {}).get("old_vm_state") == states.STOPPED
 
 
@@ -70,34 +74,22 @@ class LiveJob:
 
 
 class MoveAgent:
-    def __init__(self, agent: ComputeAgent) -> None:
-        self.agent = agent
-        self.peers = AgentAPI(agent.bus, timeout=agent.config.compute.rpc_timeout)
-        self.live: dict[str, LiveJob] = {}
+    """The agent's part for moves; ``agent`` is the host it runs on, ``peers`` the other hosts."""
 
-    def endpoints(self) -> dict[str, Any]:
-        return {"resize_instance": self.resize_instance, "finish_resize": self.finish_resize,
-                "confirm_resize": self.confirm_resize, "revert_resize": self.revert_resize,
-                "finish_revert_resize": self.finish_revert_resize,
-                "check_can_live_migrate_destination": self.check_can_live_migrate_destination,
-                "pre_live_migration": self.pre_live_migration, "live_migration": self.live_migration,
-                "post_live_migration_at_destination": self.post_live_migration_at_destination,
-                "rollback_live_migration_at_destination": self.rollback_live_migration_at_destination,
-                "live_migration_abort": self.live_migration_abort,
-                "live_migration_force_complete": self.live_migration_force_complete,
-                "rebuild_evacuated": self.rebuild_evacuated}
+    def __init__(self, agent: HostContext) -> None:
+        self.agent = agent
+        self.peers = agent.peers
+        self.live: dict[str, LiveJob] = {}
 
     # --- plumbing ---------------------------------------------------------------------------
 
-    async def _update(self, server: dict[str, Any], move: dict[str, Any], **kw: Any) -> dict[str, Any]:
+    async def _update(self, server: InstanceDict, move: MigrationDict, **kw: Any) -> InstanceDict:
         """``kw``: move_update's instance, expected_task_state, migration, landed_on, fault."""
-        result: dict[str, Any] = await self.agent.conductor.call(
-            "move_update", uuid=server["uuid"], migration_uuid=move["uuid"], **kw)
-        return result
+        return await self.agent.conductor.move_update(server["uuid"], move["uuid"], **kw)
 
-    async def _allocations(self, instance: dict[str, Any], migration: dict[str, Any], action: str) -> None:
-        await self.agent.conductor.call("move_allocations", uuid=instance["uuid"],
-                                        migration_uuid=migration["uuid"], action=action)
+    async def _allocations(self, instance: InstanceDict, migration: MigrationDict,
+                           action: MoveAllocationAction) -> None:
+        await self.agent.conductor.move_allocations(instance["uuid"], migration["uuid"], action)
 
     def _resizable(self) -> Resizable:
         if not isinstance(self.agent.driver, Resizable):
@@ -111,7 +103,7 @@ class MoveAgent:
 
     # --- resize / cold migration -------------------------------------------------------------
 
-    async def resize_instance(self, instance: dict[str, Any], migration: dict[str, Any], flavor: dict[str, Any],
+    async def resize_instance(self, instance: InstanceDict, migration: MigrationDict, flavor: FlavorDict,
                               request_id: str | None = None) -> None:
         """Source: power off and set the disks aside, then the destination takes over."""
         event = "compute_resize_instance"
@@ -121,7 +113,7 @@ class MoveAgent:
                 instance = await self._update(instance, migration, instance={"task_state": states.RESIZE_MIGRATING},
                                               expected_task_state=[states.RESIZE_PREP],
                                               migration={"status": "migrating"})
-            except RemoteError as exc:
+            except ROW_MOVED_ON as exc:
                 log.info("%s: not resizing %s: %s", self.agent.host, instance["uuid"], exc)
                 await self._allocations(instance, migration, "revert")
                 return
@@ -143,11 +135,11 @@ class MoveAgent:
                 "task_state": states.RESIZE_MIGRATED, "power_state": int(PowerState.SHUTDOWN)},
                 expected_task_state=[states.RESIZE_MIGRATING], migration={"status": "post-migrating"})
             await self.agent.event(instance, request_id, event, "finish")
-        await self.peers.cast(migration["dest_compute"], "finish_resize", instance=instance, migration=migration,
-                              flavor=flavor, disks=asdict(disks), request_id=request_id)
+        await self.peers.finish_resize(migration["dest_compute"], instance=instance, migration=migration,
+                                       flavor=flavor, disks=asdict(disks), request_id=request_id)
 
-    async def finish_resize(self, instance: dict[str, Any], migration: dict[str, Any], flavor: dict[str, Any],
-                            disks: dict[str, Any], request_id: str | None = None) -> None:
+    async def finish_resize(self, instance: InstanceDict, migration: MigrationDict, flavor: FlavorDict,
+                            disks: DisksDict, request_id: str | None = None) -> None:
         """Destination: the guest with its new size, started unless it was stopped → VERIFY_RESIZE."""
         event = "compute_finish_resize"
         uuid = instance["uuid"]
@@ -159,7 +151,7 @@ class MoveAgent:
                 instance = await self._update(instance, migration, instance={
                     "task_state": states.RESIZE_FINISH, **sized(flavor), "old_flavor": old, "new_flavor": flavor},
                     expected_task_state=[states.RESIZE_MIGRATED], landed_on=self.agent.host)
-            except RemoteError as exc:
+            except ROW_MOVED_ON as exc:
                 log.info("%s: not finishing the resize of %s: %s", self.agent.host, uuid, exc)
                 return
             try:
@@ -170,8 +162,8 @@ class MoveAgent:
                 await self.agent.event(instance, request_id, event, "finish", "Error", _reason(exc))
                 await self._update(instance, migration, fault={"code": 500, "message": _reason(exc),
                                                                "host": self.agent.host})
-                await self.peers.cast(migration["source_compute"], "finish_revert_resize", instance=instance,
-                                      migration=migration, request_id=request_id, failed=True)
+                await self.peers.finish_revert_resize(migration["source_compute"], instance=instance,
+                                                      migration=migration, request_id=request_id, failed=True)
                 return
             state = PowerState.RUNNING if power_on else PowerState.SHUTDOWN
             await self._update(instance, migration, instance={
@@ -179,7 +171,7 @@ class MoveAgent:
                 expected_task_state=[states.RESIZE_FINISH], migration={"status": "finished"})
             await self.agent.event(instance, request_id, event, "finish")
 
-    async def confirm_resize(self, instance: dict[str, Any], migration: dict[str, Any],
+    async def confirm_resize(self, instance: InstanceDict, migration: MigrationDict,
                              request_id: str | None = None) -> None:
         """Source: discard the set-aside disks; the migration's allocation goes with them."""
         event = "compute_confirm_resize"
@@ -192,7 +184,7 @@ class MoveAgent:
             await self.agent.event(instance, request_id, event, "finish", "Error", _reason(exc))
             return
         stopped = instance.get("power_state") == int(PowerState.SHUTDOWN)
-        with contextlib.suppress(RemoteError):  # deleted meanwhile: only placement is left to settle
+        with contextlib.suppress(*ROW_MOVED_ON):  # deleted meanwhile: only placement is left to settle
             await self._update(instance, migration, instance={
                 "vm_state": states.STOPPED if stopped else states.ACTIVE, "old_flavor": None, "new_flavor": None},
                 expected_task_state=[None], expected_vm_state=[states.RESIZED],
@@ -200,7 +192,12 @@ class MoveAgent:
         await self._allocations(instance, migration, "release")
         await self.agent.event(instance, request_id, event, "finish")
 
-    async def revert_resize(self, instance: dict[str, Any], migration: dict[str, Any],
+    async def confirm_resize_and_wait(self, instance: InstanceDict, migration: MigrationDict,
+                                      request_id: str | None = None) -> None:
+        """The same, answered when done: deleting a resized server waits for it."""
+        await self.confirm_resize(instance, migration, request_id)
+
+    async def revert_resize(self, instance: InstanceDict, migration: MigrationDict,
                             request_id: str | None = None) -> None:
         """Destination: remove the resized guest, then the source restores the old one."""
         event = "compute_revert_resize"
@@ -208,10 +205,10 @@ class MoveAgent:
             await self.agent.event(instance, request_id, event, "start")
             await self.agent.driver.destroy(instance["uuid"])
             await self.agent.event(instance, request_id, event, "finish")
-        await self.peers.cast(migration["source_compute"], "finish_revert_resize", instance=instance,
-                              migration=migration, request_id=request_id)
+        await self.peers.finish_revert_resize(migration["source_compute"], instance=instance,
+                                              migration=migration, request_id=request_id)
 
-    async def finish_revert_resize(self, instance: dict[str, Any], migration: dict[str, Any],
+    async def finish_revert_resize(self, instance: InstanceDict, migration: MigrationDict,
                                    request_id: str | None = None, failed: bool = False) -> None:
         """Source: the old guest from its set-aside disks, with its old size. ``failed``: the
         destination could not finish the resize (the server ends in ERROR, as in Nova)."""
@@ -226,7 +223,7 @@ class MoveAgent:
                 instance = await self._update(instance, migration, instance={
                     **sized(old), "old_flavor": None, "new_flavor": None},
                     expected_task_state=expected, landed_on=self.agent.host)
-            except RemoteError as exc:
+            except ROW_MOVED_ON as exc:
                 log.info("%s: not reverting %s: %s", self.agent.host, uuid, exc)
                 return
             error: str | None = None
@@ -250,20 +247,20 @@ class MoveAgent:
 
     # --- live migration ----------------------------------------------------------------------
 
-    async def check_can_live_migrate_destination(self, instance: dict[str, Any],
-                                                 block_migration: bool) -> dict[str, Any]:
+    async def check_can_live_migrate_destination(self, instance: InstanceDict,
+                                                 block_migration: bool) -> MigrateData:
         """Destination: can it host the guest? Claims nothing."""
         data = await self._live().check_can_live_migrate(spec_of(instance), block_migration)
         return asdict(data)
 
-    async def pre_live_migration(self, instance: dict[str, Any], migrate_data: dict[str, Any]) -> None:
+    async def pre_live_migration(self, instance: InstanceDict, migrate_data: MigrateData) -> None:
         await self._live().pre_live_migration(spec_of(instance), LiveMigrationData(**migrate_data))
 
     async def rollback_live_migration_at_destination(self, uuid: str) -> None:
         await self._live().rollback_live_migration_at_destination(uuid)
 
-    async def live_migration(self, instance: dict[str, Any], migration: dict[str, Any], dest: str,
-                             migrate_data: dict[str, Any], request_id: str | None = None) -> None:
+    async def live_migration(self, instance: InstanceDict, migration: MigrationDict, dest: str,
+                             migrate_data: MigrateData, request_id: str | None = None) -> None:
         """Source: queued → preparing (destination prepares) → running (the guest moves) → the
         destination finishes. A failure or an abort leaves the guest running here."""
         uuid = instance["uuid"]
@@ -280,8 +277,8 @@ class MoveAgent:
             if self.live.get(uuid) is job:
                 del self.live[uuid]
 
-    async def _send(self, instance: dict[str, Any], migration: dict[str, Any], dest: str,
-                    migrate_data: dict[str, Any], job: LiveJob, request_id: str | None) -> str | None:
+    async def _send(self, instance: InstanceDict, migration: MigrationDict, dest: str,
+                    migrate_data: MigrateData, job: LiveJob, request_id: str | None) -> str | None:
         """The live migration proper; None on success, else what went wrong (rolled back)."""
         uuid = instance["uuid"]
         await self._update(instance, migration, migration={"status": "queued"})
@@ -289,7 +286,7 @@ class MoveAgent:
         try:
             if job.aborted:
                 return await self._roll_back(instance, migration, dest, "cancelled", None)
-            await self.peers.call(dest, "pre_live_migration", instance=instance, migrate_data=migrate_data)
+            await self.peers.pre_live_migration(dest, instance=instance, migrate_data=migrate_data)
             await self._update(instance, migration, migration={"status": "running"})
             if job.aborted:
                 return await self._roll_back(instance, migration, dest, "cancelled", None)
@@ -303,16 +300,16 @@ class MoveAgent:
             return await self._roll_back(instance, migration, dest, "cancelled", None)
         except (DriverError, RemoteError, BusTimeout) as exc:
             return await self._roll_back(instance, migration, dest, "error", _reason(exc))
-        await self.peers.call(dest, "post_live_migration_at_destination", instance=instance, migration=migration,
-                              request_id=request_id)
+        await self.peers.post_live_migration_at_destination(dest, instance=instance, migration=migration,
+                                                            request_id=request_id)
         return None
 
-    async def _roll_back(self, instance: dict[str, Any], migration: dict[str, Any], dest: str, status: str,
+    async def _roll_back(self, instance: InstanceDict, migration: MigrationDict, dest: str, status: str,
                          error: str | None) -> str:
         uuid, host = instance["uuid"], self.agent.host
         # Each step on its own: an unreachable destination must not keep the claim or the task state.
         await attempt(host, uuid, f"rolling back the live migration at {dest}",
-                      self.peers.call(dest, "rollback_live_migration_at_destination", uuid=uuid))
+                      self.peers.rollback_live_migration_at_destination(dest, uuid=uuid))
         await attempt(host, uuid, "reverting the live migration's allocations",
                       self._allocations(instance, migration, "revert"))
         try:
@@ -322,7 +319,7 @@ class MoveAgent:
             log.info("%s: %s not put back after its live migration: %s", host, uuid, exc)
         return error or "Live migration aborted"
 
-    async def post_live_migration_at_destination(self, instance: dict[str, Any], migration: dict[str, Any],
+    async def post_live_migration_at_destination(self, instance: InstanceDict, migration: MigrationDict,
                                                  request_id: str | None = None) -> None:
         """Destination: the guest runs here now; the row and placement follow it."""
         uuid = instance["uuid"]
@@ -355,7 +352,7 @@ class MoveAgent:
 
     # --- evacuation ---------------------------------------------------------------------------
 
-    async def rebuild_evacuated(self, instance: dict[str, Any], migration: dict[str, Any],
+    async def rebuild_evacuated(self, instance: InstanceDict, migration: MigrationDict,
                                 target_state: str | None = None, request_id: str | None = None) -> None:
         """Destination: its host failed, so the guest is built here afresh from its image."""
         uuid = instance["uuid"]
@@ -366,7 +363,7 @@ class MoveAgent:
             try:
                 instance = await self._update(instance, migration, instance={"task_state": states.REBUILD_SPAWNING},
                                               expected_task_state=[states.REBUILDING])
-            except RemoteError as exc:
+            except ROW_MOVED_ON as exc:
                 log.info("%s: not rebuilding %s: %s", self.agent.host, uuid, exc)
                 await self._allocations(instance, migration, "revert")
                 return
@@ -390,15 +387,11 @@ class MoveAgent:
                     "vm_state": states.STOPPED if stop else states.ACTIVE, "task_state": None,
                     "power_state": int(state)}, expected_task_state=[states.REBUILD_SPAWNING],
                     landed_on=self.agent.host, migration={"status": "done"})
-            except RemoteError as exc:  # deleted while spawning: the guest must not outlive its row
-                log.info("%s: %s went away during the evacuation (%s)", self.agent.host, uuid, exc.kind)
+            except ROW_MOVED_ON as exc:  # deleted while spawning: the guest must not outlive its row
+                log.info("%s: %s went away during the evacuation (%s)", self.agent.host, uuid, exc)
                 await self.agent.driver.destroy(uuid)
                 await self._allocations(instance, migration, "release")
                 return
             await self._allocations(instance, migration, "release")
             await self.agent.event(instance, request_id, event, "finish")
 
-
-def register(agent: ComputeAgent) -> None:
-    """Add this module's endpoints to ``agent.extra``."""
-    agent.extra.update(MoveAgent(agent).endpoints())

@@ -12,19 +12,35 @@ One row's failure is logged with its uuid and never stops the pass for the other
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from onestack.compute import states
-from onestack.compute.virt.driver import InstanceNotFound, PowerState
+from onestack.compute.agent.actions import ServerActions
+from onestack.compute.rpcapi import ConductorAPI, InstanceDict
+from onestack.compute.virt.driver import ComputeDriver, InstanceNotFound, PowerState
 from onestack.core.bus import RemoteError
+from onestack.core.config import Config
 from onestack.core.ids import parse_isotime, utcnow
 
-if TYPE_CHECKING:
-    from onestack.compute.agent.manager import ComputeAgent
-
 log = logging.getLogger("onestack.compute.reconcile")
+
+
+class ComputeAgent(Protocol):
+    """What the pass needs of the agent (``agent/manager.py`` imports this module, not the reverse)."""
+
+    config: Config
+    host: str
+    driver: ComputeDriver
+    conductor: ConductorAPI
+    inflight: dict[str, asyncio.Task[Any]]
+    actions: ServerActions
+
+    async def build_and_run_instance(self, instance: InstanceDict, request_id: str | None = None) -> None: ...
+
+    async def terminate_instance(self, instance: InstanceDict, request_id: str | None = None) -> None: ...
 
 
 def _age(row: dict[str, Any]) -> timedelta:
@@ -67,7 +83,7 @@ async def _converge(agent: ComputeAgent, row: dict[str, Any], guests: set[str], 
     if vm_state == states.SHELVED and _offload_due(agent, row):
         await agent.conductor.instance_update(uuid, {"task_state": states.SHELVING_OFFLOADING},
                                               expected_task_state=[None], expected_vm_state=[states.SHELVED])
-        await agent.extra["shelve_offload_instance"](instance=row, clean_shutdown=False)
+        await agent.actions.shelve_offload_instance(row, clean_shutdown=False)
         return
     if vm_state == states.SHELVED_OFFLOADED:  # no guest anywhere by design
         return
@@ -149,7 +165,7 @@ async def _reap_orphans(agent: ComputeAgent, orphans: set[str]) -> None:
         if uuid in agent.inflight:
             continue
         try:
-            where = await agent.conductor.call("instance_location", uuid=uuid)
+            where = await agent.conductor.instance_location(uuid)
             # Leave guests another host is moving here (live migration) or that the row still owns.
             if where is not None and (where.get("task_state") is not None or where.get("host") == agent.host):
                 continue

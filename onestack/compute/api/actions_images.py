@@ -24,8 +24,8 @@ from onestack.compute.api.actions_state import (
     _target,
     _uuid_field,
     accepted,
+    agents,
     begin,
-    cast,
 )
 from onestack.compute.api.common import (
     ComputeRoutes,
@@ -107,7 +107,7 @@ async def create_image(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any
     except Exception:
         await _drop_image(req, image_id)
         raise
-    await cast(req, updated, "snapshot_instance", image_id=image_id)
+    await agents(req).snapshot_instance(updated["host"], updated, image_id, request_id=req.request_id)
     if req.at_least(2, 45):
         return json_response({"image_id": image_id}, 202)
     location = f"{str(req.request.base_url).rstrip('/')}/image/v2/images/{image_id}"
@@ -141,7 +141,8 @@ async def create_backup(req: Req, ctx: AuthContext, row: dict[str, Any], arg: An
     except Exception:
         await _drop_image(req, image_id)
         raise
-    await cast(req, updated, "backup_instance", image_id=image_id, backup_type=backup_type, rotation=rotation)
+    await agents(req).backup_instance(updated["host"], updated, image_id, backup_type, rotation,
+                                          request_id=req.request_id)
     if req.at_least(2, 45):
         return json_response({"image_id": image_id}, 202)
     # Before 2.45 the image's compute URL comes back, unless rotation 0 is about to delete it.
@@ -172,7 +173,7 @@ async def shelve(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any) -> R
     except Exception:
         await _drop_image(req, image_id)
         raise
-    await cast(req, updated, "shelve_instance", image_id=image_id)
+    await agents(req).shelve_instance(updated["host"], updated, image_id, request_id=req.request_id)
     return accepted()
 
 
@@ -225,7 +226,7 @@ async def unshelve(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any) ->
     updated = await begin(req, ctx, uuid, t, meta=meta)
     conductor = req.state.conductor
     assert conductor is not None
-    await conductor.cast("unshelve_instance", uuid=updated["uuid"], request_id=req.request_id, host=host)
+    await conductor.unshelve_instance(updated["uuid"], request_id=req.request_id, host=host)
     return accepted()
 
 
@@ -303,8 +304,8 @@ async def rebuild(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any) -> 
     values["image_ref"] = image_id
     updated = await begin(req, ctx, row["uuid"], t, values,
                           meta={"image_properties": props, "image_base_image_ref": image_id})
-    await cast(req, updated, "rebuild_instance", image_id=image_id, orig_vm_state=row["vm_state"],
-               preserve_ephemeral=preserve)
+    await agents(req).rebuild_instance(updated["host"], updated, image_id, request_id=req.request_id,
+                                           orig_vm_state=row["vm_state"], preserve_ephemeral=preserve)
     server = await show_one(req, ctx, row["uuid"])
     server["adminPass"] = password
     if req.at_least(2, 57):

@@ -24,6 +24,7 @@ from onestack.compute.api.common import (
 )
 from onestack.compute.api.server_actions import action
 from onestack.compute.api.servers import actor
+from onestack.compute.rpcapi import ConductorAPI
 from onestack.compute.service import flavors as flavor_svc
 from onestack.compute.service import moves
 from onestack.compute.service.moves import UNAVAILABLE, Move
@@ -76,7 +77,7 @@ async def _begin(req: Req, row: dict[str, Any], move: Move,
                            req.state.config.compute.service_down_time, prepare)
 
 
-def _conductor(req: Req) -> Any:
+def _conductor(req: Req) -> ConductorAPI:
     conductor = req.state.conductor
     if conductor is None:
         raise Conflict(UNAVAILABLE)
@@ -101,8 +102,8 @@ async def resize(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any) -> R
     move = Move("resize", "resize", (states.ACTIVE, states.STOPPED), states.RESIZE_PREP, "resize",
                 "pre-migrating", host_up=True)
     inst, mig, extra = await _begin(req, row, move, moves.resize_to(flavor_id, viewer))
-    await _conductor(req).cast("migrate_server", uuid=inst["uuid"], migration_uuid=mig["uuid"],
-                                   flavor=extra["flavor"], requested_host=None, request_id=req.request_id)
+    await _conductor(req).migrate_server(inst["uuid"], mig["uuid"], extra["flavor"], requested_host=None,
+                                             request_id=req.request_id)
     return Response(status_code=202)
 
 
@@ -120,8 +121,8 @@ async def migrate(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any) -> 
     move = Move("migrate", "migrate", (states.ACTIVE, states.STOPPED), states.RESIZE_PREP, "migration",
                 "pre-migrating", host_up=True)
     inst, mig, extra = await _begin(req, row, move, moves.migrate_to(host))
-    await _conductor(req).cast("migrate_server", uuid=inst["uuid"], migration_uuid=mig["uuid"],
-                                   flavor=extra["flavor"], requested_host=host, request_id=req.request_id)
+    await _conductor(req).migrate_server(inst["uuid"], mig["uuid"], extra["flavor"], requested_host=host,
+                                             request_id=req.request_id)
     return Response(status_code=202)
 
 
@@ -139,8 +140,7 @@ async def confirm_resize(req: Req, ctx: AuthContext, row: dict[str, Any], arg: A
     inst, mig = await _settle(req, row, "confirmResize", revert=False)
     agents = req.state.agents
     assert agents is not None
-    await agents.cast(mig["source_compute"], "confirm_resize", instance=inst, migration=mig,
-                      request_id=req.request_id)
+    await agents.confirm_resize(mig["source_compute"], inst, mig, request_id=req.request_id)
     return Response(status_code=204)
 
 
@@ -150,8 +150,7 @@ async def revert_resize(req: Req, ctx: AuthContext, row: dict[str, Any], arg: An
     inst, mig = await _settle(req, row, "revertResize", revert=True)
     agents = req.state.agents
     assert agents is not None
-    await agents.cast(mig["dest_compute"], "revert_resize", instance=inst, migration=mig,
-                      request_id=req.request_id)
+    await agents.revert_resize(mig["dest_compute"], inst, mig, request_id=req.request_id)
     return Response(status_code=202)
 
 
@@ -164,8 +163,8 @@ async def confirm_before_delete(req: Req, row: dict[str, Any]) -> None:
     compute = req.state
     mig = await req.write(moves.confirm_before_delete, row["uuid"])
     if mig is not None and compute.agents is not None:
-        await compute.agents.call(mig["source_compute"], "confirm_resize", instance=row, migration=mig,
-                                  request_id=req.request_id)
+        await compute.agents.confirm_resize_and_wait(mig["source_compute"], row, mig,
+                                                     request_id=req.request_id)
 
 
 # --- live migration --------------------------------------------------------------------------
@@ -204,13 +203,13 @@ async def live_migrate(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any
     move = Move("os-migrateLive", "live-migration", (states.ACTIVE, states.PAUSED), states.MIGRATING,
                 "live-migration", "accepted")
     inst, mig, _extra = await _begin(req, row, move, moves.live_migrate_to(host))
-    kwargs = {"uuid": inst["uuid"], "migration_uuid": mig["uuid"], "host": host, "force": force,
-              "block_migration": block, "request_id": req.request_id}
     conductor = _conductor(req)
     if req.at_least(2, 34):  # checks run after the 202; failures show on the migration
-        await conductor.cast("live_migrate_instance", **kwargs)
+        await conductor.start_live_migration(inst["uuid"], mig["uuid"], host=host, force=force,
+                                             block_migration=block, request_id=req.request_id)
     else:
-        error = await conductor.call("live_migrate_instance", **kwargs)
+        error = await conductor.live_migrate_instance(inst["uuid"], mig["uuid"], host=host, force=force,
+                                                      block_migration=block, request_id=req.request_id)
         if error:
             raise BadRequest(error)
     return Response(status_code=202)
@@ -257,9 +256,9 @@ async def evacuate(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any) ->
     move = Move("evacuate", "evacuate", (states.ACTIVE, states.STOPPED, states.ERROR), states.REBUILDING,
                 "evacuation", "accepted", check_lock=False)
     inst, mig, _extra = await _begin(req, row, move, moves.evacuate_to(host, down_after))
-    await _conductor(req).cast("evacuate_instance", uuid=inst["uuid"], migration_uuid=mig["uuid"], host=host,
-                                   force=force, target_state=states.STOPPED if req.at_least(2, 95) else None,
-                                   request_id=req.request_id)
+    await _conductor(req).evacuate_instance(inst["uuid"], mig["uuid"], host=host, force=force,
+                                                target_state=states.STOPPED if req.at_least(2, 95) else None,
+                                                request_id=req.request_id)
     if not req.at_least(2, 14):
         return json_response({"adminPass": password})
     return Response(status_code=200)

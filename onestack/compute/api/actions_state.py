@@ -14,6 +14,7 @@ import hashlib
 import re
 import time
 import uuid as uuidlib
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.responses import Response
@@ -22,13 +23,20 @@ from onestack.compute import states
 from onestack.compute.api.common import ComputeRoutes, Req, check_keys, invalid
 from onestack.compute.api.server_actions import action
 from onestack.compute.api.servers import actor, delete_instance, load
+from onestack.compute.rpcapi import AgentAPI, InstanceDict
 from onestack.compute.service import server_actions as actions
 from onestack.compute.service.server_actions import Transition, not_ready
+from onestack.compute.virt.driver import (
+    ConsoleUnavailable,
+    InstanceNotFound,
+    InvalidPowerState,
+    NotSupported,
+    PasswordSetFailed,
+)
 from onestack.core.api.faults import BadRequest, Conflict, NotFound, NotImplementedFault
 from onestack.core.api.http import json_response
 from onestack.core.api.microversion import Version
 from onestack.core.auth import AuthContext
-from onestack.core.bus import RemoteError
 
 routes = ComputeRoutes()
 
@@ -73,16 +81,15 @@ async def begin(req: Req, ctx: AuthContext, uuid: str, t: Transition,
     return await req.write(actions.begin, uuid, t, await req.is_admin(), await actor(req), values, meta)
 
 
-async def cast(req: Req, row: dict[str, Any], method: str, **kwargs: Any) -> None:
-    agents = req.state.agents
-    assert agents is not None
-    await agents.cast(row["host"], method, instance=row, request_id=req.request_id, **kwargs)
+def agents(req: Req) -> AgentAPI:
+    """The agents' client: each method names the server's host first."""
+    api = req.state.agents
+    assert api is not None
+    return api
 
 
-async def call(req: Req, row: dict[str, Any], method: str, **kwargs: Any) -> Any:
-    agents = req.state.agents
-    assert agents is not None
-    return await agents.call(row["host"], method, instance=row, **kwargs)
+# An agent method that takes only the server (and the request id): start_instance, pause_instance, ...
+Cast = Callable[[AgentAPI, str, InstanceDict, str | None], Awaitable[None]]
 
 
 def accepted() -> Response:
@@ -91,33 +98,35 @@ def accepted() -> Response:
 
 # --- start, stop, pause, unpause, suspend, resume, unrescue, shelveOffload --------------------
 
-SIMPLE: dict[str, tuple[str, Transition, str]] = {
+SIMPLE: dict[str, tuple[str, Transition, Cast]] = {
     "os-start": ("os_compute_api:servers:start",
-                 Transition("start", "start", (states.STOPPED,), states.POWERING_ON), "start_instance"),
+                 Transition("start", "start", (states.STOPPED,), states.POWERING_ON), AgentAPI.start_instance),
     "os-stop": ("os_compute_api:servers:stop",
-                Transition("stop", "stop", (states.ACTIVE, states.ERROR), states.POWERING_OFF), "stop_instance"),
+                Transition("stop", "stop", (states.ACTIVE, states.ERROR), states.POWERING_OFF),
+                AgentAPI.stop_instance),
     "pause": ("os_compute_api:os-pause-server:pause",
-              Transition("pause", "pause", (states.ACTIVE,), states.PAUSING), "pause_instance"),
+              Transition("pause", "pause", (states.ACTIVE,), states.PAUSING), AgentAPI.pause_instance),
     "unpause": ("os_compute_api:os-pause-server:unpause",
-                Transition("unpause", "unpause", (states.PAUSED,), states.UNPAUSING), "unpause_instance"),
+                Transition("unpause", "unpause", (states.PAUSED,), states.UNPAUSING), AgentAPI.unpause_instance),
     "suspend": ("os_compute_api:os-suspend-server:suspend",
-                Transition("suspend", "suspend", (states.ACTIVE,), states.SUSPENDING), "suspend_instance"),
+                Transition("suspend", "suspend", (states.ACTIVE,), states.SUSPENDING), AgentAPI.suspend_instance),
     "resume": ("os_compute_api:os-suspend-server:resume",
-               Transition("resume", "resume", (states.SUSPENDED,), states.RESUMING), "resume_instance"),
+               Transition("resume", "resume", (states.SUSPENDED,), states.RESUMING), AgentAPI.resume_instance),
     "unrescue": ("os_compute_api:os-unrescue",
-                 Transition("unrescue", "unrescue", (states.RESCUED,), states.UNRESCUING), "unrescue_instance"),
+                 Transition("unrescue", "unrescue", (states.RESCUED,), states.UNRESCUING),
+                 AgentAPI.unrescue_instance),
     "shelveOffload": ("os_compute_api:os-shelve:shelve_offload",
                       Transition("shelveOffload", "shelveOffload", (states.SHELVED,), states.SHELVING_OFFLOADING),
-                      "shelve_offload_instance"),
+                      AgentAPI.shelve_offload_instance),
 }
 
 
-def _simple(name: str, rule: str, t: Transition, method: str) -> None:
+def _simple(name: str, rule: str, t: Transition, method: Cast) -> None:
     @action(name)
     async def handler(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
         await req.enforce(rule, _target(row))
         updated = await begin(req, ctx, row["uuid"], t)
-        await cast(req, updated, method)
+        await method(agents(req), updated["host"], updated, req.request_id)
         return accepted()
 
 
@@ -134,7 +143,8 @@ async def reboot(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any) -> R
     t = (Transition("reboot", "reboot", ALLOW_HARD_REBOOT, states.REBOOTING_HARD, ALLOW_REBOOT_TASKS)
          if hard else Transition("reboot", "reboot", (states.ACTIVE,), states.REBOOTING))
     updated = await begin(req, ctx, row["uuid"], t)
-    await cast(req, updated, "reboot_instance", reboot_type="HARD" if hard else "SOFT")
+    await agents(req).reboot_instance(updated["host"], updated, reboot_type="HARD" if hard else "SOFT",
+                                          request_id=req.request_id)
     return accepted()
 
 
@@ -146,7 +156,7 @@ async def trigger_crash_dump(req: Req, ctx: AuthContext, row: dict[str, Any], ar
     await req.enforce("os_compute_api:servers:trigger_crash_dump", _target(row))
     t = Transition("trigger_crash_dump", "trigger_crash_dump", ALLOW_CRASH_DUMP, None)
     updated = await begin(req, ctx, row["uuid"], t)
-    await cast(req, updated, "trigger_crash_dump")
+    await agents(req).trigger_crash_dump(updated["host"], updated, request_id=req.request_id)
     return accepted()
 
 
@@ -226,7 +236,8 @@ async def rescue(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any) -> R
         if images is None or await images.get(image_ref, ctx.token) is None:
             raise BadRequest(f"Requested rescue image '{image_ref}' is not supported")
     updated = await begin(req, ctx, row["uuid"], t)
-    await cast(req, updated, "rescue_instance", rescue_password=password, rescue_image_ref=image_ref)
+    await agents(req).rescue_instance(updated["host"], updated, request_id=req.request_id,
+                                          rescue_password=password, rescue_image_ref=image_ref)
     return json_response({"adminPass": password})
 
 
@@ -238,14 +249,12 @@ async def change_password(req: Req, ctx: AuthContext, row: dict[str, Any], arg: 
     t = Transition("changePassword", "changePassword", (states.ACTIVE,), states.UPDATING_PASSWORD)
     updated = await begin(req, ctx, row["uuid"], t)
     try:
-        await call(req, updated, "set_admin_password", password=body["adminPass"],
-                   request_id=req.request_id)
-    except RemoteError as exc:
-        if exc.kind == "NotSupported":
-            raise NotImplementedFault("Unable to set password on instance") from None
-        if exc.kind in ("PasswordSetFailed", "InstanceNotFound", "InvalidPowerState"):
-            raise Conflict(exc.message) from None
-        raise
+        await agents(req).set_admin_password(updated["host"], updated, body["adminPass"],
+                                                 request_id=req.request_id)
+    except NotSupported:
+        raise NotImplementedFault("Unable to set password on instance") from None
+    except (PasswordSetFailed, InstanceNotFound, InvalidPowerState) as exc:
+        raise Conflict(str(exc)) from None
     return accepted()
 
 
@@ -284,13 +293,11 @@ async def console_output(req: Req, ctx: AuthContext, row: dict[str, Any], arg: A
     if not row.get("host"):
         raise not_ready(row["uuid"])
     try:
-        output = await call(req, row, "get_console_output", length=length)
-    except RemoteError as exc:
-        if exc.kind == "InstanceNotFound":
-            raise NotFound(f"Instance {row['uuid']} could not be found.") from None
-        if exc.kind == "NotSupported":
-            raise NotImplementedFault("The requested functionality is not supported.") from None
-        raise
+        output = await agents(req).get_console_output(row["host"], row, length=length)
+    except InstanceNotFound:
+        raise NotFound(f"Instance {row['uuid']} could not be found.") from None
+    except NotSupported:
+        raise NotImplementedFault("The requested functionality is not supported.") from None
     return json_response({"output": _CONTROL.sub("", output)})
 
 
@@ -311,13 +318,11 @@ async def _console_url(req: Req, row: dict[str, Any], protocol: str, kind: str |
     if row.get("task_state") in (states.DELETING, states.MIGRATING):
         raise Conflict(f"Cannot 'get_vnc_console' instance {uuid} while it is in task_state {row['task_state']}")
     try:
-        info = await call(req, row, "get_vnc_console")
-    except RemoteError as exc:
-        if exc.kind == "NotSupported":
-            raise NotImplementedFault("The requested functionality is not supported.") from None
-        if exc.kind in ("InstanceNotFound", "ConsoleUnavailable"):
-            raise not_ready(uuid) from None
-        raise
+        info = await agents(req).get_vnc_console(row["host"], row)
+    except NotSupported:
+        raise NotImplementedFault("The requested functionality is not supported.") from None
+    except (InstanceNotFound, ConsoleUnavailable):
+        raise not_ready(uuid) from None
     token = str(uuidlib.uuid4())
     record = {"token_hash": hashlib.sha256(token.encode()).hexdigest(), "console_type": kind,
               "host": info["host"], "port": info["port"], "internal_access_path": info.get("internal_access_path"),

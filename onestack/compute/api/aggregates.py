@@ -219,7 +219,7 @@ async def cache_images(req: Req) -> Response:
         if await compute.images.get(image_id, req.headers.get("X-Auth-Token")) is None:
             raise BadRequest(f"Image {image_id} could not be found.")
     for host in hosts:
-        await compute.agents.cast(host, "cache_images", image_ids=image_ids)
+        await compute.agents.cache_images(host, image_ids)
     return Response(status_code=202)
 
 

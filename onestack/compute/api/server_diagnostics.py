@@ -12,11 +12,12 @@ from typing import Any
 
 from starlette.responses import Response
 
+from onestack.compute.agent.info import InstanceInvalidState, InstanceNotReady
 from onestack.compute.api.common import ComputeRoutes, Req
 from onestack.compute.api.servers import load
 from onestack.core.api.faults import Conflict, NotImplementedFault, ServiceUnavailable
 from onestack.core.api.http import json_response
-from onestack.core.bus import BusTimeout, RemoteError
+from onestack.core.bus import BusTimeout, NoSuchMethod
 
 routes = ComputeRoutes()
 
@@ -56,16 +57,13 @@ async def show_diagnostics(req: Req) -> Response:
     agents = req.state.agents
     assert agents is not None
     try:
-        diag: dict[str, Any] = await agents.call(host, "get_diagnostics", uuid=uuid)
-    except RemoteError as exc:
-        if exc.kind == "InstanceInvalidState":
-            raise Conflict(f"Cannot 'get_diagnostics' instance {uuid} while it is in power state "
-                           f"{exc.message}") from None
-        if exc.kind == "InstanceNotReady":
-            raise Conflict(f"Instance {uuid} is not ready") from None
-        if exc.kind in ("NotImplementedError", "NoSuchMethod"):
-            raise NotImplementedFault("The requested functionality is not supported.") from None
-        raise
+        diag = await agents.get_diagnostics(host, uuid)
+    except InstanceInvalidState as exc:  # its message is the power state's name
+        raise Conflict(f"Cannot 'get_diagnostics' instance {uuid} while it is in power state {exc}") from None
+    except InstanceNotReady:
+        raise Conflict(f"Instance {uuid} is not ready") from None
+    except (NotImplementedError, NoSuchMethod):
+        raise NotImplementedFault("The requested functionality is not supported.") from None
     except BusTimeout:
         raise ServiceUnavailable(f"Compute host {host} did not answer; try again later.") from None
     return json_response(diag if req.at_least(2, 48) else legacy(diag))

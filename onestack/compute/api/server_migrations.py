@@ -78,8 +78,7 @@ async def server_migration_action(req: Req) -> Response:
                      missing=BadRequest)
     agents = req.state.agents
     assert agents is not None
-    await agents.cast(mig["source_compute"], "live_migration_force_complete", uuid=row["uuid"],
-                      migration_id=mig["id"])
+    await agents.live_migration_force_complete(mig["source_compute"], uuid=row["uuid"], migration_id=mig["id"])
     return Response(status_code=202)
 
 
@@ -93,5 +92,5 @@ async def abort_server_migration(req: Req) -> Response:
                      vm_states=None, allowed_statuses=statuses, method="abort live migration", missing=NotFound)
     agents = req.state.agents
     assert agents is not None
-    await agents.cast(mig["source_compute"], "live_migration_abort", uuid=row["uuid"], migration_id=mig["id"])
+    await agents.live_migration_abort(mig["source_compute"], uuid=row["uuid"], migration_id=mig["id"])
     return Response(status_code=202)

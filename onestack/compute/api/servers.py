@@ -404,7 +404,7 @@ async def delete_instance(req: Req, ctx: AuthContext, row: dict[str, Any], actio
                                    compute.config.compute.service_down_time)
     if remote and host:
         assert compute.agents is not None
-        await compute.agents.cast(host, "terminate_instance", instance=row, request_id=req.request_id)
+        await compute.agents.terminate_instance(host, row, request_id=req.request_id)
     elif not remote and host is None:
         assert compute.placement is not None
         await compute.placement.release(uuid)

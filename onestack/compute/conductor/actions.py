@@ -11,23 +11,33 @@ back to the server (revert, failure), replacing the destination's claim.
 
 from __future__ import annotations
 
+import functools
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onestack.compute import states
+from onestack.compute.conductor import leases
+from onestack.compute.conductor.context import ConductorContext
 from onestack.compute.models import ComputeNode, Instance, Migration, Service
+from onestack.compute.rpcapi import (
+    Destination,
+    Fault,
+    FlavorDict,
+    InstanceDict,
+    MigrateData,
+    MigrationDict,
+    MoveAllocationAction,
+    ScheduleRequest,
+)
+from onestack.compute.scheduler.select import NoValidHost
 from onestack.compute.scheduler.snapshot import COMPUTE_BINARY, service_is_up
 from onestack.compute.service import instances
 from onestack.compute.service.availability_zones import host_zone
-from onestack.core.api.faults import ApiError
-from onestack.core.bus import BusTimeout, RemoteError
+from onestack.core.bus import BusTimeout, RemoteError, error_message
 from onestack.core.ids import isotime, utcnow
-
-if TYPE_CHECKING:
-    from onestack.compute.conductor.manager import ConductorManager
 
 log = logging.getLogger("onestack.compute.conductor")
 
@@ -35,14 +45,14 @@ NO_VALID_HOST = "No valid host was found. "
 # Migration statuses after which nothing is left to do (Nova's "not in progress" set).
 FINAL_STATUSES = ("confirmed", "reverted", "error", "failed", "completed", "done", "cancelled")
 # What a conditional write of the server raises when it was deleted or changed meanwhile.
-_GONE = (instances.UnexpectedTaskState, ApiError)
+_GONE = (instances.UnexpectedTaskState, instances.InstanceGone)
 
 
 class MoveFailed(Exception):
     """A move cannot go ahead; the message is what the user sees (fault, 400 before 2.34)."""
 
 
-def migration_dict(row: Migration) -> dict[str, Any]:
+def migration_dict(row: Migration) -> MigrationDict:
     """A JSON-safe copy of a migration row, as it travels on the bus."""
     data = {c.key: getattr(row, c.key) for c in Migration.__mapper__.column_attrs}
     for key in ("created_at", "updated_at"):
@@ -50,28 +60,25 @@ def migration_dict(row: Migration) -> dict[str, Any]:
     return data
 
 
-def _remote_reason(exc: RemoteError) -> str:
-    if exc.kind == "NoValidHost":
-        return exc.message if exc.message.startswith(NO_VALID_HOST) else NO_VALID_HOST + exc.message
-    return exc.message or exc.kind
-
-
 class MoveConductor:
-    """The move endpoints of one conductor."""
+    """The conductor's part for moves."""
 
-    def __init__(self, conductor: ConductorManager) -> None:
+    def __init__(self, conductor: ConductorContext) -> None:
         self.c = conductor
-
-    def endpoints(self) -> dict[str, Any]:
-        return {"migrate_server": self.migrate_server, "live_migrate_instance": self.live_migrate_instance,
-                "evacuate_instance": self.evacuate_instance, "move_update": self.move_update,
-                "move_allocations": self.move_allocations, "moves_of_deleted": self.moves_of_deleted,
-                "complete_evacuations": self.complete_evacuations}
 
     # --- shared steps ----------------------------------------------------------------------
 
-    async def _load(self, uuid: str, migration_uuid: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        def read(s: Session) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    async def _take(self, migration_uuid: str) -> bool:
+        """Whether this delivery of the request is the one to act on (a cast may come twice, to
+        any conductor)."""
+        taken = await self.c.db.write(functools.partial(
+            leases.take_migration, migration_uuid=migration_uuid, token=leases.new_token()))
+        if not taken:
+            log.info("migration %s is already being handled: a repeated message", migration_uuid)
+        return taken
+
+    async def _load(self, uuid: str, migration_uuid: str) -> tuple[InstanceDict, MigrationDict] | None:
+        def read(s: Session) -> tuple[InstanceDict, MigrationDict] | None:
             inst = s.scalar(select(Instance).where(Instance.uuid == uuid, Instance.deleted.is_(False)))
             mig = s.scalar(select(Migration).where(Migration.uuid == migration_uuid))
             if inst is None or mig is None:
@@ -94,22 +101,24 @@ class MoveConductor:
 
         return await self.c.db.read(read)
 
-    async def _select(self, inst: dict[str, Any], *, ignore: list[str], flavor: dict[str, Any] | None = None,
-                      force_host: str | None = None, requested_host: str | None = None) -> dict[str, Any]:
+    async def _select(self, inst: InstanceDict, *, ignore: list[str], flavor: FlavorDict | None = None,
+                      force_host: str | None = None, requested_host: str | None = None) -> Destination:
         """A destination, claimed under the server's uuid. The boot request's forced host never
         applies to a move (Nova resets it); ``force_host`` skips the filters, ``requested_host``
         does not."""
-        spec: dict[str, Any] = {"instance_uuids": [inst["uuid"]], "ignore_hosts": ignore,
-                                "force_hosts": [force_host] if force_host else [], "force_nodes": [],
-                                "requested_host": requested_host}
+        spec: ScheduleRequest = {"instance_uuids": [inst["uuid"]], "ignore_hosts": ignore,
+                                 "force_hosts": [force_host] if force_host else [], "force_nodes": [],
+                                 "requested_host": requested_host}
         if flavor is not None:
             spec["flavor"] = flavor
         try:
             return (await self.c.scheduler.select_destinations(spec))[0]
+        except NoValidHost as exc:  # its message is Nova's whole fault text
+            raise MoveFailed(str(exc)) from None
         except RemoteError as exc:
-            raise MoveFailed(_remote_reason(exc)) from None
+            raise MoveFailed(str(exc)) from None
 
-    async def _record_destination(self, migration_uuid: str, dest: dict[str, Any], status: str | None = None) -> None:
+    async def _record_destination(self, migration_uuid: str, dest: Destination, status: str | None = None) -> None:
         def write(s: Session) -> None:
             mig = s.scalar(select(Migration).where(Migration.uuid == migration_uuid))
             node = s.scalar(select(ComputeNode).where(ComputeNode.uuid == dest["rp_uuid"]))
@@ -123,7 +132,7 @@ class MoveConductor:
 
         await self.c.db.write(write)
 
-    async def _give_up(self, inst: dict[str, Any], migration_uuid: str, message: str, request_id: str | None,
+    async def _give_up(self, inst: InstanceDict, migration_uuid: str, message: str, request_id: str | None,
                        event: str, task_states: list[str | None]) -> None:
         """Scheduling or a pre-check failed: the server stays where it is, as it was."""
         await self.move_allocations(inst["uuid"], migration_uuid, "revert")
@@ -138,10 +147,10 @@ class MoveConductor:
 
     # --- resize and cold migration ---------------------------------------------------------
 
-    async def migrate_server(self, uuid: str, migration_uuid: str, flavor: dict[str, Any],
+    async def migrate_server(self, uuid: str, migration_uuid: str, flavor: FlavorDict,
                              requested_host: str | None = None, request_id: str | None = None) -> None:
         loaded = await self._load(uuid, migration_uuid)
-        if loaded is None:
+        if loaded is None or not await self._take(migration_uuid):
             return
         inst, mig = loaded
         event = "cold_migrate"
@@ -165,8 +174,8 @@ class MoveConductor:
             return
         await self._event(uuid, request_id, event, "finish")
         mig.update(dest_compute=dest["host"], dest_node=dest["node"])
-        await self.c.agents.cast(inst["host"], "resize_instance", instance=placed, migration=mig, flavor=flavor,
-                                 request_id=request_id)
+        await self.c.agents.resize_instance(inst["host"], instance=placed, migration=mig, flavor=flavor,
+                                            request_id=request_id)
 
     # --- live migration --------------------------------------------------------------------
 
@@ -178,6 +187,8 @@ class MoveConductor:
         loaded = await self._load(uuid, migration_uuid)
         if loaded is None:
             return f"Instance {uuid} could not be found."
+        if not await self._take(migration_uuid):
+            return None  # the first delivery answers for it
         inst, mig = loaded
         event = "conductor_live_migrate_instance"
         await self._event(uuid, request_id, event, "start")
@@ -207,12 +218,19 @@ class MoveConductor:
         await self._record_destination(migration_uuid, dest)
         await self._event(uuid, request_id, event, "finish")
         mig.update(dest_compute=dest["host"], dest_node=dest["node"])
-        await self.c.agents.cast(source, "live_migration", instance=inst, migration=mig, dest=dest["host"],
-                                 migrate_data=data, request_id=request_id)
+        await self.c.agents.live_migration(source, instance=inst, migration=mig, dest=dest["host"],
+                                           migrate_data=data, request_id=request_id)
         return None
 
-    async def _live_destination(self, inst: dict[str, Any], host: str | None, force: bool,
-                                block_migration: bool | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    async def start_live_migration(self, uuid: str, migration_uuid: str, host: str | None = None,
+                                   force: bool = False, block_migration: bool | None = None,
+                                   request_id: str | None = None) -> None:
+        """``live_migrate_instance`` for a caller that does not wait (2.34+): why it failed shows
+        on the migration and the instance action."""
+        await self.live_migrate_instance(uuid, migration_uuid, host, force, block_migration, request_id)
+
+    async def _live_destination(self, inst: InstanceDict, host: str | None, force: bool,
+                                block_migration: bool | None) -> tuple[Destination, MigrateData]:
         """A claimed destination whose agent agrees to take the guest (Nova retries other hosts
         when the scheduler picked one and its checks fail)."""
         ignore = [inst["host"]]
@@ -222,12 +240,12 @@ class MoveConductor:
             dest = await self._select(inst, ignore=list(ignore), force_host=host if force else None,
                                       requested_host=None if force else host)
             try:
-                data = await self.c.agents.call(dest["host"], "check_can_live_migrate_destination",
-                                                instance=inst, block_migration=block)
+                data = await self.c.agents.check_can_live_migrate_destination(dest["host"], instance=inst,
+                                                                              block_migration=block)
                 return dest, data
             except (RemoteError, BusTimeout) as exc:
                 await self.c.placement.release(inst["uuid"])
-                reason = exc.message or exc.kind if isinstance(exc, RemoteError) else str(exc)
+                reason = error_message(exc) or type(exc).__name__
                 if host:
                     raise MoveFailed(f"Migration pre-check error: {reason}") from None
                 ignore.append(dest["host"])
@@ -240,7 +258,7 @@ class MoveConductor:
                                 force: bool = False, target_state: str | None = None,
                                 request_id: str | None = None) -> None:
         loaded = await self._load(uuid, migration_uuid)
-        if loaded is None:
+        if loaded is None or not await self._take(migration_uuid):
             return
         inst, mig = loaded
         event = "conductor_rebuild_server"
@@ -256,15 +274,15 @@ class MoveConductor:
         await self._record_destination(migration_uuid, dest, status="pre-migrating")
         await self._event(uuid, request_id, event, "finish")
         mig.update(dest_compute=dest["host"], dest_node=dest["node"], status="pre-migrating")
-        await self.c.agents.cast(dest["host"], "rebuild_evacuated", instance=inst, migration=mig,
-                                 target_state=target_state, request_id=request_id)
+        await self.c.agents.rebuild_evacuated(dest["host"], instance=inst, migration=mig,
+                                              target_state=target_state, request_id=request_id)
 
     # --- what agents report ----------------------------------------------------------------
 
-    async def move_update(self, uuid: str, migration_uuid: str, instance: dict[str, Any] | None = None,
+    async def move_update(self, uuid: str, migration_uuid: str, instance: InstanceDict | None = None,
                           expected_task_state: list[str | None] | None = None,
                           expected_vm_state: list[str] | None = None, migration: dict[str, Any] | None = None,
-                          landed_on: str | None = None, fault: dict[str, Any] | None = None) -> dict[str, Any]:
+                          landed_on: str | None = None, fault: Fault | None = None) -> InstanceDict:
         """One step of a move in one transaction: the server's values (conditional on its task
         state), where it now lives (``landed_on``: host, node, provider, zone), the migration's
         values and a fault. Returns the server as it now is."""
@@ -322,7 +340,7 @@ class MoveConductor:
 
         return await self.c.db.write(write)
 
-    async def move_allocations(self, uuid: str, migration_uuid: str, action: str) -> None:
+    async def move_allocations(self, uuid: str, migration_uuid: str, action: MoveAllocationAction) -> None:
         """"release": drop the migration's allocation (the source's share is no longer needed);
         "revert": give it back to the server, replacing the destination's claim."""
         if action == "release":
@@ -343,7 +361,3 @@ class MoveConductor:
         await self.c.placement.move(migration_uuid, uuid, who[0], who[1], target_type="INSTANCE",
                                     source_type="MIGRATION")
 
-
-def register(conductor: ConductorManager) -> None:
-    """Add this module's endpoints to ``conductor.extra``."""
-    conductor.extra.update(MoveConductor(conductor).endpoints())

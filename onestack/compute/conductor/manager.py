@@ -1,152 +1,167 @@
-"""Conductor endpoints: build orchestration and the row writes agents ask for.
+"""The conductor: build orchestration and the row writes agents ask for.
 
-Builds are level-triggered too: a boot request whose rows are still ``scheduling`` after
-``task_grace`` seconds with nothing in flight here (the process died, a cast was lost) is
-scheduled again by the periodic pass, so a server never waits forever.
+It is composed here, in its constructor, of its parts on one ``ConductorContext``: builds (this
+module), moves (``conductor/actions.py``) and shelving (``conductor/shelve.py``); ``serve``
+serves ``ConductorAPI`` with all of them.
+
+Several conductors may run at once against one database, and a cast may arrive twice, so
+nothing here relies on this process's memory for correctness: a boot request is scheduled by
+whichever conductor takes its lease (``conductor/leases.py``). Builds are level-triggered too:
+rows still ``scheduling`` after ``task_grace`` seconds with nobody's live lease on them (a lost
+cast, a conductor that died) are taken over by a periodic pass, so a server never waits forever.
 """
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import logging
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from onestack.client.placement import PlacementClient
 from onestack.compute import states
+from onestack.compute.conductor import leases
+from onestack.compute.conductor.actions import MoveConductor
+from onestack.compute.conductor.context import ConductorContext
+from onestack.compute.conductor.shelve import ShelveEndpoints
 from onestack.compute.models import ComputeNode, Instance, Migration, Service
-from onestack.compute.rpcapi import AgentAPI, SchedulerAPI
+from onestack.compute.rpcapi import (
+    AgentAPI,
+    ConductorAPI,
+    Destination,
+    InstanceDict,
+    Location,
+    NodeDict,
+    SchedulerAPI,
+    ServiceFlags,
+)
+from onestack.compute.scheduler.select import NoValidHost
 from onestack.compute.service import instances
-from onestack.core.bus import RemoteError
+from onestack.compute.service.builds import new_uuid
+from onestack.core.bus import Bus, RemoteError, Subscription
 from onestack.core.config import Config
 from onestack.core.db import Database
 from onestack.core.ids import utcnow
+from onestack.core.rpc import serve
 
 log = logging.getLogger("onestack.compute.conductor")
 
-NO_VALID_HOST = "No valid host was found. "
 MAX_RETRIES = ("Exceeded maximum number of retries. Exhausted all hosts available for retrying build "
                "failures for instance {uuid}.")
 
 
-class ConductorManager:
+class ConductorManager(ConductorContext):
     def __init__(self, config: Config, db: Database, placement: PlacementClient, scheduler: SchedulerAPI,
                  agents: AgentAPI) -> None:
-        self.config = config
-        self.db = db
-        self.placement = placement
-        self.scheduler = scheduler
-        self.agents = agents
-        self.building: set[str] = set()  # instance uuids this conductor is scheduling now
-        self.tasks: set[asyncio.Task[Any]] = set()
-        # Extra endpoints the action modules register (resize, migrate, ...).
-        self.extra: dict[str, Any] = {}
+        super().__init__(config, db, placement, scheduler, agents)
+        self.moves = MoveConductor(self)
+        self.shelve = ShelveEndpoints(self)
 
-    def endpoints(self) -> dict[str, Any]:
-        return {
-            "build_instances": self.build_instances, "instance_update": self.instance_update,
-            "instance_fault": self.instance_fault, "action_event": self.action_event,
-            "build_failed": self.build_failed, "instance_destroyed": self.instance_destroyed,
-            "instances_on_host": self.instances_on_host, "service_report": self.service_report,
-            "migration_update": self.migration_update, "instance_location": self.instance_location,
-            **self.extra,
-        }
+    async def serve(self, bus: Bus) -> Subscription:
+        """Consume the ``conductor`` topic (shared with any other conductor serving it)."""
+        return await serve(bus, ConductorAPI, self, self.moves, self.shelve)
 
     # --- builds ----------------------------------------------------------------------------
 
-    async def build_instances(self, instance_uuids: list[str], request_id: str | None,
-                              ignore_hosts: list[str] | None = None) -> None:
-        fresh = [u for u in instance_uuids if u not in self.building]
-        if not fresh:
-            return
-        self.building.update(fresh)
-        try:
-            await self._schedule_and_cast(fresh, request_id, ignore_hosts or [])
-        finally:
-            self.building.difference_update(fresh)
+    async def build_instances(self, instance_uuids: list[str], request_id: str | None) -> None:
+        token = leases.new_token()
+        taken = await self.db.write(functools.partial(
+            leases.take, uuids=instance_uuids, token=token, vm_state=states.BUILDING, task_state=states.SCHEDULING,
+            now=utcnow(), lapse=self.lease_time))
+        uuids = [u for u in instance_uuids if u in taken]  # the request's order (launch index)
+        if len(uuids) < len(instance_uuids):
+            log.info("build of %s: %d already taken (a repeated message, or another conductor)",
+                     instance_uuids, len(instance_uuids) - len(uuids))
+        if uuids:
+            await self._schedule_and_cast(uuids, request_id, [], token)
 
-    async def _schedule_and_cast(self, uuids: list[str], request_id: str | None, ignore_hosts: list[str]) -> None:
+    async def _schedule_and_cast(self, uuids: list[str], request_id: str | None, ignore_hosts: list[str],
+                                 token: str) -> None:
+        """Schedule rows this attempt holds the lease of, place each and cast it to its host."""
         try:
             chosen = await self.scheduler.select_destinations({"instance_uuids": uuids, "ignore_hosts": ignore_hosts})
-        except RemoteError as exc:
-            reason = exc.message if exc.kind == "NoValidHost" else f"{exc.kind}: {exc.message}"
-            message = reason if reason.startswith(NO_VALID_HOST) else (
-                NO_VALID_HOST + reason if exc.kind == "NoValidHost" else reason)
+        except (NoValidHost, RemoteError) as exc:  # NoValidHost's message is Nova's whole fault text
             for uuid in uuids:
-                await self._fail(uuid, message, request_id, code=500, event="conductor_schedule_and_build_instances")
+                await self._fail(uuid, str(exc), request_id, token, code=500,
+                                 event="conductor_schedule_and_build_instances")
             return
         for uuid, dest in zip(uuids, chosen, strict=True):
-            def place(s: Session, uuid: str = uuid, dest: dict[str, Any] = dest) -> dict[str, Any] | None:
-                inst = instances.by_uuid(s, uuid)
-                if inst is None or inst.deleted or inst.task_state != states.SCHEDULING:
-                    return None  # deleted while we scheduled: the allocation is released below
-                meta = dict(inst.system_metadata or {})
-                meta["rp_uuid"] = dest["rp_uuid"]
-                meta["alternates"] = dest["alternates"]
-                inst.system_metadata = meta
-                inst.host, inst.node, inst.task_state = dest["host"], dest["node"], states.SPAWNING
-                if not inst.availability_zone:
-                    inst.availability_zone = dest["availability_zone"]
-                inst.updated_at = utcnow()
-                s.flush()
-                return instances.to_dict(inst)
-
-            placed = await self.db.write(place)
-            if placed is None:
+            placed, gone = await self.db.write(lambda s, uuid=uuid, dest=dest: self._place(s, uuid, dest, token))
+            if placed is not None:
+                await self.agents.build_and_run_instance(dest["host"], instance=placed, request_id=request_id)
+            elif gone:  # deleted while we scheduled: nobody else will release our claim
                 await self.placement.release(uuid)
-                continue
-            await self.agents.cast(dest["host"], "build_and_run_instance", instance=placed, request_id=request_id)
+            # Otherwise another conductor took the row over: the claim is its business now.
 
-    async def _fail(self, uuid: str, message: str, request_id: str | None, *, code: int = 500,
+    def _place(self, s: Session, uuid: str, dest: Destination, token: str) -> tuple[InstanceDict | None, bool]:
+        """(the row placed on ``dest`` with task ``spawning``, or None; whether it was deleted)."""
+        inst = instances.by_uuid(s, uuid)
+        if inst is None or inst.deleted:
+            return None, True
+        meta = {**(inst.system_metadata or {}), "rp_uuid": dest["rp_uuid"], "alternates": dest["alternates"]}
+        values: dict[str, object] = {"host": dest["host"], "node": dest["node"], "task_state": states.SPAWNING,
+                                     "system_metadata": meta}
+        if not inst.availability_zone:
+            values["availability_zone"] = dest["availability_zone"]
+        if not leases.settle(s, uuid, token, states.SCHEDULING, values, utcnow()):
+            log.info("%s was taken over while it was scheduled", uuid)
+            return None, False
+        s.refresh(inst)
+        return instances.to_dict(inst), False
+
+    async def _fail(self, uuid: str, message: str, request_id: str | None, token: str, *, code: int = 500,
                     details: str = "", event: str | None = None, host: str | None = None) -> None:
-        """ERROR with a fault; the claim is released, so only the instance count stays in quota."""
+        """ERROR with a fault, if this attempt still holds the row; its claim is released, so only
+        the instance count stays in quota."""
         def write(s: Session) -> bool:
-            inst = s.scalar(select(Instance).where(Instance.uuid == uuid, Instance.deleted.is_(False)))
-            if inst is None:
+            values = {"vm_state": states.ERROR, "task_state": None, "host": None, "node": None}
+            if not leases.settle(s, uuid, token, states.SCHEDULING, values, utcnow()):
                 return False
-            inst.vm_state, inst.task_state, inst.host, inst.node = states.ERROR, None, None, None
-            inst.updated_at = utcnow()
             instances.add_fault(s, uuid, code, message, details, host)
             if event:
                 instances.event_finish(s, uuid, request_id, event, "Error", details or message, message)
             return True
 
-        await self.db.write(write)
-        await self.placement.release(uuid)
+        if await self.db.write(write):
+            await self.placement.release(uuid)
 
     async def build_failed(self, uuid: str, host: str, reason: str, request_id: str | None,
                            reschedule: bool = True) -> None:
-        """The agent on ``host`` could not build it: try an untried host, else ERROR."""
-        await self.placement.release(uuid)
+        """The agent on ``host`` could not build it: try an untried host, else ERROR. Only while
+        the row is still spawning there (a repeated report, or a deleted server, changes nothing)."""
+        token = leases.new_token()
 
         def prepare(s: Session) -> list[str] | None:
-            inst = s.scalar(select(Instance).where(Instance.uuid == uuid, Instance.deleted.is_(False)))
-            if inst is None:
+            inst = instances.by_uuid(s, uuid)
+            if inst is None or inst.deleted:
                 return None
             meta = dict(inst.system_metadata or {})
             tried = list(dict.fromkeys([*meta.get("attempted_hosts", []), host]))
             meta["attempted_hosts"] = tried
-            inst.system_metadata = meta
-            inst.host, inst.node, inst.task_state, inst.updated_at = None, None, states.SCHEDULING, utcnow()
-            return tried
+            result = s.execute(update(Instance).where(
+                Instance.uuid == uuid, Instance.deleted.is_(False), Instance.host == host,
+                Instance.vm_state == states.BUILDING, Instance.task_state == states.SPAWNING).values(
+                host=None, node=None, task_state=states.SCHEDULING, task_lease=token, system_metadata=meta,
+                updated_at=utcnow()).execution_options(synchronize_session=False))
+            return tried if result.rowcount == 1 else None  # type: ignore[attr-defined]
 
         tried = await self.db.write(prepare)
         if tried is None:
             return
+        await self.placement.release(uuid)
         if reschedule and len(tried) < self.config.scheduler.max_attempts:
             log.info("rescheduling %s after failure on %s: %s", uuid, host, reason)
-            await self.build_instances([uuid], request_id, ignore_hosts=tried)
+            await self._schedule_and_cast([uuid], request_id, tried, token)
             return
         message = MAX_RETRIES.format(uuid=uuid) if reschedule else reason
         # The agent recorded its failed build event; the fault carries the reason.
-        await self._fail(uuid, message, request_id, details=reason, host=host)
+        await self._fail(uuid, message, request_id, token, details=reason, host=host)
 
     async def periodic(self) -> None:
-        """Re-drive builds and unshelves nobody is working on (lost casts, a restart mid-schedule)."""
-        grace = timedelta(seconds=self.config.compute.task_grace)
+        """Re-drive builds and unshelves nobody is working on (lost casts, a conductor that died)."""
+        grace = self.task_grace
 
         def stuck(s: Session) -> list[tuple[str, list[str]]]:
             rows = s.scalars(select(Instance).where(
@@ -156,36 +171,17 @@ class ConductorManager:
             return [(r.uuid, list((r.system_metadata or {}).get("attempted_hosts", []))) for r in rows]
 
         for uuid, tried in await self.db.read(stuck):
-            if uuid not in self.building:
-                log.warning("re-driving the build of %s (no progress for %ss)", uuid, grace.seconds)
-                await self.build_instances([uuid], None, ignore_hosts=tried)
-
-        def unshelving(s: Session) -> list[str]:
-            return list(s.scalars(select(Instance.uuid).where(
-                Instance.deleted.is_(False), Instance.vm_state == states.SHELVED_OFFLOADED,
-                Instance.task_state == states.UNSHELVING, Instance.updated_at < utcnow() - grace)))
-
-        redo = self.extra.get("unshelve_instance")
-        if redo is not None:
-            for uuid in await self.db.read(unshelving):
-                log.warning("re-driving the unshelve of %s (no progress for %ss)", uuid, grace.seconds)
-                await redo(uuid=uuid)
+            token = leases.new_token()
+            if not await self.db.write(functools.partial(
+                    leases.take, uuids=[uuid], token=token, vm_state=states.BUILDING, task_state=states.SCHEDULING,
+                    now=utcnow(), lapse=self.lease_time, idle=grace)):
+                continue  # another conductor's pass, or a live attempt, has it
+            log.warning("re-driving the build of %s (no progress for %ss)", uuid, grace.seconds)
+            await self.placement.release(uuid)  # whatever a stalled attempt claimed
+            await self._schedule_and_cast([uuid], None, tried, token)
+        await self.shelve.redrive_unshelves()
 
     # --- what agents report ----------------------------------------------------------------
-
-    async def instance_update(self, uuid: str, values: dict[str, Any],
-                              expected_task_state: list[str | None] | None = None,
-                              expected_vm_state: list[str] | None = None,
-                              event: dict[str, Any] | None = None) -> dict[str, Any]:
-        def write(s: Session) -> dict[str, Any]:
-            inst = instances.apply_update(s, uuid, values, expected_task_state, expected_vm_state)
-            if event is not None:
-                instances.event_finish(s, uuid, event.get("request_id"), event["name"],
-                                       event.get("result", "Success"), None, event.get("message"),
-                                       started=instances.from_iso(event.get("started")), host=event.get("host"))
-            return instances.to_dict(inst)
-
-        return await self.db.write(write)
 
     async def instance_fault(self, uuid: str, code: int, message: str, details: str = "",
                              host: str | None = None) -> None:
@@ -207,36 +203,32 @@ class ConductorManager:
             await self.placement.release(uuid)
         except Exception:
             log.exception("releasing the allocation of deleted instance %s failed", uuid)
-        unfinished = self.extra.get("moves_of_deleted")  # deleted mid-move: the migration's claim goes too
-        if unfinished is not None:
-            try:
-                await unfinished(uuid=uuid)
-            except Exception:
-                log.exception("settling the unfinished moves of deleted instance %s failed", uuid)
+        try:
+            await self.moves.moves_of_deleted(uuid)  # deleted mid-move: the migration's claim goes too
+        except Exception:
+            log.exception("settling the unfinished moves of deleted instance %s failed", uuid)
 
-    async def instances_on_host(self, host: str) -> list[dict[str, Any]]:
+    async def instances_on_host(self, host: str) -> list[InstanceDict]:
         """Live rows on ``host`` plus rows deleted in the last hour (so the agent reaps their guests)."""
-        def read(s: Session) -> list[dict[str, Any]]:
+        def read(s: Session) -> list[InstanceDict]:
             return [instances.to_dict(i) for i in instances.on_host(s, host)]
 
         return await self.db.read(read)
 
-    async def instance_location(self, uuid: str) -> dict[str, Any] | None:
+    async def instance_location(self, uuid: str) -> Location | None:
         """Where a live row says the server is (None when deleted or unknown): for orphan checks."""
-        def read(s: Session) -> dict[str, Any] | None:
+        def read(s: Session) -> Location | None:
             inst = s.scalar(select(Instance).where(Instance.uuid == uuid, Instance.deleted.is_(False)))
             return None if inst is None else {"host": inst.host, "task_state": inst.task_state}
 
         return await self.db.read(read)
 
-    async def service_report(self, host: str, binary: str, node: dict[str, Any] | None) -> dict[str, Any]:
+    async def service_report(self, host: str, binary: str, node: NodeDict | None) -> ServiceFlags:
         """Heartbeat: register or refresh the service (and its compute node); returns its flags."""
-        def write(s: Session) -> dict[str, Any]:
+        def write(s: Session) -> ServiceFlags:
             now = utcnow()
             svc = s.scalar(select(Service).where(Service.host == host, Service.binary == binary))
             if svc is None:
-                from onestack.compute.service.builds import new_uuid
-
                 topic = binary.removeprefix("nova-")  # compute, conductor, scheduler (Nova's topics)
                 svc = Service(uuid=new_uuid(), host=host, binary=binary, topic=topic, created_at=now)
                 s.add(svc)

@@ -1,8 +1,10 @@
-"""The scheduler service: ``select_destinations`` over the bus.
+"""The scheduler service: ``select_destinations`` over the bus (``rpcapi.SchedulerAPI``).
 
 Asks placement for candidates, builds the host snapshot, runs the pure filter/weigh/claim
 function (scheduler/select.py) in a worker thread, and claims each choice in placement
-atomically — a lost race falls through to the next host.
+atomically — a lost race falls through to the next host. It keeps nothing between requests
+(every snapshot is read afresh, every claim is placement's), so any number of schedulers may
+serve the topic at once.
 """
 
 from __future__ import annotations
@@ -11,8 +13,11 @@ import asyncio
 import logging
 from typing import Any
 
+from sqlalchemy import select
+
 from onestack.client.placement import PlacementClient
 from onestack.compute.models import Instance
+from onestack.compute.rpcapi import Destination, FlavorDict, ScheduleRequest
 from onestack.compute.scheduler import registry
 from onestack.compute.scheduler.host_state import HostState
 from onestack.compute.scheduler.select import NoValidHost, select_with_alternates
@@ -23,7 +28,7 @@ from onestack.core.db import Database
 log = logging.getLogger("onestack.compute.scheduler")
 
 
-def resources_of(flavor: dict[str, Any]) -> dict[str, int]:
+def resources_of(flavor: FlavorDict) -> dict[str, int]:
     swap_gb = -(-int(flavor.get("swap") or 0) // 1024)
     return {"VCPU": int(flavor["vcpus"]), "MEMORY_MB": int(flavor["memory_mb"]),
             "DISK_GB": int(flavor["root_gb"]) + int(flavor.get("ephemeral_gb") or 0) + swap_gb}
@@ -36,19 +41,11 @@ class SchedulerManager:
         self.placement = placement
         self.filters, self.weighers = registry.from_config(config.scheduler)
 
-    def endpoints(self) -> dict[str, Any]:
-        return {"select_destinations": self.select_destinations}
-
-    async def select_destinations(self, spec: dict[str, Any]) -> list[dict[str, Any]]:
-        """``spec``: {instance_uuids, ignore_hosts, consumer (optional: claim for this uuid instead,
-        as a resize does for its migration), flavor (optional: instead of the instances'),
-        force_hosts/force_nodes (optional: replace the boot request's forced host/node; forced hosts
-        skip the filters), requested_host (optional: consider only this host, filters still run)}."""
+    async def select_destinations(self, spec: ScheduleRequest) -> list[Destination]:
+        """One claimed destination per instance of ``spec`` (see ``rpcapi.ScheduleRequest``)."""
         uuids: list[str] = spec["instance_uuids"]
 
         def load(s: Any) -> Any:
-            from sqlalchemy import select
-
             rows = list(s.scalars(select(Instance).where(Instance.uuid.in_(uuids)).order_by(Instance.launch_index)))
             if not rows:
                 raise NoValidHost("The instances no longer exist.")

@@ -19,6 +19,7 @@ from onestack.compute.scheduler.filters.base import HostFilter
 from onestack.compute.scheduler.host_state import HostState
 from onestack.compute.scheduler.request import RequestSpec
 from onestack.compute.scheduler.weighers.base import HostWeigher, total_weights
+from onestack.core.rpc import remote_error
 
 NOT_ENOUGH_HOSTS = "There are not enough hosts available."
 
@@ -26,8 +27,10 @@ Claim = Callable[[HostState, int], bool]
 Unclaim = Callable[[HostState, int], None]
 
 
+@remote_error
 class NoValidHost(Exception):
-    """No host can take (one of) the requested instances; Nova's message shape."""
+    """No host can take (one of) the requested instances; Nova's message shape. Crosses the
+    bus: the conductor catches it by class, its message is the whole text."""
 
     def __init__(self, reason: str = NOT_ENOUGH_HOSTS,
                  filter_counts: Sequence[tuple[str, int]] = ()) -> None:

@@ -37,12 +37,23 @@ from onestack.compute.models import (
 )
 from onestack.core.api.faults import Conflict, NotFound
 from onestack.core.ids import isotime, parse_isotime, utcnow
+from onestack.core.rpc import remote_error
 
 _DATES = ("launched_at", "terminated_at", "created_at", "updated_at", "deleted_at")
 
 
+@remote_error
 class UnexpectedTaskState(Exception):
     """The row's task_state was not the one the caller expected: someone else acted first."""
+
+
+@remote_error
+class InstanceGone(NotFound):
+    """No live row has this uuid (deleted meanwhile, or never there): a 404 at the API, and what
+    an agent's conditional write through the conductor raises when its server went away."""
+
+    # A copy rebuilt from the bus skips __init__; the API renders it with this.
+    headers: dict[str, str] = {}  # noqa: RUF012 - never mutated, only read when rendering
 
 
 def to_dict(inst: Instance, tags: list[str] | None = None) -> dict[str, Any]:
@@ -113,7 +124,7 @@ def by_uuid(s: Session, uuid: str) -> Instance | None:
 def get(s: Session, uuid: str, *, project_id: str | None = None, with_deleted: bool = False) -> Instance:
     inst = s.scalar(_BY_UUID if with_deleted else _LIVE_BY_UUID, {"uuid": uuid})
     if inst is None or (project_id is not None and inst.project_id != project_id):
-        raise NotFound(f"Instance {uuid} could not be found.")
+        raise InstanceGone(f"Instance {uuid} could not be found.")
     return inst
 
 
@@ -140,8 +151,9 @@ _BY_UUID_FRESH = _BY_UUID.execution_options(populate_existing=True)
 _UPDATES: dict[tuple[Any, ...], Any] = {}  # update statements by shape, built once each
 
 
-def _update_statement(keys: tuple[str, ...], task_names: int, task_none: bool, vm_states: bool) -> Any:
-    shape = (keys, task_names, task_none, vm_states)
+def _update_statement(keys: tuple[str, ...], task_names: int, task_none: bool, vm_states: bool,
+                      host: bool = False) -> Any:
+    shape = (keys, task_names, task_none, vm_states, host)
     statement = _UPDATES.get(shape)
     if statement is None:
         statement = update(Instance).where(Instance.uuid == bindparam("w_uuid"), Instance.deleted.is_(False))
@@ -153,6 +165,8 @@ def _update_statement(keys: tuple[str, ...], task_names: int, task_none: bool, v
             statement = statement.where(or_(*options) if options else false())
         if vm_states:
             statement = statement.where(Instance.vm_state.in_(bindparam("w_vm_states", expanding=True)))
+        if host:
+            statement = statement.where(Instance.host == bindparam("w_host"))
         statement = statement.values({key: bindparam(f"v_{key}") for key in keys}) \
             .execution_options(synchronize_session=False)
         _UPDATES[shape] = statement
@@ -161,8 +175,9 @@ def _update_statement(keys: tuple[str, ...], task_names: int, task_none: bool, v
 
 def apply_update(s: Session, uuid: str, values: dict[str, Any],
                  expected_task_state: list[str | None] | None = None,
-                 expected_vm_state: list[str] | None = None) -> Instance:
-    """Set ``values`` if the row is still in an expected state; UnexpectedTaskState otherwise."""
+                 expected_vm_state: list[str] | None = None, expected_host: str | None = None) -> Instance:
+    """Set ``values`` if the row is still in an expected state (and, with ``expected_host``, still
+    placed on that host); UnexpectedTaskState otherwise."""
     values = dict(values)
     for key in _DATES:
         if isinstance(values.get(key), str):
@@ -178,14 +193,18 @@ def apply_update(s: Session, uuid: str, values: dict[str, Any],
         params["w_tasks"] = names
     if expected_vm_state is not None:
         params["w_vm_states"] = list(expected_vm_state)
+    if expected_host is not None:
+        params["w_host"] = expected_host
     statement = _update_statement(tuple(sorted(values)), len(names) if expected_task_state is not None
                                   else -1, expected_task_state is not None and None in expected_task_state,
-                                  expected_vm_state is not None)
+                                  expected_vm_state is not None, expected_host is not None)
     result = s.execute(statement, params)
     if result.rowcount == 0:  # type: ignore[attr-defined]
         inst = s.scalar(select(Instance).where(Instance.uuid == uuid))
         if inst is None or inst.deleted:
-            raise NotFound(f"Instance {uuid} could not be found.")
+            raise InstanceGone(f"Instance {uuid} could not be found.")
+        if expected_host is not None and inst.host != expected_host:
+            raise UnexpectedTaskState(f"Instance {uuid} is placed on {inst.host}, not {expected_host}")
         raise UnexpectedTaskState(
             f"Unexpected task state: expecting {expected_task_state} but the actual state is {inst.task_state}")
     inst = s.scalar(_BY_UUID_FRESH, {"uuid": uuid})

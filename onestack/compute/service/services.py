@@ -23,8 +23,7 @@ from onestack.compute.models import (
     Migration,
     Service,
 )
-from onestack.compute.rpcapi import CONDUCTOR as CONDUCTOR_TOPIC
-from onestack.compute.rpcapi import SCHEDULER as SCHEDULER_TOPIC
+from onestack.compute.rpcapi import ConductorAPI, SchedulerAPI
 from onestack.compute.scheduler.snapshot import service_is_up
 from onestack.compute.service import availability_zones as az
 from onestack.compute.service.builds import new_uuid
@@ -39,7 +38,7 @@ CONDUCTOR = "nova-conductor"
 SCHEDULER = "nova-scheduler"
 CONTROL_HOST = "onestack"
 # Each control service's bus topic, which is also its row's topic (as in Nova).
-_TOPICS = {CONDUCTOR: CONDUCTOR_TOPIC, SCHEDULER: SCHEDULER_TOPIC}
+_TOPICS = {CONDUCTOR: ConductorAPI.topic, SCHEDULER: SchedulerAPI.topic}
 # Migrations still moving a server: a compute service under them cannot be deleted.
 _DONE = ("confirmed", "reverted", "error", "failed", "completed", "done", "cancelled")
 

@@ -42,6 +42,8 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from onestack.core.rpc import remote_error
+
 
 class PowerState(IntEnum):
     """Nova's power state numbers, as stored on instances and shown as OS-EXT-STS:power_state."""
@@ -55,11 +57,14 @@ class PowerState(IntEnum):
 
 
 # --- errors ---------------------------------------------------------------------------------
+# All registered with the bus: an agent's caller catches them by class (core/rpc.py).
 
+@remote_error
 class DriverError(Exception):
     """A driver operation failed; the message is safe to show to an operator."""
 
 
+@remote_error
 class InstanceNotFound(DriverError):
     """The hypervisor does not know a guest with this uuid."""
 
@@ -68,28 +73,44 @@ class InstanceNotFound(DriverError):
         self.uuid = uuid
 
 
+@remote_error
 class InvalidPowerState(DriverError):
     """The action does not apply to the guest's current power state."""
 
 
+@remote_error
 class InsufficientResources(DriverError):
     """The host cannot fit the guest (vcpus, memory or disk). Nothing was allocated."""
 
 
+@remote_error
 class ImageUnusable(DriverError):
     """The image file given to spawn/rescue is missing or unreadable."""
 
 
+@remote_error
 class SpawnFailed(DriverError):
     """The guest could not be created; everything spawn made has been removed."""
 
 
+@remote_error
 class MigrationError(DriverError):
     """A resize, cold or live migration step failed; see the method for what is left behind."""
 
 
+@remote_error
 class ConsoleUnavailable(DriverError):
     """The guest has no console of that kind right now (e.g. it is not running)."""
+
+
+@remote_error
+class NotSupported(DriverError):
+    """The driver lacks the optional ability an action needs (Nova's NotImplementedError)."""
+
+
+@remote_error
+class PasswordSetFailed(DriverError):
+    """The guest's password could not be set (Nova's InstancePasswordSetFailed: the API answers 409)."""
 
 
 # --- data -----------------------------------------------------------------------------------
