@@ -46,6 +46,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--admin-password", help="admin password on first start (with identity)")
     serve.add_argument("--transport-url", help="the bus shared by every process of the cloud")
     serve.add_argument("--host-name", help="the name this process's services report in os-services")
+    agent = sub.add_parser("agent", help="run one host's agent (no database: the bus and the APIs only)")
+    agent.add_argument("kind", choices=["compute"], help="which agent")
+    agent.add_argument("--host", required=True, dest="agent_host", help="this host's name in the cloud")
+    agent.add_argument("--transport-url", help="the bus shared by every process of the cloud")
+    agent.add_argument("--api-url", help="the cloud's base URL (identity at <URL>/identity)")
+    agent.add_argument("--config", help="TOML configuration file")
+    agent.add_argument("--data-dir", help="where this host keeps its guests and image cache")
+    agent.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     status = sub.add_parser("status", help="is the cloud up, and where")
     _common(status)
     status.add_argument("--host")
@@ -75,6 +83,10 @@ def _config(args: argparse.Namespace) -> Config:
     for attr, dotted in _SERVER_FLAGS.items():
         if getattr(args, attr, None) is not None:
             overrides[dotted] = getattr(args, attr)
+    api_url = getattr(args, "api_url", None)
+    if api_url:
+        base = api_url.rstrip("/")
+        overrides["auth.identity_url"] = base if base.endswith("/identity") else f"{base}/identity"
     return load_config(args.config, overrides=overrides)
 
 
@@ -137,6 +149,46 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
                                access_log=False, lifespan="on", timeout_graceful_shutdown=10)
     print(f"onestack: APIs at {config.base_url}; ready in {time.monotonic() - started:.2f}s of set-up", flush=True)
     _graceful_server_class()(uv_config).run()
+    return 0
+
+
+def cmd_agent(args: argparse.Namespace, config: Config) -> int:
+    """One compute host: its driver and agent, talking to the conductor over the bus and to the
+    other services over HTTP (found through identity's catalog). It holds no database credentials."""
+    import asyncio
+    import signal
+
+    from onestack.compute.agent.worker import ComputeHosts
+    from onestack.core.bus import Bus, transport_from_url
+    from onestack.core.log import setup_logging
+    from onestack.process import Process
+
+    setup_logging(config.log.level, json_lines=config.log.json, verbose=args.verbose)
+    messaging = config.messaging
+    if messaging.transport_url.startswith("memory"):
+        print("onestack: an agent needs the cloud's bus: give --transport-url rabbit://…", file=sys.stderr)
+        return 2
+
+    async def main() -> None:
+        bus = Bus(transport_from_url(messaging.transport_url, messaging.prefetch),
+                  default_timeout=config.compute.rpc_timeout)
+        process = Process(config, None, bus)
+        hosts = ComputeHosts(config, [args.agent_host], bus, process.placement, process.images)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await hosts.start()
+        print(f"onestack: compute agent {args.agent_host} ready (identity at {process.identity_url}, "
+              f"bus {_redacted(messaging.transport_url)})", flush=True)
+        try:
+            await stop.wait()
+        finally:
+            await hosts.stop()
+            await bus.close()
+            await process.close()
+
+    asyncio.run(main())
     return 0
 
 
@@ -240,7 +292,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"onestack: configuration error: {exc}", file=sys.stderr)
         return 2
-    handler = {"up": cmd_up, "serve": cmd_serve, "status": cmd_status, "admin": cmd_admin}[args.command]
+    handler = {"up": cmd_up, "serve": cmd_serve, "agent": cmd_agent, "status": cmd_status,
+               "admin": cmd_admin}[args.command]
     return handler(args, config)
 
 

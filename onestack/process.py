@@ -43,6 +43,21 @@ def service_password(config: Config) -> str:
     return ""
 
 
+class _OwnApp(httpx.AsyncBaseTransport):
+    """Requests to this process's own base URL, answered by its ASGI app (once it exists) without a socket."""
+
+    def __init__(self, process: Process) -> None:
+        self.process = process
+        self._transport: httpx.ASGITransport | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self._transport is None:
+            if self.process.app is None:
+                raise RuntimeError("this process's API is not assembled yet")
+            self._transport = httpx.ASGITransport(app=self.process.app)
+        return await self._transport.handle_async_request(request)
+
+
 class Process:
     def __init__(self, config: Config, db: Database | None, bus: Bus) -> None:
         self.config = config
@@ -112,9 +127,11 @@ class Process:
     def session(self) -> ServiceSession:
         """HTTP to every API as the service user; requests to this process's own URL stay in-process."""
         if self._session is None:
+            # Only a process that serves APIs answers its own URL in-process (the app comes later).
+            serves_http = any(r.api is not None for r in self.running.values()) or self.app is not None
             mounts: dict[str, httpx.AsyncBaseTransport] = {}
-            if self.app is not None:
-                mounts[self.config.base_url.rstrip("/")] = httpx.ASGITransport(app=self.app)
+            if serves_http:
+                mounts[self.config.base_url.rstrip("/")] = _OwnApp(self)
             self._session = ServiceSession(self.identity_url, self.config.auth.service_username,
                                            service_password(self.config), region=self.config.bootstrap.region,
                                            mounts=mounts)

@@ -34,14 +34,16 @@ log = logging.getLogger("onestack")
 # Every service a process can run, in build order (a service may use those before it in-process).
 # Adding a service is one line here and a ServiceDefinition in its app.py.
 SERVICES: list[ServiceDefinition[Process]] = [
-    identity_app.SERVICE, image_app.SERVICE, placement_app.SERVICE, compute_app.SERVICE,
+    identity_app.SERVICE, image_app.SERVICE, placement_app.SERVICE,
+    compute_app.API, compute_app.CONDUCTOR, compute_app.SCHEDULER, compute_app.HOSTS,
 ]
+COMPUTE = {d.name for d in (compute_app.API, compute_app.CONDUCTOR, compute_app.SCHEDULER, compute_app.HOSTS)}
 
 
 def enabled_services(config: Config, names: list[str] | None = None) -> list[ServiceDefinition[Process]]:
     """The named services (all of them when None), minus those the configuration turns off."""
     chosen = select_services(SERVICES, names if names is not None else [d.name for d in SERVICES])
-    return [d for d in chosen if d.name != "compute" or config.compute.enabled]
+    return [d for d in chosen if d.name not in COMPUTE or config.compute.enabled]
 
 
 def catalog_for(config: Config, definitions: list[ServiceDefinition[Process]] | None = None) -> list[tuple[str, str, str]]:
@@ -63,10 +65,9 @@ class Cloud:
     lifecycle: Lifecycle
 
     @property
-    def compute_runtime(self) -> Any:
-        """The in-process control plane while the app runs (tests reach the simulated hosts through it)."""
-        state = self.process.running.get("compute")
-        return None if state is None else state.workers[0].runtime  # type: ignore[attr-defined]
+    def compute_hosts(self) -> Any:
+        """The simulated hosts (``compute/agent/worker.py: ComputeHosts``): tests reach their drivers."""
+        return self.process.state_of("compute-hosts")
 
 
 def reset_data_dir(config: Config) -> None:
@@ -115,7 +116,7 @@ def bootstrap(config: Config, db: Database,
         s, config.base_url, config.bootstrap.region, catalog_for(config, chosen)))
     if "image" in names and config.image.builtin_images:
         register_builtin_images(config, db)
-    if "compute" in names:
+    if "compute-api" in names:
         from onestack.compute import bootstrap as compute_bootstrap
 
         db.run_sync(compute_bootstrap.create_default_flavors)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from onestack.compute import models
 from onestack.compute.api import (
@@ -40,6 +40,7 @@ from onestack.compute.api import (
 )
 from onestack.compute.api.common import CONVENTIONS
 from onestack.compute.policies import DEFAULT_RULES
+from onestack.compute.rpcapi import AgentAPI, ConductorAPI
 from onestack.compute.state import ComputeService
 from onestack.core.api.app import Service
 from onestack.core.api.faults import nova_error
@@ -82,36 +83,50 @@ def build_compute(config: Config, db: Database, validator: TokenValidator) -> tu
 # --- the service's declaration (server.py runs it) ---------------------------------------------
 
 
-class ControlPlane:
-    """Transitional: conductor, scheduler and the simulated hosts' agents of ``onestack up``, in-process."""
-
-    def __init__(self, process: Process, compute: ComputeService) -> None:
-        self.process = process
-        self.compute = compute
-        self.runtime: Any = None
-
-    async def start(self) -> None:
-        from onestack.compute.runtime import ComputeRuntime
-        from onestack.process import service_password
-
-        process = self.process
-        self.runtime = ComputeRuntime(process.config, self.compute, process.app, service_password(process.config),
-                                      placement=lambda _session: process.placement,
-                                      images=lambda _session: process.images)
-        await self.runtime.start()
-
-    async def stop(self) -> None:
-        if self.runtime is not None:
-            await self.runtime.stop()
-
-
-def build(process: Process) -> Running:
-    service, compute = build_compute(process.config, process.database(), process.validator)
+def build_api(process: Process) -> Running:
+    """The API: writes rows and casts to the conductor and agents; asks placement and images."""
+    config = process.config
+    service, compute = build_compute(config, process.database(), process.validator)
     compute.directory = process.directory
-    return Running("compute", api=service, workers=[ControlPlane(process, compute)], state=compute)
+    compute.conductor = ConductorAPI(process.bus, timeout=config.compute.rpc_timeout)
+    compute.agents = AgentAPI(process.bus, timeout=config.compute.rpc_timeout)
+    compute.placement, compute.images = process.placement, process.images
+    return Running("compute-api", api=service, state=compute)
 
 
-SERVICE = ServiceDefinition(
-    name="compute", summary="Nova v2.1 at /compute, its conductor, scheduler and simulated hosts", build=build,
-    migrations=(Migrations("compute", Path(models.__file__).parent / "migrations", models.Base.metadata),),
+def build_conductor(process: Process) -> Running:
+    from onestack.compute.conductor.worker import ConductorWorker
+
+    worker = ConductorWorker(process.config, process.database(), process.bus, process.placement)
+    return Running("conductor", workers=[worker], state=worker)
+
+
+def build_scheduler(process: Process) -> Running:
+    from onestack.compute.scheduler.worker import SchedulerWorker
+
+    worker = SchedulerWorker(process.config, process.database(), process.bus, process.placement)
+    return Running("scheduler", workers=[worker], state=worker)
+
+
+def build_hosts(process: Process) -> Running:
+    """``onestack up``'s simulated hosts, one agent each, in this process (no database)."""
+    from onestack.compute.agent.worker import ComputeHosts, simulated_hosts
+
+    hosts = ComputeHosts(process.config, simulated_hosts(process.config), process.bus, process.placement,
+                         process.images)
+    return Running("compute-hosts", workers=[hosts], state=hosts)
+
+
+MIGRATIONS = (Migrations("compute", Path(models.__file__).parent / "migrations", models.Base.metadata),)
+API = ServiceDefinition(
+    name="compute-api", summary="Nova v2.1 at /compute", build=build_api, migrations=MIGRATIONS,
     catalog=(CatalogEntry("compute", "nova", f"{PREFIX}/v2.1"),), policies=DEFAULT_RULES)
+CONDUCTOR = ServiceDefinition(
+    name="conductor", summary="compute's conductor: builds, moves, the row writes agents ask for",
+    build=build_conductor, migrations=MIGRATIONS)
+SCHEDULER = ServiceDefinition(
+    name="scheduler", summary="compute's scheduler: filters and weighers over placement's candidates",
+    build=build_scheduler, migrations=MIGRATIONS)
+HOSTS = ServiceDefinition(
+    name="compute-hosts", summary="simulated compute hosts (compute.hosts of them), an agent each",
+    build=build_hosts, needs_database=False)

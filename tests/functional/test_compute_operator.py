@@ -560,8 +560,10 @@ def test_delete_services(cadmin: Any, cdemo: Any) -> None:
     assert again[0]["id"] != old["id"] and again[0]["state"] == "up"
     wait_until(lambda: len(call(cadmin, "GET", "/os-hypervisors", mv="2.53").json()["hypervisors"]) == 3,
                timeout=15, what="compute-1's node reported again")
-    # The scheduler's row is recreated when services are next listed.
+    # The scheduler registers a new row on its next heartbeat.
     sched = services(cadmin, query="?binary=nova-scheduler")[0]
     assert call(cadmin, "DELETE", f"/os-services/{sched['id']}", mv="2.53").status_code == 204
-    assert services(cadmin, query="?binary=nova-scheduler")[0]["id"] != sched["id"]
+    back = wait_until(lambda: services(cadmin, query="?binary=nova-scheduler"), timeout=30,
+                      what="the scheduler re-registered")
+    assert back[0]["id"] != sched["id"] and back[0]["state"] == "up"
     call(cadmin, "DELETE", f"/os-aggregates/{agg['id']}")

@@ -13,7 +13,6 @@ from starlette.responses import Response
 from onestack.compute.api.common import ComputeRoutes, Req
 from onestack.compute.api.operator import nova_time
 from onestack.compute.service import availability_zones as svc
-from onestack.compute.service import services
 from onestack.core.api.http import json_response
 
 routes = ComputeRoutes()
@@ -21,7 +20,6 @@ routes = ComputeRoutes()
 
 async def _zones(req: Req) -> list[svc.Zone]:
     compute = req.state
-    await services.refresh_control(compute)
     return await compute.db.read(svc.describe, compute.config.compute.service_down_time)
 
 

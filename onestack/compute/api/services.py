@@ -48,7 +48,6 @@ async def list_services(req: Req) -> Response:
     if req.at_least(2, 75):
         strict_query(req, {"host", "binary"})
     compute = req.state
-    await svc.refresh_control(compute)
     host, binary = req.params.get("host"), req.params.get("binary")
     views = await compute.db.read(svc.list_services, compute.config.compute.service_down_time, host, binary)
     return json_response({"services": [render(req, v) for v in views]})

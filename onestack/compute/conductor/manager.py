@@ -26,7 +26,7 @@ from onestack.compute.conductor import leases
 from onestack.compute.conductor.actions import MoveConductor
 from onestack.compute.conductor.context import ConductorContext
 from onestack.compute.conductor.shelve import ShelveEndpoints
-from onestack.compute.models import ComputeNode, Instance, Migration, Service
+from onestack.compute.models import Instance, Migration
 from onestack.compute.rpcapi import (
     AgentAPI,
     ConductorAPI,
@@ -38,8 +38,7 @@ from onestack.compute.rpcapi import (
     ServiceFlags,
 )
 from onestack.compute.scheduler.select import NoValidHost
-from onestack.compute.service import instances
-from onestack.compute.service.builds import new_uuid
+from onestack.compute.service import instances, services
 from onestack.core.bus import Bus, RemoteError, Subscription
 from onestack.core.config import Config
 from onestack.core.db import Database
@@ -225,31 +224,7 @@ class ConductorManager(ConductorContext):
 
     async def service_report(self, host: str, binary: str, node: NodeDict | None) -> ServiceFlags:
         """Heartbeat: register or refresh the service (and its compute node); returns its flags."""
-        def write(s: Session) -> ServiceFlags:
-            now = utcnow()
-            svc = s.scalar(select(Service).where(Service.host == host, Service.binary == binary))
-            if svc is None:
-                topic = binary.removeprefix("nova-")  # compute, conductor, scheduler (Nova's topics)
-                svc = Service(uuid=new_uuid(), host=host, binary=binary, topic=topic, created_at=now)
-                s.add(svc)
-            svc.last_seen_up, svc.updated_at = now, now
-            svc.report_count = (svc.report_count or 0) + 1
-            if node is not None:
-                row = s.scalar(select(ComputeNode).where(ComputeNode.uuid == node["uuid"]))
-                if row is None:
-                    row = ComputeNode(uuid=node["uuid"], host=host, hypervisor_hostname=node["hypervisor_hostname"],
-                                      started_at=now)
-                    s.add(row)
-                for key, value in node.items():
-                    if key not in ("uuid", "started"):
-                        setattr(row, key, value)
-                if node.get("started"):
-                    row.started_at = now
-                row.updated_at = now
-            s.flush()
-            return {"disabled": svc.disabled, "forced_down": svc.forced_down}
-
-        return await self.db.write(write)
+        return await self.db.write(lambda s: services.heartbeat(s, host, binary, node))
 
     async def migration_update(self, migration_uuid: str, values: dict[str, Any]) -> None:
         def write(s: Session) -> None:

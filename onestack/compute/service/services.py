@@ -1,18 +1,16 @@
 """Compute services (``os-services``): the registered workers, their flags and their zones.
 
-Agents register their ``nova-compute`` row through the conductor's heartbeat; the conductor
-and the scheduler heartbeat rows of their own (host ``onestack``, zone ``internal``), so they
-are listed as Nova lists its nova-conductor and nova-scheduler services.
+Agents register their ``nova-compute`` row through the conductor's heartbeat; each conductor
+and scheduler heartbeats a row of its own (its process's ``server.host_name``, zone
+``internal``), so they are listed as Nova lists its nova-conductor and nova-scheduler services.
 """
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from onestack.compute.models import (
@@ -23,20 +21,16 @@ from onestack.compute.models import (
     Migration,
     Service,
 )
-from onestack.compute.rpcapi import ConductorAPI, SchedulerAPI
+from onestack.compute.rpcapi import ConductorAPI, NodeDict, SchedulerAPI, ServiceFlags
 from onestack.compute.scheduler.snapshot import service_is_up
 from onestack.compute.service import availability_zones as az
 from onestack.compute.service.builds import new_uuid
 from onestack.core.api.faults import BadRequest, Conflict, NotFound
 from onestack.core.ids import utcnow
 
-if TYPE_CHECKING:
-    from onestack.compute.state import ComputeService
-
 COMPUTE = "nova-compute"
 CONDUCTOR = "nova-conductor"
 SCHEDULER = "nova-scheduler"
-CONTROL_HOST = "onestack"
 # Each control service's bus topic, which is also its row's topic (as in Nova).
 _TOPICS = {CONDUCTOR: ConductorAPI.topic, SCHEDULER: SchedulerAPI.topic}
 # Migrations still moving a server: a compute service under them cannot be deleted.
@@ -52,32 +46,32 @@ class ServiceView:
     up: bool
 
 
-# --- the control services (conductor, scheduler) ----------------------------------------------
+# --- heartbeats ----------------------------------------------------------------------------------
 
-async def refresh_control(compute: ComputeService) -> None:
-    """Make sure the conductor and scheduler rows exist (their heartbeats keep them fresh)."""
-    def missing(s: Session) -> dict[str, bool]:
-        present = set(s.scalars(select(Service.binary).where(
-            Service.host == CONTROL_HOST, Service.binary.in_(list(_TOPICS)))))
-        return {b: False for b in _TOPICS if b not in present}
-
-    absent = await compute.db.read(missing)
-    if absent:
-        with contextlib.suppress(IntegrityError):  # a heartbeat registered them first
-            await compute.db.write(lambda s: _record_control(s, absent))
-
-
-def _record_control(s: Session, alive: dict[str, bool]) -> None:
+def heartbeat(s: Session, host: str, binary: str, node: NodeDict | None) -> ServiceFlags:
+    """Register or refresh a service row (and an agent's compute node); returns the row's flags."""
     now = utcnow()
-    for binary, up in alive.items():
-        row = s.scalar(select(Service).where(Service.host == CONTROL_HOST, Service.binary == binary))
+    svc = s.scalar(select(Service).where(Service.host == host, Service.binary == binary))
+    if svc is None:
+        svc = Service(uuid=new_uuid(), host=host, binary=binary, topic=_TOPICS.get(binary, "compute"),
+                      created_at=now)
+        s.add(svc)
+    svc.last_seen_up, svc.updated_at = now, now
+    svc.report_count = (svc.report_count or 0) + 1
+    if node is not None:
+        row = s.scalar(select(ComputeNode).where(ComputeNode.uuid == node["uuid"]))
         if row is None:
-            row = Service(uuid=new_uuid(), host=CONTROL_HOST, binary=binary, topic=_TOPICS[binary], created_at=now)
+            row = ComputeNode(uuid=node["uuid"], host=host, hypervisor_hostname=node["hypervisor_hostname"],
+                              started_at=now)
             s.add(row)
-        if up:
-            row.last_seen_up, row.updated_at = now, now
-            row.report_count = (row.report_count or 0) + 1
+        for key, value in node.items():
+            if key not in ("uuid", "started"):
+                setattr(row, key, value)
+        if node.get("started"):
+            row.started_at = now
+        row.updated_at = now
     s.flush()
+    return {"disabled": svc.disabled, "forced_down": svc.forced_down}
 
 
 # --- listing and lookup ---------------------------------------------------------------------

@@ -32,8 +32,7 @@ from onestack.compute.models import (
     InstanceFault,
     Migration,
 )
-from onestack.compute.rpcapi import ConductorAPI, SchedulerAPI
-from onestack.compute.runtime import ComputeRuntime
+from onestack.compute.rpcapi import AgentAPI, ConductorAPI, SchedulerAPI
 from onestack.compute.scheduler.manager import SchedulerManager
 from onestack.compute.service import builds, instances
 from onestack.core.ids import utcnow
@@ -48,14 +47,27 @@ BUILD_EVENT = "compute__do_build_and_run_instance"
 REQUEST = "req-twins"  # every boot request here: its events are found by it
 
 
+class Runtime:
+    """What these tests reach in the running cloud: its bus, placement client, conductor A and hosts."""
+
+    def __init__(self, cloud: Any) -> None:
+        process = cloud.process
+        self.config, self.bus, self.placement = process.config, process.bus, process.placement
+        self.conductor: ConductorManager = process.state_of("conductor").manager
+        self.drivers = cloud.compute_hosts.drivers
+        self.agents = cloud.compute_hosts.agents
+        self.agent_api = AgentAPI(process.bus, timeout=process.config.compute.rpc_timeout)
+        self.db = process.database()
+
+
 class Plane:
     """The running cloud's control plane plus conductor B and a second scheduler."""
 
     def __init__(self, client: TestClient) -> None:
         self.client = client
-        self.runtime: ComputeRuntime = client.cloud.compute_runtime  # type: ignore[attr-defined]
+        self.runtime = Runtime(client.cloud)  # type: ignore[attr-defined]
         rt = self.runtime
-        self.db = rt.compute.db
+        self.db = rt.db
         self.a = rt.conductor
         self.b = ConductorManager(rt.config, self.db.sibling(), rt.placement, SchedulerAPI(rt.bus), rt.agent_api)
         self.bus_api = ConductorAPI(rt.bus)

@@ -1,0 +1,40 @@
+"""Compute hosts as a process runs them: one agent per host name, each with its own driver.
+
+``onestack agent compute --host NAME`` runs one (no database: the agent talks to the conductor
+over the bus and to placement and the image service over HTTP); ``onestack up`` runs one per
+simulated host (``compute.hosts``, named ``compute-1`` … ``compute-N``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from onestack.client.image import ImageClient
+from onestack.client.placement import PlacementClient
+from onestack.compute.agent.images import ImageCache
+from onestack.compute.agent.manager import ComputeAgent
+from onestack.compute.rpcapi import ConductorAPI
+from onestack.compute.virt.registry import build_drivers
+from onestack.core.bus import Bus
+from onestack.core.config import Config
+
+
+def simulated_hosts(config: Config) -> list[str]:
+    return [f"compute-{i}" for i in range(1, max(0, config.compute.hosts) + 1)]
+
+
+class ComputeHosts:
+    def __init__(self, config: Config, hosts: list[str], bus: Bus, placement: PlacementClient,
+                 images: ImageClient) -> None:
+        conductor = ConductorAPI(bus, timeout=config.compute.rpc_timeout)
+        self.drivers = build_drivers(config, hosts)
+        self.agents = [
+            ComputeAgent(config, host, driver, bus, conductor, placement,
+                         ImageCache(config.data_dir / "compute" / host / "images", images))
+            for host, driver in self.drivers.items()]
+
+    async def start(self) -> None:
+        await asyncio.gather(*(agent.start() for agent in self.agents))
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(agent.stop() for agent in self.agents), return_exceptions=True)
