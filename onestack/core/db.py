@@ -75,6 +75,7 @@ class Database:
         self._writer = writer or (ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer") if self.is_sqlite
                                   else None)
         self._after_write: list[Callable[[], None]] = []
+        self._in_write: list[Callable[[Session], None]] = []
 
     def sibling(self) -> Database:
         """The same engine, writer lock and writer thread, with hooks of its own: one per service."""
@@ -84,16 +85,24 @@ class Database:
         """Call ``hook`` on the event loop after every write committed through ``write`` (e.g. to drop caches)."""
         self._after_write.append(hook)
 
+    def in_write(self, hook: Callable[[Session], None]) -> None:
+        """Run ``hook(session)`` at the end of every write transaction, before it commits."""
+        self._in_write.append(hook)
+
     def run_sync(self, fn: Callable[..., T], *args: Any, write: bool = True) -> T:
         """Run ``fn(session, *args)`` in one transaction in the calling thread."""
         if write and self.is_sqlite:
             with self._write_lock:
-                return self._transaction(fn, args)
-        return self._transaction(fn, args)
+                return self._transaction(fn, args, write)
+        return self._transaction(fn, args, write)
 
-    def _transaction(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    def _transaction(self, fn: Callable[..., T], args: tuple[Any, ...], write: bool) -> T:
         with self._sessions() as session, session.begin():
-            return fn(session, *args)
+            result = fn(session, *args)
+            if write:
+                for hook in self._in_write:
+                    hook(session)
+            return result
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         return await anyio.to_thread.run_sync(lambda: self.run_sync(fn, *args, write=False))

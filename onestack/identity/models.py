@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -314,3 +315,12 @@ class ServiceState(Base):
     __tablename__ = "identity_state"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Generation(Base):
+    """One row counting committed identity writes: every identity process compares it with what
+    it last saw (at most once a second) and drops its caches when it moved."""
+
+    __tablename__ = "identity_generation"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)

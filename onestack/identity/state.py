@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from onestack.core.auth import TTLCache
 from onestack.core.config import Config
 from onestack.core.db import Database
 from onestack.core.policy import Enforcer
 from onestack.identity.keys import KeyRepository
+from onestack.identity.models import Generation
 from onestack.identity.policies import DEFAULT_RULES
+
+GENERATION_CHECK_SECONDS = 1.0
+
+
+def _bump_generation(s: Session) -> None:
+    s.execute(update(Generation).where(Generation.id == 1).values(value=Generation.value + 1))
+
+
+def _generation(s: Session) -> int:
+    return int(s.scalar(select(Generation.value).where(Generation.id == 1)) or 0)
 
 
 class Identity:
@@ -22,12 +37,17 @@ class Identity:
         # Any committed identity write may change what a token validates to or what a list
         # shows: drop the caches. Handlers therefore never call changed() themselves.
         db.after_write(self.changed)
+        # ...and so may a write in another identity process: each write also moves the shared
+        # generation, which fresh() compares at most once a second (GENERATION_CHECK_SECONDS).
+        db.in_write(_bump_generation)
+        self.generation: int | None = None
+        self.generation_checked_at = 0.0
         data = Path(config.server.data_dir)
         self.token_keys = KeyRepository(data / "fernet-keys", config.identity.max_active_keys)
         self.credential_keys = KeyRepository(data / "credential-keys", config.identity.max_active_keys)
         self.enforcer = Enforcer(DEFAULT_RULES, config.identity.policy_file)
         # Bumped on every write; caches keyed on it can never serve data older than a write
-        # made in this process. Other processes see changes after cache_ttl at the latest.
+        # made in this process. Writes of other processes show within GENERATION_CHECK_SECONDS.
         self.revision = 0
         self.token_cache = TTLCache(config.identity.cache_ttl)
         self.list_cache: dict[Any, bytes] = {}
@@ -35,6 +55,18 @@ class Identity:
         self.revocations_loaded_at = 0.0
         self.revocations_revision = -1
         self.key_generation = 0
+
+    async def fresh(self) -> None:
+        """Drop the caches if another process committed an identity write since we last looked."""
+        now = time.monotonic()
+        if now - self.generation_checked_at < GENERATION_CHECK_SECONDS:
+            return
+        self.generation_checked_at = now
+        seen = await self.db.read(_generation)
+        if self.generation is not None and seen != self.generation:
+            self.changed()
+            self.generation_checked_at = now  # changed() does not reset it; keep the pace
+        self.generation = seen
 
     def changed(self) -> None:
         """Call after any write that can change what a token validates to."""

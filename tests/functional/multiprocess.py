@@ -104,6 +104,25 @@ class ScaleOutCloud:
 
         wait_until(healthy, timeout=timeout, what="the API process")
 
+    def start_identity(self, name: str, data_dir: Path, timeout: float = 90.0) -> str:
+        """Another identity API process on the same database (and the keys in ``data_dir``); its URL.
+        It advertises the cloud's URL, as a second API process behind one load balancer would."""
+        port = free_port()
+        proc = Proc(name, [sys.executable, "-m", "onestack", "serve", "identity", "--port", str(port), "--db-url",
+                           self.db_url, "--data-dir", str(data_dir), "--public-url", self.base_url],
+                    self.root / f"{name}.log", self.env)
+        self.procs[name] = proc
+        proc.start()
+        url = f"http://127.0.0.1:{port}"
+
+        def healthy() -> bool:
+            proc.check()
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as resp:
+                return bool(resp.status == 200)
+
+        wait_until(healthy, timeout=timeout, what=name)
+        return url
+
     def start_control(self, name: str, services: tuple[str, ...] = ("conductor", "scheduler")) -> Proc:
         return self._proc(name, ["serve", *services, "--db-url", self.db_url, "--host-name", name])
 

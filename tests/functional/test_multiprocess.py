@@ -165,3 +165,40 @@ def test_a_killed_agent_shows_down_and_evacuation_rebuilds_elsewhere(cloud: Scal
     guests = cloud.root / "node-1" / "compute" / "node-1" / "guests"
     wait_until(lambda: not any((guests / f"{s.id}.json").exists() for s in victims), timeout=60,
                what="node-1 to remove the evacuated guests")
+
+
+def test_identity_caches_follow_writes_of_another_identity_process(cloud: ScaleOutCloud, admin: Any) -> None:
+    """Two identity processes on one database: a write through one shows through the other within
+    about a second (identity_generation), though the other serves project lists from its cache."""
+    import httpx
+
+    other = cloud.start_identity("identity-2", data_dir=cloud.root / "api")  # same keys: tokens work on both
+    token = admin.session.get_token()
+    headers = {"X-Auth-Token": token}
+    first = f"{cloud.base_url}/identity/v3/projects"
+    second = f"{other}/identity/v3/projects"
+    names = {p["name"] for p in httpx.get(first, headers=headers).json()["projects"]}  # cached now
+    created = httpx.post(second, headers=headers, json={"project": {"name": f"seen-{uuid.uuid4().hex[:6]}"}})
+    assert created.status_code == 201, created.text
+    name = created.json()["project"]["name"]
+    assert name not in names
+    started = time.monotonic()
+    wait_until(lambda: name in {p["name"] for p in httpx.get(first, headers=headers).json()["projects"]},
+               timeout=10, what="the first process to list the project the second created")
+    assert time.monotonic() - started < 5
+    # A role taken away through one process stops a token working through the other.
+    user = httpx.post(f"{other}/identity/v3/users", headers=headers, json={"user": {
+        "name": f"u-{uuid.uuid4().hex[:6]}", "password": "s3cret-pass", "default_project_id":
+            created.json()["project"]["id"]}}).json()["user"]
+    member = next(r for r in httpx.get(f"{cloud.base_url}/identity/v3/roles", headers=headers).json()["roles"]
+                  if r["name"] == "member")
+    grant = f"/v3/projects/{user['default_project_id']}/users/{user['id']}/roles/{member['id']}"
+    assert httpx.put(f"{other}/identity{grant}", headers=headers).status_code == 204
+    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {"id": user["id"],
+            "password": "s3cret-pass"}}}, "scope": {"project": {"id": user["default_project_id"]}}}}
+    user_token = httpx.post(f"{cloud.base_url}/identity/v3/auth/tokens", json=body).headers["X-Subject-Token"]
+    check = {**headers, "X-Subject-Token": user_token}
+    assert httpx.get(f"{cloud.base_url}/identity/v3/auth/tokens", headers=check).status_code == 200  # cached
+    assert httpx.delete(f"{other}/identity{grant}", headers=headers).status_code == 204
+    wait_until(lambda: httpx.get(f"{cloud.base_url}/identity/v3/auth/tokens", headers=check).status_code == 404,
+               timeout=10, what="the first process to stop validating the token")

@@ -64,6 +64,7 @@ async def list_projects(req: Req) -> Response:
     # Listing is hot (every client lists projects) and only changes on identity writes,
     # which clear this cache: serve the encoded body while nothing has been written.
     key = ("projects", str(req.request.url), tuple(sorted(filters.items())))
+    await ident.fresh()
     body = ident.list_cache.get(key)
     if body is not None:
         return Response(body, media_type="application/json")

@@ -464,6 +464,7 @@ async def validate_payload(
     ident: Identity, token: str, *, include_catalog: bool = True, allow_expired: bool = False
 ) -> tuple[TokenPayload, dict[str, Any]]:
     """Open, check and render a token; raises TokenNotFound when it is not (or no longer) valid."""
+    await ident.fresh()  # another identity process's writes drop our caches too
     ident.token_keys.fernet()  # notices rotated or pruned keys on disk
     if ident.token_keys.generation != ident.key_generation:
         ident.key_generation = ident.token_keys.generation
