@@ -2,6 +2,7 @@
 
     python bench/compute.py                       # the full run (~5 min on 2 cores)
     python bench/compute.py --latency 50 --sustained 300 --list-sizes 1000 2000
+    python bench/compute.py --scale-out           # one process vs separate processes (~5 min)
 
 Measures, against a real `onestack up` (its own data dir, SQLite, 4 simulated hosts):
 - boot-to-ACTIVE latency: one client boots servers one at a time; each figure is from the
@@ -16,6 +17,11 @@ Measures, against a real `onestack up` (its own data dir, SQLite, 4 simulated ho
 - scheduler decision time at 1,000 hosts: the filter/weigh/claim function over 1,000 host
   states (bench/scheduler.py's hosts) and placement's GET /allocation_candidates over 1,000
   resource providers (created through the placement API in the same cloud).
+With ``--scale-out`` it measures instead boot latency, boots/s and deletes/s with the control
+plane in separate processes on PostgreSQL and RabbitMQ (tests/functional/multiprocess.py: an API
+process, a conductor+scheduler process, 1, 2 and 4 agent processes), next to the one-process
+figures (``onestack up``, SQLite and PostgreSQL) of the same run; CPU per boot is summed over
+every process of the cloud. Needs the local PostgreSQL and RabbitMQ.
 Results: docs/performance.md (compute section).
 """
 
@@ -39,7 +45,7 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.functional.cloud import RunningCloud, make_cloud, wait_until
+from tests.functional.cloud import make_cloud, wait_until
 
 MV = {"OpenStack-API-Version": "compute 2.96"}
 PLACEMENT_MV = {"OpenStack-API-Version": "placement 1.39"}
@@ -61,7 +67,7 @@ def pct(values: list[float], q: float) -> float:
 class Api:
     """A thin httpx client with an admin token (openstacksdk's own overhead would dominate)."""
 
-    def __init__(self, cloud: RunningCloud) -> None:
+    def __init__(self, cloud: Any) -> None:
         cfg = cloud.cloud_config("devstack-admin")["auth"]
         body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
             "name": cfg["username"], "domain": {"id": "default"}, "password": cfg["password"]}}},
@@ -115,11 +121,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def sustained(cloud: RunningCloud, image: str, flavor: str, n: int, workers: int = 8) -> tuple[float, float, float]:
-    """Boots/s, deletes/s and the server's CPU milliseconds per boot."""
+def sustained(cloud: Any, image: str, flavor: str, n: int, workers: int = 8,
+              pids: list[int] | None = None) -> tuple[float, float, float]:
+    """Boots/s, deletes/s and the cloud's CPU milliseconds per boot (its process, or ``pids``)."""
     apis = [Api(cloud) for _ in range(workers)]
-    assert cloud.proc is not None
-    cpu_before = cpu_seconds(cloud.proc.pid)
+    if pids is None:
+        assert cloud.proc is not None
+        pids = [cloud.proc.pid]
+    cpu_before = sum(cpu_seconds(pid) for pid in pids)
     ids: list[str] = []
     lock = threading.Lock()
 
@@ -135,7 +144,7 @@ def sustained(cloud: RunningCloud, image: str, flavor: str, n: int, workers: int
         list(pool.map(work, range(workers)))
     wait_until(lambda: building(apis[0]) == 0, timeout=600, interval=0.05, what="boots")
     boot_s = time.perf_counter() - started
-    cpu_ms = (cpu_seconds(cloud.proc.pid) - cpu_before) * 1000 / n
+    cpu_ms = (sum(cpu_seconds(pid) for pid in pids) - cpu_before) * 1000 / n
     errors = len(apis[0].req("GET", "/servers?status=ERROR").json()["servers"])
     assert errors == 0, f"{errors} servers in ERROR"
 
@@ -196,24 +205,99 @@ def candidates_time(api: Api, providers: int, samples: int = 20) -> tuple[float,
     return pct(times, 0.5), pct(times, 0.99)
 
 
+def prepare(api: Api) -> tuple[str, str]:
+    """Unlimited quota for the admin project, a tiny flavor; returns (image, flavor)."""
+    api.req("PUT", f"/os-quota-sets/{api.project}", {"quota_set": {"instances": -1, "cores": -1, "ram": -1}})
+    flavor = api.req("POST", "/flavors", {"flavor": {"name": "bench.nano", "vcpus": 1, "ram": 64,
+                                                     "disk": 1}}).json()["flavor"]["id"]
+    images = api.req("GET", "/v2/images?name=onestack-tiny-x86_64-disk", service="image").json()["images"]
+    return images[0]["id"], flavor
+
+
+def measure(cloud: Any, n_latency: int, n_sustained: int, pids: list[int] | None = None) -> dict[str, float]:
+    api = Api(cloud)
+    image, flavor = prepare(api)
+    t = latency(api, image, flavor, n_latency)
+    boots, deletes, cpu_ms = sustained(cloud, image, flavor, n_sustained, pids=pids)
+    return {"p50": pct(t, 0.5), "p99": pct(t, 0.99), "boots": boots, "deletes": deletes, "cpu": cpu_ms}
+
+
+def scale_out(args: argparse.Namespace) -> list[tuple[str, dict[str, float]]]:
+    from tests.databases import postgres_database
+    from tests.functional.multiprocess import ScaleOutCloud
+    from tests.services import rabbit_vhost
+
+    results: list[tuple[str, dict[str, float]]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-scaleout-") as tmp:
+        for db in ("sqlite", "postgresql"):
+            databases = postgres_database() if db == "postgresql" else None
+            extra = ["--db-url", next(databases)] if databases is not None else []
+            (Path(tmp) / f"one-{db}").mkdir()
+            cloud = make_cloud(Path(tmp) / f"one-{db}", ENV, extra_args=extra)
+            cloud.start()
+            try:
+                results.append((f"one process ({HOSTS} simulated hosts), {db}, memory bus",
+                                measure(cloud, args.latency, args.sustained)))
+                print(results[-1], flush=True)
+            finally:
+                cloud.stop()
+                if databases is not None:
+                    databases.close()
+        for agents in args.agents:
+            databases = postgres_database()
+            with rabbit_vhost() as transport:
+                env = {k: v for k, v in ENV.items() if k != "ONESTACK_COMPUTE__HOSTS"}
+                multi = ScaleOutCloud(Path(tmp) / f"multi-{agents}", next(databases), transport, env)
+                try:
+                    multi.start_api()
+                    multi.start_control("ctl-1")
+                    for i in range(agents):
+                        multi.start_agent(f"node-{i + 1}")
+                    registered(Api(multi), agents)
+                    pids = [p.popen.pid for p in multi.procs.values() if p.popen is not None]
+                    name = f"separate processes: API, conductor+scheduler, {agents} agent(s); PostgreSQL, RabbitMQ"
+                    results.append((name, measure(multi, args.latency, args.sustained, pids)))
+                    print(results[-1], flush=True)
+                finally:
+                    multi.stop()
+                    databases.close()
+    return results
+
+
+def registered(api: Api, agents: int) -> None:
+    wait_until(lambda: len(api.req("GET", "/os-hypervisors").json()["hypervisors"]) == agents,
+               timeout=120, what=f"{agents} agents registered")
+
+
+def print_scale_out(results: list[tuple[str, dict[str, float]]]) -> None:
+    width = max(len(name) for name, _ in results)
+    print(f"\n{'setup'.ljust(width)} | boot p50 | boot p99 | boots/s | deletes/s | CPU/boot (all processes)")
+    print(f"{'-' * width}-|----------|----------|---------|-----------|------------------------")
+    for name, r in results:
+        print(f"{name.ljust(width)} | {r['p50']:6.1f} ms | {r['p99']:6.1f} ms | {r['boots']:7.1f} | "
+              f"{r['deletes']:9.1f} | {r['cpu']:.1f} ms")
+    print(f"\nmachine: {os.cpu_count()} CPUs, python {sys.version.split()[0]}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--latency", type=int, default=200, help="sequential boots for the latency figure")
     parser.add_argument("--sustained", type=int, default=1000, help="servers booted and deleted by 8 clients")
     parser.add_argument("--list-sizes", type=int, nargs="*", default=[1000, 5000, 10000])
     parser.add_argument("--providers", type=int, default=1000)
+    parser.add_argument("--scale-out", action="store_true", help="one process vs separate processes (see above)")
+    parser.add_argument("--agents", type=int, nargs="*", default=[1, 2, 4], help="agent processes (--scale-out)")
     args = parser.parse_args()
+    if args.scale_out:
+        print_scale_out(scale_out(args))
+        return 0
     rows: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory(prefix="bench-compute-") as tmp:
         cloud = make_cloud(Path(tmp), ENV)
         cloud.start()
         try:
             api = Api(cloud)
-            api.req("PUT", f"/os-quota-sets/{api.project}", {"quota_set": {"instances": -1, "cores": -1, "ram": -1}})
-            flavor = api.req("POST", "/flavors", {"flavor": {"name": "bench.nano", "vcpus": 1, "ram": 64,
-                                                             "disk": 1}}).json()["flavor"]["id"]
-            images = api.req("GET", "/v2/images?name=onestack-tiny-x86_64-disk", service="image").json()["images"]
-            image = images[0]["id"]
+            image, flavor = prepare(api)
             t = latency(api, image, flavor, args.latency)
             rows += [("boot-to-ACTIVE p50 (1 client)", f"{pct(t, 0.5):.1f} ms"),
                      ("boot-to-ACTIVE p99 (1 client)", f"{pct(t, 0.99):.1f} ms")]
