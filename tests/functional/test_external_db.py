@@ -1,46 +1,57 @@
-"""`onestack up --db-url` against the local PostgreSQL and MariaDB servers (fresh database per run)."""
+"""`onestack up --db-url` against the local PostgreSQL and MariaDB servers (fresh database per run).
+
+A server that does not answer skips its tests, unless ``ONESTACK_REQUIRE_SERVICES`` is set (as in
+CI): then it fails them.
+"""
 
 from __future__ import annotations
 
+import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
-from tests.functional.cloud import RunningCloud, make_cloud
+from tests.functional.cloud import (
+    RunningCloud,
+    create_test_database,
+    drop_test_database,
+    make_cloud,
+)
 
 pytestmark = pytest.mark.external_db
 
 EMOJI_NAME = "\u2601\ufe0f \U0001f680 '; DROP TABLE project; --"
 
 
-def _postgres_db() -> Iterator[str]:
-    psycopg2 = pytest.importorskip("psycopg2")
-    name = f"onestack_test_{uuid.uuid4().hex[:10]}"
+def _unavailable(what: str) -> NoReturn:
+    """Skip, or fail when the environment promises the local services (ONESTACK_REQUIRE_SERVICES)."""
+    if os.environ.get("ONESTACK_REQUIRE_SERVICES"):
+        pytest.fail(f"{what} (ONESTACK_REQUIRE_SERVICES is set)")
+    pytest.skip(what)
+
+
+def _postgres_db() -> Generator[str, None, None]:
     try:
-        admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres", connect_timeout=3)
-    except psycopg2.OperationalError as exc:
-        pytest.skip(f"PostgreSQL not reachable: {exc}")
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
+        url = create_test_database("postgresql")
+    except RuntimeError as exc:
+        _unavailable(str(exc))
     try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+        yield url
     finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+        drop_test_database(url)
 
 
-def _mysql_db() -> Iterator[str]:
-    pymysql = pytest.importorskip("pymysql")
+def _mysql_db() -> Generator[str, None, None]:
+    import pymysql
+
     name = f"onestack_test_{uuid.uuid4().hex[:10]}"
     try:
         admin = pymysql.connect(host="127.0.0.1", port=3306, user="root", connect_timeout=3, autocommit=True)
     except pymysql.err.MySQLError as exc:
-        pytest.skip(f"MariaDB not reachable: {exc}")
+        _unavailable(f"MariaDB not reachable: {exc}")
     with admin.cursor() as cur:
         cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
     try:
@@ -55,7 +66,7 @@ def _mysql_db() -> Iterator[str]:
 def external_cloud(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunningCloud]:
     databases = _postgres_db() if request.param == "postgresql" else _mysql_db()
     url = next(databases)
-    running = make_cloud(tmp_path, extra_args=["--db-url", url])
+    running = make_cloud(tmp_path, db_url=url)
     try:
         running.start()
         yield running
@@ -105,3 +116,4 @@ def test_data_survives_restart(external_cloud: RunningCloud) -> None:
     resp = admin.session.get("/v3/auth/tokens", endpoint_filter={"service_type": "identity"},
                              headers={"X-Subject-Token": token})
     assert resp.status_code == 200
+

@@ -464,4 +464,4 @@ def test_image_count_quota(tmp_path: Any) -> None:
         assert api("DELETE", f"/v2/images/{first['id']}").status_code == 204
         api.create(name="third")
     finally:
-        cloud.stop()
+        cloud.close()
