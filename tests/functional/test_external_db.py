@@ -189,3 +189,19 @@ def test_racing_claims_on_one_provider_both_land(pg_engine: Engine) -> None:
         assert held == {first: 1, second: 1}
         assert s.scalar(select(pm.ResourceProvider.generation).where(pm.ResourceProvider.uuid == rp)) == 3
 
+
+@pytest.mark.parametrize("where", ["tokens", "users"])
+def test_racing_failed_authentications_all_count(pg_engine: Engine, where: str) -> None:
+    """Each failure counts toward the lockout, however many arrive at once (the row is locked, not overwritten)."""
+    from onestack.identity.models import User
+    from onestack.identity.service import bootstrap, tokens, users
+
+    with Session(pg_engine) as s, s.begin():
+        bootstrap.bootstrap(s, admin_password="a", demo_password="d", service_password="s", rounds=4,
+                            region="RegionOne")
+        user_id = users.find_user_by_name(s, "demo", "default").id
+    record = tokens._record_failure if where == "tokens" else users.record_failure
+
+    _race(pg_engine, lambda s: record(s, user_id, 1800), lambda s: record(s, user_id, 1800))
+    with Session(pg_engine) as s:
+        assert s.scalar(select(User.failed_auth_count).where(User.id == user_id)) == 2

@@ -328,7 +328,7 @@ def is_locked(sc: Any, state: PasswordState) -> bool:
 
 
 def record_failure(s: Session, user_id: str, window: int) -> None:
-    user = s.get(User, user_id)
+    user = s.get(User, user_id, with_for_update=True)  # concurrent failures must each count
     if user is None:
         return
     now = utcnow()
