@@ -3,7 +3,8 @@
 ``ONESTACK_TEST_DB`` picks the database every cloud runs on: ``sqlite`` (unset; the file in the
 data dir) or ``postgresql`` (a fresh database of the cloud's own on the server named by
 ``ONESTACK_TEST_PG_URL``, default ``postgresql://postgres@127.0.0.1:5432/postgres``, created at
-the first start and dropped by ``close``). An unreachable server fails the cloud's start loudly.
+the first start, in UTF-8 with C.UTF-8 collation, and dropped by ``close``). An unreachable server
+fails the run loudly.
 """
 
 from __future__ import annotations
@@ -82,7 +83,9 @@ def create_test_database(kind: str = "") -> str:
     if (kind or test_db_kind()) == "sqlite":
         return ""
     name = f"onestack_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    _pg_admin(f'CREATE DATABASE "{name}"')
+    # Code-point collation, as SQLite's BINARY: what the tests see must not hang on the cluster's locale.
+    _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'UTF8\' '
+              f"LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'")
     url = f"{_pg_admin_url().rsplit('/', 1)[0]}/{name}"
     _created_databases.add(url)
     return url
