@@ -32,7 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=int, help="port to bind (default 5000)")
     up.add_argument("--public-url", help="base URL to advertise in the catalog")
     up.add_argument("--admin-password", help="admin password on first start (default: generated)")
-    up.add_argument("--reset", action="store_true", help="wipe the data dir first")
+    up.add_argument("--reset", action="store_true",
+                    help="wipe the data dir first (and onestack's tables in a --db-url database)")
     up.add_argument("--compute-hosts", type=int, help="simulated compute hosts to run (default 1)")
     status = sub.add_parser("status", help="is the cloud up, and where")
     _common(status)
