@@ -33,7 +33,7 @@ TEST_DB_KINDS = ("sqlite", "postgresql")
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
-def test_db_kind() -> str:
+def configured_db_kind() -> str:
     """The database the functional tests run their clouds on (``ONESTACK_TEST_DB``)."""
     kind = os.environ.get("ONESTACK_TEST_DB", "") or "sqlite"
     if kind not in TEST_DB_KINDS:
@@ -65,7 +65,7 @@ def _pg_admin(sql: str | None = None) -> None:
 
 def check_test_database() -> str:
     """What the clouds will run on (``ONESTACK_TEST_DB``); raises if that server does not answer."""
-    kind = test_db_kind()
+    kind = configured_db_kind()
     if kind == "postgresql":
         try:
             _pg_admin()
@@ -80,7 +80,7 @@ _created_databases: set[str] = set()
 
 def create_test_database(kind: str = "") -> str:
     """A new empty database of ``kind`` (default: ``ONESTACK_TEST_DB``'s); its URL, or "" for SQLite's file."""
-    if (kind or test_db_kind()) == "sqlite":
+    if (kind or configured_db_kind()) == "sqlite":
         return ""
     name = f"onestack_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     # Code-point collation, as SQLite's BINARY: what the tests see must not hang on the cluster's locale.

@@ -12,7 +12,7 @@ from tests.functional.cloud import RunningCloud, check_test_database, make_cloud
 
 
 @pytest.fixture(scope="session", autouse=True)
-def test_database() -> str:
+def database_reachable() -> str:
     """ONESTACK_TEST_DB=postgresql with no server answering ends the run at once, loudly, not test by test."""
     try:
         return check_test_database()
