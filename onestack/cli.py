@@ -33,7 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=int, help="port to bind (default 5000)")
     up.add_argument("--public-url", help="base URL to advertise in the catalog")
     up.add_argument("--admin-password", help="admin password on first start (default: generated)")
-    up.add_argument("--reset", action="store_true", help="wipe the data dir first")
+    up.add_argument("--reset", action="store_true",
+                    help="wipe the data dir first (and onestack's tables in a --db-url database)")
     up.add_argument("--compute-hosts", type=int, help="simulated compute hosts to run (default 1)")
     up.add_argument("--transport-url", help="the bus: memory:// (default) or rabbit://user:pass@host:port/vhost")
     serve = sub.add_parser("serve", help="run the named services in this process (APIs and central workers)")

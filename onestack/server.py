@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy import text
 from starlette.applications import Starlette
 
 from onestack.compute import app as compute_app
@@ -71,9 +72,30 @@ class Cloud:
 
 
 def reset_data_dir(config: Config) -> None:
+    """``up --reset``: wipe the data dir, and onestack's tables in a database that lives elsewhere.
+
+    The data dir's keys and secrets belong with the rows they seal and authenticate: wiping one
+    without the other would leave a bootstrapped database whose passwords nobody has.
+    """
     path = config.data_dir
+    default_db = path / "onestack.db"
+    if config.database_url != f"sqlite:///{default_db}":
+        drop_tables(config.database_url)
     if path.exists():
         shutil.rmtree(path)
+
+
+def drop_tables(url: str) -> None:
+    """Drop every service's tables and Alembic version table from the database at ``url``."""
+    engine = create_db_engine(url)
+    try:
+        with engine.begin() as conn:
+            owned = {m.name: m for d in SERVICES for m in d.migrations}  # compute's are shared by four
+            for m in reversed(list(owned.values())):
+                m.metadata.drop_all(conn)
+                conn.execute(text(f"DROP TABLE IF EXISTS alembic_version_{m.name}"))
+    finally:
+        engine.dispose()
 
 
 def open_database(config: Config) -> Database:

@@ -12,6 +12,8 @@ from starlette.testclient import TestClient
 
 from onestack import server
 from onestack.core.config import load_config
+from tests.functional.cloud import create_test_database, drop_test_database
+from tests.services import require_or_skip
 
 
 @contextmanager
@@ -29,36 +31,33 @@ def in_process_cloud(overrides: dict[str, Any]) -> Iterator[TestClient]:
     db.dispose()
 
 
-def _fresh(admin: Any, name: str, create: str, drop: str, url: str) -> Generator[str, None, None]:
-    with admin.cursor() as cur:
-        cur.execute(create.format(name=name))
-    try:
-        yield url.format(name=name)
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(drop.format(name=name))
-        admin.close()
-
-
 def postgres_database() -> Generator[str, None, None]:
-    """The URL of a new database, dropped when the generator is closed; skips without a server."""
-    psycopg2 = pytest.importorskip("psycopg2")
+    """The URL of a new database (UTF-8, code-point collation), dropped when the generator is closed.
+
+    Without a reachable server the test skips, or fails when ONESTACK_REQUIRE_SERVICES=1."""
     try:
-        admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres", connect_timeout=3)
-    except psycopg2.OperationalError as exc:
-        pytest.skip(f"PostgreSQL not reachable: {exc}")
-    admin.autocommit = True
-    return _fresh(admin, f"onestack_test_{uuid.uuid4().hex[:10]}", 'CREATE DATABASE "{name}"',
-                  'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', "postgresql://postgres@127.0.0.1:5432/{name}")
+        url = create_test_database("postgresql")
+    except RuntimeError as exc:
+        require_or_skip(str(exc))
+    try:
+        yield url
+    finally:
+        drop_test_database(url)
 
 
 def mysql_database() -> Generator[str, None, None]:
-    """As ``postgres_database``, on MariaDB."""
+    """As ``postgres_database``, on MariaDB (utf8mb4, binary collation)."""
     pymysql = pytest.importorskip("pymysql")
+    name = f"onestack_test_{uuid.uuid4().hex[:10]}"
     try:
         admin = pymysql.connect(host="127.0.0.1", port=3306, user="root", connect_timeout=3, autocommit=True)
     except pymysql.err.MySQLError as exc:
-        pytest.skip(f"MariaDB not reachable: {exc}")
-    return _fresh(admin, f"onestack_test_{uuid.uuid4().hex[:10]}",
-                  "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
-                  "DROP DATABASE IF EXISTS `{name}`", "mysql://root@127.0.0.1:3306/{name}")
+        require_or_skip(f"MariaDB not reachable: {exc}")
+    with admin.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+    try:
+        yield f"mysql://root@127.0.0.1:3306/{name}"
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        admin.close()

@@ -1,7 +1,16 @@
-"""A real ``onestack up`` in a subprocess, on a free port, with a temporary data dir."""
+"""A real ``onestack up`` in a subprocess, on a free port, with a temporary data dir.
+
+``ONESTACK_TEST_DB`` picks the database every cloud runs on: ``sqlite`` (unset; the file in the
+data dir) or ``postgresql`` (a fresh database of the cloud's own on the server named by
+``ONESTACK_TEST_PG_URL``, default ``postgresql://postgres@127.0.0.1:5432/postgres``, created at
+the first start, in UTF-8 with C.UTF-8 collation, and dropped by ``close``). An unreachable server
+fails the run loudly.
+"""
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import os
 import signal
@@ -10,13 +19,103 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy import Engine
 
 REPO = Path(__file__).resolve().parents[2]
+TEST_DB_KINDS = ("sqlite", "postgresql")
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def configured_db_kind() -> str:
+    """The database the functional tests run their clouds on (``ONESTACK_TEST_DB``)."""
+    kind = os.environ.get("ONESTACK_TEST_DB", "") or "sqlite"
+    if kind not in TEST_DB_KINDS:
+        raise RuntimeError(f"ONESTACK_TEST_DB={kind!r}: expected one of {', '.join(TEST_DB_KINDS)}")
+    return kind
+
+
+def _pg_admin_url() -> str:
+    return os.environ.get("ONESTACK_TEST_PG_URL", "") or DEFAULT_PG_URL
+
+
+def _pg_admin(sql: str | None = None) -> None:
+    """Run ``sql`` (or only connect) on the server's maintenance database, autocommit; fails loudly."""
+    import psycopg2
+
+    url = _pg_admin_url()
+    try:
+        conn = psycopg2.connect(url, connect_timeout=5)
+    except psycopg2.OperationalError as exc:
+        raise RuntimeError(f"PostgreSQL at {url} is not reachable: {exc}") from exc
+    try:
+        conn.autocommit = True
+        if sql:
+            with conn.cursor() as cur:
+                cur.execute(sql)
+    finally:
+        conn.close()
+
+
+def check_test_database() -> str:
+    """What the clouds will run on (``ONESTACK_TEST_DB``); raises if that server does not answer."""
+    kind = configured_db_kind()
+    if kind == "postgresql":
+        try:
+            _pg_admin()
+        except RuntimeError as exc:
+            raise RuntimeError(f"ONESTACK_TEST_DB=postgresql but {exc}") from exc
+        return f"postgresql ({_pg_admin_url()})"
+    return kind
+
+
+_created_databases: set[str] = set()
+
+
+def create_test_database(kind: str = "") -> str:
+    """A new empty database of ``kind`` (default: ``ONESTACK_TEST_DB``'s); its URL, or "" for SQLite's file."""
+    if (kind or configured_db_kind()) == "sqlite":
+        return ""
+    name = f"onestack_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    # Code-point collation, as SQLite's BINARY: what the tests see must not hang on the cluster's locale.
+    _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'UTF8\' '
+              f"LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'")
+    url = f"{_pg_admin_url().rsplit('/', 1)[0]}/{name}"
+    _created_databases.add(url)
+    return url
+
+
+def drop_test_database(url: str) -> None:
+    """Drop a database made by ``create_test_database``, closing whatever still holds it open."""
+    if url:
+        _pg_admin(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+        _created_databases.discard(url)
+
+
+@atexit.register
+def _drop_leftover_databases() -> None:
+    """A cloud a test forgot to close must not leave its database on a shared server."""
+    for url in list(_created_databases):
+        with contextlib.suppress(Exception):
+            drop_test_database(url)
+
+
+@contextlib.contextmanager
+def db_engine(url: str) -> Iterator[Engine]:
+    """A SQLAlchemy engine on a cloud's database (``RunningCloud.db_url``), disposed afterwards."""
+    from onestack.core.db import create_db_engine
+
+    engine = create_db_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def free_port() -> int:
@@ -48,6 +147,19 @@ class RunningCloud:
     extra_args: list[str] = field(default_factory=list)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    # The cloud's database on a server (``--db-url``): its own one made at the first start when
+    # ONESTACK_TEST_DB asks for it (owned: ``close`` drops it), or one the test passed to make_cloud.
+    external_db_url: str = ""
+    owns_db: bool = False
+
+    @property
+    def db_url(self) -> str:
+        """The SQLAlchemy URL of the cloud's database: the SQLite file in the data dir, or its own one."""
+        return self.external_db_url or f"sqlite:///{self.data_dir / 'onestack.db'}"
+
+    def engine(self) -> contextlib.AbstractContextManager[Engine]:
+        """``with cloud.engine() as engine:`` a SQLAlchemy engine on the cloud's database."""
+        return db_engine(self.db_url)
 
     @property
     def base_url(self) -> str:
@@ -63,8 +175,12 @@ class RunningCloud:
 
     def start(self, timeout: float = 60.0) -> None:
         self.log_path = self.data_dir.parent / f"onestack-{self.port}.log"
+        if not self.external_db_url:  # a restart keeps the database
+            self.external_db_url = create_test_database()
+            self.owns_db = bool(self.external_db_url)
+        db_args = ["--db-url", self.external_db_url] if self.external_db_url else []
         cmd = [sys.executable, "-m", "onestack", "up", "--data-dir", str(self.data_dir), "--port", str(self.port),
-               *self.extra_args]
+               *db_args, *self.extra_args]
         with open(self.log_path, "ab") as log:  # the child keeps its own copy of the descriptor
             self.proc = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
 
@@ -87,6 +203,15 @@ class RunningCloud:
             code = self.proc.wait()
         self.proc = None
         return code
+
+    def close(self) -> None:
+        """Stop for good: also drop the cloud's own database (a ``stop`` alone keeps it for a restart)."""
+        try:
+            self.stop()
+        finally:
+            if self.owns_db:
+                drop_test_database(self.external_db_url)
+                self.external_db_url, self.owns_db = "", False
 
     def cloud_config(self, name: str) -> dict[str, Any]:
         doc: dict[str, Any] = yaml.safe_load(self.clouds_yaml.read_text())
@@ -118,7 +243,9 @@ class RunningCloud:
         return json.loads(proc.stdout) if proc.stdout.strip() else None
 
 
-def make_cloud(tmp: Path, extra_env: dict[str, str] | None = None, extra_args: list[str] | None = None) -> RunningCloud:
+def make_cloud(tmp: Path, extra_env: dict[str, str] | None = None, extra_args: list[str] | None = None,
+               db_url: str = "") -> RunningCloud:
+    """A cloud (not started yet); ``db_url`` puts it on that database instead of the ONESTACK_TEST_DB one."""
     data_dir = tmp / "data"
     env = dict(os.environ)
     env.update({
@@ -127,4 +254,5 @@ def make_cloud(tmp: Path, extra_env: dict[str, str] | None = None, extra_args: l
         "ONESTACK_LOG__LEVEL": "INFO",
     })
     env.update(extra_env or {})
-    return RunningCloud(data_dir=data_dir, port=free_port(), env=env, extra_args=extra_args or [])
+    return RunningCloud(data_dir=data_dir, port=free_port(), env=env, extra_args=extra_args or [],
+                        external_db_url=db_url)

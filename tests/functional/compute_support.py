@@ -21,7 +21,7 @@ def module_cloud(name: str, env: dict[str, str] | None = None) -> Callable[..., 
         running = make_cloud(Path(tmp_path_factory.mktemp(name)), env)
         running.start()
         yield running
-        running.stop()
+        running.close()
 
     return running_cloud
 

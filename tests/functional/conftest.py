@@ -8,7 +8,16 @@ from typing import Any
 
 import pytest
 
-from tests.functional.cloud import RunningCloud, make_cloud
+from tests.functional.cloud import RunningCloud, check_test_database, make_cloud
+
+
+@pytest.fixture(scope="session", autouse=True)
+def database_reachable() -> str:
+    """ONESTACK_TEST_DB=postgresql with no server answering ends the run at once, loudly, not test by test."""
+    try:
+        return check_test_database()
+    except RuntimeError as exc:
+        pytest.exit(str(exc), returncode=3)
 
 
 @pytest.fixture(scope="session")
@@ -16,7 +25,7 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
     running = make_cloud(tmp_path_factory.mktemp("cloud"))
     running.start()
     yield running
-    running.stop()
+    running.close()
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +49,7 @@ def fresh_cloud(tmp_path: Path) -> Iterator[RunningCloud]:
     """A cloud of the test's own (for restarts, config changes, key rotation)."""
     running = make_cloud(tmp_path)
     yield running
-    running.stop()
+    running.close()
 
 
 # Connections to a compute test module's own cloud: each such module defines a module-scoped ``ccloud``

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.functional.cloud import REPO, free_port
+from tests.functional.cloud import REPO, create_test_database, drop_test_database, free_port
 
 
 def onestack(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -48,7 +48,15 @@ def test_malformed_config_file_is_exit_2(tmp_path: Path) -> None:
 
 def test_admin_bootstrap_then_db_upgrade(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    first = onestack("admin", "bootstrap", "--data-dir", str(data), "--admin-password", "Adm1n-pass")
+    db_url = create_test_database()  # "" on SQLite: the database file in the data dir
+    try:
+        _bootstrap_then_db_upgrade(data, ["--db-url", db_url] if db_url else [])
+    finally:
+        drop_test_database(db_url)
+
+
+def _bootstrap_then_db_upgrade(data: Path, db_args: list[str]) -> None:
+    first = onestack("admin", "bootstrap", "--data-dir", str(data), *db_args, "--admin-password", "Adm1n-pass")
     assert first.returncode == 0, first.stderr
     assert "admin password: Adm1n-pass" in first.stdout
     secrets = json.loads((data / "secrets.json").read_text())
@@ -57,11 +65,11 @@ def test_admin_bootstrap_then_db_upgrade(tmp_path: Path) -> None:
         assert stat.S_IMODE((data / name).stat().st_mode) == 0o600
     assert sorted(os.listdir(data / "fernet-keys")) == ["0", "1"]
 
-    again = onestack("admin", "bootstrap", "--data-dir", str(data))
+    again = onestack("admin", "bootstrap", "--data-dir", str(data), *db_args)
     assert again.returncode == 0 and "already bootstrapped" in again.stdout
     assert json.loads((data / "secrets.json").read_text()) == secrets
 
-    upgrade = onestack("admin", "db-upgrade", "--data-dir", str(data))
+    upgrade = onestack("admin", "db-upgrade", "--data-dir", str(data), *db_args)
     assert upgrade.returncode == 0 and "up to date" in upgrade.stdout
 
 

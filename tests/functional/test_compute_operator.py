@@ -106,7 +106,11 @@ def test_service_list_cli_and_versions(ccloud: RunningCloud, cadmin: Any, cdemo:
     assert all(s["forced_down"] is False for s in services(cadmin, mv="2.11"))
     new = services(cadmin)
     assert all(UUID_RE.match(s["id"]) and TIME_RE.match(s["updated_at"]) for s in new)
-    assert [s["host"] for s in services(cadmin, query="?binary=nova-compute")] == HOSTS
+    # Nova lists services by id; the agents register concurrently, so ids need not follow host names.
+    computes = services(cadmin, mv="2.52", query="?binary=nova-compute")
+    assert sorted(s["host"] for s in computes) == HOSTS and len(computes) == len(HOSTS)
+    assert [s["id"] for s in computes] == sorted(s["id"] for s in computes)
+    assert [s["host"] for s in services(cadmin, query="?binary=nova-compute")] == [s["host"] for s in computes]
     assert [s["binary"] for s in services(cadmin, query="?host=onestack")] == ["nova-conductor", "nova-scheduler"]
     assert services(cadmin, query="?host=nowhere") == []
     # 2.75 refuses unknown query parameters; older versions ignore them.
@@ -237,8 +241,11 @@ def test_hypervisor_search_servers_and_paging(cadmin: Any, cdemo: Any, image_id:
     host = active(cadmin, server_id)["OS-EXT-SRV-ATTR:host"]
     found = call(cadmin, "GET", f"/os-hypervisors/{host}/servers", mv="2.52").json()["hypervisors"]
     assert found[0]["servers"] == [{"name": "hyp-server", "uuid": server_id}]
-    assert [h["hypervisor_hostname"] for h in call(
-        cadmin, "GET", "/os-hypervisors/compute/search", mv="2.52").json()["hypervisors"]] == HOSTS
+    searched = call(cadmin, "GET", "/os-hypervisors/compute/search", mv="2.52").json()["hypervisors"]
+    assert sorted(h["hypervisor_hostname"] for h in searched) == HOSTS and len(searched) == len(HOSTS)
+    assert [h["id"] for h in searched] == sorted(h["id"] for h in searched)  # by id, as Nova lists them
+    # Host names match in any case, on every database (Nova's LIKE on MySQL's default collation).
+    assert call(cadmin, "GET", "/os-hypervisors/COMPUTE/search", mv="2.52").json()["hypervisors"] == searched
     assert error(call(cadmin, "GET", "/os-hypervisors/nope/search", mv="2.52"),
                  404) == "No hypervisor matching 'nope' could be found."
     error(call(cadmin, "GET", "/os-hypervisors/compute/search", mv="2.53"), 404)
@@ -482,7 +489,9 @@ def test_hosts(ccloud: RunningCloud, cadmin: Any, cdemo: Any, image_id: str) -> 
     listed = ccloud.cli("host", "list")
     computes = sorted(r["Host Name"] for r in listed if r["Service"] == "compute")
     assert computes == HOSTS and {"Host Name": "onestack", "Service": "scheduler", "Zone": "internal"} in listed
-    assert [h["host_name"] for h in call(cadmin, "GET", "/os-hosts?zone=nova").json()["hosts"]] == HOSTS
+    in_service_order = [s["host"] for s in services(cadmin, query="?binary=nova-compute")]
+    assert sorted(in_service_order) == HOSTS
+    assert [h["host_name"] for h in call(cadmin, "GET", "/os-hosts?zone=nova").json()["hosts"]] == in_service_order
     assert call(cadmin, "GET", "/os-hosts?zone=").json()["hosts"] == call(cadmin, "GET", "/os-hosts").json()["hosts"]
     assert call(cadmin, "GET", "/os-hosts?zone=xxx").json() == {"hosts": []}
     # A disabled service's host drops out of the list (Nova lists enabled services only).

@@ -6,11 +6,11 @@ no host), which gives error events and the "not ready"/vm_state conflicts.
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from tests.functional.cloud import RunningCloud, wait_until
 from tests.functional.compute_support import call, message, module_cloud
@@ -357,8 +357,9 @@ def test_server_password(ccloud: RunningCloud, cdemo: Any, server: Any) -> None:
     assert cdemo.compute.get_server_password(server) == ""
     # The guest posts its encrypted password through the metadata service, which onestack does
     # not serve yet; write the column it would fill.
-    with sqlite3.connect(ccloud.data_dir / "onestack.db", timeout=30) as db:
-        db.execute("UPDATE compute_instances SET encrypted_password = ? WHERE uuid = ?", ("c2VjcmV0", server.id))
+    with ccloud.engine() as engine, engine.begin() as db:
+        db.execute(text("UPDATE compute_instances SET encrypted_password = :pw WHERE uuid = :uuid"),
+                   {"pw": "c2VjcmV0", "uuid": server.id})
     path = f"/servers/{server.id}/os-server-password"
     assert call(cdemo, "GET", path).json() == {"password": "c2VjcmV0"}
     assert cdemo.compute.get_server_password(server) == "c2VjcmV0"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import uuid
 from typing import Any
+
+from sqlalchemy import text
 
 from tests.functional.cloud import RunningCloud
 
@@ -106,9 +107,9 @@ def test_ec2_type_rules(cloud: RunningCloud, admin: Any, demo: Any) -> None:
                  json={"credential": {"project_id": None}}).status_code == 400
     assert sorted(_ids(admin)) == sorted([*before, cred_id])
     # The blob is encrypted at rest, with the key's fingerprint alongside.
-    with sqlite3.connect(cloud.data_dir / "onestack.db") as db:
-        stored, key_hash = db.execute("SELECT encrypted_blob, key_hash FROM credential WHERE id = ?",
-                                      (cred_id,)).fetchone()
+    with cloud.engine() as engine, engine.connect() as db:
+        stored, key_hash = db.execute(text("SELECT encrypted_blob, key_hash FROM credential WHERE id = :id"),
+                                      {"id": cred_id}).one()
     assert "very-secret-value" not in stored and access not in stored
     assert len(key_hash) == 64 and int(key_hash, 16) >= 0
     assert _call(demo, "DELETE", f"/v3/credentials/{cred_id}").status_code == 204

@@ -67,7 +67,7 @@ def test_http_directory_answers_like_the_local_one(cloud: RunningCloud, admin: A
     resource = f"res_{uuid.uuid4().hex[:6]}"
     registered = admin.identity.create_registered_limit(service_id=service.id, resource_name=resource, default_limit=7)
     remote = HttpDirectory(cloud.identity_url, "onestack", cloud.password("onestack"), cache_ttl=0)
-    local = LocalDirectory(Database(create_db_engine(f"sqlite:///{cloud.data_dir / 'onestack.db'}")))
+    local = LocalDirectory(Database(create_db_engine(cloud.db_url)))
     try:
         for directory in (remote, local):
             assert directory.project_exists(project.id) is True

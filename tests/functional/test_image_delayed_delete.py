@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import time
 from typing import Any
+
+from sqlalchemy import text
 
 from tests.functional.cloud import RunningCloud, wait_until
 from tests.functional.image_http import ImageHttp, stray_files
@@ -14,9 +15,9 @@ from tests.functional.image_http import ImageHttp, stray_files
 
 def _db_status(cloud: RunningCloud, image_id: str) -> str | None:
     """The image row's status as stored (pending_delete images are invisible through the API)."""
-    with sqlite3.connect(f"file:{cloud.data_dir / 'onestack.db'}?mode=ro", uri=True) as db:
-        row = db.execute("SELECT status FROM images WHERE id = ?", (image_id,)).fetchone()
-    return None if row is None else str(row[0])
+    with cloud.engine() as engine, engine.connect() as db:
+        status = db.execute(text("SELECT status FROM images WHERE id = :id"), {"id": image_id}).scalar()
+    return None if status is None else str(status)
 
 
 def _start(cloud: RunningCloud, scrub_time: int) -> ImageHttp:

@@ -22,7 +22,7 @@ def multi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
     })
     running.start()
     yield running
-    running.stop()
+    running.close()
 
 
 @pytest.fixture(scope="module")

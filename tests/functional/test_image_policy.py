@@ -91,4 +91,4 @@ def test_policy_file_overrides(tmp_path: Path) -> None:
         resp = demo.patch(img["id"], [{"op": "replace", "path": "/visibility", "value": "public"}])
         assert resp.status_code == 200 and resp.json()["visibility"] == "public"
     finally:
-        cloud.stop()
+        cloud.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from onestack.image.service import tasks as task_service
@@ -95,14 +94,13 @@ def test_image_tasks_list(cloud: RunningCloud, demo_api: Api, alt_api: Api) -> N
     assert demo_api("GET", f"/images/{image_id}/tasks").json() == {"tasks": []}
 
     # The data path records import tasks through service.tasks.record_task; do the same here.
-    engine = create_engine(f"sqlite:///{cloud.data_dir / 'onestack.db'}")
-    with Session(engine) as s, s.begin():
-        task = task_service.record_task(s, image_id, "api_image_import", {"import_req": {"method": {
-            "name": "glance-direct"}}}, demo_api.project_id, user_id="u1", request_id="req-1")
-        task_id = task.id
-    with Session(engine) as s, s.begin():
-        task_service.finish_task(s, task_id, ok=True, result={"image_id": image_id})
-    engine.dispose()
+    with cloud.engine() as engine:
+        with Session(engine) as s, s.begin():
+            task = task_service.record_task(s, image_id, "api_image_import", {"import_req": {"method": {
+                "name": "glance-direct"}}}, demo_api.project_id, user_id="u1", request_id="req-1")
+            task_id = task.id
+        with Session(engine) as s, s.begin():
+            task_service.finish_task(s, task_id, ok=True, result={"image_id": image_id})
 
     tasks = demo_api("GET", f"/images/{image_id}/tasks").json()["tasks"]
     assert [t["id"] for t in tasks] == [task_id]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from sqlalchemy import DateTime, bindparam, text
 
 from tests.functional.cloud import RunningCloud, make_cloud
 
@@ -19,7 +19,7 @@ def inactive_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running
     running = make_cloud(tmp_path_factory.mktemp("inactive"), env)
     running.start()
     yield running
-    running.stop()
+    running.close()
 
 
 def _auth(cloud: RunningCloud, user_id: str, password: str) -> httpx.Response:
@@ -31,16 +31,13 @@ def test_inactive_account_is_refused(inactive_cloud: RunningCloud) -> None:
     admin = inactive_cloud.sdk("devstack-admin")
     user = admin.identity.create_user(name=f"idle-{uuid.uuid4().hex[:8]}", password="pw-idle-1", domain_id="default")
     assert _auth(inactive_cloud, user.id, "pw-idle-1").status_code == 201
-    db = sqlite3.connect(inactive_cloud.data_dir / "onestack.db")
-    try:
-        (seen,) = db.execute('SELECT last_active_at FROM "user" WHERE id = ?', (user.id,)).fetchone()
+    with inactive_cloud.engine() as engine, engine.begin() as db:
+        seen = db.execute(text('SELECT last_active_at FROM "user" WHERE id = :id'), {"id": user.id}).scalar_one()
         assert seen is not None, "a successful authentication records the day of activity"
-        # The clock cannot be moved; the record of the last activity can.
-        long_ago = (datetime.now(UTC) - timedelta(days=3)).replace(tzinfo=None).isoformat(sep=" ")
-        with db:
-            db.execute('UPDATE "user" SET last_active_at = ? WHERE id = ?', (long_ago, user.id))
-    finally:
-        db.close()
+        # The clock cannot be moved; the record of the last activity can (naive UTC, as stored).
+        long_ago = (datetime.now(UTC) - timedelta(days=3)).replace(tzinfo=None)
+        update = text('UPDATE "user" SET last_active_at = :at WHERE id = :id').bindparams(bindparam("at", type_=DateTime))
+        db.execute(update, {"at": long_ago, "id": user.id})
     refused = _auth(inactive_cloud, user.id, "pw-idle-1")
     assert refused.status_code == 401
     assert "disabled" in refused.json()["error"]["message"]

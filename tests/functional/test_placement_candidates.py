@@ -142,6 +142,9 @@ def test_traits(pl: Placement) -> None:
     assert pl.call("PUT", f"/traits/{trait}").status_code == 201
     assert pl.call("PUT", f"/traits/{trait}").status_code == 204
     assert pl.call("GET", f"/traits/{trait}").status_code == 204
+    # Prefixes match case-sensitively on every database, as trait names do everywhere else.
+    assert pl.call("GET", "/traits", params={"name": f"startswith:{trait}"}).json() == {"traits": [trait]}
+    assert pl.call("GET", "/traits", params={"name": f"startswith:{trait.lower()}"}).json() == {"traits": []}
     assert pl.call("PUT", "/traits/NOT_CUSTOM").status_code == 400
     assert pl.call("DELETE", "/traits/HW_CPU_X86_AVX2").status_code == 400
     rp = pl.provider()

@@ -30,7 +30,7 @@ def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
     running = make_cloud(tmp_path_factory.mktemp("strict"), {PREFIX + k: v for k, v in env.items()})
     running.start()
     yield running
-    running.stop()
+    running.close()
 
 
 def _api(conn: Any, method: str, path: str, **kw: Any) -> Any:

@@ -94,6 +94,9 @@ def test_duplicate_name_is_409_per_domain(cloud: RunningCloud, admin: Any) -> No
     dom = cloud.cli("domain", "create", _name("dom"))
     same = cloud.cli("user", "create", "--domain", dom["id"], uname)  # another domain: fine
     assert same["domain_id"] == dom["id"]
+    # One name in two domains: the listing orders by name, then by id (not by the rows' storage order).
+    listed = [u["id"] for u in _api(admin, "GET", f"/v3/users?name={uname}").json()["users"]]
+    assert listed == sorted([uid, same["id"]])
     for u in (uid, oid, same["id"]):
         _api(admin, "DELETE", f"/v3/users/{u}")
     cloud.cli("domain", "set", "--disable", dom["id"], json_out=False)

@@ -86,8 +86,12 @@ def page(s: Session, limit: int | None, marker: str | None, by_uuid: bool) -> li
 
 
 def search(s: Session, pattern: str) -> list[ComputeNode]:
-    """Nodes whose hypervisor hostname contains ``pattern`` (SQL LIKE), else Nova's 404."""
-    nodes = list(s.scalars(select(ComputeNode).where(ComputeNode.hypervisor_hostname.like(f"%{pattern}%"))
+    """Nodes whose hypervisor hostname contains ``pattern`` (SQL LIKE, any case), else Nova's 404.
+
+    Case-insensitive on every database, as host names are and as Nova's LIKE is on MySQL's default
+    collation (SQLite's LIKE folded ASCII case, PostgreSQL's does not: ILIKE there).
+    """
+    nodes = list(s.scalars(select(ComputeNode).where(ComputeNode.hypervisor_hostname.ilike(f"%{pattern}%"))
                            .order_by(ComputeNode.id)))
     if not nodes:
         raise NotFound(f"No hypervisor matching '{pattern}' could be found.")

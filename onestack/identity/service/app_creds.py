@@ -174,7 +174,7 @@ def list_for_user(s: Session, user_id: str, name: str | None = None) -> list[dic
     query = select(ApplicationCredential).where(ApplicationCredential.user_id == user_id)
     if name is not None:
         query = query.where(ApplicationCredential.name == name)
-    return [to_dict(s, c) for c in s.scalars(query.order_by(ApplicationCredential.created_at))]
+    return [to_dict(s, c) for c in s.scalars(query.order_by(ApplicationCredential.created_at, ApplicationCredential.id))]
 
 
 def delete(s: Session, user_id: str, cred_id: str, token_lifetime: int) -> None:

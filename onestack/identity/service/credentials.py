@@ -175,5 +175,6 @@ def ec2_get(s: Session, keys: KeyRepository, user_id: str, access: str) -> dict[
 
 
 def ec2_list(s: Session, keys: KeyRepository, user_id: str) -> list[dict[str, Any]]:
-    rows = s.scalars(select(Credential).where(Credential.user_id == user_id, Credential.type == EC2))
+    rows = s.scalars(select(Credential).where(Credential.user_id == user_id, Credential.type == EC2)
+                     .order_by(Credential.id))
     return [ec2_doc(keys, r) for r in rows]

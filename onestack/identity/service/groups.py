@@ -101,7 +101,7 @@ def list_groups(s: Session, query: dict[str, str], user_id: str | None = None) -
         stmt = stmt.where(Group.domain_id == query["domain_id"])
     if "name" in query:
         stmt = stmt.where(Group.name == query["name"])
-    return [group_to_dict(g) for g in s.scalars(stmt.order_by(Group.name))]
+    return [group_to_dict(g) for g in s.scalars(stmt.order_by(Group.name, Group.id))]
 
 
 def add_member(s: Session, group_id: str, user_id: str) -> None:

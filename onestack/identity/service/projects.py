@@ -273,7 +273,7 @@ def list_projects(s: Session, query: dict[str, str]) -> list[dict[str, Any]]:
         stmt = stmt.where(Project.enabled.is_(filter_flag(query["enabled"])))
     if "parent_id" in query:
         stmt = stmt.where(Project.parent_id == query["parent_id"])
-    rows = list(s.scalars(stmt.order_by(Project.name)))
+    rows = list(s.scalars(stmt.order_by(Project.name, Project.id)))
     tags_by_id: dict[str, set[str]] = {}
     if rows:
         for pid, tag in s.execute(select(ProjectTag.project_id, ProjectTag.name)):

@@ -130,7 +130,8 @@ def _touch_active(s: Session, user_id: str, now: datetime) -> None:
 
 
 def _record_failure(s: Session, user_id: str, window: int) -> None:
-    user = s.get(User, user_id)
+    # Locked: concurrent failures (a guessing burst) must each count, not overwrite one another.
+    user = s.get(User, user_id, with_for_update=True)
     if user is None:
         return
     now = utcnow()

@@ -169,7 +169,7 @@ def list_trusts(s: Session, trustor_id: str | None = None, trustee_id: str | Non
         query = query.where(Trust.trustor_user_id == trustor_id)
     if trustee_id is not None:
         query = query.where(Trust.trustee_user_id == trustee_id)
-    return [to_dict(s, t, with_roles=False) for t in s.scalars(query) if is_live(t)]
+    return [to_dict(s, t, with_roles=False) for t in s.scalars(query.order_by(Trust.id)) if is_live(t)]
 
 
 def get(s: Session, trust_id: str) -> dict[str, Any]:

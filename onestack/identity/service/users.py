@@ -292,7 +292,7 @@ def list_users(s: Session, query: dict[str, str], group_id: str | None = None) -
         stmt = stmt.where(User.enabled.is_(projects.filter_flag(query["enabled"])))
     expiry = _expiry_filter(query["password_expires_at"]) if "password_expires_at" in query else None
     out = []
-    for user in s.scalars(stmt.order_by(User.name)):
+    for user in s.scalars(stmt.order_by(User.name, User.id)):
         if not _name_matches(query, user.name):
             continue
         pw = current_password(s, user.id)
@@ -348,7 +348,7 @@ def is_locked(sc: Any, state: PasswordState) -> bool:
 
 
 def record_failure(s: Session, user_id: str, window: int) -> None:
-    user = s.get(User, user_id)
+    user = s.get(User, user_id, with_for_update=True)  # concurrent failures must each count
     if user is None:
         return
     now = utcnow()
@@ -405,4 +405,4 @@ def projects_for_user(s: Session, user_id: str, query: dict[str, str]) -> list[d
         stmt = stmt.where(Project.name == query["name"])
     if "enabled" in query:
         stmt = stmt.where(Project.enabled.is_(projects.filter_flag(query["enabled"])))
-    return [projects.project_view(s, p) for p in s.scalars(stmt.order_by(Project.name))]
+    return [projects.project_view(s, p) for p in s.scalars(stmt.order_by(Project.name, Project.id))]

@@ -72,7 +72,7 @@ def _sees_all_members(image: Image, viewer: Viewer) -> bool:
 def list_members(s: Session, image_id: str, viewer: Viewer) -> list[dict[str, Any]]:
     """The owner sees every member; a member sees only its own membership."""
     image = _shared_image(s, image_id, viewer)
-    stmt = select(ImageMember).where(ImageMember.image_id == image_id).order_by(ImageMember.created_at)
+    stmt = select(ImageMember).where(ImageMember.image_id == image_id).order_by(ImageMember.created_at, ImageMember.member)
     if not _sees_all_members(image, viewer):
         stmt = stmt.where(ImageMember.member == viewer.project_id)
     return [member_to_dict(m) for m in s.scalars(stmt)]

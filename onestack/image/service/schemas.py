@@ -36,6 +36,7 @@ UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA
 # Well-known custom properties whose values must look like image ids.
 UUID_PROPERTIES = ("kernel_id", "ramdisk_id")
 MAX_LEN = 255
+MAX_INT = 2**31 - 1  # min_disk, min_ram
 
 
 def check_settable(name: str) -> None:
@@ -57,6 +58,8 @@ def _non_negative_int(name: str, value: Any) -> int:
         raise BadRequest(f"Invalid value for '{name}': {value!r} is not of type 'integer'.")
     if value < 0:
         raise BadRequest(f"Invalid value for '{name}': {value} is less than the minimum of 0.")
+    if value > MAX_INT:  # the column is a 32-bit INTEGER, as in Glance; PostgreSQL and MySQL enforce it
+        raise BadRequest(f"Invalid value for '{name}': {value} is greater than the maximum of {MAX_INT}.")
     return value
 
 

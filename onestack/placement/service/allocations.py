@@ -3,7 +3,10 @@
 A claim runs in one transaction: it remembers each touched provider's generation before it
 reads usage, writes the allocations, re-checks capacity with them in place, and finally
 compare-and-swaps every touched provider's generation. Two racing claims on one provider
-cannot both commit: the loser's swap matches no row and it gets 409 concurrent_update.
+cannot both commit: the loser's swap matches no row. As Placement does
+(``allocation_conflict_retry_count``), a write that lost only that race on a provider generation
+it never named is retried (from a savepoint, rereading what the winner committed); 409
+concurrent_update once the retries are spent. SQLite has one writer, so there it cannot race.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from onestack.placement.service.common import (
 )
 
 INCOMPLETE = "00000000-0000-0000-0000-000000000000"
+PROVIDER_RACE_RETRIES = 10  # Placement's [placement] allocation_conflict_retry_count default
 UNCHECKED: Any = ...  # consumer generation / type not part of the request at this microversion
 
 
@@ -166,17 +170,40 @@ def _save_consumer(s: Session, c: _Held | None, w: ConsumerWrite, now: datetime)
         raise conflict(f"consumer generation conflict for consumer {w.uuid}", CONCURRENT_UPDATE)
 
 
+class _ProviderRaced(Exception):
+    """Another transaction bumped a provider's generation between our read and our swap."""
+
+    def __init__(self, rp_uuid: str) -> None:
+        super().__init__(rp_uuid)
+        self.rp_uuid = rp_uuid
+
+
 def _bump(s: Session, rp: _Provider, now: datetime) -> None:
     result = s.execute(_BUMP_PROVIDER, {"rp_id": rp.id, "seen": rp.generation, "now": now})
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise conflict(
-            f"resource provider generation conflict: another process updated resource provider {rp.uuid}",
-            CONCURRENT_UPDATE)
+        raise _ProviderRaced(rp.uuid)
 
 
 def set_allocations(s: Session, writes: list[ConsumerWrite]) -> None:
     """Replace the allocations of every consumer in ``writes`` at once (all or nothing)."""
     s.flush()  # a caller's pending ORM changes (the reshaper's inventories) must be visible to Core reads
+    retries = 0 if s.get_bind().dialect.name == "sqlite" else PROVIDER_RACE_RETRIES
+    while True:
+        try:
+            if not retries:
+                _set_allocations(s, writes)
+                return
+            with s.begin_nested():  # READ COMMITTED: a retry's reads see what the winner committed
+                _set_allocations(s, writes)
+            return
+        except _ProviderRaced as raced:
+            if retries <= 0:
+                raise conflict(f"resource provider generation conflict: another process updated resource "
+                               f"provider {raced.rp_uuid}", CONCURRENT_UPDATE) from None
+            retries -= 1
+
+
+def _set_allocations(s: Session, writes: list[ConsumerWrite]) -> None:
     now = utcnow()
     consumer_uuids = [w.uuid for w in writes]
     rps = _providers(s, writes)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from onestack.core.ids import utcnow
@@ -25,7 +25,10 @@ def listing(s: Session, name_filter: str | None, associated: bool | None) -> lis
     query = select(m.Trait.name)
     if name_filter:
         if name_filter.startswith("startswith:"):
-            query = query.where(m.Trait.name.startswith(name_filter[len("startswith:"):], autoescape=True))
+            # Case-sensitive on every database, as trait names are everywhere else (in:, required):
+            # SQLite's LIKE would fold case, PostgreSQL's would not.
+            prefix = name_filter[len("startswith:"):]
+            query = query.where(func.substr(m.Trait.name, 1, len(prefix)) == prefix)
         elif name_filter.startswith("in:"):
             query = query.where(m.Trait.name.in_([n.strip() for n in name_filter[3:].split(",")]))
         else:
