@@ -11,11 +11,10 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from onestack import server
 from onestack.compute.agent import reconcile
 from onestack.compute.agent.manager import ComputeAgent
 from onestack.compute.virt.fake import FakeDriver
-from onestack.core.config import load_config
+from tests import databases
 
 Cloud = tuple[TestClient, dict[str, str]]
 
@@ -36,15 +35,9 @@ def in_process_cloud(name: str) -> Any:
     @pytest.fixture(scope="module")
     def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
         data = Path(tmp_path_factory.mktemp(name))
-        config = load_config(None, overrides={
-            "server.data_dir": str(data), "identity.password_hash_rounds": 4, "compute.reconcile_interval": 0.1,
-            "compute.task_grace": 0.5, "log.requests": False, "bootstrap.admin_password": "secret"})
-        db = server.open_database(config)
-        server.upgrade_schema(db)
-        server.bootstrap(config, db)
-        built = server.build_cloud(config, db)
-        with TestClient(built.app, base_url=config.base_url) as client:
-            client.cloud = built  # type: ignore[attr-defined]
+        with databases.in_process_cloud({
+                "server.data_dir": str(data), "identity.password_hash_rounds": 4, "compute.reconcile_interval": 0.1,
+                "compute.task_grace": 0.5, "log.requests": False, "bootstrap.admin_password": "secret"}) as client:
             body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
                 "name": "admin", "domain": {"id": "default"}, "password": "secret"}}},
                 "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}}
