@@ -100,8 +100,9 @@ def drop_tables(url: str) -> None:
 
 def open_database(config: Config) -> Database:
     config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    engine = create_db_engine(config.database_url, sqlite_busy_timeout=config.database.sqlite_busy_timeout)
-    return Database(engine)
+    database = config.database
+    engine = create_db_engine(config.database_url, sqlite_busy_timeout=database.sqlite_busy_timeout)
+    return Database(engine, read_threads=database.read_threads, write_threads=database.write_threads)
 
 
 def upgrade_schema(db: Database, definitions: list[ServiceDefinition[Process]] | None = None) -> None:

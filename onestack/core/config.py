@@ -48,6 +48,9 @@ class DatabaseConfig:
     url: str = ""
     # SQLite busy timeout (seconds) before a locked write gives up.
     sqlite_busy_timeout: float = 30.0
+    # Threads a process runs its database reads in, and its writes (always 1 on SQLite).
+    read_threads: int = 4
+    write_threads: int = 1
 
 
 @dataclass

@@ -19,7 +19,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-import anyio.to_thread
 from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -64,22 +63,31 @@ def create_db_engine(url: str, *, sqlite_busy_timeout: float = 30.0) -> Engine:
 
 
 class Database:
-    """One engine and the way to run a unit of work against it off the event loop."""
+    """One engine and the way to run a unit of work against it off the event loop.
+
+    Units of work run in two small thread pools of their own: reads in ``read_threads``
+    threads, writes in ``write_threads`` (always one on SQLite, which has one writer anyway).
+    Few threads on purpose: the work is Python holding the GIL between round trips, and many
+    threads handing the GIL back and forth cost more CPU than they save waiting (measured in
+    docs/design.md). Siblings share the engine and both pools.
+    """
 
     def __init__(self, engine: Engine, write_lock: threading.Lock | None = None,
-                 writer: ThreadPoolExecutor | None = None) -> None:
+                 writer: ThreadPoolExecutor | None = None, reader: ThreadPoolExecutor | None = None, *,
+                 read_threads: int = 4, write_threads: int = 1) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._write_lock = write_lock or threading.Lock()
-        self._writer = writer or (ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer") if self.is_sqlite
-                                  else None)
+        writers = 1 if self.is_sqlite else max(1, write_threads)
+        self._writer = writer or ThreadPoolExecutor(writers, thread_name_prefix="db-writer")
+        self._reader = reader or ThreadPoolExecutor(max(1, read_threads), thread_name_prefix="db-reader")
         self._after_write: list[Callable[[], None]] = []
         self._in_write: list[Callable[[Session], None]] = []
 
     def sibling(self) -> Database:
         """The same engine, writer lock and writer thread, with hooks of its own: one per service."""
-        return Database(self.engine, self._write_lock, self._writer)
+        return Database(self.engine, self._write_lock, self._writer, self._reader)
 
     def after_write(self, hook: Callable[[], None]) -> None:
         """Call ``hook`` on the event loop after every write committed through ``write`` (e.g. to drop caches)."""
@@ -105,14 +113,13 @@ class Database:
             return result
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
-        return await anyio.to_thread.run_sync(lambda: self.run_sync(fn, *args, write=False))
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._reader, lambda: self.run_sync(fn, *args, write=False))
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
         try:
-            if self._writer is not None:
-                loop = asyncio.get_running_loop()
-                return await loop.run_in_executor(self._writer, lambda: self.run_sync(fn, *args, write=True))
-            return await anyio.to_thread.run_sync(lambda: self.run_sync(fn, *args, write=True))
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._writer, lambda: self.run_sync(fn, *args, write=True))
         finally:
             # Also after a failed write: a transaction may have committed before the error
             # reached us, and dropping a cache needlessly is harmless. On the loop thread,
@@ -122,8 +129,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
-        if self._writer is not None:
-            self._writer.shutdown(wait=False)
+        self._writer.shutdown(wait=False)
+        self._reader.shutdown(wait=False)
 
 
 def migrate(engine: Engine, script_location: Path, version_table: str, metadata: MetaData) -> None:
