@@ -20,8 +20,10 @@ Measures, against a real `onestack up` (its own data dir, SQLite, 4 simulated ho
 With ``--scale-out`` it measures instead boot latency, boots/s and deletes/s with the control
 plane in separate processes on PostgreSQL and RabbitMQ (tests/functional/multiprocess.py: an API
 process, a conductor+scheduler process, 1, 2 and 4 agent processes), next to the one-process
-figures (``onestack up``, SQLite and PostgreSQL) of the same run; CPU per boot is summed over
-every process of the cloud. Needs the local PostgreSQL and RabbitMQ.
+figures (``onestack up``, SQLite and PostgreSQL) of the same run; ``--placement-beside N`` adds a
+layout with placement in the scheduler's process. CPU per boot is summed over every process of
+the cloud (and shown per process), and separately for the machine's PostgreSQL and RabbitMQ.
+Needs the local PostgreSQL and RabbitMQ.
 Results: docs/performance.md (compute section).
 """
 
@@ -146,6 +148,7 @@ def cpu_of(pids: list[int]) -> float:
 
 
 LAST_BACKING_CPU: list[float] = []  # PostgreSQL + RabbitMQ ms per boot of the last sustained run
+LAST_PER_PID: dict[int, float] = {}  # ms per boot of each of the cloud's processes, last sustained run
 
 
 def sustained(cloud: Any, image: str, flavor: str, n: int, workers: int = 8,
@@ -155,7 +158,8 @@ def sustained(cloud: Any, image: str, flavor: str, n: int, workers: int = 8,
     if pids is None:
         assert cloud.proc is not None
         pids = [cloud.proc.pid]
-    cpu_before = sum(cpu_seconds(pid) for pid in pids)
+    each_before = {pid: cpu_seconds(pid) for pid in pids}
+    cpu_before = sum(each_before.values())
     backing = backing_services()
     backing_before = cpu_of(backing)
     ids: list[str] = []
@@ -175,6 +179,8 @@ def sustained(cloud: Any, image: str, flavor: str, n: int, workers: int = 8,
     boot_s = time.perf_counter() - started
     cpu_ms = (sum(cpu_seconds(pid) for pid in pids) - cpu_before) * 1000 / n
     LAST_BACKING_CPU[:] = [(cpu_of(backing) - backing_before) * 1000 / n]
+    LAST_PER_PID.clear()
+    LAST_PER_PID.update({pid: (cpu_seconds(pid) - before) * 1000 / n for pid, before in each_before.items()})
     errors = len(apis[0].req("GET", "/servers?status=ERROR").json()["servers"])
     assert errors == 0, f"{errors} servers in ERROR"
 
@@ -274,20 +280,28 @@ def scale_out(args: argparse.Namespace) -> list[tuple[str, dict[str, float]]]:
                 cloud.stop()
                 if databases is not None:
                     databases.close()
-        for agents in args.agents:
+        layouts = [(agents, False) for agents in args.agents] + [(agents, True) for agents in args.placement_beside]
+        for agents, beside in layouts:
             databases = postgres_database()
             with rabbit_vhost() as transport:
                 env = {k: v for k, v in ENV.items() if k != "ONESTACK_COMPUTE__HOSTS"}
-                multi = ScaleOutCloud(Path(tmp) / f"multi-{agents}", next(databases), transport, env)
+                multi = ScaleOutCloud(Path(tmp) / f"multi-{agents}-{beside}", next(databases), transport, env)
                 try:
-                    multi.start_api()
-                    multi.start_control("ctl-1")
+                    if beside:  # placement answers the scheduler in-process
+                        multi.start_api(("identity", "image", "compute-api"))
+                        multi.start_control("ctl-1", ("placement", "conductor", "scheduler"))
+                    else:
+                        multi.start_api()
+                        multi.start_control("ctl-1")
                     for i in range(agents):
                         multi.start_agent(f"node-{i + 1}")
                     registered(Api(multi), agents)
-                    pids = [p.popen.pid for p in multi.procs.values() if p.popen is not None]
-                    name = f"separate processes: API, conductor+scheduler, {agents} agent(s); PostgreSQL, RabbitMQ"
-                    results.append((name, measure(multi, args.latency, args.sustained, pids)))
+                    procs = {p.popen.pid: p.name for p in multi.procs.values() if p.popen is not None}
+                    control = "placement+conductor+scheduler" if beside else "conductor+scheduler"
+                    name = f"separate processes: API, {control}, {agents} agent(s); PostgreSQL, RabbitMQ"
+                    results.append((name, measure(multi, args.latency, args.sustained, list(procs))))
+                    print("  CPU per boot by process: " + ", ".join(
+                        f"{procs[pid]} {ms:.1f} ms" for pid, ms in LAST_PER_PID.items()), flush=True)
                     print(results[-1], flush=True)
                 finally:
                     multi.stop()
@@ -319,6 +333,8 @@ def main() -> int:
     parser.add_argument("--providers", type=int, default=1000)
     parser.add_argument("--scale-out", action="store_true", help="one process vs separate processes (see above)")
     parser.add_argument("--agents", type=int, nargs="*", default=[1, 2, 4], help="agent processes (--scale-out)")
+    parser.add_argument("--placement-beside", type=int, nargs="*", default=[],
+                        help="agent processes with placement in the scheduler's process instead (--scale-out)")
     args = parser.parse_args()
     if args.scale_out:
         print_scale_out(scale_out(args))

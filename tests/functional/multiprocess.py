@@ -93,9 +93,9 @@ class ScaleOutCloud:
 
     # --- the processes --------------------------------------------------------------------------
 
-    def start_api(self, timeout: float = 90.0) -> None:
-        proc = self._proc("api", ["serve", "identity", "image", "placement", "compute-api", "--port", str(self.port),
-                                  "--db-url", self.db_url])
+    def start_api(self, services: tuple[str, ...] = ("identity", "image", "placement", "compute-api"),
+                  timeout: float = 90.0) -> None:
+        proc = self._proc("api", ["serve", *services, "--port", str(self.port), "--db-url", self.db_url])
 
         def healthy() -> bool:
             proc.check()
@@ -124,7 +124,9 @@ class ScaleOutCloud:
         return url
 
     def start_control(self, name: str, services: tuple[str, ...] = ("conductor", "scheduler")) -> Proc:
-        return self._proc(name, ["serve", *services, "--db-url", self.db_url, "--host-name", name])
+        """A control process; one that serves an API too (placement, say) listens on a port of its own."""
+        port = ["--port", str(free_port())] if "placement" in services else []
+        return self._proc(name, ["serve", *services, "--db-url", self.db_url, "--host-name", name, *port])
 
     def start_agent(self, host: str) -> Proc:
         return self._proc(host, ["agent", "compute", "--host", host, "--api-url", self.base_url])
