@@ -6,26 +6,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
-
 from onestack.core.auth import TTLCache
 from onestack.core.config import Config
 from onestack.core.db import Database
 from onestack.core.policy import Enforcer
 from onestack.identity.keys import KeyRepository
-from onestack.identity.models import Generation
 from onestack.identity.policies import DEFAULT_RULES
+from onestack.identity.service import generation
 
 GENERATION_CHECK_SECONDS = 1.0
-
-
-def _bump_generation(s: Session) -> None:
-    s.execute(update(Generation).where(Generation.id == 1).values(value=Generation.value + 1))
-
-
-def _generation(s: Session) -> int:
-    return int(s.scalar(select(Generation.value).where(Generation.id == 1)) or 0)
 
 
 class Identity:
@@ -39,7 +28,7 @@ class Identity:
         db.after_write(self.changed)
         # ...and so may a write in another identity process: each write also moves the shared
         # generation, which fresh() compares at most once a second (GENERATION_CHECK_SECONDS).
-        db.in_write(_bump_generation)
+        db.in_write(generation.bump)
         self.generation: int | None = None
         self.generation_checked_at = 0.0
         data = Path(config.server.data_dir)
@@ -62,7 +51,7 @@ class Identity:
         if now - self.generation_checked_at < GENERATION_CHECK_SECONDS:
             return
         self.generation_checked_at = now
-        seen = await self.db.read(_generation)
+        seen = await self.db.read(generation.current)
         if self.generation is not None and seen != self.generation:
             self.changed()
             self.generation_checked_at = now  # changed() does not reset it; keep the pace

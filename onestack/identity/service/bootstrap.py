@@ -19,7 +19,7 @@ from onestack.identity.models import (
     ServiceState,
     User,
 )
-from onestack.identity.service import assignments, catalog, projects, users
+from onestack.identity.service import assignments, catalog, generation, projects, users
 
 DEFAULT_DOMAIN = "default"
 ROLES = ("admin", "manager", "member", "reader", "service", "ResellerAdmin")
@@ -136,3 +136,4 @@ def register_endpoints(s: Session, base_url: str, region: str, services: list[tu
     """``services`` is (type, name, path prefix) for every API this process serves."""
     for service_type, name, prefix in services:
         catalog.register_service(s, service_type, name, f"{base_url}{prefix}", region)
+    generation.bump(s)  # running identity processes render new tokens' catalogs afresh

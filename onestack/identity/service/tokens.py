@@ -3,7 +3,8 @@
 A token is a sealed ``TokenPayload``: who, how they authenticated, which scope, until when.
 Validation opens it, checks expiry and revocation events, then renders the token document
 (user, scope, effective roles, catalog) from the database — cached until the next identity
-write in this process, or ``identity.cache_ttl`` at the latest.
+write (in this process at once, in another within about a second: ``Identity.fresh``), or
+``identity.cache_ttl`` at the latest.
 """
 
 from __future__ import annotations
