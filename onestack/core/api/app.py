@@ -12,6 +12,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -122,13 +123,12 @@ def build_service_app(service: Service, max_body_size: int) -> ASGIApp:
             err = ApiError(str(exc.detail), status=exc.status_code)
         return service.render_error(err)
 
-    async def on_crash(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error in %s %s", request.method, request.url.path)
-        return service.render_error(ApiError("An unexpected error prevented the server from fulfilling your request."))
-
+    # The crash guard sits inside Starlette's ServerErrorMiddleware, so that one never sees an
+    # exception: it would re-raise it to uvicorn, which logs it again and drops the connection.
     app = Starlette(
         routes=list(service.routes),
-        exception_handlers={ApiError: on_api_error, HTTPException: on_http_error, Exception: on_crash},
+        middleware=[Middleware(CrashGuard, render_error=service.render_error)],
+        exception_handlers={ApiError: on_api_error, HTTPException: on_http_error},
     )
     app.router = IndexedRouter(app.router.routes)
     app.state.max_body_size = max_body_size
@@ -138,6 +138,44 @@ def build_service_app(service: Service, max_body_size: int) -> ASGIApp:
     if service.microversion is not None:
         return MicroversionMiddleware(app, service.microversion, service.render_error, service.versioned_prefix)
     return app
+
+
+class CrashGuard:
+    """Turns an unhandled exception into the service's own 500 and keeps the connection.
+
+    The exception is logged once, with its traceback and the request id, and not re-raised: a
+    re-raised exception reaches uvicorn, which closes the keep-alive connection under a client
+    that has already read its answer (its next request on it fails with a reset). When the
+    response had already started, no answer can be sent any more; returning without finishing it
+    makes the server close that one connection, as it must.
+    """
+
+    def __init__(self, app: ASGIApp, render_error: ErrorRenderer) -> None:
+        self.app = app
+        self.render_error = render_error
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracked)
+        except Exception:
+            request_id = scope.get("state", {}).get("request_id", "-")
+            log.exception("%s unhandled error in %s %s", request_id, scope["method"], scope["path"])
+            if started:
+                return
+            err = ApiError("An unexpected error prevented the server from fulfilling your request.")
+            err.request_id = request_id  # type: ignore[attr-defined]  # placement's error body names it
+            await self.render_error(err)(scope, receive, send)
 
 
 def build_root_app(
