@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -198,6 +199,31 @@ def test_tags(cloud: RunningCloud, admin: Any) -> None:
     assert _api(admin, "DELETE", base).status_code == 204
     assert _api(admin, "GET", base).json()["tags"] == []
     cloud.cli("project", "delete", pid, json_out=False)
+
+
+def test_tags_beyond_ascii(cloud: RunningCloud, admin: Any) -> None:
+    """A tag is any text without ``,`` or ``/``: its Location is percent-encoded UTF-8 (as werkzeug
+    sends Keystone's), and it reads back exactly, by name and in the list."""
+    pid = admin.identity.create_project(name=_name()).id
+    base = f"/v3/projects/{pid}/tags"
+    tags = ["€-euro", "日本語", "ünï", "50% off", "a?b#c", "tab\tand\"quote\"", "%E2%82%AC"]
+    for tag in tags:
+        resp = _api(admin, "PUT", f"{base}/{quote(tag, safe='')}")
+        assert resp.status_code == 201, (tag, resp.status_code, resp.text)
+        location = resp.headers["Location"]
+        assert location == f"{cloud.identity_url}{base}/{quote(tag, safe='')}", tag
+        assert location.isascii()
+        assert httpx.get(location, headers={"X-Auth-Token": admin.session.get_token()}).status_code == 204, tag
+    assert sorted(_api(admin, "GET", base).json()["tags"]) == sorted(tags)
+    assert sorted(admin.identity.get_project(pid).tags) == sorted(tags)
+    # Refused ones change nothing.
+    for bad in ("x" * 256, "a,b"):
+        assert _api(admin, "PUT", f"{base}/{quote(bad, safe='')}").status_code == 400
+    assert _api(admin, "PUT", f"{base}/a%2Fb").status_code in (400, 404)  # an encoded "/" is a path separator
+    assert sorted(_api(admin, "GET", base).json()["tags"]) == sorted(tags)
+    assert _api(admin, "DELETE", f"{base}/{quote('€-euro', safe='')}").status_code == 204
+    assert "€-euro" not in _api(admin, "GET", base).json()["tags"]
+    admin.identity.delete_project(pid)
 
 
 def test_list_filters(admin: Any) -> None:

@@ -42,6 +42,7 @@ from onestack.compute.service import keypairs as keypair_svc
 from onestack.compute.service import server_actions as actions
 from onestack.compute.service.server_actions import Transition
 from onestack.core.api.faults import BadRequest, Conflict, Forbidden
+from onestack.core.api.headers import location
 from onestack.core.api.http import json_response
 from onestack.core.auth import AuthContext
 
@@ -110,8 +111,7 @@ async def create_image(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any
     await agents(req).snapshot_instance(updated["host"], updated, image_id, request_id=req.request_id)
     if req.at_least(2, 45):
         return json_response({"image_id": image_id}, 202)
-    location = f"{str(req.request.base_url).rstrip('/')}/image/v2/images/{image_id}"
-    return Response(status_code=202, headers={"Location": location})
+    return Response(status_code=202, headers=location(f"{str(req.request.base_url).rstrip('/')}/image/v2/images/{image_id}"))
 
 
 @action("createBackup")
@@ -146,7 +146,7 @@ async def create_backup(req: Req, ctx: AuthContext, row: dict[str, Any], arg: An
     if req.at_least(2, 45):
         return json_response({"image_id": image_id}, 202)
     # Before 2.45 the image's compute URL comes back, unless rotation 0 is about to delete it.
-    headers = {"Location": f"{req.service_url}/v2.1/images/{image_id}"} if rotation > 0 else {}
+    headers = req.location("/v2.1/images", image_id) if rotation > 0 else {}
     return Response(status_code=202, headers=headers)
 
 
@@ -310,5 +310,4 @@ async def rebuild(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any) -> 
     server["adminPass"] = password
     if req.at_least(2, 57):
         server["user_data"] = updated.get("user_data")
-    location = resource_links(req, "servers", row["uuid"])[0]["href"]
-    return json_response({"server": server}, 202, headers={"Location": location})
+    return json_response({"server": server}, 202, headers=location(resource_links(req, "servers", row["uuid"])[0]["href"]))

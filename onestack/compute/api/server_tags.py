@@ -8,7 +8,6 @@ metadata, a lock does not stop them.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from starlette.responses import Response
 
@@ -116,8 +115,7 @@ async def add_tag(req: Req) -> Response:
 
     if not await req.write(tags_svc.add, uuid, tag, tag_problem(tag)):
         return no_content()
-    location = f"{req.service_url}/v2.1/servers/{uuid}/tags/{quote(tag, safe='')}"
-    return Response(b"", status_code=201, headers={"Location": location})
+    return Response(b"", status_code=201, headers=req.location(f"/v2.1/servers/{uuid}/tags", tag))
 
 
 @routes.delete("/v2.1/servers/{server_id}/tags/{tag}")

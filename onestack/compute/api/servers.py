@@ -30,6 +30,7 @@ from onestack.compute.api.server_views import (
 from onestack.compute.service import boot, instances, server_list, servers
 from onestack.compute.service.server_list import ServerQuery
 from onestack.core.api.faults import BadRequest, Forbidden
+from onestack.core.api.headers import location
 from onestack.core.api.http import json_response, no_content
 from onestack.core.api.pagination import Page
 from onestack.core.api.parse import OSLO_BOOLEANS, parse_timestamp
@@ -116,7 +117,7 @@ async def create_server(req: Req) -> Response:
                              "OS-DCF:diskConfig": disk_config(first),
                              "security_groups": server.get("security_groups", [{"name": "default"}]),
                              "adminPass": server.get("adminPass") or _password()}
-    return json_response({"server": reply}, 202, headers={"Location": reply["links"][0]["href"]})
+    return json_response({"server": reply}, 202, headers=location(reply["links"][0]["href"]))
 
 
 def _password(length: int = 12) -> str:

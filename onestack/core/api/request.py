@@ -29,6 +29,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from onestack.core.api.faults import ApiError, BadRequest, NotFound
+from onestack.core.api.headers import location as location_header
+from onestack.core.api.headers import quote_segment
 from onestack.core.api.http import RouteTable, json_body, read_body
 from onestack.core.api.microversion import MicroversionPolicy, Version
 from onestack.core.api.pagination import Page
@@ -329,9 +331,14 @@ class Req(Generic[S]):
         """``path`` below this service's mount, as an absolute path (``/placement/traits``)."""
         return f"{self.request.scope.get('root_path', '')}{path}"
 
-    def url_for(self, path: str) -> str:
-        """``path`` below this service's mount, as a full URL."""
-        return f"{self.service_url}{path}"
+    def url_for(self, path: str, *segments: str) -> str:
+        """``path`` below this service's mount, then ``segments`` (user-given names, percent-encoded
+        each), as a full URL."""
+        return f"{self.service_url}{path}" + "".join(f"/{quote_segment(s)}" for s in segments)
+
+    def location(self, path: str, *segments: str) -> dict[str, str]:
+        """The ``Location`` header for ``url_for(path, *segments)``: safe whatever the client named."""
+        return location_header(self.url_for(path, *segments))
 
     @property
     def path_below_mount(self) -> str:

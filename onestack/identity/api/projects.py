@@ -175,8 +175,9 @@ async def check_tag(req: Req) -> Response:
 async def add_tag(req: Req) -> Response:
     project_id, tag = req.path("project_id"), _check_tag_name(req.path("tag"))
     await _authorize(req, "identity:create_project_tag")
+    location = req.location(f"/v3/projects/{project_id}/tags", tag)
     await req.write(projects.add_tag, project_id, tag)
-    return Response(status_code=201, headers={"Location": self_link(req, f"projects/{project_id}/tags/{tag}")["self"]})
+    return Response(status_code=201, headers=location)
 
 
 @routes.delete("/v3/projects/{project_id}/tags/{tag}")

@@ -35,7 +35,7 @@ async def create(req: Req) -> Response:
     await _check_visibility(req, target, core.get("visibility", "shared"))
     limits = await req.read(svc.limits_for, req.state, core.get("owner"))
     doc = await req.write(svc.create_image, core, props, tags, limits)
-    return json_response(doc, status=201, headers={"Location": req.url_for(doc["self"])})
+    return json_response(doc, status=201, headers=req.location(doc["self"]))
 
 
 async def _check_visibility(req: Req, target: dict[str, Any], visibility: str) -> None:

@@ -30,7 +30,7 @@ async def list_classes(req: Req) -> Response:
 async def create_class(req: Req) -> Response:
     body = await req.body(NAME_BODY)
     await req.write(classes.create, body["name"])
-    return Response(b"", status_code=201, headers={"Location": req.url_for(f"/resource_classes/{body['name']}")})
+    return Response(b"", status_code=201, headers=req.location("/resource_classes", body["name"]))
 
 
 @routes.get("/resource_classes/{name}", rule="placement:resource_classes:show", since=V(2))
@@ -49,7 +49,7 @@ async def put_class(req: Req) -> Response:
     if not CUSTOM_RE.match(name) or len(name) > 255:
         raise bad_request(f"JSON does not validate: '{name}' does not match '^CUSTOM_[A-Z0-9_]+$'")
     if await req.write(lambda s: classes.create(s, name, exist_ok=True)):
-        return Response(b"", status_code=201, headers={"Location": req.url_for(f"/resource_classes/{name}")})
+        return Response(b"", status_code=201, headers=req.location("/resource_classes", name))
     return no_content()
 
 

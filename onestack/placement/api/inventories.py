@@ -62,8 +62,8 @@ async def replace_inventories(req: Req) -> Response:
 async def create_inventory(req: Req) -> Response:
     body = await req.body(POST_ONE)
     result = await req.write(inventories.create_one, req.path("uuid"), body, req.mv)
-    location = req.url_for(f"/resource_providers/{req.path('uuid')}/inventories/{body['resource_class']}")
-    return json_response(result, status=201, headers={"Location": location})
+    location = req.location(f"/resource_providers/{req.path('uuid')}/inventories", body["resource_class"])
+    return json_response(result, status=201, headers=location)
 
 
 @routes.delete(BASE, rule="placement:resource_providers:inventories:delete", since=V(5))

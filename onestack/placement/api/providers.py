@@ -63,7 +63,7 @@ async def list_providers(req: Req) -> Response:
 async def create_provider(req: Req) -> Response:
     body = await req.body(_schema(req, create=True))
     rp = await req.write(providers.create, body["name"], body.get("uuid"), body.get("parent_provider_uuid"))
-    headers = {"Location": req.url_for(f"{BASE}/{rp['uuid']}")}
+    headers = req.location(BASE, rp["uuid"])
     if req.at_least(1, 20):
         return json_response(provider_body(req, rp), headers=headers)
     return Response(b"", status_code=201, headers=headers)

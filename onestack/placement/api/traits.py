@@ -46,7 +46,7 @@ async def put_trait(req: Req) -> Response:
         raise bad_request("The trait is invalid. A valid trait must be no longer than 255 characters, start with "
                           "the prefix \"CUSTOM_\" and use following characters: \"A\"-\"Z\", \"0\"-\"9\" and \"_\"")
     if await req.write(traits.create, name):
-        return Response(b"", status_code=201, headers={"Location": req.url_for(f"/traits/{name}")})
+        return Response(b"", status_code=201, headers=req.location("/traits", name))
     return no_content()
 
 
