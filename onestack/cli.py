@@ -10,6 +10,7 @@ import urllib.request
 from typing import Any
 
 from onestack.core.config import Config, ConfigError, load_config
+from onestack.core.files import DataDirError, private_umask, secure_data_dir
 
 _SERVER_FLAGS = {"host": "server.host", "port": "server.port", "data_dir": "server.data_dir",
                  "db_url": "database.url", "admin_password": "bootstrap.admin_password",
@@ -165,6 +166,7 @@ def cmd_agent(args: argparse.Namespace, config: Config) -> int:
     from onestack.process import Process
 
     setup_logging(config.log.level, json_lines=config.log.json, verbose=args.verbose)
+    secure_data_dir(config.data_dir)  # this host's guests and image cache
     messaging = config.messaging
     if messaging.transport_url.startswith("memory"):
         print("onestack: an agent needs the cloud's bus: give --transport-url rabbit://…", file=sys.stderr)
@@ -295,7 +297,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     handler = {"up": cmd_up, "serve": cmd_serve, "agent": cmd_agent, "status": cmd_status,
                "admin": cmd_admin}[args.command]
-    return handler(args, config)
+    if args.command != "status":
+        # Explicit modes cover the files onestack writes itself; the umask covers what libraries
+        # create in the data dir beside them (SQLite's journal, a temporary file).
+        private_umask()
+    try:
+        return handler(args, config)
+    except DataDirError as exc:
+        print(f"onestack: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

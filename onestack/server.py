@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,6 +20,7 @@ from onestack.core.api.app import Service, build_root_app
 from onestack.core.bus import Bus, transport_from_url
 from onestack.core.config import Config
 from onestack.core.db import Database, create_db_engine, migrate
+from onestack.core.files import secure_data_dir, write_private
 from onestack.core.service import Lifecycle, ServiceDefinition, select_services
 from onestack.identity import app as identity_app
 from onestack.identity import models as identity_models
@@ -99,7 +99,7 @@ def drop_tables(url: str) -> None:
 
 
 def open_database(config: Config) -> Database:
-    config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    secure_data_dir(config.data_dir)
     database = config.database
     engine = create_db_engine(config.database_url, sqlite_busy_timeout=database.sqlite_busy_timeout)
     return Database(engine, read_threads=database.read_threads, write_threads=database.write_threads)
@@ -110,13 +110,6 @@ def upgrade_schema(db: Database, definitions: list[ServiceDefinition[Process]] |
     for definition in definitions if definitions is not None else SERVICES:
         for m in definition.migrations:
             migrate(db.engine, m.location, f"alembic_version_{m.name}", m.metadata)
-
-
-def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.chmod(path, 0o600)
 
 
 def load_secrets(config: Config) -> dict[str, str]:
@@ -175,7 +168,7 @@ def _bootstrap_identity(config: Config, db: Database) -> dict[str, str] | None:
         )
     )
     if result.created:
-        _write_private(config.data_dir / SECRETS_FILE, json.dumps(result.passwords, indent=2))
+        write_private(config.data_dir / SECRETS_FILE, json.dumps(result.passwords, indent=2))
         return result.passwords
     return None
 
@@ -234,7 +227,7 @@ def write_client_config(config: Config) -> Path:
     """clouds.yaml and openrc (mode 0600), rewritten each start so the URL follows --host/--port."""
     passwords = load_secrets(config)
     path = config.data_dir / "clouds.yaml"
-    _write_private(path, yaml.safe_dump(clouds_document(config, passwords), sort_keys=False))
+    write_private(path, yaml.safe_dump(clouds_document(config, passwords), sort_keys=False))
     auth_url = f"{config.base_url}{IDENTITY_PREFIX}"
     openrc = "\n".join([
         "# Source me: . openrc [admin]",
@@ -250,7 +243,7 @@ def write_client_config(config: Config) -> Path:
         f"export OS_REGION_NAME={config.bootstrap.region} OS_IDENTITY_API_VERSION=3 OS_INTERFACE=public",
         "",
     ])
-    _write_private(config.data_dir / "openrc", openrc)
+    write_private(config.data_dir / "openrc", openrc)
     return path
 
 

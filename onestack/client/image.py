@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from onestack.client.session import ServiceSession
+from onestack.core.files import open_private
 
 SERVICE = "image"
 
@@ -29,7 +31,7 @@ class ImageClient:
         url = await self.session.url(SERVICE, f"/v2/images/{image_id}/file")
         async with self.session.stream("GET", url, token) as resp:
             resp.raise_for_status()
-            with partial.open("wb") as fh:
+            with os.fdopen(open_private(partial), "wb") as fh:
                 async for chunk in resp.aiter_bytes(1 << 20):
                     fh.write(chunk)
         partial.replace(dest)

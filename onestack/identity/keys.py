@@ -14,6 +14,8 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from onestack.core.files import open_private, private_dir
+
 
 class KeyRepository:
     def __init__(self, path: Path, max_active_keys: int = 3) -> None:
@@ -31,14 +33,14 @@ class KeyRepository:
 
     def _write_key(self, index: int, key: bytes) -> None:
         tmp = self.path / f".{index}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = open_private(tmp)
         with os.fdopen(fd, "wb") as fh:
             fh.write(key)
         os.replace(tmp, self.path / str(index))
 
     def ensure(self) -> None:
         """Create the repository with a staged and a primary key if it does not exist."""
-        self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(self.path)
         if not self._indexes():
             self._write_key(0, Fernet.generate_key())
             self._write_key(1, Fernet.generate_key())

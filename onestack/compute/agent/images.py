@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 
 from onestack.client.image import ImageClient
+from onestack.core.files import private_dir
 
 log = logging.getLogger("onestack.compute.agent")
 
@@ -28,7 +29,7 @@ class ImageCache:
         lock = self._locks.setdefault(image_id, asyncio.Lock())
         async with lock:
             if not path.exists():
-                self.directory.mkdir(parents=True, exist_ok=True)
+                private_dir(self.directory)
                 await self.client.download(image_id, path)
         return path
 

@@ -53,6 +53,7 @@ from onestack.compute.virt.driver import (
 )
 from onestack.compute.virt.fake_state import Guest, GuestFiles
 from onestack.core import diskimage
+from onestack.core.files import private_dir, write_private
 from onestack.core.ids import new_id
 
 log = logging.getLogger("onestack.compute.virt.fake")
@@ -387,9 +388,7 @@ class FakeDriver:
     def _snapshot_dir(self) -> Path:
         if self._state_dir is None:
             self._state_dir = Path(tempfile.mkdtemp(prefix=f"onestack-fake-{self.hostname}-"))
-        path = self._state_dir / "snapshots"
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        return private_dir(self._state_dir / "snapshots")
 
     async def snapshot(self, uuid: str) -> Path:
         async with self._locked(uuid):
@@ -399,7 +398,7 @@ class FakeDriver:
             target = self._snapshot_dir() / f"{uuid}-{new_id()}.qcow2"
             partial = target.with_suffix(".partial")
             try:
-                await asyncio.to_thread(partial.write_bytes, data)
+                await asyncio.to_thread(write_private, partial, data)
                 os.replace(partial, target)
             except BaseException:
                 partial.unlink(missing_ok=True)

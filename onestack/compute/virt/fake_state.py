@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from onestack.compute.virt.driver import InstanceSpec, NetworkInfo, PowerState
+from onestack.core.files import private_dir
 
 log = logging.getLogger("onestack.compute.virt.fake")
 
@@ -120,7 +121,7 @@ class GuestFiles:
         doc = {"format": FORMAT, "uuid": uuid, "guest": None if guest is None else guest.to_json(),
                "set_aside": None if set_aside is None else asdict(set_aside)}
         data = json.dumps(doc, separators=(",", ":")).encode()
-        self.directory.mkdir(parents=True, exist_ok=True)
+        private_dir(self.directory)
         fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=f".{uuid}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as fh:

@@ -23,6 +23,7 @@ from urllib.parse import unquote, urlparse
 
 import anyio.to_thread
 
+from onestack.core.files import private_dir
 from onestack.image.stores import NotInStore, SizeLimitExceeded, StoredImage
 
 BATCH = 4 * 1024 * 1024  # bytes handed to the worker threads at a time
@@ -98,7 +99,7 @@ class FilesystemStore:
         self.id = store_id
         self.description = description or f"Filesystem store at {self.root}"
         self.weight = weight
-        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(self.root)
 
     # -- locations -------------------------------------------------------------
     def location_for(self, image_id: str) -> str:
