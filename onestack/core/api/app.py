@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -20,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from onestack.core.api.faults import (
     ApiError,
+    BadRequest,
     ErrorRenderer,
     MethodNotAllowed,
     NotFound,
@@ -127,7 +129,8 @@ def build_service_app(service: Service, max_body_size: int) -> ASGIApp:
     # exception: it would re-raise it to uvicorn, which logs it again and drops the connection.
     app = Starlette(
         routes=list(service.routes),
-        middleware=[Middleware(CrashGuard, render_error=service.render_error)],
+        middleware=[Middleware(CrashGuard, render_error=service.render_error),
+                    Middleware(UrlGuard, render_error=service.render_error)],
         exception_handlers={ApiError: on_api_error, HTTPException: on_http_error},
     )
     app.router = IndexedRouter(app.router.routes)
@@ -176,6 +179,44 @@ class CrashGuard:
             err = ApiError("An unexpected error prevented the server from fulfilling your request.")
             err.request_id = request_id  # type: ignore[attr-defined]  # placement's error body names it
             await self.render_error(err)(scope, receive, send)
+
+
+def url_problem(raw_path: bytes, query: bytes) -> str | None:
+    """Why a request URL cannot be served, or None.
+
+    Every id, name and filter in a URL is text that gets compared with, or stored as, database
+    text: it must decode as UTF-8 (a lone surrogate does not) and hold no NUL, which PostgreSQL
+    cannot take at all (a query with one failed with a 500 instead of finding nothing).
+    """
+    for part in (raw_path, query.replace(b"+", b" ")):
+        if b"%" not in part and part.isascii() and b"\x00" not in part:
+            continue  # the common case, decided without decoding
+        try:
+            text = unquote_to_bytes(part).decode("utf-8")
+        except UnicodeDecodeError:
+            return "Invalid URL: it is not UTF-8 text."
+        if "\x00" in text:
+            return "Invalid URL: it contains a NUL character."
+    return None
+
+
+class UrlGuard:
+    """Refuses a URL no handler could serve faithfully (``url_problem``) in the service's shape, with 400."""
+
+    def __init__(self, app: ASGIApp, render_error: ErrorRenderer) -> None:
+        self.app = app
+        self.render_error = render_error
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            raw_path = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogatepass")
+            problem = url_problem(raw_path, scope.get("query_string", b""))
+            if problem is not None:
+                err = BadRequest(problem)
+                err.request_id = scope.get("state", {}).get("request_id", "")  # type: ignore[attr-defined]
+                await self.render_error(err)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def build_root_app(
