@@ -10,6 +10,9 @@ left ``processing``, no temporary file remains in the stores or the staging area
 image dir holds exactly the files of the images the API calls active, with their sizes, which
 is also what ``GET /v2/info/usage`` counts.
 
+A second image API process on the same database and store keeps its upload going while the
+first is killed and restarted: recovery leaves a live process's work alone.
+
 ``ONESTACK_CRASH_SEED`` and ``ONESTACK_CRASH_ROUNDS`` change the kill points and their number.
 """
 
@@ -20,6 +23,7 @@ import hashlib
 import os
 import random
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,8 +32,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.functional.cloud import RunningCloud, make_cloud, wait_until
-from tests.functional.image_http import ImageHttp, pattern_stream
+from tests.functional.cloud import RunningCloud, free_port, make_cloud, wait_until
+from tests.functional.image_http import OCTET, ImageHttp, pattern_stream
+from tests.functional.multiprocess import Proc
 
 MIB = 1024 * 1024
 SIZE = 48 * MIB  # big enough that a write takes a while, small enough for a 2-core machine
@@ -43,6 +48,12 @@ PATTERN_MD5 = hashlib.md5(b"".join(pattern_stream(SIZE))).hexdigest()
 kills: list[str] = []  # what each kill interrupted, for the summary line
 
 
+@pytest.fixture(scope="module", autouse=True)
+def summary() -> Iterator[None]:
+    yield
+    print(f"\nimage crash test: {len(kills)} kills survived (seed {SEED}): {', '.join(kills)}")
+
+
 @pytest.fixture(scope="module")
 def crashy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
     running = make_cloud(tmp_path_factory.mktemp("crash-image"), extra_env={
@@ -52,7 +63,6 @@ def crashy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
     running.start()
     yield running
     running.close()
-    print(f"\nimage crash test: {len(kills)} kills survived (seed {SEED}): {', '.join(kills)}")
 
 
 def _user(cloud: RunningCloud) -> ImageHttp:
@@ -112,9 +122,10 @@ Request = Callable[[ImageHttp, str, threading.Event], Any]  # sets the event onc
 
 def _crash_rounds(cloud: RunningCloud, seed: int, span: int, what: str, dirs: tuple[str, ...], request: Request,
                   prepare: Callable[[ImageHttp, str], Any] = lambda user, image_id: None,
-                  ) -> Iterator[tuple[ImageHttp, str, dict[str, Any]]]:
+                  ) -> Iterator[tuple[ImageHttp, str, dict[str, Any], bool]]:
     """Per kill point: a new image, ``request`` on it killed at that point, a restart; then the
-    image once recovery settled it, with a new connection, for the caller to check."""
+    image once recovery settled it, with a new connection, for the caller to check, and whether
+    the kill came mid-write (so the work cannot have finished)."""
     for at in _kill_points(random.Random(seed), span):
         user = _user(cloud)
         image_id = user.create()["id"]
@@ -127,7 +138,7 @@ def _crash_rounds(cloud: RunningCloud, seed: int, span: int, what: str, dirs: tu
         user = _user(cloud)
         shown = _settled(user, image_id)
         kills.append(f"{what}@{'end' if at is None else f'{at // MIB}MiB'}->{shown['status']}")
-        yield user, image_id, shown
+        yield user, image_id, shown, at is not None
 
 
 def _settled(user: ImageHttp, image_id: str) -> dict[str, Any]:
@@ -165,9 +176,9 @@ def _no_fragments(cloud: RunningCloud) -> None:
 
 
 def test_kill_during_upload(crashy: RunningCloud) -> None:
-    for user, image_id, shown in _crash_rounds(crashy, SEED, SIZE, "upload", ("images",),
-                                               lambda u, i, done: u.put_file(i, _body(done))):
-        assert shown["status"] in ("queued", "active"), shown
+    for user, image_id, shown, midway in _crash_rounds(crashy, SEED, SIZE, "upload", ("images",),
+                                                       lambda u, i, done: u.put_file(i, _body(done))):
+        assert shown["status"] in (("queued",) if midway else ("queued", "active")), shown
         if shown["status"] == "active":  # the kill came after the commit
             _reads_back(user, image_id, PATTERN_MD5)
         else:
@@ -178,14 +189,14 @@ def test_kill_during_upload(crashy: RunningCloud) -> None:
 
 
 def test_kill_during_stage(crashy: RunningCloud) -> None:
-    for user, image_id, shown in _crash_rounds(crashy, SEED + 1, SIZE, "stage", ("image-staging",),
-                                               lambda u, i, done: u.stage(i, _body(done))):
+    for user, image_id, shown, midway in _crash_rounds(crashy, SEED + 1, SIZE, "stage", ("image-staging",),
+                                                       lambda u, i, done: u.stage(i, _body(done))):
+        assert shown["status"] in (("queued",) if midway else ("queued", "uploading")), shown
         if shown["status"] == "queued":
             assert not (crashy.data_dir / "image-staging" / image_id).exists()
             _no_fragments(crashy)
             _retry_upload(user, image_id)  # PUT /file on it works again (it answered 409 before)
         else:  # the kill came after the commit: staged, and the import works
-            assert shown["status"] == "uploading", shown
             assert user.import_(image_id).status_code == 202
             _reads_back(user, image_id, PATTERN_MD5)
     _check_store(crashy)
@@ -202,12 +213,12 @@ def _start_import(user: ImageHttp, image_id: str, done: threading.Event) -> None
 def test_kill_during_import(crashy: RunningCloud) -> None:
     """glance-direct into both stores: the kill lands while the first or the second copy is written."""
     dirs = tuple(STORES.values())
-    for user, image_id, shown in _crash_rounds(
+    for user, image_id, shown, midway in _crash_rounds(
             crashy, SEED + 2, 2 * SIZE, "import", dirs, _start_import,
             prepare=lambda u, i: u.stage(i, pattern_stream(SIZE)).raise_for_status()):
         tasks = user.http.get(f"/v2/images/{image_id}/tasks").json()["tasks"]
         assert tasks and all(task["status"] in ("success", "failure") for task in tasks), tasks
-        if shown["status"] == "active":  # finished before the kill
+        if shown["status"] == "active" and not midway:  # finished before the kill
             _reads_back(user, image_id, PATTERN_MD5)
             continue
         assert shown["status"] in ("uploading", "queued"), shown
@@ -221,6 +232,32 @@ def test_kill_during_import(crashy: RunningCloud) -> None:
         assert user.import_(image_id, ALL_STORES).status_code == 202
         _reads_back(user, image_id, PATTERN_MD5)
         assert user.show(image_id)["stores"] == "cheap,file"
+    _check_store(crashy)
+
+
+COPY = {"method": {"name": "copy-image"}, "stores": ["cheap"]}
+
+
+def _start_copy(user: ImageHttp, image_id: str, done: threading.Event) -> None:
+    admin = ImageHttp(user.cloud, user.cloud.sdk("devstack-admin"))  # copy-image is for admins
+    assert admin.import_(image_id, COPY).status_code == 202
+    done.set()
+
+
+def test_kill_during_copy(crashy: RunningCloud) -> None:
+    """copy-image of an active image into the second store: the image stays active with its data."""
+    for user, image_id, shown, midway in _crash_rounds(
+            crashy, SEED + 3, SIZE, "copy", ("cheap-images",), _start_copy,
+            prepare=lambda u, i: u.put_file(i, pattern_stream(SIZE)).raise_for_status()):
+        assert shown["status"] == "active", shown
+        _reads_back(user, image_id, PATTERN_MD5)
+        tasks = user.http.get(f"/v2/images/{image_id}/tasks").json()["tasks"]
+        assert [task["status"] for task in tasks] in ([["failure"]] if midway else [["success"], ["failure"]]), tasks
+        if tasks[0]["status"] == "failure":
+            assert shown["stores"] == "file" and shown["os_glance_failed_import"] == "cheap", shown
+            assert not (crashy.data_dir / "cheap-images" / image_id).exists()
+            _start_copy(user, image_id, threading.Event())
+        wait_until(lambda u=user, i=image_id: u.show(i)["stores"] == "cheap,file", timeout=60, what="the copy")
     _check_store(crashy)
 
 
@@ -244,3 +281,50 @@ def _check_store(cloud: RunningCloud) -> None:
     assert usage["image_count_total"]["usage"] == len(images)
     assert usage["image_size_total"]["usage"] == -(-sum(active.values()) // MIB)
     assert usage["image_stage_total"]["usage"] == -(-len(staged) * SIZE // MIB)
+
+
+def test_restart_leaves_a_live_upload_of_another_process_alone(tmp_path: Path) -> None:
+    """Process B (``onestack serve image``, same database and data dir) streams an upload, paused
+    half-way; process A is killed and restarted, and its start-up recovery runs. B's upload is
+    still saving with its temporary file, and completes when the rest of the body comes."""
+    cloud = make_cloud(tmp_path, extra_env={"ONESTACK_IMAGE__BUILTIN_IMAGES": "false"})
+    cloud.start()
+    port = free_port()
+    second = Proc("image-b", [sys.executable, "-m", "onestack", "serve", "image", "--port", str(port),
+                              "--data-dir", str(cloud.data_dir), "--db-url", cloud.db_url],
+                  tmp_path / "image-b.log", {**cloud.env, "ONESTACK_AUTH__IDENTITY_URL": cloud.identity_url})
+    try:
+        second.start()
+        wait_until(lambda: second.check() or httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200,
+                   timeout=60, what="the second image process")
+        user = _user(cloud)
+        image_id = user.create()["id"]
+        resume = threading.Event()
+
+        def body() -> Iterator[bytes]:
+            for i, chunk in enumerate(pattern_stream(SIZE)):
+                if i == SIZE // MIB // 2:
+                    assert resume.wait(120)
+                yield chunk
+        answers: list[int] = []
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}/image", timeout=120,
+                          headers={"X-Auth-Token": user.token, **OCTET}) as via_b:
+            thread = threading.Thread(target=lambda: answers.append(
+                via_b.put(f"/v2/images/{image_id}/file", content=body()).status_code), daemon=True)
+            thread.start()
+            wait_until(lambda: _written(cloud, image_id, ("images",)) >= 8 * MIB, timeout=60,
+                       what="half of the upload on disk")
+            cloud.stop(signal.SIGKILL)
+            cloud.start()  # its start-up recovery has run once it answers
+            kills.append("beside a live upload of another process")
+            user = _user(cloud)
+            assert user.show(image_id)["status"] == "saving"
+            assert _fragments(cloud, image_id)
+            resume.set()
+            thread.join(timeout=120)
+        assert answers == [204]
+        _reads_back(user, image_id, PATTERN_MD5)
+        assert not _fragments(cloud)
+    finally:
+        second.stop()
+        cloud.close()
