@@ -123,24 +123,21 @@ def begin_write(s: Session, image_service: Any, image_id: str, caller: Caller,
     return image, allowance, image_service.holder.take(s, image_id, "stage" if staging else "upload")
 
 
-def revert_to_queued(s: Session, image_id: str, from_statuses: tuple[str, ...], token: str | None = None,
-                     **extra: Any) -> None:
-    leases.release(s, token)
+def revert_to_queued(s: Session, image_id: str, from_statuses: tuple[str, ...], token: str) -> None:
+    if not leases.release(s, token):
+        return  # the recovery pass already put it back (and someone may have started anew)
     image = s.get(Image, image_id)
     if image is None or image.status not in from_statuses:
         return
     image.status = "queued"
     image.updated_at = utcnow()
-    if extra:
-        image.extra = {**(image.extra or {}), **extra}
 
 
 def finish_upload(s: Session, image_id: str, store_id: str, stored: StoredImage, virtual_size: int | None,
                   token: str) -> bool:
     """saving → active with the new data, ending the lease; False if the image went away meanwhile."""
-    leases.release(s, token)
     image = s.get(Image, image_id)
-    if image is None or image.deleted_at is not None or image.status != "saving":
+    if not leases.release(s, token) or image is None or image.deleted_at is not None or image.status != "saving":
         return False
     _activate(image, [(store_id, stored.location)], stored, virtual_size)
     return True

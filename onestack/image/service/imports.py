@@ -134,9 +134,12 @@ def _finish_task(s: Session, task_id: str, ok: bool, image_id: str, message: str
 
 
 def _finish_direct(s: Session, image_id: str, task_id: str, places: list[tuple[str, str]],
-                   stored: StoredImage | None, vsize: int | None, failed: list[str], error: str, token: str) -> bool:
-    """importing → active (or back to queued), ending the lease; False when the image was deleted meanwhile."""
-    leases.release(s, token)
+                   stored: StoredImage | None, vsize: int | None, failed: list[str], error: str,
+                   token: str) -> bool | None:
+    """importing → active (or back to queued), ending the lease; False when the image was deleted
+    meanwhile, None when the recovery pass took this import for dead and put it back already."""
+    if not leases.release(s, token):
+        return None
     image = s.get(Image, image_id)
     if image is None or image.deleted_at is not None or image.status != "importing":
         _finish_task(s, task_id, False, image_id, "Image was deleted during import")
@@ -168,7 +171,8 @@ def _add_location(s: Session, image_id: str, sid: str, url: str) -> bool:
 # -- staging -------------------------------------------------------------------------------
 
 def _staged(s: Session, image_id: str, size: int, token: str) -> None:
-    leases.release(s, token)
+    if not leases.release(s, token):
+        raise Conflict(f"The stage of image {image_id} was taken for interrupted and undone; stage it again.")
     image = s.get(Image, image_id)
     if image is not None:
         image.extra = {**(image.extra or {}), "staged_size": size}
@@ -241,12 +245,13 @@ async def _glance_direct(image_service: Any, image_id: str, targets: list[str], 
     if not ok:
         for _sid, url in places:
             await data._discard(image_service.stores[_sid], url)
-    await data._discard(staging, source)
+    if ok is not None:  # else the image is back in uploading: its staged data stays for a retry
+        await data._discard(staging, source)
 
 
 def _end_copy(s: Session, task_id: str, ok: bool, image_id: str, token: str) -> None:
-    leases.release(s, token)
-    _finish_task(s, task_id, ok, image_id, "" if ok else "Copy failed")
+    if leases.release(s, token):  # else the recovery pass has failed the task already
+        _finish_task(s, task_id, ok, image_id, "" if ok else "Copy failed")
 
 
 async def run_copy(image_service: Any, image_id: str, targets: list[str], task_id: str, token: str) -> None:

@@ -105,7 +105,11 @@ class Holder:
         return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def release(s: Session, token: str | None) -> None:
-    """Delete a lease in the transaction that ends its work."""
-    if token is not None:
-        s.execute(delete(DataLease).where(DataLease.token == token).execution_options(synchronize_session=False))
+def release(s: Session, token: str) -> bool:
+    """Delete a lease in the transaction that ends its work; False when it was gone already.
+
+    Gone means the recovery pass took the work for dead (its process stalled past the grace)
+    and put the image back: the late finish must then change nothing.
+    """
+    result = s.execute(delete(DataLease).where(DataLease.token == token).execution_options(synchronize_session=False))
+    return bool(result.rowcount)  # type: ignore[attr-defined]

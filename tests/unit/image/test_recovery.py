@@ -26,9 +26,10 @@ from onestack.core.config import load_config
 from onestack.core.ids import utcnow
 from onestack.image import app as image_app
 from onestack.image.models import DataLease, Image, Task
-from onestack.image.service import leases, recovery
+from onestack.image.service import data, leases, recovery
 from onestack.image.service.leases import Holder
 from onestack.image.state import ImageService
+from onestack.image.stores import StoredImage
 from onestack.image.stores.registry import build_staging, build_stores
 from onestack.server import open_database, upgrade_schema
 from tests.databases import postgres_database
@@ -267,3 +268,26 @@ def test_stray_processing_task_is_failed(image: ImageService) -> None:
     task_id = _task(image, image_id)
     _recover(image)
     assert image.db.run_sync(lambda s: s.get(Task, task_id), write=False).status == "failure"
+
+
+def _restart_upload(s: Session, service: ImageService, image_id: str) -> str:
+    row = s.get(Image, image_id)
+    assert row is not None and row.status == "queued"
+    row.status = "saving"
+    return service.holder.take(s, image_id, "upload")
+
+
+def test_a_late_finish_after_recovery_changes_nothing(image: ImageService) -> None:
+    """A process that stalled past the grace comes back after its upload was put back and begun anew."""
+    image_id = _image(image, "saving")
+    stale = image.db.run_sync(lambda s: image.holder.take(s, image_id, "upload"))
+    image.holder.forget(stale)  # as if it stopped renewing: dead
+    assert _recover(image) == (1, 0)
+    fresh = image.db.run_sync(lambda s: _restart_upload(s, image, image_id))
+    stored = StoredImage(location=image.stores["file"].location_for(image_id), size=1, checksum="0" * 32,
+                         os_hash_value="0" * 128)
+    assert image.db.run_sync(data.finish_upload, image_id, "file", stored, None, stale) is False
+    image.db.run_sync(data.revert_to_queued, image_id, ("saving",), stale)
+    assert _row(image, image_id).status == "saving"  # the new upload's, untouched
+    assert image.db.run_sync(data.finish_upload, image_id, "file", stored, None, fresh) is True
+    assert _row(image, image_id).status == "active"
