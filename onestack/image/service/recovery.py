@@ -216,7 +216,8 @@ async def run(image_service: Any) -> None:
     while True:
         await asyncio.sleep(leases.HEARTBEAT)
         try:
-            await image_service.db.write(holder.renew)
+            if holder.tokens:  # an idle process writes nothing
+                await image_service.db.write(holder.renew)
             if time.monotonic() >= next_pass:
                 next_pass = time.monotonic() + RECOVER_INTERVAL
                 await recover(image_service)
