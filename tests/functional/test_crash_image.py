@@ -1,9 +1,9 @@
-"""``kill -9`` of the cloud in the middle of image uploads, stages and imports, then a restart.
+"""``kill -9`` of the cloud in the middle of image uploads, stages, imports and copies, then a restart.
 
 Each round streams a large body (or runs a large import) and SIGKILLs the cloud once the
 image's temporary file in the store holds a seeded random number of bytes, so the kill lands
 mid-write; the last kill point of each kind is "the stream is complete", which lands around
-the rename and the commit. After the restart, within a deadline: no image is left ``saving``
+the rename and the commit (or, for an import or a copy, right after the 202). After the restart, within a deadline: no image is left ``saving``
 or ``importing`` and none ``uploading`` without complete staged data, the interrupted images
 take a fresh upload (or import) that reads back with the right checksum, no import task is
 left ``processing``, no temporary file remains in the stores or the staging area, and each
