@@ -48,18 +48,17 @@ def build_image(config: Config, db: Database, validator: TokenValidator) -> tupl
 
 
 class ImageWorkers:
-    """Uploads cut off by a stop go back to queued; the scrubber removes delayed deletes' data."""
+    """Put back work a crash or stop cut off, renew this process's leases; the scrubber for delayed deletes."""
 
     def __init__(self, image: ImageService) -> None:
         self.image = image
 
     async def start(self) -> None:
         from onestack.image.service import data as image_data
-        from onestack.image.service import scrubber
+        from onestack.image.service import recovery, scrubber
 
-        staging = self.image.staging
-        await self.image.db.write(lambda s: image_data.recover_interrupted(
-            s, lambda image_id: staging.path_of(staging.location_for(image_id)).exists()))
+        await recovery.recover(self.image)
+        image_data.tracked(self.image, recovery.run(self.image))
         image_data.tracked(self.image, scrubber.run(self.image))
 
     async def stop(self) -> None:

@@ -52,6 +52,24 @@ class Image(Base):
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
+class DataLease(Base):
+    """An upload, stage, import or copy in progress: who runs it and when it last said so.
+
+    Written in the same transaction as the image's move into saving/uploading/importing (or
+    the copy task's creation) and deleted in the one that moves it out, so an image in a busy
+    status without a live lease was cut off by a crash (service/recovery.py).
+    """
+
+    __tablename__ = "image_data_leases"
+    token: Mapped[str] = mapped_column(String(32), primary_key=True)  # also names the temp files
+    image_id: Mapped[str] = mapped_column(String(36), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # upload | stage | import | copy
+    task_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    node: Mapped[str] = mapped_column(String(64))  # host + pid namespace (service/leases.py)
+    pid: Mapped[int] = mapped_column(Integer)
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 class ImageProperty(Base):
     """A custom (non-core) property; a table of its own so that list filters can use it."""
 

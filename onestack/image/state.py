@@ -9,6 +9,7 @@ from onestack.core.db import Database
 from onestack.core.directory import IdentityDirectory
 from onestack.core.policy import Enforcer
 from onestack.image.policies import DEFAULT_RULES
+from onestack.image.service.leases import Holder
 
 
 class ImageService:
@@ -24,6 +25,8 @@ class ImageService:
         # where per-project limits come from (set by the composition root; None: config only).
         self.staging: Any = None
         self.tasks: set[Any] = set()
+        # This process's leases on uploads, stages, imports and copies (service/leases.py).
+        self.holder = Holder()
         # The well-known metadef resource types are inserted on the first metadefs request.
         self.metadefs_seeded = False
         # Unified limits from identity (core.directory.IdentityDirectory); None means config only.

@@ -114,13 +114,13 @@ async def import_image(req: Req) -> Response:
     image, image_id = req.state, req.path("image_id")
     wanted = imports.parse_request(image, await req.json(), req.headers.get("x-image-meta-store"))
     task_id = new_id()
-    targets, disk_format = await req.write(imports.begin_import, image, image_id, caller, wanted, task_id,
-                                           req.request_id or None)
+    targets, disk_format, token = await req.write(imports.begin_import, image, image_id, caller, wanted, task_id,
+                                                  req.request_id or None)
     if wanted.method == "copy-image":
-        data.tracked(image, imports.run_copy(image, image_id, targets, task_id))
+        data.tracked(image, imports.run_copy(image, image_id, targets, task_id, token))
     else:
         data.tracked(image, imports.run_glance_direct(image, image_id, targets, wanted.all_stores_must_succeed,
-                                                      task_id, disk_format))
+                                                      task_id, disk_format, token))
     return Response(b"", status_code=202)
 
 

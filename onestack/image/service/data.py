@@ -13,14 +13,14 @@ import base64
 import binascii
 import logging
 import struct
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import anyio
 import anyio.from_thread
 import anyio.to_thread
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from onestack.core.api.faults import (
@@ -35,7 +35,7 @@ from onestack.core.auth import AuthContext
 from onestack.core.ids import utcnow
 from onestack.image import formats
 from onestack.image.models import Image, ImageMember
-from onestack.image.service import quotas
+from onestack.image.service import leases, quotas
 from onestack.image.service.images import image_target
 from onestack.image.stores import SizeLimitExceeded, StoredImage
 
@@ -103,8 +103,12 @@ def _transition(s: Session, image_id: str, old: tuple[str, ...], new: str, **val
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def begin_write(s: Session, image_service: Any, image_id: str, caller: Caller, staging: bool) -> tuple[Image, int | None]:
-    """Checks for PUT …/file and …/stage, then queued → saving|uploading; returns the byte allowance."""
+def begin_write(s: Session, image_service: Any, image_id: str, caller: Caller,
+                staging: bool) -> tuple[Image, int | None, str]:
+    """Checks for PUT …/file and …/stage, then queued → saving|uploading under a lease.
+
+    Returns the image, the byte allowance and the lease's token (service/leases.py).
+    """
     image, member = load_visible(s, image_id, caller)
     enforce(image_service, "upload_image", image, member, caller)
     _owner_only(image, caller, "upload data to")
@@ -116,23 +120,24 @@ def begin_write(s: Session, image_service: Any, image_id: str, caller: Caller, s
     allowance = quotas.upload_allowance(s, image_service, image.owner, staging=staging)
     if not _transition(s, image_id, ("queued",), "uploading" if staging else "saving"):
         raise Conflict(f"Image {image_id} is no longer queued.")
-    return image, allowance
+    return image, allowance, image_service.holder.take(s, image_id, "stage" if staging else "upload")
 
 
-def revert_to_queued(s: Session, image_id: str, from_statuses: tuple[str, ...], **extra: Any) -> None:
+def revert_to_queued(s: Session, image_id: str, from_statuses: tuple[str, ...], token: str) -> None:
+    if not leases.release(s, token):
+        return  # the recovery pass already put it back (and someone may have started anew)
     image = s.get(Image, image_id)
     if image is None or image.status not in from_statuses:
         return
     image.status = "queued"
     image.updated_at = utcnow()
-    if extra:
-        image.extra = {**(image.extra or {}), **extra}
 
 
-def finish_upload(s: Session, image_id: str, store_id: str, stored: StoredImage, virtual_size: int | None) -> bool:
-    """saving → active with the new data; False if the image went away meanwhile."""
+def finish_upload(s: Session, image_id: str, store_id: str, stored: StoredImage, virtual_size: int | None,
+                  token: str) -> bool:
+    """saving → active with the new data, ending the lease; False if the image went away meanwhile."""
     image = s.get(Image, image_id)
-    if image is None or image.deleted_at is not None or image.status != "saving":
+    if not leases.release(s, token) or image is None or image.deleted_at is not None or image.status != "saving":
         return False
     _activate(image, [(store_id, stored.location)], stored, virtual_size)
     return True
@@ -205,9 +210,9 @@ async def _discard(store: Any, location: str) -> None:
             log.exception("could not delete %s", location)
 
 
-async def _revert(image_service: Any, image_id: str, statuses: tuple[str, ...]) -> None:
+async def _revert(image_service: Any, image_id: str, statuses: tuple[str, ...], token: str) -> None:
     with anyio.CancelScope(shield=True):
-        await image_service.db.write(revert_to_queued, image_id, statuses)
+        await image_service.db.write(revert_to_queued, image_id, statuses, token)
 
 
 def pick_store(image_service: Any, requested: str | None) -> str:
@@ -222,7 +227,7 @@ async def upload(image_service: Any, caller: Caller, image_id: str, chunks: Asyn
     """PUT /v2/images/{id}/file: stream into a store, verify, inspect, activate."""
     sid = pick_store(image_service, store_id)
     store = image_service.stores[sid]
-    image, allowance = await image_service.db.write(begin_write, image_service, image_id, caller, False)
+    image, allowance, token = await image_service.db.write(begin_write, image_service, image_id, caller, False)
     stored: StoredImage | None = None
     try:
         try:
@@ -232,13 +237,17 @@ async def upload(image_service: Any, caller: Caller, image_id: str, chunks: Asyn
         if not _content_md5_matches(content_md5, stored):
             raise BadRequest(f"Content-MD5 {content_md5} does not match the uploaded data ({stored.checksum}).")
         virtual_size = await check_format(image_service, image.disk_format, store, stored)
-        if not await image_service.db.write(finish_upload, image_id, sid, stored, virtual_size):
+        if not await image_service.db.write(finish_upload, image_id, sid, stored, virtual_size, token):
             raise Gone(f"Image {image_id} was deleted during the upload.")
     except BaseException:
         if stored is not None:
             await _discard(store, stored.location)
-        await _revert(image_service, image_id, ("saving",))
+        await _revert(image_service, image_id, ("saving",), token)
         raise
+    finally:
+        # Whatever happened, this process renews it no more: if a write above failed, the
+        # lease is dead and the recovery pass finishes the job (service/recovery.py).
+        image_service.holder.forget(token)
 
 
 # -- download ----------------------------------------------------------------------------
@@ -319,21 +328,6 @@ async def remove_from_store(image_service: Any, image_id: str, store_id: str, ca
     """DELETE /v2/stores/{store}/{image}: forget the store's copy, then delete its bytes."""
     url = await image_service.db.write(drop_store_location, image_service, image_id, store_id, caller)
     await _discard(image_service.stores[store_id], url)
-
-
-def recover_interrupted(s: Session, staged: Callable[[str], bool]) -> int:
-    """At start-up: uploads and imports cut short by a stop go back to where they can resume."""
-    fixed = 0
-    for image in s.scalars(select(Image).where(Image.status.in_(("saving", "importing")), Image.deleted_at.is_(None))):
-        image.status = "uploading" if image.status == "importing" and staged(image.id) else "queued"
-        extra = dict(image.extra or {})
-        if extra.get("os_glance_importing_to_stores"):
-            extra["os_glance_failed_import"] = extra.pop("os_glance_importing_to_stores")
-            extra["os_glance_importing_to_stores"] = ""
-        image.extra = extra
-        image.updated_at = utcnow()
-        fixed += 1
-    return fixed
 
 
 def tracked(image_service: Any, coro: Any) -> None:

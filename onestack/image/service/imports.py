@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from onestack.core.api.faults import BadRequest, Conflict, Forbidden, PayloadTooLarge
 from onestack.core.ids import utcnow
 from onestack.image.models import Image, Task
-from onestack.image.service import data
+from onestack.image.service import data, leases
 from onestack.image.service.data import Caller
 from onestack.image.stores import SizeLimitExceeded, StoredImage
 
@@ -73,10 +73,11 @@ def parse_request(image_service: Any, body: Any, header_store: str | None) -> Im
 
 
 def begin_import(s: Session, image_service: Any, image_id: str, caller: Caller, req: ImportRequest,
-                 task_id: str, request_id: str | None) -> tuple[list[str], str | None]:
-    """Check and record the import (status importing for glance-direct).
+                 task_id: str, request_id: str | None) -> tuple[list[str], str | None, str]:
+    """Check and record the import (status importing for glance-direct) under a lease.
 
-    Returns the stores to write and the image's disk format (what the imported data is checked against).
+    Returns the stores to write, the image's disk format (what the imported data is checked
+    against) and the lease's token.
     """
     image, member = data.load_visible(s, image_id, caller)
     if req.method == "copy-image":
@@ -103,7 +104,8 @@ def begin_import(s: Session, image_service: Any, image_id: str, caller: Caller, 
     s.add(Task(id=task_id, type="api_image_import", status="processing", owner=caller.project_id or "",
                image_id=image_id, request_id=request_id, user_id=caller.user_id, created_at=now, updated_at=now,
                input={"image_id": image_id, "import_req": req.body, "backend": targets}, result={}, message=""))
-    return targets, image.disk_format
+    kind = "copy" if req.method == "copy-image" else "import"
+    return targets, image.disk_format, image_service.holder.take(s, image_id, kind, task_id)
 
 
 def _progress(s: Session, image_id: str, done: str | None, failed: str | None) -> None:
@@ -132,8 +134,12 @@ def _finish_task(s: Session, task_id: str, ok: bool, image_id: str, message: str
 
 
 def _finish_direct(s: Session, image_id: str, task_id: str, places: list[tuple[str, str]],
-                   stored: StoredImage | None, vsize: int | None, failed: list[str], error: str) -> bool:
-    """importing → active (or back to queued); False when the image was deleted meanwhile."""
+                   stored: StoredImage | None, vsize: int | None, failed: list[str], error: str,
+                   token: str) -> bool | None:
+    """importing → active (or back to queued), ending the lease; False when the image was deleted
+    meanwhile, None when the recovery pass took this import for dead and put it back already."""
+    if not leases.release(s, token):
+        return None
     image = s.get(Image, image_id)
     if image is None or image.deleted_at is not None or image.status != "importing":
         _finish_task(s, task_id, False, image_id, "Image was deleted during import")
@@ -164,7 +170,9 @@ def _add_location(s: Session, image_id: str, sid: str, url: str) -> bool:
 
 # -- staging -------------------------------------------------------------------------------
 
-def _staged(s: Session, image_id: str, size: int) -> None:
+def _staged(s: Session, image_id: str, size: int, token: str) -> None:
+    if not leases.release(s, token):
+        raise Conflict(f"The stage of image {image_id} was taken for interrupted and undone; stage it again.")
     image = s.get(Image, image_id)
     if image is not None:
         image.extra = {**(image.extra or {}), "staged_size": size}
@@ -173,25 +181,36 @@ def _staged(s: Session, image_id: str, size: int) -> None:
 async def stage(image_service: Any, caller: Caller, image_id: str, chunks: AsyncIterator[bytes]) -> None:
     """PUT /v2/images/{id}/stage: queued → uploading with the data in the staging area."""
     staging = image_service.staging
-    _, allowance = await image_service.db.write(data.begin_write, image_service, image_id, caller, True)
+    _, allowance, token = await image_service.db.write(data.begin_write, image_service, image_id, caller, True)
     stored: StoredImage | None = None
     try:
         try:
             stored = await staging.add(image_id, chunks, max_size=allowance)
         except SizeLimitExceeded as exc:
             raise PayloadTooLarge(f"Request Entity Too Large: {exc}") from None
-        await image_service.db.write(_staged, image_id, stored.size)
+        await image_service.db.write(_staged, image_id, stored.size, token)
     except BaseException:
         if stored is not None:
             await data._discard(staging, stored.location)
-        await data._revert(image_service, image_id, ("uploading",))
+        await data._revert(image_service, image_id, ("uploading",), token)
         raise
+    finally:
+        image_service.holder.forget(token)  # as in data.upload
 
 
 # -- background runs -----------------------------------------------------------------------
 
 async def run_glance_direct(image_service: Any, image_id: str, targets: list[str], must_succeed: bool,
-                            task_id: str, disk_format: str | None) -> None:
+                            task_id: str, disk_format: str | None, token: str) -> None:
+    try:
+        await _glance_direct(image_service, image_id, targets, must_succeed, task_id, disk_format, token)
+    finally:
+        # Ended, failed or cancelled by a stop: an unreleased lease is now dead for the recovery pass.
+        image_service.holder.forget(token)
+
+
+async def _glance_direct(image_service: Any, image_id: str, targets: list[str], must_succeed: bool,
+                         task_id: str, disk_format: str | None, token: str) -> None:
     staging = image_service.staging
     source = staging.location_for(image_id)
     places: list[tuple[str, str]] = []
@@ -222,14 +241,27 @@ async def run_glance_direct(image_service: Any, image_id: str, targets: list[str
         for _sid, url in places:
             await data._discard(image_service.stores[_sid], url)
         places = []
-    ok = await image_service.db.write(_finish_direct, image_id, task_id, places, first, vsize, failed, error)
+    ok = await image_service.db.write(_finish_direct, image_id, task_id, places, first, vsize, failed, error, token)
     if not ok:
         for _sid, url in places:
             await data._discard(image_service.stores[_sid], url)
-    await data._discard(staging, source)
+    if ok is not None:  # else the image is back in uploading: its staged data stays for a retry
+        await data._discard(staging, source)
 
 
-async def run_copy(image_service: Any, image_id: str, targets: list[str], task_id: str) -> None:
+def _end_copy(s: Session, task_id: str, ok: bool, image_id: str, token: str) -> None:
+    if leases.release(s, token):  # else the recovery pass has failed the task already
+        _finish_task(s, task_id, ok, image_id, "" if ok else "Copy failed")
+
+
+async def run_copy(image_service: Any, image_id: str, targets: list[str], task_id: str, token: str) -> None:
+    try:
+        await _copy(image_service, image_id, targets, task_id, token)
+    finally:
+        image_service.holder.forget(token)  # as in run_glance_direct
+
+
+async def _copy(image_service: Any, image_id: str, targets: list[str], task_id: str, token: str) -> None:
     image = await image_service.db.read(lambda s: s.get(Image, image_id))
     src = image.locations[0] if image is not None and image.locations else None
     ok_all = True
@@ -248,4 +280,4 @@ async def run_copy(image_service: Any, image_id: str, targets: list[str], task_i
             log.warning("copy of %s into store %s failed: %s", image_id, sid, exc)
             ok_all = False
             await image_service.db.write(_progress, image_id, None, sid)
-    await image_service.db.write(_finish_task, task_id, ok_all, image_id, "" if ok_all else "Copy failed")
+    await image_service.db.write(_end_copy, task_id, ok_all, image_id, token)

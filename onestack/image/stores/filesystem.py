@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import hashlib
 import os
+import re
 import threading
 import uuid
 from collections.abc import AsyncIterator
@@ -28,6 +29,8 @@ from onestack.image.stores import NotInStore, SizeLimitExceeded, StoredImage
 
 BATCH = 4 * 1024 * 1024  # bytes handed to the worker threads at a time
 READ_CHUNK = 1024 * 1024  # bytes per read when streaming an image out
+# A write in progress (or one a crash cut off): ".<image id>.<32 hex>.tmp" beside the images.
+_FRAGMENT = re.compile(r"^\.(?P<image_id>[^/.][^/]*)\.[0-9a-f]{32}\.tmp$")
 
 # Hashing md5 and sha512 and writing in parallel triples upload throughput on multicore hosts.
 _POOL = ThreadPoolExecutor(max_workers=12, thread_name_prefix="image-store")
@@ -119,6 +122,18 @@ class FilesystemStore:
         if path.parent != self.root or path.name.startswith("."):
             raise NotInStore(f"Location {location} is not in store {self.id}")
         return path
+
+    def fragments(self) -> list[tuple[str, Path, float]]:
+        """Temporary files of writes here: (image id, path, mtime). A crash leaves them behind."""
+        found: list[tuple[str, Path, float]] = []
+        with os.scandir(self.root) as entries:
+            for entry in entries:
+                match = _FRAGMENT.match(entry.name)
+                if match is None:
+                    continue
+                with contextlib.suppress(FileNotFoundError):  # finished meanwhile
+                    found.append((match["image_id"], Path(entry.path), entry.stat(follow_symlinks=False).st_mtime))
+        return found
 
     def properties(self) -> dict[str, Any]:
         """What GET /v2/info/stores/detail shows for this store."""
