@@ -61,8 +61,12 @@ def seed(a: Actors) -> Seeded:
     hypervisor = ok(admin.get(f"{V}/os-hypervisors", headers=_mv("2.52")))["hypervisors"][0]
     ids["hypervisor"], ids["hostname"] = str(hypervisor["id"]), hypervisor["hypervisor_hostname"]
     ids["service"] = str(ok(admin.get(f"{V}/os-services", headers=LATEST))["services"][0]["id"])
-    wait_until(lambda: ok(alt.get(f"{V}/servers/{ids['server']}"))["server"]["status"] == "ACTIVE",
-               what="alt_demo's server ACTIVE")
+    # demo's own server, to point its actions at alt_demo's private image and flavor
+    ids["demo_server"] = ok(a.demo_http.post(f"{V}/servers", headers=LATEST, json={"server": {
+        "name": f"iso-demo-{tag}", "flavorRef": "1", "imageRef": image, "networks": "none"}}))["server"]["id"]
+    for conn, sid in ((alt, ids["server"]), (a.demo_http, ids["demo_server"])):
+        wait_until(lambda c=conn, i=sid: ok(c.get(f"{V}/servers/{i}"))["server"]["status"] == "ACTIVE",
+                   what=f"server {sid} ACTIVE")
     actions = ok(alt.get(f"{V}/servers/{ids['server']}/os-instance-actions"))["instanceActions"]
     ids["request_id"] = actions[0]["request_id"]
     ids.update(migration="1", label="private", missing=str(uuid.uuid4()), when="2026-01-01 00:00:00",
@@ -84,7 +88,14 @@ def seed(a: Actors) -> Seeded:
                 view(admin.get(f"{V}/os-quota-sets/{ids['alt_project']}")),
                 view(alt.get(f"/image/v2/images/{ids['private_image']}"))]
 
-    return Seeded(ids, secrets, snapshot)
+    cleanup = [(a.demo_http, "DELETE", f"{V}/servers/{ids['demo_server']}"),
+               (alt, "DELETE", f"{V}/servers/{ids['server']}"),
+               (alt, "DELETE", f"{V}/os-keypairs/{ids['keypair']}"),
+               (alt, "DELETE", f"{V}/os-server-groups/{ids['group']}"),
+               (alt, "DELETE", f"/image/v2/images/{ids['private_image']}"),
+               (admin, "DELETE", f"{V}/flavors/{ids['flavor']}"),
+               (admin, "DELETE", f"{V}/os-aggregates/{ids['aggregate']}")]
+    return Seeded(ids, secrets, snapshot, cleanup)
 
 
 SERVER = r"/v2\.1/servers/\{server_id\}"
@@ -130,6 +141,10 @@ ROWS: tuple[Probe, ...] = (
     Probe("GET DELETE", SERVER, 404, params=P),
     Probe("PUT", SERVER, 404, params=P, body={"server": {"name": "stolen"}}),
     *(Probe("POST", SERVER + "/action", 404, params=P, body=_action(b)) for b in SERVER_ACTIONS),
+    Probe("POST", SERVER + "/action", 400, params={"server_id": "demo_server"},
+          body=lambda ids: {"rebuild": {"imageRef": ids["private_image"]}}),
+    Probe("POST", SERVER + "/action", 400, params={"server_id": "demo_server"},
+          body=lambda ids: {"resize": {"flavorRef": ids["flavor"]}}),
     Probe("POST", SERVER + "/remote-consoles", 404, params=P,
           body={"remote_console": {"protocol": "vnc", "type": "novnc"}}),
     Probe("GET", SERVER + r"/migrations(/\{migration_id\})?", 404, params=P),

@@ -47,7 +47,7 @@ def _seed_admin(a: Actors, ids: dict[str, str], tag: str) -> None:
     """An admin's objects for the admin-only routes, and alt_demo's project tag and limit."""
     admin = a.admin_http
     ids["group"] = ok(admin.post(f"{V3}/groups", json={"group": {"name": f"iso-group-{tag}"}}))["group"]["id"]
-    ok(admin.put(f"{V3}/groups/{ids['group']}/users/{ids['alt_user']}"))
+    # alt_demo is not made a member: deleting the group afterwards would revoke alt_demo's tokens
     ids["domain"] = ok(admin.post(f"{V3}/domains", json={"domain": {"name": f"iso-dom-{tag}"}}))["domain"]["id"]
     ids["ptag"] = f"iso-ptag-{tag}"
     ok(admin.put(f"{V3}/projects/{ids['alt_project']}/tags/{ids['ptag']}"))
@@ -93,7 +93,19 @@ def seed(a: Actors) -> Seeded:
                 view(admin.get(f"{V3}/role_assignments", params={"user.id": user})),
                 token]
 
-    return Seeded(ids, secrets, snapshot)
+    cleanup = [(alt, "DELETE", f"{V3}/credentials/{ids['credential']}"),
+               (alt, "DELETE", f"{V3}/users/{user}/application_credentials/{ids['app_cred']}"),
+               (alt, "DELETE", f"{V3}/users/{user}/credentials/OS-EC2/{ids['ec2']}"),
+               (alt, "DELETE", f"{V3}/OS-TRUST/trusts/{ids['trust']}"),
+               (admin, "DELETE", f"{V3}/projects/{ids['alt_project']}/tags/{ids['ptag']}"),
+               (admin, "DELETE", f"{V3}/limits/{ids['limit']}"),
+               (admin, "DELETE", f"{V3}/registered_limits/{ids['registered_limit']}"),
+               (admin, "DELETE", f"{V3}/OS-EP-FILTER/endpoint_groups/{ids['endpoint_group']}"),
+               (admin, "DELETE", f"{V3}/policies/{ids['policy']}"),
+               (admin, "DELETE", f"{V3}/groups/{ids['group']}"),
+               (admin, "PATCH", f"{V3}/domains/{ids['domain']}", {"domain": {"enabled": False}}),
+               (admin, "DELETE", f"{V3}/domains/{ids['domain']}")]
+    return Seeded(ids, secrets, snapshot, cleanup)
 
 
 def _rescope(ids: dict[str, str], scope: dict[str, Any]) -> dict[str, Any]:
@@ -183,6 +195,9 @@ ROWS: tuple[Probe, ...] = (
     Probe("GET", r"/v3/OS-TRUST/trusts", 200, query="trustor_user_id={demo_user}"),
     Probe("POST", r"/v3/OS-TRUST/trusts", 403, body=lambda ids: {"trust": {
         "trustor_user_id": ids["alt_user"], "trustee_user_id": ids["demo_user"], "project_id": ids["alt_project"],
+        "impersonation": False, "roles": [{"name": "member"}]}}),
+    Probe("POST", r"/v3/OS-TRUST/trusts", 403, body=lambda ids: {"trust": {  # delegating a role demo lacks
+        "trustor_user_id": ids["demo_user"], "trustee_user_id": ids["demo_user"], "project_id": ids["alt_project"],
         "impersonation": False, "roles": [{"name": "member"}]}}),
     Probe("GET DELETE", r"/v3/OS-TRUST/trusts/\{trust_id\}", 403),
     Probe("GET", r"/v3/OS-TRUST/trusts/\{trust_id\}/roles(/\{role_id\})?", 403),

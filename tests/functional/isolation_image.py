@@ -64,7 +64,9 @@ def seed(a: Actors) -> Seeded:
             views.append(view(admin.get(f"{V2}/metadefs/namespaces/{ns}{path}")))
         return views
 
-    return Seeded(ids, secrets, snapshot)
+    cleanup = [(alt, "DELETE", f"{V2}/images/{ids[image]}")
+               for image in ("private", "hidden_shared", "community", "shared_with_demo")]
+    return Seeded(ids, secrets, snapshot, [*cleanup, (admin, "DELETE", f"{V2}/metadefs/namespaces/{ns}")])
 
 
 IMG = r"/v2/images/\{image_id\}"

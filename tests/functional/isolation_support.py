@@ -83,6 +83,12 @@ class Seeded:
     ids: Ids
     secrets: set[str]
     snapshot: Callable[[], Any]
+    # Requests (client, method, path[, body]) that remove what the seed made: the cloud is shared.
+    cleanup: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def clean(self) -> None:
+        for client, method, path, *body in self.cleanup:
+            client.request(method, path, json=body[0] if body else None)
 
 
 @dataclass(frozen=True)

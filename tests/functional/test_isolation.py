@@ -67,9 +67,12 @@ def actors(cloud: RunningCloud, admin: Any, demo: Any, alt: Any) -> Iterator[Act
 def test_demo_cannot_reach_alt_or_admin(service: str, actors: Actors) -> None:
     matrix = MATRICES[service]
     seeded = matrix.seed(actors)
-    before = seeded.snapshot()
-    outcome = run_matrix(actors.demo_http, matrix, seeded)
-    after = seeded.snapshot()
+    try:
+        before = seeded.snapshot()
+        outcome = run_matrix(actors.demo_http, matrix, seeded)
+        after = seeded.snapshot()
+    finally:
+        seeded.clean()
     print(f"\nisolation {service}: {outcome.probes} probes, {len(outcome.failures)} failures")
     assert not outcome.failures, f"{len(outcome.failures)} of {outcome.probes} probes failed:\n" + "\n".join(
         outcome.failures)
