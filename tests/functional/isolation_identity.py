@@ -173,6 +173,11 @@ ROWS: tuple[Probe, ...] = (
     Probe("GET", r"/v3/users/\{user_id\}/(application_credentials|access_rules)(/\{cred_id\}|/\{rule_id\})?", 403),
     Probe("POST", r"/v3/users/\{user_id\}/application_credentials", 403,
           body={"application_credential": {"name": "stolen"}}),
+    Probe("POST", r"/v3/users/\{user_id\}/application_credentials", 404, params=OWN, body=lambda ids: {
+        "application_credential": {"name": "by-id", "access_rules": [{"id": ids["access_rule"]}]}}),
+    Probe("POST", r"/v3/users/\{user_id\}/application_credentials", 404, params=OWN, body=lambda ids: {
+        "application_credential": {"name": "by-id-and-rule", "access_rules": [{
+            "id": ids["access_rule"], "service": "image", "method": "GET", "path": "/v2/images"}]}}),
     Probe("DELETE", r"/v3/users/\{user_id\}/(application_credentials/\{cred_id\}|access_rules/\{rule_id\})", 403),
     Probe("GET DELETE", r"/v3/users/\{user_id\}/(application_credentials/\{cred_id\}|access_rules/\{rule_id\})",
           404, params=OWN),
