@@ -145,6 +145,8 @@ ROWS: tuple[Probe, ...] = (
           body=lambda ids: {"rebuild": {"imageRef": ids["private_image"]}}),
     Probe("POST", SERVER + "/action", 400, params={"server_id": "demo_server"},
           body=lambda ids: {"resize": {"flavorRef": ids["flavor"]}}),
+    Probe("POST", SERVER + "/action", 400, params={"server_id": "demo_server"},
+          body=lambda ids: {"rebuild": {"imageRef": ids["public_image"], "key_name": ids["keypair"]}}),
     Probe("POST", SERVER + "/remote-consoles", 404, params=P,
           body={"remote_console": {"protocol": "vnc", "type": "novnc"}}),
     Probe("GET", SERVER + r"/migrations(/\{migration_id\})?", 404, params=P),
@@ -177,7 +179,8 @@ ROWS: tuple[Probe, ...] = (
     # keypairs are per user, server groups per project
     Probe("GET", r"/v2\.1/os-keypairs", 200),
     Probe("GET", r"/v2\.1/os-keypairs", 403, query="user_id={alt_user}"),
-    Probe("POST", r"/v2\.1/os-keypairs", None, "creates a keypair of demo's own (a namespace per user)"),
+    Probe("POST", r"/v2\.1/os-keypairs", 403, headers=_mv("2.10"), body=lambda ids: {  # for another user: admin's
+        "keypair": {"name": "stolen", "user_id": ids["alt_user"]}}),
     Probe("GET DELETE", r"/v2\.1/os-keypairs/\{name\}", 404, params=P),
     Probe("GET", r"/v2\.1/os-keypairs/\{name\}", 403, params=P, query="user_id={alt_user}"),
     Probe("GET", r"/v2\.1/os-server-groups", 200),

@@ -39,6 +39,7 @@ def seed(a: Actors) -> Seeded:
     ids["shared_with_demo"] = _image(a, f"iso-for-demo-{tag}", "shared")
     ok(alt.post(f"{V2}/images/{ids['hidden_shared']}/members", json={"member": ids["admin_project"]}))
     ok(alt.post(f"{V2}/images/{ids['shared_with_demo']}/members", json={"member": ids["demo_project"]}))
+    ids["demo_image"] = str(ok(a.demo_http.post(f"{V2}/images", json={"name": f"iso-demo-{tag}"}))["id"])
     ids["tag"] = f"iso-tag-{tag}"
     for image in ("private", "community"):
         ok(alt.put(f"{V2}/images/{ids[image]}/tags/{ids['tag']}"))
@@ -66,7 +67,9 @@ def seed(a: Actors) -> Seeded:
 
     cleanup = [(alt, "DELETE", f"{V2}/images/{ids[image]}")
                for image in ("private", "hidden_shared", "community", "shared_with_demo")]
-    return Seeded(ids, secrets, snapshot, [*cleanup, (admin, "DELETE", f"{V2}/metadefs/namespaces/{ns}")])
+    cleanup += [(a.demo_http, "DELETE", f"{V2}/images/{ids['demo_image']}"),
+                (admin, "DELETE", f"{V2}/metadefs/namespaces/{ns}")]
+    return Seeded(ids, secrets, snapshot, cleanup)
 
 
 IMG = r"/v2/images/\{image_id\}"
@@ -88,7 +91,10 @@ ROWS: tuple[Probe, ...] = (
     Probe("GET", r"/v2/images", 200),
     Probe("GET", r"/v2/images", 200, query="visibility=all"),
     Probe("GET", r"/v2/images", 200, query="visibility=shared&member_status=all"),
-    Probe("POST", r"/v2/images", None, "creates an image of demo's own project"),
+    Probe("POST", r"/v2/images", 403, body=lambda ids: {"name": "stolen", "owner": ids["alt_project"]}),
+    Probe("POST", r"/v2/images", 409, body=lambda ids: {"name": "stolen", "id": ids["private"]}),
+    Probe("PATCH", IMG, 403, params={"image_id": "demo_image"}, headers=PATCH,
+          body=lambda ids: [{"op": "replace", "path": "/owner", "value": ids["alt_project"]}]),
     Probe("GET DELETE PATCH POST PUT", r"/v2/images/", 404),
     # what demo cannot see: alt's private image, and one shared with another project
     *(Probe("GET DELETE", IMG, 404, params=p) for p in (HIDDEN, SHARED)),
