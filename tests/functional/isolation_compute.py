@@ -42,6 +42,9 @@ def seed(a: Actors) -> Seeded:
     ids["private_image"] = ok(alt.post("/image/v2/images", json={
         "name": f"iso-nova-{tag}", "visibility": "private", "disk_format": "raw", "container_format": "bare"}))["id"]
     ids["keypair"] = ok(alt.post(f"{V}/os-keypairs", json={"keypair": {"name": f"iso-kp-{tag}"}}))["keypair"]["name"]
+    # keypair names are per user: demo may hold one named as alt_demo's (a name unique per cloud would clash)
+    ok(a.demo_http.post(f"{V}/os-keypairs", json={"keypair": {"name": ids["keypair"]}}))
+    ok(a.demo_http.delete(f"{V}/os-keypairs/{ids['keypair']}"))
     ids["group"] = ok(alt.post(f"{V}/os-server-groups", json={
         "server_group": {"name": f"iso-sg-{tag}", "policies": ["anti-affinity"]}}))["server_group"]["id"]
     ids["meta_key"], ids["tag"] = f"iso-key-{tag}", f"iso-tag-{tag}"

@@ -34,6 +34,10 @@ def _seed_alt(a: Actors, ids: dict[str, str], tag: str) -> None:
         "name": f"iso-ac-{tag}", "access_rules": [{"service": "compute", "method": "GET", "path": "/v2.1/servers"}]}}))
     ids["app_cred"] = app["application_credential"]["id"]
     ids["access_rule"] = app["application_credential"]["access_rules"][0]["id"]
+    # application credential names are per user: demo may use alt_demo's
+    mine = ok(a.demo_http.post(f"{V3}/users/{ids['demo_user']}/application_credentials", json={
+        "application_credential": {"name": f"iso-ac-{tag}"}}))["application_credential"]["id"]
+    ok(a.demo_http.delete(f"{V3}/users/{ids['demo_user']}/application_credentials/{mine}"))
     ids["ec2"] = ok(alt.post(f"{V3}/users/{user}/credentials/OS-EC2", json={
         "tenant_id": ids["alt_project"]}))["credential"]["access"]
     ids["trust"] = ok(alt.post(f"{V3}/OS-TRUST/trusts", json={"trust": {
