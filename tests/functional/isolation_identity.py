@@ -261,4 +261,5 @@ ROWS: tuple[Probe, ...] = (
 
 MATRIX = register(ServiceMatrix(
     service="identity", prefix="/identity", error=keystone_shape, seed=seed, probes=ROWS, params=PARAMS,
+    public=(Probe("POST", r"/v3/auth/tokens", None, "authenticates by what the body holds (demo's token here)"),),
     filters=("user_id={alt_user}", "project_id={alt_project}", "type=ec2", "type=cert", "trustor_user_id={alt_user}")))

@@ -55,6 +55,7 @@ class Actors:
     admin_http: httpx.Client
     demo_http: httpx.Client
     alt_http: httpx.Client
+    anonymous_http: httpx.Client
     admin: Any
     demo: Any
     alt: Any
@@ -103,6 +104,8 @@ class ServiceMatrix:
     params: Mapping[str, str] = field(default_factory=dict)
     # Query strings tried on every list route demo may read (values may name seeded ids as {id}).
     filters: tuple[str, ...] = ()
+    # Routes that answer without a token (``why`` says why); every other probed route must 401.
+    public: tuple[Probe, ...] = ()
 
 
 MATRICES: dict[str, ServiceMatrix] = {}
@@ -156,8 +159,9 @@ def leaked(resp: httpx.Response, secrets: set[str]) -> list[str]:
     return sorted(s for s in secrets if s in resp.text) if resp.status_code < 300 else []
 
 
-def run_probe(client: httpx.Client, matrix: ServiceMatrix, seeded: Seeded, probe: Probe, method: str,
-              template: str, outcome: Outcome) -> None:
+def send(client: httpx.Client, matrix: ServiceMatrix, seeded: Seeded, probe: Probe, method: str,
+         template: str) -> tuple[str, httpx.Response]:
+    """The probe's request on one route; returns its label and the answer."""
     path = fill(template, seeded.ids, {**matrix.params, **probe.params})
     url = matrix.prefix + path + ("?" + fill(probe.query, seeded.ids) if probe.query else "")
     body = probe.body(seeded.ids) if callable(probe.body) else probe.body
@@ -165,34 +169,28 @@ def run_probe(client: httpx.Client, matrix: ServiceMatrix, seeded: Seeded, probe
     content = None if body is None else json.dumps(body).encode()
     if content is not None:
         headers.setdefault("Content-Type", "application/json")
-    resp = client.request(method, url, content=content, headers=headers)
-    label = f"{method} {url}"
-    if resp.status_code != probe.expect:
-        outcome.check(label, False, f"expected {probe.expect}, got {resp.status_code}: {resp.text[:300]}")
-        return
-    if resp.status_code >= 400:
+    return f"{method} {url}", client.request(method, url, content=content, headers=headers)
+
+
+def judge(matrix: ServiceMatrix, seeded: Seeded, label: str, resp: httpx.Response, expect: int | None,
+          outcome: Outcome) -> None:
+    """``expect`` (any status below 500 when None); an error in the service's shape; no id of alt's."""
+    if resp.status_code != expect and (expect is not None or resp.status_code >= 500):
+        outcome.check(label, False, f"expected {expect or 'no 5xx'}, got {resp.status_code}: {resp.text[:300]}")
+    elif resp.status_code >= 400:
         problem = matrix.error(resp, resp.status_code)
         outcome.check(label, not problem, problem)
-        return
-    found = leaked(resp, seeded.secrets)
-    outcome.check(label, not found, f"answer holds alt_demo's {found}")
+    else:
+        found = leaked(resp, seeded.secrets)
+        outcome.check(label, not found, f"answer holds alt_demo's {found}")
 
 
 def run_filters(client: httpx.Client, matrix: ServiceMatrix, seeded: Seeded, template: str,
                 outcome: Outcome) -> None:
     """A list demo may read, asked for another project's or user's rows: refused, or none of alt's."""
     for query in matrix.filters:
-        url = f"{matrix.prefix}{template}?{fill(query, seeded.ids)}"
-        resp = client.get(url, headers=dict(matrix.headers))
-        label = f"GET {url}"
-        if resp.status_code >= 500:
-            outcome.check(label, False, f"{resp.status_code}: {resp.text[:300]}")
-        elif resp.status_code >= 400:
-            problem = matrix.error(resp, resp.status_code)
-            outcome.check(label, not problem, problem)
-        else:
-            found = leaked(resp, seeded.secrets)
-            outcome.check(label, not found, f"answer holds alt_demo's {found}")
+        probe = Probe("GET", template, 200, query=query)
+        judge(matrix, seeded, *send(client, matrix, seeded, probe, "GET", template), None, outcome)
 
 
 def run_matrix(client: httpx.Client, matrix: ServiceMatrix, seeded: Seeded) -> Outcome:
@@ -201,9 +199,19 @@ def run_matrix(client: httpx.Client, matrix: ServiceMatrix, seeded: Seeded) -> O
         rows = [p for p in matrix.probes if p.matches(method, template)]
         for probe in rows:
             if probe.expect is not None:
-                run_probe(client, matrix, seeded, probe, method, template, outcome)
+                judge(matrix, seeded, *send(client, matrix, seeded, probe, method, template), probe.expect, outcome)
         if method == "GET" and "{" not in template and any(p.expect == 200 and not p.query for p in rows):
             run_filters(client, matrix, seeded, template, outcome)
+    return outcome
+
+
+def run_anonymous(client: httpx.Client, matrix: ServiceMatrix, seeded: Seeded) -> Outcome:
+    """Every probed route without a token: 401 in the service's shape, unless the matrix calls it public."""
+    outcome = Outcome()
+    for method, template in served_routes(matrix.service):
+        rows = [p for p in matrix.probes if p.matches(method, template) and p.expect is not None]
+        if rows and not any(p.matches(method, template) for p in matrix.public):
+            judge(matrix, seeded, *send(client, matrix, seeded, rows[0], method, template), 401, outcome)
     return outcome
 
 
@@ -223,7 +231,7 @@ def keystone_shape(resp: httpx.Response, code: int) -> str:
     return "" if ok else f"not a Keystone error: {resp.text[:200]}"
 
 
-NOVA_NAMES = {400: "badRequest", 403: "forbidden", 404: "itemNotFound", 409: "conflictingRequest"}
+NOVA_NAMES = {400: "badRequest", 401: "unauthorized", 403: "forbidden", 404: "itemNotFound", 409: "conflictingRequest"}
 
 
 def nova_shape(resp: httpx.Response, code: int) -> str:

@@ -29,6 +29,7 @@ from tests.functional.isolation_support import (
     MATRICES,
     Actors,
     api_services,
+    run_anonymous,
     run_matrix,
     served_routes,
 )
@@ -58,6 +59,7 @@ def test_every_route_has_a_row() -> None:
 def actors(cloud: RunningCloud, admin: Any, demo: Any, alt: Any) -> Iterator[Actors]:
     clients = [httpx.Client(base_url=cloud.base_url, timeout=30, headers={"X-Auth-Token": conn.session.get_token()})
                for conn in (admin, demo, alt)]
+    clients.append(httpx.Client(base_url=cloud.base_url, timeout=30))
     yield Actors(*clients, admin=admin, demo=demo, alt=alt)
     for client in clients:
         client.close()
@@ -70,11 +72,14 @@ def test_demo_cannot_reach_alt_or_admin(service: str, actors: Actors) -> None:
     try:
         before = seeded.snapshot()
         outcome = run_matrix(actors.demo_http, matrix, seeded)
+        anonymous = run_anonymous(actors.anonymous_http, matrix, seeded)
         after = seeded.snapshot()
     finally:
         seeded.clean()
-    print(f"\nisolation {service}: {outcome.probes} probes, {len(outcome.failures)} failures")
-    assert not outcome.failures, f"{len(outcome.failures)} of {outcome.probes} probes failed:\n" + "\n".join(
-        outcome.failures)
+    failures = outcome.failures + anonymous.failures
+    print(f"\nisolation {service}: {outcome.probes} probes as demo, {anonymous.probes} without a token, "
+          f"{len(failures)} failures")
+    assert not failures, f"{len(failures)} of {outcome.probes + anonymous.probes} probes failed:\n" + "\n".join(
+        failures)
     assert after == before, "alt_demo's resources changed under demo's probes"
     assert outcome.probes > len(served_routes(service)) // 2
