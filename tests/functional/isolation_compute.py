@@ -128,6 +128,8 @@ ROWS: tuple[Probe, ...] = (
     Probe("GET", r"/v2\.1/servers(/detail)?", 403, query="all_tenants=1"),
     Probe("GET", r"/v2\.1/servers/detail", 200, query="project_id={alt_project}"),
     Probe("GET", r"/v2\.1/servers", 200, query="tenant_id={alt_project}&name=iso-srv"),
+    # Nova looks a marker up elevated (instance_list.get_marker_record): pages after alt's server, of demo's own
+    Probe("GET", r"/v2\.1/servers(/detail)?", 200, query="marker={server}"),
     Probe("POST", r"/v2\.1/servers", 400, body=lambda ids: {"server": {
         "name": "x", "flavorRef": "1", "imageRef": ids["private_image"], "networks": "none"}}),
     Probe("POST", r"/v2\.1/servers", 400, body=lambda ids: {"server": {
@@ -167,6 +169,7 @@ ROWS: tuple[Probe, ...] = (
     # flavors: a private flavor without access does not exist for demo; managing flavors is admin's
     Probe("GET", r"/v2\.1/flavors(/detail)?", 200),
     Probe("GET", r"/v2\.1/flavors/detail", 200, query="is_public=None"),
+    Probe("GET", r"/v2\.1/flavors(/detail)?", 400, query="marker={flavor}"),
     Probe("GET", FLAVOR, 404, params=P),
     Probe("POST", r"/v2\.1/flavors", 403, body={"flavor": {"name": "stolen", "ram": 64, "vcpus": 1, "disk": 1}}),
     Probe("PUT", FLAVOR, 403, params=P, body={"flavor": {"description": "stolen"}}),
@@ -182,6 +185,7 @@ ROWS: tuple[Probe, ...] = (
     # keypairs are per user, server groups per project
     Probe("GET", r"/v2\.1/os-keypairs", 200),
     Probe("GET", r"/v2\.1/os-keypairs", 403, query="user_id={alt_user}"),
+    Probe("GET", r"/v2\.1/os-keypairs", 400, query="marker={keypair}"),  # another user's: not found
     Probe("POST", r"/v2\.1/os-keypairs", 403, headers=_mv("2.10"), body=lambda ids: {  # for another user: admin's
         "keypair": {"name": "stolen", "user_id": ids["alt_user"]}}),
     Probe("GET DELETE", r"/v2\.1/os-keypairs/\{name\}", 404, params=P),

@@ -90,6 +90,7 @@ ROWS: tuple[Probe, ...] = (
     Probe("GET", r"/v2/info/stores/detail", 403),
     Probe("GET", r"/v2/images", 200),
     Probe("GET", r"/v2/images", 200, query="visibility=all"),
+    Probe("GET", r"/v2/images", 400, query="marker={private}"),  # not found as a marker either
     Probe("GET", r"/v2/images", 200, query="visibility=shared&member_status=all"),
     Probe("POST", r"/v2/images", 403, body=lambda ids: {"name": "stolen", "owner": ids["alt_project"]}),
     Probe("POST", r"/v2/images", 409, body=lambda ids: {"name": "stolen", "id": ids["private"]}),
