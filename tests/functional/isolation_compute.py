@@ -143,6 +143,8 @@ ROWS: tuple[Probe, ...] = (
     Probe("POST", r"/v2\.1/servers", 403, body=lambda ids: {"server": {  # forcing a host is an admin's
         "name": "x", "flavorRef": "1", "imageRef": ids["public_image"], "networks": "none",
         "availability_zone": f"nova:{ids['hostname']}"}}),
+    Probe("POST", r"/v2\.1/servers", 403, body=lambda ids: {"server": {  # so is requesting one (2.74)
+        "name": "x", "flavorRef": "1", "imageRef": ids["public_image"], "networks": "none", "host": ids["hostname"]}}),
     Probe("GET DELETE", SERVER, 404, params=P),
     Probe("PUT", SERVER, 404, params=P, body={"server": {"name": "stolen"}}),
     *(Probe("POST", SERVER + "/action", 404, params=P, body=_action(b)) for b in SERVER_ACTIONS),
@@ -199,6 +201,8 @@ ROWS: tuple[Probe, ...] = (
     Probe("GET", r"/v2\.1/os-quota-sets/\{project_id\}(/detail)?", 403, params=P),
     Probe("GET", r"/v2\.1/os-quota-sets/\{project_id\}/defaults", 200, params=P),
     Probe("PUT", r"/v2\.1/os-quota-sets/\{project_id\}", 403, params=P, body={"quota_set": {"instances": 99}}),
+    Probe("PUT", r"/v2\.1/os-quota-sets/\{project_id\}", 403, params={"project_id": "demo_project"},
+          body={"quota_set": {"instances": 99}}),  # even demo's own
     Probe("DELETE", r"/v2\.1/os-quota-sets/\{project_id\}", 403, params=P),
     Probe("GET", r"/v2\.1/os-quota-class-sets/\{class_name\}", 403, params=P),
     Probe("PUT", r"/v2\.1/os-quota-class-sets/\{class_name\}", 403, params=P, body={"quota_class_set": {"cores": 99}}),

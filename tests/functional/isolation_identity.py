@@ -150,6 +150,8 @@ ROWS: tuple[Probe, ...] = (
     Probe("POST", r"/v3/groups", 403, body={"group": {"name": "stolen"}}),
     Probe("GET DELETE", r"/v3/users/\{user_id\}(/projects|/groups)?", 403),
     Probe("PATCH", r"/v3/users/\{user_id\}", 403, body={"user": {"enabled": False}}),
+    Probe("PATCH", r"/v3/users/\{user_id\}", 403, params=OWN, body=lambda ids: {  # even demo itself
+        "user": {"default_project_id": ids["alt_project"]}}),
     Probe("POST", r"/v3/users/\{user_id\}/password", 401,
           body={"user": {"original_password": "not-alt-demos", "password": "stolen-password"}}),
     Probe("GET DELETE", r"/v3/groups/\{group_id\}(/users)?", 403),

@@ -96,6 +96,10 @@ ROWS: tuple[Probe, ...] = (
     Probe("POST", r"/v2/images", 409, body=lambda ids: {"name": "stolen", "id": ids["private"]}),
     Probe("PATCH", IMG, 403, params={"image_id": "demo_image"}, headers=PATCH,
           body=lambda ids: [{"op": "replace", "path": "/owner", "value": ids["alt_project"]}]),
+    # publicizing an image is an admin's, even one's own
+    Probe("POST", r"/v2/images", 403, body={"name": "stolen", "visibility": "public"}),
+    Probe("PATCH", IMG, 403, params={"image_id": "demo_image"}, headers=PATCH,
+          body=[{"op": "replace", "path": "/visibility", "value": "public"}]),
     Probe("GET DELETE PATCH POST PUT", r"/v2/images/", 404),
     # what demo cannot see: alt's private image, and one shared with another project
     *(Probe("GET DELETE", IMG, 404, params=p) for p in (HIDDEN, SHARED)),
