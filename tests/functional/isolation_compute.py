@@ -154,6 +154,13 @@ ROWS: tuple[Probe, ...] = (
           body=lambda ids: {"resize": {"flavorRef": ids["flavor"]}}),
     Probe("POST", SERVER + "/action", 400, params={"server_id": "demo_server"},
           body=lambda ids: {"rebuild": {"imageRef": ids["public_image"], "key_name": ids["keypair"]}}),
+    # a snapshot's metadata reaches the image record: the image service judges it as demo's own create
+    Probe("POST", SERVER + "/action", 403, params={"server_id": "demo_server"},
+          body=lambda ids: {"createImage": {"name": "planted", "metadata": {"owner": ids["alt_project"]}}}),
+    Probe("POST", SERVER + "/action", 403, params={"server_id": "demo_server"},
+          body={"createImage": {"name": "published", "metadata": {"visibility": "public"}}}),
+    Probe("POST", SERVER + "/action", 403, params={"server_id": "demo_server"}, body=lambda ids: {"createBackup": {
+        "name": "planted", "backup_type": "daily", "rotation": 1, "metadata": {"owner": ids["alt_project"]}}}),
     Probe("POST", SERVER + "/remote-consoles", 404, params=P,
           body={"remote_console": {"protocol": "vnc", "type": "novnc"}}),
     Probe("GET", SERVER + r"/migrations(/\{migration_id\})?", 404, params=P),
