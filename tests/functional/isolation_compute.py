@@ -41,6 +41,8 @@ def seed(a: Actors) -> Seeded:
     ids["public_image"] = image
     ids["private_image"] = ok(alt.post("/image/v2/images", json={
         "name": f"iso-nova-{tag}", "visibility": "private", "disk_format": "raw", "container_format": "bare"}))["id"]
+    ids["community_image"] = ok(alt.post("/image/v2/images", json={
+        "name": f"iso-nova-c-{tag}", "visibility": "community", "disk_format": "raw", "container_format": "bare"}))["id"]
     ids["keypair"] = ok(alt.post(f"{V}/os-keypairs", json={"keypair": {"name": f"iso-kp-{tag}"}}))["keypair"]["name"]
     # keypair names are per user: demo may hold one named as alt_demo's (a name unique per cloud would clash)
     ok(a.demo_http.post(f"{V}/os-keypairs", json={"keypair": {"name": ids["keypair"]}}))
@@ -89,13 +91,15 @@ def seed(a: Actors) -> Seeded:
                 view(admin.get(f"{V}/flavors/{ids['flavor']}/os-flavor-access")),
                 view(admin.get(f"{V}/os-aggregates/{ids['aggregate']}")),
                 view(admin.get(f"{V}/os-quota-sets/{ids['alt_project']}")),
-                view(alt.get(f"/image/v2/images/{ids['private_image']}"))]
+                view(alt.get(f"/image/v2/images/{ids['private_image']}")),
+                view(alt.get(f"/image/v2/images/{ids['community_image']}"))]
 
     cleanup = [(a.demo_http, "DELETE", f"{V}/servers/{ids['demo_server']}"),
                (alt, "DELETE", f"{V}/servers/{ids['server']}"),
                (alt, "DELETE", f"{V}/os-keypairs/{ids['keypair']}"),
                (alt, "DELETE", f"{V}/os-server-groups/{ids['group']}"),
                (alt, "DELETE", f"/image/v2/images/{ids['private_image']}"),
+               (alt, "DELETE", f"/image/v2/images/{ids['community_image']}"),
                (admin, "DELETE", f"{V}/flavors/{ids['flavor']}"),
                (admin, "DELETE", f"{V}/os-aggregates/{ids['aggregate']}")]
     return Seeded(ids, secrets, snapshot, cleanup)
@@ -108,6 +112,7 @@ PARAMS = {"server_id": "server", "flavor_id": "flavor", "key": "meta_key", "name
           "private_image", "hypervisor_id": "hypervisor", "pattern": "hostname", "host_name": "hostname",
           "service_id": "service", "migration_id": "migration", "network_label": "label", "before_timestamp": "when",
           "class_name": "quota_class"}
+COMMUNITY = {"image_id": "community_image"}
 SERVER_ACTIONS = [{"reboot": {"type": "SOFT"}}, {"os-stop": None}, {"pause": None}, {"lock": {}},
                   {"createImage": {"name": "stolen"}}, {"resize": {"flavorRef": "2"}}, {"os-resetState": {"state": "error"}},
                   {"migrate": None}, {"forceDelete": None},
@@ -254,6 +259,13 @@ ROWS: tuple[Probe, ...] = (
           headers=_mv("2.35"), body=lambda ids: {"meta": {ids["meta_key"]: "x"}}),
     Probe("DELETE", r"/v2\.1/images/\{image_id\}/metadata/\{key\}", 404, params={**P, "key": "meta_key"},
           headers=_mv("2.35")),
+    # alt's community image: demo sees it, but changing it is refused by the image service (403)
+    Probe("GET", r"/v2\.1/images/\{image_id\}(/metadata)?", 200, params=COMMUNITY, headers=_mv("2.35")),
+    Probe("DELETE", r"/v2\.1/images/\{image_id\}", 403, params=COMMUNITY, headers=_mv("2.35")),
+    Probe("POST PUT", r"/v2\.1/images/\{image_id\}/metadata", 403, params=COMMUNITY, headers=_mv("2.35"),
+          body={"metadata": {"stolen": "1"}}),
+    Probe("PUT", r"/v2\.1/images/\{image_id\}/metadata/\{key\}", 403, params={**COMMUNITY, "key": "meta_key"},
+          headers=_mv("2.35"), body=lambda ids: {"meta": {ids["meta_key"]: "x"}}),
 )
 
 MATRIX = register(ServiceMatrix(
