@@ -127,10 +127,13 @@ ADMIN_GROUP = {"group_id": "group"}
 EG = {"group_id": "endpoint_group"}
 ROWS: tuple[Probe, ...] = (
     Probe("GET", r"/|/v3/?", None, "version documents: the same for every caller"),
-    # demo's own token rescoped to alt_demo's project, to alt_demo's trust, to the system: refused
+    # demo's own token rescoped to alt_demo's project, to alt_demo's trust, to the system or a domain: refused
     Probe("POST", r"/v3/auth/tokens", 401, body=lambda ids: _rescope(ids, {"project": {"id": ids["alt_project"]}})),
     Probe("POST", r"/v3/auth/tokens", 403, body=lambda ids: _rescope(ids, {"OS-TRUST:trust": {"id": ids["trust"]}})),
     Probe("POST", r"/v3/auth/tokens", 401, body=lambda ids: _rescope(ids, {"system": {"all": True}})),
+    Probe("POST", r"/v3/auth/tokens", 401, body=lambda ids: _rescope(ids, {"domain": {"id": "default"}})),
+    Probe("POST", r"/v3/auth/tokens", 401, body=lambda ids: {"auth": {"identity": {  # alt's app cred, a guess
+        "methods": ["application_credential"], "application_credential": {"id": ids["app_cred"], "secret": "guess"}}}}),
     Probe("GET DELETE", r"/v3/auth/tokens", 403, headers=ALT_TOKEN),
     Probe("GET", r"/v3/auth/(catalog|projects|domains|system)", 200),
     # projects and alt_demo's project tag
