@@ -159,6 +159,8 @@ ROWS: tuple[Probe, ...] = (
           body=lambda ids: {"resize": {"flavorRef": ids["flavor"]}}),
     Probe("POST", SERVER + "/action", 400, params={"server_id": "demo_server"},
           body=lambda ids: {"rebuild": {"imageRef": ids["public_image"], "key_name": ids["keypair"]}}),
+    Probe("POST", SERVER + "/action", 400, params={"server_id": "demo_server"},
+          body=lambda ids: {"rescue": {"rescue_image_ref": ids["private_image"]}}),
     # a snapshot's metadata reaches the image record: the image service judges it as demo's own create
     Probe("POST", SERVER + "/action", 403, params={"server_id": "demo_server"},
           body=lambda ids: {"createImage": {"name": "planted", "metadata": {"owner": ids["alt_project"]}}}),
