@@ -123,8 +123,10 @@ def served_routes(service: str) -> list[tuple[str, str]]:
     """(method, path template) of every route the service's API serves, read from its router modules."""
     definition = next(d for d in SERVICES if d.name == service)
     app_module = importlib.import_module(definition.build.__module__)
+    modules = getattr(app_module, "API_MODULES", None)
+    assert modules is not None, f"{service}: {app_module.__name__} has no API_MODULES to read its routes from"
     routes: list[tuple[str, str]] = []
-    for module in app_module.API_MODULES:
+    for module in modules:
         for route in module.routes.routes:
             routes += [(m, route.path) for m in sorted(route.methods - {"HEAD"})]
     return routes
