@@ -32,7 +32,7 @@ class Probe:
 
     ``expect`` None exempts the routes, and ``why`` must then say why they cannot leak. Path
     parameters are filled from the seeded ids by name, or through ``params`` (parameter → id
-    name). A 200 body must not hold any of the service's secret ids.
+    name). No answer (errors included) may hold an id of alt_demo's that the request did not name.
     """
 
     methods: str
@@ -160,7 +160,10 @@ class Outcome:
 
 
 def leaked(resp: httpx.Response, secrets: set[str]) -> list[str]:
-    return sorted(s for s in secrets if s in resp.text) if resp.status_code < 300 else []
+    """alt_demo's ids in an answer (errors too) that demo did not name in its request."""
+    asked = str(resp.request.url) + resp.request.content.decode(errors="replace")
+    asked += " ".join(resp.request.headers.values())
+    return sorted(s for s in secrets if s in resp.text and s not in asked)
 
 
 def send(client: httpx.Client, matrix: ServiceMatrix, seeded: Seeded, probe: Probe, method: str,
@@ -179,14 +182,16 @@ def send(client: httpx.Client, matrix: ServiceMatrix, seeded: Seeded, probe: Pro
 def judge(matrix: ServiceMatrix, seeded: Seeded, label: str, resp: httpx.Response, expect: int | None,
           outcome: Outcome) -> None:
     """``expect`` (any status below 500 when None); an error in the service's shape; no id of alt's."""
+    found = leaked(resp, seeded.secrets)
     if resp.status_code != expect and (expect is not None or resp.status_code >= 500):
         outcome.check(label, False, f"expected {expect or 'no 5xx'}, got {resp.status_code}: {resp.text[:300]}")
+    elif found:
+        outcome.check(label, False, f"answer holds alt_demo's {found}")
     elif resp.status_code >= 400:
         problem = matrix.error(resp, resp.status_code)
         outcome.check(label, not problem, problem)
     else:
-        found = leaked(resp, seeded.secrets)
-        outcome.check(label, not found, f"answer holds alt_demo's {found}")
+        outcome.check(label, True)
 
 
 def run_filters(client: httpx.Client, matrix: ServiceMatrix, seeded: Seeded, template: str,
