@@ -198,9 +198,14 @@ def test_access_rules(cloud: RunningCloud, demo: Any) -> None:
     assert _create(demo, user_id, access_rules=[{"service": "compute", "path": "/x", "method": "FETCH"}]
                    ).status_code == 400
     assert _create(demo, user_id, access_rules=[{"id": uuid.uuid4().hex}]).status_code == 404
+    # An existing id with service/path/method given is that rule (once answered 500: a second row, same id).
+    fourth = _create(demo, user_id, access_rules=[{"id": rule_id, "service": "image", "path": "/v2/images",
+                                                   "method": "GET"}])
+    assert fourth.status_code == 201, fourth.text
+    assert fourth.json()["application_credential"]["access_rules"] == [{"id": rule_id, **rule}]
     path = f"/v3/users/{user_id}/access_rules/{rule_id}"
     assert _call(demo, "DELETE", path).status_code == 403  # still in use
-    for cred in (first, second, third):
+    for cred in (first, second, third, fourth.json()["application_credential"]):
         _call(demo, "DELETE", f"/v3/users/{user_id}/application_credentials/{cred['id']}")
     assert _call(demo, "GET", path).status_code == 200
     cloud.cli("access", "rule", "delete", rule_id, cloud="devstack", json_out=False)

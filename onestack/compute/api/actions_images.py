@@ -70,17 +70,25 @@ def _snapshot_body(row: dict[str, Any], ctx: AuthContext, name: str, extra: dict
             "min_ram": min_ram if isinstance(min_ram, int) else 0, **props}
 
 
-async def _new_image(req: Req, body: dict[str, Any]) -> str:
+async def _new_image(req: Req, ctx: AuthContext, body: dict[str, Any]) -> str:
+    """Create the snapshot's image record as the caller, as Nova does with the user's token.
+
+    The metadata a user adds lands in the record, core attributes included; the image service
+    must judge them for the caller (an owner of another project, public visibility: 403), not
+    for compute's own service user, which may do anything.
+    """
     images = req.state.images
     if images is None:
         raise BadRequest("The image service is not reachable from compute.")
     try:
-        return str((await images.create(body))["id"])
+        return str((await images.create(body, user_token=ctx.token))["id"])
     except httpx.HTTPStatusError as exc:
         status = exc.response.status_code
         text = exc.response.text[:200]
-        if status in (403, 413):
+        if status == 413:
             raise Forbidden(f"Quota exceeded for images: {text}") from None
+        if status == 403:
+            raise Forbidden(f"The image service refused the snapshot: {text}") from None
         raise BadRequest(f"The image service refused the snapshot: {text}") from None
 
 
@@ -102,7 +110,7 @@ async def create_image(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any
     # Snapshots are allowed on locked servers: a lock guards against change, not copying (Nova).
     t = Transition("createImage", "createImage", SNAPSHOT_FROM, IMAGE_SNAPSHOT_PENDING, lock=False)
     await _precheck(req, ctx, row["uuid"], t)
-    image_id = await _new_image(req, _snapshot_body(row, ctx, name, extra))
+    image_id = await _new_image(req, ctx, _snapshot_body(row, ctx, name, extra))
     try:
         updated = await begin(req, ctx, row["uuid"], t)
     except Exception:
@@ -135,7 +143,7 @@ async def create_backup(req: Req, ctx: AuthContext, row: dict[str, Any], arg: An
     # Like snapshots, backups are allowed on locked servers; the task state is image_backup at once.
     t = Transition("createBackup", "createBackup", SNAPSHOT_FROM, IMAGE_BACKUP, lock=False)
     await _precheck(req, ctx, row["uuid"], t)
-    image_id = await _new_image(req, _snapshot_body(row, ctx, name, extra, image_type="backup"))
+    image_id = await _new_image(req, ctx, _snapshot_body(row, ctx, name, extra, image_type="backup"))
     try:
         updated = await begin(req, ctx, row["uuid"], t)
     except Exception:
@@ -166,7 +174,7 @@ async def shelve(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any) -> R
     await req.enforce("os_compute_api:os-shelve:shelve", _target(row))
     t = Transition("shelve", "shelve", SNAPSHOT_FROM, states.SHELVING)
     await _precheck(req, ctx, row["uuid"], t)
-    image_id = await _new_image(req, _snapshot_body(row, ctx, f"{row['display_name']}-shelved", {}))
+    image_id = await _new_image(req, ctx, _snapshot_body(row, ctx, f"{row['display_name']}-shelved", {}))
     try:
         # Unshelve and rebuild look for the image the server came from here.
         updated = await begin(req, ctx, row["uuid"], t, meta={"image_base_image_ref": row.get("image_ref") or ""})

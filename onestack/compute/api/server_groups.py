@@ -106,7 +106,10 @@ async def list_groups(req: Req) -> Response:
 
 
 async def _load(req: Req, ctx: AuthContext, rule: str) -> svc.ServerGroupRow:
-    group = await req.read(svc.get_group, req.path("group_id"), None)
+    # Nova's group lookup is scoped to the caller's project unless it is an admin: another
+    # project's group is 404 (as if it did not exist), before any policy is checked.
+    scope = None if await req.is_admin() else ctx.project_id or ""
+    group = await req.read(svc.get_group, req.path("group_id"), scope)
     await req.enforce(rule, {"project_id": group.project_id})
     return group
 

@@ -87,7 +87,11 @@ async def list_usage(req: Req) -> Response:
 
 @routes.get("/v2.1/os-simple-tenant-usage/")
 async def empty_tenant(req: Req) -> Response:
-    """An empty tenant id matches no route in Nova's router: 404, not a redirect to the list."""
+    """An empty tenant id matches no route in Nova's router: 404, not a redirect to the list.
+
+    Nova's token check runs before its router, so a caller without a token gets 401 first.
+    """
+    await req.caller()
     raise NotFound("The resource could not be found.")
 
 

@@ -101,12 +101,15 @@ def _granted_roles(s: Session, user_id: str, project_id: str, refs: list[dict[st
 def _attach_rules(s: Session, user_id: str, cred_id: str, rules: list[dict[str, Any]]) -> None:
     seen: set[str] = set()
     for rule in rules:
-        if rule.get("id") and not rule.get("service"):
-            row = s.get(AccessRule, str(rule["id"]))
-            if row is None or row.user_id != user_id:
+        # A rule named by an id that exists is that rule, even with service/path/method given (which
+        # would otherwise mint a second row with the same id): the caller's own, or not found.
+        existing = s.get(AccessRule, str(rule["id"])) if rule.get("id") else None
+        if existing is not None or (rule.get("id") and not rule.get("service")):
+            if existing is None or existing.user_id != user_id:
                 raise NotFound(f"Could not find Access Rule: {rule['id']}.")
+            row = existing
         else:
-            row = s.scalar(
+            found = s.scalar(
                 select(AccessRule).where(
                     AccessRule.user_id == user_id,
                     AccessRule.service == rule["service"],
@@ -114,7 +117,9 @@ def _attach_rules(s: Session, user_id: str, cred_id: str, rules: list[dict[str, 
                     AccessRule.method == rule["method"],
                 )
             )
-            if row is None:  # identical rules are reused, others are minted
+            if found is not None:  # identical rules are reused, others are minted
+                row = found
+            else:
                 row = AccessRule(id=str(rule.get("id") or new_id()), user_id=user_id, service=rule["service"],
                                  path=rule["path"], method=rule["method"])
                 s.add(row)

@@ -19,7 +19,9 @@ routes = ImageRoutes()
 
 @routes.add(["GET", "HEAD", "DELETE", "PATCH", "PUT", "POST"], "/v2/images/")
 async def empty_id(req: Req) -> Response:
-    # An empty image id is a missing image, not the collection (no slash redirect).
+    # An empty image id is a missing image, not the collection (no slash redirect); as everywhere
+    # in Glance, a caller without a token learns nothing but 401.
+    await req.caller()
     raise NotFound("No image found with an empty ID")
 
 

@@ -24,11 +24,19 @@ routes = ImageRoutes()
 
 
 async def _caller(req: Req, rule: str) -> Viewer:
+    """The caller once ``rule`` allows it; under ``/namespaces/{ns}`` once it can see that namespace.
+
+    Glance looks a namespace up before it checks the policy, so another project's private
+    namespace is 404 on every route under it, writes included, not 403.
+    """
+    who = (await viewer(req))[1]
+    if "ns" in req.request.path_params:
+        await req.read(svc.check_namespace_visible, who, req.path("ns"))
     await req.enforce(rule)
     if not req.state.metadefs_seeded:
         await req.write(svc.seed_resource_types)
         req.state.metadefs_seeded = True
-    return (await viewer(req))[1]
+    return who
 
 
 async def _body(req: Req, schema: dict[str, Any]) -> dict[str, Any]:

@@ -132,6 +132,10 @@ def visible_namespace(s: Session, caller: Viewer, name: str) -> MetadefNamespace
     return ns
 
 
+def check_namespace_visible(s: Session, caller: Viewer, name: str) -> None:
+    visible_namespace(s, caller, name)
+
+
 def _refuse_if_protected(ns: MetadefNamespace, what: str) -> None:
     if ns.protected:
         raise Forbidden(f"Namespace {ns.namespace} is protected; {what} cannot be deleted.")
