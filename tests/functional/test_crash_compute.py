@@ -26,6 +26,7 @@ from tests.functional.compute_support import call
 SEED = int(os.environ.get("ONESTACK_CRASH_SEED", "20261206"))
 ROUNDS = 3
 SERVERS = 30
+MULTI = 5
 THREADS = 3
 MV = "2.96"
 ENV = {
@@ -83,9 +84,13 @@ def _kill_after(cloud: RunningCloud, delay: float, threads: list[threading.Threa
         thread.join(timeout=30)
 
 
-def _boot(conn: Any, image: str, name: str) -> None:
+def _boot(conn: Any, image: str, request: tuple[str, int]) -> None:
+    """One boot request of ``count`` servers: a multi-create is claimed whole before its servers are
+    placed one by one, so a kill often finds claims whose servers were never placed."""
+    name, count = request
     resp = call(conn, "POST", "/servers", MV, {"server": {"name": name, "imageRef": image, "flavorRef": "1",
-                                                          "networks": "none"}})
+                                                          "networks": "none", "min_count": count,
+                                                          "max_count": count}})
     if resp.status_code != 202:
         raise RuntimeError(resp.text)
 
@@ -151,9 +156,12 @@ def test_kill_during_boot_and_delete_storms_leaves_everything_consistent(crash_c
     image = conn.image.find_image("onestack-tiny-x86_64-disk").id
     kills = 0
     for round_no in range(ROUNDS):
-        # Boot storm: THREADS clients create SERVERS servers; killed somewhere in the middle.
-        names = [f"crash-{round_no}-{i}" for i in range(SERVERS)]
-        threads = _storm(names, lambda name, c=conn: _boot(c, image, name))
+        # Boot storm: THREADS clients create SERVERS servers, half of them one by one and half
+        # in requests of MULTI; killed somewhere in the middle.
+        requests = [(f"crash-{round_no}-{i}", 1) for i in range(SERVERS // 2)]
+        requests += [(f"crash-{round_no}-multi-{i}", MULTI) for i in range(SERVERS // 2 // MULTI)]
+        rng.shuffle(requests)
+        threads = _storm(requests, lambda request, c=conn: _boot(c, image, request))
         _kill_after(crash_cloud, rng.uniform(0.3, 2.5), threads)
         kills += 1
         conn, count = _restart_and_converge(crash_cloud, project, f"round {round_no}: boot storm to settle")

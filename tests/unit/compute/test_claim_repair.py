@@ -95,6 +95,26 @@ def test_a_redriven_build_replaces_the_claim_of_the_attempt_that_died(plane: Pla
     plane.assert_built_once(uuids)  # ACTIVE, built once, one allocation on the provider it runs on
 
 
+def test_a_redriven_unshelve_replaces_the_claim_of_the_attempt_that_died(plane: Plane) -> None:
+    """An unshelve placed on a host whose cast was lost, its conductor dead: the re-drive takes it
+    with the claim still held there, and ends with one claim on the host it runs on."""
+    uuids, host = plane.active_server()
+    uuid = uuids[0]
+    rt = plane.runtime
+    plane.run(lambda: rt.drivers[host].destroy(uuid))  # offloaded: no guest; the claim is the attempt's
+    lapse = timedelta(seconds=RPC_TIMEOUT + GRACE)
+    plane.set_rows(uuids, vm_state=states.SHELVED_OFFLOADED, task_state=states.UNSHELVING,
+                   task_lease="conductor-that-died", updated_at=utcnow() - lapse - timedelta(seconds=1))
+
+    async def passes() -> None:
+        await asyncio.gather(plane.a.periodic(), plane.b.periodic())
+
+    plane.run(passes)
+    row = plane.wait_settled(uuids)[uuid]
+    assert row.vm_state == states.ACTIVE
+    assert list(held(plane, uuid)) == [row.system_metadata["rp_uuid"]]
+
+
 def test_the_audit_releases_what_deleted_servers_and_ended_moves_hold(plane: Plane) -> None:
     deleted, _ = plane.active_server()
     failed, _ = plane.active_server()
