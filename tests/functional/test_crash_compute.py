@@ -84,7 +84,7 @@ def _kill_after(cloud: RunningCloud, delay: float, threads: list[threading.Threa
         thread.join(timeout=30)
 
 
-def _boot(conn: Any, image: str, request: tuple[str, int]) -> None:
+def _boot(conn: Any, image: str, request: tuple[str, int], accepted: threading.Event) -> None:
     """One boot request of ``count`` servers: a multi-create is claimed whole before its servers are
     placed one by one, so a kill often finds claims whose servers were never placed."""
     name, count = request
@@ -93,6 +93,7 @@ def _boot(conn: Any, image: str, request: tuple[str, int]) -> None:
                                                           "max_count": count}})
     if resp.status_code != 202:
         raise RuntimeError(resp.text)
+    accepted.set()
 
 
 def _delete(conn: Any, uuid: str) -> None:
@@ -161,11 +162,13 @@ def test_kill_during_boot_and_delete_storms_leaves_everything_consistent(crash_c
         requests = [(f"crash-{round_no}-{i}", 1) for i in range(SERVERS // 2)]
         requests += [(f"crash-{round_no}-multi-{i}", MULTI) for i in range(SERVERS // 2 // MULTI)]
         rng.shuffle(requests)
-        threads = _storm(requests, lambda request, c=conn: _boot(c, image, request))
-        _kill_after(crash_cloud, rng.uniform(0.3, 2.5), threads)
+        accepted = threading.Event()
+        threads = _storm(requests, lambda request, c=conn, a=accepted: _boot(c, image, request, a))
+        assert accepted.wait(timeout=30), "no boot request was accepted"  # the storm is under way
+        _kill_after(crash_cloud, rng.uniform(0.0, 2.0), threads)
         kills += 1
         conn, count = _restart_and_converge(crash_cloud, project, f"round {round_no}: boot storm to settle")
-        assert count > 0, "the kill came before any boot was accepted"
+        assert count > 0
 
         # Delete storm over every server; killed somewhere in the middle.
         uuids = [srv["id"] for srv in _servers(conn)]

@@ -52,8 +52,9 @@ class Reclaim:
 class Plan:
     release: list[str] = field(default_factory=list)
     reclaim: list[Reclaim] = field(default_factory=list)
-    unknown: list[str] = field(default_factory=list)
-    misplaced: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)  # consumers neither table knows
+    misplaced: list[str] = field(default_factory=list)  # servers holding claims off their host
+    homeless: list[str] = field(default_factory=list)  # servers without a claim on a host with no node
 
 
 def nodes(s: Session) -> dict[str, tuple[str, str]]:
@@ -62,30 +63,36 @@ def nodes(s: Session) -> dict[str, tuple[str, str]]:
             for n in s.scalars(select(ComputeNode).order_by(ComputeNode.id))}
 
 
-def _idle(row: Instance | Migration, cutoff: datetime) -> bool:
-    return row.updated_at is None or row.updated_at < cutoff
+def _idle(updated_at: datetime | None, cutoff: datetime) -> bool:
+    return updated_at is None or updated_at < cutoff
 
 
 def plan(s: Session, held: dict[str, set[str]], providers: dict[str, tuple[str, str]], cutoff: datetime) -> Plan:
     """What to release and what to claim again, given ``held`` (consumer -> providers it holds)."""
     out = Plan()
     consumers = sorted(held)
-    rows = {r.uuid: r for r in s.scalars(select(Instance).where(Instance.uuid.in_(consumers)))} if consumers else {}
-    moves = {m.uuid: m for m in s.scalars(select(Migration).where(
-        Migration.uuid.in_([c for c in consumers if c not in rows])))} if len(rows) < len(consumers) else {}
+    # Only the columns the decision needs: every consumer of every node is looked at each pass.
+    rows = {r.uuid: r for r in s.execute(select(
+        Instance.uuid, Instance.deleted, Instance.host, Instance.task_state, Instance.updated_at)
+        .where(Instance.uuid.in_(consumers)))} if consumers else {}
+    others = [c for c in consumers if c not in rows]
+    moves = {m.uuid: m for m in s.execute(select(Migration.uuid, Migration.status, Migration.updated_at)
+                                          .where(Migration.uuid.in_(others)))} if others else {}
     moving = set(s.scalars(select(Migration.instance_uuid).where(Migration.status.not_in(FINAL_STATUSES))))
+    homes: dict[str, set[str]] = {}
+    for rp, (host, _node) in providers.items():
+        homes.setdefault(host, set()).add(rp)
     for consumer in consumers:
         inst, move = rows.get(consumer), moves.get(consumer)
         if inst is not None:
             if inst.deleted or (inst.host is None and inst.task_state is None and consumer not in moving
-                                and _idle(inst, cutoff)):
+                                and _idle(inst.updated_at, cutoff)):
                 out.release.append(consumer)
-            elif inst.host is not None and inst.task_state is None and consumer not in moving:
-                homes = {rp for rp, (host, _node) in providers.items() if host == inst.host}
-                if not held[consumer] <= homes:
-                    out.misplaced.append(consumer)
+            elif inst.host is not None and inst.task_state is None and consumer not in moving \
+                    and not held[consumer] <= homes.get(inst.host, set()):
+                out.misplaced.append(consumer)
         elif move is not None:
-            if move.status in FINAL_STATUSES and _idle(move, cutoff):
+            if move.status in FINAL_STATUSES and _idle(move.updated_at, cutoff):
                 out.release.append(consumer)
         else:
             out.unknown.append(consumer)
@@ -95,12 +102,13 @@ def plan(s: Session, held: dict[str, set[str]], providers: dict[str, tuple[str, 
         Instance.updated_at < cutoff)))
     bare = sorted(at_rest - set(held) - moving)  # only these rows are loaded whole
     by_node = {(host, node): rp for rp, (host, node) in providers.items()}
-    for inst in s.scalars(select(Instance).where(Instance.uuid.in_(bare))) if bare else ():
-        rp = (inst.system_metadata or {}).get("rp_uuid") or by_node.get((inst.host or "", inst.node or ""))
-        if rp is None or rp not in providers:
-            out.misplaced.append(inst.uuid)
+    for server in s.scalars(select(Instance).where(Instance.uuid.in_(bare))) if bare else ():
+        home = (server.system_metadata or {}).get("rp_uuid") or by_node.get((server.host or "", server.node or ""))
+        if home is None or home not in providers:
+            out.homeless.append(server.uuid)
             continue
-        out.reclaim.append(Reclaim(inst.uuid, rp, resources_of(inst.flavor), inst.project_id, inst.user_id))
+        out.reclaim.append(Reclaim(server.uuid, home, resources_of(server.flavor), server.project_id,
+                                   server.user_id))
     return out
 
 
@@ -132,6 +140,8 @@ class AllocationAudit:
                                  "left alone")
         for consumer in todo.misplaced:
             self._once(consumer, "%s holds allocations on other providers than its host's")
+        for consumer in todo.homeless:
+            self._once(consumer, "%s holds no allocation and its host has no compute node: not claimed again")
         return todo
 
     def _once(self, consumer: str, message: str, *args: Any) -> None:
