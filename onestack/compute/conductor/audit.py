@@ -8,8 +8,8 @@ loop, does the second write for any row whose first one happened:
 
 - an allocation on a compute node held by a deleted server, a live one with no host and no task
   (a failed build, an offloaded shelve) or a migration that ended, is released;
-- a live server on a host, with no task and no unfinished migration, that holds nothing is
-  claimed again on its node (logged when the node has no room left).
+- a live server on a host, with no task and no unfinished migration, that holds nothing — or
+  holds it on another node — is claimed again on its own node (logged when it has no room).
 
 Rows are read *after* placement: compute writes a row before it claims anything for it, so a
 claim the pass sees always has its row, and a boot being created right now is never mistaken for
@@ -39,13 +39,15 @@ log = logging.getLogger("onestack.compute.conductor")
 
 @dataclass(frozen=True)
 class Reclaim:
-    """A live server's claim to make again: on provider ``rp_uuid`` for ``resources``."""
+    """A live server's claim to make again: on provider ``rp_uuid`` for ``resources``, in place of
+    what it holds on ``seen`` (other providers than its host's; empty when it holds nothing)."""
 
     uuid: str
     rp_uuid: str
     resources: dict[str, int]
     project_id: str
     user_id: str
+    seen: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -53,8 +55,7 @@ class Plan:
     release: list[str] = field(default_factory=list)
     reclaim: list[Reclaim] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)  # consumers neither table knows
-    misplaced: list[str] = field(default_factory=list)  # servers holding claims off their host
-    homeless: list[str] = field(default_factory=list)  # servers without a claim on a host with no node
+    homeless: list[str] = field(default_factory=list)  # servers to claim for on a host with no node
 
 
 def nodes(s: Session) -> dict[str, tuple[str, str]]:
@@ -82,6 +83,7 @@ def plan(s: Session, held: dict[str, set[str]], providers: dict[str, tuple[str, 
     homes: dict[str, set[str]] = {}
     for rp, (host, _node) in providers.items():
         homes.setdefault(host, set()).add(rp)
+    misplaced: list[str] = []  # servers at rest whose claims sit off their host
     for consumer in consumers:
         inst, move = rows.get(consumer), moves.get(consumer)
         if inst is not None:
@@ -89,8 +91,8 @@ def plan(s: Session, held: dict[str, set[str]], providers: dict[str, tuple[str, 
                                 and _idle(inst.updated_at, cutoff)):
                 out.release.append(consumer)
             elif inst.host is not None and inst.task_state is None and consumer not in moving \
-                    and not held[consumer] <= homes.get(inst.host, set()):
-                out.misplaced.append(consumer)
+                    and _idle(inst.updated_at, cutoff) and not held[consumer] <= homes.get(inst.host, set()):
+                misplaced.append(consumer)
         elif move is not None:
             if move.status in FINAL_STATUSES and _idle(move.updated_at, cutoff):
                 out.release.append(consumer)
@@ -100,7 +102,7 @@ def plan(s: Session, held: dict[str, set[str]], providers: dict[str, tuple[str, 
     at_rest = set(s.scalars(select(Instance.uuid).where(
         Instance.deleted.is_(False), Instance.host.is_not(None), Instance.task_state.is_(None),
         Instance.updated_at < cutoff)))
-    bare = sorted(at_rest - set(held) - moving)  # only these rows are loaded whole
+    bare = sorted(at_rest - set(held) - moving) + misplaced  # only these rows are loaded whole
     by_node = {(host, node): rp for rp, (host, node) in providers.items()}
     for server in s.scalars(select(Instance).where(Instance.uuid.in_(bare))) if bare else ():
         home = (server.system_metadata or {}).get("rp_uuid") or by_node.get((server.host or "", server.node or ""))
@@ -108,7 +110,7 @@ def plan(s: Session, held: dict[str, set[str]], providers: dict[str, tuple[str, 
             out.homeless.append(server.uuid)
             continue
         out.reclaim.append(Reclaim(server.uuid, home, resources_of(server.flavor), server.project_id,
-                                   server.user_id))
+                                   server.user_id, frozenset(held.get(server.uuid, ()))))
     return out
 
 
@@ -130,19 +132,31 @@ class AllocationAudit:
                         consumer)
             await self.c.placement.release(consumer)
         for claim in todo.reclaim:
-            log.warning("%s runs on provider %s but held no allocation: claiming it again", claim.uuid,
-                        claim.rp_uuid)
-            if not await self.c.placement.claim(claim.uuid, claim.rp_uuid, claim.resources, claim.project_id,
-                                                claim.user_id):
-                self._once(claim.uuid, "%s: its host has no room left for its allocation (or it changed meanwhile)")
+            await self._reclaim(claim)
         for consumer in todo.unknown:
             self._once(consumer, "allocation of %s on a compute node, which is neither a server nor a migration: "
                                  "left alone")
-        for consumer in todo.misplaced:
-            self._once(consumer, "%s holds allocations on other providers than its host's")
         for consumer in todo.homeless:
-            self._once(consumer, "%s holds no allocation and its host has no compute node: not claimed again")
+            self._once(consumer, "%s runs on a host with no compute node: its allocation is not made again")
         return todo
+
+    async def _reclaim(self, claim: Reclaim) -> None:
+        """Claim on the server's own node, at the generation just read: any change since the pass
+        read placement (a move parking the claim, a delete) makes placement refuse it (409)."""
+        generation: int | None = None
+        if claim.seen:
+            doc = await self.c.placement.allocations(claim.uuid)
+            if set(doc.get("allocations", {})) != claim.seen:
+                return  # changed since: the next pass looks again
+            generation = doc.get("consumer_generation")
+            log.warning("%s runs on provider %s but holds its allocation on %s: moving it home", claim.uuid,
+                        claim.rp_uuid, sorted(claim.seen))
+        else:
+            log.warning("%s runs on provider %s but held no allocation: claiming it again", claim.uuid,
+                        claim.rp_uuid)
+        if not await self.c.placement.claim(claim.uuid, claim.rp_uuid, claim.resources, claim.project_id,
+                                            claim.user_id, generation):
+            self._once(claim.uuid, "%s: its host has no room left for its allocation (or it changed meanwhile)")
 
     def _once(self, consumer: str, message: str, *args: Any) -> None:
         if consumer not in self._reported:

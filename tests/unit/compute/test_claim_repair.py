@@ -156,6 +156,22 @@ def test_the_audit_claims_again_for_a_live_server_that_lost_its_allocation(plane
     assert list(held(plane, uuid)) == [rp]
 
 
+def test_the_audit_moves_home_a_claim_left_on_another_node(plane: Plane) -> None:
+    """A stale attempt's claim landed after the new owner's (the row says one host, placement
+    another): the row wins once it has been at rest for the grace."""
+    uuids, _host = plane.active_server()
+    uuid = uuids[0]
+    home = plane.rows(uuids)[uuid].system_metadata["rp_uuid"]
+    away = next(rp for rp in providers(plane) if rp != home)
+    assert plane.run(lambda: plane.runtime.placement.claim(uuid, away, RESOURCES, "p", "u", replace=True))
+    audit_twice(plane)
+    assert list(held(plane, uuid)) == [away]  # touched within the grace: left alone
+    plane.set_rows(uuids, updated_at=utcnow() - OLD)
+    audit_twice(plane)
+    assert list(held(plane, uuid)) == [home]
+    assert held(plane, uuid)[home]["resources"] == RESOURCES
+
+
 def test_the_audit_leaves_consumers_compute_does_not_know_alone(plane: Plane) -> None:
     rp = providers(plane)[0]
     stranger = str(uuidlib.uuid4())
