@@ -14,8 +14,8 @@ loop, does the second write for any row whose first one happened:
 Rows are read *after* placement: compute writes a row before it claims anything for it, so a
 claim the pass sees always has its row, and a boot being created right now is never mistaken for
 a leak. Consumers neither table knows are only logged: they are not compute's (Nova's resource
-tracker leaves them too). Rows touched within ``task_grace`` are left to whoever is working on
-them. Every step is idempotent, so any number of conductors may run the pass at once.
+tracker leaves them too). A deleted server's claim goes at once (nobody may hold one for it);
+other rows touched within ``task_grace`` are left to whoever is working on them. Every step is idempotent, so any number of conductors may run the pass at once.
 """
 
 from __future__ import annotations
