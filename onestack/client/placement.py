@@ -14,6 +14,8 @@ SERVICE = "placement"
 # for room) is tried again, as Nova's report client does: the loser re-reads the generation, and
 # every such loss means another claim went through, so the retries make progress.
 PROVIDER_RACE = "resource provider generation conflict"
+# What placement says when the consumer already holds allocations (or changed since it was read).
+CONSUMER_CONFLICT = "consumer generation conflict"
 CLAIM_ATTEMPTS = 10
 
 
@@ -122,9 +124,13 @@ class PlacementClient:
         return found
 
     async def claim(self, consumer: str, rp_uuid: str, resources: dict[str, int], project_id: str,
-                    user_id: str, consumer_generation: int | None = None) -> bool:
+                    user_id: str, consumer_generation: int | None = None, *, replace: bool = False) -> bool:
         """Allocate atomically; False when the provider no longer has room or the consumer
-        already holds allocations (another claim won)."""
+        already holds allocations (another claim won).
+
+        With ``replace`` the caller owns the consumer (it holds the instance's build lease): what
+        the consumer already holds — an earlier attempt's claim, say from before a crash — is
+        replaced in the same write, at the consumer's current generation."""
         body = {"allocations": {rp_uuid: {"resources": {k: v for k, v in resources.items() if v > 0}}},
                 "project_id": project_id, "user_id": user_id, "consumer_generation": consumer_generation,
                 "consumer_type": "INSTANCE"}
@@ -134,6 +140,9 @@ class PlacementClient:
                 return True
             if resp.status_code != 409:
                 break
+            if replace and CONSUMER_CONFLICT in resp.text:
+                body["consumer_generation"] = (await self.allocations(consumer)).get("consumer_generation")
+                continue
             if PROVIDER_RACE not in resp.text:
                 return False
         raise PlacementError(f"claiming for {consumer}: {resp.status_code} {resp.text}")
@@ -142,6 +151,15 @@ class PlacementClient:
         resp = await self._call("GET", f"/allocations/{consumer}")
         found: dict[str, Any] = resp.json() if resp.status_code == 200 else {"allocations": {}}
         return found
+
+    async def provider_allocations(self, rp_uuid: str) -> dict[str, dict[str, int]]:
+        """consumer uuid -> resources it holds on the provider ({} when the provider is unknown)."""
+        resp = await self._call("GET", f"/resource_providers/{rp_uuid}/allocations")
+        if resp.status_code == 404:
+            return {}
+        if resp.status_code != 200:
+            raise PlacementError(f"allocations on {rp_uuid}: {resp.status_code} {resp.text}")
+        return {consumer: dict(held["resources"]) for consumer, held in resp.json()["allocations"].items()}
 
     async def release(self, consumer: str) -> None:
         resp = await self._call("DELETE", f"/allocations/{consumer}")

@@ -70,6 +70,7 @@ class ScheduleRequest(TypedDict, total=False):
     force_hosts: list[str]  # replace the boot request's forced hosts; forced hosts skip the filters
     force_nodes: list[str]
     requested_host: str | None  # only this host is considered; the filters still run
+    replace_claim: bool  # the caller holds the build lease: a claim the instance already holds is replaced
 
 
 class FinishedEvent(TypedDict, total=False):

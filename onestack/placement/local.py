@@ -15,6 +15,7 @@ from typing import Any
 
 from onestack.client.placement import (
     CLAIM_ATTEMPTS,
+    CONSUMER_CONFLICT,
     PROVIDER_RACE,
     Candidate,
     PlacementClient,
@@ -63,7 +64,7 @@ class LocalPlacement(PlacementClient):
         return out
 
     async def claim(self, consumer: str, rp_uuid: str, resources: dict[str, int], project_id: str,
-                    user_id: str, consumer_generation: int | None = None) -> bool:
+                    user_id: str, consumer_generation: int | None = None, *, replace: bool = False) -> bool:
         write = ConsumerWrite(uuid=norm_uuid(consumer), allocations={norm_uuid(rp_uuid): {
             k: v for k, v in resources.items() if v > 0}}, project_id=project_id, user_id=user_id,
             generation=consumer_generation, consumer_type="INSTANCE")
@@ -74,6 +75,9 @@ class LocalPlacement(PlacementClient):
             except ApiError as exc:
                 if exc.status != 409:
                     raise PlacementError(f"claiming for {consumer}: {exc.status} {exc}") from exc
+                if replace and CONSUMER_CONFLICT in str(exc):  # the caller's own earlier claim: replace it
+                    write.generation = (await self.allocations(consumer)).get("consumer_generation")
+                    continue
                 if PROVIDER_RACE not in str(exc):
                     return False
         raise PlacementError(f"claiming for {consumer}: lost {CLAIM_ATTEMPTS} races for the provider")
@@ -85,6 +89,13 @@ class LocalPlacement(PlacementClient):
             doc.update(project_id=row.project_id, user_id=row.user_id, consumer_generation=row.generation,
                        consumer_type=row.consumer_type)
         return doc
+
+    async def provider_allocations(self, rp_uuid: str) -> dict[str, dict[str, int]]:
+        try:
+            doc = await self.state.db.read(allocations.for_provider, norm_uuid(rp_uuid))
+        except NotFound:
+            return {}
+        return {consumer: dict(held["resources"]) for consumer, held in doc["allocations"].items()}
 
     async def release(self, consumer: str) -> None:
         await self.state.ensure_seeded()

@@ -24,6 +24,7 @@ from onestack.client.placement import PlacementClient
 from onestack.compute import states
 from onestack.compute.conductor import leases
 from onestack.compute.conductor.actions import MoveConductor
+from onestack.compute.conductor.audit import AllocationAudit
 from onestack.compute.conductor.context import ConductorContext
 from onestack.compute.conductor.shelve import ShelveEndpoints
 from onestack.compute.models import Instance, Migration
@@ -57,6 +58,7 @@ class ConductorManager(ConductorContext):
         super().__init__(config, db, placement, scheduler, agents)
         self.moves = MoveConductor(self)
         self.shelve = ShelveEndpoints(self)
+        self.audit = AllocationAudit(self)
 
     async def serve(self, bus: Bus) -> Subscription:
         """Consume the ``conductor`` topic (shared with any other conductor serving it)."""
@@ -80,7 +82,10 @@ class ConductorManager(ConductorContext):
                                  token: str) -> None:
         """Schedule rows this attempt holds the lease of, place each and cast it to its host."""
         try:
-            chosen = await self.scheduler.select_destinations({"instance_uuids": uuids, "ignore_hosts": ignore_hosts})
+            # This attempt holds the rows' lease, so any claim they already hold is an earlier
+            # attempt's (one cut short by a crash): the new claim replaces it in the same write.
+            chosen = await self.scheduler.select_destinations({"instance_uuids": uuids, "ignore_hosts": ignore_hosts,
+                                                               "replace_claim": True})
         except (NoValidHost, RemoteError) as exc:  # NoValidHost's message is Nova's whole fault text
             for uuid in uuids:
                 await self._fail(uuid, str(exc), request_id, token, code=500,
@@ -159,7 +164,8 @@ class ConductorManager(ConductorContext):
         await self._fail(uuid, message, request_id, token, details=reason, host=host)
 
     async def periodic(self) -> None:
-        """Re-drive builds and unshelves nobody is working on (lost casts, a conductor that died)."""
+        """Re-drive builds and unshelves nobody is working on (lost casts, a conductor that died),
+        then audit placement's allocations against the rows (``conductor/audit.py``)."""
         grace = self.task_grace
 
         def stuck(s: Session) -> list[tuple[str, list[str]]]:
@@ -176,9 +182,9 @@ class ConductorManager(ConductorContext):
                     now=utcnow(), lapse=self.lease_time, idle=grace)):
                 continue  # another conductor's pass, or a live attempt, has it
             log.warning("re-driving the build of %s (no progress for %ss)", uuid, grace.seconds)
-            await self.placement.release(uuid)  # whatever a stalled attempt claimed
-            await self._schedule_and_cast([uuid], None, tried, token)
+            await self._schedule_and_cast([uuid], None, tried, token)  # replaces what a stalled attempt claimed
         await self.shelve.redrive_unshelves()
+        await self.audit.run()
 
     # --- what agents report ----------------------------------------------------------------
 
@@ -197,7 +203,8 @@ class ConductorManager(ConductorContext):
     async def instance_destroyed(self, uuid: str, host: str) -> None:
         """The agent removed the guest: the row goes (soft-deleted) and so does its claim."""
         await self.db.write(lambda s: instances.mark_deleted(s, uuid))
-        # The row is gone, so nothing retries these: each runs on its own and a failure is logged.
+        # Each runs on its own and a failure is logged: the deleted row is the durable intent,
+        # and the allocation audit (conductor/audit.py) releases whatever a failure or crash left.
         try:
             await self.placement.release(uuid)
         except Exception:

@@ -149,14 +149,15 @@ class ShelveEndpoints:
                     task_state=states.UNSHELVING, now=utcnow(), lapse=self.conductor.lease_time, idle=grace,
                     placed=True)):
                 log.warning("re-driving the unshelve of %s (no progress for %ss)", uuid, grace.seconds)
-                await self.conductor.placement.release(uuid)  # whatever a stalled attempt claimed
-                await self._schedule(uuid, None, None, token)
+                await self._schedule(uuid, None, None, token)  # replaces what a stalled attempt claimed
 
     async def _schedule(self, uuid: str, request_id: str | None, host: str | None, token: str) -> None:
         """Schedule an offloaded server whose lease this attempt holds, and cast it to its host."""
         await self.db.write(lambda s: instances.event_start(s, uuid, request_id, SCHEDULE_EVENT, None))
-        # A host the boot request forced does not bind the server forever (Nova resets it).
-        spec: ScheduleRequest = {"instance_uuids": [uuid], "ignore_hosts": [], "force_hosts": [host] if host else []}
+        # A host the boot request forced does not bind the server forever (Nova resets it). This
+        # attempt holds the lease: a claim the server still holds is a stalled attempt's, replaced.
+        spec: ScheduleRequest = {"instance_uuids": [uuid], "ignore_hosts": [], "force_hosts": [host] if host else [],
+                                 "replace_claim": True}
         try:
             dest = (await self.conductor.scheduler.select_destinations(spec))[0]
         except (NoValidHost, RemoteError) as exc:

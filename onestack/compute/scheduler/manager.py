@@ -70,10 +70,12 @@ class SchedulerManager:
         loop = asyncio.get_running_loop()
         first = rows[0]
         consumers = [spec.get("consumer") or r.uuid for r in rows]
+        replace = bool(spec.get("replace_claim"))
 
         def claim(host: HostState, index: int) -> bool:
             return asyncio.run_coroutine_threadsafe(self.placement.claim(
-                consumers[index], host.uuid, resources, first.project_id, first.user_id), loop).result()
+                consumers[index], host.uuid, resources, first.project_id, first.user_id, replace=replace),
+                loop).result()
 
         def unclaim(host: HostState, index: int) -> None:
             asyncio.run_coroutine_threadsafe(self.placement.release(consumers[index]), loop).result()
