@@ -275,7 +275,7 @@ class Case:
     label: str
     url: str
     body: bytes | None = None
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, Any] = field(default_factory=dict)
     query: str = ""
 
 
@@ -301,6 +301,20 @@ QUERIES = ["limit=99999999999999999999999", "limit=-1", "limit=abc", "marker=%00
            "in_tree=%00", "required=%00", "hostname=" + "x" * 5000, "is_public=maybe", "created_at=gte:%00"]
 
 
+def header_values(service_type: str) -> list[tuple[str, Any]]:
+    """Hostile request headers: absurd microversions, tokens that are no tokens, odd media types."""
+    return [
+        ("OpenStack-API-Version", f"{service_type} 2.99999999999999999999999"),
+        ("OpenStack-API-Version", f"{service_type} -1.-1"),
+        ("X-OpenStack-Nova-API-Version", "99999999999999999999999.1"),
+        ("X-Auth-Token", "x" * 8000),
+        ("X-Auth-Token", b"\xff\xfe\xed\xa0\x80"),
+        ("X-OpenStack-Request-ID", b"req-\xff"),
+        ("Accept", "application/xml"),
+        ("Content-Type", "application/json; charset=utf-16"),
+    ]
+
+
 def fill(endpoint: Endpoint, real: dict[tuple[str, str], str], rng: random.Random,
           override: dict[str, str] | None = None) -> str:
     path = endpoint.path
@@ -319,6 +333,9 @@ def cases_for(endpoint: Endpoint, real: dict[tuple[str, str], str], rng: random.
             found.append(Case(endpoint, f"path {name}={value[:30]}", fill(endpoint, real, rng, {name: value}),
                               body=b"{}" if endpoint.method in ("POST", "PUT", "PATCH") else None))
     url = fill(endpoint, real, rng) if endpoint.method != "DELETE" else fill(endpoint, {}, rng, unknown)
+    body = b"{}" if endpoint.method in ("POST", "PUT", "PATCH") else None
+    for name, value in header_values(endpoint.service):
+        found.append(Case(endpoint, f"header {name}={value!r:.30}", url, body=body, headers={name: value}))
     if endpoint.method == "GET":
         found.extend(Case(endpoint, f"query {q[:40]}", url, query=q) for q in QUERIES)
         found.append(Case(endpoint, "long url", url + "/" + "x" * 8000))
