@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from onestack.core.api.faults import BadRequest, PayloadTooLarge, UnsupportedMediaType
-from onestack.core.api.parse import unstorable
+from onestack.core.api.parse import INT64_MAX, INT64_MIN, fits, unstorable
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -77,16 +77,12 @@ def _unstorable_in(document: Any) -> str | None:
     return None
 
 
-# No column of any service is wider than a signed 64-bit integer: a larger literal is refused while
-# parsing, before Python builds a huge int or a database driver overflows on it.
-_INT_DIGITS = 19
-
-
 def _parse_int(literal: str) -> int:
-    digits = literal.lstrip("-")
-    if len(digits) > _INT_DIGITS or not -(2**63) <= (value := int(literal)) <= 2**63 - 1:
+    # No column of any service is wider than a signed 64-bit integer: a larger literal is refused while
+    # parsing, before Python builds a huge int or a database driver overflows on it.
+    if not fits(literal, INT64_MIN, INT64_MAX):
         raise _OutOfRange(literal)
-    return value
+    return int(literal)
 
 
 def _parse_float(literal: str) -> float:
