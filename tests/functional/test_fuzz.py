@@ -86,6 +86,7 @@ class Tally:
     dropped: int = 0
     elsewhere: int = 0
     stores_checked: int = 0
+    shows_checked: int = 0
     server_errors: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -107,6 +108,19 @@ def _relevant_lists(endpoint: Endpoint, endpoints: tuple[Endpoint, ...]) -> list
     head = endpoint.literal_head[:2]
     return sorted({e.prefix + e.path for e in endpoints if e.service == endpoint.service and e.method == "GET"
                    and not e.params and len(head) >= 1 and e.literal_head[:len(head)] == head})
+
+
+def _show(client: httpx.Client, endpoint: Endpoint, real: dict[tuple[str, str], str]) -> str | None:
+    """The resource a write to ``endpoint`` would change, as its GET on the same path answers, if any."""
+    if endpoint.method == "GET" or not endpoint.params or \
+            not all((endpoint.service, p) in real for p in endpoint.params):
+        return None
+    for other in served_endpoints():
+        if other.method == "GET" and other.service == endpoint.service and other.path == endpoint.path:
+            headers = {"OpenStack-API-Version": LATEST[other.service]} if other.service in LATEST else {}
+            resp = client.get(fill(other, real, random.Random(0)), headers=headers)
+            return f"{resp.status_code} {resp.text}"
+    return None
 
 
 def send(client: httpx.Client, case: Case, tally: Tally) -> httpx.Response:
@@ -148,6 +162,7 @@ def fuzz_service(name: str, client: httpx.Client, real: dict[tuple[str, str], st
         mutating = endpoint.method != "GET"
         lists = _relevant_lists(endpoint, endpoints) if mutating else []
         before = _counts(client, lists) if lists else {}
+        shown = _show(client, endpoint, real)
         accepted = False
         for case in cases:
             resp = send(client, case, tally)
@@ -163,7 +178,13 @@ def fuzz_service(name: str, client: httpx.Client, real: dict[tuple[str, str], st
                     tally.problems.append(f"{where}: {problem}")
             else:
                 accepted = True
-        # A refused request stores nothing: the collections it could have touched are as they were.
+        # A refused request stores nothing: the resource it addressed and the collections it could
+        # have touched are as they were.
+        if shown is not None and not accepted:
+            tally.shows_checked += 1
+        if shown is not None and not accepted and _show(client, endpoint, real) != shown:
+            tally.problems.append(f"{endpoint.method} {endpoint.prefix}{endpoint.path}: refused requests changed "
+                                  f"what GET {endpoint.path} shows")
         if lists and not accepted:
             tally.stores_checked += 1
             after = _counts(client, lists)
@@ -279,6 +300,7 @@ def test_fuzz(service: str, client: httpx.Client, real_ids: dict[tuple[str, str]
               "shape problems": len(tally.problems), "connections dropped": tally.dropped,
               "5xx owned elsewhere": tally.elsewhere, "tracebacks logged": tracebacks, "reads checked": len(reads_before),
               "routes checked for stored leftovers": tally.stores_checked,
+              "routes checked for changed resources": tally.shows_checked,
               "long": LONG, "seed": SEED}
     print(json.dumps(report))
     assert not tally.server_errors, "\n".join([json.dumps(report), *tally.server_errors[:60]])
