@@ -119,7 +119,8 @@ def _show(client: httpx.Client, endpoint: Endpoint, real: dict[tuple[str, str], 
         if other.method == "GET" and other.service == endpoint.service and other.path == endpoint.path:
             headers = {"OpenStack-API-Version": LATEST[other.service]} if other.service in LATEST else {}
             resp = client.get(fill(other, real, random.Random(0)), headers=headers)
-            return f"{resp.status_code} {resp.text}"
+            # An error body carries a request id of its own each time: only a resource compares.
+            return resp.text if resp.status_code == 200 else None
     return None
 
 
