@@ -204,17 +204,43 @@ def fuzz_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningClou
     running.close()
 
 
-@pytest.fixture(scope="module")
-def client(fuzz_cloud: RunningCloud) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=fuzz_cloud.base_url, timeout=60) as anon:
+def _session(cloud: RunningCloud, user: str) -> httpx.Client:
+    """An HTTP client holding a token of ``user`` scoped to the project of the same name."""
+    with httpx.Client(base_url=cloud.base_url, timeout=60) as anon:
         resp = anon.post("/identity/v3/auth/tokens", json={"auth": {
             "identity": {"methods": ["password"], "password": {"user": {
-                "name": "admin", "domain": {"id": "default"}, "password": fuzz_cloud.password("admin")}}},
-            "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}})
+                "name": user, "domain": {"id": "default"}, "password": cloud.password(user)}}},
+            "scope": {"project": {"name": user, "domain": {"id": "default"}}}}})
         assert resp.status_code == 201, resp.text
         token = resp.headers["x-subject-token"]
-    with httpx.Client(base_url=fuzz_cloud.base_url, headers={"X-Auth-Token": token}, timeout=60) as http:
+    return httpx.Client(base_url=cloud.base_url, headers={"X-Auth-Token": token}, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def client(fuzz_cloud: RunningCloud) -> Iterator[httpx.Client]:
+    with _session(fuzz_cloud, "admin") as http:
         yield http
+
+
+@pytest.fixture(scope="module")
+def demo_client(fuzz_cloud: RunningCloud) -> Iterator[httpx.Client]:
+    with _session(fuzz_cloud, "demo") as http:
+        yield http
+
+
+def _whoami(client: httpx.Client) -> tuple[str, str]:
+    token = client.headers["X-Auth-Token"]
+    me = client.get("/identity/v3/auth/tokens", headers={"X-Subject-Token": token}).json()["token"]
+    return str(me["user"]["id"]), str(me["project"]["id"])
+
+
+def _boot(client: httpx.Client, name: str, image: str, flavor: str) -> str:
+    booted = client.post("/compute/v2.1/servers", headers={"OpenStack-API-Version": "compute 2.37"}, json={
+        "server": {"name": name, "imageRef": image, "flavorRef": flavor, "networks": "none"}})
+    server_id = _created(booted, "server", "id")
+    wait_until(lambda: client.get(f"/compute/v2.1/servers/{server_id}").json()["server"]["status"] == "ACTIVE",
+               timeout=60, what=f"server {name} ACTIVE")
+    return server_id
 
 
 def _created(resp: httpx.Response, *keys: str) -> str:
@@ -242,9 +268,7 @@ def real_ids(client: httpx.Client) -> dict[tuple[str, str], str]:
                                "service", "id"),
     }
     real = {("identity", k): v for k, v in ids.items()}
-    token = client.headers["X-Auth-Token"]
-    me = client.get(f"{ident}/auth/tokens", headers={"X-Subject-Token": token}).json()["token"]
-    real[("identity", "_me")], real[("identity", "_my_project")] = me["user"]["id"], me["project"]["id"]
+    real[("identity", "_me")], real[("identity", "_my_project")] = _whoami(client)
     image = _created(client.post("/image/v2/images", json={"name": f"fuzz-{tag}"}), "id")
     real[("image", "image_id")] = image
     rp = _created(client.post("/placement/resource_providers", headers={"OpenStack-API-Version": "placement 1.20"},
@@ -260,11 +284,7 @@ def real_ids(client: httpx.Client) -> dict[tuple[str, str], str]:
     aggregate = _created(client.post("/compute/v2.1/os-aggregates", json={"aggregate": {"name": f"fuzz-{tag}"}}),
                          "aggregate", "id")
     builtin = client.get("/image/v2/images?status=active").json()["images"]
-    booted = client.post("/compute/v2.1/servers", headers={"OpenStack-API-Version": "compute 2.37"}, json={
-        "server": {"name": f"fuzz-{tag}", "imageRef": builtin[0]["id"], "flavorRef": flavor, "networks": "none"}})
-    server_id = _created(booted, "server", "id")
-    wait_until(lambda: client.get(f"/compute/v2.1/servers/{server_id}").json()["server"]["status"] == "ACTIVE",
-               timeout=60, what="the fuzz server ACTIVE")
+    server_id = _boot(client, f"fuzz-{tag}", builtin[0]["id"], flavor)
     real.update({("compute", "flavor_id"): flavor, ("compute", "aggregate_id"): aggregate,
                  ("compute", "server_id"): server_id, ("compute", "image_id"): builtin[0]["id"],
                  ("compute", "project_id"): project, ("compute", "tenant_id"): project,
@@ -281,9 +301,34 @@ def test_routes_come_from_every_served_service() -> None:
     assert set(names) <= served | {"compute"}
 
 
+@pytest.fixture(scope="module")
+def demo_ids(demo_client: httpx.Client, real_ids: dict[tuple[str, str], str]) -> dict[tuple[str, str], str]:
+    """As ``real_ids`` for a non-admin: its own server, image and project where it has them."""
+    ids = dict(real_ids)
+    me, project = _whoami(demo_client)
+    ids[("identity", "_me")], ids[("identity", "_my_project")] = me, project
+    ids[("image", "image_id")] = _created(demo_client.post("/image/v2/images", json={"name": "fuzz-demo"}), "id")
+    ids[("compute", "server_id")] = _boot(demo_client, "fuzz-demo", real_ids[("compute", "image_id")],
+                                          real_ids[("compute", "flavor_id")])
+    ids[("compute", "project_id")] = ids[("compute", "tenant_id")] = project
+    return ids
+
+
 @pytest.mark.parametrize("service", served_services())
-def test_fuzz(service: str, client: httpx.Client, real_ids: dict[tuple[str, str], str],
-              fuzz_cloud: RunningCloud) -> None:
+def test_fuzz_as_admin(service: str, client: httpx.Client, real_ids: dict[tuple[str, str], str],
+                       fuzz_cloud: RunningCloud) -> None:
+    run_fuzz(service, "admin", client, real_ids, fuzz_cloud)
+
+
+@pytest.mark.parametrize("service", served_services())
+def test_fuzz_as_demo(service: str, demo_client: httpx.Client, demo_ids: dict[tuple[str, str], str],
+                      fuzz_cloud: RunningCloud) -> None:
+    """A project member reaches other paths than the admin (its own resources, policy refusals)."""
+    run_fuzz(service, "demo", demo_client, demo_ids, fuzz_cloud)
+
+
+def run_fuzz(service: str, caller: str, client: httpx.Client, real_ids: dict[tuple[str, str], str],
+             fuzz_cloud: RunningCloud) -> None:
     assert fuzz_cloud.log_path is not None
     log_start = fuzz_cloud.log_path.stat().st_size
     tally = Tally()
@@ -297,7 +342,7 @@ def test_fuzz(service: str, client: httpx.Client, real_ids: dict[tuple[str, str]
         log.seek(log_start)
         tracebacks = log.read().count(b"Traceback (most recent call last)")
     assert {owner for owner, _param in real_ids} <= set(served_services())
-    report = {"service": service, "tried": tally.tried, "5xx": len(tally.server_errors),
+    report = {"service": service, "caller": caller, "tried": tally.tried, "5xx": len(tally.server_errors),
               "shape problems": len(tally.problems), "connections dropped": tally.dropped,
               "5xx owned elsewhere": tally.elsewhere, "tracebacks logged": tracebacks, "reads checked": len(reads_before),
               "routes checked for stored leftovers": tally.stores_checked,
