@@ -24,9 +24,10 @@ from onestack.compute.api.common import (
 from onestack.compute.api.operator import nova_time
 from onestack.compute.service import aggregates as svc
 from onestack.compute.service import availability_zones as az
-from onestack.core.api.faults import BadRequest, Conflict
+from onestack.core.api.faults import BadRequest, Conflict, NotFound
 from onestack.core.api.http import json_response
 from onestack.core.api.microversion import Version
+from onestack.core.api.parse import INT32_MAX, INT32_MIN, fits
 
 routes = ComputeRoutes()
 
@@ -50,6 +51,9 @@ def _agg_id(req: Req) -> int:
     raw = req.path("aggregate_id").strip()
     if not re.match(r"^-?[0-9]+$", raw):
         raise BadRequest("Invalid input received: id must be an integer")
+    if not fits(raw, INT32_MIN, INT32_MAX):
+        # Beyond Nova's Integer column no aggregate can have that id (a lookup would overflow).
+        raise NotFound(f"Aggregate {raw} could not be found.")
     return int(raw)
 
 

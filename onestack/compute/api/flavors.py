@@ -20,6 +20,7 @@ from onestack.compute.service import flavors as svc
 from onestack.core.api.faults import BadRequest
 from onestack.core.api.http import json_response
 from onestack.core.api.microversion import Version
+from onestack.core.api.parse import fits
 
 routes = ComputeRoutes()
 
@@ -76,7 +77,8 @@ def _list_query(req: Req, admin: bool) -> svc.ListQuery:
         raw_min = params.get(name)
         if raw_min is not None and (not raw_min.isdigit()):
             raise BadRequest(f"Invalid {name} filter [{raw_min}]")
-        minimums[name] = int(raw_min) if raw_min is not None else None
+        # A minimum beyond the Integer column matches no flavor; capped so the query cannot overflow.
+        minimums[name] = None if raw_min is None else int(raw_min) if fits(raw_min, 0, MAX_INT) else MAX_INT + 1
     sort_key = params.get("sort_key", "flavorid")
     if sort_key not in svc.SORT_KEYS:
         raise BadRequest(f"Invalid input for query parameters sort_key. Value: {sort_key}.")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from onestack.compute.models import Flavor, Instance, Migration
 from onestack.compute.service.builds import new_uuid
 from onestack.core.api.faults import BadRequest, NotFound
+from onestack.core.api.parse import INT32_MAX, fits
 from onestack.core.ids import utcnow
 
 # Live-migration statuses in which it is still moving (Nova's "in progress" list).
@@ -132,7 +133,7 @@ def live_in_progress(s: Session, instance_uuid: str) -> list[dict[str, Any]]:
 
 def find(s: Session, instance_uuid: str, raw_id: str) -> Migration | None:
     """The server's migration by its integer id (as a path segment); None if no such."""
-    if not raw_id.isdigit():
+    if not raw_id.isdigit() or not fits(raw_id, 0, INT32_MAX):  # beyond the Integer column: no such row
         return None
     return s.scalar(select(Migration).where(Migration.id == int(raw_id), Migration.instance_uuid == instance_uuid))
 

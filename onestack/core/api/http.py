@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -11,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from onestack.core.api.faults import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from onestack.core.api.parse import INT64_MAX, INT64_MIN, fits, unstorable
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -58,22 +60,47 @@ def _dumps(body: Any) -> bytes:
         return json.dumps(body, separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
 
-def _unencodable(document: Any) -> bool:
-    """Whether any string (key or value) inside a parsed document cannot be written as UTF-8."""
+def _unstorable_in(document: Any) -> str | None:
+    """Why some string (key or value) inside a parsed document cannot be stored, or None."""
     stack = [document]
     while stack:
         value = stack.pop()
         if isinstance(value, str):
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                return True
+            reason = unstorable(value)
+            if reason is not None:
+                return reason
         elif isinstance(value, dict):
             stack.extend(value.keys())
             stack.extend(value.values())
         elif isinstance(value, list):
             stack.extend(value)
-    return False
+    return None
+
+
+def _parse_int(literal: str) -> int:
+    # No column of any service is wider than a signed 64-bit integer: a larger literal is refused while
+    # parsing, before Python builds a huge int or a database driver overflows on it.
+    if not fits(literal, INT64_MIN, INT64_MAX):
+        raise _OutOfRange(literal)
+    return int(literal)
+
+
+def _parse_float(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):  # 1e400 parses as inf, which no reply could carry as JSON
+        raise _OutOfRange(literal)
+    return value
+
+
+def _refuse_constant(literal: str) -> Any:
+    # NaN and Infinity are Python extensions, not JSON.
+    raise _OutOfRange(literal)
+
+
+class _OutOfRange(ValueError):
+    def __init__(self, literal: str) -> None:
+        shown = literal if len(literal) <= 40 else f"{literal[:20]}...{literal[-10:]}"
+        super().__init__(f"the number {shown} is out of range")
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -114,13 +141,21 @@ async def json_body(request: Request, *, required: bool = True, media_types: Seq
     if (ctype and ctype not in ("application/json", "text/plain", "application/octet-stream", *media_types)
             and not ctype.endswith("+json")):
         raise UnsupportedMediaType(f"Content type {ctype} is not supported; send application/json.")
+    return parse_json(raw)
+
+
+def parse_json(raw: bytes | str) -> Any:
+    """A JSON document a client sent; anything that cannot be stored and returned faithfully is a 400."""
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_int=_parse_int, parse_float=_parse_float, parse_constant=_refuse_constant)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadRequest(f"Malformed request body: {exc}") from None
+    except _OutOfRange as exc:
+        raise BadRequest(f"Malformed request body: {exc}.") from None
     except (ValueError, RecursionError):
-        # Python's own parser limits (integers over 4300 digits, deep nesting): still the client's error.
+        # Python's own parser limits (deep nesting): still the client's error.
         raise BadRequest("Malformed request body: a number or the nesting is too large.") from None
-    if _unencodable(data):
-        raise BadRequest("Malformed request body: it contains a string that is not valid Unicode.")
+    reason = _unstorable_in(data)
+    if reason is not None:
+        raise BadRequest(f"Malformed request body: it contains {reason}.")
     return data

@@ -73,6 +73,14 @@ _INT = re.compile(r"^[+-]?[0-9]+$")
 # The widest integer column any service stores (a signed 64-bit BIGINT).
 INT64_MAX = 2**63 - 1
 INT32_MAX = 2**31 - 1
+INT32_MIN = -(2**31)
+INT64_MIN = -(2**63)
+
+
+def fits(text: str, minimum: int, maximum: int) -> bool:
+    """Whether a decimal integer string lies within a column's bounds (without building a huge int)."""
+    digits = text.strip().lstrip("+-")
+    return len(digits) <= 20 and minimum <= int(text) <= maximum
 
 
 def parse_int(text: str | int, *, minimum: int | None = None, maximum: int | None = INT64_MAX) -> int:
@@ -101,10 +109,16 @@ def parse_timestamp(text: str) -> datetime:
         raise ValueError(f"{text!r} is not an ISO 8601 timestamp") from None
 
 
-def encodable(text: str) -> bool:
-    """Whether a string can be stored and sent back as UTF-8 (no lone surrogates)."""
+def unstorable(text: str) -> str | None:
+    """Why ``text`` cannot be stored and returned faithfully, or None when it can.
+
+    A lone surrogate cannot be written as UTF-8, and PostgreSQL's text columns refuse NUL: both
+    are refused at the edge (400) rather than failing on write or on every later read.
+    """
+    if "\x00" in text:
+        return "a NUL character"
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return False
-    return True
+        return "a string that is not valid Unicode"
+    return None

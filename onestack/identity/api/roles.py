@@ -24,7 +24,7 @@ _OPTIONS = {
     "properties": {"immutable": {"type": ["boolean", "null"]}},
     "additionalProperties": False,
 }
-_PROPS = {"name": _NAME, "domain_id": _DOMAIN_ID, "description": {"type": ["string", "null"]}, "options": _OPTIONS}
+_PROPS = {"name": _NAME, "domain_id": _DOMAIN_ID, "description": {"type": ["string", "null"], "maxLength": 255}, "options": _OPTIONS}
 CREATE = {"type": "object", "properties": _PROPS, "required": ["name"], "additionalProperties": True}
 UPDATE = {"type": "object", "properties": _PROPS, "minProperties": 1, "additionalProperties": True}
 

@@ -8,6 +8,7 @@ from starlette.responses import Response
 
 from onestack.core.api.faults import NotFound
 from onestack.core.api.http import json_response, no_content
+from onestack.core.api.parse import INT32_MAX
 from onestack.identity.api.app_creds import refuse_restricted_app_cred
 from onestack.identity.api.conventions import IdentityRoutes, Req
 from onestack.identity.api.render import collection, self_link
@@ -34,9 +35,10 @@ _CREATE = entity(
         "project_id": {"type": ["string", "null"]},
         "roles": {"type": ["array", "null"], "items": _ROLE_REF},
         "expires_at": {"type": ["string", "null"]},
-        "remaining_uses": {"type": ["integer", "null"], "minimum": 1},
+        # Keystone sets no maximum; its Integer columns do (a larger count failed on write, a 500).
+        "remaining_uses": {"type": ["integer", "null"], "minimum": 1, "maximum": INT32_MAX},
         "allow_redelegation": {"type": ["boolean", "null"]},
-        "redelegation_count": {"type": ["integer", "null"], "minimum": 0},
+        "redelegation_count": {"type": ["integer", "null"], "minimum": 0, "maximum": INT32_MAX},
         "redelegated_trust_id": {"type": ["string", "null"]},
     },
     ("trustor_user_id", "trustee_user_id", "impersonation"),

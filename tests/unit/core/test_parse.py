@@ -7,14 +7,16 @@ from datetime import datetime
 import pytest
 
 from onestack.core.api.parse import (
+    INT32_MAX,
     KEYSTONE_BOOLEANS,
     OSLO_BOOLEANS,
     STRICT_BOOLEANS,
-    encodable,
+    fits,
     is_uuid,
     parse_int,
     parse_timestamp,
     parse_uuid,
+    unstorable,
 )
 
 
@@ -57,4 +59,10 @@ def test_timestamps_are_naive_utc() -> None:
 
 
 def test_encodable() -> None:
-    assert encodable("€ ☁️") and not encodable("\ud800")
+    assert unstorable("€ ☁️") is None and unstorable("\ud800") and unstorable("a\x00b")
+
+
+def test_fits_checks_a_column_bound_without_building_a_huge_int() -> None:
+    assert fits("2147483647", 0, INT32_MAX) and fits(" -5 ", -10, 0)
+    assert not fits("2147483648", 0, INT32_MAX)
+    assert not fits("9" * 5000, 0, INT32_MAX)  # past Python's own 4300-digit limit: no ValueError

@@ -126,6 +126,43 @@ def test_json_the_parser_cannot_hold_is_a_400() -> None:
         assert "badRequest" in resp.json() or "overLimit" in resp.json()
 
 
+def test_json_that_cannot_be_stored_and_returned_faithfully_is_a_400() -> None:
+    """NUL (PostgreSQL's text refuses it), lone surrogates (no UTF-8 for them), integers wider than any
+    column, and numbers JSON cannot carry back (NaN, 1e400 read as inf): refused before the handler."""
+    c = client()
+    headers = {"X-Auth-Token": "admin-token", "Content-Type": "application/json"}
+    cases = {
+        b'{"thing": {"size": 1, "name": "a\\u0000b"}}': "a NUL character",
+        b'{"thing": {"size": 1, "a\\u0000": 1}}': "a NUL character",
+        b'{"thing": {"size": 1, "name": ["\\udfff"]}}': "not valid Unicode",
+        b'{"thing": {"size": 9223372036854775808}}': "the number 9223372036854775808 is out of range",
+        b'{"thing": {"size": -9223372036854775809}}': "out of range",
+        b'{"thing": {"size": ' + b"9" * 400 + b"}}": "out of range",
+        b'{"thing": {"size": NaN}}': "the number NaN is out of range",
+        b'{"thing": {"size": -Infinity}}': "out of range",
+        b'{"thing": {"size": 1e400}}': "the number 1e400 is out of range",
+    }
+    for raw, reason in cases.items():
+        resp = c.post("/things-api/things", content=raw, headers=headers)
+        assert resp.status_code == 400, raw
+        assert reason in resp.json()["badRequest"]["message"], (raw, resp.text)
+    # The widest values that fit still arrive as numbers.
+    widest = c.post("/things-api/patch", content=b'{"n": -9223372036854775808, "f": 1.5e308}', headers=headers)
+    assert widest.json() == {"ops": {"n": -(2**63), "f": 1.5e308}}
+
+
+def test_a_nul_in_the_path_or_query_is_a_400_in_the_services_shape() -> None:
+    c = client()
+    headers = {"X-Auth-Token": "admin-token"}
+    for url in ("/things-api/things%00", "/things-api/th%00ings", "/things-api/things?name=a%00b",
+                "/things-api/things?a%00=1"):
+        resp = c.get(url, headers=headers)
+        assert resp.status_code == 400, url
+        assert resp.json() == {"badRequest": {"code": 400, "message": "The request URL contains a NUL character."}}
+    # Invalid UTF-8 decodes to U+FFFD: an ordinary value, not a failure.
+    assert c.get("/things-api/things?name=%ED%A0%80", headers=headers).status_code == 200
+
+
 def test_enforce_target_defaults_to_the_callers_project() -> None:
     c = client()
     headers = {"X-Auth-Token": "demo-token"}

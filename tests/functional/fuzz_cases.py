@@ -1,0 +1,380 @@
+"""The fuzz test's cases: the routes every service serves, and hostile requests for each.
+
+The routes come from the services themselves (``server.build_cloud`` assembles the same apps
+``onestack up`` serves), so a service added to ``server.SERVICES`` is fuzzed the day it lands.
+Bodies are built from the JSON schemas and wrapper names a handler's code refers to, where it
+refers to any, from seed bodies of routes whose handlers check input by hand, and from generic
+hostile documents everywhere else.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import tempfile
+import types
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from starlette.routing import Route
+
+from onestack import server
+from onestack.core.api.faults import ErrorRenderer
+from onestack.core.config import load_config
+
+# Cases tried per route and method in the default run (all of them in the long run).
+SAMPLE = 10
+MAX_BODY = 114688  # [server] max_request_body_size's default, which the test cloud runs with
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One method of one route, as the service registered it."""
+
+    service: str
+    prefix: str
+    path: str
+    method: str
+    params: tuple[str, ...]
+    handler: Callable[..., Any] | None
+    render_error: ErrorRenderer = field(compare=False)
+
+    @property
+    def literal_head(self) -> tuple[str, ...]:
+        head: list[str] = []
+        for part in self.path.strip("/").split("/"):
+            if "{" in part:
+                break
+            head.append(part)
+        return tuple(head)
+
+
+def _handler_of(endpoint: Callable[..., Any]) -> Callable[..., Any] | None:
+    """The service's own handler inside the request layer's wrapper (its closure holds it)."""
+    for cell in endpoint.__closure__ or ():
+        try:
+            value = cell.cell_contents
+        except ValueError:
+            continue
+        if isinstance(value, types.FunctionType) and value.__code__.co_name not in ("endpoint",):
+            return value
+    return endpoint if isinstance(endpoint, types.FunctionType) else None
+
+
+@cache
+def served_endpoints() -> tuple[Endpoint, ...]:
+    """Every (route, method) of every service ``onestack up`` mounts, read from the built apps."""
+    with tempfile.TemporaryDirectory() as tmp:
+        config = load_config(None, environ={}, overrides={"server.data_dir": str(Path(tmp) / "data")})
+        db = server.open_database(config)
+        try:
+            built = server.build_cloud(config, db)
+        finally:
+            db.dispose()
+    found: list[Endpoint] = []
+    for service in built.services:
+        for route in service.routes:
+            if not isinstance(route, Route):
+                continue
+            for method in sorted((route.methods or set()) - {"HEAD"}):
+                found.append(Endpoint(service.name, service.prefix, route.path, method,
+                                      tuple(route.param_convertors), _handler_of(route.endpoint),
+                                      service.render_error))
+    return tuple(found)
+
+
+def served_services() -> list[str]:
+    return sorted({e.service for e in served_endpoints()})
+
+
+# --- what a handler's code tells about its body --------------------------------------------------
+
+def _schemas_and_wrappers(handler: Callable[..., Any] | None) -> tuple[list[dict[str, Any]], list[str]]:
+    """JSON schemas (dicts with ``properties``) and wrapper-like string constants the handler names."""
+    if handler is None:
+        return [], []
+    code = handler.__code__
+    names = set(code.co_names)
+    schemas: list[dict[str, Any]] = []
+    for name in sorted(names):
+        value = handler.__globals__.get(name)
+        candidates = [value]
+        if isinstance(value, types.ModuleType):
+            candidates = [getattr(value, attr, None) for attr in sorted(names)]
+        for candidate in candidates:
+            if isinstance(candidate, dict) and isinstance(candidate.get("properties"), dict) \
+                    and all(candidate is not s for s in schemas):
+                schemas.append(candidate)
+    wrappers = sorted({c for c in code.co_consts if isinstance(c, str) and c.replace("_", "").replace("-", "")
+                       .replace(":", "").isalnum() and 2 < len(c) < 40})
+    return schemas, wrappers
+
+
+def example(schema: dict[str, Any], depth: int = 0) -> Any:
+    """A plausible valid instance of ``schema`` (required properties only)."""
+    if depth > 4:
+        return None
+    if schema.get("enum"):
+        return schema["enum"][0]
+    for key in ("oneOf", "anyOf", "allOf"):
+        if schema.get(key):
+            return example(schema[key][0], depth + 1)
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object" or "properties" in schema:
+        props = schema.get("properties", {})
+        return {name: example(props.get(name, {}), depth + 1) for name in schema.get("required", [])}
+    if kind == "array":
+        return [example(schema["items"], depth + 1)] if isinstance(schema.get("items"), dict) else []
+    if kind in ("integer", "number"):
+        return max(int(schema.get("minimum", 1)), 1)
+    if kind == "boolean":
+        return True
+    if kind == "null":
+        return None
+    if schema.get("format") == "uuid":
+        return str(uuid.UUID(int=1))
+    return "fuzz"
+
+
+def _bad_values(schema: dict[str, Any]) -> list[Any]:
+    """Values a field of this schema must refuse, or that must be refused anywhere."""
+    kind = schema.get("type")
+    common: list[Any] = ["\ud800", "nul\x00byte", 2**63 - 1, -(2**63), 1.7e308]
+    if kind in ("integer", "number"):
+        return [*common, -1, "1", [1]]
+    if kind == "boolean":
+        return [*common, "maybe"]
+    if kind == "array":
+        return [*common, ["\ud800"], "x"]
+    if kind == "object":
+        return [*common, {"k\ud800": "v"}, {"k": "\x00"}, [1]]
+    return [*common, {}, "x" * 70000]
+
+
+def _bad_for(value: Any) -> list[Any]:
+    """Hostile replacements for a value of a valid body, by its type."""
+    if isinstance(value, bool):
+        return ["maybe", 2, "\ud800"]
+    if isinstance(value, int | float):
+        return [2**63 - 1, -(2**63), 2**31, -1, 1.7e308, "1", "\x00"]
+    if isinstance(value, str):
+        return ["\ud800", "a\x00b", "x" * 70000, {}, 2**63 - 1]
+    if isinstance(value, list):
+        return ["x", [{}], ["\ud800"], ["\x00"]]
+    return [{"k\ud800": "v"}, {"\x00": "v"}, {"k": "x" * 70000}, {"k": "\x00"}, []]
+
+
+def leaf_mutations(doc: Any, where: str = "") -> Iterator[tuple[str, Any]]:
+    """Each leaf (and each container) of ``doc`` replaced, one at a time, by hostile values."""
+    for bad in _bad_for(doc) if where else []:
+        yield where, bad
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            for at, bad in leaf_mutations(value, f"{where}.{key}"):
+                yield at, {**doc, key: bad}
+    elif isinstance(doc, list):
+        for index, value in enumerate(doc):
+            for at, bad in leaf_mutations(value, f"{where}[{index}]"):
+                yield at, [*doc[:index], bad, *doc[index + 1:]]
+
+
+# Valid bodies of routes whose handlers check their input by hand (no schema to build one from);
+# each leaf is then replaced by hostile values. Only an aid: routes without a seed are fuzzed too.
+# {image}, {flavor}, {server} and {key} stand for the fuzz's own resources.
+SEEDS: dict[tuple[str, str], list[Any]] = {
+    ("POST", "/compute/v2.1/flavors"): [{"flavor": {
+        "name": "fz", "ram": 64, "vcpus": 1, "disk": 1, "swap": 0, "rxtx_factor": 1.0, "description": "d",
+        "OS-FLV-EXT-DATA:ephemeral": 0, "os-flavor-access:is_public": True}}],
+    ("PUT", "/compute/v2.1/flavors/{flavor_id}"): [{"flavor": {"description": "d"}}],
+    ("POST", "/compute/v2.1/flavors/{flavor_id}/os-extra_specs"): [{"extra_specs": {"hw:cpu_policy": "shared"}}],
+    ("POST", "/compute/v2.1/os-aggregates"): [{"aggregate": {"name": "a", "availability_zone": "z"}}],
+    ("PUT", "/compute/v2.1/os-aggregates/{aggregate_id}"): [{"aggregate": {"name": "a"}}],
+    ("POST", "/compute/v2.1/os-aggregates/{aggregate_id}/action"): [
+        {"set_metadata": {"metadata": {"k": "v"}}}, {"add_host": {"host": "h"}}],
+    ("POST", "/compute/v2.1/os-keypairs"): [{"keypair": {"name": "k", "type": "ssh"}},
+                                            {"keypair": {"name": "k2", "type": "ssh", "public_key": "ssh-rsa AAAA x"}}],
+    ("PUT", "/compute/v2.1/os-quota-sets/{project_id}"): [{"quota_set": {
+        "cores": 10, "ram": 1000, "instances": 5, "key_pairs": 10, "metadata_items": 10, "server_groups": 5,
+        "server_group_members": 5, "force": False}}],
+    ("PUT", "/compute/v2.1/os-quota-class-sets/{class_name}"): [{"quota_class_set": {"cores": 10, "ram": 10}}],
+    ("POST", "/compute/v2.1/os-server-groups"): [{"server_group": {
+        "name": "g", "policy": "anti-affinity", "rules": {"max_server_per_host": 2}}}],
+    ("POST", "/compute/v2.1/servers"): [{"server": {
+        "name": "s", "imageRef": "{image}", "flavorRef": "{flavor}", "networks": "none", "min_count": 1,
+        "max_count": 1, "metadata": {"k": "v"}, "description": "d", "tags": ["t"]}}],
+    ("PUT", "/compute/v2.1/servers/{server_id}"): [{"server": {"name": "n", "description": "d"}}],
+    ("POST", "/compute/v2.1/servers/{server_id}/action"): [
+        {"reboot": {"type": "SOFT"}}, {"changePassword": {"adminPass": "p"}},
+        {"createImage": {"name": "i", "metadata": {"k": "v"}}}, {"resize": {"flavorRef": "{flavor}"}}],
+    ("POST", "/compute/v2.1/servers/{server_id}/metadata"): [{"metadata": {"k": "v"}}],
+    ("PUT", "/compute/v2.1/servers/{server_id}/metadata"): [{"metadata": {"k": "v"}}],
+    ("PUT", "/compute/v2.1/servers/{server_id}/metadata/{key}"): [{"meta": {"{key}": "v"}}],
+    ("PUT", "/compute/v2.1/servers/{server_id}/tags"): [{"tags": ["a"]}],
+    ("POST", "/compute/v2.1/os-server-external-events"): [{"events": [
+        {"name": "network-changed", "server_uuid": "{server}", "tag": "t"}]}],
+    ("POST", "/compute/v2.1/images/{image_id}/metadata"): [{"metadata": {"k": "v"}}],
+    ("POST", "/identity/v3/auth/tokens"): [{"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": "fuzz-nobody", "domain": {"id": "default"}, "password": "wrong"}}},
+        "scope": {"project": {"id": "{project}"}}}}],
+    ("POST", "/identity/v3/users/{user_id}/application_credentials"): [{"application_credential": {
+        "name": "a", "description": "d", "expires_at": "2099-01-01T00:00:00", "roles": [{"name": "member"}]}}],
+    ("POST", "/identity/v3/OS-TRUST/trusts"): [{"trust": {
+        "trustor_user_id": "{me}", "trustee_user_id": "{user}", "project_id": "{my_project}", "impersonation": False,
+        "roles": [{"name": "admin"}], "remaining_uses": 5, "allow_redelegation": True, "redelegation_count": 1,
+        "expires_at": "2099-01-01T00:00:00Z"}}],
+    ("POST", "/identity/v3/users/{user_id}/credentials/OS-EC2"): [{"tenant_id": "{project}"}],
+    ("PUT", "/identity/v3/domains/{domain_id}/config"): [{"config": {
+        "identity": {"driver": "ldap"}, "ldap": {"url": "ldap://x", "user_tree_dn": "d"}}}],
+    ("POST", "/image/v2/images"): [{"name": "n", "min_ram": 1, "min_disk": 1, "container_format": "bare",
+                                   "disk_format": "raw", "tags": ["t"], "protected": False, "custom": "v"}],
+    ("PATCH", "/image/v2/images/{image_id}"): [[{"op": "replace", "path": "/name", "value": "n"},
+                                               {"op": "add", "path": "/min_ram", "value": 1},
+                                               {"op": "add", "path": "/custom", "value": "v"}]],
+    ("POST", "/image/v2/images/{image_id}/members"): [{"member": "{project}"}],
+    ("PUT", "/image/v2/images/{image_id}/members/{member_id}"): [{"status": "accepted"}],
+    ("POST", "/image/v2/tasks"): [{"type": "import", "input": {
+        "import_from": "http://127.0.0.1:9/x", "import_from_format": "raw", "image_properties": {"name": "n"}}}],
+    ("POST", "/placement/resource_providers"): [{"name": "n", "uuid": "{unknown}"}],
+    ("PUT", "/placement/resource_providers/{uuid}"): [{"name": "n"}],
+    ("PUT", "/placement/allocations/{consumer_uuid}"): [{
+        "allocations": {"{rp}": {"resources": {"VCPU": 1}}}, "project_id": "{project}", "user_id": "{user}",
+        "consumer_generation": None}],
+    ("POST", "/placement/allocations"): [{"{unknown}": {
+        "allocations": {"{rp}": {"resources": {"VCPU": 1}}}, "project_id": "{project}", "user_id": "{user}",
+        "consumer_generation": None}}],
+}
+# The content type a seed is sent as, where it is not JSON's own.
+SEED_TYPES = {("PATCH", "/image/v2/images/{image_id}"): "application/openstack-images-v2.1-json-patch"}
+# What the placeholders in SEEDS stand for.
+PLACEHOLDERS = {"image": ("compute", "image_id"), "flavor": ("compute", "flavor_id"),
+                "server": ("compute", "server_id"), "key": ("compute", "key"), "project": ("identity", "project_id"),
+                "user": ("identity", "user_id"), "rp": ("placement", "uuid"), "me": ("identity", "_me"),
+                "my_project": ("identity", "_my_project")}
+
+
+def _seeds(endpoint: Endpoint, real: dict[tuple[str, str], str], rng: random.Random) -> list[Any]:
+    text = json.dumps(SEEDS.get((endpoint.method, endpoint.prefix + endpoint.path), []))
+    for name, key in PLACEHOLDERS.items():
+        text = text.replace("{" + name + "}", real.get(key, name))
+    text = text.replace("{unknown}", str(uuid.UUID(int=rng.getrandbits(128))))
+    seeds: list[Any] = json.loads(text)
+    return seeds
+
+
+# --- the cases ------------------------------------------------------------------------------------
+
+@dataclass
+class Case:
+    endpoint: Endpoint
+    label: str
+    url: str
+    body: bytes | None = None
+    headers: dict[str, Any] = field(default_factory=dict)
+    query: str = ""
+
+
+def encode(document: Any) -> bytes:
+    # ensure_ascii: lone surrogates and NULs travel as \u escapes, as a hostile client sends them.
+    return json.dumps(document, ensure_ascii=True).encode()
+
+
+GENERIC_BODIES: list[tuple[str, bytes]] = [
+    ("empty", b""), ("truncated", b"{"), ("array", b"[]"), ("string", b'"x"'), ("null", b"null"), ("object", b"{}"),
+    ("deep", b"[" * 20000 + b"]" * 20000), ("deep-object", b'{"a":' * 5000 + b"1" + b"}" * 5000),
+    ("5000-digits", b'{"a": ' + b"9" * 5000 + b"}"), ("int65", b'{"a": 36893488147419103232}'),
+    ("nan", b'{"a": NaN}'), ("infinity", b'{"a": 1e400}'), ("surrogate", b'{"a": "\\ud800"}'),
+    ("surrogate-key", b'{"\\udfff": 1}'), ("nul", b'{"a": "\\u0000"}'), ("invalid-utf8", b'{"a": "\xed\xa0\x80"}'),
+    ("huge", b'{"a": "' + b"x" * (MAX_BODY + 10) + b'"}'),
+]
+PATH_VALUES = ["99999999999999999999999", "-1", "0", "%00", "a%00b", "%ED%A0%80", "%FF", "x" * 3000,
+               "..%2F..%2Fetc", "%E2%82%AC-euro", "9223372036854775808", "1e400", "%20"]
+QUERIES = ["limit=99999999999999999999999", "limit=-1", "limit=abc", "marker=%00", "marker=%ED%A0%80",
+           f"marker={uuid.UUID(int=7)}", "sort_key=%ED%A0%80", "sort_dir=sideways", "changes-since=yesterday",
+           "minRam=99999999999999999999", "minDisk=-5", "all_tenants=%00", "name=%00", "name=%ED%A0%80",
+           "id=99999999999999999999999", "status=%FF", "member_of=%00", "resources=VCPU:99999999999999999999",
+           "in_tree=%00", "required=%00", "hostname=" + "x" * 5000, "is_public=maybe", "created_at=gte:%00"]
+
+
+def header_values(service_type: str) -> list[tuple[str, Any]]:
+    """Hostile request headers: absurd microversions, tokens that are no tokens, odd media types."""
+    return [
+        ("OpenStack-API-Version", f"{service_type} 2.99999999999999999999999"),
+        ("OpenStack-API-Version", f"{service_type} -1.-1"),
+        ("X-OpenStack-Nova-API-Version", "99999999999999999999999.1"),
+        ("X-Auth-Token", "x" * 8000),
+        ("X-Auth-Token", b"\xff\xfe\xed\xa0\x80"),
+        ("X-OpenStack-Request-ID", b"req-\xff"),
+        ("Accept", "application/xml"),
+        ("Content-Type", "application/json; charset=utf-16"),
+    ]
+
+
+def fill(endpoint: Endpoint, real: dict[tuple[str, str], str], rng: random.Random,
+          override: dict[str, str] | None = None) -> str:
+    path = endpoint.path
+    for name in endpoint.params:
+        value = (override or {}).get(name) or real.get((endpoint.service, name)) or str(uuid.UUID(int=rng.getrandbits(128)))
+        path = path.replace("{" + name + "}", value).replace("{" + name + ":path}", value)
+    return endpoint.prefix + path
+
+
+def cases_for(endpoint: Endpoint, real: dict[tuple[str, str], str], rng: random.Random) -> list[Case]:
+    found: list[Case] = []
+    unknown = {p: str(uuid.UUID(int=rng.getrandbits(128))) for p in endpoint.params}
+    # Unknown and hostile path parameters, one parameter at a time.
+    for name in endpoint.params:
+        for value in PATH_VALUES + [unknown[name]]:
+            found.append(Case(endpoint, f"path {name}={value[:30]}", fill(endpoint, real, rng, {name: value}),
+                              body=b"{}" if endpoint.method in ("POST", "PUT", "PATCH") else None))
+    url = fill(endpoint, real, rng) if endpoint.method != "DELETE" else fill(endpoint, {}, rng, unknown)
+    body = b"{}" if endpoint.method in ("POST", "PUT", "PATCH") else None
+    for name, value in header_values(endpoint.service):
+        found.append(Case(endpoint, f"header {name}={value!r:.30}", url, body=body, headers={name: value}))
+    if endpoint.method == "GET":
+        found.extend(Case(endpoint, f"query {q[:40]}", url, query=q) for q in QUERIES)
+        found.append(Case(endpoint, "long url", url + "/" + "x" * 8000))
+    if endpoint.method not in ("POST", "PUT", "PATCH"):
+        return found
+    found.extend(Case(endpoint, f"body {label}", url, body=raw) for label, raw in GENERIC_BODIES)
+    found.append(Case(endpoint, "xml", url, body=b"<a/>", headers={"Content-Type": "application/xml"}))
+    schemas, wrappers = _schemas_and_wrappers(endpoint.handler)
+    for wrapper in wrappers[:6]:
+        for bad in ("\ud800", {"name": "\ud800"}, {"name": "a\x00b"}, {"name": 2**63 - 1}, {"name": {}}, []):
+            found.append(Case(endpoint, f"wrapper {wrapper}={bad!r:.20}", url, body=encode({wrapper: bad})))
+    route = (endpoint.method, endpoint.prefix + endpoint.path)
+    for seed in _seeds(endpoint, real, rng):
+        for at, doc in leaf_mutations(seed):
+            found.append(Case(endpoint, f"seed {at}", url, body=encode(doc),
+                              headers={"Content-Type": SEED_TYPES.get(route, "application/json")}))
+    for schema in schemas[:4]:
+        base = example(schema)
+        if not isinstance(base, dict):
+            continue
+        wraps: list[str | None] = [None] + [w for w in wrappers if w not in schema["properties"]][:3]
+        for wrapper in wraps:
+            for prop, sub in list(schema["properties"].items())[:12]:
+                for bad in _bad_values(sub if isinstance(sub, dict) else {}):
+                    doc = {**base, prop: bad}
+                    found.append(Case(endpoint, f"schema {wrapper}.{prop}={bad!r:.20}", url,
+                                      body=encode({wrapper: doc} if wrapper else doc)))
+            for prop in schema.get("required", []):
+                doc = {k: v for k, v in base.items() if k != prop}
+                found.append(Case(endpoint, f"schema {wrapper} without {prop}", url,
+                                  body=encode({wrapper: doc} if wrapper else doc)))
+    return found
+
+
+def sample(cases: list[Case], rng: random.Random) -> list[Case]:
+    """The short run's cases of one route: one of each kind (path, query, body, schema…), then more at random."""
+    kinds: dict[str, list[Case]] = {}
+    for case in cases:
+        kinds.setdefault(case.label.split(" ")[0], []).append(case)
+    chosen = [rng.choice(group) for _kind, group in sorted(kinds.items())]
+    rest = [c for c in cases if all(c is not k for k in chosen)]
+    return chosen + rng.sample(rest, max(0, min(SAMPLE - len(chosen), len(rest))))
