@@ -15,8 +15,6 @@ from collections.abc import Sequence
 from starlette.routing import BaseRoute, Match, Route, Router
 from starlette.types import Receive, Scope, Send
 
-from onestack.core.api.faults import BadRequest
-
 _Entry = tuple[int, BaseRoute]
 
 
@@ -68,7 +66,6 @@ class IndexedRouter(Router):
             await super().app(scope, receive, send)
             return
         scope.setdefault("router", self)
-        refuse_unstorable_target(scope)
         partial: BaseRoute | None = None
         partial_scope: Scope = {}
         for route in self._candidates(get_route_path(scope)):
@@ -87,17 +84,6 @@ class IndexedRouter(Router):
             return
         # Nothing matched: Starlette's own path handles redirects and the 404.
         await super().app(scope, receive, send)
-
-
-def refuse_unstorable_target(scope: Scope) -> None:
-    """A NUL in the path or a query value is refused (400, in the service's shape) before routing.
-
-    Invalid UTF-8 there decodes to U+FFFD (the server and Starlette decode with ``errors="replace"``),
-    but a NUL survives and would reach a query that PostgreSQL refuses.
-    """
-    query: bytes = scope.get("query_string", b"")
-    if "\x00" in scope["path"] or b"%00" in query or b"\x00" in query:
-        raise BadRequest("The request URL contains a NUL character.")
 
 
 def _segments(route: BaseRoute) -> list[str]:
