@@ -1,16 +1,30 @@
-"""The ``onestack`` command: ``up``, ``serve``, ``agent``, ``status``, ``admin bootstrap | rotate-keys | db-upgrade``."""
+"""The ``onestack`` command: ``up``, ``serve``, ``agent``, ``status``, ``env``,
+``admin bootstrap | rotate-keys | db-upgrade``."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
+import socket
 import sys
 import time
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 from onestack.core.config import Config, ConfigError, load_config
 from onestack.core.files import DataDirError, private_umask, secure_data_dir
+from onestack.runfile import (
+    LOCK_FILE,
+    RUN_FILE,
+    DataDirLock,
+    Refused,
+    bind_port,
+    live_record,
+    remove_record,
+    write_record,
+)
 
 _SERVER_FLAGS = {"host": "server.host", "port": "server.port", "data_dir": "server.data_dir",
                  "db_url": "database.url", "admin_password": "bootstrap.admin_password",
@@ -60,6 +74,10 @@ def _parser() -> argparse.ArgumentParser:
     _common(status)
     status.add_argument("--host")
     status.add_argument("--port", type=int)
+    env = sub.add_parser("env", help="print the shell exports for the running cloud: eval \"$(onestack env)\"")
+    _common(env)
+    env.add_argument("cloud", nargs="?", default="devstack",
+                     help="the clouds.yaml entry for OS_CLOUD (default devstack; devstack-admin, devstack-alt, …)")
     admin = sub.add_parser("admin", help="maintenance commands")
     admin_sub = admin.add_subparsers(dest="admin_command", required=True)
     for name, text in (("bootstrap", "create the initial domain, projects, users, roles and catalog"),
@@ -98,30 +116,67 @@ def cmd_up(args: argparse.Namespace, config: Config) -> int:
     from onestack.core.log import setup_logging
 
     setup_logging(config.log.level, json_lines=config.log.json, verbose=args.verbose)
-    if args.reset:
-        server.reset_data_dir(config)
-    db = server.open_database(config)
-    server.upgrade_schema(db)
-    passwords = server.bootstrap(config, db)
-    clouds = server.write_client_config(config)
-    cloud = server.build_cloud(config, db)
-    print(f"onestack: serving {config.base_url} (identity at {config.base_url}/identity)", flush=True)
-    print(f"onestack: data dir {config.data_dir}", flush=True)
-    if passwords:
-        print(f"onestack: admin password: {passwords['admin']}", flush=True)
-        print(f"onestack: demo password:  {passwords['demo']}", flush=True)
-    print(f"onestack: export OS_CLIENT_CONFIG_FILE={clouds}", flush=True)
+    lock, sock = _claim(config, listen=True)
+    try:
+        if args.reset:
+            server.reset_data_dir(config)  # keeps the lock file: the flock stays on the file others open
+        db = server.open_database(config)
+        server.upgrade_schema(db)
+        passwords = server.bootstrap(config, db)
+        clouds = server.write_client_config(config)
+        cloud = server.build_cloud(config, db)
+        print(f"onestack: serving {config.base_url} (identity at {config.base_url}/identity)", flush=True)
+        print(f"onestack: data dir {config.data_dir}", flush=True)
+        if passwords:
+            print(f"onestack: admin password: {passwords['admin']}", flush=True)
+            print(f"onestack: demo password:  {passwords['demo']}", flush=True)
+        print(f"onestack: export OS_CLIENT_CONFIG_FILE={clouds}", flush=True)
 
-    import uvicorn
+        import uvicorn
 
-    uv_config = uvicorn.Config(
-        cloud.app, host=config.server.host, port=config.server.port, log_config=None,
-        access_log=False, lifespan="on", timeout_graceful_shutdown=10,
-    )
-    uv_server = _graceful_server_class()(uv_config)
-    print(f"onestack: ready in {time.monotonic() - started:.2f}s of set-up", flush=True)
-    uv_server.run()
+        uv_config = uvicorn.Config(
+            cloud.app, host=config.server.host, port=config.server.port, log_config=None,
+            access_log=False, lifespan="on", timeout_graceful_shutdown=10,
+        )
+        uv_server = _graceful_server_class()(uv_config)
+        write_record(config.data_dir, config.base_url, clouds, "up")
+        print(f"onestack: ready in {time.monotonic() - started:.2f}s of set-up", flush=True)
+        uv_server.run(sockets=[sock] if sock else None)
+    finally:
+        remove_record(config.data_dir)
+        _let_go(lock, sock)
     return 0
+
+
+def _claim(config: Config, listen: bool, lock_name: str | None = LOCK_FILE) \
+        -> tuple[DataDirLock | None, socket.socket | None]:
+    """The data dir's lock and the bound port, or ``Refused`` before anything is changed.
+
+    An existing data dir is locked first, so a second ``up`` with the same defaults says the data
+    dir is in use (with the other's pid and URL) rather than that the port is; a new one is made
+    only once the port is known to be free."""
+    lock = DataDirLock(config.data_dir, lock_name) if lock_name else None
+    sock = None
+    try:
+        if lock and config.data_dir.exists():
+            secure_data_dir(config.data_dir)
+            lock.acquire()
+        if listen:
+            sock = bind_port(config.server.host, config.server.port)
+        if lock and not lock.held:
+            secure_data_dir(config.data_dir)
+            lock.acquire()
+    except BaseException:
+        _let_go(lock, sock)
+        raise
+    return lock, sock
+
+
+def _let_go(lock: DataDirLock | None, sock: socket.socket | None) -> None:
+    if lock is not None:
+        lock.release()
+    if sock is not None:
+        sock.close()
 
 
 def cmd_serve(args: argparse.Namespace, config: Config) -> int:
@@ -132,6 +187,21 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
 
     setup_logging(config.log.level, json_lines=config.log.json, verbose=args.verbose)
     definitions = server.enabled_services(config, args.services)
+    # No data-dir lock: several ``serve`` processes (and one beside an ``up``) share a data dir by
+    # design, e.g. API processes behind one balancer reading the same token keys. The port is
+    # still claimed before start-up.
+    _, sock = _claim(config, listen=args.port is not None or bool(server.catalog_for(config, definitions)),
+                     lock_name=None)
+    try:
+        return _serve(args, config, definitions, sock, started)
+    finally:
+        _let_go(None, sock)
+
+
+def _serve(args: argparse.Namespace, config: Config, definitions: list[Any], sock: socket.socket | None,
+           started: float) -> int:
+    from onestack import server
+
     db = server.open_database(config)
     server.upgrade_schema(db, definitions)
     passwords = server.bootstrap(config, db, definitions)
@@ -150,7 +220,7 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     uv_config = uvicorn.Config(cloud.app, host=config.server.host, port=config.server.port, log_config=None,
                                access_log=False, lifespan="on", timeout_graceful_shutdown=10)
     print(f"onestack: APIs at {config.base_url}; ready in {time.monotonic() - started:.2f}s of set-up", flush=True)
-    _graceful_server_class()(uv_config).run()
+    _graceful_server_class()(uv_config).run(sockets=[sock] if sock else None)
     return 0
 
 
@@ -166,11 +236,12 @@ def cmd_agent(args: argparse.Namespace, config: Config) -> int:
     from onestack.process import Process
 
     setup_logging(config.log.level, json_lines=config.log.json, verbose=args.verbose)
-    secure_data_dir(config.data_dir)  # this host's guests and image cache
     messaging = config.messaging
     if messaging.transport_url.startswith("memory"):
         print("onestack: an agent needs the cloud's bus: give --transport-url rabbit://…", file=sys.stderr)
         return 2
+    # One agent per host name per data dir (its guests and image cache); held until exit.
+    lock, _ = _claim(config, listen=False, lock_name=f"agent-{args.agent_host}.lock")
 
     async def main() -> None:
         bus = Bus(transport_from_url(messaging.transport_url, messaging.prefetch),
@@ -191,7 +262,10 @@ def cmd_agent(args: argparse.Namespace, config: Config) -> int:
             await bus.close()
             await process.close()
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:
+        _let_go(lock, None)
     return 0
 
 
@@ -253,15 +327,49 @@ def _graceful_server_class() -> type:
 
 
 def cmd_status(args: argparse.Namespace, config: Config) -> int:
-    url = f"{config.base_url}/healthz"
+    """The cloud running on the data dir (its run record says where), or at --host/--port."""
+    base_url, pid = config.base_url, None
+    if args.host is None and args.port is None:
+        record, why = live_record(config.data_dir)
+        if record is not None:
+            base_url, pid = record.url, record.pid
+        elif (config.data_dir / RUN_FILE).exists():
+            print(why)  # a stale record: the port may be another program's now
+            return 1
+    url = f"{base_url}/healthz"
     try:
         with urllib.request.urlopen(url, timeout=5) as resp:
             doc = json.loads(resp.read())
     except OSError as exc:
         print(f"onestack is not answering at {url}: {exc}")
         return 1
-    print(f"onestack at {config.base_url}: {doc.get('status')}; services: {', '.join(doc.get('services', []))}")
+    running = f" (pid {pid})" if pid else ""
+    print(f"onestack at {base_url}{running}: {doc.get('status')}; services: {', '.join(doc.get('services', []))}")
     print(f"data dir: {config.data_dir}; clouds.yaml: {config.data_dir / 'clouds.yaml'}")
+    return 0
+
+
+def cmd_env(args: argparse.Namespace, config: Config) -> int:
+    """``eval "$(onestack env)"``: OS_CLIENT_CONFIG_FILE and OS_CLOUD for the cloud on the data dir."""
+    import yaml
+
+    record, why = live_record(config.data_dir)
+    if record is None:
+        print(f"{why}; start it with: onestack up --data-dir {shlex.quote(str(config.data_dir))}", file=sys.stderr)
+        return 1
+    try:
+        names = list(yaml.safe_load(Path(record.clouds_yaml).read_text(encoding="utf-8"))["clouds"])
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+        print(f"onestack: cannot read {record.clouds_yaml}: {exc}", file=sys.stderr)
+        return 1
+    if args.cloud not in names:
+        print(f"onestack: no cloud {args.cloud!r} in {record.clouds_yaml}; known: {', '.join(names)}",
+              file=sys.stderr)
+        return 2
+    print(f"# onestack at {record.url} (pid {record.pid}); for the OS_AUTH_URL/OS_USERNAME style: "
+          f". {shlex.quote(record.openrc)} [admin]")
+    print(f"export OS_CLIENT_CONFIG_FILE={shlex.quote(record.clouds_yaml)}")
+    print(f"export OS_CLOUD={shlex.quote(args.cloud)}")
     return 0
 
 
@@ -295,15 +403,15 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"onestack: configuration error: {exc}", file=sys.stderr)
         return 2
-    handler = {"up": cmd_up, "serve": cmd_serve, "agent": cmd_agent, "status": cmd_status,
+    handler = {"up": cmd_up, "serve": cmd_serve, "agent": cmd_agent, "status": cmd_status, "env": cmd_env,
                "admin": cmd_admin}[args.command]
-    if args.command != "status":
+    if args.command not in ("status", "env"):
         # Explicit modes cover the files onestack writes itself; the umask covers what libraries
         # create in the data dir beside them (SQLite's journal, a temporary file).
         private_umask()
     try:
         return handler(args, config)
-    except DataDirError as exc:
+    except (DataDirError, Refused) as exc:
         print(f"onestack: {exc}", file=sys.stderr)
         return 2
 

@@ -29,6 +29,7 @@ from onestack.identity.service import bootstrap as identity_bootstrap
 from onestack.image import app as image_app
 from onestack.placement import app as placement_app
 from onestack.process import Process
+from onestack.runfile import LOCK_FILE
 
 log = logging.getLogger("onestack")
 
@@ -82,7 +83,13 @@ def reset_data_dir(config: Config) -> None:
     if config.database_url != f"sqlite:///{default_db}":
         drop_tables(config.database_url)
     if path.exists():
-        shutil.rmtree(path)
+        for entry in path.iterdir():
+            if entry.name == LOCK_FILE:
+                continue  # ``up`` holds its flock on this file: a new one would let a second ``up`` in
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
 
 
 def drop_tables(url: str) -> None:
