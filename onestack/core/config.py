@@ -180,6 +180,15 @@ class ComputeConfig:
     shelved_offload_time: int = 0
     # Base URL of the noVNC proxy remote-console URLs point at (default: port 6080 on the API host).
     novncproxy_base_url: str = ""
+    # Nova's allow_resize_to_same_host: a resize may pick the server's own host. Unset ("auto"):
+    # true exactly when the cloud runs one compute host (hosts = 1), as DevStack sets it there.
+    allow_resize_to_same_host: bool | None = None
+
+    def resize_to_same_host(self) -> bool:
+        """The setting in effect (``allow_resize_to_same_host``, or its automatic value)."""
+        if self.allow_resize_to_same_host is None:
+            return self.hosts == 1
+        return self.allow_resize_to_same_host
 
 
 @dataclass
@@ -302,7 +311,11 @@ def _apply(obj: Any, values: Mapping[str, Any], where: str) -> None:
             _apply(getattr(obj, norm), value, f"{where}{key}.")
         else:
             if isinstance(typ, types.UnionType):
-                typ = str
+                arms = [a for a in typ.__args__ if a is not type(None)]
+                if arms == [bool] and (value is None or (isinstance(value, str) and value.lower() in ("", "auto"))):
+                    setattr(obj, norm, None)  # an optional bool: unset or "auto" means its automatic value
+                    continue
+                typ = arms[0] if len(arms) == 1 else str
             setattr(obj, norm, _coerce(value, typ, f"{where}{key}"))
 
 
@@ -360,6 +373,8 @@ def describe(cfg: Config | None = None) -> list[tuple[str, str, Any]]:
             value = getattr(obj, f.name)
             if dataclasses.is_dataclass(value):
                 walk(value, f"{prefix}{f.name}.")
+            elif hints[f.name] == bool | None:  # an optional bool: written true, false or "auto"
+                out.append((prefix + f.name, "bool", "auto" if value is None else value))
             else:
                 out.append((prefix + f.name, getattr(hints[f.name], "__name__", str(hints[f.name])), value))
 

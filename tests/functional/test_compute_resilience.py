@@ -7,8 +7,12 @@ restart the agent's reconcile pass (every 0.3 s, repairing work idle for 1 s) fi
 from __future__ import annotations
 
 import signal
+from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import text
+
+from onestack.core.ids import utcnow
 from tests.functional.cloud import RunningCloud, wait_until
 from tests.functional.compute_support import call as compute_call
 from tests.functional.compute_support import module_cloud
@@ -79,15 +83,28 @@ def test_delete_during_a_slow_spawn_leaves_nothing(slow_cloud: RunningCloud) -> 
 
 
 def test_killed_before_scheduling_is_redriven(slow_cloud: RunningCloud) -> None:
-    """A boot whose conductor died before it scheduled (row 'scheduling', no host) still builds."""
+    """A boot whose conductor died before it scheduled (row 'scheduling', no host, the dead
+    attempt's lease) is re-driven by a conductor's periodic pass after the restart, and builds."""
     conn = slow_cloud.sdk("devstack-admin")
     uuid = boot(conn, "orphaned-request")
-    # Kill at once: with luck the cast was not handled yet; either way the server must end ACTIVE.
     slow_cloud.stop(signal.SIGKILL)
+    # Where the kill landed is luck (before or after the cast was handled, the spawn takes 3 s and
+    # is not kept), so the row is put where a conductor dying before it scheduled leaves it. Only
+    # the conductor's re-drive moves such a row: no agent has it on its host.
+    with slow_cloud.engine() as engine, engine.begin() as db:
+        db.execute(text("UPDATE compute_instances SET vm_state = 'building', task_state = 'scheduling', "
+                        "host = NULL, node = NULL, task_lease = 'dead-attempt', updated_at = :stale "
+                        "WHERE uuid = :uuid"), {"stale": utcnow() - timedelta(minutes=10), "uuid": uuid})
+    assert slow_cloud.log_path is not None
+    logged = slow_cloud.log_path.stat().st_size
     slow_cloud.start()
     conn = slow_cloud.sdk("devstack-admin")
     view = wait_until(lambda: (v := server(conn, uuid))["status"] in ("ACTIVE", "ERROR") and v, timeout=30,
                       what="the interrupted request to finish")
     assert view["status"] == "ACTIVE", view.get("fault")
+    with open(slow_cloud.log_path, encoding="utf-8", errors="replace") as log:
+        log.seek(logged)
+        assert f"re-driving the build of {uuid}" in log.read()  # the conductor's pass built it
+    assert vcpus_used(conn) == 1  # the re-drive's claim replaced whatever the dead attempt held
     call(conn, "DELETE", f"/servers/{uuid}")
     wait_until(lambda: call(conn, "GET", f"/servers/{uuid}").status_code == 404, timeout=15, what="delete")

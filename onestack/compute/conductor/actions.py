@@ -157,8 +157,8 @@ class MoveConductor:
         await self._event(uuid, request_id, event, "start")
         await self.c.placement.move(uuid, migration_uuid, inst["project_id"], inst["user_id"])
         try:
-            # Nova's allow_resize_to_same_host defaults to False: the source is never a candidate.
-            dest = await self._select(inst, ignore=[inst["host"]], flavor=flavor, requested_host=requested_host)
+            dest = await self._select(inst, ignore=self._resize_ignores(inst, mig), flavor=flavor,
+                                      requested_host=requested_host)
         except MoveFailed as exc:
             await self._give_up(inst, migration_uuid, str(exc), request_id, event, [states.RESIZE_PREP])
             return
@@ -176,6 +176,13 @@ class MoveConductor:
         mig.update(dest_compute=dest["host"], dest_node=dest["node"])
         await self.c.agents.resize_instance(inst["host"], instance=placed, migration=mig, flavor=flavor,
                                             request_id=request_id)
+
+    def _resize_ignores(self, inst: InstanceDict, mig: MigrationDict) -> list[str]:
+        """The source host is a candidate only for a resize with allow_resize_to_same_host; a cold
+        migration never lands on its own host (Nova needs a driver trait no onestack driver has)."""
+        if mig.get("migration_type") == "resize" and self.c.config.compute.resize_to_same_host():
+            return []
+        return [inst["host"]]
 
     # --- live migration --------------------------------------------------------------------
 

@@ -1,4 +1,8 @@
-"""First-start setup, as DevStack leaves a Keystone: domain, roles, projects, users, catalog."""
+"""First-start setup, as DevStack leaves a Keystone: domain, roles, projects, users, groups, catalog.
+
+The accounts and grants follow DevStack's lib/keystone (create_keystone_accounts), except its
+extra reader and system users (demo_reader, alt_demo_reader, system_member, system_reader).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from sqlalchemy.orm import Session
 from onestack.core.ids import new_id, utcnow
 from onestack.identity.models import (
     Assignment,
+    Group,
     ImpliedRole,
     Password,
     Project,
@@ -19,15 +24,18 @@ from onestack.identity.models import (
     ServiceState,
     User,
 )
-from onestack.identity.service import assignments, catalog, generation, projects, users
+from onestack.identity.service import assignments, catalog, generation, groups, projects, users
 
 DEFAULT_DOMAIN = "default"
-ROLES = ("admin", "manager", "member", "reader", "service", "ResellerAdmin")
+# "anotherrole" is DevStack's example of an arbitrary role (lib/keystone create_keystone_accounts).
+ROLES = ("admin", "manager", "member", "reader", "service", "ResellerAdmin", "anotherrole")
 # Keystone's default hierarchy since 2023.2: admin → manager → member → reader ("service" stands apart).
 IMPLIED = (("admin", "manager"), ("manager", "member"), ("member", "reader"))
 # Rules older clouds were bootstrapped with that the hierarchy above replaces (Keystone drops them too).
 OBSOLETE_IMPLIED = (("admin", "member"),)
-PROJECTS = ("admin", "demo", "alt_demo", "service")
+PROJECTS = ("admin", "demo", "alt_demo", "service", "invisible_to_admin")
+# DevStack's groups (name, description). It grants them roles but puts nobody in them.
+GROUPS = (("admins", "openstack admin group"), ("nonadmins", "non-admin group"))
 SERVICE_USER = "onestack"
 
 
@@ -65,6 +73,13 @@ def _grant(s: Session, kind: str, actor: str, target: str, role: Role) -> None:
     key = {"type": kind, "actor_id": actor, "target_id": target, "role_id": role.id, "inherited": False}
     if s.get(Assignment, key) is None:
         s.add(Assignment(**key))
+
+
+def _group(s: Session, name: str, description: str) -> str:
+    group = s.scalar(select(Group).where(Group.domain_id == DEFAULT_DOMAIN, Group.name == name))
+    if group is not None:
+        return group.id
+    return str(groups.create_group(s, {"name": name, "description": description, "domain_id": DEFAULT_DOMAIN})["id"])
 
 
 def is_bootstrapped(s: Session) -> bool:
@@ -118,8 +133,16 @@ def bootstrap(
     for project in ("admin", "demo", "alt_demo"):
         _grant(s, assignments.USER_PROJECT, admin.id, proj[project].id, roles["admin"])
     _grant(s, assignments.USER_SYSTEM, admin.id, assignments.SYSTEM_TARGET, roles["admin"])
-    _grant(s, assignments.USER_PROJECT, demo.id, proj["demo"].id, roles["member"])
-    _grant(s, assignments.USER_PROJECT, alt.id, proj["alt_demo"].id, roles["member"])
+    for user, project in ((demo, "demo"), (alt, "alt_demo")):
+        _grant(s, assignments.USER_PROJECT, user.id, proj[project].id, roles["member"])
+        _grant(s, assignments.USER_PROJECT, user.id, proj[project].id, roles["anotherrole"])
+    # Admin has no role on invisible_to_admin: scripts check that admin does not see it.
+    _grant(s, assignments.USER_PROJECT, demo.id, proj["invisible_to_admin"].id, roles["member"])
+    group = {name: _group(s, name, description) for name, description in GROUPS}
+    for project in ("demo", "alt_demo"):
+        for role in ("member", "anotherrole"):
+            _grant(s, assignments.GROUP_PROJECT, group["nonadmins"], proj[project].id, roles[role])
+    _grant(s, assignments.GROUP_PROJECT, group["admins"], proj["admin"].id, roles["admin"])
     _grant(s, assignments.USER_PROJECT, svc.id, proj["service"].id, roles["service"])
     _grant(s, assignments.USER_PROJECT, svc.id, proj["service"].id, roles["admin"])
     # Services running apart read limits and projects with a system-scoped token (as oslo.limit).

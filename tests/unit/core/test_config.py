@@ -160,3 +160,24 @@ def test_describe_lists_every_leaf_with_type_and_default() -> None:
 def test_describe_reports_a_given_config() -> None:
     cfg = load_config(environ={"ONESTACK_SERVER__PORT": "1234"})
     assert {n: d for n, _, d in describe(cfg)}["server.port"] == 1234
+
+
+@pytest.mark.parametrize(("hosts", "setting", "allowed"), [
+    ("1", None, True), ("3", None, False), ("1", "auto", True), ("2", "AUTO", False), ("2", "", False),
+    ("3", "true", True), ("1", "false", False), ("1", "0", False), ("4", "yes", True),
+])
+def test_allow_resize_to_same_host(hosts: str, setting: str | None, allowed: bool) -> None:
+    """Unset or "auto": allowed exactly when the cloud runs one compute host (DevStack's choice there)."""
+    env = {"ONESTACK_COMPUTE__HOSTS": hosts}
+    if setting is not None:
+        env["ONESTACK_COMPUTE__ALLOW_RESIZE_TO_SAME_HOST"] = setting
+    assert load_config(environ=env).compute.resize_to_same_host() is allowed
+
+
+def test_allow_resize_to_same_host_in_toml(tmp_path: Path) -> None:
+    path = toml(tmp_path, '[compute]\nallow_resize_to_same_host = "auto"\nhosts = 2\n')
+    assert load_config(path, environ={}).compute.resize_to_same_host() is False
+    path = toml(tmp_path, "[compute]\nallow_resize_to_same_host = true\nhosts = 2\n")
+    assert load_config(path, environ={}).compute.resize_to_same_host() is True
+    with pytest.raises(ConfigError, match="allow_resize_to_same_host: expected a boolean"):
+        load_config(environ={"ONESTACK_COMPUTE__ALLOW_RESIZE_TO_SAME_HOST": "sometimes"})
