@@ -182,6 +182,13 @@ ROWS: tuple[Probe, ...] = (
     Probe("GET", SERVER + r"/os-instance-actions(/\{request_id\})?", 404, params=P),
     Probe("GET DELETE", SERVER + r"/(diagnostics|os-server-password|ips)", 404, params=P),
     Probe("GET", SERVER + r"/ips/\{network_label\}", 404, params=P),
+    Probe("GET", SERVER + "/topology", 404, params=P),
+    # APIs Nova removed: 410 for every caller, without looking anything up
+    Probe("GET POST PUT DELETE", r"/v2\.1/(os-agents|os-cells|os-certificates|os-cloudpipe|os-fixed-ips|os-floating-ip-dns"
+          r"|os-floating-ips-bulk|os-fping|os-security-group-default-rules)(/.*)?", 410,
+          params={**P, "id": "flavor", "name": "flavor"}, body={}),
+    Probe("GET POST DELETE", SERVER + r"/(consoles(/\{id\})?|os-virtual-interfaces)", 410,
+          params={**P, "id": "flavor"}, body={}),
     # flavors: a private flavor without access does not exist for demo; managing flavors is admin's
     Probe("GET", r"/v2\.1/flavors(/detail)?", 200),
     Probe("GET", r"/v2\.1/flavors/detail", 200, query="is_public=None"),
