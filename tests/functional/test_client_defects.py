@@ -88,3 +88,16 @@ def test_changes_before_takes_in_the_shown_second(cdemo: Any, server: Any) -> No
     assert server.id in ids
     earlier = (datetime.fromisoformat(shown) - timedelta(seconds=1)).isoformat()
     assert server.id not in [s.id for s in cdemo.compute.servers(changes_before=earlier)]
+
+
+def test_instance_actions_time_bounds_take_in_the_shown_time(cdemo: Any, server: Any) -> None:
+    """Actions show microseconds (as Nova's do), so their bounds compare exactly; a second-only bound
+    takes in the whole second."""
+    path = f"/servers/{server.id}/os-instance-actions"
+    actions = call(cdemo, "GET", path, "2.66").json()["instanceActions"]
+    create = next(a for a in actions if a["action"] == "create")
+    shown = create["updated_at"]
+    second = shown.split(".")[0]
+    for bound, value in (("changes-before", shown), ("changes-since", shown), ("changes-before", second)):
+        listed = call(cdemo, "GET", f"{path}?{bound}={value}", "2.66").json()["instanceActions"]
+        assert create["request_id"] in [a["request_id"] for a in listed], (bound, value)
