@@ -126,7 +126,7 @@ def _action(body: dict[str, Any]) -> Any:
 
 P = PARAMS
 ROWS: tuple[Probe, ...] = (
-    Probe("GET", r"/|/v2(\.1)?/?", None, "version documents: the same for every caller"),
+    Probe("GET", r"/|/v2(\.1)?/?|/v2\.1/versions/\{version_id\}", None, "version documents: the same for every caller"),
     Probe("GET", r"/v2\.1/extensions(/\{alias\})?", 200, sweep=False),
     # servers: lists never show alt's; everything under alt's server is 404
     Probe("GET", r"/v2\.1/servers(/detail)?", 200),

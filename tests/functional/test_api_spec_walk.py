@@ -39,8 +39,6 @@ EXEMPT = {
     ("DELETE", "/v2.1/servers/{}/os-volume_attachments/{}"),
     # Consoles are served by the console work (another part of the same issue).
     ("GET", "/v2.1/os-console-auth-tokens/{}"),
-    # A single version's document: /compute/v2.1/ already answers it.
-    ("GET", "/v2.1/versions/{}"),
 }
 
 

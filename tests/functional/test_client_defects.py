@@ -6,9 +6,10 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 
-from tests.functional.cloud import wait_until
+from tests.functional.cloud import RunningCloud, wait_until
 from tests.functional.compute_support import call, module_cloud
 
 ccloud = module_cloud("client-defects")
@@ -101,3 +102,13 @@ def test_instance_actions_time_bounds_take_in_the_shown_time(cdemo: Any, server:
     for bound, value in (("changes-before", shown), ("changes-since", shown), ("changes-before", second)):
         listed = call(cdemo, "GET", f"{path}?{bound}={value}", "2.66").json()["instanceActions"]
         assert create["request_id"] in [a["request_id"] for a in listed], (bound, value)
+
+
+def test_version_by_id(ccloud: RunningCloud) -> None:
+    """GET /v2.1/versions/{id} (in the API description from 2.1): either version's document, else 404."""
+    for version_id in ("v2.1", "v2.0"):
+        resp = httpx.get(f"{ccloud.base_url}/compute/v2.1/versions/{version_id}", timeout=30)
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["version"]["id"] == version_id
+    missing = httpx.get(f"{ccloud.base_url}/compute/v2.1/versions/v3.0", timeout=30)
+    assert missing.status_code == 404 and list(missing.json()) == ["itemNotFound"]
