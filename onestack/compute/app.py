@@ -24,6 +24,7 @@ from onestack.compute.api import (
     limits,
     migrations,
     quotas,
+    removed,
     server_actions,
     server_diagnostics,
     server_groups,
@@ -32,6 +33,7 @@ from onestack.compute.api import (
     server_migrations,
     server_password,
     server_tags,
+    server_topology,
     servers,
     services,
     tenant_usage,
@@ -61,6 +63,7 @@ API_MODULES = (
     # /servers/detail before /servers/{server_id}; sub-resources after.
     servers, server_actions, actions_state, actions_images, actions_migrate, server_migrations, server_metadata,
     server_tags, instance_actions, server_diagnostics, server_password, server_ips,
+    server_topology, removed,
 )
 PREFIX = "/compute"
 

@@ -133,6 +133,8 @@ DEFAULT_RULES: dict[str, str] = {
     "os_compute_api:os-instance-actions:events": _ADMIN,
     "os_compute_api:os-instance-actions:events:details": _ADMIN,
     "os_compute_api:os-server-diagnostics": _ADMIN,
+    "compute:server:topology:index": _READER_OR_ADMIN,
+    "compute:server:topology:host:index": _ADMIN,
     "os_compute_api:servers:migrations:index": _ADMIN,
     "os_compute_api:servers:migrations:show": _ADMIN,
     "os_compute_api:servers:migrations:force_complete": _ADMIN,

@@ -16,10 +16,11 @@ import asyncio
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, MetaData, create_engine, event, make_url
+from sqlalchemy import Engine, MetaData, and_, create_engine, event, make_url, not_
 from sqlalchemy.orm import Session, sessionmaker
 
 from onestack.core.files import private_file
@@ -178,3 +179,29 @@ def run_migrations_online() -> None:
 
 
 __all__ = ["Database", "Session", "create_db_engine", "migrate", "normalise_url", "run_migrations_online"]
+
+
+TIME_OPS = ("gt", "gte", "lt", "lte", "eq", "neq")
+
+
+def time_condition(column: Any, op: str, when: datetime) -> Any:
+    """``column <op> when`` compared at the precision clients see.
+
+    APIs show times to the second, so a bound without a fraction stands for that whole second:
+    ``lte``/``changes-before`` T takes in a row shown as T although stored as T.4, ``gt`` T leaves
+    it out. A bound with a fraction is compared exactly.
+    """
+    exact = when.microsecond != 0
+    end = when if exact else when + timedelta(seconds=1)
+    if op == "gt":
+        return column > when if exact else column >= end
+    if op == "gte":
+        return column >= when
+    if op == "lt":
+        return column < when
+    if op == "lte":
+        return column <= when if exact else column < end
+    if op not in ("eq", "neq"):
+        raise ValueError(f"unknown time operator {op!r}")
+    inside = (column == when) if exact else and_(column >= when, column < end)
+    return inside if op == "eq" else not_(inside)

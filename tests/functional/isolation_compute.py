@@ -126,7 +126,7 @@ def _action(body: dict[str, Any]) -> Any:
 
 P = PARAMS
 ROWS: tuple[Probe, ...] = (
-    Probe("GET", r"/|/v2(\.1)?/?", None, "version documents: the same for every caller"),
+    Probe("GET", r"/|/v2(\.1)?/?|/v2\.1/versions/\{version_id\}", None, "version documents: the same for every caller"),
     Probe("GET", r"/v2\.1/extensions(/\{alias\})?", 200, sweep=False),
     # servers: lists never show alt's; everything under alt's server is 404
     Probe("GET", r"/v2\.1/servers(/detail)?", 200),
@@ -182,6 +182,13 @@ ROWS: tuple[Probe, ...] = (
     Probe("GET", SERVER + r"/os-instance-actions(/\{request_id\})?", 404, params=P),
     Probe("GET DELETE", SERVER + r"/(diagnostics|os-server-password|ips)", 404, params=P),
     Probe("GET", SERVER + r"/ips/\{network_label\}", 404, params=P),
+    Probe("GET", SERVER + "/topology", 404, params=P),
+    # APIs Nova removed: 410 for every caller, without looking anything up
+    Probe("GET POST PUT DELETE", r"/v2\.1/(os-agents|os-cells|os-certificates|os-cloudpipe|os-fixed-ips|os-floating-ip-dns"
+          r"|os-floating-ips-bulk|os-fping|os-security-group-default-rules)(/.*)?", 410,
+          params={**P, "id": "flavor", "name": "flavor"}, body={}),
+    Probe("GET POST DELETE", SERVER + r"/(consoles(/\{id\})?|os-virtual-interfaces)", 410,
+          params={**P, "id": "flavor"}, body={}),
     # flavors: a private flavor without access does not exist for demo; managing flavors is admin's
     Probe("GET", r"/v2\.1/flavors(/detail)?", 200),
     Probe("GET", r"/v2\.1/flavors/detail", 200, query="is_public=None"),

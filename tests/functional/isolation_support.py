@@ -240,7 +240,8 @@ def keystone_shape(resp: httpx.Response, code: int) -> str:
     return "" if ok else f"not a Keystone error: {resp.text[:200]}"
 
 
-NOVA_NAMES = {400: "badRequest", 401: "unauthorized", 403: "forbidden", 404: "itemNotFound", 409: "conflictingRequest"}
+NOVA_NAMES = {400: "badRequest", 401: "unauthorized", 403: "forbidden", 404: "itemNotFound", 409: "conflictingRequest",
+              410: "computeFault"}  # Nova names no fault for 410 (its removed APIs): the default
 
 
 def nova_shape(resp: httpx.Response, code: int) -> str:

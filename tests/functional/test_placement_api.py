@@ -187,7 +187,7 @@ def test_allocation_body_shapes_per_version(pl: Placement) -> None:
     assert old == {"allocations": {rp: {"generation": old["allocations"][rp]["generation"],
                                         "resources": {"VCPU": 2}}}}
     new = pl.call("GET", f"/allocations/{consumer}", version="1.38").json()
-    assert new["project_id"] == PROJECT and new["user_id"] == USER and new["consumer_type"] is None
+    assert new["project_id"] == PROJECT and new["user_id"] == USER and new["consumer_type"] == "unknown"
     generation = new["consumer_generation"]
     body = {"allocations": {rp: {"resources": {"VCPU": 3}}}, "project_id": PROJECT, "user_id": USER,
             "consumer_generation": generation + 7}

@@ -125,7 +125,10 @@ def test_aggregates_with_generation(pl: Placement) -> None:
     old = pl.call("PUT", path, version="1.1", json=aggs)
     assert old.status_code == 200 and old.json() == {"aggregates": aggs}
     cur = pl.call("GET", path).json()
-    assert cur["aggregates"] == aggs and cur["resource_provider_generation"] == 1
+    # The unguarded 1.1 form leaves the generation alone, as placement's handler does.
+    assert sorted(cur["aggregates"]) == aggs and cur["resource_provider_generation"] == 0
+    guarded = pl.call("PUT", path, json={"aggregates": aggs[:1], "resource_provider_generation": 0})
+    assert guarded.json() == {"aggregates": aggs[:1], "resource_provider_generation": 1}
     stale = pl.call("PUT", path, json={"aggregates": [], "resource_provider_generation": 0})
     assert stale.status_code == 409 and error_code(stale) == "placement.concurrent_update"
     assert pl.call("PUT", path, json={"aggregates": ["not-a-uuid"], "resource_provider_generation": 1}).status_code \

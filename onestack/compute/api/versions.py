@@ -1,4 +1,5 @@
-"""Version discovery: ``GET /compute/``, ``GET /compute/v2.1`` and the legacy ``GET /compute/v2``.
+"""Version discovery: ``GET /compute/``, ``GET /compute/v2.1``, ``GET /compute/v2.1/versions/{id}``
+and the legacy ``GET /compute/v2``.
 
 ``MAX_VERSION`` is the newest microversion whose behaviour onestack implements for every
 resource it serves; raise it only together with the behaviour.
@@ -19,6 +20,7 @@ from typing import Any
 from starlette.responses import Response
 
 from onestack.compute.api.common import ComputeRoutes, Req
+from onestack.core.api.faults import NotFound
 from onestack.core.api.http import json_response
 from onestack.core.api.microversion import MicroversionPolicy, Version
 
@@ -73,6 +75,15 @@ async def show_v21(req: Req) -> Response:
 @routes.get("/v2.1/")
 async def show_v21_slash(req: Req) -> Response:
     return json_response(_document(req, "v2.1"))
+
+
+@routes.get("/v2.1/versions/{version_id}")
+async def show_version(req: Req) -> Response:
+    """Nova's ``VersionsController.show``: either version's document by id, else 404."""
+    version_id = req.path("version_id")
+    if version_id not in {e[0] for e in _VERSIONS}:
+        raise NotFound("The resource could not be found.")
+    return json_response(_document(req, version_id))
 
 
 @routes.get("/v2")

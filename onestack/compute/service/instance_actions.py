@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from onestack.compute.models import InstanceAction, InstanceActionEvent
 from onestack.core.api.faults import BadRequest, NotFound
+from onestack.core.db import time_condition
 
 
 def _time(value: datetime | None) -> str | None:
@@ -43,9 +44,9 @@ def list_actions(s: Session, uuid: str, limit: int | None, marker: str | None,
         return []
     query = select(InstanceAction).where(InstanceAction.instance_uuid == uuid)
     if since is not None:
-        query = query.where(InstanceAction.updated_at >= since)
+        query = query.where(time_condition(InstanceAction.updated_at, "gte", since))
     if before is not None:
-        query = query.where(InstanceAction.updated_at <= before)
+        query = query.where(time_condition(InstanceAction.updated_at, "lte", before))
     if marker is not None:
         last = _by_request_id(s, uuid, marker)
         if last is None:

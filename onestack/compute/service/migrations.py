@@ -17,6 +17,7 @@ from onestack.compute.models import Flavor, Instance, Migration
 from onestack.compute.service.builds import new_uuid
 from onestack.core.api.faults import BadRequest, NotFound
 from onestack.core.api.parse import INT32_MAX, fits
+from onestack.core.db import time_condition
 from onestack.core.ids import utcnow
 
 # Live-migration statuses in which it is still moving (Nova's "in progress" list).
@@ -93,9 +94,9 @@ def _where(query: Any, f: Filters) -> Any:
         if value:
             query = query.where(column == value)
     if f.since:
-        query = query.where(Migration.updated_at >= f.since)
+        query = query.where(time_condition(Migration.updated_at, "gte", f.since))
     if f.before:
-        query = query.where(Migration.updated_at <= f.before)
+        query = query.where(time_condition(Migration.updated_at, "lte", f.before))
     return query
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from onestack.compute import states
 from onestack.compute.models import Instance, InstanceTag
 from onestack.core.api.faults import BadRequest
+from onestack.core.db import time_condition
 
 # API sort key -> column (Nova's enum minus the keys it ignores).
 SORT_COLUMNS: dict[str, Any] = {
@@ -139,9 +140,9 @@ def _where(q: ServerQuery) -> list[ColumnElement[bool]]:
     if q.flavor_id is not None:
         cond.append(Instance.flavor["flavorid"].as_string() == q.flavor_id)
     if q.changes_since is not None:
-        cond.append(Instance.updated_at >= q.changes_since)
+        cond.append(time_condition(Instance.updated_at, "gte", q.changes_since))
     if q.changes_before is not None:
-        cond.append(Instance.updated_at <= q.changes_before)
+        cond.append(time_condition(Instance.updated_at, "lte", q.changes_before))
     for tag in q.tags:
         cond.append(Instance.uuid.in_(select(InstanceTag.instance_uuid).where(InstanceTag.tag == tag)))
     if q.tags_any:

@@ -82,7 +82,7 @@ def projects_for_endpoint(s: Session, endpoint_id: str) -> list[Project]:
 
 
 def group_to_dict(g: EndpointGroup) -> dict[str, Any]:
-    return {"id": g.id, "name": g.name, "description": g.description or "", "filters": dict(g.filters or {})}
+    return {"id": g.id, "name": g.name, "description": g.description, "filters": dict(g.filters or {})}
 
 
 def get_group(s: Session, group_id: str) -> EndpointGroup:
@@ -101,7 +101,7 @@ def list_groups(s: Session, name: str | None = None) -> list[EndpointGroup]:
 
 def create_group(s: Session, data: dict[str, Any]) -> EndpointGroup:
     check_filters(data["filters"])
-    row = EndpointGroup(id=new_id(), name=data["name"], description=data.get("description") or "",
+    row = EndpointGroup(id=new_id(), name=data["name"], description=data.get("description"),
                         filters=dict(data["filters"]))
     s.add(row)
     s.flush()
@@ -116,7 +116,7 @@ def update_group(s: Session, group_id: str, data: dict[str, Any]) -> EndpointGro
     if "name" in data:
         row.name = data["name"]
     if "description" in data:
-        row.description = data["description"] or ""
+        row.description = data["description"]
     s.flush()
     return row
 

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, not_, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from onestack.core.api.faults import BadRequest
 from onestack.core.api.pagination import Page
 from onestack.core.api.parse import parse_int, parse_timestamp
+from onestack.core.db import TIME_OPS, time_condition
 from onestack.image.models import Image, ImageMember, ImageProperty, ImageTag
 from onestack.image.service.images import Viewer, can_see, images_to_dicts
 from onestack.image.service.schemas import MEMBER_STATUSES, VISIBILITIES
@@ -25,7 +25,7 @@ SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id", 
 IN_FILTERS = ("name", "id", "status", "container_format", "disk_format")
 INT_FILTERS = ("size", "virtual_size", "min_ram", "min_disk")
 EXACT_FILTERS = ("owner", "checksum", "os_hash_value", "os_hash_algo")
-TIME_OPS = ("gt", "gte", "lt", "lte", "eq", "neq")
+
 PAGING = ("limit", "marker", "sort", "sort_key", "sort_dir", "member_status", "visibility", "tag")
 
 
@@ -64,19 +64,7 @@ def _time_condition(column: Any, name: str, value: str) -> Any:
         when = parse_timestamp(text)
     except ValueError:
         raise BadRequest(f"Bad \"{name}\" query filter format. Use ISO 8601 DateTime notation.") from None
-    # Times are shown to the second; a second-precision filter covers that whole second.
-    end = when + (timedelta(seconds=1) if when.microsecond == 0 else timedelta(0))
-    exact = when.microsecond != 0
-    if op == "gt":
-        return column > when if exact else column >= end
-    if op == "gte":
-        return column >= when
-    if op == "lt":
-        return column < when
-    if op == "lte":
-        return column <= when if exact else column < end
-    inside = (column == when) if exact else and_(column >= when, column < end)
-    return inside if op == "eq" else not_(inside)
+    return time_condition(column, op, when)
 
 
 def _in_values(text: str) -> list[str]:

@@ -88,7 +88,8 @@ async def show_allocations(req: Req) -> Response:
         if req.at_least(1, 28):
             body["consumer_generation"] = consumer.generation
         if req.at_least(1, 38):
-            body["consumer_type"] = consumer.consumer_type
+            # A consumer written before 1.38 has no type: placement shows its alias, never null.
+            body["consumer_type"] = consumer.consumer_type or "unknown"
     return json_response(body)
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from onestack.placement import models as m
-from onestack.placement.service.common import bump_generation, check_generation, norm_uuid, provider
+from onestack.placement.service.common import bump_generation, check_generation, provider
 
 
 def of_provider(s: Session, rp_uuid: str) -> dict[str, Any]:
@@ -24,8 +24,12 @@ def set_for_provider(s: Session, rp_uuid: str, aggregates: list[str], generation
     if generation is not None:
         check_generation(rp, generation)
     s.execute(delete(m.ProviderAggregate).where(m.ProviderAggregate.resource_provider_id == rp.id))
-    for agg in sorted({norm_uuid(a) for a in aggregates}):
+    # Stored as the client spelt them (placement does; openstacksdk's own tests set ``uuid4().hex``
+    # and expect those strings back), only duplicates dropped.
+    for agg in dict.fromkeys(aggregates):
         s.add(m.ProviderAggregate(resource_provider_id=rp.id, aggregate_uuid=agg))
     s.flush()
-    bump_generation(s, rp, seen)
-    return of_provider(s, rp.uuid)
+    if generation is not None:  # only the generation-guarded form (1.19+) bumps it, as in placement
+        seen = bump_generation(s, rp, seen)
+    # The reply echoes the request's list (placement's _send_aggregates), not a re-read.
+    return {"aggregates": list(aggregates), "resource_provider_generation": seen}

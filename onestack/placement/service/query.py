@@ -10,7 +10,6 @@ from onestack.placement.service.common import (
     QUERY_BAD_VALUE,
     bad_request,
     is_uuid,
-    norm_uuid,
 )
 
 V = Version
@@ -116,5 +115,6 @@ def parse_member_of(values: list[str], version: Version, *, multi_from: Version 
         if not all(is_uuid(a) for a in aggs):
             raise bad_request("Invalid query string parameters: Expected 'member_of' parameter to contain "
                               "valid UUID(s).", QUERY_BAD_VALUE)
-        result.expressions.append((frozenset(norm_uuid(a) for a in aggs), negated))
+        # Compared as spelt, as placement does: aggregates are stored as the client sent them.
+        result.expressions.append((frozenset(aggs), negated))
     return result
