@@ -1,9 +1,12 @@
 """Every compute path and method of Nova's API description up to our advertised microversion is routed.
 
-Walks /work/shared/api-specs' compute description (OpenAPI, newer than our maximum) and keeps the
-operations whose ``min-ver`` is at most our ``MAX_VERSION``; each must match a route of the compute
-service (answering an error by Nova's own rules is fine, a router 404 is not). The exemptions are
-families onestack cannot serve: they proxy to a block-storage or network service it does not run.
+``data/compute_operations.txt`` lists Nova's operations (path, method, first microversion) as the
+OpenStack compute API description (OpenAPI, newer than our maximum) has them; it is derived from
+that description, which lives outside this repository, by running this module with its path (see
+``refresh``). Operations whose first microversion is at most our ``MAX_VERSION`` must each match a
+route of the compute service (answering an error by Nova's own rules is fine, a router 404 is
+not). The exemptions are families onestack cannot serve: they proxy to a block-storage or
+network service it does not run.
 """
 
 from __future__ import annotations
@@ -11,15 +14,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 import yaml
 
 from onestack.compute.api.versions import MAX_VERSION
 from onestack.compute.app import API_MODULES
 
-ROOT = Path(__file__).resolve().parents[2]
-# ../shared beside the main checkout, ../../shared beside a worktree under wt/.
-SPEC_DIRS = [ROOT.parent / "shared" / "api-specs", ROOT.parent.parent / "shared" / "api-specs"]
+OPERATIONS = Path(__file__).resolve().parent / "data" / "compute_operations.txt"
+HEADER = ("# Nova's compute API operations (path template, method, first microversion), derived from\n"
+          "# {name} of the OpenStack API descriptions (../shared/api-specs) by\n"
+          "# `python -m tests.functional.test_api_spec_walk PATH-TO-compute_v2.NNN.yaml`.\n")
 
 # Proxies to Cinder (volumes, snapshots, attachments) and Neutron (networks, security groups,
 # floating IPs, ports): onestack has neither service, so there is nothing to proxy to.
@@ -51,12 +54,19 @@ def _version(text: str) -> tuple[int, int]:
     return int(major), int(minor)
 
 
-def _spec() -> dict:
-    for folder in SPEC_DIRS:
-        found = sorted(folder.glob("compute_v2.*.yaml"))
-        if found:
-            return dict(yaml.safe_load(found[-1].read_text()))
-    pytest.fail(f"no compute API description under {SPEC_DIRS}")
+def refresh(spec_path: Path) -> int:
+    """Rewrite ``OPERATIONS`` from an OpenAPI description of the compute API; how many operations."""
+    spec = yaml.safe_load(spec_path.read_text())
+    rows = {(_template(path), method.upper(), (op.get("x-openstack") or {}).get("min-ver", "2.1"))
+            for path, ops in spec["paths"].items() for method, op in ops.items()
+            if method in ("get", "put", "post", "delete", "patch")}
+    OPERATIONS.write_text(HEADER.format(name=spec_path.name) + "".join(f"{m} {p} {v}\n" for p, m, v in sorted(rows)))
+    return len(rows)
+
+
+def _operations() -> list[tuple[str, str, str]]:
+    rows = [line.split() for line in OPERATIONS.read_text().splitlines() if line and not line.startswith("#")]
+    return [(method, path, version) for method, path, version in rows]
 
 
 def test_every_spec_operation_up_to_max_version_is_routed() -> None:
@@ -64,19 +74,22 @@ def test_every_spec_operation_up_to_max_version_is_routed() -> None:
             for method in route.methods or ()}
     newest = (MAX_VERSION.major, MAX_VERSION.minor)
     wanted, missing = set(), []
-    for path, ops in _spec()["paths"].items():
-        for method, op in ops.items():
-            if method not in ("get", "put", "post", "delete", "patch"):
-                continue
-            if _version((op.get("x-openstack") or {}).get("min-ver", "2.1")) > newest:
-                continue
-            key = (method.upper(), _template(path))
-            wanted.add(key)
-            if key in EXEMPT or key[1].startswith(EXEMPT_PREFIXES):
-                continue
-            if key not in ours:
-                missing.append(key)
+    for method, path, version in _operations():
+        if _version(version) > newest:
+            continue
+        key = (method, path)
+        wanted.add(key)
+        if key in EXEMPT or path.startswith(EXEMPT_PREFIXES):
+            continue
+        if key not in ours:
+            missing.append(key)
     assert len(wanted) > 150, "the description should list Nova's whole API"
     assert missing == [], f"compute operations the router does not serve: {sorted(missing)}"
     # An exemption that became routed (or left the description) is stale: drop it.
     assert not [k for k in EXEMPT if k in ours or k not in wanted]
+
+
+if __name__ == "__main__":
+    import sys
+
+    print(refresh(Path(sys.argv[1])), "operations written to", OPERATIONS)
