@@ -27,6 +27,7 @@ from onestack.core.api.faults import (
     NotFound,
 )
 from onestack.core.api.microversion import MicroversionMiddleware, MicroversionPolicy
+from onestack.core.api.parse import unstorable
 from onestack.core.api.routing import IndexedRouter
 
 log = logging.getLogger("onestack.api")
@@ -195,8 +196,9 @@ def url_problem(raw_path: bytes, query: bytes) -> str | None:
             text = unquote_to_bytes(part).decode("utf-8")
         except UnicodeDecodeError:
             return "Invalid URL: it is not UTF-8 text."
-        if "\x00" in text:
-            return "Invalid URL: it contains a NUL character."
+        why = unstorable(text)  # the one rule for what text can be stored (a NUL, here)
+        if why is not None:
+            return f"Invalid URL: it contains {why}."
     return None
 
 
