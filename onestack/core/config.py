@@ -225,6 +225,25 @@ class PlacementConfig:
 
 
 @dataclass
+class NetworkConfig:
+    enabled: bool = True
+    # Optional YAML file of policy rules that override the network defaults.
+    policy_file: str = ""
+    # MTU of new networks (Neutron's global_physnet_mtu less the VXLAN overhead is 1450; one host has none).
+    default_mtu: int = 1500
+    # The first three octets of generated MACs (Neutron's base_mac, fa:16:3e:00:00:00).
+    base_mac: str = "fa:16:3e:00:00:00"
+    # Most fixed IPs one port may have (Neutron's max_fixed_ips_per_port).
+    max_fixed_ips_per_port: int = 5
+    # Seconds an agent may miss its heartbeat before it is shown down (Neutron's agent_down_time).
+    agent_down_time: int = 75
+    # DevStack's networks at first start: public (external, 172.24.4.0/24), private, shared, router1.
+    bootstrap_networks: bool = True
+    public_cidr: str = "172.24.4.0/24"
+    private_cidr: str = "10.0.0.0/26"
+
+
+@dataclass
 class BootstrapConfig:
     # Empty means generate one on first start and print it once.
     admin_password: str = ""
@@ -251,6 +270,7 @@ class Config:
     identity: IdentityConfig = field(default_factory=IdentityConfig)
     image: ImageConfig = field(default_factory=ImageConfig)
     placement: PlacementConfig = field(default_factory=PlacementConfig)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
     compute: ComputeConfig = field(default_factory=ComputeConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     bootstrap: BootstrapConfig = field(default_factory=BootstrapConfig)

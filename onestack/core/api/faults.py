@@ -111,7 +111,10 @@ def nova_error(err: ApiError) -> Response:
 
 
 def neutron_error(err: ApiError) -> Response:
-    kind = type(err).__name__ if type(err) is not ApiError else HTTPStatus(err.status).phrase.replace(" ", "")
+    # Neutron's own errors are named by their class (NetworkNotFound, OverQuota…); what the
+    # shared layer raises (a malformed body, an unknown route) is named as webob's HTTP errors.
+    own = type(err).__module__.startswith("onestack.network")
+    kind = type(err).__name__ if own else "HTTP" + HTTPStatus(err.status).phrase.replace(" ", "").replace("-", "")
     body = {"NeutronError": {"type": kind, "message": err.message, "detail": ""}}
     return _json(err.status, body, err.headers)
 

@@ -1,0 +1,45 @@
+"""Assemble the network service (Neutron v2.0 at /networking): routes, error shape, state."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from onestack.core.api.app import Service
+from onestack.core.api.faults import neutron_error
+from onestack.core.api.request import ApiService
+from onestack.core.service import CatalogEntry, Migrations, Running, ServiceDefinition
+from onestack.network import models
+from onestack.network.api import networks, root
+from onestack.network.api.common import CONVENTIONS
+from onestack.network.policies import DEFAULT_RULES
+from onestack.network.state import NetworkState
+
+if TYPE_CHECKING:
+    from onestack.process import Process
+
+# Every mounted API module; each declares its routes and the extensions it implements.
+API_MODULES = (root, networks)
+PREFIX = "/networking"
+_COLLECTION = re.compile(r"^/v2\.0/([a-z_-]+)$")
+
+
+def build(process: Process) -> Running:
+    config = process.config
+    db = process.database()
+    routes = [route for module in API_MODULES for route in module.routes.routes]
+    collections = sorted({m.group(1) for r in routes if (m := _COLLECTION.match(getattr(r, "path", "")))}
+                         - {"extensions"})
+    extensions = [e for module in API_MODULES for e in module.EXTENSIONS]
+    state = NetworkState(config, db, process.bus, extensions, collections)
+    service = Service(name="network", prefix=PREFIX, routes=routes, render_error=neutron_error,
+                      state={"network": state, "token_validator": process.validator,
+                             "api": ApiService(state, db, state.enforcer, CONVENTIONS)})
+    return Running("network", api=service, state=state)
+
+
+SERVICE = ServiceDefinition(
+    name="network", summary="Networking (Neutron v2.0) at /networking", build=build,
+    migrations=(Migrations("network", Path(models.__file__).parent / "migrations", models.Base.metadata),),
+    catalog=(CatalogEntry("network", "neutron", PREFIX),), policies=DEFAULT_RULES)

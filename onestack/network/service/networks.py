@@ -1,0 +1,237 @@
+"""Networks: who sees them (own, shared by RBAC, external), create with RBAC entries for
+``shared`` and ``router:external``, update, delete (refused while ports other than the
+network's own DHCP ports remain)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from onestack.network import models
+from onestack.network.errors import InvalidSharedSetting, NetworkInUse, NetworkNotFound
+from onestack.network.service import quotas
+from onestack.network.service.common import (
+    Caller,
+    Listing,
+    ListQuery,
+    delete_tags,
+    dumps,
+    loads,
+    new_id,
+    paged,
+    rbac_granted,
+    stamp_new,
+    standard_view,
+    tags_of,
+    touch,
+)
+
+N = models.Network
+TAG_TYPE = "networks"
+# Ports the network itself owns: they go with it, they do not keep it in use.
+OWN_PORTS = ("network:dhcp",)
+
+
+def visible(caller: Caller) -> Any:
+    """Networks ``caller`` may see: their own, those shared with them or everyone, external ones."""
+    if caller.is_admin:
+        return None
+    return or_(N.project_id == caller.project_id,
+               rbac_granted("network", N.id, "access_as_shared", caller.project_id),
+               rbac_granted("network", N.id, "access_as_external", caller.project_id))
+
+
+def _visible_stmt(caller: Caller) -> Select[Any]:
+    cond = visible(caller)
+    stmt = select(N)
+    return stmt if cond is None else stmt.where(cond)
+
+
+def _shared(caller: Caller) -> Any:
+    return rbac_granted("network", N.id, "access_as_shared", caller.project_id)
+
+
+def listing(caller: Caller) -> Listing:
+    return Listing(
+        tag_type=TAG_TYPE, id_column=N.id,
+        columns={"id": N.id, "name": N.name, "project_id": N.project_id, "tenant_id": N.project_id,
+                 "admin_state_up": N.admin_state_up, "status": N.status, "mtu": N.mtu,
+                 "port_security_enabled": N.port_security_enabled, "router:external": N.router_external,
+                 "is_default": N.is_default, "provider:network_type": N.provider_network_type,
+                 "provider:physical_network": N.provider_physical_network,
+                 "provider:segmentation_id": N.provider_segmentation_id, "description": N.description,
+                 "revision_number": N.revision_number, "created_at": N.created_at,
+                 "updated_at": N.updated_at, "dns_domain": N.dns_domain},
+        conditions={"shared": lambda values: _shared(caller) if all(values) else
+                    (~_shared(caller) if not any(values) else N.id.is_not(None))},
+    )
+
+
+def get_row(s: Session, caller: Caller, network_id: str) -> models.Network:
+    """The network if ``caller`` may see it, else 404 ``NetworkNotFound``."""
+    row: models.Network | None = s.scalar(_visible_stmt(caller).where(N.id == network_id))
+    if row is None:
+        raise NetworkNotFound(network_id)
+    return row
+
+
+def views(s: Session, caller: Caller, rows: Sequence[models.Network]) -> list[dict[str, Any]]:
+    """The API view of each network; one query per related table for the whole page."""
+    ids = [r.id for r in rows]
+    if not ids:
+        return []
+    subnets: dict[str, list[str]] = {i: [] for i in ids}
+    for net_id, sub_id in s.execute(select(models.Subnet.network_id, models.Subnet.id)
+                                    .where(models.Subnet.network_id.in_(ids)).order_by(models.Subnet.id)):
+        subnets[net_id].append(sub_id)
+    r = models.RbacPolicy
+    targets = ["*"] if caller.project_id is None else ["*", caller.project_id]
+    shared = set(s.scalars(select(r.object_id).where(r.object_type == "network", r.object_id.in_(ids),
+                                                     r.action == "access_as_shared",
+                                                     r.target_project.in_(targets))))
+    tags = tags_of(s, TAG_TYPE, ids)
+    return [_view(row, subnets[row.id], row.id in shared, tags[row.id]) for row in rows]
+
+
+def _view(row: models.Network, subnets: list[str], shared: bool, tags: list[str]) -> dict[str, Any]:
+    return {
+        "id": row.id, "name": row.name, "project_id": row.project_id, "tenant_id": row.project_id,
+        "admin_state_up": row.admin_state_up, "status": row.status, "subnets": subnets, "shared": shared,
+        "mtu": row.mtu, "port_security_enabled": row.port_security_enabled,
+        "router:external": row.router_external, "is_default": row.is_default,
+        "availability_zone_hints": loads(row.availability_zone_hints, []),
+        "availability_zones": ["nova"], "ipv4_address_scope": None, "ipv6_address_scope": None,
+        "l2_adjacency": True, "dns_domain": row.dns_domain, "qos_policy_id": None,
+        "provider:network_type": row.provider_network_type,
+        "provider:physical_network": row.provider_physical_network,
+        "provider:segmentation_id": row.provider_segmentation_id,
+        "tags": tags, **standard_view(row),
+    }
+
+
+def list_networks(s: Session, caller: Caller, q: ListQuery) -> list[dict[str, Any]]:
+    rows = paged(s, _visible_stmt(caller), listing(caller), q, N)
+    return views(s, caller, rows)
+
+
+def show(s: Session, caller: Caller, network_id: str) -> dict[str, Any]:
+    return views(s, caller, [get_row(s, caller, network_id)])[0]
+
+
+def _next_segmentation_id(s: Session, network_type: str) -> int | None:
+    if network_type not in ("vxlan", "geneve", "gre"):
+        return None
+    top = s.scalar(select(func.max(N.provider_segmentation_id)).where(N.provider_network_type == network_type))
+    return (top or 0) + 1
+
+
+def _grant(s: Session, project_id: str, network_id: str, action: str) -> None:
+    s.add(models.RbacPolicy(id=new_id(), project_id=project_id, object_type="network", object_id=network_id,
+                            action=action, target_project="*"))
+
+
+def _revoke(s: Session, network_id: str, action: str) -> None:
+    r = models.RbacPolicy
+    s.execute(delete(r).where(r.object_type == "network", r.object_id == network_id, r.action == action,
+                              r.target_project == "*"))
+
+
+def create(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any], default_mtu: int) -> dict[str, Any]:
+    """A network for ``project_id`` from checked ``attrs`` (the API applied policy and defaults)."""
+    quotas.check(s, project_id, "network")
+    network_type = attrs.get("provider:network_type") or ("flat" if attrs.get("provider:physical_network")
+                                                          else "geneve")
+    seg = attrs.get("provider:segmentation_id")
+    row = N(id=new_id(), project_id=project_id, name=attrs.get("name", ""),
+            description=attrs.get("description", ""), admin_state_up=attrs.get("admin_state_up", True),
+            status="ACTIVE", mtu=attrs.get("mtu") or default_mtu,
+            port_security_enabled=attrs.get("port_security_enabled", True),
+            router_external=bool(attrs.get("router:external", False)), is_default=bool(attrs.get("is_default", False)),
+            provider_network_type=network_type,
+            provider_physical_network=attrs.get("provider:physical_network"),
+            provider_segmentation_id=seg if seg is not None else _next_segmentation_id(s, network_type),
+            availability_zone_hints=dumps(attrs.get("availability_zone_hints") or []),
+            dns_domain=attrs.get("dns_domain") or "")
+    stamp_new(row)
+    s.add(row)
+    s.flush()
+    if attrs.get("shared"):
+        _grant(s, project_id, row.id, "access_as_shared")
+    if row.router_external:
+        _grant(s, project_id, row.id, "access_as_external")
+    s.flush()
+    return views(s, caller, [row])[0]
+
+
+def _ports_of_others(s: Session, network_id: str) -> Any:
+    p = models.Port
+    return s.scalar(select(p.id).where(p.network_id == network_id, p.device_owner.not_in(OWN_PORTS)).limit(1))
+
+
+def update(s: Session, caller: Caller, network_id: str, attrs: Mapping[str, Any],
+           revision: int | None = None) -> dict[str, Any]:
+    from onestack.network.service.common import check_revision
+
+    row = get_row(s, caller, network_id)
+    check_revision(row, revision)
+    for key, column in (("name", "name"), ("description", "description"), ("admin_state_up", "admin_state_up"),
+                        ("mtu", "mtu"), ("port_security_enabled", "port_security_enabled"),
+                        ("dns_domain", "dns_domain"), ("is_default", "is_default")):
+        if key in attrs:
+            setattr(row, column, attrs[key] if attrs[key] is not None else "")
+    if "shared" in attrs:
+        currently = s.scalar(select(models.RbacPolicy.id).where(
+            models.RbacPolicy.object_type == "network", models.RbacPolicy.object_id == row.id,
+            models.RbacPolicy.action == "access_as_shared", models.RbacPolicy.target_project == "*")) is not None
+        if attrs["shared"] and not currently:
+            _grant(s, row.project_id, row.id, "access_as_shared")
+        elif not attrs["shared"] and currently:
+            _unshare_check(s, row)
+            _revoke(s, row.id, "access_as_shared")
+    if "router:external" in attrs and attrs["router:external"] != row.router_external:
+        row.router_external = bool(attrs["router:external"])
+        if row.router_external:
+            _grant(s, row.project_id, row.id, "access_as_external")
+        else:
+            _revoke(s, row.id, "access_as_external")
+    touch(row)
+    s.flush()
+    return views(s, caller, [row])[0]
+
+
+def _unshare_check(s: Session, row: models.Network) -> None:
+    """A network stays shared while another project has ports on it (Neutron's InvalidSharedSetting)."""
+    p = models.Port
+    other = s.scalar(select(p.id).where(p.network_id == row.id, p.project_id != row.project_id,
+                                        p.device_owner.not_in(OWN_PORTS)).limit(1))
+    if other is not None:
+        raise InvalidSharedSetting(f"Unable to reconfigure sharing settings for network {row.id}. "
+                                   "Multiple tenants are using it.")
+
+
+def delete_network(s: Session, caller: Caller, network_id: str, revision: int | None = None) -> models.Network:
+    """Delete the network with its subnets, DHCP ports, RBAC entries and tags; 409 while in use."""
+    from onestack.network.service.common import check_revision
+
+    row = get_row(s, caller, network_id)
+    check_revision(row, revision)
+    if _ports_of_others(s, network_id) is not None:
+        raise NetworkInUse(network_id)
+    p, sub = models.Port, models.Subnet
+    own = list(s.scalars(select(p.id).where(p.network_id == network_id)))
+    if own:
+        s.execute(delete(models.IPAllocation).where(models.IPAllocation.port_id.in_(own)))
+        s.execute(delete(p).where(p.id.in_(own)))
+    for subnet_id in list(s.scalars(select(sub.id).where(sub.network_id == network_id))):
+        delete_tags(s, "subnets", subnet_id)
+    s.execute(delete(sub).where(sub.network_id == network_id))
+    r = models.RbacPolicy
+    s.execute(delete(r).where(r.object_type == "network", r.object_id == network_id))
+    s.execute(delete(models.AutoAllocatedTopology).where(models.AutoAllocatedTopology.network_id == network_id))
+    delete_tags(s, TAG_TYPE, network_id)
+    s.delete(row)
+    s.flush()
+    return row

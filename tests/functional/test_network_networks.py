@@ -1,0 +1,124 @@
+"""Networks through openstacksdk and raw HTTP: fields, defaults, sharing, external, errors, paging."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from openstack import exceptions as sdk_exc
+
+from tests.functional.cloud import RunningCloud
+from tests.functional.network_support import error_of, neutron
+
+
+def test_create_show_list_delete(demo: Any) -> None:
+    net = demo.network.create_network(name="nt-basic")
+    try:
+        assert net.status == "ACTIVE" and net.is_admin_state_up is True
+        assert net.project_id == demo.current_project_id
+        assert net.is_shared is False and net.is_router_external is False
+        assert net.mtu == 1500 and net.is_port_security_enabled is True
+        assert net.revision_number == 0 and net.subnet_ids == []
+        found = demo.network.get_network(net.id)
+        assert found.name == "nt-basic"
+        assert net.id in [n.id for n in demo.network.networks(name="nt-basic")]
+        updated = demo.network.update_network(net, name="nt-renamed", description="d")
+        assert updated.name == "nt-renamed" and updated.revision_number == 1
+    finally:
+        demo.network.delete_network(net.id)
+    with pytest.raises(sdk_exc.NotFoundException):
+        demo.network.get_network(net.id)
+
+
+def test_error_shape_and_unknown_network(cloud: RunningCloud) -> None:
+    r = neutron(cloud).get("/v2.0/networks/5e4a8a64-cc1e-4f3b-9a6b-8a3d1a2f0c11")
+    assert r.status_code == 404
+    err = error_of(r)
+    assert err["type"] == "NetworkNotFound" and err["detail"] == ""
+    assert "5e4a8a64-cc1e-4f3b-9a6b-8a3d1a2f0c11" in err["message"]
+
+
+def test_bad_input_changes_nothing(cloud: RunningCloud) -> None:
+    http = neutron(cloud)
+    before = http.get("/v2.0/networks").json()["networks"]
+    for body, fragment in (({"network": {"admin_state_up": "maybe"}}, "admin_state_up"),
+                           ({"network": {"bogus": 1}}, "Unrecognized attribute"),
+                           ({"network": {"shared": True}}, "disallowed by policy"),
+                           ({"netwrk": {}}, "Unable to find 'network'")):
+        r = http.post("/v2.0/networks", json=body)
+        assert r.status_code in (400, 403), r.text
+        assert fragment in error_of(r)["message"]
+    assert http.get("/v2.0/networks").json()["networks"] == before
+
+
+def test_shared_network_visible_to_other_projects(admin: Any, alt: Any) -> None:
+    net = admin.network.create_network(name="nt-shared", shared=True)
+    try:
+        seen = alt.network.get_network(net.id)
+        assert seen.is_shared is True
+        with pytest.raises(sdk_exc.ForbiddenException):
+            alt.network.update_network(net.id, name="mine")
+    finally:
+        admin.network.delete_network(net.id)
+
+
+def test_private_network_invisible_to_other_projects(demo: Any, alt: Any) -> None:
+    net = demo.network.create_network(name="nt-private")
+    try:
+        with pytest.raises(sdk_exc.NotFoundException):
+            alt.network.get_network(net.id)
+        assert net.id not in [n.id for n in alt.network.networks()]
+        with pytest.raises(sdk_exc.NotFoundException):
+            alt.network.delete_network(net.id, ignore_missing=False)
+    finally:
+        demo.network.delete_network(net.id)
+
+
+def test_provider_attributes_admin_only(admin: Any, demo: Any) -> None:
+    net = admin.network.create_network(name="nt-prov", provider_network_type="vlan",
+                                       provider_physical_network="physnet1", provider_segmentation_id=101,
+                                       project_id=demo.current_project_id)
+    try:
+        assert admin.network.get_network(net.id).provider_segmentation_id == 101
+        assert demo.network.get_network(net.id).provider_network_type is None
+    finally:
+        admin.network.delete_network(net.id)
+
+
+def test_paging_sorting_and_fields(cloud: RunningCloud, demo: Any) -> None:
+    made = [demo.network.create_network(name=f"nt-page-{i}") for i in range(5)]
+    try:
+        http = neutron(cloud)
+        url = "/v2.0/networks?name=nt-page-0&name=nt-page-1&name=nt-page-2&name=nt-page-3" \
+              "&name=nt-page-4&sort_key=name&sort_dir=desc&limit=2&fields=name&fields=id"
+        names: list[str] = []
+        while url:
+            body = http.get(url).json()
+            names += [n["name"] for n in body["networks"]]
+            assert all(set(n) == {"id", "name"} for n in body["networks"])
+            nxt = [link["href"] for link in body.get("networks_links", []) if link["rel"] == "next"]
+            url = nxt[0].split("/networking", 1)[1] if nxt else ""
+        assert names == [f"nt-page-{i}" for i in (4, 3, 2, 1, 0)]
+        assert http.get("/v2.0/networks?bogus=1").status_code == 400
+    finally:
+        for n in made:
+            demo.network.delete_network(n.id)
+
+
+def test_if_match_revision(cloud: RunningCloud, demo: Any) -> None:
+    net = demo.network.create_network(name="nt-rev")
+    try:
+        http = neutron(cloud)
+        r = http.put(f"/v2.0/networks/{net.id}", json={"network": {"name": "x"}},
+                     headers={"If-Match": "revision_number=7"})
+        assert r.status_code == 412 and error_of(r)["type"] == "RevisionNumberConstraintFailed"
+        r = http.put(f"/v2.0/networks/{net.id}", json={"network": {"name": "x"}},
+                     headers={"If-Match": "revision_number=0"})
+        assert r.status_code == 200 and r.json()["network"]["revision_number"] == 1
+    finally:
+        demo.network.delete_network(net.id)
+
+
+def test_extensions_listed(demo: Any) -> None:
+    aliases = {e.alias for e in demo.network.extensions()}
+    assert {"external-net", "provider", "net-mtu", "pagination", "sorting"} <= aliases
