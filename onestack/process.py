@@ -17,6 +17,7 @@ import httpx
 from starlette.types import ASGIApp
 
 from onestack.client.image import ImageClient
+from onestack.client.network import NetworkClient
 from onestack.client.placement import PlacementClient
 from onestack.client.session import ServiceSession
 from onestack.core.auth import HttpTokenValidator, TokenValidator
@@ -70,6 +71,7 @@ class Process:
         self._session: ServiceSession | None = None
         self._placement: PlacementClient | None = None
         self._images: ImageClient | None = None
+        self._network: NetworkClient | None = None
 
     # --- what the process has -------------------------------------------------------------------
 
@@ -160,6 +162,13 @@ class Process:
             else:
                 self._images = ImageClient(self.session)
         return self._images
+
+    @property
+    def network(self) -> NetworkClient:
+        """The network service's REST API (in-process when it runs here: no socket, same requests)."""
+        if self._network is None:
+            self._network = NetworkClient(self.session)
+        return self._network
 
     async def close(self) -> None:
         if self._session is not None:
