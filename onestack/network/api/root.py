@@ -18,6 +18,13 @@ def _version(req: Req) -> dict[str, object]:
             "links": [{"rel": "self", "href": f"{req.service_url}/v2.0/"}]}
 
 
+def _member(collection: str) -> str:
+    """``subnetpools`` → ``subnetpool``, ``rbac-policies`` → ``rbac-policy``."""
+    if collection.endswith("ies"):
+        return collection[:-3] + "y"
+    return collection[:-1] if collection.endswith("s") else collection
+
+
 @routes.get("/")
 async def versions(req: Req) -> Response:
     return json_response({"versions": [_version(req)]})
@@ -29,7 +36,7 @@ async def resources(req: Req) -> Response:
     await req.caller()
     names = sorted({c for c in req.state.collections})
     return json_response({"resources": [
-        {"name": n.rstrip("s") if n != "policies" else n, "collection": n,
+        {"name": _member(n), "collection": n,
          "links": [{"rel": "self", "href": f"{req.service_url}/v2.0/{n}"}]} for n in names]})
 
 
