@@ -54,6 +54,8 @@ DEFAULT_RULES: dict[str, str] = {
     "update_subnetpool": "rule:admin_or_owner",
     "update_subnetpool:is_default": "rule:admin_only",
     "delete_subnetpool": "rule:admin_or_owner",
+    "add_prefixes": "rule:admin_or_owner",
+    "remove_prefixes": "rule:admin_or_owner",
     "create_address_scope": "rule:regular_user",
     "create_address_scope:shared": "rule:admin_only",
     "get_address_scope": "rule:regular_user",
