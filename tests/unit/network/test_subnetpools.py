@@ -190,3 +190,11 @@ def test_address_scope_rules(s: Session) -> None:
     assert address_scopes.update(s, ME, scope["id"], {"shared": True})["shared"] is True
     with pytest.raises(errors.AddressScopeUpdateError, match="can't be unshared"):
         address_scopes.update(s, ME, scope["id"], {"shared": False})
+
+
+def test_subnetpool_quota_of_the_project(s: Session) -> None:
+    s.add(models.Quota(project_id="p1", resource="subnetpool", limit=1))
+    pool(s, prefixes=["10.0.0.0/16"])
+    with pytest.raises(errors.OverQuota, match="subnetpool"):
+        pool(s, prefixes=["10.1.0.0/16"])
+    pool(s, OTHER, prefixes=["10.1.0.0/16"])
