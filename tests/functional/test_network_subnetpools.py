@@ -3,6 +3,8 @@ address scopes, prefix operations, quota, paging; subnets allocated from pools."
 
 from __future__ import annotations
 
+import ipaddress
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -219,3 +221,142 @@ def test_filters_sorting_paging_fields(cloud: RunningCloud, demo: Any) -> None:
 def test_extensions_listed(demo: Any) -> None:
     aliases = {e.alias for e in demo.network.extensions()}
     assert {"subnet_allocation", "default-subnetpools", "subnetpool-prefix-ops"} <= aliases
+
+
+# --- subnets allocated from pools ---------------------------------------------------------------
+
+def _subnet(http: Any, network_id: str, **attrs: Any) -> Any:
+    return http.post("/v2.0/subnets", json={"subnet": {"network_id": network_id, "ip_version": 4, **attrs}})
+
+
+def test_subnets_from_a_pool(cloud: RunningCloud, demo: Any) -> None:
+    http = neutron(cloud)
+    pool = demo.network.create_subnet_pool(name="sp-alloc", prefixes=["10.130.0.0/24"], default_prefixlen=26,
+                                           max_prefixlen=28)
+    net = demo.network.create_network(name="sp-alloc-net")
+    try:
+        first = demo.network.create_subnet(network_id=net.id, ip_version=4, subnet_pool_id=pool.id)
+        assert first.cidr == "10.130.0.0/26" and first.subnet_pool_id == pool.id
+        assert first.gateway_ip == "10.130.0.1"
+        # The smallest free block that fits is used first: the /26 beside the first subnet.
+        small = demo.network.create_subnet(network_id=net.id, ip_version=4, subnet_pool_id=pool.id, prefix_length=28)
+        assert small.cidr == "10.130.0.64/28"
+        given = demo.network.create_subnet(network_id=net.id, ip_version=4, subnet_pool_id=pool.id,
+                                           cidr="10.130.0.128/25")
+        assert given.cidr == "10.130.0.128/25" and given.subnet_pool_id == pool.id
+        r = _subnet(http, net.id, subnetpool_id=pool.id)
+        assert r.status_code == 409, r.text
+        assert error_of(r) == {"type": "SubnetAllocationError", "detail": "",
+                               "message": "Failed to allocate subnet: Insufficient prefix space to allocate "
+                                          "subnet size /26."}
+        r = _subnet(http, net.id, subnetpool_id=pool.id, cidr="10.130.0.0/27")
+        assert r.status_code == 409 and "available set of prefixes" in error_of(r)["message"]
+        r = _subnet(http, net.id, subnetpool_id=pool.id, prefixlen=29)
+        assert r.status_code == 400 and error_of(r)["type"] == "MaxPrefixSubnetAllocationError"
+        r = _subnet(http, net.id, subnetpool_id=pool.id, prefixlen=28, cidr="10.130.0.96/28")
+        assert r.status_code == 400 and "cidr and prefixlen must not be supplied together" in error_of(r)["message"]
+        r = _subnet(http, net.id, subnetpool_id=pool.id, ip_version=6)
+        assert r.status_code == 400 and "Cannot allocate IPv6 subnet from IPv4 subnet pool" in error_of(r)["message"]
+        r = http.delete(f"/v2.0/subnetpools/{pool.id}")
+        assert r.status_code == 400 and error_of(r)["type"] == "SubnetPoolDeleteError"
+        r = http.put(f"/v2.0/subnetpools/{pool.id}/remove_prefixes", json={"prefixes": ["10.130.0.0/26"]})
+        assert r.status_code == 400 and error_of(r)["type"] == "IllegalSubnetPoolPrefixUpdate"
+        assert pool.id in {s.subnet_pool_id for s in demo.network.subnets(network_id=net.id)}
+    finally:
+        for s in demo.network.subnets(network_id=net.id):
+            demo.network.delete_subnet(s.id)
+        demo.network.delete_network(net.id)
+        demo.network.delete_subnet_pool(pool.id)
+
+
+def test_subnet_from_the_default_pool(cloud: RunningCloud, admin: Any, demo: Any) -> None:
+    http = neutron(cloud)
+    net = demo.network.create_network(name="sp-default-net")
+    try:
+        r = _subnet(http, net.id, use_default_subnetpool=True)
+        assert r.status_code == 400 and "No default subnetpool found for IPv4" in error_of(r)["message"]
+        pool = admin.network.create_subnet_pool(name="sp-default", prefixes=["10.131.0.0/16"], default_prefixlen=24,
+                                                shared=True, is_default=True)
+        try:
+            r = _subnet(http, net.id, use_default_subnetpool=True)
+            assert r.status_code == 201, r.text
+            got = r.json()["subnet"]
+            assert got["cidr"] == "10.131.0.0/24" and got["subnetpool_id"] == pool.id
+            assert "use_default_subnetpool" not in got
+            r = _subnet(http, net.id, use_default_subnetpool=True, subnetpool_id=pool.id)
+            assert r.status_code == 400 and "cannot both be specified" in error_of(r)["message"]
+            http.delete(f"/v2.0/subnets/{got['id']}")
+        finally:
+            admin.network.delete_subnet_pool(pool.id)
+    finally:
+        demo.network.delete_network(net.id)
+
+
+def test_network_affinity_and_address_scope_of_networks(cloud: RunningCloud, demo: Any) -> None:
+    http = neutron(cloud)
+    scope = demo.network.create_address_scope(name="as-net", ip_version=4)
+    pool = demo.network.create_subnet_pool(name="sp-net", prefixes=["10.132.0.0/16"], default_prefixlen=24,
+                                           address_scope_id=scope.id)
+    other = demo.network.create_subnet_pool(name="sp-net-other", prefixes=["10.133.0.0/16"], default_prefixlen=24)
+    net = demo.network.create_network(name="sp-scope-net")
+    try:
+        assert demo.network.get_network(net.id).ipv4_address_scope_id is None
+        sub = demo.network.create_subnet(network_id=net.id, ip_version=4, subnet_pool_id=pool.id)
+        shown = http.get(f"/v2.0/networks/{net.id}").json()["network"]
+        assert shown["ipv4_address_scope"] == scope.id and shown["ipv6_address_scope"] is None
+        r = _subnet(http, net.id, subnetpool_id=other.id)
+        assert r.status_code == 400 and error_of(r)["type"] == "NetworkAddressScopeAffinityError"
+        r = _subnet(http, net.id, cidr="192.168.77.0/24")
+        assert r.status_code == 400 and error_of(r)["type"] == "NetworkAddressScopeAffinityError"
+        r = http.put(f"/v2.0/subnetpools/{pool.id}", json={"subnetpool": {"address_scope_id": None}})
+        assert r.status_code == 200
+        assert http.get(f"/v2.0/networks/{net.id}").json()["network"]["ipv4_address_scope"] is None
+        r = _subnet(http, net.id, subnetpool_id=other.id)
+        assert r.status_code == 400 and error_of(r)["type"] == "NetworkSubnetPoolAffinityError"
+        demo.network.delete_subnet(sub.id)
+    finally:
+        demo.network.delete_network(net.id)
+        demo.network.delete_subnet_pool(pool.id)
+        demo.network.delete_subnet_pool(other.id)
+        demo.network.delete_address_scope(scope.id)
+
+
+def _concurrently(cloud: RunningCloud, network_id: str, pool_id: str, count: int, prefixlen: int) -> list[Any]:
+    def create(_: int) -> Any:
+        with neutron(cloud) as http:
+            return _subnet(http, network_id, subnetpool_id=pool_id, prefixlen=prefixlen)
+
+    with ThreadPoolExecutor(count) as ex:
+        return list(ex.map(create, range(count)))
+
+
+def test_concurrent_allocations_never_overlap(cloud: RunningCloud, demo: Any) -> None:
+    pool = demo.network.create_subnet_pool(name="sp-race", prefixes=["10.140.0.0/22"])
+    net = demo.network.create_network(name="sp-race-net")
+    try:
+        results = _concurrently(cloud, net.id, pool.id, 20, 28)
+        assert [r.status_code for r in results] == [201] * 20, [r.text for r in results if r.status_code != 201]
+        cidrs = [ipaddress.ip_network(r.json()["subnet"]["cidr"]) for r in results]
+        assert all(c.subnet_of(ipaddress.ip_network("10.140.0.0/22")) for c in cidrs)
+        assert not [(a, b) for i, a in enumerate(cidrs) for b in cidrs[i + 1:] if a.overlaps(b)]
+    finally:
+        for s in demo.network.subnets(network_id=net.id):
+            demo.network.delete_subnet(s.id)
+        demo.network.delete_network(net.id)
+        demo.network.delete_subnet_pool(pool.id)
+
+
+def test_concurrent_allocations_exhaust_the_pool_exactly(cloud: RunningCloud, demo: Any) -> None:
+    pool = demo.network.create_subnet_pool(name="sp-exhaust", prefixes=["10.141.0.0/24"])
+    net = demo.network.create_network(name="sp-exhaust-net")
+    try:
+        results = _concurrently(cloud, net.id, pool.id, 12, 26)
+        made = sorted(r.json()["subnet"]["cidr"] for r in results if r.status_code == 201)
+        assert made == ["10.141.0.0/26", "10.141.0.128/26", "10.141.0.192/26", "10.141.0.64/26"]
+        refused = [error_of(r)["type"] for r in results if r.status_code != 201]
+        assert refused == ["SubnetAllocationError"] * 8
+    finally:
+        for s in demo.network.subnets(network_id=net.id):
+            demo.network.delete_subnet(s.id)
+        demo.network.delete_network(net.id)
+        demo.network.delete_subnet_pool(pool.id)
