@@ -472,3 +472,10 @@ class PortBound(InUse):
     def __init__(self, port_id: str, vif_type: str, old_mac: str, new_mac: str) -> None:
         super().__init__(f"Unable to complete operation on port {port_id}, port is already bound, "
                          f"port type: {vif_type}, old_mac {old_mac}, new_mac {new_mac}.")
+
+
+class NotAuthorized(NeutronError):
+    status = 403
+
+    def __init__(self) -> None:
+        super().__init__("Not authorized.")

@@ -56,6 +56,7 @@ DEFAULT_RULES: dict[str, str] = {
     "delete_subnetpool": "rule:admin_or_owner",
     "add_prefixes": "rule:admin_or_owner",
     "remove_prefixes": "rule:admin_or_owner",
+    "onboard_network_subnets": "rule:admin_or_owner",
     "create_address_scope": "rule:regular_user",
     "create_address_scope:shared": "rule:admin_only",
     "get_address_scope": "rule:regular_user",

@@ -220,7 +220,7 @@ def test_filters_sorting_paging_fields(cloud: RunningCloud, demo: Any) -> None:
 
 def test_extensions_listed(demo: Any) -> None:
     aliases = {e.alias for e in demo.network.extensions()}
-    assert {"subnet_allocation", "default-subnetpools", "subnetpool-prefix-ops"} <= aliases
+    assert {"subnet_allocation", "default-subnetpools", "subnetpool-prefix-ops", "subnet_onboard"} <= aliases
 
 
 # --- subnets allocated from pools ---------------------------------------------------------------
@@ -355,6 +355,45 @@ def test_concurrent_allocations_exhaust_the_pool_exactly(cloud: RunningCloud, de
         assert made == ["10.141.0.0/26", "10.141.0.128/26", "10.141.0.192/26", "10.141.0.64/26"]
         refused = [error_of(r)["type"] for r in results if r.status_code != 201]
         assert refused == ["SubnetAllocationError"] * 8
+    finally:
+        for s in demo.network.subnets(network_id=net.id):
+            demo.network.delete_subnet(s.id)
+        demo.network.delete_network(net.id)
+        demo.network.delete_subnet_pool(pool.id)
+
+
+def test_onboard_network_subnets(cloud: RunningCloud, demo: Any, alt: Any) -> None:
+    http = neutron(cloud)
+    pool = demo.network.create_subnet_pool(name="sp-onboard", prefixes=["10.160.0.0/24"])
+    net = demo.network.create_network(name="sp-onboard-net")
+    try:
+        a = demo.network.create_subnet(network_id=net.id, ip_version=4, cidr="10.161.0.0/24")
+        b = demo.network.create_subnet(network_id=net.id, ip_version=4, cidr="10.162.0.0/25")
+        v6 = demo.network.create_subnet(network_id=net.id, ip_version=6, cidr="2001:db8:161::/64")
+        url = f"/v2.0/subnetpools/{pool.id}/onboard_network_subnets"
+        r = neutron(cloud, "devstack-alt").put(url, json={"network_id": net.id})
+        assert r.status_code == 404  # alt sees neither the pool nor the network
+        r = http.put(url, json={})
+        assert r.status_code == 400 and "network_id must be specified" in error_of(r)["message"]
+        r = http.put(url, json={"network_id": net.id})
+        assert r.status_code == 200, r.text
+        assert sorted(r.json(), key=lambda x: x["cidr"]) == [{"id": a.id, "cidr": "10.161.0.0/24"},
+                                                             {"id": b.id, "cidr": "10.162.0.0/25"}]
+        assert demo.network.get_subnet_pool(pool.id).prefixes == ["10.160.0.0/24", "10.161.0.0/24",
+                                                                  "10.162.0.0/25"]
+        assert {s.id: s.subnet_pool_id for s in demo.network.subnets(network_id=net.id)} == {
+            a.id: pool.id, b.id: pool.id, v6.id: None}
+        r = http.put(url, json={"network_id": net.id})
+        assert r.status_code == 400 and error_of(r)["type"] == "IllegalSubnetPoolUpdate"
+        # Onboarded prefixes are allocated: only the pool's own /24 is left to hand out.
+        other = demo.network.create_network(name="sp-onboard-net2")
+        try:
+            got = demo.network.create_subnet(network_id=other.id, ip_version=4, subnet_pool_id=pool.id,
+                                             prefix_length=25)
+            assert got.cidr == "10.160.0.0/25"
+            demo.network.delete_subnet(got.id)
+        finally:
+            demo.network.delete_network(other.id)
     finally:
         for s in demo.network.subnets(network_id=net.id):
             demo.network.delete_subnet(s.id)

@@ -34,6 +34,8 @@ EXTENSIONS = [
               "2015-03-30T10:00:00-00:00"),
     Extension("default-subnetpools", "Default Subnetpools", "Provides ability to mark and use a subnetpool as the "
               "default.", "2016-02-18T18:00:00-00:00"),
+    Extension("subnet_onboard", "Subnet Onboard", "Provides support for onboarding subnets into subnet pools",
+              "2018-12-18T09:00:00-00:00"),
     Extension("subnetpool-prefix-ops", "Subnet Pool Prefix Operations", "Provides support for adjusting the prefix "
               "list of subnet pools", "2019-02-08T10:00:00-00:00"),
 ]
@@ -161,3 +163,18 @@ async def add_prefixes(req: Req) -> Response:
 @routes.put("/v2.0/subnetpools/{subnetpool_id}/remove_prefixes")
 async def remove_prefixes(req: Req) -> Response:
     return await _prefix_operation(req, "remove_prefixes")
+
+
+@routes.put("/v2.0/subnetpools/{subnetpool_id}/onboard_network_subnets")
+async def onboard_network_subnets(req: Req) -> Response:
+    body = await req.json()
+    if not isinstance(body, dict):
+        raise HTTPBadRequest("Request body contains invalid data")
+    network_id = body.get("network_id")
+    if network_id is not None and not isinstance(network_id, str):
+        raise invalid_input("network_id", f"'{network_id}' is not a valid UUID")
+    caller = await caller_of(req)
+    current = await req.read(subnetpools.show, caller, req.path("subnetpool_id"))
+    await enforce(req, "onboard_network_subnets", {"project_id": current["project_id"]})
+    return json_response(await req.write(subnetpools.onboard_network_subnets, caller, req.path("subnetpool_id"),
+                                         network_id))

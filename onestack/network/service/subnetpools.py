@@ -33,6 +33,7 @@ from onestack.network.errors import (
     MinPrefixSubnetAllocationError,
     NetworkAddressScopeAffinityError,
     NetworkSubnetPoolAffinityError,
+    NotAuthorized,
     PrefixVersionMismatch,
     SubnetAllocationError,
     SubnetPoolDeleteError,
@@ -336,6 +337,37 @@ def delete_pool(s: Session, caller: Caller, subnetpool_id: str, revision: int | 
     delete_tags(s, TAG_TYPE, row.id)
     s.delete(row)
     s.flush()
+
+
+def onboard_network_subnets(s: Session, caller: Caller, subnetpool_id: str,
+                            network_id: str | None) -> list[dict[str, str]]:
+    """``PUT .../onboard_network_subnets``: the network's subnets of the pool's IP version join the
+    pool, their cidrs added to its prefixes; refused if one overlaps what the pool has allocated."""
+    # Imported here: networks imports this module for its views.
+    from onestack.network.service import networks
+
+    if not network_id:
+        raise InvalidInput("network_id must be specified.")
+    net = networks.get_row(s, caller, network_id)
+    if not caller.is_admin and net.project_id != caller.project_id:
+        raise NotAuthorized()
+    row = get_row(s, caller, subnetpool_id)
+    sub = models.Subnet
+    joining = list(s.scalars(select(sub).where(sub.network_id == net.id, sub.ip_version == row.ip_version)
+                             .order_by(sub.id)))
+    allocated = _allocated(s, row.id)
+    for subnet in joining:
+        if ps.overlaps([subnet.cidr], allocated):
+            raise IllegalSubnetPoolUpdate(f"Onboarding subnet {subnet.id}: {subnet.cidr} conflicts with allocated "
+                                          f"prefixes in subnet pool {row.id}")
+    if joining:
+        current = prefixes_of(s, [row.id])[row.id]
+        update_pool(s, caller, row.id, {"prefixes": [*current, *(x.cidr for x in joining)]})
+        for subnet in joining:
+            subnet.subnetpool_id = row.id
+            touch(subnet)
+        s.flush()
+    return [{"id": x.id, "cidr": x.cidr} for x in joining]
 
 
 # --- subnets from pools ---------------------------------------------------------------------------
