@@ -41,8 +41,11 @@ def availabilities(s: Session, filters: Mapping[str, Sequence[Any]]) -> list[dic
     sub_ids = [r.id for r in subnets]
     totals = _pool_sizes(s, sub_ids)
     ipa = models.IPAllocation
-    used: dict[str, int] = dict(s.execute(select(ipa.subnet_id, func.count()).where(ipa.subnet_id.in_(sub_ids))
-                                          .group_by(ipa.subnet_id)).tuples().all()) if sub_ids else {}
+    used: dict[str, int] = {}
+    if sub_ids:
+        for subnet_id, count in s.execute(select(ipa.subnet_id, func.count()).where(ipa.subnet_id.in_(sub_ids))
+                                          .group_by(ipa.subnet_id)):
+            used[subnet_id] = int(count)
     out: dict[str, dict[str, Any]] = {
         n.id: {"network_id": n.id, "network_name": n.name, "project_id": n.project_id, "tenant_id": n.project_id,
                "subnet_ip_availability": [], "used_ips": 0, "total_ips": 0} for n in nets}
