@@ -229,3 +229,253 @@ class RevisionNumberConstraintFailed(NeutronError):
 
 class TagResourceNotFound(NotFound):
     pass
+
+
+# --- subnet pools and address scopes (neutron_lib.exceptions, exceptions.address_scope) ----------
+
+class EmptySubnetPoolPrefixList(NeutronError):
+    status = 400
+
+    def __init__(self) -> None:
+        super().__init__("Empty subnet pool prefix list.")
+
+
+class PrefixVersionMismatch(NeutronError):
+    status = 400
+
+    def __init__(self) -> None:
+        super().__init__("Cannot mix IPv4 and IPv6 prefixes in a subnet pool.")
+
+
+class UnsupportedMinSubnetPoolPrefix(NeutronError):
+    status = 400
+
+    def __init__(self, prefix: int, version: int) -> None:
+        super().__init__(f"Prefix '{prefix}' not supported in IPv{version} pool.")
+
+
+class IllegalSubnetPoolPrefixBounds(NeutronError):
+    status = 400
+
+    def __init__(self, prefix_type: str, prefixlen: int, base_prefix_type: str, base_prefixlen: int) -> None:
+        super().__init__(f"Illegal prefix bounds: {prefix_type}={prefixlen}, "
+                         f"{base_prefix_type}={base_prefixlen}.")
+
+
+class IllegalSubnetPoolPrefixUpdate(NeutronError):
+    status = 400
+
+    def __init__(self, msg: str) -> None:
+        super().__init__(f"Illegal update to prefixes: {msg}.")
+
+
+class IllegalSubnetPoolUpdate(NeutronError):
+    status = 400
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Illegal subnetpool update : {reason}.")
+
+
+class IllegalSubnetPoolAssociationToAddressScope(NeutronError):
+    status = 400
+
+    def __init__(self, subnetpool_id: str, address_scope_id: str) -> None:
+        super().__init__(f"Illegal subnetpool association: subnetpool {subnetpool_id} cannot be "
+                         f"associated with address scope {address_scope_id}.")
+
+
+class IllegalSubnetPoolIpVersionAssociationToAddressScope(NeutronError):
+    status = 400
+
+    def __init__(self, subnetpool_id: str, address_scope_id: str, ip_version: int) -> None:
+        super().__init__(f"Illegal subnetpool association: subnetpool {subnetpool_id} cannot associate "
+                         f"with address scope {address_scope_id} because subnetpool ip_version is not "
+                         f"{ip_version}.")
+
+
+class AddressScopePrefixConflict(Conflict):
+    def __init__(self) -> None:
+        super().__init__("Failed to associate address scope: subnetpools within an address scope must "
+                         "have unique prefixes.")
+
+
+class MinPrefixSubnetAllocationError(NeutronError):
+    status = 400
+
+    def __init__(self, prefixlen: int, min_prefixlen: int) -> None:
+        super().__init__(f"Unable to allocate subnet with prefix length {prefixlen}, minimum allowed "
+                         f"prefix is {min_prefixlen}.")
+
+
+class MaxPrefixSubnetAllocationError(NeutronError):
+    status = 400
+
+    def __init__(self, prefixlen: int, max_prefixlen: int) -> None:
+        super().__init__(f"Unable to allocate subnet with prefix length {prefixlen}, maximum allowed "
+                         f"prefix is {max_prefixlen}.")
+
+
+class SubnetAllocationError(Conflict):
+    """Neutron raises it untyped (a 500); no prefix left is the pool's state, not a server fault: 409."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Failed to allocate subnet: {reason}.")
+
+
+class SubnetPoolQuotaExceeded(Conflict):
+    def __init__(self) -> None:
+        super().__init__("Per-project subnet pool prefix quota exceeded.")
+
+
+class SubnetPoolDeleteError(NeutronError):
+    status = 400
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Unable to delete subnet pool: {reason}.")
+
+
+class SubnetPoolInUse(InUse):
+    def __init__(self, subnet_pool_id: str, reason: str = "Two or more concurrent subnets allocated") -> None:
+        super().__init__(f"Unable to complete operation on subnet pool {subnet_pool_id}. {reason}.")
+
+
+class NetworkSubnetPoolAffinityError(NeutronError):
+    status = 400
+
+    def __init__(self) -> None:
+        super().__init__("Subnets hosted on the same network must be allocated from the same subnet pool.")
+
+
+class NetworkAddressScopeAffinityError(NeutronError):
+    status = 400
+
+    def __init__(self) -> None:
+        super().__init__("Subnets of the same address family hosted on the same network must all "
+                         "participate in the same address scope.")
+
+
+class AddressScopeInUse(InUse):
+    def __init__(self, address_scope_id: str) -> None:
+        super().__init__(f"Unable to complete operation on address scope {address_scope_id}. There are one "
+                         "or more subnet pools in use on the address scope.")
+
+
+class AddressScopeUpdateError(NeutronError):
+    status = 400
+
+    def __init__(self, address_scope_id: str, reason: str) -> None:
+        super().__init__(f"Unable to update address scope {address_scope_id} : {reason}.")
+
+
+# --- subnets, IPAM and ports (h/ports) ------------------------------------------------------------
+
+class OutOfBoundsAllocationPool(NeutronError):
+    status = 400
+
+    def __init__(self, pool: str, subnet_cidr: str) -> None:
+        super().__init__(f"The allocation pool {pool} spans beyond the subnet cidr {subnet_cidr}.")
+
+
+class OverlappingAllocationPools(Conflict):
+    def __init__(self, pool_1: str, pool_2: str, subnet_cidr: str) -> None:
+        super().__init__(f"Found overlapping allocation pools: {pool_1} {pool_2} for subnet {subnet_cidr}.")
+
+
+class GatewayConflictWithAllocationPools(InUse):
+    def __init__(self, pool: str, ip_address: str) -> None:
+        super().__init__(f"Gateway ip {ip_address} conflicts with allocation pool {pool}.")
+
+
+class GatewayIpInUse(InUse):
+    def __init__(self, ip_address: str, port_id: str) -> None:
+        super().__init__(f"Current gateway ip {ip_address} already in use by port {port_id}. Unable to update.")
+
+
+class DNSNameServersExhausted(NeutronError):
+    status = 400
+
+    def __init__(self, subnet_id: str, quota: int) -> None:
+        super().__init__(f"Unable to complete operation for {subnet_id}. "
+                         f"The number of DNS nameservers exceeds the limit {quota}.")
+
+
+class HostRoutesExhausted(NeutronError):
+    status = 400
+
+    def __init__(self, subnet_id: str, quota: int) -> None:
+        super().__init__(f"Unable to complete operation for {subnet_id}. "
+                         f"The number of host routes exceeds the limit {quota}.")
+
+
+class InvalidSubnetServiceType(NeutronError):
+    status = 400
+
+    def __init__(self, service_type: str) -> None:
+        super().__init__(f"Subnet service type {service_type} does not correspond to a valid device owner.")
+
+
+class AllocationOnAutoAddressSubnet(NeutronError):
+    status = 400
+
+    def __init__(self, ip: str, subnet_id: str) -> None:
+        super().__init__(f"IPv6 address {ip} cannot be directly assigned to a port on subnet {subnet_id} "
+                         "as the subnet is configured for automatic addresses")
+
+
+class PortSecurityAndIPRequiredForSecurityGroups(NeutronError):
+    status = 400
+
+    def __init__(self) -> None:
+        super().__init__("Port security must be enabled and port must have an IP address in order to use "
+                         "security groups.")
+
+
+class PortSecurityPortHasSecurityGroup(InUse):
+    def __init__(self) -> None:
+        super().__init__("Port has security group associated. Cannot disable port security or IP address "
+                         "until security group is removed")
+
+
+class AddressPairAndPortSecurityRequired(Conflict):
+    def __init__(self) -> None:
+        super().__init__("Port Security must be enabled in order to have allowed address pairs on a port.")
+
+
+class AllowedAddressPairsMissingIP(NeutronError):
+    status = 400
+
+    def __init__(self) -> None:
+        super().__init__("AllowedAddressPair must contain ip_address")
+
+
+class DuplicateAddressPairInRequest(NeutronError):
+    status = 400
+
+    def __init__(self, mac_address: str | None, ip_address: str) -> None:
+        super().__init__(f"Request contains duplicate address pair: mac_address {mac_address} "
+                         f"ip_address {ip_address}.")
+
+
+class AllowedAddressPairExhausted(NeutronError):
+    status = 400
+
+    def __init__(self, quota: int) -> None:
+        super().__init__(f"The number of allowed address pair exceeds the maximum {quota}.")
+
+
+class ServicePortInUse(InUse):
+    def __init__(self, port_id: str, reason: str) -> None:
+        super().__init__(f"Port {port_id} cannot be deleted directly via the port API: {reason}.")
+
+
+class PortBound(InUse):
+    def __init__(self, port_id: str, vif_type: str, old_mac: str, new_mac: str) -> None:
+        super().__init__(f"Unable to complete operation on port {port_id}, port is already bound, "
+                         f"port type: {vif_type}, old_mac {old_mac}, new_mac {new_mac}.")
+
+
+class NotAuthorized(NeutronError):
+    status = 403
+
+    def __init__(self) -> None:
+        super().__init__("Not authorized.")
