@@ -51,13 +51,13 @@ def make_devstack_networks(s: Session, config: Config, admin_project: str, demo_
         "provider:physical_network": "public"}, net.default_mtu)
     subnets.create(s, INTERNAL, admin_project, {
         "name": "public-subnet", "network_id": public["id"], "ip_version": 4, "cidr": net.public_cidr,
-        "enable_dhcp": False}, net)
+        "enable_dhcp": False})
     private = networks.create(s, INTERNAL, demo_project, {"name": "private"}, net.default_mtu)
     private_subnet = subnets.create(s, INTERNAL, demo_project, {
-        "name": "private-subnet", "network_id": private["id"], "ip_version": 4, "cidr": net.private_cidr}, net)
+        "name": "private-subnet", "network_id": private["id"], "ip_version": 4, "cidr": net.private_cidr})
     shared = networks.create(s, INTERNAL, admin_project, {"name": "shared", "shared": True}, net.default_mtu)
     subnets.create(s, INTERNAL, admin_project, {
-        "name": "shared-subnet", "network_id": shared["id"], "ip_version": 4, "cidr": SHARED_CIDR}, net)
+        "name": "shared-subnet", "network_id": shared["id"], "ip_version": 4, "cidr": SHARED_CIDR})
     router = routers.create(s, INTERNAL, demo_project, {
         "name": "router1", "external_gateway_info": {"network_id": public["id"]}}, net)
     router_interfaces.add(s, INTERNAL, router["id"], {"subnet_id": private_subnet["id"]}, net)

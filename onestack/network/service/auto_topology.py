@@ -78,7 +78,7 @@ def get_or_create(s: Session, project_id: str, config: NetworkConfig) -> dict[st
         subnet_attrs["subnetpool_id"] = pool.id
     else:
         subnet_attrs["cidr"] = _free_cidr(s, project_id)
-    subnet = subnets.create(s, INTERNAL, project_id, subnet_attrs, config)
+    subnet = subnets.create(s, INTERNAL, project_id, subnet_attrs)
     router = routers.create(s, INTERNAL, project_id, {"name": "auto_allocated_router", "admin_state_up": True,
                                                       "external_gateway_info": {"network_id": external}}, config)
     router_interfaces.add(s, INTERNAL, router["id"], {"subnet_id": subnet["id"]}, config)
@@ -88,9 +88,7 @@ def get_or_create(s: Session, project_id: str, config: NetworkConfig) -> dict[st
 
 
 def delete(s: Session, project_id: str) -> None:
-    """Remove the project's topology: router (interfaces, gateway), subnets, network."""
-    from onestack.network.service import subnets
-
+    """Remove the project's topology: router (interfaces, gateway), then the network with its subnets."""
     row = s.get(T, project_id)
     if row is None:
         return
@@ -103,8 +101,5 @@ def delete(s: Session, project_id: str) -> None:
                                                                rp.port_type == routers.INTERFACE))):
             router_interfaces.remove(s, INTERNAL, router_id, {"port_id": port_id})
         routers.delete_router(s, INTERNAL, router_id)
-    sub = models.Subnet
-    for subnet_id in list(s.scalars(select(sub.id).where(sub.network_id == network_id))):
-        subnets.delete(s, INTERNAL, subnet_id)
     if s.get(models.Network, network_id) is not None:
         networks.delete_network(s, INTERNAL, network_id)
