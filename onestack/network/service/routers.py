@@ -108,7 +108,7 @@ def views(s: Session, caller: Caller, rows: Sequence[models.Router]) -> list[dic
     gw_nets: dict[str, str] = {}
     if gw_ids:
         p = models.Port
-        gw_nets = dict(s.execute(select(p.id, p.network_id).where(p.id.in_(gw_ids))).tuples())
+        gw_nets = {pid: net for pid, net in s.execute(select(p.id, p.network_id).where(p.id.in_(gw_ids)))}
     ips = fixed_ips_of(s, gw_ids)
     routes = routes_of(s, ids)
     tags = tags_of(s, TAG_TYPE, ids)
