@@ -16,8 +16,10 @@ from onestack.network.api import (
     floating_ips,
     networks,
     port_forwardings,
+    ports,
     root,
     routers,
+    subnets,
 )
 from onestack.network.api.common import CONVENTIONS
 from onestack.network.policies import DEFAULT_RULES
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
     from onestack.process import Process
 
 # Every mounted API module; each declares its routes and the extensions it implements.
-API_MODULES = (root, networks, routers, floating_ips, port_forwardings, auto_topology)
+API_MODULES = (root, networks, subnets, ports, routers, floating_ips, port_forwardings, auto_topology)
 PREFIX = "/networking"
 _COLLECTION = re.compile(r"^/v2\.0/([a-z_-]+)$")
 
