@@ -281,3 +281,19 @@ def test_extensions_listed(demo: Any) -> None:
     aliases = {e.alias for e in demo.network.extensions()}
     assert {"allowed-address-pairs", "extra_dhcp_opt", "binding", "subnet-service-types",
             "ip-substring-filtering", "port-mac-address-regenerate"} <= aliases
+
+
+def test_bulk_create_all_or_none(cloud: RunningCloud, demo: Any, net: Any) -> None:
+    http = neutron(cloud)
+    r = http.post("/v2.0/ports", json={"ports": [{"network_id": net.id, "name": "pt-b1"},
+                                                 {"network_id": net.id, "name": "pt-b2"}]})
+    assert r.status_code == 201, r.text
+    made = r.json()["ports"]
+    assert [p["name"] for p in made] == ["pt-b1", "pt-b2"]
+    assert len({p["fixed_ips"][0]["ip_address"] for p in made}) == 2
+    before = len(list(demo.network.ports(network_id=net.id)))
+    r = http.post("/v2.0/ports", json={"ports": [{"network_id": net.id, "name": "pt-b3"},
+                                                 {"network_id": net.id, "fixed_ips": [{"ip_address": "10.99.0.1"}]}]})
+    assert r.status_code == 400 and error_of(r)["type"] == "InvalidIpForNetwork"
+    assert len(list(demo.network.ports(network_id=net.id))) == before
+    assert http.post("/v2.0/ports", json={"ports": []}).status_code == 400

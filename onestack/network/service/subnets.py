@@ -332,6 +332,11 @@ def create(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any]
     return views(s, caller, [row])[0]
 
 
+def create_many(s: Session, caller: Caller, items: Sequence[tuple[str, Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    """Several subnets in one transaction (Neutron's bulk create: all or none)."""
+    return [create(s, caller, project_id, attrs) for project_id, attrs in items]
+
+
 def _store_pools(s: Session, subnet_id: str, pools: Sequence[tuple[Any, Any]]) -> None:
     s.execute(delete(models.AllocationPool).where(models.AllocationPool.subnet_id == subnet_id))
     for first, last in pools:
