@@ -43,6 +43,8 @@ ROUTER_INTERFACE_OWNERS = ("network:router_interface", "network:router_interface
 ROUTER_PORT_OWNERS = (*ROUTER_INTERFACE_OWNERS, "network:router_gateway")
 AUTO_MODES = ("slaac", "dhcpv6-stateless")
 A = models.IPAllocation
+# Races a writer may lose on one subnet before it checks the subnet is still there.
+MAX_LOST = 16
 
 
 # --- address arithmetic ---------------------------------------------------------------------------
@@ -272,6 +274,8 @@ def allocate_free(s: Session, info: SubnetInfo, port_id: str) -> str | None:
         free = _free(info, _taken(s, info.id), lost)
         if not free:
             return None
+        if len(lost) >= MAX_LOST and s.get(models.Subnet, info.id) is None:
+            raise SubnetNotFound(info.id)  # deleted under us: every insert fails on its foreign key
         # The lowest first; after losing a race, a random one of the next few spreads the racers out.
         n = random.choice(free) if lost else free[0]
         ip = str(_addr(n, info.row.ip_version))

@@ -291,6 +291,9 @@ def _cidr_from_pool(s: Session, caller: Caller, project_id: str, attrs: Mapping[
 def create(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any]) -> dict[str, Any]:
     """A subnet for ``project_id`` from checked ``attrs`` (the API applied policy and defaults)."""
     net = network_for_new(s, caller, attrs["network_id"], project_id)
+    # Subnets of one network are made one at a time (a row lock on server databases), so that
+    # two overlapping ones cannot both pass the overlap check.
+    s.execute(select(models.Network.id).where(models.Network.id == net.id).with_for_update())
     ip_version = int(attrs["ip_version"])
     given_cidr, pool_id = _cidr_from_pool(s, caller, project_id, attrs)
     _check_version(ip_version, given_cidr, "cidr")
