@@ -222,6 +222,8 @@ def test_filters(cloud: RunningCloud, demo: Any, net: Any) -> None:
     assert ids("device_id=dev-1") == [a.id]
     assert ids("device_owner=compute:nova") == [a.id]
     assert ids(f"mac_address={b.mac_address}") == [b.id]
+    assert ids(f"security_groups={a.security_group_ids[0]}") == sorted([a.id, b.id])
+    assert ids("security_groups=5e4a8a64-cc1e-4f3b-9a6b-8a3d1a2f0c11") == []
     assert http.get("/v2.0/ports?fixed_ips=nonsense").status_code == 400
     body = http.get(f"/v2.0/ports?network_id={net.id}&sort_key=mac_address&limit=1&fields=id").json()
     assert len(body["ports"]) == 1 and set(body["ports"][0]) == {"id"} and body["ports_links"]

@@ -22,6 +22,7 @@ from onestack.network.errors import (
     BadRequest,
     DNSNameServersExhausted,
     GatewayConflictWithAllocationPools,
+    GatewayIpInUse,
     HostRoutesExhausted,
     HTTPNotFound,
     InvalidAllocationPool,
@@ -374,6 +375,8 @@ def update(s: Session, caller: Caller, subnet_id: str, attrs: Mapping[str, Any],
     gateway = attrs.get("gateway_ip", row.gateway_ip)
     if "gateway_ip" in attrs:
         _check_gateway(row.cidr, row.ip_version, gateway)
+        if gateway != row.gateway_ip and row.gateway_ip is not None:
+            _check_gateway_free(s, row)
     if "allocation_pools" in attrs:
         pools = _parse_pools(attrs["allocation_pools"] or [], row.ip_version)
         _check_pools(pools, row.cidr, gateway)
@@ -399,6 +402,16 @@ def update(s: Session, caller: Caller, subnet_id: str, attrs: Mapping[str, Any],
     touch(row)
     s.flush()
     return views(s, caller, [row])[0]
+
+
+def _check_gateway_free(s: Session, row: models.Subnet) -> None:
+    """The gateway of a subnet a router interface holds cannot move (Neutron's GatewayIpInUse)."""
+    a, p = models.IPAllocation, models.Port
+    holder = s.scalar(select(a.port_id).join(p, p.id == a.port_id).where(
+        a.subnet_id == row.id, a.ip_address == row.gateway_ip,
+        p.device_owner.in_(ipam.ROUTER_INTERFACE_OWNERS)).limit(1))
+    if holder is not None:
+        raise GatewayIpInUse(str(row.gateway_ip), holder)
 
 
 def delete_subnet(s: Session, caller: Caller, subnet_id: str, revision: int | None = None) -> None:
