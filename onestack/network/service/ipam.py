@@ -14,6 +14,7 @@ address computed from its MAC; nothing chooses it.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ ROUTER_INTERFACE_OWNERS = ("network:router_interface", "network:router_interface
 ROUTER_PORT_OWNERS = (*ROUTER_INTERFACE_OWNERS, "network:router_gateway")
 AUTO_MODES = ("slaac", "dhcpv6-stateless")
 A = models.IPAllocation
+LOG = logging.getLogger(__name__)
 # Races a writer may lose on one subnet before it checks the subnet is still there.
 MAX_LOST = 16
 
@@ -281,6 +283,7 @@ def allocate_free(s: Session, info: SubnetInfo, port_id: str) -> str | None:
         ip = str(_addr(n, info.row.ip_version))
         if _insert(s, A(subnet_id=info.id, ip_address=ip, port_id=port_id, network_id=info.row.network_id)):
             return ip
+        LOG.debug("lost the race for %s on subnet %s; trying another", ip, info.id)
         lost.add(n)
 
 
