@@ -14,6 +14,7 @@ from onestack.network import models
 from onestack.network.errors import (
     GatewayIpInUse,
     IpAddressGenerationFailure,
+    OverQuota,
     PortNotFound,
     ServicePortInUse,
     SubnetInUse,
@@ -111,3 +112,16 @@ def test_slaac_subnet_goes_with_addresses_of_ordinary_ports(s: Session) -> None:
     assert {f["ip_address"] for f in moved["fixed_ips"]} == {"10.2.0.2", "fd00:2::f816:3eff:fe00:2"}
     subnets.delete_subnet(s, ADMIN, v6["id"])
     assert [f["subnet_id"] for f in ports.show(s, ADMIN, port["id"])["fixed_ips"]] == [v4]
+
+
+def test_quotas_port_and_subnet(s: Session) -> None:
+    net_id, _ = _network(s, cidr="10.3.0.0/24")
+    s.add(models.Quota(project_id="p1", resource="port", limit=1))
+    s.add(models.Quota(project_id="p1", resource="subnet", limit=1))
+    ports.create(s, ADMIN, "p1", {"network_id": net_id}, CONFIG)
+    with pytest.raises(OverQuota):
+        ports.create(s, ADMIN, "p1", {"network_id": net_id}, CONFIG)
+    with pytest.raises(OverQuota):
+        subnets.create(s, ADMIN, "p1", {"network_id": net_id, "ip_version": 4, "cidr": "10.4.0.0/24"})
+    # Another project's port on the same network counts against its own quota only.
+    assert ports.create(s, ADMIN, "p2", {"network_id": net_id}, CONFIG)["project_id"] == "p2"
