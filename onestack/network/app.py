@@ -12,13 +12,16 @@ from onestack.core.api.request import ApiService
 from onestack.core.service import CatalogEntry, Migrations, Running, ServiceDefinition
 from onestack.network import models
 from onestack.network.api import (
+    address_scopes,
     auto_topology,
     floating_ips,
+    ip_availability,
     networks,
     port_forwardings,
     ports,
     root,
     routers,
+    subnetpools,
     subnets,
 )
 from onestack.network.api.common import CONVENTIONS
@@ -29,7 +32,8 @@ if TYPE_CHECKING:
     from onestack.process import Process
 
 # Every mounted API module; each declares its routes and the extensions it implements.
-API_MODULES = (root, networks, subnets, ports, routers, floating_ips, port_forwardings, auto_topology)
+API_MODULES = (root, networks, subnets, ports, subnetpools, address_scopes, ip_availability, routers, floating_ips,
+               port_forwardings, auto_topology)
 PREFIX = "/networking"
 _COLLECTION = re.compile(r"^/v2\.0/([a-z_-]+)$")
 
