@@ -155,7 +155,8 @@ def views(s: Session, caller: Caller, rows: Sequence[models.Port]) -> list[dict[
         "id": r.id, "name": r.name, "network_id": r.network_id, "project_id": r.project_id,
         "tenant_id": r.project_id, "mac_address": r.mac_address, "admin_state_up": r.admin_state_up,
         "status": r.status, "device_id": r.device_id, "device_owner": r.device_owner,
-        "fixed_ips": sorted(fixed[r.id], key=lambda f: ipam.sort_key(f["ip_address"])),
+        # Neutron's order: by the address as text, then the subnet.
+        "fixed_ips": sorted(fixed[r.id], key=lambda f: (f["ip_address"], f["subnet_id"])),
         "allowed_address_pairs": sorted(pairs[r.id], key=lambda x: (x["ip_address"], x["mac_address"])),
         "extra_dhcp_opts": sorted(opts[r.id], key=lambda x: (x["opt_name"], x["ip_version"])),
         "security_groups": sorted(groups[r.id]), "port_security_enabled": r.port_security_enabled,
