@@ -106,9 +106,21 @@ def test_ipv6_slaac_and_stateful(demo: Any, net: Any) -> None:
 
 
 def test_slaac_address_cannot_be_given(cloud: RunningCloud, demo: Any, net: Any) -> None:
-    demo.network.create_subnet(network_id=net.id, ip_version=6, cidr="fd00:52::/64", ipv6_address_mode="slaac")
+    early = demo.network.create_port(network_id=net.id, mac_address="fa:16:3e:00:00:52")
+    slaac = demo.network.create_subnet(network_id=net.id, ip_version=6, cidr="fd00:52::/64",
+                                       ipv6_address_mode="slaac")
+    # A port already on the network gets its address on the new SLAAC subnet.
+    assert "fd00:52::f816:3eff:fe00:52" in [f["ip_address"] for f in demo.network.get_port(early.id).fixed_ips]
     r = _post(cloud, {"network_id": net.id, "fixed_ips": [{"ip_address": "fd00:52::99"}]})
     assert r.status_code == 400 and error_of(r)["type"] == "AllocationOnAutoAddressSubnet"
+    # Its own EUI-64 address a port may name.
+    own = demo.network.create_port(network_id=net.id, mac_address="fa:16:3e:00:00:53",
+                                   fixed_ips=[{"subnet_id": slaac.id, "ip_address": "fd00:52::f816:3eff:fe00:53"}])
+    assert [f["ip_address"] for f in own.fixed_ips if f["subnet_id"] == slaac.id] == ["fd00:52::f816:3eff:fe00:53"]
+    # Asking for an IPv4 address alone keeps the SLAAC one.
+    assert [f["subnet_id"] for f in own.fixed_ips] == [slaac.id]
+    kept = demo.network.update_port(own, fixed_ips=[{"subnet_id": net.sub.id}])
+    assert {f["subnet_id"] for f in kept.fixed_ips} == {net.sub.id, slaac.id}
 
 
 def test_security_groups_and_port_security(cloud: RunningCloud, demo: Any, net: Any) -> None:

@@ -90,6 +90,10 @@ def test_gateway_in_middle_splits_default_pool(demo: Any, net: Any) -> None:
     ({"cidr": "0.0.0.0/0"}, 400, "InvalidInput", "0 is not allowed as CIDR prefix length"),
     ({}, 400, "BadRequest", "a subnetpool must be specified in the absence of a cidr"),
     ({"cidr": "10.30.0.0/24", "bogus": 1}, 400, "HTTPBadRequest", "Unrecognized attribute(s) 'bogus'"),
+    ({"cidr": "10.30.0.0/24", "host_routes": [{"destination": "10.1.2.3/8", "nexthop": "10.30.0.9"}]}, 400,
+     "HTTPBadRequest", "'10.1.2.3/8' is not a valid CIDR"),
+    ({"cidr": "10.30.0.0/31"}, 400, "InvalidInput", "incompatible with DHCP service enabled"),
+    ({"cidr": "224.0.0.0/24"}, 400, "InvalidInput", "Multicast IP subnet is not supported"),
     ({"cidr": "not-a-cidr"}, 400, "HTTPBadRequest", "Invalid input for cidr"),
 ])
 def test_bad_subnets_refused(cloud: RunningCloud, demo: Any, net: Any, body: dict[str, Any], status: int,
@@ -258,3 +262,11 @@ def test_external_network_subnets_hidden(cloud: RunningCloud, admin: Any, demo: 
         assert list(demo.network.subnets(network_id=ext.id)) == []
     finally:
         admin.network.delete_network(ext.id)
+
+
+def test_small_subnet_without_dhcp(demo: Any, net: Any) -> None:
+    sub = demo.network.create_subnet(network_id=net.id, ip_version=4, cidr="10.47.0.0/31", enable_dhcp=False,
+                                     gateway_ip=None)
+    assert sub.allocation_pools == [] and sub.cidr == "10.47.0.0/31"
+    with pytest.raises(sdk_exc.BadRequestException):
+        demo.network.update_subnet(sub, enable_dhcp=True)

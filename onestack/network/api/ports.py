@@ -66,7 +66,7 @@ def _fixed_ips(value: Any) -> list[dict[str, str]]:
     out: list[dict[str, str]] = []
     seen: list[str] = []
     for fixed in value:
-        if not isinstance(fixed, dict) or set(fixed) - {"subnet_id", "ip_address"}:
+        if not isinstance(fixed, dict):  # other keys are ignored, as Neutron does
             raise TypeError(f"Invalid data format for fixed IP: '{fixed}'")
         item: dict[str, str] = {}
         if "ip_address" in fixed:

@@ -187,14 +187,16 @@ def _subnet_for(s: Session, fixed: Mapping[str, Any], subnets: Sequence[SubnetIn
 
 
 def requested(s: Session, fixed_ips: Sequence[Mapping[str, Any]], subnets: Sequence[SubnetInfo],
-              network_id: str, device_owner: str, max_ips: int) -> list[Wanted]:
-    """What explicit ``fixed_ips`` ask for (Neutron's _test_fixed_ips_for_port)."""
+              network_id: str, device_owner: str, max_ips: int, mac: str | None = None) -> list[Wanted]:
+    """What explicit ``fixed_ips`` ask for (Neutron's _test_fixed_ips_for_port); on a SLAAC
+    subnet only a router interface names an address, or a port its own EUI-64 one."""
     out: list[Wanted] = []
     for fixed in fixed_ips:
         info = _subnet_for(s, fixed, subnets, network_id, device_owner)
         ip = fixed.get("ip_address")
         if ip is not None:
-            if info.auto_address and device_owner not in ROUTER_INTERFACE_OWNERS:
+            if info.auto_address and device_owner not in ROUTER_INTERFACE_OWNERS and not (
+                    mac is not None and ipaddress.ip_address(ip) == ipaddress.ip_address(eui64(info.row.cidr, mac))):
                 raise AllocationOnAutoAddressSubnet(ip, info.id)
             out.append(Wanted((info,), ip))
         elif device_owner in ROUTER_INTERFACE_OWNERS or not info.auto_address:
@@ -214,8 +216,9 @@ def implicit(subnets: Sequence[SubnetInfo]) -> list[Wanted]:
 
 def auto_addresses(subnets: Sequence[SubnetInfo], mac: str, device_owner: str,
                    already: Sequence[str] = ()) -> list[Wanted]:
-    """The EUI-64 address on each SLAAC / DHCPv6-stateless subnet not ``already`` held (not for routers)."""
-    if device_owner in ROUTER_PORT_OWNERS:
+    """The EUI-64 address on each SLAAC / DHCPv6-stateless subnet not ``already`` handled (router
+    interfaces get none; a router's gateway port does)."""
+    if device_owner in ROUTER_INTERFACE_OWNERS:
         return []
     return [Wanted((i,), eui64(i.row.cidr, mac)) for i in subnets if i.auto_address and i.id not in already]
 

@@ -155,7 +155,8 @@ def views(s: Session, caller: Caller, rows: Sequence[models.Port]) -> list[dict[
         "id": r.id, "name": r.name, "network_id": r.network_id, "project_id": r.project_id,
         "tenant_id": r.project_id, "mac_address": r.mac_address, "admin_state_up": r.admin_state_up,
         "status": r.status, "device_id": r.device_id, "device_owner": r.device_owner,
-        "fixed_ips": sorted(fixed[r.id], key=lambda f: ipam.sort_key(f["ip_address"])),
+        # Neutron's order: by the address as text, then the subnet.
+        "fixed_ips": sorted(fixed[r.id], key=lambda f: (f["ip_address"], f["subnet_id"])),
         "allowed_address_pairs": sorted(pairs[r.id], key=lambda x: (x["ip_address"], x["mac_address"])),
         "extra_dhcp_opts": sorted(opts[r.id], key=lambda x: (x["opt_name"], x["ip_version"])),
         "security_groups": sorted(groups[r.id]), "port_security_enabled": r.port_security_enabled,
@@ -268,7 +269,8 @@ def create(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any]
     if fixed is None:
         wanted = ipam.implicit(usable)
     else:
-        wanted = ipam.requested(s, fixed, usable, net.id, owner, config.max_fixed_ips_per_port)
+        wanted = ipam.requested(s, fixed, usable, net.id, owner, config.max_fixed_ips_per_port,
+                                attrs.get("mac_address"))
     row = P(id=new_id(), project_id=project_id, network_id=net.id, name=attrs.get("name") or "",
             description=attrs.get("description") or "", mac_address="",
             admin_state_up=attrs.get("admin_state_up", True), status="DOWN",
@@ -359,7 +361,8 @@ def _update_addresses(s: Session, row: models.Port, fixed: Sequence[Mapping[str,
     original = ipam.held(s, row.id)
     auto = {i.id for i in all_subnets if i.auto_address}
     if new_mac:
-        moved = [pair for pair in original if pair[0] in auto and row.device_owner not in ipam.ROUTER_PORT_OWNERS]
+        moved = [pair for pair in original
+                 if pair[0] in auto and row.device_owner not in ipam.ROUTER_INTERFACE_OWNERS]
         ipam.release(s, row.id, moved)
         original = [pair for pair in original if pair not in moved]
         s.flush()
@@ -368,10 +371,14 @@ def _update_addresses(s: Session, row: models.Port, fixed: Sequence[Mapping[str,
         original = ipam.held(s, row.id)
     if fixed is None:
         return
-    wanted = ipam.requested(s, fixed, usable, row.network_id, row.device_owner, config.max_fixed_ips_per_port)
+    wanted = ipam.requested(s, fixed, usable, row.network_id, row.device_owner, config.max_fixed_ips_per_port,
+                            row.mac_address)
     add, remove = ipam.changes(original, wanted, all_subnets, row.device_owner)
     ipam.release(s, row.id, remove)
     s.flush()
+    # SLAAC subnets the port has no address on (any more) give it its EUI-64 one, as in Neutron.
+    handled = [w.choices[0].id for w in add] + [sid for sid, _ in original]
+    add += ipam.auto_addresses(usable, row.mac_address, row.device_owner, handled)
     ipam.allocate(s, add, row.id, row.network_id)
 
 
