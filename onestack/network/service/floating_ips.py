@@ -152,8 +152,8 @@ def _association(s: Session, caller: Caller, fip: models.FloatingIP, port_id: st
     if not _fip_serviced(port.device_owner):
         raise BadRequest("floatingip", f"Port {port.id} is unable to be assigned a floating IP")
     a = models.IPAllocation
-    ips = list(s.execute(select(a.subnet_id, a.ip_address).where(a.port_id == port.id)
-                         .order_by(a.subnet_id, a.ip_address)).tuples())
+    ips = [(sub, ip) for sub, ip in s.execute(select(a.subnet_id, a.ip_address).where(a.port_id == port.id)
+                                              .order_by(a.ip_address, a.subnet_id))]
     if fixed_ip:
         if ipaddress.ip_address(fixed_ip).version != 4:
             raise BadRequest("floatingip", f"Cannot process floating IP association with {fixed_ip}, since that "

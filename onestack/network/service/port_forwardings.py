@@ -81,7 +81,7 @@ def _internal(s: Session, caller: Caller, fip: models.FloatingIP, port_id: str,
     port = ports.get_row(s, caller, port_id)
     a = models.IPAllocation
     v4 = [(sub, ip) for sub, ip in s.execute(select(a.subnet_id, a.ip_address).where(a.port_id == port.id)
-                                             .order_by(a.subnet_id, a.ip_address)).tuples()
+                                             .order_by(a.ip_address, a.subnet_id))
           if ipaddress.ip_address(ip).version == 4]
     if not v4:
         raise BadRequest(RESOURCE, f"Requested internal port {port.id} must allocate an IPv4 address at least.")
