@@ -267,3 +267,17 @@ def test_router_add_and_remove_subnet_through_the_cli(cloud: RunningCloud, demo:
         assert proc.returncode != 0
         cloud.cli("router", "remove", "subnet", router["id"], topo.subnet.id, cloud="devstack", json_out=False)
         assert cloud.cli("port", "list", "--router", router["id"], cloud="devstack") == []
+
+
+def test_another_project_cannot_attach_my_subnet(cloud: RunningCloud, demo: Any, alt: Any) -> None:
+    with topology(demo, "fip-iso-rt", "10.60.8.0/24") as topo:
+        theirs = alt.network.create_router(name="alt-router")
+        try:
+            r = neutron(cloud, "devstack-alt").put(f"/v2.0/routers/{theirs.id}/add_router_interface",
+                                                   json={"subnet_id": topo.subnet.id})
+            assert r.status_code == 404 and error_of(r)["type"] == "SubnetNotFound"
+            r = neutron(cloud, "devstack-alt").put(f"/v2.0/routers/{topo.router.id}/add_router_interface",
+                                                   json={"subnet_id": topo.subnet.id})
+            assert r.status_code == 404 and error_of(r)["type"] == "RouterNotFound"
+        finally:
+            alt.network.delete_router(theirs.id)

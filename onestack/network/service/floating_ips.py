@@ -271,6 +271,17 @@ def disassociate_port(s: Session, port_id: str) -> None:
     s.flush()
 
 
+def check_fixed_ips_kept(s: Session, port_id: str) -> None:
+    """A port's fixed IPs changed: the addresses its floating IPs point at must remain (Neutron's
+    ``prevent_internal_ip_change_for_fip``); 400 otherwise, and the change is rolled back."""
+    a = models.IPAllocation
+    held = set(s.scalars(select(a.ip_address).where(a.port_id == port_id)))
+    for fixed_ip in s.scalars(select(F.fixed_ip_address).where(F.fixed_port_id == port_id)):
+        if fixed_ip and fixed_ip not in held:
+            raise BadRequest("port", f"Cannot update the fixed_ips of the port {port_id}, because its original "
+                                     "fixed_ip has been associated to a floating ip")
+
+
 # --- floating IP pools ------------------------------------------------------------------------------
 
 
