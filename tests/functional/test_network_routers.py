@@ -40,6 +40,8 @@ def test_ha_and_distributed_are_admin_only_and_false(cloud: RunningCloud, admin:
         assert "ha" not in own and "distributed" not in own
         r = neutron(cloud).post("/v2.0/routers", json={"router": {"name": "x", "distributed": False}})
         assert r.status_code == 403 and error_of(r)["type"] == "PolicyNotAuthorized"
+        r = neutron(cloud, "devstack-admin").post("/v2.0/routers", json={"router": {"name": "x", "ha": True}})
+        assert r.status_code == 400 and "not supported" in error_of(r)["message"]
     finally:
         demo.network.delete_router(router.id)
 
