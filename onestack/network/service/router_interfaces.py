@@ -22,7 +22,7 @@ from onestack.network.errors import (
     SubnetMismatchForPort,
 )
 from onestack.network.service import ports, routers, subnets
-from onestack.network.service.common import Caller, touch
+from onestack.network.service.common import Caller
 from onestack.network.service.routers import INTERFACE, INTERNAL
 
 
@@ -48,6 +48,7 @@ def _shared_with(s: Session, network_id: str, project_id: str | None) -> bool:
 def add(s: Session, caller: Caller, router_id: str, info: Mapping[str, Any], config: NetworkConfig) -> dict[str, Any]:
     """Attach by ``subnet_id`` or ``port_id`` (checked by the API: exactly one is given)."""
     router = routers.get_row(s, caller, router_id)
+    routers.hold(s, router)
     if info.get("port_id"):
         port = ports.get_row(s, caller, info["port_id"])
         if port.device_id:
@@ -77,7 +78,6 @@ def add(s: Session, caller: Caller, router_id: str, info: Mapping[str, Any], con
             "admin_state_up": True, "device_id": router.id, "device_owner": INTERFACE, "name": ""}, config)
         port_id = view["id"]
     s.add(models.RouterPort(router_id=router.id, port_id=port_id, port_type=INTERFACE))
-    touch(router)
     s.flush()
     row = s.get(models.Port, port_id)
     assert row is not None
@@ -108,6 +108,7 @@ def _check_not_in_use(s: Session, router: models.Router, subnet: models.Subnet) 
 def remove(s: Session, caller: Caller, router_id: str, info: Mapping[str, Any]) -> dict[str, Any]:
     """Detach by ``port_id`` (optionally checked against ``subnet_id``) or by ``subnet_id``."""
     router = routers.get_row(s, caller, router_id)
+    routers.hold(s, router)
     rp = models.RouterPort
     if info.get("port_id"):
         port_id = info["port_id"]
@@ -137,6 +138,5 @@ def remove(s: Session, caller: Caller, router_id: str, info: Mapping[str, Any]) 
     s.query(rp).filter(rp.port_id == port_id).delete()
     s.flush()
     ports.delete(s, INTERNAL, port_id, internal=True)
-    touch(router)
     s.flush()
     return answer
