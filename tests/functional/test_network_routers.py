@@ -4,6 +4,7 @@ routes, admin-only attributes and isolation."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -283,3 +284,26 @@ def test_another_project_cannot_attach_my_subnet(cloud: RunningCloud, demo: Any,
             assert r.status_code == 404 and error_of(r)["type"] == "RouterNotFound"
         finally:
             alt.network.delete_router(theirs.id)
+
+
+def test_overlapping_interfaces_added_at_once(cloud: RunningCloud, demo: Any) -> None:
+    nets = [demo.network.create_network(name=f"rt-race-{i}") for i in range(4)]
+    router = demo.network.create_router(name="rt-race")
+    try:
+        subs = [demo.network.create_subnet(network_id=n.id, ip_version=4, cidr="10.51.0.0/24") for n in nets]
+
+        def attach(subnet_id: str) -> int:
+            with neutron(cloud) as http:
+                r = http.put(f"/v2.0/routers/{router.id}/add_router_interface", json={"subnet_id": subnet_id})
+                return r.status_code
+
+        with ThreadPoolExecutor(len(subs)) as pool:
+            codes = sorted(pool.map(attach, [s.id for s in subs]))
+        assert codes == [200, 400, 400, 400], codes
+        assert len(list(demo.network.ports(device_id=router.id))) == 1
+    finally:
+        for port in demo.network.ports(device_id=router.id):
+            demo.network.remove_interface_from_router(router, port_id=port.id)
+        demo.network.delete_router(router.id)
+        for n in nets:
+            demo.network.delete_network(n.id)
