@@ -167,6 +167,11 @@ def test_address_pairs_and_dhcp_opts(cloud: RunningCloud, demo: Any, net: Any) -
         {"opt_name": "tftp-server", "opt_value": None}, {"opt_name": "server-ip-address", "opt_value": "10.0.0.2"}]}})
     assert r.status_code == 200
     assert [o["opt_name"] for o in r.json()["port"]["extra_dhcp_opts"]] == ["bootfile-name", "server-ip-address"]
+    for opts in ([{"opt_name": "x"}], [{"opt_name": "", "opt_value": "v"}], [{"opt_name": "x", "opt_value": "v",
+                                                                             "ip_version": 5}],
+                 [{"opt_name": "x", "opt_value": "a\nb"}], [{"opt_name": "x" * 65, "opt_value": "v"}]):
+        r = http.put(f"/v2.0/ports/{port.id}", json={"port": {"extra_dhcp_opts": opts}})
+        assert r.status_code == 400, (opts, r.text)
     for pairs, kind in (([{"mac_address": "fa:16:3e:aa:bb:cc"}], "AllowedAddressPairsMissingIP"),
                         ([{"ip_address": "10.1.1.1"}, {"ip_address": "10.1.1.1"}], "DuplicateAddressPairInRequest"),
                         ([{"ip_address": f"10.1.1.{i}"} for i in range(11)], "AllowedAddressPairExhausted"),
