@@ -178,7 +178,7 @@ def test_service_types_admin_only(cloud: RunningCloud, admin: Any, demo: Any, ne
     assert r.status_code == 400 and error_of(r)["type"] == "InvalidSubnetServiceType"
     # A plain port finds no subnet its device_owner may use.
     r = neutron(cloud).post("/v2.0/ports", json={"port": {"network_id": net.id}})
-    assert r.status_code == 400 and error_of(r)["type"] == "IpAddressGenerationFailureNoMatchingSubnet"
+    assert r.status_code == 409 and error_of(r)["type"] == "IpAddressGenerationFailureNoMatchingSubnet"
 
 
 def test_delete_in_use(cloud: RunningCloud, demo: Any, net: Any) -> None:

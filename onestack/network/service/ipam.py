@@ -170,10 +170,9 @@ def _subnet_for(s: Session, fixed: Mapping[str, Any], subnets: Sequence[SubnetIn
     if fixed.get("subnet_id") is not None:
         match = next((i for i in subnets if i.id == fixed["subnet_id"]), None)
         if match is None:
-            other = s.get(models.Subnet, fixed["subnet_id"])
-            if other is None:
+            if s.get(models.Subnet, fixed["subnet_id"]) is None:
                 raise SubnetNotFound(fixed["subnet_id"])
-            raise InvalidInput(f"Failed to create port on network {other.network_id}, because fixed_ips "
+            raise InvalidInput(f"Failed to create port on network {network_id}, because fixed_ips "
                                f"included invalid subnet {fixed['subnet_id']}")
         if ip is not None and not ip_valid_on_subnet(match.row.cidr, ip, device_owner):
             raise InvalidIpForSubnet(f"IP address {ip} is not a valid IP for the specified subnet.")
@@ -293,7 +292,8 @@ def allocate_free(s: Session, info: SubnetInfo, port_id: str) -> str | None:
 def allocate(s: Session, wanted: Sequence[Wanted], port_id: str, network_id: str) -> list[tuple[str, str]]:
     """Allocate every wanted address to ``port_id``: (subnet id, address) pairs."""
     done: list[tuple[str, str]] = []
-    for w in wanted:
+    # Given addresses first, so that one asked for is not handed to a request for any (as Neutron).
+    for w in sorted(wanted, key=lambda w: w.ip is None):
         if w.ip is not None:
             done.append((w.choices[0].id, allocate_given(s, w.choices[0], w.ip, port_id)))
             continue
