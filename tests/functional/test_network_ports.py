@@ -99,7 +99,7 @@ def test_ipv6_slaac_and_stateful(demo: Any, net: Any) -> None:
                                           ipv6_ra_mode="dhcpv6-stateful", ipv6_address_mode="dhcpv6-stateful")
     port3 = demo.network.create_port(network_id=net.id)
     assert {f["subnet_id"] for f in port3.fixed_ips} == {net.sub.id, slaac.id, stateful.id}
-    assert [f["ip_address"] for f in port3.fixed_ips if f["subnet_id"] == stateful.id] == ["fd00:51::2"]
+    assert [f["ip_address"] for f in port3.fixed_ips if f["subnet_id"] == stateful.id] == ["fd00:51::1"]
     # Deleting the SLAAC subnet takes the ports' SLAAC addresses with it.
     demo.network.delete_subnet(slaac.id)
     assert {f["subnet_id"] for f in demo.network.get_port(port.id).fixed_ips} == {net.sub.id}

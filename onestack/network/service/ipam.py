@@ -68,20 +68,37 @@ def eui64(cidr: str, mac: str) -> str:
 
 
 def default_pools(cidr: str, gateway: str | None) -> list[tuple[IP, IP]]:
-    """The cidr less its network address, its IPv4 broadcast and the gateway (Neutron's generate_pools)."""
+    """Neutron's generate_pools: the cidr less its network address and IPv4 broadcast (an IPv4
+    /31 or /32 keeps every address, RFC 3021), less the gateway."""
     net = ipaddress.ip_network(cidr)
     first, last = int(net.network_address), int(net.broadcast_address)
     if first == last:
         return [(net.network_address, net.network_address)]  # a single-address subnet
-    lo, hi = first + 1, last - (1 if net.version == 4 else 0)
-    if lo >= hi:
-        return []  # a /31 (or /127): nothing to hand out
+    lo, hi = first + 1, last
+    if net.version == 4:
+        lo, hi = (first + 1, last - 1) if net.prefixlen <= 30 else (first, last)
     pools = [(lo, hi)]
     if gateway is not None:
         gw = int(ipaddress.ip_address(gateway))
         if lo <= gw <= hi:
             pools = [(a, b) for a, b in ((lo, gw - 1), (gw + 1, hi)) if a <= b]
     return [(_addr(a, net.version), _addr(b, net.version)) for a, b in pools]
+
+
+def default_gateway(cidr: str) -> str:
+    """Neutron's default gateway: the first host of an IPv4 subnet, the subnet-router anycast
+    address (the network address) of an IPv6 one."""
+    net = ipaddress.ip_network(cidr)
+    return str(net.network_address + 1 if net.version == 4 else net.network_address)
+
+
+def usable_range(cidr: str) -> tuple[int, int]:
+    """Where allocation pools may lie (Neutron's validate_allocation_pools bounds)."""
+    net = ipaddress.ip_network(cidr)
+    first, last = int(net.network_address), int(net.broadcast_address)
+    if net.version == 4:
+        return (first + 1, last - 1) if net.prefixlen <= 30 else (first, last)
+    return first + 1, last
 
 
 def _addr(value: int, version: int) -> IP:
