@@ -35,7 +35,7 @@ def test_defaults(demo: Any, net: Any) -> None:
     assert port.device_id == "" and port.device_owner == ""
     assert port.is_port_security_enabled is True and port.allowed_address_pairs == []
     assert port.extra_dhcp_opts == [] and port.binding_vnic_type == "normal"
-    assert port.propagate_uplink_status is False and port.ip_allocation == "immediate"
+    assert port.propagate_uplink_status is True and port.ip_allocation == "immediate"  # Neutron 29's default
     # The project's default group, the same for every port of the project.
     assert len(port.security_group_ids) == 1
     assert demo.network.create_port(network_id=net.id).security_group_ids == port.security_group_ids

@@ -48,7 +48,8 @@ EXTENSIONS = [
     Extension("port-security-groups-filtering", "Port filtering on security groups", "Provides security groups "
               "filtering when listing ports"),
     Extension("uplink-status-propagation", "Uplink status propagation extension", "Provides ability to propagate "
-              "uplink status of physical ports."),
+              "port uplink status."),
+    Extension("ip_allocation", "IP Allocation", "IP allocation extension."),
 ]
 
 MAX_ADDRESS_PAIRS = 10  # Neutron's max_allowed_address_pair
@@ -180,7 +181,7 @@ ATTRS = [
     a.Attr("allowed_address_pairs", _address_pairs),
     a.Attr("extra_dhcp_opts", _dhcp_opts),
     a.Attr("dns_name", a.string(255)),
-    a.Attr("propagate_uplink_status", a.boolean),
+    a.Attr("propagate_uplink_status", a.boolean, allow_put=False),
     a.Attr("binding:host_id", a.string(255, nullable=True)),
     a.Attr("binding:vnic_type", a.one_of(*VNIC_TYPES)),
     a.Attr("binding:profile", a.dict_),
