@@ -308,18 +308,19 @@ def update(s: Session, caller: Caller, port_id: str, attrs: Mapping[str, Any], c
             setattr(row, column, attrs[key] or "")
     if attrs.get("admin_state_up") is not None:
         row.admin_state_up = bool(attrs["admin_state_up"])
+    new_mac = "mac_address" in attrs and attrs["mac_address"] != row.mac_address
+    if new_mac:
+        # Only a port not wired anywhere (as it was before this request) may change its MAC.
+        if row.binding_vif_type not in ("unbound", "binding_failed"):
+            raise PortBound(row.id, row.binding_vif_type, row.mac_address, str(attrs["mac_address"]))
+        # null: a fresh one (port-mac-address-regenerate)
+        macs.change_mac(s, row, config.base_mac, attrs["mac_address"])
     if "binding:vnic_type" in attrs:
         row.binding_vnic_type = attrs["binding:vnic_type"] or "normal"
     if "binding:profile" in attrs:
         row.binding_profile = dumps(attrs["binding:profile"] or {})
     if "binding:host_id" in attrs:
         _bind(row, attrs["binding:host_id"] or "")
-    new_mac = "mac_address" in attrs and attrs["mac_address"] != row.mac_address
-    if new_mac:
-        if row.binding_vif_type not in ("unbound", "binding_failed"):
-            raise PortBound(row.id, row.binding_vif_type, row.mac_address, str(attrs["mac_address"]))
-        # null: a fresh one (port-mac-address-regenerate)
-        macs.change_mac(s, row, config.base_mac, attrs["mac_address"])
     _update_security(s, row, attrs)
     if "extra_dhcp_opts" in attrs:
         _merge_opts(s, row.id, attrs["extra_dhcp_opts"] or [])
