@@ -133,8 +133,8 @@ def test_ipv6_mode_combinations(cloud: RunningCloud, net: Any, ra: str | None, a
         assert r.status_code == 201, r.text
         sub = r.json()["subnet"]
         assert sub["ipv6_ra_mode"] == ra and sub["ipv6_address_mode"] == addr
-        assert sub["gateway_ip"] == "fd00:40::1"
-        assert sub["allocation_pools"] == [{"start": "fd00:40::2", "end": "fd00:40::ffff:ffff:ffff:ffff"}]
+        assert sub["gateway_ip"] == "fd00:40::"  # Neutron's default: the subnet-router anycast address
+        assert sub["allocation_pools"] == [{"start": "fd00:40::1", "end": "fd00:40::ffff:ffff:ffff:ffff"}]
         neutron(cloud).delete(f"/v2.0/subnets/{sub['id']}")
     else:
         assert r.status_code == 400 and "must be the same value" in error_of(r)["message"]
@@ -178,7 +178,7 @@ def test_service_types_admin_only(cloud: RunningCloud, admin: Any, demo: Any, ne
     assert r.status_code == 400 and error_of(r)["type"] == "InvalidSubnetServiceType"
     # A plain port finds no subnet its device_owner may use.
     r = neutron(cloud).post("/v2.0/ports", json={"port": {"network_id": net.id}})
-    assert r.status_code == 400 and error_of(r)["type"] == "IpAddressGenerationFailureNoMatchingSubnet"
+    assert r.status_code == 409 and error_of(r)["type"] == "IpAddressGenerationFailureNoMatchingSubnet"
 
 
 def test_delete_in_use(cloud: RunningCloud, demo: Any, net: Any) -> None:
@@ -267,6 +267,6 @@ def test_external_network_subnets_hidden(cloud: RunningCloud, admin: Any, demo: 
 def test_small_subnet_without_dhcp(demo: Any, net: Any) -> None:
     sub = demo.network.create_subnet(network_id=net.id, ip_version=4, cidr="10.47.0.0/31", enable_dhcp=False,
                                      gateway_ip=None)
-    assert sub.allocation_pools == [] and sub.cidr == "10.47.0.0/31"
+    assert sub.allocation_pools == [{"start": "10.47.0.0", "end": "10.47.0.1"}] and sub.cidr == "10.47.0.0/31"
     with pytest.raises(sdk_exc.BadRequestException):
         demo.network.update_subnet(sub, enable_dhcp=True)

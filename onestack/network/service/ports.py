@@ -276,7 +276,8 @@ def create(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any]
             admin_state_up=attrs.get("admin_state_up", True), status="DOWN",
             device_id=attrs.get("device_id") or "", device_owner=owner, port_security_enabled=port_security,
             dns_name=attrs.get("dns_name") or "", ip_allocation="immediate",
-            propagate_uplink_status=bool(attrs.get("propagate_uplink_status", False)),
+            # Neutron 29 defaults it to true (its column's server default and the API default).
+            propagate_uplink_status=bool(attrs.get("propagate_uplink_status", True)),
             binding_vnic_type=attrs.get("binding:vnic_type") or "normal",
             binding_profile=dumps(attrs.get("binding:profile") or {}))
     _bind(row, attrs.get("binding:host_id") or "")
@@ -305,21 +306,21 @@ def update(s: Session, caller: Caller, port_id: str, attrs: Mapping[str, Any], c
                         ("device_owner", "device_owner"), ("dns_name", "dns_name")):
         if key in attrs:
             setattr(row, column, attrs[key] or "")
-    for key, column in (("admin_state_up", "admin_state_up"), ("propagate_uplink_status", "propagate_uplink_status")):
-        if key in attrs and attrs[key] is not None:
-            setattr(row, column, bool(attrs[key]))
+    if attrs.get("admin_state_up") is not None:
+        row.admin_state_up = bool(attrs["admin_state_up"])
+    new_mac = "mac_address" in attrs and attrs["mac_address"] != row.mac_address
+    if new_mac:
+        # Only a port not wired anywhere (as it was before this request) may change its MAC.
+        if row.binding_vif_type not in ("unbound", "binding_failed"):
+            raise PortBound(row.id, row.binding_vif_type, row.mac_address, str(attrs["mac_address"]))
+        # null: a fresh one (port-mac-address-regenerate)
+        macs.change_mac(s, row, config.base_mac, attrs["mac_address"])
     if "binding:vnic_type" in attrs:
         row.binding_vnic_type = attrs["binding:vnic_type"] or "normal"
     if "binding:profile" in attrs:
         row.binding_profile = dumps(attrs["binding:profile"] or {})
     if "binding:host_id" in attrs:
         _bind(row, attrs["binding:host_id"] or "")
-    new_mac = "mac_address" in attrs and attrs["mac_address"] != row.mac_address
-    if new_mac:
-        if row.binding_vif_type not in ("unbound", "binding_failed"):
-            raise PortBound(row.id, row.binding_vif_type, row.mac_address, str(attrs["mac_address"]))
-        # null: a fresh one (port-mac-address-regenerate)
-        macs.change_mac(s, row, config.base_mac, attrs["mac_address"])
     _update_security(s, row, attrs)
     if "extra_dhcp_opts" in attrs:
         _merge_opts(s, row.id, attrs["extra_dhcp_opts"] or [])

@@ -212,9 +212,7 @@ def _parse_pools(given: Sequence[Mapping[str, Any]], ip_version: int) -> list[tu
 
 
 def _check_pools(pools: Sequence[tuple[ipam.IP, ipam.IP]], cidr: str, gateway: str | None) -> None:
-    net = ipaddress.ip_network(cidr)
-    lo = int(net.network_address) + 1
-    hi = int(net.broadcast_address) - (1 if net.version == 4 else 0)
+    lo, hi = ipam.usable_range(cidr)
     for first, last in pools:
         if int(first) < lo or int(last) > hi:
             raise OutOfBoundsAllocationPool(_pool_text(first, last), cidr)
@@ -314,11 +312,7 @@ def create(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any]
         _check_dhcp_range(cidr, ip_version)
     ra_mode, address_mode = attrs.get("ipv6_ra_mode"), attrs.get("ipv6_address_mode")
     _check_ipv6_modes(ip_version, ra_mode, address_mode, enable_dhcp, cidr)
-    if "gateway_ip" in attrs:
-        gateway = attrs["gateway_ip"]
-    else:
-        net_obj = ipaddress.ip_network(cidr)
-        gateway = str(net_obj.network_address + 1) if net_obj.num_addresses > 1 else None
+    gateway = attrs["gateway_ip"] if "gateway_ip" in attrs else ipam.default_gateway(cidr)
     _check_gateway(cidr, ip_version, gateway)
     subnet_id = new_id()
     if attrs.get("allocation_pools"):
