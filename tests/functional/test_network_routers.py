@@ -307,3 +307,25 @@ def test_overlapping_interfaces_added_at_once(cloud: RunningCloud, demo: Any) ->
         demo.network.delete_router(router.id)
         for n in nets:
             demo.network.delete_network(n.id)
+
+
+def test_ipv6_prefixes_share_one_router_port(demo: Any) -> None:
+    net = demo.network.create_network(name="rt-v6")
+    router = demo.network.create_router(name="rt-v6-router")
+    try:
+        subs = [demo.network.create_subnet(network_id=net.id, ip_version=6, cidr=f"fd00:51:{i}::/64",
+                                           ipv6_ra_mode="slaac", ipv6_address_mode="slaac") for i in range(2)]
+        first = demo.network.add_interface_to_router(router, subnet_id=subs[0].id)
+        second = demo.network.add_interface_to_router(router, subnet_id=subs[1].id)
+        assert second["port_id"] == first["port_id"] and second["subnet_ids"] == [subs[1].id]
+        port = demo.network.get_port(first["port_id"])
+        assert sorted(f["subnet_id"] for f in port.fixed_ips) == sorted(s.id for s in subs)
+        demo.network.remove_interface_from_router(router, subnet_id=subs[0].id)
+        port = demo.network.get_port(first["port_id"])
+        assert [f["subnet_id"] for f in port.fixed_ips] == [subs[1].id]
+        demo.network.remove_interface_from_router(router, subnet_id=subs[1].id)
+        with pytest.raises(sdk_exc.NotFoundException):
+            demo.network.get_port(first["port_id"])
+    finally:
+        demo.network.delete_router(router.id)
+        demo.network.delete_network(net.id)

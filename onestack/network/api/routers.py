@@ -219,7 +219,8 @@ async def remove_router_interface(req: Req) -> Response:
     caller = await caller_of(req)
     current = await req.read(routers.show, caller, req.path("router_id"))
     await enforce(req, "remove_router_interface", {"project_id": current["project_id"]})
-    return json_response(await req.write(router_interfaces.remove, caller, req.path("router_id"), info))
+    return json_response(await req.write(router_interfaces.remove, caller, req.path("router_id"), info,
+                                         req.state.config.network))
 
 
 async def _change_routes(req: Req, adding: bool) -> Response:
