@@ -13,10 +13,14 @@ from onestack.core.service import CatalogEntry, Migrations, Running, ServiceDefi
 from onestack.network import models
 from onestack.network.api import (
     address_scopes,
+    auto_topology,
+    floating_ips,
     ip_availability,
     networks,
+    port_forwardings,
     ports,
     root,
+    routers,
     subnetpools,
     subnets,
 )
@@ -28,7 +32,8 @@ if TYPE_CHECKING:
     from onestack.process import Process
 
 # Every mounted API module; each declares its routes and the extensions it implements.
-API_MODULES = (root, networks, subnets, ports, subnetpools, address_scopes, ip_availability)
+API_MODULES = (root, networks, subnets, ports, subnetpools, address_scopes, ip_availability, routers, floating_ips,
+               port_forwardings, auto_topology)
 PREFIX = "/networking"
 _COLLECTION = re.compile(r"^/v2\.0/([a-z_-]+)$")
 
