@@ -282,3 +282,30 @@ def test_extensions_declared(demo: Any) -> None:
     aliases = {e.alias for e in demo.network.extensions()}
     assert {"security-group", "stateful-security-group", "rbac-security-groups", "security-groups-normalized-cidr",
             "security-groups-rules-belongs-to-default-sg"} <= aliases
+
+
+def test_groups_in_use_by_ports(cloud: RunningCloud, project: str) -> None:
+    http = neutron(cloud, "devstack-admin")
+    net = http.post("/v2.0/networks", json={"network": {"name": "sg-use", "project_id": project}}).json()["network"]
+    try:
+        # A project's first port makes its default group and uses it.
+        port = http.post("/v2.0/ports", json={"port": {"network_id": net["id"], "project_id": project}})
+        assert port.status_code == 201, port.text
+        default = http.get(f"/v2.0/security-groups?project_id={project}&name=default").json()["security_groups"]
+        assert port.json()["port"]["security_groups"] == [default[0]["id"]]
+        sg = http.post("/v2.0/security-groups",
+                       json={"security_group": {"name": "used", "project_id": project}}).json()["security_group"]
+        r = http.put(f"/v2.0/ports/{port.json()['port']['id']}", json={"port": {"security_groups": [sg["id"]]}})
+        assert r.status_code == 200, r.text
+        r = http.delete(f"/v2.0/security-groups/{sg['id']}")
+        assert r.status_code == 409 and error_of(r)["type"] == "SecurityGroupInUse"
+        r = http.put(f"/v2.0/security-groups/{sg['id']}", json={"security_group": {"stateful": False}})
+        assert r.status_code == 409 and error_of(r)["type"] == "SecurityGroupInUse"
+        assert http.get(f"/v2.0/security-groups/{sg['id']}").json()["security_group"]["stateful"] is True
+        # Other changes of a group in use are fine.
+        r = http.put(f"/v2.0/security-groups/{sg['id']}", json={"security_group": {"description": "busy"}})
+        assert r.status_code == 200
+        assert http.delete(f"/v2.0/ports/{port.json()['port']['id']}").status_code == 204
+        assert http.delete(f"/v2.0/security-groups/{sg['id']}").status_code == 204
+    finally:
+        http.delete(f"/v2.0/networks/{net['id']}")
