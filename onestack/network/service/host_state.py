@@ -82,8 +82,8 @@ def _filters(s: Session, rows: Any, ips: dict[str, list[FixedIP]]) -> dict[str, 
     rules_of: dict[str, list[models.SecurityGroupRule]] = defaultdict(list)
     for rr in s.scalars(select(rule).where(rule.security_group_id.in_(sg_ids))) if sg_ids else ():
         rules_of[rr.security_group_id].append(rr)
-    stateful = dict(s.execute(select(models.SecurityGroup.id, models.SecurityGroup.stateful)
-                              .where(models.SecurityGroup.id.in_(sg_ids))).tuples().all()) if sg_ids else {}
+    stateful: dict[str, bool] = {g: st for g, st in s.execute(
+        select(models.SecurityGroup.id, models.SecurityGroup.stateful).where(models.SecurityGroup.id.in_(sg_ids)))}
     remote = _group_members(s, sorted({rr.remote_group_id for rs in rules_of.values() for rr in rs
                                       if rr.remote_group_id}))
     pairs: dict[str, list[str]] = defaultdict(list)
@@ -165,8 +165,9 @@ def _routers(s: Session) -> dict[str, RouterSpec]:
                         .join(port, port.id == rp.port_id)).all()
     port_ids = sorted({m.port_id for m in members} | {r.gw_port_id for r in routers if r.gw_port_id})
     ips = _fixed_ips(s, port_ids)
-    cidrs = dict(s.execute(select(models.Subnet.id, models.Subnet.cidr).where(models.Subnet.id.in_(
-        sorted({ip["subnet_id"] for v in ips.values() for ip in v})))).tuples().all())
+    cidrs: dict[str, str] = {sid: cidr for sid, cidr in s.execute(
+        select(models.Subnet.id, models.Subnet.cidr).where(models.Subnet.id.in_(
+            sorted({ip["subnet_id"] for v in ips.values() for ip in v}))))}
     gw_net = {m.port_id: (m.network_id, m.mac_address) for m in members}
     gw_net.update({p.id: (p.network_id, p.mac_address) for p in s.execute(
         select(port.id, port.network_id, port.mac_address)
