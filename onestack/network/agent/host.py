@@ -39,12 +39,16 @@ ROLES = (L2_AGENT, DHCP_AGENT, L3_AGENT)
 
 
 class NetworkAgent:
+    # The topics it talks on (a test may run agents on topics of its own).
+    server_api: type[NetworkServerAPI] = NetworkServerAPI
+    agent_api: type[NetworkAgentAPI] = NetworkAgentAPI
+
     def __init__(self, config: Config, host: str, driver: NetworkDriver, bus: Bus) -> None:
         self.config = config
         self.host = host
         self.driver = driver
         self.bus = bus
-        self.server = NetworkServerAPI(bus, timeout=config.network.rpc_timeout)
+        self.server = self.server_api(bus, timeout=config.network.rpc_timeout)
         self.passes = 0  # completed passes (tests and logs)
         self._wake = asyncio.Event()
         self._started = True
@@ -52,7 +56,7 @@ class NetworkAgent:
         self._serving: Subscription | None = None
 
     async def start(self) -> None:
-        self._serving = await serve(self.bus, NetworkAgentAPI, self)
+        self._serving = await serve(self.bus, self.agent_api, self)
         self._wake.set()  # the first pass runs at once
         self._loops = [asyncio.create_task(self._heartbeats(), name=f"network-heartbeat-{self.host}"),
                        asyncio.create_task(self._reconciling(), name=f"network-reconcile-{self.host}")]
