@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Coroutine
 from typing import Any
 
 from sqlalchemy import event, inspect
@@ -109,7 +110,10 @@ class AgentsEndpoint:
 
     async def ports_wired(self, host: str, port_ids: list[str]) -> list[str]:
         changed = await self.db.write(port_status.set_status, host, port_ids, port_status.ACTIVE)
-        await nova_notifier.send(self.session, nova_notifier.vif_plugged_events(changed))
+        events = nova_notifier.vif_plugged_events(changed)
+        if events and self.session is not None:
+            # In the background: the agent's pass does not wait for compute to answer.
+            self._background(nova_notifier.send(self.session, events))
         return [c.port_id for c in changed]
 
     async def ports_unwired(self, host: str, port_ids: list[str]) -> list[str]:
@@ -132,7 +136,10 @@ class AgentsEndpoint:
             hosts, self._pending = self._pending, set()
         if not hosts:
             return
-        task = asyncio.get_running_loop().create_task(self._nudge(None if _ALL in hosts else sorted(hosts)))
+        self._background(self._nudge(None if _ALL in hosts else sorted(hosts)))
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
