@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -62,14 +61,3 @@ def router_host(s: Session, down_time: float, when: datetime | None = None) -> s
     hosts = alive_hosts(s, L3_AGENT_TYPE, down_time, when)
     return hosts[0] if hosts else None
 
-
-def view(row: models.Agent, down_time: float, when: datetime | None = None) -> dict[str, Any]:
-    """The row as ``/v2.0/agents`` shows it (for whoever serves that API)."""
-    from onestack.network.service.common import iso, loads
-
-    return {"id": row.id, "agent_type": row.agent_type, "binary": row.binary, "topic": row.topic,
-            "host": row.host, "availability_zone": row.availability_zone, "admin_state_up": row.admin_state_up,
-            "alive": is_alive(row, down_time, when), "configurations": loads(row.configurations, {}),
-            "resources_synced": row.resources_synced, "description": row.description,
-            "created_at": iso(row.created_at), "started_at": iso(row.started_at),
-            "heartbeat_timestamp": iso(row.heartbeat_timestamp)}
