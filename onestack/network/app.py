@@ -49,7 +49,11 @@ def build(process: Process) -> Running:
     service = Service(name="network", prefix=PREFIX, routes=routes, render_error=neutron_error,
                       state={"network": state, "token_validator": process.validator,
                              "api": ApiService(state, db, state.enforcer, CONVENTIONS)})
-    return Running("network", api=service, state=state)
+    # The agents' side of the bus (network/server_rpc.py): their desired state, heartbeats, port status.
+    from onestack.network.server_rpc import AgentsEndpoint
+
+    endpoint = AgentsEndpoint(config, db, process.bus, process.session if config.compute.enabled else None)
+    return Running("network", api=service, workers=[endpoint], state=state)
 
 
 SERVICE = ServiceDefinition(
