@@ -14,6 +14,7 @@ from onestack.network import models
 from onestack.network.api import (
     agents,
     availability_zones,
+    default_security_group_rules,
     networks,
     ports,
     quotas,
@@ -33,7 +34,8 @@ if TYPE_CHECKING:
 
 # Every mounted API module; each declares its routes and the extensions it implements.
 API_MODULES = (root, networks, subnets, ports,
-               security_groups, security_group_rules, quotas, rbac, tags, availability_zones, agents)
+               security_groups, security_group_rules, default_security_group_rules, quotas, rbac, tags,
+               availability_zones, agents)
 PREFIX = "/networking"
 _COLLECTION = re.compile(r"^/v2\.0/([a-z_-]+)$")
 

@@ -447,3 +447,13 @@ class PortBound(InUse):
     def __init__(self, port_id: str, vif_type: str, old_mac: str, new_mac: str) -> None:
         super().__init__(f"Unable to complete operation on port {port_id}, port is already bound, "
                          f"port type: {vif_type}, old_mac {old_mac}, new_mac {new_mac}.")
+
+
+class DefaultSecurityGroupRuleExists(InUse):
+    def __init__(self, rule_id: str) -> None:
+        super().__init__(f"Default security group rule already exists. Rule id is {rule_id}.")
+
+
+class DefaultSecurityGroupRuleNotFound(NotFound):
+    def __init__(self, rule_id: str) -> None:
+        super().__init__(f"Default Security Group rule {rule_id} does not exist")

@@ -87,7 +87,7 @@ def test_accepted_ranges() -> None:
 def test_same_rule_keys() -> None:
     def key(**attrs: Any) -> tuple[Any, ...]:
         r = _rule(**attrs)
-        return rules._key(r["direction"], r["ethertype"], r["protocol"], r["port_range_min"], r["port_range_max"],
+        return rules.rule_key(r["direction"], r["ethertype"], r["protocol"], r["port_range_min"], r["port_range_max"],
                           r["remote_ip_prefix"], r["remote_group_id"])
 
     assert key(protocol="tcp") == key(protocol="6")
