@@ -306,6 +306,16 @@ class SecurityGroupRuleParameterConflict(InvalidInput):
         NeutronError.__init__(self, f"Conflicting value ethertype {ethertype} for CIDR {cidr}")
 
 
+class SecurityGroupNotSingleGroupRules(InvalidInput):
+    def __init__(self) -> None:
+        NeutronError.__init__(self, "Only allowed to update rules for one security profile at a time")
+
+
+class DuplicateSecurityGroupRuleInPost(InUse):
+    def __init__(self) -> None:
+        super().__init__("Duplicate Security Group Rule in POST.")
+
+
 class DuplicateRbacPolicy(Conflict):
     def __init__(self) -> None:
         super().__init__("An RBAC policy already exists with those values.")

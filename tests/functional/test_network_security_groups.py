@@ -354,3 +354,33 @@ def test_default_rule_template(cloud: RunningCloud, demo: Any, project: str) -> 
     assert r.status_code == 404 and error_of(r)["type"] == "DefaultSecurityGroupRuleNotFound"
     after = http.get("/v2.0/default-security-group-rules").json()["default_security_group_rules"]
     assert sorted(r["id"] for r in after) == sorted(r["id"] for r in initial)
+
+
+def test_bulk_rules_all_or_none(cloud: RunningCloud, group: Any, demo: Any) -> None:
+    http = neutron(cloud)
+
+    def bulk(*rules: dict[str, Any]) -> Any:
+        return http.post("/v2.0/security-group-rules", json={"security_group_rules": [
+            {"security_group_id": group.id, "direction": "ingress", **r} for r in rules]})
+
+    before = http.get(f"/v2.0/security-groups/{group.id}").json()["security_group"]["security_group_rules"]
+    r = bulk({"protocol": "tcp", "port_range_min": 80, "port_range_max": 80},
+             {"protocol": "tcp", "port_range_min": 80, "port_range_max": 80})
+    assert r.status_code == 409 and error_of(r)["type"] == "DuplicateSecurityGroupRuleInPost"
+    r = bulk({"protocol": "tcp", "port_range_min": 80, "port_range_max": 80}, {"protocol": "nope"})
+    assert r.status_code == 400
+    other = demo.network.create_security_group(name="sg-bulk-other")
+    try:
+        r = http.post("/v2.0/security-group-rules", json={"security_group_rules": [
+            {"security_group_id": group.id, "direction": "ingress"},
+            {"security_group_id": other.id, "direction": "ingress"}]})
+        assert r.status_code == 400 and error_of(r)["type"] == "SecurityGroupNotSingleGroupRules"
+    finally:
+        demo.network.delete_security_group(other.id)
+    after = http.get(f"/v2.0/security-groups/{group.id}").json()["security_group"]["security_group_rules"]
+    assert after == before
+    r = bulk({"protocol": "tcp", "port_range_min": 80, "port_range_max": 80}, {"protocol": "udp"})
+    assert r.status_code == 201, r.text
+    made = r.json()["security_group_rules"]
+    assert [m["protocol"] for m in made] == ["tcp", "udp"]
+    assert len(http.get(f"/v2.0/security-groups/{group.id}").json()["security_group"]["security_group_rules"]) == 4
