@@ -203,6 +203,10 @@ def test_missing_groups(cloud: RunningCloud, group: Any) -> None:
     assert r.status_code == 404 and error_of(r)["type"] == "SecurityGroupNotFound"
     r = _rule(http, group.id, remote_group_id=ghost)
     assert r.status_code == 404 and ghost in error_of(r)["message"]
+    for not_an_id in ("bad_group_id", "x" * 40):
+        r = _rule(http, group.id, remote_group_id=not_an_id)
+        assert r.status_code == 404 and error_of(r)["type"] == "SecurityGroupNotFound"
+    assert _rule(http, "bad_group_id").status_code == 404
     r = http.post("/v2.0/security-group-rules", json={"security_group_rule": {"security_group_id": group.id}})
     assert r.status_code == 400 and "direction" in error_of(r)["message"]
 

@@ -38,14 +38,15 @@ EXTENSIONS = [
 
 ATTRS = [
     a.Attr("id", a.uuid_, allow_post=False, allow_put=False),
-    a.Attr("security_group_id", a.uuid_, allow_put=False, required=True),
+    # Group ids are looked up, not checked for form: any unknown one is Neutron's 404 SecurityGroupNotFound.
+    a.Attr("security_group_id", a.string(255), allow_put=False, required=True),
     a.Attr("direction", a.one_of("ingress", "egress"), allow_put=False, required=True),
     a.Attr("ethertype", rules.convert_ethertype, allow_put=False, default="IPv4"),
     a.Attr("protocol", rules.convert_protocol, allow_put=False, default=None),
     a.Attr("port_range_min", rules.convert_port, allow_put=False, default=None),
     a.Attr("port_range_max", rules.convert_port, allow_put=False, default=None),
     a.Attr("remote_ip_prefix", rules.convert_prefix, allow_put=False, default=None),
-    a.Attr("remote_group_id", a.uuid_or_none, allow_put=False, default=None),
+    a.Attr("remote_group_id", a.string(255, nullable=True), allow_put=False, default=None),
     a.Attr("description", a.name_or_none(), default=""),
     a.Attr("project_id", a.project_id, allow_put=False),
     a.Attr("tenant_id", a.project_id, allow_put=False),
