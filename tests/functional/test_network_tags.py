@@ -128,3 +128,23 @@ def test_visibility_and_permission(cloud: RunningCloud, admin: Any, network: Any
 
 def test_extension_declared(demo: Any) -> None:
     assert "standard-attr-tag" in {e.alias for e in demo.network.extensions()}
+
+
+def test_subnet_and_port_tags(cloud: RunningCloud, demo: Any, network: Any) -> None:
+    subnet = demo.network.create_subnet(network_id=network.id, ip_version=4, cidr="10.77.0.0/24")
+    port = demo.network.create_port(network_id=network.id)
+    try:
+        http, alt = neutron(cloud), neutron(cloud, "devstack-alt")
+        for collection, rid, member in (("subnets", subnet.id, "subnet"), ("ports", port.id, "port")):
+            r = http.put(f"/v2.0/{collection}/{rid}/tags", json={"tags": ["t1", "t2"]})
+            assert r.status_code == 200, r.text
+            shown = http.get(f"/v2.0/{collection}/{rid}").json()[member]
+            assert shown["tags"] == ["t1", "t2"] and shown["revision_number"] >= 1
+            listed = http.get(f"/v2.0/{collection}?tags=t1,t2").json()[f"{member}s"]
+            assert [x["id"] for x in listed] == [rid]
+            r = alt.get(f"/v2.0/{collection}/{rid}/tags")
+            kind = "SubnetNotFound" if member == "subnet" else "PortNotFound"
+            assert r.status_code == 404 and error_of(r)["type"] == kind
+    finally:
+        demo.network.delete_port(port.id)
+        demo.network.delete_subnet(subnet.id)
