@@ -467,3 +467,8 @@ class DefaultSecurityGroupRuleExists(InUse):
 class DefaultSecurityGroupRuleNotFound(NotFound):
     def __init__(self, rule_id: str) -> None:
         super().__init__(f"Default Security Group rule {rule_id} does not exist")
+
+
+class TenantQuotaNotFound(NotFound):
+    def __init__(self, project_id: str) -> None:
+        super().__init__(f"Quota for tenant {project_id} could not be found.")

@@ -68,6 +68,8 @@ def test_update_list_details_and_reset(cloud: RunningCloud, admin: Any, project:
         admin.network.delete_network(net.id)
     assert http.delete(f"/v2.0/quotas/{project}").status_code == 204
     assert http.get(f"/v2.0/quotas/{project}").json() == {"quota": DEFAULTS}
+    r = http.delete(f"/v2.0/quotas/{project}")
+    assert r.status_code == 404 and error_of(r)["type"] == "TenantQuotaNotFound"
     assert project not in [q["project_id"] for q in http.get("/v2.0/quotas").json()["quotas"]]
 
 
