@@ -15,11 +15,13 @@ from onestack.network.api import (
     agents,
     availability_zones,
     networks,
+    ports,
     quotas,
     rbac,
     root,
     security_group_rules,
     security_groups,
+    subnets,
     tags,
 )
 from onestack.network.api.common import CONVENTIONS
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
     from onestack.process import Process
 
 # Every mounted API module; each declares its routes and the extensions it implements.
-API_MODULES = (root, networks,
+API_MODULES = (root, networks, subnets, ports,
                security_groups, security_group_rules, quotas, rbac, tags, availability_zones, agents)
 PREFIX = "/networking"
 _COLLECTION = re.compile(r"^/v2\.0/([a-z_-]+)$")
