@@ -44,7 +44,7 @@ class InvalidAllocationPool(NeutronError):
 
 
 class IpAddressGenerationFailureNoMatchingSubnet(NeutronError):
-    status = 400
+    status = 409  # a Conflict in Neutron (a kind of IpAddressGenerationFailure)
 
 
 class InvalidIpForNetwork(NeutronError):
@@ -113,12 +113,12 @@ class AddressScopeNotFound(NotFound):
 
 class RouterNotFound(NotFound):
     def __init__(self, router_id: str) -> None:
-        super().__init__(f"Router {router_id} could not be found.")
+        super().__init__(f"Router {router_id} could not be found")
 
 
 class FloatingIPNotFound(NotFound):
     def __init__(self, floatingip_id: str) -> None:
-        super().__init__(f"Floating IP {floatingip_id} could not be found.")
+        super().__init__(f"Floating IP {floatingip_id} could not be found")
 
 
 class SecurityGroupNotFound(NotFound):
@@ -340,6 +340,237 @@ class AdminRequired(NeutronError):
 class InvalidQuotaValue(Conflict):
     def __init__(self, unders: list[str]) -> None:
         super().__init__(f"Change would make usage less than 0 for the following resources: {unders}.")
+# --- routers, floating IPs, port forwardings, auto-allocation (h/l3) -----------------------------
+
+class InvalidRoutes(NeutronError):
+    status = 400
+
+    def __init__(self, routes: object, reason: str) -> None:
+        super().__init__(f"Invalid format for routes: {routes}, {reason}")
+
+
+class RoutesExhausted(NeutronError):
+    status = 400
+
+    def __init__(self, router_id: str, quota: int) -> None:
+        super().__init__(f"Unable to complete operation for {router_id}. "
+                         f"The number of routes exceeds the maximum {quota}.")
+
+
+class SubnetMismatchForPort(NeutronError):
+    status = 400
+
+    def __init__(self, port_id: str, subnet_id: str) -> None:
+        super().__init__(f"Subnet on port {port_id} does not match the requested subnet {subnet_id}.")
+
+
+class ExternalIpAddressExhausted(NeutronError):
+    status = 400
+
+    def __init__(self, net_id: str) -> None:
+        super().__init__(f"Unable to find any IP address on external network {net_id}.")
+
+
+class RouterInterfaceNotFound(NotFound):
+    def __init__(self, router_id: str, port_id: str) -> None:
+        super().__init__(f"Router {router_id} does not have an interface with id {port_id}")
+
+
+class RouterInterfaceNotFoundForSubnet(NotFound):
+    def __init__(self, router_id: str, subnet_id: str) -> None:
+        super().__init__(f"Router {router_id} has no interface on subnet {subnet_id}")
+
+
+class RouterInterfaceInUseByFloatingIP(InUse):
+    def __init__(self, router_id: str, subnet_id: str) -> None:
+        super().__init__(f"Router interface for subnet {subnet_id} on router {router_id} cannot be deleted, "
+                         "as it is required by one or more floating IPs.")
+
+
+class RouterInterfaceInUseByRoute(InUse):
+    def __init__(self, router_id: str, subnet_id: str) -> None:
+        super().__init__(f"Router interface for subnet {subnet_id} on router {router_id} cannot be deleted, "
+                         "as it is required by one or more routes.")
+
+
+class RouterExternalGatewayInUseByFloatingIp(InUse):
+    def __init__(self, router_id: str, net_id: str) -> None:
+        super().__init__(f"Gateway cannot be updated for router {router_id}, since a gateway to external "
+                         f"network {net_id} is required by one or more floating IPs.")
+
+
+class FloatingIPPortAlreadyAssociated(InUse):
+    def __init__(self, floating_ip_address: str, fip_id: str, port_id: str, fixed_ip: str, net_id: str) -> None:
+        super().__init__(f"Cannot associate floating IP {floating_ip_address} ({fip_id}) with port {port_id} "
+                         f"using fixed IP {fixed_ip}, as that fixed IP already has a floating IP on external "
+                         f"network {net_id}.")
+
+
+class FipInUseByPortForwarding(InUse):
+    def __init__(self, fip_id: str) -> None:
+        super().__init__(f"Floating IP {fip_id} in use by Port Forwarding resources.")
+
+
+class PortHasBindingFloatingIP(InUse):
+    def __init__(self, floating_ip_address: str, fip_id: str, port_id: str, fixed_ip: str) -> None:
+        super().__init__(f"Cannot create port forwarding to floating IP {floating_ip_address} ({fip_id}) with "
+                         f"port {port_id} using fixed IP {fixed_ip}, as that port already has a binding "
+                         "floating IP.")
+
+
+class PortForwardingNotSupportFilterField(NeutronError):
+    status = 400
+
+    def __init__(self, field: str) -> None:
+        super().__init__(f"Port Forwarding filter {field} is not supported.")
+
+
+class AutoAllocationFailure(Conflict):
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Deployment error: {reason}.")
+
+
+def external_gateway_not_found(external_network_id: str, subnet_id: str,
+                               port_id: str) -> ExternalGatewayForFloatingIPNotFound:
+    return ExternalGatewayForFloatingIPNotFound(
+        f"External network {external_network_id} is not reachable from subnet {subnet_id}.  "
+        f"Therefore, cannot associate Port {port_id} with a Floating IP.")
+# --- subnet pools and address scopes (neutron_lib.exceptions, exceptions.address_scope) ----------
+
+class EmptySubnetPoolPrefixList(NeutronError):
+    status = 400
+
+    def __init__(self) -> None:
+        super().__init__("Empty subnet pool prefix list.")
+
+
+class PrefixVersionMismatch(NeutronError):
+    status = 400
+
+    def __init__(self) -> None:
+        super().__init__("Cannot mix IPv4 and IPv6 prefixes in a subnet pool.")
+
+
+class UnsupportedMinSubnetPoolPrefix(NeutronError):
+    status = 400
+
+    def __init__(self, prefix: int, version: int) -> None:
+        super().__init__(f"Prefix '{prefix}' not supported in IPv{version} pool.")
+
+
+class IllegalSubnetPoolPrefixBounds(NeutronError):
+    status = 400
+
+    def __init__(self, prefix_type: str, prefixlen: int, base_prefix_type: str, base_prefixlen: int) -> None:
+        super().__init__(f"Illegal prefix bounds: {prefix_type}={prefixlen}, "
+                         f"{base_prefix_type}={base_prefixlen}.")
+
+
+class IllegalSubnetPoolPrefixUpdate(NeutronError):
+    status = 400
+
+    def __init__(self, msg: str) -> None:
+        super().__init__(f"Illegal update to prefixes: {msg}.")
+
+
+class IllegalSubnetPoolUpdate(NeutronError):
+    status = 400
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Illegal subnetpool update : {reason}.")
+
+
+class IllegalSubnetPoolAssociationToAddressScope(NeutronError):
+    status = 400
+
+    def __init__(self, subnetpool_id: str, address_scope_id: str) -> None:
+        super().__init__(f"Illegal subnetpool association: subnetpool {subnetpool_id} cannot be "
+                         f"associated with address scope {address_scope_id}.")
+
+
+class IllegalSubnetPoolIpVersionAssociationToAddressScope(NeutronError):
+    status = 400
+
+    def __init__(self, subnetpool_id: str, address_scope_id: str, ip_version: int) -> None:
+        super().__init__(f"Illegal subnetpool association: subnetpool {subnetpool_id} cannot associate "
+                         f"with address scope {address_scope_id} because subnetpool ip_version is not "
+                         f"{ip_version}.")
+
+
+class AddressScopePrefixConflict(Conflict):
+    def __init__(self) -> None:
+        super().__init__("Failed to associate address scope: subnetpools within an address scope must "
+                         "have unique prefixes.")
+
+
+class MinPrefixSubnetAllocationError(NeutronError):
+    status = 400
+
+    def __init__(self, prefixlen: int, min_prefixlen: int) -> None:
+        super().__init__(f"Unable to allocate subnet with prefix length {prefixlen}, minimum allowed "
+                         f"prefix is {min_prefixlen}.")
+
+
+class MaxPrefixSubnetAllocationError(NeutronError):
+    status = 400
+
+    def __init__(self, prefixlen: int, max_prefixlen: int) -> None:
+        super().__init__(f"Unable to allocate subnet with prefix length {prefixlen}, maximum allowed "
+                         f"prefix is {max_prefixlen}.")
+
+
+class SubnetAllocationError(Conflict):
+    """Neutron raises it untyped (a 500); no prefix left is the pool's state, not a server fault: 409."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Failed to allocate subnet: {reason}.")
+
+
+class SubnetPoolQuotaExceeded(Conflict):
+    def __init__(self) -> None:
+        super().__init__("Per-project subnet pool prefix quota exceeded.")
+
+
+class SubnetPoolDeleteError(NeutronError):
+    status = 400
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Unable to delete subnet pool: {reason}.")
+
+
+class SubnetPoolInUse(InUse):
+    def __init__(self, subnet_pool_id: str, reason: str = "Two or more concurrent subnets allocated") -> None:
+        super().__init__(f"Unable to complete operation on subnet pool {subnet_pool_id}. {reason}.")
+
+
+class NetworkSubnetPoolAffinityError(NeutronError):
+    status = 400
+
+    def __init__(self) -> None:
+        super().__init__("Subnets hosted on the same network must be allocated from the same subnet pool.")
+
+
+class NetworkAddressScopeAffinityError(NeutronError):
+    status = 400
+
+    def __init__(self) -> None:
+        super().__init__("Subnets of the same address family hosted on the same network must all "
+                         "participate in the same address scope.")
+
+
+class AddressScopeInUse(InUse):
+    def __init__(self, address_scope_id: str) -> None:
+        super().__init__(f"Unable to complete operation on address scope {address_scope_id}. There are one "
+                         "or more subnet pools in use on the address scope.")
+
+
+class AddressScopeUpdateError(NeutronError):
+    status = 400
+
+    def __init__(self, address_scope_id: str, reason: str) -> None:
+        super().__init__(f"Unable to update address scope {address_scope_id} : {reason}.")
+
+
 # --- subnets, IPAM and ports (h/ports) ------------------------------------------------------------
 
 class OutOfBoundsAllocationPool(NeutronError):
@@ -445,3 +676,10 @@ class PortBound(InUse):
     def __init__(self, port_id: str, vif_type: str, old_mac: str, new_mac: str) -> None:
         super().__init__(f"Unable to complete operation on port {port_id}, port is already bound, "
                          f"port type: {vif_type}, old_mac {old_mac}, new_mac {new_mac}.")
+
+
+class NotAuthorized(NeutronError):
+    status = 403
+
+    def __init__(self) -> None:
+        super().__init__("Not authorized.")

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from onestack.network import models
 from onestack.network.errors import (
-    BadRequest,
     DNSNameServersExhausted,
     GatewayConflictWithAllocationPools,
+    GatewayIpInUse,
     HostRoutesExhausted,
     HTTPNotFound,
     InvalidAllocationPool,
@@ -31,7 +31,7 @@ from onestack.network.errors import (
     SubnetInUse,
     SubnetNotFound,
 )
-from onestack.network.service import ipam, networks, quotas
+from onestack.network.service import ipam, networks, quotas, subnetpools
 from onestack.network.service.common import (
     Caller,
     Listing,
@@ -81,8 +81,17 @@ def listing(caller: Caller) -> Listing:
                  "segment_id": S.segment_id, "description": S.description,
                  "revision_number": S.revision_number, "created_at": S.created_at, "updated_at": S.updated_at},
         conditions={"service_types": _has_service_type,
-                    "dns_nameservers": _has_nameserver},
+                    "dns_nameservers": _has_nameserver,
+                    "shared": lambda values: _shared(caller, values)},
     )
+
+
+def _shared(caller: Caller, values: list[Any]) -> Any:
+    """``shared=true|false``: subnets of networks shared with the caller (or not)."""
+    shared = rbac_granted("network", S.network_id, "access_as_shared", caller.project_id)
+    if all(values):
+        return shared
+    return ~shared if not any(values) else S.id.is_not(None)
 
 
 def _has_service_type(values: list[Any]) -> Any:
@@ -203,9 +212,7 @@ def _parse_pools(given: Sequence[Mapping[str, Any]], ip_version: int) -> list[tu
 
 
 def _check_pools(pools: Sequence[tuple[ipam.IP, ipam.IP]], cidr: str, gateway: str | None) -> None:
-    net = ipaddress.ip_network(cidr)
-    lo = int(net.network_address) + 1
-    hi = int(net.broadcast_address) - (1 if net.version == 4 else 0)
+    lo, hi = ipam.usable_range(cidr)
     for first, last in pools:
         if int(first) < lo or int(last) > hi:
             raise OutOfBoundsAllocationPool(_pool_text(first, last), cidr)
@@ -252,6 +259,19 @@ def _check_ipv6_modes(ip_version: int, ra_mode: str | None, address_mode: str | 
                            "format, which requires the prefix to be /64")
 
 
+def _check_dhcp_range(cidr: str, ip_version: int) -> None:
+    """What Neutron refuses for a subnet with DHCP on (at create, or when DHCP is turned on)."""
+    net = ipaddress.ip_network(cidr)
+    if (ip_version == 4 and net.prefixlen > 30) or (ip_version == 6 and net.prefixlen > 126):
+        raise InvalidInput("Subnet has a prefix length that is incompatible with DHCP service enabled")
+    if net.is_multicast:
+        raise InvalidInput("Multicast IP subnet is not supported if enable_dhcp is True")
+    if net.is_loopback:
+        raise InvalidInput("Loopback IP subnet is not supported if enable_dhcp is True")
+    if ip_version == 4 and int(net.network_address) == 0:
+        raise InvalidInput("First IP '0.0.0.0' of network is not supported if enable_dhcp is True.")
+
+
 def _check_overlap(s: Session, network_id: str, cidr: str) -> None:
     net = ipaddress.ip_network(cidr)
     if net.prefixlen == 0:
@@ -263,27 +283,13 @@ def _check_overlap(s: Session, network_id: str, cidr: str) -> None:
 
 
 def _cidr_from_pool(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any]) -> tuple[str, str | None]:
-    """The cidr of a new subnet and the pool it came from (Neutron's _get_subnetpool_id)."""
-    pool_id = attrs.get("subnetpool_id")
-    use_default = bool(attrs.get("use_default_subnetpool"))
-    if pool_id and use_default:
-        raise BadRequest("subnets", "subnetpool_id and use_default_subnetpool cannot both be specified")
-    if pool_id or use_default:
-        try:
-            from onestack.network.service import subnetpools  # type: ignore[attr-defined,unused-ignore]
-        except ImportError:
-            subnetpools = None
-        allocate = getattr(subnetpools, "allocate_cidr", None)
-        if allocate is not None:
-            # h/pools: allocate_cidr(s, caller, project_id, attrs) -> (cidr, subnetpool_id); it answers
-            # a given cidr inside the pool too, and its own errors (pool not found, no default, exhausted).
-            cidr, chosen = allocate(s, caller, project_id, attrs)
-            return str(cidr), chosen
-        if use_default:
-            raise BadRequest("subnets", f"No default subnetpool found for IPv{attrs.get('ip_version')}")
-    if attrs.get("cidr") is None:
-        raise BadRequest("subnets", "a subnetpool must be specified in the absence of a cidr")
-    return str(attrs["cidr"]), None
+    """The cidr of a new subnet and the pool it came from (Neutron's _get_subnetpool_id); the
+    allocator also keeps a network's subnets to one pool or one address scope."""
+    found = subnetpools.allocate_cidr(
+        s, caller, project_id, attrs["network_id"], cidr=attrs.get("cidr"), prefixlen=attrs.get("prefixlen"),
+        subnetpool_id=attrs.get("subnetpool_id"), use_default_subnetpool=bool(attrs.get("use_default_subnetpool")),
+        ip_version=attrs.get("ip_version"), allocation_pools=bool(attrs.get("allocation_pools")))
+    return found.cidr, found.subnetpool_id
 
 
 # --- create, update, delete ---------------------------------------------------------------------------
@@ -291,19 +297,22 @@ def _cidr_from_pool(s: Session, caller: Caller, project_id: str, attrs: Mapping[
 def create(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any]) -> dict[str, Any]:
     """A subnet for ``project_id`` from checked ``attrs`` (the API applied policy and defaults)."""
     net = network_for_new(s, caller, attrs["network_id"], project_id)
+    # Subnets of one network are made one at a time (a row lock on server databases), so that
+    # two overlapping ones cannot both pass the overlap check.
+    s.execute(select(models.Network.id).where(models.Network.id == net.id).with_for_update())
     ip_version = int(attrs["ip_version"])
     given_cidr, pool_id = _cidr_from_pool(s, caller, project_id, attrs)
     _check_version(ip_version, given_cidr, "cidr")
     cidr = str(ipaddress.ip_network(given_cidr, strict=False))  # host bits cleared, as Neutron stores it
+    if ip_version == 6 and int(ipaddress.ip_network(cidr).network_address) == 0:
+        raise InvalidInput("IPv6 subnet '::' is not supported")
     _check_overlap(s, net.id, cidr)
     enable_dhcp = attrs.get("enable_dhcp", True)
+    if enable_dhcp:
+        _check_dhcp_range(cidr, ip_version)
     ra_mode, address_mode = attrs.get("ipv6_ra_mode"), attrs.get("ipv6_address_mode")
     _check_ipv6_modes(ip_version, ra_mode, address_mode, enable_dhcp, cidr)
-    if "gateway_ip" in attrs:
-        gateway = attrs["gateway_ip"]
-    else:
-        net_obj = ipaddress.ip_network(cidr)
-        gateway = str(net_obj.network_address + 1) if net_obj.num_addresses > 1 else None
+    gateway = attrs["gateway_ip"] if "gateway_ip" in attrs else ipam.default_gateway(cidr)
     _check_gateway(cidr, ip_version, gateway)
     subnet_id = new_id()
     if attrs.get("allocation_pools"):
@@ -327,9 +336,32 @@ def create(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any]
     _store_dns(s, subnet_id, dns)
     _store_routes(s, subnet_id, routes)
     _store_types(s, subnet_id, attrs.get("service_types") or [])
+    if ipam.is_auto_address(ip_version, ra_mode, address_mode):
+        _address_existing_ports(s, row)
     touch(net)  # Neutron bumps the network's revision when its subnets change
     s.flush()
     return views(s, caller, [row])[0]
+
+
+def _address_existing_ports(s: Session, row: models.Subnet) -> None:
+    """A new SLAAC / DHCPv6-stateless subnet gives every port already on the network (router
+    interfaces aside) its EUI-64 address there, as Neutron does after creating one."""
+    p = models.Port
+    found = s.execute(select(p.id, p.mac_address, p.device_owner).where(
+        p.network_id == row.network_id, p.device_owner.not_in(ipam.ROUTER_INTERFACE_OWNERS)))
+    info = next(i for i in ipam.subnets_of(s, row.network_id) if i.id == row.id)
+    for port_id, mac, owner in list(found):
+        if info.service_types and owner not in info.service_types:
+            continue
+        ipam.allocate(s, ipam.auto_addresses([info], mac, owner), port_id, row.network_id)
+        port = s.get(p, port_id)
+        if port is not None:
+            touch(port)
+
+
+def create_many(s: Session, caller: Caller, items: Sequence[tuple[str, Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    """Several subnets in one transaction (Neutron's bulk create: all or none)."""
+    return [create(s, caller, project_id, attrs) for project_id, attrs in items]
 
 
 def _store_pools(s: Session, subnet_id: str, pools: Sequence[tuple[Any, Any]]) -> None:
@@ -361,11 +393,15 @@ def update(s: Session, caller: Caller, subnet_id: str, attrs: Mapping[str, Any],
     row = get_row(s, caller, subnet_id)
     check_revision(row, revision)
     enable_dhcp = attrs.get("enable_dhcp", row.enable_dhcp)
+    if enable_dhcp and not row.enable_dhcp:
+        _check_dhcp_range(row.cidr, row.ip_version)
     if row.ip_version == 6 and not enable_dhcp and (row.ipv6_ra_mode or row.ipv6_address_mode):
         raise InvalidInput("Cannot disable enable_dhcp with ipv6 attributes set")
     gateway = attrs.get("gateway_ip", row.gateway_ip)
     if "gateway_ip" in attrs:
         _check_gateway(row.cidr, row.ip_version, gateway)
+        if gateway != row.gateway_ip and row.gateway_ip is not None:
+            _check_gateway_free(s, row)
     if "allocation_pools" in attrs:
         pools = _parse_pools(attrs["allocation_pools"] or [], row.ip_version)
         _check_pools(pools, row.cidr, gateway)
@@ -391,6 +427,16 @@ def update(s: Session, caller: Caller, subnet_id: str, attrs: Mapping[str, Any],
     touch(row)
     s.flush()
     return views(s, caller, [row])[0]
+
+
+def _check_gateway_free(s: Session, row: models.Subnet) -> None:
+    """The gateway of a subnet a router interface holds cannot move (Neutron's GatewayIpInUse)."""
+    a, p = models.IPAllocation, models.Port
+    holder = s.scalar(select(a.port_id).join(p, p.id == a.port_id).where(
+        a.subnet_id == row.id, a.ip_address == row.gateway_ip,
+        p.device_owner.in_(ipam.ROUTER_INTERFACE_OWNERS)).limit(1))
+    if holder is not None:
+        raise GatewayIpInUse(str(row.gateway_ip), holder)
 
 
 def delete_subnet(s: Session, caller: Caller, subnet_id: str, revision: int | None = None) -> None:
