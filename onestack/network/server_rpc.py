@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from sqlalchemy import event, inspect, or_, select
@@ -130,11 +130,14 @@ for _fn, _models in _LISTENERS:
 class AgentsEndpoint:
     """``NetworkServerAPI``'s implementation, and the nudges; a worker of the network service."""
 
-    def __init__(self, config: Config, db: Database, bus: Bus, session: nova_notifier.Session | None) -> None:
+    def __init__(self, config: Config, db: Database, bus: Bus,
+                 session: Callable[[], nova_notifier.Session] | None) -> None:
         self.config = config
         self.db = db
         self.bus = bus
-        self.session = session  # HTTP as the service user, to tell compute (None: nobody to tell)
+        # HTTP as the service user, to tell compute (None: nobody to tell); made on first use,
+        # once the process has assembled its own API (requests to it then stay in-process).
+        self._session = session
         self.agents_api = NetworkAgentAPI(bus)
         self._pending: set[str] = set()
         self._lock = threading.Lock()
@@ -169,9 +172,9 @@ class AgentsEndpoint:
     async def ports_wired(self, host: str, port_ids: list[str]) -> list[str]:
         changed = await self.db.write(port_status.set_status, host, port_ids, port_status.ACTIVE)
         events = nova_notifier.vif_plugged_events(changed)
-        if events and self.session is not None:
+        if events and self._session is not None:
             # In the background: the agent's pass does not wait for compute to answer.
-            self._background(nova_notifier.send(self.session, events))
+            self._background(nova_notifier.send(self._session(), events))
         return [c.port_id for c in changed]
 
     async def ports_unwired(self, host: str, port_ids: list[str]) -> list[str]:
