@@ -8,7 +8,6 @@ in-process agent for ``compute-1``, and an ``onestack agent network`` process fo
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from onestack.network.agent.fake import drift, tap_name
+from onestack.network.agent.fake import drift, read, tap_name
 from tests.functional.cloud import REPO, RunningCloud, make_cloud, wait_until
 from tests.functional.network_support import neutron
 from tests.services import rabbit_vhost
@@ -60,15 +59,18 @@ def network_id(net: httpx.Client) -> str:
 
 
 def model_of(data_dir: Path, host: str) -> dict[str, Any]:
-    path = data_dir / "network" / host / "datapath.json"
-    return json.loads(path.read_text()) if path.exists() else {"taps": {}, "bridges": {"br-int": {"ports": {}}},
-                                                               "log": []}
+    """The host's fake data plane as one document (``agent/fake.py: read``)."""
+    return read(datapath(data_dir, host))
+
+
+def datapath(data_dir: Path, host: str) -> Path:
+    return data_dir / "network" / host / "datapath"
 
 
 def wired(data_dir: Path, host: str, port_id: str) -> bool:
     model = model_of(data_dir, host)
     name = tap_name(port_id)
-    return name in model["taps"] and name in model["bridges"]["br-int"]["ports"]
+    return name in model["taps"] and name in model["bridge"]
 
 
 def create_port(net: httpx.Client, network_id: str, host: str) -> dict[str, Any]:
@@ -118,7 +120,7 @@ def test_drift_on_the_host_is_repaired_by_the_next_pass(
         ncloud: RunningCloud, net: httpx.Client, network_id: str) -> None:
     port = create_port(net, network_id, "compute-1")
     wait_until(lambda: wired(ncloud.data_dir, "compute-1", port["id"]), timeout=30, what="the tap")
-    path = ncloud.data_dir / "network" / "compute-1" / "datapath.json"
+    path = datapath(ncloud.data_dir, "compute-1")
     plugs_before = model_of(ncloud.data_dir, "compute-1")["log"].count(f"plug_port {port['id']}")
     drift(path, "tap", port["id"])  # an operator removes the tap behind the agent's back
     wait_until(lambda: wired(ncloud.data_dir, "compute-1", port["id"]), timeout=30, what="the tap repaired")
@@ -276,7 +278,7 @@ def test_an_agent_killed_and_restarted_converges_to_the_database(
         # While it is dead: one port goes, another comes, and the host drifts.
         assert net.delete(f"/v2.0/ports/{gone['id']}").status_code == 204
         new = create_port(net, network_id, host)
-        drift(data_dir / "network" / host / "datapath.json", "tap", kept["id"])
+        drift(datapath(data_dir, host), "tap", kept["id"])
         wait_until(lambda: not any(a["alive"] for a in agents_of(net, host).values()), timeout=DOWN_TIME + 30,
                    what="the killed agent shown not alive")
         assert status(net, new["id"]) == "DOWN"

@@ -106,7 +106,7 @@ class Agent:
 
 
 def agent(tmp_path: Path, desired: HostState) -> Agent:
-    return Agent(FakeNetworkDriver(tmp_path / "datapath.json"), Server(desired))
+    return Agent(FakeNetworkDriver(tmp_path / "datapath"), Server(desired))
 
 
 def test_one_pass_converges_and_reports_ports_wired(tmp_path: Path) -> None:
