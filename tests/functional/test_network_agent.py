@@ -116,6 +116,15 @@ def test_an_unbound_port_stays_down_and_unwired(ncloud: RunningCloud, net: httpx
     assert tap_name(unbound["id"]) not in model_of(ncloud.data_dir, "compute-1")["taps"]
 
 
+def test_an_unbound_port_goes_down_and_off_the_host(ncloud: RunningCloud, net: httpx.Client, network_id: str) -> None:
+    port = create_port(net, network_id, "compute-1")
+    wait_until(lambda: status(net, port["id"]) == "ACTIVE", timeout=30, what="the port ACTIVE")
+    resp = net.put(f"/v2.0/ports/{port['id']}", json={"port": {"binding:host_id": ""}})
+    assert resp.status_code == 200, resp.text
+    wait_until(lambda: status(net, port["id"]) == "DOWN", timeout=30, what="the unbound port DOWN")
+    assert tap_name(port["id"]) not in model_of(ncloud.data_dir, "compute-1")["taps"]
+
+
 def test_drift_on_the_host_is_repaired_by_the_next_pass(
         ncloud: RunningCloud, net: httpx.Client, network_id: str) -> None:
     port = create_port(net, network_id, "compute-1")

@@ -137,3 +137,4 @@ def test_drift_and_removals_converge(tmp_path: Path) -> None:
     asyncio.run(reconcile.run_pass(a))  # type: ignore[arg-type]
     assert asyncio.run(a.driver.observed()) == state(p)
     assert a.server.wired == [p["id"]]
+    assert a.server.down == [q["id"]]  # the port it took off is reported down (the server decides)

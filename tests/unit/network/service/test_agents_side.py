@@ -113,6 +113,12 @@ def test_port_status_only_for_the_reporting_host(db: Database) -> None:
         {"name": "network-vif-plugged", "server_uuid": "vm-p1", "tag": "p1", "status": "completed"}]
     revision = db.run_sync(lambda s: s.get(models.Port, "p1").revision_number, write=False)
     assert revision == 1
+    # Moved to host-b: host-a's late word does not touch it; left unbound: host-a may set it DOWN.
+    db.run_sync(lambda s: setattr(s.get(models.Port, "p1"), "binding_host_id", "host-b"))
+    assert db.run_sync(lambda s: port_status.set_status(s, "host-a", ["p1"], "DOWN")) == []
+    db.run_sync(lambda s: setattr(s.get(models.Port, "p1"), "binding_host_id", ""))
+    assert db.run_sync(lambda s: port_status.set_status(s, "host-a", ["p1"], "ACTIVE")) == []
+    assert [c.port_id for c in db.run_sync(lambda s: port_status.set_status(s, "host-a", ["p1"], "DOWN"))] == ["p1"]
 
 
 def test_a_write_nudges_the_hosts_it_touches_and_serves_the_agents(db: Database) -> None:
