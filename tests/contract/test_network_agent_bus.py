@@ -61,7 +61,7 @@ def test_agent_and_server_over_the_bus(kit: Kit, tmp_path: Path) -> None:
         config = Config()
         config.network.reconcile_interval = 3600.0  # only the first pass and nudges
         config.network.report_interval = 3600.0
-        agent = Agent(config, "host-1", FakeNetworkDriver(tmp_path / "datapath.json"), Bus(kit.peer(transport)))
+        agent = Agent(config, "host-1", FakeNetworkDriver(tmp_path / "datapath"), Bus(kit.peer(transport)))
         await agent.start()
         try:
             await until(lambda: server.active == {first["id"]}, what="the first port wired")

@@ -32,7 +32,7 @@ class Subject:
 
 
 def _fake(tmp_path: Path) -> Subject:
-    path = tmp_path / "host" / "datapath.json"
+    path = tmp_path / "host" / "datapath"
     driver = FakeNetworkDriver(path)
     return Subject(driver, driver.fail_next, lambda: FakeNetworkDriver(path))
 

@@ -96,6 +96,9 @@ async def run_pass(agent: Agent) -> tuple[list[str], list[str]]:
             key = arg if isinstance(arg, str) else arg.get("id") or arg.get("port_id") or arg.get("subnet_id")
             log.warning("%s: %s %s failed (the next pass retries): %s", agent.host, method, key, exc)
     wired, down = port_status(desired, await agent.driver.observed())
+    # Ports this pass took off the host: DOWN too, unless they are bound elsewhere now (the server
+    # checks), as Neutron's agent reports a removed device down.
+    down = sorted({*down, *(set(observed["ports"]) - set(desired["ports"]))})
     if wired:
         await agent.server.ports_wired(agent.host, wired)
     if down:

@@ -3,7 +3,7 @@
 ``onestack up`` runs one per simulated compute host (the ``network-agents`` service, the same
 host names as ``compute-hosts``); ``onestack agent network --host NAME`` runs one with no
 database, over the cloud's bus. Each host's data plane model is kept in
-``<data dir>/network/<host>/datapath.json`` so it survives the agent (``agent/fake.py``).
+``<data dir>/network/<host>/datapath/`` so it survives the agent (``agent/fake.py``).
 """
 
 from __future__ import annotations
@@ -22,13 +22,13 @@ if TYPE_CHECKING:
     from onestack.process import Process
 
 
-def datapath_file(config: Config, host: str) -> Path:
-    return config.data_dir / "network" / host / "datapath.json"
+def datapath_dir(config: Config, host: str) -> Path:
+    return config.data_dir / "network" / host / "datapath"
 
 
 class NetworkAgents:
     def __init__(self, config: Config, hosts: list[str], bus: Bus) -> None:
-        self.agents = {host: NetworkAgent(config, host, FakeNetworkDriver(datapath_file(config, host)), bus)
+        self.agents = {host: NetworkAgent(config, host, FakeNetworkDriver(datapath_dir(config, host)), bus)
                        for host in hosts}
 
     async def start(self) -> None:

@@ -1,7 +1,8 @@
 """Port status as the agents report it: DOWN → ACTIVE when wired on its host, back to DOWN when not.
 
 Only a port bound to the reporting host (or a router's port, which the router's host wires)
-changes, so a late report from a host the port has left does not touch it. A status change is a
+changes, so a late report from a host the port has left for another does not touch it; a port
+left unbound goes DOWN when the host it left says it took it off. A status change is a
 change of the port: a new revision, as in Neutron.
 """
 
@@ -32,9 +33,11 @@ def set_status(s: Session, host: str, port_ids: Sequence[str], status: str) -> l
     if not port_ids:
         return []
     port = models.Port
+    # A port the host took off because it was unbound (host "") may go DOWN by that host's word.
+    hosts = [host, ""] if status == DOWN else [host]
     rows = s.scalars(select(port).where(
         port.id.in_(sorted(set(port_ids))), port.status != status,
-        or_(port.binding_host_id == host, port.device_owner.in_(ROUTER_OWNERS))).order_by(port.id)).all()
+        or_(port.binding_host_id.in_(hosts), port.device_owner.in_(ROUTER_OWNERS))).order_by(port.id)).all()
     stamp = now()
     for row in rows:
         row.status = status

@@ -106,7 +106,7 @@ class Agent:
 
 
 def agent(tmp_path: Path, desired: HostState) -> Agent:
-    return Agent(FakeNetworkDriver(tmp_path / "datapath.json"), Server(desired))
+    return Agent(FakeNetworkDriver(tmp_path / "datapath"), Server(desired))
 
 
 def test_one_pass_converges_and_reports_ports_wired(tmp_path: Path) -> None:
@@ -137,3 +137,4 @@ def test_drift_and_removals_converge(tmp_path: Path) -> None:
     asyncio.run(reconcile.run_pass(a))  # type: ignore[arg-type]
     assert asyncio.run(a.driver.observed()) == state(p)
     assert a.server.wired == [p["id"]]
+    assert a.server.down == [q["id"]]  # the port it took off is reported down (the server decides)
