@@ -23,6 +23,9 @@ from onestack.compute.api import (
     keypairs,
     limits,
     migrations,
+    os_floating_ips,
+    os_networks,
+    os_security_groups,
     quotas,
     removed,
     server_actions,
@@ -32,6 +35,7 @@ from onestack.compute.api import (
     server_metadata,
     server_migrations,
     server_password,
+    server_security_groups,
     server_tags,
     server_topology,
     servers,
@@ -60,10 +64,11 @@ API_MODULES = (
     versions, flavors, flavor_extras, keypairs, quotas, limits, server_groups, availability_zones,
     hosts, services, hypervisors, aggregates, tenant_usage, usage_audit_log, migrations,
     extensions, external_events, images_proxy,  # /images/detail before /images/{image_id}
+    os_networks, os_security_groups, os_floating_ips,  # Nova's network proxies
     # /servers/detail before /servers/{server_id}; sub-resources after.
     servers, server_actions, actions_state, actions_images, actions_migrate, server_migrations, server_metadata,
     server_tags, instance_actions, server_diagnostics, server_password, server_ips,
-    server_topology, removed,
+    server_topology, server_security_groups, removed,
 )
 PREFIX = "/compute"
 
@@ -94,6 +99,7 @@ def build_api(process: Process) -> Running:
     compute.conductor = ConductorAPI(process.bus, timeout=config.compute.rpc_timeout)
     compute.agents = AgentAPI(process.bus, timeout=config.compute.rpc_timeout)
     compute.placement, compute.images = process.placement, process.images
+    compute.network = process.network
     return Running("compute-api", api=service, state=compute)
 
 

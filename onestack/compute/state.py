@@ -12,6 +12,7 @@ from onestack.core.policy import Enforcer
 
 if TYPE_CHECKING:
     from onestack.client.image import ImageClient
+    from onestack.client.network import NetworkClient
     from onestack.client.placement import PlacementClient
     from onestack.compute.rpcapi import AgentAPI, ConductorAPI
 
@@ -29,3 +30,4 @@ class ComputeService:
         self.placement: PlacementClient | None = None
         self.conductor: ConductorAPI | None = None
         self.agents: AgentAPI | None = None
+        self.network: NetworkClient | None = None  # Neutron's REST API, as Nova reaches it

@@ -18,6 +18,7 @@ from onestack.compute.api.common import (
     page,
     resource_links,
 )
+from onestack.compute.api.server_security_groups import add_security_groups
 from onestack.compute.api.server_views import (
     LIST,
     Shape,
@@ -89,7 +90,10 @@ async def show_one(req: Req, ctx: AuthContext, uuid: str, kind: str | None = Non
     view = await viewer(req)
     shape = shape_for(req, kind)
     found = await req.read(servers.show, uuid, await own_scope(req), extras(req, view, shape))
-    return render(req, found, view, shape)
+    shown = render(req, found, view, shape)
+    if shape.full:  # the groups of the server's ports (network service), as Nova's show_sec_grp
+        await add_security_groups(req, [shown])
+    return shown
 
 
 # --- create ------------------------------------------------------------------------------
@@ -316,6 +320,8 @@ async def _list(req: Req, detail_list: bool) -> Response:
     view = await viewer(req)
     found = await req.read(servers.listing, q, extras(req, view) if detail_list else None)
     shown = ([render(req, f, view) for f in found] if detail_list else [brief(req, f.server) for f in found])
+    if detail_list:
+        await add_security_groups(req, shown)
     body: dict[str, Any] = {"servers": shown}
     links = req.next_links(shown, Page(limit=q.limit, marker=q.marker), sort_params=True)
     if links:
