@@ -247,7 +247,7 @@ def cmd_agent(args: argparse.Namespace, config: Config) -> int:
         bus = Bus(transport_from_url(messaging.transport_url, messaging.prefetch),
                   default_timeout=config.compute.rpc_timeout)
         process = Process(config, None, bus)
-        hosts = ComputeHosts(config, [args.agent_host], bus, process.placement, process.images)
+        hosts = ComputeHosts(config, [args.agent_host], bus, process.placement, process.images, process.network)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -143,6 +143,10 @@ DEFAULT_RULES: dict[str, str] = {
     "os_compute_api:os-server-password:clear": _MEMBER_OR_ADMIN,
     "os_compute_api:ips:index": _READER_OR_ADMIN,
     "os_compute_api:ips:show": _READER_OR_ADMIN,
+    "os_compute_api:os-attach-interfaces:list": _READER_OR_ADMIN,
+    "os_compute_api:os-attach-interfaces:show": _READER_OR_ADMIN,
+    "os_compute_api:os-attach-interfaces:create": _MEMBER_OR_ADMIN,
+    "os_compute_api:os-attach-interfaces:delete": _MEMBER_OR_ADMIN,
     "os_compute_api:os-migrations:index": _ADMIN,
     # Hosts, services, aggregates, usage: the operator's view.
     "os_compute_api:os-services:list": _ADMIN,

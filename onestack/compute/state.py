@@ -27,7 +27,7 @@ class ComputeService:
         # Wired by the composition root (server.py) once the cloud is assembled.
         self.directory: IdentityDirectory | None = None
         self.images: ImageClient | None = None
+        self.network: NetworkClient | None = None  # None: the cloud runs no network service
         self.placement: PlacementClient | None = None
         self.conductor: ConductorAPI | None = None
         self.agents: AgentAPI | None = None
-        self.network: NetworkClient | None = None  # Neutron's REST API, as Nova reaches it
