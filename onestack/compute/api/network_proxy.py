@@ -56,8 +56,9 @@ class UserNetwork:
             raise ServiceUnavailable("The network service is not reachable from compute.") from None
 
     async def list(self, collection: str, **params: Any) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = await self._call("list", collection, **params)
-        return found
+        """``collection`` as in the URL (``security-groups``); the body names it with underscores."""
+        body = await self._call("call", "GET", f"/v2.0/{collection}", params=params)
+        return list(body[collection.replace("-", "_")])
 
     async def show(self, collection: str, member: str, item_id: str) -> dict[str, Any]:
         found: dict[str, Any] = await self._call("show", collection, member, item_id)

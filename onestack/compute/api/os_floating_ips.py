@@ -79,8 +79,18 @@ async def _get(net: UserNetwork, fip_id: str) -> dict[str, Any]:
         raise translate(err) from None
 
 
+async def listed(net: UserNetwork, **params: Any) -> list[dict[str, Any]]:
+    """Floating IPs; none when the network service has no L3 API (its 404), as Nova's _safe_get_floating_ips."""
+    try:
+        return await net.list("floatingips", **params)
+    except NetworkError as err:
+        if err.status == 404:
+            return []
+        raise
+
+
 async def by_address(net: UserNetwork, address: str) -> dict[str, Any]:
-    found = await net.list("floatingips", floating_ip_address=address)
+    found = await listed(net, floating_ip_address=address)
     if not found:
         raise NotFound(f"Floating IP not found for address {address}.")
     if len(found) > 1:
@@ -104,7 +114,7 @@ async def list_pools(req: Req) -> Response:
 async def list_floating_ips(req: Req) -> Response:
     net = await _caller(req, _RULE + "list")
     try:
-        fips = await net.list("floatingips", tenant_id=(await req.caller()).project_id)
+        fips = await listed(net, tenant_id=(await req.caller()).project_id)
         return json_response({"floating_ips": await _details(net, fips)})
     except NetworkError as err:
         raise translate(err) from None
