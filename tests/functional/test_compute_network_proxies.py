@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.functional.cloud import RunningCloud, wait_until
-from tests.functional.compute_support import act, call, message
+from tests.functional.compute_support import call, message
 
 OLD = "2.35"  # the proxies' last microversion
 MISSING = str(uuid.uuid4())
