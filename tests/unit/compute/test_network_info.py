@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from onestack.compute.network_info import CACHE_KEY, addresses, cached, preserved_ports, requested, vif_of
+from onestack.compute.network_info import (
+    CACHE_KEY,
+    addresses,
+    cached,
+    preserved_ports,
+    requested,
+    vif_of,
+)
 
 PORT = {"id": "p1", "mac_address": "fa:16:3e:00:00:01", "network_id": "n1", "status": "ACTIVE",
         "fixed_ips": [{"subnet_id": "s4", "ip_address": "10.0.0.5"}, {"subnet_id": "s6", "ip_address": "fd00::5"}],
