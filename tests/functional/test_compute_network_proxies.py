@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.functional.cloud import RunningCloud, wait_until
-from tests.functional.compute_support import call, message
+from tests.functional.compute_support import act, call, message
 
 OLD = "2.35"  # the proxies' last microversion
 MISSING = str(uuid.uuid4())
@@ -224,4 +224,160 @@ def test_proxies_need_a_token(cloud: RunningCloud) -> None:
         assert httpx.get(f"{cloud.base_url}/compute/v2.1{path}").status_code == 401
 
 
-_ = wait_until  # (used by the server tests below)
+# --- servers: their groups and floating IPs --------------------------------------------------
+
+IMAGE = "onestack-tiny-x86_64-disk"
+
+
+def made(resp: Any, key: str) -> dict[str, Any]:
+    assert resp.status_code == 201, resp.text
+    return resp.json()[key]  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def subnet(demo: Any, admin: Any) -> Iterator[dict[str, Any]]:
+    """demo's network and subnet, routed (router1-like) to an external network of its own."""
+    net = made(neutron(demo, "POST", "/networks", {"network": {"name": "np-srv-net"}}), "network")
+    sub = made(neutron(demo, "POST", "/subnets", {"subnet": {"network_id": net["id"], "cidr": "10.66.0.0/24",
+                                                             "ip_version": 4}}), "subnet")
+    yield sub
+    neutron(demo, "DELETE", f"/networks/{net['id']}")
+
+
+@pytest.fixture
+def server(demo: Any, subnet: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """A demo server with one port on ``subnet`` (ports exist once the build has made them)."""
+    image = demo.image.find_image(IMAGE, ignore_missing=False).id
+    resp = call(demo, "POST", "/servers", "2.37", {"server": {
+        "name": f"np-{uuid.uuid4().hex[:6]}", "flavorRef": "1", "imageRef": image,
+        "networks": [{"uuid": subnet["network_id"]}]}})
+    assert resp.status_code == 202, resp.text
+    sid = resp.json()["server"]["id"]
+    wait_until(lambda: ports_of(demo, sid), timeout=60, what=f"the ports of {sid}")
+    yield {"id": sid}
+    call(demo, "DELETE", f"/servers/{sid}")
+    wait_until(lambda: call(demo, "GET", f"/servers/{sid}").status_code == 404, timeout=60, what=f"{sid} gone")
+
+
+def ports_of(conn: Any, sid: str) -> list[dict[str, Any]]:
+    return neutron(conn, "GET", f"/ports?device_id={sid}").json()["ports"]  # type: ignore[no-any-return]
+
+
+def names_shown(conn: Any, sid: str, mv: str = "2.1") -> list[str]:
+    return sorted(g["name"] for g in call(conn, "GET", f"/servers/{sid}", mv).json()["server"]
+                  .get("security_groups", []))
+
+
+def test_add_and_remove_security_groups(demo: Any, alt: Any, server: dict[str, Any],
+                                        group: dict[str, Any]) -> None:
+    sid = server["id"]
+    assert names_shown(demo, sid) == ["default"]  # the port's groups, from the network service
+    resp = act(demo, sid, {"addSecurityGroup": {"name": group["name"]}})
+    assert resp.status_code == 202, resp.text
+    [port] = ports_of(demo, sid)
+    assert group["id"] in port["security_groups"]
+    assert names_shown(demo, sid) == sorted(["default", group["name"]])
+    assert names_shown(demo, sid, "2.90") == sorted(["default", group["name"]])  # every microversion
+    detail = call(demo, "GET", "/servers/detail").json()["servers"]
+    assert sorted(g["name"] for g in next(s for s in detail if s["id"] == sid)["security_groups"]) == \
+        sorted(["default", group["name"]])
+    listed = call(demo, "GET", f"/servers/{sid}/os-security-groups").json()["security_groups"]
+    assert sorted(g["id"] for g in listed) == sorted(port["security_groups"])
+    assert next(g for g in listed if g["id"] == group["id"]) == \
+        call(demo, "GET", f"/os-security-groups/{group['id']}", OLD).json()["security_group"]
+
+    again = act(demo, sid, {"addSecurityGroup": {"name": group["name"]}})
+    assert again.status_code == 400, again.text  # the network service refuses the duplicate
+    unknown = act(demo, sid, {"addSecurityGroup": {"name": "np-no-such-group"}})
+    assert unknown.status_code == 404
+    assert message(unknown) == f"Security group np-no-such-group is not found for project {demo.current_project_id}"
+    blank = act(demo, sid, {"addSecurityGroup": {"name": "  "}})
+    assert blank.status_code == 400 and message(blank) == "Security group name cannot be empty"
+    assert act(demo, sid, {"addSecurityGroup": {}}).status_code == 400
+    assert act(alt, sid, {"addSecurityGroup": {"name": "default"}}).status_code == 404  # not alt's server
+
+    in_use = call(demo, "DELETE", f"/os-security-groups/{group['id']}", OLD)
+    assert in_use.status_code == 400  # Tempest's test_server_security_groups
+
+    resp = act(demo, sid, {"removeSecurityGroup": {"name": group["id"]}}, "2.90")  # by id, at any version
+    assert resp.status_code == 202, resp.text
+    assert group["id"] not in ports_of(demo, sid)[0]["security_groups"]
+    assert names_shown(demo, sid) == ["default"]
+    resp = act(demo, sid, {"removeSecurityGroup": {"name": group["name"]}})
+    assert resp.status_code == 404
+    assert message(resp) == f"Security group {group['name']} not associated with the instance {sid}"
+
+
+def test_cli_adds_and_removes_a_security_group(cloud: RunningCloud, demo: Any, server: dict[str, Any],
+                                               group: dict[str, Any]) -> None:
+    sid = server["id"]
+    cloud.cli("server", "add", "security", "group", sid, group["name"], cloud="devstack", json_out=False)
+    assert group["id"] in ports_of(demo, sid)[0]["security_groups"]
+    cloud.cli("server", "remove", "security", "group", sid, group["name"], cloud="devstack", json_out=False)
+    assert group["id"] not in ports_of(demo, sid)[0]["security_groups"]
+
+
+@pytest.fixture(scope="module")
+def pool(admin: Any, demo: Any, subnet: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """An external network with a subnet, and a demo router from ``subnet`` to it."""
+    ext = made(neutron(admin, "POST", "/networks", {"network": {"name": "np-pool", "router:external": True}}),
+               "network")
+    made(neutron(admin, "POST", "/subnets", {"subnet": {"network_id": ext["id"], "cidr": "172.31.66.0/24",
+                                                        "ip_version": 4}}), "subnet")
+    router = made(neutron(demo, "POST", "/routers", {"router": {
+        "name": "np-router", "external_gateway_info": {"network_id": ext["id"]}}}), "router")
+    resp = neutron(demo, "PUT", f"/routers/{router['id']}/add_router_interface", {"subnet_id": subnet["id"]})
+    assert resp.status_code == 200, resp.text
+    yield ext
+    neutron(demo, "PUT", f"/routers/{router['id']}/remove_router_interface", {"subnet_id": subnet["id"]})
+    neutron(demo, "DELETE", f"/routers/{router['id']}")
+    neutron(admin, "DELETE", f"/networks/{ext['id']}")
+
+
+def test_floating_ips(demo: Any, alt: Any, server: dict[str, Any], pool: dict[str, Any]) -> None:
+    sid = server["id"]
+    resp = call(demo, "POST", "/os-floating-ips", OLD, {"pool": "np-pool"})
+    assert resp.status_code == 200, resp.text
+    fip = resp.json()["floating_ip"]
+    assert fip["pool"] == "np-pool" and fip["instance_id"] is None and fip["fixed_ip"] is None
+    assert fip in call(demo, "GET", "/os-floating-ips", OLD).json()["floating_ips"]
+    assert fip not in call(alt, "GET", "/os-floating-ips", OLD).json()["floating_ips"]
+    assert call(alt, "GET", f"/os-floating-ips/{fip['id']}", OLD).status_code == 404
+    assert call(demo, "GET", f"/os-floating-ips/{fip['id']}", "2.36").status_code == 404
+    try:
+        fixed = ports_of(demo, sid)[0]["fixed_ips"][0]["ip_address"]
+        wrong = act(demo, sid, {"addFloatingIp": {"address": fip["ip"], "fixed_address": "10.66.0.250"}})
+        assert wrong.status_code == 400 and message(wrong) == "Specified fixed address not assigned to instance"
+        assert act(demo, sid, {"addFloatingIp": {"address": fip["ip"]}}, "2.44").status_code == 404
+        missing = act(demo, sid, {"addFloatingIp": {"address": "172.31.66.254"}})
+        assert missing.status_code == 404 and message(missing) == "floating IP not found"
+
+        assert act(demo, sid, {"addFloatingIp": {"address": fip["ip"]}}).status_code == 202
+        shown = call(demo, "GET", f"/os-floating-ips/{fip['id']}", OLD).json()["floating_ip"]
+        assert (shown["instance_id"], shown["fixed_ip"]) == (sid, fixed)
+
+        resp = act(demo, str(uuid.uuid4()), {"removeFloatingIp": {"address": fip["ip"]}})
+        assert resp.status_code == 404  # no such server
+        assert act(demo, sid, {"removeFloatingIp": {"address": fip["ip"]}}).status_code == 202
+        shown = call(demo, "GET", f"/os-floating-ips/{fip['id']}", OLD).json()["floating_ip"]
+        assert shown["instance_id"] is None and shown["fixed_ip"] is None
+        again = act(demo, sid, {"removeFloatingIp": {"address": fip["ip"]}})
+        assert again.status_code == 409
+        assert message(again) == f"Floating IP {fip['ip']} is not associated with instance {sid}."
+    finally:
+        assert call(demo, "DELETE", f"/os-floating-ips/{fip['id']}", OLD).status_code == 202
+    resp = call(demo, "GET", f"/os-floating-ips/{fip['id']}", OLD)
+    assert resp.status_code == 404 and message(resp) == f"Floating IP not found for ID {fip['id']}"
+
+
+def test_cli_adds_a_floating_ip(cloud: RunningCloud, demo: Any, server: dict[str, Any],
+                                pool: dict[str, Any]) -> None:
+    fip = call(demo, "POST", "/os-floating-ips", OLD, {"pool": pool["id"]}).json()["floating_ip"]  # pool by id
+    try:
+        cloud.cli("server", "add", "floating", "ip", server["id"], fip["ip"], cloud="devstack", json_out=False)
+        shown = call(demo, "GET", f"/os-floating-ips/{fip['id']}", OLD).json()["floating_ip"]
+        assert shown["instance_id"] == server["id"]
+        cloud.cli("server", "remove", "floating", "ip", server["id"], fip["ip"], cloud="devstack", json_out=False)
+        assert call(demo, "GET", f"/os-floating-ips/{fip['id']}", OLD).json()["floating_ip"]["instance_id"] is None
+    finally:
+        call(demo, "DELETE", f"/os-floating-ips/{fip['id']}", OLD)
