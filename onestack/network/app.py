@@ -11,7 +11,18 @@ from onestack.core.api.faults import neutron_error
 from onestack.core.api.request import ApiService
 from onestack.core.service import CatalogEntry, Migrations, Running, ServiceDefinition
 from onestack.network import models
-from onestack.network.api import networks, ports, root, security_group_rules, security_groups, subnets
+from onestack.network.api import (
+    auto_topology,
+    floating_ips,
+    networks,
+    port_forwardings,
+    ports,
+    root,
+    routers,
+    security_group_rules,
+    security_groups,
+    subnets,
+)
 from onestack.network.api.common import CONVENTIONS
 from onestack.network.policies import DEFAULT_RULES
 from onestack.network.state import NetworkState
@@ -20,8 +31,8 @@ if TYPE_CHECKING:
     from onestack.process import Process
 
 # Every mounted API module; each declares its routes and the extensions it implements.
-API_MODULES = (root, networks, subnets, ports,
-               security_groups, security_group_rules)
+API_MODULES = (root, networks, subnets, ports, security_groups, security_group_rules,
+               routers, floating_ips, port_forwardings, auto_topology)
 PREFIX = "/networking"
 _COLLECTION = re.compile(r"^/v2\.0/([a-z_-]+)$")
 
