@@ -12,16 +12,21 @@ from onestack.core.api.request import ApiService
 from onestack.core.service import CatalogEntry, Migrations, Running, ServiceDefinition
 from onestack.network import models
 from onestack.network.api import (
+    agents,
     auto_topology,
+    availability_zones,
     floating_ips,
     networks,
     port_forwardings,
     ports,
+    quotas,
+    rbac,
     root,
     routers,
     security_group_rules,
     security_groups,
     subnets,
+    tags,
 )
 from onestack.network.api.common import CONVENTIONS
 from onestack.network.policies import DEFAULT_RULES
@@ -31,8 +36,8 @@ if TYPE_CHECKING:
     from onestack.process import Process
 
 # Every mounted API module; each declares its routes and the extensions it implements.
-API_MODULES = (root, networks, subnets, ports, security_groups, security_group_rules,
-               routers, floating_ips, port_forwardings, auto_topology)
+API_MODULES = (root, networks, subnets, ports, security_groups, security_group_rules, quotas, rbac, tags,
+               availability_zones, agents, routers, floating_ips, port_forwardings, auto_topology)
 PREFIX = "/networking"
 _COLLECTION = re.compile(r"^/v2\.0/([a-z_-]+)$")
 
@@ -48,7 +53,11 @@ def build(process: Process) -> Running:
     service = Service(name="network", prefix=PREFIX, routes=routes, render_error=neutron_error,
                       state={"network": state, "token_validator": process.validator,
                              "api": ApiService(state, db, state.enforcer, CONVENTIONS)})
-    return Running("network", api=service, state=state)
+    # The agents' side of the bus (network/server_rpc.py): their desired state, heartbeats, port status.
+    from onestack.network.server_rpc import AgentsEndpoint
+
+    endpoint = AgentsEndpoint(config, db, process.bus, process.session if config.compute.enabled else None)
+    return Running("network", api=service, workers=[endpoint], state=state)
 
 
 SERVICE = ServiceDefinition(

@@ -337,11 +337,6 @@ class AdminRequired(NeutronError):
         super().__init__(f"User does not have admin privileges: {reason}.")
 
 
-class QuotaResourceUnknown(NotFound):
-    def __init__(self, unknown: list[str]) -> None:
-        super().__init__(f"Unknown quota resources {unknown}.")
-
-
 class InvalidQuotaValue(Conflict):
     def __init__(self, unders: list[str]) -> None:
         super().__init__(f"Change would make usage less than 0 for the following resources: {unders}.")
