@@ -341,6 +341,7 @@ class InvalidQuotaValue(Conflict):
     def __init__(self, unders: list[str]) -> None:
         super().__init__(f"Change would make usage less than 0 for the following resources: {unders}.")
 
+
 # --- subnets, IPAM and ports (h/ports) ------------------------------------------------------------
 
 class OutOfBoundsAllocationPool(NeutronError):
