@@ -11,7 +11,7 @@ from onestack.core.api.faults import neutron_error
 from onestack.core.api.request import ApiService
 from onestack.core.service import CatalogEntry, Migrations, Running, ServiceDefinition
 from onestack.network import models
-from onestack.network.api import networks, root
+from onestack.network.api import networks, ports, root, subnets
 from onestack.network.api.common import CONVENTIONS
 from onestack.network.policies import DEFAULT_RULES
 from onestack.network.state import NetworkState
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from onestack.process import Process
 
 # Every mounted API module; each declares its routes and the extensions it implements.
-API_MODULES = (root, networks)
+API_MODULES = (root, networks, subnets, ports)
 PREFIX = "/networking"
 _COLLECTION = re.compile(r"^/v2\.0/([a-z_-]+)$")
 

@@ -229,3 +229,110 @@ class RevisionNumberConstraintFailed(NeutronError):
 
 class TagResourceNotFound(NotFound):
     pass
+
+
+# --- subnets, IPAM and ports (h/ports) ------------------------------------------------------------
+
+class OutOfBoundsAllocationPool(NeutronError):
+    status = 400
+
+    def __init__(self, pool: str, subnet_cidr: str) -> None:
+        super().__init__(f"The allocation pool {pool} spans beyond the subnet cidr {subnet_cidr}.")
+
+
+class OverlappingAllocationPools(Conflict):
+    def __init__(self, pool_1: str, pool_2: str, subnet_cidr: str) -> None:
+        super().__init__(f"Found overlapping allocation pools: {pool_1} {pool_2} for subnet {subnet_cidr}.")
+
+
+class GatewayConflictWithAllocationPools(InUse):
+    def __init__(self, pool: str, ip_address: str) -> None:
+        super().__init__(f"Gateway ip {ip_address} conflicts with allocation pool {pool}.")
+
+
+class GatewayIpInUse(InUse):
+    def __init__(self, ip_address: str, port_id: str) -> None:
+        super().__init__(f"Current gateway ip {ip_address} already in use by port {port_id}. Unable to update.")
+
+
+class DNSNameServersExhausted(NeutronError):
+    status = 400
+
+    def __init__(self, subnet_id: str, quota: int) -> None:
+        super().__init__(f"Unable to complete operation for {subnet_id}. "
+                         f"The number of DNS nameservers exceeds the limit {quota}.")
+
+
+class HostRoutesExhausted(NeutronError):
+    status = 400
+
+    def __init__(self, subnet_id: str, quota: int) -> None:
+        super().__init__(f"Unable to complete operation for {subnet_id}. "
+                         f"The number of host routes exceeds the limit {quota}.")
+
+
+class InvalidSubnetServiceType(NeutronError):
+    status = 400
+
+    def __init__(self, service_type: str) -> None:
+        super().__init__(f"Subnet service type {service_type} does not correspond to a valid device owner.")
+
+
+class AllocationOnAutoAddressSubnet(NeutronError):
+    status = 400
+
+    def __init__(self, ip: str, subnet_id: str) -> None:
+        super().__init__(f"IPv6 address {ip} cannot be directly assigned to a port on subnet {subnet_id} "
+                         "as the subnet is configured for automatic addresses")
+
+
+class PortSecurityAndIPRequiredForSecurityGroups(NeutronError):
+    status = 400
+
+    def __init__(self) -> None:
+        super().__init__("Port security must be enabled and port must have an IP address in order to use "
+                         "security groups.")
+
+
+class PortSecurityPortHasSecurityGroup(InUse):
+    def __init__(self) -> None:
+        super().__init__("Port has security group associated. Cannot disable port security or IP address "
+                         "until security group is removed")
+
+
+class AddressPairAndPortSecurityRequired(Conflict):
+    def __init__(self) -> None:
+        super().__init__("Port Security must be enabled in order to have allowed address pairs on a port.")
+
+
+class AllowedAddressPairsMissingIP(NeutronError):
+    status = 400
+
+    def __init__(self) -> None:
+        super().__init__("AllowedAddressPair must contain ip_address")
+
+
+class DuplicateAddressPairInRequest(NeutronError):
+    status = 400
+
+    def __init__(self, mac_address: str | None, ip_address: str) -> None:
+        super().__init__(f"Request contains duplicate address pair: mac_address {mac_address} "
+                         f"ip_address {ip_address}.")
+
+
+class AllowedAddressPairExhausted(NeutronError):
+    status = 400
+
+    def __init__(self, quota: int) -> None:
+        super().__init__(f"The number of allowed address pair exceeds the maximum {quota}.")
+
+
+class ServicePortInUse(InUse):
+    def __init__(self, port_id: str, reason: str) -> None:
+        super().__init__(f"Port {port_id} cannot be deleted directly via the port API: {reason}.")
+
+
+class PortBound(InUse):
+    def __init__(self, port_id: str, vif_type: str, old_mac: str, new_mac: str) -> None:
+        super().__init__(f"Unable to complete operation on port {port_id}, port is already bound, "
+                         f"port type: {vif_type}, old_mac {old_mac}, new_mac {new_mac}.")

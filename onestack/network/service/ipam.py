@@ -1,0 +1,336 @@
+"""IPAM: which addresses a port gets on which subnets, as Neutron's pluggable IPAM does.
+
+An address is one ``network_ip_allocations`` row; its primary key (subnet, address) is what keeps
+two ports from holding one address, whatever the database and however many writers. The next
+free address is found from the subnet's allocations (the first free ones in its pools, walked
+from the allocations, never the whole range); a writer that loses the race for it (another
+transaction committed it first) gets the primary-key conflict inside a savepoint and tries
+another. On SQLite writers are serialised, so what a writer reads is what it can insert.
+
+IPv6 SLAAC and DHCPv6-stateless subnets give every (non-router) port on the network an EUI-64
+address computed from its MAC; nothing chooses it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from onestack.network import models
+from onestack.network.errors import (
+    AllocationOnAutoAddressSubnet,
+    InvalidInput,
+    InvalidIpForNetwork,
+    InvalidIpForSubnet,
+    IpAddressAlreadyAllocated,
+    IpAddressGenerationFailure,
+    IpAddressGenerationFailureNoMatchingSubnet,
+    SubnetNotFound,
+)
+
+IP = ipaddress.IPv4Address | ipaddress.IPv6Address
+Net = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+ROUTER_INTERFACE_OWNERS = ("network:router_interface", "network:router_interface_distributed",
+                           "network:ha_router_replicated_interface", "network:router_centralized_snat")
+ROUTER_PORT_OWNERS = (*ROUTER_INTERFACE_OWNERS, "network:router_gateway")
+AUTO_MODES = ("slaac", "dhcpv6-stateless")
+A = models.IPAllocation
+
+
+# --- address arithmetic ---------------------------------------------------------------------------
+
+def is_auto_address(ip_version: int, ra_mode: str | None, address_mode: str | None) -> bool:
+    """Neutron's is_auto_address_subnet: addresses come from SLAAC, not from IPAM's choice."""
+    if ip_version != 6:
+        return False
+    return address_mode in AUTO_MODES or (address_mode is None and ra_mode in AUTO_MODES)
+
+
+def eui64(cidr: str, mac: str) -> str:
+    """The EUI-64 address of ``mac`` in the /64 ``cidr`` (RFC 4291 appendix A)."""
+    octets = [int(x, 16) for x in mac.split(":")]
+    octets[0] ^= 0x02
+    iid = bytes(octets[:3]) + b"\xff\xfe" + bytes(octets[3:])
+    net = ipaddress.IPv6Network(cidr)
+    return str(ipaddress.IPv6Address(int(net.network_address) | int.from_bytes(iid, "big")))
+
+
+def default_pools(cidr: str, gateway: str | None) -> list[tuple[IP, IP]]:
+    """The cidr less its network address, its IPv4 broadcast and the gateway (Neutron's generate_pools)."""
+    net = ipaddress.ip_network(cidr)
+    first, last = int(net.network_address), int(net.broadcast_address)
+    if first == last:
+        return [(net.network_address, net.network_address)]  # a single-address subnet
+    lo, hi = first + 1, last - (1 if net.version == 4 else 0)
+    if lo >= hi:
+        return []  # a /31 (or /127): nothing to hand out
+    pools = [(lo, hi)]
+    if gateway is not None:
+        gw = int(ipaddress.ip_address(gateway))
+        if lo <= gw <= hi:
+            pools = [(a, b) for a, b in ((lo, gw - 1), (gw + 1, hi)) if a <= b]
+    return [(_addr(a, net.version), _addr(b, net.version)) for a, b in pools]
+
+
+def _addr(value: int, version: int) -> IP:
+    return ipaddress.IPv4Address(value) if version == 4 else ipaddress.IPv6Address(value)
+
+
+def ip_valid_on_subnet(cidr: str, ip: str, device_owner: str = "") -> bool:
+    """Neutron's check_subnet_ip: inside the cidr, not the network address (router ports may have
+    it on IPv6) nor the IPv4 broadcast."""
+    net, addr = ipaddress.ip_network(cidr), ipaddress.ip_address(ip)
+    if addr.version != net.version or addr not in net:
+        return False
+    if net.version == 6:
+        return device_owner in (*ROUTER_PORT_OWNERS, "") or addr != net.network_address
+    return addr not in (net.network_address, net.broadcast_address)
+
+
+def sort_key(ip: str) -> tuple[int, int]:
+    addr = ipaddress.ip_address(ip)
+    return addr.version, int(addr)
+
+
+# --- the subnets a port may get addresses from ------------------------------------------------------
+
+@dataclass
+class SubnetInfo:
+    row: models.Subnet
+    pools: list[tuple[int, int]]
+    service_types: list[str] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return self.row.id
+
+    @property
+    def auto_address(self) -> bool:
+        return is_auto_address(self.row.ip_version, self.row.ipv6_ra_mode, self.row.ipv6_address_mode)
+
+
+def subnets_of(s: Session, network_id: str) -> list[SubnetInfo]:
+    """Every subnet of the network with its pools and service types (oldest first)."""
+    sub = models.Subnet
+    rows = list(s.scalars(select(sub).where(sub.network_id == network_id).order_by(sub.created_at, sub.id)))
+    if not rows:
+        return []
+    ids = [r.id for r in rows]
+    pools: dict[str, list[tuple[int, int]]] = {i: [] for i in ids}
+    p = models.AllocationPool
+    for subnet_id, first, last in s.execute(select(p.subnet_id, p.first_ip, p.last_ip).where(p.subnet_id.in_(ids))):
+        pools[subnet_id].append((int(ipaddress.ip_address(first)), int(ipaddress.ip_address(last))))
+    types: dict[str, list[str]] = {i: [] for i in ids}
+    st = models.SubnetServiceType
+    for subnet_id, service_type in s.execute(select(st.subnet_id, st.service_type).where(st.subnet_id.in_(ids))):
+        types[subnet_id].append(service_type)
+    return [SubnetInfo(r, sorted(pools[r.id]), sorted(types[r.id])) for r in rows]
+
+
+def candidates(subnets: Sequence[SubnetInfo], device_owner: str, network_id: str) -> list[SubnetInfo]:
+    """The subnets whose service types admit ``device_owner`` (those with types first); a network
+    with subnets none of which admit it is Neutron's IpAddressGenerationFailureNoMatchingSubnet."""
+    found = [i for i in subnets if not i.service_types or device_owner in i.service_types
+             or (device_owner == "network:dhcp" and i.row.enable_dhcp)]
+    if subnets and not found:
+        raise IpAddressGenerationFailureNoMatchingSubnet(
+            f"No valid service subnet for the given device owner, network {network_id}, "
+            f"service type {device_owner}.")
+    return sorted(found, key=lambda i: not i.service_types)
+
+
+# --- what a port asks for -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Wanted:
+    """One address to allocate: a given one, the EUI-64 one, or any free one of ``choices`` (in order)."""
+
+    choices: tuple[SubnetInfo, ...]
+    ip: str | None = None
+
+
+def _subnet_for(s: Session, fixed: Mapping[str, Any], subnets: Sequence[SubnetInfo], network_id: str,
+                device_owner: str) -> SubnetInfo:
+    """Neutron's _get_subnet_for_fixed_ip: the subnet a fixed_ips entry means, or its 400/404."""
+    if not subnets:
+        raise InvalidInput("IP allocation requires subnets for network")
+    ip = fixed.get("ip_address")
+    if fixed.get("subnet_id") is not None:
+        match = next((i for i in subnets if i.id == fixed["subnet_id"]), None)
+        if match is None:
+            other = s.get(models.Subnet, fixed["subnet_id"])
+            if other is None:
+                raise SubnetNotFound(fixed["subnet_id"])
+            raise InvalidInput(f"Failed to create port on network {other.network_id}, because fixed_ips "
+                               f"included invalid subnet {fixed['subnet_id']}")
+        if ip is not None and not ip_valid_on_subnet(match.row.cidr, ip, device_owner):
+            raise InvalidIpForSubnet(f"IP address {ip} is not a valid IP for the specified subnet.")
+        return match
+    if ip is None:
+        raise InvalidInput("IP allocation requires subnet_id or ip_address")
+    for info in subnets:
+        if ip_valid_on_subnet(info.row.cidr, ip, device_owner):
+            return info
+    raise InvalidIpForNetwork(f"IP address {ip} is not a valid IP for any of the subnets on the specified network.")
+
+
+def requested(s: Session, fixed_ips: Sequence[Mapping[str, Any]], subnets: Sequence[SubnetInfo],
+              network_id: str, device_owner: str, max_ips: int) -> list[Wanted]:
+    """What explicit ``fixed_ips`` ask for (Neutron's _test_fixed_ips_for_port)."""
+    out: list[Wanted] = []
+    for fixed in fixed_ips:
+        info = _subnet_for(s, fixed, subnets, network_id, device_owner)
+        ip = fixed.get("ip_address")
+        if ip is not None:
+            if info.auto_address and device_owner not in ROUTER_INTERFACE_OWNERS:
+                raise AllocationOnAutoAddressSubnet(ip, info.id)
+            out.append(Wanted((info,), ip))
+        elif device_owner in ROUTER_INTERFACE_OWNERS or not info.auto_address:
+            out.append(Wanted((info,)))
+    if len(out) > max_ips:
+        raise InvalidInput("Exceeded maximum amount of fixed ips per port.")
+    return out
+
+
+def implicit(subnets: Sequence[SubnetInfo]) -> list[Wanted]:
+    """A port that asked for no fixed_ips: one address of the first IPv4 subnet with room, one of
+    the first stateful IPv6 subnet with room."""
+    v4 = tuple(i for i in subnets if i.row.ip_version == 4)
+    v6 = tuple(i for i in subnets if i.row.ip_version == 6 and not i.auto_address)
+    return [Wanted(group) for group in (v4, v6) if group]
+
+
+def auto_addresses(subnets: Sequence[SubnetInfo], mac: str, device_owner: str,
+                   already: Sequence[str] = ()) -> list[Wanted]:
+    """The EUI-64 address on each SLAAC / DHCPv6-stateless subnet not ``already`` held (not for routers)."""
+    if device_owner in ROUTER_PORT_OWNERS:
+        return []
+    return [Wanted((i,), eui64(i.row.cidr, mac)) for i in subnets if i.auto_address and i.id not in already]
+
+
+# --- allocating and releasing ----------------------------------------------------------------------
+
+def _sqlite(s: Session) -> bool:
+    return s.get_bind().dialect.name == "sqlite"
+
+
+def _insert(s: Session, row: models.IPAllocation) -> bool:
+    """Insert one allocation; False if another transaction holds that address."""
+    if _sqlite(s):
+        # One writer at a time: the caller's read of the allocations is current, so no conflict.
+        s.add(row)
+        s.flush()
+        return True
+    try:
+        with s.begin_nested():
+            s.add(row)
+        return True
+    except IntegrityError:
+        return False
+
+
+def _taken(s: Session, subnet_id: str) -> set[int]:
+    return {int(ipaddress.ip_address(a)) for a in s.scalars(select(A.ip_address).where(A.subnet_id == subnet_id))}
+
+
+def _free(info: SubnetInfo, taken: set[int], skip: set[int], limit: int = 8) -> list[int]:
+    """Up to ``limit`` free addresses from the start of the pools: each step passes an allocation or
+    finds a free address, so the walk is bounded by the subnet's allocations, not its size."""
+    out: list[int] = []
+    for first, last in info.pools:
+        n = first
+        while n <= last and len(out) < limit:
+            if n not in taken and n not in skip:
+                out.append(n)
+            n += 1
+        if len(out) >= limit:
+            break
+    return out
+
+
+def allocate_given(s: Session, info: SubnetInfo, ip: str, port_id: str) -> str:
+    ip = str(ipaddress.ip_address(ip))
+    if _sqlite(s) and s.get(A, (info.id, ip)) is not None:
+        raise IpAddressAlreadyAllocated(ip, info.id)
+    if not _insert(s, A(subnet_id=info.id, ip_address=ip, port_id=port_id, network_id=info.row.network_id)):
+        raise IpAddressAlreadyAllocated(ip, info.id)
+    return ip
+
+
+def allocate_free(s: Session, info: SubnetInfo, port_id: str) -> str | None:
+    """The next free address of the subnet's pools, allocated to ``port_id``; None if exhausted."""
+    lost: set[int] = set()
+    while True:
+        free = _free(info, _taken(s, info.id), lost)
+        if not free:
+            return None
+        # The lowest first; after losing a race, a random one of the next few spreads the racers out.
+        n = random.choice(free) if lost else free[0]
+        ip = str(_addr(n, info.row.ip_version))
+        if _insert(s, A(subnet_id=info.id, ip_address=ip, port_id=port_id, network_id=info.row.network_id)):
+            return ip
+        lost.add(n)
+
+
+def allocate(s: Session, wanted: Sequence[Wanted], port_id: str, network_id: str) -> list[tuple[str, str]]:
+    """Allocate every wanted address to ``port_id``: (subnet id, address) pairs."""
+    done: list[tuple[str, str]] = []
+    for w in wanted:
+        if w.ip is not None:
+            done.append((w.choices[0].id, allocate_given(s, w.choices[0], w.ip, port_id)))
+            continue
+        for info in w.choices:
+            got = allocate_free(s, info, port_id)
+            if got is not None:
+                done.append((info.id, got))
+                break
+        else:
+            raise IpAddressGenerationFailure(network_id)
+    return done
+
+
+def release(s: Session, port_id: str, pairs: Sequence[tuple[str, str]] | None = None) -> None:
+    """Give back ``pairs`` (subnet id, address) of the port, or all its addresses."""
+    if pairs is None:
+        s.execute(delete(A).where(A.port_id == port_id))
+        return
+    for subnet_id, ip in pairs:
+        s.execute(delete(A).where(A.port_id == port_id, A.subnet_id == subnet_id, A.ip_address == ip))
+
+
+def held(s: Session, port_id: str) -> list[tuple[str, str]]:
+    return [(sid, ip) for sid, ip in s.execute(select(A.subnet_id, A.ip_address).where(A.port_id == port_id))]
+
+
+def changes(original: Sequence[tuple[str, str]], new: Sequence[Wanted], subnets: Sequence[SubnetInfo],
+            device_owner: str) -> tuple[list[Wanted], list[tuple[str, str]]]:
+    """What a fixed_ips update adds and removes (Neutron's _get_changed_ips_for_port): given
+    addresses already held stay, a bare subnet reuses the port's address there, and addresses on
+    SLAAC subnets stay unless the port is a router's."""
+    by_ip = {ip: (sid, ip) for sid, ip in original}
+    add: list[Wanted] = []
+    for w in new:
+        if w.ip is not None and by_ip.pop(str(ipaddress.ip_address(w.ip)), None) is None:
+            add.append(w)
+    by_subnet: dict[str, list[tuple[str, str]]] = {}
+    for pair in by_ip.values():
+        by_subnet.setdefault(pair[0], []).append(pair)
+    for w in new:
+        if w.ip is None:
+            held_here = by_subnet.get(w.choices[0].id)
+            if held_here:
+                held_here.pop()
+            else:
+                add.append(w)
+    auto = {i.id for i in subnets if i.auto_address}
+    router = device_owner in ROUTER_INTERFACE_OWNERS
+    remove = [pair for pairs in by_subnet.values() for pair in pairs if router or pair[0] not in auto]
+    return add, remove
