@@ -244,6 +244,12 @@ class NetworkConfig:
     max_fixed_ips_per_port: int = 5
     # Seconds an agent may miss its heartbeat before it is shown down (Neutron's agent_down_time).
     agent_down_time: int = 75
+    # Seconds between a network agent's heartbeats (Neutron's report_interval).
+    report_interval: float = 30.0
+    # Seconds between a network agent's periodic reconcile passes (a nudge from the server comes sooner).
+    reconcile_interval: float = 10.0
+    # Seconds a network agent waits for the server's answer on the bus.
+    rpc_timeout: float = 60.0
     # DevStack's networks at first start: public (external, 172.24.4.0/24), private, shared, router1.
     bootstrap_networks: bool = True
     public_cidr: str = "172.24.4.0/24"

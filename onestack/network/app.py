@@ -11,7 +11,19 @@ from onestack.core.api.faults import neutron_error
 from onestack.core.api.request import ApiService
 from onestack.core.service import CatalogEntry, Migrations, Running, ServiceDefinition
 from onestack.network import models
-from onestack.network.api import networks, ports, root, subnets
+from onestack.network.api import (
+    agents,
+    availability_zones,
+    networks,
+    ports,
+    quotas,
+    rbac,
+    root,
+    security_group_rules,
+    security_groups,
+    subnets,
+    tags,
+)
 from onestack.network.api.common import CONVENTIONS
 from onestack.network.policies import DEFAULT_RULES
 from onestack.network.state import NetworkState
@@ -20,7 +32,8 @@ if TYPE_CHECKING:
     from onestack.process import Process
 
 # Every mounted API module; each declares its routes and the extensions it implements.
-API_MODULES = (root, networks, subnets, ports)
+API_MODULES = (root, networks, subnets, ports,
+               security_groups, security_group_rules, quotas, rbac, tags, availability_zones, agents)
 PREFIX = "/networking"
 _COLLECTION = re.compile(r"^/v2\.0/([a-z_-]+)$")
 
@@ -36,7 +49,11 @@ def build(process: Process) -> Running:
     service = Service(name="network", prefix=PREFIX, routes=routes, render_error=neutron_error,
                       state={"network": state, "token_validator": process.validator,
                              "api": ApiService(state, db, state.enforcer, CONVENTIONS)})
-    return Running("network", api=service, state=state)
+    # The agents' side of the bus (network/server_rpc.py): their desired state, heartbeats, port status.
+    from onestack.network.server_rpc import AgentsEndpoint
+
+    endpoint = AgentsEndpoint(config, db, process.bus, process.session if config.compute.enabled else None)
+    return Running("network", api=service, workers=[endpoint], state=state)
 
 
 SERVICE = ServiceDefinition(

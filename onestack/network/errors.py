@@ -336,3 +336,113 @@ class PortBound(InUse):
     def __init__(self, port_id: str, vif_type: str, old_mac: str, new_mac: str) -> None:
         super().__init__(f"Unable to complete operation on port {port_id}, port is already bound, "
                          f"port type: {vif_type}, old_mac {old_mac}, new_mac {new_mac}.")
+
+# --- security groups, rules, RBAC, quotas, tags (h/secgroups) --------------------------------------
+
+class SecurityGroupDefaultAlreadyExists(InUse):
+    def __init__(self) -> None:
+        super().__init__("Default security group already exists.")
+
+
+class SecurityGroupCannotUpdateDefault(InUse):
+    def __init__(self) -> None:
+        super().__init__("Updating default security group not allowed.")
+
+
+class SecurityGroupCannotRemoveDefault(InUse):
+    def __init__(self) -> None:
+        super().__init__("Insufficient rights for removing default security group.")
+
+
+class SecurityGroupRuleExists(InUse):
+    def __init__(self, rule_id: str) -> None:
+        super().__init__(f"Security group rule already exists. Rule id is {rule_id}.")
+
+
+class SecurityGroupRuleInvalidProtocol(InvalidInput):
+    def __init__(self, protocol: object, values: list[str]) -> None:
+        NeutronError.__init__(self, f"Security group rule protocol {protocol} not supported. Only protocol values "
+                              f"{values} and integer representations [0 to 255] are supported.")
+
+
+class SecurityGroupRemoteGroupAndRemoteIpPrefix(InvalidInput):
+    def __init__(self) -> None:
+        NeutronError.__init__(self, "Only remote_ip_prefix or remote_group_id may be provided.")
+
+
+class SecurityGroupProtocolRequiredWithPorts(InvalidInput):
+    def __init__(self) -> None:
+        NeutronError.__init__(self, "Must also specify protocol if port range is given.")
+
+
+class SecurityGroupInvalidPortRange(InvalidInput):
+    def __init__(self) -> None:
+        NeutronError.__init__(self, "For TCP/UDP protocols, port_range_min must be <= port_range_max")
+
+
+class SecurityGroupInvalidPortValue(InvalidInput):
+    def __init__(self, port: object) -> None:
+        NeutronError.__init__(self, f"Invalid value for port {port}")
+
+
+class SecurityGroupInvalidIcmpValue(InvalidInput):
+    def __init__(self, field: str, attr: str, value: object) -> None:
+        NeutronError.__init__(self, f"Invalid value for ICMP {field} ({attr}) {value}. It must be 0 to 255.")
+
+
+class SecurityGroupMissingIcmpType(InvalidInput):
+    def __init__(self, value: object) -> None:
+        NeutronError.__init__(self, f"ICMP code (port-range-max) {value} is provided but ICMP type "
+                              "(port-range-min) is missing.")
+
+
+class SecurityGroupInvalidProtocolForPortRange(InvalidInput):
+    def __init__(self, protocol: object) -> None:
+        NeutronError.__init__(self, f"Invalid protocol {protocol} for port range, only supported for TCP, UDP, "
+                              "UDPLITE, SCTP and DCCP.")
+
+
+class SecurityGroupEthertypeConflictWithProtocol(InvalidInput):
+    def __init__(self, ethertype: str, protocol: str) -> None:
+        NeutronError.__init__(self, f"Ethertype {ethertype} is not supported for protocol {protocol}.")
+
+
+class SecurityGroupRuleParameterConflict(InvalidInput):
+    def __init__(self, ethertype: str, cidr: str) -> None:
+        NeutronError.__init__(self, f"Conflicting value ethertype {ethertype} for CIDR {cidr}")
+
+
+class DuplicateRbacPolicy(Conflict):
+    def __init__(self) -> None:
+        super().__init__("An RBAC policy already exists with those values.")
+
+
+class RbacPolicyInUse(Conflict):
+    def __init__(self, object_id: str, details: str) -> None:
+        super().__init__(f"RBAC policy on object {object_id} cannot be removed because other objects depend on "
+                         f"it.\nDetails: {details}")
+
+
+class InvalidActionForType(InvalidInput):
+    def __init__(self, action: str, object_type: str, valid: list[str]) -> None:
+        NeutronError.__init__(self, f"Invalid action '{action}' for object type '{object_type}'. Valid actions: "
+                              f"{valid}")
+
+
+class InvalidCIDR(NeutronError):
+    status = 400
+
+    def __init__(self, given: object) -> None:
+        super().__init__(f"Invalid CIDR {given} given as IP prefix.")
+
+
+class AdminRequired(NeutronError):
+    status = 403
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"User does not have admin privileges: {reason}.")
+
+
+class InvalidQuotaValue(Conflict):
+    def __init__(self, unders: list[str]) -> None:
+        super().__init__(f"Change would make usage less than 0 for the following resources: {unders}.")

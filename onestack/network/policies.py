@@ -116,9 +116,11 @@ DEFAULT_RULES: dict[str, str] = {
     "get_security_group": "rule:admin_or_owner",
     "update_security_group": "rule:admin_or_owner",
     "delete_security_group": "rule:admin_or_owner",
-    "create_security_group_rule": "rule:admin_or_owner",
-    "get_security_group_rule": "rule:admin_or_owner",
-    "delete_security_group_rule": "rule:admin_or_owner",
+    # Rules: the owner of the group a rule is in decides too.
+    "sg_owner": "project_id:%(security_group:project_id)s",
+    "create_security_group_rule": "rule:context_is_admin or rule:sg_owner",
+    "get_security_group_rule": "rule:admin_or_owner or rule:sg_owner",
+    "delete_security_group_rule": "rule:admin_or_owner or rule:sg_owner",
     # RBAC, quotas, agents, tags, topology.
     "create_rbac_policy": "rule:regular_user",
     # Checked only when the target is every project ("*").

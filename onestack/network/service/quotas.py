@@ -1,17 +1,19 @@
 """Per-project quotas of network resources: limits (defaults unless set), usage counted from the
 rows themselves (no usage table to drift), and the check every create makes in its own
-transaction."""
+transaction. Network-owned resources (project_id "", such as router gateway and floating IP
+ports) count against no project, as in Neutron.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from onestack.network import models
-from onestack.network.errors import OverQuota
+from onestack.network.errors import InvalidQuotaValue, OverQuota
 
 # Neutron's defaults (quota_network, quota_subnet, …); -1 is unlimited.
 DEFAULTS: dict[str, int] = {
@@ -31,7 +33,8 @@ def limits(s: Session, project_id: str) -> dict[str, int]:
     found = dict(DEFAULTS)
     q = models.Quota
     for resource, limit in s.execute(select(q.resource, q.limit).where(q.project_id == project_id)):
-        found[resource] = limit
+        if resource in found:
+            found[resource] = limit
     return found
 
 
@@ -42,8 +45,48 @@ def usage(s: Session, project_id: str, resource: str) -> int:
 
 def check(s: Session, project_id: str, resource: str, adding: int = 1) -> None:
     """409 ``OverQuota`` if ``adding`` more of ``resource`` would pass the project's limit."""
+    if not project_id:
+        return  # network-owned: no project's quota
     limit = limits(s, project_id).get(resource, -1)
     if limit < 0:
         return
     if usage(s, project_id, resource) + adding > limit:
         raise OverQuota(resource)
+
+
+# --- the quotas API ------------------------------------------------------------------------------------
+
+
+def details(s: Session, project_id: str) -> dict[str, dict[str, int]]:
+    """Limit, use and reservations (always 0: creates count rows in their own transaction) per resource."""
+    return {resource: {"limit": limit, "used": usage(s, project_id, resource), "reserved": 0}
+            for resource, limit in limits(s, project_id).items()}
+
+
+def all_set(s: Session) -> list[dict[str, Any]]:
+    """The limits of every project with a quota of its own (``GET /v2.0/quotas``), by project id."""
+    q = models.Quota
+    projects = sorted(set(s.scalars(select(q.project_id).where(q.resource.in_(list(DEFAULTS))))))
+    return [{**limits(s, p), "project_id": p, "tenant_id": p} for p in projects]
+
+
+def set_limits(s: Session, project_id: str, values: Mapping[str, int], check_limit: bool = False) -> dict[str, int]:
+    """New limits; with ``check_limit`` a limit under the project's usage is 409 ``InvalidQuotaValue``."""
+    if check_limit:
+        unders = sorted(r for r, limit in values.items() if 0 <= limit < usage(s, project_id, r))
+        if unders:
+            raise InvalidQuotaValue(unders)
+    q = models.Quota
+    for resource, limit in values.items():
+        row = s.get(q, (project_id, resource))
+        if row is None:
+            s.add(q(project_id=project_id, resource=resource, limit=limit))
+        else:
+            row.limit = limit
+    s.flush()
+    return limits(s, project_id)
+
+
+def reset(s: Session, project_id: str) -> None:
+    q = models.Quota
+    s.execute(delete(q).where(q.project_id == project_id))

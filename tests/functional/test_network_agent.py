@@ -1,0 +1,212 @@
+"""The network agents of a running cloud: ports go ACTIVE when wired on their host, the fake data
+plane converges to the database (after deletes, drift, and an agent killed and restarted), and
+/v2.0/agents shows each agent alive while it reports, and not alive once it stops.
+
+One cloud of this module's own on RabbitMQ (short heartbeat, reconcile and down times) with its
+in-process agent for ``compute-1``, and an ``onestack agent network`` process for another host.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from onestack.network.agent.fake import drift, tap_name
+from tests.functional.cloud import REPO, RunningCloud, make_cloud, wait_until
+from tests.functional.network_support import neutron
+from tests.services import rabbit_vhost
+
+DOWN_TIME = 4
+
+
+@pytest.fixture(scope="module")
+def ncloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
+    with rabbit_vhost() as url:
+        running = make_cloud(Path(tmp_path_factory.mktemp("network-agent")), {
+            "ONESTACK_MESSAGING__TRANSPORT_URL": url,
+            "ONESTACK_NETWORK__REPORT_INTERVAL": "1",
+            "ONESTACK_NETWORK__AGENT_DOWN_TIME": str(DOWN_TIME),
+            "ONESTACK_NETWORK__RECONCILE_INTERVAL": "2",
+        })
+        running.start()
+        yield running
+        running.close()
+
+
+@pytest.fixture(scope="module")
+def net(ncloud: RunningCloud) -> Iterator[httpx.Client]:
+    with neutron(ncloud, "devstack-admin") as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def network_id(net: httpx.Client) -> str:
+    resp = net.post("/v2.0/networks", json={"network": {"name": f"agent-net-{uuid.uuid4().hex[:6]}"}})
+    assert resp.status_code == 201, resp.text
+    nid: str = resp.json()["network"]["id"]
+    resp = net.post("/v2.0/subnets", json={"subnet": {"network_id": nid, "ip_version": 4,
+                                                      "cidr": "10.77.0.0/24", "name": "agent-subnet"}})
+    assert resp.status_code == 201, resp.text
+    return nid
+
+
+def model_of(data_dir: Path, host: str) -> dict[str, Any]:
+    path = data_dir / "network" / host / "datapath.json"
+    return json.loads(path.read_text()) if path.exists() else {"taps": {}, "bridges": {"br-int": {"ports": {}}},
+                                                               "log": []}
+
+
+def wired(data_dir: Path, host: str, port_id: str) -> bool:
+    model = model_of(data_dir, host)
+    name = tap_name(port_id)
+    return name in model["taps"] and name in model["bridges"]["br-int"]["ports"]
+
+
+def create_port(net: httpx.Client, network_id: str, host: str) -> dict[str, Any]:
+    resp = net.post("/v2.0/ports", json={"port": {"network_id": network_id, "binding:host_id": host,
+                                                  "device_owner": "compute:nova", "device_id": str(uuid.uuid4())}})
+    assert resp.status_code == 201, resp.text
+    port: dict[str, Any] = resp.json()["port"]
+    return port
+
+
+def status(net: httpx.Client, port_id: str) -> str:
+    resp = net.get(f"/v2.0/ports/{port_id}")
+    assert resp.status_code == 200, resp.text
+    return str(resp.json()["port"]["status"])
+
+
+def agents_of(net: httpx.Client, host: str) -> dict[str, dict[str, Any]]:
+    resp = net.get("/v2.0/agents", params={"host": host})
+    assert resp.status_code == 200, resp.text
+    return {a["agent_type"]: a for a in resp.json()["agents"]}
+
+
+def test_a_bound_port_goes_active_and_its_tap_appears_then_goes_with_it(
+        ncloud: RunningCloud, net: httpx.Client, network_id: str) -> None:
+    port = create_port(net, network_id, "compute-1")
+    assert port["status"] == "DOWN"
+    wait_until(lambda: status(net, port["id"]) == "ACTIVE", timeout=30, what="the port ACTIVE")
+    assert wired(ncloud.data_dir, "compute-1", port["id"])
+    tap = model_of(ncloud.data_dir, "compute-1")["taps"][tap_name(port["id"])]
+    assert tap["mac"] == port["mac_address"]
+    assert tap["port"]["fixed_ips"] == [{"subnet_id": ip["subnet_id"], "ip_address": ip["ip_address"]}
+                                        for ip in port["fixed_ips"]]
+    assert net.delete(f"/v2.0/ports/{port['id']}").status_code == 204
+    wait_until(lambda: tap_name(port["id"]) not in model_of(ncloud.data_dir, "compute-1")["taps"], timeout=30,
+               what="the tap removed")
+
+
+def test_an_unbound_port_stays_down_and_unwired(ncloud: RunningCloud, net: httpx.Client, network_id: str) -> None:
+    bound = create_port(net, network_id, "compute-1")
+    unbound = create_port(net, network_id, "")
+    wait_until(lambda: status(net, bound["id"]) == "ACTIVE", timeout=30, what="the bound port ACTIVE")
+    assert status(net, unbound["id"]) == "DOWN"
+    assert tap_name(unbound["id"]) not in model_of(ncloud.data_dir, "compute-1")["taps"]
+
+
+def test_drift_on_the_host_is_repaired_by_the_next_pass(
+        ncloud: RunningCloud, net: httpx.Client, network_id: str) -> None:
+    port = create_port(net, network_id, "compute-1")
+    wait_until(lambda: wired(ncloud.data_dir, "compute-1", port["id"]), timeout=30, what="the tap")
+    path = ncloud.data_dir / "network" / "compute-1" / "datapath.json"
+    plugs_before = model_of(ncloud.data_dir, "compute-1")["log"].count(f"plug_port {port['id']}")
+    drift(path, "tap", port["id"])  # an operator removes the tap behind the agent's back
+    wait_until(lambda: wired(ncloud.data_dir, "compute-1", port["id"]), timeout=30, what="the tap repaired")
+    assert model_of(ncloud.data_dir, "compute-1")["log"].count(f"plug_port {port['id']}") > plugs_before
+
+
+def test_the_dhcp_of_the_network_serves_the_ports_addresses(
+        ncloud: RunningCloud, net: httpx.Client, network_id: str) -> None:
+    port = create_port(net, network_id, "compute-1")
+    ip = port["fixed_ips"][0]
+
+    def leased() -> bool:
+        for ns in model_of(ncloud.data_dir, "compute-1").get("namespaces", {}).values():
+            for lease in ns.get("dhcp", {}).get(ip["subnet_id"], {}).get("leases", []):
+                if lease["port_id"] == port["id"]:
+                    return bool(lease["ip_address"] == ip["ip_address"]
+                                and lease["mac_address"] == port["mac_address"])
+        return False
+
+    wait_until(leased, timeout=30, what="the port's DHCP lease")
+
+
+def test_agents_show_alive_for_the_host(net: httpx.Client) -> None:
+    roles = wait_until(lambda: agents_of(net, "compute-1") or None, timeout=30, what="compute-1's agents")
+    assert set(roles) == {"Open vSwitch agent", "DHCP agent", "L3 agent"}
+    assert all(a["alive"] and a["admin_state_up"] for a in roles.values())
+    assert roles["Open vSwitch agent"]["binary"] == "neutron-openvswitch-agent"
+
+
+class AgentProcess:
+    """``onestack agent network --host NAME``: its own process and data dir, the cloud's bus only."""
+
+    def __init__(self, cloud: RunningCloud, host: str, data_dir: Path) -> None:
+        self.cloud, self.host, self.data_dir = cloud, host, data_dir
+        self.popen: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {k: v for k, v in self.cloud.env.items() if not k.startswith("ONESTACK_DATABASE")}
+        cmd = [sys.executable, "-m", "onestack", "agent", "network", "--host", self.host, "--api-url",
+               self.cloud.base_url, "--data-dir", str(self.data_dir)]
+        with open(self.data_dir.parent / f"agent-{self.host}.log", "ab") as log:
+            self.popen = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+
+    def kill(self) -> None:
+        assert self.popen is not None
+        self.popen.send_signal(signal.SIGKILL)
+        self.popen.wait(timeout=30)
+        self.popen = None
+
+    def stop(self) -> None:
+        if self.popen is not None:
+            self.popen.terminate()
+            self.popen.wait(timeout=30)
+            self.popen = None
+
+
+def test_an_agent_killed_and_restarted_converges_to_the_database(
+        ncloud: RunningCloud, net: httpx.Client, network_id: str, tmp_path: Path) -> None:
+    host = f"net-host-{uuid.uuid4().hex[:6]}"
+    data_dir = tmp_path / "agent-data"
+    data_dir.mkdir()
+    agent = AgentProcess(ncloud, host, data_dir)
+    agent.start()
+    try:
+        kept = create_port(net, network_id, host)
+        gone = create_port(net, network_id, host)
+        wait_until(lambda: all(status(net, p["id"]) == "ACTIVE" for p in (kept, gone)), timeout=60,
+                   what="both ports ACTIVE through the agent process")
+        assert wired(data_dir, host, kept["id"]) and wired(data_dir, host, gone["id"])
+        roles = agents_of(net, host)
+        assert set(roles) == {"Open vSwitch agent", "DHCP agent", "L3 agent"}
+        assert all(a["alive"] for a in roles.values())
+
+        agent.kill()
+        # While it is dead: one port goes, another comes, and the host drifts.
+        assert net.delete(f"/v2.0/ports/{gone['id']}").status_code == 204
+        new = create_port(net, network_id, host)
+        drift(data_dir / "network" / host / "datapath.json", "tap", kept["id"])
+        wait_until(lambda: not any(a["alive"] for a in agents_of(net, host).values()), timeout=DOWN_TIME + 30,
+                   what="the killed agent shown not alive")
+        assert status(net, new["id"]) == "DOWN"
+
+        agent.start()
+        wait_until(lambda: wired(data_dir, host, kept["id"]) and wired(data_dir, host, new["id"])
+                   and tap_name(gone["id"]) not in model_of(data_dir, host)["taps"], timeout=60,
+                   what="the restarted agent's host converged")
+        wait_until(lambda: status(net, new["id"]) == "ACTIVE", timeout=30, what="the new port ACTIVE")
+        wait_until(lambda: all(a["alive"] for a in agents_of(net, host).values()), timeout=30,
+                   what="the agent alive again")
+    finally:
+        agent.stop()
