@@ -176,6 +176,8 @@ class NeutronNetwork:
 
     async def allocate(self, instance: dict[str, Any]) -> NetworkInfo:
         uuid = instance["uuid"]
+        if not requested(instance) and not cached(instance):
+            return []  # "none" (or nothing to pick): Nova asks the network service nothing
         existing = {p["id"]: p for p in await self.client.ports_of(uuid)}
         keep = preserved_ports(instance)
         tags = {str(n["port"]): n.get("tag") for n in requested(instance) if n.get("port")}
