@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from onestack.core.config import Config
 from onestack.network import models
-from onestack.network.service import networks, router_interfaces, routers
+from onestack.network.service import networks, router_interfaces, routers, subnets
 from onestack.network.service.routers import INTERNAL
 
 MARKER = "network-bootstrap.done"
@@ -41,8 +41,6 @@ def already_made(s: Session, admin_project: str) -> bool:
 
 def make_devstack_networks(s: Session, config: Config, admin_project: str, demo_project: str) -> bool:
     """Create the four resources in one transaction; False (and nothing made) if they exist."""
-    from onestack.network.service import subnets
-
     if already_made(s, admin_project):
         return False
     net = config.network

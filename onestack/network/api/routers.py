@@ -42,7 +42,6 @@ EXTENSIONS = [
 ]
 
 ADMIN_ATTRS = ("distributed", "ha")
-DEFAULTS = {"distributed": False, "ha": False}
 HIDDEN = ("distributed", "ha")
 
 
@@ -157,7 +156,7 @@ async def create_router(req: Req) -> Response:
     _, project = await owner_of_new(req, attrs)
     target = {"project_id": project}
     await enforce(req, "create_router", target)
-    await enforce_attrs(req, "create_router", attrs, ADMIN_ATTRS, target, DEFAULTS)
+    await enforce_attrs(req, "create_router", attrs, ADMIN_ATTRS, target)
     await _check_gateway_policy(req, "create_router", attrs, target)
     caller = await caller_of(req)
     item = await req.write(routers.create, caller, project, attrs, req.state.config.network)
@@ -171,7 +170,7 @@ async def update_router(req: Req) -> Response:
     current = await req.read(routers.show, caller, req.path("router_id"))
     target = {"project_id": current["project_id"]}
     await enforce(req, "update_router", target)
-    await enforce_attrs(req, "update_router", attrs, ADMIN_ATTRS, target, DEFAULTS)
+    await enforce_attrs(req, "update_router", attrs, ADMIN_ATTRS, target)
     await _check_gateway_policy(req, "update_router", attrs, target)
     item = await req.write(routers.update, caller, req.path("router_id"), attrs, req.state.config.network,
                            if_match(req))

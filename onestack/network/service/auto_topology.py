@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from onestack.core.config import NetworkConfig
 from onestack.network import models
 from onestack.network.errors import AutoAllocationFailure
-from onestack.network.service import networks, router_interfaces, routers
+from onestack.network.service import networks, router_interfaces, routers, subnets
 from onestack.network.service.routers import INTERNAL
 
 T = models.AutoAllocatedTopology
@@ -64,8 +64,6 @@ def _free_cidr(s: Session, project_id: str) -> str:
 
 def get_or_create(s: Session, project_id: str, config: NetworkConfig) -> dict[str, Any]:
     """The project's topology, built now (in this one transaction) if it has none."""
-    from onestack.network.service import subnets
-
     found = s.scalar(select(T.network_id).where(T.project_id == project_id))
     if found is not None:
         return response(str(found), project_id)

@@ -25,7 +25,7 @@ from onestack.network.errors import (
     FloatingIPPortAlreadyAssociated,
     external_gateway_not_found,
 )
-from onestack.network.service import networks, quotas
+from onestack.network.service import networks, ports, quotas
 from onestack.network.service.common import (
     Caller,
     Listing,
@@ -145,8 +145,6 @@ def _fip_serviced(device_owner: str) -> bool:
 def _association(s: Session, caller: Caller, fip: models.FloatingIP, port_id: str,
                  fixed_ip: str | None) -> tuple[str, str, str]:
     """(port id, fixed IP, router id) for associating ``fip`` with ``port_id``, all checks done."""
-    from onestack.network.service import ports
-
     port = ports.get_row(s, caller, port_id)
     if port.project_id != fip.project_id and not caller.is_admin:
         raise BadRequest("floatingip", f"Cannot process floating IP association with Port {port.id}, since that "
@@ -207,8 +205,6 @@ def _apply(s: Session, caller: Caller, row: models.FloatingIP, attrs: Mapping[st
 
 def create(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any],
            config: NetworkConfig) -> dict[str, Any]:
-    from onestack.network.service import ports
-
     network = networks.get_row(s, caller, attrs["floating_network_id"])
     if not network.router_external:
         raise BadRequest("floatingip", f"Network {network.id} is not a valid external network")
@@ -253,8 +249,6 @@ def update(s: Session, caller: Caller, fip_id: str, attrs: Mapping[str, Any],
 
 
 def delete_floating_ip(s: Session, caller: Caller, fip_id: str, revision: int | None = None) -> None:
-    from onestack.network.service import ports
-
     row = get_row(s, caller, fip_id)
     check_revision(row, revision)
     if _has_port_forwardings(s, row.id):

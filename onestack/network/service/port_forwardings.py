@@ -24,7 +24,7 @@ from onestack.network.errors import (
 from onestack.network.errors import (
     ExternalGatewayForFloatingIPNotFound as _NoGateway,
 )
-from onestack.network.service import floating_ips
+from onestack.network.service import floating_ips, ports
 from onestack.network.service.common import Caller, Listing, ListQuery, new_id, paged, touch
 
 PF = models.PortForwarding
@@ -79,8 +79,6 @@ def _internal(s: Session, caller: Caller, fip: models.FloatingIP, port_id: str,
               wanted_ip: str | None) -> tuple[str, str]:
     """(internal IP, router id): the port's IPv4 address (the one asked for, else its first) and
     the router that joins its subnet to the floating IP's network."""
-    from onestack.network.service import ports
-
     port = ports.get_row(s, caller, port_id)
     a = models.IPAllocation
     v4 = [(sub, ip) for sub, ip in s.execute(select(a.subnet_id, a.ip_address).where(a.port_id == port.id)

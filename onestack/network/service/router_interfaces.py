@@ -21,7 +21,7 @@ from onestack.network.errors import (
     RouterInterfaceNotFoundForSubnet,
     SubnetMismatchForPort,
 )
-from onestack.network.service import routers
+from onestack.network.service import ports, routers, subnets
 from onestack.network.service.common import Caller, touch
 from onestack.network.service.routers import INTERFACE, INTERNAL
 
@@ -47,8 +47,6 @@ def _shared_with(s: Session, network_id: str, project_id: str | None) -> bool:
 
 def add(s: Session, caller: Caller, router_id: str, info: Mapping[str, Any], config: NetworkConfig) -> dict[str, Any]:
     """Attach by ``subnet_id`` or ``port_id`` (checked by the API: exactly one is given)."""
-    from onestack.network.service import ports, subnets
-
     router = routers.get_row(s, caller, router_id)
     if info.get("port_id"):
         port = ports.get_row(s, caller, info["port_id"])
@@ -109,8 +107,6 @@ def _check_not_in_use(s: Session, router: models.Router, subnet: models.Subnet) 
 
 def remove(s: Session, caller: Caller, router_id: str, info: Mapping[str, Any]) -> dict[str, Any]:
     """Detach by ``port_id`` (optionally checked against ``subnet_id``) or by ``subnet_id``."""
-    from onestack.network.service import ports, subnets
-
     router = routers.get_row(s, caller, router_id)
     rp = models.RouterPort
     if info.get("port_id"):

@@ -25,7 +25,7 @@ from onestack.network.errors import (
     RouterNotFound,
     RoutesExhausted,
 )
-from onestack.network.service import networks, quotas
+from onestack.network.service import networks, ports, quotas
 from onestack.network.service.common import (
     Caller,
     Listing,
@@ -108,7 +108,7 @@ def views(s: Session, caller: Caller, rows: Sequence[models.Router]) -> list[dic
     gw_nets: dict[str, str] = {}
     if gw_ids:
         p = models.Port
-        gw_nets = dict(s.execute(select(p.id, p.network_id).where(p.id.in_(gw_ids))).tuples())
+        gw_nets = {pid: net for pid, net in s.execute(select(p.id, p.network_id).where(p.id.in_(gw_ids)))}
     ips = fixed_ips_of(s, gw_ids)
     routes = routes_of(s, ids)
     tags = tags_of(s, TAG_TYPE, ids)
@@ -176,8 +176,6 @@ def update(s: Session, caller: Caller, router_id: str, attrs: Mapping[str, Any],
 
 def delete_router(s: Session, caller: Caller, router_id: str, revision: int | None = None) -> None:
     """Delete the router and its gateway port; 409 ``RouterInUse`` while interfaces remain."""
-    from onestack.network.service import ports
-
     row = get_row(s, caller, router_id)
     check_revision(row, revision)
     rp = models.RouterPort
@@ -203,8 +201,6 @@ def _subnets_of_network(s: Session, network_id: str) -> list[models.Subnet]:
 
 
 def _set_gateway(s: Session, caller: Caller, row: models.Router, gw: Mapping[str, Any], config: NetworkConfig) -> None:
-    from onestack.network.service import ports
-
     network = networks.get_row(s, caller, gw["network_id"])
     if not network.router_external:
         raise BadRequest("router", f"Network {network.id} is not an external network")
@@ -244,8 +240,6 @@ def _ips_changed(s: Session, port_id: str, ext_ips: Sequence[Mapping[str, Any]])
 
 def _clear_gateway(s: Session, row: models.Router) -> None:
     """Remove the gateway port; 409 while floating IPs go through this router."""
-    from onestack.network.service import ports
-
     if not row.gw_port_id:
         return
     f = models.FloatingIP
