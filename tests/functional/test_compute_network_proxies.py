@@ -355,12 +355,15 @@ def test_floating_ips(demo: Any, alt: Any, server: dict[str, Any], pool: dict[st
         assert act(demo, sid, {"addFloatingIp": {"address": fip["ip"]}}).status_code == 202
         shown = call(demo, "GET", f"/os-floating-ips/{fip['id']}", OLD).json()["floating_ip"]
         assert (shown["instance_id"], shown["fixed_ip"]) == (sid, fixed)
+        # the server's addresses show it once its host has refreshed the network info cache
+        wait_until(lambda: fip["ip"] in addresses_of(demo, sid), timeout=30, what="the floating IP in addresses")
 
         resp = act(demo, str(uuid.uuid4()), {"removeFloatingIp": {"address": fip["ip"]}})
         assert resp.status_code == 404  # no such server
         assert act(demo, sid, {"removeFloatingIp": {"address": fip["ip"]}}).status_code == 202
         shown = call(demo, "GET", f"/os-floating-ips/{fip['id']}", OLD).json()["floating_ip"]
         assert shown["instance_id"] is None and shown["fixed_ip"] is None
+        wait_until(lambda: fip["ip"] not in addresses_of(demo, sid), timeout=30, what="the floating IP gone")
         again = act(demo, sid, {"removeFloatingIp": {"address": fip["ip"]}})
         assert again.status_code == 409
         assert message(again) == f"Floating IP {fip['ip']} is not associated with instance {sid}."
@@ -368,6 +371,43 @@ def test_floating_ips(demo: Any, alt: Any, server: dict[str, Any], pool: dict[st
         assert call(demo, "DELETE", f"/os-floating-ips/{fip['id']}", OLD).status_code == 202
     resp = call(demo, "GET", f"/os-floating-ips/{fip['id']}", OLD)
     assert resp.status_code == 404 and message(resp) == f"Floating IP not found for ID {fip['id']}"
+
+
+def addresses_of(conn: Any, sid: str) -> list[str]:
+    addresses = call(conn, "GET", f"/servers/{sid}").json()["server"]["addresses"]
+    return [a["addr"] for addrs in addresses.values() for a in addrs]
+
+
+def test_floating_ip_moves_to_another_server(demo: Any, server: dict[str, Any], subnet: dict[str, Any],
+                                             pool: dict[str, Any]) -> None:
+    """Tempest's test_associate_already_associated_floating_ip: the second association wins."""
+    image = demo.image.find_image(IMAGE, ignore_missing=False).id
+    other = call(demo, "POST", "/servers", "2.37", {"server": {
+        "name": "np-other", "flavorRef": "1", "imageRef": image,
+        "networks": [{"uuid": subnet["network_id"]}]}}).json()["server"]["id"]
+    fip = call(demo, "POST", "/os-floating-ips", OLD, {"pool": "np-pool"}).json()["floating_ip"]
+    try:
+        wait_until(lambda: ports_of(demo, other), timeout=60, what="the other server's port")
+        assert act(demo, server["id"], {"addFloatingIp": {"address": fip["ip"]}}, "2.43").status_code == 202
+        assert act(demo, other, {"addFloatingIp": {"address": fip["ip"]}}, "2.43").status_code == 202
+        shown = call(demo, "GET", f"/os-floating-ips/{fip['id']}", OLD).json()["floating_ip"]
+        assert shown["instance_id"] == other
+        assert act(demo, server["id"], {"removeFloatingIp": {"address": fip["ip"]}}, "2.43").status_code == 409
+        assert act(demo, other, {"removeFloatingIp": {"address": fip["ip"]}}, "2.43").status_code == 202
+    finally:
+        call(demo, "DELETE", f"/os-floating-ips/{fip['id']}", OLD)
+        call(demo, "DELETE", f"/servers/{other}")
+
+
+def test_allocate_from_the_default_pool(demo: Any) -> None:
+    """Without a pool, DevStack's default_floating_pool: the bootstrap's "public" network."""
+    resp = call(demo, "POST", "/os-floating-ips", OLD)
+    assert resp.status_code == 200, resp.text
+    fip = resp.json()["floating_ip"]
+    try:
+        assert fip["pool"] == "public" and fip["instance_id"] is None
+    finally:
+        assert call(demo, "DELETE", f"/os-floating-ips/{fip['id']}", OLD).status_code == 202
 
 
 def test_cli_adds_a_floating_ip(cloud: RunningCloud, demo: Any, server: dict[str, Any],

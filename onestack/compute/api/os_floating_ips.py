@@ -178,6 +178,15 @@ async def deallocate_floating_ip(req: Req) -> Response:
 
 # --- the server actions ---------------------------------------------------------------------
 
+async def _refresh(req: Req, row: dict[str, Any], port_id: str) -> None:
+    """Have the server's host refresh its network info cache, so that its addresses show the change
+    (Nova refreshes the cache after associating or dissociating: @refresh_cache)."""
+    agents = req.state.agents
+    if agents is not None and row.get("host"):
+        event = {"name": "network-changed", "server_uuid": row["uuid"], "tag": port_id, "status": "completed"}
+        await agents.external_instance_event(row["host"], instance=row, events=[event])
+
+
 def _fixed_ips(ports: list[dict[str, Any]]) -> list[str]:
     return [ip["ip_address"] for p in ports for ip in p.get("fixed_ips") or ()]
 
@@ -224,6 +233,7 @@ async def add_floating_ip(req: Req, ctx: AuthContext, row: dict[str, Any], arg: 
             raise Forbidden(err.message) from None
         raise BadRequest(f"Unable to associate floating IP {address} to fixed IP {fixed} for instance {uuid}. "
                          f"Error: {err.message}") from None
+    await _refresh(req, row, port_id)
     return Response(status_code=202)
 
 
@@ -258,4 +268,5 @@ async def remove_floating_ip(req: Req, ctx: AuthContext, row: dict[str, Any], ar
         await net.update("floatingips", "floatingip", fip["id"], {"port_id": None})
     except NetworkError as err:
         raise translate(err) from None
+    await _refresh(req, holder, fip["port_id"])
     return Response(status_code=202)
