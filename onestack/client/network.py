@@ -45,7 +45,7 @@ class NetworkClient:
 
     async def list(self, collection: str, *, user_token: str | None = None, **params: Any) -> list[dict[str, Any]]:
         body = await self.call("GET", f"/v2.0/{collection}", user_token=user_token, params=params)
-        return list(body[collection])
+        return list(body[collection.replace("-", "_")])  # /security-groups answers "security_groups"
 
     async def show(self, collection: str, member: str, item_id: str, *,
                    user_token: str | None = None) -> dict[str, Any]:

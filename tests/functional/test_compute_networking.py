@@ -138,18 +138,18 @@ def test_boot_on_a_network_gets_a_bound_port_and_addresses(cdemo: Any, cadmin: A
     assert port(qadmin, p["id"]).status_code == 404  # compute made it: compute deleted it
 
 
-def test_boot_with_a_port_keeps_it_after_delete(cdemo: Any, cadmin: Any, qdemo: httpx.Client, image: str,
-                                                net: dict[str, Any]) -> None:
+def test_boot_with_a_port_keeps_it_after_delete(cdemo: Any, cadmin: Any, qdemo: httpx.Client,
+                                                qadmin: httpx.Client, image: str, net: dict[str, Any]) -> None:
     made = qdemo.post("/v2.0/ports", json={"port": {"network_id": net["id"]}}).json()["port"]
     sid = booted(cdemo, image, [{"port": made["id"]}])
-    bound = port(qdemo, made["id"]).json()["port"]
+    bound = port(qadmin, made["id"]).json()["port"]  # binding:* are an admin's attributes
     assert bound["device_id"] == sid and bound["device_owner"] == "compute:nova"
     assert bound["binding:host_id"] == show(cadmin, sid)["OS-EXT-SRV-ATTR:host"]
     # In use: another server cannot take it (Nova's 409).
     taken = boot(cdemo, image, [{"port": made["id"]}])
     assert taken.status_code == 409 and message(taken) == f"Port {made['id']} is still in use."
     delete(cdemo, sid)
-    kept = port(qdemo, made["id"])
+    kept = port(qadmin, made["id"])
     assert kept.status_code == 200
     assert (kept.json()["port"]["device_id"], kept.json()["port"]["device_owner"]) == ("", "")
     assert not kept.json()["port"]["binding:host_id"]
