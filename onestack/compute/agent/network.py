@@ -241,16 +241,18 @@ class NeutronNetwork:
 
     async def _wait(self, uuid: str, futures: dict[str, asyncio.Future[str]]) -> None:
         done, pending = await asyncio.wait(list(futures.values()), timeout=self.timeout)
+        # Nova's fault for both: its VirtualInterfaceCreateException ends the build, not rescheduled.
+        aborted = f"Build of instance {uuid} aborted: Failed to allocate the network(s), not rescheduling."
         failed = [tag for tag, fut in futures.items() if fut in done and fut.result() == "failed"]
-        if failed:  # Nova: a failed plug event fails the build at once when fatal
+        if failed:
             log.warning("%s: network-vif-plugged failed for %s on %s", self.host, failed, uuid)
             if self.fatal:
-                raise VirtualInterfaceCreateFailed("Virtual Interface creation failed")
+                raise VirtualInterfaceCreateFailed(aborted)
         if pending:
             missing = sorted(tag for tag, fut in futures.items() if fut in pending)
             log.warning("%s: timeout waiting for network-vif-plugged of %s on %s", self.host, missing, uuid)
             if self.fatal:
-                raise VirtualInterfaceCreateFailed("Virtual Interface creation failed")
+                raise VirtualInterfaceCreateFailed(aborted)
 
     def deliver(self, uuid: str, name: str, tag: str | None, status: str) -> bool:
         return self.events.deliver(uuid, name, tag, status)
