@@ -209,6 +209,37 @@ def test_another_projects_network_and_port_cannot_be_found(calt: Any, qdemo: htt
     assert qdemo.delete(f"/v2.0/ports/{made['id']}").status_code == 204
 
 
+def test_security_groups_by_name(cdemo: Any, qdemo: httpx.Client, qadmin: httpx.Client, image: str,
+                                 net: dict[str, Any]) -> None:
+    group = qdemo.post("/v2.0/security-groups", json={"security_group": {"name": uniq("sg")}}).json()["security_group"]
+    sid = booted(cdemo, image, [{"uuid": net["id"]}], security_groups=[{"name": group["name"]}])
+    [p] = ports_of(qadmin, sid)
+    assert p["security_groups"] == [group["id"]]
+    delete(cdemo, sid)
+    plain = booted(cdemo, image, [{"uuid": net["id"]}])
+    default = qdemo.get("/v2.0/security-groups", params={"name": "default",
+                                                         "project_id": cdemo.current_project_id}).json()
+    assert ports_of(qadmin, plain)[0]["security_groups"] == [default["security_groups"][0]["id"]]
+    delete(cdemo, plain)
+    unknown = boot(cdemo, image, [{"uuid": net["id"]}], security_groups=[{"name": "no-such-group"}])
+    assert unknown.status_code == 400 and message(unknown) == "Security group no-such-group not found."
+    assert qdemo.delete(f"/v2.0/security-groups/{group['id']}").status_code == 204
+
+
+def test_network_changed_refreshes_the_addresses(cdemo: Any, cadmin: Any, qadmin: httpx.Client, image: str,
+                                                  net: dict[str, Any]) -> None:
+    sid = booted(cdemo, image, [{"uuid": net["id"]}])
+    [p] = ports_of(qadmin, sid)
+    ips = [*p["fixed_ips"], {"subnet_id": net["subnet"]["id"], "ip_address": "10.77.0.99"}]
+    assert qadmin.put(f"/v2.0/ports/{p['id']}", json={"port": {"fixed_ips": ips}}).status_code == 200
+    event = {"name": "network-changed", "server_uuid": sid, "tag": p["id"]}
+    resp = call(cadmin, "POST", "/os-server-external-events", body={"events": [event]})
+    assert resp.status_code == 200 and resp.json()["events"][0]["code"] == 200
+    wait_until(lambda: "10.77.0.99" in [a["addr"] for a in show(cdemo, sid)["addresses"][net["name"]]],
+               timeout=30, what="the new address in the server's addresses")
+    delete(cdemo, sid)
+
+
 # --- interfaces ---------------------------------------------------------------------------------
 
 def test_attach_and_detach_an_interface(cdemo: Any, cadmin: Any, qadmin: httpx.Client, image: str,
@@ -284,7 +315,11 @@ def test_shelve_offload_unbinds_and_unshelve_binds_again(cdemo: Any, cadmin: Any
     active(cdemo, sid)
     assert port(qadmin, p["id"]).json()["port"]["binding:host_id"] == show(cadmin, sid)["OS-EXT-SRV-ATTR:host"]
     assert [x["id"] for x in ports_of(qadmin, sid)] == [p["id"]]  # the same port, not a new one
+    # Deleted while offloaded: no host's agent does it, the API frees the port (Nova's local delete).
+    call(cdemo, "POST", f"/servers/{sid}/action", body={"shelve": None})
+    wait_until(lambda: show(cdemo, sid)["status"] == "SHELVED_OFFLOADED", timeout=60, what="offloaded again")
     delete(cdemo, sid)
+    assert port(qadmin, p["id"]).status_code == 404
 
 
 # --- clients ------------------------------------------------------------------------------------

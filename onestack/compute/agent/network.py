@@ -149,6 +149,22 @@ class VifEvents:
         return True
 
 
+async def release_ports(client: NetworkClient, instance: dict[str, Any]) -> None:
+    """Nova's deallocate_for_instance: delete the ports compute made, unbind those the user
+    brought (device and binding cleared, the port kept). Idempotent. The API calls it too, for a
+    server deleted with no host to do it (shelved offloaded, never built, host down)."""
+    keep = preserved_ports(instance)
+    for port in await client.ports_of(instance["uuid"]):
+        try:
+            if port["id"] in keep:
+                await client.update_port(port["id"], {"device_id": "", "device_owner": "", "binding:host_id": ""})
+            else:
+                await client.delete_port(port["id"])
+        except NetworkError as exc:
+            if exc.status != 404:  # gone already: what we wanted
+                raise
+
+
 class NeutronNetwork:
     """The seam over Neutron's REST API for one host."""
 
@@ -260,17 +276,7 @@ class NeutronNetwork:
     # --- release -------------------------------------------------------------------------------
 
     async def deallocate(self, instance: dict[str, Any]) -> None:
-        keep = preserved_ports(instance)
-        for port in await self.client.ports_of(instance["uuid"]):
-            try:
-                if port["id"] in keep:
-                    await self.client.update_port(port["id"], {"device_id": "", "device_owner": "",
-                                                               "binding:host_id": ""})
-                else:
-                    await self.client.delete_port(port["id"])
-            except NetworkError as exc:
-                if exc.status != 404:  # gone already: what we wanted
-                    raise
+        await release_ports(self.client, instance)
 
     async def unbind(self, instance: dict[str, Any]) -> None:
         for port in await self.client.ports_of(instance["uuid"]):
