@@ -284,6 +284,28 @@ def test_attach_and_detach_an_interface(cdemo: Any, cadmin: Any, qadmin: httpx.C
     delete(cdemo, sid)
 
 
+def test_attach_the_users_port_keeps_it_after_delete(cdemo: Any, calt: Any, qdemo: httpx.Client,
+                                                     qadmin: httpx.Client, image: str, net: dict[str, Any]) -> None:
+    sid = booted(cdemo, image, "none")
+    made = qdemo.post("/v2.0/ports", json={"port": {"network_id": net["id"]}}).json()["port"]
+    # Another project sees neither the server nor the port.
+    assert call(calt, "GET", f"/servers/{sid}/os-interface").status_code == 404
+    theirs = booted(calt, image, "none")
+    stolen = call(calt, "POST", f"/servers/{theirs}/os-interface", body={"interfaceAttachment": {"port_id": made["id"]}})
+    assert stolen.status_code == 404 and message(stolen) == f"Port id {made['id']} could not be found."
+    resp = call(cdemo, "POST", f"/servers/{sid}/os-interface", body={"interfaceAttachment": {"port_id": made["id"]}})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["interfaceAttachment"]["port_id"] == made["id"]
+    assert list(show(cdemo, sid)["addresses"]) == [net["name"]]
+    many = boot(cdemo, image, [{"port": made["id"]}], min_count=2)
+    assert many.status_code == 400
+    delete(cdemo, sid)
+    kept = port(qadmin, made["id"]).json()["port"]
+    assert (kept["device_id"], kept["device_owner"], kept["binding:host_id"]) == ("", "", "")
+    delete(calt, theirs)
+    assert qdemo.delete(f"/v2.0/ports/{made['id']}").status_code == 204
+
+
 # --- moves --------------------------------------------------------------------------------------
 
 def test_cold_migration_rebinds_the_port(cdemo: Any, cadmin: Any, qadmin: httpx.Client, image: str,
@@ -301,6 +323,29 @@ def test_cold_migration_rebinds_the_port(cdemo: Any, cadmin: Any, qadmin: httpx.
     call(cadmin, "POST", f"/servers/{sid}/action", body={"confirmResize": None})
     active(cdemo, sid)
     assert show(cdemo, sid)["addresses"][net["name"]][0]["addr"] == p["fixed_ips"][0]["ip_address"]
+    # A migration reverted: the port goes back to where the server is again.
+    call(cadmin, "POST", f"/servers/{sid}/action", body={"migrate": None})
+    wait_until(lambda: show(cadmin, sid)["status"] == "VERIFY_RESIZE", timeout=60, what="VERIFY_RESIZE")
+    assert port(qadmin, p["id"]).json()["port"]["binding:host_id"] == source
+    call(cadmin, "POST", f"/servers/{sid}/action", body={"revertResize": None})
+    active(cdemo, sid)
+    assert show(cadmin, sid)["OS-EXT-SRV-ATTR:host"] == dest
+    assert port(qadmin, p["id"]).json()["port"]["binding:host_id"] == dest
+    delete(cdemo, sid)
+
+
+def test_live_migration_rebinds_the_port(cdemo: Any, cadmin: Any, qadmin: httpx.Client, image: str,
+                                         net: dict[str, Any]) -> None:
+    sid = booted(cdemo, image, [{"uuid": net["id"]}])
+    source = show(cadmin, sid)["OS-EXT-SRV-ATTR:host"]
+    [p] = ports_of(qadmin, sid)
+    resp = call(cadmin, "POST", f"/servers/{sid}/action", mv="2.30",
+                body={"os-migrateLive": {"host": None, "block_migration": "auto"}})
+    assert resp.status_code == 202, resp.text
+    wait_until(lambda: (s := show(cadmin, sid))["status"] == "ACTIVE" and s["OS-EXT-SRV-ATTR:host"] != source,
+               timeout=60, what="the server on the other host")
+    dest = show(cadmin, sid)["OS-EXT-SRV-ATTR:host"]
+    assert port(qadmin, p["id"]).json()["port"]["binding:host_id"] == dest
     delete(cdemo, sid)
 
 
