@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from onestack.network import models
@@ -30,7 +32,7 @@ def choose(s: Session, network_id: str, base_mac: str, given: str | None = None)
     """``given`` if free on the network (else 409 ``MacAddressInUse``), or a fresh random one.
 
     Between concurrent writers on a server database the unique constraint on (network, MAC)
-    decides; with 2**24 choices that is a 500 once in many millions, not worth a savepoint.
+    decides (``insert_with_mac``).
     """
     if given is not None:
         if in_use(s, network_id, given):
@@ -41,3 +43,38 @@ def choose(s: Session, network_id: str, base_mac: str, given: str | None = None)
         if not in_use(s, network_id, mac):
             return mac
     raise MacAddressInUse(mac, network_id)  # Neutron's MacAddressGenerationFailure is as rare
+
+
+def _sqlite(s: Session) -> bool:
+    return s.get_bind().dialect.name == "sqlite"
+
+
+def insert_with_mac(s: Session, row: models.Port, base_mac: str, given: str | None) -> None:
+    """Add the new port ``row`` with ``given`` or a random MAC. On a server database two writers
+    may pick one MAC at once: the (network, MAC) constraint stops the second inside a savepoint,
+    which then answers ``MacAddressInUse`` for a given MAC or tries another random one."""
+    _settle(s, row, base_mac, given, lambda: s.add(row))
+
+
+def change_mac(s: Session, row: models.Port, base_mac: str, given: str | None) -> None:
+    """Give the existing port ``row`` ``given`` or (null: port-mac-address-regenerate) a fresh MAC."""
+    _settle(s, row, base_mac, given, lambda: None)
+
+
+def _settle(s: Session, row: models.Port, base_mac: str, given: str | None, stage: Any) -> None:
+    for _ in range(ATTEMPTS):
+        mac = choose(s, row.network_id, base_mac, given)
+        if _sqlite(s):  # one writer at a time: what choose() read is current
+            row.mac_address = mac
+            stage()
+            s.flush()
+            return
+        try:
+            with s.begin_nested():
+                row.mac_address = mac
+                stage()
+            return
+        except IntegrityError:
+            if given is not None:
+                raise MacAddressInUse(given, row.network_id) from None
+    raise MacAddressInUse(mac, row.network_id)

@@ -262,7 +262,6 @@ def create(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any]
     groups = _check_groups(s, project_id, groups)
     if project_id:
         quotas.check(s, project_id, "port")
-    mac = macs.choose(s, net.id, config.base_mac, attrs.get("mac_address"))
     all_subnets = ipam.subnets_of(s, net.id)
     usable = ipam.candidates(all_subnets, owner, net.id)
     fixed = attrs.get("fixed_ips")
@@ -270,9 +269,8 @@ def create(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any]
         wanted = ipam.implicit(usable)
     else:
         wanted = ipam.requested(s, fixed, usable, net.id, owner, config.max_fixed_ips_per_port)
-    wanted += ipam.auto_addresses(usable, mac, owner, [w.choices[0].id for w in wanted])
     row = P(id=new_id(), project_id=project_id, network_id=net.id, name=attrs.get("name") or "",
-            description=attrs.get("description") or "", mac_address=mac,
+            description=attrs.get("description") or "", mac_address="",
             admin_state_up=attrs.get("admin_state_up", True), status="DOWN",
             device_id=attrs.get("device_id") or "", device_owner=owner, port_security_enabled=port_security,
             dns_name=attrs.get("dns_name") or "", ip_allocation="immediate",
@@ -281,14 +279,20 @@ def create(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any]
             binding_profile=dumps(attrs.get("binding:profile") or {}))
     _bind(row, attrs.get("binding:host_id") or "")
     stamp_new(row)
-    s.add(row)
-    s.flush()
+    macs.insert_with_mac(s, row, config.base_mac, attrs.get("mac_address"))
+    wanted += ipam.auto_addresses(usable, row.mac_address, owner, [w.choices[0].id for w in wanted])
     ipam.allocate(s, wanted, row.id, net.id)
     _store_groups(s, row.id, groups)
     _store_pairs(s, row, pairs)
     _merge_opts(s, row.id, attrs.get("extra_dhcp_opts") or [])
     s.flush()
     return views(s, caller, [row])[0]
+
+
+def create_many(s: Session, caller: Caller, items: Sequence[tuple[str, Mapping[str, Any]]],
+                config: NetworkConfig) -> list[dict[str, Any]]:
+    """Several ports in one transaction (Neutron's bulk create: all or none)."""
+    return [create(s, caller, project_id, attrs, config) for project_id, attrs in items]
 
 
 def update(s: Session, caller: Caller, port_id: str, attrs: Mapping[str, Any], config: NetworkConfig,
@@ -313,7 +317,7 @@ def update(s: Session, caller: Caller, port_id: str, attrs: Mapping[str, Any], c
         if row.binding_vif_type not in ("unbound", "binding_failed"):
             raise PortBound(row.id, row.binding_vif_type, row.mac_address, str(attrs["mac_address"]))
         # null: a fresh one (port-mac-address-regenerate)
-        row.mac_address = macs.choose(s, row.network_id, config.base_mac, attrs["mac_address"])
+        macs.change_mac(s, row, config.base_mac, attrs["mac_address"])
     _update_security(s, row, attrs)
     if "extra_dhcp_opts" in attrs:
         _merge_opts(s, row.id, attrs["extra_dhcp_opts"] or [])
