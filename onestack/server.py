@@ -146,7 +146,25 @@ def bootstrap(config: Config, db: Database,
         from onestack.compute import bootstrap as compute_bootstrap
 
         db.run_sync(compute_bootstrap.create_default_flavors)
+    if "network" in names and config.network.bootstrap_networks:
+        bootstrap_networks(config, db)
     return passwords
+
+
+def bootstrap_networks(config: Config, db: Database) -> None:
+    """DevStack's public/private/shared networks and router1, once (onestack/network/bootstrap.py)."""
+    from onestack.network import bootstrap as network_bootstrap
+
+    done = network_bootstrap.marker(config)
+    if done.exists():
+        return
+    admin = db.run_sync(_admin_project_id, write=False)
+    demo = db.run_sync(lambda s: _project_id(s, "demo"), write=False)
+    if not admin or not demo:
+        return  # identity not bootstrapped yet (another process runs it): the next start makes them
+    db.run_sync(lambda s: network_bootstrap.make_devstack_networks(s, config, admin, demo))
+    done.parent.mkdir(parents=True, exist_ok=True)
+    done.write_text("DevStack's networks were made; delete this file to have them made again.\n")
 
 
 def _bootstrap_identity(config: Config, db: Database) -> dict[str, str] | None:
@@ -184,10 +202,14 @@ def _bootstrap_identity(config: Config, db: Database) -> dict[str, str] | None:
 
 
 def _admin_project_id(s: Any) -> str | None:
+    return _project_id(s, "admin")
+
+
+def _project_id(s: Any, name: str) -> str | None:
     from sqlalchemy import select
 
     project = identity_models.Project
-    found: str | None = s.scalar(select(project.id).where(project.name == "admin", project.domain_id == "default",
+    found: str | None = s.scalar(select(project.id).where(project.name == name, project.domain_id == "default",
                                               project.is_domain.is_(False)))
     return found
 

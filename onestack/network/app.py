@@ -13,12 +13,16 @@ from onestack.core.service import CatalogEntry, Migrations, Running, ServiceDefi
 from onestack.network import models
 from onestack.network.api import (
     agents,
+    auto_topology,
     availability_zones,
+    floating_ips,
     networks,
+    port_forwardings,
     ports,
     quotas,
     rbac,
     root,
+    routers,
     security_group_rules,
     security_groups,
     subnets,
@@ -32,7 +36,7 @@ if TYPE_CHECKING:
     from onestack.process import Process
 
 # Every mounted API module; each declares its routes and the extensions it implements.
-API_MODULES = (root, networks, subnets, ports,
+API_MODULES = (root, networks, subnets, ports, routers, floating_ips, port_forwardings, auto_topology,
                security_groups, security_group_rules, quotas, rbac, tags, availability_zones, agents)
 PREFIX = "/networking"
 _COLLECTION = re.compile(r"^/v2\.0/([a-z_-]+)$")

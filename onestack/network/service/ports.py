@@ -382,6 +382,10 @@ def delete(s: Session, caller: Caller, port_id: str, revision: int | None = None
     check_revision(row, revision)
     if not internal and row.device_owner in L3_OWNERS and _l3_owner_exists(s, row):
         raise ServicePortInUse(row.id, f"has device owner {row.device_owner}")
+    # The port's floating IPs become free, as in Neutron (imported here: floating_ips imports ports).
+    from onestack.network.service import floating_ips
+
+    floating_ips.disassociate_port(s, row.id)
     ipam.release(s, row.id)
     for model in (models.PortSecurityGroup, models.AllowedAddressPair, models.ExtraDhcpOpt):
         s.execute(sql_delete(model).where(model.port_id == row.id))
