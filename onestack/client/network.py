@@ -45,7 +45,7 @@ class NetworkClient:
 
     async def list(self, collection: str, *, user_token: str | None = None, **params: Any) -> list[dict[str, Any]]:
         body = await self.call("GET", f"/v2.0/{collection}", user_token=user_token, params=params)
-        return list(body[collection])
+        return list(body[collection.replace("-", "_")])  # /security-groups answers "security_groups"
 
     async def show(self, collection: str, member: str, item_id: str, *,
                    user_token: str | None = None) -> dict[str, Any]:
@@ -99,7 +99,12 @@ class NetworkClient:
                               user_token: str | None = None) -> Rows:
         if not port_ids:
             return []
-        return await self.list("floatingips", user_token=user_token, port_id=sorted(set(port_ids)))
+        try:
+            return await self.list("floatingips", user_token=user_token, port_id=sorted(set(port_ids)))
+        except NetworkError as exc:
+            if exc.status == 404:  # a network service without the L3 extension has no floating IPs
+                return []
+            raise
 
     async def security_group_ids(self, project_id: str, names: Names, *,
                                  user_token: str | None = None) -> dict[str, Names]:

@@ -138,18 +138,18 @@ def test_boot_on_a_network_gets_a_bound_port_and_addresses(cdemo: Any, cadmin: A
     assert port(qadmin, p["id"]).status_code == 404  # compute made it: compute deleted it
 
 
-def test_boot_with_a_port_keeps_it_after_delete(cdemo: Any, cadmin: Any, qdemo: httpx.Client, image: str,
-                                                net: dict[str, Any]) -> None:
+def test_boot_with_a_port_keeps_it_after_delete(cdemo: Any, cadmin: Any, qdemo: httpx.Client,
+                                                qadmin: httpx.Client, image: str, net: dict[str, Any]) -> None:
     made = qdemo.post("/v2.0/ports", json={"port": {"network_id": net["id"]}}).json()["port"]
     sid = booted(cdemo, image, [{"port": made["id"]}])
-    bound = port(qdemo, made["id"]).json()["port"]
+    bound = port(qadmin, made["id"]).json()["port"]  # binding:* are an admin's attributes
     assert bound["device_id"] == sid and bound["device_owner"] == "compute:nova"
     assert bound["binding:host_id"] == show(cadmin, sid)["OS-EXT-SRV-ATTR:host"]
     # In use: another server cannot take it (Nova's 409).
     taken = boot(cdemo, image, [{"port": made["id"]}])
     assert taken.status_code == 409 and message(taken) == f"Port {made['id']} is still in use."
     delete(cdemo, sid)
-    kept = port(qdemo, made["id"])
+    kept = port(qadmin, made["id"])
     assert kept.status_code == 200
     assert (kept.json()["port"]["device_id"], kept.json()["port"]["device_owner"]) == ("", "")
     assert not kept.json()["port"]["binding:host_id"]
@@ -209,6 +209,37 @@ def test_another_projects_network_and_port_cannot_be_found(calt: Any, qdemo: htt
     assert qdemo.delete(f"/v2.0/ports/{made['id']}").status_code == 204
 
 
+def test_security_groups_by_name(cdemo: Any, qdemo: httpx.Client, qadmin: httpx.Client, image: str,
+                                 net: dict[str, Any]) -> None:
+    group = qdemo.post("/v2.0/security-groups", json={"security_group": {"name": uniq("sg")}}).json()["security_group"]
+    sid = booted(cdemo, image, [{"uuid": net["id"]}], security_groups=[{"name": group["name"]}])
+    [p] = ports_of(qadmin, sid)
+    assert p["security_groups"] == [group["id"]]
+    delete(cdemo, sid)
+    plain = booted(cdemo, image, [{"uuid": net["id"]}])
+    default = qdemo.get("/v2.0/security-groups", params={"name": "default",
+                                                         "project_id": cdemo.current_project_id}).json()
+    assert ports_of(qadmin, plain)[0]["security_groups"] == [default["security_groups"][0]["id"]]
+    delete(cdemo, plain)
+    unknown = boot(cdemo, image, [{"uuid": net["id"]}], security_groups=[{"name": "no-such-group"}])
+    assert unknown.status_code == 400 and message(unknown) == "Security group no-such-group not found."
+    assert qdemo.delete(f"/v2.0/security-groups/{group['id']}").status_code == 204
+
+
+def test_network_changed_refreshes_the_addresses(cdemo: Any, cadmin: Any, qadmin: httpx.Client, image: str,
+                                                  net: dict[str, Any]) -> None:
+    sid = booted(cdemo, image, [{"uuid": net["id"]}])
+    [p] = ports_of(qadmin, sid)
+    ips = [*p["fixed_ips"], {"subnet_id": net["subnet"]["id"], "ip_address": "10.77.0.99"}]
+    assert qadmin.put(f"/v2.0/ports/{p['id']}", json={"port": {"fixed_ips": ips}}).status_code == 200
+    event = {"name": "network-changed", "server_uuid": sid, "tag": p["id"]}
+    resp = call(cadmin, "POST", "/os-server-external-events", body={"events": [event]})
+    assert resp.status_code == 200 and resp.json()["events"][0]["code"] == 200
+    wait_until(lambda: "10.77.0.99" in [a["addr"] for a in show(cdemo, sid)["addresses"][net["name"]]],
+               timeout=30, what="the new address in the server's addresses")
+    delete(cdemo, sid)
+
+
 # --- interfaces ---------------------------------------------------------------------------------
 
 def test_attach_and_detach_an_interface(cdemo: Any, cadmin: Any, qadmin: httpx.Client, image: str,
@@ -253,6 +284,28 @@ def test_attach_and_detach_an_interface(cdemo: Any, cadmin: Any, qadmin: httpx.C
     delete(cdemo, sid)
 
 
+def test_attach_the_users_port_keeps_it_after_delete(cdemo: Any, calt: Any, qdemo: httpx.Client,
+                                                     qadmin: httpx.Client, image: str, net: dict[str, Any]) -> None:
+    sid = booted(cdemo, image, "none")
+    made = qdemo.post("/v2.0/ports", json={"port": {"network_id": net["id"]}}).json()["port"]
+    # Another project sees neither the server nor the port.
+    assert call(calt, "GET", f"/servers/{sid}/os-interface").status_code == 404
+    theirs = booted(calt, image, "none")
+    stolen = call(calt, "POST", f"/servers/{theirs}/os-interface", body={"interfaceAttachment": {"port_id": made["id"]}})
+    assert stolen.status_code == 404 and message(stolen) == f"Port id {made['id']} could not be found."
+    resp = call(cdemo, "POST", f"/servers/{sid}/os-interface", body={"interfaceAttachment": {"port_id": made["id"]}})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["interfaceAttachment"]["port_id"] == made["id"]
+    assert list(show(cdemo, sid)["addresses"]) == [net["name"]]
+    many = boot(cdemo, image, [{"port": made["id"]}], min_count=2)
+    assert many.status_code == 400
+    delete(cdemo, sid)
+    kept = port(qadmin, made["id"]).json()["port"]
+    assert (kept["device_id"], kept["device_owner"], kept["binding:host_id"]) == ("", "", "")
+    delete(calt, theirs)
+    assert qdemo.delete(f"/v2.0/ports/{made['id']}").status_code == 204
+
+
 # --- moves --------------------------------------------------------------------------------------
 
 def test_cold_migration_rebinds_the_port(cdemo: Any, cadmin: Any, qadmin: httpx.Client, image: str,
@@ -270,6 +323,29 @@ def test_cold_migration_rebinds_the_port(cdemo: Any, cadmin: Any, qadmin: httpx.
     call(cadmin, "POST", f"/servers/{sid}/action", body={"confirmResize": None})
     active(cdemo, sid)
     assert show(cdemo, sid)["addresses"][net["name"]][0]["addr"] == p["fixed_ips"][0]["ip_address"]
+    # A migration reverted: the port goes back to where the server is again.
+    call(cadmin, "POST", f"/servers/{sid}/action", body={"migrate": None})
+    wait_until(lambda: show(cadmin, sid)["status"] == "VERIFY_RESIZE", timeout=60, what="VERIFY_RESIZE")
+    assert port(qadmin, p["id"]).json()["port"]["binding:host_id"] == source
+    call(cadmin, "POST", f"/servers/{sid}/action", body={"revertResize": None})
+    active(cdemo, sid)
+    assert show(cadmin, sid)["OS-EXT-SRV-ATTR:host"] == dest
+    assert port(qadmin, p["id"]).json()["port"]["binding:host_id"] == dest
+    delete(cdemo, sid)
+
+
+def test_live_migration_rebinds_the_port(cdemo: Any, cadmin: Any, qadmin: httpx.Client, image: str,
+                                         net: dict[str, Any]) -> None:
+    sid = booted(cdemo, image, [{"uuid": net["id"]}])
+    source = show(cadmin, sid)["OS-EXT-SRV-ATTR:host"]
+    [p] = ports_of(qadmin, sid)
+    resp = call(cadmin, "POST", f"/servers/{sid}/action", mv="2.30",
+                body={"os-migrateLive": {"host": None, "block_migration": "auto"}})
+    assert resp.status_code == 202, resp.text
+    wait_until(lambda: (s := show(cadmin, sid))["status"] == "ACTIVE" and s["OS-EXT-SRV-ATTR:host"] != source,
+               timeout=60, what="the server on the other host")
+    dest = show(cadmin, sid)["OS-EXT-SRV-ATTR:host"]
+    assert port(qadmin, p["id"]).json()["port"]["binding:host_id"] == dest
     delete(cdemo, sid)
 
 
@@ -284,7 +360,11 @@ def test_shelve_offload_unbinds_and_unshelve_binds_again(cdemo: Any, cadmin: Any
     active(cdemo, sid)
     assert port(qadmin, p["id"]).json()["port"]["binding:host_id"] == show(cadmin, sid)["OS-EXT-SRV-ATTR:host"]
     assert [x["id"] for x in ports_of(qadmin, sid)] == [p["id"]]  # the same port, not a new one
+    # Deleted while offloaded: no host's agent does it, the API frees the port (Nova's local delete).
+    call(cdemo, "POST", f"/servers/{sid}/action", body={"shelve": None})
+    wait_until(lambda: show(cdemo, sid)["status"] == "SHELVED_OFFLOADED", timeout=60, what="offloaded again")
     delete(cdemo, sid)
+    assert port(qadmin, p["id"]).status_code == 404
 
 
 # --- clients ------------------------------------------------------------------------------------

@@ -222,6 +222,8 @@ def test_filters(cloud: RunningCloud, demo: Any, net: Any) -> None:
     assert ids("device_id=dev-1") == [a.id]
     assert ids("device_owner=compute:nova") == [a.id]
     assert ids(f"mac_address={b.mac_address}") == [b.id]
+    assert ids(f"security_groups={a.security_group_ids[0]}") == sorted([a.id, b.id])
+    assert ids("security_groups=5e4a8a64-cc1e-4f3b-9a6b-8a3d1a2f0c11") == []
     assert http.get("/v2.0/ports?fixed_ips=nonsense").status_code == 400
     body = http.get(f"/v2.0/ports?network_id={net.id}&sort_key=mac_address&limit=1&fields=id").json()
     assert len(body["ports"]) == 1 and set(body["ports"][0]) == {"id"} and body["ports_links"]
@@ -281,3 +283,19 @@ def test_extensions_listed(demo: Any) -> None:
     aliases = {e.alias for e in demo.network.extensions()}
     assert {"allowed-address-pairs", "extra_dhcp_opt", "binding", "subnet-service-types",
             "ip-substring-filtering", "port-mac-address-regenerate"} <= aliases
+
+
+def test_bulk_create_all_or_none(cloud: RunningCloud, demo: Any, net: Any) -> None:
+    http = neutron(cloud)
+    r = http.post("/v2.0/ports", json={"ports": [{"network_id": net.id, "name": "pt-b1"},
+                                                 {"network_id": net.id, "name": "pt-b2"}]})
+    assert r.status_code == 201, r.text
+    made = r.json()["ports"]
+    assert [p["name"] for p in made] == ["pt-b1", "pt-b2"]
+    assert len({p["fixed_ips"][0]["ip_address"] for p in made}) == 2
+    before = len(list(demo.network.ports(network_id=net.id)))
+    r = http.post("/v2.0/ports", json={"ports": [{"network_id": net.id, "name": "pt-b3"},
+                                                 {"network_id": net.id, "fixed_ips": [{"ip_address": "10.99.0.1"}]}]})
+    assert r.status_code == 400 and error_of(r)["type"] == "InvalidIpForNetwork"
+    assert len(list(demo.network.ports(network_id=net.id))) == before
+    assert http.post("/v2.0/ports", json={"ports": []}).status_code == 400

@@ -234,3 +234,27 @@ def test_quota(cloud: RunningCloud, admin: Any, alt: Any) -> None:
         http.delete(f"/v2.0/quotas/{alt.current_project_id}")
     finally:
         alt.network.delete_network(net.id)
+
+
+def test_bulk_create(cloud: RunningCloud, demo: Any, net: Any) -> None:
+    r = neutron(cloud).post("/v2.0/subnets", json={"subnets": [
+        {"network_id": net.id, "ip_version": 4, "cidr": "10.44.0.0/24"},
+        {"network_id": net.id, "ip_version": 6, "cidr": "fd00:44::/64"}]})
+    assert r.status_code == 201, r.text
+    assert [s["cidr"] for s in r.json()["subnets"]] == ["10.44.0.0/24", "fd00:44::/64"]
+    r = neutron(cloud).post("/v2.0/subnets", json={"subnets": [
+        {"network_id": net.id, "ip_version": 4, "cidr": "10.45.0.0/24"},
+        {"network_id": net.id, "ip_version": 4, "cidr": "10.45.0.0/25"}]})
+    assert r.status_code == 400 and "overlaps" in error_of(r)["message"]
+    assert sorted(s.cidr for s in demo.network.subnets(network_id=net.id)) == ["10.44.0.0/24", "fd00:44::/64"]
+
+
+def test_external_network_subnets_hidden(cloud: RunningCloud, admin: Any, demo: Any) -> None:
+    """As Tempest's test_external_network_visibility: others see an external network, not its subnets."""
+    ext = admin.network.create_network(name="sn-ext", is_router_external=True)
+    try:
+        sub = admin.network.create_subnet(network_id=ext.id, ip_version=4, cidr="10.46.0.0/24")
+        assert demo.network.get_network(ext.id).subnet_ids == [sub.id]
+        assert list(demo.network.subnets(network_id=ext.id)) == []
+    finally:
+        admin.network.delete_network(ext.id)

@@ -149,6 +149,22 @@ class VifEvents:
         return True
 
 
+async def release_ports(client: NetworkClient, instance: dict[str, Any]) -> None:
+    """Nova's deallocate_for_instance: delete the ports compute made, unbind those the user
+    brought (device and binding cleared, the port kept). Idempotent. The API calls it too, for a
+    server deleted with no host to do it (shelved offloaded, never built, host down)."""
+    keep = preserved_ports(instance)
+    for port in await client.ports_of(instance["uuid"]):
+        try:
+            if port["id"] in keep:
+                await client.update_port(port["id"], {"device_id": "", "device_owner": "", "binding:host_id": ""})
+            else:
+                await client.delete_port(port["id"])
+        except NetworkError as exc:
+            if exc.status != 404:  # gone already: what we wanted
+                raise
+
+
 class NeutronNetwork:
     """The seam over Neutron's REST API for one host."""
 
@@ -241,16 +257,18 @@ class NeutronNetwork:
 
     async def _wait(self, uuid: str, futures: dict[str, asyncio.Future[str]]) -> None:
         done, pending = await asyncio.wait(list(futures.values()), timeout=self.timeout)
+        # Nova's fault for both: its VirtualInterfaceCreateException ends the build, not rescheduled.
+        aborted = f"Build of instance {uuid} aborted: Failed to allocate the network(s), not rescheduling."
         failed = [tag for tag, fut in futures.items() if fut in done and fut.result() == "failed"]
-        if failed:  # Nova: a failed plug event fails the build at once when fatal
+        if failed:
             log.warning("%s: network-vif-plugged failed for %s on %s", self.host, failed, uuid)
             if self.fatal:
-                raise VirtualInterfaceCreateFailed("Virtual Interface creation failed")
+                raise VirtualInterfaceCreateFailed(aborted)
         if pending:
             missing = sorted(tag for tag, fut in futures.items() if fut in pending)
             log.warning("%s: timeout waiting for network-vif-plugged of %s on %s", self.host, missing, uuid)
             if self.fatal:
-                raise VirtualInterfaceCreateFailed("Virtual Interface creation failed")
+                raise VirtualInterfaceCreateFailed(aborted)
 
     def deliver(self, uuid: str, name: str, tag: str | None, status: str) -> bool:
         return self.events.deliver(uuid, name, tag, status)
@@ -258,17 +276,7 @@ class NeutronNetwork:
     # --- release -------------------------------------------------------------------------------
 
     async def deallocate(self, instance: dict[str, Any]) -> None:
-        keep = preserved_ports(instance)
-        for port in await self.client.ports_of(instance["uuid"]):
-            try:
-                if port["id"] in keep:
-                    await self.client.update_port(port["id"], {"device_id": "", "device_owner": "",
-                                                               "binding:host_id": ""})
-                else:
-                    await self.client.delete_port(port["id"])
-            except NetworkError as exc:
-                if exc.status != 404:  # gone already: what we wanted
-                    raise
+        await release_ports(self.client, instance)
 
     async def unbind(self, instance: dict[str, Any]) -> None:
         for port in await self.client.ports_of(instance["uuid"]):

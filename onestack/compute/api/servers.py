@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from typing import Any
 
 from starlette.responses import Response
 
 from onestack.compute import states
+from onestack.compute.agent.network import release_ports
 from onestack.compute.api import server_create
 from onestack.compute.api.common import (
     MAX_LIMIT,
@@ -28,6 +30,7 @@ from onestack.compute.api.server_views import (
     disk_config,
     shape_for,
 )
+from onestack.compute.network_info import cached, requested
 from onestack.compute.service import boot, instances, server_list, servers
 from onestack.compute.service.server_list import ServerQuery
 from onestack.core.api.faults import BadRequest, Forbidden
@@ -38,6 +41,7 @@ from onestack.core.api.parse import OSLO_BOOLEANS, parse_timestamp
 from onestack.core.auth import AuthContext
 
 routes = ComputeRoutes()
+log = logging.getLogger("onestack.compute.api")
 
 
 async def viewer(req: Req) -> Viewer:
@@ -415,6 +419,12 @@ async def delete_instance(req: Req, ctx: AuthContext, row: dict[str, Any], actio
     elif not remote and host is None:
         assert compute.placement is not None
         await compute.placement.release(uuid)
+    if not remote and host is None and compute.network is not None and (requested(row) or cached(row)):
+        # No agent deletes it: its ports go from here (Nova's _local_delete).
+        try:
+            await release_ports(compute.network, row)
+        except Exception:  # the server is gone all the same; the ports can be deleted by hand
+            log.exception("the ports of deleted server %s could not be released", uuid)
     shelved_image = (row.get("system_metadata") or {}).get("shelved_image_id")
     if shelved_image and compute.images is not None:
         await compute.images.delete(shelved_image)  # a shelved server's snapshot goes with it (Nova)

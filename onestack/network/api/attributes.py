@@ -231,3 +231,12 @@ def common_attrs(*, name_required: bool = False) -> list[Attr]:
         Attr("project_id", project_id, allow_put=False),
         Attr("tenant_id", project_id, allow_put=False),
     ]
+
+
+def bulk_items(body: Any, collection: str, member: str) -> list[dict[str, Any]]:
+    """The members of a bulk create (``{"ports": [{…}, …]}``), each wrapped as ``{member: …}``
+    for ``parse_body``; an empty or malformed list is Neutron's 400."""
+    items = body.get(collection) if isinstance(body, Mapping) else None
+    if not isinstance(items, list) or not items:
+        raise HTTPBadRequest("Resources required")
+    return [{member: item} for item in items]

@@ -3,11 +3,11 @@ only checks), DELETE tears down."""
 
 from __future__ import annotations
 
-from sqlalchemy.exc import IntegrityError
 from starlette.responses import Response
 
 from onestack.core.api.http import json_response, no_content
 from onestack.network.api.common import Extension, NetworkRoutes, Req, enforce, fields_of
+from onestack.network.api.floating_ips import write_retrying
 from onestack.network.errors import BadRequest, NotAuthorized
 from onestack.network.service import auto_topology
 
@@ -38,11 +38,8 @@ async def get_topology(req: Req) -> Response:
         return json_response({"auto_allocated_topology": await req.read(auto_topology.dry_run, project)})
     if fields:
         raise BadRequest("auto_allocate", "Unrecognized field")
-    try:
-        item = await req.write(auto_topology.get_or_create, project, req.state.config.network)
-    except IntegrityError:
-        # Another request built the project's topology at the same moment: answer with that one.
-        item = await req.write(auto_topology.get_or_create, project, req.state.config.network)
+    # Another request building the project's topology at the same moment: the retry answers with that one.
+    item = await write_retrying(req, auto_topology.get_or_create, project, req.state.config.network)
     return json_response({"auto_allocated_topology": item})
 
 

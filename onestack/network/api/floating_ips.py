@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import IntegrityError
 from starlette.responses import Response
 
 from onestack.core.api.http import no_content
@@ -23,6 +27,17 @@ from onestack.network.api.common import (
 from onestack.network.service import floating_ips
 
 routes = NetworkRoutes()
+T = TypeVar("T")
+
+
+async def write_retrying(req: Req, fn: Callable[..., T], *args: Any) -> T:
+    """Run ``fn`` once more if a concurrent request won a uniqueness race (one floating IP per
+    fixed IP, one forwarding per external port): the retry sees the winner's row and answers
+    Neutron's 409 instead of a database error, as Neutron's retried transactions do."""
+    try:
+        return await req.write(fn, *args)
+    except IntegrityError:
+        return await req.write(fn, *args)
 
 EXTENSIONS = [
     Extension("fip-port-details", "Floating IP Port Details Extension", "Add port_details attribute to Floating IP "
@@ -77,7 +92,7 @@ async def create_floating_ip(req: Req) -> Response:
     await enforce(req, "create_floatingip", target)
     await enforce_attrs(req, "create_floatingip", attrs, ("floating_ip_address",), target)
     caller = await caller_of(req)
-    item = await req.write(floating_ips.create, caller, project, attrs, req.state.config.network)
+    item = await write_retrying(req, floating_ips.create, caller, project, attrs, req.state.config.network)
     return member_response(req, "floatingip", item, 201)
 
 
@@ -87,7 +102,7 @@ async def update_floating_ip(req: Req) -> Response:
     caller = await caller_of(req)
     current = await req.read(floating_ips.show, caller, req.path("floatingip_id"))
     await enforce(req, "update_floatingip", {"project_id": current["project_id"]})
-    item = await req.write(floating_ips.update, caller, req.path("floatingip_id"), attrs, if_match(req))
+    item = await write_retrying(req, floating_ips.update, caller, req.path("floatingip_id"), attrs, if_match(req))
     return member_response(req, "floatingip", item)
 
 

@@ -20,6 +20,7 @@ from onestack.network.api.common import (
     list_response,
     member_response,
 )
+from onestack.network.api.floating_ips import write_retrying
 from onestack.network.errors import BadRequest
 from onestack.network.service import floating_ips, port_forwardings
 
@@ -96,7 +97,7 @@ async def create_port_forwarding(req: Req) -> Response:
     _check_mixing(attrs)
     caller = await caller_of(req)
     await enforce(req, "create_floatingip_port_forwarding", {"project_id": await _fip_project(req)})
-    item = await req.write(port_forwardings.create, caller, req.path("floatingip_id"), attrs)
+    item = await write_retrying(req, port_forwardings.create, caller, req.path("floatingip_id"), attrs)
     return member_response(req, "port_forwarding", item, 201)
 
 
@@ -106,7 +107,7 @@ async def update_port_forwarding(req: Req) -> Response:
     _check_mixing(attrs)
     caller = await caller_of(req)
     await enforce(req, "update_floatingip_port_forwarding", {"project_id": await _fip_project(req)})
-    item = await req.write(port_forwardings.update, caller, req.path("floatingip_id"), req.path("pf_id"), attrs)
+    item = await write_retrying(req, port_forwardings.update, caller, req.path("floatingip_id"), req.path("pf_id"), attrs)
     return member_response(req, "port_forwarding", item)
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from onestack.core.api.http import no_content
+from onestack.core.api.http import json_response, no_content
 from onestack.network.api import attributes as a
 from onestack.network.api.common import (
     BOOL,
@@ -17,6 +17,7 @@ from onestack.network.api.common import (
     caller_of,
     enforce,
     enforce_attrs,
+    fields_of,
     if_match,
     list_query,
     list_response,
@@ -24,6 +25,7 @@ from onestack.network.api.common import (
     owner_of_new,
     readable,
 )
+from onestack.network.api.common import project as project_fields
 from onestack.network.errors import (
     AllowedAddressPairExhausted,
     AllowedAddressPairsMissingIP,
@@ -205,15 +207,25 @@ async def show_port(req: Req) -> Response:
 
 @routes.post("/v2.0/ports")
 async def create_port(req: Req) -> Response:
-    attrs = a.parse_body(await req.json(), "port", ATTRS, creating=True)
-    _, project = await owner_of_new(req, attrs)
+    """One port (``{"port": …}``) or several in one transaction (``{"ports": […]}``, Neutron's bulk)."""
+    body = await req.json()
+    bulk = isinstance(body, dict) and "ports" in body and "port" not in body
+    items = a.bulk_items(body, "ports", "port") if bulk else [body]
     caller = await caller_of(req)
-    target = {"project_id": project, "tenant_id": project,
-              **await req.read(subnets.policy_target, caller, attrs["network_id"])}
-    await enforce(req, "create_port", target)
-    await _enforce_attrs(req, "create_port", attrs, target)
-    item = await req.write(ports.create, caller, project, attrs, req.state.config.network)
-    return member_response(req, "port", (await _view(req, [item]))[0], 201)
+    prepared = []
+    for item in items:
+        attrs = a.parse_body(item, "port", ATTRS, creating=True)
+        _, project = await owner_of_new(req, attrs)
+        target = {"project_id": project, "tenant_id": project,
+                  **await req.read(subnets.policy_target, caller, attrs["network_id"])}
+        await enforce(req, "create_port", target)
+        await _enforce_attrs(req, "create_port", attrs, target)
+        prepared.append((project, attrs))
+    made = await req.write(ports.create_many, caller, prepared, req.state.config.network)
+    shown = await _view(req, made)
+    if bulk:
+        return json_response({"ports": [project_fields(i, fields_of(req)) for i in shown]}, status=201)
+    return member_response(req, "port", shown[0], 201)
 
 
 @routes.put("/v2.0/ports/{port_id}")

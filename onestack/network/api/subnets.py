@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from onestack.core.api.http import no_content
+from onestack.core.api.http import json_response, no_content
 from onestack.network.api import attributes as a
 from onestack.network.api.common import (
     BOOL,
@@ -18,12 +18,14 @@ from onestack.network.api.common import (
     caller_of,
     enforce,
     enforce_attrs,
+    fields_of,
     if_match,
     list_query,
     list_response,
     member_response,
     owner_of_new,
 )
+from onestack.network.api.common import project as project_fields
 from onestack.network.errors import InvalidSubnetServiceType
 from onestack.network.service import subnets
 
@@ -150,15 +152,25 @@ async def show_subnet(req: Req) -> Response:
 
 @routes.post("/v2.0/subnets")
 async def create_subnet(req: Req) -> Response:
-    attrs = a.parse_body(await req.json(), "subnet", ATTRS, creating=True)
-    _, project = await owner_of_new(req, attrs)
+    """One subnet (``{"subnet": …}``) or several in one transaction (``{"subnets": […]}``, Neutron's bulk)."""
+    body = await req.json()
+    bulk = isinstance(body, dict) and "subnets" in body and "subnet" not in body
+    items = a.bulk_items(body, "subnets", "subnet") if bulk else [body]
     caller = await caller_of(req)
-    target = {"project_id": project, "tenant_id": project,
-              **await req.read(subnets.policy_target, caller, attrs["network_id"])}
-    await enforce(req, "create_subnet", target)
-    await enforce_attrs(req, "create_subnet", attrs, ADMIN_ATTRS, target, {"service_types": [], "segment_id": None})
-    item = await req.write(subnets.create, caller, project, attrs)
-    return member_response(req, "subnet", item, 201)
+    prepared = []
+    for item in items:
+        attrs = a.parse_body(item, "subnet", ATTRS, creating=True)
+        _, project = await owner_of_new(req, attrs)
+        target = {"project_id": project, "tenant_id": project,
+                  **await req.read(subnets.policy_target, caller, attrs["network_id"])}
+        await enforce(req, "create_subnet", target)
+        await enforce_attrs(req, "create_subnet", attrs, ADMIN_ATTRS, target,
+                            {"service_types": [], "segment_id": None})
+        prepared.append((project, attrs))
+    made = await req.write(subnets.create_many, caller, prepared)
+    if bulk:
+        return json_response({"subnets": [project_fields(i, fields_of(req)) for i in made]}, status=201)
+    return member_response(req, "subnet", made[0], 201)
 
 
 @routes.put("/v2.0/subnets/{subnet_id}")

@@ -14,6 +14,7 @@ address computed from its MAC; nothing chooses it.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -43,6 +44,9 @@ ROUTER_INTERFACE_OWNERS = ("network:router_interface", "network:router_interface
 ROUTER_PORT_OWNERS = (*ROUTER_INTERFACE_OWNERS, "network:router_gateway")
 AUTO_MODES = ("slaac", "dhcpv6-stateless")
 A = models.IPAllocation
+LOG = logging.getLogger(__name__)
+# Races a writer may lose on one subnet before it checks the subnet is still there.
+MAX_LOST = 16
 
 
 # --- address arithmetic ---------------------------------------------------------------------------
@@ -272,11 +276,14 @@ def allocate_free(s: Session, info: SubnetInfo, port_id: str) -> str | None:
         free = _free(info, _taken(s, info.id), lost)
         if not free:
             return None
+        if len(lost) >= MAX_LOST and s.get(models.Subnet, info.id) is None:
+            raise SubnetNotFound(info.id)  # deleted under us: every insert fails on its foreign key
         # The lowest first; after losing a race, a random one of the next few spreads the racers out.
         n = random.choice(free) if lost else free[0]
         ip = str(_addr(n, info.row.ip_version))
         if _insert(s, A(subnet_id=info.id, ip_address=ip, port_id=port_id, network_id=info.row.network_id)):
             return ip
+        LOG.debug("lost the race for %s on subnet %s; trying another", ip, info.id)
         lost.add(n)
 
 

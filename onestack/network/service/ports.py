@@ -289,6 +289,12 @@ def create(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any]
     return views(s, caller, [row])[0]
 
 
+def create_many(s: Session, caller: Caller, items: Sequence[tuple[str, Mapping[str, Any]]],
+                config: NetworkConfig) -> list[dict[str, Any]]:
+    """Several ports in one transaction (Neutron's bulk create: all or none)."""
+    return [create(s, caller, project_id, attrs, config) for project_id, attrs in items]
+
+
 def update(s: Session, caller: Caller, port_id: str, attrs: Mapping[str, Any], config: NetworkConfig,
            revision: int | None = None) -> dict[str, Any]:
     row = get_row(s, caller, port_id)

@@ -22,6 +22,7 @@ from onestack.network.errors import (
     BadRequest,
     DNSNameServersExhausted,
     GatewayConflictWithAllocationPools,
+    GatewayIpInUse,
     HostRoutesExhausted,
     HTTPNotFound,
     InvalidAllocationPool,
@@ -291,6 +292,9 @@ def _cidr_from_pool(s: Session, caller: Caller, project_id: str, attrs: Mapping[
 def create(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any]) -> dict[str, Any]:
     """A subnet for ``project_id`` from checked ``attrs`` (the API applied policy and defaults)."""
     net = network_for_new(s, caller, attrs["network_id"], project_id)
+    # Subnets of one network are made one at a time (a row lock on server databases), so that
+    # two overlapping ones cannot both pass the overlap check.
+    s.execute(select(models.Network.id).where(models.Network.id == net.id).with_for_update())
     ip_version = int(attrs["ip_version"])
     given_cidr, pool_id = _cidr_from_pool(s, caller, project_id, attrs)
     _check_version(ip_version, given_cidr, "cidr")
@@ -332,6 +336,11 @@ def create(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any]
     return views(s, caller, [row])[0]
 
 
+def create_many(s: Session, caller: Caller, items: Sequence[tuple[str, Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    """Several subnets in one transaction (Neutron's bulk create: all or none)."""
+    return [create(s, caller, project_id, attrs) for project_id, attrs in items]
+
+
 def _store_pools(s: Session, subnet_id: str, pools: Sequence[tuple[Any, Any]]) -> None:
     s.execute(delete(models.AllocationPool).where(models.AllocationPool.subnet_id == subnet_id))
     for first, last in pools:
@@ -366,6 +375,8 @@ def update(s: Session, caller: Caller, subnet_id: str, attrs: Mapping[str, Any],
     gateway = attrs.get("gateway_ip", row.gateway_ip)
     if "gateway_ip" in attrs:
         _check_gateway(row.cidr, row.ip_version, gateway)
+        if gateway != row.gateway_ip and row.gateway_ip is not None:
+            _check_gateway_free(s, row)
     if "allocation_pools" in attrs:
         pools = _parse_pools(attrs["allocation_pools"] or [], row.ip_version)
         _check_pools(pools, row.cidr, gateway)
@@ -391,6 +402,16 @@ def update(s: Session, caller: Caller, subnet_id: str, attrs: Mapping[str, Any],
     touch(row)
     s.flush()
     return views(s, caller, [row])[0]
+
+
+def _check_gateway_free(s: Session, row: models.Subnet) -> None:
+    """The gateway of a subnet a router interface holds cannot move (Neutron's GatewayIpInUse)."""
+    a, p = models.IPAllocation, models.Port
+    holder = s.scalar(select(a.port_id).join(p, p.id == a.port_id).where(
+        a.subnet_id == row.id, a.ip_address == row.gateway_ip,
+        p.device_owner.in_(ipam.ROUTER_INTERFACE_OWNERS)).limit(1))
+    if holder is not None:
+        raise GatewayIpInUse(str(row.gateway_ip), holder)
 
 
 def delete_subnet(s: Session, caller: Caller, subnet_id: str, revision: int | None = None) -> None:

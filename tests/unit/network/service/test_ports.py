@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 from onestack.core.config import NetworkConfig
 from onestack.network import models
 from onestack.network.errors import (
+    GatewayIpInUse,
     IpAddressGenerationFailure,
+    OverQuota,
     PortNotFound,
     ServicePortInUse,
     SubnetInUse,
@@ -86,3 +88,40 @@ def test_exhaustion_and_subnet_in_use(s: Session) -> None:
         ports.create(s, ADMIN, "p1", {"network_id": net_id}, CONFIG)
     with pytest.raises(SubnetInUse):
         subnets.delete_subnet(s, ADMIN, sub_id)
+
+
+def test_gateway_held_by_router_cannot_move(s: Session) -> None:
+    net_id, sub_id = _network(s, cidr="10.1.0.0/24")
+    ports.create(s, ADMIN, "p1", {"network_id": net_id, "device_owner": "network:router_interface",
+                                  "device_id": new_id(), "fixed_ips": [{"subnet_id": sub_id,
+                                                                        "ip_address": "10.1.0.1"}]}, CONFIG)
+    with pytest.raises(GatewayIpInUse):
+        subnets.update(s, ADMIN, sub_id, {"gateway_ip": "10.1.0.254"})
+    # Other changes are fine.
+    assert subnets.update(s, ADMIN, sub_id, {"name": "x"})["name"] == "x"
+
+
+def test_slaac_subnet_goes_with_addresses_of_ordinary_ports(s: Session) -> None:
+    net_id, v4 = _network(s, cidr="10.2.0.0/24")
+    v6 = subnets.create(s, ADMIN, "p1", {"network_id": net_id, "ip_version": 6, "cidr": "fd00:2::/64",
+                                         "ipv6_ra_mode": "slaac", "ipv6_address_mode": "slaac"})
+    port = ports.create(s, ADMIN, "p1", {"network_id": net_id, "mac_address": "fa:16:3e:00:00:01"}, CONFIG)
+    assert {f["ip_address"] for f in port["fixed_ips"]} == {"10.2.0.2", "fd00:2::f816:3eff:fe00:1"}
+    # A new MAC moves the EUI-64 address.
+    moved = ports.update(s, ADMIN, port["id"], {"mac_address": "fa:16:3e:00:00:02"}, CONFIG)
+    assert {f["ip_address"] for f in moved["fixed_ips"]} == {"10.2.0.2", "fd00:2::f816:3eff:fe00:2"}
+    subnets.delete_subnet(s, ADMIN, v6["id"])
+    assert [f["subnet_id"] for f in ports.show(s, ADMIN, port["id"])["fixed_ips"]] == [v4]
+
+
+def test_quotas_port_and_subnet(s: Session) -> None:
+    net_id, _ = _network(s, cidr="10.3.0.0/24")
+    s.add(models.Quota(project_id="p1", resource="port", limit=1))
+    s.add(models.Quota(project_id="p1", resource="subnet", limit=1))
+    ports.create(s, ADMIN, "p1", {"network_id": net_id}, CONFIG)
+    with pytest.raises(OverQuota):
+        ports.create(s, ADMIN, "p1", {"network_id": net_id}, CONFIG)
+    with pytest.raises(OverQuota):
+        subnets.create(s, ADMIN, "p1", {"network_id": net_id, "ip_version": 4, "cidr": "10.4.0.0/24"})
+    # Another project's port on the same network counts against its own quota only.
+    assert ports.create(s, ADMIN, "p2", {"network_id": net_id}, CONFIG)["project_id"] == "p2"
