@@ -14,6 +14,7 @@ from onestack.network import models
 from onestack.network.api import (
     agents,
     auto_topology,
+    default_security_group_rules,
     availability_zones,
     floating_ips,
     networks,
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from onestack.process import Process
 
 # Every mounted API module; each declares its routes and the extensions it implements.
-API_MODULES = (root, networks, subnets, ports, security_groups, security_group_rules, quotas, rbac, tags,
+API_MODULES = (root, networks, subnets, ports, security_groups, security_group_rules, default_security_group_rules, quotas, rbac, tags,
                availability_zones, agents, routers, floating_ips, port_forwardings, auto_topology)
 PREFIX = "/networking"
 _COLLECTION = re.compile(r"^/v2\.0/([a-z_-]+)$")

@@ -342,6 +342,16 @@ class InvalidQuotaValue(Conflict):
         super().__init__(f"Change would make usage less than 0 for the following resources: {unders}.")
 
 
+class DefaultSecurityGroupRuleExists(InUse):
+    def __init__(self, rule_id: str) -> None:
+        super().__init__(f"Default security group rule already exists. Rule id is {rule_id}.")
+
+
+class DefaultSecurityGroupRuleNotFound(NotFound):
+    def __init__(self, rule_id: str) -> None:
+        super().__init__(f"Default Security Group rule {rule_id} does not exist")
+
+
 # --- subnets, IPAM and ports (h/ports) ------------------------------------------------------------
 
 class OutOfBoundsAllocationPool(NeutronError):

@@ -281,4 +281,76 @@ def test_quotas_count_the_default_group_and_rules(cloud: RunningCloud, project: 
 def test_extensions_declared(demo: Any) -> None:
     aliases = {e.alias for e in demo.network.extensions()}
     assert {"security-group", "stateful-security-group", "rbac-security-groups", "security-groups-normalized-cidr",
-            "security-groups-rules-belongs-to-default-sg"} <= aliases
+            "security-groups-rules-belongs-to-default-sg", "security-groups-default-rules"} <= aliases
+
+
+def test_groups_in_use_by_ports(cloud: RunningCloud, project: str) -> None:
+    http = neutron(cloud, "devstack-admin")
+    net = http.post("/v2.0/networks", json={"network": {"name": "sg-use", "project_id": project}}).json()["network"]
+    try:
+        # A project's first port makes its default group and uses it.
+        port = http.post("/v2.0/ports", json={"port": {"network_id": net["id"], "project_id": project}})
+        assert port.status_code == 201, port.text
+        default = http.get(f"/v2.0/security-groups?project_id={project}&name=default").json()["security_groups"]
+        assert port.json()["port"]["security_groups"] == [default[0]["id"]]
+        sg = http.post("/v2.0/security-groups",
+                       json={"security_group": {"name": "used", "project_id": project}}).json()["security_group"]
+        r = http.put(f"/v2.0/ports/{port.json()['port']['id']}", json={"port": {"security_groups": [sg["id"]]}})
+        assert r.status_code == 200, r.text
+        r = http.delete(f"/v2.0/security-groups/{sg['id']}")
+        assert r.status_code == 409 and error_of(r)["type"] == "SecurityGroupInUse"
+        r = http.put(f"/v2.0/security-groups/{sg['id']}", json={"security_group": {"stateful": False}})
+        assert r.status_code == 409 and error_of(r)["type"] == "SecurityGroupInUse"
+        assert http.get(f"/v2.0/security-groups/{sg['id']}").json()["security_group"]["stateful"] is True
+        # Other changes of a group in use are fine.
+        r = http.put(f"/v2.0/security-groups/{sg['id']}", json={"security_group": {"description": "busy"}})
+        assert r.status_code == 200
+        assert http.delete(f"/v2.0/ports/{port.json()['port']['id']}").status_code == 204
+        assert http.delete(f"/v2.0/security-groups/{sg['id']}").status_code == 204
+    finally:
+        http.delete(f"/v2.0/networks/{net['id']}")
+
+
+def test_default_rule_template(cloud: RunningCloud, demo: Any, project: str) -> None:
+    http, admin_http = neutron(cloud), neutron(cloud, "devstack-admin")
+    initial = http.get("/v2.0/default-security-group-rules").json()["default_security_group_rules"]
+    assert sorted((r["direction"], r["ethertype"], r["remote_group_id"], r["used_in_default_sg"],
+                   r["used_in_non_default_sg"]) for r in initial) == [
+        ("egress", "IPv4", None, True, True), ("egress", "IPv6", None, True, True),
+        ("ingress", "IPv4", "PARENT", True, False), ("ingress", "IPv6", "PARENT", True, False)]
+    r = http.post("/v2.0/default-security-group-rules",
+                  json={"default_security_group_rule": {"direction": "ingress", "protocol": "tcp"}})
+    assert r.status_code == 403
+    ssh = admin_http.post("/v2.0/default-security-group-rules", json={"default_security_group_rule": {
+        "direction": "ingress", "protocol": "tcp", "port_range_min": 22, "port_range_max": 22,
+        "used_in_default_sg": False}})
+    assert ssh.status_code == 201, ssh.text
+    ping = admin_http.post("/v2.0/default-security-group-rules", json={"default_security_group_rule": {
+        "direction": "ingress", "protocol": "icmp", "remote_group_id": "PARENT", "used_in_non_default_sg": False}})
+    assert ping.status_code == 201, ping.text
+    made: list[str] = []
+    try:
+        r = admin_http.post("/v2.0/default-security-group-rules", json={"default_security_group_rule": {
+            "direction": "ingress", "protocol": "6", "port_range_min": 22, "port_range_max": 22}})
+        assert r.status_code == 409 and ssh.json()["default_security_group_rule"]["id"] in error_of(r)["message"]
+        r = admin_http.post("/v2.0/default-security-group-rules", json={"default_security_group_rule": {
+            "direction": "ingress", "protocol": "tcp", "port_range_min": 30, "port_range_max": 20}})
+        assert r.status_code == 400 and error_of(r)["type"] == "SecurityGroupInvalidPortRange"
+        sg = demo.network.create_security_group(name="sg-template")
+        made.append(sg.id)
+        got = {(x["direction"], x["protocol"], x["port_range_min"]) for x in sg.security_group_rules}
+        assert got == {("egress", None, None), ("ingress", "tcp", 22)}
+        default = admin_http.get(f"/v2.0/security-groups?project_id={project}").json()["security_groups"][0]
+        got = {(x["direction"], x["protocol"], x["remote_group_id"]) for x in default["security_group_rules"]}
+        assert ("ingress", "icmp", default["id"]) in got and ("ingress", "tcp", None) not in got
+        assert len(default["security_group_rules"]) == 5
+    finally:
+        for rule in (ssh, ping):
+            rule_id = rule.json()["default_security_group_rule"]["id"]
+            assert admin_http.delete(f"/v2.0/default-security-group-rules/{rule_id}").status_code == 204
+        for gid in made:
+            demo.network.delete_security_group(gid)
+    r = http.get(f"/v2.0/default-security-group-rules/{ssh.json()['default_security_group_rule']['id']}")
+    assert r.status_code == 404 and error_of(r)["type"] == "DefaultSecurityGroupRuleNotFound"
+    after = http.get("/v2.0/default-security-group-rules").json()["default_security_group_rules"]
+    assert sorted(r["id"] for r in after) == sorted(r["id"] for r in initial)

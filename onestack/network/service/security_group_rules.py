@@ -165,7 +165,7 @@ def _validate_ports(low: int | None, high: int | None, protocol: str | None) -> 
     raise SecurityGroupInvalidProtocolForPortRange(protocol)
 
 
-def _key(direction: str, ethertype: str, protocol: str | None, low: int | None, high: int | None,
+def rule_key(direction: str, ethertype: str, protocol: str | None, low: int | None, high: int | None,
          prefix: str | None, remote_group: str | None) -> tuple[Any, ...]:
     """What makes two rules of one group the same rule: protocol names and numbers, a prefix and its
     network, and the any-address prefix and none are each one thing."""
@@ -176,10 +176,10 @@ def _key(direction: str, ethertype: str, protocol: str | None, low: int | None, 
 
 
 def _duplicate_of(s: Session, group_id: str, rule: Mapping[str, Any]) -> str | None:
-    wanted = _key(rule["direction"], rule["ethertype"], rule.get("protocol"), rule.get("port_range_min"),
+    wanted = rule_key(rule["direction"], rule["ethertype"], rule.get("protocol"), rule.get("port_range_min"),
                   rule.get("port_range_max"), rule.get("remote_ip_prefix"), rule.get("remote_group_id"))
     for other in s.scalars(select(R).where(R.security_group_id == group_id)):
-        if _key(other.direction, other.ethertype, other.protocol, other.port_range_min, other.port_range_max,
+        if rule_key(other.direction, other.ethertype, other.protocol, other.port_range_min, other.port_range_max,
                 other.remote_ip_prefix, other.remote_group_id) == wanted:
             return other.id
     return None
