@@ -12,11 +12,13 @@ from onestack.core.api.request import ApiService
 from onestack.core.service import CatalogEntry, Migrations, Running, ServiceDefinition
 from onestack.network import models
 from onestack.network.api import (
+    address_scopes,
     agents,
     auto_topology,
-    default_security_group_rules,
     availability_zones,
+    default_security_group_rules,
     floating_ips,
+    ip_availability,
     networks,
     port_forwardings,
     ports,
@@ -26,6 +28,7 @@ from onestack.network.api import (
     routers,
     security_group_rules,
     security_groups,
+    subnetpools,
     subnets,
     tags,
 )
@@ -37,7 +40,8 @@ if TYPE_CHECKING:
     from onestack.process import Process
 
 # Every mounted API module; each declares its routes and the extensions it implements.
-API_MODULES = (root, networks, subnets, ports, security_groups, security_group_rules, default_security_group_rules, quotas, rbac, tags,
+API_MODULES = (root, networks, subnets, ports, subnetpools, address_scopes, ip_availability,
+               security_groups, security_group_rules, default_security_group_rules, quotas, rbac, tags,
                availability_zones, agents, routers, floating_ips, port_forwardings, auto_topology)
 PREFIX = "/networking"
 _COLLECTION = re.compile(r"^/v2\.0/([a-z_-]+)$")
