@@ -255,7 +255,8 @@ def cmd_agent(args: argparse.Namespace, config: Config) -> int:
         if args.kind == "network":
             hosts = NetworkAgents(config, [args.agent_host], bus)
         else:
-            hosts = ComputeHosts(config, [args.agent_host], bus, process.placement, process.images)
+            hosts = ComputeHosts(config, [args.agent_host], bus, process.placement, process.images,
+                                 process.network)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -14,6 +14,8 @@ from typing import Any
 from onestack.client.session import ServiceSession
 
 SERVICE = "network"
+Rows = list[dict[str, Any]]  # (``list`` is a method name below)
+Names = list[str]
 
 
 class NetworkError(RuntimeError):
@@ -43,7 +45,7 @@ class NetworkClient:
 
     async def list(self, collection: str, *, user_token: str | None = None, **params: Any) -> list[dict[str, Any]]:
         body = await self.call("GET", f"/v2.0/{collection}", user_token=user_token, params=params)
-        return list(body[collection])
+        return list(body[collection.replace("-", "_")])  # /security-groups answers "security_groups"
 
     async def show(self, collection: str, member: str, item_id: str, *,
                    user_token: str | None = None) -> dict[str, Any]:
@@ -63,3 +65,55 @@ class NetworkClient:
 
     async def delete(self, collection: str, item_id: str, *, user_token: str | None = None) -> None:
         await self.call("DELETE", f"/v2.0/{collection}/{item_id}", user_token=user_token)
+
+    # --- what compute asks (Nova's neutron API calls) ---
+
+    async def get_network(self, network_id: str, *, user_token: str | None = None) -> dict[str, Any]:
+        return await self.show("networks", "network", network_id, user_token=user_token)
+
+    async def get_port(self, port_id: str, *, user_token: str | None = None) -> dict[str, Any]:
+        return await self.show("ports", "port", port_id, user_token=user_token)
+
+    async def ports_of(self, server_uuid: str, *, user_token: str | None = None) -> Rows:
+        """The ports whose device is the server (as Nova lists them: ``device_id``)."""
+        return await self.list("ports", user_token=user_token, device_id=server_uuid)
+
+    async def create_port(self, attrs: dict[str, Any], *, user_token: str | None = None) -> dict[str, Any]:
+        return await self.create("ports", "port", attrs, user_token=user_token)
+
+    async def update_port(self, port_id: str, attrs: dict[str, Any], *,
+                          user_token: str | None = None) -> dict[str, Any]:
+        return await self.update("ports", "port", port_id, attrs, user_token=user_token)
+
+    async def delete_port(self, port_id: str, *, user_token: str | None = None) -> None:
+        await self.delete("ports", port_id, user_token=user_token)
+
+    async def networks_by_id(self, ids: Names, *, user_token: str | None = None) -> dict[str, dict[str, Any]]:
+        """The named networks (one call), by id; ids not visible are left out."""
+        if not ids:
+            return {}
+        found = await self.list("networks", user_token=user_token, id=sorted(set(ids)))
+        return {str(n["id"]): n for n in found}
+
+    async def floating_ips_of(self, port_ids: Names, *,
+                              user_token: str | None = None) -> Rows:
+        if not port_ids:
+            return []
+        try:
+            return await self.list("floatingips", user_token=user_token, port_id=sorted(set(port_ids)))
+        except NetworkError as exc:
+            if exc.status == 404:  # a network service without the L3 extension has no floating IPs
+                return []
+            raise
+
+    async def security_group_ids(self, project_id: str, names: Names, *,
+                                 user_token: str | None = None) -> dict[str, Names]:
+        """Each requested name (or id) -> the ids of the project's groups it matches."""
+        groups = await self.list("security-groups", user_token=user_token, project_id=project_id)
+        return {name: sorted(str(g["id"]) for g in groups if name in (g.get("name"), g.get("id")))
+                for name in names}
+
+    async def auto_allocated_topology(self, project_id: str, *, user_token: str | None = None) -> str:
+        """Get-me-a-network: the id of the project's auto-allocated network (created on first use)."""
+        body = await self.call("GET", f"/v2.0/auto-allocated-topology/{project_id}", user_token=user_token)
+        return str(body["auto_allocated_topology"]["id"])

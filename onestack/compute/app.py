@@ -20,9 +20,13 @@ from onestack.compute.api import (
     hypervisors,
     images_proxy,
     instance_actions,
+    interfaces,
     keypairs,
     limits,
     migrations,
+    os_floating_ips,
+    os_networks,
+    os_security_groups,
     quotas,
     removed,
     server_actions,
@@ -32,6 +36,7 @@ from onestack.compute.api import (
     server_metadata,
     server_migrations,
     server_password,
+    server_security_groups,
     server_tags,
     server_topology,
     servers,
@@ -60,10 +65,11 @@ API_MODULES = (
     versions, flavors, flavor_extras, keypairs, quotas, limits, server_groups, availability_zones,
     hosts, services, hypervisors, aggregates, tenant_usage, usage_audit_log, migrations,
     extensions, external_events, images_proxy,  # /images/detail before /images/{image_id}
+    os_networks, os_security_groups, os_floating_ips,  # Nova's network proxies
     # /servers/detail before /servers/{server_id}; sub-resources after.
     servers, server_actions, actions_state, actions_images, actions_migrate, server_migrations, server_metadata,
-    server_tags, instance_actions, server_diagnostics, server_password, server_ips,
-    server_topology, removed,
+    server_tags, instance_actions, server_diagnostics, server_password, server_ips, interfaces,
+    server_topology, server_security_groups, removed,
 )
 PREFIX = "/compute"
 
@@ -94,6 +100,7 @@ def build_api(process: Process) -> Running:
     compute.conductor = ConductorAPI(process.bus, timeout=config.compute.rpc_timeout)
     compute.agents = AgentAPI(process.bus, timeout=config.compute.rpc_timeout)
     compute.placement, compute.images = process.placement, process.images
+    compute.network = process.network if config.network.enabled else None
     return Running("compute-api", api=service, state=compute)
 
 
@@ -116,7 +123,7 @@ def build_hosts(process: Process) -> Running:
     from onestack.compute.agent.worker import ComputeHosts, simulated_hosts
 
     hosts = ComputeHosts(process.config, simulated_hosts(process.config), process.bus, process.placement,
-                         process.images)
+                         process.images, process.network)
     return Running("compute-hosts", workers=[hosts], state=hosts)
 
 

@@ -383,6 +383,22 @@ class AgentAPI(RpcAPI):
     @cast
     async def live_migration_force_complete(self, host: str, uuid: str, migration_id: int) -> None: ...
 
+    # ports (agent/interfaces.py)
+    @cast
+    async def external_instance_event(self, host: str, instance: InstanceDict,
+                                      events: list[dict[str, Any]]) -> None:
+        """network-vif-plugged (wakes a waiting spawn), network-changed / -vif-deleted (refresh
+        the info cache), as the external events API accepted them."""
+
+    @call
+    async def attach_interface(self, host: str, instance: InstanceDict, network_id: str | None,
+                               port_id: str | None, fixed_ip: str | None, tag: str | None = None) -> dict[str, Any]:
+        """The attached port's NetworkInfo entry; NetworkError / NotSupported when it cannot be."""
+
+    @call
+    async def detach_interface(self, host: str, instance: InstanceDict, port_id: str) -> None:
+        """PortNotAttached when the server has no such port."""
+
     # evacuation (agent/migrate.py)
     @cast
     async def rebuild_evacuated(self, host: str, instance: InstanceDict, migration: MigrationDict,

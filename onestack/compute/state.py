@@ -12,6 +12,7 @@ from onestack.core.policy import Enforcer
 
 if TYPE_CHECKING:
     from onestack.client.image import ImageClient
+    from onestack.client.network import NetworkClient
     from onestack.client.placement import PlacementClient
     from onestack.compute.rpcapi import AgentAPI, ConductorAPI
 
@@ -26,6 +27,7 @@ class ComputeService:
         # Wired by the composition root (server.py) once the cloud is assembled.
         self.directory: IdentityDirectory | None = None
         self.images: ImageClient | None = None
+        self.network: NetworkClient | None = None  # None: the cloud runs no network service
         self.placement: PlacementClient | None = None
         self.conductor: ConductorAPI | None = None
         self.agents: AgentAPI | None = None

@@ -183,6 +183,13 @@ class ComputeConfig:
     # Nova's allow_resize_to_same_host: a resize may pick the server's own host. Unset ("auto"):
     # true exactly when the cloud runs one compute host (hosts = 1), as DevStack sets it there.
     allow_resize_to_same_host: bool | None = None
+    # Seconds a spawn waits for the network service's network-vif-plugged event of each new port
+    # (Nova's vif_plugging_timeout); then the build fails if vif_plugging_is_fatal, else goes on.
+    vif_plugging_timeout: float = 300.0
+    vif_plugging_is_fatal: bool = True
+    # Seconds between refreshes of the network info caches of a host's servers (Nova's
+    # heal_instance_info_cache_interval): addresses changed outside compute show up by then.
+    heal_interval: float = 60.0
 
     def resize_to_same_host(self) -> bool:
         """The setting in effect (``allow_resize_to_same_host``, or its automatic value)."""

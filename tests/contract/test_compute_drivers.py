@@ -27,6 +27,7 @@ from onestack.compute.virt.driver import (
     InstanceNotFound,
     InstanceSpec,
     InsufficientResources,
+    InterfaceAttachable,
     InvalidPowerState,
     LiveMigratable,
     MigrationError,
@@ -602,6 +603,23 @@ def test_rescue_unrescue(subject: Subject) -> None:
         await d.unrescue(s.uuid)
         await d.unrescue(s.uuid)
         assert await state(d, s.uuid) == PowerState.RUNNING
+    run(scenario())
+
+
+def test_attach_detach_interface(subject: Subject) -> None:
+    d, s = need(subject, InterfaceAttachable), spec()
+    vif = {"id": str(uuidlib.uuid4()), "mac_address": "fa:16:3e:00:00:01", "fixed_ips": []}
+
+    async def scenario() -> None:
+        await d.spawn(s, subject.image)
+        await d.attach_interface(s.uuid, vif)
+        await d.attach_interface(s.uuid, vif)  # already plugged: left alone
+        assert await state(d, s.uuid) == PowerState.RUNNING
+        await d.detach_interface(s.uuid, vif)
+        await d.detach_interface(s.uuid, vif)  # not plugged: nothing to do
+        assert await state(d, s.uuid) == PowerState.RUNNING
+        with pytest.raises(InstanceNotFound):
+            await d.attach_interface(str(uuidlib.uuid4()), vif)
     run(scenario())
 
 

@@ -76,6 +76,20 @@ def seed(a: Actors) -> Seeded:
     ids["request_id"] = actions[0]["request_id"]
     ids.update(migration="1", label="private", missing=str(uuid.uuid4()), when="2026-01-01 00:00:00",
                alias="os-keypairs", quota_class="default")
+    # the network proxies: alt_demo's network, security group (and a rule), floating IP
+    q = "/networking/v2.0"
+    ids["alt_network"] = ok(alt.post(f"{q}/networks", json={"network": {"name": f"iso-net-{tag}"}}))["network"]["id"]
+    ids["secgroup"] = ok(alt.post(f"{q}/security-groups", json={"security_group": {
+        "name": f"iso-secgroup-{tag}"}}))["security_group"]["id"]
+    ids["secgroup_rule"] = ok(alt.post(f"{q}/security-group-rules", json={"security_group_rule": {
+        "security_group_id": ids["secgroup"], "direction": "ingress", "protocol": "tcp", "port_range_min": 22,
+        "port_range_max": 22}}))["security_group_rule"]["id"]
+    ext = ok(admin.post(f"{q}/networks", json={"network": {"name": f"iso-ext-{tag}", "router:external": True}}))
+    ids["ext_network"] = ext["network"]["id"]
+    ok(admin.post(f"{q}/subnets", json={"subnet": {"network_id": ids["ext_network"], "cidr": "198.51.100.0/24",
+                                                   "ip_version": 4}}))
+    fip = ok(alt.post(f"{q}/floatingips", json={"floatingip": {"floating_network_id": ids["ext_network"]}}))
+    ids["fip"], ids["fip_address"] = fip["floatingip"]["id"], fip["floatingip"]["floating_ip_address"]
     secrets = {ids[k] for k in ("private_image", "keypair", "group", "server", "flavor", "meta_key", "tag",
                                 "request_id")} | {f"iso-srv-{tag}", f"iso-flavor-{tag}", f"iso-agg-{tag}"}
 
@@ -91,6 +105,8 @@ def seed(a: Actors) -> Seeded:
                 view(admin.get(f"{V}/flavors/{ids['flavor']}/os-flavor-access")),
                 view(admin.get(f"{V}/os-aggregates/{ids['aggregate']}")),
                 view(admin.get(f"{V}/os-quota-sets/{ids['alt_project']}")),
+                view(alt.get(f"/networking/v2.0/security-groups/{ids['secgroup']}")),
+                view(alt.get(f"/networking/v2.0/floatingips/{ids['fip']}")),
                 view(alt.get(f"/image/v2/images/{ids['private_image']}")),
                 view(alt.get(f"/image/v2/images/{ids['community_image']}"))]
 
@@ -101,7 +117,11 @@ def seed(a: Actors) -> Seeded:
                (alt, "DELETE", f"/image/v2/images/{ids['private_image']}"),
                (alt, "DELETE", f"/image/v2/images/{ids['community_image']}"),
                (admin, "DELETE", f"{V}/flavors/{ids['flavor']}"),
-               (admin, "DELETE", f"{V}/os-aggregates/{ids['aggregate']}")]
+               (admin, "DELETE", f"{V}/os-aggregates/{ids['aggregate']}"),
+               (alt, "DELETE", f"/networking/v2.0/floatingips/{ids['fip']}"),
+               (alt, "DELETE", f"/networking/v2.0/security-groups/{ids['secgroup']}"),
+               (alt, "DELETE", f"/networking/v2.0/networks/{ids['alt_network']}"),
+               (admin, "DELETE", f"/networking/v2.0/networks/{ids['ext_network']}")]
     return Seeded(ids, secrets, snapshot, cleanup)
 
 
@@ -117,7 +137,9 @@ SERVER_ACTIONS = [{"reboot": {"type": "SOFT"}}, {"os-stop": None}, {"pause": Non
                   {"createImage": {"name": "stolen"}}, {"resize": {"flavorRef": "2"}}, {"os-resetState": {"state": "error"}},
                   {"migrate": None}, {"forceDelete": None},
                   {"rebuild": {"imageRef": "{public_image}"}}, {"os-getConsoleOutput": {}}, {"createBackup": {
-                      "name": "b", "backup_type": "daily", "rotation": 1}}, {"changePassword": {"adminPass": "x"}}]
+                      "name": "b", "backup_type": "daily", "rotation": 1}}, {"changePassword": {"adminPass": "x"}},
+                  {"addSecurityGroup": {"name": "default"}}, {"removeSecurityGroup": {"name": "default"}},
+                  {"addFloatingIp": {"address": "198.51.100.7"}}, {"removeFloatingIp": {"address": "198.51.100.7"}}]
 
 
 def _action(body: dict[str, Any]) -> Any:
@@ -256,6 +278,34 @@ ROWS: tuple[Probe, ...] = (
     Probe("GET", r"/v2\.1/os-migrations", 403),
     Probe("POST", r"/v2\.1/os-server-external-events", 403, body=lambda ids: {"events": [
         {"name": "network-changed", "server_uuid": ids["server"]}]}),
+    # the network proxies (until 2.35) ask the network service as demo: alt's resources are not there
+    Probe("GET", r"/v2\.1/(os-networks|os-tenant-networks|os-security-groups|os-floating-ips|os-floating-ip-pools)",
+          200, headers=_mv("2.35")),
+    Probe("GET", r"/v2\.1/(os-networks|os-tenant-networks)/\{network_id\}", 404, params={"network_id": "alt_network"},
+          headers=_mv("2.35")),
+    Probe("POST", r"/v2\.1/(os-networks|os-networks/add|os-tenant-networks)", 410, body={}),
+    Probe("DELETE", r"/v2\.1/(os-networks|os-tenant-networks)/\{network_id\}", 410,
+          params={"network_id": "alt_network"}),
+    Probe("POST", r"/v2\.1/os-networks/\{network_id\}/action", 410, params={"network_id": "alt_network"},
+          body={"disassociate": None}),
+    Probe("GET DELETE", r"/v2\.1/os-security-groups/\{group_id\}", 404, params={"group_id": "secgroup"},
+          headers=_mv("2.35")),
+    Probe("PUT", r"/v2\.1/os-security-groups/\{group_id\}", 404, params={"group_id": "secgroup"},
+          headers=_mv("2.35"), body={"security_group": {"name": "stolen", "description": "stolen"}}),
+    Probe("DELETE", r"/v2\.1/os-security-groups/", 404, headers=_mv("2.35")),
+    Probe("POST", r"/v2\.1/os-security-groups", 400, headers=_mv("2.35"), body={"security_group": {}}),
+    Probe("POST", r"/v2\.1/os-security-group-rules", 404, headers=_mv("2.35"), body=lambda ids: {
+        "security_group_rule": {"parent_group_id": ids["secgroup"], "ip_protocol": "tcp", "from_port": 1,
+                                "to_port": 2}}),
+    Probe("DELETE", r"/v2\.1/os-security-group-rules/\{rule_id\}", 404, params={"rule_id": "secgroup_rule"},
+          headers=_mv("2.35")),
+    Probe("GET DELETE", r"/v2\.1/os-floating-ips/\{fip_id\}", 404, params={"fip_id": "fip"}, headers=_mv("2.35")),
+    Probe("POST", r"/v2\.1/os-floating-ips", 404, headers=_mv("2.35"), body={"pool": "iso-no-such-pool"}),
+    Probe("GET", SERVER + "/os-security-groups", 404, params=P),
+    Probe("POST", SERVER + "/action", 404, params={"server_id": "demo_server"},  # alt's group is not demo's to add
+          body=lambda ids: {"addSecurityGroup": {"name": ids["secgroup"]}}),
+    Probe("POST", SERVER + "/action", 404, params={"server_id": "demo_server"}, headers=_mv("2.35"),
+          body=lambda ids: {"removeFloatingIp": {"address": ids["fip_address"]}}),
     # the image proxy (until 2.35): alt's private image is not there
     Probe("GET", r"/v2\.1/images(/detail)?", 200, headers=_mv("2.35")),
     Probe("GET DELETE", r"/v2\.1/images/\{image_id\}", 404, params=P, headers=_mv("2.35")),

@@ -24,19 +24,13 @@ HEADER = ("# Nova's compute API operations (path template, method, first microve
           "# {name} of the OpenStack API descriptions (../shared/api-specs) by\n"
           "# `python -m tests.functional.test_api_spec_walk PATH-TO-compute_v2.NNN.yaml`.\n")
 
-# Proxies to Cinder (volumes, snapshots, attachments) and Neutron (networks, security groups,
-# floating IPs, ports): onestack has neither service, so there is nothing to proxy to.
+# Proxies to Cinder (volumes, snapshots, attachments): onestack has no block-storage service, so
+# there is nothing to proxy to.
 EXEMPT_PREFIXES = (
-    "/v2.1/os-volumes", "/v2.1/os-snapshots", "/v2.1/os-assisted-volume-snapshots",
-    "/v2.1/os-security-groups", "/v2.1/os-security-group-rules", "/v2.1/os-floating-ip-pools",
-    "/v2.1/os-floating-ips/", "/v2.1/os-networks", "/v2.1/os-tenant-networks", "/v2.1/os-baremetal-nodes",
+    "/v2.1/os-volumes", "/v2.1/os-snapshots", "/v2.1/os-assisted-volume-snapshots", "/v2.1/os-baremetal-nodes",
 )
 EXEMPT = {
-    ("GET", "/v2.1/os-floating-ips"), ("POST", "/v2.1/os-floating-ips"),
-    ("GET", "/v2.1/servers/{}/os-security-groups"),
-    # Interfaces and volume attachments need Neutron ports and Cinder volumes.
-    ("GET", "/v2.1/servers/{}/os-interface"), ("POST", "/v2.1/servers/{}/os-interface"),
-    ("GET", "/v2.1/servers/{}/os-interface/{}"), ("DELETE", "/v2.1/servers/{}/os-interface/{}"),
+    # Volume attachments need Cinder volumes.
     ("GET", "/v2.1/servers/{}/os-volume_attachments"), ("POST", "/v2.1/servers/{}/os-volume_attachments"),
     ("GET", "/v2.1/servers/{}/os-volume_attachments/{}"), ("PUT", "/v2.1/servers/{}/os-volume_attachments/{}"),
     ("DELETE", "/v2.1/servers/{}/os-volume_attachments/{}"),

@@ -159,7 +159,8 @@ async def _offload(agent: HostContext, instance: InstanceDict, clean_shutdown: b
         await agent.driver.power_off(uuid, timeout=timeout)
     power = int(PowerState.SHUTDOWN)
     await agent.driver.destroy(uuid)
-    await attempt(agent.host, uuid, "freeing the ports", agent.network.deallocate(instance))
+    # Nova unbinds the ports of an offloaded server; they stay its own for the unshelve.
+    await attempt(agent.host, uuid, "unbinding the ports", agent.network.unbind(instance))
     await agent.conductor.shelve_offloaded(uuid, agent.host, power)
 
 
@@ -393,7 +394,8 @@ class ServerActions:
             try:
                 path = await self.agent.images.fetch(image_id) if image_id else None
                 network_info = await self.agent.network.allocate(instance)
-                await self.agent.driver.spawn(spec_of(instance), path, network_info)
+                async with self.agent.network.plugged(instance, network_info):
+                    await self.agent.driver.spawn(spec_of(instance), path, network_info)
                 values = {"vm_state": states.ACTIVE, "task_state": None, "power_state": await _power(self.agent, uuid),
                           "launched_at": isotime(utcnow())}
                 await _meta_update(self.agent, uuid, values, [states.SPAWNING], meta_drop=SHELVED_KEYS)

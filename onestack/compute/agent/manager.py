@@ -22,6 +22,7 @@ from onestack.compute.agent.cleanup import release_guest
 from onestack.compute.agent.host import HostContext, spec_of
 from onestack.compute.agent.images import ImageCache
 from onestack.compute.agent.info import GuestInfo
+from onestack.compute.agent.interfaces import PortActions
 from onestack.compute.agent.migrate import MoveAgent
 from onestack.compute.agent.network import NetworkSeam
 from onestack.compute.agent.resources import node_record, report_inventory
@@ -57,6 +58,7 @@ class ComputeAgent(HostContext):
         self.actions = ServerActions(self)
         self.moves = MoveAgent(self)
         self.info = GuestInfo(self)
+        self.ports = PortActions(self)
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -68,9 +70,10 @@ class ComputeAgent(HostContext):
         except Exception:  # identity or placement not answering yet: the report loop retries
             log.exception("%s: first report failed; retrying every %ss", self.host, self.config.compute.report_interval)
         self._serving = await serve(self.bus, AgentAPI, self, self.actions, self.moves, self.info, self.images,
-                                    route=self.host)
+                                    self.ports, route=self.host)
         self._loops = [asyncio.create_task(self._every(self.config.compute.report_interval, self.report)),
-                       asyncio.create_task(self._every(self.config.compute.reconcile_interval, self.reconcile))]
+                       asyncio.create_task(self._every(self.config.compute.reconcile_interval, self.reconcile)),
+                       asyncio.create_task(self._every(self.config.compute.heal_interval, self.ports.heal))]
 
     async def stop(self) -> None:
         if self._serving is not None:
@@ -123,7 +126,8 @@ class ComputeAgent(HostContext):
         try:
             image_path = await self.images.fetch(instance["image_ref"]) if instance.get("image_ref") else None
             network_info = await self.network.allocate(instance)
-            await self.driver.spawn(spec_of(instance), image_path, network_info)
+            async with self.network.plugged(instance, network_info):
+                await self.driver.spawn(spec_of(instance), image_path, network_info)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - driver errors and image download failures alike

@@ -155,8 +155,9 @@ class MoveAgent:
                 log.info("%s: not finishing the resize of %s: %s", self.agent.host, uuid, exc)
                 return
             try:
+                network_info = await self.agent.network.allocate(instance)  # the ports follow the guest here
                 await self._resizable().finish_migration(spec_of(instance, flavor), MigrationDisks(**disks),
-                                                         None, None, power_on=power_on)
+                                                         network_info, None, power_on=power_on)
             except DriverError as exc:
                 # Nova puts the server in ERROR; the source brings the old guest back for it.
                 await self.agent.event(instance, request_id, event, "finish", "Error", _reason(exc))
@@ -228,7 +229,8 @@ class MoveAgent:
                 return
             error: str | None = None
             try:
-                await self._resizable().finish_revert_migration(spec_of(instance, old), None, None,
+                network_info = await self.agent.network.allocate(instance)  # the ports come back here
+                await self._resizable().finish_revert_migration(spec_of(instance, old), network_info, None,
                                                                 power_on=power_on)
             except DriverError as exc:
                 error = _reason(exc)
@@ -325,7 +327,8 @@ class MoveAgent:
         uuid = instance["uuid"]
         event = "compute_post_live_migration_at_destination"
         await self.agent.event(instance, request_id, event, "start")
-        await self._live().post_live_migration_at_destination(uuid, None)
+        network_info = await self.agent.network.allocate(instance)  # Nova's migrate_instance_finish
+        await self._live().post_live_migration_at_destination(uuid, network_info)
         power = await self.agent.driver.get_power_state(uuid)
         await self._update(instance, migration, instance={"task_state": None, "power_state": int(power),
                                                           "progress": 0},
@@ -369,7 +372,9 @@ class MoveAgent:
                 return
             try:
                 image = await self.agent.images.fetch(instance["image_ref"]) if instance.get("image_ref") else None
-                await self.agent.driver.spawn(spec_of(instance), image, None)
+                network_info = await self.agent.network.allocate(instance)  # rebinds its ports here
+                async with self.agent.network.plugged(instance, network_info):
+                    await self.agent.driver.spawn(spec_of(instance), image, network_info)
                 if stop:
                     await self.agent.driver.power_off(uuid, timeout=0)
             except Exception as exc:  # noqa: BLE001 - driver and image service errors alike: roll back

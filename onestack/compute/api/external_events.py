@@ -8,9 +8,9 @@ has none. The request answers 200 when every event was accepted and 207 otherwis
 the fix for bug 1855752; before it, all-failed requests answered 404).
 
 Accepted events are recorded: logged, and for ``volume-extended`` and ``power-update`` an
-instance action (``extend_volume``, ``power_update``) is started, as Nova's API does. Nothing
-in onestack waits for the network events yet; the network and block-storage services will
-produce them, and the compute agent will consume them, when those services exist.
+instance action (``extend_volume``, ``power_update``) is started, as Nova's API does. The
+network events go on to the server's agent (agent/interfaces.py): ``network-vif-plugged``
+completes a spawn's wait, ``network-changed`` / ``network-vif-deleted`` refresh its info cache.
 """
 
 from __future__ import annotations
@@ -92,5 +92,10 @@ async def create_events(req: Req) -> Response:
     await req.caller()
     events = await _events(req)  # Nova validates the body before it checks policy
     await req.enforce(RULE, {})
-    status = await req.write(external_events.dispatch, events, await actor(req))
-    return json_response({"events": events}, status)
+    out = await req.write(external_events.dispatch, events, await actor(req))
+    agents = req.state.agents
+    if agents is not None:
+        for row, accepted in out.servers.values():
+            # A cast: the API answers at once; the agent wakes the spawn waiting for a plug event.
+            await agents.external_instance_event(row["host"], instance=row, events=accepted)
+    return json_response({"events": events}, out.status)

@@ -12,6 +12,7 @@ import ipaddress
 import re
 from typing import Any
 
+from onestack.compute.api import server_networks
 from onestack.compute.api.common import (
     Req,
     as_bool,
@@ -114,12 +115,13 @@ def _disk_config(value: Any) -> bool:
 
 
 def _networks(req: Req, value: Any, present: bool) -> Any:
-    """Requested networks. No network service runs: every named network or port is unknown."""
+    """Requested networks as Nova's schema checks them (None: omitted before 2.37); what they
+    name is looked up later (api/server_networks.py)."""
     mv37 = req.at_least(2, 37)
     if not present:
         if mv37:
             raise invalid("server", None, "'networks' is a required property")
-        return "auto"
+        return None
     if isinstance(value, str) and mv37:
         if value not in ("auto", "none"):
             raise invalid("networks", value, f"{value!r} is not one of ['none', 'auto']")
@@ -139,18 +141,20 @@ def _networks(req: Req, value: Any, present: bool) -> Any:
                 ipaddress.ip_address(str(net["fixed_ip"]))
             except ValueError:
                 raise invalid("networks/fixed_ip", net["fixed_ip"], "is not a valid IP address") from None
+        tag = net.get("tag")
+        if tag is not None and (not isinstance(tag, str) or not 1 <= len(tag) <= 60 or "/" in tag or "," in tag):
+            raise invalid("networks/tag", tag, f"{tag!r} does not match '^[^,/]*$'")
         if port:
             if net.get("fixed_ip") is not None:
                 raise BadRequest(f"Specified Fixed IP '{net['fixed_ip']}' cannot be used with port '{port}': "
                                  "the two cannot be specified together.")
-            raise BadRequest(f"Port id {port} could not be found.")
+            continue
         if "uuid" not in net:
             raise BadRequest("Bad network format: missing 'uuid'")
         if mv37 and not is_uuid_like(net["uuid"]):
             raise invalid("networks/uuid", net["uuid"], f"{net['uuid']!r} is not a 'uuid'")
         if not is_uuid_like(net["uuid"]):
             raise BadRequest(f"Bad networks format: network uuid is not in proper format ({net['uuid']})")
-        raise BadRequest(f"Network {net['uuid']} could not be found.")
     return value
 
 
@@ -313,7 +317,11 @@ async def decide(req: Req, draft: Draft, image: dict[str, Any]) -> Decided:
         zero_disk_ok=await req.allowed("os_compute_api:servers:create:zero_disk_flavor"),
         flavor_id=_ref(server["flavorRef"], "flavorRef"), zone=zone, forced_host=forced_host,
         forced_node=forced_node, check_destination=check_destination,
-        networks=_networks(req, server.get("networks"), "networks" in server),
+        networks=await server_networks.resolve(req, _networks(req, server.get("networks"), "networks" in server),
+                                               ctx.project_id or "", draft.max_count,
+                                               await req.allowed("context_is_admin")),
+        groups_checked=await server_networks.check_security_groups(req, draft.security_groups,
+                                                                   ctx.project_id or ""),
         name_is_description=not req.at_least(2, 19), image=image)
 
 

@@ -1,7 +1,7 @@
 """``/servers/{id}/ips`` and ``/servers/{id}/ips/{network_label}``: a server's addresses by network.
 
-The addresses are those the server view shows (``addresses``); with no network service every
-server has none, so the listing is empty and any label is a network it is not on (Nova's 404).
+The addresses are those the server view shows (``addresses``, from the server's network info
+cache); a label the server has no address on is a network it is not on (Nova's 404).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from onestack.compute.api.common import ComputeRoutes, Req
 from onestack.compute.api.servers import load
+from onestack.compute.network_info import addresses, cached
 from onestack.core.api.faults import NotFound
 from onestack.core.api.http import json_response
 
@@ -20,9 +21,9 @@ _RULE = "os_compute_api:ips:"
 
 
 def addresses_of(row: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """{network label: [{"version", "addr"}]}, as in the server view."""
-    return {label: [{"version": a.get("version"), "addr": a.get("addr")} for a in addrs]
-            for label, addrs in (row.get("addresses") or {}).items()}
+    """{network label: [{"version", "addr"}]}: Nova's ips view leaves out the OS-EXT-IPS keys."""
+    return {label: [{"version": a["version"], "addr": a["addr"]} for a in addrs]
+            for label, addrs in addresses(cached(row)).items()}
 
 
 @routes.get("/v2.1/servers/{server_id}/ips")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from typing import Any
 
 from starlette.responses import Response
 
 from onestack.compute import states
+from onestack.compute.agent.network import release_ports
 from onestack.compute.api import server_create
 from onestack.compute.api.common import (
     MAX_LIMIT,
@@ -18,6 +20,7 @@ from onestack.compute.api.common import (
     page,
     resource_links,
 )
+from onestack.compute.api.server_security_groups import add_security_groups
 from onestack.compute.api.server_views import (
     LIST,
     Shape,
@@ -27,6 +30,7 @@ from onestack.compute.api.server_views import (
     disk_config,
     shape_for,
 )
+from onestack.compute.network_info import cached, requested
 from onestack.compute.service import boot, instances, server_list, servers
 from onestack.compute.service.server_list import ServerQuery
 from onestack.core.api.faults import BadRequest, Forbidden
@@ -37,6 +41,7 @@ from onestack.core.api.parse import OSLO_BOOLEANS, parse_timestamp
 from onestack.core.auth import AuthContext
 
 routes = ComputeRoutes()
+log = logging.getLogger("onestack.compute.api")
 
 
 async def viewer(req: Req) -> Viewer:
@@ -89,7 +94,10 @@ async def show_one(req: Req, ctx: AuthContext, uuid: str, kind: str | None = Non
     view = await viewer(req)
     shape = shape_for(req, kind)
     found = await req.read(servers.show, uuid, await own_scope(req), extras(req, view, shape))
-    return render(req, found, view, shape)
+    shown = render(req, found, view, shape)
+    if shape.full:  # the groups of the server's ports (network service), as Nova's show_sec_grp
+        await add_security_groups(req, [shown])
+    return shown
 
 
 # --- create ------------------------------------------------------------------------------
@@ -316,6 +324,8 @@ async def _list(req: Req, detail_list: bool) -> Response:
     view = await viewer(req)
     found = await req.read(servers.listing, q, extras(req, view) if detail_list else None)
     shown = ([render(req, f, view) for f in found] if detail_list else [brief(req, f.server) for f in found])
+    if detail_list:
+        await add_security_groups(req, shown)
     body: dict[str, Any] = {"servers": shown}
     links = req.next_links(shown, Page(limit=q.limit, marker=q.marker), sort_params=True)
     if links:
@@ -409,6 +419,12 @@ async def delete_instance(req: Req, ctx: AuthContext, row: dict[str, Any], actio
     elif not remote and host is None:
         assert compute.placement is not None
         await compute.placement.release(uuid)
+    if not remote and host is None and compute.network is not None and (requested(row) or cached(row)):
+        # No agent deletes it: its ports go from here (Nova's _local_delete).
+        try:
+            await release_ports(compute.network, row)
+        except Exception:  # the server is gone all the same; the ports can be deleted by hand
+            log.exception("the ports of deleted server %s could not be released", uuid)
     shelved_image = (row.get("system_metadata") or {}).get("shelved_image_id")
     if shelved_image and compute.images is not None:
         await compute.images.delete(shelved_image)  # a shelved server's snapshot goes with it (Nova)

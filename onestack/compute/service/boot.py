@@ -67,7 +67,8 @@ class Decided:
     forced_host: str | None = None
     forced_node: str | None = None
     check_destination: bool = False  # 2.74's host / hypervisor_hostname, to be found
-    networks: Any = None
+    networks: Any = None  # "none" or the resolved list (api/server_networks.py)
+    groups_checked: bool = False  # the security groups were found in the network service
     name_is_description: bool = False  # before 2.19 Nova keeps the name as the description
     image: dict[str, Any] = field(default_factory=dict)
 
@@ -134,7 +135,7 @@ def _lookups(s: Session, draft: Draft, d: Decided) -> tuple[str | None, Any]:
             group = group_svc.get_group(s, str(group_id), None if d.admin else d.project_id)
         except NotFound:
             raise BadRequest(f"Instance group {group_id} could not be found.") from None
-    for group_name in draft.security_groups:
+    for group_name in [] if d.groups_checked else draft.security_groups:
         # Security groups are the network service's; without one only the implicit default exists.
         if group_name != "default":
             raise BadRequest(f"Security group {group_name} not found.")

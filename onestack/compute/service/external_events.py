@@ -8,6 +8,7 @@ an instance action, as Nova's API does.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -22,13 +23,26 @@ log = logging.getLogger("onestack.compute.events")
 TAG_REQUIRED = ("volume-extended", "power-update", "accelerator-request-bound")
 # Events after which Nova's API records an instance action (the agent adds its events to it).
 ACTIONS = {"volume-extended": "extend_volume", "power-update": "power_update"}
+# Events the server's agent acts on (agent/interfaces.py), as Nova's compute does.
+DELIVERED = ("network-vif-plugged", "network-changed", "network-vif-deleted")
 
 
-def dispatch(s: Session, events: list[dict[str, Any]], actor: Actor) -> int:
-    """Answer each event in place (status, code); the request's status (200, or 207 if any failed)."""
+@dataclass
+class Deliveries:
+    """The request's status (200, or 207 if any failed) and what goes to the agents: per server,
+    its row (as the agent needs it) and its accepted events."""
+
+    status: int = 200
+    servers: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = field(default_factory=dict)
+
+
+def dispatch(s: Session, events: list[dict[str, Any]], actor: Actor) -> Deliveries:
+    """Answer each event in place (status, code); accepted network events are to be delivered."""
     uuids = {e["server_uuid"] for e in events}
-    rows = s.scalars(select(Instance).where(Instance.uuid.in_(uuids), Instance.deleted.is_(False)))
-    hosts = {row.uuid: row.host for row in rows}
+    rows = {row.uuid: row for row in s.scalars(select(Instance).where(Instance.uuid.in_(uuids),
+                                                                      Instance.deleted.is_(False)))}
+    hosts = {uuid: row.host for uuid, row in rows.items()}
+    out = Deliveries()
     result = 200
     for event in events:
         server, name = event["server_uuid"], event["name"]
@@ -49,4 +63,8 @@ def dispatch(s: Session, events: list[dict[str, Any]], actor: Actor) -> int:
             if name in ACTIONS:
                 instances.start_action(s, server, ACTIONS[name], actor.request_id, actor.project_id, actor.user_id)
             event.update(status="completed", code=200)
-    return result
+            if name in DELIVERED:
+                _row, accepted = out.servers.setdefault(server, (instances.to_dict(rows[server]), []))
+                accepted.append({k: v for k, v in event.items() if k != "code"})
+    out.status = result
+    return out

@@ -476,6 +476,20 @@ class LiveMigratable(Protocol):
 
 
 @runtime_checkable
+class InterfaceAttachable(Protocol):
+    """Hot-plugging ports into a running (or stopped) guest: os-interface attach and detach.
+    ``vif`` is one entry of the server's NetworkInfo (``id`` is the port's)."""
+
+    async def attach_interface(self, uuid: str, vif: dict[str, Any]) -> None:
+        """Plug the port into the guest. Already plugged (same port id): left alone."""
+        ...
+
+    async def detach_interface(self, uuid: str, vif: dict[str, Any]) -> None:
+        """Unplug the port from the guest. Not plugged: nothing to do."""
+        ...
+
+
+@runtime_checkable
 class RemoteConsoles(Protocol):
     async def get_vnc_console(self, uuid: str) -> ConsoleInfo:
         """Where the VNC server of this guest listens. Raises ``ConsoleUnavailable`` unless

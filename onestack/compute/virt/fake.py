@@ -27,7 +27,7 @@ import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from onestack.compute.virt.driver import (
     BlockDeviceInfo,
@@ -541,6 +541,27 @@ class FakeDriver:
 
     async def rollback_live_migration_at_destination(self, uuid: str) -> None:
         self._incoming.pop(uuid, None)
+
+    # --- InterfaceAttachable ----------------------------------------------------------------
+
+    async def attach_interface(self, uuid: str, vif: dict[str, Any]) -> None:
+        async with self._locked(uuid):
+            guest = self._get(uuid)
+            if all(p.get("id") != vif.get("id") for p in guest.network_info):
+                guest.network_info = [*guest.network_info, dict(vif)]
+                self._log(guest, f"virtio_net: interface {vif.get('mac_address')} attached")
+
+    async def detach_interface(self, uuid: str, vif: dict[str, Any]) -> None:
+        async with self._locked(uuid):
+            guest = self._get(uuid)
+            kept = [p for p in guest.network_info if p.get("id") != vif.get("id")]
+            if len(kept) != len(guest.network_info):
+                guest.network_info = kept
+                self._log(guest, f"virtio_net: interface {vif.get('mac_address')} detached")
+
+    def interfaces(self, uuid: str) -> list[str]:
+        """The port ids plugged into the guest (what tests check the agent told the driver)."""
+        return [str(p.get("id")) for p in self._get(uuid).network_info]
 
     # --- RemoteConsoles ---------------------------------------------------------------------
 

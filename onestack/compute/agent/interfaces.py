@@ -1,0 +1,80 @@
+"""The agent's part for a server's ports: external events, interface attach and detach, and the
+periodic heal of the info caches.
+
+Events come from the external events API (the network service posts them): a
+``network-vif-plugged`` wakes the spawn waiting for it (agent/network.py); ``network-changed``
+and ``network-vif-deleted`` refresh the server's info cache, as Nova's compute does. Attach and
+detach are calls: the API answers once the port is bound and the driver told.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from onestack.compute.agent.host import HostContext
+from onestack.compute.agent.network import CACHE_KEY, PLUGGED, cached
+from onestack.compute.rpcapi import InstanceDict
+from onestack.compute.virt.driver import InterfaceAttachable, NotSupported
+
+log = logging.getLogger("onestack.compute.interfaces")
+
+REFRESHING = ("network-changed", "network-vif-deleted")
+
+
+class PortActions:
+    def __init__(self, agent: HostContext) -> None:
+        self.agent = agent
+
+    async def external_instance_event(self, instance: InstanceDict, events: list[dict[str, Any]]) -> None:
+        uuid = instance["uuid"]
+        refresh = False
+        for event in events:
+            name, tag = event["name"], event.get("tag")
+            if name == PLUGGED:
+                if not self.agent.network.deliver(uuid, name, tag, str(event.get("status") or "completed")):
+                    log.debug("%s: nobody waits for %s:%s of %s", self.agent.host, name, tag, uuid)
+                refresh = True  # the port is ACTIVE now: the cache says so
+            elif name in REFRESHING:
+                refresh = True
+        if refresh:
+            try:
+                await self.agent.network.refresh(instance)
+            except Exception:
+                log.exception("%s: refreshing the info cache of %s failed", self.agent.host, uuid)
+
+    async def attach_interface(self, instance: InstanceDict, network_id: str | None, port_id: str | None,
+                               fixed_ip: str | None, tag: str | None = None) -> dict[str, Any]:
+        driver = self.agent.driver
+        if not isinstance(driver, InterfaceAttachable):
+            raise NotSupported("Network driver does not support this function.")
+        uuid = instance["uuid"]
+        async with self.agent.busy(uuid):
+            vif = await self.agent.network.attach(instance, network_id, port_id, fixed_ip, tag)
+            try:
+                await driver.attach_interface(uuid, vif)
+            except Exception:
+                # The guest did not take it: the port must not stay the server's (Nova's rollback).
+                meta = dict(instance.get("system_metadata") or {})
+                meta[CACHE_KEY] = [*cached(instance), vif]  # so a user's port is unbound, not deleted
+                await self.agent.network.detach({**instance, "system_metadata": meta}, vif["id"])
+                raise
+            return vif
+
+    async def detach_interface(self, instance: InstanceDict, port_id: str) -> None:
+        uuid = instance["uuid"]
+        async with self.agent.busy(uuid):
+            vif = await self.agent.network.detach(instance, port_id)
+            driver = self.agent.driver
+            if isinstance(driver, InterfaceAttachable):
+                await driver.detach_interface(uuid, vif)
+
+    async def heal(self) -> None:
+        """Nova's _heal_instance_info_cache: refresh each server of this host's cache in turn."""
+        for row in await self.agent.conductor.instances_on_host(self.agent.host):
+            if row["uuid"] in self.agent.inflight or row.get("task_state") is not None:
+                continue
+            try:
+                await self.agent.network.refresh(row)
+            except Exception:
+                log.exception("%s: healing the info cache of %s failed", self.agent.host, row["uuid"])

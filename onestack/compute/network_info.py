@@ -1,0 +1,62 @@
+"""A server's network info cache (Nova's instance_info_caches), kept in its system_metadata.
+
+The agent writes it (agent/network.py) whenever it reads the server's ports; the API shows
+``addresses`` (server views, ``/ips``) and ``interfaceAttachments`` from it without asking the
+network service per server. Each entry is one port as the driver got it (Nova's VIF).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+CACHE_KEY = "network_info"
+
+
+def requested(instance: dict[str, Any]) -> list[dict[str, Any]]:
+    """The networks the API resolved for the server ("none" and unresolved values: nothing)."""
+    value = (instance.get("system_metadata") or {}).get("networks")
+    return [dict(n) for n in value if isinstance(n, dict)] if isinstance(value, list) else []
+
+
+def cached(instance: dict[str, Any]) -> list[dict[str, Any]]:
+    value = (instance.get("system_metadata") or {}).get(CACHE_KEY)
+    return list(value) if isinstance(value, list) else []
+
+
+def preserved_ports(instance: dict[str, Any]) -> set[str]:
+    """Ports the user brought (at boot or attach): unbound, never deleted, when the server goes."""
+    ports = {str(n["port"]) for n in requested(instance) if n.get("port")}
+    ports |= {str(v["id"]) for v in cached(instance) if v.get("preserve_on_delete")}
+    return ports
+
+
+def vif_of(port: dict[str, Any], network: dict[str, Any] | None, floating: list[dict[str, Any]],
+           preserve: bool, tag: str | None = None) -> dict[str, Any]:
+    """One entry of the NetworkInfo the driver gets and the info cache keeps (Nova's VIF)."""
+    fixed = [{"ip_address": ip.get("ip_address"), "subnet_id": ip.get("subnet_id"),
+              "version": 6 if ":" in str(ip.get("ip_address")) else 4} for ip in port.get("fixed_ips") or []]
+    return {
+        "id": port["id"], "mac_address": port.get("mac_address"), "network_id": port.get("network_id"),
+        "network_name": (network or {}).get("name") or port.get("network_id"),
+        "fixed_ips": fixed,
+        "floating_ips": sorted((f["floating_ip_address"], f.get("fixed_ip_address")) for f in floating
+                               if f.get("port_id") == port["id"] and f.get("floating_ip_address")),
+        "vif_type": port.get("binding:vif_type"), "vif_details": port.get("binding:vif_details") or {},
+        "host": port.get("binding:host_id") or None, "active": port.get("status") == "ACTIVE",
+        "preserve_on_delete": preserve, "tag": tag,
+    }
+
+
+def addresses(network_info: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Nova's ``addresses`` view of an info cache: per network name, fixed then floating IPs."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for vif in network_info:
+        entries = out.setdefault(str(vif.get("network_name") or vif.get("network_id")), [])
+        mac = vif.get("mac_address")
+        for ip in vif.get("fixed_ips") or []:
+            entries.append({"version": ip.get("version", 4), "addr": ip["ip_address"],
+                            "OS-EXT-IPS:type": "fixed", "OS-EXT-IPS-MAC:mac_addr": mac})
+        for floating, _fixed in vif.get("floating_ips") or []:
+            entries.append({"version": 6 if ":" in floating else 4, "addr": floating,
+                            "OS-EXT-IPS:type": "floating", "OS-EXT-IPS-MAC:mac_addr": mac})
+    return out
