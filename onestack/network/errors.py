@@ -240,9 +240,12 @@ class InvalidRoutes(NeutronError):
         super().__init__(f"Invalid format for routes: {routes}, {reason}")
 
 
-class DefaultSecurityGroupRuleNotFound(NotFound):
-    def __init__(self, rule_id: str) -> None:
-        super().__init__(f"Default Security Group rule {rule_id} does not exist")
+class RoutesExhausted(NeutronError):
+    status = 400
+
+    def __init__(self, router_id: str, quota: int) -> None:
+        super().__init__(f"Unable to complete operation for {router_id}. "
+                         f"The number of routes exceeds the maximum {quota}.")
 
 
 class SubnetMismatchForPort(NeutronError):
