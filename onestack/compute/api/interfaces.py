@@ -20,7 +20,7 @@ from onestack.compute.api.actions_state import agents
 from onestack.compute.api.common import ComputeRoutes, Req, check_keys, invalid, is_uuid_like
 from onestack.compute.api.server_networks import AMBIGUOUS
 from onestack.compute.api.servers import load
-from onestack.compute.network_info import cached
+from onestack.compute.network_info import cached, tags_of
 from onestack.compute.virt.driver import NotSupported
 from onestack.core.api.faults import BadRequest, Conflict, NotFound, NotImplementedFault
 from onestack.core.api.http import json_response
@@ -50,7 +50,7 @@ def _view(req: Req, port: dict[str, Any], tags: dict[str, Any]) -> dict[str, Any
 
 
 def _tags(row: dict[str, Any]) -> dict[str, Any]:
-    return {v["id"]: v.get("tag") for v in cached(row)}
+    return {**{v["id"]: v.get("tag") for v in cached(row)}, **tags_of(row)}
 
 
 def _check_state(row: dict[str, Any], action: str) -> None:

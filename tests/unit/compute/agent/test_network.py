@@ -53,7 +53,7 @@ class _Ports:
 
 
 def _seam(status: str, timeout: float, fatal: bool) -> NeutronNetwork:
-    async def write_cache(uuid: str, info: list[dict[str, Any]]) -> None:
+    async def write_cache(uuid: str, info: list[dict[str, Any]], extra: dict[str, Any]) -> None:
         return None
 
     return NeutronNetwork(_Ports(status), "compute-1", write_cache, timeout, fatal)  # type: ignore[arg-type]
