@@ -20,7 +20,8 @@ from tests.functional.network_support import neutron
 
 IMAGE = "onestack-tiny-x86_64-disk"
 
-ccloud = module_cloud("compute-net", {"ONESTACK_COMPUTE__HOSTS": "2",
+# heal_interval: addresses changed outside compute (a floating IP) show up within seconds.
+ccloud = module_cloud("compute-net", {"ONESTACK_COMPUTE__HOSTS": "2", "ONESTACK_COMPUTE__HEAL_INTERVAL": "1",
                                       "ONESTACK_NETWORK__BOOTSTRAP_NETWORKS": "false"})
 
 
@@ -193,6 +194,46 @@ def test_auto_takes_the_one_network_and_refuses_to_guess(calt: Any, cdemo: Any, 
         delete(calt, server)
     for network in (mine, second):
         assert qalt.delete(f"/v2.0/networks/{network['id']}").status_code == 204
+
+
+def test_get_me_a_network_and_a_floating_ip(calt: Any, cdemo: Any, qadmin: httpx.Client, qdemo: httpx.Client,
+                                            ccloud: RunningCloud, image: str, net: dict[str, Any]) -> None:
+    ext = qadmin.post("/v2.0/networks", json={"network": {"name": uniq("ext"), "router:external": True,
+                                                           "is_default": True}}).json()["network"]
+    assert qadmin.post("/v2.0/subnets", json={"subnet": {"network_id": ext["id"], "cidr": "172.30.0.0/24",
+                                                         "ip_version": 4}}).status_code == 201
+    # alt has no network of its own: "auto" has the network service make one (get-me-a-network).
+    sid = booted(calt, image, "auto")
+    [(label, addrs)] = show(calt, sid)["addresses"].items()
+    topology = neutron(ccloud, "devstack-alt").get(f"/v2.0/auto-allocated-topology/{calt.current_project_id}")
+    assert topology.status_code == 200
+    assert qadmin.get(f"/v2.0/networks/{topology.json()['auto_allocated_topology']['id']}").json()[
+        "network"]["name"] == label
+    assert addrs[0]["OS-EXT-IPS:type"] == "fixed"
+    delete(calt, sid)
+    # A floating IP associated in the network service shows in the server's addresses.
+    mine = booted(cdemo, image, [{"uuid": net["id"]}])
+    [p] = ports_of(qdemo, mine)
+    router = qdemo.post("/v2.0/routers", json={"router": {"name": uniq("r"), "external_gateway_info": {
+        "network_id": ext["id"]}}}).json()["router"]
+    assert qdemo.put(f"/v2.0/routers/{router['id']}/add_router_interface",
+                     json={"subnet_id": net["subnet"]["id"]}).status_code == 200
+    fip = qdemo.post("/v2.0/floatingips", json={"floatingip": {"floating_network_id": ext["id"],
+                                                               "port_id": p["id"]}})
+    assert fip.status_code == 201, fip.text
+    address = fip.json()["floatingip"]["floating_ip_address"]
+    wait_until(lambda: {"version": 4, "addr": address, "OS-EXT-IPS:type": "floating",
+                        "OS-EXT-IPS-MAC:mac_addr": p["mac_address"]} in show(cdemo, mine)["addresses"][net["name"]],
+               timeout=30, what="the floating IP in the server's addresses")
+    assert qdemo.delete(f"/v2.0/floatingips/{fip.json()['floatingip']['id']}").status_code == 204
+    delete(cdemo, mine)
+    assert qdemo.put(f"/v2.0/routers/{router['id']}/remove_router_interface",
+                     json={"subnet_id": net["subnet"]["id"]}).status_code == 200
+    assert qdemo.delete(f"/v2.0/routers/{router['id']}").status_code == 204
+    qalt = neutron(ccloud, "devstack-alt")
+    assert qalt.delete(f"/v2.0/auto-allocated-topology/{calt.current_project_id}").status_code == 204
+    # (The sdk test below boots on a cloud with no external network, so it adds no floating IP.)
+    assert qadmin.delete(f"/v2.0/networks/{ext['id']}").status_code == 204
 
 
 def test_another_projects_network_and_port_cannot_be_found(calt: Any, qdemo: httpx.Client, image: str,
