@@ -164,6 +164,12 @@ def test_boot_with_a_fixed_ip(cdemo: Any, qadmin: httpx.Client, image: str, net:
     again = boot(cdemo, image, [{"uuid": net["id"], "fixed_ip": "10.77.0.50"}])
     assert again.status_code == 400, again.text
     assert message(again) == f"Fixed IP address 10.77.0.50 is already in use on instance {sid}."
+    # A rebuild keeps the server's port and address (the API answers once the row says REBUILD).
+    resp = call(cdemo, "POST", f"/servers/{sid}/action", body={"rebuild": {"imageRef": image}})
+    assert resp.status_code == 202, resp.text
+    active(cdemo, sid)
+    assert [x["id"] for x in ports_of(qadmin, sid)] == [p["id"]]
+    assert show(cdemo, sid)["addresses"][net["name"]][0]["addr"] == "10.77.0.50"
     delete(cdemo, sid)
 
 
