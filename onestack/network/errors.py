@@ -44,7 +44,7 @@ class InvalidAllocationPool(NeutronError):
 
 
 class IpAddressGenerationFailureNoMatchingSubnet(NeutronError):
-    status = 400
+    status = 409  # a Conflict in Neutron (a kind of IpAddressGenerationFailure)
 
 
 class InvalidIpForNetwork(NeutronError):

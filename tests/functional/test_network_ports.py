@@ -35,7 +35,7 @@ def test_defaults(demo: Any, net: Any) -> None:
     assert port.device_id == "" and port.device_owner == ""
     assert port.is_port_security_enabled is True and port.allowed_address_pairs == []
     assert port.extra_dhcp_opts == [] and port.binding_vnic_type == "normal"
-    assert port.propagate_uplink_status is False and port.ip_allocation == "immediate"
+    assert port.propagate_uplink_status is True and port.ip_allocation == "immediate"  # Neutron 29's default
     # The project's default group, the same for every port of the project.
     assert len(port.security_group_ids) == 1
     assert demo.network.create_port(network_id=net.id).security_group_ids == port.security_group_ids
@@ -99,16 +99,28 @@ def test_ipv6_slaac_and_stateful(demo: Any, net: Any) -> None:
                                           ipv6_ra_mode="dhcpv6-stateful", ipv6_address_mode="dhcpv6-stateful")
     port3 = demo.network.create_port(network_id=net.id)
     assert {f["subnet_id"] for f in port3.fixed_ips} == {net.sub.id, slaac.id, stateful.id}
-    assert [f["ip_address"] for f in port3.fixed_ips if f["subnet_id"] == stateful.id] == ["fd00:51::2"]
+    assert [f["ip_address"] for f in port3.fixed_ips if f["subnet_id"] == stateful.id] == ["fd00:51::1"]
     # Deleting the SLAAC subnet takes the ports' SLAAC addresses with it.
     demo.network.delete_subnet(slaac.id)
     assert {f["subnet_id"] for f in demo.network.get_port(port.id).fixed_ips} == {net.sub.id}
 
 
 def test_slaac_address_cannot_be_given(cloud: RunningCloud, demo: Any, net: Any) -> None:
-    demo.network.create_subnet(network_id=net.id, ip_version=6, cidr="fd00:52::/64", ipv6_address_mode="slaac")
+    early = demo.network.create_port(network_id=net.id, mac_address="fa:16:3e:00:00:52")
+    slaac = demo.network.create_subnet(network_id=net.id, ip_version=6, cidr="fd00:52::/64",
+                                       ipv6_address_mode="slaac")
+    # A port already on the network gets its address on the new SLAAC subnet.
+    assert "fd00:52::f816:3eff:fe00:52" in [f["ip_address"] for f in demo.network.get_port(early.id).fixed_ips]
     r = _post(cloud, {"network_id": net.id, "fixed_ips": [{"ip_address": "fd00:52::99"}]})
     assert r.status_code == 400 and error_of(r)["type"] == "AllocationOnAutoAddressSubnet"
+    # Its own EUI-64 address a port may name.
+    own = demo.network.create_port(network_id=net.id, mac_address="fa:16:3e:00:00:53",
+                                   fixed_ips=[{"subnet_id": slaac.id, "ip_address": "fd00:52::f816:3eff:fe00:53"}])
+    assert [f["ip_address"] for f in own.fixed_ips if f["subnet_id"] == slaac.id] == ["fd00:52::f816:3eff:fe00:53"]
+    # Asking for an IPv4 address alone keeps the SLAAC one.
+    assert [f["subnet_id"] for f in own.fixed_ips] == [slaac.id]
+    kept = demo.network.update_port(own, fixed_ips=[{"subnet_id": net.sub.id}])
+    assert {f["subnet_id"] for f in kept.fixed_ips} == {net.sub.id, slaac.id}
 
 
 def test_security_groups_and_port_security(cloud: RunningCloud, demo: Any, net: Any) -> None:
@@ -155,6 +167,11 @@ def test_address_pairs_and_dhcp_opts(cloud: RunningCloud, demo: Any, net: Any) -
         {"opt_name": "tftp-server", "opt_value": None}, {"opt_name": "server-ip-address", "opt_value": "10.0.0.2"}]}})
     assert r.status_code == 200
     assert [o["opt_name"] for o in r.json()["port"]["extra_dhcp_opts"]] == ["bootfile-name", "server-ip-address"]
+    for opts in ([{"opt_name": "x"}], [{"opt_name": "", "opt_value": "v"}], [{"opt_name": "x", "opt_value": "v",
+                                                                             "ip_version": 5}],
+                 [{"opt_name": "x", "opt_value": "a\nb"}], [{"opt_name": "x" * 65, "opt_value": "v"}]):
+        r = http.put(f"/v2.0/ports/{port.id}", json={"port": {"extra_dhcp_opts": opts}})
+        assert r.status_code == 400, (opts, r.text)
     for pairs, kind in (([{"mac_address": "fa:16:3e:aa:bb:cc"}], "AllowedAddressPairsMissingIP"),
                         ([{"ip_address": "10.1.1.1"}, {"ip_address": "10.1.1.1"}], "DuplicateAddressPairInRequest"),
                         ([{"ip_address": f"10.1.1.{i}"} for i in range(11)], "AllowedAddressPairExhausted"),

@@ -90,6 +90,10 @@ def test_gateway_in_middle_splits_default_pool(demo: Any, net: Any) -> None:
     ({"cidr": "0.0.0.0/0"}, 400, "InvalidInput", "0 is not allowed as CIDR prefix length"),
     ({}, 400, "BadRequest", "a subnetpool must be specified in the absence of a cidr"),
     ({"cidr": "10.30.0.0/24", "bogus": 1}, 400, "HTTPBadRequest", "Unrecognized attribute(s) 'bogus'"),
+    ({"cidr": "10.30.0.0/24", "host_routes": [{"destination": "10.1.2.3/8", "nexthop": "10.30.0.9"}]}, 400,
+     "HTTPBadRequest", "'10.1.2.3/8' is not a valid CIDR"),
+    ({"cidr": "10.30.0.0/31"}, 400, "InvalidInput", "incompatible with DHCP service enabled"),
+    ({"cidr": "224.0.0.0/24"}, 400, "InvalidInput", "Multicast IP subnet is not supported"),
     ({"cidr": "not-a-cidr"}, 400, "HTTPBadRequest", "Invalid input for cidr"),
 ])
 def test_bad_subnets_refused(cloud: RunningCloud, demo: Any, net: Any, body: dict[str, Any], status: int,
@@ -129,8 +133,8 @@ def test_ipv6_mode_combinations(cloud: RunningCloud, net: Any, ra: str | None, a
         assert r.status_code == 201, r.text
         sub = r.json()["subnet"]
         assert sub["ipv6_ra_mode"] == ra and sub["ipv6_address_mode"] == addr
-        assert sub["gateway_ip"] == "fd00:40::1"
-        assert sub["allocation_pools"] == [{"start": "fd00:40::2", "end": "fd00:40::ffff:ffff:ffff:ffff"}]
+        assert sub["gateway_ip"] == "fd00:40::"  # Neutron's default: the subnet-router anycast address
+        assert sub["allocation_pools"] == [{"start": "fd00:40::1", "end": "fd00:40::ffff:ffff:ffff:ffff"}]
         neutron(cloud).delete(f"/v2.0/subnets/{sub['id']}")
     else:
         assert r.status_code == 400 and "must be the same value" in error_of(r)["message"]
@@ -174,7 +178,7 @@ def test_service_types_admin_only(cloud: RunningCloud, admin: Any, demo: Any, ne
     assert r.status_code == 400 and error_of(r)["type"] == "InvalidSubnetServiceType"
     # A plain port finds no subnet its device_owner may use.
     r = neutron(cloud).post("/v2.0/ports", json={"port": {"network_id": net.id}})
-    assert r.status_code == 400 and error_of(r)["type"] == "IpAddressGenerationFailureNoMatchingSubnet"
+    assert r.status_code == 409 and error_of(r)["type"] == "IpAddressGenerationFailureNoMatchingSubnet"
 
 
 def test_delete_in_use(cloud: RunningCloud, demo: Any, net: Any) -> None:
@@ -258,3 +262,11 @@ def test_external_network_subnets_hidden(cloud: RunningCloud, admin: Any, demo: 
         assert list(demo.network.subnets(network_id=ext.id)) == []
     finally:
         admin.network.delete_network(ext.id)
+
+
+def test_small_subnet_without_dhcp(demo: Any, net: Any) -> None:
+    sub = demo.network.create_subnet(network_id=net.id, ip_version=4, cidr="10.47.0.0/31", enable_dhcp=False,
+                                     gateway_ip=None)
+    assert sub.allocation_pools == [{"start": "10.47.0.0", "end": "10.47.0.1"}] and sub.cidr == "10.47.0.0/31"
+    with pytest.raises(sdk_exc.BadRequestException):
+        demo.network.update_subnet(sub, enable_dhcp=True)

@@ -48,7 +48,8 @@ EXTENSIONS = [
     Extension("port-security-groups-filtering", "Port filtering on security groups", "Provides security groups "
               "filtering when listing ports"),
     Extension("uplink-status-propagation", "Uplink status propagation extension", "Provides ability to propagate "
-              "uplink status of physical ports."),
+              "port uplink status."),
+    Extension("ip_allocation", "IP Allocation", "IP allocation extension."),
 ]
 
 MAX_ADDRESS_PAIRS = 10  # Neutron's max_allowed_address_pair
@@ -66,7 +67,7 @@ def _fixed_ips(value: Any) -> list[dict[str, str]]:
     out: list[dict[str, str]] = []
     seen: list[str] = []
     for fixed in value:
-        if not isinstance(fixed, dict) or set(fixed) - {"subnet_id", "ip_address"}:
+        if not isinstance(fixed, dict):  # other keys are ignored, as Neutron does
             raise TypeError(f"Invalid data format for fixed IP: '{fixed}'")
         item: dict[str, str] = {}
         if "ip_address" in fixed:
@@ -118,26 +119,48 @@ def _address_pairs(value: Any) -> list[dict[str, str]]:
     return out
 
 
+BLANK_DHCP_OPTS = ("router", "classless-static-route")  # options that may be set to ""
+
+
+def _one_line(value: Any, max_len: int, *, empty: bool = False) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"'{value}' is not a valid string")
+    if len(value) > max_len:
+        raise ValueError(f"'{value}' exceeds maximum length of {max_len}")
+    if not empty and not value.strip():
+        raise ValueError(f"'{value}' Blank strings are not permitted")
+    if "\n" in value or "\r" in value:
+        raise ValueError(f"Multi-line string is not allowed: '{value}'")
+    return value
+
+
 def _dhcp_opts(value: Any) -> list[dict[str, Any]]:
+    """Neutron's extra_dhcp_opt key specs: opt_name and opt_value (null removes it on update),
+    ip_version 4 or 6."""
     if value is None:
         return []
     if not isinstance(value, list):
         raise TypeError(f"'{value}' is not a list")
     out = []
     for opt in value:
-        if not isinstance(opt, dict) or set(opt) - {"opt_name", "opt_value", "ip_version"}:
-            raise ValueError(f"'{opt}' is not a dictionary of opt_name, opt_value and ip_version")
-        name = opt.get("opt_name")
-        if not isinstance(name, str) or not name.strip():
-            raise ValueError(f"'{name}' is not a valid opt_name")
-        raw = opt.get("opt_value")
-        if raw is not None and not isinstance(raw, (str, int)):
-            raise ValueError(f"'{raw}' is not a valid opt_value")
+        if not isinstance(opt, dict):
+            raise TypeError(f"'{opt}' is not a dictionary")
+        for key in ("opt_name", "opt_value"):
+            if key not in opt:
+                raise ValueError(f"Validation of dictionary's keys failed. Expected keys: "
+                                 f"{{'opt_name', 'opt_value'}} Provided keys: {set(opt)}")
+        extra = set(opt) - {"opt_name", "opt_value", "ip_version"}
+        if extra:
+            raise ValueError(f"Unrecognized attribute(s) '{', '.join(sorted(extra))}'")
+        name = _one_line(opt["opt_name"], 64)
+        raw = opt["opt_value"]
+        if raw is not None:
+            raw = _one_line(raw, 255, empty=name in BLANK_DHCP_OPTS)
         version = opt.get("ip_version", 4)
         version = a.integer()(version) if version is not None else 4
         if version not in (4, 6):
-            raise ValueError(f"'{version}' is not in [4, 6]")
-        out.append({"opt_name": name, "opt_value": None if raw is None else str(raw), "ip_version": version})
+            raise ValueError(f"{version} is not in [4, 6]")
+        out.append({"opt_name": name, "opt_value": raw, "ip_version": version})
     return out
 
 
@@ -158,7 +181,7 @@ ATTRS = [
     a.Attr("allowed_address_pairs", _address_pairs),
     a.Attr("extra_dhcp_opts", _dhcp_opts),
     a.Attr("dns_name", a.string(255)),
-    a.Attr("propagate_uplink_status", a.boolean),
+    a.Attr("propagate_uplink_status", a.boolean, allow_put=False),
     a.Attr("binding:host_id", a.string(255, nullable=True)),
     a.Attr("binding:vnic_type", a.one_of(*VNIC_TYPES)),
     a.Attr("binding:profile", a.dict_),

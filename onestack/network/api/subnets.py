@@ -87,12 +87,24 @@ def _host_routes(value: Any) -> list[dict[str, str]]:
     for route in value:
         if not isinstance(route, dict) or set(route) != {"destination", "nexthop"}:
             raise TypeError(f"Invalid data format for hostroute: '{route}'")
-        dest = str(ipaddress.ip_network(a.cidr(route["destination"]), strict=False))
-        item = {"destination": dest, "nexthop": a.ip_address(route["nexthop"])}
+        item = {"destination": _route_cidr(route["destination"]), "nexthop": a.ip_address(route["nexthop"])}
         if item in out:
             raise ValueError(f"Duplicate hostroute '{route}'")
         out.append(item)
     return out
+
+
+def _route_cidr(value: Any) -> str:
+    """Neutron's validate_route_cidr: a network with no host bits, not loopback."""
+    try:
+        net = ipaddress.ip_network(value) if isinstance(value, str) and "/" in value else None
+    except ValueError:
+        net = None
+    if net is None:
+        raise ValueError(f"'{value}' is not a valid CIDR")
+    if net.is_loopback:
+        raise ValueError(f"'{value}' is not a routable CIDR")
+    return str(net)
 
 
 def _service_types(value: Any) -> list[str]:

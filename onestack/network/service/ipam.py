@@ -68,20 +68,37 @@ def eui64(cidr: str, mac: str) -> str:
 
 
 def default_pools(cidr: str, gateway: str | None) -> list[tuple[IP, IP]]:
-    """The cidr less its network address, its IPv4 broadcast and the gateway (Neutron's generate_pools)."""
+    """Neutron's generate_pools: the cidr less its network address and IPv4 broadcast (an IPv4
+    /31 or /32 keeps every address, RFC 3021), less the gateway."""
     net = ipaddress.ip_network(cidr)
     first, last = int(net.network_address), int(net.broadcast_address)
     if first == last:
         return [(net.network_address, net.network_address)]  # a single-address subnet
-    lo, hi = first + 1, last - (1 if net.version == 4 else 0)
-    if lo >= hi:
-        return []  # a /31 (or /127): nothing to hand out
+    lo, hi = first + 1, last
+    if net.version == 4:
+        lo, hi = (first + 1, last - 1) if net.prefixlen <= 30 else (first, last)
     pools = [(lo, hi)]
     if gateway is not None:
         gw = int(ipaddress.ip_address(gateway))
         if lo <= gw <= hi:
             pools = [(a, b) for a, b in ((lo, gw - 1), (gw + 1, hi)) if a <= b]
     return [(_addr(a, net.version), _addr(b, net.version)) for a, b in pools]
+
+
+def default_gateway(cidr: str) -> str:
+    """Neutron's default gateway: the first host of an IPv4 subnet, the subnet-router anycast
+    address (the network address) of an IPv6 one."""
+    net = ipaddress.ip_network(cidr)
+    return str(net.network_address + 1 if net.version == 4 else net.network_address)
+
+
+def usable_range(cidr: str) -> tuple[int, int]:
+    """Where allocation pools may lie (Neutron's validate_allocation_pools bounds)."""
+    net = ipaddress.ip_network(cidr)
+    first, last = int(net.network_address), int(net.broadcast_address)
+    if net.version == 4:
+        return (first + 1, last - 1) if net.prefixlen <= 30 else (first, last)
+    return first + 1, last
 
 
 def _addr(value: int, version: int) -> IP:
@@ -170,10 +187,9 @@ def _subnet_for(s: Session, fixed: Mapping[str, Any], subnets: Sequence[SubnetIn
     if fixed.get("subnet_id") is not None:
         match = next((i for i in subnets if i.id == fixed["subnet_id"]), None)
         if match is None:
-            other = s.get(models.Subnet, fixed["subnet_id"])
-            if other is None:
+            if s.get(models.Subnet, fixed["subnet_id"]) is None:
                 raise SubnetNotFound(fixed["subnet_id"])
-            raise InvalidInput(f"Failed to create port on network {other.network_id}, because fixed_ips "
+            raise InvalidInput(f"Failed to create port on network {network_id}, because fixed_ips "
                                f"included invalid subnet {fixed['subnet_id']}")
         if ip is not None and not ip_valid_on_subnet(match.row.cidr, ip, device_owner):
             raise InvalidIpForSubnet(f"IP address {ip} is not a valid IP for the specified subnet.")
@@ -187,14 +203,16 @@ def _subnet_for(s: Session, fixed: Mapping[str, Any], subnets: Sequence[SubnetIn
 
 
 def requested(s: Session, fixed_ips: Sequence[Mapping[str, Any]], subnets: Sequence[SubnetInfo],
-              network_id: str, device_owner: str, max_ips: int) -> list[Wanted]:
-    """What explicit ``fixed_ips`` ask for (Neutron's _test_fixed_ips_for_port)."""
+              network_id: str, device_owner: str, max_ips: int, mac: str | None = None) -> list[Wanted]:
+    """What explicit ``fixed_ips`` ask for (Neutron's _test_fixed_ips_for_port); on a SLAAC
+    subnet only a router interface names an address, or a port its own EUI-64 one."""
     out: list[Wanted] = []
     for fixed in fixed_ips:
         info = _subnet_for(s, fixed, subnets, network_id, device_owner)
         ip = fixed.get("ip_address")
         if ip is not None:
-            if info.auto_address and device_owner not in ROUTER_INTERFACE_OWNERS:
+            if info.auto_address and device_owner not in ROUTER_INTERFACE_OWNERS and not (
+                    mac is not None and ipaddress.ip_address(ip) == ipaddress.ip_address(eui64(info.row.cidr, mac))):
                 raise AllocationOnAutoAddressSubnet(ip, info.id)
             out.append(Wanted((info,), ip))
         elif device_owner in ROUTER_INTERFACE_OWNERS or not info.auto_address:
@@ -214,8 +232,9 @@ def implicit(subnets: Sequence[SubnetInfo]) -> list[Wanted]:
 
 def auto_addresses(subnets: Sequence[SubnetInfo], mac: str, device_owner: str,
                    already: Sequence[str] = ()) -> list[Wanted]:
-    """The EUI-64 address on each SLAAC / DHCPv6-stateless subnet not ``already`` held (not for routers)."""
-    if device_owner in ROUTER_PORT_OWNERS:
+    """The EUI-64 address on each SLAAC / DHCPv6-stateless subnet not ``already`` handled (router
+    interfaces get none; a router's gateway port does)."""
+    if device_owner in ROUTER_INTERFACE_OWNERS:
         return []
     return [Wanted((i,), eui64(i.row.cidr, mac)) for i in subnets if i.auto_address and i.id not in already]
 
@@ -290,7 +309,8 @@ def allocate_free(s: Session, info: SubnetInfo, port_id: str) -> str | None:
 def allocate(s: Session, wanted: Sequence[Wanted], port_id: str, network_id: str) -> list[tuple[str, str]]:
     """Allocate every wanted address to ``port_id``: (subnet id, address) pairs."""
     done: list[tuple[str, str]] = []
-    for w in wanted:
+    # Given addresses first, so that one asked for is not handed to a request for any (as Neutron).
+    for w in sorted(wanted, key=lambda w: w.ip is None):
         if w.ip is not None:
             done.append((w.choices[0].id, allocate_given(s, w.choices[0], w.ip, port_id)))
             continue

@@ -155,7 +155,8 @@ def views(s: Session, caller: Caller, rows: Sequence[models.Port]) -> list[dict[
         "id": r.id, "name": r.name, "network_id": r.network_id, "project_id": r.project_id,
         "tenant_id": r.project_id, "mac_address": r.mac_address, "admin_state_up": r.admin_state_up,
         "status": r.status, "device_id": r.device_id, "device_owner": r.device_owner,
-        "fixed_ips": sorted(fixed[r.id], key=lambda f: ipam.sort_key(f["ip_address"])),
+        # Neutron's order: by the address as text, then the subnet.
+        "fixed_ips": sorted(fixed[r.id], key=lambda f: (f["ip_address"], f["subnet_id"])),
         "allowed_address_pairs": sorted(pairs[r.id], key=lambda x: (x["ip_address"], x["mac_address"])),
         "extra_dhcp_opts": sorted(opts[r.id], key=lambda x: (x["opt_name"], x["ip_version"])),
         "security_groups": sorted(groups[r.id]), "port_security_enabled": r.port_security_enabled,
@@ -268,13 +269,15 @@ def create(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any]
     if fixed is None:
         wanted = ipam.implicit(usable)
     else:
-        wanted = ipam.requested(s, fixed, usable, net.id, owner, config.max_fixed_ips_per_port)
+        wanted = ipam.requested(s, fixed, usable, net.id, owner, config.max_fixed_ips_per_port,
+                                attrs.get("mac_address"))
     row = P(id=new_id(), project_id=project_id, network_id=net.id, name=attrs.get("name") or "",
             description=attrs.get("description") or "", mac_address="",
             admin_state_up=attrs.get("admin_state_up", True), status="DOWN",
             device_id=attrs.get("device_id") or "", device_owner=owner, port_security_enabled=port_security,
             dns_name=attrs.get("dns_name") or "", ip_allocation="immediate",
-            propagate_uplink_status=bool(attrs.get("propagate_uplink_status", False)),
+            # Neutron 29 defaults it to true (its column's server default and the API default).
+            propagate_uplink_status=bool(attrs.get("propagate_uplink_status", True)),
             binding_vnic_type=attrs.get("binding:vnic_type") or "normal",
             binding_profile=dumps(attrs.get("binding:profile") or {}))
     _bind(row, attrs.get("binding:host_id") or "")
@@ -303,21 +306,21 @@ def update(s: Session, caller: Caller, port_id: str, attrs: Mapping[str, Any], c
                         ("device_owner", "device_owner"), ("dns_name", "dns_name")):
         if key in attrs:
             setattr(row, column, attrs[key] or "")
-    for key, column in (("admin_state_up", "admin_state_up"), ("propagate_uplink_status", "propagate_uplink_status")):
-        if key in attrs and attrs[key] is not None:
-            setattr(row, column, bool(attrs[key]))
+    if attrs.get("admin_state_up") is not None:
+        row.admin_state_up = bool(attrs["admin_state_up"])
+    new_mac = "mac_address" in attrs and attrs["mac_address"] != row.mac_address
+    if new_mac:
+        # Only a port not wired anywhere (as it was before this request) may change its MAC.
+        if row.binding_vif_type not in ("unbound", "binding_failed"):
+            raise PortBound(row.id, row.binding_vif_type, row.mac_address, str(attrs["mac_address"]))
+        # null: a fresh one (port-mac-address-regenerate)
+        macs.change_mac(s, row, config.base_mac, attrs["mac_address"])
     if "binding:vnic_type" in attrs:
         row.binding_vnic_type = attrs["binding:vnic_type"] or "normal"
     if "binding:profile" in attrs:
         row.binding_profile = dumps(attrs["binding:profile"] or {})
     if "binding:host_id" in attrs:
         _bind(row, attrs["binding:host_id"] or "")
-    new_mac = "mac_address" in attrs and attrs["mac_address"] != row.mac_address
-    if new_mac:
-        if row.binding_vif_type not in ("unbound", "binding_failed"):
-            raise PortBound(row.id, row.binding_vif_type, row.mac_address, str(attrs["mac_address"]))
-        # null: a fresh one (port-mac-address-regenerate)
-        macs.change_mac(s, row, config.base_mac, attrs["mac_address"])
     _update_security(s, row, attrs)
     if "extra_dhcp_opts" in attrs:
         _merge_opts(s, row.id, attrs["extra_dhcp_opts"] or [])
@@ -359,7 +362,8 @@ def _update_addresses(s: Session, row: models.Port, fixed: Sequence[Mapping[str,
     original = ipam.held(s, row.id)
     auto = {i.id for i in all_subnets if i.auto_address}
     if new_mac:
-        moved = [pair for pair in original if pair[0] in auto and row.device_owner not in ipam.ROUTER_PORT_OWNERS]
+        moved = [pair for pair in original
+                 if pair[0] in auto and row.device_owner not in ipam.ROUTER_INTERFACE_OWNERS]
         ipam.release(s, row.id, moved)
         original = [pair for pair in original if pair not in moved]
         s.flush()
@@ -368,10 +372,14 @@ def _update_addresses(s: Session, row: models.Port, fixed: Sequence[Mapping[str,
         original = ipam.held(s, row.id)
     if fixed is None:
         return
-    wanted = ipam.requested(s, fixed, usable, row.network_id, row.device_owner, config.max_fixed_ips_per_port)
+    wanted = ipam.requested(s, fixed, usable, row.network_id, row.device_owner, config.max_fixed_ips_per_port,
+                            row.mac_address)
     add, remove = ipam.changes(original, wanted, all_subnets, row.device_owner)
     ipam.release(s, row.id, remove)
     s.flush()
+    # SLAAC subnets the port has no address on (any more) give it its EUI-64 one, as in Neutron.
+    handled = [w.choices[0].id for w in add] + [sid for sid, _ in original]
+    add += ipam.auto_addresses(usable, row.mac_address, row.device_owner, handled)
     ipam.allocate(s, add, row.id, row.network_id)
 
 

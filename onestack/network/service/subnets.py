@@ -82,8 +82,17 @@ def listing(caller: Caller) -> Listing:
                  "segment_id": S.segment_id, "description": S.description,
                  "revision_number": S.revision_number, "created_at": S.created_at, "updated_at": S.updated_at},
         conditions={"service_types": _has_service_type,
-                    "dns_nameservers": _has_nameserver},
+                    "dns_nameservers": _has_nameserver,
+                    "shared": lambda values: _shared(caller, values)},
     )
+
+
+def _shared(caller: Caller, values: list[Any]) -> Any:
+    """``shared=true|false``: subnets of networks shared with the caller (or not)."""
+    shared = rbac_granted("network", S.network_id, "access_as_shared", caller.project_id)
+    if all(values):
+        return shared
+    return ~shared if not any(values) else S.id.is_not(None)
 
 
 def _has_service_type(values: list[Any]) -> Any:
@@ -204,9 +213,7 @@ def _parse_pools(given: Sequence[Mapping[str, Any]], ip_version: int) -> list[tu
 
 
 def _check_pools(pools: Sequence[tuple[ipam.IP, ipam.IP]], cidr: str, gateway: str | None) -> None:
-    net = ipaddress.ip_network(cidr)
-    lo = int(net.network_address) + 1
-    hi = int(net.broadcast_address) - (1 if net.version == 4 else 0)
+    lo, hi = ipam.usable_range(cidr)
     for first, last in pools:
         if int(first) < lo or int(last) > hi:
             raise OutOfBoundsAllocationPool(_pool_text(first, last), cidr)
@@ -251,6 +258,19 @@ def _check_ipv6_modes(ip_version: int, ra_mode: str | None, address_mode: str | 
     if ipam.is_auto_address(6, ra_mode, address_mode) and ipaddress.ip_network(cidr).prefixlen != 64:
         raise InvalidInput(f"Invalid CIDR {cidr} for IPv6 address mode. OpenStack uses the EUI-64 address "
                            "format, which requires the prefix to be /64")
+
+
+def _check_dhcp_range(cidr: str, ip_version: int) -> None:
+    """What Neutron refuses for a subnet with DHCP on (at create, or when DHCP is turned on)."""
+    net = ipaddress.ip_network(cidr)
+    if (ip_version == 4 and net.prefixlen > 30) or (ip_version == 6 and net.prefixlen > 126):
+        raise InvalidInput("Subnet has a prefix length that is incompatible with DHCP service enabled")
+    if net.is_multicast:
+        raise InvalidInput("Multicast IP subnet is not supported if enable_dhcp is True")
+    if net.is_loopback:
+        raise InvalidInput("Loopback IP subnet is not supported if enable_dhcp is True")
+    if ip_version == 4 and int(net.network_address) == 0:
+        raise InvalidInput("First IP '0.0.0.0' of network is not supported if enable_dhcp is True.")
 
 
 def _check_overlap(s: Session, network_id: str, cidr: str) -> None:
@@ -299,15 +319,15 @@ def create(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any]
     given_cidr, pool_id = _cidr_from_pool(s, caller, project_id, attrs)
     _check_version(ip_version, given_cidr, "cidr")
     cidr = str(ipaddress.ip_network(given_cidr, strict=False))  # host bits cleared, as Neutron stores it
+    if ip_version == 6 and int(ipaddress.ip_network(cidr).network_address) == 0:
+        raise InvalidInput("IPv6 subnet '::' is not supported")
     _check_overlap(s, net.id, cidr)
     enable_dhcp = attrs.get("enable_dhcp", True)
+    if enable_dhcp:
+        _check_dhcp_range(cidr, ip_version)
     ra_mode, address_mode = attrs.get("ipv6_ra_mode"), attrs.get("ipv6_address_mode")
     _check_ipv6_modes(ip_version, ra_mode, address_mode, enable_dhcp, cidr)
-    if "gateway_ip" in attrs:
-        gateway = attrs["gateway_ip"]
-    else:
-        net_obj = ipaddress.ip_network(cidr)
-        gateway = str(net_obj.network_address + 1) if net_obj.num_addresses > 1 else None
+    gateway = attrs["gateway_ip"] if "gateway_ip" in attrs else ipam.default_gateway(cidr)
     _check_gateway(cidr, ip_version, gateway)
     subnet_id = new_id()
     if attrs.get("allocation_pools"):
@@ -331,9 +351,27 @@ def create(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any]
     _store_dns(s, subnet_id, dns)
     _store_routes(s, subnet_id, routes)
     _store_types(s, subnet_id, attrs.get("service_types") or [])
+    if ipam.is_auto_address(ip_version, ra_mode, address_mode):
+        _address_existing_ports(s, row)
     touch(net)  # Neutron bumps the network's revision when its subnets change
     s.flush()
     return views(s, caller, [row])[0]
+
+
+def _address_existing_ports(s: Session, row: models.Subnet) -> None:
+    """A new SLAAC / DHCPv6-stateless subnet gives every port already on the network (router
+    interfaces aside) its EUI-64 address there, as Neutron does after creating one."""
+    p = models.Port
+    found = s.execute(select(p.id, p.mac_address, p.device_owner).where(
+        p.network_id == row.network_id, p.device_owner.not_in(ipam.ROUTER_INTERFACE_OWNERS)))
+    info = next(i for i in ipam.subnets_of(s, row.network_id) if i.id == row.id)
+    for port_id, mac, owner in list(found):
+        if info.service_types and owner not in info.service_types:
+            continue
+        ipam.allocate(s, ipam.auto_addresses([info], mac, owner), port_id, row.network_id)
+        port = s.get(p, port_id)
+        if port is not None:
+            touch(port)
 
 
 def create_many(s: Session, caller: Caller, items: Sequence[tuple[str, Mapping[str, Any]]]) -> list[dict[str, Any]]:
@@ -370,6 +408,8 @@ def update(s: Session, caller: Caller, subnet_id: str, attrs: Mapping[str, Any],
     row = get_row(s, caller, subnet_id)
     check_revision(row, revision)
     enable_dhcp = attrs.get("enable_dhcp", row.enable_dhcp)
+    if enable_dhcp and not row.enable_dhcp:
+        _check_dhcp_range(row.cidr, row.ip_version)
     if row.ip_version == 6 and not enable_dhcp and (row.ipv6_ra_mode or row.ipv6_address_mode):
         raise InvalidInput("Cannot disable enable_dhcp with ipv6 attributes set")
     gateway = attrs.get("gateway_ip", row.gateway_ip)

@@ -22,10 +22,16 @@ def test_default_pools() -> None:
     assert text(ipam.default_pools("10.0.0.0/24", None)) == ["10.0.0.1-10.0.0.254"]
     assert text(ipam.default_pools("10.0.0.0/24", "10.0.0.100")) == ["10.0.0.1-10.0.0.99", "10.0.0.101-10.0.0.254"]
     assert text(ipam.default_pools("10.0.0.0/24", "192.168.0.1")) == ["10.0.0.1-10.0.0.254"]
-    assert text(ipam.default_pools("10.0.0.0/31", None)) == []
+    assert text(ipam.default_pools("10.0.0.0/31", None)) == ["10.0.0.0-10.0.0.1"]  # RFC 3021
     assert text(ipam.default_pools("10.0.0.7/32", None)) == ["10.0.0.7-10.0.0.7"]
     # IPv6 has no broadcast: the last address is usable.
     assert text(ipam.default_pools("fd00::/120", "fd00::1")) == ["fd00::2-fd00::ff"]
+    assert text(ipam.default_pools("fd00::/120", "fd00::")) == ["fd00::1-fd00::ff"]
+
+
+def test_default_gateway() -> None:
+    assert ipam.default_gateway("10.0.0.0/24") == "10.0.0.1"
+    assert ipam.default_gateway("fd00:1::/64") == "fd00:1::"  # the subnet-router anycast address
 
 
 def test_ip_valid_on_subnet() -> None:

@@ -125,3 +125,15 @@ def test_quotas_port_and_subnet(s: Session) -> None:
         subnets.create(s, ADMIN, "p1", {"network_id": net_id, "ip_version": 4, "cidr": "10.4.0.0/24"})
     # Another project's port on the same network counts against its own quota only.
     assert ports.create(s, ADMIN, "p2", {"network_id": net_id}, CONFIG)["project_id"] == "p2"
+
+
+def test_router_gateway_gets_slaac_interface_does_not(s: Session) -> None:
+    net_id, _ = _network(s, cidr="10.5.0.0/24")
+    subnets.create(s, ADMIN, "p1", {"network_id": net_id, "ip_version": 6, "cidr": "fd00:5::/64",
+                                    "ipv6_ra_mode": "slaac", "ipv6_address_mode": "slaac"})
+    gateway = ports.create(s, ADMIN, "", {"network_id": net_id, "device_owner": "network:router_gateway",
+                                          "device_id": new_id()}, CONFIG)
+    assert {f["ip_address"].count(":") > 0 for f in gateway["fixed_ips"]} == {True, False}
+    interface = ports.create(s, ADMIN, "p1", {"network_id": net_id, "device_owner": "network:router_interface",
+                                              "device_id": new_id()}, CONFIG)
+    assert [f["ip_address"] for f in interface["fixed_ips"]] == ["10.5.0.3"]
