@@ -12,10 +12,12 @@ from onestack.core.api.request import ApiService
 from onestack.core.service import CatalogEntry, Migrations, Running, ServiceDefinition
 from onestack.network import models
 from onestack.network.api import (
+    address_scopes,
     agents,
     auto_topology,
     availability_zones,
     floating_ips,
+    ip_availability,
     networks,
     port_forwardings,
     ports,
@@ -25,6 +27,7 @@ from onestack.network.api import (
     routers,
     security_group_rules,
     security_groups,
+    subnetpools,
     subnets,
     tags,
 )
@@ -36,7 +39,8 @@ if TYPE_CHECKING:
     from onestack.process import Process
 
 # Every mounted API module; each declares its routes and the extensions it implements.
-API_MODULES = (root, networks, subnets, ports, routers, floating_ips, port_forwardings, auto_topology,
+API_MODULES = (root, networks, subnets, ports, subnetpools, address_scopes, ip_availability, routers, floating_ips,
+               port_forwardings, auto_topology,
                security_groups, security_group_rules, quotas, rbac, tags, availability_zones, agents)
 PREFIX = "/networking"
 _COLLECTION = re.compile(r"^/v2\.0/([a-z_-]+)$")

@@ -21,6 +21,8 @@ def test_get_provisions_once_and_delete_removes(cloud: RunningCloud, alt: Any) -
         net = alt.network.get_network(first["id"])
         assert net.name == "auto_allocated_network" and net.is_admin_state_up is True
         [subnet] = list(alt.network.subnets(network_id=net.id))
+        # No default subnet pool in this cloud: the first free /26 of the fallback range.
+        assert subnet.subnet_pool_id is None and subnet.cidr == "10.128.0.0/26"
         [router] = [r for r in alt.network.routers() if r.name == "auto_allocated_router"]
         public = alt.network.find_network("public", ignore_missing=False)
         assert router.external_gateway_info["network_id"] == public.id
@@ -44,3 +46,16 @@ def test_other_projects_and_bad_fields(cloud: RunningCloud, demo: Any, alt: Any)
 
 def test_extension_listed(demo: Any) -> None:
     assert "auto-allocated-topology" in {e.alias for e in demo.network.extensions()}
+
+
+def test_subnet_from_the_default_pool(fresh_cloud: RunningCloud) -> None:
+    fresh_cloud.start()
+    admin = fresh_cloud.sdk("devstack-admin")
+    pool = admin.network.create_subnet_pool(name="aat-default", prefixes=["10.90.0.0/20"], default_prefix_length=26,
+                                            is_shared=True, is_default=True)
+    demo = fresh_cloud.sdk("devstack")
+    http = neutron(fresh_cloud)
+    topo = http.get(f"/v2.0/auto-allocated-topology/{demo.current_project_id}").json()["auto_allocated_topology"]
+    [subnet] = list(demo.network.subnets(network_id=topo["id"]))
+    assert subnet.subnet_pool_id == pool.id and subnet.cidr == "10.90.0.0/26"
+    assert http.delete(f"/v2.0/auto-allocated-topology/{demo.current_project_id}").status_code == 204

@@ -190,3 +190,20 @@ def test_pools_and_filters(cloud: RunningCloud, admin: Any, demo: Any) -> None:
 def test_extensions_listed(demo: Any) -> None:
     aliases = {e.alias for e in demo.network.extensions()}
     assert {"fip-port-details", "floatingip-pools", "floating-ip-port-forwarding"} <= aliases
+
+
+def test_the_associated_fixed_ip_stays(cloud: RunningCloud, demo: Any) -> None:
+    public = public_network(demo)
+    with topology(demo, "fip-keepip", "10.60.7.0/24") as topo:
+        port = topo.port(fixed_ips=[{"subnet_id": topo.subnet.id, "ip_address": "10.60.7.30"}])
+        topo.fip(public, port_id=port.id)
+        r = neutron(cloud).put(f"/v2.0/ports/{port.id}", json={"port": {"fixed_ips": [
+            {"subnet_id": topo.subnet.id, "ip_address": "10.60.7.31"}]}})
+        assert r.status_code == 400 and "has been associated to a floating ip" in error_of(r)["message"]
+        assert demo.network.get_port(port.id).fixed_ips[0]["ip_address"] == "10.60.7.30"
+        # Adding an address keeps the associated one: allowed.
+        r = neutron(cloud).put(f"/v2.0/ports/{port.id}", json={"port": {"fixed_ips": [
+            {"subnet_id": topo.subnet.id, "ip_address": "10.60.7.30"},
+            {"subnet_id": topo.subnet.id, "ip_address": "10.60.7.32"}]}})
+        assert r.status_code == 200, r.text
+

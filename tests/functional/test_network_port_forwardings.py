@@ -103,3 +103,22 @@ def test_associated_floating_ip_takes_no_forwarding(cloud: RunningCloud, demo: A
         r = neutron(cloud).post(f"/v2.0/floatingips/{fip.id}/port_forwardings", json={"port_forwarding": {
             "internal_port_id": other.id, "protocol": "tcp", "internal_port": 22, "external_port": 22}})
         assert r.status_code == 409 and error_of(r)["type"] == "FloatingIPPortAlreadyAssociated"
+
+
+def test_through_the_cli(cloud: RunningCloud, demo: Any) -> None:
+    public = public_network(demo)
+    with topology(demo, "pf-cli", "10.70.4.0/24") as topo:
+        port = topo.port()
+        ip = port.fixed_ips[0]["ip_address"]
+        fip = topo.fip(public)
+        made = cloud.cli("floating", "ip", "port", "forwarding", "create", "--internal-ip-address", ip,
+                         "--port", port.id, "--internal-protocol-port", "80", "--external-protocol-port", "8080",
+                         "--protocol", "tcp", fip.id, cloud="devstack")
+        assert made["internal_port"] == 80 and made["external_port"] == 8080
+        listed = cloud.cli("floating", "ip", "port", "forwarding", "list", fip.id, cloud="devstack")
+        assert [p["ID"] for p in listed] == [made["id"]]
+        r = neutron(cloud).get(f"/v2.0/floatingips/{fip.id}/port_forwardings?internal_port=80")
+        assert r.status_code == 400 and error_of(r)["type"] == "PortForwardingNotSupportFilterField"
+        cloud.cli("floating", "ip", "port", "forwarding", "delete", fip.id, made["id"], cloud="devstack",
+                  json_out=False)
+        assert cloud.cli("floating", "ip", "port", "forwarding", "list", fip.id, cloud="devstack") == []

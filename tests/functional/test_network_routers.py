@@ -252,3 +252,32 @@ def test_extensions_listed(demo: Any) -> None:
     aliases = {e.alias for e in demo.network.extensions()}
     assert {"router", "ext-gw-mode", "extraroute", "extraroute-atomic", "router_availability_zone"} <= aliases
     assert "dvr" not in aliases and "l3-ha" not in aliases
+
+
+def test_router_add_and_remove_subnet_through_the_cli(cloud: RunningCloud, demo: Any) -> None:
+    with topology(demo, "rt-cli-if", "10.50.8.0/24", routed=False) as topo:
+        router = cloud.cli("router", "create", "rt-cli-if-router", cloud="devstack")
+        topo.router = demo.network.get_router(router["id"])
+        cloud.cli("router", "set", "--external-gateway", "public", router["id"], cloud="devstack", json_out=False)
+        cloud.cli("router", "add", "subnet", router["id"], topo.subnet.id, cloud="devstack", json_out=False)
+        ports = cloud.cli("port", "list", "--router", router["id"], "--long", cloud="devstack")
+        assert [p["Device Owner"] for p in ports] == ["network:router_interface"]
+        assert "10.50.8.1" in str(ports[0]["Fixed IP Addresses"])
+        proc = cloud.cli("router", "delete", router["id"], cloud="devstack", check=False, json_out=False)
+        assert proc.returncode != 0
+        cloud.cli("router", "remove", "subnet", router["id"], topo.subnet.id, cloud="devstack", json_out=False)
+        assert cloud.cli("port", "list", "--router", router["id"], cloud="devstack") == []
+
+
+def test_another_project_cannot_attach_my_subnet(cloud: RunningCloud, demo: Any, alt: Any) -> None:
+    with topology(demo, "fip-iso-rt", "10.60.8.0/24") as topo:
+        theirs = alt.network.create_router(name="alt-router")
+        try:
+            r = neutron(cloud, "devstack-alt").put(f"/v2.0/routers/{theirs.id}/add_router_interface",
+                                                   json={"subnet_id": topo.subnet.id})
+            assert r.status_code == 404 and error_of(r)["type"] == "SubnetNotFound"
+            r = neutron(cloud, "devstack-alt").put(f"/v2.0/routers/{topo.router.id}/add_router_interface",
+                                                   json={"subnet_id": topo.subnet.id})
+            assert r.status_code == 404 and error_of(r)["type"] == "RouterNotFound"
+        finally:
+            alt.network.delete_router(theirs.id)

@@ -21,7 +21,7 @@ from onestack.network.api.common import (
     member_response,
 )
 from onestack.network.api.floating_ips import write_retrying
-from onestack.network.errors import BadRequest
+from onestack.network.errors import BadRequest, PortForwardingNotSupportFilterField
 from onestack.network.service import floating_ips, port_forwardings
 
 routes = NetworkRoutes()
@@ -78,7 +78,10 @@ async def _fip_project(req: Req) -> str:
 async def list_port_forwardings(req: Req) -> Response:
     caller = await caller_of(req)
     await enforce(req, "get_floatingip_port_forwarding", {"project_id": await _fip_project(req)})
-    q = list_query(req, port_forwardings.listing(req.path("floatingip_id")), PARSERS)
+    for unsupported in ("internal_ip_address", "internal_port"):
+        if unsupported in req.params:
+            raise PortForwardingNotSupportFilterField(unsupported)
+    q = list_query(req, port_forwardings.listing(), PARSERS)
     items = await req.read(port_forwardings.list_port_forwardings, caller, req.path("floatingip_id"), q)
     return list_response(req, "port_forwardings", items, q)
 

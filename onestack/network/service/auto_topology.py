@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from onestack.core.config import NetworkConfig
 from onestack.network import models
 from onestack.network.errors import AutoAllocationFailure
-from onestack.network.service import networks, router_interfaces, routers, subnets
+from onestack.network.service import networks, router_interfaces, routers, subnetpools, subnets
 from onestack.network.service.routers import INTERNAL
 
 T = models.AutoAllocatedTopology
@@ -37,13 +37,6 @@ def default_external_network(s: Session) -> str:
     if found is None:
         raise AutoAllocationFailure("No default router:external network")
     return str(found)
-
-
-def _default_pool(s: Session) -> models.SubnetPool | None:
-    p = models.SubnetPool
-    row: models.SubnetPool | None = s.scalar(select(p).where(p.is_default.is_(True), p.ip_version == 4)
-                                             .order_by(p.id).limit(1))
-    return row
 
 
 def dry_run(s: Session, project_id: str) -> dict[str, Any]:
@@ -70,7 +63,7 @@ def get_or_create(s: Session, project_id: str, config: NetworkConfig) -> dict[st
     external = default_external_network(s)
     net = networks.create(s, INTERNAL, project_id, {"name": "auto_allocated_network", "admin_state_up": True,
                                                     "shared": False}, config.default_mtu)
-    pool = _default_pool(s)
+    pool = subnetpools.default_pool(s, INTERNAL, 4)
     subnet_attrs: dict[str, Any] = {"name": "auto_allocated_subnet_v4", "network_id": net["id"], "ip_version": 4}
     if pool is not None:
         subnet_attrs["subnetpool_id"] = pool.id

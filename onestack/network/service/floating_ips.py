@@ -152,8 +152,8 @@ def _association(s: Session, caller: Caller, fip: models.FloatingIP, port_id: st
     if not _fip_serviced(port.device_owner):
         raise BadRequest("floatingip", f"Port {port.id} is unable to be assigned a floating IP")
     a = models.IPAllocation
-    ips = list(s.execute(select(a.subnet_id, a.ip_address).where(a.port_id == port.id)
-                         .order_by(a.subnet_id, a.ip_address)).tuples())
+    ips = [(sub, ip) for sub, ip in s.execute(select(a.subnet_id, a.ip_address).where(a.port_id == port.id)
+                                              .order_by(a.ip_address, a.subnet_id))]
     if fixed_ip:
         if ipaddress.ip_address(fixed_ip).version != 4:
             raise BadRequest("floatingip", f"Cannot process floating IP association with {fixed_ip}, since that "
@@ -269,6 +269,17 @@ def disassociate_port(s: Session, port_id: str) -> None:
         row.status = "DOWN"
         touch(row)
     s.flush()
+
+
+def check_fixed_ips_kept(s: Session, port_id: str) -> None:
+    """A port's fixed IPs changed: the addresses its floating IPs point at must remain (Neutron's
+    ``prevent_internal_ip_change_for_fip``); 400 otherwise, and the change is rolled back."""
+    a = models.IPAllocation
+    held = set(s.scalars(select(a.ip_address).where(a.port_id == port_id)))
+    for fixed_ip in s.scalars(select(F.fixed_ip_address).where(F.fixed_port_id == port_id)):
+        if fixed_ip and fixed_ip not in held:
+            raise BadRequest("port", f"Cannot update the fixed_ips of the port {port_id}, because its original "
+                                     "fixed_ip has been associated to a floating ip")
 
 
 # --- floating IP pools ------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from onestack.network import models
 from onestack.network.errors import InvalidSharedSetting, NetworkInUse, NetworkNotFound
-from onestack.network.service import quotas
+from onestack.network.service import quotas, subnetpools
 from onestack.network.service.common import (
     Caller,
     Listing,
@@ -93,17 +93,19 @@ def views(s: Session, caller: Caller, rows: Sequence[models.Network]) -> list[di
                                                      r.action == "access_as_shared",
                                                      r.target_project.in_(targets))))
     tags = tags_of(s, TAG_TYPE, ids)
-    return [_view(row, subnets[row.id], row.id in shared, tags[row.id]) for row in rows]
+    scopes = subnetpools.network_scopes(s, ids)
+    return [_view(row, subnets[row.id], row.id in shared, tags[row.id], scopes[row.id]) for row in rows]
 
 
-def _view(row: models.Network, subnets: list[str], shared: bool, tags: list[str]) -> dict[str, Any]:
+def _view(row: models.Network, subnets: list[str], shared: bool, tags: list[str],
+          scopes: Mapping[int, str]) -> dict[str, Any]:
     return {
         "id": row.id, "name": row.name, "project_id": row.project_id, "tenant_id": row.project_id,
         "admin_state_up": row.admin_state_up, "status": row.status, "subnets": subnets, "shared": shared,
         "mtu": row.mtu, "port_security_enabled": row.port_security_enabled,
         "router:external": row.router_external, "is_default": row.is_default,
         "availability_zone_hints": loads(row.availability_zone_hints, []),
-        "availability_zones": ["nova"], "ipv4_address_scope": None, "ipv6_address_scope": None,
+        "availability_zones": ["nova"], "ipv4_address_scope": scopes.get(4), "ipv6_address_scope": scopes.get(6),
         "l2_adjacency": True, "dns_domain": row.dns_domain, "qos_policy_id": None,
         "provider:network_type": row.provider_network_type,
         "provider:physical_network": row.provider_physical_network,

@@ -31,11 +31,10 @@ PF = models.PortForwarding
 RESOURCE = "port_forwarding"
 
 
-def listing(fip_id: str) -> Listing:
+def listing() -> Listing:
     return Listing(tag_type=None, id_column=PF.id,
                    columns={"id": PF.id, "protocol": PF.protocol, "internal_port_id": PF.internal_port_id,
-                            "external_port": PF.external_port_start, "description": PF.description,
-                            "internal_ip_address": PF.internal_ip_address})
+                            "external_port": PF.external_port_start, "description": PF.description})
 
 
 def view(row: models.PortForwarding) -> dict[str, Any]:
@@ -59,7 +58,7 @@ def _get(s: Session, caller: Caller, fip_id: str, pf_id: str) -> tuple[models.Fl
 
 def list_port_forwardings(s: Session, caller: Caller, fip_id: str, q: ListQuery) -> list[dict[str, Any]]:
     fip = floating_ips.get_row(s, caller, fip_id)
-    return [view(r) for r in paged(s, select(PF).where(PF.floatingip_id == fip.id), listing(fip.id), q, PF)]
+    return [view(r) for r in paged(s, select(PF).where(PF.floatingip_id == fip.id), listing(), q, PF)]
 
 
 def show(s: Session, caller: Caller, fip_id: str, pf_id: str) -> dict[str, Any]:
@@ -82,7 +81,7 @@ def _internal(s: Session, caller: Caller, fip: models.FloatingIP, port_id: str,
     port = ports.get_row(s, caller, port_id)
     a = models.IPAllocation
     v4 = [(sub, ip) for sub, ip in s.execute(select(a.subnet_id, a.ip_address).where(a.port_id == port.id)
-                                             .order_by(a.subnet_id, a.ip_address)).tuples()
+                                             .order_by(a.ip_address, a.subnet_id))
           if ipaddress.ip_address(ip).version == 4]
     if not v4:
         raise BadRequest(RESOURCE, f"Requested internal port {port.id} must allocate an IPv4 address at least.")

@@ -83,7 +83,7 @@ def fixed_ips_of(s: Session, port_ids: Sequence[str]) -> dict[str, list[dict[str
     a = models.IPAllocation
     for port_id, subnet_id, ip in s.execute(select(a.port_id, a.subnet_id, a.ip_address)
                                             .where(a.port_id.in_(list(port_ids)))
-                                            .order_by(a.subnet_id, a.ip_address)):
+                                            .order_by(a.ip_address, a.subnet_id)):
         found[port_id].append({"subnet_id": subnet_id, "ip_address": ip})
     return found
 

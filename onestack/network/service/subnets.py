@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from onestack.network import models
 from onestack.network.errors import (
-    BadRequest,
     DNSNameServersExhausted,
     GatewayConflictWithAllocationPools,
     GatewayIpInUse,
@@ -32,7 +31,7 @@ from onestack.network.errors import (
     SubnetInUse,
     SubnetNotFound,
 )
-from onestack.network.service import ipam, networks, quotas
+from onestack.network.service import ipam, networks, quotas, subnetpools
 from onestack.network.service.common import (
     Caller,
     Listing,
@@ -284,27 +283,13 @@ def _check_overlap(s: Session, network_id: str, cidr: str) -> None:
 
 
 def _cidr_from_pool(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any]) -> tuple[str, str | None]:
-    """The cidr of a new subnet and the pool it came from (Neutron's _get_subnetpool_id)."""
-    pool_id = attrs.get("subnetpool_id")
-    use_default = bool(attrs.get("use_default_subnetpool"))
-    if pool_id and use_default:
-        raise BadRequest("subnets", "subnetpool_id and use_default_subnetpool cannot both be specified")
-    if pool_id or use_default:
-        try:
-            from onestack.network.service import subnetpools  # type: ignore[attr-defined,unused-ignore]
-        except ImportError:
-            subnetpools = None
-        allocate = getattr(subnetpools, "allocate_cidr", None)
-        if allocate is not None:
-            # h/pools: allocate_cidr(s, caller, project_id, attrs) -> (cidr, subnetpool_id); it answers
-            # a given cidr inside the pool too, and its own errors (pool not found, no default, exhausted).
-            cidr, chosen = allocate(s, caller, project_id, attrs)
-            return str(cidr), chosen
-        if use_default:
-            raise BadRequest("subnets", f"No default subnetpool found for IPv{attrs.get('ip_version')}")
-    if attrs.get("cidr") is None:
-        raise BadRequest("subnets", "a subnetpool must be specified in the absence of a cidr")
-    return str(attrs["cidr"]), None
+    """The cidr of a new subnet and the pool it came from (Neutron's _get_subnetpool_id); the
+    allocator also keeps a network's subnets to one pool or one address scope."""
+    found = subnetpools.allocate_cidr(
+        s, caller, project_id, attrs["network_id"], cidr=attrs.get("cidr"), prefixlen=attrs.get("prefixlen"),
+        subnetpool_id=attrs.get("subnetpool_id"), use_default_subnetpool=bool(attrs.get("use_default_subnetpool")),
+        ip_version=attrs.get("ip_version"), allocation_pools=bool(attrs.get("allocation_pools")))
+    return found.cidr, found.subnetpool_id
 
 
 # --- create, update, delete ---------------------------------------------------------------------------
