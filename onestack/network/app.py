@@ -16,6 +16,7 @@ from onestack.network.api import (
     agents,
     auto_topology,
     availability_zones,
+    default_security_group_rules,
     floating_ips,
     ip_availability,
     networks,
@@ -41,7 +42,8 @@ if TYPE_CHECKING:
 # Every mounted API module; each declares its routes and the extensions it implements.
 API_MODULES = (root, networks, subnets, ports, subnetpools, address_scopes, ip_availability, routers, floating_ips,
                port_forwardings, auto_topology,
-               security_groups, security_group_rules, quotas, rbac, tags, availability_zones, agents)
+               security_groups, security_group_rules, default_security_group_rules, quotas, rbac, tags,
+               availability_zones, agents)
 PREFIX = "/networking"
 _COLLECTION = re.compile(r"^/v2\.0/([a-z_-]+)$")
 

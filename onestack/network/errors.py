@@ -683,3 +683,30 @@ class NotAuthorized(NeutronError):
 
     def __init__(self) -> None:
         super().__init__("Not authorized.")
+
+
+# --- more of h/secgroups (merged into h/compute-net) ---------------------------------------------
+
+class SecurityGroupNotSingleGroupRules(InvalidInput):
+    def __init__(self) -> None:
+        NeutronError.__init__(self, "Only allowed to update rules for one security profile at a time")
+
+
+class DuplicateSecurityGroupRuleInPost(InUse):
+    def __init__(self) -> None:
+        super().__init__("Duplicate Security Group Rule in POST.")
+
+
+class DefaultSecurityGroupRuleExists(InUse):
+    def __init__(self, rule_id: str) -> None:
+        super().__init__(f"Default security group rule already exists. Rule id is {rule_id}.")
+
+
+class DefaultSecurityGroupRuleNotFound(NotFound):
+    def __init__(self, rule_id: str) -> None:
+        super().__init__(f"Default Security Group rule {rule_id} does not exist")
+
+
+class TenantQuotaNotFound(NotFound):
+    def __init__(self, project_id: str) -> None:
+        super().__init__(f"Quota for tenant {project_id} could not be found.")

@@ -293,6 +293,34 @@ class SecurityGroupRule(Standard, Base):
     normalized_cidr: Mapped[str | None] = mapped_column(String(CIDR), nullable=True)
 
 
+class DefaultSecurityGroupRule(Base):
+    """The template of the rules new groups get (``/v2.0/default-security-group-rules``).
+
+    ``remote_group_id`` "PARENT" stands for the new group itself.
+    """
+
+    __tablename__ = "network_default_security_group_rules"
+    id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    direction: Mapped[str] = mapped_column(String(8))
+    ethertype: Mapped[str] = mapped_column(String(8), default="IPv4")
+    protocol: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    port_range_min: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    port_range_max: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    remote_ip_prefix: Mapped[str | None] = mapped_column(String(CIDR), nullable=True)
+    remote_group_id: Mapped[str | None] = mapped_column(String(ID), nullable=True)
+    description: Mapped[str] = mapped_column(String(DESCRIPTION), default="")
+    used_in_default_sg: Mapped[bool] = mapped_column(Boolean, default=True)
+    used_in_non_default_sg: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Initialised(Base):
+    """One-time initialisations of the network database (the default rule template's first
+    rules): a row says it was done, so what an admin later removed is not made again."""
+
+    __tablename__ = "network_initialised"
+    what: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
 class RbacPolicy(Base):
     __tablename__ = "network_rbac_policies"
     __table_args__ = (UniqueConstraint("object_type", "object_id", "action", "target_project",

@@ -124,6 +124,10 @@ DEFAULT_RULES: dict[str, str] = {
     "create_security_group_rule": "rule:context_is_admin or rule:sg_owner",
     "get_security_group_rule": "rule:admin_or_owner or rule:sg_owner",
     "delete_security_group_rule": "rule:admin_or_owner or rule:sg_owner",
+    # The template of new groups' rules: everyone reads it, admins change it.
+    "create_default_security_group_rule": "rule:admin_only",
+    "get_default_security_group_rule": "rule:regular_user",
+    "delete_default_security_group_rule": "rule:admin_only",
     # RBAC, quotas, agents, tags, topology.
     "create_rbac_policy": "rule:regular_user",
     # Checked only when the target is every project ("*").

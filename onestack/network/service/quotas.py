@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from onestack.network import models
-from onestack.network.errors import InvalidQuotaValue, OverQuota
+from onestack.network.errors import InvalidQuotaValue, OverQuota, TenantQuotaNotFound
 
 # Neutron's defaults (quota_network, quota_subnet, …); -1 is unlimited.
 DEFAULTS: dict[str, int] = {
@@ -88,5 +88,8 @@ def set_limits(s: Session, project_id: str, values: Mapping[str, int], check_lim
 
 
 def reset(s: Session, project_id: str) -> None:
+    """Back to the defaults; 404 ``TenantQuotaNotFound`` if the project had none of its own (as Neutron)."""
     q = models.Quota
+    if s.scalar(select(q.resource).where(q.project_id == project_id).limit(1)) is None:
+        raise TenantQuotaNotFound(project_id)
     s.execute(delete(q).where(q.project_id == project_id))

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from onestack.network import models
 from onestack.network.errors import (
+    DuplicateSecurityGroupRuleInPost,
     InvalidCIDR,
     SecurityGroupEthertypeConflictWithProtocol,
     SecurityGroupInvalidIcmpValue,
@@ -23,6 +24,7 @@ from onestack.network.errors import (
     SecurityGroupInvalidPortValue,
     SecurityGroupInvalidProtocolForPortRange,
     SecurityGroupMissingIcmpType,
+    SecurityGroupNotSingleGroupRules,
     SecurityGroupProtocolRequiredWithPorts,
     SecurityGroupRemoteGroupAndRemoteIpPrefix,
     SecurityGroupRuleExists,
@@ -165,7 +167,7 @@ def _validate_ports(low: int | None, high: int | None, protocol: str | None) -> 
     raise SecurityGroupInvalidProtocolForPortRange(protocol)
 
 
-def _key(direction: str, ethertype: str, protocol: str | None, low: int | None, high: int | None,
+def rule_key(direction: str, ethertype: str, protocol: str | None, low: int | None, high: int | None,
          prefix: str | None, remote_group: str | None) -> tuple[Any, ...]:
     """What makes two rules of one group the same rule: protocol names and numbers, a prefix and its
     network, and the any-address prefix and none are each one thing."""
@@ -175,11 +177,15 @@ def _key(direction: str, ethertype: str, protocol: str | None, low: int | None, 
     return (direction, ethertype, protocol_number(protocol), low, high, net, remote_group)
 
 
+def _rule_key_of(rule: Mapping[str, Any]) -> tuple[Any, ...]:
+    return rule_key(rule["direction"], rule["ethertype"], rule.get("protocol"), rule.get("port_range_min"),
+                    rule.get("port_range_max"), rule.get("remote_ip_prefix"), rule.get("remote_group_id"))
+
+
 def _duplicate_of(s: Session, group_id: str, rule: Mapping[str, Any]) -> str | None:
-    wanted = _key(rule["direction"], rule["ethertype"], rule.get("protocol"), rule.get("port_range_min"),
-                  rule.get("port_range_max"), rule.get("remote_ip_prefix"), rule.get("remote_group_id"))
+    wanted = _rule_key_of(rule)
     for other in s.scalars(select(R).where(R.security_group_id == group_id)):
-        if _key(other.direction, other.ethertype, other.protocol, other.port_range_min, other.port_range_max,
+        if rule_key(other.direction, other.ethertype, other.protocol, other.port_range_min, other.port_range_max,
                 other.remote_ip_prefix, other.remote_group_id) == wanted:
             return other.id
     return None
@@ -291,23 +297,35 @@ def new_row(project_id: str, group_id: str, rule: Mapping[str, Any]) -> models.S
 
 def create(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any]) -> dict[str, Any]:
     """A rule in a group ``caller`` sees (the API checked the group's owner may be changed by them)."""
+    return create_many(s, caller, project_id, [attrs])[0]
+
+
+def create_many(s: Session, caller: Caller, project_id: str, given: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Rules of one group, all or none (Neutron's bulk create: one group, no rule twice)."""
     from onestack.network.service import security_groups
 
-    rule = dict(attrs)
-    group = security_groups.get_row(s, caller, rule["security_group_id"])
-    remote = rule.get("remote_group_id")
-    if remote is not None:
-        security_groups.get_row(s, caller, remote)  # 404 SecurityGroupNotFound unless the caller sees it
-    validate(rule)
-    duplicate = _duplicate_of(s, group.id, rule)
-    if duplicate is not None:
-        raise SecurityGroupRuleExists(duplicate)
-    quotas.check(s, project_id, "security_group_rule")
-    row = new_row(project_id, group.id, rule)
-    s.add(row)
+    batch = [dict(attrs) for attrs in given]
+    if len({r["security_group_id"] for r in batch}) > 1:
+        raise SecurityGroupNotSingleGroupRules()
+    group = security_groups.get_row(s, caller, batch[0]["security_group_id"])
+    for rule in batch:
+        remote = rule.get("remote_group_id")
+        if remote is not None:
+            security_groups.get_row(s, caller, remote)  # 404 SecurityGroupNotFound unless the caller sees it
+        validate(rule)
+    keys = [_rule_key_of(r) for r in batch]
+    if len(set(keys)) != len(keys):
+        raise DuplicateSecurityGroupRuleInPost()
+    for rule in batch:
+        duplicate = _duplicate_of(s, group.id, rule)
+        if duplicate is not None:
+            raise SecurityGroupRuleExists(duplicate)
+    quotas.check(s, project_id, "security_group_rule", adding=len(batch))
+    rows = [new_row(project_id, group.id, rule) for rule in batch]
+    s.add_all(rows)
     security_groups.changed(group)
     s.flush()
-    return views(s, [row])[0]
+    return views(s, rows)
 
 
 def delete(s: Session, caller: Caller, rule_id: str) -> None:

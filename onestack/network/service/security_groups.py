@@ -1,6 +1,6 @@
 """Security groups. Every project has one ``default`` group, made on first use (the first port,
-the first listing or creation of groups) with Neutron's default rules; new groups of one's own get
-the two egress rules. Groups are seen by their project and by those an RBAC policy shares them
+the first listing or creation of groups); new groups get their first rules from the template of
+default rules (Neutron's: all egress, and for default groups ingress from the group itself). Groups are seen by their project and by those an RBAC policy shares them
 with (``access_as_shared``); ``shared`` in the view says whether that is so for the caller.
 """
 
@@ -21,7 +21,7 @@ from onestack.network.errors import (
     SecurityGroupInUse,
     SecurityGroupNotFound,
 )
-from onestack.network.service import quotas, security_group_rules
+from onestack.network.service import default_security_group_rules, quotas, security_group_rules
 from onestack.network.service.common import (
     Caller,
     Listing,
@@ -39,17 +39,12 @@ from onestack.network.service.common import (
 
 SG = models.SecurityGroup
 TAG_TYPE = "security_groups"
-# Neutron's default group: all egress, and ingress only from members of the group itself.
-DEFAULT_RULES = (("egress", "IPv4", False), ("egress", "IPv6", False),
-                 ("ingress", "IPv4", True), ("ingress", "IPv6", True))
-# What every other new group starts with: all egress.
-NEW_GROUP_RULES = (("egress", "IPv4", False), ("egress", "IPv6", False))
 
 
-def _add_rules(s: Session, project_id: str, group_id: str, rules: Sequence[tuple[str, str, bool]]) -> None:
-    for direction, ethertype, from_self in rules:
-        s.add(security_group_rules.new_row(project_id, group_id, {
-            "direction": direction, "ethertype": ethertype, "remote_group_id": group_id if from_self else None}))
+def _add_rules(s: Session, project_id: str, group_id: str, *, default_group: bool) -> None:
+    """The template's rules for the new group (default_security_group_rules.py)."""
+    for rule in default_security_group_rules.rules_for(s, group_id, default_group=default_group):
+        s.add(security_group_rules.new_row(project_id, group_id, rule))
 
 
 def default_of(s: Session, project_id: str) -> str | None:
@@ -78,7 +73,7 @@ def ensure_default(s: Session, project_id: str) -> str:
             s.add(group)
             s.flush()
             s.add(models.DefaultSecurityGroup(project_id=project_id, security_group_id=group_id))
-            _add_rules(s, project_id, group_id, DEFAULT_RULES)
+            _add_rules(s, project_id, group_id, default_group=True)
             s.flush()
     except IntegrityError:
         found = default_of(s, project_id)
@@ -173,7 +168,7 @@ def create(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any]
     stamp_new(row)
     s.add(row)
     s.flush()
-    _add_rules(s, project_id, row.id, NEW_GROUP_RULES)
+    _add_rules(s, project_id, row.id, default_group=False)
     s.flush()
     return views(s, caller, [row])[0]
 

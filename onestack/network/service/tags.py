@@ -3,7 +3,8 @@ resource's model, tag type, visibility and not-found error. A tag change is a ch
 resource (a new ``revision_number``).
 
 The tag type of each resource (the ``resource_type`` of its ``network_tags`` rows, which its own
-service reads with ``tags_of``) is its collection name with underscores.
+service reads with ``tags_of``) is its collection name with underscores. Who sees a resource is
+its own service's ``visible`` where that service has one.
 """
 
 from __future__ import annotations
@@ -16,10 +17,8 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from onestack.network import errors, models
-from onestack.network.service import networks, security_groups
+from onestack.network.service import networks, ports, security_groups, subnets
 from onestack.network.service.common import Caller, tags_of, touch
-
-N = models.Network
 
 
 @dataclass(frozen=True)
@@ -39,25 +38,10 @@ def _own_or_shared(model: Any) -> Callable[[Caller], Any]:
     return lambda caller: or_(model.project_id == caller.project_id, model.shared.is_(True))
 
 
-def _networks_seen(caller: Caller) -> Any:
-    cond = networks.visible(caller)
-    return select(N.id) if cond is None else select(N.id).where(cond)
-
-
-def _subnets(caller: Caller) -> Any:
-    sub = models.Subnet
-    return or_(sub.project_id == caller.project_id, sub.network_id.in_(_networks_seen(caller)))
-
-
-def _ports(caller: Caller) -> Any:
-    p = models.Port
-    return or_(p.project_id == caller.project_id, p.network_id.in_(select(N.id).where(N.project_id == caller.project_id)))
-
-
 TAGGABLE: dict[str, Taggable] = {
-    "networks": Taggable("networks", N, errors.NetworkNotFound, networks.visible),
-    "subnets": Taggable("subnets", models.Subnet, errors.SubnetNotFound, _subnets),
-    "ports": Taggable("ports", models.Port, errors.PortNotFound, _ports),
+    "networks": Taggable("networks", models.Network, errors.NetworkNotFound, networks.visible),
+    "subnets": Taggable("subnets", models.Subnet, errors.SubnetNotFound, subnets.visible),
+    "ports": Taggable("ports", models.Port, errors.PortNotFound, ports.visible),
     "routers": Taggable("routers", models.Router, errors.RouterNotFound, _own(models.Router)),
     "floatingips": Taggable("floatingips", models.FloatingIP, errors.FloatingIPNotFound, _own(models.FloatingIP)),
     "security-groups": Taggable("security_groups", models.SecurityGroup, errors.SecurityGroupNotFound,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 13:44:26.791517
+Create Date: 2026-12-06 14:06:09.556495
 """
 import sqlalchemy as sa
 from alembic import op
@@ -46,6 +46,24 @@ def upgrade() -> None:
     sa.Column('heartbeat_timestamp', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('agent_type', 'host', name='uq_network_agents_type_host')
+    )
+    op.create_table('network_default_security_group_rules',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('direction', sa.String(length=8), nullable=False),
+    sa.Column('ethertype', sa.String(length=8), nullable=False),
+    sa.Column('protocol', sa.String(length=40), nullable=True),
+    sa.Column('port_range_min', sa.Integer(), nullable=True),
+    sa.Column('port_range_max', sa.Integer(), nullable=True),
+    sa.Column('remote_ip_prefix', sa.String(length=64), nullable=True),
+    sa.Column('remote_group_id', sa.String(length=36), nullable=True),
+    sa.Column('description', sa.String(length=255), nullable=False),
+    sa.Column('used_in_default_sg', sa.Boolean(), nullable=False),
+    sa.Column('used_in_non_default_sg', sa.Boolean(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    op.create_table('network_initialised',
+    sa.Column('what', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('what')
     )
     op.create_table('network_networks',
     sa.Column('id', sa.String(length=36), nullable=False),
@@ -481,6 +499,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_network_networks_name'))
 
     op.drop_table('network_networks')
+    op.drop_table('network_initialised')
+    op.drop_table('network_default_security_group_rules')
     op.drop_table('network_agents')
     with op.batch_alter_table('network_address_scopes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_network_address_scopes_project_id'))
