@@ -34,9 +34,7 @@ EXEMPT_PREFIXES = (
 EXEMPT = {
     ("GET", "/v2.1/os-floating-ips"), ("POST", "/v2.1/os-floating-ips"),
     ("GET", "/v2.1/servers/{}/os-security-groups"),
-    # Interfaces and volume attachments need Neutron ports and Cinder volumes.
-    ("GET", "/v2.1/servers/{}/os-interface"), ("POST", "/v2.1/servers/{}/os-interface"),
-    ("GET", "/v2.1/servers/{}/os-interface/{}"), ("DELETE", "/v2.1/servers/{}/os-interface/{}"),
+    # Volume attachments need Cinder volumes.
     ("GET", "/v2.1/servers/{}/os-volume_attachments"), ("POST", "/v2.1/servers/{}/os-volume_attachments"),
     ("GET", "/v2.1/servers/{}/os-volume_attachments/{}"), ("PUT", "/v2.1/servers/{}/os-volume_attachments/{}"),
     ("DELETE", "/v2.1/servers/{}/os-volume_attachments/{}"),
