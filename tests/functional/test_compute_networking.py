@@ -427,3 +427,21 @@ def test_sdk_cloud_layer_create_server_with_network_has_an_address(cdemo: Any, i
         assert server.private_v4.startswith("10.77.0.")
     finally:
         cdemo.delete_server(server.id, wait=True, timeout=60)
+
+
+def test_cli_adds_and_removes_a_network_and_a_port(ccloud: RunningCloud, cdemo: Any, qdemo: httpx.Client,
+                                                   qadmin: httpx.Client, image: str, net: dict[str, Any]) -> None:
+    """openstack server add/remove network and port: os-interface as openstackclient drives it."""
+    sid = booted(cdemo, image, "none")
+    ccloud.cli("server", "add", "network", sid, net["name"], cloud="devstack", json_out=False)
+    [added] = ports_of(qadmin, sid)
+    assert list(show(cdemo, sid)["addresses"]) == [net["name"]]
+    ccloud.cli("server", "remove", "network", sid, net["name"], cloud="devstack", json_out=False)
+    assert ports_of(qadmin, sid) == [] and port(qadmin, added["id"]).status_code == 404
+    made = qdemo.post("/v2.0/ports", json={"port": {"network_id": net["id"], "name": uniq("p")}}).json()["port"]
+    ccloud.cli("server", "add", "port", sid, made["id"], cloud="devstack", json_out=False)
+    assert [p["id"] for p in ports_of(qadmin, sid)] == [made["id"]]
+    ccloud.cli("server", "remove", "port", sid, made["id"], cloud="devstack", json_out=False)
+    assert port(qadmin, made["id"]).json()["port"]["device_id"] == ""  # the user's port is kept
+    delete(cdemo, sid)
+    assert qdemo.delete(f"/v2.0/ports/{made['id']}").status_code == 204
