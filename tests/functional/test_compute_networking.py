@@ -445,3 +445,21 @@ def test_cli_adds_and_removes_a_network_and_a_port(ccloud: RunningCloud, cdemo: 
     assert port(qadmin, made["id"]).json()["port"]["device_id"] == ""  # the user's port is kept
     delete(cdemo, sid)
     assert qdemo.delete(f"/v2.0/ports/{made['id']}").status_code == 204
+
+
+def test_evacuation_rebinds_the_port(cdemo: Any, cadmin: Any, qadmin: httpx.Client, image: str,
+                                     net: dict[str, Any]) -> None:
+    """Last in the module: its host stays forced down (as Nova, until that host's agent restarts)."""
+    sid = booted(cdemo, image, [{"uuid": net["id"]}])
+    source = show(cadmin, sid)["OS-EXT-SRV-ATTR:host"]
+    [p] = ports_of(qadmin, sid)
+    services = call(cadmin, "GET", f"/os-services?host={source}&binary=nova-compute", "2.53").json()["services"]
+    assert call(cadmin, "PUT", f"/os-services/{services[0]['id']}", "2.53", {"forced_down": True}).status_code == 200
+    resp = call(cadmin, "POST", f"/servers/{sid}/action", "2.29", {"evacuate": {}})
+    assert resp.status_code == 200, resp.text
+    wait_until(lambda: (s := show(cadmin, sid))["status"] == "ACTIVE" and s["OS-EXT-SRV-ATTR:host"] != source,
+               timeout=60, what="the server rebuilt on the other host")
+    dest = show(cadmin, sid)["OS-EXT-SRV-ATTR:host"]
+    assert port(qadmin, p["id"]).json()["port"]["binding:host_id"] == dest
+    assert [x["id"] for x in ports_of(qadmin, sid)] == [p["id"]]  # the same port, bound to its new host
+    delete(cdemo, sid)
