@@ -148,7 +148,7 @@ async def _precheck(req: Req, client: NetworkClient, row: dict[str, Any], net_id
                            else f"Network {net_id} could not be found.") from None
         raise
     if fixed_ip:
-        used = await client.list("ports", network_id=net_id, fixed_ips=f"ip_address={fixed_ip}")
+        used = await client.list("ports", user_token=token, network_id=net_id, fixed_ips=f"ip_address={fixed_ip}")
         if any(ip.get("ip_address") == fixed_ip for p in used for ip in p.get("fixed_ips") or []):
             raise Conflict(f"Fixed IP address {fixed_ip} is already in use on instance "
                            f"{used[0].get('device_id')}.")

@@ -56,9 +56,10 @@ async def _port(client: NetworkClient, port_id: str, token: str | None) -> dict[
     return port
 
 
-async def _fixed_ip_free(client: NetworkClient, net_id: str, address: str) -> None:
-    """As the service: a port of another project holding the address counts too."""
-    ports = await client.list("ports", network_id=net_id, fixed_ips=f"ip_address={address}")
+async def _fixed_ip_free(client: NetworkClient, net_id: str, address: str, token: str | None) -> None:
+    """As the user, as Nova: a port the user cannot see (another project's, on a shared network)
+    is not named here; the port create then fails and so does the build."""
+    ports = await client.list("ports", user_token=token, network_id=net_id, fixed_ips=f"ip_address={address}")
     used = [p for p in ports if any(ip.get("ip_address") == address for ip in p.get("fixed_ips") or [])]
     if used:
         raise BadRequest(f"Fixed IP address {address} is already in use on instance {used[0].get('device_id')}.")
@@ -114,7 +115,7 @@ async def resolve(req: Req, value: Any, project_id: str, max_count: int, admin: 
         if net.get("fixed_ip"):
             if max_count > 1:
                 raise BadRequest("max_count cannot be greater than 1 if an fixed_ip is specified.")
-            await _fixed_ip_free(client, str(net["uuid"]), str(net["fixed_ip"]))
+            await _fixed_ip_free(client, str(net["uuid"]), str(net["fixed_ip"]), token)
             entry["fixed_ip"] = str(net["fixed_ip"])
         resolved.append({"uuid": str(net["uuid"]), **entry})
     return resolved
