@@ -173,6 +173,18 @@ def test_boot_with_a_fixed_ip(cdemo: Any, qadmin: httpx.Client, image: str, net:
     delete(cdemo, sid)
 
 
+def test_two_networks_keep_the_requested_order(cdemo: Any, qdemo: httpx.Client, qadmin: httpx.Client,
+                                               image: str, net: dict[str, Any]) -> None:
+    other = make_network(qdemo, "10.76.0.0/24")
+    sid = booted(cdemo, image, [{"uuid": other["id"]}, {"uuid": net["id"]}, {"uuid": other["id"]}])
+    assert list(show(cdemo, sid)["addresses"]) == [other["name"], net["name"]]
+    assert [a["addr"][:8] for a in show(cdemo, sid)["addresses"][other["name"]]] == ["10.76.0.", "10.76.0."]
+    assert len(ports_of(qadmin, sid)) == 3
+    delete(cdemo, sid)
+    assert ports_of(qadmin, sid) == []
+    assert qdemo.delete(f"/v2.0/networks/{other['id']}").status_code == 204
+
+
 def test_boot_with_none_has_no_ports(cdemo: Any, qadmin: httpx.Client, image: str) -> None:
     sid = booted(cdemo, image, "none")
     assert show(cdemo, sid)["addresses"] == {}

@@ -40,7 +40,9 @@ class PortActions:
                 refresh = True  # the port is ACTIVE now: the cache says so
             elif name in REFRESHING:
                 refresh = True
-        if refresh:
+        # Work in flight on the server (a build, a move, an attach) writes its cache itself when
+        # done; a refresh now, from the row as it was read, could store fewer ports or another order.
+        if refresh and uuid not in self.agent.inflight:
             try:
                 await self.agent.network.refresh(instance)
             except Exception:

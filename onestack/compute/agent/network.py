@@ -233,13 +233,19 @@ class NeutronNetwork:
                      tags: dict[str, Any], extra: dict[str, Any] | None = None) -> NetworkInfo:
         networks = await self.client.networks_by_id([str(p["network_id"]) for p in ports])
         floating = await self.client.floating_ips_of([str(p["id"]) for p in ports])
+        # The guest's NIC order: as the cache had them, new ports after in the order given (a boot's
+        # request order), else by age.
+        known = {str(v["id"]): i for i, v in enumerate(cached(instance))}
+        given = {str(p["id"]): i for i, p in enumerate(ports)}
+        ordered = sorted(ports, key=lambda p: (known.get(str(p["id"]), len(known)), given[str(p["id"])]))
         info = [vif_of(p, networks.get(str(p["network_id"])), floating, p["id"] in keep, tags.get(p["id"]))
-                for p in sorted(ports, key=lambda p: (str(p.get("created_at") or ""), str(p["id"])))]
+                for p in ordered]
         await self.write_cache(instance["uuid"], info, extra or {})
         return info
 
     async def refresh(self, instance: dict[str, Any]) -> NetworkInfo:
-        ports = await self.client.ports_of(instance["uuid"])
+        ports = sorted(await self.client.ports_of(instance["uuid"]),
+                       key=lambda p: (str(p.get("created_at") or ""), str(p["id"])))
         return await self._store(instance, ports, preserved_ports(instance), tags_of(instance))
 
     # --- waiting for the ports to be plugged ---------------------------------------------------
@@ -259,6 +265,9 @@ class NeutronNetwork:
             yield
             if futures:
                 await self._wait(uuid, futures)
+                # The cache says which ports are ACTIVE now (in the order allocate stored them).
+                meta = {**(instance.get("system_metadata") or {}), CACHE_KEY: network_info}
+                await self.refresh({**instance, "system_metadata": meta})
         finally:
             self.events.forget(uuid, PLUGGED, tags)
 
