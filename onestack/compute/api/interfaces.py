@@ -22,7 +22,7 @@ from onestack.compute.api.server_networks import AMBIGUOUS
 from onestack.compute.api.servers import load
 from onestack.compute.network_info import cached, tags_of
 from onestack.compute.virt.driver import NotSupported
-from onestack.core.api.faults import BadRequest, Conflict, NotFound, NotImplementedFault
+from onestack.core.api.faults import BadRequest, Conflict, Forbidden, NotFound, NotImplementedFault
 from onestack.core.api.http import json_response
 
 routes = ComputeRoutes()
@@ -131,7 +131,9 @@ async def _precheck(req: Req, client: NetworkClient, row: dict[str, Any], net_id
                 raise Conflict(f"Port {port_id} is still in use.")
             return None
         if net_id:
-            await client.get_network(net_id, user_token=token)
+            network = await client.get_network(net_id, user_token=token)
+            if network.get("router:external") and not network.get("shared") and not await req.is_admin():
+                raise Forbidden(f"It is not allowed to create an interface on external network {net_id}")
         else:
             own = await client.list("networks", user_token=token, project_id=row["project_id"], shared=False)
             shared = await client.list("networks", user_token=token, shared=True)
