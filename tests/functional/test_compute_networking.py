@@ -220,6 +220,10 @@ def test_get_me_a_network_and_a_floating_ip(calt: Any, cdemo: Any, qadmin: httpx
                                                            "is_default": True}}).json()["network"]
     assert qadmin.post("/v2.0/subnets", json={"subnet": {"network_id": ext["id"], "cidr": "172.30.0.0/24",
                                                          "ip_version": 4}}).status_code == 201
+    # An external network is seen by every project, but only an admin puts a server on it (Nova's 403).
+    outside = boot(cdemo, image, [{"uuid": ext["id"]}])
+    assert outside.status_code == 403
+    assert message(outside) == f"It is not allowed to create an interface on external network {ext['id']}"
     # alt has no network of its own: "auto" has the network service make one (get-me-a-network).
     sid = booted(calt, image, "auto")
     [(label, addrs)] = show(calt, sid)["addresses"].items()
