@@ -62,7 +62,7 @@ def build(process: Process) -> Running:
     # The agents' side of the bus (network/server_rpc.py): their desired state, heartbeats, port status.
     from onestack.network.server_rpc import AgentsEndpoint
 
-    endpoint = AgentsEndpoint(config, db, process.bus, process.session if config.compute.enabled else None)
+    endpoint = AgentsEndpoint(config, db, process.bus, (lambda: process.session) if config.compute.enabled else None)
     return Running("network", api=service, workers=[endpoint], state=state)
 
 

@@ -3,8 +3,11 @@
 Runs in every process that runs the network API (it is one of that service's workers), with
 the service's database. Answers each host's agent (its desired state, its heartbeats, the ports
 it wired) and, after every write that changed what some host should have, fans out
-``NetworkAgentAPI.resync`` naming the hosts concerned — all of them when the change may touch
-any host (a rule, a subnet, a router, an address: DHCP leases and remote groups span hosts).
+``NetworkAgentAPI.resync`` naming the hosts concerned: the port's own hosts (old and new), the
+hosts with ports on a network whose addresses changed (their DHCP leases), the hosts with ports
+in a group whose rules or members changed or in a group whose rules name it (remote groups), and
+every host for the rarer changes (a router, a floating IP, a subnet's DNS servers): the routers'
+host is one of them. A port created unbound on a network no host serves nudges nobody.
 
 Which rows changed is seen by ORM flush events on the network tables, collected per session
 and handed over when the write transaction ends, so no service code has to remember to nudge
@@ -16,10 +19,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from onestack.core.bus import Bus, Subscription
@@ -33,50 +36,108 @@ from onestack.network.service import agents, host_state, nova_notifier, port_sta
 log = logging.getLogger("onestack.network.server_rpc")
 
 _ALL = "*"  # a change any host may need to see
-_KEY = "network_agent_hosts"
+_KEY = "network_agent_changes"
 # Port columns a change of which the agents do not care about (status is what they report).
 _QUIET = {"status", "revision_number", "updated_at", "name", "description"}
 
 
-def _note(target: Any, hosts: set[str]) -> None:
+class _Changes:
+    """What one write transaction's flushes touched, resolved to hosts when it ends (``hosts_of``)."""
+
+    def __init__(self) -> None:
+        self.hosts: set[str] = set()
+        self.networks: set[str] = set()
+        self.ports: set[str] = set()
+        self.groups: set[str] = set()
+
+    def hosts_of(self, s: Session) -> set[str]:
+        """The hosts concerned: named ones, those with ports on a touched network (DHCP leases),
+        of a touched port, or in a touched group or a group whose rules name one (remote groups)."""
+        hosts = set(self.hosts)
+        if _ALL in hosts:
+            return {_ALL}
+        port, psg, rule = models.Port, models.PortSecurityGroup, models.SecurityGroupRule
+        if self.networks or self.ports:
+            hosts.update(s.scalars(select(port.binding_host_id).distinct().where(
+                or_(port.network_id.in_(sorted(self.networks)), port.id.in_(sorted(self.ports))))))
+        if self.groups:
+            groups = sorted(self.groups)
+            referring = select(rule.security_group_id).where(rule.remote_group_id.in_(groups))
+            hosts.update(s.scalars(select(port.binding_host_id).distinct().join(psg, psg.port_id == port.id).where(
+                or_(psg.security_group_id.in_(groups), psg.security_group_id.in_(referring)))))
+        hosts.discard("")
+        return hosts
+
+
+def _changes(target: Any) -> _Changes | None:
     session = Session.object_session(target)
-    if session is not None:
-        session.info.setdefault(_KEY, set()).update(hosts)
+    if session is None:
+        return None
+    found: _Changes = session.info.setdefault(_KEY, _Changes())
+    return found
 
 
 def _port_changed(_mapper: Any, _conn: Any, target: models.Port) -> None:
     state = inspect(target)
     changed = {a.key for a in state.attrs if a.history.has_changes()}
-    if changed and changed <= _QUIET:
+    if (changed and changed <= _QUIET) or (c := _changes(target)) is None:
         return
-    hosts = {target.binding_host_id}
-    old = state.attrs.binding_host_id.history.deleted
-    hosts.update(h for h in old or () if h)
-    # Addresses and MACs are in other hosts' DHCP leases and remote-group filters too.
-    _note(target, {h for h in hosts if h} | {_ALL})
+    if target.device_owner.startswith("network:"):
+        c.hosts.add(_ALL)  # a router's or floating IP's port: the routers' host wires it
+    c.hosts.add(target.binding_host_id)
+    c.hosts.update(h for h in state.attrs.binding_host_id.history.deleted or () if h)
+    c.networks.add(target.network_id)  # its address and MAC are in the network's DHCP leases
+
+
+def _network_of_row(_mapper: Any, _conn: Any, target: Any) -> None:
+    if (c := _changes(target)) is not None:
+        c.networks.add(target.network_id if hasattr(target, "network_id") else target.id)
+
+
+def _port_of_row(_mapper: Any, _conn: Any, target: Any) -> None:
+    if (c := _changes(target)) is not None:
+        c.ports.add(target.port_id)
+        if isinstance(target, models.PortSecurityGroup):
+            c.groups.add(target.security_group_id)
+
+
+def _rule_changed(_mapper: Any, _conn: Any, target: models.SecurityGroupRule) -> None:
+    if (c := _changes(target)) is not None:
+        c.groups.add(target.security_group_id)
 
 
 def _anything_changed(_mapper: Any, _conn: Any, target: Any) -> None:
-    _note(target, {_ALL})
+    if (c := _changes(target)) is not None:
+        c.hosts.add(_ALL)
 
 
-for _event in ("after_insert", "after_update", "after_delete"):
-    event.listen(models.Port, _event, _port_changed)
-    for _model in (models.IPAllocation, models.Subnet, models.DnsNameServer, models.HostRoute,
-                   models.PortSecurityGroup, models.SecurityGroup, models.SecurityGroupRule,
-                   models.AllowedAddressPair, models.Network, models.Router, models.RouterPort,
-                   models.RouterRoute, models.FloatingIP):
-        event.listen(_model, _event, _anything_changed)
+_LISTENERS = (
+    (_port_changed, (models.Port,)),
+    (_network_of_row, (models.IPAllocation, models.Subnet, models.Network)),
+    (_port_of_row, (models.PortSecurityGroup, models.AllowedAddressPair, models.ExtraDhcpOpt)),
+    (_rule_changed, (models.SecurityGroupRule,)),
+    # Rarer changes whose hosts are not worth resolving: a subnet's DNS servers and routes, a
+    # group's stateful flag, and everything the routers' host runs.
+    (_anything_changed, (models.DnsNameServer, models.HostRoute, models.SecurityGroup, models.Router,
+                         models.RouterPort, models.RouterRoute, models.FloatingIP)),
+)
+for _fn, _models in _LISTENERS:
+    for _model in _models:
+        for _event in ("after_insert", "after_update", "after_delete"):
+            event.listen(_model, _event, _fn)
 
 
 class AgentsEndpoint:
     """``NetworkServerAPI``'s implementation, and the nudges; a worker of the network service."""
 
-    def __init__(self, config: Config, db: Database, bus: Bus, session: nova_notifier.Session | None) -> None:
+    def __init__(self, config: Config, db: Database, bus: Bus,
+                 session: Callable[[], nova_notifier.Session] | None) -> None:
         self.config = config
         self.db = db
         self.bus = bus
-        self.session = session  # HTTP as the service user, to tell compute (None: nobody to tell)
+        # HTTP as the service user, to tell compute (None: nobody to tell); made on first use,
+        # once the process has assembled its own API (requests to it then stay in-process).
+        self._session = session
         self.agents_api = NetworkAgentAPI(bus)
         self._pending: set[str] = set()
         self._lock = threading.Lock()
@@ -111,9 +172,9 @@ class AgentsEndpoint:
     async def ports_wired(self, host: str, port_ids: list[str]) -> list[str]:
         changed = await self.db.write(port_status.set_status, host, port_ids, port_status.ACTIVE)
         events = nova_notifier.vif_plugged_events(changed)
-        if events and self.session is not None:
+        if events and self._session is not None:
             # In the background: the agent's pass does not wait for compute to answer.
-            self._background(nova_notifier.send(self.session, events))
+            self._background(nova_notifier.send(self._session(), events))
         return [c.port_id for c in changed]
 
     async def ports_unwired(self, host: str, port_ids: list[str]) -> list[str]:
@@ -125,7 +186,8 @@ class AgentsEndpoint:
     def _collect(self, s: Session) -> None:
         """End of a write transaction (its thread): take the hosts its flushes touched."""
         s.flush()
-        hosts = s.info.pop(_KEY, None)
+        changes: _Changes | None = s.info.pop(_KEY, None)
+        hosts = changes.hosts_of(s) if changes is not None else set()
         if hosts:
             with self._lock:
                 self._pending.update(hosts)

@@ -141,6 +141,86 @@ def test_the_dhcp_of_the_network_serves_the_ports_addresses(
     wait_until(leased, timeout=30, what="the port's DHCP lease")
 
 
+def test_a_ports_filter_follows_its_security_group_rules(
+        ncloud: RunningCloud, net: httpx.Client, network_id: str) -> None:
+    resp = net.post("/v2.0/security-groups", json={"security_group": {"name": f"agent-sg-{uuid.uuid4().hex[:6]}"}})
+    assert resp.status_code == 201, resp.text
+    group = resp.json()["security_group"]
+    resp = net.post("/v2.0/ports", json={"port": {"network_id": network_id, "binding:host_id": "compute-1",
+                                                  "device_owner": "compute:nova", "device_id": str(uuid.uuid4()),
+                                                  "security_groups": [group["id"]]}})
+    assert resp.status_code == 201, resp.text
+    port = resp.json()["port"]
+
+    def rules() -> list[dict[str, Any]] | None:
+        found = model_of(ncloud.data_dir, "compute-1").get("filters", {}).get(port["id"])
+        return None if found is None else list(found["rules"])
+
+    wait_until(lambda: rules() is not None, timeout=30, what="the port's filter")
+    assert {(r["direction"], r["ethertype"]) for r in rules() or []} == {("egress", "IPv4"), ("egress", "IPv6")}
+    resp = net.post("/v2.0/security-group-rules", json={"security_group_rule": {
+        "security_group_id": group["id"], "direction": "ingress", "protocol": "tcp", "port_range_min": 22,
+        "port_range_max": 22, "remote_ip_prefix": "192.0.2.0/24"}})
+    assert resp.status_code == 201, resp.text
+    wait_until(lambda: any(r["direction"] == "ingress" and r["port_range_min"] == 22
+                           and r["remote_ip_prefix"] == "192.0.2.0/24" for r in rules() or []),
+               timeout=30, what="the new rule in the port's filter")
+    assert net.put(f"/v2.0/ports/{port['id']}", json={"port": {"port_security_enabled": False,
+                                                                "security_groups": []}}).status_code == 200
+    wait_until(lambda: rules() == [], timeout=30, what="no rules without port security")
+    assert model_of(ncloud.data_dir, "compute-1")["filters"][port["id"]]["port_security"] is False
+
+
+def test_a_router_is_wired_on_the_routers_host(ncloud: RunningCloud, net: httpx.Client) -> None:
+    public = net.get("/v2.0/networks", params={"name": "public"}).json()["networks"][0]
+    resp = net.post("/v2.0/networks", json={"network": {"name": f"r-net-{uuid.uuid4().hex[:6]}"}})
+    assert resp.status_code == 201, resp.text
+    inner = resp.json()["network"]
+    resp = net.post("/v2.0/subnets", json={"subnet": {"network_id": inner["id"], "ip_version": 4,
+                                                      "cidr": "10.78.0.0/24"}})
+    assert resp.status_code == 201, resp.text
+    subnet = resp.json()["subnet"]
+    resp = net.post("/v2.0/routers", json={"router": {"name": "agent-router",
+                                                      "external_gateway_info": {"network_id": public["id"]}}})
+    assert resp.status_code == 201, resp.text
+    router = resp.json()["router"]
+    resp = net.put(f"/v2.0/routers/{router['id']}/add_router_interface", json={"subnet_id": subnet["id"]})
+    assert resp.status_code == 200, resp.text
+    interface_port = resp.json()["port_id"]
+
+    def namespace() -> dict[str, Any] | None:
+        ns = model_of(ncloud.data_dir, "compute-1").get("namespaces", {}).get(f"qrouter-{router['id']}")
+        found: dict[str, Any] | None = None if ns is None else ns.get("router")
+        return found
+
+    wait_until(lambda: namespace() is not None and namespace()["interfaces"], timeout=30,  # type: ignore[index]
+               what="the router's namespace with its interface")
+    wired_router = namespace()
+    assert wired_router is not None
+    assert [i["ip_address"] for i in wired_router["interfaces"]] == [subnet["gateway_ip"]]
+    assert wired_router["gateway"]["network_id"] == public["id"] and wired_router["enable_snat"] is True
+    wait_until(lambda: status(net, interface_port) == "ACTIVE", timeout=30, what="the interface port ACTIVE")
+
+    # A floating IP on a port behind the router is NATed in its namespace.
+    port = create_port(net, inner["id"], "compute-1")
+    resp = net.post("/v2.0/floatingips", json={"floatingip": {"floating_network_id": public["id"],
+                                                              "port_id": port["id"]}})
+    assert resp.status_code == 201, resp.text
+    fip = resp.json()["floatingip"]
+    wait_until(lambda: [(f["floating_ip_address"], f["fixed_ip_address"])
+                        for f in (namespace() or {}).get("floating_ips", [])]
+               == [(fip["floating_ip_address"], port["fixed_ips"][0]["ip_address"])],
+               timeout=30, what="the floating IP in the router's namespace")
+
+    # Taken apart, it goes from the host.
+    assert net.delete(f"/v2.0/floatingips/{fip['id']}").status_code == 204
+    assert net.put(f"/v2.0/routers/{router['id']}/remove_router_interface",
+                   json={"subnet_id": subnet["id"]}).status_code == 200
+    assert net.delete(f"/v2.0/routers/{router['id']}").status_code == 204
+    wait_until(lambda: f"qrouter-{router['id']}" not in model_of(ncloud.data_dir, "compute-1")["namespaces"],
+               timeout=30, what="the router's namespace removed")
+
+
 def test_agents_show_alive_for_the_host(net: httpx.Client) -> None:
     roles = wait_until(lambda: agents_of(net, "compute-1") or None, timeout=30, what="compute-1's agents")
     assert set(roles) == {"Open vSwitch agent", "DHCP agent", "L3 agent"}

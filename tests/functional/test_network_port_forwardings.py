@@ -122,3 +122,21 @@ def test_through_the_cli(cloud: RunningCloud, demo: Any) -> None:
         cloud.cli("floating", "ip", "port", "forwarding", "delete", fip.id, made["id"], cloud="devstack",
                   json_out=False)
         assert cloud.cli("floating", "ip", "port", "forwarding", "list", fip.id, cloud="devstack") == []
+
+
+def test_forwardings_follow_the_internal_port(cloud: RunningCloud, demo: Any) -> None:
+    public = public_network(demo)
+    with topology(demo, "pf-follow", "10.70.5.0/24") as topo:
+        port = topo.port(fixed_ips=[{"subnet_id": topo.subnet.id, "ip_address": "10.70.5.40"}])
+        fip = topo.fip(public)
+        demo.network.create_port_forwarding(floatingip_id=fip.id, internal_port_id=port.id, internal_port=22,
+                                            external_port=2201, protocol="tcp")
+        # The port's address changes: the forwarding to the old one goes, and the floating IP is free.
+        demo.network.update_port(port, fixed_ips=[{"subnet_id": topo.subnet.id, "ip_address": "10.70.5.41"}])
+        assert list(demo.network.port_forwardings(fip.id)) == []
+        assert demo.network.get_ip(fip.id).router_id is None
+        demo.network.create_port_forwarding(floatingip_id=fip.id, internal_port_id=port.id, internal_port=22,
+                                            external_port=2201, protocol="tcp")
+        demo.network.delete_port(port.id)
+        assert list(demo.network.port_forwardings(fip.id)) == []
+        assert demo.network.get_ip(fip.id).router_id is None

@@ -4,6 +4,7 @@ routes, admin-only attributes and isolation."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -40,6 +41,8 @@ def test_ha_and_distributed_are_admin_only_and_false(cloud: RunningCloud, admin:
         assert "ha" not in own and "distributed" not in own
         r = neutron(cloud).post("/v2.0/routers", json={"router": {"name": "x", "distributed": False}})
         assert r.status_code == 403 and error_of(r)["type"] == "PolicyNotAuthorized"
+        r = neutron(cloud, "devstack-admin").post("/v2.0/routers", json={"router": {"name": "x", "ha": True}})
+        assert r.status_code == 400 and "not supported" in error_of(r)["message"]
     finally:
         demo.network.delete_router(router.id)
 
@@ -281,3 +284,48 @@ def test_another_project_cannot_attach_my_subnet(cloud: RunningCloud, demo: Any,
             assert r.status_code == 404 and error_of(r)["type"] == "RouterNotFound"
         finally:
             alt.network.delete_router(theirs.id)
+
+
+def test_overlapping_interfaces_added_at_once(cloud: RunningCloud, demo: Any) -> None:
+    nets = [demo.network.create_network(name=f"rt-race-{i}") for i in range(4)]
+    router = demo.network.create_router(name="rt-race")
+    try:
+        subs = [demo.network.create_subnet(network_id=n.id, ip_version=4, cidr="10.51.0.0/24") for n in nets]
+
+        def attach(subnet_id: str) -> int:
+            with neutron(cloud) as http:
+                r = http.put(f"/v2.0/routers/{router.id}/add_router_interface", json={"subnet_id": subnet_id})
+                return r.status_code
+
+        with ThreadPoolExecutor(len(subs)) as pool:
+            codes = sorted(pool.map(attach, [s.id for s in subs]))
+        assert codes == [200, 400, 400, 400], codes
+        assert len(list(demo.network.ports(device_id=router.id))) == 1
+    finally:
+        for port in demo.network.ports(device_id=router.id):
+            demo.network.remove_interface_from_router(router, port_id=port.id)
+        demo.network.delete_router(router.id)
+        for n in nets:
+            demo.network.delete_network(n.id)
+
+
+def test_ipv6_prefixes_share_one_router_port(demo: Any) -> None:
+    net = demo.network.create_network(name="rt-v6")
+    router = demo.network.create_router(name="rt-v6-router")
+    try:
+        subs = [demo.network.create_subnet(network_id=net.id, ip_version=6, cidr=f"fd00:51:{i}::/64",
+                                           ipv6_ra_mode="slaac", ipv6_address_mode="slaac") for i in range(2)]
+        first = demo.network.add_interface_to_router(router, subnet_id=subs[0].id)
+        second = demo.network.add_interface_to_router(router, subnet_id=subs[1].id)
+        assert second["port_id"] == first["port_id"] and second["subnet_ids"] == [subs[1].id]
+        port = demo.network.get_port(first["port_id"])
+        assert sorted(f["subnet_id"] for f in port.fixed_ips) == sorted(s.id for s in subs)
+        demo.network.remove_interface_from_router(router, subnet_id=subs[0].id)
+        port = demo.network.get_port(first["port_id"])
+        assert [f["subnet_id"] for f in port.fixed_ips] == [subs[1].id]
+        demo.network.remove_interface_from_router(router, subnet_id=subs[1].id)
+        with pytest.raises(sdk_exc.NotFoundException):
+            demo.network.get_port(first["port_id"])
+    finally:
+        demo.network.delete_router(router.id)
+        demo.network.delete_network(net.id)

@@ -51,6 +51,10 @@ class NetworkAgent:
         self.server = self.server_api(bus, timeout=config.network.rpc_timeout)
         self.passes = 0  # completed passes (tests and logs)
         self._wake = asyncio.Event()
+        # The first pass waits for the first heartbeat (answered or not): the server picks the
+        # routers' host among the agents it has heard from, so this host may be it.
+        self._reported = asyncio.Event()
+        self._stopping = asyncio.Event()
         self._started = True
         self._loops: list[asyncio.Task[Any]] = []
         self._serving: Subscription | None = None
@@ -64,6 +68,11 @@ class NetworkAgent:
     async def stop(self) -> None:
         if self._serving is not None:
             await self._serving.stop()
+        # Cancelling alone is not enough on 3.11: a cancel that meets a bus reply can be lost in
+        # asyncio.wait_for (core/bus.py's call), so the loops also end when they see this flag.
+        self._stopping.set()
+        self._wake.set()
+        self._reported.set()
         for task in self._loops:
             task.cancel()
         await asyncio.gather(*self._loops, return_exceptions=True)
@@ -84,22 +93,31 @@ class NetworkAgent:
         await reconcile.run_pass(self)
         self.passes += 1
 
+    async def _pause(self, event: asyncio.Event, seconds: float) -> None:
+        """Until ``event`` is set or ``seconds`` pass (asyncio.timeout: 3.11's wait_for may lose a cancel)."""
+        try:
+            async with asyncio.timeout(seconds):
+                await event.wait()
+        except TimeoutError:
+            pass
+
     async def _heartbeats(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 await self.report()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - the server is away: the next heartbeat tries again
                 log.warning("%s: heartbeat failed: %s", self.host, exc)
-            await asyncio.sleep(self.config.network.report_interval)
+            self._reported.set()
+            await self._pause(self._stopping, self.config.network.report_interval)
 
     async def _reconciling(self) -> None:
-        while True:
-            try:
-                await asyncio.wait_for(self._wake.wait(), self.config.network.reconcile_interval)
-            except TimeoutError:
-                pass  # the periodic pass
+        await self._reported.wait()
+        while not self._stopping.is_set():
+            await self._pause(self._wake, self.config.network.reconcile_interval)  # a nudge, or the periodic pass
+            if self._stopping.is_set():
+                return
             self._wake.clear()  # a nudge from now on asks for another pass after this one
             try:
                 await self.reconcile()

@@ -47,5 +47,5 @@ async def get_topology(req: Req) -> Response:
 async def delete_topology(req: Req) -> Response:
     project = await _project(req)
     await enforce(req, "delete_auto_allocated_topology", {"project_id": project})
-    await req.write(auto_topology.delete, project)
+    await req.write(auto_topology.delete, project, req.state.config.network)
     return no_content()

@@ -41,8 +41,8 @@ EXTENSIONS = [
     Extension("router_availability_zone", "Router Availability Zone", "Availability zone support for router."),
 ]
 
-ADMIN_ATTRS = ("distributed", "ha")
-HIDDEN = ("distributed", "ha")
+# Admin-only to set and to read; neither DVR nor L3 HA exists here, so both are always false.
+ADMIN_ONLY = ("distributed", "ha")
 
 
 def _fixed_ip(value: Any) -> dict[str, Any]:
@@ -103,12 +103,11 @@ def route_list(value: Any) -> list[dict[str, str]]:
     return out
 
 
-def _false_only(value: Any) -> bool:
-    flag = a.boolean(value)
-    if flag:
-        # Neither DVR nor L3 HA exists here: both attributes are reported, always false.
-        raise ValueError("distributed and HA routers are not supported by this deployment")
-    return flag
+def _refuse_dvr_and_ha(attrs: dict[str, Any]) -> None:
+    for key in ADMIN_ONLY:
+        if attrs.get(key):
+            raise HTTPBadRequest(f"Invalid input for {key}. Reason: distributed and HA routers are not supported "
+                                 "by this deployment.")
 
 
 ATTRS = [
@@ -119,8 +118,8 @@ ATTRS = [
     a.Attr("routes", route_list, allow_post=False),
     a.Attr("availability_zone_hints", a.list_of(a.string(255), unique=True), allow_put=False, default=[]),
     a.Attr("availability_zones", a.any_, allow_post=False, allow_put=False),
-    a.Attr("distributed", _false_only),
-    a.Attr("ha", _false_only),
+    a.Attr("distributed", a.boolean),
+    a.Attr("ha", a.boolean),
     a.Attr("flavor_id", a.uuid_or_none, allow_post=False, allow_put=False),
     a.Attr("tags", a.any_, allow_post=False, allow_put=False),
 ]
@@ -139,7 +138,7 @@ async def list_routers(req: Req) -> Response:
     caller = await caller_of(req)
     q = list_query(req, routers.listing(caller), PARSERS)
     items = await req.read(routers.list_routers, caller, q)
-    return list_response(req, "routers", await readable(req, "get_router", items, HIDDEN), q)
+    return list_response(req, "routers", await readable(req, "get_router", items, ADMIN_ONLY), q)
 
 
 @routes.get("/v2.0/routers/{router_id}")
@@ -147,7 +146,7 @@ async def show_router(req: Req) -> Response:
     caller = await caller_of(req)
     item = await req.read(routers.show, caller, req.path("router_id"))
     await enforce(req, "get_router", {"project_id": item["project_id"]})
-    return member_response(req, "router", (await readable(req, "get_router", [item], HIDDEN))[0])
+    return member_response(req, "router", (await readable(req, "get_router", [item], ADMIN_ONLY))[0])
 
 
 @routes.post("/v2.0/routers")
@@ -156,11 +155,12 @@ async def create_router(req: Req) -> Response:
     _, project = await owner_of_new(req, attrs)
     target = {"project_id": project}
     await enforce(req, "create_router", target)
-    await enforce_attrs(req, "create_router", attrs, ADMIN_ATTRS, target)
+    await enforce_attrs(req, "create_router", attrs, ADMIN_ONLY, target)
     await _check_gateway_policy(req, "create_router", attrs, target)
+    _refuse_dvr_and_ha(attrs)
     caller = await caller_of(req)
     item = await req.write(routers.create, caller, project, attrs, req.state.config.network)
-    return member_response(req, "router", (await readable(req, "get_router", [item], HIDDEN))[0], 201)
+    return member_response(req, "router", (await readable(req, "get_router", [item], ADMIN_ONLY))[0], 201)
 
 
 @routes.put("/v2.0/routers/{router_id}")
@@ -170,11 +170,12 @@ async def update_router(req: Req) -> Response:
     current = await req.read(routers.show, caller, req.path("router_id"))
     target = {"project_id": current["project_id"]}
     await enforce(req, "update_router", target)
-    await enforce_attrs(req, "update_router", attrs, ADMIN_ATTRS, target)
+    await enforce_attrs(req, "update_router", attrs, ADMIN_ONLY, target)
     await _check_gateway_policy(req, "update_router", attrs, target)
+    _refuse_dvr_and_ha(attrs)
     item = await req.write(routers.update, caller, req.path("router_id"), attrs, req.state.config.network,
                            if_match(req))
-    return member_response(req, "router", (await readable(req, "get_router", [item], HIDDEN))[0])
+    return member_response(req, "router", (await readable(req, "get_router", [item], ADMIN_ONLY))[0])
 
 
 @routes.delete("/v2.0/routers/{router_id}")
@@ -218,7 +219,8 @@ async def remove_router_interface(req: Req) -> Response:
     caller = await caller_of(req)
     current = await req.read(routers.show, caller, req.path("router_id"))
     await enforce(req, "remove_router_interface", {"project_id": current["project_id"]})
-    return json_response(await req.write(router_interfaces.remove, caller, req.path("router_id"), info))
+    return json_response(await req.write(router_interfaces.remove, caller, req.path("router_id"), info,
+                                         req.state.config.network))
 
 
 async def _change_routes(req: Req, adding: bool) -> Response:
@@ -235,7 +237,7 @@ async def _change_routes(req: Req, adding: bool) -> Response:
     current = await req.read(routers.show, caller, req.path("router_id"))
     await enforce(req, "update_router", {"project_id": current["project_id"]})
     item = await req.write(routers.change_routes, caller, req.path("router_id"), given, adding)
-    return json_response({"router": (await readable(req, "get_router", [item], HIDDEN))[0]})
+    return json_response({"router": (await readable(req, "get_router", [item], ADMIN_ONLY))[0]})
 
 
 @routes.put("/v2.0/routers/{router_id}/add_extraroutes")

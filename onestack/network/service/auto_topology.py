@@ -78,7 +78,7 @@ def get_or_create(s: Session, project_id: str, config: NetworkConfig) -> dict[st
     return response(net["id"], project_id)
 
 
-def delete(s: Session, project_id: str) -> None:
+def delete(s: Session, project_id: str, config: NetworkConfig) -> None:
     """Remove the project's topology: router (interfaces, gateway), then the network with its subnets."""
     row = s.get(T, project_id)
     if row is None:
@@ -90,7 +90,7 @@ def delete(s: Session, project_id: str) -> None:
         rp = models.RouterPort
         for port_id in list(s.scalars(select(rp.port_id).where(rp.router_id == router_id,
                                                                rp.port_type == routers.INTERFACE))):
-            router_interfaces.remove(s, INTERNAL, router_id, {"port_id": port_id})
+            router_interfaces.remove(s, INTERNAL, router_id, {"port_id": port_id}, config)
         routers.delete_router(s, INTERNAL, router_id)
     if s.get(models.Network, network_id) is not None:
         networks.delete_network(s, INTERNAL, network_id)

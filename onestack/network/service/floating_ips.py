@@ -261,7 +261,9 @@ def delete_floating_ip(s: Session, caller: Caller, fip_id: str, revision: int | 
 
 
 def disassociate_port(s: Session, port_id: str) -> None:
-    """A port is going: the floating IPs on it become free (Neutron's ``disassociate_floatingips``)."""
+    """A port is going: the floating IPs on it become free and its port forwardings go (Neutron's
+    ``disassociate_floatingips`` and its port forwarding plugin)."""
+    _drop_port_forwardings(s, port_id, keep=set())
     for row in s.scalars(select(F).where(F.fixed_port_id == port_id)):
         row.fixed_port_id = row.fixed_ip_address = None
         if not _has_port_forwardings(s, row.id):
@@ -271,15 +273,34 @@ def disassociate_port(s: Session, port_id: str) -> None:
     s.flush()
 
 
-def check_fixed_ips_kept(s: Session, port_id: str) -> None:
+def fixed_ips_changed(s: Session, port_id: str) -> None:
     """A port's fixed IPs changed: the addresses its floating IPs point at must remain (Neutron's
-    ``prevent_internal_ip_change_for_fip``); 400 otherwise, and the change is rolled back."""
+    ``prevent_internal_ip_change_for_fip``: 400, the change rolled back); port forwardings to an
+    address the port no longer has go."""
     a = models.IPAllocation
     held = set(s.scalars(select(a.ip_address).where(a.port_id == port_id)))
     for fixed_ip in s.scalars(select(F.fixed_ip_address).where(F.fixed_port_id == port_id)):
         if fixed_ip and fixed_ip not in held:
             raise BadRequest("port", f"Cannot update the fixed_ips of the port {port_id}, because its original "
                                      "fixed_ip has been associated to a floating ip")
+    _drop_port_forwardings(s, port_id, keep=held)
+
+
+def _drop_port_forwardings(s: Session, port_id: str, keep: set[str]) -> None:
+    """Delete the port's forwardings to addresses not in ``keep``; a floating IP left with none is
+    no longer bound to a router."""
+    pf = models.PortForwarding
+    stale = [r for r in s.scalars(select(pf).where(pf.internal_port_id == port_id))
+             if r.internal_ip_address not in keep]
+    fips = {r.floatingip_id for r in stale}
+    for row in stale:
+        s.delete(row)
+    s.flush()
+    for fip in s.scalars(select(F).where(F.id.in_(fips))) if fips else []:
+        if not fip.fixed_port_id and not _has_port_forwardings(s, fip.id):
+            fip.router_id = None
+        touch(fip)
+    s.flush()
 
 
 # --- floating IP pools ------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from onestack.network.errors import (
 )
 from onestack.network.service import floating_ips, ports
 from onestack.network.service.common import Caller, Listing, ListQuery, new_id, paged, touch
+from onestack.network.service.routers import hold
 
 PF = models.PortForwarding
 RESOURCE = "port_forwarding"
@@ -151,6 +152,7 @@ def _check_no_binding_fip(s: Session, fip: models.FloatingIP, port_id: str, ip: 
 
 def create(s: Session, caller: Caller, fip_id: str, attrs: Mapping[str, Any]) -> dict[str, Any]:
     fip = floating_ips.get_row(s, caller, fip_id)
+    hold(s, fip)
     internal = _span(attrs.get("internal_port"), attrs.get("internal_port_range"))
     external = _span(attrs.get("external_port"), attrs.get("external_port_range"))
     if internal is None or external is None:
@@ -169,7 +171,6 @@ def create(s: Session, caller: Caller, fip_id: str, attrs: Mapping[str, Any]) ->
              external_port_end=external[1], protocol=attrs["protocol"], description=attrs.get("description", ""))
     _check_collisions(s, row, _related(s, row))
     fip.router_id = router_id
-    touch(fip)
     s.add(row)
     s.flush()
     return view(row)
@@ -177,6 +178,7 @@ def create(s: Session, caller: Caller, fip_id: str, attrs: Mapping[str, Any]) ->
 
 def update(s: Session, caller: Caller, fip_id: str, pf_id: str, attrs: Mapping[str, Any]) -> dict[str, Any]:
     fip, row = _get(s, caller, fip_id, pf_id)
+    hold(s, fip)
     port_id = attrs.get("internal_port_id") or row.internal_port_id
     changed_port = port_id != row.internal_port_id
     wanted_ip = attrs.get("internal_ip_address") or (None if changed_port else row.internal_ip_address)
@@ -201,7 +203,6 @@ def update(s: Session, caller: Caller, fip_id: str, pf_id: str, attrs: Mapping[s
         setattr(row, key, getattr(candidate, key))
     if changed_port:
         fip.router_id = router_id
-    touch(fip)
     s.flush()
     return view(row)
 

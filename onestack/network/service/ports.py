@@ -327,10 +327,11 @@ def update(s: Session, caller: Caller, port_id: str, attrs: Mapping[str, Any], c
     if "fixed_ips" in attrs or new_mac:
         _update_addresses(s, row, attrs.get("fixed_ips"), config, new_mac)
         if "fixed_ips" in attrs:
-            # A floating IP's fixed address must stay (imported here: floating_ips imports ports).
+            # A floating IP's fixed address must stay, stale port forwardings go (h/l3; imported
+            # here because floating_ips imports ports).
             from onestack.network.service import floating_ips
 
-            floating_ips.check_fixed_ips_kept(s, row.id)
+            floating_ips.fixed_ips_changed(s, row.id)
     touch(row)
     s.flush()
     return views(s, caller, [row])[0]

@@ -22,7 +22,7 @@ from onestack.network.errors import (
     SubnetMismatchForPort,
 )
 from onestack.network.service import ports, routers, subnets
-from onestack.network.service.common import Caller, touch
+from onestack.network.service.common import Caller
 from onestack.network.service.routers import INTERFACE, INTERNAL
 
 
@@ -45,9 +45,30 @@ def _shared_with(s: Session, network_id: str, project_id: str | None) -> bool:
                     .limit(1)) is not None
 
 
+def _ipv6_port_on_network(s: Session, router_id: str, network_id: str, other_than: str = "") -> str | None:
+    """The router's interface port on ``network_id`` holding an IPv6 address, if any: a router
+    has one such port per network, and new IPv6 subnets of the network become its prefixes."""
+    rp, p, a = models.RouterPort, models.Port, models.IPAllocation
+    for port_id, ip in s.execute(select(rp.port_id, a.ip_address).join(p, p.id == rp.port_id)
+                                 .join(a, a.port_id == rp.port_id)
+                                 .where(rp.router_id == router_id, rp.port_type == INTERFACE,
+                                        p.network_id == network_id, rp.port_id != other_than)
+                                 .order_by(rp.port_id)):
+        if ipaddress.ip_address(ip).version == 6:
+            return str(port_id)
+    return None
+
+
+def _fixed_ips(s: Session, port_id: str) -> list[dict[str, str]]:
+    a = models.IPAllocation
+    return [{"subnet_id": sub, "ip_address": ip} for sub, ip in
+            s.execute(select(a.subnet_id, a.ip_address).where(a.port_id == port_id).order_by(a.ip_address))]
+
+
 def add(s: Session, caller: Caller, router_id: str, info: Mapping[str, Any], config: NetworkConfig) -> dict[str, Any]:
     """Attach by ``subnet_id`` or ``port_id`` (checked by the API: exactly one is given)."""
     router = routers.get_row(s, caller, router_id)
+    routers.hold(s, router)
     if info.get("port_id"):
         port = ports.get_row(s, caller, info["port_id"])
         if port.device_id:
@@ -58,6 +79,12 @@ def add(s: Session, caller: Caller, router_id: str, info: Mapping[str, Any], con
         routers.check_dup_subnets(s, router, subs)
         if len([x for x in subs if x.ip_version == 4]) > 1:
             raise BadRequest("router", "Cannot have multiple IPv4 subnets on router port")
+        if any(x.ip_version == 6 for x in subs):
+            other = _ipv6_port_on_network(s, router.id, port.network_id, other_than=port.id)
+            if other is not None:
+                raise BadRequest("router", f"Router already contains IPv6 port {other} belonging to network id "
+                                           f"{port.network_id}. Only one IPv6 port from the same network subnet "
+                                           "can be connected to a router.")
         ports.update(s, INTERNAL, port.id, {"device_id": router.id, "device_owner": INTERFACE}, config)
         port_id = port.id
     else:
@@ -72,12 +99,19 @@ def add(s: Session, caller: Caller, router_id: str, info: Mapping[str, Any], con
             raise BadRequest("router", f"IPv6 subnet {subnet.id} configured to receive RAs from an external "
                                        "router cannot be added to Neutron Router.")
         routers.check_dup_subnets(s, router, [subnet])
+        wanted = {"subnet_id": subnet.id, "ip_address": subnet.gateway_ip}
+        existing = _ipv6_port_on_network(s, router.id, subnet.network_id) if subnet.ip_version == 6 else None
+        if existing is not None:
+            # Another prefix of the network: the router's IPv6 port takes it, as Neutron does.
+            ports.update(s, INTERNAL, existing, {"fixed_ips": [*_fixed_ips(s, existing), wanted]}, config)
+            held = s.get(models.Port, existing)
+            assert held is not None
+            return _info(router, held, [subnet.id])
         view = ports.create(s, INTERNAL, router.project_id, {
-            "network_id": subnet.network_id, "fixed_ips": [{"subnet_id": subnet.id, "ip_address": subnet.gateway_ip}],
+            "network_id": subnet.network_id, "fixed_ips": [wanted],
             "admin_state_up": True, "device_id": router.id, "device_owner": INTERFACE, "name": ""}, config)
         port_id = view["id"]
     s.add(models.RouterPort(router_id=router.id, port_id=port_id, port_type=INTERFACE))
-    touch(router)
     s.flush()
     row = s.get(models.Port, port_id)
     assert row is not None
@@ -105,9 +139,12 @@ def _check_not_in_use(s: Session, router: models.Router, subnet: models.Subnet) 
             raise RouterInterfaceInUseByRoute(router.id, subnet.id)
 
 
-def remove(s: Session, caller: Caller, router_id: str, info: Mapping[str, Any]) -> dict[str, Any]:
-    """Detach by ``port_id`` (optionally checked against ``subnet_id``) or by ``subnet_id``."""
+def remove(s: Session, caller: Caller, router_id: str, info: Mapping[str, Any],
+           config: NetworkConfig) -> dict[str, Any]:
+    """Detach by ``port_id`` (optionally checked against ``subnet_id``) or by ``subnet_id``; a
+    port with further prefixes only loses the subnet's address."""
     router = routers.get_row(s, caller, router_id)
+    routers.hold(s, router)
     rp = models.RouterPort
     if info.get("port_id"):
         port_id = info["port_id"]
@@ -134,9 +171,12 @@ def remove(s: Session, caller: Caller, router_id: str, info: Mapping[str, Any]) 
     assert row is not None
     answer = _info(router, row, [x.id for x in subs])
     answer["subnet_id"] = subs[0].id if subs else None
+    if not info.get("port_id") and len(_subnets_of_port(s, port_id)) > 1:
+        kept = [f for f in _fixed_ips(s, port_id) if f["subnet_id"] != subs[0].id]
+        ports.update(s, INTERNAL, port_id, {"fixed_ips": kept}, config)
+        return answer
     s.query(rp).filter(rp.port_id == port_id).delete()
     s.flush()
     ports.delete(s, INTERNAL, port_id, internal=True)
-    touch(router)
     s.flush()
     return answer

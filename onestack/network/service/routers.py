@@ -158,6 +158,7 @@ def update(s: Session, caller: Caller, router_id: str, attrs: Mapping[str, Any],
            revision: int | None = None) -> dict[str, Any]:
     row = get_row(s, caller, router_id)
     check_revision(row, revision)
+    hold(s, row)
     for key in ("name", "description", "admin_state_up"):
         if key in attrs:
             setattr(row, key, attrs[key])
@@ -169,9 +170,16 @@ def update(s: Session, caller: Caller, router_id: str, attrs: Mapping[str, Any],
             _set_gateway(s, caller, row, gw, config)
     if "routes" in attrs:
         set_routes(s, row, attrs["routes"])
-    touch(row)
     s.flush()
     return views(s, caller, [row])[0]
+
+
+def hold(s: Session, row: Any) -> None:
+    """A new revision of ``row``, written first: on a database with row locks, concurrent changes
+    to the same router (or floating IP) wait for this one and then see what it did, so checks
+    such as overlapping interfaces or colliding forwardings cannot both pass."""
+    touch(row)
+    s.flush()
 
 
 def delete_router(s: Session, caller: Caller, router_id: str, revision: int | None = None) -> None:
@@ -333,10 +341,10 @@ def change_routes(s: Session, caller: Caller, router_id: str, routes: Sequence[M
                   adding: bool) -> dict[str, Any]:
     """``add_extraroutes`` / ``remove_extraroutes``: the union or difference, then set as a whole."""
     row = get_row(s, caller, router_id)
+    hold(s, row)
     old = {(r["destination"], r["nexthop"]) for r in loads_routes(s, row.id)}
     given = {(r["destination"], r["nexthop"]) for r in routes}
     wanted = old | given if adding else old - given
     set_routes(s, row, [{"destination": d, "nexthop": n} for d, n in sorted(wanted)])
-    touch(row)
     s.flush()
     return views(s, caller, [row])[0]

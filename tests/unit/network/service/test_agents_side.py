@@ -133,16 +133,33 @@ def test_a_write_nudges_the_hosts_it_touches_and_serves_the_agents(db: Database)
         heard.clear()
         await db.write(lambda s: setattr(s.get(models.Port, "p2"), "binding_host_id", "host-c"))
         await _until(lambda: heard)
-        assert heard == [None]
-        # Status and revision are what the agents report themselves: no nudge for those.
+        assert heard == [["host-a", "host-b", "host-c"]]  # its old and new host, and net-1's DHCP on host-a
         heard.clear()
+        # A rule of sg-1: the hosts with ports in sg-1.
+        await db.write(lambda s: s.add(std(models.SecurityGroupRule(
+            id="r-2", project_id="p", security_group_id="sg-1", direction="egress", ethertype="IPv4"))))
+        await _until(lambda: heard)
+        assert heard == [["host-a", "host-c"]]
+        heard.clear()
+        # An unbound port on a network no host serves nudges nobody.
+        def lonely(s: Session) -> None:
+            s.add(std(models.Network(id="net-2", project_id="p")))
+            s.flush()
+            s.add(std(models.Port(id="p9", project_id="p", network_id="net-2", mac_address="fa:16:3e:00:00:99")))
+            s.flush()
+            s.add(models.IPAllocation(subnet_id="sub-1", ip_address="10.0.0.99", port_id="p9", network_id="net-2"))
+
+        await db.write(lambda s: lonely(s))
+        # Status and revision are what the agents report themselves: no nudge for those.
         server = NetworkServerAPI(bus, timeout=5)
         assert await server.ports_wired("host-c", ["p2"]) == ["p2"]
         await server.report_state("host-c", list(ROLES), True)
         desired = await server.desired_state("host-c")
         assert set(desired["ports"]) == {"p2"} and set(desired["routers"]) == {"r1"}  # host-c is the L3 host
-        await asyncio.sleep(0.05)
-        assert heard == []
+        # A write that does nudge, as a marker: the first nudge heard since is its own.
+        await db.write(lambda s: setattr(s.get(models.SecurityGroupRule, "r-2"), "protocol", "udp"))
+        await _until(lambda: heard)
+        assert heard == [["host-a", "host-c"]]
         await endpoint.stop()
         await bus.close()
 
