@@ -316,6 +316,12 @@ class PortForwardingNotSupportFilterField(NeutronError):
         super().__init__(f"Port Forwarding filter {field} is not supported.")
 
 
+class ExternalNetworkInUse(InUse):
+    def __init__(self, net_id: str) -> None:
+        super().__init__(f"External network {net_id} cannot be updated to be made non-external, since it has "
+                         "existing gateway ports.")
+
+
 class AutoAllocationFailure(Conflict):
     def __init__(self, reason: str) -> None:
         super().__init__(f"Deployment error: {reason}.")

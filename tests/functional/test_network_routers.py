@@ -73,6 +73,10 @@ def test_gateway_through_the_cli(cloud: RunningCloud, admin: Any, demo: Any) -> 
         assert port.project_id == "" and port.network_id == public.id
         # The gateway port belongs to no project: the router's owner does not see it.
         assert list(demo.network.ports(device_id=created["id"])) == []
+        # The external network stays external while a router has its gateway there.
+        r = neutron(cloud, "devstack-admin").put(f"/v2.0/networks/{public.id}",
+                                                 json={"network": {"router:external": False}})
+        assert r.status_code == 409 and error_of(r)["type"] == "ExternalNetworkInUse"
         cloud.cli("router", "unset", "--external-gateway", "rt-cli", cloud="devstack", json_out=False)
         assert cloud.cli("router", "show", "rt-cli", cloud="devstack")["external_gateway_info"] is None
         assert list(admin.network.ports(device_id=created["id"])) == []

@@ -11,7 +11,12 @@ from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from onestack.network import models
-from onestack.network.errors import InvalidSharedSetting, NetworkInUse, NetworkNotFound
+from onestack.network.errors import (
+    ExternalNetworkInUse,
+    InvalidSharedSetting,
+    NetworkInUse,
+    NetworkNotFound,
+)
 from onestack.network.service import quotas, subnetpools
 from onestack.network.service.common import (
     Caller,
@@ -198,10 +203,20 @@ def update(s: Session, caller: Caller, network_id: str, attrs: Mapping[str, Any]
         if row.router_external:
             _grant(s, row.project_id, row.id, "access_as_external")
         else:
+            _no_gateways(s, row.id)
             _revoke(s, row.id, "access_as_external")
     touch(row)
     s.flush()
     return views(s, caller, [row])[0]
+
+
+def _no_gateways(s: Session, network_id: str) -> None:
+    """An external network stays external while routers have their gateway on it (Neutron's
+    ExternalNetworkInUse)."""
+    p = models.Port
+    if s.scalar(select(p.id).where(p.network_id == network_id, p.device_owner == "network:router_gateway")
+                .limit(1)) is not None:
+        raise ExternalNetworkInUse(network_id)
 
 
 def _unshare_check(s: Session, row: models.Network) -> None:
