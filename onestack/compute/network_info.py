@@ -10,6 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 CACHE_KEY = "network_info"
+# Kept apart from the cache, which any refresh rewrites from what it read (perhaps a row read
+# before an attach): written only where they change (boot, attach, detach).
+TAGS_KEY = "port_tags"  # port id -> the device tag the user gave it (2.32 / 2.49)
+PRESERVED_KEY = "preserved_ports"  # ports the user attached (os-interface with port_id)
 
 
 def requested(instance: dict[str, Any]) -> list[dict[str, Any]]:
@@ -27,7 +31,15 @@ def preserved_ports(instance: dict[str, Any]) -> set[str]:
     """Ports the user brought (at boot or attach): unbound, never deleted, when the server goes."""
     ports = {str(n["port"]) for n in requested(instance) if n.get("port")}
     ports |= {str(v["id"]) for v in cached(instance) if v.get("preserve_on_delete")}
+    ports |= {str(p) for p in (instance.get("system_metadata") or {}).get(PRESERVED_KEY) or []}
     return ports
+
+
+def tags_of(instance: dict[str, Any]) -> dict[str, Any]:
+    """Port id -> device tag (None when the port has none)."""
+    tags: dict[str, Any] = {str(n["port"]): n.get("tag") for n in requested(instance) if n.get("port")}
+    tags.update({str(k): v for k, v in ((instance.get("system_metadata") or {}).get(TAGS_KEY) or {}).items()})
+    return tags
 
 
 def vif_of(port: dict[str, Any], network: dict[str, Any] | None, floating: list[dict[str, Any]],

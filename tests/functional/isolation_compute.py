@@ -205,6 +205,9 @@ ROWS: tuple[Probe, ...] = (
     Probe("GET DELETE", SERVER + r"/(diagnostics|os-server-password|ips)", 404, params=P),
     Probe("GET", SERVER + r"/ips/\{network_label\}", 404, params=P),
     Probe("GET", SERVER + "/topology", 404, params=P),
+    # another project's server has no interfaces demo can list, attach or detach
+    Probe("GET POST", SERVER + "/os-interface", 404, params=P, body={"interfaceAttachment": {}}),
+    Probe("GET DELETE", SERVER + r"/os-interface/\{port_id\}", 404, params={**P, "port_id": "server"}),
     # APIs Nova removed: 410 for every caller, without looking anything up
     Probe("GET POST PUT DELETE", r"/v2\.1/(os-agents|os-cells|os-certificates|os-cloudpipe|os-fixed-ips|os-floating-ip-dns"
           r"|os-floating-ips-bulk|os-fping|os-security-group-default-rules)(/.*)?", 410,

@@ -131,6 +131,9 @@ class ScaleOutCloud:
     def start_agent(self, host: str) -> Proc:
         return self._proc(host, ["agent", "compute", "--host", host, "--api-url", self.base_url])
 
+    def start_network_agent(self, host: str) -> Proc:
+        return self._proc(f"{host}-network", ["agent", "network", "--host", host, "--api-url", self.base_url])
+
     def kill(self, name: str) -> None:
         self.procs[name].stop(signal.SIGKILL)
 

@@ -20,7 +20,8 @@ from tests.functional.network_support import neutron
 
 IMAGE = "onestack-tiny-x86_64-disk"
 
-ccloud = module_cloud("compute-net", {"ONESTACK_COMPUTE__HOSTS": "2",
+# heal_interval: addresses changed outside compute (a floating IP) show up within seconds.
+ccloud = module_cloud("compute-net", {"ONESTACK_COMPUTE__HOSTS": "2", "ONESTACK_COMPUTE__HEAL_INTERVAL": "1",
                                       "ONESTACK_NETWORK__BOOTSTRAP_NETWORKS": "false"})
 
 
@@ -163,7 +164,25 @@ def test_boot_with_a_fixed_ip(cdemo: Any, qadmin: httpx.Client, image: str, net:
     again = boot(cdemo, image, [{"uuid": net["id"], "fixed_ip": "10.77.0.50"}])
     assert again.status_code == 400, again.text
     assert message(again) == f"Fixed IP address 10.77.0.50 is already in use on instance {sid}."
+    # A rebuild keeps the server's port and address (the API answers once the row says REBUILD).
+    resp = call(cdemo, "POST", f"/servers/{sid}/action", body={"rebuild": {"imageRef": image}})
+    assert resp.status_code == 202, resp.text
+    active(cdemo, sid)
+    assert [x["id"] for x in ports_of(qadmin, sid)] == [p["id"]]
+    assert show(cdemo, sid)["addresses"][net["name"]][0]["addr"] == "10.77.0.50"
     delete(cdemo, sid)
+
+
+def test_two_networks_keep_the_requested_order(cdemo: Any, qdemo: httpx.Client, qadmin: httpx.Client,
+                                               image: str, net: dict[str, Any]) -> None:
+    other = make_network(qdemo, "10.76.0.0/24")
+    sid = booted(cdemo, image, [{"uuid": other["id"]}, {"uuid": net["id"]}, {"uuid": other["id"]}])
+    assert list(show(cdemo, sid)["addresses"]) == [other["name"], net["name"]]
+    assert [a["addr"][:8] for a in show(cdemo, sid)["addresses"][other["name"]]] == ["10.76.0.", "10.76.0."]
+    assert len(ports_of(qadmin, sid)) == 3
+    delete(cdemo, sid)
+    assert ports_of(qadmin, sid) == []
+    assert qdemo.delete(f"/v2.0/networks/{other['id']}").status_code == 204
 
 
 def test_boot_with_none_has_no_ports(cdemo: Any, qadmin: httpx.Client, image: str) -> None:
@@ -193,6 +212,50 @@ def test_auto_takes_the_one_network_and_refuses_to_guess(calt: Any, cdemo: Any, 
         delete(calt, server)
     for network in (mine, second):
         assert qalt.delete(f"/v2.0/networks/{network['id']}").status_code == 204
+
+
+def test_get_me_a_network_and_a_floating_ip(calt: Any, cdemo: Any, qadmin: httpx.Client, qdemo: httpx.Client,
+                                            ccloud: RunningCloud, image: str, net: dict[str, Any]) -> None:
+    ext = qadmin.post("/v2.0/networks", json={"network": {"name": uniq("ext"), "router:external": True,
+                                                           "is_default": True}}).json()["network"]
+    assert qadmin.post("/v2.0/subnets", json={"subnet": {"network_id": ext["id"], "cidr": "172.30.0.0/24",
+                                                         "ip_version": 4}}).status_code == 201
+    # An external network is seen by every project, but only an admin puts a server on it (Nova's 403).
+    outside = boot(cdemo, image, [{"uuid": ext["id"]}])
+    assert outside.status_code == 403
+    assert message(outside) == f"It is not allowed to create an interface on external network {ext['id']}"
+    # alt has no network of its own: "auto" has the network service make one (get-me-a-network).
+    sid = booted(calt, image, "auto")
+    [(label, addrs)] = show(calt, sid)["addresses"].items()
+    topology = neutron(ccloud, "devstack-alt").get(f"/v2.0/auto-allocated-topology/{calt.current_project_id}")
+    assert topology.status_code == 200
+    assert qadmin.get(f"/v2.0/networks/{topology.json()['auto_allocated_topology']['id']}").json()[
+        "network"]["name"] == label
+    assert addrs[0]["OS-EXT-IPS:type"] == "fixed"
+    delete(calt, sid)
+    # A floating IP associated in the network service shows in the server's addresses.
+    mine = booted(cdemo, image, [{"uuid": net["id"]}])
+    [p] = ports_of(qdemo, mine)
+    router = qdemo.post("/v2.0/routers", json={"router": {"name": uniq("r"), "external_gateway_info": {
+        "network_id": ext["id"]}}}).json()["router"]
+    assert qdemo.put(f"/v2.0/routers/{router['id']}/add_router_interface",
+                     json={"subnet_id": net["subnet"]["id"]}).status_code == 200
+    fip = qdemo.post("/v2.0/floatingips", json={"floatingip": {"floating_network_id": ext["id"],
+                                                               "port_id": p["id"]}})
+    assert fip.status_code == 201, fip.text
+    address = fip.json()["floatingip"]["floating_ip_address"]
+    wait_until(lambda: {"version": 4, "addr": address, "OS-EXT-IPS:type": "floating",
+                        "OS-EXT-IPS-MAC:mac_addr": p["mac_address"]} in show(cdemo, mine)["addresses"][net["name"]],
+               timeout=30, what="the floating IP in the server's addresses")
+    assert qdemo.delete(f"/v2.0/floatingips/{fip.json()['floatingip']['id']}").status_code == 204
+    delete(cdemo, mine)
+    assert qdemo.put(f"/v2.0/routers/{router['id']}/remove_router_interface",
+                     json={"subnet_id": net["subnet"]["id"]}).status_code == 200
+    assert qdemo.delete(f"/v2.0/routers/{router['id']}").status_code == 204
+    qalt = neutron(ccloud, "devstack-alt")
+    assert qalt.delete(f"/v2.0/auto-allocated-topology/{calt.current_project_id}").status_code == 204
+    # (The sdk test below boots on a cloud with no external network, so it adds no floating IP.)
+    assert qadmin.delete(f"/v2.0/networks/{ext['id']}").status_code == 204
 
 
 def test_another_projects_network_and_port_cannot_be_found(calt: Any, qdemo: httpx.Client, image: str,
@@ -380,3 +443,39 @@ def test_sdk_cloud_layer_create_server_with_network_has_an_address(cdemo: Any, i
         assert server.private_v4.startswith("10.77.0.")
     finally:
         cdemo.delete_server(server.id, wait=True, timeout=60)
+
+
+def test_cli_adds_and_removes_a_network_and_a_port(ccloud: RunningCloud, cdemo: Any, qdemo: httpx.Client,
+                                                   qadmin: httpx.Client, image: str, net: dict[str, Any]) -> None:
+    """openstack server add/remove network and port: os-interface as openstackclient drives it."""
+    sid = booted(cdemo, image, "none")
+    ccloud.cli("server", "add", "network", sid, net["name"], cloud="devstack", json_out=False)
+    [added] = ports_of(qadmin, sid)
+    assert list(show(cdemo, sid)["addresses"]) == [net["name"]]
+    ccloud.cli("server", "remove", "network", sid, net["name"], cloud="devstack", json_out=False)
+    assert ports_of(qadmin, sid) == [] and port(qadmin, added["id"]).status_code == 404
+    made = qdemo.post("/v2.0/ports", json={"port": {"network_id": net["id"], "name": uniq("p")}}).json()["port"]
+    ccloud.cli("server", "add", "port", sid, made["id"], cloud="devstack", json_out=False)
+    assert [p["id"] for p in ports_of(qadmin, sid)] == [made["id"]]
+    ccloud.cli("server", "remove", "port", sid, made["id"], cloud="devstack", json_out=False)
+    assert port(qadmin, made["id"]).json()["port"]["device_id"] == ""  # the user's port is kept
+    delete(cdemo, sid)
+    assert qdemo.delete(f"/v2.0/ports/{made['id']}").status_code == 204
+
+
+def test_evacuation_rebinds_the_port(cdemo: Any, cadmin: Any, qadmin: httpx.Client, image: str,
+                                     net: dict[str, Any]) -> None:
+    """Last in the module: its host stays forced down (as Nova, until that host's agent restarts)."""
+    sid = booted(cdemo, image, [{"uuid": net["id"]}])
+    source = show(cadmin, sid)["OS-EXT-SRV-ATTR:host"]
+    [p] = ports_of(qadmin, sid)
+    services = call(cadmin, "GET", f"/os-services?host={source}&binary=nova-compute", "2.53").json()["services"]
+    assert call(cadmin, "PUT", f"/os-services/{services[0]['id']}", "2.53", {"forced_down": True}).status_code == 200
+    resp = call(cadmin, "POST", f"/servers/{sid}/action", "2.29", {"evacuate": {}})
+    assert resp.status_code == 200, resp.text
+    wait_until(lambda: (s := show(cadmin, sid))["status"] == "ACTIVE" and s["OS-EXT-SRV-ATTR:host"] != source,
+               timeout=60, what="the server rebuilt on the other host")
+    dest = show(cadmin, sid)["OS-EXT-SRV-ATTR:host"]
+    assert port(qadmin, p["id"]).json()["port"]["binding:host_id"] == dest
+    assert [x["id"] for x in ports_of(qadmin, sid)] == [p["id"]]  # the same port, bound to its new host
+    delete(cdemo, sid)

@@ -14,17 +14,20 @@ from typing import Any
 
 from onestack.compute.agent.host import HostContext
 from onestack.compute.agent.network import CACHE_KEY, PLUGGED, cached
+from onestack.compute.network_info import requested
 from onestack.compute.rpcapi import InstanceDict
 from onestack.compute.virt.driver import InterfaceAttachable, NotSupported
 
 log = logging.getLogger("onestack.compute.interfaces")
 
 REFRESHING = ("network-changed", "network-vif-deleted")
+HEAL_BATCH = 10
 
 
 class PortActions:
     def __init__(self, agent: HostContext) -> None:
         self.agent = agent
+        self._healed = ""  # the last server the heal refreshed: the next pass goes on after it
 
     async def external_instance_event(self, instance: InstanceDict, events: list[dict[str, Any]]) -> None:
         uuid = instance["uuid"]
@@ -37,7 +40,9 @@ class PortActions:
                 refresh = True  # the port is ACTIVE now: the cache says so
             elif name in REFRESHING:
                 refresh = True
-        if refresh:
+        # Work in flight on the server (a build, a move, an attach) writes its cache itself when
+        # done; a refresh now, from the row as it was read, could store fewer ports or another order.
+        if refresh and uuid not in self.agent.inflight:
             try:
                 await self.agent.network.refresh(instance)
             except Exception:
@@ -70,11 +75,15 @@ class PortActions:
                 await driver.detach_interface(uuid, vif)
 
     async def heal(self) -> None:
-        """Nova's _heal_instance_info_cache: refresh each server of this host's cache in turn."""
-        for row in await self.agent.conductor.instances_on_host(self.agent.host):
-            if row["uuid"] in self.agent.inflight or row.get("task_state") is not None:
-                continue
+        """Nova's _heal_instance_info_cache: refresh the caches of this host's servers in turn, a
+        few per pass (a pass never costs more than HEAL_BATCH servers' worth of network calls)."""
+        rows = sorted(await self.agent.conductor.instances_on_host(self.agent.host), key=lambda r: str(r["uuid"]))
+        idle = [r for r in rows if r["uuid"] not in self.agent.inflight and r.get("task_state") is None
+                and (cached(r) or requested(r))]
+        later = [r for r in idle if str(r["uuid"]) > self._healed]
+        for row in (later or idle)[:HEAL_BATCH]:
+            self._healed = str(row["uuid"])
             try:
                 await self.agent.network.refresh(row)
-            except Exception:
+            except Exception:  # one server's failure must not stop the others
                 log.exception("%s: healing the info cache of %s failed", self.agent.host, row["uuid"])

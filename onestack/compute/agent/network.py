@@ -27,7 +27,16 @@ from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
 from onestack.client.network import NetworkClient, NetworkError
-from onestack.compute.network_info import CACHE_KEY, cached, preserved_ports, requested, vif_of
+from onestack.compute.network_info import (
+    CACHE_KEY,
+    PRESERVED_KEY,
+    TAGS_KEY,
+    cached,
+    preserved_ports,
+    requested,
+    tags_of,
+    vif_of,
+)
 from onestack.compute.virt.driver import NetworkInfo
 from onestack.core.rpc import remote_error
 
@@ -119,7 +128,8 @@ __all__ = ["CACHE_KEY", "NetworkSeam", "NeutronNetwork", "NoNetwork", "cached"]
 
 
 class CacheWriter(Protocol):
-    async def __call__(self, uuid: str, network_info: NetworkInfo) -> None: ...
+    async def __call__(self, uuid: str, network_info: NetworkInfo, extra: dict[str, Any]) -> None:
+        """Store the info cache, and the ``extra`` system_metadata keys with it."""
 
 
 class VifEvents:
@@ -196,7 +206,7 @@ class NeutronNetwork:
             return []  # "none" (or nothing to pick): Nova asks the network service nothing
         existing = {p["id"]: p for p in await self.client.ports_of(uuid)}
         keep = preserved_ports(instance)
-        tags = {str(n["port"]): n.get("tag") for n in requested(instance) if n.get("port")}
+        tags = tags_of(instance)
         binding = self._binding(instance)
         ports: list[dict[str, Any]] = []
         for port in existing.values():  # already the server's: bind them here (moves, rebuild, unshelve)
@@ -217,23 +227,26 @@ class NeutronNetwork:
                 port = await self.client.create_port(attrs)
                 tags[port["id"]] = net.get("tag")
                 ports.append(port)
-        old_tags = {v["id"]: v.get("tag") for v in cached(instance)}
-        return await self._store(instance, ports, keep, {**old_tags, **tags})
+        return await self._store(instance, ports, keep, tags, {TAGS_KEY: tags})
 
     async def _store(self, instance: dict[str, Any], ports: list[dict[str, Any]], keep: set[str],
-                     tags: dict[str, Any]) -> NetworkInfo:
+                     tags: dict[str, Any], extra: dict[str, Any] | None = None) -> NetworkInfo:
         networks = await self.client.networks_by_id([str(p["network_id"]) for p in ports])
         floating = await self.client.floating_ips_of([str(p["id"]) for p in ports])
+        # The guest's NIC order: as the cache had them, new ports after in the order given (a boot's
+        # request order), else by age.
+        known = {str(v["id"]): i for i, v in enumerate(cached(instance))}
+        given = {str(p["id"]): i for i, p in enumerate(ports)}
+        ordered = sorted(ports, key=lambda p: (known.get(str(p["id"]), len(known)), given[str(p["id"])]))
         info = [vif_of(p, networks.get(str(p["network_id"])), floating, p["id"] in keep, tags.get(p["id"]))
-                for p in sorted(ports, key=lambda p: (str(p.get("created_at") or ""), str(p["id"])))]
-        await self.write_cache(instance["uuid"], info)
+                for p in ordered]
+        await self.write_cache(instance["uuid"], info, extra or {})
         return info
 
     async def refresh(self, instance: dict[str, Any]) -> NetworkInfo:
-        ports = await self.client.ports_of(instance["uuid"])
-        tags = {v["id"]: v.get("tag") for v in cached(instance)}
-        tags.update({str(n["port"]): n.get("tag") for n in requested(instance) if n.get("port")})
-        return await self._store(instance, ports, preserved_ports(instance), tags)
+        ports = sorted(await self.client.ports_of(instance["uuid"]),
+                       key=lambda p: (str(p.get("created_at") or ""), str(p["id"])))
+        return await self._store(instance, ports, preserved_ports(instance), tags_of(instance))
 
     # --- waiting for the ports to be plugged ---------------------------------------------------
 
@@ -252,6 +265,9 @@ class NeutronNetwork:
             yield
             if futures:
                 await self._wait(uuid, futures)
+                # The cache says which ports are ACTIVE now (in the order allocate stored them).
+                meta = {**(instance.get("system_metadata") or {}), CACHE_KEY: network_info}
+                await self.refresh({**instance, "system_metadata": meta})
         finally:
             self.events.forget(uuid, PLUGGED, tags)
 
@@ -302,8 +318,11 @@ class NeutronNetwork:
         if all(p["id"] != port["id"] for p in ports):
             ports.append(port)
         keep = preserved_ports(instance) | ({port_id} if port_id else set())
-        tags = {v["id"]: v.get("tag") for v in cached(instance)} | {port["id"]: tag}
-        info = await self._store(instance, ports, keep, tags)
+        tags = tags_of(instance) | {port["id"]: tag}
+        extra: dict[str, Any] = {TAGS_KEY: tags}
+        if port_id:
+            extra[PRESERVED_KEY] = sorted(keep)
+        info = await self._store(instance, ports, keep, tags, extra)
         return next(v for v in info if v["id"] == port["id"])
 
     async def detach(self, instance: dict[str, Any], port_id: str) -> dict[str, Any]:
@@ -321,6 +340,7 @@ class NeutronNetwork:
         except NetworkError as exc:
             if exc.status != 404:
                 raise
-        tags = {v["id"]: v.get("tag") for v in cached(instance)}
-        await self._store(instance, [p for p in ports if p["id"] != port_id], keep, tags)
+        tags = {k: v for k, v in tags_of(instance).items() if k != port_id}
+        await self._store(instance, [p for p in ports if p["id"] != port_id], keep, tags,
+                          {TAGS_KEY: tags, PRESERVED_KEY: sorted(keep - {port_id})})
         return vif

@@ -31,8 +31,8 @@ def network_seam(config: Config, host: str, conductor: ConductorAPI, network: Ne
     if network is None or not config.network.enabled:
         return NoNetwork()
 
-    async def write_cache(uuid: str, network_info: list[dict[str, Any]]) -> None:
-        await conductor.instance_meta_update(uuid, {}, meta_set={CACHE_KEY: network_info})
+    async def write_cache(uuid: str, network_info: list[dict[str, Any]], extra: dict[str, Any]) -> None:
+        await conductor.instance_meta_update(uuid, {}, meta_set={**extra, CACHE_KEY: network_info})
 
     return NeutronNetwork(network, host, write_cache, config.compute.vif_plugging_timeout,
                           config.compute.vif_plugging_is_fatal)

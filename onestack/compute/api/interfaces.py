@@ -20,9 +20,9 @@ from onestack.compute.api.actions_state import agents
 from onestack.compute.api.common import ComputeRoutes, Req, check_keys, invalid, is_uuid_like
 from onestack.compute.api.server_networks import AMBIGUOUS
 from onestack.compute.api.servers import load
-from onestack.compute.network_info import cached
+from onestack.compute.network_info import cached, tags_of
 from onestack.compute.virt.driver import NotSupported
-from onestack.core.api.faults import BadRequest, Conflict, NotFound, NotImplementedFault
+from onestack.core.api.faults import BadRequest, Conflict, Forbidden, NotFound, NotImplementedFault
 from onestack.core.api.http import json_response
 
 routes = ComputeRoutes()
@@ -50,7 +50,7 @@ def _view(req: Req, port: dict[str, Any], tags: dict[str, Any]) -> dict[str, Any
 
 
 def _tags(row: dict[str, Any]) -> dict[str, Any]:
-    return {v["id"]: v.get("tag") for v in cached(row)}
+    return {**{v["id"]: v.get("tag") for v in cached(row)}, **tags_of(row)}
 
 
 def _check_state(row: dict[str, Any], action: str) -> None:
@@ -131,7 +131,9 @@ async def _precheck(req: Req, client: NetworkClient, row: dict[str, Any], net_id
                 raise Conflict(f"Port {port_id} is still in use.")
             return None
         if net_id:
-            await client.get_network(net_id, user_token=token)
+            network = await client.get_network(net_id, user_token=token)
+            if network.get("router:external") and not network.get("shared") and not await req.is_admin():
+                raise Forbidden(f"It is not allowed to create an interface on external network {net_id}")
         else:
             own = await client.list("networks", user_token=token, project_id=row["project_id"], shared=False)
             shared = await client.list("networks", user_token=token, shared=True)
@@ -148,7 +150,7 @@ async def _precheck(req: Req, client: NetworkClient, row: dict[str, Any], net_id
                            else f"Network {net_id} could not be found.") from None
         raise
     if fixed_ip:
-        used = await client.list("ports", network_id=net_id, fixed_ips=f"ip_address={fixed_ip}")
+        used = await client.list("ports", user_token=token, network_id=net_id, fixed_ips=f"ip_address={fixed_ip}")
         if any(ip.get("ip_address") == fixed_ip for p in used for ip in p.get("fixed_ips") or []):
             raise Conflict(f"Fixed IP address {fixed_ip} is already in use on instance "
                            f"{used[0].get('device_id')}.")

@@ -317,12 +317,20 @@ async def decide(req: Req, draft: Draft, image: dict[str, Any]) -> Decided:
         zero_disk_ok=await req.allowed("os_compute_api:servers:create:zero_disk_flavor"),
         flavor_id=_ref(server["flavorRef"], "flavorRef"), zone=zone, forced_host=forced_host,
         forced_node=forced_node, check_destination=check_destination,
-        networks=await server_networks.resolve(req, _networks(req, server.get("networks"), "networks" in server),
+        networks=await server_networks.resolve(req, await _attach_network(req, server),
                                                ctx.project_id or "", draft.max_count,
                                                await req.allowed("context_is_admin")),
         groups_checked=await server_networks.check_security_groups(req, draft.security_groups,
                                                                    ctx.project_id or ""),
         name_is_description=not req.at_least(2, 19), image=image)
+
+
+async def _attach_network(req: Req, server: dict[str, Any]) -> Any:
+    """The requested networks; naming any needs Nova's create:attach_network rule."""
+    value = _networks(req, server.get("networks"), "networks" in server)
+    if isinstance(value, list) and value:
+        await req.enforce("os_compute_api:servers:create:attach_network")
+    return value
 
 
 def _security_groups(value: Any) -> list[str]:

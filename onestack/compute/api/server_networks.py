@@ -57,7 +57,9 @@ async def _port(client: NetworkClient, port_id: str, token: str | None) -> dict[
 
 
 async def _fixed_ip_free(client: NetworkClient, net_id: str, address: str, token: str | None) -> None:
-    ports = await client.list("ports", network_id=net_id, fixed_ips=f"ip_address={address}")
+    """As the user, as Nova: a port the user cannot see (another project's, on a shared network)
+    is not named here; the port create then fails and so does the build."""
+    ports = await client.list("ports", user_token=token, network_id=net_id, fixed_ips=f"ip_address={address}")
     used = [p for p in ports if any(ip.get("ip_address") == address for ip in p.get("fixed_ips") or [])]
     if used:
         raise BadRequest(f"Fixed IP address {address} is already in use on instance {used[0].get('device_id')}.")

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from onestack.compute.network_info import (
     CACHE_KEY,
+    PRESERVED_KEY,
+    TAGS_KEY,
     addresses,
     cached,
     preserved_ports,
     requested,
+    tags_of,
     vif_of,
 )
 
@@ -56,3 +59,10 @@ def test_requested_cached_and_preserved() -> None:
     assert preserved_ports(row) == {"p9", "p3"}
     assert requested({"system_metadata": {"networks": "none"}}) == []
     assert cached({"system_metadata": None}) == [] and preserved_ports({}) == set()
+
+
+def test_tags_and_attached_ports_kept_apart_from_the_cache() -> None:
+    row = {"system_metadata": {"networks": [{"uuid": "n1", "port": "p9", "tag": "boot"}],
+                               TAGS_KEY: {"p5": "hot", "p6": None}, PRESERVED_KEY: ["p5"]}}
+    assert tags_of(row) == {"p9": "boot", "p5": "hot", "p6": None}
+    assert preserved_ports(row) == {"p9", "p5"}

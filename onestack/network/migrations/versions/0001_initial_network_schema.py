@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 14:31:45.339576
+Create Date: 2026-12-06 14:32:01.941346
 """
 from alembic import op
 import sqlalchemy as sa

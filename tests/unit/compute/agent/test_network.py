@@ -49,11 +49,17 @@ class _Ports:
         self.status = status
 
     async def ports_of(self, uuid: str, *, user_token: str | None = None) -> list[dict[str, Any]]:
-        return [{"id": "p1", "status": self.status}]
+        return [{"id": "p1", "status": self.status, "network_id": "n1"}]
+
+    async def networks_by_id(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        return {"n1": {"id": "n1", "name": "private"}}
+
+    async def floating_ips_of(self, port_ids: list[str]) -> list[dict[str, Any]]:
+        return []
 
 
 def _seam(status: str, timeout: float, fatal: bool) -> NeutronNetwork:
-    async def write_cache(uuid: str, info: list[dict[str, Any]]) -> None:
+    async def write_cache(uuid: str, info: list[dict[str, Any]], extra: dict[str, Any]) -> None:
         return None
 
     return NeutronNetwork(_Ports(status), "compute-1", write_cache, timeout, fatal)  # type: ignore[arg-type]

@@ -13,6 +13,7 @@ from onestack.compute.virt.driver import (
     ComputeDriver,
     InstanceSpec,
     InsufficientResources,
+    InterfaceAttachable,
     LiveMigratable,
     MigrationError,
     Pausable,
@@ -31,9 +32,25 @@ from tests.unit.compute.virt.helpers import fake, run, spec
 def test_fake_has_every_ability() -> None:
     d = FakeDriver()
     for proto in (ComputeDriver, Pausable, Suspendable, Snapshottable, Resizable, Rescuable,
-                  LiveMigratable, RemoteConsoles):
+                  LiveMigratable, RemoteConsoles, InterfaceAttachable):
         assert isinstance(d, proto), proto.__name__
     assert not isinstance(object(), ComputeDriver)
+
+
+def test_attached_interfaces_are_recorded_and_survive_a_restart(tmp_path: Path) -> None:
+    d, s = fake(tmp_path), spec()
+    boot_vif = {"id": "p1", "mac_address": "fa:16:3e:00:00:01"}
+    hot = {"id": "p2", "mac_address": "fa:16:3e:00:00:02"}
+
+    async def scenario() -> None:
+        await d.spawn(s, None, [boot_vif])
+        await d.attach_interface(s.uuid, hot)
+        assert d.interfaces(s.uuid) == ["p1", "p2"]
+        assert "interface fa:16:3e:00:00:02 attached" in await d.get_console_output(s.uuid)
+        assert fake(tmp_path).interfaces(s.uuid) == ["p1", "p2"]  # kept in the host's records
+        await d.detach_interface(s.uuid, boot_vif)
+        assert d.interfaces(s.uuid) == ["p2"]
+    run(scenario())
 
 
 def test_spawn_latency_is_spent_and_guest_shows_as_building(tmp_path: Path) -> None:
