@@ -87,6 +87,7 @@ def if_match(req: Req) -> int | None:
 
 # --- GET on a collection ---------------------------------------------------------------------------
 
+MAX_PAGE = 2**31 - 1
 _PAGING = {"fields", "limit", "marker", "sort_key", "sort_dir", "page_reverse"}
 TAG_FILTERS = ("tags", "tags-any", "not-tags", "not-tags-any")
 Parser = Callable[[str], Any]
@@ -103,9 +104,12 @@ def _bool_param(raw: str) -> bool:
 
 def _int_param(raw: str) -> int:
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ValueError(f"'{raw}' is not an integer") from None
+    if not -2**31 <= value < 2**31:  # every integer column is 32-bit; PostgreSQL refuses a bigger operand
+        raise ValueError(f"'{raw}' is out of range")
+    return value
 
 
 BOOL: Parser = _bool_param
@@ -162,7 +166,9 @@ def list_query(req: Req, listing: Listing, parsers: Mapping[str, Parser] | None 
             raise HTTPBadRequest(f"Invalid input for limit. Reason: '{raw_limit}' is not an integer.") from None
         if limit < 0:
             raise HTTPBadRequest(f"Limit must be an integer 0 or greater and not '{raw_limit}'")
-        limit = limit or None  # limit=0 means no limit, as in Neutron
+        # limit=0 means no limit, as in Neutron; a limit past any page size is no limit either
+        # (and must not reach the database as a number it cannot hold).
+        limit = limit if 0 < limit <= MAX_PAGE else None
     try:
         reverse = _bool_param(req.params.get("page_reverse", "false"))
     except ValueError as exc:
