@@ -15,7 +15,15 @@ from sqlalchemy.orm import Session
 from onestack.core.config import NetworkConfig
 from onestack.core.db import Database
 from onestack.network import models
-from onestack.network.service import floating_ips, networks, nova_notifier, ports, router_interfaces, routers, subnets
+from onestack.network.service import (
+    floating_ips,
+    networks,
+    nova_notifier,
+    ports,
+    router_interfaces,
+    routers,
+    subnets,
+)
 from onestack.network.service.common import Caller
 from onestack.network.service.port_status import ACTIVE, DOWN, Changed
 
