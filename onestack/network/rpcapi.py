@@ -167,7 +167,8 @@ class NetworkServerAPI(RpcAPI):
 
     @call
     async def ports_unwired(self, host: str, port_ids: list[str]) -> list[str]:
-        """The agent on ``host`` no longer has these ports wired: DOWN. Returns the ids changed."""
+        """The agent on ``host`` no longer has these ports wired: DOWN (compute hears
+        network-vif-unplugged for its ports). Returns the ids changed."""
 
 
 # --- the agents ------------------------------------------------------------------------------------

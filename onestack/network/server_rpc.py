@@ -135,9 +135,8 @@ class AgentsEndpoint:
         self.config = config
         self.db = db
         self.bus = bus
-        # HTTP as the service user, to tell compute (None: nobody to tell); made on first use,
-        # once the process has assembled its own API (requests to it then stay in-process).
-        self._session = session
+        # Tells compute about its servers' ports: the API's changes and the agents' reports.
+        self.notifier = nova_notifier.Notifier(db, session)
         self.agents_api = NetworkAgentAPI(bus)
         self._pending: set[str] = set()
         self._lock = threading.Lock()
@@ -152,6 +151,7 @@ class AgentsEndpoint:
     async def stop(self) -> None:
         if self._serving is not None:
             await self._serving.stop()
+        await self.notifier.stop()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -171,14 +171,13 @@ class AgentsEndpoint:
 
     async def ports_wired(self, host: str, port_ids: list[str]) -> list[str]:
         changed = await self.db.write(port_status.set_status, host, port_ids, port_status.ACTIVE)
-        events = nova_notifier.vif_plugged_events(changed)
-        if events and self._session is not None:
-            # In the background: the agent's pass does not wait for compute to answer.
-            self._background(nova_notifier.send(self._session(), events))
+        # In the background: the agent's pass does not wait for compute to answer.
+        self.notifier.send_soon(nova_notifier.status_events(changed, port_status.ACTIVE))
         return [c.port_id for c in changed]
 
     async def ports_unwired(self, host: str, port_ids: list[str]) -> list[str]:
         changed = await self.db.write(port_status.set_status, host, port_ids, port_status.DOWN)
+        self.notifier.send_soon(nova_notifier.status_events(changed, port_status.DOWN))
         return [c.port_id for c in changed]
 
     # --- nudges -------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from onestack.network.errors import (
     FloatingIPPortAlreadyAssociated,
     external_gateway_not_found,
 )
-from onestack.network.service import networks, ports, quotas
+from onestack.network.service import networks, nova_notifier, ports, quotas
 from onestack.network.service.common import (
     Caller,
     Listing,
@@ -191,6 +191,7 @@ def _apply(s: Session, caller: Caller, row: models.FloatingIP, attrs: Mapping[st
     """Associate, keep or clear the association as ``attrs`` say (Neutron's ``_update_fip_assoc``)."""
     if attrs.get("fixed_ip_address") and not attrs.get("port_id"):
         raise BadRequest("floatingip", "fixed_ip_address cannot be specified without a port_id")
+    before = row.fixed_port_id
     if attrs.get("port_id"):
         if _has_port_forwardings(s, row.id):
             raise FipInUseByPortForwarding(row.id)
@@ -201,6 +202,10 @@ def _apply(s: Session, caller: Caller, row: models.FloatingIP, attrs: Mapping[st
         if not _has_port_forwardings(s, row.id):
             row.router_id = None
     row.status = "ACTIVE" if row.fixed_port_id else "DOWN"
+    if "port_id" in attrs:
+        # The servers of the port it leaves and of the port it goes to show their addresses anew.
+        nova_notifier.port_id_changed(s, before)
+        nova_notifier.port_id_changed(s, row.fixed_port_id)
 
 
 def create(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any],
@@ -254,6 +259,7 @@ def delete_floating_ip(s: Session, caller: Caller, fip_id: str, revision: int | 
     if _has_port_forwardings(s, row.id):
         raise FipInUseByPortForwarding(row.id)
     port_id = row.floating_port_id
+    nova_notifier.port_id_changed(s, row.fixed_port_id)
     delete_tags(s, TAG_TYPE, row.id)
     s.delete(row)
     s.flush()

@@ -29,7 +29,7 @@ from onestack.network.errors import (
     SecurityGroupNotFound,
     ServicePortInUse,
 )
-from onestack.network.service import ipam, macs, quotas, security_groups, subnets
+from onestack.network.service import ipam, macs, nova_notifier, quotas, security_groups, subnets
 from onestack.network.service.common import (
     Caller,
     Listing,
@@ -302,6 +302,7 @@ def update(s: Session, caller: Caller, port_id: str, attrs: Mapping[str, Any], c
            revision: int | None = None) -> dict[str, Any]:
     row = get_row(s, caller, port_id)
     check_revision(row, revision)
+    device = (row.device_id, row.device_owner)
     for key, column in (("name", "name"), ("description", "description"), ("device_id", "device_id"),
                         ("device_owner", "device_owner"), ("dns_name", "dns_name")):
         if key in attrs:
@@ -325,13 +326,19 @@ def update(s: Session, caller: Caller, port_id: str, attrs: Mapping[str, Any], c
     if "extra_dhcp_opts" in attrs:
         _merge_opts(s, row.id, attrs["extra_dhcp_opts"] or [])
     if "fixed_ips" in attrs or new_mac:
+        held = sorted(ipam.held(s, row.id))
         _update_addresses(s, row, attrs.get("fixed_ips"), config, new_mac)
+        if sorted(ipam.held(s, row.id)) != held:
+            nova_notifier.port_changed(s, row)
         if "fixed_ips" in attrs:
             # A floating IP's fixed address must stay, stale port forwardings go (h/l3; imported
             # here because floating_ips imports ports).
             from onestack.network.service import floating_ips
 
             floating_ips.fixed_ips_changed(s, row.id)
+    if (row.device_id, row.device_owner) != device:
+        nova_notifier.port_changed(s, row, *device)  # the server it left, if any, drops it
+        nova_notifier.port_changed(s, row)
     touch(row)
     s.flush()
     return views(s, caller, [row])[0]
@@ -404,6 +411,7 @@ def delete(s: Session, caller: Caller, port_id: str, revision: int | None = None
     for model in (models.PortSecurityGroup, models.AllowedAddressPair, models.ExtraDhcpOpt):
         s.execute(sql_delete(model).where(model.port_id == row.id))
     delete_tags(s, TAG_TYPE, row.id)
+    nova_notifier.port_deleted(s, row)
     s.delete(row)
     s.flush()
 

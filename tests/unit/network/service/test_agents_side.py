@@ -39,6 +39,10 @@ def std(row: Any) -> Any:
     return row
 
 
+# Server ports' devices are servers' UUIDs (compute is told only of those).
+SERVERS = {"p1": "5f1d8c0e-2b7a-4c1e-9f0a-000000000001", "p2": "5f1d8c0e-2b7a-4c1e-9f0a-000000000002"}
+
+
 def topology(s: Session) -> None:
     """net-1 (10.0.0.0/24, DHCP) with p1 on host-a, p2 on host-b, a router port; sg-1 allows ssh from sg-1."""
     s.add(std(models.Network(id="net-1", project_id="p", mtu=1450, provider_network_type="vxlan",
@@ -57,7 +61,7 @@ def topology(s: Session) -> None:
                                  ("p2", "host-b", "10.0.0.6", "compute:nova"),
                                  ("ri", "", "10.0.0.1", "network:router_interface")):
         s.add(std(models.Port(id=pid, project_id="p", network_id="net-1", mac_address=f"fa:16:3e:00:00:{ip[-1]}",
-                              device_owner=owner, device_id=f"vm-{pid}", binding_host_id=host)))
+                              device_owner=owner, device_id=SERVERS.get(pid, f"vm-{pid}"), binding_host_id=host)))
         s.flush()
         s.add(models.IPAllocation(subnet_id="sub-1", ip_address=ip, port_id=pid, network_id="net-1"))
         if owner.startswith("compute"):
@@ -110,7 +114,7 @@ def test_port_status_only_for_the_reporting_host(db: Database) -> None:
     assert [c.port_id for c in changed] == ["p1", "ri"]  # p2 is host-b's
     assert db.run_sync(lambda s: port_status.set_status(s, "host-a", ["p1"], "ACTIVE")) == []
     assert nova_notifier.vif_plugged_events(changed) == [
-        {"name": "network-vif-plugged", "server_uuid": "vm-p1", "tag": "p1", "status": "completed"}]
+        {"name": "network-vif-plugged", "server_uuid": SERVERS["p1"], "tag": "p1", "status": "completed"}]
     revision = db.run_sync(lambda s: s.get(models.Port, "p1").revision_number, write=False)
     assert revision == 1
     # Moved to host-b: host-a's late word does not touch it; left unbound: host-a may set it DOWN.
