@@ -22,7 +22,7 @@ def _member(collection: str) -> str:
     """``subnetpools`` → ``subnetpool``, ``rbac-policies`` → ``rbac-policy``."""
     if collection.endswith("ies"):
         return collection[:-3] + "y"
-    return collection[:-1] if collection.endswith("s") else collection
+    return collection.removesuffix("s")
 
 
 @routes.get("/")
