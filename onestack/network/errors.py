@@ -336,3 +336,8 @@ class PortBound(InUse):
     def __init__(self, port_id: str, vif_type: str, old_mac: str, new_mac: str) -> None:
         super().__init__(f"Unable to complete operation on port {port_id}, port is already bound, "
                          f"port type: {vif_type}, old_mac {old_mac}, new_mac {new_mac}.")
+
+
+class NetworkMTUSubnetConflict(Conflict):
+    def __init__(self, net_id: str, mtu: int) -> None:
+        super().__init__(f"MTU of {net_id} is not valid, subnet requires a minimum of {mtu}")
