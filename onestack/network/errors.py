@@ -255,6 +255,11 @@ class GatewayIpInUse(InUse):
         super().__init__(f"Current gateway ip {ip_address} already in use by port {port_id}. Unable to update.")
 
 
+class NetworkMTUSubnetConflict(Conflict):
+    def __init__(self, net_id: str, mtu: int) -> None:
+        super().__init__(f"MTU of {net_id} is not valid, subnet requires a minimum of {mtu}")
+
+
 class DNSNameServersExhausted(NeutronError):
     status = 400
 
@@ -336,8 +341,3 @@ class PortBound(InUse):
     def __init__(self, port_id: str, vif_type: str, old_mac: str, new_mac: str) -> None:
         super().__init__(f"Unable to complete operation on port {port_id}, port is already bound, "
                          f"port type: {vif_type}, old_mac {old_mac}, new_mac {new_mac}.")
-
-
-class NetworkMTUSubnetConflict(Conflict):
-    def __init__(self, net_id: str, mtu: int) -> None:
-        super().__init__(f"MTU of {net_id} is not valid, subnet requires a minimum of {mtu}")
