@@ -227,7 +227,7 @@ def test_quota(cloud: RunningCloud, admin: Any, alt: Any) -> None:
     """quota ``subnet``: set through the table the quotas API (h/secgroups' or later) manages."""
     net = alt.network.create_network(name="sn-quota")
     try:
-        count = len(list(alt.network.subnets()))
+        count = len(list(alt.network.subnets(project_id=alt.current_project_id)))  # not shared networks' subnets
         http = neutron(cloud, "devstack-admin")
         r = http.put(f"/v2.0/quotas/{alt.current_project_id}", json={"quota": {"subnet": count + 1}})
         if r.status_code == 404:
