@@ -611,6 +611,11 @@ class GatewayIpInUse(InUse):
         super().__init__(f"Current gateway ip {ip_address} already in use by port {port_id}. Unable to update.")
 
 
+class NetworkMTUSubnetConflict(Conflict):
+    def __init__(self, net_id: str, mtu: int) -> None:
+        super().__init__(f"MTU of {net_id} is not valid, subnet requires a minimum of {mtu}")
+
+
 class DNSNameServersExhausted(NeutronError):
     status = 400
 

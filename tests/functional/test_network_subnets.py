@@ -227,7 +227,7 @@ def test_quota(cloud: RunningCloud, admin: Any, alt: Any) -> None:
     """quota ``subnet``: set through the table the quotas API (h/secgroups' or later) manages."""
     net = alt.network.create_network(name="sn-quota")
     try:
-        count = len(list(alt.network.subnets()))
+        count = len(list(alt.network.subnets(project_id=alt.current_project_id)))  # not shared networks' subnets
         http = neutron(cloud, "devstack-admin")
         r = http.put(f"/v2.0/quotas/{alt.current_project_id}", json={"quota": {"subnet": count + 1}})
         if r.status_code == 404:
@@ -270,3 +270,13 @@ def test_small_subnet_without_dhcp(demo: Any, net: Any) -> None:
     assert sub.allocation_pools == [{"start": "10.47.0.0", "end": "10.47.0.1"}] and sub.cidr == "10.47.0.0/31"
     with pytest.raises(sdk_exc.BadRequestException):
         demo.network.update_subnet(sub, enable_dhcp=True)
+
+
+def test_ipv6_needs_mtu_1280(cloud: RunningCloud, demo: Any) -> None:
+    small = demo.network.create_network(name="sn-mtu", mtu=1000)
+    try:
+        r = _post(cloud, {"network_id": small.id, "ip_version": 6, "cidr": "fd00:48::/64"})
+        assert r.status_code == 409 and error_of(r)["type"] == "NetworkMTUSubnetConflict"
+        assert demo.network.create_subnet(network_id=small.id, ip_version=4, cidr="10.48.0.0/24").cidr
+    finally:
+        demo.network.delete_network(small.id)

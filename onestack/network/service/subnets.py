@@ -26,6 +26,7 @@ from onestack.network.errors import (
     HTTPNotFound,
     InvalidAllocationPool,
     InvalidInput,
+    NetworkMTUSubnetConflict,
     OutOfBoundsAllocationPool,
     OverlappingAllocationPools,
     SubnetInUse,
@@ -51,6 +52,7 @@ S = models.Subnet
 TAG_TYPE = "subnets"
 MAX_DNS_NAMESERVERS = 5     # Neutron's max_dns_nameservers
 MAX_HOST_ROUTES = 20        # Neutron's max_subnet_host_routes
+IPV6_MIN_MTU = 1280
 # Ports that go with the subnet rather than keep it in use.
 OWN_PORTS = networks.OWN_PORTS
 
@@ -301,6 +303,8 @@ def create(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any]
     # two overlapping ones cannot both pass the overlap check.
     s.execute(select(models.Network.id).where(models.Network.id == net.id).with_for_update())
     ip_version = int(attrs["ip_version"])
+    if ip_version == 6 and net.mtu < IPV6_MIN_MTU:
+        raise NetworkMTUSubnetConflict(net.id, IPV6_MIN_MTU)
     given_cidr, pool_id = _cidr_from_pool(s, caller, project_id, attrs)
     _check_version(ip_version, given_cidr, "cidr")
     cidr = str(ipaddress.ip_network(given_cidr, strict=False))  # host bits cleared, as Neutron stores it
