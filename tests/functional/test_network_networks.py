@@ -122,3 +122,18 @@ def test_if_match_revision(cloud: RunningCloud, demo: Any) -> None:
 def test_extensions_listed(demo: Any) -> None:
     aliases = {e.alias for e in demo.network.extensions()}
     assert {"external-net", "provider", "net-mtu", "pagination", "sorting"} <= aliases
+
+
+def test_bulk_create_is_all_or_nothing(cloud: RunningCloud, demo: Any) -> None:
+    http = neutron(cloud)
+    r = http.post("/v2.0/networks", json={"networks": [{"name": "nt-bulk-1"}, {"name": "nt-bulk-2"}]})
+    assert r.status_code == 201, r.text
+    made = r.json()["networks"]
+    assert [n["name"] for n in made] == ["nt-bulk-1", "nt-bulk-2"]
+    try:
+        bad = http.post("/v2.0/networks", json={"networks": [{"name": "nt-bulk-3"}, {"mtu": "x"}]})
+        assert bad.status_code == 400
+        assert not [n for n in demo.network.networks(name="nt-bulk-3")]
+    finally:
+        for n in made:
+            demo.network.delete_network(n["id"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from onestack.core.api.http import no_content
+from onestack.core.api.http import json_response, no_content
 from onestack.network.api import attributes as a
 from onestack.network.api.common import (
     BOOL,
@@ -15,12 +15,16 @@ from onestack.network.api.common import (
     caller_of,
     enforce,
     enforce_attrs,
+    fields_of,
     if_match,
     list_query,
     list_response,
     member_response,
     owner_of_new,
     readable,
+)
+from onestack.network.api.common import (
+    project as project_fields,
 )
 from onestack.network.service import networks
 
@@ -98,14 +102,23 @@ async def show_network(req: Req) -> Response:
 
 @routes.post("/v2.0/networks")
 async def create_network(req: Req) -> Response:
-    attrs = a.parse_body(await req.json(), "network", ATTRS, creating=True)
-    _, project = await owner_of_new(req, attrs)
-    target = {"project_id": project}
-    await enforce(req, "create_network", target)
-    await enforce_attrs(req, "create_network", attrs, ADMIN_ATTRS, target, DEFAULTS)
+    """One network (``{"network": …}``) or several in one transaction (``{"networks": […]}``, Neutron's bulk)."""
+    body = await req.json()
+    bulk = isinstance(body, dict) and "networks" in body and "network" not in body
+    prepared = []
+    for item in a.bulk_items(body, "networks", "network") if bulk else [body]:
+        attrs = a.parse_body(item, "network", ATTRS, creating=True)
+        _, project = await owner_of_new(req, attrs)
+        target = {"project_id": project}
+        await enforce(req, "create_network", target)
+        await enforce_attrs(req, "create_network", attrs, ADMIN_ATTRS, target, DEFAULTS)
+        prepared.append((project, attrs))
     caller = await caller_of(req)
-    item = await req.write(networks.create, caller, project, attrs, req.state.config.network.default_mtu)
-    return member_response(req, "network", (await readable(req, "get_network", [item], PROVIDER))[0], 201)
+    made = await req.write(networks.create_many, caller, prepared, req.state.config.network.default_mtu)
+    made = await readable(req, "get_network", made, PROVIDER)
+    if bulk:
+        return json_response({"networks": [project_fields(i, fields_of(req)) for i in made]}, status=201)
+    return member_response(req, "network", made[0], 201)
 
 
 @routes.put("/v2.0/networks/{network_id}")

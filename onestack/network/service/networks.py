@@ -173,6 +173,12 @@ def create(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any]
     return views(s, caller, [row])[0]
 
 
+def create_many(s: Session, caller: Caller, prepared: Sequence[tuple[str, Mapping[str, Any]]],
+                default_mtu: int) -> list[dict[str, Any]]:
+    """Neutron's bulk create: every network of the request in one transaction, or none."""
+    return [create(s, caller, project_id, attrs, default_mtu) for project_id, attrs in prepared]
+
+
 def _ports_of_others(s: Session, network_id: str) -> Any:
     p = models.Port
     return s.scalar(select(p.id).where(p.network_id == network_id, p.device_owner.not_in(OWN_PORTS)).limit(1))
