@@ -323,7 +323,8 @@ SEEDS.update({
     ("PUT", f"{N}/quotas/{{project_id}}"): [{"quota": {
         "network": 10, "subnet": 10, "port": 50, "router": 5, "floatingip": 5, "security_group": 10,
         "security_group_rule": 100, "subnetpool": -1, "rbac_policy": 10, "check_limit": True}}],
-    ("PUT", f"{N}/networks/{{resource_id}}/tags"): [{"tags": ["a", "b"]}],
+    **{("PUT", f"{N}/{c}/{{resource_id}}/tags"): [{"tags": ["a", "b"]}] for c in (
+        "networks", "subnets", "ports", "routers", "floatingips", "security-groups", "subnetpools", "address-scopes")},
     ("PUT", f"{N}/agents/{{agent_id}}"): [{"agent": {"admin_state_up": True, "description": "d"}}],
 })
 # The content type a seed is sent as, where it is not JSON's own.
