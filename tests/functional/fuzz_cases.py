@@ -249,13 +249,95 @@ SEEDS: dict[tuple[str, str], list[Any]] = {
         "allocations": {"{rp}": {"resources": {"VCPU": 1}}}, "project_id": "{project}", "user_id": "{user}",
         "consumer_generation": None}}],
 }
+# Neutron's bodies: every attribute a handler's attribute map checks, each leaf then made hostile.
+N = "/networking/v2.0"
+_POOLS = [{"start": "10.92.0.10", "end": "10.92.0.20"}]
+_ROUTES = [{"destination": "10.93.0.0/24", "nexthop": "10.90.0.9"}]
+SEEDS.update({
+    ("POST", f"{N}/networks"): [{"network": {
+        "name": "n", "description": "d", "admin_state_up": True, "mtu": 1400, "port_security_enabled": True,
+        "shared": False, "router:external": False, "availability_zone_hints": ["nova"], "dns_domain": "a.b.",
+        "provider:network_type": "vlan", "provider:physical_network": "physnet1", "provider:segmentation_id": 7}}],
+    ("PUT", f"{N}/networks/{{network_id}}"): [{"network": {"name": "n", "mtu": 1400, "admin_state_up": True}}],
+    ("POST", f"{N}/subnets"): [{"subnet": {
+        "network_id": "{network}", "cidr": "10.92.0.0/24", "ip_version": 4, "gateway_ip": "10.92.0.1",
+        "allocation_pools": _POOLS, "dns_nameservers": ["192.0.2.53"], "host_routes": _ROUTES, "enable_dhcp": True,
+        "service_types": ["compute:nova"], "name": "s"}}, {"subnet": {
+        "network_id": "{network}", "ip_version": 6, "subnetpool_id": "{pool}", "prefixlen": 64,
+        "ipv6_ra_mode": "slaac", "ipv6_address_mode": "slaac"}}],
+    ("PUT", f"{N}/subnets/{{subnet_id}}"): [{"subnet": {
+        "name": "s", "gateway_ip": "10.90.0.1", "allocation_pools": [{"start": "10.90.0.100", "end": "10.90.0.120"}],
+        "dns_nameservers": ["192.0.2.53"], "host_routes": _ROUTES, "enable_dhcp": False}}],
+    ("POST", f"{N}/ports"): [{"port": {
+        "network_id": "{network}", "name": "p", "fixed_ips": [{"subnet_id": "{subnet}", "ip_address": "10.90.0.50"}],
+        "allowed_address_pairs": [{"ip_address": "10.90.0.60", "mac_address": "fa:16:3e:00:00:01"}],
+        "extra_dhcp_opts": [{"opt_name": "tftp-server", "opt_value": "192.0.2.1"}], "security_groups": ["{sg}"],
+        "mac_address": "fa:16:3e:11:22:33", "device_owner": "compute:nova", "device_id": "d",
+        "binding:host_id": "h", "binding:vnic_type": "normal", "port_security_enabled": True}}],
+    ("PUT", f"{N}/ports/{{port_id}}"): [{"port": {
+        "name": "p", "fixed_ips": [{"subnet_id": "{subnet}"}], "security_groups": ["{sg}"],
+        "allowed_address_pairs": [{"ip_address": "10.90.0.61"}], "binding:profile": {"k": "v"}}}],
+    ("POST", f"{N}/routers"): [{"router": {
+        "name": "r", "admin_state_up": True, "distributed": False, "ha": False, "external_gateway_info": {
+            "network_id": "{ext}", "enable_snat": True, "external_fixed_ips": [{"subnet_id": "{ext_subnet}"}]}}}],
+    ("PUT", f"{N}/routers/{{router_id}}"): [{"router": {"name": "r", "routes": _ROUTES}}],
+    ("PUT", f"{N}/routers/{{router_id}}/add_router_interface"): [{"subnet_id": "{subnet}"}, {"port_id": "{port}"}],
+    ("PUT", f"{N}/routers/{{router_id}}/remove_router_interface"): [{"subnet_id": "{unknown}"}],
+    ("PUT", f"{N}/routers/{{router_id}}/add_extraroutes"): [{"router": {"routes": _ROUTES}}],
+    ("PUT", f"{N}/routers/{{router_id}}/remove_extraroutes"): [{"router": {"routes": _ROUTES}}],
+    ("POST", f"{N}/floatingips"): [{"floatingip": {
+        "floating_network_id": "{ext}", "port_id": "{port}", "fixed_ip_address": "{port_ip}",
+        "floating_ip_address": "198.18.0.77", "description": "d", "subnet_id": "{ext_subnet}"}}],
+    ("PUT", f"{N}/floatingips/{{floatingip_id}}"): [{"floatingip": {"port_id": None, "description": "d"}}],
+    ("POST", f"{N}/floatingips/{{floatingip_id}}/port_forwardings"): [{"port_forwarding": {
+        "protocol": "udp", "internal_port_id": "{port}", "internal_ip_address": "{port_ip}", "internal_port": 53,
+        "external_port": 5353, "description": "d"}}, {"port_forwarding": {
+        "protocol": "tcp", "internal_port_id": "{port}", "internal_ip_address": "{port_ip}",
+        "internal_port_range": "100:110", "external_port_range": "1100:1110"}}],
+    ("PUT", f"{N}/floatingips/{{floatingip_id}}/port_forwardings/{{pf_id}}"): [{"port_forwarding": {
+        "external_port": 2223, "internal_port": 23}}],
+    ("POST", f"{N}/security-groups"): [{"security_group": {"name": "g", "description": "d", "stateful": True}}],
+    ("PUT", f"{N}/security-groups/{{security_group_id}}"): [{"security_group": {"name": "g", "description": "d"}}],
+    ("POST", f"{N}/security-group-rules"): [{"security_group_rule": {
+        "security_group_id": "{sg}", "direction": "ingress", "protocol": "tcp", "port_range_min": 80,
+        "port_range_max": 81, "remote_ip_prefix": "10.0.0.0/8", "ethertype": "IPv4", "description": "d"}},
+        {"security_group_rule": {"security_group_id": "{sg}", "direction": "egress", "protocol": "icmp",
+                                 "port_range_min": 8, "port_range_max": 0, "remote_group_id": "{sg}"}}],
+    ("POST", f"{N}/default-security-group-rules"): [{"default_security_group_rule": {
+        "direction": "ingress", "protocol": "tcp", "port_range_min": 1, "port_range_max": 2,
+        "remote_ip_prefix": "10.0.0.0/8", "used_in_default_sg": True, "used_in_non_default_sg": False}}],
+    ("POST", f"{N}/subnetpools"): [{"subnetpool": {
+        "name": "p", "prefixes": ["10.94.0.0/16"], "default_prefixlen": 24, "min_prefixlen": 8, "max_prefixlen": 30,
+        "default_quota": 10, "address_scope_id": "{scope}", "shared": False, "is_default": False}}],
+    ("PUT", f"{N}/subnetpools/{{subnetpool_id}}"): [{"subnetpool": {
+        "name": "p", "default_prefixlen": 25, "min_prefixlen": 9, "max_prefixlen": 29, "default_quota": 5}}],
+    ("PUT", f"{N}/subnetpools/{{subnetpool_id}}/add_prefixes"): [{"prefixes": ["10.95.0.0/16"]}],
+    ("PUT", f"{N}/subnetpools/{{subnetpool_id}}/remove_prefixes"): [{"prefixes": ["10.95.0.0/16"]}],
+    ("PUT", f"{N}/subnetpools/{{subnetpool_id}}/onboard_network_subnets"): [{"network_id": "{network}"}],
+    ("POST", f"{N}/address-scopes"): [{"address_scope": {"name": "a", "ip_version": 4, "shared": False}}],
+    ("PUT", f"{N}/address-scopes/{{address_scope_id}}"): [{"address_scope": {"name": "a"}}],
+    ("POST", f"{N}/rbac-policies"): [{"rbac_policy": {
+        "object_type": "network", "object_id": "{network}", "action": "access_as_shared",
+        "target_tenant": "{project}"}}],
+    ("PUT", f"{N}/rbac-policies/{{policy_id}}"): [{"rbac_policy": {"target_tenant": "*"}}],
+    ("PUT", f"{N}/quotas/{{project_id}}"): [{"quota": {
+        "network": 10, "subnet": 10, "port": 50, "router": 5, "floatingip": 5, "security_group": 10,
+        "security_group_rule": 100, "subnetpool": -1, "rbac_policy": 10, "check_limit": True}}],
+    **{("PUT", f"{N}/{c}/{{resource_id}}/tags"): [{"tags": ["a", "b"]}] for c in (
+        "networks", "subnets", "ports", "routers", "floatingips", "security-groups", "subnetpools", "address-scopes")},
+    ("PUT", f"{N}/agents/{{agent_id}}"): [{"agent": {"admin_state_up": True, "description": "d"}}],
+})
 # The content type a seed is sent as, where it is not JSON's own.
 SEED_TYPES = {("PATCH", "/image/v2/images/{image_id}"): "application/openstack-images-v2.1-json-patch"}
 # What the placeholders in SEEDS stand for.
 PLACEHOLDERS = {"image": ("compute", "image_id"), "flavor": ("compute", "flavor_id"),
                 "server": ("compute", "server_id"), "key": ("compute", "key"), "project": ("identity", "project_id"),
                 "user": ("identity", "user_id"), "rp": ("placement", "uuid"), "me": ("identity", "_me"),
-                "my_project": ("identity", "_my_project")}
+                "my_project": ("identity", "_my_project"), "network": ("network", "network_id"),
+                "subnet": ("network", "subnet_id"), "port": ("network", "port_id"), "port_ip": ("network", "_port_ip"),
+                "sg": ("network", "security_group_id"), "scope": ("network", "address_scope_id"),
+                "pool": ("network", "subnetpool_id"), "ext": ("network", "_ext"),
+                "ext_subnet": ("network", "_ext_subnet")}
 
 
 def _seeds(endpoint: Endpoint, real: dict[tuple[str, str], str], rng: random.Random) -> list[Any]:

@@ -6,9 +6,10 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from onestack.core.api.http import json_response, no_content
+from onestack.network.api import attributes as a
 from onestack.network.api.common import Extension, NetworkRoutes, Req, enforce, fields_of
 from onestack.network.api.floating_ips import write_retrying
-from onestack.network.errors import BadRequest, NotAuthorized
+from onestack.network.errors import BadRequest, HTTPBadRequest, NotAuthorized
 from onestack.network.service import auto_topology
 
 routes = NetworkRoutes()
@@ -26,7 +27,12 @@ async def _project(req: Req) -> str:
         project = str(ctx.project_id)
     if project != ctx.project_id and not await req.is_admin():
         raise NotAuthorized()
-    return project
+    # An admin's topology for an id no project can have (over the 255 characters Neutron stores)
+    # would be built and fail to store: refused as Neutron refuses such a project_id in a body.
+    try:
+        return a.project_id(project)
+    except ValueError as exc:
+        raise HTTPBadRequest(f"Invalid input for project_id. Reason: {exc}.") from None
 
 
 @routes.get("/v2.0/auto-allocated-topology/{project_id}")

@@ -7,8 +7,8 @@ from typing import Any
 from starlette.responses import Response
 
 from onestack.core.api.http import json_response
-from onestack.network.api.common import Extension, NetworkRoutes, Req, enforce, fields_of, project
-from onestack.network.errors import HTTPBadRequest
+from onestack.network.api.common import Extension, NetworkRoutes, Req, fields_of, project
+from onestack.network.errors import HTTPBadRequest, NetworkNotFound
 from onestack.network.service import ip_availability
 
 routes = NetworkRoutes()
@@ -39,16 +39,19 @@ def _filters(req: Req) -> dict[str, list[Any]]:
     return filters
 
 
+# As Neutron's policy hook on reads: a list keeps only the items the policy allows (none for a
+# project member by default), a show the policy refuses is not found.
 @routes.get("/v2.0/network-ip-availabilities")
 async def list_availabilities(req: Req) -> Response:
-    await enforce(req, "get_network_ip_availability", {})
-    items = await req.read(ip_availability.availabilities, _filters(req))
+    found = await req.read(ip_availability.availabilities, _filters(req))
+    items = [i for i in found if await req.allowed("get_network_ip_availability", i)]
     fields = fields_of(req)
     return json_response({"network_ip_availabilities": [project(i, fields) for i in items]})
 
 
 @routes.get("/v2.0/network-ip-availabilities/{network_id}")
 async def show_availability(req: Req) -> Response:
-    await enforce(req, "get_network_ip_availability", {})
     item = await req.read(ip_availability.availability, req.path("network_id"))
+    if not await req.allowed("get_network_ip_availability", item):
+        raise NetworkNotFound(req.path("network_id"))
     return json_response({"network_ip_availability": project(item, fields_of(req))})

@@ -66,7 +66,8 @@ def non_negative(value: Any) -> int:
     number = a.integer()(value)
     if number < 0:
         raise ValueError(f"'{number}' should be non-negative")
-    return int(number)
+    # The columns are 32-bit integers: a larger value is refused rather than failing to store.
+    return int(a.integer(maximum=2**31 - 1)(number))
 
 
 ATTRS = [
