@@ -29,8 +29,10 @@ def test_totals_and_used(cloud: RunningCloud, admin: Any, demo: Any) -> None:
         assert v4 == {"subnet_id": sub.id, "subnet_name": "ipa-sub", "cidr": "10.150.0.0/24", "ip_version": 4,
                       "total_ips": 60, "used_ips": _used_on(admin, sub.id)}
         assert v4["used_ips"] >= 3
-        assert by_subnet[v6.id]["total_ips"] == 254  # ::2 to ::ff: not the router anycast nor the gateway and by_subnet[v6.id]["ip_version"] == 6
-        assert got.total_ips == 60 + 254
+        # Neutron's default IPv6 gateway is the subnet-router anycast address (::), outside the
+        # pools, so the pool is ::1 to ::ff.
+        assert by_subnet[v6.id]["total_ips"] == 255 and by_subnet[v6.id]["ip_version"] == 6
+        assert got.total_ips == 60 + 255
         assert got.used_ips == v4["used_ips"] + by_subnet[v6.id]["used_ips"]
         for p in ports:
             demo.network.delete_port(p.id)
