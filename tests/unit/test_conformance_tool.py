@@ -392,6 +392,7 @@ def test_network_in_catalog_configures_neutron_from_the_cloud(tmp_path: Path) ->
     assert net["floating_network_name"] == "public"
     assert net["project_network_cidr"] == "10.101.0.0/16"
     assert net["project_networks_reachable"] == "False"
+    assert int(net["build_timeout"]) <= 60  # a port that never goes ACTIVE must not eat CI's budget
     assert features["api_extensions"] == "external-net,network,port-security,router"
     assert (features["port_security"], features["floating_ips"]) == ("True", "True")
     # DevStack's compute settings once Neutron is there: isolated networks, the private network.

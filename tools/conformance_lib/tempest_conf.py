@@ -386,8 +386,9 @@ def _network(inputs: ConfInputs) -> dict[str, str]:
         "project_network_mask_bits": "28",
         # No guests to reach: servers are simulated, the data plane is the agent's model of it.
         "project_networks_reachable": "False",
-        # Ports go ACTIVE when the agent has wired them: seconds, not minutes.
-        "build_timeout": "120",
+        # Ports go ACTIVE when the agent has wired them: seconds, not minutes. Every router test waits
+        # for its interface ports to go ACTIVE, so a port that never does costs this much per wait.
+        "build_timeout": "60",
         "build_interval": "1",
     }
     if facts.public_network_id:
