@@ -436,7 +436,7 @@ def render(results: list[tuple[Target, Measured]], args: argparse.Namespace) -> 
              lambda v: _fmt(v, "/s"), True)
         line("  duplicate addresses", [float(m.get("ipam_duplicates", float("nan"))) for _, m in results],
              lambda v: "-" if math.isnan(v) else f"{v:.0f}", True)
-    line("other load during create+delete x8 %",
+    line(f"other CPU x{args.clients} (DB, other programs) %",
          [m["rows"][f"create_delete x{args.clients}"].other_cpu / m["rows"][f"create_delete x{args.clients}"].elapsed
           * 100 for _, m in results], _fmt, False)
     line("server CPU ms per create+delete x1",
