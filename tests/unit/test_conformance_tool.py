@@ -73,6 +73,9 @@ def test_catalog_services_switch_on_their_tempest_flags(tmp_path: Path) -> None:
     assert conf["service_available"]["nova"] == "True"
     assert conf["service_available"]["cinder"] == "True"
     assert conf["service_available"]["neutron"] == "False"
+    assert "network" not in conf and "network-feature-enabled" not in conf
+    assert conf["auth"]["create_isolated_networks"] == "False"
+    assert conf["compute-feature-enabled"]["interface_attach"] == "False"
 
 
 def test_pass_regex_combines_service_user_and_extra_filters() -> None:
@@ -372,3 +375,122 @@ def test_recorded_command_leaves_out_local_output_paths() -> None:
 
     argv = ["--service", "all", "--summary-file", "/tmp/s.tsv", "--failures-file=/tmp/f.txt"]
     assert _public_args(argv) == ["--service", "all"]
+
+
+NETWORK_FACTS = tempest_conf.NetworkFacts(
+    extensions=("external-net", "network", "port-security", "router"), public_network_id="pub-1",
+    public_network_name="public", fixed_network_name="private", project_network_cidr="10.101.0.0/16")
+
+
+def test_network_in_catalog_configures_neutron_from_the_cloud(tmp_path: Path) -> None:
+    conf = _parse(tempest_conf.render(tempest_conf.ConfInputs(
+        identity_url="http://h/identity", admin_password="x", workspace=tmp_path,
+        available_services={"identity", "compute", "network"}, network=NETWORK_FACTS)))
+    assert conf["service_available"]["neutron"] == "True"
+    net, features = conf["network"], conf["network-feature-enabled"]
+    assert net["public_network_id"] == "pub-1"
+    assert net["floating_network_name"] == "public"
+    assert net["project_network_cidr"] == "10.101.0.0/16"
+    assert net["project_networks_reachable"] == "False"
+    assert int(net["build_timeout"]) <= 60  # a port that never goes ACTIVE must not eat CI's budget
+    assert features["api_extensions"] == "external-net,network,port-security,router"
+    assert (features["port_security"], features["floating_ips"]) == ("True", "True")
+    # DevStack's compute settings once Neutron is there: isolated networks, the private network.
+    assert conf["auth"]["create_isolated_networks"] == "True"
+    assert conf["compute"]["fixed_network_name"] == "private"
+    assert conf["compute-feature-enabled"]["interface_attach"] == "True"
+    assert conf["validation"]["run_validation"] == "False"
+
+
+def test_network_features_follow_the_advertised_extensions(tmp_path: Path) -> None:
+    bare = tempest_conf.NetworkFacts(extensions=("network",))
+    conf = _parse(tempest_conf.render(tempest_conf.ConfInputs(
+        identity_url="http://h/identity", admin_password="x", workspace=tmp_path,
+        available_services={"identity", "network"}, network=bare)))
+    features = conf["network-feature-enabled"]
+    assert features["api_extensions"] == "network"  # never "all"
+    assert (features["port_security"], features["floating_ips"]) == ("False", "False")
+    assert "public_network_id" not in conf["network"] and "floating_network_name" not in conf["network"]
+    assert "compute" not in conf
+    empty = _parse(tempest_conf.render(tempest_conf.ConfInputs(
+        identity_url="http://h/identity", admin_password="x", workspace=tmp_path,
+        available_services={"network"}, network=tempest_conf.NetworkFacts())))
+    assert empty["network-feature-enabled"]["api_extensions"] == ""  # Tempest: no extension at all
+
+
+@pytest.mark.parametrize(("taken", "expected"), [
+    ([], "10.100.0.0/16"),
+    (["172.24.4.0/24", "10.0.0.0/26", "192.168.233.0/24", "fd00::/64"], "10.100.0.0/16"),
+    (["10.100.5.0/24", "10.0.0.0/16"], "10.1.0.0/16"),
+    (["10.0.0.0/9"], "10.128.0.0/16"),
+])
+def test_project_cidr_avoids_the_clouds_subnets(taken: list[str], expected: str) -> None:
+    assert tempest_conf.clear_cidr(taken) == expected
+
+
+class _FakeNeutron:
+    """Just enough of a network API for ``cloud.network_facts``: extensions, paged networks, subnets."""
+
+    def __init__(self, subnets_status: int = 200) -> None:
+        import http.server
+        import json
+        import threading
+        from urllib.parse import parse_qs, urlsplit
+
+        networks = [
+            {"id": "ext-2", "name": "other-ext", "router:external": True, "is_default": False},
+            {"id": "priv", "name": "private", "router:external": False},
+            {"id": "ext-1", "name": "public", "router:external": True, "is_default": True},
+            {"id": "sh", "name": "shared", "router:external": False, "shared": True},
+        ]
+        extensions = [{"alias": "router"}, {"alias": "external-net"}, {"alias": "port-security"}]
+        subnets = [{"cidr": "10.100.0.0/24"}, {"cidr": "2001:db8::/64"}]
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                parts = urlsplit(self.path)
+                query = parse_qs(parts.query)
+                code, body = 200, {}
+                if parts.path.endswith("/extensions"):
+                    body = {"extensions": extensions}
+                elif parts.path.endswith("/networks"):  # two per page, as a small limit would give
+                    start = int(query.get("marker", ["0"])[0])
+                    page = networks[start:start + 2]
+                    links = [{"rel": "next", "href": f"{base}/v2.0/networks?marker={start + 2}"}] if page else []
+                    body = {"networks": page, "networks_links": links}
+                elif parts.path.endswith("/subnets"):
+                    code, body = subnets_status, {"subnets": subnets}
+                data = json.dumps(body).encode()
+                self.send_response(code)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        base = self.url = f"http://127.0.0.1:{self.server.server_address[1]}/networking"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.mark.parametrize("subnets_status", [200, 404])
+def test_network_facts_come_from_the_running_network_service(subnets_status: int) -> None:
+    from conformance_lib import cloud
+
+    fake = _FakeNeutron(subnets_status)
+    try:
+        facts = cloud.network_facts(cloud.Admin("tok", {"identity": "http://x", "network": fake.url}))
+    finally:
+        fake.server.shutdown()
+    assert facts.extensions == ("external-net", "port-security", "router")
+    assert (facts.public_network_id, facts.public_network_name) == ("ext-1", "public")  # the default one
+    assert facts.fixed_network_name == "private"
+    # The cloud's 10.100.0.0/24 (only when the subnets API answers) pushes Tempest's projects elsewhere.
+    assert facts.project_network_cidr == ("10.0.0.0/16" if subnets_status == 200 else "10.100.0.0/16")
+
+
+def test_network_facts_without_a_network_service_are_empty() -> None:
+    from conformance_lib import cloud
+
+    assert cloud.network_facts(cloud.Admin("tok", {"identity": "http://x"})) == tempest_conf.NetworkFacts()

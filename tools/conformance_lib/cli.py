@@ -183,8 +183,12 @@ def _one_pass(args: argparse.Namespace, venv: Path, name: str, run_dir: Path) ->
         compute = cloud.compute_facts(admin) if "compute" in offered else tempest_conf.ComputeFacts()
         if "compute" in offered:
             print(f"conformance: [{name}] compute facts: {compute}", flush=True)
+        # Compute's tests boot on the network service's networks too, when the cloud has one.
+        network = cloud.network_facts(admin) if "network" in offered else tempest_conf.NetworkFacts()
+        if "network" in offered:
+            print(f"conformance: [{name}] network facts: {network}", flush=True)
         result = runner.run_pass(venv, target, spec, workdir / "tempest", catalog, image, args.concurrency,
-                                 args.timeout, args.test_timeout, args.verbose, compute)
+                                 args.timeout, args.test_timeout, args.verbose, compute, network)
         result.offered = offered
         return result
     finally:

@@ -22,6 +22,8 @@ from conformance_lib.tempest_conf import (
     TEMPEST_DISK_FORMATS,
     ComputeFacts,
     ImageFacts,
+    NetworkFacts,
+    clear_cidr,
     ordered_formats,
 )
 
@@ -274,3 +276,52 @@ def compute_facts(admin: Admin) -> ComputeFacts:
     return ComputeFacts(
         hosts=_compute_hosts(compute_url, admin.endpoints.get("placement"), admin.token),
         min_microversion=low, max_microversion=high)
+
+
+def _all_pages(url: str, collection: str, token: str) -> list[dict[str, Any]]:
+    """Every item of a Neutron collection, following its ``<collection>_links`` next links."""
+    items: list[dict[str, Any]] = []
+    while url:
+        _, doc = _request(url, token=token)
+        items += doc.get(collection, [])
+        nxt = [link["href"] for link in doc.get(f"{collection}_links", []) if link.get("rel") == "next"]
+        url = nxt[0] if nxt and doc.get(collection) else ""
+    return items
+
+
+def network_facts(admin: Admin) -> NetworkFacts:
+    """Extensions, DevStack's public and private networks, and a free project CIDR, from the cloud.
+
+    The extension list is exactly what GET /v2.0/extensions answers: Tempest then runs the tests
+    of every extension the cloud claims and skips the others, so a claim nothing backs shows up
+    as failures.
+    """
+    network_url = admin.endpoints.get("network")
+    if not network_url:
+        return NetworkFacts()
+    base = f"{network_url}/v2.0"
+    try:
+        _, doc = _request(f"{base}/extensions", token=admin.token)
+        aliases = sorted(str(e["alias"]) for e in doc.get("extensions", []))
+        networks = _all_pages(f"{base}/networks?limit=500", "networks", admin.token)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SystemExit(f"conformance: the network service at {network_url} does not answer its "
+                         f"extensions, networks and subnets: {exc}") from None
+    try:
+        subnets = _all_pages(f"{base}/subnets?limit=500", "subnets", admin.token)
+    except urllib.error.HTTPError as exc:
+        if exc.code != 404:  # a cloud without subnets yet has nothing Tempest's CIDR could clash with
+            raise SystemExit(f"conformance: GET {base}/subnets failed: {exc}") from None
+        subnets = []
+    # DevStack's "public": the default external network (else the first external one by name).
+    external = sorted((n for n in networks if n.get("router:external")),
+                      key=lambda n: (not n.get("is_default"), str(n.get("name")), str(n["id"])))
+    public = external[0] if external else None
+    private = [n for n in networks if n.get("name") == "private" and not n.get("router:external")]
+    return NetworkFacts(
+        extensions=tuple(aliases),
+        public_network_id=str(public["id"]) if public else None,
+        public_network_name=str(public["name"]) if public and public.get("name") else None,
+        fixed_network_name="private" if len(private) == 1 else None,
+        project_network_cidr=clear_cidr([str(s["cidr"]) for s in subnets if s.get("cidr")]),
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import configparser
 import io
+import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -160,6 +161,36 @@ class ComputeFacts:
     vnc_console: bool = True
 
 
+# Tempest's own [network] project_network_cidr, kept unless the cloud already routes part of it.
+TEMPEST_PROJECT_CIDR = "10.100.0.0/16"
+
+
+@dataclass(frozen=True)
+class NetworkFacts:
+    """What tools/conformance learnt from the running network service (see ``cloud.network_facts``)."""
+
+    # Aliases GET /v2.0/extensions lists; Tempest runs an extension's tests only when it is here.
+    extensions: tuple[str, ...] = ()
+    # DevStack's external network ("public", is_default): router gateways and floating IPs.
+    public_network_id: str | None = None
+    public_network_name: str | None = None
+    # The network servers boot on when Tempest makes none for a project (DevStack's "private").
+    fixed_network_name: str | None = None
+    # Where Tempest cuts each test project's subnets from: clear of every subnet the cloud has.
+    project_network_cidr: str = TEMPEST_PROJECT_CIDR
+
+
+def clear_cidr(taken: list[str], wanted: str = TEMPEST_PROJECT_CIDR) -> str:
+    """``wanted`` if no subnet in ``taken`` overlaps it, else the first free /16 in 10.0.0.0/8."""
+    used = [ipaddress.ip_network(c, strict=False) for c in taken]
+    used4 = [u for u in used if u.version == 4]
+    candidates = [ipaddress.ip_network(wanted), *ipaddress.ip_network("10.0.0.0/8").subnets(new_prefix=16)]
+    for candidate in candidates:
+        if not any(candidate.overlaps(u) for u in used4):
+            return str(candidate)
+    raise SystemExit("conformance: no /16 in 10.0.0.0/8 is free of the cloud's subnets for Tempest's projects")
+
+
 @dataclass
 class ConfInputs:
     identity_url: str  # e.g. http://127.0.0.1:5000/identity (no version suffix)
@@ -173,6 +204,7 @@ class ConfInputs:
     use_system_token: bool = False
     image: ImageFacts = field(default_factory=ImageFacts)
     compute: ComputeFacts = field(default_factory=ComputeFacts)
+    network: NetworkFacts = field(default_factory=NetworkFacts)
 
 
 def _bool(value: bool) -> str:
@@ -220,7 +252,9 @@ def _identity(inputs: ConfInputs) -> dict[str, str]:
 def _auth(inputs: ConfInputs) -> dict[str, str]:
     values = {
         "use_dynamic_credentials": "True",
-        "create_isolated_networks": "False",
+        # DevStack's setting (Tempest's default): with a network service, each test project whose
+        # class asks for one gets its own network, subnet and router (gateway on the public network).
+        "create_isolated_networks": _bool("network" in inputs.available_services),
         "tempest_roles": "",
         "default_credentials_domain_name": "Default",
         "admin_username": "admin",
@@ -296,6 +330,8 @@ def _compute(inputs: ConfInputs) -> dict[str, str]:
         "target_hosts_to_avoid": "-ironic",
     }
     values.update(_compute_images(inputs))
+    if inputs.network.fixed_network_name:
+        values["fixed_network_name"] = inputs.network.fixed_network_name
     return values
 
 
@@ -327,7 +363,7 @@ def _compute_features(inputs: ConfInputs) -> dict[str, str]:
         "metadata_service": "False",  # no metadata service: guests learn nothing over 169.254.169.254
         "config_drive": "True",
         "enable_instance_password": "True",
-        "interface_attach": "False",  # needs the network service
+        "interface_attach": _bool("network" in inputs.available_services),  # os-interface over ports
         "personality": "False",  # removed from Nova at 2.57; onestack does not write files into guests
         "attach_encrypted_volume": "False",  # needs the block-storage service
         "swap_volume": "False",
@@ -337,6 +373,42 @@ def _compute_features(inputs: ConfInputs) -> dict[str, str]:
         "unified_limits": "False",  # quotas are Nova's own (os-quota-sets), not Keystone limits
         "vtpm_live_migration": "False",
         "scheduler_enabled_filters": ",".join(facts.scheduler_filters),
+    }
+
+
+def _network(inputs: ConfInputs) -> dict[str, str]:
+    facts = inputs.network
+    values = {
+        "catalog_type": "network",
+        "region": inputs.region,
+        "endpoint_type": "publicURL",
+        "project_network_cidr": facts.project_network_cidr,
+        "project_network_mask_bits": "28",
+        # No guests to reach: servers are simulated, the data plane is the agent's model of it.
+        "project_networks_reachable": "False",
+        # Ports go ACTIVE when the agent has wired them: seconds, not minutes. Every router test waits
+        # for its interface ports to go ACTIVE, so a port that never does costs this much per wait.
+        "build_timeout": "60",
+        "build_interval": "1",
+    }
+    if facts.public_network_id:
+        values["public_network_id"] = facts.public_network_id
+    if facts.public_network_name:
+        values["floating_network_name"] = facts.public_network_name
+    return values
+
+
+def _network_features(inputs: ConfInputs) -> dict[str, str]:
+    """Each flag follows what the cloud advertises; the extension list is GET /v2.0/extensions."""
+    exts = set(inputs.network.extensions)
+    return {
+        # An empty list means "no extensions" to Tempest; never "all", which would claim everything.
+        "api_extensions": ",".join(inputs.network.extensions),
+        "ipv6": "True",  # DevStack's IPV6_ENABLED: IPv6 subnets (SLAAC/DHCPv6 attributes) too
+        "ipv6_subnet_attributes": "True",
+        "port_admin_state_change": "True",
+        "port_security": _bool("port-security" in exts),
+        "floating_ips": _bool("router" in exts and inputs.network.public_network_id is not None),
     }
 
 
@@ -366,6 +438,9 @@ def build_config(inputs: ConfInputs) -> configparser.ConfigParser:
         conf["compute-feature-enabled"] = _compute_features(inputs)
     elif _compute_images(inputs):
         conf["compute"] = _compute_images(inputs)
+    if "neutron" in flags:
+        conf["network"] = _network(inputs)
+        conf["network-feature-enabled"] = _network_features(inputs)
     conf["service-clients"] = {"http_timeout": "60"}
     conf["validation"] = {"run_validation": "False"}
     return conf
