@@ -31,7 +31,6 @@ from onestack.network.service import networks
 routes = NetworkRoutes()
 
 EXTENSIONS = [
-    Extension("network", "Network", "Virtual networks."),
     Extension("external-net", "Neutron external network", "Adds external network attribute to network resource."),
     Extension("provider", "Provider Network", "Expose mapping of virtual networks to physical networks"),
     Extension("net-mtu", "Network MTU", "Provides MTU attribute for a network resource."),

@@ -185,14 +185,22 @@ def paged(s: Session, stmt: Select[Any], listing: Listing, q: ListQuery, model: 
         marker = s.get(model, q.marker)
         if marker is not None:
             stmt = stmt.where(_after(marker, sorts))
-    # NULLs first ascending on every database (SQLite's default, not PostgreSQL's): the keyset needs one order.
-    stmt = stmt.order_by(*[col.asc().nulls_first() if asc else col.desc().nulls_last() for col, asc in sorts])
+    stmt = stmt.order_by(*[term for col, asc in sorts for term in _order(col, asc)])
     if q.limit is not None:
         stmt = stmt.limit(q.limit)
     rows = list(s.scalars(stmt))
     if q.page_reverse:
         rows.reverse()
     return rows
+
+
+def _order(col: Any, asc: bool) -> tuple[Any, ...]:
+    """NULLs first ascending and last descending on every database (SQLite's default, not
+    PostgreSQL's): the keyset needs one order. Spelled as ``col IS NULL`` first, not ``NULLS
+    FIRST``, which MariaDB does not know; a NOT NULL column needs no such term."""
+    if not getattr(col, "nullable", True):
+        return (col.asc() if asc else col.desc(),)
+    return (col.is_(None).desc(), col.asc()) if asc else (col.is_(None).asc(), col.desc())
 
 
 def _after(marker: Any, sorts: list[tuple[Any, bool]]) -> Any:
