@@ -52,6 +52,7 @@ from onestack.compute.virt.driver import (
     SpawnFailed,
 )
 from onestack.compute.virt.fake_state import Guest, GuestFiles
+from onestack.compute.virt.fake_vnc import FakeVncServer
 from onestack.core import diskimage
 from onestack.core.files import private_dir, write_private
 from onestack.core.ids import new_id
@@ -128,6 +129,7 @@ class FakeDriver:
         self._completing: dict[str, asyncio.Event] = {}  # live migrations copying memory
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._rng = random.Random(self.config.seed)
+        self._vnc = FakeVncServer(self.config.host_ip, self._console_name)
         self.fabric = fabric or FakeFabric()
         self.fabric.join(self)
 
@@ -569,7 +571,18 @@ class FakeDriver:
         guest = self._get(uuid)
         if guest.state not in (PowerState.RUNNING, PowerState.PAUSED):
             raise ConsoleUnavailable(f"{guest.spec.name} is {guest.state.name.lower()}: no VNC console")
-        return ConsoleInfo(host=self.config.host_ip, port=guest.vnc_port)
+        # Every guest behind the host's one listener, chosen by uuid (fake_vnc.py).
+        return ConsoleInfo(host=self.config.host_ip, port=await self._vnc.port(), internal_access_path=uuid)
+
+    def _console_name(self, uuid: str) -> str | None:
+        guest = self._guests.get(uuid)
+        if guest is None or guest.state not in (PowerState.RUNNING, PowerState.PAUSED):
+            return None
+        return guest.spec.name
+
+    async def close(self) -> None:
+        """Stop serving consoles (the process is stopping)."""
+        await self._vnc.close()
 
     # --- drift: things that happen outside the agent's control ------------------------------
 
