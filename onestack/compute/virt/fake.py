@@ -83,7 +83,6 @@ class FakeHostConfig:
     fail_live_migration_for: set[str] = field(default_factory=set)
     # Destroying these guests (names or uuids) fails, leaving them in place.
     fail_destroy_for: set[str] = field(default_factory=set)
-    vnc_port_base: int = 5900
     live_migration_latency: float = 0.0  # seconds the memory copy takes before the hand-over
     # Over-commit the simulated hypervisor accepts (a real one lets vCPUs oversubscribe).
     cpu_allocation_ratio: float = 1.0
@@ -156,13 +155,6 @@ class FakeDriver:
             ("disk_gb", disk, spec.disk_gb, c.local_gb * c.disk_allocation_ratio)) if used + want > total]
         if short:
             raise InsufficientResources(f"host {self.hostname} cannot fit {spec.name} ({', '.join(short)})")
-
-    def _free_vnc_port(self) -> int:
-        used = {g.vnc_port for g in self._guests.values()}
-        port = self.config.vnc_port_base
-        while port in used:
-            port += 1
-        return port
 
     def _get(self, uuid: str) -> Guest:
         # A guest being built is known (listed, NOSTATE); actions on it wait for its lock.
@@ -250,7 +242,7 @@ class FakeDriver:
     def _define(self, spec: InstanceSpec, network_info: NetworkInfo | None, building: bool) -> Guest:
         self._check_fits(spec)
         guest = Guest(spec=spec, state=PowerState.NOSTATE if building else PowerState.SHUTDOWN,
-                       vnc_port=self._free_vnc_port(), network_info=list(network_info or []), building=building)
+                       network_info=list(network_info or []), building=building)
         self._guests[spec.uuid] = guest
         return guest
 
@@ -522,7 +514,6 @@ class FakeDriver:
                 self._completing.pop(uuid, None)
             # The hand-over is one step with no await: the guest is never on both or neither.
             dest._incoming.pop(uuid)
-            guest.vnc_port = dest._free_vnc_port()
             dest._guests[uuid] = guest
             del self._guests[uuid]
             self._log(guest, f"{guest.spec.name}: live-migrated from {self.hostname} to {dest.hostname}")
