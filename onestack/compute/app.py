@@ -46,6 +46,7 @@ from onestack.compute.api import (
     versions,
 )
 from onestack.compute.api.common import CONVENTIONS
+from onestack.compute.novncproxy import novnc_routes
 from onestack.compute.policies import DEFAULT_RULES
 from onestack.compute.rpcapi import AgentAPI, ConductorAPI
 from onestack.compute.state import ComputeService
@@ -85,6 +86,7 @@ def build_compute(config: Config, db: Database, validator: TokenValidator) -> tu
         state={"token_validator": validator, "api": ApiService(compute, db, compute.enforcer, CONVENTIONS)},
         microversion=versions.POLICY,
         versioned_prefix="/v2.1/",
+        root_routes=novnc_routes(db),
     )
     return service, compute
 

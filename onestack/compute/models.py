@@ -361,3 +361,20 @@ class Migration(Base):
     conductor_token: Mapped[str | None] = mapped_column(String(36), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class ConsoleAuthToken(Base):
+    """A remote-console token the noVNC proxy accepts until it expires (Nova's console_auth_tokens).
+
+    Only the token's SHA-256 is kept, as Nova does: a database dump lets nobody into a console.
+    """
+
+    __tablename__ = "compute_console_auth_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    instance_uuid: Mapped[str] = mapped_column(String(36), index=True)
+    console_type: Mapped[str] = mapped_column(String(32))
+    host: Mapped[str] = mapped_column(String(255))
+    port: Mapped[int] = mapped_column(Integer)
+    internal_access_path: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    expires: Mapped[int] = mapped_column(Integer, index=True)  # unix seconds

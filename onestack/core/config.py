@@ -178,7 +178,8 @@ class ComputeConfig:
     shutdown_timeout: float = 60.0
     # Seconds a shelved server keeps its host before it is offloaded: 0 at once, -1 never (Nova's).
     shelved_offload_time: int = 0
-    # Base URL of the noVNC proxy remote-console URLs point at (default: port 6080 on the API host).
+    # Base URL of the noVNC page remote-console URLs point at (default: /novnc/vnc_lite.html on the
+    # address the client reached the API at; the proxy is served there, compute/novncproxy.py).
     novncproxy_base_url: str = ""
     # Nova's allow_resize_to_same_host: a resize may pick the server's own host. Unset ("auto"):
     # true exactly when the cloud runs one compute host (hosts = 1), as DevStack sets it there.

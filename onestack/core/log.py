@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 
@@ -21,6 +22,18 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(doc)
 
 
+_TOKEN_IN_QUERY = re.compile(r"(token=)[^&\s\"']+")
+
+
+class RedactQueryTokens(logging.Filter):
+    """uvicorn logs each websocket's path with its query: a console token there is a secret."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any("token=" in str(a) for a in record.args):
+            record.args = tuple(_TOKEN_IN_QUERY.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
 def setup_logging(level: str = "INFO", *, json_lines: bool = False, verbose: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
     if json_lines:
@@ -32,6 +45,9 @@ def setup_logging(level: str = "INFO", *, json_lines: bool = False, verbose: boo
     root.setLevel("DEBUG" if verbose else level.upper())
     # Our request log line replaces uvicorn's access log.
     logging.getLogger("uvicorn.access").disabled = True
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, RedactQueryTokens) for f in uvicorn_log.filters):
+        uvicorn_log.addFilter(RedactQueryTokens())
     # Services call each other in-process through httpx; the API log already records each request.
     logging.getLogger("httpx").setLevel("WARNING")
     if not verbose:

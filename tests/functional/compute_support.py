@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import struct
+import urllib.parse
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from websockets.sync.client import ClientConnection, connect
 
 from tests.functional.cloud import RunningCloud, make_cloud
 
@@ -55,3 +58,41 @@ def act(conn: Any, sid: str, body: dict[str, Any], mv: str | None = None) -> Any
 def message(resp: Any) -> str:
     """The message of a Nova-shaped error body ({"badRequest": {"code": ..., "message": ...}})."""
     return str(next(iter(resp.json().values()))["message"])
+
+
+# --- the noVNC console: a URL, its websocket, an RFB client up to ServerInit ------------------
+
+def console_url(conn: Any, sid: str) -> str:
+    body = conn.compute.create_console(sid, console_type="novnc")
+    assert body["type"] == "novnc"
+    return str(body["url"])
+
+
+def websocket_url(page_url: str) -> str:
+    """Where noVNC opens its websocket: ``path`` below the host's root."""
+    parts = urllib.parse.urlsplit(page_url)
+    path = urllib.parse.parse_qs(parts.query)["path"][0]
+    return f"ws://{parts.netloc}/{path.lstrip('/')}"
+
+
+def open_console(url: str, **kwargs: Any) -> ClientConnection:
+    return connect(url, subprotocols=["binary"], open_timeout=10, **kwargs)  # type: ignore[list-item]
+
+
+def rfb_handshake(ws: ClientConnection, version: bytes = b"RFB 003.008\n") -> tuple[int, int, bytes]:
+    """The client's side of RFB up to ServerInit: (width, height, desktop name)."""
+    assert ws.subprotocol == "binary"
+    assert ws.recv(timeout=10) == b"RFB 003.008\n"
+    ws.send(version)
+    if version == b"RFB 003.003\n":
+        assert ws.recv(timeout=10) == struct.pack(">I", 1)  # the server decides: None
+    else:
+        assert ws.recv(timeout=10) == bytes((1, 1))  # one security type: None
+        ws.send(bytes((1,)))
+        assert ws.recv(timeout=10) == bytes(4)  # SecurityResult OK
+    ws.send(bytes((1,)))  # ClientInit, shared
+    init = ws.recv(timeout=10)
+    assert isinstance(init, bytes)
+    width, height = struct.unpack(">HH", init[:4])
+    assert struct.unpack(">I", init[20:24])[0] == len(init) - 24
+    return width, height, init[24:]

@@ -19,6 +19,7 @@ import pytest
 
 from tests.databases import postgres_database
 from tests.functional.cloud import wait_until
+from tests.functional.compute_support import console_url, open_console, rfb_handshake, websocket_url
 from tests.functional.multiprocess import ScaleOutCloud
 from tests.services import rabbit_vhost, reachable, require_or_skip
 
@@ -112,6 +113,14 @@ def test_boots_spread_over_the_agents(cloud: ScaleOutCloud, admin: Any) -> None:
     assert len(hosts) >= 2 and hosts <= set(HOSTS), hosts
     for server in servers:
         built_once(admin, server)
+
+
+def test_console_of_a_guest_on_an_agent_process(cloud: ScaleOutCloud, admin: Any) -> None:
+    """The API process's noVNC proxy reaches the guest's VNC server in the agent's process over TCP."""
+    server = settle(admin, boot(admin, "console", 1))[0]
+    assert server.status == "ACTIVE"
+    with open_console(websocket_url(console_url(admin, server.id))) as ws:
+        assert rfb_handshake(ws)[2] == server.name.encode()
 
 
 def test_two_conductors_build_each_server_exactly_once(cloud: ScaleOutCloud, admin: Any) -> None:

@@ -54,3 +54,6 @@ class ComputeHosts:
 
     async def stop(self) -> None:
         await asyncio.gather(*(agent.stop() for agent in self.agents), return_exceptions=True)
+        # Drivers that serve something themselves (the fake one's VNC listener) stop it now.
+        closers = [close() for d in self.drivers.values() if (close := getattr(d, "close", None)) is not None]
+        await asyncio.gather(*closers, return_exceptions=True)

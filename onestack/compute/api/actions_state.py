@@ -10,9 +10,7 @@ to the server's host (agent/actions.py), or to the conductor for unshelve (condu
 
 from __future__ import annotations
 
-import hashlib
 import re
-import time
 import uuid as uuidlib
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -23,7 +21,9 @@ from onestack.compute import states
 from onestack.compute.api.common import ComputeRoutes, Req, check_keys, invalid
 from onestack.compute.api.server_actions import action
 from onestack.compute.api.servers import actor, delete_instance, load
+from onestack.compute.novncproxy import NOVNC_PAGE
 from onestack.compute.rpcapi import AgentAPI, InstanceDict
+from onestack.compute.service import consoles
 from onestack.compute.service import server_actions as actions
 from onestack.compute.service.server_actions import Transition, not_ready
 from onestack.compute.virt.driver import (
@@ -302,8 +302,9 @@ async def console_output(req: Req, ctx: AuthContext, row: dict[str, Any], arg: A
 
 
 def _proxy_base(req: Req) -> str:
+    """noVNC's page on this cloud's own address (compute/novncproxy.py), unless configured."""
     configured = req.state.config.compute.novncproxy_base_url
-    return configured or f"http://{req.request.url.hostname or '127.0.0.1'}:6080/vnc_lite.html"
+    return configured or f"{str(req.request.base_url).rstrip('/')}{NOVNC_PAGE}"
 
 
 async def _console_url(req: Req, row: dict[str, Any], protocol: str, kind: str | None) -> str:
@@ -324,11 +325,9 @@ async def _console_url(req: Req, row: dict[str, Any], protocol: str, kind: str |
     except (InstanceNotFound, ConsoleUnavailable):
         raise not_ready(uuid) from None
     token = str(uuidlib.uuid4())
-    record = {"token_hash": hashlib.sha256(token.encode()).hexdigest(), "console_type": kind,
-              "host": info["host"], "port": info["port"], "internal_access_path": info.get("internal_access_path"),
-              "expires": int(time.time()) + CONSOLE_TOKEN_TTL}
-
-    await req.write(actions.remember_console, uuid, record)
+    await req.write(consoles.remember, uuid, token, kind, info["host"], info["port"],
+                    info.get("internal_access_path"), CONSOLE_TOKEN_TTL)
+    # noVNC opens its websocket on ``path`` below the host's root, as with nova-novncproxy.
     return f"{_proxy_base(req)}?path=%3Ftoken%3D{token}"
 
 

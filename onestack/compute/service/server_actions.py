@@ -7,7 +7,6 @@ transaction; what comes back is the updated row as a plain dict for the cast to 
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,14 +92,6 @@ def api_action(s: Session, uuid: str, name: str, values: dict[str, Any], actor: 
     done = s.get(InstanceAction, action_id)
     if done is not None:
         done.finish_time = utcnow()
-
-
-def remember_console(s: Session, uuid: str, record: dict[str, Any]) -> None:
-    """Keep a console token with the server until it expires, for the console proxy (ten at most)."""
-    inst = instances.get(s, uuid)
-    now = int(time.time())
-    live = [t for t in (inst.system_metadata or {}).get("console_tokens", []) if t.get("expires", 0) > now]
-    merge_meta(inst, {"console_tokens": [*live[-9:], record]})
 
 
 def check_unshelve_target(s: Session, zone: Any, host: str | None, expected_zone: str | None) -> None:

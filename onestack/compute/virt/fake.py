@@ -52,6 +52,7 @@ from onestack.compute.virt.driver import (
     SpawnFailed,
 )
 from onestack.compute.virt.fake_state import Guest, GuestFiles
+from onestack.compute.virt.fake_vnc import FakeVncServer
 from onestack.core import diskimage
 from onestack.core.files import private_dir, write_private
 from onestack.core.ids import new_id
@@ -82,7 +83,6 @@ class FakeHostConfig:
     fail_live_migration_for: set[str] = field(default_factory=set)
     # Destroying these guests (names or uuids) fails, leaving them in place.
     fail_destroy_for: set[str] = field(default_factory=set)
-    vnc_port_base: int = 5900
     live_migration_latency: float = 0.0  # seconds the memory copy takes before the hand-over
     # Over-commit the simulated hypervisor accepts (a real one lets vCPUs oversubscribe).
     cpu_allocation_ratio: float = 1.0
@@ -128,6 +128,7 @@ class FakeDriver:
         self._completing: dict[str, asyncio.Event] = {}  # live migrations copying memory
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._rng = random.Random(self.config.seed)
+        self._vnc = FakeVncServer(self.config.host_ip, self._console_name)
         self.fabric = fabric or FakeFabric()
         self.fabric.join(self)
 
@@ -154,13 +155,6 @@ class FakeDriver:
             ("disk_gb", disk, spec.disk_gb, c.local_gb * c.disk_allocation_ratio)) if used + want > total]
         if short:
             raise InsufficientResources(f"host {self.hostname} cannot fit {spec.name} ({', '.join(short)})")
-
-    def _free_vnc_port(self) -> int:
-        used = {g.vnc_port for g in self._guests.values()}
-        port = self.config.vnc_port_base
-        while port in used:
-            port += 1
-        return port
 
     def _get(self, uuid: str) -> Guest:
         # A guest being built is known (listed, NOSTATE); actions on it wait for its lock.
@@ -248,7 +242,7 @@ class FakeDriver:
     def _define(self, spec: InstanceSpec, network_info: NetworkInfo | None, building: bool) -> Guest:
         self._check_fits(spec)
         guest = Guest(spec=spec, state=PowerState.NOSTATE if building else PowerState.SHUTDOWN,
-                       vnc_port=self._free_vnc_port(), network_info=list(network_info or []), building=building)
+                       network_info=list(network_info or []), building=building)
         self._guests[spec.uuid] = guest
         return guest
 
@@ -520,7 +514,6 @@ class FakeDriver:
                 self._completing.pop(uuid, None)
             # The hand-over is one step with no await: the guest is never on both or neither.
             dest._incoming.pop(uuid)
-            guest.vnc_port = dest._free_vnc_port()
             dest._guests[uuid] = guest
             del self._guests[uuid]
             self._log(guest, f"{guest.spec.name}: live-migrated from {self.hostname} to {dest.hostname}")
@@ -569,7 +562,18 @@ class FakeDriver:
         guest = self._get(uuid)
         if guest.state not in (PowerState.RUNNING, PowerState.PAUSED):
             raise ConsoleUnavailable(f"{guest.spec.name} is {guest.state.name.lower()}: no VNC console")
-        return ConsoleInfo(host=self.config.host_ip, port=guest.vnc_port)
+        # Every guest behind the host's one listener, chosen by uuid (fake_vnc.py).
+        return ConsoleInfo(host=self.config.host_ip, port=await self._vnc.port(), internal_access_path=uuid)
+
+    def _console_name(self, uuid: str) -> str | None:
+        guest = self._guests.get(uuid)
+        if guest is None or guest.state not in (PowerState.RUNNING, PowerState.PAUSED):
+            return None
+        return guest.spec.name
+
+    async def close(self) -> None:
+        """Stop serving consoles (the process is stopping)."""
+        await self._vnc.close()
 
     # --- drift: things that happen outside the agent's control ------------------------------
 

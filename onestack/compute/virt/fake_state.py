@@ -37,7 +37,6 @@ FORMAT = 1  # bump when a record's shape changes incompatibly
 class Guest:
     spec: InstanceSpec
     state: PowerState
-    vnc_port: int
     network_info: NetworkInfo = field(default_factory=list)
     console: deque[str] = field(default_factory=lambda: deque(maxlen=CONSOLE_LINES))
     booted_at: float | None = None  # wall-clock time of the last boot while running (survives restarts)
@@ -48,13 +47,13 @@ class Guest:
         return max(0, int(time.time() - self.booted_at)) if self.booted_at is not None else 0
 
     def to_json(self) -> dict[str, Any]:
-        return {"spec": asdict(self.spec), "state": int(self.state), "vnc_port": self.vnc_port,
+        return {"spec": asdict(self.spec), "state": int(self.state),
                 "network_info": self.network_info, "console": list(self.console), "booted_at": self.booted_at,
                 "rescued": self.rescued}
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Guest:
-        return cls(spec=InstanceSpec(**doc["spec"]), state=PowerState(doc["state"]), vnc_port=int(doc["vnc_port"]),
+        return cls(spec=InstanceSpec(**doc["spec"]), state=PowerState(doc["state"]),
                    network_info=list(doc["network_info"]),
                    console=deque((str(line) for line in doc["console"]), maxlen=CONSOLE_LINES),
                    booted_at=None if doc["booted_at"] is None else float(doc["booted_at"]),

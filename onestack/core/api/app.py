@@ -50,6 +50,8 @@ class Service:
     # request whose path (below the mount) starts with ``versioned_prefix``.
     microversion: MicroversionPolicy | None = None
     versioned_prefix: str = "/"
+    # Routes served at the process's root, outside the prefix (compute's noVNC console proxy).
+    root_routes: Sequence[BaseRoute] = ()
 
 
 def new_request_id() -> str:
@@ -245,6 +247,7 @@ def build_root_app(
         Route("/", index, methods=["GET", "HEAD"]),
     ]
     for service in services:
+        routes.extend(service.root_routes)
         routes.append(Mount(service.prefix, app=build_service_app(service, max_body_size)))
     root = Starlette(routes=routes, lifespan=lifespan)
     return RequestContextMiddleware(_ExactPrefix(root, [s.prefix for s in services]), log_requests=log_requests)
