@@ -52,7 +52,7 @@ S = models.Subnet
 TAG_TYPE = "subnets"
 MAX_DNS_NAMESERVERS = 5     # Neutron's max_dns_nameservers
 MAX_HOST_ROUTES = 20        # Neutron's max_subnet_host_routes
-IPV6_MIN_MTU = 1280
+IPV6_MIN_MTU = networks.IPV6_MIN_MTU
 # Ports that go with the subnet rather than keep it in use.
 OWN_PORTS = networks.OWN_PORTS
 
