@@ -137,3 +137,56 @@ def test_bulk_create_is_all_or_nothing(cloud: RunningCloud, demo: Any) -> None:
     finally:
         for n in made:
             demo.network.delete_network(n["id"])
+
+
+def test_deleting_an_external_network_takes_its_free_floating_ips(cloud: RunningCloud, admin: Any) -> None:
+    # Neutron deletes the floating IPs no port or router holds with their network (Tempest's
+    # test_delete_external_networks_with_floating_ip); a router's gateway keeps it in use.
+    http = neutron(cloud, "devstack-admin")
+    net = admin.network.create_network(name="nt-ext-fips", is_router_external=True)
+    try:
+        admin.network.create_subnet(network_id=net.id, ip_version=4, cidr="198.51.100.0/24")
+        fip = admin.network.create_ip(floating_network_id=net.id)
+        router = admin.network.create_router(name="nt-ext-fips-router", external_gateway_info={"network_id": net.id})
+        try:
+            r = http.delete(f"/v2.0/networks/{net.id}")
+            assert r.status_code == 409 and error_of(r)["type"] == "NetworkInUse", r.text
+            # The refused delete changed nothing: the floating IP and its port remain.
+            assert admin.network.get_ip(fip.id).floating_network_id == net.id
+            assert admin.network.get_port(_fip_port(admin, fip.id)).network_id == net.id
+        finally:
+            admin.network.delete_router(admin.network.update_router(router, external_gateway_info={}).id)
+        port_id = _fip_port(admin, fip.id)
+        r = http.delete(f"/v2.0/networks/{net.id}")
+        assert r.status_code == 204, r.text
+        for path in (f"/v2.0/floatingips/{fip.id}", f"/v2.0/ports/{port_id}", f"/v2.0/networks/{net.id}"):
+            assert http.get(path).status_code == 404, path
+    finally:
+        admin.network.delete_network(net.id, ignore_missing=True)
+
+
+def _fip_port(admin: Any, fip_id: str) -> str:
+    [port] = list(admin.network.ports(device_id=fip_id, device_owner="network:floatingip"))
+    return str(port.id)
+
+
+def test_mtu_below_1280_is_refused_while_the_network_has_ipv6_subnets(cloud: RunningCloud, demo: Any) -> None:
+    http = neutron(cloud)
+    net = demo.network.create_network(name="nt-mtu")
+    try:
+        assert demo.network.update_network(net, mtu=68).mtu == 68  # no subnet: any MTU Neutron takes
+        demo.network.update_network(net, mtu=1500)
+        demo.network.create_subnet(network_id=net.id, ip_version=4, cidr="10.61.0.0/24")
+        assert demo.network.update_network(net, mtu=1279).mtu == 1279  # IPv4 needs 68 only
+        demo.network.update_network(net, mtu=1500)
+        demo.network.create_subnet(network_id=net.id, ip_version=6, cidr="fd00:61::/64")
+        before = demo.network.get_network(net.id)
+        r = http.put(f"/v2.0/networks/{net.id}", json={"network": {"mtu": 1279, "name": "nt-mtu-low"}})
+        assert r.status_code == 409, r.text
+        assert error_of(r)["type"] == "NetworkMTUSubnetConflict"
+        assert error_of(r)["message"] == f"MTU of {net.id} is not valid, subnet requires a minimum of 1280"
+        after = demo.network.get_network(net.id)
+        assert (after.mtu, after.name, after.revision_number) == (1500, "nt-mtu", before.revision_number)
+        assert demo.network.update_network(net, mtu=1280).mtu == 1280
+    finally:
+        demo.network.delete_network(net.id)

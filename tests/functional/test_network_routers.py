@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from openstack import exceptions as sdk_exc
 
-from tests.functional.cloud import RunningCloud
+from onestack.network.agent.fake import read
+from tests.functional.cloud import RunningCloud, wait_until
 from tests.functional.l3_support import public_network, topology
 from tests.functional.network_support import error_of, neutron
 
@@ -333,3 +334,35 @@ def test_ipv6_prefixes_share_one_router_port(demo: Any) -> None:
     finally:
         demo.network.delete_router(router.id)
         demo.network.delete_network(net.id)
+
+
+def _router_namespace(cloud: RunningCloud, router_id: str) -> dict[str, Any] | None:
+    """The router's namespace on whichever host runs the routers (the fake data plane's model)."""
+    for datapath in sorted((cloud.data_dir / "network").glob("*/datapath")):
+        ns = read(datapath)["namespaces"].get(f"qrouter-{router_id}")
+        if ns is not None and ns.get("router") is not None:
+            found: dict[str, Any] = ns
+            return found
+    return None
+
+
+def test_an_admin_down_routers_ports_go_active(cloud: RunningCloud, admin: Any, demo: Any) -> None:
+    # Tempest creates its routers admin-down and waits for each interface port to go ACTIVE, as
+    # OVN shows them: the routers' host wires the router, which forwards nothing while down.
+    with topology(demo, "rt-down", "10.52.1.0/24", routed=False) as topo:
+        topo.router = router = demo.network.create_router(
+            name="rt-down-router", admin_state_up=False, external_gateway_info={"network_id": public_network(demo).id})
+        assert router.is_admin_state_up is False
+        answer = demo.network.add_interface_to_router(router, subnet_id=topo.subnet.id)
+        [gateway] = list(admin.network.ports(device_id=router.id, device_owner="network:router_gateway"))
+        # Well within the agents' periodic pass: the change nudges the routers' host.
+        for port_id in (answer["port_id"], gateway.id):
+            wait_until(lambda: admin.network.get_port(port_id).status == "ACTIVE", timeout=8, interval=0.2,  # noqa: B023
+                       what=f"router port {port_id} ACTIVE")
+        ns = _router_namespace(cloud, router.id)
+        assert ns is not None and ns["forwarding"] is False
+        assert [i["port_id"] for i in ns["router"]["interfaces"]] == [answer["port_id"]]
+        demo.network.update_router(router, admin_state_up=True)
+        wait_until(lambda: (_router_namespace(cloud, router.id) or {}).get("forwarding") is True, timeout=8,
+                   interval=0.2, what="the router forwarding once admin-up")
+        assert demo.network.get_port(answer["port_id"]).status == "ACTIVE"

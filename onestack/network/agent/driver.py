@@ -72,7 +72,9 @@ class NetworkDriver(Protocol):
     async def ensure_router(self, spec: RouterSpec) -> None:
         """Run the router: namespace ``qrouter-<id>``, one interface per spec interface, the
         gateway interface with SNAT of the interfaces' subnets when ``enable_snat``, the extra
-        routes, and DNAT/SNAT of each floating IP. Anything of the router not in the spec goes."""
+        routes, and DNAT/SNAT of each floating IP. Anything of the router not in the spec goes.
+        A router not ``admin_state_up`` is wired all the same but forwards nothing (its
+        interfaces down), so its ports are wired and it comes up at once when set admin-up."""
 
     async def remove_router(self, router_id: str) -> None:
         """Remove the router's namespace and everything in it."""

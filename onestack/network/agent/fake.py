@@ -283,7 +283,8 @@ class FakeNetworkDriver:
             host.put("namespaces", ns_name, {"router": None})  # not a complete router until the last step
 
         def wire(host: HostDir) -> None:
-            host.put("namespaces", ns_name, {"router": spec})
+            # An admin-down router is wired all the same, its interfaces down: it forwards nothing.
+            host.put("namespaces", ns_name, {"router": spec, "forwarding": spec["admin_state_up"]})
 
         await self._step("ensure_router", spec["id"], namespace)
         await self._step("ensure_router", spec["id"], wire, last=True)

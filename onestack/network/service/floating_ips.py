@@ -266,6 +266,19 @@ def delete_floating_ip(s: Session, caller: Caller, fip_id: str, revision: int | 
     ports.delete(s, INTERNAL, port_id, internal=True)
 
 
+def delete_free_on_network(s: Session, network_id: str) -> None:
+    """The external network is being deleted: its floating IPs not associated with a port nor
+    bound to a router (by a port forwarding) go with it, with their ports (Neutron's
+    ``delete_disassociated_floatingips``); any other keeps the network in use."""
+    for row in list(s.scalars(select(F).where(F.floating_network_id == network_id, F.fixed_port_id.is_(None),
+                                              F.router_id.is_(None)).order_by(F.id))):
+        port_id = row.floating_port_id
+        delete_tags(s, TAG_TYPE, row.id)
+        s.delete(row)
+        s.flush()
+        ports.delete(s, INTERNAL, port_id, internal=True)
+
+
 def disassociate_port(s: Session, port_id: str) -> None:
     """A port is going: the floating IPs on it become free and its port forwardings go (Neutron's
     ``disassociate_floatingips`` and its port forwarding plugin)."""

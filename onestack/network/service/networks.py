@@ -15,6 +15,7 @@ from onestack.network.errors import (
     ExternalNetworkInUse,
     InvalidSharedSetting,
     NetworkInUse,
+    NetworkMTUSubnetConflict,
     NetworkNotFound,
 )
 from onestack.network.service import quotas, subnetpools
@@ -38,6 +39,8 @@ N = models.Network
 TAG_TYPE = "networks"
 # Ports the network itself owns: they go with it, they do not keep it in use.
 OWN_PORTS = ("network:dhcp",)
+# The least MTU a subnet of each IP version needs (RFC 791, RFC 8200).
+IPV4_MIN_MTU, IPV6_MIN_MTU = 68, 1280
 
 
 def visible(caller: Caller) -> Any:
@@ -190,6 +193,8 @@ def update(s: Session, caller: Caller, network_id: str, attrs: Mapping[str, Any]
 
     row = get_row(s, caller, network_id)
     check_revision(row, revision)
+    if "mtu" in attrs:
+        _check_mtu(s, row.id, attrs["mtu"])
     for key, column in (("name", "name"), ("description", "description"), ("admin_state_up", "admin_state_up"),
                         ("mtu", "mtu"), ("port_security_enabled", "port_security_enabled"),
                         ("dns_domain", "dns_domain"), ("is_default", "is_default")):
@@ -216,6 +221,20 @@ def update(s: Session, caller: Caller, network_id: str, attrs: Mapping[str, Any]
     return views(s, caller, [row])[0]
 
 
+def _check_mtu(s: Session, network_id: str, mtu: int) -> None:
+    """The network's subnets must fit in the new MTU: 68 for IPv4, 1280 for IPv6 (Neutron's
+    ``_validate_change_network_mtu``: NetworkMTUSubnetConflict, 409)."""
+    if mtu >= IPV6_MIN_MTU:
+        return
+    # The network's row lock, taken as a new subnet takes it: no IPv6 subnet slips in meanwhile.
+    s.execute(select(N.id).where(N.id == network_id).with_for_update())
+    versions = set(s.scalars(select(models.Subnet.ip_version).distinct().where(models.Subnet.network_id == network_id)))
+    if versions and mtu < IPV4_MIN_MTU:
+        raise NetworkMTUSubnetConflict(network_id, IPV4_MIN_MTU)
+    if 6 in versions:
+        raise NetworkMTUSubnetConflict(network_id, IPV6_MIN_MTU)
+
+
 def _no_gateways(s: Session, network_id: str) -> None:
     """An external network stays external while routers have their gateway on it (Neutron's
     ExternalNetworkInUse)."""
@@ -236,11 +255,14 @@ def _unshare_check(s: Session, row: models.Network) -> None:
 
 
 def delete_network(s: Session, caller: Caller, network_id: str, revision: int | None = None) -> models.Network:
-    """Delete the network with its subnets, DHCP ports, RBAC entries and tags; 409 while in use."""
+    """Delete the network with its subnets, DHCP ports, free floating IPs, RBAC entries and tags;
+    409 while in use (a port of a server or router, an associated floating IP)."""
+    from onestack.network.service import floating_ips  # it imports this module
     from onestack.network.service.common import check_revision
 
     row = get_row(s, caller, network_id)
     check_revision(row, revision)
+    floating_ips.delete_free_on_network(s, network_id)  # rolled back with the rest on a 409
     if _ports_of_others(s, network_id) is not None:
         raise NetworkInUse(network_id)
     p, sub = models.Port, models.Subnet

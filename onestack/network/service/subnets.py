@@ -52,7 +52,7 @@ S = models.Subnet
 TAG_TYPE = "subnets"
 MAX_DNS_NAMESERVERS = 5     # Neutron's max_dns_nameservers
 MAX_HOST_ROUTES = 20        # Neutron's max_subnet_host_routes
-IPV6_MIN_MTU = 1280
+IPV6_MIN_MTU = networks.IPV6_MIN_MTU
 # Ports that go with the subnet rather than keep it in use.
 OWN_PORTS = networks.OWN_PORTS
 
@@ -301,9 +301,10 @@ def create(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any]
     net = network_for_new(s, caller, attrs["network_id"], project_id)
     # Subnets of one network are made one at a time (a row lock on server databases), so that
     # two overlapping ones cannot both pass the overlap check.
-    s.execute(select(models.Network.id).where(models.Network.id == net.id).with_for_update())
+    # The MTU as of the lock: an update lowering it takes the same lock before it looks at subnets.
+    mtu = s.scalar(select(models.Network.mtu).where(models.Network.id == net.id).with_for_update())
     ip_version = int(attrs["ip_version"])
-    if ip_version == 6 and net.mtu < IPV6_MIN_MTU:
+    if ip_version == 6 and mtu is not None and mtu < IPV6_MIN_MTU:
         raise NetworkMTUSubnetConflict(net.id, IPV6_MIN_MTU)
     given_cidr, pool_id = _cidr_from_pool(s, caller, project_id, attrs)
     _check_version(ip_version, given_cidr, "cidr")

@@ -76,6 +76,15 @@ def test_port_status_wired_only_when_observed_as_desired_and_admin_up() -> None:
     assert down == sorted([b["id"], c["id"]])
 
 
+def test_an_admin_down_routers_ports_are_wired_once_the_host_runs_it() -> None:
+    # Tempest creates routers admin-down and waits for their ports to go ACTIVE (OVN's way).
+    r = router()
+    r["admin_state_up"] = False
+    desired = state(routers={r["id"]: r})
+    assert reconcile.port_status(desired, copy.deepcopy(desired)) == (sorted(["gw-1", "ri-1"]), [])
+    assert reconcile.port_status(desired, empty()) == ([], sorted(["gw-1", "ri-1"]))
+
+
 # --- passes over the fake driver, with a stand-in server -------------------------------------------------
 
 class Server:
