@@ -28,6 +28,7 @@ from onestack.network.api import (
     routers,
     security_group_rules,
     security_groups,
+    service_providers,
     subnetpools,
     subnets,
     tags,
@@ -42,7 +43,8 @@ if TYPE_CHECKING:
 # Every mounted API module; each declares its routes and the extensions it implements.
 API_MODULES = (root, networks, subnets, ports, subnetpools, address_scopes, ip_availability, routers, floating_ips,
                port_forwardings, auto_topology, security_groups, security_group_rules,
-               default_security_group_rules, quotas, rbac, tags, availability_zones, agents)
+               default_security_group_rules, quotas, rbac, tags, availability_zones, agents,
+               service_providers)
 PREFIX = "/networking"
 _COLLECTION = re.compile(r"^/v2\.0/([a-z_-]+)$")
 

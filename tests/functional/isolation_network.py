@@ -175,6 +175,7 @@ ROWS: tuple[Probe, ...] = (
                      r"|security-group-rules|rbac-policies|network-ip-availabilities|floatingip_pools"
                      r"|availability_zones|default-security-group-rules)", 200),
     Probe("GET", V + r"/agents", 200),  # an empty list for who may not see agents
+    Probe("GET", V + r"/service-providers", 200, sweep=False),  # the same for every caller
     # alt's private resources: not there for demo, whatever the method
     Probe("GET PUT DELETE", V + r"/networks/\{network_id\}", 404, params=P, body={"network": {"name": "stolen"}}),
     Probe("GET PUT DELETE", V + r"/networks/\{network_id\}", 404, params={"network_id": "net2"},

@@ -190,3 +190,11 @@ def test_mtu_below_1280_is_refused_while_the_network_has_ipv6_subnets(cloud: Run
         assert demo.network.update_network(net, mtu=1280).mtu == 1280
     finally:
         demo.network.delete_network(net.id)
+
+
+def test_service_providers(cloud: RunningCloud) -> None:
+    http = neutron(cloud)
+    providers = http.get("/v2.0/service-providers").json()["service_providers"]
+    assert providers == [{"service_type": "L3_ROUTER_NAT", "name": "onestack", "default": True}]
+    assert http.get("/v2.0/service-providers?service_type=LOADBALANCERV2").json()["service_providers"] == []
+    assert http.get("/v2.0/service-providers?bogus=1").status_code == 400
