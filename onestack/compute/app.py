@@ -85,6 +85,7 @@ def build_compute(config: Config, db: Database, validator: TokenValidator) -> tu
         state={"token_validator": validator, "api": ApiService(compute, db, compute.enforcer, CONVENTIONS)},
         microversion=versions.POLICY,
         versioned_prefix="/v2.1/",
+        request_id_headers=("x-compute-request-id",),
     )
     return service, compute
 
