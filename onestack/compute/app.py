@@ -87,6 +87,7 @@ def build_compute(config: Config, db: Database, validator: TokenValidator) -> tu
         microversion=versions.POLICY,
         versioned_prefix="/v2.1/",
         root_routes=novnc_routes(db),
+        request_id_headers=("x-compute-request-id",),
     )
     return service, compute
 

@@ -59,16 +59,31 @@ def vif_of(port: dict[str, Any], network: dict[str, Any] | None, floating: list[
     }
 
 
-def addresses(network_info: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Nova's ``addresses`` view of an info cache: per network name, fixed then floating IPs."""
+def addresses(network_info: list[dict[str, Any]], extended: bool = True) -> dict[str, list[dict[str, Any]]]:
+    """Nova's ``addresses`` view of an info cache: per network name, fixed then floating IPs.
+
+    ``extended`` adds each address's type and MAC (``OS-EXT-IPS``); Nova leaves them out of the
+    PUT and rebuild answers before 2.75 (its view's ``extend_address``).
+    """
     out: dict[str, list[dict[str, Any]]] = {}
     for vif in network_info:
         entries = out.setdefault(str(vif.get("network_name") or vif.get("network_id")), [])
         mac = vif.get("mac_address")
         for ip in vif.get("fixed_ips") or []:
-            entries.append({"version": ip.get("version", 4), "addr": ip["ip_address"],
-                            "OS-EXT-IPS:type": "fixed", "OS-EXT-IPS-MAC:mac_addr": mac})
+            entries.append(_address(ip.get("version", 4), ip["ip_address"], "fixed", mac, extended))
         for floating, _fixed in vif.get("floating_ips") or []:
-            entries.append({"version": 6 if ":" in floating else 4, "addr": floating,
-                            "OS-EXT-IPS:type": "floating", "OS-EXT-IPS-MAC:mac_addr": mac})
+            entries.append(_address(6 if ":" in floating else 4, floating, "floating", mac, extended))
     return out
+
+
+def _address(version: int, addr: str, kind: str, mac: Any, extended: bool) -> dict[str, Any]:
+    entry: dict[str, Any] = {"version": version, "addr": addr}
+    if extended:
+        entry.update({"OS-EXT-IPS:type": kind, "OS-EXT-IPS-MAC:mac_addr": mac})
+    return entry
+
+
+def fixed_addresses(network_info: list[dict[str, Any]]) -> list[tuple[int, str]]:
+    """(version, address) of every fixed IP in an info cache (the ip / ip6 list filters)."""
+    return [(int(ip.get("version", 4)), str(ip["ip_address"])) for vif in network_info
+            for ip in vif.get("fixed_ips") or [] if ip.get("ip_address")]

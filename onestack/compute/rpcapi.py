@@ -390,6 +390,10 @@ class AgentAPI(RpcAPI):
         """network-vif-plugged (wakes a waiting spawn), network-changed / -vif-deleted (refresh
         the info cache), as the external events API accepted them."""
 
+    @cast
+    async def inject_network_info(self, host: str, instance: InstanceDict, request_id: str | None = None) -> None:
+        """The admin's injectNetworkInfo: refresh the server's info cache from its ports."""
+
     @call
     async def attach_interface(self, host: str, instance: InstanceDict, network_id: str | None,
                                port_id: str | None, fixed_ip: str | None, tag: str | None = None) -> dict[str, Any]:

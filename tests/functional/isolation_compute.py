@@ -139,7 +139,8 @@ SERVER_ACTIONS = [{"reboot": {"type": "SOFT"}}, {"os-stop": None}, {"pause": Non
                   {"rebuild": {"imageRef": "{public_image}"}}, {"os-getConsoleOutput": {}}, {"createBackup": {
                       "name": "b", "backup_type": "daily", "rotation": 1}}, {"changePassword": {"adminPass": "x"}},
                   {"addSecurityGroup": {"name": "default"}}, {"removeSecurityGroup": {"name": "default"}},
-                  {"addFloatingIp": {"address": "198.51.100.7"}}, {"removeFloatingIp": {"address": "198.51.100.7"}}]
+                  {"addFloatingIp": {"address": "198.51.100.7"}}, {"removeFloatingIp": {"address": "198.51.100.7"}},
+                  {"injectNetworkInfo": None}]
 
 
 def _action(body: dict[str, Any]) -> Any:

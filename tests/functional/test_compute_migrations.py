@@ -124,6 +124,22 @@ def test_resize_confirm_with_cli(ccloud: RunningCloud, cadmin: Any, cdemo: Any, 
     assert act(cdemo, sid, {"revertResize": None}).status_code == 409
 
 
+def test_resize_and_migrate_set_the_disk_config(cadmin: Any, cdemo: Any) -> None:
+    sid, _ = boot(cdemo, cadmin, uniq("dc"))
+    resp = act(cdemo, sid, {"resize": {"flavorRef": flavor_id(cdemo, "m1.small"), "OS-DCF:diskConfig": "AUTO"}})
+    assert resp.status_code == 202, resp.text
+    assert wait_status(cadmin, sid, "VERIFY_RESIZE")["OS-DCF:diskConfig"] == "AUTO"
+    assert act(cdemo, sid, {"confirmResize": None}).status_code == 204
+    assert wait_status(cadmin, sid, "ACTIVE")["OS-DCF:diskConfig"] == "AUTO"
+    # Nova's resize sets ``auto_disk_config or False``: a cold migration (a resize without a
+    # flavor) leaves the server MANUAL.
+    assert act(cadmin, sid, {"migrate": None}).status_code == 202
+    assert wait_status(cadmin, sid, "VERIFY_RESIZE")["OS-DCF:diskConfig"] == "MANUAL"
+    assert act(cadmin, sid, {"confirmResize": None}).status_code == 204
+    wait_status(cadmin, sid, "ACTIVE")
+    cdemo.compute.delete_server(sid)
+
+
 def test_delete_while_verifying_a_resize_releases_both_claims(cadmin: Any, cdemo: Any,
                                                                 providers: dict[str, str]) -> None:
     sid, source = boot(cdemo, cadmin, uniq("rd"))

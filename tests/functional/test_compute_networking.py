@@ -479,3 +479,77 @@ def test_evacuation_rebinds_the_port(cdemo: Any, cadmin: Any, qadmin: httpx.Clie
     assert port(qadmin, p["id"]).json()["port"]["binding:host_id"] == dest
     assert [x["id"] for x in ports_of(qadmin, sid)] == [p["id"]]  # the same port, bound to its new host
     delete(cdemo, sid)
+
+
+# --- what Tempest found once servers had networks ----------------------------------------------
+
+def test_rebuild_and_update_answers_show_plain_addresses_before_2_75(cdemo: Any, image: str,
+                                                                     net: dict[str, Any]) -> None:
+    sid = booted(cdemo, image, [{"uuid": net["id"], "fixed_ip": "10.77.0.71"}])
+    plain = {net["name"]: [{"version": 4, "addr": "10.77.0.71"}]}
+    resp = call(cdemo, "POST", f"/servers/{sid}/action", mv="2.1", body={"rebuild": {"imageRef": image}})
+    assert resp.status_code == 202, resp.text
+    assert resp.json()["server"]["addresses"] == plain  # Nova's rebuild view: no OS-EXT-IPS
+    active(cdemo, sid)
+    updated = call(cdemo, "PUT", f"/servers/{sid}", mv="2.1", body={"server": {"name": uniq("srv")}})
+    assert updated.status_code == 200 and updated.json()["server"]["addresses"] == plain
+    # From 2.75 both answers are GET's view, extended addresses included.
+    resp = call(cdemo, "POST", f"/servers/{sid}/action", mv="2.75", body={"rebuild": {"imageRef": image}})
+    assert resp.status_code == 202, resp.text
+    [entry] = resp.json()["server"]["addresses"][net["name"]]
+    assert entry["OS-EXT-IPS:type"] == "fixed" and entry["OS-EXT-IPS-MAC:mac_addr"]
+    assert show(cdemo, sid)["addresses"][net["name"]][0]["OS-EXT-IPS:type"] == "fixed"
+    active(cdemo, sid)
+    delete(cdemo, sid)
+
+
+def test_list_filters_by_ip_regex(cdemo: Any, calt: Any, image: str, net: dict[str, Any]) -> None:
+    sid = booted(cdemo, image, [{"uuid": net["id"], "fixed_ip": "10.77.0.72"}])
+    other = booted(cdemo, image, "none")
+
+    def listed(params: str, conn: Any = cdemo, mv: str = "2.1") -> list[str]:
+        resp = call(conn, "GET", f"/servers?{params}", mv=mv)
+        assert resp.status_code == 200, resp.text
+        return [s["id"] for s in resp.json()["servers"]]
+
+    assert listed("ip=10.77.0.72") == [sid]
+    assert listed("ip=10.77.0.7") == [sid]  # a regular expression, matched from the start (re.match)
+    assert listed("ip=^10%5C.77%5C.0%5C.72$") == [sid]
+    assert listed("ip=77.0.72") == []
+    assert listed("ip=10.77.0.73") == []
+    assert listed("ip6=10.77.0.72", mv="2.5") == []  # ip6 matches IPv6 addresses only
+    assert sid in listed("name=srv&ip=10.77")  # with other filters
+    assert other not in listed("ip=10")
+    assert listed("ip=10.77.0.72", conn=calt) == []  # another project's server stays hidden
+    assert call(cdemo, "GET", "/servers?ip=(", mv="2.1").status_code == 400
+    detail = call(cdemo, "GET", "/servers/detail?ip=10.77.0.72&limit=1", mv="2.1")
+    assert [s["id"] for s in detail.json()["servers"]] == [sid]
+    delete(cdemo, sid)
+    delete(cdemo, other)
+
+
+def test_compute_answers_carry_x_compute_request_id(cdemo: Any, qdemo: httpx.Client) -> None:
+    for resp in (call(cdemo, "GET", "/servers"), call(cdemo, "GET", f"/servers/{uuid.uuid4()}"),
+                 call(cdemo, "GET", "/flavors", mv="9.99")):
+        rid = resp.headers["x-openstack-request-id"]
+        assert rid.startswith("req-") and resp.headers["x-compute-request-id"] == rid
+    assert call(cdemo, "GET", f"/servers/{uuid.uuid4()}").status_code == 404
+    assert call(cdemo, "GET", "/flavors", mv="9.99").status_code == 406
+    assert "x-compute-request-id" not in qdemo.get("/v2.0/networks").headers  # compute's header only
+
+
+def test_inject_network_info_refreshes_the_info_cache(cdemo: Any, cadmin: Any, qadmin: httpx.Client,
+                                                      image: str, net: dict[str, Any]) -> None:
+    sid = booted(cdemo, image, [{"uuid": net["id"]}])
+    refused = call(cdemo, "POST", f"/servers/{sid}/action", body={"injectNetworkInfo": None})
+    assert refused.status_code == 403, refused.text  # an admin's action
+    missing = call(cadmin, "POST", f"/servers/{uuid.uuid4()}/action", body={"injectNetworkInfo": None})
+    assert missing.status_code == 404
+    [p] = ports_of(qadmin, sid)
+    ips = [*p["fixed_ips"], {"subnet_id": net["subnet"]["id"], "ip_address": "10.77.0.98"}]
+    assert qadmin.put(f"/v2.0/ports/{p['id']}", json={"port": {"fixed_ips": ips}}).status_code == 200
+    resp = call(cadmin, "POST", f"/servers/{sid}/action", body={"injectNetworkInfo": None})
+    assert resp.status_code == 202 and resp.content == b"", resp.text
+    wait_until(lambda: "10.77.0.98" in [a["addr"] for a in show(cdemo, sid)["addresses"][net["name"]]],
+               timeout=30, what="the new address in the server's addresses")
+    delete(cdemo, sid)

@@ -314,6 +314,19 @@ def test_rebuild(ccloud: RunningCloud, cdemo: Any, vm: str) -> None:
     cdemo.compute.delete_keypair(key)
 
 
+def test_rebuild_sets_the_disk_config(cdemo: Any, vm: str) -> None:
+    assert call(cdemo, "PUT", f"/servers/{vm}", body={"server": {"OS-DCF:diskConfig": "MANUAL"}}).status_code == 200
+    image = cdemo.image.find_image(IMAGE, ignore_missing=False).id
+    resp = act(cdemo, vm, {"rebuild": {"imageRef": image, "OS-DCF:diskConfig": "AUTO"}})
+    assert resp.status_code == 202 and resp.json()["server"]["OS-DCF:diskConfig"] == "AUTO"
+    assert wait_status(cdemo, vm, "ACTIVE")["OS-DCF:diskConfig"] == "AUTO"
+    # Not given, it is the image's (this image says nothing: MANUAL), as in Nova.
+    assert act(cdemo, vm, {"rebuild": {"imageRef": image}}).json()["server"]["OS-DCF:diskConfig"] == "MANUAL"
+    wait_status(cdemo, vm, "ACTIVE")
+    bad = act(cdemo, vm, {"rebuild": {"imageRef": image, "OS-DCF:diskConfig": "auto"}})
+    assert bad.status_code == 400 and server_of(cdemo, vm)["OS-DCF:diskConfig"] == "MANUAL"
+
+
 def test_rebuild_failure_errors_the_server(cadmin: Any, cdemo: Any) -> None:
     sid = boot(cdemo, "h1-rebuild-fail")
     image = cdemo.image.find_image(IMAGE, ignore_missing=False)

@@ -297,7 +297,7 @@ def test_list_filters(cdemo: Any, cadmin: Any, fleet: dict[str, Any], images: di
     assert set(ids(call(cdemo, "GET", "/servers?tags-any=red,green", mv="2.26"))) & mine == mine
     assert set(ids(call(cdemo, "GET", "/servers?not-tags=red,blue", mv="2.26"))) & mine == {b["id"], c["id"]}
     assert set(ids(call(cdemo, "GET", "/servers?not-tags-any=red", mv="2.26"))) & mine == {c["id"]}
-    assert ids(call(cdemo, "GET", "/servers?ip=10.0.0.1")) == []  # no server has a fixed address
+    assert ids(call(cdemo, "GET", "/servers?ip=10.0.0.1")) == []  # these servers have no ports
     host = show(cadmin, a["id"])["OS-EXT-SRV-ATTR:host"]
     on_host = set(ids(call(cadmin, "GET", f"/servers?all_tenants=1&host={host}")))
     assert a["id"] in on_host and all(show(cadmin, s)["OS-EXT-SRV-ATTR:host"] == host for s in on_host)

@@ -48,6 +48,13 @@ class PortActions:
             except Exception:
                 log.exception("%s: refreshing the info cache of %s failed", self.agent.host, uuid)
 
+    async def inject_network_info(self, instance: InstanceDict, request_id: str | None = None) -> None:
+        """Nova's inject_network_info: the network info read again (the cache refreshed); the
+        simulated guests take no injection beyond that."""
+        if instance["uuid"] in self.agent.inflight:
+            return  # the work in flight writes the cache itself when done
+        await self.agent.network.refresh(instance)
+
     async def attach_interface(self, instance: InstanceDict, network_id: str | None, port_id: str | None,
                                fixed_ip: str | None, tag: str | None = None) -> dict[str, Any]:
         driver = self.agent.driver

@@ -310,8 +310,11 @@ async def rebuild(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any) -> 
                                 await req.allowed("os_compute_api:servers:create:zero_disk_flavor"))
     values = await _rebuild_values(req, body)
     values["image_ref"] = image_id
+    requested = (server_create._disk_config(body["OS-DCF:diskConfig"]) if "OS-DCF:diskConfig" in body
+                 else None)
     updated = await begin(req, ctx, row["uuid"], t, values,
-                          meta={"image_properties": props, "image_base_image_ref": image_id})
+                          meta={"image_properties": props, "image_base_image_ref": image_id,
+                                "auto_disk_config": boot.auto_disk_config(requested, props, image_id)})
     await agents(req).rebuild_instance(updated["host"], updated, image_id, request_id=req.request_id,
                                            orig_vm_state=row["vm_state"], preserve_ephemeral=preserve)
     server = await show_one(req, ctx, row["uuid"])

@@ -100,7 +100,7 @@ async def resize(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any) -> R
     await req.enforce("os_compute_api:servers:resize", {"project_id": row["project_id"], "user_id": row["user_id"]})
     viewer = flavor_svc.Viewer(project_id=ctx.project_id, is_admin=await req.is_admin())
     move = Move("resize", "resize", (states.ACTIVE, states.STOPPED), states.RESIZE_PREP, "resize",
-                "pre-migrating", host_up=True)
+                "pre-migrating", host_up=True, auto_disk_config=body.get("OS-DCF:diskConfig") == "AUTO")
     inst, mig, extra = await _begin(req, row, move, moves.resize_to(flavor_id, viewer))
     await _conductor(req).migrate_server(inst["uuid"], mig["uuid"], extra["flavor"], requested_host=None,
                                              request_id=req.request_id)
@@ -119,7 +119,7 @@ async def migrate(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any) -> 
             else "os_compute_api:os-migrate-server:migrate", target)
 
     move = Move("migrate", "migrate", (states.ACTIVE, states.STOPPED), states.RESIZE_PREP, "migration",
-                "pre-migrating", host_up=True)
+                "pre-migrating", host_up=True, auto_disk_config=False)  # Nova's resize without a disk config
     inst, mig, extra = await _begin(req, row, move, moves.migrate_to(host))
     await _conductor(req).migrate_server(inst["uuid"], mig["uuid"], extra["flavor"], requested_host=host,
                                              request_id=req.request_id)

@@ -210,6 +210,18 @@ async def reset_state(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any)
     return accepted()
 
 
+@action("injectNetworkInfo")
+async def inject_network_info(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any) -> Response:
+    """Nova's admin action: the host reads the server's ports again (its info cache refreshed)."""
+    await req.enforce("os_compute_api:os-admin-actions:inject_network_info", {"project_id": row["project_id"]})
+    if row.get("locked") and not await req.is_admin():
+        raise Conflict(f"Instance {row['uuid']} is locked")
+    if not row.get("host"):
+        raise not_ready(row["uuid"])
+    await agents(req).inject_network_info(row["host"], row, req.request_id)
+    return accepted()
+
+
 # --- rescue / password / deferred delete -----------------------------------------------------
 
 def _uuid_field(value: Any, field: str) -> str:

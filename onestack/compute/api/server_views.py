@@ -136,7 +136,7 @@ def detail(req: Req, inst: dict[str, Any], viewer: Viewer, *, fault: dict[str, A
         "user_id": inst["user_id"], "metadata": dict(inst.get("metadata") or {}),
         "hostId": host_id(inst["project_id"], inst.get("host")), "image": _image(req, inst),
         "flavor": _flavor(req, inst, viewer), "created": iso(inst["created_at"]),
-        "updated": iso(inst["updated_at"]), "addresses": addresses(cached(inst)),
+        "updated": iso(inst["updated_at"]), "addresses": addresses(cached(inst), extended=shape.full),
         "accessIPv4": inst.get("access_ip_v4") or "", "accessIPv6": inst.get("access_ip_v6") or "",
         "links": resource_links(req, "servers", inst["uuid"]), "OS-DCF:diskConfig": disk_config(inst),
     }

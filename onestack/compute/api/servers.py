@@ -235,8 +235,10 @@ def _apply_filters(q: ServerQuery, opts: dict[str, Any]) -> None:
         name = {"image": "image_ref", "name": "display_name", "tenant_id": "project_id"}.get(opt, opt)
         if name == "flavor":
             q.flavor_id = str(value).rstrip("/").rsplit("/", 1)[-1]
-        elif name in ("ip", "ip6", "fixed_ip"):
-            q.by_address = True
+        elif name in ("ip", "ip6"):
+            setattr(q, name, str(value))
+        elif name == "fixed_ip":  # Nova's remap: exactly this address
+            q.ip = "^" + str(value).replace(".", "\\.") + "$"
         elif name in server_list.EXACT_COLUMNS:
             q.exact[name] = value if isinstance(value, list) else [value]
         elif name in server_list.REGEX_COLUMNS or name in server_list.CONSTANT_COLUMNS:

@@ -145,19 +145,25 @@ def _lookups(s: Session, draft: Draft, d: Decided) -> tuple[str | None, Any]:
     return key_data, group
 
 
+def auto_disk_config(requested: bool | None, image_props: dict[str, Any], image_ref: str | None) -> bool:
+    """Nova's disk config of a boot or rebuild: the requested one unless the image disables AUTO
+    (400), else the image's ``auto_disk_config`` property."""
+    image_auto = str(image_props.get("auto_disk_config", "")).lower()
+    if requested and image_auto == "disabled":
+        raise BadRequest(f"Requested auto_disk_config is disabled by image {image_ref}")
+    if requested is None:
+        return image_auto in ("true", "1", "yes", "on", "y", "t")
+    return requested
+
+
 def resolve(s: Session, draft: Draft, d: Decided) -> BootRequest:
     """The draft checked against the tables (flavor, key pair, zone, hosts, group, quota of metadata)."""
     if d.check_destination:
         check_destination(s, d.forced_host, d.forced_node)
     flavor = _flavor(s, d)
     image_ref, image_props = check_image(d.image, flavor.memory_mb, flavor.root_gb, d.zero_disk_ok)
-    image_auto = str(image_props.get("auto_disk_config", "")).lower()
-    if draft.auto_disk and image_auto == "disabled":
-        raise BadRequest(f"Requested auto_disk_config is disabled by image {image_ref}")
+    auto_disk = auto_disk_config(draft.auto_disk, image_props, image_ref)
     key_data, group = _lookups(s, draft, d)
-    auto_disk = draft.auto_disk
-    if auto_disk is None:
-        auto_disk = image_auto in ("true", "1", "yes", "on", "y", "t")
     return BootRequest(
         project_id=d.project_id, user_id=d.user_id, request_id=d.request_id,
         name=draft.name, image_ref=image_ref, image_properties=image_props,

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from onestack.compute import states
 from onestack.compute.models import Instance, Service
 from onestack.compute.scheduler.snapshot import COMPUTE_BINARY
+from onestack.compute.service import boot, hypervisors, instances, migrations, quotas
 from onestack.compute.service import flavors as flavor_svc
-from onestack.compute.service import hypervisors, instances, migrations, quotas
 from onestack.compute.service.servers import Actor, host_up
 from onestack.core.api.faults import BadRequest, Conflict, Forbidden, NotFound
 from onestack.core.ids import utcnow
@@ -42,6 +42,9 @@ class Move:
     status: str
     check_lock: bool = True
     host_up: bool = False  # 409 unless the server's host is up (resize, migrate)
+    # resize and migrate (both Nova's compute API resize) set the disk config: the requested one,
+    # MANUAL when none is (Nova's ``auto_disk_config or False``); other moves keep it (None).
+    auto_disk_config: bool | None = None
 
 
 def begin(s: Session, uuid: str, move: Move, admin: bool, actor: Actor, down_after: float,
@@ -58,6 +61,10 @@ def begin(s: Session, uuid: str, move: Move, admin: bool, actor: Actor, down_aft
     extra = prepare(s, inst) if prepare is not None else {}
     meta = dict(inst.system_metadata or {})
     meta["old_vm_state"] = inst.vm_state
+    if move.auto_disk_config is not None:
+        image = meta.get("image_properties") or {}
+        meta["auto_disk_config"] = boot.auto_disk_config(move.auto_disk_config, image,
+                                                         meta.get("image_base_image_ref") or inst.image_ref)
     try:
         inst = instances.apply_update(s, inst.uuid, {"task_state": move.task_state, "progress": 0,
                                                      "system_metadata": meta},

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from onestack.compute import states
 from onestack.compute.models import Instance, InstanceTag
+from onestack.compute.network_info import cached, fixed_addresses
 from onestack.core.api.faults import BadRequest
 from onestack.core.db import time_condition
 
@@ -84,7 +85,10 @@ class ServerQuery:
     tags_any: list[str] = field(default_factory=list)
     not_tags: list[str] = field(default_factory=list)
     not_tags_any: list[str] = field(default_factory=list)
-    by_address: bool = False  # ip / ip6 filters: onestack servers have no fixed addresses yet
+    # ip / ip6 filters: regular expressions matched (anchored at the start, as Nova's re.match)
+    # against the fixed IPs of that version in the server's info cache.
+    ip: str | None = None
+    ip6: str | None = None
 
 
 def statuses_to_states(statuses: list[str]) -> tuple[list[str], list[str] | None]:
@@ -208,7 +212,9 @@ def _text(inst: Instance, name: str) -> str | None:
 
 def _compiled(q: ServerQuery) -> dict[str, re.Pattern[str]]:
     out = {}
-    for name, pattern in q.regex.items():
+    wanted = dict(q.regex)
+    wanted.update({name: value for name, value in (("ip", q.ip), ("ip6", q.ip6)) if value is not None})
+    for name, pattern in wanted.items():
         try:
             out[name] = re.compile(pattern)
         except re.error:
@@ -219,10 +225,27 @@ def _compiled(q: ServerQuery) -> dict[str, re.Pattern[str]]:
 
 def _matches(inst: Instance, patterns: dict[str, re.Pattern[str]]) -> bool:
     for name, pattern in patterns.items():
+        if name in _ADDRESS_FILTERS:
+            continue
         text = _text(inst, name)
         if text is None or not pattern.search(text):
             return False
+    if _ADDRESS_FILTERS.keys() & patterns.keys():
+        return _has_address(inst, patterns)
     return True
+
+
+# filter -> the IP version it looks at (Nova's _ip_filter: an address matching either filter will do)
+_ADDRESS_FILTERS = {"ip": 4, "ip6": 6}
+
+
+def _has_address(inst: Instance, patterns: dict[str, re.Pattern[str]]) -> bool:
+    by_version = {version: patterns[name] for name, version in _ADDRESS_FILTERS.items() if name in patterns}
+    for version, address in fixed_addresses(cached({"system_metadata": inst.system_metadata})):
+        pattern = by_version.get(version)
+        if pattern is not None and pattern.match(address):
+            return True
+    return False
 
 
 def _rows(s: Session, query: Any) -> Iterator[Instance]:
@@ -230,7 +253,7 @@ def _rows(s: Session, query: Any) -> Iterator[Instance]:
 
 
 def run(s: Session, q: ServerQuery) -> list[Instance]:
-    if q.limit == 0 or q.by_address:
+    if q.limit == 0:
         if q.marker:
             _marker(s, q.marker)
         return []
@@ -239,7 +262,7 @@ def run(s: Session, q: ServerQuery) -> list[Instance]:
         query = query.where(_after(q, _marker(s, q.marker)))
     order = [(_sortable(k).desc() if d == "desc" else _sortable(k).asc()) for k, d in q.sort]
     query = query.order_by(*order)
-    if not q.regex:
+    if not q.regex and q.ip is None and q.ip6 is None:
         return list(s.scalars(query.limit(q.limit)))
     patterns = _compiled(q)
     found: list[Instance] = []

@@ -52,6 +52,9 @@ class Service:
     versioned_prefix: str = "/"
     # Routes served at the process's root, outside the prefix (compute's noVNC console proxy).
     root_routes: Sequence[BaseRoute] = ()
+    # More headers carrying the request id on every answer of the service (compute's
+    # ``x-compute-request-id``, as Nova's compute_req_id middleware sends beside the standard one).
+    request_id_headers: tuple[str, ...] = ()
 
 
 def new_request_id() -> str:
@@ -141,9 +144,34 @@ def build_service_app(service: Service, max_body_size: int) -> ASGIApp:
     app.state.service = service
     for key, value in service.state.items():
         setattr(app.state, key, value)
+    wrapped: ASGIApp = app
     if service.microversion is not None:
-        return MicroversionMiddleware(app, service.microversion, service.render_error, service.versioned_prefix)
-    return app
+        wrapped = MicroversionMiddleware(app, service.microversion, service.render_error, service.versioned_prefix)
+    if service.request_id_headers:
+        wrapped = RequestIdHeaders(wrapped, service.request_id_headers)
+    return wrapped
+
+
+class RequestIdHeaders:
+    """Adds the request id (set by RequestContextMiddleware) under more names to every answer."""
+
+    def __init__(self, app: ASGIApp, names: Sequence[str]) -> None:
+        self.app = app
+        self.names = [name.lower().encode() for name in names]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request_id = scope.get("state", {}).get("request_id") if scope["type"] == "http" else None
+        if not request_id:
+            await self.app(scope, receive, send)
+            return
+        extra = [(name, request_id.encode()) for name in self.names]
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
 
 
 class CrashGuard:

@@ -8,6 +8,7 @@ from onestack.compute.network_info import (
     TAGS_KEY,
     addresses,
     cached,
+    fixed_addresses,
     preserved_ports,
     requested,
     tags_of,
@@ -42,6 +43,14 @@ def test_addresses_as_nova_shows_them() -> None:
          "OS-EXT-IPS-MAC:mac_addr": PORT["mac_address"]},
     ]}
     assert addresses([]) == {}
+
+
+def test_plain_addresses_and_fixed_addresses() -> None:
+    vif = vif_of(PORT, {"name": "private"}, [FIP], False)
+    # The PUT and rebuild answers before 2.75: no type, no MAC (Nova's extend_address=False).
+    assert addresses([vif], extended=False) == {"private": [
+        {"version": 4, "addr": "10.0.0.5"}, {"version": 6, "addr": "fd00::5"}, {"version": 4, "addr": "172.24.4.10"}]}
+    assert fixed_addresses([vif]) == [(4, "10.0.0.5"), (6, "fd00::5")]  # floating IPs are not fixed
 
 
 def test_two_ports_on_one_network_share_its_label() -> None:
