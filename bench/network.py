@@ -1,6 +1,6 @@
 """Network benchmark: port create/delete, port list pages, IPAM under contention — onestack vs Neutron.
 
-    python bench/network.py                     # starts its own onestack (MariaDB database of its own)
+    python bench/network.py                     # starts its own onestack (a PostgreSQL database of its own)
     python bench/network.py --against-neutron   # same load, same run, against neutron-server 29 (ML2)
 
 Rows (each with the same requests on both servers):
