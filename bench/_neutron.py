@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from _keystone import free_port
+from _keystone import _log, _run, free_port
 
 NEUTRON_SERIES = "29"
 INSTALL_TIMEOUT = 1800  # uWSGI compiles from source: minutes on two cores
@@ -35,16 +35,6 @@ WORKERS = 2
 MYSQL_HOST = os.environ.get("ONESTACK_BENCH_MYSQL_HOST", "127.0.0.1")
 MYSQL_USER = os.environ.get("ONESTACK_BENCH_MYSQL_USER", "root")
 RABBIT_URL = os.environ.get("ONESTACK_BENCH_RABBIT_URL", "rabbit://guest:guest@127.0.0.1:5672/")
-
-
-def _log(msg: str) -> None:
-    print(f"bench: {msg}", file=sys.stderr, flush=True)
-
-
-def _run(cmd: list[str], **kwargs: object) -> None:
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, **kwargs)  # type: ignore[call-overload]
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-2000:]}{proc.stderr[-4000:]}")
 
 
 def ensure_venv(venv: Path) -> str:

@@ -23,12 +23,14 @@ from onestack.network.service.common import (
     Caller,
     Listing,
     ListQuery,
+    check_revision,
     delete_tags,
     dumps,
     loads,
     new_id,
     paged,
     rbac_granted,
+    shared_with_all,
     stamp_new,
     standard_view,
     tags_of,
@@ -189,8 +191,6 @@ def _ports_of_others(s: Session, network_id: str) -> Any:
 
 def update(s: Session, caller: Caller, network_id: str, attrs: Mapping[str, Any],
            revision: int | None = None) -> dict[str, Any]:
-    from onestack.network.service.common import check_revision
-
     row = get_row(s, caller, network_id)
     check_revision(row, revision)
     if "mtu" in attrs:
@@ -201,9 +201,7 @@ def update(s: Session, caller: Caller, network_id: str, attrs: Mapping[str, Any]
         if key in attrs:
             setattr(row, column, attrs[key] if attrs[key] is not None else "")
     if "shared" in attrs:
-        currently = s.scalar(select(models.RbacPolicy.id).where(
-            models.RbacPolicy.object_type == "network", models.RbacPolicy.object_id == row.id,
-            models.RbacPolicy.action == "access_as_shared", models.RbacPolicy.target_project == "*")) is not None
+        currently = shared_with_all(s, "network", row.id)
         if attrs["shared"] and not currently:
             _grant(s, row.project_id, row.id, "access_as_shared")
         elif not attrs["shared"] and currently:
@@ -258,8 +256,6 @@ def delete_network(s: Session, caller: Caller, network_id: str, revision: int | 
     """Delete the network with its subnets, DHCP ports, free floating IPs, RBAC entries and tags;
     409 while in use (a port of a server or router, an associated floating IP)."""
     from onestack.network.service import floating_ips  # it imports this module
-    from onestack.network.service.common import check_revision
-
     row = get_row(s, caller, network_id)
     check_revision(row, revision)
     floating_ips.delete_free_on_network(s, network_id)  # rolled back with the rest on a 409
