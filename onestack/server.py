@@ -29,6 +29,7 @@ from onestack.identity.service import bootstrap as identity_bootstrap
 from onestack.image import app as image_app
 from onestack.network import app as network_app
 from onestack.network.agent import worker as network_agents
+from onestack.volume import app as volume_app
 from onestack.placement import app as placement_app
 from onestack.process import Process
 from onestack.runfile import LOCK_FILE
@@ -40,7 +41,9 @@ log = logging.getLogger("onestack")
 SERVICES: list[ServiceDefinition[Process]] = [
     identity_app.SERVICE, image_app.SERVICE, placement_app.SERVICE, network_app.SERVICE,
     compute_app.API, compute_app.CONDUCTOR, compute_app.SCHEDULER, compute_app.HOSTS, network_agents.AGENTS,
+    volume_app.API,
 ]
+VOLUME = {volume_app.API.name}
 COMPUTE = {d.name for d in (compute_app.API, compute_app.CONDUCTOR, compute_app.SCHEDULER, compute_app.HOSTS)}
 
 
@@ -48,7 +51,8 @@ def enabled_services(config: Config, names: list[str] | None = None) -> list[Ser
     """The named services (all of them when None), minus those the configuration turns off."""
     chosen = select_services(SERVICES, names if names is not None else [d.name for d in SERVICES])
     return [d for d in chosen if (d.name not in COMPUTE or config.compute.enabled)
-            and (d.name not in ("network", "network-agents") or config.network.enabled)]
+            and (d.name not in ("network", "network-agents") or config.network.enabled)
+            and (d.name not in VOLUME or config.volume.enabled)]
 
 
 def catalog_for(config: Config, definitions: list[ServiceDefinition[Process]] | None = None) -> list[tuple[str, str, str]]:

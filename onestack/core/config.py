@@ -258,6 +258,43 @@ class NetworkConfig:
 
 
 @dataclass
+class VolumeConfig:
+    enabled: bool = True
+    # Optional YAML file of policy rules that override the block-storage defaults.
+    policy_file: str = ""
+    # The volume agent host ``onestack up`` runs (Cinder's ``host``); empty: this machine's host name.
+    host: str = ""
+    # Backends of each volume agent, comma-separated NAME[:thin|thick] (a directory each, under
+    # <data dir>/volumes/<host>/<name>, holding one disk file per volume).
+    backends: str = "file-1"
+    # Disk format of the file driver's volumes: qcow2 (needs qemu-img), raw (sparse files), or auto.
+    volume_format: str = "auto"
+    # The volume type of a volume created without one (Cinder's default_volume_type).
+    default_volume_type: str = "__DEFAULT__"
+    # The availability zone of the volume agents (Cinder's storage_availability_zone).
+    storage_availability_zone: str = "nova"
+    # Capacity the file backends report: 0 means the file system's own size and free space.
+    capacity_gb: int = 0
+    max_over_subscription_ratio: float = 20.0
+    reserved_percentage: int = 0
+    # Cinder's scheduler_default_filters / scheduler_default_weighers, class names, comma-separated.
+    scheduler_default_filters: str = "AvailabilityZoneFilter,CapacityFilter,CapabilitiesFilter"
+    scheduler_default_weighers: str = "CapacityWeigher"
+    capacity_weight_multiplier: float = 1.0
+    allocated_capacity_weight_multiplier: float = -1.0
+    # Seconds between a volume agent's reports (capacity, heartbeat; Cinder's report_interval).
+    report_interval: float = 10.0
+    # Seconds without a report after which a volume service is shown down (Cinder's service_down_time).
+    service_down_time: int = 60
+    # Seconds between a volume agent's reconcile passes (a stuck creating/deleting is driven on).
+    reconcile_interval: float = 10.0
+    # Seconds a call on the bus waits for the answer.
+    rpc_timeout: float = 60.0
+    # Where backups are kept (Cinder's posix backup driver); empty: <data dir>/backups.
+    backup_dir: str = ""
+
+
+@dataclass
 class BootstrapConfig:
     # Empty means generate one on first start and print it once.
     admin_password: str = ""
@@ -285,6 +322,7 @@ class Config:
     image: ImageConfig = field(default_factory=ImageConfig)
     placement: PlacementConfig = field(default_factory=PlacementConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
+    volume: VolumeConfig = field(default_factory=VolumeConfig)
     compute: ComputeConfig = field(default_factory=ComputeConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     bootstrap: BootstrapConfig = field(default_factory=BootstrapConfig)

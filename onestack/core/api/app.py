@@ -55,6 +55,8 @@ class Service:
     # More headers carrying the request id on every answer of the service (compute's
     # ``x-compute-request-id``, as Nova's compute_req_id middleware sends beside the standard one).
     request_id_headers: tuple[str, ...] = ()
+    # ASGI wrappers around the service's app, innermost first (volume's ProjectInUrl).
+    middleware: Sequence[Callable[[ASGIApp], ASGIApp]] = ()
 
 
 def new_request_id() -> str:
@@ -145,6 +147,8 @@ def build_service_app(service: Service, max_body_size: int) -> ASGIApp:
     for key, value in service.state.items():
         setattr(app.state, key, value)
     wrapped: ASGIApp = app
+    for wrap in service.middleware:
+        wrapped = wrap(wrapped)
     if service.microversion is not None:
         wrapped = MicroversionMiddleware(app, service.microversion, service.render_error, service.versioned_prefix)
     if service.request_id_headers:

@@ -1,0 +1,1 @@
+"""Block storage (Cinder v3): volumes, types, snapshots, backups, attachments, its scheduler and agents."""

@@ -1,0 +1,129 @@
+"""Block-storage quotas: limits (project's own, else the ``default`` quota class, else Cinder's
+defaults) and usage counted from the rows themselves.
+
+Counting from rows makes the row the reservation: a volume in ``creating`` already counts, and
+deleting it (a revert) gives the quota back; nothing is kept apart that could leak. ``check``
+runs in the same write transaction as the insert it guards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from onestack.volume import models
+from onestack.volume.errors import (
+    BackupLimitExceeded,
+    GroupLimitExceeded,
+    QuotaError,
+    SnapshotLimitExceeded,
+    VolumeBackupSizeExceedsAvailableQuota,
+    VolumeLimitExceeded,
+    VolumeSizeExceedsAvailableQuota,
+    VolumeSizeExceedsLimit,
+)
+
+# Cinder's defaults (quota_volumes, quota_snapshots, quota_gigabytes, ...); -1 is unlimited.
+DEFAULTS: dict[str, int] = {
+    "volumes": 10, "snapshots": 10, "gigabytes": 1000, "backups": 10, "backup_gigabytes": 1000,
+    "groups": 10, "per_volume_gigabytes": -1,
+}
+PER_TYPE = ("volumes", "snapshots", "gigabytes")  # volumes_<type> ...: -1 unless set
+
+
+def resources(s: Session) -> list[str]:
+    """Every quota resource: the fixed ones and the three per volume type."""
+    names = list(DEFAULTS)
+    for type_name in s.scalars(select(models.VolumeType.name).order_by(models.VolumeType.name)):
+        names.extend(f"{r}_{type_name}" for r in PER_TYPE)
+    return names
+
+
+def class_limits(s: Session, class_name: str = "default") -> dict[str, int]:
+    limits = {r: DEFAULTS.get(r, -1) for r in resources(s)}
+    for row in s.scalars(select(models.QuotaClass).where(models.QuotaClass.class_name == class_name)):
+        if row.resource in limits:
+            limits[row.resource] = row.hard_limit
+    return limits
+
+
+def limits_for(s: Session, project_id: str) -> dict[str, int]:
+    limits = class_limits(s)
+    for row in s.scalars(select(models.Quota).where(models.Quota.project_id == project_id)):
+        if row.resource in limits:
+            limits[row.resource] = row.hard_limit
+    return limits
+
+
+def usage(s: Session, project_id: str) -> dict[str, int]:
+    """In use now, by resource (per-type ones included)."""
+    v, sn, b = models.Volume, models.Snapshot, models.Backup
+    used = {r: 0 for r in resources(s)}
+    type_names = dict(s.execute(select(models.VolumeType.id, models.VolumeType.name)).tuples().all())
+    vol_rows = s.execute(select(v.volume_type_id, func.count(), func.coalesce(func.sum(v.size), 0))
+                         .where(v.project_id == project_id, v.use_quota.is_(True))
+                         .group_by(v.volume_type_id)).tuples().all()
+    for type_id, count, size in vol_rows:
+        used["volumes"] += count
+        used["gigabytes"] += int(size)
+        name = type_names.get(type_id)
+        if name is not None:
+            used[f"volumes_{name}"] = used.get(f"volumes_{name}", 0) + count
+            used[f"gigabytes_{name}"] = used.get(f"gigabytes_{name}", 0) + int(size)
+    snap_rows = s.execute(select(sn.volume_type_id, func.count(), func.coalesce(func.sum(sn.volume_size), 0))
+                          .where(sn.project_id == project_id, sn.use_quota.is_(True))
+                          .group_by(sn.volume_type_id)).tuples().all()
+    snap_type: str | None
+    for snap_type, count, size in snap_rows:
+        used["snapshots"] += count
+        used["gigabytes"] += int(size)
+        snap_name = type_names.get(snap_type) if snap_type else None
+        if snap_name is not None:
+            used[f"snapshots_{snap_name}"] = used.get(f"snapshots_{snap_name}", 0) + count
+            used[f"gigabytes_{snap_name}"] = used.get(f"gigabytes_{snap_name}", 0) + int(size)
+    count, size = s.execute(select(func.count(), func.coalesce(func.sum(b.size), 0))
+                            .where(b.project_id == project_id)).tuples().one()
+    used["backups"], used["backup_gigabytes"] = count, int(size)
+    used["groups"] = s.scalar(select(func.count()).select_from(models.Group)
+                              .where(models.Group.project_id == project_id)) or 0
+    return used
+
+
+def check(s: Session, project_id: str, deltas: Mapping[str, int], *, volume_size: int | None = None) -> None:
+    """Refuse (413, Cinder's words) if adding ``deltas`` would pass any limit.
+
+    ``deltas``: resource → amount to add (``{"volumes": 1, "gigabytes": 10, "volumes_lvm": 1, ...}``);
+    ``volume_size``: the size of one new volume, checked against ``per_volume_gigabytes``.
+    """
+    limits = limits_for(s, project_id)
+    if volume_size is not None:
+        cap = limits.get("per_volume_gigabytes", -1)
+        if cap >= 0 and volume_size > cap:
+            raise VolumeSizeExceedsLimit(volume_size, cap)
+    if not any(v > 0 for v in deltas.values()):
+        return
+    used = usage(s, project_id)
+    for resource, delta in deltas.items():
+        limit = limits.get(resource, -1)
+        if delta <= 0 or limit < 0 or used.get(resource, 0) + delta <= limit:
+            continue
+        raise over(resource, delta, limit, used.get(resource, 0))
+
+
+def over(resource: str, requested: int, limit: int, consumed: int) -> QuotaError:
+    """The error Cinder raises when ``resource`` would pass its limit."""
+    if resource == "backup_gigabytes":
+        return VolumeBackupSizeExceedsAvailableQuota(requested, limit, consumed)
+    if resource.startswith("gigabytes"):
+        return VolumeSizeExceedsAvailableQuota(resource, requested, limit, consumed)
+    if resource.startswith("volumes"):
+        return VolumeLimitExceeded(limit, resource)
+    if resource.startswith("snapshots"):
+        return SnapshotLimitExceeded(limit)
+    if resource == "backups":
+        return BackupLimitExceeded(limit)
+    if resource == "groups":
+        return GroupLimitExceeded(limit)
+    return QuotaError(f"Quota exceeded for resources: ['{resource}']")
