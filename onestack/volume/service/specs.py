@@ -1,0 +1,44 @@
+"""Rows as the bus carries them (``rpcapi`` shapes): what the API, the scheduler and the server
+side send to the agents, built in one place so every sender sends the same thing."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from onestack.volume import models
+from onestack.volume.rpcapi import BackupSpec, SnapshotSpec, VolumeSpec
+
+
+def agent_host(host: str | None) -> str | None:
+    """The agent a volume lives on: ``node`` of Cinder's ``node@backend#pool``."""
+    return None if not host else host.split("@", 1)[0]
+
+
+def backend_of(host: str | None) -> str | None:
+    """``node@backend`` of ``node@backend#pool``."""
+    return None if not host else host.split("#", 1)[0]
+
+
+def extra_specs(s: Session, type_id: str | None) -> dict[str, str]:
+    if not type_id:
+        return {}
+    rows = s.scalars(select(models.VolumeTypeExtraSpec).where(models.VolumeTypeExtraSpec.volume_type_id == type_id)
+                     .order_by(models.VolumeTypeExtraSpec.key))
+    return {r.key: r.value for r in rows}
+
+
+def volume_spec(s: Session, v: models.Volume) -> VolumeSpec:
+    return VolumeSpec(id=v.id, size=v.size, host=v.host or "", status=v.status,
+                      provider_location=v.provider_location, volume_type_id=v.volume_type_id,
+                      extra_specs=extra_specs(s, v.volume_type_id), multiattach=v.multiattach)
+
+
+def snapshot_spec(snap: models.Snapshot) -> SnapshotSpec:
+    return SnapshotSpec(id=snap.id, volume_id=snap.volume_id, volume_size=snap.volume_size, status=snap.status,
+                        provider_location=snap.provider_location)
+
+
+def backup_spec(b: models.Backup) -> BackupSpec:
+    return BackupSpec(id=b.id, volume_id=b.volume_id, snapshot_id=b.snapshot_id, status=b.status, size=b.size,
+                      container=b.container, parent_id=b.parent_id, is_incremental=b.is_incremental)
