@@ -59,10 +59,6 @@ def report_state(s: Session, host: str, backends: list[BackendReport]) -> None:
 
 
 def _upsert_pool(s: Session, host: str, backend_host: str, zone: str, report: PoolReport, stamp: Any) -> None:
-    pool = s.get(models.Pool, report["name"])
-    if pool is None:
-        pool = models.Pool(name=report["name"])
-        s.add(pool)
     caps: dict[str, Any] = dict(report.get("capabilities") or {})
     numbers: dict[str, float] = {}
     for key in _CAPACITIES:
@@ -73,6 +69,10 @@ def _upsert_pool(s: Session, host: str, backend_host: str, zone: str, report: Po
         else:
             numbers[key] = float(value)
     allocated = allocated_gb(s, report["name"])
+    pool = s.get(models.Pool, report["name"])
+    if pool is None:
+        pool = models.Pool(name=report["name"])
+        s.add(pool)
     pool.backend_host, pool.agent_host, pool.availability_zone = backend_host, host, zone
     pool.total_capacity_gb, pool.free_capacity_gb = numbers["total_capacity_gb"], numbers["free_capacity_gb"]
     pool.allocated_capacity_gb = allocated
