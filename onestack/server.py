@@ -29,10 +29,10 @@ from onestack.identity.service import bootstrap as identity_bootstrap
 from onestack.image import app as image_app
 from onestack.network import app as network_app
 from onestack.network.agent import worker as network_agents
-from onestack.volume import app as volume_app
 from onestack.placement import app as placement_app
 from onestack.process import Process
 from onestack.runfile import LOCK_FILE
+from onestack.volume import app as volume_app
 
 log = logging.getLogger("onestack")
 
