@@ -33,6 +33,7 @@ from onestack.placement import app as placement_app
 from onestack.process import Process
 from onestack.runfile import LOCK_FILE
 from onestack.volume import app as volume_app
+from onestack.volume.agent import worker as volume_agents
 
 log = logging.getLogger("onestack")
 
@@ -41,9 +42,9 @@ log = logging.getLogger("onestack")
 SERVICES: list[ServiceDefinition[Process]] = [
     identity_app.SERVICE, image_app.SERVICE, placement_app.SERVICE, network_app.SERVICE,
     compute_app.API, compute_app.CONDUCTOR, compute_app.SCHEDULER, compute_app.HOSTS, network_agents.AGENTS,
-    volume_app.API,
+    volume_app.API, volume_app.SCHEDULER, volume_agents.AGENTS,
 ]
-VOLUME = {volume_app.API.name}
+VOLUME = {volume_app.API.name, volume_app.SCHEDULER.name, volume_agents.AGENTS.name}
 COMPUTE = {d.name for d in (compute_app.API, compute_app.CONDUCTOR, compute_app.SCHEDULER, compute_app.HOSTS)}
 
 
