@@ -53,10 +53,8 @@ def parse_specs(specs: Any, field: str = "extra_specs") -> dict[str, str]:
     for key, value in specs.items():
         if not _KEY.match(key):
             raise invalid(field, specs, f"'{key}' does not match any of the regexes: '^[a-zA-Z0-9-_:. /]{{1,255}}$'")
-        if isinstance(value, bool) or isinstance(value, (int, float)):
-            value = str(value)
         if not isinstance(value, str) or len(value) > 255:
-            raise invalid(key, value, "Extra spec values must be strings of at most 255 characters.")
+            raise invalid(key, value, f"{value!r} is not of type 'string' or is longer than 255 characters")
         parsed[key] = value
     return parsed
 
