@@ -18,6 +18,8 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
+from sqlalchemy.exc import IntegrityError
+
 from onestack.core.bus import Bus, Subscription
 from onestack.core.db import Database
 from onestack.core.rpc import serve
@@ -87,7 +89,12 @@ class VolumeServer:
     # --- VolumeServerAPI ---------------------------------------------------------------------------
 
     async def report_state(self, host: str, backends: list[BackendReport]) -> None:
-        await self.db.write(heartbeats.report_state, host, backends)
+        try:
+            await self.db.write(heartbeats.report_state, host, backends)
+        except IntegrityError:
+            # Two first registrations at once (another API process, the scheduler) took the same
+            # service id or pool name: the other one is committed now, so once more succeeds.
+            await self.db.write(heartbeats.report_state, host, backends)
 
     async def desired_state(self, host: str) -> DesiredState:
         return await self.db.read(heartbeats.desired_state, host)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from onestack.core.bus import Bus, MemoryTransport
 from onestack.core.config import Config, load_config
 from onestack.core.db import Database
+from onestack.core.rpc import endpoints
 from onestack.volume import models
 from onestack.volume.rpcapi import (
     RequestSpec,
@@ -125,6 +126,12 @@ def test_retype_in_place_or_back_to_previous_status(db: Database) -> None:
     assert db.run_sync(manager.retype, two, "elsewhere", "on-demand", FILTERS, WEIGHERS, 60) == "in-use"
     types = db.run_sync(lambda s: (s.get(models.Volume, one).volume_type_id, s.get(models.Volume, two).volume_type_id))
     assert types == ("fits", TYPE_ID)
+
+
+def test_the_manager_serves_every_scheduler_method(db: Database, tmp_path: Path) -> None:
+    bus = Bus(MemoryTransport())
+    served = endpoints(VolumeSchedulerAPI, manager.VolumeSchedulerManager(_config(tmp_path), db, VolumeAgentAPI(bus)))
+    assert set(served) == set(VolumeSchedulerAPI.methods())
 
 
 def test_request_spec_rebuilt_from_a_clone(db: Database) -> None:
