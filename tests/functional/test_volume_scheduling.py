@@ -136,7 +136,7 @@ def test_a_disabled_backend_takes_nothing(vdemo: httpx.Client, vadmin: httpx.Cli
     try:
         refused = create_volume(vdemo, 1, volume_type="a", name="on-disabled")
         wait_volume(vdemo, refused["id"], "error")
-        # The other backend still takes an untyped volume... only if its type lets it: __DEFAULT__ does.
+        # The other backend still takes a volume whose type (__DEFAULT__) names no backend.
         untyped = create_volume(vdemo, 1, name="elsewhere")
         wait_volume(vdemo, untyped["id"])
         assert host_of(vadmin, untyped["id"]) == "store@b#b"
