@@ -403,6 +403,16 @@ class AgentAPI(RpcAPI):
     async def detach_interface(self, host: str, instance: InstanceDict, port_id: str) -> None:
         """PortNotAttached when the server has no such port."""
 
+    # volumes (agent/volumes.py)
+    @call
+    async def attach_volume(self, host: str, instance: InstanceDict, bdm: dict[str, Any]) -> dict[str, Any]:
+        """The mapping's attachment is given the host's connector, the driver plugs the disk and
+        the attachment is completed; the connection_info. VolumeAttachFailed / NotSupported."""
+
+    @call
+    async def detach_volume(self, host: str, instance: InstanceDict, bdm: dict[str, Any]) -> None:
+        """The driver unplugs the mapping's disk (the API then deletes the attachment)."""
+
     # evacuation (agent/migrate.py)
     @cast
     async def rebuild_evacuated(self, host: str, instance: InstanceDict, migration: MigrationDict,

@@ -33,6 +33,7 @@ from onestack.compute.api.server_views import (
 from onestack.compute.network_info import cached, requested
 from onestack.compute.service import boot, instances, server_list, servers
 from onestack.compute.service.server_list import ServerQuery
+from onestack.compute.volume_cleanup import release_volumes
 from onestack.core.api.faults import BadRequest, Forbidden
 from onestack.core.api.headers import location
 from onestack.core.api.http import json_response, no_content
@@ -413,8 +414,10 @@ async def delete_instance(req: Req, ctx: AuthContext, row: dict[str, Any], actio
         from onestack.compute.api.actions_migrate import confirm_before_delete
 
         await confirm_before_delete(req, row)
-    host, remote = await req.write(servers.begin_delete, uuid, await req.is_admin(), action, await actor(req),
-                                   compute.config.compute.service_down_time)
+    host, remote, bdms = await req.write(servers.begin_delete, uuid, await req.is_admin(), action,
+                                         await actor(req), compute.config.compute.service_down_time)
+    if bdms and compute.volume is not None:
+        await release_volumes(compute.volume, uuid, bdms)  # no agent deletes it (Nova's _local_delete)
     if remote and host:
         assert compute.agents is not None
         await compute.agents.terminate_instance(host, row, request_id=req.request_id)

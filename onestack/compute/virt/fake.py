@@ -556,6 +556,26 @@ class FakeDriver:
         """The port ids plugged into the guest (what tests check the agent told the driver)."""
         return [str(p.get("id")) for p in self._get(uuid).network_info]
 
+    # --- VolumeAttachable --------------------------------------------------------------------
+
+    async def attach_volume(self, uuid: str, connection_info: dict[str, Any], device: str) -> None:
+        async with self._locked(uuid):
+            guest = self._get(uuid)
+            guest.volumes[device] = dict(connection_info)
+            self._save(uuid)
+            self._log(guest, f"virtio_blk: disk {device} attached ({connection_info.get('driver_volume_type')})")
+
+    async def detach_volume(self, uuid: str, device: str) -> None:
+        async with self._locked(uuid):
+            guest = self._guests.get(uuid)
+            if guest is not None and guest.volumes.pop(device, None) is not None:
+                self._save(uuid)
+                self._log(guest, f"virtio_blk: disk {device} detached")
+
+    def volumes(self, uuid: str) -> dict[str, dict[str, Any]]:
+        """The guest's disks by device and their connection info (what tests check the agent told it)."""
+        return dict(self._get(uuid).volumes)
+
     # --- RemoteConsoles ---------------------------------------------------------------------
 
     async def get_vnc_console(self, uuid: str) -> ConsoleInfo:
