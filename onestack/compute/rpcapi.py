@@ -218,6 +218,15 @@ class ConductorAPI(RpcAPI):
     @cast
     async def unshelve_instance(self, uuid: str, request_id: str | None = None, host: str | None = None) -> None: ...
 
+    # volumes (conductor/manager.py)
+    @call
+    async def block_device_mappings(self, uuid: str) -> list[dict[str, Any]]:
+        """The server's block device mappings (boot disk first), as the agent builds with them."""
+
+    @call
+    async def block_device_update(self, bdm_uuid: str, values: dict[str, Any]) -> None:
+        """The agent's record of a mapping's volume, attachment and connection info."""
+
 
 # --- the scheduler ------------------------------------------------------------------------------
 

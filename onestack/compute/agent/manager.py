@@ -129,9 +129,10 @@ class ComputeAgent(HostContext):
             return
         try:
             image_path = await self.images.fetch(instance["image_ref"]) if instance.get("image_ref") else None
+            block_device_info = await self.volume_actions.prepare_boot(instance)
             network_info = await self.network.allocate(instance)
             async with self.network.plugged(instance, network_info):
-                await self.driver.spawn(spec_of(instance), image_path, network_info)
+                await self.driver.spawn(spec_of(instance), image_path, network_info, block_device_info)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - driver errors and image download failures alike

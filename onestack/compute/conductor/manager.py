@@ -201,6 +201,14 @@ class ConductorManager(ConductorContext):
             await self.db.write(lambda s: instances.event_finish(s, uuid, request_id, event, result, None, message,
                                                                  host=host))
 
+    async def block_device_mappings(self, uuid: str) -> list[dict[str, Any]]:
+        return await self.db.read(lambda s: block_devices.of_server(s, uuid))
+
+    async def block_device_update(self, bdm_uuid: str, values: dict[str, Any]) -> None:
+        allowed = {"volume_id", "attachment_id", "connection_info"}
+        await self.db.write(lambda s: block_devices.update(s, bdm_uuid, {k: v for k, v in values.items()
+                                                                         if k in allowed}))
+
     async def instance_destroyed(self, uuid: str, host: str) -> None:
         """The agent removed the guest: the row goes (soft-deleted) and so does its claim; its
         volumes are detached (and deleted when marked delete_on_termination)."""

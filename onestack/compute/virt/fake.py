@@ -293,6 +293,8 @@ class FakeDriver:
                 return
             self._maybe_fail(instance, "before_allocating")
             guest = self._define(instance, network_info, building=True)
+            guest.volumes = {str(m["mount_device"]): dict(m.get("connection_info") or {})
+                             for m in (block_device_info or {}).get("block_device_mapping", [])}
             try:
                 await asyncio.to_thread(self._check_image, image_path)
                 if self.config.spawn_latency > 0:
