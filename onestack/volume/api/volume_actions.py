@@ -17,10 +17,12 @@ from onestack.core.api.faults import ApiError, BadRequest, Forbidden
 from onestack.core.api.http import json_response
 from onestack.core.bus import BusTimeout, RemoteError
 from onestack.volume.api.common import Req, VolumeRoutes, as_bool, caller
+from onestack.volume.api.volumes import cast_delete
 from onestack.volume.errors import InvalidParameterValue
 from onestack.volume.rpcapi import VolumeSpec
 from onestack.volume.service import attachments as attach_svc
 from onestack.volume.service import volume_actions as actions
+from onestack.volume.service import volumes as volumes_svc
 from onestack.volume.service.specs import agent_host
 
 routes = VolumeRoutes()
@@ -148,9 +150,9 @@ async def reset_status(req: Req, volume_id: str, arg: Any) -> Response:
 @action("os-force_delete")
 async def force_delete(req: Req, volume_id: str, arg: Any) -> Response:
     await _authorize(req, volume_id, ADMIN + "force_delete")
-    done = await req.write(actions.force_delete, await caller(req), volume_id)
-    if done.volume is not None and _agents(req) is not None:
-        await _agents(req).delete_volume(host=agent_host(done.volume["host"]), volume=done.volume)
+    # Cinder's delete with force=True: any status, still not attached, migrating or in a group.
+    plan = await req.write(volumes_svc.begin_delete, volume_id, await caller(req), False, True)
+    await cast_delete(req, plan)
     return _accepted()
 
 

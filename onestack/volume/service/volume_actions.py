@@ -104,32 +104,6 @@ def reset_status(s: Session, volume_id: str, update_: dict[str, Any]) -> None:
                                                            models.VolumeAdminMetadata.key == "attached_mode"))
 
 
-@dataclass
-class Deletion:
-    """A delete to cast to the volume's agent (``volume`` None: the row is gone already)."""
-
-    volume: VolumeSpec | None
-
-
-def force_delete(s: Session, caller: Caller, volume_id: str) -> Deletion:
-    """Cinder's delete(force=True): any status unless attached, migrating or in a group."""
-    vol = volume(s, caller, volume_id)
-    count = s.scalar(select(func.count()).select_from(models.Snapshot).where(models.Snapshot.volume_id == vol.id))
-    if count:
-        raise InvalidVolume(f"Volume still has {count} dependent snapshots.")
-    if vol.attach_status == "attached" or vol.migration_status not in NOT_MIGRATING or vol.group_id:
-        raise InvalidVolume("Volume status must be available or error or error_restoring or error_extending or "
-                            "error_managing and must not be migrating, attached, belong to a group, have "
-                            "snapshots, awaiting a transfer, or be disassociated from snapshots after volume "
-                            "transfer.")
-    if not vol.host:
-        s.delete(vol)  # never placed: no disk to remove
-        return Deletion(None)
-    vol.status, vol.previous_status, vol.updated_at = "deleting", vol.status, now()
-    s.flush()
-    return Deletion(volume_spec(s, vol))
-
-
 def set_bootable(s: Session, caller: Caller, volume_id: str, bootable: bool) -> None:
     vol = volume(s, caller, volume_id)
     if vol.status == "maintenance":
