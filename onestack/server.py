@@ -153,6 +153,11 @@ def bootstrap(config: Config, db: Database,
         db.run_sync(compute_bootstrap.create_default_flavors)
     if "network" in names and config.network.bootstrap_networks:
         bootstrap_networks(config, db)
+    if volume_app.API.name in names:
+        from onestack.volume import bootstrap as volume_bootstrap
+
+        # __DEFAULT__ and one type per backend; existing ones are left as they are.
+        db.run_sync(lambda s: volume_bootstrap.make_default_types(s, config))
     return passwords
 
 
