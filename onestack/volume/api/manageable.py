@@ -9,28 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from onestack.core.api.http import json_response
 from onestack.core.api.microversion import Version
-from onestack.volume import models
 from onestack.volume.api.common import Req, VolumeRoutes
 from onestack.volume.errors import InvalidInput, InvalidParameterValue, ServiceNotFound
-from onestack.volume.service.specs import backend_of
+from onestack.volume.service.manageable import backend_exists
 
 routes = VolumeRoutes()
 MANAGE_EXISTING_LIST = Version(3, 8)
 MANAGE_EXISTING_CLUSTER = Version(3, 16)
-
-
-def backend_exists(s: Session, host: str) -> bool:
-    """A ``cinder-volume`` service for ``host`` (``node@backend``, optionally ``#pool``)."""
-    backend = backend_of(host) or ""
-    found = s.scalar(select(models.VolumeService.host).where(models.VolumeService.host == backend,
-                                                             models.VolumeService.binary == "cinder-volume"))
-    return found is not None
 
 
 def _cluster_host(req: Req, params: Any) -> tuple[str | None, str | None]:
