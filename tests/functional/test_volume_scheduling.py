@@ -5,6 +5,7 @@ Volumes land where the type's ``volume_backend_name`` says; a thick backend need
 space, a thin one its over-subscription ratio (20 × 10 GiB); what no pool can take goes to
 ``error`` with Cinder's user message; a disabled backend takes nothing; and (with RabbitMQ, a
 second agent process in zone ``az-ghost``) a zone whose only backend died takes nothing either.
+Compute hears ``volume-extended`` when an attached volume grows (its ``extend_volume`` action).
 """
 
 from __future__ import annotations
@@ -208,3 +209,37 @@ def test_a_zone_whose_only_backend_died_takes_nothing(rcloud: RunningCloud, tmp_
             delete(demo, here["id"])
     finally:
         ghost.stop()
+
+
+# --- compute hears of an attached volume's growth ------------------------------------------------
+
+IMAGE = "onestack-tiny-x86_64-disk"
+
+
+def test_extending_an_attached_volume_tells_compute(vcloud: RunningCloud, vdemo: httpx.Client) -> None:
+    conn = vcloud.sdk("devstack")
+    image = conn.image.find_image(IMAGE, ignore_missing=False)
+    flavor = conn.compute.find_flavor("m1.tiny", ignore_missing=False)
+    server = conn.compute.create_server(name="grows", image_id=image.id, flavor_id=flavor.id, networks="none")
+    conn.compute.wait_for_server(server, status="ACTIVE", wait=120)
+    volume = create_volume(vdemo, 1, name="attached-then-extended")
+    wait_volume(vdemo, volume["id"])
+    conn.compute.create_volume_attachment(server, volume=volume["id"])
+    wait_volume(vdemo, volume["id"], "in-use")
+
+    def actions() -> list[str]:
+        resp = conn.compute.get(f"/servers/{server.id}/os-instance-actions")
+        assert resp.status_code == 200, resp.text
+        return [a["action"] for a in resp.json()["instanceActions"]]
+
+    assert "extend_volume" not in actions()
+    resp = vdemo.post(f"volumes/{volume['id']}/action", json={"os-extend": {"new_size": 2}})
+    assert resp.status_code == 202, resp.text
+    grown = wait_until(lambda: (v := wait_volume(vdemo, volume["id"], "in-use"))["size"] == 2 and v,
+                       timeout=60, what="the attached volume at 2 GiB")
+    assert grown["status"] == "in-use"
+    wait_until(lambda: "extend_volume" in actions(), timeout=30, what="compute's extend_volume action")
+    conn.compute.delete_server(server)
+    conn.compute.wait_for_delete(server, wait=120)
+    wait_volume(vdemo, volume["id"])
+    delete(vdemo, volume["id"])
