@@ -147,6 +147,41 @@ def test_a_disabled_backend_takes_nothing(vdemo: httpx.Client, vadmin: httpx.Cli
     delete(vdemo, untyped["id"])
 
 
+def disk_files(cloud: RunningCloud, backend: str, volume_id: str) -> list[str]:
+    directory = cloud.data_dir / "volumes" / "store" / backend
+    return sorted(p.name for p in directory.iterdir() if volume_id in p.name) if directory.exists() else []
+
+
+def retype(client: httpx.Client, volume_id: str, new_type: str, policy: str) -> None:
+    resp = client.post(f"volumes/{volume_id}/action",
+                       json={"os-retype": {"new_type": new_type, "migration_policy": policy}})
+    assert resp.status_code == 202, resp.text
+
+
+def test_retype_to_another_backend_migrates_on_demand_only(vcloud: RunningCloud, vdemo: httpx.Client,
+                                                           vadmin: httpx.Client) -> None:
+    volume = create_volume(vdemo, 1, volume_type="a", name="moves")
+    wait_volume(vdemo, volume["id"])
+    assert disk_files(vcloud, "a", volume["id"]) and not disk_files(vcloud, "b", volume["id"])
+
+    # Policy never: no backend of type b can take it where it is, so nothing changes.
+    retype(vdemo, volume["id"], "b", "never")
+    stayed = wait_volume(vdemo, volume["id"])
+    assert stayed["volume_type"] == "a" and host_of(vadmin, volume["id"]) == "store@a#a"
+
+    retype(vdemo, volume["id"], "b", "on-demand")
+    moved = wait_until(lambda: (v := wait_volume(vdemo, volume["id"]))["volume_type"] == "b" and v, timeout=60,
+                       what="the volume retyped to b")
+    assert moved["status"] == "available"
+    shown = vadmin.get(f"volumes/{volume['id']}").json()["volume"]
+    assert shown["os-vol-host-attr:host"] == "store@b#b"
+    assert shown["migration_status"] == shown["os-vol-mig-status-attr:migstat"] == "success"
+    assert disk_files(vcloud, "b", volume["id"])
+    wait_until(lambda: not disk_files(vcloud, "a", volume["id"]), timeout=30, what="the old disk removed")
+    delete(vdemo, volume["id"])
+    wait_until(lambda: not disk_files(vcloud, "b", volume["id"]), timeout=60, what="the moved disk deleted")
+
+
 # --- a second agent, in a zone of its own (needs RabbitMQ: the agent is another process) ---------
 
 
