@@ -4,7 +4,7 @@ mid-work and restarted leaves no volume stuck and no stray file.
 
 One cloud of this module's own on RabbitMQ (short report and reconcile intervals) with its
 in-process agent for host ``vol-main`` (backend ``file-1``), and agent processes for other hosts
-with a backend ``ext-1`` that a volume type of this module selects.
+each with a backend of its own that a volume type selects.
 """
 
 from __future__ import annotations
@@ -23,7 +23,13 @@ import httpx
 import pytest
 
 from tests.functional.cloud import REPO, RunningCloud, make_cloud, wait_until
-from tests.functional.volume_support import cinder, create_volume, get_volume, wait_gone, wait_volume
+from tests.functional.volume_support import (
+    cinder,
+    create_volume,
+    get_volume,
+    wait_gone,
+    wait_volume,
+)
 from tests.services import rabbit_vhost
 
 MAIN = "vol-main"
@@ -56,15 +62,6 @@ def demo(vcloud: RunningCloud) -> Iterator[httpx.Client]:
         yield client
 
 
-@pytest.fixture(scope="module")
-def ext_type(admin: httpx.Client) -> str:
-    """A public volume type that only the ``ext-1`` backends (the agent processes') satisfy."""
-    name = f"ext-{uuid.uuid4().hex[:6]}"
-    resp = admin.post("types", json={"volume_type": {"name": name, "extra_specs": {"volume_backend_name": "ext-1"}}})
-    assert resp.status_code == 200, resp.text
-    return name
-
-
 def disk(data_dir: Path, host: str, backend: str, volume_id: str) -> Path:
     return data_dir / "volumes" / host / backend / f"volume-{volume_id}"
 
@@ -82,15 +79,18 @@ def backend_files(data_dir: Path, host: str, backend: str) -> list[str]:
 
 
 class AgentProcess:
-    """``onestack agent volume --host NAME``: its own process and data dir, the cloud's bus only."""
+    """``onestack agent volume --host NAME``: its own process and data dir, the cloud's bus only,
+    with a backend of its own and a volume type that selects it (``volume_type``)."""
 
     def __init__(self, cloud: RunningCloud, host: str, data_dir: Path) -> None:
         self.cloud, self.host, self.data_dir = cloud, host, data_dir
+        self.backend = f"ext-{host[-6:]}"
+        self.volume_type = ""
         self.popen: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         env = {k: v for k, v in self.cloud.env.items() if not k.startswith("ONESTACK_DATABASE")}
-        env["ONESTACK_VOLUME__BACKENDS"] = "ext-1"
+        env["ONESTACK_VOLUME__BACKENDS"] = self.backend
         cmd = [sys.executable, "-m", "onestack", "agent", "volume", "--host", self.host, "--api-url",
                self.cloud.base_url, "--data-dir", str(self.data_dir)]
         with open(self.data_dir.parent / f"volume-agent-{self.host}.log", "ab") as log:
@@ -115,9 +115,13 @@ def agent(vcloud: RunningCloud, admin: httpx.Client, tmp_path: Path) -> Iterator
     data_dir = tmp_path / "agent-data"
     data_dir.mkdir()
     proc = AgentProcess(vcloud, host, data_dir)
+    resp = admin.post("types", json={"volume_type": {"name": f"type-{proc.backend}",
+                                                     "extra_specs": {"volume_backend_name": proc.backend}}})
+    assert resp.status_code == 200, resp.text
+    proc.volume_type = f"type-{proc.backend}"
     proc.start()
     try:
-        wait_until(lambda: service_up(admin, f"{host}@ext-1"), timeout=60, what=f"{host}'s cinder-volume up")
+        wait_until(lambda: service_up(admin, f"{host}@{proc.backend}"), timeout=60, what=f"{host}'s cinder-volume up")
         yield proc
     finally:
         proc.stop()
@@ -152,13 +156,12 @@ def test_a_volume_is_a_disk_file_of_its_size_until_deleted(vcloud: RunningCloud,
     assert not path.exists()
 
 
-def test_an_agent_process_serves_its_own_backend(agent: AgentProcess, demo: httpx.Client, admin: httpx.Client,
-                                                 ext_type: str) -> None:
-    volume = create_volume(demo, size=1, volume_type=ext_type)
+def test_an_agent_process_serves_its_own_backend(agent: AgentProcess, demo: httpx.Client, admin: httpx.Client) -> None:
+    volume = create_volume(demo, size=1, volume_type=agent.volume_type)
     wait_volume(demo, volume["id"])
     shown = get_volume(admin, volume["id"])
-    assert shown is not None and shown["os-vol-host-attr:host"] == f"{agent.host}@ext-1#ext-1"
-    path = disk(agent.data_dir, agent.host, "ext-1", volume["id"])
+    assert shown is not None and shown["os-vol-host-attr:host"] == f"{agent.host}@{agent.backend}#{agent.backend}"
+    path = disk(agent.data_dir, agent.host, agent.backend, volume["id"])
     assert path.is_file() and virtual_size(path) == GiB
     assert demo.delete(f"volumes/{volume['id']}").status_code == 202
     wait_gone(demo, volume["id"])
@@ -166,18 +169,18 @@ def test_an_agent_process_serves_its_own_backend(agent: AgentProcess, demo: http
 
 
 def test_an_agent_killed_mid_work_and_restarted_leaves_nothing_stuck_or_stray(
-        agent: AgentProcess, demo: httpx.Client, ext_type: str) -> None:
-    kept = create_volume(demo, size=1, volume_type=ext_type)
-    doomed = create_volume(demo, size=1, volume_type=ext_type)
+        agent: AgentProcess, demo: httpx.Client) -> None:
+    kept = create_volume(demo, size=1, volume_type=agent.volume_type)
+    doomed = create_volume(demo, size=1, volume_type=agent.volume_type)
     wait_volume(demo, kept["id"])
     wait_volume(demo, doomed["id"])
     # Killed right after a create was accepted (before, during or after the agent's work).
-    racing = create_volume(demo, size=1, volume_type=ext_type)
+    racing = create_volume(demo, size=1, volume_type=agent.volume_type)
     agent.kill()
     # While it is down: a delete is accepted, and what a crash mid-write leaves lies on its disk —
     # a temporary of a create cut short and a whole disk no volume owns.
     assert demo.delete(f"volumes/{doomed['id']}").status_code == 202
-    backend = agent.data_dir / "volumes" / agent.host / "ext-1"
+    backend = agent.data_dir / "volumes" / agent.host / agent.backend
     leftover = backend / f".tmp-{uuid.uuid4()}-deadbeef"
     leftover.write_bytes(b"half a disk")
     stray = backend / f"volume-{uuid.uuid4()}"
@@ -188,10 +191,10 @@ def test_an_agent_killed_mid_work_and_restarted_leaves_nothing_stuck_or_stray(
     wait_volume(demo, racing["id"], timeout=90)
     wait_gone(demo, doomed["id"], timeout=60)
     expected = sorted(f"volume-{v['id']}" for v in (kept, racing))
-    wait_until(lambda: backend_files(agent.data_dir, agent.host, "ext-1") == expected, timeout=60,
+    wait_until(lambda: backend_files(agent.data_dir, agent.host, agent.backend) == expected, timeout=60,
                what="only the volumes' disks on the backend")
     for v in (kept, racing):
         assert demo.delete(f"volumes/{v['id']}").status_code == 202
         wait_gone(demo, v["id"])
-    assert backend_files(agent.data_dir, agent.host, "ext-1") == []
+    assert backend_files(agent.data_dir, agent.host, agent.backend) == []
 
