@@ -81,6 +81,11 @@ class InvalidParameterValue(Invalid):
         super().__init__(reason)
 
 
+class InvalidAvailabilityZone(Invalid):
+    def __init__(self, az: str) -> None:
+        super().__init__(f"Availability zone '{az}' is invalid.")
+
+
 class NoValidBackend(Invalid):
     def __init__(self, reason: str) -> None:
         super().__init__(f"No valid backend was found. {reason}")
