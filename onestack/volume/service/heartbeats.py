@@ -59,6 +59,8 @@ def report_state(s: Session, host: str, backends: list[BackendReport]) -> None:
 
 
 def _upsert_pool(s: Session, host: str, backend_host: str, zone: str, report: PoolReport, stamp: Any) -> None:
+    # Counted before a new row is added: the query would flush it half-filled (NOT NULL columns).
+    allocated = allocated_gb(s, report["name"])
     pool = s.get(models.Pool, report["name"])
     if pool is None:
         pool = models.Pool(name=report["name"])
@@ -72,7 +74,6 @@ def _upsert_pool(s: Session, host: str, backend_host: str, zone: str, report: Po
             numbers[key] = 0.0
         else:
             numbers[key] = float(value)
-    allocated = allocated_gb(s, report["name"])
     pool.backend_host, pool.agent_host, pool.availability_zone = backend_host, host, zone
     pool.total_capacity_gb, pool.free_capacity_gb = numbers["total_capacity_gb"], numbers["free_capacity_gb"]
     pool.allocated_capacity_gb = allocated
