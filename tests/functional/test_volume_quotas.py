@@ -1,0 +1,104 @@
+"""Block-storage quotas on a running cloud: quota sets (with usage), defaults, updates and their
+checks, deletion back to defaults, quota classes, and /limits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.functional.cloud import RunningCloud
+from tests.functional.volume_catalog_support import client, fault, project_of
+
+KEYS = {"volumes", "snapshots", "gigabytes", "backups", "backup_gigabytes", "groups", "per_volume_gigabytes"}
+
+
+@pytest.fixture(scope="module")
+def adm(cloud: RunningCloud) -> Iterator[httpx.Client]:
+    with client(cloud) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def mem(cloud: RunningCloud) -> Iterator[httpx.Client]:
+    with client(cloud, "devstack") as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def alt_project(cloud: RunningCloud) -> str:
+    return project_of(cloud, "devstack-alt")
+
+
+def test_show_defaults_and_usage(cloud: RunningCloud, adm: httpx.Client, mem: httpx.Client) -> None:
+    demo = project_of(cloud, "devstack")
+    qs = adm.get(f"/os-quota-sets/{demo}").json()["quota_set"]
+    assert KEYS <= set(qs) and qs["id"] == demo and qs["volumes"] == 10 and qs["per_volume_gigabytes"] == -1
+    defaults = adm.get(f"/os-quota-sets/{demo}/defaults").json()["quota_set"]
+    assert defaults["gigabytes"] == 1000 and defaults["id"] == demo
+    usage = mem.get(f"/os-quota-sets/{demo}", params={"usage": "True"}).json()["quota_set"]
+    assert usage["volumes"] == {"limit": 10, "in_use": 0, "reserved": 0}
+    # A member sees their own project's quotas only.
+    fault(mem.get(f"/os-quota-sets/{project_of(cloud, 'devstack-alt')}"), "forbidden", 403)
+
+
+def test_update_and_delete(adm: httpx.Client, mem: httpx.Client, alt_project: str) -> None:
+    url = f"/os-quota-sets/{alt_project}"
+    r = adm.put(url, json={"quota_set": {"volumes": 3, "gigabytes": "20", "per_volume_gigabytes": 5}})
+    assert r.status_code == 200, r.text
+    qs = r.json()["quota_set"]
+    assert (qs["volumes"], qs["gigabytes"], qs["per_volume_gigabytes"]) == (3, 20, 5) and "id" not in qs
+    assert adm.get(url).json()["quota_set"]["volumes"] == 3
+    assert fault(adm.put(url, json={"quota_set": {"volumes": -2}}), "badRequest", 400) \
+        == "Invalid input received: volumes must be >= -1"
+    assert fault(adm.put(url, json={"quota_set": {"volumes": "many"}}), "badRequest", 400) \
+        == "Invalid input received: volumes must be an integer"
+    assert fault(adm.put(url, json={"quota_set": {"bogus": 1, "volumes": 5}}), "badRequest", 400) \
+        == "Bad key(s) in quota set: bogus"
+    fault(adm.put(url, json={"volumes": 5}), "badRequest", 400)
+    fault(adm.put(url, json={"quota_set": {"volumes": 1}, "skip_validation": "maybe"}), "badRequest", 400)
+    # Nothing above changed anything.
+    assert adm.get(url).json()["quota_set"]["volumes"] == 3
+    fault(mem.put(url, json={"quota_set": {"volumes": 50}}), "forbidden", 403)
+    # Validation against usage: nothing is used, so 0 is allowed.
+    assert adm.put(url, json={"quota_set": {"volumes": 0}, "skip_validation": False}).status_code == 200
+    assert adm.delete(url).status_code == 200
+    assert adm.get(url).json()["quota_set"]["volumes"] == 10
+
+
+def test_quota_classes(adm: httpx.Client, mem: httpx.Client, alt_project: str) -> None:
+    cls = adm.get("/os-quota-class-sets/default").json()["quota_class_set"]
+    assert cls["id"] == "default" and cls["backups"] == 10
+    try:
+        r = adm.put("/os-quota-class-sets/default", json={"quota_class_set": {"backups": 12}})
+        assert r.status_code == 200 and r.json()["quota_class_set"]["backups"] == 12
+        # The default class is every project's default.
+        assert adm.get(f"/os-quota-sets/{alt_project}/defaults").json()["quota_set"]["backups"] == 12
+        assert adm.get(f"/os-quota-sets/{alt_project}").json()["quota_set"]["backups"] == 12
+        fault(adm.put("/os-quota-class-sets/default", json={"quota_class_set": {"nope": 1}}), "badRequest", 400)
+        fault(mem.get("/os-quota-class-sets/default"), "forbidden", 403)
+    finally:
+        adm.put("/os-quota-class-sets/default", json={"quota_class_set": {"backups": 10}}).raise_for_status()
+
+
+def test_limits(cloud: RunningCloud, adm: httpx.Client, mem: httpx.Client) -> None:
+    demo = project_of(cloud, "devstack")
+    adm.put(f"/os-quota-sets/{demo}", json={"quota_set": {"snapshots": 7}}).raise_for_status()
+    try:
+        limits = mem.get("/limits").json()["limits"]
+        assert limits["rate"] == []
+        absolute = limits["absolute"]
+        assert absolute["maxTotalSnapshots"] == 7 and absolute["maxTotalVolumes"] == 10
+        assert absolute["totalVolumesUsed"] == 0 and absolute["totalGigabytesUsed"] == 0
+        assert set(absolute) == {"maxTotalVolumes", "maxTotalSnapshots", "maxTotalVolumeGigabytes",
+                                 "maxTotalBackups", "maxTotalBackupGigabytes", "totalVolumesUsed",
+                                 "totalGigabytesUsed", "totalSnapshotsUsed", "totalBackupsUsed",
+                                 "totalBackupGigabytesUsed"}
+    finally:
+        adm.delete(f"/os-quota-sets/{demo}").raise_for_status()
+
+
+def test_sdk_quota_set(admin: object, alt_project: str) -> None:
+    qs = admin.block_storage.get_quota_set(alt_project)  # type: ignore[attr-defined]
+    assert qs.volumes == 10
