@@ -53,3 +53,24 @@ def make_snapshot(client: httpx.Client, volume_id: str, **extra: Any) -> dict[st
     r = client.post("/snapshots", json={"snapshot": {"volume_id": volume_id, **extra}})
     assert r.status_code == 202, r.text
     return wait_status(client, f"/snapshots/{r.json()['snapshot']['id']}", "snapshot", "available")
+
+
+CONNECTOR = {"host": "compute-1", "ip": "127.0.0.1", "initiator": "iqn.2004-10.org.onestack:compute-1",
+             "platform": "x86_64", "os_type": "linux", "multipath": False}
+
+
+def attach(client: httpx.Client, volume_id: str) -> str:
+    """Attach the volume to a made-up server through the attachments API (3.27+); the attachment's id."""
+    r = client.post("/attachments", json={"attachment": {"volume_uuid": volume_id, "connector": CONNECTOR,
+                                                         "instance_uuid": "5c5e5d5e-0000-4000-8000-000000000001"}})
+    assert r.status_code == 200, r.text
+    attachment_id: str = r.json()["attachment"]["id"]
+    done = client.post(f"/attachments/{attachment_id}/action", json={"os-complete": None})
+    assert done.status_code == 204, done.text
+    wait_status(client, f"/volumes/{volume_id}", "volume", "in-use")
+    return attachment_id
+
+
+def detach(client: httpx.Client, volume_id: str, attachment_id: str) -> None:
+    assert client.delete(f"/attachments/{attachment_id}").status_code == 200
+    wait_status(client, f"/volumes/{volume_id}", "volume", "available")

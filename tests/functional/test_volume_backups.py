@@ -17,7 +17,9 @@ from sqlalchemy import text
 from tests.functional.cloud import RunningCloud
 from tests.functional.snapshot_support import (
     MISSING,
+    attach,
     cinder,
+    detach,
     error,
     make_snapshot,
     make_volume,
@@ -226,11 +228,16 @@ def test_incremental_backups(cloud: RunningCloud, demo_api: httpx.Client, tmp_pa
 
 def test_in_use_needs_force_and_snapshot_backups(demo_api: httpx.Client, admin_api: httpx.Client) -> None:
     volume = make_volume(demo_api)
-    assert admin_api.post(f"/volumes/{volume['id']}/action",
-                          json={"os-reset_status": {"status": "in-use"}}).status_code == 202
-    r = demo_api.post("/backups", json={"backup": {"volume_id": volume["id"]}})
-    assert r.status_code == 400
-    assert error(r, "badRequest") == "Invalid volume: Backing up an in-use volume must use the force flag."
+    attachment = attach(demo_api, volume["id"])
+    try:
+        r = demo_api.post("/backups", json={"backup": {"volume_id": volume["id"]}})
+        assert r.status_code == 400
+        assert error(r, "badRequest") == "Invalid volume: Backing up an in-use volume must use the force flag."
+        forced = make_backup(demo_api, volume["id"], force=True)
+        wait_status(demo_api, f"/volumes/{volume['id']}", "volume", "in-use")
+    finally:
+        detach(demo_api, volume["id"], attachment)
+    drop_backup(demo_api, forced["id"])
     admin_api.post(f"/volumes/{volume['id']}/action", json={"os-reset_status": {"status": "error"}})
     r = demo_api.post("/backups", json={"backup": {"volume_id": volume["id"], "force": True}})
     assert r.status_code == 400

@@ -11,7 +11,9 @@ import pytest
 from tests.functional.cloud import RunningCloud
 from tests.functional.snapshot_support import (
     MISSING,
+    attach,
     cinder,
+    detach,
     error,
     make_snapshot,
     make_volume,
@@ -185,26 +187,29 @@ def test_status_actions(demo_api: httpx.Client, admin_api: httpx.Client, volume:
     wait_gone(demo_api, f"/snapshots/{snap['id']}")
 
 
-def test_in_use_needs_force_before_3_66(demo_api: httpx.Client, admin_api: httpx.Client, cloud: RunningCloud,
-                                        volume: dict[str, Any]) -> None:
-    # An in-use volume without a server: the admin sets the status, as Tempest's negative tests do.
-    reset = {"os-reset_status": {"status": "in-use"}}
-    assert admin_api.post(f"/volumes/{volume['id']}/action", json=reset).status_code == 202
+def test_in_use_needs_force_before_3_66(demo_api: httpx.Client, cloud: RunningCloud) -> None:
+    volume = make_volume(demo_api)
+    attachment = attach(demo_api, volume["id"])
     try:
         with cinder(cloud, mv="3.65") as old:
             r = old.post("/snapshots", json={"snapshot": {"volume_id": volume["id"]}})
             assert r.status_code == 400
             assert error(r, "badRequest") == (f"Invalid volume: Volume {volume['id']} status must be available, "
                                              f"but current status is: in-use.")
+            r = old.post("/snapshots", json={"snapshot": {"volume_id": volume["id"], "force": True}})
+            assert r.status_code == 202, r.text
+            forced = wait_status(demo_api, f"/snapshots/{r.json()['snapshot']['id']}", "snapshot", "available")
         r = demo_api.post("/snapshots", json={"snapshot": {"volume_id": volume["id"], "force": False}})
         assert r.status_code == 400 and "3.66" in error(r, "badRequest")
         r = demo_api.post("/snapshots", json={"snapshot": {"volume_id": volume["id"]}})
         assert r.status_code == 202, r.text
         snap = wait_status(demo_api, f"/snapshots/{r.json()['snapshot']['id']}", "snapshot", "available")
-        demo_api.delete(f"/snapshots/{snap['id']}")
-        wait_gone(demo_api, f"/snapshots/{snap['id']}")
+        for snap_id in (forced["id"], snap["id"]):
+            assert demo_api.delete(f"/snapshots/{snap_id}").status_code == 202
+            wait_gone(demo_api, f"/snapshots/{snap_id}")
     finally:
-        admin_api.post(f"/volumes/{volume['id']}/action", json={"os-reset_status": {"status": "available"}})
+        detach(demo_api, volume["id"], attachment)
+        demo_api.delete(f"/volumes/{volume['id']}", params={"cascade": "true"})
 
 
 def test_quota(demo_api: httpx.Client, admin_api: httpx.Client, cloud: RunningCloud,
