@@ -3,8 +3,8 @@ import of the record, and the admin actions, as Cinder v3 serves them.
 
 Create moves the volume to ``backing-up`` (or its snapshot) with the backup row ``creating`` in
 one transaction, then casts ``create_backup`` to the volume's agent. Restore without a volume
-first makes one of the backup's size (through the scheduler, as any new volume) and waits for
-it, as Cinder's API does, then restores into it.
+first makes one of the backup's size (the volumes' own create flow: type, quota, scheduler) and
+waits for it, as Cinder's API does, then restores into it.
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ from onestack.volume.api.common import (
 from onestack.volume.api.snapshots import metadata_items, text
 from onestack.volume.errors import InvalidInput, InvalidVolume
 from onestack.volume.service import backups as svc
+from onestack.volume.service import create_flow
 from onestack.volume.service.common import iso
+from onestack.volume.service.create_flow import CreateRequest
 
 routes = VolumeRoutes()
 
@@ -199,11 +201,10 @@ async def restore_backup(req: Req) -> Response:
         raise invalid("volume_id", volume_id, f"{volume_id!r} is not of type 'string', 'null'")
     name = text(body.get("name"), "name")
     if not volume_id:
-        await req.read(svc.check_restorable, who, backup_id)
-        spec = await req.write(svc.new_volume, who, backup_id, name, req.state.config.volume.default_volume_type)
-        volume_id = spec["volume_id"]
-        if req.state.scheduler is not None:
-            await req.state.scheduler.create_volume(spec)
+        backup = (await req.read(svc.check_restorable, who, backup_id)).row
+        volume_id = await create_flow.create(req.state, req.state.db, who, CreateRequest(
+            size=backup.size, name=name or f"restore_backup_{backup_id}",
+            description="auto-created_from_restore_from_backup"))
         await _wait_available(req, volume_id)
     result, cast = await req.write(svc.restore, who, backup_id, volume_id)
     if cast is not None and cast.volume is not None and req.state.agents is not None:

@@ -28,9 +28,8 @@ from onestack.volume.errors import (
     InvalidVolume,
     SnapshotNotFound,
     VolumeNotFound,
-    VolumeTypeNotFoundByName,
 )
-from onestack.volume.rpcapi import BackupSpec, RequestSpec, VolumeSpec
+from onestack.volume.rpcapi import BackupSpec, VolumeSpec
 from onestack.volume.service import quotas
 from onestack.volume.service.common import (
     Caller,
@@ -41,7 +40,7 @@ from onestack.volume.service.common import (
     now,
     visible,
 )
-from onestack.volume.service.specs import agent_host, backup_spec, extra_specs, volume_spec
+from onestack.volume.service.specs import agent_host, backup_spec, volume_spec
 
 B = models.Backup
 COLUMNS = {"name": B.name, "status": B.status, "volume_id": B.volume_id, "project_id": B.project_id,
@@ -215,38 +214,6 @@ def check_restorable(s: Session, caller: Caller, backup_id: str) -> BackupBundle
     if bundle.row.status != "available":
         raise InvalidBackup("Backup status must be available")
     return bundle
-
-
-def default_type(s: Session, project_id: str, configured: str) -> models.VolumeType:
-    """The project's default type (3.62), else the configured one (Cinder's default_volume_type)."""
-    own = s.get(models.DefaultVolumeType, project_id)
-    if own is not None:
-        found = s.get(models.VolumeType, own.volume_type_id)
-        if found is not None:
-            return found
-    found = s.scalar(select(models.VolumeType).where(models.VolumeType.name == configured))
-    if found is None:
-        raise VolumeTypeNotFoundByName(configured)
-    return found
-
-
-def new_volume(s: Session, caller: Caller, backup_id: str, name: str | None, type_name: str) -> RequestSpec:
-    """A blank volume of the backup's size to restore into (``creating``), for the scheduler."""
-    backup = check_restorable(s, caller, backup_id).row
-    vtype = default_type(s, caller.project_id, type_name)
-    size = backup.size
-    quotas.check(s, caller.project_id, {"volumes": 1, "gigabytes": size, f"volumes_{vtype.name}": 1,
-                                        f"gigabytes_{vtype.name}": size}, volume_size=size)
-    volume = models.Volume(id=new_id(), project_id=caller.project_id, user_id=caller.user_id,
-                           name=name or f"restore_backup_{backup.id}",
-                           description="auto-created_from_restore_from_backup", size=size, status="creating",
-                           attach_status="detached", availability_zone=backup.availability_zone or "nova",
-                           volume_type_id=vtype.id, created_at=now())
-    s.add(volume)
-    s.flush()
-    return RequestSpec(volume_id=volume.id, size=size, volume_type_id=vtype.id,
-                       extra_specs=extra_specs(s, vtype.id), availability_zone=volume.availability_zone,
-                       multiattach=False, same_backend_as=None, source={})
 
 
 def volume_status(s: Session, caller: Caller, volume_id: str) -> str | None:
