@@ -213,3 +213,47 @@ def test_availability_zone(http: httpx.Client) -> None:
         assert r.status_code == 400, r.text
     finally:
         _delete(http, vol["id"])
+
+
+def _snapshot(client: httpx.Client, volume_id: str, name: str) -> dict[str, Any]:
+    r = client.post("snapshots", json={"snapshot": {"volume_id": volume_id, "name": name}})
+    assert r.status_code == 202, r.text
+    snap: dict[str, Any] = r.json()["snapshot"]
+    from tests.functional.cloud import wait_until
+
+    wait_until(lambda: client.get(f"snapshots/{snap['id']}").json()["snapshot"]["status"] == "available",
+               timeout=60, what=f"snapshot {snap['id']} available")
+    return snap
+
+
+def test_from_snapshot_and_cascade_delete(http: httpx.Client, admin_http: httpx.Client) -> None:
+    src = create_volume(http, size=2, name="cf-snap-src")
+    wait_volume(http, src["id"])
+    snap = _snapshot(http, src["id"], "cf-snap")
+    made = ""
+    try:
+        r = http.post("volumes", json={"volume": {"snapshot_id": snap["id"], "size": 1}})
+        assert r.status_code == 400, r.text
+        assert "cannot be smaller than the snapshot size 2GB" in error_of(r)["message"]
+        r = http.post("volumes", json={"volume": {"snapshot_id": snap["id"], "name": "cf-from-snap"}})
+        assert r.status_code == 202, r.text
+        made = r.json()["volume"]["id"]
+        assert r.json()["volume"]["snapshot_id"] == snap["id"] and r.json()["volume"]["size"] == 2
+        wait_volume(http, made)
+        hosts = {admin_http.get(f"volumes/{v}").json()["volume"]["os-vol-host-attr:host"] for v in (src["id"], made)}
+        assert len(hosts) == 1
+        # A volume with snapshots is not deleted without cascade.
+        r = http.delete(f"volumes/{src['id']}")
+        assert r.status_code == 400, r.text
+        assert "must not be migrating, attached, belong to a group, have snapshots" in error_of(r)["message"]
+        assert http.get(f"volumes/{src['id']}").json()["volume"]["status"] == "available"
+        r = http.delete(f"volumes/{src['id']}", params={"cascade": "true"})
+        assert r.status_code == 202, r.text
+        wait_gone(http, src["id"])
+        assert http.get(f"snapshots/{snap['id']}").status_code == 404
+    finally:
+        if made:
+            _delete(http, made)
+        if http.get(f"volumes/{src['id']}").status_code == 200:
+            admin_http.delete(f"volumes/{src['id']}", params={"cascade": "true", "force": "true"})
+            wait_gone(http, src["id"])
