@@ -41,8 +41,29 @@ def alt_v(cloud: RunningCloud) -> Iterator[httpx.Client]:
         yield client
 
 
+CREATED: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def cleanup(admin_v: httpx.Client) -> Iterator[None]:
+    """Every volume a test made goes afterwards (the project's quota is 10 volumes)."""
+    yield
+    drop_all(admin_v)
+
+
+def drop_all(admin_v: httpx.Client) -> None:
+    while CREATED:
+        volume_id = CREATED.pop()
+        if get_volume(admin_v, volume_id) is None:
+            continue
+        act(admin_v, volume_id, "os-reset_status", {"status": "available", "attach_status": "detached"})
+        assert act(admin_v, volume_id, "os-force_delete").status_code in (202, 404)
+        wait_gone(admin_v, volume_id)
+
+
 def available(client: httpx.Client, size: int = 1, **fields: Any) -> dict[str, Any]:
     volume = create_volume(client, size, **fields)
+    CREATED.append(volume["id"])
     return wait_volume(client, volume["id"], "available")
 
 

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.functional.cloud import RunningCloud
+from tests.functional.test_volume_actions import CREATED, drop_all
 from tests.functional.volume_support import cinder, create_volume, error_of, get_volume, wait_volume
 
 CONNECTOR = {"host": "compute-1", "ip": "127.0.0.1", "initiator": "iqn.2004-10.org.onestack:compute-1",
@@ -31,8 +32,22 @@ def alt_v(cloud: RunningCloud) -> Iterator[httpx.Client]:
         yield client
 
 
+@pytest.fixture(scope="module")
+def admin_v(cloud: RunningCloud) -> Iterator[httpx.Client]:
+    with cinder(cloud, "devstack-admin") as client:
+        yield client
+
+
+@pytest.fixture(autouse=True)
+def cleanup(admin_v: httpx.Client) -> Iterator[None]:
+    yield
+    drop_all(admin_v)
+
+
 def available(client: httpx.Client, **fields: Any) -> dict[str, Any]:
-    return wait_volume(client, create_volume(client, 1, **fields)["id"], "available")
+    volume = create_volume(client, 1, **fields)
+    CREATED.append(volume["id"])
+    return wait_volume(client, volume["id"], "available")
 
 
 def attach(client: httpx.Client, volume_id: str, **fields: Any) -> httpx.Response:
