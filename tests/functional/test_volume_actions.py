@@ -329,3 +329,38 @@ def test_revert_to_the_latest_snapshot(cloud: RunningCloud, demo_v: httpx.Client
 def _stamp() -> str:
     """Now, to the second, as the rows keep it."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def test_manage_ends_in_error_managing(demo_v: httpx.Client, admin_v: httpx.Client) -> None:
+    vol = available(demo_v)
+    pool = get_volume(admin_v, vol["id"])["os-vol-host-attr:host"]  # type: ignore[index]
+    body = {"volume": {"host": pool, "ref": {"source-name": "existing-disk"}, "name": "adopted",
+                       "metadata": {"k": "v"}}}
+    assert demo_v.post("os-volume-manage", json=body).status_code == 403
+    assert message(admin_v.post("os-volume-manage", json={"volume": {"host": pool}}), 400).startswith(
+        "Invalid input for field/attribute")
+    missing = admin_v.post("os-volume-manage", json={"volume": {"host": "nowhere@none", "ref": {}}})
+    assert message(missing, 503) == "Host 'nowhere@none' not found"
+    bad_type = admin_v.post("os-volume-manage", json={"volume": {**body["volume"], "volume_type": "nope"}})
+    assert message(bad_type, 400) == "Invalid volume type: Cannot find requested 'nope' volume type"
+    resp = admin_v.post("os-volume-manage", json=body)
+    assert resp.status_code == 202, resp.text
+    managed = resp.json()["volume"]
+    CREATED.append(managed["id"])
+    assert (managed["status"], managed["name"], managed["size"], managed["metadata"]) == (
+        "error_managing", "adopted", 0, {"k": "v"})
+    assert admin_v.delete(f"volumes/{managed['id']}").status_code == 202
+    wait_gone(admin_v, managed["id"])
+
+    snap = admin_v.post("os-snapshot-manage", json={"snapshot": {"volume_id": vol["id"], "ref": "snap-disk"}})
+    assert snap.status_code == 202, snap.text
+    snapshot = snap.json()["snapshot"]
+    assert (snapshot["status"], snapshot["volume_id"]) == ("error_managing", vol["id"])
+    assert admin_v.post("os-snapshot-manage", json={"snapshot": {"volume_id": str(uuid.uuid4()),
+                                                                 "ref": "x"}}).status_code == 404
+    # Cinder deletes a snapshot in error_managing only by force.
+    assert admin_v.delete(f"snapshots/{snapshot['id']}").status_code == 400
+    forced = admin_v.post(f"snapshots/{snapshot['id']}/action", json={"os-force_delete": {}})
+    assert forced.status_code == 202, forced.text
+    wait_until(lambda: admin_v.get(f"snapshots/{snapshot['id']}").status_code == 404, timeout=60,
+               what="managed snapshot deleted")
