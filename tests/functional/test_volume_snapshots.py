@@ -224,3 +224,15 @@ def test_quota(demo_api: httpx.Client, admin_api: httpx.Client, cloud: RunningCl
         assert error(r, "overLimit") == "Maximum number of snapshots allowed (0) exceeded"
     finally:
         admin_api.put(f"/os-quota-sets/{project}", json={"quota_set": {"snapshots": 10}})
+
+
+def test_unmanage_forgets_the_snapshot(demo_api: httpx.Client, admin_api: httpx.Client,
+                                       volume: dict[str, Any]) -> None:
+    snap = make_snapshot(demo_api, volume["id"])
+    action = f"/snapshots/{snap['id']}/action"
+    assert demo_api.post(action, json={"os-unmanage": {}}).status_code == 403
+    assert admin_api.post(action, json={"os-unmanage": {}}).status_code == 202
+    assert demo_api.get(f"/snapshots/{snap['id']}").status_code == 404
+    r = demo_api.post(action, json={"os-bogus": {}})
+    assert r.status_code == 400
+    assert error(r, "badRequest") == "There is no such action: os-bogus"

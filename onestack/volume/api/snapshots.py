@@ -13,6 +13,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from onestack.core.api.faults import BadRequest
 from onestack.core.api.http import json_response
 from onestack.volume.api.common import (
     Req,
@@ -24,6 +25,7 @@ from onestack.volume.api.common import (
     list_query,
 )
 from onestack.volume.errors import InvalidInput, SnapshotMetadataNotFound
+from onestack.volume.service import manageable
 from onestack.volume.service import snapshots as svc
 from onestack.volume.service.common import iso
 
@@ -209,10 +211,14 @@ async def delete_snapshot(req: Req) -> Response:
 
 @routes.post("/v3/snapshots/{snapshot_id}/action")
 async def snapshot_action(req: Req) -> Response:
+    await req.caller()  # 401 before anything about the body
     body = await req.json()
-    if not isinstance(body, dict) or len(body) != 1:
-        raise InvalidInput("There is no such action: None")
+    if not isinstance(body, dict) or not body:
+        raise BadRequest("Malformed request body")
     action, args = next(iter(body.items()))
+    if len(body) != 1:
+        raise BadRequest(f"Invalid input for field/attribute {action}. Value: {body}. Additional properties are "
+                         "not allowed")
     snapshot_id = req.path("snapshot_id")
     if action == "os-reset_status":
         await req.enforce("volume_extension:snapshot_admin_actions:reset_status")
@@ -231,8 +237,11 @@ async def snapshot_action(req: Req) -> Response:
         if progress is not None and not isinstance(progress, str):
             raise invalid("progress", progress, f"{progress!r} is not of type 'string'")
         await req.write(svc.update_status, await caller(req), snapshot_id, args["status"], progress)
+    elif action == "os-unmanage":
+        await req.enforce("snapshot_extension:snapshot_unmanage")
+        await req.write(manageable.unmanage_snapshot, await caller(req), snapshot_id)
     else:
-        raise InvalidInput(f"There is no such action: {action}")
+        raise BadRequest(f"There is no such action: {action}")
     return Response(status_code=202)
 
 
