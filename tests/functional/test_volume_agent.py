@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -198,3 +199,98 @@ def test_an_agent_killed_mid_work_and_restarted_leaves_nothing_stuck_or_stray(
         wait_gone(demo, v["id"])
     assert backend_files(agent.data_dir, agent.host, agent.backend) == []
 
+
+
+def head_of(path: Path, length: int, tmp: Path) -> tuple[bytes, int]:
+    """The first ``length`` bytes of a disk file (qcow2 or raw) and its virtual size."""
+    size = virtual_size(path)
+    raw = tmp / f"raw-{uuid.uuid4().hex[:6]}"
+    converted = subprocess.run(["qemu-img", "convert", "-O", "raw", str(path), str(raw)], capture_output=True,
+                               check=False)
+    source = raw if converted.returncode == 0 else path
+    with open(source, "rb") as f:
+        data = f.read(length)
+    raw.unlink(missing_ok=True)
+    return data, size
+
+
+def wait_for(client: httpx.Client, path: str, key: str, status: str, timeout: float = 90) -> dict[str, Any]:
+    def reached() -> dict[str, Any] | None:
+        resp = client.get(path)
+        assert resp.status_code == 200, resp.text
+        found: dict[str, Any] = resp.json()[key]
+        assert found["status"] != "error", found
+        return found if found["status"] == status else None
+    result: dict[str, Any] = wait_until(reached, timeout=timeout, what=f"{path} {status}")
+    return result
+
+
+def test_data_goes_through_image_snapshot_clone_extend_backup_and_upload(
+        vcloud: RunningCloud, demo: httpx.Client, tmp_path: Path) -> None:
+    """Bytes of an image land in a volume's disk and travel on unchanged to its snapshot, a volume
+    from the snapshot, a clone (then extended), a backup restored to a new volume, and an image."""
+    data = bytes(range(256)) * 4096  # 1 MiB
+    sdk = vcloud.sdk("devstack")
+    image = sdk.image.create_image(name="agent-bytes", disk_format="raw", container_format="bare", data=data)
+    made: list[str] = []
+
+    def volume_from(**fields: Any) -> dict[str, Any]:
+        v = create_volume(demo, **fields)
+        made.append(v["id"])
+        return wait_volume(demo, v["id"], timeout=120)
+
+    def holds(volume_id: str, size_gib: int) -> bool:
+        head, size = head_of(disk(vcloud.data_dir, MAIN, "file-1", volume_id), len(data), tmp_path)
+        return head == data and size == size_gib * GiB
+
+    try:
+        source = volume_from(size=1, imageRef=image.id)
+        assert source["bootable"] == "true"
+        assert source["volume_image_metadata"]["image_id"] == image.id
+        assert holds(source["id"], 1)
+
+        resp = demo.post("snapshots", json={"snapshot": {"volume_id": source["id"], "name": "agent-snap"}})
+        assert resp.status_code == 202, resp.text
+        snap_id = resp.json()["snapshot"]["id"]
+        wait_for(demo, f"snapshots/{snap_id}", "snapshot", "available")
+        assert (vcloud.data_dir / "volumes" / MAIN / "file-1" / f"snapshot-{snap_id}").is_file()
+        from_snap = volume_from(size=2, snapshot_id=snap_id)
+        assert holds(from_snap["id"], 2)
+
+        clone = volume_from(size=1, source_volid=source["id"])
+        assert holds(clone["id"], 1)
+        resp = demo.post(f"volumes/{clone['id']}/action", json={"os-extend": {"new_size": 3}})
+        assert resp.status_code == 202, resp.text
+        wait_until(lambda: (get_volume(demo, clone["id"]) or {}).get("size") == 3, timeout=60, what="extended")
+        assert holds(clone["id"], 3)
+
+        resp = demo.post("backups", json={"backup": {"volume_id": source["id"], "name": "agent-backup"}})
+        assert resp.status_code == 202, resp.text
+        backup_id = resp.json()["backup"]["id"]
+        wait_for(demo, f"backups/{backup_id}", "backup", "available", timeout=120)
+        resp = demo.post(f"backups/{backup_id}/restore", json={"restore": {"name": "agent-restored"}})
+        assert resp.status_code == 202, resp.text
+        restored_id = resp.json()["restore"]["volume_id"]
+        made.append(restored_id)
+        wait_volume(demo, restored_id, timeout=120)
+        assert holds(restored_id, 1)
+
+        resp = demo.post(f"volumes/{clone['id']}/action", json={"os-volume_upload_image": {
+            "image_name": "agent-upload", "disk_format": "qcow2", "container_format": "bare"}})
+        assert resp.status_code == 202, resp.text
+        uploaded_id = resp.json()["os-volume_upload_image"]["image_id"]
+        wait_until(lambda: sdk.image.get_image(uploaded_id).status == "active", timeout=120, what="uploaded image")
+        wait_volume(demo, clone["id"])
+        target = tmp_path / "uploaded.qcow2"
+        with open(target, "wb") as f:
+            f.writelines(sdk.image.download_image(uploaded_id, stream=True).iter_content(1 << 20))
+        assert head_of(target, len(data), tmp_path) == (data, 3 * GiB)
+        sdk.image.delete_image(uploaded_id)
+        resp = demo.delete(f"backups/{backup_id}")
+        assert resp.status_code == 202, resp.text
+        resp = demo.delete(f"snapshots/{snap_id}")
+        assert resp.status_code == 202, resp.text
+    finally:
+        for vid in reversed(made):
+            demo.delete(f"volumes/{vid}")
+        sdk.image.delete_image(image.id)
