@@ -138,6 +138,8 @@ def test_snapshot_then_revert_brings_the_data_back(subject: Subject, tmp_path: P
     assert s["id"] in subject.driver.observed().snapshots
     write(subject, v, after, tmp_path)
     assert holds(subject, v, after)
+    with subject.driver.read_raw(v, s["id"]) as f:  # the snapshot still reads as it was taken
+        assert {o: (f.seek(o), f.read(len(d)))[1] for o, d in before.items()} == before
     subject.driver.revert_to_snapshot(v, s)
     assert holds(subject, v, before)
     assert size_of(subject, v) == GiB

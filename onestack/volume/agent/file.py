@@ -258,10 +258,10 @@ class FileDriver:
         return None  # a file is not exported: nothing to undo
 
     @contextmanager
-    def read_raw(self, volume: VolumeSpec) -> Iterator[BinaryIO]:
-        path = self.volume_path(volume["id"])
+    def read_raw(self, volume: VolumeSpec, snapshot_id: str | None = None) -> Iterator[BinaryIO]:
+        path = self.snapshot_path(snapshot_id) if snapshot_id else self.volume_path(volume["id"])
         if not path.exists():
-            raise VolumeDriverError(f"volume {volume['id']} does not exist on backend {self.backend}")
+            raise VolumeDriverError(f"{path.name} does not exist on backend {self.backend}")
         if self.format == "raw":
             with open(path, "rb") as f:
                 yield f
