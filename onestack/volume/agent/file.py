@@ -279,7 +279,8 @@ class FileDriver:
         size = volume["size"] * GiB
         with self._making(final, volume["id"]) as tmp:
             if qemu_img():
-                _run("qemu-img", "convert", "-f", source_format, "-O", self.format, str(source), str(tmp))
+                opts = ["-o", "preallocation=falloc"] if self.thick and self.format == "qcow2" else []
+                _run("qemu-img", "convert", "-f", source_format, "-O", self.format, *opts, str(source), str(tmp))
             elif source_format == "raw":
                 _run("cp", "--sparse=always", str(source), str(tmp))
             else:
