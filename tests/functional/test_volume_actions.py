@@ -364,3 +364,33 @@ def test_manage_ends_in_error_managing(demo_v: httpx.Client, admin_v: httpx.Clie
     assert forced.status_code == 202, forced.text
     wait_until(lambda: admin_v.get(f"snapshots/{snapshot['id']}").status_code == 404, timeout=60,
                what="managed snapshot deleted")
+
+
+def test_extend_an_attached_volume_from_3_42(cloud: RunningCloud, demo_v: httpx.Client) -> None:
+    vol = available(demo_v)
+    attached = act(demo_v, vol["id"], "os-attach", {"host_name": "backup-host", "mountpoint": "/mnt/v"})
+    assert attached.status_code == 202, attached.text
+    wait_volume(demo_v, vol["id"], "in-use")
+    with cinder(cloud, "devstack", microversion="3.41") as old:
+        assert message(act(old, vol["id"], "os-extend", {"new_size": 2}), 400) == (
+            f"Invalid volume: Volume {vol['id']} status must be '{{'status': 'available'}}' to extend, "
+            "currently in-use.")
+    assert act(demo_v, vol["id"], "os-extend", {"new_size": 2}).status_code == 202
+    grown = wait_until(lambda: (v := get_volume(demo_v, vol["id"])) and v["size"] == 2 and v["status"] == "in-use"
+                       and v, timeout=60, what="extended attached volume")
+    assert grown["attachments"][0]["device"] == "/mnt/v"
+    assert act(demo_v, vol["id"], "os-detach").status_code == 202
+    wait_volume(demo_v, vol["id"], "available")
+
+
+def test_retype_to_another_backend_goes_to_the_scheduler(demo_v: httpx.Client, admin_v: httpx.Client) -> None:
+    name = f"elsewhere-{uuid.uuid4().hex[:6]}"
+    created = admin_v.post("types", json={"volume_type": {"name": name,
+                                                          "extra_specs": {"volume_backend_name": "no-such"}}})
+    assert created.status_code == 200, created.text
+    vol = available(demo_v)
+    resp = act(demo_v, vol["id"], "os-retype", {"new_type": name, "migration_policy": "never"})
+    assert resp.status_code == 202, resp.text
+    # No backend serves the type: the scheduler gives the volume back, type unchanged.
+    back = wait_volume(demo_v, vol["id"], "available")
+    assert back["volume_type"] == vol["volume_type"]
