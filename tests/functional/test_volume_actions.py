@@ -197,9 +197,10 @@ def test_reset_status_is_admins_and_checks_values(demo_v: httpx.Client, admin_v:
     assert act(admin_v, vol["id"], "os-reset_status", {"status": "available"}).status_code == 202
 
 
-def test_force_delete_from_any_status(demo_v: httpx.Client, admin_v: httpx.Client) -> None:
+@pytest.mark.parametrize("status", ["creating", "attaching", "error", "maintenance"])
+def test_force_delete_from_any_status(demo_v: httpx.Client, admin_v: httpx.Client, status: str) -> None:
     vol = available(demo_v)
-    assert act(admin_v, vol["id"], "os-reset_status", {"status": "attaching"}).status_code == 202
+    assert act(admin_v, vol["id"], "os-reset_status", {"status": status}).status_code == 202
     assert act(demo_v, vol["id"], "os-force_delete").status_code == 403
     assert act(admin_v, vol["id"], "os-force_delete").status_code == 202
     wait_gone(demo_v, vol["id"])
@@ -394,3 +395,16 @@ def test_retype_to_another_backend_goes_to_the_scheduler(demo_v: httpx.Client, a
     # No backend serves the type: the scheduler gives the volume back, type unchanged.
     back = wait_volume(demo_v, vol["id"], "available")
     assert back["volume_type"] == vol["volume_type"]
+
+
+def test_force_detach_an_errored_attachment(demo_v: httpx.Client, admin_v: httpx.Client) -> None:
+    vol = available(demo_v)
+    server = str(uuid.uuid4())
+    assert act(demo_v, vol["id"], "os-attach", {"instance_uuid": server, "mountpoint": "/dev/vdb"}).status_code == 202
+    attachment = wait_volume(demo_v, vol["id"], "in-use")["attachments"][0]
+    assert act(admin_v, vol["id"], "os-reset_status", {"status": "error"}).status_code == 202
+    body = {"connector": None, "attachment_id": attachment["attachment_id"]}
+    assert act(demo_v, vol["id"], "os-force_detach", body).status_code == 403
+    assert act(admin_v, vol["id"], "os-force_detach", body).status_code == 202
+    detached = wait_volume(demo_v, vol["id"], "available")
+    assert detached["attachments"] == []
