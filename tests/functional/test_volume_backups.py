@@ -267,3 +267,25 @@ def test_quota(cloud: RunningCloud, demo_api: httpx.Client, admin_api: httpx.Cli
     finally:
         admin_api.put(f"/os-quota-sets/{project}", json={"quota_set": {"backups": 10}})
         demo_api.delete(f"/volumes/{volume['id']}")
+
+
+def test_openstacksdk_and_cli(cloud: RunningCloud, demo: Any, demo_api: httpx.Client) -> None:
+    volume = make_volume(demo_api)
+    backup = demo.block_storage.create_backup(volume_id=volume["id"], name="sdk-backup")
+    backup = demo.block_storage.wait_for_status(backup, "available", wait=60)
+    assert backup.volume_id == volume["id"] and backup.is_incremental is False
+    assert "sdk-backup" in [b.name for b in demo.block_storage.backups(details=True)]
+    shown = cloud.cli("volume", "backup", "show", backup.id, cloud="devstack")
+    assert shown["name"] == "sdk-backup" and shown["status"] == "available"
+    incr = cloud.cli("volume", "backup", "create", "--incremental", "--name", "cli-incr", volume["id"],
+                     cloud="devstack")
+    wait_status(demo_api, f"/backups/{incr['id']}", "backup", "available")
+    restored = demo.block_storage.restore_backup(incr["id"], name="sdk-restored")
+    wait_status(demo_api, f"/volumes/{restored['volume_id']}", "volume", "available")
+    wait_status(demo_api, f"/backups/{incr['id']}", "backup", "available")
+    cloud.cli("volume", "backup", "delete", incr["id"], cloud="devstack", json_out=False)
+    wait_gone(demo_api, f"/backups/{incr['id']}")
+    demo.block_storage.delete_backup(backup)
+    demo.block_storage.wait_for_delete(backup, wait=60)
+    for vol_id in (volume["id"], restored["volume_id"]):
+        demo_api.delete(f"/volumes/{vol_id}")

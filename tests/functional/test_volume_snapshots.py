@@ -236,3 +236,20 @@ def test_unmanage_forgets_the_snapshot(demo_api: httpx.Client, admin_api: httpx.
     r = demo_api.post(action, json={"os-bogus": {}})
     assert r.status_code == 400
     assert error(r, "badRequest") == "There is no such action: os-bogus"
+
+
+def test_openstacksdk_and_cli(cloud: RunningCloud, demo: Any, volume: dict[str, Any]) -> None:
+    snap = demo.block_storage.create_snapshot(volume_id=volume["id"], name="sdk-snap", metadata={"s": "1"})
+    snap = demo.block_storage.wait_for_status(snap, "available", wait=60)
+    assert snap.volume_id == volume["id"] and snap.metadata == {"s": "1"}
+    assert "sdk-snap" in [s.name for s in demo.block_storage.snapshots(details=True)]
+    shown = cloud.cli("volume", "snapshot", "show", snap.id, cloud="devstack")
+    assert shown["name"] == "sdk-snap" and shown["status"] == "available"
+    cloud.cli("volume", "snapshot", "set", "--name", "cli-snap", "--property", "p=2", snap.id, cloud="devstack",
+              json_out=False)
+    again = demo.block_storage.get_snapshot(snap.id)
+    assert again.name == "cli-snap" and again.metadata == {"s": "1", "p": "2"}
+    listed = cloud.cli("volume", "snapshot", "list", "--volume", volume["id"], cloud="devstack")
+    assert [s["ID"] for s in listed] == [snap.id]
+    cloud.cli("volume", "snapshot", "delete", snap.id, cloud="devstack", json_out=False)
+    demo.block_storage.wait_for_delete(snap, wait=60)
