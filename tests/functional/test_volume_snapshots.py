@@ -124,8 +124,20 @@ def test_create_show_list_update_delete(cloud: RunningCloud, demo_api: httpx.Cli
 
 
 def test_paging_and_count(demo_api: httpx.Client, volume: dict[str, Any]) -> None:
-    ids = {make_snapshot(demo_api, volume["id"], name=f"page-{i}")["id"] for i in range(3)}
+    made = [make_snapshot(demo_api, volume["id"], name=f"page-{i}")["id"] for i in range(3)]
+    ids = set(made)
     try:
+        # Newest first by default, even when made within one second (Tempest's marker test).
+        newest_first = [s["id"] for s in demo_api.get("/snapshots", params={"volume_id": volume["id"]})
+                        .json()["snapshots"]]
+        assert newest_first == made[::-1]
+        after = demo_api.get("/snapshots", params={"volume_id": volume["id"], "marker": made[1]}).json()
+        assert [s["id"] for s in after["snapshots"]] == made[:1]
+        page = demo_api.get("/snapshots", params={"volume_id": volume["id"], "offset": 2, "limit": 3}).json()
+        assert [s["id"] for s in page["snapshots"]] == made[:1]
+        by_name = demo_api.get("/snapshots", params={"volume_id": volume["id"], "sort_key": "display_name",
+                                                      "sort_dir": "asc"}).json()["snapshots"]
+        assert [s["name"] for s in by_name] == ["page-0", "page-1", "page-2"]
         r = demo_api.get("/snapshots", params={"limit": 2, "sort": "name:asc", "with_count": "true",
                                                  "volume_id": volume["id"]})
         body = r.json()

@@ -34,6 +34,7 @@ from onestack.volume.service import quotas
 from onestack.volume.service.common import (
     Caller,
     ListQuery,
+    created,
     get_visible,
     list_rows,
     new_id,
@@ -145,7 +146,7 @@ def create(s: Session, caller: Caller, new: NewBackup) -> tuple[BackupBundle, Ba
                availability_zone=new.availability_zone or volume.availability_zone,
                is_incremental=parent is not None, parent_id=parent.id if parent else None,
                data_timestamp=snapshot.created_at if snapshot else stamp, host=host, service=SERVICE,
-               created_at=stamp)
+               created_at=created())
     s.add(backup)
     for key, value in new.metadata.items():
         s.add(models.BackupMetadata(backup_id=backup.id, key=key, value=value))
@@ -310,7 +311,7 @@ def import_record(s: Session, caller: Caller, service: str, url: str) -> BackupB
             object_count=int(record.get("object_count") or 0), container=text("container"),
             availability_zone=text("availability_zone"), is_incremental=bool(record.get("is_incremental")),
             parent_id=text("parent_id"), data_timestamp=_when(record.get("data_timestamp")) or stamp,
-            host=text("host"), service=service, encryption_key_id=text("encryption_key_id"), created_at=stamp)
+            host=text("host"), service=service, encryption_key_id=text("encryption_key_id"), created_at=created())
     s.add(row)
     metadata = record.get("metadata")
     if isinstance(metadata, dict):

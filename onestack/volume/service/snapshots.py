@@ -25,6 +25,7 @@ from onestack.volume.service import quotas
 from onestack.volume.service.common import (
     Caller,
     ListQuery,
+    created,
     get_visible,
     list_rows,
     new_id,
@@ -133,7 +134,7 @@ def create(s: Session, caller: Caller, volume_id: str | None, force: bool, in_us
     snap = models.Snapshot(id=new_id(), volume_id=volume.id, project_id=volume.project_id, user_id=caller.user_id,
                            name=name, description=description, status="creating", progress="0%",
                            volume_size=volume.size, volume_type_id=volume.volume_type_id, host=volume.host,
-                           use_quota=True, created_at=now())
+                           use_quota=True, created_at=created())
     s.add(snap)
     for key, value in metadata.items():
         s.add(models.SnapshotMetadata(snapshot_id=snap.id, key=key, value=value))
