@@ -191,10 +191,18 @@ def test_status_actions(demo_api: httpx.Client, admin_api: httpx.Client, volume:
     # From error, a service may report nothing more.
     r = demo_api.post(action, json={"os-update_snapshot_status": {"status": "available"}})
     assert r.status_code == 400
+    assert error(r, "badRequest") == "Snapshot status error not allowed for update_snapshot_status"
+    admin_api.post(action, json={"os-reset_status": {"status": "creating"}})
+    r = demo_api.post(action, json={"os-update_snapshot_status": {"status": "error_deleting"}})
+    assert error(r, "badRequest") == ("Provided snapshot status error_deleting not allowed for snapshot with "
+                                      "status creating.")
     for status in ("creating", "deleting", "error_deleting"):
         assert admin_api.post(action, json={"os-reset_status": {"status": status}}).status_code == 202
         # Only a force delete takes a snapshot in these states.
-        assert demo_api.delete(f"/snapshots/{snap['id']}").status_code == 400
+        r = demo_api.delete(f"/snapshots/{snap['id']}")
+        assert r.status_code == 400
+        assert error(r, "badRequest") == ("Invalid snapshot: Snapshot status must be available or error and must "
+                                          "not be part of a group.")
     assert admin_api.post(action, json={"os-force_delete": {}}).status_code == 202
     wait_gone(demo_api, f"/snapshots/{snap['id']}")
 
