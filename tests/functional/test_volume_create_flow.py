@@ -85,6 +85,7 @@ def test_from_image(cloud: RunningCloud, http: httpx.Client, demo: Any) -> None:
     try:
         done = wait_volume(http, vol["id"], timeout=120)
         assert done["bootable"] == "true"
+        assert done["volume_image_metadata"]["image_id"] == image.id
     finally:
         _delete(http, vol["id"])
 
@@ -117,6 +118,21 @@ def test_bad_images_leave_nothing(cloud: RunningCloud, http: httpx.Client, admin
     finally:
         for img in (private, queued, big_min):
             admin.image.delete_image(img.id)
+
+
+def test_image_shared_with_the_project(http: httpx.Client, admin: Any, demo: Any) -> None:
+    shared = admin.image.create_image(name="cf-shared", disk_format="raw", container_format="bare",
+                                      visibility="shared", data=b"z" * 1024)
+    try:
+        r = http.post("volumes", json={"volume": {"size": 1, "imageRef": shared.id}})
+        assert r.status_code == 400 and error_of(r)["message"] == BAD_IMAGE, r.text
+        admin.image.add_member(shared.id, member_id=demo.current_project_id)
+        vol = create_volume(http, size=1, name="cf-shared", imageRef=shared.id)
+        done = wait_volume(http, vol["id"], timeout=120)
+        assert done["bootable"] == "true"
+        _delete(http, vol["id"])
+    finally:
+        admin.image.delete_image(shared.id)
 
 
 def test_quota_exceeded_leaves_nothing(cloud: RunningCloud, admin_http: httpx.Client, alt: Any) -> None:
