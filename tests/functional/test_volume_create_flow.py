@@ -273,3 +273,34 @@ def test_from_snapshot_and_cascade_delete(http: httpx.Client, admin_http: httpx.
         if http.get(f"volumes/{src['id']}").status_code == 200:
             admin_http.delete(f"volumes/{src['id']}", params={"cascade": "true", "force": "true"})
             wait_gone(http, src["id"])
+
+
+def test_from_backup_3_47(cloud: RunningCloud, http: httpx.Client) -> None:
+    from tests.functional.cloud import wait_until
+
+    src = create_volume(http, size=1, name="cf-backup-src")
+    wait_volume(http, src["id"])
+    r = http.post("backups", json={"backup": {"volume_id": src["id"], "name": "cf-backup"}})
+    assert r.status_code == 202, r.text
+    backup_id = r.json()["backup"]["id"]
+    made = ""
+    try:
+        wait_until(lambda: http.get(f"backups/{backup_id}").json()["backup"]["status"] == "available",
+                   timeout=120, what="backup available")
+        wait_volume(http, src["id"])
+        r = http.post("volumes", json={"volume": {"backup_id": backup_id, "name": "cf-from-backup"}})
+        assert r.status_code == 202, r.text
+        made = r.json()["volume"]["id"]
+        assert r.json()["volume"]["size"] == 1
+        wait_volume(http, made, timeout=120)
+        with cinder(cloud, "devstack", microversion="3.46") as old:
+            r = old.post("volumes", json={"volume": {"backup_id": backup_id}})
+            assert r.status_code == 400, r.text  # no size: backup_id means nothing before 3.47
+        r = http.post("volumes", json={"volume": {"backup_id": "8a1b7c7e-0000-4000-8000-0000000000bb"}})
+        assert r.status_code == 404, r.text
+    finally:
+        if made:
+            _delete(http, made)
+        http.delete(f"backups/{backup_id}")
+        wait_until(lambda: http.get(f"backups/{backup_id}").status_code == 404, timeout=60, what="backup gone")
+        _delete(http, src["id"])
