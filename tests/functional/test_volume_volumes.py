@@ -295,6 +295,11 @@ def test_another_projects_volume_is_404_everywhere(http: httpx.Client, alt_http:
         assert vid in [v["id"] for v in admin_http.get("volumes", params={"all_tenants": "1"}).json()["volumes"]]
         assert vid not in [v["id"] for v in admin_http.get("volumes").json()["volumes"]]
         assert admin_http.get(f"volumes/{vid}").status_code == 200
+        as_admin = admin_http.get(f"volumes/{vid}").json()["volume"]
+        owner = as_admin["os-vol-tenant-attr:tenant_id"]
+        narrowed = admin_http.get("volumes/detail", params={"all_tenants": "1", "project_id": owner}).json()
+        assert vid in [v["id"] for v in narrowed["volumes"]]
+        assert {v["os-vol-tenant-attr:tenant_id"] for v in narrowed["volumes"]} == {owner}
     finally:
         _delete(http, vid)
 
