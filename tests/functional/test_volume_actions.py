@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -196,9 +197,10 @@ def test_reset_status_is_admins_and_checks_values(demo_v: httpx.Client, admin_v:
     assert act(admin_v, vol["id"], "os-reset_status", {"status": "available"}).status_code == 202
 
 
-def test_force_delete_from_any_status(demo_v: httpx.Client, admin_v: httpx.Client) -> None:
+@pytest.mark.parametrize("status", ["creating", "attaching", "error", "maintenance"])
+def test_force_delete_from_any_status(demo_v: httpx.Client, admin_v: httpx.Client, status: str) -> None:
     vol = available(demo_v)
-    assert act(admin_v, vol["id"], "os-reset_status", {"status": "attaching"}).status_code == 202
+    assert act(admin_v, vol["id"], "os-reset_status", {"status": status}).status_code == 202
     assert act(demo_v, vol["id"], "os-force_delete").status_code == 403
     assert act(admin_v, vol["id"], "os-force_delete").status_code == 202
     wait_gone(demo_v, vol["id"])
@@ -291,3 +293,118 @@ def test_manageable_lists(admin_v: httpx.Client, demo_v: httpx.Client) -> None:
         assert message(admin_v.get(f"manageable_{kind}"), 400) == (
             "Invalid input received: One and only one of cluster and host must be set.")
         assert demo_v.get(f"manageable_{kind}", params={"host": pool}).status_code == 403
+
+
+def test_revert_to_the_latest_snapshot(cloud: RunningCloud, demo_v: httpx.Client) -> None:
+    vol = available(demo_v)
+    with cinder(cloud, "devstack", microversion="3.39") as old:
+        assert message(act(old, vol["id"], "revert", {"snapshot_id": str(uuid.uuid4())}), 400) == (
+            "There is no such action: revert")
+    assert message(act(demo_v, vol["id"], "revert", {"snapshot_id": str(uuid.uuid4())}), 400) == (
+        f"Volume {vol['id']} doesn't have any snapshots.")
+    snaps = []
+    for name in ("first", "second"):
+        resp = demo_v.post("snapshots", json={"snapshot": {"volume_id": vol["id"], "name": name}})
+        assert resp.status_code == 202, resp.text
+        snap_id = resp.json()["snapshot"]["id"]
+        wait_until(lambda sid=snap_id: demo_v.get(f"snapshots/{sid}").json()["snapshot"]["status"] == "available",
+                   timeout=60, what=f"snapshot {name}")
+        snaps.append(snap_id)
+        # created_at has whole seconds: the second snapshot must be later than the first.
+        if name == "first":
+            start = demo_v.get(f"snapshots/{snap_id}").json()["snapshot"]["created_at"]
+            wait_until(lambda s=start: _stamp() > s[:19], timeout=5, interval=0.2, what="the next second")
+    assert message(act(demo_v, vol["id"], "revert", {"snapshot_id": snaps[0]}), 400) == (
+        f"Specified snapshot {snaps[0]} is None or not the latest one of volume {vol['id']}.")
+    resp = act(demo_v, vol["id"], "revert", {"snapshot_id": snaps[1]})
+    assert resp.status_code == 202, resp.text
+    wait_volume(demo_v, vol["id"], "available")
+    wait_until(lambda: demo_v.get(f"snapshots/{snaps[1]}").json()["snapshot"]["status"] == "available",
+               timeout=60, what="snapshot back to available")
+    for snap_id in snaps:
+        assert demo_v.delete(f"snapshots/{snap_id}").status_code == 202
+    wait_until(lambda: all(demo_v.get(f"snapshots/{sid}").status_code == 404 for sid in snaps), timeout=60,
+               what="snapshots deleted")
+
+
+def _stamp() -> str:
+    """Now, to the second, as the rows keep it."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def test_manage_ends_in_error_managing(demo_v: httpx.Client, admin_v: httpx.Client) -> None:
+    vol = available(demo_v)
+    pool = get_volume(admin_v, vol["id"])["os-vol-host-attr:host"]  # type: ignore[index]
+    body = {"volume": {"host": pool, "ref": {"source-name": "existing-disk"}, "name": "adopted",
+                       "metadata": {"k": "v"}}}
+    assert demo_v.post("os-volume-manage", json=body).status_code == 403
+    assert message(admin_v.post("os-volume-manage", json={"volume": {"host": pool}}), 400).startswith(
+        "Invalid input for field/attribute")
+    missing = admin_v.post("os-volume-manage", json={"volume": {"host": "nowhere@none", "ref": {}}})
+    assert message(missing, 503) == "Host 'nowhere@none' not found"
+    bad_type = admin_v.post("os-volume-manage", json={"volume": {**body["volume"], "volume_type": "nope"}})
+    assert message(bad_type, 400) == "Invalid volume type: Cannot find requested 'nope' volume type"
+    resp = admin_v.post("os-volume-manage", json=body)
+    assert resp.status_code == 202, resp.text
+    managed = resp.json()["volume"]
+    CREATED.append(managed["id"])
+    assert (managed["status"], managed["name"], managed["size"], managed["metadata"]) == (
+        "error_managing", "adopted", 0, {"k": "v"})
+    assert admin_v.delete(f"volumes/{managed['id']}").status_code == 202
+    wait_gone(admin_v, managed["id"])
+
+    snap = admin_v.post("os-snapshot-manage", json={"snapshot": {"volume_id": vol["id"], "ref": "snap-disk"}})
+    assert snap.status_code == 202, snap.text
+    snapshot = snap.json()["snapshot"]
+    assert (snapshot["status"], snapshot["volume_id"]) == ("error_managing", vol["id"])
+    assert admin_v.post("os-snapshot-manage", json={"snapshot": {"volume_id": str(uuid.uuid4()),
+                                                                 "ref": "x"}}).status_code == 404
+    # Cinder deletes a snapshot in error_managing only by force.
+    assert admin_v.delete(f"snapshots/{snapshot['id']}").status_code == 400
+    forced = admin_v.post(f"snapshots/{snapshot['id']}/action", json={"os-force_delete": {}})
+    assert forced.status_code == 202, forced.text
+    wait_until(lambda: admin_v.get(f"snapshots/{snapshot['id']}").status_code == 404, timeout=60,
+               what="managed snapshot deleted")
+
+
+def test_extend_an_attached_volume_from_3_42(cloud: RunningCloud, demo_v: httpx.Client) -> None:
+    vol = available(demo_v)
+    attached = act(demo_v, vol["id"], "os-attach", {"host_name": "backup-host", "mountpoint": "/mnt/v"})
+    assert attached.status_code == 202, attached.text
+    wait_volume(demo_v, vol["id"], "in-use")
+    with cinder(cloud, "devstack", microversion="3.41") as old:
+        assert message(act(old, vol["id"], "os-extend", {"new_size": 2}), 400) == (
+            f"Invalid volume: Volume {vol['id']} status must be '{{'status': 'available'}}' to extend, "
+            "currently in-use.")
+    assert act(demo_v, vol["id"], "os-extend", {"new_size": 2}).status_code == 202
+    grown = wait_until(lambda: (v := get_volume(demo_v, vol["id"])) and v["size"] == 2 and v["status"] == "in-use"
+                       and v, timeout=60, what="extended attached volume")
+    assert grown["attachments"][0]["device"] == "/mnt/v"
+    assert act(demo_v, vol["id"], "os-detach").status_code == 202
+    wait_volume(demo_v, vol["id"], "available")
+
+
+def test_retype_to_another_backend_goes_to_the_scheduler(demo_v: httpx.Client, admin_v: httpx.Client) -> None:
+    name = f"elsewhere-{uuid.uuid4().hex[:6]}"
+    created = admin_v.post("types", json={"volume_type": {"name": name,
+                                                          "extra_specs": {"volume_backend_name": "no-such"}}})
+    assert created.status_code == 200, created.text
+    vol = available(demo_v)
+    resp = act(demo_v, vol["id"], "os-retype", {"new_type": name, "migration_policy": "never"})
+    assert resp.status_code == 202, resp.text
+    # No backend serves the type: the scheduler gives the volume back, type unchanged.
+    back = wait_volume(demo_v, vol["id"], "available")
+    assert back["volume_type"] == vol["volume_type"]
+
+
+def test_force_detach_an_errored_attachment(demo_v: httpx.Client, admin_v: httpx.Client) -> None:
+    vol = available(demo_v)
+    server = str(uuid.uuid4())
+    assert act(demo_v, vol["id"], "os-attach", {"instance_uuid": server, "mountpoint": "/dev/vdb"}).status_code == 202
+    attachment = wait_volume(demo_v, vol["id"], "in-use")["attachments"][0]
+    assert act(admin_v, vol["id"], "os-reset_status", {"status": "error"}).status_code == 202
+    body = {"connector": None, "attachment_id": attachment["attachment_id"]}
+    assert act(demo_v, vol["id"], "os-force_detach", body).status_code == 403
+    assert act(admin_v, vol["id"], "os-force_detach", body).status_code == 202
+    detached = wait_volume(demo_v, vol["id"], "available")
+    assert detached["attachments"] == []
