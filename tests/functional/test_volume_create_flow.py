@@ -251,9 +251,12 @@ def test_from_snapshot_and_cascade_delete(http: httpx.Client, admin_http: httpx.
         r = http.post("volumes", json={"volume": {"snapshot_id": snap["id"], "size": 1}})
         assert r.status_code == 400, r.text
         assert "cannot be smaller than the snapshot size 2GB" in error_of(r)["message"]
-        r = http.post("volumes", json={"volume": {"snapshot_id": snap["id"], "name": "cf-from-snap"}})
+        # The snapshot's type wins over the one asked for, as Cinder's.
+        r = http.post("volumes", json={"volume": {"snapshot_id": snap["id"], "name": "cf-from-snap",
+                                                  "volume_type": "file-1"}})
         assert r.status_code == 202, r.text
         made = r.json()["volume"]["id"]
+        assert r.json()["volume"]["volume_type"] == src["volume_type"] == "__DEFAULT__"
         assert r.json()["volume"]["snapshot_id"] == snap["id"] and r.json()["volume"]["size"] == 2
         wait_volume(http, made)
         hosts = {admin_http.get(f"volumes/{v}").json()["volume"]["os-vol-host-attr:host"] for v in (src["id"], made)}
