@@ -211,6 +211,9 @@ def test_create_bad_input_is_cinders_400(http: httpx.Client) -> None:
         ({"volume": {"size": 1, "source_volid": "8a1b7c7e-0000-4000-8000-000000000002"}}, 404,
          "Volume 8a1b7c7e-0000-4000-8000-000000000002 could not be found."),
         ({"volum": {"size": 1}}, 400, "volume"),
+        ({"volume": {"snapshot_id": "8a1b7c7e-0000-4000-8000-000000000001",
+                     "source_volid": "8a1b7c7e-0000-4000-8000-000000000002"}}, 400,
+         "May specify only one of backup, imageRef, snapshot, source volume"),
     ]
     for body, status, fragment in cases:
         r = http.post("volumes", json=body)
@@ -295,6 +298,11 @@ def test_another_projects_volume_is_404_everywhere(http: httpx.Client, alt_http:
         assert vid in [v["id"] for v in admin_http.get("volumes", params={"all_tenants": "1"}).json()["volumes"]]
         assert vid not in [v["id"] for v in admin_http.get("volumes").json()["volumes"]]
         assert admin_http.get(f"volumes/{vid}").status_code == 200
+        as_admin = admin_http.get(f"volumes/{vid}").json()["volume"]
+        owner = as_admin["os-vol-tenant-attr:tenant_id"]
+        narrowed = admin_http.get("volumes/detail", params={"all_tenants": "1", "project_id": owner}).json()
+        assert vid in [v["id"] for v in narrowed["volumes"]]
+        assert {v["os-vol-tenant-attr:tenant_id"] for v in narrowed["volumes"]} == {owner}
     finally:
         _delete(http, vid)
 

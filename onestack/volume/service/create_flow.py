@@ -153,6 +153,17 @@ def _uuid_like(text: str) -> bool:
     return len(text.replace("-", "")) == 32 and all(c in "0123456789abcdefABCDEF-" for c in text)
 
 
+def _volume_type(s: Session, caller: Caller, req: CreateRequest, source_type: str | None,
+                 configured: str) -> models.VolumeType:
+    """The type asked for (404 if not visible), except that a volume from a snapshot always gets
+    the snapshot's (as Cinder); without one, the source's, else the project's default."""
+    asked = find_type(s, caller, req.volume_type) if req.volume_type is not None else None
+    source = s.get(models.VolumeType, source_type) if source_type is not None else None
+    if req.snapshot_id is not None and source is not None:
+        return source
+    return asked or source or default_type.resolve(s, caller.project_id, configured)
+
+
 def availability_zones(s: Session, configured: str) -> set[str]:
     """Cinder's AZs: those of the volume services, and the configured storage AZ."""
     zones = set(s.scalars(select(models.VolumeService.availability_zone)))
@@ -162,6 +173,9 @@ def availability_zones(s: Session, configured: str) -> set[str]:
 
 def extract(s: Session, caller: Caller, req: CreateRequest, image: dict[str, Any] | None, configured_type: str,
             storage_az: str) -> Plan:
+    given = [req.snapshot_id, req.source_volid, req.image_id, req.backup_id]
+    if sum(ref is not None for ref in given) > 1:
+        raise InvalidInput("May specify only one of backup, imageRef, snapshot, source volume")
     source = SourceSpec()
     size = req.size
     az = req.availability_zone
@@ -219,12 +233,7 @@ def extract(s: Session, caller: Caller, req: CreateRequest, image: dict[str, Any
         source["image_id"] = str(image["id"])
     if size is None:
         raise InvalidInput("Volume size 'None' must be an integer and greater than 0")
-    if req.volume_type is not None:
-        vtype = find_type(s, caller, req.volume_type)
-    elif source_type is not None and (found := s.get(models.VolumeType, source_type)) is not None:
-        vtype = found
-    else:
-        vtype = default_type.resolve(s, caller.project_id, configured_type)
+    vtype = _volume_type(s, caller, req, source_type, configured_type)
     if az is None:
         az = source_az or storage_az
     elif az not in availability_zones(s, storage_az):
