@@ -147,6 +147,13 @@ DEFAULT_RULES: dict[str, str] = {
     "os_compute_api:os-attach-interfaces:show": _READER_OR_ADMIN,
     "os_compute_api:os-attach-interfaces:create": _MEMBER_OR_ADMIN,
     "os_compute_api:os-attach-interfaces:delete": _MEMBER_OR_ADMIN,
+    "os_compute_api:os-volumes-attachments:index": _READER_OR_ADMIN,
+    "os_compute_api:os-volumes-attachments:show": _READER_OR_ADMIN,
+    "os_compute_api:os-volumes-attachments:create": _MEMBER_OR_ADMIN,
+    "os_compute_api:os-volumes-attachments:update": _MEMBER_OR_ADMIN,
+    "os_compute_api:os-volumes-attachments:swap": _ADMIN,
+    "os_compute_api:os-volumes-attachments:delete": _MEMBER_OR_ADMIN,
+    "os_compute_api:os-volumes": _MEMBER_OR_ADMIN,
     "os_compute_api:os-migrations:index": _ADMIN,
     # Hosts, services, aggregates, usage: the operator's view.
     "os_compute_api:os-services:list": _ADMIN,

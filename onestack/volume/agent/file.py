@@ -237,7 +237,10 @@ class FileDriver:
         return self._copy_into_new(self.snapshot_path(snapshot["id"]), volume)
 
     def create_cloned_volume(self, volume: VolumeSpec, source: VolumeSpec) -> ModelUpdate:
-        return self._copy_into_new(self.volume_path(source["id"]), volume)
+        # The source's own location when it has one: a migration clones a volume (same id) from
+        # another backend of this host into this one.
+        located = source.get("provider_location")
+        return self._copy_into_new(Path(located) if located else self.volume_path(source["id"]), volume)
 
     def revert_to_snapshot(self, volume: VolumeSpec, snapshot: SnapshotSpec) -> None:
         final = self.volume_path(volume["id"])
