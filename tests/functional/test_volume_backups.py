@@ -118,6 +118,13 @@ def test_import_show_update_reset_force_delete(admin_api: httpx.Client, demo_api
     assert r.status_code == 201, r.text
     assert r.json()["backup"]["id"] == record["id"] and r.json()["backup"]["name"] == "imported"
     try:
+        for bad in ("not base64 at all!", base64.b64encode(b"[1]").decode(),
+                    base64.b64encode(json.dumps({**record, "id": "x"}).encode()).decode(),
+                    base64.b64encode(json.dumps({**record, "id": MISSING, "volume_id": "v" * 300}).encode()).decode(),
+                    base64.b64encode(json.dumps({**record, "id": MISSING, "size": 2 ** 40}).encode()).decode()):
+            r = admin_api.post("/backups/import_record", json={"backup-record": {**body["backup-record"],
+                                                                                  "backup_url": bad}})
+            assert r.status_code == 400, (bad, r.text)
         again = admin_api.post("/backups/import_record", json=body)
         assert again.status_code == 400
         assert error(again, "badRequest") == "Invalid backup: Backup already exists in database."
