@@ -184,6 +184,9 @@ def test_status_actions(demo_api: httpx.Client, admin_api: httpx.Client, volume:
     action = f"/snapshots/{snap['id']}/action"
     assert admin_api.post(action, json={"os-reset_status": {"status": "bogus"}}).status_code == 400
     assert admin_api.post(action, json={"os-reset_status": {"status": "creating"}}).status_code == 202
+    for bad in ("80", "101%", "x" * 300, 80):
+        r = demo_api.post(action, json={"os-update_snapshot_status": {"status": "error", "progress": bad}})
+        assert r.status_code == 400, bad
     r = demo_api.post(action, json={"os-update_snapshot_status": {"status": "error", "progress": "80%"}})
     assert r.status_code == 202, r.text
     shown = admin_api.get(f"/snapshots/{snap['id']}").json()["snapshot"]
