@@ -108,9 +108,19 @@ def test_create_show_list_update_delete(cloud: RunningCloud, demo_api: httpx.Cli
     assert demo_api.get("/snapshots", params={"metadata": '{"k": "v"}'}).json()["snapshots"][0]["id"] == snap["id"]
     assert demo_api.get("/snapshots", params={"metadata": '{"k": "other"}'}).json()["snapshots"] == []
 
+    # The admin sees it with all_tenants (or naming the project), not in the admin's own list.
+    admin = cinder(cloud, "devstack-admin")
+    with admin:
+        mine = [s["id"] for s in admin.get("/snapshots").json()["snapshots"]]
+        everyone = [s["id"] for s in admin.get("/snapshots", params={"all_tenants": "1"}).json()["snapshots"]]
+        project = cloud.sdk("devstack").current_project_id
+        named = [s["id"] for s in admin.get("/snapshots", params={"all_tenants": "1", "project_id": project})
+                 .json()["snapshots"]]
+    assert snap["id"] not in mine and snap["id"] in everyone and snap["id"] in named
     # Another project sees nothing of it.
     assert alt_api.get(f"/snapshots/{snap['id']}").status_code == 404
-    assert snap["id"] not in [s["id"] for s in alt_api.get("/snapshots").json()["snapshots"]]
+    for params in ({}, {"all_tenants": "1"}):
+        assert snap["id"] not in [s["id"] for s in alt_api.get("/snapshots", params=params).json()["snapshots"]]
 
     r = demo_api.put(f"/snapshots/{snap['id']}", json={"snapshot": {"name": "s2", "description": "d2"}})
     assert r.status_code == 200
