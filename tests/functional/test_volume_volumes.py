@@ -313,3 +313,10 @@ def test_project_in_url_must_be_callers(cloud: RunningCloud, alt: Any) -> None:
         assert r.status_code == 400 and error_of(r)["message"] == "Malformed request url"
     with cinder(cloud, "devstack", with_project=False) as bare:
         assert bare.get("volumes").status_code == 200
+
+
+def test_empty_volume_id_is_404_not_a_redirect(http: httpx.Client) -> None:
+    for method in ("GET", "PUT", "DELETE"):
+        r = http.request(method, "volumes/", json={"volume": {"name": "x"}} if method == "PUT" else None)
+        assert r.status_code == 404, (method, r.status_code, r.text)
+        assert error_of(r, "itemNotFound")["message"] == "The resource could not be found."
