@@ -214,6 +214,9 @@ def test_create_bad_input_is_cinders_400(http: httpx.Client) -> None:
         ({"volume": {"snapshot_id": "8a1b7c7e-0000-4000-8000-000000000001",
                      "source_volid": "8a1b7c7e-0000-4000-8000-000000000002"}}, 400,
          "May specify only one of backup, imageRef, snapshot, source volume"),
+        ({"volume": {"size": 1, "imageRef": "8a1b7c7e-0000-4000-8000-000000000003",
+                     "source_volid": "8a1b7c7e-0000-4000-8000-000000000002"}}, 400,
+         "May specify only one of backup, imageRef, snapshot, source volume"),
     ]
     for body, status, fragment in cases:
         r = http.post("volumes", json=body)
@@ -313,3 +316,10 @@ def test_project_in_url_must_be_callers(cloud: RunningCloud, alt: Any) -> None:
         assert r.status_code == 400 and error_of(r)["message"] == "Malformed request url"
     with cinder(cloud, "devstack", with_project=False) as bare:
         assert bare.get("volumes").status_code == 200
+
+
+def test_empty_volume_id_is_404_not_a_redirect(http: httpx.Client) -> None:
+    for method in ("GET", "PUT", "DELETE"):
+        r = http.request(method, "volumes/", json={"volume": {"name": "x"}} if method == "PUT" else None)
+        assert r.status_code == 404, (method, r.status_code, r.text)
+        assert error_of(r, "itemNotFound")["message"] == "The resource could not be found."
