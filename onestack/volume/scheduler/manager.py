@@ -100,6 +100,7 @@ def retype(s: Session, volume_id: str, new_type_id: str, migration_policy: str,
     passing = candidates(live_pools(s, service_down_time, now()), request, filters, weighers)
     if any(p.backend_host == current for p in passing):
         v.volume_type_id = new_type_id
+        v.multiattach = request.extra_specs.get("multiattach", "").strip().lower() == "<is> true"
     elif migration_policy == "on-demand" and (target := _migration_target(s, v, passing)) is not None:
         volume, source = migration.start(s, v, target, new_type_id)
         return Migration(agent_host(v.host) or "", volume, source)
