@@ -408,3 +408,19 @@ def test_force_detach_an_errored_attachment(demo_v: httpx.Client, admin_v: httpx
     assert act(admin_v, vol["id"], "os-force_detach", body).status_code == 202
     detached = wait_volume(demo_v, vol["id"], "available")
     assert detached["attachments"] == []
+
+
+def test_cli_volume_set(cloud: RunningCloud, demo_v: httpx.Client) -> None:
+    """``openstack volume set`` drives os-set_bootable, os-update_readonly_flag,
+    os-set_image_metadata and os-extend."""
+    vol = available(demo_v)
+    cloud.cli("volume", "set", "--bootable", "--read-only", "--image-property", "os_distro=cirros", vol["id"],
+              cloud="devstack", json_out=False)
+    shown = get_volume(demo_v, vol["id"])
+    assert shown is not None and shown["bootable"] == "true" and shown["metadata"]["readonly"] == "True"
+    assert shown["volume_image_metadata"] == {"os_distro": "cirros"}
+    cloud.cli("volume", "set", "--size", "2", vol["id"], cloud="devstack", json_out=False)
+    wait_until(lambda: (v := get_volume(demo_v, vol["id"])) and v["size"] == 2 and v["status"] == "available",
+               timeout=60, what="volume extended by the CLI")
+    refused = cloud.cli("volume", "set", "--size", "1", vol["id"], cloud="devstack", json_out=False, check=False)
+    assert refused.returncode != 0
