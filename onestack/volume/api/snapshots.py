@@ -112,6 +112,12 @@ def metadata_filter(raw: str | None) -> dict[str, str] | None:
     return {str(k): str(v) for k, v in found.items()}
 
 
+def _is_progress(value: Any) -> bool:
+    """Cinder's ``progress`` format: a percentage, ``0%`` to ``100%``."""
+    return (isinstance(value, str) and value.endswith("%") and value[:-1].isdigit()
+            and 0 <= int(value[:-1]) <= 100)
+
+
 async def _wrapped(req: Req, wrapper: str) -> dict[str, Any]:
     body = await req.json()
     if not isinstance(body, dict) or not isinstance(body.get(wrapper), dict):
@@ -234,8 +240,8 @@ async def snapshot_action(req: Req) -> Response:
         if not isinstance(args, dict) or not isinstance(args.get("status"), str):
             raise InvalidInput("'status' must be specified.")
         progress = args.get("progress")
-        if progress is not None and not isinstance(progress, str):
-            raise invalid("progress", progress, f"{progress!r} is not of type 'string'")
+        if progress is not None and not _is_progress(progress):
+            raise invalid("progress", progress, f"{progress!r} is not a 'progress'")
         await req.write(svc.update_status, await caller(req), snapshot_id, args["status"], progress)
     elif action == "os-unmanage":
         await req.enforce("snapshot_extension:snapshot_unmanage")
