@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from tests.functional.cloud import RunningCloud
-from tests.functional.volume_catalog_support import client, fault, project_of
+from tests.functional.volume_catalog_support import client, fault, project_of, unique
+from tests.functional.volume_support import cinder, create_volume, wait_gone, wait_volume
 
 KEYS = {"volumes", "snapshots", "gigabytes", "backups", "backup_gigabytes", "groups", "per_volume_gigabytes"}
 
@@ -102,3 +103,35 @@ def test_limits(cloud: RunningCloud, adm: httpx.Client, mem: httpx.Client) -> No
 def test_sdk_quota_set(admin: object, alt_project: str) -> None:
     qs = admin.block_storage.get_quota_set(alt_project)  # type: ignore[attr-defined]
     assert qs.volumes == 10
+
+
+def test_usage_and_over_quota_on_create(cloud: RunningCloud, adm: httpx.Client, alt_project: str) -> None:
+    """With volumes in use: usage counts them, a limit below usage is refused when validated,
+    and creating past the limit is Cinder's 413 overLimit (nothing created)."""
+    url = f"/os-quota-sets/{alt_project}"
+    with cinder(cloud, "devstack-alt") as alt:
+        vol = create_volume(alt, size=1, name=unique("q"))
+        try:
+            wait_volume(alt, vol["id"])
+            usage = adm.get(url, params={"usage": "true"}).json()["quota_set"]
+            assert usage["volumes"]["in_use"] == 1 and usage["gigabytes"]["in_use"] == 1
+            type_name = vol["volume_type"]
+            assert usage[f"volumes_{type_name}"]["in_use"] == 1
+            msg = fault(adm.put(url, json={"quota_set": {"volumes": 0}, "skip_validation": False}), "badRequest", 400)
+            assert msg.startswith("Quota volumes limit must be equal or greater than existing resources.")
+            adm.put(url, json={"quota_set": {"volumes": 1}}).raise_for_status()
+            r = alt.post("volumes", json={"volume": {"size": 1}})
+            assert fault(r, "overLimit", 413) == "Maximum number of volumes allowed (1) exceeded for quota 'volumes'."
+            adm.put(url, json={"quota_set": {"volumes": 5, "gigabytes": 2}}).raise_for_status()
+            r = alt.post("volumes", json={"volume": {"size": 2}})
+            assert fault(r, "overLimit", 413) == ("Requested volume or snapshot exceeds allowed gigabytes quota. "
+                                                  "Requested 2G, quota is 2G and 1G has been consumed.")
+            adm.put(url, json={"quota_set": {f"volumes_{type_name}": 1}}).raise_for_status()
+            r = alt.post("volumes", json={"volume": {"size": 1}})
+            assert fault(r, "overLimit", 413) == (f"Maximum number of volumes allowed (1) exceeded for quota "
+                                                  f"'volumes_{type_name}'.")
+            assert adm.get(url, params={"usage": "true"}).json()["quota_set"]["volumes"]["in_use"] == 1
+        finally:
+            adm.delete(url).raise_for_status()
+            alt.delete(f"volumes/{vol['id']}")
+            wait_gone(alt, vol["id"])

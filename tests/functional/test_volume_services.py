@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.functional.cloud import RunningCloud
+from tests.functional.cloud import RunningCloud, wait_until
 from tests.functional.volume_catalog_support import client, fault, project_of, unique
 
 
@@ -208,3 +208,17 @@ def test_extensions_and_resource_filters(cloud: RunningCloud, mem: httpx.Client)
     assert [f["resource"] for f in only] == ["message"]
     with client(cloud, "devstack", version="3.32") as old:
         fault(old.get("/resource_filters"), "itemNotFound", 404)
+
+
+def test_the_running_agent_reports(cloud: RunningCloud, adm: httpx.Client) -> None:
+    """The cloud's own volume agent: its backend is an up cinder-volume service with a pool."""
+    def reported() -> list[dict[str, Any]]:
+        return [s for s in _services(adm, binary="cinder-volume") if s["state"] == "up" and "@" in s["host"]
+                and not s["host"].startswith("node-")]
+    found = wait_until(reported, timeout=60, what="the volume agent's report")
+    backend = found[0]["host"]
+    pools = adm.get("/scheduler-stats/get_pools", params={"detail": "true"}).json()["pools"]
+    mine = [p for p in pools if p["name"].startswith(f"{backend}#")]
+    assert mine and mine[0]["capabilities"]["total_capacity_gb"] > 0
+    assert adm.get(f"/capabilities/{backend}").json()["namespace"] == f"OS::Storage::Capabilities::{backend}"
+    assert found[0]["host"].split("@")[0] in {h["host_name"].split("@")[0] for h in adm.get("/os-hosts").json()["hosts"]}

@@ -11,6 +11,7 @@ import pytest
 
 from tests.functional.cloud import RunningCloud
 from tests.functional.volume_catalog_support import client, fault, project_of, unique
+from tests.functional.volume_support import cinder, create_volume, wait_gone, wait_volume
 
 
 @pytest.fixture(scope="module")
@@ -178,3 +179,23 @@ def test_sdk_sees_types(admin: Any) -> None:
         assert admin.block_storage.get_type(created.id).extra_specs == {"a": "b"}
     finally:
         admin.block_storage.delete_type(created.id)
+
+
+def test_default_type_and_types_in_use(cloud: RunningCloud, adm: httpx.Client, mem: httpx.Client) -> None:
+    default = mem.get("/types/default").json()["volume_type"]
+    assert default["name"] == "__DEFAULT__"
+    msg = fault(adm.delete(f"/types/{default['id']}"), "badRequest", 400)
+    assert msg == f"The volume type {default['id']} is a default volume type and cannot be deleted."
+    t = _create(adm)
+    with cinder(cloud, "devstack") as demo:
+        vol = create_volume(demo, size=1, volume_type=t["name"])
+        try:
+            wait_volume(demo, vol["id"])
+            assert fault(adm.delete(f"/types/{t['id']}"), "badRequest", 400) == "Target volume type is still in use."
+            spec = {"provider": "luks", "control_location": "front-end"}
+            assert fault(adm.post(f"/types/{t['id']}/encryption", json={"encryption": spec}), "badRequest", 400) \
+                == "Cannot create encryption specs. Volume type in use."
+        finally:
+            demo.delete(f"volumes/{vol['id']}")
+            wait_gone(demo, vol["id"])
+    assert adm.delete(f"/types/{t['id']}").status_code == 202

@@ -25,6 +25,7 @@ from onestack.volume.errors import (
     VolumeTypeExtraSpecsNotFound,
     VolumeTypeNotFound,
 )
+from onestack.volume.service import default_type as default_types
 from onestack.volume.service.common import Caller, ListQuery, iso, list_rows, new_id, now
 
 T = models.VolumeType
@@ -100,14 +101,11 @@ def get_type(s: Session, id_or_name: str, caller: Caller) -> TypeView:
 
 
 def default_type(s: Session, caller: Caller, configured: str) -> TypeView:
-    """The project's own default (3.62) or the configured ``default_volume_type``."""
-    row = s.get(models.DefaultVolumeType, caller.project_id)
-    found = s.get(T, row.volume_type_id) if row is not None else None
-    if found is None:
-        found = s.scalar(select(T).where(T.name == configured))
-    if found is None:
-        raise VolumeTypeNotFound("default")
-    return view(s, found)
+    """The project's own default (3.62), else the configured ``default_volume_type``, else ``__DEFAULT__``."""
+    try:
+        return view(s, default_types.resolve(s, caller.project_id, configured))
+    except NotFound:
+        raise VolumeTypeNotFound("default") from None
 
 
 def create_type(s: Session, name: str, description: str | None, is_public: bool,
