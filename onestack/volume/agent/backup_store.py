@@ -80,15 +80,17 @@ class BackupStore:
             entries: list[dict[str, Any]] = []
             stored = 0
             size = 0
+            zero = bytes(self.chunk_size)
             with driver.read_raw(volume) as f:
                 for index, piece in enumerate(chunks(f, self.chunk_size)):
                     size += len(piece)
+                    if piece == zero[:len(piece)]:  # a hole (most of a fresh volume): nothing stored, no hash
+                        entries.append({"sha256": None, "length": len(piece), "stored_in": None})
+                        continue
                     digest = hashlib.sha256(piece).hexdigest()
                     before = parent[index] if index < len(parent) else None
                     if before is not None and before["sha256"] == digest and before["length"] == len(piece):
                         entries.append(before)  # unchanged: kept where the parent keeps it
-                    elif piece.count(0) == len(piece):
-                        entries.append({"sha256": digest, "length": len(piece), "stored_in": None})
                     else:
                         (tmp / f"chunk-{index:06d}").write_bytes(piece)
                         entries.append({"sha256": digest, "length": len(piece), "stored_in": backup["id"],

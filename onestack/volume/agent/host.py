@@ -173,44 +173,44 @@ class VolumeAgent:
 
     # --- VolumeAgentAPI --------------------------------------------------------------------------
 
-    async def create_volume(self, host: str, volume: VolumeSpec, source: SourceSpec) -> None:
+    async def create_volume(self, volume: VolumeSpec, source: SourceSpec) -> None:
         self._accept(volume["id"], "create_volume", {"volume": volume, "source": source})
 
-    async def delete_volume(self, host: str, volume: VolumeSpec) -> None:
+    async def delete_volume(self, volume: VolumeSpec) -> None:
         self._accept(volume["id"], "delete_volume", {"volume": volume})
 
-    async def extend_volume(self, host: str, volume: VolumeSpec, new_size: int) -> None:
+    async def extend_volume(self, volume: VolumeSpec, new_size: int) -> None:
         self._accept(volume["id"], "extend_volume", {"volume": volume, "new_size": new_size})
 
-    async def create_snapshot(self, host: str, snapshot: SnapshotSpec, volume: VolumeSpec) -> None:
+    async def create_snapshot(self, snapshot: SnapshotSpec, volume: VolumeSpec) -> None:
         self._accept(snapshot["id"], "create_snapshot", {"snapshot": snapshot, "volume": volume})
 
-    async def delete_snapshot(self, host: str, snapshot: SnapshotSpec, volume: VolumeSpec) -> None:
+    async def delete_snapshot(self, snapshot: SnapshotSpec, volume: VolumeSpec) -> None:
         self._accept(snapshot["id"], "delete_snapshot", {"snapshot": snapshot, "volume": volume})
 
-    async def revert_to_snapshot(self, host: str, volume: VolumeSpec, snapshot: SnapshotSpec) -> None:
+    async def revert_to_snapshot(self, volume: VolumeSpec, snapshot: SnapshotSpec) -> None:
         self._accept(volume["id"], "revert_to_snapshot", {"volume": volume, "snapshot": snapshot})
 
-    async def initialize_connection(self, host: str, volume: VolumeSpec, connector: dict[str, Any]) -> ConnectionInfo:
+    async def initialize_connection(self, volume: VolumeSpec, connector: dict[str, Any]) -> ConnectionInfo:
         driver = self.driver_for(volume)
         info: ConnectionInfo = await asyncio.to_thread(driver.initialize_connection, volume, connector)
         return info
 
-    async def terminate_connection(self, host: str, volume: VolumeSpec, connector: dict[str, Any]) -> None:
+    async def terminate_connection(self, volume: VolumeSpec, connector: dict[str, Any]) -> None:
         driver = self.driver_for(volume)
         await asyncio.to_thread(driver.terminate_connection, volume, connector)
 
-    async def copy_volume_to_image(self, host: str, volume: VolumeSpec, image_id: str, disk_format: str) -> None:
+    async def copy_volume_to_image(self, volume: VolumeSpec, image_id: str, disk_format: str) -> None:
         self._accept(volume["id"], "copy_volume_to_image",
                      {"volume": volume, "image_id": image_id, "disk_format": disk_format})
 
-    async def create_backup(self, host: str, backup: BackupSpec, volume: VolumeSpec) -> None:
+    async def create_backup(self, backup: BackupSpec, volume: VolumeSpec) -> None:
         self._accept(backup["id"], "create_backup", {"backup": backup, "volume": volume})
 
-    async def restore_backup(self, host: str, backup: BackupSpec, volume: VolumeSpec) -> None:
+    async def restore_backup(self, backup: BackupSpec, volume: VolumeSpec) -> None:
         self._accept(volume["id"], "restore_backup", {"backup": backup, "volume": volume})
 
-    async def delete_backup(self, host: str, backup: BackupSpec) -> None:
+    async def delete_backup(self, backup: BackupSpec) -> None:
         self._accept(backup["id"], "delete_backup", {"backup": backup})
 
     async def resync(self, hosts: list[str] | None = None) -> None:

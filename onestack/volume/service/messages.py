@@ -1,9 +1,9 @@
-"""User messages (``/messages``, 3.3): Cinder's action and detail codes, their texts, and the
-one way to record a message.
+"""User messages (``/messages``, 3.3): Cinder's action and detail codes, and the one way to
+record a message.
 
-A message is shown as ``"<action text>: <detail text>"`` (``user_message``), with event id
-``VOLUME_<resource type>_<action id>_<detail id>``, and expires after ``MESSAGE_TTL`` seconds
-(Cinder's message_ttl, 30 days).
+A message stores the ids; ``service/user_messages.py`` (the API's side) turns them into
+``"<action text>: <detail text>"``. Its event id is ``VOLUME_<resource type>_<action id>_<detail
+id>``, and it expires after ``MESSAGE_TTL`` seconds (Cinder's message_ttl, 30 days).
 """
 
 from __future__ import annotations
@@ -69,68 +69,11 @@ class Detail:
     BACKUP_RESTORE_ERROR = "026"
     VOLUME_INVALID_STATE = "027"
     REIMAGE_VOLUME_FAILED = "028"
-
-
-ACTIONS: dict[str, str] = {
-    "001": "schedule allocate volume",
-    "002": "attach volume",
-    "003": "copy volume to image",
-    "004": "update attachment",
-    "005": "copy image to volume",
-    "006": "unmanage volume",
-    "007": "extend volume",
-    "008": "create volume from backend storage",
-    "009": "create snapshot",
-    "010": "delete snapshot",
-    "011": "update snapshot",
-    "012": "update snapshot metadata",
-    "013": "create backup",
-    "014": "delete backup",
-    "015": "restore backup",
-    "016": "reimage volume",
-}
-
-DETAILS: dict[str, str] = {
-    "001": "An unknown error occurred.",
-    "002": "Driver is not initialized at present.",
-    "003": "Could not find any available weighted backend.",
-    "004": "Failed to upload volume to image at backend.",
-    "005": "Volume's attach mode is invalid.",
-    "006": "Not enough quota resource for operation.",
-    "007": "Image used for creating volume exceeds available space.",
-    "008": "Unmanaging encrypted volumes is not supported.",
-    "009": "Compute service failed to extend volume.",
-    "010": "Driver failed to extend volume.",
-    "011": "Image signature verification failed.",
-    "012": "Driver failed to create the volume.",
-    "013": "Snapshot failed to create.",
-    "014": "Volume snapshot update metadata failed.",
-    "015": "Snapshot is busy.",
-    "016": "Snapshot failed to delete.",
-    "017": "Backup status is invalid.",
-    "018": "Backup service is down.",
-    "019": "Failed to get backup device from the volume service.",
-    "020": "Backup driver failed to create backup.",
-    "021": "Failed to attach volume.",
-    "022": "Failed to detach volume.",
-    "023": "Cleanup of temporary volume/snapshot failed.",
-    "024": "Backup failed to schedule. Service not found for creating backup.",
-    "025": "Backup driver failed to delete backup.",
-    "026": "Backup driver failed to restore backup.",
-    "027": "Volume status is invalid.",
-    "028": "Compute service failed to reimage volume.",
-}
+    IMAGE_FORMAT_UNACCEPTABLE = "029"
 
 
 def event_id(resource_type: str | None, action_id: str | None, detail_id: str | None) -> str:
     return f"VOLUME_{resource_type}_{action_id}_{detail_id}"
-
-
-def user_message(action_id: str | None, detail_id: str | None) -> str:
-    """What ``/messages`` shows: ``"schedule allocate volume: Could not find any available weighted backend."``."""
-    action = ACTIONS.get(action_id or "", "")
-    detail = DETAILS.get(detail_id or "", DETAILS[Detail.UNKNOWN_ERROR])
-    return f"{action}: {detail}" if action else detail
 
 
 def record(s: Session, project_id: str, resource_type: str | None, resource_uuid: str | None,

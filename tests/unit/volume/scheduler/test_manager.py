@@ -27,7 +27,7 @@ from onestack.volume.scheduler import manager, registry
 from onestack.volume.scheduler.worker import VolumeSchedulerWorker
 from onestack.volume.service import heartbeats
 from onestack.volume.service.common import now
-from onestack.volume.service.messages import user_message
+from onestack.volume.service.user_messages import user_message
 from tests.unit.volume.dbhelpers import TYPE_ID, backend, db, pool_report, volume
 
 __all__ = ["db"]
@@ -83,7 +83,8 @@ def test_no_pool_is_error_with_cinders_message(db: Database) -> None:
     status, msgs = db.run_sync(read)
     assert status == "error"
     assert msgs == [("001", "003", "VOLUME_VOLUME_001_003")]
-    assert user_message("001", "003") == "schedule allocate volume: Could not find any available weighted backend."
+    message = db.run_sync(lambda s: s.scalar(select(models.Message)))
+    assert user_message(message) == "schedule allocate volume: Could not find any available weighted backend."
 
 
 def test_down_and_disabled_services_have_no_pools(db: Database) -> None:
