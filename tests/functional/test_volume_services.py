@@ -14,8 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 
+from onestack.volume import models
 from tests.functional.cloud import RunningCloud, wait_until
 from tests.functional.volume_catalog_support import client, fault, project_of, unique
 
@@ -30,22 +32,20 @@ def hosts(cloud: RunningCloud) -> dict[str, str]:
     node = unique("node")
     live, stale = f"{node}@file-1", f"{node}@file-2"
     fresh, old = _now(), _now() - timedelta(hours=1)
-    with cloud.engine() as engine, engine.begin() as db:
-        next_id = db.execute(text("SELECT COALESCE(MAX(id), 0) FROM volume_services")).scalar_one() + 1
+    with cloud.engine() as engine, Session(engine) as s, s.begin():
+        next_id = (s.scalar(select(func.max(models.VolumeService.id))) or 0) + 1
         rows = [(live, "cinder-volume", "nova", fresh), (stale, "cinder-volume", "az-stale", old),
                 (node, "cinder-scheduler", "nova", fresh)]
         for i, (host, binary, zone, at) in enumerate(rows):
-            db.execute(text("INSERT INTO volume_services (host, binary, id, availability_zone, disabled, frozen, "
-                            "replication_status, agent_host, created_at, updated_at) VALUES (:h, :b, :i, :z, false, "
-                            "false, 'disabled', :n, :t, :t)"),
-                       {"h": host, "b": binary, "i": next_id + i, "z": zone, "n": node, "t": at})
-        db.execute(text("INSERT INTO volume_pools (name, backend_host, agent_host, availability_zone, "
-                        "total_capacity_gb, free_capacity_gb, reserved_percentage, max_over_subscription_ratio, "
-                        "thin_provisioning_support, thick_provisioning_support, capabilities, updated_at) VALUES "
-                        "(:n, :b, :a, 'nova', 100.0, 80.0, 0, 20.0, true, false, :c, :t)"),
-                   {"n": f"{live}#file-1", "b": live, "a": node, "t": fresh,
-                    "c": '{"volume_backend_name": "file-1", "storage_protocol": "file", "vendor_name": "onestack",'
-                         ' "driver_version": "1.0.0"}'})
+            s.add(models.VolumeService(host=host, binary=binary, id=next_id + i, availability_zone=zone,
+                                       disabled=False, frozen=False, replication_status="disabled",
+                                       agent_host=node, created_at=at, updated_at=at))
+        s.add(models.Pool(name=f"{live}#file-1", backend_host=live, agent_host=node, availability_zone="nova",
+                          total_capacity_gb=100.0, free_capacity_gb=80.0, allocated_capacity_gb=0.0,
+                          provisioned_capacity_gb=0.0, reserved_percentage=0, max_over_subscription_ratio=20.0,
+                          thin_provisioning_support=True, thick_provisioning_support=False, updated_at=fresh,
+                          capabilities={"volume_backend_name": "file-1", "storage_protocol": "file",
+                                        "vendor_name": "onestack", "driver_version": "1.0.0"}))
     return {"node": node, "live": live, "stale": stale}
 
 

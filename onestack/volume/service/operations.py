@@ -133,7 +133,8 @@ def pool_capabilities(p: models.Pool) -> dict[str, Any]:
     caps = dict(p.capabilities or {})
     caps.update({
         "pool_name": p.name.split("#", 1)[-1], "total_capacity_gb": p.total_capacity_gb,
-        "free_capacity_gb": p.free_capacity_gb, "reserved_percentage": p.reserved_percentage,
+        "free_capacity_gb": p.free_capacity_gb, "allocated_capacity_gb": p.allocated_capacity_gb,
+        "provisioned_capacity_gb": p.provisioned_capacity_gb, "reserved_percentage": p.reserved_percentage,
         "max_over_subscription_ratio": p.max_over_subscription_ratio,
         "thin_provisioning_support": p.thin_provisioning_support,
         "thick_provisioning_support": p.thick_provisioning_support,
