@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.functional.cloud import RunningCloud
+from tests.functional.cloud import RunningCloud, wait_until
 from tests.functional.volume_catalog_support import client, fault, unique
 from tests.functional.volume_support import (
     cinder,
@@ -121,4 +121,42 @@ def test_groups_of_another_project(cloud: RunningCloud, adm: httpx.Client) -> No
         # The type is in use by the group.
         assert fault(adm.delete(f"/group_types/{gt['id']}"), "badRequest", 400) == "Target group type is still in use."
         assert demo.post(f"groups/{gid}/action", json={"delete": {"delete-volumes": False}}).status_code == 202
+    assert adm.delete(f"/group_types/{gt['id']}").status_code == 202
+
+
+def test_group_snapshots(cloud: RunningCloud, adm: httpx.Client) -> None:
+    gt = _group_type(adm)
+    with cinder(cloud, "devstack") as demo, cinder(cloud, "devstack-alt") as alt:
+        gid = demo.post("groups", json={"group": {"group_type": gt["id"], "volume_types": ["__DEFAULT__"]}}
+                        ).json()["group"]["id"]
+        vols = [create_volume(demo, size=1, group_id=gid) for _ in range(2)]
+        for v in vols:
+            wait_volume(demo, v["id"])
+        r = demo.post("group_snapshots", json={"group_snapshot": {"group_id": gid, "name": "gs1"}})
+        assert r.status_code == 202, r.text
+        gs = r.json()["group_snapshot"]
+        assert gs["group_type_id"] == gt["id"] and gs["name"] == "gs1"
+
+        def available() -> dict[str, Any] | None:
+            found: dict[str, Any] = demo.get(f"group_snapshots/{gs['id']}").json()["group_snapshot"]
+            assert found["status"] != "error", found
+            return found if found["status"] == "available" else None
+
+        shown = wait_until(available, timeout=60, what="group snapshot available")
+        assert shown["group_id"] == gid
+        members = demo.get("snapshots/detail", params={"group_snapshot_id": gs["id"]}).json()["snapshots"]
+        assert sorted(m["volume_id"] for m in members) == sorted(v["id"] for v in vols)
+        assert gs["id"] in [x["id"] for x in demo.get("group_snapshots").json()["group_snapshots"]]
+        fault(alt.get(f"group_snapshots/{gs['id']}"), "itemNotFound", 404)
+        # Its snapshots are the group snapshot's; the group cannot go while it exists.
+        fault(demo.delete(f"snapshots/{members[0]['id']}"), "badRequest", 400)
+        fault(demo.post(f"groups/{gid}/action", json={"delete": {"delete-volumes": True}}), "badRequest", 400)
+        fault(demo.post("group_snapshots", json={"group_snapshot": {"group_id": "nope"}}), "itemNotFound", 404)
+        assert demo.delete(f"group_snapshots/{gs['id']}").status_code == 202
+        wait_until(lambda: demo.get(f"group_snapshots/{gs['id']}").status_code == 404, timeout=60,
+                   what="group snapshot gone")
+        assert demo.get("snapshots", params={"group_snapshot_id": gs["id"]}).json()["snapshots"] == []
+        assert demo.post(f"groups/{gid}/action", json={"delete": {"delete-volumes": True}}).status_code == 202
+        for v in vols:
+            wait_gone(demo, v["id"])
     assert adm.delete(f"/group_types/{gt['id']}").status_code == 202

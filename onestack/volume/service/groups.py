@@ -25,7 +25,7 @@ from onestack.volume.errors import (
     VolumeNotFound,
     VolumeTypeNotFound,
 )
-from onestack.volume.service import quotas
+from onestack.volume.service import group_snapshots, quotas
 from onestack.volume.service import volumes as volume_service
 from onestack.volume.service.common import (
     Caller,
@@ -265,6 +265,8 @@ def delete_group(s: Session, group_id: str, caller: Caller, delete_volumes: bool
                            f"{row.status}")
     vols = list(s.scalars(select(models.Volume).where(models.Volume.group_id == row.id)
                           .order_by(models.Volume.created_at, models.Volume.id)))
+    if group_snapshots.has_snapshots(s, row.id):
+        raise InvalidGroup(f"Group {row.id} still has dependent group snapshots.")
     if vols and not delete_volumes:
         raise InvalidGroup(f"Group {row.id} still contains volumes. The delete-volumes flag is required to "
                            "delete it.")
