@@ -152,6 +152,25 @@ def test_group_snapshots(cloud: RunningCloud, adm: httpx.Client) -> None:
         fault(demo.delete(f"snapshots/{members[0]['id']}"), "badRequest", 400)
         fault(demo.post(f"groups/{gid}/action", json={"delete": {"delete-volumes": True}}), "badRequest", 400)
         fault(demo.post("group_snapshots", json={"group_snapshot": {"group_id": "nope"}}), "itemNotFound", 404)
+        # Groups made from the group snapshot and from the group: a copy of each volume, in the new group.
+        copies = []
+        for source in ({"group_snapshot_id": gs["id"]}, {"source_group_id": gid}):
+            r = demo.post("groups/action", json={"create-from-src": {"name": unique("copy"), **source}})
+            assert r.status_code == 202, r.text
+            new_id = r.json()["group"]["id"]
+            copies.append(new_id)
+            made = demo.get("volumes/detail", params={"group_id": new_id}).json()["volumes"]
+            assert len(made) == 2
+            for v in made:
+                wait_volume(demo, v["id"])
+            shown = demo.get(f"groups/{new_id}").json()["group"]
+            assert shown["status"] == "available" and shown["group_type"] == gt["id"]
+            assert shown.get("group_snapshot_id") == source.get("group_snapshot_id")
+            assert shown.get("source_group_id") == source.get("source_group_id")
+        fault(demo.post("groups/action", json={"create-from-src": {"name": "x"}}), "badRequest", 400)
+        for copy in copies:
+            assert demo.post(f"groups/{copy}/action", json={"delete": {"delete-volumes": True}}).status_code == 202
+            fault(demo.get(f"groups/{copy}"), "itemNotFound", 404)
         assert demo.delete(f"group_snapshots/{gs['id']}").status_code == 202
         wait_until(lambda: demo.get(f"group_snapshots/{gs['id']}").status_code == 404, timeout=60,
                    what="group snapshot gone")

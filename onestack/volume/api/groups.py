@@ -4,19 +4,23 @@ admins, reset_status (3.20)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from starlette.responses import Response
 
+from onestack.core.api.faults import ApiError
 from onestack.core.api.http import json_response
 from onestack.core.api.microversion import Version
 from onestack.volume.api.common import Req, VolumeRoutes, as_bool, caller, links, list_query
 from onestack.volume.api.volumes import cast_delete
 from onestack.volume.errors import InvalidInput
+from onestack.volume.service import create_flow
 from onestack.volume.service import groups as svc
 from onestack.volume.service.common import iso
 
 routes = VolumeRoutes()
+log = logging.getLogger(__name__)
 SINCE = Version(3, 13)
 _CREATE = {
     "type": "object",
@@ -86,6 +90,36 @@ async def create_group(req: Req) -> Response:
     created = await req.write(svc.create_group, await caller(req), name, body.get("description"),
                               body["group_type"], body["volume_types"], zone)
     return json_response({"group": {"id": created.row.id, "name": created.row.name}}, status=202)
+
+
+@routes.post("/v3/groups/action", since=Version(3, 14))
+async def create_from_source(req: Req) -> Response:
+    """``create-from-src``: a new group with a copy of each volume of a group snapshot or a group.
+    The volumes go through the volume create flow (so they exist when this answers)."""
+    await req.enforce("group:create")
+    body = await req.json()
+    args = body.get("create-from-src") if isinstance(body, dict) else None
+    if not isinstance(args, dict):
+        raise InvalidInput("Missing required element 'create-from-src' in request body.")
+    req.validate(args, {"type": "object", "additionalProperties": False, "properties": {
+        "name": {"type": ["string", "null"], "maxLength": 255},
+        "description": {"type": ["string", "null"], "maxLength": 255},
+        "group_snapshot_id": {"type": ["string", "null"]}, "source_group_id": {"type": ["string", "null"]}}},
+        wrapper="create-from-src")
+    who = await caller(req)
+    plan = await req.write(svc.create_from_source, who, args.get("group_snapshot_id"), args.get("source_group_id"),
+                           args.get("name"), args.get("description"))
+    ok = True
+    for snapshot_id, source_volid, type_id in plan.sources:
+        request = create_flow.CreateRequest(snapshot_id=snapshot_id, source_volid=source_volid,
+                                            volume_type=type_id or None, group_id=plan.group_id)
+        try:
+            await create_flow.create(req.state, req.state.db, who, request)
+        except ApiError:
+            log.warning("a volume of group %s could not be created from its source", plan.group_id, exc_info=True)
+            ok = False
+    await req.write(svc.finish_from_source, plan.group_id, ok)
+    return json_response({"group": {"id": plan.group_id, "name": args.get("name")}}, status=202)
 
 
 @routes.get("/v3/groups/{group_id}", since=SINCE)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from onestack.volume import models
 from onestack.volume.errors import (
     GroupNotFound,
+    GroupSnapshotNotFound,
     GroupTypeExists,
     GroupTypeNotFound,
     Invalid,
@@ -289,3 +290,55 @@ def reset_status(s: Session, group_id: str, caller: Caller, status: str) -> None
         raise InvalidInput(f"Group status {status} not allowed.")
     row = _group(s, group_id, caller)
     row.status, row.updated_at = status, now()
+
+
+@dataclass
+class SourcePlan:
+    """A group made from a group snapshot or another group: the new row and what to copy into it."""
+
+    group_id: str
+    # (snapshot id or None, source volume id or None, volume type id) per new volume.
+    sources: list[tuple[str | None, str | None, str]]
+
+
+def create_from_source(s: Session, caller: Caller, group_snapshot_id: str | None, source_group_id: str | None,
+                       name: str | None, description: str | None) -> SourcePlan:
+    if bool(group_snapshot_id) == bool(source_group_id):
+        raise InvalidInput("Either 'group_snapshot_id' or 'source_group_id' must be provided to create group "
+                           f"{name} from source.")
+    sources: list[tuple[str | None, str | None, str]] = []
+    if group_snapshot_id:
+        gs = s.get(models.GroupSnapshot, group_snapshot_id)
+        if gs is None or not (caller.is_admin or gs.project_id == caller.project_id):
+            raise GroupSnapshotNotFound(group_snapshot_id)
+        src = _group(s, gs.group_id, caller)
+        snaps = list(s.scalars(select(models.Snapshot).where(models.Snapshot.group_snapshot_id == gs.id)
+                               .order_by(models.Snapshot.created_at, models.Snapshot.id)))
+        if not snaps or any(sn.status != "available" for sn in snaps):
+            raise InvalidGroup(f"Group snapshot {gs.id} is not available.")
+        sources = [(sn.id, None, sn.volume_type_id or "") for sn in snaps]
+    else:
+        src = _group(s, source_group_id or "", caller)
+        if src.status != "available":
+            raise InvalidGroup(f"Source Group {src.id} must be available.")
+        vols = list(s.scalars(select(models.Volume).where(models.Volume.group_id == src.id)
+                              .order_by(models.Volume.created_at, models.Volume.id)))
+        sources = [(None, v.id, v.volume_type_id) for v in vols]
+    quotas.check(s, caller.project_id, {"groups": 1})
+    stamp = now()
+    row = G(id=new_id(), project_id=caller.project_id, user_id=caller.user_id, name=name, description=description,
+            status="creating", availability_zone=src.availability_zone, group_type_id=src.group_type_id,
+            group_snapshot_id=group_snapshot_id or None, source_group_id=source_group_id or None,
+            created_at=stamp, updated_at=stamp)
+    s.add(row)
+    s.flush()
+    for type_id in _group_view(s, src).volume_types:
+        s.add(models.GroupVolumeType(group_id=row.id, volume_type_id=type_id))
+    s.flush()
+    return SourcePlan(row.id, sources)
+
+
+def finish_from_source(s: Session, group_id: str, ok: bool) -> None:
+    row = s.get(G, group_id)
+    if row is not None:
+        row.status, row.updated_at = ("available" if ok else "error"), now()
