@@ -56,6 +56,18 @@ def test_group_types_and_specs(cloud: RunningCloud, adm: httpx.Client, mem: http
     assert fault(adm.get(f"{url}/k"), "itemNotFound", 404) == f"Group Type {gt['id']} has no specs with key k."
     fault(mem.post("/group_types", json={"group_type": {"name": unique("m")}}), "forbidden", 403)
     fault(mem.get(url), "forbidden", 403)
+    # Tempest's sort and is_public filters (admins choose; "None" is every type).
+    private = _group_type(adm, name="b_" + unique("gt"), is_public=False)
+    ids = lambda **p: [t["id"] for t in adm.get("/group_types", params=p).json()["group_types"]]
+    assert private["id"] in ids(is_public="None") and gt["id"] in ids(is_public="None")
+    assert private["id"] in ids(is_public="false") and gt["id"] not in ids(is_public="false")
+    assert private["id"] not in ids(is_public="true") and gt["id"] in ids(is_public="true")
+    assert private["id"] not in [t["id"] for t in mem.get("/group_types").json()["group_types"]]
+    fault(mem.get(f"/group_types/{private['id']}"), "itemNotFound", 404)
+    names = [t["name"] for t in adm.get("/group_types", params={"sort": "name:desc", "is_public": "None"})
+             .json()["group_types"]]
+    assert names == sorted(names, reverse=True)
+    assert adm.delete(f"/group_types/{private['id']}").status_code == 202
     with client(cloud, version="3.10") as old:
         fault(old.get("/group_types"), "itemNotFound", 404)
     assert adm.delete(f"/group_types/{gt['id']}").status_code == 202

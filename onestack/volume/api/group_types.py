@@ -9,7 +9,7 @@ from starlette.responses import Response
 from onestack.core.api.http import json_response
 from onestack.core.api.microversion import Version
 from onestack.volume.api.common import Req, VolumeRoutes, as_bool, caller, invalid, list_query
-from onestack.volume.api.types import parse_specs
+from onestack.volume.api.types import is_public_param, parse_specs
 from onestack.volume.errors import InvalidInput
 from onestack.volume.service import groups as svc
 
@@ -43,7 +43,8 @@ async def render(req: Req, t: svc.GroupTypeView) -> dict[str, Any]:
 async def list_group_types(req: Req) -> Response:
     await req.caller()
     lq = list_query(req, sort_keys=svc.TYPE_SORT, filters=(), ignore=("is_public",))
-    found = await req.read(svc.list_group_types, await caller(req), lq)
+    who = await caller(req)
+    found = await req.read(svc.list_group_types, who, is_public_param(req, who.is_admin), lq)
     return json_response({"group_types": [await render(req, t) for t in found]})
 
 

@@ -80,10 +80,14 @@ def _type_view(s: Session, row: models.GroupType) -> GroupTypeView:
                                                                  .order_by(sp.key))})
 
 
-def list_group_types(s: Session, caller: Caller, lq: ListQuery) -> list[GroupTypeView]:
+def list_group_types(s: Session, caller: Caller, is_public: bool | None, lq: ListQuery) -> list[GroupTypeView]:
+    """As volume types: True (members always) → public ones and those shared with the caller's
+    project; False → private only; None (admins' ``is_public=none``) → all."""
     stmt = select(GT)
-    if not caller.is_admin:
+    if is_public is True:
         stmt = stmt.where(or_(GT.is_public.is_(True), _shared_with(caller.project_id)))
+    elif is_public is False:
+        stmt = stmt.where(GT.is_public.is_(False))
     return [_type_view(s, r) for r in list_rows(s, stmt, GT, lq, TYPE_SORT).rows]
 
 
