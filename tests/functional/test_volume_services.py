@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from onestack.volume import models
 from tests.functional.cloud import RunningCloud, wait_until
 from tests.functional.volume_catalog_support import client, fault, project_of, unique
+from tests.functional.volume_support import cinder, create_volume, wait_gone, wait_volume
 
 
 def _now() -> datetime:
@@ -177,13 +178,14 @@ def test_messages(cloud: RunningCloud, adm: httpx.Client, mem: httpx.Client) -> 
     second = _message(cloud, demo, resource_type="SNAPSHOT", action_id="009", detail_id="013",
                       event_id="VOLUME_SNAPSHOT_009_013")
     theirs = _message(cloud, alt)
-    listed = mem.get("/messages").json()["messages"]
-    assert {m["id"] for m in listed} == {mine, second}
+    listed = {m["id"] for m in mem.get("/messages").json()["messages"]}
+    assert {mine, second} <= listed and theirs not in listed
     shown = mem.get(f"/messages/{mine}").json()["message"]
     assert shown["user_message"] == "schedule allocate volume: Could not find any available weighted backend."
     assert shown["event_id"] == "VOLUME_VOLUME_001_003" and shown["resource_type"] == "VOLUME"
     assert {link["rel"] for link in shown["links"]} == {"self", "bookmark"}
-    assert [m["id"] for m in mem.get("/messages", params={"resource_type": "SNAPSHOT"}).json()["messages"]] == [second]
+    snaps = {m["id"] for m in mem.get("/messages", params={"resource_type": "SNAPSHOT"}).json()["messages"]}
+    assert second in snaps and mine not in snaps
     fault(mem.get("/messages", params={"colour": "red"}), "badRequest", 400)
     page = mem.get("/messages", params={"limit": 1}).json()
     assert len(page["messages"]) == 1 and page["messages_links"][0]["rel"] == "next"
@@ -222,3 +224,23 @@ def test_the_running_agent_reports(cloud: RunningCloud, adm: httpx.Client) -> No
     assert mine and mine[0]["capabilities"]["total_capacity_gb"] > 0
     assert adm.get(f"/capabilities/{backend}").json()["namespace"] == f"OS::Storage::Capabilities::{backend}"
     assert found[0]["host"].split("@")[0] in {h["host_name"].split("@")[0] for h in adm.get("/os-hosts").json()["hosts"]}
+
+
+def test_a_real_user_message(cloud: RunningCloud, adm: httpx.Client, mem: httpx.Client) -> None:
+    """Tempest's way to get one: a type no backend can serve, a volume that goes to error."""
+    bogus = adm.post("/types", json={"volume_type": {"name": unique("bogus"),
+                                                     "extra_specs": {"vendor_name": "nobody"}}}).json()["volume_type"]
+    with cinder(cloud, "devstack") as demo:
+        vol = create_volume(demo, size=1, volume_type=bogus["id"])
+        wait_volume(demo, vol["id"], "error")
+
+        def message() -> dict[str, Any] | None:
+            return next((m for m in mem.get("/messages").json()["messages"] if m.get("resource_uuid") == vol["id"]),
+                        None)
+
+        found = wait_until(message, timeout=30, what="the user message")
+        assert found["user_message"] == "schedule allocate volume: Could not find any available weighted backend."
+        assert found["resource_type"] == "VOLUME" and found["message_level"] == "ERROR"
+        assert mem.delete(f"/messages/{found['id']}").status_code == 204
+        demo.delete(f"volumes/{vol['id']}")
+        wait_gone(demo, vol["id"])
