@@ -18,6 +18,7 @@ from onestack.volume.errors import (
     GroupSnapshotNotFound,
     GroupTypeExists,
     GroupTypeNotFound,
+    GroupTypeSpecsNotFound,
     Invalid,
     InvalidGroup,
     InvalidInput,
@@ -45,11 +46,6 @@ GROUP_SORT = {"name": G.name, "created_at": G.created_at, "status": G.status, "i
 GROUP_FILTERS = ("name", "status", "availability_zone", "group_type_id")
 DELETABLE = ("available", "error", "error_deleting")
 VOLUME_ADDABLE = ("available", "in-use")
-
-
-class GroupTypeSpecsNotFound(NotFound):
-    def __init__(self, group_type_id: str, key: str) -> None:
-        super().__init__(f"Group Type {group_type_id} has no specs with key {key}.")
 
 
 # --- group types --------------------------------------------------------------------------------

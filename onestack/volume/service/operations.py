@@ -14,20 +14,15 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from onestack.volume import models
-from onestack.volume.errors import Invalid, NotFound
+from onestack.volume.errors import (
+    HostNotFound,
+    Invalid,
+    NotFound,
+    ServiceOnHostNotFound,
+)
 from onestack.volume.service.common import iso, now
 
 VOLUME_BINARY = "cinder-volume"
-
-
-class HostNotFound(NotFound):
-    def __init__(self, host: str) -> None:
-        super().__init__(f"Host {host} could not be found.")
-
-
-class ServiceOnHostNotFound(NotFound):
-    def __init__(self, binary: str, host: str) -> None:
-        super().__init__(f"Service {binary} could not be found on host {host}.")
 
 
 @dataclass(frozen=True)

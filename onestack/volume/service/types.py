@@ -21,9 +21,13 @@ from onestack.volume.errors import (
     Invalid,
     NotFound,
     VolumeTypeAccessExists,
+    VolumeTypeAccessNotFound,
+    VolumeTypeEncryptionExists,
+    VolumeTypeEncryptionNotFound,
     VolumeTypeExists,
     VolumeTypeExtraSpecsNotFound,
     VolumeTypeNotFound,
+    VolumeTypeProjectDefaultNotFound,
 )
 from onestack.volume.service import default_type as default_types
 from onestack.volume.service.common import Caller, ListQuery, iso, list_rows, new_id, now
@@ -31,26 +35,6 @@ from onestack.volume.service.common import Caller, ListQuery, iso, list_rows, ne
 T = models.VolumeType
 SORT_COLUMNS = {"name": T.name, "created_at": T.created_at, "updated_at": T.updated_at, "id": T.id,
                 "description": T.description, "is_public": T.is_public}
-
-
-class VolumeTypeAccessNotFound(NotFound):
-    def __init__(self, type_id: str, project_id: str) -> None:
-        super().__init__(f"Volume type access not found for {type_id} / {project_id} combination.")
-
-
-class VolumeTypeEncryptionExists(Invalid):
-    def __init__(self, type_id: str) -> None:
-        super().__init__(f"Volume type encryption for type {type_id} already exists.")
-
-
-class VolumeTypeEncryptionNotFound(NotFound):
-    def __init__(self, type_id: str) -> None:
-        super().__init__(f"Volume type encryption for type {type_id} does not exist.")
-
-
-class VolumeTypeProjectDefaultNotFound(NotFound):
-    def __init__(self, project_id: str) -> None:
-        super().__init__(f"Default type for project {project_id} not found.")
 
 
 @dataclass
