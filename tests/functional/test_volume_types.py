@@ -108,6 +108,21 @@ def test_list_sort_and_paging(adm: httpx.Client) -> None:
     fault(adm.get("/types", params={"sort": "bogus:asc"}), "badRequest", 400)
 
 
+def test_list_by_extra_specs(adm: httpx.Client, mem: httpx.Client) -> None:
+    tag = unique("tag")
+    fast = _create(adm, extra_specs={"tier": tag, "multiattach": "<is> True"})
+    slow = _create(adm, extra_specs={"tier": tag})
+    def ids(c: httpx.Client, specs: str) -> set[str]:
+        r = c.get("/types", params={"extra_specs": specs})
+        assert r.status_code == 200, r.text
+        return {x["id"] for x in r.json()["volume_types"]}
+    assert ids(adm, f"{{'tier': '{tag}'}}") == {fast["id"], slow["id"]}
+    assert ids(adm, f"{{'tier': '{tag}', 'multiattach': '<is> True'}}") == {fast["id"]}
+    # A member's filter on a key that is not theirs to read is ignored.
+    assert {fast["id"], slow["id"]} <= ids(mem, f"{{'tier': 'nothing-{tag}'}}")
+    fault(adm.get("/types", params={"extra_specs": "not a dict"}), "badRequest", 400)
+
+
 def test_extra_specs(adm: httpx.Client, mem: httpx.Client) -> None:
     t = _create(adm)
     url = f"/types/{t['id']}/extra_specs"
