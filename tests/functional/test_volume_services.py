@@ -14,10 +14,13 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 
-from tests.functional.cloud import RunningCloud
+from onestack.volume import models
+from tests.functional.cloud import RunningCloud, wait_until
 from tests.functional.volume_catalog_support import client, fault, project_of, unique
+from tests.functional.volume_support import cinder, create_volume, wait_gone, wait_volume
 
 
 def _now() -> datetime:
@@ -30,22 +33,20 @@ def hosts(cloud: RunningCloud) -> dict[str, str]:
     node = unique("node")
     live, stale = f"{node}@file-1", f"{node}@file-2"
     fresh, old = _now(), _now() - timedelta(hours=1)
-    with cloud.engine() as engine, engine.begin() as db:
-        next_id = db.execute(text("SELECT COALESCE(MAX(id), 0) FROM volume_services")).scalar_one() + 1
+    with cloud.engine() as engine, Session(engine) as s, s.begin():
+        next_id = (s.scalar(select(func.max(models.VolumeService.id))) or 0) + 1
         rows = [(live, "cinder-volume", "nova", fresh), (stale, "cinder-volume", "az-stale", old),
                 (node, "cinder-scheduler", "nova", fresh)]
         for i, (host, binary, zone, at) in enumerate(rows):
-            db.execute(text("INSERT INTO volume_services (host, binary, id, availability_zone, disabled, frozen, "
-                            "replication_status, agent_host, created_at, updated_at) VALUES (:h, :b, :i, :z, false, "
-                            "false, 'disabled', :n, :t, :t)"),
-                       {"h": host, "b": binary, "i": next_id + i, "z": zone, "n": node, "t": at})
-        db.execute(text("INSERT INTO volume_pools (name, backend_host, agent_host, availability_zone, "
-                        "total_capacity_gb, free_capacity_gb, reserved_percentage, max_over_subscription_ratio, "
-                        "thin_provisioning_support, thick_provisioning_support, capabilities, updated_at) VALUES "
-                        "(:n, :b, :a, 'nova', 100.0, 80.0, 0, 20.0, true, false, :c, :t)"),
-                   {"n": f"{live}#file-1", "b": live, "a": node, "t": fresh,
-                    "c": '{"volume_backend_name": "file-1", "storage_protocol": "file", "vendor_name": "onestack",'
-                         ' "driver_version": "1.0.0"}'})
+            s.add(models.VolumeService(host=host, binary=binary, id=next_id + i, availability_zone=zone,
+                                       disabled=False, frozen=False, replication_status="disabled",
+                                       agent_host=node, created_at=at, updated_at=at))
+        s.add(models.Pool(name=f"{live}#file-1", backend_host=live, agent_host=node, availability_zone="nova",
+                          total_capacity_gb=100.0, free_capacity_gb=80.0, allocated_capacity_gb=0.0,
+                          provisioned_capacity_gb=0.0, reserved_percentage=0, max_over_subscription_ratio=20.0,
+                          thin_provisioning_support=True, thick_provisioning_support=False, updated_at=fresh,
+                          capabilities={"volume_backend_name": "file-1", "storage_protocol": "file",
+                                        "vendor_name": "onestack", "driver_version": "1.0.0"}))
     return {"node": node, "live": live, "stale": stale}
 
 
@@ -177,13 +178,14 @@ def test_messages(cloud: RunningCloud, adm: httpx.Client, mem: httpx.Client) -> 
     second = _message(cloud, demo, resource_type="SNAPSHOT", action_id="009", detail_id="013",
                       event_id="VOLUME_SNAPSHOT_009_013")
     theirs = _message(cloud, alt)
-    listed = mem.get("/messages").json()["messages"]
-    assert {m["id"] for m in listed} == {mine, second}
+    listed = {m["id"] for m in mem.get("/messages").json()["messages"]}
+    assert {mine, second} <= listed and theirs not in listed
     shown = mem.get(f"/messages/{mine}").json()["message"]
     assert shown["user_message"] == "schedule allocate volume: Could not find any available weighted backend."
     assert shown["event_id"] == "VOLUME_VOLUME_001_003" and shown["resource_type"] == "VOLUME"
     assert {link["rel"] for link in shown["links"]} == {"self", "bookmark"}
-    assert [m["id"] for m in mem.get("/messages", params={"resource_type": "SNAPSHOT"}).json()["messages"]] == [second]
+    snaps = {m["id"] for m in mem.get("/messages", params={"resource_type": "SNAPSHOT"}).json()["messages"]}
+    assert second in snaps and mine not in snaps
     fault(mem.get("/messages", params={"colour": "red"}), "badRequest", 400)
     page = mem.get("/messages", params={"limit": 1}).json()
     assert len(page["messages"]) == 1 and page["messages_links"][0]["rel"] == "next"
@@ -208,3 +210,37 @@ def test_extensions_and_resource_filters(cloud: RunningCloud, mem: httpx.Client)
     assert [f["resource"] for f in only] == ["message"]
     with client(cloud, "devstack", version="3.32") as old:
         fault(old.get("/resource_filters"), "itemNotFound", 404)
+
+
+def test_the_running_agent_reports(cloud: RunningCloud, adm: httpx.Client) -> None:
+    """The cloud's own volume agent: its backend is an up cinder-volume service with a pool."""
+    def reported() -> list[dict[str, Any]]:
+        return [s for s in _services(adm, binary="cinder-volume") if s["state"] == "up" and "@" in s["host"]
+                and not s["host"].startswith("node-")]
+    found = wait_until(reported, timeout=60, what="the volume agent's report")
+    backend = found[0]["host"]
+    pools = adm.get("/scheduler-stats/get_pools", params={"detail": "true"}).json()["pools"]
+    mine = [p for p in pools if p["name"].startswith(f"{backend}#")]
+    assert mine and mine[0]["capabilities"]["total_capacity_gb"] > 0
+    assert adm.get(f"/capabilities/{backend}").json()["namespace"] == f"OS::Storage::Capabilities::{backend}"
+    assert found[0]["host"].split("@")[0] in {h["host_name"].split("@")[0] for h in adm.get("/os-hosts").json()["hosts"]}
+
+
+def test_a_real_user_message(cloud: RunningCloud, adm: httpx.Client, mem: httpx.Client) -> None:
+    """Tempest's way to get one: a type no backend can serve, a volume that goes to error."""
+    bogus = adm.post("/types", json={"volume_type": {"name": unique("bogus"),
+                                                     "extra_specs": {"vendor_name": "nobody"}}}).json()["volume_type"]
+    with cinder(cloud, "devstack") as demo:
+        vol = create_volume(demo, size=1, volume_type=bogus["id"])
+        wait_volume(demo, vol["id"], "error")
+
+        def message() -> dict[str, Any] | None:
+            return next((m for m in mem.get("/messages").json()["messages"] if m.get("resource_uuid") == vol["id"]),
+                        None)
+
+        found = wait_until(message, timeout=30, what="the user message")
+        assert found["user_message"] == "schedule allocate volume: Could not find any available weighted backend."
+        assert found["resource_type"] == "VOLUME" and found["message_level"] == "ERROR"
+        assert mem.delete(f"/messages/{found['id']}").status_code == 204
+        demo.delete(f"volumes/{vol['id']}")
+        wait_gone(demo, vol["id"])

@@ -14,20 +14,15 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from onestack.volume import models
-from onestack.volume.errors import Invalid, NotFound
+from onestack.volume.errors import (
+    HostNotFound,
+    Invalid,
+    NotFound,
+    ServiceOnHostNotFound,
+)
 from onestack.volume.service.common import iso, now
 
 VOLUME_BINARY = "cinder-volume"
-
-
-class HostNotFound(NotFound):
-    def __init__(self, host: str) -> None:
-        super().__init__(f"Host {host} could not be found.")
-
-
-class ServiceOnHostNotFound(NotFound):
-    def __init__(self, binary: str, host: str) -> None:
-        super().__init__(f"Service {binary} could not be found on host {host}.")
 
 
 @dataclass(frozen=True)
@@ -133,7 +128,8 @@ def pool_capabilities(p: models.Pool) -> dict[str, Any]:
     caps = dict(p.capabilities or {})
     caps.update({
         "pool_name": p.name.split("#", 1)[-1], "total_capacity_gb": p.total_capacity_gb,
-        "free_capacity_gb": p.free_capacity_gb, "reserved_percentage": p.reserved_percentage,
+        "free_capacity_gb": p.free_capacity_gb, "allocated_capacity_gb": p.allocated_capacity_gb,
+        "provisioned_capacity_gb": p.provisioned_capacity_gb, "reserved_percentage": p.reserved_percentage,
         "max_over_subscription_ratio": p.max_over_subscription_ratio,
         "thin_provisioning_support": p.thin_provisioning_support,
         "thick_provisioning_support": p.thick_provisioning_support,
