@@ -51,7 +51,7 @@ class VolumeActions:
         client = self._client()
         attachment_id = str(bdm["attachment_id"])
         try:
-            att = await client.attachment_update(attachment_id, connector(self.agent.host))
+            att = await client.attachment_update(attachment_id, connector(self.agent.host, bdm.get("device_name")))
             info = dict(att.get("connection_info") or {})
             await driver.attach_volume(instance["uuid"], info, str(bdm["device_name"]))
         except VolumeError as exc:
@@ -93,7 +93,8 @@ class VolumeActions:
                         raise VolumeAttachFailed(f"Volume {volume_id} is {vol.get('status')}, not available.")
                     attachment_id = str((await client.attachment_create(str(volume_id), uuid))["id"])
                     await self.agent.conductor.block_device_update(bdm["uuid"], {"attachment_id": attachment_id})
-                att = await client.attachment_update(str(attachment_id), connector(self.agent.host))
+                att = await client.attachment_update(str(attachment_id),
+                                                    connector(self.agent.host, bdm.get("device_name")))
                 info = dict(att.get("connection_info") or {})
                 await client.attachment_complete(str(attachment_id))
             except VolumeError as exc:
