@@ -15,7 +15,13 @@ import pytest
 
 from tests.functional.cloud import RunningCloud, wait_until
 from tests.functional.compute_support import call, message, module_cloud
-from tests.functional.volume_support import cinder, create_volume, get_volume, wait_gone, wait_volume
+from tests.functional.volume_support import (
+    cinder,
+    create_volume,
+    get_volume,
+    wait_gone,
+    wait_volume,
+)
 
 IMAGE = "onestack-tiny-x86_64-disk"
 
