@@ -235,3 +235,57 @@ def test_boot_from_volume_errors(cdemo: Any) -> None:
     resp = call(cdemo, "POST", "/servers", "2.37", blank)
     assert resp.status_code == 400, resp.text
     assert not [s for s in cdemo.compute.servers() if s.name == "cv-bad"]
+
+
+# --- Nova's volume proxies (os-volumes, os-snapshots; up to 2.35) ------------------------------
+
+def test_os_volumes_proxy(cdemo: Any, vol: httpx.Client, server: Any) -> None:
+    made = call(cdemo, "POST", "/os-volumes", "2.35",
+                {"volume": {"size": 1, "display_name": "cv-proxy", "display_description": "via nova",
+                            "metadata": {"k": "v"}}})
+    assert made.status_code == 200, made.text
+    volume = made.json()["volume"]
+    assert volume["displayName"] == "cv-proxy" and volume["displayDescription"] == "via nova"
+    assert volume["size"] == 1 and volume["metadata"] == {"k": "v"} and volume["attachments"] == [{}]
+    assert set(volume) == {"id", "status", "size", "availabilityZone", "createdAt", "attachments", "displayName",
+                           "displayDescription", "volumeType", "snapshotId", "metadata"}
+    wait_volume(vol, volume["id"])
+    shown = call(cdemo, "GET", f"/os-volumes/{volume['id']}", "2.35").json()["volume"]
+    assert shown["status"] == "available" and shown["volumeType"] == "__DEFAULT__" or shown["volumeType"]
+    assert any(v["id"] == volume["id"] for v in call(cdemo, "GET", "/os-volumes/detail").json()["volumes"])
+    one = call(cdemo, "GET", "/os-volumes?limit=1").json()["volumes"]
+    assert len(one) == 1
+    # Attached: Nova's attachment summary.
+    assert call(cdemo, "POST", f"/servers/{server.id}/os-volume_attachments",
+                body={"volumeAttachment": {"volumeId": volume["id"]}}).status_code == 200
+    wait_volume(vol, volume["id"], "in-use")
+    attached = call(cdemo, "GET", f"/os-volumes/{volume['id']}").json()["volume"]["attachments"]
+    assert attached == [{"id": volume["id"], "volumeId": volume["id"], "serverId": server.id, "device": "/dev/vdb"}]
+    assert call(cdemo, "DELETE", f"/servers/{server.id}/os-volume_attachments/{volume['id']}").status_code == 202
+    wait_volume(vol, volume["id"])
+    # Snapshots through the proxy.
+    snap = call(cdemo, "POST", "/os-snapshots", "2.35",
+                {"snapshot": {"volume_id": volume["id"], "display_name": "cv-snap"}})
+    assert snap.status_code == 200, snap.text
+    snapshot = snap.json()["snapshot"]
+    assert snapshot["volumeId"] == volume["id"] and snapshot["displayName"] == "cv-snap"
+    wait_until(lambda: call(cdemo, "GET", f"/os-snapshots/{snapshot['id']}").json()["snapshot"]["status"]
+               == "available", timeout=60, what="snapshot available")
+    assert any(s["id"] == snapshot["id"] for s in call(cdemo, "GET", "/os-snapshots/detail").json()["snapshots"])
+    assert call(cdemo, "DELETE", f"/os-snapshots/{snapshot['id']}").status_code == 202
+    wait_until(lambda: call(cdemo, "GET", f"/os-snapshots/{snapshot['id']}").status_code == 404,
+               timeout=60, what="snapshot deleted")
+    assert call(cdemo, "DELETE", f"/os-volumes/{volume['id']}").status_code == 202
+    wait_gone(vol, volume["id"])
+
+
+def test_os_volumes_proxy_errors(cdemo: Any) -> None:
+    unknown = str(uuid.uuid4())
+    missing = call(cdemo, "GET", f"/os-volumes/{unknown}")
+    assert missing.status_code == 404 and message(missing) == f"Volume {unknown} could not be found."
+    assert call(cdemo, "DELETE", f"/os-volumes/{unknown}").status_code == 404
+    for size in (0, -1, "abc", None):
+        body = {"volume": {"size": size}} if size is not None else {"volume": {"display_name": "x"}}
+        assert call(cdemo, "POST", "/os-volumes", body=body).status_code == 400, size
+    assert call(cdemo, "GET", "/os-volumes", "2.36").status_code == 404
+    assert call(cdemo, "GET", "/os-snapshots", "2.36").status_code == 404
