@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -291,3 +292,75 @@ def test_manageable_lists(admin_v: httpx.Client, demo_v: httpx.Client) -> None:
         assert message(admin_v.get(f"manageable_{kind}"), 400) == (
             "Invalid input received: One and only one of cluster and host must be set.")
         assert demo_v.get(f"manageable_{kind}", params={"host": pool}).status_code == 403
+
+
+def test_revert_to_the_latest_snapshot(cloud: RunningCloud, demo_v: httpx.Client) -> None:
+    vol = available(demo_v)
+    with cinder(cloud, "devstack", microversion="3.39") as old:
+        assert message(act(old, vol["id"], "revert", {"snapshot_id": str(uuid.uuid4())}), 400) == (
+            "There is no such action: revert")
+    assert message(act(demo_v, vol["id"], "revert", {"snapshot_id": str(uuid.uuid4())}), 400) == (
+        f"Volume {vol['id']} doesn't have any snapshots.")
+    snaps = []
+    for name in ("first", "second"):
+        resp = demo_v.post("snapshots", json={"snapshot": {"volume_id": vol["id"], "name": name}})
+        assert resp.status_code == 202, resp.text
+        snap_id = resp.json()["snapshot"]["id"]
+        wait_until(lambda sid=snap_id: demo_v.get(f"snapshots/{sid}").json()["snapshot"]["status"] == "available",
+                   timeout=60, what=f"snapshot {name}")
+        snaps.append(snap_id)
+        # created_at has whole seconds: the second snapshot must be later than the first.
+        if name == "first":
+            start = demo_v.get(f"snapshots/{snap_id}").json()["snapshot"]["created_at"]
+            wait_until(lambda s=start: _stamp() > s[:19], timeout=5, interval=0.2, what="the next second")
+    assert message(act(demo_v, vol["id"], "revert", {"snapshot_id": snaps[0]}), 400) == (
+        f"Specified snapshot {snaps[0]} is None or not the latest one of volume {vol['id']}.")
+    resp = act(demo_v, vol["id"], "revert", {"snapshot_id": snaps[1]})
+    assert resp.status_code == 202, resp.text
+    wait_volume(demo_v, vol["id"], "available")
+    wait_until(lambda: demo_v.get(f"snapshots/{snaps[1]}").json()["snapshot"]["status"] == "available",
+               timeout=60, what="snapshot back to available")
+    for snap_id in snaps:
+        assert demo_v.delete(f"snapshots/{snap_id}").status_code == 202
+    wait_until(lambda: all(demo_v.get(f"snapshots/{sid}").status_code == 404 for sid in snaps), timeout=60,
+               what="snapshots deleted")
+
+
+def _stamp() -> str:
+    """Now, to the second, as the rows keep it."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def test_manage_ends_in_error_managing(demo_v: httpx.Client, admin_v: httpx.Client) -> None:
+    vol = available(demo_v)
+    pool = get_volume(admin_v, vol["id"])["os-vol-host-attr:host"]  # type: ignore[index]
+    body = {"volume": {"host": pool, "ref": {"source-name": "existing-disk"}, "name": "adopted",
+                       "metadata": {"k": "v"}}}
+    assert demo_v.post("os-volume-manage", json=body).status_code == 403
+    assert message(admin_v.post("os-volume-manage", json={"volume": {"host": pool}}), 400).startswith(
+        "Invalid input for field/attribute")
+    missing = admin_v.post("os-volume-manage", json={"volume": {"host": "nowhere@none", "ref": {}}})
+    assert message(missing, 503) == "Host 'nowhere@none' not found"
+    bad_type = admin_v.post("os-volume-manage", json={"volume": {**body["volume"], "volume_type": "nope"}})
+    assert message(bad_type, 400) == "Invalid volume type: Cannot find requested 'nope' volume type"
+    resp = admin_v.post("os-volume-manage", json=body)
+    assert resp.status_code == 202, resp.text
+    managed = resp.json()["volume"]
+    CREATED.append(managed["id"])
+    assert (managed["status"], managed["name"], managed["size"], managed["metadata"]) == (
+        "error_managing", "adopted", 0, {"k": "v"})
+    assert admin_v.delete(f"volumes/{managed['id']}").status_code == 202
+    wait_gone(admin_v, managed["id"])
+
+    snap = admin_v.post("os-snapshot-manage", json={"snapshot": {"volume_id": vol["id"], "ref": "snap-disk"}})
+    assert snap.status_code == 202, snap.text
+    snapshot = snap.json()["snapshot"]
+    assert (snapshot["status"], snapshot["volume_id"]) == ("error_managing", vol["id"])
+    assert admin_v.post("os-snapshot-manage", json={"snapshot": {"volume_id": str(uuid.uuid4()),
+                                                                 "ref": "x"}}).status_code == 404
+    # Cinder deletes a snapshot in error_managing only by force.
+    assert admin_v.delete(f"snapshots/{snapshot['id']}").status_code == 400
+    forced = admin_v.post(f"snapshots/{snapshot['id']}/action", json={"os-force_delete": {}})
+    assert forced.status_code == 202, forced.text
+    wait_until(lambda: admin_v.get(f"snapshots/{snapshot['id']}").status_code == 404, timeout=60,
+               what="managed snapshot deleted")

@@ -214,13 +214,17 @@ def _volume_back(s: Session, volume_id: str | None, from_status: str) -> None:
 
 
 def backup_created(s: Session, backup_id: str, update: ModelUpdate, error: str | None) -> bool:
-    """``creating`` → ``available`` (or ``error`` with fail_reason); the volume leaves ``backing-up``."""
+    """``creating`` → ``available`` (or ``error`` with fail_reason); the volume (or the snapshot
+    the backup was taken of) leaves ``backing-up``."""
     b = s.get(models.Backup, backup_id)
     if b is None or b.status != "creating":
         return False
     stamp = now()
     b.updated_at = stamp
     _volume_back(s, b.volume_id, "backing-up")
+    snap = s.get(models.Snapshot, b.snapshot_id) if b.snapshot_id else None
+    if snap is not None and snap.status == "backing-up":
+        snap.status, snap.updated_at = AVAILABLE, stamp
     if error:
         b.status, b.fail_reason = ERROR, _short(error)
         record(s, b.project_id, VOLUME_BACKUP, b.id, Action.BACKUP_CREATE, Detail.BACKUP_CREATE_DRIVER_ERROR)

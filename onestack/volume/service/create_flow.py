@@ -42,6 +42,7 @@ from onestack.volume.rpcapi import RequestSpec, SourceSpec
 from onestack.volume.service import default_type, quotas
 from onestack.volume.service.common import Caller, get_visible, new_id, now
 from onestack.volume.service.specs import backup_spec, extra_specs, snapshot_spec, volume_spec
+from onestack.volume.service.volumes import destroy
 from onestack.volume.state import VolumeState
 
 GiB = 1024 ** 3
@@ -270,8 +271,7 @@ def insert(s: Session, caller: Caller, req: CreateRequest, plan: Plan) -> str:
 def remove(s: Session, volume_id: str) -> None:
     row = s.get(models.Volume, volume_id)
     if row is not None:
-        s.delete(row)
-        s.flush()
+        destroy(s, row)
 
 
 # --- 4. the scheduler -----------------------------------------------------------------------------

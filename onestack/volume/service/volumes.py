@@ -202,6 +202,16 @@ def replace_metadata(s: Session, volume_id: str, metadata: Mapping[str, str]) ->
     s.flush()
 
 
+def destroy(s: Session, v: models.Volume) -> None:
+    """The row and what hangs on it (not left to ON DELETE CASCADE: SQLite enforces it only when
+    asked to)."""
+    for model in (models.VolumeMetadata, models.VolumeAdminMetadata, models.VolumeImageMetadata,
+                  models.Attachment):
+        s.execute(delete(model).where(model.volume_id == v.id))
+    s.delete(v)
+    s.flush()
+
+
 DELETABLE = ("available", "error", "error_restoring", "error_extending", "error_managing")
 MIGRATION_OK = (None, "deleting", "error", "success")
 SNAPSHOTS_DELETABLE = ("available", "error")
@@ -241,9 +251,9 @@ def begin_delete(s: Session, volume_id: str, caller: Caller, cascade: bool, forc
                             "awaiting a transfer, or be disassociated from snapshots after volume transfer.")
     if not v.host:
         for sn in snaps:
+            s.execute(delete(models.SnapshotMetadata).where(models.SnapshotMetadata.snapshot_id == sn.id))
             s.delete(sn)
-        s.delete(v)
-        s.flush()
+        destroy(s, v)
         return DeletePlan(None, None, [])
     stamp = now()
     for sn in snaps:
