@@ -35,7 +35,7 @@ def vol(ccloud: RunningCloud) -> httpx.Client:
 
 def boot(conn: Any, name: str, **kwargs: Any) -> Any:
     flavor = conn.compute.find_flavor("m1.tiny", ignore_missing=False)
-    if "block_device_mapping" not in kwargs:
+    if "block_device_mapping" not in kwargs and "image_id" not in kwargs:
         kwargs["image_id"] = conn.image.find_image(IMAGE, ignore_missing=False).id
     server = conn.compute.create_server(name=name, flavor_id=flavor.id, networks="none", **kwargs)
     return wait_server(conn, server.id, "ACTIVE")
@@ -289,3 +289,38 @@ def test_os_volumes_proxy_errors(cdemo: Any) -> None:
         assert call(cdemo, "POST", "/os-volumes", body=body).status_code == 400, size
     assert call(cdemo, "GET", "/os-volumes", "2.36").status_code == 404
     assert call(cdemo, "GET", "/os-snapshots", "2.36").status_code == 404
+
+
+def test_snapshot_of_volume_backed_server_boots_again(cdemo: Any, vol: httpx.Client) -> None:
+    """createImage of a volume-backed server: Cinder snapshots and an image naming them, which
+    boots a new server from volumes made of the snapshots (Nova's behaviour)."""
+    image = cdemo.image.find_image(IMAGE, ignore_missing=False)
+    bdm = [{"source_type": "image", "destination_type": "volume", "uuid": image.id, "boot_index": 0,
+            "volume_size": 1, "delete_on_termination": True}]
+    first = boot(cdemo, "cv-bfv-snap", block_device_mapping=bdm)
+    [first_root] = call(cdemo, "GET", f"/servers/{first.id}", "2.3").json()["server"][
+        "os-extended-volumes:volumes_attached"]
+    made = call(cdemo, "POST", f"/servers/{first.id}/action", "2.45", {"createImage": {"name": "cv-bfv-image"}})
+    assert made.status_code == 202, made.text
+    image_id = made.json()["image_id"]
+    snap_image = wait_until(lambda: (i := cdemo.image.get_image(image_id)).status == "active" and i,
+                            timeout=60, what="volume-backed snapshot image active")
+    mappings = json.loads(snap_image.properties["block_device_mapping"])
+    assert [m["source_type"] for m in mappings] == ["snapshot"] and mappings[0]["boot_index"] == 0
+    snapshot_id = mappings[0]["snapshot_id"]
+    wait_until(lambda: vol.get(f"snapshots/{snapshot_id}").json()["snapshot"]["status"] == "available",
+               timeout=60, what="snapshot available")
+    second = boot(cdemo, "cv-from-snap", image_id=image_id)
+    [root] = call(cdemo, "GET", f"/servers/{second.id}", "2.3").json()["server"][
+        "os-extended-volumes:volumes_attached"]
+    assert wait_volume(vol, root["id"], "in-use")["snapshot_id"] == snapshot_id
+    for sid in (second.id, first.id):
+        cdemo.compute.delete_server(sid)
+    wait_gone(vol, root["id"], timeout=90)
+    assert vol.delete(f"snapshots/{snapshot_id}").status_code == 202
+    cdemo.image.delete_image(image_id)
+    # The first server's root volume could not go with it while its snapshot existed (Cinder's
+    # 400, logged): it is left available, as Nova leaves it.
+    wait_until(lambda: vol.get(f"snapshots/{snapshot_id}").status_code == 404, timeout=60, what="snapshot gone")
+    wait_volume(vol, first_root["id"], "available", timeout=90)
+    assert vol.delete(f"volumes/{first_root['id']}").status_code == 202
