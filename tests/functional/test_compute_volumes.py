@@ -200,6 +200,10 @@ def test_boot_from_volume_bdm_v2(ccloud: RunningCloud, cadmin: Any, cdemo: Any, 
     assert volume["bootable"] == "true" and volume["attachments"][0]["server_id"] == server.id
     assert volume["attachments"][0]["device"] == "/dev/vda"
     assert guest_disks(ccloud, cadmin, server.id)["/dev/vda"]["data"]["volume_id"] == root["id"]
+    # The root disk is the volume: placement holds no local disk for it (m1.tiny has 1 GB).
+    allocations = call(cadmin, "GET", f"/allocations/{server.id}", service="placement").json()["allocations"]
+    [held] = [a["resources"] for a in allocations.values()]
+    assert held.get("DISK_GB", 0) == 0 and held["VCPU"] == 1
     # The root volume cannot be detached.
     root_detach = call(cdemo, "DELETE", f"/servers/{server.id}/os-volume_attachments/{root['id']}")
     assert root_detach.status_code == 400

@@ -19,6 +19,7 @@ from onestack.compute.service import block_devices, builds, instances, quotas
 from onestack.compute.service import flavors as flavor_svc
 from onestack.compute.service import keypairs as keypair_svc
 from onestack.compute.service import server_groups as group_svc
+from onestack.compute.service.block_devices import VOLUME_BACKED
 from onestack.compute.service.builds import BootRequest
 from onestack.core.api.faults import BadRequest, Forbidden, NotFound
 
@@ -192,7 +193,11 @@ def resolve(s: Session, draft: Draft, d: Decided) -> BootRequest:
 def create(s: Session, draft: Draft, d: Decided, volumes: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Resolve and create the rows (quota checked) and each one's volume mappings; plain copies
     of the rows, each with its ``block_device_mapping``."""
-    rows = [instances.to_dict(i) for i in builds.create(s, resolve(s, draft, d))]
+    made = builds.create(s, resolve(s, draft, d))
+    if d.volume_backed:
+        for inst in made:
+            inst.system_metadata = {**(inst.system_metadata or {}), VOLUME_BACKED: True}
+    rows = [instances.to_dict(i) for i in made]
     for row in rows:
         row["block_device_mapping"] = [block_devices.add(s, row["uuid"], dict(m)) for m in volumes or []]
     return rows
