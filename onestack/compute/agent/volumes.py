@@ -14,6 +14,7 @@ from typing import Any
 
 from onestack.client.volume import VolumeClient, VolumeError, connector
 from onestack.compute.agent.host import HostContext
+from onestack.compute.bdm_flags import BOOT_VOLUMES
 from onestack.compute.rpcapi import InstanceDict
 from onestack.compute.virt.driver import BlockDeviceInfo, NotSupported, VolumeAttachable
 from onestack.core.rpc import remote_error
@@ -67,6 +68,8 @@ class VolumeActions:
         """Before spawn: each volume mapping's volume (created by the API) is waited for until
         available, reserved for the server (unless the API did), and connected to this host
         (Nova's _prep_block_device). None when the server has no volumes."""
+        if not (instance.get("system_metadata") or {}).get(BOOT_VOLUMES):
+            return None  # booted without volumes: nothing to ask the conductor
         bdms = [b for b in await self.agent.conductor.block_device_mappings(instance["uuid"])
                 if b.get("destination_type") == "volume"]
         if not bdms:

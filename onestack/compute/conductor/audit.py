@@ -28,11 +28,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from onestack.compute.bdm_flags import VOLUME_BACKED
 from onestack.compute.conductor.actions import FINAL_STATUSES
 from onestack.compute.conductor.context import ConductorContext
 from onestack.compute.models import ComputeNode, Instance, Migration
 from onestack.compute.scheduler.manager import resources_of
-from onestack.compute.service.block_devices import VOLUME_BACKED
 from onestack.core.ids import utcnow
 
 log = logging.getLogger("onestack.compute.conductor")

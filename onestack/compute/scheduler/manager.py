@@ -16,13 +16,13 @@ from typing import Any
 from sqlalchemy import select
 
 from onestack.client.placement import PlacementClient
+from onestack.compute.bdm_flags import VOLUME_BACKED
 from onestack.compute.models import Instance
 from onestack.compute.rpcapi import Destination, FlavorDict, ScheduleRequest
 from onestack.compute.scheduler import registry
 from onestack.compute.scheduler.host_state import HostState
 from onestack.compute.scheduler.select import NoValidHost, select_with_alternates
 from onestack.compute.scheduler.snapshot import host_states, request_spec
-from onestack.compute.service.block_devices import VOLUME_BACKED
 from onestack.core.config import Config
 from onestack.core.db import Database
 

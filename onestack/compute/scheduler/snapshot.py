@@ -15,11 +15,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from onestack.client.placement import Candidate
+from onestack.compute.bdm_flags import VOLUME_BACKED
 from onestack.compute.models import Aggregate as AggregateRow
 from onestack.compute.models import ComputeNode, Instance, ServerGroup, Service
 from onestack.compute.scheduler.host_state import Aggregate, HostState
 from onestack.compute.scheduler.request import Flavor, InstanceGroup, RequestSpec
-from onestack.compute.service.block_devices import VOLUME_BACKED
 from onestack.core.ids import utcnow
 
 COMPUTE_BINARY = "nova-compute"

@@ -20,9 +20,7 @@ from onestack.core.api.faults import BadRequest
 from onestack.core.ids import isotime
 
 ROOT_DEVICE = "/dev/vda"
-# system_metadata key of a server whose root disk is a volume (Nova's is_bfv): no local root disk
-# is claimed in placement or looked for by the scheduler's filters.
-VOLUME_BACKED = "volume_backed"
+
 _COLUMNS = [c.key for c in BlockDeviceMapping.__mapper__.column_attrs]
 
 
