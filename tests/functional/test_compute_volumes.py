@@ -328,3 +328,38 @@ def test_snapshot_of_volume_backed_server_boots_again(cdemo: Any, vol: httpx.Cli
     wait_until(lambda: vol.get(f"snapshots/{snapshot_id}").status_code == 404, timeout=60, what="snapshot gone")
     wait_volume(vol, first_root["id"], "available", timeout=90)
     assert vol.delete(f"volumes/{first_root['id']}").status_code == 202
+
+
+def test_volumes_follow_shelve_offload_unshelve_and_rebuild(ccloud: RunningCloud, cadmin: Any, cdemo: Any,
+                                                           vol: httpx.Client) -> None:
+    """Offloaded, the server's volume stays reserved for it (no host connection); one attached
+    while offloaded is connected when it is unshelved; a rebuild keeps the guest's disks."""
+    vm = boot(cdemo, "cv-shelve")
+    first = new_volume(vol, "cv-shelve-1")
+    assert call(cdemo, "POST", f"/servers/{vm.id}/os-volume_attachments",
+                body={"volumeAttachment": {"volumeId": first["id"]}}).status_code == 200
+    wait_volume(vol, first["id"], "in-use")
+    assert call(cdemo, "POST", f"/servers/{vm.id}/action", body={"shelve": None}).status_code == 202
+    wait_server(cdemo, vm.id, "SHELVED_OFFLOADED")  # shelved_offload_time 0: offloaded at once
+    wait_volume(vol, first["id"], "reserved")  # Cinder lists only connected attachments on a volume
+    reserved = vol.get("attachments/detail", params={"volume_id": first["id"]}).json()["attachments"]
+    assert [(a["instance"], a["status"]) for a in reserved] == [(vm.id, "reserved")]
+    second = new_volume(vol, "cv-shelve-2")
+    assert call(cdemo, "POST", f"/servers/{vm.id}/os-volume_attachments",
+                body={"volumeAttachment": {"volumeId": second["id"]}}).status_code == 200
+    wait_volume(vol, second["id"], "reserved")
+    assert call(cdemo, "POST", f"/servers/{vm.id}/action", body={"unshelve": None}).status_code == 202
+    wait_server(cdemo, vm.id, "ACTIVE")
+    for volume in (first, second):
+        wait_volume(vol, volume["id"], "in-use")
+    assert set(guest_disks(ccloud, cadmin, vm.id)) == {"/dev/vdb", "/dev/vdc"}
+    image = cdemo.image.find_image(IMAGE, ignore_missing=False)
+    assert call(cdemo, "POST", f"/servers/{vm.id}/action", body={"rebuild": {"imageRef": image.id}}).status_code \
+        == 202
+    wait_server(cdemo, vm.id, "ACTIVE")
+    wait_until(lambda: set(guest_disks(ccloud, cadmin, vm.id)) == {"/dev/vdb", "/dev/vdc"}, timeout=30,
+               what="the rebuilt guest keeps its disks")
+    cdemo.compute.delete_server(vm.id)
+    for volume in (first, second):
+        wait_volume(vol, volume["id"], "available", timeout=90)
+        assert vol.delete(f"volumes/{volume['id']}").status_code == 202
