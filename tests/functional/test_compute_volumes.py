@@ -1,7 +1,7 @@
 """Compute with block storage: attaching volumes to servers (os-volume_attachments, the CLI),
 boot from volume (the CLI's ``--volume``, BDM v2 through openstacksdk), delete_on_termination,
-and two servers racing for one volume. One cloud of its own (two fake hosts, the file volume
-backend); volumes are checked through the block-storage API itself.
+two servers racing for one volume, and volumes following a server's moves. One cloud of its
+own (two fake hosts, the file volume backend); volumes are checked through the block-storage API itself.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from tests.functional.volume_support import (
 
 IMAGE = "onestack-tiny-x86_64-disk"
 
-ccloud = module_cloud("compute-volumes")
+ccloud = module_cloud("compute-volumes", {"ONESTACK_COMPUTE__HOSTS": "2"})
 
 
 @pytest.fixture(scope="module")
@@ -363,3 +363,25 @@ def test_volumes_follow_shelve_offload_unshelve_and_rebuild(ccloud: RunningCloud
     for volume in (first, second):
         wait_volume(vol, volume["id"], "available", timeout=90)
         assert vol.delete(f"volumes/{volume['id']}").status_code == 202
+
+
+def test_volume_follows_a_cold_migration(ccloud: RunningCloud, cadmin: Any, cdemo: Any, vol: httpx.Client) -> None:
+    vm = boot(cdemo, "cv-migrate")
+    volume = new_volume(vol, "cv-migrate")
+    assert call(cdemo, "POST", f"/servers/{vm.id}/os-volume_attachments",
+                body={"volumeAttachment": {"volumeId": volume["id"]}}).status_code == 200
+    wait_volume(vol, volume["id"], "in-use")
+    source = cadmin.compute.get_server(vm.id).compute_host
+    assert call(cadmin, "POST", f"/servers/{vm.id}/action", body={"migrate": None}).status_code == 202
+    wait_server(cadmin, vm.id, "VERIFY_RESIZE")
+    assert call(cadmin, "POST", f"/servers/{vm.id}/action", body={"confirmResize": None}).status_code == 204
+    wait_server(cadmin, vm.id, "ACTIVE")
+    dest = cadmin.compute.get_server(vm.id).compute_host
+    assert dest != source
+    assert guest_disks(ccloud, cadmin, vm.id)["/dev/vdb"]["data"]["volume_id"] == volume["id"]
+    # The attachment was given the destination's connector (an admin sees its host).
+    as_admin = wait_volume(cinder(ccloud, "devstack-admin"), volume["id"], "in-use")
+    assert [a["host_name"] for a in as_admin["attachments"]] == [dest]
+    cdemo.compute.delete_server(vm.id)
+    wait_volume(vol, volume["id"], "available", timeout=90)
+    assert vol.delete(f"volumes/{volume['id']}").status_code == 202

@@ -117,6 +117,33 @@ class VolumeActions:
         root = next((m["mount_device"] for m in mapping if m["boot_index"] == 0), None)
         return {"block_device_mapping": mapping, "root_device_name": root}
 
+    async def reconnect(self, instance: InstanceDict) -> BlockDeviceInfo | None:
+        """The server landed here (a cold migration, an evacuation): each attachment is given this
+        host's connector and completed again (Nova's migrate_volume_connection); the disks to
+        plug. Failures are logged: the server comes up without that disk, as Nova's would not."""
+        if self.agent.volumes is None:
+            return None
+        client = self.agent.volumes
+        mapping = []
+        for bdm in await self.agent.conductor.block_device_mappings(instance["uuid"]):
+            if bdm.get("destination_type") != "volume" or not bdm.get("attachment_id"):
+                continue
+            try:
+                att = await client.attachment_update(str(bdm["attachment_id"]),
+                                                     connector(self.agent.host, bdm.get("device_name")))
+                await client.attachment_complete(str(bdm["attachment_id"]))
+            except VolumeError as exc:
+                log.warning("%s: volume %s of %s not reconnected: %s", self.agent.host, bdm.get("volume_id"),
+                            instance["uuid"], exc.message)
+                continue
+            info = dict(att.get("connection_info") or {})
+            await self.agent.conductor.block_device_update(bdm["uuid"], {"connection_info": info})
+            mapping.append(_entry(bdm, info))
+        if not mapping:
+            return None
+        root = next((m["mount_device"] for m in mapping if m["boot_index"] == 0), None)
+        return {"block_device_mapping": mapping, "root_device_name": root}
+
     async def disconnect_all(self, instance: InstanceDict) -> None:
         """The server leaves this host but keeps its volumes (shelve offload): as Nova does, each
         attachment is replaced by a new one with no connector, so the volume stays reserved for
