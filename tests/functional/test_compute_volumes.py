@@ -204,6 +204,12 @@ def test_boot_from_volume_bdm_v2(ccloud: RunningCloud, cadmin: Any, cdemo: Any, 
     allocations = call(cadmin, "GET", f"/allocations/{server.id}", service="placement").json()["allocations"]
     [held] = [a["resources"] for a in allocations.values()]
     assert held.get("DISK_GB", 0) == 0 and held["VCPU"] == 1
+    # Rebuilt with the image its root volume was made from: the root stays the volume (before 2.93).
+    rebuilt = call(cdemo, "POST", f"/servers/{server.id}/action", body={"rebuild": {"imageRef": image.id}})
+    assert rebuilt.status_code == 202, rebuilt.text
+    wait_server(cdemo, server.id, "ACTIVE")
+    assert call(cdemo, "GET", f"/servers/{server.id}").json()["server"]["image"] == ""
+    wait_until(lambda: guest_disks(ccloud, cadmin, server.id).get("/dev/vda"), timeout=30, what="root disk kept")
     # The root volume cannot be detached.
     root_detach = call(cdemo, "DELETE", f"/servers/{server.id}/os-volume_attachments/{root['id']}")
     assert root_detach.status_code == 400
