@@ -76,12 +76,13 @@ def attachments(conn: Any, sid: str, mv: str = "2.89") -> list[dict[str, Any]]:
 
 def test_attach_detach_raw(ccloud: RunningCloud, cadmin: Any, cdemo: Any, vol: httpx.Client, server: Any) -> None:
     volume = new_volume(vol, "cv-raw")
-    resp = call(cdemo, "POST", f"/servers/{server.id}/os-volume_attachments", "2.79",
+    resp = call(cdemo, "POST", f"/servers/{server.id}/os-volume_attachments", "2.89",
                 {"volumeAttachment": {"volumeId": volume["id"], "tag": "data", "delete_on_termination": False}})
     assert resp.status_code == 200, resp.text
     att = resp.json()["volumeAttachment"]
     assert att["volumeId"] == volume["id"] and att["serverId"] == server.id and att["id"] == volume["id"]
     assert att["device"] == "/dev/vdb" and att["tag"] == "data" and att["delete_on_termination"] is False
+    assert "attachment_id" not in att and "bdm_uuid" not in att
     in_use = wait_volume(vol, volume["id"], "in-use")
     assert [a["server_id"] for a in in_use["attachments"]] == [server.id]
     assert in_use["attachments"][0]["device"] == "/dev/vdb"
