@@ -298,6 +298,9 @@ def test_os_volumes_proxy_errors(cdemo: Any) -> None:
     for size in (0, -1, "abc", None):
         body = {"volume": {"size": size}} if size is not None else {"volume": {"display_name": "x"}}
         assert call(cdemo, "POST", "/os-volumes", body=body).status_code == 400, size
+    # No id (Tempest's "without passing volume id"): 404, not the list or a 405.
+    assert call(cdemo, "GET", "/os-volumes/").status_code == 404
+    assert call(cdemo, "DELETE", "/os-volumes/").status_code == 404
     assert call(cdemo, "GET", "/os-volumes", "2.36").status_code == 404
     assert call(cdemo, "GET", "/os-snapshots", "2.36").status_code == 404
 
