@@ -197,9 +197,10 @@ def test_reset_status_is_admins_and_checks_values(demo_v: httpx.Client, admin_v:
     assert act(admin_v, vol["id"], "os-reset_status", {"status": "available"}).status_code == 202
 
 
-def test_force_delete_from_any_status(demo_v: httpx.Client, admin_v: httpx.Client) -> None:
+@pytest.mark.parametrize("status", ["creating", "attaching", "error", "maintenance"])
+def test_force_delete_from_any_status(demo_v: httpx.Client, admin_v: httpx.Client, status: str) -> None:
     vol = available(demo_v)
-    assert act(admin_v, vol["id"], "os-reset_status", {"status": "attaching"}).status_code == 202
+    assert act(admin_v, vol["id"], "os-reset_status", {"status": status}).status_code == 202
     assert act(demo_v, vol["id"], "os-force_delete").status_code == 403
     assert act(admin_v, vol["id"], "os-force_delete").status_code == 202
     wait_gone(demo_v, vol["id"])
@@ -364,3 +365,62 @@ def test_manage_ends_in_error_managing(demo_v: httpx.Client, admin_v: httpx.Clie
     assert forced.status_code == 202, forced.text
     wait_until(lambda: admin_v.get(f"snapshots/{snapshot['id']}").status_code == 404, timeout=60,
                what="managed snapshot deleted")
+
+
+def test_extend_an_attached_volume_from_3_42(cloud: RunningCloud, demo_v: httpx.Client) -> None:
+    vol = available(demo_v)
+    attached = act(demo_v, vol["id"], "os-attach", {"host_name": "backup-host", "mountpoint": "/mnt/v"})
+    assert attached.status_code == 202, attached.text
+    wait_volume(demo_v, vol["id"], "in-use")
+    with cinder(cloud, "devstack", microversion="3.41") as old:
+        assert message(act(old, vol["id"], "os-extend", {"new_size": 2}), 400) == (
+            f"Invalid volume: Volume {vol['id']} status must be '{{'status': 'available'}}' to extend, "
+            "currently in-use.")
+    assert act(demo_v, vol["id"], "os-extend", {"new_size": 2}).status_code == 202
+    grown = wait_until(lambda: (v := get_volume(demo_v, vol["id"])) and v["size"] == 2 and v["status"] == "in-use"
+                       and v, timeout=60, what="extended attached volume")
+    assert grown["attachments"][0]["device"] == "/mnt/v"
+    assert act(demo_v, vol["id"], "os-detach").status_code == 202
+    wait_volume(demo_v, vol["id"], "available")
+
+
+def test_retype_to_another_backend_goes_to_the_scheduler(demo_v: httpx.Client, admin_v: httpx.Client) -> None:
+    name = f"elsewhere-{uuid.uuid4().hex[:6]}"
+    created = admin_v.post("types", json={"volume_type": {"name": name,
+                                                          "extra_specs": {"volume_backend_name": "no-such"}}})
+    assert created.status_code == 200, created.text
+    vol = available(demo_v)
+    resp = act(demo_v, vol["id"], "os-retype", {"new_type": name, "migration_policy": "never"})
+    assert resp.status_code == 202, resp.text
+    # No backend serves the type: the scheduler gives the volume back, type unchanged.
+    back = wait_volume(demo_v, vol["id"], "available")
+    assert back["volume_type"] == vol["volume_type"]
+
+
+def test_force_detach_an_errored_attachment(demo_v: httpx.Client, admin_v: httpx.Client) -> None:
+    vol = available(demo_v)
+    server = str(uuid.uuid4())
+    assert act(demo_v, vol["id"], "os-attach", {"instance_uuid": server, "mountpoint": "/dev/vdb"}).status_code == 202
+    attachment = wait_volume(demo_v, vol["id"], "in-use")["attachments"][0]
+    assert act(admin_v, vol["id"], "os-reset_status", {"status": "error"}).status_code == 202
+    body = {"connector": None, "attachment_id": attachment["attachment_id"]}
+    assert act(demo_v, vol["id"], "os-force_detach", body).status_code == 403
+    assert act(admin_v, vol["id"], "os-force_detach", body).status_code == 202
+    detached = wait_volume(demo_v, vol["id"], "available")
+    assert detached["attachments"] == []
+
+
+def test_cli_volume_set(cloud: RunningCloud, demo_v: httpx.Client) -> None:
+    """``openstack volume set`` drives os-set_bootable, os-update_readonly_flag,
+    os-set_image_metadata and os-extend."""
+    vol = available(demo_v)
+    cloud.cli("volume", "set", "--bootable", "--read-only", "--image-property", "os_distro=cirros", vol["id"],
+              cloud="devstack", json_out=False)
+    shown = get_volume(demo_v, vol["id"])
+    assert shown is not None and shown["bootable"] == "true" and shown["metadata"]["readonly"] == "True"
+    assert shown["volume_image_metadata"] == {"os_distro": "cirros"}
+    cloud.cli("volume", "set", "--size", "2", vol["id"], cloud="devstack", json_out=False)
+    wait_until(lambda: (v := get_volume(demo_v, vol["id"])) and v["size"] == 2 and v["status"] == "available",
+               timeout=60, what="volume extended by the CLI")
+    refused = cloud.cli("volume", "set", "--size", "1", vol["id"], cloud="devstack", json_out=False, check=False)
+    assert refused.returncode != 0

@@ -23,7 +23,13 @@ import httpx
 import pytest
 
 from tests.functional.cloud import REPO, RunningCloud, make_cloud, wait_until
-from tests.functional.volume_support import cinder, create_volume, get_volume, wait_gone, wait_volume
+from tests.functional.volume_support import (
+    cinder,
+    create_volume,
+    get_volume,
+    wait_gone,
+    wait_volume,
+)
 from tests.services import rabbit_vhost
 
 MAIN = "vol-main"

@@ -146,3 +146,27 @@ def test_concurrent_reserves_of_one_volume_one_wins(demo_v: httpx.Client) -> Non
         t.join()
     assert sorted(codes) == [200] + [400] * 7
     assert len(demo_v.get("attachments", params={"volume_id": vol["id"]}).json()["attachments"]) == 1
+
+
+def test_a_multiattach_volume_takes_several_attachments(demo_v: httpx.Client, admin_v: httpx.Client) -> None:
+    name = f"multi-{uuid.uuid4().hex[:6]}"
+    made = admin_v.post("types", json={"volume_type": {"name": name, "extra_specs": {"multiattach": "<is> True"}}})
+    assert made.status_code == 200, made.text
+    vol = available(demo_v, volume_type=name)
+    assert vol["multiattach"] is True
+    ids = []
+    for _ in range(2):
+        resp = attach(demo_v, vol["id"], instance_uuid=str(uuid.uuid4()), connector=CONNECTOR)
+        assert resp.status_code == 200, resp.text
+        ids.append(resp.json()["attachment"]["id"])
+        assert demo_v.post(f"attachments/{ids[-1]}/action", json={"os-complete": None}).status_code == 204
+    shown = wait_volume(demo_v, vol["id"], "in-use")
+    assert sorted(a["attachment_id"] for a in shown["attachments"]) == sorted(ids)
+    # The old flow reserves an in-use multiattach volume too.
+    assert demo_v.post(f"volumes/{vol['id']}/action", json={"os-reserve": {}}).status_code == 202
+    assert demo_v.post(f"volumes/{vol['id']}/action", json={"os-unreserve": {}}).status_code == 202
+    first = demo_v.delete(f"attachments/{ids[0]}")
+    assert [a["id"] for a in first.json()["attachments"]] == [ids[1]]
+    assert get_volume(demo_v, vol["id"])["status"] == "in-use"  # type: ignore[index]
+    assert demo_v.delete(f"attachments/{ids[1]}").json() == {"attachments": []}
+    wait_volume(demo_v, vol["id"], "available")

@@ -95,17 +95,20 @@ def attachments_of(s: Session, volume_id: str) -> list[models.Attachment]:
 
 
 def finish_detach(s: Session, volume_id: str, attachment_id: str | None) -> None:
-    """Drop the attachment; the volume is ``in-use`` while another stays attached, else
+    """Drop the attachment; the volume is ``in-use`` while another attachment remains, else
     ``available``/``detached`` and its ``attached_mode`` goes (Cinder's volume_detached)."""
     if attachment_id is not None:
         s.execute(delete(A).where(A.id == attachment_id))
     remaining = attachments_of(s, volume_id)
-    if any(a.attach_status == "attached" for a in remaining):
+    values: dict[str, Any]
+    if remaining:
         values = {"status": "in-use", "attach_status": "attached"}
-    elif remaining:
-        values = {"status": "reserved", "attach_status": "detached"}
     else:
-        values = {"status": "available", "attach_status": "detached"}
+        values = {"attach_status": "detached"}
+        vol = s.get(V, volume_id)
+        # An upload (or a migration) under way keeps its status; it ends in its own time.
+        if vol is not None and vol.status != "uploading" and vol.migration_status in (None, "success", "error"):
+            values["status"] = "available"
         drop_admin_meta(s, volume_id, "attached_mode")
     s.execute(update(V).where(V.id == volume_id).values(**values, updated_at=now()))
 

@@ -383,8 +383,9 @@ def detach(s: Session, caller: Caller, volume_id: str, attachment_id: str | None
         raise BadRequest(f"Error {what} volume - InvalidVolume: Invalid volume: Detach volume failed: More than "
                          "one attachment, but no attachment_id provided.")
     elif not current:
-        # Not attached: Cinder just marks it available.
-        vol.status, vol.attach_status, vol.updated_at = "available", "detached", now()
+        # Not attached: Cinder marks it available; a volume in no attach state is left alone.
+        if vol.status in ("attaching", "reserved", "in-use", "detaching"):
+            vol.status, vol.attach_status, vol.updated_at = "available", "detached", now()
         return
     else:
         attachment_id = current[0].id
