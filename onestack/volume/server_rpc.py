@@ -18,11 +18,21 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
+from sqlalchemy.exc import IntegrityError
+
 from onestack.core.bus import Bus, Subscription
 from onestack.core.db import Database
 from onestack.core.rpc import serve
-from onestack.volume.rpcapi import BackendReport, DesiredState, ModelUpdate, VolumeServerAPI
+from onestack.volume.rpcapi import (
+    BackendReport,
+    DesiredState,
+    ModelUpdate,
+    VolumeAgentAPI,
+    VolumeServerAPI,
+    VolumeSpec,
+)
 from onestack.volume.service import completions, heartbeats
+from onestack.volume.service.specs import agent_host
 
 log = logging.getLogger("onestack.volume.server_rpc")
 
@@ -65,6 +75,7 @@ class VolumeServer:
         # Callables: the process assembles its clients after building the services.
         self._session = session
         self._images = images
+        self.agents = VolumeAgentAPI(bus)
         self._serving: Subscription | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -87,13 +98,26 @@ class VolumeServer:
     # --- VolumeServerAPI ---------------------------------------------------------------------------
 
     async def report_state(self, host: str, backends: list[BackendReport]) -> None:
-        await self.db.write(heartbeats.report_state, host, backends)
+        try:
+            await self.db.write(heartbeats.report_state, host, backends)
+        except IntegrityError:
+            # Two first registrations at once (another API process, the scheduler) took the same
+            # service id or pool name: the other one is committed now, so once more succeeds.
+            await self.db.write(heartbeats.report_state, host, backends)
 
     async def desired_state(self, host: str) -> DesiredState:
         return await self.db.read(heartbeats.desired_state, host)
 
     async def volume_created(self, volume_id: str, update: ModelUpdate, error: str | None) -> None:
-        await self.db.write(completions.volume_created, volume_id, update or ModelUpdate(), error)
+        old = await self.db.write(completions.created_or_migrated, volume_id, update or ModelUpdate(), error)
+        if old is not None:  # a migration's copy is made: the disk it came from goes
+            self._background(self._delete_old_disk(old))
+
+    async def _delete_old_disk(self, old: VolumeSpec) -> None:
+        try:
+            await self.agents.delete_volume(host=agent_host(old["host"]) or "", volume=old)
+        except Exception as exc:  # noqa: BLE001 - best effort: the disk stays, the volume is fine
+            log.warning("old disk of migrated volume %s not deleted: %s", old["id"], exc)
 
     async def volume_deleted(self, volume_id: str, error: str | None) -> None:
         await self.db.write(completions.volume_deleted, volume_id, error)

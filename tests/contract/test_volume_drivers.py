@@ -138,6 +138,8 @@ def test_snapshot_then_revert_brings_the_data_back(subject: Subject, tmp_path: P
     assert s["id"] in subject.driver.observed().snapshots
     write(subject, v, after, tmp_path)
     assert holds(subject, v, after)
+    with subject.driver.read_raw(v, s["id"]) as f:  # the snapshot still reads as it was taken
+        assert {o: (f.seek(o), f.read(len(d)))[1] for o, d in before.items()} == before
     subject.driver.revert_to_snapshot(v, s)
     assert holds(subject, v, before)
     assert size_of(subject, v) == GiB
@@ -240,14 +242,17 @@ def test_leftovers_of_interrupted_work_are_removed_unless_busy(subject: Subject)
     assert sorted(os.listdir(subject.directory)) == [".tmp-busy-id-1234abcd"]
 
 
-def test_thick_backends_preallocate_and_thin_ones_do_not(subject: Subject) -> None:
+def test_thick_backends_preallocate_and_thin_ones_do_not(subject: Subject, tmp_path: Path) -> None:
     v = vol(size=1)
     subject.driver.create_volume(v)
-    used = (subject.directory / f"volume-{v['id']}").stat().st_blocks * 512
-    if subject.thick:
-        assert used >= GiB
-    else:
-        assert used < 64 * 1024 * 1024
+    path = subject.directory / f"volume-{v['id']}"
+    for step in ("blank", "written"):
+        used = path.stat().st_blocks * 512
+        if subject.thick:
+            assert used >= GiB, step
+        else:
+            assert used < 64 * 1024 * 1024, step
+        write(subject, v, pattern(b"th"), tmp_path)  # new data replaces the file: provisioned alike
 
 
 def test_pools_report_real_capacity(subject: Subject) -> None:

@@ -85,6 +85,7 @@ def test_from_image(cloud: RunningCloud, http: httpx.Client, demo: Any) -> None:
     try:
         done = wait_volume(http, vol["id"], timeout=120)
         assert done["bootable"] == "true"
+        assert done["volume_image_metadata"]["image_id"] == image.id
     finally:
         _delete(http, vol["id"])
 
@@ -117,6 +118,21 @@ def test_bad_images_leave_nothing(cloud: RunningCloud, http: httpx.Client, admin
     finally:
         for img in (private, queued, big_min):
             admin.image.delete_image(img.id)
+
+
+def test_image_shared_with_the_project(http: httpx.Client, admin: Any, demo: Any) -> None:
+    shared = admin.image.create_image(name="cf-shared", disk_format="raw", container_format="bare",
+                                      visibility="shared", data=b"z" * 1024)
+    try:
+        r = http.post("volumes", json={"volume": {"size": 1, "imageRef": shared.id}})
+        assert r.status_code == 400 and error_of(r)["message"] == BAD_IMAGE, r.text
+        admin.image.add_member(shared.id, member_id=demo.current_project_id)
+        vol = create_volume(http, size=1, name="cf-shared", imageRef=shared.id)
+        done = wait_volume(http, vol["id"], timeout=120)
+        assert done["bootable"] == "true"
+        _delete(http, vol["id"])
+    finally:
+        admin.image.delete_image(shared.id)
 
 
 def test_quota_exceeded_leaves_nothing(cloud: RunningCloud, admin_http: httpx.Client, alt: Any) -> None:
@@ -235,9 +251,12 @@ def test_from_snapshot_and_cascade_delete(http: httpx.Client, admin_http: httpx.
         r = http.post("volumes", json={"volume": {"snapshot_id": snap["id"], "size": 1}})
         assert r.status_code == 400, r.text
         assert "cannot be smaller than the snapshot size 2GB" in error_of(r)["message"]
-        r = http.post("volumes", json={"volume": {"snapshot_id": snap["id"], "name": "cf-from-snap"}})
+        # The snapshot's type wins over the one asked for, as Cinder's.
+        r = http.post("volumes", json={"volume": {"snapshot_id": snap["id"], "name": "cf-from-snap",
+                                                  "volume_type": "file-1"}})
         assert r.status_code == 202, r.text
         made = r.json()["volume"]["id"]
+        assert r.json()["volume"]["volume_type"] == src["volume_type"] == "__DEFAULT__"
         assert r.json()["volume"]["snapshot_id"] == snap["id"] and r.json()["volume"]["size"] == 2
         wait_volume(http, made)
         hosts = {admin_http.get(f"volumes/{v}").json()["volume"]["os-vol-host-attr:host"] for v in (src["id"], made)}
@@ -257,3 +276,34 @@ def test_from_snapshot_and_cascade_delete(http: httpx.Client, admin_http: httpx.
         if http.get(f"volumes/{src['id']}").status_code == 200:
             admin_http.delete(f"volumes/{src['id']}", params={"cascade": "true", "force": "true"})
             wait_gone(http, src["id"])
+
+
+def test_from_backup_3_47(cloud: RunningCloud, http: httpx.Client) -> None:
+    from tests.functional.cloud import wait_until
+
+    src = create_volume(http, size=1, name="cf-backup-src")
+    wait_volume(http, src["id"])
+    r = http.post("backups", json={"backup": {"volume_id": src["id"], "name": "cf-backup"}})
+    assert r.status_code == 202, r.text
+    backup_id = r.json()["backup"]["id"]
+    made = ""
+    try:
+        wait_until(lambda: http.get(f"backups/{backup_id}").json()["backup"]["status"] == "available",
+                   timeout=120, what="backup available")
+        wait_volume(http, src["id"])
+        r = http.post("volumes", json={"volume": {"backup_id": backup_id, "name": "cf-from-backup"}})
+        assert r.status_code == 202, r.text
+        made = r.json()["volume"]["id"]
+        assert r.json()["volume"]["size"] == 1
+        wait_volume(http, made, timeout=120)
+        with cinder(cloud, "devstack", microversion="3.46") as old:
+            r = old.post("volumes", json={"volume": {"backup_id": backup_id}})
+            assert r.status_code == 400, r.text  # no size: backup_id means nothing before 3.47
+        r = http.post("volumes", json={"volume": {"backup_id": "8a1b7c7e-0000-4000-8000-0000000000bb"}})
+        assert r.status_code == 404, r.text
+    finally:
+        if made:
+            _delete(http, made)
+        http.delete(f"backups/{backup_id}")
+        wait_until(lambda: http.get(f"backups/{backup_id}").status_code == 404, timeout=60, what="backup gone")
+        _delete(http, src["id"])

@@ -108,9 +108,19 @@ def test_create_show_list_update_delete(cloud: RunningCloud, demo_api: httpx.Cli
     assert demo_api.get("/snapshots", params={"metadata": '{"k": "v"}'}).json()["snapshots"][0]["id"] == snap["id"]
     assert demo_api.get("/snapshots", params={"metadata": '{"k": "other"}'}).json()["snapshots"] == []
 
+    # The admin sees it with all_tenants (or naming the project), not in the admin's own list.
+    admin = cinder(cloud, "devstack-admin")
+    with admin:
+        mine = [s["id"] for s in admin.get("/snapshots").json()["snapshots"]]
+        everyone = [s["id"] for s in admin.get("/snapshots", params={"all_tenants": "1"}).json()["snapshots"]]
+        project = cloud.sdk("devstack").current_project_id
+        named = [s["id"] for s in admin.get("/snapshots", params={"all_tenants": "1", "project_id": project})
+                 .json()["snapshots"]]
+    assert snap["id"] not in mine and snap["id"] in everyone and snap["id"] in named
     # Another project sees nothing of it.
     assert alt_api.get(f"/snapshots/{snap['id']}").status_code == 404
-    assert snap["id"] not in [s["id"] for s in alt_api.get("/snapshots").json()["snapshots"]]
+    for params in ({}, {"all_tenants": "1"}):
+        assert snap["id"] not in [s["id"] for s in alt_api.get("/snapshots", params=params).json()["snapshots"]]
 
     r = demo_api.put(f"/snapshots/{snap['id']}", json={"snapshot": {"name": "s2", "description": "d2"}})
     assert r.status_code == 200
@@ -124,8 +134,20 @@ def test_create_show_list_update_delete(cloud: RunningCloud, demo_api: httpx.Cli
 
 
 def test_paging_and_count(demo_api: httpx.Client, volume: dict[str, Any]) -> None:
-    ids = {make_snapshot(demo_api, volume["id"], name=f"page-{i}")["id"] for i in range(3)}
+    made = [make_snapshot(demo_api, volume["id"], name=f"page-{i}")["id"] for i in range(3)]
+    ids = set(made)
     try:
+        # Newest first by default, even when made within one second (Tempest's marker test).
+        newest_first = [s["id"] for s in demo_api.get("/snapshots", params={"volume_id": volume["id"]})
+                        .json()["snapshots"]]
+        assert newest_first == made[::-1]
+        after = demo_api.get("/snapshots", params={"volume_id": volume["id"], "marker": made[1]}).json()
+        assert [s["id"] for s in after["snapshots"]] == made[:1]
+        page = demo_api.get("/snapshots", params={"volume_id": volume["id"], "offset": 2, "limit": 3}).json()
+        assert [s["id"] for s in page["snapshots"]] == made[:1]
+        by_name = demo_api.get("/snapshots", params={"volume_id": volume["id"], "sort_key": "display_name",
+                                                      "sort_dir": "asc"}).json()["snapshots"]
+        assert [s["name"] for s in by_name] == ["page-0", "page-1", "page-2"]
         r = demo_api.get("/snapshots", params={"limit": 2, "sort": "name:asc", "with_count": "true",
                                                  "volume_id": volume["id"]})
         body = r.json()
@@ -172,6 +194,9 @@ def test_status_actions(demo_api: httpx.Client, admin_api: httpx.Client, volume:
     action = f"/snapshots/{snap['id']}/action"
     assert admin_api.post(action, json={"os-reset_status": {"status": "bogus"}}).status_code == 400
     assert admin_api.post(action, json={"os-reset_status": {"status": "creating"}}).status_code == 202
+    for bad in ("80", "101%", "x" * 300, 80):
+        r = demo_api.post(action, json={"os-update_snapshot_status": {"status": "error", "progress": bad}})
+        assert r.status_code == 400, bad
     r = demo_api.post(action, json={"os-update_snapshot_status": {"status": "error", "progress": "80%"}})
     assert r.status_code == 202, r.text
     shown = admin_api.get(f"/snapshots/{snap['id']}").json()["snapshot"]
@@ -179,10 +204,18 @@ def test_status_actions(demo_api: httpx.Client, admin_api: httpx.Client, volume:
     # From error, a service may report nothing more.
     r = demo_api.post(action, json={"os-update_snapshot_status": {"status": "available"}})
     assert r.status_code == 400
+    assert error(r, "badRequest") == "Snapshot status error not allowed for update_snapshot_status"
+    admin_api.post(action, json={"os-reset_status": {"status": "creating"}})
+    r = demo_api.post(action, json={"os-update_snapshot_status": {"status": "error_deleting"}})
+    assert error(r, "badRequest") == ("Provided snapshot status error_deleting not allowed for snapshot with "
+                                      "status creating.")
     for status in ("creating", "deleting", "error_deleting"):
         assert admin_api.post(action, json={"os-reset_status": {"status": status}}).status_code == 202
         # Only a force delete takes a snapshot in these states.
-        assert demo_api.delete(f"/snapshots/{snap['id']}").status_code == 400
+        r = demo_api.delete(f"/snapshots/{snap['id']}")
+        assert r.status_code == 400
+        assert error(r, "badRequest") == ("Invalid snapshot: Snapshot status must be available or error and must "
+                                          "not be part of a group.")
     assert admin_api.post(action, json={"os-force_delete": {}}).status_code == 202
     wait_gone(demo_api, f"/snapshots/{snap['id']}")
 
@@ -216,11 +249,47 @@ def test_quota(demo_api: httpx.Client, admin_api: httpx.Client, cloud: RunningCl
                volume: dict[str, Any]) -> None:
     project = cloud.sdk("devstack").current_project_id
     r = admin_api.put(f"/os-quota-sets/{project}", json={"quota_set": {"snapshots": 0}})
-    if r.status_code != 200:
-        pytest.skip("os-quota-sets is not served yet")
+    assert r.status_code == 200, r.text
     try:
         r = demo_api.post("/snapshots", json={"snapshot": {"volume_id": volume["id"]}})
         assert r.status_code == 413
         assert error(r, "overLimit") == "Maximum number of snapshots allowed (0) exceeded"
+        # A snapshot counts in gigabytes too (Cinder's no_snapshot_gb_quota is off).
+        r = admin_api.put(f"/os-quota-sets/{project}", json={"quota_set": {"snapshots": 10, "gigabytes": 0}})
+        assert r.status_code == 200, r.text
+        r = demo_api.post("/snapshots", json={"snapshot": {"volume_id": volume["id"]}})
+        assert r.status_code == 413
+        assert error(r, "overLimit").startswith("Requested volume or snapshot exceeds allowed gigabytes quota. "
+                                                f"Requested {volume['size']}G, quota is 0G and ")
+        assert demo_api.get("/snapshots", params={"volume_id": volume["id"]}).json()["snapshots"] == []
     finally:
-        admin_api.put(f"/os-quota-sets/{project}", json={"quota_set": {"snapshots": 10}})
+        admin_api.put(f"/os-quota-sets/{project}", json={"quota_set": {"snapshots": 10, "gigabytes": 1000}})
+
+
+def test_unmanage_forgets_the_snapshot(demo_api: httpx.Client, admin_api: httpx.Client,
+                                       volume: dict[str, Any]) -> None:
+    snap = make_snapshot(demo_api, volume["id"])
+    action = f"/snapshots/{snap['id']}/action"
+    assert demo_api.post(action, json={"os-unmanage": {}}).status_code == 403
+    assert admin_api.post(action, json={"os-unmanage": {}}).status_code == 202
+    assert demo_api.get(f"/snapshots/{snap['id']}").status_code == 404
+    r = demo_api.post(action, json={"os-bogus": {}})
+    assert r.status_code == 400
+    assert error(r, "badRequest") == "There is no such action: os-bogus"
+
+
+def test_openstacksdk_and_cli(cloud: RunningCloud, demo: Any, volume: dict[str, Any]) -> None:
+    snap = demo.block_storage.create_snapshot(volume_id=volume["id"], name="sdk-snap", metadata={"s": "1"})
+    snap = demo.block_storage.wait_for_status(snap, "available", wait=60)
+    assert snap.volume_id == volume["id"] and snap.metadata == {"s": "1"}
+    assert "sdk-snap" in [s.name for s in demo.block_storage.snapshots(details=True)]
+    shown = cloud.cli("volume", "snapshot", "show", snap.id, cloud="devstack")
+    assert shown["name"] == "sdk-snap" and shown["status"] == "available"
+    cloud.cli("volume", "snapshot", "set", "--name", "cli-snap", "--property", "p=2", snap.id, cloud="devstack",
+              json_out=False)
+    again = demo.block_storage.get_snapshot(snap.id)
+    assert again.name == "cli-snap" and again.metadata == {"s": "1", "p": "2"}
+    listed = cloud.cli("volume", "snapshot", "list", "--volume", volume["id"], cloud="devstack")
+    assert [s["ID"] for s in listed] == [snap.id]
+    cloud.cli("volume", "snapshot", "delete", snap.id, cloud="devstack", json_out=False)
+    demo.block_storage.wait_for_delete(snap, wait=60)

@@ -211,6 +211,12 @@ def test_create_bad_input_is_cinders_400(http: httpx.Client) -> None:
         ({"volume": {"size": 1, "source_volid": "8a1b7c7e-0000-4000-8000-000000000002"}}, 404,
          "Volume 8a1b7c7e-0000-4000-8000-000000000002 could not be found."),
         ({"volum": {"size": 1}}, 400, "volume"),
+        ({"volume": {"snapshot_id": "8a1b7c7e-0000-4000-8000-000000000001",
+                     "source_volid": "8a1b7c7e-0000-4000-8000-000000000002"}}, 400,
+         "May specify only one of backup, imageRef, snapshot, source volume"),
+        ({"volume": {"size": 1, "imageRef": "8a1b7c7e-0000-4000-8000-000000000003",
+                     "source_volid": "8a1b7c7e-0000-4000-8000-000000000002"}}, 400,
+         "May specify only one of backup, imageRef, snapshot, source volume"),
     ]
     for body, status, fragment in cases:
         r = http.post("volumes", json=body)
@@ -295,6 +301,11 @@ def test_another_projects_volume_is_404_everywhere(http: httpx.Client, alt_http:
         assert vid in [v["id"] for v in admin_http.get("volumes", params={"all_tenants": "1"}).json()["volumes"]]
         assert vid not in [v["id"] for v in admin_http.get("volumes").json()["volumes"]]
         assert admin_http.get(f"volumes/{vid}").status_code == 200
+        as_admin = admin_http.get(f"volumes/{vid}").json()["volume"]
+        owner = as_admin["os-vol-tenant-attr:tenant_id"]
+        narrowed = admin_http.get("volumes/detail", params={"all_tenants": "1", "project_id": owner}).json()
+        assert vid in [v["id"] for v in narrowed["volumes"]]
+        assert {v["os-vol-tenant-attr:tenant_id"] for v in narrowed["volumes"]} == {owner}
     finally:
         _delete(http, vid)
 
@@ -305,3 +316,10 @@ def test_project_in_url_must_be_callers(cloud: RunningCloud, alt: Any) -> None:
         assert r.status_code == 400 and error_of(r)["message"] == "Malformed request url"
     with cinder(cloud, "devstack", with_project=False) as bare:
         assert bare.get("volumes").status_code == 200
+
+
+def test_empty_volume_id_is_404_not_a_redirect(http: httpx.Client) -> None:
+    for method in ("GET", "PUT", "DELETE"):
+        r = http.request(method, "volumes/", json={"volume": {"name": "x"}} if method == "PUT" else None)
+        assert r.status_code == 404, (method, r.status_code, r.text)
+        assert error_of(r, "itemNotFound")["message"] == "The resource could not be found."

@@ -81,7 +81,7 @@ class BackupStore:
             stored = 0
             size = 0
             zero = bytes(self.chunk_size)
-            with driver.read_raw(volume) as f:
+            with driver.read_raw(volume, backup["snapshot_id"]) as f:  # a snapshot's backup reads the snapshot
                 for index, piece in enumerate(chunks(f, self.chunk_size)):
                     size += len(piece)
                     if piece == zero[:len(piece)]:  # a hole (most of a fresh volume): nothing stored, no hash

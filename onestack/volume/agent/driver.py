@@ -90,9 +90,9 @@ class VolumeDriver(Protocol):
     def terminate_connection(self, volume: VolumeSpec, connector: dict[str, Any]) -> None:
         """Stop exporting the volume to the connector's host (idempotent)."""
 
-    def read_raw(self, volume: VolumeSpec) -> AbstractContextManager[BinaryIO]:
-        """The volume's data as raw bytes (a file open for reading, seekable), for backups and
-        image uploads; the volume is not changed meanwhile by the agent."""
+    def read_raw(self, volume: VolumeSpec, snapshot_id: str | None = None) -> AbstractContextManager[BinaryIO]:
+        """The volume's data (or its snapshot's) as raw bytes: a file open for reading,
+        seekable, for backups and image uploads; the agent changes neither meanwhile."""
 
     def write_raw_from(self, volume: VolumeSpec, source: Path, source_format: str) -> None:
         """Replace the volume's data with the file ``source`` (``raw``, ``qcow2``, …), grown

@@ -237,7 +237,10 @@ class FileDriver:
         return self._copy_into_new(self.snapshot_path(snapshot["id"]), volume)
 
     def create_cloned_volume(self, volume: VolumeSpec, source: VolumeSpec) -> ModelUpdate:
-        return self._copy_into_new(self.volume_path(source["id"]), volume)
+        # The source's own location when it has one: a migration clones a volume (same id) from
+        # another backend of this host into this one.
+        located = source.get("provider_location")
+        return self._copy_into_new(Path(located) if located else self.volume_path(source["id"]), volume)
 
     def revert_to_snapshot(self, volume: VolumeSpec, snapshot: SnapshotSpec) -> None:
         final = self.volume_path(volume["id"])
@@ -258,10 +261,10 @@ class FileDriver:
         return None  # a file is not exported: nothing to undo
 
     @contextmanager
-    def read_raw(self, volume: VolumeSpec) -> Iterator[BinaryIO]:
-        path = self.volume_path(volume["id"])
+    def read_raw(self, volume: VolumeSpec, snapshot_id: str | None = None) -> Iterator[BinaryIO]:
+        path = self.snapshot_path(snapshot_id) if snapshot_id else self.volume_path(volume["id"])
         if not path.exists():
-            raise VolumeDriverError(f"volume {volume['id']} does not exist on backend {self.backend}")
+            raise VolumeDriverError(f"{path.name} does not exist on backend {self.backend}")
         if self.format == "raw":
             with open(path, "rb") as f:
                 yield f
@@ -279,7 +282,8 @@ class FileDriver:
         size = volume["size"] * GiB
         with self._making(final, volume["id"]) as tmp:
             if qemu_img():
-                _run("qemu-img", "convert", "-f", source_format, "-O", self.format, str(source), str(tmp))
+                opts = ["-o", "preallocation=falloc"] if self.thick and self.format == "qcow2" else []
+                _run("qemu-img", "convert", "-f", source_format, "-O", self.format, *opts, str(source), str(tmp))
             elif source_format == "raw":
                 _run("cp", "--sparse=always", str(source), str(tmp))
             else:

@@ -141,10 +141,13 @@ class VolumeAgent:
         except Exception as exc:  # noqa: BLE001 - the report failed: the journal keeps the work for the next pass
             log.warning("%s: %s %s not reported (the next pass retries): %s", self.host, method, obj_id, exc)
         finally:
-            self._busy[obj_id] -= 1
-            if not self._busy[obj_id]:
-                del self._busy[obj_id]
-                self._locks.pop(obj_id, None)
+            self._done(obj_id)
+
+    def _done(self, obj_id: str) -> None:
+        self._busy[obj_id] -= 1
+        if not self._busy[obj_id]:
+            del self._busy[obj_id]
+            self._locks.pop(obj_id, None)
 
     @property
     def busy(self) -> set[str]:
@@ -301,7 +304,12 @@ class VolumeAgent:
             await self.server.backup_created(backup["id"], {}, "this agent has no backup store")
             return
         store = self.backups
-        update, error = await self._driver(lambda: store.backup(backup, self.driver_for(volume), volume))
+        # The volume's raw copy is a temporary named after the volume: keep the pass off it.
+        self._busy[volume["id"]] = self._busy.get(volume["id"], 0) + 1
+        try:
+            update, error = await self._driver(lambda: store.backup(backup, self.driver_for(volume), volume))
+        finally:
+            self._done(volume["id"])
         await self.server.backup_created(backup["id"], update or ModelUpdate(), error)
 
     async def _do_restore_backup(self, backup: BackupSpec, volume: VolumeSpec) -> None:

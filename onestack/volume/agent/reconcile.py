@@ -7,7 +7,8 @@ its status), the journal of accepted work and what the drivers hold:
   (driver calls are idempotent; a crash or a lost report is repaired); the rest is forgotten;
 - a ``deleting`` volume, snapshot or backup with no work running is deleted and reported;
 - a ``creating`` volume or snapshot whose disk exists is reported made; one with no disk and no
-  work for longer than the agent's grace period goes to ``error`` (its request never came);
+  work for longer than the agent's grace period goes to ``error`` (its request never came), as
+  do an ``extending`` volume (to ``error_extending``) and a ``creating`` backup with no work;
 - disks with no row, older than the grace period, are removed, and temporary files of work
   that no longer runs are removed at once.
 
@@ -108,6 +109,10 @@ async def run_pass(agent: Agent) -> None:
             waiting.add(v["id"])
             if _waited(agent, v["id"], now):
                 await agent.server.volume_created(v["id"], {}, NEVER_CAME)
+        elif v["status"] == "extending":  # its size is unchanged: the request never came
+            waiting.add(v["id"])
+            if _waited(agent, v["id"], now):
+                await agent.server.volume_extended(v["id"], v["size"], NEVER_CAME)
 
     volume_by_id = {v["id"]: v for v in desired["volumes"]}
     for snap in desired["snapshots"]:
@@ -125,8 +130,14 @@ async def run_pass(agent: Agent) -> None:
                 await agent.server.snapshot_created(snap["id"], {}, NEVER_CAME)
 
     for b in desired["backups"]:
-        if b["id"] not in skip and b["status"] == "deleting":
+        if b["id"] in skip:
+            continue
+        if b["status"] == "deleting":
             agent.spawn(b["id"], "delete_backup", {"backup": b})
+        elif b["status"] == "creating":
+            waiting.add(b["id"])
+            if _waited(agent, b["id"], now):
+                await agent.server.backup_created(b["id"], {}, NEVER_CAME)
 
     # Disks with no row: the row went while the disk was being made, or a report was lost.
     for name, driver in agent.drivers.items():

@@ -15,6 +15,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from onestack.core.api.faults import BadRequest
 from onestack.core.api.http import json_response
 from onestack.core.api.microversion import Version
 from onestack.volume.api.common import (
@@ -238,10 +239,14 @@ async def import_record(req: Req) -> Response:
 
 @routes.post("/v3/backups/{backup_id}/action")
 async def backup_action(req: Req) -> Response:
+    await req.caller()  # 401 before anything about the body
     body = await req.json()
-    if not isinstance(body, dict) or len(body) != 1:
-        raise InvalidInput("There is no such action: None")
+    if not isinstance(body, dict) or not body:
+        raise BadRequest("Malformed request body")
     action, args = next(iter(body.items()))
+    if len(body) != 1:
+        raise BadRequest(f"Invalid input for field/attribute {action}. Value: {body}. Additional properties are "
+                         "not allowed")
     backup_id = req.path("backup_id")
     if action == "os-reset_status":
         await req.enforce("volume_extension:backup_admin_actions:reset_status")
@@ -253,5 +258,5 @@ async def backup_action(req: Req) -> Response:
         cast = await req.write(svc.delete_backup, await caller(req), backup_id, True)
         await _send_delete(req, cast)
     else:
-        raise InvalidInput(f"There is no such action: {action}")
+        raise BadRequest(f"There is no such action: {action}")
     return Response(status_code=202)

@@ -8,6 +8,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from onestack.core.api.faults import NotFound
 from onestack.core.api.http import json_response
 from onestack.core.api.microversion import Version
 from onestack.volume.api.common import (
@@ -135,6 +136,13 @@ async def volume_summary_totals(req: Req) -> Response:
     lq = list_query(req, sort_keys=service.SORT_KEYS, filters=(), ignore=service.FILTERS)
     totals = await req.read(service.summary, await caller(req), lq, req.at_least(3, 36))
     return json_response({"volume-summary": totals})
+
+
+@routes.add(["GET", "HEAD", "PUT", "DELETE"], "/v3/volumes/")
+async def empty_volume_id(req: Req) -> Response:
+    """``/volumes/`` names no volume: Cinder's 404 (not a redirect to the list, which a client
+    that does not follow redirects would take for an answer)."""
+    raise NotFound("The resource could not be found.")
 
 
 @routes.get("/v3/volumes/{volume_id}", rule="volume:get")

@@ -24,10 +24,10 @@ from onestack.volume import models
 from onestack.volume.rpcapi import RequestSpec, SourceSpec, VolumeAgentAPI, VolumeSpec
 from onestack.volume.scheduler import registry
 from onestack.volume.scheduler.filters.base import PoolFilter
-from onestack.volume.scheduler.pool_state import Request, live_pools
+from onestack.volume.scheduler.pool_state import PoolState, Request, live_pools
 from onestack.volume.scheduler.select import candidates
 from onestack.volume.scheduler.weighers.base import PoolWeigher
-from onestack.volume.service import heartbeats
+from onestack.volume.service import heartbeats, migration
 from onestack.volume.service.common import now
 from onestack.volume.service.messages import VOLUME, Action, Detail, record
 from onestack.volume.service.specs import (
@@ -76,29 +76,48 @@ def place(s: Session, spec: RequestSpec, filters: Sequence[PoolFilter], weighers
     return Placed(pool.agent_host or (agent_host(pool.name) or ""), volume_spec(s, v))
 
 
+@dataclass(frozen=True)
+class Migration:
+    agent_host: str
+    volume: VolumeSpec
+    source: SourceSpec
+
+
 def retype(s: Session, volume_id: str, new_type_id: str, migration_policy: str,
-           filters: Sequence[PoolFilter], weighers: Sequence[PoolWeigher], service_down_time: float) -> str | None:
-    """A ``retyping`` volume: when its own backend passes the new type, the type changes in place
-    and the volume returns to its previous status; otherwise it returns unchanged (moving the
-    data to another backend is not supported by the agents: Cinder's answer when no backend
-    can take it). Returns the volume's status afterwards (None: nothing done)."""
+           filters: Sequence[PoolFilter], weighers: Sequence[PoolWeigher], service_down_time: float) -> Migration | None:
+    """A ``retyping`` volume. When its own backend passes the new type, the type changes in place
+    and the volume returns to its previous status. Otherwise, with policy ``on-demand``, a
+    detached volume without snapshots moves to the best pool that passes on the same agent host
+    (service/migration.py; moving data between hosts is not supported); the Migration returned
+    is the agent's work. Else it returns to its previous status unchanged, as Cinder's
+    scheduler leaves a volume no backend can take."""
     v = s.get(models.Volume, volume_id)
     if v is None or v.status != "retyping":
         return None
     current = backend_of(v.host)
     request = Request(size=v.size, extra_specs=extra_specs(s, new_type_id), availability_zone=v.availability_zone,
                       exists_on=current)
-    fits = [p for p in candidates(live_pools(s, service_down_time, now()), request, filters, weighers)
-            if p.backend_host == current]
-    if fits:
+    passing = candidates(live_pools(s, service_down_time, now()), request, filters, weighers)
+    if any(p.backend_host == current for p in passing):
         v.volume_type_id = new_type_id
+        v.multiattach = request.extra_specs.get("multiattach", "").strip().lower() == "<is> true"
+    elif migration_policy == "on-demand" and (target := _migration_target(s, v, passing)) is not None:
+        volume, source = migration.start(s, v, target, new_type_id)
+        return Migration(agent_host(v.host) or "", volume, source)
     else:
-        log.warning("volume %s: its backend %s does not take type %s (policy %s) and moving it is not supported",
-                    v.id, current, new_type_id, migration_policy)
-    v.status = v.previous_status if v.previous_status and v.previous_status != "retyping" else (
+        log.warning("volume %s: no backend for type %s (policy %s)", v.id, new_type_id, migration_policy)
+    v.status = v.previous_status if v.previous_status in ("available", "in-use") else (
         "in-use" if v.attach_status == "attached" else "available")
     v.updated_at = now()
-    return v.status
+    return None
+
+
+def _migration_target(s: Session, v: models.Volume, passing: Sequence[PoolState]) -> str | None:
+    if v.attach_status == "attached" or s.scalar(select(models.Snapshot.id).where(models.Snapshot.volume_id == v.id)
+                                                 .limit(1)) is not None:
+        return None  # an attached volume would need compute to swap it; snapshots stay with their volume
+    here = agent_host(v.host)
+    return next((p.name for p in passing if p.agent_host == here), None)
 
 
 def request_spec(s: Session, v: models.Volume) -> RequestSpec:
@@ -151,8 +170,14 @@ class VolumeSchedulerManager:
             log.warning("volume %s: cast to agent %s failed: %s", spec["volume_id"], placed.agent_host, exc)
 
     async def retype(self, volume_id: str, new_type_id: str, migration_policy: str) -> None:
-        await self.db.write(retype, volume_id, new_type_id, migration_policy, self.filters, self.weighers,
-                            self.config.volume.service_down_time)
+        moving = await self.db.write(retype, volume_id, new_type_id, migration_policy, self.filters, self.weighers,
+                                     self.config.volume.service_down_time)
+        if moving is None:
+            return
+        try:
+            await self.agents.create_volume(host=moving.agent_host, volume=moving.volume, source=moving.source)
+        except Exception as exc:  # noqa: BLE001 - the volume stays migrating; an admin resets it
+            log.warning("volume %s: cast of its migration to %s failed: %s", volume_id, moving.agent_host, exc)
 
     async def reschedule(self, older_than: float) -> int:
         """Place again every volume whose request was lost; how many were found."""

@@ -11,6 +11,8 @@ import asyncio
 import logging
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from onestack.core.bus import Bus, Subscription
 from onestack.core.config import Config
 from onestack.core.db import Database
@@ -43,7 +45,10 @@ class VolumeSchedulerWorker:
     async def heartbeat(self) -> None:
         host = self.config.server.host_name
         zone = self.config.volume.storage_availability_zone
-        await self.db.write(lambda s: heartbeats.heartbeat(s, host, heartbeats.SCHEDULER_BINARY, zone))
+        try:
+            await self.db.write(lambda s: heartbeats.heartbeat(s, host, heartbeats.SCHEDULER_BINARY, zone))
+        except IntegrityError:  # another process registered a service at the same moment: once more
+            await self.db.write(lambda s: heartbeats.heartbeat(s, host, heartbeats.SCHEDULER_BINARY, zone))
 
     async def _beat(self) -> None:
         while True:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,6 +35,7 @@ from onestack.volume.service import quotas
 from onestack.volume.service.common import (
     Caller,
     ListQuery,
+    created,
     get_visible,
     list_rows,
     new_id,
@@ -50,6 +52,7 @@ COLUMNS = {"name": B.name, "status": B.status, "volume_id": B.volume_id, "projec
 # What export_record names as the store (Tempest checks the ``cinder.backup.drivers`` prefix).
 SERVICE = "cinder.backup.drivers.posix.PosixBackupDriver"
 RESET_STATUSES = ("available", "error")
+INT_MAX = 2147483647
 _EXPORTED = ("id", "volume_id", "snapshot_id", "user_id", "project_id", "name", "description", "status", "size",
              "object_count", "container", "availability_zone", "fail_reason", "is_incremental", "parent_id",
              "host", "service", "encryption_key_id")
@@ -145,7 +148,7 @@ def create(s: Session, caller: Caller, new: NewBackup) -> tuple[BackupBundle, Ba
                availability_zone=new.availability_zone or volume.availability_zone,
                is_incremental=parent is not None, parent_id=parent.id if parent else None,
                data_timestamp=snapshot.created_at if snapshot else stamp, host=host, service=SERVICE,
-               created_at=stamp)
+               created_at=created())
     s.add(backup)
     for key, value in new.metadata.items():
         s.add(models.BackupMetadata(backup_id=backup.id, key=key, value=value))
@@ -275,6 +278,19 @@ def _decode(url: str) -> dict[str, Any]:
         raise InvalidInput("Can't parse backup record.") from None
     if not isinstance(record, dict) or not isinstance(record.get("id"), str):
         raise InvalidInput("Can't parse backup record.")
+    try:
+        record["id"] = str(uuid.UUID(record["id"]))
+    except ValueError:
+        raise InvalidInput("Can't parse backup record.") from None
+    # Whatever the record says must fit the row (a long string is a 400, never a database error).
+    for key, value in record.items():
+        limit = models.ID if key.endswith("_id") else models.NAME
+        if isinstance(value, str) and len(value) > limit:
+            raise InvalidInput(f"Can't parse backup record: {key} is too long.")
+    metadata = record.get("metadata")
+    if metadata is not None and (not isinstance(metadata, dict) or any(
+            len(str(k)) > models.KEY or len(str(v)) > models.VALUE for k, v in metadata.items())):
+        raise InvalidInput("Can't parse backup record: invalid metadata.")
     return record
 
 
@@ -295,8 +311,11 @@ def import_record(s: Session, caller: Caller, service: str, url: str) -> BackupB
         raise InvalidBackup("Backup already exists in database.")
     try:
         size = int(record.get("size") or 0)
+        object_count = int(record.get("object_count") or 0)
     except (TypeError, ValueError):
         raise InvalidInput("Can't parse backup record.") from None
+    if not 0 <= size <= INT_MAX or not 0 <= object_count <= INT_MAX:
+        raise InvalidInput("Can't parse backup record.")
     stamp = now()
 
     def text(key: str) -> str | None:
@@ -307,10 +326,10 @@ def import_record(s: Session, caller: Caller, service: str, url: str) -> BackupB
     row = B(id=record["id"], volume_id=text("volume_id") or "", snapshot_id=text("snapshot_id"),
             project_id=caller.project_id, user_id=caller.user_id, name=text("name"),
             description=text("description"), status="available", size=size,
-            object_count=int(record.get("object_count") or 0), container=text("container"),
+            object_count=object_count, container=text("container"),
             availability_zone=text("availability_zone"), is_incremental=bool(record.get("is_incremental")),
             parent_id=text("parent_id"), data_timestamp=_when(record.get("data_timestamp")) or stamp,
-            host=text("host"), service=service, encryption_key_id=text("encryption_key_id"), created_at=stamp)
+            host=text("host"), service=service, encryption_key_id=text("encryption_key_id"), created_at=created())
     s.add(row)
     metadata = record.get("metadata")
     if isinstance(metadata, dict):

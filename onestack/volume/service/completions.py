@@ -16,8 +16,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from onestack.volume import models
-from onestack.volume.rpcapi import ModelUpdate
-from onestack.volume.service import heartbeats
+from onestack.volume.rpcapi import ModelUpdate, VolumeSpec
+from onestack.volume.service import heartbeats, migration
 from onestack.volume.service.common import now
 from onestack.volume.service.messages import (
     VOLUME,
@@ -45,6 +45,15 @@ def _short(error: str) -> str:
 
 
 # --- volumes -------------------------------------------------------------------------------------
+
+def created_or_migrated(s: Session, volume_id: str, update: ModelUpdate, error: str | None) -> VolumeSpec | None:
+    """A volume made (``volume_created``), or a migration's copy made: then the old disk to delete."""
+    v = s.get(models.Volume, volume_id)
+    if v is not None and migration.is_migrating(v):
+        return migration.finish(s, v, update, error)
+    volume_created(s, volume_id, update, error)
+    return None
+
 
 def volume_created(s: Session, volume_id: str, update: ModelUpdate, error: str | None) -> bool:
     """``creating`` → ``available`` (with the agent's update) or ``error`` with a user message."""

@@ -1,6 +1,7 @@
 """Cinder's volume create flow, API side, as tasks (``core/taskflow.py``):
 
-1. ``CheckImage`` — with an ``imageRef``, the image must exist, be one the caller may use
+1. ``OneSource`` — at most one of snapshot, source volume, image, backup.
+   ``CheckImage`` — with an ``imageRef``, the image must exist, be one the caller may use
    (public/community, own, or shared with the caller's project) and be active.
 2. ``Extract`` — the request against the database: the type (name or id, visible), the source
    (snapshot / volume / backup: exists, visible, usable), the size (given, or the source's;
@@ -94,7 +95,14 @@ class CreateContext:
     volume_id: str | None = None
 
 
-# --- 1. the image ---------------------------------------------------------------------------------
+# --- 1. one source at most, and the image -------------------------------------------------------
+
+
+class OneSource(taskflow.AsyncNoRevert[CreateContext]):
+    async def execute(self, ctx: CreateContext) -> None:
+        req = ctx.request
+        if sum(ref is not None for ref in (req.snapshot_id, req.source_volid, req.image_id, req.backup_id)) > 1:
+            raise InvalidInput("May specify only one of backup, imageRef, snapshot, source volume")
 
 
 class CheckImage(taskflow.AsyncNoRevert[CreateContext]):
@@ -153,6 +161,17 @@ def _uuid_like(text: str) -> bool:
     return len(text.replace("-", "")) == 32 and all(c in "0123456789abcdefABCDEF-" for c in text)
 
 
+def _volume_type(s: Session, caller: Caller, req: CreateRequest, source_type: str | None,
+                 configured: str) -> models.VolumeType:
+    """The type asked for (404 if not visible), except that a volume from a snapshot always gets
+    the snapshot's (as Cinder); without one, the source's, else the project's default."""
+    asked = find_type(s, caller, req.volume_type) if req.volume_type is not None else None
+    source = s.get(models.VolumeType, source_type) if source_type is not None else None
+    if req.snapshot_id is not None and source is not None:
+        return source
+    return asked or source or default_type.resolve(s, caller.project_id, configured)
+
+
 def availability_zones(s: Session, configured: str) -> set[str]:
     """Cinder's AZs: those of the volume services, and the configured storage AZ."""
     zones = set(s.scalars(select(models.VolumeService.availability_zone)))
@@ -172,7 +191,7 @@ def extract(s: Session, caller: Caller, req: CreateRequest, image: dict[str, Any
     if req.snapshot_id is not None:
         snap = get_visible(s, models.Snapshot, req.snapshot_id, caller, SnapshotNotFound)
         if snap.status != "available":
-            raise InvalidSnapshot("Originating snapshot status must be one of 'available' values")
+            raise InvalidSnapshot("Originating snapshot status must be one of available values")
         parent = s.get(models.Volume, snap.volume_id)
         size = snap.volume_size if size is None else size
         if size < snap.volume_size:
@@ -188,7 +207,7 @@ def extract(s: Session, caller: Caller, req: CreateRequest, image: dict[str, Any
         src = get_visible(s, models.Volume, req.source_volid, caller, VolumeNotFound)
         if src.status not in SOURCE_VOLUME_OK:
             raise InvalidVolume("Unable to create a volume from an originating source volume when its status "
-                                "is not one of 'available', 'in-use' values")
+                                "is not one of available, in-use values")
         size = src.size if size is None else size
         if size < src.size:
             raise InvalidInput(f"Volume size '{size}'GB cannot be smaller than original volume size "
@@ -219,12 +238,7 @@ def extract(s: Session, caller: Caller, req: CreateRequest, image: dict[str, Any
         source["image_id"] = str(image["id"])
     if size is None:
         raise InvalidInput("Volume size 'None' must be an integer and greater than 0")
-    if req.volume_type is not None:
-        vtype = find_type(s, caller, req.volume_type)
-    elif source_type is not None and (found := s.get(models.VolumeType, source_type)) is not None:
-        vtype = found
-    else:
-        vtype = default_type.resolve(s, caller.project_id, configured_type)
+    vtype = _volume_type(s, caller, req, source_type, configured_type)
     if az is None:
         az = source_az or storage_az
     elif az not in availability_zones(s, storage_az):
@@ -292,6 +306,6 @@ class Schedule(taskflow.AsyncNoRevert[CreateContext]):
 async def create(state: VolumeState, db: Database, caller: Caller, request: CreateRequest) -> str:
     """Run the flow; the new volume's id."""
     ctx = CreateContext(state=state, db=db, caller=caller, request=request)
-    await taskflow.run_async([CheckImage(), Extract(), Reserve(), Schedule()], ctx)
+    await taskflow.run_async([OneSource(), CheckImage(), Extract(), Reserve(), Schedule()], ctx)
     assert ctx.volume_id is not None
     return ctx.volume_id

@@ -13,7 +13,7 @@ import pytest
 from onestack.volume.agent.backup_store import BackupStore
 from onestack.volume.agent.driver import GiB, VolumeDriverError
 from onestack.volume.agent.file import FileDriver
-from onestack.volume.rpcapi import BackupSpec, VolumeSpec
+from onestack.volume.rpcapi import BackupSpec, SnapshotSpec, VolumeSpec
 
 CHUNK = 1024 * 1024
 
@@ -130,3 +130,20 @@ def test_a_corrupt_chunk_or_a_too_small_volume_fails_the_restore(driver: FileDri
     with pytest.raises(VolumeDriverError, match="corrupt"):
         store.restore(b, driver, target)
     assert [p for p in os.listdir(store.root) if p.startswith(".restore-")] == []
+
+
+def test_a_backup_of_a_snapshot_holds_the_snapshot_data(driver: FileDriver, store: BackupStore) -> None:
+    v = vol()
+    driver.create_volume(v)
+    put(driver, v, {0: b"s" * 64})
+    snap = SnapshotSpec(id=str(uuid.uuid4()), volume_id=v["id"], volume_size=1, status="available",
+                        provider_location=None)
+    driver.create_snapshot(snap, v)
+    put(driver, v, {0: b"t" * 64})
+    b = bk(v)
+    b["snapshot_id"] = snap["id"]
+    store.backup(b, driver, v)
+    target = vol()
+    driver.create_volume(target)
+    store.restore(b, driver, target)
+    assert content(driver, target, [0]) == [b"s" * 64]

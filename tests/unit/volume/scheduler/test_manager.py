@@ -15,8 +15,10 @@ from sqlalchemy.orm import Session
 from onestack.core.bus import Bus, MemoryTransport
 from onestack.core.config import Config, load_config
 from onestack.core.db import Database
+from onestack.core.rpc import endpoints
 from onestack.volume import models
 from onestack.volume.rpcapi import (
+    ModelUpdate,
     RequestSpec,
     SourceSpec,
     VolumeAgentAPI,
@@ -25,7 +27,7 @@ from onestack.volume.rpcapi import (
 )
 from onestack.volume.scheduler import manager, registry
 from onestack.volume.scheduler.worker import VolumeSchedulerWorker
-from onestack.volume.service import heartbeats
+from onestack.volume.service import completions, heartbeats
 from onestack.volume.service.common import now
 from onestack.volume.service.user_messages import user_message
 from tests.unit.volume.dbhelpers import TYPE_ID, backend, db, pool_report, volume
@@ -107,24 +109,70 @@ def test_only_a_creating_unplaced_volume_is_placed(db: Database) -> None:
     assert db.run_sync(lambda s: s.get(models.Volume, v.id).host) is None
 
 
-def test_retype_in_place_or_back_to_previous_status(db: Database) -> None:
+def test_retype_in_place_migrate_or_back_to_previous_status(db: Database) -> None:
     two_backends(db)
 
-    def setup(s: Session) -> tuple[str, str]:
+    def setup(s: Session) -> dict[str, str]:
         s.add(models.VolumeType(id="fits", name="fits", created_at=now()))
         s.add(models.VolumeType(id="elsewhere", name="elsewhere", created_at=now()))
         s.add(models.VolumeTypeExtraSpec(volume_type_id="fits", key="volume_backend_name", value="a"))
         s.add(models.VolumeTypeExtraSpec(volume_type_id="elsewhere", key="volume_backend_name", value="b"))
-        one = volume(s, host="h1@a#a", status="retyping", previous_status="available", size=50)
-        two = volume(s, host="h1@a#a", status="retyping", previous_status="in-use", attach_status="attached")
-        return one.id, two.id
+        big = volume(s, host="h1@a#a", status="retyping", previous_status="available", size=50)
+        attached = volume(s, host="h1@a#a", status="retyping", previous_status="in-use", attach_status="attached")
+        never = volume(s, host="h1@a#a", status="retyping", previous_status="available")
+        moves = volume(s, host="h1@a#a", status="retyping", previous_status="available", size=2,
+                       provider_location="/a/x")
+        return {"big": big.id, "attached": attached.id, "never": never.id, "moves": moves.id}
 
-    one, two = db.run_sync(setup)
+    ids = db.run_sync(setup)
+
+    def retype(key: str, new_type: str, policy: str) -> manager.Migration | None:
+        return db.run_sync(manager.retype, ids[key], new_type, policy, FILTERS, WEIGHERS, 60)
+
+    def row(key: str) -> tuple[str, str, str | None, str | None]:
+        v = db.run_sync(lambda s: s.get(models.Volume, ids[key]))
+        return v.status, v.volume_type_id, v.host, v.migration_status
+
     # 50 GiB on a 10 GiB pool: it is already there, so no new space is needed.
-    assert db.run_sync(manager.retype, one, "fits", "never", FILTERS, WEIGHERS, 60) == "available"
-    assert db.run_sync(manager.retype, two, "elsewhere", "on-demand", FILTERS, WEIGHERS, 60) == "in-use"
-    types = db.run_sync(lambda s: (s.get(models.Volume, one).volume_type_id, s.get(models.Volume, two).volume_type_id))
-    assert types == ("fits", TYPE_ID)
+    assert retype("big", "fits", "never") is None
+    assert row("big") == ("available", "fits", "h1@a#a", None)
+    assert retype("attached", "elsewhere", "on-demand") is None  # compute would have to swap it
+    assert row("attached") == ("in-use", TYPE_ID, "h1@a#a", None)
+    assert retype("never", "elsewhere", "never") is None
+    assert row("never") == ("available", TYPE_ID, "h1@a#a", None)
+
+    moving = retype("moves", "elsewhere", "on-demand")
+    assert moving is not None and moving.agent_host == "h1"
+    assert (moving.volume["id"], moving.volume["host"], moving.volume["volume_type_id"]) == (
+        ids["moves"], "h1@b#b", "elsewhere")
+    assert moving.source["volume"]["host"] == "h1@a#a" and moving.source["volume"]["provider_location"] == "/a/x"
+    assert row("moves") == ("retyping", TYPE_ID, "h1@a#a", "migrating")
+    old = db.run_sync(completions.created_or_migrated, ids["moves"], ModelUpdate(provider_location="/b/x"), None)
+    assert old is not None and (old["host"], old["status"], old["provider_location"]) == ("h1@a#a", "deleting", "/a/x")
+    assert row("moves") == ("available", "elsewhere", "h1@b#b", "success")
+    hidden = db.run_sync(lambda s: list(s.scalars(select(models.VolumeAdminMetadata))))
+    assert hidden == []
+
+
+def test_a_failed_migration_leaves_the_volume_where_it_was(db: Database) -> None:
+    two_backends(db)
+
+    def setup(s: Session) -> str:
+        s.add(models.VolumeType(id="elsewhere", name="elsewhere", created_at=now()))
+        s.add(models.VolumeTypeExtraSpec(volume_type_id="elsewhere", key="volume_backend_name", value="b"))
+        return volume(s, host="h1@a#a", status="retyping", previous_status="available").id
+
+    vid = db.run_sync(setup)
+    assert db.run_sync(manager.retype, vid, "elsewhere", "on-demand", FILTERS, WEIGHERS, 60) is not None
+    assert db.run_sync(completions.created_or_migrated, vid, ModelUpdate(), "copy failed") is None
+    v = db.run_sync(lambda s: s.get(models.Volume, vid))
+    assert (v.status, v.volume_type_id, v.host, v.migration_status) == ("available", TYPE_ID, "h1@a#a", "error")
+
+
+def test_the_manager_serves_every_scheduler_method(db: Database, tmp_path: Path) -> None:
+    bus = Bus(MemoryTransport())
+    served = endpoints(VolumeSchedulerAPI, manager.VolumeSchedulerManager(_config(tmp_path), db, VolumeAgentAPI(bus)))
+    assert set(served) == set(VolumeSchedulerAPI.methods())
 
 
 def test_request_spec_rebuilt_from_a_clone(db: Database) -> None:
