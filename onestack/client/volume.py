@@ -150,14 +150,15 @@ class VolumeClient:
         return dict(body["attachment"])
 
     async def attachment_get(self, attachment_id: str, *, user_token: str | None = None) -> dict[str, Any]:
-        return dict((await self.call("GET", f"/attachments/{attachment_id}", user_token=user_token))["attachment"])
+        body = await self.call("GET", f"/attachments/{attachment_id}", user_token=user_token)
+        return _translated(dict(body["attachment"]))
 
     async def attachment_update(self, attachment_id: str, connector: dict[str, Any], *,
                                 user_token: str | None = None) -> dict[str, Any]:
         """The host's connector in; the attachment with its ``connection_info`` out."""
         body = await self.call("PUT", f"/attachments/{attachment_id}", user_token=user_token,
                                json={"attachment": {"connector": connector}})
-        return dict(body["attachment"])
+        return _translated(dict(body["attachment"]))
 
     async def attachment_complete(self, attachment_id: str, *, user_token: str | None = None) -> None:
         await self.call("POST", f"/attachments/{attachment_id}/action", user_token=user_token,
@@ -171,7 +172,23 @@ class VolumeClient:
             return
 
 
-def connector(host: str) -> dict[str, Any]:
-    """The connector a compute host presents (the shape os-brick gives Nova)."""
-    return {"host": host, "ip": "127.0.0.1", "initiator": f"iqn.2004-10.org.onestack:{host}",
-            "platform": "x86_64", "os_type": "linux", "multipath": False}
+def _translated(attachment: dict[str, Any]) -> dict[str, Any]:
+    """Cinder's attachment carries its connection info flattened (the driver's data with
+    ``driver_volume_type`` beside it); Nova nests it again as volume drivers take it:
+    ``{"driver_volume_type", "data": {...}}`` (nova/volume/cinder.py _translate_attachment_ref)."""
+    info = attachment.get("connection_info")
+    if isinstance(info, dict) and info and "data" not in info:
+        flat = dict(info)
+        kind = flat.pop("driver_volume_type", None)
+        attachment["connection_info"] = {"driver_volume_type": kind, "data": flat}
+    return attachment
+
+
+def connector(host: str, mountpoint: str | None = None) -> dict[str, Any]:
+    """The connector a compute host presents (the shape os-brick gives Nova); Nova adds the
+    guest's device as ``mountpoint``, which Cinder records as the attachment's device."""
+    found: dict[str, Any] = {"host": host, "ip": "127.0.0.1", "initiator": f"iqn.2004-10.org.onestack:{host}",
+                             "platform": "x86_64", "os_type": "linux", "multipath": False}
+    if mountpoint:
+        found["mountpoint"] = mountpoint
+    return found

@@ -45,6 +45,7 @@ from onestack.compute.api import (
     usage_audit_log,
     versions,
     volume_attachments,
+    volumes_proxy,
 )
 from onestack.compute.api.common import CONVENTIONS
 from onestack.compute.novncproxy import novnc_routes
@@ -68,6 +69,7 @@ API_MODULES = (
     hosts, services, hypervisors, aggregates, tenant_usage, usage_audit_log, migrations,
     extensions, external_events, images_proxy,  # /images/detail before /images/{image_id}
     os_networks, os_security_groups, os_floating_ips,  # Nova's network proxies
+    volumes_proxy,  # Nova's volume proxies (/os-volumes/detail before /os-volumes/{id})
     # /servers/detail before /servers/{server_id}; sub-resources after.
     servers, server_actions, actions_state, actions_images, actions_migrate, server_migrations, server_metadata,
     server_tags, instance_actions, server_diagnostics, server_password, server_ips, interfaces,

@@ -14,6 +14,7 @@ from typing import Any
 
 from onestack.client.volume import VolumeClient, VolumeError, connector
 from onestack.compute.agent.host import HostContext
+from onestack.compute.bdm_flags import BOOT_VOLUMES
 from onestack.compute.rpcapi import InstanceDict
 from onestack.compute.virt.driver import BlockDeviceInfo, NotSupported, VolumeAttachable
 from onestack.core.rpc import remote_error
@@ -51,7 +52,7 @@ class VolumeActions:
         client = self._client()
         attachment_id = str(bdm["attachment_id"])
         try:
-            att = await client.attachment_update(attachment_id, connector(self.agent.host))
+            att = await client.attachment_update(attachment_id, connector(self.agent.host, bdm.get("device_name")))
             info = dict(att.get("connection_info") or {})
             await driver.attach_volume(instance["uuid"], info, str(bdm["device_name"]))
         except VolumeError as exc:
@@ -63,10 +64,12 @@ class VolumeActions:
             raise VolumeAttachFailed(exc.message) from None
         return info
 
-    async def prepare_boot(self, instance: InstanceDict) -> BlockDeviceInfo | None:
+    async def prepare_boot(self, instance: InstanceDict, *, always: bool = False) -> BlockDeviceInfo | None:
         """Before spawn: each volume mapping's volume (created by the API) is waited for until
         available, reserved for the server (unless the API did), and connected to this host
         (Nova's _prep_block_device). None when the server has no volumes."""
+        if not always and not (instance.get("system_metadata") or {}).get(BOOT_VOLUMES):
+            return None  # booted without volumes: nothing to ask the conductor
         bdms = [b for b in await self.agent.conductor.block_device_mappings(instance["uuid"])
                 if b.get("destination_type") == "volume"]
         if not bdms:
@@ -93,7 +96,8 @@ class VolumeActions:
                         raise VolumeAttachFailed(f"Volume {volume_id} is {vol.get('status')}, not available.")
                     attachment_id = str((await client.attachment_create(str(volume_id), uuid))["id"])
                     await self.agent.conductor.block_device_update(bdm["uuid"], {"attachment_id": attachment_id})
-                att = await client.attachment_update(str(attachment_id), connector(self.agent.host))
+                att = await client.attachment_update(str(attachment_id),
+                                                    connector(self.agent.host, bdm.get("device_name")))
                 info = dict(att.get("connection_info") or {})
                 await client.attachment_complete(str(attachment_id))
             except VolumeError as exc:
@@ -102,6 +106,64 @@ class VolumeActions:
             mapping.append(_entry(bdm, info))
         root = next((m["mount_device"] for m in mapping if m["boot_index"] == 0), None)
         return {"block_device_mapping": mapping, "root_device_name": root}
+
+    async def current(self, instance: InstanceDict) -> BlockDeviceInfo | None:
+        """The server's connected volumes as they are (a rebuild spawns the guest with them again)."""
+        bdms = [b for b in await self.agent.conductor.block_device_mappings(instance["uuid"])
+                if b.get("destination_type") == "volume" and b.get("connection_info")]
+        if not bdms:
+            return None
+        mapping = [_entry(b, dict(b["connection_info"])) for b in bdms]
+        root = next((m["mount_device"] for m in mapping if m["boot_index"] == 0), None)
+        return {"block_device_mapping": mapping, "root_device_name": root}
+
+    async def reconnect(self, instance: InstanceDict) -> BlockDeviceInfo | None:
+        """The server landed here (a cold migration, an evacuation): each attachment is given this
+        host's connector and completed again (Nova's migrate_volume_connection); the disks to
+        plug. Failures are logged: the server comes up without that disk, as Nova's would not."""
+        if self.agent.volumes is None:
+            return None
+        client = self.agent.volumes
+        mapping = []
+        for bdm in await self.agent.conductor.block_device_mappings(instance["uuid"]):
+            if bdm.get("destination_type") != "volume" or not bdm.get("attachment_id"):
+                continue
+            try:
+                att = await client.attachment_update(str(bdm["attachment_id"]),
+                                                     connector(self.agent.host, bdm.get("device_name")))
+                await client.attachment_complete(str(bdm["attachment_id"]))
+            except VolumeError as exc:
+                log.warning("%s: volume %s of %s not reconnected: %s", self.agent.host, bdm.get("volume_id"),
+                            instance["uuid"], exc.message)
+                continue
+            info = dict(att.get("connection_info") or {})
+            await self.agent.conductor.block_device_update(bdm["uuid"], {"connection_info": info})
+            mapping.append(_entry(bdm, info))
+        if not mapping:
+            return None
+        root = next((m["mount_device"] for m in mapping if m["boot_index"] == 0), None)
+        return {"block_device_mapping": mapping, "root_device_name": root}
+
+    async def disconnect_all(self, instance: InstanceDict) -> None:
+        """The server leaves this host but keeps its volumes (shelve offload): as Nova does, each
+        attachment is replaced by a new one with no connector, so the volume stays reserved for
+        the server and the host it lands on next connects it."""
+        if self.agent.volumes is None:
+            return
+        client = self.agent.volumes
+        for bdm in await self.agent.conductor.block_device_mappings(instance["uuid"]):
+            old, volume_id = bdm.get("attachment_id"), bdm.get("volume_id")
+            if not old or not volume_id:
+                continue
+            try:
+                new = str((await client.attachment_create(str(volume_id), instance["uuid"]))["id"])
+                await client.attachment_delete(str(old))
+            except VolumeError as exc:
+                log.warning("%s: volume %s of %s not disconnected: %s", self.agent.host, volume_id,
+                            instance["uuid"], exc.message)
+                continue
+            await self.agent.conductor.block_device_update(bdm["uuid"], {"attachment_id": new,
+                                                                         "connection_info": None})
 
     async def attach_volume(self, instance: InstanceDict, bdm: dict[str, Any]) -> dict[str, Any]:
         async with self.agent.busy(instance["uuid"]):

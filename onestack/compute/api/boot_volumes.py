@@ -13,6 +13,7 @@ connects them and boots (agent/volumes.py).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -181,6 +182,38 @@ def parse(req: Req, server: dict[str, Any], image_ref: str | None, max_count: in
     return found
 
 
+IMAGE_BDM_KEYS = ("block_device_mapping", "bdm_v2", "root_device_name")
+
+
+def from_image(image: dict[str, Any]) -> list[dict[str, Any]]:
+    """The volume mappings an image defines (a volume-backed server's snapshot, Nova's
+    ``block_device_mapping`` property with ``bdm_v2``), normalised as parsed ones; [] for others."""
+    raw = image.get("block_device_mapping")
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return []
+    if not isinstance(raw, list):
+        return []
+    found = []
+    for bdm in raw:
+        if not isinstance(bdm, dict) or bdm.get("destination_type") != "volume" or \
+                bdm.get("source_type") not in ("snapshot", "volume", "image", "blank"):
+            continue
+        source = str(bdm["source_type"])
+        found.append({
+            "source_type": source, "destination_type": "volume", "boot_index": _boot_index(bdm.get("boot_index")),
+            "device_name": _device(bdm.get("device_name")), "volume_size": bdm.get("volume_size"),
+            "volume_type": bdm.get("volume_type"), "tag": bdm.get("tag"),
+            "delete_on_termination": bool(bdm.get("delete_on_termination")),
+            "volume_id": bdm.get("volume_id") if source == "volume" else None,
+            "snapshot_id": bdm.get("snapshot_id") if source == "snapshot" else None,
+            "image_id": bdm.get("image_id") if source == "image" else None,
+        })
+    return found
+
+
 async def check(req: Req, client: VolumeClient | None, devices: BootDevices) -> dict[str, Any] | None:
     """Each named volume, snapshot and image looked up as the user; the boot volume's image
     properties (``volume_image_metadata``, or the source image's) when a volume is the root, else None."""
@@ -234,7 +267,7 @@ async def provide(req: Req, client: VolumeClient, server: dict[str, Any],
                 att = await client.attachment_create(str(bdm["volume_id"]), server["uuid"], user_token=token)
                 done.append((bdm["uuid"], {"attachment_id": str(att["id"])}))
                 continue
-            attrs: dict[str, Any] = {"name": "", "availability_zone": server.get("availability_zone") or None}
+            attrs: dict[str, Any] = {"name": ""}  # the block-storage service's own zone (cross_az_attach)
             if bdm.get("volume_size"):
                 attrs["size"] = bdm["volume_size"]
             if bdm["source_type"] == "image":

@@ -121,6 +121,12 @@ async def create_server(req: Req) -> Response:
         if found is None:
             raise BadRequest("Can not find requested image")
         image = found
+        from_image = boot_volumes.from_image(found)
+        if from_image and not devices.volumes:
+            # The snapshot of a volume-backed server: its mappings are the boot (Nova).
+            devices.volumes = from_image
+            await boot_volumes.check(req, compute.volume, devices)
+            image = {k: v for k, v in found.items() if k not in boot_volumes.IMAGE_BDM_KEYS}
     decided = await server_create.decide(req, draft, image)
     decided.volume_backed = devices.root is not None
     rows = await req.write(boot.create, draft, decided, devices.volumes)

@@ -20,6 +20,7 @@ from onestack.core.api.faults import BadRequest
 from onestack.core.ids import isotime
 
 ROOT_DEVICE = "/dev/vda"
+
 _COLUMNS = [c.key for c in BlockDeviceMapping.__mapper__.column_attrs]
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from onestack.compute.bdm_flags import BOOT_VOLUMES, VOLUME_BACKED
 from onestack.compute.models import ComputeNode, Service
 from onestack.compute.service import availability_zones as az_svc
 from onestack.compute.service import block_devices, builds, instances, quotas
@@ -192,7 +193,12 @@ def resolve(s: Session, draft: Draft, d: Decided) -> BootRequest:
 def create(s: Session, draft: Draft, d: Decided, volumes: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Resolve and create the rows (quota checked) and each one's volume mappings; plain copies
     of the rows, each with its ``block_device_mapping``."""
-    rows = [instances.to_dict(i) for i in builds.create(s, resolve(s, draft, d))]
+    made = builds.create(s, resolve(s, draft, d))
+    if volumes:
+        flags = {BOOT_VOLUMES: True, **({VOLUME_BACKED: True} if d.volume_backed else {})}
+        for inst in made:
+            inst.system_metadata = {**(inst.system_metadata or {}), **flags}
+    rows = [instances.to_dict(i) for i in made]
     for row in rows:
         row["block_device_mapping"] = [block_devices.add(s, row["uuid"], dict(m)) for m in volumes or []]
     return rows
