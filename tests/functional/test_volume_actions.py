@@ -362,6 +362,15 @@ def test_an_unmanaged_disk_is_listed_and_managed_back(demo_v: httpx.Client, admi
                                                                "ref": {"source-name": f"volume-{adopted['id']}"}}})
     assert stolen.status_code == 202 and stolen.json()["volume"]["status"] == "error_managing", stolen.text
     CREATED.append(stolen.json()["volume"]["id"])
+    kept_snap = admin_v.post("snapshots", json={"snapshot": {"volume_id": adopted["id"]}}).json()["snapshot"]
+    wait_snapshot(admin_v, kept_snap["id"], "available")
+    taken = admin_v.post("os-volume-manage", json={"volume": {**body["volume"],
+                                                              "ref": {"source-name": f"snapshot-{kept_snap['id']}"}}})
+    assert taken.status_code == 202 and taken.json()["volume"]["status"] == "error_managing", taken.text
+    CREATED.append(taken.json()["volume"]["id"])
+    assert admin_v.delete(f"snapshots/{kept_snap['id']}").status_code == 202  # its file was still there
+    wait_until(lambda: admin_v.get(f"snapshots/{kept_snap['id']}").status_code == 404, timeout=60,
+               what="snapshot gone")
     assert admin_v.post(f"volumes/{adopted['id']}/action", json={"os-extend": {"new_size": 3}}).status_code == 202
     assert wait_volume(admin_v, adopted["id"], "available")["size"] == 3  # its disk is still there
 

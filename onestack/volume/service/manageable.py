@@ -74,6 +74,13 @@ def _named_id(ref: object, prefix: str) -> str | None:
     return name[len(prefix):] if isinstance(name, str) and name.startswith(prefix) else None
 
 
+def _owned(s: Session, ref: object) -> bool:
+    """Whether ``ref`` names the disk of a volume or snapshot that still has a row."""
+    volume_id, snapshot_id = _named_id(ref, "volume-"), _named_id(ref, "snapshot-")
+    return ((volume_id is not None and s.get(models.Volume, volume_id) is not None)
+            or (snapshot_id is not None and s.get(models.Snapshot, snapshot_id) is not None))
+
+
 def _pool(s: Session, host: str, service: models.VolumeService) -> str:
     """The pool string a volume's ``host`` holds: as given, or the backend's first pool."""
     if "#" in host:
@@ -104,8 +111,7 @@ def manage_volume(s: Session, caller: Caller, ask: ManageVolume, configured_type
     if service is None:
         raise ServiceUnavailable(f"Host '{ask.host}' not found")
     stamp = now()
-    known = _named_id(ask.ref, "volume-")
-    refused = not isinstance(ask.ref, dict) or (known is not None and s.get(models.Volume, known) is not None)
+    refused = not isinstance(ask.ref, dict) or _owned(s, ask.ref)
     row = models.Volume(
         id=new_id(), project_id=caller.project_id, user_id=caller.user_id, name=ask.name,
         description=ask.description, size=0, status="error_managing" if refused else "managing",
@@ -144,8 +150,7 @@ def manage_snapshot(s: Session, caller: Caller, ask: ManageSnapshot) -> Managing
     if not vol.host or _service(s, vol.host) is None:
         raise ServiceUnavailable(f"Host '{vol.host}' not found")
     stamp = now()
-    known = _named_id(ask.ref, "snapshot-")
-    refused = not isinstance(ask.ref, dict) or (known is not None and s.get(models.Snapshot, known) is not None)
+    refused = not isinstance(ask.ref, dict) or _owned(s, ask.ref)
     snap = models.Snapshot(id=new_id(), volume_id=vol.id, project_id=caller.project_id, user_id=caller.user_id,
                            name=ask.name, description=ask.description,
                            status="error_managing" if refused else "managing", progress="0%",
