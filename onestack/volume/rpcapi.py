@@ -208,6 +208,24 @@ class VolumeAgentAPI(RpcAPI):
     async def resync(self, hosts: list[str] | None = None) -> None:
         """Reconcile now (every agent hears it; those not named ignore it)."""
 
+    @cast
+    async def manage_existing(self, host: str, volume: VolumeSpec, ref: dict[str, Any]) -> None:
+        """Adopt the backend's disk ``ref`` names (Cinder's ``{"source-name": ...}``) as the
+        volume (in ``managing``): it takes the volume's name, its size is the disk's rounded up
+        to GiB; then ``volume_managed``."""
+
+    @cast
+    async def manage_existing_snapshot(self, host: str, snapshot: SnapshotSpec, volume: VolumeSpec,
+                                       ref: dict[str, Any]) -> None:
+        """Adopt the backend's snapshot ``ref`` names as the snapshot (in ``managing``) of the
+        volume; then ``snapshot_managed``."""
+
+    @call
+    async def list_manageable(self, host: str, backend: str, kind: str) -> list[dict[str, Any]]:
+        """The disks (``kind`` ``volumes``) or snapshots (``snapshots``) of the backend, every
+        one: ``{"reference": {"source-name": ...}, "size": GiB}``; the server marks those that
+        have a row."""
+
 
 # --- the server -----------------------------------------------------------------------------------
 
@@ -264,3 +282,11 @@ class VolumeServerAPI(RpcAPI):
     @call
     async def backup_deleted(self, backup_id: str, error: str | None) -> None:
         """The row goes, or ``error`` with fail_reason (as Cinder's backup manager: deletable again)."""
+
+    @call
+    async def volume_managed(self, volume_id: str, update: ModelUpdate, error: str | None) -> None:
+        """``managing`` → ``available`` with the disk's size, or ``error_managing``."""
+
+    @call
+    async def snapshot_managed(self, snapshot_id: str, update: ModelUpdate, error: str | None) -> None:
+        """``managing`` → ``available`` and 100% with the snapshot's size, or ``error_managing``."""

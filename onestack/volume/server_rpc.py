@@ -137,6 +137,12 @@ class VolumeServer:
     async def snapshot_deleted(self, snapshot_id: str, error: str | None) -> None:
         await self.db.write(completions.snapshot_deleted, snapshot_id, error)
 
+    async def volume_managed(self, volume_id: str, update: ModelUpdate, error: str | None) -> None:
+        await self.db.write(completions.volume_managed, volume_id, update or ModelUpdate(), error)
+
+    async def snapshot_managed(self, snapshot_id: str, update: ModelUpdate, error: str | None) -> None:
+        await self.db.write(completions.snapshot_managed, snapshot_id, update or ModelUpdate(), error)
+
     async def image_uploaded(self, volume_id: str, image_id: str, error: str | None) -> None:
         failed = await self.db.write(completions.image_uploaded, volume_id, image_id, error)
         if failed:

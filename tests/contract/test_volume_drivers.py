@@ -15,7 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from onestack.volume.agent.driver import ExtendAttached, GiB, VolumeDriver, VolumeDriverError
+from onestack.volume.agent.driver import (
+    ExtendAttached,
+    GiB,
+    ManageExisting,
+    VolumeDriver,
+    VolumeDriverError,
+)
 from onestack.volume.agent.file import FileDriver, parse_backends, qemu_img
 from onestack.volume.rpcapi import SnapshotSpec, VolumeSpec
 
@@ -292,3 +298,48 @@ def test_backends_parse_with_their_provisioning() -> None:
     assert parse_backends("a, b:thick ,c:thin") == [("a", False), ("b", True), ("c", False)]
     with pytest.raises(ValueError):
         parse_backends("a:fat")
+
+
+def test_an_unmanaged_disk_is_listed_and_adopted_under_a_new_id_with_its_data(subject: Subject, tmp_path: Path) -> None:
+    driver = subject.driver
+    if not isinstance(driver, ManageExisting):
+        pytest.skip("the driver cannot manage existing disks")
+    old = vol(size=2)
+    driver.create_volume(old)
+    pieces = pattern(b"adopt")
+    write(subject, old, pieces, tmp_path)
+    taken = snap(old)
+    driver.create_snapshot(taken, old)
+    ref = {"source-name": f"volume-{old['id']}"}
+    # Unmanaged: the row went, the disk stays, listed with its size.
+    listed = driver.list_manageable("volumes")
+    assert {"reference": ref, "size": 2} in listed
+    assert {"reference": {"source-name": f"snapshot-{taken['id']}"}, "size": 2} in driver.list_manageable("snapshots")
+    new = vol(size=0)
+    assert driver.manage_existing_get_size(new, ref) == 2
+    update = driver.manage_existing(new, ref)
+    assert update["size"] == 2
+    new["size"] = 2
+    assert holds(subject, new, pieces)
+    assert {"reference": ref, "size": 2} not in driver.list_manageable("volumes")
+    assert driver.manage_existing(new, ref)["size"] == 2  # again (a crash before the report): the same
+    assert set(subject.reopen().observed().volumes) == {new["id"]}
+    new_snap = snap(new)
+    got = driver.manage_existing_snapshot(new_snap, new, {"source-name": f"snapshot-{taken['id']}"})
+    assert got["size"] == 2 and set(driver.observed().snapshots) == {new_snap["id"]}
+    # A reference to nothing, or outside the backend, adopts nothing.
+    for bad in ({}, {"source-name": "volume-nope"}, {"source-name": "../be"}, {"source-name": ".tmp-x"}):
+        with pytest.raises(VolumeDriverError):
+            driver.manage_existing(vol(size=0), bad)
+    assert set(driver.observed().volumes) == {new["id"]}
+
+
+def test_a_disk_of_a_size_short_of_a_gib_is_rounded_up(subject: Subject) -> None:
+    driver = subject.driver
+    if not isinstance(driver, ManageExisting) or subject.fmt != "raw":
+        pytest.skip("a raw file of any size is a raw disk")
+    (subject.directory / "volume-odd").write_bytes(b"x" * 1000)
+    new = vol(size=0)
+    assert driver.manage_existing(new, {"source-name": "volume-odd"})["size"] == 1
+    new["size"] = 1
+    assert size_of(subject, new) == GiB

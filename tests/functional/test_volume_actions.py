@@ -282,17 +282,97 @@ def test_unmanage_drops_the_row(demo_v: httpx.Client, admin_v: httpx.Client) -> 
     assert get_volume(demo_v, vol["id"]) is None
 
 
-def test_manageable_lists(admin_v: httpx.Client, demo_v: httpx.Client) -> None:
+def test_manageable_lists_check_their_input(admin_v: httpx.Client, demo_v: httpx.Client) -> None:
     vol = available(demo_v)
     pool = get_volume(admin_v, vol["id"])["os-vol-host-attr:host"]  # type: ignore[index]
     for kind in ("volumes", "snapshots"):
         resp = admin_v.get(f"manageable_{kind}", params={"host": pool})
-        assert resp.status_code == 200 and resp.json() == {f"manageable-{kind}": []}, resp.text
-        assert admin_v.get(f"manageable_{kind}/detail", params={"host": pool}).json() == {f"manageable-{kind}": []}
+        assert resp.status_code == 200 and isinstance(resp.json()[f"manageable-{kind}"], list), resp.text
         assert admin_v.get(f"manageable_{kind}", params={"host": "nowhere@none"}).status_code == 404
         assert message(admin_v.get(f"manageable_{kind}"), 400) == (
             "Invalid input received: One and only one of cluster and host must be set.")
+        assert message(admin_v.get(f"manageable_{kind}", params={"host": pool, "sort_key": "name"}), 400).endswith(
+            "Invalid sort keys passed: name")
         assert demo_v.get(f"manageable_{kind}", params={"host": pool}).status_code == 403
+
+
+def manageable(admin_v: httpx.Client, kind: str, pool: str) -> dict[str, dict[str, Any]]:
+    """The backend's manageable disks (detail) by source-name."""
+    resp = admin_v.get(f"manageable_{kind}/detail", params={"host": pool})
+    assert resp.status_code == 200, resp.text
+    return {e["reference"]["source-name"]: e for e in resp.json()[f"manageable-{kind}"]}
+
+
+def wait_snapshot(client: httpx.Client, snapshot_id: str, status: str) -> dict[str, Any]:
+    def reached() -> dict[str, Any] | None:
+        found: dict[str, Any] = client.get(f"snapshots/{snapshot_id}").json()["snapshot"]
+        return found if found["status"] in (status, "error", "error_managing") else None
+    snap: dict[str, Any] = wait_until(reached, timeout=60, what=f"snapshot {snapshot_id} {status}")
+    assert snap["status"] == status, snap
+    return snap
+
+
+def test_an_unmanaged_disk_is_listed_and_managed_back(demo_v: httpx.Client, admin_v: httpx.Client) -> None:
+    vol = available(demo_v, size=2)
+    shown: dict[str, Any] = get_volume(admin_v, vol["id"])  # type: ignore[assignment]
+    pool = shown["os-vol-host-attr:host"]
+    assert manageable(admin_v, "volumes", pool)[f"volume-{vol['id']}"] == {
+        "reference": {"source-name": f"volume-{vol['id']}"}, "size": 2, "safe_to_manage": False,
+        "reason_not_safe": "already managed", "cinder_id": vol["id"], "extra_info": None}
+    summary = admin_v.get("manageable_volumes", params={"host": pool}).json()["manageable-volumes"]
+    assert {"reference": {"source-name": f"volume-{vol['id']}"}, "size": 2, "safe_to_manage": False} in summary
+
+    # A snapshot: unmanaged, its file stays and is listed; managed back under a new id.
+    made = demo_v.post("snapshots", json={"snapshot": {"volume_id": vol["id"], "name": "s"}})
+    assert made.status_code == 202, made.text
+    old_snap = wait_snapshot(demo_v, made.json()["snapshot"]["id"], "available")
+    assert act(admin_v, vol["id"], "os-unmanage").status_code == 400  # it has a snapshot
+    assert admin_v.post(f"snapshots/{old_snap['id']}/action", json={"os-unmanage": {}}).status_code == 202
+    assert manageable(admin_v, "snapshots", pool)[f"snapshot-{old_snap['id']}"]["safe_to_manage"] is True
+    resp = admin_v.post("os-snapshot-manage", json={"snapshot": {
+        "volume_id": vol["id"], "ref": {"source-name": f"snapshot-{old_snap['id']}"}, "name": "back",
+        "metadata": {"m": "1"}}})
+    assert resp.status_code == 202, resp.text
+    assert resp.json()["snapshot"]["status"] == "managing"
+    snap = wait_snapshot(admin_v, resp.json()["snapshot"]["id"], "available")
+    assert (snap["name"], snap["volume_id"], snap["size"], snap["metadata"]) == ("back", vol["id"], 2, {"m": "1"})
+    assert f"snapshot-{old_snap['id']}" not in manageable(admin_v, "snapshots", pool)
+    assert admin_v.delete(f"snapshots/{snap['id']}").status_code == 202
+    wait_until(lambda: admin_v.get(f"snapshots/{snap['id']}").status_code == 404, timeout=60, what="snapshot gone")
+
+    # The volume: unmanaged, listed as safe, managed back with its size, host and type.
+    assert act(admin_v, vol["id"], "os-unmanage").status_code == 202
+    assert manageable(admin_v, "volumes", pool)[f"volume-{vol['id']}"]["safe_to_manage"] is True
+    body = {"volume": {"host": pool, "ref": {"source-name": f"volume-{vol['id']}"}, "name": "adopted",
+                       "volume_type": shown["volume_type"], "availability_zone": shown["availability_zone"]}}
+    resp = admin_v.post("os-volume-manage", json=body)
+    assert resp.status_code == 202, resp.text
+    assert resp.json()["volume"]["status"] == "managing"
+    CREATED.append(resp.json()["volume"]["id"])
+    adopted = wait_volume(admin_v, resp.json()["volume"]["id"], "available")
+    assert adopted["id"] != vol["id"]
+    for key in ("size", "volume_type", "availability_zone", "os-vol-host-attr:host"):
+        assert adopted[key] == shown[key], key
+    assert adopted["name"] == "adopted"
+    listed = manageable(admin_v, "volumes", pool)
+    assert f"volume-{vol['id']}" not in listed and listed[f"volume-{adopted['id']}"]["safe_to_manage"] is False
+
+    # A reference to a managed volume's disk is refused at once: that volume keeps it.
+    stolen = admin_v.post("os-volume-manage", json={"volume": {**body["volume"],
+                                                               "ref": {"source-name": f"volume-{adopted['id']}"}}})
+    assert stolen.status_code == 202 and stolen.json()["volume"]["status"] == "error_managing", stolen.text
+    CREATED.append(stolen.json()["volume"]["id"])
+    kept_snap = admin_v.post("snapshots", json={"snapshot": {"volume_id": adopted["id"]}}).json()["snapshot"]
+    wait_snapshot(admin_v, kept_snap["id"], "available")
+    taken = admin_v.post("os-volume-manage", json={"volume": {**body["volume"],
+                                                              "ref": {"source-name": f"snapshot-{kept_snap['id']}"}}})
+    assert taken.status_code == 202 and taken.json()["volume"]["status"] == "error_managing", taken.text
+    CREATED.append(taken.json()["volume"]["id"])
+    assert admin_v.delete(f"snapshots/{kept_snap['id']}").status_code == 202  # its file was still there
+    wait_until(lambda: admin_v.get(f"snapshots/{kept_snap['id']}").status_code == 404, timeout=60,
+               what="snapshot gone")
+    assert admin_v.post(f"volumes/{adopted['id']}/action", json={"os-extend": {"new_size": 3}}).status_code == 202
+    assert wait_volume(admin_v, adopted["id"], "available")["size"] == 3  # its disk is still there
 
 
 def test_revert_to_the_latest_snapshot(cloud: RunningCloud, demo_v: httpx.Client) -> None:
@@ -332,7 +412,7 @@ def _stamp() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def test_manage_ends_in_error_managing(demo_v: httpx.Client, admin_v: httpx.Client) -> None:
+def test_manage_of_a_missing_disk_ends_in_error_managing(demo_v: httpx.Client, admin_v: httpx.Client) -> None:
     vol = available(demo_v)
     pool = get_volume(admin_v, vol["id"])["os-vol-host-attr:host"]  # type: ignore[index]
     body = {"volume": {"host": pool, "ref": {"source-name": "existing-disk"}, "name": "adopted",
@@ -349,7 +429,9 @@ def test_manage_ends_in_error_managing(demo_v: httpx.Client, admin_v: httpx.Clie
     managed = resp.json()["volume"]
     CREATED.append(managed["id"])
     assert (managed["status"], managed["name"], managed["size"], managed["metadata"]) == (
-        "error_managing", "adopted", 0, {"k": "v"})
+        "managing", "adopted", 0, {"k": "v"})
+    # The backend has no such disk.
+    assert wait_volume(admin_v, managed["id"], "error_managing")["size"] == 0
     assert admin_v.delete(f"volumes/{managed['id']}").status_code == 202
     wait_gone(admin_v, managed["id"])
 

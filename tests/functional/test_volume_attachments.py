@@ -170,3 +170,21 @@ def test_a_multiattach_volume_takes_several_attachments(demo_v: httpx.Client, ad
     assert get_volume(demo_v, vol["id"])["status"] == "in-use"  # type: ignore[index]
     assert demo_v.delete(f"attachments/{ids[1]}").json() == {"attachments": []}
     wait_volume(demo_v, vol["id"], "available")
+
+
+def test_deleting_the_attached_one_leaves_a_reserved_volume_reserved(demo_v: httpx.Client,
+                                                                     admin_v: httpx.Client) -> None:
+    name = f"multi-{uuid.uuid4().hex[:6]}"
+    made = admin_v.post("types", json={"volume_type": {"name": name, "extra_specs": {"multiattach": "<is> True"}}})
+    assert made.status_code == 200, made.text
+    vol = available(demo_v, volume_type=name)
+    attached = attach(demo_v, vol["id"], instance_uuid=str(uuid.uuid4()), connector=CONNECTOR).json()["attachment"]
+    assert demo_v.post(f"attachments/{attached['id']}/action", json={"os-complete": None}).status_code == 204
+    reserved = attach(demo_v, vol["id"], instance_uuid=str(uuid.uuid4()))
+    assert reserved.status_code == 200 and reserved.json()["attachment"]["status"] == "reserved", reserved.text
+    left = demo_v.delete(f"attachments/{attached['id']}")
+    assert [a["id"] for a in left.json()["attachments"]] == [reserved.json()["attachment"]["id"]]
+    # Cinder: only a reserved attachment left → the volume is reserved, not in-use.
+    assert get_volume(demo_v, vol["id"])["status"] == "reserved"  # type: ignore[index]
+    assert demo_v.delete(f"attachments/{reserved.json()['attachment']['id']}").json() == {"attachments": []}
+    assert get_volume(demo_v, vol["id"])["status"] == "available"  # type: ignore[index]

@@ -110,6 +110,27 @@ class ExtendAttached(Protocol):
     def extend_attached(self, volume: VolumeSpec, new_size: int) -> None: ...
 
 
+@runtime_checkable
+class ManageExisting(Protocol):
+    """A backend that can adopt data it holds under another name (Cinder's manage_existing):
+    a disk left by an unmanage, or put there by an operator. ``ref`` is Cinder's reference
+    (``{"source-name": ...}``); a ref naming nothing raises ``VolumeDriverError``. Adopting
+    again what was adopted already (the source gone, the final name there) succeeds."""
+
+    def manage_existing_get_size(self, volume: VolumeSpec, ref: dict[str, Any]) -> int:
+        """The size (GiB, rounded up) of the disk ``ref`` names."""
+
+    def manage_existing(self, volume: VolumeSpec, ref: dict[str, Any]) -> ModelUpdate:
+        """The disk ``ref`` names becomes the volume's (with ``size``)."""
+
+    def manage_existing_snapshot(self, snapshot: SnapshotSpec, volume: VolumeSpec, ref: dict[str, Any]) -> ModelUpdate:
+        """The snapshot ``ref`` names becomes the snapshot's (with ``size``)."""
+
+    def list_manageable(self, kind: str) -> list[dict[str, Any]]:
+        """Every volume (``kind`` ``volumes``) or snapshot (``snapshots``) the backend holds:
+        ``{"reference": {"source-name": ...}, "size": GiB}``, by name."""
+
+
 def chunks(f: BinaryIO, size: int) -> Iterator[bytes]:
     """``f`` read in pieces of ``size`` bytes (the last may be shorter)."""
     while True:

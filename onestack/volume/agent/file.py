@@ -297,6 +297,61 @@ class FileDriver:
                 with open(tmp, "r+b") as f:
                     os.posix_fallocate(f.fileno(), 0, size)
 
+    # --- ManageExisting: a disk left by an unmanage is adopted under the new id ------------------
+
+    def _referenced(self, ref: dict[str, Any]) -> Path:
+        name = ref.get("source-name") if isinstance(ref, dict) else None
+        if not isinstance(name, str) or not name:
+            raise VolumeDriverError(f"Manage existing volume failed due to invalid backend reference {ref}: "
+                                    "Reference must contain source-name element.")
+        path = self.directory / name
+        if "/" in name or name.startswith(".") or not path.is_file():
+            raise VolumeDriverError(f"Manage existing volume failed due to invalid backend reference {ref}: "
+                                    "Specified logical volume does not exist.")
+        return path
+
+    def _gib(self, path: Path) -> int:
+        try:
+            return max(1, -(-self.virtual_size(path) // GiB))
+        except (VolumeDriverError, ValueError, KeyError) as exc:
+            raise VolumeDriverError(f"{path.name} is not a {self.format} disk: {exc}") from exc
+
+    def manage_existing_get_size(self, volume: VolumeSpec, ref: dict[str, Any]) -> int:
+        return self._gib(self._referenced(ref))
+
+    def _adopt(self, ref: dict[str, Any], final: Path) -> int:
+        """Rename the referenced file to ``final`` (grown to whole GiB); its size in GiB."""
+        source = self.directory / str(ref.get("source-name", "")) if isinstance(ref, dict) else final
+        if final.exists() and (source == final or not source.exists()):
+            return self._gib(final)  # adopted already: the rename happened before a crash
+        if final.exists():
+            raise VolumeDriverError(f"{final.name} exists already on backend {self.backend}")
+        source = self._referenced(ref)
+        size = self._gib(source)
+        os.rename(source, final)
+        self._grow(final, size * GiB)
+        return size
+
+    def manage_existing(self, volume: VolumeSpec, ref: dict[str, Any]) -> ModelUpdate:
+        final = self.volume_path(volume["id"])
+        return ModelUpdate(size=self._adopt(ref, final), provider_location=str(final))
+
+    def manage_existing_snapshot(self, snapshot: SnapshotSpec, volume: VolumeSpec, ref: dict[str, Any]) -> ModelUpdate:
+        final = self.snapshot_path(snapshot["id"])
+        return ModelUpdate(size=self._adopt(ref, final), provider_location=str(final))
+
+    def list_manageable(self, kind: str) -> list[dict[str, Any]]:
+        prefix = VOLUME_PREFIX if kind == "volumes" else SNAPSHOT_PREFIX
+        out: list[dict[str, Any]] = []
+        for entry in sorted(os.scandir(self.directory), key=lambda e: e.name):
+            if entry.is_file() and entry.name.startswith(prefix):
+                try:
+                    size = self._gib(Path(entry.path))
+                except VolumeDriverError:
+                    continue  # not a disk of this backend's format: nothing to adopt
+                out.append({"reference": {"source-name": entry.name}, "size": size})
+        return out
+
     def remove_leftovers(self, busy: set[str]) -> list[str]:
         removed: list[str] = []
         for entry in os.scandir(self.directory):

@@ -25,7 +25,7 @@ from onestack.core.config import Config
 from onestack.core.rpc import serve
 from onestack.volume.agent import reconcile
 from onestack.volume.agent.backup_store import BackupStore
-from onestack.volume.agent.driver import VolumeDriver, VolumeDriverError
+from onestack.volume.agent.driver import ManageExisting, VolumeDriver, VolumeDriverError
 from onestack.volume.agent.images import ImageTransfer
 from onestack.volume.rpcapi import (
     BackendReport,
@@ -216,6 +216,19 @@ class VolumeAgent:
     async def delete_backup(self, backup: BackupSpec) -> None:
         self._accept(backup["id"], "delete_backup", {"backup": backup})
 
+    async def manage_existing(self, volume: VolumeSpec, ref: dict[str, Any]) -> None:
+        self._accept(volume["id"], "manage_existing", {"volume": volume, "ref": ref})
+
+    async def manage_existing_snapshot(self, snapshot: SnapshotSpec, volume: VolumeSpec, ref: dict[str, Any]) -> None:
+        self._accept(snapshot["id"], "manage_existing_snapshot", {"snapshot": snapshot, "volume": volume, "ref": ref})
+
+    async def list_manageable(self, backend: str, kind: str) -> list[dict[str, Any]]:
+        driver = self.drivers.get(backend)
+        if not isinstance(driver, ManageExisting):
+            return []
+        found: list[dict[str, Any]] = await asyncio.to_thread(driver.list_manageable, kind)
+        return found
+
     async def resync(self, hosts: list[str] | None = None) -> None:
         if hosts is None or self.host in hosts:
             self._wake.set()
@@ -319,6 +332,21 @@ class VolumeAgent:
         store = self.backups
         _, error = await self._driver(lambda: store.restore(backup, self.driver_for(volume), volume))
         await self.server.backup_restored(backup["id"], volume["id"], error)
+
+    def _manager_for(self, volume: VolumeSpec) -> ManageExisting:
+        driver = self.driver_for(volume)
+        if not isinstance(driver, ManageExisting):
+            raise VolumeDriverError(f"backend {driver.backend} cannot manage existing volumes")
+        return driver
+
+    async def _do_manage_existing(self, volume: VolumeSpec, ref: dict[str, Any]) -> None:
+        update, error = await self._driver(lambda: self._manager_for(volume).manage_existing(volume, ref))
+        await self.server.volume_managed(volume["id"], update or ModelUpdate(), error)
+
+    async def _do_manage_existing_snapshot(self, snapshot: SnapshotSpec, volume: VolumeSpec, ref: dict[str, Any]) -> None:
+        update, error = await self._driver(
+            lambda: self._manager_for(volume).manage_existing_snapshot(snapshot, volume, ref))
+        await self.server.snapshot_managed(snapshot["id"], update or ModelUpdate(), error)
 
     async def _do_delete_backup(self, backup: BackupSpec) -> None:
         if self.backups is None:

@@ -9,8 +9,12 @@ its status), the journal of accepted work and what the drivers hold:
 - a ``creating`` volume or snapshot whose disk exists is reported made; one with no disk and no
   work for longer than the agent's grace period goes to ``error`` (its request never came), as
   do an ``extending`` volume (to ``error_extending``) and a ``creating`` backup with no work;
-- disks with no row, older than the grace period, are removed, and temporary files of work
-  that no longer runs are removed at once.
+- a ``managing`` volume or snapshot with no work for longer than the grace period goes to
+  ``error_managing``;
+- a disk whose creation was journalled and whose row is gone (deleted while it was being made)
+  is removed; any other disk with no row stays — it is what os-unmanage leaves (Cinder keeps
+  it for a later manage) or what an operator put there — and temporary files of work that no
+  longer runs are removed at once.
 
 Nothing is remembered between passes but when a waiting object was first seen.
 """
@@ -35,7 +39,9 @@ WAITS_IN: dict[str, tuple[str, str]] = {
     "revert_to_snapshot": ("volume", "reverting"),
     "copy_volume_to_image": ("volume", "uploading"),
     "restore_backup": ("volume", "restoring-backup"),
+    "manage_existing": ("volume", "managing"),
     "create_snapshot": ("snapshot", "creating"),
+    "manage_existing_snapshot": ("snapshot", "managing"),
     "delete_snapshot": ("snapshot", "deleting"),
     "create_backup": ("backup", "creating"),
     "delete_backup": ("backup", "deleting"),
@@ -93,6 +99,8 @@ async def run_pass(agent: Agent) -> None:
             agent.spawn(obj_id, method, kwargs)
         else:
             agent._forget(obj_id, method)
+            if method in ("create_volume", "create_snapshot") and obj_id not in statuses[kind]:
+                await _abandoned(agent, method, kwargs)
     skip = busy | journalled
     now = time.monotonic()
     waiting: set[str] = set()
@@ -109,6 +117,10 @@ async def run_pass(agent: Agent) -> None:
             waiting.add(v["id"])
             if _waited(agent, v["id"], now):
                 await agent.server.volume_created(v["id"], {}, NEVER_CAME)
+        elif v["status"] == "managing":
+            waiting.add(v["id"])
+            if _waited(agent, v["id"], now):
+                await agent.server.volume_managed(v["id"], {}, NEVER_CAME)
         elif v["status"] == "extending":  # its size is unchanged: the request never came
             waiting.add(v["id"])
             if _waited(agent, v["id"], now):
@@ -128,6 +140,10 @@ async def run_pass(agent: Agent) -> None:
             waiting.add(snap["id"])
             if _waited(agent, snap["id"], now):
                 await agent.server.snapshot_created(snap["id"], {}, NEVER_CAME)
+        elif snap["status"] == "managing":
+            waiting.add(snap["id"])
+            if _waited(agent, snap["id"], now):
+                await agent.server.snapshot_managed(snap["id"], {}, NEVER_CAME)
 
     for b in desired["backups"]:
         if b["id"] in skip:
@@ -139,23 +155,7 @@ async def run_pass(agent: Agent) -> None:
             if _waited(agent, b["id"], now):
                 await agent.server.backup_created(b["id"], {}, NEVER_CAME)
 
-    # Disks with no row: the row went while the disk was being made, or a report was lost.
-    for name, driver in agent.drivers.items():
-        seen = observed[name]
-        for vid, age in seen.volumes.items():
-            if vid in statuses["volume"] or vid in skip:
-                continue
-            waiting.add(vid)
-            if age > agent.grace and _waited(agent, vid, now):
-                log.info("%s: removing disk of volume %s (no such volume here)", agent.host, vid)
-                await asyncio.to_thread(driver.delete_volume, _orphan_volume(agent.host, name, vid))
-        for sid, age in seen.snapshots.items():
-            if sid in statuses["snapshot"] or sid in skip:
-                continue
-            waiting.add(sid)
-            if age > agent.grace and _waited(agent, sid, now):
-                log.info("%s: removing snapshot %s (no such snapshot here)", agent.host, sid)
-                await asyncio.to_thread(driver.delete_snapshot, _orphan_snapshot(sid))
+    for driver in agent.drivers.values():
         removed = await asyncio.to_thread(driver.remove_leftovers, agent.busy)
         if removed:
             log.info("%s: removed leftovers of interrupted work: %s", agent.host, ", ".join(removed))
@@ -163,10 +163,16 @@ async def run_pass(agent: Agent) -> None:
         del agent.first_seen[gone]
 
 
-def _orphan_volume(host: str, backend: str, volume_id: str) -> VolumeSpec:
-    return VolumeSpec(id=volume_id, size=0, host=f"{host}@{backend}#{backend}", status="deleting",
-                      provider_location=None, volume_type_id="", extra_specs={}, multiattach=False)
-
-
-def _orphan_snapshot(snapshot_id: str) -> SnapshotSpec:
-    return SnapshotSpec(id=snapshot_id, volume_id="", volume_size=0, status="deleting", provider_location=None)
+async def _abandoned(agent: Agent, method: str, kwargs: dict[str, Any]) -> None:
+    """The disk of a create whose row went meanwhile (the journal proves the agent made it)."""
+    volume: VolumeSpec = kwargs["volume"]
+    driver = agent.drivers.get(_backend(volume["host"]))
+    if driver is None:
+        return
+    if method == "create_volume":
+        log.info("%s: removing disk of volume %s (deleted while being made)", agent.host, volume["id"])
+        await asyncio.to_thread(driver.delete_volume, volume)
+    else:
+        snapshot: SnapshotSpec = kwargs["snapshot"]
+        log.info("%s: removing snapshot %s (deleted while being made)", agent.host, snapshot["id"])
+        await asyncio.to_thread(driver.delete_snapshot, snapshot)

@@ -1,10 +1,11 @@
 """Manage and unmanage: the volumes and snapshots a backend holds that the service does not know.
 
-The file driver reports nothing it could hand over (its directory holds only the service's own
-disks), so the manageable lists are empty for a backend that exists (an unknown backend is
-Cinder's 404), and a manage request ends as Cinder's does when the driver cannot adopt the
-disk: 202 with the new volume (snapshot) in ``error_managing``. os-unmanage (a volume action)
-drops the row and keeps the disk.
+os-unmanage (a volume or snapshot action) drops the row and keeps the disk; os-volume-manage
+(os-snapshot-manage) adopts such a disk again: 202 with the new row in ``managing``, then the
+backend's agent renames the disk to the new id and measures it (``available`` with its size),
+or the row ends in ``error_managing`` (a reference naming nothing). The manageable lists ask
+the backend's agent for its disks; those with a row are listed as not safe to manage (an
+unknown backend is Cinder's 404).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from onestack.volume.api.volume_views import volume_detail
 from onestack.volume.errors import InvalidInput, InvalidParameterValue, ServiceNotFound
 from onestack.volume.service import manageable as svc
 from onestack.volume.service.snapshots import SnapshotBundle
+from onestack.volume.service.specs import agent_host, backend_of
 
 routes = VolumeRoutes()
 MANAGE_EXISTING_LIST = Version(3, 8)
@@ -37,6 +39,12 @@ def _cluster_host(req: Req, params: Any) -> tuple[str | None, str | None]:
     if bool(cluster) == bool(host):
         raise InvalidInput(msg)
     return cluster, host
+
+
+def _sort_key(key: str) -> Any:
+    def by(entry: dict[str, Any]) -> Any:
+        return entry["size"] if key == "size" else str(entry["reference"].get("source-name", ""))
+    return by
 
 
 async def _manageable(req: Req, kind: str, detail: bool) -> Response:
@@ -59,8 +67,18 @@ async def _manageable(req: Req, kind: str, detail: bool) -> Response:
     name = host or cluster or ""
     if not await req.read(svc.backend_exists, name):
         raise ServiceNotFound(name)
-    # The backends hold nothing the service could adopt.
-    return json_response({f"manageable-{kind}": []})
+    found: list[dict[str, Any]] = []
+    agents, backend = req.state.agents, (backend_of(host) or "").split("@", 1)[-1]
+    if host and agents is not None:  # a cluster is not a host the bus routes to: it lists nothing
+        found = await agents.list_manageable(host=agent_host(host) or "", backend=backend, kind=kind)
+    entries = await req.read(svc.mark_managed, kind, found)
+    # Cinder's default order is by reference, descending; the first key sorts last (stable sorts).
+    for key, direction in reversed(list(zip(keys or ["reference"], dirs or ["desc"] * max(1, len(keys)),
+                                            strict=False))):
+        entries.sort(key=_sort_key(key), reverse=direction == "desc")
+    if not detail:
+        entries = [{k: e[k] for k in ("reference", "size", "safe_to_manage")} for e in entries]
+    return json_response({f"manageable-{kind}": entries})
 
 
 @routes.get("/v3/manageable_volumes", since=MANAGE_EXISTING_LIST)
@@ -105,8 +123,11 @@ async def manage_volume(req: Req) -> Response:
         description=(body.get("description") or "").strip() or None, volume_type=body.get("volume_type") or None,
         metadata=body.get("metadata") or {}, availability_zone=body.get("availability_zone"),
         bootable=as_bool(body.get("bootable", False), "bootable"))
-    bundle = await req.write(svc.manage_volume, await caller(req), ask, req.state.config.volume.default_volume_type)
-    return json_response({"volume": await volume_detail(req, bundle)}, 202)
+    managing = await req.write(svc.manage_volume, await caller(req), ask, req.state.config.volume.default_volume_type)
+    agents = req.state.agents
+    if managing.spec is not None and agents is not None:
+        await agents.manage_existing(host=agent_host(managing.spec["host"]) or "", volume=managing.spec, ref=managing.ref)
+    return json_response({"volume": await volume_detail(req, managing.bundle)}, 202)
 
 
 @routes.post("/v3/os-snapshot-manage")
@@ -119,6 +140,10 @@ async def manage_snapshot(req: Req) -> Response:
                            "additionalProperties": False}, wrapper="snapshot")
     ask = svc.ManageSnapshot(volume_id=body["volume_id"], ref=body["ref"], name=body.get("name"),
                              description=body.get("description"), metadata=body.get("metadata") or {})
-    row = await req.write(svc.manage_snapshot, await caller(req), ask)
-    bundle = SnapshotBundle(row=row, metadata=dict(ask.metadata))
+    managing = await req.write(svc.manage_snapshot, await caller(req), ask)
+    agents = req.state.agents
+    if managing.spec is not None and agents is not None:
+        await agents.manage_existing_snapshot(host=agent_host(managing.volume["host"]) or "", snapshot=managing.spec,
+                                              volume=managing.volume, ref=managing.ref)
+    bundle = SnapshotBundle(row=managing.row, metadata=dict(ask.metadata))
     return json_response({"snapshot": snapshot_views.detail(req, bundle)}, 202)

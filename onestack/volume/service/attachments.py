@@ -225,10 +225,28 @@ def for_delete(s: Session, caller: Caller, attachment_id: str) -> Removal:
     return Removal(row, volume_spec(s, vol))
 
 
+# The volume's status after an attachment goes follows the furthest-along one left (Cinder's
+# attachment_delete): attached > attaching > detaching > reserved.
+_AFTER_DELETE = (("attached", "in-use"), ("attaching", "attaching"), ("detaching", "detaching"),
+                 ("reserved", "reserved"))
+
+
 def delete_attachment(s: Session, attachment_id: str, volume_id: str) -> list[models.Attachment]:
     """The row goes; what remains of the volume's attachments (Cinder's answer to DELETE)."""
-    finish_detach(s, volume_id, attachment_id)
-    return attachments_of(s, volume_id)
+    s.execute(delete(A).where(A.id == attachment_id))
+    remaining = attachments_of(s, volume_id)
+    left = {a.attach_status for a in remaining}
+    for attach_status, status in _AFTER_DELETE:
+        if attach_status in left:
+            s.execute(update(V).where(V.id == volume_id).values(status=status, attach_status=attach_status,
+                                                                 updated_at=now()))
+            return remaining
+    if remaining:  # only failed ones left: Cinder's default
+        s.execute(update(V).where(V.id == volume_id).values(status="available", attach_status="detached",
+                                                             updated_at=now()))
+    else:
+        finish_detach(s, volume_id, None)
+    return remaining
 
 
 COLUMNS = {"volume_id": A.volume_id, "instance_uuid": A.instance_uuid, "attach_status": A.attach_status,

@@ -182,6 +182,24 @@ def image_uploaded(s: Session, volume_id: str, image_id: str, error: str | None)
     return False
 
 
+def volume_managed(s: Session, volume_id: str, update: ModelUpdate, error: str | None) -> bool:
+    """``managing`` → ``available`` with the adopted disk's size, or ``error_managing``."""
+    v = s.get(models.Volume, volume_id)
+    if v is None or v.status != "managing":
+        return False
+    v.updated_at = now()
+    if error:
+        v.status = "error_managing"
+        log.warning("volume %s failed to manage: %s", v.id, error)
+        return True
+    v.status, v.launched_at = AVAILABLE, v.updated_at
+    if "size" in update:
+        v.size = int(update["size"])
+    if "provider_location" in update:
+        v.provider_location = update["provider_location"]
+    return True
+
+
 # --- snapshots -----------------------------------------------------------------------------------
 
 def snapshot_created(s: Session, snapshot_id: str, update: ModelUpdate, error: str | None) -> bool:
@@ -195,6 +213,24 @@ def snapshot_created(s: Session, snapshot_id: str, update: ModelUpdate, error: s
         log.warning("snapshot %s failed to create: %s", snap.id, error)
         return True
     snap.status, snap.progress = AVAILABLE, "100%"
+    if "provider_location" in update:
+        snap.provider_location = update["provider_location"]
+    return True
+
+
+def snapshot_managed(s: Session, snapshot_id: str, update: ModelUpdate, error: str | None) -> bool:
+    """``managing`` → ``available`` and 100% with the adopted snapshot's size, or ``error_managing``."""
+    snap = s.get(models.Snapshot, snapshot_id)
+    if snap is None or snap.status != "managing":
+        return False
+    snap.updated_at = now()
+    if error:
+        snap.status = "error_managing"
+        log.warning("snapshot %s failed to manage: %s", snap.id, error)
+        return True
+    snap.status, snap.progress = AVAILABLE, "100%"
+    if "size" in update:
+        snap.volume_size = int(update["size"])
     if "provider_location" in update:
         snap.provider_location = update["provider_location"]
     return True

@@ -1,14 +1,17 @@
 """Manage and unmanage below the API: which backends exist, and what adopting a disk records.
 
-The file driver cannot adopt a disk it did not make (its directory holds only the service's
-own), so a manage request ends as Cinder's does when the driver cannot: the new row is in
-``error_managing`` (size 0, no disk), deletable as any failed volume.
+A manage request writes the new row in ``managing`` (size 0 until the agent measured the disk;
+the API then casts ``manage_existing`` to the backend's agent, whose ``volume_managed`` report
+makes it ``available`` or ``error_managing``). A reference naming the disk of a volume (or
+snapshot) the service still has is refused at once with ``error_managing``, as Cinder's
+check_already_managed does: adopting it would take the disk from under its volume.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,9 +24,10 @@ from onestack.volume.errors import (
     SnapshotNotFound,
     VolumeNotFound,
 )
+from onestack.volume.rpcapi import SnapshotSpec, VolumeSpec
 from onestack.volume.service import default_type
 from onestack.volume.service.common import Caller, get_visible, new_id, now
-from onestack.volume.service.specs import backend_of
+from onestack.volume.service.specs import backend_of, snapshot_spec, volume_spec
 from onestack.volume.service.volumes import VolumeBundle, load
 
 
@@ -50,7 +54,50 @@ class ManageVolume:
     bootable: bool
 
 
-def manage_volume(s: Session, caller: Caller, ask: ManageVolume, configured_type: str) -> VolumeBundle:
+def mark_managed(s: Session, kind: str, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The backend's disks as Cinder lists manageable ones: those a row still owns are not safe."""
+    model: type[models.Volume | models.Snapshot] = models.Volume if kind == "volumes" else models.Snapshot
+    prefix = "volume-" if kind == "volumes" else "snapshot-"
+    out: list[dict[str, Any]] = []
+    for entry in found:
+        owner = _named_id(entry["reference"], prefix)
+        managed = owner is not None and s.get(model, owner) is not None
+        out.append({"reference": entry["reference"], "size": entry["size"], "safe_to_manage": not managed,
+                    "reason_not_safe": "already managed" if managed else None,
+                    "cinder_id": owner if managed else None, "extra_info": None})
+    return out
+
+
+def _named_id(ref: object, prefix: str) -> str | None:
+    """The id in a reference to one of the file driver's names (``volume-<id>``), if any."""
+    name = ref.get("source-name") if isinstance(ref, dict) else None
+    return name[len(prefix):] if isinstance(name, str) and name.startswith(prefix) else None
+
+
+def _owned(s: Session, ref: object) -> bool:
+    """Whether ``ref`` names the disk of a volume or snapshot that still has a row."""
+    volume_id, snapshot_id = _named_id(ref, "volume-"), _named_id(ref, "snapshot-")
+    return ((volume_id is not None and s.get(models.Volume, volume_id) is not None)
+            or (snapshot_id is not None and s.get(models.Snapshot, snapshot_id) is not None))
+
+
+def _pool(s: Session, host: str, service: models.VolumeService) -> str:
+    """The pool string a volume's ``host`` holds: as given, or the backend's first pool."""
+    if "#" in host:
+        return host
+    pool = s.scalar(select(models.Pool.name).where(models.Pool.backend_host == service.host)
+                    .order_by(models.Pool.name).limit(1))
+    return pool or f"{service.host}#{service.host.split('@', 1)[-1]}"
+
+
+@dataclass
+class Managing:
+    bundle: VolumeBundle
+    spec: VolumeSpec | None  # what to cast to the agent; None when refused at once
+    ref: dict[str, Any]
+
+
+def manage_volume(s: Session, caller: Caller, ask: ManageVolume, configured_type: str) -> Managing:
     if ask.volume_type:
         vtype = s.get(models.VolumeType, ask.volume_type) or s.scalar(
             select(models.VolumeType).where(models.VolumeType.name == ask.volume_type))
@@ -64,18 +111,21 @@ def manage_volume(s: Session, caller: Caller, ask: ManageVolume, configured_type
     if service is None:
         raise ServiceUnavailable(f"Host '{ask.host}' not found")
     stamp = now()
+    refused = not isinstance(ask.ref, dict) or _owned(s, ask.ref)
     row = models.Volume(
         id=new_id(), project_id=caller.project_id, user_id=caller.user_id, name=ask.name,
-        description=ask.description, size=0, status="error_managing", attach_status="detached",
+        description=ask.description, size=0, status="error_managing" if refused else "managing",
+        attach_status="detached",
         availability_zone=ask.availability_zone or service.availability_zone, volume_type_id=vtype.id,
-        host=ask.host if "#" in ask.host else service.host, bootable=ask.bootable, multiattach=False,
+        host=_pool(s, ask.host, service), bootable=ask.bootable, multiattach=False,
         encrypted=False, replication_status="disabled", use_quota=True, created_at=stamp, updated_at=stamp)
     s.add(row)
     s.flush()
     for key, value in ask.metadata.items():
         s.add(models.VolumeMetadata(volume_id=row.id, key=key, value=value))
     s.flush()
-    return load(s, row.id, caller)
+    ref = dict(ask.ref) if isinstance(ask.ref, dict) else {}
+    return Managing(load(s, row.id, caller), None if refused else volume_spec(s, row), ref)
 
 
 @dataclass(frozen=True)
@@ -87,13 +137,23 @@ class ManageSnapshot:
     metadata: Mapping[str, str]
 
 
-def manage_snapshot(s: Session, caller: Caller, ask: ManageSnapshot) -> models.Snapshot:
+@dataclass
+class ManagingSnapshot:
+    row: models.Snapshot
+    spec: SnapshotSpec | None  # what to cast to the agent; None when refused at once
+    volume: VolumeSpec
+    ref: dict[str, Any]
+
+
+def manage_snapshot(s: Session, caller: Caller, ask: ManageSnapshot) -> ManagingSnapshot:
     vol = get_visible(s, models.Volume, ask.volume_id, caller, VolumeNotFound)
     if not vol.host or _service(s, vol.host) is None:
         raise ServiceUnavailable(f"Host '{vol.host}' not found")
     stamp = now()
+    refused = not isinstance(ask.ref, dict) or _owned(s, ask.ref)
     snap = models.Snapshot(id=new_id(), volume_id=vol.id, project_id=caller.project_id, user_id=caller.user_id,
-                           name=ask.name, description=ask.description, status="error_managing", progress="0%",
+                           name=ask.name, description=ask.description,
+                           status="error_managing" if refused else "managing", progress="0%",
                            volume_size=vol.size, volume_type_id=vol.volume_type_id, host=vol.host,
                            created_at=stamp, updated_at=stamp, use_quota=True)
     s.add(snap)
@@ -101,7 +161,8 @@ def manage_snapshot(s: Session, caller: Caller, ask: ManageSnapshot) -> models.S
     for key, value in ask.metadata.items():
         s.add(models.SnapshotMetadata(snapshot_id=snap.id, key=key, value=value))
     s.flush()
-    return snap
+    ref = dict(ask.ref) if isinstance(ask.ref, dict) else {}
+    return ManagingSnapshot(snap, None if refused else snapshot_spec(snap), volume_spec(s, vol), ref)
 
 
 def unmanage_snapshot(s: Session, caller: Caller, snapshot_id: str) -> None:

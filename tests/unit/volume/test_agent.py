@@ -6,6 +6,7 @@ disks and leftovers are settled by the reconcile pass."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -125,16 +126,54 @@ def test_a_lost_request_errors_the_volume_and_a_delete_while_away_is_done(db: Da
     with_agent(db, tmp_path, scenario, grace=0.3)
 
 
-def test_a_disk_no_volume_owns_goes_after_the_grace_period(db: Database, tmp_path: Path) -> None:
+def test_a_disk_no_volume_owns_stays_unless_its_create_was_journalled(db: Database, tmp_path: Path) -> None:
+    """What os-unmanage leaves (or an operator puts there) is kept for a later manage; only the disk
+    the agent made for a volume deleted meanwhile (its create journalled) goes."""
     kept = db.run_sync(lambda s: volume(s, host=POOL, status="available").id)
+    managing = db.run_sync(lambda s: volume(s, host=POOL, status="managing").id)
     backend = config(tmp_path).data_dir / "volumes" / HOST / "be"
     backend.mkdir(parents=True)
-    for name in (f"volume-{kept}", "volume-stray", "snapshot-stray"):
+    abandoned = "0badc0de-0000-4000-8000-000000000001"
+    for name in (f"volume-{kept}", "volume-unmanaged", "snapshot-unmanaged", f"volume-{abandoned}"):
         (backend / name).write_bytes(b"disk")
         os.utime(backend / name, (time.time() - 3600, time.time() - 3600))
+    spec = {"id": abandoned, "size": 1, "host": POOL, "status": "creating", "provider_location": None,
+            "volume_type_id": "t", "extra_specs": {}, "multiattach": False}
+    journal = backend.parent / ".journal"
+    journal.mkdir(parents=True)
+    (journal / f"{abandoned}.create_volume.json").write_text(json.dumps(
+        {"id": abandoned, "method": "create_volume", "kwargs": {"volume": spec, "source": {}}}))
 
     async def scenario(agent: VolumeAgent, driver: FileDriver, bus: Bus) -> None:
-        await until("strays removed", lambda: sorted(os.listdir(backend)) == [f"volume-{kept}"])
+        await until("the abandoned disk removed", lambda: not (backend / f"volume-{abandoned}").exists())
+        assert agent.journal() == []
+        await until("managing with no work in error_managing", lambda: status(db, managing) == "error_managing")
+        start, passes = time.monotonic(), agent.passes
+        await until("passes past the grace period",
+                    lambda: agent.passes > passes + 3 and time.monotonic() - start > 1.0)
+        assert sorted(os.listdir(backend)) == sorted(
+            [f"volume-{kept}", "volume-unmanaged", "snapshot-unmanaged"])
         assert status(db, kept) == "available"
 
     with_agent(db, tmp_path, scenario, grace=0.3)
+
+
+def test_a_managed_disk_is_renamed_and_the_volume_available_with_its_size(db: Database, tmp_path: Path) -> None:
+    new = db.run_sync(lambda s: volume(s, host=POOL, status="managing", size=0).id)
+    missing = db.run_sync(lambda s: volume(s, host=POOL, status="managing", size=0).id)
+    backend = config(tmp_path).data_dir / "volumes" / HOST / "be"
+    backend.mkdir(parents=True)
+    with open(backend / "volume-old", "wb") as f:
+        f.truncate(3 * 1024 ** 3 - 5)
+
+    async def scenario(agent: VolumeAgent, driver: FileDriver, bus: Bus) -> None:
+        api = VolumeAgentAPI(bus)
+        for vid, name in ((new, "volume-old"), (missing, "volume-nothing")):
+            spec = db.run_sync(lambda s, v=vid: volume_spec(s, s.get(models.Volume, v)))
+            await api.manage_existing(host=HOST, volume=spec, ref={"source-name": name})
+        await until("managed", lambda: status(db, new) == "available")
+        assert db.run_sync(lambda s: s.get(models.Volume, new).size) == 3
+        assert sorted(os.listdir(backend)) == [f"volume-{new}"]
+        await until("the missing one in error_managing", lambda: status(db, missing) == "error_managing")
+
+    with_agent(db, tmp_path, scenario)
