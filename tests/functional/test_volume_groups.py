@@ -108,8 +108,12 @@ def test_groups_with_volumes(cloud: RunningCloud, adm: httpx.Client) -> None:
         assert "delete-volumes flag is required" in msg
         fault(demo.post(f"groups/{gid}/action", json={"reset_status": {"status": "error"}}), "forbidden", 403)
         with client(cloud) as admin:
-            assert admin.post(f"/groups/{gid}/action",
-                              json={"reset_status": {"status": "error"}}).status_code == 202
+            # Tempest's cycle (3.20): each explicit status sticks; an unknown one is refused.
+            for status in ("creating", "available", "error"):
+                assert admin.post(f"/groups/{gid}/action",
+                                  json={"reset_status": {"status": status}}).status_code == 202
+                assert demo.get(f"groups/{gid}").json()["group"]["status"] == status
+            fault(admin.post(f"/groups/{gid}/action", json={"reset_status": {"status": "bogus"}}), "badRequest", 400)
         assert demo.get(f"groups/{gid}").json()["group"]["status"] == "error"
         assert demo.post(f"groups/{gid}/action", json={"delete": {"delete-volumes": True}}).status_code == 202
         fault(demo.get(f"groups/{gid}"), "itemNotFound", 404)
@@ -156,6 +160,17 @@ def test_group_snapshots(cloud: RunningCloud, adm: httpx.Client) -> None:
 
         shown = wait_until(available, timeout=60, what="group snapshot available")
         assert shown["group_id"] == gid
+        # reset_status (3.19, admin): an explicit status sticks, even creating with every
+        # member snapshot available (the status is stored, not derived from the members).
+        fault(demo.post(f"group_snapshots/{gs['id']}/action", json={"reset_status": {"status": "error"}}),
+              "forbidden", 403)
+        with client(cloud) as admin:
+            for status in ("creating", "available", "error", "available"):
+                r = admin.post(f"/group_snapshots/{gs['id']}/action", json={"reset_status": {"status": status}})
+                assert r.status_code == 202, r.text
+                assert demo.get(f"group_snapshots/{gs['id']}").json()["group_snapshot"]["status"] == status
+            fault(admin.post(f"/group_snapshots/{gs['id']}/action", json={"reset_status": {"status": "bogus"}}),
+                  "badRequest", 400)
         members = demo.get("snapshots/detail", params={"group_snapshot_id": gs["id"]}).json()["snapshots"]
         assert sorted(m["volume_id"] for m in members) == sorted(v["id"] for v in vols)
         assert gs["id"] in [x["id"] for x in demo.get("group_snapshots").json()["group_snapshots"]]
