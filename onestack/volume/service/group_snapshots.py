@@ -123,11 +123,11 @@ def create(s: Session, caller: Caller, group_id: str, name: str | None,
 
 def delete(s: Session, gs_id: str, caller: Caller) -> list[snapshots.Cast]:
     view = _get(s, gs_id, caller)
-    if view.status not in ("available", "error"):
-        raise InvalidGroupSnapshot(f"Group snapshot status must be available or error, and no Group can be "
-                                   f"created from it, but current status is: {view.status}.")
-    if s.scalar(select(models.Group.id).where(models.Group.group_snapshot_id == gs_id)) is not None:
-        raise InvalidGroupSnapshot("Cannot delete group snapshot: a group was created from it.")
+    # As Cinder: only a group still being made from it holds it (a made group keeps no tie).
+    making = select(models.Group.id).where(models.Group.group_snapshot_id == gs_id, models.Group.status == "creating")
+    if view.status not in ("available", "error") or s.scalar(making.limit(1)) is not None:
+        raise InvalidGroupSnapshot("GroupSnapshot status must be available or error, and no Group can be currently "
+                                   "using it as source for its creation.")
     view.row.status, view.row.updated_at = "deleting", now()
     casts = []
     for snap in _members(s, gs_id):
