@@ -115,6 +115,25 @@ def test_groups_with_volumes(cloud: RunningCloud, adm: httpx.Client) -> None:
                 assert demo.get(f"groups/{gid}").json()["group"]["status"] == status
             fault(admin.post(f"/groups/{gid}/action", json={"reset_status": {"status": "bogus"}}), "badRequest", 400)
         assert demo.get(f"groups/{gid}").json()["group"]["status"] == "error"
+        # Cinder's delete checks: an attached volume or one with snapshots keeps the group.
+        att = f"volumes/{inside['id']}/action"
+        assert demo.post(att, json={"os-attach": {"instance_uuid": "9c7d5b4e-0f5c-4d1a-9e0b-2f7f1d2b3c4a",
+                                                  "mountpoint": "/dev/vdb"}}).status_code == 202
+        msg = fault(demo.post(f"groups/{gid}/action", json={"delete": {"delete-volumes": True}}), "badRequest", 400)
+        assert msg == f"Invalid Group: Volume in group {gid} is attached. Need to detach first."
+        assert demo.post(att, json={"os-detach": {}}).status_code == 202
+        wait_volume(demo, inside["id"])
+        snap = demo.post("snapshots", json={"snapshot": {"volume_id": inside["id"]}}).json()["snapshot"]
+        wait_until(lambda: demo.get(f"snapshots/{snap['id']}").json()["snapshot"]["status"] == "available",
+                   timeout=60, what="snapshot available")
+        msg = fault(demo.post(f"groups/{gid}/action", json={"delete": {"delete-volumes": True}}), "badRequest", 400)
+        assert msg == "Invalid Group: Volume in group still has dependent snapshots."
+        assert demo.delete(f"snapshots/{snap['id']}").status_code == 202
+        wait_until(lambda: demo.get(f"snapshots/{snap['id']}").status_code == 404, timeout=60, what="snapshot gone")
+        # With delete-volumes, any group status will do (here creating), as Cinder's.
+        with client(cloud) as admin:
+            assert admin.post(f"/groups/{gid}/action",
+                              json={"reset_status": {"status": "creating"}}).status_code == 202
         assert demo.post(f"groups/{gid}/action", json={"delete": {"delete-volumes": True}}).status_code == 202
         fault(demo.get(f"groups/{gid}"), "itemNotFound", 404)
         wait_gone(demo, inside["id"])
@@ -136,6 +155,14 @@ def test_groups_of_another_project(cloud: RunningCloud, adm: httpx.Client) -> No
         assert gid not in [g["id"] for g in alt.get("groups").json()["groups"]]
         # The type is in use by the group.
         assert fault(adm.delete(f"/group_types/{gt['id']}"), "badRequest", 400) == "Target group type is still in use."
+        with client(cloud) as admin:
+            assert admin.post(f"/groups/{gid}/action",
+                              json={"reset_status": {"status": "creating"}}).status_code == 202
+        msg = fault(demo.post(f"groups/{gid}/action", json={"delete": {}}), "badRequest", 400)
+        assert msg == "Invalid Group: Group status must be available or error, but current status is: creating"
+        with client(cloud) as admin:
+            assert admin.post(f"/groups/{gid}/action",
+                              json={"reset_status": {"status": "available"}}).status_code == 202
         assert demo.post(f"groups/{gid}/action", json={"delete": {"delete-volumes": False}}).status_code == 202
     assert adm.delete(f"/group_types/{gt['id']}").status_code == 202
 
@@ -177,7 +204,8 @@ def test_group_snapshots(cloud: RunningCloud, adm: httpx.Client) -> None:
         fault(alt.get(f"group_snapshots/{gs['id']}"), "itemNotFound", 404)
         # Its snapshots are the group snapshot's; the group cannot go while it exists.
         fault(demo.delete(f"snapshots/{members[0]['id']}"), "badRequest", 400)
-        fault(demo.post(f"groups/{gid}/action", json={"delete": {"delete-volumes": True}}), "badRequest", 400)
+        msg = fault(demo.post(f"groups/{gid}/action", json={"delete": {"delete-volumes": True}}), "badRequest", 400)
+        assert msg == "Invalid Group: Group has existing snapshots."
         fault(demo.post("group_snapshots", json={"group_snapshot": {"group_id": "nope"}}), "itemNotFound", 404)
         # Groups made from the group snapshot and from the group: a copy of each volume, in the new group.
         copies = []

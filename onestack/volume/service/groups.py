@@ -44,7 +44,7 @@ G = models.Group
 TYPE_SORT = {"name": GT.name, "created_at": GT.created_at, "id": GT.id}
 GROUP_SORT = {"name": G.name, "created_at": G.created_at, "status": G.status, "id": G.id}
 GROUP_FILTERS = ("name", "status", "availability_zone", "group_type_id")
-DELETABLE = ("available", "error", "error_deleting")
+DELETABLE = ("available", "error")
 VOLUME_ADDABLE = ("available", "in-use")
 
 
@@ -261,23 +261,29 @@ def delete_group(s: Session, group_id: str, caller: Caller, delete_volumes: bool
     """The group's row goes; with ``delete_volumes`` its volumes start their own delete (the plans
     the API casts after the commit)."""
     row = _group(s, group_id, caller)
-    if row.status not in DELETABLE:
-        raise InvalidGroup(f"Group status must be available or error or error_deleting, but current status is: "
-                           f"{row.status}")
+    # Cinder's checks and messages: with delete-volumes any group status will do, and its volumes
+    # go whatever their status unless attached or with snapshots (a forced delete of each).
+    if not delete_volumes and row.status not in DELETABLE:
+        raise InvalidGroup(f"Group status must be available or error, but current status is: {row.status}")
+    if group_snapshots.has_snapshots(s, row.id):
+        raise InvalidGroup("Group has existing snapshots.")
     vols = list(s.scalars(select(models.Volume).where(models.Volume.group_id == row.id)
                           .order_by(models.Volume.created_at, models.Volume.id)))
-    if group_snapshots.has_snapshots(s, row.id):
-        raise InvalidGroup(f"Group {row.id} still has dependent group snapshots.")
     if vols and not delete_volumes:
         raise InvalidGroup(f"Group {row.id} still contains volumes. The delete-volumes flag is required to "
                            "delete it.")
+    for v in vols:
+        if v.attach_status == "attached":
+            raise InvalidGroup(f"Volume in group {row.id} is attached. Need to detach first.")
+        if s.scalar(select(models.Snapshot.id).where(models.Snapshot.volume_id == v.id).limit(1)) is not None:
+            raise InvalidGroup("Volume in group still has dependent snapshots.")
     plans = []
     for v in vols:
         v.group_id = None  # out of the group, the volume's own delete path applies
         s.flush()
         try:
-            plans.append(volume_service.begin_delete(s, v.id, caller, False, False))
-        except (InvalidVolume, VolumeNotFound) as exc:
+            plans.append(volume_service.begin_delete(s, v.id, caller, False, True))
+        except (InvalidVolume, VolumeNotFound) as exc:  # migrating, or awaiting a transfer
             raise InvalidGroup(f"Volume {v.id} in the group cannot be deleted: {exc.message}") from None
     s.execute(delete(models.GroupVolumeType).where(models.GroupVolumeType.group_id == row.id))
     s.delete(row)
