@@ -102,6 +102,21 @@ def test_groups_with_volumes(cloud: RunningCloud, adm: httpx.Client) -> None:
         assert shown["name"] == "g1b" and set(shown["volumes"]) == {inside["id"], other["id"]}
         assert demo.put(f"groups/{gid}", json={"group": {"remove_volumes": other["id"]}}).status_code == 202
         assert demo.get(f"groups/{gid}", params={"list_volume": "1"}).json()["group"]["volumes"] == [inside["id"]]
+        # Cinder's update rules: nothing that changes anything, one volume both ways, a group not available.
+        msg = fault(demo.put(f"groups/{gid}", json={"group": {"name": "g1b", "add_volumes": inside["id"]}}),
+                    "badRequest", 400)
+        assert msg == (f"Invalid Group: Cannot update group {gid} because no valid name, description, add_volumes, "
+                       "or remove_volumes were provided.")
+        msg = fault(demo.put(f"groups/{gid}", json={"group": {"add_volumes": other["id"],
+                                                              "remove_volumes": other["id"]}}), "badRequest", 400)
+        assert msg == f"Invalid volume: UUIDs ['{other['id']}'] are in both add and remove volume list."
+        with client(cloud) as admin:
+            assert admin.post(f"/groups/{gid}/action",
+                              json={"reset_status": {"status": "error"}}).status_code == 202
+            msg = fault(demo.put(f"groups/{gid}", json={"group": {"name": "g1c"}}), "badRequest", 400)
+            assert msg == "Invalid Group: Group status must be available, but current status is: error."
+            assert admin.post(f"/groups/{gid}/action",
+                              json={"reset_status": {"status": "available"}}).status_code == 202
         # A volume in a group is deleted with it, not on its own.
         fault(demo.delete(f"volumes/{inside['id']}"), "badRequest", 400)
         msg = fault(demo.post(f"groups/{gid}/action", json={"delete": {}}), "badRequest", 400)

@@ -46,6 +46,7 @@ GROUP_SORT = {"name": G.name, "created_at": G.created_at, "status": G.status, "i
 GROUP_FILTERS = ("name", "status", "availability_zone", "group_type_id")
 DELETABLE = ("available", "error")
 VOLUME_ADDABLE = ("available", "in-use")
+VOLUME_REMOVABLE = ("available", "in-use", "error", "error_deleting")
 
 
 # --- group types --------------------------------------------------------------------------------
@@ -227,33 +228,55 @@ def get_group(s: Session, group_id: str, caller: Caller) -> GroupView:
 
 def update_group(s: Session, group_id: str, caller: Caller, changes: Mapping[str, Any],
                  add: Sequence[str], remove: Sequence[str]) -> None:
+    """Cinder's update: the group must be available; volumes already in it are dropped from
+    ``add``; a name or description equal to the current one is no change, and a request that
+    changes nothing is refused."""
     row = _group(s, group_id, caller)
-    if (add or remove) and row.status != "available":
-        raise InvalidGroup(f"Group {row.id} status must be available, but current status is: {row.status}.")
-    allowed = set(_group_view(s, row).volume_types)
+    if row.status != "available":
+        raise InvalidGroup(f"Group status must be available, but current status is: {row.status}.")
+    both = [vid for vid in add if vid in remove]
+    if both:
+        raise InvalidVolume(f"UUIDs {both} are in both add and remove volume list.")
+    view = _group_view(s, row)
+    add = [vid for vid in dict.fromkeys(add) if vid not in view.volumes]
+    allowed = set(view.volume_types)
     for vid in add:
         v = s.get(models.Volume, vid)
-        if v is None or v.project_id != row.project_id:
+        if v is None or not (caller.is_admin or v.project_id == caller.project_id):
             raise InvalidVolume(f"Cannot add volume {vid} to group {row.id} because volume cannot be found.")
-        if v.group_id is not None and v.group_id != row.id:
+        if v.group_id is not None:
             raise InvalidVolume(f"Cannot add volume {vid} to group {row.id} because it is already in group "
                                 f"{v.group_id}.")
+        if v.project_id != row.project_id:
+            raise InvalidVolume(f"Cannot add volume {vid} to group {row.id} as they belong to different projects.")
         if v.volume_type_id not in allowed:
             raise InvalidVolume(f"Cannot add volume {vid} to group {row.id} because volume type "
                                 f"{v.volume_type_id} is not supported by the group.")
         if v.status not in VOLUME_ADDABLE:
             raise InvalidVolume(f"Cannot add volume {vid} to group {row.id} because volume is in an invalid "
-                                f"state: {v.status}. Valid states are: ('available', 'in-use').")
-        v.group_id = row.id
+                                f"state: {v.status}. Valid states are: {VOLUME_ADDABLE}.")
     for vid in remove:
         v = s.get(models.Volume, vid)
         if v is None or v.group_id != row.id:
             raise InvalidVolume(f"Cannot remove volume {vid} from group {row.id} because it is not in the group.")
-        v.group_id = None
-    if "name" in changes:
-        row.name = changes["name"]
-    if "description" in changes:
-        row.description = changes["description"]
+        if v.status not in VOLUME_REMOVABLE:
+            raise InvalidVolume(f"Cannot remove volume {vid} from group {row.id} because volume is in an invalid "
+                                f"state: {v.status}. Valid states are: {VOLUME_REMOVABLE}.")
+    name = changes.get("name")
+    description = changes.get("description")
+    name = None if name == row.name else name
+    description = None if description == row.description else description
+    if name is None and description is None and not add and not remove:
+        raise InvalidGroup(f"Cannot update group {row.id} because no valid name, description, add_volumes, or "
+                           "remove_volumes were provided.")
+    for vid in add:
+        s.get_one(models.Volume, vid).group_id = row.id
+    for vid in remove:
+        s.get_one(models.Volume, vid).group_id = None
+    if name is not None:
+        row.name = name
+    if description is not None:
+        row.description = description
     row.updated_at = now()
 
 
