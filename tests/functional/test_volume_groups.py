@@ -168,6 +168,17 @@ def test_groups_of_another_project(cloud: RunningCloud, adm: httpx.Client) -> No
         fault(alt.put(f"groups/{gid}", json={"group": {"name": "x"}}), "itemNotFound", 404)
         fault(alt.post(f"groups/{gid}/action", json={"delete": {}}), "itemNotFound", 404)
         assert gid not in [g["id"] for g in alt.get("groups").json()["groups"]]
+        # As Cinder, a group snapshot does not look at the group's status (only at its volumes').
+        with client(cloud) as admin:
+            assert admin.post(f"/groups/{gid}/action", json={"reset_status": {"status": "error"}}).status_code == 202
+            r = demo.post("group_snapshots", json={"group_snapshot": {"group_id": gid}})
+            assert r.status_code == 202, r.text
+            gs_id = r.json()["group_snapshot"]["id"]
+            assert demo.get(f"group_snapshots/{gs_id}").json()["group_snapshot"]["status"] == "available"  # empty
+            assert demo.delete(f"group_snapshots/{gs_id}").status_code == 202
+            fault(demo.get(f"group_snapshots/{gs_id}"), "itemNotFound", 404)
+            assert admin.post(f"/groups/{gid}/action",
+                              json={"reset_status": {"status": "available"}}).status_code == 202
         # The type is in use by the group.
         assert fault(adm.delete(f"/group_types/{gt['id']}"), "badRequest", 400) == "Target group type is still in use."
         with client(cloud) as admin:
@@ -215,6 +226,7 @@ def test_group_snapshots(cloud: RunningCloud, adm: httpx.Client) -> None:
                   "badRequest", 400)
         members = demo.get("snapshots/detail", params={"group_snapshot_id": gs["id"]}).json()["snapshots"]
         assert sorted(m["volume_id"] for m in members) == sorted(v["id"] for v in vols)
+        assert {m["name"] for m in members} == {"gs1"}  # the member snapshots bear the group snapshot's name
         assert gs["id"] in [x["id"] for x in demo.get("group_snapshots").json()["group_snapshots"]]
         fault(alt.get(f"group_snapshots/{gs['id']}"), "itemNotFound", 404)
         # Its snapshots are the group snapshot's; the group cannot go while it exists.

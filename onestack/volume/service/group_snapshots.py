@@ -18,7 +18,6 @@ from onestack.volume import models
 from onestack.volume.errors import (
     GroupNotFound,
     GroupSnapshotNotFound,
-    InvalidGroup,
     InvalidGroupSnapshot,
     InvalidInput,
 )
@@ -101,8 +100,7 @@ def create(s: Session, caller: Caller, group_id: str, name: str | None,
     group = s.get(models.Group, group_id)
     if group is None or not (caller.is_admin or group.project_id == caller.project_id):
         raise GroupNotFound(group_id)
-    if group.status != "available":
-        raise InvalidGroup(f"Group {group.id} status must be available, but current status is: {group.status}.")
+    # As Cinder, the group's status is not checked: each member volume's is, by the snapshot path.
     vols = list(s.scalars(select(models.Volume).where(models.Volume.group_id == group.id)
                           .order_by(models.Volume.created_at, models.Volume.id)))
     row = GS(id=new_id(), group_id=group.id, project_id=group.project_id, user_id=caller.user_id, name=name,
@@ -111,7 +109,7 @@ def create(s: Session, caller: Caller, group_id: str, name: str | None,
     s.flush()
     casts = []
     for v in vols:
-        bundle, cast = snapshots.create(s, caller, v.id, False, True, f"snapshot-{row.id}", None, {})
+        bundle, cast = snapshots.create(s, caller, v.id, False, True, name, description, {})  # Cinder's names
         bundle.row.group_snapshot_id = row.id
         if cast is not None:
             casts.append(cast)
