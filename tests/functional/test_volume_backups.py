@@ -143,7 +143,9 @@ def test_import_show_update_reset_force_delete(admin_api: httpx.Client, demo_api
             assert old.put(f"/backups/{record['id']}", json={"backup": {"name": "n"}}).status_code == 404
         r = admin_api.put(f"/backups/{record['id']}", json={"backup": {"name": "n2", "metadata": {"x": "y"}}})
         assert r.status_code == 200
-        assert (r.json()["backup"]["name"], r.json()["backup"]["metadata"]) == ("n2", {"x": "y"})
+        # Cinder answers an update with the summary view only (Tempest's schema allows no more).
+        assert set(r.json()["backup"]) == {"id", "name", "links"} and r.json()["backup"]["name"] == "n2"
+        assert admin_api.get(f"/backups/{record['id']}").json()["backup"]["metadata"] == {"x": "y"}
         assert admin_api.put(f"/backups/{record['id']}", json={"backup": {"size": 3}}).status_code == 400
 
         action = f"/backups/{record['id']}/action"

@@ -102,15 +102,53 @@ def test_groups_with_volumes(cloud: RunningCloud, adm: httpx.Client) -> None:
         assert shown["name"] == "g1b" and set(shown["volumes"]) == {inside["id"], other["id"]}
         assert demo.put(f"groups/{gid}", json={"group": {"remove_volumes": other["id"]}}).status_code == 202
         assert demo.get(f"groups/{gid}", params={"list_volume": "1"}).json()["group"]["volumes"] == [inside["id"]]
+        # Cinder's update rules: nothing that changes anything, one volume both ways, a group not available.
+        msg = fault(demo.put(f"groups/{gid}", json={"group": {"name": "g1b", "add_volumes": inside["id"]}}),
+                    "badRequest", 400)
+        assert msg == (f"Invalid Group: Cannot update group {gid} because no valid name, description, add_volumes, "
+                       "or remove_volumes were provided.")
+        msg = fault(demo.put(f"groups/{gid}", json={"group": {"add_volumes": other["id"],
+                                                              "remove_volumes": other["id"]}}), "badRequest", 400)
+        assert msg == f"Invalid volume: UUIDs ['{other['id']}'] are in both add and remove volume list."
+        with client(cloud) as admin:
+            assert admin.post(f"/groups/{gid}/action",
+                              json={"reset_status": {"status": "error"}}).status_code == 202
+            msg = fault(demo.put(f"groups/{gid}", json={"group": {"name": "g1c"}}), "badRequest", 400)
+            assert msg == "Invalid Group: Group status must be available, but current status is: error."
+            assert admin.post(f"/groups/{gid}/action",
+                              json={"reset_status": {"status": "available"}}).status_code == 202
         # A volume in a group is deleted with it, not on its own.
         fault(demo.delete(f"volumes/{inside['id']}"), "badRequest", 400)
         msg = fault(demo.post(f"groups/{gid}/action", json={"delete": {}}), "badRequest", 400)
         assert "delete-volumes flag is required" in msg
         fault(demo.post(f"groups/{gid}/action", json={"reset_status": {"status": "error"}}), "forbidden", 403)
         with client(cloud) as admin:
-            assert admin.post(f"/groups/{gid}/action",
-                              json={"reset_status": {"status": "error"}}).status_code == 202
+            # Tempest's cycle (3.20): each explicit status sticks; an unknown one is refused.
+            for status in ("creating", "available", "error"):
+                assert admin.post(f"/groups/{gid}/action",
+                                  json={"reset_status": {"status": status}}).status_code == 202
+                assert demo.get(f"groups/{gid}").json()["group"]["status"] == status
+            fault(admin.post(f"/groups/{gid}/action", json={"reset_status": {"status": "bogus"}}), "badRequest", 400)
         assert demo.get(f"groups/{gid}").json()["group"]["status"] == "error"
+        # Cinder's delete checks: an attached volume or one with snapshots keeps the group.
+        att = f"volumes/{inside['id']}/action"
+        assert demo.post(att, json={"os-attach": {"instance_uuid": "9c7d5b4e-0f5c-4d1a-9e0b-2f7f1d2b3c4a",
+                                                  "mountpoint": "/dev/vdb"}}).status_code == 202
+        msg = fault(demo.post(f"groups/{gid}/action", json={"delete": {"delete-volumes": True}}), "badRequest", 400)
+        assert msg == f"Invalid Group: Volume in group {gid} is attached. Need to detach first."
+        assert demo.post(att, json={"os-detach": {}}).status_code == 202
+        wait_volume(demo, inside["id"])
+        snap = demo.post("snapshots", json={"snapshot": {"volume_id": inside["id"]}}).json()["snapshot"]
+        wait_until(lambda: demo.get(f"snapshots/{snap['id']}").json()["snapshot"]["status"] == "available",
+                   timeout=60, what="snapshot available")
+        msg = fault(demo.post(f"groups/{gid}/action", json={"delete": {"delete-volumes": True}}), "badRequest", 400)
+        assert msg == "Invalid Group: Volume in group still has dependent snapshots."
+        assert demo.delete(f"snapshots/{snap['id']}").status_code == 202
+        wait_until(lambda: demo.get(f"snapshots/{snap['id']}").status_code == 404, timeout=60, what="snapshot gone")
+        # With delete-volumes, any group status will do (here creating), as Cinder's.
+        with client(cloud) as admin:
+            assert admin.post(f"/groups/{gid}/action",
+                              json={"reset_status": {"status": "creating"}}).status_code == 202
         assert demo.post(f"groups/{gid}/action", json={"delete": {"delete-volumes": True}}).status_code == 202
         fault(demo.get(f"groups/{gid}"), "itemNotFound", 404)
         wait_gone(demo, inside["id"])
@@ -130,8 +168,27 @@ def test_groups_of_another_project(cloud: RunningCloud, adm: httpx.Client) -> No
         fault(alt.put(f"groups/{gid}", json={"group": {"name": "x"}}), "itemNotFound", 404)
         fault(alt.post(f"groups/{gid}/action", json={"delete": {}}), "itemNotFound", 404)
         assert gid not in [g["id"] for g in alt.get("groups").json()["groups"]]
+        # As Cinder, a group snapshot does not look at the group's status (only at its volumes').
+        with client(cloud) as admin:
+            assert admin.post(f"/groups/{gid}/action", json={"reset_status": {"status": "error"}}).status_code == 202
+            r = demo.post("group_snapshots", json={"group_snapshot": {"group_id": gid}})
+            assert r.status_code == 202, r.text
+            gs_id = r.json()["group_snapshot"]["id"]
+            assert demo.get(f"group_snapshots/{gs_id}").json()["group_snapshot"]["status"] == "available"  # empty
+            assert demo.delete(f"group_snapshots/{gs_id}").status_code == 202
+            fault(demo.get(f"group_snapshots/{gs_id}"), "itemNotFound", 404)
+            assert admin.post(f"/groups/{gid}/action",
+                              json={"reset_status": {"status": "available"}}).status_code == 202
         # The type is in use by the group.
         assert fault(adm.delete(f"/group_types/{gt['id']}"), "badRequest", 400) == "Target group type is still in use."
+        with client(cloud) as admin:
+            assert admin.post(f"/groups/{gid}/action",
+                              json={"reset_status": {"status": "creating"}}).status_code == 202
+        msg = fault(demo.post(f"groups/{gid}/action", json={"delete": {}}), "badRequest", 400)
+        assert msg == "Invalid Group: Group status must be available or error, but current status is: creating"
+        with client(cloud) as admin:
+            assert admin.post(f"/groups/{gid}/action",
+                              json={"reset_status": {"status": "available"}}).status_code == 202
         assert demo.post(f"groups/{gid}/action", json={"delete": {"delete-volumes": False}}).status_code == 202
     assert adm.delete(f"/group_types/{gt['id']}").status_code == 202
 
@@ -156,13 +213,26 @@ def test_group_snapshots(cloud: RunningCloud, adm: httpx.Client) -> None:
 
         shown = wait_until(available, timeout=60, what="group snapshot available")
         assert shown["group_id"] == gid
+        # reset_status (3.19, admin): an explicit status sticks, even creating with every
+        # member snapshot available (the status is stored, not derived from the members).
+        fault(demo.post(f"group_snapshots/{gs['id']}/action", json={"reset_status": {"status": "error"}}),
+              "forbidden", 403)
+        with client(cloud) as admin:
+            for status in ("creating", "available", "error", "available"):
+                r = admin.post(f"/group_snapshots/{gs['id']}/action", json={"reset_status": {"status": status}})
+                assert r.status_code == 202, r.text
+                assert demo.get(f"group_snapshots/{gs['id']}").json()["group_snapshot"]["status"] == status
+            fault(admin.post(f"/group_snapshots/{gs['id']}/action", json={"reset_status": {"status": "bogus"}}),
+                  "badRequest", 400)
         members = demo.get("snapshots/detail", params={"group_snapshot_id": gs["id"]}).json()["snapshots"]
         assert sorted(m["volume_id"] for m in members) == sorted(v["id"] for v in vols)
+        assert {m["name"] for m in members} == {"gs1"}  # the member snapshots bear the group snapshot's name
         assert gs["id"] in [x["id"] for x in demo.get("group_snapshots").json()["group_snapshots"]]
         fault(alt.get(f"group_snapshots/{gs['id']}"), "itemNotFound", 404)
         # Its snapshots are the group snapshot's; the group cannot go while it exists.
         fault(demo.delete(f"snapshots/{members[0]['id']}"), "badRequest", 400)
-        fault(demo.post(f"groups/{gid}/action", json={"delete": {"delete-volumes": True}}), "badRequest", 400)
+        msg = fault(demo.post(f"groups/{gid}/action", json={"delete": {"delete-volumes": True}}), "badRequest", 400)
+        assert msg == "Invalid Group: Group has existing snapshots."
         fault(demo.post("group_snapshots", json={"group_snapshot": {"group_id": "nope"}}), "itemNotFound", 404)
         # Groups made from the group snapshot and from the group: a copy of each volume, in the new group.
         copies = []
@@ -180,12 +250,14 @@ def test_group_snapshots(cloud: RunningCloud, adm: httpx.Client) -> None:
             assert shown.get("group_snapshot_id") == source.get("group_snapshot_id")
             assert shown.get("source_group_id") == source.get("source_group_id")
         fault(demo.post("groups/action", json={"create-from-src": {"name": "x"}}), "badRequest", 400)
-        for copy in copies:
-            assert demo.post(f"groups/{copy}/action", json={"delete": {"delete-volumes": True}}).status_code == 202
-            fault(demo.get(f"groups/{copy}"), "itemNotFound", 404)
+        # As Cinder, a group made from the group snapshot does not hold it (one being made would).
         assert demo.delete(f"group_snapshots/{gs['id']}").status_code == 202
         wait_until(lambda: demo.get(f"group_snapshots/{gs['id']}").status_code == 404, timeout=60,
                    what="group snapshot gone")
+        assert demo.get(f"groups/{copies[0]}").json()["group"]["group_snapshot_id"] == gs["id"]
+        for copy in copies:
+            assert demo.post(f"groups/{copy}/action", json={"delete": {"delete-volumes": True}}).status_code == 202
+            fault(demo.get(f"groups/{copy}"), "itemNotFound", 404)
         assert demo.get("snapshots", params={"group_snapshot_id": gs["id"]}).json()["snapshots"] == []
         assert demo.post(f"groups/{gid}/action", json={"delete": {"delete-volumes": True}}).status_code == 202
         for v in vols:

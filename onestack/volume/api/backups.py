@@ -157,7 +157,7 @@ async def update_backup(req: Req) -> Response:
     changes = {k: text(body[k], k) for k in ("name", "description") if k in body}
     metadata = metadata_items(body["metadata"]) if "metadata" in body else None
     bundle = await req.write(svc.update, await caller(req), req.path("backup_id"), changes, metadata)
-    return json_response({"backup": detail(req, bundle, await _project_attr(req))})
+    return json_response({"backup": summary(req, bundle)})  # Cinder's answer: the summary view
 
 
 async def _send_delete(req: Req, cast: svc.BackupCast | None) -> None:

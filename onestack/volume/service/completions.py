@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from onestack.volume import models
 from onestack.volume.rpcapi import ModelUpdate, VolumeSpec
-from onestack.volume.service import heartbeats, migration
+from onestack.volume.service import group_snapshots, heartbeats, migration
 from onestack.volume.service.common import now
 from onestack.volume.service.messages import (
     VOLUME,
@@ -211,10 +211,13 @@ def snapshot_created(s: Session, snapshot_id: str, update: ModelUpdate, error: s
         snap.status = ERROR
         record(s, snap.project_id, VOLUME_SNAPSHOT, snap.id, Action.SNAPSHOT_CREATE, Detail.SNAPSHOT_CREATE_ERROR)
         log.warning("snapshot %s failed to create: %s", snap.id, error)
-        return True
-    snap.status, snap.progress = AVAILABLE, "100%"
-    if "provider_location" in update:
-        snap.provider_location = update["provider_location"]
+    else:
+        snap.status, snap.progress = AVAILABLE, "100%"
+        if "provider_location" in update:
+            snap.provider_location = update["provider_location"]
+    if snap.group_snapshot_id:
+        s.flush()
+        group_snapshots.settle(s, snap.group_snapshot_id)
     return True
 
 

@@ -1,10 +1,11 @@
 """Group snapshots (``/group_snapshots``, 3.14): one snapshot of every volume of a group, made
 through the snapshots' own create path and cast to their agents.
 
-The status follows the member snapshots while the group snapshot is ``creating`` (any error →
-``error``, any still creating → ``creating``, else ``available``), so no completion message of
-its own is needed. A deleted group snapshot is ``deleting`` until its last snapshot is gone;
-it then reads as gone, and the next write in this module removes the row."""
+A ``creating`` group snapshot settles when its last member snapshot's creation is reported
+(``settle``, called from the snapshot completion: any error → ``error``, else ``available``),
+so it needs no completion message of its own, and the status is a stored one an admin's
+reset_status (3.19) can set. A deleted group snapshot is ``deleting`` until its last snapshot is
+gone; it then reads as gone, and the next write in this module removes the row."""
 
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ from onestack.volume import models
 from onestack.volume.errors import (
     GroupNotFound,
     GroupSnapshotNotFound,
-    InvalidGroup,
     InvalidGroupSnapshot,
     InvalidInput,
 )
@@ -43,15 +43,23 @@ def _members(s: Session, gs_id: str) -> list[models.Snapshot]:
 
 def _status(s: Session, row: models.GroupSnapshot) -> str | None:
     """What to show; None when a deleted group snapshot's snapshots are all gone."""
-    members = _members(s, row.id)
     if row.status == "deleting":
-        return "deleting" if members else None
-    if row.status != "creating":
-        return row.status
-    found = {m.status for m in members}
-    if found & {"error", "error_deleting"}:
-        return "error"
-    return "creating" if "creating" in found else "available"
+        return "deleting" if _members(s, row.id) else None
+    return row.status
+
+
+def settle(s: Session, gs_id: str) -> None:
+    """A member snapshot's creation ended: once none is ``creating`` any more, a ``creating``
+    group snapshot becomes ``error`` if one failed, else ``available``. The row lock orders the
+    completions of sibling snapshots, so the last one sees all the others' outcomes."""
+    row = s.get(GS, gs_id, with_for_update=True)
+    if row is None or row.status != "creating":
+        return
+    found = {m.status for m in _members(s, gs_id)}
+    if "creating" in found:
+        return
+    row.status = "error" if found & {"error", "error_deleting"} else "available"
+    row.updated_at = now()
 
 
 def _purge(s: Session) -> None:
@@ -92,8 +100,7 @@ def create(s: Session, caller: Caller, group_id: str, name: str | None,
     group = s.get(models.Group, group_id)
     if group is None or not (caller.is_admin or group.project_id == caller.project_id):
         raise GroupNotFound(group_id)
-    if group.status != "available":
-        raise InvalidGroup(f"Group {group.id} status must be available, but current status is: {group.status}.")
+    # As Cinder, the group's status is not checked: each member volume's is, by the snapshot path.
     vols = list(s.scalars(select(models.Volume).where(models.Volume.group_id == group.id)
                           .order_by(models.Volume.created_at, models.Volume.id)))
     row = GS(id=new_id(), group_id=group.id, project_id=group.project_id, user_id=caller.user_id, name=name,
@@ -102,21 +109,23 @@ def create(s: Session, caller: Caller, group_id: str, name: str | None,
     s.flush()
     casts = []
     for v in vols:
-        bundle, cast = snapshots.create(s, caller, v.id, False, True, f"snapshot-{row.id}", None, {})
+        bundle, cast = snapshots.create(s, caller, v.id, False, True, name, description, {})  # Cinder's names
         bundle.row.group_snapshot_id = row.id
         if cast is not None:
             casts.append(cast)
+    if not vols:
+        row.status = "available"  # nothing to wait for
     s.flush()
-    return GroupSnapshotView(row, "creating" if vols else "available"), casts
+    return GroupSnapshotView(row, row.status), casts
 
 
 def delete(s: Session, gs_id: str, caller: Caller) -> list[snapshots.Cast]:
     view = _get(s, gs_id, caller)
-    if view.status not in ("available", "error"):
-        raise InvalidGroupSnapshot(f"Group snapshot status must be available or error, and no Group can be "
-                                   f"created from it, but current status is: {view.status}.")
-    if s.scalar(select(models.Group.id).where(models.Group.group_snapshot_id == gs_id)) is not None:
-        raise InvalidGroupSnapshot("Cannot delete group snapshot: a group was created from it.")
+    # As Cinder: only a group still being made from it holds it (a made group keeps no tie).
+    making = select(models.Group.id).where(models.Group.group_snapshot_id == gs_id, models.Group.status == "creating")
+    if view.status not in ("available", "error") or s.scalar(making.limit(1)) is not None:
+        raise InvalidGroupSnapshot("GroupSnapshot status must be available or error, and no Group can be currently "
+                                   "using it as source for its creation.")
     view.row.status, view.row.updated_at = "deleting", now()
     casts = []
     for snap in _members(s, gs_id):

@@ -44,8 +44,9 @@ G = models.Group
 TYPE_SORT = {"name": GT.name, "created_at": GT.created_at, "id": GT.id}
 GROUP_SORT = {"name": G.name, "created_at": G.created_at, "status": G.status, "id": G.id}
 GROUP_FILTERS = ("name", "status", "availability_zone", "group_type_id")
-DELETABLE = ("available", "error", "error_deleting")
+DELETABLE = ("available", "error")
 VOLUME_ADDABLE = ("available", "in-use")
+VOLUME_REMOVABLE = ("available", "in-use", "error", "error_deleting")
 
 
 # --- group types --------------------------------------------------------------------------------
@@ -227,33 +228,55 @@ def get_group(s: Session, group_id: str, caller: Caller) -> GroupView:
 
 def update_group(s: Session, group_id: str, caller: Caller, changes: Mapping[str, Any],
                  add: Sequence[str], remove: Sequence[str]) -> None:
+    """Cinder's update: the group must be available; volumes already in it are dropped from
+    ``add``; a name or description equal to the current one is no change, and a request that
+    changes nothing is refused."""
     row = _group(s, group_id, caller)
-    if (add or remove) and row.status != "available":
-        raise InvalidGroup(f"Group {row.id} status must be available, but current status is: {row.status}.")
-    allowed = set(_group_view(s, row).volume_types)
+    if row.status != "available":
+        raise InvalidGroup(f"Group status must be available, but current status is: {row.status}.")
+    both = [vid for vid in add if vid in remove]
+    if both:
+        raise InvalidVolume(f"UUIDs {both} are in both add and remove volume list.")
+    view = _group_view(s, row)
+    add = [vid for vid in dict.fromkeys(add) if vid not in view.volumes]
+    allowed = set(view.volume_types)
     for vid in add:
         v = s.get(models.Volume, vid)
-        if v is None or v.project_id != row.project_id:
+        if v is None or not (caller.is_admin or v.project_id == caller.project_id):
             raise InvalidVolume(f"Cannot add volume {vid} to group {row.id} because volume cannot be found.")
-        if v.group_id is not None and v.group_id != row.id:
+        if v.group_id is not None:
             raise InvalidVolume(f"Cannot add volume {vid} to group {row.id} because it is already in group "
                                 f"{v.group_id}.")
+        if v.project_id != row.project_id:
+            raise InvalidVolume(f"Cannot add volume {vid} to group {row.id} as they belong to different projects.")
         if v.volume_type_id not in allowed:
             raise InvalidVolume(f"Cannot add volume {vid} to group {row.id} because volume type "
                                 f"{v.volume_type_id} is not supported by the group.")
         if v.status not in VOLUME_ADDABLE:
             raise InvalidVolume(f"Cannot add volume {vid} to group {row.id} because volume is in an invalid "
-                                f"state: {v.status}. Valid states are: ('available', 'in-use').")
-        v.group_id = row.id
+                                f"state: {v.status}. Valid states are: {VOLUME_ADDABLE}.")
     for vid in remove:
         v = s.get(models.Volume, vid)
         if v is None or v.group_id != row.id:
             raise InvalidVolume(f"Cannot remove volume {vid} from group {row.id} because it is not in the group.")
-        v.group_id = None
-    if "name" in changes:
-        row.name = changes["name"]
-    if "description" in changes:
-        row.description = changes["description"]
+        if v.status not in VOLUME_REMOVABLE:
+            raise InvalidVolume(f"Cannot remove volume {vid} from group {row.id} because volume is in an invalid "
+                                f"state: {v.status}. Valid states are: {VOLUME_REMOVABLE}.")
+    name = changes.get("name")
+    description = changes.get("description")
+    name = None if name == row.name else name
+    description = None if description == row.description else description
+    if name is None and description is None and not add and not remove:
+        raise InvalidGroup(f"Cannot update group {row.id} because no valid name, description, add_volumes, or "
+                           "remove_volumes were provided.")
+    for vid in add:
+        s.get_one(models.Volume, vid).group_id = row.id
+    for vid in remove:
+        s.get_one(models.Volume, vid).group_id = None
+    if name is not None:
+        row.name = name
+    if description is not None:
+        row.description = description
     row.updated_at = now()
 
 
@@ -261,23 +284,29 @@ def delete_group(s: Session, group_id: str, caller: Caller, delete_volumes: bool
     """The group's row goes; with ``delete_volumes`` its volumes start their own delete (the plans
     the API casts after the commit)."""
     row = _group(s, group_id, caller)
-    if row.status not in DELETABLE:
-        raise InvalidGroup(f"Group status must be available or error or error_deleting, but current status is: "
-                           f"{row.status}")
+    # Cinder's checks and messages: with delete-volumes any group status will do, and its volumes
+    # go whatever their status unless attached or with snapshots (a forced delete of each).
+    if not delete_volumes and row.status not in DELETABLE:
+        raise InvalidGroup(f"Group status must be available or error, but current status is: {row.status}")
+    if group_snapshots.has_snapshots(s, row.id):
+        raise InvalidGroup("Group has existing snapshots.")
     vols = list(s.scalars(select(models.Volume).where(models.Volume.group_id == row.id)
                           .order_by(models.Volume.created_at, models.Volume.id)))
-    if group_snapshots.has_snapshots(s, row.id):
-        raise InvalidGroup(f"Group {row.id} still has dependent group snapshots.")
     if vols and not delete_volumes:
         raise InvalidGroup(f"Group {row.id} still contains volumes. The delete-volumes flag is required to "
                            "delete it.")
+    for v in vols:
+        if v.attach_status == "attached":
+            raise InvalidGroup(f"Volume in group {row.id} is attached. Need to detach first.")
+        if s.scalar(select(models.Snapshot.id).where(models.Snapshot.volume_id == v.id).limit(1)) is not None:
+            raise InvalidGroup("Volume in group still has dependent snapshots.")
     plans = []
     for v in vols:
         v.group_id = None  # out of the group, the volume's own delete path applies
         s.flush()
         try:
-            plans.append(volume_service.begin_delete(s, v.id, caller, False, False))
-        except (InvalidVolume, VolumeNotFound) as exc:
+            plans.append(volume_service.begin_delete(s, v.id, caller, False, True))
+        except (InvalidVolume, VolumeNotFound) as exc:  # migrating, or awaiting a transfer
             raise InvalidGroup(f"Volume {v.id} in the group cannot be deleted: {exc.message}") from None
     s.execute(delete(models.GroupVolumeType).where(models.GroupVolumeType.group_id == row.id))
     s.delete(row)

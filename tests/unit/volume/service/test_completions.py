@@ -113,6 +113,33 @@ def test_snapshots_and_backups(db: Database) -> None:
     assert messages(db) == [("VOLUME_SNAPSHOT", "s-bad", "009", "013")]
 
 
+def test_group_snapshot_settles_with_its_last_member(db: Database) -> None:
+    """A creating group snapshot waits for every member snapshot, then takes available, or
+    error if one failed; a status an admin set meanwhile is left alone."""
+    def setup(s: Session) -> str:
+        v = volume(s, status="available")
+        for gs in ("gs-ok", "gs-bad", "gs-reset"):
+            s.add(models.GroupSnapshot(id=gs, group_id="g1", project_id="p1", user_id="u1", status="creating",
+                                       group_type_id="gt", created_at=now()))
+            for n in (1, 2):
+                s.add(models.Snapshot(id=f"{gs}-{n}", volume_id=v.id, project_id="p1", user_id="u1",
+                                      status="creating", volume_size=1, group_snapshot_id=gs, created_at=now()))
+        return v.id
+
+    db.run_sync(setup)
+    db.run_sync(completions.snapshot_created, "gs-ok-1", ModelUpdate(), None)
+    assert status(db, models.GroupSnapshot, "gs-ok") == "creating"  # its second snapshot is not done
+    db.run_sync(completions.snapshot_created, "gs-ok-2", ModelUpdate(), None)
+    assert status(db, models.GroupSnapshot, "gs-ok") == "available"
+    db.run_sync(completions.snapshot_created, "gs-bad-1", ModelUpdate(), "boom")
+    db.run_sync(completions.snapshot_created, "gs-bad-2", ModelUpdate(), None)
+    assert status(db, models.GroupSnapshot, "gs-bad") == "error"
+    db.run_sync(lambda s: setattr(s.get(models.GroupSnapshot, "gs-reset"), "status", "error"))
+    for n in (1, 2):
+        db.run_sync(completions.snapshot_created, f"gs-reset-{n}", ModelUpdate(), None)
+    assert status(db, models.GroupSnapshot, "gs-reset") == "error"
+
+
 def test_restore_failure_and_backup_delete_failure(db: Database) -> None:
     def setup(s: Session) -> str:
         v = volume(s, status="restoring-backup")
