@@ -82,7 +82,7 @@ _SNAPSHOTS: dict[str, str] = {
     "volume_extension:extended_snapshot_attributes": _READER,
     "volume_extension:snapshot_admin_actions:reset_status": _ADMIN,
     "volume_extension:snapshot_admin_actions:force_delete": _ADMIN,
-    "snapshot_extension:snapshot_actions:update_snapshot_status": _ADMIN,
+    "snapshot_extension:snapshot_actions:update_snapshot_status": _MEMBER,  # Tempest calls it as a member
     "snapshot_extension:snapshot_manage": _ADMIN,
     "snapshot_extension:snapshot_unmanage": _ADMIN,
     "snapshot_extension:list_manageable": _ADMIN,
