@@ -63,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--transport-url", help="the bus shared by every process of the cloud")
     serve.add_argument("--host-name", help="the name this process's services report in os-services")
     agent = sub.add_parser("agent", help="run one host's agent (no database: the bus and the APIs only)")
-    agent.add_argument("kind", choices=["compute", "network"], help="which agent")
+    agent.add_argument("kind", choices=["compute", "network", "volume"], help="which agent")
     agent.add_argument("--host", required=True, dest="agent_host", help="this host's name in the cloud")
     agent.add_argument("--transport-url", help="the bus shared by every process of the cloud")
     agent.add_argument("--api-url", help="the cloud's base URL (identity at <URL>/identity)")
@@ -227,7 +227,8 @@ def _serve(args: argparse.Namespace, config: Config, definitions: list[Any], soc
 def cmd_agent(args: argparse.Namespace, config: Config) -> int:
     """One host's agent. ``compute``: its driver and agent, talking to the conductor over the bus
     and to the other services over HTTP (found through identity's catalog). ``network``: its data
-    plane and network agent, talking to the network server over the bus only. Neither holds
+    plane and network agent, talking to the network server over the bus only. ``volume``: its
+    disk backends and volume agent, over the bus (and the image service over HTTP). None holds
     database credentials."""
     import asyncio
     import signal
@@ -237,6 +238,8 @@ def cmd_agent(args: argparse.Namespace, config: Config) -> int:
     from onestack.core.log import setup_logging
     from onestack.network.agent.worker import NetworkAgents
     from onestack.process import Process
+    from onestack.volume.agent.host import VolumeAgent
+    from onestack.volume.agent.worker import make_agent
 
     setup_logging(config.log.level, json_lines=config.log.json, verbose=args.verbose)
     messaging = config.messaging
@@ -244,16 +247,18 @@ def cmd_agent(args: argparse.Namespace, config: Config) -> int:
         print("onestack: an agent needs the cloud's bus: give --transport-url rabbit://…", file=sys.stderr)
         return 2
     # One agent per host name per data dir (its guests and image cache); held until exit.
-    lock_name = f"agent-{args.agent_host}.lock" if args.kind == "compute" else f"network-agent-{args.agent_host}.lock"
+    lock_name = f"agent-{args.agent_host}.lock" if args.kind == "compute" else f"{args.kind}-agent-{args.agent_host}.lock"
     lock, _ = _claim(config, listen=False, lock_name=lock_name)
 
     async def main() -> None:
         bus = Bus(transport_from_url(messaging.transport_url, messaging.prefetch),
                   default_timeout=config.compute.rpc_timeout)
         process = Process(config, None, bus)
-        hosts: ComputeHosts | NetworkAgents
+        hosts: ComputeHosts | NetworkAgents | VolumeAgent
         if args.kind == "network":
             hosts = NetworkAgents(config, [args.agent_host], bus)
+        elif args.kind == "volume":
+            hosts = make_agent(config, args.agent_host, bus, process.images)
         else:
             hosts = ComputeHosts(config, [args.agent_host], bus, process.placement, process.images,
                                  process.network)

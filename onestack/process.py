@@ -20,6 +20,7 @@ from onestack.client.image import ImageClient
 from onestack.client.network import NetworkClient
 from onestack.client.placement import PlacementClient
 from onestack.client.session import ServiceSession
+from onestack.client.volume import VolumeClient
 from onestack.core.auth import HttpTokenValidator, TokenValidator
 from onestack.core.bus import Bus
 from onestack.core.config import Config
@@ -72,6 +73,7 @@ class Process:
         self._placement: PlacementClient | None = None
         self._images: ImageClient | None = None
         self._network: NetworkClient | None = None
+        self._volume: VolumeClient | None = None
 
     # --- what the process has -------------------------------------------------------------------
 
@@ -169,6 +171,13 @@ class Process:
         if self._network is None:
             self._network = NetworkClient(self.session)
         return self._network
+
+    @property
+    def volume(self) -> VolumeClient:
+        """The block-storage service's REST API (Cinder v3; in-process when it runs here)."""
+        if self._volume is None:
+            self._volume = VolumeClient(self.session)
+        return self._volume
 
     async def close(self) -> None:
         if self._session is not None:

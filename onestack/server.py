@@ -29,10 +29,11 @@ from onestack.identity.service import bootstrap as identity_bootstrap
 from onestack.image import app as image_app
 from onestack.network import app as network_app
 from onestack.network.agent import worker as network_agents
-from onestack.volume import app as volume_app
 from onestack.placement import app as placement_app
 from onestack.process import Process
 from onestack.runfile import LOCK_FILE
+from onestack.volume import app as volume_app
+from onestack.volume.agent import worker as volume_agents
 
 log = logging.getLogger("onestack")
 
@@ -41,9 +42,9 @@ log = logging.getLogger("onestack")
 SERVICES: list[ServiceDefinition[Process]] = [
     identity_app.SERVICE, image_app.SERVICE, placement_app.SERVICE, network_app.SERVICE,
     compute_app.API, compute_app.CONDUCTOR, compute_app.SCHEDULER, compute_app.HOSTS, network_agents.AGENTS,
-    volume_app.API,
+    volume_app.API, volume_app.SCHEDULER, volume_agents.AGENTS,
 ]
-VOLUME = {volume_app.API.name}
+VOLUME = {volume_app.API.name, volume_app.SCHEDULER.name, volume_agents.AGENTS.name}
 COMPUTE = {d.name for d in (compute_app.API, compute_app.CONDUCTOR, compute_app.SCHEDULER, compute_app.HOSTS)}
 
 
@@ -152,6 +153,11 @@ def bootstrap(config: Config, db: Database,
         db.run_sync(compute_bootstrap.create_default_flavors)
     if "network" in names and config.network.bootstrap_networks:
         bootstrap_networks(config, db)
+    if volume_app.API.name in names:
+        from onestack.volume import bootstrap as volume_bootstrap
+
+        # __DEFAULT__ and one type per backend; existing ones are left as they are.
+        db.run_sync(lambda s: volume_bootstrap.make_default_types(s, config))
     return passwords
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +44,22 @@ class ImageClient:
         return resp.json()  # type: ignore[no-any-return]
 
     async def upload(self, image_id: str, path: Path) -> None:
-        with path.open("rb") as fh:
-            data = fh.read()
-        resp = await self.session.request("PUT", f"/v2/images/{image_id}/file", service=SERVICE, content=data,
-                                          headers={"Content-Type": "application/octet-stream"})
+        """Stream ``path`` into the image's data (a piece at a time: volumes and snapshots are big)."""
+
+        async def pieces() -> AsyncIterator[bytes]:
+            with path.open("rb") as fh:
+                while piece := await asyncio.to_thread(fh.read, 1 << 20):
+                    yield piece
+
+        url = await self.session.url(SERVICE, f"/v2/images/{image_id}/file")
+        for _attempt in range(2):
+            token = await self.session.token()
+            resp = await self.session.http.request(
+                "PUT", url, content=pieces(), headers={"X-Auth-Token": token, "Content-Type": "application/octet-stream",
+                                                       "Content-Length": str(path.stat().st_size)})
+            if resp.status_code != 401:
+                break
+            self.session._token = None  # ours expired: authenticate again (a fresh stream)
         resp.raise_for_status()
 
     async def list_images(self, params: dict[str, str]) -> list[dict[str, Any]]:

@@ -44,6 +44,8 @@ from onestack.compute.api import (
     tenant_usage,
     usage_audit_log,
     versions,
+    volume_attachments,
+    volumes_proxy,
 )
 from onestack.compute.api.common import CONVENTIONS
 from onestack.compute.novncproxy import novnc_routes
@@ -67,10 +69,11 @@ API_MODULES = (
     hosts, services, hypervisors, aggregates, tenant_usage, usage_audit_log, migrations,
     extensions, external_events, images_proxy,  # /images/detail before /images/{image_id}
     os_networks, os_security_groups, os_floating_ips,  # Nova's network proxies
+    volumes_proxy,  # Nova's volume proxies (/os-volumes/detail before /os-volumes/{id})
     # /servers/detail before /servers/{server_id}; sub-resources after.
     servers, server_actions, actions_state, actions_images, actions_migrate, server_migrations, server_metadata,
     server_tags, instance_actions, server_diagnostics, server_password, server_ips, interfaces,
-    server_topology, server_security_groups, removed,
+    server_topology, server_security_groups, volume_attachments, removed,
 )
 PREFIX = "/compute"
 
@@ -104,13 +107,15 @@ def build_api(process: Process) -> Running:
     compute.agents = AgentAPI(process.bus, timeout=config.compute.rpc_timeout)
     compute.placement, compute.images = process.placement, process.images
     compute.network = process.network if config.network.enabled else None
+    compute.volume = process.volume if config.volume.enabled else None
     return Running("compute-api", api=service, state=compute)
 
 
 def build_conductor(process: Process) -> Running:
     from onestack.compute.conductor.worker import ConductorWorker
 
-    worker = ConductorWorker(process.config, process.database(), process.bus, process.placement)
+    worker = ConductorWorker(process.config, process.database(), process.bus, process.placement,
+                             process.volume if process.config.volume.enabled else None)
     return Running("conductor", workers=[worker], state=worker)
 
 
@@ -126,7 +131,8 @@ def build_hosts(process: Process) -> Running:
     from onestack.compute.agent.worker import ComputeHosts, simulated_hosts
 
     hosts = ComputeHosts(process.config, simulated_hosts(process.config), process.bus, process.placement,
-                         process.images, process.network)
+                         process.images, process.network,
+                         process.volume if process.config.volume.enabled else None)
     return Running("compute-hosts", workers=[hosts], state=hosts)
 
 

@@ -378,3 +378,30 @@ class ConsoleAuthToken(Base):
     port: Mapped[int] = mapped_column(Integer)
     internal_access_path: Mapped[str | None] = mapped_column(String(255), nullable=True)
     expires: Mapped[int] = mapped_column(Integer, index=True)  # unix seconds
+
+
+class BlockDeviceMapping(Base):
+    """A volume of a server (Nova's block_device_mapping): attached through the os-volume_attachments
+    API, or asked for at boot (block_device_mapping_v2). ``attachment_id`` is the block-storage
+    service's attachment; ``connection_info`` what it answered for the server's host."""
+
+    __tablename__ = "compute_block_device_mappings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    instance_uuid: Mapped[str] = mapped_column(ForeignKey("compute_instances.uuid", ondelete="CASCADE"),
+                                               index=True)
+    source_type: Mapped[str] = mapped_column(String(32), default="volume")  # image, volume, snapshot, blank
+    destination_type: Mapped[str] = mapped_column(String(32), default="volume")
+    boot_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    device_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    volume_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    snapshot_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    image_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    volume_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    volume_type: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    delete_on_termination: Mapped[bool] = mapped_column(Boolean, default=False)
+    tag: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    attachment_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    connection_info: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

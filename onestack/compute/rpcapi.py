@@ -218,6 +218,15 @@ class ConductorAPI(RpcAPI):
     @cast
     async def unshelve_instance(self, uuid: str, request_id: str | None = None, host: str | None = None) -> None: ...
 
+    # volumes (conductor/manager.py)
+    @call
+    async def block_device_mappings(self, uuid: str) -> list[dict[str, Any]]:
+        """The server's block device mappings (boot disk first), as the agent builds with them."""
+
+    @call
+    async def block_device_update(self, bdm_uuid: str, values: dict[str, Any]) -> None:
+        """The agent's record of a mapping's volume, attachment and connection info."""
+
 
 # --- the scheduler ------------------------------------------------------------------------------
 
@@ -402,6 +411,16 @@ class AgentAPI(RpcAPI):
     @call
     async def detach_interface(self, host: str, instance: InstanceDict, port_id: str) -> None:
         """PortNotAttached when the server has no such port."""
+
+    # volumes (agent/volumes.py)
+    @call
+    async def attach_volume(self, host: str, instance: InstanceDict, bdm: dict[str, Any]) -> dict[str, Any]:
+        """The mapping's attachment is given the host's connector, the driver plugs the disk and
+        the attachment is completed; the connection_info. VolumeAttachFailed / NotSupported."""
+
+    @call
+    async def detach_volume(self, host: str, instance: InstanceDict, bdm: dict[str, Any]) -> None:
+        """The driver unplugs the mapping's disk (the API then deletes the attachment)."""
 
     # evacuation (agent/migrate.py)
     @cast

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from onestack.client.image import ImageClient
     from onestack.client.network import NetworkClient
     from onestack.client.placement import PlacementClient
+    from onestack.client.volume import VolumeClient
     from onestack.compute.rpcapi import AgentAPI, ConductorAPI
 
 
@@ -28,6 +29,7 @@ class ComputeService:
         self.directory: IdentityDirectory | None = None
         self.images: ImageClient | None = None
         self.network: NetworkClient | None = None  # None: the cloud runs no network service
+        self.volume: VolumeClient | None = None  # None: the cloud runs no block-storage service
         self.placement: PlacementClient | None = None
         self.conductor: ConductorAPI | None = None
         self.agents: AgentAPI | None = None

@@ -77,7 +77,19 @@ def build_api(process: Process) -> Running:
                "api": ApiService(state, db, state.enforcer, CONVENTIONS)},
         microversion=POLICY, versioned_prefix="/v3/", middleware=(_project_in_url,),
     )
-    return Running("volume-api", api=service, state=state)
+    # The agents' side of the bus (server_rpc.py): their reports, desired state, finished work.
+    from onestack.volume.server_rpc import VolumeServer
+
+    endpoint = VolumeServer(db, process.bus, (lambda: process.session) if config.compute.enabled else None,
+                            lambda: process.images)
+    return Running("volume-api", api=service, workers=[endpoint], state=state)
+
+
+def build_scheduler(process: Process) -> Running:
+    from onestack.volume.scheduler.worker import VolumeSchedulerWorker
+
+    worker = VolumeSchedulerWorker(process.config, process.database(), process.bus)
+    return Running("volume-scheduler", workers=[worker], state=worker)
 
 
 MIGRATIONS = (Migrations("volume", Path(models.__file__).parent / "migrations", models.Base.metadata),)
@@ -88,3 +100,6 @@ API = ServiceDefinition(
     catalog=(CatalogEntry("block-storage", "cinder", f"{PREFIX}/v3/$(project_id)s"),
              CatalogEntry("volumev3", "cinderv3", f"{PREFIX}/v3/$(project_id)s")),
     policies=DEFAULT_RULES)
+SCHEDULER = ServiceDefinition(
+    name="volume-scheduler", summary="places new volumes on the pools the volume agents report",
+    build=build_scheduler)

@@ -81,9 +81,24 @@ class InvalidParameterValue(Invalid):
         super().__init__(reason)
 
 
+class InvalidAvailabilityZone(Invalid):
+    def __init__(self, az: str) -> None:
+        super().__init__(f"Availability zone '{az}' is invalid.")
+
+
 class NoValidBackend(Invalid):
     def __init__(self, reason: str) -> None:
         super().__init__(f"No valid backend was found. {reason}")
+
+
+class QoSSpecsInUse(Invalid):
+    def __init__(self, specs_id: str) -> None:
+        super().__init__(f"QoS Specs {specs_id} is still associated with entities.")
+
+
+class VolumeTypeEncryptionExists(Invalid):
+    def __init__(self, type_id: str) -> None:
+        super().__init__(f"Volume type encryption for type {type_id} already exists.")
 
 
 # --- 403 ----------------------------------------------------------------------------------------
@@ -181,6 +196,41 @@ class GroupSnapshotNotFound(NotFound):
 class ServiceNotFound(NotFound):
     def __init__(self, service_id: str) -> None:
         super().__init__(f"Service {service_id} could not be found.")
+
+
+class GroupTypeSpecsNotFound(NotFound):
+    def __init__(self, group_type_id: str, key: str) -> None:
+        super().__init__(f"Group Type {group_type_id} has no specs with key {key}.")
+
+
+class HostNotFound(NotFound):
+    def __init__(self, host: str) -> None:
+        super().__init__(f"Host {host} could not be found.")
+
+
+class ServiceOnHostNotFound(NotFound):
+    def __init__(self, binary: str, host: str) -> None:
+        super().__init__(f"Service {binary} could not be found on host {host}.")
+
+
+class QoSSpecsKeyNotFound(NotFound):
+    def __init__(self, specs_id: str, key: str) -> None:
+        super().__init__(f"QoS spec {specs_id} has no spec with key {key}.")
+
+
+class VolumeTypeAccessNotFound(NotFound):
+    def __init__(self, type_id: str, project_id: str) -> None:
+        super().__init__(f"Volume type access not found for {type_id} / {project_id} combination.")
+
+
+class VolumeTypeEncryptionNotFound(NotFound):
+    def __init__(self, type_id: str) -> None:
+        super().__init__(f"Volume type encryption for type {type_id} does not exist.")
+
+
+class VolumeTypeProjectDefaultNotFound(NotFound):
+    def __init__(self, project_id: str) -> None:
+        super().__init__(f"Default type for project {project_id} not found.")
 
 
 # --- 409 ----------------------------------------------------------------------------------------

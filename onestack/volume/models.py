@@ -388,11 +388,17 @@ class Pool(Base):
     availability_zone: Mapped[str] = mapped_column(String(NAME), default="nova")
     total_capacity_gb: Mapped[float] = mapped_column()
     free_capacity_gb: Mapped[float] = mapped_column()
+    # What the volumes placed here take (Cinder's allocated_capacity_gb, counted from the volume
+    # rows) and what the backend says it provisioned (thin: the volumes' virtual sizes).
+    allocated_capacity_gb: Mapped[float] = mapped_column(default=0.0)
+    provisioned_capacity_gb: Mapped[float] = mapped_column(default=0.0)
     reserved_percentage: Mapped[int] = mapped_column(Integer, default=0)
     max_over_subscription_ratio: Mapped[float] = mapped_column(default=20.0)
     thin_provisioning_support: Mapped[bool] = mapped_column(Boolean, default=True)
     thick_provisioning_support: Mapped[bool] = mapped_column(Boolean, default=False)
     # Everything else the backend reports (volume_backend_name, storage_protocol, vendor_name,
     # driver_version, multiattach, ...), for the CapabilitiesFilter and get_pools?detail=true.
+    # A capacity reported as 'infinite' or 'unknown' is kept here under its own key (the
+    # column then holds 0).
     capabilities: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(DateTime)

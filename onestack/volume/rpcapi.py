@@ -263,4 +263,4 @@ class VolumeServerAPI(RpcAPI):
 
     @call
     async def backup_deleted(self, backup_id: str, error: str | None) -> None:
-        """The row goes, or ``error_deleting``."""
+        """The row goes, or ``error`` with fail_reason (as Cinder's backup manager: deletable again)."""

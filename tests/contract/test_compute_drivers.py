@@ -38,6 +38,7 @@ from onestack.compute.virt.driver import (
     Resizable,
     Snapshottable,
     Suspendable,
+    VolumeAttachable,
 )
 from onestack.compute.virt.fake import FakeDriver, FakeHostConfig
 from onestack.core import diskimage
@@ -620,6 +621,44 @@ def test_attach_detach_interface(subject: Subject) -> None:
         assert await state(d, s.uuid) == PowerState.RUNNING
         with pytest.raises(InstanceNotFound):
             await d.attach_interface(str(uuidlib.uuid4()), vif)
+    run(scenario())
+
+
+def test_attach_detach_volume(subject: Subject) -> None:
+    d, s = need(subject, VolumeAttachable), spec()
+    info = {"driver_volume_type": "file", "data": {"device_path": "/nonexistent/vol", "format": "raw",
+                                                   "volume_id": str(uuidlib.uuid4()), "access_mode": "rw"}}
+
+    async def scenario() -> None:
+        await d.spawn(s, subject.image)
+        await d.attach_volume(s.uuid, info, "/dev/vdb")
+        await d.attach_volume(s.uuid, info, "/dev/vdb")  # already there: replaced, not doubled
+        assert await state(d, s.uuid) == PowerState.RUNNING
+        if isinstance(d, FakeDriver):
+            assert d.volumes(s.uuid) == {"/dev/vdb": info}
+        await d.detach_volume(s.uuid, "/dev/vdb")
+        await d.detach_volume(s.uuid, "/dev/vdb")  # not there: nothing to do
+        await d.detach_volume(str(uuidlib.uuid4()), "/dev/vdb")  # no such guest: nothing to do
+        assert await state(d, s.uuid) == PowerState.RUNNING
+        if isinstance(d, FakeDriver):
+            assert d.volumes(s.uuid) == {}
+        with pytest.raises(InstanceNotFound):
+            await d.attach_volume(str(uuidlib.uuid4()), info, "/dev/vdc")
+    run(scenario())
+
+
+def test_spawn_from_volume_keeps_its_disks_across_a_restart(subject: Subject) -> None:
+    d, s = need(subject, VolumeAttachable), spec()
+    info = {"driver_volume_type": "file", "data": {"device_path": "/nonexistent/root", "volume_id": "v"}}
+    bdi = {"block_device_mapping": [{"connection_info": info, "mount_device": "/dev/vda", "boot_index": 0}],
+           "root_device_name": "/dev/vda"}
+
+    async def scenario() -> None:
+        await d.spawn(s, None, None, bdi)  # no image: the root disk is the volume
+        assert await state(d, s.uuid) == PowerState.RUNNING
+        if subject.reopen is not None and isinstance(d, FakeDriver):
+            again = subject.reopen()
+            assert isinstance(again, FakeDriver) and again.volumes(s.uuid) == {"/dev/vda": info}
     run(scenario())
 
 

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from onestack.client.volume import VolumeClient
 from onestack.compute.agent.images import ImageCache
 from onestack.compute.agent.network import NetworkSeam, NoNetwork
 from onestack.compute.rpcapi import AgentAPI, ConductorAPI, FlavorDict, InstanceDict
@@ -38,7 +39,8 @@ class HostContext:
     """One host's agent as its parts see it. ``peers`` reaches the agents of other hosts."""
 
     def __init__(self, config: Config, host: str, driver: ComputeDriver, conductor: ConductorAPI,
-                 peers: AgentAPI, images: ImageCache, network: NetworkSeam | None = None) -> None:
+                 peers: AgentAPI, images: ImageCache, network: NetworkSeam | None = None,
+                 volumes: VolumeClient | None = None) -> None:
         self.config = config
         self.host = host
         self.driver = driver
@@ -46,6 +48,7 @@ class HostContext:
         self.peers = peers
         self.images = images
         self.network = network or NoNetwork()
+        self.volumes = volumes  # the block-storage service's API; None when the cloud runs none
         self.inflight: dict[str, asyncio.Task[Any]] = {}
 
     @property

@@ -15,6 +15,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from onestack.client.placement import PlacementClient
+from onestack.client.volume import VolumeClient
 from onestack.compute import states
 from onestack.compute.agent import reconcile
 from onestack.compute.agent.actions import ServerActions
@@ -26,6 +27,7 @@ from onestack.compute.agent.interfaces import PortActions
 from onestack.compute.agent.migrate import MoveAgent
 from onestack.compute.agent.network import NetworkSeam
 from onestack.compute.agent.resources import node_record, report_inventory
+from onestack.compute.agent.volumes import VolumeActions
 from onestack.compute.rpcapi import AgentAPI, ConductorAPI, FinishedEvent, InstanceDict
 from onestack.compute.service.instances import InstanceGone, UnexpectedTaskState
 from onestack.compute.virt.driver import (
@@ -45,9 +47,10 @@ BINARY = "nova-compute"
 
 class ComputeAgent(HostContext):
     def __init__(self, config: Config, host: str, driver: ComputeDriver, bus: Bus, conductor: ConductorAPI,
-                 placement: PlacementClient, images: ImageCache, network: NetworkSeam | None = None) -> None:
+                 placement: PlacementClient, images: ImageCache, network: NetworkSeam | None = None,
+                 volumes: VolumeClient | None = None) -> None:
         super().__init__(config, host, driver, conductor, AgentAPI(bus, timeout=config.compute.rpc_timeout),
-                         images, network)
+                         images, network, volumes)
         self.bus = bus
         self.placement = placement
         self.disabled = False
@@ -59,6 +62,7 @@ class ComputeAgent(HostContext):
         self.moves = MoveAgent(self)
         self.info = GuestInfo(self)
         self.ports = PortActions(self)
+        self.volume_actions = VolumeActions(self)
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -70,7 +74,7 @@ class ComputeAgent(HostContext):
         except Exception:  # identity or placement not answering yet: the report loop retries
             log.exception("%s: first report failed; retrying every %ss", self.host, self.config.compute.report_interval)
         self._serving = await serve(self.bus, AgentAPI, self, self.actions, self.moves, self.info, self.images,
-                                    self.ports, route=self.host)
+                                    self.ports, self.volume_actions, route=self.host)
         self._loops = [asyncio.create_task(self._every(self.config.compute.report_interval, self.report)),
                        asyncio.create_task(self._every(self.config.compute.reconcile_interval, self.reconcile)),
                        asyncio.create_task(self._every(self.config.compute.heal_interval, self.ports.heal))]
@@ -125,9 +129,10 @@ class ComputeAgent(HostContext):
             return
         try:
             image_path = await self.images.fetch(instance["image_ref"]) if instance.get("image_ref") else None
+            block_device_info = await self.volume_actions.prepare_boot(instance)
             network_info = await self.network.allocate(instance)
             async with self.network.plugged(instance, network_info):
-                await self.driver.spawn(spec_of(instance), image_path, network_info)
+                await self.driver.spawn(spec_of(instance), image_path, network_info, block_device_info)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - driver errors and image download failures alike

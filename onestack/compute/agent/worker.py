@@ -13,6 +13,7 @@ from typing import Any
 from onestack.client.image import ImageClient
 from onestack.client.network import NetworkClient
 from onestack.client.placement import PlacementClient
+from onestack.client.volume import VolumeClient
 from onestack.compute.agent.images import ImageCache
 from onestack.compute.agent.manager import ComputeAgent
 from onestack.compute.agent.network import CACHE_KEY, NetworkSeam, NeutronNetwork, NoNetwork
@@ -40,13 +41,14 @@ def network_seam(config: Config, host: str, conductor: ConductorAPI, network: Ne
 
 class ComputeHosts:
     def __init__(self, config: Config, hosts: list[str], bus: Bus, placement: PlacementClient,
-                 images: ImageClient, network: NetworkClient | None = None) -> None:
+                 images: ImageClient, network: NetworkClient | None = None,
+                 volumes: VolumeClient | None = None) -> None:
         conductor = ConductorAPI(bus, timeout=config.compute.rpc_timeout)
         self.drivers = build_drivers(config, hosts)
         self.agents = [
             ComputeAgent(config, host, driver, bus, conductor, placement,
                          ImageCache(config.data_dir / "compute" / host / "images", images),
-                         network_seam(config, host, conductor, network))
+                         network_seam(config, host, conductor, network), volumes)
             for host, driver in self.drivers.items()]
 
     async def start(self) -> None:

@@ -7,12 +7,16 @@ conditional task-state update and the instance-action record, then a cast to the
 
 from __future__ import annotations
 
+import json
+import tempfile
 import uuid as uuidlib
+from pathlib import Path
 from typing import Any
 
 import httpx
 from starlette.responses import Response
 
+from onestack.client.volume import VolumeError
 from onestack.compute import states
 from onestack.compute.api import server_create
 from onestack.compute.api.actions_state import (
@@ -37,7 +41,7 @@ from onestack.compute.api.common import (
 )
 from onestack.compute.api.server_actions import action
 from onestack.compute.api.servers import show_one
-from onestack.compute.service import boot
+from onestack.compute.service import block_devices, boot
 from onestack.compute.service import keypairs as keypair_svc
 from onestack.compute.service import server_actions as actions
 from onestack.compute.service.server_actions import Transition
@@ -110,6 +114,12 @@ async def create_image(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any
     # Snapshots are allowed on locked servers: a lock guards against change, not copying (Nova).
     t = Transition("createImage", "createImage", SNAPSHOT_FROM, IMAGE_SNAPSHOT_PENDING, lock=False)
     await _precheck(req, ctx, row["uuid"], t)
+    if not row.get("image_ref"):
+        image_id = await _volume_backed_image(req, ctx, row, name, extra)
+        if req.at_least(2, 45):
+            return json_response({"image_id": image_id}, 202)
+        return Response(status_code=202,
+                        headers=location(f"{str(req.request.base_url).rstrip('/')}/image/v2/images/{image_id}"))
     image_id = await _new_image(req, ctx, _snapshot_body(row, ctx, name, extra))
     try:
         updated = await begin(req, ctx, row["uuid"], t)
@@ -120,6 +130,44 @@ async def create_image(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any
     if req.at_least(2, 45):
         return json_response({"image_id": image_id}, 202)
     return Response(status_code=202, headers=location(f"{str(req.request.base_url).rstrip('/')}/image/v2/images/{image_id}"))
+
+
+async def _volume_backed_image(req: Req, ctx: AuthContext, row: dict[str, Any], name: str,
+                               extra: dict[str, str]) -> str:
+    """Nova's snapshot_volume_backed: each of the server's volumes snapshotted in the
+    block-storage service (forced: they are in use), and an image with no data of its own whose
+    ``block_device_mapping`` property names the snapshots — booting it makes volumes from them."""
+    await req.enforce("os_compute_api:servers:create_image:allow_volume_backed",
+                      {"project_id": row["project_id"]})
+    client = req.state.volume
+    if client is None:
+        raise BadRequest("The block-storage service is not reachable from compute.")
+    bdms = await req.read(block_devices.of_server, row["uuid"])
+    mappings = []
+    for bdm in bdms:
+        if not bdm.get("volume_id"):
+            continue
+        try:
+            snap = await client.create_snapshot({"volume_id": bdm["volume_id"], "force": True,
+                                                 "name": f"snapshot for {name}"}, user_token=ctx.token)
+        except VolumeError as exc:
+            raise BadRequest(f"Invalid volume: {exc.message}") from None
+        mappings.append({"source_type": "snapshot", "destination_type": "volume", "snapshot_id": snap["id"],
+                         "volume_size": snap.get("size") or bdm.get("volume_size"),
+                         "boot_index": bdm.get("boot_index"), "device_name": bdm.get("device_name"),
+                         "delete_on_termination": bool(bdm.get("delete_on_termination")), "tag": bdm.get("tag"),
+                         "volume_type": bdm.get("volume_type"), "guest_format": None, "no_device": None,
+                         "disk_bus": None, "device_type": "disk", "volume_id": None, "image_id": None})
+    body = _snapshot_body(row, ctx, name, {**extra, "block_device_mapping": json.dumps(mappings),
+                                           "bdm_v2": "True", "root_device_name": "/dev/vda"})
+    image_id = await _new_image(req, ctx, body)
+    images = req.state.images
+    assert images is not None
+    with tempfile.TemporaryDirectory() as tmp:  # no data of its own: an empty upload makes it active
+        empty = Path(tmp) / "empty"
+        empty.write_bytes(b"")
+        await images.upload(image_id, empty)
+    return image_id
 
 
 @action("createBackup")

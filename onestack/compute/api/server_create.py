@@ -12,7 +12,7 @@ import ipaddress
 import re
 from typing import Any
 
-from onestack.compute.api import server_networks
+from onestack.compute.api import boot_volumes, server_networks
 from onestack.compute.api.common import (
     Req,
     as_bool,
@@ -290,16 +290,22 @@ def validate(req: Req, body: Any) -> Draft:
     return draft
 
 
-async def check_placement_args(req: Req, draft: Draft) -> None:
-    """The checks Nova makes before it looks anything up: policies, block devices, imageRef."""
+async def check_placement_args(req: Req, draft: Draft) -> boot_volumes.BootDevices:
+    """The checks Nova makes before it looks anything up: policies, block devices, imageRef.
+    The block device mappings come back; a server with a boot volume has no image."""
     await req.enforce("os_compute_api:servers:create")
     await _split_az(req, draft.server.get("availability_zone"))
-    bdm_image = _check_block_devices(draft.server)
-    if draft.image_id is None:
-        draft.image_id = bdm_image
-    if draft.image_id is None:
-        raise BadRequest("Missing imageRef attribute")
+    devices = boot_volumes.parse(req, draft.server, draft.image_id, draft.max_count)
+    if devices.volumes:
+        await req.enforce("os_compute_api:servers:create:attach_volume")
+    if devices.root is not None:
+        draft.image_id = None  # Nova ignores imageRef when a volume is the boot device
+    elif draft.image_id is None:
+        draft.image_id = devices.image_id
+        if draft.image_id is None:
+            raise BadRequest("Missing imageRef attribute")
     _networks(req, draft.server.get("networks"), "networks" in draft.server)
+    return devices
 
 
 async def decide(req: Req, draft: Draft, image: dict[str, Any]) -> Decided:
@@ -346,42 +352,6 @@ def _security_groups(value: Any) -> list[str]:
         if item.get("name"):
             names.append(name_field(item["name"], "security_groups/name"))
     return sorted(set(names))
-
-
-def _image_bdm(bdm: Any) -> str | None:
-    """The image uuid of a ``source_type=image, destination_type=local`` boot mapping, else None."""
-    if not isinstance(bdm, dict):
-        return None
-    boots = str(bdm.get("boot_index")) == "0"
-    if boots and bdm.get("source_type") == "image" and bdm.get("destination_type", "local") == "local":
-        ref = bdm.get("uuid") or bdm.get("image_id")
-        return str(ref) if is_uuid_like(ref) else None
-    return None
-
-
-def _check_block_devices(server: dict[str, Any]) -> str | None:
-    """Block device mappings; returns the image of an image-backed root disk mapping, if any.
-
-    Clients (openstacksdk, the CLI) describe an image boot as one ``image -> local`` mapping.
-    No block-storage service runs yet, so any mapping that needs a volume, or an extra local
-    disk, cannot be served.
-    """
-    legacy, v2 = server.get("block_device_mapping"), server.get("block_device_mapping_v2")
-    for field, value in (("block_device_mapping", legacy), ("block_device_mapping_v2", v2)):
-        if value is not None and not isinstance(value, list):
-            raise invalid(field, value, f"{value!r} is not of type 'array'")
-    if legacy and v2:
-        raise BadRequest("Using different block_device_mapping syntaxes is not allowed in the same request.")
-    if legacy:
-        raise BadRequest("Block Device Mapping is Invalid: the block storage service is not available.")
-    images = [_image_bdm(b) for b in v2 or []]
-    if any(i is None for i in images) or len(images) > 1:
-        raise BadRequest("Block Device Mapping is Invalid: only an image-backed root disk can be served; "
-                         "the block storage service is not available.")
-    ref = server.get("imageRef")
-    if images and ref not in (None, "") and images[0] != ref:
-        raise BadRequest("Block Device Mapping is Invalid: the boot mapping names another image than imageRef.")
-    return images[0] if images else None
 
 
 def image_ref_of(body: dict[str, Any]) -> str | None:

@@ -152,7 +152,10 @@ def detail(req: Req, inst: dict[str, Any], viewer: Viewer, *, fault: dict[str, A
             "OS-SRV-USG:terminated_at": _usage_time(inst.get("terminated_at")),
             "OS-EXT-STS:task_state": inst.get("task_state"), "OS-EXT-STS:vm_state": inst["vm_state"],
             "OS-EXT-STS:power_state": inst.get("power_state") or 0,
-            "os-extended-volumes:volumes_attached": [],
+            "os-extended-volumes:volumes_attached": [
+                {"id": v["id"], **({"delete_on_termination": v["delete_on_termination"]}
+                                   if req.at_least(2, 3) else {})}
+                for v in inst.get("volumes_attached") or []],
         })
     if shape.key_name:
         body["key_name"] = inst.get("key_name")

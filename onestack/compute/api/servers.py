@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from onestack.compute import states
 from onestack.compute.agent.network import release_ports
-from onestack.compute.api import server_create
+from onestack.compute.api import boot_volumes, server_create
 from onestack.compute.api.common import (
     MAX_LIMIT,
     ComputeRoutes,
@@ -31,8 +31,9 @@ from onestack.compute.api.server_views import (
     shape_for,
 )
 from onestack.compute.network_info import cached, requested
-from onestack.compute.service import boot, instances, server_list, servers
+from onestack.compute.service import block_devices, boot, instances, server_list, servers
 from onestack.compute.service.server_list import ServerQuery
+from onestack.compute.volume_cleanup import release_volumes
 from onestack.core.api.faults import BadRequest, Forbidden
 from onestack.core.api.headers import location
 from onestack.core.api.http import json_response, no_content
@@ -107,14 +108,30 @@ async def create_server(req: Req) -> Response:
     await req.caller()  # 401 before anything about the body
     body = await req.json()
     draft = server_create.validate(req, body)
-    await server_create.check_placement_args(req, draft)
+    devices = await server_create.check_placement_args(req, draft)
     compute = req.state
     server_create.compute_has_clients(req)
-    assert compute.images is not None and draft.image_id is not None
-    image = await compute.images.get(draft.image_id, req.headers.get("X-Auth-Token"))
-    if image is None:
-        raise BadRequest("Can not find requested image")
-    rows = await req.write(boot.create, draft, await server_create.decide(req, draft, image))
+    assert compute.images is not None
+    boot_props = await boot_volumes.check(req, compute.volume, devices)
+    if devices.root is not None:
+        image = boot_props or {}
+    else:
+        assert draft.image_id is not None
+        found = await compute.images.get(draft.image_id, req.headers.get("X-Auth-Token"))
+        if found is None:
+            raise BadRequest("Can not find requested image")
+        image = found
+        from_image = boot_volumes.from_image(found)
+        if from_image and not devices.volumes:
+            # The snapshot of a volume-backed server: its mappings are the boot (Nova).
+            devices.volumes = from_image
+            await boot_volumes.check(req, compute.volume, devices)
+            image = {k: v for k, v in found.items() if k not in boot_volumes.IMAGE_BDM_KEYS}
+    decided = await server_create.decide(req, draft, image)
+    decided.volume_backed = devices.root is not None
+    rows = await req.write(boot.create, draft, decided, devices.volumes)
+    if devices.volumes:
+        await _provide_volumes(req, rows)
     assert compute.conductor is not None
     await compute.conductor.build_instances([r["uuid"] for r in rows], req.request_id)
     if draft.return_reservation_id:
@@ -126,6 +143,22 @@ async def create_server(req: Req) -> Response:
                              "security_groups": server.get("security_groups", [{"name": "default"}]),
                              "adminPass": server.get("adminPass") or _password()}
     return json_response({"server": reply}, 202, headers=location(reply["links"][0]["href"]))
+
+
+async def _provide_volumes(req: Req, rows: list[dict[str, Any]]) -> None:
+    """The boot's volumes made (or reserved) as the user before the build is cast; a failure
+    abandons the rows (Nova's 400 for the volume it could not have)."""
+    client = req.state.volume
+    assert client is not None
+    try:
+        for row in rows:
+            made = await boot_volumes.provide(req, client, row, row["block_device_mapping"])
+            for bdm_uuid, values in made:
+                values.pop("created", None)
+                await req.write(block_devices.update, bdm_uuid, values)
+    except BaseException:
+        await req.write(boot.abandon, [r["uuid"] for r in rows])
+        raise
 
 
 def _password(length: int = 12) -> str:
@@ -413,8 +446,10 @@ async def delete_instance(req: Req, ctx: AuthContext, row: dict[str, Any], actio
         from onestack.compute.api.actions_migrate import confirm_before_delete
 
         await confirm_before_delete(req, row)
-    host, remote = await req.write(servers.begin_delete, uuid, await req.is_admin(), action, await actor(req),
-                                   compute.config.compute.service_down_time)
+    host, remote, bdms = await req.write(servers.begin_delete, uuid, await req.is_admin(), action,
+                                         await actor(req), compute.config.compute.service_down_time)
+    if bdms and compute.volume is not None:
+        await release_volumes(compute.volume, uuid, bdms)  # no agent deletes it (Nova's _local_delete)
     if remote and host:
         assert compute.agents is not None
         await compute.agents.terminate_instance(host, row, request_id=req.request_id)

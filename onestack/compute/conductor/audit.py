@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from onestack.compute.bdm_flags import VOLUME_BACKED
 from onestack.compute.conductor.actions import FINAL_STATUSES
 from onestack.compute.conductor.context import ConductorContext
 from onestack.compute.models import ComputeNode, Instance, Migration
@@ -109,8 +110,8 @@ def plan(s: Session, held: dict[str, set[str]], providers: dict[str, tuple[str, 
         if home is None or home not in providers:
             out.homeless.append(server.uuid)
             continue
-        out.reclaim.append(Reclaim(server.uuid, home, resources_of(server.flavor), server.project_id,
-                                   server.user_id, frozenset(held.get(server.uuid, ()))))
+        out.reclaim.append(Reclaim(server.uuid, home, resources_of(server.flavor, bool((server.system_metadata or {}).get(VOLUME_BACKED))),
+                                   server.project_id, server.user_id, frozenset(held.get(server.uuid, ()))))
     return out
 
 

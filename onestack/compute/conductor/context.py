@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from onestack.client.placement import PlacementClient
+from onestack.client.volume import VolumeClient
 from onestack.compute.rpcapi import AgentAPI, FinishedEvent, InstanceDict, SchedulerAPI
 from onestack.compute.service import instances
 from onestack.core.config import Config
@@ -27,6 +28,7 @@ class ConductorContext:
         self.placement = placement
         self.scheduler = scheduler
         self.agents = agents
+        self.volume: VolumeClient | None = None  # the block-storage service's API, when the cloud runs one
 
     @property
     def task_grace(self) -> timedelta:

@@ -39,7 +39,8 @@ from onestack.compute.rpcapi import (
     ServiceFlags,
 )
 from onestack.compute.scheduler.select import NoValidHost
-from onestack.compute.service import instances, services
+from onestack.compute.service import block_devices, instances, services
+from onestack.compute.volume_cleanup import release_volumes
 from onestack.core.bus import Bus, RemoteError, Subscription
 from onestack.core.config import Config
 from onestack.core.db import Database
@@ -200,9 +201,25 @@ class ConductorManager(ConductorContext):
             await self.db.write(lambda s: instances.event_finish(s, uuid, request_id, event, result, None, message,
                                                                  host=host))
 
+    async def block_device_mappings(self, uuid: str) -> list[dict[str, Any]]:
+        return await self.db.read(lambda s: block_devices.of_server(s, uuid))
+
+    async def block_device_update(self, bdm_uuid: str, values: dict[str, Any]) -> None:
+        allowed = {"volume_id", "attachment_id", "connection_info"}
+        await self.db.write(lambda s: block_devices.update(s, bdm_uuid, {k: v for k, v in values.items()
+                                                                         if k in allowed}))
+
     async def instance_destroyed(self, uuid: str, host: str) -> None:
-        """The agent removed the guest: the row goes (soft-deleted) and so does its claim."""
-        await self.db.write(lambda s: instances.mark_deleted(s, uuid))
+        """The agent removed the guest: the row goes (soft-deleted) and so does its claim; its
+        volumes are detached (and deleted when marked delete_on_termination)."""
+
+        def forget(s: Session) -> list[dict[str, Any]]:
+            instances.mark_deleted(s, uuid)
+            return block_devices.remove_all(s, uuid)
+
+        bdms = await self.db.write(forget)
+        if bdms and self.volume is not None:
+            await release_volumes(self.volume, uuid, bdms)
         # Each runs on its own and a failure is logged: the deleted row is the durable intent,
         # and the allocation audit (conductor/audit.py) releases whatever a failure or crash left.
         try:

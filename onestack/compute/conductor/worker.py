@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from onestack.client.placement import PlacementClient
+from onestack.client.volume import VolumeClient
 from onestack.compute.conductor.manager import ConductorManager
 from onestack.compute.rpcapi import AgentAPI, SchedulerAPI
 from onestack.compute.service import services
@@ -23,11 +24,13 @@ log = logging.getLogger("onestack.compute.conductor")
 
 
 class ConductorWorker:
-    def __init__(self, config: Config, db: Database, bus: Bus, placement: PlacementClient) -> None:
+    def __init__(self, config: Config, db: Database, bus: Bus, placement: PlacementClient,
+                 volume: VolumeClient | None = None) -> None:
         self.config = config
         self.bus = bus
         self.manager = ConductorManager(config, db, placement, SchedulerAPI(bus),
                                         AgentAPI(bus, timeout=config.compute.rpc_timeout))
+        self.manager.volume = volume
         self._serving: Subscription | None = None
         self._loop: asyncio.Task[Any] | None = None
 

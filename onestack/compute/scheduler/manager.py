@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 
 from onestack.client.placement import PlacementClient
+from onestack.compute.bdm_flags import VOLUME_BACKED
 from onestack.compute.models import Instance
 from onestack.compute.rpcapi import Destination, FlavorDict, ScheduleRequest
 from onestack.compute.scheduler import registry
@@ -28,10 +29,13 @@ from onestack.core.db import Database
 log = logging.getLogger("onestack.compute.scheduler")
 
 
-def resources_of(flavor: FlavorDict) -> dict[str, int]:
+def resources_of(flavor: FlavorDict, volume_backed: bool = False) -> dict[str, int]:
+    """What a server claims in placement; a volume-backed server's root disk is a volume, not
+    the host's disk (Nova's is_bfv: no root_gb in DISK_GB)."""
     swap_gb = -(-int(flavor.get("swap") or 0) // 1024)
+    root_gb = 0 if volume_backed else int(flavor["root_gb"])
     return {"VCPU": int(flavor["vcpus"]), "MEMORY_MB": int(flavor["memory_mb"]),
-            "DISK_GB": int(flavor["root_gb"]) + int(flavor.get("ephemeral_gb") or 0) + swap_gb}
+            "DISK_GB": root_gb + int(flavor.get("ephemeral_gb") or 0) + swap_gb}
 
 
 class SchedulerManager:
@@ -60,7 +64,7 @@ class SchedulerManager:
             rspec.force_hosts = list(spec["force_hosts"])
         if spec.get("force_nodes") is not None:
             rspec.force_nodes = list(spec["force_nodes"])
-        resources = resources_of(rows[0].flavor)
+        resources = resources_of(rows[0].flavor, volume_backed=bool((rows[0].system_metadata or {}).get(VOLUME_BACKED)))
         candidates = await self.placement.candidates(resources)
         states = await self.db.read(lambda s: host_states(s, candidates, rspec, self.config.compute.service_down_time))
         if spec.get("requested_host"):

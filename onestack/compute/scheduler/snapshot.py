@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from onestack.client.placement import Candidate
+from onestack.compute.bdm_flags import VOLUME_BACKED
 from onestack.compute.models import Aggregate as AggregateRow
 from onestack.compute.models import ComputeNode, Instance, ServerGroup, Service
 from onestack.compute.scheduler.host_state import Aggregate, HostState
@@ -53,7 +54,8 @@ def request_spec(s: Session, instances: list[Instance], ignore_hosts: Iterable[s
                                   members=[m for m in members if m not in {i.uuid for i in instances}], hosts=hosts)
     forced_host, forced_node = meta.get("forced_host"), meta.get("forced_node")
     return RequestSpec(
-        flavor=Flavor(vcpus=fl["vcpus"], memory_mb=fl["memory_mb"], root_gb=fl["root_gb"],
+        # A volume-backed server needs no local root disk (Nova's is_bfv).
+        flavor=Flavor(vcpus=fl["vcpus"], memory_mb=fl["memory_mb"], root_gb=0 if meta.get(VOLUME_BACKED) else fl["root_gb"],
                       ephemeral_gb=fl.get("ephemeral_gb", 0), swap=fl.get("swap", 0) or 0,
                       extra_specs=dict(fl.get("extra_specs") or {}), name=fl.get("name", "")),
         image_properties=dict(meta.get("image_properties") or {}),

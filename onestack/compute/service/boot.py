@@ -13,9 +13,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from onestack.compute.bdm_flags import BOOT_VOLUMES, VOLUME_BACKED
 from onestack.compute.models import ComputeNode, Service
 from onestack.compute.service import availability_zones as az_svc
-from onestack.compute.service import builds, instances, quotas
+from onestack.compute.service import block_devices, builds, instances, quotas
 from onestack.compute.service import flavors as flavor_svc
 from onestack.compute.service import keypairs as keypair_svc
 from onestack.compute.service import server_groups as group_svc
@@ -71,11 +72,18 @@ class Decided:
     groups_checked: bool = False  # the security groups were found in the network service
     name_is_description: bool = False  # before 2.19 Nova keeps the name as the description
     image: dict[str, Any] = field(default_factory=dict)
+    volume_backed: bool = False  # the root disk is a volume: no image, no local root disk checks
 
 
-def check_image(image: dict[str, Any], memory_mb: int, root_gb: int, zero_disk_ok: bool) -> tuple[str, dict[str, Any]]:
+def check_image(image: dict[str, Any], memory_mb: int, root_gb: int, zero_disk_ok: bool,
+                volume_backed: bool = False) -> tuple[str, dict[str, Any]]:
     """Nova's image/flavor checks (status, min_ram, size and min_disk against the root disk);
-    the image id and the properties a server inherits."""
+    the image id and the properties a server inherits. A volume-backed server has no image
+    (its boot volume's image properties are inherited) and no local root disk to check."""
+    if volume_backed:
+        if int(image.get("min_ram") or 0) > memory_mb:
+            raise BadRequest("Flavor's memory is too small for requested image.")
+        return "", {k: v for k, v in image.items() if k not in _RESERVED}
     image_id = image["id"]
     if image.get("status") != "active":
         raise BadRequest(f"Image {image_id} is not active.")
@@ -161,7 +169,8 @@ def resolve(s: Session, draft: Draft, d: Decided) -> BootRequest:
     if d.check_destination:
         check_destination(s, d.forced_host, d.forced_node)
     flavor = _flavor(s, d)
-    image_ref, image_props = check_image(d.image, flavor.memory_mb, flavor.root_gb, d.zero_disk_ok)
+    image_ref, image_props = check_image(d.image, flavor.memory_mb, flavor.root_gb, d.zero_disk_ok,
+                                         d.volume_backed)
     auto_disk = auto_disk_config(draft.auto_disk, image_props, image_ref)
     key_data, group = _lookups(s, draft, d)
     return BootRequest(
@@ -181,6 +190,22 @@ def resolve(s: Session, draft: Draft, d: Decided) -> BootRequest:
     )
 
 
-def create(s: Session, draft: Draft, d: Decided) -> list[dict[str, Any]]:
-    """Resolve and create the rows (quota checked); plain copies of them."""
-    return [instances.to_dict(i) for i in builds.create(s, resolve(s, draft, d))]
+def create(s: Session, draft: Draft, d: Decided, volumes: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Resolve and create the rows (quota checked) and each one's volume mappings; plain copies
+    of the rows, each with its ``block_device_mapping``."""
+    made = builds.create(s, resolve(s, draft, d))
+    if volumes:
+        flags = {BOOT_VOLUMES: True, **({VOLUME_BACKED: True} if d.volume_backed else {})}
+        for inst in made:
+            inst.system_metadata = {**(inst.system_metadata or {}), **flags}
+    rows = [instances.to_dict(i) for i in made]
+    for row in rows:
+        row["block_device_mapping"] = [block_devices.add(s, row["uuid"], dict(m)) for m in volumes or []]
+    return rows
+
+
+def abandon(s: Session, uuids: list[str]) -> None:
+    """The boot's volumes could not be made: its rows go (never scheduled, nothing claimed)."""
+    for uuid in uuids:
+        block_devices.remove_all(s, uuid)
+        instances.mark_deleted(s, uuid)

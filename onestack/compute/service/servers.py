@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from onestack.compute import states
 from onestack.compute.models import Instance, InstanceFault, Service
 from onestack.compute.scheduler.snapshot import COMPUTE_BINARY, service_is_up
-from onestack.compute.service import instances, server_list
+from onestack.compute.service import block_devices, instances, server_list
 from onestack.compute.service.server_list import ServerQuery
 from onestack.core.ids import isotime, utcnow
 
@@ -84,10 +84,13 @@ def shown(s: Session, rows: list[Instance], extras: Extras) -> list[Shown]:
     statuses: dict[str, str] = {}
     if extras.host_status:
         statuses = host_statuses(s, {r.host for r in rows if r.host}, extras.down_after)
+    volumes = block_devices.attached_of(s, uuids)
     out = []
     for row in rows:
         fault = faults.get(row.uuid)
-        out.append(Shown(instances.to_dict(row, tags.get(row.uuid)), _fault(fault) if fault else None,
+        server = instances.to_dict(row, tags.get(row.uuid))
+        server["volumes_attached"] = volumes.get(row.uuid, [])
+        out.append(Shown(server, _fault(fault) if fault else None,
                          statuses.get(row.host or "", "") if extras.host_status else None))
     return out
 
@@ -105,24 +108,25 @@ def listing(s: Session, q: ServerQuery, extras: Extras | None) -> list[Shown]:
 
 
 def begin_delete(s: Session, uuid: str, admin: bool, action: str, actor: Actor,
-                 down_after: float) -> tuple[str | None, bool]:
+                 down_after: float) -> tuple[str | None, bool, list[dict[str, Any]]]:
     """Start deleting: (host, True) when the host must do it, else deleted here at once.
 
     (host, False) when a delete is already under way; (None, False) when the server never
-    reached a host or its host is down, so the row is marked deleted now (a local delete).
+    reached a host or its host is down, so the row is marked deleted now (a local delete): then
+    also the volume mappings it had, forgotten here, whose volumes the caller releases.
     """
     inst = instances.get(s, uuid)
     instances.check_not_locked(inst, admin)
     if inst.task_state == states.DELETING:
-        return inst.host, False
+        return inst.host, False, []
     instances.start_action(s, uuid, action, actor.request_id, actor.project_id, actor.user_id)
     host = inst.host
     if host and host_up(s, host, down_after):
         inst.task_state = states.DELETING
         inst.updated_at = utcnow()
-        return host, True
+        return host, True, []
     instances.mark_deleted(s, uuid)
-    return None, False
+    return None, False, block_devices.remove_all(s, uuid)
 
 
 def clear_password(s: Session, uuid: str) -> None:

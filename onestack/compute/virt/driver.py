@@ -490,6 +490,21 @@ class InterfaceAttachable(Protocol):
 
 
 @runtime_checkable
+class VolumeAttachable(Protocol):
+    """Volumes into a guest: ``connection_info`` is what the block-storage service answered for
+    this host's connector (``driver_volume_type`` and its ``data``); ``device`` the guest's name
+    for the disk (``/dev/vdb``)."""
+
+    async def attach_volume(self, uuid: str, connection_info: dict[str, Any], device: str) -> None:
+        """Connect the volume and plug it into the guest as ``device``. Already there: replaced."""
+        ...
+
+    async def detach_volume(self, uuid: str, device: str) -> None:
+        """Unplug the disk from the guest. Not there (or no such guest): nothing to do."""
+        ...
+
+
+@runtime_checkable
 class RemoteConsoles(Protocol):
     async def get_vnc_console(self, uuid: str) -> ConsoleInfo:
         """Where the VNC server of this guest listens. Raises ``ConsoleUnavailable`` unless

@@ -293,6 +293,8 @@ class FakeDriver:
                 return
             self._maybe_fail(instance, "before_allocating")
             guest = self._define(instance, network_info, building=True)
+            guest.volumes = {str(m["mount_device"]): dict(m.get("connection_info") or {})
+                             for m in (block_device_info or {}).get("block_device_mapping", [])}
             try:
                 await asyncio.to_thread(self._check_image, image_path)
                 if self.config.spawn_latency > 0:
@@ -555,6 +557,26 @@ class FakeDriver:
     def interfaces(self, uuid: str) -> list[str]:
         """The port ids plugged into the guest (what tests check the agent told the driver)."""
         return [str(p.get("id")) for p in self._get(uuid).network_info]
+
+    # --- VolumeAttachable --------------------------------------------------------------------
+
+    async def attach_volume(self, uuid: str, connection_info: dict[str, Any], device: str) -> None:
+        async with self._locked(uuid):
+            guest = self._get(uuid)
+            guest.volumes[device] = dict(connection_info)
+            self._save(uuid)
+            self._log(guest, f"virtio_blk: disk {device} attached ({connection_info.get('driver_volume_type')})")
+
+    async def detach_volume(self, uuid: str, device: str) -> None:
+        async with self._locked(uuid):
+            guest = self._guests.get(uuid)
+            if guest is not None and guest.volumes.pop(device, None) is not None:
+                self._save(uuid)
+                self._log(guest, f"virtio_blk: disk {device} detached")
+
+    def volumes(self, uuid: str) -> dict[str, dict[str, Any]]:
+        """The guest's disks by device and their connection info (what tests check the agent told it)."""
+        return dict(self._get(uuid).volumes)
 
     # --- RemoteConsoles ---------------------------------------------------------------------
 

@@ -42,6 +42,8 @@ class Guest:
     booted_at: float | None = None  # wall-clock time of the last boot while running (survives restarts)
     building: bool = False
     rescued: bool = False
+    # Attached volumes: device name -> the block-storage service's connection_info.
+    volumes: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def uptime(self) -> int:
         return max(0, int(time.time() - self.booted_at)) if self.booted_at is not None else 0
@@ -49,7 +51,7 @@ class Guest:
     def to_json(self) -> dict[str, Any]:
         return {"spec": asdict(self.spec), "state": int(self.state),
                 "network_info": self.network_info, "console": list(self.console), "booted_at": self.booted_at,
-                "rescued": self.rescued}
+                "rescued": self.rescued, "volumes": self.volumes}
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Guest:
@@ -57,7 +59,7 @@ class Guest:
                    network_info=list(doc["network_info"]),
                    console=deque((str(line) for line in doc["console"]), maxlen=CONSOLE_LINES),
                    booted_at=None if doc["booted_at"] is None else float(doc["booted_at"]),
-                   rescued=bool(doc["rescued"]))
+                   rescued=bool(doc["rescued"]), volumes=dict(doc.get("volumes") or {}))
 
 
 class GuestFiles:

@@ -150,7 +150,7 @@ def build_service_app(service: Service, max_body_size: int) -> ASGIApp:
     for wrap in service.middleware:
         wrapped = wrap(wrapped)
     if service.microversion is not None:
-        wrapped = MicroversionMiddleware(app, service.microversion, service.render_error, service.versioned_prefix)
+        wrapped = MicroversionMiddleware(wrapped, service.microversion, service.render_error, service.versioned_prefix)
     if service.request_id_headers:
         wrapped = RequestIdHeaders(wrapped, service.request_id_headers)
     return wrapped

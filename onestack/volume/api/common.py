@@ -191,7 +191,15 @@ def links(req: Req, collection: str, items: Sequence[Mapping[str, Any]], lq: Lis
     """``{<collection>_links: [next]}`` when the page came back full (and only then), as Cinder."""
     if lq.limit is None or not items or len(items) < lq.limit:
         return {}
-    return {f"{collection}_links": [{"rel": "next", "href": req.next_href(str(items[-1]["id"]))}]}
+    href = req.next_href(str(items[-1]["id"]))
+    project = url_project(req.request.scope)
+    if project:
+        # The path was routed without the project id the client named: give it back, so the link
+        # is the URL the client asked for with the marker moved on (Tempest compares the paths).
+        head = f"{req.service_url}/v3/"
+        if href.startswith(head):
+            href = f"{head}{project}/{href[len(head):]}"
+    return {f"{collection}_links": [{"rel": "next", "href": href}]}
 
 
 def self_links(req: Req, collection: str, object_id: str) -> list[dict[str, str]]:

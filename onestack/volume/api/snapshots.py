@@ -13,6 +13,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from onestack.core.api.faults import BadRequest
 from onestack.core.api.http import json_response
 from onestack.volume.api.common import (
     Req,
@@ -24,6 +25,7 @@ from onestack.volume.api.common import (
     list_query,
 )
 from onestack.volume.errors import InvalidInput, SnapshotMetadataNotFound
+from onestack.volume.service import manageable
 from onestack.volume.service import snapshots as svc
 from onestack.volume.service.common import iso
 
@@ -108,6 +110,12 @@ def metadata_filter(raw: str | None) -> dict[str, str] | None:
     if not isinstance(found, dict):
         raise InvalidInput(f"Invalid metadata filter: {raw}")
     return {str(k): str(v) for k, v in found.items()}
+
+
+def _is_progress(value: Any) -> bool:
+    """Cinder's ``progress`` format: a percentage, ``0%`` to ``100%``."""
+    return (isinstance(value, str) and value.endswith("%") and value[:-1].isdigit()
+            and 0 <= int(value[:-1]) <= 100)
 
 
 async def _wrapped(req: Req, wrapper: str) -> dict[str, Any]:
@@ -209,10 +217,14 @@ async def delete_snapshot(req: Req) -> Response:
 
 @routes.post("/v3/snapshots/{snapshot_id}/action")
 async def snapshot_action(req: Req) -> Response:
+    await req.caller()  # 401 before anything about the body
     body = await req.json()
-    if not isinstance(body, dict) or len(body) != 1:
-        raise InvalidInput("There is no such action: None")
+    if not isinstance(body, dict) or not body:
+        raise BadRequest("Malformed request body")
     action, args = next(iter(body.items()))
+    if len(body) != 1:
+        raise BadRequest(f"Invalid input for field/attribute {action}. Value: {body}. Additional properties are "
+                         "not allowed")
     snapshot_id = req.path("snapshot_id")
     if action == "os-reset_status":
         await req.enforce("volume_extension:snapshot_admin_actions:reset_status")
@@ -228,11 +240,14 @@ async def snapshot_action(req: Req) -> Response:
         if not isinstance(args, dict) or not isinstance(args.get("status"), str):
             raise InvalidInput("'status' must be specified.")
         progress = args.get("progress")
-        if progress is not None and not isinstance(progress, str):
-            raise invalid("progress", progress, f"{progress!r} is not of type 'string'")
+        if progress is not None and not _is_progress(progress):
+            raise invalid("progress", progress, f"{progress!r} is not a 'progress'")
         await req.write(svc.update_status, await caller(req), snapshot_id, args["status"], progress)
+    elif action == "os-unmanage":
+        await req.enforce("snapshot_extension:snapshot_unmanage")
+        await req.write(manageable.unmanage_snapshot, await caller(req), snapshot_id)
     else:
-        raise InvalidInput(f"There is no such action: {action}")
+        raise BadRequest(f"There is no such action: {action}")
     return Response(status_code=202)
 
 

@@ -78,7 +78,7 @@ async def render(req: Req, t: svc.TypeView, *, qos: bool = True, access: bool = 
     return out
 
 
-def _is_public_param(req: Req, admin: bool) -> bool | None:
+def is_public_param(req: Req, admin: bool) -> bool | None:
     """Only admins choose: absent → public (and shared), ``none`` → all, else the boolean."""
     if not admin:
         return True
@@ -98,7 +98,7 @@ async def list_types(req: Req) -> Response:
     await req.enforce("volume_extension:type_get_all")
     who = await caller(req)
     lq = list_query(req, sort_keys=svc.SORT_COLUMNS, filters=(), ignore=("is_public",))
-    found = await req.read(svc.list_types, who, _is_public_param(req, who.is_admin), lq)
+    found = await req.read(svc.list_types, who, is_public_param(req, who.is_admin), lq)
     return json_response({"volume_types": [await render(req, t) for t in found]})
 
 

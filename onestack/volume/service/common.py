@@ -31,6 +31,12 @@ def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
+def created() -> datetime:
+    """A creation stamp: naive UTC keeping microseconds, so rows made within one second still list
+    in creation order (lists sort by created_at; Tempest's marker tests rely on that order)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
 def iso(value: datetime | None) -> str | None:
     """Cinder's timestamps: ``2024-01-01T00:00:00.000000``."""
     return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%S.%f")

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 from onestack.volume import models
 from onestack.volume.errors import (
     Invalid,
-    NotFound,
     QoSSpecsExists,
+    QoSSpecsInUse,
+    QoSSpecsKeyNotFound,
     QoSSpecsNotFound,
     VolumeTypeNotFound,
 )
@@ -21,16 +22,6 @@ from onestack.volume.service.common import ListQuery, list_rows, new_id, now
 
 Q = models.QosSpecs
 SORT_COLUMNS = {"name": Q.name, "created_at": Q.created_at, "consumer": Q.consumer, "id": Q.id}
-
-
-class QoSSpecsInUse(Invalid):
-    def __init__(self, specs_id: str) -> None:
-        super().__init__(f"QoS Specs {specs_id} is still associated with entities.")
-
-
-class QoSSpecsKeyNotFound(NotFound):
-    def __init__(self, specs_id: str, key: str) -> None:
-        super().__init__(f"QoS spec {specs_id} has no spec with key {key}.")
 
 
 @dataclass

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from onestack.volume import models
 from onestack.volume.errors import (
     InvalidInput,
+    InvalidParameterValue,
     InvalidSnapshot,
     InvalidVolume,
     SnapshotMetadataNotFound,
@@ -25,6 +26,7 @@ from onestack.volume.service import quotas
 from onestack.volume.service.common import (
     Caller,
     ListQuery,
+    created,
     get_visible,
     list_rows,
     new_id,
@@ -133,7 +135,7 @@ def create(s: Session, caller: Caller, volume_id: str | None, force: bool, in_us
     snap = models.Snapshot(id=new_id(), volume_id=volume.id, project_id=volume.project_id, user_id=caller.user_id,
                            name=name, description=description, status="creating", progress="0%",
                            volume_size=volume.size, volume_type_id=volume.volume_type_id, host=volume.host,
-                           use_quota=True, created_at=now())
+                           use_quota=True, created_at=created())
     s.add(snap)
     for key, value in metadata.items():
         s.add(models.SnapshotMetadata(snapshot_id=snap.id, key=key, value=value))
@@ -163,12 +165,8 @@ def _cast_for(s: Session, snap: models.Snapshot) -> Cast | None:
 def delete_snapshot(s: Session, caller: Caller, snapshot_id: str, force: bool = False) -> Cast | None:
     """``deleting`` and a cast to the agent; a snapshot that never reached a host goes at once."""
     snap = _row(s, snapshot_id, caller)
-    if not force:
-        if snap.status not in ("available", "error"):
-            raise InvalidSnapshot("Volume Snapshot status must be available or error and must not be part of a "
-                                  "group.")
-        if snap.group_snapshot_id:
-            raise InvalidSnapshot("Snapshot cannot be deleted while it is part of a group snapshot.")
+    if not force and (snap.status not in ("available", "error") or snap.group_snapshot_id):
+        raise InvalidSnapshot("Snapshot status must be available or error and must not be part of a group.")
     snap.status = "deleting"
     snap.updated_at = now()
     s.flush()
@@ -190,10 +188,11 @@ def reset_status(s: Session, caller: Caller, snapshot_id: str, status: str) -> N
 def update_status(s: Session, caller: Caller, snapshot_id: str, status: str, progress: str | None) -> None:
     """``os-update_snapshot_status``: what a service reports about a snapshot it is working on."""
     snap = _row(s, snapshot_id, caller)
-    allowed = UPDATABLE.get(snap.status, ())
-    if status not in allowed:
-        raise InvalidSnapshot(f"Provided snapshot status {status} not allowed for snapshot with status "
-                              f"{snap.status}.")
+    if snap.status not in UPDATABLE:
+        raise InvalidParameterValue(f"Snapshot status {snap.status} not allowed for update_snapshot_status")
+    if status not in UPDATABLE[snap.status]:
+        raise InvalidParameterValue(f"Provided snapshot status {status} not allowed for snapshot with status "
+                                    f"{snap.status}.")
     snap.status = status
     if progress is not None:
         snap.progress = progress

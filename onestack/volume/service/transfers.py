@@ -17,7 +17,15 @@ from sqlalchemy.orm import Session
 from onestack.volume import models
 from onestack.volume.errors import InvalidAuthKey, InvalidVolume, TransferNotFound, VolumeNotFound
 from onestack.volume.service import quotas
-from onestack.volume.service.common import Caller, ListQuery, get_visible, list_rows, new_id, now
+from onestack.volume.service.common import (
+    Caller,
+    ListQuery,
+    created,
+    get_visible,
+    list_rows,
+    new_id,
+    now,
+)
 from onestack.volume.service.snapshots import quota_deltas
 
 T = models.Transfer
@@ -78,7 +86,7 @@ def create(s: Session, caller: Caller, volume_id: str, name: str | None, no_snap
         raise InvalidVolume("status must be available")
     auth_key, salt = _random(KEY_LENGTH), _random(SALT_LENGTH)
     row = T(id=new_id(), volume_id=volume.id, source_project_id=volume.project_id, name=name, salt=salt,
-            crypt_hash=_hash(salt, auth_key), no_snapshots=no_snapshots, created_at=now())
+            crypt_hash=_hash(salt, auth_key), no_snapshots=no_snapshots, created_at=created())
     s.add(row)
     volume.previous_status = volume.status
     volume.status = "awaiting-transfer"

@@ -21,35 +21,20 @@ from onestack.volume.errors import (
     Invalid,
     NotFound,
     VolumeTypeAccessExists,
+    VolumeTypeAccessNotFound,
+    VolumeTypeEncryptionExists,
+    VolumeTypeEncryptionNotFound,
     VolumeTypeExists,
     VolumeTypeExtraSpecsNotFound,
     VolumeTypeNotFound,
+    VolumeTypeProjectDefaultNotFound,
 )
+from onestack.volume.service import default_type as default_types
 from onestack.volume.service.common import Caller, ListQuery, iso, list_rows, new_id, now
 
 T = models.VolumeType
 SORT_COLUMNS = {"name": T.name, "created_at": T.created_at, "updated_at": T.updated_at, "id": T.id,
                 "description": T.description, "is_public": T.is_public}
-
-
-class VolumeTypeAccessNotFound(NotFound):
-    def __init__(self, type_id: str, project_id: str) -> None:
-        super().__init__(f"Volume type access not found for {type_id} / {project_id} combination.")
-
-
-class VolumeTypeEncryptionExists(Invalid):
-    def __init__(self, type_id: str) -> None:
-        super().__init__(f"Volume type encryption for type {type_id} already exists.")
-
-
-class VolumeTypeEncryptionNotFound(NotFound):
-    def __init__(self, type_id: str) -> None:
-        super().__init__(f"Volume type encryption for type {type_id} does not exist.")
-
-
-class VolumeTypeProjectDefaultNotFound(NotFound):
-    def __init__(self, project_id: str) -> None:
-        super().__init__(f"Default type for project {project_id} not found.")
 
 
 @dataclass
@@ -100,14 +85,11 @@ def get_type(s: Session, id_or_name: str, caller: Caller) -> TypeView:
 
 
 def default_type(s: Session, caller: Caller, configured: str) -> TypeView:
-    """The project's own default (3.62) or the configured ``default_volume_type``."""
-    row = s.get(models.DefaultVolumeType, caller.project_id)
-    found = s.get(T, row.volume_type_id) if row is not None else None
-    if found is None:
-        found = s.scalar(select(T).where(T.name == configured))
-    if found is None:
-        raise VolumeTypeNotFound("default")
-    return view(s, found)
+    """The project's own default (3.62), else the configured ``default_volume_type``, else ``__DEFAULT__``."""
+    try:
+        return view(s, default_types.resolve(s, caller.project_id, configured))
+    except NotFound:
+        raise VolumeTypeNotFound("default") from None
 
 
 def create_type(s: Session, name: str, description: str | None, is_public: bool,

@@ -42,7 +42,8 @@ def test_every_declared_method_is_served_by_the_composed_services(config: Config
     agent = agent_of(config, bus)
     conductor = ConductorManager(config, None, None, SchedulerAPI(bus), AgentAPI(bus))  # type: ignore[arg-type]
     served = {
-        "agent": endpoints(AgentAPI, agent, agent.actions, agent.moves, agent.info, agent.images, agent.ports),
+        "agent": endpoints(AgentAPI, agent, agent.actions, agent.moves, agent.info, agent.images, agent.ports,
+                           agent.volume_actions),
         "conductor": endpoints(ConductorAPI, conductor, conductor.moves, conductor.shelve),
         "scheduler": endpoints(SchedulerAPI, SchedulerManager(config, None, None)),  # type: ignore[arg-type]
     }
@@ -58,6 +59,7 @@ def test_an_agents_failures_come_back_as_their_classes(config: Config) -> None:
         bus = Bus(MemoryTransport(), default_timeout=5)
         agent = agent_of(config, bus)
         await serve(bus, AgentAPI, agent, agent.actions, agent.moves, agent.info, agent.images, agent.ports,
+                    agent.volume_actions,
                     route="h1")
         api = AgentAPI(bus)
         caught: list[type[BaseException]] = []

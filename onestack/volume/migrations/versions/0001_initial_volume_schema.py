@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 17:02:28.626924
+Create Date: 2026-12-06 17:11:29.548372
 """
 import sqlalchemy as sa
 from alembic import op
@@ -118,6 +118,8 @@ def upgrade() -> None:
     sa.Column('availability_zone', sa.String(length=255), nullable=False),
     sa.Column('total_capacity_gb', sa.Double(), nullable=False),
     sa.Column('free_capacity_gb', sa.Double(), nullable=False),
+    sa.Column('allocated_capacity_gb', sa.Double(), nullable=False),
+    sa.Column('provisioned_capacity_gb', sa.Double(), nullable=False),
     sa.Column('reserved_percentage', sa.Integer(), nullable=False),
     sa.Column('max_over_subscription_ratio', sa.Double(), nullable=False),
     sa.Column('thin_provisioning_support', sa.Boolean(), nullable=False),

@@ -1,0 +1,118 @@
+"""The agent's part for a server's volumes: attach and detach (Nova's compute side of the
+os-volume_attachments API and of boot from volume).
+
+The API reserved the volume (a block-storage attachment with no connector); here the host's
+connector goes in (``attachment update`` answers the connection info), the driver plugs the
+disk, and the attachment is completed (the volume is ``in-use``). Detach unplugs; the API then
+deletes the attachment. Calls: the API answers once the driver was told.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from onestack.client.volume import VolumeClient, VolumeError, connector
+from onestack.compute.agent.host import HostContext
+from onestack.compute.bdm_flags import BOOT_VOLUMES
+from onestack.compute.rpcapi import InstanceDict
+from onestack.compute.virt.driver import BlockDeviceInfo, NotSupported, VolumeAttachable
+from onestack.core.rpc import remote_error
+
+log = logging.getLogger("onestack.compute.volumes")
+
+BOOT_VOLUME_TIMEOUT = 300.0  # how long a build waits for its volumes to be created (Nova: 180 s + retries)
+
+
+def _entry(bdm: dict[str, Any], info: dict[str, Any]) -> dict[str, Any]:
+    return {"connection_info": info, "mount_device": bdm.get("device_name"), "boot_index": bdm.get("boot_index"),
+            "delete_on_termination": bool(bdm.get("delete_on_termination")), "volume_id": bdm.get("volume_id")}
+
+
+@remote_error
+class VolumeAttachFailed(Exception):
+    """The volume could not be attached (the block-storage service's or the driver's reason)."""
+
+
+class VolumeActions:
+    def __init__(self, agent: HostContext) -> None:
+        self.agent = agent
+
+    def _client(self) -> VolumeClient:
+        if self.agent.volumes is None:
+            raise VolumeAttachFailed("No block-storage service runs: no volume can be attached.")
+        return self.agent.volumes
+
+    async def connect(self, instance: InstanceDict, bdm: dict[str, Any]) -> dict[str, Any]:
+        """Connector in, connection info out, disk plugged, attachment completed (no ``busy``:
+        a build calls it while it holds the server)."""
+        driver = self.agent.driver
+        if not isinstance(driver, VolumeAttachable):
+            raise NotSupported("The compute driver does not support attaching volumes.")
+        client = self._client()
+        attachment_id = str(bdm["attachment_id"])
+        try:
+            att = await client.attachment_update(attachment_id, connector(self.agent.host, bdm.get("device_name")))
+            info = dict(att.get("connection_info") or {})
+            await driver.attach_volume(instance["uuid"], info, str(bdm["device_name"]))
+        except VolumeError as exc:
+            raise VolumeAttachFailed(exc.message) from None
+        try:
+            await client.attachment_complete(attachment_id)
+        except VolumeError as exc:
+            await driver.detach_volume(instance["uuid"], str(bdm["device_name"]))
+            raise VolumeAttachFailed(exc.message) from None
+        return info
+
+    async def prepare_boot(self, instance: InstanceDict) -> BlockDeviceInfo | None:
+        """Before spawn: each volume mapping's volume (created by the API) is waited for until
+        available, reserved for the server (unless the API did), and connected to this host
+        (Nova's _prep_block_device). None when the server has no volumes."""
+        if not (instance.get("system_metadata") or {}).get(BOOT_VOLUMES):
+            return None  # booted without volumes: nothing to ask the conductor
+        bdms = [b for b in await self.agent.conductor.block_device_mappings(instance["uuid"])
+                if b.get("destination_type") == "volume"]
+        if not bdms:
+            return None
+        client = self._client()
+        uuid = instance["uuid"]
+        mapping = []
+        for bdm in bdms:
+            volume_id = bdm.get("volume_id")
+            if not volume_id:
+                raise VolumeAttachFailed(f"Block device mapping {bdm['uuid']} has no volume.")
+            try:
+                vol = await client.wait_volume(str(volume_id), ("available", "reserved", "in-use"),
+                                               timeout=BOOT_VOLUME_TIMEOUT)
+                attachment_id = bdm.get("attachment_id")
+                if attachment_id:
+                    att = await client.attachment_get(str(attachment_id))
+                    if att.get("connection_info") and att.get("attach_status") == "attached":
+                        info = dict(att["connection_info"])  # a rebuild of this row: already connected
+                        mapping.append(_entry(bdm, info))
+                        continue
+                else:
+                    if vol.get("status") != "available" and not vol.get("multiattach"):
+                        raise VolumeAttachFailed(f"Volume {volume_id} is {vol.get('status')}, not available.")
+                    attachment_id = str((await client.attachment_create(str(volume_id), uuid))["id"])
+                    await self.agent.conductor.block_device_update(bdm["uuid"], {"attachment_id": attachment_id})
+                att = await client.attachment_update(str(attachment_id),
+                                                    connector(self.agent.host, bdm.get("device_name")))
+                info = dict(att.get("connection_info") or {})
+                await client.attachment_complete(str(attachment_id))
+            except VolumeError as exc:
+                raise VolumeAttachFailed(exc.message) from None
+            await self.agent.conductor.block_device_update(bdm["uuid"], {"connection_info": info})
+            mapping.append(_entry(bdm, info))
+        root = next((m["mount_device"] for m in mapping if m["boot_index"] == 0), None)
+        return {"block_device_mapping": mapping, "root_device_name": root}
+
+    async def attach_volume(self, instance: InstanceDict, bdm: dict[str, Any]) -> dict[str, Any]:
+        async with self.agent.busy(instance["uuid"]):
+            return await self.connect(instance, bdm)
+
+    async def detach_volume(self, instance: InstanceDict, bdm: dict[str, Any]) -> None:
+        driver = self.agent.driver
+        async with self.agent.busy(instance["uuid"]):
+            if isinstance(driver, VolumeAttachable) and bdm.get("device_name"):
+                await driver.detach_volume(instance["uuid"], str(bdm["device_name"]))

@@ -1,0 +1,257 @@
+"""``/servers/{id}/os-volume_attachments``: a server's volumes (Nova's volume-attachments API).
+
+The list and show read the server's block device mappings. Attach checks the volume with the
+block-storage service as the user (404 unknown, 400 not available), writes the mapping with the
+next free device name, reserves the volume for the server (a Cinder attachment with no
+connector; a volume someone else reserved first is Cinder's 400, answered as Nova does), then
+asks the server's agent to connect it (agent/volumes.py); any failure undoes the attachment and
+the mapping. Detach asks the agent to unplug the disk, deletes the attachment and the mapping.
+Both are recorded as instance actions (attach_volume, detach_volume).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from onestack.client.volume import VolumeClient, VolumeError, VolumeNotFound
+from onestack.compute import states
+from onestack.compute.agent.volumes import VolumeAttachFailed
+from onestack.compute.api.actions_state import agents
+from onestack.compute.api.common import ComputeRoutes, Req, check_keys, invalid, is_uuid_like
+from onestack.compute.api.servers import actor, load
+from onestack.compute.service import block_devices, instances
+from onestack.compute.virt.driver import NotSupported
+from onestack.core.api.faults import BadRequest, Conflict, NotFound, NotImplementedFault
+from onestack.core.api.http import json_response
+
+routes = ComputeRoutes()
+_RULE = "os_compute_api:os-volumes-attachments:"
+_ATTACH_STATES = (states.ACTIVE, states.PAUSED, states.STOPPED, states.RESIZED, states.SOFT_DELETED,
+                  states.SHELVED, states.SHELVED_OFFLOADED)
+_DETACH_STATES = (*_ATTACH_STATES, states.SUSPENDED)
+
+
+def client_of(req: Req) -> VolumeClient:
+    client: VolumeClient | None = req.state.volume
+    if client is None:
+        raise NotImplementedFault("The block-storage service is not available.")
+    return client
+
+
+def view(req: Req, bdm: dict[str, Any], *, listing: bool = True) -> dict[str, Any]:
+    body: dict[str, Any] = {"volumeId": bdm["volume_id"], "serverId": bdm["instance_uuid"],
+                            "device": bdm.get("device_name")}
+    if not req.at_least(2, 89):
+        body["id"] = bdm["volume_id"]  # Nova's old attachment id was the volume's
+    if req.at_least(2, 70):
+        body["tag"] = bdm.get("tag")
+    if req.at_least(2, 79):
+        body["delete_on_termination"] = bool(bdm.get("delete_on_termination"))
+    if req.at_least(2, 89) and listing:
+        body["attachment_id"] = bdm.get("attachment_id")
+        body["bdm_uuid"] = bdm["uuid"]
+    return body
+
+
+def _check_state(row: dict[str, Any], action: str, allowed: tuple[str, ...]) -> None:
+    if row["vm_state"] not in allowed:
+        raise Conflict(f"Cannot '{action}' instance {row['uuid']} while it is in vm_state {row['vm_state']}")
+    if row.get("task_state") is not None:
+        raise Conflict(f"Cannot '{action}' instance {row['uuid']} while it is in task_state {row['task_state']}")
+
+
+async def _unlocked(req: Req, row: dict[str, Any]) -> None:
+    if row.get("locked") and not await req.is_admin():
+        raise Conflict(f"Instance {row['uuid']} is locked")
+
+
+def _attached(bdms: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [b for b in bdms if b.get("volume_id") and b.get("destination_type") == "volume"]
+
+
+@routes.get("/v2.1/servers/{server_id}/os-volume_attachments")
+async def list_attachments(req: Req) -> Response:
+    ctx = await req.caller()
+    row = await load(req, ctx, req.path("server_id"), _RULE + "index")
+    bdms = _attached(await req.read(block_devices.of_server, row["uuid"]))
+    offset = _non_negative(req, "offset")
+    limit = _non_negative(req, "limit")
+    bdms = bdms[offset:] if limit is None else bdms[offset:offset + limit]
+    return json_response({"volumeAttachments": [view(req, b) for b in bdms]})
+
+
+def _non_negative(req: Req, name: str) -> Any:
+    raw = req.params.get(name)
+    if raw is None:
+        return 0 if name == "offset" else None
+    if not raw.isdigit():
+        raise invalid(name, raw, f"'{raw}' does not match '^[0-9]*$'")
+    return int(raw)
+
+
+@routes.get("/v2.1/servers/{server_id}/os-volume_attachments/{volume_id}")
+async def show_attachment(req: Req) -> Response:
+    ctx = await req.caller()
+    row = await load(req, ctx, req.path("server_id"), _RULE + "show")
+    volume_id = req.path("volume_id")
+    bdm = await req.read(block_devices.by_volume, row["uuid"], volume_id)
+    if bdm is None:
+        raise NotFound(f"volume_id not found: {volume_id}")
+    return json_response({"volumeAttachment": view(req, bdm)})
+
+
+def _attach_body(req: Req, body: Any) -> tuple[str, str | None, bool]:
+    if not isinstance(body, dict):
+        raise invalid("volumeAttachment", body, f"{body!r} is not of type 'object'")
+    check_keys(body, {"volumeAttachment"}, "")
+    att = body.get("volumeAttachment")
+    if not isinstance(att, dict):
+        raise BadRequest("Invalid input for field/attribute volumeAttachment. Value: None. "
+                         "'volumeAttachment' is a required property" if att is None else
+                         f"Invalid input for field/attribute volumeAttachment. Value: {att}. "
+                         f"{att!r} is not of type 'object'")
+    allowed = {"volumeId", "device"} | ({"tag"} if req.at_least(2, 49) else set()) \
+        | ({"delete_on_termination"} if req.at_least(2, 79) else set())
+    check_keys(att, allowed, "volumeAttachment")
+    volume_id = att.get("volumeId")
+    if volume_id is None:
+        raise BadRequest("Invalid input for field/attribute volumeAttachment. Value: "
+                         f"{att}. 'volumeId' is a required property")
+    if not is_uuid_like(volume_id):
+        raise invalid("volumeAttachment/volumeId", volume_id, f"{volume_id!r} is not a 'uuid'")
+    device = att.get("device")
+    if device is not None and (not isinstance(device, str) or not device.startswith("/dev/")):
+        raise invalid("volumeAttachment/device", device, f"{device!r} does not match '(^/dev/x{{0,1}}[a-z]{{0,1}}d{{0,1}})([a-z]+)[0-9]*$'")
+    tag = att.get("tag")
+    if tag is not None and (not isinstance(tag, str) or not 1 <= len(tag) <= 60 or "/" in tag or "," in tag):
+        raise invalid("volumeAttachment/tag", tag, f"{tag!r} does not match '^[^,/]*$'")
+    dot = att.get("delete_on_termination", False)
+    if not isinstance(dot, bool):
+        raise invalid("volumeAttachment/delete_on_termination", dot, f"{dot!r} is not of type 'boolean'")
+    return str(volume_id), tag, dot
+
+
+async def _volume(req: Req, client: VolumeClient, volume_id: str) -> dict[str, Any]:
+    try:
+        return await client.get_volume(volume_id, user_token=req.headers.get("X-Auth-Token"))
+    except VolumeNotFound:
+        raise NotFound(f"Volume {volume_id} could not be found.") from None
+
+
+def _check_attachable(volume: dict[str, Any]) -> None:
+    status = volume.get("status")
+    if status == "available" or (status == "in-use" and volume.get("multiattach")):
+        return
+    raise BadRequest(f"Invalid volume: volume {volume['id']} status must be 'available' (or 'in-use' when "
+                     f"multiattach), but it is '{status}'")
+
+
+def _record(s: Session, uuid: str, action: str, who: Any) -> None:
+    instances.start_action(s, uuid, action, who.request_id, who.project_id, who.user_id)
+
+
+async def attach(req: Req, row: dict[str, Any], volume_id: str, tag: str | None, dot: bool) -> dict[str, Any]:
+    """Reserve, map, connect; the mapping (undone on any failure). Shared with boot-time checks."""
+    client = client_of(req)
+    token = req.headers.get("X-Auth-Token")
+    _check_attachable(await _volume(req, client, volume_id))
+    bdm = await req.write(block_devices.reserve_attach, row["uuid"], volume_id, tag, dot)
+    try:
+        try:
+            att = await client.attachment_create(volume_id, row["uuid"], user_token=token)
+        except VolumeError as exc:
+            if exc.status == 404:
+                raise NotFound(f"Volume {volume_id} could not be found.") from None
+            raise BadRequest(f"Invalid volume: {exc.message}") from None
+        bdm["attachment_id"] = str(att["id"])
+        await req.write(block_devices.update, bdm["uuid"], {"attachment_id": bdm["attachment_id"]})
+        if row.get("host") and row["vm_state"] != states.SHELVED_OFFLOADED:
+            try:
+                info = await agents(req).attach_volume(row["host"], row, bdm)
+            except VolumeAttachFailed as exc:
+                raise BadRequest(f"Invalid volume: {exc}") from None
+            except NotSupported:
+                raise NotImplementedFault("The compute driver does not support attaching volumes.") from None
+            bdm["connection_info"] = info
+            await req.write(block_devices.update, bdm["uuid"], {"connection_info": info})
+        else:
+            # No host (shelved offloaded): the volume waits reserved; the attachment completes
+            # when the server lands on a host, as Nova does.
+            pass
+    except BaseException:
+        if bdm.get("attachment_id"):
+            await client.attachment_delete(bdm["attachment_id"])
+        await req.write(block_devices.remove, bdm["uuid"])
+        raise
+    return bdm
+
+
+@routes.post("/v2.1/servers/{server_id}/os-volume_attachments")
+async def attach_volume(req: Req) -> Response:
+    ctx = await req.caller()
+    volume_id, tag, dot = _attach_body(req, await req.json())
+    row = await load(req, ctx, req.path("server_id"), _RULE + "create")
+    client_of(req)
+    await _unlocked(req, row)
+    _check_state(row, "attach_volume", _ATTACH_STATES)
+    await req.write(_record, row["uuid"], "attach_volume", await actor(req))
+    bdm = await attach(req, row, volume_id, tag, dot)
+    return json_response({"volumeAttachment": view(req, bdm, listing=False)})
+
+
+@routes.put("/v2.1/servers/{server_id}/os-volume_attachments/{volume_id}")
+async def update_attachment(req: Req) -> Response:
+    """2.85: ``delete_on_termination`` of the attached volume. Swapping to another volume (an
+    admin's act in Nova, driver-dependent) is not offered: 409 as Nova's drivers without it."""
+    ctx = await req.caller()
+    body = await req.json()
+    row = await load(req, ctx, req.path("server_id"), _RULE + "update")
+    volume_id = req.path("volume_id")
+    att = body.get("volumeAttachment") if isinstance(body, dict) else None
+    if not isinstance(att, dict) or "volumeId" not in att:
+        raise BadRequest("Invalid input for field/attribute volumeAttachment. "
+                         f"Value: {att}. 'volumeId' is a required property")
+    allowed = {"volumeId"} | ({"id", "serverId", "device", "tag", "delete_on_termination"}
+                              if req.at_least(2, 85) else set())
+    check_keys(att, allowed, "volumeAttachment")
+    bdm = await req.read(block_devices.by_volume, row["uuid"], volume_id)
+    if bdm is None:
+        raise NotFound(f"volume_id not found: {volume_id}")
+    if att["volumeId"] != volume_id:
+        await req.enforce(_RULE + "swap", {"project_id": row["project_id"]})
+        raise Conflict("Swapping volumes is not supported by this cloud's compute driver.")
+    for key in ("id", "serverId", "device", "tag"):
+        if key in att and att[key] != {"id": volume_id, "serverId": row["uuid"], "device": bdm.get("device_name"),
+                                        "tag": bdm.get("tag")}[key]:
+            raise BadRequest(f"The {key} in the request body does not match the attachment's.")
+    if "delete_on_termination" in att:
+        dot = att["delete_on_termination"]
+        if not isinstance(dot, bool):
+            raise invalid("volumeAttachment/delete_on_termination", dot, f"{dot!r} is not of type 'boolean'")
+        await req.write(block_devices.update, bdm["uuid"], {"delete_on_termination": dot})
+    return Response(status_code=202)
+
+
+@routes.delete("/v2.1/servers/{server_id}/os-volume_attachments/{volume_id}")
+async def detach_volume(req: Req) -> Response:
+    ctx = await req.caller()
+    row = await load(req, ctx, req.path("server_id"), _RULE + "delete")
+    volume_id = req.path("volume_id")
+    client = client_of(req)
+    await _unlocked(req, row)
+    _check_state(row, "detach_volume", _DETACH_STATES)
+    bdm = await req.read(block_devices.by_volume, row["uuid"], volume_id)
+    if bdm is None:
+        raise NotFound(f"volume_id not found: {volume_id}")
+    if bdm.get("boot_index") == 0:
+        raise BadRequest("Cannot detach a root device volume")
+    await req.write(_record, row["uuid"], "detach_volume", await actor(req))
+    if row.get("host") and row["vm_state"] != states.SHELVED_OFFLOADED:
+        await agents(req).detach_volume(row["host"], row, bdm)
+    if bdm.get("attachment_id"):
+        await client.attachment_delete(str(bdm["attachment_id"]))
+    await req.write(block_devices.remove, bdm["uuid"])
+    return Response(status_code=202)

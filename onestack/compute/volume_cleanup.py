@@ -1,0 +1,33 @@
+"""What becomes of a deleted server's volumes (Nova's _cleanup_volumes / local delete).
+
+Each mapping's attachment is deleted (the volume is detached); a volume marked
+``delete_on_termination`` is then deleted once the block-storage service shows it ``available``.
+Every step is on its own: one failure is logged and the others go on (the server is gone
+whatever happens; a volume left behind can be deleted by its owner).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from onestack.client.volume import VolumeClient, VolumeError, VolumeNotFound
+
+log = logging.getLogger("onestack.compute.volumes")
+
+DETACH_TIMEOUT = 60.0
+
+
+async def release_volumes(client: VolumeClient, server_uuid: str, bdms: list[dict[str, Any]]) -> None:
+    for bdm in bdms:
+        volume_id = bdm.get("volume_id")
+        try:
+            if bdm.get("attachment_id"):
+                await client.attachment_delete(str(bdm["attachment_id"]))
+            if volume_id and bdm.get("delete_on_termination"):
+                await client.wait_volume(str(volume_id), ("available", "error"), timeout=DETACH_TIMEOUT)
+                await client.delete_volume(str(volume_id))
+        except VolumeNotFound:
+            continue
+        except (VolumeError, OSError):
+            log.exception("releasing volume %s of deleted server %s failed", volume_id, server_uuid)

@@ -1,0 +1,147 @@
+"""Backups in a POSIX directory (Cinder's posix backup driver): chunks, hashes, a manifest.
+
+``<backup_dir>/<container>/<backup id>/``: ``manifest.json`` and ``chunk-NNNNNN`` files. A full
+backup stores every chunk of the volume's raw bytes that is not all zeroes; an incremental one
+stores only the chunks whose sha256 differs from its parent's manifest and points at where the
+others are kept (the parent, or further up), so a parent must outlive its incrementals (the API
+refuses to delete a backup that has some). A backup is written under a temporary name and
+renamed into place: a crash leaves no half backup. Restore rebuilds the raw bytes (sparse where
+chunks are zeroes) and has the driver write them into the volume in its own format.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+from onestack.core.config import Config
+from onestack.volume.agent.driver import VolumeDriver, VolumeDriverError, chunks
+from onestack.volume.rpcapi import BackupSpec, ModelUpdate, VolumeSpec
+
+CHUNK_SIZE = 32 * 1024 * 1024
+DEFAULT_CONTAINER = "volumebackups"  # Cinder's default container name
+MANIFEST = "manifest.json"
+
+
+def store_dir(config: Config) -> Path:
+    return Path(config.volume.backup_dir) if config.volume.backup_dir else config.data_dir / "backups"
+
+
+def _safe(name: str) -> str:
+    """A container name usable as one directory name."""
+    cleaned = "".join(c if c.isalnum() or c in "-_." else "_" for c in name).strip(".")
+    return cleaned or DEFAULT_CONTAINER
+
+
+class BackupStore:
+    def __init__(self, root: Path, chunk_size: int = CHUNK_SIZE) -> None:
+        self.root = root
+        self.chunk_size = chunk_size
+        root.mkdir(parents=True, exist_ok=True)
+
+    def container_of(self, backup: BackupSpec) -> str:
+        return _safe(backup["container"] or DEFAULT_CONTAINER)
+
+    def path_of(self, backup_id: str, container: str) -> Path:
+        return self.root / container / backup_id
+
+    def _find(self, backup_id: str) -> Path | None:
+        """A backup's directory in whichever container it is (a parent's container may differ)."""
+        for container in sorted(os.listdir(self.root)):
+            candidate = self.root / container / backup_id
+            if (candidate / MANIFEST).exists():
+                return candidate
+        return None
+
+    def manifest(self, backup_id: str) -> dict[str, Any]:
+        where = self._find(backup_id)
+        if where is None:
+            raise VolumeDriverError(f"backup {backup_id} is not in the backup store")
+        body: dict[str, Any] = json.loads((where / MANIFEST).read_text())
+        return body
+
+    def backup(self, backup: BackupSpec, driver: VolumeDriver, volume: VolumeSpec) -> ModelUpdate:
+        container = self.container_of(backup)
+        final = self.path_of(backup["id"], container)
+        if (final / MANIFEST).exists():  # done before (the report was lost)
+            done = json.loads((final / MANIFEST).read_text())
+            return ModelUpdate(object_count=int(done["object_count"]), container=container)
+        parent: list[dict[str, Any]] = []
+        if backup["is_incremental"] and backup["parent_id"]:
+            parent = self.manifest(backup["parent_id"])["chunks"]
+        tmp = self.root / container / f".tmp-{backup['id']}-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir(parents=True)
+        try:
+            entries: list[dict[str, Any]] = []
+            stored = 0
+            size = 0
+            zero = bytes(self.chunk_size)
+            with driver.read_raw(volume, backup["snapshot_id"]) as f:  # a snapshot's backup reads the snapshot
+                for index, piece in enumerate(chunks(f, self.chunk_size)):
+                    size += len(piece)
+                    if piece == zero[:len(piece)]:  # a hole (most of a fresh volume): nothing stored, no hash
+                        entries.append({"sha256": None, "length": len(piece), "stored_in": None})
+                        continue
+                    digest = hashlib.sha256(piece).hexdigest()
+                    before = parent[index] if index < len(parent) else None
+                    if before is not None and before["sha256"] == digest and before["length"] == len(piece):
+                        entries.append(before)  # unchanged: kept where the parent keeps it
+                    else:
+                        (tmp / f"chunk-{index:06d}").write_bytes(piece)
+                        entries.append({"sha256": digest, "length": len(piece), "stored_in": backup["id"],
+                                        "index": index})
+                        stored += 1
+            manifest = {"backup_id": backup["id"], "volume_id": volume["id"], "parent_id": backup["parent_id"],
+                        "size_bytes": size, "chunk_size": self.chunk_size, "object_count": stored,
+                        "chunks": entries}
+            (tmp / MANIFEST).write_text(json.dumps(manifest))
+            os.replace(tmp, final)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return ModelUpdate(object_count=stored, container=container)
+
+    def rebuild(self, backup_id: str, dest: Path) -> int:
+        """Write the backup's raw bytes to ``dest`` (sparse for zero chunks); returns the size."""
+        manifest = self.manifest(backup_id)
+        dirs: dict[str, Path] = {}
+        with open(dest, "wb") as out:
+            offset = 0
+            for entry in manifest["chunks"]:
+                owner = entry["stored_in"]
+                if owner is not None:
+                    where = dirs.get(owner) or self._find(owner)
+                    if where is None:
+                        raise VolumeDriverError(f"backup {backup_id} needs backup {owner}, which is gone")
+                    dirs[owner] = where
+                    piece = (where / f"chunk-{entry['index']:06d}").read_bytes()
+                    if hashlib.sha256(piece).hexdigest() != entry["sha256"]:
+                        raise VolumeDriverError(f"backup {backup_id}: chunk {entry['index']} is corrupt")
+                    out.seek(offset)
+                    out.write(piece)
+                offset += entry["length"]
+            out.truncate(manifest["size_bytes"])
+        return int(manifest["size_bytes"])
+
+    def restore(self, backup: BackupSpec, driver: VolumeDriver, volume: VolumeSpec) -> None:
+        tmp = self.root / f".restore-{volume['id']}-{uuid.uuid4().hex[:8]}"
+        try:
+            size = self.rebuild(backup["id"], tmp)
+            if size > volume["size"] * 1024 ** 3:
+                raise VolumeDriverError(f"backup {backup['id']} ({size} bytes) does not fit in volume "
+                                        f"{volume['id']} ({volume['size']} GiB)")
+            driver.write_raw_from(volume, tmp, "raw")
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def delete(self, backup: BackupSpec) -> None:
+        where = self._find(backup["id"])
+        if where is not None:
+            # Renamed first so a crash midway leaves no backup that looks whole.
+            doomed = where.with_name(f".deleting-{backup['id']}")
+            os.replace(where, doomed)
+            shutil.rmtree(doomed, ignore_errors=True)

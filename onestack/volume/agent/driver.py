@@ -1,0 +1,119 @@
+"""The volume driver interface: the contract every backend a volume agent drives is held to.
+
+A volume agent owns one host's backends and touches their data only through a ``VolumeDriver``
+(one instance per backend, Cinder's ``host@backend``). The contract is written for real disks:
+operations are slow, can fail halfway, and the agent may die between two steps.
+
+Rules that hold for every method:
+
+- Methods are plain blocking functions: the agent runs each in a thread (``asyncio.to_thread``).
+  Calls on different objects may run concurrently; the agent never runs two calls on one object
+  at once.
+- Creating is atomic under the final name: a volume or snapshot either exists complete or not at
+  all (a crash leaves at most temporary files, which ``remove_leftovers`` clears). Repeating a
+  create of something that exists replaces nothing and succeeds (the agent may retry after a
+  crash). Deleting what is absent succeeds.
+- A failed call raises ``VolumeDriverError`` and leaves nothing half-made under a final name.
+- ``observed()`` reports what the backend holds now; state outlives the agent (a driver built
+  again on the same directory sees everything the previous one made).
+- The driver holds no database and asks no one: what to do is what it is told.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol, runtime_checkable
+
+from onestack.core.rpc import remote_error
+from onestack.volume.rpcapi import ConnectionInfo, ModelUpdate, PoolReport, SnapshotSpec, VolumeSpec
+
+GiB = 1024 ** 3
+
+
+@remote_error
+class VolumeDriverError(Exception):
+    """A backend operation failed; nothing half-made is left under a final name."""
+
+
+@dataclass
+class Observed:
+    """What a backend holds: volume and snapshot ids with the age (seconds) of their data."""
+
+    volumes: dict[str, float] = field(default_factory=dict)
+    snapshots: dict[str, float] = field(default_factory=dict)
+
+
+class VolumeDriver(Protocol):
+    """One backend of a host. See the module docstring for the rules every method keeps."""
+
+    @property
+    def backend(self) -> str:
+        """The backend's name (``volume_backend_name``; the ``backend`` of ``host@backend#pool``)."""
+
+    def pools(self, allocated_gb: int) -> list[PoolReport]:
+        """The backend's pools with real capacity; ``allocated_gb`` is what the volumes placed
+        on it add up to (from the server's desired state; the driver counts its own otherwise)."""
+
+    def observed(self) -> Observed:
+        """The complete volumes and snapshots it holds now."""
+
+    def create_volume(self, volume: VolumeSpec) -> ModelUpdate:
+        """A blank volume of ``volume['size']`` GiB (zeroes); exists already → unchanged."""
+
+    def delete_volume(self, volume: VolumeSpec) -> None:
+        """Remove the volume's data; absent is fine. Its snapshots are separate and stay."""
+
+    def extend_volume(self, volume: VolumeSpec, new_size: int) -> None:
+        """Grow the volume to ``new_size`` GiB keeping its data; already that size → nothing."""
+
+    def create_snapshot(self, snapshot: SnapshotSpec, volume: VolumeSpec) -> ModelUpdate:
+        """A point-in-time copy of the volume's data; exists already → unchanged."""
+
+    def delete_snapshot(self, snapshot: SnapshotSpec) -> None:
+        """Remove the snapshot; absent is fine. Volumes made from it keep their data."""
+
+    def create_volume_from_snapshot(self, volume: VolumeSpec, snapshot: SnapshotSpec) -> ModelUpdate:
+        """A new volume holding the snapshot's data, grown to ``volume['size']``."""
+
+    def create_cloned_volume(self, volume: VolumeSpec, source: VolumeSpec) -> ModelUpdate:
+        """A new volume holding the source volume's data, grown to ``volume['size']``."""
+
+    def revert_to_snapshot(self, volume: VolumeSpec, snapshot: SnapshotSpec) -> None:
+        """Put the snapshot's data back into the volume (its size stays ``volume['size']``)."""
+
+    def initialize_connection(self, volume: VolumeSpec, connector: dict[str, Any]) -> ConnectionInfo:
+        """How the connector's host reaches the volume (idempotent)."""
+
+    def terminate_connection(self, volume: VolumeSpec, connector: dict[str, Any]) -> None:
+        """Stop exporting the volume to the connector's host (idempotent)."""
+
+    def read_raw(self, volume: VolumeSpec, snapshot_id: str | None = None) -> AbstractContextManager[BinaryIO]:
+        """The volume's data (or its snapshot's) as raw bytes: a file open for reading,
+        seekable, for backups and image uploads; the agent changes neither meanwhile."""
+
+    def write_raw_from(self, volume: VolumeSpec, source: Path, source_format: str) -> None:
+        """Replace the volume's data with the file ``source`` (``raw``, ``qcow2``, …), grown
+        or kept at ``volume['size']``; the volume exists complete before and after."""
+
+    def remove_leftovers(self, busy: set[str]) -> list[str]:
+        """Remove temporary files of interrupted work, except those of ids in ``busy``; returns
+        what it removed."""
+
+
+@runtime_checkable
+class ExtendAttached(Protocol):
+    """A backend that can grow a volume while a consumer has it attached (Cinder 3.42)."""
+
+    def extend_attached(self, volume: VolumeSpec, new_size: int) -> None: ...
+
+
+def chunks(f: BinaryIO, size: int) -> Iterator[bytes]:
+    """``f`` read in pieces of ``size`` bytes (the last may be shorter)."""
+    while True:
+        piece = f.read(size)
+        if not piece:
+            return
+        yield piece

@@ -1,0 +1,172 @@
+"""The volume agent's level-triggered pass: drive the host's disks to what the database says.
+
+From the server's desired state (every volume, snapshot and backup placed on this host, with
+its status), the journal of accepted work and what the drivers hold:
+
+- journalled work whose object still waits for it (a volume still ``creating``…) runs again
+  (driver calls are idempotent; a crash or a lost report is repaired); the rest is forgotten;
+- a ``deleting`` volume, snapshot or backup with no work running is deleted and reported;
+- a ``creating`` volume or snapshot whose disk exists is reported made; one with no disk and no
+  work for longer than the agent's grace period goes to ``error`` (its request never came), as
+  do an ``extending`` volume (to ``error_extending``) and a ``creating`` backup with no work;
+- disks with no row, older than the grace period, are removed, and temporary files of work
+  that no longer runs are removed at once.
+
+Nothing is remembered between passes but when a waiting object was first seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any, Protocol
+
+from onestack.volume.agent.driver import Observed, VolumeDriver
+from onestack.volume.rpcapi import DesiredState, SnapshotSpec, VolumeServerAPI, VolumeSpec
+
+log = logging.getLogger("onestack.volume.agent")
+
+# What each piece of work is for: (kind of object, the status it waits in).
+WAITS_IN: dict[str, tuple[str, str]] = {
+    "create_volume": ("volume", "creating"),
+    "delete_volume": ("volume", "deleting"),
+    "extend_volume": ("volume", "extending"),
+    "revert_to_snapshot": ("volume", "reverting"),
+    "copy_volume_to_image": ("volume", "uploading"),
+    "restore_backup": ("volume", "restoring-backup"),
+    "create_snapshot": ("snapshot", "creating"),
+    "delete_snapshot": ("snapshot", "deleting"),
+    "create_backup": ("backup", "creating"),
+    "delete_backup": ("backup", "deleting"),
+}
+NEVER_CAME = "The volume agent never received the request (it was lost or the agent was down)."
+
+
+class Agent(Protocol):
+    host: str
+    server: VolumeServerAPI
+    drivers: dict[str, VolumeDriver]
+    grace: float
+    first_seen: dict[str, float]
+    last_desired: DesiredState | None
+
+    @property
+    def busy(self) -> set[str]: ...
+
+    def journal(self) -> list[tuple[str, str, dict[str, Any]]]: ...
+
+    def _forget(self, obj_id: str, method: str) -> None: ...
+
+    def spawn(self, obj_id: str, method: str, kwargs: dict[str, Any]) -> None: ...
+
+
+def _backend(host: str) -> str:
+    return host.split("#", 1)[0].split("@", 1)[-1]
+
+
+def _waited(agent: Agent, obj_id: str, now: float) -> bool:
+    """Whether ``obj_id`` has waited longer than the grace period (the first call starts the clock)."""
+    return now - agent.first_seen.setdefault(obj_id, now) > agent.grace
+
+
+async def run_pass(agent: Agent) -> None:
+    desired = await agent.server.desired_state(agent.host)
+    agent.last_desired = desired
+    statuses: dict[str, dict[str, str]] = {
+        "volume": {v["id"]: v["status"] for v in desired["volumes"]},
+        "snapshot": {s["id"]: s["status"] for s in desired["snapshots"]},
+        "backup": {b["id"]: b["status"] for b in desired["backups"]},
+    }
+    observed: dict[str, Observed] = {}
+    for name, driver in agent.drivers.items():
+        observed[name] = await asyncio.to_thread(driver.observed)
+    busy = agent.busy
+    journalled: set[str] = set()
+    for obj_id, method, kwargs in agent.journal():
+        kind, status = WAITS_IN.get(method, ("", ""))
+        if obj_id in busy:
+            journalled.add(obj_id)
+        elif statuses.get(kind, {}).get(obj_id) == status:
+            journalled.add(obj_id)
+            log.info("%s: %s %s again (accepted before and not reported)", agent.host, method, obj_id)
+            agent.spawn(obj_id, method, kwargs)
+        else:
+            agent._forget(obj_id, method)
+    skip = busy | journalled
+    now = time.monotonic()
+    waiting: set[str] = set()
+
+    for v in desired["volumes"]:
+        if v["id"] in skip:
+            continue
+        has_disk = v["id"] in observed.get(_backend(v["host"]), Observed()).volumes
+        if v["status"] == "deleting":
+            agent.spawn(v["id"], "delete_volume", {"volume": v})
+        elif v["status"] == "creating" and has_disk:
+            agent.spawn(v["id"], "create_volume", {"volume": v, "source": {}})  # made: report it
+        elif v["status"] == "creating":
+            waiting.add(v["id"])
+            if _waited(agent, v["id"], now):
+                await agent.server.volume_created(v["id"], {}, NEVER_CAME)
+        elif v["status"] == "extending":  # its size is unchanged: the request never came
+            waiting.add(v["id"])
+            if _waited(agent, v["id"], now):
+                await agent.server.volume_extended(v["id"], v["size"], NEVER_CAME)
+
+    volume_by_id = {v["id"]: v for v in desired["volumes"]}
+    for snap in desired["snapshots"]:
+        volume = volume_by_id.get(snap["volume_id"])
+        if snap["id"] in skip or volume is None:
+            continue
+        has_file = snap["id"] in observed.get(_backend(volume["host"]), Observed()).snapshots
+        if snap["status"] == "deleting":
+            agent.spawn(snap["id"], "delete_snapshot", {"snapshot": snap, "volume": volume})
+        elif snap["status"] == "creating" and has_file:
+            agent.spawn(snap["id"], "create_snapshot", {"snapshot": snap, "volume": volume})
+        elif snap["status"] == "creating":
+            waiting.add(snap["id"])
+            if _waited(agent, snap["id"], now):
+                await agent.server.snapshot_created(snap["id"], {}, NEVER_CAME)
+
+    for b in desired["backups"]:
+        if b["id"] in skip:
+            continue
+        if b["status"] == "deleting":
+            agent.spawn(b["id"], "delete_backup", {"backup": b})
+        elif b["status"] == "creating":
+            waiting.add(b["id"])
+            if _waited(agent, b["id"], now):
+                await agent.server.backup_created(b["id"], {}, NEVER_CAME)
+
+    # Disks with no row: the row went while the disk was being made, or a report was lost.
+    for name, driver in agent.drivers.items():
+        seen = observed[name]
+        for vid, age in seen.volumes.items():
+            if vid in statuses["volume"] or vid in skip:
+                continue
+            waiting.add(vid)
+            if age > agent.grace and _waited(agent, vid, now):
+                log.info("%s: removing disk of volume %s (no such volume here)", agent.host, vid)
+                await asyncio.to_thread(driver.delete_volume, _orphan_volume(agent.host, name, vid))
+        for sid, age in seen.snapshots.items():
+            if sid in statuses["snapshot"] or sid in skip:
+                continue
+            waiting.add(sid)
+            if age > agent.grace and _waited(agent, sid, now):
+                log.info("%s: removing snapshot %s (no such snapshot here)", agent.host, sid)
+                await asyncio.to_thread(driver.delete_snapshot, _orphan_snapshot(sid))
+        removed = await asyncio.to_thread(driver.remove_leftovers, agent.busy)
+        if removed:
+            log.info("%s: removed leftovers of interrupted work: %s", agent.host, ", ".join(removed))
+    for gone in set(agent.first_seen) - waiting:
+        del agent.first_seen[gone]
+
+
+def _orphan_volume(host: str, backend: str, volume_id: str) -> VolumeSpec:
+    return VolumeSpec(id=volume_id, size=0, host=f"{host}@{backend}#{backend}", status="deleting",
+                      provider_location=None, volume_type_id="", extra_specs={}, multiattach=False)
+
+
+def _orphan_snapshot(snapshot_id: str) -> SnapshotSpec:
+    return SnapshotSpec(id=snapshot_id, volume_id="", volume_size=0, status="deleting", provider_location=None)

@@ -1,0 +1,1 @@
+"""Cinder's pool filters, one class per file."""

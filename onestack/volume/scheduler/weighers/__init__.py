@@ -1,0 +1,1 @@
+"""Cinder's pool weighers, one class per file."""

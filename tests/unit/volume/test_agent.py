@@ -1,0 +1,140 @@
+"""The volume agent (agent/host.py + agent/reconcile.py) with a real file backend, the real server
+side (server_rpc over an in-memory database) and an in-memory bus: casts become disks and
+statuses; work accepted before a crash is done again; lost requests, deletes while away, stray
+disks and leftovers are settled by the reconcile pass."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from sqlalchemy import select
+
+from onestack.core.bus import Bus, MemoryTransport
+from onestack.core.config import Config
+from onestack.core.db import Database
+from onestack.volume import models
+from onestack.volume.agent.file import FileDriver
+from onestack.volume.agent.host import VolumeAgent
+from onestack.volume.rpcapi import SourceSpec, VolumeAgentAPI
+from onestack.volume.server_rpc import VolumeServer
+from onestack.volume.service.specs import volume_spec
+from tests.unit.volume.dbhelpers import db, volume
+
+__all__ = ["db"]
+
+HOST = "h1"
+POOL = f"{HOST}@be#be"
+
+
+def config(tmp_path: Path) -> Config:
+    c = Config()
+    c.server.data_dir = str(tmp_path / "data")
+    c.volume.reconcile_interval, c.volume.report_interval = 0.05, 3600.0
+    return c
+
+
+def status(db: Database, volume_id: str) -> str | None:
+    return db.run_sync(lambda s: getattr(s.get(models.Volume, volume_id), "status", None))
+
+
+async def until(what: str, check: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.02)
+
+
+def with_agent(db: Database, tmp_path: Path, scenario: Callable[[VolumeAgent, FileDriver, Bus], Awaitable[None]],
+               grace: float = 5.0) -> None:
+    async def run() -> None:
+        bus = Bus(MemoryTransport())
+        server = VolumeServer(db, bus)
+        await server.start()
+        c = config(tmp_path)
+        driver = FileDriver(c.data_dir / "volumes" / HOST / "be", "be", fmt="raw", host=HOST)
+        agent = VolumeAgent(c, HOST, [driver], bus)
+        agent.grace = grace
+        await agent.start()
+        try:
+            await scenario(agent, driver, bus)
+        finally:
+            await agent.stop()
+            await server.stop()
+            await bus.close()
+    asyncio.run(run())
+
+
+def test_a_cast_makes_the_disk_and_the_volume_available_then_a_delete_removes_both(
+        db: Database, tmp_path: Path) -> None:
+    vid = db.run_sync(lambda s: volume(s, host=POOL).id)
+    spec = db.run_sync(lambda s: volume_spec(s, s.get(models.Volume, vid)))
+
+    async def scenario(agent: VolumeAgent, driver: FileDriver, bus: Bus) -> None:
+        api = VolumeAgentAPI(bus)
+        await api.create_volume(host=HOST, volume=spec, source=SourceSpec())
+        await until("available", lambda: status(db, vid) == "available")
+        assert driver.volume_path(vid).stat().st_size == 1024 ** 3
+        assert db.run_sync(lambda s: s.get(models.Volume, vid).provider_location) == str(driver.volume_path(vid))
+        db.run_sync(lambda s: setattr(s.get(models.Volume, vid), "status", "deleting"))
+        await api.delete_volume(host=HOST, volume={**spec, "status": "deleting"})
+        await until("row gone", lambda: status(db, vid) is None)
+        assert not driver.volume_path(vid).exists()
+        await until("journal empty", lambda: os.listdir(agent.journal_dir) == [])
+
+    with_agent(db, tmp_path, scenario)
+
+
+def test_work_accepted_before_a_crash_is_done_on_the_next_start(db: Database, tmp_path: Path) -> None:
+    vid = db.run_sync(lambda s: volume(s, host=POOL, size=2).id)
+    spec = db.run_sync(lambda s: volume_spec(s, s.get(models.Volume, vid)))
+    # The agent that crashed: it journalled the create, made half a disk, and died.
+    crashed = VolumeAgent(config(tmp_path), HOST, [], Bus(MemoryTransport()))
+    crashed._write_journal(vid, "create_volume", {"volume": spec, "source": {}})
+    backend = config(tmp_path).data_dir / "volumes" / HOST / "be"
+    backend.mkdir(parents=True)
+    (backend / f".tmp-{vid}-0badc0de").write_bytes(b"half")
+
+    async def scenario(agent: VolumeAgent, driver: FileDriver, bus: Bus) -> None:
+        await until("available", lambda: status(db, vid) == "available")
+        assert driver.volume_path(vid).stat().st_size == 2 * 1024 ** 3
+        await until("leftover removed", lambda: sorted(os.listdir(backend)) == [f"volume-{vid}"])
+        assert agent.journal() == []
+
+    with_agent(db, tmp_path, scenario)
+
+
+def test_a_lost_request_errors_the_volume_and_a_delete_while_away_is_done(db: Database, tmp_path: Path) -> None:
+    lost = db.run_sync(lambda s: volume(s, host=POOL).id)
+    doomed = db.run_sync(lambda s: volume(s, host=POOL, status="deleting").id)
+    backend = config(tmp_path).data_dir / "volumes" / HOST / "be"
+    backend.mkdir(parents=True)
+    (backend / f"volume-{doomed}").write_bytes(b"disk")
+
+    async def scenario(agent: VolumeAgent, driver: FileDriver, bus: Bus) -> None:
+        await until("doomed gone", lambda: status(db, doomed) is None)
+        assert not (backend / f"volume-{doomed}").exists()
+        await until("lost in error", lambda: status(db, lost) == "error")
+        detail = db.run_sync(lambda s: [m.detail_id for m in s.scalars(
+            select(models.Message).where(models.Message.resource_uuid == lost))])
+        assert detail, "a user message says why"
+
+    with_agent(db, tmp_path, scenario, grace=0.3)
+
+
+def test_a_disk_no_volume_owns_goes_after_the_grace_period(db: Database, tmp_path: Path) -> None:
+    kept = db.run_sync(lambda s: volume(s, host=POOL, status="available").id)
+    backend = config(tmp_path).data_dir / "volumes" / HOST / "be"
+    backend.mkdir(parents=True)
+    for name in (f"volume-{kept}", "volume-stray", "snapshot-stray"):
+        (backend / name).write_bytes(b"disk")
+        os.utime(backend / name, (time.time() - 3600, time.time() - 3600))
+
+    async def scenario(agent: VolumeAgent, driver: FileDriver, bus: Bus) -> None:
+        await until("strays removed", lambda: sorted(os.listdir(backend)) == [f"volume-{kept}"])
+        assert status(db, kept) == "available"
+
+    with_agent(db, tmp_path, scenario, grace=0.3)
