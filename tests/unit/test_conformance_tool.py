@@ -515,6 +515,7 @@ def test_volume_in_catalog_configures_cinder_from_the_cloud(tmp_path: Path) -> N
     assert (volume["backend_names"], volume["storage_protocol"], volume["vendor_name"]) == (
         "file", "file", "onestack")
     assert volume["volume_size"] == "1"
+    assert volume["manage_snapshot_ref"] == "source-name,snapshot-%s"  # the file driver's names
     assert features["api_extensions"] == "os-extended-snapshot-attributes,os-vol-host-attr"
     # Only what answers: no cinder-backup row and no backups API → no backup tests.
     assert (features["backup"], features["snapshot"], features["clone"]) == ("False", "True", "True")

@@ -389,6 +389,10 @@ def _volume(inputs: ConfInputs) -> dict[str, str]:
         # The agent's backup store is a directory of chunk files (Cinder's posix driver's layout).
         "backup_driver": "posix",
         "disk_format": "raw,qcow2",
+        # What the manage tests adopt after an unmanage: the file driver's own disk names
+        # (Tempest's defaults are LVM's, whose snapshots are "_snapshot-<id>").
+        "manage_volume_ref": "source-name,volume-%s",
+        "manage_snapshot_ref": "source-name,snapshot-%s",
     }
     if facts.min_microversion and facts.max_microversion:
         values["min_microversion"] = facts.min_microversion
