@@ -209,7 +209,8 @@ def from_image(api: Api, image_id: str, size: int, src: Path, work: Path) -> tup
     took = time.perf_counter() - t0
     what, ref = reference_convert(src, work / "converted")
     (work / "converted").unlink(missing_ok=True)
-    return Row(f"create from a {size} GiB image", 1, f"{took:.2f} s", beside=f"{what}: {ref:.2f} s"), vid
+    return Row(f"create from a {size} GiB image", 1, f"{took:.2f} s", beside=f"{what}: {ref:.2f} s",
+               note="POST to available: download from the image service + convert"), vid
 
 
 def backup_restore(api: Api, vid: str, size: int, src: Path, work: Path) -> list[Row]:
