@@ -1,7 +1,7 @@
 """Compute with block storage: attaching volumes to servers (os-volume_attachments, the CLI),
 boot from volume (the CLI's ``--volume``, BDM v2 through openstacksdk), delete_on_termination,
-and two servers racing for one volume. One cloud of its own (two fake hosts, the file volume
-backend); volumes are checked through the block-storage API itself.
+two servers racing for one volume, and volumes following a server's moves. One cloud of its
+own (two fake hosts, the file volume backend); volumes are checked through the block-storage API itself.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from tests.functional.volume_support import (
 
 IMAGE = "onestack-tiny-x86_64-disk"
 
-ccloud = module_cloud("compute-volumes")
+ccloud = module_cloud("compute-volumes", {"ONESTACK_COMPUTE__HOSTS": "2"})
 
 
 @pytest.fixture(scope="module")
@@ -76,12 +76,13 @@ def attachments(conn: Any, sid: str, mv: str = "2.89") -> list[dict[str, Any]]:
 
 def test_attach_detach_raw(ccloud: RunningCloud, cadmin: Any, cdemo: Any, vol: httpx.Client, server: Any) -> None:
     volume = new_volume(vol, "cv-raw")
-    resp = call(cdemo, "POST", f"/servers/{server.id}/os-volume_attachments", "2.79",
+    resp = call(cdemo, "POST", f"/servers/{server.id}/os-volume_attachments", "2.89",
                 {"volumeAttachment": {"volumeId": volume["id"], "tag": "data", "delete_on_termination": False}})
     assert resp.status_code == 200, resp.text
     att = resp.json()["volumeAttachment"]
     assert att["volumeId"] == volume["id"] and att["serverId"] == server.id and att["id"] == volume["id"]
     assert att["device"] == "/dev/vdb" and att["tag"] == "data" and att["delete_on_termination"] is False
+    assert "attachment_id" not in att and "bdm_uuid" not in att
     in_use = wait_volume(vol, volume["id"], "in-use")
     assert [a["server_id"] for a in in_use["attachments"]] == [server.id]
     assert in_use["attachments"][0]["device"] == "/dev/vdb"
@@ -204,6 +205,12 @@ def test_boot_from_volume_bdm_v2(ccloud: RunningCloud, cadmin: Any, cdemo: Any, 
     allocations = call(cadmin, "GET", f"/allocations/{server.id}", service="placement").json()["allocations"]
     [held] = [a["resources"] for a in allocations.values()]
     assert held.get("DISK_GB", 0) == 0 and held["VCPU"] == 1
+    # Rebuilt with the image its root volume was made from: the root stays the volume (before 2.93).
+    rebuilt = call(cdemo, "POST", f"/servers/{server.id}/action", body={"rebuild": {"imageRef": image.id}})
+    assert rebuilt.status_code == 202, rebuilt.text
+    wait_server(cdemo, server.id, "ACTIVE")
+    assert call(cdemo, "GET", f"/servers/{server.id}").json()["server"]["image"] == ""
+    wait_until(lambda: guest_disks(ccloud, cadmin, server.id).get("/dev/vda"), timeout=30, what="root disk kept")
     # The root volume cannot be detached.
     root_detach = call(cdemo, "DELETE", f"/servers/{server.id}/os-volume_attachments/{root['id']}")
     assert root_detach.status_code == 400
@@ -291,6 +298,9 @@ def test_os_volumes_proxy_errors(cdemo: Any) -> None:
     for size in (0, -1, "abc", None):
         body = {"volume": {"size": size}} if size is not None else {"volume": {"display_name": "x"}}
         assert call(cdemo, "POST", "/os-volumes", body=body).status_code == 400, size
+    # No id (Tempest's "without passing volume id"): 404, not the list or a 405.
+    assert call(cdemo, "GET", "/os-volumes/").status_code == 404
+    assert call(cdemo, "DELETE", "/os-volumes/").status_code == 404
     assert call(cdemo, "GET", "/os-volumes", "2.36").status_code == 404
     assert call(cdemo, "GET", "/os-snapshots", "2.36").status_code == 404
 
@@ -328,3 +338,64 @@ def test_snapshot_of_volume_backed_server_boots_again(cdemo: Any, vol: httpx.Cli
     wait_until(lambda: vol.get(f"snapshots/{snapshot_id}").status_code == 404, timeout=60, what="snapshot gone")
     wait_volume(vol, first_root["id"], "available", timeout=90)
     assert vol.delete(f"volumes/{first_root['id']}").status_code == 202
+
+
+def test_volumes_follow_shelve_offload_unshelve_and_rebuild(ccloud: RunningCloud, cadmin: Any, cdemo: Any,
+                                                           vol: httpx.Client) -> None:
+    """Offloaded, the server's volume stays reserved for it (no host connection); one attached
+    while offloaded is connected when it is unshelved; a rebuild keeps the guest's disks."""
+    vm = boot(cdemo, "cv-shelve")
+    first = new_volume(vol, "cv-shelve-1")
+    assert call(cdemo, "POST", f"/servers/{vm.id}/os-volume_attachments",
+                body={"volumeAttachment": {"volumeId": first["id"]}}).status_code == 200
+    wait_volume(vol, first["id"], "in-use")
+    assert call(cdemo, "POST", f"/servers/{vm.id}/action", body={"shelve": None}).status_code == 202
+    wait_server(cdemo, vm.id, "SHELVED_OFFLOADED")  # shelved_offload_time 0: offloaded at once
+    # Its one attachment is a reserved one for the server (no host connection). Cinder shows the
+    # volume "reserved" then; this block-storage service's attachment delete keeps it "in-use"
+    # while any attachment remains (reported to the lead): either way it is not free.
+    wait_until(lambda: [(a["instance"], a["status"]) for a in vol.get(
+        "attachments/detail", params={"volume_id": first["id"]}).json()["attachments"]] == [(vm.id, "reserved")],
+        timeout=30, what="the offloaded server's reserved attachment")
+    assert get_volume(vol, first["id"])["status"] in ("reserved", "in-use")
+    second = new_volume(vol, "cv-shelve-2")
+    assert call(cdemo, "POST", f"/servers/{vm.id}/os-volume_attachments",
+                body={"volumeAttachment": {"volumeId": second["id"]}}).status_code == 200
+    wait_volume(vol, second["id"], "reserved")
+    assert call(cdemo, "POST", f"/servers/{vm.id}/action", body={"unshelve": None}).status_code == 202
+    wait_server(cdemo, vm.id, "ACTIVE")
+    for volume in (first, second):
+        wait_volume(vol, volume["id"], "in-use")
+    assert set(guest_disks(ccloud, cadmin, vm.id)) == {"/dev/vdb", "/dev/vdc"}
+    image = cdemo.image.find_image(IMAGE, ignore_missing=False)
+    assert call(cdemo, "POST", f"/servers/{vm.id}/action", body={"rebuild": {"imageRef": image.id}}).status_code \
+        == 202
+    wait_server(cdemo, vm.id, "ACTIVE")
+    wait_until(lambda: set(guest_disks(ccloud, cadmin, vm.id)) == {"/dev/vdb", "/dev/vdc"}, timeout=30,
+               what="the rebuilt guest keeps its disks")
+    cdemo.compute.delete_server(vm.id)
+    for volume in (first, second):
+        wait_volume(vol, volume["id"], "available", timeout=90)
+        assert vol.delete(f"volumes/{volume['id']}").status_code == 202
+
+
+def test_volume_follows_a_cold_migration(ccloud: RunningCloud, cadmin: Any, cdemo: Any, vol: httpx.Client) -> None:
+    vm = boot(cdemo, "cv-migrate")
+    volume = new_volume(vol, "cv-migrate")
+    assert call(cdemo, "POST", f"/servers/{vm.id}/os-volume_attachments",
+                body={"volumeAttachment": {"volumeId": volume["id"]}}).status_code == 200
+    wait_volume(vol, volume["id"], "in-use")
+    source = cadmin.compute.get_server(vm.id).compute_host
+    assert call(cadmin, "POST", f"/servers/{vm.id}/action", body={"migrate": None}).status_code == 202
+    wait_server(cadmin, vm.id, "VERIFY_RESIZE")
+    assert call(cadmin, "POST", f"/servers/{vm.id}/action", body={"confirmResize": None}).status_code == 204
+    wait_server(cadmin, vm.id, "ACTIVE")
+    dest = cadmin.compute.get_server(vm.id).compute_host
+    assert dest != source
+    assert guest_disks(ccloud, cadmin, vm.id)["/dev/vdb"]["data"]["volume_id"] == volume["id"]
+    # The attachment was given the destination's connector (an admin sees its host).
+    as_admin = wait_volume(cinder(ccloud, "devstack-admin"), volume["id"], "in-use")
+    assert [a["host_name"] for a in as_admin["attachments"]] == [dest]
+    cdemo.compute.delete_server(vm.id)
+    wait_volume(vol, volume["id"], "available", timeout=90)
+    assert vol.delete(f"volumes/{volume['id']}").status_code == 202

@@ -108,9 +108,19 @@ def test_create_show_list_update_delete(cloud: RunningCloud, demo_api: httpx.Cli
     assert demo_api.get("/snapshots", params={"metadata": '{"k": "v"}'}).json()["snapshots"][0]["id"] == snap["id"]
     assert demo_api.get("/snapshots", params={"metadata": '{"k": "other"}'}).json()["snapshots"] == []
 
+    # The admin sees it with all_tenants (or naming the project), not in the admin's own list.
+    admin = cinder(cloud, "devstack-admin")
+    with admin:
+        mine = [s["id"] for s in admin.get("/snapshots").json()["snapshots"]]
+        everyone = [s["id"] for s in admin.get("/snapshots", params={"all_tenants": "1"}).json()["snapshots"]]
+        project = cloud.sdk("devstack").current_project_id
+        named = [s["id"] for s in admin.get("/snapshots", params={"all_tenants": "1", "project_id": project})
+                 .json()["snapshots"]]
+    assert snap["id"] not in mine and snap["id"] in everyone and snap["id"] in named
     # Another project sees nothing of it.
     assert alt_api.get(f"/snapshots/{snap['id']}").status_code == 404
-    assert snap["id"] not in [s["id"] for s in alt_api.get("/snapshots").json()["snapshots"]]
+    for params in ({}, {"all_tenants": "1"}):
+        assert snap["id"] not in [s["id"] for s in alt_api.get("/snapshots", params=params).json()["snapshots"]]
 
     r = demo_api.put(f"/snapshots/{snap['id']}", json={"snapshot": {"name": "s2", "description": "d2"}})
     assert r.status_code == 200
@@ -239,14 +249,21 @@ def test_quota(demo_api: httpx.Client, admin_api: httpx.Client, cloud: RunningCl
                volume: dict[str, Any]) -> None:
     project = cloud.sdk("devstack").current_project_id
     r = admin_api.put(f"/os-quota-sets/{project}", json={"quota_set": {"snapshots": 0}})
-    if r.status_code != 200:
-        pytest.skip("os-quota-sets is not served yet")
+    assert r.status_code == 200, r.text
     try:
         r = demo_api.post("/snapshots", json={"snapshot": {"volume_id": volume["id"]}})
         assert r.status_code == 413
         assert error(r, "overLimit") == "Maximum number of snapshots allowed (0) exceeded"
+        # A snapshot counts in gigabytes too (Cinder's no_snapshot_gb_quota is off).
+        r = admin_api.put(f"/os-quota-sets/{project}", json={"quota_set": {"snapshots": 10, "gigabytes": 0}})
+        assert r.status_code == 200, r.text
+        r = demo_api.post("/snapshots", json={"snapshot": {"volume_id": volume["id"]}})
+        assert r.status_code == 413
+        assert error(r, "overLimit").startswith("Requested volume or snapshot exceeds allowed gigabytes quota. "
+                                                f"Requested {volume['size']}G, quota is 0G and ")
+        assert demo_api.get("/snapshots", params={"volume_id": volume["id"]}).json()["snapshots"] == []
     finally:
-        admin_api.put(f"/os-quota-sets/{project}", json={"quota_set": {"snapshots": 10}})
+        admin_api.put(f"/os-quota-sets/{project}", json={"quota_set": {"snapshots": 10, "gigabytes": 1000}})
 
 
 def test_unmanage_forgets_the_snapshot(demo_api: httpx.Client, admin_api: httpx.Client,

@@ -108,6 +108,21 @@ def test_list_sort_and_paging(adm: httpx.Client) -> None:
     fault(adm.get("/types", params={"sort": "bogus:asc"}), "badRequest", 400)
 
 
+def test_list_by_extra_specs(adm: httpx.Client, mem: httpx.Client) -> None:
+    tag = unique("tag")
+    fast = _create(adm, extra_specs={"tier": tag, "multiattach": "<is> True"})
+    slow = _create(adm, extra_specs={"tier": tag})
+    def ids(c: httpx.Client, specs: str) -> set[str]:
+        r = c.get("/types", params={"extra_specs": specs})
+        assert r.status_code == 200, r.text
+        return {x["id"] for x in r.json()["volume_types"]}
+    assert ids(adm, f"{{'tier': '{tag}'}}") == {fast["id"], slow["id"]}
+    assert ids(adm, f"{{'tier': '{tag}', 'multiattach': '<is> True'}}") == {fast["id"]}
+    # A member's filter on a key that is not theirs to read is ignored.
+    assert {fast["id"], slow["id"]} <= ids(mem, f"{{'tier': 'nothing-{tag}'}}")
+    fault(adm.get("/types", params={"extra_specs": "not a dict"}), "badRequest", 400)
+
+
 def test_extra_specs(adm: httpx.Client, mem: httpx.Client) -> None:
     t = _create(adm)
     url = f"/types/{t['id']}/extra_specs"
@@ -199,3 +214,20 @@ def test_default_type_and_types_in_use(cloud: RunningCloud, adm: httpx.Client, m
             demo.delete(f"volumes/{vol['id']}")
             wait_gone(demo, vol["id"])
     assert adm.delete(f"/types/{t['id']}").status_code == 202
+
+
+def test_cli(cloud: RunningCloud) -> None:
+    """openstackclient's volume type and QoS commands."""
+    name, qos = unique("cli"), unique("cliqos")
+    created = cloud.cli("volume", "type", "create", "--property", "a=b", "--private", "--project", "demo", name)
+    assert created["properties"] == {"a": "b"} and created["is_public"] is False
+    cloud.cli("volume", "type", "set", "--encryption-provider", "luks", "--encryption-key-size", "256",
+              "--encryption-control-location", "front-end", name, json_out=False)
+    shown = cloud.cli("volume", "type", "show", "--encryption-type", name)
+    assert shown["encryption"]["provider"] == "luks" and len(shown["access_project_ids"]) == 1
+    cloud.cli("volume", "qos", "create", "--property", "read_iops_sec=100", qos)
+    cloud.cli("volume", "qos", "associate", qos, name, json_out=False)
+    assert cloud.cli("volume", "qos", "show", qos)["associations"] == [name]
+    cloud.cli("volume", "qos", "delete", "--force", qos, json_out=False)
+    cloud.cli("volume", "type", "delete", name, json_out=False)
+    assert name not in [t["Name"] for t in cloud.cli("volume", "type", "list")]

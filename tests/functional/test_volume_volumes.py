@@ -214,6 +214,9 @@ def test_create_bad_input_is_cinders_400(http: httpx.Client) -> None:
         ({"volume": {"snapshot_id": "8a1b7c7e-0000-4000-8000-000000000001",
                      "source_volid": "8a1b7c7e-0000-4000-8000-000000000002"}}, 400,
          "May specify only one of backup, imageRef, snapshot, source volume"),
+        ({"volume": {"size": 1, "imageRef": "8a1b7c7e-0000-4000-8000-000000000003",
+                     "source_volid": "8a1b7c7e-0000-4000-8000-000000000002"}}, 400,
+         "May specify only one of backup, imageRef, snapshot, source volume"),
     ]
     for body, status, fragment in cases:
         r = http.post("volumes", json=body)

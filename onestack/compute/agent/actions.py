@@ -20,6 +20,7 @@ from typing import Any
 from onestack.compute import states
 from onestack.compute.agent.cleanup import attempt, release_guest
 from onestack.compute.agent.host import HostContext, spec_of
+from onestack.compute.agent.volumes import VolumeActions
 from onestack.compute.rpcapi import InstanceDict, VncConsole
 from onestack.compute.service.instances import InstanceGone, UnexpectedTaskState
 from onestack.compute.virt.driver import (
@@ -161,6 +162,8 @@ async def _offload(agent: HostContext, instance: InstanceDict, clean_shutdown: b
     await agent.driver.destroy(uuid)
     # Nova unbinds the ports of an offloaded server; they stay its own for the unshelve.
     await attempt(agent.host, uuid, "unbinding the ports", agent.network.unbind(instance))
+    # Its volumes too: reserved for it, connected again where it is unshelved.
+    await attempt(agent.host, uuid, "disconnecting the volumes", VolumeActions(agent).disconnect_all(instance))
     await agent.conductor.shelve_offloaded(uuid, agent.host, power)
 
 
@@ -331,7 +334,8 @@ class ServerActions:
             await self.agent.driver.destroy(uuid)
             await _update(self.agent, uuid, {"task_state": states.REBUILD_SPAWNING}, [states.REBUILDING])
             network_info = await self.agent.network.allocate(instance)
-            await self.agent.driver.spawn(spec_of(instance), path, network_info)
+            volumes = await VolumeActions(self.agent).current(instance)  # the guest keeps its volumes
+            await self.agent.driver.spawn(spec_of(instance), path, network_info, volumes)
             end = states.ACTIVE
             if orig_vm_state == states.STOPPED:  # a stopped server stays stopped (Nova)
                 await self.agent.driver.power_off(uuid, timeout=0)
@@ -393,9 +397,10 @@ class ServerActions:
             await self.agent.event(instance, request_id, event, "start")
             try:
                 path = await self.agent.images.fetch(image_id) if image_id else None
+                volumes = await VolumeActions(self.agent).prepare_boot(instance, always=True)
                 network_info = await self.agent.network.allocate(instance)
                 async with self.agent.network.plugged(instance, network_info):
-                    await self.agent.driver.spawn(spec_of(instance), path, network_info)
+                    await self.agent.driver.spawn(spec_of(instance), path, network_info, volumes)
                 values = {"vm_state": states.ACTIVE, "task_state": None, "power_state": await _power(self.agent, uuid),
                           "launched_at": isotime(utcnow())}
                 await _meta_update(self.agent, uuid, values, [states.SPAWNING], meta_drop=SHELVED_KEYS)

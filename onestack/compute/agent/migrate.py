@@ -25,6 +25,7 @@ from typing import Any
 from onestack.compute import states
 from onestack.compute.agent.cleanup import attempt
 from onestack.compute.agent.host import HostContext, spec_of
+from onestack.compute.agent.volumes import VolumeActions
 from onestack.compute.rpcapi import (
     DisksDict,
     FlavorDict,
@@ -156,8 +157,9 @@ class MoveAgent:
                 return
             try:
                 network_info = await self.agent.network.allocate(instance)  # the ports follow the guest here
+                volumes = await VolumeActions(self.agent).reconnect(instance)  # and so do its volumes
                 await self._resizable().finish_migration(spec_of(instance, flavor), MigrationDisks(**disks),
-                                                         network_info, None, power_on=power_on)
+                                                         network_info, volumes, power_on=power_on)
             except DriverError as exc:
                 # Nova puts the server in ERROR; the source brings the old guest back for it.
                 await self.agent.event(instance, request_id, event, "finish", "Error", _reason(exc))
@@ -373,8 +375,9 @@ class MoveAgent:
             try:
                 image = await self.agent.images.fetch(instance["image_ref"]) if instance.get("image_ref") else None
                 network_info = await self.agent.network.allocate(instance)  # rebinds its ports here
+                volumes = await VolumeActions(self.agent).reconnect(instance)
                 async with self.agent.network.plugged(instance, network_info):
-                    await self.agent.driver.spawn(spec_of(instance), image, network_info)
+                    await self.agent.driver.spawn(spec_of(instance), image, network_info, volumes)
                 if stop:
                     await self.agent.driver.power_off(uuid, timeout=0)
             except Exception as exc:  # noqa: BLE001 - driver and image service errors alike: roll back

@@ -64,11 +64,11 @@ class VolumeActions:
             raise VolumeAttachFailed(exc.message) from None
         return info
 
-    async def prepare_boot(self, instance: InstanceDict) -> BlockDeviceInfo | None:
+    async def prepare_boot(self, instance: InstanceDict, *, always: bool = False) -> BlockDeviceInfo | None:
         """Before spawn: each volume mapping's volume (created by the API) is waited for until
         available, reserved for the server (unless the API did), and connected to this host
         (Nova's _prep_block_device). None when the server has no volumes."""
-        if not (instance.get("system_metadata") or {}).get(BOOT_VOLUMES):
+        if not always and not (instance.get("system_metadata") or {}).get(BOOT_VOLUMES):
             return None  # booted without volumes: nothing to ask the conductor
         bdms = [b for b in await self.agent.conductor.block_device_mappings(instance["uuid"])
                 if b.get("destination_type") == "volume"]
@@ -106,6 +106,64 @@ class VolumeActions:
             mapping.append(_entry(bdm, info))
         root = next((m["mount_device"] for m in mapping if m["boot_index"] == 0), None)
         return {"block_device_mapping": mapping, "root_device_name": root}
+
+    async def current(self, instance: InstanceDict) -> BlockDeviceInfo | None:
+        """The server's connected volumes as they are (a rebuild spawns the guest with them again)."""
+        bdms = [b for b in await self.agent.conductor.block_device_mappings(instance["uuid"])
+                if b.get("destination_type") == "volume" and b.get("connection_info")]
+        if not bdms:
+            return None
+        mapping = [_entry(b, dict(b["connection_info"])) for b in bdms]
+        root = next((m["mount_device"] for m in mapping if m["boot_index"] == 0), None)
+        return {"block_device_mapping": mapping, "root_device_name": root}
+
+    async def reconnect(self, instance: InstanceDict) -> BlockDeviceInfo | None:
+        """The server landed here (a cold migration, an evacuation): each attachment is given this
+        host's connector and completed again (Nova's migrate_volume_connection); the disks to
+        plug. Failures are logged: the server comes up without that disk, as Nova's would not."""
+        if self.agent.volumes is None:
+            return None
+        client = self.agent.volumes
+        mapping = []
+        for bdm in await self.agent.conductor.block_device_mappings(instance["uuid"]):
+            if bdm.get("destination_type") != "volume" or not bdm.get("attachment_id"):
+                continue
+            try:
+                att = await client.attachment_update(str(bdm["attachment_id"]),
+                                                     connector(self.agent.host, bdm.get("device_name")))
+                await client.attachment_complete(str(bdm["attachment_id"]))
+            except VolumeError as exc:
+                log.warning("%s: volume %s of %s not reconnected: %s", self.agent.host, bdm.get("volume_id"),
+                            instance["uuid"], exc.message)
+                continue
+            info = dict(att.get("connection_info") or {})
+            await self.agent.conductor.block_device_update(bdm["uuid"], {"connection_info": info})
+            mapping.append(_entry(bdm, info))
+        if not mapping:
+            return None
+        root = next((m["mount_device"] for m in mapping if m["boot_index"] == 0), None)
+        return {"block_device_mapping": mapping, "root_device_name": root}
+
+    async def disconnect_all(self, instance: InstanceDict) -> None:
+        """The server leaves this host but keeps its volumes (shelve offload): as Nova does, each
+        attachment is replaced by a new one with no connector, so the volume stays reserved for
+        the server and the host it lands on next connects it."""
+        if self.agent.volumes is None:
+            return
+        client = self.agent.volumes
+        for bdm in await self.agent.conductor.block_device_mappings(instance["uuid"]):
+            old, volume_id = bdm.get("attachment_id"), bdm.get("volume_id")
+            if not old or not volume_id:
+                continue
+            try:
+                new = str((await client.attachment_create(str(volume_id), instance["uuid"]))["id"])
+                await client.attachment_delete(str(old))
+            except VolumeError as exc:
+                log.warning("%s: volume %s of %s not disconnected: %s", self.agent.host, volume_id,
+                            instance["uuid"], exc.message)
+                continue
+            await self.agent.conductor.block_device_update(bdm["uuid"], {"attachment_id": new,
+                                                                         "connection_info": None})
 
     async def attach_volume(self, instance: InstanceDict, bdm: dict[str, Any]) -> dict[str, Any]:
         async with self.agent.busy(instance["uuid"]):

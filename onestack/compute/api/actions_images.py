@@ -41,6 +41,7 @@ from onestack.compute.api.common import (
 )
 from onestack.compute.api.server_actions import action
 from onestack.compute.api.servers import show_one
+from onestack.compute.bdm_flags import VOLUME_BACKED
 from onestack.compute.service import block_devices, boot
 from onestack.compute.service import keypairs as keypair_svc
 from onestack.compute.service import server_actions as actions
@@ -130,6 +131,23 @@ async def create_image(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any
     if req.at_least(2, 45):
         return json_response({"image_id": image_id}, 202)
     return Response(status_code=202, headers=location(f"{str(req.request.base_url).rstrip('/')}/image/v2/images/{image_id}"))
+
+
+async def _same_image_as_root_volume(req: Req, ctx: AuthContext, row: dict[str, Any], image_id: str) -> None:
+    """Before 2.93 Nova rebuilds a volume-backed server only with the image its root volume
+    was made from (the volume is not re-imaged)."""
+    client = req.state.volume
+    bdms = await req.read(block_devices.of_server, row["uuid"])
+    root = next((b for b in bdms if b.get("boot_index") == 0 and b.get("volume_id")), None)
+    current = None
+    if client is not None and root is not None:
+        try:
+            vol = await client.get_volume(str(root["volume_id"]), user_token=ctx.token)
+            current = (vol.get("volume_image_metadata") or {}).get("image_id")
+        except VolumeError:
+            current = None
+    if current != image_id:
+        raise BadRequest("Unable to rebuild with a different image for a volume-backed server.")
 
 
 async def _volume_backed_image(req: Req, ctx: AuthContext, row: dict[str, Any], name: str,
@@ -356,15 +374,19 @@ async def rebuild(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any) -> 
     flavor = row["flavor"]
     _, props = boot.check_image(image, int(flavor["memory_mb"]), int(flavor["root_gb"]),
                                 await req.allowed("os_compute_api:servers:create:zero_disk_flavor"))
+    volume_backed = bool((row.get("system_metadata") or {}).get(VOLUME_BACKED))
+    if volume_backed:
+        await _same_image_as_root_volume(req, ctx, row, image_id)
     values = await _rebuild_values(req, body)
-    values["image_ref"] = image_id
+    values["image_ref"] = "" if volume_backed else image_id  # its root disk stays the volume
     requested = (server_create._disk_config(body["OS-DCF:diskConfig"]) if "OS-DCF:diskConfig" in body
                  else None)
     updated = await begin(req, ctx, row["uuid"], t, values,
                           meta={"image_properties": props, "image_base_image_ref": image_id,
                                 "auto_disk_config": boot.auto_disk_config(requested, props, image_id)})
-    await agents(req).rebuild_instance(updated["host"], updated, image_id, request_id=req.request_id,
-                                           orig_vm_state=row["vm_state"], preserve_ephemeral=preserve)
+    await agents(req).rebuild_instance(updated["host"], updated, "" if volume_backed else image_id,
+                                       request_id=req.request_id, orig_vm_state=row["vm_state"],
+                                       preserve_ephemeral=preserve)
     server = await show_one(req, ctx, row["uuid"])
     server["adminPass"] = password
     if req.at_least(2, 57):

@@ -267,7 +267,7 @@ async def provide(req: Req, client: VolumeClient, server: dict[str, Any],
                 att = await client.attachment_create(str(bdm["volume_id"]), server["uuid"], user_token=token)
                 done.append((bdm["uuid"], {"attachment_id": str(att["id"])}))
                 continue
-            attrs: dict[str, Any] = {"name": "", "availability_zone": server.get("availability_zone") or None}
+            attrs: dict[str, Any] = {"name": ""}  # the block-storage service's own zone (cross_az_attach)
             if bdm.get("volume_size"):
                 attrs["size"] = bdm["volume_size"]
             if bdm["source_type"] == "image":

@@ -42,10 +42,12 @@ def client_of(req: Req) -> VolumeClient:
 
 
 def view(req: Req, bdm: dict[str, Any], *, listing: bool = True) -> dict[str, Any]:
+    """Nova's _translate_attachment_detail_view; ``listing`` False for the attach answer, which
+    keeps ``id`` and never shows ``attachment_id``/``bdm_uuid``."""
     body: dict[str, Any] = {"volumeId": bdm["volume_id"], "serverId": bdm["instance_uuid"],
                             "device": bdm.get("device_name")}
-    if not req.at_least(2, 89):
-        body["id"] = bdm["volume_id"]  # Nova's old attachment id was the volume's
+    if not (req.at_least(2, 89) and listing):
+        body["id"] = bdm["volume_id"]  # Nova's old attachment id was the volume's (kept in the attach answer)
     if req.at_least(2, 70):
         body["tag"] = bdm.get("tag")
     if req.at_least(2, 79):

@@ -235,3 +235,17 @@ async def delete_snapshot(req: Req) -> Response:
     snapshot_id = req.path("snapshot_id")
     await _call(req, "Snapshot", snapshot_id, "delete_snapshot", snapshot_id)
     return Response(status_code=202)
+
+
+# A trailing slash and no id (Tempest's "without passing volume id"): Nova's router finds no
+# resource there (404) instead of redirecting to the collection.
+@routes.add(["GET", "DELETE"], "/v2.1/os-volumes/")
+async def no_volume_id(req: Req) -> Response:
+    req.require_version(maximum=MAX_PROXY)
+    raise NotFound("Volume  could not be found.")
+
+
+@routes.add(["GET", "DELETE"], "/v2.1/os-snapshots/")
+async def no_snapshot_id(req: Req) -> Response:
+    req.require_version(maximum=MAX_PROXY)
+    raise NotFound("Snapshot  could not be found.")

@@ -427,6 +427,10 @@ class FakeDriver:
             if guest is None:
                 guest = self._define(instance, network_info, building=False)
                 self._log(guest, f"{instance.name}: disks received from {disks.source_host}")
+            if block_device_info:
+                guest.volumes = {str(m["mount_device"]): dict(m.get("connection_info") or {})
+                                 for m in block_device_info.get("block_device_mapping", [])}
+                self._save(instance.uuid)
             if power_on:
                 self._start(guest)
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from typing import Any
 
@@ -90,6 +91,24 @@ def is_public_param(req: Req, admin: bool) -> bool | None:
     return as_bool(raw, "is_public")
 
 
+async def _extra_specs_filter(req: Req) -> dict[str, str]:
+    """``?extra_specs={'key': 'value'}`` (3.52, a Python literal as Cinder reads it). Members
+    filter by the user-visible keys only: the others are not theirs to probe."""
+    raw = req.params.get("extra_specs")
+    if raw is None or not req.at_least(3, 52):
+        return {}
+    try:
+        parsed = ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        parsed = None
+    if not isinstance(parsed, dict) or not all(isinstance(k, str) for k in parsed):
+        raise InvalidInput(f"Invalid filter extra_specs: {raw}")
+    specs = {k: str(v) for k, v in parsed.items()}
+    if await req.allowed("volume_extension:types_extra_specs:read_sensitive"):
+        return specs
+    return {k: v for k, v in specs.items() if k in USER_VISIBLE_SPECS}
+
+
 # --- types --------------------------------------------------------------------------------------
 
 
@@ -97,8 +116,9 @@ def is_public_param(req: Req, admin: bool) -> bool | None:
 async def list_types(req: Req) -> Response:
     await req.enforce("volume_extension:type_get_all")
     who = await caller(req)
-    lq = list_query(req, sort_keys=svc.SORT_COLUMNS, filters=(), ignore=("is_public",))
-    found = await req.read(svc.list_types, who, is_public_param(req, who.is_admin), lq)
+    lq = list_query(req, sort_keys=svc.SORT_COLUMNS, filters=(), ignore=("is_public", "extra_specs"))
+    specs = await _extra_specs_filter(req)
+    found = await req.read(svc.list_types, who, is_public_param(req, who.is_admin), lq, specs)
     return json_response({"volume_types": [await render(req, t) for t in found]})
 
 

@@ -1,6 +1,7 @@
 """Cinder's volume create flow, API side, as tasks (``core/taskflow.py``):
 
-1. ``CheckImage`` — with an ``imageRef``, the image must exist, be one the caller may use
+1. ``OneSource`` — at most one of snapshot, source volume, image, backup.
+   ``CheckImage`` — with an ``imageRef``, the image must exist, be one the caller may use
    (public/community, own, or shared with the caller's project) and be active.
 2. ``Extract`` — the request against the database: the type (name or id, visible), the source
    (snapshot / volume / backup: exists, visible, usable), the size (given, or the source's;
@@ -94,7 +95,14 @@ class CreateContext:
     volume_id: str | None = None
 
 
-# --- 1. the image ---------------------------------------------------------------------------------
+# --- 1. one source at most, and the image -------------------------------------------------------
+
+
+class OneSource(taskflow.AsyncNoRevert[CreateContext]):
+    async def execute(self, ctx: CreateContext) -> None:
+        req = ctx.request
+        if sum(ref is not None for ref in (req.snapshot_id, req.source_volid, req.image_id, req.backup_id)) > 1:
+            raise InvalidInput("May specify only one of backup, imageRef, snapshot, source volume")
 
 
 class CheckImage(taskflow.AsyncNoRevert[CreateContext]):
@@ -173,9 +181,6 @@ def availability_zones(s: Session, configured: str) -> set[str]:
 
 def extract(s: Session, caller: Caller, req: CreateRequest, image: dict[str, Any] | None, configured_type: str,
             storage_az: str) -> Plan:
-    given = [req.snapshot_id, req.source_volid, req.image_id, req.backup_id]
-    if sum(ref is not None for ref in given) > 1:
-        raise InvalidInput("May specify only one of backup, imageRef, snapshot, source volume")
     source = SourceSpec()
     size = req.size
     az = req.availability_zone
@@ -186,7 +191,7 @@ def extract(s: Session, caller: Caller, req: CreateRequest, image: dict[str, Any
     if req.snapshot_id is not None:
         snap = get_visible(s, models.Snapshot, req.snapshot_id, caller, SnapshotNotFound)
         if snap.status != "available":
-            raise InvalidSnapshot("Originating snapshot status must be one of 'available' values")
+            raise InvalidSnapshot("Originating snapshot status must be one of available values")
         parent = s.get(models.Volume, snap.volume_id)
         size = snap.volume_size if size is None else size
         if size < snap.volume_size:
@@ -202,7 +207,7 @@ def extract(s: Session, caller: Caller, req: CreateRequest, image: dict[str, Any
         src = get_visible(s, models.Volume, req.source_volid, caller, VolumeNotFound)
         if src.status not in SOURCE_VOLUME_OK:
             raise InvalidVolume("Unable to create a volume from an originating source volume when its status "
-                                "is not one of 'available', 'in-use' values")
+                                "is not one of available, in-use values")
         size = src.size if size is None else size
         if size < src.size:
             raise InvalidInput(f"Volume size '{size}'GB cannot be smaller than original volume size "
@@ -301,6 +306,6 @@ class Schedule(taskflow.AsyncNoRevert[CreateContext]):
 async def create(state: VolumeState, db: Database, caller: Caller, request: CreateRequest) -> str:
     """Run the flow; the new volume's id."""
     ctx = CreateContext(state=state, db=db, caller=caller, request=request)
-    await taskflow.run_async([CheckImage(), Extract(), Reserve(), Schedule()], ctx)
+    await taskflow.run_async([OneSource(), CheckImage(), Extract(), Reserve(), Schedule()], ctx)
     assert ctx.volume_id is not None
     return ctx.volume_id

@@ -88,13 +88,16 @@ def _upsert_pool(s: Session, host: str, backend_host: str, zone: str, report: Po
 
 def consume(s: Session, pool_name: str, size: int) -> None:
     """The scheduler placed ``size`` GiB on the pool: count it until the next report (Cinder's
-    consume_from_volume)."""
+    consume_from_volume). Free space is taken only on a thick pool: a thin volume takes no real
+    space when made (its size is in provisioned capacity), and taking it anyway would refuse
+    every thin request after a large one until the next report."""
     pool = s.get(models.Pool, pool_name)
     if pool is None:
         return
     pool.allocated_capacity_gb = (pool.allocated_capacity_gb or 0) + size
     pool.provisioned_capacity_gb = (pool.provisioned_capacity_gb or 0) + size
-    if not isinstance((pool.capabilities or {}).get("free_capacity_gb"), str):
+    thick = not pool.thin_provisioning_support
+    if thick and not isinstance((pool.capabilities or {}).get("free_capacity_gb"), str):
         pool.free_capacity_gb = max(0.0, pool.free_capacity_gb - size)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from onestack.volume import models
@@ -128,6 +128,3 @@ def disassociate_all(s: Session, specs_id: str) -> None:
     row = _get(s, specs_id)
     s.execute(update(models.VolumeType).where(models.VolumeType.qos_specs_id == row.id).values(qos_specs_id=None))
 
-
-def count(s: Session) -> int:
-    return int(s.scalar(select(func.count()).select_from(Q)) or 0)

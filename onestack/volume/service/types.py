@@ -69,10 +69,15 @@ def view(s: Session, row: models.VolumeType) -> TypeView:
     return TypeView(row, _specs(s, row.id))
 
 
-def list_types(s: Session, caller: Caller, is_public: bool | None, lq: ListQuery) -> list[TypeView]:
+def list_types(s: Session, caller: Caller, is_public: bool | None, lq: ListQuery,
+               extra_specs: Mapping[str, str] | None = None) -> list[TypeView]:
     """Cinder's filter: ``is_public`` True (the default) is the public types plus those shared with
-    the caller's project; False only private ones; None (admins' ``is_public=none``) all."""
+    the caller's project; False only private ones; None (admins' ``is_public=none``) all.
+    ``extra_specs`` (3.52): types having every one of these specs."""
     stmt = select(T)
+    es = models.VolumeTypeExtraSpec
+    for key, value in (extra_specs or {}).items():
+        stmt = stmt.where(exists().where(es.volume_type_id == T.id, es.key == key, es.value == value))
     if is_public is True:
         stmt = stmt.where(or_(T.is_public.is_(True), _shared_with(caller.project_id)))
     elif is_public is False:

@@ -72,3 +72,17 @@ def test_desired_state_is_the_hosts_volumes_snapshots_and_backups(db: Database) 
     assert state["volumes"][0]["host"] == "h1@a#a"
     assert [n["id"] for n in state["snapshots"]] == ["s1"]
     assert [b["id"] for b in state["backups"]] == ["b1"]
+
+
+def test_placing_counts_on_the_pool_and_takes_free_space_only_when_thick(db: Database) -> None:
+    db.run_sync(heartbeats.report_state, "h1", [
+        backend("h1@a", pool_report("h1@a#a", 10.0, 10.0)),
+        backend("h1@b", pool_report("h1@b#b", 10.0, 10.0, thin_provisioning_support=False,
+                                    thick_provisioning_support=True))])
+    db.run_sync(heartbeats.consume, "h1@a#a", 150)
+    db.run_sync(heartbeats.consume, "h1@b#b", 4)
+    pools = db.run_sync(lambda s: {p.name: (p.free_capacity_gb, p.allocated_capacity_gb, p.provisioned_capacity_gb)
+                                   for p in s.scalars(select(models.Pool))})
+    assert pools == {"h1@a#a": (10.0, 150.0, 150.0), "h1@b#b": (6.0, 4.0, 4.0)}
+    db.run_sync(heartbeats.release, "h1@b#b", 4)
+    assert db.run_sync(lambda s: s.get(models.Pool, "h1@b#b").allocated_capacity_gb) == 0.0
