@@ -15,12 +15,14 @@ from tests.functional.cloud import RunningCloud
 from tests.functional.volume_support import cinder, create_volume, error_of, wait_gone, wait_volume
 
 # Tempest's volume schema (tempest/lib/api_schema/response/volume/volumes.py) at 3.0: the keys
-# a member sees, and what an admin sees besides (extension attributes on GET).
+# of a create answer, what a project reader/member sees besides on GET (Cinder's tenant
+# attribute policy is project reader), and what only an admin sees (host, migration).
 MEMBER_KEYS = {"id", "status", "size", "availability_zone", "created_at", "updated_at", "attachments", "name",
                "description", "volume_type", "snapshot_id", "source_volid", "metadata", "links", "user_id",
                "bootable", "encrypted", "replication_status", "consistencygroup_id", "multiattach"}
-ADMIN_EXTRA = {"migration_status", "os-vol-tenant-attr:tenant_id", "os-vol-host-attr:host",
-               "os-vol-mig-status-attr:migstat", "os-vol-mig-status-attr:name_id"}
+READER_EXTRA = {"os-vol-tenant-attr:tenant_id"}
+ADMIN_EXTRA = {"migration_status", "os-vol-host-attr:host", "os-vol-mig-status-attr:migstat",
+               "os-vol-mig-status-attr:name_id"}
 
 
 @pytest.fixture(scope="module")
@@ -90,10 +92,13 @@ def test_view_fields_at_3_0_match_tempest_schema(cloud: RunningCloud, http: http
         assert vol["links"][0]["rel"] == "self" and vol["links"][0]["href"].endswith(f"/volumes/{vol['id']}")
         with cinder(cloud, "devstack", microversion="3.0") as old:
             shown = old.get(f"volumes/{vol['id']}").json()["volume"]
-            assert set(shown) == MEMBER_KEYS
+            assert set(shown) == MEMBER_KEYS | READER_EXTRA
+            assert shown["os-vol-tenant-attr:tenant_id"] == cloud.sdk("devstack").current_project_id
+            listed = old.get("volumes/detail", params={"name": "vv-view"}).json()["volumes"]
+            assert [set(v) for v in listed] == [MEMBER_KEYS | READER_EXTRA]
         with cinder(cloud, "devstack-admin", microversion="3.0") as old_admin:
             as_admin = old_admin.get(f"volumes/{vol['id']}").json()["volume"]
-            assert set(as_admin) == MEMBER_KEYS | ADMIN_EXTRA
+            assert set(as_admin) == MEMBER_KEYS | READER_EXTRA | ADMIN_EXTRA
             assert as_admin["os-vol-tenant-attr:tenant_id"] == cloud.sdk("devstack").current_project_id
     finally:
         _delete(http, vol["id"])
