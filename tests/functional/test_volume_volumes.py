@@ -175,6 +175,29 @@ def test_created_at_filter_3_60(http: httpx.Client) -> None:
         _delete(http, vol["id"])
 
 
+def test_created_at_orders_volumes_made_within_one_second(http: httpx.Client) -> None:
+    """Volumes made back to back (within one second) list in creation order by created_at, and a
+    marker walks them in that order (Tempest's sort/marker tests): the stamp keeps microseconds."""
+    made = [create_volume(http, name=f"vv-order-{i}")["id"] for i in range(4)]
+    try:
+        listed = http.get("volumes/detail", params={"name~": "vv-order-", "sort": "created_at:asc"}).json()["volumes"]
+        stamps = [v["created_at"] for v in listed]
+        assert [v["id"] for v in listed] == made and stamps == sorted(set(stamps)), stamps
+        newest_first = http.get("volumes", params={"name~": "vv-order-", "sort": "created_at:desc"}).json()
+        assert [v["id"] for v in newest_first["volumes"]] == made[::-1]
+        walked: list[str] = []
+        marker: str | None = None
+        for _ in made:
+            params: dict[str, Any] = {"name~": "vv-order-", "sort_key": "created_at", "sort_dir": "desc", "limit": 1}
+            page = http.get("volumes", params={**params, **({"marker": marker} if marker else {})}).json()["volumes"]
+            walked += [v["id"] for v in page]
+            marker = page[-1]["id"]
+        assert walked == made[::-1]
+    finally:
+        for vid in made:
+            _delete(http, vid)
+
+
 def test_update_name_description_metadata_and_aliases(http: httpx.Client) -> None:
     vol = create_volume(http, name="vv-upd", metadata={"a": "1"})
     try:

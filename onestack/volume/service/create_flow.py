@@ -41,7 +41,7 @@ from onestack.volume.errors import (
 )
 from onestack.volume.rpcapi import RequestSpec, SourceSpec
 from onestack.volume.service import default_type, quotas
-from onestack.volume.service.common import Caller, get_visible, new_id, now
+from onestack.volume.service.common import Caller, created, get_visible, new_id
 from onestack.volume.service.specs import backup_spec, extra_specs, snapshot_spec, volume_spec
 from onestack.volume.service.volumes import destroy
 from onestack.volume.state import VolumeState
@@ -274,7 +274,7 @@ def insert(s: Session, caller: Caller, req: CreateRequest, plan: Plan) -> str:
         availability_zone=plan.availability_zone, volume_type_id=plan.type_id, host=None,
         bootable=plan.bootable, multiattach=plan.multiattach, encrypted=False, replication_status="disabled",
         group_id=req.group_id, snapshot_id=req.snapshot_id, source_volid=req.source_volid, image_id=req.image_id,
-        backup_id=req.backup_id, use_quota=True, created_at=now(), updated_at=None))
+        backup_id=req.backup_id, use_quota=True, created_at=created(), updated_at=None))
     s.flush()
     for key, value in req.metadata.items():
         s.add(models.VolumeMetadata(volume_id=volume_id, key=key, value=value))

@@ -22,7 +22,7 @@ from onestack.volume.errors import (
     VolumeNotFound,
 )
 from onestack.volume.service import default_type
-from onestack.volume.service.common import Caller, get_visible, new_id, now
+from onestack.volume.service.common import Caller, created, get_visible, new_id
 from onestack.volume.service.specs import backend_of
 from onestack.volume.service.volumes import VolumeBundle, load
 
@@ -63,7 +63,7 @@ def manage_volume(s: Session, caller: Caller, ask: ManageVolume, configured_type
     service = _service(s, ask.host)
     if service is None:
         raise ServiceUnavailable(f"Host '{ask.host}' not found")
-    stamp = now()
+    stamp = created()
     row = models.Volume(
         id=new_id(), project_id=caller.project_id, user_id=caller.user_id, name=ask.name,
         description=ask.description, size=0, status="error_managing", attach_status="detached",
@@ -91,7 +91,7 @@ def manage_snapshot(s: Session, caller: Caller, ask: ManageSnapshot) -> models.S
     vol = get_visible(s, models.Volume, ask.volume_id, caller, VolumeNotFound)
     if not vol.host or _service(s, vol.host) is None:
         raise ServiceUnavailable(f"Host '{vol.host}' not found")
-    stamp = now()
+    stamp = created()
     snap = models.Snapshot(id=new_id(), volume_id=vol.id, project_id=caller.project_id, user_id=caller.user_id,
                            name=ask.name, description=ask.description, status="error_managing", progress="0%",
                            volume_size=vol.size, volume_type_id=vol.volume_type_id, host=vol.host,

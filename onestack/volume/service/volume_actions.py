@@ -39,7 +39,7 @@ from onestack.volume.service.attachments import (
     set_admin_meta,
     volume,
 )
-from onestack.volume.service.common import Caller, iso, new_id, now
+from onestack.volume.service.common import Caller, created, iso, new_id, now
 from onestack.volume.service.specs import backend_of, extra_specs, snapshot_spec, volume_spec
 
 V = models.Volume
@@ -361,7 +361,7 @@ def attach(s: Session, caller: Caller, volume_id: str, instance_uuid: str | None
     if not cas(s, vol.id, {"status": "in-use", "attach_status": "attached"}, status=allowed):
         raise BadRequest(f"Error attaching volume - InvalidVolume: Invalid volume: Volume {vol.id} status must be "
                          f"{build_or(allowed)} to attach, but current status is: {vol.status}.")
-    stamp = now()
+    stamp = created()
     s.add(models.Attachment(id=new_id(), volume_id=vol.id, instance_uuid=instance_uuid, attached_host=host_name,
                             mountpoint=mountpoint, attach_time=stamp, attach_status="attached", attach_mode=mode,
                             created_at=stamp))
