@@ -40,7 +40,13 @@ from onestack.volume.service.attachments import (
     volume,
 )
 from onestack.volume.service.common import Caller, created, iso, new_id, now
-from onestack.volume.service.specs import backend_of, extra_specs, snapshot_spec, volume_spec
+from onestack.volume.service.specs import (
+    backend_name,
+    backend_of,
+    extra_specs,
+    snapshot_spec,
+    volume_spec,
+)
 
 V = models.Volume
 
@@ -171,7 +177,7 @@ def retype(s: Session, caller: Caller, volume_id: str, new_type: str, migration_
                             "migration or a consistency group, requested type has to be different that the one "
                             "from the volume, and for in-use volumes front-end qos specs cannot change.")
     quotas.check(s, vol.project_id, {f"volumes_{target.name}": 1, f"gigabytes_{target.name}": vol.size})
-    wanted = specs.get("volume_backend_name")
+    wanted = backend_name(specs)
     here = _backend_name(s, vol.host)
     if wanted is None or (here is not None and wanted == here):
         # The backend it is on serves the new type: nothing moves, only the type changes.
