@@ -198,6 +198,31 @@ def test_created_at_orders_volumes_made_within_one_second(http: httpx.Client) ->
             _delete(http, vid)
 
 
+def test_type_availability_zones_checked_at_create(http: httpx.Client, admin_http: httpx.Client) -> None:
+    """A type's ``RESKEY:availability_zones`` restricts where its volumes go, checked by the API
+    as Cinder's create flow does (400, nothing made)."""
+    made = admin_http.post("types", json={"volume_type": {
+        "name": "vv-zoned", "extra_specs": {"RESKEY:availability_zones": "az-nowhere"}}})
+    assert made.status_code == 200, made.text
+    type_id = made.json()["volume_type"]["id"]
+    try:
+        r = http.post("volumes", json={"volume": {"size": 1, "volume_type": "vv-zoned", "name": "vv-zoned"}})
+        assert error_of(r, "badRequest")["message"] == (
+            "Volume type is only supported in these availability zones: ['az-nowhere']")
+        r = admin_http.post(f"types/{type_id}/extra_specs",
+                            json={"extra_specs": {"RESKEY:availability_zones": "az-nowhere, nova"}})
+        assert r.status_code == 200, r.text
+        r = http.post("volumes", json={"volume": {"size": 1, "volume_type": "vv-zoned", "name": "vv-zoned",
+                                                  "availability_zone": "az-nowhere"}})
+        assert error_of(r, "badRequest")["message"] == "Availability zone 'az-nowhere' is invalid."
+        assert http.get("volumes", params={"name": "vv-zoned"}).json()["volumes"] == []
+        vol = create_volume(http, volume_type="vv-zoned", name="vv-zoned")
+        assert vol["availability_zone"] == "nova"
+        _delete(http, vol["id"])
+    finally:
+        admin_http.delete(f"types/{type_id}")
+
+
 def test_update_name_description_metadata_and_aliases(http: httpx.Client) -> None:
     vol = create_volume(http, name="vv-upd", metadata={"a": "1"})
     try:
