@@ -86,6 +86,12 @@ class InvalidAvailabilityZone(Invalid):
         super().__init__(f"Availability zone '{az}' is invalid.")
 
 
+class InvalidTypeAvailabilityZones(Invalid):
+    def __init__(self, zones: list[str]) -> None:
+        # Cinder formats the list itself: "...zones: ['az1', 'az2']".
+        super().__init__(f"Volume type is only supported in these availability zones: {zones}")
+
+
 class NoValidBackend(Invalid):
     def __init__(self, reason: str) -> None:
         super().__init__(f"No valid backend was found. {reason}")

@@ -45,7 +45,8 @@ _VOLUMES: dict[str, str] = {
     "volume_extension:volume_image_metadata:set": _MEMBER,
     "volume_extension:volume_image_metadata:remove": _MEMBER,
     "volume_extension:volume_host_attribute": _ADMIN,
-    "volume_extension:volume_tenant_attribute": _ADMIN,
+    # Cinder: the owning project's readers see the tenant attribute; host and migration stay admin's.
+    "volume_extension:volume_tenant_attribute": _READER,
     "volume_extension:volume_mig_status_attribute": _ADMIN,
     "volume_extension:volume_encryption_metadata": _READER,
     "volume_extension:volume_actions:upload_image": _MEMBER,

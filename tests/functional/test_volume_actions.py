@@ -466,10 +466,13 @@ def test_extend_an_attached_volume_from_3_42(cloud: RunningCloud, demo_v: httpx.
     wait_volume(demo_v, vol["id"], "available")
 
 
-def test_retype_to_another_backend_goes_to_the_scheduler(demo_v: httpx.Client, admin_v: httpx.Client) -> None:
+@pytest.mark.parametrize("key", ["volume_backend_name", "capabilities:volume_backend_name"])
+def test_retype_to_another_backend_goes_to_the_scheduler(demo_v: httpx.Client, admin_v: httpx.Client,
+                                                         key: str) -> None:
+    """The bare and the scoped key both name the backend (Tempest's multi-backend types use both):
+    a type of another backend is not a same-backend retype."""
     name = f"elsewhere-{uuid.uuid4().hex[:6]}"
-    created = admin_v.post("types", json={"volume_type": {"name": name,
-                                                          "extra_specs": {"volume_backend_name": "no-such"}}})
+    created = admin_v.post("types", json={"volume_type": {"name": name, "extra_specs": {key: "no-such"}}})
     assert created.status_code == 200, created.text
     vol = available(demo_v)
     resp = act(demo_v, vol["id"], "os-retype", {"new_type": name, "migration_policy": "never"})

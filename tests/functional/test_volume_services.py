@@ -130,6 +130,24 @@ def test_availability_zones(mem: httpx.Client, hosts: dict[str, str]) -> None:
     assert zones["nova"] is True and zones["az-stale"] is False
 
 
+@pytest.mark.parametrize("key", ["volume_backend_name", "capabilities:volume_backend_name"])
+def test_pools_of_a_volume_type(adm: httpx.Client, hosts: dict[str, str], key: str) -> None:
+    """get_pools?volume_type= (3.35) keeps the pools of the type's backend, named by the bare or
+    the scoped key."""
+    pool = f"{hosts['live']}#file-1"
+    for backend, listed in (("file-1", True), ("no-such-backend", False)):
+        made = adm.post("/types", json={"volume_type": {"name": unique("pooled"), "extra_specs": {key: backend}}})
+        assert made.status_code == 200, made.text
+        type_id = made.json()["volume_type"]["id"]
+        try:
+            r = adm.get("/scheduler-stats/get_pools", params={"volume_type": type_id})
+            assert r.status_code == 200, r.text
+            names = [p["name"] for p in r.json()["pools"]]
+            assert (pool in names) is listed and (listed or names == []), (backend, names)
+        finally:
+            adm.delete(f"/types/{type_id}")
+
+
 def test_pools_and_capabilities(adm: httpx.Client, mem: httpx.Client, hosts: dict[str, str]) -> None:
     pool = f"{hosts['live']}#file-1"
     assert {"name": pool} in adm.get("/scheduler-stats/get_pools").json()["pools"]

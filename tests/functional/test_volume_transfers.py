@@ -89,6 +89,8 @@ def test_accept_moves_the_volume_and_its_snapshots(cloud: RunningCloud, demo_api
     alt_ids = cloud.sdk("devstack-alt")
     moved = wait_status(alt_api, f"/volumes/{volume['id']}", "volume", "available")
     assert moved["user_id"] == alt_ids.current_user_id
+    # The new owner (a project member, as in Tempest) sees its project in the tenant attribute.
+    assert moved["os-vol-tenant-attr:tenant_id"] == alt_ids.current_project_id
     assert admin_api.get(f"/volumes/{volume['id']}").json()["volume"]["os-vol-tenant-attr:tenant_id"] == \
         alt_ids.current_project_id
     assert demo_api.get(f"/volumes/{volume['id']}").status_code == 404

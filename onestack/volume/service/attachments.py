@@ -26,6 +26,7 @@ from onestack.volume.service.common import (
     Caller,
     Listing,
     ListQuery,
+    created,
     get_visible,
     list_rows,
     new_id,
@@ -158,7 +159,7 @@ def reserve(s: Session, caller: Caller, volume_id: str, instance_uuid: str | Non
                                 f"status is {vol.status}.")
     readonly = admin_meta(s, vol.id).get("readonly") == "True"
     row = A(id=new_id(), volume_id=vol.id, instance_uuid=instance_uuid, attach_status="reserved",
-            attach_mode="ro" if readonly else mode, created_at=now())
+            attach_mode="ro" if readonly else mode, created_at=created())
     s.add(row)
     s.flush()
     s.refresh(vol)

@@ -33,6 +33,7 @@ from onestack.volume.errors import (
     InvalidBackup,
     InvalidInput,
     InvalidSnapshot,
+    InvalidTypeAvailabilityZones,
     InvalidVolume,
     SnapshotNotFound,
     VolumeNotFound,
@@ -41,8 +42,14 @@ from onestack.volume.errors import (
 )
 from onestack.volume.rpcapi import RequestSpec, SourceSpec
 from onestack.volume.service import default_type, quotas
-from onestack.volume.service.common import Caller, get_visible, new_id, now
-from onestack.volume.service.specs import backup_spec, extra_specs, snapshot_spec, volume_spec
+from onestack.volume.service.common import Caller, created, get_visible, new_id
+from onestack.volume.service.specs import (
+    backup_spec,
+    extra_specs,
+    snapshot_spec,
+    type_zones,
+    volume_spec,
+)
 from onestack.volume.service.volumes import destroy
 from onestack.volume.state import VolumeState
 
@@ -179,6 +186,23 @@ def availability_zones(s: Session, configured: str) -> set[str]:
     return zones
 
 
+def zone(s: Session, asked: str | None, type_azs: list[str] | None, storage_az: str) -> str:
+    """Cinder's zone choice: the one asked for (or the source's), which must be a known zone and,
+    when the type restricts zones (``RESKEY:availability_zones``), one of the type's; a type
+    whose zones are all unknown is a 400 of its own. Without one asked, the storage zone, or
+    for a restricting type the storage zone if it allows it, else its first known zone (Cinder
+    leaves that choice to the scheduler; the row here needs one zone)."""
+    known = availability_zones(s, storage_az)
+    safe = known if type_azs is None else {z for z in type_azs if z in known}
+    if not safe:
+        raise InvalidTypeAvailabilityZones(type_azs or [])
+    if asked is None:
+        return storage_az if storage_az in safe else min(safe)
+    if asked not in safe:
+        raise InvalidAvailabilityZone(asked)
+    return asked
+
+
 def extract(s: Session, caller: Caller, req: CreateRequest, image: dict[str, Any] | None, configured_type: str,
             storage_az: str) -> Plan:
     source = SourceSpec()
@@ -239,13 +263,10 @@ def extract(s: Session, caller: Caller, req: CreateRequest, image: dict[str, Any
     if size is None:
         raise InvalidInput("Volume size 'None' must be an integer and greater than 0")
     vtype = _volume_type(s, caller, req, source_type, configured_type)
-    if az is None:
-        az = source_az or storage_az
-    elif az not in availability_zones(s, storage_az):
-        raise InvalidAvailabilityZone(az)
+    specs = extra_specs(s, vtype.id)
+    az = zone(s, az if az is not None else source_az, type_zones(specs), storage_az)
     if req.group_id is not None:
         get_visible(s, models.Group, req.group_id, caller, GroupNotFound)
-    specs = extra_specs(s, vtype.id)
     multiattach = req.multiattach or specs.get("multiattach", "").strip().lower() == "<is> true"
     return Plan(size=size, type_id=vtype.id, type_name=vtype.name, extra_specs=specs, availability_zone=az,
                 multiattach=multiattach, bootable=bootable, same_backend_as=same_backend, source=source)
@@ -274,7 +295,7 @@ def insert(s: Session, caller: Caller, req: CreateRequest, plan: Plan) -> str:
         availability_zone=plan.availability_zone, volume_type_id=plan.type_id, host=None,
         bootable=plan.bootable, multiattach=plan.multiattach, encrypted=False, replication_status="disabled",
         group_id=req.group_id, snapshot_id=req.snapshot_id, source_volid=req.source_volid, image_id=req.image_id,
-        backup_id=req.backup_id, use_quota=True, created_at=now(), updated_at=None))
+        backup_id=req.backup_id, use_quota=True, created_at=created(), updated_at=None))
     s.flush()
     for key, value in req.metadata.items():
         s.add(models.VolumeMetadata(volume_id=volume_id, key=key, value=value))

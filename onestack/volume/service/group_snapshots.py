@@ -22,7 +22,15 @@ from onestack.volume.errors import (
     InvalidInput,
 )
 from onestack.volume.service import snapshots
-from onestack.volume.service.common import Caller, ListQuery, list_rows, new_id, now, visible
+from onestack.volume.service.common import (
+    Caller,
+    ListQuery,
+    created,
+    list_rows,
+    new_id,
+    now,
+    visible,
+)
 
 GS = models.GroupSnapshot
 S = models.Snapshot
@@ -104,7 +112,7 @@ def create(s: Session, caller: Caller, group_id: str, name: str | None,
     vols = list(s.scalars(select(models.Volume).where(models.Volume.group_id == group.id)
                           .order_by(models.Volume.created_at, models.Volume.id)))
     row = GS(id=new_id(), group_id=group.id, project_id=group.project_id, user_id=caller.user_id, name=name,
-             description=description, status="creating", group_type_id=group.group_type_id, created_at=now())
+             description=description, status="creating", group_type_id=group.group_type_id, created_at=created())
     s.add(row)
     s.flush()
     casts = []

@@ -32,6 +32,7 @@ from onestack.volume.service import volumes as volume_service
 from onestack.volume.service.common import (
     Caller,
     ListQuery,
+    created,
     get_visible,
     list_rows,
     new_id,
@@ -204,7 +205,7 @@ def create_group(s: Session, caller: Caller, name: str | None, description: str 
     gtype = _group_type(s, group_type, caller)
     type_ids = list(dict.fromkeys(_volume_type_id(s, t, caller) for t in volume_types))
     quotas.check(s, caller.project_id, {"groups": 1})
-    stamp = now()
+    stamp = created()
     row = G(id=new_id(), project_id=caller.project_id, user_id=caller.user_id, name=name, description=description,
             status="available", availability_zone=availability_zone, group_type_id=gtype.id, created_at=stamp,
             updated_at=stamp)
@@ -354,7 +355,7 @@ def create_from_source(s: Session, caller: Caller, group_snapshot_id: str | None
                               .order_by(models.Volume.created_at, models.Volume.id)))
         sources = [(None, v.id, v.volume_type_id) for v in vols]
     quotas.check(s, caller.project_id, {"groups": 1})
-    stamp = now()
+    stamp = created()
     row = G(id=new_id(), project_id=caller.project_id, user_id=caller.user_id, name=name, description=description,
             status="creating", availability_zone=src.availability_zone, group_type_id=src.group_type_id,
             group_snapshot_id=group_snapshot_id or None, source_group_id=source_group_id or None,

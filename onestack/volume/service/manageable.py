@@ -26,7 +26,7 @@ from onestack.volume.errors import (
 )
 from onestack.volume.rpcapi import SnapshotSpec, VolumeSpec
 from onestack.volume.service import default_type
-from onestack.volume.service.common import Caller, get_visible, new_id, now
+from onestack.volume.service.common import Caller, created, get_visible, new_id
 from onestack.volume.service.specs import backend_of, snapshot_spec, volume_spec
 from onestack.volume.service.volumes import VolumeBundle, load
 
@@ -110,7 +110,7 @@ def manage_volume(s: Session, caller: Caller, ask: ManageVolume, configured_type
     service = _service(s, ask.host)
     if service is None:
         raise ServiceUnavailable(f"Host '{ask.host}' not found")
-    stamp = now()
+    stamp = created()
     refused = not isinstance(ask.ref, dict) or _owned(s, ask.ref)
     row = models.Volume(
         id=new_id(), project_id=caller.project_id, user_id=caller.user_id, name=ask.name,
@@ -149,7 +149,7 @@ def manage_snapshot(s: Session, caller: Caller, ask: ManageSnapshot) -> Managing
     vol = get_visible(s, models.Volume, ask.volume_id, caller, VolumeNotFound)
     if not vol.host or _service(s, vol.host) is None:
         raise ServiceUnavailable(f"Host '{vol.host}' not found")
-    stamp = now()
+    stamp = created()
     refused = not isinstance(ask.ref, dict) or _owned(s, ask.ref)
     snap = models.Snapshot(id=new_id(), volume_id=vol.id, project_id=caller.project_id, user_id=caller.user_id,
                            name=ask.name, description=ask.description,

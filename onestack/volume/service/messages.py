@@ -13,7 +13,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from onestack.volume import models
-from onestack.volume.service.common import new_id, now
+from onestack.volume.service.common import created, new_id
 
 MESSAGE_TTL = 2592000
 
@@ -80,12 +80,12 @@ def record(s: Session, project_id: str, resource_type: str | None, resource_uuid
            action_id: str, detail_id: str = Detail.UNKNOWN_ERROR, *, request_id: str | None = None,
            level: str = "ERROR") -> models.Message:
     """Add a user message for the project (in the caller's transaction)."""
-    created = now()
+    stamp = created()
     message = models.Message(
         id=new_id(), project_id=project_id, request_id=request_id or f"req-{new_id()}",
         resource_type=resource_type, resource_uuid=resource_uuid,
         event_id=event_id(resource_type, action_id, detail_id), message_level=level,
-        action_id=action_id, detail_id=detail_id, created_at=created,
-        expires_at=created + timedelta(seconds=MESSAGE_TTL))
+        action_id=action_id, detail_id=detail_id, created_at=stamp,
+        expires_at=stamp + timedelta(seconds=MESSAGE_TTL))
     s.add(message)
     return message

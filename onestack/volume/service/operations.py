@@ -21,6 +21,7 @@ from onestack.volume.errors import (
     ServiceOnHostNotFound,
 )
 from onestack.volume.service.common import iso, now
+from onestack.volume.service.specs import backend_name, extra_specs
 
 VOLUME_BINARY = "cinder-volume"
 
@@ -118,9 +119,9 @@ def pools(s: Session, name: str | None = None, volume_type: str | None = None) -
         vtype = s.get(t, volume_type) or s.scalar(select(t).where(t.name == volume_type))
         if vtype is None:
             raise NotFound(f"Volume type {volume_type} could not be found.")
-        spec = s.get(models.VolumeTypeExtraSpec, (vtype.id, "volume_backend_name"))
-        if spec is not None:
-            rows = [r for r in rows if (r.capabilities or {}).get("volume_backend_name") == spec.value]
+        wanted = backend_name(extra_specs(s, vtype.id))
+        if wanted is not None:
+            rows = [r for r in rows if (r.capabilities or {}).get("volume_backend_name") == wanted]
     return rows
 
 

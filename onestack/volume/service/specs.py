@@ -20,6 +20,20 @@ def backend_of(host: str | None) -> str | None:
     return None if not host else host.split("#", 1)[0]
 
 
+def backend_name(specs: dict[str, str]) -> str | None:
+    """The backend a type asks for: ``volume_backend_name``, bare or scoped ``capabilities:``
+    (the capabilities filter reads both the same way; Tempest's multi-backend test uses both)."""
+    return specs.get("volume_backend_name", specs.get("capabilities:volume_backend_name"))
+
+
+def type_zones(specs: dict[str, str]) -> list[str] | None:
+    """The zones a type is restricted to (``RESKEY:availability_zones``, comma-separated), or
+    None when it names none; present but empty restricts to no zone at all, as Cinder."""
+    if "RESKEY:availability_zones" not in specs:
+        return None
+    return [z.strip() for z in specs["RESKEY:availability_zones"].split(",") if z.strip()]
+
+
 def extra_specs(s: Session, type_id: str | None) -> dict[str, str]:
     if not type_id:
         return {}

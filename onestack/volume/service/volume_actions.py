@@ -39,8 +39,14 @@ from onestack.volume.service.attachments import (
     set_admin_meta,
     volume,
 )
-from onestack.volume.service.common import Caller, iso, new_id, now
-from onestack.volume.service.specs import backend_of, extra_specs, snapshot_spec, volume_spec
+from onestack.volume.service.common import Caller, created, iso, new_id, now
+from onestack.volume.service.specs import (
+    backend_name,
+    backend_of,
+    extra_specs,
+    snapshot_spec,
+    volume_spec,
+)
 
 V = models.Volume
 
@@ -171,7 +177,7 @@ def retype(s: Session, caller: Caller, volume_id: str, new_type: str, migration_
                             "migration or a consistency group, requested type has to be different that the one "
                             "from the volume, and for in-use volumes front-end qos specs cannot change.")
     quotas.check(s, vol.project_id, {f"volumes_{target.name}": 1, f"gigabytes_{target.name}": vol.size})
-    wanted = specs.get("volume_backend_name")
+    wanted = backend_name(specs)
     here = _backend_name(s, vol.host)
     if wanted is None or (here is not None and wanted == here):
         # The backend it is on serves the new type: nothing moves, only the type changes.
@@ -361,7 +367,7 @@ def attach(s: Session, caller: Caller, volume_id: str, instance_uuid: str | None
     if not cas(s, vol.id, {"status": "in-use", "attach_status": "attached"}, status=allowed):
         raise BadRequest(f"Error attaching volume - InvalidVolume: Invalid volume: Volume {vol.id} status must be "
                          f"{build_or(allowed)} to attach, but current status is: {vol.status}.")
-    stamp = now()
+    stamp = created()
     s.add(models.Attachment(id=new_id(), volume_id=vol.id, instance_uuid=instance_uuid, attached_host=host_name,
                             mountpoint=mountpoint, attach_time=stamp, attach_status="attached", attach_mode=mode,
                             created_at=stamp))

@@ -8,6 +8,7 @@ import socket
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from onestack.core.amqp import BrokerUnreachable
 from onestack.core.bus import Bus, transport_from_url
@@ -16,12 +17,13 @@ from onestack.core.db import Database
 from onestack.volume import models
 from onestack.volume.errors import (
     InvalidAvailabilityZone,
+    InvalidTypeAvailabilityZones,
     VolumeLimitExceeded,
     VolumeTypeNotFoundByName,
 )
 from onestack.volume.rpcapi import VolumeSchedulerAPI
 from onestack.volume.service import create_flow
-from onestack.volume.service.common import Caller
+from onestack.volume.service.common import Caller, new_id, now
 from onestack.volume.state import VolumeState
 from tests.unit.volume.dbhelpers import db  # noqa: F401 - the fixture
 
@@ -90,3 +92,44 @@ def test_quota_exceeded_leaves_nothing(db: Database) -> None:  # noqa: F811
     with pytest.raises(VolumeLimitExceeded):
         asyncio.run(create_flow.create(state, db, CALLER, create_flow.CreateRequest(size=1)))
     assert _count(db) == 1
+
+
+def _zoned_type(db: Database, zones: str) -> str:  # noqa: F811
+    """A type restricted to ``zones``, with volume services known in zones nova and az2."""
+    name = f"zoned-{new_id()[:8]}"
+
+    def add(s: Session) -> None:
+        for i, zone in enumerate(("nova", "az2")):
+            s.add(models.VolumeService(id=100 + i, host=f"h{i}@file-1", binary="cinder-volume",
+                                       availability_zone=zone, disabled=False, created_at=now()))
+        type_id = new_id()
+        s.add(models.VolumeType(id=type_id, name=name, is_public=True, created_at=now()))
+        s.flush()
+        s.add(models.VolumeTypeExtraSpec(volume_type_id=type_id, key="RESKEY:availability_zones", value=zones))
+    db.run_sync(add)
+    return name
+
+
+@pytest.mark.parametrize(("zones", "asked", "outcome"), [
+    ("az2", "nova", InvalidAvailabilityZone),           # a known zone the type does not allow
+    ("az2", None, "az2"),                               # no zone asked: the type's (known) zone
+    ("nova, az2", "az2", "az2"),                        # allowed and known
+    ("nova,az2", None, "nova"),                         # the storage zone when the type allows it
+    ("az9", None, InvalidTypeAvailabilityZones),        # the type's zones are all unknown
+    ("az9, az2", "az9", InvalidAvailabilityZone),       # allowed by the type, but no such zone
+])
+def test_type_availability_zones(db: Database, zones: str, asked: str | None,  # noqa: F811
+                                 outcome: str | type[Exception]) -> None:
+    """Cinder's API checks ``RESKEY:availability_zones`` of the type at create (400s, no row)."""
+    state = _state(db)
+    request = create_flow.CreateRequest(size=1, volume_type=_zoned_type(db, zones), availability_zone=asked)
+    if isinstance(outcome, str):
+        volume_id = asyncio.run(create_flow.create(state, db, CALLER, request))
+        row = db.run_sync(lambda s: s.get(models.Volume, volume_id), write=False)
+        assert row is not None and row.availability_zone == outcome
+        return
+    with pytest.raises(outcome) as caught:
+        asyncio.run(create_flow.create(state, db, CALLER, request))
+    assert _count(db) == 0
+    if outcome is InvalidTypeAvailabilityZones:
+        assert str(caught.value.message) == "Volume type is only supported in these availability zones: ['az9']"
