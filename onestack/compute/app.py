@@ -11,6 +11,7 @@ from onestack.compute.api import (
     actions_migrate,
     actions_state,
     aggregates,
+    assisted_volume_snapshots,
     availability_zones,
     extensions,
     external_events,
@@ -70,6 +71,7 @@ API_MODULES = (
     extensions, external_events, images_proxy,  # /images/detail before /images/{image_id}
     os_networks, os_security_groups, os_floating_ips,  # Nova's network proxies
     volumes_proxy,  # Nova's volume proxies (/os-volumes/detail before /os-volumes/{id})
+    assisted_volume_snapshots,
     # /servers/detail before /servers/{server_id}; sub-resources after.
     servers, server_actions, actions_state, actions_images, actions_migrate, server_migrations, server_metadata,
     server_tags, instance_actions, server_diagnostics, server_password, server_ips, interfaces,

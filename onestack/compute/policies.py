@@ -153,6 +153,8 @@ DEFAULT_RULES: dict[str, str] = {
     "os_compute_api:os-volumes-attachments:update": _MEMBER_OR_ADMIN,
     "os_compute_api:os-volumes-attachments:swap": _ADMIN,
     "os_compute_api:os-volumes-attachments:delete": _MEMBER_OR_ADMIN,
+    "os_compute_api:os-assisted-volume-snapshots:create": "rule:service_or_admin",
+    "os_compute_api:os-assisted-volume-snapshots:delete": "rule:service_or_admin",
     "os_compute_api:os-volumes:list": _READER_OR_ADMIN,
     "os_compute_api:os-volumes:detail": _READER_OR_ADMIN,
     "os_compute_api:os-volumes:show": _READER_OR_ADMIN,

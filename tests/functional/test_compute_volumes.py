@@ -248,6 +248,74 @@ def test_boot_from_volume_errors(cdemo: Any) -> None:
     assert not [s for s in cdemo.compute.servers() if s.name == "cv-bad"]
 
 
+def test_boot_from_non_bootable_volume(cdemo: Any, vol: httpx.Client) -> None:
+    """Nova refuses a boot_index 0 volume whose ``bootable`` is false, before anything is made."""
+    volume = new_volume(vol, "cv-not-bootable")
+    assert volume["bootable"] == "false"
+    flavor = cdemo.compute.find_flavor("m1.tiny", ignore_missing=False)
+    body = {"server": {"name": "cv-nonboot", "flavorRef": flavor.id, "networks": "none", "imageRef": "",
+                       "block_device_mapping_v2": [{"source_type": "volume", "destination_type": "volume",
+                                                    "uuid": volume["id"], "boot_index": 0}]}}
+    resp = call(cdemo, "POST", "/servers", "2.37", body)
+    assert resp.status_code == 400, resp.text
+    assert message(resp) == f"Block Device {volume['id']} is not bootable."
+    assert not [s for s in cdemo.compute.servers() if s.name == "cv-nonboot"]
+    assert get_volume(vol, volume["id"])["status"] == "available"
+    # Marked bootable, the same request boots.
+    marked = vol.post(f"volumes/{volume['id']}/action", json={"os-set_bootable": {"bootable": True}})
+    assert marked.status_code == 200, marked.text
+    resp = call(cdemo, "POST", "/servers", "2.37", body)
+    assert resp.status_code == 202, resp.text
+    sid = resp.json()["server"]["id"]
+    wait_server(cdemo, sid, "ACTIVE")
+    cdemo.compute.delete_server(sid)
+    wait_volume(vol, volume["id"], "available", timeout=90)
+    assert vol.delete(f"volumes/{volume['id']}").status_code == 202
+
+
+# --- os-assisted-volume-snapshots (admin; Cinder's remotefs drivers) ---------------------------
+
+def test_assisted_volume_snapshots(cadmin: Any, cdemo: Any, vol: httpx.Client, server: Any) -> None:
+    volume = new_volume(vol, "cv-assisted")
+    snap_id = str(uuid.uuid4())
+    create = {"snapshot": {"volume_id": volume["id"],
+                           "create_info": {"snapshot_id": snap_id, "type": "qcow2", "new_file": "new_file"}}}
+    # Not attached to any server: Nova's 400.
+    resp = call(cadmin, "POST", "/os-assisted-volume-snapshots", body=create)
+    assert resp.status_code == 400, resp.text
+    assert message(resp) == f"No volume Block Device Mapping with id {volume['id']}."
+    assert call(cdemo, "POST", f"/servers/{server.id}/os-volume_attachments",
+                body={"volumeAttachment": {"volumeId": volume["id"]}}).status_code == 200
+    # Admin (or service) only.
+    assert call(cdemo, "POST", "/os-assisted-volume-snapshots", body=create).status_code == 403
+    resp = call(cadmin, "POST", "/os-assisted-volume-snapshots", body=create)
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == {"snapshot": {"id": None, "volumeId": volume["id"]}}  # Nova: create_info's id
+    with_id = json.loads(json.dumps(create))
+    with_id["snapshot"]["create_info"]["id"] = snap_id
+    assert call(cadmin, "POST", "/os-assisted-volume-snapshots", body=with_id).json() == \
+        {"snapshot": {"id": snap_id, "volumeId": volume["id"]}}
+    for bad in ({"snapshot": {"volume_id": volume["id"]}},
+                {"snapshot": {"volume_id": volume["id"], "create_info": {"snapshot_id": snap_id, "type": "raw",
+                                                                          "new_file": "f"}}},
+                {"snapshot": {"volume_id": volume["id"], "create_info": {"type": "qcow2", "new_file": "f"}}}):
+        assert call(cadmin, "POST", "/os-assisted-volume-snapshots", body=bad).status_code == 400, bad
+    info = json.dumps({"volume_id": volume["id"]})
+    resp = call(cadmin, "DELETE", f"/os-assisted-volume-snapshots/{snap_id}", params={"delete_info": info})
+    assert resp.status_code == 204, resp.text
+    assert call(cdemo, "DELETE", f"/os-assisted-volume-snapshots/{snap_id}",
+                params={"delete_info": info}).status_code == 403
+    assert call(cadmin, "DELETE", f"/os-assisted-volume-snapshots/{snap_id}").status_code == 400
+    assert call(cadmin, "DELETE", f"/os-assisted-volume-snapshots/{snap_id}",
+                params={"delete_info": "{not json"}).status_code == 400
+    unknown = json.dumps({"volume_id": str(uuid.uuid4())})
+    assert call(cadmin, "DELETE", f"/os-assisted-volume-snapshots/{snap_id}",
+                params={"delete_info": unknown}).status_code == 400
+    assert call(cdemo, "DELETE", f"/servers/{server.id}/os-volume_attachments/{volume['id']}").status_code == 202
+    wait_volume(vol, volume["id"], "available")
+    assert vol.delete(f"volumes/{volume['id']}").status_code == 202
+
+
 # --- Nova's volume proxies (os-volumes, os-snapshots; up to 2.35) ------------------------------
 
 def test_os_volumes_proxy(cdemo: Any, vol: httpx.Client, server: Any) -> None:
@@ -358,10 +426,26 @@ def test_volumes_follow_shelve_offload_unshelve_and_rebuild(ccloud: RunningCloud
         "attachments/detail", params={"volume_id": first["id"]}).json()["attachments"]] == [(vm.id, "reserved")],
         timeout=30, what="the offloaded server's reserved attachment")
     assert get_volume(vol, first["id"])["status"] in ("reserved", "in-use")
+    # Attached while offloaded: as Nova, the connector-less attachment is completed at once (the
+    # volume in-use, Tempest's attach_volume waits for that); unshelve connects it.
     second = new_volume(vol, "cv-shelve-2")
     assert call(cdemo, "POST", f"/servers/{vm.id}/os-volume_attachments",
                 body={"volumeAttachment": {"volumeId": second["id"]}}).status_code == 200
-    wait_volume(vol, second["id"], "reserved")
+    assert get_volume(vol, second["id"])["status"] == "in-use"
+    [att] = vol.get("attachments/detail", params={"volume_id": second["id"]}).json()["attachments"]
+    assert (att["instance"], att["status"]) == (vm.id, "attached")
+    # A third attached and detached while offloaded: no host involved, the volume is free again.
+    third = new_volume(vol, "cv-shelve-3")
+    assert call(cdemo, "POST", f"/servers/{vm.id}/os-volume_attachments",
+                body={"volumeAttachment": {"volumeId": third["id"]}}).status_code == 200
+    assert get_volume(vol, third["id"])["status"] == "in-use"
+    assert len(attachments(cdemo, vm.id)) == 3
+    detached = call(cdemo, "DELETE", f"/servers/{vm.id}/os-volume_attachments/{third['id']}")
+    assert detached.status_code == 202, detached.text
+    assert get_volume(vol, third["id"])["status"] == "available"
+    assert vol.get("attachments", params={"volume_id": third["id"]}).json()["attachments"] == []
+    assert [a["volumeId"] for a in attachments(cdemo, vm.id)] == [first["id"], second["id"]]
+    assert vol.delete(f"volumes/{third['id']}").status_code == 202
     assert call(cdemo, "POST", f"/servers/{vm.id}/action", body={"unshelve": None}).status_code == 202
     wait_server(cdemo, vm.id, "ACTIVE")
     for volume in (first, second):

@@ -214,6 +214,13 @@ def from_image(image: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
+def _bootable(volume: dict[str, Any]) -> bool:
+    """Cinder shows ``bootable`` as the string "true"/"false"; Nova reads it as a boolean,
+    bootable when absent."""
+    value = volume.get("bootable", True)
+    return value.lower() in ("true", "1", "yes", "on") if isinstance(value, str) else bool(value)
+
+
 async def check(req: Req, client: VolumeClient | None, devices: BootDevices) -> dict[str, Any] | None:
     """Each named volume, snapshot and image looked up as the user; the boot volume's image
     properties (``volume_image_metadata``, or the source image's) when a volume is the root, else None."""
@@ -231,6 +238,8 @@ async def check(req: Req, client: VolumeClient | None, devices: BootDevices) -> 
                     raise BadRequest(f"Invalid volume: volume {vol['id']} status must be 'available', "
                                      f"but it is '{vol.get('status')}'")
                 if m["boot_index"] == 0:
+                    if not _bootable(vol):
+                        raise BadRequest(f"Block Device {vol['id']} is not bootable.")
                     props = dict(vol.get("volume_image_metadata") or {})
             elif m["source_type"] == "snapshot":
                 snap = await client.get_snapshot(str(m["snapshot_id"]), user_token=token)

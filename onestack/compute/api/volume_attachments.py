@@ -5,8 +5,9 @@ block-storage service as the user (404 unknown, 400 not available), writes the m
 next free device name, reserves the volume for the server (a Cinder attachment with no
 connector; a volume someone else reserved first is Cinder's 400, answered as Nova does), then
 asks the server's agent to connect it (agent/volumes.py); any failure undoes the attachment and
-the mapping. Detach asks the agent to unplug the disk, deletes the attachment and the mapping.
-Both are recorded as instance actions (attach_volume, detach_volume).
+the mapping; a shelved-offloaded server has no host: its attachment is completed with no
+connector, the host it is unshelved on connects it. Detach asks the agent to unplug the disk
+(no host call when offloaded), deletes the attachment and the mapping. Both are recorded as instance actions (attach_volume, detach_volume).
 """
 
 from __future__ import annotations
@@ -180,9 +181,13 @@ async def attach(req: Req, row: dict[str, Any], volume_id: str, tag: str | None,
             bdm["connection_info"] = info
             await req.write(block_devices.update, bdm["uuid"], {"connection_info": info})
         else:
-            # No host (shelved offloaded): the volume waits reserved; the attachment completes
-            # when the server lands on a host, as Nova does.
-            pass
+            # No host (shelved offloaded): as Nova's _attach_volume_shelved_offloaded, the
+            # connector-less attachment is completed at once (the volume in-use); the host the
+            # server is unshelved on gives it its connector (agent prepare_boot).
+            try:
+                await client.attachment_complete(bdm["attachment_id"])
+            except VolumeError as exc:
+                raise BadRequest(f"Invalid volume: {exc.message}") from None
     except BaseException:
         if bdm.get("attachment_id"):
             await client.attachment_delete(bdm["attachment_id"])

@@ -16,6 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from onestack.compute.models import BlockDeviceMapping
+from onestack.compute.service import instances
 from onestack.core.api.faults import BadRequest
 from onestack.core.ids import isotime
 
@@ -107,3 +108,16 @@ def remove_all(s: Session, instance_uuid: str) -> list[dict[str, Any]]:
     rows = of_server(s, instance_uuid)
     s.execute(delete(BlockDeviceMapping).where(BlockDeviceMapping.instance_uuid == instance_uuid))
     return rows
+
+
+def of_volume(s: Session, volume_id: str) -> list[dict[str, Any]]:
+    """The mappings of one volume on live servers (more than one: a multiattach volume), each
+    with its server's ``host``, ``vm_state`` and ``task_state`` (Nova's BDM get_by_volume)."""
+    found = []
+    for row in s.scalars(select(BlockDeviceMapping).where(BlockDeviceMapping.volume_id == volume_id)
+                         .order_by(BlockDeviceMapping.id)):
+        inst = instances.by_uuid(s, row.instance_uuid)
+        if inst is None or inst.deleted:
+            continue
+        found.append({**to_dict(row), "host": inst.host, "vm_state": inst.vm_state, "task_state": inst.task_state})
+    return found
