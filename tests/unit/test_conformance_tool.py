@@ -494,3 +494,140 @@ def test_network_facts_without_a_network_service_are_empty() -> None:
     from conformance_lib import cloud
 
     assert cloud.network_facts(cloud.Admin("tok", {"identity": "http://x"})) == tempest_conf.NetworkFacts()
+
+
+VOLUME_FACTS = tempest_conf.VolumeFacts(
+    min_microversion="3.0", max_microversion="3.71", backend_names=("file",), storage_protocol="file",
+    vendor_name="onestack", extensions=("os-extended-snapshot-attributes", "os-vol-host-attr"),
+    binaries=("cinder-scheduler", "cinder-volume"), volumes=True, snapshots=True, backups=False,
+    manage_volume=True, manage_snapshot=False)
+
+
+def test_volume_in_catalog_configures_cinder_from_the_cloud(tmp_path: Path) -> None:
+    conf = _parse(tempest_conf.render(tempest_conf.ConfInputs(
+        identity_url="http://h/identity", admin_password="pw", workspace=tmp_path,
+        available_services={"volumev3", "block-storage", "compute"}, volume=VOLUME_FACTS,
+        compute=tempest_conf.ComputeFacts(max_microversion="2.96"))))
+    assert conf["service_available"]["cinder"] == "True"
+    volume, features = conf["volume"], conf["volume-feature-enabled"]
+    assert volume["catalog_type"] == "volumev3"
+    assert (volume["min_microversion"], volume["max_microversion"]) == ("3.0", "3.71")
+    assert (volume["backend_names"], volume["storage_protocol"], volume["vendor_name"]) == (
+        "file", "file", "onestack")
+    assert volume["volume_size"] == "1"
+    assert volume["manage_snapshot_ref"] == "source-name,snapshot-%s"  # the file driver's names
+    assert features["api_extensions"] == "os-extended-snapshot-attributes,os-vol-host-attr"
+    # Only what answers: no cinder-backup row and no backups API → no backup tests.
+    assert (features["backup"], features["snapshot"], features["clone"]) == ("False", "True", "True")
+    assert (features["manage_volume"], features["manage_snapshot"]) == ("True", "False")
+    assert features["multi_backend"] == "False"
+    assert features["extend_attached_volume"] == "True"  # 3.71 ≥ 3.42 and 2.96 ≥ 2.51
+    assert conf["compute"]["volume_device_name"] == "vdb"
+
+
+def test_volume_flags_need_the_compute_side_and_two_backends(tmp_path: Path) -> None:
+    facts = tempest_conf.VolumeFacts(min_microversion="3.0", max_microversion="3.40",
+                                     backend_names=("a", "b"), volumes=True)
+    conf = _parse(tempest_conf.render(tempest_conf.ConfInputs(
+        identity_url="http://h/identity", admin_password="pw", workspace=tmp_path,
+        available_services={"volumev3"}, volume=facts)))
+    features = conf["volume-feature-enabled"]
+    assert features["multi_backend"] == "True"
+    assert features["extend_attached_volume"] == "False"  # no compute, and 3.40 < 3.42
+    assert features["api_extensions"] == ""  # none listed: never "all"
+    assert not conf.has_section("compute") or "volume_device_name" not in conf["compute"]
+
+
+def test_without_volume_service_cinder_is_off(tmp_path: Path) -> None:
+    conf = _parse(tempest_conf.render(tempest_conf.ConfInputs(
+        identity_url="http://h/identity", admin_password="pw", workspace=tmp_path,
+        available_services={"identity"})))
+    assert conf["service_available"]["cinder"] == "False"
+    assert not conf.has_section("volume")
+
+
+class _FakeCinder:
+    """Just enough of Cinder for ``cloud.volume_facts``: versions, pools, extensions, services, probes."""
+
+    def __init__(self, backups_status: int) -> None:
+        import http.server
+        import json
+        import threading
+        from urllib.parse import urlsplit
+
+        pools = [
+            {"name": "h@lvm#lvm", "capabilities": {"volume_backend_name": "lvm", "storage_protocol": "iSCSI",
+                                                    "vendor_name": "Open Source"}},
+            {"name": "h@file#file", "capabilities": {"volume_backend_name": "file", "storage_protocol": "file",
+                                                      "vendor_name": "onestack"}},
+        ]
+        self.posts: list[str] = []
+        posts = self.posts
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _send(self, code: int, body: object) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(code)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                path = urlsplit(self.path).path
+                if path == "/volume/v3/":
+                    self._send(200, {"versions": [{"id": "v3.0", "min_version": "3.0", "version": "3.71"}]})
+                elif path.endswith("/scheduler-stats/get_pools"):
+                    self._send(200, {"pools": pools})
+                elif path.endswith("/extensions"):
+                    self._send(200, {"extensions": [{"alias": "os-vol-host-attr"}, {"alias": "OS-SCH-HNT"}]})
+                elif path.endswith("/os-services"):
+                    self._send(200, {"services": [{"binary": "cinder-volume"}, {"binary": "cinder-scheduler"},
+                                                  {"binary": "cinder-volume"}]})
+                elif path.endswith(("/volumes", "/snapshots")):
+                    self._send(200, {path.rsplit("/", 1)[1]: []})
+                elif path.endswith("/backups"):
+                    self._send(backups_status, {"backups": []})
+                else:
+                    self._send(404, {"itemNotFound": {"code": 404, "message": "no"}})
+
+            def do_POST(self) -> None:
+                posts.append(self.path)
+                if self.path.endswith("/os-volume-manage"):
+                    self._send(400, {"badRequest": {"code": 400, "message": "Missing 'volume'"}})
+                else:
+                    self._send(404, {"itemNotFound": {"code": 404, "message": "no"}})
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/volume/v3/proj-1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.mark.parametrize("backups_status", [200, 404])
+def test_volume_facts_come_from_the_running_volume_service(backups_status: int) -> None:
+    from conformance_lib import cloud
+
+    fake = _FakeCinder(backups_status)
+    try:
+        facts = cloud.volume_facts(cloud.Admin("tok", {"identity": "http://x", "volumev3": fake.url}))
+    finally:
+        fake.server.shutdown()
+    assert (facts.min_microversion, facts.max_microversion) == ("3.0", "3.71")
+    assert facts.backend_names == ("file", "lvm")
+    # The first pool by name: h@file#file.
+    assert (facts.storage_protocol, facts.vendor_name) == ("file", "onestack")
+    assert facts.extensions == ("OS-SCH-HNT", "os-vol-host-attr")
+    assert facts.binaries == ("cinder-scheduler", "cinder-volume")
+    assert (facts.volumes, facts.snapshots) == (True, True)
+    assert facts.backups is (backups_status == 200)  # no cinder-backup row: only the API decides
+    assert (facts.manage_volume, facts.manage_snapshot) == (True, False)
+
+
+def test_volume_root_strips_the_version_and_project() -> None:
+    from conformance_lib import cloud
+
+    assert cloud.volume_root("http://h:1/volume/v3/abc") == "http://h:1/volume"
+    assert cloud.volume_root("http://h:1/volume/v3") == "http://h:1/volume"
+    assert cloud.volume_facts(cloud.Admin("tok", {"identity": "http://x"})) == tempest_conf.VolumeFacts()

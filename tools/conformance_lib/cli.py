@@ -175,8 +175,9 @@ def _one_pass(args: argparse.Namespace, venv: Path, name: str, run_dir: Path) ->
         spec = _spec(args, name, offered)
         if spec is None:
             return None
-        # Compute's tests boot the built-in images, so they need the image facts too.
-        wants_image = bool({"image", "compute"} & set(spec.services))
+        # Compute's tests boot the built-in images and volume tests make volumes from them,
+        # so they need the image facts too.
+        wants_image = bool({"image", "compute", "volume"} & set(spec.services))
         image = cloud.image_facts(target, admin) if wants_image else tempest_conf.ImageFacts()
         if wants_image:
             print(f"conformance: [{name}] image facts: {image}", flush=True)
@@ -187,8 +188,11 @@ def _one_pass(args: argparse.Namespace, venv: Path, name: str, run_dir: Path) ->
         network = cloud.network_facts(admin) if "network" in offered else tempest_conf.NetworkFacts()
         if "network" in offered:
             print(f"conformance: [{name}] network facts: {network}", flush=True)
+        volume = cloud.volume_facts(admin) if "volume" in offered else tempest_conf.VolumeFacts()
+        if "volume" in offered:
+            print(f"conformance: [{name}] volume facts: {volume}", flush=True)
         result = runner.run_pass(venv, target, spec, workdir / "tempest", catalog, image, args.concurrency,
-                                 args.timeout, args.test_timeout, args.verbose, compute, network)
+                                 args.timeout, args.test_timeout, args.verbose, compute, network, volume)
         result.offered = offered
         return result
     finally:

@@ -23,6 +23,7 @@ from conformance_lib.tempest_conf import (
     ComputeFacts,
     ImageFacts,
     NetworkFacts,
+    VolumeFacts,
     clear_cidr,
     ordered_formats,
 )
@@ -324,4 +325,77 @@ def network_facts(admin: Admin) -> NetworkFacts:
         public_network_name=str(public["name"]) if public and public.get("name") else None,
         fixed_network_name="private" if len(private) == 1 else None,
         project_network_cidr=clear_cidr([str(s["cidr"]) for s in subnets if s.get("cidr")]),
+    )
+
+
+def _answers(url: str, token: str, body: dict[str, Any] | None = None, ok: tuple[int, ...] = (200,)) -> bool:
+    """Does ``url`` answer with one of ``ok``? (A stub module or a missing route answers 404/405.)"""
+    try:
+        _request(url, body, token=token)
+        return 200 in ok
+    except urllib.error.HTTPError as exc:
+        return exc.code in ok
+    except (OSError, ValueError):
+        return False
+
+
+def volume_root(volume_url: str) -> str:
+    """The version-discovery root of a ``.../volume/v3/<project>`` catalog URL."""
+    head, sep, _ = volume_url.rstrip("/").rpartition("/v3")
+    return head if sep else volume_url.rstrip("/")
+
+
+def volume_facts(admin: Admin) -> VolumeFacts:
+    """Microversions, pools, extensions, services and which APIs answer, from the running
+    block-storage service (catalog type volumev3, else block-storage).
+
+    Tempest runs a feature's tests only when told it is there, so every flag is asked of the
+    cloud: a collection that answers 200, or a manage call with an empty body that Cinder
+    refuses with 400 (nothing is created) rather than 404 (no such route).
+    """
+    volume_url = admin.endpoints.get("volumev3") or admin.endpoints.get("block-storage")
+    if not volume_url:
+        return VolumeFacts()
+    token = admin.token
+    low = high = None
+    try:
+        # The discovery root answers 300 with every version; urllib raises on it, so ask /v3/.
+        _, doc = _request(f"{volume_root(volume_url)}/v3/", token=token)
+        v3 = (doc.get("versions") or [doc.get("version") or {}])[0]
+        if v3.get("version") and v3.get("min_version"):
+            low, high = str(v3["min_version"]), str(v3["version"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass
+    pools: list[dict[str, Any]] = []
+    try:
+        _, doc = _request(f"{volume_url}/scheduler-stats/get_pools?detail=true", token=token)
+        pools = sorted(doc.get("pools", []), key=lambda p: str(p.get("name")))
+    except (OSError, ValueError, AttributeError):
+        pass
+    backends = sorted({str(p.get("capabilities", {}).get("volume_backend_name") or
+                           str(p.get("name", "")).partition("@")[2].partition("#")[0])
+                       for p in pools} - {""})
+    first = pools[0].get("capabilities", {}) if pools else {}
+    aliases: list[str] = []
+    binaries: list[str] = []
+    try:
+        _, doc = _request(f"{volume_url}/extensions", token=token)
+        aliases = sorted(str(e["alias"]) for e in doc.get("extensions", []))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass
+    try:
+        _, doc = _request(f"{volume_url}/os-services", token=token)
+        binaries = sorted({str(s["binary"]) for s in doc.get("services", [])})
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass
+    return VolumeFacts(
+        min_microversion=low, max_microversion=high, backend_names=tuple(backends),
+        storage_protocol=str(first["storage_protocol"]) if first.get("storage_protocol") else None,
+        vendor_name=str(first["vendor_name"]) if first.get("vendor_name") else None,
+        extensions=tuple(aliases), binaries=tuple(binaries),
+        volumes=_answers(f"{volume_url}/volumes?limit=1", token),
+        snapshots=_answers(f"{volume_url}/snapshots?limit=1", token),
+        backups="cinder-backup" in binaries or _answers(f"{volume_url}/backups?limit=1", token),
+        manage_volume=_answers(f"{volume_url}/os-volume-manage", token, {}, ok=(400,)),
+        manage_snapshot=_answers(f"{volume_url}/os-snapshot-manage", token, {}, ok=(400,)),
     )

@@ -1,0 +1,348 @@
+"""Block-storage benchmark: volume create/delete, create from image, backup/restore, attach/detach.
+
+    python bench/volume.py                    # the full run (starts its own onestack, SQLite, temp data dir)
+    python bench/volume.py --pairs 20 --size-gib 1 --skip backup
+
+Rows, against a real ``onestack up`` with the in-process volume agent (file driver) and the
+fake hypervisor:
+- ``create+delete blank``: each client creates a blank thin volume of ``--size-gib`` GiB, waits
+  until it is ``available``, deletes it and waits until it is gone; pairs per second and the
+  p50/p99 of create-to-available and delete-to-gone, at 1 and 8 clients;
+- ``create from image``: a ``--size-gib`` GiB raw image (random bytes in its first 256 MiB,
+  zeros after: what a real OS image looks like to a thin volume) is uploaded once; time from
+  the POST to ``available`` of a volume made from it, next to ``qemu-img convert`` of the same
+  file into the format the driver keeps (``cp`` when qemu-img is missing) in the same run;
+- ``backup`` / ``restore``: MB/s of a full backup of that volume (POST to ``available``) and of
+  restoring it into a new volume, next to ``cp`` of the same file;
+- ``attach+detach``: one server of the fake hypervisor, one volume; attach through Nova's
+  os-volume_attachments, wait ``in-use``, detach, wait ``available``: cycles per second.
+A row whose API is missing (404/405/501) is reported as such; the others still run.
+Results: docs/performance.md (block storage section).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.functional.cloud import make_cloud
+
+VOLUME_MV = {"OpenStack-API-Version": "volume 3.64"}
+COMPUTE_MV = {"OpenStack-API-Version": "compute 2.79"}
+GIB = 1024 ** 3
+MIB = 1024 ** 2
+ENV = {"ONESTACK_LOG__REQUESTS": "false"}
+
+
+def _log(msg: str) -> None:
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+class Missing(Exception):
+    """The cloud does not serve what a row needs (404/405/501 on the call)."""
+
+
+class Api:
+    """A thin httpx client with an admin token (openstacksdk's own overhead would dominate)."""
+
+    def __init__(self, cloud: Any) -> None:
+        cfg = cloud.cloud_config("devstack-admin")["auth"]
+        body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+            "name": cfg["username"], "domain": {"id": "default"}, "password": cfg["password"]}}},
+            "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}}
+        self.base = cloud.base_url
+        self.http = httpx.Client(timeout=300)
+        resp = self.http.post(f"{self.base}/identity/v3/auth/tokens", json=body)
+        resp.raise_for_status()
+        self.token = resp.headers["X-Subject-Token"]
+        self.project = resp.json()["token"]["project"]["id"]
+
+    def req(self, method: str, path: str, body: Any = None, *, service: str = "volume",
+            expect: tuple[int, ...] = (200, 201, 202, 204), **kw: Any) -> httpx.Response:
+        prefix = {"volume": f"volume/v3/{self.project}", "compute": "compute/v2.1", "image": "image"}[service]
+        headers = {"X-Auth-Token": self.token, **(VOLUME_MV if service == "volume" else COMPUTE_MV),
+                   **kw.pop("headers", {})}
+        resp = self.http.request(method, f"{self.base}/{prefix}{path}", json=body, headers=headers, **kw)
+        if resp.status_code in (404, 405, 501) and resp.status_code not in expect:
+            raise Missing(f"{method} /{prefix}{path} answered {resp.status_code}")
+        if resp.status_code not in expect:
+            raise RuntimeError(f"{method} /{prefix}{path} answered {resp.status_code}: {resp.text[:300]}")
+        return resp
+
+    def wait(self, what: str, get: Callable[[], Any], done: Callable[[Any], bool], timeout: float = 600.0) -> Any:
+        """Poll ``get`` until ``done``; an ``error*`` status fails at once. No sleeps as sync: a deadline."""
+        deadline = time.monotonic() + timeout
+        interval = 0.02
+        while True:
+            value = get()
+            if done(value):
+                return value
+            status = value.get("status", "") if isinstance(value, dict) else ""
+            if str(status).startswith("error"):
+                raise RuntimeError(f"{what}: status {status}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{what}: still {status or value!r} after {timeout:.0f}s")
+            time.sleep(interval)  # poll interval, not synchronisation
+            interval = min(interval * 1.5, 0.25)
+
+    def volume(self, volume_id: str) -> dict[str, Any] | None:
+        resp = self.req("GET", f"/volumes/{volume_id}", expect=(200, 404))
+        return None if resp.status_code == 404 else dict(resp.json()["volume"])
+
+    def wait_volume(self, volume_id: str, status: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.wait(f"volume {volume_id} → {status}", lambda: self.volume(volume_id) or {},
+                                           lambda v: v.get("status") == status)
+        return result
+
+    def wait_gone(self, volume_id: str) -> None:
+        self.wait(f"volume {volume_id} deleted", lambda: self.volume(volume_id), lambda v: v is None)
+
+    def create_volume(self, size: int, **extra: Any) -> str:
+        body = {"volume": {"size": size, "name": f"bench-{uuid.uuid4().hex[:8]}", **extra}}
+        return str(self.req("POST", "/volumes", body).json()["volume"]["id"])
+
+
+@dataclass
+class Row:
+    name: str
+    clients: int = 1
+    rate: str = ""  # the row's headline figure with its unit
+    p50: str = ""
+    p99: str = ""
+    beside: str = ""  # the reference command's figure in the same run
+    note: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def create_delete(cloud: Any, size: int, clients: int, pairs: int) -> Row:
+    """``pairs`` create→available→delete→gone cycles spread over ``clients`` threads."""
+    apis = [Api(cloud) for _ in range(clients)]
+    created: list[float] = []
+    deleted: list[float] = []
+
+    def work(k: int) -> None:
+        api = apis[k % clients]
+        t0 = time.perf_counter()
+        vid = api.create_volume(size)
+        api.wait_volume(vid, "available")
+        t1 = time.perf_counter()
+        api.req("DELETE", f"/volumes/{vid}")
+        api.wait_gone(vid)
+        created.append(t1 - t0)
+        deleted.append(time.perf_counter() - t1)
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(work, range(pairs)))
+    elapsed = time.perf_counter() - start
+    return Row(f"create+delete blank {size} GiB", clients, f"{pairs / elapsed:.2f} pairs/s",
+               f"{pct(created, 0.5) * 1000:.0f} / {pct(deleted, 0.5) * 1000:.0f} ms",
+               f"{pct(created, 0.99) * 1000:.0f} / {pct(deleted, 0.99) * 1000:.0f} ms",
+               note="p50/p99: create-to-available / delete-to-gone")
+
+
+def make_image_file(path: Path, size: int, data_bytes: int) -> None:
+    """``size`` bytes: random in the first ``data_bytes``, then zeros (written, not a hole)."""
+    chunk = 8 * MIB
+    with open(path, "wb") as fh:
+        written = 0
+        while written < size:
+            n = min(chunk, size - written)
+            fh.write(os.urandom(n) if written < data_bytes else bytes(n))
+            written += n
+
+
+def upload_image(api: Api, path: Path) -> str:
+    resp = api.req("POST", "/v2/images", {"name": f"bench-{uuid.uuid4().hex[:8]}", "disk_format": "raw",
+                                          "container_format": "bare"}, service="image")
+    image_id = str(resp.json()["id"])
+    with open(path, "rb") as fh:
+        api.req("PUT", f"/v2/images/{image_id}/file", service="image", content=fh,
+                headers={"Content-Type": "application/octet-stream"})
+    api.wait(f"image {image_id} active", lambda: api.req("GET", f"/v2/images/{image_id}", service="image").json(),
+             lambda i: i.get("status") == "active")
+    return image_id
+
+
+def timed(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def reference_convert(src: Path, out: Path) -> tuple[str, float]:
+    """What the file driver does to an image, as a plain command on the same file."""
+    if shutil.which("qemu-img"):
+        return "qemu-img convert -O qcow2", timed(["qemu-img", "convert", "-f", "raw", "-O", "qcow2",
+                                                   str(src), str(out)])
+    return "cp", timed(["cp", str(src), str(out)])
+
+
+def from_image(api: Api, image_id: str, size: int, src: Path, work: Path) -> tuple[Row, str]:
+    t0 = time.perf_counter()
+    vid = api.create_volume(size, imageRef=image_id)
+    api.wait_volume(vid, "available")
+    took = time.perf_counter() - t0
+    what, ref = reference_convert(src, work / "converted")
+    (work / "converted").unlink(missing_ok=True)
+    return Row(f"create from a {size} GiB image", 1, f"{took:.2f} s", beside=f"{what}: {ref:.2f} s",
+               note="POST to available: download from the image service + convert"), vid
+
+
+def backup_restore(api: Api, vid: str, size: int, src: Path, work: Path) -> list[Row]:
+    mb = size * GIB / MIB
+    t0 = time.perf_counter()
+    bid = str(api.req("POST", "/backups", {"backup": {"volume_id": vid, "name": "bench"}}).json()["backup"]["id"])
+    api.wait(f"backup {bid} available", lambda: api.req("GET", f"/backups/{bid}").json()["backup"],
+             lambda b: b.get("status") == "available")
+    backup_s = time.perf_counter() - t0
+    cp_s = timed(["cp", str(src), str(work / "copy")])
+    (work / "copy").unlink(missing_ok=True)
+    t1 = time.perf_counter()
+    restored = api.req("POST", f"/backups/{bid}/restore", {"restore": {"name": "bench-restored"}}).json()
+    rid = str(restored["restore"]["volume_id"])
+    api.wait(f"backup {bid} restored", lambda: api.req("GET", f"/backups/{bid}").json()["backup"],
+             lambda b: b.get("status") == "available")
+    api.wait_volume(rid, "available")
+    restore_s = time.perf_counter() - t1
+    for path in (f"/backups/{bid}", f"/volumes/{rid}"):
+        api.req("DELETE", path)
+    cp = f"cp: {mb / cp_s:.0f} MB/s"
+    return [Row("backup (full)", 1, f"{mb / backup_s:.0f} MB/s", note=f"{backup_s:.2f} s", beside=cp),
+            Row("restore into a new volume", 1, f"{mb / restore_s:.0f} MB/s", note=f"{restore_s:.2f} s", beside=cp)]
+
+
+def attach_detach(api: Api, cycles: int) -> Row:
+    server = api.req("POST", "/servers", {"server": {
+        "name": "bench-attach", "imageRef": builtin_image(api), "flavorRef": "1", "networks": "none"}},
+        service="compute").json()["server"]["id"]
+    api.wait(f"server {server} ACTIVE", lambda: api.req("GET", f"/servers/{server}", service="compute").json()["server"],
+             lambda s: s.get("status") == "ACTIVE")
+    vid = api.create_volume(1)
+    api.wait_volume(vid, "available")
+    took: list[float] = []
+    start = time.perf_counter()
+    for _ in range(cycles):
+        t0 = time.perf_counter()
+        api.req("POST", f"/servers/{server}/os-volume_attachments", {"volumeAttachment": {"volumeId": vid}},
+                service="compute")
+        api.wait_volume(vid, "in-use")
+        api.req("DELETE", f"/servers/{server}/os-volume_attachments/{vid}", service="compute")
+        api.wait_volume(vid, "available")
+        took.append(time.perf_counter() - t0)
+    elapsed = time.perf_counter() - start
+    api.req("DELETE", f"/servers/{server}", service="compute")
+    api.req("DELETE", f"/volumes/{vid}")
+    return Row("attach+detach (fake hypervisor)", 1, f"{cycles / elapsed:.2f} cycles/s",
+               f"{pct(took, 0.5) * 1000:.0f} ms", f"{pct(took, 0.99) * 1000:.0f} ms")
+
+
+def builtin_image(api: Api) -> str:
+    images = api.req("GET", "/v2/images?visibility=public&status=active", service="image").json()["images"]
+    builtin = [i for i in images if str(i.get("onestack_builtin")).lower() == "true"] or images
+    if not builtin:
+        raise Missing("no public image to boot")
+    return str(min(builtin, key=lambda i: (str(i.get("created_at")), str(i.get("name"))))["id"])
+
+
+def render(rows: list[Row], header: str) -> str:
+    cols = ("row", "clients", "result", "p50", "p99", "same run, plain command", "note")
+    table = [cols] + [(r.name, str(r.clients), r.rate, r.p50, r.p99, r.beside, r.note) for r in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(cols))]
+    lines = [header, ""]
+    for n, line in enumerate(table):
+        lines.append("| " + " | ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) + " |")
+        if n == 0:
+            lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--size-gib", type=int, default=1)
+    p.add_argument("--pairs", type=int, default=40, help="create+delete pairs per client count")
+    p.add_argument("--clients", type=int, nargs="+", default=[1, 8])
+    p.add_argument("--image-data-mib", type=int, default=256, help="random bytes at the head of the image")
+    p.add_argument("--cycles", type=int, default=20, help="attach+detach cycles")
+    p.add_argument("--skip", action="append", default=[], choices=["create", "image", "backup", "attach"])
+    args = p.parse_args(argv)
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="bench-volume-") as tmp:
+        work = Path(tmp)
+        cloud = make_cloud(work, extra_env=ENV)
+        _log(f"starting onestack in {work}")
+        cloud.start(timeout=120)
+        try:
+            api = Api(cloud)
+
+            def attempt(name: str, fn: Callable[[], list[Row]]) -> None:
+                try:
+                    rows.extend(fn())
+                except Missing as exc:
+                    rows.append(Row(name, note=f"not served: {exc}"))
+                except (RuntimeError, TimeoutError) as exc:
+                    rows.append(Row(name, note=f"FAILED: {exc}"))
+                    _log(f"{name}: {exc}")
+
+            if "create" not in args.skip:
+                for n in args.clients:
+                    _log(f"create+delete, {n} client(s)")
+                    pairs = max(args.pairs, n)
+
+                    def blank(n: int = n, pairs: int = pairs) -> list[Row]:
+                        return [create_delete(cloud, args.size_gib, n, pairs)]
+
+                    attempt(f"create+delete blank ({n})", blank)
+            vid = ""
+            image_file = work / "image.raw"
+            if {"image", "backup"} - set(args.skip):
+                _log(f"writing and uploading a {args.size_gib} GiB image")
+                make_image_file(image_file, args.size_gib * GIB, args.image_data_mib * MIB)
+
+                def image_row() -> list[Row]:
+                    nonlocal vid
+                    image_id = upload_image(api, image_file)
+                    row, vid = from_image(api, image_id, args.size_gib, image_file, work)
+                    return [row]
+
+                attempt("create from image", image_row)
+            if "backup" not in args.skip and vid:
+                _log("backup and restore")
+                attempt("backup / restore", lambda: backup_restore(api, vid, args.size_gib, image_file, work))
+            if "attach" not in args.skip:
+                _log("attach+detach")
+                attempt("attach+detach", lambda: [attach_detach(api, args.cycles)])
+        finally:
+            cloud.close()
+    header = (f"bench/volume.py, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, "
+              f"load average {os.getloadavg()[0]:.2f} at the end")
+    print(render(rows, header))
+    return 1 if any(r.note.startswith("FAILED") for r in rows) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
