@@ -11,16 +11,18 @@ chunks are zeroes) and has the driver write them into the volume in its own form
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import shutil
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from onestack.core.config import Config
-from onestack.volume.agent.driver import VolumeDriver, VolumeDriverError, chunks
+from onestack.volume.agent.driver import VolumeDriver, VolumeDriverError
 from onestack.volume.rpcapi import BackupSpec, ModelUpdate, VolumeSpec
 
 CHUNK_SIZE = 32 * 1024 * 1024
@@ -30,6 +32,32 @@ MANIFEST = "manifest.json"
 
 def store_dir(config: Config) -> Path:
     return Path(config.volume.backup_dir) if config.volume.backup_dir else config.data_dir / "backups"
+
+
+def data_ranges(fd: int, size: int) -> list[tuple[int, int]]:
+    """The [start, end) ranges of a file that may hold data (the rest are holes: zeroes), found
+    with SEEK_DATA/SEEK_HOLE; the whole file where the filesystem cannot tell."""
+    ranges: list[tuple[int, int]] = []
+    offset = 0
+    try:
+        while offset < size:
+            try:
+                start = os.lseek(fd, offset, os.SEEK_DATA)
+            except OSError as exc:
+                if exc.errno == errno.ENXIO:  # nothing but a hole up to the end
+                    break
+                raise
+            end = min(os.lseek(fd, start, os.SEEK_HOLE), size)
+            ranges.append((start, end))
+            offset = end
+    except (OSError, AttributeError):  # no SEEK_DATA here: read everything
+        return [(0, size)] if size else []
+    return ranges
+
+
+def overlaps(ranges: list[tuple[int, int]], start: int, length: int) -> bool:
+    end = start + length
+    return any(a < end and start < b for a, b in ranges)
 
 
 def _safe(name: str) -> str:
@@ -77,25 +105,9 @@ class BackupStore:
         tmp = self.root / container / f".tmp-{backup['id']}-{uuid.uuid4().hex[:8]}"
         tmp.mkdir(parents=True)
         try:
-            entries: list[dict[str, Any]] = []
-            stored = 0
-            size = 0
-            zero = bytes(self.chunk_size)
             with driver.read_raw(volume, backup["snapshot_id"]) as f:  # a snapshot's backup reads the snapshot
-                for index, piece in enumerate(chunks(f, self.chunk_size)):
-                    size += len(piece)
-                    if piece == zero[:len(piece)]:  # a hole (most of a fresh volume): nothing stored, no hash
-                        entries.append({"sha256": None, "length": len(piece), "stored_in": None})
-                        continue
-                    digest = hashlib.sha256(piece).hexdigest()
-                    before = parent[index] if index < len(parent) else None
-                    if before is not None and before["sha256"] == digest and before["length"] == len(piece):
-                        entries.append(before)  # unchanged: kept where the parent keeps it
-                    else:
-                        (tmp / f"chunk-{index:06d}").write_bytes(piece)
-                        entries.append({"sha256": digest, "length": len(piece), "stored_in": backup["id"],
-                                        "index": index})
-                        stored += 1
+                entries, size = self._store_chunks(f, tmp, parent, backup["id"])
+            stored = sum(1 for e in entries if e["stored_in"] == backup["id"])
             manifest = {"backup_id": backup["id"], "volume_id": volume["id"], "parent_id": backup["parent_id"],
                         "size_bytes": size, "chunk_size": self.chunk_size, "object_count": stored,
                         "chunks": entries}
@@ -104,6 +116,60 @@ class BackupStore:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         return ModelUpdate(object_count=stored, container=container)
+
+    def _store_chunks(self, f: BinaryIO, tmp: Path, parent: list[dict[str, Any]],
+                      backup_id: str) -> tuple[list[dict[str, Any]], int]:
+        """The manifest entries of ``f``'s chunks, the stored ones written into ``tmp``; and the size.
+
+        Where the time goes is reading, hashing and writing: the chunks the file's holes cover
+        are zeroes without a read (SEEK_DATA/SEEK_HOLE); the others are read into one of two
+        reused buffers while a worker thread checks, hashes (hashlib releases the GIL) and
+        writes the previous one, so reading overlaps hashing and writing."""
+        size = os.fstat(f.fileno()).st_size
+        data = data_ranges(f.fileno(), size)
+        count = -(-size // self.chunk_size)
+        entries: list[dict[str, Any]] = [{}] * count
+        zero = bytes(self.chunk_size)
+        buffers = [bytearray(self.chunk_size), bytearray(self.chunk_size)]
+
+        def finish(index: int, buf: bytearray, length: int) -> None:
+            piece = buf if length == len(buf) else buf[:length]
+            if piece == zero[:length]:  # zeroes written out (not a hole): nothing stored, no hash
+                entries[index] = {"sha256": None, "length": length, "stored_in": None}
+                return
+            digest = hashlib.sha256(piece).hexdigest()
+            before = parent[index] if index < len(parent) else None
+            if before is not None and before["sha256"] == digest and before["length"] == length:
+                entries[index] = before  # unchanged: kept where the parent keeps it
+                return
+            with open(tmp / f"chunk-{index:06d}", "wb") as out:
+                out.write(piece)
+            entries[index] = {"sha256": digest, "length": length, "stored_in": backup_id, "index": index}
+
+        pending: list[Future[None] | None] = [None, None]
+        with ThreadPoolExecutor(1, thread_name_prefix="backup") as worker:
+            for index in range(count):
+                start = index * self.chunk_size
+                length = min(self.chunk_size, size - start)
+                if not overlaps(data, start, length):  # a hole: nothing to read
+                    entries[index] = {"sha256": None, "length": length, "stored_in": None}
+                    continue
+                slot = index % 2
+                if (job := pending[slot]) is not None:
+                    job.result()  # the buffer is free again
+                buf = buffers[slot]
+                view = memoryview(buf)[:length]
+                got = 0
+                while got < length:
+                    n = os.preadv(f.fileno(), [view[got:]], start + got)
+                    if n == 0:
+                        raise VolumeDriverError(f"the volume's data ended at byte {start + got} of {size}")
+                    got += n
+                pending[slot] = worker.submit(finish, index, buf, length)
+            for job in pending:
+                if job is not None:
+                    job.result()
+        return entries, size
 
     def rebuild(self, backup_id: str, dest: Path) -> int:
         """Write the backup's raw bytes to ``dest`` (sparse for zero chunks); returns the size."""
