@@ -11,8 +11,9 @@ chunks are zeroes) and has the driver write them into the volume in its own form
 
 from __future__ import annotations
 
-import errno
+import bisect
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -22,7 +23,13 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from onestack.core.config import Config
-from onestack.volume.agent.driver import VolumeDriver, VolumeDriverError
+from onestack.volume.agent.driver import (
+    DataRun,
+    ReadsDataRuns,
+    VolumeDriver,
+    VolumeDriverError,
+    data_ranges,
+)
 from onestack.volume.rpcapi import BackupSpec, ModelUpdate, VolumeSpec
 
 CHUNK_SIZE = 32 * 1024 * 1024
@@ -34,30 +41,13 @@ def store_dir(config: Config) -> Path:
     return Path(config.volume.backup_dir) if config.volume.backup_dir else config.data_dir / "backups"
 
 
-def data_ranges(fd: int, size: int) -> list[tuple[int, int]]:
-    """The [start, end) ranges of a file that may hold data (the rest are holes: zeroes), found
-    with SEEK_DATA/SEEK_HOLE; the whole file where the filesystem cannot tell."""
-    ranges: list[tuple[int, int]] = []
-    offset = 0
-    try:
-        while offset < size:
-            try:
-                start = os.lseek(fd, offset, os.SEEK_DATA)
-            except OSError as exc:
-                if exc.errno == errno.ENXIO:  # nothing but a hole up to the end
-                    break
-                raise
-            end = min(os.lseek(fd, start, os.SEEK_HOLE), size)
-            ranges.append((start, end))
-            offset = end
-    except (OSError, AttributeError):  # no SEEK_DATA here: read everything
-        return [(0, size)] if size else []
-    return ranges
-
-
-def overlaps(ranges: list[tuple[int, int]], start: int, length: int) -> bool:
-    end = start + length
-    return any(a < end and start < b for a, b in ranges)
+def _read_exactly(fd: int, into: memoryview, offset: int) -> None:
+    got = 0
+    while got < len(into):
+        n = os.preadv(fd, [into[got:]], offset + got)
+        if n == 0:
+            raise VolumeDriverError(f"the volume's data ended at byte {offset + got}")
+        got += n
 
 
 def _safe(name: str) -> str:
@@ -105,8 +95,14 @@ class BackupStore:
         tmp = self.root / container / f".tmp-{backup['id']}-{uuid.uuid4().hex[:8]}"
         tmp.mkdir(parents=True)
         try:
-            with driver.read_raw(volume, backup["snapshot_id"]) as f:  # a snapshot's backup reads the snapshot
-                entries, size = self._store_chunks(f, tmp, parent, backup["id"])
+            if isinstance(driver, ReadsDataRuns):  # a snapshot's backup reads the snapshot
+                with driver.read_data_runs(volume, backup["snapshot_id"]) as (f, size, runs):
+                    entries = self._store_chunks(f, size, runs, tmp, parent, backup["id"])
+            else:
+                with driver.read_raw(volume, backup["snapshot_id"]) as f:
+                    size = os.fstat(f.fileno()).st_size
+                    runs = [(a, b, a) for a, b in data_ranges(f.fileno(), size)]
+                    entries = self._store_chunks(f, size, runs, tmp, parent, backup["id"])
             stored = sum(1 for e in entries if e["stored_in"] == backup["id"])
             manifest = {"backup_id": backup["id"], "volume_id": volume["id"], "parent_id": backup["parent_id"],
                         "size_bytes": size, "chunk_size": self.chunk_size, "object_count": stored,
@@ -117,16 +113,15 @@ class BackupStore:
             shutil.rmtree(tmp, ignore_errors=True)
         return ModelUpdate(object_count=stored, container=container)
 
-    def _store_chunks(self, f: BinaryIO, tmp: Path, parent: list[dict[str, Any]],
-                      backup_id: str) -> tuple[list[dict[str, Any]], int]:
-        """The manifest entries of ``f``'s chunks, the stored ones written into ``tmp``; and the size.
+    def _store_chunks(self, f: BinaryIO, size: int, runs: list[DataRun], tmp: Path,
+                      parent: list[dict[str, Any]], backup_id: str) -> list[dict[str, Any]]:
+        """The manifest entries of the volume's chunks (its ``size`` bytes, whose data lies in
+        ``f`` as ``runs`` say), the stored ones written into ``tmp``.
 
-        Where the time goes is reading, hashing and writing: the chunks the file's holes cover
-        are zeroes without a read (SEEK_DATA/SEEK_HOLE); the others are read into one of two
-        reused buffers while a worker thread checks, hashes (hashlib releases the GIL) and
-        writes the previous one, so reading overlaps hashing and writing."""
-        size = os.fstat(f.fileno()).st_size
-        data = data_ranges(f.fileno(), size)
+        Where the time goes is reading, hashing and writing: chunks outside every run are zeroes
+        with no read at all; the others are read into one of two reused buffers while a worker
+        thread checks, hashes (hashlib releases the GIL) and writes the previous one, so reading
+        overlaps hashing and writing."""
         count = -(-size // self.chunk_size)
         entries: list[dict[str, Any]] = [{}] * count
         zero = bytes(self.chunk_size)
@@ -146,30 +141,35 @@ class BackupStore:
                 out.write(piece)
             entries[index] = {"sha256": digest, "length": length, "stored_in": backup_id, "index": index}
 
+        ends = [b for _, b, _ in runs]  # runs are in order: the first that may touch a chunk by bisection
         pending: list[Future[None] | None] = [None, None]
         with ThreadPoolExecutor(1, thread_name_prefix="backup") as worker:
             for index in range(count):
                 start = index * self.chunk_size
                 length = min(self.chunk_size, size - start)
-                if not overlaps(data, start, length):  # a hole: nothing to read
+                end = start + length
+                mine: list[DataRun] = []
+                for a, b, at in itertools.islice(runs, bisect.bisect_right(ends, start), None):
+                    if a >= end:
+                        break
+                    mine.append((max(a, start), min(b, end), at + max(a, start) - a))
+                if not mine:  # all zeroes: nothing to read
                     entries[index] = {"sha256": None, "length": length, "stored_in": None}
                     continue
                 slot = index % 2
                 if (job := pending[slot]) is not None:
                     job.result()  # the buffer is free again
                 buf = buffers[slot]
-                view = memoryview(buf)[:length]
-                got = 0
-                while got < length:
-                    n = os.preadv(f.fileno(), [view[got:]], start + got)
-                    if n == 0:
-                        raise VolumeDriverError(f"the volume's data ended at byte {start + got} of {size}")
-                    got += n
+                if sum(b - a for a, b, _ in mine) < length:
+                    buf[:] = zero  # the parts between runs read as zeroes
+                view = memoryview(buf)
+                for a, b, at in mine:
+                    _read_exactly(f.fileno(), view[a - start:b - start], at)
                 pending[slot] = worker.submit(finish, index, buf, length)
             for job in pending:
                 if job is not None:
                     job.result()
-        return entries, size
+        return entries
 
     def rebuild(self, backup_id: str, dest: Path) -> int:
         """Write the backup's raw bytes to ``dest`` (sparse for zero chunks); returns the size."""

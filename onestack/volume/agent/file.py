@@ -11,6 +11,7 @@ the temporaries. A thick backend (``backends = "name:thick"``) preallocates ever
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -23,7 +24,7 @@ from typing import Any, BinaryIO
 
 from onestack.core.config import Config
 from onestack.core.diskimage import blank_qcow2, qcow2_virtual_size
-from onestack.volume.agent.driver import GiB, Observed, VolumeDriverError
+from onestack.volume.agent.driver import DataRun, GiB, Observed, VolumeDriverError, data_ranges
 from onestack.volume.rpcapi import ConnectionInfo, ModelUpdate, PoolReport, SnapshotSpec, VolumeSpec
 
 DRIVER_VERSION = "1.0.0"
@@ -282,6 +283,44 @@ class FileDriver:
                 yield f
         finally:
             tmp.unlink(missing_ok=True)
+
+    @contextmanager
+    def read_data_runs(self, volume: VolumeSpec,
+                       snapshot_id: str | None = None) -> Iterator[tuple[BinaryIO, int, list[DataRun]]]:
+        """Raw: the file's own data (SEEK_DATA/SEEK_HOLE). Qcow2: where ``qemu-img map`` says
+        each allocated cluster is in the file, read in place (no raw copy); a file qemu cannot
+        map that way (compressed clusters, encryption, a backing or external data file) is
+        converted to raw first, as ``read_raw`` does."""
+        path = self.snapshot_path(snapshot_id) if snapshot_id else self.volume_path(volume["id"])
+        if not path.exists():
+            raise VolumeDriverError(f"{path.name} does not exist on backend {self.backend}")
+        runs = self._qcow2_runs(path) if self.format == "qcow2" else None
+        if runs is not None:
+            with open(path, "rb") as f:
+                yield f, runs[0], runs[1]
+            return
+        with self.read_raw(volume, snapshot_id) as f:
+            size = os.fstat(f.fileno()).st_size
+            yield f, size, [(start, end, start) for start, end in data_ranges(f.fileno(), size)]
+
+    def _qcow2_runs(self, path: Path) -> tuple[int, list[DataRun]] | None:
+        with open(path, "rb") as f:
+            head = f.read(80)
+        if len(head) < 80 or head[:4] != b"QFI\xfb":
+            return None
+        backing, crypt = int.from_bytes(head[8:16], "big"), int.from_bytes(head[32:36], "big")
+        incompatible = int.from_bytes(head[72:80], "big") if int.from_bytes(head[4:8], "big") >= 3 else 0
+        if backing or crypt or incompatible & 0b100:  # the bytes may live elsewhere: convert instead
+            return None
+        runs: list[DataRun] = []
+        for e in json.loads(_run("qemu-img", "map", "--output=json", "-f", "qcow2", str(path))):
+            start, length = int(e["start"]), int(e["length"])
+            if e.get("zero") or not e.get("data"):
+                continue  # reads as zeroes
+            if "offset" not in e or int(e.get("depth", 0)) != 0:
+                return None  # compressed, or from a backing file: not a plain run of the file
+            runs.append((start, start + length, int(e["offset"])))
+        return qcow2_virtual_size(path), runs
 
     def write_raw_from(self, volume: VolumeSpec, source: Path, source_format: str) -> None:
         final = self.volume_path(volume["id"])
