@@ -120,30 +120,41 @@ class BackupStore:
 
         Where the time goes is reading, hashing and writing: chunks outside every run are zeroes
         with no read at all; the others are read into one of two reused buffers while a worker
-        thread checks, hashes (hashlib releases the GIL) and writes the previous one, so reading
-        overlaps hashing and writing."""
+        thread checks, hashes (hashlib releases the GIL) and writes the previous one (a chunk
+        with no parent to compare with is written by a third thread while it is hashed), so
+        reading, hashing and writing overlap."""
         count = -(-size // self.chunk_size)
         entries: list[dict[str, Any]] = [{}] * count
         zero = bytes(self.chunk_size)
         buffers = [bytearray(self.chunk_size), bytearray(self.chunk_size)]
+
+        def save(index: int, piece: bytearray) -> None:
+            with open(tmp / f"chunk-{index:06d}", "wb") as out:
+                out.write(piece)
 
         def finish(index: int, buf: bytearray, length: int) -> None:
             piece = buf if length == len(buf) else buf[:length]
             if piece == zero[:length]:  # zeroes written out (not a hole): nothing stored, no hash
                 entries[index] = {"sha256": None, "length": length, "stored_in": None}
                 return
-            digest = hashlib.sha256(piece).hexdigest()
             before = parent[index] if index < len(parent) else None
-            if before is not None and before["sha256"] == digest and before["length"] == length:
+            # No parent chunk to compare with: it is stored whatever its hash, so write it
+            # while hashing it (both release the GIL).
+            writing = writer.submit(save, index, piece) if before is None else None
+            digest = hashlib.sha256(piece).hexdigest()
+            if writing is not None:
+                writing.result()
+            elif before is not None and before["sha256"] == digest and before["length"] == length:
                 entries[index] = before  # unchanged: kept where the parent keeps it
                 return
-            with open(tmp / f"chunk-{index:06d}", "wb") as out:
-                out.write(piece)
+            else:
+                save(index, piece)
             entries[index] = {"sha256": digest, "length": length, "stored_in": backup_id, "index": index}
 
         ends = [b for _, b, _ in runs]  # runs are in order: the first that may touch a chunk by bisection
         pending: list[Future[None] | None] = [None, None]
-        with ThreadPoolExecutor(1, thread_name_prefix="backup") as worker:
+        with ThreadPoolExecutor(1, thread_name_prefix="backup") as worker, \
+                ThreadPoolExecutor(1, thread_name_prefix="backup-write") as writer:
             for index in range(count):
                 start = index * self.chunk_size
                 length = min(self.chunk_size, size - start)
