@@ -1,8 +1,9 @@
 """The default volume driver: one directory per backend, one file per volume and per snapshot.
 
-``<data dir>/volumes/<host>/<backend>/volume-<id>`` and ``snapshot-<id>``, in qcow2 made by
-``qemu-img`` where it is installed (``volume.volume_format`` auto/qcow2/raw), else sparse raw
-files. Snapshots and clones are full copies (``qemu-img convert`` copies only allocated data;
+``<data dir>/volumes/<host>/<backend>/volume-<id>`` and ``snapshot-<id>``, in qcow2 where
+``qemu-img`` is installed (``volume.volume_format`` auto/qcow2/raw), else sparse raw files. A
+blank thin qcow2 is written here (``core/diskimage.py``: no process per create); converting,
+copying and growing use ``qemu-img``. Snapshots and clones are full copies (``qemu-img convert`` copies only allocated data;
 raw files are copied with ``cp --reflink=auto --sparse=always``), so deleting any file never
 breaks another. Every file is made under a temporary name (``.tmp-<id>-<random>``) and renamed
 into place, so a crash leaves no half volume under a final name; ``remove_leftovers`` clears

@@ -1,10 +1,11 @@
-"""Volumes from images and images from volumes, streamed through the image service's REST API.
+"""Volumes from images and images from volumes, through the image service's client.
 
 Create from image: ``qemu-img convert`` reads the image's data — the image service's own file
-when it runs in this process (``ImageClient.data_file``), else a temporary file it was streamed
-into (never whole in memory) — and writes it into the volume in the backend's format; the volume becomes
-bootable and keeps the image's properties as its ``volume_image_metadata``. Upload: the volume's
-raw bytes, converted to the requested ``disk_format``, are streamed into the queued image.
+when it runs in this process (``ImageClient.data_file``), else a temporary file it was
+streamed into (never whole in memory) — and writes it into the volume in the backend's format;
+the volume becomes bootable and keeps the image's properties as its ``volume_image_metadata``.
+Upload: the volume's raw bytes, converted to the requested ``disk_format``, are streamed into
+the queued image.
 """
 
 from __future__ import annotations
