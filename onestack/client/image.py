@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,11 @@ from onestack.client.session import ServiceSession
 from onestack.core.files import open_private
 
 SERVICE = "image"
+
+
+class ImageDataError(Exception):
+    """The image's data cannot be had: not visible, not allowed, or none stored (what
+    ``GET /v2/images/{id}/file`` answers with a 403, 404 or 204)."""
 
 
 class ImageClient:
@@ -37,6 +44,19 @@ class ImageClient:
                 async for chunk in resp.aiter_bytes(1 << 20):
                     fh.write(chunk)
         partial.replace(dest)
+
+    @asynccontextmanager
+    async def data_file(self, image_id: str, work_dir: Path) -> AsyncIterator[Path]:
+        """A file on this machine holding the image's data, for the block's duration (read it,
+        never write it). Here: a streamed download into ``work_dir``, removed afterwards; an
+        image service in this process hands its own file (image/local.py), no copy."""
+        dest = work_dir / f"image-{image_id}-{uuid.uuid4().hex[:8]}"
+        try:
+            await self.download(image_id, dest)
+            yield dest
+        finally:
+            dest.unlink(missing_ok=True)
+            dest.with_name(dest.name + ".part").unlink(missing_ok=True)
 
     async def create(self, body: dict[str, Any], user_token: str | None = None) -> dict[str, Any]:
         resp = await self.session.request("POST", "/v2/images", service=SERVICE, json=body, user_token=user_token)

@@ -3,12 +3,16 @@
 A valid qcow2 (version 3, 64 KiB clusters) with a 1 GiB virtual disk whose first sector is a
 tiny x86 boot sector: under a real hypervisor it prints its message on the VGA console and
 the first serial port, and halts. The image service's built-in images and the fake
-hypervisor's snapshots are made here.
+hypervisor's snapshots are made here. Also an empty qcow2 of any size, laid out as
+``qemu-img create -f qcow2`` lays it out (header, refcount table, one refcount block, the L1
+table; no data clusters), which the volume file driver writes instead of spawning qemu-img
+for every blank volume; and a qcow2 file's virtual size read from its header.
 """
 
 from __future__ import annotations
 
 import struct
+from pathlib import Path
 
 CLUSTER_BITS = 16
 CLUSTER = 1 << CLUSTER_BITS
@@ -45,12 +49,15 @@ def boot_sector(message: str) -> bytes:
     return body.ljust(510, b"\0") + b"\x55\xaa"
 
 
-def _header(l1_entries: int) -> bytes:
+MAGIC = b"QFI\xfb"
+
+
+def _header(l1_entries: int, virtual_size: int = VIRTUAL_SIZE) -> bytes:
     header = struct.pack(
         ">4sIQIIQIIQQIIQQQQII",
-        b"QFI\xfb", 3,          # magic, version
+        MAGIC, 3,                # magic, version
         0, 0,                    # no backing file
-        CLUSTER_BITS, VIRTUAL_SIZE,
+        CLUSTER_BITS, virtual_size,
         0,                       # no encryption
         l1_entries, 3 * CLUSTER,  # L1 table in cluster 3
         1 * CLUSTER, 1,          # refcount table in cluster 1, one cluster long
@@ -74,3 +81,31 @@ def tiny_qcow2(message: str) -> bytes:
     struct.pack_into(">Q", clusters[4], 0, (5 * CLUSTER) | COPIED)  # L2[0] -> data in cluster 5
     clusters[5][:512] = boot_sector(message)
     return b"".join(bytes(c) for c in clusters)
+
+
+def blank_qcow2(virtual_size: int) -> bytes:
+    """An empty qcow2 (version 3, 64 KiB clusters) of ``virtual_size`` bytes (a multiple of 512):
+    header in cluster 0, refcount table in 1, its one refcount block in 2, the L1 table (all
+    zeros: nothing allocated) from cluster 3, the file ending where the L1 table ends."""
+    if virtual_size <= 0 or virtual_size % 512:
+        raise ValueError(f"a qcow2 virtual size is a positive multiple of 512, not {virtual_size}")
+    l1_entries = -(-virtual_size // (CLUSTER * (CLUSTER // 8)))
+    l1_clusters = -(-l1_entries * 8 // CLUSTER)
+    used = 3 + l1_clusters
+    if used > CLUSTER // 2:  # one 16-bit refcount block covers 32768 clusters (an L1 of ~16 EiB)
+        raise ValueError(f"virtual size {virtual_size} is too large")
+    head = bytearray(3 * CLUSTER)
+    head[:112] = _header(l1_entries, virtual_size)
+    struct.pack_into(">Q", head, CLUSTER, 2 * CLUSTER)  # refcount table → the block in cluster 2
+    for i in range(used):
+        struct.pack_into(">H", head, 2 * CLUSTER + 2 * i, 1)  # header, tables and L1: referenced once
+    return bytes(head) + bytes(l1_entries * 8)
+
+
+def qcow2_virtual_size(path: Path) -> int:
+    """The virtual size a qcow2 file's header records (what ``qemu-img info`` reports)."""
+    with open(path, "rb") as fh:
+        head = fh.read(32)
+    if len(head) < 32 or head[:4] != MAGIC:
+        raise ValueError(f"{path} is not a qcow2 file")
+    return int(struct.unpack_from(">Q", head, 24)[0])

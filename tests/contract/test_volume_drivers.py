@@ -8,17 +8,21 @@ written, snapshotted, cloned, grown and reverted, and read back through ``read_r
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 
 from onestack.volume.agent.driver import (
+    DataRun,
     ExtendAttached,
     GiB,
     ManageExisting,
+    ReadsDataRuns,
     VolumeDriver,
     VolumeDriverError,
 )
@@ -292,6 +296,53 @@ def test_connection_info_points_at_the_disk(subject: Subject) -> None:
     subject.driver.terminate_connection(v, {"host": "compute-1"})
     with pytest.raises(VolumeDriverError):
         subject.driver.initialize_connection(vol(), {"host": "compute-1"})
+
+
+def read_runs(f: BinaryIO, runs: list[DataRun], offset: int, length: int) -> bytes:
+    """Bytes [offset, offset+length) of a volume as its data runs say (zeroes between runs)."""
+    out = bytearray(length)
+    for a, b, at in runs:
+        lo, hi = max(a, offset), min(b, offset + length)
+        if lo < hi:
+            out[lo - offset:hi - offset] = os.pread(f.fileno(), hi - lo, at + lo - a)
+    return bytes(out)
+
+
+def test_data_runs_hold_the_volume_s_data_and_skip_what_was_never_written(subject: Subject, tmp_path: Path) -> None:
+    v = vol()
+    subject.driver.create_volume(v)
+    data = pattern(b"DR")
+    write(subject, v, data, tmp_path)
+    s = snap(v)
+    subject.driver.create_snapshot(s, v)
+    write(subject, v, pattern(b"NW"), tmp_path)
+    assert isinstance(subject.driver, ReadsDataRuns)
+    for snapshot_id, expected in ((None, pattern(b"NW")), (s["id"], data)):
+        with subject.driver.read_data_runs(v, snapshot_id) as (f, size, runs):
+            assert size == GiB
+            assert runs == sorted(runs) and all(a < b for a, b, _ in runs)
+            for offset, piece in expected.items():
+                assert read_runs(f, runs, offset, len(piece)) == piece
+            assert read_runs(f, runs, GiB // 2, 4096) == bytes(4096)
+            assert sum(b - a for a, b, _ in runs) < 64 * 1024 * 1024  # the untouched GiB is not data
+    with pytest.raises(VolumeDriverError), subject.driver.read_data_runs(vol()):
+        pass
+
+
+@pytest.mark.skipif(not HAS_QEMU, reason="qemu-img is not installed")
+def test_a_qcow2_that_cannot_be_read_in_place_is_read_through_a_raw_copy(tmp_path: Path) -> None:
+    driver = FileDriver(tmp_path / "be", "be", fmt="qcow2", host="host-1")
+    v = vol()
+    src = tmp_path / "src"
+    with open(src, "wb") as f:
+        f.truncate(GiB)
+        f.write(b"compressed?" * 1000)
+    driver.create_volume(v)
+    path = driver.volume_path(v["id"])
+    subprocess.run(["qemu-img", "convert", "-c", "-f", "raw", "-O", "qcow2", str(src), str(path)], check=True)
+    with driver.read_data_runs(v) as (f, size, runs):
+        assert size == GiB and f.name != str(path)  # a raw copy, since compressed clusters have no offset
+        assert read_runs(f, runs, 0, 11000) == b"compressed?" * 1000
 
 
 def test_backends_parse_with_their_provisioning() -> None:

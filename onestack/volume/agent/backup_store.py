@@ -11,16 +11,25 @@ chunks are zeroes) and has the driver write them into the volume in its own form
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import itertools
 import json
 import os
 import shutil
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from onestack.core.config import Config
-from onestack.volume.agent.driver import VolumeDriver, VolumeDriverError, chunks
+from onestack.volume.agent.driver import (
+    DataRun,
+    ReadsDataRuns,
+    VolumeDriver,
+    VolumeDriverError,
+    data_ranges,
+)
 from onestack.volume.rpcapi import BackupSpec, ModelUpdate, VolumeSpec
 
 CHUNK_SIZE = 32 * 1024 * 1024
@@ -30,6 +39,15 @@ MANIFEST = "manifest.json"
 
 def store_dir(config: Config) -> Path:
     return Path(config.volume.backup_dir) if config.volume.backup_dir else config.data_dir / "backups"
+
+
+def _read_exactly(fd: int, into: memoryview, offset: int) -> None:
+    got = 0
+    while got < len(into):
+        n = os.preadv(fd, [into[got:]], offset + got)
+        if n == 0:
+            raise VolumeDriverError(f"the volume's data ended at byte {offset + got}")
+        got += n
 
 
 def _safe(name: str) -> str:
@@ -77,25 +95,15 @@ class BackupStore:
         tmp = self.root / container / f".tmp-{backup['id']}-{uuid.uuid4().hex[:8]}"
         tmp.mkdir(parents=True)
         try:
-            entries: list[dict[str, Any]] = []
-            stored = 0
-            size = 0
-            zero = bytes(self.chunk_size)
-            with driver.read_raw(volume, backup["snapshot_id"]) as f:  # a snapshot's backup reads the snapshot
-                for index, piece in enumerate(chunks(f, self.chunk_size)):
-                    size += len(piece)
-                    if piece == zero[:len(piece)]:  # a hole (most of a fresh volume): nothing stored, no hash
-                        entries.append({"sha256": None, "length": len(piece), "stored_in": None})
-                        continue
-                    digest = hashlib.sha256(piece).hexdigest()
-                    before = parent[index] if index < len(parent) else None
-                    if before is not None and before["sha256"] == digest and before["length"] == len(piece):
-                        entries.append(before)  # unchanged: kept where the parent keeps it
-                    else:
-                        (tmp / f"chunk-{index:06d}").write_bytes(piece)
-                        entries.append({"sha256": digest, "length": len(piece), "stored_in": backup["id"],
-                                        "index": index})
-                        stored += 1
+            if isinstance(driver, ReadsDataRuns):  # a snapshot's backup reads the snapshot
+                with driver.read_data_runs(volume, backup["snapshot_id"]) as (f, size, runs):
+                    entries = self._store_chunks(f, size, runs, tmp, parent, backup["id"])
+            else:
+                with driver.read_raw(volume, backup["snapshot_id"]) as f:
+                    size = os.fstat(f.fileno()).st_size
+                    runs = [(a, b, a) for a, b in data_ranges(f.fileno(), size)]
+                    entries = self._store_chunks(f, size, runs, tmp, parent, backup["id"])
+            stored = sum(1 for e in entries if e["stored_in"] == backup["id"])
             manifest = {"backup_id": backup["id"], "volume_id": volume["id"], "parent_id": backup["parent_id"],
                         "size_bytes": size, "chunk_size": self.chunk_size, "object_count": stored,
                         "chunks": entries}
@@ -104,6 +112,75 @@ class BackupStore:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         return ModelUpdate(object_count=stored, container=container)
+
+    def _store_chunks(self, f: BinaryIO, size: int, runs: list[DataRun], tmp: Path,
+                      parent: list[dict[str, Any]], backup_id: str) -> list[dict[str, Any]]:
+        """The manifest entries of the volume's chunks (its ``size`` bytes, whose data lies in
+        ``f`` as ``runs`` say), the stored ones written into ``tmp``.
+
+        Where the time goes is reading, hashing and writing: chunks outside every run are zeroes
+        with no read at all; the others are read into one of two reused buffers while a worker
+        thread checks, hashes (hashlib releases the GIL) and writes the previous one (a chunk
+        with no parent to compare with is written by a third thread while it is hashed), so
+        reading, hashing and writing overlap."""
+        count = -(-size // self.chunk_size)
+        entries: list[dict[str, Any]] = [{}] * count
+        zero = bytes(self.chunk_size)
+        buffers = [bytearray(self.chunk_size), bytearray(self.chunk_size)]
+
+        def save(index: int, piece: bytearray) -> None:
+            with open(tmp / f"chunk-{index:06d}", "wb") as out:
+                out.write(piece)
+
+        def finish(index: int, buf: bytearray, length: int) -> None:
+            piece = buf if length == len(buf) else buf[:length]
+            if piece == zero[:length]:  # zeroes written out (not a hole): nothing stored, no hash
+                entries[index] = {"sha256": None, "length": length, "stored_in": None}
+                return
+            before = parent[index] if index < len(parent) else None
+            # No parent chunk to compare with: it is stored whatever its hash, so write it
+            # while hashing it (both release the GIL).
+            writing = writer.submit(save, index, piece) if before is None else None
+            digest = hashlib.sha256(piece).hexdigest()
+            if writing is not None:
+                writing.result()
+            elif before is not None and before["sha256"] == digest and before["length"] == length:
+                entries[index] = before  # unchanged: kept where the parent keeps it
+                return
+            else:
+                save(index, piece)
+            entries[index] = {"sha256": digest, "length": length, "stored_in": backup_id, "index": index}
+
+        ends = [b for _, b, _ in runs]  # runs are in order: the first that may touch a chunk by bisection
+        pending: list[Future[None] | None] = [None, None]
+        with ThreadPoolExecutor(1, thread_name_prefix="backup") as worker, \
+                ThreadPoolExecutor(1, thread_name_prefix="backup-write") as writer:
+            for index in range(count):
+                start = index * self.chunk_size
+                length = min(self.chunk_size, size - start)
+                end = start + length
+                mine: list[DataRun] = []
+                for a, b, at in itertools.islice(runs, bisect.bisect_right(ends, start), None):
+                    if a >= end:
+                        break
+                    mine.append((max(a, start), min(b, end), at + max(a, start) - a))
+                if not mine:  # all zeroes: nothing to read
+                    entries[index] = {"sha256": None, "length": length, "stored_in": None}
+                    continue
+                slot = index % 2
+                if (job := pending[slot]) is not None:
+                    job.result()  # the buffer is free again
+                buf = buffers[slot]
+                if sum(b - a for a, b, _ in mine) < length:
+                    buf[:] = zero  # the parts between runs read as zeroes
+                view = memoryview(buf)
+                for a, b, at in mine:
+                    _read_exactly(f.fileno(), view[a - start:b - start], at)
+                pending[slot] = worker.submit(finish, index, buf, length)
+            for job in pending:
+                if job is not None:
+                    job.result()
+        return entries
 
     def rebuild(self, backup_id: str, dest: Path) -> int:
         """Write the backup's raw bytes to ``dest`` (sparse for zero chunks); returns the size."""

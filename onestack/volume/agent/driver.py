@@ -21,6 +21,8 @@ Rules that hold for every method:
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -129,6 +131,43 @@ class ManageExisting(Protocol):
     def list_manageable(self, kind: str) -> list[dict[str, Any]]:
         """Every volume (``kind`` ``volumes``) or snapshot (``snapshots``) the backend holds:
         ``{"reference": {"source-name": ...}, "size": GiB}``, by name."""
+
+
+def data_ranges(fd: int, size: int) -> list[tuple[int, int]]:
+    """The [start, end) ranges of a file that may hold data (the rest are holes: zeroes), found
+    with SEEK_DATA/SEEK_HOLE; the whole file where the filesystem cannot tell."""
+    ranges: list[tuple[int, int]] = []
+    offset = 0
+    try:
+        while offset < size:
+            try:
+                start = os.lseek(fd, offset, os.SEEK_DATA)
+            except OSError as exc:
+                if exc.errno == errno.ENXIO:  # nothing but a hole up to the end
+                    break
+                raise
+            end = min(os.lseek(fd, start, os.SEEK_HOLE), size)
+            ranges.append((start, end))
+            offset = end
+    except (OSError, AttributeError):  # no SEEK_DATA here: read everything
+        return [(0, size)] if size else []
+    return ranges
+
+
+# A run of a volume's raw bytes that may hold data: (start, end) in the volume, and the offset
+# in the file where byte ``start`` is. Between the runs the volume reads as zeroes.
+DataRun = tuple[int, int, int]
+
+
+@runtime_checkable
+class ReadsDataRuns(Protocol):
+    """A backend that tells where a volume's data lies in its file, so a reader (a backup)
+    skips the zeroes and needs no raw copy of a volume kept in another format."""
+
+    def read_data_runs(self, volume: VolumeSpec,
+                       snapshot_id: str | None = None) -> AbstractContextManager[tuple[BinaryIO, int, list[DataRun]]]:
+        """(file open for reading, the volume's size in bytes, its data runs in order) for the
+        volume's data or its snapshot's; the agent changes neither meanwhile."""
 
 
 def chunks(f: BinaryIO, size: int) -> Iterator[bytes]:

@@ -1,9 +1,11 @@
-"""Volumes from images and images from volumes, streamed through the image service's REST API.
+"""Volumes from images and images from volumes, through the image service's client.
 
-Create from image: the image's data is streamed to a temporary file (never whole in memory),
-then ``qemu-img convert`` writes it into the volume in the backend's format; the volume becomes
-bootable and keeps the image's properties as its ``volume_image_metadata``. Upload: the volume's
-raw bytes, converted to the requested ``disk_format``, are streamed into the queued image.
+Create from image: ``qemu-img convert`` reads the image's data — the image service's own file
+when it runs in this process (``ImageClient.data_file``), else a temporary file it was
+streamed into (never whole in memory) — and writes it into the volume in the backend's format;
+the volume becomes bootable and keeps the image's properties as its ``volume_image_metadata``.
+Upload: the volume's raw bytes, converted to the requested ``disk_format``, are streamed into
+the queued image.
 """
 
 from __future__ import annotations
@@ -79,15 +81,11 @@ class ImageTransfer:
             raise VolumeDriverError(f"Image {image_id} could not be found.")
         if image.get("status") != "active":
             raise VolumeDriverError(f"Image {image_id} is not active.")
-        dest = self.work_dir / f"image-{volume['id']}-{uuid.uuid4().hex[:8]}"
-        try:
-            await self.images.download(image_id, dest)
-            fmt = await asyncio.to_thread(source_format, dest, str(image.get("disk_format") or "raw"))
-            await asyncio.to_thread(driver.write_raw_from, volume, dest, fmt)
-            location = await asyncio.to_thread(driver.initialize_connection, volume, {})
-        finally:
-            dest.unlink(missing_ok=True)
-            dest.with_name(dest.name + ".part").unlink(missing_ok=True)
+        # In-process, the image service's own file (no copy); else a streamed download.
+        async with self.images.data_file(image_id, self.work_dir) as source:
+            fmt = await asyncio.to_thread(source_format, source, str(image.get("disk_format") or "raw"))
+            await asyncio.to_thread(driver.write_raw_from, volume, source, fmt)
+        location = await asyncio.to_thread(driver.initialize_connection, volume, {})
         return ModelUpdate(provider_location=str(location["data"].get("device_path", "")), bootable=True,
                            image_metadata=image_metadata(image))
 

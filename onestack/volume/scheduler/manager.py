@@ -72,8 +72,12 @@ def place(s: Session, spec: RequestSpec, filters: Sequence[PoolFilter], weighers
     if getattr(done, "rowcount", 0) != 1:
         return None  # someone else placed it meanwhile
     heartbeats.consume(s, pool.name, v.size)
-    s.refresh(v)
-    return Placed(pool.agent_host or (agent_host(pool.name) or ""), volume_spec(s, v))
+    # The agent's spec from what this transaction knows (the row as read, the host just set, the
+    # request's extra specs): no refresh and no extra-specs query on every create.
+    volume = VolumeSpec(id=v.id, size=v.size, host=pool.name, status=v.status, provider_location=v.provider_location,
+                        volume_type_id=v.volume_type_id, extra_specs=dict(spec.get("extra_specs") or {}),
+                        multiattach=v.multiattach)
+    return Placed(pool.agent_host or (agent_host(pool.name) or ""), volume)
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from onestack.volume.agent.backup_store import BackupStore
-from onestack.volume.agent.driver import GiB, VolumeDriverError
-from onestack.volume.agent.file import FileDriver
+from onestack.volume.agent.driver import GiB, VolumeDriverError, data_ranges
+from onestack.volume.agent.file import FileDriver, qemu_img
 from onestack.volume.rpcapi import BackupSpec, SnapshotSpec, VolumeSpec
 
 CHUNK = 1024 * 1024
@@ -147,3 +147,58 @@ def test_a_backup_of_a_snapshot_holds_the_snapshot_data(driver: FileDriver, stor
     driver.create_volume(target)
     store.restore(b, driver, target)
     assert content(driver, target, [0]) == [b"s" * 64]
+
+
+def test_holes_and_written_zeroes_are_not_stored_and_the_last_chunk_may_be_short(tmp_path: Path) -> None:
+    # A raw file whose size is not a multiple of the chunk: data, written zeroes, a hole, data.
+    source = tmp_path / "disk"
+    with open(source, "wb") as f:
+        f.write(b"h" * CHUNK)
+        f.write(bytes(2 * CHUNK))  # zeroes written out: read, found zero, not stored
+        f.seek(10 * CHUNK)  # a hole: never read
+        f.write(b"t" * 1000)
+    store = BackupStore(tmp_path / "backups", chunk_size=CHUNK)
+    size = source.stat().st_size
+    with open(source, "rb") as f:
+        ranges = data_ranges(f.fileno(), size)
+        entries = store._store_chunks(f, size, [(a, b, a) for a, b in ranges], tmp_path, [], "b-1")
+    assert ranges[0][0] == 0 and ranges[-1][1] == 10 * CHUNK + 1000
+    assert len(ranges) >= 2 or ranges == [(0, size)]  # the hole found (else no SEEK_DATA: all is data)
+    assert size == 10 * CHUNK + 1000 and len(entries) == 11
+    stored = [e["index"] for e in entries if e["stored_in"] == "b-1"]
+    assert stored == [0, 10]
+    assert entries[10]["length"] == 1000
+    assert all(e == {"sha256": None, "length": CHUNK, "stored_in": None} for e in entries[1:10])
+    assert sorted(p.name for p in tmp_path.glob("chunk-*")) == ["chunk-000000", "chunk-000010"]
+
+
+def test_data_ranges_of_an_empty_or_all_hole_file(tmp_path: Path) -> None:
+    empty, hole = tmp_path / "empty", tmp_path / "hole"
+    empty.write_bytes(b"")
+    with open(hole, "wb") as f:
+        f.truncate(4 * CHUNK)
+    with open(empty, "rb") as f:
+        assert data_ranges(f.fileno(), 0) == []
+    with open(hole, "rb") as f:
+        assert data_ranges(f.fileno(), 4 * CHUNK) in ([], [(0, 4 * CHUNK)])
+
+
+@pytest.mark.skipif(qemu_img() is None, reason="qemu-img is not installed")
+def test_a_qcow2_backend_backs_up_and_restores_byte_for_byte(tmp_path: Path) -> None:
+    driver = FileDriver(tmp_path / "q", "q", fmt="qcow2", host="h")
+    store = BackupStore(tmp_path / "backups", chunk_size=CHUNK)
+    v = vol()
+    driver.create_volume(v)
+    src = tmp_path / "src"
+    with open(src, "wb") as f:
+        f.truncate(GiB)
+        for offset in OFFSETS:
+            f.seek(offset)
+            f.write(b"Q" * 64)
+    driver.write_raw_from(v, src, "raw")
+    b = bk(v)
+    assert store.backup(b, driver, v)["object_count"] == len(OFFSETS)
+    target = vol()
+    driver.create_volume(target)
+    store.restore(b, driver, target)
+    assert content(driver, target, OFFSETS) == [b"Q" * 64] * len(OFFSETS)
