@@ -327,6 +327,46 @@ SEEDS.update({
         "networks", "subnets", "ports", "routers", "floatingips", "security-groups", "subnetpools", "address-scopes")},
     ("PUT", f"{N}/agents/{{agent_id}}"): [{"agent": {"admin_state_up": True, "description": "d"}}],
 })
+# Cinder's bodies: the volume service checks most of them by hand; {volume}, {vsnapshot}, {vtype},
+# {vgroup_type} stand for the fuzz's own block-storage resources.
+C = "/volume/v3"
+SEEDS.update({
+    ("POST", f"{C}/volumes"): [{"volume": {
+        "size": 1, "name": "n", "description": "d", "volume_type": "{vtype}", "metadata": {"k": "v"},
+        "availability_zone": "nova", "multiattach": False}}, {"volume": {"size": 1, "snapshot_id": "{vsnapshot}"}},
+        {"volume": {"size": 1, "source_volid": "{volume}"}}],
+    ("PUT", f"{C}/volumes/{{volume_id}}"): [{"volume": {"name": "n", "description": "d", "metadata": {"k": "v"}}}],
+    ("POST", f"{C}/volumes/{{volume_id}}/action"): [
+        {"os-extend": {"new_size": 2}}, {"os-set_bootable": {"bootable": True}},
+        {"os-update_readonly_flag": {"readonly": False}}, {"os-set_image_metadata": {"metadata": {"k": "v"}}},
+        {"os-retype": {"new_type": "{vtype}", "migration_policy": "never"}}],
+    ("POST", f"{C}/volumes/{{volume_id}}/metadata"): [{"metadata": {"k": "v"}}],
+    ("PUT", f"{C}/volumes/{{volume_id}}/metadata"): [{"metadata": {"k": "v"}}],
+    ("POST", f"{C}/snapshots"): [{"snapshot": {
+        "volume_id": "{volume}", "name": "n", "description": "d", "force": True, "metadata": {"k": "v"}}}],
+    ("PUT", f"{C}/snapshots/{{snapshot_id}}"): [{"snapshot": {"name": "n", "description": "d"}}],
+    ("POST", f"{C}/backups"): [{"backup": {
+        "volume_id": "{volume}", "name": "n", "description": "d", "incremental": False, "force": True,
+        "metadata": {"k": "v"}}}],
+    ("POST", f"{C}/backups/{{backup_id}}/restore"): [{"restore": {"name": "r"}}],
+    ("POST", f"{C}/attachments"): [{"attachment": {
+        "volume_uuid": "{volume}", "instance_uuid": "{unknown}", "connector": {"host": "h", "initiator": "i"},
+        "mode": "rw"}}],
+    ("POST", f"{C}/volume-transfers"): [{"transfer": {"volume_id": "{volume}", "name": "t", "no_snapshots": True}}],
+    ("POST", f"{C}/types"): [{"volume_type": {
+        "name": "t", "description": "d", "os-volume-type-access:is_public": True, "extra_specs": {"k": "v"}}}],
+    ("POST", f"{C}/types/{{type_id}}/extra_specs"): [{"extra_specs": {"k": "v"}}],
+    ("POST", f"{C}/qos-specs"): [{"qos_specs": {"name": "q", "consumer": "back-end", "read_iops_sec": "100"}}],
+    ("PUT", f"{C}/os-quota-sets/{{project_id}}"): [{"quota_set": {
+        "volumes": 10, "gigabytes": 100, "snapshots": 10, "backups": 10, "backup_gigabytes": 100, "groups": 10,
+        "per_volume_gigabytes": -1}}],
+    ("PUT", f"{C}/os-quota-class-sets/{{class_name}}"): [{"quota_class_set": {"volumes": 10, "gigabytes": 100}}],
+    ("POST", f"{C}/groups"): [{"group": {
+        "name": "g", "description": "d", "group_type": "{vgroup_type}", "volume_types": ["{vtype}"],
+        "availability_zone": "nova"}}],
+    ("POST", f"{C}/group_types"): [{"group_type": {"name": "g", "description": "d", "is_public": True,
+                                                   "group_specs": {"k": "v"}}}],
+})
 # The content type a seed is sent as, where it is not JSON's own.
 SEED_TYPES = {("PATCH", "/image/v2/images/{image_id}"): "application/openstack-images-v2.1-json-patch"}
 # What the placeholders in SEEDS stand for.
@@ -337,7 +377,9 @@ PLACEHOLDERS = {"image": ("compute", "image_id"), "flavor": ("compute", "flavor_
                 "subnet": ("network", "subnet_id"), "port": ("network", "port_id"), "port_ip": ("network", "_port_ip"),
                 "sg": ("network", "security_group_id"), "scope": ("network", "address_scope_id"),
                 "pool": ("network", "subnetpool_id"), "ext": ("network", "_ext"),
-                "ext_subnet": ("network", "_ext_subnet")}
+                "ext_subnet": ("network", "_ext_subnet"), "volume": ("volume", "volume_id"),
+                "vsnapshot": ("volume", "snapshot_id"), "vtype": ("volume", "type_id"),
+                "vgroup_type": ("volume", "_group_type")}
 
 
 def _seeds(endpoint: Endpoint, real: dict[tuple[str, str], str], rng: random.Random) -> list[Any]:
