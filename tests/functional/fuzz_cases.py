@@ -145,6 +145,8 @@ def example(schema: dict[str, Any], depth: int = 0) -> Any:
 def _bad_values(schema: dict[str, Any]) -> list[Any]:
     """Values a field of this schema must refuse, or that must be refused anywhere."""
     kind = schema.get("type")
+    if isinstance(kind, list):  # ["object", "null"]: judged as its non-null type ({} is a valid object)
+        kind = next((k for k in kind if k != "null"), None)
     common: list[Any] = ["\ud800", "nul\x00byte", 2**63 - 1, -(2**63), 1.7e308]
     if kind in ("integer", "number"):
         return [*common, -1, "1", [1]]
