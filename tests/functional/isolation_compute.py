@@ -90,7 +90,17 @@ def seed(a: Actors) -> Seeded:
                                                    "ip_version": 4}}))
     fip = ok(alt.post(f"{q}/floatingips", json={"floatingip": {"floating_network_id": ids["ext_network"]}}))
     ids["fip"], ids["fip_address"] = fip["floatingip"]["id"], fip["floatingip"]["floating_ip_address"]
-    secrets = {ids[k] for k in ("private_image", "keypair", "group", "server", "flavor", "meta_key", "tag",
+    # alt_demo's volume and its snapshot, for the volume proxies and volume attachments
+    cinder = "/volume/v3"
+    ids["alt_volume"] = ok(alt.post(f"{cinder}/volumes", json={"volume": {"size": 1, "name": f"iso-nova-v-{tag}"}}))[
+        "volume"]["id"]
+    wait_until(lambda: ok(alt.get(f"{cinder}/volumes/{ids['alt_volume']}"))["volume"]["status"] == "available",
+               what="alt's volume available")
+    ids["alt_snapshot"] = ok(alt.post(f"{cinder}/snapshots", json={"snapshot": {"volume_id": ids["alt_volume"]}}))[
+        "snapshot"]["id"]
+    wait_until(lambda: ok(alt.get(f"{cinder}/snapshots/{ids['alt_snapshot']}"))["snapshot"]["status"] == "available",
+               what="alt's snapshot available")
+    secrets = {ids[k] for k in ("alt_volume", "alt_snapshot", "private_image", "keypair", "group", "server", "flavor", "meta_key", "tag",
                                 "request_id")} | {f"iso-srv-{tag}", f"iso-flavor-{tag}", f"iso-agg-{tag}"}
 
     def snapshot() -> Any:
@@ -108,12 +118,15 @@ def seed(a: Actors) -> Seeded:
                 view(alt.get(f"/networking/v2.0/security-groups/{ids['secgroup']}")),
                 view(alt.get(f"/networking/v2.0/floatingips/{ids['fip']}")),
                 view(alt.get(f"/image/v2/images/{ids['private_image']}")),
-                view(alt.get(f"/image/v2/images/{ids['community_image']}"))]
+                view(alt.get(f"/image/v2/images/{ids['community_image']}")),
+                view(alt.get(f"/volume/v3/volumes/{ids['alt_volume']}")),
+                view(alt.get(f"/volume/v3/snapshots/{ids['alt_snapshot']}"))]
 
     cleanup = [(a.demo_http, "DELETE", f"{V}/servers/{ids['demo_server']}"),
                (alt, "DELETE", f"{V}/servers/{ids['server']}"),
                (alt, "DELETE", f"{V}/os-keypairs/{ids['keypair']}"),
                (alt, "DELETE", f"{V}/os-server-groups/{ids['group']}"),
+               (alt, "DELETE", f"/volume/v3/volumes/{ids['alt_volume']}?cascade=true"),
                (alt, "DELETE", f"/image/v2/images/{ids['private_image']}"),
                (alt, "DELETE", f"/image/v2/images/{ids['community_image']}"),
                (admin, "DELETE", f"{V}/flavors/{ids['flavor']}"),
@@ -310,6 +323,26 @@ ROWS: tuple[Probe, ...] = (
           body=lambda ids: {"addSecurityGroup": {"name": ids["secgroup"]}}),
     Probe("POST", SERVER + "/action", 404, params={"server_id": "demo_server"}, headers=_mv("2.35"),
           body=lambda ids: {"removeFloatingIp": {"address": ids["fip_address"]}}),
+    # the volume proxies (until 2.35) ask the block-storage service as demo: alt's are not there
+    Probe("GET", r"/v2\.1/(os-volumes|os-snapshots)(/detail)?", 200, headers=_mv("2.35")),
+    Probe("GET DELETE", r"/v2\.1/os-volumes/\{volume_id\}", 404, params={"volume_id": "alt_volume"},
+          headers=_mv("2.35")),
+    Probe("GET DELETE", r"/v2\.1/os-snapshots/\{snapshot_id\}", 404, params={"snapshot_id": "alt_snapshot"},
+          headers=_mv("2.35")),
+    Probe("GET DELETE", r"/v2\.1/(os-volumes|os-snapshots)/", 404, headers=_mv("2.35")),
+    Probe("POST", r"/v2\.1/os-volumes", 404, headers=_mv("2.35"),
+          body=lambda ids: {"volume": {"size": 1, "snapshot_id": ids["alt_snapshot"]}}),
+    Probe("POST", r"/v2\.1/os-snapshots", 404, headers=_mv("2.35"),
+          body=lambda ids: {"snapshot": {"volume_id": ids["alt_volume"]}}),
+    # volume attachments: alt's server has none for demo; alt's volume cannot go on demo's server
+    Probe("GET POST", SERVER + "/os-volume_attachments", 404, params=P,
+          body=lambda ids: {"volumeAttachment": {"volumeId": ids["alt_volume"]}}),
+    Probe("GET DELETE", SERVER + r"/os-volume_attachments/\{volume_id\}", 404,
+          params={**P, "volume_id": "alt_volume"}),
+    Probe("PUT", SERVER + r"/os-volume_attachments/\{volume_id\}", 404, params={**P, "volume_id": "alt_volume"},
+          body=lambda ids: {"volumeAttachment": {"volumeId": ids["alt_volume"]}}),
+    Probe("POST", SERVER + "/os-volume_attachments", 404, params={"server_id": "demo_server"},
+          body=lambda ids: {"volumeAttachment": {"volumeId": ids["alt_volume"]}}),
     # the image proxy (until 2.35): alt's private image is not there
     Probe("GET", r"/v2\.1/images(/detail)?", 200, headers=_mv("2.35")),
     Probe("GET DELETE", r"/v2\.1/images/\{image_id\}", 404, params=P, headers=_mv("2.35")),

@@ -286,6 +286,7 @@ def real_ids(client: httpx.Client) -> dict[tuple[str, str], str]:
                  ("compute", "project_id"): project, ("compute", "tenant_id"): project,
                  ("compute", "key"): "fuzzkey"})
     real.update(_network_ids(client, tag, project, admin=True))
+    real.update(_volume_ids(client, tag, project, admin=None))
     return real
 
 
@@ -332,6 +333,71 @@ def _network_ids(client: httpx.Client, tag: str, project: str, admin: bool) -> d
     return {("network", k): v for k, v in ids.items()}
 
 
+_CINDER = "/volume/v3"
+_CINDER_LATEST = {"OpenStack-API-Version": "volume 3.71"}
+
+
+def _volume_ids(client: httpx.Client, tag: str, project: str,
+                admin: dict[tuple[str, str], str] | None) -> dict[tuple[str, str], str]:
+    """The caller's own volume, snapshot, backup, attachment, transfer, group (of the admin's group
+    type), group snapshot and user message (a volume of a type no backend serves fails and leaves
+    one); an admin (``admin`` None) also makes the type, QoS spec, group type and that type."""
+    def post(path: str, body: dict[str, Any], member: str, key: str = "id") -> str:
+        return _created(client.post(f"{_CINDER}/{path}", json=body, headers=_CINDER_LATEST), member, key)
+
+    def status(path: str, member: str, wanted: str) -> None:
+        def reached() -> dict[str, Any] | None:
+            shown: dict[str, Any] = client.get(f"{_CINDER}/{path}", headers=_CINDER_LATEST).json()[member]
+            return shown if shown["status"] == wanted or shown["status"].startswith("error") else None
+        found = wait_until(reached, timeout=90, what=f"{path} {wanted}")
+        assert found["status"] == wanted, found
+
+    if admin is None:
+        vtype = post("types", {"volume_type": {"name": f"fuzz-{tag}", "extra_specs": {"fuzz:key": "v"}}},
+                     "volume_type")
+        nowhere = post("types", {"volume_type": {"name": f"fuzz-nowhere-{tag}", "extra_specs": {
+            "volume_backend_name": f"fuzz-nowhere-{tag}"}}}, "volume_type")
+        ids = {"type_id": vtype, "_nowhere": nowhere, "project_id": project, "class_name": f"fuzz-{tag}",
+               "specs_id": post("qos-specs", {"qos_specs": {"name": f"fuzz-{tag}", "read_iops_sec": "100"}},
+                                "qos_specs"),
+               "_group_type": post("group_types", {"group_type": {"name": f"fuzz-{tag}"}}, "group_type")}
+        services = client.get(f"{_CINDER}/os-services").json()["services"]
+        ids["host"] = next(s["host"] for s in services if s["binary"] == "cinder-volume")
+    else:
+        ids = {k: admin[("volume", k)] for k in ("type_id", "_nowhere", "specs_id", "_group_type", "class_name",
+                                                          "host")
+               if ("volume", k) in admin}
+        ids["project_id"] = project
+    volume = post("volumes", {"volume": {"size": 1, "name": f"fuzz-{tag}", "volume_type": ids["type_id"],
+                                         "metadata": {"fuzz:key": "v"}}}, "volume")
+    spare = post("volumes", {"volume": {"size": 1, "name": f"fuzz-spare-{tag}"}}, "volume")
+    failed = post("volumes", {"volume": {"size": 1, "name": f"fuzz-failed-{tag}", "volume_type": ids["_nowhere"]}},
+                  "volume")
+    for made in (volume, spare):
+        status(f"volumes/{made}", "volume", "available")
+    snapshot = post("snapshots", {"snapshot": {"volume_id": volume, "metadata": {"fuzz:key": "v"}}}, "snapshot")
+    status(f"snapshots/{snapshot}", "snapshot", "available")
+    backup = post("backups", {"backup": {"volume_id": volume}}, "backup")
+    status(f"backups/{backup}", "backup", "available")
+    status(f"volumes/{volume}", "volume", "available")
+    group = post("groups", {"group": {"name": f"fuzz-{tag}", "group_type": ids["_group_type"],
+                                      "volume_types": [ids["type_id"]]}}, "group")
+    status(f"groups/{group}", "group", "available")
+    group_snapshot = post("group_snapshots", {"group_snapshot": {"group_id": group}}, "group_snapshot")
+    status(f"group_snapshots/{group_snapshot}", "group_snapshot", "available")
+    ids.update({"volume_id": volume, "snapshot_id": snapshot, "backup_id": backup, "group_id": group,
+                "gs_id": group_snapshot, "key": "fuzz:key",
+                "attachment_id": post("attachments", {"attachment": {"volume_uuid": volume}}, "attachment"),
+                "transfer_id": post("volume-transfers", {"transfer": {"volume_id": spare}}, "transfer")})
+
+    def message() -> str | None:
+        found = client.get(f"{_CINDER}/messages", headers=_CINDER_LATEST).json()["messages"]
+        return next((str(m["id"]) for m in found if m["resource_uuid"] == failed), None)
+
+    ids["message_id"] = wait_until(message, timeout=60, what="a user message")
+    return {("volume", k): v for k, v in ids.items()}
+
+
 def test_routes_come_from_every_served_service() -> None:
     """The fuzz covers what ``onestack up`` serves, read from its routers (not a hand-kept list)."""
     assert {"identity", "image", "placement", "compute", "network"} <= set(served_services())
@@ -358,6 +424,7 @@ def demo_ids(demo_client: httpx.Client, real_ids: dict[tuple[str, str], str]) ->
     ids[("compute", "project_id")] = ids[("compute", "tenant_id")] = project
     ids.update(_network_ids(demo_client, "demo", project, admin=False))
     ids[("network", "project_id")] = project
+    ids.update(_volume_ids(demo_client, "demo", project, admin=real_ids))
     return ids
 
 

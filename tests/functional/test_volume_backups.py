@@ -149,7 +149,8 @@ def test_import_show_update_reset_force_delete(admin_api: httpx.Client, demo_api
         assert admin_api.put(f"/backups/{record['id']}", json={"backup": {"size": 3}}).status_code == 400
 
         action = f"/backups/{record['id']}/action"
-        assert demo_api.post(action, json={"os-reset_status": {"status": "error"}}).status_code == 403
+        # the admin's backup is not there for demo (Cinder finds it before the admin policy)
+        assert demo_api.post(action, json={"os-reset_status": {"status": "error"}}).status_code == 404
         assert admin_api.post(action, json={"os-reset_status": {"status": "bogus"}}).status_code == 400
         assert admin_api.post(action, json={"os-reset_status": {"status": "error"}}).status_code == 202
         assert admin_api.get(f"/backups/{record['id']}").json()["backup"]["status"] == "error"

@@ -241,11 +241,13 @@ async def delete_snapshot(req: Req) -> Response:
 # resource there (404) instead of redirecting to the collection.
 @routes.add(["GET", "DELETE"], "/v2.1/os-volumes/")
 async def no_volume_id(req: Req) -> Response:
+    await req.caller()  # 401 without a token, as every route
     req.require_version(maximum=MAX_PROXY)
     raise NotFound("Volume  could not be found.")
 
 
 @routes.add(["GET", "DELETE"], "/v2.1/os-snapshots/")
 async def no_snapshot_id(req: Req) -> Response:
+    await req.caller()  # 401 without a token, as every route
     req.require_version(maximum=MAX_PROXY)
     raise NotFound("Snapshot  could not be found.")

@@ -248,6 +248,10 @@ async def backup_action(req: Req) -> Response:
         raise BadRequest(f"Invalid input for field/attribute {action}. Value: {body}. Additional properties are "
                          "not allowed")
     backup_id = req.path("backup_id")
+    if action not in ("os-reset_status", "os-force_delete"):
+        raise BadRequest(f"There is no such action: {action}")
+    # Cinder finds the backup with the caller's context before any policy: another project's is 404
+    await req.read(svc.load, backup_id, await caller(req))
     if action == "os-reset_status":
         await req.enforce("volume_extension:backup_admin_actions:reset_status")
         if not isinstance(args, dict) or not isinstance(args.get("status"), str):

@@ -98,6 +98,8 @@ async def group_snapshot_action(req: Req) -> Response:
     body = await req.json()
     if not isinstance(body, dict) or set(body) != {"reset_status"}:
         raise InvalidInput("There is no such action or more than one action in the request body.")
+    # Cinder finds the group snapshot before its policy: another project's is 404, not 403
+    await req.read(svc.get, req.path("gs_id"), await caller(req))
     await req.enforce("group:reset_group_snapshot_status")
     status = body["reset_status"].get("status") if isinstance(body["reset_status"], dict) else None
     if not isinstance(status, str):

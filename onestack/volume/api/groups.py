@@ -161,6 +161,8 @@ async def group_action(req: Req) -> Response:
             await cast_delete(req, plan)
         return Response(status_code=202)
     if action == "reset_status" and req.at_least(3, 20):
+        # Cinder finds the group before its policy: another project's is 404, not 403
+        await req.read(svc.get_group, req.path("group_id"), await caller(req))
         await req.enforce("group:reset_status")
         status = args.get("status") if isinstance(args, dict) else None
         if not isinstance(status, str):

@@ -226,6 +226,10 @@ async def snapshot_action(req: Req) -> Response:
         raise BadRequest(f"Invalid input for field/attribute {action}. Value: {body}. Additional properties are "
                          "not allowed")
     snapshot_id = req.path("snapshot_id")
+    if action not in ("os-reset_status", "os-force_delete", "os-update_snapshot_status", "os-unmanage"):
+        raise BadRequest(f"There is no such action: {action}")
+    # Cinder finds the snapshot with the caller's context before any policy: another project's is 404
+    await req.read(svc.load, snapshot_id, await caller(req))
     if action == "os-reset_status":
         await req.enforce("volume_extension:snapshot_admin_actions:reset_status")
         if not isinstance(args, dict) or not isinstance(args.get("status"), str):

@@ -142,6 +142,7 @@ async def volume_summary_totals(req: Req) -> Response:
 async def empty_volume_id(req: Req) -> Response:
     """``/volumes/`` names no volume: Cinder's 404 (not a redirect to the list, which a client
     that does not follow redirects would take for an answer)."""
+    await req.caller()  # 401 without a token, as every route
     raise NotFound("The resource could not be found.")
 
 
