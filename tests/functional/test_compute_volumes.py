@@ -143,6 +143,55 @@ def test_attach_errors(cdemo: Any, calt: Any, vol: httpx.Client, server: Any) ->
     assert other.delete(f"volumes/{theirs['id']}").status_code == 202
 
 
+def extend_action(conn: Any, sid: str) -> dict[str, Any] | None:
+    listed = call(conn, "GET", f"/servers/{sid}/os-instance-actions", "2.84")
+    assert listed.status_code == 200, listed.text
+    return next((a for a in listed.json()["instanceActions"] if a["action"] == "extend_volume"), None)
+
+
+def finished_event(conn: Any, sid: str, request_id: str, name: str) -> dict[str, Any] | None:
+    shown = call(conn, "GET", f"/servers/{sid}/os-instance-actions/{request_id}", "2.84")
+    assert shown.status_code == 200, shown.text
+    return next((e for e in shown.json()["instanceAction"]["events"]
+                 if e["event"] == name and e["finish_time"]), None)
+
+
+def test_extend_attached_volume_reaches_the_guest(ccloud: RunningCloud, cadmin: Any, cdemo: Any,
+                                                  vol: httpx.Client, server: Any) -> None:
+    """Tempest's VolumesExtendAttachedTest: block storage extends an in-use volume (3.42) and tells
+    compute (volume-extended); the host resizes the guest's disk and records compute_extend_volume."""
+    volume = new_volume(vol, "cv-grow")
+    resp = call(cdemo, "POST", f"/servers/{server.id}/os-volume_attachments",
+                body={"volumeAttachment": {"volumeId": volume["id"]}})
+    assert resp.status_code == 200, resp.text
+    device = resp.json()["volumeAttachment"]["device"]
+    wait_volume(vol, volume["id"], "in-use")
+    grown = vol.post(f"volumes/{volume['id']}/action", json={"os-extend": {"new_size": 2}},
+                     headers={"OpenStack-API-Version": "volume 3.42"})
+    assert grown.status_code == 202, grown.text
+    assert wait_volume(vol, volume["id"], "in-use")["size"] == 2
+    action = wait_until(lambda: extend_action(cdemo, server.id), timeout=60, what="extend_volume action")
+    event = wait_until(lambda: finished_event(cadmin, server.id, action["request_id"], "compute_extend_volume"),
+                       timeout=60, what="compute_extend_volume finished")
+    assert event["result"] == "Success", event
+    assert guest_disks(ccloud, cadmin, server.id)[device]["size_bytes"] == 2 * 1024**3
+    assert call(cdemo, "DELETE", f"/servers/{server.id}/os-volume_attachments/{volume['id']}").status_code == 202
+    wait_volume(vol, volume["id"], "available")
+    assert vol.delete(f"volumes/{volume['id']}").status_code == 202
+
+
+def test_volume_extended_event_for_a_detached_volume(cadmin: Any, server: Any) -> None:
+    """An event for a volume the server does not have: accepted, and the host's event succeeds
+    with nothing to resize (Nova logs it), not an error."""
+    resp = call(cadmin, "POST", "/os-server-external-events", "2.51",
+                {"events": [{"name": "volume-extended", "server_uuid": server.id, "tag": str(uuid.uuid4())}]})
+    assert resp.status_code == 200, resp.text
+    request_id = resp.headers["x-openstack-request-id"]
+    event = wait_until(lambda: finished_event(cadmin, server.id, request_id, "compute_extend_volume"),
+                       timeout=60, what="compute_extend_volume finished")
+    assert event["result"] == "Success", event
+
+
 def cinder_for(conn: Any) -> httpx.Client:
     endpoint = conn.session.get_endpoint(service_type="block-storage", interface="public")
     root = endpoint.rsplit("/v3", 1)[0] + "/v3"
