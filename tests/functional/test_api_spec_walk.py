@@ -30,10 +30,6 @@ EXEMPT_PREFIXES = (
     "/v2.1/os-volumes", "/v2.1/os-snapshots", "/v2.1/os-assisted-volume-snapshots", "/v2.1/os-baremetal-nodes",
 )
 EXEMPT = {
-    # Volume attachments need Cinder volumes.
-    ("GET", "/v2.1/servers/{}/os-volume_attachments"), ("POST", "/v2.1/servers/{}/os-volume_attachments"),
-    ("GET", "/v2.1/servers/{}/os-volume_attachments/{}"), ("PUT", "/v2.1/servers/{}/os-volume_attachments/{}"),
-    ("DELETE", "/v2.1/servers/{}/os-volume_attachments/{}"),
     # Consoles are served by the console work (another part of the same issue).
     ("GET", "/v2.1/os-console-auth-tokens/{}"),
 }

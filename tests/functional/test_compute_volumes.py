@@ -192,6 +192,40 @@ def test_volume_extended_event_for_a_detached_volume(cadmin: Any, server: Any) -
     assert event["result"] == "Success", event
 
 
+def test_update_and_swap(cadmin: Any, cdemo: Any, vol: httpx.Client, server: Any) -> None:
+    """PUT os-volume_attachments: from 2.85 delete_on_termination changes; a swap (any PUT before
+    2.85, a different volumeId after) is only Cinder's callback during a migration, as Tempest's
+    TestVolumeSwap expects of Nova: 409 for a volume that is not migrating, nothing changed."""
+    one, two = new_volume(vol, "cv-swap-1"), new_volume(vol, "cv-swap-2")
+    base = f"/servers/{server.id}/os-volume_attachments"
+    assert call(cdemo, "POST", base, body={"volumeAttachment": {"volumeId": one["id"]}}).status_code == 200
+    wait_volume(vol, one["id"], "in-use")
+    updated = call(cdemo, "PUT", f"{base}/{one['id']}", "2.85",
+                   {"volumeAttachment": {"volumeId": one["id"], "delete_on_termination": True}})
+    assert updated.status_code == 202, updated.text
+    assert attachments(cdemo, server.id)[0]["delete_on_termination"] is True
+    immutable = call(cdemo, "PUT", f"{base}/{one['id']}", "2.85",
+                     {"volumeAttachment": {"volumeId": one["id"], "tag": "other"}})
+    assert immutable.status_code == 400 and message(immutable) == "The tag property is not mutable"
+    # A swap needs the swap rule (admin or service), for the same volume too before 2.85.
+    assert call(cdemo, "PUT", f"{base}/{one['id']}", body={"volumeAttachment": {"volumeId": two["id"]}}) \
+        .status_code == 403
+    for mv, target in (("2.1", two["id"]), ("2.1", one["id"]), ("2.85", two["id"])):
+        refused = call(cadmin, "PUT", f"{base}/{one['id']}", mv, {"volumeAttachment": {"volumeId": target}})
+        assert refused.status_code == 409, (mv, refused.text)
+        assert message(refused) == f"volume {one['id']} is not migrating; this API should only be called by Cinder"
+    unknown = str(uuid.uuid4())
+    missing = call(cadmin, "PUT", f"{base}/{unknown}", body={"volumeAttachment": {"volumeId": two["id"]}})
+    assert missing.status_code == 404 and message(missing) == f"Volume {unknown} could not be found."
+    assert [a["volumeId"] for a in attachments(cdemo, server.id)] == [one["id"]]
+    assert wait_volume(vol, one["id"], "in-use")["attachments"][0]["server_id"] == server.id
+    assert wait_volume(vol, two["id"], "available")["attachments"] == []
+    assert call(cdemo, "DELETE", f"{base}/{one['id']}").status_code == 202
+    wait_volume(vol, one["id"], "available")
+    for volume in (one, two):
+        assert vol.delete(f"volumes/{volume['id']}").status_code == 202
+
+
 def cinder_for(conn: Any) -> httpx.Client:
     endpoint = conn.session.get_endpoint(service_type="block-storage", interface="public")
     root = endpoint.rsplit("/v3", 1)[0] + "/v3"
