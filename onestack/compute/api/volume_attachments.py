@@ -180,9 +180,9 @@ async def attach(req: Req, row: dict[str, Any], volume_id: str, tag: str | None,
             bdm["connection_info"] = info
             await req.write(block_devices.update, bdm["uuid"], {"connection_info": info})
         else:
-            # No host (shelved offloaded): the volume waits reserved; the attachment completes
-            # when the server lands on a host, as Nova does.
-            pass
+            # No host (shelved offloaded): as Nova, the connector-less attachment is completed so
+            # the volume is in-use and listed as the server's; unshelve connects it on the host.
+            await client.attachment_complete(bdm["attachment_id"], user_token=token)
     except BaseException:
         if bdm.get("attachment_id"):
             await client.attachment_delete(bdm["attachment_id"])
