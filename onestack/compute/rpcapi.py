@@ -225,7 +225,7 @@ class ConductorAPI(RpcAPI):
 
     @call
     async def block_device_update(self, bdm_uuid: str, values: dict[str, Any]) -> None:
-        """The agent's record of a mapping's volume, attachment and connection info."""
+        """The agent's record of a mapping's volume, attachment, connection info and volume size."""
 
 
 # --- the scheduler ------------------------------------------------------------------------------
@@ -421,6 +421,13 @@ class AgentAPI(RpcAPI):
     @call
     async def detach_volume(self, host: str, instance: InstanceDict, bdm: dict[str, Any]) -> None:
         """The driver unplugs the mapping's disk (the API then deletes the attachment)."""
+
+    @cast
+    async def extend_volume(self, host: str, instance: InstanceDict, volume_id: str,
+                            request_id: str | None = None) -> None:
+        """``volume-extended``: the mapping takes the volume's new size and the driver resizes the
+        guest's disk; recorded as the ``compute_extend_volume`` event of the request's
+        ``extend_volume`` action."""
 
     # evacuation (agent/migrate.py)
     @cast

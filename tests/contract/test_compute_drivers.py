@@ -39,6 +39,7 @@ from onestack.compute.virt.driver import (
     Snapshottable,
     Suspendable,
     VolumeAttachable,
+    VolumeExtendable,
 )
 from onestack.compute.virt.fake import FakeDriver, FakeHostConfig
 from onestack.core import diskimage
@@ -644,6 +645,29 @@ def test_attach_detach_volume(subject: Subject) -> None:
             assert d.volumes(s.uuid) == {}
         with pytest.raises(InstanceNotFound):
             await d.attach_volume(str(uuidlib.uuid4()), info, "/dev/vdc")
+    run(scenario())
+
+
+def test_extend_volume_resizes_the_plugged_disk(subject: Subject) -> None:
+    d, s = need(subject, VolumeExtendable), spec()
+    info = {"driver_volume_type": "file", "data": {"device_path": "/nonexistent/vol", "format": "raw",
+                                                   "volume_id": str(uuidlib.uuid4()), "access_mode": "rw"}}
+
+    async def scenario() -> None:
+        await d.spawn(s, subject.image)
+        await d.attach_volume(s.uuid, info, "/dev/vdb")
+        await d.extend_volume(s.uuid, info, "/dev/vdb", 2 * 1024**3)
+        assert await state(d, s.uuid) == PowerState.RUNNING
+        if isinstance(d, FakeDriver):
+            assert d.volumes(s.uuid)["/dev/vdb"]["size_bytes"] == 2 * 1024**3
+            if subject.reopen is not None:  # the record survives a restart of the agent
+                again = subject.reopen()
+                assert isinstance(again, FakeDriver)
+                assert again.volumes(s.uuid)["/dev/vdb"]["size_bytes"] == 2 * 1024**3
+        with pytest.raises(DriverError):  # not plugged as that device
+            await d.extend_volume(s.uuid, info, "/dev/vdc", 2 * 1024**3)
+        with pytest.raises(InstanceNotFound):
+            await d.extend_volume(str(uuidlib.uuid4()), info, "/dev/vdb", 2 * 1024**3)
     run(scenario())
 
 

@@ -143,6 +143,89 @@ def test_attach_errors(cdemo: Any, calt: Any, vol: httpx.Client, server: Any) ->
     assert other.delete(f"volumes/{theirs['id']}").status_code == 202
 
 
+def extend_action(conn: Any, sid: str) -> dict[str, Any] | None:
+    listed = call(conn, "GET", f"/servers/{sid}/os-instance-actions", "2.84")
+    assert listed.status_code == 200, listed.text
+    return next((a for a in listed.json()["instanceActions"] if a["action"] == "extend_volume"), None)
+
+
+def finished_event(conn: Any, sid: str, request_id: str, name: str) -> dict[str, Any] | None:
+    shown = call(conn, "GET", f"/servers/{sid}/os-instance-actions/{request_id}", "2.84")
+    assert shown.status_code == 200, shown.text
+    return next((e for e in shown.json()["instanceAction"]["events"]
+                 if e["event"] == name and e["finish_time"]), None)
+
+
+def test_extend_attached_volume_reaches_the_guest(ccloud: RunningCloud, cadmin: Any, cdemo: Any,
+                                                  vol: httpx.Client, server: Any) -> None:
+    """Tempest's VolumesExtendAttachedTest: block storage extends an in-use volume (3.42) and tells
+    compute (volume-extended); the host resizes the guest's disk and records compute_extend_volume."""
+    volume = new_volume(vol, "cv-grow")
+    resp = call(cdemo, "POST", f"/servers/{server.id}/os-volume_attachments",
+                body={"volumeAttachment": {"volumeId": volume["id"]}})
+    assert resp.status_code == 200, resp.text
+    device = resp.json()["volumeAttachment"]["device"]
+    wait_volume(vol, volume["id"], "in-use")
+    grown = vol.post(f"volumes/{volume['id']}/action", json={"os-extend": {"new_size": 2}},
+                     headers={"OpenStack-API-Version": "volume 3.42"})
+    assert grown.status_code == 202, grown.text
+    assert wait_volume(vol, volume["id"], "in-use")["size"] == 2
+    action = wait_until(lambda: extend_action(cdemo, server.id), timeout=60, what="extend_volume action")
+    event = wait_until(lambda: finished_event(cadmin, server.id, action["request_id"], "compute_extend_volume"),
+                       timeout=60, what="compute_extend_volume finished")
+    assert event["result"] == "Success", event
+    assert guest_disks(ccloud, cadmin, server.id)[device]["size_bytes"] == 2 * 1024**3
+    assert call(cdemo, "DELETE", f"/servers/{server.id}/os-volume_attachments/{volume['id']}").status_code == 202
+    wait_volume(vol, volume["id"], "available")
+    assert vol.delete(f"volumes/{volume['id']}").status_code == 202
+
+
+def test_volume_extended_event_for_a_detached_volume(cadmin: Any, server: Any) -> None:
+    """An event for a volume the server does not have: accepted, and the host's event succeeds
+    with nothing to resize (Nova logs it), not an error."""
+    resp = call(cadmin, "POST", "/os-server-external-events", "2.51",
+                {"events": [{"name": "volume-extended", "server_uuid": server.id, "tag": str(uuid.uuid4())}]})
+    assert resp.status_code == 200, resp.text
+    request_id = resp.headers["x-openstack-request-id"]
+    event = wait_until(lambda: finished_event(cadmin, server.id, request_id, "compute_extend_volume"),
+                       timeout=60, what="compute_extend_volume finished")
+    assert event["result"] == "Success", event
+
+
+def test_update_and_swap(cadmin: Any, cdemo: Any, vol: httpx.Client, server: Any) -> None:
+    """PUT os-volume_attachments: from 2.85 delete_on_termination changes; a swap (any PUT before
+    2.85, a different volumeId after) is only Cinder's callback during a migration, as Tempest's
+    TestVolumeSwap expects of Nova: 409 for a volume that is not migrating, nothing changed."""
+    one, two = new_volume(vol, "cv-swap-1"), new_volume(vol, "cv-swap-2")
+    base = f"/servers/{server.id}/os-volume_attachments"
+    assert call(cdemo, "POST", base, body={"volumeAttachment": {"volumeId": one["id"]}}).status_code == 200
+    wait_volume(vol, one["id"], "in-use")
+    updated = call(cdemo, "PUT", f"{base}/{one['id']}", "2.85",
+                   {"volumeAttachment": {"volumeId": one["id"], "delete_on_termination": True}})
+    assert updated.status_code == 202, updated.text
+    assert attachments(cdemo, server.id)[0]["delete_on_termination"] is True
+    immutable = call(cdemo, "PUT", f"{base}/{one['id']}", "2.85",
+                     {"volumeAttachment": {"volumeId": one["id"], "tag": "other"}})
+    assert immutable.status_code == 400 and message(immutable) == "The tag property is not mutable"
+    # A swap needs the swap rule (admin or service), for the same volume too before 2.85.
+    assert call(cdemo, "PUT", f"{base}/{one['id']}", body={"volumeAttachment": {"volumeId": two["id"]}}) \
+        .status_code == 403
+    for mv, target in (("2.1", two["id"]), ("2.1", one["id"]), ("2.85", two["id"])):
+        refused = call(cadmin, "PUT", f"{base}/{one['id']}", mv, {"volumeAttachment": {"volumeId": target}})
+        assert refused.status_code == 409, (mv, refused.text)
+        assert message(refused) == f"volume {one['id']} is not migrating; this API should only be called by Cinder"
+    unknown = str(uuid.uuid4())
+    missing = call(cadmin, "PUT", f"{base}/{unknown}", body={"volumeAttachment": {"volumeId": two["id"]}})
+    assert missing.status_code == 404 and message(missing) == f"Volume {unknown} could not be found."
+    assert [a["volumeId"] for a in attachments(cdemo, server.id)] == [one["id"]]
+    assert wait_volume(vol, one["id"], "in-use")["attachments"][0]["server_id"] == server.id
+    assert wait_volume(vol, two["id"], "available")["attachments"] == []
+    assert call(cdemo, "DELETE", f"{base}/{one['id']}").status_code == 202
+    wait_volume(vol, one["id"], "available")
+    for volume in (one, two):
+        assert vol.delete(f"volumes/{volume['id']}").status_code == 202
+
+
 def cinder_for(conn: Any) -> httpx.Client:
     endpoint = conn.session.get_endpoint(service_type="block-storage", interface="public")
     root = endpoint.rsplit("/v3", 1)[0] + "/v3"
@@ -431,7 +514,9 @@ def test_volumes_follow_shelve_offload_unshelve_and_rebuild(ccloud: RunningCloud
     second = new_volume(vol, "cv-shelve-2")
     assert call(cdemo, "POST", f"/servers/{vm.id}/os-volume_attachments",
                 body={"volumeAttachment": {"volumeId": second["id"]}}).status_code == 200
-    assert get_volume(vol, second["id"])["status"] == "in-use"
+    # Attached while offloaded: Nova completes the connector-less attachment, so the volume is
+    # in-use and lists the server (what Tempest's AttachVolumeShelveTestJSON waits for).
+    assert [a["server_id"] for a in wait_volume(vol, second["id"], "in-use")["attachments"]] == [vm.id]
     [att] = vol.get("attachments/detail", params={"volume_id": second["id"]}).json()["attachments"]
     assert (att["instance"], att["status"]) == (vm.id, "attached")
     # A third attached and detached while offloaded: no host involved, the volume is free again.

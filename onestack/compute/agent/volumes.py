@@ -4,7 +4,9 @@ os-volume_attachments API and of boot from volume).
 The API reserved the volume (a block-storage attachment with no connector); here the host's
 connector goes in (``attachment update`` answers the connection info), the driver plugs the
 disk, and the attachment is completed (the volume is ``in-use``). Detach unplugs; the API then
-deletes the attachment. Calls: the API answers once the driver was told.
+deletes the attachment. Calls: the API answers once the driver was told. An attached volume
+that grew (the ``volume-extended`` external event) is resized in the guest, recorded as the
+``compute_extend_volume`` event of the API's ``extend_volume`` action (a cast).
 """
 
 from __future__ import annotations
@@ -13,15 +15,23 @@ import logging
 from typing import Any
 
 from onestack.client.volume import VolumeClient, VolumeError, connector
+from onestack.compute.agent.cleanup import attempt
 from onestack.compute.agent.host import HostContext
 from onestack.compute.bdm_flags import BOOT_VOLUMES
 from onestack.compute.rpcapi import InstanceDict
-from onestack.compute.virt.driver import BlockDeviceInfo, NotSupported, VolumeAttachable
+from onestack.compute.virt.driver import (
+    BlockDeviceInfo,
+    NotSupported,
+    VolumeAttachable,
+    VolumeExtendable,
+)
 from onestack.core.rpc import remote_error
 
 log = logging.getLogger("onestack.compute.volumes")
 
 BOOT_VOLUME_TIMEOUT = 300.0  # how long a build waits for its volumes to be created (Nova: 180 s + retries)
+EXTEND_EVENT = "compute_extend_volume"  # Nova's wrap_instance_event(prefix="compute") name
+GIB = 1024**3
 
 
 def _entry(bdm: dict[str, Any], info: dict[str, Any]) -> dict[str, Any]:
@@ -174,3 +184,36 @@ class VolumeActions:
         async with self.agent.busy(instance["uuid"]):
             if isinstance(driver, VolumeAttachable) and bdm.get("device_name"):
                 await driver.detach_volume(instance["uuid"], str(bdm["device_name"]))
+
+    async def extend_volume(self, instance: InstanceDict, volume_id: str, request_id: str | None = None) -> None:
+        """Nova's extend_volume: the mapping takes the volume's new size and the driver resizes
+        the guest's disk; start and finish recorded on the API's action (a failure as an
+        ``Error`` event and a fault, as wrap_instance_fault does)."""
+        uuid = instance["uuid"]
+        await self.agent.event(instance, request_id, EXTEND_EVENT, "start")
+        try:
+            await self._extend(instance, volume_id)
+        except Exception as exc:  # noqa: BLE001 - the block-storage service's and the driver's errors alike
+            reason = exc.message if isinstance(exc, VolumeError) else (str(exc) or type(exc).__name__)
+            log.warning("%s: extending volume %s of %s failed: %s", self.agent.host, volume_id, uuid, reason)
+            await attempt(self.agent.host, uuid, "recording the fault", self.agent.conductor.instance_fault(
+                uuid, 500, reason, f"{type(exc).__name__}: {reason}", self.agent.host))
+            await self.agent.event(instance, request_id, EXTEND_EVENT, "finish", "Error", reason)
+            return
+        await self.agent.event(instance, request_id, EXTEND_EVENT, "finish")
+
+    async def _extend(self, instance: InstanceDict, volume_id: str) -> None:
+        uuid = instance["uuid"]
+        bdm = next((b for b in await self.agent.conductor.block_device_mappings(uuid)
+                    if b.get("volume_id") == volume_id and b.get("destination_type") == "volume"), None)
+        if bdm is None or not bdm.get("connection_info"):
+            # Detached meanwhile, or not yet connected: nothing on this host to resize (Nova
+            # logs it and the event succeeds).
+            log.warning("%s: volume %s is not connected to %s: nothing to extend", self.agent.host, volume_id, uuid)
+            return
+        size = int((await self._client().get_volume(volume_id))["size"])
+        await self.agent.conductor.block_device_update(bdm["uuid"], {"volume_size": size})
+        driver = self.agent.driver
+        if not isinstance(driver, VolumeExtendable):
+            raise NotSupported("Volume extend is not supported by this compute driver.")
+        await driver.extend_volume(uuid, dict(bdm["connection_info"]), str(bdm["device_name"]), size * GIB)

@@ -10,7 +10,9 @@ the fix for bug 1855752; before it, all-failed requests answered 404).
 Accepted events are recorded: logged, and for ``volume-extended`` and ``power-update`` an
 instance action (``extend_volume``, ``power_update``) is started, as Nova's API does. The
 network events go on to the server's agent (agent/interfaces.py): ``network-vif-plugged``
-completes a spawn's wait, ``network-changed`` / ``network-vif-deleted`` refresh its info cache.
+completes a spawn's wait, ``network-changed`` / ``network-vif-deleted`` refresh its info cache;
+``volume-extended`` has the agent resize the guest's disk (agent/volumes.py), recorded as the
+``compute_extend_volume`` event of that ``extend_volume`` action.
 """
 
 from __future__ import annotations
@@ -92,10 +94,14 @@ async def create_events(req: Req) -> Response:
     await req.caller()
     events = await _events(req)  # Nova validates the body before it checks policy
     await req.enforce(RULE, {})
-    out = await req.write(external_events.dispatch, events, await actor(req))
+    who = await actor(req)
+    out = await req.write(external_events.dispatch, events, who)
     agents = req.state.agents
     if agents is not None:
         for row, accepted in out.servers.values():
             # A cast: the API answers at once; the agent wakes the spawn waiting for a plug event.
             await agents.external_instance_event(row["host"], instance=row, events=accepted)
+        for row, volume_id in out.extends:
+            # Nova's compute extend_volume: its event goes on the action started above (same request).
+            await agents.extend_volume(row["host"], instance=row, volume_id=volume_id, request_id=who.request_id)
     return json_response({"events": events}, out.status)

@@ -185,7 +185,7 @@ async def attach(req: Req, row: dict[str, Any], volume_id: str, tag: str | None,
             # connector-less attachment is completed at once (the volume in-use); the host the
             # server is unshelved on gives it its connector (agent prepare_boot).
             try:
-                await client.attachment_complete(bdm["attachment_id"])
+                await client.attachment_complete(bdm["attachment_id"], user_token=token)
             except VolumeError as exc:
                 raise BadRequest(f"Invalid volume: {exc.message}") from None
     except BaseException:
@@ -211,8 +211,10 @@ async def attach_volume(req: Req) -> Response:
 
 @routes.put("/v2.1/servers/{server_id}/os-volume_attachments/{volume_id}")
 async def update_attachment(req: Req) -> Response:
-    """2.85: ``delete_on_termination`` of the attached volume. Swapping to another volume (an
-    admin's act in Nova, driver-dependent) is not offered: 409 as Nova's drivers without it."""
+    """Before 2.85 every PUT is a swap; from 2.85 the mapping's ``delete_on_termination`` is
+    updated, and a different ``volumeId`` is a swap too. As Nova (since bug 2112187) a swap is
+    only Cinder's callback while it migrates the old volume: otherwise 409. The migration of an
+    attached volume itself is not offered here (one backend), so a swap never goes further."""
     ctx = await req.caller()
     body = await req.json()
     row = await load(req, ctx, req.path("server_id"), _RULE + "update")
@@ -224,22 +226,46 @@ async def update_attachment(req: Req) -> Response:
     allowed = {"volumeId"} | ({"id", "serverId", "device", "tag", "delete_on_termination"}
                               if req.at_least(2, 85) else set())
     check_keys(att, allowed, "volumeAttachment")
+    only_swap = not req.at_least(2, 85)
+    if only_swap or att["volumeId"] != volume_id:
+        # Nova's empty target: Cinder calls this without the server's project.
+        await req.enforce(_RULE + "swap", {})
+    if not only_swap:
+        await _update_regular(req, row, volume_id, att)
+    if only_swap or att["volumeId"] != volume_id:
+        await _swap(req, row, volume_id, att["volumeId"])
+    return Response(status_code=202)
+
+
+async def _update_regular(req: Req, row: dict[str, Any], volume_id: str, att: dict[str, Any]) -> None:
     bdm = await req.read(block_devices.by_volume, row["uuid"], volume_id)
     if bdm is None:
         raise NotFound(f"volume_id not found: {volume_id}")
-    if att["volumeId"] != volume_id:
-        await req.enforce(_RULE + "swap", {"project_id": row["project_id"]})
-        raise Conflict("Swapping volumes is not supported by this cloud's compute driver.")
     for key in ("id", "serverId", "device", "tag"):
         if key in att and att[key] != {"id": volume_id, "serverId": row["uuid"], "device": bdm.get("device_name"),
                                         "tag": bdm.get("tag")}[key]:
-            raise BadRequest(f"The {key} in the request body does not match the attachment's.")
+            raise BadRequest(f"The {key} property is not mutable")
     if "delete_on_termination" in att:
         dot = att["delete_on_termination"]
         if not isinstance(dot, bool):
             raise invalid("volumeAttachment/delete_on_termination", dot, f"{dot!r} is not of type 'boolean'")
         await req.write(block_devices.update, bdm["uuid"], {"delete_on_termination": dot})
-    return Response(status_code=202)
+
+
+async def _swap(req: Req, row: dict[str, Any], old_id: str, new_id: str) -> None:
+    """Nova's _update_volume_swap checks, in its order: the old volume (404), migrating (409),
+    the new volume (400: it is in the body), the mapping (404)."""
+    client = client_of(req)
+    old = await _volume(req, client, old_id)
+    if not old.get("os-vol-mig-status-attr:migstat"):
+        raise Conflict(f"volume {old_id} is not migrating; this API should only be called by Cinder")
+    try:
+        await client.get_volume(new_id, user_token=req.headers.get("X-Auth-Token"))
+    except VolumeNotFound:
+        raise BadRequest(f"Volume {new_id} could not be found.") from None
+    if await req.read(block_devices.by_volume, row["uuid"], old_id) is None:
+        raise NotFound(f"No volume Block Device Mapping with id {old_id}.")
+    raise Conflict("Swapping volumes is not supported by this cloud's compute driver.")
 
 
 @routes.delete("/v2.1/servers/{server_id}/os-volume_attachments/{volume_id}")

@@ -205,7 +205,7 @@ class ConductorManager(ConductorContext):
         return await self.db.read(lambda s: block_devices.of_server(s, uuid))
 
     async def block_device_update(self, bdm_uuid: str, values: dict[str, Any]) -> None:
-        allowed = {"volume_id", "attachment_id", "connection_info"}
+        allowed = {"volume_id", "attachment_id", "connection_info", "volume_size"}
         await self.db.write(lambda s: block_devices.update(s, bdm_uuid, {k: v for k, v in values.items()
                                                                          if k in allowed}))
 

@@ -2,7 +2,7 @@
 
 Events for unknown servers (404), servers on no host (422) or missing a required tag (400)
 fail on their own; accepted ones are logged, and ``volume-extended`` / ``power-update`` start
-an instance action, as Nova's API does.
+an instance action, as Nova's API does; the agent then adds its events to the action.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ class Deliveries:
 
     status: int = 200
     servers: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = field(default_factory=dict)
+    # ``volume-extended``: the server's row and the volume (the event's tag), for the agent to resize.
+    extends: list[tuple[dict[str, Any], str]] = field(default_factory=list)
 
 
 def dispatch(s: Session, events: list[dict[str, Any]], actor: Actor) -> Deliveries:
@@ -63,6 +65,8 @@ def dispatch(s: Session, events: list[dict[str, Any]], actor: Actor) -> Deliveri
             if name in ACTIONS:
                 instances.start_action(s, server, ACTIONS[name], actor.request_id, actor.project_id, actor.user_id)
             event.update(status="completed", code=200)
+            if name == "volume-extended":
+                out.extends.append((instances.to_dict(rows[server]), str(event["tag"])))
             if name in DELIVERED:
                 _row, accepted = out.servers.setdefault(server, (instances.to_dict(rows[server]), []))
                 accepted.append({k: v for k, v in event.items() if k != "code"})

@@ -505,6 +505,17 @@ class VolumeAttachable(Protocol):
 
 
 @runtime_checkable
+class VolumeExtendable(Protocol):
+    """An attached volume grew (the block-storage service resized it, then told compute with the
+    ``volume-extended`` external event): the guest is made to see the new size."""
+
+    async def extend_volume(self, uuid: str, connection_info: dict[str, Any], device: str, new_size: int) -> None:
+        """The disk plugged as ``device`` is now ``new_size`` bytes. Not plugged into the guest:
+        ``DriverError`` (Nova's compute records the event as failed)."""
+        ...
+
+
+@runtime_checkable
 class RemoteConsoles(Protocol):
     async def get_vnc_console(self, uuid: str) -> ConsoleInfo:
         """Where the VNC server of this guest listens. Raises ``ConsoleUnavailable`` unless

@@ -578,6 +578,19 @@ class FakeDriver:
                 self._save(uuid)
                 self._log(guest, f"virtio_blk: disk {device} detached")
 
+    # --- VolumeExtendable --------------------------------------------------------------------
+
+    async def extend_volume(self, uuid: str, connection_info: dict[str, Any], device: str, new_size: int) -> None:
+        async with self._locked(uuid):
+            guest = self._get(uuid)
+            if device not in guest.volumes:
+                raise DriverError(f"Volume {connection_info.get('data', {}).get('volume_id')} is not attached "
+                                  f"to {guest.spec.name} as {device}")
+            # What a resize of the block device would show: the disk's new size in bytes.
+            guest.volumes[device] = {**guest.volumes[device], "size_bytes": int(new_size)}
+            self._save(uuid)
+            self._log(guest, f"virtio_blk: disk {device} resized to {int(new_size)} bytes")
+
     def volumes(self, uuid: str) -> dict[str, dict[str, Any]]:
         """The guest's disks by device and their connection info (what tests check the agent told it)."""
         return dict(self._get(uuid).volumes)
