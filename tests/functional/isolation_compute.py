@@ -293,6 +293,12 @@ ROWS: tuple[Probe, ...] = (
           body=lambda ids: {"add_host": {"host": ids["hostname"]}}),
     Probe("GET", r"/v2\.1/os-instance_usage_audit_log(/\{before_timestamp\})?", 403, params=P),
     Probe("GET", r"/v2\.1/os-migrations", 403),
+    # assisted volume snapshots are Cinder's (a service's or an admin's) to ask for
+    Probe("POST", r"/v2\.1/os-assisted-volume-snapshots", 403, body=lambda ids: {"snapshot": {
+        "volume_id": ids["alt_volume"], "create_info": {"snapshot_id": ids["alt_snapshot"], "type": "qcow2",
+                                                        "new_file": "stolen.qcow2"}}}),
+    Probe("DELETE", r"/v2\.1/os-assisted-volume-snapshots/\{snapshot_id\}", 403,
+          params={"snapshot_id": "alt_snapshot"}),
     Probe("POST", r"/v2\.1/os-server-external-events", 403, body=lambda ids: {"events": [
         {"name": "network-changed", "server_uuid": ids["server"]}]}),
     # the network proxies (until 2.35) ask the network service as demo: alt's resources are not there
