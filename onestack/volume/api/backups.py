@@ -26,9 +26,10 @@ from onestack.volume.api.common import (
     invalid,
     links,
     list_query,
+    metadata_items,
     self_links,
+    text,
 )
-from onestack.volume.api.snapshots import metadata_items, text
 from onestack.volume.errors import InvalidInput, InvalidVolume
 from onestack.volume.service import backups as svc
 from onestack.volume.service import create_flow

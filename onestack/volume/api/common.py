@@ -104,6 +104,35 @@ def as_int(value: Any, field: str, minimum: int = 0, maximum: int = INT_MAX) -> 
         raise InvalidInput(f"{field} {exc}") from None
 
 
+MAX_TEXT = 255  # Cinder's names, descriptions, metadata keys and values
+
+
+def text(value: Any, field: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise invalid(field, value, f"{value!r} is not of type 'string', 'null'")
+    if len(value) > MAX_TEXT:
+        raise invalid(field, value, f"{value!r} is too long")
+    return value
+
+
+def metadata_items(value: Any, field: str = "metadata") -> dict[str, str]:
+    """Cinder's metadata: string keys of 1..255 characters to strings of at most 255."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise invalid(field, value, f"{value!r} is not of type 'object'")
+    for key, item in value.items():
+        if not key or len(key) > MAX_TEXT:
+            raise invalid(field, value, f"{key!r} does not match any of the regexes: '^[\\s\\S]{{1,255}}$'")
+        if not isinstance(item, str):
+            raise invalid(key, item, f"{item!r} is not of type 'string'")
+        if len(item) > MAX_TEXT:
+            raise invalid(key, item, f"{item!r} is too long")
+    return dict(value)
+
+
 # --- lists ------------------------------------------------------------------------------------
 
 _PAGING = {"limit", "marker", "offset", "sort", "sort_key", "sort_dir", "with_count", "all_tenants",

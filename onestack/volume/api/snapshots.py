@@ -23,6 +23,8 @@ from onestack.volume.api.common import (
     invalid,
     links,
     list_query,
+    metadata_items,
+    text,
 )
 from onestack.volume.errors import InvalidInput, SnapshotMetadataNotFound
 from onestack.volume.service import manageable
@@ -35,7 +37,6 @@ SORT_KEYS = ("created_at", "updated_at", "name", "status", "size", "volume_id", 
              "progress")
 FILTERS = ("name", "status", "volume_id", "project_id", "group_snapshot_id")
 ALIASES = {"display_name": "name", "display_description": "description"}
-MAX_TEXT = 255
 
 
 # --- the view ---------------------------------------------------------------------------------------
@@ -68,32 +69,6 @@ async def _extended(req: Req) -> bool:
 
 
 # --- request values -----------------------------------------------------------------------------------
-
-
-def text(value: Any, field: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise invalid(field, value, f"{value!r} is not of type 'string', 'null'")
-    if len(value) > MAX_TEXT:
-        raise invalid(field, value, f"{value!r} is too long")
-    return value
-
-
-def metadata_items(value: Any, field: str = "metadata") -> dict[str, str]:
-    """Cinder's metadata: string keys of 1..255 characters to strings of at most 255."""
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise invalid(field, value, f"{value!r} is not of type 'object'")
-    for key, item in value.items():
-        if not key or len(key) > MAX_TEXT:
-            raise invalid(field, value, f"{key!r} does not match any of the regexes: '^[\\s\\S]{{1,255}}$'")
-        if not isinstance(item, str):
-            raise invalid(key, item, f"{item!r} is not of type 'string'")
-        if len(item) > MAX_TEXT:
-            raise invalid(key, item, f"{item!r} is too long")
-    return dict(value)
 
 
 def metadata_filter(raw: str | None) -> dict[str, str] | None:

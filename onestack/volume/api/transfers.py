@@ -18,8 +18,8 @@ from onestack.volume.api.common import (
     links,
     list_query,
     self_links,
+    text,
 )
-from onestack.volume.api.snapshots import text
 from onestack.volume.errors import InvalidInput
 from onestack.volume.service import transfers as svc
 from onestack.volume.service.common import iso
