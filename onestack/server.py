@@ -29,6 +29,7 @@ from onestack.identity.service import bootstrap as identity_bootstrap
 from onestack.image import app as image_app
 from onestack.network import app as network_app
 from onestack.network.agent import worker as network_agents
+from onestack.object_store import app as object_store_app
 from onestack.placement import app as placement_app
 from onestack.process import Process
 from onestack.runfile import LOCK_FILE
@@ -42,9 +43,10 @@ log = logging.getLogger("onestack")
 SERVICES: list[ServiceDefinition[Process]] = [
     identity_app.SERVICE, image_app.SERVICE, placement_app.SERVICE, network_app.SERVICE,
     compute_app.API, compute_app.CONDUCTOR, compute_app.SCHEDULER, compute_app.HOSTS, network_agents.AGENTS,
-    volume_app.API, volume_app.SCHEDULER, volume_agents.AGENTS,
+    volume_app.API, volume_app.SCHEDULER, volume_agents.AGENTS, object_store_app.PROXY, object_store_app.AGENTS,
 ]
 VOLUME = {volume_app.API.name, volume_app.SCHEDULER.name, volume_agents.AGENTS.name}
+OBJECT_STORE = {object_store_app.PROXY.name, object_store_app.AGENTS.name}
 COMPUTE = {d.name for d in (compute_app.API, compute_app.CONDUCTOR, compute_app.SCHEDULER, compute_app.HOSTS)}
 
 
@@ -53,7 +55,8 @@ def enabled_services(config: Config, names: list[str] | None = None) -> list[Ser
     chosen = select_services(SERVICES, names if names is not None else [d.name for d in SERVICES])
     return [d for d in chosen if (d.name not in COMPUTE or config.compute.enabled)
             and (d.name not in ("network", "network-agents") or config.network.enabled)
-            and (d.name not in VOLUME or config.volume.enabled)]
+            and (d.name not in VOLUME or config.volume.enabled)
+            and (d.name not in OBJECT_STORE or config.object_store.enabled)]
 
 
 def catalog_for(config: Config, definitions: list[ServiceDefinition[Process]] | None = None) -> list[tuple[str, str, str]]:

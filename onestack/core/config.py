@@ -295,6 +295,54 @@ class VolumeConfig:
 
 
 @dataclass
+class ObjectStoreConfig:
+    enabled: bool = True
+    # Optional YAML file of policy rules (reserved: Swift authorizes by roles and ACLs, not policy.yaml).
+    policy_file: str = ""
+    # The object agent host ``onestack up`` runs; empty: this machine's host name.
+    host: str = ""
+    # Replicas of every object (the ring's replica count). ``up`` makes one device per replica,
+    # each in its own zone, under <data dir>/objects/<host>/<device>.
+    replicas: int = 1
+    # Devices of the local object agent, comma-separated names; empty: d1..d<replicas>.
+    devices: str = ""
+    # 2**part_power partitions in the ring (Swift's part_power).
+    part_power: int = 10
+    # Salt of the hash that places an object (Swift's swift_hash_path_suffix); empty: made once and
+    # kept in the data dir's secrets.
+    hash_path_suffix: str = ""
+    # Swift's constraints (advertised under /info "swift").
+    max_file_size: int = 5 * 1024 ** 3
+    max_meta_name_length: int = 128
+    max_meta_value_length: int = 256
+    max_meta_count: int = 90
+    max_meta_overall_size: int = 4096
+    max_header_size: int = 8192
+    max_object_name_length: int = 1024
+    container_listing_limit: int = 10000
+    account_listing_limit: int = 10000
+    max_account_name_length: int = 256
+    max_container_name_length: int = 256
+    # keystoneauth: roles that own the account of their project, the reseller admin role, and the
+    # roles that may only read it.
+    operator_roles: str = "admin,member"
+    reseller_admin_role: str = "ResellerAdmin"
+    reader_roles: str = "reader"
+    # Seconds between passes of the per-host daemons (Swift's interval of each).
+    replicator_interval: float = 30.0
+    auditor_interval: float = 60.0
+    updater_interval: float = 10.0
+    expirer_interval: float = 10.0
+    # Seconds a proxy waits for an object server (Swift's node_timeout / conn_timeout).
+    node_timeout: float = 10.0
+    # The object server's HTTP address of ``onestack agent object`` (the ring records it).
+    bind_host: str = "127.0.0.1"
+    bind_port: int = 6200
+    # Seconds a call on the bus waits for the answer.
+    rpc_timeout: float = 30.0
+
+
+@dataclass
 class BootstrapConfig:
     # Empty means generate one on first start and print it once.
     admin_password: str = ""
@@ -323,6 +371,7 @@ class Config:
     placement: PlacementConfig = field(default_factory=PlacementConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     volume: VolumeConfig = field(default_factory=VolumeConfig)
+    object_store: ObjectStoreConfig = field(default_factory=ObjectStoreConfig)
     compute: ComputeConfig = field(default_factory=ComputeConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     bootstrap: BootstrapConfig = field(default_factory=BootstrapConfig)

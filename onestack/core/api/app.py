@@ -57,6 +57,9 @@ class Service:
     request_id_headers: tuple[str, ...] = ()
     # ASGI wrappers around the service's app, innermost first (volume's ProjectInUrl).
     middleware: Sequence[Callable[[ASGIApp], ASGIApp]] = ()
+    # Refuse URLs that are not UTF-8 or hold a NUL with the service's 400 (``UrlGuard``); a service
+    # with its own answer for them (Swift's 412) checks them itself.
+    guard_urls: bool = True
 
 
 def new_request_id() -> str:
@@ -138,7 +141,7 @@ def build_service_app(service: Service, max_body_size: int) -> ASGIApp:
     app = Starlette(
         routes=list(service.routes),
         middleware=[Middleware(CrashGuard, render_error=service.render_error),
-                    Middleware(UrlGuard, render_error=service.render_error)],
+                    *([Middleware(UrlGuard, render_error=service.render_error)] if service.guard_urls else [])],
         exception_handlers={ApiError: on_api_error, HTTPException: on_http_error},
     )
     app.router = IndexedRouter(app.router.routes)

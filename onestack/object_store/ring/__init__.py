@@ -1,0 +1,1 @@
+"""The object ring: which devices hold each partition (``ring.py``) and how it is built (``builder.py``)."""

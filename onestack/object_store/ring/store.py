@@ -1,0 +1,57 @@
+"""The ring in the database: the newest ``object_rings`` row, built from ``object_ring_devices``.
+
+``onestack up`` makes the local host's devices (one per replica, each its own zone) and the
+first ring; an object agent that reports a new device makes the ring be rebuilt, keeping every
+partition assignment that is still valid (``builder.py``)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from onestack.object_store import models
+from onestack.object_store.ring.builder import build_ring
+from onestack.object_store.ring.ring import Device, Ring
+
+
+def load_ring(session: Session) -> Ring | None:
+    row = session.scalars(select(models.Ring).order_by(models.Ring.version.desc()).limit(1)).first()
+    return Ring.from_dict(row.body) if row is not None else None
+
+
+def devices(session: Session) -> list[Device]:
+    rows = session.scalars(select(models.RingDevice).order_by(models.RingDevice.id)).all()
+    return [Device(id=r.id, host=r.host, device=r.device, zone=r.zone, region=r.region, ip=r.ip, port=r.port,
+                   weight=r.weight) for r in rows]
+
+
+def add_device(session: Session, host: str, device: str, *, zone: int, region: int = 1, ip: str = "127.0.0.1",
+               port: int = 0, weight: float = 100.0) -> bool:
+    """Record (or refresh) a device; True when it is new or moved (the ring must be rebuilt)."""
+    row = session.scalars(select(models.RingDevice).where(models.RingDevice.host == host,
+                                                          models.RingDevice.device == device)).first()
+    now = datetime.now(UTC).replace(tzinfo=None)
+    if row is None:
+        next_id = (session.scalar(select(func.max(models.RingDevice.id))) or 0) + 1
+        session.add(models.RingDevice(id=next_id, host=host, device=device, zone=zone, region=region, ip=ip,
+                                      port=port, weight=weight, last_seen=now))
+        session.flush()
+        return True
+    changed = (row.ip, row.port, row.zone, row.region, row.weight) != (ip, port, zone, region, weight)
+    row.ip, row.port, row.zone, row.region, row.weight, row.last_seen = ip, port, zone, region, weight, now
+    return changed
+
+
+def rebuild(session: Session, replicas: int, part_power: int, hash_path_suffix: str = "") -> Ring:
+    """A new ring version from the recorded devices, keeping the previous one's valid assignments."""
+    previous = load_ring(session)
+    suffix = previous.hash_path_suffix if previous is not None else (hash_path_suffix or secrets.token_hex(16))
+    version = (previous.version if previous is not None else 0) + 1
+    ring = build_ring(devices(session), replicas, part_power, suffix, previous=previous, version=version)
+    session.add(models.Ring(version=version, name="object", created_at=datetime.now(UTC).replace(tzinfo=None),
+                            body=ring.to_dict()))
+    session.flush()
+    return ring

@@ -1,0 +1,1 @@
+"""The proxy's logic over the database: accounts, containers and their listings."""
