@@ -297,8 +297,6 @@ class VolumeConfig:
 @dataclass
 class ObjectStoreConfig:
     enabled: bool = True
-    # Optional YAML file of policy rules (reserved: Swift authorizes by roles and ACLs, not policy.yaml).
-    policy_file: str = ""
     # The object agent host ``onestack up`` runs; empty: this machine's host name.
     host: str = ""
     # Replicas of every object (the ring's replica count). ``up`` makes one device per replica,

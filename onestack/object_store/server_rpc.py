@@ -12,8 +12,8 @@ from typing import Any
 from onestack.core.bus import Bus, Subscription
 from onestack.core.db import Database
 from onestack.core.rpc import serve
-from onestack.object_store.rpcapi import ContainerUpdate, DeviceReport, ObjectServerAPI
 from onestack.object_store.ring import store
+from onestack.object_store.rpcapi import ContainerUpdate, DeviceReport, ObjectServerAPI
 from onestack.object_store.state import ObjectStoreState
 
 log = logging.getLogger("onestack.object_store.server_rpc")

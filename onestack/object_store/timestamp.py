@@ -5,6 +5,7 @@ compares them."""
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from functools import total_ordering
@@ -31,7 +32,7 @@ class Timestamp:
             text, hex_offset = text.split("_", 1)
             offset = int(hex_offset, 16)
         seconds = round(float(text), 5)
-        if not 0 <= seconds < 10 ** 10 or seconds != seconds:
+        if not 0 <= seconds < 10 ** 10 or math.isnan(seconds):
             raise ValueError(f"timestamp out of range: {value!r}")
         return cls(seconds, offset)
 

@@ -104,6 +104,8 @@ class RequestContext:
     remote_addr: str = ""
     # Temp URL / form POST / S3 requests name the account whose key or credential signed them.
     signed_by: str = ""
+    # A request no authorization checks (the proxy's own housekeeping; ``pre_authed()``).
+    pre_authed: bool = False
     # Per-request cache of account/container info the controllers and middleware share.
     cache: dict[str, Any] = field(default_factory=dict)
 
@@ -165,7 +167,7 @@ class SwiftRequest:
         return f"{self.host_url}{self.script_name}{quote(self.path)}"
 
     async def authorize(self) -> None:
-        if self.ctx.authorize is not None:
+        if self.ctx.authorize is not None and not self.ctx.pre_authed:
             await self.ctx.authorize(self)
 
     def sub(self, method: str, path: str, *, headers: dict[str, str] | Headers | None = None,
@@ -179,7 +181,7 @@ class SwiftRequest:
     def pre_authed(self, method: str, path: str, **kwargs: Any) -> SwiftRequest:
         """A sub-request no authorization checks (Swift's make_pre_authed_request)."""
         sub = self.sub(method, path, **kwargs)
-        sub.ctx = replace(sub.ctx, authorize=None)
+        sub.ctx = replace(sub.ctx, authorize=None, pre_authed=True)
         return sub
 
 

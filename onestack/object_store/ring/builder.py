@@ -43,11 +43,9 @@ def build_ring(devices: list[Device], replicas: int, part_power: int, hash_path_
             zones = {(by_id[i].region, by_id[i].zone) for i in taken}
             candidates = [d for d in usable if d.id not in taken] or usable
 
-            def score(d: Device) -> tuple[int, float, int]:
-                # a new zone first, then the device furthest below its share, then the lowest id
-                return ((d.region, d.zone) in zones, load[d.id] - wanted[d.id], d.id)
-
-            best = min(candidates, key=score)
+            # a new zone first, then the device furthest below its share, then the lowest id
+            best = min(candidates, key=lambda d, zones=zones: ((d.region, d.zone) in zones,  # type: ignore[misc]
+                                                               load[d.id] - wanted[d.id], d.id))
             table[r][p] = best.id
             load[best.id] += 1
         # A kept assignment may now share a zone that another replica could avoid: leave it;
