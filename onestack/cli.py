@@ -29,7 +29,8 @@ from onestack.runfile import (
 _SERVER_FLAGS = {"host": "server.host", "port": "server.port", "data_dir": "server.data_dir",
                  "db_url": "database.url", "admin_password": "bootstrap.admin_password",
                  "public_url": "server.public_url", "compute_hosts": "compute.hosts",
-                 "transport_url": "messaging.transport_url", "host_name": "server.host_name"}
+                 "transport_url": "messaging.transport_url", "host_name": "server.host_name",
+                 "object_replicas": "object_store.replicas"}
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -51,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--reset", action="store_true",
                     help="wipe the data dir first (and onestack's tables in a --db-url database)")
     up.add_argument("--compute-hosts", type=int, help="simulated compute hosts to run (default 1)")
+    up.add_argument("--object-replicas", type=int,
+                    help="replicas of every object: one device per replica, each its own zone (default 1)")
     up.add_argument("--transport-url", help="the bus: memory:// (default) or rabbit://user:pass@host:port/vhost")
     serve = sub.add_parser("serve", help="run the named services in this process (APIs and central workers)")
     _common(serve)
