@@ -86,6 +86,19 @@ def test_ranges_across_blocks(backend: FileBackend, start: int, end: int | None)
     assert run(read_all(backend, start, end)) == data[start:end]
 
 
+def test_small_object_is_read_with_its_trailer(backend: FileBackend) -> None:
+    run(put(backend, b"tiny", ts(1)))
+    files = run(backend.read_metadata(PART, HSH))
+    assert files.head == b"tiny" and files.data_metadata["etag"] == files.etag and files.meta_metadata is None
+    path = hash_dir(backend) / "0000000001.00000.data"
+    raw = bytearray(path.read_bytes())
+    raw[0] ^= 0x20  # "tiny" → "Tiny": the cached block must still be checked
+    path.write_bytes(bytes(raw))
+    with pytest.raises(diskfile.Quarantined):
+        run(read_all(backend))
+    assert not hash_dir(backend).exists()
+
+
 def test_empty_object(backend: FileBackend) -> None:
     etag = run(put(backend, b"", ts(1)))
     assert etag == hashlib.md5(b"").hexdigest()
@@ -97,8 +110,15 @@ def test_missing_device_and_object(tmp_path: Path) -> None:
     assert not gone.exists()
     with pytest.raises(diskfile.DeviceUnavailable):
         run(gone.open(PART, HSH))
+
+    async def write_to_gone() -> None:
+        writer = await gone.create(PART, HSH)  # the tmp file is made by the first write
+        await writer.write(b"x")
+        await writer.commit(ts(1), {})
+
     with pytest.raises(diskfile.DeviceUnavailable):
-        run(gone.create(PART, HSH))
+        run(write_to_gone())
+    assert not gone.exists()
     (tmp_path / "d").mkdir()
     with pytest.raises(diskfile.NotFound) as info:
         run(FileBackend(tmp_path / "d").open(PART, HSH))
@@ -274,6 +294,8 @@ def test_walk(backend: FileBackend) -> None:
     assert backend.partitions() == [PART]
     assert list(backend.iter_hashes(PART)) == [(HSH[-3:], HSH)]
     assert list(backend.iter_hashes(99)) == []
+    backend.remove_partition(PART)
+    assert backend.partitions() == []
 
 
 def test_reader_survives_replacement(backend: FileBackend) -> None:
