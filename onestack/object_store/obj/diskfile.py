@@ -22,6 +22,7 @@ block's CRC before handing it out; a mismatch quarantines the hash dir and raise
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import hashlib
 import json
 import os
@@ -436,22 +437,26 @@ class FileBackend:
     # -- reading ---------------------------------------------------------------------------
     def _open(self, part: int, hsh: str, now: float | None, open_expired: bool) -> tuple[int, ObjectFiles]:
         hdir = self.hash_dir(part, hsh)
-        try:
-            names = os.listdir(hdir)
-        except (FileNotFoundError, NotADirectoryError):
-            self._check()
-            raise NotFound() from None
-        files = classify(names)
-        if files.tombstone is not None:
-            ts = parse_name(files.tombstone)
-            raise Deleted("deleted", ts[0] if ts else None)
-        if files.data is None:
-            raise NotFound()
-        data_path = hdir / files.data
-        try:
-            fd = os.open(data_path, os.O_RDONLY)
-        except FileNotFoundError:
-            raise NotFound("replaced while opening") from None
+        for _attempt in range(3):
+            try:
+                names = os.listdir(hdir)
+            except (FileNotFoundError, NotADirectoryError):
+                self._check()
+                raise NotFound() from None
+            files = classify(names)
+            if files.tombstone is not None:
+                ts = parse_name(files.tombstone)
+                raise Deleted("deleted", ts[0] if ts else None)
+            if files.data is None:
+                raise NotFound()
+            data_path = hdir / files.data
+            try:
+                fd = os.open(data_path, os.O_RDONLY)
+                break
+            except FileNotFoundError:
+                continue  # a newer write cleaned it away between listdir and open: look again
+        else:
+            raise NotFound("replaced while opening")
         try:
             trailer = read_trailer(fd)
             meta_meta = None
@@ -512,12 +517,16 @@ class FileBackend:
         if before_rename is not None:
             before_rename(name)
         hdir = self.hash_dir(part, hsh)
-        try:
-            os.replace(tmp, hdir / name)
-        except FileNotFoundError:
-            self._check()
-            hdir.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, hdir / name)
+        for attempt in range(4):
+            try:
+                os.replace(tmp, hdir / name)
+                break
+            except FileNotFoundError:
+                # The hash (or suffix) dir is new, or a cleanup removed it just now.
+                self._check()
+                if attempt == 3:
+                    raise
+                hdir.mkdir(parents=True, exist_ok=True)
         self._cleanup(hdir)
         self._invalidate(part, hsh[-3:])
 
@@ -577,12 +586,42 @@ class FileBackend:
 
     # -- suffix hashes ---------------------------------------------------------------------
     def _invalidate(self, part: int, suffix: str) -> None:
-        pdir = self.part_dir(part)
-        fd = os.open(pdir / "hashes.invalid", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        """Append ``suffix`` to the partition's ``hashes.invalid`` under a shared lock; a
+        ``get_hashes`` holds it exclusively while it takes the file away, and a writer that opened
+        the file just before that finds out (another inode at the path) and appends to the new one."""
+        path = self.part_dir(part) / "hashes.invalid"
+        line = (suffix + "\n").encode()
+        while True:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH)
+                try:
+                    current = os.stat(path).st_ino
+                except FileNotFoundError:
+                    current = -1
+                if current == os.fstat(fd).st_ino:
+                    os.write(fd, line)
+                    return
+            finally:
+                os.close(fd)
+
+    def _take_invalid(self, pdir: Path) -> set[str]:
+        path = pdir / "hashes.invalid"
         try:
-            os.write(fd, (suffix + "\n").encode())  # one O_APPEND write: atomic against readers
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            return set()
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # waits for appends in progress
+            taken = pdir / f"hashes.invalid.{uuid.uuid4().hex}"
+            os.rename(path, taken)
+            data = b""
+            while chunk := os.read(fd, 65536):
+                data += chunk
+            os.unlink(taken)
         finally:
             os.close(fd)
+        return {line for line in data.decode(errors="replace").split() if line}
 
     def _hash_suffix(self, part: int, suffix: str) -> str | None:
         sdir = self.part_dir(part) / suffix
@@ -608,17 +647,18 @@ class FileBackend:
         pdir = self.part_dir(part)
         if not pdir.is_dir():
             return {}
-        hashes_file, invalid_file = pdir / "hashes.json", pdir / "hashes.invalid"
-        # Read and truncate the invalid list by renaming it away: a concurrent invalidation then
-        # lands in a new file and is seen on the next call.
-        taken = pdir / f"hashes.invalid.{uuid.uuid4().hex}"
-        invalid: set[str] = set(recalculate)
+        # One get_hashes per partition at a time (threads and processes): two would each write
+        # hashes.json, and the later could hold a suffix hash older than the other's.
+        lock_fd = os.open(pdir / ".lock", os.O_WRONLY | os.O_CREAT, 0o644)
         try:
-            os.rename(invalid_file, taken)
-            invalid.update(line for line in taken.read_text().split() if line)
-            os.unlink(taken)
-        except FileNotFoundError:
-            pass
+            fcntl.flock(lock_fd, fcntl.LOCK_EX)
+            return self._get_hashes_locked(part, pdir, recalculate)
+        finally:
+            os.close(lock_fd)
+
+    def _get_hashes_locked(self, part: int, pdir: Path, recalculate: list[str]) -> dict[str, str]:
+        hashes_file = pdir / "hashes.json"
+        invalid = set(recalculate) | self._take_invalid(pdir)
         try:
             hashes: dict[str, str | None] = json.loads(hashes_file.read_text())
             valid = True
@@ -626,8 +666,13 @@ class FileBackend:
             hashes, valid = {}, False
         if not valid:
             invalid.update(name for name in os.listdir(pdir) if len(name) == 3 and (pdir / name).is_dir())
-        for suffix in invalid:
-            hashes[suffix] = self._hash_suffix(part, suffix)
+        try:
+            for suffix in invalid:
+                hashes[suffix] = self._hash_suffix(part, suffix)
+        except BaseException:
+            for suffix in invalid:  # not done: they stay invalid for the next call
+                self._invalidate(part, suffix)
+            raise
         result = {k: v for k, v in hashes.items() if v is not None}
         if invalid or not valid:
             tmp = pdir / f"hashes.json.{uuid.uuid4().hex}"

@@ -17,6 +17,7 @@ A POST's update carries the POST's timestamp (the listing's newest state).
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
@@ -190,6 +191,10 @@ class ObjectServer:
             return _error(err.status, err.detail, err.headers)
         except DeviceUnavailable:
             return _error(507)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                return _error(507)
+            raise
 
     async def replicate(self, device: str, part: int, suffixes: list[str]) -> dict[str, str]:
         """The partition's suffix hashes (``DeviceUnavailable`` when the device is missing)."""
@@ -246,14 +251,20 @@ class ObjectServer:
         writer = await backend.create(part, hsh)
         committed = False
         try:
-            try:
-                async for chunk in _chunks(body):
-                    await writer.write(chunk)
-                    if length is not None and writer.received > length:
-                        raise SwiftError(400, "Content-Length mismatch: more data than declared")
-            except (ConnectionError, asyncio.IncompleteReadError, OSError) as exc:
-                log.info("PUT %s: body ended early: %s", path, exc)
-                raise SwiftError(499) from None
+            chunks = _chunks(body).__aiter__()
+            while True:
+                try:
+                    chunk = await anext(chunks)
+                except StopAsyncIteration:
+                    break
+                except TimeoutError:
+                    raise SwiftError(408) from None
+                except (ConnectionError, asyncio.IncompleteReadError, OSError) as exc:
+                    log.info("PUT %s: body ended early: %s", path, exc)
+                    raise SwiftError(499) from None
+                await writer.write(chunk)
+                if length is not None and writer.received > length:
+                    raise SwiftError(400, "Content-Length mismatch: more data than declared")
             etag = await writer.flush()
             if length is not None and writer.size != length:
                 raise SwiftError(499)

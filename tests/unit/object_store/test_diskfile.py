@@ -312,3 +312,32 @@ def test_reader_survives_replacement(backend: FileBackend) -> None:
         return bytes(out)
 
     assert run(scenario()) == data
+
+
+def test_invalidations_are_never_lost_to_a_concurrent_get_hashes(backend: FileBackend) -> None:
+    """Writers append to hashes.invalid while get_hashes takes it away: every change must show."""
+    import threading
+
+    now = time.time()
+    suffixes = [f"{i:03x}" for i in range(40)]
+    stop = threading.Event()
+
+    def rehash_forever() -> None:
+        while not stop.is_set():
+            backend._get_hashes(PART, [])
+
+    hasher = threading.Thread(target=rehash_forever)
+    hasher.start()
+    try:
+        for round_ in range(3):
+            for suffix in suffixes:
+                hsh = "ab" * 14 + "0" + suffix
+                at = Timestamp(now + round_)
+                backend._write_empty(PART, hsh, f"{at.internal}.ts", {"x-timestamp": at.internal}, None)
+    finally:
+        stop.set()
+        hasher.join()
+    cached = backend._get_hashes(PART, [])
+    (backend.root / "objects" / str(PART) / "hashes.json").unlink()
+    assert backend._get_hashes(PART, []) == cached
+    assert sorted(cached) == suffixes

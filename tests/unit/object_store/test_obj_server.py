@@ -318,3 +318,19 @@ def test_unicode_names_and_metadata(server: ObjectServer) -> None:
     assert call(server, "PUT", h, b"x", path=path)[0].status == 201
     resp, body = call(server, "GET", path=path)
     assert body == b"x" and resp.headers["x-object-meta-name"] == "caf\u00e9"
+
+
+def test_body_that_breaks_or_stalls(server: ObjectServer, listing: Listing) -> None:
+    async def broken() -> AsyncIterator[bytes]:
+        yield b"part"
+        raise ConnectionError("client went away")
+
+    async def stalled() -> AsyncIterator[bytes]:
+        yield b"part"
+        raise TimeoutError
+
+    assert call(server, "PUT", {"X-Timestamp": ts(1), "Content-Type": "a/b"}, broken())[0].status == 499
+    assert call(server, "PUT", {"X-Timestamp": ts(1), "Content-Type": "a/b"}, stalled())[0].status == 408
+    assert not hash_dir(server).exists() and listing.updates == []
+    tmp = server.devices_root / "d1" / "tmp"
+    assert not tmp.exists() or os.listdir(tmp) == []
