@@ -22,6 +22,7 @@ block's CRC before handing it out; a mismatch quarantines the hash dir and raise
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -32,12 +33,14 @@ import time
 import uuid
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from onestack.object_store.timestamp import Timestamp
 
+T = TypeVar("T")
 BLOCK_SIZE = 1 << 20
 FOOTER = struct.Struct(">4sHHQII")  # magic, version, flags, data length, metadata length, trailer CRC
 MAGIC = b"OSOB"
@@ -47,6 +50,23 @@ EXTS = (".data", ".ts", ".meta")
 
 # The keys of a .data's metadata a .meta cannot replace (Swift's reserved and system metadata).
 DATAFILE_ONLY = ("content-length", "etag", "name", "x-static-large-object")
+
+
+# Object I/O runs in its own threads: a busy disk must not starve the loop's default executor
+# (the database calls use it), and the readers can wait for exactly their own reads.
+_IO = ThreadPoolExecutor(max_workers=16, thread_name_prefix="object-io")
+
+
+async def run_io(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` in an object-I/O thread."""
+    return await asyncio.wrap_future(_IO.submit(fn, *args))
+
+
+async def _settle(future: Future[Any] | None) -> None:
+    """Wait until a submitted call has really finished (its thread may still use an fd)."""
+    if future is not None and not future.done():
+        with contextlib.suppress(BaseException):
+            await asyncio.shield(asyncio.wrap_future(future))
 
 
 class DiskFileError(Exception):
@@ -264,6 +284,9 @@ class ObjectReader:
         self.backend, self.part, self.hsh = backend, part, hsh
         self.fd: int | None = fd
         self.files = files
+        # The next block's read, started while the caller sends the current one.
+        self._ahead: tuple[int, Future[bytes]] | None = None
+        self._reading: Future[bytes] | None = None
 
     @property
     def metadata(self) -> dict[str, str]:
@@ -274,27 +297,48 @@ class ObjectReader:
         return self.files.data_len
 
     def _read_block(self, index: int) -> bytes:
-        assert self.fd is not None
+        fd = self.fd
+        if fd is None:
+            raise _Closed()
         start = index * BLOCK_SIZE
         size = min(BLOCK_SIZE, self.files.data_len - start)
-        block = os.pread(self.fd, size, start)
+        block = os.pread(fd, size, start)
         if len(block) != size or zlib.crc32(block) != self.files.crcs[index]:
             raise _BadBlock(f"block {index} of {self.files.data_file} fails its checksum")
         return block
+
+    async def _block(self, index: int, next_index: int | None) -> bytes:
+        if index == 0 and self.files.head is not None:
+            block = self.files.head  # read with the trailer; checked here (it is small)
+            if zlib.crc32(block) != self.files.crcs[0]:
+                raise _BadBlock(f"block 0 of {self.files.data_file} fails its checksum")
+        else:
+            if self._ahead is not None and self._ahead[0] == index:
+                future = self._ahead[1]
+            else:
+                await self._drop_ahead()
+                future = _IO.submit(self._read_block, index)
+            self._ahead, self._reading = None, future
+            block = await asyncio.wrap_future(future)
+            self._reading = None
+        if next_index is not None:
+            self._ahead = (next_index, _IO.submit(self._read_block, next_index))
+        return block
+
+    async def _drop_ahead(self) -> None:
+        if self._ahead is not None:
+            future, self._ahead = self._ahead[1], None
+            await _settle(future)
 
     async def iter_range(self, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
         """The bytes of ``[start, end)``, one checked block (at most 1 MiB) at a time."""
         end = self.files.data_len if end is None else min(end, self.files.data_len)
         if start >= end:
             return
-        for index in range(start // BLOCK_SIZE, block_count(end)):
+        last = block_count(end) - 1
+        for index in range(start // BLOCK_SIZE, last + 1):
             try:
-                if index == 0 and self.files.head is not None:
-                    block = self.files.head  # read with the trailer; checked here (it is small)
-                    if zlib.crc32(block) != self.files.crcs[0]:
-                        raise _BadBlock(f"block 0 of {self.files.data_file} fails its checksum")
-                else:
-                    block = await asyncio.to_thread(self._read_block, index)
+                block = await self._block(index, index + 1 if index < last else None)
             except _BadBlock as exc:
                 await self.close()
                 await self.backend.quarantine(self.part, self.hsh)
@@ -303,9 +347,16 @@ class ObjectReader:
             yield block[max(0, start - base):end - base]
 
     async def close(self) -> None:
+        """Closes the file once no read of it is running (a thread may still be in one)."""
+        await self._drop_ahead()
+        await _settle(self._reading)
         fd, self.fd = self.fd, None
         if fd is not None:
             os.close(fd)
+
+
+class _Closed(Exception):
+    pass
 
 
 class _BadBlock(Exception):
@@ -327,8 +378,11 @@ class ObjectWriter:
         self.md5 = hashlib.md5(usedforsecurity=False)
         self.crcs: list[int] = []
         self.size = 0  # bytes hashed
+        self.received = 0  # bytes given to write()
         self._pending = bytearray()  # received, not hashed yet
         self._tail = b""  # hashed, not written yet
+        # The previous blocks' write, running while the next ones arrive (one at a time, in order).
+        self._writing: Future[None] | None = None
 
     def _write(self, data: bytes | memoryview) -> None:
         if self.fd is None:
@@ -350,33 +404,37 @@ class ObjectWriter:
             self._write(block)
             view = view[len(block):]
 
+    async def _wait_writing(self) -> None:
+        future, self._writing = self._writing, None
+        if future is not None:
+            await asyncio.wrap_future(future)  # raises the write's error, if any
+
     async def write(self, chunk: bytes) -> None:
+        self.received += len(chunk)
         self._pending += chunk
         if len(self._pending) >= BLOCK_SIZE:
+            await self._wait_writing()
             whole = len(self._pending) - len(self._pending) % BLOCK_SIZE
             data, self._pending = bytes(self._pending[:whole]), self._pending[whole:]
-            await asyncio.to_thread(self._write_blocks, data)
-
-    @property
-    def received(self) -> int:
-        return self.size + len(self._pending)
+            self._writing = _IO.submit(self._write_blocks, data)
 
     async def flush(self) -> str:
         """Hashes (and writes, unless small) what is buffered; answers the data's MD5 (its ETag)."""
+        await self._wait_writing()
         data, self._pending = bytes(self._pending), bytearray()
         if len(data) <= self.SMALL_TAIL:
             if data:
                 self._hash(data)
                 self._tail = data
         else:
-            await asyncio.to_thread(self._write_blocks, data)
+            await run_io(self._write_blocks, data)
         return self.md5.hexdigest()
 
     async def commit(self, timestamp: Timestamp, metadata: dict[str, str],
                      before_rename: WriteHook | None = None) -> None:
         """Trailer, fsync, ``before_rename(file name)`` (the async pending), rename, cleanup."""
         await self.flush()
-        await asyncio.to_thread(self._commit, timestamp, metadata, before_rename)
+        await run_io(self._commit, timestamp, metadata, before_rename)
 
     def _commit(self, timestamp: Timestamp, metadata: dict[str, str], before_rename: WriteHook | None) -> None:
         self._write(self._tail + encode_trailer(self.size, self.crcs, metadata))
@@ -390,6 +448,8 @@ class ObjectWriter:
 
     async def abort(self) -> None:
         """Drops the tmp file (a failed or refused upload)."""
+        future, self._writing = self._writing, None
+        await _settle(future)
         fd, self.fd = self.fd, None
         if fd is not None:
             os.close(fd)
@@ -499,7 +559,7 @@ class FileBackend:
 
     async def open(self, part: int, hsh: str, *, now: float | None = None,
                    open_expired: bool = False) -> ObjectReader:
-        fd, state = await asyncio.to_thread(self._open, part, hsh, now, open_expired)
+        fd, state = await run_io(self._open, part, hsh, now, open_expired)
         return ObjectReader(self, part, hsh, fd, state)
 
     async def read_metadata(self, part: int, hsh: str, *, now: float | None = None,
@@ -550,11 +610,11 @@ class FileBackend:
 
     async def write_meta(self, part: int, hsh: str, timestamp: Timestamp, metadata: dict[str, str],
                          before_rename: WriteHook | None = None) -> None:
-        await asyncio.to_thread(self._write_empty, part, hsh, f"{timestamp.internal}.meta", metadata, before_rename)
+        await run_io(self._write_empty, part, hsh, f"{timestamp.internal}.meta", metadata, before_rename)
 
     async def delete(self, part: int, hsh: str, timestamp: Timestamp, metadata: dict[str, str],
                      before_rename: WriteHook | None = None) -> None:
-        await asyncio.to_thread(self._write_empty, part, hsh, f"{timestamp.internal}.ts", metadata, before_rename)
+        await run_io(self._write_empty, part, hsh, f"{timestamp.internal}.ts", metadata, before_rename)
 
     def _cleanup(self, hdir: Path, reclaim_age: float | None = None) -> list[str]:
         """Blocking: remove obsolete files (and a tombstone older than ``reclaim_age``); answers
@@ -681,7 +741,7 @@ class FileBackend:
         return result
 
     async def get_hashes(self, part: int, recalculate: list[str] | None = None) -> dict[str, str]:
-        return await asyncio.to_thread(self._get_hashes, part, list(recalculate or []))
+        return await run_io(self._get_hashes, part, list(recalculate or []))
 
     # -- damage ----------------------------------------------------------------------------
     def _quarantine(self, part: int, hsh: str) -> Path | None:
@@ -699,7 +759,7 @@ class FileBackend:
         return target
 
     async def quarantine(self, part: int, hsh: str) -> Path | None:
-        return await asyncio.to_thread(self._quarantine, part, hsh)
+        return await run_io(self._quarantine, part, hsh)
 
     def _verify(self, part: int, hsh: str) -> ObjectFiles | None:
         try:
@@ -723,7 +783,7 @@ class FileBackend:
         return state
 
     async def verify(self, part: int, hsh: str) -> ObjectFiles | None:
-        return await asyncio.to_thread(self._verify, part, hsh)
+        return await run_io(self._verify, part, hsh)
 
     # -- walking ---------------------------------------------------------------------------
     def partitions(self) -> list[int]:

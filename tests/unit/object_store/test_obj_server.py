@@ -334,3 +334,28 @@ def test_body_that_breaks_or_stalls(server: ObjectServer, listing: Listing) -> N
     assert not hash_dir(server).exists() and listing.updates == []
     tmp = server.devices_root / "d1" / "tmp"
     assert not tmp.exists() or os.listdir(tmp) == []
+
+
+def test_abandoned_reads_release_their_files(server: ObjectServer) -> None:
+    """A consumer that stops after one chunk (with the next block's read already started) leaves
+    no open file behind."""
+    put(server, os.urandom(BLOCK_SIZE * 3), 1)
+
+    async def scenario() -> None:
+        for _ in range(20):
+            resp = await server.handle("d1", 3, "GET", PATH, {})
+            assert isinstance(resp.body, AsyncIterator)
+            first = await anext(resp.body)
+            assert len(first) == BLOCK_SIZE
+            await resp.close()
+        for _ in range(5):  # and ones cancelled mid-read
+            resp = await server.handle("d1", 3, "GET", PATH, {})
+            task = asyncio.create_task(resp.read())
+            await asyncio.sleep(0)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    before = len(os.listdir("/proc/self/fd"))
+    run(scenario())
+    assert len(os.listdir("/proc/self/fd")) <= before
