@@ -5,12 +5,8 @@ Layout under the device dir (Swift's): ``objects/<part>/<suffix>/<hash>/<timesta
 ``quarantined/objects/<hash>/`` for corrupt ones, ``objects/<part>/hashes.json`` (suffix hashes for
 REPLICATE) with ``hashes.invalid`` (suffixes changed since), ``async_pending/`` (``updater.py``).
 
-File format (``.data``, and the empty-bodied ``.ts``/``.meta``): the object's bytes, then a CRC32
-per 1 MiB block of them (4 bytes each, big-endian), then the metadata as JSON, then a 24-byte
-footer: magic, version, data length, metadata length, CRC32 of the CRC table + metadata. The
-metadata has lower-case header names (Content-Type, ETag = the MD5 of the whole data,
-Content-Length, X-Timestamp, X-Object-Meta-*, X-Object-Sysmeta-*, X-Delete-At, ...) and ``name``
-(``/account/container/object``, so replicators and auditors know whose bytes these are).
+The file format, the errors and the I/O threads are in ``ondisk.py``; reading and writing one
+file in ``diskio.py``. This module is the device: the protocol and the directory backend.
 
 A write goes to a tmp file, is fsynced and renamed into its hash dir, so a crash never leaves a
 partial ``.data`` visible; older files of the hash dir are removed after a newer one lands
@@ -21,212 +17,43 @@ block's CRC before handing it out; a mismatch quarantines the hash dir and raise
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import fcntl
 import hashlib
 import json
 import os
 import shutil
-import struct
 import time
 import uuid
-import zlib
-from collections.abc import AsyncIterator, Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Protocol
 
+from onestack.object_store.obj.diskio import ObjectReader, ObjectWriter
+from onestack.object_store.obj.ondisk import (
+    BLOCK_SIZE,
+    DEFAULT_RECLAIM_AGE,
+    BadBlock,
+    Deleted,
+    DeviceUnavailable,
+    DiskFileError,
+    Expired,
+    NotFound,
+    ObjectFiles,
+    Quarantined,
+    WriteHook,
+    block_count,
+    classify,
+    encode_trailer,
+    merge_metadata,
+    parse_name,
+    read_trailer,
+    run_io,
+)
 from onestack.object_store.timestamp import Timestamp
 
-T = TypeVar("T")
-BLOCK_SIZE = 1 << 20
-FOOTER = struct.Struct(">4sHHQII")  # magic, version, flags, data length, metadata length, trailer CRC
-MAGIC = b"OSOB"
-VERSION = 1
-DEFAULT_RECLAIM_AGE = 7 * 24 * 3600.0  # Swift's: tombstones older than a week are removed
-EXTS = (".data", ".ts", ".meta")
-
-# The keys of a .data's metadata a .meta cannot replace (Swift's reserved and system metadata).
-DATAFILE_ONLY = ("content-length", "etag", "name", "x-static-large-object")
-
-
-# Object I/O runs in its own threads: a busy disk must not starve the loop's default executor
-# (the database calls use it), and the readers can wait for exactly their own reads.
-_IO = ThreadPoolExecutor(max_workers=16, thread_name_prefix="object-io")
-
-
-async def run_io(fn: Callable[..., T], *args: Any) -> T:
-    """``fn(*args)`` in an object-I/O thread."""
-    return await asyncio.wrap_future(_IO.submit(fn, *args))
-
-
-async def _settle(future: Future[Any] | None) -> None:
-    """Wait until a submitted call has really finished (its thread may still use an fd)."""
-    if future is not None and not future.done():
-        with contextlib.suppress(BaseException):
-            await asyncio.shield(asyncio.wrap_future(future))
-
-
-class DiskFileError(Exception):
-    pass
-
-
-class DeviceUnavailable(DiskFileError):
-    """The device dir is missing (the object server answers 507)."""
-
-
-class NotFound(DiskFileError):
-    """No object; ``timestamp`` is the tombstone's (or the expired object's) when there is one."""
-
-    def __init__(self, message: str = "not found", timestamp: Timestamp | None = None,
-                 metadata: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.timestamp = timestamp
-        self.metadata = metadata or {}
-
-
-class Deleted(NotFound):
-    pass
-
-
-class Expired(Deleted):
-    """Its X-Delete-At has passed; ``metadata`` is the object's (DELETE checks X-If-Delete-At)."""
-
-
-class Quarantined(NotFound):
-    """The file was corrupt: it has been moved to the device's quarantine."""
-
-
-def block_count(length: int) -> int:
-    return (length + BLOCK_SIZE - 1) // BLOCK_SIZE
-
-
-def parse_name(name: str) -> tuple[Timestamp, str] | None:
-    """``<timestamp>.<ext>`` → (timestamp, ext), None for anything else (tmp leftovers)."""
-    stem, dot, ext = name.rpartition(".")
-    if not dot or "." + ext not in EXTS:
-        return None
-    try:
-        return Timestamp.parse(stem), "." + ext
-    except ValueError:
-        return None
-
-
-@dataclass
-class FileSet:
-    """What a hash dir's files say: the winning data or tombstone, a newer .meta, and the rest."""
-
-    data: str | None = None
-    tombstone: str | None = None
-    meta: str | None = None
-    obsolete: list[str] = field(default_factory=list)
-
-
-def classify(names: list[str]) -> FileSet:
-    files = sorted(((p[0], {".ts": 2, ".meta": 1, ".data": 0}[p[1]], n) for n in names
-                    if (p := parse_name(n)) is not None), reverse=True)
-    out = FileSet()
-    for _ts, rank, name in files:
-        if out.data is None and out.tombstone is None:
-            if rank == 2:
-                out.tombstone = name
-            elif rank == 0:
-                out.data = name
-            elif out.meta is None:
-                out.meta = name  # newer than whatever data wins
-            else:
-                out.obsolete.append(name)
-        else:
-            out.obsolete.append(name)
-    if out.tombstone is not None and out.meta is not None:
-        out.obsolete.append(out.meta)  # a .meta newer than a tombstone describes nothing
-        out.meta = None
-    return out
-
-
-def encode_trailer(data_len: int, crcs: list[int], metadata: dict[str, Any]) -> bytes:
-    table = struct.pack(f">{len(crcs)}I", *crcs)
-    meta = json.dumps(metadata, separators=(",", ":"), ensure_ascii=False).encode()
-    crc = zlib.crc32(meta, zlib.crc32(table))
-    return table + meta + FOOTER.pack(MAGIC, VERSION, 0, data_len, len(meta), crc)
-
-
-@dataclass
-class Trailer:
-    data_len: int
-    crcs: list[int]
-    metadata: dict[str, str]
-    head: bytes | None = None  # the whole data, when the tail read already held it (small objects)
-
-
-def read_trailer(fd: int) -> Trailer:
-    """Blocking: the trailer of an open object file; ValueError when it is damaged."""
-    size = os.fstat(fd).st_size
-    if size < FOOTER.size:
-        raise ValueError("file shorter than its footer")
-    # One read usually gets footer, metadata and CRC table of a small object at once.
-    tail_len = min(size, 64 * 1024)
-    tail = os.pread(fd, tail_len, size - tail_len)
-    magic, version, _flags, data_len, meta_len, crc = FOOTER.unpack(tail[-FOOTER.size:])
-    if magic != MAGIC or version != VERSION:
-        raise ValueError("bad magic")
-    nblocks = block_count(data_len)
-    trailer_len = 4 * nblocks + meta_len
-    if data_len + trailer_len + FOOTER.size != size:
-        raise ValueError("length mismatch")
-    if trailer_len + FOOTER.size > tail_len:
-        tail = os.pread(fd, trailer_len + FOOTER.size, size - trailer_len - FOOTER.size)
-    body = tail[len(tail) - FOOTER.size - trailer_len:len(tail) - FOOTER.size]
-    table, meta = body[:4 * nblocks], body[4 * nblocks:]
-    if zlib.crc32(meta, zlib.crc32(table)) != crc:
-        raise ValueError("trailer checksum mismatch")
-    metadata = json.loads(meta)
-    if not isinstance(metadata, dict):
-        raise ValueError("metadata is not an object")  # noqa: TRY004 - callers treat ValueError as damage
-    head = tail[len(tail) - size:len(tail) - size + data_len] if len(tail) == size else None
-    return Trailer(data_len, list(struct.unpack(f">{nblocks}I", table)), metadata, head)
-
-
-def merge_metadata(data_meta: dict[str, str], meta_meta: dict[str, str] | None) -> dict[str, str]:
-    """A .meta replaces the user metadata and the allowed headers; the .data keeps its size,
-    ETag, name and system metadata; Content-Type only changes when the POST gave one."""
-    if meta_meta is None:
-        return dict(data_meta)
-    merged = dict(meta_meta)
-    for key, value in data_meta.items():
-        if key in DATAFILE_ONLY or key.startswith("x-object-sysmeta-"):
-            merged[key] = value
-    if "content-type" not in meta_meta and "content-type" in data_meta:
-        merged["content-type"] = data_meta["content-type"]
-    return merged
-
-
-@dataclass
-class ObjectFiles:
-    """An object's current state on one device."""
-
-    metadata: dict[str, str]  # merged .data + .meta, lower-case keys
-    data_timestamp: Timestamp
-    meta_timestamp: Timestamp | None
-    data_file: Path
-    data_len: int
-    crcs: list[int]
-    data_metadata: dict[str, str] = field(default_factory=dict)  # as the .data has it
-    meta_metadata: dict[str, str] | None = None  # as the .meta has it (None: no .meta)
-    head: bytes | None = None  # the data itself when it is small (read with the trailer)
-
-    @property
-    def timestamp(self) -> Timestamp:
-        return self.meta_timestamp or self.data_timestamp
-
-    @property
-    def etag(self) -> str:
-        return self.metadata.get("etag", "")
-
-
-WriteHook = Callable[[str], None]  # called (blocking) with the final file name before the rename
+__all__ = ["BLOCK_SIZE", "DEFAULT_RECLAIM_AGE", "Deleted", "DeviceUnavailable", "DiskFileError", "Expired",
+           "FileBackend", "NotFound", "ObjectBackend", "ObjectFiles", "ObjectReader", "ObjectWriter",
+           "Quarantined", "WriteHook", "classify", "run_io"]
 
 
 class ObjectBackend(Protocol):
@@ -274,191 +101,6 @@ class ObjectBackend(Protocol):
 
     def iter_hashes(self, part: int) -> Iterator[tuple[str, str]]:
         """``(suffix, hash)`` of every object dir of a partition (blocking)."""
-
-
-class ObjectReader:
-    """An open ``.data``: its state, and its bytes in checked blocks. The file stays readable
-    while open even if a newer write replaces it."""
-
-    def __init__(self, backend: FileBackend, part: int, hsh: str, fd: int, files: ObjectFiles) -> None:
-        self.backend, self.part, self.hsh = backend, part, hsh
-        self.fd: int | None = fd
-        self.files = files
-        # The next block's read, started while the caller sends the current one.
-        self._ahead: tuple[int, Future[bytes]] | None = None
-        self._reading: Future[bytes] | None = None
-
-    @property
-    def metadata(self) -> dict[str, str]:
-        return self.files.metadata
-
-    @property
-    def length(self) -> int:
-        return self.files.data_len
-
-    def _read_block(self, index: int) -> bytes:
-        fd = self.fd
-        if fd is None:
-            raise _Closed()
-        start = index * BLOCK_SIZE
-        size = min(BLOCK_SIZE, self.files.data_len - start)
-        block = os.pread(fd, size, start)
-        if len(block) != size or zlib.crc32(block) != self.files.crcs[index]:
-            raise _BadBlock(f"block {index} of {self.files.data_file} fails its checksum")
-        return block
-
-    async def _block(self, index: int, next_index: int | None) -> bytes:
-        if index == 0 and self.files.head is not None:
-            block = self.files.head  # read with the trailer; checked here (it is small)
-            if zlib.crc32(block) != self.files.crcs[0]:
-                raise _BadBlock(f"block 0 of {self.files.data_file} fails its checksum")
-        else:
-            if self._ahead is not None and self._ahead[0] == index:
-                future = self._ahead[1]
-            else:
-                await self._drop_ahead()
-                future = _IO.submit(self._read_block, index)
-            self._ahead, self._reading = None, future
-            block = await asyncio.wrap_future(future)
-            self._reading = None
-        if next_index is not None:
-            self._ahead = (next_index, _IO.submit(self._read_block, next_index))
-        return block
-
-    async def _drop_ahead(self) -> None:
-        if self._ahead is not None:
-            future, self._ahead = self._ahead[1], None
-            await _settle(future)
-
-    async def iter_range(self, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
-        """The bytes of ``[start, end)``, one checked block (at most 1 MiB) at a time."""
-        end = self.files.data_len if end is None else min(end, self.files.data_len)
-        if start >= end:
-            return
-        last = block_count(end) - 1
-        for index in range(start // BLOCK_SIZE, last + 1):
-            try:
-                block = await self._block(index, index + 1 if index < last else None)
-            except _BadBlock as exc:
-                await self.close()
-                await self.backend.quarantine(self.part, self.hsh)
-                raise Quarantined(str(exc)) from None
-            base = index * BLOCK_SIZE
-            yield block[max(0, start - base):end - base]
-
-    async def close(self) -> None:
-        """Closes the file once no read of it is running (a thread may still be in one)."""
-        await self._drop_ahead()
-        await _settle(self._reading)
-        fd, self.fd = self.fd, None
-        if fd is not None:
-            os.close(fd)
-
-
-class _Closed(Exception):
-    pass
-
-
-class _BadBlock(Exception):
-    pass
-
-
-class ObjectWriter:
-    """A new ``.data`` being written: chunks are buffered to 1 MiB and written, hashed and
-    CRC'd in a thread; ``commit`` finishes the file and renames it into place. The tmp file is
-    made on the first write, and a small last block is hashed on the event loop and written by
-    ``commit``'s thread call: a small object costs one thread call."""
-
-    SMALL_TAIL = 256 * 1024
-
-    def __init__(self, backend: FileBackend, part: int, hsh: str) -> None:
-        self.backend, self.part, self.hsh = backend, part, hsh
-        self.fd: int | None = None
-        self.tmp: Path | None = None
-        self.md5 = hashlib.md5(usedforsecurity=False)
-        self.crcs: list[int] = []
-        self.size = 0  # bytes hashed
-        self.received = 0  # bytes given to write()
-        self._pending = bytearray()  # received, not hashed yet
-        self._tail = b""  # hashed, not written yet
-        # The previous blocks' write, running while the next ones arrive (one at a time, in order).
-        self._writing: Future[None] | None = None
-
-    def _write(self, data: bytes | memoryview) -> None:
-        if self.fd is None:
-            self.fd, self.tmp = self.backend._tmp_file()
-        view = memoryview(data)
-        while len(view):
-            view = view[os.write(self.fd, view):]
-
-    def _hash(self, block: bytes | memoryview) -> None:
-        self.md5.update(block)
-        self.crcs.append(zlib.crc32(block))
-        self.size += len(block)
-
-    def _write_blocks(self, data: bytes) -> None:
-        view = memoryview(data)
-        while len(view):
-            block = view[:BLOCK_SIZE]
-            self._hash(block)
-            self._write(block)
-            view = view[len(block):]
-
-    async def _wait_writing(self) -> None:
-        future, self._writing = self._writing, None
-        if future is not None:
-            await asyncio.wrap_future(future)  # raises the write's error, if any
-
-    async def write(self, chunk: bytes) -> None:
-        self.received += len(chunk)
-        self._pending += chunk
-        if len(self._pending) >= BLOCK_SIZE:
-            await self._wait_writing()
-            whole = len(self._pending) - len(self._pending) % BLOCK_SIZE
-            data, self._pending = bytes(self._pending[:whole]), self._pending[whole:]
-            self._writing = _IO.submit(self._write_blocks, data)
-
-    async def flush(self) -> str:
-        """Hashes (and writes, unless small) what is buffered; answers the data's MD5 (its ETag)."""
-        await self._wait_writing()
-        data, self._pending = bytes(self._pending), bytearray()
-        if len(data) <= self.SMALL_TAIL:
-            if data:
-                self._hash(data)
-                self._tail = data
-        else:
-            await run_io(self._write_blocks, data)
-        return self.md5.hexdigest()
-
-    async def commit(self, timestamp: Timestamp, metadata: dict[str, str],
-                     before_rename: WriteHook | None = None) -> None:
-        """Trailer, fsync, ``before_rename(file name)`` (the async pending), rename, cleanup."""
-        await self.flush()
-        await run_io(self._commit, timestamp, metadata, before_rename)
-
-    def _commit(self, timestamp: Timestamp, metadata: dict[str, str], before_rename: WriteHook | None) -> None:
-        self._write(self._tail + encode_trailer(self.size, self.crcs, metadata))
-        assert self.fd is not None and self.tmp is not None
-        if self.backend.fsync:
-            os.fsync(self.fd)
-        os.close(self.fd)
-        self.fd = None
-        self.backend._place(self.part, self.hsh, self.tmp, f"{timestamp.internal}.data", before_rename)
-        self.tmp = None
-
-    async def abort(self) -> None:
-        """Drops the tmp file (a failed or refused upload)."""
-        future, self._writing = self._writing, None
-        await _settle(future)
-        fd, self.fd = self.fd, None
-        if fd is not None:
-            os.close(fd)
-        if self.tmp is not None:
-            try:
-                os.unlink(self.tmp)
-            except FileNotFoundError:
-                pass
-            self.tmp = None
 
 
 class FileBackend:
@@ -774,8 +416,8 @@ class FileBackend:
             for index in range(block_count(state.data_len)):
                 md5.update(reader._read_block(index))
             if "etag" in state.metadata and md5.hexdigest() != state.metadata["etag"].lower():
-                raise _BadBlock(f"{state.data_file}: MD5 differs from its ETag")
-        except _BadBlock as exc:
+                raise BadBlock(f"{state.data_file}: MD5 differs from its ETag")
+        except BadBlock as exc:
             os.close(fd)
             self._quarantine(part, hsh)
             raise Quarantined(str(exc)) from None
@@ -831,3 +473,7 @@ class FileBackend:
             except FileNotFoundError:
                 pass
         return removed
+
+
+def _conforms(backend: FileBackend) -> ObjectBackend:
+    return backend  # mypy keeps FileBackend and the protocol in step

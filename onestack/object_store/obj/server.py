@@ -358,8 +358,10 @@ class ObjectServer:
                     h: dict[str, str]) -> ObjectServerResponse:
         ts = request_timestamp(h)
         check_delete_at(h, ts)
+        replication = is_true(h.get("x-backend-replication"))
+        open_expired = replication or is_true(h.get("x-backend-open-expired"))
         try:
-            orig = await backend.read_metadata(part, hsh, now=ts.seconds)
+            orig = await backend.read_metadata(part, hsh, now=ts.seconds, open_expired=open_expired)
         except NotFound:
             raise SwiftError(404) from None
         if orig.timestamp >= ts:
@@ -376,7 +378,6 @@ class ObjectServer:
         for key in ("content-length", "etag"):
             merged[key] = orig.metadata.get(key, "")
         merged.setdefault("content-type", orig.metadata.get("content-type", ""))
-        replication = is_true(h.get("x-backend-replication"))
         update = None if replication else listing_update("PUT", *names, ts, merged, [orig.metadata, h])
         if update is not None and "content-type" not in metadata:
             # The listing's content type stays the data's (with SLO's swift_bytes, as Swift keeps it).

@@ -359,3 +359,23 @@ def test_abandoned_reads_release_their_files(server: ObjectServer) -> None:
     before = len(os.listdir("/proc/self/fd"))
     run(scenario())
     assert len(os.listdir("/proc/self/fd")) <= before
+
+
+def test_replicating_an_object_with_its_meta(server: ObjectServer, listing: Listing, tmp_path: Path) -> None:
+    """What a replicator does: PUT the .data's metadata at the data timestamp, then POST the
+    .meta's at its own, both X-Backend-Replication: the copy answers as the original."""
+    put(server, b"payload", 10, **{"X-Object-Meta-A": "1", "X-Delete-At": "20", "X-Object-Sysmeta-S": "s"})
+    call(server, "POST", {"X-Timestamp": ts(11), "X-Object-Meta-B": "2", "X-Delete-At": "30"})
+    src = run(server.backend("d1").read_metadata(3, hash_path(SUFFIX, "AUTH_p", "c", "o"), open_expired=True))
+    (tmp_path / "d2").mkdir()
+    base = {"X-Backend-Replication": "true"}
+    data_headers = {**src.data_metadata, **base, "X-Timestamp": src.data_timestamp.internal}
+    resp, _ = call(server, "PUT", data_headers, b"payload", device="d2")
+    assert resp.status == 201
+    assert src.meta_metadata is not None and src.meta_timestamp is not None
+    meta_headers = {**src.meta_metadata, **base, "X-Timestamp": src.meta_timestamp.internal}
+    assert call(server, "POST", meta_headers, device="d2")[0].status == 202
+    opened = {"X-Backend-Open-Expired": "true"}
+    original, copy = call(server, "HEAD", opened)[0].headers, call(server, "HEAD", opened, device="d2")[0].headers
+    assert original == copy and copy["x-delete-at"] == "30" and copy["x-object-meta-b"] == "2"
+    assert [u["timestamp"] for u in listing.updates] == [ts(10), ts(11)]  # the copies sent none
