@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from onestack.object_store.obj.ondisk import (
-    _IO,
     BLOCK_SIZE,
+    IO_POOL,
     BadBlock,
     ObjectFiles,
     Quarantined,
@@ -72,12 +72,12 @@ class ObjectReader:
                 future = self._ahead[1]
             else:
                 await self._drop_ahead()
-                future = _IO.submit(self._read_block, index)
+                future = IO_POOL.submit(self._read_block, index)
             self._ahead, self._reading = None, future
             block = await asyncio.wrap_future(future)
             self._reading = None
         if next_index is not None:
-            self._ahead = (next_index, _IO.submit(self._read_block, next_index))
+            self._ahead = (next_index, IO_POOL.submit(self._read_block, next_index))
         return block
 
     async def _drop_ahead(self) -> None:
@@ -103,11 +103,13 @@ class ObjectReader:
 
     async def close(self) -> None:
         """Closes the file once no read of it is running (a thread may still be in one)."""
-        await self._drop_ahead()
-        await settle(self._reading)
-        fd, self.fd = self.fd, None
-        if fd is not None:
-            os.close(fd)
+        try:
+            await self._drop_ahead()
+            await settle(self._reading)
+        finally:  # settle returns or raises only once the threads are done with the fd
+            fd, self.fd = self.fd, None
+            if fd is not None:
+                os.close(fd)
 
 
 class ObjectWriter:
@@ -163,7 +165,7 @@ class ObjectWriter:
             await self._wait_writing()
             whole = len(self._pending) - len(self._pending) % BLOCK_SIZE
             data, self._pending = bytes(self._pending[:whole]), self._pending[whole:]
-            self._writing = _IO.submit(self._write_blocks, data)
+            self._writing = IO_POOL.submit(self._write_blocks, data)
 
     async def flush(self) -> str:
         """Hashes (and writes, unless small) what is buffered; answers the data's MD5 (its ETag)."""
@@ -196,13 +198,15 @@ class ObjectWriter:
     async def abort(self) -> None:
         """Drops the tmp file (a failed or refused upload)."""
         future, self._writing = self._writing, None
-        await settle(future)
-        fd, self.fd = self.fd, None
-        if fd is not None:
-            os.close(fd)
-        if self.tmp is not None:
-            try:
-                os.unlink(self.tmp)
-            except FileNotFoundError:
-                pass
-            self.tmp = None
+        try:
+            await settle(future)
+        finally:
+            fd, self.fd = self.fd, None
+            if fd is not None:
+                os.close(fd)
+            if self.tmp is not None:
+                try:
+                    os.unlink(self.tmp)
+                except FileNotFoundError:
+                    pass
+                self.tmp = None

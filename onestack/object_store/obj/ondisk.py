@@ -14,7 +14,6 @@ File names are ``<timestamp>.<ext>``; of a hash dir's files the newest ``.data``
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import struct
@@ -41,19 +40,32 @@ DATAFILE_ONLY = ("content-length", "etag", "name", "x-static-large-object")
 
 # Object I/O runs in its own threads: a busy disk must not starve the loop's default executor
 # (the database calls use it), and the readers can wait for exactly their own reads.
-_IO = ThreadPoolExecutor(max_workers=16, thread_name_prefix="object-io")
+IO_POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="object-io")
 
 
 async def run_io(fn: Callable[..., T], *args: Any) -> T:
     """``fn(*args)`` in an object-I/O thread."""
-    return await asyncio.wrap_future(_IO.submit(fn, *args))
+    return await asyncio.wrap_future(IO_POOL.submit(fn, *args))
 
 
 async def settle(future: Future[Any] | None) -> None:
-    """Wait until a submitted call has really finished (its thread may still use an fd)."""
-    if future is not None and not future.done():
-        with contextlib.suppress(BaseException):
-            await asyncio.shield(asyncio.wrap_future(future))
+    """Wait until a submitted call has really finished (its thread may still use an fd), even
+    when cancelled meanwhile (the cancellation is raised afterwards); its own error is ignored."""
+    if future is None or future.done():
+        return
+    waiter = asyncio.wrap_future(future)
+    cancelled = False
+    while not future.done():
+        try:
+            await asyncio.shield(waiter)
+        except asyncio.CancelledError:
+            if future.done():
+                break
+            cancelled = True
+        except Exception:  # noqa: BLE001 - the caller only needs it finished
+            break
+    if cancelled:
+        raise asyncio.CancelledError
 
 
 class DiskFileError(Exception):
