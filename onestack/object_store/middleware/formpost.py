@@ -233,7 +233,7 @@ def factory(state: ObjectStoreState) -> Middleware | None:
             else:
                 value = await parts.read_value()
                 if "name" in attrs:
-                    attributes[attrs["name"].lower()] = value.rstrip("\r\n--")
+                    attributes[attrs["name"].lower()] = value.rstrip("\r\n-")  # Swift trims stray CR, LF and dashes
         if not status:
             status, message = 400, "no files to process"
         headers = Headers({k: v for k, v in sub_headers.items() if k.startswith("access-control")})
