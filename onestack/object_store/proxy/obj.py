@@ -21,9 +21,9 @@ from itertools import islice
 from onestack.object_store.errors import SwiftError
 from onestack.object_store.obj.client import ObjectServerResponse
 from onestack.object_store.proxy import constraints
+from onestack.object_store.proxy.container import forget_info, get_container_info
 from onestack.object_store.proxy.request import Headers, SwiftRequest, SwiftResponse
 from onestack.object_store.ring.ring import Device
-from onestack.object_store.service.info import ContainerInfo
 from onestack.object_store.state import ObjectStoreState
 from onestack.object_store.timestamp import Timestamp
 
@@ -47,23 +47,13 @@ def quorum_size(n: int) -> int:
     return n // 2 + 1
 
 
-async def container_info(state: ObjectStoreState, req: SwiftRequest, account: str,
-                         container: str) -> ContainerInfo | None:
-    """The container's info, read once per request tree (``ctx.cache``, shared with sub-requests)."""
-    key = f"container/{account}/{container}"
-    if key not in req.ctx.cache:
-        req.ctx.cache[key] = await state.containers.container_info(account, container)
-    info: ContainerInfo | None = req.ctx.cache[key]
-    return info
-
-
 async def handle(state: ObjectStoreState, req: SwiftRequest) -> SwiftResponse:
     _, account, container, obj = req.parts
     assert account and container and obj  # the router sends only object paths here
     method = req.method
     if method not in ("GET", "HEAD", "PUT", "POST", "DELETE"):
         raise SwiftError(405, headers={"allow": ALLOWED})
-    info = await container_info(state, req, account, container)
+    info = await get_container_info(state, req, account, container)
     req.acl = None if info is None else (info.read_acl if method in ("GET", "HEAD") else info.write_acl)
     # Authorize before saying whether the container exists, so its existence does not leak.
     await req.authorize()
@@ -71,11 +61,15 @@ async def handle(state: ObjectStoreState, req: SwiftRequest) -> SwiftResponse:
         raise SwiftError(404)
     if method in ("GET", "HEAD"):
         return await get_or_head(state, req, account, container, obj)
-    if method == "PUT":
-        return await put(state, req, account, container, obj)
     if method == "POST":
         return await post(state, req, account, container, obj)
-    return await delete(state, req, account, container, obj)
+    try:
+        if method == "PUT":
+            return await put(state, req, account, container, obj)
+        return await delete(state, req, account, container, obj)
+    finally:
+        # The container's counts changed: a later sub-request (bulk, quotas) must read them anew.
+        forget_info(req, account, container)
 
 
 # -- helpers shared by the verbs ------------------------------------------------------------------
