@@ -89,9 +89,12 @@ def build_proxy(process: Process) -> Running:
         name="object-store", prefix=PREFIX, routes=[Mount("", app=asgi)], render_error=render_error,
         state={"object_store": state}, root_routes=[Route("/info", asgi, methods=["GET", "HEAD", "OPTIONS"])],
         guard_urls=False)
+    from onestack.object_store.ring.refresh import from_database
     from onestack.object_store.server_rpc import ObjectServerEndpoint
 
-    return Running("object-store", api=service, workers=[ObjectServerEndpoint(db, process.bus, state)], state=state)
+    workers = [ObjectServerEndpoint(db, process.bus, state),
+               from_database(db, holder, config.object_store.ring_check_interval)]
+    return Running("object-store", api=service, workers=workers, state=state)
 
 
 def build_agents(process: Process) -> Running:
