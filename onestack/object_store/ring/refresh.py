@@ -61,7 +61,7 @@ class PeriodicRefresh:
                 await self.refresh()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 — a database or bus hiccup: keep the ring, try again
+            except Exception:  # a database or bus hiccup: keep the ring, try again
                 log.warning("ring refresh failed", exc_info=True)
 
     async def start(self) -> None:
