@@ -93,8 +93,9 @@ class ObjectAgent:
         rings = self.rings
         self.replicator = Replicator(self.host, self.root, rings, self.client, backend.name_reader,
                                      oc.replicator_interval)
-        self.auditor = Auditor(self.host, self.root, lambda: [d.device for d in rings.ring.devices_of(self.host)],
-                               backend.verified_reader, oc.auditor_interval, oc.auditor_bytes_per_second)
+        self.auditor = Auditor(self.host, lambda: [d.device for d in rings.ring.devices_of(self.host)],
+                               lambda name: backend.audit_backend(self.root / name), backend.CORRUPT,
+                               oc.auditor_interval, oc.auditor_bytes_per_second)
         self.updater = backend.object_updater(self.root, updates, oc.updater_interval, oc.node_timeout)
         await self.replicator.start()
         await self.auditor.start()

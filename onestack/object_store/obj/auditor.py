@@ -4,7 +4,7 @@ diskfile's verified read, so a bad block or a wrong MD5 is found before a client
 The verified read quarantines the file it finds bad (moves it under ``<device>/quarantined/`` and
 invalidates the partition's hashes); the replicator then restores a good copy from another
 replica. The auditor reads at most ``bytes_per_second`` per pass so that it never starves the
-host's reads and writes, and yields to the event loop between chunks.
+host's reads and writes; the reads run in a thread (the diskfile's), one object at a time.
 """
 
 from __future__ import annotations
@@ -12,24 +12,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
-
-from onestack.object_store.obj.replicator import scan_hash_dir
+from typing import Any, Protocol
 
 log = logging.getLogger("onestack.object_store.auditor")
 
 
-class Corrupt(Exception):
-    """Raised by a verified read that found (and quarantined) a bad file."""
+class AuditBackend(Protocol):
+    """What the auditor needs of one device's disk backend (``diskfile.FileBackend``)."""
 
+    def partitions(self) -> list[int]: ...
 
-# Opens a .data file for a verified read: its chunks, raising when a chunk (or the whole file's
-# MD5 at the end) does not match — the reader has quarantined the file by then.
-VerifiedReader = Callable[[Path], AsyncIterator[bytes]]
+    def iter_hashes(self, part: int) -> Iterator[tuple[str, str]]: ...
+
+    async def verify(self, part: int, hsh: str) -> Any:
+        """Read the object's whole data checking every block and the MD5; its state (with
+        ``data_len``) or None when there is no data; raises after quarantining a bad file."""
 
 
 @dataclass
@@ -57,28 +57,14 @@ class Throttle:
         await asyncio.sleep(max(0.0, ahead))
 
 
-def data_files(device_dir: Path) -> list[Path]:
-    """The winning .data of every object directory of a device (older ones are not served)."""
-    found: list[Path] = []
-    objects = device_dir / "objects"
-    for part in _ls(objects):
-        if not part.isdigit():
-            continue
-        for suffix in _ls(objects / part):
-            for hash_name in _ls(objects / part / suffix):
-                obj = scan_hash_dir(objects / part / suffix / hash_name)
-                if obj is not None and not obj.deleted:
-                    found.append(obj.newest)
-    return found
-
-
 class Auditor:
-    def __init__(self, host: str, devices_root: Path, device_names: Callable[[], list[str]], read: VerifiedReader,
-                 interval: float = 60.0, bytes_per_second: float = 10 * 1024 * 1024) -> None:
+    def __init__(self, host: str, device_names: Callable[[], list[str]], backend: Callable[[str], AuditBackend],
+                 corrupt: tuple[type[Exception], ...], interval: float = 60.0,
+                 bytes_per_second: float = 10 * 1024 * 1024) -> None:
         self.host = host
-        self.root = devices_root
         self.device_names = device_names
-        self.read = read
+        self.backend = backend
+        self.corrupt = corrupt
         self.interval = interval
         self.bytes_per_second = bytes_per_second
         self._task: asyncio.Task[None] | None = None
@@ -88,28 +74,37 @@ class Auditor:
     async def run_once(self) -> AuditStats:
         stats = AuditStats()
         for name in self.device_names():
+            backend = self.backend(name)
             throttle = Throttle(self.bytes_per_second)  # the rate is per device, as Swift's
-            for path in data_files(self.root / name):
-                await self.audit_file(path, stats, throttle)
+            try:
+                parts = backend.partitions()
+            except Exception as exc:  # noqa: BLE001 — an unmounted device: nothing to audit on it
+                log.debug("auditor on %s: skipping %s: %s", self.host, name, exc)
+                continue
+            for part in parts:
+                for _suffix, hsh in list(backend.iter_hashes(part)):
+                    await self.audit(backend, part, hsh, stats, throttle)
         self.passes += 1
         self.last = stats
         return stats
 
-    async def audit_file(self, path: Path, stats: AuditStats, throttle: Throttle) -> None:
+    async def audit(self, backend: AuditBackend, part: int, hsh: str, stats: AuditStats, throttle: Throttle) -> None:
         try:
-            async for chunk in self.read(path):
-                stats.bytes += len(chunk)
-                await throttle.spent(len(chunk))
-        except Corrupt:
+            state = await backend.verify(part, hsh)
+        except self.corrupt as exc:
             stats.quarantined += 1
-            log.warning("auditor: quarantined %s", path)
-        except FileNotFoundError:
-            return  # replaced or deleted while we walked: the next pass sees the new file
+            log.warning("auditor on %s: quarantined %s/%s: %s", self.host, part, hsh, exc)
+            return
         except Exception:
             stats.errors += 1
-            log.exception("auditor: reading %s failed", path)
-        else:
-            stats.files += 1
+            log.exception("auditor on %s: verifying %s/%s failed", self.host, part, hsh)
+            return
+        if state is None:
+            return  # a tombstone, or gone meanwhile
+        length = int(getattr(state, "data_len", 0))
+        stats.files += 1
+        stats.bytes += length
+        await throttle.spent(length)
 
     async def _loop(self) -> None:
         while True:
@@ -134,9 +129,3 @@ class Auditor:
                 await self._task
             self._task = None
 
-
-def _ls(path: Path) -> list[str]:
-    try:
-        return sorted(os.listdir(path))
-    except OSError:
-        return []

@@ -4,11 +4,11 @@ the object server's HTTP app, the async-pending updater."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from onestack.object_store.container_updates import ContainerUpdater
+from onestack.object_store.obj.auditor import AuditBackend
 
 
 def name_reader(path: Path) -> str | None:
@@ -16,9 +16,13 @@ def name_reader(path: Path) -> str | None:
     raise NotImplementedError("needs obj/diskfile.py")
 
 
-def verified_reader(path: Path) -> AsyncIterator[bytes]:
-    """The chunks of a .data file, each checked; raises ``auditor.Corrupt`` after quarantining it."""
+def audit_backend(device_dir: Path) -> AuditBackend:
+    """One device's backend for the auditor (its verified read)."""
     raise NotImplementedError("needs obj/diskfile.py")
+
+
+# What the verified read raises after quarantining a bad file.
+CORRUPT: tuple[type[Exception], ...] = ()
 
 
 def http_app(devices_root: Path, host: str, updates: ContainerUpdater) -> Any:

@@ -210,9 +210,10 @@ class Replicator:
         await head.close()
         if head.status == 507:
             raise ConnectionError(f"{target.device} unmounted")
-        # The remote's data (or tombstone) timestamp and its newest one (a .meta's when it has one).
-        remote_data = _timestamp(head.headers.get("x-backend-timestamp")) or _timestamp(head.headers.get("x-timestamp"))
-        remote_newest = _timestamp(head.headers.get("x-timestamp")) or remote_data
+        # The remote's data (or tombstone) timestamp, and its newest one (a .meta's when it has one).
+        remote_data = (_timestamp(head.headers.get("x-backend-data-timestamp"))
+                       or _timestamp(head.headers.get("x-backend-timestamp")))
+        remote_newest = _timestamp(head.headers.get("x-backend-meta-timestamp")) or remote_data
         if remote_data is not None and obj.timestamp < remote_data:
             return True  # the remote has a newer state: its own replicator pushes it
         if obj.deleted:
