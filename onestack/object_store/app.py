@@ -94,9 +94,8 @@ def build_proxy(process: Process) -> Running:
     from onestack.object_store.server_rpc import ObjectServerEndpoint
     from onestack.object_store.service.expirer import ObjectExpirer
 
-    workers: list[Worker] = [ObjectServerEndpoint(db, process.bus, state),
-                             from_database(db, holder, config.object_store.ring_check_interval),
-                             ObjectExpirer(state)]
+    workers: list[Worker] = [ObjectServerEndpoint(db, process.bus, state), ObjectExpirer(state),
+                             from_database(db, holder, config.object_store.ring_check_interval)]
     return Running("object-store", api=service, workers=workers, state=state)
 
 

@@ -26,12 +26,15 @@ from typing import Any
 from onestack.core.bus import Bus
 from onestack.core.config import Config
 from onestack.object_store.container_updates import BusContainerUpdater, ContainerUpdater
-from onestack.object_store.obj import backend
 from onestack.object_store.obj.auditor import Auditor
 from onestack.object_store.obj.client import ObjectServerClient
 from onestack.object_store.obj.clients import make_client
+from onestack.object_store.obj.diskfile import FileBackend, Quarantined
+from onestack.object_store.obj.http import ObjectServerApp
 from onestack.object_store.obj.replicator import Replicator
-from onestack.object_store.ring.refresh import PeriodicRefresh, adopt
+from onestack.object_store.obj.server import ObjectServer
+from onestack.object_store.obj.updater import ObjectUpdater
+from onestack.object_store.ring.refresh import adopt
 from onestack.object_store.ring.ring import Ring
 from onestack.object_store.rpcapi import DeviceReport, ObjectServerAPI
 from onestack.object_store.state import RingHolder
@@ -58,11 +61,10 @@ class ObjectAgent:
         self.client: ObjectServerClient | None = None
         self.replicator: Replicator | None = None
         self.auditor: Auditor | None = None
-        self.updater: Any = None  # obj/updater.py's ObjectUpdater
+        self.updater: ObjectUpdater | None = None
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._server: Any = None  # uvicorn.Server when serving HTTP
-        self._refresh: PeriodicRefresh | None = None
 
     @property
     def in_process(self) -> bool:
@@ -85,18 +87,22 @@ class ObjectAgent:
                 raise ValueError("an object agent needs devices (--devices d1,d2)")
             self._make_dirs(self.device_names)
             updates = BusContainerUpdater(self.api)
-            self.client = make_client(self.root, self.host, oc.node_timeout, updates)
-            await self._serve_http(updates)
+            # The ring first: its hash_path_suffix names the objects' dirs the server writes.
             self.rings = RingHolder(await self._first_report())
+            suffix = self.rings.ring.hash_path_suffix
+            self.client = make_client(self.root, self.host, oc.node_timeout, updates, hash_path_suffix=suffix)
+            reported = self.bind.port
+            await self._serve_http(ObjectServer(self.root, updates, suffix, update_timeout=oc.node_timeout))
+            if self.bind.port != reported:  # bound to a free port: the ring must say which
+                adopt(self.rings, await self.api.report_devices(self.host, self.reports()))
             self._spawn(self._report_loop(), "report")
         assert self.rings is not None
         rings = self.rings
-        self.replicator = Replicator(self.host, self.root, rings, self.client, backend.name_reader,
-                                     oc.replicator_interval)
+        self.replicator = Replicator(self.host, self.root, rings, self.client, oc.replicator_interval)
         self.auditor = Auditor(self.host, lambda: [d.device for d in rings.ring.devices_of(self.host)],
-                               lambda name: backend.audit_backend(self.root / name), backend.CORRUPT,
+                               lambda name: FileBackend(self.root / name), (Quarantined,),
                                oc.auditor_interval, oc.auditor_bytes_per_second)
-        self.updater = backend.object_updater(self.root, updates, oc.updater_interval, oc.node_timeout)
+        self.updater = ObjectUpdater(self.root, updates, oc.updater_interval, oc.node_timeout)
         await self.replicator.start()
         await self.auditor.start()
         self._spawn(self.updater.run(self._stopping), "updater")
@@ -126,10 +132,10 @@ class ObjectAgent:
 
     # --- alone: HTTP and reports --------------------------------------------------------------
 
-    async def _serve_http(self, updates: ContainerUpdater) -> None:
+    async def _serve_http(self, server_: ObjectServer) -> None:
         import uvicorn
 
-        app = backend.http_app(self.root, self.host, updates)
+        app = ObjectServerApp(server_)
         class Server(uvicorn.Server):
             @contextlib.contextmanager
             def capture_signals(self) -> Iterator[None]:  # the CLI owns the signals

@@ -30,6 +30,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from onestack.object_store.obj.client import ObjectServerClient
+from onestack.object_store.obj.diskfile import classify, parse_name, read_trailer
 from onestack.object_store.ring.ring import Device
 from onestack.object_store.state import RingHolder
 from onestack.object_store.timestamp import Timestamp
@@ -77,33 +78,36 @@ class LocalObject:
 
 
 def scan_hash_dir(hash_dir: Path) -> LocalObject | None:
-    """The winning files of an object directory (Swift's rules: newest ``.data`` or ``.ts``
-    wins; a ``.meta`` counts when newer than a winning ``.data``)."""
-    best: tuple[Timestamp, Path, bool] | None = None
-    meta: tuple[Timestamp, Path] | None = None
+    """The winning files of an object directory, by the diskfile's rules (newest ``.data`` or
+    ``.ts`` wins, a ``.ts`` wins a tie, a ``.meta`` counts when newer than the ``.data``)."""
     try:
-        names = os.listdir(hash_dir)
+        files = classify(os.listdir(hash_dir))
     except OSError:
         return None
-    for name in names:
-        stem, _, ext = name.rpartition(".")
-        if ext not in ("data", "ts", "meta"):
-            continue
-        try:
-            ts = Timestamp.parse(stem)
-        except ValueError:
-            continue
-        if ext == "meta":
-            if meta is None or meta[0] < ts:
-                meta = (ts, hash_dir / name)
-        elif best is None or best[0] < ts or (best[0] == ts and ext == "ts"):
-            best = (ts, hash_dir / name, ext == "ts")
-    if best is None:
+    winner = files.tombstone or files.data
+    parsed = parse_name(winner) if winner else None
+    if winner is None or parsed is None:
         return None
-    ts, path, deleted = best
-    if deleted or meta is None or not best[0] < meta[0]:
-        return LocalObject(hash_dir, path, ts, deleted, None, None)
-    return LocalObject(hash_dir, path, ts, False, meta[1], meta[0])
+    meta = parse_name(files.meta) if files.meta else None
+    if files.meta is None or meta is None:
+        return LocalObject(hash_dir, hash_dir / winner, parsed[0], files.tombstone is not None, None, None)
+    return LocalObject(hash_dir, hash_dir / winner, parsed[0], False, hash_dir / files.meta, meta[0])
+
+
+def read_name(path: Path) -> str | None:
+    """``/account/container/object`` from a .data's or .ts's metadata; None when the file is gone
+    or damaged (the auditor, or a read, quarantines it)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        name = read_trailer(fd).metadata.get("name")
+    except (OSError, ValueError):
+        return None
+    finally:
+        os.close(fd)
+    return name if isinstance(name, str) and name.startswith("/") else None
 
 
 def _timestamp(value: str | None) -> Timestamp | None:
@@ -117,12 +121,12 @@ def _timestamp(value: str | None) -> Timestamp | None:
 
 class Replicator:
     def __init__(self, host: str, devices_root: Path, rings: RingHolder, client: ObjectServerClient,
-                 read_name: NameReader, interval: float = 30.0) -> None:
+                 interval: float = 30.0, name_of: NameReader = read_name) -> None:
         self.host = host
         self.root = devices_root
         self.rings = rings
         self.client = client
-        self.read_name = read_name
+        self.name_of = name_of
         self.interval = interval
         self._task: asyncio.Task[None] | None = None
         self.passes = 0
@@ -158,7 +162,7 @@ class Replicator:
     async def sync_partition(self, device: Device, part: int, targets: list[Device], handoff: bool) -> PassStats:
         stats = PassStats(partitions=1)
         part_dir = self.root / device.device / "objects" / str(part)
-        suffixes = sorted(s for s in _listdir(part_dir) if len(s) == 3)
+        suffixes = _suffixes(part_dir)
         # Recomputed from the files: files removed behind the server's back (or quarantined) count.
         local = await self.client.replicate(device, part, suffixes)
         everywhere = True
@@ -181,7 +185,7 @@ class Replicator:
         # A handoff's copy goes once the primaries have it all, and only when nothing was
         # written to it since the pass read it.
         if (handoff and everywhere and await self.client.replicate(device, part, suffixes) == local
-                and set(_listdir(part_dir)) <= set(suffixes)):
+                and set(_suffixes(part_dir)) <= set(suffixes)):
             shutil.rmtree(part_dir, ignore_errors=True)
             stats.handoffs_removed += 1
         return stats
@@ -202,7 +206,7 @@ class Replicator:
         return ok
 
     async def _sync_object(self, device: Device, part: int, obj: LocalObject, target: Device, stats: PassStats) -> bool:
-        path = self.read_name(obj.newest)
+        path = await asyncio.to_thread(self.name_of, obj.newest)
         if path is None:
             log.warning("replication: %s has no name; left to the auditor", obj.newest)
             return False
@@ -295,6 +299,11 @@ class Replicator:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+
+
+def _suffixes(part_dir: Path) -> list[str]:
+    """The suffix dirs of a partition (not its hashes.json and the like)."""
+    return sorted(s for s in _listdir(part_dir) if len(s) == 3 and (part_dir / s).is_dir())
 
 
 def _listdir(path: Path) -> list[str]:
