@@ -90,10 +90,12 @@ def test_metadata_limits(acct: SwiftAccount, headers: dict[str, str], words: str
 
 def test_account_management_is_off(acct: SwiftAccount) -> None:
     resp = acct.request("PUT")
-    assert resp.status_code == 405 and resp.headers["Allow"] == "GET, HEAD, POST"
+    assert resp.status_code == 405 and resp.headers["Allow"] == "GET, HEAD, OPTIONS, POST"
     # keystoneauth refuses an account DELETE to all but a reseller admin before the proxy's 405.
     assert acct.request("DELETE").status_code == 403
     assert acct.request("COPY").status_code == 405
+    options = acct.request("OPTIONS", token="")
+    assert options.status_code == 200 and options.headers["Allow"] == "GET, HEAD, OPTIONS, POST"
 
 
 def test_only_the_owner_gets_in(acct: SwiftAccount, cloud: RunningCloud, admin: Any) -> None:

@@ -245,3 +245,30 @@ def test_statistics_follow_objects(acct: SwiftAccount) -> None:
     acct.swift.delete_object("stats", "one")
     acct.swift.delete_container("stats")
     assert acct.request("HEAD", "/stats").status_code == 404
+
+
+def test_cors(acct: SwiftAccount) -> None:
+    acct.swift.put_container("cors", headers={
+        "X-Container-Meta-Access-Control-Allow-Origin": "http://a.example http://b.example",
+        "X-Container-Meta-Access-Control-Max-Age": "60",
+        "X-Container-Meta-Access-Control-Expose-Headers": "X-Custom"})
+    plain = acct.request("OPTIONS", "/cors", token="")
+    assert plain.status_code == 200 and "OPTIONS" in plain.headers["Allow"]
+    pre = acct.request("OPTIONS", "/cors", token="", headers={
+        "Origin": "http://a.example", "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "x-auth-token"})
+    assert pre.status_code == 200
+    assert pre.headers["Access-Control-Allow-Origin"] == "http://a.example"
+    assert pre.headers["Access-Control-Max-Age"] == "60"
+    assert pre.headers["Access-Control-Allow-Headers"] == "x-auth-token"
+    assert "GET" in pre.headers["Access-Control-Allow-Methods"]
+    for origin, method in (("http://evil.example", "GET"), ("http://a.example", "TRACE")):
+        refused = acct.request("OPTIONS", "/cors", token="", headers={
+            "Origin": origin, "Access-Control-Request-Method": method})
+        assert refused.status_code == 401 and "Access-Control-Allow-Origin" not in refused.headers
+    assert acct.request("OPTIONS", "/no-such", token="", headers={
+        "Origin": "http://a.example", "Access-Control-Request-Method": "GET"}).status_code == 401
+    actual = acct.request("GET", "/cors", headers={"Origin": "http://b.example"})
+    assert actual.headers["Access-Control-Allow-Origin"] == "http://b.example"
+    assert "x-custom" in actual.headers["Access-Control-Expose-Headers"]
+    assert "Access-Control-Allow-Origin" not in acct.request("GET", "/cors", headers={"Origin": "http://c.example"}).headers

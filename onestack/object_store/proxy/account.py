@@ -24,7 +24,7 @@ from onestack.object_store.service.listing import parse_params
 from onestack.object_store.state import ObjectStoreState
 from onestack.object_store.timestamp import Timestamp
 
-ALLOWED = "GET, HEAD, POST"
+ALLOWED = "GET, HEAD, OPTIONS, POST"
 PASS_THROUGH = ("x-account-access-control",)
 
 
@@ -55,6 +55,8 @@ def _never_written(account: str) -> AccountInfo:
 
 async def handle(state: ObjectStoreState, req: SwiftRequest) -> SwiftResponse:
     account = req.account or ""
+    if req.method == "OPTIONS":  # no CORS on accounts (as Swift): the methods only
+        return SwiftResponse(200, Headers({"allow": ALLOWED, "content-length": "0"}))
     if req.method not in ("GET", "HEAD", "POST", "PUT", "DELETE"):
         raise SwiftError(405, headers={"allow": ALLOWED})
     req.acl = None

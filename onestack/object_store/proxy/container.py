@@ -16,6 +16,7 @@ import json
 from typing import Any
 
 from onestack.object_store.errors import SwiftError, bad_request, conflict, not_found
+from onestack.object_store.proxy import cors
 from onestack.object_store.proxy.constraints import check_container_name, check_metadata
 from onestack.object_store.proxy.request import Headers, SwiftRequest, SwiftResponse
 from onestack.object_store.service.accounts import POLICY
@@ -24,7 +25,7 @@ from onestack.object_store.service.listing import parse_params
 from onestack.object_store.state import ObjectStoreState
 from onestack.object_store.timestamp import Timestamp
 
-ALLOWED = "DELETE, GET, HEAD, POST, PUT"
+ALLOWED = "DELETE, GET, HEAD, OPTIONS, POST, PUT"
 # Headers a container keeps besides X-Container-Meta-* (Swift's pass_through_headers).
 PASS_THROUGH = ("x-container-read", "x-container-write", "x-container-sync-key", "x-container-sync-to",
                 "x-versions-location", "x-history-location")
@@ -107,6 +108,15 @@ def _check_put(state: ObjectStoreState, req: SwiftRequest, name: str) -> str:
 
 async def handle(state: ObjectStoreState, req: SwiftRequest) -> SwiftResponse:
     account, container = req.account or "", req.container or ""
+    if req.method == "OPTIONS":  # CORS preflight: no token, the container's CORS metadata decides
+        return cors.preflight(req, await get_container_info(state, req, account, container), ALLOWED)
+    resp = await _handle(state, req, account, container)
+    if "origin" in req.headers:
+        resp = cors.decorate(req, await get_container_info(state, req, account, container), resp)
+    return resp
+
+
+async def _handle(state: ObjectStoreState, req: SwiftRequest, account: str, container: str) -> SwiftResponse:
     method = req.method
     if method in ("GET", "HEAD"):
         return await _get_or_head(state, req, account, container)
