@@ -5,6 +5,7 @@ openstacksdk and raw requests for Swift's exact statuses."""
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
@@ -41,6 +42,9 @@ def test_never_written_account_answers_empty(acct: SwiftAccount) -> None:
     assert head.headers["X-Account-Object-Count"] == "0"
     assert head.headers["X-Account-Bytes-Used"] == "0"
     assert float(head.headers["X-Timestamp"]) > 0
+    # Tempest's header checks: Swift's trans id shape, a content type on every answer.
+    assert re.match(r"^tx[0-9a-f]{21}-[0-9a-f]{10}$", head.headers["X-Trans-Id"])
+    assert head.headers["Content-Type"] and head.headers["Date"]
     plain = acct.request("GET")
     assert plain.status_code == 204 and plain.content == b""
     as_json = acct.request("GET", params={"format": "json"})

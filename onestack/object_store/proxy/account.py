@@ -56,7 +56,8 @@ def _never_written(account: str) -> AccountInfo:
 async def handle(state: ObjectStoreState, req: SwiftRequest) -> SwiftResponse:
     account = req.account or ""
     if req.method == "OPTIONS":  # no CORS on accounts (as Swift): the methods only
-        return SwiftResponse(200, Headers({"allow": ALLOWED, "content-length": "0"}))
+        return SwiftResponse(200, Headers({"allow": ALLOWED, "content-length": "0",
+                                           "content-type": "text/html; charset=UTF-8"}))
     if req.method not in ("GET", "HEAD", "POST", "PUT", "DELETE"):
         raise SwiftError(405, headers={"allow": ALLOWED})
     req.acl = None

@@ -30,7 +30,7 @@ def origin_allowed(info: ContainerInfo | None, origin: str) -> bool:
 
 def preflight(req: SwiftRequest, info: ContainerInfo | None, allowed: str) -> SwiftResponse:
     """The answer to ``OPTIONS`` (``allowed``: the resource's methods, "GET, HEAD, ...")."""
-    headers = Headers({"allow": allowed, "content-length": "0"})
+    headers = Headers({"allow": allowed, "content-length": "0", "content-type": "text/html; charset=UTF-8"})
     origin = req.headers.get("origin")
     if not origin:
         return SwiftResponse(200, headers)
