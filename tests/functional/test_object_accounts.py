@@ -45,6 +45,7 @@ def test_never_written_account_answers_empty(acct: SwiftAccount) -> None:
     # Tempest's header checks: Swift's trans id shape, a content type on every answer.
     assert re.match(r"^tx[0-9a-f]{21}-[0-9a-f]{10}$", head.headers["X-Trans-Id"])
     assert head.headers["Content-Type"] and head.headers["Date"]
+    assert "Accept-Ranges" not in head.headers  # Swift's auto-create answer lacks it; a stored account has it
     plain = acct.request("GET")
     assert plain.status_code == 204 and plain.content == b""
     as_json = acct.request("GET", params={"format": "json"})
@@ -123,6 +124,7 @@ def test_statistics_follow_containers(acct: SwiftAccount) -> None:
     head = acct.swift.head_account()
     assert int(head["x-account-container-count"]) == before + 2
     assert head["x-account-storage-policy-policy-0-container-count"] == str(before + 2)
+    assert head["accept-ranges"] == "bytes"
     acct.swift.delete_container("stats-2")
     assert int(acct.swift.head_account()["x-account-container-count"]) == before + 1
 

@@ -38,6 +38,7 @@ def test_create_then_update_answers_201_then_202(acct: SwiftAccount) -> None:
     assert (h["X-Container-Object-Count"], h["X-Container-Bytes-Used"]) == ("0", "0")
     assert h["X-Storage-Policy"] == "Policy-0" and h["X-Container-Meta-A"] == "1"
     assert h["X-Timestamp"] == h["X-Put-Timestamp"] and "Last-Modified" in h
+    assert h["Accept-Ranges"] == "bytes"
     again = acct.request("PUT", "/life", headers={"X-Container-Meta-B": "2"})
     assert again.status_code == 202
     h2 = acct.request("HEAD", "/life").headers

@@ -86,6 +86,7 @@ def info_headers(info: ContainerInfo) -> Headers:
         "x-put-timestamp": Timestamp.parse(info.put_timestamp).normal,
         "x-storage-policy": info.storage_policy,
         "last-modified": Timestamp.parse(info.put_timestamp).http_date,
+        "accept-ranges": "bytes",  # as Swift's proxy answers every stored account and container
     })
     for key, value in info.meta.items():
         headers[key] = value
