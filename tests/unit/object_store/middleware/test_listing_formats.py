@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from typing import Any
 
 import pytest
 
@@ -43,7 +44,7 @@ def test_unacceptable_is_406() -> None:
 
 
 def test_renderings() -> None:
-    listing = [{"name": "a", "hash": "h", "bytes": 1, "content_type": "t", "last_modified": "x", "symlink_path": "/c/o"},
+    listing: list[dict[str, Any]] = [{"name": "a", "hash": "h", "bytes": 1, "content_type": "t", "last_modified": "x", "symlink_path": "/c/o"},
                {"subdir": "d/"}]
     assert to_text(listing) == b"a\nd/\n"
     body = to_xml(listing, "container", "c\u00e9")
