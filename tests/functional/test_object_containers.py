@@ -84,6 +84,7 @@ def test_storage_policy(acct: SwiftAccount) -> None:
     bad = acct.request("PUT", "/pol-bad", headers={"X-Storage-Policy": "gold"})
     assert bad.status_code == 400 and "Invalid X-Storage-Policy 'gold'" in bad.text
     assert acct.request("HEAD", "/pol-bad").status_code == 404
+    assert acct.request("PUT", "/pol-empty", headers={"X-Storage-Policy": ""}).status_code == 201
 
 
 def test_names(acct: SwiftAccount) -> None:

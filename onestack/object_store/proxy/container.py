@@ -99,11 +99,9 @@ def _check_put(state: ObjectStoreState, req: SwiftRequest, name: str) -> str:
     check_metadata(state.config, req.headers, "container")
     if req.headers.get("x-versions-location") and req.headers.get("x-history-location"):
         raise bad_request("Only one of X-Versions-Location or X-History-Location may be specified")
-    policy = req.headers.get("x-storage-policy")
-    if policy is None:
-        return POLICY
-    if policy.strip().lower() != POLICY.lower():
-        raise bad_request(f"Invalid X-Storage-Policy {policy.strip()!r}")
+    policy = (req.headers.get("x-storage-policy") or "").strip()
+    if policy and policy.lower() != POLICY.lower():  # names match case-insensitively; empty: the default
+        raise bad_request(f"Invalid X-Storage-Policy '{policy}'")
     return POLICY
 
 
@@ -128,7 +126,7 @@ async def _handle(state: ObjectStoreState, req: SwiftRequest, account: str, cont
     if method == "PUT":
         policy = _check_put(state, req, container)
         info = await get_container_info(state, req, account, container)
-        if info is not None and "x-storage-policy" in req.headers and info.storage_policy != policy:
+        if info is not None and req.headers.get("x-storage-policy") and info.storage_policy != policy:
             raise conflict("Storage Policy mismatch")
         created = await state.containers.put_container(account, container,
                                                        meta_updates(req.headers, "container", PASS_THROUGH), policy)
