@@ -30,7 +30,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from onestack.object_store.obj.client import ObjectServerClient
-from onestack.object_store.obj.diskfile import classify, parse_name, read_trailer
+from onestack.object_store.obj.diskfile import FileBackend, classify, parse_name, read_trailer
 from onestack.object_store.ring.ring import Device
 from onestack.object_store.state import RingHolder
 from onestack.object_store.timestamp import Timestamp
@@ -141,6 +141,8 @@ class Replicator:
             objects = self.root / device.device / "objects"
             if not objects.is_dir():
                 continue  # unmounted or not made yet: nothing of it to push
+            # Writes a crash abandoned (their tmp files) go after an hour, as Swift's replicator does.
+            await asyncio.to_thread(FileBackend(self.root / device.device, fsync=False).cleanup_tmp)
             for entry in sorted(os.listdir(objects)):
                 if not entry.isdigit() or int(entry) >= ring.partition_count:
                     continue

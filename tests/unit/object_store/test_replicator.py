@@ -256,3 +256,17 @@ def test_scan_and_name_follow_the_diskfile(three: Cluster) -> None:
         assert obj is not None and obj.deleted and read_name(obj.newest) == three.path
 
     run(go())
+
+
+def test_a_pass_removes_tmp_files_a_crash_left_an_hour_ago(three: Cluster) -> None:
+    async def go() -> None:
+        await three.put(three.primaries[0], b"x", Timestamp.now())
+        tmp = three.root / three.primaries[0].device / "tmp"
+        old, fresh = tmp / "abandoned", tmp / "in-flight"
+        old.write_bytes(b"partial")
+        fresh.write_bytes(b"partial")
+        os.utime(old, (0, 0))
+        await three.replicator.run_once()
+        assert not old.exists() and fresh.exists()
+
+    run(go())
