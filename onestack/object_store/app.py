@@ -20,10 +20,10 @@ from onestack.object_store import models
 from onestack.object_store.errors import html_body
 from onestack.object_store.middleware import FACTORIES
 from onestack.object_store.obj.clients import make_client
+from onestack.object_store.proxy import routes as route_table
 from onestack.object_store.proxy.asgi import SwiftASGI
 from onestack.object_store.proxy.info import register_core
 from onestack.object_store.proxy.pipeline import build_pipeline
-from onestack.object_store.proxy import routes as route_table
 from onestack.object_store.proxy.router import make_app
 from onestack.object_store.ring import store
 from onestack.object_store.ring.ring import Ring
