@@ -7,7 +7,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from onestack.object_store.middleware.formpost import FormInvalid, Parts, content_type_params, form_hmac_body
+from onestack.object_store.middleware.formpost import (
+    FormInvalid,
+    Parts,
+    content_type_params,
+    form_hmac_body,
+)
 
 BOUNDARY = "----WebKitFormBoundaryAbc"
 
