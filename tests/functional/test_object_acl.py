@@ -204,3 +204,19 @@ def test_reader_role_reads_only(cloud: RunningCloud, admin: Any) -> None:
     with pytest.raises(ClientException) as err:
         acct.swift.head_container("d")
     assert err.value.http_status == 404
+
+
+def test_clients_cannot_write_system_metadata(owner: SwiftAccount, other: SwiftAccount) -> None:
+    """The gatekeeper drops sysmeta and backend headers: the account ACL's stored form cannot be
+    written directly, and no sysmeta is ever shown."""
+    me = f"{other.project_id}:{other.sdk.current_user_id}"
+    stolen = json.dumps({"admin": [me]})
+    assert other.request("POST", headers={"X-Account-Sysmeta-Core-Access-Control": stolen}).status_code == 204
+    assert owner.request("POST", headers={"X-Account-Sysmeta-Core-Access-Control": stolen,
+                                          "X-Backend-Allow-Reserved-Names": "true"}).status_code == 204
+    assert as_other(other, owner, "GET").status_code == 403
+    name = fresh(owner, X_Container_Sysmeta_Versions_Location="x", X_Container_Meta_Kept="1")
+    head = owner.request("HEAD", "/" + name)
+    assert head.headers["X-Container-Meta-Kept"] == "1"
+    assert not [k for k in head.headers if "sysmeta" in k.lower() or k.lower().startswith("x-backend")]
+    assert not [k for k in owner.request("HEAD").headers if "sysmeta" in k.lower()]
