@@ -89,10 +89,10 @@ def test_metadata_limits(acct: SwiftAccount, headers: dict[str, str], words: str
 
 
 def test_account_management_is_off(acct: SwiftAccount) -> None:
-    for method in ("PUT", "DELETE"):
-        resp = acct.request(method)
-        assert resp.status_code == 405
-        assert resp.headers["Allow"] == "GET, HEAD, POST"
+    resp = acct.request("PUT")
+    assert resp.status_code == 405 and resp.headers["Allow"] == "GET, HEAD, POST"
+    # keystoneauth refuses an account DELETE to all but a reseller admin before the proxy's 405.
+    assert acct.request("DELETE").status_code == 403
     assert acct.request("COPY").status_code == 405
 
 
