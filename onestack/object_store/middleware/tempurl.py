@@ -231,4 +231,7 @@ def add_disposition(req: SwiftRequest, resp: SwiftResponse, obj: str, filename: 
     else:
         value = disposition("attachment", basename(req.path.rstrip("/")))
     headers["content-disposition"] = value.replace("\n", "%0A")
-    headers["expires"] = formatdate(expires, usegmt=True)
+    try:
+        headers["expires"] = formatdate(expires, usegmt=True)
+    except (OverflowError, OSError, ValueError):
+        pass  # an expiry past what a date can say: no Expires header rather than a failure

@@ -54,3 +54,11 @@ def test_expires_forms() -> None:
 def test_disposition() -> None:
     assert tempurl.disposition("attachment", "a b\u00e9.txt") == \
         "attachment; filename=\"a b%C3%A9.txt\"; filename*=UTF-8''a%20b%C3%A9.txt"
+
+
+def test_far_future_expiry_has_no_expires_header() -> None:
+    from onestack.object_store.proxy.request import SwiftRequest, SwiftResponse
+
+    resp = SwiftResponse(200)
+    tempurl.add_disposition(SwiftRequest("GET", "/v1/a/c/o"), resp, "o", None, False, 10 ** 30)
+    assert "expires" not in resp.headers and resp.headers["content-disposition"].startswith("attachment")
