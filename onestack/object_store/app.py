@@ -94,8 +94,10 @@ def build_proxy(process: Process) -> Running:
         state={"object_store": state}, root_routes=[Route("/info", asgi, methods=["GET", "HEAD", "OPTIONS"])],
         guard_urls=False)
     from onestack.object_store.server_rpc import ObjectServerEndpoint
+    from onestack.object_store.service.expirer import ObjectExpirer
 
-    return Running("object-store", api=service, workers=[ObjectServerEndpoint(db, process.bus, state)], state=state)
+    return Running("object-store", api=service, workers=[ObjectServerEndpoint(db, process.bus, state),
+                                                         ObjectExpirer(state)], state=state)
 
 
 def build_agents(process: Process) -> Running:
