@@ -100,6 +100,9 @@ class S3Call:
                     query: dict[str, str] | None = None, headers: dict[str, str] | None = None,
                     body: Any = b"") -> SwiftResponse:
         """A Swift sub-request as the S3 caller; Swift's errors come back as responses, not raised."""
+        headers = dict(headers or {})
+        if isinstance(body, bytes) and method in ("PUT", "POST"):
+            headers.setdefault("content-length", str(len(body)))
         sub = self.req.sub(method, self.path(container, obj), headers=headers, body=body, query=query,
                            source="S3")
         try:
