@@ -153,7 +153,7 @@ def _v4(req: SwiftRequest, full_path: str, now: float) -> Signed:
     return Signed(access, signature, text.encode("utf-8"), payload)
 
 
-def _v2(req: SwiftRequest, full_path: str, now: float) -> Signed:
+def _v2(req: SwiftRequest, resource_path: str, now: float) -> Signed:
     if "AWSAccessKeyId" in req.query:
         access, signature = req.query["AWSAccessKeyId"], req.query.get("Signature", "")
         expires = req.query.get("Expires", "")
@@ -175,7 +175,7 @@ def _v2(req: SwiftRequest, full_path: str, now: float) -> Signed:
         raise S3Error("AccessDenied", "AWS authorization header is invalid.  Expected AwsAccessKeyId:signature")
     amz = sorted((k, _SPACES.sub(" ", v.strip())) for k, v in req.headers.items() if k.startswith("x-amz-"))
     subs = sorted((k, v) for k, v in req.query.items() if k in V2_SUBRESOURCES)
-    resource = _uri(full_path)
+    resource = _uri(resource_path)
     if subs:
         resource += "?" + "&".join(f"{k}={v}" if v else k for k, v in subs)
     text = "\n".join((req.method, req.headers.get("content-md5", ""), req.headers.get("content-type", ""), date,
@@ -183,10 +183,11 @@ def _v2(req: SwiftRequest, full_path: str, now: float) -> Signed:
     return Signed(access, signature, text.encode("utf-8"))
 
 
-def signed_by(req: SwiftRequest, full_path: str, now: float | None = None) -> Signed:
-    """The claim of an S3 request; ``full_path`` is the path the client used, mount prefix included."""
+def signed_by(req: SwiftRequest, full_path: str, resource_path: str, now: float | None = None) -> Signed:
+    """The claim of an S3 request. SigV4 signs ``full_path``, the path the client used (mount prefix
+    included); SigV2 signs S3's canonical resource, ``resource_path`` = ``/<bucket>/<key>``."""
     now = time.time() if now is None else now
     auth = req.headers.get("authorization", "")
     if auth.startswith(V4) or "X-Amz-Credential" in req.query:
         return _v4(req, full_path, now)
-    return _v2(req, full_path, now)
+    return _v2(req, resource_path, now)

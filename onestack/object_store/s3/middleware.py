@@ -114,7 +114,7 @@ def factory(state: ObjectStoreState) -> Middleware | None:
             raise S3Error("AccessDenied", "Anonymous access is not offered: sign the request.")
         if state.ec2_lookup is None:
             raise S3Error("ServiceUnavailable", "The S3 front door has no credential checker.")
-        signed = signed_by(req, req.script_name + req.path)
+        signed = signed_by(req, req.script_name + req.path, req.path[len(PREFIX):] or "/")
         caller = await state.ec2_lookup(signed)
         if not caller.project_id:
             raise S3Error("AccessDenied", "The credential is not for a project.")

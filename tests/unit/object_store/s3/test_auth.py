@@ -35,6 +35,15 @@ def _swift_request(aws: AWSRequest) -> SwiftRequest:
                         script_name=MOUNT)
 
 
+def _resource(req: SwiftRequest) -> str:
+    return req.path[len("/s3"):] or "/"
+
+
+def _auth_path(url: str) -> str:
+    """S3's SigV2 canonical resource, as botocore signs it: /<bucket>/<key>, no endpoint path."""
+    return urlsplit(url).path[len(MOUNT + "/s3"):] or "/"
+
+
 def _signature_of(req: SwiftRequest, aws: AWSRequest) -> str:
     auth = req.headers.get("authorization", "")
     if "X-Amz-Signature" in req.query:
@@ -62,7 +71,7 @@ def test_sigv4_header_matches_botocore(url: str) -> None:
     S3SigV4Auth(CREDS, "s3", "RegionOne").add_auth(aws)
     req = _swift_request(aws)
     assert is_s3(req)
-    signed = signed_by(req, req.script_name + req.path)
+    signed = signed_by(req, req.script_name + req.path, _resource(req))
     assert signed.access == "AKID" and signed.payload == req.headers["x-amz-content-sha256"]
     assert s3_signature(signed.string_to_sign, "secret-key") == _signature_of(req, aws)
     assert s3_signature(signed.string_to_sign, "other") != _signature_of(req, aws)
@@ -73,24 +82,26 @@ def test_sigv4_presigned_matches_botocore(url: str) -> None:
     aws = AWSRequest(method="GET", url=url)
     S3SigV4QueryAuth(CREDS, "s3", "RegionOne", expires=60).add_auth(aws)
     req = _swift_request(aws)
-    signed = signed_by(req, req.script_name + req.path)
+    signed = signed_by(req, req.script_name + req.path, _resource(req))
     assert s3_signature(signed.string_to_sign, "secret-key") == _signature_of(req, aws)
     with pytest.raises(S3Error) as exc:
-        signed_by(req, req.script_name + req.path, now=time.time() + 120)
+        signed_by(req, req.script_name + req.path, _resource(req), now=time.time() + 120)
     assert exc.value.code == "AccessDenied" and "expired" in exc.value.message
 
 
 @pytest.mark.parametrize("url", URLS)
 def test_sigv2_header_and_query_match_botocore(url: str) -> None:
     aws = AWSRequest(method="GET", url=url, headers={"X-Amz-Meta-A": "1", "Content-Type": "x/y"})
+    aws.auth_path = _auth_path(url)
     HmacV1Auth(CREDS).add_auth(aws)
     req = _swift_request(aws)
-    signed = signed_by(req, req.script_name + req.path)
+    signed = signed_by(req, req.script_name + req.path, _resource(req))
     assert s3_signature(signed.string_to_sign, "secret-key") == _signature_of(req, aws)
     presigned = AWSRequest(method="GET", url=url)
+    presigned.auth_path = _auth_path(url)
     HmacV1QueryAuth(CREDS, expires=60).add_auth(presigned)
     preq = _swift_request(presigned)
-    psigned = signed_by(preq, preq.script_name + preq.path)
+    psigned = signed_by(preq, preq.script_name + preq.path, _resource(preq))
     assert s3_signature(psigned.string_to_sign, "secret-key") == _signature_of(preq, presigned)
 
 
@@ -99,13 +110,13 @@ def test_skew_and_malformed() -> None:
     S3SigV4Auth(CREDS, "s3", "RegionOne").add_auth(aws)
     req = _swift_request(aws)
     with pytest.raises(S3Error) as exc:
-        signed_by(req, req.script_name + req.path, now=time.time() + 3600)
+        signed_by(req, req.script_name + req.path, _resource(req), now=time.time() + 3600)
     assert exc.value.code == "RequestTimeTooSkewed" and exc.value.status == 403
     req.headers["authorization"] = "AWS4-HMAC-SHA256 Credential=AKID/x"
     with pytest.raises(S3Error):
-        signed_by(req, req.script_name + req.path)
+        signed_by(req, req.script_name + req.path, _resource(req))
     del req.headers["x-amz-content-sha256"]
     req.headers["authorization"] = aws.headers["Authorization"]
     with pytest.raises(S3Error) as exc:
-        signed_by(req, req.script_name + req.path)
+        signed_by(req, req.script_name + req.path, _resource(req))
     assert exc.value.code == "InvalidRequest"
