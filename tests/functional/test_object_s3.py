@@ -89,6 +89,8 @@ def test_buckets(s3: Any, cloud: RunningCloud) -> None:
     with pytest.raises(ClientError) as exc:
         s3.create_bucket(Bucket="Bad_Name")
     assert _code(exc) == (400, "InvalidBucketName")
+    info = httpx.get(f"{cloud.base_url}/info", timeout=30).json()
+    assert info["s3api"]["path"] == "/s3" and info["s3api"]["max_upload_part_num"] == 10000
     # The bucket is the Swift container of the credential's project.
     conn, _ = swift(cloud)
     assert name in [c["name"] for c in conn.get_account()[1]]
@@ -221,6 +223,13 @@ def test_multipart(s3: Any, bucket: str, cloud: RunningCloud) -> None:
     assert s3.get_object(Bucket=bucket, Key="big/file", Range=f"bytes={5 * MIB - 2}-{5 * MIB + 1}")[
         "Body"].read() == b"AABB"
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    assert [o["ETag"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == [expected_etag]
+    # Conditional reads compare the S3 ETag (boto3's ranged downloads send If-Match).
+    assert s3.get_object(Bucket=bucket, Key="big/file", IfMatch=expected_etag, Range="bytes=0-1")[
+        "Body"].read() == b"AA"
+    with pytest.raises(ClientError) as exc:
+        s3.get_object(Bucket=bucket, Key="big/file", IfNoneMatch=expected_etag)
+    assert _code(exc)[0] == 304
     # Swift reads the same object (an SLO over the parts).
     conn, _ = swift(cloud)
     headers, swift_body = conn.get_object(bucket, "big/file")
@@ -278,3 +287,42 @@ def test_other_projects_bucket_is_refused(cloud: RunningCloud, s3: Any, bucket: 
     with pytest.raises(ClientError) as exc:
         alt.list_objects_v2(Bucket=bucket)
     assert _code(exc)[1] == "NoSuchBucket"
+
+
+def _raw_put(cloud: RunningCloud, creds: tuple[str, str], path: str, body: bytes, headers: dict[str, str],
+             signed_body: bytes | None = None) -> httpx.Response:
+    """A SigV4 PUT signed by botocore (over ``signed_body`` when given), then sent with ``body``."""
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    class Signer(S3SigV4Auth):
+        def payload(self, request: Any) -> str:
+            # A declared payload (STREAMING-…) is signed as declared; botocore would hash the body.
+            declared = headers.get("X-Amz-Content-SHA256")
+            return declared if declared else str(super().payload(request))
+
+    url = f"{_endpoint(cloud)}/{path}"
+    aws = AWSRequest(method="PUT", url=url, data=signed_body if signed_body is not None else body, headers=headers)
+    Signer(Credentials(*creds), "s3", "RegionOne").add_auth(aws)
+    sent = {k: v for k, v in aws.headers.items()}
+    return httpx.put(url, content=body, headers=sent, timeout=30)
+
+
+def test_payload_checks_and_aws_chunked(cloud: RunningCloud, creds: tuple[str, str], s3: Any, bucket: str) -> None:
+    # A body that is not what x-amz-content-sha256 signed is refused and nothing is stored.
+    resp = _raw_put(cloud, creds, f"{bucket}/lie", b"the real body", {}, signed_body=b"something else")
+    assert resp.status_code == 400 and b"<Code>XAmzContentSHA256Mismatch</Code>" in resp.content, resp.text
+    with pytest.raises(ClientError) as exc:
+        s3.head_object(Bucket=bucket, Key="lie")
+    assert _code(exc)[0] == 404
+    # aws-chunked (what SDKs send over HTTPS): decoded to the object's bytes.
+    parts = [b"x" * 9000, b"y" * 100]
+    chunked = b"".join(f"{len(p):x}\r\n".encode() + p + b"\r\n" for p in parts)
+    chunked += b"0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n"
+    resp = _raw_put(cloud, creds, f"{bucket}/chunked", chunked, {
+        "X-Amz-Content-SHA256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "Content-Encoding": "aws-chunked",
+        "X-Amz-Decoded-Content-Length": str(sum(map(len, parts))), "X-Amz-Trailer": "x-amz-checksum-crc32"})
+    assert resp.status_code == 200, resp.text
+    got = s3.get_object(Bucket=bucket, Key="chunked")
+    assert got["Body"].read() == b"".join(parts) and "ContentEncoding" not in got

@@ -3,6 +3,7 @@ GetBucketLocation, the bucket ACL (canned private), versioning (never enabled), 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -110,6 +111,7 @@ async def list_objects(call: S3Call) -> SwiftResponse:
         await call.must(await call.swift("HEAD", call.bucket))
     truncated = len(rows) > limit
     rows = rows[:limit]
+    await _multipart_etags(call, rows)
     contents: list[dict[str, Any]] = []
     prefixes: list[dict[str, str]] = []
     for row in rows:
@@ -149,8 +151,24 @@ async def list_objects(call: S3Call) -> SwiftResponse:
 
 
 def _listing_etag(row: dict[str, Any]) -> str:
-    """A multipart object's S3 ETag (``md5-N``) when the listing row carries it (``s3_etag``), else its hash."""
+    """A multipart object's S3 ETag (``md5-N``, found by _multipart_etags), else the row's hash."""
     return str(row.get("s3_etag") or row.get("hash", ""))
+
+
+async def _multipart_etags(call: S3Call, rows: list[dict[str, Any]]) -> None:
+    """Listing rows of SLOs (``slo_etag``) get the S3 ETag their object keeps: a HEAD each, as the
+    listing holds only Swift's. Only multipart objects pay for it."""
+    from onestack.object_store.s3.objects import S3_ETAG
+
+    async def one(row: dict[str, Any]) -> None:
+        head = await call.swift("HEAD", call.bucket, row["name"])
+        await head.close()
+        if head.ok and head.headers.get(S3_ETAG):
+            row["s3_etag"] = head.headers[S3_ETAG]
+
+    slos = [r for r in rows if "slo_etag" in r and "name" in r]
+    for start in range(0, len(slos), 16):
+        await asyncio.gather(*(one(r) for r in slos[start:start + 16]))
 
 
 async def get_location(call: S3Call) -> SwiftResponse:

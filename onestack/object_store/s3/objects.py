@@ -137,11 +137,12 @@ async def _multipart_conditions(call: S3Call, headers: dict[str, str]) -> SwiftR
 
 async def get_object(call: S3Call, head: bool = False) -> SwiftResponse:
     headers = {name: call.req.headers[name] for name in (*CONDITIONS, "range") if name in call.req.headers}
-    query = {"part-number": call.query["partNumber"]} if "partNumber" in call.query else None
+    if "partNumber" in call.query:
+        raise S3Error("NotImplemented", "Reading an object by part number is not offered; use a Range.")
     not_modified = await _multipart_conditions(call, headers)
     if not_modified is not None:
         return not_modified
-    resp = await call.swift("HEAD" if head else "GET", call.bucket, call.key, headers=headers, query=query)
+    resp = await call.swift("HEAD" if head else "GET", call.bucket, call.key, headers=headers)
     if resp.status == 304:
         await resp.close()
         return empty(304, {k: v for k, v in s3_headers(resp.headers).items() if k in ("etag", "last-modified")})
