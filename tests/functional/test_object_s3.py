@@ -170,6 +170,15 @@ def test_listings_v1_v2(s3: Any, bucket: str) -> None:
     paginated = [o["Key"] for p in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, PaginationConfig={
         "PageSize": 2}) for o in p.get("Contents", [])]
     assert paginated == keys
+    # Names that need encoding (boto3 asks for encoding-type=url and decodes), in UTF-8 byte order.
+    odd = ["f sp+ace&=?.txt", "f\u00fc/x%41", "f\u4e2d"]
+    for key in odd:
+        s3.put_object(Bucket=bucket, Key=key, Body=b"odd")
+    assert [o["Key"] for o in s3.list_objects(Bucket=bucket, Prefix="f")["Contents"]] == odd
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix="f", Delimiter="/")
+    assert [p["Prefix"] for p in listed["CommonPrefixes"]] == ["f\u00fc/"]
+    assert s3.get_object(Bucket=bucket, Key=odd[0])["Body"].read() == b"odd"
+    keys += odd
     deleted = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys]})
     assert sorted(d["Key"] for d in deleted["Deleted"]) == sorted(keys)
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket)

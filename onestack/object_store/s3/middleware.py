@@ -141,6 +141,10 @@ def factory(state: ObjectStoreState) -> Middleware | None:
             except SwiftError as err:
                 log.info("%s: Swift said %s to an S3 request", request_id, err.status)
                 return _render(from_swift(err.status), req, request_id)
+            except Exception:
+                # A bug: still an S3 answer, so the client shows S3's error rather than failing to parse.
+                log.exception("%s: the S3 request failed", request_id)
+                return _render(S3Error("InternalError"), req, request_id)
 
         return handle
 
