@@ -21,6 +21,7 @@ from onestack.identity.api import (
     credentials,
     domain_config,
     domains,
+    ec2tokens,
     ep_filter,
     grants,
     groups,
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 API_MODULES = (
     versions, auth, projects, domains, users, groups, roles, grants, role_assignments,
     app_creds, credentials, trusts, catalog, ep_filter, limits, domain_config, policies, revoke,
+    ec2tokens,
 )
 PREFIX = "/identity"
 

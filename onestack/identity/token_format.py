@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 import msgpack
 
 FORMAT_VERSION = 1
-METHODS = ("password", "token", "application_credential", "totp", "mapped", "oauth1", "external")
+# New methods go at the end: a token keeps its methods as a bitmask of these positions.
+METHODS = ("password", "token", "application_credential", "totp", "mapped", "oauth1", "external", "ec2credential")
 
 
 def new_audit_id() -> str:

@@ -27,6 +27,7 @@ from onestack.object_store.proxy.pipeline import build_pipeline
 from onestack.object_store.proxy.router import make_app
 from onestack.object_store.ring import store
 from onestack.object_store.ring.ring import Ring
+from onestack.object_store.s3.keystone import S3TokenChecker
 from onestack.object_store.service.containers import ContainerService
 from onestack.object_store.state import ObjectStoreState, RingHolder
 
@@ -86,6 +87,9 @@ def build_proxy(process: Process) -> Running:
                           hash_path_suffix=ring.hash_path_suffix)
     state = ObjectStoreState(config=config.object_store, db=db, rings=holder, objects=objects,
                              containers=containers, validator=process.validator)
+    # S3's signatures are checked by identity (s3tokens) through the process's own session.
+    state.ec2_lookup = S3TokenChecker(lambda: process.session)
+    state.region = config.bootstrap.region
     register_core(state)
     handler = build_pipeline(state, make_app(state), FACTORIES)
     state.pipeline = handler

@@ -323,7 +323,12 @@ async def issue(ident: Identity, body: Any, *, include_catalog: bool = True) -> 
             outcome.expires_at = outcome.expires_at or result.expires_at
             outcome.parent_audit_id = outcome.parent_audit_id or result.parent_audit_id
     assert outcome is not None
-    scope = auth.get("scope")
+    return await issue_for(ident, outcome, auth.get("scope"), include_catalog=include_catalog)
+
+
+async def issue_for(ident: Identity, outcome: Authenticated, scope: Any, *,
+                    include_catalog: bool = True) -> tuple[str, dict[str, Any]]:
+    """A token for a caller some method authenticated (password, or an EC2 signature)."""
     trust_scoped = isinstance(scope, dict) and "OS-TRUST:trust" in scope
     write = ident.db.write if trust_scoped else ident.db.read
     payload = await write(_scope_payload, ident, outcome, scope)
