@@ -24,7 +24,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench._keystone import ensure_memcached
+from _keystone import ensure_memcached
 
 INSTALL_TIMEOUT = 1800
 PART_POWER = 10
@@ -113,7 +113,7 @@ log_name = proxy-server
 log_address = {workdir}/no-syslog
 
 [pipeline:main]
-pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk tempurl tempauth copy \
+pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk tempurl s3api tempauth copy \
 container-quotas account-quotas slo dlo proxy-logging proxy-server
 
 [app:proxy-server]
@@ -123,6 +123,9 @@ account_autocreate = true
 [filter:tempauth]
 use = egg:swift#tempauth
 user_bench_tester = testing .admin
+
+[filter:s3api]
+use = egg:swift#s3api
 
 [filter:cache]
 use = egg:swift#memcache
