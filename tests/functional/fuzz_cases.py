@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import tempfile
 import types
 import uuid
@@ -20,7 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from onestack import server
 from onestack.core.api.faults import ErrorRenderer
@@ -66,18 +67,29 @@ def _handler_of(endpoint: Callable[..., Any]) -> Callable[..., Any] | None:
 
 
 @cache
-def served_endpoints() -> tuple[Endpoint, ...]:
-    """Every (route, method) of every service ``onestack up`` mounts, read from the built apps."""
+def _built_services() -> tuple[Any, ...]:
+    """The services ``onestack up`` mounts, built as it builds them (routes read, nothing served)."""
     with tempfile.TemporaryDirectory() as tmp:
         config = load_config(None, environ={}, overrides={"server.data_dir": str(Path(tmp) / "data")})
         db = server.open_database(config)
         try:
+            # Some services read their tables while being built (the object store its ring).
+            server.upgrade_schema(db)
             built = server.build_cloud(config, db)
         finally:
             db.dispose()
+    return tuple(built.services)
+
+
+@cache
+def served_endpoints() -> tuple[Endpoint, ...]:
+    """Every (route, method) of every service ``onestack up`` mounts, read from the built apps."""
     found: list[Endpoint] = []
-    for service in built.services:
+    for service in _built_services():
         for route in service.routes:
+            if isinstance(route, Mount) and service.name in MOUNTED_ROUTES \
+                    and all(e.service != service.name for e in found):
+                found.extend(_mounted(service.name, service.prefix, service.render_error))
             if not isinstance(route, Route):
                 continue
             for method in sorted((route.methods or set()) - {"HEAD"}):
@@ -85,6 +97,29 @@ def served_endpoints() -> tuple[Endpoint, ...]:
                                       tuple(route.param_convertors), _handler_of(route.endpoint),
                                       service.render_error))
     return tuple(found)
+
+
+# Services whose API is one mounted app that parses its own paths (Swift's proxy: account,
+# container and object are path segments, not routes): the shapes of their paths and methods,
+# as the service's API reference gives them, so the fuzz reaches them too.
+MOUNTED_ROUTES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
+    "object-store": [
+        ("/info", ("GET",)),
+        ("/v1/{account}", ("GET", "POST", "PUT", "DELETE")),
+        ("/v1/{account}/{container}", ("GET", "POST", "PUT", "DELETE")),
+        ("/v1/{account}/{container}/{object:path}", ("GET", "POST", "PUT", "DELETE", "COPY")),
+    ],
+}
+
+
+def _mounted(name: str, prefix: str, render_error: ErrorRenderer) -> list[Endpoint]:
+    return [Endpoint(name, prefix, path, method, tuple(re.findall(r"{(\w+)(?::\w+)?}", path)), None, render_error)
+            for path, methods in MOUNTED_ROUTES[name] for method in methods]
+
+
+def mounted_services() -> tuple[str, ...]:
+    """Services that serve (part of) their API through a mounted app rather than routes."""
+    return tuple(sorted({s.name for s in _built_services() for r in s.routes if isinstance(r, Mount)}))
 
 
 def served_services() -> list[str]:
@@ -467,6 +502,8 @@ def cases_for(endpoint: Endpoint, real: dict[tuple[str, str], str], rng: random.
     body = b"{}" if endpoint.method in ("POST", "PUT", "PATCH") else None
     for name, value in header_values(endpoint.service):
         found.append(Case(endpoint, f"header {name}={value!r:.30}", url, body=body, headers={name: value}))
+    if endpoint.service in MOUNTED_ROUTES and endpoint.service == "object-store":
+        found.extend(swift_cases(endpoint, url, real))
     if endpoint.method == "GET":
         found.extend(Case(endpoint, f"query {q[:40]}", url, query=q) for q in QUERIES)
         found.append(Case(endpoint, "long url", url + "/" + "x" * 8000))
@@ -499,6 +536,80 @@ def cases_for(endpoint: Endpoint, real: dict[tuple[str, str], str], rng: random.
                 doc = {k: v for k, v in base.items() if k != prop}
                 found.append(Case(endpoint, f"schema {wrapper} without {prop}", url,
                                   body=encode({wrapper: doc} if wrapper else doc)))
+    return found
+
+
+# --- Swift: its input is headers and queries more than bodies ------------------------------------
+
+# Hostile request headers by the method they matter to: metadata past the constraints, names and
+# values Swift refuses, malformed expiry, copy, manifest, symlink, ACL, quota and versioning
+# headers. None of them is valid, so none may change what it addresses.
+SWIFT_HEADERS: dict[str, list[dict[str, Any]]] = {
+    "write": [
+        {"X-Object-Meta-Fuzz": "v" * 300}, {"X-Object-Meta-" + "n" * 200: "v"},
+        {"X-Container-Meta-Fuzz": "v" * 300}, {"X-Container-Meta-" + "n" * 200: "v"},
+        {"X-Account-Meta-Fuzz": "v" * 300}, {"X-Account-Meta-" + "n" * 200: "v"},
+        {**{f"X-Object-Meta-K{i}": "v" * 200 for i in range(30)}},
+        {**{f"X-Container-Meta-K{i}": "v" * 200 for i in range(30)}},
+        {"X-Object-Meta-Fuzz": b"\xff\xfe"}, {"X-Container-Meta-Fuzz": b"\xed\xa0\x80"},
+        {"X-Delete-At": "soon"}, {"X-Delete-At": "1"}, {"X-Delete-At": "-5"}, {"X-Delete-At": "9" * 40},
+        {"X-Delete-After": "-1"}, {"X-Delete-After": "later"}, {"X-Delete-After": "1e400"},
+        {"X-Copy-From": "no-slash"}, {"X-Copy-From": "/"}, {"X-Copy-From": "c/%00"},
+        {"X-Copy-From": "fuzz-nowhere/o", "X-Copy-From-Account": "%00"},
+        {"X-Object-Manifest": "no-slash"}, {"X-Object-Manifest": "/%00"},
+        {"X-Static-Large-Object": "true"}, {"X-Symlink-Target": "no-slash"},
+        {"X-Symlink-Target": "c/o", "X-Symlink-Target-Account": "a/b"},
+        {"X-Container-Read": ".r:"}, {"X-Container-Read": ".bogus:x"}, {"X-Container-Write": ".r:*"},
+        {"X-Container-Read": "x" * 9000}, {"X-Versions-Location": "a/b"}, {"X-History-Location": "a/b"},
+        {"X-Versions-Location": "c1", "X-History-Location": "c2"}, {"X-Versions-Enabled": "maybe"},
+        {"X-Container-Meta-Quota-Bytes": "lots"}, {"X-Container-Meta-Quota-Count": "-5"},
+        {"X-Account-Meta-Quota-Bytes": "lots"}, {"X-Account-Meta-Quota-Bytes": "-1"},
+        {"X-Storage-Policy": "fuzz-no-such-policy"}, {"X-Timestamp": "yesterday"}, {"X-Timestamp": "-1"},
+        {"If-None-Match": "fuzz"}, {"Content-Type": "text/plain; swift_bytes=-1"},
+        {"Content-Type": "x" * 9000}, {"Transfer-Encoding": "gzip, chunked"}, {"ETag": "\x00"},
+        {"X-Container-Sync-To": "//%00"}, {"X-Container-Sync-Key": "k" * 9000},
+        {"X-Remove-Container-Meta-" + "n" * 200: "x"}, {"X-Remove-Object-Meta-" + "n" * 200: "x"},
+    ],
+    "COPY": [{}, {"Destination": "no-slash"}, {"Destination": "/"}, {"Destination": "%00/o"},
+             {"Destination": "fuzz-nowhere/o", "Destination-Account": "a/b"}, {"Destination": "c/" + "o" * 1100}],
+    "GET": [{"Range": "bytes=9-1"}, {"Range": "bytes=" + "1-2," * 300}, {"Range": "bytes=x-y"},
+            {"If-Modified-Since": "\x00"}, {"If-Match": "x" * 9000}, {"X-Newest": "maybe"}],
+}
+SWIFT_QUERIES = ["format=xmlx", "format=json&limit=10001", "prefix=%00", "delimiter=%ED%A0%80", "delimiter=ab",
+                 "end_marker=%00", "marker=x%00", "path=%00", "reverse=maybe", "multipart-manifest=get",
+                 "symlink=get", "temp_url_sig=x&temp_url_expires=abc", "version-id=abc", "versions&marker=%FF",
+                 "bulk-delete", "extract-archive=tar.xz", "multipart-manifest=delete"]
+# Static large object manifests (PUT ?multipart-manifest=put): a valid one, each leaf then made
+# hostile. {segment} is the fuzz's own object, which the manifest names as its one segment.
+SLO_SEEDS: list[Any] = [[{"path": "{segment}", "etag": None, "size_bytes": None, "range": "0-0"}]]
+BULK_BODIES: list[tuple[str, bytes]] = [
+    ("bulk-delete", b"/fuzz-nowhere/x\n%00\n\xed\xa0\x80\n" + b"/" * 3000),
+    ("extract-archive=tar", b"not a tar archive" * 100),
+    ("extract-archive=tar.gz", b"\x1f\x8b" + b"\x00" * 200),
+]
+
+
+def swift_cases(endpoint: Endpoint, url: str, real: dict[tuple[str, str], str]) -> list[Case]:
+    """Swift's own hostile inputs for one of its path shapes."""
+    found: list[Case] = []
+    method = endpoint.method
+    body = b"fuzz" if method in ("PUT", "POST") else None
+    for headers in SWIFT_HEADERS["write"] if method in ("PUT", "POST") else SWIFT_HEADERS.get(method, []):
+        label = ",".join(headers)[:40] or "no headers"
+        found.append(Case(endpoint, f"swift-header {label}", url, body=body, headers=dict(headers)))
+    if method in ("GET", "POST", "PUT", "DELETE"):
+        found.extend(Case(endpoint, f"swift-query {q[:40]}", url, body=body, query=q) for q in SWIFT_QUERIES)
+    if method == "PUT" and "object" in endpoint.params:
+        segment = "/{}/{}".format(real.get((endpoint.service, "container"), "fuzz-nowhere"),
+                                  real.get((endpoint.service, "object"), "o"))
+        for seed in json.loads(json.dumps(SLO_SEEDS).replace("{segment}", segment)):
+            for at, doc in leaf_mutations(seed):
+                found.append(Case(endpoint, f"swift-slo {at}", url, body=encode(doc),
+                                  query="multipart-manifest=put"))
+    if method in ("POST", "PUT", "DELETE") and "object" not in endpoint.params:
+        for query, raw in BULK_BODIES:
+            found.append(Case(endpoint, f"swift-bulk {query}", url, body=raw, query=query,
+                              headers={"Content-Type": "text/plain", "Accept": "application/json"}))
     return found
 
 

@@ -631,3 +631,68 @@ def test_volume_root_strips_the_version_and_project() -> None:
     assert cloud.volume_root("http://h:1/volume/v3/abc") == "http://h:1/volume"
     assert cloud.volume_root("http://h:1/volume/v3") == "http://h:1/volume"
     assert cloud.volume_facts(cloud.Admin("tok", {"identity": "http://x"})) == tempest_conf.VolumeFacts()
+
+
+def test_object_store_in_catalog_configures_swift_from_info(tmp_path: Path) -> None:
+    facts = tempest_conf.ObjectStoreFacts(discoverable=True, sections=("slo", "swift", "tempurl"),
+                                          tempurl_digests=("sha1", "sha256", "sha512"))
+    conf = _parse(tempest_conf.render(tempest_conf.ConfInputs(
+        identity_url="http://h/identity", admin_password="x", workspace=tmp_path,
+        available_services={"identity", "object-store"}, object_store=facts)))
+    assert conf["service_available"]["swift"] == "True"
+    assert conf["object-storage"]["catalog_type"] == "object-store"
+    assert conf["object-storage"]["reseller_admin_role"] == "ResellerAdmin"
+    assert conf["object-storage"]["operator_role"] == "member"
+    features = conf["object-storage-feature-enabled"]
+    assert features["discoverable_apis"] == "slo,swift,tempurl"
+    assert features["discoverability"] == "True"
+    assert (features["container_sync"], features["object_versioning"]) == ("False", "False")
+    assert features["tempurl_digest_hashlib"] == "sha256"
+
+
+def test_object_store_flags_follow_info_sections(tmp_path: Path) -> None:
+    facts = tempest_conf.ObjectStoreFacts(discoverable=True, sections=("container_sync", "versioned_writes"),
+                                          tempurl_digests=("sha1",))
+    assert (facts.container_sync, facts.object_versioning, facts.tempurl_digest) == (True, True, "sha1")
+    # No /info: nothing optional is claimed (never Tempest's default "all").
+    conf = _parse(tempest_conf.render(tempest_conf.ConfInputs(
+        identity_url="http://h/identity", admin_password="x", workspace=tmp_path,
+        available_services={"identity", "object-store"})))
+    assert conf["object-storage-feature-enabled"]["discoverable_apis"] == ""
+    assert conf["object-storage-feature-enabled"]["discoverability"] == "False"
+    without = _parse(tempest_conf.render(tempest_conf.ConfInputs(
+        identity_url="http://h/identity", admin_password="x", workspace=tmp_path, available_services={"identity"})))
+    assert without["service_available"]["swift"] == "False" and "object-storage" not in without
+
+
+def test_object_store_facts_come_from_info() -> None:
+    import http.server
+    import json
+    import threading
+
+    from conformance_lib import cloud
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            found = self.path == "/object-store/info"
+            data = json.dumps({"swift": {"version": "2"}, "tempurl": {"allowed_digests": ["sha1", "sha512"]},
+                               "bulk_delete": {}} if found else {}).encode()
+            self.send_response(200 if found else 404)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/object-store/v1/AUTH_p1"
+    try:
+        facts = cloud.object_store_facts(cloud.Admin("tok", {"identity": "http://x", "object-store": url}))
+    finally:
+        server.shutdown()
+    assert facts == tempest_conf.ObjectStoreFacts(True, ("bulk_delete", "swift", "tempurl"), ("sha1", "sha512"))
+    assert facts.tempurl_digest == "sha512"
+    assert cloud.object_store_root("http://h/object-store/v1/AUTH_x") == "http://h/object-store"
+    assert cloud.object_store_facts(cloud.Admin("tok", {"identity": "http://x"})) == tempest_conf.ObjectStoreFacts()

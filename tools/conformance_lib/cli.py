@@ -191,8 +191,11 @@ def _one_pass(args: argparse.Namespace, venv: Path, name: str, run_dir: Path) ->
         volume = cloud.volume_facts(admin) if "volume" in offered else tempest_conf.VolumeFacts()
         if "volume" in offered:
             print(f"conformance: [{name}] volume facts: {volume}", flush=True)
+        objects = cloud.object_store_facts(admin) if "object-storage" in offered else tempest_conf.ObjectStoreFacts()
+        if "object-storage" in offered:
+            print(f"conformance: [{name}] object-store facts: {objects}", flush=True)
         result = runner.run_pass(venv, target, spec, workdir / "tempest", catalog, image, args.concurrency,
-                                 args.timeout, args.test_timeout, args.verbose, compute, network, volume)
+                                 args.timeout, args.test_timeout, args.verbose, compute, network, volume, objects)
         result.offered = offered
         return result
     finally:

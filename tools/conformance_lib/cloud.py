@@ -23,6 +23,7 @@ from conformance_lib.tempest_conf import (
     ComputeFacts,
     ImageFacts,
     NetworkFacts,
+    ObjectStoreFacts,
     VolumeFacts,
     clear_cidr,
     ordered_formats,
@@ -399,3 +400,30 @@ def volume_facts(admin: Admin) -> VolumeFacts:
         manage_volume=_answers(f"{volume_url}/os-volume-manage", token, {}, ok=(400,)),
         manage_snapshot=_answers(f"{volume_url}/os-snapshot-manage", token, {}, ok=(400,)),
     )
+
+
+def object_store_root(object_url: str) -> str:
+    """The proxy's root (where ``/info`` is) of a ``.../v1/AUTH_<project>`` catalog URL."""
+    head, sep, _ = object_url.rstrip("/").rpartition("/v1/")
+    return head if sep else object_url.rstrip("/")
+
+
+def object_store_facts(admin: Admin) -> ObjectStoreFacts:
+    """The sections of the object store's ``GET /info`` (what the cluster advertises).
+
+    Swift lists a middleware in /info only when it is in the pipeline, and Tempest runs an
+    optional API's tests only when ``discoverable_apis`` names it, so the list is exactly /info's.
+    """
+    object_url = admin.endpoints.get("object-store")
+    if not object_url:
+        return ObjectStoreFacts()
+    try:
+        _, info = _request(f"{object_store_root(object_url)}/info")
+    except (OSError, ValueError):
+        return ObjectStoreFacts()
+    if not isinstance(info, dict):
+        return ObjectStoreFacts()
+    sections = tuple(sorted(str(k) for k in info if k != "admin"))
+    tempurl = info.get("tempurl") if isinstance(info.get("tempurl"), dict) else {}
+    digests = tuple(str(d) for d in tempurl.get("allowed_digests", ()) or ())
+    return ObjectStoreFacts(discoverable=True, sections=sections, tempurl_digests=digests)

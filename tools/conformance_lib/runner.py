@@ -74,7 +74,8 @@ def _stream(cmd: list[str], cwd: Path, env: dict[str, str], log: Path, timeout: 
 def prepare_workspace(venv: Path, workspace: Path, target: Target, spec: PassSpec, catalog: set[str],
                       image: tempest_conf.ImageFacts, compute: tempest_conf.ComputeFacts | None = None,
                       network: tempest_conf.NetworkFacts | None = None,
-                      volume: tempest_conf.VolumeFacts | None = None) -> None:
+                      volume: tempest_conf.VolumeFacts | None = None,
+                      object_store: tempest_conf.ObjectStoreFacts | None = None) -> None:
     subprocess.run(_tempest(venv, "init", "--workspace-path", str(workspace.parent / "workspace.yaml"),
                             str(workspace)),
                    check=True, capture_output=True, timeout=300)
@@ -83,6 +84,7 @@ def prepare_workspace(venv: Path, workspace: Path, target: Target, spec: PassSpe
         available_services=catalog, security_compliance=spec.security,
         use_system_token=spec.use_system_token, image=image, compute=compute or tempest_conf.ComputeFacts(),
         network=network or tempest_conf.NetworkFacts(), volume=volume or tempest_conf.VolumeFacts(),
+        object_store=object_store or tempest_conf.ObjectStoreFacts(),
     )
     (workspace / "etc" / "tempest.conf").write_text(tempest_conf.render(inputs))
 
@@ -119,9 +121,10 @@ def run_pass(venv: Path, target: Target, spec: PassSpec, workspace: Path, catalo
              image: tempest_conf.ImageFacts, concurrency: int, timeout: float, test_timeout: int,
              verbose: bool, compute: tempest_conf.ComputeFacts | None = None,
              network: tempest_conf.NetworkFacts | None = None,
-             volume: tempest_conf.VolumeFacts | None = None) -> PassResult:
+             volume: tempest_conf.VolumeFacts | None = None,
+             object_store: tempest_conf.ObjectStoreFacts | None = None) -> PassResult:
     started = time.monotonic()
-    prepare_workspace(venv, workspace, target, spec, catalog, image, compute, network, volume)
+    prepare_workspace(venv, workspace, target, spec, catalog, image, compute, network, volume, object_store)
     env = _env(venv, workspace, test_timeout)
     cmd = _tempest(venv, "run", "--regex", spec.regex, "--concurrency", str(concurrency))
     if spec.excludes:

@@ -222,6 +222,36 @@ def _at_least(version: str | None, wanted: str) -> bool:
     return (int(major), int(minor or 0)) >= (int(w_major), int(w_minor or 0))
 
 
+@dataclass(frozen=True)
+class ObjectStoreFacts:
+    """What tools/conformance learnt from the object store's ``GET /info`` (see ``cloud.object_store_facts``)."""
+
+    # /info answered: Tempest's discoverability tests (GET /info and its sections) then run.
+    discoverable: bool = False
+    # The top-level sections of /info (each middleware registers itself only when enabled): Tempest
+    # runs the tests of an optional API only when it is named here.
+    sections: tuple[str, ...] = ()
+    # tempurl's allowed_digests; Tempest signs temp URLs with ``tempurl_digest_hashlib``.
+    tempurl_digests: tuple[str, ...] = ()
+
+    @property
+    def container_sync(self) -> bool:
+        return "container_sync" in self.sections
+
+    @property
+    def object_versioning(self) -> bool:
+        # Tempest's versioning tests use X-Versions-Location: Swift's versioned_writes.
+        return "versioned_writes" in self.sections
+
+    @property
+    def tempurl_digest(self) -> str:
+        """sha256 (Tempest's default) unless the cluster offers only sha1 (or sha512)."""
+        for digest in ("sha256", "sha512", "sha1"):
+            if digest in self.tempurl_digests:
+                return digest
+        return "sha256"
+
+
 @dataclass
 class ConfInputs:
     identity_url: str  # e.g. http://127.0.0.1:5000/identity (no version suffix)
@@ -237,6 +267,7 @@ class ConfInputs:
     compute: ComputeFacts = field(default_factory=ComputeFacts)
     network: NetworkFacts = field(default_factory=NetworkFacts)
     volume: VolumeFacts = field(default_factory=VolumeFacts)
+    object_store: ObjectStoreFacts = field(default_factory=ObjectStoreFacts)
 
 
 def _bool(value: bool) -> str:
@@ -511,6 +542,34 @@ def _network_features(inputs: ConfInputs) -> dict[str, str]:
     }
 
 
+def _object_storage(inputs: ConfInputs) -> dict[str, str]:
+    return {
+        "catalog_type": "object-store",
+        "region": inputs.region,
+        "endpoint_type": "public",
+        # The roles keystoneauth gives the account of a project (operator_roles) and every account
+        # (reseller_admin_role); ``onestack bootstrap`` creates both roles.
+        "operator_role": "member",
+        "reseller_admin_role": "ResellerAdmin",
+        # Objects are listed in the same transaction that stores them: no wait is needed, a
+        # stuck listing should fail fast.
+        "build_timeout": "10",
+    }
+
+
+def _object_storage_features(inputs: ConfInputs) -> dict[str, str]:
+    """Each flag follows what GET /info advertises; an empty list means "no optional API"."""
+    facts = inputs.object_store
+    return {
+        # Never "all" (Tempest's default), which would claim every middleware Swift has.
+        "discoverable_apis": ",".join(facts.sections),
+        "discoverability": _bool(facts.discoverable),
+        "container_sync": _bool(facts.container_sync),
+        "object_versioning": _bool(facts.object_versioning),
+        "tempurl_digest_hashlib": facts.tempurl_digest,
+    }
+
+
 def build_config(inputs: ConfInputs) -> configparser.ConfigParser:
     flags = {s.available_flag for s in services_in_catalog(inputs.available_services)}
     conf = configparser.ConfigParser(interpolation=None)
@@ -543,6 +602,9 @@ def build_config(inputs: ConfInputs) -> configparser.ConfigParser:
     if "neutron" in flags:
         conf["network"] = _network(inputs)
         conf["network-feature-enabled"] = _network_features(inputs)
+    if "swift" in flags:
+        conf["object-storage"] = _object_storage(inputs)
+        conf["object-storage-feature-enabled"] = _object_storage_features(inputs)
     conf["service-clients"] = {"http_timeout": "60"}
     conf["validation"] = {"run_validation": "False"}
     return conf
