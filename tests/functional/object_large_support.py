@@ -5,9 +5,12 @@ gigabytes go through the proxy without the test holding them."""
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
 
 MIB = 1024 * 1024
 _BLOCKS = [os.urandom(MIB) for _ in range(7)]
@@ -53,3 +56,21 @@ def pattern_md5(seed: int, size: int) -> str:
     for chunk in pattern(seed, size):
         digest.update(chunk)
     return digest.hexdigest()
+
+
+def request(sw: Any, method: str, path: str, query: str = "", headers: dict[str, str] | None = None,
+            body: Any = None, chunked: bool = False) -> tuple[int, dict[str, str], bytes]:
+    """One request to ``<account URL>/<path>?<query>`` with the swiftclient connection's token
+    (``object_support.raw`` quotes a ``?`` in its path); ``chunked`` sends an iterable body chunked."""
+    url = urlsplit(sw.url)
+    hc = http.client.HTTPConnection(url.hostname, url.port, timeout=600)
+    try:
+        target = url.path + ("/" + quote(path) if path else "") + (f"?{query}" if query else "")
+        all_headers = {"X-Auth-Token": sw.token, **(headers or {})}
+        if chunked:
+            all_headers["Transfer-Encoding"] = "chunked"
+        hc.request(method, target, body=body, headers=all_headers, encode_chunked=chunked)
+        resp = hc.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        hc.close()

@@ -5,7 +5,6 @@ larger than the proxy may buffer)."""
 
 from __future__ import annotations
 
-import http.client
 import io
 import json
 import os
@@ -14,7 +13,7 @@ import tarfile
 import time
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 from xml.etree import ElementTree
 
 import pytest
@@ -22,8 +21,8 @@ from swiftclient.client import Connection
 
 from tests.functional.cloud import RunningCloud
 from tests.functional.compute_support import module_cloud
-from tests.functional.object_large_support import MIB, pattern, pattern_md5, tree_rss
-from tests.functional.object_support import raw, swift, unique
+from tests.functional.object_large_support import MIB, pattern, pattern_md5, request, tree_rss
+from tests.functional.object_support import swift, unique
 
 bcloud = module_cloud("bulk")
 
@@ -46,8 +45,8 @@ def make_tar(files: dict[str, bytes], mode: str = "w", pax: dict[str, dict[str, 
 
 def extract(sw: Connection, path: str, archive: bytes, kind: str = "tar",
             accept: str = "application/json", headers: dict[str, str] | None = None) -> tuple[int, Any]:
-    status, _h, body = raw(sw, "PUT", f"{path}?extract-archive={kind}",
-                           {"Accept": accept, **(headers or {})}, archive)
+    status, _h, body = request(sw, "PUT", path, f"extract-archive={kind}", {"Accept": accept, **(headers or {})},
+                               archive)
     return status, json.loads(body) if accept == "application/json" else body
 
 
@@ -89,7 +88,7 @@ def test_extract_reports_bad_archives(sw: Connection) -> None:
     status, report = extract(sw, "", make_tar({"noslash": b"x"}))
     assert report["Response Status"] == "400 Bad Request"
     assert report["Response Body"] == "Invalid Tar File: No Valid Files"
-    status, _h, body = raw(sw, "PUT", "?extract-archive=zip", body=b"x")
+    status, _h, body = request(sw, "PUT", "", "extract-archive=zip", body=b"x")
     assert status == 400 and body == b"Unsupported archive format"
     status, report = extract(sw, "", make_tar({f"{unique('ea')}/o": b"x"}), accept="text/html")
     assert status == 200  # Swift reports the 406 in the body it could not format
@@ -126,15 +125,10 @@ def test_extract_streams_a_large_archive(bcloud: RunningCloud, sw: Connection) -
     sizes = [300 * MIB, 1, 200 * MIB + 5]
     before = tree_rss(bcloud.proc.pid)
     started = time.monotonic()
-    url = urlsplit(sw.url)
-    hc = http.client.HTTPConnection(url.hostname, url.port, timeout=300)
-    try:
-        hc.request("PUT", url.path + "?extract-archive=tar", body=_streamed_tar(cont, sizes), encode_chunked=True,
-                   headers={"X-Auth-Token": sw.token, "Accept": "application/json", "Transfer-Encoding": "chunked"})
-        resp = hc.getresponse()
-        report = json.loads(resp.read())
-    finally:
-        hc.close()
+    status, _h, out = request(sw, "PUT", "", "extract-archive=tar", {"Accept": "application/json"},
+                              _streamed_tar(cont, sizes), chunked=True)
+    report = json.loads(out)
+    assert status == 200
     assert report["Number Files Created"] == 3, report
     after = tree_rss(bcloud.proc.pid)
     print(f"\n{sum(sizes) // MIB} MiB tar extracted in {time.monotonic() - started:.1f}s; "
@@ -149,7 +143,7 @@ def test_extract_streams_a_large_archive(bcloud: RunningCloud, sw: Connection) -
 
 def bulk_delete(sw: Connection, names: list[str], accept: str = "application/json") -> tuple[int, bytes]:
     body = "\n".join(quote(n) for n in names).encode()
-    status, _h, out = raw(sw, "POST", "?bulk-delete", {"Accept": accept, "Content-Type": "text/plain"}, body)
+    status, _h, out = request(sw, "POST", "", "bulk-delete", {"Accept": accept, "Content-Type": "text/plain"}, body)
     return status, out
 
 
@@ -184,7 +178,7 @@ def test_bulk_delete_formats_and_limits(sw: Connection) -> None:
     assert root.tag == "delete" and root.findtext("number_not_found") == "1"
     status, out = bulk_delete(sw, [])
     assert json.loads(out)["Response Body"] == "Invalid bulk delete."
-    status, _h, out = raw(sw, "POST", "?bulk-delete", {"Accept": "application/json", "Content-Type": "application/json"},
+    status, _h, out = request(sw, "POST", "", "bulk-delete", {"Accept": "application/json", "Content-Type": "application/json"},
                           b"[]")
     assert json.loads(out)["Response Status"] == "406 Not Acceptable"
 
@@ -196,7 +190,7 @@ def test_bulk_delete_needs_the_callers_rights(bcloud: RunningCloud, sw: Connecti
     alt = swift(bcloud, "devstack-alt")[0]
     account = sw.url.rstrip("/").rsplit("/", 1)[1]
     body = f"/{cont}/mine\n".encode()
-    status, _h, out = raw(alt, "POST", "?bulk-delete", {"Accept": "application/json"}, body)
+    status, _h, out = request(alt, "POST", "", "bulk-delete", {"Accept": "application/json"}, body)
     assert status == 200
     # In alt's own account there is no such container: nothing of demo's can be named from there.
     assert json.loads(out)["Number Deleted"] == 0

@@ -21,7 +21,7 @@ from swiftclient.client import ClientException, Connection
 
 from tests.functional.cloud import RunningCloud
 from tests.functional.compute_support import module_cloud
-from tests.functional.object_large_support import MIB, pattern, pattern_md5, tree_rss
+from tests.functional.object_large_support import MIB, pattern, pattern_md5, request, tree_rss
 from tests.functional.object_support import raw, swift, unique
 
 lcloud = module_cloud("large")
@@ -69,8 +69,7 @@ def put_segments(sw: Connection, cont: str, parts: list[bytes]) -> list[dict[str
 
 def put_manifest(sw: Connection, cont: str, name: str, manifest: list[dict[str, Any]],
                  headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    return raw(sw, "PUT", f"{cont}/{name}?multipart-manifest=put", headers,
-               json.dumps(manifest).encode())
+    return request(sw, "PUT", f"{cont}/{name}", "multipart-manifest=put", headers, json.dumps(manifest).encode())
 
 
 # -- the swift CLI ----------------------------------------------------------------------------
@@ -171,11 +170,11 @@ def test_slo_put_validates_every_segment(sw: Connection, cont: str) -> None:
     status, _headers, body = put_manifest(sw, cont, "bad", bad)
     assert status == 400
     assert body.decode().splitlines() == [
-        "Errors:", f"{cont}_segments/seg/0000, Etag Mismatch", f"{cont}_segments/seg/0001, Size Mismatch",
-        f"{cont}_segments/missing, 404 Not Found"]
+        "Errors:", f"/{cont}_segments/seg/0000, Etag Mismatch", f"/{cont}_segments/seg/0001, Size Mismatch",
+        f"/{cont}_segments/missing, 404 Not Found"]
     status, _h, body = put_manifest(sw, cont, "bad", bad, {"Accept": "application/json"})
-    assert status == 400 and json.loads(body)["Errors"][0] == [f"{cont}_segments/seg/0000", "Etag Mismatch"]
-    status, _h, body = raw(sw, "PUT", f"{cont}/bad?multipart-manifest=put", body=b"{not json")
+    assert status == 400 and json.loads(body)["Errors"][0] == [f"/{cont}_segments/seg/0000", "Etag Mismatch"]
+    status, _h, body = request(sw, "PUT", f"{cont}/bad", "multipart-manifest=put", body=b"{not json")
     assert (status, body) == (400, b"Manifest must be valid JSON.\n")
     status, _h, body = put_manifest(sw, cont, "bad", [{"path": "nocontainer"}])
     assert status == 400 and b"path does not refer to an object" in body
@@ -237,7 +236,7 @@ def test_nested_manifests_ranges_and_inline_data(sw: Connection, cont: str) -> N
     stored = json.loads(sw.get_object(cont, "outer", query_string="multipart-manifest=get")[1])
     assert stored[0]["sub_slo"] is True and stored[1]["range"] == "100-199" and "data" in stored[2]
     # Deleting with the segments follows the nested manifest too.
-    status, _h, body = raw(sw, "DELETE", f"{cont}/outer?multipart-manifest=delete", {"Accept": "application/json"})
+    status, _h, body = request(sw, "DELETE", f"{cont}/outer", "multipart-manifest=delete", {"Accept": "application/json"})
     report = json.loads(body)
     assert status == 200 and report["Response Status"] == "200 OK", report
     assert report["Number Deleted"] == 4 and report["Number Not Found"] == 1  # seg 1 named twice
@@ -253,7 +252,7 @@ def test_segment_changed_after_manifest_is_a_409(sw: Connection, cont: str) -> N
     assert status == 409
     sw.put_object(cont + "_segments", "seg/0000", b"z" * 10)  # same size, other bytes
     assert raw(sw, "GET", f"{cont}/m")[0] == 409
-    status, _h, body = raw(sw, "DELETE", f"{cont}/plain-not-slo?multipart-manifest=delete")
+    status, _h, body = request(sw, "DELETE", f"{cont}/plain-not-slo", "multipart-manifest=delete")
     assert status == 200 and b"Number Not Found: 1" in body
 
 

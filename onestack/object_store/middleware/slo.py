@@ -214,7 +214,14 @@ class StaticLargeObject:
             return resp
         changed = False
         for item in listing:
-            if not isinstance(item, dict) or not isinstance(item.get("hash"), str) or ";" not in item["hash"]:
+            if not isinstance(item, dict):
+                continue
+            tag = item.get("slo_etag")
+            if isinstance(tag, str) and not tag.startswith('"'):
+                # Rows that keep it apart already: shown quoted, as Swift's listings show it.
+                item["slo_etag"] = f'"{tag}"'
+                changed = True
+            if not isinstance(item.get("hash"), str) or ";" not in item["hash"]:
                 continue
             value, *params = [p.strip() for p in item["hash"].split(";")]
             kept = []
