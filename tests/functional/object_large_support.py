@@ -7,12 +7,17 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
+import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 MIB = 1024 * 1024
+# python-swiftclient's CLI: beside the running interpreter (a venv not on PATH), else on PATH.
+SWIFT_CLI = str(Path(sys.executable).with_name("swift")) if Path(sys.executable).with_name("swift").exists() \
+    else (shutil.which("swift") or "swift")
 _BLOCKS = [os.urandom(MIB) for _ in range(7)]
 
 

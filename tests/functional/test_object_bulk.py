@@ -21,7 +21,14 @@ from swiftclient.client import Connection
 
 from tests.functional.cloud import RunningCloud
 from tests.functional.compute_support import module_cloud
-from tests.functional.object_large_support import MIB, pattern, pattern_md5, request, tree_rss
+from tests.functional.object_large_support import (
+    MIB,
+    SWIFT_CLI,
+    pattern,
+    pattern_md5,
+    request,
+    tree_rss,
+)
 from tests.functional.object_support import swift, unique
 
 bcloud = module_cloud("bulk")
@@ -204,7 +211,7 @@ def test_swift_cli_delete_uses_bulk_delete(sw: Connection) -> None:
     for i in range(30):
         sw.put_object(cont, f"o{i}", b"x")
     env = dict(os.environ, OS_AUTH_TOKEN=sw.token, OS_STORAGE_URL=sw.url)
-    proc = subprocess.run(["swift", "--debug", "delete", cont], env=env, capture_output=True, text=True, timeout=120,
+    proc = subprocess.run([SWIFT_CLI, "--debug", "delete", cont], env=env, capture_output=True, text=True, timeout=120,
                           check=False)
     assert proc.returncode == 0, proc.stderr
     assert "bulk-delete" in proc.stderr  # swiftclient chose bulk delete from /info

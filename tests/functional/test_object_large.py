@@ -21,7 +21,14 @@ from swiftclient.client import ClientException, Connection
 
 from tests.functional.cloud import RunningCloud
 from tests.functional.compute_support import module_cloud
-from tests.functional.object_large_support import MIB, pattern, pattern_md5, request, tree_rss
+from tests.functional.object_large_support import (
+    MIB,
+    SWIFT_CLI,
+    pattern,
+    pattern_md5,
+    request,
+    tree_rss,
+)
 from tests.functional.object_support import raw, swift, unique
 
 lcloud = module_cloud("large")
@@ -53,7 +60,7 @@ def swift_cli(sw: Connection, *args: str, cwd: Path | None = None) -> subprocess
     env = dict(os.environ, OS_AUTH_TOKEN=sw.token, OS_STORAGE_URL=sw.url)
     for key in ("OS_CLOUD", "OS_AUTH_URL", "OS_USERNAME", "OS_PASSWORD"):
         env.pop(key, None)
-    proc = subprocess.run(["swift", *args], env=env, capture_output=True, text=True, timeout=300, cwd=cwd, check=False)
+    proc = subprocess.run([SWIFT_CLI, *args], env=env, capture_output=True, text=True, timeout=300, cwd=cwd, check=False)
     assert proc.returncode == 0, f"swift {' '.join(args)}: {proc.stdout}\n{proc.stderr}"
     return proc
 
