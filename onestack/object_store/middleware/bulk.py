@@ -261,31 +261,42 @@ class _TarStream:
         self._pending: Iterable[bytes] = iter(())
         self._buf = bytearray()
 
-    async def _more(self) -> bool:
+    async def _piece(self) -> bytes:
+        """The next decompressed piece of the body; b"" at its end."""
         for out in self._pending:
-            self._buf += out
-            return True
+            if out:
+                return out
         async for raw in self._chunks:
             self._pending = iter(self._d.feed(raw))
             for out in self._pending:
-                self._buf += out
-                return True
-        return False
+                if out:
+                    return out
+        return b""
 
     async def read(self, n: int) -> bytes:
         """``n`` bytes, or fewer only at the end of the stream."""
-        while len(self._buf) < n and await self._more():
-            pass
+        while len(self._buf) < n:
+            piece = await self._piece()
+            if not piece:
+                break
+            self._buf += piece
         out = bytes(self._buf[:n])
         del self._buf[:n]
         return out
 
     async def chunks(self, n: int) -> AsyncIterator[bytes]:
+        """The next ``n`` bytes as they come (pieces passed on without a copy when they fit)."""
         while n > 0:
-            if not self._buf and not await self._more():
-                raise tarfile.ReadError("unexpected end of data")
-            out = bytes(self._buf[:n])
-            del self._buf[:len(out)]
+            if self._buf:
+                out = bytes(self._buf[:n])
+                del self._buf[:len(out)]
+            else:
+                out = await self._piece()
+                if not out:
+                    raise tarfile.ReadError("unexpected end of data")
+                if len(out) > n:
+                    self._buf += out[n:]
+                    out = out[:n]
             n -= len(out)
             yield out
 

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import email.utils
@@ -51,6 +52,7 @@ from onestack.object_store.state import ObjectStoreState
 MAX_MANIFEST_SEGMENTS = 1000
 MAX_MANIFEST_SIZE = 8 * 1024 * 1024
 YIELD_FREQUENCY = 10
+HEAD_CONCURRENCY = 4  # segments HEADed at once while checking a manifest (Swift's concurrency)
 MAX_NESTING = 10  # sub-manifests deeper than this end the read (a manifest naming itself)
 SYSMETA_ETAG = "x-object-sysmeta-slo-etag"
 SYSMETA_SIZE = "x-object-sysmeta-slo-size"
@@ -214,7 +216,14 @@ class StaticLargeObject:
             return resp
         changed = False
         for item in listing:
-            if not isinstance(item, dict) or not isinstance(item.get("hash"), str) or ";" not in item["hash"]:
+            if not isinstance(item, dict):
+                continue
+            tag = item.get("slo_etag")
+            if isinstance(tag, str) and not tag.startswith('"'):
+                # Rows that keep it apart already: shown quoted, as Swift's listings show it.
+                item["slo_etag"] = f'"{tag}"'
+                changed = True
+            if not isinstance(item.get("hash"), str) or ";" not in item["hash"]:
                 continue
             value, *params = [p.strip() for p in item["hash"].split(";")]
             kept = []
@@ -253,12 +262,16 @@ class StaticLargeObject:
         fmt = best_match(req.headers.get("accept")) or "text/plain"
         version, account, _c, _o = req.parts
         heads: dict[str, SwiftResponse] = {}
-        for seg in parsed:
-            if "path" in seg and seg["path"] not in heads:
-                path = f"/{version}/{account}/{seg['path'].lstrip('/')}"
+        limit = asyncio.Semaphore(HEAD_CONCURRENCY)
+
+        async def head(name: str) -> None:
+            async with limit:
+                path = f"/{version}/{account}/{name.lstrip('/')}"
                 resp = await call(self, req.sub("HEAD", path, headers=_token(req), source=SOURCE))
                 await resp.close()
-                heads[seg["path"]] = resp
+                heads[name] = resp
+
+        await asyncio.gather(*(head(name) for name in dict.fromkeys(s["path"] for s in parsed if "path" in s)))
         problems: list[list[str]] = []
         stored: list[dict[str, Any]] = []
         total = 0

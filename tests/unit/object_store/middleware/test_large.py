@@ -1,11 +1,12 @@
 """The shared pieces of the large-object middleware: Range over a whole length, Accept negotiation,
-conditionals against the large object's own ETag."""
+conditionals against the large object's own ETag; DLO's X-Object-Manifest values."""
 
 from __future__ import annotations
 
 import pytest
 
 from onestack.object_store.errors import SwiftError
+from onestack.object_store.middleware.dlo import split_manifest
 from onestack.object_store.middleware.large import best_match, check_conditions, parse_range
 from onestack.object_store.proxy.request import Headers, SwiftRequest
 
@@ -71,3 +72,18 @@ def test_conditions_on_the_large_objects_etag() -> None:
     with pytest.raises(SwiftError) as err:
         check_conditions(_req(**{"if-unmodified-since": "Mon, 30 Nov 2026 10:00:00 GMT"}), "abc", lm, base)
     assert err.value.status == 412
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("segs/prefix", ("segs", "prefix")),
+    ("segs/dir/", ("segs", "dir/")),
+    ("se%20gs/p%C3%A9", ("se gs", "pé")),
+    ("segs/", ("segs", "")),
+    ("segs", None),
+    ("/segs/p", None),
+    ("segs//p", None),
+    ("segs/p?x", None),
+    ("segs/p&x", None),
+])
+def test_dlo_manifest_value(value: str, expected: tuple[str, str] | None) -> None:
+    assert split_manifest(value) == expected
