@@ -51,9 +51,11 @@ from onestack.object_store.obj.ondisk import (
 )
 from onestack.object_store.timestamp import Timestamp
 
+# Re-exported: callers (server, replicator, auditor) import the disk backend's names from here.
 __all__ = ["BLOCK_SIZE", "DEFAULT_RECLAIM_AGE", "Deleted", "DeviceUnavailable", "DiskFileError", "Expired",
            "FileBackend", "NotFound", "ObjectBackend", "ObjectFiles", "ObjectReader", "ObjectWriter",
-           "Quarantined", "WriteHook", "classify", "run_io"]
+           "Quarantined", "WriteHook", "block_count", "classify", "encode_trailer", "merge_metadata", "parse_name",
+           "read_trailer", "run_io"]
 
 
 class ObjectBackend(Protocol):
