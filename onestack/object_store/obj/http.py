@@ -12,6 +12,7 @@ server (a corrupt block) ends with a broken connection, which the client raises 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
@@ -47,8 +48,10 @@ def _encode_headers(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
 class ObjectServerApp:
     """A raw ASGI app over an ``ObjectServer`` (no framework: bodies stream as they come)."""
 
-    def __init__(self, server: ObjectServer) -> None:
+    def __init__(self, server: ObjectServer, client_timeout: float = 60.0) -> None:
         self.server = server
+        # Seconds to wait for the next piece of a request body (Swift's client_timeout): 408 after.
+        self.client_timeout = client_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -79,7 +82,7 @@ class ObjectServerApp:
                 return
             await self._send_whole(send, 200, {"content-type": "application/json"}, json.dumps(hashes).encode())
             return
-        resp = await self.server.handle(device, part, method, rest, headers, _body(receive))
+        resp = await self.server.handle(device, part, method, rest, headers, _body(receive, self.client_timeout))
         await send({"type": "http.response.start", "status": resp.status,
                     "headers": _encode_headers(resp.headers)})
         if isinstance(resp.body, bytes):
@@ -103,9 +106,9 @@ class ObjectServerApp:
         await send({"type": "http.response.body", "body": body})
 
 
-async def _body(receive: Receive) -> AsyncIterator[bytes]:
+async def _body(receive: Receive, timeout: float) -> AsyncIterator[bytes]:
     while True:
-        message = await receive()
+        message = await asyncio.wait_for(receive(), timeout)
         if message["type"] == "http.disconnect":
             raise ConnectionError("client disconnected")
         chunk = message.get("body", b"")
@@ -115,12 +118,13 @@ async def _body(receive: Receive) -> AsyncIterator[bytes]:
             return
 
 
-def make_http_server(server: ObjectServer, host: str, port: int, **options: Any) -> Any:
+def make_http_server(server: ObjectServer, host: str, port: int, client_timeout: float = 60.0,
+                     **options: Any) -> Any:
     """A ``uvicorn.Server`` for the HTTP face (``await it.serve()``; set ``should_exit`` to stop)."""
     import uvicorn
 
-    config = uvicorn.Config(ObjectServerApp(server), host=host, port=port, log_level="warning", lifespan="off",
-                            access_log=False, **options)
+    config = uvicorn.Config(ObjectServerApp(server, client_timeout), host=host, port=port, log_level="warning",
+                            lifespan="off", access_log=False, **options)
     return uvicorn.Server(config)
 
 

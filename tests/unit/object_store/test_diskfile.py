@@ -86,6 +86,19 @@ def test_ranges_across_blocks(backend: FileBackend, start: int, end: int | None)
     assert run(read_all(backend, start, end)) == data[start:end]
 
 
+def test_small_object_is_read_with_its_trailer(backend: FileBackend) -> None:
+    run(put(backend, b"tiny", ts(1)))
+    files = run(backend.read_metadata(PART, HSH))
+    assert files.head == b"tiny" and files.data_metadata["etag"] == files.etag and files.meta_metadata is None
+    path = hash_dir(backend) / "0000000001.00000.data"
+    raw = bytearray(path.read_bytes())
+    raw[0] ^= 0x20  # "tiny" → "Tiny": the cached block must still be checked
+    path.write_bytes(bytes(raw))
+    with pytest.raises(diskfile.Quarantined):
+        run(read_all(backend))
+    assert not hash_dir(backend).exists()
+
+
 def test_empty_object(backend: FileBackend) -> None:
     etag = run(put(backend, b"", ts(1)))
     assert etag == hashlib.md5(b"").hexdigest()
@@ -97,8 +110,15 @@ def test_missing_device_and_object(tmp_path: Path) -> None:
     assert not gone.exists()
     with pytest.raises(diskfile.DeviceUnavailable):
         run(gone.open(PART, HSH))
+
+    async def write_to_gone() -> None:
+        writer = await gone.create(PART, HSH)  # the tmp file is made by the first write
+        await writer.write(b"x")
+        await writer.commit(ts(1), {})
+
     with pytest.raises(diskfile.DeviceUnavailable):
-        run(gone.create(PART, HSH))
+        run(write_to_gone())
+    assert not gone.exists()
     (tmp_path / "d").mkdir()
     with pytest.raises(diskfile.NotFound) as info:
         run(FileBackend(tmp_path / "d").open(PART, HSH))
@@ -235,6 +255,9 @@ def test_suffix_hashes(backend: FileBackend) -> None:
     assert list(first) == [HSH[-3:]]
     assert not (backend.root / "objects" / str(PART) / "hashes.invalid").exists()
     assert run(backend.get_hashes(PART)) == first  # cached, nothing invalid
+    # A rehashed partition holds its suffix dirs and hashes.json only (a replicator empties a
+    # handoff by removing exactly those).
+    assert sorted(os.listdir(backend.root / "objects" / str(PART))) == [HSH[-3:], "hashes.json"]
     run(backend.write_meta(PART, HSH, ts(2), {"x-timestamp": ts(2).internal}))
     second = run(backend.get_hashes(PART))
     assert second[HSH[-3:]] != first[HSH[-3:]]
@@ -274,6 +297,8 @@ def test_walk(backend: FileBackend) -> None:
     assert backend.partitions() == [PART]
     assert list(backend.iter_hashes(PART)) == [(HSH[-3:], HSH)]
     assert list(backend.iter_hashes(99)) == []
+    backend.remove_partition(PART)
+    assert backend.partitions() == []
 
 
 def test_reader_survives_replacement(backend: FileBackend) -> None:
@@ -290,3 +315,32 @@ def test_reader_survives_replacement(backend: FileBackend) -> None:
         return bytes(out)
 
     assert run(scenario()) == data
+
+
+def test_invalidations_are_never_lost_to_a_concurrent_get_hashes(backend: FileBackend) -> None:
+    """Writers append to hashes.invalid while get_hashes takes it away: every change must show."""
+    import threading
+
+    now = time.time()
+    suffixes = [f"{i:03x}" for i in range(40)]
+    stop = threading.Event()
+
+    def rehash_forever() -> None:
+        while not stop.is_set():
+            backend._get_hashes(PART, [])
+
+    hasher = threading.Thread(target=rehash_forever)
+    hasher.start()
+    try:
+        for round_ in range(3):
+            for suffix in suffixes:
+                hsh = "ab" * 14 + "0" + suffix
+                at = Timestamp(now + round_)
+                backend._write_empty(PART, hsh, f"{at.internal}.ts", {"x-timestamp": at.internal}, None)
+    finally:
+        stop.set()
+        hasher.join()
+    cached = backend._get_hashes(PART, [])
+    (backend.root / "objects" / str(PART) / "hashes.json").unlink()
+    assert backend._get_hashes(PART, []) == cached
+    assert sorted(cached) == suffixes

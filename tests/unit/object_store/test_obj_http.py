@@ -186,3 +186,26 @@ def test_make_client_serves_local_devices_in_process(tmp_path: Path) -> None:
     assert [u["obj"] for u in listing.updates] == ["o"]
     with pytest.raises(ValueError):
         make_client(tmp_path, "here", 5.0, listing)
+
+
+def test_stalled_upload_is_408(tmp_path: Path) -> None:
+    (tmp_path / "d1").mkdir()
+    server = ObjectServer(tmp_path, Listing(), "salt")
+    app = ObjectServerApp(server, client_timeout=0.2)
+    sent: list[dict[str, object]] = []
+    first = True
+
+    async def receive() -> dict[str, object]:
+        nonlocal first
+        if first:
+            first = False
+            return {"type": "http.request", "body": b"abc", "more_body": True}
+        await asyncio.sleep(30)  # the proxy never sends the rest
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    headers = [(b"x-timestamp", b"1"), (b"content-type", b"a/b"), (b"content-length", b"10")]
+    asyncio.run(app({"type": "http", "method": "PUT", "path": "/d1/1/a/c/o", "headers": headers}, receive, send))
+    assert sent[0]["status"] == 408

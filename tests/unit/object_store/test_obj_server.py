@@ -318,3 +318,64 @@ def test_unicode_names_and_metadata(server: ObjectServer) -> None:
     assert call(server, "PUT", h, b"x", path=path)[0].status == 201
     resp, body = call(server, "GET", path=path)
     assert body == b"x" and resp.headers["x-object-meta-name"] == "caf\u00e9"
+
+
+def test_body_that_breaks_or_stalls(server: ObjectServer, listing: Listing) -> None:
+    async def broken() -> AsyncIterator[bytes]:
+        yield b"part"
+        raise ConnectionError("client went away")
+
+    async def stalled() -> AsyncIterator[bytes]:
+        yield b"part"
+        raise TimeoutError
+
+    assert call(server, "PUT", {"X-Timestamp": ts(1), "Content-Type": "a/b"}, broken())[0].status == 499
+    assert call(server, "PUT", {"X-Timestamp": ts(1), "Content-Type": "a/b"}, stalled())[0].status == 408
+    assert not hash_dir(server).exists() and listing.updates == []
+    tmp = server.devices_root / "d1" / "tmp"
+    assert not tmp.exists() or os.listdir(tmp) == []
+
+
+def test_abandoned_reads_release_their_files(server: ObjectServer) -> None:
+    """A consumer that stops after one chunk (with the next block's read already started) leaves
+    no open file behind."""
+    put(server, os.urandom(BLOCK_SIZE * 3), 1)
+
+    async def scenario() -> None:
+        for _ in range(20):
+            resp = await server.handle("d1", 3, "GET", PATH, {})
+            assert isinstance(resp.body, AsyncIterator)
+            first = await anext(resp.body)
+            assert len(first) == BLOCK_SIZE
+            await resp.close()
+        for _ in range(5):  # and ones cancelled mid-read
+            resp = await server.handle("d1", 3, "GET", PATH, {})
+            task = asyncio.create_task(resp.read())
+            await asyncio.sleep(0)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    before = len(os.listdir("/proc/self/fd"))
+    run(scenario())
+    assert len(os.listdir("/proc/self/fd")) <= before
+
+
+def test_replicating_an_object_with_its_meta(server: ObjectServer, listing: Listing, tmp_path: Path) -> None:
+    """What a replicator does: PUT the .data's metadata at the data timestamp, then POST the
+    .meta's at its own, both X-Backend-Replication: the copy answers as the original."""
+    put(server, b"payload", 10, **{"X-Object-Meta-A": "1", "X-Delete-At": "20", "X-Object-Sysmeta-S": "s"})
+    call(server, "POST", {"X-Timestamp": ts(11), "X-Object-Meta-B": "2", "X-Delete-At": "30"})
+    src = run(server.backend("d1").read_metadata(3, hash_path(SUFFIX, "AUTH_p", "c", "o"), open_expired=True))
+    (tmp_path / "d2").mkdir()
+    base = {"X-Backend-Replication": "true"}
+    data_headers = {**src.data_metadata, **base, "X-Timestamp": src.data_timestamp.internal}
+    resp, _ = call(server, "PUT", data_headers, b"payload", device="d2")
+    assert resp.status == 201
+    assert src.meta_metadata is not None and src.meta_timestamp is not None
+    meta_headers = {**src.meta_metadata, **base, "X-Timestamp": src.meta_timestamp.internal}
+    assert call(server, "POST", meta_headers, device="d2")[0].status == 202
+    opened = {"X-Backend-Open-Expired": "true"}
+    original, copy = call(server, "HEAD", opened)[0].headers, call(server, "HEAD", opened, device="d2")[0].headers
+    assert original == copy and copy["x-delete-at"] == "30" and copy["x-object-meta-b"] == "2"
+    assert [u["timestamp"] for u in listing.updates] == [ts(10), ts(11)]  # the copies sent none
