@@ -5,6 +5,7 @@ openstacksdk and raw requests for Swift's exact statuses."""
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
@@ -41,6 +42,10 @@ def test_never_written_account_answers_empty(acct: SwiftAccount) -> None:
     assert head.headers["X-Account-Object-Count"] == "0"
     assert head.headers["X-Account-Bytes-Used"] == "0"
     assert float(head.headers["X-Timestamp"]) > 0
+    # Tempest's header checks: Swift's trans id shape, a content type on every answer.
+    assert re.match(r"^tx[0-9a-f]{21}-[0-9a-f]{10}$", head.headers["X-Trans-Id"])
+    assert head.headers["Content-Type"] and head.headers["Date"]
+    assert "Accept-Ranges" not in head.headers  # Swift's auto-create answer lacks it; a stored account has it
     plain = acct.request("GET")
     assert plain.status_code == 204 and plain.content == b""
     as_json = acct.request("GET", params={"format": "json"})
@@ -90,10 +95,12 @@ def test_metadata_limits(acct: SwiftAccount, headers: dict[str, str], words: str
 
 def test_account_management_is_off(acct: SwiftAccount) -> None:
     resp = acct.request("PUT")
-    assert resp.status_code == 405 and resp.headers["Allow"] == "GET, HEAD, POST"
+    assert resp.status_code == 405 and resp.headers["Allow"] == "GET, HEAD, OPTIONS, POST"
     # keystoneauth refuses an account DELETE to all but a reseller admin before the proxy's 405.
     assert acct.request("DELETE").status_code == 403
     assert acct.request("COPY").status_code == 405
+    options = acct.request("OPTIONS", token="")
+    assert options.status_code == 200 and options.headers["Allow"] == "GET, HEAD, OPTIONS, POST"
 
 
 def test_only_the_owner_gets_in(acct: SwiftAccount, cloud: RunningCloud, admin: Any) -> None:
@@ -117,6 +124,7 @@ def test_statistics_follow_containers(acct: SwiftAccount) -> None:
     head = acct.swift.head_account()
     assert int(head["x-account-container-count"]) == before + 2
     assert head["x-account-storage-policy-policy-0-container-count"] == str(before + 2)
+    assert head["accept-ranges"] == "bytes"
     acct.swift.delete_container("stats-2")
     assert int(acct.swift.head_account()["x-account-container-count"]) == before + 1
 
