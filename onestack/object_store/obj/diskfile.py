@@ -51,9 +51,11 @@ from onestack.object_store.obj.ondisk import (
 )
 from onestack.object_store.timestamp import Timestamp
 
+# Re-exported: callers (server, replicator, auditor) import the disk backend's names from here.
 __all__ = ["BLOCK_SIZE", "DEFAULT_RECLAIM_AGE", "Deleted", "DeviceUnavailable", "DiskFileError", "Expired",
            "FileBackend", "NotFound", "ObjectBackend", "ObjectFiles", "ObjectReader", "ObjectWriter",
-           "Quarantined", "WriteHook", "classify", "run_io"]
+           "Quarantined", "WriteHook", "block_count", "classify", "encode_trailer", "merge_metadata", "parse_name",
+           "read_trailer", "run_io"]
 
 
 class ObjectBackend(Protocol):
@@ -351,7 +353,11 @@ class FileBackend:
             return {}
         # One get_hashes per partition at a time (threads and processes): two would each write
         # hashes.json, and the later could hold a suffix hash older than the other's.
-        lock_fd = os.open(pdir / ".lock", os.O_WRONLY | os.O_CREAT, 0o644)
+        # The lock is the partition dir itself (no lock file to leave behind in it).
+        try:
+            lock_fd = os.open(pdir, os.O_RDONLY | os.O_DIRECTORY)
+        except FileNotFoundError:
+            return {}  # removed meanwhile (a handoff the replicator emptied)
         try:
             fcntl.flock(lock_fd, fcntl.LOCK_EX)
             return self._get_hashes_locked(part, pdir, recalculate)

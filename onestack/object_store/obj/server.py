@@ -203,8 +203,8 @@ class ObjectServer:
     # -- container updates -------------------------------------------------------------------
     def _pending_hook(self, backend: FileBackend, part: int, hsh: str, update: ContainerUpdate | None,
                       record: list[Path]) -> Any:
-        if update is None:
-            return None
+        if update is None or self.updater is None:
+            return None  # nothing owed (a replication write, or a server without a listing)
 
         def hook(file_name: str) -> None:
             record.append(pendings.write_pending(backend.root, hsh, part, file_name, update))

@@ -255,6 +255,9 @@ def test_suffix_hashes(backend: FileBackend) -> None:
     assert list(first) == [HSH[-3:]]
     assert not (backend.root / "objects" / str(PART) / "hashes.invalid").exists()
     assert run(backend.get_hashes(PART)) == first  # cached, nothing invalid
+    # A rehashed partition holds its suffix dirs and hashes.json only (a replicator empties a
+    # handoff by removing exactly those).
+    assert sorted(os.listdir(backend.root / "objects" / str(PART))) == [HSH[-3:], "hashes.json"]
     run(backend.write_meta(PART, HSH, ts(2), {"x-timestamp": ts(2).internal}))
     second = run(backend.get_hashes(PART))
     assert second[HSH[-3:]] != first[HSH[-3:]]
