@@ -15,17 +15,23 @@ from onestack.object_store import models
 from onestack.object_store.rpcapi import ContainerUpdate
 from onestack.object_store.service.containers import ContainerService
 from onestack.object_store.service.listing import parse_params
+from tests.functional.cloud import configured_db_kind, create_test_database, drop_test_database
 
 A = "AUTH_p1"
+# PostgreSQL too when the suite runs on it (ONESTACK_TEST_DB=postgresql): row locks and unique keys
+# are what keep concurrent writers right there.
+KINDS = ["sqlite"] + (["postgresql"] if configured_db_kind() == "postgresql" else [])
 
 
-@pytest.fixture
-def svc(tmp_path: Path) -> Iterator[ContainerService]:
-    engine = create_db_engine(f"sqlite:///{tmp_path}/os.db")
+@pytest.fixture(params=KINDS)
+def svc(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ContainerService]:
+    url = create_test_database(request.param) or f"sqlite:///{tmp_path}/os.db"
+    engine = create_db_engine(url)
     models.Base.metadata.create_all(engine)
-    db = Database(engine)
+    db = Database(engine, write_threads=8)
     yield ContainerService(db)
     db.dispose()
+    drop_test_database(url if request.param == "postgresql" else "")
 
 
 def run(coro: Any) -> Any:
@@ -149,3 +155,22 @@ def test_account_listing_and_meta(svc: ContainerService) -> None:
     assert [r.get("name") or r["subdir"] for r in rows] == ["a", "a-", "b", "x/y"]
     none, empty = run(svc.list_containers("AUTH_other", parse_params({}, 100)))
     assert none is None and empty == []
+
+
+def test_concurrent_writers(svc: ContainerService) -> None:
+    async def scenario() -> None:
+        created = await asyncio.gather(*(svc.put_container(A, "race", {}) for _ in range(12)))
+        assert created.count(True) == 1
+        # New account and containers at once: one account row, every container.
+        await asyncio.gather(*(svc.put_container("AUTH_new", f"c{i}", {}) for i in range(8)))
+        info = await svc.account_info("AUTH_new")
+        assert info is not None and info.container_count == 8
+        # Many objects and many versions of one object at once: counts exact, newest wins.
+        updates = [upd(f"o{i}", f"0000000010.{i:05d}", size=i, container="race") for i in range(40)]
+        updates += [upd("same", f"0000000020.{i:05d}", size=i, container="race") for i in range(20)]
+        await asyncio.gather(*(svc.update_container(u) for u in updates))
+        info2 = await svc.container_info(A, "race")
+        assert info2 is not None
+        assert (info2.object_count, info2.bytes_used) == (41, sum(range(40)) + 19)
+
+    run(scenario())
