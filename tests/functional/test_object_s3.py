@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import socket
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -38,14 +37,6 @@ def _client(cloud: RunningCloud, access: str, secret: str, **config: Any) -> Any
     return boto3.client("s3", endpoint_url=_endpoint(cloud), aws_access_key_id=access,
                         aws_secret_access_key=secret, region_name="RegionOne",
                         config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}, **config))
-
-
-@pytest.fixture(scope="module", autouse=True)
-def devices(cloud: RunningCloud) -> None:
-    """The session cloud's devices (d1..d3 of this host): the object agent makes them once it is
-    merged; until then a missing device dir is an unmounted disk (507)."""
-    for name in ("d1", "d2", "d3"):
-        (cloud.data_dir / "objects" / socket.gethostname() / name).mkdir(parents=True, exist_ok=True)
 
 
 @pytest.fixture(scope="module")
