@@ -45,7 +45,10 @@ def test_s3tokens_v4_gives_a_project_token(cloud: RunningCloud, demo: Any) -> No
     assert resp.status_code == 200, resp.text
     doc = resp.json()["token"]
     assert doc["project"]["id"] == demo.current_project_id and doc["user"]["id"] == demo.current_user_id
-    assert doc["methods"] == ["ec2credential"] and doc["roles"]
+    assert doc["methods"] == ["ec2credential"] and doc["roles"] and doc["catalog"]
+    bare = _post(cloud, "s3tokens?nocatalog", {"credentials": {"access": access, "token": token,
+                                                                "signature": signature}})
+    assert bare.status_code == 200 and "catalog" not in bare.json()["token"]
     # The token is a real one: identity validates it.
     check = httpx.get(f"{cloud.identity_url}/v3/auth/tokens", timeout=30,
                       headers={"X-Auth-Token": resp.headers["X-Subject-Token"],

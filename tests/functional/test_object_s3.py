@@ -3,8 +3,8 @@ copy, multi-delete, multipart, presigned URLs, signature refusals; the same data
 
 from __future__ import annotations
 
+import base64
 import hashlib
-import socket
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -37,14 +37,6 @@ def _client(cloud: RunningCloud, access: str, secret: str, **config: Any) -> Any
     return boto3.client("s3", endpoint_url=_endpoint(cloud), aws_access_key_id=access,
                         aws_secret_access_key=secret, region_name="RegionOne",
                         config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}, **config))
-
-
-@pytest.fixture(scope="module", autouse=True)
-def devices(cloud: RunningCloud) -> None:
-    """The session cloud's devices (d1..d3 of this host): the object agent makes them once it is
-    merged; until then a missing device dir is an unmounted disk (507)."""
-    for name in ("d1", "d2", "d3"):
-        (cloud.data_dir / "objects" / socket.gethostname() / name).mkdir(parents=True, exist_ok=True)
 
 
 @pytest.fixture(scope="module")
@@ -318,6 +310,17 @@ def _raw_put(cloud: RunningCloud, creds: tuple[str, str], path: str, body: bytes
     return httpx.put(url, content=body, headers=sent, timeout=30)
 
 
+def _raw_post(cloud: RunningCloud, creds: tuple[str, str], path: str, body: bytes) -> httpx.Response:
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    url = f"{_endpoint(cloud)}/{path}"
+    aws = AWSRequest(method="POST", url=url, data=body)
+    S3SigV4Auth(Credentials(*creds), "s3", "RegionOne").add_auth(aws)
+    return httpx.post(url, content=body, headers=dict(aws.headers.items()), timeout=30)
+
+
 def test_payload_checks_and_aws_chunked(cloud: RunningCloud, creds: tuple[str, str], s3: Any, bucket: str) -> None:
     # A body that is not what x-amz-content-sha256 signed is refused and nothing is stored.
     resp = _raw_put(cloud, creds, f"{bucket}/lie", b"the real body", {}, signed_body=b"something else")
@@ -325,6 +328,23 @@ def test_payload_checks_and_aws_chunked(cloud: RunningCloud, creds: tuple[str, s
     with pytest.raises(ClientError) as exc:
         s3.head_object(Bucket=bucket, Key="lie")
     assert _code(exc)[0] == 404
+    # A Content-MD5 that is not the body's: BadDigest, nothing stored; one that is not an MD5: InvalidDigest.
+    wrong_md5 = base64.b64encode(hashlib.md5(b"other").digest()).decode()
+    resp = _raw_put(cloud, creds, f"{bucket}/md5", b"body", {"Content-MD5": wrong_md5})
+    assert resp.status_code == 400 and b"<Code>BadDigest</Code>" in resp.content, resp.text
+    resp = _raw_put(cloud, creds, f"{bucket}/md5", b"body", {"Content-MD5": "not-base64!"})
+    assert resp.status_code == 400 and b"<Code>InvalidDigest</Code>" in resp.content, resp.text
+    with pytest.raises(ClientError) as exc:
+        s3.head_object(Bucket=bucket, Key="md5")
+    assert _code(exc)[0] == 404
+    # Malformed documents: MalformedXML, never a 5xx.
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="m")["UploadId"]
+    for path, body in ((f"{bucket}?delete", b"<Delete><Object>"), (f"{bucket}/m?uploadId={upload}", b"junk"),
+                       (f"{bucket}/m?uploadId={upload}", b"<CompleteMultipartUpload/>")):
+        resp = _raw_post(cloud, creds, path, body)
+        assert resp.status_code == 400 and b"<Code>MalformedXML</Code>" in resp.content, (path, resp.text)
+    resp = _raw_post(cloud, creds, f"{bucket}/m?uploadId={'0' * 32}", b"<CompleteMultipartUpload/>")
+    assert resp.status_code == 404 and b"<Code>NoSuchUpload</Code>" in resp.content
     # aws-chunked (what SDKs send over HTTPS): decoded to the object's bytes.
     parts = [b"x" * 9000, b"y" * 100]
     chunked = b"".join(f"{len(p):x}\r\n".encode() + p + b"\r\n" for p in parts)
@@ -335,3 +355,35 @@ def test_payload_checks_and_aws_chunked(cloud: RunningCloud, creds: tuple[str, s
     assert resp.status_code == 200, resp.text
     got = s3.get_object(Bucket=bucket, Key="chunked")
     assert got["Body"].read() == b"".join(parts) and "ContentEncoding" not in got
+
+
+def test_aws_cli(cloud: RunningCloud, creds: tuple[str, str], bucket: str, tmp_path: Any) -> None:
+    """The aws CLI (high-level ``s3`` commands: multipart above 8 MiB, listings) on the same endpoint."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    aws = shutil.which("aws", path=os.path.dirname(sys.executable)) or shutil.which("aws")
+    if aws is None:
+        pytest.skip("the aws CLI (awscli, test extra) is not installed")
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": creds[0], "AWS_SECRET_ACCESS_KEY": creds[1],
+           "AWS_DEFAULT_REGION": "RegionOne", "AWS_CONFIG_FILE": str(tmp_path / "none"),
+           "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}
+
+    def run(*args: str) -> str:
+        done = subprocess.run([aws, "--endpoint-url", _endpoint(cloud), *args], env=env, capture_output=True, check=False,
+                              text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    src = tmp_path / "big.bin"
+    src.write_bytes(os.urandom(9 * MIB))
+    run("s3", "cp", str(src), f"s3://{bucket}/cli/big.bin")
+    assert "cli/big.bin" in run("s3", "ls", f"s3://{bucket}/", "--recursive")
+    back = tmp_path / "back.bin"
+    run("s3", "cp", f"s3://{bucket}/cli/big.bin", str(back))
+    assert back.read_bytes() == src.read_bytes()
+    assert bucket in run("s3", "ls")
+    run("s3", "rm", f"s3://{bucket}/cli/big.bin")
+    assert "cli/big.bin" not in run("s3api", "list-objects-v2", "--bucket", bucket)

@@ -145,7 +145,8 @@ def _lookup(s: Session, ident: Identity, access: str) -> dict[str, Any]:
             "trust_id": blob.get("trust_id")}
 
 
-async def authenticate(ident: Identity, body: Any, kind: str) -> tuple[str, dict[str, Any]]:
+async def authenticate(ident: Identity, body: Any, kind: str, *,
+                       include_catalog: bool = True) -> tuple[str, dict[str, Any]]:
     """Check the signature in ``body`` (``kind`` "s3" or "ec2"); returns (token, document)."""
     creds = _credentials_of(body)
     found = await ident.db.read(_lookup, ident, creds["access"])
@@ -173,4 +174,4 @@ async def authenticate(ident: Identity, body: Any, kind: str) -> tuple[str, dict
         tokens._check_user_usable(s, user)
 
     await ident.db.read(usable)
-    return await tokens.issue_for(ident, who, scope)
+    return await tokens.issue_for(ident, who, scope, include_catalog=include_catalog)

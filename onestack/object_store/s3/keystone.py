@@ -36,7 +36,7 @@ class S3TokenChecker:
         body = {"credentials": {"access": signed.access, "signature": signed.signature,
                                 "token": base64.urlsafe_b64encode(signed.string_to_sign).decode("ascii")}}
         try:
-            resp = await session.http.post(f"{session.identity_url}/v3/s3tokens", json=body)
+            resp = await session.http.post(f"{session.identity_url}/v3/s3tokens?nocatalog", json=body)
         except httpx.HTTPError as exc:
             log.warning("identity's s3tokens is unreachable: %s", exc)
             raise S3Error("ServiceUnavailable") from None
