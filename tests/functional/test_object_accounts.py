@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 import pytest
+import requests
 import swiftclient.client
 from swiftclient.exceptions import ClientException
 
@@ -181,3 +182,15 @@ def test_listing_formats(listed: SwiftAccount) -> None:
     head = listed.request("HEAD", headers={"Accept": "application/json"})
     assert head.status_code == 204 and head.headers["Content-Type"] == "application/json; charset=utf-8"
     assert head.headers["X-Account-Container-Count"] == str(len(NAMES))
+
+
+def test_reseller_admin(acct: SwiftAccount, cloud: RunningCloud, admin: Any) -> None:
+    reseller = new_account(cloud, admin, role="ResellerAdmin")
+    head = acct.request("HEAD", token=reseller.token)
+    assert head.status_code == 204 and "X-Account-Container-Count" in head.headers
+    base = acct.url.rsplit("/", 1)[0]
+    long_name = "AUTH_" + "x" * 252  # 257 bytes
+    for method, path in (("GET", ""), ("POST", ""), ("PUT", "/c")):
+        resp = requests.request(method, f"{base}/{long_name}{path}", headers={"X-Auth-Token": reseller.token},
+                                timeout=60)
+        assert resp.status_code == 400 and "Account name length of 257 longer than 256" in resp.text

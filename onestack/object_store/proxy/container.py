@@ -95,6 +95,10 @@ def info_headers(info: ContainerInfo) -> Headers:
 
 def _check_put(state: ObjectStoreState, req: SwiftRequest, name: str) -> str:
     """Swift's container PUT checks; the storage policy to use."""
+    account = req.account or ""
+    if len(account.encode()) > state.config.max_account_name_length:  # it would be auto-created
+        raise bad_request(f"Account name length of {len(account.encode())} longer than "
+                          f"{state.config.max_account_name_length}")
     check_container_name(state.config, name)
     check_metadata(state.config, req.headers, "container")
     if req.headers.get("x-versions-location") and req.headers.get("x-history-location"):
