@@ -91,8 +91,9 @@ class ObjectBackend(Protocol):
         """``{suffix: md5 of its files}`` for REPLICATE; invalidated suffixes and ``recalculate``
         are rehashed (removing obsolete files and reclaimable tombstones first)."""
 
-    async def quarantine(self, part: int, hsh: str) -> Path | None:
-        """Move the hash dir to ``quarantined/objects/<hash>``; its suffix hash is invalidated."""
+    async def quarantine(self, part: int, hsh: str, bad_file: Path | None = None) -> Path | None:
+        """Move the hash dir to ``quarantined/objects/<hash>``; its suffix hash is invalidated.
+        With ``bad_file``: only while that file is still there (not replaced by a newer write)."""
 
     async def verify(self, part: int, hsh: str) -> ObjectFiles | None:
         """The auditor's check: every block's CRC and the whole MD5; quarantines and raises
@@ -169,7 +170,7 @@ class FileBackend:
                 meta_meta, meta_ts = self._read_meta_file(hdir / files.meta)
         except ValueError as exc:
             os.close(fd)
-            self._quarantine(part, hsh)
+            self._quarantine(part, hsh, data_path)
             raise Quarantined(f"{data_path}: {exc}") from None
         except BaseException:
             os.close(fd)
@@ -392,8 +393,10 @@ class FileBackend:
         return await run_io(self._get_hashes, part, list(recalculate or []))
 
     # -- damage ----------------------------------------------------------------------------
-    def _quarantine(self, part: int, hsh: str) -> Path | None:
+    def _quarantine(self, part: int, hsh: str, bad_file: Path | None = None) -> Path | None:
         hdir = self.hash_dir(part, hsh)
+        if bad_file is not None and not bad_file.exists():
+            return None  # a newer write already replaced the bad file: the dir holds good data
         qdir = self.root / "quarantined" / "objects"
         qdir.mkdir(parents=True, exist_ok=True)
         target = qdir / hsh
@@ -406,8 +409,8 @@ class FileBackend:
         self._invalidate(part, hsh[-3:])
         return target
 
-    async def quarantine(self, part: int, hsh: str) -> Path | None:
-        return await run_io(self._quarantine, part, hsh)
+    async def quarantine(self, part: int, hsh: str, bad_file: Path | None = None) -> Path | None:
+        return await run_io(self._quarantine, part, hsh, bad_file)
 
     def _verify(self, part: int, hsh: str) -> ObjectFiles | None:
         try:
@@ -425,7 +428,7 @@ class FileBackend:
                 raise BadBlock(f"{state.data_file}: MD5 differs from its ETag")
         except BadBlock as exc:
             os.close(fd)
-            self._quarantine(part, hsh)
+            self._quarantine(part, hsh, state.data_file)
             raise Quarantined(str(exc)) from None
         os.close(fd)
         return state
