@@ -5,12 +5,8 @@ Layout under the device dir (Swift's): ``objects/<part>/<suffix>/<hash>/<timesta
 ``quarantined/objects/<hash>/`` for corrupt ones, ``objects/<part>/hashes.json`` (suffix hashes for
 REPLICATE) with ``hashes.invalid`` (suffixes changed since), ``async_pending/`` (``updater.py``).
 
-File format (``.data``, and the empty-bodied ``.ts``/``.meta``): the object's bytes, then a CRC32
-per 1 MiB block of them (4 bytes each, big-endian), then the metadata as JSON, then a 24-byte
-footer: magic, version, data length, metadata length, CRC32 of the CRC table + metadata. The
-metadata has lower-case header names (Content-Type, ETag = the MD5 of the whole data,
-Content-Length, X-Timestamp, X-Object-Meta-*, X-Object-Sysmeta-*, X-Delete-At, ...) and ``name``
-(``/account/container/object``, so replicators and auditors know whose bytes these are).
+The file format, the errors and the I/O threads are in ``ondisk.py``; reading and writing one
+file in ``diskio.py``. This module is the device: the protocol and the directory backend.
 
 A write goes to a tmp file, is fsynced and renamed into its hash dir, so a crash never leaves a
 partial ``.data`` visible; older files of the hash dir are removed after a newer one lands
@@ -21,185 +17,45 @@ block's CRC before handing it out; a mismatch quarantines the hash dir and raise
 
 from __future__ import annotations
 
-import asyncio
+import fcntl
 import hashlib
 import json
 import os
-import struct
+import shutil
 import time
 import uuid
-import zlib
-from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
+from onestack.object_store.obj.diskio import ObjectReader, ObjectWriter
+from onestack.object_store.obj.ondisk import (
+    BLOCK_SIZE,
+    DEFAULT_RECLAIM_AGE,
+    BadBlock,
+    Deleted,
+    DeviceUnavailable,
+    DiskFileError,
+    Expired,
+    NotFound,
+    ObjectFiles,
+    Quarantined,
+    WriteHook,
+    block_count,
+    classify,
+    encode_trailer,
+    merge_metadata,
+    parse_name,
+    read_trailer,
+    run_io,
+)
 from onestack.object_store.timestamp import Timestamp
 
-BLOCK_SIZE = 1 << 20
-FOOTER = struct.Struct(">4sHHQII")  # magic, version, flags, data length, metadata length, trailer CRC
-MAGIC = b"OSOB"
-VERSION = 1
-DEFAULT_RECLAIM_AGE = 7 * 24 * 3600.0  # Swift's: tombstones older than a week are removed
-EXTS = (".data", ".ts", ".meta")
-
-# The keys of a .data's metadata a .meta cannot replace (Swift's reserved and system metadata).
-DATAFILE_ONLY = ("content-length", "etag", "name", "x-static-large-object")
-
-
-class DiskFileError(Exception):
-    pass
-
-
-class DeviceUnavailable(DiskFileError):
-    """The device dir is missing (the object server answers 507)."""
-
-
-class NotFound(DiskFileError):
-    """No object; ``timestamp`` is the tombstone's (or the expired object's) when there is one."""
-
-    def __init__(self, message: str = "not found", timestamp: Timestamp | None = None,
-                 metadata: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.timestamp = timestamp
-        self.metadata = metadata or {}
-
-
-class Deleted(NotFound):
-    pass
-
-
-class Expired(Deleted):
-    """Its X-Delete-At has passed; ``metadata`` is the object's (DELETE checks X-If-Delete-At)."""
-
-
-class Quarantined(NotFound):
-    """The file was corrupt: it has been moved to the device's quarantine."""
-
-
-def block_count(length: int) -> int:
-    return (length + BLOCK_SIZE - 1) // BLOCK_SIZE
-
-
-def parse_name(name: str) -> tuple[Timestamp, str] | None:
-    """``<timestamp>.<ext>`` → (timestamp, ext), None for anything else (tmp leftovers)."""
-    stem, dot, ext = name.rpartition(".")
-    if not dot or "." + ext not in EXTS:
-        return None
-    try:
-        return Timestamp.parse(stem), "." + ext
-    except ValueError:
-        return None
-
-
-@dataclass
-class FileSet:
-    """What a hash dir's files say: the winning data or tombstone, a newer .meta, and the rest."""
-
-    data: str | None = None
-    tombstone: str | None = None
-    meta: str | None = None
-    obsolete: list[str] = field(default_factory=list)
-
-
-def classify(names: list[str]) -> FileSet:
-    files = sorted(((p[0], {".ts": 2, ".meta": 1, ".data": 0}[p[1]], n) for n in names
-                    if (p := parse_name(n)) is not None), reverse=True)
-    out = FileSet()
-    for _ts, rank, name in files:
-        if out.data is None and out.tombstone is None:
-            if rank == 2:
-                out.tombstone = name
-            elif rank == 0:
-                out.data = name
-            elif out.meta is None:
-                out.meta = name  # newer than whatever data wins
-            else:
-                out.obsolete.append(name)
-        else:
-            out.obsolete.append(name)
-    if out.tombstone is not None and out.meta is not None:
-        out.obsolete.append(out.meta)  # a .meta newer than a tombstone describes nothing
-        out.meta = None
-    return out
-
-
-def encode_trailer(data_len: int, crcs: list[int], metadata: dict[str, Any]) -> bytes:
-    table = struct.pack(f">{len(crcs)}I", *crcs)
-    meta = json.dumps(metadata, separators=(",", ":"), ensure_ascii=False).encode()
-    crc = zlib.crc32(meta, zlib.crc32(table))
-    return table + meta + FOOTER.pack(MAGIC, VERSION, 0, data_len, len(meta), crc)
-
-
-@dataclass
-class Trailer:
-    data_len: int
-    crcs: list[int]
-    metadata: dict[str, str]
-
-
-def read_trailer(fd: int) -> Trailer:
-    """Blocking: the trailer of an open object file; ValueError when it is damaged."""
-    size = os.fstat(fd).st_size
-    if size < FOOTER.size:
-        raise ValueError("file shorter than its footer")
-    # One read usually gets footer, metadata and CRC table of a small object at once.
-    tail_len = min(size, 64 * 1024)
-    tail = os.pread(fd, tail_len, size - tail_len)
-    magic, version, _flags, data_len, meta_len, crc = FOOTER.unpack(tail[-FOOTER.size:])
-    if magic != MAGIC or version != VERSION:
-        raise ValueError("bad magic")
-    nblocks = block_count(data_len)
-    trailer_len = 4 * nblocks + meta_len
-    if data_len + trailer_len + FOOTER.size != size:
-        raise ValueError("length mismatch")
-    if trailer_len + FOOTER.size > tail_len:
-        tail = os.pread(fd, trailer_len + FOOTER.size, size - trailer_len - FOOTER.size)
-    body = tail[len(tail) - FOOTER.size - trailer_len:len(tail) - FOOTER.size]
-    table, meta = body[:4 * nblocks], body[4 * nblocks:]
-    if zlib.crc32(meta, zlib.crc32(table)) != crc:
-        raise ValueError("trailer checksum mismatch")
-    metadata = json.loads(meta)
-    if not isinstance(metadata, dict):
-        raise ValueError("metadata is not an object")  # noqa: TRY004 - callers treat ValueError as damage
-    return Trailer(data_len, list(struct.unpack(f">{nblocks}I", table)), metadata)
-
-
-def merge_metadata(data_meta: dict[str, str], meta_meta: dict[str, str] | None) -> dict[str, str]:
-    """A .meta replaces the user metadata and the allowed headers; the .data keeps its size,
-    ETag, name and system metadata; Content-Type only changes when the POST gave one."""
-    if meta_meta is None:
-        return dict(data_meta)
-    merged = dict(meta_meta)
-    for key, value in data_meta.items():
-        if key in DATAFILE_ONLY or key.startswith("x-object-sysmeta-"):
-            merged[key] = value
-    if "content-type" not in meta_meta and "content-type" in data_meta:
-        merged["content-type"] = data_meta["content-type"]
-    return merged
-
-
-@dataclass
-class ObjectFiles:
-    """An object's current state on one device."""
-
-    metadata: dict[str, str]  # merged .data + .meta, lower-case keys
-    data_timestamp: Timestamp
-    meta_timestamp: Timestamp | None
-    data_file: Path
-    data_len: int
-    crcs: list[int]
-
-    @property
-    def timestamp(self) -> Timestamp:
-        return self.meta_timestamp or self.data_timestamp
-
-    @property
-    def etag(self) -> str:
-        return self.metadata.get("etag", "")
-
-
-WriteHook = Callable[[str], None]  # called (blocking) with the final file name before the rename
+# Re-exported: callers (server, replicator, auditor) import the disk backend's names from here.
+__all__ = ["BLOCK_SIZE", "DEFAULT_RECLAIM_AGE", "Deleted", "DeviceUnavailable", "DiskFileError", "Expired",
+           "FileBackend", "NotFound", "ObjectBackend", "ObjectFiles", "ObjectReader", "ObjectWriter",
+           "Quarantined", "WriteHook", "block_count", "classify", "encode_trailer", "merge_metadata", "parse_name",
+           "read_trailer", "run_io"]
 
 
 class ObjectBackend(Protocol):
@@ -235,8 +91,9 @@ class ObjectBackend(Protocol):
         """``{suffix: md5 of its files}`` for REPLICATE; invalidated suffixes and ``recalculate``
         are rehashed (removing obsolete files and reclaimable tombstones first)."""
 
-    async def quarantine(self, part: int, hsh: str) -> Path | None:
-        """Move the hash dir to ``quarantined/objects/<hash>``; its suffix hash is invalidated."""
+    async def quarantine(self, part: int, hsh: str, bad_file: Path | None = None) -> Path | None:
+        """Move the hash dir to ``quarantined/objects/<hash>``; its suffix hash is invalidated.
+        With ``bad_file``: only while that file is still there (not replaced by a newer write)."""
 
     async def verify(self, part: int, hsh: str) -> ObjectFiles | None:
         """The auditor's check: every block's CRC and the whole MD5; quarantines and raises
@@ -247,134 +104,6 @@ class ObjectBackend(Protocol):
 
     def iter_hashes(self, part: int) -> Iterator[tuple[str, str]]:
         """``(suffix, hash)`` of every object dir of a partition (blocking)."""
-
-
-class ObjectReader:
-    """An open ``.data``: its state, and its bytes in checked blocks. The file stays readable
-    while open even if a newer write replaces it."""
-
-    def __init__(self, backend: FileBackend, part: int, hsh: str, fd: int, files: ObjectFiles) -> None:
-        self.backend, self.part, self.hsh = backend, part, hsh
-        self.fd: int | None = fd
-        self.files = files
-
-    @property
-    def metadata(self) -> dict[str, str]:
-        return self.files.metadata
-
-    @property
-    def length(self) -> int:
-        return self.files.data_len
-
-    def _read_block(self, index: int) -> bytes:
-        assert self.fd is not None
-        start = index * BLOCK_SIZE
-        size = min(BLOCK_SIZE, self.files.data_len - start)
-        block = os.pread(self.fd, size, start)
-        if len(block) != size or zlib.crc32(block) != self.files.crcs[index]:
-            raise _BadBlock(f"block {index} of {self.files.data_file} fails its checksum")
-        return block
-
-    async def iter_range(self, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
-        """The bytes of ``[start, end)``, one checked block (at most 1 MiB) at a time."""
-        end = self.files.data_len if end is None else min(end, self.files.data_len)
-        if start >= end:
-            return
-        for index in range(start // BLOCK_SIZE, block_count(end)):
-            try:
-                block = await asyncio.to_thread(self._read_block, index)
-            except _BadBlock as exc:
-                await self.close()
-                await self.backend.quarantine(self.part, self.hsh)
-                raise Quarantined(str(exc)) from None
-            base = index * BLOCK_SIZE
-            yield block[max(0, start - base):end - base]
-
-    async def close(self) -> None:
-        fd, self.fd = self.fd, None
-        if fd is not None:
-            os.close(fd)
-
-
-class _BadBlock(Exception):
-    pass
-
-
-class ObjectWriter:
-    """A new ``.data`` being written: chunks are buffered to 1 MiB and written, hashed and
-    CRC'd in a thread; ``commit`` finishes the file and renames it into place."""
-
-    def __init__(self, backend: FileBackend, part: int, hsh: str, fd: int, tmp: Path) -> None:
-        self.backend, self.part, self.hsh = backend, part, hsh
-        self.fd: int | None = fd
-        self.tmp = tmp
-        self.md5 = hashlib.md5(usedforsecurity=False)
-        self.crcs: list[int] = []
-        self.size = 0
-        self._pending = bytearray()
-
-    def _write_blocks(self, data: bytes, final: bool) -> None:
-        assert self.fd is not None
-        view = memoryview(data)
-        while len(view) >= BLOCK_SIZE or (final and len(view)):
-            block = view[:BLOCK_SIZE]
-            self.md5.update(block)
-            self.crcs.append(zlib.crc32(block))
-            written = 0
-            while written < len(block):
-                written += os.write(self.fd, block[written:])
-            self.size += len(block)
-            view = view[len(block):]
-
-    async def write(self, chunk: bytes) -> None:
-        self._pending += chunk
-        if len(self._pending) >= BLOCK_SIZE:
-            whole = len(self._pending) - len(self._pending) % BLOCK_SIZE
-            data, self._pending = bytes(self._pending[:whole]), self._pending[whole:]
-            await asyncio.to_thread(self._write_blocks, data, False)
-
-    @property
-    def received(self) -> int:
-        return self.size + len(self._pending)
-
-    def etag_now(self) -> str:
-        """The MD5 of everything written (call after ``flush``)."""
-        return self.md5.hexdigest()
-
-    async def flush(self) -> str:
-        """Writes what is buffered; answers the data's MD5 (its ETag)."""
-        data, self._pending = bytes(self._pending), bytearray()
-        if data:
-            await asyncio.to_thread(self._write_blocks, data, True)
-        return self.md5.hexdigest()
-
-    async def commit(self, timestamp: Timestamp, metadata: dict[str, str],
-                     before_rename: WriteHook | None = None) -> None:
-        """Trailer, fsync, ``before_rename(file name)`` (the async pending), rename, cleanup."""
-        await self.flush()
-        await asyncio.to_thread(self._commit, timestamp, metadata, before_rename)
-
-    def _commit(self, timestamp: Timestamp, metadata: dict[str, str], before_rename: WriteHook | None) -> None:
-        assert self.fd is not None
-        trailer = encode_trailer(self.size, self.crcs, metadata)
-        written = 0
-        while written < len(trailer):
-            written += os.write(self.fd, trailer[written:])
-        if self.backend.fsync:
-            os.fsync(self.fd)
-        os.close(self.fd)
-        self.fd = None
-        self.backend._place(self.part, self.hsh, self.tmp, f"{timestamp.internal}.data", before_rename)
-
-    async def abort(self) -> None:
-        """Drops the tmp file (a failed or refused upload)."""
-        fd, self.fd = self.fd, None
-        if fd is not None:
-            os.close(fd)
-            try:
-                os.unlink(self.tmp)
-            except FileNotFoundError:
-                pass
 
 
 class FileBackend:
@@ -413,22 +142,26 @@ class FileBackend:
     # -- reading ---------------------------------------------------------------------------
     def _open(self, part: int, hsh: str, now: float | None, open_expired: bool) -> tuple[int, ObjectFiles]:
         hdir = self.hash_dir(part, hsh)
-        try:
-            names = os.listdir(hdir)
-        except (FileNotFoundError, NotADirectoryError):
-            self._check()
-            raise NotFound() from None
-        files = classify(names)
-        if files.tombstone is not None:
-            ts = parse_name(files.tombstone)
-            raise Deleted("deleted", ts[0] if ts else None)
-        if files.data is None:
-            raise NotFound()
-        data_path = hdir / files.data
-        try:
-            fd = os.open(data_path, os.O_RDONLY)
-        except FileNotFoundError:
-            raise NotFound("replaced while opening") from None
+        for _attempt in range(3):
+            try:
+                names = os.listdir(hdir)
+            except (FileNotFoundError, NotADirectoryError):
+                self._check()
+                raise NotFound() from None
+            files = classify(names)
+            if files.tombstone is not None:
+                ts = parse_name(files.tombstone)
+                raise Deleted("deleted", ts[0] if ts else None)
+            if files.data is None:
+                raise NotFound()
+            data_path = hdir / files.data
+            try:
+                fd = os.open(data_path, os.O_RDONLY)
+                break
+            except FileNotFoundError:
+                continue  # a newer write cleaned it away between listdir and open: look again
+        else:
+            raise NotFound("replaced while opening")
         try:
             trailer = read_trailer(fd)
             meta_meta = None
@@ -437,7 +170,7 @@ class FileBackend:
                 meta_meta, meta_ts = self._read_meta_file(hdir / files.meta)
         except ValueError as exc:
             os.close(fd)
-            self._quarantine(part, hsh)
+            self._quarantine(part, hsh, data_path)
             raise Quarantined(f"{data_path}: {exc}") from None
         except BaseException:
             os.close(fd)
@@ -445,7 +178,7 @@ class FileBackend:
         parsed = parse_name(files.data)
         assert parsed is not None
         state = ObjectFiles(merge_metadata(trailer.metadata, meta_meta), parsed[0], meta_ts, data_path,
-                            trailer.data_len, trailer.crcs)
+                            trailer.data_len, trailer.crcs, trailer.metadata, meta_meta, trailer.head)
         delete_at = state.metadata.get("x-delete-at")
         if delete_at and not open_expired:
             try:
@@ -471,7 +204,7 @@ class FileBackend:
 
     async def open(self, part: int, hsh: str, *, now: float | None = None,
                    open_expired: bool = False) -> ObjectReader:
-        fd, state = await asyncio.to_thread(self._open, part, hsh, now, open_expired)
+        fd, state = await run_io(self._open, part, hsh, now, open_expired)
         return ObjectReader(self, part, hsh, fd, state)
 
     async def read_metadata(self, part: int, hsh: str, *, now: float | None = None,
@@ -482,20 +215,23 @@ class FileBackend:
 
     # -- writing ---------------------------------------------------------------------------
     async def create(self, part: int, hsh: str) -> ObjectWriter:
-        fd, tmp = await asyncio.to_thread(self._tmp_file)
-        return ObjectWriter(self, part, hsh, fd, tmp)
+        return ObjectWriter(self, part, hsh)
 
     def _place(self, part: int, hsh: str, tmp: Path, name: str, before_rename: WriteHook | None) -> None:
         """Blocking: rename a finished tmp file into its hash dir, then clean and invalidate."""
         if before_rename is not None:
             before_rename(name)
         hdir = self.hash_dir(part, hsh)
-        try:
-            os.replace(tmp, hdir / name)
-        except FileNotFoundError:
-            self._check()
-            hdir.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, hdir / name)
+        for attempt in range(4):
+            try:
+                os.replace(tmp, hdir / name)
+                break
+            except FileNotFoundError:
+                # The hash (or suffix) dir is new, or a cleanup removed it just now.
+                self._check()
+                if attempt == 3:
+                    raise
+                hdir.mkdir(parents=True, exist_ok=True)
         self._cleanup(hdir)
         self._invalidate(part, hsh[-3:])
 
@@ -519,11 +255,11 @@ class FileBackend:
 
     async def write_meta(self, part: int, hsh: str, timestamp: Timestamp, metadata: dict[str, str],
                          before_rename: WriteHook | None = None) -> None:
-        await asyncio.to_thread(self._write_empty, part, hsh, f"{timestamp.internal}.meta", metadata, before_rename)
+        await run_io(self._write_empty, part, hsh, f"{timestamp.internal}.meta", metadata, before_rename)
 
     async def delete(self, part: int, hsh: str, timestamp: Timestamp, metadata: dict[str, str],
                      before_rename: WriteHook | None = None) -> None:
-        await asyncio.to_thread(self._write_empty, part, hsh, f"{timestamp.internal}.ts", metadata, before_rename)
+        await run_io(self._write_empty, part, hsh, f"{timestamp.internal}.ts", metadata, before_rename)
 
     def _cleanup(self, hdir: Path, reclaim_age: float | None = None) -> list[str]:
         """Blocking: remove obsolete files (and a tombstone older than ``reclaim_age``); answers
@@ -555,12 +291,42 @@ class FileBackend:
 
     # -- suffix hashes ---------------------------------------------------------------------
     def _invalidate(self, part: int, suffix: str) -> None:
-        pdir = self.part_dir(part)
-        fd = os.open(pdir / "hashes.invalid", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        """Append ``suffix`` to the partition's ``hashes.invalid`` under a shared lock; a
+        ``get_hashes`` holds it exclusively while it takes the file away, and a writer that opened
+        the file just before that finds out (another inode at the path) and appends to the new one."""
+        path = self.part_dir(part) / "hashes.invalid"
+        line = (suffix + "\n").encode()
+        while True:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH)
+                try:
+                    current = os.stat(path).st_ino
+                except FileNotFoundError:
+                    current = -1
+                if current == os.fstat(fd).st_ino:
+                    os.write(fd, line)
+                    return
+            finally:
+                os.close(fd)
+
+    def _take_invalid(self, pdir: Path) -> set[str]:
+        path = pdir / "hashes.invalid"
         try:
-            os.write(fd, (suffix + "\n").encode())  # one O_APPEND write: atomic against readers
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            return set()
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # waits for appends in progress
+            taken = pdir / f"hashes.invalid.{uuid.uuid4().hex}"
+            os.rename(path, taken)
+            data = b""
+            while chunk := os.read(fd, 65536):
+                data += chunk
+            os.unlink(taken)
         finally:
             os.close(fd)
+        return {line for line in data.decode(errors="replace").split() if line}
 
     def _hash_suffix(self, part: int, suffix: str) -> str | None:
         sdir = self.part_dir(part) / suffix
@@ -586,17 +352,22 @@ class FileBackend:
         pdir = self.part_dir(part)
         if not pdir.is_dir():
             return {}
-        hashes_file, invalid_file = pdir / "hashes.json", pdir / "hashes.invalid"
-        # Read and truncate the invalid list by renaming it away: a concurrent invalidation then
-        # lands in a new file and is seen on the next call.
-        taken = pdir / f"hashes.invalid.{uuid.uuid4().hex}"
-        invalid: set[str] = set(recalculate)
+        # One get_hashes per partition at a time (threads and processes): two would each write
+        # hashes.json, and the later could hold a suffix hash older than the other's.
+        # The lock is the partition dir itself (no lock file to leave behind in it).
         try:
-            os.rename(invalid_file, taken)
-            invalid.update(line for line in taken.read_text().split() if line)
-            os.unlink(taken)
+            lock_fd = os.open(pdir, os.O_RDONLY | os.O_DIRECTORY)
         except FileNotFoundError:
-            pass
+            return {}  # removed meanwhile (a handoff the replicator emptied)
+        try:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX)
+            return self._get_hashes_locked(part, pdir, recalculate)
+        finally:
+            os.close(lock_fd)
+
+    def _get_hashes_locked(self, part: int, pdir: Path, recalculate: list[str]) -> dict[str, str]:
+        hashes_file = pdir / "hashes.json"
+        invalid = set(recalculate) | self._take_invalid(pdir)
         try:
             hashes: dict[str, str | None] = json.loads(hashes_file.read_text())
             valid = True
@@ -604,8 +375,13 @@ class FileBackend:
             hashes, valid = {}, False
         if not valid:
             invalid.update(name for name in os.listdir(pdir) if len(name) == 3 and (pdir / name).is_dir())
-        for suffix in invalid:
-            hashes[suffix] = self._hash_suffix(part, suffix)
+        try:
+            for suffix in invalid:
+                hashes[suffix] = self._hash_suffix(part, suffix)
+        except BaseException:
+            for suffix in invalid:  # not done: they stay invalid for the next call
+                self._invalidate(part, suffix)
+            raise
         result = {k: v for k, v in hashes.items() if v is not None}
         if invalid or not valid:
             tmp = pdir / f"hashes.json.{uuid.uuid4().hex}"
@@ -614,11 +390,13 @@ class FileBackend:
         return result
 
     async def get_hashes(self, part: int, recalculate: list[str] | None = None) -> dict[str, str]:
-        return await asyncio.to_thread(self._get_hashes, part, list(recalculate or []))
+        return await run_io(self._get_hashes, part, list(recalculate or []))
 
     # -- damage ----------------------------------------------------------------------------
-    def _quarantine(self, part: int, hsh: str) -> Path | None:
+    def _quarantine(self, part: int, hsh: str, bad_file: Path | None = None) -> Path | None:
         hdir = self.hash_dir(part, hsh)
+        if bad_file is not None and not bad_file.exists():
+            return None  # a newer write already replaced the bad file: the dir holds good data
         qdir = self.root / "quarantined" / "objects"
         qdir.mkdir(parents=True, exist_ok=True)
         target = qdir / hsh
@@ -631,8 +409,8 @@ class FileBackend:
         self._invalidate(part, hsh[-3:])
         return target
 
-    async def quarantine(self, part: int, hsh: str) -> Path | None:
-        return await asyncio.to_thread(self._quarantine, part, hsh)
+    async def quarantine(self, part: int, hsh: str, bad_file: Path | None = None) -> Path | None:
+        return await run_io(self._quarantine, part, hsh, bad_file)
 
     def _verify(self, part: int, hsh: str) -> ObjectFiles | None:
         try:
@@ -647,16 +425,16 @@ class FileBackend:
             for index in range(block_count(state.data_len)):
                 md5.update(reader._read_block(index))
             if "etag" in state.metadata and md5.hexdigest() != state.metadata["etag"].lower():
-                raise _BadBlock(f"{state.data_file}: MD5 differs from its ETag")
-        except _BadBlock as exc:
+                raise BadBlock(f"{state.data_file}: MD5 differs from its ETag")
+        except BadBlock as exc:
             os.close(fd)
-            self._quarantine(part, hsh)
+            self._quarantine(part, hsh, state.data_file)
             raise Quarantined(str(exc)) from None
         os.close(fd)
         return state
 
     async def verify(self, part: int, hsh: str) -> ObjectFiles | None:
-        return await asyncio.to_thread(self._verify, part, hsh)
+        return await run_io(self._verify, part, hsh)
 
     # -- walking ---------------------------------------------------------------------------
     def partitions(self) -> list[int]:
@@ -680,6 +458,10 @@ class FileBackend:
             for hsh in hashes:
                 yield suffix, hsh
 
+    def remove_partition(self, part: int) -> None:
+        """Blocking: drop a partition's dir (a handoff's, once its objects are on the primaries)."""
+        shutil.rmtree(self.part_dir(part), ignore_errors=True)
+
     def cleanup(self, part: int, hsh: str, reclaim_age: float | None = None) -> list[str]:
         """Blocking: Swift's hash cleanup (obsolete files; tombstones past ``reclaim_age``)."""
         return self._cleanup(self.hash_dir(part, hsh), reclaim_age)
@@ -700,3 +482,7 @@ class FileBackend:
             except FileNotFoundError:
                 pass
         return removed
+
+
+def _conforms(backend: FileBackend) -> ObjectBackend:
+    return backend  # mypy keeps FileBackend and the protocol in step

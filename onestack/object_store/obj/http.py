@@ -1,15 +1,19 @@
 """The object server's HTTP face (a remote agent's) and the client the proxy and replicators
 use to reach it. Swift's wire protocol: ``<METHOD> /<device>/<part>/<account>/<container>/<object>``
 with the headers of ``obj/client.py``'s protocol; ``REPLICATE /<device>/<part>[/<suffix>-...]``
-answers the suffix hashes as JSON. Bodies stream both ways in chunks (never whole in memory).
+answers the suffix hashes as JSON. uvicorn's fast parser knows only the standard methods, so the
+client sends REPLICATE as ``POST`` with ``X-Backend-Replicate: true`` (a literal REPLICATE is
+understood too, under h11). Bodies stream both ways in chunks (never whole in memory).
 
-Header values travel as UTF-8 (metadata may hold non-ASCII text). A GET body that fails on the
+Header values travel as UTF-8 (metadata may hold non-ASCII text); bytes that are not UTF-8 come
+through as surrogate escapes and go back out as the same bytes. A GET body that fails on the
 server (a corrupt block) ends with a broken connection, which the client raises as
 ``ConnectionError``; so are timeouts and refused connections.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
@@ -32,21 +36,22 @@ CHUNK = 1 << 20
 
 
 def _decode(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
+    return raw.decode("utf-8", "surrogateescape")  # what _encode_headers turns back into the same bytes
 
 
 def _encode_headers(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
-    return [(k.lower().encode("latin-1"), str(v).encode("utf-8")) for k, v in headers.items()]
+    # surrogateescape: a value that came from undecodable bytes goes back as those bytes.
+    return [(k.lower().encode("utf-8", "surrogateescape"), str(v).encode("utf-8", "surrogateescape"))
+            for k, v in headers.items()]
 
 
 class ObjectServerApp:
     """A raw ASGI app over an ``ObjectServer`` (no framework: bodies stream as they come)."""
 
-    def __init__(self, server: ObjectServer) -> None:
+    def __init__(self, server: ObjectServer, client_timeout: float = 60.0) -> None:
         self.server = server
+        # Seconds to wait for the next piece of a request body (Swift's client_timeout): 408 after.
+        self.client_timeout = client_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -68,7 +73,7 @@ class ObjectServerApp:
             return
         device, part = parts[1], int(parts[2])
         rest = "/" + parts[3] if len(parts) > 3 else ""
-        if method == "REPLICATE":
+        if method == "REPLICATE" or (method == "POST" and headers.get("x-backend-replicate") == "true"):
             suffixes = [s for s in rest.strip("/").split("-") if s]
             try:
                 hashes = await self.server.replicate(device, part, suffixes)
@@ -77,7 +82,7 @@ class ObjectServerApp:
                 return
             await self._send_whole(send, 200, {"content-type": "application/json"}, json.dumps(hashes).encode())
             return
-        resp = await self.server.handle(device, part, method, rest, headers, _body(receive))
+        resp = await self.server.handle(device, part, method, rest, headers, _body(receive, self.client_timeout))
         await send({"type": "http.response.start", "status": resp.status,
                     "headers": _encode_headers(resp.headers)})
         if isinstance(resp.body, bytes):
@@ -101,9 +106,9 @@ class ObjectServerApp:
         await send({"type": "http.response.body", "body": body})
 
 
-async def _body(receive: Receive) -> AsyncIterator[bytes]:
+async def _body(receive: Receive, timeout: float) -> AsyncIterator[bytes]:
     while True:
-        message = await receive()
+        message = await asyncio.wait_for(receive(), timeout)
         if message["type"] == "http.disconnect":
             raise ConnectionError("client disconnected")
         chunk = message.get("body", b"")
@@ -111,6 +116,16 @@ async def _body(receive: Receive) -> AsyncIterator[bytes]:
             yield chunk
         if not message.get("more_body", False):
             return
+
+
+def make_http_server(server: ObjectServer, host: str, port: int, client_timeout: float = 60.0,
+                     **options: Any) -> Any:
+    """A ``uvicorn.Server`` for the HTTP face (``await it.serve()``; set ``should_exit`` to stop)."""
+    import uvicorn
+
+    config = uvicorn.Config(ObjectServerApp(server, client_timeout), host=host, port=port, log_level="warning",
+                            lifespan="off", access_log=False, **options)
+    return uvicorn.Server(config)
 
 
 class HttpObjectClient:
@@ -145,7 +160,7 @@ class HttpObjectClient:
     async def replicate(self, device: Device, part: int, suffixes: list[str]) -> dict[str, str]:
         url = self._url(device, part) + ("/" + "-".join(suffixes) if suffixes else "")
         try:
-            response = await self.client.request("REPLICATE", url)
+            response = await self.client.request("POST", url, headers={"x-backend-replicate": "true"})
         except httpx.HTTPError as exc:
             raise ConnectionError(f"REPLICATE {device.ip}:{device.port}/{device.device}: {exc}") from exc
         if response.status_code != 200:

@@ -17,6 +17,7 @@ A POST's update carries the POST's timestamp (the listing's newest state).
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
@@ -190,6 +191,10 @@ class ObjectServer:
             return _error(err.status, err.detail, err.headers)
         except DeviceUnavailable:
             return _error(507)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                return _error(507)
+            raise
 
     async def replicate(self, device: str, part: int, suffixes: list[str]) -> dict[str, str]:
         """The partition's suffix hashes (``DeviceUnavailable`` when the device is missing)."""
@@ -198,8 +203,8 @@ class ObjectServer:
     # -- container updates -------------------------------------------------------------------
     def _pending_hook(self, backend: FileBackend, part: int, hsh: str, update: ContainerUpdate | None,
                       record: list[Path]) -> Any:
-        if update is None:
-            return None
+        if update is None or self.updater is None:
+            return None  # nothing owed (a replication write, or a server without a listing)
 
         def hook(file_name: str) -> None:
             record.append(pendings.write_pending(backend.root, hsh, part, file_name, update))
@@ -246,14 +251,20 @@ class ObjectServer:
         writer = await backend.create(part, hsh)
         committed = False
         try:
-            try:
-                async for chunk in _chunks(body):
-                    await writer.write(chunk)
-                    if length is not None and writer.received > length:
-                        raise SwiftError(400, "Content-Length mismatch: more data than declared")
-            except (ConnectionError, asyncio.IncompleteReadError, OSError) as exc:
-                log.info("PUT %s: body ended early: %s", path, exc)
-                raise SwiftError(499) from None
+            chunks = _chunks(body).__aiter__()
+            while True:
+                try:
+                    chunk = await anext(chunks)
+                except StopAsyncIteration:
+                    break
+                except TimeoutError:
+                    raise SwiftError(408) from None
+                except (ConnectionError, asyncio.IncompleteReadError, OSError) as exc:
+                    log.info("PUT %s: body ended early: %s", path, exc)
+                    raise SwiftError(499) from None
+                await writer.write(chunk)
+                if length is not None and writer.received > length:
+                    raise SwiftError(400, "Content-Length mismatch: more data than declared")
             etag = await writer.flush()
             if length is not None and writer.size != length:
                 raise SwiftError(499)
@@ -347,8 +358,10 @@ class ObjectServer:
                     h: dict[str, str]) -> ObjectServerResponse:
         ts = request_timestamp(h)
         check_delete_at(h, ts)
+        replication = is_true(h.get("x-backend-replication"))
+        open_expired = replication or is_true(h.get("x-backend-open-expired"))
         try:
-            orig = await backend.read_metadata(part, hsh, now=ts.seconds)
+            orig = await backend.read_metadata(part, hsh, now=ts.seconds, open_expired=open_expired)
         except NotFound:
             raise SwiftError(404) from None
         if orig.timestamp >= ts:
@@ -365,7 +378,6 @@ class ObjectServer:
         for key in ("content-length", "etag"):
             merged[key] = orig.metadata.get(key, "")
         merged.setdefault("content-type", orig.metadata.get("content-type", ""))
-        replication = is_true(h.get("x-backend-replication"))
         update = None if replication else listing_update("PUT", *names, ts, merged, [orig.metadata, h])
         if update is not None and "content-type" not in metadata:
             # The listing's content type stays the data's (with SLO's swift_bytes, as Swift keeps it).

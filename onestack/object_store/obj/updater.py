@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from onestack.object_store.container_updates import ContainerUpdater
+from onestack.object_store.obj.diskfile import run_io
 from onestack.object_store.rpcapi import ContainerUpdate
 
 log = logging.getLogger("onestack.object_store.updater")
@@ -43,7 +44,13 @@ def write_pending(device_root: Path, hsh: str, part: int, file_name: str, update
     path = pending_path(device_root, hsh, update["timestamp"])
     tmp = device_root / "tmp" / f"pending-{uuid.uuid4().hex}"
     body = json.dumps({"update": update, "part": part, "file": file_name}, separators=(",", ":")).encode()
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileNotFoundError:
+        if not device_root.is_dir():
+            raise
+        tmp.parent.mkdir(exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         os.write(fd, body)
     finally:
@@ -147,14 +154,14 @@ class ObjectUpdater:
     async def run_once(self) -> dict[str, int]:
         """One pass; answers this pass's counts."""
         counts = {"successes": 0, "failures": 0, "dropped": 0}
-        for device in await asyncio.to_thread(self._devices):
+        for device in await run_io(self._devices):
             await self._device_pass(device, counts)
         for key, value in counts.items():
             self.stats[key] += value
         return counts
 
     async def _device_pass(self, device: Path, counts: dict[str, int]) -> None:
-        pendings = await asyncio.to_thread(list_pendings, device)
+        pendings = await run_io(list_pendings, device)
         newest_done: set[str] = set()
         for pending in pendings:
             if pending.hsh in newest_done:
@@ -162,7 +169,7 @@ class ObjectUpdater:
                 remove_pending(pending.path)
                 counts["dropped"] += 1
                 continue
-            landed = await asyncio.to_thread(_file_landed, device, pending)
+            landed = await run_io(_file_landed, device, pending)
             if landed is None:
                 continue
             if landed is False:
