@@ -163,12 +163,12 @@ def test_an_agent_killed_mid_put_never_serves_a_partial_object(mcloud: RunningCl
     v1_md5 = swift.put_object("remote", name, v1)
     wait_until(lambda: listing_row(swift, name), timeout=30, what="v1's listing row")
 
-    streamed = threading.Event()
+    streamed, killed = threading.Event(), threading.Event()
     outcome: dict[str, Any] = {}
     total = 64 * 1024 * 1024  # more than the agent can take before it is killed
 
     class Big:
-        """A file-like body swiftclient streams with a Content-Length; says when 4 MiB went out."""
+        """A file-like body swiftclient streams with a Content-Length; pauses after 4 MiB until the kill."""
 
         def __init__(self) -> None:
             self.sent = 0
@@ -177,8 +177,9 @@ def test_an_agent_killed_mid_put_never_serves_a_partial_object(mcloud: RunningCl
         def read(self, size: int = -1) -> bytes:
             n = min(len(self.block), total - self.sent, size if size > 0 else len(self.block))
             self.sent += n
-            if self.sent >= 4 * 1024 * 1024:
+            if self.sent >= 4 * 1024 * 1024 and not streamed.is_set():
                 streamed.set()
+                killed.wait(60)  # the rest of the body only once the agent is dead: mid-body for sure
             return self.block[:n]
 
     def upload() -> None:
@@ -191,6 +192,7 @@ def test_an_agent_killed_mid_put_never_serves_a_partial_object(mcloud: RunningCl
     thread.start()
     assert streamed.wait(60), f"the large PUT never started streaming: {outcome}"
     agent.kill()
+    killed.set()
     thread.join(120)
     assert not thread.is_alive()
     assert "error" in outcome, "a PUT whose only object server died mid-body must fail"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,14 +92,16 @@ class ObjectAgent:
                 raise ValueError("an object agent needs devices (--devices d1,d2)")
             self._make_dirs(self.device_names)
             updates = BusContainerUpdater(self.api)
-            # The ring first: its hash_path_suffix names the objects' dirs the server writes.
-            self.rings = RingHolder(await self._first_report())
+            sock = self._listen()
+            try:
+                # The ring before serving: its hash_path_suffix names the objects' dirs.
+                self.rings = RingHolder(await self._first_report())
+            except BaseException:
+                sock.close()
+                raise
             suffix = self.rings.ring.hash_path_suffix
             self.client = make_client(self.root, self.host, oc.node_timeout, updates, hash_path_suffix=suffix)
-            reported = self.bind.port
-            await self._serve_http(ObjectServer(self.root, updates, suffix, update_timeout=oc.node_timeout))
-            if self.bind.port != reported:  # bound to a free port: the ring must say which
-                adopt(self.rings, await self.api.report_devices(self.host, self.reports()))
+            await self._serve_http(ObjectServer(self.root, updates, suffix, update_timeout=oc.node_timeout), sock)
             self._spawn(self._report_loop(), "report")
         assert self.rings is not None
         rings = self.rings
@@ -136,31 +139,41 @@ class ObjectAgent:
 
     # --- alone: HTTP and reports --------------------------------------------------------------
 
-    async def _serve_http(self, server_: ObjectServer) -> None:
+    def _listen(self) -> socket.socket:
+        """Bind the object server's socket before the first report: once the ring has the address,
+        a proxy's connection waits in the backlog rather than being refused (and sending the
+        write to a handoff). A port of 0 takes a free one, which the report then names."""
+        sock = socket.socket(socket.AF_INET6 if ":" in self.bind.host else socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.bind.host, self.bind.port))
+            sock.listen(1024)
+        except OSError:
+            sock.close()
+            raise
+        sock.setblocking(False)
+        self.bind = Bind(self.bind.host, sock.getsockname()[1])
+        return sock
+
+    async def _serve_http(self, server_: ObjectServer, sock: socket.socket) -> None:
         import uvicorn
 
-        app = ObjectServerApp(server_)
         class Server(uvicorn.Server):
             @contextlib.contextmanager
             def capture_signals(self) -> Iterator[None]:  # the CLI owns the signals
                 yield
 
-        server = Server(uvicorn.Config(app, host=self.bind.host, port=self.bind.port, log_config=None,
-                                       access_log=False, lifespan="off"))
+        server = Server(uvicorn.Config(ObjectServerApp(server_), log_config=None, access_log=False, lifespan="off"))
         self._server = server
-        self._spawn(server.serve(), "http")
+        self._spawn(server.serve(sockets=[sock]), "http")
         deadline = asyncio.get_running_loop().time() + 30
         while not server.started:
             if self._tasks[-1].done():
-                self._tasks[-1].result()  # the bind failed: say why
+                self._tasks[-1].result()  # it failed: say why
                 raise RuntimeError(f"object server on {self.bind.host}:{self.bind.port} stopped")
             if asyncio.get_running_loop().time() > deadline:
                 raise RuntimeError(f"object server on {self.bind.host}:{self.bind.port} did not start")
             await asyncio.sleep(0.02)
-        # The ring records the port actually bound (a port of 0 asks for a free one).
-        sockets = [s for srv in server.servers for s in srv.sockets]
-        if sockets:
-            self.bind = Bind(self.bind.host, sockets[0].getsockname()[1])
 
     def reports(self) -> list[DeviceReport]:
         return [DeviceReport(device=name, zone=self.zone if self.zone is not None else i, region=1,
