@@ -5,10 +5,12 @@ openstacksdk and raw requests for Swift's exact statuses."""
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
 import pytest
+import requests
 import swiftclient.client
 from swiftclient.exceptions import ClientException
 
@@ -41,6 +43,10 @@ def test_never_written_account_answers_empty(acct: SwiftAccount) -> None:
     assert head.headers["X-Account-Object-Count"] == "0"
     assert head.headers["X-Account-Bytes-Used"] == "0"
     assert float(head.headers["X-Timestamp"]) > 0
+    # Tempest's header checks: Swift's trans id shape, a content type on every answer.
+    assert re.match(r"^tx[0-9a-f]{21}-[0-9a-f]{10}$", head.headers["X-Trans-Id"])
+    assert head.headers["Content-Type"] and head.headers["Date"]
+    assert "Accept-Ranges" not in head.headers  # Swift's auto-create answer lacks it; a stored account has it
     plain = acct.request("GET")
     assert plain.status_code == 204 and plain.content == b""
     as_json = acct.request("GET", params={"format": "json"})
@@ -90,10 +96,12 @@ def test_metadata_limits(acct: SwiftAccount, headers: dict[str, str], words: str
 
 def test_account_management_is_off(acct: SwiftAccount) -> None:
     resp = acct.request("PUT")
-    assert resp.status_code == 405 and resp.headers["Allow"] == "GET, HEAD, POST"
+    assert resp.status_code == 405 and resp.headers["Allow"] == "GET, HEAD, OPTIONS, POST"
     # keystoneauth refuses an account DELETE to all but a reseller admin before the proxy's 405.
     assert acct.request("DELETE").status_code == 403
     assert acct.request("COPY").status_code == 405
+    options = acct.request("OPTIONS", token="")
+    assert options.status_code == 200 and options.headers["Allow"] == "GET, HEAD, OPTIONS, POST"
 
 
 def test_only_the_owner_gets_in(acct: SwiftAccount, cloud: RunningCloud, admin: Any) -> None:
@@ -117,6 +125,7 @@ def test_statistics_follow_containers(acct: SwiftAccount) -> None:
     head = acct.swift.head_account()
     assert int(head["x-account-container-count"]) == before + 2
     assert head["x-account-storage-policy-policy-0-container-count"] == str(before + 2)
+    assert head["accept-ranges"] == "bytes"
     acct.swift.delete_container("stats-2")
     assert int(acct.swift.head_account()["x-account-container-count"]) == before + 1
 
@@ -173,3 +182,15 @@ def test_listing_formats(listed: SwiftAccount) -> None:
     head = listed.request("HEAD", headers={"Accept": "application/json"})
     assert head.status_code == 204 and head.headers["Content-Type"] == "application/json; charset=utf-8"
     assert head.headers["X-Account-Container-Count"] == str(len(NAMES))
+
+
+def test_reseller_admin(acct: SwiftAccount, cloud: RunningCloud, admin: Any) -> None:
+    reseller = new_account(cloud, admin, role="ResellerAdmin")
+    head = acct.request("HEAD", token=reseller.token)
+    assert head.status_code == 204 and "X-Account-Container-Count" in head.headers
+    base = acct.url.rsplit("/", 1)[0]
+    long_name = "AUTH_" + "x" * 252  # 257 bytes
+    for method, path in (("GET", ""), ("POST", ""), ("PUT", "/c")):
+        resp = requests.request(method, f"{base}/{long_name}{path}", headers={"X-Auth-Token": reseller.token},
+                                timeout=60)
+        assert resp.status_code == 400 and "Account name length of 257 longer than 256" in resp.text

@@ -38,6 +38,7 @@ def test_create_then_update_answers_201_then_202(acct: SwiftAccount) -> None:
     assert (h["X-Container-Object-Count"], h["X-Container-Bytes-Used"]) == ("0", "0")
     assert h["X-Storage-Policy"] == "Policy-0" and h["X-Container-Meta-A"] == "1"
     assert h["X-Timestamp"] == h["X-Put-Timestamp"] and "Last-Modified" in h
+    assert h["Accept-Ranges"] == "bytes"
     again = acct.request("PUT", "/life", headers={"X-Container-Meta-B": "2"})
     assert again.status_code == 202
     h2 = acct.request("HEAD", "/life").headers
@@ -83,6 +84,7 @@ def test_storage_policy(acct: SwiftAccount) -> None:
     bad = acct.request("PUT", "/pol-bad", headers={"X-Storage-Policy": "gold"})
     assert bad.status_code == 400 and "Invalid X-Storage-Policy 'gold'" in bad.text
     assert acct.request("HEAD", "/pol-bad").status_code == 404
+    assert acct.request("PUT", "/pol-empty", headers={"X-Storage-Policy": ""}).status_code == 201
 
 
 def test_names(acct: SwiftAccount) -> None:
@@ -245,3 +247,30 @@ def test_statistics_follow_objects(acct: SwiftAccount) -> None:
     acct.swift.delete_object("stats", "one")
     acct.swift.delete_container("stats")
     assert acct.request("HEAD", "/stats").status_code == 404
+
+
+def test_cors(acct: SwiftAccount) -> None:
+    acct.swift.put_container("cors", headers={
+        "X-Container-Meta-Access-Control-Allow-Origin": "http://a.example http://b.example",
+        "X-Container-Meta-Access-Control-Max-Age": "60",
+        "X-Container-Meta-Access-Control-Expose-Headers": "X-Custom"})
+    plain = acct.request("OPTIONS", "/cors", token="")
+    assert plain.status_code == 200 and "OPTIONS" in plain.headers["Allow"]
+    pre = acct.request("OPTIONS", "/cors", token="", headers={
+        "Origin": "http://a.example", "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "x-auth-token"})
+    assert pre.status_code == 200
+    assert pre.headers["Access-Control-Allow-Origin"] == "http://a.example"
+    assert pre.headers["Access-Control-Max-Age"] == "60"
+    assert pre.headers["Access-Control-Allow-Headers"] == "x-auth-token"
+    assert "GET" in pre.headers["Access-Control-Allow-Methods"]
+    for origin, method in (("http://evil.example", "GET"), ("http://a.example", "TRACE")):
+        refused = acct.request("OPTIONS", "/cors", token="", headers={
+            "Origin": origin, "Access-Control-Request-Method": method})
+        assert refused.status_code == 401 and "Access-Control-Allow-Origin" not in refused.headers
+    assert acct.request("OPTIONS", "/no-such", token="", headers={
+        "Origin": "http://a.example", "Access-Control-Request-Method": "GET"}).status_code == 401
+    actual = acct.request("GET", "/cors", headers={"Origin": "http://b.example"})
+    assert actual.headers["Access-Control-Allow-Origin"] == "http://b.example"
+    assert "x-custom" in actual.headers["Access-Control-Expose-Headers"]
+    assert "Access-Control-Allow-Origin" not in acct.request("GET", "/cors", headers={"Origin": "http://c.example"}).headers

@@ -24,11 +24,11 @@ from onestack.object_store.service.listing import parse_params
 from onestack.object_store.state import ObjectStoreState
 from onestack.object_store.timestamp import Timestamp
 
-ALLOWED = "GET, HEAD, POST"
+ALLOWED = "GET, HEAD, OPTIONS, POST"
 PASS_THROUGH = ("x-account-access-control",)
 
 
-def info_headers(info: AccountInfo) -> Headers:
+def info_headers(info: AccountInfo, stored: bool = True) -> Headers:
     headers = Headers({
         "x-account-container-count": str(info.container_count),
         "x-account-object-count": str(info.object_count),
@@ -44,6 +44,8 @@ def info_headers(info: AccountInfo) -> Headers:
         headers[prefix + "bytes-used"] = str(info.bytes_used)
     for key, value in info.meta.items():
         headers[key] = value
+    if stored:  # Swift's answer for an account never written lacks it (Tempest knows)
+        headers["accept-ranges"] = "bytes"
     return headers
 
 
@@ -55,6 +57,9 @@ def _never_written(account: str) -> AccountInfo:
 
 async def handle(state: ObjectStoreState, req: SwiftRequest) -> SwiftResponse:
     account = req.account or ""
+    if req.method == "OPTIONS":  # no CORS on accounts (as Swift): the methods only
+        return SwiftResponse(200, Headers({"allow": ALLOWED, "content-length": "0",
+                                           "content-type": "text/html; charset=UTF-8"}))
     if req.method not in ("GET", "HEAD", "POST", "PUT", "DELETE"):
         raise SwiftError(405, headers={"allow": ALLOWED})
     req.acl = None
@@ -70,11 +75,11 @@ async def handle(state: ObjectStoreState, req: SwiftRequest) -> SwiftResponse:
         forget_info(req, account)
         return SwiftResponse(204, Headers({"content-type": "text/html; charset=UTF-8"}))
     if req.method == "HEAD":
-        info = await get_account_info(state, req, account) or _never_written(account)
-        headers = info_headers(info)
+        found = await get_account_info(state, req, account)
+        headers = info_headers(found or _never_written(account), found is not None)
         headers["content-type"] = "application/json; charset=utf-8"
         headers["content-length"] = "0"
         return SwiftResponse(204, headers)
     params = parse_params(req.query, state.config.account_listing_limit)
     found, rows = await state.containers.list_containers(account, params)
-    return json_listing(info_headers(found or _never_written(account)), rows)
+    return json_listing(info_headers(found or _never_written(account), found is not None), rows)

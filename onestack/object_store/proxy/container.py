@@ -16,6 +16,7 @@ import json
 from typing import Any
 
 from onestack.object_store.errors import SwiftError, bad_request, conflict, not_found
+from onestack.object_store.proxy import cors
 from onestack.object_store.proxy.constraints import check_container_name, check_metadata
 from onestack.object_store.proxy.request import Headers, SwiftRequest, SwiftResponse
 from onestack.object_store.service.accounts import POLICY
@@ -24,7 +25,7 @@ from onestack.object_store.service.listing import parse_params
 from onestack.object_store.state import ObjectStoreState
 from onestack.object_store.timestamp import Timestamp
 
-ALLOWED = "DELETE, GET, HEAD, POST, PUT"
+ALLOWED = "DELETE, GET, HEAD, OPTIONS, POST, PUT"
 # Headers a container keeps besides X-Container-Meta-* (Swift's pass_through_headers).
 PASS_THROUGH = ("x-container-read", "x-container-write", "x-container-sync-key", "x-container-sync-to",
                 "x-versions-location", "x-history-location")
@@ -85,6 +86,7 @@ def info_headers(info: ContainerInfo) -> Headers:
         "x-put-timestamp": Timestamp.parse(info.put_timestamp).normal,
         "x-storage-policy": info.storage_policy,
         "last-modified": Timestamp.parse(info.put_timestamp).http_date,
+        "accept-ranges": "bytes",  # as Swift's proxy answers every stored account and container
     })
     for key, value in info.meta.items():
         headers[key] = value
@@ -93,20 +95,31 @@ def info_headers(info: ContainerInfo) -> Headers:
 
 def _check_put(state: ObjectStoreState, req: SwiftRequest, name: str) -> str:
     """Swift's container PUT checks; the storage policy to use."""
+    account = req.account or ""
+    if len(account.encode()) > state.config.max_account_name_length:  # it would be auto-created
+        raise bad_request(f"Account name length of {len(account.encode())} longer than "
+                          f"{state.config.max_account_name_length}")
     check_container_name(state.config, name)
     check_metadata(state.config, req.headers, "container")
     if req.headers.get("x-versions-location") and req.headers.get("x-history-location"):
         raise bad_request("Only one of X-Versions-Location or X-History-Location may be specified")
-    policy = req.headers.get("x-storage-policy")
-    if policy is None:
-        return POLICY
-    if policy.strip().lower() != POLICY.lower():
-        raise bad_request(f"Invalid X-Storage-Policy {policy.strip()!r}")
+    policy = (req.headers.get("x-storage-policy") or "").strip()
+    if policy and policy.lower() != POLICY.lower():  # names match case-insensitively; empty: the default
+        raise bad_request(f"Invalid X-Storage-Policy '{policy}'")
     return POLICY
 
 
 async def handle(state: ObjectStoreState, req: SwiftRequest) -> SwiftResponse:
     account, container = req.account or "", req.container or ""
+    if req.method == "OPTIONS":  # CORS preflight: no token, the container's CORS metadata decides
+        return cors.preflight(req, await get_container_info(state, req, account, container), ALLOWED)
+    resp = await _handle(state, req, account, container)
+    if "origin" in req.headers:
+        resp = cors.decorate(req, await get_container_info(state, req, account, container), resp)
+    return resp
+
+
+async def _handle(state: ObjectStoreState, req: SwiftRequest, account: str, container: str) -> SwiftResponse:
     method = req.method
     if method in ("GET", "HEAD"):
         return await _get_or_head(state, req, account, container)
@@ -117,7 +130,7 @@ async def handle(state: ObjectStoreState, req: SwiftRequest) -> SwiftResponse:
     if method == "PUT":
         policy = _check_put(state, req, container)
         info = await get_container_info(state, req, account, container)
-        if info is not None and "x-storage-policy" in req.headers and info.storage_policy != policy:
+        if info is not None and req.headers.get("x-storage-policy") and info.storage_policy != policy:
             raise conflict("Storage Policy mismatch")
         created = await state.containers.put_container(account, container,
                                                        meta_updates(req.headers, "container", PASS_THROUGH), policy)
