@@ -181,3 +181,16 @@ def test_concurrent_writers(svc: ContainerService) -> None:
         assert (info2.object_count, info2.bytes_used) == (41, sum(range(40)) + 19)
 
     run(scenario())
+
+
+def test_delimiter_across_batches(svc: ContainerService) -> None:
+    """More plain names than one fetch holds, folders between and after them."""
+    run(svc.put_container(A, "c", {}))
+    plain = [f"f{i:03d}" for i in range(150)]
+    for i, n in enumerate(plain + ["f050/x", "f050/y", "z/1", "z/2"]):
+        run(svc.update_container(upd(n, f"0000000010.{i:05d}")))
+    expected = plain[:51] + ["/f050/"] + plain[51:] + ["/z/"]
+    assert names(svc, delimiter="/") == expected
+    assert names(svc, delimiter="/", limit="52") == expected[:52]
+    assert names(svc, delimiter="/", reverse="1") == expected[::-1]
+    assert names(svc, delimiter="/", marker="f050/") == expected[52:]
