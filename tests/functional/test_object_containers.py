@@ -74,8 +74,10 @@ def test_metadata_acls_and_versions_headers(acct: SwiftAccount) -> None:
     assert acct.request("PUT", "/meta2", headers={"X-Versions-Location": "v",
                                                   "X-History-Location": "h"}).status_code == 400
     assert acct.request("HEAD", "/meta2").status_code == 404
+    acct.swift.put_container("meta", headers={"X-Versions-Location": "meta-versions"})
     acct.swift.put_container("meta", headers={"X-History-Location": "meta-history"})
-    assert acct.swift.head_container("meta")["x-history-location"] == "meta-history"
+    head = acct.swift.head_container("meta")
+    assert head["x-history-location"] == "meta-history" and "x-versions-location" not in head  # one mode
 
 
 def test_storage_policy(acct: SwiftAccount) -> None:
