@@ -66,6 +66,8 @@ def shape_problem(endpoint: Endpoint, resp: httpx.Response) -> str | None:
     got_type = resp.headers.get("content-type", "")
     if got_type.startswith(ALSO_ERROR_TYPES.get(endpoint.service, ())):
         return None
+    if endpoint.service == "object-store" and resp.status_code == 412 and not resp.content:
+        return None  # Swift's failed If-Match: the object's own headers, no body
     if not got_type.startswith(want_type):
         return f"content type {got_type!r}, the service answers errors as {want_type!r}"
     if want_type != "application/json":
