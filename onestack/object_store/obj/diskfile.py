@@ -25,6 +25,7 @@ import asyncio
 import hashlib
 import json
 import os
+import shutil
 import struct
 import time
 import uuid
@@ -136,6 +137,7 @@ class Trailer:
     data_len: int
     crcs: list[int]
     metadata: dict[str, str]
+    head: bytes | None = None  # the whole data, when the tail read already held it (small objects)
 
 
 def read_trailer(fd: int) -> Trailer:
@@ -162,7 +164,8 @@ def read_trailer(fd: int) -> Trailer:
     metadata = json.loads(meta)
     if not isinstance(metadata, dict):
         raise ValueError("metadata is not an object")  # noqa: TRY004 - callers treat ValueError as damage
-    return Trailer(data_len, list(struct.unpack(f">{nblocks}I", table)), metadata)
+    head = tail[len(tail) - size:len(tail) - size + data_len] if len(tail) == size else None
+    return Trailer(data_len, list(struct.unpack(f">{nblocks}I", table)), metadata, head)
 
 
 def merge_metadata(data_meta: dict[str, str], meta_meta: dict[str, str] | None) -> dict[str, str]:
@@ -189,6 +192,9 @@ class ObjectFiles:
     data_file: Path
     data_len: int
     crcs: list[int]
+    data_metadata: dict[str, str] = field(default_factory=dict)  # as the .data has it
+    meta_metadata: dict[str, str] | None = None  # as the .meta has it (None: no .meta)
+    head: bytes | None = None  # the data itself when it is small (read with the trailer)
 
     @property
     def timestamp(self) -> Timestamp:
@@ -282,7 +288,12 @@ class ObjectReader:
             return
         for index in range(start // BLOCK_SIZE, block_count(end)):
             try:
-                block = await asyncio.to_thread(self._read_block, index)
+                if index == 0 and self.files.head is not None:
+                    block = self.files.head  # read with the trailer; checked here (it is small)
+                    if zlib.crc32(block) != self.files.crcs[0]:
+                        raise _BadBlock(f"block 0 of {self.files.data_file} fails its checksum")
+                else:
+                    block = await asyncio.to_thread(self._read_block, index)
             except _BadBlock as exc:
                 await self.close()
                 await self.backend.quarantine(self.part, self.hsh)
@@ -302,28 +313,40 @@ class _BadBlock(Exception):
 
 class ObjectWriter:
     """A new ``.data`` being written: chunks are buffered to 1 MiB and written, hashed and
-    CRC'd in a thread; ``commit`` finishes the file and renames it into place."""
+    CRC'd in a thread; ``commit`` finishes the file and renames it into place. The tmp file is
+    made on the first write, and a small last block is hashed on the event loop and written by
+    ``commit``'s thread call: a small object costs one thread call."""
 
-    def __init__(self, backend: FileBackend, part: int, hsh: str, fd: int, tmp: Path) -> None:
+    SMALL_TAIL = 256 * 1024
+
+    def __init__(self, backend: FileBackend, part: int, hsh: str) -> None:
         self.backend, self.part, self.hsh = backend, part, hsh
-        self.fd: int | None = fd
-        self.tmp = tmp
+        self.fd: int | None = None
+        self.tmp: Path | None = None
         self.md5 = hashlib.md5(usedforsecurity=False)
         self.crcs: list[int] = []
-        self.size = 0
-        self._pending = bytearray()
+        self.size = 0  # bytes hashed
+        self._pending = bytearray()  # received, not hashed yet
+        self._tail = b""  # hashed, not written yet
 
-    def _write_blocks(self, data: bytes, final: bool) -> None:
-        assert self.fd is not None
+    def _write(self, data: bytes | memoryview) -> None:
+        if self.fd is None:
+            self.fd, self.tmp = self.backend._tmp_file()
         view = memoryview(data)
-        while len(view) >= BLOCK_SIZE or (final and len(view)):
+        while len(view):
+            view = view[os.write(self.fd, view):]
+
+    def _hash(self, block: bytes | memoryview) -> None:
+        self.md5.update(block)
+        self.crcs.append(zlib.crc32(block))
+        self.size += len(block)
+
+    def _write_blocks(self, data: bytes) -> None:
+        view = memoryview(data)
+        while len(view):
             block = view[:BLOCK_SIZE]
-            self.md5.update(block)
-            self.crcs.append(zlib.crc32(block))
-            written = 0
-            while written < len(block):
-                written += os.write(self.fd, block[written:])
-            self.size += len(block)
+            self._hash(block)
+            self._write(block)
             view = view[len(block):]
 
     async def write(self, chunk: bytes) -> None:
@@ -331,21 +354,21 @@ class ObjectWriter:
         if len(self._pending) >= BLOCK_SIZE:
             whole = len(self._pending) - len(self._pending) % BLOCK_SIZE
             data, self._pending = bytes(self._pending[:whole]), self._pending[whole:]
-            await asyncio.to_thread(self._write_blocks, data, False)
+            await asyncio.to_thread(self._write_blocks, data)
 
     @property
     def received(self) -> int:
         return self.size + len(self._pending)
 
-    def etag_now(self) -> str:
-        """The MD5 of everything written (call after ``flush``)."""
-        return self.md5.hexdigest()
-
     async def flush(self) -> str:
-        """Writes what is buffered; answers the data's MD5 (its ETag)."""
+        """Hashes (and writes, unless small) what is buffered; answers the data's MD5 (its ETag)."""
         data, self._pending = bytes(self._pending), bytearray()
-        if data:
-            await asyncio.to_thread(self._write_blocks, data, True)
+        if len(data) <= self.SMALL_TAIL:
+            if data:
+                self._hash(data)
+                self._tail = data
+        else:
+            await asyncio.to_thread(self._write_blocks, data)
         return self.md5.hexdigest()
 
     async def commit(self, timestamp: Timestamp, metadata: dict[str, str],
@@ -355,26 +378,26 @@ class ObjectWriter:
         await asyncio.to_thread(self._commit, timestamp, metadata, before_rename)
 
     def _commit(self, timestamp: Timestamp, metadata: dict[str, str], before_rename: WriteHook | None) -> None:
-        assert self.fd is not None
-        trailer = encode_trailer(self.size, self.crcs, metadata)
-        written = 0
-        while written < len(trailer):
-            written += os.write(self.fd, trailer[written:])
+        self._write(self._tail + encode_trailer(self.size, self.crcs, metadata))
+        assert self.fd is not None and self.tmp is not None
         if self.backend.fsync:
             os.fsync(self.fd)
         os.close(self.fd)
         self.fd = None
         self.backend._place(self.part, self.hsh, self.tmp, f"{timestamp.internal}.data", before_rename)
+        self.tmp = None
 
     async def abort(self) -> None:
         """Drops the tmp file (a failed or refused upload)."""
         fd, self.fd = self.fd, None
         if fd is not None:
             os.close(fd)
+        if self.tmp is not None:
             try:
                 os.unlink(self.tmp)
             except FileNotFoundError:
                 pass
+            self.tmp = None
 
 
 class FileBackend:
@@ -445,7 +468,7 @@ class FileBackend:
         parsed = parse_name(files.data)
         assert parsed is not None
         state = ObjectFiles(merge_metadata(trailer.metadata, meta_meta), parsed[0], meta_ts, data_path,
-                            trailer.data_len, trailer.crcs)
+                            trailer.data_len, trailer.crcs, trailer.metadata, meta_meta, trailer.head)
         delete_at = state.metadata.get("x-delete-at")
         if delete_at and not open_expired:
             try:
@@ -482,8 +505,7 @@ class FileBackend:
 
     # -- writing ---------------------------------------------------------------------------
     async def create(self, part: int, hsh: str) -> ObjectWriter:
-        fd, tmp = await asyncio.to_thread(self._tmp_file)
-        return ObjectWriter(self, part, hsh, fd, tmp)
+        return ObjectWriter(self, part, hsh)
 
     def _place(self, part: int, hsh: str, tmp: Path, name: str, before_rename: WriteHook | None) -> None:
         """Blocking: rename a finished tmp file into its hash dir, then clean and invalidate."""
@@ -679,6 +701,10 @@ class FileBackend:
                 continue
             for hsh in hashes:
                 yield suffix, hsh
+
+    def remove_partition(self, part: int) -> None:
+        """Blocking: drop a partition's dir (a handoff's, once its objects are on the primaries)."""
+        shutil.rmtree(self.part_dir(part), ignore_errors=True)
 
     def cleanup(self, part: int, hsh: str, reclaim_age: float | None = None) -> list[str]:
         """Blocking: Swift's hash cleanup (obsolete files; tombstones past ``reclaim_age``)."""

@@ -1,7 +1,9 @@
 """The object server's HTTP face (a remote agent's) and the client the proxy and replicators
 use to reach it. Swift's wire protocol: ``<METHOD> /<device>/<part>/<account>/<container>/<object>``
 with the headers of ``obj/client.py``'s protocol; ``REPLICATE /<device>/<part>[/<suffix>-...]``
-answers the suffix hashes as JSON. Bodies stream both ways in chunks (never whole in memory).
+answers the suffix hashes as JSON. uvicorn's fast parser knows only the standard methods, so the
+client sends REPLICATE as ``POST`` with ``X-Backend-Replicate: true`` (a literal REPLICATE is
+understood too, under h11). Bodies stream both ways in chunks (never whole in memory).
 
 Header values travel as UTF-8 (metadata may hold non-ASCII text). A GET body that fails on the
 server (a corrupt block) ends with a broken connection, which the client raises as
@@ -68,7 +70,7 @@ class ObjectServerApp:
             return
         device, part = parts[1], int(parts[2])
         rest = "/" + parts[3] if len(parts) > 3 else ""
-        if method == "REPLICATE":
+        if method == "REPLICATE" or (method == "POST" and headers.get("x-backend-replicate") == "true"):
             suffixes = [s for s in rest.strip("/").split("-") if s]
             try:
                 hashes = await self.server.replicate(device, part, suffixes)
@@ -113,6 +115,15 @@ async def _body(receive: Receive) -> AsyncIterator[bytes]:
             return
 
 
+def make_http_server(server: ObjectServer, host: str, port: int, **options: Any) -> Any:
+    """A ``uvicorn.Server`` for the HTTP face (``await it.serve()``; set ``should_exit`` to stop)."""
+    import uvicorn
+
+    config = uvicorn.Config(ObjectServerApp(server), host=host, port=port, log_level="warning", lifespan="off",
+                            access_log=False, **options)
+    return uvicorn.Server(config)
+
+
 class HttpObjectClient:
     """``ObjectServerClient`` over HTTP to ``device.ip:device.port``."""
 
@@ -145,7 +156,7 @@ class HttpObjectClient:
     async def replicate(self, device: Device, part: int, suffixes: list[str]) -> dict[str, str]:
         url = self._url(device, part) + ("/" + "-".join(suffixes) if suffixes else "")
         try:
-            response = await self.client.request("REPLICATE", url)
+            response = await self.client.request("POST", url, headers={"x-backend-replicate": "true"})
         except httpx.HTTPError as exc:
             raise ConnectionError(f"REPLICATE {device.ip}:{device.port}/{device.device}: {exc}") from exc
         if response.status_code != 200:

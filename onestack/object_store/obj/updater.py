@@ -43,7 +43,13 @@ def write_pending(device_root: Path, hsh: str, part: int, file_name: str, update
     path = pending_path(device_root, hsh, update["timestamp"])
     tmp = device_root / "tmp" / f"pending-{uuid.uuid4().hex}"
     body = json.dumps({"update": update, "part": part, "file": file_name}, separators=(",", ":")).encode()
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileNotFoundError:
+        if not device_root.is_dir():
+            raise
+        tmp.parent.mkdir(exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         os.write(fd, body)
     finally:
