@@ -14,7 +14,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, false, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -156,7 +156,7 @@ class ContainerService:
                 return None, []
             base = select(ListedObject.name, ListedObject.timestamp, ListedObject.size,
                           ListedObject.content_type, ListedObject.etag, ListedObject.extra) \
-                .where(ListedObject.container_id == row.id, ListedObject.deleted.is_(False))
+                .where(ListedObject.container_id == row.id, ListedObject.deleted == false())
             page = iterate(params, ListedObject.name, base, lambda stmt: list(session.execute(stmt).all()),
                            lambda r: r[0])
             return _info(row), [r if isinstance(r, dict) else listing_record(r, account) for r in page]
@@ -215,7 +215,7 @@ class ContainerService:
             if row is None:
                 return "missing"
             live = session.scalars(select(ListedObject.id).where(
-                ListedObject.container_id == row.id, ListedObject.deleted.is_(False)).limit(1)).first()
+                ListedObject.container_id == row.id, ListedObject.deleted == false()).limit(1)).first()
             if live is not None or int(row.object_count or 0) > 0:
                 return "not-empty"
             session.execute(delete(ListedObject).where(ListedObject.container_id == row.id))
@@ -238,7 +238,7 @@ class ContainerService:
             rows = session.execute(
                 select(Container.account, Container.name, ListedObject.name, ListedObject.delete_at)
                 .join(Container, Container.id == ListedObject.container_id)
-                .where(ListedObject.deleted.is_(False), ListedObject.delete_at.is_not(None),
+                .where(ListedObject.deleted == false(), ListedObject.delete_at.is_not(None),
                        ListedObject.delete_at <= now)
                 .order_by(ListedObject.delete_at, ListedObject.id).limit(limit)).all()
             return [{"account": r[0], "container": r[1], "obj": r[2], "delete_at": r[3]} for r in rows]
