@@ -262,6 +262,13 @@ ROWS: tuple[Probe, ...] = (
     Probe("GET PUT DELETE", r"/v3/policies/\{policy_id\}/OS-ENDPOINT-POLICY/.*", 403),
     Probe("GET", r"/v3/endpoints/\{endpoint_id\}/OS-ENDPOINT-POLICY/policy", 403),
     Probe("GET", r"/v3/OS-REVOKE/events", 403),
+    # alt_demo's EC2 key with a signature demo made up: identity recomputes it with the secret and refuses
+    Probe("POST", r"/v3/ec2tokens", 401, body=lambda ids: {"credentials": {
+        "access": ids["ec2"], "signature": "bm90LWFsdHMtc2lnbmF0dXJl", "host": "127.0.0.1", "verb": "GET",
+        "path": "/", "params": {"SignatureVersion": "2", "SignatureMethod": "HmacSHA256",
+                                "AWSAccessKeyId": ids["ec2"]}}}),
+    Probe("POST", r"/v3/s3tokens", 401, body=lambda ids: {"credentials": {
+        "access": ids["ec2"], "signature": "bm90LWFsdHMtc2lnbmF0dXJl", "token": "R0VUCgoKCi8="}}),
 )
 
 MATRIX = register(ServiceMatrix(
