@@ -10,9 +10,11 @@ from onestack.object_store.middleware import (
     catch_errors,
     container_quotas,
     copy,
+    crossdomain,
     dlo,
     formpost,
     gatekeeper,
+    healthcheck,
     keystoneauth,
     listing_formats,
     object_versioning,
@@ -26,7 +28,8 @@ from onestack.object_store.proxy.pipeline import Factory
 from onestack.object_store.s3 import middleware as s3api
 
 FACTORIES: dict[str, Factory] = {
-    "catch_errors": catch_errors.factory, "gatekeeper": gatekeeper.factory,
+    "catch_errors": catch_errors.factory, "gatekeeper": gatekeeper.factory, "healthcheck": healthcheck.factory,
+    "crossdomain": crossdomain.factory,
     "listing_formats": listing_formats.factory, "bulk": bulk.factory, "tempurl": tempurl.factory,
     "s3api": s3api.factory, "authtoken": authtoken.factory, "keystoneauth": keystoneauth.factory,
     "formpost": formpost.factory, "staticweb": staticweb.factory, "copy": copy.factory,

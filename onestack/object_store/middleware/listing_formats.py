@@ -103,10 +103,19 @@ def factory(state: ObjectStoreState) -> Middleware | None:
             resp = await app(req)
             if not resp.ok or resp.headers.get("content-type", "").split(";")[0] != "application/json":
                 return resp
+            original_type = resp.headers["content-type"]
             resp.headers["content-type"] = f"{content_type}; charset=utf-8"
             if req.method == "HEAD" or content_type == "application/json":
                 return resp
-            listing = json.loads(await resp.read())
+            raw = await resp.read()
+            try:
+                listing = json.loads(raw)
+            except ValueError:  # UnicodeDecodeError too: an object static web answered, not a listing
+                listing = None
+            if not isinstance(listing, list) or not all(isinstance(item, dict) for item in listing):
+                # As Swift's listing_formats: whatever is not a listing passes straight through.
+                resp.headers["content-type"] = original_type
+                return resp
             if content_type == "text/plain":
                 body = to_text(listing)
             else:

@@ -20,7 +20,8 @@ Factory = Callable[["ObjectStoreState"], Middleware | None]
 
 # Swift's names, in pipeline order; ``ORDER`` is the contract each middleware module's factory fills.
 ORDER = (
-    "catch_errors", "gatekeeper", "listing_formats", "bulk", "tempurl", "s3api", "authtoken",
+    "catch_errors", "gatekeeper", "healthcheck", "listing_formats", "bulk", "tempurl", "crossdomain", "s3api",
+    "authtoken",
     "keystoneauth", "formpost", "staticweb", "copy", "container_quotas", "account_quotas", "slo", "dlo",
     "versioned_writes", "object_versioning", "symlink",
 )
