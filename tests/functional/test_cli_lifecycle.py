@@ -158,6 +158,8 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
                              timeout=300, check=False)
         assert run.returncode == 0, run.stderr[-3000:]
         assert (work / "disk.qcow2").read_bytes()[:4] == b"QFI\xfb"
+        assert (work / "copy.qcow2").read_bytes() == (work / "disk.qcow2").read_bytes()  # via the object store
+        assert [o["Name"] for o in cloud.cli("object", "list", "c1", cloud="devstack")] == ["disk.qcow2"]
         def servers() -> list[tuple[str, str, str]]:
             found = cloud.cli("server", "list", "--all-projects", "--long")
             return [(s["Name"], s["Status"], s["Image Name"]) for s in found]
