@@ -15,11 +15,12 @@ from starlette.routing import Mount, Route
 from onestack.core.api.app import Service
 from onestack.core.api.faults import ApiError
 from onestack.core.config import Config
-from onestack.core.service import CatalogEntry, Migrations, Running, ServiceDefinition
+from onestack.core.service import CatalogEntry, Migrations, Running, ServiceDefinition, Worker
 from onestack.object_store import models
 from onestack.object_store.errors import html_body
 from onestack.object_store.middleware import FACTORIES
 from onestack.object_store.obj.clients import make_client
+from onestack.object_store.proxy import routes as route_table
 from onestack.object_store.proxy.asgi import SwiftASGI
 from onestack.object_store.proxy.info import register_core
 from onestack.object_store.proxy.pipeline import build_pipeline
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
     from onestack.process import Process
 
 PREFIX = "/object-store"
+# The routes' table (Swift's proxy routes by the path's shape, not by these): what tests that
+# walk every service's routes read.
+API_MODULES = (route_table,)
 
 
 def agent_host(config: Config) -> str:
@@ -78,7 +82,8 @@ def build_proxy(process: Process) -> Running:
     holder = RingHolder(ring)
     containers = ContainerService(db)
     host = agent_host(config)
-    objects = make_client(devices_root(config, host), host, config.object_store.node_timeout, containers)
+    objects = make_client(devices_root(config, host), host, config.object_store.node_timeout, containers,
+                          hash_path_suffix=ring.hash_path_suffix)
     state = ObjectStoreState(config=config.object_store, db=db, rings=holder, objects=objects,
                              containers=containers, validator=process.validator)
     register_core(state)
@@ -89,9 +94,13 @@ def build_proxy(process: Process) -> Running:
         name="object-store", prefix=PREFIX, routes=[Mount("", app=asgi)], render_error=render_error,
         state={"object_store": state}, root_routes=[Route("/info", asgi, methods=["GET", "HEAD", "OPTIONS"])],
         guard_urls=False)
+    from onestack.object_store.ring.refresh import from_database
     from onestack.object_store.server_rpc import ObjectServerEndpoint
+    from onestack.object_store.service.expirer import ObjectExpirer
 
-    return Running("object-store", api=service, workers=[ObjectServerEndpoint(db, process.bus, state)], state=state)
+    workers: list[Worker] = [ObjectServerEndpoint(db, process.bus, state), ObjectExpirer(state),
+                             from_database(db, holder, config.object_store.ring_check_interval)]
+    return Running("object-store", api=service, workers=workers, state=state)
 
 
 def build_agents(process: Process) -> Running:
