@@ -56,7 +56,13 @@ def ensure_builtin_images(config: Any, db: Any, owner: str) -> list[str]:
     """Create any missing built-in image (public, active, owned by ``owner``); returns new ids."""
     from onestack.image.stores.registry import build_stores
 
+    from onestack.image.stores.filesystem import FilesystemStore
+
     stores, default = build_stores(config)
+    # Bootstrap runs before any API listens: a remote store (swift) cannot take the images yet,
+    # so they go to the always-present local "file" store then.
+    if not isinstance(stores[default], FilesystemStore):
+        default = "file"
     store = stores[default]
     existing = set(db.run_sync(lambda s: list(s.scalars(select(Image.name).where(
         Image.owner == owner, Image.deleted_at.is_(None), Image.name.in_([b.name for b in BUILTIN_IMAGES])))),

@@ -16,7 +16,7 @@ from swiftclient.client import ClientException, Connection
 
 from tests.functional.cloud import RunningCloud, wait_until
 from tests.functional.compute_support import module_cloud
-from tests.functional.image_http import ImageHttp, pattern_stream
+from tests.functional.image_http import ImageHttp, pattern_stream, vm_rss_kib
 
 MIB = 1024 * 1024
 
@@ -145,7 +145,7 @@ def test_empty_image(user: ImageHttp, service_swift: Connection) -> None:
     assert objects_of(service_swift, image["id"])[image["id"]]["bytes"] == 0
 
 
-def test_import_and_copy_into_swift(user: ImageHttp, service_swift: Connection) -> None:
+def test_import_and_copy_into_swift(user: ImageHttp, admin_user: ImageHttp, service_swift: Connection) -> None:
     data = pattern(2 * MIB + 7)
     image = user.create()
     assert user.stage(image["id"], data).status_code == 204
@@ -153,7 +153,8 @@ def test_import_and_copy_into_swift(user: ImageHttp, service_swift: Connection) 
     assert user.wait_status(image["id"], "active")["stores"] == "file"
     assert objects_of(service_swift, image["id"]) == {}
     # copy-image from the file store into swift: a segmented copy, both stores answer the same bytes.
-    assert user.import_(image["id"], {"method": {"name": "copy-image"}, "stores": ["swift"]}).status_code == 202
+    copy = {"method": {"name": "copy-image"}, "stores": ["swift"]}  # copy-image is admin-only (Glance's policy)
+    assert admin_user.import_(image["id"], copy).status_code == 202
     wait_until(lambda: user.show(image["id"])["stores"] == "file,swift", timeout=60, what="the copy into swift")
     assert len(objects_of(service_swift, image["id"])) == 4  # manifest + 3 segments
     assert user.get_file(image["id"]).content == data
@@ -186,3 +187,41 @@ def test_client_hanging_up_leaves_nothing(ccloud: RunningCloud, user: ImageHttp,
     hc.close()
     wait_until(lambda: user.show(image["id"])["status"] == "queued", timeout=60, what="the image back to queued")
     wait_until(lambda: objects_of(service_swift, image["id"]) == {}, timeout=60, what="the partial objects gone")
+
+
+bigcloud = module_cloud("image-swift-big", {
+    "ONESTACK_IMAGE__SWIFT_STORE_LARGE_OBJECT_CHUNK_SIZE": "64",
+    "ONESTACK_IMAGE__DEFAULT_STORE": "swift",  # built-in images still land in "file" (bootstrap)
+})
+
+
+def test_builtin_images_with_swift_default(bigcloud: RunningCloud) -> None:
+    """With swift as the default store the built-in images are still registered, in "file", and readable."""
+    demo = ImageHttp(bigcloud, bigcloud.sdk("devstack"))
+    images = demo.http.get("/v2/images", params={"onestack_builtin": "true"}).json()["images"]
+    assert images and all(img["stores"] == "file" and img["status"] == "active" for img in images)
+    assert demo.get_file(images[0]["id"]).status_code == 200
+
+
+def test_large_round_trip_keeps_server_memory_flat(bigcloud: RunningCloud) -> None:
+    """256 MiB in (4 segments of 64 MiB, swift as the default store) and out: the server's RSS stays flat."""
+    assert bigcloud.proc is not None
+    demo = ImageHttp(bigcloud, bigcloud.sdk("devstack"))
+    total = 256 * MIB
+    expected = hashlib.md5()
+    for chunk in pattern_stream(total):
+        expected.update(chunk)
+    image = demo.create()
+    before = vm_rss_kib(bigcloud.proc.pid)
+    assert demo.put_file(image["id"], pattern_stream(total)).status_code == 204
+    shown = demo.show(image["id"])
+    assert shown["stores"] == "swift" and shown["size"] == total and shown["checksum"] == expected.hexdigest()
+    digest = hashlib.md5()
+    with demo.http.stream("GET", f"/v2/images/{image['id']}/file") as resp:
+        assert resp.status_code == 200
+        for chunk in resp.iter_bytes(MIB):
+            digest.update(chunk)
+    assert digest.hexdigest() == expected.hexdigest()
+    grown_mib = (vm_rss_kib(bigcloud.proc.pid) - before) / 1024
+    assert grown_mib < 100, f"server RSS grew by {grown_mib:.0f} MiB over a 256 MiB round trip"
+    demo.delete(image["id"])
