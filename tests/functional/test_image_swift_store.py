@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
+import signal
 from typing import Any
 
 import pytest
@@ -175,18 +176,44 @@ def test_oversize_upload_leaves_nothing(user: ImageHttp, service_swift: Connecti
 def test_client_hanging_up_leaves_nothing(ccloud: RunningCloud, user: ImageHttp, service_swift: Connection) -> None:
     """The uploader disconnects after 2.5 of 4 MiB: the image goes back to queued, the container is clean."""
     image = user.create()
-    hc = http.client.HTTPConnection("127.0.0.1", ccloud.port, timeout=60)
-    hc.putrequest("PUT", f"/image/v2/images/{image['id']}/file")
-    for key, value in {"X-Auth-Token": user.token, "Content-Type": "application/octet-stream",
-                       "Content-Length": str(4 * MIB), "X-Image-Meta-Store": "swift"}.items():
-        hc.putheader(key, value)
-    hc.endheaders()
-    for piece in pattern_stream(5 * MIB // 2):
-        hc.send(piece)
+    hc = _start_upload(ccloud, user, image["id"], 4 * MIB, 5 * MIB // 2)
     wait_until(lambda: len(objects_of(service_swift, image["id"])) >= 2, timeout=60, what="segments written")
     hc.close()
     wait_until(lambda: user.show(image["id"])["status"] == "queued", timeout=60, what="the image back to queued")
     wait_until(lambda: objects_of(service_swift, image["id"]) == {}, timeout=60, what="the partial objects gone")
+
+
+
+def _start_upload(cloud: RunningCloud, user: ImageHttp, image_id: str, total: int, send: int) -> http.client.HTTPConnection:
+    """A PUT …/file into swift declaring ``total`` bytes and sending only ``send`` of them (left open)."""
+    hc = http.client.HTTPConnection("127.0.0.1", cloud.port, timeout=60)
+    hc.putrequest("PUT", f"/image/v2/images/{image_id}/file")
+    for key, value in {"X-Auth-Token": user.token, "Content-Type": "application/octet-stream",
+                       "Content-Length": str(total), "X-Image-Meta-Store": "swift"}.items():
+        hc.putheader(key, value)
+    hc.endheaders()
+    for piece in pattern_stream(send):
+        hc.send(piece)
+    return hc
+
+
+def test_crash_mid_upload_leaves_nothing_after_restart(ccloud: RunningCloud, user: ImageHttp,
+                                                        service_swift: Connection) -> None:
+    """SIGKILL while segments are being written; after the restart the image is queued again and its
+    objects go too (the recovery pass runs before the APIs listen: the delete is owed, then done)."""
+    image = user.create()
+    hc = _start_upload(ccloud, user, image["id"], 4 * MIB, 5 * MIB // 2)
+    wait_until(lambda: len(objects_of(service_swift, image["id"])) >= 2, timeout=60, what="segments written")
+    ccloud.stop(signal.SIGKILL)
+    hc.close()
+    ccloud.start()
+    wait_until(lambda: user.show(image["id"])["status"] == "queued", timeout=60, what="the image back to queued")
+    wait_until(lambda: objects_of(service_swift, image["id"]) == {}, timeout=60, what="the partial objects gone")
+    assert not list((ccloud.data_dir / "image-swift-pending-deletes").glob("*"))
+    # And the image takes a new upload into swift.
+    data = pattern(2 * MIB)
+    assert user.put_file(image["id"], data, **{"X-Image-Meta-Store": "swift"}).status_code == 204
+    assert user.get_file(image["id"]).content == data
 
 
 bigcloud = module_cloud("image-swift-big", {

@@ -16,9 +16,11 @@ incoming stream, downloads come back piece by piece, so memory stays flat whatev
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote, unquote, urlparse
@@ -28,6 +30,7 @@ import httpx
 
 from onestack.client.session import ServiceSession
 from onestack.core.config import Config
+from onestack.core.files import private_dir
 from onestack.image.stores import NotInStore, SizeLimitExceeded, StoredImage, StoreError
 
 log = logging.getLogger(__name__)
@@ -36,6 +39,10 @@ MIB = 1024 * 1024
 SCHEME = "swift+config"
 REFERENCE = "ref1"  # the credentials reference Glance's location names (DevStack's default_swift_reference)
 SERVICE = "object-store"
+
+
+class Unreachable(StoreError):
+    """The object store (or identity, for the token) did not answer at all."""
 
 
 def segment_name(image_id: str, number: int) -> str:
@@ -93,6 +100,11 @@ class SwiftStore:
         self.chunk_size = max(1, int(config.image.swift_store_large_object_chunk_size)) * MIB
         self._session: ServiceSession | None = None
         self._container_ready = False
+        # Deletes the object store could not take yet (e.g. the recovery pass at start-up, before
+        # any API listens): one marker file per object, retried in the background, kept across restarts.
+        self.pending_dir = config.data_dir / "image-swift-pending-deletes"
+        self._locks = [asyncio.Lock() for _ in range(64)]  # striped by object name: bounded, per-process
+        self._drainer: asyncio.Task[None] | None = None
 
     # -- HTTP ------------------------------------------------------------------------------------
     @property
@@ -117,13 +129,15 @@ class SwiftStore:
         """One request as the service user; a streamed body cannot be sent twice, so no retry then."""
         replayable = content is None or isinstance(content, bytes)
         for _attempt in range(2 if replayable else 1):
-            token = await self.session.token()
             try:
+                token = await self.session.token()
                 resp = await self.session.http.request(
                     method, await self._url(obj), headers={"X-Auth-Token": token, **(headers or {})},
                     params=params, content=content)
-            except httpx.HTTPError as exc:
-                raise StoreError(f"object store unreachable: {exc}") from exc
+            except httpx.TransportError as exc:
+                raise Unreachable(f"object store unreachable: {exc!r}") from exc
+            except (httpx.HTTPError, LookupError) as exc:  # identity refused us, or no object-store endpoint
+                raise StoreError(f"object store: {exc}") from exc
             if resp.status_code != 401:
                 return resp
             self.session._token = None  # expired or revoked: authenticate again
@@ -173,6 +187,7 @@ class SwiftStore:
     # -- the Store protocol ----------------------------------------------------------------------
     async def add(self, image_id: str, chunks: AsyncIterator[bytes], max_size: int | None = None) -> StoredImage:
         self._check_id(image_id)
+        await self._settle_pending(image_id)
         await self._ensure_container()
         source = _Source(chunks, max_size)
         try:
@@ -242,7 +257,73 @@ class SwiftStore:
             raise StoreError(f"reading {obj} from the object store: {exc}") from exc
 
     async def delete(self, location: str) -> None:
-        await self._remove(self.object_of(location))
+        obj = self.object_of(location)
+        async with self._lock(obj):
+            try:
+                await self._remove(obj)
+            except Unreachable as exc:
+                # Deferred, not failed: the marker outlives a restart and the drainer retries it.
+                await anyio.to_thread.run_sync(self._mark, obj)
+                log.warning("swift store: delete of %s deferred (%s)", obj, exc)
+                self._kick()
+                return
+            self._unmark(obj)
+
+    # -- deferred deletes ------------------------------------------------------------------------
+    def _lock(self, obj: str) -> asyncio.Lock:
+        return self._locks[int(hashlib.md5(obj.encode(), usedforsecurity=False).hexdigest()[:8], 16) % 64]
+
+    def _marker(self, obj: str) -> Any:
+        return self.pending_dir / quote(obj, safe="")
+
+    def _mark(self, obj: str) -> None:
+        private_dir(self.pending_dir)
+        self._marker(obj).touch()
+
+    def _unmark(self, obj: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self._marker(obj).unlink()
+
+    def pending_deletes(self) -> list[str]:
+        """Objects whose delete is still owed (marker files)."""
+        try:
+            return sorted(unquote(name) for name in os.listdir(self.pending_dir))
+        except FileNotFoundError:
+            return []
+
+    async def _settle_pending(self, obj: str) -> None:
+        """An owed delete of ``obj`` happens before new data is written under its name, never after."""
+        if self.pending_deletes():
+            self._kick()
+        async with self._lock(obj):
+            if self._marker(obj).exists():
+                await self._remove(obj)
+                self._unmark(obj)
+
+    def _kick(self) -> None:
+        if self._drainer is None or self._drainer.done():
+            self._drainer = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        """Retry the owed deletes with a growing pause until none is left (a retry back-off, not a wait)."""
+        pause = 0.5
+        while names := self.pending_deletes():
+            for obj in names:
+                async with self._lock(obj):
+                    if not self._marker(obj).exists():
+                        continue  # an add() settled it meanwhile
+                    try:
+                        await self._remove(obj)
+                    except Unreachable:
+                        break
+                    except StoreError:
+                        log.exception("swift store: deferred delete of %s failed; retrying later", obj)
+                        continue
+                    self._unmark(obj)
+                    log.info("swift store: deferred delete of %s done", obj)
+            if self.pending_deletes():
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 30.0)
 
     async def _remove(self, image_id: str) -> None:
         """The manifest or object first, then every segment by name (a retry finds what a crash left)."""
@@ -280,6 +361,11 @@ class SwiftStore:
         return int(resp.headers.get("content-length", "0"))
 
     async def close(self) -> None:
+        if self._drainer is not None:
+            self._drainer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._drainer
+            self._drainer = None
         if self._session is not None:
             await self._session.close()
             self._session = None
