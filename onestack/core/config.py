@@ -300,6 +300,11 @@ class VolumeConfig:
     rpc_timeout: float = 60.0
     # Where backups are kept (Cinder's posix backup driver); empty: <data dir>/backups.
     backup_dir: str = ""
+    # Where backups go: "posix" (backup_dir) or "swift" (the object store's service account,
+    # Cinder's swift backup driver; container volumebackups unless the request names one).
+    backup_driver: str = "posix"
+    # Bytes per chunk object of a swift backup (Cinder's backup_swift_object_size).
+    backup_swift_object_size: int = 52428800
 
 
 @dataclass
