@@ -54,9 +54,8 @@ def digests(data: bytes) -> tuple[str, str]:
 
 def ensure_builtin_images(config: Any, db: Any, owner: str) -> list[str]:
     """Create any missing built-in image (public, active, owned by ``owner``); returns new ids."""
-    from onestack.image.stores.registry import build_stores
-
     from onestack.image.stores.filesystem import FilesystemStore
+    from onestack.image.stores.registry import build_stores
 
     stores, default = build_stores(config)
     # Bootstrap runs before any API listens: a remote store (swift) cannot take the images yet,
