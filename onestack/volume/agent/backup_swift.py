@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 import httpx
 
-from onestack.core.config import Config
+from onestack.core.config import Config, ConfigError
 from onestack.volume.agent.backup_store import BackupStore, _read_exactly, store_dir
 from onestack.volume.agent.driver import (
     DataRun,
@@ -46,7 +46,7 @@ def build_backup_store(config: Config) -> BackupStore:
     if config.volume.backup_driver == "swift":
         return SwiftBackupStore(config)
     if config.volume.backup_driver != "posix":
-        raise VolumeDriverError(f"volume.backup_driver {config.volume.backup_driver!r} is not posix or swift")
+        raise ConfigError(f"volume.backup_driver {config.volume.backup_driver!r} is not posix or swift")
     return BackupStore(store_dir(config))
 
 
