@@ -108,6 +108,14 @@ class ImageConfig:
     default_store: str = "file"
     # More filesystem stores besides "file": "id:dir,id2:dir2" (relative dirs are under the data dir).
     extra_file_stores: str = ""
+    # Offer the "swift" store (images in the object store, Glance's single-tenant swift driver)
+    # whenever the object store is enabled; it is listed in /v2/info/stores beside "file".
+    swift_store: bool = True
+    # Container of the service account that holds the images (and their segments).
+    swift_store_container: str = "glance"
+    # Images bigger than this many MiB are kept as segments of this size plus a DLO manifest
+    # (Glance's swift_store_large_object_chunk_size).
+    swift_store_large_object_chunk_size: int = 200
     # Where PUT /v2/images/{id}/stage keeps data until import; empty means <data_dir>/image-staging.
     staging_dir: str = ""
     # Import methods advertised by GET /v2/info/import (only ones that work: glance-direct, copy-image).
@@ -292,6 +300,11 @@ class VolumeConfig:
     rpc_timeout: float = 60.0
     # Where backups are kept (Cinder's posix backup driver); empty: <data dir>/backups.
     backup_dir: str = ""
+    # Where backups go: "posix" (backup_dir) or "swift" (the object store's service account,
+    # Cinder's swift backup driver; container volumebackups unless the request names one).
+    backup_driver: str = "posix"
+    # Bytes per chunk object of a swift backup (Cinder's backup_swift_object_size).
+    backup_swift_object_size: int = 52428800
 
 
 @dataclass

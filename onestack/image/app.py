@@ -66,6 +66,10 @@ class ImageWorkers:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        for store in self.image.stores.values():  # a remote store (swift) holds an HTTP client
+            close = getattr(store, "close", None)
+            if close is not None:
+                await close()
 
 
 def build(process: Process) -> Running:

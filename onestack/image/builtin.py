@@ -54,9 +54,14 @@ def digests(data: bytes) -> tuple[str, str]:
 
 def ensure_builtin_images(config: Any, db: Any, owner: str) -> list[str]:
     """Create any missing built-in image (public, active, owned by ``owner``); returns new ids."""
+    from onestack.image.stores.filesystem import FilesystemStore
     from onestack.image.stores.registry import build_stores
 
     stores, default = build_stores(config)
+    # Bootstrap runs before any API listens: a remote store (swift) cannot take the images yet,
+    # so they go to the always-present local "file" store then.
+    if not isinstance(stores[default], FilesystemStore):
+        default = "file"
     store = stores[default]
     existing = set(db.run_sync(lambda s: list(s.scalars(select(Image.name).where(
         Image.owner == owner, Image.deleted_at.is_(None), Image.name.in_([b.name for b in BUILTIN_IMAGES])))),

@@ -58,6 +58,7 @@ def summary() -> Iterator[None]:
 def crashy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
     running = make_cloud(tmp_path_factory.mktemp("crash-image"), extra_env={
         "ONESTACK_IMAGE__EXTRA_FILE_STORES": "cheap:cheap-images",
+        "ONESTACK_IMAGE__SWIFT_STORE": "false",  # just the two filesystem stores
         "ONESTACK_IMAGE__BUILTIN_IMAGES": "false",
     })
     running.start()

@@ -18,6 +18,7 @@ def multi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
     """A cloud with two filesystem stores: "file" (default) and "cheap"."""
     running = make_cloud(tmp_path_factory.mktemp("multistore"), extra_env={
         "ONESTACK_IMAGE__EXTRA_FILE_STORES": "cheap:cheap-images",
+        "ONESTACK_IMAGE__SWIFT_STORE": "false",  # just the two filesystem stores
         "ONESTACK_IMAGE__BUILTIN_IMAGES": "false",
     })
     running.start()

@@ -28,7 +28,7 @@ def _store_doc(store: Any, default: bool, detail: bool) -> dict[str, Any]:
     if default:
         doc["default"] = True
     if detail:
-        doc["type"] = "file"
+        doc["type"] = getattr(store, "store_type", "file")
         doc["weight"] = getattr(store, "weight", 0)
         doc["properties"] = store.properties() if hasattr(store, "properties") else {}
     return doc

@@ -21,6 +21,10 @@ def build_stores(config: Config) -> tuple[dict[str, Any], str]:
     """All configured stores by id, and the default store's id."""
     stores: dict[str, Any] = {"file": FilesystemStore(config.data_dir / "images", "file",
                                                       "Local filesystem in the onestack data dir")}
+    if config.image.swift_store and config.object_store.enabled:
+        from onestack.image.stores.swift import SwiftStore
+
+        stores["swift"] = SwiftStore(config)
     for item in filter(None, (part.strip() for part in config.image.extra_file_stores.split(","))):
         store_id, sep, path = item.partition(":")
         store_id = store_id.strip()

@@ -12,7 +12,7 @@ from onestack.client.image import ImageClient
 from onestack.core.bus import Bus
 from onestack.core.config import Config
 from onestack.core.service import Running, ServiceDefinition
-from onestack.volume.agent.backup_store import BackupStore, store_dir
+from onestack.volume.agent.backup_swift import build_backup_store
 from onestack.volume.agent.driver import VolumeDriver
 from onestack.volume.agent.file import build_drivers
 from onestack.volume.agent.host import VolumeAgent
@@ -32,7 +32,7 @@ def make_agent(config: Config, host: str, bus: Bus, images: ImageClient | None) 
     if images is not None:
         transfer = ImageTransfer(images, config.data_dir / "volumes" / host / ".images")
         transfer.clear()
-    return VolumeAgent(config, host, drivers, bus, images=transfer, backups=BackupStore(store_dir(config)))
+    return VolumeAgent(config, host, drivers, bus, images=transfer, backups=build_backup_store(config))
 
 
 def build_agents(process: Process) -> Running:

@@ -45,7 +45,8 @@ def _dead_pid() -> int:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def image(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ImageService]:
     urls = postgres_database() if request.param == "postgresql" else None
-    overrides: dict[str, Any] = {"server.data_dir": str(tmp_path), "image.extra_file_stores": "cheap:cheap"}
+    overrides: dict[str, Any] = {"server.data_dir": str(tmp_path), "image.extra_file_stores": "cheap:cheap",
+                                 "image.swift_store": False}  # just the two filesystem stores
     if urls is not None:
         overrides["database.url"] = next(urls)
     try:

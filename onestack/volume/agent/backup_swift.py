@@ -1,0 +1,259 @@
+"""Backups in the object store (Cinder's swift backup driver), beside the POSIX one.
+
+Container ``volumebackups`` (or the one the backup request names) in the onestack service
+user's account; per backup the objects ``backup_<id>/chunk-NNNNNN`` (one per stored chunk of the
+volume's raw bytes) and the metadata object ``backup_<id>/manifest`` (the same manifest as the
+POSIX store's, each stored chunk also naming its container). The manifest is written last, so a
+backup cut off midway has no manifest and is no backup; a retry writes the chunks again.
+Incrementals store only the chunks whose sha256 differs from the parent's and point at the rest.
+
+The agent has no database: it reaches the object store over HTTP through the catalog with the
+service user's token. Its methods run in a worker thread (the agent's ``_driver``), so they use a
+blocking HTTP client; one chunk is in memory at a time.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import hashlib
+import itertools
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import quote
+
+import httpx
+
+from onestack.core.config import Config, ConfigError
+from onestack.volume.agent.backup_store import BackupStore, _read_exactly, store_dir
+from onestack.volume.agent.driver import (
+    DataRun,
+    ReadsDataRuns,
+    VolumeDriver,
+    VolumeDriverError,
+    data_ranges,
+)
+from onestack.volume.rpcapi import BackupSpec, ModelUpdate, VolumeSpec
+
+SERVICE = "object-store"
+
+
+def build_backup_store(config: Config) -> BackupStore:
+    """The store ``volume.backup_driver`` names: ``posix`` (a directory) or ``swift`` (the object store)."""
+    if config.volume.backup_driver == "swift":
+        return SwiftBackupStore(config)
+    if config.volume.backup_driver != "posix":
+        raise ConfigError(f"volume.backup_driver {config.volume.backup_driver!r} is not posix or swift")
+    return BackupStore(store_dir(config))
+
+
+def prefix_of(backup_id: str) -> str:
+    return f"backup_{backup_id}/"
+
+
+class _Swift:
+    """Blocking HTTP to the service account, authenticated once per store operation."""
+
+    def __init__(self, config: Config) -> None:
+        from onestack.process import service_password  # the composition root knows the secret
+
+        auth = config.auth
+        identity = auth.identity_url.rstrip("/") or f"{config.base_url.rstrip('/')}/identity"
+        self.http = httpx.Client(timeout=300.0)
+        body = {"auth": {
+            "identity": {"methods": ["password"], "password": {"user": {
+                "name": auth.service_username, "domain": {"id": "default"}, "password": service_password(config)}}},
+            "scope": {"project": {"name": auth.service_project, "domain": {"id": "default"}}},
+        }}
+        try:
+            resp = self.http.post(f"{identity}/v3/auth/tokens", json=body)
+            resp.raise_for_status()
+        except httpx.HTTPError as exc:
+            self.http.close()
+            raise VolumeDriverError(f"cannot authenticate to reach the object store: {exc}") from exc
+        self.token = resp.headers["X-Subject-Token"]
+        self.account = ""
+        for entry in resp.json()["token"].get("catalog", []):
+            for ep in entry.get("endpoints", []):
+                if entry.get("type") == SERVICE and ep.get("interface") == "public" and (
+                        not config.bootstrap.region or ep.get("region_id") == config.bootstrap.region):
+                    self.account = str(ep["url"]).rstrip("/")
+        if not self.account:
+            self.http.close()
+            raise VolumeDriverError("the catalog has no public object-store endpoint")
+
+    def call(self, method: str, container: str, obj: str | None = None, **kwargs: Any) -> httpx.Response:
+        url = self.account + (f"/{quote(container, safe='')}" if container else "") + (
+            "" if obj is None else f"/{quote(obj)}")
+        headers = {"X-Auth-Token": self.token, **kwargs.pop("headers", {})}
+        try:
+            return self.http.request(method, url, headers=headers, **kwargs)
+        except httpx.HTTPError as exc:
+            raise VolumeDriverError(f"object store: {method} {container}/{obj or ''}: {exc}") from exc
+
+    def expect(self, resp: httpx.Response, *ok: int) -> httpx.Response:
+        if resp.status_code not in ok:
+            raise VolumeDriverError(f"object store answered {resp.status_code} to {resp.request.method} "
+                                    f"{resp.request.url.path}: {resp.text[:200]}")
+        return resp
+
+    def names(self, container: str, prefix: str) -> list[str]:
+        found: list[str] = []
+        while True:
+            params = {"format": "json", "prefix": prefix, **({"marker": found[-1]} if found else {})}
+            resp = self.call("GET", container, params=params)
+            if resp.status_code in (204, 404):
+                return found
+            rows = self.expect(resp, 200).json()
+            if not rows:
+                return found
+            found.extend(str(row["name"]) for row in rows)
+
+    def close(self) -> None:
+        self.http.close()
+
+
+class SwiftBackupStore(BackupStore):
+    """The POSIX store's manifest and restore, with chunks and manifest as objects."""
+
+    def __init__(self, config: Config) -> None:
+        # The local root only holds a restore's temporary raw file (BackupStore.restore).
+        super().__init__(config.data_dir / "backups-swift-scratch", config.volume.backup_swift_object_size)
+        self.config = config
+
+    @contextlib.contextmanager
+    def _swift(self) -> Iterator[_Swift]:
+        swift = _Swift(self.config)
+        try:
+            yield swift
+        finally:
+            swift.close()
+
+    def _manifest_in(self, swift: _Swift, container: str, backup_id: str) -> dict[str, Any] | None:
+        resp = swift.call("GET", container, prefix_of(backup_id) + "manifest")
+        if resp.status_code == 404:
+            return None
+        body: dict[str, Any] = swift.expect(resp, 200).json()
+        return body
+
+    def _containers(self, swift: _Swift, hint: str | None) -> list[str]:
+        """Where a backup may be: the hint, the default container, then every container of the account."""
+        resp = swift.call("GET", "", params={"format": "json"})  # the account listing
+        listed = [str(row["name"]) for row in resp.json()] if resp.status_code == 200 else []
+        order = [hint or "", self.container_of({"container": None}), *listed]  # type: ignore[typeddict-item]
+        return [c for i, c in enumerate(order) if c and c not in order[:i]]
+
+    def _find_manifest(self, swift: _Swift, backup_id: str, hint: str | None = None) -> tuple[str, dict[str, Any]]:
+        for container in self._containers(swift, hint):
+            manifest = self._manifest_in(swift, container, backup_id)
+            if manifest is not None:
+                return container, manifest
+        raise VolumeDriverError(f"backup {backup_id} is not in the object store")
+
+    def manifest(self, backup_id: str) -> dict[str, Any]:
+        with self._swift() as swift:
+            return self._find_manifest(swift, backup_id)[1]
+
+    def backup(self, backup: BackupSpec, driver: VolumeDriver, volume: VolumeSpec) -> ModelUpdate:
+        container = self.container_of(backup)
+        with self._swift() as swift:
+            done = self._manifest_in(swift, container, backup["id"])
+            if done is not None:  # done before (the report was lost)
+                return ModelUpdate(object_count=int(done["object_count"]), container=container)
+            swift.expect(swift.call("PUT", container), 201, 202, 204)
+            parent: list[dict[str, Any]] = []
+            if backup["is_incremental"] and backup["parent_id"]:
+                parent = self._find_manifest(swift, backup["parent_id"], container)[1]["chunks"]
+            if isinstance(driver, ReadsDataRuns):  # a snapshot's backup reads the snapshot
+                with driver.read_data_runs(volume, backup["snapshot_id"]) as (f, size, runs):
+                    entries = self._put_chunks(swift, container, f, size, runs, parent, backup["id"])
+            else:
+                with driver.read_raw(volume, backup["snapshot_id"]) as f:
+                    size = os.fstat(f.fileno()).st_size
+                    runs = [(a, b, a) for a, b in data_ranges(f.fileno(), size)]
+                    entries = self._put_chunks(swift, container, f, size, runs, parent, backup["id"])
+            stored = sum(1 for e in entries if e["stored_in"] == backup["id"])
+            manifest = {"backup_id": backup["id"], "volume_id": volume["id"], "parent_id": backup["parent_id"],
+                        "size_bytes": size, "chunk_size": self.chunk_size, "object_count": stored,
+                        "chunks": entries}
+            swift.expect(swift.call("PUT", container, prefix_of(backup["id"]) + "manifest",
+                                    content=json.dumps(manifest).encode(),
+                                    headers={"Content-Type": "application/json"}), 201)
+        return ModelUpdate(object_count=stored, container=container)
+
+    def _put_chunks(self, swift: _Swift, container: str, f: BinaryIO, size: int, runs: list[DataRun],
+                    parent: list[dict[str, Any]], backup_id: str) -> list[dict[str, Any]]:
+        """One object per chunk that holds data and differs from the parent's (zero chunks are not read)."""
+        count = -(-size // self.chunk_size)
+        entries: list[dict[str, Any]] = []
+        zero = bytes(self.chunk_size)
+        buf = bytearray(self.chunk_size)
+        ends = [b for _, b, _ in runs]
+        for index in range(count):
+            start = index * self.chunk_size
+            length = min(self.chunk_size, size - start)
+            end = start + length
+            mine = []
+            for a, b, at in itertools.islice(runs, bisect.bisect_right(ends, start), None):
+                if a >= end:
+                    break
+                mine.append((max(a, start), min(b, end), at + max(a, start) - a))
+            empty = {"sha256": None, "length": length, "stored_in": None}
+            if not mine:
+                entries.append(empty)
+                continue
+            view = memoryview(buf)[:length]
+            if sum(b - a for a, b, _ in mine) < length:
+                view[:] = zero[:length]
+            for a, b, at in mine:
+                _read_exactly(f.fileno(), view[a - start:b - start], at)
+            piece = bytes(view)
+            if piece == zero[:length]:
+                entries.append(empty)
+                continue
+            digest = hashlib.sha256(piece).hexdigest()
+            before = parent[index] if index < len(parent) else None
+            if before is not None and before["sha256"] == digest and before["length"] == length:
+                entries.append(before)  # unchanged: kept where the parent keeps it
+                continue
+            swift.expect(swift.call("PUT", container, f"{prefix_of(backup_id)}chunk-{index:06d}", content=piece,
+                                    headers={"ETag": hashlib.md5(piece, usedforsecurity=False).hexdigest()}), 201)
+            entries.append({"sha256": digest, "length": length, "stored_in": backup_id, "index": index,
+                            "container": container})
+        return entries
+
+    def rebuild(self, backup_id: str, dest: Path) -> int:
+        with self._swift() as swift:
+            manifest = self._find_manifest(swift, backup_id)[1]
+            with open(dest, "wb") as out:
+                offset = 0
+                for entry in manifest["chunks"]:
+                    owner = entry["stored_in"]
+                    if owner is not None:
+                        name = f"{prefix_of(owner)}chunk-{entry['index']:06d}"
+                        resp = swift.call("GET", entry.get("container") or self.container_of(
+                            {"container": None}), name)  # type: ignore[typeddict-item]
+                        if resp.status_code == 404:
+                            raise VolumeDriverError(f"backup {backup_id} needs backup {owner}, which is gone")
+                        piece = swift.expect(resp, 200).content
+                        if hashlib.sha256(piece).hexdigest() != entry["sha256"]:
+                            raise VolumeDriverError(f"backup {backup_id}: chunk {entry['index']} is corrupt")
+                        out.seek(offset)
+                        out.write(piece)
+                    offset += entry["length"]
+                out.truncate(manifest["size_bytes"])
+        return int(manifest["size_bytes"])
+
+    def delete(self, backup: BackupSpec) -> None:
+        """The manifest first (no half backup looks whole), then every object under the backup's prefix."""
+        with self._swift() as swift:
+            try:
+                container, _ = self._find_manifest(swift, backup["id"], backup["container"])
+            except VolumeDriverError:
+                container = self.container_of(backup)  # no manifest: a cut-off backup's chunks may remain
+            swift.expect(swift.call("DELETE", container, prefix_of(backup["id"]) + "manifest"), 204, 404)
+            for name in swift.names(container, prefix_of(backup["id"])):
+                swift.expect(swift.call("DELETE", container, name), 204, 404)
