@@ -78,7 +78,8 @@ def build_proxy(process: Process) -> Running:
     holder = RingHolder(ring)
     containers = ContainerService(db)
     host = agent_host(config)
-    objects = make_client(devices_root(config, host), host, config.object_store.node_timeout, containers)
+    objects = make_client(devices_root(config, host), host, config.object_store.node_timeout, containers,
+                          hash_path_suffix=ring.hash_path_suffix)
     state = ObjectStoreState(config=config.object_store, db=db, rings=holder, objects=objects,
                              containers=containers, validator=process.validator)
     register_core(state)

@@ -1,0 +1,212 @@
+"""Reading and writing one object file: ``ObjectReader`` streams checked blocks, ``ObjectWriter``
+hashes and writes blocks as they arrive; both do their I/O in the object-I/O threads."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import zlib
+from collections.abc import AsyncIterator
+from concurrent.futures import Future
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from onestack.object_store.obj.ondisk import (
+    BLOCK_SIZE,
+    IO_POOL,
+    BadBlock,
+    ObjectFiles,
+    Quarantined,
+    ReaderClosed,
+    WriteHook,
+    block_count,
+    encode_trailer,
+    run_io,
+    settle,
+)
+from onestack.object_store.timestamp import Timestamp
+
+if TYPE_CHECKING:
+    from onestack.object_store.obj.diskfile import FileBackend
+
+
+class ObjectReader:
+    """An open ``.data``: its state, and its bytes in checked blocks. The file stays readable
+    while open even if a newer write replaces it."""
+
+    def __init__(self, backend: FileBackend, part: int, hsh: str, fd: int, files: ObjectFiles) -> None:
+        self.backend, self.part, self.hsh = backend, part, hsh
+        self.fd: int | None = fd
+        self.files = files
+        # The next block's read, started while the caller sends the current one.
+        self._ahead: tuple[int, Future[bytes]] | None = None
+        self._reading: Future[bytes] | None = None
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        return self.files.metadata
+
+    @property
+    def length(self) -> int:
+        return self.files.data_len
+
+    def _read_block(self, index: int) -> bytes:
+        fd = self.fd
+        if fd is None:
+            raise ReaderClosed()
+        start = index * BLOCK_SIZE
+        size = min(BLOCK_SIZE, self.files.data_len - start)
+        block = os.pread(fd, size, start)
+        if len(block) != size or zlib.crc32(block) != self.files.crcs[index]:
+            raise BadBlock(f"block {index} of {self.files.data_file} fails its checksum")
+        return block
+
+    async def _block(self, index: int, next_index: int | None) -> bytes:
+        if index == 0 and self.files.head is not None:
+            block = self.files.head  # read with the trailer; checked here (it is small)
+            if zlib.crc32(block) != self.files.crcs[0]:
+                raise BadBlock(f"block 0 of {self.files.data_file} fails its checksum")
+        else:
+            if self._ahead is not None and self._ahead[0] == index:
+                future = self._ahead[1]
+            else:
+                await self._drop_ahead()
+                future = IO_POOL.submit(self._read_block, index)
+            self._ahead, self._reading = None, future
+            block = await asyncio.wrap_future(future)
+            self._reading = None
+        if next_index is not None:
+            self._ahead = (next_index, IO_POOL.submit(self._read_block, next_index))
+        return block
+
+    async def _drop_ahead(self) -> None:
+        if self._ahead is not None:
+            future, self._ahead = self._ahead[1], None
+            await settle(future)
+
+    async def iter_range(self, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        """The bytes of ``[start, end)``, one checked block (at most 1 MiB) at a time."""
+        end = self.files.data_len if end is None else min(end, self.files.data_len)
+        if start >= end:
+            return
+        last = block_count(end) - 1
+        for index in range(start // BLOCK_SIZE, last + 1):
+            try:
+                block = await self._block(index, index + 1 if index < last else None)
+            except BadBlock as exc:
+                await self.close()
+                await self.backend.quarantine(self.part, self.hsh)
+                raise Quarantined(str(exc)) from None
+            base = index * BLOCK_SIZE
+            yield block[max(0, start - base):end - base]
+
+    async def close(self) -> None:
+        """Closes the file once no read of it is running (a thread may still be in one)."""
+        try:
+            await self._drop_ahead()
+            await settle(self._reading)
+        finally:  # settle returns or raises only once the threads are done with the fd
+            fd, self.fd = self.fd, None
+            if fd is not None:
+                os.close(fd)
+
+
+class ObjectWriter:
+    """A new ``.data`` being written: chunks are buffered to 1 MiB and written, hashed and
+    CRC'd in a thread; ``commit`` finishes the file and renames it into place. The tmp file is
+    made on the first write, and a small last block is hashed on the event loop and written by
+    ``commit``'s thread call: a small object costs one thread call."""
+
+    SMALL_TAIL = 256 * 1024
+
+    def __init__(self, backend: FileBackend, part: int, hsh: str) -> None:
+        self.backend, self.part, self.hsh = backend, part, hsh
+        self.fd: int | None = None
+        self.tmp: Path | None = None
+        self.md5 = hashlib.md5(usedforsecurity=False)
+        self.crcs: list[int] = []
+        self.size = 0  # bytes hashed
+        self.received = 0  # bytes given to write()
+        self._pending = bytearray()  # received, not hashed yet
+        self._tail = b""  # hashed, not written yet
+        # The previous blocks' write, running while the next ones arrive (one at a time, in order).
+        self._writing: Future[None] | None = None
+
+    def _write(self, data: bytes | memoryview) -> None:
+        if self.fd is None:
+            self.fd, self.tmp = self.backend._tmp_file()
+        view = memoryview(data)
+        while len(view):
+            view = view[os.write(self.fd, view):]
+
+    def _hash(self, block: bytes | memoryview) -> None:
+        self.md5.update(block)
+        self.crcs.append(zlib.crc32(block))
+        self.size += len(block)
+
+    def _write_blocks(self, data: bytes) -> None:
+        view = memoryview(data)
+        while len(view):
+            block = view[:BLOCK_SIZE]
+            self._hash(block)
+            self._write(block)
+            view = view[len(block):]
+
+    async def _wait_writing(self) -> None:
+        future, self._writing = self._writing, None
+        if future is not None:
+            await asyncio.wrap_future(future)  # raises the write's error, if any
+
+    async def write(self, chunk: bytes) -> None:
+        self.received += len(chunk)
+        self._pending += chunk
+        if len(self._pending) >= BLOCK_SIZE:
+            await self._wait_writing()
+            whole = len(self._pending) - len(self._pending) % BLOCK_SIZE
+            data, self._pending = bytes(self._pending[:whole]), self._pending[whole:]
+            self._writing = IO_POOL.submit(self._write_blocks, data)
+
+    async def flush(self) -> str:
+        """Hashes (and writes, unless small) what is buffered; answers the data's MD5 (its ETag)."""
+        await self._wait_writing()
+        data, self._pending = bytes(self._pending), bytearray()
+        if len(data) <= self.SMALL_TAIL:
+            if data:
+                self._hash(data)
+                self._tail = data
+        else:
+            await run_io(self._write_blocks, data)
+        return self.md5.hexdigest()
+
+    async def commit(self, timestamp: Timestamp, metadata: dict[str, str],
+                     before_rename: WriteHook | None = None) -> None:
+        """Trailer, fsync, ``before_rename(file name)`` (the async pending), rename, cleanup."""
+        await self.flush()
+        await run_io(self._commit, timestamp, metadata, before_rename)
+
+    def _commit(self, timestamp: Timestamp, metadata: dict[str, str], before_rename: WriteHook | None) -> None:
+        self._write(self._tail + encode_trailer(self.size, self.crcs, metadata))
+        assert self.fd is not None and self.tmp is not None
+        if self.backend.fsync:
+            os.fsync(self.fd)
+        os.close(self.fd)
+        self.fd = None
+        self.backend._place(self.part, self.hsh, self.tmp, f"{timestamp.internal}.data", before_rename)
+        self.tmp = None
+
+    async def abort(self) -> None:
+        """Drops the tmp file (a failed or refused upload)."""
+        future, self._writing = self._writing, None
+        try:
+            await settle(future)
+        finally:
+            fd, self.fd = self.fd, None
+            if fd is not None:
+                os.close(fd)
+            if self.tmp is not None:
+                try:
+                    os.unlink(self.tmp)
+                except FileNotFoundError:
+                    pass
+                self.tmp = None
