@@ -66,12 +66,15 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--transport-url", help="the bus shared by every process of the cloud")
     serve.add_argument("--host-name", help="the name this process's services report in os-services")
     agent = sub.add_parser("agent", help="run one host's agent (no database: the bus and the APIs only)")
-    agent.add_argument("kind", choices=["compute", "network", "volume"], help="which agent")
+    agent.add_argument("kind", choices=["compute", "network", "volume", "object"], help="which agent")
     agent.add_argument("--host", required=True, dest="agent_host", help="this host's name in the cloud")
     agent.add_argument("--transport-url", help="the bus shared by every process of the cloud")
     agent.add_argument("--api-url", help="the cloud's base URL (identity at <URL>/identity)")
     agent.add_argument("--config", help="TOML configuration file")
     agent.add_argument("--data-dir", help="where this host keeps its guests and image cache")
+    agent.add_argument("--devices", help="object: this host's devices, comma-separated (under <data dir>/objects/<host>)")
+    agent.add_argument("--bind", help="object: HOST:PORT the object server listens on (recorded in the ring)")
+    agent.add_argument("--zone", type=int, help="object: the ring zone of every device (default: one zone per device)")
     agent.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     status = sub.add_parser("status", help="is the cloud up, and where")
     _common(status)
@@ -231,8 +234,9 @@ def cmd_agent(args: argparse.Namespace, config: Config) -> int:
     """One host's agent. ``compute``: its driver and agent, talking to the conductor over the bus
     and to the other services over HTTP (found through identity's catalog). ``network``: its data
     plane and network agent, talking to the network server over the bus only. ``volume``: its
-    disk backends and volume agent, over the bus (and the image service over HTTP). None holds
-    database credentials."""
+    disk backends and volume agent, over the bus (and the image service over HTTP). ``object``: its
+    devices' object server over HTTP, its replicator, auditor and updater, its device reports and
+    container updates over the bus. None holds database credentials."""
     import asyncio
     import signal
 
@@ -240,6 +244,7 @@ def cmd_agent(args: argparse.Namespace, config: Config) -> int:
     from onestack.core.bus import Bus, transport_from_url
     from onestack.core.log import setup_logging
     from onestack.network.agent.worker import NetworkAgents
+    from onestack.object_store.obj.agent import ObjectAgent
     from onestack.process import Process
     from onestack.volume.agent.host import VolumeAgent
     from onestack.volume.agent.worker import make_agent
@@ -257,8 +262,10 @@ def cmd_agent(args: argparse.Namespace, config: Config) -> int:
         bus = Bus(transport_from_url(messaging.transport_url, messaging.prefetch),
                   default_timeout=config.compute.rpc_timeout)
         process = Process(config, None, bus)
-        hosts: ComputeHosts | NetworkAgents | VolumeAgent
-        if args.kind == "network":
+        hosts: ComputeHosts | NetworkAgents | VolumeAgent | ObjectAgent
+        if args.kind == "object":
+            hosts = _object_agent(args, config, bus)
+        elif args.kind == "network":
             hosts = NetworkAgents(config, [args.agent_host], bus)
         elif args.kind == "volume":
             hosts = make_agent(config, args.agent_host, bus, process.images)
@@ -284,6 +291,21 @@ def cmd_agent(args: argparse.Namespace, config: Config) -> int:
     finally:
         _let_go(lock, None)
     return 0
+
+
+def _object_agent(args: argparse.Namespace, config: Config, bus: Any) -> Any:
+    """``agent object``: the host's devices served over HTTP, reported on the bus (no database)."""
+    from onestack.object_store.app import devices_root
+    from onestack.object_store.obj.agent import Bind, make_agent
+
+    oc = config.object_store
+    names = [n.strip() for n in (args.devices or oc.devices).split(",") if n.strip()] or ["d1"]
+    bind = Bind(oc.bind_host, oc.bind_port)
+    if args.bind:
+        host, _, port = args.bind.rpartition(":")
+        bind = Bind(host or oc.bind_host, int(port))
+    return make_agent(config, args.agent_host, devices_root(config, args.agent_host), bus, None,
+                      devices=names, bind=bind, zone=args.zone)
 
 
 def _redacted(url: str) -> str:

@@ -331,6 +331,13 @@ class ObjectStoreConfig:
     auditor_interval: float = 60.0
     updater_interval: float = 10.0
     expirer_interval: float = 10.0
+    # Bytes per second the auditor reads on each device (Swift's bytes_per_second), so that it
+    # does not starve the host's reads and writes.
+    auditor_bytes_per_second: int = 10 * 1024 * 1024
+    # Seconds between an object agent's device reports (its heartbeat; the ring comes back).
+    report_interval: float = 10.0
+    # Seconds between the proxy's checks for a newer ring in the database (Swift's reload_time).
+    ring_check_interval: float = 15.0
     # Seconds a proxy waits for an object server (Swift's node_timeout / conn_timeout).
     node_timeout: float = 10.0
     # The object server's HTTP address of ``onestack agent object`` (the ring records it).

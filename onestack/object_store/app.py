@@ -15,7 +15,7 @@ from starlette.routing import Mount, Route
 from onestack.core.api.app import Service
 from onestack.core.api.faults import ApiError
 from onestack.core.config import Config
-from onestack.core.service import CatalogEntry, Migrations, Running, ServiceDefinition
+from onestack.core.service import CatalogEntry, Migrations, Running, ServiceDefinition, Worker
 from onestack.object_store import models
 from onestack.object_store.errors import html_body
 from onestack.object_store.middleware import FACTORIES
@@ -90,9 +90,13 @@ def build_proxy(process: Process) -> Running:
         name="object-store", prefix=PREFIX, routes=[Mount("", app=asgi)], render_error=render_error,
         state={"object_store": state}, root_routes=[Route("/info", asgi, methods=["GET", "HEAD", "OPTIONS"])],
         guard_urls=False)
+    from onestack.object_store.ring.refresh import from_database
     from onestack.object_store.server_rpc import ObjectServerEndpoint
+    from onestack.object_store.service.expirer import ObjectExpirer
 
-    return Running("object-store", api=service, workers=[ObjectServerEndpoint(db, process.bus, state)], state=state)
+    workers: list[Worker] = [ObjectServerEndpoint(db, process.bus, state), ObjectExpirer(state),
+                             from_database(db, holder, config.object_store.ring_check_interval)]
+    return Running("object-store", api=service, workers=workers, state=state)
 
 
 def build_agents(process: Process) -> Running:

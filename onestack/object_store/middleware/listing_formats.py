@@ -1,10 +1,115 @@
-"""Swift's listing_formats middleware (not built yet: the factory leaves it out of the pipeline and /info)."""
+"""Swift's listing_formats: account and container listings in the format the client asked for.
+
+The controllers (and every middleware below this one) always see JSON listings: the format is
+taken from ``?format=json|xml|plain`` or else the Accept header, removed from the request, and the
+JSON answer turned into plain text (one name per line; 204 when empty), JSON, or Swift's XML
+documents (``<account name=...>`` / ``<container name=...>``) on the way out.
+"""
 
 from __future__ import annotations
 
-from onestack.object_store.proxy.request import Middleware
+import json
+from typing import Any
+from xml.etree.ElementTree import Element, SubElement, tostring
+
+from onestack.object_store.errors import SwiftError
+from onestack.object_store.proxy.request import Handler, Middleware, SwiftRequest, SwiftResponse
 from onestack.object_store.state import ObjectStoreState
+
+FORMATS = {"json": "application/json", "xml": "application/xml", "plain": "text/plain"}
+OFFERED = ("text/plain", "application/json", "application/xml", "text/xml")
+
+
+def _accept(header: str) -> str | None:
+    """The best of OFFERED for an Accept header (quality first, then our order); None: none fits."""
+    best: tuple[float, int, str] | None = None
+    for part in header.split(","):
+        fields = [f.strip() for f in part.split(";")]
+        media = fields[0].lower()
+        if not media:
+            continue
+        quality = 1.0
+        for param in fields[1:]:
+            if param.lower().startswith("q="):
+                try:
+                    quality = float(param[2:])
+                except ValueError:
+                    quality = 0.0
+        if quality <= 0:
+            continue
+        kind, _, sub = media.partition("/")
+        for rank, offer in enumerate(OFFERED):
+            o_kind, _, o_sub = offer.partition("/")
+            if (kind == "*" or kind == o_kind) and (sub in ("*", "") or sub == o_sub):
+                candidate = (quality, -rank, offer)
+                if best is None or candidate > best:
+                    best = candidate
+    return best[2] if best else None
+
+
+def content_type_of(req: SwiftRequest) -> str:
+    """Swift's get_listing_content_type: 406 when the Accept header allows none of the formats."""
+    fmt = req.query.pop("format", None)
+    if fmt is not None:
+        return FORMATS.get(fmt.lower(), FORMATS["plain"])
+    accept = req.headers.get("accept")
+    if not accept:
+        return FORMATS["plain"]
+    chosen = _accept(accept)
+    if chosen is None:
+        raise SwiftError(406)
+    return chosen
+
+
+def to_text(listing: list[dict[str, Any]]) -> bytes:
+    return b"".join((item.get("name") or item.get("subdir") or "").encode() + b"\n" for item in listing)
+
+
+def to_xml(listing: list[dict[str, Any]], root: str, name: str) -> bytes:
+    fields = ("name", "count", "bytes", "last_modified") if root == "account" else \
+        ("name", "hash", "bytes", "content_type", "last_modified")
+    doc = Element(root, name=name)
+    for record in listing:
+        record = dict(record)
+        if "subdir" in record:
+            subdir = record.pop("subdir")
+            sub = SubElement(doc, "subdir", name=subdir)
+            SubElement(sub, "name").text = subdir
+        else:
+            sub = SubElement(doc, "container" if root == "account" else "object")
+            for field in fields:
+                SubElement(sub, field).text = str(record.pop(field, ""))
+        for field in sorted(record):
+            SubElement(sub, field).text = str(record[field])
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + tostring(doc, encoding="unicode").encode()
 
 
 def factory(state: ObjectStoreState) -> Middleware | None:
-    return None
+    def middleware(app: Handler) -> Handler:
+        async def handle(req: SwiftRequest) -> SwiftResponse:
+            try:
+                _, account, container, obj = req.parts
+            except ValueError:
+                return await app(req)
+            if account is None or obj is not None or req.method not in ("GET", "HEAD"):
+                return await app(req)
+            content_type = content_type_of(req)
+            resp = await app(req)
+            if not resp.ok or resp.headers.get("content-type", "").split(";")[0] != "application/json":
+                return resp
+            resp.headers["content-type"] = f"{content_type}; charset=utf-8"
+            if req.method == "HEAD" or content_type == "application/json":
+                return resp
+            listing = json.loads(await resp.read())
+            if content_type == "text/plain":
+                body = to_text(listing)
+            else:
+                body = to_xml(listing, "container" if container else "account", container or account)
+            resp.status = 200 if body else 204
+            resp.body = body
+            resp.headers["content-length"] = str(len(body))
+            return resp
+
+        return handle
+
+    return middleware

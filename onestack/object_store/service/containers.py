@@ -1,33 +1,237 @@
 """Accounts, containers and listings in the database (Swift's account and container servers).
 
-STUB — the containers helper replaces this with the real service. The signatures below are the
-contract the controllers, middleware, server_rpc and the object servers rely on.
+The only code that touches the object-storage tables other than the ring. Every method is one
+transaction (``db.read`` / ``db.write``). A container's ``object_count``/``bytes_used`` change in
+the same transaction as its listing rows, under a lock on the container row (``FOR UPDATE`` on
+PostgreSQL and MariaDB; SQLite has one writer), so concurrent updates of one container serialise
+and the counts never drift. Creating an account or container that a concurrent request creates
+too fails on the unique key; the whole unit is then retried and finds the row.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from onestack.core.db import Database
+from onestack.object_store.models import Account, Container, ListedObject
 from onestack.object_store.rpcapi import ContainerUpdate
+from onestack.object_store.service import accounts
+from onestack.object_store.service.accounts import POLICY, merge_meta
 from onestack.object_store.service.info import AccountInfo, ContainerInfo
+from onestack.object_store.service.listing import ListingParams, iterate
+from onestack.object_store.timestamp import Timestamp
+
+T = TypeVar("T")
+RETRIES = 5
+
+
+def name_hash(name: str) -> str:
+    return hashlib.sha1(name.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def _container(session: Session, account: str, name: str, *, lock: bool = False) -> Container | None:
+    stmt = select(Container).where(Container.account == account, Container.name == name)
+    if lock:
+        stmt = stmt.with_for_update()
+    return session.scalars(stmt).one_or_none()
+
+
+def _info(row: Container) -> ContainerInfo:
+    return ContainerInfo(account=row.account, name=row.name, created_at=row.created_at,
+                         put_timestamp=row.put_timestamp, object_count=int(row.object_count or 0),
+                         bytes_used=int(row.bytes_used or 0), storage_policy=row.storage_policy or POLICY,
+                         meta=dict(row.meta or {}))
+
+
+def listing_record(row: Any) -> dict[str, Any]:
+    """Swift's JSON record of an object; the row's extras (``symlink_path``, ``slo_etag``...) are
+    added as Swift's middleware adds them, and ``swift_bytes`` (an SLO manifest's total) replaces
+    the size as Swift's listings do."""
+    name, timestamp, size, content_type, etag, extra = row
+    record: dict[str, Any] = {"hash": etag, "last_modified": Timestamp.parse(timestamp).isoformat,
+                              "bytes": int(size), "name": name, "content_type": content_type}
+    for key, value in (extra or {}).items():
+        if key == "swift_bytes":
+            record["bytes"] = int(value)
+        elif not key.startswith("_"):  # "_..." extras are kept for the middleware, not shown
+            record[key] = value
+    return record
+
+
+def _apply_update(session: Session, update: ContainerUpdate) -> bool:
+    """Record one object's new state; False when there is no such container (the update is
+    dropped, as Swift's container server refuses it) or the row is already as new."""
+    container = _container(session, update["account"], update["container"], lock=True)
+    if container is None:
+        return False
+    key = name_hash(update["obj"])
+    row = session.scalars(select(ListedObject).where(ListedObject.container_id == container.id,
+                                                     ListedObject.name_hash == key)).one_or_none()
+    timestamp = Timestamp.parse(update["timestamp"])
+    if row is not None and Timestamp.parse(row.timestamp) >= timestamp:
+        return False  # older or repeated: newer-timestamp-wins
+    deleted = update["op"].upper() == "DELETE"
+    size = 0 if deleted else int(update.get("size") or 0)
+    count_delta, bytes_delta = (0, 0) if deleted else (1, size)
+    if row is None:
+        row = ListedObject(container_id=container.id, name=update["obj"], name_hash=key)
+        session.add(row)
+    elif not row.deleted:
+        count_delta -= 1
+        bytes_delta -= int(row.size or 0)
+    row.timestamp = timestamp.internal
+    row.deleted = deleted
+    row.size = size
+    row.content_type = "" if deleted else update.get("content_type") or ""
+    row.etag = "" if deleted else update.get("etag") or ""
+    row.delete_at = None if deleted else update.get("delete_at")
+    row.extra = {} if deleted else dict(update.get("extra") or {})
+    container.object_count = int(container.object_count or 0) + count_delta
+    container.bytes_used = int(container.bytes_used or 0) + bytes_delta
+    session.flush()
+    return True
 
 
 class ContainerService:
     def __init__(self, db: Database) -> None:
         self.db = db
 
+    async def _write(self, fn: Callable[..., T], *args: Any) -> T:
+        """A write unit retried when a concurrent creator won a unique key (it then finds the row)."""
+        for attempt in range(RETRIES):
+            try:
+                return await self.db.write(fn, *args)
+            except IntegrityError:
+                if attempt == RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    # --- reads -----------------------------------------------------------------------------
+
     async def account_info(self, account: str) -> AccountInfo | None:
-        raise NotImplementedError
+        return await self.db.read(accounts.info, account)
 
     async def container_info(self, account: str, container: str) -> ContainerInfo | None:
-        raise NotImplementedError
+        def read(session: Session) -> ContainerInfo | None:
+            row = _container(session, account, container)
+            return None if row is None else _info(row)
+
+        return await self.db.read(read)
+
+    async def list_containers(self, account: str, params: ListingParams
+                              ) -> tuple[AccountInfo | None, list[dict[str, Any]]]:
+        """The account's info and one page of its containers (the info and the page from one snapshot)."""
+        def read(session: Session) -> tuple[AccountInfo | None, list[dict[str, Any]]]:
+            found = accounts.info(session, account)
+            if found is None:
+                return None, []
+            return found, accounts.list_containers(session, account, params)
+
+        return await self.db.read(read)
+
+    async def list_objects(self, account: str, container: str, params: ListingParams
+                           ) -> tuple[ContainerInfo | None, list[dict[str, Any]]]:
+        """The container's info and one page of its listing (Swift's JSON records and ``subdir``s)."""
+        def read(session: Session) -> tuple[ContainerInfo | None, list[dict[str, Any]]]:
+            row = _container(session, account, container)
+            if row is None:
+                return None, []
+            base = select(ListedObject.name, ListedObject.timestamp, ListedObject.size,
+                          ListedObject.content_type, ListedObject.etag, ListedObject.extra) \
+                .where(ListedObject.container_id == row.id, ListedObject.deleted.is_(False))
+            page = iterate(params, ListedObject.name, base, lambda stmt: list(session.execute(stmt).all()),
+                           lambda r: r[0])
+            return _info(row), [r if isinstance(r, dict) else listing_record(r) for r in page]
+
+        return await self.db.read(read)
+
+    # --- account writes --------------------------------------------------------------------
+
+    async def ensure_account(self, account: str) -> None:
+        def write(session: Session) -> None:
+            accounts.ensure(session, account, Timestamp.now())
+
+        await self._write(write)
+
+    async def update_account_meta(self, account: str, updates: dict[str, str]) -> None:
+        """Merge ``{header: value}`` into the account's metadata ("" removes); auto-creates it."""
+        await self._write(accounts.update_meta, account, updates, Timestamp.now())
+
+    # --- container writes ------------------------------------------------------------------
+
+    async def put_container(self, account: str, container: str, updates: dict[str, str],
+                            policy: str = POLICY) -> bool:
+        """Create the container (True) or refresh its put timestamp and merge ``updates`` (False).
+        The account is auto-created."""
+        def write(session: Session) -> bool:
+            now = Timestamp.now()
+            accounts.ensure(session, account, now)
+            row = _container(session, account, container, lock=True)
+            if row is None:
+                session.add(Container(account=account, name=container, created_at=now.internal,
+                                      put_timestamp=now.internal, storage_policy=policy,
+                                      meta=merge_meta({}, updates), object_count=0, bytes_used=0))
+                session.flush()
+                return True
+            row.put_timestamp = max(Timestamp.parse(row.put_timestamp), now).internal
+            row.meta = merge_meta(row.meta, updates)
+            return False
+
+        return await self._write(write)
+
+    async def post_container(self, account: str, container: str, updates: dict[str, str]) -> bool:
+        """Merge ``updates`` into the container's metadata; False when there is no such container."""
+        def write(session: Session) -> bool:
+            row = _container(session, account, container, lock=True)
+            if row is None:
+                return False
+            row.meta = merge_meta(row.meta, updates)
+            return True
+
+        return await self._write(write)
+
+    async def delete_container(self, account: str, container: str) -> str:
+        """"deleted", "missing" or "not-empty" (Swift's 204, 404, 409)."""
+        def write(session: Session) -> str:
+            row = _container(session, account, container, lock=True)
+            if row is None:
+                return "missing"
+            live = session.scalars(select(ListedObject.id).where(
+                ListedObject.container_id == row.id, ListedObject.deleted.is_(False)).limit(1)).first()
+            if live is not None or int(row.object_count or 0) > 0:
+                return "not-empty"
+            session.execute(delete(ListedObject).where(ListedObject.container_id == row.id))
+            session.delete(row)
+            return "deleted"
+
+        return await self._write(write)
+
+    # --- the object servers' side -------------------------------------------------------------
 
     async def update_container(self, update: ContainerUpdate) -> None:
         """An object server's report (``container_updates.ContainerUpdater``): upsert the listing row
-        when the update is newer than it, and keep the container's counts in the same transaction."""
-        raise NotImplementedError
+        when the update is newer than it, and keep the container's counts in the same transaction.
+        An update for a container that does not exist is dropped (Swift's container server refuses it)."""
+        await self._write(_apply_update, update)
 
     async def expired(self, now: float, limit: int) -> list[dict[str, Any]]:
         """Listed objects whose X-Delete-At has passed: [{account, container, obj, delete_at}] (the expirer's queue)."""
-        raise NotImplementedError
+        def read(session: Session) -> list[dict[str, Any]]:
+            rows = session.execute(
+                select(Container.account, Container.name, ListedObject.name, ListedObject.delete_at)
+                .join(Container, Container.id == ListedObject.container_id)
+                .where(ListedObject.deleted.is_(False), ListedObject.delete_at.is_not(None),
+                       ListedObject.delete_at <= now)
+                .order_by(ListedObject.delete_at, ListedObject.id).limit(limit)).all()
+            return [{"account": r[0], "container": r[1], "obj": r[2], "delete_at": r[3]} for r in rows]
+
+        return await self.db.read(read)
+
+
+__all__ = ["Account", "ContainerService", "listing_record", "name_hash"]

@@ -1,0 +1,79 @@
+"""Accounts in the database (Swift's account server): auto-created on their owner's first write,
+metadata kept as ``{header: value}``, statistics summed over the account's containers.
+
+Session-level functions: ``service/containers.py`` runs them inside its transactions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from onestack.object_store.models import Account, Container
+from onestack.object_store.service.info import AccountInfo
+from onestack.object_store.service.listing import ListingParams, iterate
+from onestack.object_store.timestamp import Timestamp
+
+POLICY = "Policy-0"
+
+
+def merge_meta(meta: dict[str, Any], updates: dict[str, str]) -> dict[str, Any]:
+    """Swift's metadata update: a header with an empty value removes it, others replace."""
+    merged = dict(meta or {})
+    for key, value in updates.items():
+        if value == "":
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
+def ensure(session: Session, name: str, now: Timestamp) -> Account:
+    """The account, created when it is not there yet (Swift's account_autocreate)."""
+    account = session.get(Account, name)
+    if account is None:
+        account = Account(name=name, created_at=now.internal, put_timestamp=now.internal, meta={})
+        session.add(account)
+        session.flush()  # a concurrent creator makes this raise IntegrityError: the caller retries
+    return account
+
+
+def stats(session: Session, name: str) -> tuple[int, int, int]:
+    """(containers, objects, bytes) of an account."""
+    row = session.execute(
+        select(func.count(Container.id), func.coalesce(func.sum(Container.object_count), 0),
+               func.coalesce(func.sum(Container.bytes_used), 0)).where(Container.account == name)).one()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def info(session: Session, name: str) -> AccountInfo | None:
+    account = session.get(Account, name)
+    if account is None:
+        return None
+    containers, objects, used = stats(session, name)
+    return AccountInfo(name=name, created_at=account.created_at, put_timestamp=account.put_timestamp,
+                       container_count=containers, object_count=objects, bytes_used=used,
+                       meta=dict(account.meta or {}))
+
+
+def update_meta(session: Session, name: str, updates: dict[str, str], now: Timestamp) -> None:
+    account = ensure(session, name, now)
+    account.meta = merge_meta(account.meta, updates)
+
+
+def list_containers(session: Session, name: str, params: ListingParams) -> list[dict[str, Any]]:
+    """One page of the account's listing: Swift's JSON records (``name``, ``count``, ``bytes``,
+    ``last_modified``) and ``subdir`` entries."""
+    base = select(Container.name, Container.object_count, Container.bytes_used, Container.put_timestamp) \
+        .where(Container.account == name)
+    rows = iterate(params, Container.name, base, lambda stmt: list(session.execute(stmt).all()),
+                   lambda row: row[0])
+    out: list[dict[str, Any]] = []
+    for row in rows:
+        if isinstance(row, dict):
+            out.append(row)
+            continue
+        out.append({"name": row[0], "count": int(row[1]), "bytes": int(row[2]),
+                    "last_modified": Timestamp.parse(row[3]).isoformat})
+    return out

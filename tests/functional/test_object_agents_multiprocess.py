@@ -1,0 +1,216 @@
+"""Object storage as separate processes: the cloud (with the proxy) and an ``onestack agent object``
+process for another host, no database in the agent, over a RabbitMQ vhost of this run's own.
+
+The agent reports its devices on the bus and joins the ring with its HTTP address; objects whose
+partition the ring gives its devices are stored by it (PUT/GET through the proxy, the files in the
+agent's data dir, the listing updated over the bus). An agent killed with SIGKILL in the middle
+of a large PUT never makes a partial object visible: GETs answer the previous version or an
+error, never other bytes, and once the agent is back the object and its listing row are the
+previous version's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import swiftclient.client
+import swiftclient.exceptions
+from sqlalchemy import text
+
+from onestack.object_store.ring.ring import Ring
+from tests.functional.cloud import REPO, RunningCloud, free_port, make_cloud, wait_until
+from tests.services import rabbit_vhost
+
+MAIN = "obj-main"
+NODE = "obj-node"
+AGENT_DEVICES = ("a1", "a2")
+ENV = {
+    "ONESTACK_OBJECT_STORE__HOST": MAIN,
+    "ONESTACK_OBJECT_STORE__REPLICAS": "1",
+    "ONESTACK_OBJECT_STORE__PART_POWER": "6",
+    "ONESTACK_OBJECT_STORE__RING_CHECK_INTERVAL": "1",
+    "ONESTACK_OBJECT_STORE__REPORT_INTERVAL": "1",
+    "ONESTACK_OBJECT_STORE__UPDATER_INTERVAL": "0.5",
+    "ONESTACK_OBJECT_STORE__REPLICATOR_INTERVAL": "1",
+    "ONESTACK_OBJECT_STORE__NODE_TIMEOUT": "5",
+}
+
+
+class ObjectAgentProcess:
+    def __init__(self, cloud: RunningCloud, data_dir: Path) -> None:
+        self.cloud, self.data_dir = cloud, data_dir
+        self.port = free_port()
+        self.popen: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {k: v for k, v in self.cloud.env.items() if not k.startswith("ONESTACK_DATABASE")}
+        cmd = [sys.executable, "-m", "onestack", "agent", "object", "--host", NODE, "--devices",
+               ",".join(AGENT_DEVICES), "--bind", f"127.0.0.1:{self.port}", "--data-dir", str(self.data_dir)]
+        with open(self.data_dir.parent / "object-agent.log", "ab") as log:
+            self.popen = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+
+    def kill(self) -> None:
+        assert self.popen is not None
+        self.popen.send_signal(signal.SIGKILL)
+        self.popen.wait(timeout=30)
+        self.popen = None
+
+    def stop(self) -> None:
+        if self.popen is not None:
+            self.popen.terminate()
+            self.popen.wait(timeout=30)
+            self.popen = None
+
+    def files(self, device: str, part: int, hsh: str) -> list[str]:
+        d = self.data_dir / "objects" / NODE / device / "objects" / str(part) / hsh[-3:] / hsh
+        return sorted(os.listdir(d)) if d.is_dir() else []
+
+
+@pytest.fixture(scope="module")
+def mcloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
+    with rabbit_vhost() as url:
+        running = make_cloud(Path(tmp_path_factory.mktemp("object-agents")),
+                             {**ENV, "ONESTACK_MESSAGING__TRANSPORT_URL": url})
+        running.start()
+        yield running
+        running.close()
+
+
+@pytest.fixture(scope="module")
+def agent(mcloud: RunningCloud) -> Iterator[ObjectAgentProcess]:
+    data_dir = mcloud.data_dir.parent / "agent-data"
+    data_dir.mkdir()
+    proc = ObjectAgentProcess(mcloud, data_dir)
+    proc.start()
+    try:
+        wait_until(lambda: agent_in_ring(mcloud, proc.port), timeout=60, what="the agent's devices in the ring")
+        yield proc
+    finally:
+        proc.stop()
+
+
+@pytest.fixture(scope="module")
+def swift(mcloud: RunningCloud) -> swiftclient.client.Connection:
+    conn = mcloud.sdk("devstack-admin")
+    url = conn.object_store.get_endpoint().rstrip("/")
+    swift = swiftclient.client.Connection(preauthurl=url, preauthtoken=conn.session.get_token(), retries=0)
+    swift.put_container("remote")
+    return swift
+
+
+def ring_of(cloud: RunningCloud) -> Ring:
+    with cloud.engine() as engine, engine.connect() as db:
+        body = db.execute(text("SELECT body FROM object_rings ORDER BY version DESC LIMIT 1")).scalar_one()
+    return Ring.from_dict(body if isinstance(body, dict) else json.loads(body))
+
+
+def agent_in_ring(cloud: RunningCloud, port: int) -> bool:
+    devices = [d for d in ring_of(cloud).devices if d.host == NODE]
+    return sorted(d.device for d in devices) == sorted(AGENT_DEVICES) and all(d.port == port for d in devices)
+
+
+def name_on_agent(cloud: RunningCloud, swift: swiftclient.client.Connection, prefix: str) -> tuple[str, str, int, str]:
+    """An object name the ring places on one of the agent's devices: (name, device, part, hash)."""
+    ring = ring_of(cloud)
+    account = swift.url.rstrip("/").rsplit("/", 1)[1]
+    for _ in range(1000):
+        name = f"{prefix}-{uuid.uuid4().hex[:10]}"
+        part, nodes = ring.get_nodes(account, "remote", name)
+        if nodes[0].host == NODE:
+            return name, nodes[0].device, part, ring.hash(account, "remote", name)
+    raise AssertionError("the ring placed nothing on the agent")
+
+
+def listing_row(swift: swiftclient.client.Connection, name: str) -> dict[str, Any] | None:
+    _, rows = swift.get_container("remote", prefix=name)
+    return next((r for r in rows if r["name"] == name), None)
+
+
+def test_objects_placed_on_the_agent_are_stored_by_it(mcloud: RunningCloud, agent: ObjectAgentProcess,
+                                                       swift: swiftclient.client.Connection) -> None:
+    name, device, part, hsh = name_on_agent(mcloud, swift, "placed")
+    body = os.urandom(300_000)
+    etag = swift.put_object("remote", name, body, headers={"X-Object-Meta-Where": "node"})
+    assert etag == hashlib.md5(body).hexdigest()
+    assert [f for f in agent.files(device, part, hsh) if f.endswith(".data")]  # in the agent's data dir
+    assert not (mcloud.data_dir / "objects" / NODE).exists()  # not in the cloud's
+    headers, got = swift.get_object("remote", name)
+    assert got == body and headers["x-object-meta-where"] == "node"
+    row = wait_until(lambda: listing_row(swift, name), timeout=30, what="the listing row sent over the bus")
+    assert row["bytes"] == len(body) and row["hash"] == etag
+    swift.delete_object("remote", name)
+    with pytest.raises(swiftclient.exceptions.ClientException) as err:
+        swift.get_object("remote", name)
+    assert err.value.http_status == 404
+    wait_until(lambda: listing_row(swift, name) is None, timeout=30, what="the listing row gone")
+
+
+def test_an_agent_killed_mid_put_never_serves_a_partial_object(mcloud: RunningCloud, agent: ObjectAgentProcess,
+                                                                 swift: swiftclient.client.Connection) -> None:
+    name, device, part, hsh = name_on_agent(mcloud, swift, "killed")
+    v1 = os.urandom(100_000)
+    v1_md5 = swift.put_object("remote", name, v1)
+    wait_until(lambda: listing_row(swift, name), timeout=30, what="v1's listing row")
+
+    streamed = threading.Event()
+    outcome: dict[str, Any] = {}
+    chunk = os.urandom(64 * 1024)
+
+    def big() -> Iterator[bytes]:
+        for i in range(1024):  # 64 MiB, more than the agent can take before it is killed
+            if i == 64:
+                streamed.set()  # 4 MiB went out: the agent is writing
+            yield chunk
+
+    def upload() -> None:
+        try:
+            outcome["etag"] = swift.put_object("remote", name, big(), content_length=1024 * len(chunk))
+        except Exception as exc:  # noqa: BLE001 — the expected end of this PUT
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=upload)
+    thread.start()
+    assert streamed.wait(60), "the large PUT never started streaming"
+    agent.kill()
+    thread.join(120)
+    assert not thread.is_alive()
+    assert "error" in outcome, "a PUT whose only object server died mid-body must fail"
+
+    # while the agent is down: no partial object, whatever the proxy answers
+    for _ in range(5):
+        try:
+            _, got = swift.get_object("remote", name)
+            assert hashlib.md5(got).hexdigest() == v1_md5
+        except swiftclient.exceptions.ClientException as exc:
+            assert exc.http_status in (404, 503)
+
+    agent.start()
+    wait_until(lambda: agent_in_ring(mcloud, agent.port), timeout=60, what="the agent back in the ring")
+
+    served: list[str] = []
+
+    def v1_served() -> bool:
+        try:
+            _, got = swift.get_object("remote", name)
+        except swiftclient.exceptions.ClientException:
+            return False
+        served.append(hashlib.md5(got).hexdigest())
+        return True
+
+    wait_until(v1_served, timeout=60, what="v1 served again")
+    assert served == [v1_md5], "the agent served other bytes than v1"
+    datas = [f for f in agent.files(device, part, hsh) if f.endswith(".data")]
+    assert len(datas) == 1  # v2 never landed
+    row = listing_row(swift, name)
+    assert row is not None and row["hash"] == v1_md5 and row["bytes"] == len(v1)
