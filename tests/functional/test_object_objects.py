@@ -2,8 +2,8 @@
 openstack CLI): byte-exact round trips, the headers and statuses of PUT/GET/HEAD/POST/DELETE,
 ranges, conditionals, chunked uploads, server-side copies, unicode names and authorization.
 
-The module's cloud keeps three replicas (three devices, one zone each), so every write goes
-through the quorum path and every read has replicas to choose from."""
+The module's cloud keeps three replicas on four devices (one zone each), so every write goes
+through the quorum path, every read has replicas to choose from, and each partition has a handoff."""
 
 from __future__ import annotations
 
@@ -18,15 +18,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.orm import Session
 from swiftclient.client import ClientException, Connection
 
+from onestack.object_store.ring import store
+from onestack.object_store.ring.ring import Ring
 from tests.functional.cloud import RunningCloud
 from tests.functional.compute_support import module_cloud
 from tests.functional.object_support import raw, swift, unique
 
 MAX_FILE = 8 * 1024 * 1024
+MIB = 1024 * 1024
 ocloud = module_cloud("objects", env={
-    "ONESTACK_OBJECT_STORE__REPLICAS": "3", "ONESTACK_OBJECT_STORE__MAX_FILE_SIZE": str(MAX_FILE)})
+    "ONESTACK_OBJECT_STORE__REPLICAS": "3", "ONESTACK_OBJECT_STORE__DEVICES": "d1,d2,d3,d4",
+    "ONESTACK_OBJECT_STORE__MAX_FILE_SIZE": str(MAX_FILE)})
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +59,33 @@ def status_of(call: Any, *args: Any, **kwargs: Any) -> int:
 
 def data_files(cloud: RunningCloud) -> list[Path]:
     return sorted(cloud.data_dir.glob("objects/*/*/objects/*/*/*/*.data"))
+
+
+def ring_of(cloud: RunningCloud) -> Ring:
+    with cloud.engine() as engine, Session(engine) as session:
+        ring = store.load_ring(session)
+    assert ring is not None
+    return ring
+
+
+def host_root(cloud: RunningCloud) -> Path:
+    [root] = [p for p in (cloud.data_dir / "objects").iterdir() if p.is_dir()]
+    return root
+
+
+def replica_file(cloud: RunningCloud, ring: Ring, path: tuple[str, str, str], device: str) -> Path:
+    digest = ring.hash(*path)
+    part = ring.partition_of_hash(digest)
+    [found] = (host_root(cloud) / device / "objects" / str(part) / digest[-3:] / digest).glob("*.data")
+    return found
+
+
+def corrupt(path: Path, offset: int) -> None:
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        byte = f.read(1)
+        f.seek(offset)
+        f.write(bytes([byte[0] ^ 0xFF]))
 
 
 # -- PUT / GET / HEAD ------------------------------------------------------------------------------
@@ -377,6 +409,45 @@ def test_another_projects_container_is_403(sw: Connection, alt_sw: Connection, c
     assert sw.get_object(cont, "private")[1] == b"secret"
     anonymous = Connection(preauthurl=sw.url, preauthtoken="not-a-token", retries=0)
     assert status_of(anonymous.get_object, cont, "private") == 401
+
+
+# -- replicas: handoffs, bad copies ------------------------------------------------------------------
+
+def test_a_write_goes_to_a_handoff_when_a_primary_is_unavailable(ocloud: RunningCloud, sw: Connection,
+                                                                 cont: str) -> None:
+    ring = ring_of(ocloud)
+    account = sw.url.rsplit("/", 1)[1]
+    name = next(f"h{i}" for i in range(1000)
+                if "d1" in [d.device for d in ring.get_nodes(account, cont, f"h{i}")[1]])
+    part, primaries = ring.get_nodes(account, cont, name)
+    handoff = next(ring.get_more_nodes(part))
+    root = host_root(ocloud)
+    away = root / "d1.away"
+    (root / "d1").rename(away)  # the object server answers 507 for a missing device
+    try:
+        sw.put_object(cont, name, b"on a handoff")
+        assert replica_file(ocloud, ring, (account, cont, name), handoff.device).exists()
+        for node in primaries:
+            if node.device != "d1":
+                assert replica_file(ocloud, ring, (account, cont, name), node.device).exists()
+        assert sw.get_object(cont, name)[1] == b"on a handoff"
+    finally:
+        away.rename(root / "d1")
+
+
+def test_a_read_skips_and_resumes_past_corrupt_replicas(ocloud: RunningCloud, sw: Connection, cont: str) -> None:
+    body = os.urandom(3 * MIB + 5)
+    sw.put_object(cont, "fragile", body)
+    ring = ring_of(ocloud)
+    account = sw.url.rsplit("/", 1)[1]
+    _, primaries = ring.get_nodes(account, cont, "fragile")
+    files = [replica_file(ocloud, ring, (account, cont, "fragile"), n.device) for n in primaries]
+    corrupt(files[0], 10)  # the first replica fails before its first byte: the next is tried
+    corrupt(files[1], 2 * MIB + 10)  # the second breaks after two blocks went out: resumed from the third
+    assert sw.get_object(cont, "fragile")[1] == body
+    assert not files[0].exists() and not files[1].exists()  # both quarantined
+    assert len(list(host_root(ocloud).glob("*/quarantined/objects/*"))) >= 2
+    assert sw.get_object(cont, "fragile", headers={"Range": "bytes=-4"})[1] == body[-4:]
 
 
 # -- openstacksdk and the openstack CLI --------------------------------------------------------------

@@ -377,7 +377,7 @@ class _Writer:
         return resp is not None and not _is_node_error(resp.status)
 
 
-class _Abort(Exception):
+class _Abort(ConnectionError):
     """Ends an upload's body before its end: the object servers must not keep the partial object."""
 
 
