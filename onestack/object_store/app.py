@@ -20,6 +20,7 @@ from onestack.object_store import models
 from onestack.object_store.errors import html_body
 from onestack.object_store.middleware import FACTORIES
 from onestack.object_store.obj.clients import make_client
+from onestack.object_store.proxy import routes as route_table
 from onestack.object_store.proxy.asgi import SwiftASGI
 from onestack.object_store.proxy.info import register_core
 from onestack.object_store.proxy.pipeline import build_pipeline
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
     from onestack.process import Process
 
 PREFIX = "/object-store"
+# The routes' table (Swift's proxy routes by the path's shape, not by these): what tests that
+# walk every service's routes read.
+API_MODULES = (route_table,)
 
 
 def agent_host(config: Config) -> str:

@@ -1,7 +1,7 @@
 """Swift's catch_errors: an unexpected exception anywhere below becomes Swift's 500 ("An error
-occurred", text/plain) and is logged with the transaction id; every answer names the transaction
-in ``X-Trans-Id`` and ``X-Openstack-Request-Id``. ``SwiftError`` is an answer, not a failure: it
-passes through to the ASGI adapter that renders it."""
+occurred", text/plain) and is logged with the transaction id (which the ASGI adapter puts in
+``X-Trans-Id``, and the platform in ``X-Openstack-Request-Id``, on every answer). ``SwiftError`` is
+an answer, not a failure: it is rendered as the adapter would."""
 
 from __future__ import annotations
 
@@ -23,12 +23,6 @@ log = logging.getLogger("onestack.object_store.catch_errors")
 ERROR_BODY = b"An error occurred"
 
 
-def _stamp(headers: Headers, trans_id: str) -> None:
-    if trans_id:
-        headers["x-trans-id"] = trans_id
-        headers["x-openstack-request-id"] = trans_id
-
-
 def factory(state: ObjectStoreState) -> Middleware | None:
     def middleware(app: Handler) -> Handler:
         async def handle(req: SwiftRequest) -> SwiftResponse:
@@ -43,7 +37,6 @@ def factory(state: ObjectStoreState) -> Middleware | None:
                 log.exception("%s %s %s: an error occurred", trans_id, req.method, req.path)
                 resp = SwiftResponse(500, Headers({"content-type": "text/plain",
                                                    "content-length": str(len(ERROR_BODY))}), ERROR_BODY)
-            _stamp(resp.headers, trans_id)
             return resp
 
         return handle

@@ -153,9 +153,10 @@ def factory(state: ObjectStoreState) -> Middleware | None:
             raise FormUnauthorized("invalid signature") from None
         if algo not in digests:
             raise FormUnauthorized("invalid signature")
-        message = form_hmac_body(req.path, attributes)
+        # The URL's path as the client sees it (with the mount prefix), or Swift's from /v1.
+        messages = [form_hmac_body(p, attributes) for p in {req.path, req.script_name + req.path}]
         if not any(hmac.compare_digest(hmac.new(key.encode(), message, algo).hexdigest(), signature)
-                   for key in keys):
+                   for key in keys for message in messages):
             raise FormUnauthorized("invalid signature")
 
     async def upload(app: Handler, req: SwiftRequest, parts: Parts, attributes: dict[str, str],

@@ -126,15 +126,17 @@ def factory(state: ObjectStoreState) -> Middleware | None:
             return True
         if container is None and req.method == "DELETE":
             raise forbidden()  # nobody but a reseller admin deletes an account
+        own_project = auth.project_id == account[len(RESELLER_PREFIX):]
+        # The owner first (Swift checks ACLs first, which lets a public container's owner in
+        # without swift_owner, so it could not see its own ACLs).
+        if own_project and roles & operator_roles:
+            return True
         if groups and grantees(auth) & set(groups):
             return False
         if by_referrer(req, referrers, groups):
             return False
-        if auth.project_id == account[len(RESELLER_PREFIX):]:
-            if roles & operator_roles:
-                return True
-            if roles & reader_roles and req.method in READ_METHODS:
-                return False
+        if own_project and roles & reader_roles and req.method in READ_METHODS:
+            return False
         account_acl = await account_acl_of(req, account)
         if account_acl:
             me = grantees(auth) | {auth.user_id}

@@ -5,7 +5,8 @@ Query: ``temp_url_sig`` (hex HMAC-SHA1/256/512, or ``<digest>:<base64>``), ``tem
 (Unix seconds or ISO 8601 ``2030-01-01T00:00:00Z``), optional ``temp_url_prefix``,
 ``temp_url_ip_range``, ``filename`` and ``inline``. The signed text is
 ``[ip=<range>\\n]<METHOD>\\n<expires>\\n<path>`` where path is ``/v1/<account>/<container>/<object>``
-or ``prefix:/v1/<account>/<container>/<prefix>``; the keys are ``X-Account-Meta-Temp-URL-Key(-2)``
+or ``prefix:/v1/<account>/<container>/<prefix>`` (each also with the ``/object-store`` mount
+prefix in front, as clients sign the URL's path); the keys are ``X-Account-Meta-Temp-URL-Key(-2)``
 (the URL may reach the whole account) and ``X-Container-Meta-Temp-URL-Key(-2)`` (only that
 container). A HEAD passes with a signature for HEAD, GET, POST or PUT. Anything wrong — a bad
 signature, an expired one, no key — is 401 "Temp URL invalid".
@@ -169,15 +170,18 @@ def factory(state: ObjectStoreState) -> Middleware | None:
             keys = await scoped_keys(account, container)
             if not keys:
                 raise invalid(req)
-            if prefix is None:
-                path = f"/v1/{account}/{container}/{obj}"
-            elif not obj.startswith(prefix):
+            if prefix is not None and not obj.startswith(prefix):
                 raise invalid(req)
-            else:
-                path = f"prefix:/v1/{account}/{container}/{prefix}"
+            tail = f"/v1/{account}/{container}/{obj if prefix is None else prefix}"
+            # Clients sign the path of the URL they were given, which here starts with the
+            # service's mount prefix; Swift's own form (from /v1) is taken too.
+            paths = [tail] + ([req.script_name + tail] if req.script_name else [])
+            if prefix is not None:
+                paths = ["prefix:" + p for p in paths]
             signed_methods = ("HEAD", "GET", "POST", "PUT") if req.method == "HEAD" else (req.method,)
-            scope = next((scope for method in signed_methods for key, scope in keys if hmac.compare_digest(
-                sig_hex, get_hmac(method, path, expires, key, algo, ip_range))), None)
+            scope = next((scope for method in signed_methods for path in paths for key, scope in keys
+                          if hmac.compare_digest(sig_hex, get_hmac(method, path, expires, key, algo, ip_range))),
+                         None)
             if scope is None:
                 raise invalid(req)
             if req.method not in ("GET", "HEAD"):
@@ -227,4 +231,7 @@ def add_disposition(req: SwiftRequest, resp: SwiftResponse, obj: str, filename: 
     else:
         value = disposition("attachment", basename(req.path.rstrip("/")))
     headers["content-disposition"] = value.replace("\n", "%0A")
-    headers["expires"] = formatdate(expires, usegmt=True)
+    try:
+        headers["expires"] = formatdate(expires, usegmt=True)
+    except (OverflowError, OSError, ValueError):
+        pass  # an expiry past what a date can say: no Expires header rather than a failure
