@@ -1,0 +1,308 @@
+"""What SLO, DLO and bulk share: calling the pipeline below as a client would, Swift's Accept
+negotiation for bulk answers, byte ranges and conditionals over a large object's whole length,
+and the streamed concatenation of segments (Swift's SegmentedIterable).
+
+A large object is never held in memory: each segment's GET is opened, streamed chunk by chunk to
+the client and closed before the next one is opened, so a proxy's memory does not grow with the
+object's size."""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+from onestack.object_store.errors import SwiftError, reason
+from onestack.object_store.proxy.request import (
+    Handler,
+    Headers,
+    SwiftRequest,
+    SwiftResponse,
+    error_response,
+)
+
+ACCEPTABLE_FORMATS = ("text/plain", "application/json", "application/xml", "text/xml")
+CONDITION_HEADERS = ("if-match", "if-none-match", "if-modified-since", "if-unmodified-since")
+# Response headers that describe the manifest object itself, never the large object it stands for.
+MANIFEST_ONLY = ("content-length", "etag", "content-range", "transfer-encoding")
+
+
+async def call(app: Handler, req: SwiftRequest) -> SwiftResponse:
+    """``app(req)`` with a refusal turned into its response, as a WSGI sub-request would see it."""
+    try:
+        return await app(req)
+    except SwiftError as err:
+        return error_response(err)
+
+
+def status_line(status: int) -> str:
+    return f"{status} {reason(status)}"
+
+
+def unquote_etag(value: str | None) -> str:
+    return (value or "").strip().removeprefix("W/").strip('"')
+
+
+def best_match(accept: str | None) -> str | None:
+    """swob's ``req.accept.best_match(ACCEPTABLE_FORMATS)``: no Accept is the first format; an
+    Accept none of them satisfies is None (the caller answers 406)."""
+    if not accept or not accept.strip():
+        return ACCEPTABLE_FORMATS[0]
+    best: tuple[float, int] | None = None
+    chosen: str | None = None
+    for item in accept.split(","):
+        parts = [p.strip() for p in item.split(";")]
+        mtype = parts[0].lower()
+        q = 1.0
+        for param in parts[1:]:
+            if param.lower().startswith("q="):
+                try:
+                    q = float(param[2:])
+                except ValueError:
+                    q = 0.0
+        if q <= 0 or "/" not in mtype and mtype != "*":
+            continue
+        for index, fmt in enumerate(ACCEPTABLE_FORMATS):
+            kind = fmt.split("/")[0]
+            if mtype in (fmt, "*/*", "*", f"{kind}/*"):
+                rank = (q, -index)
+                if best is None or rank > best:
+                    best, chosen = rank, fmt
+                break
+    return chosen
+
+
+# --- byte ranges ------------------------------------------------------------------------------
+
+def parse_range(header: str | None, length: int) -> list[tuple[int, int]] | None:
+    """The ``Range`` header over ``length`` bytes as [start, end) pairs; None when there is no valid
+    header (answer the whole object, as Swift ignores a malformed Range); [] when valid but none
+    is satisfiable (416)."""
+    if not header:
+        return None
+    unit, _, spec = header.strip().partition("=")
+    if unit.strip().lower() != "bytes" or not spec.strip():
+        return None
+    out: list[tuple[int, int]] = []
+    for part in spec.split(","):
+        first, dash, last = part.strip().partition("-")
+        first, last = first.strip(), last.strip()
+        if not dash or (first and not first.isdigit()) or (last and not last.isdigit()) or not (first or last):
+            return None
+        if first:
+            start = int(first)
+            end = int(last) + 1 if last else length
+            if last and int(last) < start:
+                return None
+            if start >= length:
+                continue
+            out.append((start, min(end, length)))
+        else:
+            suffix = int(last)
+            if suffix == 0:
+                continue
+            out.append((max(0, length - suffix), length))
+    return out
+
+
+# --- conditionals -----------------------------------------------------------------------------
+
+def _http_date(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed.timestamp() if parsed is not None else None
+
+
+def _etag_matches(header: str, etag: str) -> bool:
+    return any(tag.strip() == "*" or unquote_etag(tag) == etag for tag in header.split(","))
+
+
+def check_conditions(req: SwiftRequest, etag: str, last_modified: str | None, headers: Headers) -> None:
+    """Swift's conditional GET/HEAD against the large object's own ETag: 304 or 412 raised."""
+    h = req.headers
+    if_match = h.get("if-match")
+    if if_match is not None and not _etag_matches(if_match, etag):
+        raise SwiftError(412, headers=_condition_headers(etag, headers))
+    if_none_match = h.get("if-none-match")
+    if if_none_match is not None and _etag_matches(if_none_match, etag):
+        raise SwiftError(304, headers=_condition_headers(etag, headers))
+    modified = _http_date(last_modified)
+    since = _http_date(h.get("if-modified-since"))
+    if if_none_match is None and since is not None and modified is not None and int(modified) <= since:
+        raise SwiftError(304, headers=_condition_headers(etag, headers))
+    until = _http_date(h.get("if-unmodified-since"))
+    if if_match is None and until is not None and modified is not None and int(modified) > until:
+        raise SwiftError(412, headers=_condition_headers(etag, headers))
+
+
+def _condition_headers(etag: str, headers: Headers) -> dict[str, str]:
+    out = {k: v for k, v in headers.items() if k not in ("content-length", "content-type", "content-range")}
+    out["etag"] = f'"{etag}"'
+    return out
+
+
+# --- segments ---------------------------------------------------------------------------------
+
+@dataclass
+class Piece:
+    """Bytes [start, end) of one plain object (``path`` = /v1/a/c/o), or literal ``data``."""
+
+    path: str
+    start: int
+    end: int
+    etag: str | None = None  # the segment's whole ETag, checked when the server reports one
+    data: bytes | None = None
+    full_size: int | None = None  # the object's whole length, when the manifest knew it
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start
+
+
+PieceSource = Callable[[int, int], AsyncIterator[Piece]]
+
+
+async def open_piece(app: Handler, req: SwiftRequest, piece: Piece, source: str) -> SwiftResponse:
+    """The GET of one segment's bytes; 409 when it changed since the manifest named it."""
+    headers = {"x-auth-token": req.headers["x-auth-token"]} if "x-auth-token" in req.headers else {}
+    whole = piece.start == 0 and piece.full_size is not None and piece.end == piece.full_size
+    if not whole:
+        headers["range"] = f"bytes={piece.start}-{piece.end - 1}"
+    resp = await call(app, req.sub("GET", piece.path, headers=headers, source=source))
+    if resp.status not in (200, 206):
+        await resp.close()
+        if resp.status in (401, 403):
+            raise SwiftError(resp.status)
+        raise SwiftError(409, f"Object segment no longer valid: {piece.path} ({status_line(resp.status)})")
+    got = unquote_etag(resp.headers.get("etag"))
+    if piece.etag and got and got != piece.etag:
+        await resp.close()
+        raise SwiftError(409, f"Object segment no longer valid: {piece.path} (Etag Mismatch)")
+    return resp
+
+
+async def _piece_bytes(resp: SwiftResponse, piece: Piece) -> AsyncIterator[bytes]:
+    """The piece's bytes from its open GET (a 200 to a ranged GET is cut to the range)."""
+    skip = piece.start if resp.status == 200 else 0
+    remaining = piece.length
+    try:
+        body = resp.body
+        chunks: AsyncIterator[bytes] = _once(body) if isinstance(body, bytes) else body
+        async for chunk in chunks:
+            if skip:
+                if len(chunk) <= skip:
+                    skip -= len(chunk)
+                    continue
+                chunk, skip = chunk[skip:], 0
+            if len(chunk) > remaining:
+                chunk = chunk[:remaining]
+            remaining -= len(chunk)
+            if chunk:
+                yield chunk
+            if not remaining:
+                break
+    finally:
+        await resp.close()
+    if remaining:
+        # Too late for a status: end the stream short, so the client sees a truncated body.
+        raise SwiftError(409, f"Object segment no longer valid: {piece.path} (short read)")
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+async def stream_pieces(app: Handler, req: SwiftRequest, pieces: AsyncIterator[Piece], source: str,
+                        first: tuple[Piece, SwiftResponse] | None = None) -> AsyncIterator[bytes]:
+    """The pieces' bytes in order, one segment GET open at a time."""
+    if first is not None:
+        async for chunk in _piece_bytes(first[1], first[0]):
+            yield chunk
+    async for piece in pieces:
+        if piece.length <= 0:
+            continue
+        if piece.data is not None:
+            yield piece.data[piece.start:piece.end]
+            continue
+        resp = await open_piece(app, req, piece, source)
+        async for chunk in _piece_bytes(resp, piece):
+            yield chunk
+
+
+async def large_response(req: SwiftRequest, app: Handler, base: Headers, size: int, etag: str,
+                         pieces_for: PieceSource, source: str) -> SwiftResponse:
+    """The GET or HEAD answer for a large object of ``size`` bytes whose segments
+    ``pieces_for(start, end)`` lists: conditionals, Range (206, multipart/byteranges, 416), the
+    first segment opened before the status is sent so that a missing segment is still a 409."""
+    headers = base.copy()
+    for name in MANIFEST_ONLY:
+        headers.pop(name, None)
+    headers["etag"] = f'"{etag}"'
+    headers["accept-ranges"] = "bytes"
+    check_conditions(req, etag, headers.get("last-modified"), headers)
+    ranges = parse_range(req.headers.get("range"), size)
+    if req.method == "HEAD" or ranges is None or size == 0:
+        headers["content-length"] = str(size)
+        if req.method == "HEAD":
+            return SwiftResponse(200, headers, b"")
+        return SwiftResponse(200, headers, await _started(app, req, pieces_for(0, size), source))
+    if not ranges:
+        headers["content-range"] = f"bytes */{size}"
+        raise SwiftError(416, headers={"content-range": f"bytes */{size}", "accept-ranges": "bytes"})
+    if len(ranges) == 1:
+        start, end = ranges[0]
+        headers["content-length"] = str(end - start)
+        headers["content-range"] = f"bytes {start}-{end - 1}/{size}"
+        return SwiftResponse(206, headers, await _started(app, req, pieces_for(start, end), source))
+    boundary = uuid.uuid4().hex
+    content_type = headers.get("content-type", "application/octet-stream")
+    heads = [(f"--{boundary}\r\nContent-Type: {content_type}\r\nContent-Range: bytes {s}-{e - 1}/{size}\r\n\r\n"
+              ).encode() for s, e in ranges]
+    tail = f"--{boundary}--".encode()
+    headers["content-type"] = f"multipart/byteranges;boundary={boundary}"
+    headers["content-length"] = str(sum(len(h) + (e - s) + 2 for h, (s, e) in zip(heads, ranges, strict=True))
+                                    + len(tail))
+
+    async def parts() -> AsyncIterator[bytes]:
+        for head, (start, end) in zip(heads, ranges, strict=True):
+            yield head
+            async for chunk in stream_pieces(app, req, pieces_for(start, end), source):
+                yield chunk
+            yield b"\r\n"
+        yield tail
+
+    return SwiftResponse(206, headers, parts())
+
+
+async def _started(app: Handler, req: SwiftRequest, pieces: AsyncIterator[Piece], source: str) -> AsyncIterator[bytes]:
+    """Open the first object-backed piece now (its error is still a status), then stream the rest."""
+    leading: list[Piece] = []
+    first: tuple[Piece, SwiftResponse] | None = None
+    async for piece in pieces:
+        if piece.length <= 0:
+            continue
+        if piece.data is not None:
+            leading.append(piece)
+            continue
+        first = (piece, await open_piece(app, req, piece, source))
+        break
+
+    async def body() -> AsyncIterator[bytes]:
+        for piece in leading:
+            yield piece.data[piece.start:piece.end] if piece.data is not None else b""
+        if first is not None:
+            async for chunk in stream_pieces(app, req, pieces, source, first):
+                yield chunk
+
+    return body()
+
+
+def md5_hex(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
