@@ -26,6 +26,7 @@ from onestack.object_store.proxy.request import (
     Middleware,
     SwiftRequest,
     SwiftResponse,
+    error_response,
     split_path,
 )
 from onestack.object_store.state import ObjectStoreState
@@ -102,6 +103,14 @@ def listing_row(row: dict[str, object], version: str, account: str) -> dict[str,
     return row
 
 
+async def call(app: Handler, req: SwiftRequest) -> SwiftResponse:
+    """A sub-request's answer, errors included (the layers below raise them)."""
+    try:
+        return await app(req)
+    except SwiftError as err:
+        return error_response(err)
+
+
 class _Follow:
     """One GET/HEAD's walk along a chain of links (Swift's SymlinkObjectContext)."""
 
@@ -114,7 +123,7 @@ class _Follow:
     async def walk(self, req: SwiftRequest, target_etag: str | None = None,
                    follow_dynamic: bool = True) -> SwiftResponse:
         while True:
-            resp = await self.app(req)
+            resp = await (call(self.app, req) if self.last_target else self.app(req))
             target = resp.headers.get(SYS_TARGET)
             link_etag = resp.headers.get(SYS_TARGET_ETAG)
             if target and (link_etag or follow_dynamic):
