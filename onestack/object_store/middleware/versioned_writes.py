@@ -29,6 +29,7 @@ from onestack.object_store.proxy.request import (
     Middleware,
     SwiftRequest,
     SwiftResponse,
+    error_response,
     split_path,
 )
 from onestack.object_store.service.info import ContainerInfo
@@ -114,6 +115,14 @@ def versioning_of(info: ContainerInfo) -> tuple[str, str] | None:
     return unquote(location).split("/")[0], mode
 
 
+async def call(app: Handler, req: SwiftRequest) -> SwiftResponse:
+    """A sub-request's answer, errors included (the layers below raise them)."""
+    try:
+        return await app(req)
+    except SwiftError as err:
+        return error_response(err)
+
+
 def _check(resp: SwiftResponse) -> None:
     """A sub-request that failed: 412 for a client error (no archive, no rights), else 503."""
     if resp.ok:
@@ -136,7 +145,7 @@ class _Versioner:
         await self.req.authorize()
 
     async def _source(self, path: str) -> SwiftResponse:
-        resp = await self.app(self.req.pre_authed("GET", path, headers={"x-newest": "true"},
+        resp = await call(self.app, self.req.pre_authed("GET", path, headers={"x-newest": "true"},
                                                   query={"symlink": "get"}, source="VW"))
         length = resp.headers.get("content-length")
         if resp.ok and (length is None or not length.isdigit() or int(length) > self.state.config.max_file_size):
@@ -151,7 +160,7 @@ class _Versioner:
             headers["content-type"] = headers.get("content-type", "") + "; swift_bytes=" + slo_size
         body: bytes | AsyncIterator[bytes] = source.body
         try:
-            resp = await self.app(self.req.pre_authed("PUT", path, headers=headers, body=body, source="VW"))
+            resp = await call(self.app, self.req.pre_authed("PUT", path, headers=headers, body=body, source="VW"))
             await resp.read()
             return resp
         finally:
@@ -175,7 +184,7 @@ class _Versioner:
 
     async def delete_marker(self) -> None:
         path = self.path(self.archive, versions_name(self.obj, Timestamp.now()))
-        resp = await self.app(self.req.pre_authed(
+        resp = await call(self.app, self.req.pre_authed(
             "PUT", path, headers={"content-type": DELETE_MARKER_CONTENT_TYPE, "content-length": "0"}, source="VW"))
         await resp.read()
         _check(resp)
@@ -200,7 +209,7 @@ class _Versioner:
             query = {"prefix": prefix, "reverse": "on", "format": "json"}
             if marker:
                 query["marker"] = marker
-            resp = await self.app(self.req.pre_authed("GET", f"/{self.version}/{self.account}/{self.archive}",
+            resp = await call(self.app, self.req.pre_authed("GET", f"/{self.version}/{self.account}/{self.archive}",
                                                       query=query, source="VW"))
             body = await resp.read()
             if resp.status == 404:
@@ -224,7 +233,7 @@ class _Versioner:
                 await self.authorize(info)
                 authed = True
             if previous.get("content_type") == DELETE_MARKER_CONTENT_TYPE:
-                head = await self.app(self.req.pre_authed("HEAD", self.req.path, headers={"x-newest": "true"},
+                head = await call(self.app, self.req.pre_authed("HEAD", self.req.path, headers={"x-newest": "true"},
                                                           source="VW"))
                 await head.close()
                 if head.status != 404:
@@ -236,7 +245,7 @@ class _Versioner:
                     restored = await self.restore(older["name"])
                     if not restored:
                         continue
-                    gone = await self.app(self.req.pre_authed("DELETE", restored, source="VW"))
+                    gone = await call(self.app, self.req.pre_authed("DELETE", restored, source="VW"))
                     await gone.read()
                     if gone.status != 404:
                         _check(gone)

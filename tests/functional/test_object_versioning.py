@@ -1,0 +1,236 @@
+"""Object versioning as Swift's clients use it. Legacy versioned_writes: X-Versions-Location (stack
+mode: each overwrite archived as ``<len hex><name>/<timestamp>``, a DELETE restores the previous
+version) and X-History-Location (history mode: a DELETE archives the object and writes a delete
+marker); the flags' validation, removal and display; who may version; large objects and symlinks
+archived as themselves; restoring by COPY. Through python-swiftclient, openstacksdk and raw HTTP."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from typing import Any
+
+import pytest
+import requests
+from swiftclient.exceptions import ClientException
+
+from tests.functional.cloud import RunningCloud
+from tests.functional.object_store_accounts import SwiftAccount, new_account
+
+MARKER = "application/x-deleted;swift_versions_deleted=1"
+
+
+@pytest.fixture(scope="module")
+def owner(cloud: RunningCloud, admin: Any) -> SwiftAccount:
+    return new_account(cloud, admin)
+
+
+@pytest.fixture(scope="module")
+def other(cloud: RunningCloud, admin: Any) -> SwiftAccount:
+    return new_account(cloud, admin)
+
+
+def names() -> tuple[str, str]:
+    suffix = uuid.uuid4().hex[:8]
+    return f"ver-{suffix}", f"arch-{suffix}"
+
+
+def versioned(acct: SwiftAccount, mode: str = "X-Versions-Location", **headers: str) -> tuple[str, str]:
+    cont, archive = names()
+    acct.swift.put_container(archive)
+    acct.swift.put_container(cont, headers={mode: archive, **headers})
+    return cont, archive
+
+
+def archived(acct: SwiftAccount, archive: str, prefix: str = "") -> list[dict[str, Any]]:
+    return acct.swift.get_container(archive, prefix=prefix or None)[1]
+
+
+def prefix_of(name: str) -> str:
+    return f"{len(name.encode('utf-8')):03x}{name}/"
+
+
+def test_info_advertises_versioned_writes(owner: SwiftAccount) -> None:
+    info = requests.get(owner.url.split("/v1/")[0] + "/info", timeout=30).json()
+    assert info["versioned_writes"] == {"allowed_flags": ["x-versions-location", "x-history-location"]}
+
+
+def test_flags_are_shown_validated_and_removed(owner: SwiftAccount) -> None:
+    cont, archive = versioned(owner)
+    head = owner.swift.head_container(cont)
+    assert head["x-versions-location"] == archive and "x-history-location" not in head
+    assert not any(k.startswith("x-container-sysmeta") for k in head)
+    # Switching to history mode replaces the flag.
+    owner.swift.post_container(cont, {"X-History-Location": archive})
+    head = owner.swift.head_container(cont)
+    assert head["x-history-location"] == archive and "x-versions-location" not in head
+    r = owner.request("POST", f"/{cont}", headers={"X-Versions-Location": "a", "X-History-Location": "b"})
+    assert (r.status_code, r.text) == (400, "Only one of x-versions-location or x-history-location may be specified")
+    r = owner.request("PUT", f"/{cont}-2", headers={"X-Versions-Location": "a", "X-History-Location": "b"})
+    assert r.status_code == 400
+    assert owner.request("HEAD", f"/{cont}-2").status_code == 404
+    r = owner.request("POST", f"/{cont}", headers={"X-Versions-Location": "a/b"})
+    assert (r.status_code, r.text) == (412, "Container name cannot contain slashes")
+    assert owner.swift.head_container(cont)["x-history-location"] == archive  # unchanged
+    # An empty value of the other flag defers to the one given.
+    owner.swift.post_container(cont, {"X-Versions-Location": archive, "X-History-Location": ""})
+    assert owner.swift.head_container(cont)["x-versions-location"] == archive
+    owner.swift.post_container(cont, {"X-Remove-Versions-Location": "x"})
+    head = owner.swift.head_container(cont)
+    assert "x-versions-location" not in head and "x-history-location" not in head
+    owner.swift.post_container(cont, {"X-History-Location": archive})
+    owner.swift.post_container(cont, {"X-Versions-Location": ""})
+    head = owner.swift.head_container(cont)
+    assert "x-versions-location" not in head and "x-history-location" not in head
+    # Unversioned now: an overwrite archives nothing.
+    owner.swift.put_object(cont, "o", b"1")
+    owner.swift.put_object(cont, "o", b"2")
+    assert archived(owner, archive) == []
+
+
+def test_stack_mode_archives_and_restores(owner: SwiftAccount) -> None:
+    cont, archive = versioned(owner)
+    for body in (b"one", b"two", b"three"):
+        owner.swift.put_object(cont, "obj", body, headers={"X-Object-Meta-Body": body.decode()})
+    rows = archived(owner, archive)
+    assert [r["name"].rsplit("/", 1)[0] + "/" for r in rows] == [prefix_of("obj")] * 2
+    assert [r["bytes"] for r in rows] == [3, 3]
+    assert owner.swift.get_object(archive, rows[0]["name"])[1] == b"one"
+    headers, body = owner.swift.get_object(archive, rows[1]["name"])
+    assert body == b"two" and headers["x-object-meta-body"] == "two"
+    assert owner.swift.head_container(cont)["x-container-object-count"] == "1"
+    # POST changes metadata only: no new version.
+    owner.swift.post_object(cont, "obj", {"X-Object-Meta-Body": "changed"})
+    assert len(archived(owner, archive)) == 2
+    # Each DELETE brings back the one before.
+    owner.swift.delete_object(cont, "obj")
+    headers, body = owner.swift.get_object(cont, "obj")
+    assert body == b"two" and headers["x-object-meta-body"] == "two"
+    assert len(archived(owner, archive)) == 1
+    owner.swift.delete_object(cont, "obj")
+    assert owner.swift.get_object(cont, "obj")[1] == b"one"
+    assert archived(owner, archive) == []
+    owner.swift.delete_object(cont, "obj")
+    with pytest.raises(ClientException) as err:
+        owner.swift.get_object(cont, "obj")
+    assert err.value.http_status == 404
+    with pytest.raises(ClientException) as err:
+        owner.swift.delete_object(cont, "obj")
+    assert err.value.http_status == 404
+
+
+def test_version_names_use_the_utf8_length(owner: SwiftAccount) -> None:
+    cont, archive = versioned(owner)
+    name = "dir/\u00e9t\u00e9 \u2603"
+    owner.swift.put_object(cont, name, b"a")
+    owner.swift.put_object(cont, name, b"b")
+    rows = archived(owner, archive)
+    assert len(rows) == 1 and rows[0]["name"].startswith(prefix_of(name))
+    stamp = rows[0]["name"][len(prefix_of(name)):]
+    assert float(stamp) > 0 and len(stamp.split(".")[1]) == 5
+    owner.swift.delete_object(cont, name)
+    assert owner.swift.get_object(cont, name)[1] == b"a"
+
+
+def test_history_mode_keeps_everything_with_delete_markers(owner: SwiftAccount) -> None:
+    cont, archive = versioned(owner, "X-History-Location")
+    owner.swift.put_object(cont, "h", b"v1")
+    owner.swift.put_object(cont, "h", b"v2")
+    owner.swift.delete_object(cont, "h")
+    with pytest.raises(ClientException) as err:
+        owner.swift.head_object(cont, "h")
+    assert err.value.http_status == 404
+    rows = archived(owner, archive, prefix_of("h"))
+    assert [r["content_type"] for r in rows][-1] == MARKER
+    assert [owner.swift.get_object(archive, r["name"])[1] for r in rows[:2]] == [b"v1", b"v2"]
+    assert rows[2]["bytes"] == 0
+    assert owner.swift.get_container(cont)[1] == []
+    # Restoring is a COPY from the archive.
+    owner.swift.copy_object(archive, rows[0]["name"], f"/{cont}/h")
+    assert owner.swift.get_object(cont, "h")[1] == b"v1"
+    assert len(archived(owner, archive)) == 3  # nothing was current when it was restored
+
+
+def test_stack_mode_over_history_markers(owner: SwiftAccount) -> None:
+    """A container switched from history to stack mode: a DELETE that meets a delete marker
+    brings back the version before it, as Swift's stack mode does."""
+    cont, archive = versioned(owner, "X-History-Location")
+    owner.swift.put_object(cont, "m", b"first")
+    owner.swift.delete_object(cont, "m")  # archive: first, marker
+    owner.swift.post_container(cont, {"X-Versions-Location": archive})
+    owner.swift.delete_object(cont, "m")
+    assert owner.swift.get_object(cont, "m")[1] == b"first"
+    assert archived(owner, archive) == []
+
+
+def test_versions_of_a_missing_archive_container_are_412(owner: SwiftAccount) -> None:
+    cont, archive = names()
+    owner.swift.put_container(cont, headers={"X-Versions-Location": archive})
+    owner.swift.put_object(cont, "o", b"1")  # nothing to archive yet
+    r = owner.request("PUT", f"/{cont}/o", data=b"2")
+    assert r.status_code == 412
+    assert owner.swift.get_object(cont, "o")[1] == b"1"
+
+
+def test_who_may_version(owner: SwiftAccount, other: SwiftAccount) -> None:
+    cont, archive = versioned(owner, **{"X-Container-Read": f"{other.project_id}:*"})
+    owner.swift.put_object(cont, "o", b"owner's")
+    # Read access is not enough: nothing is archived or changed.
+    r = owner.request("PUT", f"/{cont}/o", data=b"intruder", token=other.token)
+    assert r.status_code == 403
+    r = owner.request("DELETE", f"/{cont}/o", token=other.token)
+    assert r.status_code == 403
+    assert archived(owner, archive) == []
+    assert owner.swift.get_object(cont, "o")[1] == b"owner's"
+    # Write access to the container versions into its archive, which the writer cannot reach itself.
+    owner.swift.post_container(cont, {"X-Container-Write": f"{other.project_id}:*"})
+    r = owner.request("PUT", f"/{cont}/o", data=b"writer's", token=other.token)
+    assert r.status_code == 201
+    assert owner.request("GET", f"/{archive}", token=other.token).status_code == 403
+    rows = archived(owner, archive)
+    assert len(rows) == 1 and owner.swift.get_object(archive, rows[0]["name"])[1] == b"owner's"
+    r = owner.request("DELETE", f"/{cont}/o", token=other.token)
+    assert r.status_code == 204
+    assert owner.swift.get_object(cont, "o")[1] == b"owner's"
+
+
+def test_symlinks_and_large_objects_are_archived_as_themselves(owner: SwiftAccount) -> None:
+    cont, archive = versioned(owner)
+    owner.swift.put_object(cont, "target", b"target data")
+    owner.swift.put_object(cont, "link", b"", headers={"X-Symlink-Target": f"{cont}/target"})
+    owner.swift.put_object(cont, "link", b"plain now")
+    rows = archived(owner, archive, prefix_of("link"))
+    assert len(rows) == 1 and rows[0]["symlink_path"].endswith(f"/{cont}/target")
+    r = owner.request("HEAD", f"/{archive}/{rows[0]['name']}", params={"symlink": "get"})
+    assert r.headers["X-Symlink-Target"] == f"{cont}/target"
+    owner.swift.delete_object(cont, "link")
+    assert owner.swift.get_object(cont, "link")[1] == b"target data"  # the link is back, and followed
+    # A static large object's manifest is archived, not its concatenation.
+    segs = f"{cont}-segs"
+    owner.swift.put_container(segs)
+    parts = [b"a" * 1024, b"b" * 1024]
+    manifest = []
+    for i, part in enumerate(parts):
+        owner.swift.put_object(segs, f"s{i}", part)
+        manifest.append({"path": f"/{segs}/s{i}", "etag": hashlib.md5(part).hexdigest(), "size_bytes": len(part)})
+    owner.swift.put_object(cont, "big", json.dumps(manifest), query_string="multipart-manifest=put")
+    owner.swift.put_object(cont, "big", b"small")
+    rows = archived(owner, archive, prefix_of("big"))
+    assert len(rows) == 1 and rows[0]["bytes"] == 2048 and "slo_etag" in rows[0]
+    assert owner.swift.get_object(archive, rows[0]["name"])[1] == b"".join(parts)
+    owner.swift.delete_object(cont, "big")
+    headers, body = owner.swift.get_object(cont, "big")
+    assert body == b"".join(parts) and headers["x-static-large-object"] == "True"
+
+
+def test_openstacksdk_overwrites_are_versioned(owner: SwiftAccount) -> None:
+    cont, archive = versioned(owner)
+    sdk = owner.sdk.object_store
+    sdk.upload_object(container=cont, name="s", data=b"sdk-1")
+    sdk.upload_object(container=cont, name="s", data=b"sdk-2")
+    versions = list(sdk.objects(archive))
+    assert len(versions) == 1 and versions[0].name.startswith(prefix_of("s"))
+    assert sdk.download_object(versions[0].name, container=archive) == b"sdk-1"
+    sdk.delete_object("s", container=cont)
+    assert sdk.download_object("s", container=cont) == b"sdk-1"
