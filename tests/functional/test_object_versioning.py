@@ -234,3 +234,134 @@ def test_openstacksdk_overwrites_are_versioned(owner: SwiftAccount) -> None:
     assert sdk.download_object(versions[0].name, container=archive) == b"sdk-1"
     sdk.delete_object("s", container=cont)
     assert sdk.download_object("s", container=cont) == b"sdk-1"
+
+
+# -- object_versioning (X-Versions-Enabled) -------------------------------------------------------
+
+def enabled_container(acct: SwiftAccount) -> str:
+    name = f"ov-{uuid.uuid4().hex[:8]}"
+    acct.swift.put_container(name, headers={"X-Versions-Enabled": "true"})
+    return name
+
+
+def versions(acct: SwiftAccount, cont: str, **params: str) -> list[dict[str, Any]]:
+    r = acct.request("GET", f"/{cont}", params={"versions": "", "format": "json", **params})
+    assert r.status_code == 200, r.text
+    rows: list[dict[str, Any]] = r.json()
+    return rows
+
+
+def test_info_advertises_object_versioning(owner: SwiftAccount) -> None:
+    info = requests.get(owner.url.split("/v1/")[0] + "/info", timeout=30).json()
+    assert "object_versioning" in info
+
+
+def test_enable_disable_and_the_legacy_conflict(owner: SwiftAccount) -> None:
+    cont = enabled_container(owner)
+    assert owner.swift.head_container(cont)["x-versions-enabled"] == "True"
+    owner.swift.post_container(cont, {"X-Versions-Enabled": "false"})
+    assert owner.swift.head_container(cont)["x-versions-enabled"] == "False"
+    legacy, archive = versioned(owner)
+    r = owner.request("POST", f"/{legacy}", headers={"X-Versions-Enabled": "true"})
+    assert r.status_code == 400 and "legacy versioned writes" in r.text
+    # Hidden containers never show in the account listing; clients cannot name them.
+    names_listed = [c["name"] for c in owner.swift.get_account(full_listing=True)[1]]
+    assert cont in names_listed and not any(n.startswith("\x01") for n in names_listed)
+    assert owner.request("GET", "/%01versions%01" + cont).status_code == 412
+
+
+def test_versions_are_kept_listed_read_and_deleted(owner: SwiftAccount) -> None:
+    cont = enabled_container(owner)
+    ids = []
+    for body in (b"v1", b"v22", b"v333"):
+        r = owner.request("PUT", f"/{cont}/obj", data=body, headers={"Content-Type": "text/plain"})
+        assert r.status_code == 201 and r.headers["Etag"] == hashlib.md5(body).hexdigest()
+        ids.append(r.headers["X-Object-Version-Id"])
+    assert len(set(ids)) == 3
+    r = owner.request("GET", f"/{cont}/obj")
+    assert r.content == b"v333" and r.headers["X-Object-Version-Id"] == ids[2]
+    assert r.headers["Content-Location"].endswith(f"/{cont}/obj?version-id={ids[2]}")
+    # The plain listing shows the object once, with the latest version's size and ETag.
+    rows = owner.swift.get_container(cont)[1]
+    assert [(r["name"], r["bytes"], r["hash"]) for r in rows] == [("obj", 4, hashlib.md5(b"v333").hexdigest())]
+    assert owner.swift.head_container(cont)["x-container-bytes-used"] == str(0 + 2 + 3 + 4)
+    listed = versions(owner, cont)
+    assert [(r["name"], r["version_id"], r["is_latest"], r["bytes"]) for r in listed] == [
+        ("obj", ids[2], True, 4), ("obj", ids[1], False, 3), ("obj", ids[0], False, 2)]
+    # Older versions by id.
+    r = owner.request("GET", f"/{cont}/obj", params={"version-id": ids[0]})
+    assert r.content == b"v1" and r.headers["X-Object-Version-Id"] == ids[0]
+    assert owner.request("HEAD", f"/{cont}/obj", params={"version-id": "1.0"}).status_code == 404
+    assert owner.request("GET", f"/{cont}/obj", params={"version-id": "bogus"}).status_code == 400
+    assert owner.request("POST", f"/{cont}/obj", params={"version-id": ids[0]}).status_code == 400
+    # DELETE writes a delete marker; the versions stay.
+    r = owner.request("DELETE", f"/{cont}/obj")
+    assert r.status_code == 204
+    marker_id = r.headers["X-Object-Version-Id"]
+    assert owner.request("GET", f"/{cont}/obj").status_code == 404
+    assert owner.swift.get_container(cont)[1] == []
+    listed = versions(owner, cont)
+    assert listed[0]["version_id"] == marker_id and listed[0]["is_latest"]
+    assert listed[0]["content_type"] == MARKER
+    r = owner.request("GET", f"/{cont}/obj", params={"version-id": marker_id})
+    assert r.status_code == 404 and r.headers["X-Object-Version-Id"] == marker_id
+    # Restore an old version as the latest.
+    r = owner.request("PUT", f"/{cont}/obj", params={"version-id": ids[1]}, data=b"")
+    assert r.status_code == 201
+    assert owner.swift.get_object(cont, "obj")[1] == b"v22"
+    # Deleting the latest version by id removes the link too; other versions stay.
+    r = owner.request("DELETE", f"/{cont}/obj", params={"version-id": ids[1]})
+    assert r.status_code == 204 and r.headers["X-Object-Current-Version-Id"] == "null"
+    assert owner.request("HEAD", f"/{cont}/obj").status_code == 404
+    left = {r["version_id"] for r in versions(owner, cont)}
+    assert left == {ids[0], ids[2], marker_id}
+    # The container cannot go while versions remain.
+    r = owner.request("DELETE", f"/{cont}")
+    assert r.status_code == 409 and r.text == "Delete all versions before deleting container."
+    for vid in left:
+        assert owner.request("DELETE", f"/{cont}/obj", params={"version-id": vid}).status_code == 204
+    assert versions(owner, cont) == []
+    assert owner.request("DELETE", f"/{cont}").status_code == 204
+
+
+def test_null_versions_and_suspended_versioning(owner: SwiftAccount) -> None:
+    cont = f"ov-{uuid.uuid4().hex[:8]}"
+    owner.swift.put_container(cont)
+    owner.swift.put_object(cont, "n", b"before")
+    owner.swift.post_container(cont, {"X-Versions-Enabled": "true"})
+    r = owner.request("GET", f"/{cont}/n")
+    assert r.headers["X-Object-Version-Id"] == "null"
+    assert [(r["version_id"], r["is_latest"]) for r in versions(owner, cont)] == [("null", True)]
+    r = owner.request("PUT", f"/{cont}/n", data=b"after")
+    new_id = r.headers["X-Object-Version-Id"]
+    rows = versions(owner, cont)
+    assert [r["is_latest"] for r in rows] == [True, False] and rows[0]["version_id"] == new_id
+    old_id = rows[1]["version_id"]
+    assert owner.request("GET", f"/{cont}/n", params={"version-id": old_id}).content == b"before"
+    # Suspended: a PUT replaces the latest in place (a null version); versions stay readable.
+    owner.swift.post_container(cont, {"X-Versions-Enabled": "false"})
+    owner.swift.put_object(cont, "n", b"suspended")
+    assert owner.request("GET", f"/{cont}/n").headers["X-Object-Version-Id"] == "null"
+    assert owner.request("GET", f"/{cont}/n", params={"version-id": new_id}).content == b"after"
+    assert owner.request("GET", f"/{cont}/n", params={"version-id": "null"}).content == b"suspended"
+
+
+def test_post_reaches_the_latest_version(owner: SwiftAccount) -> None:
+    cont = enabled_container(owner)
+    owner.swift.put_object(cont, "p", b"data")
+    r = requests.post(f"{owner.url}/{cont}/p", headers={"X-Auth-Token": owner.token, "X-Object-Meta-Color": "blue"},
+                      allow_redirects=False, timeout=60)
+    assert r.status_code == 202
+    assert owner.swift.head_object(cont, "p")["x-object-meta-color"] == "blue"
+
+
+def test_swiftclient_and_sdk_see_a_plain_container(owner: SwiftAccount) -> None:
+    cont = enabled_container(owner)
+    sdk = owner.sdk.object_store
+    sdk.upload_object(container=cont, name="a", data=b"1")
+    sdk.upload_object(container=cont, name="a", data=b"22")
+    owner.swift.put_object(cont, "b", b"333")
+    assert sdk.download_object("a", container=cont) == b"22"
+    assert [(o.name, o.content_length) for o in sdk.objects(cont)] == [("a", 2), ("b", 3)]
+    owner.swift.delete_object(cont, "a")
+    assert [o["name"] for o in owner.swift.get_container(cont)[1]] == ["b"]

@@ -44,6 +44,10 @@ SYS_TARGET_ETAG = "x-object-sysmeta-symlink-target-etag"
 SYS_TARGET_BYTES = "x-object-sysmeta-symlink-target-bytes"
 # Set by middleware whose links should not count against the loop limit (object versioning).
 SYMLOOP_EXTEND = "x-object-sysmeta-symloop-extend"
+# Set by object versioning on its links into the hidden versions container: the caller may not
+# reach that container itself, so the link is followed without authorization (as Swift does).
+ALLOW_RESERVED_NAMES = "x-object-sysmeta-allow-reserved-names"
+BACKEND_ALLOW_RESERVED = "x-backend-allow-reserved-names"
 OVERRIDE_ETAG = "x-object-sysmeta-container-update-override-etag"
 IGNORE_RANGE = "x-backend-ignore-range-if-metadata-present"
 _USER_TO_SYS = ((TARGET, SYS_TARGET), (TARGET_ACCOUNT, SYS_TARGET_ACCOUNT),
@@ -138,7 +142,11 @@ class _Follow:
                 target_account = resp.headers.get(SYS_TARGET_ACCOUNT) or quote(account)
                 self.last_target = f"/{version}/{target_account}/{target.lstrip('/')}"
                 headers = req.headers.copy()
-                req = self.orig.sub(req.method, unquote(self.last_target), headers=headers, source="SYM")
+                if _truthy(resp.headers.get(ALLOW_RESERVED_NAMES)):
+                    headers[BACKEND_ALLOW_RESERVED] = "true"
+                    req = self.orig.pre_authed(req.method, unquote(self.last_target), headers=headers, source="SYM")
+                else:
+                    req = self.orig.sub(req.method, unquote(self.last_target), headers=headers, source="SYM")
                 if not _truthy(resp.headers.get(SYMLOOP_EXTEND)):
                     self.loops += 1
                 target_etag = link_etag
@@ -263,6 +271,8 @@ async def _post(app: Handler, req: SwiftRequest, version: str, account: str) -> 
     headers = {"location": f"/{version}/{target_account}/{target}", "content-type": "text/plain"}
     if head.headers.get(SYS_TARGET_ETAG):
         headers[TARGET_ETAG] = head.headers[SYS_TARGET_ETAG]
+    # The link's sysmeta rides along for the middleware above (the gatekeeper strips it for clients).
+    headers.update(head.headers.with_prefix("x-object-sysmeta-"))
     raise SwiftError(307, "The requested POST was applied to a symlink. POST directly to the target to "
                           "apply requested metadata.", headers=headers)
 
