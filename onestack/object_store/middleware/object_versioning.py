@@ -209,7 +209,9 @@ class _Object:
         size = data_req.headers.get("x-object-sysmeta-slo-size") or str(counted)
         content_type = data_req.headers.get("content-type", "application/octet-stream").split(";")[0].strip()
         return await self.put_link(version_id, resp.headers.get("etag", "").strip('"'), size, content_type,
-                                   ts.later(1))
+                                   # just after the data (Swift uses an offset; the listing's
+                                   # timestamp column holds no offset on PostgreSQL)
+                                   Timestamp(round(ts.seconds + 0.00001, 5)))
 
     async def put_link(self, version_id: str, etag: str, size: str, content_type: str,
                        ts: Timestamp) -> SwiftResponse:
