@@ -261,7 +261,7 @@ def test_enable_disable_and_the_legacy_conflict(owner: SwiftAccount) -> None:
     assert owner.swift.head_container(cont)["x-versions-enabled"] == "True"
     owner.swift.post_container(cont, {"X-Versions-Enabled": "false"})
     assert owner.swift.head_container(cont)["x-versions-enabled"] == "False"
-    legacy, archive = versioned(owner)
+    legacy, _archive = versioned(owner)
     r = owner.request("POST", f"/{legacy}", headers={"X-Versions-Enabled": "true"})
     assert r.status_code == 400 and "legacy versioned writes" in r.text
     # Hidden containers never show in the account listing; clients cannot name them.
