@@ -44,7 +44,8 @@ def versioned(acct: SwiftAccount, mode: str = "X-Versions-Location", **headers: 
 
 
 def archived(acct: SwiftAccount, archive: str, prefix: str = "") -> list[dict[str, Any]]:
-    return acct.swift.get_container(archive, prefix=prefix or None)[1]
+    rows: list[dict[str, Any]] = acct.swift.get_container(archive, prefix=prefix or None)[1]
+    return rows
 
 
 def prefix_of(name: str) -> str:
