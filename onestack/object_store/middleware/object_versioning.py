@@ -482,8 +482,8 @@ async def _container(state: ObjectStoreState, app: Handler, req: SwiftRequest, v
         if info is not None:
             resp.headers["x-container-bytes-used"] = str(int(resp.headers["x-container-bytes-used"])
                                                          + info.bytes_used)
-    if req.method != "GET" or resp.status != 200:
-        return resp
+    if req.method != "GET" or resp.status != 200 or not (hidden or want_versions):
+        return resp  # never versioned: no link can name a hidden container
     location = hidden or versions_container(container)
     rows = _listing(await resp.read())
     if rows is None:

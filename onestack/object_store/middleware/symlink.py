@@ -282,7 +282,10 @@ async def _container_get(app: Handler, req: SwiftRequest, version: str, account:
     if req.method != "GET" or resp.status != 200 or \
             resp.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         return resp
-    rows = json.loads(await resp.read())
+    raw = await resp.read()
+    if b'"symlink_target' not in raw:  # no links on this page: the listing stays as it is
+        return resp
+    rows = json.loads(raw)
     if not isinstance(rows, list):
         return resp
     body = json.dumps([listing_row(r, version, account) if isinstance(r, dict) and "name" in r else r
