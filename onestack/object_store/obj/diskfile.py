@@ -51,9 +51,11 @@ from onestack.object_store.obj.ondisk import (
 )
 from onestack.object_store.timestamp import Timestamp
 
+# Re-exported: callers (server, replicator, auditor) import the disk backend's names from here.
 __all__ = ["BLOCK_SIZE", "DEFAULT_RECLAIM_AGE", "Deleted", "DeviceUnavailable", "DiskFileError", "Expired",
            "FileBackend", "NotFound", "ObjectBackend", "ObjectFiles", "ObjectReader", "ObjectWriter",
-           "Quarantined", "WriteHook", "classify", "run_io"]
+           "Quarantined", "WriteHook", "block_count", "classify", "encode_trailer", "merge_metadata", "parse_name",
+           "read_trailer", "run_io"]
 
 
 class ObjectBackend(Protocol):
@@ -89,8 +91,9 @@ class ObjectBackend(Protocol):
         """``{suffix: md5 of its files}`` for REPLICATE; invalidated suffixes and ``recalculate``
         are rehashed (removing obsolete files and reclaimable tombstones first)."""
 
-    async def quarantine(self, part: int, hsh: str) -> Path | None:
-        """Move the hash dir to ``quarantined/objects/<hash>``; its suffix hash is invalidated."""
+    async def quarantine(self, part: int, hsh: str, bad_file: Path | None = None) -> Path | None:
+        """Move the hash dir to ``quarantined/objects/<hash>``; its suffix hash is invalidated.
+        With ``bad_file``: only while that file is still there (not replaced by a newer write)."""
 
     async def verify(self, part: int, hsh: str) -> ObjectFiles | None:
         """The auditor's check: every block's CRC and the whole MD5; quarantines and raises
@@ -167,7 +170,7 @@ class FileBackend:
                 meta_meta, meta_ts = self._read_meta_file(hdir / files.meta)
         except ValueError as exc:
             os.close(fd)
-            self._quarantine(part, hsh)
+            self._quarantine(part, hsh, data_path)
             raise Quarantined(f"{data_path}: {exc}") from None
         except BaseException:
             os.close(fd)
@@ -351,7 +354,11 @@ class FileBackend:
             return {}
         # One get_hashes per partition at a time (threads and processes): two would each write
         # hashes.json, and the later could hold a suffix hash older than the other's.
-        lock_fd = os.open(pdir / ".lock", os.O_WRONLY | os.O_CREAT, 0o644)
+        # The lock is the partition dir itself (no lock file to leave behind in it).
+        try:
+            lock_fd = os.open(pdir, os.O_RDONLY | os.O_DIRECTORY)
+        except FileNotFoundError:
+            return {}  # removed meanwhile (a handoff the replicator emptied)
         try:
             fcntl.flock(lock_fd, fcntl.LOCK_EX)
             return self._get_hashes_locked(part, pdir, recalculate)
@@ -386,8 +393,10 @@ class FileBackend:
         return await run_io(self._get_hashes, part, list(recalculate or []))
 
     # -- damage ----------------------------------------------------------------------------
-    def _quarantine(self, part: int, hsh: str) -> Path | None:
+    def _quarantine(self, part: int, hsh: str, bad_file: Path | None = None) -> Path | None:
         hdir = self.hash_dir(part, hsh)
+        if bad_file is not None and not bad_file.exists():
+            return None  # a newer write already replaced the bad file: the dir holds good data
         qdir = self.root / "quarantined" / "objects"
         qdir.mkdir(parents=True, exist_ok=True)
         target = qdir / hsh
@@ -400,8 +409,8 @@ class FileBackend:
         self._invalidate(part, hsh[-3:])
         return target
 
-    async def quarantine(self, part: int, hsh: str) -> Path | None:
-        return await run_io(self._quarantine, part, hsh)
+    async def quarantine(self, part: int, hsh: str, bad_file: Path | None = None) -> Path | None:
+        return await run_io(self._quarantine, part, hsh, bad_file)
 
     def _verify(self, part: int, hsh: str) -> ObjectFiles | None:
         try:
@@ -419,7 +428,7 @@ class FileBackend:
                 raise BadBlock(f"{state.data_file}: MD5 differs from its ETag")
         except BadBlock as exc:
             os.close(fd)
-            self._quarantine(part, hsh)
+            self._quarantine(part, hsh, state.data_file)
             raise Quarantined(str(exc)) from None
         os.close(fd)
         return state

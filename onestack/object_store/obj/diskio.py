@@ -96,7 +96,7 @@ class ObjectReader:
                 block = await self._block(index, index + 1 if index < last else None)
             except BadBlock as exc:
                 await self.close()
-                await self.backend.quarantine(self.part, self.hsh)
+                await self.backend.quarantine(self.part, self.hsh, self.files.data_file)
                 raise Quarantined(str(exc)) from None
             base = index * BLOCK_SIZE
             yield block[max(0, start - base):end - base]

@@ -5,7 +5,8 @@ answers the suffix hashes as JSON. uvicorn's fast parser knows only the standard
 client sends REPLICATE as ``POST`` with ``X-Backend-Replicate: true`` (a literal REPLICATE is
 understood too, under h11). Bodies stream both ways in chunks (never whole in memory).
 
-Header values travel as UTF-8 (metadata may hold non-ASCII text). A GET body that fails on the
+Header values travel as UTF-8 (metadata may hold non-ASCII text); bytes that are not UTF-8 come
+through as surrogate escapes and go back out as the same bytes. A GET body that fails on the
 server (a corrupt block) ends with a broken connection, which the client raises as
 ``ConnectionError``; so are timeouts and refused connections.
 """
@@ -35,14 +36,13 @@ CHUNK = 1 << 20
 
 
 def _decode(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
+    return raw.decode("utf-8", "surrogateescape")  # what _encode_headers turns back into the same bytes
 
 
 def _encode_headers(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
-    return [(k.lower().encode("latin-1"), str(v).encode("utf-8")) for k, v in headers.items()]
+    # surrogateescape: a value that came from undecodable bytes goes back as those bytes.
+    return [(k.lower().encode("utf-8", "surrogateescape"), str(v).encode("utf-8", "surrogateescape"))
+            for k, v in headers.items()]
 
 
 class ObjectServerApp:

@@ -147,7 +147,8 @@ def classify(names: list[str]) -> FileSet:
 
 def encode_trailer(data_len: int, crcs: list[int], metadata: dict[str, Any]) -> bytes:
     table = struct.pack(f">{len(crcs)}I", *crcs)
-    meta = json.dumps(metadata, separators=(",", ":"), ensure_ascii=False).encode()
+    # ASCII JSON: any str (even one with lone surrogates from undecodable header bytes) encodes.
+    meta = json.dumps(metadata, separators=(",", ":")).encode()
     crc = zlib.crc32(meta, zlib.crc32(table))
     return table + meta + FOOTER.pack(MAGIC, VERSION, 0, data_len, len(meta), crc)
 

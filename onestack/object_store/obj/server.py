@@ -203,8 +203,8 @@ class ObjectServer:
     # -- container updates -------------------------------------------------------------------
     def _pending_hook(self, backend: FileBackend, part: int, hsh: str, update: ContainerUpdate | None,
                       record: list[Path]) -> Any:
-        if update is None:
-            return None
+        if update is None or self.updater is None:
+            return None  # nothing owed (a replication write, or a server without a listing)
 
         def hook(file_name: str) -> None:
             record.append(pendings.write_pending(backend.root, hsh, part, file_name, update))
@@ -374,22 +374,33 @@ class ObjectServer:
                 metadata[key] = value
         if h.get("content-type"):
             metadata["content-type"] = h["content-type"]
-        merged = dict(metadata)
-        for key in ("content-length", "etag"):
-            merged[key] = orig.metadata.get(key, "")
-        merged.setdefault("content-type", orig.metadata.get("content-type", ""))
-        update = None if replication else listing_update("PUT", *names, ts, merged, [orig.metadata, h])
-        if update is not None and "content-type" not in metadata:
-            # The listing's content type stays the data's (with SLO's swift_bytes, as Swift keeps it).
-            data_update = listing_update("PUT", *names, ts, orig.metadata, [orig.metadata])
-            update["content_type"] = data_update["content_type"]
-            update["extra"] = {**data_update["extra"], **update["extra"]}
+        elif orig.meta_metadata and "content-type" in orig.meta_metadata:
+            # An earlier POST's content type stays (Swift keeps it by its own timestamp).
+            metadata["content-type"] = orig.meta_metadata["content-type"]
+        update = None if replication else self._post_update(names, ts, orig, metadata)
         record: list[Path] = []
         await backend.write_meta(part, hsh, ts, metadata, self._pending_hook(backend, part, hsh, update, record))
         await self._send_update(update, record)
-        out = {"x-backend-content-type": merged["content-type"], "content-length": "0"}
+        content_type = metadata.get("content-type", orig.data_metadata.get("content-type", ""))
+        out = {"x-backend-content-type": content_type, "content-length": "0"}
         out.update({k: v for k, v in orig.metadata.items() if k.startswith("x-object-sysmeta-")})
         return ObjectServerResponse(202, out, b"")
+
+    @staticmethod
+    def _post_update(names: tuple[str, str, str], ts: Timestamp, orig: ObjectFiles,
+                     metadata: dict[str, str]) -> ContainerUpdate:
+        """A POST's listing update: the data's size and ETag (and its persisted overrides), the
+        content type now in force, the POST's X-Delete-At (none when absent), at the POST's time."""
+        state = dict(orig.data_metadata)
+        state["x-delete-at"] = metadata.get("x-delete-at", "")
+        if "content-type" in metadata:
+            state["content-type"] = metadata["content-type"]
+        update = listing_update("PUT", *names, ts, state, [orig.data_metadata])
+        # SLO's swift_bytes rides on the data's content type; a POSTed one must not lose it.
+        _, data_params = split_params(orig.data_metadata.get("content-type", ""))
+        if "swift_bytes" in data_params and "swift_bytes" not in update["extra"]:
+            update["extra"]["swift_bytes"] = int(data_params["swift_bytes"]) if data_params["swift_bytes"].isdigit() else 0
+        return update
 
     # -- DELETE ------------------------------------------------------------------------------
     async def _delete(self, backend: FileBackend, part: int, hsh: str, path: str, names: tuple[str, str, str],

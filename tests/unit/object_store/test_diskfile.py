@@ -255,6 +255,9 @@ def test_suffix_hashes(backend: FileBackend) -> None:
     assert list(first) == [HSH[-3:]]
     assert not (backend.root / "objects" / str(PART) / "hashes.invalid").exists()
     assert run(backend.get_hashes(PART)) == first  # cached, nothing invalid
+    # A rehashed partition holds its suffix dirs and hashes.json only (a replicator empties a
+    # handoff by removing exactly those).
+    assert sorted(os.listdir(backend.root / "objects" / str(PART))) == [HSH[-3:], "hashes.json"]
     run(backend.write_meta(PART, HSH, ts(2), {"x-timestamp": ts(2).internal}))
     second = run(backend.get_hashes(PART))
     assert second[HSH[-3:]] != first[HSH[-3:]]
@@ -341,3 +344,27 @@ def test_invalidations_are_never_lost_to_a_concurrent_get_hashes(backend: FileBa
     (backend.root / "objects" / str(PART) / "hashes.json").unlink()
     assert backend._get_hashes(PART, []) == cached
     assert sorted(cached) == suffixes
+
+
+def rot(path: Path, offset: int) -> None:
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        f.write(b"\x00\x00\x00\x00")
+
+
+def test_a_bad_block_of_a_replaced_file_does_not_quarantine_the_new_one(backend: FileBackend) -> None:
+    data = os.urandom(2 * BLOCK_SIZE)
+
+    async def scenario() -> None:
+        await put(backend, data, ts(1))
+        reader = await backend.open(PART, HSH)
+        old = reader.files.data_file
+        rot(old, BLOCK_SIZE + 3)  # the old copy rots while it is being read...
+        await put(backend, b"fresh", ts(2))  # ...and a newer write replaces it meanwhile
+        with pytest.raises(diskfile.Quarantined):
+            async for _chunk in reader.iter_range():
+                pass
+
+    run(scenario())
+    assert run(read_all(backend)) == b"fresh"
+    assert not (backend.root / "quarantined").exists()

@@ -81,7 +81,7 @@ def test_round_trip(tmp_path: Path) -> None:
 
     async def scenario(client: HttpObjectClient, dev: Device, server: ObjectServer) -> None:
         headers = {"X-Timestamp": Timestamp(1).internal, "Content-Type": "application/x-gzip",
-                   "Content-Encoding": "gzip", "X-Object-Meta-Who": "Zo\u00eb"}
+                   "Content-Encoding": "gzip", "X-Object-Meta-Who": "Zo\u00eb", "X-Object-Meta-Raw": "\udcff!"}
         resp = await client.request(dev, 4, "PUT", name, headers, body())
         assert resp.status == 201, await resp.read()
         assert resp.headers["etag"] == hashlib.md5(data).hexdigest()
@@ -89,6 +89,7 @@ def test_round_trip(tmp_path: Path) -> None:
         got = await resp.read()
         assert resp.status == 200 and got == data  # gzip-labelled bytes come back undecoded
         assert resp.headers["x-object-meta-who"] == "Zo\u00eb" and resp.headers["content-encoding"] == "gzip"
+        assert resp.headers["x-object-meta-raw"] == "\udcff!"  # a non-UTF-8 byte kept as it came
         resp = await client.request(dev, 4, "HEAD", name, {})
         assert resp.status == 200 and resp.headers["content-length"] == str(len(data))
         resp = await client.request(dev, 4, "GET", name, {"Range": "bytes=5-9,-3"})

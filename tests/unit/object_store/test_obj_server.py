@@ -379,3 +379,26 @@ def test_replicating_an_object_with_its_meta(server: ObjectServer, listing: List
     original, copy = call(server, "HEAD", opened)[0].headers, call(server, "HEAD", opened, device="d2")[0].headers
     assert original == copy and copy["x-delete-at"] == "30" and copy["x-object-meta-b"] == "2"
     assert [u["timestamp"] for u in listing.updates] == [ts(10), ts(11)]  # the copies sent none
+
+
+def test_odd_header_values_are_kept_not_a_500(server: ObjectServer) -> None:
+    odd = "bytes \udcff\udcfe and caf\u00e9"  # lone surrogates: undecodable bytes a proxy kept
+    h = {"X-Timestamp": ts(1), "Content-Type": "text/plain", "X-Object-Meta-Odd": odd}
+    assert call(server, "PUT", h, b"x")[0].status == 201
+    assert call(server, "GET")[0].headers["x-object-meta-odd"] == odd
+    for bad in ("1e400", "nan", "-1", ""):
+        assert call(server, "PUT", {**h, "X-Timestamp": bad}, b"x")[0].status == 400
+    assert call(server, "DELETE", {"X-Timestamp": ts(2), "X-If-Delete-At": "inf"})[0].status == 400
+    assert call(server, "GET", {"Range": "bytes=99999999999999999999-"})[0].status == 416
+
+
+def test_a_posted_content_type_outlives_later_posts(server: ObjectServer, listing: Listing) -> None:
+    put(server, b"m", 1, **{"Content-Type": "application/json;swift_bytes=500"})
+    assert listing.updates[-1]["extra"] == {"swift_bytes": 500}
+    call(server, "POST", {"X-Timestamp": ts(2), "Content-Type": "image/png"})
+    call(server, "POST", {"X-Timestamp": ts(3), "X-Object-Meta-A": "1"})
+    resp, _ = call(server, "HEAD")
+    assert resp.headers["content-type"] == "image/png" and resp.headers["x-object-meta-a"] == "1"
+    update = listing.updates[-1]
+    assert update["content_type"] == "image/png" and update["extra"] == {"swift_bytes": 500}
+    assert update["size"] == 1 and update["delete_at"] is None
