@@ -5,16 +5,19 @@ openstacksdk and raw requests for Swift's exact statuses."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 import xml.etree.ElementTree as ET
 from typing import Any
 
 import pytest
+import requests
 import swiftclient.client
 from swiftclient.exceptions import ClientException
 
 from tests.functional.cloud import RunningCloud
-from tests.functional.object_store_accounts import SwiftAccount, new_account
+from tests.functional.object_store_accounts import SwiftAccount, cli_env, new_account
 
 
 @pytest.fixture(scope="module")
@@ -181,3 +184,32 @@ def test_listing_formats(listed: SwiftAccount) -> None:
     head = listed.request("HEAD", headers={"Accept": "application/json"})
     assert head.status_code == 204 and head.headers["Content-Type"] == "application/json; charset=utf-8"
     assert head.headers["X-Account-Container-Count"] == str(len(NAMES))
+
+
+def test_reseller_admin(acct: SwiftAccount, cloud: RunningCloud, admin: Any) -> None:
+    reseller = new_account(cloud, admin, role="ResellerAdmin")
+    head = acct.request("HEAD", token=reseller.token)
+    assert head.status_code == 204 and "X-Account-Container-Count" in head.headers
+    base = acct.url.rsplit("/", 1)[0]
+    long_name = "AUTH_" + "x" * 252  # 257 bytes
+    for method, path in (("GET", ""), ("POST", ""), ("PUT", "/c")):
+        resp = requests.request(method, f"{base}/{long_name}{path}", headers={"X-Auth-Token": reseller.token},
+                                timeout=60)
+        assert resp.status_code == 400 and "Account name length of 257 longer than 256" in resp.text
+
+
+def test_openstack_cli_account(acct: SwiftAccount, cloud: RunningCloud) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+    env.update(cli_env(acct, cloud))
+
+    def cli(*args: str) -> str:
+        proc = subprocess.run(["openstack", *args], env=env, capture_output=True, text=True, timeout=120, check=False)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    cli("object", "store", "account", "set", "--property", "team=blue")
+    shown = json.loads(cli("object", "store", "account", "show", "-f", "json"))
+    assert shown["Account"] == acct.name and shown["properties"]["team"] == "blue"
+    assert "Containers" in shown
+    cli("object", "store", "account", "unset", "--property", "team")
+    assert "team" not in (json.loads(cli("object", "store", "account", "show", "-f", "json")).get("properties") or {})

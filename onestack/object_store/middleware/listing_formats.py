@@ -9,6 +9,7 @@ documents (``<account name=...>`` / ``<container name=...>``) on the way out.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, tostring
 
@@ -20,27 +21,29 @@ FORMATS = {"json": "application/json", "xml": "application/xml", "plain": "text/
 OFFERED = ("text/plain", "application/json", "application/xml", "text/xml")
 
 
+_TOKEN = r'[^()<>@,;:\\"/\[\]?={}\x00-\x20\x7f]+'
+_PARAM = rf'\s*;\s*({_TOKEN})\s*=\s*({_TOKEN}|"(?:[^"\\]|\\.)*")'
+_MEDIA = re.compile(rf"^\s*({_TOKEN})/({_TOKEN})((?:{_PARAM})*)\s*$")
+
+
 def _accept(header: str) -> str | None:
-    """The best of OFFERED for an Accept header (quality first, then our order); None: none fits."""
+    """The best of OFFERED for an Accept header (quality first, then our order); None: none fits.
+    ValueError when an entry is not ``type/subtype[;param=value]`` or its q is not a number (swob's rule)."""
     best: tuple[float, int, str] | None = None
     for part in header.split(","):
-        fields = [f.strip() for f in part.split(";")]
-        media = fields[0].lower()
-        if not media:
-            continue
+        match = _MEDIA.match(part)
+        if match is None:
+            raise ValueError(part)
+        kind, sub = match.group(1).lower(), match.group(2).lower()
         quality = 1.0
-        for param in fields[1:]:
-            if param.lower().startswith("q="):
-                try:
-                    quality = float(param[2:])
-                except ValueError:
-                    quality = 0.0
+        for key, value in re.findall(_PARAM, match.group(3)):
+            if key.lower() == "q":
+                quality = float(value)
         if quality <= 0:
             continue
-        kind, _, sub = media.partition("/")
         for rank, offer in enumerate(OFFERED):
             o_kind, _, o_sub = offer.partition("/")
-            if (kind == "*" or kind == o_kind) and (sub in ("*", "") or sub == o_sub):
+            if (kind == "*" or kind == o_kind) and (sub == "*" or sub == o_sub):
                 candidate = (quality, -rank, offer)
                 if best is None or candidate > best:
                     best = candidate
@@ -55,7 +58,10 @@ def content_type_of(req: SwiftRequest) -> str:
     accept = req.headers.get("accept")
     if not accept:
         return FORMATS["plain"]
-    chosen = _accept(accept)
+    try:
+        chosen = _accept(accept)
+    except ValueError:
+        raise SwiftError(400, "Invalid Accept header") from None
     if chosen is None:
         raise SwiftError(406)
     return chosen

@@ -74,7 +74,7 @@ def parse_manifest(body: bytes, req_path: str) -> list[dict[str, Any]]:
     """The PUT body's segments checked for shape (Swift's parse_and_validate_input)."""
     try:
         parsed = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: arrays nested past the parser's depth
         raise SwiftError(400, "Manifest must be valid JSON.\n") from None
     if not isinstance(parsed, list):
         raise SwiftError(400, "Manifest must be a list.\n")
@@ -525,7 +525,7 @@ def _iso(http_date: str | None) -> str:
 def _load(body: bytes) -> list[dict[str, Any]]:
     try:
         segments = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise SwiftError(500, "Unable to load SLO manifest") from None
     if not isinstance(segments, list):
         raise SwiftError(500, "Unable to load SLO manifest")

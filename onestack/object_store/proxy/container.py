@@ -93,12 +93,31 @@ def info_headers(info: ContainerInfo) -> Headers:
     return headers
 
 
+def _check_versions(req: SwiftRequest) -> None:
+    if "x-versions-location" in req.headers and "x-history-location" in req.headers:
+        raise bad_request("Only one of X-Versions-Location or X-History-Location may be specified")
+
+
+def container_updates(headers: Headers) -> dict[str, str]:
+    """A container write's metadata changes; a container versions in one mode, so setting one
+    location removes the other (as Swift's versioned_writes keeps one location and its mode)."""
+    updates = meta_updates(headers, "container", PASS_THROUGH)
+    for kept, dropped in (("x-versions-location", "x-history-location"),
+                          ("x-history-location", "x-versions-location")):
+        if updates.get(kept):
+            updates[dropped] = ""
+    return updates
+
+
 def _check_put(state: ObjectStoreState, req: SwiftRequest, name: str) -> str:
     """Swift's container PUT checks; the storage policy to use."""
+    account = req.account or ""
+    if len(account.encode()) > state.config.max_account_name_length:  # it would be auto-created
+        raise bad_request(f"Account name length of {len(account.encode())} longer than "
+                          f"{state.config.max_account_name_length}")
     check_container_name(state.config, name)
     check_metadata(state.config, req.headers, "container")
-    if req.headers.get("x-versions-location") and req.headers.get("x-history-location"):
-        raise bad_request("Only one of X-Versions-Location or X-History-Location may be specified")
+    _check_versions(req)
     policy = (req.headers.get("x-storage-policy") or "").strip()
     if policy and policy.lower() != POLICY.lower():  # names match case-insensitively; empty: the default
         raise bad_request(f"Invalid X-Storage-Policy '{policy}'")
@@ -128,18 +147,15 @@ async def _handle(state: ObjectStoreState, req: SwiftRequest, account: str, cont
         info = await get_container_info(state, req, account, container)
         if info is not None and req.headers.get("x-storage-policy") and info.storage_policy != policy:
             raise conflict("Storage Policy mismatch")
-        created = await state.containers.put_container(account, container,
-                                                       meta_updates(req.headers, "container", PASS_THROUGH), policy)
+        created = await state.containers.put_container(account, container, container_updates(req.headers), policy)
         forget_info(req, account, container)
         if created:
             return SwiftResponse(201, Headers({"content-type": "text/html; charset=UTF-8"}))
         return SwiftResponse(202, Headers({"content-type": "text/html; charset=UTF-8"}), ACCEPTED_BODY)
     if method == "POST":
         check_metadata(state.config, req.headers, "container")
-        if req.headers.get("x-versions-location") and req.headers.get("x-history-location"):
-            raise bad_request("Only one of X-Versions-Location or X-History-Location may be specified")
-        found = await state.containers.post_container(account, container,
-                                                      meta_updates(req.headers, "container", PASS_THROUGH))
+        _check_versions(req)
+        found = await state.containers.post_container(account, container, container_updates(req.headers))
         forget_info(req, account, container)
         if not found:
             raise not_found()

@@ -14,7 +14,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, false, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -49,17 +49,29 @@ def _info(row: Container) -> ContainerInfo:
                          meta=dict(row.meta or {}))
 
 
-def listing_record(row: Any) -> dict[str, Any]:
-    """Swift's JSON record of an object; the row's extras (``symlink_path``, ``slo_etag``...) are
-    added as Swift's middleware adds them, and ``swift_bytes`` (an SLO manifest's total) replaces
-    the size as Swift's listings do."""
+def listing_record(row: Any, account: str) -> dict[str, Any]:
+    """Swift's JSON record of an object, with the row's extras as Swift's middleware show them:
+    ``swift_bytes`` (an SLO manifest's total) replaces the size, ``slo_etag`` is shown quoted,
+    ``symlink_target`` (+ ``_account``, ``_etag``, ``_bytes``) becomes ``symlink_path`` (+
+    ``symlink_etag``, ``symlink_bytes``); other extras are shown as they are, but "_..." ones."""
     name, timestamp, size, content_type, etag, extra = row
     record: dict[str, Any] = {"hash": etag, "last_modified": Timestamp.parse(timestamp).isoformat,
                               "bytes": int(size), "name": name, "content_type": content_type}
-    for key, value in (extra or {}).items():
-        if key == "swift_bytes":
-            record["bytes"] = int(value)
-        elif not key.startswith("_"):  # "_..." extras are kept for the middleware, not shown
+    rest = dict(extra or {})
+    if "swift_bytes" in rest:
+        record["bytes"] = int(rest.pop("swift_bytes"))
+    if "slo_etag" in rest:
+        slo_etag = str(rest.pop("slo_etag")).strip('"')
+        record["slo_etag"] = f'"{slo_etag}"'
+    target = rest.pop("symlink_target", None)
+    target_account = rest.pop("symlink_target_account", None) or account
+    if target:
+        record["symlink_path"] = f"/v1/{target_account}/{target}"
+        if "symlink_target_etag" in rest:
+            record["symlink_etag"] = rest.pop("symlink_target_etag")
+            record["symlink_bytes"] = int(rest.pop("symlink_target_bytes", 0) or 0)
+    for key, value in rest.items():
+        if not key.startswith("_"):
             record[key] = value
     return record
 
@@ -144,10 +156,10 @@ class ContainerService:
                 return None, []
             base = select(ListedObject.name, ListedObject.timestamp, ListedObject.size,
                           ListedObject.content_type, ListedObject.etag, ListedObject.extra) \
-                .where(ListedObject.container_id == row.id, ListedObject.deleted.is_(False))
+                .where(ListedObject.container_id == row.id, ListedObject.deleted == false())
             page = iterate(params, ListedObject.name, base, lambda stmt: list(session.execute(stmt).all()),
                            lambda r: r[0])
-            return _info(row), [r if isinstance(r, dict) else listing_record(r) for r in page]
+            return _info(row), [r if isinstance(r, dict) else listing_record(r, account) for r in page]
 
         return await self.db.read(read)
 
@@ -203,7 +215,7 @@ class ContainerService:
             if row is None:
                 return "missing"
             live = session.scalars(select(ListedObject.id).where(
-                ListedObject.container_id == row.id, ListedObject.deleted.is_(False)).limit(1)).first()
+                ListedObject.container_id == row.id, ListedObject.deleted == false()).limit(1)).first()
             if live is not None or int(row.object_count or 0) > 0:
                 return "not-empty"
             session.execute(delete(ListedObject).where(ListedObject.container_id == row.id))
@@ -226,7 +238,7 @@ class ContainerService:
             rows = session.execute(
                 select(Container.account, Container.name, ListedObject.name, ListedObject.delete_at)
                 .join(Container, Container.id == ListedObject.container_id)
-                .where(ListedObject.deleted.is_(False), ListedObject.delete_at.is_not(None),
+                .where(ListedObject.deleted == false(), ListedObject.delete_at.is_not(None),
                        ListedObject.delete_at <= now)
                 .order_by(ListedObject.delete_at, ListedObject.id).limit(limit)).all()
             return [{"account": r[0], "container": r[1], "obj": r[2], "delete_at": r[3]} for r in rows]

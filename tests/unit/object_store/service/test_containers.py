@@ -139,8 +139,15 @@ def test_expired_and_extras(svc: ContainerService) -> None:
                                  extra={"swift_bytes": 99, "slo_etag": "abc", "_hidden": 1})))
     assert run(svc.expired(1000.0, 10)) == [{"account": A, "container": "c", "obj": "old", "delete_at": 100.0}]
     _, rows = run(svc.list_objects(A, "c", parse_params({"prefix": "slo"}, 100)))
-    assert rows[0]["bytes"] == 99 and rows[0]["slo_etag"] == "abc" and "_hidden" not in rows[0]
+    assert rows[0]["bytes"] == 99 and rows[0]["slo_etag"] == '"abc"' and "_hidden" not in rows[0]
     assert rows[0]["last_modified"] == "1970-01-01T00:00:10.000000"
+    run(svc.update_container(upd("link", "0000000010.00000", size=0, extra={
+        "symlink_target": "c/o", "symlink_target_account": "AUTH_x", "symlink_target_etag": "e1",
+        "symlink_target_bytes": "7"})))
+    _, rows = run(svc.list_objects(A, "c", parse_params({"prefix": "link"}, 100)))
+    assert rows[0]["symlink_path"] == "/v1/AUTH_x/c/o"
+    assert (rows[0]["symlink_etag"], rows[0]["symlink_bytes"]) == ("e1", 7)
+    assert "symlink_target" not in rows[0]
 
 
 def test_account_listing_and_meta(svc: ContainerService) -> None:
@@ -174,3 +181,16 @@ def test_concurrent_writers(svc: ContainerService) -> None:
         assert (info2.object_count, info2.bytes_used) == (41, sum(range(40)) + 19)
 
     run(scenario())
+
+
+def test_delimiter_across_batches(svc: ContainerService) -> None:
+    """More plain names than one fetch holds, folders between and after them."""
+    run(svc.put_container(A, "c", {}))
+    plain = [f"f{i:03d}" for i in range(150)]
+    for i, n in enumerate(plain + ["f050/x", "f050/y", "z/1", "z/2"]):
+        run(svc.update_container(upd(n, f"0000000010.{i:05d}")))
+    expected = plain[:51] + ["/f050/"] + plain[51:] + ["/z/"]
+    assert names(svc, delimiter="/") == expected
+    assert names(svc, delimiter="/", limit="52") == expected[:52]
+    assert names(svc, delimiter="/", reverse="1") == expected[::-1]
+    assert names(svc, delimiter="/", marker="f050/") == expected[52:]
