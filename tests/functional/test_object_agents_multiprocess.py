@@ -165,23 +165,31 @@ def test_an_agent_killed_mid_put_never_serves_a_partial_object(mcloud: RunningCl
 
     streamed = threading.Event()
     outcome: dict[str, Any] = {}
-    chunk = os.urandom(64 * 1024)
+    total = 64 * 1024 * 1024  # more than the agent can take before it is killed
 
-    def big() -> Iterator[bytes]:
-        for i in range(1024):  # 64 MiB, more than the agent can take before it is killed
-            if i == 64:
-                streamed.set()  # 4 MiB went out: the agent is writing
-            yield chunk
+    class Big:
+        """A file-like body swiftclient streams with a Content-Length; says when 4 MiB went out."""
+
+        def __init__(self) -> None:
+            self.sent = 0
+            self.block = os.urandom(64 * 1024)
+
+        def read(self, size: int = -1) -> bytes:
+            n = min(len(self.block), total - self.sent, size if size > 0 else len(self.block))
+            self.sent += n
+            if self.sent >= 4 * 1024 * 1024:
+                streamed.set()
+            return self.block[:n]
 
     def upload() -> None:
         try:
-            outcome["etag"] = swift.put_object("remote", name, big(), content_length=1024 * len(chunk))
+            outcome["etag"] = swift.put_object("remote", name, Big(), content_length=total)
         except Exception as exc:  # noqa: BLE001 — the expected end of this PUT
             outcome["error"] = exc
 
     thread = threading.Thread(target=upload)
     thread.start()
-    assert streamed.wait(60), "the large PUT never started streaming"
+    assert streamed.wait(60), f"the large PUT never started streaming: {outcome}"
     agent.kill()
     thread.join(120)
     assert not thread.is_alive()

@@ -11,11 +11,13 @@ import email
 import hashlib
 import json
 import os
+import socket
 import time
 from collections.abc import Iterator
 from email.utils import formatdate
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy.orm import Session
@@ -23,7 +25,7 @@ from swiftclient.client import ClientException, Connection
 
 from onestack.object_store.ring import store
 from onestack.object_store.ring.ring import Ring
-from tests.functional.cloud import RunningCloud
+from tests.functional.cloud import RunningCloud, wait_until
 from tests.functional.compute_support import module_cloud
 from tests.functional.object_support import raw, swift, unique
 
@@ -174,6 +176,19 @@ def test_over_max_file_size_is_413(sw: Connection, cont: str) -> None:
 
     assert status_of(sw.put_object, cont, "big", gen()) == 413
     assert status_of(sw.head_object, cont, "big") == 404
+
+
+def test_a_client_that_disconnects_mid_upload_leaves_nothing(ocloud: RunningCloud, sw: Connection,
+                                                             cont: str) -> None:
+    url = urlsplit(sw.url)
+    with socket.create_connection((url.hostname, url.port)) as sock:
+        head = (f"PUT {url.path}/{cont}/partial HTTP/1.1\r\nHost: {url.hostname}\r\n"
+                f"X-Auth-Token: {sw.token}\r\nContent-Length: 1000000\r\n\r\n")
+        sock.sendall(head.encode() + b"x" * 5000)
+    tmp_files = lambda: list(host_root(ocloud).glob("*/tmp/*"))
+    wait_until(lambda: not tmp_files(), timeout=30, what="the aborted upload's tmp files to go")
+    assert status_of(sw.head_object, cont, "partial") == 404
+    assert sw.get_container(cont)[1] == []
 
 
 def test_bad_etag_is_422_and_keeps_nothing(sw: Connection, cont: str) -> None:
@@ -371,6 +386,18 @@ def test_copy_verb_and_copy_from(sw: Connection, cont: str) -> None:
     assert head["x-object-meta-c"] == "c"
     assert "x-object-meta-a" not in head
     assert sw.get_object(other, "from")[1] == b"source bytes"
+
+
+def test_copy_of_a_multi_block_object_is_byte_exact(sw: Connection, cont: str) -> None:
+    body = os.urandom(2 * MIB + 3)
+    etag = sw.put_object(cont, "big-src", body, headers={"X-Delete-After": "3600", "X-Object-Meta-K": "v"})
+    src_delete_at = sw.head_object(cont, "big-src")["x-delete-at"]
+    response: dict[str, Any] = {}
+    sw.put_object(cont, "big-dst", None, headers={"X-Copy-From": f"{cont}/big-src"}, response_dict=response)
+    assert response["status"] == 201 and response["headers"]["etag"] == etag
+    headers, got = sw.get_object(cont, "big-dst")
+    assert got == body and headers["etag"] == etag
+    assert headers["x-object-meta-k"] == "v" and headers["x-delete-at"] == src_delete_at
 
 
 def test_copy_with_range(sw: Connection, digits: tuple[str, str, bytes]) -> None:

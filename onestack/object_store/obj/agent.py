@@ -53,7 +53,11 @@ class ObjectAgent:
                  devices: list[str] | None = None, bind: Bind | None = None, zone: int | None = None) -> None:
         self.config, self.host, self.root, self.bus, self.local = config, host, root, bus, local
         oc = config.object_store
-        self.device_names = devices if devices is not None else [n.strip() for n in oc.devices.split(",") if n.strip()]
+        if devices is None:  # as ``onestack up`` names them: [object_store] devices, or d1..d<replicas>
+            from onestack.object_store.app import local_device_names
+
+            devices = local_device_names(config)
+        self.device_names = devices
         self.bind = bind or Bind(oc.bind_host, oc.bind_port)
         self.zone = zone
         self.api = ObjectServerAPI(bus, timeout=oc.rpc_timeout)

@@ -24,13 +24,12 @@ import asyncio
 import contextlib
 import logging
 import os
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 from onestack.object_store.obj.client import ObjectServerClient
-from onestack.object_store.obj.diskfile import classify, parse_name, read_trailer
+from onestack.object_store.obj.diskfile import FileBackend, classify, parse_name, read_trailer
 from onestack.object_store.ring.ring import Device
 from onestack.object_store.state import RingHolder
 from onestack.object_store.timestamp import Timestamp
@@ -141,6 +140,8 @@ class Replicator:
             objects = self.root / device.device / "objects"
             if not objects.is_dir():
                 continue  # unmounted or not made yet: nothing of it to push
+            # Writes a crash abandoned (their tmp files) go after an hour, as Swift's replicator does.
+            await asyncio.to_thread(FileBackend(self.root / device.device, fsync=False).cleanup_tmp)
             for entry in sorted(os.listdir(objects)):
                 if not entry.isdigit() or int(entry) >= ring.partition_count:
                     continue
@@ -184,10 +185,13 @@ class Replicator:
                 everywhere = everywhere and ok
         # A handoff's copy goes once the primaries have it all, and only when nothing was
         # written to it since the pass read it.
-        if (handoff and everywhere and await self.client.replicate(device, part, suffixes) == local
-                and set(_suffixes(part_dir)) <= set(suffixes)):
-            shutil.rmtree(part_dir, ignore_errors=True)
-            stats.handoffs_removed += 1
+        if handoff and everywhere:
+            # The files as they are now; then the hashes again: equal to the pass's start means
+            # these are exactly the files the primaries were compared with.
+            snapshot = await asyncio.to_thread(_snapshot, part_dir)
+            if (await self.client.replicate(device, part, suffixes) == local
+                    and await asyncio.to_thread(_remove_partition, part_dir, snapshot)):
+                stats.handoffs_removed += 1
         return stats
 
     async def _sync_suffix(self, device: Device, part: int, suffix: str, target: Device, stats: PassStats) -> bool:
@@ -299,6 +303,34 @@ class Replicator:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+
+
+def _snapshot(part_dir: Path) -> dict[Path, list[str]]:
+    """Blocking: every hash dir of a partition and its file names."""
+    return {part_dir / suffix / hsh: _listdir(part_dir / suffix / hsh)
+            for suffix in _suffixes(part_dir) for hsh in _listdir(part_dir / suffix)}
+
+
+def _remove_partition(part_dir: Path, snapshot: dict[Path, list[str]]) -> bool:
+    """Blocking: remove a handoff partition the primaries have: the snapshot's files one by one,
+    then the directories with ``rmdir``, never a recursive delete — a write that landed since
+    keeps its file, its directories and the partition, and the next pass pushes it."""
+    for hash_dir, names in snapshot.items():
+        for name in names:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(hash_dir / name)
+        with contextlib.suppress(OSError):
+            os.rmdir(hash_dir)
+    for suffix in _suffixes(part_dir):
+        with contextlib.suppress(OSError):
+            os.rmdir(part_dir / suffix)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(part_dir / "hashes.json")
+    try:
+        os.rmdir(part_dir)
+    except OSError:
+        return False
+    return True
 
 
 def _suffixes(part_dir: Path) -> list[str]:

@@ -22,6 +22,13 @@ from onestack.object_store.errors import SwiftError
 from onestack.object_store.obj.client import ObjectServerResponse
 from onestack.object_store.proxy import constraints
 from onestack.object_store.proxy.container import forget_info, get_container_info
+from onestack.object_store.proxy.fanout import (
+    SENTINEL_END,
+    Abort,
+    coalesce,
+    is_node_error,
+    open_writers,
+)
 from onestack.object_store.proxy.request import Headers, SwiftRequest, SwiftResponse
 from onestack.object_store.ring.ring import Device
 from onestack.object_store.state import ObjectStoreState
@@ -39,8 +46,6 @@ _NOT_FORWARDED = frozenset({
 # Headers of an object server's answer that are about the backend, not the object.
 _BACKEND_PREFIXES = ("x-backend-",)
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "date", "server", "x-trans-id"})
-_FEED_DEPTH = 2  # chunks queued per object server: a slow replica holds back the upload, not memory
-_SENTINEL_END = b""
 
 
 def quorum_size(n: int) -> int:
@@ -145,10 +150,6 @@ def best_status(statuses: list[int], quorum: int) -> int | None:
     return None
 
 
-def _is_node_error(status: int) -> bool:
-    return status >= 500
-
-
 def _expired(headers: dict[str, str]) -> bool:
     value = headers.get("x-delete-at")
     if not value:
@@ -194,7 +195,7 @@ async def get_or_head(state: ObjectStoreState, req: SwiftRequest, account: str, 
         resp = await _fetch(state, node, part, req.method, path, headers)
         if resp is None:
             continue
-        if _is_node_error(resp.status):
+        if is_node_error(resp.status):
             await resp.close()
             continue
         if resp.status == 404 or (resp.status < 300 and _expired(resp.headers)):
@@ -300,111 +301,6 @@ async def _newest_first(state: ObjectStoreState, part: int, path: str, headers: 
 
 # -- PUT -------------------------------------------------------------------------------------------
 
-class _Feed:
-    """One object server's copy of the body, handed over a chunk at a time (bounded queue)."""
-
-    def __init__(self, head: list[bytes]) -> None:
-        self.head = list(head)
-        self.queue: asyncio.Queue[bytes | BaseException] = asyncio.Queue(_FEED_DEPTH)
-        self.started = asyncio.Event()
-        self.dead = False
-
-    async def chunks(self) -> AsyncIterator[bytes]:
-        self.started.set()
-        for chunk in self.head:
-            yield chunk
-        while True:
-            item = await self.queue.get()
-            if isinstance(item, BaseException):
-                raise item
-            if item is _SENTINEL_END:
-                return
-            yield item
-
-    async def put(self, item: bytes | BaseException) -> None:
-        if not self.dead:
-            await self.queue.put(item)
-
-    def abort(self, exc: BaseException) -> None:
-        """End the body with an error instead of its end (only the uploading task calls this, so no
-        put is blocked on the queue meanwhile)."""
-        while not self.queue.empty():
-            self.queue.get_nowait()
-        if not self.dead:
-            self.queue.put_nowait(exc)
-
-    def finish(self) -> None:
-        """The server answered (or failed): stop feeding it and free a put blocked on its queue."""
-        self.dead = True
-        while not self.queue.empty():
-            self.queue.get_nowait()
-
-
-class _Writer:
-    def __init__(self, state: ObjectStoreState, node: Device, part: int, path: str,
-                 headers: dict[str, str], head: list[bytes]) -> None:
-        self.node = node
-        self.feed = _Feed(head)
-        self.task = asyncio.create_task(self._run(state, part, path, headers))
-
-    async def _run(self, state: ObjectStoreState, part: int, path: str,
-                   headers: dict[str, str]) -> ObjectServerResponse | None:
-        try:
-            resp = await state.objects.request(self.node, part, "PUT", path, dict(headers), self.feed.chunks())
-            await resp.read()
-            return resp
-        except _Abort:
-            return None
-        except (TimeoutError, ConnectionError, OSError) as exc:
-            log.warning("PUT %s to %s/%s failed: %s", path, self.node.host, self.node.device, exc)
-            return None
-        except Exception:  # a replica's failure counts against the quorum; it is not the client's 500
-            log.exception("PUT %s to %s/%s failed", path, self.node.host, self.node.device)
-            return None
-        finally:
-            self.feed.finish()
-
-    async def connected(self) -> bool:
-        """Whether the server took the body (pulled its first chunk) rather than failing at once."""
-        started = asyncio.ensure_future(self.feed.started.wait())
-        try:
-            await asyncio.wait({started, self.task}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            started.cancel()
-        if self.feed.started.is_set():
-            return True
-        resp = self.task.result()
-        return resp is not None and not _is_node_error(resp.status)
-
-
-class _Abort(ConnectionError):
-    """Ends an upload's body before its end: the object servers must not keep the partial object."""
-
-
-async def _open_writers(state: ObjectStoreState, part: int, primaries: list[Device], path: str,
-                        headers: dict[str, str], head: list[bytes]) -> list[_Writer]:
-    """One writer per primary; a primary that fails before taking the body is replaced by the next
-    handoff, as Swift's proxy does when a connection fails."""
-    handoffs = islice(state.ring.get_more_nodes(part), len(primaries) * 2)
-    writers = [_Writer(state, node, part, path, headers, head) for node in primaries]
-    live: list[_Writer] = []
-    pending = writers
-    while pending:
-        results = await asyncio.gather(*(w.connected() for w in pending))
-        retry: list[_Writer] = []
-        for writer, ok in zip(pending, results, strict=True):
-            if ok:
-                live.append(writer)
-                continue
-            replacement = next(handoffs, None)
-            if replacement is not None:
-                retry.append(_Writer(state, replacement, part, path, headers, head))
-            else:
-                live.append(writer)  # its failure counts against the quorum
-        pending = retry
-    return live
-
-
 def _check_put(state: ObjectStoreState, req: SwiftRequest, obj: str) -> int | None:
     config = state.config
     length = req.content_length
@@ -473,9 +369,9 @@ async def put(state: ObjectStoreState, req: SwiftRequest, account: str, containe
         pass
     if received > max_size or (length is not None and received > length):
         raise SwiftError(413, "Your request is too large.")
-    writers = await _open_writers(state, part, primaries, path, headers, head)
+    writers = await open_writers(state, part, primaries, path, headers, head)
     try:
-        async for chunk in source:
+        async for chunk in coalesce(source):
             received += len(chunk)
             if received > max_size or (length is not None and received > length):
                 raise SwiftError(413, "Your request is too large.")
@@ -488,11 +384,11 @@ async def put(state: ObjectStoreState, req: SwiftRequest, account: str, containe
             raise SwiftError(413, "Your request is too large.")
     except BaseException as exc:
         for writer in writers:
-            writer.feed.abort(_Abort(repr(exc)))
+            writer.feed.abort(Abort(repr(exc)))
         await asyncio.gather(*(w.task for w in writers), return_exceptions=True)
         raise
     for writer in writers:
-        await writer.feed.put(_SENTINEL_END)
+        await writer.feed.put(SENTINEL_END)
     answers = await asyncio.gather(*(w.task for w in writers))
     return _put_response(req, state, answers, md5.hexdigest(), timestamp)
 
@@ -541,7 +437,7 @@ async def _to_primaries(state: ObjectStoreState, method: str, account: str, cont
             resp = await _fetch(state, node, part, method, path, headers)
             if resp is not None:
                 await resp.read()
-                if not _is_node_error(resp.status):
+                if not is_node_error(resp.status):
                     return resp
             replacement = next(handoffs, None)
             if replacement is None:

@@ -256,3 +256,33 @@ def test_scan_and_name_follow_the_diskfile(three: Cluster) -> None:
         assert obj is not None and obj.deleted and read_name(obj.newest) == three.path
 
     run(go())
+
+
+def test_a_pass_removes_tmp_files_a_crash_left_an_hour_ago(three: Cluster) -> None:
+    async def go() -> None:
+        await three.put(three.primaries[0], b"x", Timestamp.now())
+        tmp = three.root / three.primaries[0].device / "tmp"
+        old, fresh = tmp / "abandoned", tmp / "in-flight"
+        old.write_bytes(b"partial")
+        fresh.write_bytes(b"partial")
+        os.utime(old, (0, 0))
+        await three.replicator.run_once()
+        assert not old.exists() and fresh.exists()
+
+    run(go())
+
+
+def test_removing_a_handoff_keeps_what_landed_after_the_snapshot(tmp_path: Path) -> None:
+    from onestack.object_store.obj.replicator import _remove_partition, _snapshot
+
+    part_dir = tmp_path / "objects" / "7"
+    old = part_dir / "abc" / ("0" * 29 + "abc")
+    old.mkdir(parents=True)
+    (old / "1.00000.data").write_bytes(b"a")
+    (part_dir / "hashes.json").write_text("{}")
+    snap = _snapshot(part_dir)
+    (old / "2.00000.data").write_bytes(b"b")  # a write landing meanwhile
+    assert not _remove_partition(part_dir, snap)
+    assert sorted(os.listdir(old)) == ["2.00000.data"]
+    assert _remove_partition(part_dir, _snapshot(part_dir))
+    assert not part_dir.exists()
