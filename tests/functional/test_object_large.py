@@ -14,6 +14,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -311,3 +312,19 @@ def test_multi_gib_slo_streams_with_flat_memory(lcloud: RunningCloud, sw: Connec
     print(f"\n{SEGMENT * SEGMENTS // MIB} MiB up, {total // MIB} MiB down in {elapsed:.1f}s; "
           f"RSS {before // MIB} -> peak {peak // MIB} -> {after // MIB} MiB")
     assert max(peak, after) - before < 100 * MIB
+
+
+def test_segments_are_read_with_the_callers_rights(lcloud: RunningCloud, sw: Connection, cont: str) -> None:
+    """A reader the manifest's container lets in still needs read access to the segments'."""
+    manifest = put_segments(sw, cont, [b"secret" * 10])
+    assert put_manifest(sw, cont, "shared", manifest)[0] == 201
+    alt, alt_sdk = swift(lcloud, "devstack-alt")
+    grant = f"{alt_sdk.current_project_id}:*"
+    sw.post_container(cont, {"X-Container-Read": grant})
+    demo_url = sw.url
+    as_alt = SimpleNamespace(url=demo_url, token=alt.token)
+    status, _h, _b = request(as_alt, "GET", f"{cont}/shared")
+    assert status == 403
+    sw.post_container(cont + "_segments", {"X-Container-Read": grant})
+    status, _h, body = request(as_alt, "GET", f"{cont}/shared")
+    assert (status, body) == (200, b"secret" * 10)

@@ -301,9 +301,9 @@ class StaticLargeObject:
         })
         # The listing shows the manifest's md5 with the large object's ETag as a parameter (the SLO
         # middleware's listing filter splits it out), and the total size.
-        override = headers.get(OVERRIDE + "etag") or manifest_md5
-        value, sep, params = override.partition(";")
-        override = f"{value}{sep}{params}; slo_etag={slo_etag}"
+        # A middleware above (s3api) may have set the override with parameters of its own: kept.
+        value, sep, params = headers.get(OVERRIDE + "etag", "").partition(";")
+        override = f"{value.strip() or manifest_md5}{sep}{params}; slo_etag={slo_etag}"
         for prefix in (OVERRIDE, BACKEND_OVERRIDE):
             headers[prefix + "etag"] = override
             headers[prefix + "size"] = str(total)
