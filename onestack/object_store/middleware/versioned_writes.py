@@ -67,7 +67,8 @@ def versions_name(obj: str, timestamp: Timestamp) -> str:
 
 
 def container_headers(headers: Headers) -> None:
-    """A container PUT/POST's flags as sysmeta (400/412 as Swift answers bad ones)."""
+    """A container PUT/POST's flags as sysmeta (400/412 as Swift answers bad ones). The container
+    then keeps the flag only as sysmeta: what it kept under the client's names is removed."""
     if CLIENT_VERSIONS_LOC in headers and CLIENT_HISTORY_LOC in headers:
         if not headers[CLIENT_HISTORY_LOC]:
             del headers[CLIENT_HISTORY_LOC]  # defer to the versions location
@@ -76,26 +77,29 @@ def container_headers(headers: Headers) -> None:
                              headers={"content-type": "text/plain"})
         else:
             del headers[CLIENT_VERSIONS_LOC]
+    changed = False
     if CLIENT_VERSIONS_LOC in headers or CLIENT_HISTORY_LOC in headers:
         if CLIENT_VERSIONS_LOC in headers:
-            value, mode = headers[CLIENT_VERSIONS_LOC], "stack"
+            value, mode = headers.pop(CLIENT_VERSIONS_LOC), "stack"
         else:
-            value, mode = headers[CLIENT_HISTORY_LOC], "history"
+            value, mode = headers.pop(CLIENT_HISTORY_LOC), "history"
         if not value:
             headers["x-remove-versions-location"] = "x"  # an empty value removes the flag
         else:
             headers[SYSMETA_VERSIONS_LOC] = check_container_format(value)
             headers[SYSMETA_VERSIONS_MODE] = mode
-            # Only the sysmeta is the flag now: clear what the container kept under the client's names.
-            headers[CLIENT_VERSIONS_LOC] = ""
-            headers[CLIENT_HISTORY_LOC] = ""
+            changed = True
             for name in _REMOVE:  # setting wins over removing in one request
                 headers.pop(name, None)
     if any(headers.get(name) for name in _REMOVE):
-        for name in (CLIENT_VERSIONS_LOC, CLIENT_HISTORY_LOC, SYSMETA_VERSIONS_LOC, SYSMETA_VERSIONS_MODE):
-            headers[name] = ""
-        for name in _REMOVE:
+        headers[SYSMETA_VERSIONS_LOC] = headers[SYSMETA_VERSIONS_MODE] = ""  # "" removes stored metadata
+        changed = True
+    for name in _REMOVE:
+        headers.pop(name, None)
+    if changed:
+        for name in (CLIENT_VERSIONS_LOC, CLIENT_HISTORY_LOC):
             headers.pop(name, None)
+            headers["x-remove-" + name[2:]] = "x"
 
 
 def show_flag(headers: Headers) -> None:

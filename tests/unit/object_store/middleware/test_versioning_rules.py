@@ -57,10 +57,11 @@ def test_legacy_flags_become_sysmeta() -> None:
     headers = Headers({"x-versions-location": "arch"})
     vw.container_headers(headers)
     assert headers[vw.SYSMETA_VERSIONS_LOC] == "arch" and headers[vw.SYSMETA_VERSIONS_MODE] == "stack"
-    assert headers["x-versions-location"] == "" and headers["x-history-location"] == ""
+    assert "x-versions-location" not in headers and "x-history-location" not in headers
+    assert headers["x-remove-versions-location"] == headers["x-remove-history-location"] == "x"
     headers = Headers({"x-history-location": "arch", "x-remove-versions-location": "x"})
     vw.container_headers(headers)  # setting wins over removing in the same request
-    assert headers[vw.SYSMETA_VERSIONS_MODE] == "history" and "x-remove-versions-location" not in headers
+    assert headers[vw.SYSMETA_VERSIONS_MODE] == "history" and headers[vw.SYSMETA_VERSIONS_LOC] == "arch"
     headers = Headers({"x-remove-history-location": "1"})
     vw.container_headers(headers)
     assert headers[vw.SYSMETA_VERSIONS_LOC] == "" and headers[vw.SYSMETA_VERSIONS_MODE] == ""
