@@ -256,3 +256,36 @@ def test_unknown_symlink_query_is_a_normal_read(owner: SwiftAccount) -> None:
         owner.swift.get_object(c, "absent")
     assert err.value.http_status == 404
     assert json.loads(owner.request("GET", f"/{c}", params={"format": "json"}).text)[0]["name"] == "l"
+
+
+def test_conditionals_apply_to_the_target(owner: SwiftAccount) -> None:
+    c = fresh(owner)
+    owner.swift.put_object(c, "t", b"conditional")
+    owner.swift.put_object(c, "l", b"", headers={"X-Symlink-Target": f"{c}/t"})
+    etag = md5(b"conditional")
+    r = owner.request("GET", f"/{c}/l", headers={"If-Match": etag})
+    assert r.status_code == 200 and r.content == b"conditional"
+    assert owner.request("GET", f"/{c}/l", headers={"If-None-Match": etag}).status_code == 304
+    assert owner.request("GET", f"/{c}/l", headers={"If-Match": md5(b"other")}).status_code == 412
+
+
+def test_static_link_to_a_large_object(owner: SwiftAccount) -> None:
+    c = fresh(owner)
+    parts = [b"x" * 2048, b"y" * 1024]
+    manifest = []
+    for i, part in enumerate(parts):
+        owner.swift.put_object(c, f"seg{i}", part)
+        manifest.append({"path": f"/{c}/seg{i}", "etag": md5(part), "size_bytes": len(part)})
+    owner.swift.put_object(c, "big", json.dumps(manifest), query_string="multipart-manifest=put")
+    manifest_etag = owner.request("HEAD", f"/{c}/big", params={"multipart-manifest": "get"}).headers["Etag"]
+    manifest_etag = manifest_etag.strip('"')
+    r = owner.request("PUT", f"/{c}/l", headers={"X-Symlink-Target": f"{c}/big",
+                                                 "X-Symlink-Target-Etag": manifest_etag}, data=b"")
+    assert r.status_code == 201, r.text
+    headers, body = owner.swift.get_object(c, "l")
+    assert body == b"".join(parts)
+    row = next(r for r in owner.swift.get_container(c)[1] if r["name"] == "l")
+    assert row["symlink_bytes"] == 3072 and row["symlink_etag"] == manifest_etag
+    assert row["slo_etag"] == "\"" + headers["etag"].strip("\"") + "\""  # quoted, as SLO lists it
+    r = owner.request("GET", f"/{c}/l", headers={"Range": "bytes=2040-2050"})
+    assert r.status_code == 206 and r.content == b"x" * 8 + b"y" * 3
