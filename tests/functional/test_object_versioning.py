@@ -401,3 +401,22 @@ def test_acl_writers_version_through_the_container(owner: SwiftAccount, other: S
     r = owner.request("POST", f"/{cont}", headers={"X-Versions-Enabled": "false"}, token=other.token)
     assert r.status_code == 403
     assert owner.swift.head_container(cont)["x-versions-enabled"] == "True"
+
+
+def test_a_copied_version_link_is_not_a_key_to_the_account(owner: SwiftAccount, other: SwiftAccount) -> None:
+    """A writer copies a versioning link (?symlink=get) and re-targets it: the copy is an ordinary
+    link, followed with the writer's own rights."""
+    private = f"private-{uuid.uuid4().hex[:8]}"
+    owner.swift.put_container(private)
+    owner.swift.put_object(private, "secret", b"owner only")
+    cont = enabled_container(owner)
+    owner.swift.post_container(cont, {"X-Container-Read": f"{other.project_id}:*",
+                                      "X-Container-Write": f"{other.project_id}:*"})
+    owner.swift.put_object(cont, "o", b"shared")
+    for extra in ({}, {"X-Symlink-Target-Etag": hashlib.md5(b"owner only").hexdigest()}):
+        r = owner.request("COPY", f"/{cont}/o", params={"symlink": "get"}, token=other.token,
+                          headers={"Destination": f"{cont}/evil", "X-Symlink-Target": f"{private}/secret", **extra})
+        assert r.status_code in (201, 403), r.text
+        for method in ("GET", "HEAD"):
+            r = owner.request(method, f"/{cont}/evil", token=other.token)
+            assert r.status_code in (403, 404, 409) and b"owner only" not in r.content

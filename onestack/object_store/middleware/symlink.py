@@ -310,6 +310,11 @@ def factory(state: ObjectStoreState) -> Middleware | None:
                 return await _container_get(app, req, version, account)
             if req.method in ("GET", "HEAD"):
                 return await _get_head(app, req)
+            if req.method == "PUT" and not _truthy(req.headers.get(BACKEND_ALLOW_RESERVED)):
+                # Only object versioning's own links are followed unauthorized: a copy of one (its
+                # sysmeta travels with it) must not become a pre-authorized link to anywhere.
+                for name in (ALLOW_RESERVED_NAMES, SYMLOOP_EXTEND):
+                    req.headers.pop(name, None)
             if req.method == "PUT" and TARGET in req.headers:
                 return await _put(app, req, version, account, container, obj)
             if req.method == "POST":
