@@ -22,7 +22,6 @@ and account listings leave hidden containers out (their bytes count in their con
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote, unquote
@@ -36,6 +35,8 @@ from onestack.object_store.middleware.symlink import (
     SYS_TARGET_ETAG,
     TARGET,
     call,
+    json_rows,
+    with_rows,
 )
 from onestack.object_store.proxy.container import get_container_info
 from onestack.object_store.proxy.request import (
@@ -62,7 +63,9 @@ _NOT_FOR_LINK = ("etag", "x-if-delete-at", "x-symlink-target-account", "x-object
                  "x-static-large-object", "x-object-sysmeta-slo-etag", "x-object-sysmeta-slo-size",
                  "transfer-encoding")
 _NOT_COPIED = frozenset({"x-timestamp", "last-modified", "accept-ranges", "content-location", "date",
-                         "x-trans-id", "x-openstack-request-id", "content-range", "x-object-version-id"})
+                         "x-trans-id", "x-openstack-request-id", "content-range", "x-object-version-id",
+                         "x-symlink-target", "x-symlink-target-account", "x-symlink-target-etag",
+                         "x-symlink-target-bytes"})  # a link's own travel as its sysmeta
 _TRUE = ("1", "true", "yes", "on", "t", "y")
 
 
@@ -384,21 +387,6 @@ class _Object:
                                    head.headers.get("content-type", "application/octet-stream"), Timestamp.now())
 
 
-def _listing(body: bytes) -> list[dict[str, Any]] | None:
-    try:
-        rows = json.loads(body)
-    except ValueError:
-        return None
-    return rows if isinstance(rows, list) else None
-
-
-def _json(resp: SwiftResponse, rows: list[dict[str, Any]]) -> SwiftResponse:
-    body = json.dumps(rows).encode("ascii")
-    resp.body = body
-    resp.headers["content-length"] = str(len(body))
-    return resp
-
-
 # -- containers --------------------------------------------------------------------------------------
 
 async def _enable(state: ObjectStoreState, app: Handler, req: SwiftRequest, version: str, account: str,
@@ -485,7 +473,7 @@ async def _container(state: ObjectStoreState, app: Handler, req: SwiftRequest, v
     if req.method != "GET" or resp.status != 200 or not (hidden or want_versions):
         return resp  # never versioned: no link can name a hidden container
     location = hidden or versions_container(container)
-    rows = _listing(await resp.read())
+    rows = json_rows(await resp.read())
     if rows is None:
         return resp
     for item in rows:
@@ -505,7 +493,7 @@ async def _container(state: ObjectStoreState, app: Handler, req: SwiftRequest, v
             item["symlink_path"] = quote(f"/v1/{target_account}/{container}/{name}") + f"?version-id={version_id}"
     if want_versions:
         return await _list_versions(state, app, req, resp, query, version, account, location, rows)
-    return _json(resp, rows)
+    return with_rows(resp, rows)
 
 
 async def _list_versions(state: ObjectStoreState, app: Handler, req: SwiftRequest, resp: SwiftResponse,
@@ -546,7 +534,7 @@ async def _list_versions(state: ObjectStoreState, app: Handler, req: SwiftReques
         sub = req.pre_authed("GET", f"/{version}/{account}/{location}", query=params, source="OV")
         sub.headers[BACKEND_ALLOW_RESERVED] = "true"
         listed = await call(app, sub)
-        rows = _listing(await listed.read()) if listed.ok else []
+        rows = json_rows(await listed.read()) if listed.ok else []
         for item in rows or []:
             if "name" not in item:
                 subdirs.add(item["subdir"][1:] if item["subdir"].startswith(RESERVED) else item["subdir"])
@@ -581,7 +569,7 @@ async def _list_versions(state: ObjectStoreState, app: Handler, req: SwiftReques
     reverse = truthy(query.get("reverse"))
     merged = sorted([*nulls, *versions, *({"subdir": s} for s in subdirs), *broken],
                     key=lambda r: (r.get("subdir") or r["name"]).encode("utf-8"), reverse=reverse)
-    return _json(resp, merged[:limit])
+    return with_rows(resp, merged[:limit])
 
 
 async def _account(app: Handler, req: SwiftRequest, version: str, account: str) -> SwiftResponse:
@@ -596,21 +584,21 @@ async def _account(app: Handler, req: SwiftRequest, version: str, account: str) 
     resp = await app(req)
     if resp.status != 200:
         return resp
-    rows = _listing(await resp.read())
+    rows = json_rows(await resp.read())
     if rows is None:
         return resp
     sub = req.pre_authed("GET", f"/{version}/{account}", query={"prefix": reserved("versions", "")},
                          source="OV")
     hidden = await call(app, sub)
     by_name = {}
-    for item in (_listing(await hidden.read()) or []) if hidden.ok else []:
+    for item in (json_rows(await hidden.read()) or []) if hidden.ok else []:
         if "name" in item:
             by_name[item["name"][len(reserved("versions", "")):]] = item
     for item in rows:
         extra = by_name.get(item.get("name", ""))
         if extra is not None:
             item["bytes"] = int(item.get("bytes", 0)) + int(extra.get("bytes", 0))
-    return _json(resp, [r for r in rows if not str(r.get("name", r.get("subdir", ""))).startswith(RESERVED)])
+    return with_rows(resp, [r for r in rows if not str(r.get("name", r.get("subdir", ""))).startswith(RESERVED)])
 
 
 def factory(state: ObjectStoreState) -> Middleware | None:

@@ -17,6 +17,7 @@ naming the target; ``?symlink=get`` answers the link itself with its ``X-Symlink
 from __future__ import annotations
 
 import json
+from typing import Any
 from urllib.parse import quote, unquote
 
 from onestack.object_store.errors import SwiftError
@@ -113,6 +114,23 @@ async def call(app: Handler, req: SwiftRequest) -> SwiftResponse:
         return await app(req)
     except SwiftError as err:
         return error_response(err)
+
+
+def json_rows(body: bytes) -> list[dict[str, Any]] | None:
+    """A JSON listing's rows; None when the body is not one."""
+    try:
+        rows = json.loads(body)
+    except ValueError:
+        return None
+    return rows if isinstance(rows, list) else None
+
+
+def with_rows(resp: SwiftResponse, rows: list[dict[str, Any]]) -> SwiftResponse:
+    """The answer with its listing replaced (as Swift, non-ASCII escaped)."""
+    body = json.dumps(rows).encode("ascii")
+    resp.body = body
+    resp.headers["content-length"] = str(len(body))
+    return resp
 
 
 class _Follow:
@@ -285,14 +303,11 @@ async def _container_get(app: Handler, req: SwiftRequest, version: str, account:
     raw = await resp.read()
     if b'"symlink_target' not in raw:  # no links on this page: the listing stays as it is
         return resp
-    rows = json.loads(raw)
-    if not isinstance(rows, list):
+    rows = json_rows(raw)
+    if rows is None:
         return resp
-    body = json.dumps([listing_row(r, version, account) if isinstance(r, dict) and "name" in r else r
-                       for r in rows]).encode("ascii")
-    resp.body = body
-    resp.headers["content-length"] = str(len(body))
-    return resp
+    return with_rows(resp, [listing_row(r, version, account) if isinstance(r, dict) and "name" in r else r
+                            for r in rows])
 
 
 def factory(state: ObjectStoreState) -> Middleware | None:

@@ -17,11 +17,11 @@ may write the container may version into its archive.
 from __future__ import annotations
 
 import email.utils
-import json
 from collections.abc import AsyncIterator
 from urllib.parse import unquote
 
 from onestack.object_store.errors import SwiftError
+from onestack.object_store.middleware.symlink import call, json_rows
 from onestack.object_store.proxy.container import get_container_info
 from onestack.object_store.proxy.request import (
     Handler,
@@ -29,7 +29,6 @@ from onestack.object_store.proxy.request import (
     Middleware,
     SwiftRequest,
     SwiftResponse,
-    error_response,
     split_path,
 )
 from onestack.object_store.service.info import ContainerInfo
@@ -117,14 +116,6 @@ def versioning_of(info: ContainerInfo) -> tuple[str, str] | None:
         return None
     mode = info.meta.get(SYSMETA_VERSIONS_MODE) or "stack"
     return unquote(location).split("/")[0], mode
-
-
-async def call(app: Handler, req: SwiftRequest) -> SwiftResponse:
-    """A sub-request's answer, errors included (the layers below raise them)."""
-    try:
-        return await app(req)
-    except SwiftError as err:
-        return error_response(err)
 
 
 def _check(resp: SwiftResponse) -> None:
@@ -220,7 +211,7 @@ class _Versioner:
                 return
             if not resp.ok:
                 raise SwiftError(412 if 400 <= resp.status < 500 else 500)
-            page = json.loads(body) if body else []
+            page = json_rows(body) or []
             if not page:
                 return
             for item in page:
