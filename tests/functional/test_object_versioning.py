@@ -420,3 +420,19 @@ def test_a_copied_version_link_is_not_a_key_to_the_account(owner: SwiftAccount, 
         for method in ("GET", "HEAD"):
             r = owner.request(method, f"/{cont}/evil", token=other.token)
             assert r.status_code in (403, 404, 409) and b"owner only" not in r.content
+
+
+def test_versions_listing_pages_with_version_marker(owner: SwiftAccount) -> None:
+    cont = enabled_container(owner)
+    a_ids = [owner.request("PUT", f"/{cont}/a", data=bytes([65 + i])).headers["X-Object-Version-Id"]
+             for i in range(3)]
+    b_id = owner.request("PUT", f"/{cont}/b", data=b"b").headers["X-Object-Version-Id"]
+    page = versions(owner, cont, limit="2")
+    assert [(r["name"], r["version_id"]) for r in page] == [("a", a_ids[2]), ("a", a_ids[1])]
+    page = versions(owner, cont, limit="2", marker="a", version_marker=a_ids[1])
+    assert [(r["name"], r["version_id"], r["is_latest"]) for r in page] == [("a", a_ids[0], False), ("b", b_id, True)]
+    page = versions(owner, cont, marker="a")
+    assert [r["name"] for r in page] == ["b"]
+    assert [r["name"] for r in versions(owner, cont, prefix="b")] == ["b"]
+    r = owner.request("GET", f"/{cont}", params={"versions": "", "version_marker": a_ids[0]})
+    assert (r.status_code, r.text) == (400, "version_marker param requires marker")
