@@ -265,6 +265,9 @@ def test_enable_disable_and_the_legacy_conflict(owner: SwiftAccount) -> None:
     legacy, _archive = versioned(owner)
     r = owner.request("POST", f"/{legacy}", headers={"X-Versions-Enabled": "true"})
     assert r.status_code == 400 and "legacy versioned writes" in r.text
+    both = f"ov-{uuid.uuid4().hex[:8]}"
+    r = owner.request("PUT", f"/{both}", headers={"X-Versions-Enabled": "true", "X-Versions-Location": "x"})
+    assert r.status_code == 400 and owner.request("HEAD", f"/{both}").status_code == 404
     # Hidden containers never show in the account listing; clients cannot name them.
     names_listed = [c["name"] for c in owner.swift.get_account(full_listing=True)[1]]
     assert cont in names_listed and not any(n.startswith("\x01") for n in names_listed)
@@ -436,3 +439,18 @@ def test_versions_listing_pages_with_version_marker(owner: SwiftAccount) -> None
     assert [r["name"] for r in versions(owner, cont, prefix="b")] == ["b"]
     r = owner.request("GET", f"/{cont}", params={"versions": "", "version_marker": a_ids[0]})
     assert (r.status_code, r.text) == (400, "version_marker param requires marker")
+
+
+def test_versions_listing_of_a_legacy_container(owner: SwiftAccount) -> None:
+    """``?versions`` on a container that never enabled object versioning: its objects as null
+    versions (Swift's functional test); DELETE ?version-id=null is the legacy DELETE."""
+    cont, archive = versioned(owner)
+    for body in (b"version1", b"version2", b"version3"):
+        owner.swift.put_object(cont, "o", body, content_type="text/x")
+    rows = versions(owner, cont)
+    assert [(r["name"], r["version_id"], r["is_latest"], r["bytes"]) for r in rows] == [("o", "null", True, 8)]
+    assert [r["version_id"] for r in versions(owner, archive)] == ["null", "null"]
+    assert owner.request("DELETE", f"/{cont}/o", params={"version-id": "null"}).status_code == 204
+    assert owner.swift.get_object(cont, "o")[1] == b"version2"
+    r = owner.request("GET", f"/{cont}/o", params={"version-id": "1700000000.00000"})
+    assert (r.status_code, r.text) == (400, "version-aware operations require that the container is versioned")

@@ -396,7 +396,7 @@ async def _enable(state: ObjectStoreState, app: Handler, req: SwiftRequest, vers
     await req.authorize()  # hidden container is made for anyone
     info = await get_container_info(state, req, account, container)
     meta = info.meta if info is not None else {}
-    if any(meta.get(k) for k in LEGACY_LOCATIONS):
+    if any(meta.get(k) or req.headers.get(k) for k in LEGACY_LOCATIONS):  # stored, or set alongside
         raise SwiftError(400, "Cannot enable object versioning on a container that is already using the legacy "
                               "versioned writes feature.")
     enabled = truthy(req.headers[CLIENT_VERSIONS_ENABLED])
