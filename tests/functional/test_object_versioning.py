@@ -454,3 +454,26 @@ def test_versions_listing_of_a_legacy_container(owner: SwiftAccount) -> None:
     assert owner.swift.get_object(cont, "o")[1] == b"version2"
     r = owner.request("GET", f"/{cont}/o", params={"version-id": "1700000000.00000"})
     assert (r.status_code, r.text) == (400, "version-aware operations require that the container is versioned")
+
+
+@pytest.mark.parametrize("mode", ["X-Versions-Location", "X-Versions-Enabled"])
+def test_refused_writes_archive_nothing(owner: SwiftAccount, mode: str) -> None:
+    if mode == "X-Versions-Enabled":
+        cont = enabled_container(owner)
+
+        def kept() -> list[dict[str, Any]]:
+            return versions(owner, cont)
+    else:
+        cont, archive = versioned(owner)
+
+        def kept() -> list[dict[str, Any]]:
+            return archived(owner, archive)
+    owner.swift.put_object(cont, "o", b"current")
+    before = kept()
+    for headers, status in (({"X-Delete-At": "1"}, 400), ({"X-Delete-After": "soon"}, 400),
+                            ({"X-Object-Meta-" + "k" * 200: "v"}, 400), ({"If-None-Match": "*"}, 412),
+                            ({"If-None-Match": "abc"}, 400)):
+        r = owner.request("PUT", f"/{cont}/o", data=b"refused", headers=headers)
+        assert r.status_code == status, (headers, r.text)
+    assert kept() == before
+    assert owner.swift.get_object(cont, "o")[1] == b"current"

@@ -38,6 +38,7 @@ from onestack.object_store.middleware.symlink import (
     json_rows,
     with_rows,
 )
+from onestack.object_store.middleware.versioned_writes import precheck_put
 from onestack.object_store.proxy.container import get_container_info
 from onestack.object_store.proxy.request import (
     Handler,
@@ -166,6 +167,10 @@ class _Object:
         """An object written while versioning was off becomes a version before it is replaced."""
         source = await call(self.app, self.backend("GET", self.req.path, {"x-newest": "true"},
                                                    query={"symlink": "get"}))
+        if source.ok and self.req.method == "PUT" and "if-none-match" in self.req.headers:
+            # The PUT would be refused (If-None-Match: * on an existing object): write nothing.
+            await source.close()
+            raise SwiftError(412)
         if source.status == 404 or truthy(source.headers.get(SYSMETA_VERSIONS_SYMLINK)):
             await source.close()
             return
@@ -189,6 +194,7 @@ class _Object:
 
     async def put(self) -> SwiftResponse:
         req = self.req
+        precheck_put(self.state, req, self.obj)
         await self.authorize()
         await self.copy_current()
         ts = Timestamp.now()

@@ -22,7 +22,9 @@ from urllib.parse import unquote
 
 from onestack.object_store.errors import SwiftError
 from onestack.object_store.middleware.symlink import call, json_rows
+from onestack.object_store.proxy import constraints
 from onestack.object_store.proxy.container import get_container_info
+from onestack.object_store.proxy.obj import check_delete_headers
 from onestack.object_store.proxy.request import (
     Handler,
     Headers,
@@ -46,6 +48,25 @@ _NOT_COPIED = frozenset({"x-timestamp", "last-modified", "accept-ranges", "conte
                          "x-trans-id", "x-openstack-request-id", "content-range", "transfer-encoding",
                          "x-symlink-target", "x-symlink-target-account", "x-symlink-target-etag",
                          "x-symlink-target-bytes"})
+
+
+def precheck_put(state: ObjectStoreState, req: SwiftRequest, obj: str) -> None:
+    """The object controller's refusals of a PUT, checked before anything is archived, so that a
+    refused write changes nothing (archiving first would leave a stray version behind)."""
+    probe = req.sub("PUT", req.path, headers=req.headers.copy())
+    chunked = "chunked" in probe.headers.get("transfer-encoding", "").lower()
+    if "transfer-encoding" in probe.headers and not chunked:
+        raise SwiftError(501)
+    length = probe.content_length
+    if length is None and not chunked:
+        raise SwiftError(411, "Missing Content-Length header.")
+    constraints.check_object_size(state.config, None if chunked else length)
+    constraints.check_object_name(state.config, obj)
+    constraints.check_metadata(state.config, probe.headers, "object")
+    check_delete_headers(probe, Timestamp.now())
+    if_none_match = probe.headers.get("if-none-match")
+    if if_none_match is not None and if_none_match.strip() != "*":
+        raise SwiftError(400, "If-None-Match only supports *")
 
 
 def check_container_format(name: str) -> str:
@@ -167,6 +188,10 @@ class _Versioner:
         if source.status == 404:
             await source.close()
             return
+        if source.ok and self.req.method == "PUT" and "if-none-match" in self.req.headers:
+            # The PUT would be refused (If-None-Match: * on an existing object): archive nothing.
+            await source.close()
+            raise SwiftError(412)
         if not source.ok:
             await source.close()
             _check(source)
@@ -283,6 +308,7 @@ def factory(state: ObjectStoreState) -> Middleware | None:
             archive, mode = found
             versioner = _Versioner(state, app, req, version, account, container, obj, archive)
             if req.method == "PUT":
+                precheck_put(state, req, obj)
                 await versioner.authorize(info)
                 await versioner.copy_current()
                 return await app(req)
