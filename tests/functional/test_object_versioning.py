@@ -472,7 +472,7 @@ def test_refused_writes_archive_nothing(owner: SwiftAccount, mode: str) -> None:
     before = kept()
     for headers, status in (({"X-Delete-At": "1"}, 400), ({"X-Delete-After": "soon"}, 400),
                             ({"X-Object-Meta-" + "k" * 200: "v"}, 400), ({"If-None-Match": "*"}, 412),
-                            ({"If-None-Match": "abc"}, 400)):
+                            ({"If-None-Match": "abc"}, 400), ({"X-Symlink-Target": "c/o"}, 400)):
         r = owner.request("PUT", f"/{cont}/o", data=b"refused", headers=headers)
         assert r.status_code == status, (headers, r.text)
     assert kept() == before

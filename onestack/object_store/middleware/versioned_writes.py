@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator
 from urllib.parse import unquote
 
 from onestack.object_store.errors import SwiftError
+from onestack.object_store.middleware import symlink
 from onestack.object_store.middleware.symlink import call, json_rows
 from onestack.object_store.proxy import constraints
 from onestack.object_store.proxy.container import get_container_info
@@ -64,6 +65,12 @@ def precheck_put(state: ObjectStoreState, req: SwiftRequest, obj: str) -> None:
     constraints.check_object_name(state.config, obj)
     constraints.check_metadata(state.config, probe.headers, "object")
     check_delete_headers(probe, Timestamp.now())
+    if symlink.TARGET in probe.headers:  # a link's own refusals (its static ETag is checked later)
+        if length:
+            raise SwiftError(400, "Symlink requests require a zero byte body", headers={"content-type": "text/plain"})
+        symlink.check_target(probe.headers[symlink.TARGET])
+        if symlink.TARGET_ACCOUNT in probe.headers:
+            symlink.check_account(probe.headers[symlink.TARGET_ACCOUNT])
     if_none_match = probe.headers.get("if-none-match")
     if if_none_match is not None and if_none_match.strip() != "*":
         raise SwiftError(400, "If-None-Match only supports *")
