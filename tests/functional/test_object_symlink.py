@@ -289,3 +289,30 @@ def test_static_link_to_a_large_object(owner: SwiftAccount) -> None:
     assert row["slo_etag"] == "\"" + headers["etag"].strip("\"") + "\""  # quoted, as SLO lists it
     r = owner.request("GET", f"/{c}/l", headers={"Range": "bytes=2040-2050"})
     assert r.status_code == 206 and r.content == b"x" * 8 + b"y" * 3
+
+
+def test_temp_urls_follow_links_within_their_scope(owner: SwiftAccount) -> None:
+    from urllib.parse import urlsplit
+
+    from swiftclient.utils import generate_temp_url
+
+    c, other_c = fresh(owner), fresh(owner)
+    owner.swift.post_container(c, {"X-Container-Meta-Temp-URL-Key": "ckey"})
+    owner.swift.post_account({"X-Account-Meta-Temp-URL-Key": "akey"})
+    owner.swift.put_object(c, "t", b"same container")
+    owner.swift.put_object(other_c, "t", b"other container")
+    owner.swift.put_object(c, "near", b"", headers={"X-Symlink-Target": f"{c}/t"})
+    owner.swift.put_object(c, "far", b"", headers={"X-Symlink-Target": f"{other_c}/t"})
+    path = urlsplit(owner.url).path
+
+    def get(name: str, key: str) -> requests.Response:
+        signed = generate_temp_url(f"{path}/{c}/{name}", 600, key, "GET")
+        return requests.get(owner.url.split(path)[0] + signed, timeout=30)
+
+    assert get("near", "ckey").content == b"same container"
+    assert get("far", "ckey").status_code == 401  # a container key reaches its container only
+    assert get("far", "akey").content == b"other container"
+    signed = generate_temp_url(f"{path}/{c}/new-link", 600, "akey", "PUT")
+    r = requests.put(owner.url.split(path)[0] + signed, headers={"X-Symlink-Target": f"{c}/t"}, data=b"",
+                     timeout=30)
+    assert r.status_code == 400  # temp URLs cannot make links
