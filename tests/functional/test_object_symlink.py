@@ -9,10 +9,12 @@ import hashlib
 import json
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 from swiftclient.exceptions import ClientException
+from swiftclient.utils import generate_temp_url
 
 from tests.functional.cloud import RunningCloud
 from tests.functional.object_store_accounts import SwiftAccount, new_account
@@ -292,10 +294,6 @@ def test_static_link_to_a_large_object(owner: SwiftAccount) -> None:
 
 
 def test_temp_urls_follow_links_within_their_scope(owner: SwiftAccount) -> None:
-    from urllib.parse import urlsplit
-
-    from swiftclient.utils import generate_temp_url
-
     c, other_c = fresh(owner), fresh(owner)
     owner.swift.post_container(c, {"X-Container-Meta-Temp-URL-Key": "ckey"})
     owner.swift.post_account({"X-Account-Meta-Temp-URL-Key": "akey"})
