@@ -36,9 +36,10 @@ from onestack.object_store.middleware.symlink import (
     TARGET,
     call,
     json_rows,
+    truthy,
     with_rows,
 )
-from onestack.object_store.middleware.versioned_writes import precheck_put
+from onestack.object_store.middleware.versioned_writes import archive_headers, precheck_put
 from onestack.object_store.proxy.container import get_container_info
 from onestack.object_store.proxy.request import (
     Handler,
@@ -67,13 +68,6 @@ _NOT_COPIED = frozenset({"x-timestamp", "last-modified", "accept-ranges", "conte
                          "x-trans-id", "x-openstack-request-id", "content-range", "x-object-version-id",
                          "x-symlink-target", "x-symlink-target-account", "x-symlink-target-etag",
                          "x-symlink-target-bytes"})  # a link's own travel as its sysmeta
-_TRUE = ("1", "true", "yes", "on", "t", "y")
-
-
-def truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in _TRUE
-
-
 def reserved(*parts: str) -> str:
     return RESERVED + RESERVED.join(parts)
 
@@ -178,10 +172,7 @@ class _Object:
             body = await source.read()
             check(source, body)
         stamp = source.headers.get("x-timestamp") or Timestamp.now().normal
-        headers = Headers({k: v for k, v in source.headers.items() if k not in _NOT_COPIED})
-        slo_size = headers.get("x-object-sysmeta-slo-size")
-        if slo_size and "swift_bytes=" not in headers.get("content-type", ""):
-            headers["content-type"] = headers.get("content-type", "") + "; swift_bytes=" + slo_size
+        headers = archive_headers(source.headers, _NOT_COPIED)
         try:
             resp = await call(self.app, self.backend("PUT", self.hidden_path(Timestamp.parse(stamp).normal),
                                                      headers, body=source.body))

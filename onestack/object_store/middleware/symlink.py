@@ -56,7 +56,7 @@ _USER_TO_SYS = ((TARGET, SYS_TARGET), (TARGET_ACCOUNT, SYS_TARGET_ACCOUNT),
 _FORM = "X-Symlink-Target header must be of the form <container name>/<object name>"
 
 
-def _truthy(value: str | None) -> bool:
+def truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on", "t", "y")
 
 
@@ -160,12 +160,12 @@ class _Follow:
                 target_account = resp.headers.get(SYS_TARGET_ACCOUNT) or quote(account)
                 self.last_target = f"/{version}/{target_account}/{target.lstrip('/')}"
                 headers = req.headers.copy()
-                if _truthy(resp.headers.get(ALLOW_RESERVED_NAMES)):
+                if truthy(resp.headers.get(ALLOW_RESERVED_NAMES)):
                     headers[BACKEND_ALLOW_RESERVED] = "true"
                     req = self.orig.pre_authed(req.method, unquote(self.last_target), headers=headers, source="SYM")
                 else:
                     req = self.orig.sub(req.method, unquote(self.last_target), headers=headers, source="SYM")
-                if not _truthy(resp.headers.get(SYMLOOP_EXTEND)):
+                if not truthy(resp.headers.get(SYMLOOP_EXTEND)):
                     self.loops += 1
                 target_etag = link_etag
                 follow_dynamic = True
@@ -325,7 +325,7 @@ def factory(state: ObjectStoreState) -> Middleware | None:
                 return await _container_get(app, req, version, account)
             if req.method in ("GET", "HEAD"):
                 return await _get_head(app, req)
-            if req.method == "PUT" and not _truthy(req.headers.get(BACKEND_ALLOW_RESERVED)):
+            if req.method == "PUT" and not truthy(req.headers.get(BACKEND_ALLOW_RESERVED)):
                 # Only object versioning's own links are followed unauthorized: a copy of one (its
                 # sysmeta travels with it) must not become a pre-authorized link to anywhere.
                 for name in (ALLOW_RESERVED_NAMES, SYMLOOP_EXTEND):

@@ -76,6 +76,16 @@ def precheck_put(state: ObjectStoreState, req: SwiftRequest, obj: str) -> None:
         raise SwiftError(400, "If-None-Match only supports *")
 
 
+def archive_headers(source: Headers, excluded: frozenset[str]) -> Headers:
+    """A stored object's answer headers for its copy; a manifest keeps its total size for the
+    listing (``swift_bytes``), as Swift's copies do."""
+    headers = Headers({k: v for k, v in source.items() if k not in excluded})
+    slo_size = headers.get("x-object-sysmeta-slo-size")
+    if slo_size and "swift_bytes=" not in headers.get("content-type", ""):
+        headers["content-type"] = headers.get("content-type", "") + "; swift_bytes=" + slo_size
+    return headers
+
+
 def check_container_format(name: str) -> str:
     if not name:
         raise SwiftError(412, "Container name cannot be empty")
@@ -177,10 +187,7 @@ class _Versioner:
         return resp
 
     async def _put_copy(self, path: str, source: SwiftResponse) -> SwiftResponse:
-        headers = Headers({k: v for k, v in source.headers.items() if k not in _NOT_COPIED})
-        slo_size = headers.get("x-object-sysmeta-slo-size")
-        if slo_size and "swift_bytes=" not in headers.get("content-type", ""):
-            headers["content-type"] = headers.get("content-type", "") + "; swift_bytes=" + slo_size
+        headers = archive_headers(source.headers, _NOT_COPIED)
         body: bytes | AsyncIterator[bytes] = source.body
         try:
             resp = await call(self.app, self.req.pre_authed("PUT", path, headers=headers, body=body, source="VW"))
