@@ -549,8 +549,6 @@ async def _list_versions(state: ObjectStoreState, app: Handler, req: SwiftReques
                 latest.add(name)
             else:
                 item["is_latest"] = False
-            for key in [k for k in item if k.startswith("symlink_")]:
-                del item[key]
             item["name"], item["version_id"] = name, version_id
             versions.append(item)
     broken: list[dict[str, Any]] = []
