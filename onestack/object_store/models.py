@@ -41,7 +41,7 @@ def _bytewise(length: int) -> Any:
 ACCOUNT = 256
 CONTAINER = 256
 OBJECT = 1024
-TIMESTAMP = 32  # Swift's normalized "1700000000.12345" with an optional "_<16 hex>" offset
+TIMESTAMP = 40  # Swift's normalized "1700000000.12345" (16) with an optional "_<16 hex>" offset (33)
 
 
 class Base(DeclarativeBase):
