@@ -1,6 +1,7 @@
 """What SLO, DLO and bulk share: calling the pipeline below as a client would, Swift's Accept
-negotiation for bulk answers, byte ranges and conditionals over a large object's whole length,
-and the streamed concatenation of segments (Swift's SegmentedIterable).
+negotiation for bulk answers, the GET/HEAD answer over a large object's whole length (Range and
+conditionals by ``ranges.py`` and ``conditions.py``, the object server's own rules) and the
+streamed concatenation of segments (Swift's SegmentedIterable).
 
 A large object is never held in memory: each segment's GET is opened, streamed chunk by chunk to
 the client and closed before the next one is opened, so a proxy's memory does not grow with the
@@ -8,12 +9,11 @@ object's size."""
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
-import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
+from onestack.object_store import conditions, ranges
 from onestack.object_store.errors import SwiftError, reason
 from onestack.object_store.proxy.request import (
     Handler,
@@ -74,77 +74,17 @@ def best_match(accept: str | None) -> str | None:
     return chosen
 
 
-# --- byte ranges ------------------------------------------------------------------------------
-
-def parse_range(header: str | None, length: int) -> list[tuple[int, int]] | None:
-    """The ``Range`` header over ``length`` bytes as [start, end) pairs; None when there is no valid
-    header (answer the whole object, as Swift ignores a malformed Range); [] when valid but none
-    is satisfiable (416)."""
-    if not header:
-        return None
-    unit, _, spec = header.strip().partition("=")
-    if unit.strip().lower() != "bytes" or not spec.strip():
-        return None
-    out: list[tuple[int, int]] = []
-    for part in spec.split(","):
-        first, dash, last = part.strip().partition("-")
-        first, last = first.strip(), last.strip()
-        if not dash or (first and not first.isdigit()) or (last and not last.isdigit()) or not (first or last):
-            return None
-        if first:
-            start = int(first)
-            end = int(last) + 1 if last else length
-            if last and int(last) < start:
-                return None
-            if start >= length:
-                continue
-            out.append((start, min(end, length)))
-        else:
-            suffix = int(last)
-            if suffix == 0:
-                continue
-            out.append((max(0, length - suffix), length))
-    return out
-
-
 # --- conditionals -----------------------------------------------------------------------------
 
-def _http_date(value: str | None) -> float | None:
-    if not value:
+def conditional_response(req: SwiftRequest, etag: str, headers: Headers) -> SwiftResponse | None:
+    """swob's conditional answer (``conditions.evaluate``, the object server's rules) against the
+    large object's own ETag: 304 or 412 with the object's headers and an empty body, else None."""
+    status = conditions.evaluate(req.headers, status=200, etag=etag, last_modified=headers.get("last-modified"))
+    if status is None:
         return None
-    try:
-        parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return parsed.timestamp() if parsed is not None else None
-
-
-def _etag_matches(header: str, etag: str) -> bool:
-    return any(tag.strip() == "*" or unquote_etag(tag) == etag for tag in header.split(","))
-
-
-def check_conditions(req: SwiftRequest, etag: str, last_modified: str | None, headers: Headers) -> None:
-    """Swift's conditional GET/HEAD against the large object's own ETag: 304 or 412 raised."""
-    h = req.headers
-    if_match = h.get("if-match")
-    if if_match is not None and not _etag_matches(if_match, etag):
-        raise SwiftError(412, headers=_condition_headers(etag, headers))
-    if_none_match = h.get("if-none-match")
-    if if_none_match is not None and _etag_matches(if_none_match, etag):
-        raise SwiftError(304, headers=_condition_headers(etag, headers))
-    modified = _http_date(last_modified)
-    since = _http_date(h.get("if-modified-since"))
-    if if_none_match is None and since is not None and modified is not None and int(modified) <= since:
-        raise SwiftError(304, headers=_condition_headers(etag, headers))
-    until = _http_date(h.get("if-unmodified-since"))
-    if if_match is None and until is not None and modified is not None and int(modified) > until:
-        raise SwiftError(412, headers=_condition_headers(etag, headers))
-
-
-def _condition_headers(etag: str, headers: Headers) -> dict[str, str]:
-    out = {k: v for k, v in headers.items() if k not in ("content-length", "content-type", "content-range")}
-    out["etag"] = f'"{etag}"'
-    return out
+    out = headers.copy()
+    out["content-length"] = "0"
+    return SwiftResponse(status, out, b"")
 
 
 # --- segments ---------------------------------------------------------------------------------
@@ -245,39 +185,31 @@ async def large_response(req: SwiftRequest, app: Handler, base: Headers, size: i
         headers.pop(name, None)
     headers["etag"] = f'"{etag}"'
     headers["accept-ranges"] = "bytes"
-    check_conditions(req, etag, headers.get("last-modified"), headers)
-    ranges = parse_range(req.headers.get("range"), size)
-    if req.method == "HEAD" or ranges is None or size == 0:
+    answer = conditional_response(req, etag, headers)
+    if answer is not None:
+        return answer
+    wanted = ranges.byte_ranges(req.headers.get("range"), size)
+    if req.method == "HEAD" or wanted is None or size == 0:
         headers["content-length"] = str(size)
         if req.method == "HEAD":
             return SwiftResponse(200, headers, b"")
         return SwiftResponse(200, headers, await _started(app, req, pieces_for(0, size), source))
-    if not ranges:
-        headers["content-range"] = f"bytes */{size}"
-        raise SwiftError(416, headers={"content-range": f"bytes */{size}", "accept-ranges": "bytes"})
-    if len(ranges) == 1:
-        start, end = ranges[0]
+    if not wanted:
+        raise SwiftError(416, headers={**ranges.unsatisfiable_headers(size), "accept-ranges": "bytes"})
+    if len(wanted) == 1:
+        start, end = wanted[0]
         headers["content-length"] = str(end - start)
-        headers["content-range"] = f"bytes {start}-{end - 1}/{size}"
+        headers["content-range"] = ranges.content_range(start, end, size)
         return SwiftResponse(206, headers, await _started(app, req, pieces_for(start, end), source))
-    boundary = uuid.uuid4().hex
+    boundary = ranges.new_boundary()
     content_type = headers.get("content-type", "application/octet-stream")
-    heads = [(f"--{boundary}\r\nContent-Type: {content_type}\r\nContent-Range: bytes {s}-{e - 1}/{size}\r\n\r\n"
-              ).encode() for s, e in ranges]
-    tail = f"--{boundary}--".encode()
-    headers["content-type"] = f"multipart/byteranges;boundary={boundary}"
-    headers["content-length"] = str(sum(len(h) + (e - s) + 2 for h, (s, e) in zip(heads, ranges, strict=True))
-                                    + len(tail))
+    headers["content-type"] = ranges.multipart_content_type(boundary)
+    headers["content-length"] = str(ranges.multipart_length(wanted, content_type, boundary, size))
 
-    async def parts() -> AsyncIterator[bytes]:
-        for head, (start, end) in zip(heads, ranges, strict=True):
-            yield head
-            async for chunk in stream_pieces(app, req, pieces_for(start, end), source):
-                yield chunk
-            yield b"\r\n"
-        yield tail
+    def read(start: int, end: int) -> AsyncIterator[bytes]:
+        return stream_pieces(app, req, pieces_for(start, end), source)
 
-    return SwiftResponse(206, headers, parts())
+    return SwiftResponse(206, headers, ranges.multipart_body(wanted, content_type, boundary, size, read))
 
 
 async def _started(app: Handler, req: SwiftRequest, pieces: AsyncIterator[Piece], source: str) -> AsyncIterator[bytes]:

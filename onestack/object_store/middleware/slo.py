@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
+from onestack.object_store import ranges
 from onestack.object_store.errors import SwiftError
 from onestack.object_store.middleware.bulk import delete_report, report_body
 from onestack.object_store.middleware.large import (
@@ -36,7 +37,6 @@ from onestack.object_store.middleware.large import (
     call,
     large_response,
     md5_hex,
-    parse_range,
     status_line,
     unquote_etag,
 )
@@ -138,9 +138,9 @@ def _check_path_segment(seg: dict[str, Any], index: int, last: int, account: str
         spec = str(seg["range"])
         if "," in spec:
             return f"Index {index}: multiple ranges (only one allowed)"
-        if parse_range(f"bytes={spec}", 1 << 62) is None:
+        if ranges.parse_range(f"bytes={spec}") is None:
             return f"Index {index}: invalid range"
-        if size is not None and not parse_range(f"bytes={spec}", size):
+        if size is not None and not ranges.byte_ranges(f"bytes={spec}", size):
             return f"Index {index}: unsatisfiable range"
     return None
 
@@ -489,12 +489,12 @@ def _validate(seg: dict[str, Any], head: SwiftResponse, last: bool, problems: li
     length = size
     rng = None
     if seg.get("range"):
-        ranges = parse_range(f"bytes={seg['range']}", size)
-        if not ranges:
+        wanted = ranges.byte_ranges(f"bytes={seg['range']}", size)
+        if not wanted:
             problems.append([quoted, "Unsatisfiable Range"])
-        elif ranges[0] != (0, size):
-            rng = f"{ranges[0][0]}-{ranges[0][1] - 1}"
-            length = ranges[0][1] - ranges[0][0]
+        elif wanted[0] != (0, size):
+            rng = f"{wanted[0][0]}-{wanted[0][1] - 1}"
+            length = wanted[0][1] - wanted[0][0]
     if length < 1 and not last:
         problems.append([quoted, "Too small; each segment must be at least 1 byte."])
     if seg.get("size_bytes") is not None and seg["size_bytes"] != size:
