@@ -37,6 +37,27 @@ async def call(app: Handler, req: SwiftRequest) -> SwiftResponse:
         return error_response(err)
 
 
+def token_headers(req: SwiftRequest) -> dict[str, str]:
+    """The caller's token for a segment or listing sub-request (read as the caller)."""
+    return {"x-auth-token": req.headers["x-auth-token"]} if "x-auth-token" in req.headers else {}
+
+
+def is_conditional(req: SwiftRequest) -> bool:
+    return any(h in req.headers for h in (*CONDITION_HEADERS, "range"))
+
+
+def unconditional_headers(req: SwiftRequest) -> dict[str, str]:
+    return {k: v for k, v in req.headers.items() if k not in (*CONDITION_HEADERS, "range")}
+
+
+async def manifest_head(app: Handler, req: SwiftRequest) -> SwiftResponse:
+    """HEAD of the object itself without Range and conditionals: the object server would judge
+    those against a manifest's own bytes, while they are about the large object it stands for."""
+    head = await app(req.sub("HEAD", req.path, headers=unconditional_headers(req), query={"multipart-manifest": "get"}))
+    await head.close()
+    return head
+
+
 def status_line(status: int) -> str:
     return f"{status} {reason(status)}"
 
@@ -110,7 +131,7 @@ PieceSource = Callable[[int, int], AsyncIterator[Piece]]
 
 async def open_piece(app: Handler, req: SwiftRequest, piece: Piece, source: str) -> SwiftResponse:
     """The GET of one segment's bytes; 409 when it changed since the manifest named it."""
-    headers = {"x-auth-token": req.headers["x-auth-token"]} if "x-auth-token" in req.headers else {}
+    headers = token_headers(req)
     whole = piece.start == 0 and piece.full_size is not None and piece.end == piece.full_size
     if not whole:
         headers["range"] = f"bytes={piece.start}-{piece.end - 1}"

@@ -31,13 +31,15 @@ from onestack.object_store import ranges
 from onestack.object_store.errors import SwiftError
 from onestack.object_store.middleware.bulk import delete_report, report_body
 from onestack.object_store.middleware.large import (
-    CONDITION_HEADERS,
     Piece,
     best_match,
     call,
+    is_conditional,
     large_response,
+    manifest_head,
     md5_hex,
     status_line,
+    token_headers,
     unquote_etag,
 )
 from onestack.object_store.proxy.request import (
@@ -267,7 +269,7 @@ class StaticLargeObject:
         async def head(name: str) -> None:
             async with limit:
                 path = f"/{version}/{account}/{name.lstrip('/')}"
-                resp = await call(self, req.sub("HEAD", path, headers=_token(req), source=SOURCE))
+                resp = await call(self, req.sub("HEAD", path, headers=token_headers(req), source=SOURCE))
                 await resp.close()
                 heads[name] = resp
 
@@ -323,12 +325,8 @@ class StaticLargeObject:
         mode = req.query.get("multipart-manifest")
         if mode == "get":
             return await self.manifest_get(req)
-        probing = any(h in req.headers for h in (*CONDITION_HEADERS, "range"))
-        if probing:
-            # The object server would judge Range and conditionals against the manifest's own bytes:
-            # find out first whether this is a manifest, without them.
-            head = await self.app(req.sub("HEAD", req.path, headers=_plain(req), query={"multipart-manifest": "get"}))
-            await head.close()
+        if is_conditional(req):
+            head = await manifest_head(self.app, req)
             if not head.ok or not is_slo(head.headers):
                 return await self.app(req)
             if req.method == "HEAD" and SYSMETA_SIZE in head.headers and SYSMETA_ETAG in head.headers:
@@ -398,7 +396,7 @@ class StaticLargeObject:
                         full_size=int(seg["bytes"]))
 
     async def _fetch_manifest(self, req: SwiftRequest, path: str) -> SwiftResponse:
-        resp = await call(self.app, req.sub("GET", path, headers=_token(req), query={"multipart-manifest": "get"},
+        resp = await call(self.app, req.sub("GET", path, headers=token_headers(req), query={"multipart-manifest": "get"},
                                             source=SOURCE))
         if resp.ok and is_slo(resp.headers):
             return resp
@@ -464,7 +462,7 @@ class StaticLargeObject:
                 yield {"name": seg["name"], **({"error": seg["error"]} if "error" in seg else {})}
 
     async def _segments_of(self, req: SwiftRequest, path: str) -> list[dict[str, Any]]:
-        resp = await call(self.app, req.sub("GET", path, headers=_token(req), query={"multipart-manifest": "get"},
+        resp = await call(self.app, req.sub("GET", path, headers=token_headers(req), query={"multipart-manifest": "get"},
                                             source=SOURCE))
         if resp.ok and is_slo(resp.headers):
             return _load(await _read_limited(resp))
@@ -537,14 +535,6 @@ async def _read_limited(resp: SwiftResponse) -> bytes:
     if len(body) > MAX_MANIFEST_SIZE * 2:
         raise SwiftError(500, "Unable to load SLO manifest")
     return body
-
-
-def _token(req: SwiftRequest) -> dict[str, str]:
-    return {"x-auth-token": req.headers["x-auth-token"]} if "x-auth-token" in req.headers else {}
-
-
-def _plain(req: SwiftRequest) -> dict[str, str]:
-    return {k: v for k, v in req.headers.items() if k not in (*CONDITION_HEADERS, "range")}
 
 
 def _strip_swift_bytes(content_type: str) -> str:
