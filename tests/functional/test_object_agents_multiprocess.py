@@ -12,7 +12,6 @@ previous version's.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import signal
 import subprocess
@@ -26,10 +25,10 @@ from typing import Any
 import pytest
 import swiftclient.client
 import swiftclient.exceptions
-from sqlalchemy import text
 
-from onestack.object_store.ring.ring import Ring
 from tests.functional.cloud import REPO, RunningCloud, free_port, make_cloud, wait_until
+from tests.functional.object_support import ring_of
+from tests.functional.object_support import swift as swift_of
 from tests.services import rabbit_vhost
 
 MAIN = "obj-main"
@@ -102,17 +101,9 @@ def agent(mcloud: RunningCloud) -> Iterator[ObjectAgentProcess]:
 
 @pytest.fixture(scope="module")
 def swift(mcloud: RunningCloud) -> swiftclient.client.Connection:
-    conn = mcloud.sdk("devstack-admin")
-    url = conn.object_store.get_endpoint().rstrip("/")
-    swift = swiftclient.client.Connection(preauthurl=url, preauthtoken=conn.session.get_token(), retries=0)
-    swift.put_container("remote")
-    return swift
-
-
-def ring_of(cloud: RunningCloud) -> Ring:
-    with cloud.engine() as engine, engine.connect() as db:
-        body = db.execute(text("SELECT body FROM object_rings ORDER BY version DESC LIMIT 1")).scalar_one()
-    return Ring.from_dict(body if isinstance(body, dict) else json.loads(body))
+    conn = swift_of(mcloud, "devstack-admin")[0]
+    conn.put_container("remote")
+    return conn
 
 
 def agent_in_ring(cloud: RunningCloud, port: int) -> bool:

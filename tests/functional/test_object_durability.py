@@ -10,7 +10,6 @@ half-second daemon intervals, so the replicator and the auditor run many passes 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import uuid
@@ -21,10 +20,11 @@ from typing import Any
 import pytest
 import swiftclient.client
 import swiftclient.exceptions
-from sqlalchemy import text
 
-from onestack.object_store.ring.ring import Device, Ring
+from onestack.object_store.ring.ring import Device
 from tests.functional.cloud import RunningCloud, make_cloud, wait_until
+from tests.functional.object_support import ring_of
+from tests.functional.object_support import swift as swift_of
 
 HOST = "dur"
 DEVICES = ("d1", "d2", "d3", "d4")
@@ -52,17 +52,9 @@ def dcloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
 
 @pytest.fixture(scope="module")
 def swift(dcloud: RunningCloud) -> swiftclient.client.Connection:
-    conn = dcloud.sdk("devstack-admin")
-    url = conn.object_store.get_endpoint().rstrip("/")
-    swift = swiftclient.client.Connection(preauthurl=url, preauthtoken=conn.session.get_token(), retries=0)
-    swift.put_container("durable")
-    return swift
-
-
-def ring_of(cloud: RunningCloud) -> Ring:
-    with cloud.engine() as engine, engine.connect() as db:
-        body = db.execute(text("SELECT body FROM object_rings ORDER BY version DESC LIMIT 1")).scalar_one()
-    return Ring.from_dict(body if isinstance(body, dict) else json.loads(body))
+    conn = swift_of(dcloud, "devstack-admin")[0]
+    conn.put_container("durable")
+    return conn
 
 
 class Placed:
