@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-from onestack.object_store import conditions, ranges
+from onestack.object_store import accept, conditions, ranges
 from onestack.object_store.errors import SwiftError, reason
 from onestack.object_store.proxy.request import (
     Handler,
@@ -66,33 +66,14 @@ def unquote_etag(value: str | None) -> str:
     return (value or "").strip().removeprefix("W/").strip('"')
 
 
-def best_match(accept: str | None) -> str | None:
-    """swob's ``req.accept.best_match(ACCEPTABLE_FORMATS)``: no Accept is the first format; an
-    Accept none of them satisfies is None (the caller answers 406)."""
-    if not accept or not accept.strip():
-        return ACCEPTABLE_FORMATS[0]
-    best: tuple[float, int] | None = None
-    chosen: str | None = None
-    for item in accept.split(","):
-        parts = [p.strip() for p in item.split(";")]
-        mtype = parts[0].lower()
-        q = 1.0
-        for param in parts[1:]:
-            if param.lower().startswith("q="):
-                try:
-                    q = float(param[2:])
-                except ValueError:
-                    q = 0.0
-        if q <= 0 or "/" not in mtype and mtype != "*":
-            continue
-        for index, fmt in enumerate(ACCEPTABLE_FORMATS):
-            kind = fmt.split("/")[0]
-            if mtype in (fmt, "*/*", "*", f"{kind}/*"):
-                rank = (q, -index)
-                if best is None or rank > best:
-                    best, chosen = rank, fmt
-                break
-    return chosen
+def best_match(header: str | None) -> str | None:
+    """The bulk report's format (swob's ``best_match`` over ACCEPTABLE_FORMATS); None when the
+    header accepts none of them or is malformed (Swift's bulk ignores a malformed one), which
+    the report answers with 406."""
+    try:
+        return accept.best_match(header, ACCEPTABLE_FORMATS)
+    except ValueError:
+        return None
 
 
 # --- conditionals -----------------------------------------------------------------------------
