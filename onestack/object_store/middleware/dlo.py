@@ -22,6 +22,7 @@ from onestack.object_store.middleware.large import (
     large_response,
     manifest_head,
     md5_hex,
+    overlapping,
     status_line,
     token_headers,
     unquote_etag,
@@ -91,18 +92,10 @@ class DynamicLargeObject:
         base = headers.copy()
 
         async def pieces(start: int, end: int) -> AsyncIterator[Piece]:
-            offset = 0
-            for item in listing:
-                length = int(item.get("bytes", 0))
-                seg_start, seg_end = offset, offset + length
-                offset = seg_end
-                if seg_end <= start:
-                    continue
-                if seg_start >= end:
-                    break
-                yield Piece(path=f"{root}/{item['name']}", start=max(start, seg_start) - seg_start,
-                            end=min(end, seg_end) - seg_start, etag=unquote_etag(item.get("hash")) or None,
-                            full_size=length)
+            sized = ((item, int(item.get("bytes", 0))) for item in listing)
+            for item, lo, hi in overlapping(sized, start, end):
+                yield Piece(path=f"{root}/{item['name']}", start=lo, end=hi,
+                            etag=unquote_etag(item.get("hash")) or None, full_size=int(item.get("bytes", 0)))
 
         return await large_response(req, self.app, base, size, etag, pieces, SOURCE)
 

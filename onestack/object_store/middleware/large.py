@@ -10,8 +10,9 @@ object's size."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 from onestack.object_store import accept, conditions, ranges
 from onestack.object_store.errors import SwiftError, reason
@@ -108,6 +109,23 @@ class Piece:
 
 
 PieceSource = Callable[[int, int], AsyncIterator[Piece]]
+T = TypeVar("T")
+
+
+def overlapping(sized: Iterable[tuple[T, int]], start: int, end: int) -> Iterator[tuple[T, int, int]]:
+    """The items (with their lengths, in order) whose bytes overlap [start, end) of their
+    concatenation, each with that overlap as [lo, hi) within the item; stops at ``end``."""
+    offset = 0
+    for item, length in sized:
+        seg_start, seg_end = offset, offset + length
+        offset = seg_end
+        if seg_end <= start:
+            continue
+        if seg_start >= end:
+            break
+        yield item, max(start, seg_start) - seg_start, min(end, seg_end) - seg_start
+        if seg_end >= end:
+            break  # without asking for the next item's length (decoding an inline data segment)
 
 
 async def open_piece(app: Handler, req: SwiftRequest, piece: Piece, source: str) -> SwiftResponse:

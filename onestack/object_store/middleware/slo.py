@@ -38,6 +38,7 @@ from onestack.object_store.middleware.large import (
     large_response,
     manifest_head,
     md5_hex,
+    overlapping,
     status_line,
     token_headers,
     unquote_etag,
@@ -370,16 +371,7 @@ class StaticLargeObject:
     async def _pieces(self, req: SwiftRequest, root: str, segments: list[dict[str, Any]], start: int, end: int,
                       depth: int) -> AsyncIterator[Piece]:
         """The plain pieces covering [start, end) of the large object these segments make."""
-        offset = 0
-        for seg in segments:
-            length = _length(seg)
-            seg_start, seg_end = offset, offset + length
-            offset = seg_end
-            if seg_end <= start:
-                continue
-            if seg_start >= end:
-                break
-            lo, hi = max(start, seg_start) - seg_start, min(end, seg_end) - seg_start
+        for seg, lo, hi in overlapping(((seg, _length(seg)) for seg in segments), start, end):
             if "data" in seg:
                 yield Piece(path="", start=lo, end=hi, data=base64.b64decode(seg["data"]))
                 continue

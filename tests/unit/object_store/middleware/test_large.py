@@ -3,10 +3,12 @@ large object's own ETag; DLO's X-Object-Manifest values."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from onestack.object_store.middleware.dlo import split_manifest
-from onestack.object_store.middleware.large import best_match, conditional_response
+from onestack.object_store.middleware.large import best_match, conditional_response, overlapping
 from onestack.object_store.proxy.request import Headers, SwiftRequest
 
 
@@ -68,3 +70,18 @@ def test_conditions_on_the_large_objects_etag() -> None:
 ])
 def test_dlo_manifest_value(value: str, expected: tuple[str, str] | None) -> None:
     assert split_manifest(value) == expected
+
+
+def test_overlapping_pieces_of_a_concatenation() -> None:
+    sized = [("a", 3), ("empty", 0), ("b", 4), ("c", 2)]  # bytes 0-2, 3-6, 7-8
+    # an empty item inside the span comes with an empty overlap (the stream skips it)
+    assert list(overlapping(sized, 0, 9)) == [("a", 0, 3), ("empty", 0, 0), ("b", 0, 4), ("c", 0, 2)]
+    assert list(overlapping(sized, 2, 8)) == [("a", 2, 3), ("empty", 0, 0), ("b", 0, 4), ("c", 0, 1)]
+    assert list(overlapping(sized, 4, 7)) == [("b", 1, 4)]
+    assert list(overlapping(sized, 9, 20)) == []
+
+    def lazy() -> Iterator[tuple[str, int]]:
+        yield "a", 3
+        raise AssertionError("read past the end")
+
+    assert list(overlapping(lazy(), 0, 2)) == [("a", 0, 2)]
