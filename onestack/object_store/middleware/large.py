@@ -25,7 +25,6 @@ from onestack.object_store.proxy.request import (
 )
 
 ACCEPTABLE_FORMATS = ("text/plain", "application/json", "application/xml", "text/xml")
-CONDITION_HEADERS = ("if-match", "if-none-match", "if-modified-since", "if-unmodified-since")
 # Response headers that describe the manifest object itself, never the large object it stands for.
 MANIFEST_ONLY = ("content-length", "etag", "content-range", "transfer-encoding")
 
@@ -44,11 +43,11 @@ def token_headers(req: SwiftRequest) -> dict[str, str]:
 
 
 def is_conditional(req: SwiftRequest) -> bool:
-    return any(h in req.headers for h in (*CONDITION_HEADERS, "range"))
+    return any(h in req.headers for h in (*conditions.HEADERS, "range"))
 
 
 def unconditional_headers(req: SwiftRequest) -> dict[str, str]:
-    return {k: v for k, v in req.headers.items() if k not in (*CONDITION_HEADERS, "range")}
+    return {k: v for k, v in req.headers.items() if k not in (*conditions.HEADERS, "range")}
 
 
 async def manifest_head(app: Handler, req: SwiftRequest) -> SwiftResponse:
