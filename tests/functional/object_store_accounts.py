@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 import requests
 import swiftclient.client
 
@@ -85,3 +86,13 @@ def openstack_cli(account: SwiftAccount, cloud: RunningCloud) -> Callable[..., s
         return proc.stdout
 
     return cli
+
+
+def account_fixture(role: str = "member") -> Any:
+    """A module-scoped fixture: a new project and user with ``role`` (``acct = account_fixture()``)."""
+
+    @pytest.fixture(scope="module")
+    def fixture(cloud: RunningCloud, admin: Any) -> SwiftAccount:
+        return new_account(cloud, admin, role=role)
+
+    return fixture

@@ -15,12 +15,14 @@ import swiftclient.client
 from swiftclient.exceptions import ClientException
 
 from tests.functional.cloud import RunningCloud
-from tests.functional.object_store_accounts import SwiftAccount, new_account, openstack_cli
+from tests.functional.object_store_accounts import (
+    SwiftAccount,
+    account_fixture,
+    new_account,
+    openstack_cli,
+)
 
-
-@pytest.fixture(scope="module")
-def acct(cloud: RunningCloud, admin: Any) -> SwiftAccount:
-    return new_account(cloud, admin)
+acct = account_fixture()
 
 
 @pytest.fixture(scope="module")

@@ -8,24 +8,20 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import xml.etree.ElementTree as ET
-from typing import Any
 from urllib.parse import quote
 
 import pytest
 from swiftclient.exceptions import ClientException
 
 from tests.functional.cloud import RunningCloud
-from tests.functional.object_store_accounts import SwiftAccount, new_account, openstack_cli
+from tests.functional.object_store_accounts import (
+    SwiftAccount,
+    account_fixture,
+    openstack_cli,
+)
 
-
-@pytest.fixture(scope="module")
-def acct(cloud: RunningCloud, admin: Any) -> SwiftAccount:
-    return new_account(cloud, admin)
-
-
-@pytest.fixture(scope="module")
-def stranger(cloud: RunningCloud, admin: Any) -> SwiftAccount:
-    return new_account(cloud, admin)
+acct = account_fixture()
+stranger = account_fixture()
 
 
 def test_create_then_update_answers_201_then_202(acct: SwiftAccount) -> None:
