@@ -13,7 +13,6 @@ import hashlib
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,8 @@ import swiftclient.client
 import swiftclient.exceptions
 
 from onestack.object_store.ring.ring import Device
-from tests.functional.cloud import RunningCloud, make_cloud, wait_until
+from tests.functional.cloud import RunningCloud, wait_until
+from tests.functional.compute_support import module_cloud
 from tests.functional.object_support import ring_of
 from tests.functional.object_support import swift as swift_of
 
@@ -42,12 +42,7 @@ SIZE = 2 * 1024 * 1024 + 12345  # three checksum blocks, the last one partial
 DEADLINE = 60.0
 
 
-@pytest.fixture(scope="module")
-def dcloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
-    running = make_cloud(Path(tmp_path_factory.mktemp("object-durability")), ENV)
-    running.start()
-    yield running
-    running.close()
+dcloud = module_cloud("object-durability", ENV)
 
 
 @pytest.fixture(scope="module")
