@@ -13,6 +13,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate
 
+# The request headers this module judges (left off a sub-request that must not be conditional).
+HEADERS = ("if-match", "if-none-match", "if-modified-since", "if-unmodified-since")
+
 
 def normalize_etag(tag: str | None) -> str | None:
     if tag and len(tag) > 1 and tag.startswith('"') and tag.endswith('"'):

@@ -82,6 +82,11 @@ def ranges_for_length(specs: list[Spec] | None, length: int | None) -> list[tupl
     return out
 
 
+def byte_ranges(header: str | None, length: int | None) -> list[tuple[int, int]] | None:
+    """``ranges_for_length(parse_range(header), length)``: what a GET of ``length`` bytes serves."""
+    return ranges_for_length(parse_range(header), length)
+
+
 def content_range(start: int, end: int, length: int) -> str:
     return f"bytes {start}-{end - 1}/{length}"
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-import socket
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,32 +16,13 @@ import pytest
 from onestack.object_store.obj.client import ObjectServerClient
 from onestack.object_store.obj.clients import ObjectClients
 from onestack.object_store.obj.diskfile import BLOCK_SIZE
-from onestack.object_store.obj.http import HttpObjectClient, make_http_server
+from onestack.object_store.obj.http import HttpObjectClient
 from onestack.object_store.obj.server import ObjectServer
 from onestack.object_store.ring.ring import Device
-from onestack.object_store.rpcapi import ContainerUpdate
 from onestack.object_store.timestamp import Timestamp
+from tests.object_servers import Listing, free_port, http_served
 
 Scenario = Callable[[ObjectServerClient, Device, Path], Awaitable[None]]
-
-
-class Listing:
-    def __init__(self) -> None:
-        self.updates: list[ContainerUpdate] = []
-
-    async def update_container(self, update: ContainerUpdate) -> None:
-        self.updates.append(update)
-
-
-def free_port() -> int:
-    for port in range(21200, 21999):  # this helper's range
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port")
 
 
 @asynccontextmanager
@@ -54,20 +33,12 @@ async def served(kind: str, root: Path) -> AsyncIterator[tuple[ObjectServerClien
         yield ObjectClients(server, "here", http), Device(id=1, host="here", device="d1")
         await http.aclose()
         return
-    port = free_port()
-    web = make_http_server(server, "127.0.0.1", port)
-    task = asyncio.create_task(web.serve())
-    deadline = time.monotonic() + 10
-    while not web.started:
-        if task.done() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        await asyncio.sleep(0.01)
-    try:
-        yield ObjectClients(server, "here", http), Device(id=1, host="there", device="d1", port=port)
-    finally:
-        await http.aclose()
-        web.should_exit = True
-        await task
+    port = free_port(21200)
+    async with http_served(server, port):
+        try:
+            yield ObjectClients(server, "here", http), Device(id=1, host="there", device="d1", port=port)
+        finally:
+            await http.aclose()
 
 
 @pytest.fixture(params=["in-process", "http"])

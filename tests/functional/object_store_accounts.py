@@ -6,10 +6,14 @@ test modules put in the shared cloud's projects."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 import requests
 import swiftclient.client
 
@@ -68,3 +72,27 @@ def cli_env(account: SwiftAccount, cloud: RunningCloud) -> dict[str, str]:
         "OS_PROJECT_DOMAIN_NAME": "Default", "OS_IDENTITY_API_VERSION": "3",
         "OS_REGION_NAME": cfg.get("region_name", "RegionOne"),
     }
+
+
+def openstack_cli(account: SwiftAccount, cloud: RunningCloud) -> Callable[..., str]:
+    """``cli(*args)``: the ``openstack`` CLI run as the account's user (none of this process's
+    OS_* variables); its stdout, the test failing on a non-zero exit."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+    env.update(cli_env(account, cloud))
+
+    def cli(*args: str) -> str:
+        proc = subprocess.run(["openstack", *args], env=env, capture_output=True, text=True, timeout=120, check=False)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    return cli
+
+
+def account_fixture(role: str = "member") -> Any:
+    """A module-scoped fixture: a new project and user with ``role`` (``acct = account_fixture()``)."""
+
+    @pytest.fixture(scope="module")
+    def fixture(cloud: RunningCloud, admin: Any) -> SwiftAccount:
+        return new_account(cloud, admin, role=role)
+
+    return fixture

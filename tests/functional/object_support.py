@@ -8,8 +8,11 @@ import uuid
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from sqlalchemy.orm import Session
 from swiftclient.client import Connection
 
+from onestack.object_store.ring import store
+from onestack.object_store.ring.ring import Ring
 from tests.functional.cloud import RunningCloud
 
 
@@ -19,6 +22,14 @@ def swift(cloud: RunningCloud, name: str = "devstack") -> tuple[Connection, Any]
     token = sdk.auth_token
     url = sdk.session.get_endpoint(service_type="object-store", interface="public")
     return Connection(preauthurl=url, preauthtoken=token, retries=0), sdk
+
+
+def ring_of(cloud: RunningCloud) -> Ring:
+    """The newest ring in the cloud's database (what its proxies and agents converge on)."""
+    with cloud.engine() as engine, Session(engine) as session:
+        ring = store.load_ring(session)
+    assert ring is not None
+    return ring
 
 
 def unique(prefix: str = "c") -> str:

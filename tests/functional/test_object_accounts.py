@@ -5,9 +5,7 @@ openstacksdk and raw requests for Swift's exact statuses."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 import xml.etree.ElementTree as ET
 from typing import Any
 
@@ -17,12 +15,14 @@ import swiftclient.client
 from swiftclient.exceptions import ClientException
 
 from tests.functional.cloud import RunningCloud
-from tests.functional.object_store_accounts import SwiftAccount, cli_env, new_account
+from tests.functional.object_store_accounts import (
+    SwiftAccount,
+    account_fixture,
+    new_account,
+    openstack_cli,
+)
 
-
-@pytest.fixture(scope="module")
-def acct(cloud: RunningCloud, admin: Any) -> SwiftAccount:
-    return new_account(cloud, admin)
+acct = account_fixture()
 
 
 @pytest.fixture(scope="module")
@@ -199,13 +199,7 @@ def test_reseller_admin(acct: SwiftAccount, cloud: RunningCloud, admin: Any) -> 
 
 
 def test_openstack_cli_account(acct: SwiftAccount, cloud: RunningCloud) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
-    env.update(cli_env(acct, cloud))
-
-    def cli(*args: str) -> str:
-        proc = subprocess.run(["openstack", *args], env=env, capture_output=True, text=True, timeout=120, check=False)
-        assert proc.returncode == 0, proc.stderr
-        return proc.stdout
+    cli = openstack_cli(acct, cloud)
 
     cli("object", "store", "account", "set", "--property", "team=blue")
     shown = json.loads(cli("object", "store", "account", "show", "-f", "json"))

@@ -14,22 +14,11 @@ import requests
 from swiftclient.exceptions import ClientException
 
 from tests.functional.cloud import RunningCloud
-from tests.functional.object_store_accounts import SwiftAccount, new_account
+from tests.functional.object_store_accounts import SwiftAccount, account_fixture, new_account
 
-
-@pytest.fixture(scope="module")
-def owner(cloud: RunningCloud, admin: Any) -> SwiftAccount:
-    return new_account(cloud, admin)
-
-
-@pytest.fixture(scope="module")
-def other(cloud: RunningCloud, admin: Any) -> SwiftAccount:
-    return new_account(cloud, admin)
-
-
-@pytest.fixture(scope="module")
-def third(cloud: RunningCloud, admin: Any) -> SwiftAccount:
-    return new_account(cloud, admin)
+owner = account_fixture()
+other = account_fixture()
+third = account_fixture()
 
 
 def fresh(owner: SwiftAccount, **headers: str) -> str:

@@ -12,10 +12,8 @@ previous version's.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import signal
-import subprocess
 import sys
 import threading
 import uuid
@@ -26,10 +24,11 @@ from typing import Any
 import pytest
 import swiftclient.client
 import swiftclient.exceptions
-from sqlalchemy import text
 
-from onestack.object_store.ring.ring import Ring
-from tests.functional.cloud import REPO, RunningCloud, free_port, make_cloud, wait_until
+from tests.functional.cloud import RunningCloud, free_port, make_cloud, wait_until
+from tests.functional.multiprocess import Proc
+from tests.functional.object_support import ring_of
+from tests.functional.object_support import swift as swift_of
 from tests.services import rabbit_vhost
 
 MAIN = "obj-main"
@@ -48,29 +47,24 @@ ENV = {
 
 
 class ObjectAgentProcess:
+    """``onestack agent object`` for host NODE as a subprocess (no database credentials)."""
+
     def __init__(self, cloud: RunningCloud, data_dir: Path) -> None:
-        self.cloud, self.data_dir = cloud, data_dir
+        self.data_dir = data_dir
         self.port = free_port()
-        self.popen: subprocess.Popen[bytes] | None = None
+        env = {k: v for k, v in cloud.env.items() if not k.startswith("ONESTACK_DATABASE")}
+        cmd = [sys.executable, "-m", "onestack", "agent", "object", "--host", NODE, "--devices",
+               ",".join(AGENT_DEVICES), "--bind", f"127.0.0.1:{self.port}", "--data-dir", str(data_dir)]
+        self.proc = Proc("object-agent", cmd, data_dir.parent / "object-agent.log", env)
 
     def start(self) -> None:
-        env = {k: v for k, v in self.cloud.env.items() if not k.startswith("ONESTACK_DATABASE")}
-        cmd = [sys.executable, "-m", "onestack", "agent", "object", "--host", NODE, "--devices",
-               ",".join(AGENT_DEVICES), "--bind", f"127.0.0.1:{self.port}", "--data-dir", str(self.data_dir)]
-        with open(self.data_dir.parent / "object-agent.log", "ab") as log:
-            self.popen = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+        self.proc.start()
 
     def kill(self) -> None:
-        assert self.popen is not None
-        self.popen.send_signal(signal.SIGKILL)
-        self.popen.wait(timeout=30)
-        self.popen = None
+        self.proc.stop(signal.SIGKILL)
 
     def stop(self) -> None:
-        if self.popen is not None:
-            self.popen.terminate()
-            self.popen.wait(timeout=30)
-            self.popen = None
+        self.proc.stop()
 
     def files(self, device: str, part: int, hsh: str) -> list[str]:
         d = self.data_dir / "objects" / NODE / device / "objects" / str(part) / hsh[-3:] / hsh
@@ -102,17 +96,9 @@ def agent(mcloud: RunningCloud) -> Iterator[ObjectAgentProcess]:
 
 @pytest.fixture(scope="module")
 def swift(mcloud: RunningCloud) -> swiftclient.client.Connection:
-    conn = mcloud.sdk("devstack-admin")
-    url = conn.object_store.get_endpoint().rstrip("/")
-    swift = swiftclient.client.Connection(preauthurl=url, preauthtoken=conn.session.get_token(), retries=0)
-    swift.put_container("remote")
-    return swift
-
-
-def ring_of(cloud: RunningCloud) -> Ring:
-    with cloud.engine() as engine, engine.connect() as db:
-        body = db.execute(text("SELECT body FROM object_rings ORDER BY version DESC LIMIT 1")).scalar_one()
-    return Ring.from_dict(body if isinstance(body, dict) else json.loads(body))
+    conn = swift_of(mcloud, "devstack-admin")[0]
+    conn.put_container("remote")
+    return conn
 
 
 def agent_in_ring(cloud: RunningCloud, port: int) -> bool:

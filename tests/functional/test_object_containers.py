@@ -6,27 +6,22 @@ python-swiftclient, openstacksdk, the openstack CLI and raw requests."""
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 import xml.etree.ElementTree as ET
-from typing import Any
 from urllib.parse import quote
 
 import pytest
 from swiftclient.exceptions import ClientException
 
 from tests.functional.cloud import RunningCloud
-from tests.functional.object_store_accounts import SwiftAccount, cli_env, new_account
+from tests.functional.object_store_accounts import (
+    SwiftAccount,
+    account_fixture,
+    openstack_cli,
+)
 
-
-@pytest.fixture(scope="module")
-def acct(cloud: RunningCloud, admin: Any) -> SwiftAccount:
-    return new_account(cloud, admin)
-
-
-@pytest.fixture(scope="module")
-def stranger(cloud: RunningCloud, admin: Any) -> SwiftAccount:
-    return new_account(cloud, admin)
+acct = account_fixture()
+stranger = account_fixture()
 
 
 def test_create_then_update_answers_201_then_202(acct: SwiftAccount) -> None:
@@ -147,13 +142,7 @@ def test_openstacksdk(acct: SwiftAccount) -> None:
 
 
 def test_openstack_cli(acct: SwiftAccount, cloud: RunningCloud) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
-    env.update(cli_env(acct, cloud))
-
-    def cli(*args: str) -> str:
-        proc = subprocess.run(["openstack", *args], env=env, capture_output=True, text=True, timeout=120, check=False)
-        assert proc.returncode == 0, proc.stderr
-        return proc.stdout
+    cli = openstack_cli(acct, cloud)
 
     assert "cli-c" in cli("container", "create", "cli-c", "-f", "value")
     assert "cli-c" in cli("container", "list", "-f", "value").split()

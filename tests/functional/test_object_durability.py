@@ -10,21 +10,21 @@ half-second daemon intervals, so the replicator and the auditor run many passes 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import swiftclient.client
 import swiftclient.exceptions
-from sqlalchemy import text
 
-from onestack.object_store.ring.ring import Device, Ring
-from tests.functional.cloud import RunningCloud, make_cloud, wait_until
+from onestack.object_store.ring.ring import Device
+from tests.functional.cloud import RunningCloud, wait_until
+from tests.functional.compute_support import module_cloud
+from tests.functional.object_support import ring_of
+from tests.functional.object_support import swift as swift_of
 
 HOST = "dur"
 DEVICES = ("d1", "d2", "d3", "d4")
@@ -42,27 +42,14 @@ SIZE = 2 * 1024 * 1024 + 12345  # three checksum blocks, the last one partial
 DEADLINE = 60.0
 
 
-@pytest.fixture(scope="module")
-def dcloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
-    running = make_cloud(Path(tmp_path_factory.mktemp("object-durability")), ENV)
-    running.start()
-    yield running
-    running.close()
+dcloud = module_cloud("object-durability", ENV)
 
 
 @pytest.fixture(scope="module")
 def swift(dcloud: RunningCloud) -> swiftclient.client.Connection:
-    conn = dcloud.sdk("devstack-admin")
-    url = conn.object_store.get_endpoint().rstrip("/")
-    swift = swiftclient.client.Connection(preauthurl=url, preauthtoken=conn.session.get_token(), retries=0)
-    swift.put_container("durable")
-    return swift
-
-
-def ring_of(cloud: RunningCloud) -> Ring:
-    with cloud.engine() as engine, engine.connect() as db:
-        body = db.execute(text("SELECT body FROM object_rings ORDER BY version DESC LIMIT 1")).scalar_one()
-    return Ring.from_dict(body if isinstance(body, dict) else json.loads(body))
+    conn = swift_of(dcloud, "devstack-admin")[0]
+    conn.put_container("durable")
+    return conn
 
 
 class Placed:

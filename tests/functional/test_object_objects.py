@@ -20,14 +20,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy.orm import Session
 from swiftclient.client import ClientException, Connection
 
-from onestack.object_store.ring import store
 from onestack.object_store.ring.ring import Ring
 from tests.functional.cloud import RunningCloud, wait_until
 from tests.functional.compute_support import module_cloud
-from tests.functional.object_support import raw, swift, unique
+from tests.functional.object_support import raw, ring_of, swift, unique
 
 MAX_FILE = 8 * 1024 * 1024
 MIB = 1024 * 1024
@@ -61,13 +59,6 @@ def status_of(call: Any, *args: Any, **kwargs: Any) -> int:
 
 def data_files(cloud: RunningCloud) -> list[Path]:
     return sorted(cloud.data_dir.glob("objects/*/*/objects/*/*/*/*.data"))
-
-
-def ring_of(cloud: RunningCloud) -> Ring:
-    with cloud.engine() as engine, Session(engine) as session:
-        ring = store.load_ring(session)
-    assert ring is not None
-    return ring
 
 
 def host_root(cloud: RunningCloud) -> Path:

@@ -7,21 +7,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import pytest
 import requests
 
 from tests.functional.cloud import RunningCloud
-from tests.functional.object_store_accounts import SwiftAccount, new_account
+from tests.functional.object_store_accounts import SwiftAccount, account_fixture, new_account
 
-
-@pytest.fixture(scope="module")
-def acct(cloud: RunningCloud, admin: Any) -> SwiftAccount:
-    return new_account(cloud, admin)
-
-
-@pytest.fixture(scope="module")
-def reseller(cloud: RunningCloud, admin: Any) -> SwiftAccount:
-    return new_account(cloud, admin, role="ResellerAdmin")
+acct = account_fixture()
+reseller = account_fixture("ResellerAdmin")
 
 
 def test_container_quotas(acct: SwiftAccount, cloud: RunningCloud, admin: Any) -> None:

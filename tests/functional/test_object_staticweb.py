@@ -8,16 +8,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import pytest
 import requests
 
-from tests.functional.cloud import RunningCloud
-from tests.functional.object_store_accounts import SwiftAccount, new_account
+from tests.functional.object_store_accounts import SwiftAccount, account_fixture
 
-
-@pytest.fixture(scope="module")
-def acct(cloud: RunningCloud, admin: Any) -> SwiftAccount:
-    return new_account(cloud, admin)
+acct = account_fixture()
 
 
 def site(acct: SwiftAccount, read: str = ".r:*,.rlistings", **meta: str) -> str:

@@ -53,6 +53,12 @@ class _Failure(Exception):
         self.body = body
 
 
+def _outcome(data: dict[str, Any], status: int, body: str | bytes) -> None:
+    """The report's status and body when the work ended early or found nothing to do."""
+    data["Response Status"] = status_line(status)
+    data["Response Body"] = body if isinstance(body, str) else body.decode("utf-8", "replace")
+
+
 def report_body(fmt: str | None, data: dict[str, Any], errors: list[list[str]], root: str) -> bytes:
     """Swift's get_heartbeat_response_body: JSON, XML, or ``Key: value`` lines."""
     if fmt == "application/json":
@@ -210,14 +216,9 @@ async def delete_report(app: Handler, req: SwiftRequest, fmt: str | None, source
         if failed:
             data["Response Status"] = status_line(failed_status)
         elif not (data["Number Deleted"] or data["Number Not Found"]):
-            data["Response Status"] = status_line(400)
-            data["Response Body"] = "Invalid bulk delete."
-    except _Failure as err:
-        data["Response Status"] = status_line(err.status)
-        data["Response Body"] = err.body
-    except SwiftError as err:
-        data["Response Status"] = status_line(err.status)
-        data["Response Body"] = err.body.decode("utf-8", "replace")
+            _outcome(data, 400, "Invalid bulk delete.")
+    except (_Failure, SwiftError) as err:
+        _outcome(data, err.status, err.body)
     yield beat.separator + report_body(fmt, data, failed, "delete")
 
 
@@ -478,17 +479,11 @@ async def extract_report(app: Handler, state: ObjectStoreState, req: SwiftReques
         if failed:
             data["Response Status"] = status_line(failed_status)
         elif not data["Number Files Created"]:
-            data["Response Status"] = status_line(400)
-            data["Response Body"] = "Invalid Tar File: No Valid Files"
-    except _Failure as err:
-        data["Response Status"] = status_line(err.status)
-        data["Response Body"] = err.body
-    except SwiftError as err:
-        data["Response Status"] = status_line(err.status)
-        data["Response Body"] = err.body.decode("utf-8", "replace")
+            _outcome(data, 400, "Invalid Tar File: No Valid Files")
+    except (_Failure, SwiftError) as err:
+        _outcome(data, err.status, err.body)
     except (tarfile.TarError, zlib.error, OSError, EOFError, ValueError) as err:
-        data["Response Status"] = status_line(400)
-        data["Response Body"] = f"Invalid Tar File: {err}"
+        _outcome(data, 400, f"Invalid Tar File: {err}")
     yield beat.separator + report_body(fmt, data, failed, "extract")
 
 

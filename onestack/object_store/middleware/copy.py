@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from urllib.parse import quote, unquote
 
+from onestack.object_store import conditions
 from onestack.object_store.errors import SwiftError
 from onestack.object_store.proxy.request import (
     Body,
@@ -29,7 +30,7 @@ USER_META = "x-object-meta-"
 SYSMETA = "x-object-sysmeta-"
 TRANSIENT_SYSMETA = "x-object-transient-sysmeta-"
 # Headers of the caller's request that are about the source read, not the new object.
-_SOURCE_ONLY = ("range", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "x-newest")
+_SOURCE_ONLY = ("range", *conditions.HEADERS, "x-newest")
 
 
 def _truthy(value: str | None) -> bool:

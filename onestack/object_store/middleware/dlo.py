@@ -16,12 +16,15 @@ from urllib.parse import unquote
 
 from onestack.object_store.errors import SwiftError
 from onestack.object_store.middleware.large import (
-    CONDITION_HEADERS,
     Piece,
     call,
+    is_conditional,
     large_response,
+    manifest_head,
     md5_hex,
+    overlapping,
     status_line,
+    token_headers,
     unquote_etag,
 )
 from onestack.object_store.proxy.request import (
@@ -65,11 +68,8 @@ class DynamicLargeObject:
             return await self.app(req)
         if req.method not in ("GET", "HEAD") or req.query.get("multipart-manifest") == "get":
             return await self.app(req)
-        if any(h in req.headers for h in (*CONDITION_HEADERS, "range")):
-            # Range and conditionals are about the large object, not the manifest's own bytes.
-            plain = {k: v for k, v in req.headers.items() if k not in (*CONDITION_HEADERS, "range")}
-            head = await self.app(req.sub("HEAD", req.path, headers=plain, query={"multipart-manifest": "get"}))
-            await head.close()
+        if is_conditional(req):
+            head = await manifest_head(self.app, req)
             if not head.ok or "x-object-manifest" not in head.headers:
                 return await self.app(req)
             return await self.answer(req, head.headers)
@@ -92,18 +92,10 @@ class DynamicLargeObject:
         base = headers.copy()
 
         async def pieces(start: int, end: int) -> AsyncIterator[Piece]:
-            offset = 0
-            for item in listing:
-                length = int(item.get("bytes", 0))
-                seg_start, seg_end = offset, offset + length
-                offset = seg_end
-                if seg_end <= start:
-                    continue
-                if seg_start >= end:
-                    break
-                yield Piece(path=f"{root}/{item['name']}", start=max(start, seg_start) - seg_start,
-                            end=min(end, seg_end) - seg_start, etag=unquote_etag(item.get("hash")) or None,
-                            full_size=length)
+            sized = ((item, int(item.get("bytes", 0))) for item in listing)
+            for item, lo, hi in overlapping(sized, start, end):
+                yield Piece(path=f"{root}/{item['name']}", start=lo, end=hi,
+                            etag=unquote_etag(item.get("hash")) or None, full_size=int(item.get("bytes", 0)))
 
         return await large_response(req, self.app, base, size, etag, pieces, SOURCE)
 
@@ -111,7 +103,7 @@ class DynamicLargeObject:
         """Every object of the segment container under ``prefix``, page by page."""
         out: list[dict[str, Any]] = []
         marker = ""
-        token = {"x-auth-token": req.headers["x-auth-token"]} if "x-auth-token" in req.headers else {}
+        token = token_headers(req)
         for _page in range(MAX_LISTING_PAGES):
             query = {"format": "json", "prefix": prefix}
             if marker:

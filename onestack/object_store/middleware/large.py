@@ -1,6 +1,7 @@
 """What SLO, DLO and bulk share: calling the pipeline below as a client would, Swift's Accept
-negotiation for bulk answers, byte ranges and conditionals over a large object's whole length,
-and the streamed concatenation of segments (Swift's SegmentedIterable).
+negotiation for bulk answers, the GET/HEAD answer over a large object's whole length (Range and
+conditionals by ``ranges.py`` and ``conditions.py``, the object server's own rules) and the
+streamed concatenation of segments (Swift's SegmentedIterable).
 
 A large object is never held in memory: each segment's GET is opened, streamed chunk by chunk to
 the client and closed before the next one is opened, so a proxy's memory does not grow with the
@@ -8,12 +9,12 @@ object's size."""
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
-import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
+from onestack.object_store import accept, conditions, ranges
 from onestack.object_store.errors import SwiftError, reason
 from onestack.object_store.proxy.request import (
     Handler,
@@ -24,7 +25,6 @@ from onestack.object_store.proxy.request import (
 )
 
 ACCEPTABLE_FORMATS = ("text/plain", "application/json", "application/xml", "text/xml")
-CONDITION_HEADERS = ("if-match", "if-none-match", "if-modified-since", "if-unmodified-since")
 # Response headers that describe the manifest object itself, never the large object it stands for.
 MANIFEST_ONLY = ("content-length", "etag", "content-range", "transfer-encoding")
 
@@ -37,6 +37,27 @@ async def call(app: Handler, req: SwiftRequest) -> SwiftResponse:
         return error_response(err)
 
 
+def token_headers(req: SwiftRequest) -> dict[str, str]:
+    """The caller's token for a segment or listing sub-request (read as the caller)."""
+    return {"x-auth-token": req.headers["x-auth-token"]} if "x-auth-token" in req.headers else {}
+
+
+def is_conditional(req: SwiftRequest) -> bool:
+    return any(h in req.headers for h in (*conditions.HEADERS, "range"))
+
+
+def unconditional_headers(req: SwiftRequest) -> dict[str, str]:
+    return {k: v for k, v in req.headers.items() if k not in (*conditions.HEADERS, "range")}
+
+
+async def manifest_head(app: Handler, req: SwiftRequest) -> SwiftResponse:
+    """HEAD of the object itself without Range and conditionals: the object server would judge
+    those against a manifest's own bytes, while they are about the large object it stands for."""
+    head = await app(req.sub("HEAD", req.path, headers=unconditional_headers(req), query={"multipart-manifest": "get"}))
+    await head.close()
+    return head
+
+
 def status_line(status: int) -> str:
     return f"{status} {reason(status)}"
 
@@ -45,106 +66,27 @@ def unquote_etag(value: str | None) -> str:
     return (value or "").strip().removeprefix("W/").strip('"')
 
 
-def best_match(accept: str | None) -> str | None:
-    """swob's ``req.accept.best_match(ACCEPTABLE_FORMATS)``: no Accept is the first format; an
-    Accept none of them satisfies is None (the caller answers 406)."""
-    if not accept or not accept.strip():
-        return ACCEPTABLE_FORMATS[0]
-    best: tuple[float, int] | None = None
-    chosen: str | None = None
-    for item in accept.split(","):
-        parts = [p.strip() for p in item.split(";")]
-        mtype = parts[0].lower()
-        q = 1.0
-        for param in parts[1:]:
-            if param.lower().startswith("q="):
-                try:
-                    q = float(param[2:])
-                except ValueError:
-                    q = 0.0
-        if q <= 0 or "/" not in mtype and mtype != "*":
-            continue
-        for index, fmt in enumerate(ACCEPTABLE_FORMATS):
-            kind = fmt.split("/")[0]
-            if mtype in (fmt, "*/*", "*", f"{kind}/*"):
-                rank = (q, -index)
-                if best is None or rank > best:
-                    best, chosen = rank, fmt
-                break
-    return chosen
-
-
-# --- byte ranges ------------------------------------------------------------------------------
-
-def parse_range(header: str | None, length: int) -> list[tuple[int, int]] | None:
-    """The ``Range`` header over ``length`` bytes as [start, end) pairs; None when there is no valid
-    header (answer the whole object, as Swift ignores a malformed Range); [] when valid but none
-    is satisfiable (416)."""
-    if not header:
+def best_match(header: str | None) -> str | None:
+    """The bulk report's format (swob's ``best_match`` over ACCEPTABLE_FORMATS); None when the
+    header accepts none of them or is malformed (Swift's bulk ignores a malformed one), which
+    the report answers with 406."""
+    try:
+        return accept.best_match(header, ACCEPTABLE_FORMATS)
+    except ValueError:
         return None
-    unit, _, spec = header.strip().partition("=")
-    if unit.strip().lower() != "bytes" or not spec.strip():
-        return None
-    out: list[tuple[int, int]] = []
-    for part in spec.split(","):
-        first, dash, last = part.strip().partition("-")
-        first, last = first.strip(), last.strip()
-        if not dash or (first and not first.isdigit()) or (last and not last.isdigit()) or not (first or last):
-            return None
-        if first:
-            start = int(first)
-            end = int(last) + 1 if last else length
-            if last and int(last) < start:
-                return None
-            if start >= length:
-                continue
-            out.append((start, min(end, length)))
-        else:
-            suffix = int(last)
-            if suffix == 0:
-                continue
-            out.append((max(0, length - suffix), length))
-    return out
 
 
 # --- conditionals -----------------------------------------------------------------------------
 
-def _http_date(value: str | None) -> float | None:
-    if not value:
+def conditional_response(req: SwiftRequest, etag: str, headers: Headers) -> SwiftResponse | None:
+    """swob's conditional answer (``conditions.evaluate``, the object server's rules) against the
+    large object's own ETag: 304 or 412 with the object's headers and an empty body, else None."""
+    status = conditions.evaluate(req.headers, status=200, etag=etag, last_modified=headers.get("last-modified"))
+    if status is None:
         return None
-    try:
-        parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return parsed.timestamp() if parsed is not None else None
-
-
-def _etag_matches(header: str, etag: str) -> bool:
-    return any(tag.strip() == "*" or unquote_etag(tag) == etag for tag in header.split(","))
-
-
-def check_conditions(req: SwiftRequest, etag: str, last_modified: str | None, headers: Headers) -> None:
-    """Swift's conditional GET/HEAD against the large object's own ETag: 304 or 412 raised."""
-    h = req.headers
-    if_match = h.get("if-match")
-    if if_match is not None and not _etag_matches(if_match, etag):
-        raise SwiftError(412, headers=_condition_headers(etag, headers))
-    if_none_match = h.get("if-none-match")
-    if if_none_match is not None and _etag_matches(if_none_match, etag):
-        raise SwiftError(304, headers=_condition_headers(etag, headers))
-    modified = _http_date(last_modified)
-    since = _http_date(h.get("if-modified-since"))
-    if if_none_match is None and since is not None and modified is not None and int(modified) <= since:
-        raise SwiftError(304, headers=_condition_headers(etag, headers))
-    until = _http_date(h.get("if-unmodified-since"))
-    if if_match is None and until is not None and modified is not None and int(modified) > until:
-        raise SwiftError(412, headers=_condition_headers(etag, headers))
-
-
-def _condition_headers(etag: str, headers: Headers) -> dict[str, str]:
-    out = {k: v for k, v in headers.items() if k not in ("content-length", "content-type", "content-range")}
-    out["etag"] = f'"{etag}"'
-    return out
+    out = headers.copy()
+    out["content-length"] = "0"
+    return SwiftResponse(status, out, b"")
 
 
 # --- segments ---------------------------------------------------------------------------------
@@ -166,11 +108,28 @@ class Piece:
 
 
 PieceSource = Callable[[int, int], AsyncIterator[Piece]]
+T = TypeVar("T")
+
+
+def overlapping(sized: Iterable[tuple[T, int]], start: int, end: int) -> Iterator[tuple[T, int, int]]:
+    """The items (with their lengths, in order) whose bytes overlap [start, end) of their
+    concatenation, each with that overlap as [lo, hi) within the item; stops at ``end``."""
+    offset = 0
+    for item, length in sized:
+        seg_start, seg_end = offset, offset + length
+        offset = seg_end
+        if seg_end <= start:
+            continue
+        if seg_start >= end:
+            break
+        yield item, max(start, seg_start) - seg_start, min(end, seg_end) - seg_start
+        if seg_end >= end:
+            break  # without asking for the next item's length (decoding an inline data segment)
 
 
 async def open_piece(app: Handler, req: SwiftRequest, piece: Piece, source: str) -> SwiftResponse:
     """The GET of one segment's bytes; 409 when it changed since the manifest named it."""
-    headers = {"x-auth-token": req.headers["x-auth-token"]} if "x-auth-token" in req.headers else {}
+    headers = token_headers(req)
     whole = piece.start == 0 and piece.full_size is not None and piece.end == piece.full_size
     if not whole:
         headers["range"] = f"bytes={piece.start}-{piece.end - 1}"
@@ -245,39 +204,31 @@ async def large_response(req: SwiftRequest, app: Handler, base: Headers, size: i
         headers.pop(name, None)
     headers["etag"] = f'"{etag}"'
     headers["accept-ranges"] = "bytes"
-    check_conditions(req, etag, headers.get("last-modified"), headers)
-    ranges = parse_range(req.headers.get("range"), size)
-    if req.method == "HEAD" or ranges is None or size == 0:
+    answer = conditional_response(req, etag, headers)
+    if answer is not None:
+        return answer
+    wanted = ranges.byte_ranges(req.headers.get("range"), size)
+    if req.method == "HEAD" or wanted is None or size == 0:
         headers["content-length"] = str(size)
         if req.method == "HEAD":
             return SwiftResponse(200, headers, b"")
         return SwiftResponse(200, headers, await _started(app, req, pieces_for(0, size), source))
-    if not ranges:
-        headers["content-range"] = f"bytes */{size}"
-        raise SwiftError(416, headers={"content-range": f"bytes */{size}", "accept-ranges": "bytes"})
-    if len(ranges) == 1:
-        start, end = ranges[0]
+    if not wanted:
+        raise SwiftError(416, headers={**ranges.unsatisfiable_headers(size), "accept-ranges": "bytes"})
+    if len(wanted) == 1:
+        start, end = wanted[0]
         headers["content-length"] = str(end - start)
-        headers["content-range"] = f"bytes {start}-{end - 1}/{size}"
+        headers["content-range"] = ranges.content_range(start, end, size)
         return SwiftResponse(206, headers, await _started(app, req, pieces_for(start, end), source))
-    boundary = uuid.uuid4().hex
+    boundary = ranges.new_boundary()
     content_type = headers.get("content-type", "application/octet-stream")
-    heads = [(f"--{boundary}\r\nContent-Type: {content_type}\r\nContent-Range: bytes {s}-{e - 1}/{size}\r\n\r\n"
-              ).encode() for s, e in ranges]
-    tail = f"--{boundary}--".encode()
-    headers["content-type"] = f"multipart/byteranges;boundary={boundary}"
-    headers["content-length"] = str(sum(len(h) + (e - s) + 2 for h, (s, e) in zip(heads, ranges, strict=True))
-                                    + len(tail))
+    headers["content-type"] = ranges.multipart_content_type(boundary)
+    headers["content-length"] = str(ranges.multipart_length(wanted, content_type, boundary, size))
 
-    async def parts() -> AsyncIterator[bytes]:
-        for head, (start, end) in zip(heads, ranges, strict=True):
-            yield head
-            async for chunk in stream_pieces(app, req, pieces_for(start, end), source):
-                yield chunk
-            yield b"\r\n"
-        yield tail
+    def read(start: int, end: int) -> AsyncIterator[bytes]:
+        return stream_pieces(app, req, pieces_for(start, end), source)
 
-    return SwiftResponse(206, headers, parts())
+    return SwiftResponse(206, headers, ranges.multipart_body(wanted, content_type, boundary, size, read))
 
 
 async def _started(app: Handler, req: SwiftRequest, pieces: AsyncIterator[Piece], source: str) -> AsyncIterator[bytes]:

@@ -9,45 +9,16 @@ documents (``<account name=...>`` / ``<container name=...>``) on the way out.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, tostring
 
+from onestack.object_store import accept as accept_
 from onestack.object_store.errors import SwiftError
 from onestack.object_store.proxy.request import Handler, Middleware, SwiftRequest, SwiftResponse
 from onestack.object_store.state import ObjectStoreState
 
 FORMATS = {"json": "application/json", "xml": "application/xml", "plain": "text/plain"}
 OFFERED = ("text/plain", "application/json", "application/xml", "text/xml")
-
-
-_TOKEN = r'[^()<>@,;:\\"/\[\]?={}\x00-\x20\x7f]+'
-_PARAM = rf'\s*;\s*({_TOKEN})\s*=\s*({_TOKEN}|"(?:[^"\\]|\\.)*")'
-_MEDIA = re.compile(rf"^\s*({_TOKEN})/({_TOKEN})((?:{_PARAM})*)\s*$")
-
-
-def _accept(header: str) -> str | None:
-    """The best of OFFERED for an Accept header (quality first, then our order); None: none fits.
-    ValueError when an entry is not ``type/subtype[;param=value]`` or its q is not a number (swob's rule)."""
-    best: tuple[float, int, str] | None = None
-    for part in header.split(","):
-        match = _MEDIA.match(part)
-        if match is None:
-            raise ValueError(part)
-        kind, sub = match.group(1).lower(), match.group(2).lower()
-        quality = 1.0
-        for key, value in re.findall(_PARAM, match.group(3)):
-            if key.lower() == "q":
-                quality = float(value)
-        if quality <= 0:
-            continue
-        for rank, offer in enumerate(OFFERED):
-            o_kind, _, o_sub = offer.partition("/")
-            if (kind == "*" or kind == o_kind) and (sub == "*" or sub == o_sub):
-                candidate = (quality, -rank, offer)
-                if best is None or candidate > best:
-                    best = candidate
-    return best[2] if best else None
 
 
 def content_type_of(req: SwiftRequest) -> str:
@@ -59,7 +30,7 @@ def content_type_of(req: SwiftRequest) -> str:
     if not accept:
         return FORMATS["plain"]
     try:
-        chosen = _accept(accept)
+        chosen = accept_.best_match(accept, OFFERED)
     except ValueError:
         raise SwiftError(400, "Invalid Accept header") from None
     if chosen is None:

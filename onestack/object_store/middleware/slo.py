@@ -27,17 +27,20 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
+from onestack.object_store import ranges
 from onestack.object_store.errors import SwiftError
 from onestack.object_store.middleware.bulk import delete_report, report_body
 from onestack.object_store.middleware.large import (
-    CONDITION_HEADERS,
     Piece,
     best_match,
     call,
+    is_conditional,
     large_response,
+    manifest_head,
     md5_hex,
-    parse_range,
+    overlapping,
     status_line,
+    token_headers,
     unquote_etag,
 )
 from onestack.object_store.proxy.request import (
@@ -138,9 +141,9 @@ def _check_path_segment(seg: dict[str, Any], index: int, last: int, account: str
         spec = str(seg["range"])
         if "," in spec:
             return f"Index {index}: multiple ranges (only one allowed)"
-        if parse_range(f"bytes={spec}", 1 << 62) is None:
+        if ranges.parse_range(f"bytes={spec}") is None:
             return f"Index {index}: invalid range"
-        if size is not None and not parse_range(f"bytes={spec}", size):
+        if size is not None and not ranges.byte_ranges(f"bytes={spec}", size):
             return f"Index {index}: unsatisfiable range"
     return None
 
@@ -267,7 +270,7 @@ class StaticLargeObject:
         async def head(name: str) -> None:
             async with limit:
                 path = f"/{version}/{account}/{name.lstrip('/')}"
-                resp = await call(self, req.sub("HEAD", path, headers=_token(req), source=SOURCE))
+                resp = await call(self, req.sub("HEAD", path, headers=token_headers(req), source=SOURCE))
                 await resp.close()
                 heads[name] = resp
 
@@ -323,12 +326,8 @@ class StaticLargeObject:
         mode = req.query.get("multipart-manifest")
         if mode == "get":
             return await self.manifest_get(req)
-        probing = any(h in req.headers for h in (*CONDITION_HEADERS, "range"))
-        if probing:
-            # The object server would judge Range and conditionals against the manifest's own bytes:
-            # find out first whether this is a manifest, without them.
-            head = await self.app(req.sub("HEAD", req.path, headers=_plain(req), query={"multipart-manifest": "get"}))
-            await head.close()
+        if is_conditional(req):
+            head = await manifest_head(self.app, req)
             if not head.ok or not is_slo(head.headers):
                 return await self.app(req)
             if req.method == "HEAD" and SYSMETA_SIZE in head.headers and SYSMETA_ETAG in head.headers:
@@ -372,16 +371,7 @@ class StaticLargeObject:
     async def _pieces(self, req: SwiftRequest, root: str, segments: list[dict[str, Any]], start: int, end: int,
                       depth: int) -> AsyncIterator[Piece]:
         """The plain pieces covering [start, end) of the large object these segments make."""
-        offset = 0
-        for seg in segments:
-            length = _length(seg)
-            seg_start, seg_end = offset, offset + length
-            offset = seg_end
-            if seg_end <= start:
-                continue
-            if seg_start >= end:
-                break
-            lo, hi = max(start, seg_start) - seg_start, min(end, seg_end) - seg_start
+        for seg, lo, hi in overlapping(((seg, _length(seg)) for seg in segments), start, end):
             if "data" in seg:
                 yield Piece(path="", start=lo, end=hi, data=base64.b64decode(seg["data"]))
                 continue
@@ -398,7 +388,7 @@ class StaticLargeObject:
                         full_size=int(seg["bytes"]))
 
     async def _fetch_manifest(self, req: SwiftRequest, path: str) -> SwiftResponse:
-        resp = await call(self.app, req.sub("GET", path, headers=_token(req), query={"multipart-manifest": "get"},
+        resp = await call(self.app, req.sub("GET", path, headers=token_headers(req), query={"multipart-manifest": "get"},
                                             source=SOURCE))
         if resp.ok and is_slo(resp.headers):
             return resp
@@ -464,7 +454,7 @@ class StaticLargeObject:
                 yield {"name": seg["name"], **({"error": seg["error"]} if "error" in seg else {})}
 
     async def _segments_of(self, req: SwiftRequest, path: str) -> list[dict[str, Any]]:
-        resp = await call(self.app, req.sub("GET", path, headers=_token(req), query={"multipart-manifest": "get"},
+        resp = await call(self.app, req.sub("GET", path, headers=token_headers(req), query={"multipart-manifest": "get"},
                                             source=SOURCE))
         if resp.ok and is_slo(resp.headers):
             return _load(await _read_limited(resp))
@@ -489,12 +479,12 @@ def _validate(seg: dict[str, Any], head: SwiftResponse, last: bool, problems: li
     length = size
     rng = None
     if seg.get("range"):
-        ranges = parse_range(f"bytes={seg['range']}", size)
-        if not ranges:
+        wanted = ranges.byte_ranges(f"bytes={seg['range']}", size)
+        if not wanted:
             problems.append([quoted, "Unsatisfiable Range"])
-        elif ranges[0] != (0, size):
-            rng = f"{ranges[0][0]}-{ranges[0][1] - 1}"
-            length = ranges[0][1] - ranges[0][0]
+        elif wanted[0] != (0, size):
+            rng = f"{wanted[0][0]}-{wanted[0][1] - 1}"
+            length = wanted[0][1] - wanted[0][0]
     if length < 1 and not last:
         problems.append([quoted, "Too small; each segment must be at least 1 byte."])
     if seg.get("size_bytes") is not None and seg["size_bytes"] != size:
@@ -537,14 +527,6 @@ async def _read_limited(resp: SwiftResponse) -> bytes:
     if len(body) > MAX_MANIFEST_SIZE * 2:
         raise SwiftError(500, "Unable to load SLO manifest")
     return body
-
-
-def _token(req: SwiftRequest) -> dict[str, str]:
-    return {"x-auth-token": req.headers["x-auth-token"]} if "x-auth-token" in req.headers else {}
-
-
-def _plain(req: SwiftRequest) -> dict[str, str]:
-    return {k: v for k, v in req.headers.items() if k not in (*CONDITION_HEADERS, "range")}
 
 
 def _strip_swift_bytes(content_type: str) -> str:

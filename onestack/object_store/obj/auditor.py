@@ -10,12 +10,13 @@ host's reads and writes; the reads run in a thread (the diskfile's), one object 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from onestack.object_store.daemon import Periodic
 
 log = logging.getLogger("onestack.object_store.auditor")
 
@@ -57,7 +58,7 @@ class Throttle:
         await asyncio.sleep(max(0.0, ahead))
 
 
-class Auditor:
+class Auditor(Periodic):
     def __init__(self, host: str, device_names: Callable[[], list[str]], backend: Callable[[str], AuditBackend],
                  corrupt: tuple[type[Exception], ...], interval: float = 60.0,
                  bytes_per_second: float = 10 * 1024 * 1024) -> None:
@@ -67,7 +68,7 @@ class Auditor:
         self.corrupt = corrupt
         self.interval = interval
         self.bytes_per_second = bytes_per_second
-        self._task: asyncio.Task[None] | None = None
+        self.task_name = f"object-auditor-{host}"
         self.passes = 0
         self.last = AuditStats()
 
@@ -106,26 +107,7 @@ class Auditor:
         stats.bytes += length
         await throttle.spent(length)
 
-    async def _loop(self) -> None:
-        while True:
-            try:
-                stats = await self.run_once()
-                if stats.quarantined or stats.errors:
-                    log.info("audit pass on %s: %s", self.host, stats)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("audit pass on %s failed", self.host)
-            await asyncio.sleep(self.interval)
-
-    async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name=f"object-auditor-{self.host}")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
+    async def tick(self) -> None:
+        stats = await self.run_once()
+        if stats.quarantined or stats.errors:
+            log.info("audit pass on %s: %s", self.host, stats)

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from onestack.object_store.daemon import Periodic
 from onestack.object_store.obj.client import ObjectServerClient
 from onestack.object_store.obj.diskfile import FileBackend, classify, parse_name, read_trailer
 from onestack.object_store.ring.ring import Device
@@ -118,7 +119,7 @@ def _timestamp(value: str | None) -> Timestamp | None:
         return None
 
 
-class Replicator:
+class Replicator(Periodic):
     def __init__(self, host: str, devices_root: Path, rings: RingHolder, client: ObjectServerClient,
                  interval: float = 30.0, name_of: NameReader = read_name) -> None:
         self.host = host
@@ -127,7 +128,7 @@ class Replicator:
         self.client = client
         self.name_of = name_of
         self.interval = interval
-        self._task: asyncio.Task[None] | None = None
+        self.task_name = f"object-replicator-{host}"
         self.passes = 0
         self.last = PassStats()
 
@@ -137,15 +138,14 @@ class Replicator:
         total = PassStats()
         ring = self.rings.ring  # one ring for the whole pass
         for device in ring.devices_of(self.host):
-            objects = self.root / device.device / "objects"
-            if not objects.is_dir():
+            backend = FileBackend(self.root / device.device, fsync=False)
+            if not (backend.root / "objects").is_dir():
                 continue  # unmounted or not made yet: nothing of it to push
             # Writes a crash abandoned (their tmp files) go after an hour, as Swift's replicator does.
-            await asyncio.to_thread(FileBackend(self.root / device.device, fsync=False).cleanup_tmp)
-            for entry in sorted(os.listdir(objects)):
-                if not entry.isdigit() or int(entry) >= ring.partition_count:
+            await asyncio.to_thread(backend.cleanup_tmp)
+            for part in await asyncio.to_thread(backend.partitions):
+                if part >= ring.partition_count:
                     continue
-                part = int(entry)
                 primaries = ring.get_part_nodes(part)
                 handoff = device.id not in {d.id for d in primaries}
                 targets = primaries if handoff else [d for d in primaries if d.id != device.id]
@@ -281,34 +281,17 @@ class Replicator:
 
     # --- the daemon ---------------------------------------------------------------------------
 
-    async def _loop(self) -> None:
-        while True:
-            try:
-                stats = await self.run_once()
-                if stats.objects_pushed or stats.tombstones_pushed or stats.handoffs_removed or stats.failures:
-                    log.info("replication pass on %s: %s", self.host, stats)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("replication pass on %s failed", self.host)
-            await asyncio.sleep(self.interval)
-
-    async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name=f"object-replicator-{self.host}")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+    async def tick(self) -> None:
+        stats = await self.run_once()
+        if stats.objects_pushed or stats.tombstones_pushed or stats.handoffs_removed or stats.failures:
+            log.info("replication pass on %s: %s", self.host, stats)
 
 
 def _snapshot(part_dir: Path) -> dict[Path, list[str]]:
-    """Blocking: every hash dir of a partition and its file names."""
-    return {part_dir / suffix / hsh: _listdir(part_dir / suffix / hsh)
-            for suffix in _suffixes(part_dir) for hsh in _listdir(part_dir / suffix)}
+    """Blocking: every hash dir of a partition and its file names (the diskfile's walk)."""
+    backend = FileBackend(part_dir.parent.parent, fsync=False)
+    part = int(part_dir.name)
+    return {part_dir / suffix / hsh: _listdir(part_dir / suffix / hsh) for suffix, hsh in backend.iter_hashes(part)}
 
 
 def _remove_partition(part_dir: Path, snapshot: dict[Path, list[str]]) -> bool:

@@ -9,13 +9,12 @@ consistent copy and an out-of-order answer never rolls the ring back.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from onestack.core.db import Database
+from onestack.object_store.daemon import Periodic
 from onestack.object_store.ring import store
 from onestack.object_store.ring.ring import Ring
 from onestack.object_store.state import RingHolder
@@ -36,9 +35,13 @@ def adopt(holder: RingHolder, ring: Ring | dict[str, Any] | None) -> bool:
     return True
 
 
-class PeriodicRefresh:
+class PeriodicRefresh(Periodic):
     """Calls ``fetch`` every ``interval`` seconds and adopts what it answers; failures are logged
     and retried at the next tick (a ring a little old is still a valid ring)."""
+
+    task_name = "object-ring-refresh"
+    wait_first = True  # the caller has just loaded the ring
+    failure_level = logging.WARNING  # a database or bus hiccup: keep the ring, try again
 
     def __init__(self, holder: RingHolder, fetch: Callable[[], Awaitable[Ring | dict[str, Any] | None]],
                  interval: float, on_change: Callable[[Ring], None] | None = None) -> None:
@@ -46,7 +49,6 @@ class PeriodicRefresh:
         self.fetch = fetch
         self.interval = interval
         self.on_change = on_change
-        self._task: asyncio.Task[None] | None = None
 
     async def refresh(self) -> bool:
         changed = adopt(self.holder, await self.fetch())
@@ -54,26 +56,12 @@ class PeriodicRefresh:
             self.on_change(self.holder.ring)
         return changed
 
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                await self.refresh()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a database or bus hiccup: keep the ring, try again
-                log.warning("ring refresh failed", exc_info=True)
+    async def tick(self) -> None:
+        await self.refresh()
 
     async def start(self) -> None:
-        if self._task is None and self.interval > 0:
-            self._task = asyncio.create_task(self._loop(), name="object-ring-refresh")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        if self.interval > 0:  # 0: the ring is only replaced by what the caller adopts
+            await super().start()
 
 
 def from_database(db: Database, holder: RingHolder, interval: float) -> PeriodicRefresh:

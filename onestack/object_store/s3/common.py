@@ -136,6 +136,20 @@ class S3Call:
         found: list[dict[str, Any]] = json.loads(data)
         return found
 
+    async def listing_all(self, container: str, prefix: str) -> list[dict[str, Any]]:
+        """Every row of ``container`` under ``prefix``, page by page."""
+        rows: list[dict[str, Any]] = []
+        marker = ""
+        while True:
+            query = {"prefix": prefix, "limit": str(MAX_KEYS)}
+            if marker:
+                query["marker"] = marker
+            page = await self.listing(container, query)
+            rows += page
+            if len(page) < MAX_KEYS:
+                return rows
+            marker = page[-1]["name"]
+
     async def listing_account(self) -> list[dict[str, Any]]:
         resp = await self.must(await self.swift("GET", query={"format": "json", "limit": str(10000)}))
         data = await resp.read()

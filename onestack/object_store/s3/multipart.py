@@ -69,19 +69,11 @@ async def _parts(call: S3Call, upload: str) -> dict[int, dict[str, Any]]:
     """The upload's parts by number (every page of the segments listing)."""
     prefix = f"{call.key}/{upload}/"
     found: dict[int, dict[str, Any]] = {}
-    marker = ""
-    while True:
-        query = {"prefix": prefix, "limit": str(MAX_KEYS)}
-        if marker:
-            query["marker"] = marker
-        rows = await call.listing(_segments(call), query)
-        for row in rows:
-            number = row["name"][len(prefix):]
-            if number.isdigit():
-                found[int(number)] = row
-        if len(rows) < MAX_KEYS:
-            return found
-        marker = rows[-1]["name"]
+    for row in await call.listing_all(_segments(call), prefix):
+        number = row["name"][len(prefix):]
+        if number.isdigit():
+            found[int(number)] = row
+    return found
 
 
 async def initiate(call: S3Call) -> SwiftResponse:
@@ -226,18 +218,7 @@ async def list_uploads(call: S3Call) -> SwiftResponse:
     key_marker, id_marker = call.query.get("key-marker", ""), call.query.get("upload-id-marker", "")
     seg = await call.swift("HEAD", _segments(call))
     await seg.close()
-    rows: list[dict[str, Any]] = []
-    if seg.ok:
-        marker = ""
-        while True:
-            query = {"prefix": prefix, "limit": str(MAX_KEYS)}
-            if marker:
-                query["marker"] = marker
-            page = await call.listing(_segments(call), query)
-            rows += page
-            if len(page) < MAX_KEYS:
-                break
-            marker = page[-1]["name"]
+    rows = await call.listing_all(_segments(call), prefix) if seg.ok else []
     uploads: list[dict[str, Any]] = []
     for row in rows:
         match = _MARKER.match(row.get("name", ""))

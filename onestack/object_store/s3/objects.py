@@ -13,6 +13,7 @@ import logging
 import time
 from urllib.parse import unquote
 
+from onestack.object_store import conditions
 from onestack.object_store.proxy.request import Headers, SwiftResponse
 from onestack.object_store.s3.body import decoded
 from onestack.object_store.s3.common import (
@@ -32,7 +33,7 @@ MAX_KEY_LENGTH = 1024
 S3_ETAG = "x-object-sysmeta-s3api-etag"
 # Headers S3 keeps with an object that Swift stores as they are.
 KEPT = ("content-type", "content-disposition", "content-encoding", "cache-control", "content-language", "expires")
-CONDITIONS = ("if-match", "if-none-match", "if-modified-since", "if-unmodified-since")
+CONDITIONS = conditions.HEADERS
 OVERRIDES = {"response-content-type": "content-type", "response-content-language": "content-language",
              "response-expires": "expires", "response-cache-control": "cache-control",
              "response-content-disposition": "content-disposition",

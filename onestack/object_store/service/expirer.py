@@ -11,11 +11,11 @@ already answer 404 for an expired object; this removes its data and listing row 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from typing import Any
 
+from onestack.object_store.daemon import Periodic
 from onestack.object_store.errors import SwiftError
 from onestack.object_store.proxy.request import Headers, RequestContext, SwiftRequest
 from onestack.object_store.state import ObjectStoreState
@@ -24,40 +24,21 @@ from onestack.object_store.timestamp import Timestamp
 log = logging.getLogger("onestack.object_store.expirer")
 
 
-class ObjectExpirer:
+class ObjectExpirer(Periodic):
     """A worker (``start``/``stop``): a pass every ``expirer_interval`` seconds."""
+
+    task_name = "object-expirer"
 
     def __init__(self, state: ObjectStoreState, interval: float | None = None, batch: int = 500) -> None:
         self.state = state
         self.interval = state.config.expirer_interval if interval is None else interval
         self.batch = batch
-        self._task: asyncio.Task[None] | None = None
         # Entries the object servers refused (412: re-written since) whose row has not caught up
         # yet; skipped so they cannot hold the head of the queue. Forgotten once their row moves.
         self._refused: set[tuple[str, str, str, float]] = set()
 
-    async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="object-expirer")
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a database hiccup must not end the daemon
-                log.exception("object expirer pass failed")
-            await asyncio.sleep(self.interval)
+    async def tick(self) -> None:
+        await self.run_once()
 
     async def run_once(self, now: float | None = None) -> int:
         """One pass: every object due by ``now``; returns how many were deleted."""

@@ -7,8 +7,6 @@ import asyncio
 import hashlib
 import json
 import os
-import socket
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
@@ -17,33 +15,13 @@ import pytest
 
 from onestack.object_store.obj.clients import ObjectClients, make_client
 from onestack.object_store.obj.diskfile import BLOCK_SIZE
-from onestack.object_store.obj.http import HttpObjectClient, ObjectServerApp, make_http_server
+from onestack.object_store.obj.http import HttpObjectClient, ObjectServerApp
 from onestack.object_store.obj.server import ObjectServer
 from onestack.object_store.ring.ring import Device
-from onestack.object_store.rpcapi import ContainerUpdate
 from onestack.object_store.timestamp import Timestamp
+from tests.object_servers import Listing, free_port, http_served
 
 T = TypeVar("T")
-
-
-class Listing:
-    def __init__(self) -> None:
-        self.updates: list[ContainerUpdate] = []
-
-    async def update_container(self, update: ContainerUpdate) -> None:
-        self.updates.append(update)
-
-
-def free_port() -> int:
-    """A free port in this helper's range (21000-21999)."""
-    for port in range(21100, 21999):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port")
 
 
 def with_server(tmp_path: Path, scenario: Callable[[HttpObjectClient, Device, ObjectServer], Awaitable[T]]) -> T:
@@ -53,20 +31,12 @@ def with_server(tmp_path: Path, scenario: Callable[[HttpObjectClient, Device, Ob
     device = Device(id=1, host="remote", device="d1", port=port)
 
     async def main() -> T:
-        web = make_http_server(server, "127.0.0.1", port)
-        task = asyncio.create_task(web.serve())
-        deadline = time.monotonic() + 10
-        while not web.started:
-            if task.done() or time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start")
-            await asyncio.sleep(0.01)
-        client = HttpObjectClient(node_timeout=5)
-        try:
-            return await scenario(client, device, server)
-        finally:
-            await client.aclose()
-            web.should_exit = True
-            await task
+        async with http_served(server, port):
+            client = HttpObjectClient(node_timeout=5)
+            try:
+                return await scenario(client, device, server)
+            finally:
+                await client.aclose()
 
     return asyncio.run(main())
 

@@ -18,23 +18,11 @@ from onestack.object_store.obj.server import ObjectServer
 from onestack.object_store.ring.ring import hash_path
 from onestack.object_store.rpcapi import ContainerUpdate
 from onestack.object_store.timestamp import Timestamp
+from tests.object_servers import Listing
 
 T = TypeVar("T")
 PATH = "/AUTH_p/c/o"
 SUFFIX = "salt"
-
-
-class Listing:
-    """A ContainerUpdater that records updates (or fails while ``failing``)."""
-
-    def __init__(self) -> None:
-        self.updates: list[ContainerUpdate] = []
-        self.failing = False
-
-    async def update_container(self, update: ContainerUpdate) -> None:
-        if self.failing:
-            raise ConnectionError("container service down")
-        self.updates.append(update)
 
 
 @pytest.fixture

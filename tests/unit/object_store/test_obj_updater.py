@@ -14,19 +14,9 @@ from onestack.object_store.obj import updater
 from onestack.object_store.obj.server import ObjectServer
 from onestack.object_store.rpcapi import ContainerUpdate
 from onestack.object_store.timestamp import Timestamp
+from tests.object_servers import Listing
 
 T = TypeVar("T")
-
-
-class Listing:
-    def __init__(self) -> None:
-        self.updates: list[ContainerUpdate] = []
-        self.failing = False
-
-    async def update_container(self, update: ContainerUpdate) -> None:
-        if self.failing:
-            raise ConnectionError("down")
-        self.updates.append(update)
 
 
 def run(coro: Awaitable[T]) -> T:

@@ -35,6 +35,26 @@ def test_ranges_for_length(header: str, length: int, expected: list[tuple[int, i
     assert ranges.ranges_for_length(ranges.parse_range(header), length) == expected
 
 
+@pytest.mark.parametrize(("header", "expected"), [
+    (None, None),
+    ("bytes=0-9", [(0, 10)]),
+    ("bytes=5-", [(5, 100)]),
+    ("bytes=-10", [(90, 100)]),
+    ("bytes=-1000", [(0, 100)]),
+    ("bytes=90-1000", [(90, 100)]),
+    ("bytes=0-0,-1", [(0, 1), (99, 100)]),
+    ("bytes=100-", []),  # valid but beyond the end: 416
+    ("bytes=-0", []),
+    ("bytes=9-5", None),  # malformed: the whole header is ignored, as Swift does (SLO: invalid range)
+    ("bytes=a-b", None),
+    ("items=0-5", None),
+    ("bytes=", None),
+    ("bytes=-", None),
+])
+def test_byte_ranges_over_a_length(header: str | None, expected: list[tuple[int, int]] | None) -> None:
+    assert ranges.byte_ranges(header, 100) == expected
+
+
 def test_egregious_sets_are_unsatisfiable() -> None:
     many = "bytes=" + ",".join(f"{i}-{i}" for i in range(51))
     assert ranges.ranges_for_length(ranges.parse_range(many), 100) == []
