@@ -4,8 +4,8 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-12-06 21:09:45.742758
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import mysql
 
 revision = '0001'
