@@ -119,6 +119,11 @@ container-quotas account-quotas slo dlo proxy-logging proxy-server
 [app:proxy-server]
 use = egg:swift#proxy
 account_autocreate = true
+# Swift's defaults (10 s, 60 s) are for idle backends; eight 256 MiB transfers through one worker
+# per server on two shared cores stall a backend read longer than that, and Swift then answers
+# 503 or cuts the body. onestack's object server is in-process and has no such timeout.
+node_timeout = 60
+client_timeout = 120
 
 [filter:tempauth]
 use = egg:swift#tempauth

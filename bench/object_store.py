@@ -168,7 +168,11 @@ async def _run(target: Target, clients: int, work: Callable[[Conn, int], Awaitab
         n = 0
         try:
             while until(index, n, time.perf_counter() - started) and not result.errors:
-                status, size = await work(conn, index * 1_000_000 + n)
+                try:
+                    status, size = await work(conn, index * 1_000_000 + n)
+                except (OSError, asyncio.IncompleteReadError) as exc:  # ConnectionError is an OSError
+                    result.errors.append(f"{type(exc).__name__}: {exc}"[:80])
+                    return
                 if status >= 300:
                     result.errors.append(f"HTTP {status}")
                     return

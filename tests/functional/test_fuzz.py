@@ -429,6 +429,8 @@ def _object_ids(client: httpx.Client, tag: str, project: str) -> dict[tuple[str,
     container, obj = f"fuzz-{tag}", "fuzz-object"
     for path, body in ((f"{account}/{container}", None), (f"{account}/{container}/{obj}", b"fuzz")):
         made = client.put(f"/object-store/v1/{path}", content=body)
+        if made.status_code == 501:  # a controller still a stub: its paths get unknown names
+            return {("object-store", "account"): account}
         assert made.status_code in (201, 202), made.text
     return {("object-store", "account"): account, ("object-store", "container"): container,
             ("object-store", "object"): obj}

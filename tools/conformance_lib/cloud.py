@@ -424,6 +424,7 @@ def object_store_facts(admin: Admin) -> ObjectStoreFacts:
     if not isinstance(info, dict):
         return ObjectStoreFacts()
     sections = tuple(sorted(str(k) for k in info if k != "admin"))
-    tempurl = info.get("tempurl") if isinstance(info.get("tempurl"), dict) else {}
-    digests = tuple(str(d) for d in tempurl.get("allowed_digests", ()) or ())
+    tempurl = info.get("tempurl")
+    allowed = tempurl.get("allowed_digests") if isinstance(tempurl, dict) else None
+    digests = tuple(str(d) for d in allowed or ())
     return ObjectStoreFacts(discoverable=True, sections=sections, tempurl_digests=digests)
