@@ -404,6 +404,9 @@ def test_copy_errors(sw: Connection, cont: str) -> None:
     assert (status, body) == (412, b"Destination header must be of the form <container name>/<object name>")
     status, _, body = raw(sw, "COPY", f"{cont}/s")
     assert (status, body) == (412, b"Destination header required")
+    # A NUL in a destination is refused as in a URL (PostgreSQL cannot hold one: it was a 500 there).
+    status, _, body = raw(sw, "COPY", f"{cont}/s", headers={"Destination": "%00/o"})
+    assert (status, body) == (412, b"Invalid UTF8 or contains NULL")
     status, _, body = raw(sw, "PUT", f"{cont}/t", headers={"X-Copy-From": f"{cont}/s"}, body=b"abc")
     assert (status, body) == (400, b"Copy requests require a zero byte body")
     assert status_of(sw.put_object, cont, "t", None, headers={"X-Copy-From": f"{cont}/s",

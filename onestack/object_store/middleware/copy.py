@@ -11,7 +11,7 @@ The answer carries ``X-Copied-From``, ``X-Copied-From-Account``, ``X-Copied-From
 
 from __future__ import annotations
 
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from onestack.object_store import conditions
 from onestack.object_store.errors import SwiftError
@@ -22,6 +22,7 @@ from onestack.object_store.proxy.request import (
     Middleware,
     SwiftRequest,
     SwiftResponse,
+    decode_text,
     split_path,
 )
 from onestack.object_store.state import ObjectStoreState
@@ -54,7 +55,7 @@ def _copy_meta(source: Headers, dest: Headers) -> None:
 
 def _container_and_object(value: str, header: str) -> tuple[str, str]:
     """``<container>/<object>`` (percent-encoded, optional leading slash); 412 otherwise."""
-    text = unquote(value)
+    text = decode_text(value)
     if not text.startswith("/"):
         text = "/" + text
     parts = text[1:].split("/", 1)
@@ -65,7 +66,7 @@ def _container_and_object(value: str, header: str) -> tuple[str, str]:
 
 def _account(value: str) -> str:
     """Swift's check_account_format."""
-    name = unquote(value)
+    name = decode_text(value)
     if not name:
         raise SwiftError(412, "Account name cannot be empty")
     if "/" in name:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote_to_bytes
 
 from onestack.core.auth import AuthContext
 from onestack.object_store.errors import SwiftError
@@ -110,6 +110,18 @@ class RequestContext:
     cache: dict[str, Any] = field(default_factory=dict)
 
 
+def decode_text(value: str) -> str:
+    """Percent-decoded client text that names something (a path, a Destination, an account):
+    it must be UTF-8 and hold no NUL, else 412 as Swift answers a bad URL."""
+    try:
+        text = unquote_to_bytes(value).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SwiftError(412, "Invalid UTF8 or contains NULL") from exc
+    if "\x00" in text:
+        raise SwiftError(412, "Invalid UTF8 or contains NULL")
+    return text
+
+
 def split_path(path: str) -> tuple[str, str | None, str | None, str | None]:
     """``/v1/a/c/o`` → (version, account, container, object); the object keeps its slashes.
     Empty segments before the object are not allowed (``/v1//c``): ValueError."""
@@ -173,7 +185,11 @@ class SwiftRequest:
     def sub(self, method: str, path: str, *, headers: dict[str, str] | Headers | None = None,
             body: bytes | AsyncIterator[bytes] = b"", query: dict[str, str] | None = None,
             source: str = "") -> SwiftRequest:
-        """A sub-request with this request's caller and authorization (Swift's make_subrequest)."""
+        """A sub-request with this request's caller and authorization (Swift's make_subrequest).
+        A path built from client text (a COPY's Destination, a manifest) is checked as the adapter
+        checks a client's: no NUL, which no database column can hold."""
+        if "\x00" in path:
+            raise SwiftError(412, "Invalid UTF8 or contains NULL")
         ctx = replace(self.ctx, source=source or self.ctx.source, cache=self.ctx.cache)
         return SwiftRequest(method=method, path=path, query=dict(query or {}), headers=Headers(headers or {}),
                             body=Body(body), ctx=ctx, host_url=self.host_url, script_name=self.script_name)
