@@ -10,6 +10,7 @@ too fails on the unique key; the whole unit is then retried and finds the row.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -110,9 +111,23 @@ def _apply_update(session: Session, update: ContainerUpdate) -> bool:
     return True
 
 
+def _retrieved(future: asyncio.Future[None]) -> None:
+    """Marks an update's error as seen: its caller may have stopped waiting (the pending stays)."""
+    if not future.cancelled():
+        future.exception()
+
+
+def _apply_updates(session: Session, updates: list[ContainerUpdate]) -> None:
+    for update in updates:
+        _apply_update(session, update)
+
+
 class ContainerService:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Container updates waiting for the writer, applied together (group commit).
+        self._updates: list[tuple[ContainerUpdate, asyncio.Future[None]]] = []
+        self._applying: asyncio.Task[None] | None = None
 
     async def _write(self, fn: Callable[..., T], *args: Any) -> T:
         """A write unit retried when a concurrent creator won a unique key (it then finds the row)."""
@@ -230,7 +245,39 @@ class ContainerService:
         """An object server's report (``container_updates.ContainerUpdater``): upsert the listing row
         when the update is newer than it, and keep the container's counts in the same transaction.
         An update for a container that does not exist is dropped (Swift's container server refuses it)."""
-        await self._write(_apply_update, update)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        future.add_done_callback(_retrieved)
+        if self._applying is not None and self._applying.get_loop() is not loop:
+            self._applying, self._updates = None, []  # left by a loop that is gone (tests run several)
+        self._updates.append((update, future))
+        if self._applying is None or self._applying.done():
+            self._applying = asyncio.create_task(self._apply_updates())
+        await asyncio.shield(future)  # a caller that gives up does not cancel the others' batch
+
+    async def _apply_updates(self) -> None:
+        """Applies the waiting updates, those that arrive meanwhile in the next transaction: with
+        many concurrent PUTs, one SQLite write (and commit) serves many of them instead of each
+        queueing for its own. A batch that fails is applied again one update at a time, so one
+        bad update fails only its own caller."""
+        while self._updates:
+            batch, self._updates = self._updates, []
+            try:
+                await self.db.write(_apply_updates, [u for u, _ in batch])
+            except Exception:  # noqa: BLE001 - each update answers for itself below
+                for update, future in batch:
+                    try:
+                        await self._write(_apply_update, update)
+                    except Exception as exc:  # noqa: BLE001 - its caller's error
+                        if not future.done():
+                            future.set_exception(exc)
+                    else:
+                        if not future.done():
+                            future.set_result(None)
+                continue
+            for _, future in batch:
+                if not future.done():
+                    future.set_result(None)
 
     async def expired(self, now: float, limit: int) -> list[dict[str, Any]]:
         """Listed objects whose X-Delete-At has passed: [{account, container, obj, delete_at}] (the expirer's queue)."""
