@@ -151,6 +151,14 @@ class ContainerService:
 
         return await self.db.read(read)
 
+    async def infos(self, account: str, container: str) -> tuple[AccountInfo | None, ContainerInfo | None]:
+        """The account's and the container's info in one read (an object PUT needs both)."""
+        def read(session: Session) -> tuple[AccountInfo | None, ContainerInfo | None]:
+            row = _container(session, account, container)
+            return accounts.info(session, account), None if row is None else _info(row)
+
+        return await self.db.read(read)
+
     async def list_containers(self, account: str, params: ListingParams
                               ) -> tuple[AccountInfo | None, list[dict[str, Any]]]:
         """The account's info and one page of its containers (the info and the page from one snapshot)."""

@@ -214,3 +214,13 @@ def test_concurrent_updates_share_a_transaction_and_fail_alone(svc: ContainerSer
     # A later loop (the service outlives it) still gets its updates applied.
     run(svc.update_container(upd("later", "0000000011.00000", size=1)))
     assert "later" in names(svc)
+
+
+def test_infos_reads_account_and_container_together(svc: ContainerService) -> None:
+    assert run(svc.infos(A, "c")) == (None, None)
+    run(svc.put_container(A, "c", {"x-container-meta-a": "1"}))
+    run(svc.update_container(upd("o", "0000000010.00000", size=5)))
+    acct, cont = run(svc.infos(A, "c"))
+    assert acct == run(svc.account_info(A)) and cont == run(svc.container_info(A, "c"))
+    assert (acct.object_count, cont.object_count, cont.meta) == (1, 1, {"x-container-meta-a": "1"})
+    assert run(svc.infos(A, "other")) == (acct, None)
