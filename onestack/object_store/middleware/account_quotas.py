@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from onestack.object_store.errors import SwiftError
+from onestack.object_store.proxy.container import get_infos
 from onestack.object_store.proxy.request import Handler, Middleware, SwiftRequest, SwiftResponse
 from onestack.object_store.service.info import AccountInfo
 from onestack.object_store.state import ObjectStoreState
@@ -91,7 +92,8 @@ def factory(state: ObjectStoreState) -> Middleware | None:
                         resp.headers[f"x-account-{name}"] = value
                 return resp
             if req.method == "PUT" and obj is not None and not is_reseller(req):
-                info = await state.containers.account_info(account)
+                # The request's info cache, the container's info read with it (needed next).
+                info, _ = await get_infos(state, req, account, container)
                 if info is not None and over_quota(info, req.content_length or 0):
                     reject_after(req)
             return await app(req)

@@ -6,6 +6,7 @@ container holds. An object PUT whose declared length (or one more object) would 
 from __future__ import annotations
 
 from onestack.object_store.errors import SwiftError
+from onestack.object_store.proxy.container import get_infos
 from onestack.object_store.proxy.request import Handler, Middleware, SwiftRequest, SwiftResponse
 from onestack.object_store.service.info import ContainerInfo
 from onestack.object_store.state import ObjectStoreState
@@ -41,7 +42,9 @@ def factory(state: ObjectStoreState) -> Middleware | None:
                 if value and not value.isdigit():
                     raise SwiftError(400, "Invalid count quota.")
             elif obj is not None and req.method == "PUT":
-                info = await state.containers.container_info(account, container)
+                # Through the request's info cache (the object controller reads it next), with
+                # the account's (account_quotas reads it next): one database read for both.
+                _, info = await get_infos(state, req, account, container)
                 if info is not None and over_quota(info, req.content_length or 0):
                     req.acl = info.write_acl
                     await req.authorize()  # 401/403 before telling anything about the container

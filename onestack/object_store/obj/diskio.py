@@ -112,11 +112,15 @@ class ObjectReader:
                 os.close(fd)
 
 
+IOV_BATCH = 512  # iovecs per writev (under every system's IOV_MAX)
+SMALL_PIECE = 64 * 1024  # chunks under this are joined before hashing and writing
+
+
 class ObjectWriter:
-    """A new ``.data`` being written: chunks are buffered to 1 MiB and written, hashed and
-    CRC'd in a thread; ``commit`` finishes the file and renames it into place. The tmp file is
-    made on the first write, and a small last block is hashed on the event loop and written by
-    ``commit``'s thread call: a small object costs one thread call."""
+    """A new ``.data`` being written: chunks are collected (not copied) until they make at least
+    1 MiB, then hashed, CRC'd per 1 MiB block and written (one ``writev``) in a thread while the
+    next ones arrive. The tmp file is made on the first write, and a small object is hashed on
+    the event loop and written by ``commit``'s thread call: a small object costs one thread call."""
 
     SMALL_TAIL = 256 * 1024
 
@@ -126,11 +130,14 @@ class ObjectWriter:
         self.tmp: Path | None = None
         self.md5 = hashlib.md5(usedforsecurity=False)
         self.crcs: list[int] = []
+        self._crc = 0  # CRC of the current block's bytes so far
+        self._fill = 0  # bytes of the current (not yet complete) block hashed so far
         self.size = 0  # bytes hashed
         self.received = 0  # bytes given to write()
-        self._pending = bytearray()  # received, not hashed yet
+        self._pending: list[bytes | bytearray] = []  # received, not hashed yet
+        self._pending_len = 0
         self._tail = b""  # hashed, not written yet
-        # The previous blocks' write, running while the next ones arrive (one at a time, in order).
+        # The previous pieces' write, running while the next ones arrive (one at a time, in order).
         self._writing: Future[None] | None = None
 
     def _write(self, data: bytes | memoryview) -> None:
@@ -140,18 +147,35 @@ class ObjectWriter:
         while len(view):
             view = view[os.write(self.fd, view):]
 
-    def _hash(self, block: bytes | memoryview) -> None:
-        self.md5.update(block)
-        self.crcs.append(zlib.crc32(block))
-        self.size += len(block)
-
-    def _write_blocks(self, data: bytes) -> None:
+    def _hash(self, data: bytes | bytearray | memoryview) -> None:
+        """MD5 of everything, a CRC32 per 1 MiB block: incremental, so chunks need not be joined."""
         view = memoryview(data)
+        self.md5.update(view)
+        self.size += len(view)
         while len(view):
-            block = view[:BLOCK_SIZE]
-            self._hash(block)
-            self._write(block)
-            view = view[len(block):]
+            piece = view[:BLOCK_SIZE - self._fill]
+            self._crc = zlib.crc32(piece, self._crc)
+            self._fill += len(piece)
+            view = view[len(piece):]
+            if self._fill == BLOCK_SIZE:
+                self.crcs.append(self._crc)
+                self._crc, self._fill = 0, 0
+
+    def _end_blocks(self) -> None:
+        if self._fill:
+            self.crcs.append(self._crc)
+            self._crc, self._fill = 0, 0
+
+    def _write_pieces(self, pieces: list[bytes | bytearray]) -> None:
+        for piece in pieces:
+            self._hash(piece)
+        if self.fd is None:
+            self.fd, self.tmp = self.backend._tmp_file()
+        for i in range(0, len(pieces), IOV_BATCH):
+            batch = pieces[i:i + IOV_BATCH]
+            written = os.writev(self.fd, batch)
+            if written < sum(len(p) for p in batch):  # a short write (rare): the rest as one
+                self._write(b"".join(batch)[written:])
 
     async def _wait_writing(self) -> None:
         future, self._writing = self._writing, None
@@ -159,24 +183,31 @@ class ObjectWriter:
             await asyncio.wrap_future(future)  # raises the write's error, if any
 
     async def write(self, chunk: bytes) -> None:
+        """Takes ``chunk`` without copying it (unless tiny): the caller must not change it."""
         self.received += len(chunk)
-        self._pending += chunk
-        if len(self._pending) >= BLOCK_SIZE:
+        last = self._pending[-1] if self._pending else None
+        if len(chunk) < SMALL_PIECE and isinstance(last, bytearray) and len(last) < SMALL_PIECE:
+            last += chunk  # tiny chunks (a trickling client) joined: one hash call, one iovec each
+        else:
+            self._pending.append(bytearray(chunk) if len(chunk) < SMALL_PIECE else chunk)
+        self._pending_len += len(chunk)
+        if self._pending_len >= BLOCK_SIZE:
             await self._wait_writing()
-            whole = len(self._pending) - len(self._pending) % BLOCK_SIZE
-            data, self._pending = bytes(self._pending[:whole]), self._pending[whole:]
-            self._writing = IO_POOL.submit(self._write_blocks, data)
+            pieces, self._pending, self._pending_len = self._pending, [], 0
+            self._writing = IO_POOL.submit(self._write_pieces, pieces)
 
     async def flush(self) -> str:
         """Hashes (and writes, unless small) what is buffered; answers the data's MD5 (its ETag)."""
         await self._wait_writing()
-        data, self._pending = bytes(self._pending), bytearray()
-        if len(data) <= self.SMALL_TAIL:
+        pieces, self._pending, self._pending_len = self._pending, [], 0
+        if sum(len(p) for p in pieces) <= self.SMALL_TAIL:
+            data = b"".join(pieces)
             if data:
                 self._hash(data)
                 self._tail = data
-        else:
-            await run_io(self._write_blocks, data)
+        elif pieces:
+            await run_io(self._write_pieces, pieces)
+        self._end_blocks()
         return self.md5.hexdigest()
 
     async def commit(self, timestamp: Timestamp, metadata: dict[str, str],

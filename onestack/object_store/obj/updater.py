@@ -93,7 +93,8 @@ def list_pendings(device_root: Path) -> list[Pending]:
         except (FileNotFoundError, NotADirectoryError):
             continue
         if not names:
-            _rmdir_quiet(sdir)
+            # Left in place: the next PUT of that suffix would make it again (a mkdir on the
+            # write path), and there are at most 4096 of them per device.
             continue
         for name in names:
             hsh, _, ts = name.partition("-")
@@ -109,13 +110,6 @@ def list_pendings(device_root: Path) -> list[Pending]:
             out.append(Pending(path, hsh, ts, body))
     out.sort(key=lambda p: (p.hsh, p.timestamp), reverse=True)
     return out
-
-
-def _rmdir_quiet(path: Path) -> None:
-    try:
-        os.rmdir(path)
-    except OSError:
-        pass
 
 
 def _file_landed(device_root: Path, pending: Pending) -> bool | None:

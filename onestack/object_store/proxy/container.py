@@ -55,6 +55,16 @@ async def get_account_info(state: ObjectStoreState, req: SwiftRequest, account: 
     return info
 
 
+async def get_infos(state: ObjectStoreState, req: SwiftRequest, account: str,
+                    container: str) -> tuple[AccountInfo | None, ContainerInfo | None]:
+    """Both infos, in one database read when neither is cached yet: an object PUT reads the
+    account (quotas) and then the container, and each read is a trip to a database thread."""
+    akey, ckey = _key("account", account), _key("container", account, container)
+    if akey not in req.ctx.cache and ckey not in req.ctx.cache:
+        req.ctx.cache[akey], req.ctx.cache[ckey] = await state.containers.infos(account, container)
+    return await get_account_info(state, req, account), await get_container_info(state, req, account, container)
+
+
 def forget_info(req: SwiftRequest, account: str, container: str | None = None) -> None:
     """Drop cached info after a write changed it (the account's stats change with its containers)."""
     req.ctx.cache.pop(_key("account", account), None)

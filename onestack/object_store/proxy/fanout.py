@@ -21,7 +21,7 @@ log = logging.getLogger("onestack.object_store.proxy.obj")
 
 FEED_DEPTH = 2  # chunks queued per object server
 SENTINEL_END = b""
-WRITE_CHUNK = 256 * 1024  # bytes handed to the object servers at a time
+WRITE_CHUNK = 64 * 1024  # at least this many bytes handed to the object servers at a time (uvicorn's reads mostly are: they pass uncopied)
 
 
 def is_node_error(status: int) -> bool:
@@ -135,15 +135,18 @@ async def open_writers(state: ObjectStoreState, part: int, primaries: list[Devic
 
 async def coalesce(source: AsyncIterator[bytes], size: int = WRITE_CHUNK) -> AsyncIterator[bytes]:
     """The client's small network reads joined into larger writes: fewer hand-overs per replica
-    (each is a queue hop and a disk write in a thread), still a bounded amount of memory."""
-    buf = bytearray()
+    (each is a queue hop and a disk write in a thread), still a bounded amount of memory. Pieces
+    are joined once (no growing buffer), and a large enough read passes through as it is."""
+    parts: list[bytes] = []
+    held = 0
     async for chunk in source:
-        if not buf and len(chunk) >= size:
+        if not parts and len(chunk) >= size:
             yield chunk
             continue
-        buf += chunk
-        if len(buf) >= size:
-            yield bytes(buf)
-            buf.clear()
-    if buf:
-        yield bytes(buf)
+        parts.append(chunk)
+        held += len(chunk)
+        if held >= size:
+            yield b"".join(parts)
+            parts, held = [], 0
+    if parts:
+        yield b"".join(parts)

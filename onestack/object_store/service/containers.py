@@ -10,11 +10,13 @@ too fails on the unique key; the whole unit is then retried and finds the row.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, false, select
+from sqlalchemy import delete, false, func, insert, select
+from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -78,41 +80,59 @@ def listing_record(row: Any, account: str) -> dict[str, Any]:
 
 def _apply_update(session: Session, update: ContainerUpdate) -> bool:
     """Record one object's new state; False when there is no such container (the update is
-    dropped, as Swift's container server refuses it) or the row is already as new."""
-    container = _container(session, update["account"], update["container"], lock=True)
+    dropped, as Swift's container server refuses it) or the row is already as new. Plain SQL
+    statements, no ORM objects: the unit of work's flush was most of a container update's cost."""
+    container = session.execute(
+        select(Container.id).where(Container.account == update["account"], Container.name == update["container"])
+        .with_for_update()).scalar_one_or_none()
     if container is None:
         return False
     key = name_hash(update["obj"])
-    row = session.scalars(select(ListedObject).where(ListedObject.container_id == container.id,
-                                                     ListedObject.name_hash == key)).one_or_none()
+    row = session.execute(select(ListedObject.id, ListedObject.timestamp, ListedObject.deleted, ListedObject.size)
+                          .where(ListedObject.container_id == container, ListedObject.name_hash == key)).one_or_none()
     timestamp = Timestamp.parse(update["timestamp"])
     if row is not None and Timestamp.parse(row.timestamp) >= timestamp:
         return False  # older or repeated: newer-timestamp-wins
     deleted = update["op"].upper() == "DELETE"
     size = 0 if deleted else int(update.get("size") or 0)
     count_delta, bytes_delta = (0, 0) if deleted else (1, size)
-    if row is None:
-        row = ListedObject(container_id=container.id, name=update["obj"], name_hash=key)
-        session.add(row)
-    elif not row.deleted:
+    if row is not None and not row.deleted:
         count_delta -= 1
         bytes_delta -= int(row.size or 0)
-    row.timestamp = timestamp.internal
-    row.deleted = deleted
-    row.size = size
-    row.content_type = "" if deleted else update.get("content_type") or ""
-    row.etag = "" if deleted else update.get("etag") or ""
-    row.delete_at = None if deleted else update.get("delete_at")
-    row.extra = {} if deleted else dict(update.get("extra") or {})
-    container.object_count = int(container.object_count or 0) + count_delta
-    container.bytes_used = int(container.bytes_used or 0) + bytes_delta
-    session.flush()
+    values = {"timestamp": timestamp.internal, "deleted": deleted, "size": size,
+              "content_type": "" if deleted else update.get("content_type") or "",
+              "etag": "" if deleted else update.get("etag") or "",
+              "delete_at": None if deleted else update.get("delete_at"),
+              "extra": {} if deleted else dict(update.get("extra") or {})}
+    if row is None:
+        session.execute(insert(ListedObject).values(container_id=container, name=update["obj"], name_hash=key,
+                                                    **values))
+    else:
+        session.execute(sql_update(ListedObject).where(ListedObject.id == row.id).values(**values))
+    if count_delta or bytes_delta:
+        session.execute(sql_update(Container).where(Container.id == container).values(
+            object_count=func.coalesce(Container.object_count, 0) + count_delta,
+            bytes_used=func.coalesce(Container.bytes_used, 0) + bytes_delta))
     return True
+
+
+def _retrieved(future: asyncio.Future[None]) -> None:
+    """Marks an update's error as seen: its caller may have stopped waiting (the pending stays)."""
+    if not future.cancelled():
+        future.exception()
+
+
+def _apply_updates(session: Session, updates: list[ContainerUpdate]) -> None:
+    for update in updates:
+        _apply_update(session, update)
 
 
 class ContainerService:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Container updates waiting for the writer, applied together (group commit).
+        self._updates: list[tuple[ContainerUpdate, asyncio.Future[None]]] = []
+        self._applying: asyncio.Task[None] | None = None
 
     async def _write(self, fn: Callable[..., T], *args: Any) -> T:
         """A write unit retried when a concurrent creator won a unique key (it then finds the row)."""
@@ -133,6 +153,14 @@ class ContainerService:
         def read(session: Session) -> ContainerInfo | None:
             row = _container(session, account, container)
             return None if row is None else _info(row)
+
+        return await self.db.read(read)
+
+    async def infos(self, account: str, container: str) -> tuple[AccountInfo | None, ContainerInfo | None]:
+        """The account's and the container's info in one read (an object PUT needs both)."""
+        def read(session: Session) -> tuple[AccountInfo | None, ContainerInfo | None]:
+            row = _container(session, account, container)
+            return accounts.info(session, account), None if row is None else _info(row)
 
         return await self.db.read(read)
 
@@ -230,7 +258,39 @@ class ContainerService:
         """An object server's report (``container_updates.ContainerUpdater``): upsert the listing row
         when the update is newer than it, and keep the container's counts in the same transaction.
         An update for a container that does not exist is dropped (Swift's container server refuses it)."""
-        await self._write(_apply_update, update)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        future.add_done_callback(_retrieved)
+        if self._applying is not None and self._applying.get_loop() is not loop:
+            self._applying, self._updates = None, []  # left by a loop that is gone (tests run several)
+        self._updates.append((update, future))
+        if self._applying is None or self._applying.done():
+            self._applying = asyncio.create_task(self._apply_updates())
+        await asyncio.shield(future)  # a caller that gives up does not cancel the others' batch
+
+    async def _apply_updates(self) -> None:
+        """Applies the waiting updates, those that arrive meanwhile in the next transaction: with
+        many concurrent PUTs, one SQLite write (and commit) serves many of them instead of each
+        queueing for its own. A batch that fails is applied again one update at a time, so one
+        bad update fails only its own caller."""
+        while self._updates:
+            batch, self._updates = self._updates, []
+            try:
+                await self.db.write(_apply_updates, [u for u, _ in batch])
+            except Exception:  # noqa: BLE001 - each update answers for itself below
+                for update, future in batch:
+                    try:
+                        await self._write(_apply_update, update)
+                    except Exception as exc:  # noqa: BLE001 - its caller's error
+                        if not future.done():
+                            future.set_exception(exc)
+                    else:
+                        if not future.done():
+                            future.set_result(None)
+                continue
+            for _, future in batch:
+                if not future.done():
+                    future.set_result(None)
 
     async def expired(self, now: float, limit: int) -> list[dict[str, Any]]:
         """Listed objects whose X-Delete-At has passed: [{account, container, obj, delete_at}] (the expirer's queue)."""

@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import os
 import time
+import zlib
 from collections.abc import Awaitable
 from pathlib import Path
 from typing import TypeVar
@@ -368,3 +369,30 @@ def test_a_bad_block_of_a_replaced_file_does_not_quarantine_the_new_one(backend:
     run(scenario())
     assert run(read_all(backend)) == b"fresh"
     assert not (backend.root / "quarantined").exists()
+
+
+@pytest.mark.parametrize("sizes", [
+    [1] * 3000 + [BLOCK_SIZE + 7] + [5] * 100,  # a trickle, then one chunk across a block boundary
+    [300_001] * 8,  # chunks that never line up with the blocks
+    [3 * BLOCK_SIZE + 1],  # one chunk holding several blocks
+    [BLOCK_SIZE - 1, 2, BLOCK_SIZE - 1],  # a block ends one byte into a chunk
+])
+def test_writer_blocks_whatever_the_chunking(backend: FileBackend, sizes: list[int]) -> None:
+    """The CRC per 1 MiB block and the MD5 do not depend on how the body arrived."""
+    data = os.urandom(sum(sizes))
+
+    async def write() -> str:
+        writer = await backend.create(PART, HSH)
+        offset = 0
+        for size in sizes:
+            await writer.write(data[offset:offset + size])
+            offset += size
+        etag = await writer.flush()
+        await writer.commit(ts(1), {"name": "/a/c/o", "x-timestamp": ts(1).internal, "etag": etag,
+                                    "content-length": str(len(data)), "content-type": "x/y"})
+        return etag
+
+    assert run(write()) == hashlib.md5(data).hexdigest()
+    files = run(backend.read_metadata(PART, HSH))
+    assert files.crcs == [zlib.crc32(data[i:i + BLOCK_SIZE]) for i in range(0, len(data), BLOCK_SIZE)]
+    assert run(read_all(backend)) == data

@@ -194,3 +194,33 @@ def test_delimiter_across_batches(svc: ContainerService) -> None:
     assert names(svc, delimiter="/", limit="52") == expected[:52]
     assert names(svc, delimiter="/", reverse="1") == expected[::-1]
     assert names(svc, delimiter="/", marker="f050/") == expected[52:]
+
+
+def test_concurrent_updates_share_a_transaction_and_fail_alone(svc: ContainerService) -> None:
+    """Updates arriving together are applied together; one that cannot be applied fails only its
+    own caller (the batch is applied again one by one)."""
+    run(svc.put_container(A, "c", {}))
+
+    async def scenario() -> list[Any]:
+        updates = [upd(f"o{i}", "0000000010.00000", size=i) for i in range(10)]
+        updates.insert(5, upd("bad", "0000000010.00000", size="lots"))  # type: ignore[arg-type]
+        return await asyncio.gather(*(svc.update_container(u) for u in updates), return_exceptions=True)
+
+    results = run(scenario())
+    assert [type(r) for r in results].count(ValueError) == 1 and isinstance(results[5], ValueError)
+    info = run(svc.container_info(A, "c"))
+    assert (info.object_count, info.bytes_used) == (10, sum(range(10)))
+    assert "bad" not in names(svc)
+    # A later loop (the service outlives it) still gets its updates applied.
+    run(svc.update_container(upd("later", "0000000011.00000", size=1)))
+    assert "later" in names(svc)
+
+
+def test_infos_reads_account_and_container_together(svc: ContainerService) -> None:
+    assert run(svc.infos(A, "c")) == (None, None)
+    run(svc.put_container(A, "c", {"x-container-meta-a": "1"}))
+    run(svc.update_container(upd("o", "0000000010.00000", size=5)))
+    acct, cont = run(svc.infos(A, "c"))
+    assert acct == run(svc.account_info(A)) and cont == run(svc.container_info(A, "c"))
+    assert (acct.object_count, cont.object_count, cont.meta) == (1, 1, {"x-container-meta-a": "1"})
+    assert run(svc.infos(A, "other")) == (acct, None)
