@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from onestack.object_store import conditions
 from onestack.object_store.errors import SwiftError
+from onestack.object_store.proxy.constraints import check_account_format
 from onestack.object_store.proxy.request import (
     Body,
     Handler,
@@ -64,16 +65,6 @@ def _container_and_object(value: str, header: str) -> tuple[str, str]:
     return parts[0], parts[1]
 
 
-def _account(value: str) -> str:
-    """Swift's check_account_format."""
-    name = decode_text(value)
-    if not name:
-        raise SwiftError(412, "Account name cannot be empty")
-    if "/" in name:
-        raise SwiftError(412, "Account name cannot contain slashes")
-    return name
-
-
 def factory(state: ObjectStoreState) -> Middleware | None:
     max_size = state.config.max_file_size
 
@@ -100,7 +91,7 @@ def factory(state: ObjectStoreState) -> Middleware | None:
             raise SwiftError(412, "Destination header required")
         dest_account = account
         if "destination-account" in req.headers:
-            dest_account = _account(req.headers["destination-account"])
+            dest_account = check_account_format(req.headers["destination-account"])
             req.headers["x-copy-from-account"] = quote(account)
             del req.headers["destination-account"]
         dest_container, dest_obj = _container_and_object(req.headers["destination"], "Destination")
@@ -117,7 +108,7 @@ def factory(state: ObjectStoreState) -> Middleware | None:
             raise SwiftError(400, "Copy requests require a zero byte body")
         src_account = dest_account
         if req.headers.get("x-copy-from-account"):
-            src_account = _account(req.headers["x-copy-from-account"])
+            src_account = check_account_format(req.headers["x-copy-from-account"])
         src_container, src_obj = _container_and_object(req.headers["x-copy-from"], "X-Copy-From")
         source_path = f"/{version}/{src_account}/{src_container}/{src_obj}"
 

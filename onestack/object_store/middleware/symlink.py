@@ -21,12 +21,14 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from onestack.object_store.errors import SwiftError
+from onestack.object_store.proxy.constraints import check_account_format
 from onestack.object_store.proxy.request import (
     Handler,
     Headers,
     Middleware,
     SwiftRequest,
     SwiftResponse,
+    decode_text,
     error_response,
     split_path,
 )
@@ -68,22 +70,13 @@ def normalize_etag(value: str | None) -> str | None:
 
 def check_target(value: str) -> tuple[str, str]:
     """``<container>/<object>`` (percent-encoded allowed, no leading slash): 412 otherwise."""
-    text = unquote(value)
+    text = decode_text(value)
     if text.startswith("/"):
         raise SwiftError(412, _FORM)
     container, sep, obj = text.partition("/")
     if not sep or not container or not obj:
         raise SwiftError(412, _FORM)
     return container, obj
-
-
-def check_account(value: str) -> str:
-    name = unquote(value)
-    if not name:
-        raise SwiftError(412, "Account name cannot be empty")
-    if "/" in name:
-        raise SwiftError(412, "Account name cannot contain slashes")
-    return name
 
 
 def sysmeta_to_user(headers: Headers) -> None:
@@ -196,7 +189,7 @@ async def _put(app: Handler, req: SwiftRequest, version: str, account: str, cont
     headers[TARGET] = quote(f"{target_container}/{target_obj}")
     target_account = account
     if TARGET_ACCOUNT in headers:
-        target_account = check_account(headers[TARGET_ACCOUNT])
+        target_account = check_account_format(headers[TARGET_ACCOUNT])
         headers[TARGET_ACCOUNT] = quote(target_account)
     if (target_account, target_container, target_obj) == (account, container, obj):
         raise SwiftError(400, "Symlink cannot target itself", headers={"content-type": "text/plain"})

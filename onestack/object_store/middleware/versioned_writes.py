@@ -24,6 +24,7 @@ from onestack.object_store.errors import SwiftError
 from onestack.object_store.middleware import symlink
 from onestack.object_store.middleware.symlink import call, json_rows
 from onestack.object_store.proxy import constraints
+from onestack.object_store.proxy.constraints import check_account_format
 from onestack.object_store.proxy.container import get_container_info
 from onestack.object_store.proxy.obj import check_delete_headers
 from onestack.object_store.proxy.request import (
@@ -70,7 +71,7 @@ def precheck_put(state: ObjectStoreState, req: SwiftRequest, obj: str) -> None:
             raise SwiftError(400, "Symlink requests require a zero byte body", headers={"content-type": "text/plain"})
         symlink.check_target(probe.headers[symlink.TARGET])
         if symlink.TARGET_ACCOUNT in probe.headers:
-            symlink.check_account(probe.headers[symlink.TARGET_ACCOUNT])
+            check_account_format(probe.headers[symlink.TARGET_ACCOUNT])
     if_none_match = probe.headers.get("if-none-match")
     if if_none_match is not None and if_none_match.strip() != "*":
         raise SwiftError(400, "If-None-Match only supports *")

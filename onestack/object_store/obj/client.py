@@ -31,11 +31,12 @@ from typing import Protocol
 from onestack.object_store.ring.ring import Device
 
 
-@dataclass
-class ObjectServerResponse:
-    status: int
-    headers: dict[str, str] = field(default_factory=dict)  # lower-case names
-    body: bytes | AsyncIterator[bytes] = b""
+class StreamedBody:
+    """A response whose ``body`` is bytes or a stream still to read (an object server's file or
+    connection): read it whole, or close it unread. Shared by the proxy's and the object servers'
+    responses."""
+
+    body: bytes | AsyncIterator[bytes]
 
     async def read(self) -> bytes:
         if isinstance(self.body, bytes):
@@ -50,9 +51,17 @@ class ObjectServerResponse:
         return self.body
 
     async def close(self) -> None:
+        """Release what a streamed body holds, unread."""
         closer = getattr(self.body, "aclose", None)
         if closer is not None:
             await closer()
+
+
+@dataclass
+class ObjectServerResponse(StreamedBody):
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)  # lower-case names
+    body: bytes | AsyncIterator[bytes] = b""
 
 
 class ObjectServerClient(Protocol):

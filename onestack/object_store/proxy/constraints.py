@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from onestack.core.config import ObjectStoreConfig
 from onestack.object_store.errors import SwiftError
-from onestack.object_store.proxy.request import Headers
+from onestack.object_store.proxy.request import Headers, decode_text
 
 META_PREFIXES = {"account": "x-account-meta-", "container": "x-container-meta-", "object": "x-object-meta-"}
 
@@ -53,3 +53,14 @@ def check_object_name(config: ObjectStoreConfig, name: str) -> None:
 def check_object_size(config: ObjectStoreConfig, length: int | None) -> None:
     if length is not None and length > config.max_file_size:
         raise SwiftError(413, "Your request is too large.")
+
+
+def check_account_format(value: str) -> str:
+    """Swift's check_account_format: a percent-encoded account name from a header (Destination-
+    Account, X-Copy-From-Account, X-Symlink-Target-Account), decoded; 412 when empty or with a slash."""
+    name = decode_text(value)
+    if not name:
+        raise SwiftError(412, "Account name cannot be empty")
+    if "/" in name:
+        raise SwiftError(412, "Account name cannot contain slashes")
+    return name

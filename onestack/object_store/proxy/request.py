@@ -23,6 +23,7 @@ from urllib.parse import quote, unquote_to_bytes
 
 from onestack.core.auth import AuthContext
 from onestack.object_store.errors import SwiftError
+from onestack.object_store.obj.client import StreamedBody
 
 
 class Headers(MutableMapping[str, str]):
@@ -202,7 +203,7 @@ class SwiftRequest:
 
 
 @dataclass
-class SwiftResponse:
+class SwiftResponse(StreamedBody):
     status: int
     headers: Headers = field(default_factory=Headers)
     body: bytes | AsyncIterator[bytes] = b""
@@ -210,24 +211,6 @@ class SwiftResponse:
     @property
     def ok(self) -> bool:
         return 200 <= self.status < 300
-
-    async def read(self) -> bytes:
-        if isinstance(self.body, bytes):
-            return self.body
-        out = bytearray()
-        try:
-            async for chunk in self.body:
-                out += chunk
-        finally:
-            await self.close()
-        self.body = bytes(out)
-        return self.body
-
-    async def close(self) -> None:
-        """Release what a streamed body holds (an object server's file or connection) unread."""
-        closer = getattr(self.body, "aclose", None)
-        if closer is not None:
-            await closer()
 
 
 Handler = Callable[[SwiftRequest], Awaitable[SwiftResponse]]
