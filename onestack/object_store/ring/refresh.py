@@ -65,9 +65,10 @@ class PeriodicRefresh(Periodic):
 
 
 def from_database(db: Database, holder: RingHolder, interval: float) -> PeriodicRefresh:
-    """The proxy's refresher: the newest ``object_rings`` row."""
+    """The proxy's refresher: the newest ``object_rings`` row, its body read only when its version
+    is newer than the ring held (a ring of a high part power is megabytes of JSON)."""
 
     async def fetch() -> Ring | None:
-        return await db.read(store.load_ring)
+        return await db.read(store.load_newer_ring, holder.ring.version)
 
     return PeriodicRefresh(holder, fetch, interval)

@@ -22,6 +22,16 @@ def load_ring(session: Session) -> Ring | None:
     return Ring.from_dict(row.body) if row is not None else None
 
 
+def latest_version(session: Session) -> int:
+    """The newest ring's version (0: none yet) — one indexed read, without the ring's body."""
+    return int(session.scalar(select(func.max(models.Ring.version))) or 0)
+
+
+def load_newer_ring(session: Session, version: int) -> Ring | None:
+    """The newest ring when it is newer than ``version``; None (and no body read) otherwise."""
+    return load_ring(session) if latest_version(session) > version else None
+
+
 def devices(session: Session) -> list[Device]:
     rows = session.scalars(select(models.RingDevice).order_by(models.RingDevice.id)).all()
     return [Device(id=r.id, host=r.host, device=r.device, zone=r.zone, region=r.region, ip=r.ip, port=r.port,
