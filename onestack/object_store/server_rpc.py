@@ -13,6 +13,7 @@ from onestack.core.bus import Bus, Subscription
 from onestack.core.db import Database
 from onestack.core.rpc import serve
 from onestack.object_store.ring import store
+from onestack.object_store.ring.refresh import adopt
 from onestack.object_store.rpcapi import ContainerUpdate, DeviceReport, ObjectServerAPI
 from onestack.object_store.state import ObjectStoreState
 
@@ -43,20 +44,20 @@ class ObjectServerEndpoint:
 
     async def report_devices(self, host: str, devices: list[DeviceReport]) -> dict[str, Any]:
         config = self.state.config
+        held = self.state.ring.version
 
-        def record(session: Any) -> dict[str, Any]:
+        def record(session: Any) -> dict[str, Any] | None:
             changed = False
             for d in devices:
                 changed = store.add_device(session, host, d["device"], zone=d["zone"], region=d["region"],
                                            ip=d["ip"], port=d["port"], weight=d["weight"]) or changed
-            ring = store.load_ring(session)
-            if ring is None or changed:
-                ring = store.rebuild(session, config.replicas, config.part_power, config.hash_path_suffix)
-            return ring.to_dict()
+            if changed or store.latest_version(session) == 0:
+                return store.rebuild(session, config.replicas, config.part_power, config.hash_path_suffix).to_dict()
+            # A heartbeat of known devices: the ring held here, unless another proxy made a newer one.
+            newer = store.load_newer_ring(session, held)
+            return newer.to_dict() if newer is not None else None
 
         async with self._lock:
             body = await self.db.write(record)
-        from onestack.object_store.ring.ring import Ring
-
-        self.state.rings.ring = Ring.from_dict(body)
-        return body
+        adopt(self.state.rings, body)
+        return self.state.ring.to_dict()
