@@ -45,12 +45,14 @@ class ObjectServerEndpoint:
     async def report_devices(self, host: str, devices: list[DeviceReport]) -> dict[str, Any]:
         config = self.state.config
         held = self.state.ring.version
+        refresh = store.heartbeat_refresh(config.report_interval)
 
         def record(session: Any) -> dict[str, Any] | None:
             changed = False
             for d in devices:
                 changed = store.add_device(session, host, d["device"], zone=d["zone"], region=d["region"],
-                                           ip=d["ip"], port=d["port"], weight=d["weight"]) or changed
+                                           ip=d["ip"], port=d["port"], weight=d["weight"],
+                                           refresh_after=refresh) or changed
             if changed or store.latest_version(session) == 0:
                 return store.rebuild(session, config.replicas, config.part_power, config.hash_path_suffix).to_dict()
             # A heartbeat of known devices: the ring held here, unless another proxy made a newer one.

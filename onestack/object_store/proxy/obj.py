@@ -28,6 +28,13 @@ from onestack.object_store.proxy.fanout import (
     is_node_error,
     open_writers,
 )
+from onestack.object_store.proxy.quorum import (
+    best_status,
+    delete_status,
+    post_status,
+    quorum_size,
+    read_status,
+)
 from onestack.object_store.proxy.request import Headers, SwiftRequest, SwiftResponse
 from onestack.object_store.ring.ring import Device
 from onestack.object_store.state import ObjectStoreState
@@ -45,10 +52,6 @@ _NOT_FORWARDED = frozenset({
 # Headers of an object server's answer that are about the backend, not the object.
 _BACKEND_PREFIXES = ("x-backend-",)
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "date", "server", "x-trans-id"})
-
-
-def quorum_size(n: int) -> int:
-    return n // 2 + 1
 
 
 async def handle(state: ObjectStoreState, req: SwiftRequest) -> SwiftResponse:
@@ -139,16 +142,6 @@ def node_iter(state: ObjectStoreState, part: int, primaries: list[Device]) -> It
     yield from islice(state.ring.get_more_nodes(part), len(primaries))
 
 
-def best_status(statuses: list[int], quorum: int) -> int | None:
-    """Swift's best_response: the highest status of the first class (2xx, 3xx, 4xx) that reached the
-    quorum; None when none did."""
-    for hundred in (200, 300, 400):
-        in_class = [s for s in statuses if hundred <= s < hundred + 100]
-        if len(in_class) >= quorum:
-            return max(in_class)
-    return None
-
-
 def _expired(headers: dict[str, str]) -> bool:
     value = headers.get("x-delete-at")
     if not value:
@@ -189,17 +182,32 @@ async def get_or_head(state: ObjectStoreState, req: SwiftRequest, account: str, 
     nodes = list(node_iter(state, part, primaries))
     if req.headers.get("x-newest", "").lower() in ("1", "true", "yes", "on"):
         nodes = await _newest_first(state, part, path, headers, nodes)
-    found_absent = False
+    # What the nodes said when none could answer (Swift's GetOrHeadHandler): a primary's every
+    # answer, a handoff's 404 only when it holds a tombstone (otherwise it simply never had it).
+    statuses: list[int] = []
+    latest_404 = ""  # the newest tombstone seen: an older copy found after it is not answered
+    replicas = len(primaries)
     for index, node in enumerate(nodes):
         resp = await _fetch(state, node, part, req.method, path, headers)
         if resp is None:
             continue
+        handoff = index >= replicas
         if is_node_error(resp.status):
             await resp.close()
+            if not handoff:
+                statuses.append(resp.status)
             continue
         if resp.status == 404 or (resp.status < 300 and _expired(resp.headers)):
             await resp.close()
-            found_absent = True
+            tombstone = resp.headers.get("x-backend-timestamp", "") if resp.status == 404 else ""
+            if not handoff or tombstone:
+                statuses.append(404)
+            latest_404 = max(latest_404, tombstone, key=_stamp_key)
+            continue
+        if resp.status < 300 and latest_404 and _stamp_key(_data_stamp(resp.headers)) < _stamp_key(latest_404):
+            # A replica that missed a later DELETE: the object is gone.
+            await resp.close()
+            statuses.append(404)
             continue
         if req.method == "HEAD" or resp.status >= 300:
             body = b"" if req.method == "HEAD" else await resp.read()
@@ -222,8 +230,19 @@ async def get_or_head(state: ObjectStoreState, req: SwiftRequest, account: str, 
         resumable = resp.status == 200 and "range" not in req.headers
         stream = _stream(state, part, path, headers, first or b"", rest, resp, nodes[index + 1:], resumable)
         return _answer(resp, stream)
-    # Some replica said it has no such object: 404. Only when every node failed: 503.
-    raise SwiftError(404 if found_absent else 503)
+    raise SwiftError(read_status(statuses))
+
+
+def _data_stamp(headers: dict[str, str]) -> str:
+    return headers.get("x-backend-data-timestamp") or headers.get("x-backend-timestamp") or ""
+
+
+def _stamp_key(value: str) -> Timestamp:
+    """A backend timestamp for comparing (an absent or bad one is the oldest)."""
+    try:
+        return Timestamp.parse(value) if value else Timestamp(0)
+    except ValueError:
+        return Timestamp(0)
 
 
 def _answer(resp: ObjectServerResponse, body: bytes | AsyncIterator[bytes]) -> SwiftResponse:
@@ -424,12 +443,10 @@ def _put_response(req: SwiftRequest, state: ObjectStoreState, answers: list[Obje
 
 # -- POST and DELETE -------------------------------------------------------------------------------
 
-async def _to_primaries(state: ObjectStoreState, method: str, account: str, container: str, obj: str,
-                        headers: dict[str, str]) -> list[ObjectServerResponse | None]:
-    """The same bodiless request to every primary at once (a handoff in place of one that is down)."""
-    part, primaries = state.ring.get_nodes(account, container, obj)
-    path = f"/{account}/{container}/{obj}"
-    handoffs = islice(state.ring.get_more_nodes(part), len(primaries) * 2)
+async def _to_nodes(state: ObjectStoreState, method: str, part: int, path: str, nodes: list[Device],
+                    headers: dict[str, str], handoffs: Iterator[Device]) -> list[ObjectServerResponse | None]:
+    """The same bodiless request to each node at once (the next handoff in place of one that is
+    down or answers 5xx, as Swift's make_requests does)."""
 
     async def one(node: Device) -> ObjectServerResponse | None:
         while True:
@@ -443,7 +460,11 @@ async def _to_primaries(state: ObjectStoreState, method: str, account: str, cont
                 return resp
             node = replacement
 
-    return list(await asyncio.gather(*(one(n) for n in primaries)))
+    return list(await asyncio.gather(*(one(n) for n in nodes)))
+
+
+def _statuses(answers: list[ObjectServerResponse | None]) -> list[int]:
+    return [503 if a is None else a.status for a in answers]
 
 
 async def post(state: ObjectStoreState, req: SwiftRequest, account: str, container: str,
@@ -454,10 +475,21 @@ async def post(state: ObjectStoreState, req: SwiftRequest, account: str, contain
     if req.headers.get("x-detect-content-type", "").lower() in ("1", "true", "yes", "on"):
         guessed, _ = mimetypes.guess_type(obj, strict=False)
         req.headers["content-type"] = guessed or "application/octet-stream"
-    answers = await _to_primaries(state, "POST", account, container, obj, backend_headers(req, timestamp))
-    statuses = [503 if a is None else a.status for a in answers]
-    status = best_status(statuses, quorum_size(state.ring.replicas))
+    part, primaries = state.ring.get_nodes(account, container, obj)
+    path = f"/{account}/{container}/{obj}"
+    headers = backend_headers(req, timestamp)
+    handoffs = islice(state.ring.get_more_nodes(part), len(primaries) * 2)
+    statuses = _statuses(await _to_nodes(state, "POST", part, path, primaries, headers, handoffs))
+    quorum = quorum_size(state.ring.replicas)
+    found = statuses.count(202)
+    if 0 < found < quorum:
+        # Mixed answers (Swift's _post_extra_handoffs): the replicas that said 404 may be on
+        # handoffs (written while a primary was down); ask as many handoffs as there were 404s.
+        extra = list(islice(handoffs, statuses.count(404)))
+        statuses += _statuses(await _to_nodes(state, "POST", part, path, extra, headers, iter(())))
+    status = post_status(statuses, quorum)
     if status is None:
+        log.warning("POST %s: no quorum (%s)", req.path, statuses)
         raise SwiftError(503)
     if status >= 300:
         raise SwiftError(status)
@@ -468,16 +500,16 @@ async def post(state: ObjectStoreState, req: SwiftRequest, account: str, contain
 async def delete(state: ObjectStoreState, req: SwiftRequest, account: str, container: str,
                  obj: str) -> SwiftResponse:
     timestamp = request_timestamp(req)
-    answers = await _to_primaries(state, "DELETE", account, container, obj, backend_headers(req, timestamp))
-    statuses = [503 if a is None else a.status for a in answers]
-    quorum = quorum_size(state.ring.replicas)
-    done = [s for s in statuses if s < 300]
-    absent = statuses.count(404)
-    # Every primary got a tombstone either way; 404 only when no replica had the object.
-    if done and len(done) + absent >= quorum:
-        return SwiftResponse(204, Headers({"content-type": "text/html; charset=UTF-8"}))
-    status = best_status(statuses, quorum)
+    part, primaries = state.ring.get_nodes(account, container, obj)
+    path = f"/{account}/{container}/{obj}"
+    handoffs = islice(state.ring.get_more_nodes(part), len(primaries) * 2)
+    answers = await _to_nodes(state, "DELETE", part, path, primaries, backend_headers(req, timestamp), handoffs)
+    # Every primary got a tombstone either way; the answer is Swift's (404 when a quorum of
+    # replicas never had the object, even if one did).
+    status = delete_status(_statuses(answers), quorum_size(state.ring.replicas))
     if status is None:
+        log.warning("DELETE %s: no quorum (%s)", req.path, _statuses(answers))
         raise SwiftError(503)
-    raise SwiftError(status)
-
+    if status >= 300:
+        raise SwiftError(status)
+    return SwiftResponse(204, Headers({"content-type": "text/html; charset=UTF-8"}))

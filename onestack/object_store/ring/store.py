@@ -9,12 +9,16 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from onestack.object_store import models
 from onestack.object_store.ring.builder import build_ring
 from onestack.object_store.ring.ring import Device, Ring
+
+# Ring versions kept in the database: the newest and a few before it (to look back at a rebalance);
+# a process holding an older one reloads the newest, so older rows are never read again.
+KEEP_RING_VERSIONS = 5
 
 
 def load_ring(session: Session) -> Ring | None:
@@ -38,12 +42,28 @@ def devices(session: Session) -> list[Device]:
                    weight=r.weight) for r in rows]
 
 
+# A device is alive while its agent reported it within this many report intervals (as Nova's
+# service_down_time is six of its report_interval). Its ``last_seen`` is rewritten only when
+# older than a third of that window, so a heartbeat writes a row every few reports, not on each.
+LIVENESS_INTERVALS = 6
+LAST_SEEN_REFRESH = 1 / 3
+
+
+def liveness_window(report_interval: float) -> float:
+    return LIVENESS_INTERVALS * report_interval
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
 def add_device(session: Session, host: str, device: str, *, zone: int, region: int = 1, ip: str = "127.0.0.1",
-               port: int = 0, weight: float = 100.0) -> bool:
-    """Record (or refresh) a device; True when it is new or moved (the ring must be rebuilt)."""
+               port: int = 0, weight: float = 100.0, refresh_after: float = 0.0, now: datetime | None = None) -> bool:
+    """Record (or refresh) a device; True when it is new or moved (the ring must be rebuilt).
+    ``last_seen`` of a known device is only rewritten when older than ``refresh_after`` seconds."""
     row = session.scalars(select(models.RingDevice).where(models.RingDevice.host == host,
                                                           models.RingDevice.device == device)).first()
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = now or _now()
     if row is None:
         next_id = (session.scalar(select(func.max(models.RingDevice.id))) or 0) + 1
         session.add(models.RingDevice(id=next_id, host=host, device=device, zone=zone, region=region, ip=ip,
@@ -51,8 +71,25 @@ def add_device(session: Session, host: str, device: str, *, zone: int, region: i
         session.flush()
         return True
     changed = (row.ip, row.port, row.zone, row.region, row.weight) != (ip, port, zone, region, weight)
-    row.ip, row.port, row.zone, row.region, row.weight, row.last_seen = ip, port, zone, region, weight, now
+    if changed:
+        row.ip, row.port, row.zone, row.region, row.weight = ip, port, zone, region, weight
+    if changed or row.last_seen is None or (now - row.last_seen).total_seconds() >= refresh_after:
+        row.last_seen = now
     return changed
+
+
+def heartbeat_refresh(report_interval: float) -> float:
+    """Seconds a reported device's ``last_seen`` may age before a report rewrites it."""
+    return liveness_window(report_interval) * LAST_SEEN_REFRESH
+
+
+def alive_devices(session: Session, report_interval: float, now: datetime | None = None) -> set[tuple[str, str]]:
+    """(host, device) of the devices reported within the liveness window."""
+    now = now or _now()
+    window = liveness_window(report_interval)
+    rows = session.scalars(select(models.RingDevice)).all()
+    return {(r.host, r.device) for r in rows
+            if r.last_seen is not None and (now - r.last_seen).total_seconds() < window}
 
 
 def rebuild(session: Session, replicas: int, part_power: int, hash_path_suffix: str = "") -> Ring:
@@ -61,7 +98,8 @@ def rebuild(session: Session, replicas: int, part_power: int, hash_path_suffix: 
     suffix = previous.hash_path_suffix if previous is not None else (hash_path_suffix or secrets.token_hex(16))
     version = (previous.version if previous is not None else 0) + 1
     ring = build_ring(devices(session), replicas, part_power, suffix, previous=previous, version=version)
-    session.add(models.Ring(version=version, name="object", created_at=datetime.now(UTC).replace(tzinfo=None),
+    session.add(models.Ring(version=version, name="object", created_at=_now(),
                             body=ring.to_dict()))
+    session.execute(delete(models.Ring).where(models.Ring.version <= version - KEEP_RING_VERSIONS))
     session.flush()
     return ring

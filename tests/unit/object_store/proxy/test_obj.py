@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from onestack.object_store.errors import SwiftError
-from onestack.object_store.proxy.obj import best_status, check_delete_headers, quorum_size
+from onestack.object_store.proxy.obj import check_delete_headers
+from onestack.object_store.proxy.quorum import (
+    best_status,
+    delete_status,
+    post_status,
+    quorum_size,
+    read_status,
+)
 from onestack.object_store.proxy.request import Headers, SwiftRequest
 from onestack.object_store.timestamp import Timestamp
 
@@ -32,6 +39,47 @@ def test_quorum_size(n: int, q: int) -> None:
 ])
 def test_best_status(statuses: list[int], expected: int | None) -> None:
     assert best_status(statuses, quorum_size(len(statuses))) == expected
+
+
+@pytest.mark.parametrize(("statuses", "expected"), [
+    ([204, 204, 204], 204),
+    ([204, 204, 404], 204),
+    ([204, 404, 404], 404),  # a quorum never had it: Swift answers 404, not the one 204
+    ([404, 404, 404], 404),
+    ([204, 404, 503], 204),  # no quorum as is: the 404 stands in for a 204, the real 204 answers
+    ([404, 503, 503], None),  # only stand-ins would make the quorum: 503
+    ([404, 404, 503], 404),
+    ([204, 503, 503], None),
+    ([409, 409, 204], 409),
+])
+def test_delete_status(statuses: list[int], expected: int | None) -> None:
+    assert delete_status(statuses, quorum_size(len(statuses))) == expected
+
+
+@pytest.mark.parametrize(("statuses", "expected"), [
+    ([202, 202, 202], 202),
+    ([202, 202, 404], 202),
+    ([202, 404, 404], None),  # an existence proof against a quorum of 404s: 503, never 404
+    ([202, 404, 404, 202, 202], 202),  # the handoffs asked for the 404s had it
+    ([202, 404, 404, 404, 404], None),
+    ([404, 404, 404], 404),
+    ([404, 404, 503], 404),
+    ([202, 503, 503], None),
+])
+def test_post_status(statuses: list[int], expected: int | None) -> None:
+    assert post_status(statuses, 2) == expected
+
+
+@pytest.mark.parametrize(("statuses", "expected"), [
+    ([], 503),
+    ([404], 404),
+    ([404, 404, 404], 404),
+    ([404, 507, 503], 503),
+    ([404, 404, 507], 404),
+    ([412, 412, 404], 412),
+])
+def test_read_status(statuses: list[int], expected: int) -> None:
+    assert read_status(statuses) == expected
 
 
 def test_delete_after_becomes_delete_at() -> None:
