@@ -216,3 +216,28 @@ def test_a_delete_missed_by_a_primary_reaches_it(dcloud: RunningCloud, swift: sw
     with pytest.raises(swiftclient.exceptions.ClientException) as err:
         swift.get_object("durable", name)
     assert err.value.http_status == 404
+
+
+def test_an_unmounted_primary_is_stood_in_for_by_a_handoff_until_it_returns(
+        dcloud: RunningCloud, swift: swiftclient.client.Connection) -> None:
+    name = f"standin-{uuid.uuid4().hex}"
+    placed = Placed(dcloud, swift, "durable", name)
+    _, md5 = put(swift, name)
+    assert placed.data_files(placed.handoff) == []
+    missing = placed.primaries[0]
+    device_dir = placed.root / missing.device
+    away = device_dir.with_name(missing.device + ".away")
+    device_dir.rename(away)
+    try:
+        # the replicators of the other primaries push the partition to the handoff (507 from the primary)
+        wait_until(lambda: len(placed.data_files(placed.handoff)) == 1, timeout=DEADLINE, interval=0.2,
+                   what="a replication pass to put the third copy on the handoff")
+        assert get_md5(swift, name) == md5
+    finally:
+        away.rename(device_dir)
+    shutil.rmtree(placed.hash_dir(missing))  # it comes back without the object: only a push restores it
+
+    def home() -> bool:
+        return on_all_primaries(placed) and not placed.data_files(placed.handoff)
+
+    converge(swift, name, md5, home, "the handoff's copy to go home and leave the handoff")

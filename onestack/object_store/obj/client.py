@@ -31,6 +31,11 @@ from typing import Protocol
 from onestack.object_store.ring.ring import Device
 
 
+class Unmounted(ConnectionError):
+    """A REPLICATE answered 507: the server is up but the device is not (Swift's replicator then
+    takes the next handoff in its place)."""
+
+
 class StreamedBody:
     """A response whose ``body`` is bytes or a stream still to read (an object server's file or
     connection): read it whole, or close it unread. Shared by the proxy's and the object servers'

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from onestack.object_store.container_updates import ContainerUpdater
-from onestack.object_store.obj.client import ObjectServerClient, ObjectServerResponse
+from onestack.object_store.obj.client import ObjectServerClient, ObjectServerResponse, Unmounted
 from onestack.object_store.obj.diskfile import DeviceUnavailable
 from onestack.object_store.obj.http import HttpObjectClient
 from onestack.object_store.obj.server import ObjectServer
@@ -37,7 +37,7 @@ class ObjectClients:
             try:
                 return await self.server.replicate(device.device, part, suffixes)
             except DeviceUnavailable as exc:
-                raise ConnectionError(f"device {device.device} is not available") from exc
+                raise Unmounted(f"device {device.device} is not available") from exc
         return await self.http.replicate(device, part, suffixes)
 
     async def aclose(self) -> None:

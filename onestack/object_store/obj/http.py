@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 import httpx
 
-from onestack.object_store.obj.client import ObjectServerResponse
+from onestack.object_store.obj.client import ObjectServerResponse, Unmounted
 from onestack.object_store.obj.diskfile import DeviceUnavailable
 from onestack.object_store.obj.server import ObjectServer
 from onestack.object_store.ring.ring import Device
@@ -163,6 +163,8 @@ class HttpObjectClient:
             response = await self.client.request("POST", url, headers={"x-backend-replicate": "true"})
         except httpx.HTTPError as exc:
             raise ConnectionError(f"REPLICATE {device.ip}:{device.port}/{device.device}: {exc}") from exc
+        if response.status_code == 507:
+            raise Unmounted(f"REPLICATE {device.device}/{part}: 507")
         if response.status_code != 200:
             raise ConnectionError(f"REPLICATE {device.device}/{part}: {response.status_code}")
         body = response.json()

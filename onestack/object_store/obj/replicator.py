@@ -8,7 +8,8 @@ Per local device, per partition directory found on it:
   side lacks or has older — ``PUT`` of the newest ``.data`` (its bytes read back through the
   verified read, so a corrupt copy is never spread), ``POST`` of a newer ``.meta``, ``DELETE``
   of a tombstone — all with ``X-Backend-Replication: true`` and the original timestamps, so the
-  copies become identical and no container update is sent;
+  copies become identical and no container update is sent; a primary whose device answers 507
+  is stood in for by the next handoff (Swift's replicator), so the replica count is kept;
 - on a **handoff** (a device the ring no longer or never made primary: a write that found a
   primary down, or a rebalance): push everything to the primaries, and remove the partition
   locally once every primary has every object (or a newer one).
@@ -24,12 +25,12 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 from onestack.object_store.daemon import Periodic
-from onestack.object_store.obj.client import ObjectServerClient
+from onestack.object_store.obj.client import ObjectServerClient, Unmounted
 from onestack.object_store.obj.diskfile import FileBackend, classify, parse_name, read_trailer
 from onestack.object_store.ring.ring import Device
 from onestack.object_store.state import RingHolder
@@ -149,8 +150,11 @@ class Replicator(Periodic):
                 primaries = ring.get_part_nodes(part)
                 handoff = device.id not in {d.id for d in primaries}
                 targets = primaries if handoff else [d for d in primaries if d.id != device.id]
+                # A primary's stand-ins for an unmounted primary: the handoffs in the ring's order
+                # (the order the proxy writes to them), computed only when one is needed.
+                spares = iter(()) if handoff else ring.get_more_nodes(part)
                 try:
-                    total.add(await self.sync_partition(device, part, targets, handoff))
+                    total.add(await self.sync_partition(device, part, targets, handoff, spares))
                 except asyncio.CancelledError:
                     raise
                 except Exception:  # one partition's trouble must not stop the pass
@@ -160,20 +164,34 @@ class Replicator(Periodic):
         self.last = total
         return total
 
-    async def sync_partition(self, device: Device, part: int, targets: list[Device], handoff: bool) -> PassStats:
+    async def sync_partition(self, device: Device, part: int, targets: list[Device], handoff: bool,
+                             spares: Iterator[Device]) -> PassStats:
         stats = PassStats(partitions=1)
         part_dir = self.root / device.device / "objects" / str(part)
         suffixes = _suffixes(part_dir)
         # Recomputed from the files: files removed behind the server's back (or quarantined) count.
         local = await self.client.replicate(device, part, suffixes)
         everywhere = True
-        for target in targets:
+        # A primary pushes to the other primaries; one whose device is unmounted (507) is stood in
+        # for by the next handoff, so the partition keeps its replica count (Swift's update()). A
+        # handoff pushes to the primaries only: its copy stays until every one has it.
+        pending = list(targets)
+        while pending:
+            target = pending.pop(0)
             try:
                 remote = await self.client.replicate(target, part, [])
                 differ = [s for s, h in local.items() if remote.get(s) != h]
                 if differ:  # the remote's cached hashes may be stale: recompute those and compare again
                     remote = await self.client.replicate(target, part, differ)
                     differ = [s for s in differ if remote.get(s) != local.get(s)]
+            except Unmounted:
+                log.info("replication: %s/%s unmounted for partition %d", target.host, target.device, part)
+                stats.failures += 1
+                everywhere = False
+                spare = next(spares, None)
+                if spare is not None:
+                    pending.append(spare)
+                continue
             except ConnectionError:
                 log.info("replication: %s/%s unreachable for partition %d", target.host, target.device, part)
                 stats.failures += 1

@@ -13,6 +13,7 @@ from typing import TypeVar
 
 import pytest
 
+from onestack.object_store.obj.client import Unmounted
 from onestack.object_store.obj.clients import ObjectClients, make_client
 from onestack.object_store.obj.diskfile import BLOCK_SIZE
 from onestack.object_store.obj.http import HttpObjectClient, ObjectServerApp
@@ -81,7 +82,7 @@ def test_round_trip(tmp_path: Path) -> None:
         assert (await client.request(dev, 4, "GET", name, {}, b"")).status == 404
         missing = Device(id=2, host="remote", device="nope", port=dev.port)
         assert (await client.request(missing, 4, "GET", name, {})).status == 507
-        with pytest.raises(ConnectionError):
+        with pytest.raises(Unmounted):  # a 507: the replicator takes a handoff in its place
             await client.replicate(missing, 4, [])
         # A literal REPLICATE reaches the same answer where the HTTP parser allows it (h11).
         app = ObjectServerApp(server)
@@ -149,7 +150,7 @@ def test_make_client_serves_local_devices_in_process(tmp_path: Path) -> None:
         assert list(await client.replicate(local, 2, []))
         with pytest.raises(ConnectionError):
             await client.request(remote, 2, "GET", "/a/c/o", {})
-        with pytest.raises(ConnectionError):
+        with pytest.raises(Unmounted):
             await client.replicate(Device(id=3, host="here", device="gone"), 2, [])
         await client.aclose()
 

@@ -202,6 +202,41 @@ def test_a_handoff_stays_while_a_primary_is_unreachable(tmp_path: Path) -> None:
     run(go())
 
 
+def test_an_unmounted_primary_is_stood_in_for_by_a_handoff_until_it_returns(tmp_path: Path) -> None:
+    cluster = Cluster(tmp_path, devices(5), 3)
+    first, missing, third = cluster.primaries
+    handoff = next(cluster.ring.get_more_nodes(cluster.part))
+    home, away = tmp_path / missing.device, tmp_path / f"{missing.device}.away"
+    handoff_part = tmp_path / handoff.device / "objects" / str(cluster.part)
+    ts = Timestamp.now()
+
+    async def go() -> None:
+        home.rename(away)  # unmounted: its object server answers 507
+        await cluster.put(first, b"three copies", ts)
+        await cluster.put(third, b"three copies", ts)
+        stats = await cluster.replicator.run_once()
+        assert stats.failures >= 1
+        # the partition's third copy is on the first handoff, and stays there while the primary is away
+        assert cluster.files(handoff) == [f"{ts.internal}.data"]
+        again = await cluster.replicator.run_once()
+        assert again.objects_pushed == 0 and again.handoffs_removed == 0
+        assert cluster.files(handoff) == [f"{ts.internal}.data"]
+        others = [d for d in cluster.ring.devices if d not in cluster.primaries and d != handoff]
+        assert all(cluster.files(d) == [] for d in others)  # one stand-in, not every handoff
+
+        away.rename(home)  # back: the copy goes home and leaves the handoff
+        for _ in range(2):
+            await cluster.replicator.run_once()
+        assert cluster.files(missing) == [f"{ts.internal}.data"]
+        assert cluster.files(handoff) == [] and not handoff_part.exists()
+        status, _, body = await cluster.get(missing)
+        assert (status, body) == (200, b"three copies")
+        idle = await cluster.replicator.run_once()
+        assert idle.objects_pushed == idle.handoffs_removed == idle.failures == 0
+
+    run(go())
+
+
 def test_the_auditor_quarantines_a_flipped_byte_and_the_replicator_restores_it(three: Cluster) -> None:
     body = os.urandom(2 * 1024 * 1024 + 1)
     ts = Timestamp.now()
