@@ -372,8 +372,7 @@ def test_swiftclient_and_sdk_see_a_plain_container(owner: SwiftAccount) -> None:
 
 
 def test_copy_into_a_versioned_container(owner: SwiftAccount) -> None:
-    """A COPY is a read of the current version and a versioned PUT. (COPY ?version-id needs the copy
-    middleware to drop version-id from its PUT, as Swift's does; not yet.)"""
+    """A COPY is a read of the current version and a versioned PUT."""
     cont = enabled_container(owner)
     owner.request("PUT", f"/{cont}/src", data=b"old")
     owner.swift.copy_object(cont, "src", f"/{cont}/dst")
@@ -384,6 +383,31 @@ def test_copy_into_a_versioned_container(owner: SwiftAccount) -> None:
     assert [r["is_latest"] for r in rows] == [True, False]
     r = owner.request("GET", f"/{cont}/dst", params={"version-id": rows[1]["version_id"]})
     assert r.content == b"old"
+
+
+def test_copy_of_a_version(owner: SwiftAccount) -> None:
+    """COPY ?version-id= and PUT X-Copy-From ?version-id= copy that version (the source read asks
+    for it; the destination's PUT is a new, versioned object), as Swift's copy middleware does."""
+    cont = enabled_container(owner)
+    old_id = owner.request("PUT", f"/{cont}/src", data=b"old").headers["X-Object-Version-Id"]
+    owner.request("PUT", f"/{cont}/src", data=b"new")
+    r = owner.request("COPY", f"/{cont}/src", params={"version-id": old_id},
+                      headers={"Destination": f"{cont}/restored"})
+    assert r.status_code == 201, r.text
+    assert r.headers["X-Copied-From"] == f"{cont}/src"
+    assert owner.swift.get_object(cont, "restored")[1] == b"old"
+    assert r.headers["X-Object-Version-Id"] != old_id  # a version of its own
+    # onto the object itself: the old content becomes the latest, the newer one stays a version
+    r = owner.request("PUT", f"/{cont}/src", params={"version-id": old_id},
+                      headers={"X-Copy-From": f"{cont}/src", "Content-Length": "0"})
+    assert r.status_code == 201, r.text
+    assert owner.swift.get_object(cont, "src")[1] == b"old"
+    assert len(versions(owner, cont, prefix="src")) == 3
+    # an unknown version is the source's 404; nothing is written
+    r = owner.request("COPY", f"/{cont}/src", params={"version-id": "1234567890.12345"},
+                      headers={"Destination": f"{cont}/nothing"})
+    assert r.status_code == 404
+    assert owner.request("HEAD", f"/{cont}/nothing").status_code == 404
 
 
 def test_acl_writers_version_through_the_container(owner: SwiftAccount, other: SwiftAccount) -> None:

@@ -7,6 +7,8 @@ destination (the caller's own request turned into a PUT, so write access is chec
 Metadata as Swift merges it: the source's user metadata, sysmeta and X-Delete-At, overridden by the
 request's; with ``X-Fresh-Metadata: true`` only the request's user metadata (sysmeta still copied).
 The answer carries ``X-Copied-From``, ``X-Copied-From-Account``, ``X-Copied-From-Last-Modified``.
+``?version-id=`` names the source's version (object versioning): the source read keeps it, the
+destination's PUT drops it, as Swift's copy middleware does.
 """
 
 from __future__ import annotations
@@ -148,6 +150,9 @@ def factory(state: ObjectStoreState) -> Middleware | None:
             if "x-object-manifest" in source.headers:
                 query.pop("multipart-manifest", None)
                 sink["x-object-manifest"] = source.headers["x-object-manifest"]
+        # ?version-id chose the source's version (the GET above); the copy itself is a new object
+        # (Swift's copy middleware drops it from the PUT, which the versioning would refuse).
+        query.pop("version-id", None)
         sink["content-length"] = str(length)
         sink.pop("transfer-encoding", None)
         # The source's ETag verifies the copied bytes, unless they are not the object's own bytes

@@ -11,7 +11,8 @@ static symlink to its newest version.
   link. GET/HEAD answer the latest version with its ``X-Object-Version-Id`` (``null`` for an
   unversioned object).
 - ``?version-id=<id>``: GET/HEAD/DELETE one version (a delete marker reads 404), PUT (zero bytes)
-  makes a version the latest again; POST is refused.
+  makes a version the latest again; POST is refused. COPY (or PUT with X-Copy-From) with it
+  copies that version: the copy middleware's source read carries it, its PUT does not.
 - ``GET <container>?versions``: every version, newest first per name, with ``version_id`` and
   ``is_latest`` (``marker`` with ``version_marker`` pages through them).
 
