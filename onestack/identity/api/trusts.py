@@ -13,7 +13,7 @@ from onestack.identity.api.app_creds import refuse_restricted_app_cred
 from onestack.identity.api.conventions import IdentityRoutes, Req
 from onestack.identity.api.render import collection, self_link
 from onestack.identity.api.schemas import entity, parse_expiry
-from onestack.identity.service import trusts
+from onestack.identity.service import oauth1, trusts
 
 routes = IdentityRoutes()
 
@@ -63,6 +63,8 @@ async def create_trust(req: Req) -> Response:
     data = parse_expiry(dict(await req.body(_CREATE, wrapper="trust")))
     ctx = await req.enforce("identity:create_trust", {"trust": {"trustor_user_id": data["trustor_user_id"]}})
     refuse_restricted_app_cred(ctx, "trusts")
+    oauth1.refuse_oauth_scoped(ctx.body, "You are not authorized to perform the requested action: "
+                                         "Redelegation allowed for delegated by trust only.")
     doc = await req.write(trusts.create, data, ctx.trust_id)
     return json_response({"trust": _trust_doc(req, doc)}, status=201)
 
