@@ -10,26 +10,14 @@ from starlette.responses import Response
 from onestack.core.api.http import json_response, no_content
 from onestack.identity.api.conventions import IdentityRoutes, Req
 from onestack.identity.api.render import collection, self_link
-from onestack.identity.api.schemas import DESCRIPTION
+from onestack.identity.api.schemas import DESCRIPTION, ROLE_REF
 from onestack.identity.service import oauth1
 
 routes = IdentityRoutes()
 
 _CONSUMER = {"type": "object", "properties": {"description": DESCRIPTION}, "additionalProperties": True}
 _CONSUMER_UPDATE = {**_CONSUMER, "not": {"required": ["secret"]}, "minProperties": 1}
-_ROLES = {
-    "type": "array",
-    "items": {
-        "type": "object",
-        "properties": {
-            "id": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[a-zA-Z0-9-]+$"},
-            "name": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "[\\S]+"},
-        },
-        "minProperties": 1,
-        "maxProperties": 1,
-        "additionalProperties": False,
-    },
-}
+_ROLES = {"type": "array", "items": ROLE_REF}
 _MANAGE = "Cannot manage OAuth access tokens with a token issued via delegation."
 
 

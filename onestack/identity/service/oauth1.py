@@ -102,10 +102,7 @@ def create_request_token(s: Session, url: str, headers: Mapping[str, str], durat
     """Check the consumer's signed request; store a request token on the requested project."""
     params = oauth_params(headers)
     consumer_id = require(params, "oauth_consumer_key")
-    project_id = headers.get("requested-project-id")
-    if not project_id:
-        require({}, "Requested-Project-Id")
-    assert project_id is not None
+    project_id = require({"Requested-Project-Id": headers.get("requested-project-id", "")}, "Requested-Project-Id")
     projects.get_project(s, project_id)
     _consumer(s, consumer_id)
     check_request_token_request(s, url, headers)
