@@ -96,6 +96,10 @@ class IdentityConfig:
     # Optional YAML file of policy rules that override the defaults.
     policy_file: str = ""
     list_limit: int = 0
+    # Keystone's [oauth1] request_token_duration: seconds an OAuth1 request token lives (0: forever).
+    oauth1_request_token_duration: int = 28800
+    # Keystone's [oauth1] access_token_duration: seconds an OAuth1 access token lives (0: forever).
+    oauth1_access_token_duration: int = 86400
     security_compliance: SecurityComplianceConfig = field(default_factory=SecurityComplianceConfig)
 
 

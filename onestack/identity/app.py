@@ -26,6 +26,7 @@ from onestack.identity.api import (
     grants,
     groups,
     limits,
+    oauth1,
     policies,
     projects,
     revoke,
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
 API_MODULES = (
     versions, auth, projects, domains, users, groups, roles, grants, role_assignments,
     app_creds, credentials, trusts, catalog, ep_filter, limits, domain_config, policies, revoke,
-    ec2tokens,
+    ec2tokens, oauth1,
 )
 PREFIX = "/identity"
 

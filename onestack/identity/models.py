@@ -324,3 +324,40 @@ class Generation(Base):
     __tablename__ = "identity_generation"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# --- OS-OAUTH1 (Keystone's consumer, request_token and access_token tables) ------------------
+
+
+class Consumer(Base):
+    """An OAuth1 client. The secret is kept as given (as Keystone does): HMAC-SHA1 needs it to verify."""
+
+    __tablename__ = "consumer"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    # Text, not Keystone's String(64): its schema sets no maximum, and a longer one must not fail the write.
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    secret: Mapped[str] = mapped_column(String(64))
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class RequestToken(Base):
+    __tablename__ = "request_token"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    request_secret: Mapped[str] = mapped_column(String(64))
+    verifier: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    authorizing_user_id: Mapped[str | None] = mapped_column(ID, nullable=True)
+    requested_project_id: Mapped[str] = mapped_column(ID)
+    role_ids: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    consumer_id: Mapped[str] = mapped_column(ID, ForeignKey("consumer.id"), index=True)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class AccessToken(Base):
+    __tablename__ = "access_token"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    access_secret: Mapped[str] = mapped_column(String(64))
+    authorizing_user_id: Mapped[str] = mapped_column(ID, index=True)
+    project_id: Mapped[str] = mapped_column(ID)
+    role_ids: Mapped[list[Any]] = mapped_column(default=list)
+    consumer_id: Mapped[str] = mapped_column(ID, ForeignKey("consumer.id"), index=True)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

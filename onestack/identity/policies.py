@@ -155,6 +155,18 @@ DEFAULT_RULES: dict[str, str] = {
         " or user_id:%(target.trust.trustee_user_id)s"
     ),
     "identity:delete_trust": f"{ADMIN} or user_id:%(target.trust.trustor_user_id)s",
+    # OS-OAUTH1 consumers and access tokens: Keystone's defaults are an admin's (readers may list consumers)
+    "identity:create_consumer": ADMIN,
+    "identity:get_consumer": ADMIN_OR_SYSTEM_READER,
+    "identity:list_consumers": ADMIN_OR_SYSTEM_READER,
+    "identity:update_consumer": ADMIN,
+    "identity:delete_consumer": ADMIN,
+    "identity:authorize_request_token": ADMIN,
+    "identity:list_access_tokens": ADMIN,
+    "identity:get_access_token": ADMIN,
+    "identity:delete_access_token": ADMIN,
+    "identity:list_access_token_roles": ADMIN,
+    "identity:get_access_token_role": ADMIN,
     # endpoint filtering
     "identity:add_endpoint_to_project": ADMIN,
     "identity:check_endpoint_in_project": ADMIN_OR_SYSTEM_READER,

@@ -61,6 +61,7 @@ class TokenPayload:
     system: str | None = None
     trust_id: str | None = None
     app_cred_id: str | None = None
+    access_token_id: str | None = None  # OS-OAUTH1: the access token the token was issued from
 
     def pack(self) -> bytes:
         mask = sum(1 << METHODS.index(m) for m in self.methods if m in METHODS)
@@ -77,6 +78,8 @@ class TokenPayload:
                 [_pack_audit(a) for a in self.audit_ids],
                 _pack_id(self.trust_id),
                 _pack_id(self.app_cred_id),
+                # Appended only when set: tokens without it keep the shorter, older layout.
+                *([_pack_id(self.access_token_id)] if self.access_token_id else []),
             ],
             use_bin_type=True,
         )
@@ -87,7 +90,7 @@ class TokenPayload:
         fields = msgpack.unpackb(data, raw=False)
         if not isinstance(fields, list) or not fields or fields[0] != FORMAT_VERSION:
             raise ValueError("unknown token format")
-        _, user, mask, project, domain, system, expires, issued, audits, trust, app_cred = fields
+        _, user, mask, project, domain, system, expires, issued, audits, trust, app_cred, *rest = fields
         return cls(
             user_id=_unpack_id(user) or "",
             methods=[m for i, m in enumerate(METHODS) if mask & (1 << i)],
@@ -99,4 +102,5 @@ class TokenPayload:
             system=system,
             trust_id=_unpack_id(trust),
             app_cred_id=_unpack_id(app_cred),
+            access_token_id=_unpack_id(rest[0]) if rest else None,
         )

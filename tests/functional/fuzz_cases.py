@@ -266,6 +266,9 @@ SEEDS: dict[tuple[str, str], list[Any]] = {
         "roles": [{"name": "admin"}], "remaining_uses": 5, "allow_redelegation": True, "redelegation_count": 1,
         "expires_at": "2099-01-01T00:00:00Z"}}],
     ("POST", "/identity/v3/users/{user_id}/credentials/OS-EC2"): [{"tenant_id": "{project}"}],
+    ("POST", "/identity/v3/OS-OAUTH1/consumers"): [{"consumer": {"description": "d", "extra": "e"}}],
+    ("PATCH", "/identity/v3/OS-OAUTH1/consumers/{consumer_id}"): [{"consumer": {"description": "d"}}],
+    ("PUT", "/identity/v3/OS-OAUTH1/authorize/{request_token_id}"): [{"roles": [{"name": "member"}, {"id": "x"}]}],
     ("PUT", "/identity/v3/domains/{domain_id}/config"): [{"config": {
         "identity": {"driver": "ldap"}, "ldap": {"url": "ldap://x", "user_tree_dn": "d"}}}],
     ("POST", "/image/v2/images"): [{"name": "n", "min_ram": 1, "min_disk": 1, "container_format": "bare",

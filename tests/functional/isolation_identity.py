@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import parse_qsl
+
+from oauthlib import oauth1
 
 from tests.functional.isolation_support import (
     Actors,
@@ -75,13 +78,34 @@ def _seed_admin(a: Actors, ids: dict[str, str], tag: str) -> None:
                compliance_option="password_regex", default_domain="default", missing=uuid.uuid4().hex)
 
 
+def _seed_oauth(a: Actors, ids: dict[str, str]) -> None:
+    """An admin's OAuth1 consumer and an access token admin authorized on its own project."""
+    admin = a.admin_http
+    consumer = ok(admin.post(f"{V3}/OS-OAUTH1/consumers", json={"consumer": {"description": "iso"}}))["consumer"]
+    ids["consumer"] = consumer["id"]
+    base = str(admin.base_url).rstrip("/") + V3
+    client = oauth1.Client(consumer["id"], client_secret=consumer["secret"], callback_uri="oob")
+    _u, headers, _b = client.sign(f"{base}/OS-OAUTH1/request_token", http_method="POST")
+    req = dict(parse_qsl(admin.post(f"{V3}/OS-OAUTH1/request_token", headers={
+        **headers, "Requested-Project-Id": ids["admin_project"]}).text))
+    verifier = ok(admin.put(f"{V3}/OS-OAUTH1/authorize/{req['oauth_token']}", json={
+        "roles": [{"name": "member"}]}))["token"]["oauth_verifier"]
+    client = oauth1.Client(consumer["id"], client_secret=consumer["secret"], resource_owner_key=req["oauth_token"],
+                           resource_owner_secret=req["oauth_token_secret"], verifier=verifier)
+    _u, headers, _b = client.sign(f"{base}/OS-OAUTH1/access_token", http_method="POST")
+    ids["oauth_access"] = dict(parse_qsl(admin.post(f"{V3}/OS-OAUTH1/access_token", headers=headers).text))[
+        "oauth_token"]
+
+
 def seed(a: Actors) -> Seeded:
     ids = a.ids()
     tag = uuid.uuid4().hex[:10]
     _seed_alt(a, ids, tag)
     _seed_admin(a, ids, tag)
+    _seed_oauth(a, ids)
     secrets = {ids[k] for k in ("credential", "app_cred", "access_rule", "ec2", "trust", "limit", "group",
-                                "domain", "policy", "endpoint_group", "alt_token")} | {f"iso-blob-{tag}"}
+                                "domain", "policy", "endpoint_group", "alt_token", "consumer", "oauth_access")} | {
+        f"iso-blob-{tag}"}
     alt, admin, user = a.alt_http, a.admin_http, ids["alt_user"]
 
     def snapshot() -> Any:
@@ -95,6 +119,8 @@ def seed(a: Actors) -> Seeded:
                 view(admin.get(f"{V3}/users/{user}")), view(admin.get(f"{V3}/projects/{ids['alt_project']}")),
                 view(admin.get(f"{V3}/groups/{ids['group']}/users")), view(admin.get(f"{V3}/limits/{ids['limit']}")),
                 view(admin.get(f"{V3}/role_assignments", params={"user.id": user})),
+                view(admin.get(f"{V3}/OS-OAUTH1/consumers/{ids['consumer']}")),
+                view(admin.get(f"{V3}/users/{ids['admin_user']}/OS-OAUTH1/access_tokens/{ids['oauth_access']}")),
                 token]
 
     cleanup = [(alt, "DELETE", f"{V3}/credentials/{ids['credential']}"),
@@ -107,6 +133,7 @@ def seed(a: Actors) -> Seeded:
                (admin, "DELETE", f"{V3}/OS-EP-FILTER/endpoint_groups/{ids['endpoint_group']}"),
                (admin, "DELETE", f"{V3}/policies/{ids['policy']}"),
                (admin, "DELETE", f"{V3}/groups/{ids['group']}"),
+               (admin, "DELETE", f"{V3}/OS-OAUTH1/consumers/{ids['consumer']}"),
                (admin, "PATCH", f"{V3}/domains/{ids['domain']}", {"domain": {"enabled": False}}),
                (admin, "DELETE", f"{V3}/domains/{ids['domain']}")]
     return Seeded(ids, secrets, snapshot, cleanup)
@@ -120,6 +147,7 @@ PARAMS = {"project_id": "alt_project", "user_id": "alt_user", "domain_id": "doma
           "role_id": "role", "prior_id": "role_prior", "implied_id": "role_implied", "cred_id": "app_cred",
           "rule_id": "access_rule", "credential_id": "credential", "access": "ec2", "trust_id": "trust",
           "region_id": "region", "service_id": "service", "endpoint_id": "endpoint", "policy_id": "policy",
+          "consumer_id": "consumer", "access_token_id": "oauth_access",
           "tag": "ptag", "group": "cfg_group", "option": "cfg_option", "limit_id": "limit"}
 ALT_TOKEN = {"X-Subject-Token": "{alt_token}"}
 OWN = {"user_id": "demo_user"}  # demo's own path, alt_demo's id under it
@@ -262,6 +290,16 @@ ROWS: tuple[Probe, ...] = (
     Probe("GET PUT DELETE", r"/v3/policies/\{policy_id\}/OS-ENDPOINT-POLICY/.*", 403),
     Probe("GET", r"/v3/endpoints/\{endpoint_id\}/OS-ENDPOINT-POLICY/policy", 403),
     Probe("GET", r"/v3/OS-REVOKE/events", 403),
+    # OAuth1: consumers and access tokens are an admin's; the token dance is signed, not token-authenticated
+    Probe("GET POST", r"/v3/OS-OAUTH1/consumers", 403, body={"consumer": {"description": "stolen"}}),
+    Probe("GET DELETE", r"/v3/OS-OAUTH1/consumers/\{consumer_id\}", 403),
+    Probe("PATCH", r"/v3/OS-OAUTH1/consumers/\{consumer_id\}", 403, body={"consumer": {"description": "stolen"}}),
+    Probe("POST", r"/v3/OS-OAUTH1/request_token", 400, headers={"Requested-Project-Id": "{alt_project}"}),
+    Probe("POST", r"/v3/OS-OAUTH1/access_token", 400),
+    Probe("PUT", r"/v3/OS-OAUTH1/authorize/\{request_token_id\}", 403, params={"request_token_id": "missing"},
+          body={"roles": [{"name": "member"}]}),
+    Probe("GET DELETE", r"/v3/users/\{user_id\}/OS-OAUTH1/access_tokens(/\{access_token_id\}(/roles(/\{role_id\})?)?)?",
+          403, params={"user_id": "admin_user"}),
     # alt_demo's EC2 key with a signature demo made up: identity recomputes it with the secret and refuses
     Probe("POST", r"/v3/ec2tokens", 401, body=lambda ids: {"credentials": {
         "access": ids["ec2"], "signature": "bm90LWFsdHMtc2lnbmF0dXJl", "host": "127.0.0.1", "verb": "GET",
@@ -273,5 +311,7 @@ ROWS: tuple[Probe, ...] = (
 
 MATRIX = register(ServiceMatrix(
     service="identity", prefix="/identity", error=keystone_shape, seed=seed, probes=ROWS, params=PARAMS,
-    public=(Probe("POST", r"/v3/auth/tokens", None, "authenticates by what the body holds (demo's token here)"),),
+    public=(Probe("POST", r"/v3/auth/tokens", None, "authenticates by what the body holds (demo's token here)"),
+            Probe("POST", r"/v3/OS-OAUTH1/(request|access)_token", None,
+                  "authenticated by the consumer's OAuth1 signature, not by a token (400 without one)")),
     filters=("user_id={alt_user}", "project_id={alt_project}", "type=ec2", "type=cert", "trustor_user_id={alt_user}")))

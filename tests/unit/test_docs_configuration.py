@@ -11,7 +11,7 @@ import pytest
 from onestack.core.config import Config, describe
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
-ROW = re.compile(r"^\| `(?P<key>[a-z_.]+)` \| (?P<type>\w+) \| (?P<default>[^|]+) \| `(?P<env>[A-Z_]+)` \| (?P<meaning>[^|]+) \|$")
+ROW = re.compile(r"^\| `(?P<key>[a-z0-9_.]+)` \| (?P<type>\w+) \| (?P<default>[^|]+) \| `(?P<env>[A-Z0-9_]+)` \| (?P<meaning>[^|]+) \|$")
 
 
 def documented() -> dict[str, dict[str, str]]:

@@ -14,7 +14,7 @@ from onestack.core.auth import AuthContext
 from onestack.identity.api.conventions import IdentityRoutes, Req
 from onestack.identity.api.render import collection, self_link
 from onestack.identity.api.schemas import DESCRIPTION, NAME, entity, parse_expiry
-from onestack.identity.service import app_creds, users
+from onestack.identity.service import app_creds, oauth1, users
 
 routes = IdentityRoutes()
 
@@ -87,6 +87,7 @@ async def create_app_cred(req: Req) -> Response:
     refuse_restricted_app_cred(ctx, "additional application credentials")
     if ctx.trust_id:
         raise Forbidden("Using a trust-scoped token is not allowed for creating application credentials.")
+    oauth1.refuse_oauth_scoped(ctx.body, "Cannot manage application credentials with a token issued via delegation.")
     data = await _parse_create(req, ctx)
     if not ctx.project_id:
         raise Forbidden("An application credential can only be created with a project-scoped token.")

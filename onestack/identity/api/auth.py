@@ -16,7 +16,9 @@ routes = IdentityRoutes()
 @routes.post("/v3/auth/tokens")
 async def issue_token(req: Req) -> Response:
     body = await req.json()
-    token, doc = await tokens.issue(req.state, body, include_catalog=not req.flag("nocatalog", False))
+    # The oauth1 method proves itself by the request's signature, not by anything in the body.
+    signed = tokens.SignedRequest(str(req.request.url), req.headers)
+    token, doc = await tokens.issue(req.state, body, include_catalog=not req.flag("nocatalog", False), signed=signed)
     return json_response({"token": doc}, status=201, headers={"X-Subject-Token": token})
 
 

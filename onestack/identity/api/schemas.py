@@ -15,6 +15,17 @@ ID_OR_NULL = {"type": ["string", "null"], "minLength": 1, "maxLength": 64, "patt
 DESCRIPTION = {"type": ["string", "null"]}
 ENABLED = {"type": "boolean"}
 TAG = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[^,/]*$"}
+# A role named by id or by name (one of them), as Keystone's trust and OAuth1 authorization bodies take it.
+ROLE_REF = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[a-zA-Z0-9-]+$"},
+        "name": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "[\\S]+"},
+    },
+    "minProperties": 1,
+    "maxProperties": 1,
+    "additionalProperties": False,
+}
 OPTIONS = {"type": "object", "properties": {"immutable": {"type": ["boolean", "null"]}}, "additionalProperties": False}
 
 # Keystone's body booleans (``enabled``, ``is_domain``) also take these strings, exactly so spelled

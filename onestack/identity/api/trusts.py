@@ -12,28 +12,18 @@ from onestack.core.api.parse import INT32_MAX
 from onestack.identity.api.app_creds import refuse_restricted_app_cred
 from onestack.identity.api.conventions import IdentityRoutes, Req
 from onestack.identity.api.render import collection, self_link
-from onestack.identity.api.schemas import entity, parse_expiry
-from onestack.identity.service import trusts
+from onestack.identity.api.schemas import ROLE_REF, entity, parse_expiry
+from onestack.identity.service import oauth1, trusts
 
 routes = IdentityRoutes()
 
-_ROLE_REF = {
-    "type": "object",
-    "properties": {
-        "id": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[a-zA-Z0-9-]+$"},
-        "name": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "[\\S]+"},
-    },
-    "minProperties": 1,
-    "maxProperties": 1,
-    "additionalProperties": False,
-}
 _CREATE = entity(
     {
         "trustor_user_id": {"type": "string", "minLength": 1, "maxLength": 64},
         "trustee_user_id": {"type": "string", "minLength": 1, "maxLength": 64},
         "impersonation": {"type": "boolean"},
         "project_id": {"type": ["string", "null"]},
-        "roles": {"type": ["array", "null"], "items": _ROLE_REF},
+        "roles": {"type": ["array", "null"], "items": ROLE_REF},
         "expires_at": {"type": ["string", "null"]},
         # Keystone sets no maximum; its Integer columns do (a larger count failed on write, a 500).
         "remaining_uses": {"type": ["integer", "null"], "minimum": 1, "maximum": INT32_MAX},
@@ -63,6 +53,8 @@ async def create_trust(req: Req) -> Response:
     data = parse_expiry(dict(await req.body(_CREATE, wrapper="trust")))
     ctx = await req.enforce("identity:create_trust", {"trust": {"trustor_user_id": data["trustor_user_id"]}})
     refuse_restricted_app_cred(ctx, "trusts")
+    oauth1.refuse_oauth_scoped(ctx.body, "You are not authorized to perform the requested action: "
+                                         "Redelegation allowed for delegated by trust only.")
     doc = await req.write(trusts.create, data, ctx.trust_id)
     return json_response({"trust": _trust_doc(req, doc)}, status=201)
 

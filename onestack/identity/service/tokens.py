@@ -10,6 +10,7 @@ write (in this process at once, in another within about a second: ``Identity.fre
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from onestack.core.api.faults import BadRequest, Forbidden, NotFound, Unauthorized
 from onestack.core.ids import isotime, utcnow
 from onestack.identity.models import ApplicationCredential, Project, Trust, User
-from onestack.identity.service import assignments, catalog, projects, revocations, users
+from onestack.identity.service import assignments, catalog, oauth1, projects, revocations, users
 from onestack.identity.state import Identity
 from onestack.identity.token_format import TokenPayload, new_audit_id
 
@@ -162,6 +163,9 @@ async def _token_method(ident: Identity, data: Any) -> Authenticated:
         raise Forbidden("Re-scoping a trust token is not allowed.")
     if payload.app_cred_id:
         raise Forbidden("Re-scoping an application credential token is not allowed.")
+    if payload.access_token_id:
+        raise Forbidden("You are not authorized to perform the requested action: Using OAuth-scoped token to "
+                        "create another token. Create a new OAuth-scoped token instead.")
     methods = ["token", *[m for m in payload.methods if m != "token"]]
     return Authenticated(
         user_id=payload.user_id,
@@ -205,6 +209,20 @@ async def _app_cred_method(ident: Identity, data: Any) -> Authenticated:
     return Authenticated(user_id=cred.user_id, methods=["application_credential"], app_cred=cred)
 
 
+@dataclass
+class SignedRequest:
+    """What an OAuth1-signed ``POST /v3/auth/tokens`` was signed over: its URL and headers."""
+
+    url: str
+    headers: Mapping[str, str]
+
+
+async def _oauth1_method(ident: Identity, signed: SignedRequest) -> Authenticated:
+    user_id, project_id, access_token_id = await ident.db.read(oauth1.authenticate, signed.url, signed.headers)
+    return Authenticated(user_id=user_id, methods=["oauth1"],
+                         extras={"oauth1_project_id": project_id, "oauth1_access_token_id": access_token_id})
+
+
 METHODS = {"password": _password_method, "token": _token_method, "application_credential": _app_cred_method}
 
 
@@ -229,6 +247,11 @@ def _scope_payload(s: Session, ident: Identity, who: Authenticated, scope: Any) 
             payload.system = "all"
         else:
             payload.project_id = cred.project_id
+        return payload
+    if "oauth1_access_token_id" in who.extras:
+        # The access token fixes the scope: its project (a requested scope is not looked at).
+        payload.project_id = who.extras["oauth1_project_id"]
+        payload.access_token_id = who.extras["oauth1_access_token_id"]
         return payload
     if scope is None:
         user = users.get_user(s, who.user_id)
@@ -300,8 +323,12 @@ def _scope_to_trust(s: Session, payload: TokenPayload, ref: Any) -> None:
         payload.expires_at = min(payload.expires_at, trust.expires_at)
 
 
-async def issue(ident: Identity, body: Any, *, include_catalog: bool = True) -> tuple[str, dict[str, Any]]:
-    """Authenticate ``body`` (a POST /v3/auth/tokens document); returns (token, document)."""
+async def issue(ident: Identity, body: Any, *, include_catalog: bool = True,
+                signed: SignedRequest | None = None) -> tuple[str, dict[str, Any]]:
+    """Authenticate ``body`` (a POST /v3/auth/tokens document); returns (token, document).
+
+    ``signed`` is the request itself, for the ``oauth1`` method (its proof is the signature).
+    """
     auth = body.get("auth") if isinstance(body, dict) else None
     if not isinstance(auth, dict) or not isinstance(auth.get("identity"), dict):
         raise BadRequest("Invalid input for field 'identity': 'identity' is a required property")
@@ -311,9 +338,12 @@ async def issue(ident: Identity, body: Any, *, include_catalog: bool = True) -> 
     outcome: Authenticated | None = None
     for method in dict.fromkeys(methods):
         handler = METHODS.get(method)
-        if handler is None:
+        if method == "oauth1" and signed is not None:
+            result = await _oauth1_method(ident, signed)
+        elif handler is None:
             raise Unauthorized(f"Attempted to authenticate with an unsupported method: {method}.")
-        result = await handler(ident, auth["identity"].get(method))
+        else:
+            result = await handler(ident, auth["identity"].get(method))
         if outcome is not None and outcome.user_id != result.user_id:
             raise Unauthorized("The methods authenticate different users.")
         if outcome is None:
@@ -322,6 +352,7 @@ async def issue(ident: Identity, body: Any, *, include_catalog: bool = True) -> 
             outcome.methods = list(dict.fromkeys([*outcome.methods, *result.methods]))
             outcome.expires_at = outcome.expires_at or result.expires_at
             outcome.parent_audit_id = outcome.parent_audit_id or result.parent_audit_id
+            outcome.extras.update(result.extras)
     assert outcome is not None
     return await issue_for(ident, outcome, auth.get("scope"), include_catalog=include_catalog)
 
@@ -368,6 +399,11 @@ def render(s: Session, ident: Identity, payload: TokenPayload, include_catalog: 
         role_ids = _trust_roles(s, payload, doc, for_issue)
     if payload.app_cred_id:
         role_ids = _app_cred_roles(s, payload, doc, for_issue)
+    if payload.access_token_id:
+        delegation = oauth1.token_delegation(s, payload.access_token_id)
+        if delegation is None:  # the access token (or its consumer) was deleted
+            raise _invalid(for_issue)
+        doc["OS-OAUTH1"], role_ids = delegation
     roles = []
     if payload.project_id:
         project = s.get(Project, payload.project_id)

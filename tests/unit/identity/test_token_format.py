@@ -36,6 +36,7 @@ SCOPES: dict[str, dict[str, object]] = {
     "system": {"system": "all"},
     "trust": {"project_id": new_id(), "trust_id": new_id()},
     "app-cred": {"project_id": new_id(), "app_cred_id": new_id(), "methods": ["application_credential"]},
+    "oauth1": {"project_id": new_id(), "access_token_id": new_id(), "methods": ["oauth1"]},
     "rescoped": {"project_id": new_id(), "methods": ["password", "token"],
                  "audit_ids": [new_audit_id(), new_audit_id()]},
 }
@@ -139,3 +140,12 @@ def test_token_from_another_cloud_is_rejected(keys: KeyRepository, tmp_path: Pat
     token = other.encrypt(payload().pack())
     with pytest.raises(InvalidToken):
         keys.decrypt(token)
+
+
+def test_a_token_without_an_access_token_keeps_the_older_layout() -> None:
+    """Tokens sealed before OS-OAUTH1 (eleven fields) still open; only an OAuth1 token has a twelfth."""
+    plain = msgpack.unpackb(payload(project_id=new_id()).pack(), raw=False)
+    assert len(plain) == 11
+    oauth = payload(project_id=new_id(), access_token_id=new_id(), methods=["oauth1"])
+    assert len(msgpack.unpackb(oauth.pack(), raw=False)) == 12
+    assert TokenPayload.unpack(oauth.pack()).access_token_id == oauth.access_token_id
