@@ -96,6 +96,10 @@ class IdentityConfig:
     # Optional YAML file of policy rules that override the defaults.
     policy_file: str = ""
     list_limit: int = 0
+    # Schema version a mapping gets when its body names none (Keystone's [federation] attribute_mapping_default_schema_version).
+    federation_mapping_schema_version: str = "1.0"
+    # Default relay_state_prefix of a new service provider (Keystone's [saml] relay_state_prefix).
+    saml_relay_state_prefix: str = "ss:mem:"
     security_compliance: SecurityComplianceConfig = field(default_factory=SecurityComplianceConfig)
 
 
