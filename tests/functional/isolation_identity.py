@@ -23,6 +23,7 @@ from tests.functional.isolation_support import (
 )
 
 V3 = "/identity/v3"
+FED_RULES = [{"local": [{"user": {"name": "{0}"}}], "remote": [{"type": "REMOTE_USER"}]}]
 
 
 def _seed_alt(a: Actors, ids: dict[str, str], tag: str) -> None:
@@ -71,6 +72,15 @@ def _seed_admin(a: Actors, ids: dict[str, str], tag: str) -> None:
     ids["limit"] = ok(admin.post(f"{V3}/limits", json={"limits": [{
         "service_id": ids["service"], "project_id": ids["alt_project"], "resource_name": f"iso-res-{tag}",
         "resource_limit": 7}]}))["limits"][0]["id"]
+    # OS-FEDERATION: an enabled IdP with a "mapped" protocol, its mapping, a disabled SP (tokens stay as they were)
+    ids["idp"], ids["mapping"], ids["protocol"], ids["sp"] = f"iso-idp-{tag}", f"iso-map-{tag}", "mapped", f"iso-sp-{tag}"
+    ok(admin.put(f"{V3}/OS-FEDERATION/mappings/{ids['mapping']}", json={"mapping": {"rules": FED_RULES}}))
+    ok(admin.put(f"{V3}/OS-FEDERATION/identity_providers/{ids['idp']}", json={"identity_provider": {
+        "enabled": True, "domain_id": ids["domain"]}}))
+    ok(admin.put(f"{V3}/OS-FEDERATION/identity_providers/{ids['idp']}/protocols/mapped", json={
+        "protocol": {"mapping_id": ids["mapping"]}}))
+    ok(admin.put(f"{V3}/OS-FEDERATION/service_providers/{ids['sp']}", json={"service_provider": {
+        "auth_url": "https://sp.example/auth", "sp_url": "https://sp.example/ecp", "enabled": False}}))
     ids.update(cfg_group="ldap", cfg_option="url", compliance="security_compliance",
                compliance_option="password_regex", default_domain="default", missing=uuid.uuid4().hex)
 
@@ -106,6 +116,9 @@ def seed(a: Actors) -> Seeded:
                (admin, "DELETE", f"{V3}/registered_limits/{ids['registered_limit']}"),
                (admin, "DELETE", f"{V3}/OS-EP-FILTER/endpoint_groups/{ids['endpoint_group']}"),
                (admin, "DELETE", f"{V3}/policies/{ids['policy']}"),
+               (admin, "DELETE", f"{V3}/OS-FEDERATION/identity_providers/{ids['idp']}"),
+               (admin, "DELETE", f"{V3}/OS-FEDERATION/mappings/{ids['mapping']}"),
+               (admin, "DELETE", f"{V3}/OS-FEDERATION/service_providers/{ids['sp']}"),
                (admin, "DELETE", f"{V3}/groups/{ids['group']}"),
                (admin, "PATCH", f"{V3}/domains/{ids['domain']}", {"domain": {"enabled": False}}),
                (admin, "DELETE", f"{V3}/domains/{ids['domain']}")]
@@ -120,7 +133,8 @@ PARAMS = {"project_id": "alt_project", "user_id": "alt_user", "domain_id": "doma
           "role_id": "role", "prior_id": "role_prior", "implied_id": "role_implied", "cred_id": "app_cred",
           "rule_id": "access_rule", "credential_id": "credential", "access": "ec2", "trust_id": "trust",
           "region_id": "region", "service_id": "service", "endpoint_id": "endpoint", "policy_id": "policy",
-          "tag": "ptag", "group": "cfg_group", "option": "cfg_option", "limit_id": "limit"}
+          "tag": "ptag", "group": "cfg_group", "option": "cfg_option", "limit_id": "limit", "idp_id": "idp",
+          "protocol_id": "protocol", "mapping_id": "mapping", "sp_id": "sp"}
 ALT_TOKEN = {"X-Subject-Token": "{alt_token}"}
 OWN = {"user_id": "demo_user"}  # demo's own path, alt_demo's id under it
 ADMIN_GROUP = {"group_id": "group"}
@@ -262,6 +276,28 @@ ROWS: tuple[Probe, ...] = (
     Probe("GET PUT DELETE", r"/v3/policies/\{policy_id\}/OS-ENDPOINT-POLICY/.*", 403),
     Probe("GET", r"/v3/endpoints/\{endpoint_id\}/OS-ENDPOINT-POLICY/policy", 403),
     Probe("GET", r"/v3/OS-REVOKE/events", 403),
+    # OS-FEDERATION: an admin's to manage; the scope listings are the caller's own
+    Probe("GET", r"/v3/OS-FEDERATION/(identity_providers|mappings|service_providers)", 403),
+    Probe("GET DELETE", r"/v3/OS-FEDERATION/identity_providers/\{idp_id\}(/protocols(/\{protocol_id\})?)?", 403),
+    Probe("PUT PATCH", r"/v3/OS-FEDERATION/identity_providers/\{idp_id\}", 403,
+          body={"identity_provider": {"description": "stolen"}}),
+    Probe("PUT PATCH", r"/v3/OS-FEDERATION/identity_providers/\{idp_id\}/protocols/\{protocol_id\}", 403,
+          body=lambda ids: {"protocol": {"mapping_id": ids["mapping"]}}),
+    Probe("GET DELETE", r"/v3/OS-FEDERATION/(mappings/\{mapping_id\}|service_providers/\{sp_id\})", 403),
+    Probe("PUT PATCH", r"/v3/OS-FEDERATION/mappings/\{mapping_id\}", 403, body={"mapping": {"rules": FED_RULES}}),
+    Probe("PUT PATCH", r"/v3/OS-FEDERATION/service_providers/\{sp_id\}", 403, body={"service_provider": {
+        "auth_url": "https://stolen.example/", "sp_url": "https://stolen.example/"}}),
+    Probe("GET", r"/v3/OS-FEDERATION/(projects|domains)", 200),
+    # federated authentication takes no caller token and finds no assertion: 401 for everyone
+    Probe("GET POST", r"/v3/OS-FEDERATION/identity_providers/\{idp_id\}/protocols/\{protocol_id\}/auth", 401),
+    Probe("GET POST", r"/v3/auth/OS-FEDERATION/websso/\{protocol_id\}", 401),
+    Probe("GET POST", r"/v3/auth/OS-FEDERATION/identity_providers/\{idp_id\}/protocols/\{protocol_id\}/websso",
+          401, query="origin=https://dashboard.example/"),
+    # an assertion for the (disabled) SP from demo's own token
+    Probe("POST", r"/v3/auth/OS-FEDERATION/saml2(/ecp)?", 403, body=lambda ids: {"auth": {
+        "identity": {"methods": ["token"], "token": {"id": ids["demo_token"]}},
+        "scope": {"service_provider": {"id": ids["sp"]}}}}),
+    Probe("GET", r"/v3/OS-FEDERATION/saml2/metadata", None, "the same 400 for everyone: no SAML2 IdP is configured"),
     # alt_demo's EC2 key with a signature demo made up: identity recomputes it with the secret and refuses
     Probe("POST", r"/v3/ec2tokens", 401, body=lambda ids: {"credentials": {
         "access": ids["ec2"], "signature": "bm90LWFsdHMtc2lnbmF0dXJl", "host": "127.0.0.1", "verb": "GET",
@@ -273,5 +309,6 @@ ROWS: tuple[Probe, ...] = (
 
 MATRIX = register(ServiceMatrix(
     service="identity", prefix="/identity", error=keystone_shape, seed=seed, probes=ROWS, params=PARAMS,
-    public=(Probe("POST", r"/v3/auth/tokens", None, "authenticates by what the body holds (demo's token here)"),),
+    public=(Probe("POST", r"/v3/auth/tokens", None, "authenticates by what the body holds (demo's token here)"),
+            Probe("POST", r"/v3/auth/OS-FEDERATION/saml2(/ecp)?", None, "authenticates by the token in the body")),
     filters=("user_id={alt_user}", "project_id={alt_project}", "type=ec2", "type=cert", "trustor_user_id={alt_user}")))
