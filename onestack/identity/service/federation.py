@@ -57,13 +57,18 @@ def get_idp(s: Session, idp_id: str | None) -> IdentityProvider:
     return row
 
 
-def list_idps(s: Session, query: dict[str, str]) -> list[dict[str, Any]]:
-    stmt = select(IdentityProvider).order_by(IdentityProvider.id)
+def _listed(s: Session, model: type[IdentityProvider | ServiceProvider], query: dict[str, str]) -> list[Any]:
+    """IdPs or SPs, by id, filtered on ``id`` and ``enabled`` (the two filters Keystone takes for both)."""
+    stmt = select(model).order_by(model.id)
     if "id" in query:
-        stmt = stmt.where(IdentityProvider.id == query["id"])
+        stmt = stmt.where(model.id == query["id"])
     if "enabled" in query:
-        stmt = stmt.where(IdentityProvider.enabled.is_(projects.filter_flag(query["enabled"])))
-    return [idp_to_dict(s, row) for row in s.scalars(stmt)]
+        stmt = stmt.where(model.enabled.is_(projects.filter_flag(query["enabled"])))
+    return list(s.scalars(stmt))
+
+
+def list_idps(s: Session, query: dict[str, str]) -> list[dict[str, Any]]:
+    return [idp_to_dict(s, row) for row in _listed(s, IdentityProvider, query)]
 
 
 def _set_remote_ids(s: Session, idp_id: str, remote_ids: list[str] | None) -> None:
@@ -260,12 +265,7 @@ def show_sp(s: Session, sp_id: str) -> dict[str, Any]:
 
 
 def list_sps(s: Session, query: dict[str, str]) -> list[dict[str, Any]]:
-    stmt = select(ServiceProvider).order_by(ServiceProvider.id)
-    if "id" in query:
-        stmt = stmt.where(ServiceProvider.id == query["id"])
-    if "enabled" in query:
-        stmt = stmt.where(ServiceProvider.enabled.is_(projects.filter_flag(query["enabled"])))
-    return [sp_to_dict(row) for row in s.scalars(stmt)]
+    return [sp_to_dict(row) for row in _listed(s, ServiceProvider, query)]
 
 
 def create_sp(s: Session, sp_id: str, data: dict[str, Any], relay_state_prefix: str) -> dict[str, Any]:
