@@ -96,6 +96,9 @@ def test_identity_provider_defaults_and_an_explicit_domain(admin: Any) -> None:
     assert "Could not find domain" in error(call(admin, "PUT", f"{FED}/identity_providers/{uniq('idp')}", {
         "identity_provider": {"domain_id": "nosuchdomain"}}), 404)
     error(call(admin, "PUT", f"{FED}/identity_providers/{uniq('idp')}", {"identity_provider": {"bogus": 1}}), 400)
+    error(call(admin, "PUT", f"{FED}/identity_providers/{uniq('idp')}", {"identity_providers": {}}), 400)
+    bare = call(admin, "PUT", f"{FED}/identity_providers/{uniq('idp')}")  # no body at all: Keystone's defaults
+    assert bare.status_code == 201 and bare.json()["identity_provider"]["enabled"] is False
     error(call(admin, "PATCH", f"{FED}/identity_providers/{idp['id']}", {"identity_provider": {}}), 400)
     # domain_id cannot change
     error(call(admin, "PATCH", f"{FED}/identity_providers/{idp['id']}", {"identity_provider": {"domain_id": dom}}),

@@ -95,7 +95,13 @@ async def get_identity_provider(req: Req) -> Response:
 @routes.put(f"/v3/{IDPS}/{{idp_id}}")
 async def create_identity_provider(req: Req) -> Response:
     await req.enforce("identity:create_identity_provider")
-    data = normalise_bools(dict(await req.body(IDP_CREATE, wrapper="identity_provider")), "enabled")
+    # Keystone requires neither a body nor its wrapper here: an IdP of defaults
+    body = await req.json(required=False) or {}
+    req.validate(body, {"type": "object", "properties": {"identity_provider": {"type": "object"}},
+                        "additionalProperties": False})
+    data = body.get("identity_provider", {})
+    req.validate(data, IDP_CREATE, wrapper="identity_provider")
+    data = normalise_bools(dict(data), "enabled")
     doc = await req.write(federation.create_idp, req.path("idp_id"), data)
     return json_response({"identity_provider": _idp_doc(req, doc)}, status=201)
 
