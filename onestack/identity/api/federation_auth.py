@@ -59,13 +59,14 @@ async def federated_auth(req: Req) -> Response:
     return await issue_token_for(req, body)
 
 
-@routes.add(["GET", "POST"], "/v3/auth/OS-FEDERATION/websso/{protocol_id}")
+@routes.add(["GET", "HEAD", "POST"], "/v3/auth/OS-FEDERATION/websso/{protocol_id}")
 async def websso(req: Req) -> Response:
     # Keystone looks for the entity id of an IdP with this protocol in the web server's environment first.
     raise Unauthorized()
 
 
-@routes.add(["GET", "POST"], "/v3/auth/OS-FEDERATION/identity_providers/{idp_id}/protocols/{protocol_id}/websso")
+@routes.add(["GET", "HEAD", "POST"],
+            "/v3/auth/OS-FEDERATION/identity_providers/{idp_id}/protocols/{protocol_id}/websso")
 async def websso_for_idp(req: Req) -> Response:
     if not req.params.get("origin"):
         raise BadRequest("Request must have an origin query parameter")
