@@ -20,8 +20,10 @@ SPS = f"{EXT}/service_providers"
 
 # Keystone's parameter_types.url: lenient, "scheme:rest".
 URL = {"type": "string", "minLength": 0, "maxLength": 225, "pattern": "^[a-zA-Z0-9+.-]+:.+"}
+# Keystone's parameter_types.boolean: its spellings of true and false, or null (the default)
+NULLABLE_BOOL = {"type": ["boolean", "string", "null"], "enum": [*BOOLISH["enum"], None]}
 _IDP_PROPS: dict[str, Any] = {
-    "enabled": {**BOOLISH, "type": ["boolean", "string", "null"], "enum": [*BOOLISH["enum"], None]},
+    "enabled": NULLABLE_BOOL,
     "description": DESCRIPTION,
     "authorization_ttl": {"type": ["integer", "null"], "minimum": 0},
     "remote_ids": {"type": ["array", "null"], "items": {"type": "string", "maxLength": 64}, "uniqueItems": True},
@@ -42,7 +44,7 @@ _SP_PROPS: dict[str, Any] = {
     "auth_url": URL,
     "sp_url": URL,
     "description": DESCRIPTION,
-    "enabled": _IDP_PROPS["enabled"],
+    "enabled": NULLABLE_BOOL,
     "relay_state_prefix": {"type": ["string", "null"]},
 }
 SP_CREATE = {"type": "object", "additionalProperties": False, "required": ["auth_url", "sp_url"],
