@@ -100,6 +100,10 @@ class IdentityConfig:
     oauth1_request_token_duration: int = 28800
     # Keystone's [oauth1] access_token_duration: seconds an OAuth1 access token lives (0: forever).
     oauth1_access_token_duration: int = 86400
+    # Schema version a mapping gets when its body names none (Keystone's [federation] attribute_mapping_default_schema_version).
+    federation_mapping_schema_version: str = "1.0"
+    # Default relay_state_prefix of a new service provider (Keystone's [saml] relay_state_prefix).
+    saml_relay_state_prefix: str = "ss:mem:"
     security_compliance: SecurityComplianceConfig = field(default_factory=SecurityComplianceConfig)
 
 

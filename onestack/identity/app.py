@@ -23,6 +23,8 @@ from onestack.identity.api import (
     domains,
     ec2tokens,
     ep_filter,
+    federation,
+    federation_auth,
     grants,
     groups,
     limits,
@@ -48,7 +50,7 @@ if TYPE_CHECKING:
 API_MODULES = (
     versions, auth, projects, domains, users, groups, roles, grants, role_assignments,
     app_creds, credentials, trusts, catalog, ep_filter, limits, domain_config, policies, revoke,
-    ec2tokens, oauth1,
+    ec2tokens, oauth1, federation, federation_auth,
 )
 PREFIX = "/identity"
 

@@ -361,3 +361,60 @@ class AccessToken(Base):
     role_ids: Mapped[list[Any]] = mapped_column(default=list)
     consumer_id: Mapped[str] = mapped_column(ID, ForeignKey("consumer.id"), index=True)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+# --- OS-FEDERATION -------------------------------------------------------------------------------
+
+
+class IdentityProvider(Base):
+    __tablename__ = "identity_provider"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    domain_id: Mapped[str] = mapped_column(ID, index=True)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    authorization_ttl: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class IdPRemoteId(Base):
+    """One remote (entity) id of an IdP; the primary key keeps a remote id to one IdP (409 otherwise)."""
+
+    __tablename__ = "idp_remote_ids"
+    remote_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    idp_id: Mapped[str] = mapped_column(ID, ForeignKey("identity_provider.id", ondelete="CASCADE"), index=True)
+
+
+class FederationProtocol(Base):
+    __tablename__ = "federation_protocol"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    idp_id: Mapped[str] = mapped_column(ID, ForeignKey("identity_provider.id", ondelete="CASCADE"),
+                                        primary_key=True)
+    mapping_id: Mapped[str] = mapped_column(ID)
+    remote_id_attribute: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class Mapping(Base):
+    __tablename__ = "mapping"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    rules: Mapped[list[Any]] = mapped_column(default=list)
+    schema_version: Mapped[str] = mapped_column(String(5), default="1.0")
+
+
+class ServiceProvider(Base):
+    __tablename__ = "service_provider"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    auth_url: Mapped[str] = mapped_column(String(256))
+    sp_url: Mapped[str] = mapped_column(String(256))
+    relay_state_prefix: Mapped[str] = mapped_column(String(256))
+
+
+class FederatedUser(Base):
+    """A user's link to the IdP and protocol that vouched for it (Keystone's shadow record)."""
+
+    __tablename__ = "federated_user"
+    __table_args__ = (UniqueConstraint("idp_id", "protocol_id", "unique_id", name="ixu_federated_user"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ID, ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    idp_id: Mapped[str] = mapped_column(ID, index=True)
+    protocol_id: Mapped[str] = mapped_column(ID)
+    unique_id: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str | None] = mapped_column(String(255), nullable=True)

@@ -221,6 +221,14 @@ def leaf_mutations(doc: Any, where: str = "") -> Iterator[tuple[str, Any]]:
                 yield at, [*doc[:index], bad, *doc[index + 1:]]
 
 
+# OS-FEDERATION bodies checked by hand: a mapping (Keystone's rule schema) and a SAML2 assertion request.
+_FED_MAPPING: list[Any] = [{"mapping": {"schema_version": "2.0", "rules": [{
+    "local": [{"user": {"name": "{0}", "type": "ephemeral"}, "group": {"id": "g"}},
+              {"projects": [{"name": "p", "roles": [{"name": "member"}], "domain": {"name": "Default"}}]}],
+    "remote": [{"type": "REMOTE_USER"}, {"type": "G", "any_one_of": ["a"], "regex": True}]}]}}]
+_FED_SAML: list[Any] = [{"auth": {"identity": {"methods": ["token"], "token": {"id": "x"}},
+                                  "scope": {"service_provider": {"id": "x"}}}}]
+
 # Valid bodies of routes whose handlers check their input by hand (no schema to build one from);
 # each leaf is then replaced by hostile values. Only an aid: routes without a seed are fuzzed too.
 # {image}, {flavor}, {server} and {key} stand for the fuzz's own resources.
@@ -258,7 +266,12 @@ SEEDS: dict[tuple[str, str], list[Any]] = {
     ("POST", "/compute/v2.1/images/{image_id}/metadata"): [{"metadata": {"k": "v"}}],
     ("POST", "/identity/v3/auth/tokens"): [{"auth": {"identity": {"methods": ["password"], "password": {"user": {
         "name": "fuzz-nobody", "domain": {"id": "default"}, "password": "wrong"}}},
-        "scope": {"project": {"id": "{project}"}}}}],
+        "scope": {"project": {"id": "{project}"}}}},
+        {"auth": {"identity": {"methods": ["mapped"], "mapped": {"identity_provider": "i", "protocol": "mapped"}}}}],
+    ("PUT", "/identity/v3/OS-FEDERATION/mappings/{mapping_id}"): _FED_MAPPING,
+    ("PATCH", "/identity/v3/OS-FEDERATION/mappings/{mapping_id}"): _FED_MAPPING,
+    ("POST", "/identity/v3/auth/OS-FEDERATION/saml2"): _FED_SAML,
+    ("POST", "/identity/v3/auth/OS-FEDERATION/saml2/ecp"): _FED_SAML,
     ("POST", "/identity/v3/users/{user_id}/application_credentials"): [{"application_credential": {
         "name": "a", "description": "d", "expires_at": "2099-01-01T00:00:00", "roles": [{"name": "member"}]}}],
     ("POST", "/identity/v3/OS-TRUST/trusts"): [{"trust": {

@@ -26,6 +26,7 @@ from tests.functional.isolation_support import (
 )
 
 V3 = "/identity/v3"
+FED_RULES = [{"local": [{"user": {"name": "{0}"}}], "remote": [{"type": "REMOTE_USER"}]}]
 
 
 def _seed_alt(a: Actors, ids: dict[str, str], tag: str) -> None:
@@ -74,6 +75,15 @@ def _seed_admin(a: Actors, ids: dict[str, str], tag: str) -> None:
     ids["limit"] = ok(admin.post(f"{V3}/limits", json={"limits": [{
         "service_id": ids["service"], "project_id": ids["alt_project"], "resource_name": f"iso-res-{tag}",
         "resource_limit": 7}]}))["limits"][0]["id"]
+    # OS-FEDERATION: an enabled IdP with a "mapped" protocol, its mapping, a disabled SP (tokens stay as they were)
+    ids["idp"], ids["mapping"], ids["protocol"], ids["sp"] = f"iso-idp-{tag}", f"iso-map-{tag}", "mapped", f"iso-sp-{tag}"
+    ok(admin.put(f"{V3}/OS-FEDERATION/mappings/{ids['mapping']}", json={"mapping": {"rules": FED_RULES}}))
+    ok(admin.put(f"{V3}/OS-FEDERATION/identity_providers/{ids['idp']}", json={"identity_provider": {
+        "enabled": True, "domain_id": ids["domain"]}}))
+    ok(admin.put(f"{V3}/OS-FEDERATION/identity_providers/{ids['idp']}/protocols/mapped", json={
+        "protocol": {"mapping_id": ids["mapping"]}}))
+    ok(admin.put(f"{V3}/OS-FEDERATION/service_providers/{ids['sp']}", json={"service_provider": {
+        "auth_url": "https://sp.example/auth", "sp_url": "https://sp.example/ecp", "enabled": False}}))
     ids.update(cfg_group="ldap", cfg_option="url", compliance="security_compliance",
                compliance_option="password_regex", default_domain="default", missing=uuid.uuid4().hex)
 
@@ -132,6 +142,9 @@ def seed(a: Actors) -> Seeded:
                (admin, "DELETE", f"{V3}/registered_limits/{ids['registered_limit']}"),
                (admin, "DELETE", f"{V3}/OS-EP-FILTER/endpoint_groups/{ids['endpoint_group']}"),
                (admin, "DELETE", f"{V3}/policies/{ids['policy']}"),
+               (admin, "DELETE", f"{V3}/OS-FEDERATION/identity_providers/{ids['idp']}"),
+               (admin, "DELETE", f"{V3}/OS-FEDERATION/mappings/{ids['mapping']}"),
+               (admin, "DELETE", f"{V3}/OS-FEDERATION/service_providers/{ids['sp']}"),
                (admin, "DELETE", f"{V3}/groups/{ids['group']}"),
                (admin, "DELETE", f"{V3}/OS-OAUTH1/consumers/{ids['consumer']}"),
                (admin, "PATCH", f"{V3}/domains/{ids['domain']}", {"domain": {"enabled": False}}),
@@ -148,7 +161,8 @@ PARAMS = {"project_id": "alt_project", "user_id": "alt_user", "domain_id": "doma
           "rule_id": "access_rule", "credential_id": "credential", "access": "ec2", "trust_id": "trust",
           "region_id": "region", "service_id": "service", "endpoint_id": "endpoint", "policy_id": "policy",
           "consumer_id": "consumer", "access_token_id": "oauth_access",
-          "tag": "ptag", "group": "cfg_group", "option": "cfg_option", "limit_id": "limit"}
+          "tag": "ptag", "group": "cfg_group", "option": "cfg_option", "limit_id": "limit", "idp_id": "idp",
+          "protocol_id": "protocol", "mapping_id": "mapping", "sp_id": "sp"}
 ALT_TOKEN = {"X-Subject-Token": "{alt_token}"}
 OWN = {"user_id": "demo_user"}  # demo's own path, alt_demo's id under it
 ADMIN_GROUP = {"group_id": "group"}
@@ -300,6 +314,28 @@ ROWS: tuple[Probe, ...] = (
           body={"roles": [{"name": "member"}]}),
     Probe("GET DELETE", r"/v3/users/\{user_id\}/OS-OAUTH1/access_tokens(/\{access_token_id\}(/roles(/\{role_id\})?)?)?",
           403, params={"user_id": "admin_user"}),
+    # OS-FEDERATION: an admin's to manage; the scope listings are the caller's own
+    Probe("GET", r"/v3/OS-FEDERATION/(identity_providers|mappings|service_providers)", 403),
+    Probe("GET DELETE", r"/v3/OS-FEDERATION/identity_providers/\{idp_id\}(/protocols(/\{protocol_id\})?)?", 403),
+    Probe("PUT PATCH", r"/v3/OS-FEDERATION/identity_providers/\{idp_id\}", 403,
+          body={"identity_provider": {"description": "stolen"}}),
+    Probe("PUT PATCH", r"/v3/OS-FEDERATION/identity_providers/\{idp_id\}/protocols/\{protocol_id\}", 403,
+          body=lambda ids: {"protocol": {"mapping_id": ids["mapping"]}}),
+    Probe("GET DELETE", r"/v3/OS-FEDERATION/(mappings/\{mapping_id\}|service_providers/\{sp_id\})", 403),
+    Probe("PUT PATCH", r"/v3/OS-FEDERATION/mappings/\{mapping_id\}", 403, body={"mapping": {"rules": FED_RULES}}),
+    Probe("PUT PATCH", r"/v3/OS-FEDERATION/service_providers/\{sp_id\}", 403, body={"service_provider": {
+        "auth_url": "https://stolen.example/", "sp_url": "https://stolen.example/"}}),
+    Probe("GET", r"/v3/OS-FEDERATION/(projects|domains)", 200),
+    # federated authentication takes no caller token and finds no assertion: 401 for everyone
+    Probe("GET POST", r"/v3/OS-FEDERATION/identity_providers/\{idp_id\}/protocols/\{protocol_id\}/auth", 401),
+    Probe("GET POST", r"/v3/auth/OS-FEDERATION/websso/\{protocol_id\}", 401),
+    Probe("GET POST", r"/v3/auth/OS-FEDERATION/identity_providers/\{idp_id\}/protocols/\{protocol_id\}/websso",
+          401, query="origin=https://dashboard.example/"),
+    # an assertion for the (disabled) SP from demo's own token
+    Probe("POST", r"/v3/auth/OS-FEDERATION/saml2(/ecp)?", 403, body=lambda ids: {"auth": {
+        "identity": {"methods": ["token"], "token": {"id": ids["demo_token"]}},
+        "scope": {"service_provider": {"id": ids["sp"]}}}}),
+    Probe("GET", r"/v3/OS-FEDERATION/saml2/metadata", None, "the same 400 for everyone: no SAML2 IdP is configured"),
     # alt_demo's EC2 key with a signature demo made up: identity recomputes it with the secret and refuses
     Probe("POST", r"/v3/ec2tokens", 401, body=lambda ids: {"credentials": {
         "access": ids["ec2"], "signature": "bm90LWFsdHMtc2lnbmF0dXJl", "host": "127.0.0.1", "verb": "GET",
@@ -313,5 +349,6 @@ MATRIX = register(ServiceMatrix(
     service="identity", prefix="/identity", error=keystone_shape, seed=seed, probes=ROWS, params=PARAMS,
     public=(Probe("POST", r"/v3/auth/tokens", None, "authenticates by what the body holds (demo's token here)"),
             Probe("POST", r"/v3/OS-OAUTH1/(request|access)_token", None,
-                  "authenticated by the consumer's OAuth1 signature, not by a token (400 without one)")),
+                  "authenticated by the consumer's OAuth1 signature, not by a token (400 without one)"),
+            Probe("POST", r"/v3/auth/OS-FEDERATION/saml2(/ecp)?", None, "authenticates by the token in the body")),
     filters=("user_id={alt_user}", "project_id={alt_project}", "type=ec2", "type=cert", "trustor_user_id={alt_user}")))

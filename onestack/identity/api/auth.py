@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.responses import Response
 
 from onestack.core.api.faults import Unauthorized
@@ -15,7 +17,11 @@ routes = IdentityRoutes()
 
 @routes.post("/v3/auth/tokens")
 async def issue_token(req: Req) -> Response:
-    body = await req.json()
+    return await issue_token_for(req, await req.json())
+
+
+async def issue_token_for(req: Req, body: Any) -> Response:
+    """201 with the token for an authentication document (the request's, or one a federation path built)."""
     # The oauth1 method proves itself by the request's signature, not by anything in the body.
     signed = tokens.SignedRequest(str(req.request.url), req.headers)
     token, doc = await tokens.issue(req.state, body, include_catalog=not req.flag("nocatalog", False), signed=signed)

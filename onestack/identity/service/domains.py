@@ -20,7 +20,7 @@ from onestack.identity.models import (
     Role,
     User,
 )
-from onestack.identity.service import groups, projects, revocations, users
+from onestack.identity.service import federation, groups, projects, revocations, users
 
 
 def domain_view(s: Session, d: Project) -> dict[str, Any]:
@@ -83,6 +83,7 @@ def delete_domain(s: Session, domain_id: str, token_lifetime: int) -> None:
         s.execute(delete(ImpliedRole).where(or_(ImpliedRole.prior_role_id.in_(role_ids),
                                                 ImpliedRole.implied_role_id.in_(role_ids))))
         s.execute(delete(Role).where(Role.id.in_(role_ids)))
+    federation.delete_idps_of_domain(s, domain.id)
     s.execute(delete(DomainConfig).where(DomainConfig.domain_id == domain.id))
     s.execute(delete(Limit).where(Limit.domain_id == domain.id))
     s.execute(delete(ProjectTag).where(ProjectTag.project_id == domain.id))

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from onestack.core.api.faults import BadRequest, Forbidden, NotFound, Unauthorized
 from onestack.core.ids import isotime, utcnow
 from onestack.identity.models import ApplicationCredential, Project, Trust, User
-from onestack.identity.service import assignments, catalog, oauth1, projects, revocations, users
+from onestack.identity.service import assignments, catalog, federation, oauth1, projects, revocations, users
 from onestack.identity.state import Identity
 from onestack.identity.token_format import TokenPayload, new_audit_id
 
@@ -223,7 +223,27 @@ async def _oauth1_method(ident: Identity, signed: SignedRequest) -> Authenticate
                          extras={"oauth1_project_id": project_id, "oauth1_access_token_id": access_token_id})
 
 
-METHODS = {"password": _password_method, "token": _token_method, "application_credential": _app_cred_method}
+async def _mapped_method(ident: Identity, data: Any) -> Authenticated:
+    """Federated authentication, which needs the IdP's assertion from the web server; onestack never has one.
+
+    Keystone's checks run in its order (the body, the IdP, its protocol and mapping; or the
+    token being rescoped, which is never federated here) and the attempt then fails as Keystone's
+    does when no rule matches an empty assertion: 401.
+    """
+    if not isinstance(data, dict):
+        raise federation.expecting("mapped", "identity")
+    if "id" in data:
+        await validate_payload(ident, str(data["id"]), include_catalog=False)
+        raise federation.IdentityProviderNotFound(None)
+    for key in ("identity_provider", "protocol"):
+        if key not in data:
+            raise federation.expecting(key, "mapped")
+    await ident.db.read(federation.check_mapped, str(data["identity_provider"]), str(data["protocol"]))
+    raise Unauthorized()
+
+
+METHODS = {"password": _password_method, "token": _token_method, "application_credential": _app_cred_method,
+           "mapped": _mapped_method}
 
 
 # --- scoping and issuing --------------------------------------------------------------------
@@ -377,6 +397,15 @@ def _invalid(for_issue: bool, message: str = "") -> Exception:
 
 def render(s: Session, ident: Identity, payload: TokenPayload, include_catalog: bool, for_issue: bool = False) -> dict[str, Any]:
     """The token document for a payload; raises TokenNotFound (or 401 when issuing) if it no longer holds."""
+    doc = _render(s, ident, payload, include_catalog, for_issue)
+    # Keystone lists the enabled service providers in every token (scoped or not) when there are any.
+    sps = federation.enabled_service_providers(s)
+    if sps:
+        doc["service_providers"] = sps
+    return doc
+
+
+def _render(s: Session, ident: Identity, payload: TokenPayload, include_catalog: bool, for_issue: bool) -> dict[str, Any]:
     user = s.get(User, payload.user_id)
     user_domain = s.get(Project, user.domain_id) if user else None
     if user is None or user_domain is None or not user.enabled or not user_domain.enabled:
