@@ -394,6 +394,8 @@ def _update_keys(req: Req) -> set[str]:
         keys.add("description")
     if req.at_least(2, 90):
         keys.add("hostname")
+    if req.at_least(2, 104):
+        keys.add("pinned_availability_zone")
     return keys
 
 
@@ -430,6 +432,11 @@ async def update_server(req: Req) -> Response:
         meta["auto_disk_config"] = server_create._disk_config(server["OS-DCF:diskConfig"])
         values["system_metadata"] = meta
 
+    pin = "pinned_availability_zone" in server
+    zone = None if not pin or server["pinned_availability_zone"] is None else \
+        name_field(server["pinned_availability_zone"], "pinned_availability_zone")
+    if pin:  # before the other changes: a 409 changes nothing
+        await req.write(instances.pin_zone, uuid, zone)
     if values:
         await req.write(instances.apply_update, uuid, values)
     return json_response({"server": await show_one(req, ctx, uuid, "update")})
