@@ -240,6 +240,19 @@ def test_flavors_2_102(cadmin: Any, cdemo: Any) -> None:
     assert call(cadmin, "DELETE", f"/flavors/{made.json()['flavor']['id']}", "2.102").status_code == 202
 
 
+def test_unknown_query_parameters_refused_from_2_102(cadmin: Any, cdemo: Any, server: str) -> None:
+    """GETs whose query schema takes no parameters ignore any before 2.102 and refuse it since."""
+    for conn, path in ((cdemo, f"/servers/{server}"), (cdemo, f"/servers/{server}/metadata"),
+                       (cdemo, f"/servers/{server}/ips"), (cdemo, f"/servers/{server}/os-interface"),
+                       (cdemo, "/os-availability-zone"), (cdemo, "/extensions"), (cdemo, "/flavors/1/os-extra_specs"),
+                       (cadmin, "/os-aggregates"), (cadmin, f"/servers/{server}/diagnostics")):
+        assert call(conn, "GET", path + "?foo=1", "2.101").status_code == 200, path
+        refused = call(conn, "GET", path + "?foo=1", "2.102")
+        assert refused.status_code == 400, (path, refused.text)
+        assert "Additional properties are not allowed ('foo' was unexpected)" in message(refused)
+        assert call(conn, "GET", path, "2.102").status_code == 200, path
+
+
 def test_sdk_and_flavors(cdemo: Any) -> None:
     """openstacksdk's flavors (up to 2.61) keep their fields."""
     tiny = cdemo.compute.find_flavor("m1.tiny", ignore_missing=False)

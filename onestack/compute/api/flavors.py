@@ -16,7 +16,7 @@ from onestack.compute.api.common import (
     name_field,
     resource_links,
 )
-from onestack.compute.api.operator import strict_query
+from onestack.compute.api.operator import no_query_from_2_102, strict_query
 from onestack.compute.service import flavors as svc
 from onestack.core.api.faults import BadRequest
 from onestack.core.api.http import json_response
@@ -184,8 +184,7 @@ async def create_flavor(req: Req) -> Response:
 
 @routes.get("/v2.1/flavors/{flavor_id}")
 async def show_flavor(req: Req) -> Response:
-    if req.at_least(*_V2102):
-        strict_query(req, set())
+    await no_query_from_2_102(req)
     flavor = await req.read(svc.get_flavor, req.path("flavor_id"), await viewer(req))
     return json_response({"flavor": render(req, flavor, with_specs=await show_specs(req))})
 

@@ -20,6 +20,7 @@ from onestack.compute.api.common import (
     page,
     resource_links,
 )
+from onestack.compute.api.operator import no_query_from_2_102
 from onestack.compute.api.server_security_groups import add_security_groups
 from onestack.compute.api.server_views import (
     LIST,
@@ -382,6 +383,7 @@ async def list_servers_detail(req: Req) -> Response:
 
 @routes.get("/v2.1/servers/{server_id}")
 async def show_server(req: Req) -> Response:
+    await no_query_from_2_102(req)
     ctx = await req.caller()
     uuid = req.path("server_id")
     await load(req, ctx, uuid, "os_compute_api:servers:show")
