@@ -37,6 +37,13 @@ async def _server(req: Req, action: str) -> dict[str, Any]:
     return await load(req, await req.caller(), req.path("server_id"), _RULE + action)
 
 
+async def _no_query(req: Req) -> None:
+    """These GETs' query schemas take no parameters (400), checked after authentication."""
+    req.require_version(_V297)
+    await req.caller()
+    strict_query(req, set())
+
+
 def _check_state(row: dict[str, Any], action: str, allowed: tuple[str, ...]) -> None:
     """Nova's InstanceInvalidState 409: shares change only while the server is stopped."""
     if row["vm_state"] not in allowed:
@@ -49,8 +56,7 @@ def _not_found(share_id: str) -> NotFound:
 
 @routes.get("/v2.1/servers/{server_id}/shares")
 async def list_shares(req: Req) -> Response:
-    req.require_version(_V297)
-    strict_query(req, set())
+    await _no_query(req)
     await _server(req, "index")
     return json_response({"shares": []})
 
@@ -68,8 +74,7 @@ async def attach_share(req: Req) -> Response:
 
 @routes.get("/v2.1/servers/{server_id}/shares/{share_id}")
 async def show_share(req: Req) -> Response:
-    req.require_version(_V297)
-    strict_query(req, set())
+    await _no_query(req)
     await _server(req, "show")
     raise _not_found(req.path("share_id"))
 
