@@ -38,6 +38,7 @@ from onestack.compute.api import (
     server_migrations,
     server_password,
     server_security_groups,
+    server_shares,
     server_tags,
     server_topology,
     servers,
@@ -75,7 +76,7 @@ API_MODULES = (
     # /servers/detail before /servers/{server_id}; sub-resources after.
     servers, server_actions, actions_state, actions_images, actions_migrate, server_migrations, server_metadata,
     server_tags, instance_actions, server_diagnostics, server_password, server_ips, interfaces,
-    server_topology, server_security_groups, volume_attachments, removed,
+    server_topology, server_security_groups, server_shares, volume_attachments, removed,
 )
 PREFIX = "/compute"
 

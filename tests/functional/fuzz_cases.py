@@ -261,6 +261,8 @@ SEEDS: dict[tuple[str, str], list[Any]] = {
     ("PUT", "/compute/v2.1/servers/{server_id}/metadata"): [{"metadata": {"k": "v"}}],
     ("PUT", "/compute/v2.1/servers/{server_id}/metadata/{key}"): [{"meta": {"{key}": "v"}}],
     ("PUT", "/compute/v2.1/servers/{server_id}/tags"): [{"tags": ["a"]}],
+    ("POST", "/compute/v2.1/servers/{server_id}/shares"): [{"share": {
+        "share_id": "e8debdc0-447a-4376-a10a-4cd9122d7986", "tag": "data"}}],
     ("POST", "/compute/v2.1/os-server-external-events"): [{"events": [
         {"name": "network-changed", "server_uuid": "{server}", "tag": "t"}]}],
     ("POST", "/compute/v2.1/images/{image_id}/metadata"): [{"metadata": {"k": "v"}}],

@@ -219,6 +219,11 @@ ROWS: tuple[Probe, ...] = (
     Probe("GET DELETE", SERVER + r"/(diagnostics|os-server-password|ips)", 404, params=P),
     Probe("GET", SERVER + r"/ips/\{network_label\}", 404, params=P),
     Probe("GET", SERVER + "/topology", 404, params=P),
+    # shares (2.97): another project's server is not found before any share is looked for
+    Probe("GET DELETE", SERVER + r"/shares(/\{share_id\})?", 404, params={**P, "share_id": "group"},
+          headers=_mv("2.97")),
+    Probe("POST", SERVER + "/shares", 404, params=P, headers=_mv("2.97"),
+          body={"share": {"share_id": "e8debdc0-447a-4376-a10a-4cd9122d7986"}}),
     # another project's server has no interfaces demo can list, attach or detach
     Probe("GET POST", SERVER + "/os-interface", 404, params=P, body={"interfaceAttachment": {}}),
     Probe("GET DELETE", SERVER + r"/os-interface/\{port_id\}", 404, params={**P, "port_id": "server"}),

@@ -95,7 +95,7 @@ def test_version_list_and_documents(ccloud: RunningCloud) -> None:
 
 def test_version_discovery_by_clients(ccloud: RunningCloud, cdemo: Any) -> None:
     data = cdemo.compute.get_endpoint_data()
-    assert tuple(data.min_microversion) == (2, 1) and tuple(data.max_microversion) == (2, 96)
+    assert tuple(data.min_microversion) == (2, 1) and tuple(data.max_microversion) == (2, 104)
     rows = ccloud.cli("versions", "show", "--service", "compute", cloud="devstack")
     assert {(r["Version"], r["Status"]) for r in rows} >= {("2.0", "SUPPORTED"), ("2.1", "CURRENT")}
 

@@ -21,7 +21,7 @@ from onestack.compute.api.common import (
     is_uuid_like,
     name_field,
 )
-from onestack.compute.api.operator import nova_time
+from onestack.compute.api.operator import no_query_from_2_102, nova_time
 from onestack.compute.service import aggregates as svc
 from onestack.compute.service import availability_zones as az
 from onestack.core.api.faults import BadRequest, Conflict, NotFound
@@ -86,6 +86,7 @@ async def _respond(req: Req, fn: Any, *args: Any, full: bool = True) -> Response
 
 @routes.get("/v2.1/os-aggregates")
 async def list_aggregates(req: Req) -> Response:
+    await no_query_from_2_102(req)
     await req.enforce("os_compute_api:os-aggregates:index", {})
     found = await req.read(svc.list_shown)
     return json_response({"aggregates": [render(req, a) for a in found]})
@@ -106,6 +107,7 @@ async def create_aggregate(req: Req) -> Response:
 
 @routes.get("/v2.1/os-aggregates/{aggregate_id}")
 async def show_aggregate(req: Req) -> Response:
+    await no_query_from_2_102(req)
     await req.enforce("os_compute_api:os-aggregates:show", {})
     agg_id = _agg_id(req)
     return json_response({"aggregate": render(req, await req.read(svc.show, agg_id))})

@@ -11,7 +11,7 @@ from typing import Any
 from starlette.responses import Response
 
 from onestack.compute.api.common import ComputeRoutes, Req
-from onestack.compute.api.operator import nova_time
+from onestack.compute.api.operator import no_query_from_2_102, nova_time
 from onestack.compute.service import availability_zones as svc
 from onestack.core.api.http import json_response
 
@@ -25,6 +25,7 @@ async def _zones(req: Req) -> list[svc.Zone]:
 
 @routes.get("/v2.1/os-availability-zone")
 async def list_zones(req: Req) -> Response:
+    await no_query_from_2_102(req)
     await req.enforce("os_compute_api:os-availability-zone:list", {})
     info = [{"zoneName": z.name, "zoneState": {"available": z.available}, "hosts": None}
             for z in await _zones(req) if z.name != svc.INTERNAL_ZONE]
@@ -33,6 +34,7 @@ async def list_zones(req: Req) -> Response:
 
 @routes.get("/v2.1/os-availability-zone/detail")
 async def list_zones_detail(req: Req) -> Response:
+    await no_query_from_2_102(req)
     await req.enforce("os_compute_api:os-availability-zone:detail", {})
     info: list[dict[str, Any]] = []
     for zone in await _zones(req):

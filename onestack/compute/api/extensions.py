@@ -14,6 +14,7 @@ from typing import Any
 from starlette.responses import Response
 
 from onestack.compute.api.common import ComputeRoutes, Req
+from onestack.compute.api.operator import no_query_from_2_102
 from onestack.core.api.faults import NotFound
 from onestack.core.api.http import json_response
 
@@ -134,12 +135,14 @@ def _entry(alias: str, name: str, description: str) -> dict[str, Any]:
 
 @routes.get("/v2.1/extensions")
 async def list_extensions(req: Req) -> Response:
+    await no_query_from_2_102(req)
     await req.enforce(RULE)
     return json_response({"extensions": [_entry(*e) for e in _EXTENSIONS]})
 
 
 @routes.get("/v2.1/extensions/{alias}")
 async def show_extension(req: Req) -> Response:
+    await no_query_from_2_102(req)
     await req.enforce(RULE)
     alias = req.path("alias")
     for entry in _EXTENSIONS:

@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from onestack.compute.api.common import ComputeRoutes, Req
 from onestack.compute.api.flavors import viewer
+from onestack.compute.api.operator import no_query_from_2_102
 from onestack.compute.service import extra_specs as spec_rules
 from onestack.compute.service import flavors as svc
 from onestack.core.api.faults import BadRequest
@@ -48,6 +49,7 @@ def parse_specs(req: Req, specs: Any) -> dict[str, str]:
 
 @routes.get("/v2.1/flavors/{flavor_id}/os-extra_specs")
 async def list_specs(req: Req) -> Response:
+    await no_query_from_2_102(req)
     await req.enforce("os_compute_api:os-flavor-extra-specs:index")
     flavor = await req.read(svc.get_flavor, req.path("flavor_id"), await viewer(req))
     return json_response({"extra_specs": svc.specs_of(flavor)})
@@ -66,6 +68,7 @@ async def create_specs(req: Req) -> Response:
 
 @routes.get("/v2.1/flavors/{flavor_id}/os-extra_specs/{key}")
 async def show_spec(req: Req) -> Response:
+    await no_query_from_2_102(req)
     await req.enforce("os_compute_api:os-flavor-extra-specs:show")
     key = req.path("key")
     value = await req.read(svc.get_spec, req.path("flavor_id"), key, await viewer(req))
@@ -98,6 +101,7 @@ async def delete_spec(req: Req) -> Response:
 
 @routes.get("/v2.1/flavors/{flavor_id}/os-flavor-access")
 async def list_access(req: Req) -> Response:
+    await no_query_from_2_102(req)
     await req.enforce("os_compute_api:os-flavor-access")
     access = await req.read(svc.access_list, req.path("flavor_id"))
     return json_response({"flavor_access": access})

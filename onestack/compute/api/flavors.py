@@ -16,6 +16,7 @@ from onestack.compute.api.common import (
     name_field,
     resource_links,
 )
+from onestack.compute.api.operator import no_query_from_2_102, strict_query
 from onestack.compute.service import flavors as svc
 from onestack.core.api.faults import BadRequest
 from onestack.core.api.http import json_response
@@ -29,6 +30,8 @@ _UPDATE: dict[str, Any] = {"type": "object", "required": ["description"], "addit
                            "properties": {"description": {}}}  # its content: _description (Nova's wording)
 _CREATE_KEYS = {"name", "id", "ram", "vcpus", "disk", "OS-FLV-EXT-DATA:ephemeral", "swap", "rxtx_factor",
                 "os-flavor-access:is_public"}
+_LIST_PARAMS = {"limit", "marker", "is_public", "minRam", "minDisk", "sort_key", "sort_dir"}
+_V2102 = (2, 102)  # rxtx_factor and OS-FLV-DISABLED:disabled gone, name filter, strict queries
 
 
 def render(req: Req, flavor: svc.FlavorRow, *, detail: bool = True, with_specs: bool = False) -> dict[str, Any]:
@@ -39,10 +42,11 @@ def render(req: Req, flavor: svc.FlavorRow, *, detail: bool = True, with_specs: 
         swap: int | str = flavor.swap if (flavor.swap or req.at_least(2, 75)) else ""
         body.update({
             "ram": flavor.memory_mb, "disk": flavor.root_gb, "swap": swap,
-            "OS-FLV-EXT-DATA:ephemeral": flavor.ephemeral_gb, "OS-FLV-DISABLED:disabled": flavor.disabled,
-            "vcpus": flavor.vcpus, "os-flavor-access:is_public": flavor.is_public,
-            "rxtx_factor": float(flavor.rxtx_factor),
+            "OS-FLV-EXT-DATA:ephemeral": flavor.ephemeral_gb, "vcpus": flavor.vcpus,
+            "os-flavor-access:is_public": flavor.is_public,
         })
+        if not req.at_least(*_V2102):
+            body.update({"OS-FLV-DISABLED:disabled": flavor.disabled, "rxtx_factor": float(flavor.rxtx_factor)})
     body["links"] = resource_links(req, "flavors", flavor.flavorid)
     if req.at_least(2, 55):
         body["description"] = flavor.description
@@ -62,6 +66,9 @@ async def viewer(req: Req) -> svc.Viewer:
 
 def _list_query(req: Req, admin: bool) -> svc.ListQuery:
     params = req.params
+    newest = req.at_least(*_V2102)
+    if req.at_least(2, 75):  # unknown parameters: ignored before 2.75, 400 since
+        strict_query(req, _LIST_PARAMS | ({"name"} if newest else set()))
     is_public: bool | None = True
     if admin and "is_public" in params:
         raw = params["is_public"].strip().lower()
@@ -80,14 +87,15 @@ def _list_query(req: Req, admin: bool) -> svc.ListQuery:
         # A minimum beyond the Integer column matches no flavor; capped so the query cannot overflow.
         minimums[name] = None if raw_min is None else int(raw_min) if fits(raw_min, 0, MAX_INT) else MAX_INT + 1
     sort_key = params.get("sort_key", "flavorid")
-    if sort_key not in svc.SORT_KEYS:
+    if sort_key not in svc.SORT_KEYS or (newest and sort_key == "rxtx_factor"):
         raise BadRequest(f"Invalid input for query parameters sort_key. Value: {sort_key}.")
     sort_dir = params.get("sort_dir", "asc")
     if sort_dir not in ("asc", "desc"):
         raise BadRequest(f"Invalid input for query parameters sort_dir. Value: {sort_dir}.")
     page = req.page()
     return svc.ListQuery(is_public=is_public, min_ram=minimums["minRam"], min_disk=minimums["minDisk"],
-                         sort_key=sort_key, sort_dir=sort_dir, limit=page.limit, marker=page.marker)
+                         sort_key=sort_key, sort_dir=sort_dir, limit=page.limit, marker=page.marker,
+                         name=params.get("name") if newest else None)
 
 
 async def _list(req: Req, detail: bool) -> Response:
@@ -146,6 +154,8 @@ def _description(value: Any) -> str | None:
 def parse_create(req: Req, body: dict[str, Any]) -> dict[str, Any]:
     """The new flavor's columns from the request, validated as Nova's schema does."""
     keys = _CREATE_KEYS | ({"description"} if req.at_least(2, 55) else set())
+    if req.at_least(*_V2102):
+        keys = keys - {"rxtx_factor"}
     check_keys(body, keys, "flavor")
     for required in ("name", "ram", "vcpus", "disk"):
         if required not in body:
@@ -174,6 +184,7 @@ async def create_flavor(req: Req) -> Response:
 
 @routes.get("/v2.1/flavors/{flavor_id}")
 async def show_flavor(req: Req) -> Response:
+    await no_query_from_2_102(req)
     flavor = await req.read(svc.get_flavor, req.path("flavor_id"), await viewer(req))
     return json_response({"flavor": render(req, flavor, with_specs=await show_specs(req))})
 

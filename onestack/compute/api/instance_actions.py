@@ -15,6 +15,7 @@ from typing import Any
 from starlette.responses import Response
 
 from onestack.compute.api.common import MAX_LIMIT, ComputeRoutes, Req, page, timestamp
+from onestack.compute.api.operator import no_query_from_2_102
 from onestack.compute.api.server_views import host_id
 from onestack.compute.service import instance_actions as svc
 from onestack.compute.service import servers
@@ -114,6 +115,7 @@ def _event(event: dict[str, Any], project_id: str, *, traceback: bool, host: boo
 
 @routes.get("/v2.1/servers/{server_id}/os-instance-actions/{request_id}")
 async def show_action(req: Req) -> Response:
+    await no_query_from_2_102(req)
     ctx = await req.caller()
     server = await _instance(req, ctx, "show")
     uuid, request_id = server["uuid"], req.path("request_id")

@@ -18,6 +18,7 @@ from onestack.compute import states
 from onestack.compute.agent.network import InterfaceAttachFailed, PortNotAttached
 from onestack.compute.api.actions_state import agents
 from onestack.compute.api.common import ComputeRoutes, Req, check_keys, invalid, is_uuid_like
+from onestack.compute.api.operator import no_query_from_2_102
 from onestack.compute.api.server_networks import AMBIGUOUS
 from onestack.compute.api.servers import load
 from onestack.compute.network_info import cached, tags_of
@@ -64,6 +65,7 @@ def _check_state(row: dict[str, Any], action: str) -> None:
 
 @routes.get("/v2.1/servers/{server_id}/os-interface")
 async def list_interfaces(req: Req) -> Response:
+    await no_query_from_2_102(req)
     ctx = await req.caller()
     row = await load(req, ctx, req.path("server_id"), _RULE + "list")
     ports = await _client(req).ports_of(row["uuid"], user_token=req.headers.get("X-Auth-Token"))
@@ -74,6 +76,7 @@ async def list_interfaces(req: Req) -> Response:
 
 @routes.get("/v2.1/servers/{server_id}/os-interface/{port_id}")
 async def show_interface(req: Req) -> Response:
+    await no_query_from_2_102(req)
     ctx = await req.caller()
     row = await load(req, ctx, req.path("server_id"), _RULE + "show")
     port_id = req.path("port_id")

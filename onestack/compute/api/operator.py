@@ -1,4 +1,5 @@
-"""Small helpers the operator APIs share (services, hypervisors, aggregates, usage, zones)."""
+"""Small helpers the operator APIs share (services, hypervisors, aggregates, usage, zones), and
+the query-string checks of Nova's query schemas that many APIs use."""
 
 from __future__ import annotations
 
@@ -22,6 +23,14 @@ def strict_query(req: Req, allowed: set[str]) -> None:
         raise BadRequest(f"Invalid input for query parameters {', '.join(extra)}. Value: "
                          f"{req.params[extra[0]]}. Additional properties are not allowed "
                          f"({listed} {'was' if len(extra) == 1 else 'were'} unexpected)")
+
+
+async def no_query_from_2_102(req: Req) -> None:
+    """Microversion 2.102 made the query schemas of GETs that take no parameters strict: any
+    parameter is a 400 there (ignored before). Checked after authentication, as Nova does."""
+    await req.caller()
+    if req.at_least(2, 102):
+        strict_query(req, set())
 
 
 def body_dict(body: Any) -> dict[str, Any]:

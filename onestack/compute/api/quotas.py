@@ -13,6 +13,7 @@ from onestack.compute.api.common import (
     as_int,
     check_keys,
 )
+from onestack.compute.api.operator import no_query_from_2_102
 from onestack.compute.service import quotas as svc
 from onestack.core.api.faults import BadRequest
 from onestack.core.api.http import json_response
@@ -98,6 +99,7 @@ def _class_name(req: Req) -> str:
 
 @routes.get("/v2.1/os-quota-class-sets/{class_name}")
 async def show_class(req: Req) -> Response:
+    await no_query_from_2_102(req)
     await req.enforce("os_compute_api:os-quota-class-sets:show")
     name = _class_name(req)
     limits = await req.read(svc.class_limits, name)

@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from onestack.compute.agent.info import InstanceInvalidState, InstanceNotReady
 from onestack.compute.api.common import ComputeRoutes, Req
+from onestack.compute.api.operator import no_query_from_2_102
 from onestack.compute.api.servers import load
 from onestack.core.api.faults import Conflict, NotImplementedFault, ServiceUnavailable
 from onestack.core.api.http import json_response
@@ -49,6 +50,7 @@ def legacy(diag: dict[str, Any]) -> dict[str, Any]:
 
 @routes.get("/v2.1/servers/{server_id}/diagnostics")
 async def show_diagnostics(req: Req) -> Response:
+    await no_query_from_2_102(req)
     ctx = await req.caller()
     row = await load(req, ctx, req.path("server_id"), "os_compute_api:os-server-diagnostics")
     uuid, host = row["uuid"], row.get("host")

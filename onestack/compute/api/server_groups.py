@@ -14,6 +14,7 @@ from onestack.compute.api.common import (
     check_keys,
     name_field,
 )
+from onestack.compute.api.operator import no_query_from_2_102
 from onestack.compute.service import server_groups as svc
 from onestack.core.api.faults import BadRequest
 from onestack.core.api.http import json_response, no_content
@@ -116,6 +117,7 @@ async def _load(req: Req, ctx: AuthContext, rule: str) -> svc.ServerGroupRow:
 
 @routes.get("/v2.1/os-server-groups/{group_id}")
 async def show_group(req: Req) -> Response:
+    await no_query_from_2_102(req)
     ctx = await req.caller()
     group = await _load(req, ctx, "os_compute_api:os-server-groups:show")
     return json_response({"server_group": render(req, group)})

@@ -11,6 +11,7 @@ from typing import Any
 from starlette.responses import Response
 
 from onestack.compute.api.common import ComputeRoutes, Req
+from onestack.compute.api.operator import no_query_from_2_102
 from onestack.compute.api.servers import load
 from onestack.compute.network_info import addresses, cached
 from onestack.core.api.faults import NotFound
@@ -28,6 +29,7 @@ def addresses_of(row: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 
 @routes.get("/v2.1/servers/{server_id}/ips")
 async def list_ips(req: Req) -> Response:
+    await no_query_from_2_102(req)
     ctx = await req.caller()
     row = await load(req, ctx, req.path("server_id"), _RULE + "index")
     return json_response({"addresses": addresses_of(row)})
@@ -35,6 +37,7 @@ async def list_ips(req: Req) -> Response:
 
 @routes.get("/v2.1/servers/{server_id}/ips/{network_label}")
 async def show_ips(req: Req) -> Response:
+    await no_query_from_2_102(req)
     ctx = await req.caller()
     row = await load(req, ctx, req.path("server_id"), _RULE + "show")
     label = req.path("network_label")

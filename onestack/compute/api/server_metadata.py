@@ -15,6 +15,7 @@ from typing import Any
 from starlette.responses import Response
 
 from onestack.compute.api.common import ComputeRoutes, Req, invalid
+from onestack.compute.api.operator import no_query_from_2_102
 from onestack.compute.api.servers import load
 from onestack.compute.service import server_metadata as metadata_svc
 from onestack.core.api.faults import BadRequest, NotFound
@@ -82,6 +83,7 @@ async def _current(req: Req, ctx: AuthContext, rule: str) -> tuple[str, dict[str
 
 @routes.get("/v2.1/servers/{server_id}/metadata")
 async def list_metadata(req: Req) -> Response:
+    await no_query_from_2_102(req)
     ctx = await req.caller()
     _, meta = await _current(req, ctx, "index")
     return json_response({"metadata": meta})
@@ -108,6 +110,7 @@ async def replace_metadata(req: Req) -> Response:
 
 @routes.get("/v2.1/servers/{server_id}/metadata/{key}")
 async def show_metadata_item(req: Req) -> Response:
+    await no_query_from_2_102(req)
     ctx = await req.caller()
     _, meta = await _current(req, ctx, "show")
     key = req.path("key")

@@ -8,6 +8,7 @@ from starlette.responses import Response
 
 from onestack.compute import states
 from onestack.compute.api.common import ComputeRoutes, Req
+from onestack.compute.api.operator import no_query_from_2_102
 from onestack.compute.api.servers import actor, load
 from onestack.compute.service import migrations, moves
 from onestack.core.api.faults import BadRequest, NotFound
@@ -42,6 +43,7 @@ async def _server(req: Req, rule: str) -> dict[str, Any]:
 
 @routes.get("/v2.1/servers/{server_id}/migrations")
 async def list_server_migrations(req: Req) -> Response:
+    await no_query_from_2_102(req)
     req.require_version(Version(2, 23))
     row = await _server(req, "index")
     show_host = await req.allowed(_RULE + "index:host", {"project_id": row["project_id"]})
@@ -51,6 +53,7 @@ async def list_server_migrations(req: Req) -> Response:
 
 @routes.get("/v2.1/servers/{server_id}/migrations/{migration_id}")
 async def show_server_migration(req: Req) -> Response:
+    await no_query_from_2_102(req)
     req.require_version(Version(2, 23))
     row = await _server(req, "show")
     mig = await req.read(migrations.live_one, row["uuid"], req.path("migration_id"))

@@ -16,6 +16,7 @@ from starlette.responses import Response
 from onestack.client.network import NetworkError
 from onestack.compute.api.common import ComputeRoutes, Req, is_uuid_like
 from onestack.compute.api.network_proxy import UserNetwork, chunks, network, translate
+from onestack.compute.api.operator import no_query_from_2_102
 from onestack.compute.api.os_security_groups import views
 from onestack.compute.api.server_actions import action
 from onestack.compute.service import servers
@@ -76,6 +77,7 @@ async def add_security_groups(req: Req, servers_shown: list[dict[str, Any]]) -> 
 
 @routes.get("/v2.1/servers/{server_id}/os-security-groups")
 async def list_server_groups(req: Req) -> Response:
+    await no_query_from_2_102(req)
     ctx = await req.caller()
     project = None if await req.is_admin() else ctx.project_id
     row = await req.read(servers.visible, req.path("server_id"), project)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from onestack.compute.api.common import ComputeRoutes, Req
+from onestack.compute.api.operator import no_query_from_2_102
 from onestack.compute.api.servers import load
 from onestack.core.api.http import json_response
 from onestack.core.api.microversion import Version
@@ -22,6 +23,7 @@ _V278 = Version(2, 78)
 
 @routes.get("/v2.1/servers/{server_id}/topology")
 async def show_topology(req: Req) -> Response:
+    await no_query_from_2_102(req)
     req.require_version(_V278)
     ctx = await req.caller()
     await load(req, ctx, req.path("server_id"), "compute:server:topology:index")

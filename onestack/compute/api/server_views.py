@@ -8,6 +8,7 @@ from typing import Any
 
 from onestack.compute import states
 from onestack.compute.api.common import Req, resource_links
+from onestack.compute.image_meta import shown as shown_properties
 from onestack.compute.network_info import addresses, cached
 
 # Statuses that show a progress percentage, as in Nova.
@@ -88,7 +89,16 @@ def _image(req: Req, inst: dict[str, Any]) -> Any:
     ref = inst.get("image_ref")
     if not ref:
         return ""  # booted from a volume
-    return {"id": ref, "links": [{"rel": "bookmark", "href": f"{req.service_url}/images/{ref}"}]}
+    image: dict[str, Any] = {"id": ref, "links": [{"rel": "bookmark", "href": f"{req.service_url}/images/{ref}"}]}
+    if req.at_least(2, 98):
+        image["properties"] = shown_properties((inst.get("system_metadata") or {}).get("image_properties") or {})
+    return image
+
+
+def scheduler_hints(inst: dict[str, Any]) -> dict[str, Any]:
+    """The hints the server was created with, as Nova's request spec keeps them: each value a list."""
+    hints = (inst.get("system_metadata") or {}).get("scheduler_hints") or {}
+    return {key: value if isinstance(value, list) else [value] for key, value in hints.items()}
 
 
 def _fault(fault: dict[str, Any], viewer: Viewer) -> dict[str, Any]:
@@ -180,4 +190,6 @@ def detail(req: Req, inst: dict[str, Any], viewer: Viewer, *, fault: dict[str, A
         body["OS-EXT-SRV-ATTR:hostname"] = inst.get("hostname") or ""
     if req.at_least(2, 96) and shape.full:
         body["pinned_availability_zone"] = (inst.get("system_metadata") or {}).get("requested_az")
+    if req.at_least(2, 100):
+        body["scheduler_hints"] = scheduler_hints(inst)
     return body

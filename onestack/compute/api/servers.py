@@ -20,6 +20,7 @@ from onestack.compute.api.common import (
     page,
     resource_links,
 )
+from onestack.compute.api.operator import no_query_from_2_102
 from onestack.compute.api.server_security_groups import add_security_groups
 from onestack.compute.api.server_views import (
     LIST,
@@ -382,6 +383,7 @@ async def list_servers_detail(req: Req) -> Response:
 
 @routes.get("/v2.1/servers/{server_id}")
 async def show_server(req: Req) -> Response:
+    await no_query_from_2_102(req)
     ctx = await req.caller()
     uuid = req.path("server_id")
     await load(req, ctx, uuid, "os_compute_api:servers:show")
@@ -394,6 +396,8 @@ def _update_keys(req: Req) -> set[str]:
         keys.add("description")
     if req.at_least(2, 90):
         keys.add("hostname")
+    if req.at_least(2, 104):
+        keys.add("pinned_availability_zone")
     return keys
 
 
@@ -430,6 +434,11 @@ async def update_server(req: Req) -> Response:
         meta["auto_disk_config"] = server_create._disk_config(server["OS-DCF:diskConfig"])
         values["system_metadata"] = meta
 
+    pin = "pinned_availability_zone" in server
+    zone = None if not pin or server["pinned_availability_zone"] is None else \
+        name_field(server["pinned_availability_zone"], "pinned_availability_zone")
+    if pin:  # before the other changes: a 409 changes nothing
+        await req.write(instances.pin_zone, uuid, zone)
     if values:
         await req.write(instances.apply_update, uuid, values)
     return json_response({"server": await show_one(req, ctx, uuid, "update")})

@@ -13,6 +13,7 @@ from datetime import datetime
 from starlette.responses import Response
 
 from onestack.compute.api.common import ComputeRoutes, Req
+from onestack.compute.api.operator import no_query_from_2_102
 from onestack.compute.service import usage
 from onestack.core.api.faults import BadRequest
 from onestack.core.api.http import json_response
@@ -22,6 +23,7 @@ routes = ComputeRoutes()
 
 @routes.get("/v2.1/os-instance_usage_audit_log")
 async def list_audit_logs(req: Req) -> Response:
+    await no_query_from_2_102(req)
     await req.enforce("os_compute_api:os-instance-usage-audit-log:list", {})
     body = await req.read(usage.audit_log, None)
     return json_response({"instance_usage_audit_logs": body})
@@ -37,6 +39,7 @@ def _timestamp(raw: str) -> datetime:
 
 @routes.get("/v2.1/os-instance_usage_audit_log/{before_timestamp}")
 async def show_audit_log(req: Req) -> Response:
+    await no_query_from_2_102(req)
     await req.enforce("os_compute_api:os-instance-usage-audit-log:show", {})
     before = _timestamp(req.path("before_timestamp"))
     body = await req.read(usage.audit_log, before)

@@ -27,7 +27,7 @@ from onestack.core.api.microversion import MicroversionPolicy, Version
 routes = ComputeRoutes()
 
 MIN_VERSION = Version(2, 1)
-MAX_VERSION = Version(2, 96)
+MAX_VERSION = Version(2, 104)
 POLICY = MicroversionPolicy("compute", MIN_VERSION, MAX_VERSION, legacy_header="X-OpenStack-Nova-API-Version")
 UPDATED = "2013-07-23T11:33:21Z"
 DOCS_LINK = {"rel": "describedby", "type": "text/html", "href": "http://docs.openstack.org/"}

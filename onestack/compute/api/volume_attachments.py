@@ -206,6 +206,8 @@ async def attach_volume(req: Req) -> Response:
     _check_state(row, "attach_volume", _ATTACH_STATES)
     await req.write(_record, row["uuid"], "attach_volume", await actor(req))
     bdm = await attach(req, row, volume_id, tag, dot)
+    if req.at_least(2, 101):  # Nova answers 202 without a body from 2.101
+        return Response(status_code=202)
     return json_response({"volumeAttachment": view(req, bdm, listing=False)})
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,6 +44,15 @@ class ListQuery:
     sort_dir: str = "asc"
     limit: int | None = None
     marker: str | None = None
+    name: str | None = None  # 2.102: a regular expression the name must match (Nova's REGEXP)
+
+
+def _name_matches(pattern: str) -> Callable[[Flavor], bool]:
+    try:
+        compiled = re.compile(pattern)
+    except re.error:  # a pattern the database cannot read matches nothing
+        return lambda flavor: False
+    return lambda flavor: compiled.search(flavor.name) is not None
 
 
 def _visible(viewer: Viewer) -> Any:
@@ -127,6 +137,9 @@ def list_flavors(s: Session, viewer: Viewer, q: ListQuery) -> list[Flavor]:
         if q.marker not in ids:
             raise BadRequest(f"marker [{q.marker}] not found")
         flavors = flavors[ids.index(q.marker) + 1:]
+    if q.name is not None:
+        matches = _name_matches(q.name)
+        flavors = [f for f in flavors if matches(f)]
     return flavors if q.limit is None else flavors[:q.limit]
 
 

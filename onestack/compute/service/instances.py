@@ -247,6 +247,28 @@ def check_state(inst: Instance, action: str, vm_states: tuple[str, ...] | None =
         raise Conflict(f"Cannot '{action}' instance {inst.uuid} while it is in task_state {inst.task_state}")
 
 
+def pin_zone(s: Session, uuid: str, requested: str | None) -> None:
+    """2.104's ``pinned_availability_zone`` update, as Nova: null unpins; a zone re-pins only to
+    the zone the server is in, and only while unpinned (409 otherwise); the same value is a no-op."""
+    inst = get(s, uuid)
+    meta = dict(inst.system_metadata or {})
+    current = meta.get("requested_az")
+    if requested is None or requested == current:
+        if current is not None and requested is None:
+            meta["requested_az"] = None
+            inst.system_metadata = meta
+        return
+    if current is not None:
+        raise Conflict("Cannot change pinned availability zone directly. Unpin first by setting "
+                       "pinned_availability_zone to null.")
+    zone = inst.availability_zone or ""
+    if requested != zone:
+        raise Conflict(f"Server can only be pinned to its current availability zone '{zone}', "
+                       f"but '{requested}' was requested.")
+    meta["requested_az"] = requested
+    inst.system_metadata = meta
+
+
 # --- instance actions ------------------------------------------------------------------------
 
 # Every boot and every action writes these rows: their statements are built once.
