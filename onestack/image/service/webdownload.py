@@ -68,7 +68,7 @@ def normalize_hostname(host: str | None) -> str | None:
         return None
     try:  # the trailing dot forces a DNS lookup instead of numeric parsing
         socket.getaddrinfo(host if host.endswith(".") else host + ".", 80)
-    except (socket.gaierror, UnicodeError):
+    except (OSError, ValueError):  # gaierror, and hosts the resolver cannot even encode (NUL, too long)
         return None
     return host
 
