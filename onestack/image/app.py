@@ -14,7 +14,18 @@ from onestack.core.config import Config
 from onestack.core.db import Database
 from onestack.core.service import CatalogEntry, Migrations, Running, ServiceDefinition
 from onestack.image import models
-from onestack.image.api import data, images, info, locations, members, metadefs, schemas, tags, tasks, versions
+from onestack.image.api import (
+    data,
+    images,
+    info,
+    locations,
+    members,
+    metadefs,
+    schemas,
+    tags,
+    tasks,
+    versions,
+)
 from onestack.image.api.common import CONVENTIONS
 from onestack.image.policies import DEFAULT_RULES
 from onestack.image.state import ImageService

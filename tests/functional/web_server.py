@@ -28,7 +28,7 @@ class WebServer:
 
 def _handler(web: dict[str, WebServer]) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             server = web["server"]
             server.hits.append(self.path)
             if self.path in server.redirects:
@@ -47,7 +47,7 @@ def _handler(web: dict[str, WebServer]) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet in tests
+        def log_message(self, format: str, *args: Any) -> None:
             return
 
     return Handler

@@ -18,7 +18,7 @@ PATH = "/cirros.qcow2"
 def _image_bytes() -> bytes:
     from onestack.image import builtin
 
-    return builtin.disk_bytes(builtin.BUILTIN_IMAGES[0])
+    return bytes(builtin.disk_bytes(builtin.BUILTIN_IMAGES[0]))
 
 
 class ImageServer:
@@ -28,7 +28,7 @@ class ImageServer:
         body = _image_bytes()
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 if self.path.split("?")[0] != PATH:
                     self.send_error(404)
                     return
@@ -38,7 +38,7 @@ class ImageServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - keep the run's output clean
+            def log_message(self, format: str, *args: Any) -> None:
                 return
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -9,15 +9,14 @@ task row (``GET /v2/images/{id}/tasks``).
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlparse
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
-
-from sqlalchemy.orm import Session
+from urllib.parse import urlparse
 
 import anyio.to_thread
+from sqlalchemy.orm import Session
 
 from onestack.core.api.faults import BadRequest, Conflict, Forbidden, PayloadTooLarge
 from onestack.core.ids import utcnow
