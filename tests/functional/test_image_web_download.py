@@ -48,7 +48,7 @@ def user(wcloud: RunningCloud) -> ImageHttp:
 def _serve(web: WebServer, data: bytes) -> str:
     path = f"/img-{os.urandom(6).hex()}"
     web.files[path] = data
-    return web.url(path)
+    return str(web.url(path))
 
 
 def _web_download(user: ImageHttp, image_id: str, uri: Any) -> Any:

@@ -220,11 +220,11 @@ def test_served_http_image_feeds_web_download(tmp_path: Path) -> None:
 def test_image_server_serves_a_qcow2() -> None:
     import urllib.request
 
-    from conformance_lib.image_server import ImageServer
+    from conformance_lib.image_server import PATH, image_server
 
-    server = ImageServer()
+    server = image_server()
     try:
-        with urllib.request.urlopen(server.url, timeout=10) as resp:
+        with urllib.request.urlopen(server.url(PATH), timeout=10) as resp:
             assert resp.read(4) == b"QFI\xfb"
         assert server.cloud_env() == {"ONESTACK_IMAGE__IMPORT_FILTERING_ALLOWED_PORTS": f"80,443,{server.port}"}
     finally:

@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 from conformance_lib import TEMPEST_VERSION, cloud, report, runner, tempest_conf
-from conformance_lib.image_server import ImageServer
+from conformance_lib.image_server import PATH, image_server
 from conformance_lib.results import PassResult
 from conformance_lib.venv import REPO, cache_dir, ensure_tempest
 
@@ -165,7 +165,7 @@ def _one_pass(args: argparse.Namespace, venv: Path, name: str, run_dir: Path) ->
     workdir = run_dir / name
     workdir.mkdir()
     # Tempest's http_image (web-download); an attached cloud must allow its port itself.
-    web = ImageServer()
+    web = image_server()
     if args.url or args.data_dir:
         target = cloud.attach(args.url, args.data_dir, args.admin_password)
     else:
@@ -181,7 +181,7 @@ def _one_pass(args: argparse.Namespace, venv: Path, name: str, run_dir: Path) ->
         # Compute's tests boot the built-in images and volume tests make volumes from them,
         # so they need the image facts too.
         wants_image = bool({"image", "compute", "volume"} & set(spec.services))
-        image = cloud.image_facts(target, admin, web.url) if wants_image else tempest_conf.ImageFacts()
+        image = cloud.image_facts(target, admin, web.url(PATH)) if wants_image else tempest_conf.ImageFacts()
         if wants_image:
             print(f"conformance: [{name}] image facts: {image}", flush=True)
         compute = cloud.compute_facts(admin) if "compute" in offered else tempest_conf.ComputeFacts()
