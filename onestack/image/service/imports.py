@@ -15,7 +15,6 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlparse
 
-import anyio.to_thread
 from sqlalchemy.orm import Session
 
 from onestack.core.api.faults import BadRequest, Conflict, Forbidden, PayloadTooLarge
@@ -77,8 +76,7 @@ async def check_uri(image_service: Any, req: ImportRequest) -> None:
     if req.method != "web-download":
         return
     uri = req.body["method"].get("uri")
-    rules = webdownload.UriFilter.of(image_service.config.image)
-    if not await anyio.to_thread.run_sync(webdownload.uri_allowed, uri, rules):
+    if not await webdownload.passes(image_service.config.image, uri):
         raise BadRequest(f"URI for web-download does not pass filtering: {uri}")
 
 

@@ -94,6 +94,11 @@ def uri_allowed(uri: Any, rules: UriFilter) -> bool:
     return not (port and ((rules.allowed_ports and port not in rules.allowed_ports) or port in bad_ports))
 
 
+async def passes(image_conf: Any, uri: Any) -> bool:
+    """``uri_allowed`` under the configured filter, off the event loop (a hostname is resolved)."""
+    return bool(await anyio.to_thread.run_sync(uri_allowed, uri, UriFilter.of(image_conf)))
+
+
 async def fetch(uri: str, rules: UriFilter) -> AsyncIterator[bytes]:
     """Stream the body at ``uri``, following only redirects that pass the filter."""
     async with httpx.AsyncClient(follow_redirects=False, timeout=TIMEOUT, trust_env=False) as client:
