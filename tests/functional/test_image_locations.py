@@ -164,6 +164,16 @@ def test_store_dir_escape_is_400(cloud: RunningCloud, service: ImageHttp) -> Non
     assert _add(service, image["id"], outside).status_code == 400
 
 
+def test_another_images_data_is_not_a_location(cloud: RunningCloud, service: ImageHttp) -> None:
+    owner = service.create()
+    assert service.put_file(owner["id"], b"owned data").status_code == 204
+    theirs = (cloud.data_dir / "images" / owner["id"]).resolve().as_uri()
+    image = service.create()
+    resp = _add(service, image["id"], theirs)
+    assert resp.status_code == 400 and "another image" in resp.text
+    assert service.show(image["id"])["status"] == "queued"
+
+
 def test_only_a_service_may_add_or_list(cloud: RunningCloud, service: ImageHttp, member: ImageHttp,
                                         admin: Any) -> None:
     url = _put_in_store(cloud, b"data")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -63,17 +64,18 @@ def parse_add(body: Any) -> tuple[str, dict[str, str]]:
     return url, {"os_hash_algo": algo, "os_hash_value": value.lower()}
 
 
-def store_of_url(image_service: Any, url: str) -> str | None:
-    """The configured store that URL belongs to (its own path/object rules decide), if any."""
+def store_of_url(image_service: Any, url: str) -> tuple[str, str] | None:
+    """The configured store that URL belongs to (its own path/object rules decide) and the name
+    of the file or object there, if any."""
     for sid, store in image_service.stores.items():
         owns = getattr(store, "path_of", None) or getattr(store, "object_of", None)
         if owns is None:
             continue
         try:
-            owns(url)
+            found = owns(url)
         except (NotInStore, ValueError):
             continue
-        return str(sid)
+        return str(sid), found.name if isinstance(found, Path) else str(found)
     return None
 
 
@@ -89,10 +91,16 @@ def begin_add(s: Session, image_service: Any, image_id: str, caller: Caller, url
     if "service" not in roles:
         # Glance lets other callers add only http-store locations; this cloud has no http store.
         raise Forbidden("http store must be enabled to use location API by normal user.")
-    sid = store_of_url(image_service, url)
-    if sid is None:
+    found = store_of_url(image_service, url)
+    if found is None:
         raise BadRequest(f"Invalid location: {url} does not belong to any configured store "
                          f"({', '.join(image_service.stores)}).")
+    sid, name = found
+    # Stores name an image's own data after the image: such a URL is another image's data, which
+    # deleting either image would then remove from under the other.
+    other = s.get(Image, name) if len(name) == 36 else None
+    if other is not None and name != image_id:
+        raise BadRequest(f"Invalid location: {url} holds the data of another image.")
     image.status = "importing"
     image.locations = [{"url": url, "metadata": {"store": sid}, "store": sid}]
     image.updated_at = now = utcnow()
