@@ -179,3 +179,14 @@ def test_only_a_queued_image_of_the_owner(wcloud: RunningCloud, web: WebServer, 
     fresh = user.create()
     assert _web_download(other, fresh["id"], uri).status_code == 404
     assert user.show(fresh["id"])["status"] == "queued"
+
+
+def test_credentials_in_the_uri_are_not_shown(web: WebServer, user: ImageHttp) -> None:
+    data = os.urandom(2000)
+    path = _serve(web, data).split(str(web.port), 1)[1]
+    image = user.create()
+    uri = f"http://someone:s3cret@127.0.0.1:{web.port}{path}"
+    assert _web_download(user, image["id"], uri).status_code == 202
+    assert user.wait_status(image["id"], "active", "queued")["status"] == "active"
+    (task,) = _tasks(user, image["id"])
+    assert task["input"]["import_req"]["method"]["uri"] == f"http://127.0.0.1:{web.port}{path}"
