@@ -126,8 +126,19 @@ class ImageConfig:
     swift_store_large_object_chunk_size: int = 200
     # Where PUT /v2/images/{id}/stage keeps data until import; empty means <data_dir>/image-staging.
     staging_dir: str = ""
-    # Import methods advertised by GET /v2/info/import (only ones that work: glance-direct, copy-image).
-    import_methods: str = "glance-direct,copy-image"
+    # Import methods advertised by GET /v2/info/import (Glance's enabled_import_methods).
+    import_methods: str = "glance-direct,web-download,copy-image"
+    # web-download URI filtering, comma-separated (Glance's [import_filtering_opts]); when both an
+    # allowed and a disallowed list are set, only the allowed one is obeyed, as in Glance.
+    import_filtering_allowed_schemes: str = "http,https"
+    import_filtering_disallowed_schemes: str = ""
+    import_filtering_allowed_hosts: str = ""
+    import_filtering_disallowed_hosts: str = ""
+    import_filtering_allowed_ports: str = "80,443"
+    import_filtering_disallowed_ports: str = ""
+    # Read a location's data added by POST /v2/images/{id}/locations to compute its checksum and
+    # hash (Glance's do_secure_hash); off, the caller's validation_data is taken as given.
+    do_secure_hash: bool = True
     # Largest single image in bytes (Glance's image_size_cap); bigger uploads get 413.
     image_size_cap: int = 1099511627776
     # Per-project limits (Glance's unified-limit names); -1 means unlimited. Sizes are MiB.

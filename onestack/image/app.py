@@ -14,7 +14,18 @@ from onestack.core.config import Config
 from onestack.core.db import Database
 from onestack.core.service import CatalogEntry, Migrations, Running, ServiceDefinition
 from onestack.image import models
-from onestack.image.api import data, images, info, members, metadefs, schemas, tags, tasks, versions
+from onestack.image.api import (
+    data,
+    images,
+    info,
+    locations,
+    members,
+    metadefs,
+    schemas,
+    tags,
+    tasks,
+    versions,
+)
 from onestack.image.api.common import CONVENTIONS
 from onestack.image.policies import DEFAULT_RULES
 from onestack.image.state import ImageService
@@ -24,7 +35,7 @@ if TYPE_CHECKING:
     from onestack.process import Process
 
 # Static paths before parameterised ones that could shadow them.
-API_MODULES = (versions, schemas, info, metadefs, tasks, data, members, tags, images)
+API_MODULES = (versions, schemas, info, metadefs, tasks, data, locations, members, tags, images)
 PREFIX = "/image"
 
 

@@ -39,6 +39,10 @@ DEFAULT_RULES: dict[str, str] = {
     "delete_image_location": "rule:context_is_admin",
     "get_image_location": "rule:context_is_admin",
     "set_image_location": "rule:context_is_admin",
+    # Image API 2.17 locations: Glance's service_api rule (a service, e.g. Nova or Cinder, or an admin).
+    "service_api": "role:service or role:admin",
+    "add_image_location": f"rule:service_api or ({_OWNER_MEMBER} and project_id:%(owner)s)",
+    "fetch_image_location": "rule:service_api",
     # Sharing: the owner manages members; each member answers for itself.
     "add_member": "rule:admin_or_owner_member",
     "delete_member": "rule:admin_or_owner_member",

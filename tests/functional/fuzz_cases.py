@@ -293,6 +293,10 @@ SEEDS: dict[tuple[str, str], list[Any]] = {
                                                {"op": "add", "path": "/custom", "value": "v"}]],
     ("POST", "/image/v2/images/{image_id}/members"): [{"member": "{project}"}],
     ("PUT", "/image/v2/images/{image_id}/members/{member_id}"): [{"status": "accepted"}],
+    ("POST", "/image/v2/images/{image_id}/import"): [{"method": {"name": "web-download", "uri": "http://127.0.0.1:9/x"},
+                                                     "stores": ["file"], "all_stores_must_succeed": True}],
+    ("POST", "/image/v2/images/{image_id}/locations"): [{"url": "file:///nowhere/x", "validation_data": {
+        "os_hash_algo": "sha256", "os_hash_value": "00" * 32}}],
     ("POST", "/image/v2/tasks"): [{"type": "import", "input": {
         "import_from": "http://127.0.0.1:9/x", "import_from_format": "raw", "image_properties": {"name": "n"}}}],
     ("POST", "/placement/resource_providers"): [{"name": "n", "uuid": "{unknown}"}],

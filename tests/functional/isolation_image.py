@@ -108,6 +108,13 @@ ROWS: tuple[Probe, ...] = (
     Probe("GET", IMG + "/(file|tasks)", 404, params=HIDDEN),
     Probe("PUT", IMG + "/(file|stage)", 404, params=HIDDEN, headers=OCTETS),
     Probe("POST", IMG + "/import", 404, params=HIDDEN, body={"method": {"name": "glance-direct"}}),
+    Probe("POST", IMG + "/import", 404, params=HIDDEN,
+          body={"method": {"name": "web-download", "uri": "http://127.0.0.1/x.img"}}),
+    Probe("GET", IMG + "/locations", 404, params=HIDDEN),
+    Probe("POST", IMG + "/locations", 404, params=HIDDEN, body={"url": "file:///nowhere/x"}),
+    # locations are a service's: a seen, queued image of another project is still 403
+    Probe("GET", IMG + "/locations", 403, params=COMMUNITY),
+    Probe("POST", IMG + "/locations", 403, params=COMMUNITY, body={"url": "file:///nowhere/x"}),
     Probe("DELETE", r"/v2/stores/\{store_id\}/\{image_id\}", 404, params=HIDDEN),
     Probe("DELETE", r"/v2/stores/\{store_id\}/\{image_id\}", 403, params=COMMUNITY),
     Probe("GET", IMG + r"/members(/\{member_id\})?", 404, params=HIDDEN),

@@ -66,7 +66,7 @@ def test_version_discovery(cloud: RunningCloud) -> None:
     assert root.status_code == 300
     versions = root.json()["versions"]
     ids = [v["id"] for v in versions]
-    assert ids[0] == "v2.16" and "v2.0" in ids and len(ids) == 17
+    assert ids[0] == "v2.17" and "v2.0" in ids and len(ids) == 18
     assert versions[0]["status"] == "CURRENT" and {v["status"] for v in versions[1:]} == {"SUPPORTED"}
     assert versions[0]["links"][0]["href"] == cloud.base_url + "/image/v2/"
     assert httpx.get(cloud.base_url + "/image/versions").status_code == 200

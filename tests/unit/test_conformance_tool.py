@@ -208,6 +208,29 @@ def test_image_in_catalog_configures_glance(tmp_path: Path) -> None:
     assert (conf["compute"]["image_ref"], conf["compute"]["image_ref_alt"]) == ("11111111-aaaa", "22222222-bbbb")
 
 
+def test_served_http_image_feeds_web_download(tmp_path: Path) -> None:
+    facts = tempest_conf.ImageFacts(import_methods=("glance-direct", "web-download"),
+                                    http_image="http://127.0.0.1:4567/cirros.qcow2")
+    conf = _parse(tempest_conf.render(tempest_conf.ConfInputs(
+        identity_url="http://h/identity", admin_password="x", workspace=tmp_path,
+        available_services={"identity", "image"}, image=facts)))
+    assert conf["image"]["http_image"] == conf["image"]["http_qcow2_image"] == "http://127.0.0.1:4567/cirros.qcow2"
+
+
+def test_image_server_serves_a_qcow2() -> None:
+    import urllib.request
+
+    from conformance_lib.image_server import PATH, image_server
+
+    server = image_server()
+    try:
+        with urllib.request.urlopen(server.url(PATH), timeout=10) as resp:
+            assert resp.read(4) == b"QFI\xfb"
+        assert server.cloud_env() == {"ONESTACK_IMAGE__IMPORT_FILTERING_ALLOWED_PORTS": f"80,443,{server.port}"}
+    finally:
+        server.close()
+
+
 def test_without_image_service_there_is_no_image_section(tmp_path: Path) -> None:
     conf = _parse(tempest_conf.render(tempest_conf.ConfInputs(
         identity_url="http://h/identity", admin_password="x", workspace=tmp_path, available_services={"identity"})))

@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 from conformance_lib import TEMPEST_VERSION, cloud, report, runner, tempest_conf
+from conformance_lib.image_server import PATH, image_server
 from conformance_lib.results import PassResult
 from conformance_lib.venv import REPO, cache_dir, ensure_tempest
 
@@ -163,10 +164,12 @@ def _one_pass(args: argparse.Namespace, venv: Path, name: str, run_dir: Path) ->
         return None  # that pass only re-runs another service; no cloud needed
     workdir = run_dir / name
     workdir.mkdir()
+    # Tempest's http_image (web-download); an attached cloud must allow its port itself.
+    web = image_server()
     if args.url or args.data_dir:
         target = cloud.attach(args.url, args.data_dir, args.admin_password)
     else:
-        target = cloud.start_onestack(workdir, _pass_config(name))
+        target = cloud.start_onestack(workdir, _pass_config(name), extra_env=web.cloud_env())
         print(f"conformance: [{name}] onestack at {target.base_url} (log {target.log_path})", flush=True)
     try:
         admin = cloud.admin_session(target)
@@ -178,7 +181,7 @@ def _one_pass(args: argparse.Namespace, venv: Path, name: str, run_dir: Path) ->
         # Compute's tests boot the built-in images and volume tests make volumes from them,
         # so they need the image facts too.
         wants_image = bool({"image", "compute", "volume"} & set(spec.services))
-        image = cloud.image_facts(target, admin) if wants_image else tempest_conf.ImageFacts()
+        image = cloud.image_facts(target, admin, web.url(PATH)) if wants_image else tempest_conf.ImageFacts()
         if wants_image:
             print(f"conformance: [{name}] image facts: {image}", flush=True)
         compute = cloud.compute_facts(admin) if "compute" in offered else tempest_conf.ComputeFacts()
@@ -200,6 +203,7 @@ def _one_pass(args: argparse.Namespace, venv: Path, name: str, run_dir: Path) ->
         return result
     finally:
         target.stop()
+        web.close()
 
 
 def _public_args(argv: list[str] | None) -> list[str]:

@@ -77,13 +77,15 @@ def _healthy(base_url: str) -> bool:
         return False
 
 
-def start_onestack(workdir: Path, config_toml: str | None, timeout: float = 90.0) -> Target:
+def start_onestack(workdir: Path, config_toml: str | None, timeout: float = 90.0,
+                   extra_env: dict[str, str] | None = None) -> Target:
     """``onestack up`` on a free port with a fresh data dir under ``workdir``."""
     data_dir = workdir / "data"
     port = free_port()
     env = dict(os.environ)
     # Tempest creates hundreds of users; bcrypt's minimum cost keeps the run short.
     env["ONESTACK_IDENTITY__PASSWORD_HASH_ROUNDS"] = "4"
+    env.update(extra_env or {})
     cmd = [sys.executable, "-m", "onestack", "up", "--host", "127.0.0.1", "--port", str(port),
            "--data-dir", str(data_dir)]
     if config_toml is not None:
@@ -214,8 +216,16 @@ def _refuses_bogus_qcow2(image_url: str, token: str) -> bool:
             pass
 
 
-def image_facts(target: Target, admin: Admin) -> ImageFacts:
-    """Formats, built-in images and format enforcement of the cloud's image service."""
+def _import_methods(image_url: str, token: str) -> tuple[str, ...]:
+    try:
+        _, doc = _request(f"{image_url}/v2/info/import", token=token)
+        return tuple(str(m) for m in doc["import-methods"]["value"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return ()
+
+
+def image_facts(target: Target, admin: Admin, http_image: str | None = None) -> ImageFacts:
+    """Formats, built-in images, import methods and format enforcement of the cloud's image service."""
     image_url = admin.endpoints.get("image")
     if not image_url:
         return ImageFacts()
@@ -227,6 +237,8 @@ def image_facts(target: Target, admin: Admin) -> ImageFacts:
         image_ref=refs[0] if refs else None,
         image_ref_alt=refs[1] if len(refs) > 1 else (refs[0] if refs else None),
         format_enforcement=_refuses_bogus_qcow2(image_url, admin.token),
+        import_methods=_import_methods(image_url, admin.token),
+        http_image=http_image,
     )
 
 

@@ -119,6 +119,9 @@ class ImageFacts:
     image_ref_alt: str | None = None
     # True when an upload whose bytes do not match its disk_format is refused (probed).
     format_enforcement: bool = True
+    # GET /v2/info/import's methods, and the qcow2 the tool serves for web-download (None: none).
+    import_methods: tuple[str, ...] = ()
+    http_image: str | None = None
 
 
 # onestack's default [scheduler] enabled_filters (DevStack's set); Tempest runs the hint tests
@@ -342,9 +345,10 @@ def _image(inputs: ConfInputs) -> dict[str, str]:
         "disk_formats": ",".join(facts.disk_formats),
         # onestack has no image cache API (/v2/cache) and no second image worker to talk to.
         "image_caching_enabled": "False",
-        # Nothing outside is reachable; these only feed tests of HTTP imports, locations and tasks.
-        "http_image": UNREACHABLE_IMAGE_URL,
-        "http_qcow2_image": UNREACHABLE_IMAGE_URL,
+        # The tool's local server (image_server.py) for web-download; the location tests need an
+        # http store (skipped) and the legacy task import is skipped by Tempest (bug 2030527).
+        "http_image": facts.http_image or UNREACHABLE_IMAGE_URL,
+        "http_qcow2_image": facts.http_image or UNREACHABLE_IMAGE_URL,
         "hashing_algorithm": "sha512",
         # Uploads and imports finish within a second; a stuck status should fail the test soon.
         "build_timeout": "60",
@@ -358,7 +362,7 @@ def _image_features(inputs: ConfInputs) -> dict[str, str]:
         "api_v2": "True",
         "import_image": "True",  # interoperable import (stage + glance-direct)
         "os_glance_reserved": "True",  # os_glance_* properties are refused
-        "manage_locations": "False",  # no location API (show_multiple_locations)
+        "manage_locations": "False",  # show_multiple_locations is off (POST …/locations is 2.17's API)
         "image_conversion": "False",  # imports keep the uploaded format
         "image_format_enforcement": _bool(inputs.image.format_enforcement),
         "do_secure_hash": "True",  # os_hash_algo / os_hash_value on every upload

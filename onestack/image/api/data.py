@@ -113,11 +113,16 @@ async def import_image(req: Req) -> Response:
     caller = await _caller(req)
     image, image_id = req.state, req.path("image_id")
     wanted = imports.parse_request(image, await req.json(), req.headers.get("x-image-meta-store"))
+    await imports.check_uri(image, wanted)
     task_id = new_id()
-    targets, disk_format, token = await req.write(imports.begin_import, image, image_id, caller, wanted, task_id,
-                                                  req.request_id or None)
+    targets, disk_format, token, allowance = await req.write(imports.begin_import, image, image_id, caller, wanted,
+                                                             task_id, req.request_id or None)
     if wanted.method == "copy-image":
         data.tracked(image, imports.run_copy(image, image_id, targets, task_id, token))
+    elif wanted.method == "web-download":
+        data.tracked(image, imports.run_web_download(image, image_id, wanted.body["method"]["uri"], targets,
+                                                     wanted.all_stores_must_succeed, task_id, disk_format, token,
+                                                     allowance))
     else:
         data.tracked(image, imports.run_glance_direct(image, image_id, targets, wanted.all_stores_must_succeed,
                                                       task_id, disk_format, token))

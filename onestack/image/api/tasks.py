@@ -1,8 +1,8 @@
 """Image API: tasks (/v2/tasks, /v2/images/{id}/tasks) and the task schemas.
 
-Glance's old task-based import fetches an image from a URL. Nothing outside this host is
-reachable, so an ``import`` task is accepted (as Glance does) and then fails with a clear
-message instead of hanging on the network.
+Glance's old task-based import (deprecated) fetches an image from a URL. Its URL is checked
+against the web-download filter when the task is created (400, as Glance); onestack does not
+run these tasks: an accepted one fails at once, pointing at the web-download import method.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from onestack.core.api.faults import ApiError, BadRequest
 from onestack.core.api.http import json_response
 from onestack.image.api.common import ImageRoutes, Req, listing, viewer
 from onestack.image.service import tasks as svc
+from onestack.image.service import webdownload
 from onestack.image.service.images import Viewer
 
 routes = ImageRoutes()
@@ -111,16 +112,17 @@ async def create_task(req: Req) -> Response:
     caller = await _task_caller(req, "add_task")
     ctx = await req.caller()
     task_type, task_input = _check_create(await req.json())
+    if not await webdownload.passes(req.state.config.image, task_input["import_from"]):
+        raise BadRequest(f"URI for legacy import task does not pass filtering: {task_input['import_from']}")
     task = await req.write(svc.record_import_task, task_type, task_input, caller.project_id or "", ctx.user_id,
                            req.request_id or None)
     host = urlsplit(task_input["import_from"]).netloc
 
     async def run() -> None:
-        # The import would download from the URL; this cloud has no route out, so fail cleanly.
         await req.write(svc.set_task_status, task["id"], "processing")
         await req.write(svc.fail_task, task["id"],
-                        f"Import from {host} failed: this cloud cannot reach remote hosts; "
-                        "upload the image data or use the glance-direct import method instead.")
+                        f"Import from {host} failed: task-based import is not supported here; create "
+                        "the image and use the web-download import method (POST /v2/images/{id}/import).")
 
     response = json_response(task, status=201)
     response.background = BackgroundTask(run)

@@ -11,8 +11,8 @@ from onestack.image.api.common import ImageRoutes, Req
 
 routes = ImageRoutes()
 
-# v2.0 … v2.16: the newest is CURRENT, the others SUPPORTED (Glance's convention).
-NEWEST_MINOR = 16
+# v2.0 … v2.17 (2.17: the locations API): the newest is CURRENT, the others SUPPORTED (Glance's convention).
+NEWEST_MINOR = 17
 
 
 def versions_document(req: Req) -> dict[str, Any]:

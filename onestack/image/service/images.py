@@ -271,7 +271,10 @@ def update_image(s: Session, image_id: str, viewer: Viewer, ops: list[PatchOp], 
     for op in ops:
         name = op.path[0]
         if name == "locations":
-            raise Forbidden("Image locations are not exposed by this cloud and cannot be changed.")
+            # Glance with show_multiple_locations off (its default; the only mode here): 403. Locations
+            # are added by POST /v2/images/{id}/locations (service/locations.py) instead.
+            verb = {"add": "add", "remove": "remove"}.get(op.op, "update")
+            raise Forbidden(f"It's not allowed to {verb} locations if locations are invisible.")
         check_settable(name)
         if name == "tags":
             tags = apply_tags(tags, op)

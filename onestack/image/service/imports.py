@@ -1,4 +1,5 @@
-"""Interoperable image import: stage, then glance-direct or copy-image into one or more stores.
+"""Interoperable image import: glance-direct (stage, then import), web-download or copy-image
+into one or more stores.
 
 The import request answers 202 at once; the copy runs as a background task that reports
 through the image's ``os_glance_*`` properties (as Glance does) and an ``api_image_import``
@@ -12,20 +13,21 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlparse
 
 from sqlalchemy.orm import Session
 
 from onestack.core.api.faults import BadRequest, Conflict, Forbidden, PayloadTooLarge
 from onestack.core.ids import utcnow
 from onestack.image.models import Image, Task
-from onestack.image.service import data, leases
+from onestack.image.service import data, leases, quotas, webdownload
 from onestack.image.service.data import Caller
 from onestack.image.stores import SizeLimitExceeded, StoredImage
 
 log = logging.getLogger("onestack.image.import")
 
 TASK_TTL = timedelta(hours=48)
-UNREACHABLE = ("web-download", "glance-download")
+KNOWN_METHODS = ("glance-direct", "web-download", "copy-image")
 
 
 @dataclass
@@ -38,7 +40,7 @@ class ImportRequest:
 
 def advertised_methods(image_service: Any) -> list[str]:
     names = [m.strip() for m in image_service.config.image.import_methods.split(",") if m.strip()]
-    return [m for m in names if m in ("glance-direct", "copy-image")]
+    return [m for m in names if m in KNOWN_METHODS]
 
 
 def parse_request(image_service: Any, body: Any, header_store: str | None) -> ImportRequest:
@@ -46,9 +48,6 @@ def parse_request(image_service: Any, body: Any, header_store: str | None) -> Im
     if not isinstance(body, dict) or not isinstance(body.get("method"), dict):
         raise BadRequest("Import request requires a 'method' object with a 'name'.")
     name = body["method"].get("name")
-    if name in UNREACHABLE:
-        raise BadRequest(f"Import method {name} is not available on this cloud: it fetches data from "
-                         "outside, and nothing outside is reachable. Use glance-direct (stage, then import).")
     if name not in advertised_methods(image_service):
         raise BadRequest(f"Import method {name!r} is not supported; available: "
                          f"{', '.join(advertised_methods(image_service))}.")
@@ -72,13 +71,32 @@ def parse_request(image_service: Any, body: Any, header_store: str | None) -> Im
     return ImportRequest(name, chosen, must, body)
 
 
+async def check_uri(image_service: Any, req: ImportRequest) -> None:
+    """web-download: the URI must pass [import_filtering_opts] now (400), as Glance checks it."""
+    if req.method != "web-download":
+        return
+    uri = req.body["method"].get("uri")
+    if not await webdownload.passes(image_service.config.image, uri):
+        raise BadRequest(f"URI for web-download does not pass filtering: {uri}")
+
+
+def _shown_uri(uri: str) -> str:
+    # A URI may carry credentials; the task's input shows it without them.
+    parsed = urlparse(uri)
+    if parsed.password is None and parsed.username is None:
+        return uri
+    host = parsed.hostname or ""
+    return parsed._replace(netloc=host if parsed.port is None else f"{host}:{parsed.port}").geturl()
+
+
 def begin_import(s: Session, image_service: Any, image_id: str, caller: Caller, req: ImportRequest,
-                 task_id: str, request_id: str | None) -> tuple[list[str], str | None, str]:
-    """Check and record the import (status importing for glance-direct) under a lease.
+                 task_id: str, request_id: str | None) -> tuple[list[str], str | None, str, int | None]:
+    """Check and record the import (status importing for glance-direct and web-download) under a lease.
 
     Returns the stores to write, the image's disk format (what the imported data is checked
-    against) and the lease's token.
+    against), the lease's token and the bytes a web-download may fetch.
     """
+    allowance: int | None = None
     image, member = data.load_visible(s, image_id, caller)
     if req.method == "copy-image":
         data.enforce(image_service, "copy_image", image, member, caller)
@@ -88,6 +106,17 @@ def begin_import(s: Session, image_service: Any, image_id: str, caller: Caller, 
             raise Conflict(f"Image {image_id} must be active to be copied; it is {image.status}.")
         have = {loc.get("store") for loc in image.locations or []}
         targets = [sid for sid in req.stores if sid not in have]
+    elif req.method == "web-download":
+        data.enforce(image_service, "import_image", image, member, caller)
+        data._owner_only(image, caller, "import")
+        if image.status != "queued":
+            raise Conflict("Image needs to be in 'queued' state to use 'web-download' method")
+        if not image.container_format or not image.disk_format:
+            missing = "container_format" if not image.container_format else "disk_format"
+            raise Conflict(f"'{missing}' needs to be set before import")
+        allowance = quotas.upload_allowance(s, image_service, image.owner, staging=True)
+        targets = list(req.stores)
+        image.status = "importing"
     else:
         data.enforce(image_service, "import_image", image, member, caller)
         data._owner_only(image, caller, "import")
@@ -101,11 +130,14 @@ def begin_import(s: Session, image_service: Any, image_id: str, caller: Caller, 
                   "os_glance_failed_import": ""})
     image.extra = extra
     image.updated_at = now = utcnow()
+    shown = req.body
+    if req.method == "web-download":
+        shown = {**req.body, "method": {**req.body["method"], "uri": _shown_uri(req.body["method"]["uri"])}}
     s.add(Task(id=task_id, type="api_image_import", status="processing", owner=caller.project_id or "",
                image_id=image_id, request_id=request_id, user_id=caller.user_id, created_at=now, updated_at=now,
-               input={"image_id": image_id, "import_req": req.body, "backend": targets}, result={}, message=""))
+               input={"image_id": image_id, "import_req": shown, "backend": targets}, result={}, message=""))
     kind = "copy" if req.method == "copy-image" else "import"
-    return targets, image.disk_format, image_service.holder.take(s, image_id, kind, task_id)
+    return targets, image.disk_format, image_service.holder.take(s, image_id, kind, task_id), allowance
 
 
 def _progress(s: Session, image_id: str, done: str | None, failed: str | None) -> None:
@@ -247,6 +279,26 @@ async def _glance_direct(image_service: Any, image_id: str, targets: list[str], 
             await data._discard(image_service.stores[_sid], url)
     if ok is not None:  # else the image is back in uploading: its staged data stays for a retry
         await data._discard(staging, source)
+
+
+async def run_web_download(image_service: Any, image_id: str, uri: str, targets: list[str], must_succeed: bool,
+                           task_id: str, disk_format: str | None, token: str, allowance: int | None) -> None:
+    """Download into staging, then go on as glance-direct (format check, stores, active)."""
+    try:
+        staging = image_service.staging
+        rules = webdownload.UriFilter.of(image_service.config.image)
+        try:
+            await staging.add(image_id, webdownload.fetch(uri, rules), max_size=allowance)
+        except Exception as exc:  # noqa: BLE001 - any failure puts the image back, as Glance's revert
+            log.warning("web-download of %s from %s failed: %s", image_id, uri, exc)
+            reason = f"image is larger than allowed: {exc}" if isinstance(exc, SizeLimitExceeded) else str(exc)
+            failed = list(targets)
+            await image_service.db.write(_finish_direct, image_id, task_id, [], None, None, failed,
+                                         f"web-download failed: {reason}", token)
+            return
+        await _glance_direct(image_service, image_id, targets, must_succeed, task_id, disk_format, token)
+    finally:
+        image_service.holder.forget(token)  # as in run_glance_direct
 
 
 def _end_copy(s: Session, task_id: str, ok: bool, image_id: str, token: str) -> None:

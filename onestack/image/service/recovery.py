@@ -47,7 +47,7 @@ RECOVER_INTERVAL = 30.0  # seconds between passes after the one at start-up
 BUSY = ("saving", "uploading", "importing")
 INTERRUPTED = "Interrupted: the image service processing it stopped"
 KIND_OF_STATUS = {"saving": "upload", "uploading": "stage", "importing": "import"}
-STATUS_OF_KIND = {"upload": "saving", "stage": "uploading", "import": "importing"}
+STATUS_OF_KIND = {"upload": "saving", "stage": "uploading", "import": "importing", "location": "importing"}
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,8 @@ def find_dead(s: Session, holder: Holder, now: datetime) -> tuple[list[DeadWork]
         works.append(DeadWork(image.id, KIND_OF_STATUS[image.status], None, None, (), False))
     leased_tasks = {lease.task_id for lease in all_leases if lease.task_id}
     stray_tasks = [task_id for task_id in s.scalars(select(Task.id).where(
-        Task.type == "api_image_import", Task.status == "processing")) if task_id not in leased_tasks]
+        Task.type.in_(("api_image_import", "location_import")), Task.status == "processing"))
+        if task_id not in leased_tasks]
     return works, stray_tasks
 
 
@@ -122,6 +123,9 @@ def settle(s: Session, holder: Holder, work: DeadWork, staged: bool, now: dateti
             return True
         back_to_staged = work.kind == "import" and staged
         image.status = "uploading" if back_to_staged else "queued"
+        if work.kind == "location":  # as Glance's revert: the added location goes, with any hash
+            image.locations = []
+            image.checksum = image.os_hash_algo = image.os_hash_value = None
         if not back_to_staged:
             extra.pop("staged_size", None)
     image.extra = extra
@@ -160,8 +164,8 @@ def _unlink(path: Path) -> None:
 
 async def _drop_unnamed_files(image_service: Any, work: DeadWork, staged: bool) -> None:
     """Complete files of the image that no location names (a crash between rename and commit)."""
-    if work.other_live:
-        return
+    if work.other_live or work.kind == "location":
+        return  # a location's data was written by its caller, not by us
     for store in image_service.stores.values():
         url = store.location_for(work.image_id)
         if url not in work.locations:

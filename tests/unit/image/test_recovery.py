@@ -292,3 +292,19 @@ def test_a_late_finish_after_recovery_changes_nothing(image: ImageService) -> No
     assert _row(image, image_id).status == "saving"  # the new upload's, untouched
     assert image.db.run_sync(data.finish_upload, image_id, "file", stored, None, fresh) is True
     assert _row(image, image_id).status == "active"
+
+
+def test_interrupted_location_import_goes_back_to_queued_and_leaves_the_data(image: ImageService) -> None:
+    store = image.stores["file"]
+    data_file = _file(store, f"svc-{uuid.uuid4()}")
+    url = data_file.as_uri()
+    image_id = _image(image, "importing", locations=[{"url": url, "metadata": {"store": "file"}, "store": "file"}])
+    task_id = _task(image, image_id)
+    _lease(image, image_id, "location", task_id=task_id)
+    assert _recover(image) == (1, 0)
+    row = _row(image, image_id)
+    assert row.status == "queued" and row.locations == [] and row.os_hash_value is None
+    assert data_file.exists()  # the caller's data, not ours
+    task = image.db.run_sync(lambda s: s.get(Task, task_id), write=False)
+    assert task is not None and task.status == "failure"
+    assert _leases(image) == []
