@@ -28,7 +28,7 @@ MV = "2.87"  # the last microversion whose hypervisor view has the usage fields
 
 
 def guests_dir(cloud: RunningCloud) -> Path:
-    return cloud.data_dir / "compute" / "compute-1" / "guests"
+    return cloud.data_dir / "compute" / cloud.compute_host() / "guests"
 
 
 def boot(conn: Any, name: str) -> str:
