@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import uuid
 from pathlib import Path
 
 from onestack.core.config import Config
@@ -30,7 +31,7 @@ def recorded_host_name(data_dir: Path) -> str:
     private_dir(data_dir)
     # Processes of one cloud may start together: each writes its own file and links it into
     # place, so the first one's name is the one everybody reads.
-    mine = path.with_name(f".{RECORD}.{os.getpid()}")
+    mine = path.with_name(f".{RECORD}.{uuid.uuid4().hex}")
     write_private(mine, (socket.gethostname() or "localhost") + "\n")
     try:
         with contextlib.suppress(FileExistsError):
