@@ -10,19 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from tests.functional.cloud import RunningCloud, make_cloud, wait_until
-from tests.functional.compute_support import act, call
+from tests.functional.compute_support import act, boot_bare, call
 
 MV = "2.87"
-
-
-def boot(conn: Any, name: str) -> str:
-    image = conn.image.find_image("onestack-tiny-x86_64-disk").id
-    resp = call(conn, "POST", "/servers", MV, {"server": {"name": name, "imageRef": image, "flavorRef": "1",
-                                                          "networks": "none"}})
-    assert resp.status_code == 202, resp.text
-    sid = str(resp.json()["server"]["id"])
-    wait_status(conn, sid, "ACTIVE")
-    return sid
 
 
 def wait_status(conn: Any, sid: str, status: str) -> dict[str, Any]:
@@ -56,7 +46,7 @@ def test_a_default_one_host_cloud_is_named_after_the_machine(cloud: RunningCloud
              for z in cloud.cli("availability", "zone", "list", "--compute", "--long")}
     assert zones == {("nova", machine, "nova-compute"), ("internal", machine, "nova-conductor"),
                      ("internal", machine, "nova-scheduler")}
-    sid = boot(admin, "hn-default")
+    sid = boot_bare(admin, "hn-default")
     try:
         shown = cloud.cli("server", "show", sid)
         assert shown["OS-EXT-SRV-ATTR:host"] == machine
@@ -95,7 +85,7 @@ def test_a_renamed_machine_keeps_the_recorded_name(tmp_path: Path) -> None:
         conn = cloud.sdk()
         expected = {("nova-conductor", "old-box"), ("nova-scheduler", "old-box"), ("nova-compute", "old-box")}
         assert service_hosts(conn) == expected
-        sid = boot(conn, "hn-renamed")
+        sid = boot_bare(conn, "hn-renamed")
         cloud.stop()
         cloud.start()
         conn = cloud.sdk()
