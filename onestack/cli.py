@@ -51,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--admin-password", help="admin password on first start (default: generated)")
     up.add_argument("--reset", action="store_true",
                     help="wipe the data dir first (and onestack's tables in a --db-url database)")
-    up.add_argument("--compute-hosts", type=int, help="simulated compute hosts to run (default 1)")
+    up.add_argument("--compute-hosts", type=int, help="simulated compute hosts to run (default 1, named after the machine; more: compute-1 …)")
     up.add_argument("--object-replicas", type=int,
                     help="replicas of every object: one device per replica, each its own zone (default 1)")
     up.add_argument("--transport-url", help="the bus: memory:// (default) or rabbit://user:pass@host:port/vhost")
@@ -64,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--public-url", help="base URL to advertise in the catalog")
     serve.add_argument("--admin-password", help="admin password on first start (with identity)")
     serve.add_argument("--transport-url", help="the bus shared by every process of the cloud")
-    serve.add_argument("--host-name", help="the name this process's services report in os-services")
+    serve.add_argument("--host-name", help="the name this process's services report in os-services (default: the machine's)")
     agent = sub.add_parser("agent", help="run one host's agent (no database: the bus and the APIs only)")
     agent.add_argument("kind", choices=["compute", "network", "volume", "object"], help="which agent")
     agent.add_argument("--host", required=True, dest="agent_host", help="this host's name in the cloud")

@@ -38,8 +38,9 @@ class ServerConfig:
     max_request_body_size: int = 114688
     # Base URL written into the catalog; empty means http://{host}:{port}.
     public_url: str = ""
-    # The host name this process's central services (conductor, scheduler) report in os-services.
-    host_name: str = "onestack"
+    # The host name this process's central services (conductor, scheduler) report in os-services
+    # (Nova's ``host``); empty: the machine's, recorded in the data dir (onestack/core/hostname.py).
+    host_name: str = ""
 
 
 @dataclass
@@ -183,8 +184,11 @@ class ComputeConfig:
     fake_fail_spawn_probability: float = 0.0
     # Failure injection: destroying guests of servers with these names (comma-separated) fails.
     fake_fail_destroy: str = ""
-    # Simulated hosts `onestack up` runs (`--compute-hosts N`), named compute-1 ... compute-N.
+    # Simulated hosts `onestack up` runs (`--compute-hosts N`): one is named host_name, more are
+    # named compute-1 ... compute-N.
     hosts: int = 1
+    # The name of the one compute host (Nova's ``host``); empty: the machine's, as server.host_name.
+    host_name: str = ""
     # Over-commit placement allows on every host (Nova's initial_*_allocation_ratio defaults).
     cpu_allocation_ratio: float = 4.0
     ram_allocation_ratio: float = 1.0

@@ -4,7 +4,6 @@ the devices of this process's host."""
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +14,7 @@ from starlette.routing import Mount, Route
 from onestack.core.api.app import Service
 from onestack.core.api.faults import ApiError
 from onestack.core.config import Config
+from onestack.core.hostname import recorded_host_name
 from onestack.core.service import CatalogEntry, Migrations, Running, ServiceDefinition, Worker
 from onestack.object_store import models
 from onestack.object_store.errors import html_body
@@ -41,7 +41,7 @@ API_MODULES = (route_table,)
 
 
 def agent_host(config: Config) -> str:
-    return config.object_store.host or socket.gethostname()
+    return config.object_store.host or recorded_host_name(config.data_dir)
 
 
 def devices_root(config: Config, host: str) -> Path:

@@ -229,6 +229,17 @@ class RunningCloud:
         cfg.update(overrides)
         return openstack.connect(**cfg)
 
+    def compute_host(self) -> str:
+        """The name of a one-host cloud's compute host (the machine's, unless configured), as
+        os-services lists it."""
+        conn = self.sdk()
+        try:
+            hosts = [s.host for s in conn.compute.services(binary="nova-compute")]
+        finally:
+            conn.close()
+        assert len(hosts) == 1, f"expected one compute host, found {hosts}"
+        return str(hosts[0])
+
     def cli(self, *args: str, cloud: str = "devstack-admin", check: bool = True, json_out: bool = True) -> Any:
         """Run the ``openstack`` CLI; returns parsed JSON (``-f json``) or the CompletedProcess."""
         cmd = ["openstack", "--os-cloud", cloud, *args]

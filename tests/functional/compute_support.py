@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
-from tests.functional.cloud import RunningCloud, make_cloud
+from tests.functional.cloud import RunningCloud, make_cloud, wait_until
 
 
 def module_cloud(name: str, env: dict[str, str] | None = None) -> Callable[..., Any]:
@@ -48,6 +48,18 @@ def call(conn: Any, method: str, path: str, mv: str | None = None, body: Any = N
         kwargs["json"] = body
     return conn.session.request(path, method, headers=headers, raise_exc=False,
                                 endpoint_filter={"service_type": service}, **kwargs)
+
+
+def boot_bare(conn: Any, name: str, mv: str = "2.87") -> str:
+    """Boot m1.tiny from the tiny image with no network; the server's id once it is ACTIVE."""
+    image = conn.image.find_image("onestack-tiny-x86_64-disk").id
+    resp = call(conn, "POST", "/servers", mv, {"server": {"name": name, "imageRef": image, "flavorRef": "1",
+                                                          "networks": "none"}})
+    assert resp.status_code == 202, resp.text
+    sid = str(resp.json()["server"]["id"])
+    wait_until(lambda: call(conn, "GET", f"/servers/{sid}", mv).json()["server"]["status"] == "ACTIVE",
+               timeout=30, what=f"{name} ACTIVE")
+    return sid
 
 
 def act(conn: Any, sid: str, body: dict[str, Any], mv: str | None = None) -> Any:

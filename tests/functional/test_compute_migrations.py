@@ -183,9 +183,9 @@ def test_resize_revert(ccloud: RunningCloud, cadmin: Any, cdemo: Any, providers:
     assert allocations(cadmin, providers, sid) == {host: SMALL}
     assert allocations(cadmin, providers, failed["uuid"]) == {}
     actions = call(cdemo, "GET", f"/servers/{sid}/os-instance-actions")
-    if actions.status_code == 200:
-        names = [a["action"] for a in actions.json()["instanceActions"]]
-        assert names.count("resize") == 3 and "revertResize" in names and "confirmResize" in names
+    assert actions.status_code == 200, actions.text
+    names = [a["action"] for a in actions.json()["instanceActions"]]
+    assert names.count("resize") == 3 and "revertResize" in names and "confirmResize" in names
     cdemo.compute.delete_server(sid)
 
 

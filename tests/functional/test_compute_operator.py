@@ -97,8 +97,11 @@ def test_service_list_cli_and_versions(ccloud: RunningCloud, cadmin: Any, cdemo:
     for host in HOSTS:
         row = by_binary[("nova-compute", host)]
         assert row["Zone"] == "nova" and row["Status"] == "enabled" and row["State"] == "up"
+    # One row each, on the process's host (the machine's name: test_compute_host_name.py).
+    (central,) = {h for (b, h) in by_binary if b == "nova-conductor"}
+    assert central not in HOSTS
     for binary in ("nova-conductor", "nova-scheduler"):
-        row = by_binary[(binary, "onestack")]
+        row = by_binary[(binary, central)]
         assert row["Zone"] == "internal" and row["State"] == "up"
     old = services(cadmin, mv="2.1")
     assert all(isinstance(s["id"], int) and "forced_down" not in s for s in old)
@@ -111,7 +114,7 @@ def test_service_list_cli_and_versions(ccloud: RunningCloud, cadmin: Any, cdemo:
     assert sorted(s["host"] for s in computes) == HOSTS and len(computes) == len(HOSTS)
     assert [s["id"] for s in computes] == sorted(s["id"] for s in computes)
     assert [s["host"] for s in services(cadmin, query="?binary=nova-compute")] == [s["host"] for s in computes]
-    assert [s["binary"] for s in services(cadmin, query="?host=onestack")] == ["nova-conductor", "nova-scheduler"]
+    assert [s["binary"] for s in services(cadmin, query=f"?host={central}")] == ["nova-conductor", "nova-scheduler"]
     assert services(cadmin, query="?host=nowhere") == []
     # 2.75 refuses unknown query parameters; older versions ignore them.
     assert len(services(cadmin, mv="2.74", query="?bogus=1")) == 5
@@ -136,6 +139,7 @@ def test_service_set_cli(ccloud: RunningCloud, cadmin: Any) -> None:
 
 
 def test_service_legacy_actions(cadmin: Any, cdemo: Any) -> None:
+    (scheduler,) = services(cadmin, query="?binary=nova-scheduler")
     body = {"host": "compute-2", "binary": "nova-compute"}
     resp = call(cadmin, "PUT", "/os-services/disable-log-reason", {**body, "disabled_reason": "test"})
     assert resp.json() == {"service": {**body, "status": "disabled", "disabled_reason": "test"}}
@@ -153,7 +157,7 @@ def test_service_legacy_actions(cadmin: Any, cdemo: Any) -> None:
     error(call(cadmin, "PUT", "/os-services/force-down", {**body, "forced_down": True}, mv="2.10"), 400)
     assert error(call(cadmin, "PUT", "/os-services/reboot", body), 404) == "Unknown action"
     assert "Only nova-compute services can be updated" in error(call(
-        cadmin, "PUT", "/os-services/disable", {"host": "onestack", "binary": "nova-scheduler"}), 400)
+        cadmin, "PUT", "/os-services/disable", {"host": scheduler["host"], "binary": "nova-scheduler"}), 400)
     assert error(call(cadmin, "PUT", "/os-services/disable", {"host": "nowhere", "binary": "nova-compute"}),
                  404) == "Could not find binary nova-compute on host nowhere."
     error(call(cadmin, "PUT", "/os-services/disable", {"host": "compute-2"}), 400)
@@ -419,10 +423,11 @@ def test_availability_zone_detail(ccloud: RunningCloud, cadmin: Any, cdemo: Any)
     assert sorted(detail["nova"]["hosts"]) == HOSTS
     compute = detail["nova"]["hosts"]["compute-1"]["nova-compute"]
     assert compute["available"] is True and compute["active"] is True and TIME_RE.match(compute["updated_at"])
-    assert set(detail["internal"]["hosts"]["onestack"]) == {"nova-conductor", "nova-scheduler"}
+    (central,) = detail["internal"]["hosts"]  # the conductor's and scheduler's host
+    assert set(detail["internal"]["hosts"][central]) == {"nova-conductor", "nova-scheduler"}
     rows = ccloud.cli("availability", "zone", "list", "--long")
     assert {(r["Zone Name"], r["Host Name"], r["Service Name"]) for r in rows} >= {
-        ("nova", "compute-2", "nova-compute"), ("internal", "onestack", "nova-scheduler")}
+        ("nova", "compute-2", "nova-compute"), ("internal", central, "nova-scheduler")}
     error(call(cdemo, "GET", "/os-availability-zone/detail"), 403)
 
 
@@ -488,7 +493,8 @@ def test_usage_and_limits(ccloud: RunningCloud, cadmin: Any, cdemo: Any, image_i
 def test_hosts(ccloud: RunningCloud, cadmin: Any, cdemo: Any, image_id: str) -> None:
     listed = ccloud.cli("host", "list")
     computes = sorted(r["Host Name"] for r in listed if r["Service"] == "compute")
-    assert computes == HOSTS and {"Host Name": "onestack", "Service": "scheduler", "Zone": "internal"} in listed
+    (scheduler,) = services(cadmin, query="?binary=nova-scheduler")
+    assert computes == HOSTS and {"Host Name": scheduler["host"], "Service": "scheduler", "Zone": "internal"} in listed
     in_service_order = [s["host"] for s in services(cadmin, query="?binary=nova-compute")]
     assert sorted(in_service_order) == HOSTS
     assert [h["host_name"] for h in call(cadmin, "GET", "/os-hosts?zone=nova").json()["hosts"]] == in_service_order
@@ -524,7 +530,8 @@ def test_hosts(ccloud: RunningCloud, cadmin: Any, cdemo: Any, image_id: str) -> 
         assert error(call(cadmin, "GET", f"/os-hosts/nope/{action}"), 404) == "Host 'nope' is not mapped to any cell"
         error(call(cdemo, "GET", f"/os-hosts/{host}/{action}"), 403)
     error(call(cadmin, "GET", "/os-hosts/nope"), 404)
-    error(call(cadmin, "GET", "/os-hosts/onestack"), 404)  # not a compute host
+    (conductor,) = services(cadmin, query="?binary=nova-conductor")
+    error(call(cadmin, "GET", f"/os-hosts/{conductor['host']}"), 404)  # not a compute host
     error(call(cadmin, "PUT", "/os-hosts/nope", {"status": "enable"}), 404)
     error(call(cdemo, "GET", "/os-hosts"), 403)
     error(call(cdemo, "GET", f"/os-hosts/{host}"), 403)

@@ -26,8 +26,8 @@ from tests.functional.test_compute_migrations import (
     wait_status,
 )
 
-HOST = "compute-1"
-ccloud = module_cloud("compute-one-host", {"ONESTACK_COMPUTE__HOSTS": "1"})
+HOST = "resize-box"  # pinned: the one host's name is the machine's unless configured
+ccloud = module_cloud("compute-one-host", {"ONESTACK_COMPUTE__HOSTS": "1", "ONESTACK_COMPUTE__HOST_NAME": HOST})
 
 
 @pytest.fixture(scope="module")

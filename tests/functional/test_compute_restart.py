@@ -16,29 +16,21 @@ from pathlib import Path
 from typing import Any
 
 from tests.functional.cloud import RunningCloud, wait_until
-from tests.functional.compute_support import act, call, module_cloud
+from tests.functional.compute_support import act, boot_bare, call, module_cloud
 
 ENV = {
     "ONESTACK_COMPUTE__RECONCILE_INTERVAL": "0.3",
     "ONESTACK_COMPUTE__REPORT_INTERVAL": "0.5",
     "ONESTACK_COMPUTE__TASK_GRACE": "1",
+    # Pinned: the guests' directory is read while the cloud is down (unpinned, it is the machine's name).
+    "ONESTACK_COMPUTE__HOST_NAME": "restart-box",
 }
 ccloud = module_cloud("compute-restart", ENV)
 MV = "2.87"  # the last microversion whose hypervisor view has the usage fields
 
 
 def guests_dir(cloud: RunningCloud) -> Path:
-    return cloud.data_dir / "compute" / "compute-1" / "guests"
-
-
-def boot(conn: Any, name: str) -> str:
-    image = conn.image.find_image("onestack-tiny-x86_64-disk").id
-    resp = call(conn, "POST", "/servers", MV, {"server": {"name": name, "imageRef": image, "flavorRef": "1",
-                                                          "networks": "none"}})
-    assert resp.status_code == 202, resp.text
-    uuid = str(resp.json()["server"]["id"])
-    wait_until(lambda: server(conn, uuid)["status"] == "ACTIVE", timeout=30, what=f"{name} ACTIVE")
-    return uuid
+    return cloud.data_dir / "compute" / ENV["ONESTACK_COMPUTE__HOST_NAME"] / "guests"
 
 
 def server(conn: Any, uuid: str) -> dict[str, Any]:
@@ -84,7 +76,7 @@ def restart_and_wait_for_a_pass(cloud: RunningCloud, like: str, sig: int) -> Any
 
 def test_restart_keeps_every_guest_as_it_was(ccloud: RunningCloud) -> None:
     conn = ccloud.sdk("devstack-admin")
-    running, stopped = boot(conn, "keeps-running"), boot(conn, "keeps-stopped")
+    running, stopped = boot_bare(conn, "keeps-running", MV), boot_bare(conn, "keeps-stopped", MV)
     assert act(conn, stopped, {"os-stop": None}, MV).status_code == 202
     wait_until(lambda: seen(conn, stopped)[:3] == ("SHUTOFF", 4, None), timeout=30, what="SHUTOFF")
     wait_until(lambda: usage(conn)["running_vms"] == 2, timeout=15, what="the report of both guests")
@@ -112,7 +104,7 @@ def test_restart_keeps_every_guest_as_it_was(ccloud: RunningCloud) -> None:
 
 def test_guest_lost_while_down_is_recorded_not_rebuilt(ccloud: RunningCloud) -> None:
     conn = ccloud.sdk("devstack-admin")
-    lost, kept = boot(conn, "lost"), boot(conn, "kept")
+    lost, kept = boot_bare(conn, "lost", MV), boot_bare(conn, "kept", MV)
     ccloud.stop()
     (guests_dir(ccloud) / f"{lost}.json").unlink()  # undefined by hand while the agent was down
     conn = restart_and_wait_for_a_pass(ccloud, kept, signal.SIGTERM)

@@ -255,12 +255,12 @@ def test_action_fields_per_version(cadmin: Any, cdemo: Any, failed: Any) -> None
     assert missing.status_code == 404 and message(missing) == "Action req-nope not found"
 
 
-def test_event_host_and_host_id(cadmin: Any, cdemo: Any, server: Any) -> None:
+def test_event_host_and_host_id(ccloud: RunningCloud, cadmin: Any, cdemo: Any, server: Any) -> None:
     actions = call(cdemo, "GET", f"/servers/{server.id}/os-instance-actions").json()["instanceActions"]
     path = f"/servers/{server.id}/os-instance-actions/{actions[-1]['request_id']}"
     admin = call(cadmin, "GET", path, mv="2.62").json()["instanceAction"]["events"]
     owner = call(cdemo, "GET", path, mv="2.62").json()["instanceAction"]["events"]
-    assert [e["host"] for e in admin] == ["compute-1"] and "host" not in owner[0]
+    assert [e["host"] for e in admin] == [ccloud.compute_host()] and "host" not in owner[0]
     host_id = call(cdemo, "GET", f"/servers/{server.id}").json()["server"]["hostId"]
     assert owner[0]["hostId"] == admin[0]["hostId"] == host_id != ""
 

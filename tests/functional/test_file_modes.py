@@ -66,11 +66,12 @@ def test_every_file_is_private(tmp_path: Path) -> None:
         found = modes(cloud.data_dir)
         # What the run must have made, so the walk below cannot pass on an empty tree.
         sqlite = not cloud.external_db_url
-        expected = ["clouds.yaml", "secrets.json", "openrc", "fernet-keys/0", "credential-keys/0",
-                    f"images/{uploaded}", f"images/{staged}", "compute/compute-1/guests", "image-staging",
+        host = cloud.compute_host()
+        expected = ["host-name", "clouds.yaml", "secrets.json", "openrc", "fernet-keys/0", "credential-keys/0",
+                    f"images/{uploaded}", f"images/{staged}", f"compute/{host}/guests", "image-staging",
                     *(["onestack.db", "onestack.db-wal", "onestack.db-shm"] if sqlite else [])]
         assert not [name for name in expected if name not in found], sorted(found)
-        assert [name for name in found if name.startswith("compute/compute-1/images/")], "the host's image cache"
+        assert [name for name in found if name.startswith(f"compute/{host}/images/")], "the host's image cache"
         wrong = {name: mode for name, mode in found.items()
                  if mode != ("0o700" if (cloud.data_dir / name).is_dir() else "0o600")}
         assert not wrong, wrong

@@ -3,7 +3,7 @@ plane converges to the database (after deletes, drift, and an agent killed and r
 /v2.0/agents shows each agent alive while it reports, and not alive once it stops.
 
 One cloud of this module's own on RabbitMQ (short heartbeat, reconcile and down times) with its
-in-process agent for ``compute-1``, and an ``onestack agent network`` process for another host.
+in-process agent for its one compute host (``HOST``, pinned), and an ``onestack agent network`` process for another host.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from tests.functional.network_support import neutron
 from tests.services import rabbit_vhost
 
 DOWN_TIME = 4
+HOST = "net-host"  # the one compute host's name (the machine's unless configured)
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +36,7 @@ def ncloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
             "ONESTACK_NETWORK__REPORT_INTERVAL": "1",
             "ONESTACK_NETWORK__AGENT_DOWN_TIME": str(DOWN_TIME),
             "ONESTACK_NETWORK__RECONCILE_INTERVAL": "2",
+            "ONESTACK_COMPUTE__HOST_NAME": HOST,
         })
         running.start()
         yield running
@@ -95,54 +97,54 @@ def agents_of(net: httpx.Client, host: str) -> dict[str, dict[str, Any]]:
 
 def test_a_bound_port_goes_active_and_its_tap_appears_then_goes_with_it(
         ncloud: RunningCloud, net: httpx.Client, network_id: str) -> None:
-    port = create_port(net, network_id, "compute-1")
+    port = create_port(net, network_id, HOST)
     assert port["status"] == "DOWN"
     wait_until(lambda: status(net, port["id"]) == "ACTIVE", timeout=30, what="the port ACTIVE")
-    assert wired(ncloud.data_dir, "compute-1", port["id"])
-    tap = model_of(ncloud.data_dir, "compute-1")["taps"][tap_name(port["id"])]
+    assert wired(ncloud.data_dir, HOST, port["id"])
+    tap = model_of(ncloud.data_dir, HOST)["taps"][tap_name(port["id"])]
     assert tap["mac"] == port["mac_address"]
     assert tap["port"]["fixed_ips"] == [{"subnet_id": ip["subnet_id"], "ip_address": ip["ip_address"]}
                                         for ip in port["fixed_ips"]]
     assert net.delete(f"/v2.0/ports/{port['id']}").status_code == 204
-    wait_until(lambda: tap_name(port["id"]) not in model_of(ncloud.data_dir, "compute-1")["taps"], timeout=30,
+    wait_until(lambda: tap_name(port["id"]) not in model_of(ncloud.data_dir, HOST)["taps"], timeout=30,
                what="the tap removed")
 
 
 def test_an_unbound_port_stays_down_and_unwired(ncloud: RunningCloud, net: httpx.Client, network_id: str) -> None:
-    bound = create_port(net, network_id, "compute-1")
+    bound = create_port(net, network_id, HOST)
     unbound = create_port(net, network_id, "")
     wait_until(lambda: status(net, bound["id"]) == "ACTIVE", timeout=30, what="the bound port ACTIVE")
     assert status(net, unbound["id"]) == "DOWN"
-    assert tap_name(unbound["id"]) not in model_of(ncloud.data_dir, "compute-1")["taps"]
+    assert tap_name(unbound["id"]) not in model_of(ncloud.data_dir, HOST)["taps"]
 
 
 def test_an_unbound_port_goes_down_and_off_the_host(ncloud: RunningCloud, net: httpx.Client, network_id: str) -> None:
-    port = create_port(net, network_id, "compute-1")
+    port = create_port(net, network_id, HOST)
     wait_until(lambda: status(net, port["id"]) == "ACTIVE", timeout=30, what="the port ACTIVE")
     resp = net.put(f"/v2.0/ports/{port['id']}", json={"port": {"binding:host_id": ""}})
     assert resp.status_code == 200, resp.text
     wait_until(lambda: status(net, port["id"]) == "DOWN", timeout=30, what="the unbound port DOWN")
-    assert tap_name(port["id"]) not in model_of(ncloud.data_dir, "compute-1")["taps"]
+    assert tap_name(port["id"]) not in model_of(ncloud.data_dir, HOST)["taps"]
 
 
 def test_drift_on_the_host_is_repaired_by_the_next_pass(
         ncloud: RunningCloud, net: httpx.Client, network_id: str) -> None:
-    port = create_port(net, network_id, "compute-1")
-    wait_until(lambda: wired(ncloud.data_dir, "compute-1", port["id"]), timeout=30, what="the tap")
-    path = datapath(ncloud.data_dir, "compute-1")
-    plugs_before = model_of(ncloud.data_dir, "compute-1")["log"].count(f"plug_port {port['id']}")
+    port = create_port(net, network_id, HOST)
+    wait_until(lambda: wired(ncloud.data_dir, HOST, port["id"]), timeout=30, what="the tap")
+    path = datapath(ncloud.data_dir, HOST)
+    plugs_before = model_of(ncloud.data_dir, HOST)["log"].count(f"plug_port {port['id']}")
     drift(path, "tap", port["id"])  # an operator removes the tap behind the agent's back
-    wait_until(lambda: wired(ncloud.data_dir, "compute-1", port["id"]), timeout=30, what="the tap repaired")
-    assert model_of(ncloud.data_dir, "compute-1")["log"].count(f"plug_port {port['id']}") > plugs_before
+    wait_until(lambda: wired(ncloud.data_dir, HOST, port["id"]), timeout=30, what="the tap repaired")
+    assert model_of(ncloud.data_dir, HOST)["log"].count(f"plug_port {port['id']}") > plugs_before
 
 
 def test_the_dhcp_of_the_network_serves_the_ports_addresses(
         ncloud: RunningCloud, net: httpx.Client, network_id: str) -> None:
-    port = create_port(net, network_id, "compute-1")
+    port = create_port(net, network_id, HOST)
     ip = port["fixed_ips"][0]
 
     def leased() -> bool:
-        for ns in model_of(ncloud.data_dir, "compute-1").get("namespaces", {}).values():
+        for ns in model_of(ncloud.data_dir, HOST).get("namespaces", {}).values():
             for lease in ns.get("dhcp", {}).get(ip["subnet_id"], {}).get("leases", []):
                 if lease["port_id"] == port["id"]:
                     return bool(lease["ip_address"] == ip["ip_address"]
@@ -157,14 +159,14 @@ def test_a_ports_filter_follows_its_security_group_rules(
     resp = net.post("/v2.0/security-groups", json={"security_group": {"name": f"agent-sg-{uuid.uuid4().hex[:6]}"}})
     assert resp.status_code == 201, resp.text
     group = resp.json()["security_group"]
-    resp = net.post("/v2.0/ports", json={"port": {"network_id": network_id, "binding:host_id": "compute-1",
+    resp = net.post("/v2.0/ports", json={"port": {"network_id": network_id, "binding:host_id": HOST,
                                                   "device_owner": "compute:nova", "device_id": str(uuid.uuid4()),
                                                   "security_groups": [group["id"]]}})
     assert resp.status_code == 201, resp.text
     port = resp.json()["port"]
 
     def rules() -> list[dict[str, Any]] | None:
-        found = model_of(ncloud.data_dir, "compute-1").get("filters", {}).get(port["id"])
+        found = model_of(ncloud.data_dir, HOST).get("filters", {}).get(port["id"])
         return None if found is None else list(found["rules"])
 
     wait_until(lambda: rules() is not None, timeout=30, what="the port's filter")
@@ -179,7 +181,7 @@ def test_a_ports_filter_follows_its_security_group_rules(
     assert net.put(f"/v2.0/ports/{port['id']}", json={"port": {"port_security_enabled": False,
                                                                 "security_groups": []}}).status_code == 200
     wait_until(lambda: rules() == [], timeout=30, what="no rules without port security")
-    assert model_of(ncloud.data_dir, "compute-1")["filters"][port["id"]]["port_security"] is False
+    assert model_of(ncloud.data_dir, HOST)["filters"][port["id"]]["port_security"] is False
 
 
 def test_a_router_is_wired_on_the_routers_host(ncloud: RunningCloud, net: httpx.Client) -> None:
@@ -200,7 +202,7 @@ def test_a_router_is_wired_on_the_routers_host(ncloud: RunningCloud, net: httpx.
     interface_port = resp.json()["port_id"]
 
     def namespace() -> dict[str, Any] | None:
-        ns = model_of(ncloud.data_dir, "compute-1").get("namespaces", {}).get(f"qrouter-{router['id']}")
+        ns = model_of(ncloud.data_dir, HOST).get("namespaces", {}).get(f"qrouter-{router['id']}")
         found: dict[str, Any] | None = None if ns is None else ns.get("router")
         return found
 
@@ -213,7 +215,7 @@ def test_a_router_is_wired_on_the_routers_host(ncloud: RunningCloud, net: httpx.
     wait_until(lambda: status(net, interface_port) == "ACTIVE", timeout=30, what="the interface port ACTIVE")
 
     # A floating IP on a port behind the router is NATed in its namespace.
-    port = create_port(net, inner["id"], "compute-1")
+    port = create_port(net, inner["id"], HOST)
     resp = net.post("/v2.0/floatingips", json={"floatingip": {"floating_network_id": public["id"],
                                                               "port_id": port["id"]}})
     assert resp.status_code == 201, resp.text
@@ -228,12 +230,12 @@ def test_a_router_is_wired_on_the_routers_host(ncloud: RunningCloud, net: httpx.
     assert net.put(f"/v2.0/routers/{router['id']}/remove_router_interface",
                    json={"subnet_id": subnet["id"]}).status_code == 200
     assert net.delete(f"/v2.0/routers/{router['id']}").status_code == 204
-    wait_until(lambda: f"qrouter-{router['id']}" not in model_of(ncloud.data_dir, "compute-1")["namespaces"],
+    wait_until(lambda: f"qrouter-{router['id']}" not in model_of(ncloud.data_dir, HOST)["namespaces"],
                timeout=30, what="the router's namespace removed")
 
 
 def test_agents_show_alive_for_the_host(net: httpx.Client) -> None:
-    roles = wait_until(lambda: agents_of(net, "compute-1") or None, timeout=30, what="compute-1's agents")
+    roles = wait_until(lambda: agents_of(net, HOST) or None, timeout=30, what=f"{HOST}'s agents")
     assert set(roles) == {"Open vSwitch agent", "DHCP agent", "L3 agent"}
     assert all(a["alive"] and a["admin_state_up"] for a in roles.values())
     assert roles["Open vSwitch agent"]["binary"] == "neutron-openvswitch-agent"

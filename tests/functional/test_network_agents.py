@@ -1,5 +1,5 @@
 """The agents API and availability zones over the network agents of the running cloud (those of
-compute-1, started by ``onestack up``), plus one agent row of a host retired long ago (written as
+the one compute host, started by ``onestack up``), plus one agent row of a host retired long ago (written as
 an agent's last heartbeat would have left it) for what a live agent cannot show: not alive,
 disabled, deleted."""
 
@@ -44,10 +44,10 @@ def _agents(http: Any, **params: Any) -> list[dict[str, Any]]:
 
 
 def test_live_agents_listed_for_admins(cloud: RunningCloud) -> None:
-    http = neutron(cloud, "devstack-admin")
-    live = wait_until(lambda: _agents(http, host="compute-1"), timeout=30, what="compute-1's agents")
+    http, host = neutron(cloud, "devstack-admin"), cloud.compute_host()
+    live = wait_until(lambda: _agents(http, host=host), timeout=30, what=f"{host}'s agents")
     for agent in live:
-        assert agent["alive"] is True and agent["admin_state_up"] is True and agent["host"] == "compute-1"
+        assert agent["alive"] is True and agent["admin_state_up"] is True and agent["host"] == host
         assert {"id", "agent_type", "binary", "topic", "availability_zone", "configurations", "description",
                 "created_at", "started_at", "heartbeat_timestamp", "resources_synced"} <= set(agent)
         assert isinstance(agent["configurations"], dict)
@@ -55,17 +55,17 @@ def test_live_agents_listed_for_admins(cloud: RunningCloud) -> None:
         shown = http.get(f"/v2.0/agents/{agent['id']}").json()["agent"]
         assert shown["id"] == agent["id"] and shown["alive"] is True
     kind = live[0]["agent_type"]
-    assert {a["id"] for a in _agents(http, agent_type=kind, host="compute-1")} == \
+    assert {a["id"] for a in _agents(http, agent_type=kind, host=host)} == \
         {a["id"] for a in live if a["agent_type"] == kind}
     assert all(a["alive"] for a in _agents(http, alive="true"))
     assert http.get("/v2.0/agents?bogus=1").status_code == 400
-    listed = cloud.cli("network agent list", "--host", "compute-1")
+    listed = cloud.cli("network agent list", "--host", host)
     assert {a["ID"] for a in listed} == {a["id"] for a in live}
 
 
 def test_description_of_a_live_agent(cloud: RunningCloud) -> None:
-    http = neutron(cloud, "devstack-admin")
-    agent = wait_until(lambda: _agents(http, host="compute-1"), timeout=30, what="compute-1's agents")[0]
+    http, host = neutron(cloud, "devstack-admin"), cloud.compute_host()
+    agent = wait_until(lambda: _agents(http, host=host), timeout=30, what=f"{host}'s agents")[0]
     r = http.put(f"/v2.0/agents/{agent['id']}", json={"agent": {"description": "rack 4"}})
     assert r.status_code == 200 and r.json()["agent"]["description"] == "rack 4"
     assert http.get(f"/v2.0/agents/{agent['id']}").json()["agent"]["description"] == "rack 4"

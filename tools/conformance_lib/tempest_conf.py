@@ -393,7 +393,8 @@ def _compute(inputs: ConfInputs) -> dict[str, str]:
         "build_interval": "1",
         # Nova's default: a shelved server is offloaded at once (Tempest waits for SHELVED_OFFLOADED).
         "shelved_offload_time": "0",
-        # Simulated hosts are compute-1..N; none is a bare-metal (-ironic) node to keep out.
+        # Simulated hosts (the machine's name for one, compute-1..N for more) are never bare-metal
+        # (-ironic) nodes, which Tempest keeps out of the hosts it picks.
         "target_hosts_to_avoid": "-ironic",
     }
     values.update(_compute_images(inputs))

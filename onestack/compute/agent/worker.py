@@ -2,7 +2,8 @@
 
 ``onestack agent compute --host NAME`` runs one (no database: the agent talks to the conductor
 over the bus and to placement and the image service over HTTP); ``onestack up`` runs one per
-simulated host (``compute.hosts``, named ``compute-1`` … ``compute-N``).
+simulated host (``compute.hosts``): one is named after the machine (``compute.host_name``, as
+DevStack's), more are named ``compute-1`` … ``compute-N``.
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ from onestack.compute.rpcapi import ConductorAPI
 from onestack.compute.virt.registry import build_drivers
 from onestack.core.bus import Bus
 from onestack.core.config import Config
+from onestack.core.hostname import compute_host_name
 
 
 def simulated_hosts(config: Config) -> list[str]:
+    if config.compute.hosts == 1:
+        return [compute_host_name(config)]
     return [f"compute-{i}" for i in range(1, max(0, config.compute.hosts) + 1)]
 
 

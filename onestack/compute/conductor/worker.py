@@ -19,6 +19,7 @@ from onestack.compute.service import services
 from onestack.core.bus import Bus, Subscription
 from onestack.core.config import Config
 from onestack.core.db import Database
+from onestack.core.hostname import server_host_name
 
 log = logging.getLogger("onestack.compute.conductor")
 
@@ -31,6 +32,7 @@ class ConductorWorker:
         self.manager = ConductorManager(config, db, placement, SchedulerAPI(bus),
                                         AgentAPI(bus, timeout=config.compute.rpc_timeout))
         self.manager.volume = volume
+        self.host = server_host_name(config)
         self._serving: Subscription | None = None
         self._loop: asyncio.Task[Any] | None = None
 
@@ -40,7 +42,7 @@ class ConductorWorker:
         self._loop = asyncio.create_task(self._periodic())
 
     async def heartbeat(self) -> None:
-        await self.manager.service_report(self.config.server.host_name, services.CONDUCTOR, None)
+        await self.manager.service_report(self.host, services.CONDUCTOR, None)
 
     async def _periodic(self) -> None:
         compute = self.config.compute

@@ -16,6 +16,7 @@ from onestack.compute.service import services
 from onestack.core.bus import Bus, Subscription
 from onestack.core.config import Config
 from onestack.core.db import Database
+from onestack.core.hostname import server_host_name
 from onestack.core.rpc import serve
 
 log = logging.getLogger("onestack.compute.scheduler")
@@ -27,6 +28,7 @@ class SchedulerWorker:
         self.db = db
         self.bus = bus
         self.manager = SchedulerManager(config, db, placement)
+        self.host = server_host_name(config)
         self._serving: Subscription | None = None
         self._loop: asyncio.Task[Any] | None = None
 
@@ -36,7 +38,7 @@ class SchedulerWorker:
         self._loop = asyncio.create_task(self._beat())
 
     async def heartbeat(self) -> None:
-        host = self.config.server.host_name
+        host = self.host
         await self.db.write(lambda s: services.heartbeat(s, host, services.SCHEDULER, None))
 
     async def _beat(self) -> None:

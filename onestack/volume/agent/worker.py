@@ -5,12 +5,12 @@ and outlive the agent."""
 
 from __future__ import annotations
 
-import socket
 from typing import TYPE_CHECKING
 
 from onestack.client.image import ImageClient
 from onestack.core.bus import Bus
 from onestack.core.config import Config
+from onestack.core.hostname import recorded_host_name
 from onestack.core.service import Running, ServiceDefinition
 from onestack.volume.agent.backup_swift import build_backup_store
 from onestack.volume.agent.driver import VolumeDriver
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 
 def agent_host(config: Config) -> str:
-    return config.volume.host or socket.gethostname()
+    return config.volume.host or recorded_host_name(config.data_dir)
 
 
 def make_agent(config: Config, host: str, bus: Bus, images: ImageClient | None) -> VolumeAgent:

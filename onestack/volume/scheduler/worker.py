@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from onestack.core.bus import Bus, Subscription
 from onestack.core.config import Config
 from onestack.core.db import Database
+from onestack.core.hostname import server_host_name
 from onestack.core.rpc import serve
 from onestack.volume.rpcapi import VolumeAgentAPI, VolumeSchedulerAPI
 from onestack.volume.scheduler.manager import VolumeSchedulerManager
@@ -29,6 +30,7 @@ class VolumeSchedulerWorker:
         self.config = config
         self.db = db
         self.bus = bus
+        self.host = server_host_name(config)
         self.manager = VolumeSchedulerManager(config, db, VolumeAgentAPI(bus, timeout=config.volume.rpc_timeout))
         # A request is lost when its volume is still unplaced after two report intervals: a
         # cast is delivered in milliseconds, and placing again is safe (compare-and-set).
@@ -43,7 +45,7 @@ class VolumeSchedulerWorker:
         self._loop = asyncio.create_task(self._beat())
 
     async def heartbeat(self) -> None:
-        host = self.config.server.host_name
+        host = self.host
         zone = self.config.volume.storage_availability_zone
         try:
             await self.db.write(lambda s: heartbeats.heartbeat(s, host, heartbeats.SCHEDULER_BINARY, zone))

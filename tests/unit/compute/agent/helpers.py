@@ -52,7 +52,7 @@ def in_process_cloud(name: str) -> Any:
 
 
 def fake_host(client: TestClient) -> FakeDriver:
-    driver = client.cloud.compute_hosts.drivers["compute-1"]  # type: ignore[attr-defined]
+    driver = client.cloud.compute_hosts.drivers[agent(client).host]  # type: ignore[attr-defined]
     assert isinstance(driver, FakeDriver)
     return driver
 
