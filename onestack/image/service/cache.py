@@ -1,0 +1,206 @@
+"""The image cache at work: serving downloads, the cache API's steps, the prefetcher and pruner.
+
+As Glance's cache middleware, a full ``GET /v2/images/{id}/file`` of an image not yet cached
+streams from the store and fills the cache on the way (kept only when the bytes match the
+image's size and checksum); later downloads, ranges included, read the cached file. As Glance's
+cache worker, ``PUT /v2/cache/{id}`` queues the image and starts fetching it at once; a periodic
+pass (``cache_prefetcher_interval``) fetches whatever is still queued, prunes the cache under
+``image_cache_max_size`` and removes stalled incomplete files. The disk and sqlite work of
+image/cache.py runs in worker threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
+from sqlalchemy.orm import Session
+
+from onestack.core.api.faults import BadRequest, NotFound
+from onestack.image.cache import CachedFile, Fill, ImageCache
+from onestack.image.models import Image
+from onestack.image.service.data import Download, location_store, tracked
+
+log = logging.getLogger("onestack.image.cache")
+
+T = TypeVar("T")
+READ_CHUNK = 1024 * 1024
+CLEAR_TARGETS = ("", "cache", "queue")
+
+
+async def _blocking(fn: Callable[..., T], *args: Any) -> T:
+    return await anyio.to_thread.run_sync(fn, *args)
+
+
+def enabled_cache(image_service: Any) -> ImageCache:
+    """The cache, or Glance's answer when this site has none."""
+    if image_service.cache is None:
+        raise NotFound("Caching via API is not supported at this site.")
+    cache: ImageCache = image_service.cache
+    return cache
+
+
+# --- the cache API's steps (api/cache.py checks visibility and policy first) -------------------
+
+async def state(image_service: Any) -> dict[str, Any]:
+    cache = enabled_cache(image_service)
+    return {"cached_images": await _blocking(cache.cached_images),
+            "queued_images": await _blocking(cache.queued_images)}
+
+
+async def queue(image_service: Any, image_id: str, status: str) -> None:
+    cache = enabled_cache(image_service)
+    if status != "active":
+        raise BadRequest("Only images with status active can be targeted for queueing")
+    if await _blocking(cache.queue, image_id):
+        tracked(image_service, _prefetch_logged(image_service, image_id))  # Glance's WORKER.submit
+
+
+async def delete_entry(image_service: Any, image_id: str) -> None:
+    await _blocking(enabled_cache(image_service).forget, image_id)
+
+
+async def is_known(image_service: Any, image_id: str) -> bool:
+    return image_service.cache is not None and await _blocking(image_service.cache.is_known, image_id)
+
+
+def clear_target(header: str | None) -> str:
+    target = (header or "").lower()
+    if target not in CLEAR_TARGETS:
+        raise BadRequest("If provided 'x-image-cache-clear-target' must be 'cache', 'queue' or empty string.")
+    return target
+
+
+async def clear(image_service: Any, target: str) -> None:
+    cache = enabled_cache(image_service)
+    if target in ("", "cache"):
+        await _blocking(cache.delete_all_cached)
+    if target in ("", "queue"):
+        await _blocking(cache.delete_all_queued)
+
+
+# --- downloads -----------------------------------------------------------------------------
+
+async def _read_cached(entry: CachedFile, offset: int, length: int) -> AsyncIterator[bytes]:
+    try:
+        while length > 0:
+            chunk = await _blocking(os.pread, entry.fd, min(READ_CHUNK, length), offset)
+            if not chunk:
+                return
+            offset += len(chunk)
+            length -= len(chunk)
+            yield chunk
+    finally:
+        os.close(entry.fd)
+
+
+async def _filling(fill: Fill, source: AsyncIterator[bytes], found: Download) -> AsyncIterator[bytes]:
+    """Pass the store's bytes through to the client, keeping a copy; published only when complete."""
+    try:
+        async for chunk in source:
+            await _blocking(fill.write, chunk)
+            yield chunk
+        await _blocking(fill.commit, found.checksum, found.size)
+    finally:
+        if not fill.done:
+            with anyio.CancelScope(shield=True):
+                await _blocking(fill.abort)
+
+
+async def stream(image_service: Any, image_id: str, found: Download, offset: int, length: int) -> AsyncIterator[bytes]:
+    """The bytes GET …/file sends: from the cache when it holds the image, else from the store
+    (filling the cache when the whole image is read)."""
+    cache: ImageCache | None = image_service.cache
+    if cache is not None:
+        entry = await _blocking(cache.open_entry, image_id, found.checksum, found.size)
+        if entry is not None:
+            return _read_cached(entry, offset, length)
+    source: AsyncIterator[bytes] = found.store.get(found.location, offset, length)
+    if cache is not None and offset == 0 and length == found.size:
+        fill = await _blocking(cache.begin_fill, image_id, found.size)
+        if fill is not None:
+            return _filling(fill, source, found)
+    return source
+
+
+# --- the prefetcher and pruner ---------------------------------------------------------------
+
+def _cacheable(s: Session, image_id: str) -> tuple[str, list[dict[str, Any]], int, str | None] | None:
+    """Status, locations, size and checksum of an image; None when it is gone."""
+    image = s.get(Image, image_id)
+    if image is None or image.deleted_at is not None or image.status in ("deleted", "pending_delete"):
+        return None
+    return image.status, list(image.locations or []), int(image.size or 0), image.checksum
+
+
+async def prefetch(image_service: Any, image_id: str) -> bool:
+    """Cache one queued image (Glance's prefetcher); True when it is now cached."""
+    cache: ImageCache | None = image_service.cache
+    if cache is None:
+        return False
+    found = await image_service.db.read(_cacheable, image_id)
+    if found is None:
+        await _blocking(cache.delete_queued, image_id)  # deleted meanwhile: nothing to cache
+        return False
+    status, locations, size, checksum = found
+    if status != "active":
+        log.warning("image cache: image %s is not active; not caching", image_id)
+        return False
+    store, url = next(((location_store(image_service, loc), loc["url"]) for loc in locations
+                       if location_store(image_service, loc) is not None), (None, None))
+    if store is None or url is None:
+        return False
+    fill = await _blocking(cache.begin_fill, image_id, size)
+    if fill is None:
+        if await _blocking(cache.is_cached, image_id):
+            await _blocking(cache.delete_queued, image_id)
+        return False
+    try:
+        async for chunk in store.get(url, 0, size):
+            await _blocking(fill.write, chunk)
+        return await _blocking(fill.commit, checksum, size)
+    finally:
+        if not fill.done:
+            with anyio.CancelScope(shield=True):
+                await _blocking(fill.abort)
+
+
+async def _prefetch_logged(image_service: Any, image_id: str) -> None:
+    try:
+        await prefetch(image_service, image_id)
+    except Exception:
+        log.exception("image cache: prefetching %s failed; it stays queued", image_id)
+
+
+async def maintain_once(image_service: Any) -> None:
+    """One pass: fetch what is queued, prune to the maximum size, remove stalled fills."""
+    cache: ImageCache | None = image_service.cache
+    if cache is None:
+        return
+    for image_id in await _blocking(cache.queued_images):
+        try:
+            await prefetch(image_service, image_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("image cache: prefetching %s failed; it stays queued", image_id)
+    await _blocking(cache.prune)
+    await _blocking(cache.clean)
+
+
+async def run(image_service: Any) -> None:
+    """The cache worker of this host, every ``cache_prefetcher_interval`` seconds until cancelled."""
+    interval = max(float(image_service.config.image.cache_prefetcher_interval), 0.01)
+    while True:
+        try:
+            await maintain_once(image_service)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("image cache pass failed")
+        await asyncio.sleep(interval)
