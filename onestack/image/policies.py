@@ -49,6 +49,8 @@ DEFAULT_RULES: dict[str, str] = {
     "cache_image": "rule:context_is_admin",
     "cache_list": "rule:context_is_admin",
     "cache_delete": "rule:context_is_admin",
+    "cache_clean": "rule:context_is_admin",
+    "cache_prune": "rule:context_is_admin",
 }
 
 _METADEF_READ = "role:admin or role:reader"

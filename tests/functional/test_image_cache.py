@@ -157,6 +157,7 @@ def test_sdk_errors_and_non_admin(ccloud: RunningCloud, http: ImageHttp) -> None
     demo_http = ImageHttp(ccloud, demo)
     assert demo_http.http.delete(f"/v2/cache/{own.id}").status_code == 403
     assert demo_http.http.put(f"/v2/cache/{uuid.uuid4()}").status_code == 404  # unknown before policy
+    assert demo_http.http.post("/v2/cache/prune").status_code == 403
     assert http.http.post("/v2/cache").status_code == 405
     admin.image.queue_image(own.id)
     wait_until(lambda: own.id in {c.image_id for c in admin.image.get_image_cache().cached_images},
@@ -178,7 +179,7 @@ def test_pruned_under_max_size(http: ImageHttp) -> None:
     images = [_image(http, 60_000) for _ in range(4)]  # 240 000 bytes > MAX_SIZE
     for image_id, data in images[:3]:
         assert http.get_file(image_id).content == data
-        wait_until(lambda: image_id in _cached(http), timeout=30, what="cached on read")
+        wait_until(lambda i=image_id: i in _cached(http), timeout=30, what="cached on read")
     assert http.get_file(images[0][0]).content == images[0][1]  # the oldest fill is now the most recent read
     last_id, last = images[3]
     assert http.get_file(last_id).content == last
@@ -186,6 +187,10 @@ def test_pruned_under_max_size(http: ImageHttp) -> None:
     cached = _cached(http)
     assert sum(row["size"] for row in cached.values()) <= MAX_SIZE
     assert set(cached) == {images[0][0], images[2][0], last_id}  # images[1]: least recently accessed
+    # Already under the maximum: an explicit prune finds nothing; clean finds no stalled fill.
+    assert http.http.post("/v2/cache/prune").json() == {"total_files_pruned": 0, "total_bytes_pruned": 0}
+    assert http.http.post("/v2/cache/clean").status_code == 200
+    assert set(_cached(http)) == set(cached)
 
 
 def test_disabled_cache_answers_404(tmp_path: Path) -> None:

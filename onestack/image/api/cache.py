@@ -31,6 +31,20 @@ async def clear_cache(req: Req) -> Response:
     return no_content()
 
 
+@routes.post("/v2/cache/clean")
+async def clean_cache(req: Req) -> Response:
+    """Remove stalled incomplete files and orphans now (what the periodic pass does)."""
+    await req.enforce("cache_clean")
+    await svc.clean(req.state)
+    return Response(b"", status_code=200)
+
+
+@routes.post("/v2/cache/prune")
+async def prune_cache(req: Req) -> Response:
+    await req.enforce("cache_prune")
+    return json_response(await svc.prune(req.state))
+
+
 @routes.put("/v2/cache/{image_id}")
 async def queue_image(req: Req) -> Response:
     _, who = await viewer(req)

@@ -84,6 +84,15 @@ async def clear(image_service: Any, target: str) -> None:
         await _blocking(cache.delete_all_queued)
 
 
+async def clean(image_service: Any) -> None:
+    await _blocking(enabled_cache(image_service).clean)
+
+
+async def prune(image_service: Any) -> dict[str, int]:
+    files, size = await _blocking(enabled_cache(image_service).prune)
+    return {"total_files_pruned": files, "total_bytes_pruned": size}
+
+
 # --- downloads -----------------------------------------------------------------------------
 
 async def _read_cached(entry: CachedFile, offset: int, length: int) -> AsyncIterator[bytes]:
