@@ -119,6 +119,8 @@ class ImageFacts:
     image_ref_alt: str | None = None
     # True when an upload whose bytes do not match its disk_format is refused (probed).
     format_enforcement: bool = True
+    # True when the image cache API answers (GET /v2/cache as admin is 200).
+    caching: bool = False
 
 
 # onestack's default [scheduler] enabled_filters (DevStack's set); Tempest runs the hint tests
@@ -340,8 +342,9 @@ def _image(inputs: ConfInputs) -> dict[str, str]:
         "endpoint_type": "public",
         "container_formats": ",".join(facts.container_formats),
         "disk_formats": ",".join(facts.disk_formats),
-        # onestack has no image cache API (/v2/cache) and no second image worker to talk to.
-        "image_caching_enabled": "False",
+        # The cache API answers when [image] image_cache_enabled is on (probed); Tempest's
+        # remote-cache test also needs a second image endpoint, which onestack has not.
+        "image_caching_enabled": _bool(facts.caching),
         # Nothing outside is reachable; these only feed tests of HTTP imports, locations and tasks.
         "http_image": UNREACHABLE_IMAGE_URL,
         "http_qcow2_image": UNREACHABLE_IMAGE_URL,
