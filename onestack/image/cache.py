@@ -17,6 +17,7 @@ import hashlib
 import logging
 import os
 import re
+import shutil
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -59,20 +60,30 @@ class CachedFile:
 
 
 class Fill:
-    """One image being written into ``incomplete/``; ``commit`` verifies and publishes it."""
+    """One image being cached; ``commit`` verifies and publishes it.
 
-    def __init__(self, cache: ImageCache, image_id: str, path: Path, fd: int) -> None:
+    The bytes are written to ``incomplete/<id>`` and hashed. When the image is a file on this
+    host (``link_from``, a filesystem store) they are only counted: the commit hard-links that
+    file into the cache (copying it when a link is impossible), so caching a local image costs no
+    disk write and no hashing — the store verified that file's checksum when it was uploaded, and
+    a later change to it shows in its fingerprint and is hashed then (``open_entry``).
+    """
+
+    def __init__(self, cache: ImageCache, image_id: str, path: Path, fd: int, link_from: Path | None) -> None:
         self.cache, self.image_id, self.path, self.fd = cache, image_id, path, fd
+        self.link_from = link_from
         self.md5 = hashlib.md5(usedforsecurity=False)
         self.size = 0
         self.done = False
 
     def write(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.link_from is not None:
+            return
         view = memoryview(data)
         while view:
             view = view[os.write(self.fd, view):]
         self.md5.update(data)
-        self.size += len(data)
 
     def abort(self) -> None:
         if self.done:
@@ -85,22 +96,43 @@ class Fill:
         """Publish the file if it is the image's data (size and MD5, as Glance checks on fill)."""
         if self.done:
             return False
-        if self.size != size or (checksum and self.md5.hexdigest() != checksum):
+        digest = checksum if self.link_from is not None else self.md5.hexdigest()
+        if self.size != size or (checksum and digest != checksum):
             log.warning("image cache: data read for %s does not match its checksum; not cached", self.image_id)
             self.abort()
             return False
-        self.done = True
-        os.fsync(self.fd)
-        os.close(self.fd)
         final = self.cache.root / self.image_id
-        os.replace(self.path, final)
+        try:
+            if self.link_from is not None:
+                self._adopt(self.link_from)
+            else:
+                os.fsync(self.fd)
+            os.replace(self.path, final)
+        except BaseException:
+            self.abort()
+            raise
+        self.done = True
+        os.close(self.fd)
         now = time.time()
         with self.cache.db() as db:
             db.execute("INSERT OR REPLACE INTO cached_images VALUES (?, ?, ?, ?, 0, ?, ?)",
-                       (self.image_id, now, now, self.size, self.md5.hexdigest(), _fingerprint(final.stat())))
+                       (self.image_id, now, now, self.size, digest, _fingerprint(final.stat())))
         (self.cache.queue_dir / self.image_id).unlink(missing_ok=True)
         self.cache.prune()
         return True
+
+    def _adopt(self, source: Path) -> None:
+        """Make ``self.path`` the source file: a hard link in place of the (empty) claim file."""
+        link = self.path.with_name(self.path.name + ".link")
+        link.unlink(missing_ok=True)
+        try:
+            os.link(source, link)
+        except OSError:  # another filesystem, or links refused: a copy
+            shutil.copyfile(source, link)
+        if os.stat(link).st_size != self.size:  # not the file that was read
+            link.unlink(missing_ok=True)
+            raise OSError(f"image cache: {source} changed while {self.image_id} was cached")
+        os.replace(link, self.path)
 
 
 class ImageCache:
@@ -227,8 +259,10 @@ class ImageCache:
                        (time.time(), image_id))
         return CachedFile(fd, st.st_size)
 
-    def begin_fill(self, image_id: str, size: int) -> Fill | None:
-        """Start caching an image; None when it is cached, being filled, or could never fit."""
+    def begin_fill(self, image_id: str, size: int, link_from: Path | None = None) -> Fill | None:
+        """Start caching an image; None when it is cached, being filled, or could never fit.
+
+        ``link_from``: the image's data is that local file (see ``Fill``)."""
         if not _valid_id(image_id) or size > self.max_size or self.is_cached(image_id):
             return None
         path = self.incomplete_dir / image_id
@@ -236,7 +270,7 @@ class ImageCache:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
             return None
-        return Fill(self, image_id, path, fd)
+        return Fill(self, image_id, path, fd, link_from)
 
     # --- keeping it tidy (the pruner and cleaner) --------------------------------------------
 

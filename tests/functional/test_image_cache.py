@@ -48,6 +48,10 @@ def _image(http: ImageHttp, size: int = 8192) -> tuple[str, bytes]:
     return image["id"], data
 
 
+def _store_file(cloud: RunningCloud, image_id: str) -> Path:
+    return cloud.data_dir / "images" / image_id
+
+
 def _state(http: ImageHttp) -> dict[str, Any]:
     resp = http.http.get("/v2/cache")
     assert resp.status_code == 200, resp.text
@@ -104,8 +108,10 @@ def test_corrupt_cache_file_is_not_served(ccloud: RunningCloud, http: ImageHttp)
     path = _cache_dir(ccloud) / image_id
     wait_until(lambda: image_id in _cached(http), timeout=30, what="cached on read")
     assert path.read_bytes() == data
-    with open(path, "r+b") as fh:
-        fh.write(bytes(b ^ 0xFF for b in data[:64]))
+    # A local image's cache entry is a hard link to the store's file: damage a copy in its place.
+    assert path.stat().st_ino == _store_file(ccloud, image_id).stat().st_ino
+    path.unlink()
+    path.write_bytes(bytes(b ^ 0xFF for b in data[:64]) + data[64:])
     served = http.get_file(image_id)
     assert served.status_code == 200 and served.content == data  # from the store, not the bad copy
     # The bad copy was dropped and the full read that found it caches the right data again

@@ -14,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sqlite3
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
@@ -25,6 +27,7 @@ from onestack.core.api.faults import BadRequest, NotFound
 from onestack.image.cache import CachedFile, Fill, ImageCache
 from onestack.image.models import Image
 from onestack.image.service.data import Download, location_store, tracked
+from onestack.image.stores import StoreError
 
 log = logging.getLogger("onestack.image.cache")
 
@@ -108,17 +111,63 @@ async def _read_cached(entry: CachedFile, offset: int, length: int) -> AsyncIter
         os.close(entry.fd)
 
 
+def _write(fill: Fill, chunk: bytes) -> bool:
+    try:
+        fill.write(chunk)
+        return True
+    except OSError:  # disk full...: the download goes on, uncached
+        log.exception("image cache: writing %s failed; not caching it", fill.image_id)
+        return False
+
+
+def _commit(fill: Fill, checksum: str | None, size: int) -> None:
+    try:
+        fill.commit(checksum, size)
+    except (OSError, sqlite3.Error):
+        log.exception("image cache: publishing %s failed; not cached", fill.image_id)
+
+
 async def _filling(fill: Fill, source: AsyncIterator[bytes], found: Download) -> AsyncIterator[bytes]:
-    """Pass the store's bytes through to the client, keeping a copy; published only when complete."""
+    """Pass the store's bytes through to the client, keeping a copy; published only when complete.
+
+    Each chunk's disk write runs while the chunk goes out and the next one is read, so the copy
+    costs the download little time; at most one write is in flight (and finishes before abort).
+    A cache that cannot be written never fails the download.
+    """
+    pending: asyncio.Future[bool] | None = None
+    caching = True
     try:
         async for chunk in source:
-            await _blocking(fill.write, chunk)
+            if pending is not None:
+                caching = await pending
+                pending = None
+            if caching and fill.link_from is not None:
+                fill.write(chunk)  # only counted: the local file itself is linked at the end
+            elif caching:
+                pending = asyncio.ensure_future(_blocking(_write, fill, chunk))
             yield chunk
-        await _blocking(fill.commit, found.checksum, found.size)
+        if pending is not None:
+            caching = await pending
+            pending = None
+        if caching:
+            await _blocking(_commit, fill, found.checksum, found.size)
     finally:
-        if not fill.done:
-            with anyio.CancelScope(shield=True):
+        with anyio.CancelScope(shield=True):
+            if pending is not None:
+                await asyncio.wait([pending])  # the thread must be done with the file first
+            if not fill.done:
                 await _blocking(fill.abort)
+
+
+def _local_file(store: Any, location: str) -> Path | None:
+    """The file holding the image when its store keeps files on this host (linked, not copied)."""
+    path_of = getattr(store, "path_of", None)
+    if path_of is None:
+        return None
+    try:
+        return Path(path_of(location))
+    except StoreError:
+        return None
 
 
 async def stream(image_service: Any, image_id: str, found: Download, offset: int, length: int) -> AsyncIterator[bytes]:
@@ -131,7 +180,7 @@ async def stream(image_service: Any, image_id: str, found: Download, offset: int
             return _read_cached(entry, offset, length)
     source: AsyncIterator[bytes] = found.store.get(found.location, offset, length)
     if cache is not None and offset == 0 and length == found.size:
-        fill = await _blocking(cache.begin_fill, image_id, found.size)
+        fill = await _blocking(cache.begin_fill, image_id, found.size, _local_file(found.store, found.location))
         if fill is not None:
             return _filling(fill, source, found)
     return source
@@ -164,7 +213,7 @@ async def prefetch(image_service: Any, image_id: str) -> bool:
                        if location_store(image_service, loc) is not None), (None, None))
     if store is None or url is None:
         return False
-    fill = await _blocking(cache.begin_fill, image_id, size)
+    fill = await _blocking(cache.begin_fill, image_id, size, _local_file(store, url))
     if fill is None:
         if await _blocking(cache.is_cached, image_id):
             await _blocking(cache.delete_queued, image_id)

@@ -131,3 +131,26 @@ def test_clean_removes_stalled_and_orphans(tmp_path: Path) -> None:
     (tmp_path / kept).unlink()  # an entry whose file went: forgotten
     cache.clean()
     assert cache.cached_images() == []
+
+
+def test_local_image_is_linked_not_copied(tmp_path: Path) -> None:
+    cache = ImageCache(tmp_path / "c", 1 << 20, 86400)
+    source = tmp_path / "store-file"
+    data = os.urandom(3000)
+    source.write_bytes(data)
+    short = cache.begin_fill(_id(), len(data), source)
+    assert short is not None
+    short.write(data[:100])
+    assert not short.commit(hashlib.md5(data).hexdigest(), len(data))  # not all of it was read
+    image_id = _id()
+    fill = cache.begin_fill(image_id, len(data), source)
+    assert fill is not None
+    fill.write(data)
+    assert fill.commit(hashlib.md5(data).hexdigest(), len(data))
+    assert (tmp_path / "c" / image_id).stat().st_ino == source.stat().st_ino
+    assert _read(cache, image_id, data) == data
+    assert not list((tmp_path / "c" / "incomplete").iterdir())
+    time.sleep(0.01)
+    source.write_bytes(b"z" * len(data))  # the store's file changed in place (same inode)
+    assert _read(cache, image_id, data) is None  # its fingerprint changed: hashed, refused, dropped
+    assert not cache.is_cached(image_id)
