@@ -6,6 +6,9 @@ site must have a cache (404 "Caching via API is not supported at this site."), t
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 from starlette.responses import Response
 
 from onestack.core.api.faults import NotFound
@@ -13,36 +16,40 @@ from onestack.core.api.http import json_response, no_content
 from onestack.image.api.common import ImageRoutes, Req, viewer
 from onestack.image.service import cache as svc
 from onestack.image.service import images as images_svc
+from onestack.image.state import ImageService
 
 routes = ImageRoutes()
+T = TypeVar("T")
+
+
+async def _as(req: Req, rule: str, action: Callable[[ImageService], Awaitable[T]]) -> T:
+    """A cache-wide action: the policy, then the action (404 when this site has no cache)."""
+    await req.enforce(rule)
+    return await action(req.state)
 
 
 @routes.get("/v2/cache")
 async def cache_state(req: Req) -> Response:
-    await req.enforce("cache_list")
-    return json_response(await svc.state(req.state))
+    return json_response(await _as(req, "cache_list", svc.state))
 
 
 @routes.delete("/v2/cache")
 async def clear_cache(req: Req) -> Response:
-    await req.enforce("cache_delete")
-    svc.enabled_cache(req.state)
-    await svc.clear(req.state, svc.clear_target(req.headers.get("x-image-cache-clear-target")))
+    header = req.headers.get("x-image-cache-clear-target")
+    await _as(req, "cache_delete", lambda image: svc.clear(image, header))
     return no_content()
 
 
 @routes.post("/v2/cache/clean")
 async def clean_cache(req: Req) -> Response:
     """Remove stalled incomplete files and orphans now (what the periodic pass does)."""
-    await req.enforce("cache_clean")
-    await svc.clean(req.state)
+    await _as(req, "cache_clean", svc.clean)
     return Response(b"", status_code=200)
 
 
 @routes.post("/v2/cache/prune")
 async def prune_cache(req: Req) -> Response:
-    await req.enforce("cache_prune")
-    return json_response(await svc.prune(req.state))
+    return json_response(await _as(req, "cache_prune", svc.prune))
 
 
 @routes.put("/v2/cache/{image_id}")

@@ -27,6 +27,7 @@ from onestack.core.api.faults import BadRequest, NotFound
 from onestack.image.cache import CachedFile, Fill, ImageCache
 from onestack.image.models import Image
 from onestack.image.service.data import Download, location_store, tracked
+from onestack.image.service.scrubber import every
 from onestack.image.stores import StoreError
 
 log = logging.getLogger("onestack.image.cache")
@@ -79,8 +80,10 @@ def clear_target(header: str | None) -> str:
     return target
 
 
-async def clear(image_service: Any, target: str) -> None:
+async def clear(image_service: Any, header: str | None) -> None:
+    """DELETE /v2/cache: the cache, the queue, or both (``x-image-cache-clear-target``)."""
     cache = enabled_cache(image_service)
+    target = clear_target(header)
     if target in ("", "cache"):
         await _blocking(cache.delete_all_cached)
     if target in ("", "queue"):
@@ -253,12 +256,5 @@ async def maintain_once(image_service: Any) -> None:
 
 async def run(image_service: Any) -> None:
     """The cache worker of this host, every ``cache_prefetcher_interval`` seconds until cancelled."""
-    interval = max(float(image_service.config.image.cache_prefetcher_interval), 0.01)
-    while True:
-        try:
-            await maintain_once(image_service)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("image cache pass failed")
-        await asyncio.sleep(interval)
+    await every(float(image_service.config.image.cache_prefetcher_interval),
+                lambda: maintain_once(image_service), "image cache pass")
