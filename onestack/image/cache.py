@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import logging
 import os
 import re
@@ -43,19 +44,21 @@ def _fingerprint(st: os.stat_result) -> str:
     return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
 
 
-def file_md5(path: Path) -> str:
+def file_md5(fd: int) -> str:
     digest = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_HASH_CHUNK):
-            digest.update(chunk)
+    offset = 0
+    while chunk := os.pread(fd, _HASH_CHUNK, offset):
+        digest.update(chunk)
+        offset += len(chunk)
     return digest.hexdigest()
 
 
 @dataclass
 class CachedFile:
-    """An open cached image: the reader owns ``fd`` (deleting the entry meanwhile takes nothing away)."""
+    """An open cached image: the reader owns ``file`` (deleting the entry meanwhile takes nothing
+    away; a reader that never starts leaves it to the garbage collector to close)."""
 
-    fd: int
+    file: io.FileIO
     size: int
 
 
@@ -234,30 +237,29 @@ class ImageCache:
                              (image_id,)).fetchone()
         if row is None:
             return None
-        path = self.root / image_id
         try:
-            fd = os.open(path, os.O_RDONLY)
+            file = io.FileIO(self.root / image_id, "r")
         except FileNotFoundError:
             self.delete_cached(image_id)
             return None
         try:
-            st = os.fstat(fd)
+            st = os.fstat(file.fileno())
             good = row[0] == size == st.st_size and (not checksum or row[1] == checksum)
             if good and _fingerprint(st) != row[2]:
-                good = file_md5(path) == row[1]  # changed since it was filled: is it still the data?
+                good = file_md5(file.fileno()) == row[1]  # changed since it was filled: still the data?
                 if not good:
                     log.warning("image cache: cached file of %s is corrupt; dropped", image_id)
         except BaseException:
-            os.close(fd)
+            file.close()
             raise
         if not good:
-            os.close(fd)
+            file.close()
             self.delete_cached(image_id)
             return None
         with self.db() as db:
             db.execute("UPDATE cached_images SET hits = hits + 1, last_accessed = ? WHERE image_id = ?",
                        (time.time(), image_id))
-        return CachedFile(fd, st.st_size)
+        return CachedFile(file, st.st_size)
 
     def begin_fill(self, image_id: str, size: int, link_from: Path | None = None) -> Fill | None:
         """Start caching an image; None when it is cached, being filled, or could never fit.

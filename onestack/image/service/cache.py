@@ -102,16 +102,14 @@ async def prune(image_service: Any) -> dict[str, int]:
 # --- downloads -----------------------------------------------------------------------------
 
 async def _read_cached(entry: CachedFile, offset: int, length: int) -> AsyncIterator[bytes]:
-    try:
+    with entry.file:
         while length > 0:
-            chunk = await _blocking(os.pread, entry.fd, min(READ_CHUNK, length), offset)
+            chunk = await _blocking(os.pread, entry.file.fileno(), min(READ_CHUNK, length), offset)
             if not chunk:
                 return
             offset += len(chunk)
             length -= len(chunk)
             yield chunk
-    finally:
-        os.close(entry.fd)
 
 
 def _write(fill: Fill, chunk: bytes) -> bool:
@@ -130,13 +128,20 @@ def _commit(fill: Fill, checksum: str | None, size: int) -> None:
         log.exception("image cache: publishing %s failed; not cached", fill.image_id)
 
 
-async def _filling(fill: Fill, source: AsyncIterator[bytes], found: Download) -> AsyncIterator[bytes]:
+async def _filling(cache: ImageCache, image_id: str, link_from: Path | None, source: AsyncIterator[bytes],
+                   found: Download) -> AsyncIterator[bytes]:
     """Pass the store's bytes through to the client, keeping a copy; published only when complete.
 
-    Each chunk's disk write runs while the chunk goes out and the next one is read, so the copy
-    costs the download little time; at most one write is in flight (and finishes before abort).
-    A cache that cannot be written never fails the download.
+    The fill is claimed when the body starts, so a response never sent holds nothing. Each
+    chunk's disk write runs while the chunk goes out and the next one is read, so the copy costs
+    the download little time; at most one write is in flight (and finishes before abort). A
+    cache that cannot be written never fails the download.
     """
+    fill = await _blocking(cache.begin_fill, image_id, found.size, link_from)
+    if fill is None:  # cached or being cached meanwhile, or too big
+        async for chunk in source:
+            yield chunk
+        return
     pending: asyncio.Future[bool] | None = None
     caching = True
     try:
@@ -182,10 +187,8 @@ async def stream(image_service: Any, image_id: str, found: Download, offset: int
         if entry is not None:
             return _read_cached(entry, offset, length)
     source: AsyncIterator[bytes] = found.store.get(found.location, offset, length)
-    if cache is not None and offset == 0 and length == found.size:
-        fill = await _blocking(cache.begin_fill, image_id, found.size, _local_file(found.store, found.location))
-        if fill is not None:
-            return _filling(fill, source, found)
+    if cache is not None and offset == 0 and length == found.size and found.size <= cache.max_size:
+        return _filling(cache, image_id, _local_file(found.store, found.location), source, found)
     return source
 
 
@@ -215,6 +218,10 @@ async def prefetch(image_service: Any, image_id: str) -> bool:
     store, url = next(((location_store(image_service, loc), loc["url"]) for loc in locations
                        if location_store(image_service, loc) is not None), (None, None))
     if store is None or url is None:
+        return False
+    if size > cache.max_size:
+        log.warning("image cache: image %s (%d bytes) is bigger than the whole cache; not caching", image_id, size)
+        await _blocking(cache.delete_queued, image_id)
         return False
     fill = await _blocking(cache.begin_fill, image_id, size, _local_file(store, url))
     if fill is None:

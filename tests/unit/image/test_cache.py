@@ -27,10 +27,8 @@ def _read(cache: ImageCache, image_id: str, data: bytes) -> bytes | None:
     entry = cache.open_entry(image_id, hashlib.md5(data).hexdigest(), len(data))
     if entry is None:
         return None
-    try:
-        return os.pread(entry.fd, entry.size, 0)
-    finally:
-        os.close(entry.fd)
+    with entry.file:
+        return os.pread(entry.file.fileno(), entry.size, 0)
 
 
 def test_fill_then_hits(tmp_path: Path) -> None:
