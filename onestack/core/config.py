@@ -161,6 +161,16 @@ class ImageConfig:
     scrub_time: int = 0
     # Seconds between scrubber passes.
     scrubber_interval: float = 60.0
+    # Glance's image cache on this API host (image_cache_dir set): cache-on-read and /v2/cache.
+    image_cache_enabled: bool = True
+    # Where cached images live (Glance's image_cache_dir); empty means <data_dir>/image-cache.
+    image_cache_dir: str = ""
+    # Bytes the pruner keeps the cache under (Glance's image_cache_max_size, 10 GiB).
+    image_cache_max_size: int = 10737418240
+    # Seconds before an incomplete cache file counts as stalled and is removed (Glance's image_cache_stall_time).
+    image_cache_stall_time: int = 86400
+    # Seconds between prefetcher/pruner passes (Glance's cache_prefetcher_interval); PUT /v2/cache/{id} starts at once.
+    cache_prefetcher_interval: float = 300.0
 
 
 @dataclass

@@ -15,6 +15,7 @@ from onestack.core.db import Database
 from onestack.core.service import CatalogEntry, Migrations, Running, ServiceDefinition
 from onestack.image import models
 from onestack.image.api import (
+    cache,
     data,
     images,
     info,
@@ -27,6 +28,7 @@ from onestack.image.api import (
     versions,
 )
 from onestack.image.api.common import CONVENTIONS
+from onestack.image.cache import build_cache
 from onestack.image.policies import DEFAULT_RULES
 from onestack.image.state import ImageService
 from onestack.image.stores.registry import build_staging, build_stores
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
     from onestack.process import Process
 
 # Static paths before parameterised ones that could shadow them.
-API_MODULES = (versions, schemas, info, metadefs, tasks, data, locations, members, tags, images)
+API_MODULES = (versions, schemas, info, metadefs, tasks, cache, data, locations, members, tags, images)
 PREFIX = "/image"
 
 
@@ -43,6 +45,7 @@ def build_image(config: Config, db: Database, validator: TokenValidator) -> tupl
     stores, default_store = build_stores(config)
     image = ImageService(config, db, stores, default_store=default_store)
     image.staging = build_staging(config)
+    image.cache = build_cache(config)
     routes = [route for module in API_MODULES for route in module.routes.routes]
     service = Service(
         name="image",
@@ -59,18 +62,21 @@ def build_image(config: Config, db: Database, validator: TokenValidator) -> tupl
 
 
 class ImageWorkers:
-    """Put back work a crash or stop cut off, renew this process's leases; the scrubber for delayed deletes."""
+    """Put back work a crash or stop cut off, renew this process's leases; the scrubber for delayed
+    deletes; the image cache's prefetcher and pruner."""
 
     def __init__(self, image: ImageService) -> None:
         self.image = image
 
     async def start(self) -> None:
+        from onestack.image.service import cache, recovery, scrubber
         from onestack.image.service import data as image_data
-        from onestack.image.service import recovery, scrubber
 
         await recovery.recover(self.image)
         image_data.tracked(self.image, recovery.run(self.image))
         image_data.tracked(self.image, scrubber.run(self.image))
+        if self.image.cache is not None:
+            image_data.tracked(self.image, cache.run(self.image))
 
     async def stop(self) -> None:
         tasks = list(self.image.tasks)

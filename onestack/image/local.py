@@ -30,6 +30,7 @@ from onestack.client.session import ServiceSession
 from onestack.core.api.faults import ApiError, NotFound, Unauthorized
 from onestack.core.auth import TokenValidator
 from onestack.core.files import open_private
+from onestack.image.service import cache as image_cache
 from onestack.image.service import data
 from onestack.image.service import images as svc
 from onestack.image.service.images import Viewer
@@ -88,7 +89,8 @@ class LocalImages(ImageClient):
         partial = dest.with_name(dest.name + ".part")
         try:
             with os.fdopen(open_private(partial), "wb") as fh:
-                async for chunk in found.store.get(found.location):
+                # Through this host's image cache, as a download over HTTP would be (service/cache.py).
+                async for chunk in await image_cache.stream(self.image, image_id, found, 0, found.size):
                     await asyncio.to_thread(fh.write, chunk)
         except StoreError as exc:
             partial.unlink(missing_ok=True)

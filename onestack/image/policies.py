@@ -49,6 +49,12 @@ DEFAULT_RULES: dict[str, str] = {
     "get_member": f"rule:context_is_admin or ({_READER} and (project_id:%(project_id)s or project_id:%(member_id)s))",
     "get_members": f"rule:context_is_admin or ({_READER} and (project_id:%(project_id)s or project_id:%(member_id)s))",
     "modify_member": "rule:context_is_admin or (role:member and project_id:%(member_id)s)",
+    # The image cache API (/v2/cache): administrators only, as Glance.
+    "cache_image": "rule:context_is_admin",
+    "cache_list": "rule:context_is_admin",
+    "cache_delete": "rule:context_is_admin",
+    "cache_clean": "rule:context_is_admin",
+    "cache_prune": "rule:context_is_admin",
 }
 
 _METADEF_READ = "role:admin or role:reader"

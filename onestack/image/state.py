@@ -8,6 +8,7 @@ from onestack.core.config import Config
 from onestack.core.db import Database
 from onestack.core.directory import IdentityDirectory
 from onestack.core.policy import Enforcer
+from onestack.image.cache import ImageCache
 from onestack.image.policies import DEFAULT_RULES
 from onestack.image.service.leases import Holder
 
@@ -31,3 +32,5 @@ class ImageService:
         self.metadefs_seeded = False
         # Unified limits from identity (core.directory.IdentityDirectory); None means config only.
         self.directory: IdentityDirectory | None = None
+        # This host's image cache (image/cache.py); None when [image] image_cache_enabled is off.
+        self.cache: ImageCache | None = None

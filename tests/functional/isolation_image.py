@@ -133,6 +133,11 @@ ROWS: tuple[Probe, ...] = (
     Probe("PUT", IMG + r"/members/\{member_id\}", 403, params={**FOR_DEMO, "member_id": "alt_project"},
           body={"status": "accepted"}),
     Probe("DELETE", IMG + r"/members/\{member_id\}", 403, params={**FOR_DEMO, "member_id": "demo_project"}),
+    # the image cache is an admin API; an image demo cannot see is not found first, as Glance
+    Probe("GET DELETE", r"/v2/cache", 403),
+    Probe("POST", r"/v2/cache/(clean|prune)", 403),
+    Probe("PUT DELETE", r"/v2/cache/\{image_id\}", 404, params=HIDDEN),
+    Probe("PUT DELETE", r"/v2/cache/\{image_id\}", 403, params=COMMUNITY),
     # tasks are an admin API
     Probe("GET", r"/v2/tasks", 403),
     Probe("POST", r"/v2/tasks", 403, body={"type": "import", "input": {}}),

@@ -206,6 +206,10 @@ def test_image_in_catalog_configures_glance(tmp_path: Path) -> None:
         == ("False", "False", "False")
     assert features["image_format_enforcement"] == "False"
     assert (conf["compute"]["image_ref"], conf["compute"]["image_ref_alt"]) == ("11111111-aaaa", "22222222-bbbb")
+    cached = _parse(tempest_conf.render(tempest_conf.ConfInputs(
+        identity_url="http://h/identity", admin_password="x", workspace=tmp_path,
+        available_services={"identity", "image"}, image=tempest_conf.ImageFacts(caching=True))))
+    assert cached["image"]["image_caching_enabled"] == "True"  # the cache API answered
 
 
 def test_served_http_image_feeds_web_download(tmp_path: Path) -> None:

@@ -192,6 +192,15 @@ def _public_images(image_url: str, token: str) -> list[str]:
     return [str(i["id"]) for i in images]
 
 
+def _has_image_cache(image_url: str, token: str) -> bool:
+    """Does the cache API answer (GET /v2/cache as admin: 200; 404 when the site has no cache)?"""
+    try:
+        _, doc = _request(f"{image_url}/v2/cache", token=token)
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and "cached_images" in doc
+
+
 def _refuses_bogus_qcow2(image_url: str, token: str) -> bool:
     """Upload bytes that are not a qcow2 as a qcow2 image: does the cloud refuse them?
 
@@ -239,6 +248,7 @@ def image_facts(target: Target, admin: Admin, http_image: str | None = None) -> 
         format_enforcement=_refuses_bogus_qcow2(image_url, admin.token),
         import_methods=_import_methods(image_url, admin.token),
         http_image=http_image,
+        caching=_has_image_cache(image_url, admin.token),
     )
 
 

@@ -122,6 +122,8 @@ class ImageFacts:
     # GET /v2/info/import's methods, and the qcow2 the tool serves for web-download (None: none).
     import_methods: tuple[str, ...] = ()
     http_image: str | None = None
+    # True when the image cache API answers (GET /v2/cache as admin is 200).
+    caching: bool = False
 
 
 # onestack's default [scheduler] enabled_filters (DevStack's set); Tempest runs the hint tests
@@ -343,8 +345,9 @@ def _image(inputs: ConfInputs) -> dict[str, str]:
         "endpoint_type": "public",
         "container_formats": ",".join(facts.container_formats),
         "disk_formats": ",".join(facts.disk_formats),
-        # onestack has no image cache API (/v2/cache) and no second image worker to talk to.
-        "image_caching_enabled": "False",
+        # The cache API answers when [image] image_cache_enabled is on (probed); Tempest's
+        # remote-cache test also needs a second image endpoint, which onestack has not.
+        "image_caching_enabled": _bool(facts.caching),
         # The tool's local server (image_server.py) for web-download; the location tests need an
         # http store (skipped) and the legacy task import is skipped by Tempest (bug 2030527).
         "http_image": facts.http_image or UNREACHABLE_IMAGE_URL,

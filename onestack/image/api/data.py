@@ -15,7 +15,7 @@ from onestack.core.api.faults import ApiError, UnsupportedMediaType
 from onestack.core.api.http import no_content
 from onestack.core.ids import new_id
 from onestack.image.api.common import ImageRoutes, Req
-from onestack.image.service import data, imports
+from onestack.image.service import cache, data, imports
 from onestack.image.service.data import Caller
 
 routes = ImageRoutes()
@@ -93,7 +93,8 @@ async def download_file(req: Req) -> Response:
     headers["Content-Length"] = str(length)
     if req.method == "HEAD":
         return Response(b"", status_code=status, headers=headers)
-    body: AsyncIterator[bytes] = found.store.get(found.location, offset, length)
+    # From this host's image cache when it holds the image (service/cache.py).
+    body: AsyncIterator[bytes] = await cache.stream(req.state, req.path("image_id"), found, offset, length)
     return StreamingResponse(body, status_code=status, headers=headers)
 
 

@@ -237,6 +237,7 @@ async def upload(image_service: Any, caller: Caller, image_id: str, chunks: Asyn
         if not _content_md5_matches(content_md5, stored):
             raise BadRequest(f"Content-MD5 {content_md5} does not match the uploaded data ({stored.checksum}).")
         virtual_size = await check_format(image_service, image.disk_format, store, stored)
+        await forget_cached(image_service, image_id)  # no copy of older data may outlive this
         if not await image_service.db.write(finish_upload, image_id, sid, stored, virtual_size, token):
             raise Gone(f"Image {image_id} was deleted during the upload.")
     except BaseException:
@@ -286,6 +287,7 @@ async def delete_image_data(image_service: Any, image: Image | dict[str, Any]) -
     image_id = image["id"] if isinstance(image, dict) else image.id
     locations = (image.get("locations") if isinstance(image, dict) else image.locations) or []
     delayed = bool(image_service.config.image.delayed_delete) and bool(locations)
+    await forget_cached(image_service, image_id)
     if image_service.staging is not None:
         await _discard(image_service.staging, image_service.staging.location_for(image_id))
     if delayed:
@@ -295,6 +297,12 @@ async def delete_image_data(image_service: Any, image: Image | dict[str, Any]) -
         if store is not None:
             await _discard(store, loc["url"])
     return "deleted"
+
+
+async def forget_cached(image_service: Any, image_id: str) -> None:
+    """Drop this host's cached copy and queue entry of an image whose data went or changed."""
+    if image_service.cache is not None:
+        await anyio.to_thread.run_sync(image_service.cache.forget, image_id)
 
 
 def location_store(image_service: Any, location: dict[str, Any]) -> Any:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -80,13 +81,18 @@ async def scrub_once(image_service: Any) -> int:
 
 async def run(image_service: Any) -> None:
     """Scrub forever, every ``scrubber_interval`` seconds, until cancelled."""
-    interval = max(float(image_service.config.image.scrubber_interval), 0.01)
+    await every(float(image_service.config.image.scrubber_interval), lambda: scrub_once(image_service),
+                "scrubber pass")
+
+
+async def every(interval: float, one_pass: Callable[[], Awaitable[object]], what: str) -> None:
+    """Run a pass every ``interval`` seconds until cancelled (the image service's periodic workers)."""
     while True:
         try:
-            await scrub_once(image_service)
+            await one_pass()
         except asyncio.CancelledError:
             raise
         except Exception:
             # A failed pass (database busy, ...) must not end the loop; the next one retries.
-            log.exception("scrubber pass failed")
-        await asyncio.sleep(interval)
+            log.exception("%s failed", what)
+        await asyncio.sleep(max(interval, 0.01))

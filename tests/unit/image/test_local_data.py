@@ -23,6 +23,7 @@ from onestack.core.auth import AuthContext
 from onestack.core.config import load_config
 from onestack.core.ids import utcnow
 from onestack.image import app as image_app
+from onestack.image.cache import build_cache
 from onestack.image.local import LocalImages
 from onestack.image.models import Image
 from onestack.image.state import ImageService
@@ -110,6 +111,18 @@ def test_download_is_a_private_streamed_copy(image: ImageService, tmp_path: Path
     assert not os.path.samefile(dest, image.stores["file"].root / image_id)
     assert dest.stat().st_mode & 0o777 == 0o600
     assert not dest.with_name("copy.part").exists()
+
+
+def test_download_goes_through_the_image_cache(image: ImageService, tmp_path: Path) -> None:
+    image.cache = build_cache(image.config)
+    assert image.cache is not None
+    data = os.urandom(200_000)
+    image_id = add_image(image, data)
+    for name in ("first", "second"):
+        asyncio.run(local(image).download(image_id, tmp_path / name))
+        assert (tmp_path / name).read_bytes() == data
+    [row] = image.cache.cached_images()
+    assert (row["image_id"], row["size"], row["hits"]) == (image_id, len(data), 1)  # filled, then a hit
 
 
 def test_the_download_route_s_rules_still_hold(image: ImageService, tmp_path: Path) -> None:
