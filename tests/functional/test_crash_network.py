@@ -34,9 +34,9 @@ from tests.functional.cloud import RunningCloud, make_cloud, wait_until
 from tests.functional.compute_support import call
 
 SEED = int(os.environ.get("ONESTACK_CRASH_SEED", "20261207"))
-ROUNDS = int(os.environ.get("ONESTACK_CRASH_ROUNDS", "3"))
+ROUNDS = int(os.environ.get("ONESTACK_CRASH_ROUNDS", "4"))
 THREADS = 4
-JOBS = 12  # per round, spread over the threads
+JOBS = 16  # per round, spread over the threads
 MV = "2.96"
 ENV = {
     "ONESTACK_COMPUTE__HOSTS": "2",
@@ -80,7 +80,7 @@ class Client:
             service: str = "network") -> Any:
         try:
             resp = call(self.conn, method, path, MV if service == "compute" else None, body, service=service)
-        except Exception as exc:  # noqa: BLE001 - the connection died with the cloud
+        except Exception as exc:  # the connection died with the cloud
             raise Killed(str(exc)) from exc
         if resp.status_code >= 500:
             self.bugs.append(f"{method} {path}: {resp.status_code} {resp.text[:300]}")
@@ -283,8 +283,8 @@ def _database_problems(cloud: RunningCloud, by_id: dict[str, dict[str, Any]]) ->
                 if want != have:
                     diff = sorted(k for k in set(want) | set(have) if want.get(k) != have.get(k))
                     found.append(f"host {host}: {kind} {diff[:5]} not as desired")
-            for pid, port in desired["ports"].items():
-                if port["admin_state_up"] and by_id.get(pid, {}).get("status") != "ACTIVE":
+            for pid, spec in desired["ports"].items():
+                if spec["admin_state_up"] and by_id.get(pid, {}).get("status") != "ACTIVE":
                     found.append(f"port {pid} wired on {host} but not ACTIVE")
     return found
 
@@ -320,10 +320,10 @@ def test_kill_during_network_storm_leaves_everything_consistent(crash_cloud: Run
     finished: list[int] = []
     for round_no in range(ROUNDS):
         jobs = [(f"crash-{round_no}-{i}", rng.randrange(1 << 30)) for i in range(JOBS)]
-        started, done = threading.Event(), []
+        started, done = threading.Event(), list[str]()
         threads = _storm(client, jobs, ctx, started, done)
         assert started.wait(timeout=30)
-        _kill_after(crash_cloud, rng.uniform(0.2, 3.0), threads)
+        _kill_after(crash_cloud, rng.uniform(0.2, 4.0), threads)
         client = _restart_and_converge(crash_cloud, project, bugs, f"round {round_no}: network storm to settle")
         finished.append(len(done))
     assert not bugs, bugs
