@@ -289,19 +289,27 @@ def _database_problems(cloud: RunningCloud, by_id: dict[str, dict[str, Any]]) ->
     return found
 
 
-def _restart_and_converge(cloud: RunningCloud, project: str, bugs: list[str], what: str) -> Client:
+def _restart_and_converge(cloud: RunningCloud, project: str, bugs: list[str], what: str,
+                          repaired: list[int]) -> Client:
+    """Restart and wait for every check to pass; appends to ``repaired`` how many problems the first
+    check after the restart saw (what the repair loops then fixed)."""
     cloud.start()
     client = Client(cloud.sdk("devstack-admin"), bugs)
     last: list[str] = []
+    first: list[int] = []
 
     def settled() -> bool:
         last[:] = _problems(cloud, client, project)
+        if not first:
+            first.append(len(last))
+            print(f"{what}, right after the restart: {last}")
         return not last
 
     try:
         wait_until(settled, timeout=CONVERGE, interval=0.5, what=what)
     except TimeoutError as exc:
         pytest.fail(f"{what} (seed {SEED}): still wrong after {CONVERGE}s: {last or exc}")
+    repaired.append(first[0] if first else 0)
     return client
 
 
@@ -318,17 +326,19 @@ def test_kill_during_network_storm_leaves_everything_consistent(crash_cloud: Run
            "image": client.conn.image.find_image("onestack-tiny-x86_64-disk").id}
     start = time.monotonic()
     finished: list[int] = []
+    repaired: list[int] = []
     for round_no in range(ROUNDS):
         jobs = [(f"crash-{round_no}-{i}", rng.randrange(1 << 30)) for i in range(JOBS)]
         started, done = threading.Event(), list[str]()
         threads = _storm(client, jobs, ctx, started, done)
         assert started.wait(timeout=30)
         _kill_after(crash_cloud, rng.uniform(0.2, 4.0), threads)
-        client = _restart_and_converge(crash_cloud, project, bugs, f"round {round_no}: network storm to settle")
+        client = _restart_and_converge(crash_cloud, project, bugs, f"round {round_no}: network storm to settle",
+                                       repaired)
         finished.append(len(done))
     assert not bugs, bugs
     assert crash_cloud.log_path is not None
     counts = {what: len(_list(client, what)) for what in ("ports", "routers", "floatingips")}
     servers = client.req("GET", "/servers?all_tenants=1", ok=(200,), service="compute")["servers"]
     print(f"kills survived: {ROUNDS} (seed {SEED}) in {time.monotonic() - start:.0f}s; jobs finished before "
-          f"each kill {finished} of {JOBS}; left: {counts}, {len(servers)} servers")
+          f"each kill {finished} of {JOBS}; problems repaired after each restart {repaired}; left: {counts}, {len(servers)} servers")
