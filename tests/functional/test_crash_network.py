@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -32,6 +31,7 @@ from onestack.network.agent.fake import FakeNetworkDriver
 from onestack.network.service import agents, host_state
 from tests.functional.cloud import RunningCloud, make_cloud, wait_until
 from tests.functional.compute_support import call
+from tests.functional.crash_support import kill_after, storm
 
 SEED = int(os.environ.get("ONESTACK_CRASH_SEED", "20261207"))
 ROUNDS = int(os.environ.get("ONESTACK_CRASH_ROUNDS", "4"))
@@ -167,29 +167,13 @@ JOB_KINDS: list[Callable[[Client, str, random.Random, dict[str, Any]], None]] = 
     _network_job, _router_job, _fip_job, _sg_job, _server_job, _server_job]
 
 
-def _storm(client: Client, jobs: list[tuple[str, int]], ctx: dict[str, Any],
-           started: threading.Event, done: list[str]) -> list[threading.Thread]:
-    def run(mine: list[tuple[str, int]]) -> None:
-        for tag, seed in mine:
-            rng = random.Random(seed)
-            try:
-                started.set()
-                rng.choice(JOB_KINDS)(client, tag, rng, ctx)
-            except Killed:
-                return
-            done.append(tag)
-
-    threads = [threading.Thread(target=run, args=(jobs[i::THREADS],), daemon=True) for i in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    return threads
-
-
-def _kill_after(cloud: RunningCloud, delay: float, threads: list[threading.Thread]) -> None:
-    time.sleep(delay)  # the random kill point itself, not synchronisation
-    assert cloud.stop(signal.SIGKILL) == -signal.SIGKILL
-    for thread in threads:
-        thread.join(timeout=30)
+def _run_job(client: Client, ctx: dict[str, Any], job: tuple[str, int], started: threading.Event,
+             done: list[str]) -> None:
+    tag, seed = job
+    rng = random.Random(seed)
+    started.set()
+    rng.choice(JOB_KINDS)(client, tag, rng, ctx)
+    done.append(tag)
 
 
 # --- what must hold once the reconcile loops have run -------------------------------------------------
@@ -330,9 +314,9 @@ def test_kill_during_network_storm_leaves_everything_consistent(crash_cloud: Run
     for round_no in range(ROUNDS):
         jobs = [(f"crash-{round_no}-{i}", rng.randrange(1 << 30)) for i in range(JOBS)]
         started, done = threading.Event(), list[str]()
-        threads = _storm(client, jobs, ctx, started, done)
+        threads = storm(jobs, lambda job, c=client, d=done, s=started: _run_job(c, ctx, job, s, d), THREADS)
         assert started.wait(timeout=30)
-        _kill_after(crash_cloud, rng.uniform(0.2, 4.0), threads)
+        kill_after(crash_cloud, rng.uniform(0.2, 4.0), threads)
         client = _restart_and_converge(crash_cloud, project, bugs, f"round {round_no}: network storm to settle",
                                        repaired)
         finished.append(len(done))
