@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ import pytest
 
 from tests.functional.cloud import RunningCloud, make_cloud, wait_until
 from tests.functional.compute_support import call
+from tests.functional.crash_support import kill_after, storm
 
 SEED = int(os.environ.get("ONESTACK_CRASH_SEED", "20261206"))
 ROUNDS = 3
@@ -59,29 +58,6 @@ def _servers(conn: Any) -> list[dict[str, Any]]:
     resp = call(conn, "GET", "/servers/detail?all_tenants=1", MV)
     assert resp.status_code == 200, resp.text
     return list(resp.json()["servers"])
-
-
-def _storm(work: list[Any], action: Any) -> list[threading.Thread]:
-    """Run ``action(item)`` over ``work`` from THREADS threads; a thread stops at its first failure
-    (the cloud was killed under it)."""
-    def run(items: list[Any]) -> None:
-        for item in items:
-            try:
-                action(item)
-            except Exception:  # noqa: BLE001 - the connection died with the cloud
-                return
-
-    threads = [threading.Thread(target=run, args=(work[i::THREADS],), daemon=True) for i in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    return threads
-
-
-def _kill_after(cloud: RunningCloud, delay: float, threads: list[threading.Thread]) -> None:
-    time.sleep(delay)  # the random kill point itself, not synchronisation
-    assert cloud.stop(signal.SIGKILL) == -signal.SIGKILL
-    for thread in threads:
-        thread.join(timeout=30)
 
 
 def _boot(conn: Any, image: str, request: tuple[str, int], accepted: threading.Event) -> None:
@@ -163,17 +139,18 @@ def test_kill_during_boot_and_delete_storms_leaves_everything_consistent(crash_c
         requests += [(f"crash-{round_no}-multi-{i}", MULTI) for i in range(SERVERS // 2 // MULTI)]
         rng.shuffle(requests)
         accepted = threading.Event()
-        threads = _storm(requests, lambda request, c=conn, a=accepted: _boot(c, image, request, a))
+        threads = storm(requests, lambda request, c=conn, a=accepted: _boot(c, image, request, a),
+                        THREADS)
         assert accepted.wait(timeout=30), "no boot request was accepted"  # the storm is under way
-        _kill_after(crash_cloud, rng.uniform(0.0, 2.0), threads)
+        kill_after(crash_cloud, rng.uniform(0.0, 2.0), threads)
         kills += 1
         conn, count = _restart_and_converge(crash_cloud, project, f"round {round_no}: boot storm to settle")
         assert count > 0
 
         # Delete storm over every server; killed somewhere in the middle.
         uuids = [srv["id"] for srv in _servers(conn)]
-        threads = _storm(uuids, lambda uuid, c=conn: _delete(c, uuid))
-        _kill_after(crash_cloud, rng.uniform(0.05, 1.0), threads)
+        threads = storm(uuids, lambda uuid, c=conn: _delete(c, uuid), THREADS)
+        kill_after(crash_cloud, rng.uniform(0.05, 1.0), threads)
         kills += 1
         conn, left = _restart_and_converge(crash_cloud, project, f"round {round_no}: delete storm to settle")
         # Finish the deletes the kill interrupted: nothing of them may stay behind.
