@@ -310,5 +310,6 @@ def test_kill_during_volume_storm_leaves_everything_consistent(crash_cloud: Runn
     logged = crash_cloud.log_path.read_text(errors="replace")
     print(f"kills survived: {kills} (seed {SEED}); requests sent: {steps}; agent work redone: "
           f"{logged.count('again (accepted before and not reported)')}; leftovers removed: "
-          f"{logged.count('removed leftovers of interrupted work')}")
+          f"{logged.count('removed leftovers of interrupted')}; interrupted attaches/detaches undone: "
+          f"{logged.count('undoing the interrupted attach or detach')}")
 

@@ -284,6 +284,9 @@ async def detach_volume(req: Req) -> Response:
     await req.write(_record, row["uuid"], "detach_volume", await actor(req))
     if row.get("host") and row["vm_state"] != states.SHELVED_OFFLOADED:
         await agents(req).detach_volume(row["host"], row, bdm)
+    # Unconnected first: a crash from here on leaves a mapping the conductor's pass finishes
+    # detaching (conductor/volume_audit.py) instead of one whose volume is already available.
+    await req.write(block_devices.update, bdm["uuid"], {"connection_info": None})
     if bdm.get("attachment_id"):
         await client.attachment_delete(str(bdm["attachment_id"]))
     await req.write(block_devices.remove, bdm["uuid"])
