@@ -231,8 +231,10 @@ def _problems(cloud: RunningCloud, vol: httpx.Client, conn: Any, server: str, pr
     bdms = {a["volumeId"] for a in resp.json()["volumeAttachments"]}
     for v in volumes:
         on_volume = {a["server_id"] for a in v["attachments"]}
-        in_use = v["status"] == "in-use"
-        if in_use != (v["id"] in bdms) or on_volume != ({server} if in_use else set()):
+        mapped = v["id"] in bdms
+        # An attached volume whose extend failed stays attached in error_extending (as in Cinder).
+        attached_status = v["status"] == "in-use" or (mapped and v["status"] == "error_extending")
+        if attached_status != mapped or on_volume != ({server} if mapped else set()):
             found.append(f"volume {v['id']} {v['status']} attached to {on_volume}, in the server's BDMs: "
                          f"{v['id'] in bdms}")
     found += [f"BDM of volume {i} without the volume" for i in sorted(bdms - live_volumes)]

@@ -17,7 +17,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Text, cast, or_, select
 from sqlalchemy.orm import Session
 
 from onestack.client.volume import VolumeError
@@ -39,7 +39,9 @@ def unfinished(s: Session, older_than: timedelta) -> list[dict[str, Any]]:
                      .join(Instance, Instance.uuid == BlockDeviceMapping.instance_uuid)
                      .where(BlockDeviceMapping.destination_type == "volume",
                             BlockDeviceMapping.volume_id.is_not(None),
-                            BlockDeviceMapping.connection_info.is_(None),
+                            # None written to the JSON column is stored as JSON null, not SQL NULL.
+                            or_(BlockDeviceMapping.connection_info.is_(None),
+                                cast(BlockDeviceMapping.connection_info, Text) == "null"),
                             BlockDeviceMapping.boot_index.is_(None),
                             BlockDeviceMapping.created_at < utcnow() - older_than,
                             Instance.deleted.is_(False), Instance.host.is_not(None),
