@@ -19,15 +19,14 @@ import random
 import signal
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.functional.cloud import RunningCloud, make_cloud, wait_until
-from tests.functional.compute_support import call
+from tests.functional.cloud import RunningCloud, wait_until
+from tests.functional.compute_support import call, module_cloud
 from tests.functional.volume_support import cinder
 
 SEED = int(os.environ.get("ONESTACK_CRASH_SEED", "20261206"))
@@ -35,7 +34,6 @@ ROUNDS = int(os.environ.get("ONESTACK_CRASH_ROUNDS", "4"))
 THREADS = 3
 MV = "2.96"
 ENV = {
-    "ONESTACK_NETWORK__BOOTSTRAP_NETWORKS": "false",
     # Repair quickly after a restart: the agent's passes every 0.3 s (its grace is 6 passes).
     "ONESTACK_VOLUME__RECONCILE_INTERVAL": "0.3",
     "ONESTACK_VOLUME__REPORT_INTERVAL": "1",
@@ -48,12 +46,7 @@ CONVERGE = 45.0  # seconds after a restart for everything to settle
 AT_REST = {"volume": ("available", "in-use"), "snapshot": ("available",), "backup": ("available",)}
 
 
-@pytest.fixture(scope="module")
-def crash_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
-    running = make_cloud(Path(tmp_path_factory.mktemp("crash-volume")), ENV)
-    running.start()
-    yield running
-    running.close()
+crash_cloud = module_cloud("crash-volume", ENV)  # servers boot with no network
 
 
 class Storm:
@@ -87,6 +80,12 @@ class Storm:
     def post(self, path: str, body: dict[str, Any]) -> Any:
         return self.answer(f"POST {path} {body}", self.vol.post(path, json=body))
 
+    def make(self, path: str, body: dict[str, Any], into: list[str], field: str = "id") -> None:
+        """POST ``body``; a 202's new id (``field`` of the answer's one object) joins ``into``."""
+        resp = self.post(path, body)
+        if resp.status_code == 202:
+            self.add(into, next(iter(resp.json().values()))[field])
+
     def step(self, rng: random.Random) -> None:
         """One random request (most fail harmlessly with 400/404 when the target is not ready)."""
         choice = rng.randrange(12)
@@ -101,13 +100,9 @@ class Storm:
                 source = {"source_volid": vol_id}
             elif kind == 3:
                 source = {"imageRef": self.image}
-            resp = self.post("volumes", {"volume": {"size": 1, **source}})
-            if resp.status_code == 202:
-                self.add(self.volumes, resp.json()["volume"]["id"])
+            self.make("volumes", {"volume": {"size": 1, **source}}, self.volumes)
         elif choice == 2:
-            resp = self.post("snapshots", {"snapshot": {"volume_id": vol_id, "force": True}})
-            if resp.status_code == 202:
-                self.add(self.snapshots, resp.json()["snapshot"]["id"])
+            self.make("snapshots", {"snapshot": {"volume_id": vol_id, "force": True}}, self.snapshots)
         elif choice == 3:
             snap_id = self.pick(rng, self.snapshots)
             if snap_id:
@@ -118,15 +113,11 @@ class Storm:
         elif choice == 5:
             self.answer("DELETE volume", self.vol.delete(f"volumes/{vol_id}"))
         elif choice == 6:
-            resp = self.post("backups", {"backup": {"volume_id": vol_id, "force": True}})
-            if resp.status_code == 202:
-                self.add(self.backups, resp.json()["backup"]["id"])
+            self.make("backups", {"backup": {"volume_id": vol_id, "force": True}}, self.backups)
         elif choice == 7:
             backup_id = self.pick(rng, self.backups)
             if backup_id:
-                resp = self.post(f"backups/{backup_id}/restore", {"restore": {}})
-                if resp.status_code == 202:
-                    self.add(self.volumes, resp.json()["restore"]["volume_id"])
+                self.make(f"backups/{backup_id}/restore", {"restore": {}}, self.volumes, "volume_id")
         elif choice == 8:
             backup_id = self.pick(rng, self.backups)
             if backup_id:
