@@ -283,9 +283,19 @@ async def detach_volume(req: Req) -> Response:
         raise NotFound(f"volume_id not found: {volume_id}")
     if bdm.get("boot_index") == 0:
         raise BadRequest("Cannot detach a root device volume")
+    hosted = bool(row.get("host")) and row["vm_state"] != states.SHELVED_OFFLOADED
+    unfinished = not bdm.get("attachment_id") or (hosted and not bdm.get("connection_info"))
+    if unfinished and row["vm_state"] != states.ERROR:  # a failed build's mappings may go as they are
+        # Still being attached (or detached): Cinder's begin_detaching refuses a volume not in-use,
+        # and a detach here would miss the attachment the attach is about to make.
+        raise BadRequest("Invalid volume: Unable to detach volume. Volume status must be 'in-use' and "
+                         "attach_status must be 'attached' to detach.")
     await req.write(_record, row["uuid"], "detach_volume", await actor(req))
-    if row.get("host") and row["vm_state"] != states.SHELVED_OFFLOADED:
+    if hosted:
         await agents(req).detach_volume(row["host"], row, bdm)
+    # Unconnected first: a crash from here on leaves a mapping the conductor's pass finishes
+    # detaching (conductor/volume_audit.py) instead of one whose volume is already available.
+    await req.write(block_devices.update, bdm["uuid"], {"connection_info": None})
     if bdm.get("attachment_id"):
         await client.attachment_delete(str(bdm["attachment_id"]))
     await req.write(block_devices.remove, bdm["uuid"])

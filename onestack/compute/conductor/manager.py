@@ -27,6 +27,7 @@ from onestack.compute.conductor.actions import MoveConductor
 from onestack.compute.conductor.audit import AllocationAudit
 from onestack.compute.conductor.context import ConductorContext
 from onestack.compute.conductor.shelve import ShelveEndpoints
+from onestack.compute.conductor.volume_audit import VolumeAttachAudit
 from onestack.compute.models import Instance, Migration
 from onestack.compute.rpcapi import (
     AgentAPI,
@@ -60,6 +61,7 @@ class ConductorManager(ConductorContext):
         self.moves = MoveConductor(self)
         self.shelve = ShelveEndpoints(self)
         self.audit = AllocationAudit(self)
+        self.volume_audit = VolumeAttachAudit(self)
 
     async def serve(self, bus: Bus) -> Subscription:
         """Consume the ``conductor`` topic (shared with any other conductor serving it)."""
@@ -186,6 +188,7 @@ class ConductorManager(ConductorContext):
             await self._schedule_and_cast([uuid], None, tried, token)  # replaces what a stalled attempt claimed
         await self.shelve.redrive_unshelves()
         await self.audit.run()
+        await self.volume_audit.run()
 
     # --- what agents report ----------------------------------------------------------------
 

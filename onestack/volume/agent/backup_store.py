@@ -56,6 +56,16 @@ def _safe(name: str) -> str:
     return cleaned or DEFAULT_CONTAINER
 
 
+def _leftover_owner(name: str) -> str | None:
+    """The id whose work made temporary ``name`` (None: not a temporary)."""
+    for prefix in (".tmp-", ".restore-"):
+        if name.startswith(prefix):
+            return name[len(prefix):].rsplit("-", 1)[0]
+    if name.startswith(".deleting-"):
+        return name[len(".deleting-"):]
+    return None
+
+
 class BackupStore:
     def __init__(self, root: Path, chunk_size: int = CHUNK_SIZE) -> None:
         self.root = root
@@ -214,6 +224,25 @@ class BackupStore:
             driver.write_raw_from(volume, tmp, "raw")
         finally:
             tmp.unlink(missing_ok=True)
+
+    def remove_leftovers(self, busy: set[str]) -> list[str]:
+        """Remove what interrupted work left (``.tmp-<backup>-*`` and ``.deleting-<backup>`` in a
+        container, ``.restore-<volume>-*`` at the root), except that of ids in ``busy``."""
+        removed: list[str] = []
+        if not self.root.is_dir():
+            return removed
+        places = [self.root, *(p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))]
+        for place in places:
+            for entry in place.iterdir():
+                owner = _leftover_owner(entry.name)
+                if owner is None or owner in busy:
+                    continue
+                if entry.is_dir():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
+                removed.append(str(entry.relative_to(self.root)))
+        return removed
 
     def delete(self, backup: BackupSpec) -> None:
         where = self._find(backup["id"])

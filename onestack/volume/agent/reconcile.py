@@ -26,6 +26,7 @@ import logging
 import time
 from typing import Any, Protocol
 
+from onestack.volume.agent.backup_store import BackupStore
 from onestack.volume.agent.driver import Observed, VolumeDriver
 from onestack.volume.rpcapi import DesiredState, SnapshotSpec, VolumeServerAPI, VolumeSpec
 
@@ -53,6 +54,7 @@ class Agent(Protocol):
     host: str
     server: VolumeServerAPI
     drivers: dict[str, VolumeDriver]
+    backups: BackupStore | None
     grace: float
     first_seen: dict[str, float]
     last_desired: DesiredState | None
@@ -159,6 +161,10 @@ async def run_pass(agent: Agent) -> None:
         removed = await asyncio.to_thread(driver.remove_leftovers, agent.busy)
         if removed:
             log.info("%s: removed leftovers of interrupted work: %s", agent.host, ", ".join(removed))
+    if agent.backups is not None:
+        removed = await asyncio.to_thread(agent.backups.remove_leftovers, agent.busy)
+        if removed:
+            log.info("%s: removed leftovers of interrupted backups: %s", agent.host, ", ".join(removed))
     for gone in set(agent.first_seen) - waiting:
         del agent.first_seen[gone]
 

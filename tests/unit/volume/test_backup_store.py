@@ -202,3 +202,16 @@ def test_a_qcow2_backend_backs_up_and_restores_byte_for_byte(tmp_path: Path) -> 
     driver.create_volume(target)
     store.restore(b, driver, target)
     assert content(driver, target, OFFSETS) == [b"Q" * 64] * len(OFFSETS)
+
+
+def test_leftovers_of_interrupted_work_go_unless_their_work_runs(store: BackupStore) -> None:
+    running, dead, vol = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    container = store.root / "volumebackups"
+    for name in (f".tmp-{running}-aaaa1111", f".tmp-{dead}-bbbb2222", f".deleting-{dead}", dead):
+        (container / name).mkdir(parents=True)
+    (store.root / f".restore-{vol}-cccc3333").write_bytes(b"x")
+    removed = store.remove_leftovers({running})
+    assert sorted(removed) == sorted([f"volumebackups/.tmp-{dead}-bbbb2222", f"volumebackups/.deleting-{dead}",
+                                      f".restore-{vol}-cccc3333"])
+    assert sorted(os.listdir(container)) == sorted([f".tmp-{running}-aaaa1111", dead])
+    assert store.remove_leftovers(set()) == [f"volumebackups/.tmp-{running}-aaaa1111"]
