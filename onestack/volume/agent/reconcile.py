@@ -38,6 +38,7 @@ WAITS_IN: dict[str, tuple[str, str]] = {
     "extend_volume": ("volume", "extending"),
     "revert_to_snapshot": ("volume", "reverting"),
     "copy_volume_to_image": ("volume", "uploading"),
+    "reimage": ("volume", "downloading"),
     "restore_backup": ("volume", "restoring-backup"),
     "manage_existing": ("volume", "managing"),
     "create_snapshot": ("snapshot", "creating"),
