@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,7 +17,7 @@ import pytest
 
 from tests.functional.cloud import RunningCloud, wait_until
 from tests.functional.compute_support import call, message, module_cloud
-from tests.functional.test_volume_backups import disk_of
+from tests.functional.test_volume_reimage import volume_head
 from tests.functional.volume_support import (
     cinder,
     create_volume,
@@ -573,7 +574,7 @@ def test_volume_follows_a_cold_migration(ccloud: RunningCloud, cadmin: Any, cdem
 
 
 def test_rebuild_volume_backed_with_another_image(ccloud: RunningCloud, cadmin: Any, cdemo: Any,
-                                                  vol: httpx.Client) -> None:
+                                                  vol: httpx.Client, tmp_path: Path) -> None:
     """2.93: the root volume is reimaged with the new image (Cinder's os-reimage of the volume
     reserved by a new attachment, compute waiting for ``volume-reimaged``); before, 400."""
     image = cdemo.image.find_image(IMAGE, ignore_missing=False)
@@ -597,8 +598,7 @@ def test_rebuild_volume_backed_with_another_image(ccloud: RunningCloud, cadmin: 
         assert volume["volume_image_metadata"]["image_id"] == other.id
         [attachment] = volume["attachments"]
         assert attachment["server_id"] == server.id and attachment["device"] == "/dev/vda"
-        with disk_of(ccloud, root["id"]).open("rb") as disk:
-            assert disk.read(len(data) + 512) == data + b"\0" * 512
+        assert volume_head(ccloud, root["id"], len(data) + 512, tmp_path) == data + b"\0" * 512
         # The guest has the root disk again, through the new attachment.
         plugged = wait_until(lambda: guest_disks(ccloud, cadmin, server.id).get("/dev/vda"), timeout=30,
                              what="root disk plugged")

@@ -6,31 +6,31 @@ from __future__ import annotations
 
 import os
 import struct
+import subprocess
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.functional.cloud import RunningCloud, wait_until
 from onestack.image import builtin
+from tests.functional.cloud import RunningCloud, wait_until
 from tests.functional.test_volume_backups import disk_of
-from tests.functional.volume_support import cinder, create_volume, error_of, get_volume, wait_volume
+from tests.functional.volume_support import (
+    cinder_fixture,
+    create_volume,
+    error_of,
+    get_volume,
+    wait_volume,
+)
 
 GiB = 1024 ** 3
 
 
-@pytest.fixture(scope="module")
-def http(cloud: RunningCloud) -> Iterator[httpx.Client]:
-    with cinder(cloud, "devstack") as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def admin_http(cloud: RunningCloud) -> Iterator[httpx.Client]:
-    with cinder(cloud, "devstack-admin") as client:
-        yield client
+http = cinder_fixture("devstack")
+admin_http = cinder_fixture("devstack-admin")
 
 
 @pytest.fixture(scope="module")
@@ -51,26 +51,33 @@ def _volume(http: httpx.Client, name: str) -> dict[str, Any]:
     return wait_volume(http, vol["id"])
 
 
-def _head(cloud: RunningCloud, volume_id: str, length: int) -> bytes:
-    """The first ``length`` bytes of the volume's disk (the file driver keeps raw files), after
-    checking it has the volume's size."""
+def volume_head(cloud: RunningCloud, volume_id: str, length: int, tmp: Path) -> bytes:
+    """The first ``length`` bytes of the volume's data: the file driver's disk as it is when raw
+    (no qemu-img on the machine), else converted to raw by qemu-img; its virtual size checked."""
     path = disk_of(cloud, volume_id)
+    with path.open("rb") as f:
+        qcow2 = f.read(4) == b"QFI\xfb"
+    if qcow2:
+        raw = tmp / f"{volume_id}.raw"
+        subprocess.run(["qemu-img", "convert", "-O", "raw", str(path), str(raw)], capture_output=True, check=True)
+        path = raw
     assert path.stat().st_size == GiB
     with path.open("rb") as f:
         return f.read(length)
 
 
-def test_reimage_writes_the_image(cloud: RunningCloud, http: httpx.Client, image: tuple[Any, bytes]) -> None:
+def test_reimage_writes_the_image(cloud: RunningCloud, http: httpx.Client, image: tuple[Any, bytes],
+                                  tmp_path: Path) -> None:
     img, data = image
     vol = _volume(http, "ri-data")
-    assert _head(cloud, vol["id"], 65536 * 4) == b"\0" * 65536 * 4
+    assert volume_head(cloud, vol["id"], 65536 * 4, tmp_path) == b"\0" * 65536 * 4
     r = _reimage(http, vol["id"], img.id)
     assert r.status_code == 202, r.text
     done = wait_volume(http, vol["id"])
     meta = done["volume_image_metadata"]
     assert meta["image_id"] == img.id and meta["image_name"] == "ri-image"
     assert done["bootable"] == "true"
-    raw = _head(cloud, vol["id"], len(data) + 4096)
+    raw = volume_head(cloud, vol["id"], len(data) + 4096, tmp_path)
     assert raw[:len(data)] == data and raw[len(data):] == b"\0" * 4096
     http.delete(f"volumes/{vol['id']}")
 
@@ -88,16 +95,19 @@ def test_reimage_from_error_returns_to_error(admin_http: httpx.Client, http: htt
     http.delete(f"volumes/{vol['id']}")
 
 
-def test_errors_change_nothing(admin_http: httpx.Client, http: httpx.Client, demo: Any,
+def test_errors_change_nothing(admin_http: httpx.Client, http: httpx.Client, demo: Any, admin: Any,
                                image: tuple[Any, bytes]) -> None:
     img, _ = image
     vol = _volume(http, "ri-bad")
     queued = demo.image.create_image(name="ri-queued", disk_format="raw", container_format="bare")
     mindisk = demo.image.create_image(name="ri-mindisk", disk_format="raw", container_format="bare", data=b"x",
                                       min_disk=5)
+    private = admin.image.create_image(name="ri-private", disk_format="raw", container_format="bare", data=b"x",
+                                       visibility="private")
     try:
         cases: list[tuple[str, dict[str, Any], int, str]] = [
             (vol["id"], {"image_id": str(uuid.uuid4())}, 404, "could not be found"),
+            (vol["id"], {"image_id": private.id}, 404, f"Image {private.id} could not be found."),
             (vol["id"], {"image_id": queued.id}, 400, f"Invalid input received: Image {queued.id} is not active."),
             (vol["id"], {"image_id": mindisk.id}, 400,
              "Invalid input received: Volume size 1GB cannot be smaller than the image minDisk size 5GB."),
@@ -128,6 +138,7 @@ def test_errors_change_nothing(admin_http: httpx.Client, http: httpx.Client, dem
     finally:
         for i in (queued, mindisk):
             demo.image.delete_image(i.id, ignore_missing=True)
+        admin.image.delete_image(private.id, ignore_missing=True)
     wait_volume(http, vol["id"])
     http.delete(f"volumes/{vol['id']}")
 
@@ -156,7 +167,7 @@ def test_image_larger_than_the_volume(http: httpx.Client, demo: Any) -> None:
 
 
 def test_reserved_needs_the_flag_and_admin(cloud: RunningCloud, admin_http: httpx.Client, http: httpx.Client,
-                                           image: tuple[Any, bytes]) -> None:
+                                           image: tuple[Any, bytes], tmp_path: Path) -> None:
     img, data = image
     vol = _volume(http, "ri-reserved")
     # A new-style attachment without a connector reserves the volume (as Nova's rebuild does).
@@ -176,7 +187,7 @@ def test_reserved_needs_the_flag_and_admin(cloud: RunningCloud, admin_http: http
     wait_until(lambda: (get_volume(http, vol["id"]) or {}).get("volume_image_metadata", {}).get("image_id")
                == img.id, 60)
     assert done["status"] == "reserved"
-    assert _head(cloud, vol["id"], len(data)) == data
+    assert volume_head(cloud, vol["id"], len(data), tmp_path) == data
     attachment = http.get("attachments", params={"volume_id": vol["id"]}).json()["attachments"][0]
     assert http.delete(f"attachments/{attachment['id']}").status_code == 200
     wait_volume(http, vol["id"])

@@ -24,6 +24,7 @@ from onestack.volume.service import attachments as attach_svc
 from onestack.volume.service import reimage as reimage_svc
 from onestack.volume.service import volume_actions as actions
 from onestack.volume.service import volumes as volumes_svc
+from onestack.volume.service.create_flow import may_use
 from onestack.volume.service.specs import agent_host
 
 routes = VolumeRoutes()
@@ -293,7 +294,7 @@ async def reimage(req: Req, volume_id: str, arg: Any) -> Response:
     # Cinder asks Glance first: an unknown image is a 404 whatever the volume's state.
     images = req.state.images
     image = await images.get(body["image_id"]) if images is not None else None
-    if image is None:
+    if image is None or not await may_use(images, who, image):
         raise ImageNotFound(body["image_id"])
     rule = "volume:reimage_reserved" if found.status == "reserved" else "volume:reimage"
     await req.enforce(rule, {"project_id": found.project_id})

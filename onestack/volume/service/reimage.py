@@ -23,6 +23,7 @@ from onestack.volume.errors import ImageUnacceptable, InvalidInput, InvalidVolum
 from onestack.volume.rpcapi import ModelUpdate, VolumeSpec
 from onestack.volume.service.attachments import attachments_of, build_or, cas, volume
 from onestack.volume.service.common import Caller, now
+from onestack.volume.service.create_flow import image_fits
 from onestack.volume.service.messages import VOLUME, Action, Detail, record
 from onestack.volume.service.specs import volume_spec
 
@@ -46,12 +47,7 @@ def _check_image(image: dict[str, Any], size: int) -> None:
     """Cinder's ``check_image_metadata``: active, and fits the volume (size, min_disk, virtual size)."""
     if image.get("status") != "active":
         raise InvalidInput(f"Image {image['id']} is not active.")
-    image_gb = math.ceil(int(image.get("size") or 0) / GiB)
-    if image_gb > size:
-        raise InvalidInput(f"Size of specified image {image_gb}GB is larger than volume size {size}GB.")
-    min_disk = int(image.get("min_disk") or 0)
-    if size < min_disk:
-        raise InvalidInput(f"Volume size {size}GB cannot be smaller than the image minDisk size {min_disk}GB.")
+    image_fits(image, size)
     virtual = int(image.get("virtual_size") or 0)
     if virtual and math.ceil(virtual / GiB) > size:
         raise ImageUnacceptable(str(image["id"]), f"Image virtual size is {math.ceil(virtual / GiB)}GB and doesn't "
