@@ -64,10 +64,12 @@ class VolumeClient:
     async def _root(self) -> str:
         return _PROJECT_TAIL.sub("", await self.session.endpoint(SERVICE))
 
-    async def call(self, method: str, path: str, *, user_token: str | None = None, **kwargs: Any) -> Any:
+    async def call(self, method: str, path: str, *, user_token: str | None = None, microversion: str | None = None,
+                   **kwargs: Any) -> Any:
         """``path`` below ``/volume/v3`` (``/volumes/ID``); the decoded body, or None when empty."""
         url = f"{await self._root()}{path}"
-        headers = {"OpenStack-API-Version": f"volume {self.microversion}", "Accept": "application/json"}
+        headers = {"OpenStack-API-Version": f"volume {microversion or self.microversion}",
+                   "Accept": "application/json"}
         for _attempt in range(2):
             token = user_token or await self.session.token()
             resp = await self.session.http.request(method, url, headers={"X-Auth-Token": token, **headers},
@@ -120,6 +122,12 @@ class VolumeClient:
                 raise VolumeTimeout(504, "timeout", f"Volume {volume_id} is still {vol.get('status')} "
                                                     f"after {timeout:.0f}s")
             await asyncio.sleep(interval)
+
+    async def reimage_volume(self, volume_id: str, image_id: str, *, reimage_reserved: bool = False,
+                             user_token: str | None = None) -> None:
+        """Cinder 3.68's os-reimage (Nova's rebuild of a volume-backed server); then ``volume-reimaged``."""
+        await self.call("POST", f"/volumes/{volume_id}/action", user_token=user_token, microversion="3.68",
+                        json={"os-reimage": {"image_id": image_id, "reimage_reserved": reimage_reserved}})
 
     # --- snapshots (Nova's os-snapshots proxy) ---
 

@@ -302,7 +302,8 @@ class AgentAPI(RpcAPI):
 
     @cast
     async def rebuild_instance(self, host: str, instance: InstanceDict, image_id: str, request_id: str | None = None,
-                               orig_vm_state: str = "active", preserve_ephemeral: bool = False) -> None: ...
+                               orig_vm_state: str = "active", preserve_ephemeral: bool = False,
+                               root_volume_image: str = "") -> None: ...
 
     @cast
     async def shelve_instance(self, host: str, instance: InstanceDict, image_id: str,

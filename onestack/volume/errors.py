@@ -31,6 +31,11 @@ class InvalidVolume(Invalid):
         super().__init__(f"Invalid volume: {reason}")
 
 
+class ImageUnacceptable(Invalid):
+    def __init__(self, image_id: str, reason: str) -> None:
+        super().__init__(f"Image {image_id} is unacceptable: {reason}")
+
+
 class InvalidSnapshot(Invalid):
     def __init__(self, reason: str) -> None:
         super().__init__(f"Invalid snapshot: {reason}")
@@ -212,6 +217,11 @@ class GroupTypeSpecsNotFound(NotFound):
 class HostNotFound(NotFound):
     def __init__(self, host: str) -> None:
         super().__init__(f"Host {host} could not be found.")
+
+
+class ImageNotFound(NotFound):
+    def __init__(self, image_id: str) -> None:
+        super().__init__(f"Image {image_id} could not be found.")
 
 
 class ServiceOnHostNotFound(NotFound):

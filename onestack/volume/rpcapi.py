@@ -193,6 +193,10 @@ class VolumeAgentAPI(RpcAPI):
         """Upload the volume's data into the (queued) image, streamed; then ``image_uploaded``."""
 
     @cast
+    async def reimage(self, host: str, volume: VolumeSpec, image_id: str) -> None:
+        """Replace the volume's data with the image's (os-reimage); then ``volume_reimaged``."""
+
+    @cast
     async def create_backup(self, host: str, backup: BackupSpec, volume: VolumeSpec) -> None:
         """Copy the volume (or the backup's snapshot) into the backup store; then ``backup_created``."""
 
@@ -258,6 +262,11 @@ class VolumeServerAPI(RpcAPI):
     @call
     async def volume_reverted(self, volume_id: str, snapshot_id: str, error: str | None) -> None:
         """Both back to ``available``; on failure the volume to ``error``."""
+
+    @call
+    async def volume_reimaged(self, volume_id: str, update: ModelUpdate, error: str | None) -> None:
+        """Back to the previous status with the image's metadata (compute hears ``volume-reimaged``
+        for a reserved one), or ``error``."""
 
     @call
     async def snapshot_created(self, snapshot_id: str, update: ModelUpdate, error: str | None) -> None:

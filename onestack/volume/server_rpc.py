@@ -31,7 +31,7 @@ from onestack.volume.rpcapi import (
     VolumeServerAPI,
     VolumeSpec,
 )
-from onestack.volume.service import completions, heartbeats
+from onestack.volume.service import completions, heartbeats, reimage
 from onestack.volume.service.specs import agent_host
 
 log = logging.getLogger("onestack.volume.server_rpc")
@@ -50,19 +50,24 @@ class Images(Protocol):
 
 async def notify_extended(session: Session | None, volume_id: str, servers: list[str]) -> None:
     """Tell compute the volume grew under each server (best effort)."""
+    await notify_compute(session, "volume-extended", volume_id, servers, _EVENTS_VERSION)
+
+
+async def notify_compute(session: Session | None, name: str, volume_id: str, servers: list[str],
+                         version: str) -> None:
+    """Send compute the external event ``name`` for the volume under each server (best effort)."""
     if session is None or not servers:
         return
-    events = [{"name": "volume-extended", "server_uuid": server, "tag": volume_id} for server in servers]
+    events = [{"name": name, "server_uuid": server, "tag": volume_id} for server in servers]
     try:
         resp = await session.request(
             "POST", "/os-server-external-events", service="compute", json={"events": events},
-            headers={"OpenStack-API-Version": f"compute {_EVENTS_VERSION}",
-                     "X-OpenStack-Nova-API-Version": _EVENTS_VERSION})
+            headers={"OpenStack-API-Version": f"compute {version}", "X-OpenStack-Nova-API-Version": version})
     except Exception as exc:  # noqa: BLE001 - no compute in this cloud, or it is away
-        log.warning("volume-extended for volume %s not delivered: %s", volume_id, exc)
+        log.warning("%s for volume %s not delivered: %s", name, volume_id, exc)
         return
     if resp.status_code not in (200, 207, 404):
-        log.warning("compute refused volume-extended for %s (%s): %s", volume_id, resp.status_code, resp.text[:200])
+        log.warning("compute refused %s for %s (%s): %s", name, volume_id, resp.status_code, resp.text[:200])
 
 
 class VolumeServer:
@@ -130,6 +135,13 @@ class VolumeServer:
 
     async def volume_reverted(self, volume_id: str, snapshot_id: str, error: str | None) -> None:
         await self.db.write(completions.volume_reverted, volume_id, snapshot_id, error)
+
+    async def volume_reimaged(self, volume_id: str, update: ModelUpdate, error: str | None) -> None:
+        done = await self.db.write(reimage.finish, volume_id, update or ModelUpdate(), error)
+        if done.servers:
+            session = self._session() if self._session is not None else None
+            # Nova's rebuild of a volume-backed server waits for this event (2.93).
+            self._background(notify_compute(session, "volume-reimaged", volume_id, done.servers, "2.93"))
 
     async def snapshot_created(self, snapshot_id: str, update: ModelUpdate, error: str | None) -> None:
         await self.db.write(completions.snapshot_created, snapshot_id, update or ModelUpdate(), error)

@@ -218,6 +218,8 @@ ROWS: tuple[Probe, ...] = (
     Probe("GET DELETE", VOL, 404, params=P),
     Probe("PUT", VOL, 404, params=P, body={"volume": {"name": "stolen"}}),
     *(Probe("POST", VOL + "/action", 404, params=P, body=b) for b in VOLUME_ACTIONS),
+    Probe("POST", VOL + "/action", 404, params=P, headers=LATEST,
+          body=lambda ids: {"os-reimage": {"image_id": ids["missing"], "reimage_reserved": True}}),
     Probe("GET POST PUT", VOL + "/metadata", 404, params=P, body={"metadata": {"stolen": "1"}}),
     Probe("GET DELETE", VOL + r"/metadata/\{key\}", 404, params=P),
     Probe("PUT", VOL + r"/metadata/\{key\}", 404, params=P, body=lambda ids: {"meta": {ids["meta_key"]: "x"}}),

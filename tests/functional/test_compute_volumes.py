@@ -7,7 +7,9 @@ own (two fake hosts, the file volume backend); volumes are checked through the b
 from __future__ import annotations
 
 import json
+import os
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,6 +17,7 @@ import pytest
 
 from tests.functional.cloud import RunningCloud, wait_until
 from tests.functional.compute_support import call, message, module_cloud
+from tests.functional.test_volume_reimage import volume_head
 from tests.functional.volume_support import (
     cinder,
     create_volume,
@@ -568,3 +571,41 @@ def test_volume_follows_a_cold_migration(ccloud: RunningCloud, cadmin: Any, cdem
     cdemo.compute.delete_server(vm.id)
     wait_volume(vol, volume["id"], "available", timeout=90)
     assert vol.delete(f"volumes/{volume['id']}").status_code == 202
+
+
+def test_rebuild_volume_backed_with_another_image(ccloud: RunningCloud, cadmin: Any, cdemo: Any,
+                                                  vol: httpx.Client, tmp_path: Path) -> None:
+    """2.93: the root volume is reimaged with the new image (Cinder's os-reimage of the volume
+    reserved by a new attachment, compute waiting for ``volume-reimaged``); before, 400."""
+    image = cdemo.image.find_image(IMAGE, ignore_missing=False)
+    data = os.urandom(5 * 65536 + 3)
+    other = cdemo.image.create_image(name="cv-reimage", disk_format="raw", container_format="bare", data=data)
+    bdm = [{"source_type": "image", "destination_type": "volume", "uuid": image.id, "boot_index": 0,
+            "volume_size": 1, "delete_on_termination": True}]
+    server = boot(cdemo, "cv-rebuild-bfv", block_device_mapping=bdm)
+    [root] = call(cdemo, "GET", f"/servers/{server.id}", "2.3").json()["server"]["os-extended-volumes:volumes_attached"]
+    try:
+        old = call(cdemo, "POST", f"/servers/{server.id}/action", "2.92", body={"rebuild": {"imageRef": other.id}})
+        assert old.status_code == 400
+        assert message(old) == (f"Image {other.id} is unacceptable: Unable to rebuild with a different image for a "
+                                "volume-backed server.")
+        assert wait_volume(vol, root["id"], "in-use")["volume_image_metadata"]["image_id"] == image.id
+        rebuilt = call(cdemo, "POST", f"/servers/{server.id}/action", "2.93", body={"rebuild": {"imageRef": other.id}})
+        assert rebuilt.status_code == 202, rebuilt.text
+        wait_server(cdemo, server.id, "ACTIVE")
+        assert call(cdemo, "GET", f"/servers/{server.id}", "2.93").json()["server"]["image"] == ""
+        volume = wait_volume(vol, root["id"], "in-use")
+        assert volume["volume_image_metadata"]["image_id"] == other.id
+        [attachment] = volume["attachments"]
+        assert attachment["server_id"] == server.id and attachment["device"] == "/dev/vda"
+        assert volume_head(ccloud, root["id"], len(data) + 512, tmp_path) == data + b"\0" * 512
+        # The guest has the root disk again, through the new attachment.
+        plugged = wait_until(lambda: guest_disks(ccloud, cadmin, server.id).get("/dev/vda"), timeout=30,
+                             what="root disk plugged")
+        assert plugged["data"]["volume_id"] == root["id"]
+        events = call(cdemo, "GET", f"/servers/{server.id}/os-instance-actions", "2.93").json()["instanceActions"]
+        assert events[0]["action"] == "rebuild"
+    finally:
+        cdemo.compute.delete_server(server.id)
+        cdemo.image.delete_image(other.id, ignore_missing=True)
+    wait_gone(vol, root["id"], timeout=90)

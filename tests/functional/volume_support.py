@@ -3,9 +3,11 @@ a microversion, Cinder's error body, and waiting for a volume's status."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.functional.cloud import RunningCloud, wait_until
 
@@ -23,6 +25,16 @@ def cinder(cloud: RunningCloud, name: str = "devstack", microversion: str = LATE
         base += f"/{conn.current_project_id}"
     return httpx.Client(base_url=base + "/", timeout=60,
                         headers={"X-Auth-Token": token, "OpenStack-API-Version": f"volume {microversion}"})
+
+
+def cinder_fixture(name: str) -> Callable[..., Any]:
+    """A module-scoped fixture of ``cinder(cloud, name)``; assign it to the fixture's name."""
+    @pytest.fixture(scope="module")
+    def client(cloud: RunningCloud) -> Iterator[httpx.Client]:
+        with cinder(cloud, name) as opened:
+            yield opened
+
+    return client
 
 
 def error_of(response: httpx.Response, kind: str | None = None) -> dict[str, Any]:

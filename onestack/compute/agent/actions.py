@@ -324,17 +324,23 @@ class ServerActions:
 
     async def rebuild_instance(self, instance: InstanceDict, image_id: str,
                                request_id: str | None = None, orig_vm_state: str = states.ACTIVE,
-                               preserve_ephemeral: bool = False) -> None:
+                               preserve_ephemeral: bool = False, root_volume_image: str = "") -> None:
         """Destroy the guest and spawn it again from the new image (the API already wrote the new
-        image_ref, name, metadata, key and user data into the row we were sent)."""
+        image_ref, name, metadata, key and user data into the row we were sent). A volume-backed
+        server rebuilt at 2.93 (``root_volume_image``) has its root volume reimaged in between."""
         uuid = instance["uuid"]
 
         async def work() -> dict[str, Any]:
             path = await self.agent.images.fetch(image_id) if image_id else None  # before the old guest goes
             await self.agent.driver.destroy(uuid)
+            volume_actions = VolumeActions(self.agent)
+            if root_volume_image:
+                await volume_actions.reimage_root(instance, root_volume_image)
             await _update(self.agent, uuid, {"task_state": states.REBUILD_SPAWNING}, [states.REBUILDING])
             network_info = await self.agent.network.allocate(instance)
-            volumes = await VolumeActions(self.agent).current(instance)  # the guest keeps its volumes
+            # The guest keeps its volumes; a reimaged root has a new attachment to connect.
+            volumes = (await volume_actions.prepare_boot(instance, always=True) if root_volume_image
+                       else await volume_actions.current(instance))
             await self.agent.driver.spawn(spec_of(instance), path, network_info, volumes)
             end = states.ACTIVE
             if orig_vm_state == states.STOPPED:  # a stopped server stays stopped (Nova)

@@ -15,7 +15,7 @@ from typing import Any
 
 from onestack.client.volume import VolumeClient
 from onestack.compute.agent.images import ImageCache
-from onestack.compute.agent.network import NetworkSeam, NoNetwork
+from onestack.compute.agent.network import NetworkSeam, NoNetwork, VifEvents
 from onestack.compute.rpcapi import AgentAPI, ConductorAPI, FlavorDict, InstanceDict
 from onestack.compute.virt.driver import ComputeDriver, InstanceSpec
 from onestack.core.bus import RemoteError
@@ -49,6 +49,7 @@ class HostContext:
         self.images = images
         self.network = network or NoNetwork()
         self.volumes = volumes  # the block-storage service's API; None when the cloud runs none
+        self.volume_events = VifEvents()  # volume-reimaged, awaited by a volume-backed rebuild
         self.inflight: dict[str, asyncio.Task[Any]] = {}
 
     @property

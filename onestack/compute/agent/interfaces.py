@@ -14,6 +14,7 @@ from typing import Any
 
 from onestack.compute.agent.host import HostContext
 from onestack.compute.agent.network import CACHE_KEY, PLUGGED, cached
+from onestack.compute.agent.volumes import REIMAGED
 from onestack.compute.network_info import requested
 from onestack.compute.rpcapi import InstanceDict
 from onestack.compute.virt.driver import InterfaceAttachable, NotSupported
@@ -40,6 +41,8 @@ class PortActions:
                 refresh = True  # the port is ACTIVE now: the cache says so
             elif name in REFRESHING:
                 refresh = True
+            elif name == REIMAGED:  # the root volume of a volume-backed rebuild (agent/volumes.py)
+                self.agent.volume_events.deliver(uuid, name, tag, str(event.get("status") or "completed"))
         # Work in flight on the server (a build, a move, an attach) writes its cache itself when
         # done; a refresh now, from the row as it was read, could store fewer ports or another order.
         if refresh and uuid not in self.agent.inflight:

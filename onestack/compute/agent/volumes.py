@@ -11,6 +11,7 @@ that grew (the ``volume-extended`` external event) is resized in the guest, reco
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -32,6 +33,9 @@ log = logging.getLogger("onestack.compute.volumes")
 BOOT_VOLUME_TIMEOUT = 300.0  # how long a build waits for its volumes to be created (Nova: 180 s + retries)
 EXTEND_EVENT = "compute_extend_volume"  # Nova's wrap_instance_event(prefix="compute") name
 GIB = 1024**3
+REIMAGED = "volume-reimaged"
+REIMAGE_TIMEOUT_PER_GB = 20.0  # Nova's [DEFAULT] reimage_timeout_per_gb default
+REBUILD_FAILED = "Failed to rebuild volume backed instance."
 
 
 def _entry(bdm: dict[str, Any], info: dict[str, Any]) -> dict[str, Any]:
@@ -116,6 +120,44 @@ class VolumeActions:
             mapping.append(_entry(bdm, info))
         root = next((m["mount_device"] for m in mapping if m["boot_index"] == 0), None)
         return {"block_device_mapping": mapping, "root_device_name": root}
+
+    async def reimage_root(self, instance: InstanceDict, image_id: str) -> None:
+        """Nova's _rebuild_volume_backed_instance (2.93): a new attachment keeps the root volume
+        reserved for the server while the old one goes, the block-storage service reimages it
+        (``reimage_reserved``), and its ``volume-reimaged`` event is awaited. ``prepare_boot``
+        then connects the new attachment."""
+        client = self._client()
+        uuid = instance["uuid"]
+        bdms = await self.agent.conductor.block_device_mappings(uuid)
+        root = next((b for b in bdms if b.get("boot_index") == 0 and b.get("volume_id")), None)
+        if root is None:
+            raise VolumeAttachFailed("Unable to find root block device mapping for volume-backed instance.")
+        volume_id = str(root["volume_id"])
+        try:
+            new = str((await client.attachment_create(volume_id, uuid))["id"])
+            await self.agent.conductor.block_device_update(root["uuid"], {"attachment_id": new,
+                                                                         "connection_info": None})
+            if root.get("attachment_id"):
+                await client.attachment_delete(str(root["attachment_id"]))
+        except VolumeError as exc:
+            log.warning("%s: rebuild of %s: new attachment of %s failed: %s", self.agent.host, uuid, volume_id,
+                        exc.message)
+            raise VolumeAttachFailed(REBUILD_FAILED) from None
+        image = await self.agent.images.client.get(image_id)
+        size_gb = max(1, -(-int((image or {}).get("size") or 0) // GIB))
+        futures = self.agent.volume_events.expect(uuid, REIMAGED, [volume_id])
+        try:
+            await client.reimage_volume(volume_id, image_id, reimage_reserved=True)
+            done, _ = await asyncio.wait(list(futures.values()), timeout=REIMAGE_TIMEOUT_PER_GB * size_gb)
+        except VolumeError as exc:
+            log.warning("%s: rebuild of %s: reimage of %s refused: %s", self.agent.host, uuid, volume_id,
+                        exc.message)
+            raise VolumeAttachFailed(REBUILD_FAILED) from None
+        finally:
+            self.agent.volume_events.forget(uuid, REIMAGED, [volume_id])
+        if not done or next(iter(done)).result() == "failed":
+            log.warning("%s: rebuild of %s: no volume-reimaged for %s", self.agent.host, uuid, volume_id)
+            raise VolumeAttachFailed(REBUILD_FAILED)
 
     async def current(self, instance: InstanceDict) -> BlockDeviceInfo | None:
         """The server's connected volumes as they are (a rebuild spawns the guest with them again)."""

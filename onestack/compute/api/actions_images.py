@@ -133,9 +133,10 @@ async def create_image(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any
     return Response(status_code=202, headers=location(f"{str(req.request.base_url).rstrip('/')}/image/v2/images/{image_id}"))
 
 
-async def _same_image_as_root_volume(req: Req, ctx: AuthContext, row: dict[str, Any], image_id: str) -> None:
-    """Before 2.93 Nova rebuilds a volume-backed server only with the image its root volume
-    was made from (the volume is not re-imaged)."""
+async def _root_volume_changes(req: Req, ctx: AuthContext, row: dict[str, Any], image_id: str) -> bool:
+    """Whether the rebuild gives the root volume another image: from 2.93 the agent reimages it
+    through the block-storage service; before, Nova rebuilds a volume-backed server only with
+    the image its root volume was made from (the volume is not re-imaged)."""
     client = req.state.volume
     bdms = await req.read(block_devices.of_server, row["uuid"])
     root = next((b for b in bdms if b.get("boot_index") == 0 and b.get("volume_id")), None)
@@ -146,8 +147,12 @@ async def _same_image_as_root_volume(req: Req, ctx: AuthContext, row: dict[str, 
             current = (vol.get("volume_image_metadata") or {}).get("image_id")
         except VolumeError:
             current = None
-    if current != image_id:
-        raise BadRequest("Unable to rebuild with a different image for a volume-backed server.")
+    if current == image_id:
+        return False
+    if not req.at_least(2, 93):
+        raise BadRequest(f"Image {image_id} is unacceptable: Unable to rebuild with a different image for a "
+                         "volume-backed server.")
+    return True
 
 
 async def _volume_backed_image(req: Req, ctx: AuthContext, row: dict[str, Any], name: str,
@@ -375,8 +380,7 @@ async def rebuild(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any) -> 
     _, props = boot.check_image(image, int(flavor["memory_mb"]), int(flavor["root_gb"]),
                                 await req.allowed("os_compute_api:servers:create:zero_disk_flavor"))
     volume_backed = bool((row.get("system_metadata") or {}).get(VOLUME_BACKED))
-    if volume_backed:
-        await _same_image_as_root_volume(req, ctx, row, image_id)
+    reimage = volume_backed and await _root_volume_changes(req, ctx, row, image_id)
     values = await _rebuild_values(req, body)
     values["image_ref"] = "" if volume_backed else image_id  # its root disk stays the volume
     requested = (server_create._disk_config(body["OS-DCF:diskConfig"]) if "OS-DCF:diskConfig" in body
@@ -386,7 +390,7 @@ async def rebuild(req: Req, ctx: AuthContext, row: dict[str, Any], arg: Any) -> 
                                 "auto_disk_config": boot.auto_disk_config(requested, props, image_id)})
     await agents(req).rebuild_instance(updated["host"], updated, "" if volume_backed else image_id,
                                        request_id=req.request_id, orig_vm_state=row["vm_state"],
-                                       preserve_ephemeral=preserve)
+                                       preserve_ephemeral=preserve, root_volume_image=image_id if reimage else "")
     server = await show_one(req, ctx, row["uuid"])
     server["adminPass"] = password
     if req.at_least(2, 57):

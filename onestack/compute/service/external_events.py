@@ -24,7 +24,7 @@ TAG_REQUIRED = ("volume-extended", "power-update", "accelerator-request-bound")
 # Events after which Nova's API records an instance action (the agent adds its events to it).
 ACTIONS = {"volume-extended": "extend_volume", "power-update": "power_update"}
 # Events the server's agent acts on (agent/interfaces.py), as Nova's compute does.
-DELIVERED = ("network-vif-plugged", "network-changed", "network-vif-deleted")
+DELIVERED = ("network-vif-plugged", "network-changed", "network-vif-deleted", "volume-reimaged")
 
 
 @dataclass

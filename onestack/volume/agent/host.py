@@ -207,6 +207,9 @@ class VolumeAgent:
         self._accept(volume["id"], "copy_volume_to_image",
                      {"volume": volume, "image_id": image_id, "disk_format": disk_format})
 
+    async def reimage(self, volume: VolumeSpec, image_id: str) -> None:
+        self._accept(volume["id"], "reimage", {"volume": volume, "image_id": image_id})
+
     async def create_backup(self, backup: BackupSpec, volume: VolumeSpec) -> None:
         self._accept(backup["id"], "create_backup", {"backup": backup, "volume": volume})
 
@@ -311,6 +314,16 @@ class VolumeAgent:
                 log.warning("%s: upload of volume %s to image %s failed: %s", self.host, volume["id"], image_id, exc)
                 error = str(exc) or type(exc).__name__
         await self.server.image_uploaded(volume["id"], image_id, error)
+
+    async def _do_reimage(self, volume: VolumeSpec, image_id: str) -> None:
+        # The image is written beside the disk and replaces it whole: a failure leaves the old data.
+        try:
+            driver = self.driver_for(volume)
+        except VolumeDriverError as exc:
+            await self.server.volume_reimaged(volume["id"], {}, str(exc))
+            return
+        update, error = await self._from_image(driver, volume, image_id)
+        await self.server.volume_reimaged(volume["id"], update or {}, error)
 
     async def _do_create_backup(self, backup: BackupSpec, volume: VolumeSpec) -> None:
         if self.backups is None:

@@ -8,7 +8,8 @@ its status), the journal of accepted work and what the drivers hold:
 - a ``deleting`` volume, snapshot or backup with no work running is deleted and reported;
 - a ``creating`` volume or snapshot whose disk exists is reported made; one with no disk and no
   work for longer than the agent's grace period goes to ``error`` (its request never came), as
-  do an ``extending`` volume (to ``error_extending``) and a ``creating`` backup with no work;
+  do an ``extending`` volume (to ``error_extending``), a ``downloading`` one (an os-reimage, to
+  ``error``) and a ``creating`` backup with no work;
 - a ``managing`` volume or snapshot with no work for longer than the grace period goes to
   ``error_managing``;
 - a disk whose creation was journalled and whose row is gone (deleted while it was being made)
@@ -39,6 +40,7 @@ WAITS_IN: dict[str, tuple[str, str]] = {
     "extend_volume": ("volume", "extending"),
     "revert_to_snapshot": ("volume", "reverting"),
     "copy_volume_to_image": ("volume", "uploading"),
+    "reimage": ("volume", "downloading"),
     "restore_backup": ("volume", "restoring-backup"),
     "manage_existing": ("volume", "managing"),
     "create_snapshot": ("snapshot", "creating"),
@@ -127,6 +129,10 @@ async def run_pass(agent: Agent) -> None:
             waiting.add(v["id"])
             if _waited(agent, v["id"], now):
                 await agent.server.volume_extended(v["id"], v["size"], NEVER_CAME)
+        elif v["status"] == "downloading":  # an os-reimage whose request never came: its data is as it was
+            waiting.add(v["id"])
+            if _waited(agent, v["id"], now):
+                await agent.server.volume_reimaged(v["id"], {}, NEVER_CAME)
 
     volume_by_id = {v["id"]: v for v in desired["volumes"]}
     for snap in desired["snapshots"]:

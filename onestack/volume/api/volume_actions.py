@@ -18,11 +18,13 @@ from onestack.core.api.http import json_response
 from onestack.core.bus import BusTimeout, RemoteError
 from onestack.volume.api.common import Req, VolumeRoutes, as_bool, caller
 from onestack.volume.api.volumes import cast_delete
-from onestack.volume.errors import InvalidParameterValue
+from onestack.volume.errors import ImageNotFound, InvalidParameterValue
 from onestack.volume.rpcapi import VolumeSpec
 from onestack.volume.service import attachments as attach_svc
+from onestack.volume.service import reimage as reimage_svc
 from onestack.volume.service import volume_actions as actions
 from onestack.volume.service import volumes as volumes_svc
+from onestack.volume.service.create_flow import may_use
 from onestack.volume.service.specs import agent_host
 
 routes = VolumeRoutes()
@@ -277,6 +279,29 @@ async def unset_image_metadata(req: Req, volume_id: str, arg: Any) -> Response:
 async def show_image_metadata(req: Req, volume_id: str, arg: Any) -> Response:
     await _authorize(req, volume_id, IMAGE_META + "show")
     return json_response({"metadata": await req.read(actions.show_image_metadata, await caller(req), volume_id)})
+
+
+@action("os-reimage")
+async def reimage(req: Req, volume_id: str, arg: Any) -> Response:
+    """3.68: the volume's data replaced by the image's (Nova's rebuild of a volume-backed server
+    reimages a ``reserved`` one)."""
+    if not req.at_least(3, 68):
+        raise BadRequest("There is no such action: os-reimage")
+    body = _object(req, "os-reimage", arg, {"image_id": _UUID, "reimage_reserved": _BOOLEAN}, ("image_id",))
+    reserved = as_bool(body.get("reimage_reserved", False), "reimage_reserved")
+    who = await caller(req)
+    found = await req.read(reimage_svc.target, who, volume_id)
+    # Cinder asks Glance first: an unknown image is a 404 whatever the volume's state.
+    images = req.state.images
+    image = await images.get(body["image_id"]) if images is not None else None
+    if image is None or not await may_use(images, who, image):
+        raise ImageNotFound(body["image_id"])
+    rule = "volume:reimage_reserved" if found.status == "reserved" else "volume:reimage"
+    await req.enforce(rule, {"project_id": found.project_id})
+    spec = await req.write(reimage_svc.begin, who, volume_id, image, reserved)
+    if _agents(req) is not None:
+        await _agents(req).reimage(host=agent_host(spec["host"]), volume=spec, image_id=image["id"])
+    return _accepted()
 
 
 # --- revert (3.40) ----------------------------------------------------------------------------

@@ -121,22 +121,22 @@ class CheckImage(taskflow.AsyncNoRevert[CreateContext]):
         if images is None:
             raise Invalid(BAD_IMAGE)
         image = await images.get(image_id)
-        if image is None or not await _may_use(ctx, image):
+        if image is None or not await may_use(images, ctx.caller, image):
             raise Invalid(BAD_IMAGE)
         if image.get("status") != "active":
             raise InvalidInput(f"Image {image_id} is not active.")
         ctx.image = image
 
 
-async def _may_use(ctx: CreateContext, image: dict[str, Any]) -> bool:
+async def may_use(images: Any, caller: Caller, image: dict[str, Any]) -> bool:
     """Glance's visibility rules, for the caller (the client asks as the service, which sees all)."""
     visibility = image.get("visibility", "shared")
-    if ctx.caller.is_admin or visibility in ("public", "community") or image.get("owner") == ctx.caller.project_id:
+    if caller.is_admin or visibility in ("public", "community") or image.get("owner") == caller.project_id:
         return True
-    if visibility != "shared" or ctx.state.images is None:
+    if visibility != "shared":
         return False
-    resp = await ctx.state.images.session.request(
-        "GET", f"/v2/images/{image['id']}/members/{ctx.caller.project_id}", service="image")
+    resp = await images.session.request(
+        "GET", f"/v2/images/{image['id']}/members/{caller.project_id}", service="image")
     return bool(resp.status_code == 200 and resp.json().get("status") != "rejected")
 
 
@@ -203,6 +203,16 @@ def zone(s: Session, asked: str | None, type_azs: list[str] | None, storage_az: 
     return asked
 
 
+def image_fits(image: dict[str, Any], size: int) -> None:
+    """Cinder's checks that an image's data fits a volume of ``size`` GB (its size, its min_disk)."""
+    image_gb = math.ceil(int(image.get("size") or 0) / GiB)
+    if image_gb > size:
+        raise InvalidInput(f"Size of specified image {image_gb}GB is larger than volume size {size}GB.")
+    min_disk = int(image.get("min_disk") or 0)
+    if size < min_disk:
+        raise InvalidInput(f"Volume size {size}GB cannot be smaller than the image minDisk size {min_disk}GB.")
+
+
 def extract(s: Session, caller: Caller, req: CreateRequest, image: dict[str, Any] | None, configured_type: str,
             storage_az: str) -> Plan:
     source = SourceSpec()
@@ -253,12 +263,7 @@ def extract(s: Session, caller: Caller, req: CreateRequest, image: dict[str, Any
     elif image is not None:
         if size is None:
             raise InvalidInput("Volume size 'None' must be an integer and greater than 0")
-        image_gb = math.ceil(int(image.get("size") or 0) / GiB)
-        if image_gb > size:
-            raise InvalidInput(f"Size of specified image {image_gb}GB is larger than volume size {size}GB.")
-        min_disk = int(image.get("min_disk") or 0)
-        if size < min_disk:
-            raise InvalidInput(f"Volume size {size}GB cannot be smaller than the image minDisk size {min_disk}GB.")
+        image_fits(image, size)
         source["image_id"] = str(image["id"])
     if size is None:
         raise InvalidInput("Volume size 'None' must be an integer and greater than 0")

@@ -126,6 +126,20 @@ def test_a_lost_request_errors_the_volume_and_a_delete_while_away_is_done(db: Da
     with_agent(db, tmp_path, scenario, grace=0.3)
 
 
+def test_a_lost_reimage_errors_the_volume_and_keeps_its_data(db: Database, tmp_path: Path) -> None:
+    vid = db.run_sync(lambda s: volume(s, host=POOL, status="downloading").id)
+    db.run_sync(lambda s: setattr(s.get(models.Volume, vid), "previous_status", "available"))
+    backend = config(tmp_path).data_dir / "volumes" / HOST / "be"
+    backend.mkdir(parents=True)
+    (backend / f"volume-{vid}").write_bytes(b"data")
+
+    async def scenario(agent: VolumeAgent, driver: FileDriver, bus: Bus) -> None:
+        await until("in error", lambda: status(db, vid) == "error")
+        assert (backend / f"volume-{vid}").read_bytes() == b"data"
+
+    with_agent(db, tmp_path, scenario, grace=0.3)
+
+
 def test_a_disk_no_volume_owns_stays_unless_its_create_was_journalled(db: Database, tmp_path: Path) -> None:
     """What os-unmanage leaves (or an operator puts there) is kept for a later manage; only the disk
     the agent made for a volume deleted meanwhile (its create journalled) goes."""
