@@ -8,6 +8,7 @@ so a permitted host cannot bounce the download to a forbidden one.
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -51,11 +52,16 @@ class UriFilter:
                    _ports(c.import_filtering_allowed_ports), _ports(c.import_filtering_disallowed_ports))
 
 
-def normalize_hostname(host: str | None) -> str | None:
-    """Glance's normalize_hostname: a canonical IP, or a hostname that resolves; None otherwise.
+# An RFC 1123 name, label by label (underscores tolerated, as resolvers do).
+_LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)")
 
-    Encoded addresses (``2130706433``, ``127.1``, ``0x7f000001``) are refused rather than left to
-    the resolver, which would read them as an address an allow/deny list does not name.
+
+def literal_host(host: str | None) -> str | None:
+    """Glance's normalize_hostname without the lookup: a canonical IP, a well-formed name, or None.
+
+    Encoded addresses (``2130706433``, ``127.1``, ``0x7f000001``, ``127.000.0.1``) are refused
+    rather than left to the resolver, which would read them as an address a list does not name;
+    so is anything that is not a hostname at all (NUL, spaces, over-long labels).
     """
     if not host:
         return host
@@ -66,15 +72,39 @@ def normalize_hostname(host: str | None) -> str | None:
             pass
     if all(c.isdigit() or c == "." for c in host):
         return None
-    try:  # the trailing dot forces a DNS lookup instead of numeric parsing
-        socket.getaddrinfo(host if host.endswith(".") else host + ".", 80)
-    except (OSError, ValueError):  # gaierror, and hosts the resolver cannot even encode (NUL, too long)
+    try:
+        socket.inet_aton(host)  # inet_aton's hex/octal/short forms: an address in disguise
+        return None
+    except (OSError, ValueError):
+        pass
+    try:
+        ascii_name = host.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return None
+    labels = ascii_name.removesuffix(".").split(".")
+    if len(ascii_name) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
         return None
     return host
 
 
+def resolves(host: str) -> bool:
+    """Whether DNS knows ``host`` (the trailing dot forces a lookup instead of numeric parsing)."""
+    try:
+        socket.getaddrinfo(host if host.endswith(".") else host + ".", 80)
+    except (OSError, ValueError, UnicodeError):
+        return False
+    return True
+
+
 def uri_allowed(uri: Any, rules: UriFilter) -> bool:
-    """Glance's validate_import_uri (blocking: a hostname is resolved)."""
+    """Glance's validate_import_uri; blocking when a hostname must be resolved.
+
+    Glance resolves every hostname; here a name is looked up only when host lists are configured
+    and it could pass them (then, as Glance, a name DNS does not know is refused). Without host
+    lists the lookup would decide nothing a list could bypass, so a well-formed name passes and
+    an unknown one fails the download instead; this keeps made-up URIs (fuzzing, typos) from
+    sending a DNS query each.
+    """
     if not uri or not isinstance(uri, str):
         return False
     try:
@@ -88,14 +118,25 @@ def uri_allowed(uri: Any, rules: UriFilter) -> bool:
     scheme = parsed.scheme
     if not scheme or (rules.allowed_schemes and scheme not in rules.allowed_schemes) or scheme in bad_schemes:
         return False
-    host = normalize_hostname(parsed.hostname)
+    host = literal_host(parsed.hostname)
     if not host or (rules.allowed_hosts and host not in rules.allowed_hosts) or host in bad_hosts:
         return False
-    return not (port and ((rules.allowed_ports and port not in rules.allowed_ports) or port in bad_ports))
+    if port and ((rules.allowed_ports and port not in rules.allowed_ports) or port in bad_ports):
+        return False
+    filtered = bool(rules.allowed_hosts or rules.disallowed_hosts)
+    return not filtered or _is_ip(host) or resolves(host)
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 async def passes(image_conf: Any, uri: Any) -> bool:
-    """``uri_allowed`` under the configured filter, off the event loop (a hostname is resolved)."""
+    """``uri_allowed`` under the configured filter, off the event loop (a hostname may be resolved)."""
     return bool(await anyio.to_thread.run_sync(uri_allowed, uri, UriFilter.of(image_conf)))
 
 

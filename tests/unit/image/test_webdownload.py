@@ -10,7 +10,7 @@ import pytest
 from onestack.core.api.faults import BadRequest
 from onestack.core.config import ImageConfig
 from onestack.image.service.locations import parse_add
-from onestack.image.service.webdownload import UriFilter, normalize_hostname, uri_allowed
+from onestack.image.service.webdownload import UriFilter, literal_host, uri_allowed
 
 
 def rules(**overrides: str) -> UriFilter:
@@ -52,10 +52,23 @@ def test_allowed_lists_win_over_disallowed_ones() -> None:
 
 
 def test_hostnames_are_normalized() -> None:
-    assert normalize_hostname("127.000.0.1") is None  # leading zeros: octal to some resolvers
-    assert normalize_hostname("::ffff:7f00:1") == "::ffff:7f00:1"
-    assert normalize_hostname("no-such-host.invalid") is None
-    assert normalize_hostname("a\x00b") is None
+    assert literal_host("127.000.0.1") is None  # leading zeros: octal to some resolvers
+    assert literal_host("::ffff:7f00:1") == "::ffff:7f00:1"
+    assert literal_host("0x7f000001") is None  # hex, as inet_aton reads it
+    assert literal_host("127.0x0.0.1") is None
+    assert literal_host("a\x00b") is None
+    assert literal_host("a b") is None
+    assert literal_host("-a.example") is None
+    assert literal_host("x" * 64 + ".example") is None  # a label over 63
+    assert literal_host("images.example.org") == "images.example.org"
+
+
+def test_names_are_not_looked_up_without_host_lists() -> None:
+    # Nothing a host list could be bypassed with: the download, not the filter, fails an unknown name.
+    assert uri_allowed("http://no-such-host.invalid/x", rules())
+    assert not uri_allowed("http://no-such-host.invalid:8080/x", rules())
+    # With an allow list a name outside it is refused before any lookup.
+    assert not uri_allowed("http://no-such-host.invalid/x", rules(allowed_hosts="127.0.0.1"))
 
 
 GOOD = hashlib.sha256(b"x").hexdigest()
