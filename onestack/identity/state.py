@@ -40,6 +40,7 @@ class Identity:
         self.revision = 0
         self.token_cache = TTLCache(config.identity.cache_ttl)
         self.list_cache: dict[Any, bytes] = {}
+        self.service_providers: tuple[int, list[dict[str, str]]] | None = None  # (revision, list)
         self.revocations: list[Any] = []
         self.revocations_loaded_at = 0.0
         self.revocations_revision = -1

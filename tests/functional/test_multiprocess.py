@@ -211,3 +211,23 @@ def test_identity_caches_follow_writes_of_another_identity_process(cloud: ScaleO
     assert httpx.delete(f"{other}/identity{grant}", headers=headers).status_code == 204
     wait_until(lambda: httpx.get(f"{cloud.base_url}/identity/v3/auth/tokens", headers=check).status_code == 404,
                timeout=10, what="the first process to stop validating the token")
+    # Tokens list the enabled service providers from a cache: one made (then disabled) through the
+    # other process shows in (then leaves) the tokens the first process issues.
+    sp = f"sp-{uuid.uuid4().hex[:6]}"
+    sp_body = {"service_provider": {"auth_url": f"https://{sp}.example/v3/auth", "sp_url": f"https://{sp}.example/ecp",
+                                    "enabled": True}}
+    listed = f"{cloud.base_url}/identity/v3/auth/tokens"
+    rescope = {"auth": {"identity": {"methods": ["token"], "token": {"id": token}}}}
+
+    def issued_lists_sp() -> bool:
+        issued = httpx.post(listed, json=rescope)
+        assert issued.status_code == 201, issued.text
+        return sp in {s["id"] for s in issued.json()["token"].get("service_providers", [])}
+
+    assert not issued_lists_sp()  # the cache holds the list without it now
+    sp_url = f"{other}/identity/v3/OS-FEDERATION/service_providers/{sp}"
+    assert httpx.put(sp_url, headers=headers, json=sp_body).status_code == 201
+    wait_until(issued_lists_sp, timeout=10, what="the first process's tokens to list the new service provider")
+    disable = {"service_provider": {"enabled": False}}
+    assert httpx.patch(sp_url, headers=headers, json=disable).status_code == 200
+    wait_until(lambda: not issued_lists_sp(), timeout=10, what="the first process's tokens to drop it")

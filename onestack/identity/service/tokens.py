@@ -380,6 +380,7 @@ async def issue(ident: Identity, body: Any, *, include_catalog: bool = True,
 async def issue_for(ident: Identity, outcome: Authenticated, scope: Any, *,
                     include_catalog: bool = True) -> tuple[str, dict[str, Any]]:
     """A token for a caller some method authenticated (password, or an EC2 signature)."""
+    await ident.fresh()  # service providers are cached; see another process's changes too
     trust_scoped = isinstance(scope, dict) and "OS-TRUST:trust" in scope
     write = ident.db.write if trust_scoped else ident.db.read
     payload = await write(_scope_payload, ident, outcome, scope)
@@ -399,10 +400,25 @@ def render(s: Session, ident: Identity, payload: TokenPayload, include_catalog: 
     """The token document for a payload; raises TokenNotFound (or 401 when issuing) if it no longer holds."""
     doc = _render(s, ident, payload, include_catalog, for_issue)
     # Keystone lists the enabled service providers in every token (scoped or not) when there are any.
-    sps = federation.enabled_service_providers(s)
+    sps = _service_providers(s, ident)
     if sps:
         doc["service_providers"] = sps
     return doc
+
+
+def _service_providers(s: Session, ident: Identity) -> list[dict[str, str]]:
+    """The enabled service providers, cached per ``ident.revision`` (every token render needs them).
+
+    Any identity write, here or (via the shared generation) in another process, moves the revision.
+    """
+    cached = ident.service_providers
+    if cached is not None and cached[0] == ident.revision:
+        return cached[1]
+    revision = ident.revision  # read before the query: a write committed meanwhile is not cached as current
+    sps = federation.enabled_service_providers(s)
+    if revision == ident.revision:
+        ident.service_providers = (revision, sps)
+    return sps
 
 
 def _render(s: Session, ident: Identity, payload: TokenPayload, include_catalog: bool, for_issue: bool) -> dict[str, Any]:
