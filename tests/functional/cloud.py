@@ -190,7 +190,12 @@ class RunningCloud:
             with urllib.request.urlopen(f"{self.base_url}/healthz", timeout=2) as resp:
                 return bool(resp.status == 200)
 
-        wait_until(healthy, timeout=timeout, what="onestack /healthz")
+        try:
+            wait_until(healthy, timeout=timeout, what="onestack /healthz")
+        except BaseException:
+            # A fixture whose start fails never reaches its close(): do not leave a cloud running.
+            self.stop(signal.SIGKILL)
+            raise
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
         if self.proc is None:

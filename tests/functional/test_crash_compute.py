@@ -23,7 +23,7 @@ from tests.functional.compute_support import call
 from tests.functional.crash_support import kill_after, storm
 
 SEED = int(os.environ.get("ONESTACK_CRASH_SEED", "20261206"))
-ROUNDS = 3
+ROUNDS = int(os.environ.get("ONESTACK_CRASH_ROUNDS", "") or 3)
 SERVERS = 30
 MULTI = 5
 THREADS = 3
