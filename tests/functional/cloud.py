@@ -173,7 +173,7 @@ class RunningCloud:
     def clouds_yaml(self) -> Path:
         return self.data_dir / "clouds.yaml"
 
-    def start(self, timeout: float = 60.0) -> None:
+    def start(self, timeout: float = 120.0) -> None:  # a loaded 2-core machine took over 60 s
         self.log_path = self.data_dir.parent / f"onestack-{self.port}.log"
         if not self.external_db_url:  # a restart keeps the database
             self.external_db_url = create_test_database()
