@@ -20,9 +20,9 @@ from onestack.object_store import models
 from onestack.object_store.errors import html_body
 from onestack.object_store.middleware import FACTORIES
 from onestack.object_store.obj.clients import make_client
-from onestack.object_store.proxy.error_limit import ErrorLimiter
 from onestack.object_store.proxy import routes as route_table
 from onestack.object_store.proxy.asgi import SwiftASGI
+from onestack.object_store.proxy.error_limit import ErrorLimiter
 from onestack.object_store.proxy.info import register_core
 from onestack.object_store.proxy.pipeline import build_pipeline
 from onestack.object_store.proxy.router import make_app

@@ -24,7 +24,12 @@ from tests.functional.cloud import RunningCloud, make_cloud, wait_until
 from tests.functional.object_support import ring_of
 from tests.functional.object_support import swift as swift_of
 from tests.functional.test_object_agents_multiprocess import ENV as AGENT_ENV
-from tests.functional.test_object_agents_multiprocess import MAIN, NODE, ObjectAgentProcess, agent_in_ring
+from tests.functional.test_object_agents_multiprocess import (
+    MAIN,
+    NODE,
+    ObjectAgentProcess,
+    agent_in_ring,
+)
 from tests.services import rabbit_vhost
 
 NODE_TIMEOUT = 4.0
