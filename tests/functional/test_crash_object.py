@@ -18,6 +18,7 @@ import json
 import os
 import random
 import threading
+import time
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -67,6 +68,7 @@ class Storm:
     names: list[Name] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    done: int = 0
 
     def track(self, container: str, name: str) -> Name:
         entry = Name(container, name)
@@ -86,6 +88,8 @@ class Storm:
                     self.errors.append(f"{entry.container}/{entry.name}: {exc.http_status} {exc.http_reason}")
             raise
         entry.acked, entry.pending = after, None
+        with self.lock:
+            self.done += 1
 
 
 def _md5(data: bytes) -> str:
@@ -207,7 +211,10 @@ def test_kill_during_object_storms(crash_cloud: RunningCloud) -> None:
         delay = rng.uniform(0.5, 4.0)
         kill_after(crash_cloud, delay, threads)
         assert not any(t.is_alive() for t in threads)
+        in_flight = sum(e.pending is not None for e in storm.names)
+        restarted = time.monotonic()
         crash_cloud.start()
+        started = time.monotonic() - restarted
         conn = swift_of(crash_cloud, "devstack")[0]
         try:
             for entry in storm.names:
@@ -221,6 +228,8 @@ def test_kill_during_object_storms(crash_cloud: RunningCloud) -> None:
                   _listing_problems(conn, storm), _device_litter(crash_cloud))
             raise
         assert not storm.errors, storm.errors
+        print(f"round {round_no}: killed after {delay:.2f}s, {storm.done} requests answered so far, "
+              f"{in_flight} in flight; restarted in {started:.1f}s, settled {time.monotonic() - restarted:.1f}s after the kill")
         # What a request in flight did is settled now: the next rounds know it as acknowledged.
         for entry in storm.names:
             entry.acked, entry.pending = _seen(conn, entry), None

@@ -50,6 +50,8 @@ class ErrorLimiter:
 
     def error_occurred(self, node: Device) -> None:
         errors = self._nodes.setdefault(self._key(node), _Errors())
+        if self.clock() - errors.last > self.interval:
+            errors.count = 0  # the earlier errors are a whole interval old: they no longer count
         errors.count += 1
         errors.last = self.clock()
         if errors.count == self.limit + 1:
