@@ -7,6 +7,8 @@ from onestack.object_store.ring.ring import Device
 
 NODE = Device(id=1, host="h", device="d1")
 OTHER = Device(id=2, host="h", device="d2")
+REMOTE = Device(id=3, host="r", device="r1", port=6200)
+REMOTE_TOO = Device(id=4, host="r", device="r2", port=6200)
 
 
 class Clock:
@@ -49,3 +51,12 @@ def test_a_507_limits_at_once() -> None:
     assert limiter.is_limited(NODE)
     clock.now += 61
     assert not limiter.is_limited(NODE)
+
+
+def test_connection_errors_limit_every_device_of_the_server_and_a_507_only_its_own() -> None:
+    limiter = ErrorLimiter(interval=60, limit=0, clock=Clock())
+    limiter.error_occurred(REMOTE)
+    assert limiter.is_limited(REMOTE) and limiter.is_limited(REMOTE_TOO)
+    limiter = ErrorLimiter(interval=60, limit=0, clock=Clock())
+    limiter.error_limit(REMOTE)
+    assert limiter.is_limited(REMOTE) and not limiter.is_limited(REMOTE_TOO)
