@@ -386,6 +386,10 @@ class ObjectStoreConfig:
     ring_check_interval: float = 15.0
     # Seconds a proxy waits for an object server (Swift's node_timeout / conn_timeout).
     node_timeout: float = 10.0
+    # A proxy skips an object server with more than ``error_suppression_limit`` connection errors
+    # until ``error_suppression_interval`` seconds pass without one (Swift's proxy options).
+    error_suppression_interval: float = 60.0
+    error_suppression_limit: int = 10
     # The object server's HTTP address of ``onestack agent object`` (the ring records it).
     bind_host: str = "127.0.0.1"
     bind_port: int = 6200

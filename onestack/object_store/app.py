@@ -22,6 +22,7 @@ from onestack.object_store.middleware import FACTORIES
 from onestack.object_store.obj.clients import make_client
 from onestack.object_store.proxy import routes as route_table
 from onestack.object_store.proxy.asgi import SwiftASGI
+from onestack.object_store.proxy.error_limit import ErrorLimiter
 from onestack.object_store.proxy.info import register_core
 from onestack.object_store.proxy.pipeline import build_pipeline
 from onestack.object_store.proxy.router import make_app
@@ -86,7 +87,9 @@ def build_proxy(process: Process) -> Running:
     objects = make_client(devices_root(config, host), host, config.object_store.node_timeout, containers,
                           hash_path_suffix=ring.hash_path_suffix)
     state = ObjectStoreState(config=config.object_store, db=db, rings=holder, objects=objects,
-                             containers=containers, validator=process.validator)
+                             containers=containers, validator=process.validator,
+                             limiter=ErrorLimiter(config.object_store.error_suppression_interval,
+                                                  config.object_store.error_suppression_limit))
     # S3's signatures are checked by identity (s3tokens) through the process's own session.
     state.ec2_lookup = S3TokenChecker(lambda: process.session)
     state.region = config.bootstrap.region

@@ -12,6 +12,7 @@ from onestack.core.auth import TokenValidator
 from onestack.core.config import ObjectStoreConfig
 from onestack.core.db import Database
 from onestack.object_store.obj.client import ObjectServerClient
+from onestack.object_store.proxy.error_limit import ErrorLimiter
 from onestack.object_store.ring.ring import Ring
 
 if TYPE_CHECKING:
@@ -53,6 +54,8 @@ class ObjectStoreState:
     # Resolves an S3 access key to (secret, project id, user id): the identity service's EC2 credentials.
     ec2_lookup: Any = None
     region: str = "RegionOne"
+    # The object servers this proxy leaves alone for a while (Swift's error_suppression_*).
+    limiter: ErrorLimiter = field(default_factory=ErrorLimiter)
 
     @property
     def ring(self) -> Ring:

@@ -24,6 +24,11 @@ def swift(cloud: RunningCloud, name: str = "devstack") -> tuple[Connection, Any]
     return Connection(preauthurl=url, preauthtoken=token, retries=0), sdk
 
 
+# For tests that take a device or an agent away and bring it back at once: with Swift's error
+# limiting the proxy would skip it for a minute after (test_object_agents_down.py tests that).
+NO_ERROR_LIMIT = {"ONESTACK_OBJECT_STORE__ERROR_SUPPRESSION_INTERVAL": "0"}
+
+
 def ring_of(cloud: RunningCloud) -> Ring:
     """The newest ring in the cloud's database (what its proxies and agents converge on)."""
     with cloud.engine() as engine, Session(engine) as session:

@@ -27,7 +27,7 @@ import swiftclient.exceptions
 
 from tests.functional.cloud import RunningCloud, free_port, make_cloud, wait_until
 from tests.functional.multiprocess import Proc
-from tests.functional.object_support import ring_of
+from tests.functional.object_support import NO_ERROR_LIMIT, ring_of
 from tests.functional.object_support import swift as swift_of
 from tests.services import rabbit_vhost
 
@@ -35,6 +35,7 @@ MAIN = "obj-main"
 NODE = "obj-node"
 AGENT_DEVICES = ("a1", "a2")
 ENV = {
+    **NO_ERROR_LIMIT,
     "ONESTACK_OBJECT_STORE__HOST": MAIN,
     "ONESTACK_OBJECT_STORE__REPLICAS": "1",
     "ONESTACK_OBJECT_STORE__PART_POWER": "6",

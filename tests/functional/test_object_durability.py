@@ -23,12 +23,13 @@ import swiftclient.exceptions
 from onestack.object_store.ring.ring import Device
 from tests.functional.cloud import RunningCloud, wait_until
 from tests.functional.compute_support import module_cloud
-from tests.functional.object_support import ring_of
+from tests.functional.object_support import NO_ERROR_LIMIT, ring_of
 from tests.functional.object_support import swift as swift_of
 
 HOST = "dur"
 DEVICES = ("d1", "d2", "d3", "d4")
 ENV = {
+    **NO_ERROR_LIMIT,
     "ONESTACK_OBJECT_STORE__HOST": HOST,
     "ONESTACK_OBJECT_STORE__REPLICAS": "3",
     "ONESTACK_OBJECT_STORE__DEVICES": ",".join(DEVICES),

@@ -25,11 +25,12 @@ from swiftclient.client import ClientException, Connection
 from onestack.object_store.ring.ring import Ring
 from tests.functional.cloud import RunningCloud, wait_until
 from tests.functional.compute_support import module_cloud
-from tests.functional.object_support import raw, ring_of, swift, unique
+from tests.functional.object_support import NO_ERROR_LIMIT, raw, ring_of, swift, unique
 
 MAX_FILE = 8 * 1024 * 1024
 MIB = 1024 * 1024
 ocloud = module_cloud("objects", env={
+    **NO_ERROR_LIMIT,
     "ONESTACK_OBJECT_STORE__REPLICAS": "3", "ONESTACK_OBJECT_STORE__DEVICES": "d1,d2,d3,d4",
     "ONESTACK_OBJECT_STORE__MAX_FILE_SIZE": str(MAX_FILE)})
 

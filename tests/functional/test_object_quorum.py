@@ -24,11 +24,12 @@ import swiftclient.exceptions
 from onestack.object_store.ring.ring import Device
 from tests.functional.cloud import RunningCloud
 from tests.functional.compute_support import module_cloud
-from tests.functional.object_support import raw, ring_of
+from tests.functional.object_support import NO_ERROR_LIMIT, raw, ring_of
 from tests.functional.object_support import swift as swift_of
 
 HOST = "quo"
 ENV = {
+    **NO_ERROR_LIMIT,
     "ONESTACK_OBJECT_STORE__HOST": HOST,
     "ONESTACK_OBJECT_STORE__REPLICAS": "3",
     "ONESTACK_OBJECT_STORE__DEVICES": "q1,q2,q3,q4",

@@ -17,6 +17,7 @@ block's CRC before handing it out; a mismatch quarantines the hash dir and raise
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -130,7 +131,7 @@ class FileBackend:
 
     def _tmp_file(self) -> tuple[int, Path]:
         tmp_dir = self.root / "tmp"
-        path = tmp_dir / uuid.uuid4().hex
+        path = tmp_dir / tmp_name()
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileNotFoundError:
@@ -310,6 +311,17 @@ class FileBackend:
             finally:
                 os.close(fd)
 
+    @staticmethod
+    def _abandoned(pdir: Path) -> bool:
+        """Blocking, under the partition's lock: remove what a crashed get_hashes left (a
+        ``hashes.json.*`` not renamed in, a taken ``hashes.invalid.*`` not read); True when there
+        was any, so every suffix is hashed again (the invalidations it held are not lost)."""
+        left = [n for n in os.listdir(pdir) if n.startswith(("hashes.json.", "hashes.invalid."))]
+        for name in left:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(pdir / name)
+        return bool(left)
+
     def _take_invalid(self, pdir: Path) -> set[str]:
         path = pdir / "hashes.invalid"
         try:
@@ -367,10 +379,11 @@ class FileBackend:
 
     def _get_hashes_locked(self, part: int, pdir: Path, recalculate: list[str]) -> dict[str, str]:
         hashes_file = pdir / "hashes.json"
+        abandoned = self._abandoned(pdir)
         invalid = set(recalculate) | self._take_invalid(pdir)
         try:
             hashes: dict[str, str | None] = json.loads(hashes_file.read_text())
-            valid = True
+            valid = not abandoned
         except (FileNotFoundError, ValueError):
             hashes, valid = {}, False
         if not valid:
@@ -384,7 +397,7 @@ class FileBackend:
             raise
         result = {k: v for k, v in hashes.items() if v is not None}
         if invalid or not valid:
-            tmp = pdir / f"hashes.json.{uuid.uuid4().hex}"
+            tmp = pdir / f"hashes.json.{tmp_name()}"
             tmp.write_text(json.dumps(result, sort_keys=True))
             os.replace(tmp, hashes_file)
         return result
@@ -467,7 +480,8 @@ class FileBackend:
         return self._cleanup(self.hash_dir(part, hsh), reclaim_age)
 
     def cleanup_tmp(self, max_age: float = 3600.0) -> int:
-        """Blocking: remove tmp files older than ``max_age`` (writes a crash abandoned)."""
+        """Blocking: remove tmp files a crash abandoned: those of a process of this machine that is
+        gone, and any older than ``max_age`` (a writer on another machine, or an old name)."""
         removed = 0
         limit = time.time() - max_age
         try:
@@ -476,12 +490,32 @@ class FileBackend:
             return 0
         for entry in entries:
             try:
-                if entry.stat().st_mtime < limit:
+                if not writer_alive(entry.name) or entry.stat().st_mtime < limit:
                     os.unlink(entry.path)
                     removed += 1
             except FileNotFoundError:
                 pass
         return removed
+
+
+def tmp_name(prefix: str = "") -> str:
+    """A unique tmp file name that says which process writes it (``cleanup_tmp`` reads the pid back)."""
+    return f"{prefix}{os.getpid()}.{uuid.uuid4().hex}"
+
+
+def writer_alive(name: str) -> bool:
+    """Whether the process that named this tmp file (``tmp_name``) still runs; True when the name
+    carries no pid. A reused pid only keeps the file until its age limit."""
+    head = name.rsplit("-", 1)[-1].split(".", 1)[0]
+    if not head.isdigit() or "." not in name:
+        return True
+    try:
+        os.kill(int(head), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _conforms(backend: FileBackend) -> ObjectBackend:

@@ -18,13 +18,12 @@ import json
 import logging
 import os
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from onestack.object_store.container_updates import ContainerUpdater
-from onestack.object_store.obj.diskfile import run_io
+from onestack.object_store.obj.diskfile import run_io, tmp_name
 from onestack.object_store.rpcapi import ContainerUpdate
 
 log = logging.getLogger("onestack.object_store.updater")
@@ -42,7 +41,7 @@ def pending_path(device_root: Path, hsh: str, timestamp: str) -> Path:
 def write_pending(device_root: Path, hsh: str, part: int, file_name: str, update: ContainerUpdate) -> Path:
     """Blocking: record ``update`` as owed (tmp file + rename)."""
     path = pending_path(device_root, hsh, update["timestamp"])
-    tmp = device_root / "tmp" / f"pending-{uuid.uuid4().hex}"
+    tmp = device_root / "tmp" / tmp_name("pending-")
     body = json.dumps({"update": update, "part": part, "file": file_name}, separators=(",", ":")).encode()
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)

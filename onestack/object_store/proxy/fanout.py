@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from itertools import islice
 
 from onestack.object_store.obj.client import ObjectServerResponse
+from onestack.object_store.proxy.error_limit import CallerAbort, ErrorLimited, ask
 from onestack.object_store.ring.ring import Device
 from onestack.object_store.state import ObjectStoreState
 
@@ -78,10 +79,11 @@ class Writer:
     async def _run(self, state: ObjectStoreState, part: int, path: str,
                    headers: dict[str, str]) -> ObjectServerResponse | None:
         try:
-            resp = await state.objects.request(self.node, part, "PUT", path, dict(headers), self.feed.chunks())
+            resp = await ask(state.limiter, state.objects, self.node, part, "PUT", path, dict(headers),
+                             self.feed.chunks())
             await resp.read()
             return resp
-        except Abort:
+        except (Abort, ErrorLimited):
             return None
         except (TimeoutError, ConnectionError, OSError) as exc:
             log.warning("PUT %s to %s/%s failed: %s", path, self.node.host, self.node.device, exc)
@@ -105,7 +107,7 @@ class Writer:
         return resp is not None and not is_node_error(resp.status)
 
 
-class Abort(ConnectionError):
+class Abort(CallerAbort):
     """Ends an upload's body before its end: the object servers must not keep the partial object."""
 
 

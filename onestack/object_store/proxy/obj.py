@@ -21,6 +21,7 @@ from onestack.object_store.errors import SwiftError
 from onestack.object_store.obj.client import ObjectServerResponse
 from onestack.object_store.proxy import constraints
 from onestack.object_store.proxy.container import forget_info, get_container_info
+from onestack.object_store.proxy.error_limit import ErrorLimited, ask
 from onestack.object_store.proxy.fanout import (
     SENTINEL_END,
     Abort,
@@ -168,7 +169,9 @@ async def _first_chunk(resp: ObjectServerResponse) -> tuple[bytes | None, AsyncI
 async def _fetch(state: ObjectStoreState, node: Device, part: int, method: str, path: str,
                  headers: dict[str, str]) -> ObjectServerResponse | None:
     try:
-        return await state.objects.request(node, part, method, path, dict(headers))
+        return await ask(state.limiter, state.objects, node, part, method, path, dict(headers))
+    except ErrorLimited:
+        return None
     except (TimeoutError, ConnectionError, OSError) as exc:
         log.warning("object server %s/%s unreachable for %s %s: %s", node.host, node.device, method, path, exc)
         return None

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import subprocess
+import sys
 import time
 import zlib
 from collections.abc import Awaitable
@@ -396,3 +398,35 @@ def test_writer_blocks_whatever_the_chunking(backend: FileBackend, sizes: list[i
     files = run(backend.read_metadata(PART, HSH))
     assert files.crcs == [zlib.crc32(data[i:i + BLOCK_SIZE]) for i in range(0, len(data), BLOCK_SIZE)]
     assert run(read_all(backend)) == data
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has exited (reaped)."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_tmp_files_of_a_dead_writer_go_at_once(backend: FileBackend) -> None:
+    tmp = backend.root / "tmp"
+    tmp.mkdir(exist_ok=True)
+    dead = _dead_pid()
+    (tmp / f"{dead}.{'a' * 32}").write_bytes(b"abandoned")
+    (tmp / f"pending-{dead}.{'b' * 32}").write_bytes(b"abandoned")
+    (tmp / f"{os.getpid()}.{'c' * 32}").write_bytes(b"ours, in progress")
+    (tmp / ("d" * 32)).write_bytes(b"no pid: only by age")
+    assert backend.cleanup_tmp(max_age=3600) == 2
+    assert sorted(os.listdir(tmp)) == sorted([f"{os.getpid()}.{'c' * 32}", "d" * 32])
+
+
+def test_what_a_crashed_get_hashes_left_is_removed_and_the_partition_rehashed(backend: FileBackend) -> None:
+    run(put(backend, b"one", ts(1)))
+    pdir = backend.root / "objects" / str(PART)
+    first = run(backend.get_hashes(PART))
+    # A crash after taking hashes.invalid (its suffix not yet rehashed) and mid-write of hashes.json.
+    run(backend.write_meta(PART, HSH, ts(2), {"x-timestamp": ts(2).internal}))
+    os.rename(pdir / "hashes.invalid", pdir / f"hashes.invalid.{_dead_pid()}.{'e' * 32}")
+    (pdir / f"hashes.json.{_dead_pid()}.{'f' * 32}").write_text("{")
+    again = run(backend.get_hashes(PART))
+    assert again[HSH[-3:]] != first[HSH[-3:]]  # the lost invalidation did not hide the change
+    assert sorted(os.listdir(pdir)) == [HSH[-3:], "hashes.json"]

@@ -1,0 +1,133 @@
+"""An object agent whose process is stopped (no answer, no heartbeat), with three replicas: two
+of the cloud's devices and the agent's device as primaries of the objects tested here.
+
+As Swift with an unreachable node: the proxy reads from the other replicas and writes the
+third copy to a handoff; after a connection error the node is error limited (skipped without
+waiting out ``node_timeout``). When the agent runs again the handoff's replicator pushes the
+copy home and empties the handoff partition.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import swiftclient.client
+
+from tests.functional.cloud import RunningCloud, make_cloud, wait_until
+from tests.functional.object_support import ring_of
+from tests.functional.object_support import swift as swift_of
+from tests.functional.test_object_agents_multiprocess import ENV as AGENT_ENV
+from tests.functional.test_object_agents_multiprocess import (
+    MAIN,
+    NODE,
+    ObjectAgentProcess,
+    agent_in_ring,
+)
+from tests.services import rabbit_vhost
+
+NODE_TIMEOUT = 4.0
+ENV = {**AGENT_ENV, "ONESTACK_OBJECT_STORE__REPLICAS": "3", "ONESTACK_OBJECT_STORE__PART_POWER": "4",
+       "ONESTACK_OBJECT_STORE__NODE_TIMEOUT": str(NODE_TIMEOUT),
+       # One timeout limits the node: the test needs the second request to skip it.
+       "ONESTACK_OBJECT_STORE__ERROR_SUPPRESSION_LIMIT": "0",
+       "ONESTACK_OBJECT_STORE__ERROR_SUPPRESSION_INTERVAL": "600"}
+
+
+@pytest.fixture(scope="module")
+def dcloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
+    with rabbit_vhost() as url:
+        running = make_cloud(Path(tmp_path_factory.mktemp("object-agent-down")),
+                             {**ENV, "ONESTACK_MESSAGING__TRANSPORT_URL": url})
+        running.start()
+        yield running
+        running.close()
+
+
+@pytest.fixture(scope="module")
+def agent(dcloud: RunningCloud) -> Iterator[ObjectAgentProcess]:
+    data_dir = dcloud.data_dir.parent / "agent-data"
+    data_dir.mkdir()
+    proc = ObjectAgentProcess(dcloud, data_dir)
+    proc.start()
+    try:
+        wait_until(lambda: agent_in_ring(dcloud, proc.port), timeout=60, what="the agent's devices in the ring")
+        yield proc
+    finally:
+        if proc.proc.popen is not None and proc.proc.popen.poll() is None:
+            os.kill(proc.proc.popen.pid, signal.SIGCONT)
+        proc.stop()
+
+
+def _files(root: Path, part: int, hsh: str) -> list[str]:
+    d = root / "objects" / str(part) / hsh[-3:] / hsh
+    return sorted(f for f in os.listdir(d) if f.endswith(".data")) if d.is_dir() else []
+
+
+def test_a_stopped_agent_is_stood_in_for_and_gets_its_copies_back(
+        dcloud: RunningCloud, agent: ObjectAgentProcess) -> None:
+    swift: swiftclient.client.Connection = swift_of(dcloud, "devstack-admin")[0]
+    swift.put_container("down")
+    ring = ring_of(dcloud)
+    account = swift.url.rstrip("/").rsplit("/", 1)[1]
+
+    def name_first_on_agent(prefix: str) -> tuple[str, int, str]:
+        for _ in range(2000):
+            name = f"{prefix}-{uuid.uuid4().hex[:10]}"
+            part, nodes = ring.get_nodes(account, "down", name)
+            if nodes[0].host == NODE and sum(n.host == NODE for n in nodes) == 1:
+                return name, part, ring.hash(account, "down", name)
+        raise AssertionError("no object placed first on the agent")
+
+    def device_root(host: str, device: str) -> Path:
+        base = agent.data_dir / "objects" / NODE if host == NODE else dcloud.data_dir / "objects" / MAIN
+        return base / device
+
+    before, before_part, before_hash = name_first_on_agent("before")
+    old = os.urandom(50_000)
+    swift.put_object("down", before, old)
+    agent_dev = ring.get_part_nodes(before_part)[0]
+    assert _files(device_root(NODE, agent_dev.device), before_part, before_hash)
+
+    assert agent.proc.popen is not None
+    os.kill(agent.proc.popen.pid, signal.SIGSTOP)  # alive to the kernel (connections queue), never answers
+    try:
+        # The first read waits out node_timeout on the agent, then reads another replica.
+        _, got = swift.get_object("down", before)
+        assert got == old
+        # Now it is error limited: the next read does not wait for it.
+        started = time.monotonic()
+        _, got = swift.get_object("down", before)
+        assert got == old
+        assert time.monotonic() - started < NODE_TIMEOUT / 2
+
+        name, part, hsh = name_first_on_agent("during")
+        body = os.urandom(200_000)
+        assert swift.put_object("down", name, body) == hashlib.md5(body).hexdigest()
+        primaries = ring.get_part_nodes(part)
+        holders = [d for d in [*primaries, *ring.get_more_nodes(part)]
+                   if d.host == MAIN and _files(device_root(d.host, d.device), part, hsh)]
+        handoffs = [d for d in holders if d.id not in {p.id for p in primaries}]
+        assert len(holders) == 3 and len(handoffs) == 1  # three copies: two primaries and a handoff
+        _, got = swift.get_object("down", name)
+        assert got == body
+    finally:
+        os.kill(agent.proc.popen.pid, signal.SIGCONT)
+
+    agent_root = device_root(NODE, primaries[0].device)
+    handoff_part = device_root(MAIN, handoffs[0].device) / "objects" / str(part)
+    # The handoff's replicator pushes the copy home, then removes its partition (nothing else
+    # was written to it: the only object of this partition on that device is ours).
+    wait_until(lambda: bool(_files(agent_root, part, hsh)), timeout=60, what="the copy pushed to the agent")
+    wait_until(lambda: not _files(device_root(MAIN, handoffs[0].device), part, hsh), timeout=60,
+               what="the handoff's copy removed")
+    assert not handoff_part.exists() or not any(handoff_part.iterdir())
+    assert _files(agent_root, before_part, before_hash)  # what it held before is still there
+    _, got = swift.get_object("down", name)
+    assert got == body
