@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid as uuidlib
 from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import Any
 
 from onestack.client.session import ServiceSession
@@ -75,6 +76,27 @@ class PlacementClient:
             if resp.status_code != 409:
                 raise PlacementError(f"setting inventory of {rp_uuid}: {resp.status_code} {resp.text}")
         raise PlacementError(f"setting inventory of {rp_uuid}: too many generation conflicts")
+
+    async def add_traits(self, rp_uuid: str, traits: Iterable[str]) -> None:
+        """Give the provider ``traits`` (standard ones: no trait creation), keeping the traits it has
+        (an operator's custom ones), as Nova's report client merges driver capability traits."""
+        wanted = set(traits)
+        path = f"/resource_providers/{rp_uuid}/traits"
+        for _attempt in range(5):
+            resp = await self._call("GET", path)
+            if resp.status_code != 200:
+                raise PlacementError(f"reading traits of {rp_uuid}: {resp.status_code}")
+            doc = resp.json()
+            current = set(doc.get("traits", []))
+            if wanted <= current:
+                return
+            put = await self._call("PUT", path, json={
+                "traits": sorted(current | wanted), "resource_provider_generation": doc["resource_provider_generation"]})
+            if put.status_code != 409:
+                if put.status_code != 200:
+                    raise PlacementError(f"setting traits of {rp_uuid}: {put.status_code} {put.text}")
+                return
+        raise PlacementError(f"traits of {rp_uuid} kept changing under us")
 
     async def set_aggregate_member(self, rp_uuid: str, agg_uuid: str, member: bool) -> None:
         """Add ``agg_uuid`` to (or remove it from) the provider's aggregates, retrying on generation conflicts."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import dataclasses
 import re
 import sys
 from pathlib import Path
@@ -723,3 +724,20 @@ def test_object_store_facts_come_from_info() -> None:
     assert facts.tempurl_digest == "sha512"
     assert cloud.object_store_root("http://h/object-store/v1/AUTH_x") == "http://h/object-store"
     assert cloud.object_store_facts(cloud.Admin("tok", {"identity": "http://x"})) == tempest_conf.ObjectStoreFacts()
+
+
+@pytest.mark.parametrize(("mtype", "hosts", "compute_max", "on"), [
+    ("multiattach", True, "2.96", True),
+    (None, True, "2.96", False),  # no public multiattach type
+    ("multiattach", False, "2.96", False),  # a host without COMPUTE_VOLUME_MULTI_ATTACH
+    ("multiattach", True, "2.59", False),  # Nova attaches multiattach volumes from 2.60
+])
+def test_multiattach_flags_follow_the_type_and_the_host_trait(tmp_path: Path, mtype: str | None, hosts: bool,
+                                                             compute_max: str, on: bool) -> None:
+    volume = dataclasses.replace(VOLUME_FACTS, multiattach_type=mtype)
+    conf = _parse(tempest_conf.render(tempest_conf.ConfInputs(
+        identity_url="http://h/identity", admin_password="pw", workspace=tmp_path,
+        available_services={"volumev3", "compute"}, volume=volume,
+        compute=tempest_conf.ComputeFacts(max_microversion=compute_max, multiattach_hosts=hosts))))
+    assert conf["compute-feature-enabled"]["volume_multiattach"] == str(on)
+    assert conf["volume"].get("volume_type_multiattach") == mtype
