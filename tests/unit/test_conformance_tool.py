@@ -587,8 +587,13 @@ class _FakeCinder:
             {"name": "h@lvm#lvm", "capabilities": {"volume_backend_name": "lvm", "storage_protocol": "iSCSI",
                                                     "vendor_name": "Open Source"}},
             {"name": "h@file#file", "capabilities": {"volume_backend_name": "file", "storage_protocol": "file",
-                                                      "vendor_name": "onestack"}},
+                                                      "vendor_name": "onestack", "multiattach": True}},
         ]
+        multi = {"multiattach": "<is> True"}
+        types = [{"name": "__DEFAULT__", "is_public": True, "extra_specs": {}},
+                 {"name": "a-shared", "is_public": True, "extra_specs": multi},
+                 {"name": "multiattach", "is_public": True, "extra_specs": multi},
+                 {"name": "0-private", "is_public": False, "extra_specs": multi}]
         self.posts: list[str] = []
         posts = self.posts
 
@@ -613,6 +618,8 @@ class _FakeCinder:
                                                   {"binary": "cinder-volume"}]})
                 elif path.endswith(("/volumes", "/snapshots")):
                     self._send(200, {path.rsplit("/", 1)[1]: []})
+                elif path.endswith("/types"):
+                    self._send(200, {"volume_types": types})
                 elif path.endswith("/backups"):
                     self._send(backups_status, {"backups": []})
                 else:
@@ -651,6 +658,7 @@ def test_volume_facts_come_from_the_running_volume_service(backups_status: int) 
     assert (facts.volumes, facts.snapshots) == (True, True)
     assert facts.backups is (backups_status == 200)  # no cinder-backup row: only the API decides
     assert (facts.manage_volume, facts.manage_snapshot) == (True, False)
+    assert facts.multiattach_type == "multiattach"  # DevStack's name before the others; never a private one
 
 
 def test_volume_root_strips_the_version_and_project() -> None:
