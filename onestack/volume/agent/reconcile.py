@@ -12,8 +12,11 @@ its status), the journal of accepted work and what the drivers hold:
   ``error``) and a ``creating`` backup with no work;
 - a ``managing`` volume or snapshot with no work for longer than the grace period goes to
   ``error_managing``;
-- a disk whose creation was journalled and whose row is gone (deleted while it was being made)
-  is removed; any other disk with no row stays — it is what os-unmanage leaves (Cinder keeps
+- a volume being migrated onto this host (``migrations``) is copied again when its journalled
+  copy did not finish, reported made when its disk is there, and reported lost (the migration
+  ends in ``error``) after the grace period otherwise;
+- a disk whose creation was journalled and whose row is gone (deleted while it was being made),
+  or lives elsewhere (a migration here that failed), is removed; any other disk with no row stays — it is what os-unmanage leaves (Cinder keeps
   it for a later manage) or what an operator put there — and temporary files of work that no
   longer runs are removed at once.
 
@@ -88,6 +91,8 @@ async def run_pass(agent: Agent) -> None:
         "snapshot": {s["id"]: s["status"] for s in desired["snapshots"]},
         "backup": {b["id"]: b["status"] for b in desired["backups"]},
     }
+    migrating = {m["id"]: m for m in desired.get("migrations", [])}
+    hosts = {v["id"]: v["host"] for v in desired["volumes"]}
     observed: dict[str, Observed] = {}
     for name, driver in agent.drivers.items():
         observed[name] = await asyncio.to_thread(driver.observed)
@@ -97,13 +102,15 @@ async def run_pass(agent: Agent) -> None:
         kind, status = WAITS_IN.get(method, ("", ""))
         if obj_id in busy:
             journalled.add(obj_id)
-        elif statuses.get(kind, {}).get(obj_id) == status:
+        elif statuses.get(kind, {}).get(obj_id) == status or (method == "create_volume" and obj_id in migrating):
             journalled.add(obj_id)
             log.info("%s: %s %s again (accepted before and not reported)", agent.host, method, obj_id)
             agent.spawn(obj_id, method, kwargs)
         else:
             agent._forget(obj_id, method)
-            if method in ("create_volume", "create_snapshot") and obj_id not in statuses[kind]:
+            if method in ("create_volume", "create_snapshot") and (
+                    obj_id not in statuses[kind]
+                    or (method == "create_volume" and hosts[obj_id] != kwargs["volume"]["host"])):
                 await _abandoned(agent, method, kwargs)
     skip = busy | journalled
     now = time.monotonic()
@@ -133,6 +140,16 @@ async def run_pass(agent: Agent) -> None:
             waiting.add(v["id"])
             if _waited(agent, v["id"], now):
                 await agent.server.volume_reimaged(v["id"], {}, NEVER_CAME)
+
+    for m in migrating.values():
+        if m["id"] in skip:
+            continue
+        if m["id"] in observed.get(_backend(m["host"]), Observed()).volumes:
+            agent.spawn(m["id"], "create_volume", {"volume": m, "source": {}})  # copied: report it
+        else:
+            waiting.add(m["id"])
+            if _waited(agent, m["id"], now):
+                await agent.server.volume_created(m["id"], {}, NEVER_CAME)
 
     volume_by_id = {v["id"]: v for v in desired["volumes"]}
     for snap in desired["snapshots"]:
@@ -182,7 +199,7 @@ async def _abandoned(agent: Agent, method: str, kwargs: dict[str, Any]) -> None:
     if driver is None:
         return
     if method == "create_volume":
-        log.info("%s: removing disk of volume %s (deleted while being made)", agent.host, volume["id"])
+        log.info("%s: removing disk of volume %s (deleted or migrated elsewhere meanwhile)", agent.host, volume["id"])
         await asyncio.to_thread(driver.delete_volume, volume)
     else:
         snapshot: SnapshotSpec = kwargs["snapshot"]
