@@ -3,7 +3,10 @@ on one agent host: admin's ``os-migrate_volume`` (``openstack volume migrate --h
 retype with policy ``on-demand`` (``openstack volume set --type --retype-policy``) keep the
 volume's id and bytes, move ``os-vol-host-attr:host``, end ``migration_status`` ``success`` and
 remove the source disk; Cinder's refusals are 400s that change nothing; a destination that
-does not pass the volume's type ends the migration in ``error`` with the volume intact.
+does not pass the volume's type ends the migration in ``error`` with the volume intact; and
+after a ``kill -9`` of the cloud at points of a migration, the restarted cloud ends it
+``success`` or ``error`` with the bytes intact where the volume's row says, and no disk left on
+the other backend.
 
 The data is written and read through the file driver (the same class the agent runs, on the
 same directories), so a qcow2 → qcow2 copy is compared byte for byte.
@@ -12,6 +15,8 @@ same directories), so a qcow2 → qcow2 copy is compared byte for byte.
 from __future__ import annotations
 
 import os
+import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +33,8 @@ ENV = {
     "ONESTACK_VOLUME__BACKENDS": "a,b",
     "ONESTACK_VOLUME__HOST": "store",
     "ONESTACK_VOLUME__REPORT_INTERVAL": "1",
+    # Repair quickly after a restart (the agent's grace is its minimum, 5 s).
+    "ONESTACK_VOLUME__RECONCILE_INTERVAL": "0.3",
     "ONESTACK_NETWORK__BOOTSTRAP_NETWORKS": "false",
 }
 MiB = 1024 * 1024
@@ -63,8 +70,21 @@ def mdemo(mcloud: RunningCloud, madmin: httpx.Client) -> Iterator[httpx.Client]:
         yield client
 
 
+class ScratchDriver(FileDriver):
+    """The agent's driver on the same directory, its temporaries outside it: the agent's
+    reconcile pass removes any temporary file of work it is not doing."""
+
+    def __init__(self, directory: Path, backend: str, scratch: Path) -> None:
+        super().__init__(directory, backend, host="store")
+        self.scratch = scratch
+        scratch.mkdir(exist_ok=True)
+
+    def _tmp(self, owner_id: str) -> Path:
+        return self.scratch / f"{owner_id}-{os.urandom(4).hex()}"
+
+
 def driver(cloud: RunningCloud, backend: str) -> FileDriver:
-    return FileDriver(cloud.data_dir / "volumes" / "store" / backend, backend, host="store")
+    return ScratchDriver(cloud.data_dir / "volumes" / "store" / backend, backend, cloud.data_dir.parent / "scratch")
 
 
 def spec(volume: dict[str, Any], backend: str) -> VolumeSpec:
@@ -202,3 +222,28 @@ def test_refusals_are_cinders_400s_and_change_nothing(mcloud: RunningCloud, mdem
     assert disk(mcloud, "a", vid) and not disk(mcloud, "b", vid)
     # error is not an active migration: the volume can still be deleted.
     assert madmin.delete(f"volumes/{vid}").status_code == 202
+
+
+@pytest.mark.parametrize("kill_after", [0.0, 0.15, 0.5])
+def test_a_kill_during_a_migration_ends_it_in_a_final_state(mcloud: RunningCloud, madmin: httpx.Client,
+                                                            tmp_path: Path, kill_after: float) -> None:
+    volume = create_volume(madmin, 1, name=f"killed-{kill_after}")
+    wait_volume(madmin, volume["id"])
+    here = admin_view(madmin, volume["id"])["os-vol-host-attr:host"].split("#")[1]
+    there = "b" if here == "a" else "a"
+    pattern = write_pattern(mcloud, volume, here, tmp_path)
+    resp = _migrate(madmin, volume["id"], {"host": f"store@{there}#{there}"})
+    assert resp.status_code == 202, resp.text
+    time.sleep(kill_after)  # the kill point itself, not synchronisation
+    assert mcloud.stop(signal.SIGKILL) == -signal.SIGKILL
+    mcloud.start()
+    with cinder(mcloud, "devstack-admin") as admin:
+        final = wait_until(lambda: (v := admin_view(admin, volume["id"]))["migration_status"] in ("success", "error")
+                           and v["status"] == "available" and v, timeout=60, what="the migration ended")
+        lives = final["os-vol-host-attr:host"].split("#")[1]
+        assert lives == (there if final["migration_status"] == "success" else here), final
+        assert read_back(mcloud, volume, lives) == pattern
+        other = there if lives == here else here
+        wait_until(lambda: not disk(mcloud, other, volume["id"]), timeout=60,
+                   what=f"no disk of {volume['id']} left on {other}")
+        assert admin.delete(f"volumes/{volume['id']}").status_code == 202

@@ -16,7 +16,8 @@ its status), the journal of accepted work and what the drivers hold:
   copy did not finish, reported made when its disk is there, and reported lost (the migration
   ends in ``error``) after the grace period otherwise;
 - a disk whose creation was journalled and whose row is gone (deleted while it was being made),
-  or lives elsewhere (a migration here that failed), is removed; any other disk with no row stays — it is what os-unmanage leaves (Cinder keeps
+  or lives elsewhere (a migration here that failed), is removed, as is a disk on one backend
+  of a volume whose row is on another backend of this host (what a migration left); any other disk with no row stays — it is what os-unmanage leaves (Cinder keeps
   it for a later manage) or what an operator put there — and temporary files of work that no
   longer runs are removed at once.
 
@@ -180,6 +181,8 @@ async def run_pass(agent: Agent) -> None:
             if _waited(agent, b["id"], now):
                 await agent.server.backup_created(b["id"], {}, NEVER_CAME)
 
+    await _remove_migrated_away(agent, desired["volumes"], observed, skip | set(migrating))
+
     for driver in agent.drivers.values():
         removed = await asyncio.to_thread(driver.remove_leftovers, agent.busy)
         if removed:
@@ -190,6 +193,23 @@ async def run_pass(agent: Agent) -> None:
             log.info("%s: removed leftovers of interrupted backups: %s", agent.host, ", ".join(removed))
     for gone in set(agent.first_seen) - waiting:
         del agent.first_seen[gone]
+
+
+async def _remove_migrated_away(agent: Agent, volumes: list[VolumeSpec], observed: dict[str, Observed],
+                                skip: set[str]) -> None:
+    """A disk on one backend of a volume whose row lives on another backend of this host is
+    what a migration left: the source after a success whose delete was lost, the target after
+    a failure. Nothing else makes one (clones and volumes from snapshots stay on their source's
+    backend), so it goes; volumes in a migration now, or busy, are left alone."""
+    for v in volumes:
+        if v["id"] in skip:
+            continue
+        for name, seen in observed.items():
+            # Older than the grace period only: a disk a migration has just made may be newer
+            # than the desired state read at the start of the pass.
+            if name != _backend(v["host"]) and seen.volumes.get(v["id"], 0.0) > agent.grace:
+                log.info("%s: removing the disk of volume %s left on %s by its migration", agent.host, v["id"], name)
+                await asyncio.to_thread(agent.drivers[name].delete_volume, v)
 
 
 async def _abandoned(agent: Agent, method: str, kwargs: dict[str, Any]) -> None:
