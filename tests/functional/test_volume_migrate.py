@@ -14,6 +14,7 @@ same directories), so a qcow2 → qcow2 copy is compared byte for byte.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import time
@@ -92,24 +93,30 @@ def spec(volume: dict[str, Any], backend: str) -> VolumeSpec:
                       provider_location=None, volume_type_id="", extra_specs={}, multiattach=False)
 
 
-def write_pattern(cloud: RunningCloud, volume: dict[str, Any], backend: str, tmp: Path) -> bytes:
-    """Random bytes at the start and at 600 MiB, the rest zero, written through the driver."""
-    head, tail = os.urandom(3 * MiB + 17), os.urandom(MiB)
+def write_pattern(cloud: RunningCloud, volume: dict[str, Any], backend: str, tmp: Path, bulk_mib: int = 0) -> bytes:
+    """Random bytes at the start, ``bulk_mib`` MiB more from 8 MiB (a copy that takes a while),
+    and 1 MiB at 600 MiB, the rest zero, written through the driver."""
     raw = tmp / "pattern.raw"
     with open(raw, "wb") as f:
         f.truncate(volume["size"] * 1024 * MiB)
-        f.write(head)
+        f.write(os.urandom(3 * MiB + 17))
+        f.seek(8 * MiB)
+        for _ in range(bulk_mib):
+            f.write(os.urandom(MiB))
         f.seek(600 * MiB)
-        f.write(tail)
+        f.write(os.urandom(MiB))
     driver(cloud, backend).write_raw_from(spec(volume, backend), raw, "raw")
-    return read_back(cloud, volume, backend)
+    return read_back(cloud, volume, backend, bulk_mib)
 
 
-def read_back(cloud: RunningCloud, volume: dict[str, Any], backend: str) -> bytes:
+def read_back(cloud: RunningCloud, volume: dict[str, Any], backend: str, bulk_mib: int = 0) -> bytes:
+    """The first 4 MiB, the sha256 of the bulk, the MiB at 600 MiB."""
     with driver(cloud, backend).read_raw(spec(volume, backend)) as f:
         first = f.read(4 * MiB)
+        f.seek(8 * MiB)
+        bulk = hashlib.sha256(f.read(bulk_mib * MiB)).digest()
         f.seek(600 * MiB)
-        return first + f.read(MiB)
+        return first + bulk + f.read(MiB)
 
 
 def disk(cloud: RunningCloud, backend: str, volume_id: str) -> bool:
@@ -224,14 +231,15 @@ def test_refusals_are_cinders_400s_and_change_nothing(mcloud: RunningCloud, mdem
     assert madmin.delete(f"volumes/{vid}").status_code == 202
 
 
-@pytest.mark.parametrize("kill_after", [0.0, 0.15, 0.5])
+@pytest.mark.parametrize("kill_after", [0.0, 0.3, 1.0])
 def test_a_kill_during_a_migration_ends_it_in_a_final_state(mcloud: RunningCloud, madmin: httpx.Client,
                                                             tmp_path: Path, kill_after: float) -> None:
     volume = create_volume(madmin, 1, name=f"killed-{kill_after}")
     wait_volume(madmin, volume["id"])
     here = admin_view(madmin, volume["id"])["os-vol-host-attr:host"].split("#")[1]
     there = "b" if here == "a" else "a"
-    pattern = write_pattern(mcloud, volume, here, tmp_path)
+    # 300 MiB of data: the copy takes long enough for the later kill points to land in it.
+    pattern = write_pattern(mcloud, volume, here, tmp_path, bulk_mib=300)
     resp = _migrate(madmin, volume["id"], {"host": f"store@{there}#{there}"})
     assert resp.status_code == 202, resp.text
     time.sleep(kill_after)  # the kill point itself, not synchronisation
@@ -242,7 +250,7 @@ def test_a_kill_during_a_migration_ends_it_in_a_final_state(mcloud: RunningCloud
                            and v["status"] == "available" and v, timeout=60, what="the migration ended")
         lives = final["os-vol-host-attr:host"].split("#")[1]
         assert lives == (there if final["migration_status"] == "success" else here), final
-        assert read_back(mcloud, volume, lives) == pattern
+        assert read_back(mcloud, volume, lives, 300) == pattern
         other = there if lives == here else here
         wait_until(lambda: not disk(mcloud, other, volume["id"]), timeout=60,
                    what=f"no disk of {volume['id']} left on {other}")
