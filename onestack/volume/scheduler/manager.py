@@ -193,18 +193,16 @@ class VolumeSchedulerManager:
             log.warning("volume %s: cast to agent %s failed: %s", spec["volume_id"], placed.agent_host, exc)
 
     async def retype(self, volume_id: str, new_type_id: str, migration_policy: str) -> None:
-        moving = await self.db.write(retype, volume_id, new_type_id, migration_policy, self.filters, self.weighers,
-                                     self.config.volume.service_down_time)
-        if moving is None:
-            return
-        try:
-            await self.agents.create_volume(host=moving.agent_host, volume=moving.volume, source=moving.source)
-        except Exception as exc:  # noqa: BLE001 - the target agent's reconcile pass finds it (migrations_to)
-            log.warning("volume %s: cast of its migration to %s failed: %s", volume_id, moving.agent_host, exc)
+        await self._copy(volume_id, await self.db.write(retype, volume_id, new_type_id, migration_policy,
+                                                        self.filters, self.weighers,
+                                                        self.config.volume.service_down_time))
 
     async def migrate_volume(self, volume_id: str, host: str) -> None:
-        moving = await self.db.write(migrate, volume_id, host, self.filters, self.weighers,
-                                     self.config.volume.service_down_time)
+        await self._copy(volume_id, await self.db.write(migrate, volume_id, host, self.filters, self.weighers,
+                                                        self.config.volume.service_down_time))
+
+    async def _copy(self, volume_id: str, moving: Migration | None) -> None:
+        """Cast a migration's copy to the target's agent."""
         if moving is None:
             return
         try:
