@@ -36,6 +36,11 @@ class ImageUnacceptable(Invalid):
         super().__init__(f"Image {image_id} is unacceptable: {reason}")
 
 
+class InvalidHost(Invalid):
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Invalid host: {reason}")
+
+
 class InvalidSnapshot(Invalid):
     def __init__(self, reason: str) -> None:
         super().__init__(f"Invalid snapshot: {reason}")

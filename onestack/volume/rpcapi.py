@@ -20,7 +20,7 @@ Everything that travels is plain JSON: the shapes below.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from onestack.core.rpc import RpcAPI, call, cast, fanout
 
@@ -114,6 +114,8 @@ class DesiredState(TypedDict):
     volumes: list[VolumeSpec]  # every volume placed on the host's backends
     snapshots: list[SnapshotSpec]  # every snapshot of those volumes
     backups: list[BackupSpec]  # every backup the host made
+    # Volumes being migrated onto the host, as the target's create_volume has them.
+    migrations: NotRequired[list[VolumeSpec]]
 
 
 class RequestSpec(TypedDict):
@@ -146,6 +148,11 @@ class VolumeSchedulerAPI(RpcAPI):
     async def retype(self, volume_id: str, new_type_id: str, migration_policy: str) -> None:
         """Find a pool for the new type: the same backend keeps the data in place, another
         (policy ``on-demand``) migrates it there; none → the volume returns to its previous status."""
+
+    @cast
+    async def migrate_volume(self, volume_id: str, host: str) -> None:
+        """An admin's ``os-migrate_volume`` (``starting``): when ``host`` (a pool, or a backend)
+        passes the volume's type, cast the copy to its agent; else ``migration_status`` ``error``."""
 
 
 # --- the agents -----------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from onestack.volume.rpcapi import (
     VolumeServerAPI,
     VolumeSpec,
 )
-from onestack.volume.service import completions, heartbeats, reimage
+from onestack.volume.service import completions, heartbeats, migration, reimage
 from onestack.volume.service.specs import agent_host
 
 log = logging.getLogger("onestack.volume.server_rpc")
@@ -111,7 +111,7 @@ class VolumeServer:
             await self.db.write(heartbeats.report_state, host, backends)
 
     async def desired_state(self, host: str) -> DesiredState:
-        return await self.db.read(heartbeats.desired_state, host)
+        return await self.db.read(migration.desired_state, host)
 
     async def volume_created(self, volume_id: str, update: ModelUpdate, error: str | None) -> None:
         old = await self.db.write(completions.created_or_migrated, volume_id, update or ModelUpdate(), error)

@@ -399,6 +399,7 @@ SEEDS.update({
         {"os-extend": {"new_size": 2}}, {"os-set_bootable": {"bootable": True}},
         {"os-update_readonly_flag": {"readonly": False}}, {"os-set_image_metadata": {"metadata": {"k": "v"}}},
         {"os-retype": {"new_type": "{vtype}", "migration_policy": "never"}},
+        {"os-migrate_volume": {"host": "nowhere@x#x", "force_host_copy": False, "lock_volume": False}},
         {"os-reimage": {"image_id": "{image}", "reimage_reserved": False}}],
     ("POST", f"{C}/volumes/{{volume_id}}/metadata"): [{"metadata": {"k": "v"}}],
     ("PUT", f"{C}/volumes/{{volume_id}}/metadata"): [{"metadata": {"k": "v"}}],

@@ -136,16 +136,21 @@ DEFAULT_SCHEDULER_FILTERS = (
 
 @dataclass(frozen=True)
 class ComputeOptions:
-    """onestack [compute] settings of the normal pass: two simulated hosts, so that Tempest's
-    migration, evacuation and host-spreading tests have somewhere to go."""
+    """onestack settings of the normal pass: two simulated compute hosts, so that Tempest's
+    migration, evacuation and host-spreading tests have somewhere to go, and two volume
+    backends, so that its multi-backend and retype-with-migration tests do."""
 
     hosts: int = 2
+    volume_backends: str = "file-1,file-2"
 
     def onestack_toml(self) -> str:
         return "\n".join([
             "# Written by tools/conformance for the normal pass.",
             "[compute]",
             f"hosts = {self.hosts}",
+            "",
+            "[volume]",
+            f'backends = "{self.volume_backends}"',
             "",
         ])
 

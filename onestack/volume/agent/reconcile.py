@@ -12,8 +12,12 @@ its status), the journal of accepted work and what the drivers hold:
   ``error``) and a ``creating`` backup with no work;
 - a ``managing`` volume or snapshot with no work for longer than the grace period goes to
   ``error_managing``;
-- a disk whose creation was journalled and whose row is gone (deleted while it was being made)
-  is removed; any other disk with no row stays — it is what os-unmanage leaves (Cinder keeps
+- a volume being migrated onto this host (``migrations``) is copied again when its journalled
+  copy did not finish, reported made when its disk is there, and reported lost (the migration
+  ends in ``error``) after the grace period otherwise;
+- a disk whose creation was journalled and whose row is gone (deleted while it was being made),
+  or lives elsewhere (a migration here that failed), is removed, as is a disk on one backend
+  of a volume whose row is on another backend of this host (what a migration left); any other disk with no row stays — it is what os-unmanage leaves (Cinder keeps
   it for a later manage) or what an operator put there — and temporary files of work that no
   longer runs are removed at once.
 
@@ -88,6 +92,8 @@ async def run_pass(agent: Agent) -> None:
         "snapshot": {s["id"]: s["status"] for s in desired["snapshots"]},
         "backup": {b["id"]: b["status"] for b in desired["backups"]},
     }
+    migrating = {m["id"]: m for m in desired.get("migrations", [])}
+    hosts = {v["id"]: v["host"] for v in desired["volumes"]}
     observed: dict[str, Observed] = {}
     for name, driver in agent.drivers.items():
         observed[name] = await asyncio.to_thread(driver.observed)
@@ -97,13 +103,15 @@ async def run_pass(agent: Agent) -> None:
         kind, status = WAITS_IN.get(method, ("", ""))
         if obj_id in busy:
             journalled.add(obj_id)
-        elif statuses.get(kind, {}).get(obj_id) == status:
+        elif statuses.get(kind, {}).get(obj_id) == status or (method == "create_volume" and obj_id in migrating):
             journalled.add(obj_id)
             log.info("%s: %s %s again (accepted before and not reported)", agent.host, method, obj_id)
             agent.spawn(obj_id, method, kwargs)
         else:
             agent._forget(obj_id, method)
-            if method in ("create_volume", "create_snapshot") and obj_id not in statuses[kind]:
+            if method in ("create_volume", "create_snapshot") and (
+                    obj_id not in statuses[kind]
+                    or (method == "create_volume" and hosts[obj_id] != kwargs["volume"]["host"])):
                 await _abandoned(agent, method, kwargs)
     skip = busy | journalled
     now = time.monotonic()
@@ -134,6 +142,16 @@ async def run_pass(agent: Agent) -> None:
             if _waited(agent, v["id"], now):
                 await agent.server.volume_reimaged(v["id"], {}, NEVER_CAME)
 
+    for m in migrating.values():
+        if m["id"] in skip:
+            continue
+        if m["id"] in observed.get(_backend(m["host"]), Observed()).volumes:
+            agent.spawn(m["id"], "create_volume", {"volume": m, "source": {}})  # copied: report it
+        else:
+            waiting.add(m["id"])
+            if _waited(agent, m["id"], now):
+                await agent.server.volume_created(m["id"], {}, NEVER_CAME)
+
     volume_by_id = {v["id"]: v for v in desired["volumes"]}
     for snap in desired["snapshots"]:
         volume = volume_by_id.get(snap["volume_id"])
@@ -163,6 +181,8 @@ async def run_pass(agent: Agent) -> None:
             if _waited(agent, b["id"], now):
                 await agent.server.backup_created(b["id"], {}, NEVER_CAME)
 
+    await _remove_migrated_away(agent, desired["volumes"], observed, skip | set(migrating))
+
     for driver in agent.drivers.values():
         removed = await asyncio.to_thread(driver.remove_leftovers, agent.busy)
         if removed:
@@ -175,6 +195,23 @@ async def run_pass(agent: Agent) -> None:
         del agent.first_seen[gone]
 
 
+async def _remove_migrated_away(agent: Agent, volumes: list[VolumeSpec], observed: dict[str, Observed],
+                                skip: set[str]) -> None:
+    """A disk on one backend of a volume whose row lives on another backend of this host is
+    what a migration left: the source after a success whose delete was lost, the target after
+    a failure. Nothing else makes one (clones and volumes from snapshots stay on their source's
+    backend), so it goes; volumes in a migration now, or busy, are left alone."""
+    for v in volumes:
+        if v["id"] in skip:
+            continue
+        for name, seen in observed.items():
+            # Older than the grace period only: a disk a migration has just made may be newer
+            # than the desired state read at the start of the pass.
+            if name != _backend(v["host"]) and seen.volumes.get(v["id"], 0.0) > agent.grace:
+                log.info("%s: removing the disk of volume %s left on %s by its migration", agent.host, v["id"], name)
+                await asyncio.to_thread(agent.drivers[name].delete_volume, v)
+
+
 async def _abandoned(agent: Agent, method: str, kwargs: dict[str, Any]) -> None:
     """The disk of a create whose row went meanwhile (the journal proves the agent made it)."""
     volume: VolumeSpec = kwargs["volume"]
@@ -182,7 +219,7 @@ async def _abandoned(agent: Agent, method: str, kwargs: dict[str, Any]) -> None:
     if driver is None:
         return
     if method == "create_volume":
-        log.info("%s: removing disk of volume %s (deleted while being made)", agent.host, volume["id"])
+        log.info("%s: removing disk of volume %s (deleted or migrated elsewhere meanwhile)", agent.host, volume["id"])
         await asyncio.to_thread(driver.delete_volume, volume)
     else:
         snapshot: SnapshotSpec = kwargs["snapshot"]

@@ -18,9 +18,10 @@ from onestack.core.api.http import json_response
 from onestack.core.bus import BusTimeout, RemoteError
 from onestack.volume.api.common import Req, VolumeRoutes, as_bool, caller
 from onestack.volume.api.volumes import cast_delete
-from onestack.volume.errors import ImageNotFound, InvalidParameterValue
+from onestack.volume.errors import ImageNotFound, InvalidInput, InvalidParameterValue
 from onestack.volume.rpcapi import VolumeSpec
 from onestack.volume.service import attachments as attach_svc
+from onestack.volume.service import migration
 from onestack.volume.service import reimage as reimage_svc
 from onestack.volume.service import volume_actions as actions
 from onestack.volume.service import volumes as volumes_svc
@@ -194,6 +195,32 @@ async def retype(req: Req, volume_id: str, arg: Any) -> Response:
         except Exception:
             await req.write(actions.retype_failed, volume_id)
             raise
+    return _accepted()
+
+
+@action("os-migrate_volume")
+async def migrate_volume(req: Req, volume_id: str, arg: Any) -> Response:
+    clusters = req.at_least(3, 16)
+    props: dict[str, Any] = {"host": {"type": ["string", "null"] if clusters else "string", "maxLength": 255},
+                             "force_host_copy": _BOOLEAN, "lock_volume": _BOOLEAN}
+    if clusters:
+        props["cluster"] = {"type": ["string", "null"], "maxLength": 255}
+    body = _object(req, "os-migrate_volume", arg, props, () if clusters else ("host",))
+    host, cluster = body.get("host"), body.get("cluster")
+    if bool(host) == bool(cluster):  # Cinder's get_cluster_host
+        raise InvalidInput("One and only one of cluster and host must be set." if clusters
+                           else "Host field is missing.")
+    as_bool(body.get("force_host_copy", False), "force_host_copy")  # checked; every copy here is generic
+    lock = as_bool(body.get("lock_volume", False), "lock_volume")
+    await _authorize(req, volume_id, ADMIN + "migrate_volume")
+    await req.write(migration.begin, await caller(req), volume_id, host, cluster, lock)
+    try:
+        if req.state.scheduler is None:
+            raise RuntimeError("no scheduler")
+        await req.state.scheduler.migrate_volume(volume_id=volume_id, host=host or "")
+    except Exception:
+        await req.write(migration.not_started, volume_id)
+        raise
     return _accepted()
 
 

@@ -107,13 +107,32 @@ def retype(s: Session, volume_id: str, new_type_id: str, migration_policy: str,
         v.multiattach = request.extra_specs.get("multiattach", "").strip().lower() == "<is> true"
     elif migration_policy == "on-demand" and (target := _migration_target(s, v, passing)) is not None:
         volume, source = migration.start(s, v, target, new_type_id)
-        return Migration(agent_host(v.host) or "", volume, source)
+        return Migration(agent_host(target) or "", volume, source)
     else:
         log.warning("volume %s: no backend for type %s (policy %s)", v.id, new_type_id, migration_policy)
     v.status = v.previous_status if v.previous_status in ("available", "in-use") else (
         "in-use" if v.attach_status == "attached" else "available")
     v.updated_at = now()
     return None
+
+
+def migrate(s: Session, volume_id: str, host: str, filters: Sequence[PoolFilter], weighers: Sequence[PoolWeigher],
+            service_down_time: float) -> Migration | None:
+    """An ``os-migrate_volume`` (``starting``): the destination ``host`` (a pool, or a backend and
+    its best pool) must pass the volume's own type, as Cinder's ``host_passes_filters``; else
+    ``migration_status`` ``error``. The Migration returned is the target agent's work."""
+    v = s.get(models.Volume, volume_id)
+    if v is None or v.migration_status != migration.STARTING:
+        return None
+    request = Request(size=v.size, extra_specs=extra_specs(s, v.volume_type_id), availability_zone=None)
+    passing = [p for p in candidates(live_pools(s, service_down_time, now()), request, filters, weighers)
+               if host in (p.name, p.backend_host) and p.name != v.host]  # never onto itself
+    if not passing:
+        log.warning("volume %s: %s does not take it (no valid backend); its migration fails", v.id, host)
+        migration.not_started(s, v.id)
+        return None
+    volume, source = migration.start(s, v, passing[0].name, v.volume_type_id)
+    return Migration(passing[0].agent_host or agent_host(passing[0].name) or "", volume, source)
 
 
 def _migration_target(s: Session, v: models.Volume, passing: Sequence[PoolState]) -> str | None:
@@ -174,17 +193,28 @@ class VolumeSchedulerManager:
             log.warning("volume %s: cast to agent %s failed: %s", spec["volume_id"], placed.agent_host, exc)
 
     async def retype(self, volume_id: str, new_type_id: str, migration_policy: str) -> None:
-        moving = await self.db.write(retype, volume_id, new_type_id, migration_policy, self.filters, self.weighers,
-                                     self.config.volume.service_down_time)
+        await self._copy(volume_id, await self.db.write(retype, volume_id, new_type_id, migration_policy,
+                                                        self.filters, self.weighers,
+                                                        self.config.volume.service_down_time))
+
+    async def migrate_volume(self, volume_id: str, host: str) -> None:
+        await self._copy(volume_id, await self.db.write(migrate, volume_id, host, self.filters, self.weighers,
+                                                        self.config.volume.service_down_time))
+
+    async def _copy(self, volume_id: str, moving: Migration | None) -> None:
+        """Cast a migration's copy to the target's agent."""
         if moving is None:
             return
         try:
             await self.agents.create_volume(host=moving.agent_host, volume=moving.volume, source=moving.source)
-        except Exception as exc:  # noqa: BLE001 - the volume stays migrating; an admin resets it
+        except Exception as exc:  # noqa: BLE001 - the target agent's reconcile pass finds it (migrations_to)
             log.warning("volume %s: cast of its migration to %s failed: %s", volume_id, moving.agent_host, exc)
 
     async def reschedule(self, older_than: float) -> int:
         """Place again every volume whose request was lost; how many were found."""
+        failed = await self.db.write(migration.abandoned_starts, older_than)
+        if failed:
+            log.warning("%d migrations never reached the scheduler: now in error", failed)
         specs = await self.db.read(unplaced, older_than)
         for spec in specs:
             log.info("volume %s: still unplaced, scheduling it again", spec["volume_id"])

@@ -1,0 +1,257 @@
+"""Volume migration between backends in a running cloud with two file backends (``a``, ``b``)
+on one agent host: admin's ``os-migrate_volume`` (``openstack volume migrate --host``) and a
+retype with policy ``on-demand`` (``openstack volume set --type --retype-policy``) keep the
+volume's id and bytes, move ``os-vol-host-attr:host``, end ``migration_status`` ``success`` and
+remove the source disk; Cinder's refusals are 400s that change nothing; a destination that
+does not pass the volume's type ends the migration in ``error`` with the volume intact; and
+after a ``kill -9`` of the cloud at points of a migration, the restarted cloud ends it
+``success`` or ``error`` with the bytes intact where the volume's row says, and no disk left on
+the other backend.
+
+The data is written and read through the file driver (the same class the agent runs, on the
+same directories), so a qcow2 → qcow2 copy is compared byte for byte.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from onestack.volume.agent.file import FileDriver
+from onestack.volume.rpcapi import VolumeSpec
+from tests.functional.cloud import RunningCloud, make_cloud, wait_until
+from tests.functional.volume_support import cinder, create_volume, wait_volume
+
+ENV = {
+    "ONESTACK_VOLUME__BACKENDS": "a,b",
+    "ONESTACK_VOLUME__HOST": "store",
+    "ONESTACK_VOLUME__REPORT_INTERVAL": "1",
+    # Repair quickly after a restart (the agent's grace is its minimum, 5 s).
+    "ONESTACK_VOLUME__RECONCILE_INTERVAL": "0.3",
+    "ONESTACK_NETWORK__BOOTSTRAP_NETWORKS": "false",
+}
+MiB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def mcloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
+    running = make_cloud(Path(tmp_path_factory.mktemp("volume-migrate")), ENV)
+    running.start()
+    yield running
+    running.close()
+
+
+@pytest.fixture(scope="module")
+def madmin(mcloud: RunningCloud) -> Iterator[httpx.Client]:
+    with cinder(mcloud, "devstack-admin") as client:
+        def up() -> bool:
+            resp = client.get("os-services", params={"binary": "cinder-volume"})
+            return {s["host"] for s in resp.json()["services"] if s["state"] == "up"} >= {"store@a", "store@b"}
+
+        wait_until(up, timeout=60, what="backends a and b up")
+        for name in ("a", "b"):
+            if client.get(f"types/{name}").status_code == 404:
+                resp = client.post("types", json={"volume_type": {
+                    "name": name, "extra_specs": {"volume_backend_name": name}}})
+                assert resp.status_code == 200, resp.text
+        yield client
+
+
+@pytest.fixture(scope="module")
+def mdemo(mcloud: RunningCloud, madmin: httpx.Client) -> Iterator[httpx.Client]:
+    with cinder(mcloud, "devstack") as client:
+        yield client
+
+
+class ScratchDriver(FileDriver):
+    """The agent's driver on the same directory, its temporaries outside it: the agent's
+    reconcile pass removes any temporary file of work it is not doing."""
+
+    def __init__(self, directory: Path, backend: str, scratch: Path) -> None:
+        super().__init__(directory, backend, host="store")
+        self.scratch = scratch
+        scratch.mkdir(exist_ok=True)
+
+    def _tmp(self, owner_id: str) -> Path:
+        return self.scratch / f"{owner_id}-{os.urandom(4).hex()}"
+
+
+def driver(cloud: RunningCloud, backend: str) -> FileDriver:
+    return ScratchDriver(cloud.data_dir / "volumes" / "store" / backend, backend, cloud.data_dir.parent / "scratch")
+
+
+def spec(volume: dict[str, Any], backend: str) -> VolumeSpec:
+    return VolumeSpec(id=volume["id"], size=volume["size"], host=f"store@{backend}#{backend}", status="available",
+                      provider_location=None, volume_type_id="", extra_specs={}, multiattach=False)
+
+
+def write_pattern(cloud: RunningCloud, volume: dict[str, Any], backend: str, tmp: Path, bulk_mib: int = 0) -> bytes:
+    """Random bytes at the start, ``bulk_mib`` MiB more from 8 MiB (a copy that takes a while),
+    and 1 MiB at 600 MiB, the rest zero, written through the driver."""
+    raw = tmp / "pattern.raw"
+    with open(raw, "wb") as f:
+        f.truncate(volume["size"] * 1024 * MiB)
+        f.write(os.urandom(3 * MiB + 17))
+        f.seek(8 * MiB)
+        for _ in range(bulk_mib):
+            f.write(os.urandom(MiB))
+        f.seek(600 * MiB)
+        f.write(os.urandom(MiB))
+    driver(cloud, backend).write_raw_from(spec(volume, backend), raw, "raw")
+    return read_back(cloud, volume, backend, bulk_mib)
+
+
+def read_back(cloud: RunningCloud, volume: dict[str, Any], backend: str, bulk_mib: int = 0) -> bytes:
+    """The first 4 MiB, the sha256 of the bulk, the MiB at 600 MiB."""
+    with driver(cloud, backend).read_raw(spec(volume, backend)) as f:
+        first = f.read(4 * MiB)
+        f.seek(8 * MiB)
+        bulk = hashlib.sha256(f.read(bulk_mib * MiB)).digest()
+        f.seek(600 * MiB)
+        return first + bulk + f.read(MiB)
+
+
+def disk(cloud: RunningCloud, backend: str, volume_id: str) -> bool:
+    return (cloud.data_dir / "volumes" / "store" / backend / f"volume-{volume_id}").exists()
+
+
+def admin_view(admin: httpx.Client, volume_id: str) -> dict[str, Any]:
+    resp = admin.get(f"volumes/{volume_id}")
+    assert resp.status_code == 200, resp.text
+    volume: dict[str, Any] = resp.json()["volume"]
+    return volume
+
+
+def migrated(admin: httpx.Client, volume_id: str, status: str = "success") -> dict[str, Any]:
+    return wait_until(lambda: (v := admin_view(admin, volume_id))["migration_status"] == status and v,
+                      timeout=60, what=f"migration of {volume_id} ends {status}")
+
+
+def test_migrate_moves_the_bytes_and_keeps_the_id(mcloud: RunningCloud, mdemo: httpx.Client,
+                                                  madmin: httpx.Client, tmp_path: Path) -> None:
+    volume = create_volume(mdemo, 1, name="moving")
+    wait_volume(mdemo, volume["id"])
+    source = admin_view(madmin, volume["id"])["os-vol-host-attr:host"]
+    here, there = ("a", "b") if source == "store@a#a" else ("b", "a")
+    pattern = write_pattern(mcloud, volume, here, tmp_path)
+
+    mcloud.cli("volume", "migrate", "--host", f"store@{there}#{there}", "--lock-volume", volume["id"],
+               json_out=False)
+    moved = migrated(madmin, volume["id"])
+    assert moved["os-vol-host-attr:host"] == f"store@{there}#{there}"
+    assert moved["os-vol-mig-status-attr:migstat"] == "success"
+    assert moved["status"] == "available" and moved["id"] == volume["id"]
+    assert read_back(mcloud, volume, there) == pattern
+    wait_until(lambda: not disk(mcloud, here, volume["id"]), timeout=30, what="the source disk removed")
+    # The owner sees the same volume, without the admin's attributes.
+    seen = wait_volume(mdemo, volume["id"])
+    assert "os-vol-host-attr:host" not in seen and seen["name"] == "moving"
+
+    # Back again with only the backend named (its pool is chosen): the bytes still match.
+    resp = madmin.post(f"volumes/{volume['id']}/action", json={"os-migrate_volume": {"host": f"store@{here}"}})
+    assert resp.status_code == 202, resp.text
+    wait_until(lambda: admin_view(madmin, volume["id"])["os-vol-host-attr:host"] == f"store@{here}#{here}",
+               timeout=60, what="the volume back on its first backend")
+    assert read_back(mcloud, volume, here) == pattern
+    wait_until(lambda: not disk(mcloud, there, volume["id"]), timeout=30, what="the second source disk removed")
+    assert madmin.delete(f"volumes/{volume['id']}").status_code == 202
+
+
+def test_retype_on_demand_through_the_cli_moves_the_bytes(mcloud: RunningCloud, mdemo: httpx.Client,
+                                                          madmin: httpx.Client, tmp_path: Path) -> None:
+    volume = create_volume(mdemo, 1, volume_type="a", name="retyped")
+    wait_volume(mdemo, volume["id"])
+    pattern = write_pattern(mcloud, volume, "a", tmp_path)
+    mcloud.cli("volume", "set", "--type", "b", "--retype-policy", "on-demand", volume["id"], cloud="devstack",
+               json_out=False)
+    done = wait_until(lambda: (v := admin_view(madmin, volume["id"]))["volume_type"] == "b" and v, timeout=60,
+                      what="the volume retyped to b")
+    assert done["os-vol-host-attr:host"] == "store@b#b" and done["migration_status"] == "success"
+    assert read_back(mcloud, volume, "b") == pattern
+    wait_until(lambda: not disk(mcloud, "a", volume["id"]), timeout=30, what="the old disk removed")
+    assert madmin.delete(f"volumes/{volume['id']}").status_code == 202
+
+
+def _migrate(client: httpx.Client, volume_id: str, body: Any, version: str = "3.0") -> httpx.Response:
+    return client.post(f"volumes/{volume_id}/action", json={"os-migrate_volume": body},
+                       headers={"OpenStack-API-Version": f"volume {version}"})
+
+
+def test_refusals_are_cinders_400s_and_change_nothing(mcloud: RunningCloud, mdemo: httpx.Client,
+                                                      madmin: httpx.Client) -> None:
+    volume = create_volume(mdemo, 1, volume_type="a", name="stays")
+    wait_volume(mdemo, volume["id"])
+    vid = volume["id"]
+    cases: list[tuple[Any, str, str]] = [
+        ({"host": "store@a#a"}, "3.0", "destination host/cluster must be different than the current one"),
+        ({"host": "store@a"}, "3.0", "destination host/cluster must be different than the current one"),
+        ({"host": "nowhere@x#x"}, "3.0", "Invalid host: No available service named nowhere@x#x"),
+        ({}, "3.0", "'host' is a required property"),
+        ({"host": "store@b#b", "lock_volume": "maybe"}, "3.0", "lock_volume"),
+        ({"host": "store@b#b", "bogus": 1}, "3.0", "Additional properties are not allowed"),
+        ({"host": "store@b#b", "cluster": "c"}, "3.16", "One and only one of cluster and host must be set."),
+        ({"cluster": "c"}, "3.16", "Invalid host: No available service named c"),
+        ({"host": None}, "3.16", "One and only one of cluster and host must be set."),
+    ]
+    for body, version, message in cases:
+        resp = _migrate(madmin, vid, body, version)
+        assert resp.status_code == 400, (body, resp.text)
+        assert message in resp.json()["badRequest"]["message"], (body, resp.text)
+    # Not an admin: the policy refuses.
+    assert _migrate(mdemo, vid, {"host": "store@b#b"}).status_code == 403
+    # A volume with a snapshot stays where it is.
+    snap = mdemo.post("snapshots", json={"snapshot": {"volume_id": vid, "name": "pin"}})
+    assert snap.status_code == 202, snap.text
+    snap_id = snap.json()["snapshot"]["id"]
+    wait_until(lambda: mdemo.get(f"snapshots/{snap_id}").json()["snapshot"]["status"] == "available", timeout=60,
+               what="the snapshot available")
+    resp = _migrate(madmin, vid, {"host": "store@b#b"})
+    assert resp.status_code == 400 and "have snapshots" in resp.text
+    after = admin_view(madmin, vid)
+    assert after["migration_status"] is None and after["status"] == "available"
+    assert after["os-vol-host-attr:host"] == "store@a#a" and not disk(mcloud, "b", vid)
+    assert mdemo.delete(f"snapshots/{snap_id}").status_code == 202
+    wait_until(lambda: mdemo.get(f"snapshots/{snap_id}").status_code == 404, timeout=60, what="snapshot gone")
+
+    # A destination that does not pass the volume's type (pinned to a): 202, then error, intact.
+    resp = _migrate(madmin, vid, {"host": "store@b#b", "lock_volume": True})
+    assert resp.status_code == 202, resp.text
+    failed = migrated(madmin, vid, "error")
+    assert failed["status"] == "available" and failed["os-vol-host-attr:host"] == "store@a#a"
+    assert disk(mcloud, "a", vid) and not disk(mcloud, "b", vid)
+    # error is not an active migration: the volume can still be deleted.
+    assert madmin.delete(f"volumes/{vid}").status_code == 202
+
+
+@pytest.mark.parametrize("kill_after", [0.0, 0.3, 1.0])
+def test_a_kill_during_a_migration_ends_it_in_a_final_state(mcloud: RunningCloud, madmin: httpx.Client,
+                                                            tmp_path: Path, kill_after: float) -> None:
+    volume = create_volume(madmin, 1, name=f"killed-{kill_after}")
+    wait_volume(madmin, volume["id"])
+    here = admin_view(madmin, volume["id"])["os-vol-host-attr:host"].split("#")[1]
+    there = "b" if here == "a" else "a"
+    # 300 MiB of data: the copy takes long enough for the later kill points to land in it.
+    pattern = write_pattern(mcloud, volume, here, tmp_path, bulk_mib=300)
+    resp = _migrate(madmin, volume["id"], {"host": f"store@{there}#{there}"})
+    assert resp.status_code == 202, resp.text
+    time.sleep(kill_after)  # the kill point itself, not synchronisation
+    assert mcloud.stop(signal.SIGKILL) == -signal.SIGKILL
+    mcloud.start()
+    with cinder(mcloud, "devstack-admin") as admin:
+        final = wait_until(lambda: (v := admin_view(admin, volume["id"]))["migration_status"] in ("success", "error")
+                           and v["status"] == "available" and v, timeout=60, what="the migration ended")
+        lives = final["os-vol-host-attr:host"].split("#")[1]
+        assert lives == (there if final["migration_status"] == "success" else here), final
+        assert read_back(mcloud, volume, lives, 300) == pattern
+        other = there if lives == here else here
+        wait_until(lambda: not disk(mcloud, other, volume["id"]), timeout=60,
+                   what=f"no disk of {volume['id']} left on {other}")
+        assert admin.delete(f"volumes/{volume['id']}").status_code == 202
