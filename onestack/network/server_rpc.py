@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from sqlalchemy import event, inspect, or_, select
+from sqlalchemy import event, inspect, or_, select, union
 from sqlalchemy.orm import Session
 
 from onestack.core.bus import Bus, Subscription
@@ -57,14 +57,18 @@ class _Changes:
         if _ALL in hosts:
             return {_ALL}
         port, psg, rule = models.Port, models.PortSecurityGroup, models.SecurityGroupRule
+        bound = port.binding_host_id != ""
+        parts = []  # one round trip for both questions: this runs at the end of every write
         if self.networks or self.ports:
-            hosts.update(s.scalars(select(port.binding_host_id).distinct().where(
-                or_(port.network_id.in_(sorted(self.networks)), port.id.in_(sorted(self.ports))))))
+            parts.append(select(port.binding_host_id).where(
+                bound, or_(port.network_id.in_(sorted(self.networks)), port.id.in_(sorted(self.ports)))))
         if self.groups:
             groups = sorted(self.groups)
             referring = select(rule.security_group_id).where(rule.remote_group_id.in_(groups))
-            hosts.update(s.scalars(select(port.binding_host_id).distinct().join(psg, psg.port_id == port.id).where(
-                or_(psg.security_group_id.in_(groups), psg.security_group_id.in_(referring)))))
+            parts.append(select(port.binding_host_id).join(psg, psg.port_id == port.id).where(
+                bound, or_(psg.security_group_id.in_(groups), psg.security_group_id.in_(referring))))
+        if parts:
+            hosts.update(s.scalars(parts[0].distinct() if len(parts) == 1 else union(*parts)))
         hosts.discard("")
         return hosts
 

@@ -2,10 +2,10 @@
 
 An address is one ``network_ip_allocations`` row; its primary key (subnet, address) is what keeps
 two ports from holding one address, whatever the database and however many writers. The next
-free address is found from the subnet's allocations (the first free ones in its pools, walked
-from the allocations, never the whole range); a writer that loses the race for it (another
-transaction committed it first) gets the primary-key conflict inside a savepoint and tries
-another. On SQLite writers are serialised, so what a writer reads is what it can insert.
+free address is found by probing the allocations one window of candidates at a time from a
+per-process cursor (next_free.py), never by reading them all; a writer that loses the race for it
+(another transaction committed it first) gets the primary-key conflict inside a savepoint and
+tries another. On SQLite writers are serialised, so what a writer reads is what it can insert.
 
 IPv6 SLAAC and DHCPv6-stateless subnets give every (non-router) port on the network an EUI-64
 address computed from its MAC; nothing chooses it.
@@ -35,6 +35,7 @@ from onestack.network.errors import (
     IpAddressGenerationFailureNoMatchingSubnet,
     SubnetNotFound,
 )
+from onestack.network.service import next_free
 
 IP = ipaddress.IPv4Address | ipaddress.IPv6Address
 Net = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -260,25 +261,6 @@ def _insert(s: Session, row: models.IPAllocation) -> bool:
         return False
 
 
-def _taken(s: Session, subnet_id: str) -> set[int]:
-    return {int(ipaddress.ip_address(a)) for a in s.scalars(select(A.ip_address).where(A.subnet_id == subnet_id))}
-
-
-def _free(info: SubnetInfo, taken: set[int], skip: set[int], limit: int = 8) -> list[int]:
-    """Up to ``limit`` free addresses from the start of the pools: each step passes an allocation or
-    finds a free address, so the walk is bounded by the subnet's allocations, not its size."""
-    out: list[int] = []
-    for first, last in info.pools:
-        n = first
-        while n <= last and len(out) < limit:
-            if n not in taken and n not in skip:
-                out.append(n)
-            n += 1
-        if len(out) >= limit:
-            break
-    return out
-
-
 def allocate_given(s: Session, info: SubnetInfo, ip: str, port_id: str) -> str:
     ip = str(ipaddress.ip_address(ip))
     if _sqlite(s) and s.get(A, (info.id, ip)) is not None:
@@ -292,17 +274,20 @@ def allocate_free(s: Session, info: SubnetInfo, port_id: str) -> str | None:
     """The next free address of the subnet's pools, allocated to ``port_id``; None if exhausted."""
     lost: set[int] = set()
     while True:
-        free = _free(info, _taken(s, info.id), lost)
+        free = next_free.find(s, info.id, info.row.ip_version, info.pools, lost)
         if not free:
             return None
         if len(lost) >= MAX_LOST and s.get(models.Subnet, info.id) is None:
             raise SubnetNotFound(info.id)  # deleted under us: every insert fails on its foreign key
         # The lowest first; after losing a race, a random one of the next few spreads the racers out.
-        n = random.choice(free) if lost else free[0]
+        n = next_free.claim(s, info.id, random.sample(free, len(free)) if lost else free)
+        if n is None:
+            continue  # this process's other writers took them all meanwhile
         ip = str(_addr(n, info.row.ip_version))
         if _insert(s, A(subnet_id=info.id, ip_address=ip, port_id=port_id, network_id=info.row.network_id)):
             return ip
         LOG.debug("lost the race for %s on subnet %s; trying another", ip, info.id)
+        next_free.unclaim(info.id, n)
         lost.add(n)
 
 
@@ -327,10 +312,20 @@ def allocate(s: Session, wanted: Sequence[Wanted], port_id: str, network_id: str
 def release(s: Session, port_id: str, pairs: Sequence[tuple[str, str]] | None = None) -> None:
     """Give back ``pairs`` (subnet id, address) of the port, or all its addresses."""
     if pairs is None:
-        s.execute(delete(A).where(A.port_id == port_id))
-        return
+        stmt = delete(A).where(A.port_id == port_id)
+        if s.get_bind().dialect.delete_returning:
+            pairs = [(sid, ip) for sid, ip in s.execute(stmt.returning(A.subnet_id, A.ip_address))]
+        else:
+            pairs = held(s, port_id)
+            s.execute(stmt)
+    else:
+        for subnet_id, ip in pairs:
+            s.execute(delete(A).where(A.port_id == port_id, A.subnet_id == subnet_id, A.ip_address == ip))
+    by_subnet: dict[str, list[str]] = {}
     for subnet_id, ip in pairs:
-        s.execute(delete(A).where(A.port_id == port_id, A.subnet_id == subnet_id, A.ip_address == ip))
+        by_subnet.setdefault(subnet_id, []).append(ip)
+    for subnet_id, ips in by_subnet.items():
+        next_free.released(subnet_id, ips)
 
 
 def held(s: Session, port_id: str) -> list[tuple[str, str]]:

@@ -62,9 +62,14 @@ def change_mac(s: Session, row: models.Port, base_mac: str, given: str | None) -
 
 
 def _settle(s: Session, row: models.Port, base_mac: str, given: str | None, stage: Any) -> None:
+    sqlite = _sqlite(s)
     for _ in range(ATTEMPTS):
-        mac = choose(s, row.network_id, base_mac, given)
-        if _sqlite(s):  # one writer at a time: what choose() read is current
+        if not sqlite:
+            # The (network, MAC) constraint decides below; asking first would cost a round trip per port.
+            mac = given if given is not None else random_mac(base_mac)
+        else:
+            mac = choose(s, row.network_id, base_mac, given)
+        if sqlite:  # one writer at a time: what choose() read is current
             row.mac_address = mac
             stage()
             s.flush()

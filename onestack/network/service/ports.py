@@ -151,22 +151,27 @@ def views(s: Session, caller: Caller, rows: Sequence[models.Port]) -> list[dict[
                                                .where(o.port_id.in_(ids))):
         opts[pid].append({"opt_name": name, "opt_value": value, "ip_version": version})
     tags = tags_of(s, TAG_TYPE, ids)
-    return [{
+    return [_view(r, fixed[r.id], groups[r.id], pairs[r.id], opts[r.id], tags[r.id]) for r in rows]
+
+
+def _view(r: models.Port, fixed: list[dict[str, str]], groups: list[str], pairs: list[dict[str, str]],
+          opts: list[dict[str, Any]], tags: list[str]) -> dict[str, Any]:
+    return {
         "id": r.id, "name": r.name, "network_id": r.network_id, "project_id": r.project_id,
         "tenant_id": r.project_id, "mac_address": r.mac_address, "admin_state_up": r.admin_state_up,
         "status": r.status, "device_id": r.device_id, "device_owner": r.device_owner,
         # Neutron's order: by the address as text, then the subnet.
-        "fixed_ips": sorted(fixed[r.id], key=lambda f: (f["ip_address"], f["subnet_id"])),
-        "allowed_address_pairs": sorted(pairs[r.id], key=lambda x: (x["ip_address"], x["mac_address"])),
-        "extra_dhcp_opts": sorted(opts[r.id], key=lambda x: (x["opt_name"], x["ip_version"])),
-        "security_groups": sorted(groups[r.id]), "port_security_enabled": r.port_security_enabled,
+        "fixed_ips": sorted(fixed, key=lambda f: (f["ip_address"], f["subnet_id"])),
+        "allowed_address_pairs": sorted(pairs, key=lambda x: (x["ip_address"], x["mac_address"])),
+        "extra_dhcp_opts": sorted(opts, key=lambda x: (x["opt_name"], x["ip_version"])),
+        "security_groups": sorted(groups), "port_security_enabled": r.port_security_enabled,
         "dns_name": r.dns_name, "ip_allocation": r.ip_allocation,
         "propagate_uplink_status": r.propagate_uplink_status,
         "binding:host_id": r.binding_host_id, "binding:vnic_type": r.binding_vnic_type,
         "binding:profile": loads(r.binding_profile, {}), "binding:vif_type": r.binding_vif_type,
         "binding:vif_details": loads(r.binding_vif_details, {}),
-        "tags": tags[r.id], **standard_view(r),
-    } for r in rows]
+        "tags": tags, **standard_view(r),
+    }
 
 
 def list_ports(s: Session, caller: Caller, q: ListQuery) -> list[dict[str, Any]]:
@@ -201,20 +206,25 @@ def _check_groups(s: Session, project_id: str, group_ids: Sequence[str]) -> list
     return ids
 
 
-def _store_groups(s: Session, port_id: str, group_ids: Sequence[str]) -> None:
-    s.execute(sql_delete(models.PortSecurityGroup).where(models.PortSecurityGroup.port_id == port_id))
+def _store_groups(s: Session, port_id: str, group_ids: Sequence[str], new: bool = False) -> None:
+    if not new:  # a new port has none to replace: one round trip saved per create
+        s.execute(sql_delete(models.PortSecurityGroup).where(models.PortSecurityGroup.port_id == port_id))
     for gid in group_ids:
         s.add(models.PortSecurityGroup(port_id=port_id, security_group_id=gid))
 
 
-def _store_pairs(s: Session, row: models.Port, pairs: Sequence[Mapping[str, Any]]) -> None:
-    s.execute(sql_delete(models.AllowedAddressPair).where(models.AllowedAddressPair.port_id == row.id))
+def _store_pairs(s: Session, row: models.Port, pairs: Sequence[Mapping[str, Any]],
+                 new: bool = False) -> list[dict[str, str]]:
+    """Replace the port's pairs; what is stored now (for the view)."""
+    if not new:
+        s.execute(sql_delete(models.AllowedAddressPair).where(models.AllowedAddressPair.port_id == row.id))
     seen: set[tuple[str, str]] = set()
     for pair in pairs:
         key = (str(pair["ip_address"]), str(pair.get("mac_address") or row.mac_address))
         if key not in seen:  # one given without a MAC may equal one given with the port's MAC
             seen.add(key)
             s.add(models.AllowedAddressPair(port_id=row.id, ip_address=key[0], mac_address=key[1]))
+    return [{"ip_address": ip, "mac_address": mac} for ip, mac in seen]
 
 
 def _merge_opts(s: Session, port_id: str, opts: Sequence[Mapping[str, Any]]) -> None:
@@ -258,9 +268,11 @@ def create(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any]
             raise PortSecurityAndIPRequiredForSecurityGroups()
         groups = []
     elif groups is None:
-        # Ports of network devices are trusted: no groups unless asked for.
+        # Ports of network devices are trusted: no groups unless asked for. The default group
+        # needs no check: it is the project's own.
         groups = [] if owner.startswith("network:") or not project_id else [security_groups.ensure_default(s, project_id)]
-    groups = _check_groups(s, project_id, groups)
+    else:
+        groups = _check_groups(s, project_id, groups)
     if project_id:
         quotas.check(s, project_id, "port")
     all_subnets = ipam.subnets_of(s, net.id)
@@ -284,12 +296,15 @@ def create(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any]
     stamp_new(row)
     macs.insert_with_mac(s, row, config.base_mac, attrs.get("mac_address"))
     wanted += ipam.auto_addresses(usable, row.mac_address, owner, [w.choices[0].id for w in wanted])
-    ipam.allocate(s, wanted, row.id, net.id)
-    _store_groups(s, row.id, groups)
-    _store_pairs(s, row, pairs)
-    _merge_opts(s, row.id, attrs.get("extra_dhcp_opts") or [])
+    allocated = ipam.allocate(s, wanted, row.id, net.id)
+    _store_groups(s, row.id, groups, new=True)
+    stored_pairs = _store_pairs(s, row, pairs, new=True)
+    if attrs.get("extra_dhcp_opts"):
+        _merge_opts(s, row.id, attrs["extra_dhcp_opts"])
+        return views(s, caller, [row])[0]
     s.flush()
-    return views(s, caller, [row])[0]
+    # Everything the view shows is at hand: no queries to read it back (a new port has no tags).
+    return _view(row, [{"subnet_id": sid, "ip_address": ip} for sid, ip in allocated], groups, stored_pairs, [], [])
 
 
 def create_many(s: Session, caller: Caller, items: Sequence[tuple[str, Mapping[str, Any]]],
@@ -408,8 +423,7 @@ def delete(s: Session, caller: Caller, port_id: str, revision: int | None = None
 
     floating_ips.disassociate_port(s, row.id)
     ipam.release(s, row.id)
-    for model in (models.PortSecurityGroup, models.AllowedAddressPair, models.ExtraDhcpOpt):
-        s.execute(sql_delete(model).where(model.port_id == row.id))
+    # Its groups, address pairs and DHCP options go with it (ON DELETE CASCADE).
     delete_tags(s, TAG_TYPE, row.id)
     nova_notifier.port_deleted(s, row)
     s.delete(row)

@@ -47,10 +47,13 @@ def check(s: Session, project_id: str, resource: str, adding: int = 1) -> None:
     """409 ``OverQuota`` if ``adding`` more of ``resource`` would pass the project's limit."""
     if not project_id:
         return  # network-owned: no project's quota
-    limit = limits(s, project_id).get(resource, -1)
-    if limit < 0:
-        return
-    if usage(s, project_id, resource) + adding > limit:
+    # The project's limit and its usage in one round trip (this runs on every create).
+    model, q = COUNTED[resource], models.Quota
+    used = select(func.count()).select_from(model).where(model.project_id == project_id).scalar_subquery()
+    own = select(q.limit).where(q.project_id == project_id, q.resource == resource).scalar_subquery()
+    count, own_limit = s.execute(select(used, own)).one()
+    limit = DEFAULTS.get(resource, -1) if own_limit is None else own_limit
+    if 0 <= limit < int(count or 0) + adding:
         raise OverQuota(resource)
 
 
