@@ -108,3 +108,44 @@ def test_every_services_migrations_apply_and_are_idempotent(db: Database) -> Non
     from onestack.identity.models import Base
 
     assert set(Base.metadata.tables) <= tables
+
+
+@pytest.fixture
+def pg(monkeypatch: pytest.MonkeyPatch) -> Database:
+    from tests.databases import postgres_database
+
+    import onestack.core.db as dbmod
+
+    monkeypatch.setattr(dbmod, "PING_AFTER_IDLE_S", 0.0)  # every reuse counts as after idle
+    databases = postgres_database()
+    database = Database(create_db_engine(next(databases)))
+    yield database  # type: ignore[misc]
+    database.dispose()
+    databases.close()
+
+
+def _backend(s: Session) -> int:
+    return int(s.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+
+def test_postgres_pool_replaces_a_connection_the_server_dropped(pg: Database) -> None:
+    first = pg.run_sync(_backend)
+    killer = create_db_engine(pg.engine.url.render_as_string(hide_password=False))
+    with killer.connect() as other:  # the server drops the pooled connection, idle in the pool
+        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        other.commit()
+    killer.dispose()
+    # The pool pings the idle connection, finds it dead and opens another: no error reaches the work.
+    assert pg.run_sync(_backend, write=False) != first
+    assert pg.run_sync(_backend) != first
+
+
+def test_postgres_reads_run_outside_a_transaction_and_writes_inside_one(pg: Database) -> None:
+    def two_statements(s: Session) -> bool:
+        s.execute(text("SELECT pg_sleep(0.01)"))
+        # In a transaction now() is the transaction's start, before the sleep; outside one it is this statement's.
+        return bool(s.execute(text("SELECT now() = statement_timestamp()")).scalar_one())
+
+    assert pg.run_sync(two_statements, write=False) is True
+    assert pg.run_sync(two_statements, write=True) is False
+    assert asyncio.run(pg.read(two_statements)) is True
