@@ -166,7 +166,7 @@ def count_statements(start: int, n: int) -> None:
     with path.open("rb") as fh:
         fh.seek(start)
         text = fh.read().decode(errors="replace")
-    kinds = {"all": 0, "BEGIN": 0, "COMMIT/ROLLBACK": 0, "SELECT 1": 0}
+    kinds = {"all": 0, "BEGIN": 0, "COMMIT/ROLLBACK": 0, "SELECT 1": 0, "SET": 0}
     for line in text.splitlines():
         if f"@{database} LOG:  statement: " not in line:
             continue
@@ -178,6 +178,8 @@ def count_statements(start: int, n: int) -> None:
             kinds["COMMIT/ROLLBACK"] += 1
         elif sql == "SELECT 1":
             kinds["SELECT 1"] += 1
+        elif sql.startswith("SET "):
+            kinds["SET"] += 1
     LAST_STATEMENTS.update({k: v / n for k, v in kinds.items()})
 
 

@@ -50,7 +50,8 @@ def _private_sqlite_file(url: str) -> None:
         private_file(path)
 
 
-def create_db_engine(url: str, *, sqlite_busy_timeout: float = 30.0) -> Engine:
+def create_db_engine(url: str, *, sqlite_busy_timeout: float = 30.0, autocommit: bool = False,
+                     pool_size: int = 10) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
         _private_sqlite_file(url)
@@ -70,7 +71,9 @@ def create_db_engine(url: str, *, sqlite_busy_timeout: float = 30.0) -> Engine:
             cur.close()
 
         return engine
-    kwargs: dict[str, Any] = {"pool_size": 10, "max_overflow": 20, "pool_recycle": 3600}
+    kwargs: dict[str, Any] = {"pool_size": pool_size, "max_overflow": 20, "pool_recycle": 3600}
+    if autocommit:
+        kwargs["isolation_level"] = "AUTOCOMMIT"
     if url.startswith("mysql") and "charset=" not in url:
         url += ("&" if "?" in url else "?") + "charset=utf8mb4"
     engine = create_engine(url, **kwargs)
@@ -115,16 +118,21 @@ class Database:
 
     def __init__(self, engine: Engine, write_lock: threading.Lock | None = None,
                  writer: ThreadPoolExecutor | None = None, reader: ThreadPoolExecutor | None = None, *,
-                 read_threads: int = 4, write_threads: int = 1) -> None:
+                 read_threads: int = 4, write_threads: int = 1, read_engine: Engine | None = None) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         # PostgreSQL reads run without BEGIN/COMMIT (autocommit): at its default READ COMMITTED
         # each statement takes its own snapshot inside a transaction too, so a read sees the same
         # rows either way, and saves two round trips. Not MySQL (REPEATABLE READ: one snapshot per
-        # transaction); SQLite's driver does not begin a transaction for reads anyway.
-        reads = engine.execution_options(isolation_level="AUTOCOMMIT") if engine.dialect.name == "postgresql" else engine
-        self._read_sessions = sessionmaker(reads, expire_on_commit=False)
+        # transaction); SQLite's driver does not begin a transaction for reads anyway. A pool of
+        # their own: switching a pooled connection to autocommit and back costs psycopg2 a
+        # ``SET default_transaction_isolation`` round trip per checkout.
+        if read_engine is None and engine.dialect.name == "postgresql":
+            read_engine = create_db_engine(engine.url.render_as_string(hide_password=False), autocommit=True,
+                                           pool_size=max(1, read_threads))
+        self._read_engine = read_engine
+        self._read_sessions = sessionmaker(read_engine or engine, expire_on_commit=False)
         self._write_lock = write_lock or threading.Lock()
         writers = 1 if self.is_sqlite else max(1, write_threads)
         self._writer = writer or ThreadPoolExecutor(writers, thread_name_prefix="db-writer")
@@ -134,7 +142,7 @@ class Database:
 
     def sibling(self) -> Database:
         """The same engine, writer lock and writer thread, with hooks of its own: one per service."""
-        return Database(self.engine, self._write_lock, self._writer, self._reader)
+        return Database(self.engine, self._write_lock, self._writer, self._reader, read_engine=self._read_engine)
 
     def after_write(self, hook: Callable[[], None]) -> None:
         """Call ``hook`` on the event loop after every write committed through ``write`` (e.g. to drop caches)."""
@@ -177,6 +185,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._read_engine is not None:
+            self._read_engine.dispose()
         self._writer.shutdown(wait=False)
         self._reader.shutdown(wait=False)
 
