@@ -78,7 +78,23 @@ def create_db_engine(url: str, *, sqlite_busy_timeout: float = 30.0, autocommit:
         url += ("&" if "?" in url else "?") + "charset=utf8mb4"
     engine = create_engine(url, **kwargs)
     _ping_after_idle(engine, PING_AFTER_IDLE_S)
+    if autocommit:
+        _stream_in_a_transaction(engine)
     return engine
+
+
+def _stream_in_a_transaction(engine: Engine) -> None:
+    """A streamed read (``yield_per``: a server-side cursor) needs a transaction, even in autocommit."""
+    @event.listens_for(engine, "before_cursor_execute")
+    def _begin(conn: Any, _cursor: Any, _sql: Any, _params: Any, context: Any, _many: bool) -> None:
+        if context is not None and getattr(context, "_is_server_side", False):  # no public name
+            conn.connection.dbapi_connection.autocommit = False  # the driver begins one with this statement
+
+    @event.listens_for(engine, "checkin")
+    def _autocommit_again(dbapi_conn: Any, _record: Any) -> None:
+        if dbapi_conn is not None and not dbapi_conn.autocommit:
+            dbapi_conn.rollback()  # read-only: nothing to keep
+            dbapi_conn.autocommit = True
 
 
 # A pooled connection unused for this long is pinged before use. SQLAlchemy's pool_pre_ping

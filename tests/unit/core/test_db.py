@@ -112,9 +112,8 @@ def test_every_services_migrations_apply_and_are_idempotent(db: Database) -> Non
 
 @pytest.fixture
 def pg(monkeypatch: pytest.MonkeyPatch) -> Database:
-    from tests.databases import postgres_database
-
     import onestack.core.db as dbmod
+    from tests.databases import postgres_database
 
     monkeypatch.setattr(dbmod, "PING_AFTER_IDLE_S", 0.0)  # every reuse counts as after idle
     databases = postgres_database()
@@ -141,12 +140,22 @@ def test_postgres_pool_replaces_a_connection_the_server_dropped(pg: Database) ->
     assert pg.run_sync(_backend) not in (writing, reading)
 
 
-def test_postgres_reads_run_outside_a_transaction_and_writes_inside_one(pg: Database) -> None:
-    def two_statements(s: Session) -> bool:
-        s.execute(text("SELECT pg_sleep(0.01)"))
-        # In a transaction now() is the transaction's start, before the sleep; outside one it is this statement's.
-        return bool(s.execute(text("SELECT now() = statement_timestamp()")).scalar_one())
+def _outside_a_transaction(s: Session) -> bool:
+    s.execute(text("SELECT pg_sleep(0.01)"))
+    # In a transaction now() is the transaction's start, before the sleep; outside one it is this statement's.
+    return bool(s.execute(text("SELECT now() = statement_timestamp()")).scalar_one())
 
-    assert pg.run_sync(two_statements, write=False) is True
-    assert pg.run_sync(two_statements, write=True) is False
-    assert asyncio.run(pg.read(two_statements)) is True
+
+def test_postgres_reads_run_outside_a_transaction_and_writes_inside_one(pg: Database) -> None:
+    assert pg.run_sync(_outside_a_transaction, write=False) is True
+    assert pg.run_sync(_outside_a_transaction, write=True) is False
+    assert asyncio.run(pg.read(_outside_a_transaction)) is True
+
+
+def test_postgres_streamed_reads_work_in_autocommit(pg: Database) -> None:
+    def streamed(s: Session) -> list[int]:
+        query = text("SELECT generate_series(1, 1000)").execution_options(yield_per=100)
+        return [row[0] for row in s.execute(query)]
+
+    assert asyncio.run(pg.read(streamed)) == list(range(1, 1001))
+    assert pg.run_sync(_outside_a_transaction, write=False) is True  # the connection is back in autocommit
