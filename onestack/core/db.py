@@ -91,10 +91,13 @@ def _stream_in_a_transaction(engine: Engine) -> None:
             conn.connection.dbapi_connection.autocommit = False  # the driver begins one with this statement
 
     @event.listens_for(engine, "checkin")
-    def _autocommit_again(dbapi_conn: Any, _record: Any) -> None:
+    def _autocommit_again(dbapi_conn: Any, record: Any) -> None:
         if dbapi_conn is not None and not dbapi_conn.autocommit:
-            dbapi_conn.rollback()  # read-only: nothing to keep
-            dbapi_conn.autocommit = True
+            try:
+                dbapi_conn.rollback()  # read-only: nothing to keep
+                dbapi_conn.autocommit = True
+            except Exception as exc:  # noqa: BLE001 - a broken connection is not reused
+                record.invalidate(exc)
 
 
 # A pooled connection unused for this long is pinged before use. SQLAlchemy's pool_pre_ping
