@@ -149,6 +149,53 @@ def cpu_of(pids: list[int]) -> float:
     return total
 
 
+STATEMENT_LOG: list[tuple[Path, str]] = []  # (PostgreSQL's log, database) with --statements
+LAST_STATEMENTS: dict[str, float] = {}  # statements per boot by kind, last sustained run
+
+
+def log_offset() -> int:
+    return STATEMENT_LOG[0][0].stat().st_size if STATEMENT_LOG else 0
+
+
+def count_statements(start: int, n: int) -> None:
+    """Statements the database ran since ``start`` (log_statement=all), per boot, by kind."""
+    LAST_STATEMENTS.clear()
+    if not STATEMENT_LOG:
+        return
+    path, database = STATEMENT_LOG[0]
+    with path.open("rb") as fh:
+        fh.seek(start)
+        text = fh.read().decode(errors="replace")
+    kinds = {"all": 0, "BEGIN": 0, "COMMIT/ROLLBACK": 0, "SELECT 1": 0, "SET": 0}
+    for line in text.splitlines():
+        if f"@{database} LOG:  statement: " not in line:
+            continue
+        sql = line.split("statement: ", 1)[1].strip()
+        kinds["all"] += 1
+        if sql.startswith("BEGIN"):
+            kinds["BEGIN"] += 1
+        elif sql in ("COMMIT", "ROLLBACK"):
+            kinds["COMMIT/ROLLBACK"] += 1
+        elif sql == "SELECT 1":
+            kinds["SELECT 1"] += 1
+        elif sql.startswith("SET "):
+            kinds["SET"] += 1
+    LAST_STATEMENTS.update({k: v / n for k, v in kinds.items()})
+
+
+def log_statements(url: str) -> None:
+    """Have PostgreSQL log every statement of this database (for --statements)."""
+    import psycopg2
+
+    database = url.rsplit("/", 1)[1].split("?", 1)[0]
+    conn = psycopg2.connect(url.rsplit("/", 1)[0].replace("postgresql+psycopg2://", "postgresql://") + "/postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'ALTER DATABASE "{database}" SET log_statement = \'all\'')
+    conn.close()
+    STATEMENT_LOG[:] = [(STATEMENT_LOG[0][0], database)] if STATEMENT_LOG else []
+
+
 LAST_BACKING_CPU: list[float] = []  # PostgreSQL + RabbitMQ ms per boot of the last sustained run
 LAST_PER_PID: dict[int, float] = {}  # ms per boot of each of the cloud's processes, last sustained run
 
@@ -166,6 +213,7 @@ def sustained(cloud: Any, image: str, flavor: str, n: int, workers: int = 8,
     backing_before = cpu_of(backing)
     ids: list[str] = []
     lock = threading.Lock()
+    log_start = log_offset()
 
     def work(k: int) -> None:
         api = apis[k]
@@ -177,10 +225,12 @@ def sustained(cloud: Any, image: str, flavor: str, n: int, workers: int = 8,
     started = time.perf_counter()
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(work, range(workers)))
-    wait_until(lambda: not building(apis[0]), timeout=600, interval=0.05, what="boots")
+    # Counting statements, poll seldom: the polls' statements are counted with the boots'.
+    wait_until(lambda: not building(apis[0]), timeout=600, interval=1.0 if STATEMENT_LOG else 0.05, what="boots")
     boot_s = time.perf_counter() - started
     cpu_ms = (sum(cpu_seconds(pid) for pid in pids) - cpu_before) * 1000 / n
     LAST_BACKING_CPU[:] = [(cpu_of(backing) - backing_before) * 1000 / n]
+    count_statements(log_start, n)
     LAST_PER_PID.clear()
     LAST_PER_PID.update({pid: (cpu_seconds(pid) - before) * 1000 / n for pid, before in each_before.items()})
     errors = len(apis[0].req("GET", "/servers?status=ERROR").json()["servers"])
@@ -268,7 +318,7 @@ def scale_out(args: argparse.Namespace) -> list[tuple[str, dict[str, float]]]:
 
     results: list[tuple[str, dict[str, float]]] = []
     with tempfile.TemporaryDirectory(prefix="bench-scaleout-") as tmp:
-        for db in ("sqlite", "postgresql"):
+        for db in args.one_process:
             databases = postgres_database() if db == "postgresql" else None
             extra = ["--db-url", next(databases)] if databases is not None else []
             (Path(tmp) / f"one-{db}").mkdir()
@@ -287,7 +337,10 @@ def scale_out(args: argparse.Namespace) -> list[tuple[str, dict[str, float]]]:
             databases = postgres_database()
             with rabbit_vhost() as transport:
                 env = {k: v for k, v in ENV.items() if k != "ONESTACK_COMPUTE__HOSTS"}
-                multi = ScaleOutCloud(Path(tmp) / f"multi-{agents}-{beside}", next(databases), transport, env)
+                url = next(databases)
+                if STATEMENT_LOG:
+                    log_statements(url)
+                multi = ScaleOutCloud(Path(tmp) / f"multi-{agents}-{beside}", url, transport, env)
                 try:
                     if beside:  # placement answers the scheduler in-process
                         multi.start_api(("identity", "image", "compute-api"))
@@ -304,6 +357,9 @@ def scale_out(args: argparse.Namespace) -> list[tuple[str, dict[str, float]]]:
                     results.append((name, measure(multi, args.latency, args.sustained, list(procs))))
                     print("  CPU per boot by process: " + ", ".join(
                         f"{procs[pid]} {ms:.1f} ms" for pid, ms in LAST_PER_PID.items()), flush=True)
+                    if LAST_STATEMENTS:
+                        print("  statements per boot (boots and the clients' polling): " + ", ".join(
+                            f"{kind} {count:.1f}" for kind, count in LAST_STATEMENTS.items()), flush=True)
                     print(results[-1], flush=True)
                 finally:
                     multi.stop()
@@ -334,10 +390,17 @@ def main() -> int:
     parser.add_argument("--list-sizes", type=int, nargs="*", default=[1000, 5000, 10000])
     parser.add_argument("--providers", type=int, default=1000)
     parser.add_argument("--scale-out", action="store_true", help="one process vs separate processes (see above)")
+    parser.add_argument("--one-process", nargs="*", default=["sqlite", "postgresql"],
+                        choices=["sqlite", "postgresql"], help="one-process rows (--scale-out; none: skip them)")
+    parser.add_argument("--statements", type=Path, metavar="POSTGRESQL_LOG",
+                        help="count the statements per boot of the separate-process rows from PostgreSQL's log "
+                             "(--scale-out; sets log_statement=all on the bench's database)")
     parser.add_argument("--agents", type=int, nargs="*", default=[1, 2, 4], help="agent processes (--scale-out)")
     parser.add_argument("--placement-beside", type=int, nargs="*", default=[],
                         help="agent processes with placement in the scheduler's process instead (--scale-out)")
     args = parser.parse_args()
+    if args.statements is not None:
+        STATEMENT_LOG[:] = [(args.statements, "")]
     if args.scale_out:
         print_scale_out(scale_out(args))
         return 0

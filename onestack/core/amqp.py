@@ -151,7 +151,8 @@ class AmqpTransport:
         self.address = BrokerAddress.parse(url)
         self.prefetch = prefetch
         self._connection: AbstractRobustConnection | None = None
-        self._channel: AbstractChannel | None = None  # publishing and replies
+        self._channel: AbstractChannel | None = None  # requests, with publisher confirms
+        self._unconfirmed: AbstractChannel | None = None  # replies: no confirms
         self._reply_queue = f"reply_{uuid.uuid4().hex}"
         self._connect_lock = asyncio.Lock()
         self._declared: set[str] = set()
@@ -184,6 +185,7 @@ class AmqpTransport:
             raise BrokerUnreachable(f"cannot reach the message broker at {a}: {exc}") from exc
         try:
             channel = await connection.channel(publisher_confirms=True)
+            self._unconfirmed = await connection.channel(publisher_confirms=False)
             replies = await channel.declare_queue(self._reply_queue, exclusive=True, auto_delete=True)
             await replies.consume(self._on_reply, no_ack=True)
         except BaseException:
@@ -350,9 +352,12 @@ class AmqpTransport:
                 log.warning("cast %s.%s failed: %s: %s", topic, message.method, error_kind(exc),
                             error_message(exc))
             reply = dumps({"error": {"kind": error_kind(exc), "message": error_message(exc)}})
-        if incoming.reply_to is not None and self._channel is not None:
+        if incoming.reply_to is not None and self._unconfirmed is not None:
             # Not mandatory: a caller that is gone (its reply queue with it) loses nothing.
-            await self._channel.default_exchange.publish(
+            # Not confirmed (a broker round trip per reply saved): a reply lost with the connection
+            # goes with the ack behind it on the same socket, so the request is redelivered and
+            # answered again, as when the confirm failed.
+            await self._unconfirmed.default_exchange.publish(
                 aio_pika.Message(reply, content_type="application/json",
                                  correlation_id=incoming.correlation_id),
                 routing_key=incoming.reply_to, mandatory=False)
@@ -385,6 +390,7 @@ class AmqpTransport:
             await self._connection.close()
         self._connection = None
         self._channel = None
+        self._unconfirmed = None
 
 
 async def _declare_fanout(channel: AbstractChannel, topic: str) -> AbstractExchange:

@@ -108,3 +108,54 @@ def test_every_services_migrations_apply_and_are_idempotent(db: Database) -> Non
     from onestack.identity.models import Base
 
     assert set(Base.metadata.tables) <= tables
+
+
+@pytest.fixture
+def pg(monkeypatch: pytest.MonkeyPatch) -> Database:
+    import onestack.core.db as dbmod
+    from tests.databases import postgres_database
+
+    monkeypatch.setattr(dbmod, "PING_AFTER_IDLE_S", 0.0)  # every reuse counts as after idle
+    databases = postgres_database()
+    database = Database(create_db_engine(next(databases)))
+    yield database  # type: ignore[misc]
+    database.dispose()
+    databases.close()
+
+
+def _backend(s: Session) -> int:
+    return int(s.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+
+def test_postgres_pool_replaces_a_connection_the_server_dropped(pg: Database) -> None:
+    writing, reading = pg.run_sync(_backend), pg.run_sync(_backend, write=False)
+    killer = create_db_engine(pg.engine.url.render_as_string(hide_password=False))
+    with killer.connect() as other:  # the server drops the pooled connections, idle in their pools
+        for pid in (writing, reading):
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        other.commit()
+    killer.dispose()
+    # The pool pings an idle connection, finds it dead and opens another: no error reaches the work.
+    assert pg.run_sync(_backend, write=False) not in (writing, reading)
+    assert pg.run_sync(_backend) not in (writing, reading)
+
+
+def _outside_a_transaction(s: Session) -> bool:
+    s.execute(text("SELECT pg_sleep(0.01)"))
+    # In a transaction now() is the transaction's start, before the sleep; outside one it is this statement's.
+    return bool(s.execute(text("SELECT now() = statement_timestamp()")).scalar_one())
+
+
+def test_postgres_reads_run_outside_a_transaction_and_writes_inside_one(pg: Database) -> None:
+    assert pg.run_sync(_outside_a_transaction, write=False) is True
+    assert pg.run_sync(_outside_a_transaction, write=True) is False
+    assert asyncio.run(pg.read(_outside_a_transaction)) is True
+
+
+def test_postgres_streamed_reads_work_in_autocommit(pg: Database) -> None:
+    def streamed(s: Session) -> list[int]:
+        query = text("SELECT generate_series(1, 1000)").execution_options(yield_per=100)
+        return [row[0] for row in s.execute(query)]
+
+    assert asyncio.run(pg.read(streamed)) == list(range(1, 1001))
+    assert pg.run_sync(_outside_a_transaction, write=False) is True  # the connection is back in autocommit
