@@ -69,7 +69,7 @@ def get_or_create(s: Session, project_id: str, config: NetworkConfig) -> dict[st
         subnet_attrs["subnetpool_id"] = pool.id
     else:
         subnet_attrs["cidr"] = _free_cidr(s, project_id)
-    subnet = subnets.create(s, INTERNAL, project_id, subnet_attrs)
+    subnet = subnets.create(s, INTERNAL, project_id, subnet_attrs, config)
     router = routers.create(s, INTERNAL, project_id, {"name": "auto_allocated_router", "admin_state_up": True,
                                                       "external_gateway_info": {"network_id": external}}, config)
     router_interfaces.add(s, INTERNAL, router["id"], {"subnet_id": subnet["id"]}, config)
