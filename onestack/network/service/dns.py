@@ -47,10 +47,10 @@ def dns_name(value: Any) -> str:
 
 def dns_domain(value: Any) -> str | None:
     """An API ``dns_domain``: null, "" or a valid FQDN ending with a dot."""
-    if value is None or value == "":
-        return value
+    if value is None:
+        return None
     dns_name(value)
-    if not value.endswith("."):
+    if value and not value.endswith("."):
         raise ValueError(f"'{value}' is not a FQDN")
     return str(value)
 
