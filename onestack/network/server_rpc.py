@@ -169,7 +169,8 @@ class AgentsEndpoint:
     async def dhcp_ports(self, host: str) -> list[str]:
         net = self.config.network
         # A read first: on most passes every DHCP port is as it should be and nothing is written.
-        stale = await self.db.read(dhcp_ports.stale_networks, host, net.agent_down_time)
+        stale = await self.db.read(dhcp_ports.stale_networks, host, net.agent_down_time,
+                                   net.max_fixed_ips_per_port)
         if not stale:
             return []
         return await self.db.write(dhcp_ports.sync_host, host, stale, net)

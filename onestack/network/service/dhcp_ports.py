@@ -87,7 +87,9 @@ def sync_network(s: Session, network_id: str, config: NetworkConfig, host: str |
     s.scalar(select(models.Network.id).where(models.Network.id == network_id).with_for_update())
     if host is None:
         host = dhcp_host(s, config.agent_down_time)
-    subnets = _dhcp_subnets(s, [network_id]).get(network_id, [])
+    # At most max_fixed_ips_per_port DHCP subnets (the oldest) get an address: a subnet create never
+    # fails for its DHCP port.
+    subnets = _dhcp_subnets(s, [network_id]).get(network_id, [])[:config.max_fixed_ips_per_port]
     existing = _ports_of(s, [network_id]).get(network_id, [])
     keep, extra = (existing[0], existing[1:]) if existing else (None, [])
     if not subnets:
@@ -123,7 +125,7 @@ def _auto(subnet: models.Subnet) -> bool:
     return ipam.is_auto_address(subnet.ip_version, subnet.ipv6_ra_mode, subnet.ipv6_address_mode)
 
 
-def stale_networks(s: Session, host: str, down_time: float) -> list[str]:
+def stale_networks(s: Session, host: str, down_time: float, config_max: int) -> list[str]:
     """The networks whose DHCP port ``host``'s agent must make or fix: none unless it is the DHCP
     host; else each network with DHCP subnets whose one DHCP port is missing, not bound here, or
     not on exactly those subnets (and each network with DHCP ports but no DHCP subnet)."""
@@ -134,7 +136,7 @@ def stale_networks(s: Session, host: str, down_time: float) -> list[str]:
                      | set(s.scalars(select(p.network_id).where(p.device_owner == OWNER))))
     if not net_ids:
         return []
-    subnets = _dhcp_subnets(s, net_ids)
+    subnets = {n: rows[:config_max] for n, rows in _dhcp_subnets(s, net_ids).items()}
     found = _ports_of(s, net_ids)
     held = _held(s, [r.id for rows in found.values() for r in rows])
     stale = []
