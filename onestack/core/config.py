@@ -292,10 +292,18 @@ class NetworkConfig:
     reconcile_interval: float = 10.0
     # Seconds a network agent waits for the server's answer on the bus.
     rpc_timeout: float = 60.0
-    # DevStack's networks at first start: public (external, 172.24.4.0/24), private, shared, router1.
+    # DevStack's networks at first start (network/bootstrap.py): the default subnet pools, public
+    # (external, 172.24.4.0/24 and 2001:db8::/64), private (IPv4 and SLAAC IPv6), shared, router1.
     bootstrap_networks: bool = True
     public_cidr: str = "172.24.4.0/24"
+    public_cidr_v6: str = "2001:db8::/64"
+    # The private subnet: taken from the IPv4 default pool when it lies inside it.
     private_cidr: str = "10.0.0.0/26"
+    # DevStack's SUBNETPOOL_PREFIX_V4 (its IPV4_ADDRS_SAFE_TO_USE) and SUBNETPOOL_PREFIX_V6.
+    subnetpool_prefix_v4: str = "10.0.0.0/22"
+    subnetpool_prefix_v6: str = "2001:db8:8000::/48"
+    # The DNS domain of ports' dns_assignment (Neutron's [DEFAULT] dns_domain).
+    dns_domain: str = "openstacklocal."
 
 
 @dataclass

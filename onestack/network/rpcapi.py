@@ -157,6 +157,12 @@ class NetworkServerAPI(RpcAPI):
         networks' subnets, and the routers it hosts (``service/agents.py: router_host``)."""
 
     @call
+    async def dhcp_ports(self, host: str) -> list[str]:
+        """The DHCP agent on ``host`` asks for its networks' DHCP ports: when it is the DHCP host
+        (``service/dhcp_ports.py``), each network's port is made, claimed or re-addressed. Returns
+        the networks whose port changed (none: nothing to do, or another host serves DHCP)."""
+
+    @call
     async def report_state(self, host: str, agents: list[AgentReport], start_flag: bool = False) -> None:
         """A heartbeat: upsert one ``network_agents`` row per role (``start_flag``: started_at now)."""
 

@@ -31,7 +31,7 @@ from onestack.core.db import Database
 from onestack.core.rpc import serve
 from onestack.network import models
 from onestack.network.rpcapi import AgentReport, HostState, NetworkAgentAPI, NetworkServerAPI
-from onestack.network.service import agents, host_state, nova_notifier, port_status
+from onestack.network.service import agents, dhcp_ports, host_state, nova_notifier, port_status
 
 log = logging.getLogger("onestack.network.server_rpc")
 
@@ -169,6 +169,15 @@ class AgentsEndpoint:
             return host_state.desired_state(s, host, agents.router_host(s, down) == host)
 
         return await self.db.read(read)
+
+    async def dhcp_ports(self, host: str) -> list[str]:
+        net = self.config.network
+        # A read first: on most passes every DHCP port is as it should be and nothing is written.
+        stale = await self.db.read(dhcp_ports.stale_networks, host, net.agent_down_time,
+                                   net.max_fixed_ips_per_port)
+        if not stale:
+            return []
+        return await self.db.write(dhcp_ports.sync_host, host, stale, net)
 
     async def report_state(self, host: str, agents: list[AgentReport], start_flag: bool = False) -> None:
         await self.db.write(_report, host, agents, start_flag)

@@ -39,6 +39,9 @@ def test_agent_and_server_over_the_bus(kit: Kit, tmp_path: Path) -> None:
             self.active: set[str] = set()
             self.beats: list[str] = []
 
+        async def dhcp_ports(self, host: str) -> list[str]:
+            return []  # no DHCP ports to make here
+
         async def desired_state(self, host: str) -> HostState:
             return copy.deepcopy(self.desired)
 

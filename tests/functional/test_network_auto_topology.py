@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from tests.functional.cloud import RunningCloud
@@ -20,14 +21,19 @@ def test_get_provisions_once_and_delete_removes(cloud: RunningCloud, alt: Any) -
         assert again["id"] == first["id"]
         net = alt.network.get_network(first["id"])
         assert net.name == "auto_allocated_network" and net.is_admin_state_up is True
-        [subnet] = list(alt.network.subnets(network_id=net.id))
-        # No default subnet pool in this cloud: the first free /26 of the fallback range.
-        assert subnet.subnet_pool_id is None and subnet.cidr == "10.128.0.0/26"
+        # A subnet from each of DevStack's default pools (the bootstrap's), as Neutron.
+        pools = {p.ip_version: p for p in alt.network.subnet_pools(is_default=True)}
+        subnets = {s.ip_version: s for s in alt.network.subnets(network_id=net.id)}
+        assert sorted(subnets) == [4, 6]
+        assert {v: s.subnet_pool_id for v, s in subnets.items()} == {4: pools[4].id, 6: pools[6].id}
+        assert ipaddress.ip_network(subnets[4].cidr).subnet_of(ipaddress.IPv4Network("10.0.0.0/22"))
+        assert subnets[4].cidr.endswith("/26") and subnets[6].cidr.endswith("/64")
+        subnet = subnets[4]
         [router] = [r for r in alt.network.routers() if r.name == "auto_allocated_router"]
         public = alt.network.find_network("public", ignore_missing=False)
         assert router.external_gateway_info["network_id"] == public.id
-        [iface] = list(alt.network.ports(device_id=router.id, device_owner="network:router_interface"))
-        assert iface.fixed_ips[0]["subnet_id"] == subnet.id
+        ifaces = alt.network.ports(device_id=router.id, device_owner="network:router_interface")
+        assert sorted(f["subnet_id"] for i in ifaces for f in i.fixed_ips) == sorted(s.id for s in subnets.values())
         # "None" is the caller's own project, as python-neutronclient sends it.
         mine = http.get("/v2.0/auto-allocated-topology/None").json()["auto_allocated_topology"]
         assert mine["id"] == first["id"]
@@ -48,14 +54,14 @@ def test_extension_listed(demo: Any) -> None:
     assert "auto-allocated-topology" in {e.alias for e in demo.network.extensions()}
 
 
-def test_subnet_from_the_default_pool(fresh_cloud: RunningCloud) -> None:
+def test_without_default_pools_the_fallback_range(fresh_cloud: RunningCloud) -> None:
     fresh_cloud.start()
     admin = fresh_cloud.sdk("devstack-admin")
-    pool = admin.network.create_subnet_pool(name="aat-default", prefixes=["10.90.0.0/20"], default_prefix_length=26,
-                                            is_shared=True, is_default=True)
+    for pool in list(admin.network.subnet_pools(is_default=True)):  # DevStack's, unmade as default
+        admin.network.update_subnet_pool(pool, is_default=False)
     demo = fresh_cloud.sdk("devstack")
     http = neutron(fresh_cloud)
     topo = http.get(f"/v2.0/auto-allocated-topology/{demo.current_project_id}").json()["auto_allocated_topology"]
     [subnet] = list(demo.network.subnets(network_id=topo["id"]))
-    assert subnet.subnet_pool_id == pool.id and subnet.cidr == "10.90.0.0/26"
+    assert subnet.subnet_pool_id is None and subnet.cidr == "10.128.0.0/26"
     assert http.delete(f"/v2.0/auto-allocated-topology/{demo.current_project_id}").status_code == 204

@@ -31,7 +31,7 @@ def test_defaults(demo: Any, net: Any) -> None:
     port = demo.network.create_port(network_id=net.id, name="pt-a")
     assert port.status == "DOWN" and port.is_admin_state_up is True
     assert port.mac_address.startswith("fa:16:3e:")
-    assert port.fixed_ips == [{"subnet_id": net.sub.id, "ip_address": "10.50.0.2"}]
+    assert port.fixed_ips == [{"subnet_id": net.sub.id, "ip_address": "10.50.0.3"}]  # .2: the DHCP port's
     assert port.device_id == "" and port.device_owner == ""
     assert port.is_port_security_enabled is True and port.allowed_address_pairs == []
     assert port.extra_dhcp_opts == [] and port.binding_vnic_type == "normal"
@@ -91,7 +91,7 @@ def test_ipv6_slaac_and_stateful(demo: Any, net: Any) -> None:
     slaac = demo.network.create_subnet(network_id=net.id, ip_version=6, cidr="fd00:50::/64",
                                        ipv6_ra_mode="slaac", ipv6_address_mode="slaac")
     port = demo.network.create_port(network_id=net.id, mac_address="fa:16:3e:12:34:56")
-    assert sorted(f["ip_address"] for f in port.fixed_ips) == ["10.50.0.2", "fd00:50::f816:3eff:fe12:3456"]
+    assert sorted(f["ip_address"] for f in port.fixed_ips) == ["10.50.0.3", "fd00:50::f816:3eff:fe12:3456"]
     # Explicit v4 only: the SLAAC address still comes.
     port2 = demo.network.create_port(network_id=net.id, fixed_ips=[{"subnet_id": net.sub.id}])
     assert {f["subnet_id"] for f in port2.fixed_ips} == {net.sub.id, slaac.id}
@@ -99,7 +99,8 @@ def test_ipv6_slaac_and_stateful(demo: Any, net: Any) -> None:
                                           ipv6_ra_mode="dhcpv6-stateful", ipv6_address_mode="dhcpv6-stateful")
     port3 = demo.network.create_port(network_id=net.id)
     assert {f["subnet_id"] for f in port3.fixed_ips} == {net.sub.id, slaac.id, stateful.id}
-    assert [f["ip_address"] for f in port3.fixed_ips if f["subnet_id"] == stateful.id] == ["fd00:51::1"]
+    # ::1 is the DHCP port's (an IPv6 subnet's gateway is its network address).
+    assert [f["ip_address"] for f in port3.fixed_ips if f["subnet_id"] == stateful.id] == ["fd00:51::2"]
     # Deleting the SLAAC subnet takes the ports' SLAAC addresses with it.
     demo.network.delete_subnet(slaac.id)
     assert {f["subnet_id"] for f in demo.network.get_port(port.id).fixed_ips} == {net.sub.id}
@@ -234,7 +235,8 @@ def test_filters(cloud: RunningCloud, demo: Any, net: Any) -> None:
         return sorted(p["id"] for p in r.json()["ports"])
 
     assert ids("fixed_ips=ip_address%3D10.50.0.31") == [a.id]
-    assert ids(f"fixed_ips=subnet_id%3D{net.sub.id}") == sorted([a.id, b.id])
+    [dhcp] = list(demo.network.ports(network_id=net.id, device_owner="network:dhcp"))
+    assert ids(f"fixed_ips=subnet_id%3D{net.sub.id}") == sorted([a.id, b.id, dhcp.id])
     assert ids("fixed_ips=ip_address_substr%3D.42") == [b.id]
     assert ids("device_id=dev-1") == [a.id]
     assert ids("device_owner=compute:nova") == [a.id]
@@ -279,7 +281,9 @@ def test_isolation_and_shared(cloud: RunningCloud, admin: Any, demo: Any, alt: A
         # The network's owner sees ports others made on it.
         assert admin.network.get_port(mine.id).id == mine.id
         listed = neutron(cloud, "devstack-admin").get(f"/v2.0/ports?network_id={shared.id}").json()["ports"]
-        assert [p["id"] for p in listed] == [mine.id]
+        # ... and the network's DHCP port.
+        assert sorted((p["device_owner"], p["id"]) for p in listed)[0] == ("", mine.id)
+        assert sorted(p["device_owner"] for p in listed) == ["", "network:dhcp"]
         r = _post(cloud, {"network_id": shared.id, "fixed_ips": [{"ip_address": "10.51.0.9"}]}, "devstack-alt")
         assert r.status_code == 403  # only the network's owner picks addresses
         alt.network.delete_port(mine.id)

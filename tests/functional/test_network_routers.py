@@ -68,7 +68,7 @@ def test_gateway_through_the_cli(cloud: RunningCloud, admin: Any, demo: Any) -> 
         gw = shown["external_gateway_info"]
         public = public_network(admin)
         assert gw["network_id"] == public.id and gw["enable_snat"] is True
-        [fixed] = gw["external_fixed_ips"]
+        [fixed] = [f for f in gw["external_fixed_ips"] if ":" not in f["ip_address"]]  # and one on ipv6-public
         assert fixed["ip_address"].startswith("172.24.4.")
         [port] = list(admin.network.ports(device_id=created["id"], device_owner="network:router_gateway"))
         assert port.project_id == "" and port.network_id == public.id
@@ -107,7 +107,7 @@ def test_gateway_rules(cloud: RunningCloud, demo: Any) -> None:
 
 def test_admin_sets_snat_and_fixed_gateway_ip(admin: Any, demo: Any) -> None:
     public = public_network(admin)
-    subnet_id = public.subnet_ids[0]
+    subnet_id = next(iter(admin.network.subnets(network_id=public.id, ip_version=4))).id
     router = admin.network.create_router(name="rt-snat", project_id=demo.current_project_id, external_gateway_info={
         "network_id": public.id, "enable_snat": False,
         "external_fixed_ips": [{"subnet_id": subnet_id, "ip_address": "172.24.4.200"}]})

@@ -4,6 +4,7 @@ address scopes, prefix operations, quota, paging; subnets allocated from pools."
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -12,6 +13,18 @@ from openstack import exceptions as sdk_exc
 
 from tests.functional.cloud import RunningCloud
 from tests.functional.network_support import error_of, neutron
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _no_bootstrap_defaults(admin: Any) -> Iterator[None]:
+    """These tests make default pools of their own: DevStack's (the bootstrap's) step aside meanwhile."""
+    pools = list(admin.network.subnet_pools(is_default=True))
+    for pool in pools:
+        admin.network.update_subnet_pool(pool, is_default=False)
+    yield
+    for pool in pools:
+        admin.network.update_subnet_pool(pool.id, is_default=True)
+
 
 
 def test_create_show_list_update_delete(demo: Any) -> None:

@@ -2,7 +2,7 @@
 
 ``plan`` is pure: from desired and observed ``HostState`` it lists the driver calls that close
 the gap (stale things removed first, then filters before the ports they guard, then DHCP and
-routers). ``run_pass`` fetches the desired state, reads the driver, runs the plan — one object's
+routers). ``run_pass`` has the server make the DHCP ports this host serves, fetches the desired state, reads the driver, runs the plan — one object's
 failure is logged and never stops the others — reads the driver again and reports to the server
 which ports are wired (ACTIVE) and which are not (DOWN). Nothing is remembered between passes:
 a crash halfway, a lost nudge or drift on the host is repaired by the next pass.
@@ -87,6 +87,9 @@ class Agent(Protocol):
 
 async def run_pass(agent: Agent) -> tuple[list[str], list[str]]:
     """One pass; returns the (wired, not wired) ports it reported."""
+    # As Neutron's DHCP agent: its networks' DHCP ports first (made or claimed on the server), so
+    # the desired state read next has them to wire.
+    await agent.server.dhcp_ports(agent.host)
     desired = await agent.server.desired_state(agent.host)
     observed = await agent.driver.observed()
     for method, arg in plan(desired, observed).steps:

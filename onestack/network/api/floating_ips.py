@@ -24,7 +24,7 @@ from onestack.network.api.common import (
     member_response,
     owner_of_new,
 )
-from onestack.network.service import floating_ips
+from onestack.network.service import dns, floating_ips
 
 routes = NetworkRoutes()
 T = TypeVar("T")
@@ -61,8 +61,8 @@ ATTRS = [
     a.Attr("status", a.string(16), allow_post=False, allow_put=False),
     a.Attr("qos_policy_id", a.uuid_or_none, allow_post=False, allow_put=False),
     a.Attr("port_details", a.any_, allow_post=False, allow_put=False),
-    a.Attr("dns_name", a.string(255), allow_post=False, allow_put=False),
-    a.Attr("dns_domain", a.string(255), allow_post=False, allow_put=False),
+    a.Attr("dns_name", dns.dns_name, allow_put=False),  # dns-integration: set when made
+    a.Attr("dns_domain", dns.dns_domain, allow_put=False),
     a.Attr("port_forwardings", a.any_, allow_post=False, allow_put=False),
     a.Attr("tags", a.any_, allow_post=False, allow_put=False),
 ]

@@ -26,7 +26,7 @@ from onestack.network.api.common import (
 from onestack.network.api.common import (
     project as project_fields,
 )
-from onestack.network.service import networks
+from onestack.network.service import dns, networks
 
 routes = NetworkRoutes()
 
@@ -74,7 +74,7 @@ ATTRS = [
     a.Attr("provider:physical_network", a.string(64, nullable=True), allow_put=False),
     a.Attr("provider:segmentation_id", a.integer(0, 16777215, nullable=True), allow_put=False),
     a.Attr("availability_zone_hints", a.list_of(a.string(255), unique=True), allow_put=False),
-    a.Attr("dns_domain", a.string(255, nullable=True)),
+    a.Attr("dns_domain", dns.dns_domain),
     a.Attr("qos_policy_id", a.uuid_or_none, allow_post=False, allow_put=False),
     a.Attr("status", a.string(16), allow_post=False, allow_put=False),
     a.Attr("subnets", a.any_, allow_post=False, allow_put=False),

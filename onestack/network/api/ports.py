@@ -32,7 +32,7 @@ from onestack.network.errors import (
     DuplicateAddressPairInRequest,
     HTTPBadRequest,
 )
-from onestack.network.service import ports, subnets
+from onestack.network.service import dns, ports, subnets
 
 routes = NetworkRoutes()
 
@@ -50,6 +50,7 @@ EXTENSIONS = [
     Extension("uplink-status-propagation", "Uplink status propagation extension", "Provides ability to propagate "
               "port uplink status."),
     Extension("ip_allocation", "IP Allocation", "IP allocation extension."),
+    Extension("dns-integration", "DNS Integration", "Provides integration with DNS."),
 ]
 
 MAX_ADDRESS_PAIRS = 10  # Neutron's max_allowed_address_pair
@@ -180,7 +181,8 @@ ATTRS = [
     a.Attr("port_security_enabled", a.boolean),
     a.Attr("allowed_address_pairs", _address_pairs),
     a.Attr("extra_dhcp_opts", _dhcp_opts),
-    a.Attr("dns_name", a.string(255)),
+    a.Attr("dns_name", dns.dns_name),
+    a.Attr("dns_assignment", a.any_, allow_post=False, allow_put=False),
     a.Attr("propagate_uplink_status", a.boolean, allow_put=False),
     a.Attr("binding:host_id", a.string(255, nullable=True)),
     a.Attr("binding:vnic_type", a.one_of(*VNIC_TYPES)),
@@ -210,6 +212,9 @@ async def _enforce_attrs(req: Req, action: str, attrs: dict[str, Any], target: d
 
 
 async def _view(req: Req, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    domain = req.state.config.network.dns_domain
+    for item in items:
+        item["dns_assignment"] = dns.assignment(item["fixed_ips"], item["dns_name"], domain)
     return await readable(req, "get_port", items, BINDING)
 
 

@@ -179,7 +179,7 @@ async def create_subnet(req: Req) -> Response:
         await enforce_attrs(req, "create_subnet", attrs, ADMIN_ATTRS, target,
                             {"service_types": [], "segment_id": None})
         prepared.append((project, attrs))
-    made = await req.write(subnets.create_many, caller, prepared)
+    made = await req.write(subnets.create_many, caller, prepared, req.state.config.network)
     if bulk:
         return json_response({"subnets": [project_fields(i, fields_of(req)) for i in made]}, status=201)
     return member_response(req, "subnet", made[0], 201)
@@ -195,7 +195,8 @@ async def update_subnet(req: Req) -> Response:
     await enforce(req, "update_subnet", target)
     changed = {k: v for k, v in attrs.items() if current.get(k) != v}
     await enforce_attrs(req, "update_subnet", changed, ADMIN_ATTRS, target)
-    item = await req.write(subnets.update, caller, req.path("subnet_id"), attrs, if_match(req))
+    item = await req.write(subnets.update, caller, req.path("subnet_id"), attrs, req.state.config.network,
+                           if_match(req))
     return member_response(req, "subnet", item)
 
 
@@ -206,5 +207,5 @@ async def delete_subnet(req: Req) -> Response:
     target = {"project_id": current["project_id"], "tenant_id": current["project_id"],
               **await req.read(subnets.policy_target, caller, current["network_id"])}
     await enforce(req, "delete_subnet", target)
-    await req.write(subnets.delete_subnet, caller, req.path("subnet_id"), if_match(req))
+    await req.write(subnets.delete_subnet, caller, req.path("subnet_id"), req.state.config.network, if_match(req))
     return no_content()

@@ -1,10 +1,11 @@
-"""Auto-allocated topology ("get me a network"): on a project's first GET, a network and subnet,
-a router with its gateway on the default external network and an interface on the subnet,
-recorded in ``network_auto_allocated_topologies``; DELETE tears them down.
+"""Auto-allocated topology ("get me a network"): on a project's first GET, a network with a
+subnet from each default subnet pool (IPv4 and IPv6, as Neutron), a router with its gateway on
+the default external network and an interface on each subnet, recorded in
+``network_auto_allocated_topologies``; DELETE tears them down.
 
-The subnet comes from the default IPv4 subnet pool when there is one. Without one (Neutron would
-refuse with "No default subnetpools defined"), it takes the first /26 of ``FALLBACK_RANGE`` that
-no subnet of the project overlaps, so a cloud without pools still gives a working topology.
+Without a default IPv4 pool (Neutron would refuse with "No default subnetpools defined"), the
+IPv4 subnet takes the first /26 of ``FALLBACK_RANGE`` that no subnet of the project overlaps, so
+a cloud without pools still gives a working topology.
 """
 
 from __future__ import annotations
@@ -63,16 +64,22 @@ def get_or_create(s: Session, project_id: str, config: NetworkConfig) -> dict[st
     external = default_external_network(s)
     net = networks.create(s, INTERNAL, project_id, {"name": "auto_allocated_network", "admin_state_up": True,
                                                     "shared": False}, config.default_mtu)
-    pool = subnetpools.default_pool(s, INTERNAL, 4)
-    subnet_attrs: dict[str, Any] = {"name": "auto_allocated_subnet_v4", "network_id": net["id"], "ip_version": 4}
-    if pool is not None:
-        subnet_attrs["subnetpool_id"] = pool.id
-    else:
-        subnet_attrs["cidr"] = _free_cidr(s, project_id)
-    subnet = subnets.create(s, INTERNAL, project_id, subnet_attrs)
+    made = []
+    for version in (4, 6):
+        pool = subnetpools.default_pool(s, INTERNAL, version)
+        subnet_attrs: dict[str, Any] = {"name": f"auto_allocated_subnet_v{version}", "network_id": net["id"],
+                                        "ip_version": version}
+        if pool is not None:
+            subnet_attrs["subnetpool_id"] = pool.id
+        elif version == 4:
+            subnet_attrs["cidr"] = _free_cidr(s, project_id)
+        else:
+            continue
+        made.append(subnets.create(s, INTERNAL, project_id, subnet_attrs, config))
     router = routers.create(s, INTERNAL, project_id, {"name": "auto_allocated_router", "admin_state_up": True,
                                                       "external_gateway_info": {"network_id": external}}, config)
-    router_interfaces.add(s, INTERNAL, router["id"], {"subnet_id": subnet["id"]}, config)
+    for subnet in made:
+        router_interfaces.add(s, INTERNAL, router["id"], {"subnet_id": subnet["id"]}, config)
     s.add(T(project_id=project_id, network_id=net["id"], router_id=router["id"]))
     s.flush()
     return response(net["id"], project_id)

@@ -1,9 +1,10 @@
 """What one host should have wired: the desired state its network agent converges to.
 
-- ports bound to the host (``binding:host_id``), except the network's own (routers', DHCP's,
-  floating IPs': those are wired as parts of routers), each with its network's segment and MTU;
+- ports bound to the host (``binding:host_id``), its DHCP ports among them, except routers' and
+  floating IPs' (those are wired as parts of routers), each with its network's segment and MTU;
 - each such port's filter: its security groups' rules (a remote group resolved to the fixed IPs
-  of that group's ports), or none without port security;
+  of that group's ports), or none without port security or for a DHCP port (a network device's
+  port is trusted, as Neutron's firewall drivers treat ``network:`` owners);
 - DHCP for every ``enable_dhcp`` subnet of a network with a port on the host: a lease for every
   port of the network with an address on that subnet;
 - every router, when the host is the routers' host (``service/agents.py: router_host``).
@@ -17,7 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from onestack.network import models
@@ -35,12 +36,13 @@ from onestack.network.rpcapi import (
 )
 
 GATEWAY = "network:router_gateway"
+DHCP = "network:dhcp"
 
 
 def desired_state(s: Session, host: str, hosts_routers: bool) -> HostState:
     port = models.Port
-    rows = s.scalars(select(port).where(port.binding_host_id == host, ~port.device_owner.startswith("network:"))
-                     .order_by(port.id)).all()
+    rows = s.scalars(select(port).where(port.binding_host_id == host, or_(
+        ~port.device_owner.startswith("network:"), port.device_owner == DHCP)).order_by(port.id)).all()
     ids = [r.id for r in rows]
     ips = _fixed_ips(s, ids)
     networks = {n.id: n for n in s.scalars(select(models.Network).where(
@@ -94,7 +96,8 @@ def _filters(s: Session, rows: Any, ips: dict[str, list[FixedIP]]) -> dict[str, 
     for r in rows:
         groups = sorted(groups_of.get(r.id, []))
         rules: list[FilterRule] = []
-        if r.port_security_enabled:
+        secured = r.port_security_enabled and r.device_owner != DHCP
+        if secured:
             seen: set[tuple[Any, ...]] = set()
             for g in groups:
                 for rr in rules_of.get(g, []):
@@ -108,7 +111,7 @@ def _filters(s: Session, rows: Any, ips: dict[str, list[FixedIP]]) -> dict[str, 
                         seen.add(key)
                         rules.append(fr)
             rules.sort(key=lambda fr: tuple(str(v) for v in fr.values()))
-        out[r.id] = {"port_id": r.id, "port_security": r.port_security_enabled,
+        out[r.id] = {"port_id": r.id, "port_security": secured,
                      "stateful": all(stateful.get(g, True) for g in groups), "mac_address": r.mac_address,
                      "addresses": sorted({ip["ip_address"] for ip in ips.get(r.id, [])} | set(pairs.get(r.id, []))),
                      "rules": rules}

@@ -273,7 +273,7 @@ def create(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any]
         groups = [] if owner.startswith("network:") or not project_id else [security_groups.ensure_default(s, project_id)]
     else:
         groups = _check_groups(s, project_id, groups)
-    if project_id:
+    if project_id and owner != "network:dhcp":  # the DHCP agent's port is the network's, past quota (Neutron)
         quotas.check(s, project_id, "port")
     all_subnets = ipam.subnets_of(s, net.id)
     usable = ipam.candidates(all_subnets, owner, net.id)

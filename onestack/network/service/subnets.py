@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Select, delete, or_, select
 from sqlalchemy.orm import Session
 
+from onestack.core.config import NetworkConfig
 from onestack.network import models
 from onestack.network.errors import (
     DNSNameServersExhausted,
@@ -296,8 +297,10 @@ def _cidr_from_pool(s: Session, caller: Caller, project_id: str, attrs: Mapping[
 
 # --- create, update, delete ---------------------------------------------------------------------------
 
-def create(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any]) -> dict[str, Any]:
-    """A subnet for ``project_id`` from checked ``attrs`` (the API applied policy and defaults)."""
+def create(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any],
+           config: NetworkConfig) -> dict[str, Any]:
+    """A subnet for ``project_id`` from checked ``attrs`` (the API applied policy and defaults),
+    and the network's DHCP port on it."""
     net = network_for_new(s, caller, attrs["network_id"], project_id)
     # Subnets of one network are made one at a time (a row lock on server databases), so that
     # two overlapping ones cannot both pass the overlap check.
@@ -343,9 +346,17 @@ def create(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any]
     _store_types(s, subnet_id, attrs.get("service_types") or [])
     if ipam.is_auto_address(ip_version, ra_mode, address_mode):
         _address_existing_ports(s, row)
+    _sync_dhcp(s, net.id, config)
     touch(net)  # Neutron bumps the network's revision when its subnets change
     s.flush()
     return views(s, caller, [row])[0]
+
+
+def _sync_dhcp(s: Session, network_id: str, config: NetworkConfig) -> None:
+    from onestack.network.service import dhcp_ports  # it imports ports, which imports this module
+
+    s.flush()
+    dhcp_ports.sync_network(s, network_id, config)
 
 
 def _address_existing_ports(s: Session, row: models.Subnet) -> None:
@@ -364,9 +375,10 @@ def _address_existing_ports(s: Session, row: models.Subnet) -> None:
             touch(port)
 
 
-def create_many(s: Session, caller: Caller, items: Sequence[tuple[str, Mapping[str, Any]]]) -> list[dict[str, Any]]:
+def create_many(s: Session, caller: Caller, items: Sequence[tuple[str, Mapping[str, Any]]],
+                config: NetworkConfig) -> list[dict[str, Any]]:
     """Several subnets in one transaction (Neutron's bulk create: all or none)."""
-    return [create(s, caller, project_id, attrs) for project_id, attrs in items]
+    return [create(s, caller, project_id, attrs, config) for project_id, attrs in items]
 
 
 def _store_pools(s: Session, subnet_id: str, pools: Sequence[tuple[Any, Any]]) -> None:
@@ -393,7 +405,7 @@ def _store_types(s: Session, subnet_id: str, types: Sequence[str]) -> None:
         s.add(models.SubnetServiceType(subnet_id=subnet_id, service_type=stype))
 
 
-def update(s: Session, caller: Caller, subnet_id: str, attrs: Mapping[str, Any],
+def update(s: Session, caller: Caller, subnet_id: str, attrs: Mapping[str, Any], config: NetworkConfig,
            revision: int | None = None) -> dict[str, Any]:
     row = get_row(s, caller, subnet_id)
     check_revision(row, revision)
@@ -427,9 +439,12 @@ def update(s: Session, caller: Caller, subnet_id: str, attrs: Mapping[str, Any],
     for key in ("name", "description"):
         if key in attrs:
             setattr(row, key, attrs[key] or "")
+    dhcp_changed = row.enable_dhcp != enable_dhcp
     row.enable_dhcp = enable_dhcp
     row.gateway_ip = gateway
     touch(row)
+    if dhcp_changed:
+        _sync_dhcp(s, row.network_id, config)
     s.flush()
     return views(s, caller, [row])[0]
 
@@ -444,7 +459,8 @@ def _check_gateway_free(s: Session, row: models.Subnet) -> None:
         raise GatewayIpInUse(str(row.gateway_ip), holder)
 
 
-def delete_subnet(s: Session, caller: Caller, subnet_id: str, revision: int | None = None) -> None:
+def delete_subnet(s: Session, caller: Caller, subnet_id: str, config: NetworkConfig,
+                  revision: int | None = None) -> None:
     """Delete the subnet; 409 ``SubnetInUse`` while ports other than the network's own hold an
     address on it (SLAAC addresses of ordinary ports go with the subnet, as in Neutron)."""
     row = get_row(s, caller, subnet_id)
@@ -463,5 +479,6 @@ def delete_subnet(s: Session, caller: Caller, subnet_id: str, revision: int | No
     net = s.get(models.Network, row.network_id)
     s.delete(row)
     if net is not None:
+        _sync_dhcp(s, net.id, config)  # the DHCP port loses its address here, or goes with the last subnet
         touch(net)
     s.flush()

@@ -25,6 +25,9 @@ class Server:
         self.wired: set[str] = set()
         self.passes = 0
 
+    async def dhcp_ports(self, host: str) -> list[str]:
+        return []  # no DHCP ports to make here
+
     async def desired_state(self, host: str) -> HostState:
         self.passes += 1
         return copy.deepcopy(self.desired)

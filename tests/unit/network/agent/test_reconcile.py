@@ -95,6 +95,9 @@ class Server:
         self.wired: list[str] = []
         self.down: list[str] = []
 
+    async def dhcp_ports(self, host: str) -> list[str]:
+        return []  # no DHCP ports to make here
+
     async def desired_state(self, host: str) -> HostState:
         return copy.deepcopy(self.desired)
 

@@ -75,7 +75,7 @@ def s() -> Iterator[Session]:
 
 def _net(s: Session) -> tuple[str, str]:
     net = networks.create(s, ADMIN, "p1", {"name": "private"}, 1500)
-    sub = subnets.create(s, ADMIN, "p1", {"network_id": net["id"], "ip_version": 4, "cidr": "10.0.0.0/24"})
+    sub = subnets.create(s, ADMIN, "p1", {"network_id": net["id"], "ip_version": 4, "cidr": "10.0.0.0/24"}, CONFIG)
     return net["id"], sub["id"]
 
 
@@ -132,7 +132,7 @@ def test_delete_is_vif_deleted_for_server_ports_only(s: Session) -> None:
 def _routed(s: Session) -> tuple[str, str]:
     """A private network behind a router with a gateway on an external one: (private, public)."""
     public = networks.create(s, ADMIN, "admin", {"name": "public", "router:external": True}, 1500)["id"]
-    subnets.create(s, ADMIN, "admin", {"network_id": public, "ip_version": 4, "cidr": "172.24.4.0/24"})
+    subnets.create(s, ADMIN, "admin", {"network_id": public, "ip_version": 4, "cidr": "172.24.4.0/24"}, CONFIG)
     net_id, sub_id = _net(s)
     router = routers.create(s, ADMIN, "p1", {"name": "r", "external_gateway_info": {"network_id": public}}, CONFIG)
     router_interfaces.add(s, ADMIN, router["id"], {"subnet_id": sub_id}, CONFIG)

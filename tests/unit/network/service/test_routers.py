@@ -30,7 +30,7 @@ def s() -> Iterator[Session]:
 
 def _public(s: Session) -> str:
     net = networks.create(s, ADMIN, "admin", {"name": "public", "router:external": True}, 1500)
-    subnets.create(s, ADMIN, "admin", {"network_id": net["id"], "ip_version": 4, "cidr": "172.24.4.0/24"})
+    subnets.create(s, ADMIN, "admin", {"network_id": net["id"], "ip_version": 4, "cidr": "172.24.4.0/24"}, CONFIG)
     return str(net["id"])
 
 
