@@ -59,15 +59,6 @@ def _info(subnet_id: str, cidr: str, mode: str | None = None) -> ipam.SubnetInfo
     return ipam.SubnetInfo(row, [(int(net.network_address) + 2, int(net.broadcast_address) - 1)])
 
 
-def test_free_walk_is_bounded_by_allocations() -> None:
-    info = _info("a", "10.0.0.0/24")
-    first = int(ipaddress.ip_address("10.0.0.2"))
-    taken = {first, first + 1, first + 3}
-    assert ipam._free(info, taken, set(), limit=3) == [first + 2, first + 4, first + 5]
-    full = set(range(first, int(ipaddress.ip_address("10.0.0.254")) + 1))
-    assert ipam._free(info, full, set()) == []
-
-
 def test_changes_keep_release_add() -> None:
     v4, slaac = _info("v4", "10.0.0.0/24"), _info("v6", "fd00::/64", "slaac")
     original = [("v4", "10.0.0.5"), ("v4", "10.0.0.6"), ("v6", "fd00::f816:3eff:fe00:1")]
