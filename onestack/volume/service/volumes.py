@@ -76,11 +76,14 @@ def bundles(s: Session, rows: Sequence[models.Volume]) -> list[VolumeBundle]:
     admin: dict[str, dict[str, str]] = defaultdict(dict)
     image: dict[str, dict[str, str]] = defaultdict(dict)
     # The three metadata tables in one round trip, told apart by a tag column.
-    tables = ((meta, models.VolumeMetadata), (admin, models.VolumeAdminMetadata), (image, models.VolumeImageMetadata))
-    found = s.execute(union_all(*(select(literal_column(str(n)).label("tag"), m.volume_id, m.key, m.value)
-                                  .where(m.volume_id.in_(ids)) for n, (_, m) in enumerate(tables))))
+    targets = (meta, admin, image)
+    m, am, im = models.VolumeMetadata, models.VolumeAdminMetadata, models.VolumeImageMetadata
+    found: Any = s.execute(union_all(
+        select(literal_column("0").label("tag"), m.volume_id, m.key, m.value).where(m.volume_id.in_(ids)),
+        select(literal_column("1").label("tag"), am.volume_id, am.key, am.value).where(am.volume_id.in_(ids)),
+        select(literal_column("2").label("tag"), im.volume_id, im.key, im.value).where(im.volume_id.in_(ids))))
     for tag, vid, key, value in sorted(found.tuples(), key=lambda r: (r[0], r[1], r[2])):
-        tables[tag][0][vid][key] = value
+        targets[int(tag)][vid][key] = value
     attached: dict[str, list[models.Attachment]] = defaultdict(list)
     for a in s.scalars(select(models.Attachment).where(models.Attachment.volume_id.in_(ids))
                        .order_by(models.Attachment.created_at, models.Attachment.id)):
