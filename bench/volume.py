@@ -2,9 +2,24 @@
 
     python bench/volume.py                    # the full run (starts its own onestack, SQLite, temp data dir)
     python bench/volume.py --pairs 20 --size-gib 1 --skip backup
+    python bench/volume.py --db postgresql --skip image --skip backup --skip attach
 
 Rows, against a real ``onestack up`` with the in-process volume agent (file driver) and the
 fake hypervisor:
+- ``create blank`` / ``delete blank`` (issue 14's figures): ``--creates`` N volumes of ``--size-gib``
+  GiB (thin, the default type) spread over the clients, each client POSTing its share one after
+  the other; creates/s is N over the time from the first POST until all N are ``available``.
+  Then the clients DELETE them the same way; deletes/s until all N are gone. How it polls: one
+  poller thread lists ``GET /volumes?status=creating`` (``status=deleting`` for the deletes; the
+  summary list, not N GETs) every 10 ms while any is outstanding; a volume counts as done at the
+  first list, started after its POST/DELETE answered, that no longer shows it. One
+  ``GET /volumes/detail`` at the end checks that all N are ``available`` (resp. gone), so a
+  volume that went to ``error`` fails the row. p50/p99 are per-volume POST-to-available and
+  DELETE-to-gone (each quantised by the 10 ms step). The bench raises the admin project's
+  ``volumes``/``gigabytes`` quota first (N can pass Cinder's default of 10) to large finite
+  limits, so every create still counts the project's usage. The note gives the cloud
+  process's CPU time (user + system, /proc) over the phase per volume, polls included: on a
+  shared machine it moves far less than the rates do;
 - ``create+delete blank``: each client creates a blank thin volume of ``--size-gib`` GiB, waits
   until it is ``available``, deletes it and waits until it is gone; pairs per second and the
   p50/p99 of create-to-available and delete-to-gone, at 1 and 8 clients;
@@ -28,6 +43,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -169,6 +185,108 @@ def create_delete(cloud: Any, size: int, clients: int, pairs: int) -> Row:
                note="p50/p99: create-to-available / delete-to-gone")
 
 
+POLL_STEP = 0.01  # the list poller's fixed step (seconds)
+
+
+class Settled:
+    """Which issued volumes a status-filtered list no longer shows, and when (see the docstring)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.issued: dict[str, float] = {}  # id → when its POST/DELETE answered (perf_counter)
+        self.started: dict[str, float] = {}  # id → when its POST/DELETE was sent
+        self.took: dict[str, float] = {}
+
+    def issue(self, vid: str, sent: float) -> None:
+        with self.lock:
+            self.started[vid] = sent
+            self.issued[vid] = time.perf_counter()
+
+    def poll(self, api: Api, status: str, expected: int, stop: threading.Event, timeout: float = 600.0) -> None:
+        """List ``status`` volumes every POLL_STEP until all ``expected`` issued ones left it."""
+        deadline = time.monotonic() + timeout
+        while len(self.took) < expected:
+            if time.monotonic() > deadline or stop.is_set():
+                raise TimeoutError(f"{expected - len(self.took)} volume(s) still {status} after {timeout:.0f}s")
+            asked = time.perf_counter()
+            listed = api.req("GET", f"/volumes?status={status}&limit=1000").json()["volumes"]
+            seen = {v["id"] for v in listed}
+            now = time.perf_counter()
+            with self.lock:
+                for vid, answered in self.issued.items():
+                    if vid not in self.took and answered <= asked and vid not in seen:
+                        self.took[vid] = now - self.started[vid]
+            time.sleep(POLL_STEP)  # the poll step, not synchronisation: the loop ends on what it sees
+
+
+def server_cpu(cloud: Any) -> float:
+    """CPU seconds (user + system, all threads) the cloud's process has used so far: a figure
+    per create that the machine's load does not move, unlike the rates."""
+    fields = Path(f"/proc/{cloud.proc.pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def lift_quota(api: Api) -> None:
+    """Finite limits, not -1: the create's quota check then counts usage as a user's would."""
+    api.req("PUT", f"/os-quota-sets/{api.project}",
+            {"quota_set": {"volumes": 100000, "gigabytes": 10000000, "per_volume_gigabytes": 100000}})
+
+
+def create_then_delete(cloud: Any, size: int, clients: int, count: int) -> list[Row]:
+    """``count`` creates over ``clients`` threads until all available, then their deletes until all gone."""
+    apis = [Api(cloud) for _ in range(clients + 1)]
+    poller = apis[clients]
+    lift_quota(poller)
+    rows: list[Row] = []
+    ids: list[str] = []
+
+    def phase(name: str, status: str, issue: Callable[[Api, int, Settled], None]) -> Row:
+        settled = Settled()
+        stop = threading.Event()
+        cpu0 = server_cpu(cloud)
+        start = time.perf_counter()
+        with ThreadPoolExecutor(clients + 1) as pool:
+            polling = pool.submit(settled.poll, poller, status, count, stop)
+            try:
+                list(pool.map(lambda k: issue(apis[k], k, settled), range(clients)))
+            except BaseException:
+                stop.set()
+                raise
+            polling.result()
+        elapsed = time.perf_counter() - start
+        cpu = server_cpu(cloud) - cpu0
+        took = list(settled.took.values())
+        return Row(f"{name} blank {size} GiB", clients, f"{count / elapsed:.1f} {name}s/s",
+                   f"{pct(took, 0.5) * 1000:.0f} ms", f"{pct(took, 0.99) * 1000:.0f} ms",
+                   note=f"{count} volumes; server CPU {cpu / count * 1000:.1f} ms per {name} (polls included); "
+                        f"p50/p99: {'POST-to-available' if name == 'create' else 'DELETE-to-gone'}")
+
+    def creates(api: Api, k: int, settled: Settled) -> None:
+        for _ in range(k, count, clients):
+            sent = time.perf_counter()
+            vid = api.create_volume(size)
+            settled.issue(vid, sent)
+            ids.append(vid)
+
+    rows.append(phase("create", "creating", creates))
+    detail = {v["id"]: v["status"] for v in poller.req("GET", "/volumes/detail?limit=1000").json()["volumes"]}
+    wrong = {vid: detail.get(vid) for vid in ids if detail.get(vid) != "available"}
+    if wrong:
+        raise RuntimeError(f"not available after the creates: {wrong}")
+
+    def deletes(api: Api, k: int, settled: Settled) -> None:
+        for vid in ids[k::clients]:
+            sent = time.perf_counter()
+            api.req("DELETE", f"/volumes/{vid}")
+            settled.issue(vid, sent)
+
+    rows.append(phase("delete", "deleting", deletes))
+    left = {v["id"] for v in poller.req("GET", "/volumes?limit=1000").json()["volumes"]} & set(ids)
+    if left:
+        raise RuntimeError(f"{len(left)} volume(s) not gone after the deletes")
+    return rows
+
+
 def make_image_file(path: Path, size: int, data_bytes: int) -> None:
     """``size`` bytes: random in the first ``data_bytes``, then zeros (written, not a hole)."""
     chunk = 8 * MIB
@@ -288,7 +406,10 @@ def render(rows: list[Row], header: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--size-gib", type=int, default=1)
-    p.add_argument("--pairs", type=int, default=40, help="create+delete pairs per client count")
+    p.add_argument("--creates", type=int, default=100, help="volumes created then deleted per client count")
+    p.add_argument("--pairs", type=int, default=40, help="create+delete pairs per client count (0: no pair row)")
+    p.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite",
+                   help="the cloud's database (postgresql: a fresh database on ONESTACK_TEST_PG_URL's server)")
     p.add_argument("--clients", type=int, nargs="+", default=[1, 8])
     p.add_argument("--image-data-mib", type=int, default=256, help="random bytes at the head of the image")
     p.add_argument("--cycles", type=int, default=20, help="attach+detach cycles")
@@ -297,6 +418,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="bench-volume-") as tmp:
         work = Path(tmp)
+        os.environ["ONESTACK_TEST_DB"] = args.db  # make_cloud creates (and drops) the database
         cloud = make_cloud(work, extra_env=ENV)
         _log(f"starting onestack in {work}")
         cloud.start(timeout=120)
@@ -314,7 +436,14 @@ def main(argv: list[str] | None = None) -> int:
 
             if "create" not in args.skip:
                 for n in args.clients:
-                    _log(f"create+delete, {n} client(s)")
+                    _log(f"{args.creates} creates then deletes, {n} client(s)")
+
+                    def batch(n: int = n) -> list[Row]:
+                        return create_then_delete(cloud, args.size_gib, n, max(args.creates, n))
+
+                    attempt(f"create / delete blank ({n})", batch)
+                for n in args.clients if args.pairs else []:
+                    _log(f"create+delete pairs, {n} client(s)")
                     pairs = max(args.pairs, n)
 
                     def blank(n: int = n, pairs: int = pairs) -> list[Row]:
@@ -344,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
                 attempt("attach+detach", lambda: [attach_detach(api, args.cycles)])
         finally:
             cloud.close()
-    header = (f"bench/volume.py, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, "
+    header = (f"bench/volume.py, {args.db}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, "
               f"load average {os.getloadavg()[0]:.2f} at the end")
     print(render(rows, header))
     return 1 if any(r.note.startswith("FAILED") for r in rows) else 0

@@ -100,8 +100,7 @@ async def create_volume(req: Req) -> Response:
         authorize_multiattach=lambda: req.enforce("volume:multiattach"))
     if request.image_id is not None:
         await req.enforce("volume:create_from_image")
-    volume_id = await create_flow.create(req.state, req.state.db, who, request)
-    bundle = await req.read(service.load, volume_id, who)
+    bundle = await create_flow.create_bundle(req.state, req.state.db, who, request)
     return json_response({"volume": await volume_detail(req, bundle, extended=False)}, status=202)
 
 
@@ -113,7 +112,7 @@ def _list_query(req: Req) -> Any:
 @routes.get("/v3/volumes", rule="volume:get_all")
 async def list_volumes(req: Req) -> Response:
     lq = _list_query(req)
-    listing = await req.read(service.list_volumes, await caller(req), lq)
+    listing = await req.read(service.list_volumes, await caller(req), lq, False)
     items = [volume_summary(req, b) for b in listing.bundles]
     return json_response(_page(req, items, lq, listing.count))
 

@@ -51,32 +51,39 @@ class Placed:
 def place(s: Session, spec: RequestSpec, filters: Sequence[PoolFilter], weighers: Sequence[PoolWeigher],
           service_down_time: float) -> Placed | None:
     """Choose the volume's pool and write it; no pool → ``error`` and a user message. None when
-    there is nothing for the agent to do (placed already, gone, no longer creating, no pool)."""
-    v = s.get(models.Volume, spec["volume_id"])
-    if v is None or v.status != "creating" or v.host is not None:
-        return None
+    there is nothing for the agent to do (placed already, gone, no longer creating, no pool).
+
+    Three statements on the usual path: the live pools, the compare-and-set of the host (its
+    RETURNING gives what the agent's spec needs, so the row is never read), and the pool's
+    counters (one UPDATE on a thin pool)."""
+    v = models.Volume
+    unplaced = (v.id == spec["volume_id"], v.status == "creating", v.host.is_(None))
     request = Request.from_spec(spec)
     chosen = candidates(live_pools(s, service_down_time, now()), request, filters, weighers)
     if not chosen:
-        done = s.execute(update(models.Volume).where(
-            models.Volume.id == v.id, models.Volume.status == "creating", models.Volume.host.is_(None))
-            .values(status="error", updated_at=now()))
-        if getattr(done, "rowcount", 0) == 1:
-            record(s, v.project_id, VOLUME, v.id, Action.SCHEDULE_ALLOCATE_VOLUME, Detail.NO_BACKEND_AVAILABLE)
-            log.warning("volume %s: no valid backend for %s GiB", v.id, request.size)
+        project_id = s.scalar(update(v).where(*unplaced).values(status="error", updated_at=now())
+                              .returning(v.project_id).execution_options(synchronize_session=False))
+        if project_id is not None:
+            record(s, project_id, VOLUME, spec["volume_id"], Action.SCHEDULE_ALLOCATE_VOLUME,
+                   Detail.NO_BACKEND_AVAILABLE)
+            log.warning("volume %s: no valid backend for %s GiB", spec["volume_id"], request.size)
         return None
     pool = chosen[0]
-    done = s.execute(update(models.Volume).where(
-        models.Volume.id == v.id, models.Volume.status == "creating", models.Volume.host.is_(None))
-        .values(host=pool.name, updated_at=now()))
-    if getattr(done, "rowcount", 0) != 1:
-        return None  # someone else placed it meanwhile
-    heartbeats.consume(s, pool.name, v.size)
-    # The agent's spec from what this transaction knows (the row as read, the host just set, the
-    # request's extra specs): no refresh and no extra-specs query on every create.
-    volume = VolumeSpec(id=v.id, size=v.size, host=pool.name, status=v.status, provider_location=v.provider_location,
-                        volume_type_id=v.volume_type_id, extra_specs=dict(spec.get("extra_specs") or {}),
-                        multiattach=v.multiattach)
+    row = s.execute(update(v).where(*unplaced).values(host=pool.name, updated_at=now())
+                    .returning(v.size, v.provider_location, v.volume_type_id, v.multiattach)
+                    .execution_options(synchronize_session=False)).one_or_none()
+    if row is None:
+        return None  # gone, no longer creating, or someone else placed it meanwhile
+    size, provider_location, volume_type_id, multiattach = row
+    if pool.thin_provisioning_support:
+        heartbeats.consume_thin(s, pool.name, size)
+    else:
+        heartbeats.consume(s, pool.name, size)
+    # The agent's spec from what this transaction wrote (the host just set, the request's extra
+    # specs): no refresh and no extra-specs query on every create.
+    volume = VolumeSpec(id=spec["volume_id"], size=size, host=pool.name, status="creating",
+                        provider_location=provider_location, volume_type_id=volume_type_id,
+                        extra_specs=dict(spec.get("extra_specs") or {}), multiattach=multiattach)
     return Placed(pool.agent_host or (agent_host(pool.name) or ""), volume)
 
 

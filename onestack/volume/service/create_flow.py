@@ -51,7 +51,7 @@ from onestack.volume.service.specs import (
     type_zones,
     volume_spec,
 )
-from onestack.volume.service.volumes import destroy
+from onestack.volume.service.volumes import VolumeBundle, destroy
 from onestack.volume.state import VolumeState
 
 GiB = 1024 ** 3
@@ -102,6 +102,7 @@ class CreateContext:
     image: dict[str, Any] | None = None
     plan: Plan | None = None
     volume_id: str | None = None
+    bundle: VolumeBundle | None = None
 
 
 # --- 1. one source at most, and the image -------------------------------------------------------
@@ -287,18 +288,21 @@ class Reserve:
         assert ctx.plan is not None
         if ctx.plan.multiattach and ctx.request.authorize_multiattach is not None:
             await ctx.request.authorize_multiattach()
-        ctx.volume_id = await ctx.db.write(insert, ctx.caller, ctx.request, ctx.plan)
+        ctx.bundle = await ctx.db.write(insert, ctx.caller, ctx.request, ctx.plan)
+        ctx.volume_id = ctx.bundle.volume.id
 
     async def revert(self, ctx: CreateContext) -> None:
         if ctx.volume_id is not None:
             await ctx.db.write(remove, ctx.volume_id)
 
 
-def insert(s: Session, caller: Caller, req: CreateRequest, plan: Plan) -> str:
+def insert(s: Session, caller: Caller, req: CreateRequest, plan: Plan) -> VolumeBundle:
+    """The row and its metadata; the bundle the create answers with, from what was written
+    (no read back: a new volume has no admin or image metadata and no attachments yet)."""
     quotas.check(s, caller.project_id, {"volumes": 1, "gigabytes": plan.size, f"volumes_{plan.type_name}": 1,
                                         f"gigabytes_{plan.type_name}": plan.size}, volume_size=plan.size)
     volume_id = new_id()
-    s.add(models.Volume(
+    s.add(row := models.Volume(
         id=volume_id, project_id=caller.project_id, user_id=caller.user_id, name=req.name,
         description=req.description, size=plan.size, status="creating", attach_status="detached",
         availability_zone=plan.availability_zone, volume_type_id=plan.type_id, host=None,
@@ -309,7 +313,7 @@ def insert(s: Session, caller: Caller, req: CreateRequest, plan: Plan) -> str:
     for key, value in req.metadata.items():
         s.add(models.VolumeMetadata(volume_id=volume_id, key=key, value=value))
     s.flush()
-    return volume_id
+    return VolumeBundle(volume=row, metadata=dict(sorted(req.metadata.items())), volume_type=plan.type_name)
 
 
 def remove(s: Session, volume_id: str) -> None:
@@ -335,7 +339,12 @@ class Schedule(taskflow.AsyncNoRevert[CreateContext]):
 
 async def create(state: VolumeState, db: Database, caller: Caller, request: CreateRequest) -> str:
     """Run the flow; the new volume's id."""
+    return (await create_bundle(state, db, caller, request)).volume.id
+
+
+async def create_bundle(state: VolumeState, db: Database, caller: Caller, request: CreateRequest) -> VolumeBundle:
+    """Run the flow; the new volume as written (``creating``), for the 202 answer."""
     ctx = CreateContext(state=state, db=db, caller=caller, request=request)
     await taskflow.run_async([OneSource(), CheckImage(), Extract(), Reserve(), Schedule()], ctx)
-    assert ctx.volume_id is not None
-    return ctx.volume_id
+    assert ctx.bundle is not None
+    return ctx.bundle

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from onestack.volume import models
@@ -101,13 +101,30 @@ def consume(s: Session, pool_name: str, size: int) -> None:
         pool.free_capacity_gb = max(0.0, pool.free_capacity_gb - size)
 
 
+def consume_thin(s: Session, pool_name: str, size: int) -> None:
+    """``consume`` for a pool the caller knows is thin: one UPDATE, no read, and atomic against
+    another scheduler placing on the same pool at once (PostgreSQL's parallel writers)."""
+    p = models.Pool
+    s.execute(update(p).where(p.name == pool_name).values(
+        allocated_capacity_gb=func.coalesce(p.allocated_capacity_gb, 0) + size,
+        provisioned_capacity_gb=func.coalesce(p.provisioned_capacity_gb, 0) + size)
+        .execution_options(synchronize_session=False))
+
+
 def release(s: Session, pool_name: str | None, size: int) -> None:
-    """A volume of ``size`` GiB left the pool (deleted): it no longer counts as allocated."""
-    pool = s.get(models.Pool, pool_name) if pool_name else None
-    if pool is None:
+    """A volume of ``size`` GiB left the pool (deleted): it no longer counts as allocated. One
+    UPDATE (no read; atomic against a concurrent one)."""
+    if not pool_name:
         return
-    pool.allocated_capacity_gb = max(0.0, (pool.allocated_capacity_gb or 0) - size)
-    pool.provisioned_capacity_gb = max(0.0, (pool.provisioned_capacity_gb or 0) - size)
+    p = models.Pool
+
+    def less(column: Any) -> Any:
+        left = func.coalesce(column, 0) - size
+        return case((left < 0, 0.0), else_=left)
+
+    s.execute(update(p).where(p.name == pool_name).values(
+        allocated_capacity_gb=less(p.allocated_capacity_gb), provisioned_capacity_gb=less(p.provisioned_capacity_gb))
+        .execution_options(synchronize_session=False))
 
 
 def desired_state(s: Session, host: str) -> DesiredState:

@@ -9,8 +9,9 @@ runs in the same write transaction as the insert it guards.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
 from onestack.volume import models
@@ -94,22 +95,82 @@ def usage(s: Session, project_id: str) -> dict[str, int]:
 def check(s: Session, project_id: str, deltas: Mapping[str, int], *, volume_size: int | None = None) -> None:
     """Refuse (413, Cinder's words) if adding ``deltas`` would pass any limit.
 
-    ``deltas``: resource → amount to add (``{"volumes": 1, "gigabytes": 10, "volumes_lvm": 1, ...}``);
-    ``volume_size``: the size of one new volume, checked against ``per_volume_gigabytes``.
+    ``deltas``: resource → amount to add (``{"volumes": 1, "gigabytes": 10, "volumes_lvm": 1, ...}``),
+    per-type ones of existing types; ``volume_size``: the size of one new volume, checked
+    against ``per_volume_gigabytes``. One statement whatever the resources (``limits_for`` and
+    ``usage`` read every resource in several; this runs on every create, in the writer).
     """
-    limits = limits_for(s, project_id)
+    names = list(deltas) + (["per_volume_gigabytes"] if volume_size is not None else [])
+    limits, used = _limits_and_usage(s, project_id, names)
     if volume_size is not None:
-        cap = limits.get("per_volume_gigabytes", -1)
+        cap = limits["per_volume_gigabytes"]
         if cap >= 0 and volume_size > cap:
             raise VolumeSizeExceedsLimit(volume_size, cap)
-    if not any(v > 0 for v in deltas.values()):
-        return
-    used = usage(s, project_id)
-    for resource, delta in deltas.items():
-        limit = limits.get(resource, -1)
-        if delta <= 0 or limit < 0 or used.get(resource, 0) + delta <= limit:
-            continue
-        raise over(resource, delta, limit, used.get(resource, 0))
+    for resource, delta in deltas.items():  # in the order given: the first one passed is the answer
+        limit = limits[resource]
+        if delta > 0 and limit >= 0 and used[resource] + delta > limit:
+            raise over(resource, delta, limit, used[resource])
+
+
+def _limits_and_usage(s: Session, project_id: str, names: list[str]) -> tuple[dict[str, int], dict[str, int]]:
+    """``limits_for`` and ``usage`` of ``names`` only, as one SELECT of scalar subqueries: per
+    resource the project's limit, the default class's, and what is in use."""
+    qc, q = models.QuotaClass, models.Quota
+    exprs: list[Any] = []
+    for name in names:
+        exprs.append(select(q.hard_limit).where(q.project_id == project_id, q.resource == name).scalar_subquery())
+        exprs.append(select(qc.hard_limit).where(qc.class_name == "default", qc.resource == name).scalar_subquery())
+        exprs.append(_used_expr(project_id, name))
+    row = s.execute(select(*(e.label(f"c{i}") for i, e in enumerate(exprs)))).one()
+    limits: dict[str, int] = {}
+    used: dict[str, int] = {}
+    for i, name in enumerate(names):
+        own, default, in_use = row[3 * i:3 * i + 3]
+        limits[name] = own if own is not None else default if default is not None else DEFAULTS.get(name, -1)
+        used[name] = int(in_use or 0)
+    return limits, used
+
+
+def _type_of(resource: str) -> str | None:
+    """The volume type of a per-type resource (``gigabytes_lvm`` → ``lvm``), else None."""
+    for prefix in PER_TYPE:
+        if resource.startswith(f"{prefix}_"):
+            return resource[len(prefix) + 1:]
+    return None
+
+
+def _used_expr(project_id: str, name: str) -> Any:
+    """``usage(...)[name]`` as a scalar SQL expression."""
+    v, sn, b, vt = models.Volume, models.Snapshot, models.Backup, models.VolumeType
+    type_name = None if name in DEFAULTS else _type_of(name)
+    family = name if type_name is None else name.split("_", 1)[0]
+
+    def volumes(agg: Any) -> Any:
+        stmt = select(agg).select_from(v).where(v.project_id == project_id, v.use_quota.is_(True))
+        if type_name is not None:
+            stmt = stmt.join(vt, vt.id == v.volume_type_id).where(vt.name == type_name)
+        return stmt.scalar_subquery()
+
+    def snapshots(agg: Any) -> Any:
+        stmt = select(agg).select_from(sn).where(sn.project_id == project_id, sn.use_quota.is_(True))
+        if type_name is not None:
+            stmt = stmt.join(vt, vt.id == sn.volume_type_id).where(vt.name == type_name)
+        return stmt.scalar_subquery()
+
+    if family == "volumes":
+        return volumes(func.count())
+    if family == "gigabytes":
+        return volumes(func.coalesce(func.sum(v.size), 0)) + snapshots(func.coalesce(func.sum(sn.volume_size), 0))
+    if family == "snapshots":
+        return snapshots(func.count())
+    if name == "backups":
+        return select(func.count()).select_from(b).where(b.project_id == project_id).scalar_subquery()
+    if name == "backup_gigabytes":
+        return select(func.coalesce(func.sum(b.size), 0)).where(b.project_id == project_id).scalar_subquery()
+    if name == "groups":
+        return select(func.count()).select_from(models.Group).where(models.Group.project_id == project_id) \
+            .scalar_subquery()
+    return literal_column("0")
 
 
 def over(resource: str, requested: int, limit: int, consumed: int) -> QuotaError:

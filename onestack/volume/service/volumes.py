@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, select
+from sqlalchemy import ColumnElement, Select, and_, delete, func, literal_column, select, union_all
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from onestack.volume import models
@@ -75,12 +75,15 @@ def bundles(s: Session, rows: Sequence[models.Volume]) -> list[VolumeBundle]:
     meta: dict[str, dict[str, str]] = defaultdict(dict)
     admin: dict[str, dict[str, str]] = defaultdict(dict)
     image: dict[str, dict[str, str]] = defaultdict(dict)
-    for target, model in ((meta, models.VolumeMetadata), (admin, models.VolumeAdminMetadata),
-                          (image, models.VolumeImageMetadata)):
-        for vid, key, value in s.execute(select(model.volume_id, model.key, model.value)
-                                         .where(model.volume_id.in_(ids))
-                                         .order_by(model.volume_id, model.key)):
-            target[vid][key] = value
+    # The three metadata tables in one round trip, told apart by a tag column.
+    targets = (meta, admin, image)
+    m, am, im = models.VolumeMetadata, models.VolumeAdminMetadata, models.VolumeImageMetadata
+    found: Any = s.execute(union_all(
+        select(literal_column("0").label("tag"), m.volume_id, m.key, m.value).where(m.volume_id.in_(ids)),
+        select(literal_column("1").label("tag"), am.volume_id, am.key, am.value).where(am.volume_id.in_(ids)),
+        select(literal_column("2").label("tag"), im.volume_id, im.key, im.value).where(im.volume_id.in_(ids))))
+    for tag, vid, key, value in sorted(found.tuples(), key=lambda r: (r[0], r[1], r[2])):
+        targets[int(tag)][vid][key] = value
     attached: dict[str, list[models.Attachment]] = defaultdict(list)
     for a in s.scalars(select(models.Attachment).where(models.Attachment.volume_id.in_(ids))
                        .order_by(models.Attachment.created_at, models.Attachment.id)):
@@ -101,11 +104,13 @@ class VolumeListing:
     count: int | None
 
 
-def list_volumes(s: Session, caller: Caller, lq: ListQuery) -> VolumeListing:
+def list_volumes(s: Session, caller: Caller, lq: ListQuery, detail: bool = True) -> VolumeListing:
+    """``detail=False``: the summary list shows id and name only, so bare bundles (no further query)."""
     stmt = visible(select(V), V, caller, lq)
     stmt, rest = _special_filters(stmt, lq.filters)
     listing = list_rows(s, stmt, V, replace(lq, filters=rest), COLUMNS)
-    return VolumeListing(bundles(s, listing.rows), listing.count)
+    found = bundles(s, listing.rows) if detail else [VolumeBundle(volume=v) for v in listing.rows]
+    return VolumeListing(found, listing.count)
 
 
 def _special_filters(stmt: Select[Any], filters: Mapping[str, Any]) -> tuple[Select[Any], dict[str, Any]]:
