@@ -13,6 +13,7 @@ each holder kept losing the GIL to the others (a lock convoy); bench/compute.py 
 from __future__ import annotations
 
 import asyncio
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, MetaData, and_, create_engine, event, make_url, not_
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from onestack.core.files import private_file
@@ -179,6 +180,21 @@ class Database:
         return self._transaction(fn, args, write)
 
     def _transaction(self, fn: Callable[..., T], args: tuple[Any, ...], write: bool) -> T:
+        if not write or self.is_sqlite:
+            return self._once(fn, args, write)
+        # On a server database writers of several processes (and of several services' databases in one
+        # process) run at once, so the database may pick a write transaction as a deadlock's victim. As
+        # oslo.db's wrap_db_retry on DBDeadlock: the unit of work is run again in a new transaction.
+        for attempt in range(DEADLOCK_RETRIES):
+            try:
+                return self._once(fn, args, write)
+            except DBAPIError as exc:
+                if not _is_deadlock(exc) or attempt == DEADLOCK_RETRIES - 1:
+                    raise
+                time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))  # apart, so they do not meet again
+        raise AssertionError("unreachable")
+
+    def _once(self, fn: Callable[..., T], args: tuple[Any, ...], write: bool) -> T:
         sessions = self._sessions if write else self._read_sessions
         with sessions() as session, session.begin():
             result = fn(session, *args)
@@ -208,6 +224,20 @@ class Database:
             self._read_engine.dispose()
         self._writer.shutdown(wait=False)
         self._reader.shutdown(wait=False)
+
+
+DEADLOCK_RETRIES = 5
+# PostgreSQL's deadlock_detected and serialization_failure; MySQL/MariaDB's deadlock and lock wait timeout.
+_PG_RETRY_CODES = ("40P01", "40001")
+_MYSQL_RETRY_CODES = (1213, 1205)
+
+
+def _is_deadlock(exc: DBAPIError) -> bool:
+    orig = exc.orig
+    if getattr(orig, "pgcode", None) in _PG_RETRY_CODES:
+        return True
+    args: tuple[Any, ...] = tuple(getattr(orig, "args", ()))
+    return len(args) > 0 and args[0] in _MYSQL_RETRY_CODES
 
 
 def migrate(engine: Engine, script_location: Path, version_table: str, metadata: MetaData) -> None:

@@ -159,3 +159,38 @@ def test_postgres_streamed_reads_work_in_autocommit(pg: Database) -> None:
 
     assert asyncio.run(pg.read(streamed)) == list(range(1, 1001))
     assert pg.run_sync(_outside_a_transaction, write=False) is True  # the connection is back in autocommit
+
+
+def test_postgres_a_deadlock_victim_is_run_again(pg: Database) -> None:
+    """Two writers lock two rows in opposite orders: PostgreSQL aborts one, which is run again."""
+    import threading
+
+    pg.run_sync(lambda s: s.execute(text("CREATE TABLE dl (id int PRIMARY KEY, n int)")))
+    pg.run_sync(lambda s: s.execute(text("INSERT INTO dl VALUES (1, 0), (2, 0)")))
+    both_hold_one = threading.Barrier(2, timeout=10)
+    attempts: list[int] = []
+
+    def bump(s: Session, first: int, second: int) -> None:
+        attempts.append(first)
+        s.execute(text("UPDATE dl SET n = n + 1 WHERE id = :id"), {"id": first})
+        if len(attempts) <= 2:  # only the first round meets at the barrier
+            both_hold_one.wait()
+        s.execute(text("UPDATE dl SET n = n + 1 WHERE id = :id"), {"id": second})
+
+    errors: list[BaseException] = []
+
+    def run(first: int, second: int) -> None:
+        try:
+            pg.run_sync(bump, first, second)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(1, 2)), threading.Thread(target=run, args=(2, 1))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    assert len(attempts) == 3  # one of the two ran twice
+    assert pg.run_sync(lambda s: list(s.execute(text("SELECT n FROM dl ORDER BY id")).scalars()),
+                       write=False) == [2, 2]
