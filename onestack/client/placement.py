@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid as uuidlib
 from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from onestack.client.session import ServiceSession
@@ -76,25 +77,36 @@ class PlacementClient:
                 raise PlacementError(f"setting inventory of {rp_uuid}: {resp.status_code} {resp.text}")
         raise PlacementError(f"setting inventory of {rp_uuid}: too many generation conflicts")
 
+    async def add_traits(self, rp_uuid: str, traits: Iterable[str]) -> None:
+        """Give the provider ``traits`` (standard ones: no trait creation), keeping the traits it has
+        (an operator's custom ones), as Nova's report client merges driver capability traits."""
+        wanted = set(traits)
+        await self._change_list(rp_uuid, "traits", lambda current: sorted(set(current) | wanted))
+
     async def set_aggregate_member(self, rp_uuid: str, agg_uuid: str, member: bool) -> None:
         """Add ``agg_uuid`` to (or remove it from) the provider's aggregates, retrying on generation conflicts."""
-        path = f"/resource_providers/{rp_uuid}/aggregates"
+        await self._change_list(rp_uuid, "aggregates", lambda current: sorted(set(current) | {agg_uuid}) if member
+                                else [a for a in current if a != agg_uuid])
+
+    async def _change_list(self, rp_uuid: str, what: str, change: Callable[[list[str]], list[str]]) -> None:
+        """Read-modify-write of a provider's ``aggregates`` or ``traits`` at its generation, retried on 409."""
+        path = f"/resource_providers/{rp_uuid}/{what}"
         for _attempt in range(5):
             resp = await self._call("GET", path)
             if resp.status_code != 200:
-                raise PlacementError(f"reading aggregates of {rp_uuid}: {resp.status_code}")
+                raise PlacementError(f"reading {what} of {rp_uuid}: {resp.status_code}")
             doc = resp.json()
-            current = list(doc.get("aggregates", []))
-            wanted = sorted(set(current) | {agg_uuid}) if member else [a for a in current if a != agg_uuid]
+            current = list(doc.get(what, []))
+            wanted = change(current)
             if sorted(wanted) == sorted(current):
                 return
             put = await self._call("PUT", path, json={
-                "aggregates": wanted, "resource_provider_generation": doc["resource_provider_generation"]})
+                what: wanted, "resource_provider_generation": doc["resource_provider_generation"]})
             if put.status_code != 409:
                 if put.status_code != 200:
-                    raise PlacementError(f"setting aggregates of {rp_uuid}: {put.status_code} {put.text}")
+                    raise PlacementError(f"setting {what} of {rp_uuid}: {put.status_code} {put.text}")
                 return
-        raise PlacementError(f"aggregates of {rp_uuid} kept changing under us")
+        raise PlacementError(f"{what} of {rp_uuid} kept changing under us")
 
     async def delete_provider(self, rp_uuid: str) -> None:
         await self._call("DELETE", f"/resource_providers/{rp_uuid}")

@@ -312,6 +312,9 @@ class VolumeConfig:
     volume_format: str = "auto"
     # The volume type of a volume created without one (Cinder's default_volume_type).
     default_volume_type: str = "__DEFAULT__"
+    # The public multiattach volume type the first start makes (DevStack's ENABLE_VOLUME_MULTIATTACH
+    # and VOLUME_TYPE_MULTIATTACH); empty: none.
+    multiattach_volume_type: str = "multiattach"
     # The availability zone of the volume agents (Cinder's storage_availability_zone).
     storage_availability_zone: str = "nova"
     # Capacity the file backends report: 0 means the file system's own size and free space.

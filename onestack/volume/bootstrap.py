@@ -1,6 +1,7 @@
 """The volume types a new cloud starts with: Cinder's ``__DEFAULT__`` and, as DevStack makes
 them, one public type per configured backend named after it (extra spec
-``volume_backend_name``) so a volume can be sent to a given backend. Existence makes it
+``volume_backend_name``) so a volume can be sent to a given backend, and DevStack's
+``multiattach`` type (``ENABLE_VOLUME_MULTIATTACH``: extra spec ``multiattach="<is> True"``). Existence makes it
 idempotent: a type that is there (or was renamed away by an admin and recreated) is left alone."""
 
 from __future__ import annotations
@@ -40,4 +41,11 @@ def make_default_types(s: Session, config: Config) -> list[str]:
         s.flush()
         s.add(models.VolumeTypeExtraSpec(volume_type_id=type_id, key="volume_backend_name", value=name))
         made.append(name)
+    multi = config.volume.multiattach_volume_type.strip()
+    if multi and multi not in existing and multi not in made:
+        type_id = new_id()
+        s.add(models.VolumeType(id=type_id, name=multi, description=None, is_public=True, created_at=now()))
+        s.flush()
+        s.add(models.VolumeTypeExtraSpec(volume_type_id=type_id, key="multiattach", value="<is> True"))
+        made.append(multi)
     return made

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import dataclasses
 import re
 import sys
 from pathlib import Path
@@ -586,8 +587,13 @@ class _FakeCinder:
             {"name": "h@lvm#lvm", "capabilities": {"volume_backend_name": "lvm", "storage_protocol": "iSCSI",
                                                     "vendor_name": "Open Source"}},
             {"name": "h@file#file", "capabilities": {"volume_backend_name": "file", "storage_protocol": "file",
-                                                      "vendor_name": "onestack"}},
+                                                      "vendor_name": "onestack", "multiattach": True}},
         ]
+        multi = {"multiattach": "<is> True"}
+        types = [{"name": "__DEFAULT__", "is_public": True, "extra_specs": {}},
+                 {"name": "a-shared", "is_public": True, "extra_specs": multi},
+                 {"name": "multiattach", "is_public": True, "extra_specs": multi},
+                 {"name": "0-private", "is_public": False, "extra_specs": multi}]
         self.posts: list[str] = []
         posts = self.posts
 
@@ -612,6 +618,8 @@ class _FakeCinder:
                                                   {"binary": "cinder-volume"}]})
                 elif path.endswith(("/volumes", "/snapshots")):
                     self._send(200, {path.rsplit("/", 1)[1]: []})
+                elif path.endswith("/types"):
+                    self._send(200, {"volume_types": types})
                 elif path.endswith("/backups"):
                     self._send(backups_status, {"backups": []})
                 else:
@@ -650,6 +658,7 @@ def test_volume_facts_come_from_the_running_volume_service(backups_status: int) 
     assert (facts.volumes, facts.snapshots) == (True, True)
     assert facts.backups is (backups_status == 200)  # no cinder-backup row: only the API decides
     assert (facts.manage_volume, facts.manage_snapshot) == (True, False)
+    assert facts.multiattach_type == "multiattach"  # DevStack's name before the others; never a private one
 
 
 def test_volume_root_strips_the_version_and_project() -> None:
@@ -723,3 +732,20 @@ def test_object_store_facts_come_from_info() -> None:
     assert facts.tempurl_digest == "sha512"
     assert cloud.object_store_root("http://h/object-store/v1/AUTH_x") == "http://h/object-store"
     assert cloud.object_store_facts(cloud.Admin("tok", {"identity": "http://x"})) == tempest_conf.ObjectStoreFacts()
+
+
+@pytest.mark.parametrize(("mtype", "hosts", "compute_max", "on"), [
+    ("multiattach", True, "2.96", True),
+    (None, True, "2.96", False),  # no public multiattach type
+    ("multiattach", False, "2.96", False),  # a host without COMPUTE_VOLUME_MULTI_ATTACH
+    ("multiattach", True, "2.59", False),  # Nova attaches multiattach volumes from 2.60
+])
+def test_multiattach_flags_follow_the_type_and_the_host_trait(tmp_path: Path, mtype: str | None, hosts: bool,
+                                                             compute_max: str, on: bool) -> None:
+    volume = dataclasses.replace(VOLUME_FACTS, multiattach_type=mtype)
+    conf = _parse(tempest_conf.render(tempest_conf.ConfInputs(
+        identity_url="http://h/identity", admin_password="pw", workspace=tmp_path,
+        available_services={"volumev3", "compute"}, volume=volume,
+        compute=tempest_conf.ComputeFacts(max_microversion=compute_max, multiattach_hosts=hosts))))
+    assert conf["compute-feature-enabled"]["volume_multiattach"] == str(on)
+    assert conf["volume"].get("volume_type_multiattach") == mtype

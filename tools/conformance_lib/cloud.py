@@ -126,8 +126,9 @@ def attach(url: str | None, data_dir: Path | None, admin_password: str | None) -
 
 
 def _request(url: str, body: dict[str, Any] | None = None, token: str | None = None, method: str | None = None,
-             data: bytes | None = None, content_type: str = "application/json") -> tuple[dict[str, Any], Any]:
-    headers = {"Content-Type": content_type, "Accept": "application/json"}
+             data: bytes | None = None, content_type: str = "application/json",
+             extra_headers: dict[str, str] | None = None) -> tuple[dict[str, Any], Any]:
+    headers = {"Content-Type": content_type, "Accept": "application/json", **(extra_headers or {})}
     if token:
         headers["X-Auth-Token"] = token
     if body is not None:
@@ -273,6 +274,26 @@ def _compute_hosts(compute_url: str, placement_url: str | None, token: str) -> i
     return 1
 
 
+MULTIATTACH_TRAIT = "COMPUTE_VOLUME_MULTI_ATTACH"
+
+
+def _hosts_multiattach(placement_url: str | None, token: str) -> bool:
+    """Every compute node (root provider) has Nova's COMPUTE_VOLUME_MULTI_ATTACH capability trait."""
+    if not placement_url:
+        return False
+    version = {"OpenStack-API-Version": "placement 1.18"}  # provider traits (1.6), ?required= (1.18)
+    try:
+        _, doc = _request(f"{placement_url}/resource_providers", token=token, extra_headers=version)
+        roots = {rp["uuid"] for rp in doc.get("resource_providers", [])
+                 if rp.get("root_provider_uuid", rp.get("uuid")) == rp.get("uuid")}
+        _, doc = _request(f"{placement_url}/resource_providers?required={MULTIATTACH_TRAIT}", token=token,
+                          extra_headers=version)
+        with_trait = {rp["uuid"] for rp in doc.get("resource_providers", [])}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
+    return bool(roots) and roots <= with_trait
+
+
 def _flavor_exists(compute_url: str, token: str, flavor_id: str) -> bool:
     try:
         _request(f"{compute_url}/flavors/{flavor_id}", token=token)
@@ -299,7 +320,8 @@ def compute_facts(admin: Admin) -> ComputeFacts:
                          f"{defaults.flavor_ref_alt} (m1.small) that Tempest boots and resizes to")
     return ComputeFacts(
         hosts=_compute_hosts(compute_url, admin.endpoints.get("placement"), admin.token),
-        min_microversion=low, max_microversion=high)
+        min_microversion=low, max_microversion=high,
+        multiattach_hosts=_hosts_multiattach(admin.endpoints.get("placement"), admin.token))
 
 
 def _all_pages(url: str, collection: str, token: str) -> list[dict[str, Any]]:
@@ -368,6 +390,21 @@ def volume_root(volume_url: str) -> str:
     return head if sep else volume_url.rstrip("/")
 
 
+def _multiattach_type(volume_url: str, token: str, pools: list[dict[str, Any]]) -> str | None:
+    """A public volume type with ``multiattach="<is> True"`` (DevStack's ``multiattach`` first) that
+    a pool can hold (it reports the ``multiattach`` capability); None when there is none."""
+    if not any(str(p.get("capabilities", {}).get("multiattach")).lower() == "true" for p in pools):
+        return None
+    try:
+        _, doc = _request(f"{volume_url}/types?is_public=true", token=token)
+    except (OSError, ValueError, AttributeError):
+        return None
+    names = sorted(str(t["name"]) for t in doc.get("volume_types", [])
+                   if t.get("is_public", t.get("os-volume-type-access:is_public", True)) and t.get("name")
+                   and str((t.get("extra_specs") or {}).get("multiattach", "")).strip() == "<is> True")
+    return "multiattach" if "multiattach" in names else (names[0] if names else None)
+
+
 def volume_facts(admin: Admin) -> VolumeFacts:
     """Microversions, pools, extensions, services and which APIs answer, from the running
     block-storage service (catalog type volumev3, else block-storage).
@@ -421,6 +458,7 @@ def volume_facts(admin: Admin) -> VolumeFacts:
         backups="cinder-backup" in binaries or _answers(f"{volume_url}/backups?limit=1", token),
         manage_volume=_answers(f"{volume_url}/os-volume-manage", token, {}, ok=(400,)),
         manage_snapshot=_answers(f"{volume_url}/os-snapshot-manage", token, {}, ok=(400,)),
+        multiattach_type=_multiattach_type(volume_url, token, pools),
     )
 
 

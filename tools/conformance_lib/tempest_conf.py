@@ -169,6 +169,8 @@ class ComputeFacts:
     # answers 501. VNC consoles are offered (the host gives each guest a VNC port).
     change_password: bool = False
     vnc_console: bool = True
+    # Every compute node's provider has COMPUTE_VOLUME_MULTI_ATTACH (Nova's supports_multiattach).
+    multiattach_hosts: bool = False
 
 
 # Tempest's own [network] project_network_cidr, kept unless the cloud already routes part of it.
@@ -222,6 +224,8 @@ class VolumeFacts:
     backups: bool = False
     manage_volume: bool = False
     manage_snapshot: bool = False
+    # A public type with multiattach="<is> True" that a pool can hold (DevStack's "multiattach").
+    multiattach_type: str | None = None
 
 
 def _at_least(version: str | None, wanted: str) -> bool:
@@ -447,6 +451,8 @@ def _volume(inputs: ConfInputs) -> dict[str, str]:
         values["storage_protocol"] = facts.storage_protocol
     if facts.vendor_name:
         values["vendor_name"] = facts.vendor_name
+    if facts.multiattach_type:
+        values["volume_type_multiattach"] = facts.multiattach_type
     return values
 
 
@@ -506,12 +512,15 @@ def _compute_features(inputs: ConfInputs) -> dict[str, str]:
         "interface_attach": _bool("network" in inputs.available_services),  # os-interface over ports
         "personality": "False",  # removed from Nova at 2.57; onestack does not write files into guests
         # Attach, detach and boot from volume need no flag: Tempest runs them when cinder is on.
+        # Multiattach (DevStack's ENABLE_VOLUME_MULTIATTACH) when the volume side has a public
+        # multiattach type, every host has the COMPUTE_VOLUME_MULTI_ATTACH trait and compute reaches 2.60.
+        "volume_multiattach": _bool(_volume_offered(inputs) and inputs.volume.multiattach_type is not None
+                                    and facts.multiattach_hosts and _at_least(facts.max_microversion, "2.60")),
         # These stay off with block storage too: no LUKS provider behind the fake hypervisor,
-        # no swap (os-migrate_volume_completion), no multiattach or volume-backed live migration.
+        # no swap (os-migrate_volume_completion), no volume-backed live migration.
         "attach_encrypted_volume": "False",
         "swap_volume": "False",
         "volume_backed_live_migration": "False",
-        "volume_multiattach": "False",
         "ide_bus": "False",
         "unified_limits": "False",  # quotas are Nova's own (os-quota-sets), not Keystone limits
         "vtpm_live_migration": "False",

@@ -37,3 +37,4 @@ def inventory(info: HostInfo, config: Config) -> dict[str, dict[str, Any]]:
 async def report_inventory(placement: PlacementClient, node: dict[str, Any], info: HostInfo, config: Config) -> None:
     await placement.ensure_provider(node["uuid"], node["hypervisor_hostname"])
     await placement.set_inventory(node["uuid"], inventory(info, config))
+    await placement.add_traits(node["uuid"], info.traits)

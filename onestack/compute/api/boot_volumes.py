@@ -214,6 +214,12 @@ def from_image(image: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
+def check_multiattach_version(req: Req, volume: dict[str, Any]) -> None:
+    """Nova's MultiattachNotSupportedOldMicroversion: a multiattach volume needs 2.60 (attach and boot)."""
+    if volume.get("multiattach") and not req.at_least(2, 60):
+        raise BadRequest("Multiattach volumes are only supported starting with compute API version 2.60.")
+
+
 def _bootable(volume: dict[str, Any]) -> bool:
     """Cinder shows ``bootable`` as the string "true"/"false"; Nova reads it as a boolean,
     bootable when absent."""
@@ -234,6 +240,7 @@ async def check(req: Req, client: VolumeClient | None, devices: BootDevices) -> 
         try:
             if m["source_type"] == "volume":
                 vol = await client.get_volume(str(m["volume_id"]), user_token=token)
+                check_multiattach_version(req, vol)
                 if vol.get("status") != "available" and not (vol.get("status") == "in-use" and vol.get("multiattach")):
                     raise BadRequest(f"Invalid volume: volume {vol['id']} status must be 'available', "
                                      f"but it is '{vol.get('status')}'")

@@ -21,6 +21,7 @@ from onestack.client.volume import VolumeClient, VolumeError, VolumeNotFound
 from onestack.compute import states
 from onestack.compute.agent.volumes import VolumeAttachFailed
 from onestack.compute.api.actions_state import agents
+from onestack.compute.api.boot_volumes import check_multiattach_version
 from onestack.compute.api.common import ComputeRoutes, Req, check_keys, invalid, is_uuid_like
 from onestack.compute.api.servers import actor, load
 from onestack.compute.service import block_devices, instances
@@ -144,7 +145,8 @@ async def _volume(req: Req, client: VolumeClient, volume_id: str) -> dict[str, A
         raise NotFound(f"Volume {volume_id} could not be found.") from None
 
 
-def _check_attachable(volume: dict[str, Any]) -> None:
+def _check_attachable(req: Req, volume: dict[str, Any]) -> None:
+    check_multiattach_version(req, volume)
     status = volume.get("status")
     if status == "available" or (status == "in-use" and volume.get("multiattach")):
         return
@@ -160,7 +162,7 @@ async def attach(req: Req, row: dict[str, Any], volume_id: str, tag: str | None,
     """Reserve, map, connect; the mapping (undone on any failure). Shared with boot-time checks."""
     client = client_of(req)
     token = req.headers.get("X-Auth-Token")
-    _check_attachable(await _volume(req, client, volume_id))
+    _check_attachable(req, await _volume(req, client, volume_id))
     bdm = await req.write(block_devices.reserve_attach, row["uuid"], volume_id, tag, dot)
     try:
         try:

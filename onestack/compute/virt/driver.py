@@ -158,6 +158,9 @@ class HostInfo:
     memory_mb_used: int
     local_gb_used: int
     running_vms: int  # guests the hypervisor knows, whatever their power state
+    # Capability traits of the compute node's provider (Nova's driver capabilities as traits,
+    # e.g. COMPUTE_VOLUME_MULTI_ATTACH for supports_multiattach).
+    traits: frozenset[str] = frozenset()
 
     @property
     def free_memory_mb(self) -> int:

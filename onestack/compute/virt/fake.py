@@ -59,6 +59,8 @@ from onestack.core.ids import new_id
 
 log = logging.getLogger("onestack.compute.virt.fake")
 FailStage = Literal["before_allocating", "after_allocating"]
+# Nova's fake driver has supports_multiattach: one volume's connections on several guests.
+CAPABILITY_TRAITS = frozenset({"COMPUTE_VOLUME_MULTI_ATTACH"})
 
 
 @dataclass
@@ -278,7 +280,8 @@ class FakeDriver:
                       "topology": {"sockets": 1, "cores": c.vcpus, "threads": 1},
                       "features": ["fpu", "sse2", "vmx"]},
             vcpus=c.vcpus, memory_mb=c.memory_mb, local_gb=c.local_gb,
-            vcpus_used=vcpus, memory_mb_used=mem, local_gb_used=disk, running_vms=len(self._guests))
+            vcpus_used=vcpus, memory_mb_used=mem, local_gb_used=disk, running_vms=len(self._guests),
+            traits=CAPABILITY_TRAITS)
 
     async def list_instances(self) -> list[str]:
         return list(self._guests)

@@ -67,8 +67,10 @@ async def create(req: Req) -> Response:
     body = await req.body({"type": "object", "properties": props, "required": ["volume_uuid"],
                            "additionalProperties": False}, wrapper="attachment")
     who = await caller(req)
-    project = await req.read(svc.volume_project, who, body["volume_uuid"])
+    project, shared_boot = await req.read(svc.attach_target, who, body["volume_uuid"])
     await req.enforce("volume:attachment_create", {"project_id": project})
+    if shared_boot:
+        await req.enforce("volume:multiattach_bootable_volume", {"project_id": project})
     mode = body.get("mode", "null")
     reserved = await req.write(svc.reserve, who, body["volume_uuid"], body.get("instance_uuid"), mode)
     row = reserved.attachment

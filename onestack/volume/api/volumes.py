@@ -8,7 +8,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from onestack.core.api.faults import NotFound
+from onestack.core.api.faults import BadRequest, NotFound
 from onestack.core.api.http import json_response
 from onestack.core.api.microversion import Version
 from onestack.volume.api.common import (
@@ -85,19 +85,21 @@ def _text(body: dict[str, Any], field: str) -> str | None:
 async def create_volume(req: Req) -> Response:
     body = await req.body(CREATE, wrapper="volume")
     who = await caller(req)
-    multiattach = body.get("multiattach")
+    # As Cinder (since Train, every microversion): the volume type decides; a true body flag is refused.
+    if body.get("multiattach") is not None and as_bool(body["multiattach"], "multiattach"):
+        raise BadRequest("multiattach parameter has been removed. The default behavior is to use multiattach "
+                         "enabled volume types. Contact your administrator to create a multiattach enabled "
+                         "volume type and use it to create multiattach volumes.")
     request = create_flow.CreateRequest(
         size=_size(body.get("size")), name=_text(body, "name"), description=_text(body, "description"),
         volume_type=body.get("volume_type"), availability_zone=body.get("availability_zone"),
         snapshot_id=body.get("snapshot_id"), source_volid=body.get("source_volid"), image_id=_image_ref(body),
         backup_id=body.get("backup_id") if req.at_least(3, 47) else None,
         group_id=body.get("group_id") if req.at_least(3, 13) else None,
-        multiattach=as_bool(multiattach, "multiattach") if multiattach is not None else False,
-        metadata=dict(body.get("metadata") or {}))
+        metadata=dict(body.get("metadata") or {}),
+        authorize_multiattach=lambda: req.enforce("volume:multiattach"))
     if request.image_id is not None:
         await req.enforce("volume:create_from_image")
-    if request.multiattach:
-        await req.enforce("volume:multiattach")
     volume_id = await create_flow.create(req.state, req.state.db, who, request)
     bundle = await req.read(service.load, volume_id, who)
     return json_response({"volume": await volume_detail(req, bundle, extended=False)}, status=202)

@@ -132,9 +132,11 @@ def _visible_attachment(s: Session, caller: Caller, attachment_id: str) -> tuple
     return row, vol
 
 
-def volume_project(s: Session, caller: Caller, volume_id: str) -> str:
-    """The volume's project (for the policy target); 404 if the caller may not see it."""
-    return volume(s, caller, volume_id).project_id
+def attach_target(s: Session, caller: Caller, volume_id: str) -> tuple[str, bool]:
+    """The volume's project, and whether the attachment would be one more on an in-use bootable
+    multiattach volume (Cinder's ``volume:multiattach_bootable_volume`` check); 404 if not visible."""
+    vol = volume(s, caller, volume_id)
+    return vol.project_id, bool(vol.multiattach and vol.bootable and vol.status == "in-use")
 
 
 def attachment_project(s: Session, caller: Caller, attachment_id: str) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -72,8 +73,9 @@ class CreateRequest:
     image_id: str | None = None
     backup_id: str | None = None
     group_id: str | None = None
-    multiattach: bool = False
     metadata: dict[str, str] = field(default_factory=dict)
+    # The API's ``volume:multiattach`` check, run when the type makes the volume multiattach.
+    authorize_multiattach: Callable[[], Awaitable[Any]] | None = None
 
 
 @dataclass
@@ -272,7 +274,7 @@ def extract(s: Session, caller: Caller, req: CreateRequest, image: dict[str, Any
     az = zone(s, az if az is not None else source_az, type_zones(specs), storage_az)
     if req.group_id is not None:
         get_visible(s, models.Group, req.group_id, caller, GroupNotFound)
-    multiattach = req.multiattach or specs.get("multiattach", "").strip().lower() == "<is> true"
+    multiattach = specs.get("multiattach", "").strip().lower() == "<is> true"
     return Plan(size=size, type_id=vtype.id, type_name=vtype.name, extra_specs=specs, availability_zone=az,
                 multiattach=multiattach, bootable=bootable, same_backend_as=same_backend, source=source)
 
@@ -283,6 +285,8 @@ def extract(s: Session, caller: Caller, req: CreateRequest, image: dict[str, Any
 class Reserve:
     async def execute(self, ctx: CreateContext) -> None:
         assert ctx.plan is not None
+        if ctx.plan.multiattach and ctx.request.authorize_multiattach is not None:
+            await ctx.request.authorize_multiattach()
         ctx.volume_id = await ctx.db.write(insert, ctx.caller, ctx.request, ctx.plan)
 
     async def revert(self, ctx: CreateContext) -> None:

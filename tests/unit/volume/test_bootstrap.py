@@ -28,11 +28,12 @@ def test_default_and_backend_types_made_once(db: Database) -> None:  # noqa: F81
     config.volume.backends = "fast:thin, slow:thick,fast"
     assert bootstrap.backend_names(config) == ["fast", "slow"]
     made = db.run_sync(lambda s: bootstrap.make_default_types(s, config))
-    assert made == ["__DEFAULT__", "fast", "slow"]
+    assert made == ["__DEFAULT__", "fast", "slow", "multiattach"]
     assert db.run_sync(lambda s: bootstrap.make_default_types(s, config)) == []
     types = db.run_sync(_types, write=False)
     assert types["__DEFAULT__"] == {} and types["fast"] == {"volume_backend_name": "fast"}
     assert types["slow"] == {"volume_backend_name": "slow"}
+    assert types["multiattach"] == {"multiattach": "<is> True"}
     default = db.run_sync(lambda s: s.scalar(select(models.VolumeType).where(models.VolumeType.name == "__DEFAULT__")),
                           write=False)
     assert default is not None and default.description == "Default Volume Type" and default.is_public
@@ -54,3 +55,9 @@ def test_default_type_resolution_order(db: Database) -> None:  # noqa: F811
     assert file_type is not None
     assert name("p1", "file-1") == "t"  # the project's own beats the configured one
     assert name("p2", "file-1") == "file-1"
+
+
+def test_no_multiattach_type_when_unset(db: Database) -> None:  # noqa: F811
+    config = Config()
+    config.volume.multiattach_volume_type = ""
+    assert db.run_sync(lambda s: bootstrap.make_default_types(s, config)) == ["__DEFAULT__", "file-1"]
