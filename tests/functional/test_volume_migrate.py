@@ -43,7 +43,11 @@ MiB = 1024 * 1024
 
 @pytest.fixture(scope="module")
 def mcloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
-    running = make_cloud(Path(tmp_path_factory.mktemp("volume-migrate")), ENV)
+    home = Path(tmp_path_factory.mktemp("volume-migrate"))
+    # Only admins may make a volume multiattach here, so a member's retype into such a type is refused.
+    policy = home / "volume-policy.yaml"
+    policy.write_text('"volume:multiattach": "role:admin"\n')
+    running = make_cloud(home, {**ENV, "ONESTACK_VOLUME__POLICY_FILE": str(policy)})
     running.start()
     yield running
     running.close()
@@ -178,6 +182,28 @@ def test_retype_on_demand_through_the_cli_moves_the_bytes(mcloud: RunningCloud, 
     assert read_back(mcloud, volume, "b") == pattern
     wait_until(lambda: not disk(mcloud, "a", volume["id"]), timeout=30, what="the old disk removed")
     assert madmin.delete(f"volumes/{volume['id']}").status_code == 202
+
+
+def test_retype_into_a_multiattach_type_checks_the_multiattach_policy(mdemo: httpx.Client,
+                                                                      madmin: httpx.Client) -> None:
+    name = f"multi-{os.getpid()}"
+    made = madmin.post("types", json={"volume_type": {"name": name, "extra_specs": {"multiattach": "<is> True"}}})
+    assert made.status_code == 200, made.text
+    volume = create_volume(mdemo, 1, volume_type="a", name="single")
+    wait_volume(mdemo, volume["id"])
+    resp = mdemo.post(f"volumes/{volume['id']}/action", json={"os-retype": {"new_type": name}})
+    assert resp.status_code == 403, resp.text
+    assert "volume:multiattach" in resp.json()["forbidden"]["message"]
+    kept = admin_view(madmin, volume["id"])
+    assert kept["volume_type"] == "a" and kept["multiattach"] is False and kept["status"] == "available"
+    # The admin passes the policy; the type has no backend name, so nothing moves.
+    resp = madmin.post(f"volumes/{volume['id']}/action", json={"os-retype": {"new_type": name}})
+    assert resp.status_code == 202, resp.text
+    done = admin_view(madmin, volume["id"])
+    assert done["volume_type"] == name and done["multiattach"] is True
+    assert madmin.delete(f"volumes/{volume['id']}").status_code == 202
+    wait_until(lambda: madmin.get(f"volumes/{volume['id']}").status_code == 404, timeout=60, what="volume gone")
+    assert madmin.delete(f"types/{made.json()['volume_type']['id']}").status_code == 202
 
 
 def _migrate(client: httpx.Client, volume_id: str, body: Any, version: str = "3.0") -> httpx.Response:

@@ -83,11 +83,12 @@ def _object(req: Req, name: str, arg: Any, props: dict[str, Any], required: tupl
     return dict(arg or {})
 
 
-async def _authorize(req: Req, volume_id: str, rule: str) -> None:
-    """404 for a volume the caller may not see, then the rule on the volume's project."""
+async def _authorize(req: Req, volume_id: str, rule: str) -> str:
+    """404 for a volume the caller may not see, then the rule on the volume's project (returned)."""
     who = await caller(req)
-    project = await req.read(actions.project_of, who, volume_id)
+    project: str = await req.read(actions.project_of, who, volume_id)
     await req.enforce(rule, {"project_id": project})
+    return project
 
 
 def _agents(req: Req) -> Any:
@@ -182,7 +183,10 @@ async def retype(req: Req, volume_id: str, arg: Any) -> Response:
     props = {"new_type": {"type": "string"},
              "migration_policy": {"type": ["string", "null"], "enum": ["on-demand", "never", None]}}
     body = _object(req, "os-retype", arg, props, ("new_type",))
-    await _authorize(req, volume_id, "volume:retype")
+    project = await _authorize(req, volume_id, "volume:retype")
+    if await req.read(actions.type_is_multiattach, body["new_type"]):
+        # Cinder's retype checks the multiattach policy when the new type makes the volume multiattach.
+        await req.enforce("volume:multiattach", {"project_id": project})
     who = await caller(req)
     result = await req.write(actions.retype, who, volume_id, body["new_type"], body.get("migration_policy"))
     if result.spec is not None:
