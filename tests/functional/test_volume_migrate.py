@@ -28,6 +28,8 @@ import pytest
 from onestack.volume.agent.file import FileDriver
 from onestack.volume.rpcapi import VolumeSpec
 from tests.functional.cloud import RunningCloud, make_cloud, wait_until
+from tests.functional.compute_support import call
+from tests.functional.test_compute_volumes import boot, guest_disks
 from tests.functional.volume_support import cinder, create_volume, wait_volume
 
 ENV = {
@@ -204,6 +206,91 @@ def test_retype_into_a_multiattach_type_checks_the_multiattach_policy(mdemo: htt
     assert madmin.delete(f"volumes/{volume['id']}").status_code == 202
     wait_until(lambda: madmin.get(f"volumes/{volume['id']}").status_code == 404, timeout=60, what="volume gone")
     assert madmin.delete(f"types/{made.json()['volume_type']['id']}").status_code == 202
+
+
+def test_an_attached_volume_migrates_under_its_server(mcloud: RunningCloud, mdemo: httpx.Client,
+                                                      madmin: httpx.Client, tmp_path: Path) -> None:
+    """Cinder's target volume, compute's swap, os-migrate_volume_completion: the server keeps the
+    volume's id, its mapping and the guest's disk now on the other backend, with the same bytes."""
+    conn, admin = mcloud.sdk("devstack"), mcloud.sdk("devstack-admin")
+    server = boot(conn, "swap-vm")
+    volume = create_volume(mdemo, 1, name="attached")
+    vid = wait_volume(mdemo, volume["id"])["id"]
+    here = admin_view(madmin, vid)["os-vol-host-attr:host"].rsplit("#", 1)[1]
+    there = "b" if here == "a" else "a"
+    pattern = write_pattern(mcloud, volume, here, tmp_path)
+    mcloud.cli("server", "add", "volume", server.id, vid, cloud="devstack", json_out=False)
+    wait_volume(mdemo, vid, "in-use")
+    (device, before), = guest_disks(mcloud, admin, server.id).items()
+    assert before["data"]["device_path"] == str(driver(mcloud, here).volume_path(vid))
+
+    mcloud.cli("volume", "migrate", "--host", f"store@{there}#{there}", vid, json_out=False)
+    migrated(madmin, vid)
+    # After the completion compute connects the renamed disk again (attaching, then in-use).
+    moved = wait_until(lambda: (v := admin_view(madmin, vid))["status"] == "in-use" and v["attachments"] and v,
+                       timeout=30, what="the volume in-use on its server again")
+    assert moved["os-vol-host-attr:host"] == f"store@{there}#{there}" and moved["migration_status"] == "success"
+    assert [a["server_id"] for a in moved["attachments"]] == [server.id]
+    assert read_back(mcloud, volume, there) == pattern
+    # The server still has the volume by its id; the guest's disk at the same device is the new one.
+    new_attachment = moved["attachments"][0]["attachment_id"]
+    seen = wait_until(lambda: (found := call(conn, "GET", f"/servers/{server.id}/os-volume_attachments", "2.89")
+                               .json()["volumeAttachments"])[0]["attachment_id"] == new_attachment and found,
+                      timeout=30, what="the server's mapping on the new attachment")
+    assert [(a["volumeId"], a["device"]) for a in seen] == [(vid, device)]
+    after = guest_disks(mcloud, admin, server.id)
+    assert list(after) == [device]
+    assert after[device]["data"]["device_path"] == str(driver(mcloud, there).volume_path(vid))
+    # The target volume is gone, the old disk too; nothing else is named like it.
+    wait_until(lambda: not disk(mcloud, here, vid), timeout=30, what="the old disk removed")
+    named = madmin.get("volumes", params={"all_tenants": 1, "name": "attached"}).json()["volumes"]
+    wait_until(lambda: [v["id"] for v in madmin.get("volumes", params={"all_tenants": 1, "name": "attached"})
+                        .json()["volumes"]] == [vid], timeout=30, what=f"only {vid} named attached ({named})")
+    # It detaches as any volume does, and can be deleted.
+    mcloud.cli("server", "remove", "volume", server.id, vid, cloud="devstack", json_out=False)
+    wait_volume(mdemo, vid, "available")
+    assert mdemo.delete(f"volumes/{vid}").status_code == 202
+    conn.compute.delete_server(server.id)
+
+
+def test_migrate_volume_completion_checks(mcloud: RunningCloud, mdemo: httpx.Client, madmin: httpx.Client) -> None:
+    one, two = (wait_volume(mdemo, create_volume(mdemo, 1, name=f"completion-{i}")["id"]) for i in range(2))
+
+    def complete(client: httpx.Client, body: Any) -> httpx.Response:
+        return client.post(f"volumes/{one['id']}/action", json={"os-migrate_volume_completion": body})
+
+    for body, message in [({}, "'new_volume' is a required property"),
+                          ({"new_volume": "nope"}, "new_volume"),
+                          ({"new_volume": two["id"], "error": "maybe"}, "error"),
+                          ({"new_volume": two["id"], "x": 1}, "Additional properties are not allowed")]:
+        resp = complete(madmin, body)
+        assert resp.status_code == 400 and message in resp.json()["badRequest"]["message"], (body, resp.text)
+    assert complete(mdemo, {"new_volume": two["id"]}).status_code == 403
+    gone = complete(madmin, {"new_volume": "8c3b7a5e-1c1d-4c4e-9a55-0d8e5e1f0a11"})
+    assert gone.status_code == 404, gone.text
+    # Neither migrating (compute swapped two detached volumes): the new one is kept, nothing moves.
+    resp = complete(madmin, {"new_volume": two["id"]})
+    assert resp.status_code == 200 and resp.json() == {"save_volume_id": two["id"]}, resp.text
+
+    def mark(v: dict[str, Any], status: str) -> None:
+        resp = madmin.post(f"volumes/{v['id']}/action", json={"os-reset_status": {"migration_status": status}})
+        assert resp.status_code == 202, resp.text
+
+    mark(one, "migrating")
+    steps: list[tuple[tuple[dict[str, Any], str] | None, str]] = [
+        (None, "Destination volume not mid-migration."),
+        ((two, "migrating"), f"Destination has migration_status migrating, expected target:{one['id']}."),
+        ((one, "none"), "Source volume not mid-migration.")]
+    for before, message in steps:
+        if before is not None:
+            mark(*before)
+        for error in (False, True):
+            resp = complete(madmin, {"new_volume": two["id"], "error": error})
+            assert resp.status_code == 400 and message in resp.json()["badRequest"]["message"], resp.text
+    mark(two, "none")
+    for v in (one, two):
+        assert admin_view(madmin, v["id"])["status"] == "available"
+        assert madmin.delete(f"volumes/{v['id']}").status_code == 202
 
 
 def _migrate(client: httpx.Client, volume_id: str, body: Any, version: str = "3.0") -> httpx.Response:
