@@ -253,6 +253,40 @@ def test_an_attached_volume_migrates_under_its_server(mcloud: RunningCloud, mdem
     conn.compute.delete_server(server.id)
 
 
+def test_compute_swap_refusals_change_nothing(mcloud: RunningCloud, mdemo: httpx.Client,
+                                              madmin: httpx.Client) -> None:
+    conn, admin = mcloud.sdk("devstack"), mcloud.sdk("devstack-admin")
+    server = boot(conn, "swap-refused")
+    one = wait_volume(mdemo, create_volume(mdemo, 2, name="swap-one")["id"])
+    two = wait_volume(mdemo, create_volume(mdemo, 1, name="swap-two")["id"])
+    mcloud.cli("server", "add", "volume", server.id, one["id"], cloud="devstack", json_out=False)
+    wait_volume(mdemo, one["id"], "in-use")
+    path = f"/servers/{server.id}/os-volume_attachments/{one['id']}"
+
+    def swap(c: Any, new_id: str) -> Any:
+        return call(c, "PUT", path, body={"volumeAttachment": {"volumeId": new_id}})
+
+    refused = swap(admin, two["id"])
+    assert refused.status_code == 409 and "is not migrating" in refused.text, refused.text
+    resp = madmin.post(f"volumes/{one['id']}/action", json={"os-reset_status": {"migration_status": "migrating"}})
+    assert resp.status_code == 202, resp.text
+    assert swap(conn, two["id"]).status_code == 403
+    smaller = swap(admin, two["id"])
+    assert smaller.status_code == 400 and "New volume must be the same size or larger." in smaller.text, smaller.text
+    unknown = "0b5cf3a2-7bd8-4d43-9f7e-3f1b5e9d2c11"
+    missing = swap(admin, unknown)
+    assert missing.status_code == 400 and f"Volume {unknown} could not be found." in missing.text, missing.text
+    assert [a["server_id"] for a in wait_volume(mdemo, one["id"], "in-use")["attachments"]] == [server.id]
+    assert wait_volume(mdemo, two["id"])["attachments"] == []
+    resp = madmin.post(f"volumes/{one['id']}/action", json={"os-reset_status": {"migration_status": "none"}})
+    assert resp.status_code == 202, resp.text
+    mcloud.cli("server", "remove", "volume", server.id, one["id"], cloud="devstack", json_out=False)
+    wait_volume(mdemo, one["id"])
+    for v in (one, two):
+        assert mdemo.delete(f"volumes/{v['id']}").status_code == 202
+    conn.compute.delete_server(server.id)
+
+
 def test_migrate_volume_completion_checks(mcloud: RunningCloud, mdemo: httpx.Client, madmin: httpx.Client) -> None:
     one, two = (wait_volume(mdemo, create_volume(mdemo, 1, name=f"completion-{i}")["id"]) for i in range(2))
 
