@@ -144,6 +144,12 @@ class VolumeClient:
     async def delete_snapshot(self, snapshot_id: str, *, user_token: str | None = None) -> None:
         await self.call("DELETE", f"/snapshots/{snapshot_id}", user_token=user_token)
 
+    async def migrate_volume_completion(self, volume_id: str, new_volume_id: str, error: bool) -> str:
+        """Compute's swap is done (or failed): the volume id the server's mapping keeps."""
+        body = await self.call("POST", f"/volumes/{volume_id}/action",
+                               json={"os-migrate_volume_completion": {"new_volume": new_volume_id, "error": error}})
+        return str(body["save_volume_id"])
+
     # --- attachments (3.27+, complete 3.44) ---
 
     async def attachment_create(self, volume_id: str, instance_uuid: str, *, connector: dict[str, Any] | None = None,

@@ -424,6 +424,13 @@ class AgentAPI(RpcAPI):
         """The driver unplugs the mapping's disk (the API then deletes the attachment)."""
 
     @cast
+    async def swap_volume(self, host: str, instance: InstanceDict, old_volume_id: str, new_volume_id: str,
+                          new_attachment_id: str) -> None:
+        """Cinder's migration of an attached volume: the new attachment takes the host's connector,
+        the driver plugs it at the old one's device, the old attachment goes, Cinder's
+        ``os-migrate_volume_completion`` names the volume id the mapping keeps."""
+
+    @cast
     async def extend_volume(self, host: str, instance: InstanceDict, volume_id: str,
                             request_id: str | None = None) -> None:
         """``volume-extended``: the mapping takes the volume's new size and the driver resizes the

@@ -48,7 +48,7 @@ class Volume(Stamped, Base):
     status: Mapped[str] = mapped_column(String(32), index=True)
     previous_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
     attach_status: Mapped[str] = mapped_column(String(32), default="detached")
-    migration_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    migration_status: Mapped[str | None] = mapped_column(String(255), nullable=True)  # target:<id> too
     availability_zone: Mapped[str] = mapped_column(String(NAME), default="nova")
     volume_type_id: Mapped[str] = mapped_column(String(ID), index=True)
     # Where it lives, Cinder's "host@backend#pool"; None until the scheduler placed it.

@@ -192,6 +192,10 @@ class VolumeAgentAPI(RpcAPI):
         """Export the volume to the connector's host; returns how to reach it."""
 
     @call
+    async def update_migrated_volume(self, host: str, volume: VolumeSpec, new_volume: VolumeSpec) -> ModelUpdate:
+        """An attached volume's migration is complete: its target's disk takes the volume's name."""
+
+    @call
     async def terminate_connection(self, host: str, volume: VolumeSpec, connector: dict[str, Any]) -> None:
         """Stop exporting the volume to the connector's host."""
 

@@ -31,7 +31,7 @@ from onestack.volume.rpcapi import (
     VolumeServerAPI,
     VolumeSpec,
 )
-from onestack.volume.service import completions, heartbeats, migration, reimage
+from onestack.volume.service import completions, heartbeats, migrate_attached, migration, reimage
 from onestack.volume.service.specs import agent_host
 
 log = logging.getLogger("onestack.volume.server_rpc")
@@ -117,6 +117,35 @@ class VolumeServer:
         old = await self.db.write(completions.created_or_migrated, volume_id, update or ModelUpdate(), error)
         if old is not None:  # a migration's copy is made: the disk it came from goes
             self._background(self._delete_old_disk(old))
+        swap = await self.db.read(migrate_attached.swap_request, volume_id)
+        if swap is not None:  # an attached volume's copy is made: compute moves its servers onto it
+            self._background(self._swap(swap))
+
+    async def _swap(self, swap: migrate_attached.Swap) -> None:
+        """Compute's swap for each server (as the service user); compute then calls
+        ``os-migrate_volume_completion``. A refusal ends the migration ``error``."""
+        session = self._session() if self._session is not None else None
+        reason = ("the copy failed" if swap.copy_failed else "no compute service" if session is None
+                  else None if swap.servers else "no server has it attached")
+        for server in swap.servers:
+            if session is None or reason:
+                break
+            try:
+                resp = await session.request(
+                    "PUT", f"/servers/{server}/os-volume_attachments/{swap.old_id}", service="compute",
+                    json={"volumeAttachment": {"volumeId": swap.new_id}})
+                if resp.status_code != 202:
+                    reason = f"{resp.status_code} {resp.text[:200]}"
+            except Exception as exc:  # noqa: BLE001 - compute away: the migration fails, the volume stays
+                reason = str(exc) or type(exc).__name__
+            if reason:
+                break
+        if reason is None:
+            return
+        log.warning("volume %s: compute did not swap to %s: %s", swap.old_id, swap.new_id, reason)
+        target = await self.db.write(migrate_attached.failed, swap.old_id, swap.new_id)
+        if target is not None:
+            await self._delete_old_disk(target)
 
     async def _delete_old_disk(self, old: VolumeSpec) -> None:
         try:

@@ -400,6 +400,7 @@ SEEDS.update({
         {"os-update_readonly_flag": {"readonly": False}}, {"os-set_image_metadata": {"metadata": {"k": "v"}}},
         {"os-retype": {"new_type": "{vtype}", "migration_policy": "never"}},
         {"os-migrate_volume": {"host": "nowhere@x#x", "force_host_copy": False, "lock_volume": False}},
+        {"os-migrate_volume_completion": {"new_volume": "{volume}", "error": False}},
         {"os-reimage": {"image_id": "{image}", "reimage_reserved": False}}],
     ("POST", f"{C}/volumes/{{volume_id}}/metadata"): [{"metadata": {"k": "v"}}],
     ("PUT", f"{C}/volumes/{{volume_id}}/metadata"): [{"metadata": {"k": "v"}}],

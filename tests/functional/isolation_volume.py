@@ -202,7 +202,8 @@ VOLUME_ACTIONS = [{"os-extend": {"new_size": 2}}, {"os-reset_status": {"status":
                   {"os-terminate_connection": {"connector": {"host": "h"}}}, {"os-force_detach": {}},
                   {"os-volume_upload_image": {"image_name": "stolen"}}, {"os-set_image_metadata": {"metadata": {"k": "v"}}},
                   {"os-unset_image_metadata": {"key": "k"}}, {"os-show_image_metadata": {}},
-                  {"os-unmanage": {}}, {"os-migrate_volume": {"host": "nowhere@x#x"}}]
+                  {"os-unmanage": {}}, {"os-migrate_volume": {"host": "nowhere@x#x"}},
+                  {"os-migrate_volume_completion": {"new_volume": str(uuid.UUID(int=6))}}]
 SNAPSHOT_ACTIONS = [{"os-reset_status": {"status": "error"}}, {"os-force_delete": {}},
                     {"os-update_snapshot_status": {"status": "error"}}, {"os-unmanage": {}}]
 GROUP_ACTIONS = [{"delete": {"delete-volumes": True}}, {"reset_status": {"status": "error"}}]

@@ -28,6 +28,8 @@ import pytest
 from onestack.volume.agent.file import FileDriver
 from onestack.volume.rpcapi import VolumeSpec
 from tests.functional.cloud import RunningCloud, make_cloud, wait_until
+from tests.functional.compute_support import call
+from tests.functional.test_compute_volumes import boot, guest_disks
 from tests.functional.volume_support import cinder, create_volume, wait_volume
 
 ENV = {
@@ -43,7 +45,11 @@ MiB = 1024 * 1024
 
 @pytest.fixture(scope="module")
 def mcloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
-    running = make_cloud(Path(tmp_path_factory.mktemp("volume-migrate")), ENV)
+    home = Path(tmp_path_factory.mktemp("volume-migrate"))
+    # Only admins may make a volume multiattach here, so a member's retype into such a type is refused.
+    policy = home / "volume-policy.yaml"
+    policy.write_text('"volume:multiattach": "role:admin"\n')
+    running = make_cloud(home, {**ENV, "ONESTACK_VOLUME__POLICY_FILE": str(policy)})
     running.start()
     yield running
     running.close()
@@ -178,6 +184,147 @@ def test_retype_on_demand_through_the_cli_moves_the_bytes(mcloud: RunningCloud, 
     assert read_back(mcloud, volume, "b") == pattern
     wait_until(lambda: not disk(mcloud, "a", volume["id"]), timeout=30, what="the old disk removed")
     assert madmin.delete(f"volumes/{volume['id']}").status_code == 202
+
+
+def test_retype_into_a_multiattach_type_checks_the_multiattach_policy(mdemo: httpx.Client,
+                                                                      madmin: httpx.Client) -> None:
+    name = f"multi-{os.getpid()}"
+    made = madmin.post("types", json={"volume_type": {"name": name, "extra_specs": {"multiattach": "<is> True"}}})
+    assert made.status_code == 200, made.text
+    volume = create_volume(mdemo, 1, volume_type="a", name="single")
+    wait_volume(mdemo, volume["id"])
+    resp = mdemo.post(f"volumes/{volume['id']}/action", json={"os-retype": {"new_type": name}})
+    assert resp.status_code == 403, resp.text
+    assert "volume:multiattach" in resp.json()["forbidden"]["message"]
+    kept = admin_view(madmin, volume["id"])
+    assert kept["volume_type"] == "a" and kept["multiattach"] is False and kept["status"] == "available"
+    # The admin passes the policy; the type has no backend name, so nothing moves.
+    resp = madmin.post(f"volumes/{volume['id']}/action", json={"os-retype": {"new_type": name}})
+    assert resp.status_code == 202, resp.text
+    done = admin_view(madmin, volume["id"])
+    assert done["volume_type"] == name and done["multiattach"] is True
+    assert madmin.delete(f"volumes/{volume['id']}").status_code == 202
+    wait_until(lambda: madmin.get(f"volumes/{volume['id']}").status_code == 404, timeout=60, what="volume gone")
+    assert madmin.delete(f"types/{made.json()['volume_type']['id']}").status_code == 202
+
+
+def test_an_attached_volume_migrates_under_its_server(mcloud: RunningCloud, mdemo: httpx.Client,
+                                                      madmin: httpx.Client, tmp_path: Path) -> None:
+    """Cinder's target volume, compute's swap, os-migrate_volume_completion: the server keeps the
+    volume's id, its mapping and the guest's disk now on the other backend, with the same bytes."""
+    conn, admin = mcloud.sdk("devstack"), mcloud.sdk("devstack-admin")
+    server = boot(conn, "swap-vm")
+    volume = create_volume(mdemo, 1, name="attached")
+    vid = wait_volume(mdemo, volume["id"])["id"]
+    here = admin_view(madmin, vid)["os-vol-host-attr:host"].rsplit("#", 1)[1]
+    there = "b" if here == "a" else "a"
+    pattern = write_pattern(mcloud, volume, here, tmp_path)
+    mcloud.cli("server", "add", "volume", server.id, vid, cloud="devstack", json_out=False)
+    wait_volume(mdemo, vid, "in-use")
+    (device, before), = guest_disks(mcloud, admin, server.id).items()
+    assert before["data"]["device_path"] == str(driver(mcloud, here).volume_path(vid))
+
+    mcloud.cli("volume", "migrate", "--host", f"store@{there}#{there}", vid, json_out=False)
+    migrated(madmin, vid)
+    # After the completion compute connects the renamed disk again (attaching, then in-use).
+    moved = wait_until(lambda: (v := admin_view(madmin, vid))["status"] == "in-use" and v["attachments"] and v,
+                       timeout=30, what="the volume in-use on its server again")
+    assert moved["os-vol-host-attr:host"] == f"store@{there}#{there}" and moved["migration_status"] == "success"
+    assert [a["server_id"] for a in moved["attachments"]] == [server.id]
+    assert read_back(mcloud, volume, there) == pattern
+    # The server still has the volume by its id; the guest's disk at the same device is the new one.
+    new_attachment = moved["attachments"][0]["attachment_id"]
+    seen = wait_until(lambda: (found := call(conn, "GET", f"/servers/{server.id}/os-volume_attachments", "2.89")
+                               .json()["volumeAttachments"])[0]["attachment_id"] == new_attachment and found,
+                      timeout=30, what="the server's mapping on the new attachment")
+    assert [(a["volumeId"], a["device"]) for a in seen] == [(vid, device)]
+    after = guest_disks(mcloud, admin, server.id)
+    assert list(after) == [device]
+    assert after[device]["data"]["device_path"] == str(driver(mcloud, there).volume_path(vid))
+    # The target volume is gone, the old disk too; nothing else is named like it.
+    wait_until(lambda: not disk(mcloud, here, vid), timeout=30, what="the old disk removed")
+    named = madmin.get("volumes", params={"all_tenants": 1, "name": "attached"}).json()["volumes"]
+    wait_until(lambda: [v["id"] for v in madmin.get("volumes", params={"all_tenants": 1, "name": "attached"})
+                        .json()["volumes"]] == [vid], timeout=30, what=f"only {vid} named attached ({named})")
+    # It detaches as any volume does, and can be deleted.
+    mcloud.cli("server", "remove", "volume", server.id, vid, cloud="devstack", json_out=False)
+    wait_volume(mdemo, vid, "available")
+    assert mdemo.delete(f"volumes/{vid}").status_code == 202
+    conn.compute.delete_server(server.id)
+
+
+def test_compute_swap_refusals_change_nothing(mcloud: RunningCloud, mdemo: httpx.Client,
+                                              madmin: httpx.Client) -> None:
+    conn, admin = mcloud.sdk("devstack"), mcloud.sdk("devstack-admin")
+    server = boot(conn, "swap-refused")
+    one = wait_volume(mdemo, create_volume(mdemo, 2, name="swap-one")["id"])
+    two = wait_volume(mdemo, create_volume(mdemo, 1, name="swap-two")["id"])
+    mcloud.cli("server", "add", "volume", server.id, one["id"], cloud="devstack", json_out=False)
+    wait_volume(mdemo, one["id"], "in-use")
+    path = f"/servers/{server.id}/os-volume_attachments/{one['id']}"
+
+    def swap(c: Any, new_id: str) -> Any:
+        return call(c, "PUT", path, body={"volumeAttachment": {"volumeId": new_id}})
+
+    refused = swap(admin, two["id"])
+    assert refused.status_code == 409 and "is not migrating" in refused.text, refused.text
+    resp = madmin.post(f"volumes/{one['id']}/action", json={"os-reset_status": {"migration_status": "migrating"}})
+    assert resp.status_code == 202, resp.text
+    assert swap(conn, two["id"]).status_code == 403
+    smaller = swap(admin, two["id"])
+    assert smaller.status_code == 400 and "New volume must be the same size or larger." in smaller.text, smaller.text
+    unknown = "0b5cf3a2-7bd8-4d43-9f7e-3f1b5e9d2c11"
+    missing = swap(admin, unknown)
+    assert missing.status_code == 400 and f"Volume {unknown} could not be found." in missing.text, missing.text
+    assert [a["server_id"] for a in wait_volume(mdemo, one["id"], "in-use")["attachments"]] == [server.id]
+    assert wait_volume(mdemo, two["id"])["attachments"] == []
+    resp = madmin.post(f"volumes/{one['id']}/action", json={"os-reset_status": {"migration_status": "none"}})
+    assert resp.status_code == 202, resp.text
+    mcloud.cli("server", "remove", "volume", server.id, one["id"], cloud="devstack", json_out=False)
+    wait_volume(mdemo, one["id"])
+    for v in (one, two):
+        assert mdemo.delete(f"volumes/{v['id']}").status_code == 202
+    conn.compute.delete_server(server.id)
+
+
+def test_migrate_volume_completion_checks(mcloud: RunningCloud, mdemo: httpx.Client, madmin: httpx.Client) -> None:
+    one, two = (wait_volume(mdemo, create_volume(mdemo, 1, name=f"completion-{i}")["id"]) for i in range(2))
+
+    def complete(client: httpx.Client, body: Any) -> httpx.Response:
+        return client.post(f"volumes/{one['id']}/action", json={"os-migrate_volume_completion": body})
+
+    for body, message in [({}, "'new_volume' is a required property"),
+                          ({"new_volume": "nope"}, "new_volume"),
+                          ({"new_volume": two["id"], "error": "maybe"}, "error"),
+                          ({"new_volume": two["id"], "x": 1}, "Additional properties are not allowed")]:
+        resp = complete(madmin, body)
+        assert resp.status_code == 400 and message in resp.json()["badRequest"]["message"], (body, resp.text)
+    assert complete(mdemo, {"new_volume": two["id"]}).status_code == 403
+    gone = complete(madmin, {"new_volume": "8c3b7a5e-1c1d-4c4e-9a55-0d8e5e1f0a11"})
+    assert gone.status_code == 404, gone.text
+    # Neither migrating (compute swapped two detached volumes): the new one is kept, nothing moves.
+    resp = complete(madmin, {"new_volume": two["id"]})
+    assert resp.status_code == 200 and resp.json() == {"save_volume_id": two["id"]}, resp.text
+
+    def mark(v: dict[str, Any], status: str) -> None:
+        resp = madmin.post(f"volumes/{v['id']}/action", json={"os-reset_status": {"migration_status": status}})
+        assert resp.status_code == 202, resp.text
+
+    mark(one, "migrating")
+    steps: list[tuple[tuple[dict[str, Any], str] | None, str]] = [
+        (None, "Destination volume not mid-migration."),
+        ((two, "migrating"), f"Destination has migration_status migrating, expected target:{one['id']}."),
+        ((one, "none"), "Source volume not mid-migration.")]
+    for before, message in steps:
+        if before is not None:
+            mark(*before)
+        for error in (False, True):
+            resp = complete(madmin, {"new_volume": two["id"], "error": error})
+            assert resp.status_code == 400 and message in resp.json()["badRequest"]["message"], resp.text
+    mark(two, "none")
+    for v in (one, two):
+        assert admin_view(madmin, v["id"])["status"] == "available"
+        assert madmin.delete(f"volumes/{v['id']}").status_code == 202
 
 
 def _migrate(client: httpx.Client, volume_id: str, body: Any, version: str = "3.0") -> httpx.Response:

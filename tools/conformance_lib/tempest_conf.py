@@ -516,10 +516,13 @@ def _compute_features(inputs: ConfInputs) -> dict[str, str]:
         # multiattach type, every host has the COMPUTE_VOLUME_MULTI_ATTACH trait and compute reaches 2.60.
         "volume_multiattach": _bool(_volume_offered(inputs) and inputs.volume.multiattach_type is not None
                                     and facts.multiattach_hosts and _at_least(facts.max_microversion, "2.60")),
+        # Compute's swap (Cinder's callback while it migrates an attached volume, which then
+        # calls os-migrate_volume_completion) is there whenever block storage is; Tempest's swap
+        # tests check that a swap Cinder did not start is refused (409).
+        "swap_volume": _bool(_volume_offered(inputs)),
         # These stay off with block storage too: no LUKS provider behind the fake hypervisor,
-        # no swap (os-migrate_volume_completion), no volume-backed live migration.
+        # no volume-backed live migration.
         "attach_encrypted_volume": "False",
-        "swap_volume": "False",
         "volume_backed_live_migration": "False",
         "ide_bus": "False",
         "unified_limits": "False",  # quotas are Nova's own (os-quota-sets), not Keystone limits

@@ -227,6 +227,52 @@ class VolumeActions:
             if isinstance(driver, VolumeAttachable) and bdm.get("device_name"):
                 await driver.detach_volume(instance["uuid"], str(bdm["device_name"]))
 
+    async def swap_volume(self, instance: InstanceDict, old_volume_id: str, new_volume_id: str,
+                          new_attachment_id: str) -> None:
+        """Nova's swap_volume (new-style attachments): the block-storage service copied the data
+        already (its migration target is a copy), so the driver unplugs the old disk and plugs
+        the new one at the same device. Either way Cinder hears the end (completion, ``error``
+        on a failure) and the mapping takes the id it answers."""
+        uuid = instance["uuid"]
+        client = self._client()
+        async with self.agent.busy(uuid):
+            bdm = next((b for b in await self.agent.conductor.block_device_mappings(uuid)
+                        if b.get("volume_id") == old_volume_id and b.get("destination_type") == "volume"), None)
+            info: dict[str, Any] | None = None
+            try:
+                if bdm is None:
+                    raise VolumeAttachFailed(f"volume {old_volume_id} is not attached to {uuid}")
+                device = str(bdm["device_name"])
+                att = await client.attachment_update(new_attachment_id, connector(self.agent.host, device))
+                info = dict(att.get("connection_info") or {})
+                driver = self.agent.driver
+                if isinstance(driver, VolumeAttachable):
+                    await driver.detach_volume(uuid, device)
+                    await driver.attach_volume(uuid, info, device)
+                await client.attachment_complete(new_attachment_id)
+            except Exception as exc:  # noqa: BLE001 - the block-storage service's and the driver's errors alike
+                log.warning("%s: swapping %s for %s on %s failed: %s", self.agent.host, old_volume_id,
+                            new_volume_id, uuid, exc)
+                await attempt(self.agent.host, uuid, "removing the new attachment",
+                              client.attachment_delete(new_attachment_id))
+                await attempt(self.agent.host, uuid, "telling the block-storage service",
+                              client.migrate_volume_completion(old_volume_id, new_volume_id, True))
+                return
+            if bdm.get("attachment_id"):
+                await client.attachment_delete(str(bdm["attachment_id"]))
+            kept = await client.migrate_volume_completion(old_volume_id, new_volume_id, False)
+            if kept != new_volume_id:
+                # The volume kept its id and the disk took the volume's name (update_migrated_volume):
+                # the guest is given the connection as it is now.
+                att = await client.attachment_update(new_attachment_id, connector(self.agent.host, device))
+                info = dict(att.get("connection_info") or {})
+                if isinstance(driver, VolumeAttachable):
+                    await driver.detach_volume(uuid, device)
+                    await driver.attach_volume(uuid, info, device)
+                await client.attachment_complete(new_attachment_id)
+            await self.agent.conductor.block_device_update(bdm["uuid"], {
+                "volume_id": kept, "attachment_id": new_attachment_id, "connection_info": info})
+
     async def extend_volume(self, instance: InstanceDict, volume_id: str, request_id: str | None = None) -> None:
         """Nova's extend_volume: the mapping takes the volume's new size and the driver resizes
         the guest's disk; start and finish recorded on the API's action (a failure as an

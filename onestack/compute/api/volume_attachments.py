@@ -217,8 +217,8 @@ async def attach_volume(req: Req) -> Response:
 async def update_attachment(req: Req) -> Response:
     """Before 2.85 every PUT is a swap; from 2.85 the mapping's ``delete_on_termination`` is
     updated, and a different ``volumeId`` is a swap too. As Nova (since bug 2112187) a swap is
-    only Cinder's callback while it migrates the old volume: otherwise 409. The migration of an
-    attached volume itself is not offered here (one backend), so a swap never goes further."""
+    only Cinder's callback while it migrates the old volume: otherwise 409. The swap itself is
+    cast to the server's host (agent/volumes.py swap_volume), which calls Cinder's completion."""
     ctx = await req.caller()
     body = await req.json()
     row = await load(req, ctx, req.path("server_id"), _RULE + "update")
@@ -260,16 +260,36 @@ async def _swap(req: Req, row: dict[str, Any], old_id: str, new_id: str) -> None
     """Nova's _update_volume_swap checks, in its order: the old volume (404), migrating (409),
     the new volume (400: it is in the body), the mapping (404)."""
     client = client_of(req)
+    token = req.headers.get("X-Auth-Token")
     old = await _volume(req, client, old_id)
     if not old.get("os-vol-mig-status-attr:migstat"):
         raise Conflict(f"volume {old_id} is not migrating; this API should only be called by Cinder")
     try:
-        await client.get_volume(new_id, user_token=req.headers.get("X-Auth-Token"))
+        new = await client.get_volume(new_id, user_token=token)
     except VolumeNotFound:
         raise BadRequest(f"Volume {new_id} could not be found.") from None
-    if await req.read(block_devices.by_volume, row["uuid"], old_id) is None:
+    bdm = await req.read(block_devices.by_volume, row["uuid"], old_id)
+    if bdm is None:
         raise NotFound(f"No volume Block Device Mapping with id {old_id}.")
-    raise Conflict("Swapping volumes is not supported by this cloud's compute driver.")
+    # compute/api.py swap_volume's checks (InvalidVolume: 400).
+    if not any(a.get("server_id") == row["uuid"] for a in old.get("attachments") or []):
+        raise BadRequest("Invalid volume: Old volume is attached to a different instance.")
+    if new.get("attach_status") == "attached":
+        raise BadRequest("Invalid volume: New volume must be detached in order to swap.")
+    if int(new.get("size") or 0) < int(old.get("size") or 0):
+        raise BadRequest("Invalid volume: New volume must be the same size or larger.")
+    if not row.get("host") or not bdm.get("attachment_id"):
+        raise Conflict(f"Cannot 'swap_volume' instance {row['uuid']} while it has no host or its volume "
+                       "is not connected.")
+    try:
+        att = await client.attachment_create(new_id, row["uuid"], user_token=token)
+    except VolumeError as exc:
+        raise BadRequest(f"Invalid volume: {exc.message}") from None
+    try:
+        await agents(req).swap_volume(row["host"], row, old_id, new_id, str(att["id"]))
+    except BaseException:
+        await client.attachment_delete(str(att["id"]))
+        raise
 
 
 @routes.delete("/v2.1/servers/{server_id}/os-volume_attachments/{volume_id}")

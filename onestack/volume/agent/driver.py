@@ -89,6 +89,10 @@ class VolumeDriver(Protocol):
     def initialize_connection(self, volume: VolumeSpec, connector: dict[str, Any]) -> ConnectionInfo:
         """How the connector's host reaches the volume (idempotent)."""
 
+    def update_migrated_volume(self, volume: VolumeSpec, new_volume: VolumeSpec) -> ModelUpdate:
+        """Cinder's: a migration target's disk (``new_volume``) takes the volume's own name, as
+        the volume's id now names it (idempotent); where the disk is now."""
+
     def terminate_connection(self, volume: VolumeSpec, connector: dict[str, Any]) -> None:
         """Stop exporting the volume to the connector's host (idempotent)."""
 

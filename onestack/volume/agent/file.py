@@ -258,6 +258,16 @@ class FileDriver:
             self._copy(self.snapshot_path(snapshot["id"]), tmp)
             self._grow(tmp, max(volume["size"] * GiB, self.virtual_size(final)))
 
+    def update_migrated_volume(self, volume: VolumeSpec, new_volume: VolumeSpec) -> ModelUpdate:
+        final, made = self.volume_path(volume["id"]), self.volume_path(new_volume["id"])
+        if made.exists():
+            if final.exists():
+                raise VolumeDriverError(f"{final.name} exists already on backend {self.backend}")
+            made.rename(final)
+        elif not final.exists():
+            raise VolumeDriverError(f"volume {new_volume['id']} does not exist on backend {self.backend}")
+        return ModelUpdate(provider_location=str(final))
+
     def initialize_connection(self, volume: VolumeSpec, connector: dict[str, Any]) -> ConnectionInfo:
         path = self.volume_path(volume["id"])
         if not path.exists():

@@ -199,6 +199,11 @@ class VolumeAgent:
         info: ConnectionInfo = await asyncio.to_thread(driver.initialize_connection, volume, connector)
         return info
 
+    async def update_migrated_volume(self, volume: VolumeSpec, new_volume: VolumeSpec) -> ModelUpdate:
+        update: ModelUpdate = await asyncio.to_thread(self.driver_for(new_volume).update_migrated_volume, volume,
+                                                      new_volume)
+        return update
+
     async def terminate_connection(self, volume: VolumeSpec, connector: dict[str, Any]) -> None:
         driver = self.driver_for(volume)
         await asyncio.to_thread(driver.terminate_connection, volume, connector)

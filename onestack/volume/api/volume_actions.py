@@ -21,7 +21,7 @@ from onestack.volume.api.volumes import cast_delete
 from onestack.volume.errors import ImageNotFound, InvalidInput, InvalidParameterValue
 from onestack.volume.rpcapi import VolumeSpec
 from onestack.volume.service import attachments as attach_svc
-from onestack.volume.service import migration
+from onestack.volume.service import migrate_attached, migration
 from onestack.volume.service import reimage as reimage_svc
 from onestack.volume.service import volume_actions as actions
 from onestack.volume.service import volumes as volumes_svc
@@ -83,11 +83,12 @@ def _object(req: Req, name: str, arg: Any, props: dict[str, Any], required: tupl
     return dict(arg or {})
 
 
-async def _authorize(req: Req, volume_id: str, rule: str) -> None:
-    """404 for a volume the caller may not see, then the rule on the volume's project."""
+async def _authorize(req: Req, volume_id: str, rule: str) -> str:
+    """404 for a volume the caller may not see, then the rule on the volume's project (returned)."""
     who = await caller(req)
-    project = await req.read(actions.project_of, who, volume_id)
+    project: str = await req.read(actions.project_of, who, volume_id)
     await req.enforce(rule, {"project_id": project})
+    return project
 
 
 def _agents(req: Req) -> Any:
@@ -182,7 +183,10 @@ async def retype(req: Req, volume_id: str, arg: Any) -> Response:
     props = {"new_type": {"type": "string"},
              "migration_policy": {"type": ["string", "null"], "enum": ["on-demand", "never", None]}}
     body = _object(req, "os-retype", arg, props, ("new_type",))
-    await _authorize(req, volume_id, "volume:retype")
+    project = await _authorize(req, volume_id, "volume:retype")
+    if await req.read(actions.type_is_multiattach, body["new_type"]):
+        # Cinder's retype checks the multiattach policy when the new type makes the volume multiattach.
+        await req.enforce("volume:multiattach", {"project_id": project})
     who = await caller(req)
     result = await req.write(actions.retype, who, volume_id, body["new_type"], body.get("migration_policy"))
     if result.spec is not None:
@@ -222,6 +226,32 @@ async def migrate_volume(req: Req, volume_id: str, arg: Any) -> Response:
         await req.write(migration.not_started, volume_id)
         raise
     return _accepted()
+
+
+@action("os-migrate_volume_completion")
+async def migrate_volume_completion(req: Req, volume_id: str, arg: Any) -> Response:
+    """Compute's call once it swapped the servers onto the migration's target (or failed to)."""
+    body = _object(req, "os-migrate_volume_completion", arg, {"new_volume": _UUID, "error": _BOOLEAN},
+                   ("new_volume",))
+    error = as_bool(body.get("error", False), "error")
+    await _authorize(req, volume_id, ADMIN + "migrate_volume_completion")
+    new_id = body["new_volume"]
+    done = await req.write(migrate_attached.complete, await caller(req), volume_id, new_id, error)
+    gone = done.delete
+    if done.rename is not None:
+        moved, target = done.rename
+        try:
+            update = await _agents(req).update_migrated_volume(host=agent_host(target["host"]) or "",
+                                                               volume=moved, new_volume=target)
+        except (BusTimeout, RemoteError) as exc:
+            gone = await req.write(migrate_attached.failed, volume_id, new_id)
+            if gone is not None:
+                await cast_delete(req, volumes_svc.DeletePlan(agent_host(gone["host"]), gone, []))
+            raise BackendError(f"The migration of volume {volume_id} failed: {exc}") from None
+        gone = await req.write(migrate_attached.finish, volume_id, new_id, update)
+    if gone is not None:
+        await cast_delete(req, volumes_svc.DeletePlan(agent_host(gone["host"]), gone, []))
+    return json_response({"save_volume_id": done.save_volume_id})
 
 
 # --- images -----------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from onestack.volume.scheduler.filters.base import PoolFilter
 from onestack.volume.scheduler.pool_state import PoolState, Request, live_pools
 from onestack.volume.scheduler.select import candidates
 from onestack.volume.scheduler.weighers.base import PoolWeigher
-from onestack.volume.service import heartbeats, migration
+from onestack.volume.service import heartbeats, migrate_attached, migration
 from onestack.volume.service.common import now
 from onestack.volume.service.messages import VOLUME, Action, Detail, record
 from onestack.volume.service.specs import (
@@ -138,7 +138,11 @@ def migrate(s: Session, volume_id: str, host: str, filters: Sequence[PoolFilter]
         log.warning("volume %s: %s does not take it (no valid backend); its migration fails", v.id, host)
         migration.not_started(s, v.id)
         return None
-    volume, source = migration.start(s, v, passing[0].name, v.volume_type_id)
+    if v.attach_status == "attached":
+        # Cinder's path for an attached volume: a target volume, then compute's swap (service/migrate_attached.py).
+        volume, source = migrate_attached.start(s, v, passing[0].name)
+    else:
+        volume, source = migration.start(s, v, passing[0].name, v.volume_type_id)
     return Migration(passing[0].agent_host or agent_host(passing[0].name) or "", volume, source)
 
 

@@ -51,9 +51,6 @@ def begin(s: Session, caller: Caller, volume_id: str, host: str | None, cluster:
                                                                   svc.binary == "cinder-volume"))
     if found is None:
         raise InvalidHost(f"No available service named {wanted}")
-    if vol.status == "in-use" or vol.attach_status == "attached":
-        # Cinder would ask compute to swap the server onto the copy: not built here yet.
-        raise InvalidVolume(f"Volume {vol.id} is attached: migrating an attached volume is not supported.")
     has_snapshots = s.scalar(select(models.Snapshot.id).where(models.Snapshot.volume_id == vol.id).limit(1))
     values = {"migration_status": STARTING, "previous_status": vol.status}
     if lock:

@@ -160,6 +160,14 @@ def _is_true(spec: str | None) -> bool:
     return (spec or "").strip().lower() in ("<is> true", "true")
 
 
+def type_is_multiattach(s: Session, name_or_id: str) -> bool:
+    """Whether the named type makes volumes multiattach (False for an unknown type: retype 404s it)."""
+    try:
+        return _is_true(extra_specs(s, _find_type(s, name_or_id).id).get("multiattach"))
+    except (VolumeTypeNotFound, VolumeTypeNotFoundByName):
+        return False
+
+
 def retype(s: Session, caller: Caller, volume_id: str, new_type: str, migration_policy: str | None) -> Retype:
     vol = volume(s, caller, volume_id)
     target = _find_type(s, new_type)

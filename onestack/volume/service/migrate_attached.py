@@ -1,0 +1,148 @@
+"""Migrating an attached volume: Cinder's target volume, compute's swap, ``os-migrate_volume_completion``.
+
+``start`` (the scheduler, for an ``in-use`` volume) adds Cinder's migration target: a new row on
+the destination pool (``creating``, ``migration_status`` ``target:<id>``, outside quota) that the
+target's agent creates as a copy of the volume; the volume is ``migrating``. When the copy is
+``available``, ``swap_request`` names the servers the volume is attached to: the server asks
+compute to swap each onto the target (compute's ``PUT os-volume_attachments``), and compute,
+after attaching the target in the volume's place, calls ``complete``: the two rows exchange
+their disks (host, provider location) and attachments, so the volume keeps its id on the new
+pool and the target id, now holding the old disk, is deleted. A failed copy or swap ends the
+migration ``error`` with the volume where it was and the target deleted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from onestack.volume import models
+from onestack.volume.errors import InvalidVolume
+from onestack.volume.rpcapi import ModelUpdate, SourceSpec, VolumeSpec
+from onestack.volume.service import heartbeats
+from onestack.volume.service.attachments import volume
+from onestack.volume.service.common import Caller, new_id, now
+from onestack.volume.service.specs import volume_spec
+from onestack.volume.service.volumes import destroy
+
+MIGRATING = "migrating"
+TARGET = "target:"
+V = models.Volume
+A = models.Attachment
+
+
+def start(s: Session, v: models.Volume, target_pool: str) -> tuple[VolumeSpec, SourceSpec]:
+    """The target row on ``target_pool``; the volume as the target agent should create it, and its source."""
+    temp = V(id=new_id(), project_id=v.project_id, user_id=v.user_id, name=v.name, description=v.description,
+             size=v.size, status="creating", attach_status="detached", availability_zone=v.availability_zone,
+             volume_type_id=v.volume_type_id, host=target_pool, bootable=v.bootable, multiattach=v.multiattach,
+             encrypted=v.encrypted, replication_status="disabled", use_quota=False,
+             migration_status=TARGET + v.id, created_at=now(), updated_at=None)
+    s.add(temp)
+    s.flush()
+    v.migration_status, v.updated_at = MIGRATING, now()
+    heartbeats.consume(s, target_pool, v.size)
+    return volume_spec(s, temp), SourceSpec(volume=volume_spec(s, v))
+
+
+@dataclass
+class Swap:
+    """The target ``new_id`` of ``old_id`` is made: compute swaps each server onto it."""
+
+    old_id: str
+    new_id: str
+    servers: list[str] = field(default_factory=list)
+    copy_failed: bool = False
+
+
+def swap_request(s: Session, new_id: str) -> Swap | None:
+    """After a ``volume_created`` report: the swap to ask of compute when ``new_id`` is a
+    migration target (``copy_failed`` when it could not be made: the migration fails)."""
+    temp = s.get(V, new_id)
+    if temp is None or not (temp.migration_status or "").startswith(TARGET):
+        return None
+    vol = s.get(V, str(temp.migration_status).removeprefix(TARGET))
+    if vol is None or vol.migration_status != MIGRATING:
+        return None
+    if temp.status != "available":
+        return Swap(vol.id, new_id, copy_failed=True)
+    servers = s.scalars(select(A.instance_uuid).where(A.volume_id == vol.id, A.instance_uuid.is_not(None))
+                        .order_by(A.created_at, A.id))
+    return Swap(vol.id, new_id, sorted({u for u in servers if u}))
+
+
+def failed(s: Session, old_id: str, new_id: str) -> VolumeSpec | None:
+    """The copy or the swap failed: the volume stays where it is (``error``); the target to delete
+    (its pool's space is given back when its delete is reported)."""
+    vol, temp = s.get(V, old_id), s.get(V, new_id)
+    if vol is not None and vol.migration_status == MIGRATING:
+        vol.migration_status, vol.updated_at = "error", now()
+        if vol.status == "maintenance":  # locked by the migration (lock_volume)
+            vol.status = vol.previous_status if vol.previous_status in ("available", "in-use") else "in-use"
+    if temp is None or temp.status == "deleting":
+        return None
+    temp.status, temp.migration_status, temp.updated_at = "deleting", None, now()
+    return volume_spec(s, temp)
+
+
+@dataclass
+class Completed:
+    """``rename``: the swap succeeded; the target's agent renames its disk (the volume as it will
+    be there, and the target), then ``finish`` exchanges the rows. ``delete``: the target to delete."""
+
+    save_volume_id: str
+    rename: tuple[VolumeSpec, VolumeSpec] | None = None
+    delete: VolumeSpec | None = None
+
+
+def complete(s: Session, caller: Caller, volume_id: str, new_volume_id: str, error: bool) -> Completed:
+    """Cinder's ``migrate_volume_completion``: its API's checks, in their order."""
+    vol, new = volume(s, caller, volume_id), volume(s, caller, new_volume_id)
+    if not (vol.migration_status or new.migration_status):
+        has = s.scalar(select(A.id).where(A.volume_id == vol.id).limit(1)) is not None
+        if not error and has and vol.id != new.id:
+            # Not a migration (compute swapped two volumes itself): the attachments follow the swap.
+            _exchange_attachments(s, vol, new)
+        return Completed(new.id)
+    if not vol.migration_status:
+        raise InvalidVolume("Source volume not mid-migration.")
+    if not new.migration_status:
+        raise InvalidVolume("Destination volume not mid-migration.")
+    expected = TARGET + vol.id
+    if new.migration_status != expected:
+        raise InvalidVolume(f"Destination has migration_status {new.migration_status}, expected {expected}.")
+    if error:
+        return Completed(vol.id, delete=failed(s, vol.id, new.id))
+    return Completed(vol.id, rename=(VolumeSpec(**{**volume_spec(s, vol), "host": new.host or ""}),
+                                     volume_spec(s, new)))
+
+
+def finish(s: Session, volume_id: str, new_volume_id: str, update: ModelUpdate) -> VolumeSpec | None:
+    """The target's disk bears the volume's name: the volume moves there with the attachments
+    compute made on the target, and the target row goes; the old disk to delete."""
+    vol, new = s.get(V, volume_id), s.get(V, new_volume_id)
+    if vol is None or new is None or vol.migration_status != MIGRATING or new.migration_status != TARGET + vol.id:
+        return None  # completed already (a repeated call)
+    old_disk = VolumeSpec(**{**volume_spec(s, vol), "status": "deleting"})
+    heartbeats.release(s, vol.host, vol.size)  # the target pool counted it at the start
+    vol.host = new.host
+    vol.provider_location = update.get("provider_location", new.provider_location)
+    _exchange_attachments(s, vol, new)
+    vol.migration_status, vol.updated_at = "success", now()
+    destroy(s, new)
+    return old_disk
+
+
+def _exchange_attachments(s: Session, a: models.Volume, b: models.Volume) -> None:
+    """Attachment rows, status and attach status change volumes (the server's disk is now ``b``'s)."""
+    ids_a = list(s.scalars(select(A.id).where(A.volume_id == a.id)))
+    ids_b = list(s.scalars(select(A.id).where(A.volume_id == b.id)))
+    if ids_b:
+        s.execute(update(A).where(A.id.in_(ids_b)).values(volume_id=a.id))
+    if ids_a:
+        s.execute(update(A).where(A.id.in_(ids_a)).values(volume_id=b.id))
+    a.status, b.status = ("in-use" if ids_b else "available"), ("in-use" if ids_a else "available")
+    a.attach_status, b.attach_status = ("attached" if ids_b else "detached"), ("attached" if ids_a else "detached")
+    a.updated_at = b.updated_at = now()
