@@ -53,9 +53,10 @@ def test_task_bad_input(api: Api) -> None:
         {"type": "api_image_import", "input": import_task()["input"]},
         {"type": "import", "input": {"import_from": "http://x/y"}},
         {"type": "import", "input": {**import_task()["input"], "import_from": "file:///etc/passwd"}},
-        # URIs that do not pass the web-download filter: a port not allowed, an unresolvable host
+        # A URI the web-download filter refuses: a port not allowed. (A name that does not resolve is
+        # refused only when host lists are configured: without them onestack looks no name up, so tests send
+        # no DNS queries; the download task then fails. docs/design.md, web-download.)
         {"type": "import", "input": {**import_task()["input"], "import_from": "http://127.0.0.1:8080/x"}},
-        {"type": "import", "input": {**import_task()["input"], "import_from": "http://images.example.invalid/x"}},
         {**import_task(), "status": "success"},
         [],
     ]
