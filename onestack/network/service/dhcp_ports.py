@@ -84,7 +84,8 @@ def sync_network(s: Session, network_id: str, config: NetworkConfig, host: str |
     """Make the network's DHCP port what its subnets ask for (see the module docstring);
     ``host`` None: the DHCP host as the agents' heartbeats say now."""
     # One writer per network at a time (the lock subnet create takes too): no two DHCP ports.
-    s.scalar(select(models.Network.id).where(models.Network.id == network_id).with_for_update())
+    if s.scalar(select(models.Network.id).where(models.Network.id == network_id).with_for_update()) is None:
+        return  # deleted while this waited for the lock
     if host is None:
         host = dhcp_host(s, config.agent_down_time)
     # At most max_fixed_ips_per_port DHCP subnets (the oldest) get an address: a subnet create never
