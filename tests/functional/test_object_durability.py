@@ -64,6 +64,7 @@ class Placed:
         self.handoff: Device = next(ring.get_more_nodes(self.part))
         self.hash = ring.hash(self.account, container, name)
         self.root = cloud.data_dir / "objects" / HOST
+        self.scratch = cloud.data_dir.parent  # same filesystem, outside anything the cloud scans
 
     def hash_dir(self, device: Device) -> Path:
         return self.root / device.device / "objects" / str(self.part) / self.hash[-3:] / self.hash
@@ -71,6 +72,13 @@ class Placed:
     def data_files(self, device: Device) -> list[Path]:
         d = self.hash_dir(device)
         return sorted(d.glob("*.data")) if d.is_dir() else []
+
+    def remove(self, path: Path) -> None:
+        """Take ``path`` away at once: renamed out of the device (one atomic step), then deleted.
+        Deleting in place races the object server, which removes a hash dir it finds emptied."""
+        trash = self.scratch / f"trash-{uuid.uuid4().hex}"
+        path.rename(trash)
+        shutil.rmtree(trash)
 
     def quarantined(self, device: Device) -> bool:
         return (self.root / device.device / "quarantined" / "objects" / self.hash).exists()
@@ -134,7 +142,7 @@ def test_a_lost_replica_is_restored(dcloud: RunningCloud, swift: swiftclient.cli
     placed = Placed(dcloud, swift, "durable", name)
     good = placed.data_files(placed.primaries[0])[0]
     victim = placed.primaries[1]
-    shutil.rmtree(placed.hash_dir(victim))
+    placed.remove(placed.hash_dir(victim))
     assert placed.data_files(victim) == []
     converge(swift, name, md5, lambda: [p.name for p in placed.data_files(victim)] == [good.name],
              "the replicator to restore the deleted replica")
@@ -145,7 +153,7 @@ def test_a_lost_partition_is_restored(dcloud: RunningCloud, swift: swiftclient.c
     _, md5 = put(swift, name)
     placed = Placed(dcloud, swift, "durable", name)
     victim = placed.primaries[2]
-    shutil.rmtree(placed.root / victim.device / "objects" / str(placed.part))
+    placed.remove(placed.root / victim.device / "objects" / str(placed.part))
     converge(swift, name, md5, lambda: len(placed.data_files(victim)) == 1,
              "the replicator to restore a whole lost partition")
 
@@ -236,7 +244,7 @@ def test_an_unmounted_primary_is_stood_in_for_by_a_handoff_until_it_returns(
         assert get_md5(swift, name) == md5
     finally:
         away.rename(device_dir)
-    shutil.rmtree(placed.hash_dir(missing))  # it comes back without the object: only a push restores it
+    placed.remove(placed.hash_dir(missing))  # it comes back without the object: only a push restores it
 
     def home() -> bool:
         return on_all_primaries(placed) and not placed.data_files(placed.handoff)
