@@ -15,11 +15,15 @@ import signal
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import swiftclient.client
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from onestack.object_store import models
 from tests.functional.cloud import RunningCloud, make_cloud, wait_until
 from tests.functional.object_support import ring_of
 from tests.functional.object_support import swift as swift_of
@@ -68,6 +72,12 @@ def agent(dcloud: RunningCloud) -> Iterator[ObjectAgentProcess]:
 def _files(root: Path, part: int, hsh: str) -> list[str]:
     d = root / "objects" / str(part) / hsh[-3:] / hsh
     return sorted(f for f in os.listdir(d) if f.endswith(".data")) if d.is_dir() else []
+
+
+def _last_seen(cloud: RunningCloud, host: str) -> list[datetime | None]:
+    """When the host's devices were last reported (as the proxy side recorded it)."""
+    with cloud.engine() as engine, Session(engine) as session:
+        return list(session.scalars(select(models.RingDevice.last_seen).where(models.RingDevice.host == host)))
 
 
 def test_a_stopped_agent_is_stood_in_for_and_gets_its_copies_back(
@@ -119,6 +129,7 @@ def test_a_stopped_agent_is_stood_in_for_and_gets_its_copies_back(
         assert got == body
     finally:
         os.kill(agent.proc.popen.pid, signal.SIGCONT)
+        resumed = datetime.now(UTC).replace(tzinfo=None)
 
     agent_root = device_root(NODE, primaries[0].device)
     handoff_part = device_root(MAIN, handoffs[0].device) / "objects" / str(part)
@@ -128,8 +139,14 @@ def test_a_stopped_agent_is_stood_in_for_and_gets_its_copies_back(
     wait_until(lambda: not _files(device_root(MAIN, handoffs[0].device), part, hsh), timeout=60,
                what="the handoff's copy removed")
     assert not handoff_part.exists() or not any(handoff_part.iterdir())
-    # What it held before is not lost. (Checked through the proxy, not on the agent's device: once in CI's
-    # PostgreSQL pass the file was no longer there after SIGCONT — not investigated yet, see the session note.)
+    # The agent's reports after SIGCONT name the devices it had: they refresh its devices' last_seen
+    # (older than the heartbeat refresh by now) and make no new ring, so no partition moved and
+    # what the agent held before stays on its device (the device of *that* partition: the agent
+    # has two, and the object written while it was stopped may well be on the other).
+    wait_until(lambda: all(seen is not None and seen >= resumed for seen in _last_seen(dcloud, NODE)),
+               timeout=60, what="a device report from the resumed agent")
+    assert ring_of(dcloud).version == ring.version
+    assert _files(device_root(NODE, agent_dev.device), before_part, before_hash)
     assert swift.get_object("down", before)[1] == old
     _, got = swift.get_object("down", name)
     assert got == body

@@ -228,11 +228,13 @@ class FileBackend:
                 os.replace(tmp, hdir / name)
                 break
             except FileNotFoundError:
-                # The hash (or suffix) dir is new, or a cleanup removed it just now.
+                # The hash (or suffix) dir is new, or a cleanup removed it just now — get_hashes
+                # removes an empty suffix dir, even one made here a moment ago: make them again.
                 self._check()
                 if attempt == 3:
                     raise
-                hdir.mkdir(parents=True, exist_ok=True)
+                with contextlib.suppress(FileNotFoundError):  # a parent went meanwhile: next attempt
+                    hdir.mkdir(parents=True, exist_ok=True)
         self._cleanup(hdir)
         self._invalidate(part, hsh[-3:])
 

@@ -349,6 +349,30 @@ def test_invalidations_are_never_lost_to_a_concurrent_get_hashes(backend: FileBa
     assert sorted(cached) == suffixes
 
 
+def test_a_write_whose_new_suffix_dir_a_get_hashes_removes_still_lands(
+        backend: FileBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+    """get_hashes removes an empty suffix dir; one a writer has just made (its hash dir not yet)
+    is made again, not a failed write. (The interleaving the concurrent test above hit now and
+    then under load, here on purpose: a real get_hashes runs right after the suffix dir is made.)"""
+    sdir = backend.part_dir(PART) / HSH[-3:]
+    real_mkdir = os.mkdir
+    removed: list[bool] = []
+
+    def mkdir(path: str | os.PathLike[str], mode: int = 0o777) -> None:
+        real_mkdir(path, mode)
+        if Path(path) == sdir and not removed:
+            backend._get_hashes(PART, [HSH[-3:]])
+            removed.append(not sdir.exists())
+
+    monkeypatch.setattr(os, "mkdir", mkdir)
+    at = Timestamp(time.time())
+    backend._write_empty(PART, HSH, f"{at.internal}.ts", {"x-timestamp": at.internal}, None)
+    monkeypatch.undo()
+    assert removed == [True]  # the interleaving did happen
+    assert os.listdir(hash_dir(backend)) == [f"{at.internal}.ts"]
+    assert list(backend._get_hashes(PART, [])) == [HSH[-3:]]
+
+
 def rot(path: Path, offset: int) -> None:
     with open(path, "r+b") as f:
         f.seek(offset)
