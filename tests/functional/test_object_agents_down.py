@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import signal
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,17 +23,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onestack.object_store import models
-from tests.functional.cloud import RunningCloud, make_cloud, wait_until
-from tests.functional.object_support import ring_of
-from tests.functional.object_support import swift as swift_of
-from tests.functional.test_object_agents_multiprocess import ENV as AGENT_ENV
-from tests.functional.test_object_agents_multiprocess import (
+from tests.functional.cloud import RunningCloud, wait_until
+from tests.functional.object_agents_support import ENV as AGENT_ENV
+from tests.functional.object_agents_support import (
     MAIN,
     NODE,
     ObjectAgentProcess,
-    agent_in_ring,
+    agent_cloud,
+    object_agent,
 )
-from tests.services import rabbit_vhost
+from tests.functional.object_support import ring_of
+from tests.functional.object_support import swift as swift_of
 
 NODE_TIMEOUT = 4.0
 ENV = {**AGENT_ENV, "ONESTACK_OBJECT_STORE__REPLICAS": "3", "ONESTACK_OBJECT_STORE__PART_POWER": "4",
@@ -46,27 +45,14 @@ ENV = {**AGENT_ENV, "ONESTACK_OBJECT_STORE__REPLICAS": "3", "ONESTACK_OBJECT_STO
 
 @pytest.fixture(scope="module")
 def dcloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
-    with rabbit_vhost() as url:
-        running = make_cloud(Path(tmp_path_factory.mktemp("object-agent-down")),
-                             {**ENV, "ONESTACK_MESSAGING__TRANSPORT_URL": url})
-        running.start()
+    with agent_cloud(Path(tmp_path_factory.mktemp("object-agent-down")), ENV) as running:
         yield running
-        running.close()
 
 
 @pytest.fixture(scope="module")
 def agent(dcloud: RunningCloud) -> Iterator[ObjectAgentProcess]:
-    data_dir = dcloud.data_dir.parent / "agent-data"
-    data_dir.mkdir()
-    proc = ObjectAgentProcess(dcloud, data_dir)
-    proc.start()
-    try:
-        wait_until(lambda: agent_in_ring(dcloud, proc.port), timeout=60, what="the agent's devices in the ring")
+    with object_agent(dcloud) as proc:
         yield proc
-    finally:
-        if proc.proc.popen is not None and proc.proc.popen.poll() is None:
-            os.kill(proc.proc.popen.pid, signal.SIGCONT)
-        proc.stop()
 
 
 def _files(root: Path, part: int, hsh: str) -> list[str]:
@@ -105,8 +91,7 @@ def test_a_stopped_agent_is_stood_in_for_and_gets_its_copies_back(
     agent_dev = ring.get_part_nodes(before_part)[0]
     assert _files(device_root(NODE, agent_dev.device), before_part, before_hash)
 
-    assert agent.proc.popen is not None
-    os.kill(agent.proc.popen.pid, signal.SIGSTOP)  # alive to the kernel (connections queue), never answers
+    agent.pause()  # alive to the kernel (connections queue), never answers
     try:
         # The first read waits out node_timeout on the agent, then reads another replica.
         _, got = swift.get_object("down", before)
@@ -128,7 +113,7 @@ def test_a_stopped_agent_is_stood_in_for_and_gets_its_copies_back(
         _, got = swift.get_object("down", name)
         assert got == body
     finally:
-        os.kill(agent.proc.popen.pid, signal.SIGCONT)
+        agent.resume()
         resumed = datetime.now(UTC).replace(tzinfo=None)
 
     agent_root = device_root(NODE, primaries[0].device)

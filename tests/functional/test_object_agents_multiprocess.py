@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import signal
-import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -25,74 +23,29 @@ import pytest
 import swiftclient.client
 import swiftclient.exceptions
 
-from tests.functional.cloud import RunningCloud, free_port, make_cloud, wait_until
-from tests.functional.multiprocess import Proc
-from tests.functional.object_support import NO_ERROR_LIMIT, ring_of
+from tests.functional.cloud import RunningCloud, wait_until
+from tests.functional.object_agents_support import (
+    ENV,
+    NODE,
+    ObjectAgentProcess,
+    agent_cloud,
+    agent_in_ring,
+    object_agent,
+)
+from tests.functional.object_support import ring_of
 from tests.functional.object_support import swift as swift_of
-from tests.services import rabbit_vhost
-
-MAIN = "obj-main"
-NODE = "obj-node"
-AGENT_DEVICES = ("a1", "a2")
-ENV = {
-    **NO_ERROR_LIMIT,
-    "ONESTACK_OBJECT_STORE__HOST": MAIN,
-    "ONESTACK_OBJECT_STORE__REPLICAS": "1",
-    "ONESTACK_OBJECT_STORE__PART_POWER": "6",
-    "ONESTACK_OBJECT_STORE__RING_CHECK_INTERVAL": "1",
-    "ONESTACK_OBJECT_STORE__REPORT_INTERVAL": "1",
-    "ONESTACK_OBJECT_STORE__UPDATER_INTERVAL": "0.5",
-    "ONESTACK_OBJECT_STORE__REPLICATOR_INTERVAL": "1",
-    "ONESTACK_OBJECT_STORE__NODE_TIMEOUT": "5",
-}
-
-
-class ObjectAgentProcess:
-    """``onestack agent object`` for host NODE as a subprocess (no database credentials)."""
-
-    def __init__(self, cloud: RunningCloud, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        self.port = free_port()
-        env = {k: v for k, v in cloud.env.items() if not k.startswith("ONESTACK_DATABASE")}
-        cmd = [sys.executable, "-m", "onestack", "agent", "object", "--host", NODE, "--devices",
-               ",".join(AGENT_DEVICES), "--bind", f"127.0.0.1:{self.port}", "--data-dir", str(data_dir)]
-        self.proc = Proc("object-agent", cmd, data_dir.parent / "object-agent.log", env)
-
-    def start(self) -> None:
-        self.proc.start()
-
-    def kill(self) -> None:
-        self.proc.stop(signal.SIGKILL)
-
-    def stop(self) -> None:
-        self.proc.stop()
-
-    def files(self, device: str, part: int, hsh: str) -> list[str]:
-        d = self.data_dir / "objects" / NODE / device / "objects" / str(part) / hsh[-3:] / hsh
-        return sorted(os.listdir(d)) if d.is_dir() else []
 
 
 @pytest.fixture(scope="module")
 def mcloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
-    with rabbit_vhost() as url:
-        running = make_cloud(Path(tmp_path_factory.mktemp("object-agents")),
-                             {**ENV, "ONESTACK_MESSAGING__TRANSPORT_URL": url})
-        running.start()
+    with agent_cloud(Path(tmp_path_factory.mktemp("object-agents")), ENV) as running:
         yield running
-        running.close()
 
 
 @pytest.fixture(scope="module")
 def agent(mcloud: RunningCloud) -> Iterator[ObjectAgentProcess]:
-    data_dir = mcloud.data_dir.parent / "agent-data"
-    data_dir.mkdir()
-    proc = ObjectAgentProcess(mcloud, data_dir)
-    proc.start()
-    try:
-        wait_until(lambda: agent_in_ring(mcloud, proc.port), timeout=60, what="the agent's devices in the ring")
+    with object_agent(mcloud) as proc:
         yield proc
-    finally:
-        proc.stop()
 
 
 @pytest.fixture(scope="module")
@@ -100,11 +53,6 @@ def swift(mcloud: RunningCloud) -> swiftclient.client.Connection:
     conn = swift_of(mcloud, "devstack-admin")[0]
     conn.put_container("remote")
     return conn
-
-
-def agent_in_ring(cloud: RunningCloud, port: int) -> bool:
-    devices = [d for d in ring_of(cloud).devices if d.host == NODE]
-    return sorted(d.device for d in devices) == sorted(AGENT_DEVICES) and all(d.port == port for d in devices)
 
 
 def name_on_agent(cloud: RunningCloud, swift: swiftclient.client.Connection, prefix: str) -> tuple[str, str, int, str]:

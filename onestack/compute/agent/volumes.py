@@ -238,18 +238,11 @@ class VolumeActions:
         async with self.agent.busy(uuid):
             bdm = next((b for b in await self.agent.conductor.block_device_mappings(uuid)
                         if b.get("volume_id") == old_volume_id and b.get("destination_type") == "volume"), None)
-            info: dict[str, Any] | None = None
             try:
                 if bdm is None:
                     raise VolumeAttachFailed(f"volume {old_volume_id} is not attached to {uuid}")
                 device = str(bdm["device_name"])
-                att = await client.attachment_update(new_attachment_id, connector(self.agent.host, device))
-                info = dict(att.get("connection_info") or {})
-                driver = self.agent.driver
-                if isinstance(driver, VolumeAttachable):
-                    await driver.detach_volume(uuid, device)
-                    await driver.attach_volume(uuid, info, device)
-                await client.attachment_complete(new_attachment_id)
+                info = await self._replug(client, uuid, new_attachment_id, device)
             except Exception as exc:  # noqa: BLE001 - the block-storage service's and the driver's errors alike
                 log.warning("%s: swapping %s for %s on %s failed: %s", self.agent.host, old_volume_id,
                             new_volume_id, uuid, exc)
@@ -264,14 +257,21 @@ class VolumeActions:
             if kept != new_volume_id:
                 # The volume kept its id and the disk took the volume's name (update_migrated_volume):
                 # the guest is given the connection as it is now.
-                att = await client.attachment_update(new_attachment_id, connector(self.agent.host, device))
-                info = dict(att.get("connection_info") or {})
-                if isinstance(driver, VolumeAttachable):
-                    await driver.detach_volume(uuid, device)
-                    await driver.attach_volume(uuid, info, device)
-                await client.attachment_complete(new_attachment_id)
+                info = await self._replug(client, uuid, new_attachment_id, device)
             await self.agent.conductor.block_device_update(bdm["uuid"], {
                 "volume_id": kept, "attachment_id": new_attachment_id, "connection_info": info})
+
+    async def _replug(self, client: VolumeClient, uuid: str, attachment_id: str, device: str) -> dict[str, Any]:
+        """The guest's disk at ``device`` unplugged and plugged again on ``attachment_id``'s
+        connection (updated with this host's connector, then completed); returns that connection."""
+        att = await client.attachment_update(attachment_id, connector(self.agent.host, device))
+        info = dict(att.get("connection_info") or {})
+        driver = self.agent.driver
+        if isinstance(driver, VolumeAttachable):
+            await driver.detach_volume(uuid, device)
+            await driver.attach_volume(uuid, info, device)
+        await client.attachment_complete(attachment_id)
+        return info
 
     async def extend_volume(self, instance: InstanceDict, volume_id: str, request_id: str | None = None) -> None:
         """Nova's extend_volume: the mapping takes the volume's new size and the driver resizes

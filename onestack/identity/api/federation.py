@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.responses import Response
@@ -77,6 +79,46 @@ def _sp_doc(req: Req, doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, "links": self_link(req, f"{SPS}/{doc['id']}")}
 
 
+# --- PUT and PATCH by id ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """A resource its client names: its policy rules' noun (also the body's and answer's wrapper),
+    the path parameters naming it and its document."""
+
+    noun: str
+    ids: tuple[str, ...]
+    render: Callable[[Req, dict[str, Any]], dict[str, Any]]
+
+
+_IDP = _Kind("identity_provider", ("idp_id",), _idp_doc)
+_PROTOCOL = _Kind("protocol", ("idp_id", "protocol_id"), lambda req, doc: _protocol_doc(req, doc, full=False))
+_MAPPING = _Kind("mapping", ("mapping_id",), _mapping_doc)
+_SP = _Kind("service_provider", ("sp_id",), _sp_doc)
+
+Body = Callable[[Req], Awaitable[dict[str, Any]]]
+
+
+def _wrapped(kind: _Kind, schema: dict[str, Any]) -> Body:
+    """The body's ``kind.noun`` object checked against ``schema``, ``enabled`` made a boolean."""
+
+    async def read(req: Req) -> dict[str, Any]:
+        return normalise_bools(dict(await req.body(schema, wrapper=kind.noun)), "enabled")
+
+    return read
+
+
+async def _save(req: Req, kind: _Kind, create: bool, body: Body, write: Callable[..., dict[str, Any]],
+                *extra: Any) -> Response:
+    """PUT (``create``: 201) or PATCH of one resource by id: policy before the body, as Keystone
+    enforces; ``write`` gets the path's ids, the data and ``extra``."""
+    await req.enforce(f"identity:{'create' if create else 'update'}_{kind.noun}")
+    data = await body(req)
+    doc = await req.write(write, *(req.path(name) for name in kind.ids), data, *extra)
+    return json_response({kind.noun: kind.render(req, doc)}, status=201 if create else 200)
+
+
 # --- identity providers -----------------------------------------------------------------------
 
 
@@ -94,26 +136,24 @@ async def get_identity_provider(req: Req) -> Response:
     return json_response({"identity_provider": _idp_doc(req, doc)})
 
 
-@routes.put(f"/v3/{IDPS}/{{idp_id}}")
-async def create_identity_provider(req: Req) -> Response:
-    await req.enforce("identity:create_identity_provider")
-    # Keystone requires neither a body nor its wrapper here: an IdP of defaults
+async def _idp_create_body(req: Req) -> dict[str, Any]:
+    """Keystone requires neither a body nor its wrapper here: an IdP of defaults."""
     body = await req.json(required=False) or {}
     req.validate(body, {"type": "object", "properties": {"identity_provider": {"type": "object"}},
                         "additionalProperties": False})
     data = body.get("identity_provider", {})
     req.validate(data, IDP_CREATE, wrapper="identity_provider")
-    data = normalise_bools(dict(data), "enabled")
-    doc = await req.write(federation.create_idp, req.path("idp_id"), data)
-    return json_response({"identity_provider": _idp_doc(req, doc)}, status=201)
+    return normalise_bools(dict(data), "enabled")
+
+
+@routes.put(f"/v3/{IDPS}/{{idp_id}}")
+async def create_identity_provider(req: Req) -> Response:
+    return await _save(req, _IDP, True, _idp_create_body, federation.create_idp)
 
 
 @routes.patch(f"/v3/{IDPS}/{{idp_id}}")
 async def update_identity_provider(req: Req) -> Response:
-    await req.enforce("identity:update_identity_provider")
-    data = normalise_bools(dict(await req.body(IDP_UPDATE, wrapper="identity_provider")), "enabled")
-    doc = await req.write(federation.update_idp, req.path("idp_id"), data)
-    return json_response({"identity_provider": _idp_doc(req, doc)})
+    return await _save(req, _IDP, False, _wrapped(_IDP, IDP_UPDATE), federation.update_idp)
 
 
 @routes.delete(f"/v3/{IDPS}/{{idp_id}}")
@@ -142,18 +182,12 @@ async def get_protocol(req: Req) -> Response:
 
 @routes.put(f"/v3/{IDPS}/{{idp_id}}/protocols/{{protocol_id}}")
 async def create_protocol(req: Req) -> Response:
-    await req.enforce("identity:create_protocol")
-    data = await req.body(PROTOCOL_CREATE, wrapper="protocol")
-    doc = await req.write(federation.create_protocol, req.path("idp_id"), req.path("protocol_id"), data)
-    return json_response({"protocol": _protocol_doc(req, doc, full=False)}, status=201)
+    return await _save(req, _PROTOCOL, True, _wrapped(_PROTOCOL, PROTOCOL_CREATE), federation.create_protocol)
 
 
 @routes.patch(f"/v3/{IDPS}/{{idp_id}}/protocols/{{protocol_id}}")
 async def update_protocol(req: Req) -> Response:
-    await req.enforce("identity:update_protocol")
-    data = await req.body(PROTOCOL_UPDATE, wrapper="protocol")
-    doc = await req.write(federation.update_protocol, req.path("idp_id"), req.path("protocol_id"), data)
-    return json_response({"protocol": _protocol_doc(req, doc, full=False)})
+    return await _save(req, _PROTOCOL, False, _wrapped(_PROTOCOL, PROTOCOL_UPDATE), federation.update_protocol)
 
 
 @routes.delete(f"/v3/{IDPS}/{{idp_id}}/protocols/{{protocol_id}}")
@@ -191,18 +225,12 @@ async def _mapping_body(req: Req) -> dict[str, Any]:
 
 @routes.put(f"/v3/{EXT}/mappings/{{mapping_id}}")
 async def create_mapping(req: Req) -> Response:
-    await req.enforce("identity:create_mapping")
-    data = await _mapping_body(req)
-    doc = await req.write(federation.create_mapping, req.path("mapping_id"), data)
-    return json_response({"mapping": _mapping_doc(req, doc)}, status=201)
+    return await _save(req, _MAPPING, True, _mapping_body, federation.create_mapping)
 
 
 @routes.patch(f"/v3/{EXT}/mappings/{{mapping_id}}")
 async def update_mapping(req: Req) -> Response:
-    await req.enforce("identity:update_mapping")
-    data = await _mapping_body(req)
-    doc = await req.write(federation.update_mapping, req.path("mapping_id"), data)
-    return json_response({"mapping": _mapping_doc(req, doc)})
+    return await _save(req, _MAPPING, False, _mapping_body, federation.update_mapping)
 
 
 @routes.delete(f"/v3/{EXT}/mappings/{{mapping_id}}")
@@ -231,19 +259,13 @@ async def get_service_provider(req: Req) -> Response:
 
 @routes.put(f"/v3/{SPS}/{{sp_id}}")
 async def create_service_provider(req: Req) -> Response:
-    await req.enforce("identity:create_service_provider")
-    data = normalise_bools(dict(await req.body(SP_CREATE, wrapper="service_provider")), "enabled")
-    prefix = req.state.config.identity.saml_relay_state_prefix
-    doc = await req.write(federation.create_sp, req.path("sp_id"), data, prefix)
-    return json_response({"service_provider": _sp_doc(req, doc)}, status=201)
+    return await _save(req, _SP, True, _wrapped(_SP, SP_CREATE), federation.create_sp,
+                       req.state.config.identity.saml_relay_state_prefix)
 
 
 @routes.patch(f"/v3/{SPS}/{{sp_id}}")
 async def update_service_provider(req: Req) -> Response:
-    await req.enforce("identity:update_service_provider")
-    data = normalise_bools(dict(await req.body(SP_UPDATE, wrapper="service_provider")), "enabled")
-    doc = await req.write(federation.update_sp, req.path("sp_id"), data)
-    return json_response({"service_provider": _sp_doc(req, doc)})
+    return await _save(req, _SP, False, _wrapped(_SP, SP_UPDATE), federation.update_sp)
 
 
 @routes.delete(f"/v3/{SPS}/{{sp_id}}")

@@ -99,6 +99,26 @@ def _accepted() -> Response:
     return Response(status_code=202)
 
 
+async def _schedule(req: Req, volume_id: str, undo: Callable[..., None],
+                    cast: Callable[[Any], Awaitable[None]]) -> None:
+    """``cast`` to the scheduler once the row change committed; with no scheduler or a failed cast,
+    ``undo`` takes the row change back and the error stands (Cinder's 500)."""
+    scheduler = req.state.scheduler
+    try:
+        if scheduler is None:
+            raise RuntimeError("no scheduler")
+        await cast(scheduler)
+    except Exception:
+        await req.write(undo, volume_id)
+        raise
+
+
+async def _delete_left(req: Req, spec: VolumeSpec | None) -> None:
+    """The delete of the volume a migration's completion leaves behind (if any) cast to its agent."""
+    if spec is not None:
+        await cast_delete(req, volumes_svc.DeletePlan(agent_host(spec["host"]), spec, []))
+
+
 # --- size, status, flags ----------------------------------------------------------------------
 
 
@@ -190,15 +210,9 @@ async def retype(req: Req, volume_id: str, arg: Any) -> Response:
     who = await caller(req)
     result = await req.write(actions.retype, who, volume_id, body["new_type"], body.get("migration_policy"))
     if result.spec is not None:
-        scheduler = req.state.scheduler
-        try:
-            if scheduler is None:
-                raise RuntimeError("no scheduler")
-            await scheduler.retype(volume_id=volume_id, new_type_id=result.new_type_id,
-                                   migration_policy=body.get("migration_policy") or "never")
-        except Exception:
-            await req.write(actions.retype_failed, volume_id)
-            raise
+        policy = body.get("migration_policy") or "never"
+        await _schedule(req, volume_id, actions.retype_failed, lambda scheduler: scheduler.retype(
+            volume_id=volume_id, new_type_id=result.new_type_id, migration_policy=policy))
     return _accepted()
 
 
@@ -218,13 +232,8 @@ async def migrate_volume(req: Req, volume_id: str, arg: Any) -> Response:
     lock = as_bool(body.get("lock_volume", False), "lock_volume")
     await _authorize(req, volume_id, ADMIN + "migrate_volume")
     await req.write(migration.begin, await caller(req), volume_id, host, cluster, lock)
-    try:
-        if req.state.scheduler is None:
-            raise RuntimeError("no scheduler")
-        await req.state.scheduler.migrate_volume(volume_id=volume_id, host=host or "")
-    except Exception:
-        await req.write(migration.not_started, volume_id)
-        raise
+    await _schedule(req, volume_id, migration.not_started,
+                    lambda scheduler: scheduler.migrate_volume(volume_id=volume_id, host=host or ""))
     return _accepted()
 
 
@@ -244,13 +253,10 @@ async def migrate_volume_completion(req: Req, volume_id: str, arg: Any) -> Respo
             update = await _agents(req).update_migrated_volume(host=agent_host(target["host"]) or "",
                                                                volume=moved, new_volume=target)
         except (BusTimeout, RemoteError) as exc:
-            gone = await req.write(migrate_attached.failed, volume_id, new_id)
-            if gone is not None:
-                await cast_delete(req, volumes_svc.DeletePlan(agent_host(gone["host"]), gone, []))
+            await _delete_left(req, await req.write(migrate_attached.failed, volume_id, new_id))
             raise BackendError(f"The migration of volume {volume_id} failed: {exc}") from None
         gone = await req.write(migrate_attached.finish, volume_id, new_id, update)
-    if gone is not None:
-        await cast_delete(req, volumes_svc.DeletePlan(agent_host(gone["host"]), gone, []))
+    await _delete_left(req, gone)
     return json_response({"save_volume_id": done.save_volume_id})
 
 

@@ -145,24 +145,20 @@ def _used_expr(project_id: str, name: str) -> Any:
     type_name = None if name in DEFAULTS else _type_of(name)
     family = name if type_name is None else name.split("_", 1)[0]
 
-    def volumes(agg: Any) -> Any:
-        stmt = select(agg).select_from(v).where(v.project_id == project_id, v.use_quota.is_(True))
+    def counted(table: Any, agg: Any) -> Any:
+        """``agg`` over the project's volumes or snapshots that use quota (of the type, if named)."""
+        stmt = select(agg).select_from(table).where(table.project_id == project_id, table.use_quota.is_(True))
         if type_name is not None:
-            stmt = stmt.join(vt, vt.id == v.volume_type_id).where(vt.name == type_name)
-        return stmt.scalar_subquery()
-
-    def snapshots(agg: Any) -> Any:
-        stmt = select(agg).select_from(sn).where(sn.project_id == project_id, sn.use_quota.is_(True))
-        if type_name is not None:
-            stmt = stmt.join(vt, vt.id == sn.volume_type_id).where(vt.name == type_name)
+            stmt = stmt.join(vt, vt.id == table.volume_type_id).where(vt.name == type_name)
         return stmt.scalar_subquery()
 
     if family == "volumes":
-        return volumes(func.count())
+        return counted(v, func.count())
     if family == "gigabytes":
-        return volumes(func.coalesce(func.sum(v.size), 0)) + snapshots(func.coalesce(func.sum(sn.volume_size), 0))
+        return (counted(v, func.coalesce(func.sum(v.size), 0))
+                + counted(sn, func.coalesce(func.sum(sn.volume_size), 0)))
     if family == "snapshots":
-        return snapshots(func.count())
+        return counted(sn, func.count())
     if name == "backups":
         return select(func.count()).select_from(b).where(b.project_id == project_id).scalar_subquery()
     if name == "backup_gigabytes":

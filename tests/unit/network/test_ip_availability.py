@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from onestack.network import errors, models
 from onestack.network.service import ip_availability
 from onestack.network.service.common import new_id, stamp_new
-
-
-@pytest.fixture
-def s() -> Iterator[Session]:
-    engine = create_engine("sqlite://")
-    models.Base.metadata.create_all(engine)
-    with Session(engine) as session:
-        yield session
 
 
 def add(s: Session, row: object) -> None:

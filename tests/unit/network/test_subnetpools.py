@@ -3,11 +3,10 @@ allocate_cidr's choices and errors, the hash swapped by every allocation."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onestack.network import errors, models
@@ -17,14 +16,6 @@ from onestack.network.service.common import Caller, new_id, stamp_new
 ADMIN = Caller(project_id="admin-p", is_admin=True)
 ME = Caller(project_id="p1", is_admin=False)
 OTHER = Caller(project_id="p2", is_admin=False)
-
-
-@pytest.fixture
-def s() -> Iterator[Session]:
-    engine = create_engine("sqlite://")
-    models.Base.metadata.create_all(engine)
-    with Session(engine) as session:
-        yield session
 
 
 def network(s: Session, project: str = "p1") -> str:

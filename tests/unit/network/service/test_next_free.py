@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator
 
-import pytest
-from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from onestack.network import models
@@ -15,14 +12,6 @@ from onestack.network.service import next_free
 FIRST = int(ipaddress.ip_address("10.0.0.2"))
 LAST = int(ipaddress.ip_address("10.0.0.254"))
 POOLS = [(FIRST, LAST)]
-
-
-@pytest.fixture
-def session() -> Iterator[Session]:
-    engine = create_engine("sqlite://")
-    models.IPAllocation.__table__.create(engine)
-    with Session(engine) as s:
-        yield s
 
 
 def _take(s: Session, subnet: str, *numbers: int) -> None:

@@ -4,12 +4,11 @@ queues, the body sent, once per committed write, and best effort."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from onestack.core.config import NetworkConfig
@@ -63,15 +62,6 @@ def test_only_server_ports_are_told() -> None:
 
 
 # --- what the API's changes queue -------------------------------------------------------------------
-
-@pytest.fixture
-def s() -> Iterator[Session]:
-    engine = create_engine("sqlite://")
-    event.listen(engine, "connect", lambda conn, _: conn.execute("PRAGMA foreign_keys=ON"))
-    models.Base.metadata.create_all(engine)
-    with Session(engine) as session, session.begin():
-        yield session
-
 
 def _net(s: Session) -> tuple[str, str]:
     net = networks.create(s, ADMIN, "p1", {"name": "private"}, 1500)

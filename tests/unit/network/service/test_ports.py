@@ -3,10 +3,7 @@ ports without project or groups, and deletes the port API refuses but ``internal
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from sqlalchemy import create_engine, event
 from sqlalchemy.orm import Session
 
 from onestack.core.config import NetworkConfig
@@ -24,15 +21,6 @@ from onestack.network.service.common import Caller, new_id, stamp_new
 
 ADMIN = Caller(project_id=None, is_admin=True)
 CONFIG = NetworkConfig()
-
-
-@pytest.fixture
-def s() -> Iterator[Session]:
-    engine = create_engine("sqlite://")
-    event.listen(engine, "connect", lambda conn, _: conn.execute("PRAGMA foreign_keys=ON"))
-    models.Base.metadata.create_all(engine)
-    with Session(engine) as session, session.begin():
-        yield session
 
 
 def _network(s: Session, project: str = "p1", cidr: str = "10.0.0.0/29") -> tuple[str, str]:

@@ -3,10 +3,8 @@ and DevStack's networks made once by the bootstrap."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from sqlalchemy import create_engine, event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from onestack.core.config import Config, NetworkConfig
@@ -17,15 +15,6 @@ from onestack.network.service.common import Caller
 
 ADMIN = Caller(project_id=None, is_admin=True)
 CONFIG = NetworkConfig()
-
-
-@pytest.fixture
-def s() -> Iterator[Session]:
-    engine = create_engine("sqlite://")
-    event.listen(engine, "connect", lambda conn, _: conn.execute("PRAGMA foreign_keys=ON"))
-    models.Base.metadata.create_all(engine)
-    with Session(engine) as session, session.begin():
-        yield session
 
 
 def _public(s: Session) -> str:
