@@ -25,9 +25,17 @@ raises is logged and acknowledged, not redelivered: redelivering a failure that 
 would loop. A message that is not a bus message is logged and rejected without requeue, for
 the same reason.
 
+A consumer replies on the channel the request came in on, so a reply and the ack behind it
+share one fate: if that channel is gone the broker has already requeued the request (to be
+answered again), and if it is alive both go out. (Replies once went on a channel of their own;
+after a reconnect a restored consumer could take a call before that channel was back, fail to
+reply and leave the request unacknowledged on a live channel, never redelivered.)
+
 Between the broker going away and aio-pika's robust connection coming back (it retries every
-``RECONNECT_INTERVAL``), sends fail and calls time out; queues, bindings and consumers are
-restored on reconnect.
+``RECONNECT_INTERVAL``) queues, bindings and consumers are restored channel by channel, in no
+set order. A send waits meanwhile, retrying: a call within its timeout, a cast or fanout for up
+to ``SEND_PATIENCE``. It publishes only once the sending channel is wholly restored, the reply
+queue re-declared and consumed again, so no reply to a call arrives before its queue exists.
 """
 
 from __future__ import annotations
@@ -47,6 +55,7 @@ from aio_pika.abc import (
     AbstractExchange,
     AbstractIncomingMessage,
     AbstractQueue,
+    AbstractRobustChannel,
     AbstractRobustConnection,
 )
 
@@ -114,7 +123,7 @@ class _Consumer:
 
     transport: AmqpTransport
     topic: str
-    channel: AbstractChannel
+    channel: AbstractChannel  # consumes, acks, and carries the replies to the calls it takes
     consumers: list[tuple[AbstractQueue, str]] = field(default_factory=list)
     inflight: set[asyncio.Task[Any]] = field(default_factory=set)
     stopped: bool = False
@@ -151,8 +160,7 @@ class AmqpTransport:
         self.address = BrokerAddress.parse(url)
         self.prefetch = prefetch
         self._connection: AbstractRobustConnection | None = None
-        self._channel: AbstractChannel | None = None  # requests, with publisher confirms
-        self._unconfirmed: AbstractChannel | None = None  # replies: no confirms
+        self._channel: AbstractRobustChannel | None = None  # requests (publisher confirms), replies in
         self._reply_queue = f"reply_{uuid.uuid4().hex}"
         self._connect_lock = asyncio.Lock()
         self._declared: set[str] = set()
@@ -164,7 +172,7 @@ class AmqpTransport:
 
     # --- connection -------------------------------------------------------------------------
 
-    async def _ready(self) -> AbstractChannel:
+    async def _ready(self) -> AbstractRobustChannel:
         if self._closed:
             raise TransportClosed(f"the AMQP transport to {self.address} is closed")
         if self._channel is not None:
@@ -174,7 +182,7 @@ class AmqpTransport:
                 self._channel = await self._connect()
         return self._channel
 
-    async def _connect(self) -> AbstractChannel:
+    async def _connect(self) -> AbstractRobustChannel:
         a = self.address
         try:
             connection = await aio_pika.connect_robust(
@@ -185,7 +193,6 @@ class AmqpTransport:
             raise BrokerUnreachable(f"cannot reach the message broker at {a}: {exc}") from exc
         try:
             channel = await connection.channel(publisher_confirms=True)
-            self._unconfirmed = await connection.channel(publisher_confirms=False)
             replies = await channel.declare_queue(self._reply_queue, exclusive=True, auto_delete=True)
             await replies.consume(self._on_reply, no_ack=True)
         except BaseException:
@@ -220,7 +227,18 @@ class AmqpTransport:
         loop = asyncio.get_running_loop()
         give_up = None if patience is None else loop.time() + patience
         while True:
-            channel = await self._ready()
+            channel = await self._ready()  # raises once close() was called
+            try:
+                # A channel being restored would take a call before its reply queue is back (the
+                # reply then goes nowhere): wait until all of it is, a slice at a time so a close()
+                # is noticed. Once it is back this returns at once.
+                async with asyncio.timeout(RETRY_INTERVAL):
+                    await channel.ready()
+            except TimeoutError:
+                if give_up is not None and loop.time() >= give_up:
+                    raise BrokerUnreachable(f"lost the message broker at {self.address}: "
+                                            f"not back after {patience}s") from None
+                continue
             try:
                 await publish(channel)
                 return
@@ -325,10 +343,10 @@ class AmqpTransport:
             assert task is not None
             consumer.inflight.add(task)
             try:
-                await self._handle(consumer.topic, incoming, dispatch)
+                await self._handle(consumer, incoming, dispatch)
             except asyncio.CancelledError:
                 raise  # not acknowledged: the broker requeues it when the channel closes
-            except _LOST as exc:  # the connection went away while replying or acking
+            except _LOST as exc:  # the consumer's channel went away while replying or acking
                 log.warning("%s: could not settle a message (%s); the broker will redeliver it",
                             consumer.topic, exc)
             finally:
@@ -336,7 +354,8 @@ class AmqpTransport:
 
         return handle
 
-    async def _handle(self, topic: str, incoming: AbstractIncomingMessage, dispatch: Dispatcher) -> None:
+    async def _handle(self, consumer: _Consumer, incoming: AbstractIncomingMessage, dispatch: Dispatcher) -> None:
+        topic = consumer.topic
         try:
             message = Message.decode(incoming.body)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -352,12 +371,12 @@ class AmqpTransport:
                 log.warning("cast %s.%s failed: %s: %s", topic, message.method, error_kind(exc),
                             error_message(exc))
             reply = dumps({"error": {"kind": error_kind(exc), "message": error_message(exc)}})
-        if incoming.reply_to is not None and self._unconfirmed is not None:
-            # Not mandatory: a caller that is gone (its reply queue with it) loses nothing.
-            # Not confirmed (a broker round trip per reply saved): a reply lost with the connection
-            # goes with the ack behind it on the same socket, so the request is redelivered and
-            # answered again, as when the confirm failed.
-            await self._unconfirmed.default_exchange.publish(
+        if incoming.reply_to is not None:
+            # On the channel the request came in on, not confirmed (a broker round trip per
+            # reply saved): a reply that channel loses goes with the ack behind it, so the
+            # request is redelivered and answered again. Not mandatory: a caller that is gone
+            # (its reply queue with it) loses nothing.
+            await consumer.channel.default_exchange.publish(
                 aio_pika.Message(reply, content_type="application/json",
                                  correlation_id=incoming.correlation_id),
                 routing_key=incoming.reply_to, mandatory=False)
@@ -390,7 +409,6 @@ class AmqpTransport:
             await self._connection.close()
         self._connection = None
         self._channel = None
-        self._unconfirmed = None
 
 
 async def _declare_fanout(channel: AbstractChannel, topic: str) -> AbstractExchange:

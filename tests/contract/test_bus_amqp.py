@@ -195,6 +195,61 @@ def test_sends_wait_out_a_broker_outage_and_consumers_come_back(amqp: Kit, rabbi
     assert amqp.run(scenario) == ("pong", ["sent while away"])
 
 
+def test_calls_that_waited_for_their_consumers_are_answered_when_they_come_back(amqp: Kit,
+                                                                                rabbit_url: str) -> None:
+    """The consumers' side of an outage: the calls wait in the queue, and each consumer, once
+    restored, takes them and replies. Several consumers, since aio-pika restores a connection's
+    channels in no set order: a reply once went on a channel of its own, which a consumer could
+    use before it was back, leaving the call unanswered and unacknowledged."""
+    topic = amqp.topic("conductor")
+
+    async def scenario(t: Transport) -> list[Any]:
+        proxy = BrokerProxy()
+        port = await proxy.start()
+        amqp.on_close(proxy.close)
+        vhost = rabbit_url.rsplit("/", 1)[1]
+
+        async def ping() -> str:
+            return "pong"
+
+        for _ in range(4):
+            consumer = amqp.new(url=f"rabbit://guest:guest@127.0.0.1:{port}/{vhost}", prefetch=2)
+            await consumer.serve(topic, handlers(ping=ping))
+        assert await t.call(topic, Message("ping", {}), 5) == "pong"
+        proxy.drop()
+        await until(lambda: proxy.refused >= 1, what="a refused reconnection attempt")
+        calls = [asyncio.ensure_future(t.call(topic, Message("ping", {}), 20)) for _ in range(8)]
+        proxy.up = True
+        return list(await asyncio.wait_for(asyncio.gather(*calls), 25))
+
+    assert amqp.run(scenario) == ["pong"] * 8
+
+
+def test_a_call_sent_as_the_connection_comes_back_waits_for_its_reply_queue(amqp: Kit,
+                                                                          rabbit_url: str) -> None:
+    """A caller whose connection is being restored publishes only once its reply queue is back;
+    before, a call could go out while the channel still re-declared what it had declared (here
+    many fanout exchanges, which come before the reply queue), and the reply went nowhere."""
+    topic = amqp.topic("scheduler")
+
+    async def scenario(consumer: Transport) -> Any:
+        proxy, t = await behind_proxy(amqp, rabbit_url)
+
+        async def ping() -> str:
+            return "pong"
+
+        await consumer.serve(topic, handlers(ping=ping))  # straight to the broker: never away
+        await asyncio.gather(*(t.fanout(amqp.topic(f"cell{n}"), Message("hello", {})) for n in range(300)))
+        assert await t.call(topic, Message("ping", {}), 5) == "pong"
+        proxy.drop()
+        call = asyncio.ensure_future(t.call(topic, Message("ping", {}), 20))
+        await until(lambda: proxy.refused >= 1, what="a refused reconnection attempt")
+        proxy.up = True
+        return await asyncio.wait_for(call, 25)
+
+    assert amqp.run(scenario) == "pong"
+
+
 def test_close_during_a_broker_outage_is_prompt(amqp: Kit, rabbit_url: str) -> None:
     topic = amqp.topic("agent")
 
