@@ -174,3 +174,11 @@ def test_removed_device_drains_and_operator_changes_survive_reports(
     back = listed(rcloud)[victim.device]
     assert back["in_ring"] and not back["removed"] and back["partitions"] > 0
     assert hashlib.md5(swift.get_object("ringed", name)[1]).hexdigest() == md5
+
+
+def test_a_data_dir_without_a_cloud_is_refused_and_left_alone(rcloud: RunningCloud, tmp_path: Path) -> None:
+    nowhere = tmp_path / "no-cloud-here"
+    done = subprocess.run([sys.executable, "-m", "onestack", "ring", "list", "--data-dir", str(nowhere)],
+                          env=rcloud.env, cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 2 and "no onestack database" in done.stderr
+    assert not nowhere.exists()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from onestack.core.config import Config
@@ -78,16 +79,27 @@ def _as_json(v: Any) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
     from onestack import server
-    from onestack.object_store.app import PROXY
     from onestack.object_store.ring import admin
 
+    url = make_url(config.database_url)
+    # A wrong --data-dir must not leave an empty database (and data dir) behind.
+    if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).is_file()):
+        print(f"onestack ring: no onestack database at {url.database}: give the cloud's --data-dir "
+              "(or its --db-url)", file=sys.stderr)
+        return 2
     db = server.open_database(config)
     try:
-        server.upgrade_schema(db, [PROXY])  # the object store's tables only; a no-op when current
         return _run(args, db, admin)
     except admin.RingAdminError as exc:
         print(f"onestack ring: {exc}", file=sys.stderr)
+        return 2
+    except (OperationalError, ProgrammingError) as exc:  # no object-store tables, or older ones
+        print(f"onestack ring: the database has no current object-store schema ({exc.orig}); "
+              "`onestack admin db-upgrade` (or the cloud's start) brings it up to date", file=sys.stderr)
         return 2
     finally:
         db.engine.dispose()
