@@ -76,6 +76,15 @@ class Placed:
         return (self.root / device.device / "quarantined" / "objects" / self.hash).exists()
 
 
+def lose(cloud: RunningCloud, path: Path) -> None:
+    """Take a directory off a device at once (renamed out of the data dir), then delete it: a plain
+    rmtree races the replicator's half-second passes, which remove a hash dir or suffix emptied
+    under it (FileNotFoundError)."""
+    gone = cloud.data_dir.parent / f"lost-{uuid.uuid4().hex}"
+    path.rename(gone)
+    shutil.rmtree(gone)
+
+
 def put(swift: swiftclient.client.Connection, name: str, size: int = SIZE) -> tuple[bytes, str]:
     body = os.urandom(size)
     etag = swift.put_object("durable", name, body)
@@ -134,7 +143,7 @@ def test_a_lost_replica_is_restored(dcloud: RunningCloud, swift: swiftclient.cli
     placed = Placed(dcloud, swift, "durable", name)
     good = placed.data_files(placed.primaries[0])[0]
     victim = placed.primaries[1]
-    shutil.rmtree(placed.hash_dir(victim))
+    lose(dcloud, placed.hash_dir(victim))
     assert placed.data_files(victim) == []
     converge(swift, name, md5, lambda: [p.name for p in placed.data_files(victim)] == [good.name],
              "the replicator to restore the deleted replica")
@@ -145,7 +154,7 @@ def test_a_lost_partition_is_restored(dcloud: RunningCloud, swift: swiftclient.c
     _, md5 = put(swift, name)
     placed = Placed(dcloud, swift, "durable", name)
     victim = placed.primaries[2]
-    shutil.rmtree(placed.root / victim.device / "objects" / str(placed.part))
+    lose(dcloud, placed.root / victim.device / "objects" / str(placed.part))
     converge(swift, name, md5, lambda: len(placed.data_files(victim)) == 1,
              "the replicator to restore a whole lost partition")
 
@@ -236,7 +245,7 @@ def test_an_unmounted_primary_is_stood_in_for_by_a_handoff_until_it_returns(
         assert get_md5(swift, name) == md5
     finally:
         away.rename(device_dir)
-    shutil.rmtree(placed.hash_dir(missing))  # it comes back without the object: only a push restores it
+    lose(dcloud, placed.hash_dir(missing))  # it comes back without the object: only a push restores it
 
     def home() -> bool:
         return on_all_primaries(placed) and not placed.data_files(placed.handoff)
