@@ -1,5 +1,5 @@
 """The ``onestack`` command: ``up``, ``serve``, ``agent``, ``status``, ``env``,
-``admin bootstrap | rotate-keys | db-upgrade``."""
+``admin bootstrap | rotate-keys | db-upgrade``, ``ring list | show | set-weight | remove | add | rebalance``."""
 
 from __future__ import annotations
 
@@ -84,6 +84,9 @@ def _parser() -> argparse.ArgumentParser:
     _common(env)
     env.add_argument("cloud", nargs="?", default="devstack",
                      help="the clouds.yaml entry for OS_CLOUD (default devstack; devstack-admin, devstack-alt, …)")
+    from onestack.object_store.ring import command as ring_command
+
+    ring_command.add_parser(sub, _common)
     admin = sub.add_parser("admin", help="maintenance commands")
     admin_sub = admin.add_subparsers(dest="admin_command", required=True)
     for name, text in (("bootstrap", "create the initial domain, projects, users, roles and catalog"),
@@ -435,6 +438,12 @@ def cmd_admin(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def cmd_ring(args: argparse.Namespace, config: Config) -> int:
+    from onestack.object_store.ring import command
+
+    return command.run(args, config)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -443,7 +452,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"onestack: configuration error: {exc}", file=sys.stderr)
         return 2
     handler = {"up": cmd_up, "serve": cmd_serve, "agent": cmd_agent, "status": cmd_status, "env": cmd_env,
-               "admin": cmd_admin}[args.command]
+               "admin": cmd_admin, "ring": cmd_ring}[args.command]
     if args.command not in ("status", "env"):
         # Explicit modes cover the files onestack writes itself; the umask covers what libraries
         # create in the data dir beside them (SQLite's journal, a temporary file).

@@ -107,8 +107,13 @@ class RingDevice(Base):
     zone: Mapped[int] = mapped_column(Integer, default=1)
     ip: Mapped[str] = mapped_column(String(64), default="127.0.0.1")
     port: Mapped[int] = mapped_column(Integer, default=0)  # 0: served in-process only
-    weight: Mapped[float] = mapped_column(Float, default=100.0)
+    weight: Mapped[float] = mapped_column(Float, default=100.0)  # as its agent last reported it
     last_seen: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # ``onestack ring set-weight``: wins over the reported weight until the operator clears it.
+    operator_weight: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # ``onestack ring remove``: left out of every ring build, whatever its agent reports, until
+    # ``onestack ring add`` (a marker, not a deleted row, so a re-report cannot bring it back).
+    removed: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Ring(Base):

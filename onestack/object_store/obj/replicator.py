@@ -12,7 +12,11 @@ Per local device, per partition directory found on it:
   is stood in for by the next handoff (Swift's replicator), so the replica count is kept;
 - on a **handoff** (a device the ring no longer or never made primary: a write that found a
   primary down, or a rebalance): push everything to the primaries, and remove the partition
-  locally once every primary has every object (or a newer one).
+  locally once every primary has every object (or a newer one);
+- on a local device that is **no longer in the ring** (the operator removed it: ``onestack ring
+  remove``): every partition is a handoff's, so the device drains to the primaries. Swift's
+  replicator leaves such a device alone (its data is only found again from the other replicas);
+  draining it also saves the objects whose other replicas were lost.
 
 Level-triggered: a pass computes what differs now; whatever a failure (a node down, a crash)
 left undone is found and redone by the next pass. Each side only pushes, so two primaries with
@@ -32,7 +36,7 @@ from pathlib import Path
 from onestack.object_store.daemon import Periodic
 from onestack.object_store.obj.client import ObjectServerClient, Unmounted
 from onestack.object_store.obj.diskfile import FileBackend, classify, parse_name, read_trailer
-from onestack.object_store.ring.ring import Device
+from onestack.object_store.ring.ring import Device, Ring
 from onestack.object_store.state import RingHolder
 from onestack.object_store.timestamp import Timestamp
 
@@ -138,7 +142,7 @@ class Replicator(Periodic):
     async def run_once(self) -> PassStats:
         total = PassStats()
         ring = self.rings.ring  # one ring for the whole pass
-        for device in ring.devices_of(self.host):
+        for device in ring.devices_of(self.host) + await asyncio.to_thread(self._removed_devices, ring):
             backend = FileBackend(self.root / device.device, fsync=False)
             if not (backend.root / "objects").is_dir():
                 continue  # unmounted or not made yet: nothing of it to push
@@ -163,6 +167,17 @@ class Replicator(Periodic):
         self.passes += 1
         self.last = total
         return total
+
+    def _removed_devices(self, ring: Ring) -> list[Device]:
+        """This host's device directories the ring no longer has, as devices of no ring id (-1):
+        only their own host's client reaches them, in-process."""
+        in_ring = {d.device for d in ring.devices_of(self.host)}
+        try:
+            names = sorted(os.listdir(self.root))
+        except OSError:
+            return []
+        return [Device(id=-1, host=self.host, device=n) for n in names
+                if n not in in_ring and (self.root / n / "objects").is_dir()]
 
     async def sync_partition(self, device: Device, part: int, targets: list[Device], handoff: bool,
                              spares: Iterator[Device]) -> PassStats:

@@ -9,6 +9,11 @@ Like Swift's builder it works in three steps: keep the previous assignments, gat
 of devices now above their share (one slot per partition where possible, so that a new device can
 take every gathered slot), then give each free slot to the device furthest below its share, a
 new zone first.
+
+An operator's rebalance (``one_move_per_partition``) moves at most one replica of a partition for
+balance, as Swift's builder within ``min_part_hours``: a partition that already lost a replica
+(to a removed device) or gave one up keeps the others, so two of its copies are never in flight
+at once; a device left above its share by this is evened out by a later rebalance.
 """
 
 from __future__ import annotations
@@ -64,7 +69,7 @@ def _shares(usable: list[Device], replicas: int, parts: int) -> dict[int, float]
 
 
 def build_ring(devices: list[Device], replicas: int, part_power: int, hash_path_suffix: str,
-               previous: Ring | None = None, version: int = 1) -> Ring:
+               previous: Ring | None = None, version: int = 1, one_move_per_partition: bool = False) -> Ring:
     if not devices:
         raise ValueError("a ring needs at least one device")
     if replicas < 1:
@@ -95,7 +100,7 @@ def build_ring(devices: list[Device], replicas: int, part_power: int, hash_path_
         surplus = load[dev_id] - ceiling[dev_id]
         if surplus <= 0:
             continue
-        for pass_free in (False, True):
+        for pass_free in (False,) if one_move_per_partition else (False, True):
             for p in order:
                 if surplus <= 0:
                     break
