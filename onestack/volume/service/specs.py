@@ -3,7 +3,7 @@ side send to the agents, built in one place so every sender sends the same thing
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from onestack.volume import models
@@ -34,12 +34,15 @@ def type_zones(specs: dict[str, str]) -> list[str] | None:
     return [z.strip() for z in specs["RESKEY:availability_zones"].split(",") if z.strip()]
 
 
+_ES = models.VolumeTypeExtraSpec
+# Built once: every create, delete and agent spec reads a type's extra specs.
+_EXTRA_SPECS = select(_ES.key, _ES.value).where(_ES.volume_type_id == bindparam("type_id")).order_by(_ES.key)
+
+
 def extra_specs(s: Session, type_id: str | None) -> dict[str, str]:
     if not type_id:
         return {}
-    rows = s.scalars(select(models.VolumeTypeExtraSpec).where(models.VolumeTypeExtraSpec.volume_type_id == type_id)
-                     .order_by(models.VolumeTypeExtraSpec.key))
-    return {r.key: r.value for r in rows}
+    return {key: value for key, value in s.execute(_EXTRA_SPECS, {"type_id": type_id}).tuples()}
 
 
 def volume_spec(s: Session, v: models.Volume) -> VolumeSpec:
