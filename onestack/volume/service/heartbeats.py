@@ -141,5 +141,7 @@ def desired_state(s: Session, host: str) -> DesiredState:
     snapshots = list(s.scalars(select(models.Snapshot).where(models.Snapshot.volume_id.in_(ids))
                                .order_by(models.Snapshot.id))) if ids else []
     backups = list(s.scalars(select(models.Backup).where(models.Backup.host == host).order_by(models.Backup.id)))
-    return DesiredState(volumes=[volume_spec(s, v) for v in volumes], snapshots=[snapshot_spec(n) for n in snapshots],
+    by_type: dict[str, dict[str, str]] = {}
+    return DesiredState(volumes=[volume_spec(s, v, by_type) for v in volumes],
+                        snapshots=[snapshot_spec(n) for n in snapshots],
                         backups=[backup_spec(b) for b in backups])

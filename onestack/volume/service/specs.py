@@ -45,10 +45,18 @@ def extra_specs(s: Session, type_id: str | None) -> dict[str, str]:
     return {key: value for key, value in s.execute(_EXTRA_SPECS, {"type_id": type_id}).tuples()}
 
 
-def volume_spec(s: Session, v: models.Volume) -> VolumeSpec:
+def volume_spec(s: Session, v: models.Volume, by_type: dict[str, dict[str, str]] | None = None) -> VolumeSpec:
+    """``by_type``: extra specs already read, by type id (filled as it goes), for a caller that
+    makes many specs (a host's desired state: otherwise a query per volume on every pass)."""
+    if by_type is None:
+        specs = extra_specs(s, v.volume_type_id)
+    else:
+        if v.volume_type_id not in by_type:
+            by_type[v.volume_type_id] = extra_specs(s, v.volume_type_id)
+        specs = dict(by_type[v.volume_type_id])
     return VolumeSpec(id=v.id, size=v.size, host=v.host or "", status=v.status,
                       provider_location=v.provider_location, volume_type_id=v.volume_type_id,
-                      extra_specs=extra_specs(s, v.volume_type_id), multiattach=v.multiattach)
+                      extra_specs=specs, multiattach=v.multiattach)
 
 
 def snapshot_spec(snap: models.Snapshot) -> SnapshotSpec:
