@@ -114,12 +114,11 @@ class VolumeServer:
         return await self.db.read(migration.desired_state, host)
 
     async def volume_created(self, volume_id: str, update: ModelUpdate, error: str | None) -> None:
-        old = await self.db.write(completions.created_or_migrated, volume_id, update or ModelUpdate(), error)
-        if old is not None:  # a migration's copy is made: the disk it came from goes
-            self._background(self._delete_old_disk(old))
-        swap = await self.db.read(migrate_attached.swap_request, volume_id)
-        if swap is not None:  # an attached volume's copy is made: compute moves its servers onto it
-            self._background(self._swap(swap))
+        done = await self.db.write(completions.volume_created_report, volume_id, update or ModelUpdate(), error)
+        if done.old is not None:  # a migration's copy is made: the disk it came from goes
+            self._background(self._delete_old_disk(done.old))
+        if done.swap is not None:  # an attached volume's copy is made: compute moves its servers onto it
+            self._background(self._swap(done.swap))
 
     async def _swap(self, swap: migrate_attached.Swap) -> None:
         """Compute's swap for each server (as the service user); compute then calls

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from onestack.core.config import Config
@@ -48,6 +48,16 @@ class Placed:
     volume: VolumeSpec
 
 
+_V = models.Volume
+# The compare-and-set of a new volume's host (or its error), built once: they run on every create.
+_UNPLACED = (_V.id == bindparam("volume_id"), _V.status == "creating", _V.host.is_(None))
+_PLACE = update(_V).where(*_UNPLACED).values(host=bindparam("pool"), updated_at=bindparam("stamp")) \
+    .returning(_V.size, _V.provider_location, _V.volume_type_id, _V.multiattach) \
+    .execution_options(synchronize_session=False)
+_NO_POOL = update(_V).where(*_UNPLACED).values(status="error", updated_at=bindparam("stamp")) \
+    .returning(_V.project_id).execution_options(synchronize_session=False)
+
+
 def place(s: Session, spec: RequestSpec, filters: Sequence[PoolFilter], weighers: Sequence[PoolWeigher],
           service_down_time: float) -> Placed | None:
     """Choose the volume's pool and write it; no pool → ``error`` and a user message. None when
@@ -56,22 +66,17 @@ def place(s: Session, spec: RequestSpec, filters: Sequence[PoolFilter], weighers
     Three statements on the usual path: the live pools, the compare-and-set of the host (its
     RETURNING gives what the agent's spec needs, so the row is never read), and the pool's
     counters (one UPDATE on a thin pool)."""
-    v = models.Volume
-    unplaced = (v.id == spec["volume_id"], v.status == "creating", v.host.is_(None))
     request = Request.from_spec(spec)
     chosen = candidates(live_pools(s, service_down_time, now()), request, filters, weighers)
     if not chosen:
-        project_id = s.scalar(update(v).where(*unplaced).values(status="error", updated_at=now())
-                              .returning(v.project_id).execution_options(synchronize_session=False))
+        project_id = s.scalar(_NO_POOL, {"volume_id": spec["volume_id"], "stamp": now()})
         if project_id is not None:
             record(s, project_id, VOLUME, spec["volume_id"], Action.SCHEDULE_ALLOCATE_VOLUME,
                    Detail.NO_BACKEND_AVAILABLE)
             log.warning("volume %s: no valid backend for %s GiB", spec["volume_id"], request.size)
         return None
     pool = chosen[0]
-    row = s.execute(update(v).where(*unplaced).values(host=pool.name, updated_at=now())
-                    .returning(v.size, v.provider_location, v.volume_type_id, v.multiattach)
-                    .execution_options(synchronize_session=False)).one_or_none()
+    row = s.execute(_PLACE, {"volume_id": spec["volume_id"], "pool": pool.name, "stamp": now()}).one_or_none()
     if row is None:
         return None  # gone, no longer creating, or someone else placed it meanwhile
     size, provider_location, volume_type_id, multiattach = row

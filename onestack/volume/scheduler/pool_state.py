@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from onestack.volume import models
@@ -79,14 +79,16 @@ class Request:
         return self.extra_specs.get("provisioning:type") != "thick"
 
 
+_SVC = models.VolumeService
+# Built once (the scheduler runs it on every create): only the cutoff changes.
+_LIVE_POOLS = (select(models.Pool)
+               .join(_SVC, (_SVC.host == models.Pool.backend_host) & (_SVC.binary == "cinder-volume"))
+               .where(_SVC.disabled.is_(False), _SVC.updated_at.is_not(None), _SVC.updated_at >= bindparam("cutoff"))
+               .order_by(models.Pool.name))
+
+
 def live_pools(s: Session, service_down_time: float, now: datetime) -> list[PoolState]:
     """The pools of ``cinder-volume`` services that are up (heard from within
     ``service_down_time``) and not disabled, by name."""
     cutoff = now - timedelta(seconds=service_down_time)
-    svc = models.VolumeService
-    rows = s.scalars(
-        select(models.Pool)
-        .join(svc, (svc.host == models.Pool.backend_host) & (svc.binary == "cinder-volume"))
-        .where(svc.disabled.is_(False), svc.updated_at.is_not(None), svc.updated_at >= cutoff)
-        .order_by(models.Pool.name))
-    return [PoolState.from_row(r) for r in rows]
+    return [PoolState.from_row(r) for r in s.scalars(_LIVE_POOLS, {"cutoff": cutoff})]

@@ -12,12 +12,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from onestack.volume import models
 from onestack.volume.rpcapi import ModelUpdate, VolumeSpec
-from onestack.volume.service import group_snapshots, heartbeats, migration
+from onestack.volume.service import group_snapshots, heartbeats, migrate_attached, migration
 from onestack.volume.service.common import now
 from onestack.volume.service.messages import (
     VOLUME,
@@ -53,6 +53,23 @@ def created_or_migrated(s: Session, volume_id: str, update: ModelUpdate, error: 
         return migration.finish(s, v, update, error)
     volume_created(s, volume_id, update, error)
     return None
+
+
+@dataclass
+class Created:
+    """What the API side does after a ``volume_created`` report's commit: delete a migrated
+    volume's old disk (``old``), ask compute to swap servers onto a migration target (``swap``)."""
+
+    old: VolumeSpec | None = None
+    swap: migrate_attached.Swap | None = None
+
+
+def volume_created_report(s: Session, volume_id: str, update: ModelUpdate, error: str | None) -> Created:
+    """``created_or_migrated`` and, in the same transaction, ``migrate_attached.swap_request``
+    (it reads the row this one just wrote; a read transaction of its own cost every create a
+    thread hop and a query)."""
+    old = created_or_migrated(s, volume_id, update, error)
+    return Created(old, migrate_attached.swap_request(s, volume_id))
 
 
 def volume_created(s: Session, volume_id: str, update: ModelUpdate, error: str | None) -> bool:
@@ -101,19 +118,33 @@ def _source_volume(s: Session, v: models.Volume) -> models.Volume | None:
     return None
 
 
+_V = models.Volume
+# A delete's report runs these on every volume deleted: built once, plain statements (no ORM
+# load and unit of work for a row that is about to go).
+_DELETING = select(_V.status, _V.host, _V.size).where(_V.id == bindparam("volume_id"))
+_DELETE_FAILED = update(_V).where(_V.id == bindparam("volume_id")).values(
+    status="error_deleting", updated_at=bindparam("stamp")).execution_options(synchronize_session=False)
+_DELETE_ROWS = tuple(
+    delete(model).where(model.volume_id == bindparam("volume_id"))
+    .execution_options(synchronize_session=False)
+    for model in (models.VolumeMetadata, models.VolumeAdminMetadata, models.VolumeImageMetadata, models.Attachment))
+_DELETE_VOLUME = delete(_V).where(_V.id == bindparam("volume_id")).execution_options(synchronize_session=False)
+
+
 def volume_deleted(s: Session, volume_id: str, error: str | None) -> bool:
     """``deleting`` → the row (and its metadata, attachments) gone, or ``error_deleting``."""
-    v = s.get(models.Volume, volume_id)
-    if v is None or v.status != "deleting":
+    key = {"volume_id": volume_id}
+    row = s.execute(_DELETING, key).one_or_none()
+    if row is None or row.status != "deleting":
         return False
     if error:
-        v.status, v.updated_at = "error_deleting", now()
-        log.warning("volume %s failed to delete: %s", v.id, error)
+        s.execute(_DELETE_FAILED, {**key, "stamp": now()})
+        log.warning("volume %s failed to delete: %s", volume_id, error)
         return True
-    for model in (models.VolumeMetadata, models.VolumeAdminMetadata, models.VolumeImageMetadata, models.Attachment):
-        s.execute(delete(model).where(model.volume_id == v.id))
-    heartbeats.release(s, v.host, v.size)
-    s.delete(v)
+    for statement in _DELETE_ROWS:
+        s.execute(statement, key)
+    heartbeats.release(s, row.host, row.size)
+    s.execute(_DELETE_VOLUME, key)
     return True
 
 

@@ -182,9 +182,12 @@ def _volume_type(s: Session, caller: Caller, req: CreateRequest, source_type: st
     return asked or source or default_type.resolve(s, caller.project_id, configured)
 
 
+_SERVICE_ZONES = select(models.VolumeService.availability_zone)  # built once: every create
+
+
 def availability_zones(s: Session, configured: str) -> set[str]:
     """Cinder's AZs: those of the volume services, and the configured storage AZ."""
-    zones = set(s.scalars(select(models.VolumeService.availability_zone)))
+    zones = set(s.scalars(_SERVICE_ZONES))
     zones.add(configured)
     return zones
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from onestack.volume import models
@@ -12,8 +12,11 @@ from onestack.volume.errors import VolumeTypeNotFoundByName
 DEFAULT_TYPE = "__DEFAULT__"
 
 
+_BY_NAME = select(models.VolumeType).where(models.VolumeType.name == bindparam("name"))  # built once: every create
+
+
 def by_name(s: Session, name: str) -> models.VolumeType | None:
-    return s.scalar(select(models.VolumeType).where(models.VolumeType.name == name))
+    return s.scalar(_BY_NAME, {"name": name})
 
 
 def resolve(s: Session, project_id: str, configured: str) -> models.VolumeType:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import bindparam, case, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from onestack.volume import models
@@ -101,14 +101,28 @@ def consume(s: Session, pool_name: str, size: int) -> None:
         pool.free_capacity_gb = max(0.0, pool.free_capacity_gb - size)
 
 
+_POOL = models.Pool
+
+
+def _less(column: Any) -> Any:
+    left = func.coalesce(column, 0) - bindparam("size")
+    return case((left < 0, 0.0), else_=left)
+
+
+# Built once: they run on every create and every delete (only the pool and the size change).
+_CONSUME_THIN = update(_POOL).where(_POOL.name == bindparam("pool")).values(
+    allocated_capacity_gb=func.coalesce(_POOL.allocated_capacity_gb, 0) + bindparam("size"),
+    provisioned_capacity_gb=func.coalesce(_POOL.provisioned_capacity_gb, 0) + bindparam("size")) \
+    .execution_options(synchronize_session=False)
+_RELEASE = update(_POOL).where(_POOL.name == bindparam("pool")).values(
+    allocated_capacity_gb=_less(_POOL.allocated_capacity_gb),
+    provisioned_capacity_gb=_less(_POOL.provisioned_capacity_gb)).execution_options(synchronize_session=False)
+
+
 def consume_thin(s: Session, pool_name: str, size: int) -> None:
     """``consume`` for a pool the caller knows is thin: one UPDATE, no read, and atomic against
     another scheduler placing on the same pool at once (PostgreSQL's parallel writers)."""
-    p = models.Pool
-    s.execute(update(p).where(p.name == pool_name).values(
-        allocated_capacity_gb=func.coalesce(p.allocated_capacity_gb, 0) + size,
-        provisioned_capacity_gb=func.coalesce(p.provisioned_capacity_gb, 0) + size)
-        .execution_options(synchronize_session=False))
+    s.execute(_CONSUME_THIN, {"pool": pool_name, "size": size})
 
 
 def release(s: Session, pool_name: str | None, size: int) -> None:
@@ -116,15 +130,7 @@ def release(s: Session, pool_name: str | None, size: int) -> None:
     UPDATE (no read; atomic against a concurrent one)."""
     if not pool_name:
         return
-    p = models.Pool
-
-    def less(column: Any) -> Any:
-        left = func.coalesce(column, 0) - size
-        return case((left < 0, 0.0), else_=left)
-
-    s.execute(update(p).where(p.name == pool_name).values(
-        allocated_capacity_gb=less(p.allocated_capacity_gb), provisioned_capacity_gb=less(p.provisioned_capacity_gb))
-        .execution_options(synchronize_session=False))
+    s.execute(_RELEASE, {"pool": pool_name, "size": size})
 
 
 def desired_state(s: Session, host: str) -> DesiredState:
@@ -135,5 +141,7 @@ def desired_state(s: Session, host: str) -> DesiredState:
     snapshots = list(s.scalars(select(models.Snapshot).where(models.Snapshot.volume_id.in_(ids))
                                .order_by(models.Snapshot.id))) if ids else []
     backups = list(s.scalars(select(models.Backup).where(models.Backup.host == host).order_by(models.Backup.id)))
-    return DesiredState(volumes=[volume_spec(s, v) for v in volumes], snapshots=[snapshot_spec(n) for n in snapshots],
+    by_type: dict[str, dict[str, str]] = {}
+    return DesiredState(volumes=[volume_spec(s, v, by_type) for v in volumes],
+                        snapshots=[snapshot_spec(n) for n in snapshots],
                         backups=[backup_spec(b) for b in backups])

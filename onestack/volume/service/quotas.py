@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import bindparam, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from onestack.volume import models
@@ -112,16 +112,25 @@ def check(s: Session, project_id: str, deltas: Mapping[str, int], *, volume_size
             raise over(resource, delta, limit, used[resource])
 
 
+# The check's SELECT per tuple of resource names, built once: building its ~15 subqueries and
+# their cache key cost about 1 ms of CPU per create (profiled), the query itself a tenth of
+# that. The project is a bound parameter; per-type names are few (one entry per type and
+# caller shape), and the bound keeps a stream of new type names from growing it forever.
+_CHECK_STATEMENTS: dict[tuple[str, ...], Any] = {}
+_CHECK_STATEMENTS_MAX = 256
+
+
 def _limits_and_usage(s: Session, project_id: str, names: list[str]) -> tuple[dict[str, int], dict[str, int]]:
     """``limits_for`` and ``usage`` of ``names`` only, as one SELECT of scalar subqueries: per
     resource the project's limit, the default class's, and what is in use."""
-    qc, q = models.QuotaClass, models.Quota
-    exprs: list[Any] = []
-    for name in names:
-        exprs.append(select(q.hard_limit).where(q.project_id == project_id, q.resource == name).scalar_subquery())
-        exprs.append(select(qc.hard_limit).where(qc.class_name == "default", qc.resource == name).scalar_subquery())
-        exprs.append(_used_expr(project_id, name))
-    row = s.execute(select(*(e.label(f"c{i}") for i, e in enumerate(exprs)))).one()
+    key = tuple(names)
+    stmt = _CHECK_STATEMENTS.get(key)
+    if stmt is None:
+        stmt = _check_statement(names)
+        if len(_CHECK_STATEMENTS) >= _CHECK_STATEMENTS_MAX:
+            _CHECK_STATEMENTS.clear()
+        _CHECK_STATEMENTS[key] = stmt
+    row = s.execute(stmt, {"project_id": project_id}).one()
     limits: dict[str, int] = {}
     used: dict[str, int] = {}
     for i, name in enumerate(names):
@@ -129,6 +138,17 @@ def _limits_and_usage(s: Session, project_id: str, names: list[str]) -> tuple[di
         limits[name] = own if own is not None else default if default is not None else DEFAULTS.get(name, -1)
         used[name] = int(in_use or 0)
     return limits, used
+
+
+def _check_statement(names: list[str]) -> Any:
+    qc, q = models.QuotaClass, models.Quota
+    project_id: Any = bindparam("project_id")
+    exprs: list[Any] = []
+    for name in names:
+        exprs.append(select(q.hard_limit).where(q.project_id == project_id, q.resource == name).scalar_subquery())
+        exprs.append(select(qc.hard_limit).where(qc.class_name == "default", qc.resource == name).scalar_subquery())
+        exprs.append(_used_expr(project_id, name))
+    return select(*(e.label(f"c{i}") for i, e in enumerate(exprs)))
 
 
 def _type_of(resource: str) -> str | None:
@@ -139,8 +159,8 @@ def _type_of(resource: str) -> str | None:
     return None
 
 
-def _used_expr(project_id: str, name: str) -> Any:
-    """``usage(...)[name]`` as a scalar SQL expression."""
+def _used_expr(project_id: Any, name: str) -> Any:
+    """``usage(...)[name]`` as a scalar SQL expression (``project_id``: a value or a bound parameter)."""
     v, sn, b, vt = models.Volume, models.Snapshot, models.Backup, models.VolumeType
     type_name = None if name in DEFAULTS else _type_of(name)
     family = name if type_name is None else name.split("_", 1)[0]

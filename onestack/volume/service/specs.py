@@ -3,7 +3,7 @@ side send to the agents, built in one place so every sender sends the same thing
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from onestack.volume import models
@@ -34,18 +34,29 @@ def type_zones(specs: dict[str, str]) -> list[str] | None:
     return [z.strip() for z in specs["RESKEY:availability_zones"].split(",") if z.strip()]
 
 
+_ES = models.VolumeTypeExtraSpec
+# Built once: every create, delete and agent spec reads a type's extra specs.
+_EXTRA_SPECS = select(_ES.key, _ES.value).where(_ES.volume_type_id == bindparam("type_id")).order_by(_ES.key)
+
+
 def extra_specs(s: Session, type_id: str | None) -> dict[str, str]:
     if not type_id:
         return {}
-    rows = s.scalars(select(models.VolumeTypeExtraSpec).where(models.VolumeTypeExtraSpec.volume_type_id == type_id)
-                     .order_by(models.VolumeTypeExtraSpec.key))
-    return {r.key: r.value for r in rows}
+    return {key: value for key, value in s.execute(_EXTRA_SPECS, {"type_id": type_id}).tuples()}
 
 
-def volume_spec(s: Session, v: models.Volume) -> VolumeSpec:
+def volume_spec(s: Session, v: models.Volume, by_type: dict[str, dict[str, str]] | None = None) -> VolumeSpec:
+    """``by_type``: extra specs already read, by type id (filled as it goes), for a caller that
+    makes many specs (a host's desired state: otherwise a query per volume on every pass)."""
+    if by_type is None:
+        specs = extra_specs(s, v.volume_type_id)
+    else:
+        if v.volume_type_id not in by_type:
+            by_type[v.volume_type_id] = extra_specs(s, v.volume_type_id)
+        specs = dict(by_type[v.volume_type_id])
     return VolumeSpec(id=v.id, size=v.size, host=v.host or "", status=v.status,
                       provider_location=v.provider_location, volume_type_id=v.volume_type_id,
-                      extra_specs=extra_specs(s, v.volume_type_id), multiattach=v.multiattach)
+                      extra_specs=specs, multiattach=v.multiattach)
 
 
 def snapshot_spec(snap: models.Snapshot) -> SnapshotSpec:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, literal_column, select, union_all
+from sqlalchemy import ColumnElement, Select, and_, bindparam, delete, func, literal_column, select, union_all
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from onestack.volume import models
@@ -231,6 +231,13 @@ class DeletePlan:
     snapshots: list[SnapshotSpec]
 
 
+# Built once: every delete runs them.
+_SNAPSHOTS_OF = select(models.Snapshot).where(models.Snapshot.volume_id == bindparam("volume_id")) \
+    .order_by(models.Snapshot.created_at, models.Snapshot.id)
+_TRANSFERS_OF = select(func.count()).select_from(models.Transfer) \
+    .where(models.Transfer.volume_id == bindparam("volume_id"))
+
+
 def begin_delete(s: Session, volume_id: str, caller: Caller, cascade: bool, force: bool) -> DeletePlan:
     """Cinder's conditional delete: ``deleting`` (its snapshots too with cascade), or a 400.
 
@@ -240,8 +247,7 @@ def begin_delete(s: Session, volume_id: str, caller: Caller, cascade: bool, forc
     # A forced delete takes a volume in maintenance too (Cinder's delete has no such check).
     if v.status == "maintenance" and not force:
         raise InvalidVolume("The volume cannot be updated during maintenance.")
-    snaps = list(s.scalars(select(models.Snapshot).where(models.Snapshot.volume_id == v.id)
-                           .order_by(models.Snapshot.created_at, models.Snapshot.id)))
+    snaps = list(s.scalars(_SNAPSHOTS_OF, {"volume_id": v.id}))
     ok = (v.attach_status != "attached" and v.migration_status in MIGRATION_OK and v.group_id is None
           and (force or v.status in DELETABLE))
     if cascade:
@@ -249,8 +255,7 @@ def begin_delete(s: Session, volume_id: str, caller: Caller, cascade: bool, forc
     else:
         ok = ok and not snaps
     if ok:
-        ok = s.scalar(select(func.count()).select_from(models.Transfer)
-                      .where(models.Transfer.volume_id == v.id)) == 0
+        ok = s.scalar(_TRANSFERS_OF, {"volume_id": v.id}) == 0
     if not ok:
         status = "" if force else "status must be " + " or ".join(DELETABLE) + " and "
         raise InvalidVolume(f"Volume {status}must not be migrating, attached, belong to a group, have snapshots, "
