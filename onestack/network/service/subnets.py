@@ -360,7 +360,7 @@ def _sync_dhcp(s: Session, network_id: str, config: NetworkConfig) -> None:
     from onestack.network.service import dhcp_ports  # it imports ports, which imports this module
 
     s.flush()
-    dhcp_ports.sync_network(s, network_id, config)
+    dhcp_ports.sync_network(s, network_id, config, reschedule=True)
 
 
 def _address_existing_ports(s: Session, row: models.Subnet) -> None:
