@@ -65,6 +65,13 @@ def test_dhcp_networks_of_an_agent_add_and_remove(admin: Any, demo: Any, cloud: 
 
     wait_until(rebound, timeout=30, what="the DHCP port bound and wired again")
 
+    # Unhosted again, a subnet change places the network automatically, as Neutron reschedules it.
+    admin.network.remove_dhcp_agent_from_network(agent, net)
+    assert list(admin.network.network_hosting_dhcp_agents(net)) == []
+    demo.network.create_subnet(network_id=net.id, ip_version=4, cidr="10.84.1.0/28")
+    assert [a.id for a in admin.network.network_hosting_dhcp_agents(net)] == [agent.id]
+    assert admin.network.get_port(port.id).binding_host_id == agent.host
+
     # A network without subnets is placed only by an admin (Tempest's add/remove case).
     bare = demo.network.create_network(name=f"sched-bare-{uuid.uuid4().hex[:6]}")
     assert list(admin.network.network_hosting_dhcp_agents(bare)) == []
