@@ -93,7 +93,9 @@ def test_dhcp_scheduler_errors(admin: Any, demo: Any) -> None:
     _refused(admin.network.post(f"/agents/{agent.id}/dhcp-networks", json={"network_id": missing}), 404,
              "NetworkNotFound", f"Network {missing} could not be found")
     _refused(admin.network.get(f"/agents/{missing}/dhcp-networks"), 404, "AgentNotFound", missing)
-    _refused(admin.network.post(f"/agents/{agent.id}/dhcp-networks", json={}), 400, "BadRequest", "network_id")
+    _refused(admin.network.post(f"/agents/{agent.id}/dhcp-networks", json={}), 400, "HTTPBadRequest", "network_id")
+    _refused(admin.network.post(f"/agents/{agent.id}/dhcp-networks", json={"network_id": "not-a-uuid"}), 400,
+             "HTTPBadRequest", "is not a valid UUID")
     # Admin only, by policy: a 403 for anyone else, and nothing changed.
     for call in (lambda: demo.network.get(f"/agents/{agent.id}/dhcp-networks"),
                  lambda: demo.network.post(f"/agents/{agent.id}/dhcp-networks", json={"network_id": net.id}),

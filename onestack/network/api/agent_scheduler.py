@@ -10,8 +10,9 @@ from typing import Any
 from starlette.responses import Response
 
 from onestack.core.api.http import json_response, no_content
+from onestack.network.api import attributes as a
 from onestack.network.api.common import Extension, NetworkRoutes, Req, enforce
-from onestack.network.errors import BadRequest
+from onestack.network.errors import HTTPBadRequest
 from onestack.network.service import agent_scheduler as sched
 
 routes = NetworkRoutes()
@@ -28,10 +29,12 @@ def _down(req: Req) -> int:
 
 async def _id_in_body(req: Req, key: str) -> str:
     body: Any = await req.json()
-    value = body.get(key) if isinstance(body, dict) else None
-    if not isinstance(value, str) or not value:
-        raise BadRequest("resource", f"'{key}' is required")
-    return value
+    if not isinstance(body, dict) or key not in body:
+        raise HTTPBadRequest(f"Failed to parse request. Required attribute '{key}' not specified")
+    try:
+        return str(a.uuid_(body[key]))
+    except ValueError as exc:  # ids are UUIDs: anything else names nothing, and never reaches the database
+        raise HTTPBadRequest(f"Invalid input for {key}. Reason: {exc}.") from exc
 
 
 @routes.get("/v2.0/agents/{agent_id}/dhcp-networks")
