@@ -31,7 +31,14 @@ from onestack.core.db import Database
 from onestack.core.rpc import serve
 from onestack.network import models
 from onestack.network.rpcapi import AgentReport, HostState, NetworkAgentAPI, NetworkServerAPI
-from onestack.network.service import agent_scheduler, agents, dhcp_ports, host_state, nova_notifier, port_status
+from onestack.network.service import (
+    agent_scheduler,
+    agents,
+    dhcp_ports,
+    host_state,
+    nova_notifier,
+    port_status,
+)
 
 log = logging.getLogger("onestack.network.server_rpc")
 

@@ -315,8 +315,11 @@ def test_the_agent_scheduler_moves_a_router_and_a_networks_dhcp_to_another_host(
     agent = AgentProcess(ncloud, other, data_dir)
     agent.start()
     try:
-        there = wait_until(lambda: (lambda r: r if len(r) == 3 and all(a["alive"] for a in r.values()) else None)(
-            agents_of(net, other)), timeout=60, what="the other host's agents alive")
+        def all_alive() -> dict[str, dict[str, Any]] | None:
+            roles = agents_of(net, other)
+            return roles if len(roles) == 3 and all(a["alive"] for a in roles.values()) else None
+
+        there = wait_until(all_alive, timeout=60, what="the other host's agents alive")
         here = agents_of(net, HOST)
         public = net.get("/v2.0/networks", params={"name": "public"}).json()["networks"][0]
         resp = net.post("/v2.0/routers", json={"router": {"name": "sched-router",
