@@ -13,6 +13,7 @@ from onestack.core.service import CatalogEntry, Migrations, Running, ServiceDefi
 from onestack.network import models
 from onestack.network.api import (
     address_scopes,
+    agent_scheduler,
     agents,
     auto_topology,
     availability_zones,
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
 API_MODULES = (root, networks, subnets, ports, subnetpools, address_scopes, ip_availability, routers, floating_ips,
                port_forwardings, auto_topology, security_groups, security_group_rules,
                default_security_group_rules, quotas, rbac, tags, availability_zones, agents,
-               service_providers)
+               agent_scheduler, service_providers)
 PREFIX = "/networking"
 _COLLECTION = re.compile(r"^/v2\.0/([a-z_-]+)$")
 

@@ -368,6 +368,26 @@ class Agent(Base):
     heartbeat_timestamp: Mapped[datetime] = mapped_column(DateTime)
 
 
+class NetworkDhcpBinding(Base):
+    """An admin's placement of a network's DHCP (``dhcp_agent_scheduler``): ``agent_id`` the DHCP
+    agent that serves it, or NULL once removed from its agent (unhosted until a subnet change).
+    A network without a row is placed automatically (service/agent_scheduler.py)."""
+
+    __tablename__ = "network_dhcp_bindings"
+    network_id: Mapped[str] = mapped_column(ForeignKey("network_networks.id", ondelete="CASCADE"), primary_key=True)
+    agent_id: Mapped[str | None] = mapped_column(ForeignKey("network_agents.id", ondelete="CASCADE"), nullable=True,
+                                                 index=True)
+
+
+class RouterL3Binding(Base):
+    """An admin's placement of a router (``l3_agent_scheduler``), as ``NetworkDhcpBinding``."""
+
+    __tablename__ = "network_router_l3_bindings"
+    router_id: Mapped[str] = mapped_column(ForeignKey("network_routers.id", ondelete="CASCADE"), primary_key=True)
+    agent_id: Mapped[str | None] = mapped_column(ForeignKey("network_agents.id", ondelete="CASCADE"), nullable=True,
+                                                 index=True)
+
+
 class AutoAllocatedTopology(Base):
     __tablename__ = "network_auto_allocated_topologies"
     project_id: Mapped[str] = mapped_column(String(PROJECT), primary_key=True)

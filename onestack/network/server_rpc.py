@@ -31,7 +31,14 @@ from onestack.core.db import Database
 from onestack.core.rpc import serve
 from onestack.network import models
 from onestack.network.rpcapi import AgentReport, HostState, NetworkAgentAPI, NetworkServerAPI
-from onestack.network.service import agents, dhcp_ports, host_state, nova_notifier, port_status
+from onestack.network.service import (
+    agent_scheduler,
+    agents,
+    dhcp_ports,
+    host_state,
+    nova_notifier,
+    port_status,
+)
 
 log = logging.getLogger("onestack.network.server_rpc")
 
@@ -123,7 +130,7 @@ _LISTENERS = (
     # Rarer changes whose hosts are not worth resolving: a subnet's DNS servers and routes, a
     # group's stateful flag, and everything the routers' host runs.
     (_anything_changed, (models.DnsNameServer, models.HostRoute, models.SecurityGroup, models.Router,
-                         models.RouterPort, models.RouterRoute, models.FloatingIP)),
+                         models.RouterPort, models.RouterRoute, models.FloatingIP, models.RouterL3Binding)),
 )
 for _fn, _models in _LISTENERS:
     for _model in _models:
@@ -166,7 +173,7 @@ class AgentsEndpoint:
         down = self.config.network.agent_down_time
 
         def read(s: Session) -> HostState:
-            return host_state.desired_state(s, host, agents.router_host(s, down) == host)
+            return host_state.desired_state(s, host, *agent_scheduler.routers_of(s, host, down))
 
         return await self.db.read(read)
 

@@ -340,6 +340,8 @@ SEEDS.update({
         "name": "r", "admin_state_up": True, "distributed": False, "ha": False, "external_gateway_info": {
             "network_id": "{ext}", "enable_snat": True, "external_fixed_ips": [{"subnet_id": "{ext_subnet}"}]}}}],
     ("PUT", f"{N}/routers/{{router_id}}"): [{"router": {"name": "r", "routes": _ROUTES}}],
+    ("POST", f"{N}/agents/{{agent_id}}/dhcp-networks"): [{"network_id": "{network}"}],
+    ("POST", f"{N}/agents/{{agent_id}}/l3-routers"): [{"router_id": "{unknown}"}],
     ("PUT", f"{N}/routers/{{router_id}}/add_router_interface"): [{"subnet_id": "{subnet}"}, {"port_id": "{port}"}],
     ("PUT", f"{N}/routers/{{router_id}}/remove_router_interface"): [{"subnet_id": "{unknown}"}],
     ("PUT", f"{N}/routers/{{router_id}}/add_extraroutes"): [{"router": {"routes": _ROUTES}}],

@@ -272,6 +272,14 @@ ROWS: tuple[Probe, ...] = (
     Probe("DELETE", V + r"/default-security-group-rules/\{rule_id\}", 403, params={"rule_id": "default_rule"}),
     Probe("GET PUT DELETE", V + r"/agents/\{agent_id\}", 404, params=P, body={"agent": {"admin_state_up": False}},
           headers=_expect("AgentNotFound")),
+    # the agent scheduler extensions: admin only by policy, a 403 before any id is looked at
+    Probe("GET POST", V + r"/agents/\{agent_id\}/dhcp-networks", 403, params=P,
+          body={"network_id": "00000000-0000-0000-0000-000000000000"}),
+    Probe("GET POST", V + r"/agents/\{agent_id\}/l3-routers", 403, params=P,
+          body={"router_id": "00000000-0000-0000-0000-000000000000"}),
+    Probe("DELETE", V + r"/agents/\{agent_id\}/(dhcp-networks/\{network_id\}|l3-routers/\{router_id\})", 403,
+          params=P),
+    Probe("GET", V + r"/(networks/\{network_id\}/dhcp-agents|routers/\{router_id\}/l3-agents)", 403, params=P),
 )
 
 MATRIX = register(ServiceMatrix(

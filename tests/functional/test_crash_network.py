@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from onestack.network import models
 from onestack.network.agent.fake import FakeNetworkDriver
-from onestack.network.service import agents, host_state
+from onestack.network.service import agent_scheduler, host_state
 from tests.functional.cloud import RunningCloud, make_cloud, wait_until
 from tests.functional.compute_support import call
 from tests.functional.crash_support import kill_after, storm
@@ -260,9 +260,9 @@ def _database_problems(cloud: RunningCloud, by_id: dict[str, dict[str, Any]]) ->
             if p["device_owner"].startswith("network:router_") and (p["device_id"], p["id"]) not in router_ports:
                 found.append(f"port {p['id']} {p['device_owner']} of router {p['device_id']} not in the router")
         hosts = sorted({str(a.host) for a in s.scalars(select(models.Agent))})
-        router_host = agents.router_host(s, float(ENV["ONESTACK_NETWORK__AGENT_DOWN_TIME"]))
+        down = float(ENV["ONESTACK_NETWORK__AGENT_DOWN_TIME"])
         for host in hosts:
-            desired = host_state.desired_state(s, host, host == router_host)
+            desired = host_state.desired_state(s, host, *agent_scheduler.routers_of(s, host, down))
             observed = asyncio.run(FakeNetworkDriver(cloud.data_dir / "network" / host / "datapath").observed())
             for kind in ("ports", "filters", "dhcp", "routers"):
                 want: dict[str, Any] = desired[kind]  # type: ignore[literal-required]

@@ -303,3 +303,65 @@ def test_an_agent_killed_and_restarted_converges_to_the_database(
                    what="the agent alive again")
     finally:
         agent.stop()
+
+
+def test_the_agent_scheduler_moves_a_router_and_a_networks_dhcp_to_another_host(
+        ncloud: RunningCloud, net: httpx.Client, tmp_path: Path) -> None:
+    """An admin moves a router and a network's DHCP from the automatic host to another one's agents
+    (``l3_agent_scheduler``, ``dhcp_agent_scheduler``): the namespaces and the DHCP port follow."""
+    other = f"net-host-{uuid.uuid4().hex[:6]}"  # sorts after HOST: the automatic choice stays HOST
+    data_dir = tmp_path / "agent-data"
+    data_dir.mkdir()
+    agent = AgentProcess(ncloud, other, data_dir)
+    agent.start()
+    try:
+        def all_alive() -> dict[str, dict[str, Any]] | None:
+            roles = agents_of(net, other)
+            return roles if len(roles) == 3 and all(a["alive"] for a in roles.values()) else None
+
+        there = wait_until(all_alive, timeout=60, what="the other host's agents alive")
+        here = agents_of(net, HOST)
+        public = net.get("/v2.0/networks", params={"name": "public"}).json()["networks"][0]
+        resp = net.post("/v2.0/routers", json={"router": {"name": "sched-router",
+                                                          "external_gateway_info": {"network_id": public["id"]}}})
+        assert resp.status_code == 201, resp.text
+        router = resp.json()["router"]
+        ns = f"qrouter-{router['id']}"
+        wait_until(lambda: ns in model_of(ncloud.data_dir, HOST)["namespaces"], timeout=30, what="router on HOST")
+
+        l3_here, l3_there = here["L3 agent"]["id"], there["L3 agent"]["id"]
+        resp = net.post(f"/v2.0/agents/{l3_there}/l3-routers", json={"router_id": router["id"]})
+        assert resp.status_code == 409 and resp.json()["NeutronError"]["type"] == "RouterHostedByL3Agent"
+        assert net.delete(f"/v2.0/agents/{l3_here}/l3-routers/{router['id']}").status_code == 204
+        wait_until(lambda: ns not in model_of(ncloud.data_dir, HOST)["namespaces"], timeout=30,
+                   what="the unhosted router gone from HOST")
+        assert net.post(f"/v2.0/agents/{l3_there}/l3-routers", json={"router_id": router["id"]}).status_code == 201
+        wait_until(lambda: ns in model_of(data_dir, other)["namespaces"], timeout=30, what="router on the other host")
+        assert ns not in model_of(ncloud.data_dir, HOST)["namespaces"]
+        hosting = net.get(f"/v2.0/routers/{router['id']}/l3-agents").json()["agents"]
+        assert [a["host"] for a in hosting] == [other]
+
+        resp = net.post("/v2.0/networks", json={"network": {"name": f"sched-net-{uuid.uuid4().hex[:6]}"}})
+        network = resp.json()["network"]
+        resp = net.post("/v2.0/subnets", json={"subnet": {"network_id": network["id"], "ip_version": 4,
+                                                          "cidr": "10.79.0.0/24"}})
+        assert resp.status_code == 201, resp.text
+        (dhcp,) = net.get("/v2.0/ports", params={"network_id": network["id"],
+                                                  "device_owner": "network:dhcp"}).json()["ports"]
+        wait_until(lambda: wired(ncloud.data_dir, HOST, dhcp["id"]), timeout=30, what="DHCP port wired on HOST")
+        dhcp_here, dhcp_there = here["DHCP agent"]["id"], there["DHCP agent"]["id"]
+        assert net.delete(f"/v2.0/agents/{dhcp_here}/dhcp-networks/{network['id']}").status_code == 204
+        assert net.post(f"/v2.0/agents/{dhcp_there}/dhcp-networks",
+                        json={"network_id": network["id"]}).status_code == 201
+        wait_until(lambda: wired(data_dir, other, dhcp["id"]) and not wired(ncloud.data_dir, HOST, dhcp["id"]),
+                   timeout=30, what="the DHCP port moved to the other host")
+        moved = net.get(f"/v2.0/ports/{dhcp['id']}").json()["port"]
+        assert moved["binding:host_id"] == other and moved["fixed_ips"] == dhcp["fixed_ips"]
+        wait_until(lambda: status(net, dhcp["id"]) == "ACTIVE", timeout=30, what="the moved DHCP port ACTIVE")
+        listed = net.get(f"/v2.0/agents/{dhcp_there}/dhcp-networks").json()["networks"]
+        assert [n["id"] for n in listed] == [network["id"]]
+
+        assert net.delete(f"/v2.0/routers/{router['id']}").status_code == 204
+        assert net.delete(f"/v2.0/networks/{network['id']}").status_code == 204
+    finally:
+        agent.stop()

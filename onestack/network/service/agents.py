@@ -4,11 +4,9 @@ One ``network_agents`` row per (agent type, host), as Neutron keeps them; a hear
 (``report_state``) refreshes ``heartbeat_timestamp``, and an agent is alive while its last
 heartbeat is younger than ``network.agent_down_time`` seconds.
 
-Routers are hosted by one L3 agent: the alive, admin-up one whose host name sorts first. The
-choice is computed, never stored, so when that agent dies (no heartbeat for agent_down_time)
-the next one by name takes every router on its next pass, and the old host's routers go when
-its agent comes back and sees it no longer hosts them. One host for all routers keeps the fake
-data plane's answer simple and deterministic; Neutron's scheduler spreads them (later work).
+Where networks' DHCP and routers are served is service/agent_scheduler.py's: automatically the
+alive, admin-up agent whose host name sorts first (``router_host`` here), unless an admin placed
+them through the agent scheduler extensions.
 """
 
 from __future__ import annotations

@@ -2,10 +2,12 @@
 
 A network with at least one ``enable_dhcp`` subnet has one port with ``device_owner``
 ``network:dhcp``, the network's project, an address on each of those subnets (the first free
-one of the pools, or its EUI-64 one on SLAAC subnets) and ``binding:host_id`` the DHCP host;
-a network without one has none. The DHCP host is the alive, admin-up DHCP agent whose host name
-sorts first (``dhcp_agents_per_network`` = 1, computed like the routers' host, never stored); its
-``device_id`` is Neutron's ``dhcp<uuid5(DNS namespace, host)>-<network id>``.
+one of the pools, or its EUI-64 one on SLAAC subnets) and ``binding:host_id`` the network's DHCP
+host; a network without one has none. The DHCP host is the admin's choice where one holds, else
+the alive, admin-up DHCP agent whose host name sorts first (``dhcp_agents_per_network`` = 1;
+service/agent_scheduler.py); its ``device_id`` is Neutron's
+``dhcp<uuid5(DNS namespace, host)>-<network id>``. A network an admin removed from its agent keeps
+its port as Neutron's ``reserved_dhcp_port``, unbound, until it is placed again.
 
 ``sync_network`` runs in the transaction of every subnet change, so the address is taken when
 the subnet is made (IP availability counts it at once, as in Neutron). With no DHCP agent alive
@@ -27,12 +29,12 @@ from sqlalchemy.orm import Session
 
 from onestack.core.config import NetworkConfig
 from onestack.network import models
-from onestack.network.service import agents, ipam, ports
+from onestack.network.service import agent_scheduler, ipam, ports
 from onestack.network.service.common import Caller
 
 OWNER = "network:dhcp"
 RESERVED = "reserved_dhcp_port"  # Neutron's DEVICE_ID_RESERVED_DHCP_PORT
-DHCP_AGENT_TYPE = "DHCP agent"
+DHCP_AGENT_TYPE = agent_scheduler.DHCP_AGENT_TYPE
 INTERNAL = Caller(project_id=None, is_admin=True)
 
 
@@ -41,9 +43,17 @@ def device_id(host: str, network_id: str) -> str:
     return f"dhcp{uuid.uuid5(uuid.NAMESPACE_DNS, host.split('.')[0])}-{network_id}"
 
 
-def dhcp_host(s: Session, down_time: float) -> str | None:
-    hosts = agents.alive_hosts(s, DHCP_AGENT_TYPE, down_time)
-    return hosts[0] if hosts else None
+def dhcp_host(s: Session, network_id: str, down_time: float) -> str | None:
+    agent = agent_scheduler.placement(s, DHCP_AGENT_TYPE, down_time, [network_id]).agent_of(network_id)
+    return agent.host if agent is not None else None
+
+
+def unhost(s: Session, network_id: str, config: NetworkConfig) -> None:
+    """The network was removed from its DHCP agent: its port stays, reserved and unbound, as Neutron
+    keeps it so the address is reused when the network is placed again."""
+    for row in _ports_of(s, [network_id]).get(network_id, []):
+        if (row.binding_host_id, row.device_id) != ("", RESERVED):
+            ports.update(s, INTERNAL, row.id, {"binding:host_id": "", "device_id": RESERVED}, config)
 
 
 def _dhcp_subnets(s: Session, network_ids: list[str]) -> dict[str, list[models.Subnet]]:
@@ -80,14 +90,18 @@ def _binding(host: str | None, current: models.Port | None, network_id: str) -> 
     return "", RESERVED
 
 
-def sync_network(s: Session, network_id: str, config: NetworkConfig, host: str | None = None) -> None:
+def sync_network(s: Session, network_id: str, config: NetworkConfig, host: str | None = None,
+                 reschedule: bool = False) -> None:
     """Make the network's DHCP port what its subnets ask for (see the module docstring);
-    ``host`` None: the DHCP host as the agents' heartbeats say now."""
+    ``host`` None: the network's DHCP host as the bindings and heartbeats say now; ``reschedule``
+    (a subnet change): a network an admin left unhosted is placed automatically again."""
     # One writer per network at a time (the lock subnet create takes too): no two DHCP ports.
     if s.scalar(select(models.Network.id).where(models.Network.id == network_id).with_for_update()) is None:
         return  # deleted while this waited for the lock
+    if reschedule:
+        agent_scheduler.unpin_unhosted(s, network_id)
     if host is None:
-        host = dhcp_host(s, config.agent_down_time)
+        host = dhcp_host(s, network_id, config.agent_down_time)
     # At most max_fixed_ips_per_port DHCP subnets (the oldest) get an address: a subnet create never
     # fails for its DHCP port.
     subnets = _dhcp_subnets(s, [network_id]).get(network_id, [])[:config.max_fixed_ips_per_port]
@@ -127,10 +141,11 @@ def _auto(subnet: models.Subnet) -> bool:
 
 
 def stale_networks(s: Session, host: str, down_time: float, config_max: int) -> list[str]:
-    """The networks whose DHCP port ``host``'s agent must make or fix: none unless it is the DHCP
-    host; else each network with DHCP subnets whose one DHCP port is missing, not bound here, or
-    not on exactly those subnets (and each network with DHCP ports but no DHCP subnet)."""
-    if dhcp_host(s, down_time) != host:
+    """The networks whose DHCP port ``host``'s agent must make or fix: of the networks it is the
+    DHCP host of, each with DHCP subnets whose one DHCP port is missing, not bound here, or not on
+    exactly those subnets (and each with DHCP ports but no DHCP subnet)."""
+    where = agent_scheduler.placement(s, DHCP_AGENT_TYPE, down_time)
+    if host not in where.hosts():
         return []
     sub, p = models.Subnet, models.Port
     net_ids = sorted(set(s.scalars(select(sub.network_id).where(sub.enable_dhcp.is_(True))))
@@ -142,6 +157,9 @@ def stale_networks(s: Session, host: str, down_time: float, config_max: int) -> 
     held = _held(s, [r.id for rows in found.values() for r in rows])
     stale = []
     for net_id in net_ids:
+        agent = where.agent_of(net_id)
+        if agent is None or agent.host != host:
+            continue
         want = {x.id for x in subnets.get(net_id, [])}
         rows = found.get(net_id, [])
         ok = (not want and not rows) or (

@@ -7,7 +7,7 @@
   port is trusted, as Neutron's firewall drivers treat ``network:`` owners);
 - DHCP for every ``enable_dhcp`` subnet of a network with a port on the host: a lease for every
   port of the network with an address on that subnet;
-- every router, when the host is the routers' host (``service/agents.py: router_host``).
+- the routers it hosts (``service/agent_scheduler.py: routers_of``).
 
 Every list is sorted, so equal state is equal data (the agent compares by equality). One query
 per table, whatever the number of ports.
@@ -39,7 +39,8 @@ GATEWAY = "network:router_gateway"
 DHCP = "network:dhcp"
 
 
-def desired_state(s: Session, host: str, hosts_routers: bool) -> HostState:
+def desired_state(s: Session, host: str, only: set[str] | None, excluded: set[str]) -> HostState:
+    """``only``/``excluded``: the routers the host runs (None: every one but ``excluded``)."""
     port = models.Port
     rows = s.scalars(select(port).where(port.binding_host_id == host, or_(
         ~port.device_owner.startswith("network:"), port.device_owner == DHCP)).order_by(port.id)).all()
@@ -57,7 +58,7 @@ def desired_state(s: Session, host: str, hosts_routers: bool) -> HostState:
                        "physical_network": net.provider_physical_network,
                        "segmentation_id": net.provider_segmentation_id}
     return {"ports": ports, "filters": _filters(s, rows, ips), "dhcp": _dhcp(s, sorted(networks)),
-            "routers": _routers(s) if hosts_routers else {}}
+            "routers": _routers(s, only, excluded) if only is None or only else {}}
 
 
 def _fixed_ips(s: Session, port_ids: list[str]) -> dict[str, list[FixedIP]]:
@@ -159,8 +160,11 @@ def _dhcp(s: Session, network_ids: list[str]) -> dict[str, DhcpSpec]:
     return out
 
 
-def _routers(s: Session) -> dict[str, RouterSpec]:
-    routers = s.scalars(select(models.Router).order_by(models.Router.id)).all()
+def _routers(s: Session, only: set[str] | None, excluded: set[str]) -> dict[str, RouterSpec]:
+    stmt = select(models.Router).order_by(models.Router.id)
+    if only is not None:
+        stmt = stmt.where(models.Router.id.in_(sorted(only)))
+    routers = [r for r in s.scalars(stmt) if r.id not in excluded]
     if not routers:
         return {}
     rp, port = models.RouterPort, models.Port

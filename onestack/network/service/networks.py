@@ -18,7 +18,7 @@ from onestack.network.errors import (
     NetworkMTUSubnetConflict,
     NetworkNotFound,
 )
-from onestack.network.service import quotas, subnetpools
+from onestack.network.service import next_free, quotas, subnetpools
 from onestack.network.service.common import (
     Caller,
     Listing,
@@ -271,6 +271,7 @@ def delete_network(s: Session, caller: Caller, network_id: str, revision: int | 
         s.execute(delete(p).where(p.id.in_(own)))
     for subnet_id in list(s.scalars(select(sub.id).where(sub.network_id == network_id))):
         delete_tags(s, "subnets", subnet_id)
+        next_free.forget(subnet_id)  # a hint only: dropped even if this rolls back
     s.execute(delete(sub).where(sub.network_id == network_id))
     r = models.RbacPolicy
     s.execute(delete(r).where(r.object_type == "network", r.object_id == network_id))

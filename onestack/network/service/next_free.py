@@ -11,12 +11,17 @@ The hint is never trusted for correctness: the primary key decides who holds an 
 be stale: another process frees an address below it (the search still finds it when it wraps
 around from the pools' start), or a transaction that claimed addresses rolls back (its end lowers
 ``low`` again). A release here lowers ``low`` at once.
+
+Cursors are bounded: at most ``MAX_CURSORS`` per process, the least recently used without a
+claim in flight dropped first, and a deleted subnet's dropped at once (``forget``). A dropped
+cursor costs its next search probes from the pools' start, never an address.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
@@ -28,6 +33,7 @@ from onestack.network import models
 
 A = models.IPAllocation
 FIRST_WINDOW, MAX_WINDOW = 32, 1024
+MAX_CURSORS = 4096  # a cursor is ~200 bytes: a bound on a long-lived server's memory, not a tuning knob
 _CLAIMS = "ipam_claims"
 _COMMITTED = "ipam_committed"
 _LISTENING = "ipam_listening"
@@ -40,15 +46,37 @@ class _Cursor:
     claimed: set[int] = field(default_factory=set)
 
 
-_cursors: dict[str, _Cursor] = {}
+_cursors: OrderedDict[str, _Cursor] = OrderedDict()  # least recently used first
 _lock = threading.Lock()
 
 
 def _cursor(subnet_id: str) -> _Cursor:
+    """The subnet's cursor, made if missing; callers hold ``_lock``."""
     cur = _cursors.get(subnet_id)
-    if cur is None:
-        cur = _cursors.setdefault(subnet_id, _Cursor())
+    if cur is not None:
+        _cursors.move_to_end(subnet_id)
+        return cur
+    cur = _cursors[subnet_id] = _Cursor()
+    if len(_cursors) > MAX_CURSORS:
+        # Claimed addresses must stay visible to this process's other writers: skip busy cursors.
+        idle = [k for k, c in islice(_cursors.items(), len(_cursors) - MAX_CURSORS + 8)
+                if not c.claimed and k != subnet_id]
+        for k in idle[:len(_cursors) - MAX_CURSORS]:
+            del _cursors[k]
     return cur
+
+
+def forget(subnet_id: str) -> None:
+    """The subnet is gone: drop its cursor unless a writer of this process still holds a claim."""
+    with _lock:
+        cur = _cursors.get(subnet_id)
+        if cur is not None and not cur.claimed:
+            del _cursors[subnet_id]
+
+
+def cursor_count() -> int:
+    with _lock:
+        return len(_cursors)
 
 
 def _walk(pools: Sequence[tuple[int, int]], start: int) -> Iterator[int]:
@@ -68,8 +96,8 @@ def find(s: Session, subnet_id: str, version: int, pools: Sequence[tuple[int, in
     """Up to ``limit`` addresses of ``pools`` neither allocated, nor claimed here, nor in ``skip``."""
     if not pools:
         return []
-    cur = _cursor(subnet_id)
     with _lock:
+        cur = _cursor(subnet_id)
         hint, releases = cur.low, cur.releases
     origins = [hint] if hint <= pools[0][0] else [hint, pools[0][0]]
     for origin in origins:
@@ -110,8 +138,8 @@ def _search(s: Session, subnet_id: str, version: int, pools: Sequence[tuple[int,
 def claim(s: Session, subnet_id: str, candidates: Sequence[int]) -> int | None:
     """The first of ``candidates`` no other writer of this process claimed meanwhile, now claimed
     by ``s``'s transaction until it ends."""
-    cur = _cursor(subnet_id)
     with _lock:
+        cur = _cursor(subnet_id)
         n = next((c for c in candidates if c not in cur.claimed), None)
         if n is None:
             return None
@@ -127,7 +155,9 @@ def claim(s: Session, subnet_id: str, candidates: Sequence[int]) -> int | None:
 def unclaim(subnet_id: str, n: int) -> None:
     """``n`` was lost to another process's writer: no longer ours to hold back."""
     with _lock:
-        _cursor(subnet_id).claimed.discard(n)
+        cur = _cursors.get(subnet_id)
+        if cur is not None:
+            cur.claimed.discard(n)
 
 
 def released(subnet_id: str, addresses: Sequence[str]) -> None:
@@ -153,11 +183,13 @@ def _ended(session: Session, transaction: SessionTransaction) -> None:
     committed = session.info.pop(_COMMITTED, False)
     with _lock:
         for subnet_id, n in claims:
-            cur = _cursor(subnet_id)
+            cur = _cursors.get(subnet_id)  # its claims kept it from eviction and from ``forget``
+            if cur is None:
+                continue
             cur.claimed.discard(n)
             if not committed:  # rolled back: the address is free again
                 cur.low = min(cur.low, n)
                 cur.releases += 1
 
 
-__all__ = ["claim", "find", "released", "unclaim"]
+__all__ = ["claim", "cursor_count", "find", "forget", "released", "unclaim"]

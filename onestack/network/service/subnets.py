@@ -33,7 +33,7 @@ from onestack.network.errors import (
     SubnetInUse,
     SubnetNotFound,
 )
-from onestack.network.service import ipam, networks, quotas, subnetpools
+from onestack.network.service import ipam, networks, next_free, quotas, subnetpools
 from onestack.network.service.common import (
     Caller,
     Listing,
@@ -352,11 +352,15 @@ def create(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any]
     return views(s, caller, [row])[0]
 
 
+def _lock_network(s: Session, network_id: str) -> None:
+    s.execute(select(models.Network.id).where(models.Network.id == network_id).with_for_update())
+
+
 def _sync_dhcp(s: Session, network_id: str, config: NetworkConfig) -> None:
     from onestack.network.service import dhcp_ports  # it imports ports, which imports this module
 
     s.flush()
-    dhcp_ports.sync_network(s, network_id, config)
+    dhcp_ports.sync_network(s, network_id, config, reschedule=True)
 
 
 def _address_existing_ports(s: Session, row: models.Subnet) -> None:
@@ -410,6 +414,10 @@ def update(s: Session, caller: Caller, subnet_id: str, attrs: Mapping[str, Any],
     row = get_row(s, caller, subnet_id)
     check_revision(row, revision)
     enable_dhcp = attrs.get("enable_dhcp", row.enable_dhcp)
+    if enable_dhcp != row.enable_dhcp:
+        # The DHCP sync below takes the network's row lock: take it before this row's, in the order
+        # subnet delete takes them, or the two would deadlock.
+        _lock_network(s, row.network_id)
     if enable_dhcp and not row.enable_dhcp:
         _check_dhcp_range(row.cidr, row.ip_version)
     if row.ip_version == 6 and not enable_dhcp and (row.ipv6_ra_mode or row.ipv6_address_mode):
@@ -465,6 +473,10 @@ def delete_subnet(s: Session, caller: Caller, subnet_id: str, config: NetworkCon
     address on it (SLAAC addresses of ordinary ports go with the subnet, as in Neutron)."""
     row = get_row(s, caller, subnet_id)
     check_revision(row, revision)
+    # The network's row lock first, as network delete and the DHCP agent's sync take it: a sync that
+    # re-addresses the DHCP port meanwhile either commits before this looks (its address on this subnet
+    # is deleted below) or waits and finds the subnet gone, never adds an address behind this delete.
+    _lock_network(s, row.network_id)
     a, p = models.IPAllocation, models.Port
     holders = select(a.port_id).join(p, p.id == a.port_id).where(a.subnet_id == row.id,
                                                                  p.device_owner.not_in(OWN_PORTS))
@@ -478,6 +490,7 @@ def delete_subnet(s: Session, caller: Caller, subnet_id: str, config: NetworkCon
         s.execute(delete(model).where(model.subnet_id == row.id))
     net = s.get(models.Network, row.network_id)
     s.delete(row)
+    next_free.forget(row.id)  # a hint only: dropped even if this rolls back
     if net is not None:
         _sync_dhcp(s, net.id, config)  # the DHCP port loses its address here, or goes with the last subnet
         touch(net)

@@ -73,7 +73,7 @@ def topology(s: Session) -> None:
 
 def test_desired_state_of_a_host(db: Database) -> None:
     db.run_sync(topology)
-    got = db.run_sync(lambda s: host_state.desired_state(s, "host-a", hosts_routers=False), write=False)
+    got = db.run_sync(lambda s: host_state.desired_state(s, "host-a", set(), set()), write=False)
     assert set(got["ports"]) == {"p1"}
     assert got["ports"]["p1"]["fixed_ips"] == [{"subnet_id": "sub-1", "ip_address": "10.0.0.5"}]
     assert got["ports"]["p1"]["mtu"] == 1450 and got["ports"]["p1"]["segmentation_id"] == 7
@@ -84,9 +84,9 @@ def test_desired_state_of_a_host(db: Database) -> None:
                                                                                    "10.0.0.6"]
     assert got["dhcp"]["sub-1"]["dns_nameservers"] == ["8.8.8.8"]
     assert got["routers"] == {}
-    hosting = db.run_sync(lambda s: host_state.desired_state(s, "host-a", hosts_routers=True), write=False)
+    hosting = db.run_sync(lambda s: host_state.desired_state(s, "host-a", None, set()), write=False)
     assert hosting["routers"]["r1"]["interfaces"][0]["ip_address"] == "10.0.0.1"
-    assert db.run_sync(lambda s: host_state.desired_state(s, "nowhere", True), write=False)["dhcp"] == {}
+    assert db.run_sync(lambda s: host_state.desired_state(s, "nowhere", None, set()), write=False)["dhcp"] == {}
 
 
 def test_agent_rows_liveness_and_the_router_host(db: Database) -> None:

@@ -70,3 +70,35 @@ def test_a_stale_hint_still_finds_an_address_freed_by_another_process(session: S
         session.query(models.IPAllocation).filter_by(subnet_id=subnet, ip_address="10.0.0.9").delete()
     with session.begin():
         assert next_free.find(session, subnet, 4, POOLS, set(), limit=1) == [int(ipaddress.ip_address("10.0.0.9"))]
+
+
+def test_cursors_are_bounded_and_busy_ones_kept(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(next_free, "MAX_CURSORS", 4)
+    monkeypatch.setattr(next_free, "_cursors", next_free.OrderedDict())
+    with session.begin():
+        busy = next_free.claim(session, "s-busy", next_free.find(session, "s-busy", 4, POOLS, set(), limit=1))
+        assert busy == FIRST
+        for i in range(10):
+            next_free.find(session, f"s-lru-{i}", 4, POOLS, set(), limit=1)
+        # Never more than the bound, the least recently used idle ones dropped, the one with a claim in
+        # flight kept: this process's other writers still skip its claimed address.
+        assert next_free.cursor_count() == 4
+        assert "s-busy" in next_free._cursors and "s-lru-9" in next_free._cursors
+        assert "s-lru-0" not in next_free._cursors
+        assert next_free.find(session, "s-busy", 4, POOLS, set(), limit=1) == [FIRST + 1]
+    # The transaction ended: its claim is gone and the cursor is idle, so evictable again.
+    assert not next_free._cursors["s-busy"].claimed
+
+
+def test_forget_drops_a_deleted_subnets_cursor_unless_claimed(session: Session,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(next_free, "_cursors", next_free.OrderedDict())
+    with session.begin():
+        next_free.find(session, "s-gone", 4, POOLS, set(), limit=1)
+        assert next_free.claim(session, "s-claimed", [FIRST]) == FIRST
+        next_free.forget("s-gone")
+        next_free.forget("s-claimed")
+        next_free.forget("s-never-seen")
+        assert list(next_free._cursors) == ["s-claimed"]
+    next_free.forget("s-claimed")
+    assert next_free.cursor_count() == 0
