@@ -90,9 +90,13 @@ class Api:
                                  headers={"X-Auth-Token": self.token, **MV, **(headers or {})})
 
 
+NETWORK: list[str] = []  # --network: the name of the network every boot gets a port on (none: no port)
+NETWORKS: list[Any] = []  # the boot's "networks" (found by prepare)
+
+
 def boot_body(image: str, flavor: str, count: int = 1) -> dict[str, Any]:
     return {"server": {"name": f"b-{uuid.uuid4().hex[:8]}", "imageRef": image, "flavorRef": flavor,
-                       "networks": "none", "min_count": count, "max_count": count}}
+                       "networks": NETWORKS or "none", "min_count": count, "max_count": count}}
 
 
 def building(api: Api) -> bool:
@@ -335,6 +339,10 @@ def prepare(api: Api) -> tuple[str, str]:
     flavor = api.req("POST", "/flavors", {"flavor": {"name": "bench.nano", "vcpus": 1, "ram": 64,
                                                      "disk": 1}}).json()["flavor"]["id"]
     images = api.req("GET", "/v2/images?name=onestack-tiny-x86_64-disk", service="image").json()["images"]
+    if NETWORK:
+        found = api.req("GET", f"/v2.0/networks?name={NETWORK[0]}", service="networking").json()["networks"]
+        assert len(found) == 1, f"network {NETWORK[0]!r}: {len(found)} found"
+        NETWORKS[:] = [{"uuid": found[0]["id"]}]
     return images[0]["id"], flavor
 
 
@@ -437,7 +445,12 @@ def main() -> int:
     parser.add_argument("--agents", type=int, nargs="*", default=[1, 2, 4], help="agent processes (--scale-out)")
     parser.add_argument("--placement-beside", type=int, nargs="*", default=[],
                         help="agent processes with placement in the scheduler's process instead (--scale-out)")
+    parser.add_argument("--network", metavar="NAME",
+                        help="boot every server with a port on this network (e.g. shared: the port, its binding "
+                             "and the vif-plugged wait are in each boot); default: networks none, no port")
     args = parser.parse_args()
+    if args.network:
+        NETWORK[:] = [args.network]
     if args.statements is not None:
         STATEMENT_LOG[:] = [(args.statements, "")]
     if args.scale_out:
