@@ -24,6 +24,9 @@ figures (``onestack up``, SQLite and PostgreSQL) of the same run; ``--placement-
 layout with placement in the scheduler's process. CPU per boot is summed over every process of
 the cloud (and shown per process), and separately for the machine's PostgreSQL and RabbitMQ.
 Needs the local PostgreSQL and RabbitMQ.
+Both modes print the machine's busy and hypervisor-steal share over each sustained run and, at
+the end, the CPU time of a fixed pure-Python reference workload: CPU per boot is comparable only
+between runs whose reference is the same (two sessions' machines once differed by 1.5-1.8x).
 Results: docs/performance.md (compute section).
 """
 
@@ -87,9 +90,13 @@ class Api:
                                  headers={"X-Auth-Token": self.token, **MV, **(headers or {})})
 
 
+NETWORK: list[str] = []  # --network: the name of the network every boot gets a port on (none: no port)
+NETWORKS: list[Any] = []  # the boot's "networks" (found by prepare)
+
+
 def boot_body(image: str, flavor: str, count: int = 1) -> dict[str, Any]:
     return {"server": {"name": f"b-{uuid.uuid4().hex[:8]}", "imageRef": image, "flavorRef": flavor,
-                       "networks": "none", "min_count": count, "max_count": count}}
+                       "networks": NETWORKS or "none", "min_count": count, "max_count": count}}
 
 
 def building(api: Api) -> bool:
@@ -117,6 +124,33 @@ def latency(api: Api, image: str, flavor: str, n: int) -> list[float]:
         api.req("DELETE", f"/servers/{uuid_}")
     wait_until(lambda: not api.req("GET", "/servers").json()["servers"], timeout=120, what="cleanup")
     return times
+
+
+def reference_ms() -> float:
+    """CPU milliseconds of a fixed pure-Python workload (JSON, dicts, sorting: what a boot's CPU
+    is made of), best of 5. CPU per boot is only comparable between runs whose reference is
+    the same: the same code measured 1.5-1.8x apart in two sessions' VMs (docs/performance.md)."""
+    import json
+
+    doc = {f"key-{i}": {"id": i, "name": f"server-{i}", "tags": [str(j) for j in range(8)]} for i in range(200)}
+    best = float("inf")
+    for _ in range(5):
+        start = time.process_time()
+        for _ in range(200):
+            back = json.loads(json.dumps(doc))
+            sorted(back.items(), key=lambda kv: (kv[1]["name"], kv[0]))
+        best = min(best, time.process_time() - start)
+    return best * 1000
+
+
+def steal_fraction(before: list[int], after: list[int]) -> float:
+    """Share of the machine's CPU time the hypervisor took (/proc/stat's steal) between two reads."""
+    total = sum(after) - sum(before)
+    return (after[7] - before[7]) / total if total > 0 else 0.0
+
+
+def cpu_times() -> list[int]:
+    return [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -198,6 +232,7 @@ def log_statements(url: str) -> None:
 
 LAST_BACKING_CPU: list[float] = []  # PostgreSQL + RabbitMQ ms per boot of the last sustained run
 LAST_PER_PID: dict[int, float] = {}  # ms per boot of each of the cloud's processes, last sustained run
+LAST_MACHINE: dict[str, float] = {}  # the machine over the last sustained run: busy and steal fractions
 
 
 def sustained(cloud: Any, image: str, flavor: str, n: int, workers: int = 8,
@@ -214,6 +249,7 @@ def sustained(cloud: Any, image: str, flavor: str, n: int, workers: int = 8,
     ids: list[str] = []
     lock = threading.Lock()
     log_start = log_offset()
+    machine_before = cpu_times()
 
     def work(k: int) -> None:
         api = apis[k]
@@ -230,6 +266,10 @@ def sustained(cloud: Any, image: str, flavor: str, n: int, workers: int = 8,
     boot_s = time.perf_counter() - started
     cpu_ms = (sum(cpu_seconds(pid) for pid in pids) - cpu_before) * 1000 / n
     LAST_BACKING_CPU[:] = [(cpu_of(backing) - backing_before) * 1000 / n]
+    machine_after = cpu_times()
+    idle = (machine_after[3] + machine_after[4]) - (machine_before[3] + machine_before[4])
+    LAST_MACHINE.update({"busy": 1 - idle / max(1, sum(machine_after) - sum(machine_before)),
+                         "steal": steal_fraction(machine_before, machine_after)})
     count_statements(log_start, n)
     LAST_PER_PID.clear()
     LAST_PER_PID.update({pid: (cpu_seconds(pid) - before) * 1000 / n for pid, before in each_before.items()})
@@ -299,6 +339,10 @@ def prepare(api: Api) -> tuple[str, str]:
     flavor = api.req("POST", "/flavors", {"flavor": {"name": "bench.nano", "vcpus": 1, "ram": 64,
                                                      "disk": 1}}).json()["flavor"]["id"]
     images = api.req("GET", "/v2/images?name=onestack-tiny-x86_64-disk", service="image").json()["images"]
+    if NETWORK:
+        found = api.req("GET", f"/v2.0/networks?name={NETWORK[0]}", service="networking").json()["networks"]
+        assert len(found) == 1, f"network {NETWORK[0]!r}: {len(found)} found"
+        NETWORKS[:] = [{"uuid": found[0]["id"]}]
     return images[0]["id"], flavor
 
 
@@ -308,7 +352,7 @@ def measure(cloud: Any, n_latency: int, n_sustained: int, pids: list[int] | None
     t = latency(api, image, flavor, n_latency)
     boots, deletes, cpu_ms = sustained(cloud, image, flavor, n_sustained, pids=pids)
     return {"p50": pct(t, 0.5), "p99": pct(t, 0.99), "boots": boots, "deletes": deletes, "cpu": cpu_ms,
-            "backing": LAST_BACKING_CPU[0]}
+            "backing": LAST_BACKING_CPU[0], "busy": LAST_MACHINE["busy"], "steal": LAST_MACHINE["steal"]}
 
 
 def scale_out(args: argparse.Namespace) -> list[tuple[str, dict[str, float]]]:
@@ -375,12 +419,15 @@ def registered(api: Api, agents: int) -> None:
 def print_scale_out(results: list[tuple[str, dict[str, float]]]) -> None:
     width = max(len(name) for name, _ in results)
     print(f"\n{'setup'.ljust(width)} | boot p50 | boot p99 | boots/s | deletes/s | CPU/boot: onestack | "
-          "PostgreSQL+RabbitMQ")
-    print(f"{'-' * width}-|----------|----------|---------|-----------|--------------------|--------------------")
+          "PostgreSQL+RabbitMQ | machine busy / steal")
+    print(f"{'-' * width}-|----------|----------|---------|-----------|--------------------|--------------------"
+          "|---------------------")
     for name, r in results:
         print(f"{name.ljust(width)} | {r['p50']:6.1f} ms | {r['p99']:6.1f} ms | {r['boots']:7.1f} | "
-              f"{r['deletes']:9.1f} | {r['cpu']:15.1f} ms | {r['backing']:.1f} ms")
-    print(f"\nmachine: {os.cpu_count()} CPUs, python {sys.version.split()[0]}")
+              f"{r['deletes']:9.1f} | {r['cpu']:15.1f} ms | {r['backing']:.1f} ms | "
+              f"{r['busy'] * 100:.0f} % / {r['steal'] * 100:.1f} %")
+    print(f"\nmachine: {os.cpu_count()} CPUs, python {sys.version.split()[0]}, reference workload "
+          f"{reference_ms():.1f} ms CPU (compare CPU per boot only between runs with the same reference)")
 
 
 def main() -> int:
@@ -398,7 +445,12 @@ def main() -> int:
     parser.add_argument("--agents", type=int, nargs="*", default=[1, 2, 4], help="agent processes (--scale-out)")
     parser.add_argument("--placement-beside", type=int, nargs="*", default=[],
                         help="agent processes with placement in the scheduler's process instead (--scale-out)")
+    parser.add_argument("--network", metavar="NAME",
+                        help="boot every server with a port on this network (e.g. shared: the port, its binding "
+                             "and the vif-plugged wait are in each boot); default: networks none, no port")
     args = parser.parse_args()
+    if args.network:
+        NETWORK[:] = [args.network]
     if args.statements is not None:
         STATEMENT_LOG[:] = [(args.statements, "")]
     if args.scale_out:
@@ -418,8 +470,10 @@ def main() -> int:
             boots, deletes, cpu_ms = sustained(cloud, image, flavor, args.sustained)
             rows += [(f"sustained boots/s ({args.sustained} servers, 8 clients)", f"{boots:.1f}"),
                      ("server CPU per boot while sustained (incl. the clients' polling)", f"{cpu_ms:.1f} ms"),
+                     ("machine busy / hypervisor steal while sustained",
+                      f"{LAST_MACHINE['busy'] * 100:.0f} % / {LAST_MACHINE['steal'] * 100:.1f} %"),
                      (f"sustained deletes/s ({args.sustained} servers, 8 clients)", f"{deletes:.1f}")]
-            print(rows[-3:], flush=True)
+            print(rows[-4:], flush=True)
             have = 0
             for size in args.list_sizes:
                 have = grow_to(api, image, flavor, size, have)
@@ -440,7 +494,8 @@ def main() -> int:
     print(f"{'-' * width}-|------")
     for name, value in rows:
         print(f"{name.ljust(width)} | {value}")
-    print(f"\nmachine: {os.cpu_count()} CPUs, python {sys.version.split()[0]}")
+    print(f"\nmachine: {os.cpu_count()} CPUs, python {sys.version.split()[0]}, reference workload "
+          f"{reference_ms():.1f} ms CPU (compare CPU per boot only between runs with the same reference)")
     return 0
 
 
