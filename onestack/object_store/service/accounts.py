@@ -39,14 +39,6 @@ def ensure(session: Session, name: str, now: Timestamp) -> Account:
     return account
 
 
-def stats(session: Session, name: str) -> tuple[int, int, int]:
-    """(containers, objects, bytes) of an account."""
-    row = session.execute(
-        select(func.count(Container.id), func.coalesce(func.sum(Container.object_count), 0),
-               func.coalesce(func.sum(Container.bytes_used), 0)).where(Container.account == name)).one()
-    return int(row[0]), int(row[1]), int(row[2])
-
-
 _A, _C = cast(Table, Account.__table__), cast(Table, Container.__table__)
 _MINE = _C.c.account == _A.c.name
 # Every object request reads it (quotas, ACLs): one statement, built once (see containers.py).

@@ -96,6 +96,8 @@ def test_updates_arriving_together_end_as_one_by_one(svc: ContainerService) -> N
     per container): the rows and counts are those of applying them one at a time."""
     run(svc.put_container(A, "c", {}))
     run(svc.put_container(A, "d", {}))
+    run(svc.put_container("AUTH_p2", "c", {}))  # another account's: not in A's stats
+    run(svc.update_container({**upd("z", "0000000001.00000", size=100), "account": "AUTH_p2"}))
     run(svc.update_container(upd("old", "0000000001.00000", size=9)))
 
     async def together(*updates: ContainerUpdate) -> None:
@@ -116,6 +118,8 @@ def test_updates_arriving_together_end_as_one_by_one(svc: ContainerService) -> N
     assert (info.object_count, info.bytes_used) == (1, 11)
     acct = run(svc.account_info(A))
     assert (acct.container_count, acct.object_count, acct.bytes_used) == (2, 3, 19)
+    other = run(svc.account_info("AUTH_p2"))
+    assert (other.container_count, other.object_count, other.bytes_used) == (1, 1, 100)
     assert run(svc.container_info(A, "gone")) is None
 
 
