@@ -214,6 +214,18 @@ class FileBackend:
         await reader.close()
         return reader.files
 
+    def current_timestamp(self, part: int, hsh: str, now: float | None = None) -> Timestamp:
+        """Blocking: the timestamp a new write must beat — the data's, the tombstone's (or the
+        expired object's); 0 when there is neither."""
+        try:
+            fd, state = self._open(part, hsh, now, False)
+        except Deleted as exc:
+            return exc.timestamp or Timestamp(0)
+        except NotFound:
+            return Timestamp(0)
+        os.close(fd)
+        return state.data_timestamp
+
     # -- writing ---------------------------------------------------------------------------
     async def create(self, part: int, hsh: str) -> ObjectWriter:
         return ObjectWriter(self, part, hsh)

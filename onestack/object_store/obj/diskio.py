@@ -7,7 +7,7 @@ import asyncio
 import hashlib
 import os
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -211,12 +211,16 @@ class ObjectWriter:
         return self.md5.hexdigest()
 
     async def commit(self, timestamp: Timestamp, metadata: dict[str, str],
-                     before_rename: WriteHook | None = None) -> None:
-        """Trailer, fsync, ``before_rename(file name)`` (the async pending), rename, cleanup."""
+                     before_rename: WriteHook | None = None, check: Callable[[], None] | None = None) -> None:
+        """``check()`` (it raises to refuse the write), trailer, fsync, ``before_rename(file name)``
+        (the async pending), rename, cleanup: one thread call."""
         await self.flush()
-        await run_io(self._commit, timestamp, metadata, before_rename)
+        await run_io(self._commit, timestamp, metadata, before_rename, check)
 
-    def _commit(self, timestamp: Timestamp, metadata: dict[str, str], before_rename: WriteHook | None) -> None:
+    def _commit(self, timestamp: Timestamp, metadata: dict[str, str], before_rename: WriteHook | None,
+                check: Callable[[], None] | None) -> None:
+        if check is not None:
+            check()
         self._write(self._tail + encode_trailer(self.size, self.crcs, metadata))
         assert self.fd is not None and self.tmp is not None
         if self.backend.fsync:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ from onestack.object_store.obj.diskfile import (
     NotFound,
     ObjectFiles,
     ObjectReader,
+    ObjectWriter,
     Quarantined,
 )
 from onestack.object_store.ring.ring import hash_path
@@ -223,18 +224,9 @@ class ObjectServer:
             pendings.remove_pending(path)
 
     # -- PUT ---------------------------------------------------------------------------------
-    async def _put(self, backend: FileBackend, part: int, hsh: str, path: str, names: tuple[str, str, str],
-                   h: dict[str, str], body: bytes | AsyncIterator[bytes]) -> ObjectServerResponse:
-        ts = request_timestamp(h)
-        replication = is_true(h.get("x-backend-replication"))
-        length: int | None = None
-        if "content-length" in h:
-            if not h["content-length"].strip().isdigit():
-                raise SwiftError(400, "Invalid Content-Length header value")
-            length = int(h["content-length"])
-        if "content-type" not in h:
-            raise SwiftError(400, "No content type")
-        check_delete_at(h, ts)
+    @staticmethod
+    async def _check_put(backend: FileBackend, part: int, hsh: str, ts: Timestamp, h: dict[str, str]) -> None:
+        """412 when If-None-Match matches the object there; 409 when it is as new as this write."""
         orig: ObjectFiles | None = None
         orig_ts = ZERO
         try:
@@ -248,6 +240,34 @@ class ObjectServer:
             raise SwiftError(412)
         if orig_ts >= ts:
             raise SwiftError(409, headers={"x-backend-timestamp": orig_ts.internal})
+
+    @staticmethod
+    def _newer_check(backend: FileBackend, part: int, hsh: str, ts: Timestamp) -> Callable[[], None]:
+        """``_check_put``'s 409, blocking, for ``ObjectWriter.commit`` to run before it writes."""
+        def check() -> None:
+            orig_ts = backend.current_timestamp(part, hsh, ts.seconds)
+            if orig_ts >= ts:
+                raise SwiftError(409, headers={"x-backend-timestamp": orig_ts.internal})
+        return check
+
+    async def _put(self, backend: FileBackend, part: int, hsh: str, path: str, names: tuple[str, str, str],
+                   h: dict[str, str], body: bytes | AsyncIterator[bytes]) -> ObjectServerResponse:
+        ts = request_timestamp(h)
+        replication = is_true(h.get("x-backend-replication"))
+        length: int | None = None
+        if "content-length" in h:
+            if not h["content-length"].strip().isdigit():
+                raise SwiftError(400, "Invalid Content-Length header value")
+            length = int(h["content-length"])
+        if "content-type" not in h:
+            raise SwiftError(400, "No content type")
+        check_delete_at(h, ts)
+        # A small body (all of it arrives before anything is written) is checked against the
+        # object's current state in the thread call that writes it: one thread hop, not two.
+        small = length is not None and length <= ObjectWriter.SMALL_TAIL and "if-none-match" not in h
+        check = self._newer_check(backend, part, hsh, ts) if small else None
+        if not small:
+            await self._check_put(backend, part, hsh, ts, h)
         writer = await backend.create(part, hsh)
         committed = False
         try:
@@ -279,7 +299,7 @@ class ObjectServer:
                     metadata[key] = value
             update = None if replication else listing_update("PUT", *names, ts, metadata, [metadata, h])
             record: list[Path] = []
-            await writer.commit(ts, metadata, self._pending_hook(backend, part, hsh, update, record))
+            await writer.commit(ts, metadata, self._pending_hook(backend, part, hsh, update, record), check)
             committed = True
         finally:
             if not committed:

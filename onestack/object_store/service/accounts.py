@@ -5,9 +5,9 @@ Session-level functions: ``service/containers.py`` runs them inside its transact
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from onestack.object_store.models import Account, Container
@@ -39,22 +39,24 @@ def ensure(session: Session, name: str, now: Timestamp) -> Account:
     return account
 
 
-def stats(session: Session, name: str) -> tuple[int, int, int]:
-    """(containers, objects, bytes) of an account."""
-    row = session.execute(
-        select(func.count(Container.id), func.coalesce(func.sum(Container.object_count), 0),
-               func.coalesce(func.sum(Container.bytes_used), 0)).where(Container.account == name)).one()
-    return int(row[0]), int(row[1]), int(row[2])
+_A, _C = cast(Table, Account.__table__), cast(Table, Container.__table__)
+_MINE = _C.c.account == _A.c.name
+# Every object request reads it (quotas, ACLs): one statement, built once (see containers.py).
+_INFO = select(_A.c.created_at, _A.c.put_timestamp, _A.c.meta,
+               select(func.count(_C.c.id)).where(_MINE).scalar_subquery(),
+               select(func.coalesce(func.sum(_C.c.object_count), 0)).where(_MINE).scalar_subquery(),
+               select(func.coalesce(func.sum(_C.c.bytes_used), 0)).where(_MINE).scalar_subquery()) \
+    .where(_A.c.name == bindparam("account"))
 
 
 def info(session: Session, name: str) -> AccountInfo | None:
-    account = session.get(Account, name)
-    if account is None:
+    row = session.connection().execute(_INFO, {"account": name}).one_or_none()
+    if row is None:
         return None
-    containers, objects, used = stats(session, name)
-    return AccountInfo(name=name, created_at=account.created_at, put_timestamp=account.put_timestamp,
-                       container_count=containers, object_count=objects, bytes_used=used,
-                       meta=dict(account.meta or {}))
+    created_at, put_timestamp, meta, containers, objects, used = row
+    return AccountInfo(name=name, created_at=created_at, put_timestamp=put_timestamp,
+                       container_count=int(containers or 0), object_count=int(objects or 0),
+                       bytes_used=int(used or 0), meta=dict(meta or {}))
 
 
 def update_meta(session: Session, name: str, updates: dict[str, str], now: Timestamp) -> None:

@@ -13,9 +13,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import delete, false, func, insert, select
+from sqlalchemy import BigInteger, Connection, Table, bindparam, delete, false, func, insert, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -44,7 +44,8 @@ def _container(session: Session, account: str, name: str, *, lock: bool = False)
     return session.scalars(stmt).one_or_none()
 
 
-def _info(row: Container) -> ContainerInfo:
+def _info(row: Any) -> ContainerInfo:
+    """From a ``Container`` or a ``CONTAINER_INFO`` row."""
     return ContainerInfo(account=row.account, name=row.name, created_at=row.created_at,
                          put_timestamp=row.put_timestamp, object_count=int(row.object_count or 0),
                          bytes_used=int(row.bytes_used or 0), storage_policy=row.storage_policy or POLICY,
@@ -78,42 +79,93 @@ def listing_record(row: Any, account: str) -> dict[str, Any]:
     return record
 
 
-def _apply_update(session: Session, update: ContainerUpdate) -> bool:
-    """Record one object's new state; False when there is no such container (the update is
-    dropped, as Swift's container server refuses it) or the row is already as new. Plain SQL
-    statements, no ORM objects: the unit of work's flush was most of a container update's cost."""
-    container = session.execute(
-        select(Container.id).where(Container.account == update["account"], Container.name == update["container"])
-        .with_for_update()).scalar_one_or_none()
-    if container is None:
-        return False
+# The object PUT's hot path (every write's container update, every request's info read) runs as
+# Core statements built once, with bound parameters: building a statement and its cache key, and
+# the ORM's bulk-DML layer on top, cost several times what SQLite takes to run them (design.md,
+# "Statements on the hot paths are built once"). Executed on the session's connection.
+_C = cast(Table, Container.__table__)
+_L = cast(Table, ListedObject.__table__)
+CONTAINER_INFO = select(_C.c.id, _C.c.account, _C.c.name, _C.c.created_at, _C.c.put_timestamp, _C.c.object_count,
+                        _C.c.bytes_used, _C.c.storage_policy, _C.c.meta) \
+    .where(_C.c.account == bindparam("account"), _C.c.name == bindparam("container"))
+_LOCK_CONTAINER = select(_C.c.id).where(_C.c.account == bindparam("account"), _C.c.name == bindparam("container")) \
+    .with_for_update()
+_LISTED = select(_L.c.id, _L.c.timestamp, _L.c.deleted, _L.c.size) \
+    .where(_L.c.container_id == bindparam("cid"), _L.c.name_hash == bindparam("key"))
+_ROW_VALUES: dict[str, Any] = {name: bindparam(f"v_{name}") for name in
+               ("timestamp", "deleted", "size", "content_type", "etag", "delete_at", "extra")}
+_INSERT_LISTED = insert(_L).values(container_id=bindparam("cid"), name=bindparam("v_name"),
+                                   name_hash=bindparam("key"), **_ROW_VALUES)
+_UPDATE_LISTED = sql_update(_L).where(_L.c.id == bindparam("row_id")).values(**_ROW_VALUES)
+_ADD_COUNTS = sql_update(_C).where(_C.c.id == bindparam("cid")).values(
+    object_count=func.coalesce(_C.c.object_count, 0) + bindparam("d_count", type_=BigInteger),
+    bytes_used=func.coalesce(_C.c.bytes_used, 0) + bindparam("d_bytes", type_=BigInteger))
+
+
+def _apply_listed(conn: Connection, cid: int, update: ContainerUpdate) -> tuple[int, int] | None:
+    """Upsert one listing row; the (objects, bytes) it adds to its container, or None when the
+    row is already as new (newer-timestamp-wins: a repeated or older update changes nothing)."""
     key = name_hash(update["obj"])
-    row = session.execute(select(ListedObject.id, ListedObject.timestamp, ListedObject.deleted, ListedObject.size)
-                          .where(ListedObject.container_id == container, ListedObject.name_hash == key)).one_or_none()
+    row = conn.execute(_LISTED, {"cid": cid, "key": key}).one_or_none()
     timestamp = Timestamp.parse(update["timestamp"])
     if row is not None and Timestamp.parse(row.timestamp) >= timestamp:
-        return False  # older or repeated: newer-timestamp-wins
+        return None
     deleted = update["op"].upper() == "DELETE"
     size = 0 if deleted else int(update.get("size") or 0)
     count_delta, bytes_delta = (0, 0) if deleted else (1, size)
     if row is not None and not row.deleted:
         count_delta -= 1
         bytes_delta -= int(row.size or 0)
-    values = {"timestamp": timestamp.internal, "deleted": deleted, "size": size,
-              "content_type": "" if deleted else update.get("content_type") or "",
-              "etag": "" if deleted else update.get("etag") or "",
-              "delete_at": None if deleted else update.get("delete_at"),
-              "extra": {} if deleted else dict(update.get("extra") or {})}
+    values = {"cid": cid, "key": key, "v_timestamp": timestamp.internal, "v_deleted": deleted, "v_size": size,
+              "v_content_type": "" if deleted else update.get("content_type") or "",
+              "v_etag": "" if deleted else update.get("etag") or "",
+              "v_delete_at": None if deleted else update.get("delete_at"),
+              "v_extra": {} if deleted else dict(update.get("extra") or {})}
     if row is None:
-        session.execute(insert(ListedObject).values(container_id=container, name=update["obj"], name_hash=key,
-                                                    **values))
+        conn.execute(_INSERT_LISTED, {**values, "v_name": update["obj"]})
     else:
-        session.execute(sql_update(ListedObject).where(ListedObject.id == row.id).values(**values))
-    if count_delta or bytes_delta:
-        session.execute(sql_update(Container).where(Container.id == container).values(
-            object_count=func.coalesce(Container.object_count, 0) + count_delta,
-            bytes_used=func.coalesce(Container.bytes_used, 0) + bytes_delta))
-    return True
+        conn.execute(_UPDATE_LISTED, {**values, "row_id": row.id})
+    return count_delta, bytes_delta
+
+
+def _newest(updates: list[ContainerUpdate]) -> list[ContainerUpdate]:
+    """One update per object, its newest: applying the older ones first would end in the same row
+    and counts (newer wins), and the replicas of one write report the same update together."""
+    newest: dict[tuple[str, str, str], tuple[Timestamp, ContainerUpdate]] = {}
+    for update in updates:
+        key = (update["account"], update["container"], update["obj"])
+        stamp = Timestamp.parse(update["timestamp"])
+        if key not in newest or newest[key][0] < stamp:
+            newest[key] = (stamp, update)
+    return [update for _, update in newest.values()]
+
+
+def _apply_updates(session: Session, updates: list[ContainerUpdate]) -> None:
+    """Record the objects' new states in one transaction: each container is locked once (in name
+    order, so two writers lock alike) and its counts change by one UPDATE for the whole batch. An
+    update for a container that does not exist is dropped (Swift's container server refuses it)."""
+    conn = session.connection()
+    ids: dict[tuple[str, str], int | None] = {}
+    for account, container in sorted({(u["account"], u["container"]) for u in updates}):
+        ids[(account, container)] = conn.execute(
+            _LOCK_CONTAINER, {"account": account, "container": container}).scalar_one_or_none()
+    deltas: dict[int, list[int]] = {}
+    for update in _newest(updates):
+        cid = ids[(update["account"], update["container"])]
+        if cid is None:
+            continue
+        added = _apply_listed(conn, cid, update)
+        if added is not None:
+            total = deltas.setdefault(cid, [0, 0])
+            total[0] += added[0]
+            total[1] += added[1]
+    for cid, (count_delta, bytes_delta) in sorted(deltas.items()):
+        if count_delta or bytes_delta:
+            conn.execute(_ADD_COUNTS, {"cid": cid, "d_count": count_delta, "d_bytes": bytes_delta})
+
+
+def _apply_update(session: Session, update: ContainerUpdate) -> None:
+    _apply_updates(session, [update])
 
 
 def _retrieved(future: asyncio.Future[None]) -> None:
@@ -122,9 +174,9 @@ def _retrieved(future: asyncio.Future[None]) -> None:
         future.exception()
 
 
-def _apply_updates(session: Session, updates: list[ContainerUpdate]) -> None:
-    for update in updates:
-        _apply_update(session, update)
+def _container_info(session: Session, account: str, container: str) -> ContainerInfo | None:
+    row = session.connection().execute(CONTAINER_INFO, {"account": account, "container": container}).one_or_none()
+    return None if row is None else _info(row)
 
 
 class ContainerService:
@@ -150,17 +202,12 @@ class ContainerService:
         return await self.db.read(accounts.info, account)
 
     async def container_info(self, account: str, container: str) -> ContainerInfo | None:
-        def read(session: Session) -> ContainerInfo | None:
-            row = _container(session, account, container)
-            return None if row is None else _info(row)
-
-        return await self.db.read(read)
+        return await self.db.read(_container_info, account, container)
 
     async def infos(self, account: str, container: str) -> tuple[AccountInfo | None, ContainerInfo | None]:
         """The account's and the container's info in one read (an object PUT needs both)."""
         def read(session: Session) -> tuple[AccountInfo | None, ContainerInfo | None]:
-            row = _container(session, account, container)
-            return accounts.info(session, account), None if row is None else _info(row)
+            return accounts.info(session, account), _container_info(session, account, container)
 
         return await self.db.read(read)
 

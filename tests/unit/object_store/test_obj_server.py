@@ -127,6 +127,12 @@ def test_put_conflicts_and_if_none_match(server: ObjectServer) -> None:
     for older in (5, 4):
         resp = put(server, b"b", older)
         assert resp.status == 409 and resp.headers["x-backend-timestamp"] == ts(5)
+        # A small body is refused in the thread call that would write it: nothing is left behind.
+        assert os.listdir(server.devices_root / "d1" / "tmp") == [] and pendings(server) == []
+    # Chunked (no Content-Length): refused by the check before the body is read.
+    chunked = {"X-Timestamp": ts(4), "Content-Type": "text/plain"}
+    assert call(server, "PUT", chunked, b"b")[0].status == 409
+    assert call(server, "GET")[1] == b"a"
     assert put(server, b"c", 6, **{"If-None-Match": "*"}).status == 412
     assert put(server, b"c", 6, **{"If-None-Match": hashlib.md5(b"a").hexdigest()}).status == 412
     assert put(server, b"c", 6, **{"If-None-Match": "other"}).status == 201
@@ -211,6 +217,9 @@ def test_delete(server: ObjectServer, listing: Listing) -> None:
     assert [u["op"] for u in listing.updates] == ["DELETE", "PUT", "DELETE"]
     assert listing.updates[-1]["timestamp"] == ts(3)
     assert call(server, "DELETE")[0].status == 400
+    resp = put(server, b"b", 2.5)  # older than the tombstone
+    assert resp.status == 409 and resp.headers["x-backend-timestamp"] == ts(3)
+    assert call(server, "GET")[0].status == 404
 
 
 def test_x_if_delete_at(server: ObjectServer) -> None:

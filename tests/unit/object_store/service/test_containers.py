@@ -91,6 +91,38 @@ def test_updates_newer_wins_and_counts(svc: ContainerService) -> None:
     assert run(svc.container_info(A, "gone")) is None
 
 
+def test_updates_arriving_together_end_as_one_by_one(svc: ContainerService) -> None:
+    """Updates that arrive together share a transaction (one per object is kept, counts summed
+    per container): the rows and counts are those of applying them one at a time."""
+    run(svc.put_container(A, "c", {}))
+    run(svc.put_container(A, "d", {}))
+    run(svc.put_container("AUTH_p2", "c", {}))  # another account's: not in A's stats
+    run(svc.update_container({**upd("z", "0000000001.00000", size=100), "account": "AUTH_p2"}))
+    run(svc.update_container(upd("old", "0000000001.00000", size=9)))
+
+    async def together(*updates: ContainerUpdate) -> None:
+        await asyncio.gather(*(svc.update_container(u) for u in updates))
+
+    run(together(
+        upd("o", "0000000010.00000", size=5), upd("o", "0000000010.00000", size=5),  # three replicas' reports
+        upd("o", "0000000010.00000", size=5),
+        upd("p", "0000000012.00000", size=3), upd("p", "0000000011.00000", size=50),  # the older loses
+        upd("q", "0000000011.00000", size=7), upd("q", "0000000013.00000", op="DELETE"),  # gone again
+        upd("old", "0000000002.00000", op="DELETE"),
+        upd("r", "0000000010.00000", size=11, container="d"),
+        upd("x", "0000000010.00000", container="gone")))  # no such container: dropped
+    info = run(svc.container_info(A, "c"))
+    assert (info.object_count, info.bytes_used) == (2, 8)
+    assert names(svc) == ["o", "p"]
+    info = run(svc.container_info(A, "d"))
+    assert (info.object_count, info.bytes_used) == (1, 11)
+    acct = run(svc.account_info(A))
+    assert (acct.container_count, acct.object_count, acct.bytes_used) == (2, 3, 19)
+    other = run(svc.account_info("AUTH_p2"))
+    assert (other.container_count, other.object_count, other.bytes_used) == (1, 1, 100)
+    assert run(svc.container_info(A, "gone")) is None
+
+
 def test_listing_parameters(svc: ContainerService) -> None:
     run(svc.put_container(A, "c", {}))
     for i, n in enumerate(["a", "a/b", "a/c", "a/d/e", "a0", "b", "b/x", "c"]):
