@@ -235,6 +235,7 @@ class FileBackend:
         if before_rename is not None:
             before_rename(name)
         hdir = self.hash_dir(part, hsh)
+        made = False
         for attempt in range(4):
             try:
                 os.replace(tmp, hdir / name)
@@ -247,6 +248,12 @@ class FileBackend:
                     raise
                 with contextlib.suppress(FileNotFoundError):  # a parent went meanwhile: next attempt
                     hdir.mkdir(parents=True, exist_ok=True)
+                made = True
+        if self.fsync:
+            # As Swift's renamer: the new entry (and any dir made for it) is on disk before the
+            # caller answers, so a power loss cannot take back an object answered 201.
+            for d in (hdir, hdir.parent, hdir.parent.parent, hdir.parent.parent.parent)[:4 if made else 1]:
+                _fsync_dir(d)
         self._cleanup(hdir)
         self._invalidate(part, hsh[-3:])
 
@@ -534,3 +541,15 @@ def writer_alive(name: str) -> bool:
 
 def _conforms(backend: FileBackend) -> ObjectBackend:
     return backend  # mypy keeps FileBackend and the protocol in step
+
+
+def _fsync_dir(path: Path) -> None:
+    """fsync a directory (its entries), tolerating one a cleanup removed meanwhile."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except FileNotFoundError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

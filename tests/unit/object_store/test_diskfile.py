@@ -454,3 +454,28 @@ def test_what_a_crashed_get_hashes_left_is_removed_and_the_partition_rehashed(ba
     again = run(backend.get_hashes(PART))
     assert again[HSH[-3:]] != first[HSH[-3:]]  # the lost invalidation did not hide the change
     assert sorted(os.listdir(pdir)) == [HSH[-3:], "hashes.json"]
+
+
+def test_a_write_fsyncs_the_file_and_the_dirs_its_entry_lives_in(
+        backend: FileBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[tuple[int, int]] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        st = os.fstat(fd)
+        synced.append((st.st_dev, st.st_ino))
+        real_fsync(fd)
+
+    def ident(p: Path) -> tuple[int, int]:
+        st = p.stat()
+        return st.st_dev, st.st_ino
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    run(put(backend, b"first", ts(1)))  # the hash, suffix and partition dirs are new
+    hdir = hash_dir(backend)
+    made = [ident(d) for d in (hdir, hdir.parent, hdir.parent.parent, hdir.parent.parent.parent)]
+    assert set(made) <= set(synced)
+    assert ident(hdir / f"{ts(1).internal}.data") in synced
+    synced.clear()
+    run(put(backend, b"second", ts(2)))  # only the hash dir gets a new entry
+    assert ident(hdir) in synced and ident(hdir.parent) not in synced
