@@ -342,6 +342,10 @@ class VolumeConfig:
     reconcile_interval: float = 10.0
     # Seconds a call on the bus waits for the answer.
     rpc_timeout: float = 60.0
+    # Seconds an attached volume's migration may stand still after its copy (neither the volume,
+    # its target nor the target's attachments changing) before the scheduler takes compute's swap
+    # or the completion for dead and rolls the migration forward or back.
+    attached_migration_timeout: float = 300.0
     # Where backups are kept (Cinder's posix backup driver); empty: <data dir>/backups.
     backup_dir: str = ""
     # Where backups go: "posix" (backup_dir) or "swift" (the object store's service account,

@@ -116,6 +116,9 @@ class DesiredState(TypedDict):
     backups: list[BackupSpec]  # every backup the host made
     # Volumes being migrated onto the host, as the target's create_volume has them.
     migrations: NotRequired[list[VolumeSpec]]
+    # Volumes on the host in a migration now (attached ones included): their disk on another
+    # backend is the migration's, not a leftover to remove.
+    moving: NotRequired[list[str]]
 
 
 class RequestSpec(TypedDict):

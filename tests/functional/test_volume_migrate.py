@@ -39,6 +39,9 @@ ENV = {
     # Repair quickly after a restart (the agent's grace is its minimum, 5 s).
     "ONESTACK_VOLUME__RECONCILE_INTERVAL": "0.3",
     "ONESTACK_NETWORK__BOOTSTRAP_NETWORKS": "false",
+    # A stalled attached migration is repaired after 15 s (a healthy swap moves a row every few
+    # hundred milliseconds, even on a loaded machine).
+    "ONESTACK_VOLUME__ATTACHED_MIGRATION_TIMEOUT": "15",
 }
 MiB = 1024 * 1024
 
@@ -253,6 +256,35 @@ def test_an_attached_volume_migrates_under_its_server(mcloud: RunningCloud, mdem
     conn.compute.delete_server(server.id)
 
 
+def test_retype_on_demand_of_an_attached_volume_swaps_it_under_its_server(
+        mcloud: RunningCloud, mdemo: httpx.Client, madmin: httpx.Client, tmp_path: Path) -> None:
+    """Cinder's retype of an in-use volume to a type another backend serves: a target of the new
+    type, compute's swap, the completion; the volume keeps its id and server, takes the type."""
+    conn, admin = mcloud.sdk("devstack"), mcloud.sdk("devstack-admin")
+    server = boot(conn, "retype-vm")
+    volume = create_volume(mdemo, 1, volume_type="a", name="retyped-attached")
+    vid = wait_volume(mdemo, volume["id"])["id"]
+    pattern = write_pattern(mcloud, volume, "a", tmp_path)
+    mcloud.cli("server", "add", "volume", server.id, vid, cloud="devstack", json_out=False)
+    wait_volume(mdemo, vid, "in-use")
+    mcloud.cli("volume", "set", "--type", "b", "--retype-policy", "on-demand", vid, cloud="devstack",
+               json_out=False)
+    done = wait_until(lambda: (v := admin_view(madmin, vid))["volume_type"] == "b" and v["status"] == "in-use"
+                      and v["attachments"] and v, timeout=90, what="the attached volume retyped to b")
+    assert done["os-vol-host-attr:host"] == "store@b#b" and done["migration_status"] == "success", done
+    assert [a["server_id"] for a in done["attachments"]] == [server.id]
+    assert read_back(mcloud, volume, "b") == pattern
+    wait_until(lambda: not disk(mcloud, "a", vid), timeout=30, what="the old disk removed")
+    wait_until(lambda: [v["id"] for v in madmin.get("volumes", params={"all_tenants": 1, "name": "retyped-attached"})
+                        .json()["volumes"]] == [vid], timeout=30, what="the target volume gone")
+    (_, disk_info), = guest_disks(mcloud, admin, server.id).items()
+    assert disk_info["data"]["device_path"] == str(driver(mcloud, "b").volume_path(vid))
+    mcloud.cli("server", "remove", "volume", server.id, vid, cloud="devstack", json_out=False)
+    wait_volume(mdemo, vid, "available")
+    assert mdemo.delete(f"volumes/{vid}").status_code == 202
+    conn.compute.delete_server(server.id)
+
+
 def test_compute_swap_refusals_change_nothing(mcloud: RunningCloud, mdemo: httpx.Client,
                                               madmin: httpx.Client) -> None:
     conn, admin = mcloud.sdk("devstack"), mcloud.sdk("devstack-admin")
@@ -402,3 +434,106 @@ def test_a_kill_during_a_migration_ends_it_in_a_final_state(mcloud: RunningCloud
         wait_until(lambda: not disk(mcloud, other, volume["id"]), timeout=60,
                    what=f"no disk of {volume['id']} left on {other}")
         assert admin.delete(f"volumes/{volume['id']}").status_code == 202
+
+
+def _pools_allocated(admin: httpx.Client) -> dict[str, float]:
+    resp = admin.get("scheduler-stats/get_pools", params={"detail": "true"})
+    assert resp.status_code == 200, resp.text
+    return {p["name"]: p["capabilities"].get("allocated_capacity_gb") for p in resp.json()["pools"]}
+
+
+def _named(admin: httpx.Client, name: str) -> list[dict[str, Any]]:
+    resp = admin.get("volumes/detail", params={"all_tenants": 1, "name": name})
+    assert resp.status_code == 200, resp.text
+    return list(resp.json()["volumes"])
+
+
+@pytest.mark.parametrize("kill_at", ["accepted", "copying", "copied", "swapped"])
+def test_a_kill_during_an_attached_migration_is_repaired(mcloud: RunningCloud, mdemo: httpx.Client,
+                                                         madmin: httpx.Client, tmp_path: Path, kill_at: str) -> None:
+    """``kill -9`` of the cloud while an attached volume migrates: at once after the 202, while
+    its target is copied, once the copy is made (compute's swap under way), once compute released
+    the volume's own attachment (its swap done, the completion not yet or under way). The
+    restarted cloud ends the migration ``success`` or ``error`` (the scheduler's repair rolls a
+    stalled one forward or back): the volume in-use on its server, its bytes where its row says,
+    no target row, no target disk, no disk left on the other backend, the pools' counts as before."""
+    conn = mcloud.sdk("devstack")
+    server = boot(conn, f"killed-swap-{kill_at}")
+    name = f"killed-attached-{kill_at}"
+    vid = wait_volume(mdemo, create_volume(mdemo, 1, name=name)["id"])["id"]
+    volume = admin_view(madmin, vid)
+    here = volume["os-vol-host-attr:host"].split("#")[1]
+    there = "b" if here == "a" else "a"
+    pattern = write_pattern(mcloud, volume, here, tmp_path, bulk_mib=300)
+    mcloud.cli("server", "add", "volume", server.id, vid, cloud="devstack", json_out=False)
+    wait_volume(mdemo, vid, "in-use")
+    # The counts to compare with once nothing an earlier test deleted is still going.
+    wait_until(lambda: not [v for v in madmin.get("volumes/detail", params={"all_tenants": 1}).json()["volumes"]
+                            if v["status"] == "deleting"], timeout=60, what="no volume deleting")
+    allocated = _pools_allocated(madmin)
+    usage = mdemo.get(f"os-quota-sets/{volume['os-vol-tenant-attr:tenant_id']}", params={"usage": "true"}).json()
+
+    resp = _migrate(madmin, vid, {"host": f"store@{there}#{there}"})
+    assert resp.status_code == 202, resp.text
+    targets: set[str] = set()
+
+    def target(status: tuple[str, ...]) -> bool:
+        found = [v for v in _named(madmin, name) if v["id"] != vid]
+        targets.update(v["id"] for v in found)
+        return any(v["status"] in status for v in found) or admin_view(madmin, vid)["migration_status"] in (
+            "success", "error")
+
+    if kill_at == "copying":
+        wait_until(lambda: target(("creating",)), timeout=60, what="the target being copied")
+    elif kill_at == "copied":
+        wait_until(lambda: target(("available", "reserved", "attaching", "in-use")), timeout=120,
+                   what="the target copied")
+    elif kill_at == "swapped":
+        # As soon as compute released the old attachment or the completion began: no wait_until,
+        # whose pause would miss a window this narrow.
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            seen = admin_view(madmin, vid)
+            if seen["migration_status"] in ("completing", "success", "error") or (
+                    seen["migration_status"] == "migrating" and not seen["attachments"]):
+                break
+    assert mcloud.stop(signal.SIGKILL) == -signal.SIGKILL
+    mcloud.start()
+    restarted = time.monotonic()
+    with cinder(mcloud, "devstack-admin") as admin:
+        found = (admin_view(admin, vid)["migration_status"], sorted(v["status"] for v in _named(admin, name)
+                                                                    if v["id"] != vid))
+        final = wait_until(lambda: (v := admin_view(admin, vid))["migration_status"] in ("success", "error")
+                           and v["status"] == "in-use" and v, timeout=180, what="the attached migration ended")
+        # The figures docs/reliability.md quotes (seen with -s).
+        print(f"\nattached migration killed at {kill_at}: after the restart {found}, ended "
+              f"{final['migration_status']} {time.monotonic() - restarted:.1f} s later")
+        lives = final["os-vol-host-attr:host"].split("#")[1]
+        assert lives == (there if final["migration_status"] == "success" else here), final
+        assert [a["server_id"] for a in final["attachments"]] == [server.id], final
+        assert read_back(mcloud, volume, lives, 300) == pattern
+        other = there if lives == here else here
+        targets.update(v["id"] for v in _named(admin, name) if v["id"] != vid)
+        wait_until(lambda: [v["id"] for v in _named(admin, name)] == [vid], timeout=90, what="the target row gone")
+        wait_until(lambda: not disk(mcloud, other, vid) and not any(disk(mcloud, b, t) for t in targets
+                                                                    for b in ("a", "b")),
+                   timeout=90, what=f"no disk of {vid} on {other}, no target disk ({targets})")
+        wait_until(lambda: _pools_allocated(admin) == {**allocated, **{
+            f"store@{b}#{b}": allocated[f"store@{b}#{b}"] + (1 if b == lives else 0) - (1 if b == here else 0)
+            for b in ("a", "b")}}, timeout=60, what=f"the pools' counts as before, the volume on {lives}")
+        after = admin.get(f"os-quota-sets/{final['os-vol-tenant-attr:tenant_id']}", params={"usage": "true"}).json()
+        assert after["quota_set"]["volumes"] == usage["quota_set"]["volumes"], (usage, after)
+        assert after["quota_set"]["gigabytes"] == usage["quota_set"]["gigabytes"], (usage, after)
+    mapped = call(conn, "GET", f"/servers/{server.id}/os-volume_attachments", "2.89").json()["volumeAttachments"]
+    if [m["attachment_id"] for m in mapped] != [a["attachment_id"] for a in final["attachments"]]:
+        # Killed after compute released the old attachment and before it saved the new one in its
+        # mapping (repaired or not, the migration ends on the target's attachment): compute's
+        # mapping is not repaired yet (docs/design.md), so a detach would leave the volume in-use.
+        assert kill_at in ("copied", "swapped"), (mapped, final)
+        conn.compute.delete_server(server.id)
+        return
+    # It detaches as any volume does, and can be deleted.
+    mcloud.cli("server", "remove", "volume", server.id, vid, cloud="devstack", json_out=False)
+    wait_volume(mdemo, vid, "available", timeout=90)
+    assert mdemo.delete(f"volumes/{vid}").status_code == 202
+    conn.compute.delete_server(server.id)

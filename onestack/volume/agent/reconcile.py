@@ -17,7 +17,8 @@ its status), the journal of accepted work and what the drivers hold:
   ends in ``error``) after the grace period otherwise;
 - a disk whose creation was journalled and whose row is gone (deleted while it was being made),
   or lives elsewhere (a migration here that failed), is removed, as is a disk on one backend
-  of a volume whose row is on another backend of this host (what a migration left); any other disk with no row stays — it is what os-unmanage leaves (Cinder keeps
+  of a volume whose row is on another backend of this host (what a migration left, once the
+  volume is in none: an attached migration's renamed target is such a disk until its row moves); any other disk with no row stays — it is what os-unmanage leaves (Cinder keeps
   it for a later manage) or what an operator put there — and temporary files of work that no
   longer runs are removed at once.
 
@@ -181,7 +182,8 @@ async def run_pass(agent: Agent) -> None:
             if _waited(agent, b["id"], now):
                 await agent.server.backup_created(b["id"], {}, NEVER_CAME)
 
-    await _remove_migrated_away(agent, desired["volumes"], observed, skip | set(migrating))
+    await _remove_migrated_away(agent, desired["volumes"], observed,
+                                skip | set(migrating) | set(desired.get("moving", [])))
 
     for driver in agent.drivers.values():
         removed = await asyncio.to_thread(driver.remove_leftovers, agent.busy)

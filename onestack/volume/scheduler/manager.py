@@ -103,10 +103,11 @@ def retype(s: Session, volume_id: str, new_type_id: str, migration_policy: str,
            filters: Sequence[PoolFilter], weighers: Sequence[PoolWeigher], service_down_time: float) -> Migration | None:
     """A ``retyping`` volume. When its own backend passes the new type, the type changes in place
     and the volume returns to its previous status. Otherwise, with policy ``on-demand``, a
-    detached volume without snapshots moves to the best pool that passes on the same agent host
-    (service/migration.py; moving data between hosts is not supported); the Migration returned
-    is the agent's work. Else it returns to its previous status unchanged, as Cinder's
-    scheduler leaves a volume no backend can take."""
+    volume without snapshots moves to the best pool that passes on the same agent host (moving
+    data between hosts is not supported): detached, under its id (service/migration.py);
+    attached, through a target volume and compute's swap (service/migrate_attached.py), as
+    Cinder's retype does. The Migration returned is the agent's work. Else it returns to its
+    previous status unchanged, as Cinder's scheduler leaves a volume no backend can take."""
     v = s.get(models.Volume, volume_id)
     if v is None or v.status != "retyping":
         return None
@@ -118,7 +119,10 @@ def retype(s: Session, volume_id: str, new_type_id: str, migration_policy: str,
         v.volume_type_id = new_type_id
         v.multiattach = request.extra_specs.get("multiattach", "").strip().lower() == "<is> true"
     elif migration_policy == "on-demand" and (target := _migration_target(s, v, passing)) is not None:
-        volume, source = migration.start(s, v, target, new_type_id)
+        if v.attach_status == "attached":
+            volume, source = migrate_attached.start(s, v, target, new_type_id)
+        else:
+            volume, source = migration.start(s, v, target, new_type_id)
         return Migration(agent_host(target) or "", volume, source)
     else:
         log.warning("volume %s: no backend for type %s (policy %s)", v.id, new_type_id, migration_policy)
@@ -152,9 +156,8 @@ def migrate(s: Session, volume_id: str, host: str, filters: Sequence[PoolFilter]
 
 
 def _migration_target(s: Session, v: models.Volume, passing: Sequence[PoolState]) -> str | None:
-    if v.attach_status == "attached" or s.scalar(select(models.Snapshot.id).where(models.Snapshot.volume_id == v.id)
-                                                 .limit(1)) is not None:
-        return None  # an attached volume would need compute to swap it; snapshots stay with their volume
+    if s.scalar(select(models.Snapshot.id).where(models.Snapshot.volume_id == v.id).limit(1)) is not None:
+        return None  # snapshots stay with their volume
     here = agent_host(v.host)
     return next((p.name for p in passing if p.agent_host == here), None)
 
@@ -231,8 +234,37 @@ class VolumeSchedulerManager:
         failed = await self.db.write(migration.abandoned_starts, older_than)
         if failed:
             log.warning("%d migrations never reached the scheduler: now in error", failed)
+        await self.repair_attached_migrations(self.config.volume.attached_migration_timeout)
         specs = await self.db.read(unplaced, older_than)
         for spec in specs:
             log.info("volume %s: still unplaced, scheduling it again", spec["volume_id"])
             await self.create_volume(spec)
         return len(specs)
+
+    async def repair_attached_migrations(self, older_than: float) -> int:
+        """Roll each stalled attached migration forward or back (migrate_attached.stalled); how many."""
+        repairs = await self.db.write(migrate_attached.stalled, older_than)
+        for repair in repairs:
+            gone = repair.delete
+            if repair.rename is not None:
+                moved, target = repair.rename
+                log.warning("volume %s: its migration to %s stalled after the swap: completing it",
+                            repair.volume_id, repair.new_id)
+                try:
+                    update = await self.agents.update_migrated_volume(host=agent_host(target["host"]) or "",
+                                                                      volume=moved, new_volume=target)
+                except Exception as exc:  # noqa: BLE001 - the source disk is intact: roll back instead
+                    log.warning("volume %s: rename on %s failed (%s): rolling back", repair.volume_id,
+                                target["host"], exc)
+                    gone = await self.db.write(migrate_attached.failed, repair.volume_id, repair.new_id)
+                else:
+                    gone = await self.db.write(migrate_attached.finish, repair.volume_id, repair.new_id, update)
+            else:
+                log.warning("volume %s: its migration to %s stalled before the swap ended: rolled back",
+                            repair.volume_id, repair.new_id)
+            if gone is not None:
+                try:
+                    await self.agents.delete_volume(host=agent_host(gone["host"]) or "", volume=gone)
+                except Exception as exc:  # noqa: BLE001 - the agent's reconcile pass deletes what is deleting
+                    log.warning("volume %s: delete of %s not cast: %s", repair.volume_id, gone["id"], exc)
+        return len(repairs)

@@ -8,12 +8,23 @@ compute to swap each onto the target (compute's ``PUT os-volume_attachments``), 
 after attaching the target in the volume's place, calls ``complete``: the two rows exchange
 their disks (host, provider location) and attachments, so the volume keeps its id on the new
 pool and the target id, now holding the old disk, is deleted. A failed copy or swap ends the
-migration ``error`` with the volume where it was and the target deleted.
+migration ``error`` with the volume where it was and the target deleted. A retype with policy
+``on-demand`` of an attached volume takes the same path with the new type on the target, which
+the volume takes at the end.
+
+As Cinder, ``complete`` first marks the volume ``completing``: from there its migration rolls
+forward (Cinder's ``_clean_temporary_volume`` keeps the target once the completion began).
+After a crash, ``stalled`` (the scheduler's periodic pass) finds migrations whose two rows have
+not moved for a while with the copy ended: a ``completing`` one, or one whose servers hold only
+the target (compute swapped them all but never called the completion), rolls forward (the
+target's disk renamed, ``finish``); any other rolls back (``failed``: the target deleted, the
+volume as it was, ``migration_status`` ``error``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -24,20 +35,26 @@ from onestack.volume.rpcapi import ModelUpdate, SourceSpec, VolumeSpec
 from onestack.volume.service import heartbeats
 from onestack.volume.service.attachments import volume
 from onestack.volume.service.common import Caller, new_id, now
-from onestack.volume.service.specs import volume_spec
+from onestack.volume.service.specs import extra_specs, volume_spec
 from onestack.volume.service.volumes import destroy
 
-MIGRATING = "migrating"
+MIGRATING, COMPLETING = "migrating", "completing"
+ACTIVE = (MIGRATING, COMPLETING)
 TARGET = "target:"
 V = models.Volume
 A = models.Attachment
 
 
-def start(s: Session, v: models.Volume, target_pool: str) -> tuple[VolumeSpec, SourceSpec]:
-    """The target row on ``target_pool``; the volume as the target agent should create it, and its source."""
+def start(s: Session, v: models.Volume, target_pool: str,
+          new_type_id: str | None = None) -> tuple[VolumeSpec, SourceSpec]:
+    """The target row on ``target_pool`` (of ``new_type_id`` for a retype); the volume as the
+    target agent should create it, and its source."""
+    type_id = new_type_id or v.volume_type_id
+    multiattach = v.multiattach if type_id == v.volume_type_id else (
+        extra_specs(s, type_id).get("multiattach", "").strip().lower() == "<is> true")
     temp = V(id=new_id(), project_id=v.project_id, user_id=v.user_id, name=v.name, description=v.description,
              size=v.size, status="creating", attach_status="detached", availability_zone=v.availability_zone,
-             volume_type_id=v.volume_type_id, host=target_pool, bootable=v.bootable, multiattach=v.multiattach,
+             volume_type_id=type_id, host=target_pool, bootable=v.bootable, multiattach=multiattach,
              encrypted=v.encrypted, replication_status="disabled", use_quota=False,
              migration_status=TARGET + v.id, created_at=now(), updated_at=None)
     s.add(temp)
@@ -77,9 +94,9 @@ def failed(s: Session, old_id: str, new_id: str) -> VolumeSpec | None:
     """The copy or the swap failed: the volume stays where it is (``error``); the target to delete
     (its pool's space is given back when its delete is reported)."""
     vol, temp = s.get(V, old_id), s.get(V, new_id)
-    if vol is not None and vol.migration_status == MIGRATING:
+    if vol is not None and vol.migration_status in ACTIVE:
         vol.migration_status, vol.updated_at = "error", now()
-        if vol.status == "maintenance":  # locked by the migration (lock_volume)
+        if vol.status in ("maintenance", "retyping"):  # locked by the migration (lock_volume), or a retype's
             vol.status = vol.previous_status if vol.previous_status in ("available", "in-use") else "in-use"
     if temp is None or temp.status == "deleting":
         return None
@@ -115,6 +132,8 @@ def complete(s: Session, caller: Caller, volume_id: str, new_volume_id: str, err
         raise InvalidVolume(f"Destination has migration_status {new.migration_status}, expected {expected}.")
     if error:
         return Completed(vol.id, delete=failed(s, vol.id, new.id))
+    # Cinder's mark: the completion began, so a crash from here on rolls the migration forward.
+    vol.migration_status, vol.updated_at = COMPLETING, now()
     return Completed(vol.id, rename=(VolumeSpec(**{**volume_spec(s, vol), "host": new.host or ""}),
                                      volume_spec(s, new)))
 
@@ -123,11 +142,11 @@ def finish(s: Session, volume_id: str, new_volume_id: str, update: ModelUpdate) 
     """The target's disk bears the volume's name: the volume moves there with the attachments
     compute made on the target, and the target row goes; the old disk to delete."""
     vol, new = s.get(V, volume_id), s.get(V, new_volume_id)
-    if vol is None or new is None or vol.migration_status != MIGRATING or new.migration_status != TARGET + vol.id:
+    if vol is None or new is None or vol.migration_status not in ACTIVE or new.migration_status != TARGET + vol.id:
         return None  # completed already (a repeated call)
     old_disk = VolumeSpec(**{**volume_spec(s, vol), "status": "deleting"})
     heartbeats.release(s, vol.host, vol.size)  # the target pool counted it at the start
-    vol.host = new.host
+    vol.host, vol.volume_type_id, vol.multiattach = new.host, new.volume_type_id, new.multiattach
     vol.provider_location = update.get("provider_location", new.provider_location)
     _exchange_attachments(s, vol, new)
     vol.migration_status, vol.updated_at = "success", now()
@@ -146,3 +165,46 @@ def _exchange_attachments(s: Session, a: models.Volume, b: models.Volume) -> Non
     a.status, b.status = ("in-use" if ids_b else "available"), ("in-use" if ids_a else "available")
     a.attach_status, b.attach_status = ("attached" if ids_b else "detached"), ("attached" if ids_a else "detached")
     a.updated_at = b.updated_at = now()
+
+
+@dataclass
+class Repair:
+    """A stalled migration: ``rename`` (as ``Completed.rename``) rolls it forward; ``delete`` is
+    the target to delete after it rolled back (None: nothing left to delete)."""
+
+    volume_id: str
+    new_id: str
+    rename: tuple[VolumeSpec, VolumeSpec] | None = None
+    delete: VolumeSpec | None = None
+
+
+def stalled(s: Session, older_than: float, limit: int = 20) -> list[Repair]:
+    """Attached migrations whose volume, target and the target's attachments have not changed
+    for ``older_than`` seconds with the copy ended (a target still ``creating`` is the target
+    agent's to drive): what their process (the server's swap request, compute's swap, the
+    completion) was doing died with it. Each is rolled back here or returned to roll forward."""
+    cutoff = now() - timedelta(seconds=older_than)
+    targets = list(s.scalars(select(V).where(V.migration_status.startswith(TARGET, autoescape=True),
+                                             V.status.not_in(("creating", "deleting")))
+                             .order_by(V.id).limit(limit)))
+    repairs = []
+    for temp in targets:
+        vol = s.get(V, str(temp.migration_status).removeprefix(TARGET))
+        if vol is None or vol.migration_status not in ACTIVE:
+            continue  # not a migration now (an admin's reset): left as it is
+        held = {a.attach_status for a in s.scalars(select(A).where(A.volume_id == vol.id))}
+        on_target = list(s.scalars(select(A).where(A.volume_id == temp.id)))
+        latest = _latest([vol.updated_at, temp.updated_at, temp.created_at]
+                          + [a.updated_at or a.created_at for a in on_target])
+        if latest is not None and latest > cutoff:
+            continue  # still moving: compute's swap or the completion may be under way
+        if vol.migration_status == COMPLETING or (not held and any(a.attach_status == "attached" for a in on_target)):
+            repairs.append(Repair(vol.id, temp.id, rename=(
+                VolumeSpec(**{**volume_spec(s, vol), "host": temp.host or ""}), volume_spec(s, temp))))
+        else:
+            repairs.append(Repair(vol.id, temp.id, delete=failed(s, vol.id, temp.id)))
+    return repairs
+
+
+def _latest(stamps: list[datetime | None]) -> datetime | None:
+    return max((t for t in stamps if t is not None), default=None)

@@ -88,8 +88,12 @@ def abandoned_starts(s: Session, older_than: float) -> int:
 
 
 def desired_state(s: Session, host: str) -> DesiredState:
-    """``heartbeats.desired_state`` and the volumes being migrated onto the host."""
-    return DesiredState(**heartbeats.desired_state(s, host), migrations=migrations_to(s, host))
+    """``heartbeats.desired_state``, the volumes being migrated onto the host, and those of its
+    volumes in a migration now (an attached one's target disk takes the volume's name before
+    its row moves: the agent must not take that disk for a leftover meanwhile)."""
+    moving = s.scalars(select(V.id).where(V.migration_status.in_((MIGRATING, "completing")),
+                                          V.host.startswith(f"{host}@", autoescape=True)).order_by(V.id))
+    return DesiredState(**heartbeats.desired_state(s, host), migrations=migrations_to(s, host), moving=list(moving))
 
 
 def migrations_to(s: Session, host: str) -> list[VolumeSpec]:

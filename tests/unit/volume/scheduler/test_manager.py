@@ -136,8 +136,15 @@ def test_retype_in_place_migrate_or_back_to_previous_status(db: Database) -> Non
     # 50 GiB on a 10 GiB pool: it is already there, so no new space is needed.
     assert retype("big", "fits", "never") is None
     assert row("big") == ("available", "fits", "h1@a#a", None)
-    assert retype("attached", "elsewhere", "on-demand") is None  # compute would have to swap it
-    assert row("attached") == ("in-use", TYPE_ID, "h1@a#a", None)
+    # Attached: Cinder's target volume of the new type on the other pool, for compute to swap onto.
+    swapping = retype("attached", "elsewhere", "on-demand")
+    assert swapping is not None and swapping.volume["id"] != ids["attached"]
+    assert (swapping.volume["host"], swapping.volume["volume_type_id"]) == ("h1@b#b", "elsewhere")
+    assert swapping.source["volume"]["id"] == ids["attached"]
+    assert row("attached") == ("retyping", TYPE_ID, "h1@a#a", "migrating")
+    target = db.run_sync(lambda s: s.get(models.Volume, swapping.volume["id"]))
+    assert (target.status, target.migration_status, target.use_quota) == (
+        "creating", f"target:{ids['attached']}", False)
     assert retype("never", "elsewhere", "never") is None
     assert row("never") == ("available", TYPE_ID, "h1@a#a", None)
 
