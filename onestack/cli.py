@@ -195,7 +195,11 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     from onestack.core.log import setup_logging
 
     setup_logging(config.log.level, json_lines=config.log.json, verbose=args.verbose)
-    definitions = server.enabled_services(config, args.services)
+    try:
+        definitions = server.enabled_services(config, args.services)
+    except ValueError as exc:  # an unknown name: a usage error, before anything is opened
+        print(f"onestack: {exc}", file=sys.stderr)
+        return 2
     # No data-dir lock: several ``serve`` processes (and one beside an ``up``) share a data dir by
     # design, e.g. API processes behind one balancer reading the same token keys. The port is
     # still claimed before start-up.
