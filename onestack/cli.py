@@ -122,6 +122,7 @@ def _config(args: argparse.Namespace) -> Config:
 def cmd_up(args: argparse.Namespace, config: Config) -> int:
     started = time.monotonic()
     from onestack import server
+    from onestack.core.db import open_database
     from onestack.core.log import setup_logging
 
     setup_logging(config.log.level, json_lines=config.log.json, verbose=args.verbose)
@@ -129,7 +130,7 @@ def cmd_up(args: argparse.Namespace, config: Config) -> int:
     try:
         if args.reset:
             server.reset_data_dir(config)  # keeps the lock file: the flock stays on the file others open
-        db = server.open_database(config)
+        db = open_database(config)
         server.upgrade_schema(db)
         passwords = server.bootstrap(config, db)
         clouds = server.write_client_config(config)
@@ -214,8 +215,9 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
 def _serve(args: argparse.Namespace, config: Config, definitions: list[Any], sock: socket.socket | None,
            started: float) -> int:
     from onestack import server
+    from onestack.core.db import open_database
 
-    db = server.open_database(config)
+    db = open_database(config)
     server.upgrade_schema(db, definitions)
     passwords = server.bootstrap(config, db, definitions)
     names = [d.name for d in definitions]
@@ -421,6 +423,7 @@ def cmd_env(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_admin(args: argparse.Namespace, config: Config) -> int:
     from onestack import server
+    from onestack.core.db import open_database
     from onestack.identity.keys import KeyRepository
 
     if args.admin_command == "rotate-keys":
@@ -428,7 +431,7 @@ def cmd_admin(args: argparse.Namespace, config: Config) -> int:
             repo = KeyRepository(config.data_dir / name, config.identity.max_active_keys)
             print(f"{name}: primary key is now {repo.rotate()}")
         return 0
-    db = server.open_database(config)
+    db = open_database(config)
     server.upgrade_schema(db)
     if args.admin_command == "db-upgrade":
         print(f"database at {config.database_url.split('@')[-1]} is up to date")

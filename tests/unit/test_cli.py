@@ -35,3 +35,13 @@ def test_building_the_parser_imports_no_service() -> None:
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO,
                             timeout=60, check=True)
     assert result.stdout.strip() == "[]", result.stdout
+
+
+def test_ring_command_imports_no_service() -> None:
+    # `onestack ring …` needs the database and the ring, not the services server.py imports.
+    probe = ("import sys; from onestack.object_store.ring import command, admin; "
+             "from onestack.core.db import open_database; "
+             "print(sorted(m for m in sys.modules if m == 'onestack.server' or m.endswith('.app')))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO,
+                            timeout=60, check=True)
+    assert result.stdout.strip() == "[]", result.stdout
