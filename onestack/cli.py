@@ -422,15 +422,16 @@ def cmd_env(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_admin(args: argparse.Namespace, config: Config) -> int:
-    from onestack import server
-    from onestack.core.db import open_database
-    from onestack.identity.keys import KeyRepository
-
     if args.admin_command == "rotate-keys":
+        from onestack.identity.keys import KeyRepository
+
         for name in ("fernet-keys", "credential-keys"):
             repo = KeyRepository(config.data_dir / name, config.identity.max_active_keys)
             print(f"{name}: primary key is now {repo.rotate()}")
         return 0
+    from onestack import server  # migrations and bootstrap are every service's
+    from onestack.core.db import open_database
+
     db = open_database(config)
     server.upgrade_schema(db)
     if args.admin_command == "db-upgrade":

@@ -39,7 +39,7 @@ from onestack.volume.agent import worker as volume_agents
 log = logging.getLogger("onestack")
 
 # Every service a process can run, in build order (a service may use those before it in-process).
-# Adding a service is one line here and a ServiceDefinition in its app.py.
+# Adding a service is one line here, a ServiceDefinition in its app.py and its name in cli.SERVICE_NAMES.
 SERVICES: list[ServiceDefinition[Process]] = [
     identity_app.SERVICE, image_app.SERVICE, placement_app.SERVICE, network_app.SERVICE,
     compute_app.API, compute_app.CONDUCTOR, compute_app.SCHEDULER, compute_app.HOSTS, network_agents.AGENTS,
