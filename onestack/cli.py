@@ -32,6 +32,12 @@ _SERVER_FLAGS = {"host": "server.host", "port": "server.port", "data_dir": "serv
                  "transport_url": "messaging.transport_url", "host_name": "server.host_name",
                  "object_replicas": "object_store.replicas"}
 
+# What `serve` accepts, for its help: written out because server.SERVICES imports every service
+# (~1.5 s of CPU) and every command builds this parser. tests/unit/test_cli.py keeps it equal.
+SERVICE_NAMES = ("identity", "image", "placement", "network", "compute-api", "conductor", "scheduler",
+                 "compute-hosts", "network-agents", "volume-api", "volume-scheduler", "volume-agents",
+                 "object-store", "object-agents")
+
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="TOML configuration file")
@@ -58,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the named services in this process (APIs and central workers)")
     _common(serve)
     serve.add_argument("services", nargs="+", metavar="SERVICE",
-                       help="services to run here: " + ", ".join(_service_names()))
+                       help="services to run here: " + ", ".join(SERVICE_NAMES))
     serve.add_argument("--host", help="address to bind the APIs to (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to bind (default 5000; without APIs, no port unless given)")
     serve.add_argument("--public-url", help="base URL to advertise in the catalog")
@@ -101,12 +107,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _service_names() -> list[str]:
-    from onestack.server import SERVICES
-
-    return [d.name for d in SERVICES]
-
-
 def _config(args: argparse.Namespace) -> Config:
     overrides: dict[str, Any] = {}
     for attr, dotted in _SERVER_FLAGS.items():
@@ -122,6 +122,7 @@ def _config(args: argparse.Namespace) -> Config:
 def cmd_up(args: argparse.Namespace, config: Config) -> int:
     started = time.monotonic()
     from onestack import server
+    from onestack.core.db import open_database
     from onestack.core.log import setup_logging
 
     setup_logging(config.log.level, json_lines=config.log.json, verbose=args.verbose)
@@ -129,7 +130,7 @@ def cmd_up(args: argparse.Namespace, config: Config) -> int:
     try:
         if args.reset:
             server.reset_data_dir(config)  # keeps the lock file: the flock stays on the file others open
-        db = server.open_database(config)
+        db = open_database(config)
         server.upgrade_schema(db)
         passwords = server.bootstrap(config, db)
         clouds = server.write_client_config(config)
@@ -195,7 +196,11 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     from onestack.core.log import setup_logging
 
     setup_logging(config.log.level, json_lines=config.log.json, verbose=args.verbose)
-    definitions = server.enabled_services(config, args.services)
+    try:
+        definitions = server.enabled_services(config, args.services)
+    except ValueError as exc:  # an unknown name: a usage error, before anything is opened
+        print(f"onestack: {exc}", file=sys.stderr)
+        return 2
     # No data-dir lock: several ``serve`` processes (and one beside an ``up``) share a data dir by
     # design, e.g. API processes behind one balancer reading the same token keys. The port is
     # still claimed before start-up.
@@ -210,8 +215,9 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
 def _serve(args: argparse.Namespace, config: Config, definitions: list[Any], sock: socket.socket | None,
            started: float) -> int:
     from onestack import server
+    from onestack.core.db import open_database
 
-    db = server.open_database(config)
+    db = open_database(config)
     server.upgrade_schema(db, definitions)
     passwords = server.bootstrap(config, db, definitions)
     names = [d.name for d in definitions]
@@ -416,15 +422,17 @@ def cmd_env(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_admin(args: argparse.Namespace, config: Config) -> int:
-    from onestack import server
-    from onestack.identity.keys import KeyRepository
-
     if args.admin_command == "rotate-keys":
+        from onestack.identity.keys import KeyRepository
+
         for name in ("fernet-keys", "credential-keys"):
             repo = KeyRepository(config.data_dir / name, config.identity.max_active_keys)
             print(f"{name}: primary key is now {repo.rotate()}")
         return 0
-    db = server.open_database(config)
+    from onestack import server  # migrations and bootstrap are every service's
+    from onestack.core.db import open_database
+
+    db = open_database(config)
     server.upgrade_schema(db)
     if args.admin_command == "db-upgrade":
         print(f"database at {config.database_url.split('@')[-1]} is up to date")

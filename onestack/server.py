@@ -20,7 +20,7 @@ from onestack.core.api.app import Service, build_root_app
 from onestack.core.bus import Bus, transport_from_url
 from onestack.core.config import Config
 from onestack.core.db import Database, create_db_engine, migrate
-from onestack.core.files import secure_data_dir, write_private
+from onestack.core.files import write_private
 from onestack.core.service import Lifecycle, ServiceDefinition, select_services
 from onestack.identity import app as identity_app
 from onestack.identity import models as identity_models
@@ -39,7 +39,7 @@ from onestack.volume.agent import worker as volume_agents
 log = logging.getLogger("onestack")
 
 # Every service a process can run, in build order (a service may use those before it in-process).
-# Adding a service is one line here and a ServiceDefinition in its app.py.
+# Adding a service is one line here, a ServiceDefinition in its app.py and its name in cli.SERVICE_NAMES.
 SERVICES: list[ServiceDefinition[Process]] = [
     identity_app.SERVICE, image_app.SERVICE, placement_app.SERVICE, network_app.SERVICE,
     compute_app.API, compute_app.CONDUCTOR, compute_app.SCHEDULER, compute_app.HOSTS, network_agents.AGENTS,
@@ -114,13 +114,6 @@ def drop_tables(url: str) -> None:
                 conn.execute(text(f"DROP TABLE IF EXISTS alembic_version_{m.name}"))
     finally:
         engine.dispose()
-
-
-def open_database(config: Config) -> Database:
-    secure_data_dir(config.data_dir)
-    database = config.database
-    engine = create_db_engine(config.database_url, sqlite_busy_timeout=database.sqlite_busy_timeout)
-    return Database(engine, read_threads=database.read_threads, write_threads=database.write_threads)
 
 
 def upgrade_schema(db: Database, definitions: list[ServiceDefinition[Process]] | None = None) -> None:

@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 
 from onestack import server
 from onestack.core.config import load_config
+from onestack.core.db import open_database
 from tests.functional.cloud import create_test_database, drop_test_database
 from tests.services import require_or_skip
 
@@ -21,7 +22,7 @@ def in_process_cloud(overrides: dict[str, Any]) -> Iterator[TestClient]:
     """The app `onestack up` serves, with its lifespan (and so its compute runtime) running;
     ``client.cloud`` is the built cloud, so a test can reach into its simulated hosts."""
     config = load_config(None, overrides=overrides)
-    db = server.open_database(config)
+    db = open_database(config)
     server.upgrade_schema(db)
     server.bootstrap(config, db)
     built = server.build_cloud(config, db)

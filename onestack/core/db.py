@@ -26,7 +26,8 @@ from sqlalchemy import Engine, MetaData, and_, create_engine, event, make_url, n
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
-from onestack.core.files import private_file
+from onestack.core.config import Config
+from onestack.core.files import private_file, secure_data_dir
 
 T = TypeVar("T")
 
@@ -124,6 +125,17 @@ def _ping_after_idle(engine: Engine, idle_s: float) -> None:
         except Exception as exc:
             # The pool discards this connection and checks out (or opens) another.
             raise DisconnectionError(f"pooled connection failed its ping: {exc}") from exc
+
+
+def open_database(config: Config) -> Database:
+    """The configured database (the data dir, where SQLite's file goes, made private first).
+
+    Here rather than in server.py so a command that needs only the database (``onestack ring``)
+    does not import every service."""
+    secure_data_dir(config.data_dir)
+    database = config.database
+    engine = create_db_engine(config.database_url, sqlite_busy_timeout=database.sqlite_busy_timeout)
+    return Database(engine, read_threads=database.read_threads, write_threads=database.write_threads)
 
 
 class Database:

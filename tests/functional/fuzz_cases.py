@@ -26,6 +26,7 @@ from starlette.routing import Mount, Route
 from onestack import server
 from onestack.core.api.faults import ErrorRenderer
 from onestack.core.config import load_config
+from onestack.core.db import open_database
 
 # Cases tried per route and method in the default run (all of them in the long run).
 SAMPLE = 10
@@ -71,7 +72,7 @@ def _built_services() -> tuple[Any, ...]:
     """The services ``onestack up`` mounts, built as it builds them (routes read, nothing served)."""
     with tempfile.TemporaryDirectory() as tmp:
         config = load_config(None, environ={}, overrides={"server.data_dir": str(Path(tmp) / "data")})
-        db = server.open_database(config)
+        db = open_database(config)
         try:
             # Some services read their tables while being built (the object store its ring).
             server.upgrade_schema(db)

@@ -40,6 +40,14 @@ def test_bad_environment_value_is_exit_2(tmp_path: Path) -> None:
     assert "server.port: expected an integer" in result.stderr
 
 
+def test_serve_unknown_service_is_exit_2(tmp_path: Path) -> None:
+    result = onestack("serve", "identity", "nova", "--data-dir", str(tmp_path / "data"))
+    assert result.returncode == 2
+    assert "unknown service nova; known: identity, image," in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "data").exists()  # nothing was started or written
+
+
 def test_malformed_config_file_is_exit_2(tmp_path: Path) -> None:
     config = tmp_path / "onestack.toml"
     config.write_text("[server\n")

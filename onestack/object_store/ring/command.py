@@ -82,7 +82,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
-    from onestack import server
+    from onestack.core.db import open_database  # not server's: that imports every service
     from onestack.object_store.ring import admin
 
     url = make_url(config.database_url)
@@ -91,7 +91,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         print(f"onestack ring: no onestack database at {url.database}: give the cloud's --data-dir "
               "(or its --db-url)", file=sys.stderr)
         return 2
-    db = server.open_database(config)
+    db = open_database(config)
     try:
         return _run(args, db, admin)
     except admin.RingAdminError as exc:

@@ -21,6 +21,7 @@ import pytest
 from onestack.client.image import ImageDataError
 from onestack.core.auth import AuthContext
 from onestack.core.config import load_config
+from onestack.core.db import open_database
 from onestack.core.ids import utcnow
 from onestack.image import app as image_app
 from onestack.image.cache import build_cache
@@ -28,7 +29,7 @@ from onestack.image.local import LocalImages
 from onestack.image.models import Image
 from onestack.image.state import ImageService
 from onestack.image.stores.registry import build_staging, build_stores
-from onestack.server import open_database, upgrade_schema
+from onestack.server import upgrade_schema
 
 SERVICE_PROJECT = "service-project"
 

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onestack.core.config import load_config
+from onestack.core.db import open_database
 from onestack.core.ids import utcnow
 from onestack.image import app as image_app
 from onestack.image.models import DataLease, Image, Task
@@ -31,7 +32,7 @@ from onestack.image.service.leases import Holder
 from onestack.image.state import ImageService
 from onestack.image.stores import StoredImage
 from onestack.image.stores.registry import build_staging, build_stores
-from onestack.server import open_database, upgrade_schema
+from onestack.server import upgrade_schema
 from tests.databases import postgres_database
 
 
