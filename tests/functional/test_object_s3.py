@@ -413,3 +413,27 @@ def test_deleted_credential_stops_working_within_the_bound(cloud: RunningCloud) 
     # The bound (docs/design.md): at once where identity runs, about a second in another identity
     # process; the cache's own lifetime (identity.cache_ttl, 300 s) would fail this.
     wait_until(refused, timeout=3.0, what="the deleted credential to be refused")
+
+
+def test_disabled_user_stops_working_within_the_bound(cloud: RunningCloud) -> None:
+    admin = cloud.sdk("devstack-admin")
+    project = admin.identity.create_project(name=f"s3-{uuid.uuid4().hex[:8]}", domain_id="default")
+    user = admin.identity.create_user(name=f"s3-{uuid.uuid4().hex[:8]}", password="s3cret-pass",
+                                      default_project_id=project.id, domain_id="default")
+    admin.identity.assign_project_role_to_user(project, user, admin.identity.find_role("member"))
+    resp = admin.session.request(f"/v3/users/{user.id}/credentials/OS-EC2", "POST",
+                                 endpoint_filter={"service_type": "identity"}, json={"tenant_id": project.id})
+    cred = resp.json()["credential"]
+    client = _client(cloud, cred["access"], cred["secret"])
+    client.list_buckets()
+    client.list_buckets()
+    admin.identity.update_user(user, is_enabled=False)
+
+    def refused() -> bool:
+        try:
+            client.list_buckets()
+        except ClientError as err:
+            return bool(err.response["ResponseMetadata"]["HTTPStatusCode"] == 403)
+        return False
+
+    wait_until(refused, timeout=3.0, what="the disabled user's credential to be refused")
