@@ -92,7 +92,7 @@ class IdentityConfig:
     allow_expired_window: int = 172800
     max_active_keys: int = 3
     password_hash_rounds: int = 12
-    # Seconds a validated token and the catalog stay in the in-process cache.
+    # Seconds a validated token, the catalog and an EC2 key's checked secret stay in the in-process cache.
     cache_ttl: float = 300.0
     # Optional YAML file of policy rules that override the defaults.
     policy_file: str = ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from onestack.core.api.app import Service
 from onestack.core.api.faults import keystone_error
@@ -41,6 +41,7 @@ from onestack.identity.api import (
 from onestack.identity.api.conventions import CONVENTIONS
 from onestack.identity.directory import LocalDirectory
 from onestack.identity.policies import DEFAULT_RULES
+from onestack.identity.service import ec2tokens as ec2tokens_service
 from onestack.identity.service import tokens
 from onestack.identity.state import Identity
 
@@ -98,6 +99,10 @@ class IdentityHandles:
     ident: Identity
     validator: InProcessValidator
     directory: LocalDirectory
+
+    async def s3_token(self, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """``POST /v3/s3tokens?nocatalog`` by direct call (Swift's s3api in this process)."""
+        return await ec2tokens_service.authenticate(self.ident, body, "s3", include_catalog=False)
 
 
 def build(process: Process) -> Running:

@@ -39,6 +39,8 @@ class Identity:
         # made in this process. Writes of other processes show within GENERATION_CHECK_SECONDS.
         self.revision = 0
         self.token_cache = TTLCache(config.identity.cache_ttl)
+        # access key → what its signature was last checked against (service/ec2tokens.Proven).
+        self.ec2_cache = TTLCache(config.identity.cache_ttl)
         self.list_cache: dict[Any, bytes] = {}
         self.service_providers: tuple[int, list[dict[str, str]]] | None = None  # (revision, list)
         self.revocations: list[Any] = []
@@ -62,5 +64,6 @@ class Identity:
         """Call after any write that can change what a token validates to."""
         self.revision += 1
         self.token_cache.clear()
+        self.ec2_cache.clear()
         self.list_cache.clear()
         self.revocations_loaded_at = 0.0

@@ -90,8 +90,8 @@ def build_proxy(process: Process) -> Running:
                              containers=containers, validator=process.validator,
                              limiter=ErrorLimiter(config.object_store.error_suppression_interval,
                                                   config.object_store.error_suppression_limit))
-    # S3's signatures are checked by identity (s3tokens) through the process's own session.
-    state.ec2_lookup = S3TokenChecker(lambda: process.session)
+    # S3's signatures are checked by identity: a direct call when it runs here, else its s3tokens.
+    state.ec2_lookup = S3TokenChecker(lambda: process.session, lambda: process.state_of("identity"))
     state.region = config.bootstrap.region
     register_core(state)
     handler = build_pipeline(state, make_app(state), FACTORIES)

@@ -9,6 +9,9 @@ others (and the agent, back, reaps the guests that moved away).
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import time
 import uuid
 from collections.abc import Iterator
@@ -231,3 +234,24 @@ def test_identity_caches_follow_writes_of_another_identity_process(cloud: ScaleO
     disable = {"service_provider": {"enabled": False}}
     assert httpx.patch(sp_url, headers=headers, json=disable).status_code == 200
     wait_until(lambda: not issued_lists_sp(), timeout=10, what="the first process's tokens to drop it")
+    # What an EC2 access key proved (its secret, its token) is cached by the first process too: the
+    # credential deleted through the other stops s3tokens there within about a second, not the
+    # cache's lifetime (identity.cache_ttl, 300 s).
+    me = admin.current_user_id
+    made = httpx.post(f"{other}/identity/v3/users/{me}/credentials/OS-EC2", headers=headers,
+                      json={"tenant_id": admin.current_project_id})
+    assert made.status_code == 201, made.text
+    access, secret = made.json()["credential"]["access"], made.json()["credential"]["secret"]
+    signed = b"GET\n\n\n" + time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime()).encode() + b"\n/"
+    signature = base64.b64encode(hmac.new(secret.encode(), signed, hashlib.sha1).digest()).decode()
+    s3body = {"credentials": {"access": access, "signature": signature,
+                              "token": base64.urlsafe_b64encode(signed).decode()}}
+    s3tokens = f"{cloud.base_url}/identity/v3/s3tokens?nocatalog"
+    assert httpx.post(s3tokens, json=s3body).status_code == 200
+    assert httpx.post(s3tokens, json=s3body).status_code == 200  # from the cache
+    gone = httpx.delete(f"{other}/identity/v3/users/{me}/credentials/OS-EC2/{access}", headers=headers)
+    assert gone.status_code == 204, gone.text
+    started = time.monotonic()
+    wait_until(lambda: httpx.post(s3tokens, json=s3body).status_code == 401, timeout=10,
+               what="the first process to refuse the deleted EC2 credential")
+    assert time.monotonic() - started < 5

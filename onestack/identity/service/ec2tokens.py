@@ -19,6 +19,8 @@ import binascii
 import hashlib
 import hmac
 import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -26,6 +28,7 @@ from cryptography.fernet import InvalidToken
 from sqlalchemy.orm import Session
 
 from onestack.core.api.faults import BadRequest, Unauthorized
+from onestack.core.ids import parse_isotime, utcnow
 from onestack.identity.models import Credential, Project, User
 from onestack.identity.service import credentials, tokens
 from onestack.identity.state import Identity
@@ -145,24 +148,69 @@ def _lookup(s: Session, ident: Identity, access: str) -> dict[str, Any]:
             "trust_id": blob.get("trust_id")}
 
 
+@dataclass(frozen=True)
+class Proven:
+    """What an access key proved once (``Identity.ec2_cache``): its secret, and the token it earned.
+
+    Lives until any identity write (here, or another process's within a second: ``Identity.fresh``)
+    or ``identity.cache_ttl``; a deleted credential, a disabled user or project, a revoked token
+    or a role change is a write. The secret stays in identity, which holds it anyway."""
+
+    secret: str
+    token: str
+    doc: dict[str, Any]
+    expires_at: datetime  # the token's
+    keys: tuple[int, int]  # the token and credential key generations it was made under
+
+
+def _key_generations(ident: Identity) -> tuple[int, int]:
+    ident.token_keys.fernet()  # notices rotated or pruned keys on disk (a stat)
+    ident.credential_keys.fernet()
+    return ident.token_keys.generation, ident.credential_keys.generation
+
+
+def _cached(ident: Identity, key: str, keys: tuple[int, int]) -> Proven | None:
+    hit: Proven | None = ident.ec2_cache.get(key)
+    # A token handed out must stay usable a while: never one within a cache lifetime of its end.
+    margin = timedelta(seconds=max(60.0, ident.config.identity.cache_ttl))
+    if hit is None or hit.keys != keys or hit.expires_at - utcnow() < margin:
+        return None
+    return hit
+
+
+def _expected(kind: str, creds: dict[str, Any], secret: str) -> str:
+    if kind == "ec2":
+        return ec2_signature(creds, secret)
+    token = creds.get("token")
+    try:
+        string_to_sign = base64.urlsafe_b64decode(str(token or "").encode())
+    except (binascii.Error, ValueError):
+        raise Unauthorized("Invalid EC2 signature.") from None
+    if not token:
+        raise Unauthorized("EC2 signature not supplied.")
+    return s3_signature(string_to_sign, secret)
+
+
 async def authenticate(ident: Identity, body: Any, kind: str, *,
                        include_catalog: bool = True) -> tuple[str, dict[str, Any]]:
-    """Check the signature in ``body`` (``kind`` "s3" or "ec2"); returns (token, document)."""
+    """Check the signature in ``body`` (``kind`` "s3" or "ec2"); returns (token, document).
+
+    The signature is recomputed on every call; what it is checked against (the secret, and the
+    token it earns) comes from ``Identity.ec2_cache`` while no identity write has happened."""
     creds = _credentials_of(body)
-    found = await ident.db.read(_lookup, ident, creds["access"])
-    if kind == "s3":
-        token = creds.get("token")
-        try:
-            string_to_sign = base64.urlsafe_b64decode(str(token or "").encode())
-        except (binascii.Error, ValueError):
-            raise Unauthorized("Invalid EC2 signature.") from None
-        if not token:
-            raise Unauthorized("EC2 signature not supplied.")
-        expected = s3_signature(string_to_sign, found["secret"])
-    else:
-        expected = ec2_signature(creds, found["secret"])
-    if not found["secret"] or not hmac.compare_digest(expected.encode(), creds["signature"].encode()):
+    await ident.fresh()  # another identity process's writes drop our caches too
+    keys = _key_generations(ident)
+    cache_key = f"{int(include_catalog)}:{creds['access']}"
+    hit = _cached(ident, cache_key, keys)
+    revision = ident.revision  # read before the reads: a write committed meanwhile is not cached
+    found = None if hit else await ident.db.read(_lookup, ident, creds["access"])
+    secret = hit.secret if hit else str(found["secret"]) if found else ""
+    expected = _expected(kind, creds, secret)
+    if not secret or not hmac.compare_digest(expected.encode(), creds["signature"].encode()):
         raise Unauthorized("Credential signature mismatch")
+    if hit:
+        return hit.token, hit.doc
+    assert found is not None
     who = tokens.Authenticated(user_id=found["user_id"], methods=["ec2credential"])
     scope = {"OS-TRUST:trust": {"id": found["trust_id"]}} if found["trust_id"] else \
         {"project": {"id": found["project_id"]}}
@@ -174,4 +222,8 @@ async def authenticate(ident: Identity, body: Any, kind: str, *,
         tokens._check_user_usable(s, user)
 
     await ident.db.read(usable)
-    return await tokens.issue_for(ident, who, scope, include_catalog=include_catalog)
+    token, doc = await tokens.issue_for(ident, who, scope, include_catalog=include_catalog)
+    # Trust-scoped issues are writes (a trust's remaining uses): always through the database.
+    if not found["trust_id"] and revision == ident.revision:
+        ident.ec2_cache.put(cache_key, Proven(secret, token, doc, parse_isotime(doc["expires_at"]), keys))
+    return token, doc
