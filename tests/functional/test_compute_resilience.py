@@ -2,6 +2,8 @@
 
 The simulated host takes 3 s to spawn, so the test can kill ``onestack up`` mid-build; after a
 restart the agent's reconcile pass (every 0.3 s, repairing work idle for 1 s) finishes the build.
+A volume mapping left on an attachment the block-storage service deleted (a migration's swap cut
+short) is mended by the conductor's pass, and detaches even before it is.
 """
 
 from __future__ import annotations
@@ -10,12 +12,14 @@ import signal
 from datetime import timedelta
 from typing import Any
 
+import httpx
 from sqlalchemy import text
 
 from onestack.core.ids import utcnow
 from tests.functional.cloud import RunningCloud, wait_until
 from tests.functional.compute_support import call as compute_call
 from tests.functional.compute_support import module_cloud
+from tests.functional.volume_support import cinder, create_volume, wait_volume
 
 ENV = {
     "ONESTACK_COMPUTE__FAKE_SPAWN_LATENCY": "3",
@@ -108,3 +112,73 @@ def test_killed_before_scheduling_is_redriven(slow_cloud: RunningCloud) -> None:
     assert vcpus_used(conn) == 1  # the re-drive's claim replaced whatever the dead attempt held
     call(conn, "DELETE", f"/servers/{uuid}")
     wait_until(lambda: call(conn, "GET", f"/servers/{uuid}").status_code == 404, timeout=15, what="delete")
+
+
+# --- a mapping whose attachment is gone (a volume migration's swap cut short) ----------------
+
+def _stale_mapping(cloud: RunningCloud, conn: Any, name: str, *,
+                   connected: bool) -> tuple[str, str, str, str, httpx.Client]:
+    """An ACTIVE server with a volume attached, then the state a swap cut short leaves: the
+    volume's attachment for the server replaced by another (connected to the server's host or
+    only reserved), the mapping still naming the deleted one. The server, volume, deleted and
+    new attachments, and a block-storage client."""
+    uuid = boot(conn, name)
+    wait_until(lambda: server(conn, uuid)["status"] == "ACTIVE", timeout=30, what=f"{name} ACTIVE")
+    vol = cinder(cloud, "devstack-admin")
+    vid = wait_volume(vol, create_volume(vol, 1, name=name)["id"])["id"]
+    cloud.cli("server", "add", "volume", uuid, vid, cloud="devstack-admin", json_out=False)
+    wait_volume(vol, vid, "in-use")
+    old = _mapped(conn, uuid)[vid]
+    fields: dict[str, Any] = {"volume_uuid": vid, "instance_uuid": uuid}
+    if connected:
+        host = server(conn, uuid)["OS-EXT-SRV-ATTR:host"]
+        fields["connector"] = {"host": host, "initiator": f"iqn.2004-10.org.onestack:{host}", "mountpoint": "/dev/vdb"}
+    resp = vol.post("attachments", json={"attachment": fields})
+    assert resp.status_code == 200, resp.text
+    new = str(resp.json()["attachment"]["id"])
+    assert vol.delete(f"attachments/{old}").status_code == 200
+    return uuid, vid, old, new, vol
+
+
+def _mapped(conn: Any, uuid: str) -> dict[str, str]:
+    resp = compute_call(conn, "GET", f"/servers/{uuid}/os-volume_attachments", "2.89")
+    assert resp.status_code == 200, resp.text
+    return {m["volumeId"]: m["attachment_id"] for m in resp.json()["volumeAttachments"]}
+
+
+def _delete(conn: Any, uuid: str) -> None:
+    call(conn, "DELETE", f"/servers/{uuid}")
+    wait_until(lambda: call(conn, "GET", f"/servers/{uuid}").status_code == 404, timeout=15, what="delete")
+
+
+def test_a_mapping_on_a_gone_attachment_adopts_the_volumes(slow_cloud: RunningCloud) -> None:
+    """The conductor's pass gives the mapping the volume's attachment for its server; the
+    volume then detaches as any does (``available``, no attachment left)."""
+    conn = slow_cloud.sdk("devstack-admin")
+    uuid, vid, _old, new, vol = _stale_mapping(slow_cloud, conn, "stale-mapping", connected=True)
+    try:
+        wait_until(lambda: _mapped(conn, uuid) == {vid: new}, timeout=30, what="the mapping to take the attachment")
+        slow_cloud.cli("server", "remove", "volume", uuid, vid, cloud="devstack-admin", json_out=False)
+        done = wait_volume(vol, vid, "available", timeout=30)
+        assert done["attachments"] == [], done
+        assert _mapped(conn, uuid) == {}
+        _delete(conn, uuid)
+    finally:
+        vol.close()
+
+
+def test_a_detach_of_a_gone_attachment_detaches_the_volume(slow_cloud: RunningCloud) -> None:
+    """Before any repair (the volume's attachment only reserved, which the pass does not take for
+    a hosted server), a detach deletes the volume's attachment for the server (Nova would only
+    ignore the 404 and leave the volume in-use)."""
+    conn = slow_cloud.sdk("devstack-admin")
+    uuid, vid, old, new, vol = _stale_mapping(slow_cloud, conn, "stale-detach", connected=False)
+    try:
+        assert _mapped(conn, uuid) == {vid: old}
+        slow_cloud.cli("server", "remove", "volume", uuid, vid, cloud="devstack-admin", json_out=False)
+        done = wait_volume(vol, vid, "available", timeout=30)
+        assert done["attachments"] == [], done
+        assert vol.get(f"attachments/{new}").status_code == 404
+        _delete(conn, uuid)
+    finally:
+        vol.close()

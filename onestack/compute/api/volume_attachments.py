@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from onestack.client.volume import VolumeClient, VolumeError, VolumeNotFound
-from onestack.compute import states
+from onestack.compute import states, volume_cleanup
 from onestack.compute.agent.volumes import VolumeAttachFailed
 from onestack.compute.api.actions_state import agents
 from onestack.compute.api.boot_volumes import check_multiattach_version
@@ -319,6 +319,6 @@ async def detach_volume(req: Req) -> Response:
     # detaching (conductor/volume_audit.py) instead of one whose volume is already available.
     await req.write(block_devices.update, bdm["uuid"], {"connection_info": None})
     if bdm.get("attachment_id"):
-        await client.attachment_delete(str(bdm["attachment_id"]))
+        await volume_cleanup.detach(client, str(bdm["attachment_id"]), volume_id, row["uuid"])
     await req.write(block_devices.remove, bdm["uuid"])
     return Response(status_code=202)

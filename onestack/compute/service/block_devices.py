@@ -99,6 +99,18 @@ def update(s: Session, bdm_uuid: str, values: dict[str, Any]) -> None:
             setattr(row, key, value)
 
 
+def adopt(s: Session, bdm_uuid: str, stale: str, attachment_id: str, connection_info: dict[str, Any] | None) -> bool:
+    """The mapping takes ``attachment_id`` (and its connection) if it still names ``stale``:
+    whoever changed it meanwhile (a swap, a detach) knew better."""
+    row = s.scalar(select(BlockDeviceMapping).where(BlockDeviceMapping.uuid == bdm_uuid,
+                                                    BlockDeviceMapping.attachment_id == stale).with_for_update())
+    if row is None:
+        return False
+    row.attachment_id = attachment_id
+    row.connection_info = connection_info
+    return True
+
+
 def remove(s: Session, bdm_uuid: str) -> None:
     s.execute(delete(BlockDeviceMapping).where(BlockDeviceMapping.uuid == bdm_uuid))
 
