@@ -114,12 +114,14 @@ class VolumeAttachAudit:
         if listing is None:
             return 0
         ids = {str(a["id"]) for a in listing}
+        by_server: dict[tuple[Any, Any], list[str]] = {}  # one pass over the listing, not one per mapping
+        for a in listing:
+            by_server.setdefault((a.get("volume_id"), a.get("instance")), []).append(str(a["id"]))
         mended = 0
         for bdm in bdms:
             if str(bdm["attachment_id"]) in ids:
                 continue
-            held = [str(a["id"]) for a in listing
-                    if a.get("volume_id") == bdm["volume_id"] and a.get("instance") == bdm["instance_uuid"]]
+            held = by_server.get((bdm["volume_id"], bdm["instance_uuid"]), [])
             if len(held) != 1:
                 continue  # detached (the mapping is the detach's to remove), or no single one to take
             try:
