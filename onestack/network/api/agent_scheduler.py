@@ -12,7 +12,7 @@ from starlette.responses import Response
 from onestack.core.api.http import json_response, no_content
 from onestack.network.api import attributes as a
 from onestack.network.api.common import Extension, NetworkRoutes, Req, enforce
-from onestack.network.errors import HTTPBadRequest
+from onestack.network.errors import HTTPBadRequest, invalid_input
 from onestack.network.service import agent_scheduler as sched
 
 routes = NetworkRoutes()
@@ -34,7 +34,7 @@ async def _id_in_body(req: Req, key: str) -> str:
     try:
         return str(a.uuid_(body[key]))
     except ValueError as exc:  # ids are UUIDs: anything else names nothing, and never reaches the database
-        raise HTTPBadRequest(f"Invalid input for {key}. Reason: {exc}.") from exc
+        raise invalid_input(key, str(exc)) from exc
 
 
 @routes.get("/v2.0/agents/{agent_id}/dhcp-networks")
