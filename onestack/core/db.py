@@ -22,9 +22,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, MetaData, and_, create_engine, event, make_url, not_
+from sqlalchemy import Engine, MetaData, and_, create_engine, event, inspect, make_url, not_
 from sqlalchemy.exc import DBAPIError, DisconnectionError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
 from onestack.core.config import Config
 from onestack.core.files import private_file, secure_data_dir
@@ -287,6 +288,40 @@ __all__ = ["Database", "Session", "create_db_engine", "migrate", "normalise_url"
 
 
 TIME_OPS = ("gt", "gte", "lt", "lte", "eq", "neq")
+
+
+_INSERTS: dict[tuple[Any, tuple[str, ...]], Any] = {}
+
+
+def insert_unless_taken(s: Session, row: Any, unique: tuple[str, ...]) -> bool:
+    """PostgreSQL: INSERT the new ORM object ``row`` unless a row with its ``unique`` columns is
+    there (ON CONFLICT DO NOTHING): False then, and ``row`` stays out of the session. One round
+    trip where a savepoint around a flush takes three; a writer still holding that key
+    uncommitted is waited for, as the unique index does either way. Columns left unset take
+    their scalar default or NULL (nothing is loaded back: no server defaults). On success
+    ``row`` joins ``s`` as persistent and the model's ``after_insert`` listeners run, as after a
+    flush. A foreign key that fails still raises (and, without a savepoint, ends the transaction)."""
+    s.flush()  # what is pending goes first, as beginning a savepoint would flush it
+    mapper = inspect(row).mapper
+    values = {}
+    for prop in mapper.column_attrs:
+        column, value = prop.columns[0], getattr(row, prop.key)
+        if value is None and column.default is not None and column.default.is_scalar:
+            value = column.default.arg  # what a flush would have inserted, on the object too
+            setattr(row, prop.key, value)
+        values[column.name] = value
+    key = (mapper.local_table, unique)
+    stmt = _INSERTS.get(key)
+    if stmt is None:  # built once per table: building and cache-keying one costs more than running it
+        table = mapper.local_table
+        stmt = _INSERTS[key] = (pg_insert(table).on_conflict_do_nothing(index_elements=[table.c[c] for c in unique])
+                                .returning(*[table.c[c.name] for c in mapper.primary_key]))
+    if s.execute(stmt, values).first() is None:
+        return False
+    make_transient_to_detached(row)
+    s.add(row)
+    mapper.dispatch.after_insert(mapper, s.connection(), inspect(row))  # listeners get the state, as in a flush
+    return True
 
 
 def time_condition(column: Any, op: str, when: datetime) -> Any:

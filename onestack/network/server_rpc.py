@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from sqlalchemy import event, inspect, or_, select, union
+from sqlalchemy import bindparam, event, inspect, or_, select, union
 from sqlalchemy.orm import Session
 
 from onestack.core.bus import Bus, Subscription
@@ -63,21 +63,34 @@ class _Changes:
         hosts = set(self.hosts)
         if _ALL in hosts:
             return {_ALL}
-        port, psg, rule = models.Port, models.PortSecurityGroup, models.SecurityGroupRule
-        bound = port.binding_host_id != ""
-        parts = []  # one round trip for both questions: this runs at the end of every write
-        if self.networks or self.ports:
-            parts.append(select(port.binding_host_id).where(
-                bound, or_(port.network_id.in_(sorted(self.networks)), port.id.in_(sorted(self.ports)))))
-        if self.groups:
-            groups = sorted(self.groups)
-            referring = select(rule.security_group_id).where(rule.remote_group_id.in_(groups))
-            parts.append(select(port.binding_host_id).join(psg, psg.port_id == port.id).where(
-                bound, or_(psg.security_group_id.in_(groups), psg.security_group_id.in_(referring))))
-        if parts:
-            hosts.update(s.scalars(parts[0].distinct() if len(parts) == 1 else union(*parts)))
+        ports = {"networks": sorted(self.networks), "ports": sorted(self.ports)}
+        groups = {"groups": sorted(self.groups)}
+        if (self.networks or self.ports) and self.groups:
+            hosts.update(s.scalars(_BOTH, {**ports, **groups}))
+        elif self.networks or self.ports:
+            hosts.update(s.scalars(_OF_PORTS, ports))
+        elif self.groups:
+            hosts.update(s.scalars(_OF_GROUPS, groups))
         hosts.discard("")
         return hosts
+
+
+def _hosts_statements() -> tuple[Any, Any, Any]:
+    """``hosts_of``'s questions, built once (it runs at the end of every write): the hosts of
+    ports on the networks or of the ports, those of ports in the groups or in groups whose rules
+    name them (remote groups), and both in one round trip."""
+    port, psg, rule = models.Port, models.PortSecurityGroup, models.SecurityGroupRule
+    bound = port.binding_host_id != ""
+    of_ports = select(port.binding_host_id).where(bound, or_(
+        port.network_id.in_(bindparam("networks", expanding=True)), port.id.in_(bindparam("ports", expanding=True))))
+    groups: Any = bindparam("groups", expanding=True)
+    referring = select(rule.security_group_id).where(rule.remote_group_id.in_(groups))
+    of_groups = select(port.binding_host_id).join(psg, psg.port_id == port.id).where(
+        bound, or_(psg.security_group_id.in_(groups), psg.security_group_id.in_(referring)))
+    return of_ports.distinct(), of_groups.distinct(), union(of_ports, of_groups)
+
+
+_OF_PORTS, _OF_GROUPS, _BOTH = _hosts_statements()
 
 
 def _changes(target: Any) -> _Changes | None:

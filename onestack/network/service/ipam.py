@@ -20,10 +20,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, null, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from onestack.core.db import insert_unless_taken
 from onestack.network import models
 from onestack.network.errors import (
     AllocationOnAutoAddressSubnet,
@@ -33,6 +34,7 @@ from onestack.network.errors import (
     IpAddressAlreadyAllocated,
     IpAddressGenerationFailure,
     IpAddressGenerationFailureNoMatchingSubnet,
+    PortNotFound,
     SubnetNotFound,
 )
 from onestack.network.service import next_free
@@ -147,13 +149,16 @@ def subnets_of(s: Session, network_id: str) -> list[SubnetInfo]:
         return []
     ids = [r.id for r in rows]
     pools: dict[str, list[tuple[int, int]]] = {i: [] for i in ids}
-    p = models.AllocationPool
-    for subnet_id, first, last in s.execute(select(p.subnet_id, p.first_ip, p.last_ip).where(p.subnet_id.in_(ids))):
-        pools[subnet_id].append((int(ipaddress.ip_address(first)), int(ipaddress.ip_address(last))))
     types: dict[str, list[str]] = {i: [] for i in ids}
-    st = models.SubnetServiceType
-    for subnet_id, service_type in s.execute(select(st.subnet_id, st.service_type).where(st.subnet_id.in_(ids))):
-        types[subnet_id].append(service_type)
+    p, st = models.AllocationPool, models.SubnetServiceType
+    # Pools (first, last) and service types (type, NULL) in one round trip: a create runs this.
+    both: Any = union_all(select(p.subnet_id, p.first_ip, p.last_ip).where(p.subnet_id.in_(ids)),
+                     select(st.subnet_id, st.service_type, null()).where(st.subnet_id.in_(ids)))
+    for subnet_id, first, last in s.execute(both):
+        if last is None:
+            types[subnet_id].append(first)
+        else:
+            pools[subnet_id].append((int(ipaddress.ip_address(first)), int(ipaddress.ip_address(last))))
     return [SubnetInfo(r, sorted(pools[r.id]), sorted(types[r.id])) for r in rows]
 
 
@@ -248,11 +253,20 @@ def _sqlite(s: Session) -> bool:
 
 def _insert(s: Session, row: models.IPAllocation) -> bool:
     """Insert one allocation; False if another transaction holds that address."""
-    if _sqlite(s):
+    dialect = s.get_bind().dialect.name
+    if dialect == "sqlite":
         # One writer at a time: the caller's read of the allocations is current, so no conflict.
         s.add(row)
         s.flush()
         return True
+    if dialect == "postgresql":
+        try:
+            return insert_unless_taken(s, row, ("subnet_id", "ip_address"))
+        except IntegrityError as exc:
+            # Only a foreign key is left to fail: the subnet or the port went meanwhile.
+            if "subnet_id" in str(getattr(getattr(exc.orig, "diag", None), "constraint_name", "") or ""):
+                raise SubnetNotFound(row.subnet_id) from None
+            raise PortNotFound(row.port_id) from None
     try:
         with s.begin_nested():
             s.add(row)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from onestack.core.db import insert_unless_taken
 from onestack.network import models
 from onestack.network.errors import MacAddressInUse
 
@@ -51,9 +52,19 @@ def _sqlite(s: Session) -> bool:
 
 def insert_with_mac(s: Session, row: models.Port, base_mac: str, given: str | None) -> None:
     """Add the new port ``row`` with ``given`` or a random MAC. On a server database two writers
-    may pick one MAC at once: the (network, MAC) constraint stops the second inside a savepoint,
-    which then answers ``MacAddressInUse`` for a given MAC or tries another random one."""
-    _settle(s, row, base_mac, given, lambda: s.add(row))
+    may pick one MAC at once: the (network, MAC) constraint stops the second (on PostgreSQL an
+    INSERT ... ON CONFLICT DO NOTHING, elsewhere inside a savepoint), which then answers
+    ``MacAddressInUse`` for a given MAC or tries another random one."""
+    if s.get_bind().dialect.name != "postgresql":
+        _settle(s, row, base_mac, given, lambda: s.add(row))
+        return
+    for _ in range(ATTEMPTS):
+        row.mac_address = given if given is not None else random_mac(base_mac)
+        if insert_unless_taken(s, row, ("network_id", "mac_address")):
+            return
+        if given is not None:
+            raise MacAddressInUse(given, row.network_id)
+    raise MacAddressInUse(row.mac_address, row.network_id)
 
 
 def change_mac(s: Session, row: models.Port, base_mac: str, given: str | None) -> None:

@@ -26,7 +26,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from onestack.network import models
@@ -107,6 +107,11 @@ def find(s: Session, subnet_id: str, version: int, pools: Sequence[tuple[int, in
     return []
 
 
+# Which of a window of addresses are allocated: built once, a create runs it every time.
+_PROBE = select(A.ip_address).where(A.subnet_id == bindparam("subnet"),
+                                    A.ip_address.in_(bindparam("ips", expanding=True)))
+
+
 def _search(s: Session, subnet_id: str, version: int, pools: Sequence[tuple[int, int]], origin: int,
             skip: set[int], limit: int, cur: _Cursor, releases: int | None) -> list[int]:
     out: list[int] = []
@@ -118,8 +123,7 @@ def _search(s: Session, subnet_id: str, version: int, pools: Sequence[tuple[int,
         if not chunk:
             break
         texts = [_text(n, version) for n in chunk]
-        taken = {int(ipaddress.ip_address(t)) for t in s.scalars(
-            select(A.ip_address).where(A.subnet_id == subnet_id, A.ip_address.in_(texts)))}
+        taken = {int(ipaddress.ip_address(t)) for t in s.scalars(_PROBE, {"subnet": subnet_id, "ips": texts})}
         with _lock:
             for n in chunk:
                 if n in taken:

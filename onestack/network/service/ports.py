@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Select, exists, or_, select
 from sqlalchemy import delete as sql_delete
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from onestack.core.config import NetworkConfig
 from onestack.network import models
@@ -117,13 +117,24 @@ def get_row(s: Session, caller: Caller, port_id: str) -> models.Port:
     return row
 
 
+# The port's own network, apart from the networks of the visibility subquery; made once (an alias
+# made per call costs more CPU to adapt than the round trip it saves).
+_PORT_NETWORK = aliased(models.Network, name="port_network")
+
+
 def policy_target(s: Session, caller: Caller, port_id: str) -> dict[str, Any]:
     """What update/delete policies see of a port: its project and its network's."""
-    row = get_row(s, caller, port_id)
-    net = s.get(models.Network, row.network_id)
-    owner = net.project_id if net is not None else ""
-    return {"project_id": row.project_id, "tenant_id": row.project_id, "network:project_id": owner,
-            "network:tenant_id": owner, "device_owner": row.device_owner}
+    n = _PORT_NETWORK
+    # The port and its network's project in one round trip: every update and delete asks this.
+    stmt = (select(P.project_id, P.device_owner, n.project_id).select_from(P)
+            .outerjoin(n, n.id == P.network_id).where(P.id == port_id))
+    cond = visible(caller)
+    found = s.execute(stmt if cond is None else stmt.where(cond)).first()
+    if found is None:
+        raise PortNotFound(port_id)
+    project, device_owner, owner = found[0], found[1], found[2] or ""
+    return {"project_id": project, "tenant_id": project, "network:project_id": owner,
+            "network:tenant_id": owner, "device_owner": device_owner}
 
 
 # --- views --------------------------------------------------------------------------------------
