@@ -120,8 +120,9 @@ def drop_database(url: str) -> None:
         _log(f"could not drop {url}: {exc}")
 
 
-def start_onestack(tmp: Path, db_kind: str) -> Target:
-    """``onestack up`` on a free port, on a database of its own, without DevStack's networks."""
+def start_onestack(tmp: Path, db_kind: str, write_threads: int = 0) -> Target:
+    """``onestack up`` on a free port, on a database of its own, without DevStack's networks;
+    ``write_threads`` > 0 sets ``database.write_threads`` (else the default)."""
     db_url = create_database(db_kind)
     data_dir = tmp / "onestack"
     data_dir.mkdir(parents=True)
@@ -129,6 +130,8 @@ def start_onestack(tmp: Path, db_kind: str) -> Target:
     log = data_dir / "onestack-bench.log"
     env = {**os.environ, "ONESTACK_DATABASE__URL": db_url, "ONESTACK_NETWORK__BOOTSTRAP_NETWORKS": "false",
            "ONESTACK_IDENTITY__PASSWORD_HASH_ROUNDS": "4"}
+    if write_threads > 0:
+        env["ONESTACK_DATABASE__WRITE_THREADS"] = str(write_threads)
     password = secrets.token_hex(12)
     cmd = [sys.executable, "-m", "onestack", "up", "--data-dir", str(data_dir), "--host", "127.0.0.1",
            "--port", str(port), "--admin-password", password]
@@ -165,7 +168,8 @@ def start_onestack(tmp: Path, db_kind: str) -> Target:
         stop()
         raise
     return Target("onestack", f"{base}/networking", {"X-Auth-Token": token}, [proc.pid], stop,
-                  note=f"onestack {_onestack_version()}, one process, {db_kind}")
+                  note=f"onestack {_onestack_version()}, one process, {db_kind}"
+                       + (f", {write_threads} write threads" if write_threads > 0 else ""))
 
 
 def _onestack_version() -> str:
@@ -506,6 +510,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--onestack-db", choices=("postgresql", "mariadb"), default="postgresql",
                    help="onestack's database on the local server (Neutron always uses MariaDB: its "
                         "migrations are MySQL-only)")
+    p.add_argument("--write-threads", type=int, default=0,
+                   help="onestack's database.write_threads (default: the server's default, 1)")
     p.add_argument("--clients", type=int, default=8, help="concurrent clients of the second row of each")
     p.add_argument("--duration", type=float, default=8.0, help="seconds per row")
     p.add_argument("--max-requests", type=int, default=50000, help="request cap per row")
@@ -524,7 +530,7 @@ def _run_all(args: argparse.Namespace, tmp: Path) -> list[tuple[Target, Measured
     results: list[tuple[Target, Measured]] = []
     resource = "ports"
     if not args.neutron_only:
-        target = start_onestack(tmp, args.onestack_db)
+        target = start_onestack(tmp, args.onestack_db, args.write_threads)
         try:
             if not asyncio.run(_has_ports(target)):
                 resource = target.resource = "networks"

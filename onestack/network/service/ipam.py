@@ -4,8 +4,9 @@ An address is one ``network_ip_allocations`` row; its primary key (subnet, addre
 two ports from holding one address, whatever the database and however many writers. The next
 free address is found by probing the allocations one window of candidates at a time from a
 per-process cursor (next_free.py), never by reading them all; a writer that loses the race for it
-(another transaction committed it first) gets the primary-key conflict inside a savepoint and
-tries another. On SQLite writers are serialised, so what a writer reads is what it can insert.
+(another transaction committed it first) gets the primary-key conflict — on PostgreSQL an
+INSERT ... ON CONFLICT DO NOTHING that inserts nothing, elsewhere inside a savepoint — and tries
+another. On SQLite writers are serialised, so what a writer reads is what it can insert.
 
 IPv6 SLAAC and DHCPv6-stateless subnets give every (non-router) port on the network an EUI-64
 address computed from its MAC; nothing chooses it.
