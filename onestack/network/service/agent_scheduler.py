@@ -18,6 +18,7 @@ rescheduling then. A deleted agent's rows go with it, and the pass places its wo
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Iterable
 from datetime import timedelta
@@ -28,7 +29,10 @@ from sqlalchemy.orm import Session
 
 from onestack.core.config import NetworkConfig
 from onestack.network import models
+from onestack.network.errors import IpAddressGenerationFailure
 from onestack.network.service.common import now
+
+log = logging.getLogger("onestack.network.agent_scheduler")
 
 DHCP_AGENT_TYPE = "DHCP agent"
 L3_AGENT_TYPE = "L3 agent"
@@ -170,6 +174,22 @@ def needs_reschedule(s: Session, config: NetworkConfig) -> bool:
                 or _l3_work(s, serving(s, L3_AGENT_TYPE, down)))
 
 
+def _move_network(s: Session, network_id: str, config: NetworkConfig, alive: list[models.Agent], ids: set[str],
+                  load: Counter[str]) -> bool:
+    """Drop the network's bindings on agents not serving, then top it up (a manual one only if it
+    lost one). Returns whether anything changed."""
+    moved = False
+    for row in s.scalars(select(DB).where(DB.network_id == network_id)):
+        if row.agent_id not in ids:
+            load[row.agent_id] -= 1
+            s.delete(row)
+            moved = True
+    s.flush()
+    if moved or s.get(models.NetworkDhcpManual, network_id) is None:
+        moved = schedule_network(s, network_id, config, alive, load) or moved
+    return moved
+
+
 def reschedule(s: Session, config: NetworkConfig) -> tuple[list[str], list[str]]:
     """Move bindings off agents that stopped serving and place what is unplaced (see the module
     docstring); each network and router under its row lock, re-read there, so concurrent passes
@@ -184,18 +204,14 @@ def reschedule(s: Session, config: NetworkConfig) -> tuple[list[str], list[str]]
     for network_id in sorted(_dhcp_work(s, config, alive)):
         if not _lock(s, models.Network, network_id):
             continue
-        moved = False
-        for row in s.scalars(select(DB).where(DB.network_id == network_id)):
-            if row.agent_id not in ids:
-                load[row.agent_id] -= 1
-                s.delete(row)
-                moved = True
-        s.flush()
-        if moved or s.get(models.NetworkDhcpManual, network_id) is None:
-            moved = schedule_network(s, network_id, config, alive, load) or moved
-        if moved:
-            dhcp_ports.sync_network(s, network_id, config)
-            networks.append(network_id)
+        try:
+            with s.begin_nested():  # one network's failure (a full subnet) leaves the others' done
+                if _move_network(s, network_id, config, alive, ids, load):
+                    dhcp_ports.sync_network(s, network_id, config)
+                    networks.append(network_id)
+        except IpAddressGenerationFailure:
+            log.warning("network %s: no address for its DHCP port, not rescheduled", network_id)
+            load = _load(s, DHCP_AGENT_TYPE)
     l3_alive = serving(s, L3_AGENT_TYPE, down)
     l3_ids = {a.id for a in l3_alive}
     l3_load = _load(s, L3_AGENT_TYPE)

@@ -20,6 +20,7 @@ and reports it ACTIVE like any port bound to it.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections import defaultdict
 from typing import Any
@@ -29,8 +30,11 @@ from sqlalchemy.orm import Session
 
 from onestack.core.config import NetworkConfig
 from onestack.network import models
+from onestack.network.errors import IpAddressGenerationFailure
 from onestack.network.service import agent_scheduler, ipam, ports
 from onestack.network.service.common import Caller
+
+log = logging.getLogger("onestack.network.dhcp_ports")
 
 OWNER = "network:dhcp"
 RESERVED = "reserved_dhcp_port"  # Neutron's DEVICE_ID_RESERVED_DHCP_PORT
@@ -114,9 +118,18 @@ def sync_network(s: Session, network_id: str, config: NetworkConfig, reschedule:
     for host, keep in pairs:
         bound_host, dev = (host, device_id(host, network_id)) if host else ("", RESERVED)
         if keep is None:
-            ports.create(s, INTERNAL, net.project_id, {
-                "network_id": network_id, "device_owner": OWNER, "device_id": dev, "binding:host_id": bound_host,
-                "fixed_ips": [{"subnet_id": x.id} for x in subnets if not _auto(x)]}, config)
+            try:
+                # A second agent's port may find the subnet full: that agent goes without (its
+                # pass tries again), the subnet change and the other agents' ports stand.
+                with s.begin_nested():
+                    ports.create(s, INTERNAL, net.project_id, {
+                        "network_id": network_id, "device_owner": OWNER, "device_id": dev,
+                        "binding:host_id": bound_host,
+                        "fixed_ips": [{"subnet_id": x.id} for x in subnets if not _auto(x)]}, config)
+            except IpAddressGenerationFailure:
+                if not host or len(pairs) == 1:
+                    raise  # the network's only DHCP port: as before, the subnet change fails
+                log.warning("no address for the DHCP port of network %s on %s", network_id, host)
             continue
         held = s.execute(select(a.subnet_id, a.ip_address).where(a.port_id == keep.id)).all()
         attrs: dict[str, Any] = {}
@@ -169,7 +182,12 @@ def sync_host(s: Session, host: str, network_ids: list[str], config: NetworkConf
     del host  # every agent of the network is synced: the ports are the network's
     done = []
     for net_id in network_ids:
-        if s.get(models.Network, net_id) is not None:
-            sync_network(s, net_id, config)
+        if s.get(models.Network, net_id) is None:
+            continue
+        try:
+            with s.begin_nested():  # a full subnet keeps one network's port from being made, not the rest
+                sync_network(s, net_id, config)
             done.append(net_id)
+        except IpAddressGenerationFailure:
+            log.warning("network %s: no address for its DHCP port", net_id)
     return done

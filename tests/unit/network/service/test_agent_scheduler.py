@@ -183,3 +183,16 @@ def test_the_last_agent_removed_leaves_a_reserved_port_and_a_deleted_agent_is_re
     assert len(_hosts_of(s, net)) == 1 and _hosts_of(s, net) != [host]
     (moved,) = _dhcp_ports(s, net)
     assert moved.id == port.id
+
+
+def test_an_agent_short_of_an_address_goes_without_a_port(s: Session) -> None:
+    two = dataclasses.replace(CONFIG, dhcp_agents_per_network=2)
+    _up(s, "host-a", "host-b")
+    net = _network(s, "10.6.0.0/30", two)  # one address in the pool: the first agent's port takes it
+    assert _hosts_of(s, net) == ["host-a", "host-b"]
+    (port,) = _dhcp_ports(s, net)
+    short = next(h for h in ("host-a", "host-b") if h != port.binding_host_id)
+    stale = dhcp_ports.stale_networks(s, short, CONFIG.agent_down_time, CONFIG.max_fixed_ips_per_port)
+    assert stale == [net]
+    dhcp_ports.sync_host(s, short, stale, two)  # logged, not raised: the pass goes on
+    assert [p.id for p in _dhcp_ports(s, net)] == [port.id]
