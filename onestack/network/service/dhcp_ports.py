@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from contextlib import nullcontext
 from collections import defaultdict
 from typing import Any
 
@@ -113,34 +114,39 @@ def sync_network(s: Session, network_id: str, config: NetworkConfig, reschedule:
         ports.delete(s, INTERNAL, row.id, internal=True)
     net = s.get(models.Network, network_id)
     assert net is not None
-    wanted_ids = [x.id for x in subnets]
+    for i, (host, keep) in enumerate(pairs):
+        try:
+            # Another agent's port may find a subnet full: that agent goes without (its pass tries
+            # again); the first port, as with one agent, fails the subnet change.
+            with s.begin_nested() if len(pairs) > 1 else nullcontext():
+                _sync_port(s, net, host, keep, subnets, config)
+        except IpAddressGenerationFailure:
+            if i == 0:
+                raise
+            log.warning("no address for the DHCP port of network %s on %s", network_id, host)
+
+
+def _sync_port(s: Session, net: models.Network, host: str, keep: models.Port | None, subnets: list[models.Subnet],
+               config: NetworkConfig) -> None:
+    """Make or fix ``host``'s DHCP port of ``net`` (``host`` empty: the reserved one)."""
+    bound_host, dev = (host, device_id(host, net.id)) if host else ("", RESERVED)
+    if keep is None:
+        ports.create(s, INTERNAL, net.project_id, {
+            "network_id": net.id, "device_owner": OWNER, "device_id": dev, "binding:host_id": bound_host,
+            "fixed_ips": [{"subnet_id": x.id} for x in subnets if not _auto(x)]}, config)
+        return
     a = models.IPAllocation
-    for host, keep in pairs:
-        bound_host, dev = (host, device_id(host, network_id)) if host else ("", RESERVED)
-        if keep is None:
-            try:
-                # A second agent's port may find the subnet full: that agent goes without (its
-                # pass tries again), the subnet change and the other agents' ports stand.
-                with s.begin_nested():
-                    ports.create(s, INTERNAL, net.project_id, {
-                        "network_id": network_id, "device_owner": OWNER, "device_id": dev,
-                        "binding:host_id": bound_host,
-                        "fixed_ips": [{"subnet_id": x.id} for x in subnets if not _auto(x)]}, config)
-            except IpAddressGenerationFailure:
-                if not host or len(pairs) == 1:
-                    raise  # the network's only DHCP port: as before, the subnet change fails
-                log.warning("no address for the DHCP port of network %s on %s", network_id, host)
-            continue
-        held = s.execute(select(a.subnet_id, a.ip_address).where(a.port_id == keep.id)).all()
-        attrs: dict[str, Any] = {}
-        if sorted({sid for sid, _ in held}) != sorted(wanted_ids):
-            kept = [{"subnet_id": sid, "ip_address": ip} for sid, ip in held if sid in wanted_ids]
-            have = {sid for sid, _ in held}
-            attrs["fixed_ips"] = kept + [{"subnet_id": x.id} for x in subnets if x.id not in have and not _auto(x)]
-        if (keep.binding_host_id, keep.device_id) != (bound_host, dev):
-            attrs.update({"binding:host_id": bound_host, "device_id": dev})
-        if attrs:
-            ports.update(s, INTERNAL, keep.id, attrs, config)
+    wanted_ids = [x.id for x in subnets]
+    held = s.execute(select(a.subnet_id, a.ip_address).where(a.port_id == keep.id)).all()
+    attrs: dict[str, Any] = {}
+    if sorted({sid for sid, _ in held}) != sorted(wanted_ids):
+        kept = [{"subnet_id": sid, "ip_address": ip} for sid, ip in held if sid in wanted_ids]
+        have = {sid for sid, _ in held}
+        attrs["fixed_ips"] = kept + [{"subnet_id": x.id} for x in subnets if x.id not in have and not _auto(x)]
+    if (keep.binding_host_id, keep.device_id) != (bound_host, dev):
+        attrs.update({"binding:host_id": bound_host, "device_id": dev})
+    if attrs:
+        ports.update(s, INTERNAL, keep.id, attrs, config)
 
 
 def _auto(subnet: models.Subnet) -> bool:

@@ -196,3 +196,9 @@ def test_an_agent_short_of_an_address_goes_without_a_port(s: Session) -> None:
     assert stale == [net]
     dhcp_ports.sync_host(s, short, stale, two)  # logged, not raised: the pass goes on
     assert [p.id for p in _dhcp_ports(s, net)] == [port.id]
+    # A second subnet with one address: the first agent's port gets it, the other's stays as it was.
+    net2 = _network(s, "10.6.1.0/28", two)
+    subnets.create(s, ADMIN, "p1", {"network_id": net2, "ip_version": 4, "cidr": "10.6.2.0/30"}, two)
+    counts = sorted(len(list(s.scalars(select(models.IPAllocation).where(models.IPAllocation.port_id == p.id))))
+                    for p in _dhcp_ports(s, net2))
+    assert counts == [1, 2]
