@@ -37,6 +37,10 @@ log = logging.getLogger("onestack.network.agent_scheduler")
 DHCP_AGENT_TYPE = "DHCP agent"
 L3_AGENT_TYPE = "L3 agent"
 AG = models.Agent
+# Networks one pass moves (each a DHCP port re-bound): a big failover is spread over several
+# passes, so no write holds the locks or the agent's call for long; each write nudges the agents
+# whose ports moved, so the next passes follow at once.
+BATCH = 50
 DB = models.NetworkDhcpBinding
 LB = models.RouterL3Binding
 
@@ -192,8 +196,9 @@ def _move_network(s: Session, network_id: str, config: NetworkConfig, alive: lis
 
 def reschedule(s: Session, config: NetworkConfig) -> tuple[list[str], list[str]]:
     """Move bindings off agents that stopped serving and place what is unplaced (see the module
-    docstring); each network and router under its row lock, re-read there, so concurrent passes
-    and admin calls never place one twice. Returns the (networks, routers) it changed."""
+    docstring), ``BATCH`` networks at most; each network and router under its row lock, re-read
+    there, so concurrent passes and admin calls never place one twice. Returns the (networks,
+    routers) it changed."""
     from onestack.network.service import dhcp_ports
 
     down = config.agent_down_time
@@ -201,7 +206,7 @@ def reschedule(s: Session, config: NetworkConfig) -> tuple[list[str], list[str]]
     ids = {a.id for a in alive}
     load = _load(s, DHCP_AGENT_TYPE)
     networks = []
-    for network_id in sorted(_dhcp_work(s, config, alive)):
+    for network_id in sorted(_dhcp_work(s, config, alive))[:BATCH]:
         if not _lock(s, models.Network, network_id):
             continue
         try:
@@ -216,7 +221,7 @@ def reschedule(s: Session, config: NetworkConfig) -> tuple[list[str], list[str]]
     l3_ids = {a.id for a in l3_alive}
     l3_load = _load(s, L3_AGENT_TYPE)
     routers = []
-    for router_id in sorted(_l3_work(s, l3_alive)):
+    for router_id in sorted(_l3_work(s, l3_alive))[:BATCH * 10]:  # a row each, no ports
         if not _lock(s, models.Router, router_id):
             continue
         placed = s.get(LB, router_id)

@@ -8,6 +8,7 @@ import dataclasses
 from collections import Counter
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -202,3 +203,17 @@ def test_an_agent_short_of_an_address_goes_without_a_port(s: Session) -> None:
     counts = sorted(len(list(s.scalars(select(models.IPAllocation).where(models.IPAllocation.port_id == p.id))))
                     for p in _dhcp_ports(s, net2))
     assert counts == [1, 2]
+
+
+def test_a_big_failover_is_spread_over_several_writes(s: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    _up(s, "host-a", "host-b")
+    nets = [_network(s, f"10.7.{i}.0/28") for i in range(4)]
+    on_b = sorted(n for n in nets if _hosts_of(s, n) == ["host-b"])
+    assert len(on_b) == 2
+    monkeypatch.setattr(sched, "BATCH", 1)
+    _kill(s, "host-b")
+    assert sched.reschedule(s, CONFIG)[0] == on_b[:1]
+    assert sched.needs_reschedule(s, CONFIG)
+    assert sched.reschedule(s, CONFIG)[0] == on_b[1:]
+    assert not sched.needs_reschedule(s, CONFIG)
+    assert all(_hosts_of(s, n) == ["host-a"] for n in nets)
