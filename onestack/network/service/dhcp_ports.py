@@ -168,15 +168,22 @@ def stale_networks(s: Session, host: str, down_time: float, config_max: int) -> 
     net_ids = sorted(mine)
     if not net_ids:
         return sorted(stale)
-    subnets = {n: rows[:config_max] for n, rows in _dhcp_subnets(s, net_ids).items()}
-    found = _ports_of(s, net_ids)
-    held = _held(s, [r.id for rows in found.values() for r in rows])
-    dev = {n: device_id(host, n) for n in net_ids}
+    # Columns only (this read is in every pass of every DHCP agent).
+    want: dict[str, list[str]] = defaultdict(list)
+    for net_id, sub_id in s.execute(select(sub.network_id, sub.id).where(
+            sub.network_id.in_(net_ids), sub.enable_dhcp.is_(True)).order_by(sub.created_at, sub.id)):
+        if len(want[net_id]) < config_max:
+            want[net_id].append(sub_id)
+    found: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    for net_id, port_id, dev, bound in s.execute(select(p.network_id, p.id, p.device_id, p.binding_host_id).where(
+            p.network_id.in_(net_ids), p.device_owner == OWNER)):
+        found[net_id].append((port_id, dev, bound))
+    held = _held(s, [port_id for rows in found.values() for port_id, _, _ in rows])
     for net_id in net_ids:
-        want = {x.id for x in subnets.get(net_id, [])}
-        rows = [r for r in found.get(net_id, []) if r.device_id == dev[net_id]]
-        ok = (not want and not found.get(net_id)) or (
-            want and len(rows) == 1 and rows[0].binding_host_id == host and held.get(rows[0].id, set()) == want)
+        wanted = set(want.get(net_id, []))
+        mine_here = [r for r in found.get(net_id, []) if r[1] == device_id(host, net_id)]
+        ok = (not wanted and not found.get(net_id)) or (
+            wanted and len(mine_here) == 1 and mine_here[0][2] == host and held.get(mine_here[0][0], set()) == wanted)
         if not ok:
             stale.add(net_id)
     return sorted(stale)
