@@ -5,7 +5,9 @@ level-triggered pass, several DHCP agents (and ports) per network, and an admin'
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -217,3 +219,36 @@ def test_a_big_failover_is_spread_over_several_writes(s: Session, monkeypatch: p
     assert sched.reschedule(s, CONFIG)[0] == on_b[1:]
     assert not sched.needs_reschedule(s, CONFIG)
     assert all(_hosts_of(s, n) == ["host-a"] for n in nets)
+
+
+def test_concurrent_passes_on_postgresql_place_each_network_once() -> None:
+    """Two agents' passes at once over the same dead host's networks: each network's row lock makes
+    the second re-read and find nothing to do (no second binding, no key conflict)."""
+    from onestack.core.db import Database, create_db_engine
+    from tests.databases import postgres_database
+
+    urls = postgres_database()
+    db = Database(create_db_engine(next(urls)))
+    try:
+        models.Base.metadata.create_all(db.engine)
+        db.run_sync(lambda s: _up(s, "host-a", "host-b", "host-c"))
+        nets = db.run_sync(lambda s: [_network(s, f"10.8.{i}.0/28") for i in range(12)])
+        db.run_sync(lambda s: _kill(s, "host-c"))
+        assert db.run_sync(lambda s: sched.needs_reschedule(s, CONFIG), write=False)
+        barrier = threading.Barrier(2)
+
+        def one_pass() -> list[str]:
+            barrier.wait()
+            return db.run_sync(lambda s: sched.reschedule(s, CONFIG))[0]
+
+        with ThreadPoolExecutor(2) as pool:
+            moved = [f.result() for f in [pool.submit(one_pass) for _ in range(2)]]
+        assert sorted(moved[0] + moved[1]) == sorted(set(moved[0]) | set(moved[1]))  # none moved twice
+        assert len(moved[0] + moved[1]) == 4  # host-c's share of 12 over three hosts
+        for n in nets:
+            hosts = db.run_sync(lambda s, n=n: _hosts_of(s, n), write=False)
+            found = db.run_sync(lambda s, n=n: [p.binding_host_id for p in _dhcp_ports(s, n)], write=False)
+            assert len(hosts) == 1 and hosts != ["host-c"] and found == hosts
+    finally:
+        db.dispose()
+        urls.close()
