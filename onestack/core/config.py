@@ -286,6 +286,8 @@ class NetworkConfig:
     max_fixed_ips_per_port: int = 5
     # Seconds an agent may miss its heartbeat before it is shown down (Neutron's agent_down_time).
     agent_down_time: int = 75
+    # DHCP agents each network with a DHCP subnet gets (Neutron's dhcp_agents_per_network); an admin may add more.
+    dhcp_agents_per_network: int = 1
     # Seconds between a network agent's heartbeats (Neutron's report_interval).
     report_interval: float = 30.0
     # Seconds between a network agent's periodic reconcile passes (a nudge from the server comes sooner).
