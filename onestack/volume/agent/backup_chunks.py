@@ -4,10 +4,10 @@ A chunk (32 MiB) is handled in pieces of ``PIECE`` bytes: each is read into a sm
 buffer, zero-checked, fed to the hash and written, while it is still in the CPU's cache (a whole
 chunk in one buffer goes through memory three times: read, hash, write; ``cp`` uses 128 KiB).
 Zero pieces are neither written (the file stays sparse there) nor hashed until data follows, so
-a chunk of zeroes costs only its read. Chunks go to a pool of one thread a core: hashlib and
-file I/O release the GIL, so chunks hash on every core at once.
+a chunk of zeroes costs only its read. Chunks go to a pool of one thread a core (2-4): hashlib,
+blake3 and file I/O release the GIL, so chunks hash on every core at once.
 
-Digests: blake3 where the ``blake3`` package is installed (a 256-bit cryptographic hash, 4-6x
+Digests: blake3 where the ``blake3`` package is installed (a 256-bit cryptographic hash, 3-6x
 cheaper than sha256 a core), else sha256. A manifest's ``hash`` names its algorithm; one
 without it predates blake3 and is sha256.
 """
