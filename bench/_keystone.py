@@ -12,78 +12,21 @@ from __future__ import annotations
 import getpass
 import grp
 import os
-import shutil
 import socket
 import subprocess
-import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from _reference import ensure_memcached, free_port, run, start_memcached, stop_all, wait_http
+from _reference import ensure_venv as ensure_venv_of
+
 KEYSTONE_SERIES = "30"
-INSTALL_TIMEOUT = 1800  # uWSGI compiles from source: minutes on two cores
 WORKERS = 2
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _log(msg: str) -> None:
-    print(f"bench: {msg}", file=sys.stderr, flush=True)
-
-
-def _run(cmd: list[str], **kwargs: object) -> None:
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, **kwargs)  # type: ignore[call-overload]
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-2000:]}{proc.stderr[-4000:]}")
-
-
 def ensure_venv(venv: Path) -> str:
-    """Keystone 30.x (or the newest release, if there is no 30.x) plus uWSGI and pymemcache in ``venv``.
-
-    Returns the Keystone version installed. A marker file makes later runs skip the install.
-    """
-    marker = venv / ".onestack-bench-installed"
-    if marker.exists():
-        return marker.read_text().strip()
-    _log(f"installing Keystone into {venv} (uWSGI compiles; this takes a few minutes, once)")
-    if not (venv / "bin" / "python").exists():
-        _run([sys.executable, "-m", "venv", str(venv)])
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    try:
-        _run([*pip, f"keystone=={KEYSTONE_SERIES}.*", "uwsgi", "pymemcache"], timeout=INSTALL_TIMEOUT)
-    except RuntimeError as exc:
-        if "satisfies the requirement keystone" not in str(exc):
-            raise  # some other failure (e.g. uWSGI did not compile): say so, do not paper over it
-        _log(f"no Keystone {KEYSTONE_SERIES}.x on the index; installing the newest release instead")
-        _run([*pip, "keystone", "uwsgi", "pymemcache"], timeout=INSTALL_TIMEOUT)
-    out = subprocess.run([str(venv / "bin" / "python"), "-c",
-                          "import importlib.metadata as m; print(m.version('keystone'))"],
-                         capture_output=True, text=True, check=True)
-    version = out.stdout.strip()
-    marker.write_text(version + "\n")
-    return version
-
-
-def ensure_memcached() -> str:
-    """The memcached binary; installs Debian's package when missing and we are root."""
-    found = shutil.which("memcached")
-    if found:
-        return found
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        raise RuntimeError("memcached is not installed; install it (apt-get install memcached) and retry")
-    _log("installing memcached with apt-get")
-    _run(["apt-get", "update", "-qq"], timeout=600)
-    _run(["apt-get", "install", "-y", "-qq", "memcached"], timeout=600,
-         env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
-    found = shutil.which("memcached")
-    if not found:
-        raise RuntimeError("memcached still missing after apt-get install")
-    return found
+    """Keystone 30.x (or the newest release, if there is no 30.x) plus uWSGI and pymemcache in ``venv``."""
+    return ensure_venv_of(venv, "keystone", series=KEYSTONE_SERIES, extras=("uwsgi", "pymemcache"))
 
 
 CONFIG_TEMPLATE = """\
@@ -131,36 +74,7 @@ class Keystone:
     memcached_port: int = 0
 
     def stop(self) -> None:
-        for proc in reversed(self.procs):
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-
-
-def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, deadline_s: float = 90.0) -> None:
-    import urllib.error
-    import urllib.request
-
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            text = log.read_text()[-3000:] if log.exists() else ""
-            raise RuntimeError(f"Keystone exited with {proc.returncode}; see {log}:\n{text}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status < 500:
-                    return
-        except urllib.error.HTTPError as exc:
-            if exc.code < 500:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)  # polling a starting server; there is no event to wait on
-    raise RuntimeError(f"Keystone did not answer at {url} within {deadline_s:.0f}s; see {log}")
+        stop_all(self.procs, 15)
 
 
 def start(venv: Path, workdir: Path, *, rounds: int, admin_password: str) -> Keystone:
@@ -170,20 +84,17 @@ def start(venv: Path, workdir: Path, *, rounds: int, admin_password: str) -> Key
     workdir.mkdir(parents=True, exist_ok=True)
     mc_port, port = free_port(), free_port()
     procs: list[subprocess.Popen[bytes]] = []
-    mc_cmd = [memcached, "-l", "127.0.0.1", "-p", str(mc_port), "-U", "0", "-m", "64"]
-    if os.geteuid() == 0:
-        mc_cmd += ["-u", "nobody"]  # memcached refuses to run as root
-    procs.append(subprocess.Popen(mc_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    procs.append(start_memcached(memcached, mc_port))
     conf = workdir / "keystone.conf"
     conf.write_text(CONFIG_TEMPLATE.format(workdir=workdir, rounds=rounds, memcached_port=mc_port))
     manage = [str(venv / "bin" / "keystone-manage"), "--config-file", str(conf)]
     user, group = getpass.getuser(), grp.getgrgid(os.getegid()).gr_name
     url = f"http://127.0.0.1:{port}"
     try:
-        _run([*manage, "db_sync"], timeout=600)
-        _run([*manage, "fernet_setup", "--keystone-user", user, "--keystone-group", group])
-        _run([*manage, "credential_setup", "--keystone-user", user, "--keystone-group", group])
-        _run([*manage, "bootstrap", "--bootstrap-password", admin_password,
+        run([*manage, "db_sync"], timeout=600)
+        run([*manage, "fernet_setup", "--keystone-user", user, "--keystone-group", group])
+        run([*manage, "credential_setup", "--keystone-user", user, "--keystone-group", group])
+        run([*manage, "bootstrap", "--bootstrap-password", admin_password,
               "--bootstrap-admin-url", f"{url}/v3", "--bootstrap-internal-url", f"{url}/v3",
               "--bootstrap-public-url", f"{url}/v3", "--bootstrap-region-id", "RegionOne"], timeout=300)
         log = workdir / "uwsgi.log"
@@ -195,7 +106,7 @@ def start(venv: Path, workdir: Path, *, rounds: int, admin_password: str) -> Key
             "--thunder-lock", "--buffer-size", "65535", "--die-on-term", "--logto", str(log),
         ]
         procs.append(subprocess.Popen(uwsgi, stdin=subprocess.DEVNULL, start_new_session=True))
-        _wait_http(f"{url}/v3", procs[-1], log)
+        wait_http(f"{url}/v3", procs[-1], log, what="Keystone", deadline_s=90)
     except BaseException:
         Keystone(url, version, admin_password, 0, procs).stop()
         raise

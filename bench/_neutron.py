@@ -21,15 +21,13 @@ from __future__ import annotations
 import os
 import secrets
 import subprocess
-import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from _keystone import _log, _run, free_port
+from _reference import ensure_venv as ensure_venv_of
+from _reference import free_port, note, run, stop_all, wait_http
 
 NEUTRON_SERIES = "29"
-INSTALL_TIMEOUT = 1800  # uWSGI compiles from source: minutes on two cores
 WORKERS = 2
 # The local MariaDB as DevStack configures it (root, no password on 127.0.0.1).
 MYSQL_HOST = os.environ.get("ONESTACK_BENCH_MYSQL_HOST", "127.0.0.1")
@@ -38,30 +36,8 @@ RABBIT_URL = os.environ.get("ONESTACK_BENCH_RABBIT_URL", "rabbit://guest:guest@1
 
 
 def ensure_venv(venv: Path) -> str:
-    """Neutron 29.x (or the newest release, if there is no 29.x), uWSGI and PyMySQL in ``venv``.
-
-    Returns the Neutron version installed. A marker file makes later runs skip the install.
-    """
-    marker = venv / ".onestack-bench-installed"
-    if marker.exists():
-        return marker.read_text().strip()
-    _log(f"installing Neutron into {venv} (uWSGI compiles; this takes a few minutes, once)")
-    if not (venv / "bin" / "python").exists():
-        _run([sys.executable, "-m", "venv", str(venv)])
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    try:
-        _run([*pip, f"neutron=={NEUTRON_SERIES}.*", "uwsgi", "pymysql"], timeout=INSTALL_TIMEOUT)
-    except RuntimeError as exc:
-        if "satisfies the requirement neutron" not in str(exc):
-            raise
-        _log(f"no Neutron {NEUTRON_SERIES}.x on the index; installing the newest release instead")
-        _run([*pip, "neutron", "uwsgi", "pymysql"], timeout=INSTALL_TIMEOUT)
-    out = subprocess.run([str(venv / "bin" / "python"), "-c",
-                          "import importlib.metadata as m; print(m.version('neutron'))"],
-                         capture_output=True, text=True, check=True)
-    version = out.stdout.strip()
-    marker.write_text(version + "\n")
-    return version
+    """Neutron 29.x (or the newest release, if there is no 29.x), uWSGI and PyMySQL in ``venv``."""
+    return ensure_venv_of(venv, "neutron", series=NEUTRON_SERIES, extras=("uwsgi", "pymysql"))
 
 
 NEUTRON_CONF = """\
@@ -119,7 +95,7 @@ enable_security_group = true
 
 def _mysql(sql: str) -> None:
     """One statement on the local MariaDB as its admin (the ``mariadb`` client, as DevStack uses)."""
-    _run(["mariadb", "-h", MYSQL_HOST, "-u", MYSQL_USER, "-e", sql], timeout=120)
+    run(["mariadb", "-h", MYSQL_HOST, "-u", MYSQL_USER, "-e", sql], timeout=120)
 
 
 def create_database(prefix: str) -> str:
@@ -134,7 +110,7 @@ def drop_database(url: str) -> None:
     try:
         _mysql(f"DROP DATABASE IF EXISTS `{name}`")
     except RuntimeError as exc:
-        _log(f"could not drop {url}: {exc}")
+        note(f"could not drop {url}: {exc}")
 
 
 @dataclass
@@ -149,40 +125,9 @@ class Neutron:
     workdir: Path = Path()
 
     def stop(self) -> None:
-        for proc in reversed(self.procs):
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+        stop_all(self.procs, 20)
         if self.db_url:
             drop_database(self.db_url)
-
-
-def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, deadline_s: float = 180.0) -> None:
-    import urllib.error
-    import urllib.request
-
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        app_log = log.parent / "neutron.log"
-        if proc.poll() is not None or (app_log.exists() and "CRITICAL neutron" in app_log.read_text()):
-            text = app_log.read_text()[-3000:] if app_log.exists() else ""
-            proc.terminate()
-            raise RuntimeError(f"Neutron did not start; see {log} and {app_log}:\n{text}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as resp:
-                if resp.status < 500:
-                    return
-        except urllib.error.HTTPError as exc:
-            if exc.code < 500:
-                return
-        except OSError:
-            pass
-        time.sleep(0.5)  # polling a starting server; there is no event to wait on
-    raise RuntimeError(f"Neutron did not answer at {url} within {deadline_s:.0f}s; see {log}")
 
 
 def start(venv: Path, workdir: Path) -> Neutron:
@@ -200,8 +145,8 @@ def start(venv: Path, workdir: Path) -> Neutron:
             rabbit=RABBIT_URL, workdir=workdir, workers=WORKERS, venv=venv,
             db_url=db_url))
         ml2_conf.write_text(ML2_CONF)
-        _log("migrating Neutron's database (neutron-db-manage upgrade heads)")
-        _run([str(venv / "bin" / "neutron-db-manage"), "--config-file", str(neutron_conf),
+        note("migrating Neutron's database (neutron-db-manage upgrade heads)")
+        run([str(venv / "bin" / "neutron-db-manage"), "--config-file", str(neutron_conf),
               "--config-file", str(ml2_conf), "upgrade", "heads"], timeout=900)
         log = workdir / "uwsgi.log"
         uwsgi = [
@@ -214,7 +159,8 @@ def start(venv: Path, workdir: Path) -> Neutron:
             "--die-on-term", "--logto", str(log),
         ]
         procs.append(subprocess.Popen(uwsgi, stdin=subprocess.DEVNULL, start_new_session=True))
-        _wait_http(f"{url}/v2.0/networks", procs[-1], log)
+        wait_http(f"{url}/v2.0/networks", procs[-1], log, what="Neutron", deadline_s=180, interval=0.5,
+                  request_timeout=5, app_log=workdir / "neutron.log", fatal="CRITICAL neutron")
     except BaseException:
         Neutron(url, version, 0, db_url, procs).stop()
         raise

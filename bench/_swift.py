@@ -14,58 +14,24 @@ Nothing listens beyond 127.0.0.1.
 from __future__ import annotations
 
 import getpass
-import os
-import socket
 import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from _keystone import ensure_memcached
+from _reference import ensure_memcached, free_port, run, start_memcached, stop_all, wait_http
+from _reference import ensure_venv as ensure_venv_of
 
-INSTALL_TIMEOUT = 1800
 PART_POWER = 10
 USER, KEY = "bench:tester", "testing"
 SERVERS = ("account", "container", "object")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _log(msg: str) -> None:
-    print(f"bench: {msg}", file=sys.stderr, flush=True)
-
-
-def _run(cmd: list[str], **kwargs: object) -> str:
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, **kwargs)  # type: ignore[call-overload]
-    if proc.returncode not in (0, 1):  # swift-ring-builder answers 1 for "done, with warnings"
-        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-2000:]}{proc.stderr[-4000:]}")
-    return str(proc.stdout)
+RING_BUILDER_OK = (0, 1)  # swift-ring-builder answers 1 for "done, with warnings"
 
 
 def ensure_venv(venv: Path) -> str:
-    """The newest Swift from PyPI in ``venv``; returns its version. A marker skips later installs."""
-    marker = venv / ".onestack-bench-installed"
-    if marker.exists():
-        return marker.read_text().strip()
-    _log(f"installing Swift into {venv} (once)")
-    if not (venv / "bin" / "python").exists():
-        _run([sys.executable, "-m", "venv", str(venv)])
-    _run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", "swift"],
-         timeout=INSTALL_TIMEOUT)
-    out = subprocess.run([str(venv / "bin" / "python"), "-c",
-                          "import importlib.metadata as m; print(m.version('swift'))"],
-                         capture_output=True, text=True, check=True)
-    version = out.stdout.strip()
-    marker.write_text(version + "\n")
-    return version
+    """The newest Swift from PyPI in ``venv``; returns its version."""
+    return ensure_venv_of(venv, "swift")
 
 
 SWIFT_CONF = """\
@@ -177,45 +143,19 @@ class Swift:
     workdir: Path = Path()
 
     def stop(self) -> None:
-        for proc in reversed(self.procs):
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+        stop_all(self.procs, 15)
 
 
 def _rings(venv: Path, swift_dir: Path, ports: dict[str, int], replicas: int) -> None:
     builder = str(venv / "bin" / "swift-ring-builder")
     for name in SERVERS:
         path = str(swift_dir / f"{name}.builder")
-        _run([builder, path, "create", str(PART_POWER), str(replicas), "1"])
+        run([builder, path, "create", str(PART_POWER), str(replicas), "1"], ok=RING_BUILDER_OK)
         for n in range(1, replicas + 1):
-            _run([builder, path, "add", f"r1z{n}-127.0.0.1:{ports[name]}/d{n}", "100"])
-        _run([builder, path, "rebalance"])
+            run([builder, path, "add", f"r1z{n}-127.0.0.1:{ports[name]}/d{n}", "100"], ok=RING_BUILDER_OK)
+        run([builder, path, "rebalance"], ok=RING_BUILDER_OK)
         if not (swift_dir / f"{name}.ring.gz").exists():
             raise RuntimeError(f"swift-ring-builder made no {name}.ring.gz")
-
-
-def _wait(url: str, proc: subprocess.Popen[bytes], log: Path, deadline_s: float = 60.0) -> None:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            text = log.read_text()[-3000:] if log.exists() else ""
-            raise RuntimeError(f"a Swift server exited with {proc.returncode}; see {log}:\n{text}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status < 500:
-                    return
-        except urllib.error.HTTPError as exc:
-            if exc.code < 500:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)  # polling a starting server; there is no event to wait on
-    raise RuntimeError(f"Swift did not answer at {url} within {deadline_s:.0f}s; see {log}")
 
 
 def start(venv: Path, workdir: Path, *, replicas: int, workers: int = 1) -> Swift:
@@ -230,10 +170,7 @@ def start(venv: Path, workdir: Path, *, replicas: int, workers: int = 1) -> Swif
     (swift_dir / "swift.conf").write_text(SWIFT_CONF)
     _rings(venv, swift_dir, ports, replicas)
     procs: list[subprocess.Popen[bytes]] = []
-    mc_cmd = [memcached, "-l", "127.0.0.1", "-p", str(ports["memcached"]), "-U", "0", "-m", "64"]
-    if os.geteuid() == 0:
-        mc_cmd += ["-u", "nobody"]  # memcached refuses to run as root
-    procs.append(subprocess.Popen(mc_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    procs.append(start_memcached(memcached, ports["memcached"]))
     common = {"workers": workers, "user": getpass.getuser(), "swift_dir": swift_dir, "devices": devices, "workdir": workdir}
     extras = {"account": "", "container": "", "object": ""}
     pids: list[int] = []
@@ -251,7 +188,8 @@ def start(venv: Path, workdir: Path, *, replicas: int, workers: int = 1) -> Swif
             procs.append(proc)
             pids.append(proc.pid)
             probe = "healthcheck" if name == "proxy" else "recon/version"
-            _wait(f"http://127.0.0.1:{ports[name]}/{probe}", proc, log)
+            wait_http(f"http://127.0.0.1:{ports[name]}/{probe}", proc, log, what=f"Swift's {name} server",
+                      deadline_s=60)
         url = f"http://127.0.0.1:{ports['proxy']}"
         req = urllib.request.Request(f"{url}/auth/v1.0", headers={"X-Auth-User": USER, "X-Auth-Key": KEY})
         with urllib.request.urlopen(req, timeout=30) as resp:

@@ -2,6 +2,7 @@
 
     python bench/bus.py --n 2000                         # makes its own RabbitMQ vhost (rabbitmqctl)
     python bench/bus.py --rabbit rabbit://u:p@host:5672/vhost --n 2000
+    python bench/bus.py --send-wait --n 20000           # what the AMQP send's readiness wait costs
 
 Both ends (caller and consumer) run in this one process on one event loop, as two transports
 (for rabbit:// two connections), so the client's and the server's CPU are both in the numbers.
@@ -103,12 +104,56 @@ async def measure(url: str, n: int, concurrency: int) -> dict[str, float]:
             "calls/s": calls_per_s, "casts/s": rates[0], "casts/s many": rates[1]}
 
 
+async def send_wait(url: str, n: int) -> tuple[float, float]:
+    """µs per send of ``core/amqp.py``'s ``_send`` with a publish that does nothing (what is
+    left: its wait for a ready channel, under a timer) and per bare wait for a ready channel:
+    the difference is what the timer costs each send."""
+    from aio_pika.abc import AbstractChannel
+
+    from onestack.core.amqp import SEND_PATIENCE, AmqpTransport
+
+    transport = AmqpTransport(url)
+    channel = await transport._ready()
+
+    async def publish(_channel: AbstractChannel) -> None:
+        await asyncio.sleep(0)  # a real publish yields to the loop at least once
+
+    try:
+        started = time.perf_counter()
+        for _ in range(n):
+            await transport._send(publish, SEND_PATIENCE)
+        timed = (time.perf_counter() - started) / n
+        started = time.perf_counter()
+        for _ in range(n):
+            await channel.ready()
+            await publish(channel)
+        bare = (time.perf_counter() - started) / n
+    finally:
+        await transport.close()
+    return timed * 1e6, bare * 1e6
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--n", type=int, default=2000, help="calls and casts per row")
     parser.add_argument("--concurrency", type=int, default=16, help="callers for the calls/s row")
     parser.add_argument("--rabbit", help="a rabbit:// URL to use instead of a vhost of its own")
+    parser.add_argument("--send-wait", action="store_true",
+                        help="instead: what the AMQP transport's wait for a ready channel costs a send")
     args = parser.parse_args()
+    if args.send_wait:
+        def wait_rows(url: str) -> None:
+            for _ in range(3):
+                timed, bare = asyncio.run(send_wait(url, args.n))
+                print(f"_send, no-op publish {timed:.1f} µs; bare ready wait {bare:.1f} µs; "
+                      f"the timer {timed - bare:.1f} µs a send")
+
+        if args.rabbit:
+            wait_rows(args.rabbit)
+        else:
+            with own_vhost() as url:
+                wait_rows(url)
+        return
     many = f"({args.concurrency})"
     print(f"{'transport':>9} {'n':>6} {'call p50 µs':>12} {'call p99 µs':>12} {'calls/s ' + many:>13} "
           f"{'casts/s (1)':>12} {'casts/s ' + many:>13}")

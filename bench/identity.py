@@ -29,6 +29,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _keystone
+import _reference
 from _load import Response, RowResult, build_request, one, run_row, wait_quiet
 
 REPO = Path(__file__).resolve().parent.parent
@@ -86,7 +87,7 @@ def start_onestack(data_dir: Path, rounds: int) -> Target:
     data_dir.mkdir(parents=True, exist_ok=True)
     secrets_file = data_dir / "secrets.json"
     password = json.loads(secrets_file.read_text())["admin"] if secrets_file.exists() else secrets.token_hex(12)
-    port = _keystone.free_port()
+    port = _reference.free_port()
     log = data_dir / "onestack-bench.log"
     env = {**os.environ, "ONESTACK_IDENTITY__PASSWORD_HASH_ROUNDS": str(rounds)}
     cmd = [sys.executable, "-m", "onestack", "up", "--data-dir", str(data_dir), "--host", "127.0.0.1",
@@ -352,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("--profile needs py-spy: pip install py-spy")
     if args.against_keystone:  # install first, so the install never competes with a measurement
         _keystone.ensure_venv(args.keystone_venv)
-        _keystone.ensure_memcached()
+        _reference.ensure_memcached()
     facts = machine_facts(args)  # the date is the start of the run
     tmp = Path(tempfile.mkdtemp(prefix="onestack-bench-"))
     started = time.monotonic()

@@ -42,8 +42,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import _keystone
 import _neutron
+import _reference
 from _load import (
     Connection,
     RowResult,
@@ -126,7 +126,7 @@ def start_onestack(tmp: Path, db_kind: str, write_threads: int = 0) -> Target:
     db_url = create_database(db_kind)
     data_dir = tmp / "onestack"
     data_dir.mkdir(parents=True)
-    port = _keystone.free_port()
+    port = _reference.free_port()
     log = data_dir / "onestack-bench.log"
     env = {**os.environ, "ONESTACK_DATABASE__URL": db_url, "ONESTACK_NETWORK__BOOTSTRAP_NETWORKS": "false",
            "ONESTACK_IDENTITY__PASSWORD_HASH_ROUNDS": "4"}

@@ -178,12 +178,32 @@ class VolumeClient:
         await self.call("POST", f"/attachments/{attachment_id}/action", user_token=user_token,
                         json={"os-complete": None})
 
-    async def attachment_delete(self, attachment_id: str, *, user_token: str | None = None) -> None:
-        """Detach; an attachment already gone is not an error (the caller wanted it gone)."""
+    async def attachments_list(self, *, volume_id: str | None = None, instance_id: str | None = None,
+                               all_tenants: bool = True, limit: int | None = None, marker: str | None = None,
+                               user_token: str | None = None) -> list[dict[str, Any]]:
+        """The attachments' summaries (id, status, instance, volume_id), filtered and paged as Cinder
+        does; of every project by default (the service user is an admin). A ``marker`` that is gone
+        raises VolumeNotFound."""
+        params: dict[str, str] = {}
+        if all_tenants:
+            params["all_tenants"] = "1"
+        for key, value in (("volume_id", volume_id), ("instance_id", instance_id), ("marker", marker)):
+            if value is not None:
+                params[key] = value
+        if limit is not None:
+            params["limit"] = str(limit)
+        body = await self.call("GET", "/attachments", user_token=user_token, params=params)
+        return [dict(a) for a in (body or {}).get("attachments", [])]
+
+    async def attachment_delete(self, attachment_id: str, *, missing_ok: bool = True,
+                                user_token: str | None = None) -> None:
+        """Detach; an attachment already gone is not an error (the caller wanted it gone) unless
+        ``missing_ok`` is False, when it raises VolumeNotFound."""
         try:
             await self.call("DELETE", f"/attachments/{attachment_id}", user_token=user_token)
         except VolumeNotFound:
-            return
+            if not missing_ok:
+                raise
 
 
 def _translated(attachment: dict[str, Any]) -> dict[str, Any]:

@@ -24,14 +24,12 @@ async def detach(client: VolumeClient, attachment_id: str, volume_id: str | None
     the volume on the target's: conductor/volume_audit.py mends that, this covers a detach first).
     Nova only ignores the 404, which leaves such a volume ``in-use``."""
     try:
-        await client.call("DELETE", f"/attachments/{attachment_id}")
+        await client.attachment_delete(attachment_id, missing_ok=False)
         return
     except VolumeNotFound:
         if not volume_id:
             return
-    found = await client.call("GET", "/attachments", params={"all_tenants": "1", "volume_id": volume_id,
-                                                             "instance_id": server_uuid})
-    for att in (found or {}).get("attachments", []):
+    for att in await client.attachments_list(volume_id=volume_id, instance_id=server_uuid):
         log.warning("attachment %s of volume %s is gone: detaching %s, the volume's for %s", attachment_id,
                     volume_id, att["id"], server_uuid)
         await client.attachment_delete(str(att["id"]))

@@ -31,6 +31,10 @@ answered again), and if it is alive both go out. (Replies once went on a channel
 after a reconnect a restored consumer could take a call before that channel was back, fail to
 reply and leave the request unacknowledged on a live channel, never redelivered.)
 
+A call to a topic this transport serves itself is answered in the process, without the broker
+(``_call_here``): caller and consumer share one fate, so the broker would keep nothing for it.
+Casts and fanouts always cross the broker, which keeps them past this process.
+
 Between the broker going away and aio-pika's robust connection coming back (it retries every
 ``RECONNECT_INTERVAL``) queues, bindings and consumers are restored channel by channel, in no
 set order. A send waits meanwhile, retrying: a call within its timeout, a cast or fanout for up
@@ -65,6 +69,7 @@ from onestack.core.bus import (
     Message,
     RemoteError,
     Subscription,
+    dispatch_here,
     dumps,
     error_kind,
     error_message,
@@ -124,6 +129,7 @@ class _Consumer:
     transport: AmqpTransport
     topic: str
     channel: AbstractChannel  # consumes, acks, and carries the replies to the calls it takes
+    dispatch: Dispatcher
     consumers: list[tuple[AbstractQueue, str]] = field(default_factory=list)
     inflight: set[asyncio.Task[Any]] = field(default_factory=set)
     stopped: bool = False
@@ -231,7 +237,10 @@ class AmqpTransport:
             try:
                 # A channel being restored would take a call before its reply queue is back (the
                 # reply then goes nowhere): wait until all of it is, a slice at a time so a close()
-                # is noticed. Once it is back this returns at once.
+                # is noticed. Once it is back this returns at once. The timer costs ~10 µs a send
+                # (`bench/bus.py --send-wait`, docs/performance.md) against the ~0.7-1 ms of a
+                # confirmed publish, and is cancel-safe: asyncio.timeout (3.11.3+) turns only its
+                # own expiry into TimeoutError; a caller's cancel or a call's deadline passes through.
                 async with asyncio.timeout(RETRY_INTERVAL):
                     await channel.ready()
             except TimeoutError:
@@ -249,6 +258,9 @@ class AmqpTransport:
             await asyncio.sleep(RETRY_INTERVAL)
 
     async def call(self, topic: str, message: Message, timeout: float) -> Any:
+        here = next((c for c in self._subscriptions if c.topic == topic and not c.stopped), None)
+        if here is not None:
+            return await self._call_here(here, message, timeout)
         body = message.encode()  # refuses what is not JSON-safe, before anything is sent
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -279,6 +291,26 @@ class AmqpTransport:
             raise BusTimeout(f"{topic}.{message.method} timed out after {timeout}s") from None
         finally:
             self._pending.pop(correlation_id, None)
+
+    async def _call_here(self, consumer: _Consumer, message: Message, timeout: float) -> Any:
+        """A call to a topic this process serves is answered here, without the broker: four AMQP
+        frames and a publisher confirm saved (the conductor's call to the scheduler beside it, once
+        per boot). Caller and consumer live and die together, so nothing the broker would keep is
+        lost; it crosses JSON both ways and fails as a remote call would (``dispatch_here``).
+        Casts still go through the broker: they must outlive this process."""
+        label = f"{consumer.topic}.{message.method}"
+        task = asyncio.get_running_loop().create_task(dispatch_here(consumer.dispatch, message))
+        consumer.inflight.add(task)  # close() and stop() see it as a dispatch in flight
+        task.add_done_callback(consumer.inflight.discard)
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), timeout)
+        except TimeoutError:
+            raise BusTimeout(f"{label} timed out after {timeout}s") from None
+        except asyncio.CancelledError:
+            me = asyncio.current_task()
+            if task.cancelled() and (me is None or not me.cancelling()):  # close() cancelled the dispatch
+                raise BusTimeout(f"{label}: {_CLOSED}") from None
+            raise
 
     async def cast(self, topic: str, message: Message) -> None:
         body = message.encode()
@@ -316,7 +348,7 @@ class AmqpTransport:
         assert self._connection is not None
         # A channel per serve: its own prefetch, and stop() can close it without touching the rest.
         channel = await self._connection.channel(publisher_confirms=False)  # consumes and acks only
-        consumer = _Consumer(self, topic, channel)
+        consumer = _Consumer(self, topic, channel, dispatch)
         handle = self._handler(consumer, dispatch)
         try:
             await channel.set_qos(prefetch_count=self.prefetch)

@@ -119,6 +119,19 @@ class Transport(Protocol):
     async def close(self) -> None: ...
 
 
+async def dispatch_here(dispatch: Dispatcher, message: Message) -> Any:
+    """Run ``message`` on a consumer of this process as if it had crossed a wire: through JSON
+    both ways (the callee gets its own copy, a reply that is not JSON-safe is the endpoint's
+    failure) and with the endpoint's exception turned into the ``RemoteError`` a caller sees."""
+    wired = Message.decode(message.encode())
+    try:
+        return json.loads(dumps(await dispatch(wired)))
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # the caller sees the remote failure, as over AMQP
+        raise RemoteError(error_kind(exc), error_message(exc)) from exc
+
+
 # --- the in-process transport -----------------------------------------------------------------
 
 
@@ -157,15 +170,7 @@ class MemoryTransport:
 
     @staticmethod
     async def _run(consumer: _Consumer, message: Message) -> Any:
-        # Through JSON both ways, as over a real wire: the callee gets its own copy.
-        wired = Message.decode(message.encode())
-        try:
-            # A reply that cannot cross as JSON is the endpoint's failure, reported to the caller.
-            return json.loads(dumps(await consumer.dispatch(wired)))
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # the caller sees the remote failure, as over AMQP
-            raise RemoteError(error_kind(exc), error_message(exc)) from exc
+        return await dispatch_here(consumer.dispatch, message)
 
     def _start(self, consumer: _Consumer, pending: _Pending) -> None:
         async def run() -> None:

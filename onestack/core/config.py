@@ -286,6 +286,8 @@ class NetworkConfig:
     max_fixed_ips_per_port: int = 5
     # Seconds an agent may miss its heartbeat before it is shown down (Neutron's agent_down_time).
     agent_down_time: int = 75
+    # DHCP agents each network with a DHCP subnet gets (Neutron's dhcp_agents_per_network); an admin may add more.
+    dhcp_agents_per_network: int = 1
     # Seconds between a network agent's heartbeats (Neutron's report_interval).
     report_interval: float = 30.0
     # Seconds between a network agent's periodic reconcile passes (a nudge from the server comes sooner).
@@ -399,6 +401,9 @@ class ObjectStoreConfig:
     report_interval: float = 10.0
     # Seconds between the proxy's checks for a newer ring in the database (Swift's reload_time).
     ring_check_interval: float = 15.0
+    # ``onestack ring rebalance`` moves no replica of a partition for balance within this many
+    # hours of its last move (Swift's min_part_hours; 1 as DevStack's and the install guide's rings).
+    min_part_hours: int = 1
     # Seconds a proxy waits for an object server (Swift's node_timeout / conn_timeout).
     node_timeout: float = 10.0
     # A proxy skips an object server with more than ``error_suppression_limit`` connection errors

@@ -54,6 +54,17 @@ class Worker(Protocol):
     async def stop(self) -> None: ...
 
 
+async def wait_event(event: asyncio.Event, seconds: float) -> bool:
+    """Wait ``seconds`` or until ``event`` is set, as workers' loops pause between passes; True
+    when the event was set. asyncio.timeout, not wait_for: on 3.11 wait_for may lose a cancel."""
+    try:
+        async with asyncio.timeout(seconds):
+            await event.wait()
+    except TimeoutError:
+        return False
+    return True
+
+
 @dataclass
 class Running:
     """What one service built in this process."""

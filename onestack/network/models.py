@@ -369,18 +369,28 @@ class Agent(Base):
 
 
 class NetworkDhcpBinding(Base):
-    """An admin's placement of a network's DHCP (``dhcp_agent_scheduler``): ``agent_id`` the DHCP
-    agent that serves it, or NULL once removed from its agent (unhosted until a subnet change).
-    A network without a row is placed automatically (service/agent_scheduler.py)."""
+    """A DHCP agent serving a network (Neutron's ``networkdhcpagentbindings``): as many rows per
+    network as ``network.dhcp_agents_per_network`` asks, placed automatically, and any an admin
+    added (service/agent_scheduler.py)."""
 
-    __tablename__ = "network_dhcp_bindings"
+    __tablename__ = "network_dhcp_agent_bindings"
     network_id: Mapped[str] = mapped_column(ForeignKey("network_networks.id", ondelete="CASCADE"), primary_key=True)
-    agent_id: Mapped[str | None] = mapped_column(ForeignKey("network_agents.id", ondelete="CASCADE"), nullable=True,
-                                                 index=True)
+    agent_id: Mapped[str] = mapped_column(ForeignKey("network_agents.id", ondelete="CASCADE"), primary_key=True,
+                                          index=True)
+
+
+class NetworkDhcpManual(Base):
+    """A network an admin removed a DHCP agent from: the automatic top-up to
+    ``dhcp_agents_per_network`` leaves it alone (a dead agent's share is still failed over) until
+    its next subnet change."""
+
+    __tablename__ = "network_dhcp_manual"
+    network_id: Mapped[str] = mapped_column(ForeignKey("network_networks.id", ondelete="CASCADE"), primary_key=True)
 
 
 class RouterL3Binding(Base):
-    """An admin's placement of a router (``l3_agent_scheduler``), as ``NetworkDhcpBinding``."""
+    """The L3 agent hosting a router (``l3_agent_scheduler``), placed automatically or by an admin;
+    ``agent_id`` NULL once an admin removed it (unhosted until an admin adds it again)."""
 
     __tablename__ = "network_router_l3_bindings"
     router_id: Mapped[str] = mapped_column(ForeignKey("network_routers.id", ondelete="CASCADE"), primary_key=True)

@@ -154,13 +154,14 @@ class NetworkServerAPI(RpcAPI):
     @call
     async def desired_state(self, host: str) -> HostState:
         """Everything ``host`` should have: its bound ports and their filters, the DHCP of its
-        networks' subnets, and the routers it hosts (``service/agents.py: router_host``)."""
+        networks' subnets, and the routers bound to its L3 agent (``service/agent_scheduler.py``)."""
 
     @call
     async def dhcp_ports(self, host: str) -> list[str]:
-        """The DHCP agent on ``host`` asks for its networks' DHCP ports: when it is the DHCP host
-        (``service/dhcp_ports.py``), each network's port is made, claimed or re-addressed. Returns
-        the networks whose port changed (none: nothing to do, or another host serves DHCP)."""
+        """The DHCP agent on ``host`` asks for its networks' DHCP ports (``service/dhcp_ports.py``):
+        the agent scheduler's pass runs first (bindings off agents that stopped serving, unplaced
+        work placed), then each network bound to the host whose port here is missing or wrong, or
+        that the host no longer serves, is synced. Returns the networks synced (none: nothing to do)."""
 
     @call
     async def report_state(self, host: str, agents: list[AgentReport], start_flag: bool = False) -> None:

@@ -192,6 +192,10 @@ class AgentsEndpoint:
 
     async def dhcp_ports(self, host: str) -> list[str]:
         net = self.config.network
+        # The agent scheduler's level-triggered pass rides on every agent's pass: a read first, and
+        # a write only when some binding is on an agent that stopped serving or something is unplaced.
+        if await self.db.read(agent_scheduler.needs_reschedule, net):
+            await self.db.write(agent_scheduler.reschedule, net)
         # A read first: on most passes every DHCP port is as it should be and nothing is written.
         stale = await self.db.read(dhcp_ports.stale_networks, host, net.agent_down_time,
                                    net.max_fixed_ips_per_port)

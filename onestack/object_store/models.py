@@ -124,3 +124,7 @@ class Ring(Base):
     name: Mapped[str] = mapped_column(String(32), default="object")
     created_at: Mapped[datetime] = mapped_column(DateTime)
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The builder's state beside the ring (Swift keeps it in the .builder file, not the ring): per
+    # partition, the Unix time its replicas last changed (0: not since it was first placed), for
+    # ``min_part_hours``. Deferred: the proxies' ring reloads never read it.
+    part_moved_at: Mapped[list[int] | None] = mapped_column(JSON, nullable=True, deferred=True)

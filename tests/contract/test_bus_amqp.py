@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from onestack.core.bus import BusTimeout, Message, Transport
+from onestack.core.amqp import AmqpTransport
+from onestack.core.bus import BusTimeout, Message, RemoteError, Transport
 from tests.contract.bus_kit import Kit, handlers, recorder, until
 from tests.services import RABBIT_HOST, RABBIT_PORT
 
@@ -169,6 +170,45 @@ async def behind_proxy(amqp: Kit, rabbit_url: str) -> tuple[BrokerProxy, Transpo
     return proxy, t
 
 
+def proxied(t: Transport) -> str:
+    """The URL ``t`` (from ``behind_proxy``) connects with: another transport behind the same proxy."""
+    assert isinstance(t, AmqpTransport)
+    return f"rabbit://guest:guest@127.0.0.1:{t.address.port}/{t.address.virtualhost}"
+
+
+def test_a_call_to_a_topic_served_here_skips_the_broker(amqp: Kit, rabbit_url: str) -> None:
+    """Answered in this process even while the broker is away, as a JSON copy, failing as a
+    remote call does; a peer serving the same topic gets none of this process's calls."""
+    topic = amqp.topic("scheduler")
+
+    async def scenario(_: Transport) -> tuple[Any, str, list[str]]:
+        proxy, t = await behind_proxy(amqp, rabbit_url)
+        sent = {"items": [1]}
+        peer_seen: list[str] = []
+
+        async def grow(items: list[int]) -> list[int]:
+            items.append(2)
+            return items
+
+        async def fail() -> None:
+            raise ValueError("no room")
+
+        async def peer_grow(items: list[int]) -> list[int]:
+            peer_seen.append("grow")
+            return []
+
+        await amqp.new().serve(topic, handlers(grow=peer_grow))
+        await t.serve(topic, handlers(grow=grow, fail=fail))
+        proxy.drop()
+        answers = [await t.call(topic, Message("grow", sent), 5) for _ in range(4)]
+        assert answers == [[1, 2]] * 4 and sent == {"items": [1]}
+        with pytest.raises(RemoteError) as info:
+            await t.call(topic, Message("fail", {}), 5)
+        return answers[0], str(info.value), peer_seen
+
+    assert amqp.run(scenario) == ([1, 2], "ValueError: no room", [])
+
+
 def test_sends_wait_out_a_broker_outage_and_consumers_come_back(amqp: Kit, rabbit_url: str) -> None:
     topic = amqp.topic("scheduler")
 
@@ -180,10 +220,12 @@ def test_sends_wait_out_a_broker_outage_and_consumers_come_back(amqp: Kit, rabbi
             return "pong"
 
         await t.serve(topic, handlers(note=note, ping=ping))
-        assert await t.call(topic, Message("ping", {}), 5) == "pong"
+        # The sender serves nothing (a call to a topic its own process serves skips the broker).
+        sender = amqp.new(url=proxied(t))
+        assert await sender.call(topic, Message("ping", {}), 5) == "pong"
         proxy.drop()
-        cast = asyncio.ensure_future(t.cast(topic, Message("note", {"what": "sent while away"})))
-        call = asyncio.ensure_future(t.call(topic, Message("ping", {}), 20))
+        cast = asyncio.ensure_future(sender.cast(topic, Message("note", {"what": "sent while away"})))
+        call = asyncio.ensure_future(sender.call(topic, Message("ping", {}), 20))
         await until(lambda: proxy.refused >= 1, what="a refused reconnection attempt")
         assert not cast.done() and not call.done()  # waiting, not failed
         proxy.up = True
@@ -265,12 +307,13 @@ def test_close_during_a_broker_outage_is_prompt(amqp: Kit, rabbit_url: str) -> N
                 cancelled.set()
 
         await t.serve(topic, handlers(stuck=stuck))
-        waiting = asyncio.ensure_future(t.call(topic, Message("stuck", {}), 30))  # taken, never answered
+        sender = amqp.new(url=proxied(t))  # serves nothing: its calls go through the broker
+        waiting = asyncio.ensure_future(sender.call(topic, Message("stuck", {}), 30))  # taken, never answered
         await asyncio.wait_for(started.wait(), 5)
         proxy.drop()
-        sending = asyncio.ensure_future(t.call(topic, Message("stuck", {}), 30))  # cannot even be sent
+        sending = asyncio.ensure_future(sender.call(topic, Message("stuck", {}), 30))  # cannot even be sent
         await until(lambda: proxy.refused >= 1, what="a refused reconnection attempt")
-        await asyncio.wait_for(t.close(), 5)
+        await asyncio.wait_for(asyncio.gather(t.close(), sender.close()), 5)
         assert cancelled.is_set()
         errors = []
         for call in (waiting, sending):

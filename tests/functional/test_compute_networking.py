@@ -157,6 +157,21 @@ def test_boot_with_a_port_keeps_it_after_delete(cdemo: Any, cadmin: Any, qdemo: 
     assert qdemo.delete(f"/v2.0/ports/{made['id']}").status_code == 204
 
 
+def test_deleted_while_building_leaves_no_port(cdemo: Any, qdemo: httpx.Client, image: str,
+                                               net: dict[str, Any]) -> None:
+    """A delete cancels the build on its host; the port the build was creating must still go
+    (its create finished on the network side after the cleanup had listed none, once: Tempest's
+    DeleteServersTestJSON then could not delete its subnet)."""
+    for reads in range(8):
+        resp = boot(cdemo, image, [{"uuid": net["id"]}])
+        assert resp.status_code == 202, resp.text
+        sid = str(resp.json()["server"]["id"])
+        for _ in range(reads % 4):  # the delete lands at a different point of the build each time
+            show(cdemo, sid)
+        delete(cdemo, sid)
+        assert ports_of(qdemo, sid) == []
+
+
 def test_boot_with_a_fixed_ip(cdemo: Any, qadmin: httpx.Client, image: str, net: dict[str, Any]) -> None:
     sid = booted(cdemo, image, [{"uuid": net["id"], "fixed_ip": "10.77.0.50"}])
     [p] = ports_of(qadmin, sid)

@@ -36,6 +36,7 @@ def ncloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
             "ONESTACK_NETWORK__REPORT_INTERVAL": "1",
             "ONESTACK_NETWORK__AGENT_DOWN_TIME": str(DOWN_TIME),
             "ONESTACK_NETWORK__RECONCILE_INTERVAL": "2",
+            "ONESTACK_NETWORK__DHCP_AGENTS_PER_NETWORK": "2",
             "ONESTACK_COMPUTE__HOST_NAME": HOST,
         })
         running.start()
@@ -180,8 +181,12 @@ def test_a_ports_filter_follows_its_security_group_rules(
                timeout=30, what="the new rule in the port's filter")
     assert net.put(f"/v2.0/ports/{port['id']}", json={"port": {"port_security_enabled": False,
                                                                 "security_groups": []}}).status_code == 200
-    wait_until(lambda: rules() == [], timeout=30, what="no rules without port security")
-    assert model_of(ncloud.data_dir, HOST)["filters"][port["id"]]["port_security"] is False
+    # Both at once: a pass that read the port before the update and its groups after it shows no
+    # rules with port security still on, and the next pass converges.
+    def unfiltered() -> bool:
+        return rules() == [] and model_of(ncloud.data_dir, HOST)["filters"][port["id"]]["port_security"] is False
+
+    wait_until(unfiltered, timeout=30, what="no rules and port security off")
 
 
 def test_a_router_is_wired_on_the_routers_host(ncloud: RunningCloud, net: httpx.Client) -> None:
@@ -305,11 +310,22 @@ def test_an_agent_killed_and_restarted_converges_to_the_database(
         agent.stop()
 
 
-def test_the_agent_scheduler_moves_a_router_and_a_networks_dhcp_to_another_host(
+def _dhcp_ports(net: httpx.Client, network_id: str) -> dict[str, dict[str, Any]]:
+    """The network's DHCP ports by their host."""
+    found = net.get("/v2.0/ports", params={"network_id": network_id, "device_owner": "network:dhcp"}).json()["ports"]
+    return {p["binding:host_id"]: p for p in found}
+
+
+def _hosts(net: httpx.Client, path: str) -> list[str]:
+    return sorted(a["host"] for a in net.get(path).json()["agents"])
+
+
+def test_work_spreads_over_two_hosts_and_fails_over_when_one_dies(
         ncloud: RunningCloud, net: httpx.Client, tmp_path: Path) -> None:
-    """An admin moves a router and a network's DHCP from the automatic host to another one's agents
-    (``l3_agent_scheduler``, ``dhcp_agent_scheduler``): the namespaces and the DHCP port follow."""
-    other = f"net-host-{uuid.uuid4().hex[:6]}"  # sorts after HOST: the automatic choice stays HOST
+    """A second host's agents take the new router (fewest routers) and a share of each new
+    network's DHCP (``dhcp_agents_per_network`` 2 here: a port on each host, each with its own
+    address); an admin moves the router; the host killed, its router and DHCP move to HOST."""
+    other = f"net-host-{uuid.uuid4().hex[:6]}"
     data_dir = tmp_path / "agent-data"
     data_dir.mkdir()
     agent = AgentProcess(ncloud, other, data_dir)
@@ -321,47 +337,68 @@ def test_the_agent_scheduler_moves_a_router_and_a_networks_dhcp_to_another_host(
 
         there = wait_until(all_alive, timeout=60, what="the other host's agents alive")
         here = agents_of(net, HOST)
+        # Earlier tests' agents gone silent first: only HOST and the other host serve.
+        wait_until(lambda: {a["host"] for a in net.get("/v2.0/agents").json()["agents"] if a["alive"]}
+                   == {HOST, other}, timeout=DOWN_TIME + 30, what="only HOST and the other host alive")
         public = net.get("/v2.0/networks", params={"name": "public"}).json()["networks"][0]
-        resp = net.post("/v2.0/routers", json={"router": {"name": "sched-router",
-                                                          "external_gateway_info": {"network_id": public["id"]}}})
-        assert resp.status_code == 201, resp.text
-        router = resp.json()["router"]
-        ns = f"qrouter-{router['id']}"
-        wait_until(lambda: ns in model_of(ncloud.data_dir, HOST)["namespaces"], timeout=30, what="router on HOST")
 
-        l3_here, l3_there = here["L3 agent"]["id"], there["L3 agent"]["id"]
-        resp = net.post(f"/v2.0/agents/{l3_there}/l3-routers", json={"router_id": router["id"]})
-        assert resp.status_code == 409 and resp.json()["NeutronError"]["type"] == "RouterHostedByL3Agent"
-        assert net.delete(f"/v2.0/agents/{l3_here}/l3-routers/{router['id']}").status_code == 204
-        wait_until(lambda: ns not in model_of(ncloud.data_dir, HOST)["namespaces"], timeout=30,
-                   what="the unhosted router gone from HOST")
-        assert net.post(f"/v2.0/agents/{l3_there}/l3-routers", json={"router_id": router["id"]}).status_code == 201
+        def router(name: str) -> dict[str, Any]:
+            resp = net.post("/v2.0/routers", json={"router": {
+                "name": f"sched-{name}", "external_gateway_info": {"network_id": public["id"]}}})
+            assert resp.status_code == 201, resp.text
+            made: dict[str, Any] = resp.json()["router"]
+            return made
+
+        # HOST runs router1 (the bootstrap's): the least loaded L3 agent is the other host's.
+        moved = router("moved")
+        assert _hosts(net, f"/v2.0/routers/{moved['id']}/l3-agents") == [other]
+        ns = f"qrouter-{moved['id']}"
         wait_until(lambda: ns in model_of(data_dir, other)["namespaces"], timeout=30, what="router on the other host")
         assert ns not in model_of(ncloud.data_dir, HOST)["namespaces"]
-        hosting = net.get(f"/v2.0/routers/{router['id']}/l3-agents").json()["agents"]
-        assert [a["host"] for a in hosting] == [other]
+
+        # An admin moves it: Neutron's 409 while it is hosted, then remove and add.
+        l3_here, l3_there = here["L3 agent"]["id"], there["L3 agent"]["id"]
+        resp = net.post(f"/v2.0/agents/{l3_here}/l3-routers", json={"router_id": moved["id"]})
+        assert resp.status_code == 409 and resp.json()["NeutronError"]["type"] == "RouterHostedByL3Agent"
+        assert net.delete(f"/v2.0/agents/{l3_there}/l3-routers/{moved['id']}").status_code == 204
+        assert net.post(f"/v2.0/agents/{l3_here}/l3-routers", json={"router_id": moved["id"]}).status_code == 201
+        wait_until(lambda: ns in model_of(ncloud.data_dir, HOST)["namespaces"]
+                   and ns not in model_of(data_dir, other)["namespaces"], timeout=30, what="the router moved to HOST")
+        # The next router goes to the other host again (none there now).
+        failing = router("failed-over")
+        assert _hosts(net, f"/v2.0/routers/{failing['id']}/l3-agents") == [other]
+        failing_ns = f"qrouter-{failing['id']}"
+        wait_until(lambda: failing_ns in model_of(data_dir, other)["namespaces"], timeout=30,
+                   what="the second router on the other host")
+        made = [moved, failing]
 
         resp = net.post("/v2.0/networks", json={"network": {"name": f"sched-net-{uuid.uuid4().hex[:6]}"}})
         network = resp.json()["network"]
         resp = net.post("/v2.0/subnets", json={"subnet": {"network_id": network["id"], "ip_version": 4,
                                                           "cidr": "10.79.0.0/24"}})
         assert resp.status_code == 201, resp.text
-        (dhcp,) = net.get("/v2.0/ports", params={"network_id": network["id"],
-                                                  "device_owner": "network:dhcp"}).json()["ports"]
-        wait_until(lambda: wired(ncloud.data_dir, HOST, dhcp["id"]), timeout=30, what="DHCP port wired on HOST")
-        dhcp_here, dhcp_there = here["DHCP agent"]["id"], there["DHCP agent"]["id"]
-        assert net.delete(f"/v2.0/agents/{dhcp_here}/dhcp-networks/{network['id']}").status_code == 204
-        assert net.post(f"/v2.0/agents/{dhcp_there}/dhcp-networks",
-                        json={"network_id": network["id"]}).status_code == 201
-        wait_until(lambda: wired(data_dir, other, dhcp["id"]) and not wired(ncloud.data_dir, HOST, dhcp["id"]),
-                   timeout=30, what="the DHCP port moved to the other host")
-        moved = net.get(f"/v2.0/ports/{dhcp['id']}").json()["port"]
-        assert moved["binding:host_id"] == other and moved["fixed_ips"] == dhcp["fixed_ips"]
-        wait_until(lambda: status(net, dhcp["id"]) == "ACTIVE", timeout=30, what="the moved DHCP port ACTIVE")
-        listed = net.get(f"/v2.0/agents/{dhcp_there}/dhcp-networks").json()["networks"]
-        assert [n["id"] for n in listed] == [network["id"]]
+        assert _hosts(net, f"/v2.0/networks/{network['id']}/dhcp-agents") == sorted([HOST, other])
+        ports = _dhcp_ports(net, network["id"])
+        assert set(ports) == {HOST, other}
+        assert ports[HOST]["fixed_ips"][0]["ip_address"] != ports[other]["fixed_ips"][0]["ip_address"]
+        assert ports[HOST]["device_id"] != ports[other]["device_id"]
+        wait_until(lambda: wired(ncloud.data_dir, HOST, ports[HOST]["id"])
+                   and wired(data_dir, other, ports[other]["id"]), timeout=30, what="a DHCP port wired on each host")
 
-        assert net.delete(f"/v2.0/routers/{router['id']}").status_code == 204
+        # The other host dies: its router and its DHCP binding move to HOST (which serves the
+        # network already, so its port there goes).
+        agent.kill()
+        wait_until(lambda: _hosts(net, f"/v2.0/routers/{failing['id']}/l3-agents") == [HOST], timeout=DOWN_TIME + 30,
+                   what="the dead host's router failed over to HOST")
+        wait_until(lambda: failing_ns in model_of(ncloud.data_dir, HOST)["namespaces"], timeout=30,
+                   what="the failed-over router on HOST")
+        wait_until(lambda: set(_dhcp_ports(net, network["id"])) == {HOST}, timeout=30,
+                   what="the dead host's DHCP port gone")
+        assert _hosts(net, f"/v2.0/networks/{network['id']}/dhcp-agents") == [HOST]
+        assert _dhcp_ports(net, network["id"])[HOST]["id"] == ports[HOST]["id"]
+
+        for gone in made:
+            assert net.delete(f"/v2.0/routers/{gone['id']}").status_code == 204
         assert net.delete(f"/v2.0/networks/{network['id']}").status_code == 204
     finally:
         agent.stop()

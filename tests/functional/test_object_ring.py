@@ -1,7 +1,9 @@
-"""``onestack ring`` (swift-ring-builder's list, set-weight, remove, add, rebalance) against a
-running cloud with three replicas over four devices: what it lists, what it refuses (changing
-nothing), an operator's weight and removal that survive the devices' re-report at a restart, and a
-removed device's object still readable and moved to the remaining devices by the replicators.
+"""``onestack ring`` (swift-ring-builder's list, show, set-weight, remove, add, rebalance,
+pretend-min-part-hours-passed) against a running cloud with three replicas over four devices: what
+it lists and shows, what it refuses (changing nothing), an operator's weight and removal that
+survive the devices' re-report at a restart (and the weight cleared), a second rebalance within
+min_part_hours that saves nothing, and a removed device's object still readable and moved to the
+remaining devices by the replicators.
 
 One cloud of this module's own (``--object-replicas 3``): host ``ringhost``, devices d1..d4, 16
 partitions, half-second replicator passes and ring reloads.
@@ -92,14 +94,29 @@ def test_list_and_show(rcloud: RunningCloud) -> None:
     assert sum(d["partitions"] for d in devices.values()) == 3 * PARTS
     shown = ok(rcloud, "show")
     assert f"{PARTS} partitions, 3 replicas" in shown and "ringhost" in shown
+    assert "min_part_hours 1:" in shown and "moved" in shown and "held" in shown
     one = json.loads(ok(rcloud, "show", f"{HOST}/d2", "-f", "json"))
     assert one["replicas"] == 3 and [d["device"] for d in one["devices"]] == ["d2"]
+    assert one["min_part_hours"] == 1 and one["seconds_until_movable"] >= 0
+    ring = ring_of(rcloud)
+    d2 = next(d.id for d in ring.devices if d.device == "d2")
+    held = [p for p in range(PARTS) if d2 in {d.id for d in ring.get_part_nodes(p)}]
+    assert len(held) == one["devices"][0]["partitions"]
+    line = next(x for x in ok(rcloud, "show", "d2").splitlines() if x.startswith("partitions: "))
+    listed_parts: set[int] = set()
+    for run in line.removeprefix("partitions: ").split(", "):
+        a, _, b = run.partition("-")
+        listed_parts.update(range(int(a), int(b or a) + 1))
+    assert listed_parts == set(held)
 
 
 @pytest.mark.parametrize("args", [
     ("set-weight", "nosuch", "10"),
     ("set-weight", "d1", "-5"),
     ("set-weight", "d1", "heavy"),
+    ("set-weight", "d1"),  # neither a weight nor --clear
+    ("set-weight", "d1", "5", "--clear"),
+    ("set-weight", "d1", "--clear"),  # it has no operator weight
     ("remove", "otherhost/d1"),
     ("add", "d1"),  # it is not removed
     ("show", "999"),
@@ -143,6 +160,19 @@ def test_removed_device_drains_and_operator_changes_survive_reports(
     assert f"{victim_parts} of {3 * PARTS} partition replicas reassigned" in out  # its partitions, no more
     after = ring_of(rcloud)
     assert after.version == before.version + 1 and victim.id not in {d.id for d in after.devices}
+    shown = json.loads(ok(rcloud, "show", "-f", "json"))
+    assert shown["moved_partitions"] == shown["frozen_partitions"] == victim_parts
+    assert 3000 < shown["seconds_until_movable"] <= 3600
+    assert sum(d["moved_in"] for d in shown["devices"]) == victim_parts
+    # Within min_part_hours (1 by default) nothing more may move, and nothing is saved (Swift's exit 1).
+    again = ring_cmd(rcloud, "rebalance")
+    assert again.returncode == 1, again.stdout + again.stderr
+    assert "No partitions could be reassigned" in again.stdout and "min_part_hours: 1 hours" in again.stdout
+    assert ring_of(rcloud).version == after.version
+    ok(rcloud, "pretend-min-part-hours-passed")
+    assert json.loads(ok(rcloud, "show", "-f", "json"))["frozen_partitions"] == 0
+    again = ring_cmd(rcloud, "rebalance")  # three devices, three replicas: every one holds every partition
+    assert again.returncode == 1 and "There is no need to do so at this time" in again.stdout
     primaries = after.get_nodes(account, "ringed", name)[1]
     assert victim.id not in {d.id for d in primaries}
 
@@ -174,6 +204,12 @@ def test_removed_device_drains_and_operator_changes_survive_reports(
     back = listed(rcloud)[victim.device]
     assert back["in_ring"] and not back["removed"] and back["partitions"] > 0
     assert hashlib.md5(swift.get_object("ringed", name)[1]).hexdigest() == md5
+
+    # Clearing the operator's weight: back to the reported 100 (which the restart re-reported).
+    out = ok(rcloud, "set-weight", heavy, "--clear")
+    assert "back to its reported weight 100" in out
+    cleared = listed(rcloud)[heavy]
+    assert (cleared["weight"], cleared["operator_weight"], cleared["reported_weight"]) == (100.0, None, 100.0)
 
 
 def test_a_data_dir_without_a_cloud_is_refused_and_left_alone(rcloud: RunningCloud, tmp_path: Path) -> None:

@@ -749,3 +749,22 @@ def test_multiattach_flags_follow_the_type_and_the_host_trait(tmp_path: Path, mt
         compute=tempest_conf.ComputeFacts(max_microversion=compute_max, multiattach_hosts=hosts))))
     assert conf["compute-feature-enabled"]["volume_multiattach"] == str(on)
     assert conf["volume"].get("volume_type_multiattach") == mtype
+
+
+def test_failures_print_their_traceback_and_the_clouds_errors(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from conformance_lib.cli import _print_failures
+    from conformance_lib.results import TestResult
+
+    log = tmp_path / "onestack.log"
+    log.write_text("2026-12-07 10:00:00 INFO onestack: fine\n"
+                   "2026-12-07 10:00:01 ERROR onestack.compute.agent: freeing the ports of x failed\n")
+    result = PassResult(name="normal", regex="", workspace=str(tmp_path))
+    result.tests = [TestResult(id=ROLE_TEST, status="fail", traceback=TRACEBACK),
+                    TestResult(id="tempest.api.x.Y.test_ok", status="pass")]
+    _print_failures(result, log)
+    out = capsys.readouterr().out
+    assert f"FAILED {ROLE_TEST}" in out
+    assert "Could not find role" in out
+    assert "freeing the ports of x failed" in out and "fine" not in out
+    assert "test_ok" not in out

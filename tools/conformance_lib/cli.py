@@ -200,10 +200,29 @@ def _one_pass(args: argparse.Namespace, venv: Path, name: str, run_dir: Path) ->
         result = runner.run_pass(venv, target, spec, workdir / "tempest", catalog, image, args.concurrency,
                                  args.timeout, args.test_timeout, args.verbose, compute, network, volume, objects)
         result.offered = offered
+        _print_failures(result, target.log_path)
         return result
     finally:
         target.stop()
         web.close()
+
+
+def _print_failures(result: PassResult, log_path: Path | None, tail: int = 40) -> None:
+    """Each failing test's traceback (its last lines) and the cloud's ERROR lines, into the run's
+    output: CI keeps only that output, not the run directory."""
+    failures = result.failures()
+    if not failures:
+        return
+    for t in failures:
+        lines = t.traceback.rstrip().splitlines()[-tail:]
+        print(f"conformance: [{result.name}] FAILED {t.id}:", flush=True)
+        print("".join(f"    {line}\n" for line in lines), end="", flush=True)
+    if log_path is not None and log_path.exists():
+        with open(log_path, errors="replace") as f:
+            errors = [line.rstrip() for line in f if " ERROR " in line or "Traceback" in line]
+        print(f"conformance: [{result.name}] the cloud's log ({log_path}) has {len(errors)} ERROR lines; "
+              f"the last {min(len(errors), tail)}:", flush=True)
+        print("".join(f"    {line}\n" for line in errors[-tail:]), end="", flush=True)
 
 
 def _public_args(argv: list[str] | None) -> list[str]:

@@ -38,6 +38,7 @@ from onestack.compute.network_info import (
     vif_of,
 )
 from onestack.compute.virt.driver import NetworkInfo
+from onestack.core.aio import run_to_end
 from onestack.core.rpc import remote_error
 
 log = logging.getLogger("onestack.compute.network")
@@ -201,6 +202,11 @@ class NeutronNetwork:
         return sorted({i for ids in found.values() for i in ids})
 
     async def allocate(self, instance: dict[str, Any]) -> NetworkInfo:
+        # A delete cancels the build: the ports must all be made (or not) by the time its cleanup
+        # lists them — a create cut off here still completes on the network side.
+        return await run_to_end(self._allocate(instance))
+
+    async def _allocate(self, instance: dict[str, Any]) -> NetworkInfo:
         uuid = instance["uuid"]
         if not requested(instance) and not cached(instance):
             return []  # "none" (or nothing to pick): Nova asks the network service nothing
@@ -303,6 +309,10 @@ class NeutronNetwork:
 
     async def attach(self, instance: dict[str, Any], network_id: str | None, port_id: str | None,
                      fixed_ip: str | None, tag: str | None) -> dict[str, Any]:
+        return await run_to_end(self._attach(instance, network_id, port_id, fixed_ip, tag))
+
+    async def _attach(self, instance: dict[str, Any], network_id: str | None, port_id: str | None,
+                      fixed_ip: str | None, tag: str | None) -> dict[str, Any]:
         binding = self._binding(instance)
         try:
             if port_id:

@@ -26,6 +26,7 @@ from onestack.compute.virt.driver import (
     VolumeAttachable,
     VolumeExtendable,
 )
+from onestack.core.aio import run_to_end
 from onestack.core.rpc import remote_error
 
 log = logging.getLogger("onestack.compute.volumes")
@@ -108,8 +109,9 @@ class VolumeActions:
                 else:
                     if vol.get("status") != "available" and not vol.get("multiattach"):
                         raise VolumeAttachFailed(f"Volume {volume_id} is {vol.get('status')}, not available.")
-                    attachment_id = str((await client.attachment_create(str(volume_id), uuid))["id"])
-                    await self.agent.conductor.block_device_update(bdm["uuid"], {"attachment_id": attachment_id})
+                    # Through a delete's cancel: the mapping must learn the id of an attachment
+                    # made, or the delete's cleanup, which goes by the mappings, leaves it behind.
+                    attachment_id = await run_to_end(self._reserve(client, str(bdm["uuid"]), str(volume_id), uuid))
                 att = await client.attachment_update(str(attachment_id),
                                                     connector(self.agent.host, bdm.get("device_name")))
                 info = dict(att.get("connection_info") or {})
@@ -120,6 +122,11 @@ class VolumeActions:
             mapping.append(_entry(bdm, info))
         root = next((m["mount_device"] for m in mapping if m["boot_index"] == 0), None)
         return {"block_device_mapping": mapping, "root_device_name": root}
+
+    async def _reserve(self, client: VolumeClient, bdm_uuid: str, volume_id: str, uuid: str) -> str:
+        attachment_id = str((await client.attachment_create(volume_id, uuid))["id"])
+        await self.agent.conductor.block_device_update(bdm_uuid, {"attachment_id": attachment_id})
+        return attachment_id
 
     async def reimage_root(self, instance: InstanceDict, image_id: str) -> None:
         """Nova's _rebuild_volume_backed_instance (2.93): a new attachment keeps the root volume

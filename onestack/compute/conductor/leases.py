@@ -21,7 +21,7 @@ import uuid as uuidlib
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, Update, or_, select, update
 from sqlalchemy.orm import Session
 
 from onestack.compute.models import Instance, Migration
@@ -52,8 +52,10 @@ def take(s: Session, uuids: list[str], token: str, *, vm_state: str, task_state:
     values: dict[str, object] = {"task_lease": token, "updated_at": now}
     if placed:
         values.update(host=None, node=None)
-    result = s.execute(update(Instance).where(*where).values(**values)
-                       .execution_options(synchronize_session=False))
+    stmt = update(Instance).where(*where).values(**values).execution_options(synchronize_session=False)
+    if s.get_bind().dialect.update_returning:  # one statement per boot fewer (not on MySQL)
+        return list(s.execute(stmt.returning(Instance.uuid)).scalars())
+    result = s.execute(stmt)
     if result.rowcount == 0:  # type: ignore[attr-defined]
         return []
     return list(s.scalars(select(Instance.uuid).where(Instance.task_lease == token)))
@@ -63,11 +65,28 @@ def settle(s: Session, uuid: str, token: str, task_state: str, values: Mapping[s
            now: datetime) -> bool:
     """Write ``values`` and end the lease, if this attempt still holds it and the task is still
     ``task_state``; False when it lost the row (deleted, or taken over)."""
-    result = s.execute(update(Instance).where(
+    result = s.execute(_settle(uuid, token, task_state, values, now).execution_options(synchronize_session=False))
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def _settle(uuid: str, token: str, task_state: str, values: Mapping[str, object], now: datetime) -> Update:
+    return update(Instance).where(
         Instance.uuid == uuid, Instance.deleted.is_(False), Instance.task_lease == token,
         Instance.task_state == task_state).values(**values, task_lease=None, updated_at=now)
-        .execution_options(synchronize_session=False))
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def settle_row(s: Session, inst: Instance, token: str, task_state: str, values: Mapping[str, object],
+               now: datetime) -> bool:
+    """``settle`` of a row this session loaded, which it then holds as written (the UPDATE's
+    RETURNING where the database has it, else a refresh)."""
+    if not s.get_bind().dialect.update_returning:
+        if not settle(s, inst.uuid, token, task_state, values, now):
+            return False
+        s.refresh(inst)
+        return True
+    written = s.execute(_settle(inst.uuid, token, task_state, values, now).returning(Instance).execution_options(
+        synchronize_session=False, populate_existing=True)).scalars().all()
+    return bool(written)
 
 
 def take_migration(s: Session, migration_uuid: str, token: str) -> bool:

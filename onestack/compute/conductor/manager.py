@@ -112,10 +112,9 @@ class ConductorManager(ConductorContext):
                                      "system_metadata": meta}
         if not inst.availability_zone:
             values["availability_zone"] = dest["availability_zone"]
-        if not leases.settle(s, uuid, token, states.SCHEDULING, values, utcnow()):
+        if not leases.settle_row(s, inst, token, states.SCHEDULING, values, utcnow()):
             log.info("%s was taken over while it was scheduled", uuid)
             return None, False
-        s.refresh(inst)
         return instances.to_dict(inst), False
 
     async def _fail(self, uuid: str, message: str, request_id: str | None, token: str, *, code: int = 500,

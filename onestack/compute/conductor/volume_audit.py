@@ -74,16 +74,16 @@ async def all_attachments(client: VolumeClient) -> list[dict[str, Any]] | None:
     """Every attachment of every project, page by page; None when a page's marker went meanwhile
     (the next pass reads them again)."""
     found: list[dict[str, Any]] = []
-    params: dict[str, str] = {"all_tenants": "1", "limit": str(PAGE)}
+    marker: str | None = None
     while True:
         try:
-            page = list((await client.call("GET", "/attachments", params=params) or {}).get("attachments", []))
+            page = await client.attachments_list(limit=PAGE, marker=marker)
         except VolumeNotFound:
             return None
         found += page
         if len(page) < PAGE:
             return found
-        params["marker"] = str(page[-1]["id"])
+        marker = str(page[-1]["id"])
 
 
 class VolumeAttachAudit:
@@ -150,9 +150,8 @@ class VolumeAttachAudit:
             try:
                 ids = {str(bdm["attachment_id"])} if bdm["attachment_id"] else set()
                 # The attachment may exist before the mapping learnt its id.
-                found = await client.call("GET", "/attachments", params={
-                    "all_tenants": "1", "volume_id": bdm["volume_id"], "instance_id": bdm["instance_uuid"]})
-                ids |= {str(a["id"]) for a in (found or {}).get("attachments", [])}
+                found = await client.attachments_list(volume_id=bdm["volume_id"], instance_id=bdm["instance_uuid"])
+                ids |= {str(a["id"]) for a in found}
                 for attachment_id in sorted(ids):
                     await client.attachment_delete(attachment_id)
             except (VolumeError, OSError) as exc:

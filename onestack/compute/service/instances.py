@@ -152,8 +152,8 @@ _UPDATES: dict[tuple[Any, ...], Any] = {}  # update statements by shape, built o
 
 
 def _update_statement(keys: tuple[str, ...], task_names: int, task_none: bool, vm_states: bool,
-                      host: bool = False) -> Any:
-    shape = (keys, task_names, task_none, vm_states, host)
+                      host: bool = False, returning: bool = False) -> Any:
+    shape = (keys, task_names, task_none, vm_states, host, returning)
     statement = _UPDATES.get(shape)
     if statement is None:
         statement = update(Instance).where(Instance.uuid == bindparam("w_uuid"), Instance.deleted.is_(False))
@@ -169,6 +169,8 @@ def _update_statement(keys: tuple[str, ...], task_names: int, task_none: bool, v
             statement = statement.where(Instance.host == bindparam("w_host"))
         statement = statement.values({key: bindparam(f"v_{key}") for key in keys}) \
             .execution_options(synchronize_session=False)
+        if returning:  # the written row in the same statement, into this session's object if it has one
+            statement = statement.returning(Instance).execution_options(populate_existing=True)
         _UPDATES[shape] = statement
     return statement
 
@@ -195,11 +197,19 @@ def apply_update(s: Session, uuid: str, values: dict[str, Any],
         params["w_vm_states"] = list(expected_vm_state)
     if expected_host is not None:
         params["w_host"] = expected_host
+    returning = s.get_bind().dialect.update_returning  # not MySQL: there a SELECT reads the row back
     statement = _update_statement(tuple(sorted(values)), len(names) if expected_task_state is not None
                                   else -1, expected_task_state is not None and None in expected_task_state,
-                                  expected_vm_state is not None, expected_host is not None)
+                                  expected_vm_state is not None, expected_host is not None, returning)
     result = s.execute(statement, params)
-    if result.rowcount == 0:  # type: ignore[attr-defined]
+    written: Instance | None
+    if returning:
+        written = result.scalars().first()
+    elif result.rowcount:  # type: ignore[attr-defined]
+        written = s.scalar(_BY_UUID_FRESH, {"uuid": uuid})
+    else:
+        written = None
+    if written is None:
         inst = s.scalar(select(Instance).where(Instance.uuid == uuid))
         if inst is None or inst.deleted:
             raise InstanceGone(f"Instance {uuid} could not be found.")
@@ -207,9 +217,7 @@ def apply_update(s: Session, uuid: str, values: dict[str, Any],
             raise UnexpectedTaskState(f"Instance {uuid} is placed on {inst.host}, not {expected_host}")
         raise UnexpectedTaskState(
             f"Unexpected task state: expecting {expected_task_state} but the actual state is {inst.task_state}")
-    inst = s.scalar(_BY_UUID_FRESH, {"uuid": uuid})
-    assert inst is not None
-    return inst
+    return written
 
 
 def add_fault(s: Session, uuid: str, code: int, message: str, details: str = "", host: str | None = None) -> None:

@@ -7,7 +7,8 @@ real hosts. To exercise the agent the way a QEMU/KVM host would, spawn can be ma
 ``fail_spawn_probability``), and guests can change power state behind the agent's back
 (``simulate_crash`` and friends), and destroy can be made to fail (``fail_destroy_for``).
 Several fake hosts in one process share a ``FakeFabric`` so that live migration can move a guest
-between them.
+between them. What a guest does by itself (its console lines, power transitions, diagnostics) is
+in ``fake_guest.py``; this module keeps the host's books and decides when each happens.
 
 Given a ``state_dir``, a host keeps its guests on disk (``fake_state.py``) and a driver built
 again on the same directory — the agent restarted — finds them as they were, as a real
@@ -22,7 +23,6 @@ import logging
 import os
 import random
 import tempfile
-import time
 import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -33,12 +33,9 @@ from onestack.compute.virt.driver import (
     BlockDeviceInfo,
     ConsoleInfo,
     ConsoleUnavailable,
-    CpuDiagnostics,
     Diagnostics,
-    DiskDiagnostics,
     DriverError,
     HostInfo,
-    ImageUnusable,
     InstanceNotFound,
     InstanceSpec,
     InsufficientResources,
@@ -47,9 +44,17 @@ from onestack.compute.virt.driver import (
     MigrationDisks,
     MigrationError,
     NetworkInfo,
-    NicDiagnostics,
     PowerState,
     SpawnFailed,
+)
+from onestack.compute.virt.fake_guest import (
+    boot,
+    check_image,
+    diagnostics,
+    halt,
+    say,
+    shutdown,
+    start,
 )
 from onestack.compute.virt.fake_state import Guest, GuestFiles
 from onestack.compute.virt.fake_vnc import FakeVncServer
@@ -196,51 +201,6 @@ class FakeDriver:
 
     # --- simulated guest life ---------------------------------------------------------------
 
-    def _log(self, guest: Guest, line: str) -> None:
-        guest.console.append(line)
-
-    def _boot(self, guest: Guest) -> None:
-        s = guest.spec
-        disk = "rescue image, own disk on /dev/vdb" if guest.rescued else f"/dev/vda ({s.root_gb} GiB)"
-        for line in (
-            f"[    0.000000] onestack fake guest booting on {self.hostname}",
-            f"[    0.000000] Command line: root=/dev/vda1 console=ttyS0 ({disk})",
-            f"[    0.180000] Memory: {s.memory_mb}MiB, CPUs: {s.vcpus}",
-            f"[    0.420000] virtio_net: {len(guest.network_info)} interface(s)",
-            f"cloud-init: instance-id {s.uuid}, hostname {s.name}",
-            (f"cloud-init: user-data {'present' if s.user_data else 'absent'}, "
-             f"ssh key {'injected' if s.key_data else 'none'}"),
-            f"{s.name} login: ",
-        ):
-            self._log(guest, line)
-        guest.state = PowerState.RUNNING
-        guest.booted_at = time.time()
-
-    def _halt(self, guest: Guest, line: str) -> None:
-        self._log(guest, line)
-        guest.state = PowerState.SHUTDOWN
-        guest.booted_at = None
-
-    def _start(self, guest: Guest) -> None:
-        if guest.state == PowerState.RUNNING:
-            return
-        if guest.state in (PowerState.PAUSED, PowerState.SUSPENDED):
-            self._log(guest, f"{guest.spec.name}: resumed")
-            guest.state = PowerState.RUNNING
-        else:
-            self._boot(guest)
-
-    async def _shutdown(self, guest: Guest, timeout: float) -> None:
-        if guest.state == PowerState.SHUTDOWN:
-            return
-        if timeout > 0 and guest.state == PowerState.RUNNING:
-            if not self._marked(guest.spec, self.config.ignore_acpi_for):
-                self._halt(guest, f"{guest.spec.name}: ACPI power button, reached target Power-Off")
-                return
-            await asyncio.sleep(timeout)  # the guest never answers; a real driver waits too
-            self._log(guest, f"{guest.spec.name}: ignored ACPI shutdown for {timeout:g}s")
-        self._halt(guest, f"{guest.spec.name}: powered off by the hypervisor")
-
     def _define(self, spec: InstanceSpec, network_info: NetworkInfo | None, building: bool) -> Guest:
         self._check_fits(spec)
         guest = Guest(spec=spec, state=PowerState.NOSTATE if building else PowerState.SHUTDOWN,
@@ -257,16 +217,6 @@ class FakeDriver:
             doomed = self._rng.random() < c.fail_spawn_probability
         if doomed:
             raise SpawnFailed(f"injected failure spawning {spec.name} ({stage.replace('_', ' ')})")
-
-    @staticmethod
-    def _check_image(path: Path | None) -> None:
-        if path is None:
-            return
-        try:
-            with open(path, "rb") as fh:
-                fh.read(512)
-        except OSError as exc:
-            raise ImageUnusable(f"image {path} is unusable: {exc.strerror or exc}") from None
 
     # --- ComputeDriver ----------------------------------------------------------------------
 
@@ -292,14 +242,14 @@ class FakeDriver:
         async with self._locked(instance.uuid):
             existing = self._guests.get(instance.uuid)
             if existing is not None:  # a retried or duplicated request: converge, don't duplicate
-                self._start(existing)
+                start(existing, self.hostname)
                 return
             self._maybe_fail(instance, "before_allocating")
             guest = self._define(instance, network_info, building=True)
             guest.volumes = {str(m["mount_device"]): dict(m.get("connection_info") or {})
                              for m in (block_device_info or {}).get("block_device_mapping", [])}
             try:
-                await asyncio.to_thread(self._check_image, image_path)
+                await asyncio.to_thread(check_image, image_path)
                 if self.config.spawn_latency > 0:
                     await asyncio.sleep(self.config.spawn_latency)
                 self._maybe_fail(instance, "after_allocating")
@@ -307,7 +257,7 @@ class FakeDriver:
                 self._guests.pop(instance.uuid, None)  # releases the claim with the record
                 raise
             guest.building = False
-            self._boot(guest)
+            boot(guest, self.hostname)
 
     async def destroy(self, uuid: str) -> None:
         async with self._locked(uuid):
@@ -319,21 +269,22 @@ class FakeDriver:
 
     async def power_off(self, uuid: str, timeout: float = 60.0) -> None:
         async with self._locked(uuid):
-            await self._shutdown(self._get(uuid), timeout)
+            guest = self._get(uuid)
+            await shutdown(guest, timeout, self._marked(guest.spec, self.config.ignore_acpi_for))
 
     async def power_on(self, uuid: str) -> None:
         async with self._locked(uuid):
-            self._start(self._get(uuid))
+            start(self._get(uuid), self.hostname)
 
     async def reboot(self, uuid: str, hard: bool) -> None:
         async with self._locked(uuid):
             guest = self._get(uuid)
             if not hard and guest.state == PowerState.RUNNING and not self._marked(
                     guest.spec, self.config.ignore_acpi_for):
-                self._log(guest, f"{guest.spec.name}: reboot requested by ACPI, restarting")
+                say(guest, f"{guest.spec.name}: reboot requested by ACPI, restarting")
             else:
-                self._log(guest, f"{guest.spec.name}: {'hard' if hard else 'soft reboot failed,'} reset")
-            self._boot(guest)
+                say(guest, f"{guest.spec.name}: {'hard' if hard else 'soft reboot failed,'} reset")
+            boot(guest, self.hostname)
 
     async def get_power_state(self, uuid: str) -> PowerState:
         return self._get(uuid).state
@@ -342,21 +293,7 @@ class FakeDriver:
         return "".join(line + "\n" for line in self._get(uuid).console)
 
     async def get_diagnostics(self, uuid: str) -> Diagnostics:
-        guest = self._get(uuid)
-        s = guest.spec
-        up = guest.uptime()
-        running = guest.state == PowerState.RUNNING
-        nics = [NicDiagnostics(mac_address=str(p.get("mac_address", f"fa:16:3e:00:00:{i:02x}")))
-                for i, p in enumerate(guest.network_info)]
-        disks = 1 + (s.ephemeral_gb > 0) + (s.swap_mb > 0)
-        return Diagnostics(
-            state=guest.state, driver=self.diagnostics_driver, hypervisor=self.config.hypervisor_type,
-            hypervisor_os="linux", uptime=up if running else None, config_drive=False,
-            num_cpus=s.vcpus, num_nics=len(nics), num_disks=disks,
-            memory_details={"maximum": s.memory_mb, "used": s.memory_mb // 2 if running else 0},
-            cpu_details=[CpuDiagnostics(id=i, time=up * 50_000_000, utilisation=5 if running else 0)
-                         for i in range(s.vcpus)],
-            nic_details=nics, disk_details=[DiskDiagnostics() for _ in range(disks)])
+        return diagnostics(self._get(uuid), self.diagnostics_driver, self.config.hypervisor_type)
 
     # --- Pausable / Suspendable -------------------------------------------------------------
 
@@ -367,7 +304,7 @@ class FakeDriver:
                 return
             if guest.state not in frm:
                 raise InvalidPowerState(f"cannot {what} {guest.spec.name} in power state {guest.state.name}")
-            self._log(guest, f"{guest.spec.name}: {what}")
+            say(guest, f"{guest.spec.name}: {what}")
             guest.state = to
 
     async def pause(self, uuid: str) -> None:
@@ -402,7 +339,7 @@ class FakeDriver:
             except BaseException:
                 partial.unlink(missing_ok=True)
                 raise
-            self._log(guest, f"{guest.spec.name}: snapshot taken")
+            say(guest, f"{guest.spec.name}: snapshot taken")
             return target
 
     # --- Resizable --------------------------------------------------------------------------
@@ -414,7 +351,7 @@ class FakeDriver:
             if new.root_gb < guest.spec.root_gb:
                 raise MigrationError(f"cannot shrink the root disk of {guest.spec.name} "
                                      f"from {guest.spec.root_gb} to {new.root_gb} GiB")
-            await self._shutdown(guest, timeout)
+            await shutdown(guest, timeout, self._marked(guest.spec, self.config.ignore_acpi_for))
             # The old size stays claimed here until confirm or revert, as placement holds it.
             self._set_aside[uuid] = guest.spec
             del self._guests[uuid]
@@ -429,13 +366,13 @@ class FakeDriver:
             guest = self._guests.get(instance.uuid)
             if guest is None:
                 guest = self._define(instance, network_info, building=False)
-                self._log(guest, f"{instance.name}: disks received from {disks.source_host}")
+                say(guest, f"{instance.name}: disks received from {disks.source_host}")
             if block_device_info:
                 guest.volumes = {str(m["mount_device"]): dict(m.get("connection_info") or {})
                                  for m in block_device_info.get("block_device_mapping", [])}
                 self._save(instance.uuid)
             if power_on:
-                self._start(guest)
+                start(guest, self.hostname)
 
     async def finish_revert_migration(self, instance: InstanceSpec,
                                       network_info: NetworkInfo | None = None,
@@ -452,9 +389,9 @@ class FakeDriver:
                 except BaseException:
                     self._set_aside[instance.uuid] = old
                     raise
-                self._log(guest, f"{instance.name}: resize reverted")
+                say(guest, f"{instance.name}: resize reverted")
             if power_on:
-                self._start(guest)
+                start(guest, self.hostname)
 
     async def confirm_migration(self, uuid: str) -> None:
         async with self._locked(uuid):
@@ -468,10 +405,10 @@ class FakeDriver:
             guest = self._get(uuid)
             if guest.rescued:
                 return
-            await asyncio.to_thread(self._check_image, rescue_image_path)
+            await asyncio.to_thread(check_image, rescue_image_path)
             guest.rescued = True
-            self._log(guest, f"{guest.spec.name}: rescue mode")
-            self._boot(guest)
+            say(guest, f"{guest.spec.name}: rescue mode")
+            boot(guest, self.hostname)
 
     async def unrescue(self, uuid: str) -> None:
         async with self._locked(uuid):
@@ -479,8 +416,8 @@ class FakeDriver:
             if not guest.rescued:
                 return
             guest.rescued = False
-            self._log(guest, f"{guest.spec.name}: leaving rescue mode")
-            self._boot(guest)
+            say(guest, f"{guest.spec.name}: leaving rescue mode")
+            boot(guest, self.hostname)
 
     # --- LiveMigratable ---------------------------------------------------------------------
 
@@ -525,7 +462,7 @@ class FakeDriver:
             dest._incoming.pop(uuid)
             dest._guests[uuid] = guest
             del self._guests[uuid]
-            self._log(guest, f"{guest.spec.name}: live-migrated from {self.hostname} to {dest.hostname}")
+            say(guest, f"{guest.spec.name}: live-migrated from {self.hostname} to {dest.hostname}")
             dest._save(uuid)  # the destination's record first: a crash now leaves two, never none
 
     async def live_migration_force_complete(self, uuid: str) -> None:
@@ -551,7 +488,7 @@ class FakeDriver:
             guest = self._get(uuid)
             if all(p.get("id") != vif.get("id") for p in guest.network_info):
                 guest.network_info = [*guest.network_info, dict(vif)]
-                self._log(guest, f"virtio_net: interface {vif.get('mac_address')} attached")
+                say(guest, f"virtio_net: interface {vif.get('mac_address')} attached")
 
     async def detach_interface(self, uuid: str, vif: dict[str, Any]) -> None:
         async with self._locked(uuid):
@@ -559,7 +496,7 @@ class FakeDriver:
             kept = [p for p in guest.network_info if p.get("id") != vif.get("id")]
             if len(kept) != len(guest.network_info):
                 guest.network_info = kept
-                self._log(guest, f"virtio_net: interface {vif.get('mac_address')} detached")
+                say(guest, f"virtio_net: interface {vif.get('mac_address')} detached")
 
     def interfaces(self, uuid: str) -> list[str]:
         """The port ids plugged into the guest (what tests check the agent told the driver)."""
@@ -572,14 +509,14 @@ class FakeDriver:
             guest = self._get(uuid)
             guest.volumes[device] = dict(connection_info)
             self._save(uuid)
-            self._log(guest, f"virtio_blk: disk {device} attached ({connection_info.get('driver_volume_type')})")
+            say(guest, f"virtio_blk: disk {device} attached ({connection_info.get('driver_volume_type')})")
 
     async def detach_volume(self, uuid: str, device: str) -> None:
         async with self._locked(uuid):
             guest = self._guests.get(uuid)
             if guest is not None and guest.volumes.pop(device, None) is not None:
                 self._save(uuid)
-                self._log(guest, f"virtio_blk: disk {device} detached")
+                say(guest, f"virtio_blk: disk {device} detached")
 
     # --- VolumeExtendable --------------------------------------------------------------------
 
@@ -592,7 +529,7 @@ class FakeDriver:
             # What a resize of the block device would show: the disk's new size in bytes.
             guest.volumes[device] = {**guest.volumes[device], "size_bytes": int(new_size)}
             self._save(uuid)
-            self._log(guest, f"virtio_blk: disk {device} resized to {int(new_size)} bytes")
+            say(guest, f"virtio_blk: disk {device} resized to {int(new_size)} bytes")
 
     def volumes(self, uuid: str) -> dict[str, dict[str, Any]]:
         """The guest's disks by device and their connection info (what tests check the agent told it)."""
@@ -621,7 +558,7 @@ class FakeDriver:
 
     def simulate_crash(self, uuid: str) -> None:
         guest = self._get(uuid)
-        self._log(guest, "Kernel panic - not syncing: Attempted to kill init!")
+        say(guest, "Kernel panic - not syncing: Attempted to kill init!")
         guest.state = PowerState.CRASHED
         guest.booted_at = None
         self._save(uuid)
@@ -629,11 +566,11 @@ class FakeDriver:
     def simulate_external_stop(self, uuid: str) -> None:
         """Someone ran ``virsh destroy`` or the guest shut itself down."""
         guest = self._get(uuid)
-        self._halt(guest, f"{guest.spec.name}: stopped outside onestack")
+        halt(guest, f"{guest.spec.name}: stopped outside onestack")
         self._save(uuid)
 
     def simulate_external_start(self, uuid: str) -> None:
-        self._start(self._get(uuid))
+        start(self._get(uuid), self.hostname)
         self._save(uuid)
 
     def simulate_vanish(self, uuid: str) -> None:
@@ -644,5 +581,5 @@ class FakeDriver:
     def simulate_foreign_guest(self, spec: InstanceSpec) -> None:
         """A running guest onestack did not create appears (its resources count)."""
         guest = self._define(spec, None, building=False)
-        self._boot(guest)
+        boot(guest, self.hostname)
         self._save(spec.uuid)

@@ -20,6 +20,7 @@ from typing import Any
 from onestack.core.bus import Bus, Subscription
 from onestack.core.config import Config
 from onestack.core.rpc import serve
+from onestack.core.service import wait_event
 from onestack.network.agent import reconcile
 from onestack.network.agent.driver import NetworkDriver
 from onestack.network.rpcapi import AgentReport, NetworkAgentAPI, NetworkServerAPI
@@ -93,14 +94,6 @@ class NetworkAgent:
         await reconcile.run_pass(self)
         self.passes += 1
 
-    async def _pause(self, event: asyncio.Event, seconds: float) -> None:
-        """Until ``event`` is set or ``seconds`` pass (asyncio.timeout: 3.11's wait_for may lose a cancel)."""
-        try:
-            async with asyncio.timeout(seconds):
-                await event.wait()
-        except TimeoutError:
-            pass
-
     async def _heartbeats(self) -> None:
         while not self._stopping.is_set():
             try:
@@ -110,12 +103,12 @@ class NetworkAgent:
             except Exception as exc:  # noqa: BLE001 - the server is away: the next heartbeat tries again
                 log.warning("%s: heartbeat failed: %s", self.host, exc)
             self._reported.set()
-            await self._pause(self._stopping, self.config.network.report_interval)
+            await wait_event(self._stopping, self.config.network.report_interval)
 
     async def _reconciling(self) -> None:
         await self._reported.wait()
         while not self._stopping.is_set():
-            await self._pause(self._wake, self.config.network.reconcile_interval)  # a nudge, or the periodic pass
+            await wait_event(self._wake, self.config.network.reconcile_interval)  # a nudge, or the periodic pass
             if self._stopping.is_set():
                 return
             self._wake.clear()  # a nudge from now on asks for another pass after this one

@@ -1,47 +1,48 @@
-"""Which agent serves a network's DHCP and which hosts a router, and the admin's say in it
-(Neutron's ``dhcp_agent_scheduler`` and ``l3_agent_scheduler`` extensions).
+"""Which DHCP agents serve a network and which L3 agent hosts a router, and the admin's say in it
+(Neutron's ``dhcp_agent_scheduler`` and ``l3_agent_scheduler`` extensions and its schedulers).
 
-Automatic placement is computed, never stored: the alive, admin-up agent of the type whose host
-sorts first (``dhcp_agents_per_network`` = 1, one L3 agent for all routers), so a dead agent's
-networks and routers move at once to the next. An admin's placement is a row
-(``network_dhcp_bindings``, ``network_router_l3_bindings``): the agent it names while that agent
-is alive and admin-up (else the automatic choice, as Neutron's failover would reschedule), or
-none after a removal, until the admin adds it again (a network also by a subnet change, which
-in Neutron reschedules an unhosted network). A deleted agent's rows go with it (automatic again).
+Placements are stored rows, never recomputed from host names: ``network_dhcp_agent_bindings``
+(as many per network as ``network.dhcp_agents_per_network``, plus any an admin adds) and
+``network_router_l3_bindings`` (one per router; agent NULL once an admin removed it). New work
+goes to the least loaded alive, admin-up agents, as Neutron's WeightScheduler (fewest networks)
+and LeastRoutersScheduler (fewest routers), host name breaking ties: a network when a subnet
+change gives it DHCP, a router when it is made. ``reschedule`` is the level-triggered pass (each
+agent's reconcile pass asks for it through ``dhcp_ports``; a read first, a write only when there
+is work): bindings on agents that stopped serving (dead, or set admin-down) move to serving
+ones, as Neutron's automatic DHCP failover and router auto-reschedule; networks with DHCP short
+of their count and routers never placed (made while no agent served) are placed, except a
+network an admin took an agent from (``network_dhcp_manual``, until its next subnet change) and
+a router an admin removed. With no agent of the type serving nothing moves, as Neutron skips
+rescheduling then. A deleted agent's rows go with it, and the pass places its work again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from dataclasses import dataclass, field
+import logging
+from collections import Counter
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from onestack.core.config import NetworkConfig
 from onestack.network import models
+from onestack.network.errors import IpAddressGenerationFailure
 from onestack.network.service.common import now
+
+log = logging.getLogger("onestack.network.agent_scheduler")
 
 DHCP_AGENT_TYPE = "DHCP agent"
 L3_AGENT_TYPE = "L3 agent"
 AG = models.Agent
-
-
-@dataclass
-class Placement:
-    default: models.Agent | None  # the automatic choice
-    pinned: dict[str, models.Agent | None] = field(default_factory=dict)  # an admin's, where it holds
-
-    def agent_of(self, object_id: str, automatic: bool = True) -> models.Agent | None:
-        """The agent serving ``object_id``; ``automatic`` False: only an admin's placement counts."""
-        if object_id in self.pinned:
-            return self.pinned[object_id]
-        return self.default if automatic else None
-
-    def hosts(self) -> set[str]:
-        found = {a.host for a in self.pinned.values() if a is not None}
-        return found | ({self.default.host} if self.default is not None else set())
+# Networks one pass moves (each a DHCP port re-bound): a big failover is spread over several
+# passes, so no write holds the locks or the agent's call for long; each write nudges the agents
+# whose ports moved, so the next passes follow at once.
+BATCH = 50
+DB = models.NetworkDhcpBinding
+LB = models.RouterL3Binding
 
 
 def serving(s: Session, agent_type: str, down_time: float) -> list[models.Agent]:
@@ -51,57 +52,183 @@ def serving(s: Session, agent_type: str, down_time: float) -> list[models.Agent]
                                            AG.heartbeat_timestamp >= cutoff).order_by(AG.host)))
 
 
-def _model(agent_type: str) -> Any:
-    return models.NetworkDhcpBinding if agent_type == DHCP_AGENT_TYPE else models.RouterL3Binding
+def least_loaded(candidates: Iterable[models.Agent], load: Counter[str], count: int) -> list[models.Agent]:
+    """The ``count`` candidates with the fewest networks or routers (``load`` by agent id), host
+    name breaking ties, as Neutron's WeightScheduler / LeastRoutersScheduler choose."""
+    return sorted(candidates, key=lambda a: (load[a.id], a.host))[:max(count, 0)]
 
 
-def placement(s: Session, agent_type: str, down_time: float, ids: Collection[str] | None = None) -> Placement:
-    """Where the networks (DHCP) or routers (L3) are served; ``ids`` None: every one with a row."""
-    alive = serving(s, agent_type, down_time)
-    by_id = {a.id: a for a in alive}
-    model = _model(agent_type)
-    key = model.network_id if agent_type == DHCP_AGENT_TYPE else model.router_id
-    stmt = select(key, model.agent_id)
-    if ids is not None:
-        if not ids:
-            return Placement(alive[0] if alive else None)
-        stmt = stmt.where(key.in_(sorted(ids)))
-    out = Placement(alive[0] if alive else None)
-    for object_id, agent_id in s.execute(stmt):
-        if agent_id is None:
-            out.pinned[object_id] = None
-        elif agent_id in by_id:
-            out.pinned[object_id] = by_id[agent_id]
-    return out
+def _load(s: Session, agent_type: str) -> Counter[str]:
+    model: Any = DB if agent_type == DHCP_AGENT_TYPE else LB
+    stmt = select(model.agent_id, func.count()).where(model.agent_id.is_not(None)).group_by(model.agent_id)
+    return Counter({agent_id: n for agent_id, n in s.execute(stmt)})
 
 
-def pin(s: Session, agent_type: str, object_id: str, agent_id: str | None) -> None:
-    """Store the admin's placement of ``object_id`` (``agent_id`` None: unhosted)."""
-    model = _model(agent_type)
-    row = s.get(model, object_id)
-    if row is None:
-        row = model(network_id=object_id) if agent_type == DHCP_AGENT_TYPE else model(router_id=object_id)
-        s.add(row)
-    row.agent_id = agent_id
+def _lock(s: Session, model: Any, object_id: str) -> bool:
+    """The network's or router's row lock (every binding change of it holds it); False: gone."""
+    return s.scalar(select(model.id).where(model.id == object_id).with_for_update()) is not None
+
+
+# --- DHCP ----------------------------------------------------------------------------------------------
+
+def dhcp_agents(s: Session, network_id: str) -> list[models.Agent]:
+    """The agents bound to serve the network's DHCP (alive or not), by host name."""
+    return list(s.scalars(select(AG).join(DB, DB.agent_id == AG.id).where(DB.network_id == network_id)
+                          .order_by(AG.host)))
+
+
+def dhcp_networks(s: Session) -> set[str]:
+    return set(s.scalars(select(models.Subnet.network_id).where(models.Subnet.enable_dhcp.is_(True))))
+
+
+def schedule_network(s: Session, network_id: str, config: NetworkConfig, alive: list[models.Agent] | None = None,
+                     load: Counter[str] | None = None) -> bool:
+    """Top the network up to ``dhcp_agents_per_network`` serving agents, the least loaded first
+    (the caller holds the network's lock). Returns whether a binding was added."""
+    alive = serving(s, DHCP_AGENT_TYPE, config.agent_down_time) if alive is None else alive
+    load = _load(s, DHCP_AGENT_TYPE) if load is None else load
+    bound = set(s.scalars(select(DB.agent_id).where(DB.network_id == network_id)))
+    short = config.dhcp_agents_per_network - len([a for a in alive if a.id in bound])
+    chosen = least_loaded([a for a in alive if a.id not in bound], load, short)
+    for agent in chosen:
+        s.add(DB(network_id=network_id, agent_id=agent.id))
+        load[agent.id] += 1
     s.flush()
+    return bool(chosen)
 
 
-def unpin_unhosted(s: Session, network_id: str) -> None:
-    """A subnet change reschedules a network an admin left unhosted (as Neutron's port and subnet
-    events schedule an unhosted network)."""
-    row = s.get(models.NetworkDhcpBinding, network_id)
-    if row is not None and row.agent_id is None:
+def clear_manual(s: Session, network_id: str) -> None:
+    """A subnet change places the network automatically again (as Neutron's subnet events
+    schedule an unhosted network)."""
+    row = s.get(models.NetworkDhcpManual, network_id)
+    if row is not None:
         s.delete(row)
         s.flush()
 
 
+def _dhcp_work(s: Session, config: NetworkConfig, alive: list[models.Agent]) -> set[str]:
+    """Networks the pass must act on: bound to an agent that stopped serving, or with DHCP and
+    short of their count (not left so by an admin)."""
+    if not alive:
+        return set()
+    ids = {a.id for a in alive}
+    want = min(config.dhcp_agents_per_network, len(alive))
+    served: Counter[str] = Counter()
+    work = set()
+    for network_id, agent_id in s.execute(select(DB.network_id, DB.agent_id)):
+        if agent_id in ids:
+            served[network_id] += 1
+        else:
+            work.add(network_id)
+    manual = set(s.scalars(select(models.NetworkDhcpManual.network_id)))
+    return work | {n for n in dhcp_networks(s) - manual if served[n] < want}
+
+
+# --- L3 ------------------------------------------------------------------------------------------------
+
+def l3_agent(s: Session, router_id: str) -> models.Agent | None:
+    return s.scalar(select(AG).join(LB, LB.agent_id == AG.id).where(LB.router_id == router_id))
+
+
+def schedule_router(s: Session, router_id: str, config: NetworkConfig, alive: list[models.Agent] | None = None,
+                    load: Counter[str] | None = None) -> bool:
+    """Place the router on the serving L3 agent with the fewest routers (a new router, or one whose
+    agent stopped serving); with none serving it stays where it is."""
+    alive = serving(s, L3_AGENT_TYPE, config.agent_down_time) if alive is None else alive
+    load = _load(s, L3_AGENT_TYPE) if load is None else load
+    chosen = least_loaded(alive, load, 1)
+    if not chosen:
+        return False
+    row = s.get(LB, router_id)
+    if row is None:
+        row = LB(router_id=router_id)
+        s.add(row)
+    elif row.agent_id is not None:
+        load[row.agent_id] -= 1
+    row.agent_id = chosen[0].id
+    load[chosen[0].id] += 1
+    s.flush()
+    return True
+
+
+def _l3_work(s: Session, alive: list[models.Agent]) -> set[str]:
+    """Routers never placed, or on an agent that stopped serving (not those an admin removed)."""
+    if not alive:
+        return set()
+    ids = {a.id for a in alive}
+    placed = {r: a for r, a in s.execute(select(LB.router_id, LB.agent_id))}
+    return {r for r in s.scalars(select(models.Router.id))
+            if r not in placed or (placed[r] is not None and placed[r] not in ids)}
+
+
 def routers_of(s: Session, host: str, down_time: float) -> tuple[set[str] | None, set[str]]:
-    """The routers ``host`` runs as (only these, or None for all) and (but not these)."""
-    where = placement(s, L3_AGENT_TYPE, down_time)
-    elsewhere = {r for r, a in where.pinned.items() if a is None or a.host != host}
-    if where.default is not None and where.default.host == host:
-        return None, elsewhere
-    return {r for r, a in where.pinned.items() if a is not None and a.host == host}, set()
+    """The routers ``host`` runs (only these) and none excluded: those bound to its L3 agent."""
+    del down_time  # a bound agent runs its routers until the pass moves them
+    rows = s.scalars(select(LB.router_id).join(AG, AG.id == LB.agent_id).where(AG.host == host,
+                                                                               AG.agent_type == L3_AGENT_TYPE))
+    return set(rows), set()
+
+
+# --- the level-triggered pass --------------------------------------------------------------------------
+
+def needs_reschedule(s: Session, config: NetworkConfig) -> bool:
+    """The pass's read: is there anything to place or move?"""
+    down = config.agent_down_time
+    return bool(_dhcp_work(s, config, serving(s, DHCP_AGENT_TYPE, down))
+                or _l3_work(s, serving(s, L3_AGENT_TYPE, down)))
+
+
+def _move_network(s: Session, network_id: str, config: NetworkConfig, alive: list[models.Agent], ids: set[str],
+                  load: Counter[str]) -> bool:
+    """Drop the network's bindings on agents not serving, then top it up (a manual one only if it
+    lost one). Returns whether anything changed."""
+    moved = False
+    for row in s.scalars(select(DB).where(DB.network_id == network_id)):
+        if row.agent_id not in ids:
+            load[row.agent_id] -= 1
+            s.delete(row)
+            moved = True
+    s.flush()
+    if moved or s.get(models.NetworkDhcpManual, network_id) is None:
+        moved = schedule_network(s, network_id, config, alive, load) or moved
+    return moved
+
+
+def reschedule(s: Session, config: NetworkConfig) -> tuple[list[str], list[str]]:
+    """Move bindings off agents that stopped serving and place what is unplaced (see the module
+    docstring), ``BATCH`` networks at most; each network and router under its row lock, re-read
+    there, so concurrent passes and admin calls never place one twice. Returns the (networks,
+    routers) it changed."""
+    from onestack.network.service import dhcp_ports
+
+    down = config.agent_down_time
+    alive = serving(s, DHCP_AGENT_TYPE, down)
+    ids = {a.id for a in alive}
+    load = _load(s, DHCP_AGENT_TYPE)
+    networks = []
+    for network_id in sorted(_dhcp_work(s, config, alive))[:BATCH]:
+        if not _lock(s, models.Network, network_id):
+            continue
+        try:
+            with s.begin_nested():  # one network's failure (a full subnet) leaves the others' done
+                if _move_network(s, network_id, config, alive, ids, load):
+                    dhcp_ports.sync_network(s, network_id, config)
+                    networks.append(network_id)
+        except IpAddressGenerationFailure:
+            log.warning("network %s: no address for its DHCP port, not rescheduled", network_id)
+            load = _load(s, DHCP_AGENT_TYPE)
+    l3_alive = serving(s, L3_AGENT_TYPE, down)
+    l3_ids = {a.id for a in l3_alive}
+    l3_load = _load(s, L3_AGENT_TYPE)
+    routers = []
+    for router_id in sorted(_l3_work(s, l3_alive))[:BATCH * 10]:  # a row each, no ports
+        if not _lock(s, models.Router, router_id):
+            continue
+        placed = s.get(LB, router_id)
+        if (placed is None or (placed.agent_id is not None and placed.agent_id not in l3_ids)) and \
+                schedule_router(s, router_id, config, l3_alive, l3_load):
+            routers.append(router_id)
+    return networks, routers
 
 
 # --- the extensions' operations (admin only, by policy) ------------------------------------------------
@@ -116,8 +243,8 @@ def _agent(s: Session, agent_id: str) -> models.Agent:
 
 
 def _usable(s: Session, agent_id: str, agent_type: str, down_time: float) -> models.Agent:
-    """The agent to place something on: of that type, admin-up and alive (a dead one would hand it
-    straight back to the automatic choice), else Neutron's InvalidDHCPAgent / InvalidL3Agent (404)."""
+    """The agent to place something on: of that type, admin-up and alive (the pass would move it
+    straight off a dead one), else Neutron's InvalidDHCPAgent / InvalidL3Agent (404)."""
     from onestack.network.errors import InvalidDHCPAgent, InvalidL3Agent
 
     row = s.get(AG, agent_id)
@@ -126,80 +253,73 @@ def _usable(s: Session, agent_id: str, agent_type: str, down_time: float) -> mod
     return row
 
 
-def _dhcp_networks(s: Session) -> set[str]:
-    return set(s.scalars(select(models.Subnet.network_id).where(models.Subnet.enable_dhcp.is_(True))))
-
-
 def networks_on_agent(s: Session, agent_id: str, down_time: float) -> list[dict[str, Any]]:
     from onestack.network.service import dhcp_ports, networks
 
+    del down_time
     agent = _agent(s, agent_id)
-    where = placement(s, DHCP_AGENT_TYPE, down_time)
-    ids = {n for n, a in where.pinned.items() if a is not None and a.id == agent.id}
-    if where.default is not None and where.default.id == agent.id:
-        ids |= {n for n in _dhcp_networks(s) if n not in where.pinned}
-    rows = s.scalars(select(models.Network).where(models.Network.id.in_(sorted(ids))).order_by(models.Network.id))
-    return networks.views(s, dhcp_ports.INTERNAL, list(rows)) if ids else []
+    rows = list(s.scalars(select(models.Network).join(DB, DB.network_id == models.Network.id)
+                          .where(DB.agent_id == agent.id).order_by(models.Network.id)))
+    return networks.views(s, dhcp_ports.INTERNAL, rows) if rows else []
 
 
 def agents_of_network(s: Session, network_id: str, down_time: float) -> list[dict[str, Any]]:
+    """Every agent bound to the network, alive or not, as Neutron lists them."""
     from onestack.network.service import agents_api
 
-    agent = placement(s, DHCP_AGENT_TYPE, down_time, [network_id]).agent_of(
-        network_id, automatic=network_id in _dhcp_networks(s))
-    return [agents_api.view(agent, int(down_time))] if agent is not None else []
+    return [agents_api.view(a, int(down_time)) for a in dhcp_agents(s, network_id)]
 
 
-def add_network(s: Session, agent_id: str, network_id: str, config: Any) -> None:
+def add_network(s: Session, agent_id: str, network_id: str, config: NetworkConfig) -> None:
+    """Neutron's add_network_to_dhcp_agent: any serving DHCP agent not already serving the network,
+    beyond ``dhcp_agents_per_network`` too; 409 ``NetworkHostedByDHCPAgent`` only for that agent."""
     from onestack.network.errors import NetworkHostedByDHCPAgent, NetworkNotFound
     from onestack.network.service import dhcp_ports
 
-    down = config.agent_down_time
     if s.get(models.Network, network_id) is None:
         raise NetworkNotFound(network_id)
-    agent = _usable(s, agent_id, DHCP_AGENT_TYPE, down)
-    current = placement(s, DHCP_AGENT_TYPE, down, [network_id]).agent_of(
-        network_id, automatic=network_id in _dhcp_networks(s))
-    if current is not None:
-        # One DHCP agent per network here (``dhcp_agents_per_network`` = 1); Neutron would add a second.
-        raise NetworkHostedByDHCPAgent(network_id, current.id)
-    pin(s, DHCP_AGENT_TYPE, network_id, agent.id)
-    dhcp_ports.sync_network(s, network_id, config, agent.host)
+    agent = _usable(s, agent_id, DHCP_AGENT_TYPE, config.agent_down_time)
+    if not _lock(s, models.Network, network_id):
+        raise NetworkNotFound(network_id)  # deleted meanwhile
+    if s.get(DB, (network_id, agent.id)) is not None:
+        raise NetworkHostedByDHCPAgent(network_id, agent.id)
+    s.add(DB(network_id=network_id, agent_id=agent.id))
+    s.flush()
+    dhcp_ports.sync_network(s, network_id, config)
 
 
-def remove_network(s: Session, agent_id: str, network_id: str, config: Any) -> None:
+def remove_network(s: Session, agent_id: str, network_id: str, config: NetworkConfig) -> None:
+    """Unbind the agent; the network is then as the admin left it (no automatic top-up) until its
+    next subnet change. Its DHCP port is reserved if no agent is left, else deleted."""
     from onestack.network.errors import NetworkNotHostedByDhcpAgent
     from onestack.network.service import dhcp_ports
 
     agent = _agent(s, agent_id)
-    current = placement(s, DHCP_AGENT_TYPE, config.agent_down_time, [network_id]).agent_of(
-        network_id, automatic=network_id in _dhcp_networks(s))
-    if current is None or current.id != agent.id:
+    _lock(s, models.Network, network_id)  # first, as the DHCP sync takes it
+    row = s.get(DB, (network_id, agent.id))
+    if row is None:
         raise NetworkNotHostedByDhcpAgent(network_id, agent_id)
-    # The network's row lock first, as the DHCP sync takes it.
-    s.execute(select(models.Network.id).where(models.Network.id == network_id).with_for_update())
-    pin(s, DHCP_AGENT_TYPE, network_id, None)
-    dhcp_ports.unhost(s, network_id, config)
+    s.delete(row)
+    if s.get(models.NetworkDhcpManual, network_id) is None:
+        s.add(models.NetworkDhcpManual(network_id=network_id))
+    s.flush()
+    dhcp_ports.sync_network(s, network_id, config)
 
 
 def routers_on_agent(s: Session, agent_id: str, down_time: float) -> list[dict[str, Any]]:
     from onestack.network.service import dhcp_ports, routers
 
+    del down_time
     agent = _agent(s, agent_id)
-    only, excluded = routers_of(s, agent.host, down_time) if agent.agent_type == L3_AGENT_TYPE else (set(), set())
-    stmt = select(models.Router).order_by(models.Router.id)
-    if only is not None:
-        stmt = stmt.where(models.Router.id.in_(sorted(only)))
-    rows = [r for r in s.scalars(stmt) if r.id not in excluded] if only is None or only else []
+    rows = list(s.scalars(select(models.Router).join(LB, LB.router_id == models.Router.id)
+                          .where(LB.agent_id == agent.id).order_by(models.Router.id)))
     return routers.views(s, dhcp_ports.INTERNAL, rows) if rows else []
 
 
 def agents_of_router(s: Session, router_id: str, down_time: float) -> list[dict[str, Any]]:
     from onestack.network.service import agents_api
 
-    if s.get(models.Router, router_id) is None:
-        return []  # as Neutron's list_l3_agents_hosting_router: no router, no agents
-    agent = placement(s, L3_AGENT_TYPE, down_time, [router_id]).agent_of(router_id)
+    agent = l3_agent(s, router_id)  # no router, no agents, as Neutron's list_l3_agents_hosting_router
     return [agents_api.view(agent, int(down_time))] if agent is not None else []
 
 
@@ -209,21 +329,28 @@ def add_router(s: Session, agent_id: str, router_id: str, down_time: float) -> N
     if s.get(models.Router, router_id) is None:
         raise RouterNotFound(router_id)
     agent = _usable(s, agent_id, L3_AGENT_TYPE, down_time)
-    current = placement(s, L3_AGENT_TYPE, down_time, [router_id]).agent_of(router_id)
-    if current is not None and current.id == agent.id:
-        if router_id not in placement(s, L3_AGENT_TYPE, down_time, [router_id]).pinned:
-            pin(s, L3_AGENT_TYPE, router_id, agent.id)  # the automatic choice, now the admin's
+    if not _lock(s, models.Router, router_id):
+        raise RouterNotFound(router_id)  # deleted meanwhile
+    row = s.get(LB, router_id)
+    if row is not None and row.agent_id == agent.id:
         return  # already there: nothing to do, as Neutron
-    if current is not None:
-        raise RouterHostedByL3Agent(router_id, current.id)  # a legacy router has one agent
-    pin(s, L3_AGENT_TYPE, router_id, agent.id)
+    if row is not None and row.agent_id is not None:
+        raise RouterHostedByL3Agent(router_id, row.agent_id)  # a legacy router has one agent
+    if row is None:
+        s.add(LB(router_id=router_id, agent_id=agent.id))
+    else:
+        row.agent_id = agent.id
+    s.flush()
 
 
 def remove_router(s: Session, agent_id: str, router_id: str, down_time: float) -> None:
     from onestack.network.errors import RouterNotHostedByL3Agent
 
+    del down_time
     agent = _agent(s, agent_id)
-    current = placement(s, L3_AGENT_TYPE, down_time, [router_id]).agent_of(router_id)
-    if s.get(models.Router, router_id) is None or current is None or current.id != agent.id:
+    _lock(s, models.Router, router_id)
+    row = s.get(LB, router_id)
+    if row is None or row.agent_id != agent.id:
         raise RouterNotHostedByL3Agent(router_id, agent_id)
-    pin(s, L3_AGENT_TYPE, router_id, None)
+    row.agent_id = None
+    s.flush()

@@ -4,9 +4,8 @@ One ``network_agents`` row per (agent type, host), as Neutron keeps them; a hear
 (``report_state``) refreshes ``heartbeat_timestamp``, and an agent is alive while its last
 heartbeat is younger than ``network.agent_down_time`` seconds.
 
-Where networks' DHCP and routers are served is service/agent_scheduler.py's: automatically the
-alive, admin-up agent whose host name sorts first (``router_host`` here), unless an admin placed
-them through the agent scheduler extensions.
+Where networks' DHCP and routers are served is service/agent_scheduler.py's (stored bindings,
+the least loaded alive agents, moved off agents that stop serving).
 """
 
 from __future__ import annotations
@@ -52,10 +51,3 @@ def alive_hosts(s: Session, agent_type: str, down_time: float, when: datetime | 
     return sorted(s.scalars(select(models.Agent.host).where(
         models.Agent.agent_type == agent_type, models.Agent.admin_state_up.is_(True),
         models.Agent.heartbeat_timestamp >= cutoff)))
-
-
-def router_host(s: Session, down_time: float, when: datetime | None = None) -> str | None:
-    """The host that runs every router (see the module docstring); None when no L3 agent lives."""
-    hosts = alive_hosts(s, L3_AGENT_TYPE, down_time, when)
-    return hosts[0] if hosts else None
-

@@ -25,7 +25,7 @@ from onestack.network.errors import (
     RouterNotFound,
     RoutesExhausted,
 )
-from onestack.network.service import networks, ports, quotas
+from onestack.network.service import agent_scheduler, networks, ports, quotas
 from onestack.network.service.common import (
     Caller,
     Listing,
@@ -148,6 +148,7 @@ def create(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any]
     stamp_new(row)
     s.add(row)
     s.flush()
+    agent_scheduler.schedule_router(s, row.id, config)  # the L3 agent with the fewest routers
     if gw:
         _set_gateway(s, caller, row, gw, config)
     s.flush()

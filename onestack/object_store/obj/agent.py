@@ -26,6 +26,7 @@ from typing import Any
 
 from onestack.core.bus import Bus
 from onestack.core.config import Config
+from onestack.core.service import wait_event
 from onestack.object_store.container_updates import BusContainerUpdater, ContainerUpdater
 from onestack.object_store.obj.auditor import Auditor
 from onestack.object_store.obj.client import ObjectServerClient
@@ -190,13 +191,13 @@ class ObjectAgent:
                 raise
             except Exception as exc:  # noqa: BLE001 — the bus or the proxies not up yet: retry
                 log.warning("object agent %s: device report not answered yet (%s)", self.host, exc)
-            if await _wait(self._stopping, delay):
+            if await wait_event(self._stopping, delay):
                 raise RuntimeError("stopped before the first device report was answered")
             delay = min(delay * 2, self.config.object_store.report_interval)
 
     async def _report_loop(self) -> None:
         assert self.rings is not None
-        while not await _wait(self._stopping, self.config.object_store.report_interval):
+        while not await wait_event(self._stopping, self.config.object_store.report_interval):
             try:
                 adopt(self.rings, await self.api.report_devices(self.host, self.reports()))
             except asyncio.CancelledError:
@@ -204,14 +205,6 @@ class ObjectAgent:
             except Exception as exc:  # noqa: BLE001 — the bus or the proxies are down: keep serving
                 log.warning("object agent %s: device report failed (%s)", self.host, exc)
 
-
-async def _wait(event: asyncio.Event, seconds: float) -> bool:
-    """Wait ``seconds`` or until ``event``; True when the event was set."""
-    try:
-        await asyncio.wait_for(event.wait(), seconds)
-    except TimeoutError:
-        return False
-    return True
 
 
 def make_agent(config: Config, host: str, root: Path, bus: Bus, local: Any = None, *,

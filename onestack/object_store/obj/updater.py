@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from onestack.core.service import wait_event
 from onestack.object_store.container_updates import ContainerUpdater
 from onestack.object_store.obj.diskfile import run_io, tmp_name
 from onestack.object_store.rpcapi import ContainerUpdate
@@ -189,7 +190,4 @@ class ObjectUpdater:
                 await self.run_once()
             except Exception:  # a daemon keeps going
                 log.exception("object updater pass failed")
-            try:
-                await asyncio.wait_for(stop.wait(), self.interval)
-            except TimeoutError:
-                pass
+            await wait_event(stop, self.interval)

@@ -7,13 +7,16 @@ only the partitions it must — the replicators then move their data, as after a
 
 Like Swift's builder it works in three steps: keep the previous assignments, gather the surplus
 of devices now above their share (one slot per partition where possible, so that a new device can
-take every gathered slot), then give each free slot to the device furthest below its share, a
-new zone first.
+take every gathered slot; a partition is passed over when every device it lacks is already at its
+share, where the slot would only come back or swap surplus), then give each free slot to the
+device furthest below its share, a new zone first.
 
 An operator's rebalance (``one_move_per_partition``) moves at most one replica of a partition for
 balance, as Swift's builder within ``min_part_hours``: a partition that already lost a replica
 (to a removed device) or gave one up keeps the others, so two of its copies are never in flight
-at once; a device left above its share by this is evened out by a later rebalance.
+at once; a device left above its share by this is evened out by a later rebalance. Partitions in
+``frozen`` (moved within ``min_part_hours``, ``store.py``) give up no replica for balance at all;
+a removed or zero-weight device's replicas are not kept in step 1, so they move regardless.
 """
 
 from __future__ import annotations
@@ -69,7 +72,8 @@ def _shares(usable: list[Device], replicas: int, parts: int) -> dict[int, float]
 
 
 def build_ring(devices: list[Device], replicas: int, part_power: int, hash_path_suffix: str,
-               previous: Ring | None = None, version: int = 1, one_move_per_partition: bool = False) -> Ring:
+               previous: Ring | None = None, version: int = 1, one_move_per_partition: bool = False,
+               frozen: frozenset[int] = frozenset()) -> Ring:
     if not devices:
         raise ValueError("a ring needs at least one device")
     if replicas < 1:
@@ -104,8 +108,11 @@ def build_ring(devices: list[Device], replicas: int, part_power: int, hash_path_
             for p in order:
                 if surplus <= 0:
                     break
-                if (free_in[p] > 0) != pass_free:
+                if (free_in[p] > 0) != pass_free or p in frozen:
                     continue
+                members = {table[x][p] for x in range(replicas)}
+                if not any(load[d.id] < wanted[d.id] for d in usable if d.id not in members):
+                    continue  # only devices at their share could take it: it would come back or just swap
                 for r in range(replicas):
                     if table[r][p] == dev_id:
                         table[r][p] = -1
@@ -131,3 +138,16 @@ def build_ring(devices: list[Device], replicas: int, part_power: int, hash_path_
             load[best.id] += 1
     return Ring(part_power=part_power, replicas=replicas, devices=sorted(devices, key=lambda d: d.id),
                 replica2part2dev=table, hash_path_suffix=hash_path_suffix, version=version)
+
+
+MAX_BALANCE = 999.99  # Swift's: a device with no weight that still holds partitions
+
+
+def balance(ring: Ring) -> dict[int, float]:
+    """Each device's balance as swift-ring-builder shows it: how far (in %) its partitions are from
+    its share — here the share ``build_ring`` aims at, dispersion limits included."""
+    parts = Counter(d for row in ring.replica2part2dev for d in row)
+    usable = [d for d in ring.devices if d.weight > 0]
+    wanted = _shares(usable, ring.replicas, ring.partition_count) if usable else {}
+    return {d.id: (abs(100.0 * parts[d.id] / wanted[d.id] - 100.0) if wanted.get(d.id)
+                   else (MAX_BALANCE if parts[d.id] else 0.0)) for d in ring.devices}

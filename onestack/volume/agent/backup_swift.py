@@ -5,7 +5,7 @@ user's account; per backup the objects ``backup_<id>/chunk-NNNNNN`` (one per sto
 volume's raw bytes) and the metadata object ``backup_<id>/manifest`` (the same manifest as the
 POSIX store's, each stored chunk also naming its container). The manifest is written last, so a
 backup cut off midway has no manifest and is no backup; a retry writes the chunks again.
-Incrementals store only the chunks whose sha256 differs from the parent's and point at the rest.
+Incrementals store only the chunks whose digest differs from the parent's and point at the rest.
 
 The agent has no database: it reaches the object store over HTTP through the catalog with the
 service user's token. Its methods run in a worker thread (the agent's ``_driver``), so they use a
@@ -28,7 +28,8 @@ from urllib.parse import quote
 import httpx
 
 from onestack.core.config import Config, ConfigError
-from onestack.volume.agent.backup_store import BackupStore, _read_exactly, store_dir
+from onestack.volume.agent.backup_chunks import default_hash, digest, hash_of, read_exactly
+from onestack.volume.agent.backup_store import BackupStore, store_dir
 from onestack.volume.agent.driver import (
     DataRun,
     ReadsDataRuns,
@@ -165,27 +166,29 @@ class SwiftBackupStore(BackupStore):
                 return ModelUpdate(object_count=int(done["object_count"]), container=container)
             swift.expect(swift.call("PUT", container), 201, 202, 204)
             parent: list[dict[str, Any]] = []
+            algorithm = default_hash()
             if backup["is_incremental"] and backup["parent_id"]:
-                parent = self._find_manifest(swift, backup["parent_id"], container)[1]["chunks"]
+                above = self._find_manifest(swift, backup["parent_id"], container)[1]
+                parent, algorithm = above["chunks"], hash_of(above)  # a chain keeps one algorithm
             if isinstance(driver, ReadsDataRuns):  # a snapshot's backup reads the snapshot
                 with driver.read_data_runs(volume, backup["snapshot_id"]) as (f, size, runs):
-                    entries = self._put_chunks(swift, container, f, size, runs, parent, backup["id"])
+                    entries = self._put_chunks(swift, container, f, size, runs, parent, backup["id"], algorithm)
             else:
                 with driver.read_raw(volume, backup["snapshot_id"]) as f:
                     size = os.fstat(f.fileno()).st_size
                     runs = [(a, b, a) for a, b in data_ranges(f.fileno(), size)]
-                    entries = self._put_chunks(swift, container, f, size, runs, parent, backup["id"])
+                    entries = self._put_chunks(swift, container, f, size, runs, parent, backup["id"], algorithm)
             stored = sum(1 for e in entries if e["stored_in"] == backup["id"])
             manifest = {"backup_id": backup["id"], "volume_id": volume["id"], "parent_id": backup["parent_id"],
                         "size_bytes": size, "chunk_size": self.chunk_size, "object_count": stored,
-                        "chunks": entries}
+                        "hash": algorithm, "chunks": entries}
             swift.expect(swift.call("PUT", container, prefix_of(backup["id"]) + "manifest",
                                     content=json.dumps(manifest).encode(),
                                     headers={"Content-Type": "application/json"}), 201)
         return ModelUpdate(object_count=stored, container=container)
 
     def _put_chunks(self, swift: _Swift, container: str, f: BinaryIO, size: int, runs: list[DataRun],
-                    parent: list[dict[str, Any]], backup_id: str) -> list[dict[str, Any]]:
+                    parent: list[dict[str, Any]], backup_id: str, algorithm: str) -> list[dict[str, Any]]:
         """One object per chunk that holds data and differs from the parent's (zero chunks are not read)."""
         count = -(-size // self.chunk_size)
         entries: list[dict[str, Any]] = []
@@ -201,7 +204,7 @@ class SwiftBackupStore(BackupStore):
                 if a >= end:
                     break
                 mine.append((max(a, start), min(b, end), at + max(a, start) - a))
-            empty = {"sha256": None, "length": length, "stored_in": None}
+            empty = {algorithm: None, "length": length, "stored_in": None}
             if not mine:
                 entries.append(empty)
                 continue
@@ -209,25 +212,26 @@ class SwiftBackupStore(BackupStore):
             if sum(b - a for a, b, _ in mine) < length:
                 view[:] = zero[:length]
             for a, b, at in mine:
-                _read_exactly(f.fileno(), view[a - start:b - start], at)
+                read_exactly(f.fileno(), view[a - start:b - start], at)
             piece = bytes(view)
             if piece == zero[:length]:
                 entries.append(empty)
                 continue
-            digest = hashlib.sha256(piece).hexdigest()
+            hexdigest = digest(algorithm, piece)
             before = parent[index] if index < len(parent) else None
-            if before is not None and before["sha256"] == digest and before["length"] == length:
+            if before is not None and before.get(algorithm) == hexdigest and before["length"] == length:
                 entries.append(before)  # unchanged: kept where the parent keeps it
                 continue
             swift.expect(swift.call("PUT", container, f"{prefix_of(backup_id)}chunk-{index:06d}", content=piece,
                                     headers={"ETag": hashlib.md5(piece, usedforsecurity=False).hexdigest()}), 201)
-            entries.append({"sha256": digest, "length": length, "stored_in": backup_id, "index": index,
+            entries.append({algorithm: hexdigest, "length": length, "stored_in": backup_id, "index": index,
                             "container": container})
         return entries
 
     def rebuild(self, backup_id: str, dest: Path) -> int:
         with self._swift() as swift:
             manifest = self._find_manifest(swift, backup_id)[1]
+            algorithm = hash_of(manifest)
             with open(dest, "wb") as out:
                 offset = 0
                 for entry in manifest["chunks"]:
@@ -239,7 +243,7 @@ class SwiftBackupStore(BackupStore):
                         if resp.status_code == 404:
                             raise VolumeDriverError(f"backup {backup_id} needs backup {owner}, which is gone")
                         piece = swift.expect(resp, 200).content
-                        if hashlib.sha256(piece).hexdigest() != entry["sha256"]:
+                        if digest(algorithm, piece) != entry[algorithm]:
                             raise VolumeDriverError(f"backup {backup_id}: chunk {entry['index']} is corrupt")
                         out.seek(offset)
                         out.write(piece)

@@ -23,6 +23,7 @@ from typing import Any
 from onestack.core.bus import Bus, Subscription
 from onestack.core.config import Config
 from onestack.core.rpc import serve
+from onestack.core.service import wait_event
 from onestack.volume.agent import reconcile
 from onestack.volume.agent.backup_store import BackupStore
 from onestack.volume.agent.driver import ManageExisting, VolumeDriver, VolumeDriverError
@@ -393,13 +394,6 @@ class VolumeAgent:
         await reconcile.run_pass(self)
         self.passes += 1
 
-    async def _pause(self, event: asyncio.Event, seconds: float) -> None:
-        try:
-            async with asyncio.timeout(seconds):
-                await event.wait()
-        except TimeoutError:
-            pass
-
     async def _heartbeats(self) -> None:
         while not self._stopping.is_set():
             try:
@@ -408,11 +402,11 @@ class VolumeAgent:
                 raise
             except Exception as exc:  # noqa: BLE001 - the server is away: the next heartbeat tries again
                 log.warning("%s: volume heartbeat failed: %s", self.host, exc)
-            await self._pause(self._stopping, self.config.volume.report_interval)
+            await wait_event(self._stopping, self.config.volume.report_interval)
 
     async def _reconciling(self) -> None:
         while not self._stopping.is_set():
-            await self._pause(self._wake, self.config.volume.reconcile_interval)
+            await wait_event(self._wake, self.config.volume.reconcile_interval)
             if self._stopping.is_set():
                 return
             self._wake.clear()

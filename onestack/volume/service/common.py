@@ -144,3 +144,19 @@ def get_visible(s: Session, model: type[T], object_id: str, caller: Caller, not_
 def as_dict(rows: Sequence[Any]) -> dict[str, str]:
     """Key/value rows (metadata, extra specs) as a dict."""
     return {r.key: r.value for r in rows}
+
+
+def update_type_row(s: Session, model: Any, row: Any, changes: Mapping[str, Any], exists: type[Exception]) -> None:
+    """A volume or group type's update (Cinder's for both): a new name unless another type has
+    it (``exists``), the description, the visibility when given."""
+    name = changes.get("name")
+    if name is not None and name != row.name:
+        if s.scalar(select(model.id).where(model.name == name)) is not None:
+            raise exists(name)
+        row.name = name
+    if "description" in changes:
+        row.description = changes["description"]
+    if changes.get("is_public") is not None:
+        row.is_public = bool(changes["is_public"])
+    row.updated_at = now()
+    s.flush()

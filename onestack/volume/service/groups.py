@@ -37,6 +37,7 @@ from onestack.volume.service.common import (
     list_rows,
     new_id,
     now,
+    update_type_row,
     visible,
 )
 
@@ -115,17 +116,7 @@ def create_group_type(s: Session, name: str, description: str | None, is_public:
 
 def update_group_type(s: Session, type_id: str, caller: Caller, changes: Mapping[str, Any]) -> GroupTypeView:
     row = _group_type(s, type_id, caller)
-    name = changes.get("name")
-    if name is not None and name != row.name:
-        if s.scalar(select(GT.id).where(GT.name == name)) is not None:
-            raise GroupTypeExists(name)
-        row.name = name
-    if "description" in changes:
-        row.description = changes["description"]
-    if changes.get("is_public") is not None:
-        row.is_public = bool(changes["is_public"])
-    row.updated_at = now()
-    s.flush()
+    update_type_row(s, GT, row, changes, GroupTypeExists)
     return _type_view(s, row)
 
 

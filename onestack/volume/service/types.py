@@ -30,7 +30,15 @@ from onestack.volume.errors import (
     VolumeTypeProjectDefaultNotFound,
 )
 from onestack.volume.service import default_type as default_types
-from onestack.volume.service.common import Caller, ListQuery, iso, list_rows, new_id, now
+from onestack.volume.service.common import (
+    Caller,
+    ListQuery,
+    iso,
+    list_rows,
+    new_id,
+    now,
+    update_type_row,
+)
 
 T = models.VolumeType
 SORT_COLUMNS = {"name": T.name, "created_at": T.created_at, "updated_at": T.updated_at, "id": T.id,
@@ -112,17 +120,7 @@ def create_type(s: Session, name: str, description: str | None, is_public: bool,
 
 def update_type(s: Session, type_id: str, caller: Caller, changes: Mapping[str, Any]) -> TypeView:
     row = _find(s, type_id, caller)
-    name = changes.get("name")
-    if name is not None and name != row.name:
-        if s.scalar(select(T.id).where(T.name == name)) is not None:
-            raise VolumeTypeExists(name)
-        row.name = name
-    if "description" in changes:
-        row.description = changes["description"]
-    if changes.get("is_public") is not None:
-        row.is_public = bool(changes["is_public"])
-    row.updated_at = now()
-    s.flush()
+    update_type_row(s, T, row, changes, VolumeTypeExists)
     return view(s, row)
 
 

@@ -107,3 +107,20 @@ def test_round_trip_through_dict() -> None:
 def test_bad_replica_count_is_refused(replicas: int) -> None:
     with pytest.raises(ValueError):
         build_ring([dev(1)], replicas, 4, "s")
+
+
+def test_frozen_partitions_give_up_no_replica_for_balance_but_lose_a_removed_devices() -> None:
+    four = [dev(1), dev(2), dev(3), dev(4)]
+    before = build_ring(four, 3, PARTS_POWER, "s")
+    frozen = frozenset(range(0, PARTS, 2))
+    # d2 much lighter and d4 gone: only unfrozen partitions give up d2's replicas; d4's all move
+    changed = [dev(1), dev(2, weight=10.0), dev(3), dev(5)]
+    after = build_ring(changed, 3, PARTS_POWER, "s", previous=before, version=2, one_move_per_partition=True,
+                       frozen=frozen)
+    lost_d2 = {p for p in range(PARTS) if 2 in {d.id for d in before.get_part_nodes(p)}
+               and 2 not in {d.id for d in after.get_part_nodes(p)}}
+    assert lost_d2 and not lost_d2 & frozen
+    assert 4 not in counts(after)
+    for p in frozen:
+        old, new = {d.id for d in before.get_part_nodes(p)}, {d.id for d in after.get_part_nodes(p)}
+        assert old - new <= {4}

@@ -4,12 +4,17 @@ deletion of what they do not depend on."""
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
+import json
 import os
+import random
 import uuid
 from pathlib import Path
 
 import pytest
 
+from onestack.volume.agent.backup_chunks import default_hash, digest
 from onestack.volume.agent.backup_store import BackupStore
 from onestack.volume.agent.driver import GiB, VolumeDriverError, data_ranges
 from onestack.volume.agent.file import FileDriver, qemu_img
@@ -161,7 +166,7 @@ def test_holes_and_written_zeroes_are_not_stored_and_the_last_chunk_may_be_short
     size = source.stat().st_size
     with open(source, "rb") as f:
         ranges = data_ranges(f.fileno(), size)
-        entries = store._store_chunks(f, size, [(a, b, a) for a, b in ranges], tmp_path, [], "b-1")
+        entries = store._store_chunks(f, size, [(a, b, a) for a, b in ranges], tmp_path, [], "b-1", "sha256")
     assert ranges[0][0] == 0 and ranges[-1][1] == 10 * CHUNK + 1000
     assert len(ranges) >= 2 or ranges == [(0, size)]  # the hole found (else no SEEK_DATA: all is data)
     assert size == 10 * CHUNK + 1000 and len(entries) == 11
@@ -215,3 +220,113 @@ def test_leftovers_of_interrupted_work_go_unless_their_work_runs(store: BackupSt
                                       f".restore-{vol}-cccc3333"])
     assert sorted(os.listdir(container)) == sorted([f".tmp-{running}-aaaa1111", dead])
     assert store.remove_leftovers(set()) == [f"volumebackups/.tmp-{running}-aaaa1111"]
+
+
+def old_format_backup(store: BackupStore, volume: VolumeSpec, data: bytes) -> BackupSpec:
+    """A backup as the store wrote them before manifests named their hash: sha256 digests under
+    ``sha256``, no ``hash`` field; one stored chunk, then a zero chunk."""
+    b = bk(volume)
+    where = store.root / "volumebackups" / b["id"]
+    where.mkdir(parents=True)
+    piece = data.ljust(CHUNK, b"\0")
+    (where / "chunk-000000").write_bytes(piece)
+    (where / "manifest.json").write_text(json.dumps({
+        "backup_id": b["id"], "volume_id": volume["id"], "parent_id": None, "size_bytes": 2 * CHUNK,
+        "chunk_size": CHUNK, "object_count": 1, "chunks": [
+            {"sha256": hashlib.sha256(piece).hexdigest(), "length": CHUNK, "stored_in": b["id"], "index": 0},
+            {"sha256": None, "length": CHUNK, "stored_in": None}]}))
+    return b
+
+
+def test_a_backup_in_the_previous_format_restores_and_its_incrementals_keep_sha256(
+        driver: FileDriver, store: BackupStore) -> None:
+    v = vol()
+    driver.create_volume(v)
+    put(driver, v, {0: b"o" * 64})
+    old = old_format_backup(store, v, b"o" * 64)
+    target = vol()
+    driver.create_volume(target)
+    store.restore(old, driver, target)
+    assert content(driver, target, [0, CHUNK]) == [b"o" * 64, bytes(64)]
+
+    put(driver, v, {CHUNK: b"n" * 64})  # chunk 0 unchanged, chunk 1 new
+    incr = bk(v, parent=old)
+    assert store.backup(incr, driver, v)["object_count"] == 1
+    manifest = store.manifest(incr["id"])
+    assert manifest["hash"] == "sha256"  # compared with the parent's digests, so hashed as they are
+    assert manifest["chunks"][0]["stored_in"] == old["id"]
+    assert manifest["chunks"][1]["sha256"] == hashlib.sha256(b"n" * 64 + bytes(CHUNK - 64)).hexdigest()
+    target2 = vol()
+    driver.create_volume(target2)
+    store.restore(incr, driver, target2)
+    assert content(driver, target2, [0, CHUNK, GiB - 64]) == [b"o" * 64, b"n" * 64, bytes(64)]
+
+
+def test_a_new_chain_is_hashed_with_the_default_and_checked_with_it(driver: FileDriver, store: BackupStore) -> None:
+    v = vol()
+    driver.create_volume(v)
+    put(driver, v, {0: b"d" * 64, 3 * CHUNK: b"e" * 64})
+    full = bk(v)
+    store.backup(full, driver, v)
+    manifest = store.manifest(full["id"])
+    algorithm = default_hash()
+    assert manifest["hash"] == algorithm == ("blake3" if importlib.util.find_spec("blake3") else "sha256")
+    stored = [e for e in manifest["chunks"] if e["stored_in"] == full["id"]]
+    assert [e["index"] for e in stored] == [0, 3]
+    for e in stored:
+        chunk = (store.root / "volumebackups" / full["id"] / f"chunk-{e['index']:06d}").read_bytes()
+        assert e[algorithm] == digest(algorithm, chunk) and len(chunk) == CHUNK
+    put(driver, v, {3 * CHUNK: b"f" * 64})
+    incr = bk(v, parent=full)
+    assert store.backup(incr, driver, v)["object_count"] == 1
+    assert store.manifest(incr["id"])["hash"] == algorithm
+
+
+def test_a_manifest_hashed_with_an_unknown_algorithm_or_a_short_chunk_fails_the_restore_cleanly(
+        driver: FileDriver, store: BackupStore) -> None:
+    v = vol()
+    driver.create_volume(v)
+    put(driver, v, {0: b"u" * 64})
+    b = bk(v)
+    store.backup(b, driver, v)
+    where = store.root / "volumebackups" / b["id"]
+    manifest = json.loads((where / "manifest.json").read_text())
+    target = vol()
+    driver.create_volume(target)
+    (where / "manifest.json").write_text(json.dumps({**manifest, "hash": "md7"}))
+    with pytest.raises(VolumeDriverError, match="md7"):
+        store.restore(b, driver, target)
+    (where / "manifest.json").write_text(json.dumps(manifest))
+    chunk = where / "chunk-000000"
+    chunk.write_bytes(chunk.read_bytes()[:-1])  # cut short (a crash before the data reached the disk)
+    with pytest.raises(VolumeDriverError, match="corrupt"):
+        store.restore(b, driver, target)
+    assert [p for p in os.listdir(store.root) if p.startswith(".restore-")] == []
+
+
+def test_digests_cover_whole_chunks_whatever_their_zero_pieces(tmp_path: Path, store: BackupStore) -> None:
+    # Chunks are read, hashed and written in pieces: zero pieces before, between and after data
+    # (written out or holes) must hash as the chunk's bytes do and come back as zeroes.
+    source = tmp_path / "disk"
+    rng = random.Random(14)
+    with open(source, "wb") as f:
+        f.truncate(4 * CHUNK)
+        for offset, length in ((CHUNK - 5, 10), (CHUNK + 300_000, 70_000), (2 * CHUNK + 700_000, 1),
+                               (3 * CHUNK - 1, 1)):
+            f.seek(offset)
+            f.write(rng.randbytes(length))
+        f.seek(3 * CHUNK)
+        f.write(bytes(CHUNK // 2))  # written zeroes: a data run the filesystem cannot skip
+    raw = source.read_bytes()
+    with open(source, "rb") as f:
+        runs = [(a, b, a) for a, b in data_ranges(f.fileno(), len(raw))]
+        entries = store._store_chunks(f, len(raw), runs, tmp_path, [], "b-1", default_hash())
+    algorithm = default_hash()
+    for index, entry in enumerate(entries):
+        piece = raw[index * CHUNK:(index + 1) * CHUNK]
+        if piece == bytes(CHUNK):
+            assert entry == {algorithm: None, "length": CHUNK, "stored_in": None}
+        else:
+            assert entry[algorithm] == digest(algorithm, piece)
+            assert (tmp_path / f"chunk-{index:06d}").read_bytes() == piece
+    assert [e["stored_in"] for e in entries] == ["b-1", "b-1", "b-1", None]

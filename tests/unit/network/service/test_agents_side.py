@@ -14,14 +14,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onestack.core.bus import Bus, MemoryTransport
-from onestack.core.config import Config
+from onestack.core.config import Config, NetworkConfig
 from onestack.core.db import Database, create_db_engine
 from onestack.core.rpc import serve
 from onestack.network import models
 from onestack.network.agent.host import ROLES
 from onestack.network.rpcapi import NetworkAgentAPI, NetworkServerAPI
 from onestack.network.server_rpc import AgentsEndpoint
-from onestack.network.service import agents, host_state, nova_notifier, port_status
+from onestack.network.service import agent_scheduler, agents, host_state, nova_notifier, port_status
 from onestack.network.service.common import now
 
 
@@ -89,23 +89,24 @@ def test_desired_state_of_a_host(db: Database) -> None:
     assert db.run_sync(lambda s: host_state.desired_state(s, "nowhere", None, set()), write=False)["dhcp"] == {}
 
 
-def test_agent_rows_liveness_and_the_router_host(db: Database) -> None:
+def test_agent_rows_and_liveness(db: Database) -> None:
     t0 = now()
     for host in ("host-b", "host-a"):
         db.run_sync(lambda s, h=host: agents.report_state(s, h, ROLES, True, t0))
     rows = db.run_sync(lambda s: s.scalars(select(models.Agent)).all(), write=False)
     assert sorted((r.host, r.agent_type) for r in rows) == sorted(
         (h, t) for h in ("host-a", "host-b") for t in ("Open vSwitch agent", "DHCP agent", "L3 agent"))
-    assert db.run_sync(lambda s: agents.router_host(s, 75, t0), write=False) == "host-a"
-    # host-a falls silent; host-b keeps reporting: the routers move to host-b.
+    assert db.run_sync(lambda s: agents.alive_hosts(s, "L3 agent", 75, t0), write=False) == ["host-a", "host-b"]
+    # host-a falls silent; host-b keeps reporting.
     later = t0 + timedelta(seconds=100)
     db.run_sync(lambda s: agents.report_state(s, "host-b", ROLES, False, later))
-    assert db.run_sync(lambda s: agents.router_host(s, 75, later), write=False) == "host-b"
+    assert db.run_sync(lambda s: agents.alive_hosts(s, "L3 agent", 75, later), write=False) == ["host-b"]
     row = db.run_sync(lambda s: s.scalars(select(models.Agent).where(models.Agent.host == "host-a")).first(),
                       write=False)
     assert not agents.is_alive(row, 75, later)
     assert agents.is_alive(row, 75, t0)
-    assert db.run_sync(lambda s: agents.router_host(s, 75, later + timedelta(seconds=100)), write=False) is None
+    assert db.run_sync(lambda s: agents.alive_hosts(s, "L3 agent", 75, later + timedelta(seconds=100)),
+                       write=False) == []
 
 
 def test_port_status_only_for_the_reporting_host(db: Database) -> None:
@@ -160,10 +161,16 @@ def test_a_write_nudges_the_hosts_it_touches_and_serves_the_agents(db: Database)
             s.add(models.IPAllocation(subnet_id="sub-1", ip_address="10.0.0.99", port_id="p9", network_id="net-2"))
 
         await db.write(lambda s: lonely(s))
-        # Status and revision are what the agents report themselves: no nudge for those.
         server = NetworkServerAPI(bus, timeout=5)
-        assert await server.ports_wired("host-c", ["p2"]) == ["p2"]
         await server.report_state("host-c", list(ROLES), True)
+        # r1 was made with no L3 agent alive: placed now, on host-c's (the only one); every host hears.
+        await db.write(lambda s: agent_scheduler.schedule_router(s, "r1", NetworkConfig()))
+        await _until(lambda: heard)
+        assert heard == [None]
+        heard.clear()
+        # Status, revision and heartbeats are what the agents report themselves: no nudge for those.
+        assert await server.ports_wired("host-c", ["p2"]) == ["p2"]
+        await server.report_state("host-c", list(ROLES), False)
         desired = await server.desired_state("host-c")
         assert set(desired["ports"]) == {"p2"} and set(desired["routers"]) == {"r1"}  # host-c is the L3 host
         # A write that does nudge, as a marker: the first nudge heard since is its own.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from onestack.object_store.errors import SwiftError
-from onestack.object_store.middleware import object_versioning as ov
+from onestack.object_store.middleware import object_versions as ov
 
 
 @pytest.mark.parametrize("version_id", ["1700000000.12345", "0000000001.00000", "9999999999.99999"])
