@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uuid as uuidlib
-from dataclasses import dataclass, field
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from onestack.client.session import ServiceSession

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, MetaData, and_, create_engine, event, inspect, make_url, not_
-from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
 from onestack.core.config import Config

@@ -28,7 +28,6 @@ def test_get_provisions_once_and_delete_removes(cloud: RunningCloud, alt: Any) -
         assert {v: s.subnet_pool_id for v, s in subnets.items()} == {4: pools[4].id, 6: pools[6].id}
         assert ipaddress.ip_network(subnets[4].cidr).subnet_of(ipaddress.IPv4Network("10.0.0.0/22"))
         assert subnets[4].cidr.endswith("/26") and subnets[6].cidr.endswith("/64")
-        subnet = subnets[4]
         [router] = [r for r in alt.network.routers() if r.name == "auto_allocated_router"]
         public = alt.network.find_network("public", ignore_missing=False)
         assert router.external_gateway_info["network_id"] == public.id

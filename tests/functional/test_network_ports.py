@@ -282,7 +282,7 @@ def test_isolation_and_shared(cloud: RunningCloud, admin: Any, demo: Any, alt: A
         assert admin.network.get_port(mine.id).id == mine.id
         listed = neutron(cloud, "devstack-admin").get(f"/v2.0/ports?network_id={shared.id}").json()["ports"]
         # ... and the network's DHCP port.
-        assert sorted((p["device_owner"], p["id"]) for p in listed)[0] == ("", mine.id)
+        assert min((p["device_owner"], p["id"]) for p in listed) == ("", mine.id)
         assert sorted(p["device_owner"] for p in listed) == ["", "network:dhcp"]
         r = _post(cloud, {"network_id": shared.id, "fixed_ips": [{"ip_address": "10.51.0.9"}]}, "devstack-alt")
         assert r.status_code == 403  # only the network's owner picks addresses

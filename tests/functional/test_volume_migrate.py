@@ -110,8 +110,7 @@ def write_pattern(cloud: RunningCloud, volume: dict[str, Any], backend: str, tmp
         f.truncate(volume["size"] * 1024 * MiB)
         f.write(os.urandom(3 * MiB + 17))
         f.seek(8 * MiB)
-        for _ in range(bulk_mib):
-            f.write(os.urandom(MiB))
+        f.writelines(os.urandom(MiB) for _ in range(bulk_mib))
         f.seek(600 * MiB)
         f.write(os.urandom(MiB))
     driver(cloud, backend).write_raw_from(spec(volume, backend), raw, "raw")

@@ -22,7 +22,15 @@ from sqlalchemy.orm import Session
 from onestack.core.api.faults import BadRequest, Forbidden, NotFound, Unauthorized
 from onestack.core.ids import isotime, utcnow
 from onestack.identity.models import ApplicationCredential, Project, Trust, User
-from onestack.identity.service import assignments, catalog, federation, oauth1, projects, revocations, users
+from onestack.identity.service import (
+    assignments,
+    catalog,
+    federation,
+    oauth1,
+    projects,
+    revocations,
+    users,
+)
 from onestack.identity.state import Identity
 from onestack.identity.token_format import TokenPayload, new_audit_id
 

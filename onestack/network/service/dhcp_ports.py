@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from contextlib import nullcontext
 from collections import defaultdict
+from contextlib import nullcontext
 from typing import Any
 
 from sqlalchemy import select

@@ -20,7 +20,7 @@ _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 
 def _format_problem(value: str) -> str | None:
     """neutron_lib's _validate_dns_format: why ``value`` is no PQDN or FQDN, or None."""
-    trimmed = value[:-1] if value.endswith(".") else value
+    trimmed = value.removesuffix(".")
     if len(trimmed) > FQDN_MAX:
         return f"'{trimmed}' exceeds the {FQDN_MAX} character FQDN limit"
     labels = trimmed.split(".")

@@ -16,8 +16,8 @@ A failure raises the step's 4xx after the completed steps are reverted: nothing 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
+import pytest
 from sqlalchemy.orm import Session
 
 from onestack.network import models
