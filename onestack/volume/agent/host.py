@@ -110,6 +110,11 @@ class VolumeAgent:
         """Accepted work not yet reported: (object id, method, keyword arguments), oldest first."""
         out: list[tuple[float, str, str, dict[str, Any]]] = []
         for entry in os.scandir(self.journal_dir):
+            if entry.name.endswith(".tmp"):
+                # An entry a crash cut off before its rename: the work was never accepted, and the
+                # pass decides from the rows. (A live write renames before anything else runs.)
+                Path(entry.path).unlink(missing_ok=True)
+                continue
             if not entry.name.endswith(".json"):
                 continue
             try:

@@ -95,6 +95,9 @@ def test_work_accepted_before_a_crash_is_done_on_the_next_start(db: Database, tm
     # The agent that crashed: it journalled the create, made half a disk, and died.
     crashed = VolumeAgent(config(tmp_path), HOST, [], Bus(MemoryTransport()))
     crashed._write_journal(vid, "create_volume", {"volume": spec, "source": {}})
+    # ... and was killed writing another entry, before its rename.
+    torn = crashed.journal_dir / f"{vid}.create_backup.tmp"
+    torn.write_text('{"id": ')
     backend = config(tmp_path).data_dir / "volumes" / HOST / "be"
     backend.mkdir(parents=True)
     (backend / f".tmp-{vid}-0badc0de").write_bytes(b"half")
@@ -104,6 +107,7 @@ def test_work_accepted_before_a_crash_is_done_on_the_next_start(db: Database, tm
         assert driver.volume_path(vid).stat().st_size == 2 * 1024 ** 3
         await until("leftover removed", lambda: sorted(os.listdir(backend)) == [f"volume-{vid}"])
         assert agent.journal() == []
+        assert not torn.exists()
 
     with_agent(db, tmp_path, scenario)
 
