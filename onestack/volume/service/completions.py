@@ -67,9 +67,14 @@ class Created:
 def volume_created_report(s: Session, volume_id: str, update: ModelUpdate, error: str | None) -> Created:
     """``created_or_migrated`` and, in the same transaction, ``migrate_attached.swap_request``
     (it reads the row this one just wrote; a read transaction of its own cost every create a
-    thread hop and a query)."""
-    old = created_or_migrated(s, volume_id, update, error)
-    return Created(old, migrate_attached.swap_request(s, volume_id))
+    thread hop and a query). The swap is asked for only by the report that ends the target's
+    ``creating``: a create run again by the agent's pass reports twice, and two swaps gave the
+    server two attachments of the volume. The row is locked so two such reports take turns."""
+    v = s.get(models.Volume, volume_id, with_for_update=True)
+    if v is not None and migration.is_migrating(v):
+        return Created(migration.finish(s, v, update, error))
+    made = volume_created(s, volume_id, update, error)
+    return Created(None, migrate_attached.swap_request(s, volume_id) if made else None)
 
 
 def volume_created(s: Session, volume_id: str, update: ModelUpdate, error: str | None) -> bool:

@@ -105,3 +105,17 @@ def test_an_admins_reset_is_left_alone(db: Database) -> None:
     vol, _ = db.run_sync(lambda s: migrating(s))
     db.run_sync(lambda s: setattr(s.get(models.Volume, vol.id), "migration_status", None))
     assert stalled(db) == []
+
+
+def test_only_the_report_that_ends_the_targets_create_asks_for_the_swap(db: Database) -> None:
+    from onestack.volume.service import completions
+
+    vol, temp = db.run_sync(lambda s: migrating(s, target_status="creating", age=1.0))
+    db.run_sync(lambda s: attach(s, s.get(models.Volume, vol.id), "attached"))
+    first = db.run_sync(completions.volume_created_report, temp.id, ModelUpdate(), None)
+    assert first.swap is not None and (first.swap.old_id, first.swap.new_id, first.swap.servers) == (
+        vol.id, temp.id, ["server-1"])
+    # The agent's pass ran the create again and reported it again: no second swap (two swaps
+    # gave the server two attachments of the volume).
+    again = db.run_sync(completions.volume_created_report, temp.id, ModelUpdate(), None)
+    assert again.swap is None and again.old is None
