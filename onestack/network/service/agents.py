@@ -20,8 +20,6 @@ from onestack.network import models
 from onestack.network.rpcapi import AgentReport
 from onestack.network.service.common import dumps, new_id, now
 
-L3_AGENT_TYPE = "L3 agent"
-
 
 def report_state(s: Session, host: str, reports: Sequence[AgentReport], start_flag: bool,
                  when: datetime | None = None) -> None:

@@ -39,7 +39,6 @@ log = logging.getLogger("onestack.network.dhcp_ports")
 
 OWNER = "network:dhcp"
 RESERVED = "reserved_dhcp_port"  # Neutron's DEVICE_ID_RESERVED_DHCP_PORT
-DHCP_AGENT_TYPE = agent_scheduler.DHCP_AGENT_TYPE
 INTERNAL = Caller(project_id=None, is_admin=True)
 
 
@@ -162,7 +161,7 @@ def stale_networks(s: Session, host: str, down_time: float, config_max: int) -> 
     sub, p = models.Subnet, models.Port
     mine = set(s.scalars(select(models.NetworkDhcpBinding.network_id).join(
         models.Agent, models.Agent.id == models.NetworkDhcpBinding.agent_id).where(
-        models.Agent.host == host, models.Agent.agent_type == DHCP_AGENT_TYPE)))
+        models.Agent.host == host, models.Agent.agent_type == agent_scheduler.DHCP_AGENT_TYPE)))
     here = set(s.scalars(select(p.network_id).where(p.device_owner == OWNER, p.binding_host_id == host)))
     stale = here - mine
     net_ids = sorted(mine)
