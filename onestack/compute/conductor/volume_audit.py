@@ -135,6 +135,14 @@ class VolumeAttachAudit:
                 # for an interrupted attach (above) and undone.
                 continue
             stale = str(bdm["attachment_id"])
+            if info is not None and att.get("status") != "attached":
+                # Connected but never completed: the swap was cut off between compute's update and
+                # its complete, and the volume would stay ``attaching`` for good.
+                try:
+                    await client.attachment_complete(held[0])
+                except (VolumeError, OSError) as exc:
+                    log.warning("completing attachment %s of volume %s failed: %s", held[0], bdm["volume_id"], exc)
+                    continue
             if await self.c.db.write(lambda s, u=bdm["uuid"], old=stale, new=held[0], i=info:
                                      block_devices.adopt(s, u, old, new, i)):
                 log.warning("mapping of volume %s on %s named attachment %s, which is gone: it takes %s",
