@@ -135,6 +135,8 @@ def _stale_mapping(cloud: RunningCloud, conn: Any, name: str, *,
         fields["connector"] = {"host": host, "initiator": f"iqn.2004-10.org.onestack:{host}", "mountpoint": "/dev/vdb"}
     resp = vol.post("attachments", json={"attachment": fields})
     assert resp.status_code == 200, resp.text
+    # Connected but not completed (the swap cut off between compute's update and its complete), or only reserved.
+    assert resp.json()["attachment"]["status"] == ("attaching" if connected else "reserved"), resp.text
     new = str(resp.json()["attachment"]["id"])
     assert vol.delete(f"attachments/{old}").status_code == 200
     return uuid, vid, old, new, vol
@@ -152,12 +154,17 @@ def _delete(conn: Any, uuid: str) -> None:
 
 
 def test_a_mapping_on_a_gone_attachment_adopts_the_volumes(slow_cloud: RunningCloud) -> None:
-    """The conductor's pass gives the mapping the volume's attachment for its server; the
+    """The conductor's pass gives the mapping the volume's attachment for its server, completing
+    it first (connected but never completed, the volume would stay without it for good); the
     volume then detaches as any does (``available``, no attachment left)."""
     conn = slow_cloud.sdk("devstack-admin")
     uuid, vid, _old, new, vol = _stale_mapping(slow_cloud, conn, "stale-mapping", connected=True)
     try:
         wait_until(lambda: _mapped(conn, uuid) == {vid: new}, timeout=30, what="the mapping to take the attachment")
+        # The pass completes before it writes the mapping: no wait needed here.
+        assert vol.get(f"attachments/{new}").json()["attachment"]["status"] == "attached"
+        shown = wait_volume(vol, vid, "in-use")
+        assert [(a["attachment_id"], a["server_id"]) for a in shown["attachments"]] == [(new, uuid)], shown
         slow_cloud.cli("server", "remove", "volume", uuid, vid, cloud="devstack-admin", json_out=False)
         done = wait_volume(vol, vid, "available", timeout=30)
         assert done["attachments"] == [], done
