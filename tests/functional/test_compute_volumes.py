@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime, timedelta, timezone
 import uuid
 from pathlib import Path
 from typing import Any
@@ -217,6 +218,21 @@ def test_update_and_swap(cadmin: Any, cdemo: Any, vol: httpx.Client, server: Any
         refused = call(cadmin, "PUT", f"{base}/{one['id']}", mv, {"volumeAttachment": {"volumeId": target}})
         assert refused.status_code == 409, (mv, refused.text)
         assert message(refused) == f"volume {one['id']} is not migrating; this API should only be called by Cinder"
+    # Migrating, but onto a volume attached elsewhere (the volume view has no attach_status:
+    # its attachments say it, as Nova's translation of it does): 400, nothing changed.
+    admin_vol = cinder_for(cadmin)
+    assert call(cdemo, "POST", base, body={"volumeAttachment": {"volumeId": two["id"]}}).status_code == 200
+    wait_volume(vol, two["id"], "in-use")
+    for migration in ("migrating", "none"):
+        reset = admin_vol.post(f"volumes/{one['id']}/action", json={"os-reset_status": {"migration_status": migration}})
+        assert reset.status_code == 202, reset.text
+        if migration == "migrating":
+            taken = call(cadmin, "PUT", f"{base}/{one['id']}", body={"volumeAttachment": {"volumeId": two["id"]}})
+            assert taken.status_code == 400, taken.text
+            assert message(taken) == "Invalid volume: New volume must be detached in order to swap."
+    admin_vol.close()
+    assert call(cdemo, "DELETE", f"{base}/{two['id']}").status_code == 202
+    wait_volume(vol, two["id"], "available")
     unknown = str(uuid.uuid4())
     missing = call(cadmin, "PUT", f"{base}/{unknown}", body={"volumeAttachment": {"volumeId": two["id"]}})
     assert missing.status_code == 404 and message(missing) == f"Volume {unknown} could not be found."
@@ -576,7 +592,8 @@ def test_volume_follows_a_cold_migration(ccloud: RunningCloud, cadmin: Any, cdem
 def test_rebuild_volume_backed_with_another_image(ccloud: RunningCloud, cadmin: Any, cdemo: Any,
                                                   vol: httpx.Client, tmp_path: Path) -> None:
     """2.93: the root volume is reimaged with the new image (Cinder's os-reimage of the volume
-    reserved by a new attachment, compute waiting for ``volume-reimaged``); before, 400."""
+    reserved by a new attachment, compute waiting for ``volume-reimaged``); before, 400. A data
+    volume keeps its completed attachment as it is: connected once, not again by the rebuild."""
     image = cdemo.image.find_image(IMAGE, ignore_missing=False)
     data = os.urandom(5 * 65536 + 3)
     other = cdemo.image.create_image(name="cv-reimage", disk_format="raw", container_format="bare", data=data)
@@ -584,7 +601,17 @@ def test_rebuild_volume_backed_with_another_image(ccloud: RunningCloud, cadmin: 
             "volume_size": 1, "delete_on_termination": True}]
     server = boot(cdemo, "cv-rebuild-bfv", block_device_mapping=bdm)
     [root] = call(cdemo, "GET", f"/servers/{server.id}", "2.3").json()["server"]["os-extended-volumes:volumes_attached"]
+    data_volume = new_volume(vol, "cv-rebuild-bfv-data")
     try:
+        assert call(cdemo, "POST", f"/servers/{server.id}/os-volume_attachments",
+                    body={"volumeAttachment": {"volumeId": data_volume["id"]}}).status_code == 200
+        [kept] = wait_volume(vol, data_volume["id"], "in-use")["attachments"]
+        connected = vol.get(f"attachments/{kept['attachment_id']}").json()["attachment"]
+        assert connected["status"] == "attached" and connected["attached_at"], connected
+        # attached_at has whole seconds: the rebuild starts in a later second, so a reconnect shows.
+        stamp = datetime.fromisoformat(connected["attached_at"]).replace(tzinfo=timezone.utc)
+        wait_until(lambda: datetime.now(timezone.utc) >= stamp + timedelta(seconds=1), timeout=5,
+                   what="a later second than the attach")
         old = call(cdemo, "POST", f"/servers/{server.id}/action", "2.92", body={"rebuild": {"imageRef": other.id}})
         assert old.status_code == 400
         assert message(old) == (f"Image {other.id} is unacceptable: Unable to rebuild with a different image for a "
@@ -605,7 +632,12 @@ def test_rebuild_volume_backed_with_another_image(ccloud: RunningCloud, cadmin: 
         assert plugged["data"]["volume_id"] == root["id"]
         events = call(cdemo, "GET", f"/servers/{server.id}/os-instance-actions", "2.93").json()["instanceActions"]
         assert events[0]["action"] == "rebuild"
+        # Not connected again (a new connection would stamp a new attached_at).
+        assert vol.get(f"attachments/{kept['attachment_id']}").json()["attachment"] == connected
+        assert guest_disks(ccloud, cadmin, server.id)["/dev/vdb"]["data"]["volume_id"] == data_volume["id"]
     finally:
         cdemo.compute.delete_server(server.id)
         cdemo.image.delete_image(other.id, ignore_missing=True)
     wait_gone(vol, root["id"], timeout=90)
+    wait_volume(vol, data_volume["id"], "available", timeout=90)
+    assert vol.delete(f"volumes/{data_volume['id']}").status_code == 202

@@ -102,7 +102,8 @@ class VolumeActions:
                 attachment_id = bdm.get("attachment_id")
                 if attachment_id:
                     att = await client.attachment_get(str(attachment_id))
-                    if att.get("connection_info") and att.get("attach_status") == "attached":
+                    # Cinder's attachment view names its attach_status ``status``.
+                    if att.get("connection_info") and att.get("status") == "attached":
                         info = dict(att["connection_info"])  # a rebuild of this row: already connected
                         mapping.append(_entry(bdm, info))
                         continue

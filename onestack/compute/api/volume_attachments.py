@@ -274,7 +274,8 @@ async def _swap(req: Req, row: dict[str, Any], old_id: str, new_id: str) -> None
     # compute/api.py swap_volume's checks (InvalidVolume: 400).
     if not any(a.get("server_id") == row["uuid"] for a in old.get("attachments") or []):
         raise BadRequest("Invalid volume: Old volume is attached to a different instance.")
-    if new.get("attach_status") == "attached":
+    # The volume view has no attach_status; Nova's translation of it says "attached" when it lists attachments.
+    if new.get("attachments"):
         raise BadRequest("Invalid volume: New volume must be detached in order to swap.")
     if int(new.get("size") or 0) < int(old.get("size") or 0):
         raise BadRequest("Invalid volume: New volume must be the same size or larger.")
