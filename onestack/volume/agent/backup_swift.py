@@ -32,6 +32,7 @@ from onestack.volume.agent.backup_chunks import default_hash, digest, hash_of, r
 from onestack.volume.agent.backup_store import BackupStore, store_dir
 from onestack.volume.agent.driver import (
     DataRun,
+    RawPart,
     ReadsDataRuns,
     VolumeDriver,
     VolumeDriverError,
@@ -227,6 +228,9 @@ class SwiftBackupStore(BackupStore):
             entries.append({algorithm: hexdigest, "length": length, "stored_in": backup_id, "index": index,
                             "container": container})
         return entries
+
+    def verified_parts(self, backup_id: str) -> list[RawPart] | None:
+        return None  # the chunks are objects, not files here: restore downloads them (rebuild)
 
     def rebuild(self, backup_id: str, dest: Path) -> int:
         with self._swift() as swift:

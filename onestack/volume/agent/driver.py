@@ -174,6 +174,20 @@ class ReadsDataRuns(Protocol):
         volume's data or its snapshot's; the agent changes neither meanwhile."""
 
 
+RawPart = tuple[Path | None, int]  # (a file holding that many raw bytes, or None: zeroes; its length)
+RAW_PARTS_MAX = 256  # the most parts one write takes (each an open file in one process)
+
+
+@runtime_checkable
+class WritesRawParts(Protocol):
+    """A backend that writes a volume from raw parts laid end to end (a restore's stored chunks
+    and zero runs) in one pass, with no whole raw copy assembled first."""
+
+    def write_raw_parts(self, volume: VolumeSpec, parts: list[RawPart]) -> bool:
+        """Write the parts into the volume (flushed, as ``write_raw_from``); False, having
+        written nothing, when this backend cannot here (the caller assembles a raw copy)."""
+
+
 def chunks(f: BinaryIO, size: int) -> Iterator[bytes]:
     """``f`` read in pieces of ``size`` bytes (the last may be shorter)."""
     while True:
