@@ -4,7 +4,8 @@ A chunk (32 MiB) is handled in pieces of ``PIECE`` bytes: each is read into a sm
 buffer, zero-checked, fed to the hash and written, while it is still in the CPU's cache (a whole
 chunk in one buffer goes through memory three times: read, hash, write; ``cp`` uses 128 KiB).
 Zero pieces are neither written (the file stays sparse there) nor hashed until data follows, so
-a chunk of zeroes costs only its read. Chunks go to a pool of one thread a core (2-4): hashlib,
+a chunk of zeroes costs only its read. Where the pieces go is the store's (``to_file``: a chunk
+file or the restored volume; ``to_memory``: an object's body). Chunks go to a pool of one thread a core (2-4): hashlib,
 blake3 and file I/O release the GIL, so chunks hash on every core at once.
 
 Digests: blake3 where the ``blake3`` package is installed (a 256-bit cryptographic hash, 3-6x
@@ -14,8 +15,10 @@ without it predates blake3 and is sha256.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import importlib
+import itertools
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -76,6 +79,24 @@ def write_at(fd: int, data: memoryview, offset: int) -> None:
 Piece = tuple[int, int, int | None]  # (offset in the chunk, length, offset in the file; None: zeroes)
 
 
+Chunk = tuple[int, int, int, list[DataRun]]  # (index, start, end, the runs within [start, end))
+
+
+def chunks_of(runs: list[DataRun], size: int, chunk_size: int) -> Iterator[Chunk]:
+    """The chunks of a volume of ``size`` bytes whose data lies as ``runs`` say (in order), each
+    with its runs clipped to it (none: all zeroes, nothing to read)."""
+    ends = [b for _, b, _ in runs]  # runs are in order: the first that may touch a chunk by bisection
+    for index in range(-(-size // chunk_size)):
+        start = index * chunk_size
+        end = min(start + chunk_size, size)
+        mine: list[DataRun] = []
+        for a, b, at in itertools.islice(runs, bisect.bisect_right(ends, start), None):
+            if a >= end:
+                break
+            mine.append((max(a, start), min(b, end), at + max(a, start) - a))
+        yield index, start, end, mine
+
+
 def pieces(runs: list[DataRun], start: int, end: int) -> Iterator[Piece]:
     """Bytes [start, end) of a volume whose data lies as ``runs`` say (in order, clipped to
     [start, end)), in pieces of at most ``PIECE``; the gaps between runs are zeroes."""
@@ -90,15 +111,36 @@ def pieces(runs: list[DataRun], start: int, end: int) -> Iterator[Piece]:
         yield at - start, end - at, None
 
 
-def stream(fd: int, chunk: Iterator[Piece], algorithm: str | None, out: Callable[[], int] | None,
-           buf: bytearray, base: int = 0) -> tuple[bool, str]:
+Sink = Callable[[memoryview, int], None]  # takes a piece with data and its offset in the chunk
+
+
+def to_file(opener: Callable[[], int], base: int = 0) -> Sink:
+    """A sink writing each piece at ``base`` + its offset into the file ``opener()`` opens (at
+    the first piece: a chunk of zeroes opens nothing)."""
+    dest = -1
+
+    def write(piece: memoryview, offset: int) -> None:
+        nonlocal dest
+        if dest < 0:
+            dest = opener()
+        write_at(dest, piece, base + offset)
+    return write
+
+
+def to_memory(into: memoryview) -> Sink:
+    """A sink copying each piece into ``into`` at its offset (the caller zeroes ``into`` first)."""
+    def write(piece: memoryview, offset: int) -> None:
+        into[offset:offset + len(piece)] = piece
+    return write
+
+
+def stream(fd: int, chunk: Iterator[Piece], algorithm: str | None, out: Sink | None,
+           buf: bytearray) -> tuple[bool, str]:
     """Read a chunk's pieces from ``fd``: (whether any byte is not zero, its digest by
-    ``algorithm`` or "" without one or data). The pieces with data are also written at
-    ``base`` + their offset into the file ``out()`` opens (called at the first; None: no writes)."""
+    ``algorithm`` or "" without one or data). The pieces with data also go to ``out``."""
     hasher = new_hasher(algorithm) if algorithm else None
     pending = 0  # zero bytes not hashed yet
     data = False
-    dest = -1
     view = memoryview(buf)
     for offset, length, where in chunk:
         if where is not None:
@@ -112,9 +154,7 @@ def stream(fd: int, chunk: Iterator[Piece], algorithm: str | None, out: Callable
                     pending = 0
                     hasher.update(piece)
                 if out is not None:
-                    if dest < 0:
-                        dest = out()
-                    write_at(dest, piece, base + offset)
+                    out(piece, offset)
                 continue
         pending += length
     if hasher is None or not data:

@@ -21,8 +21,6 @@ the raw bytes rebuilt into one file first (sparse where chunks are zeroes)."""
 
 from __future__ import annotations
 
-import bisect
-import itertools
 import json
 import os
 import shutil
@@ -33,12 +31,15 @@ from typing import Any, BinaryIO
 
 from onestack.core.config import Config
 from onestack.volume.agent.backup_chunks import (
+    Chunk,
+    chunks_of,
     default_hash,
     hash_of,
     new_hasher,
     pieces,
     run_pool,
     stream,
+    to_file,
 )
 from onestack.volume.agent.driver import (
     RAW_PARTS_MAX,
@@ -146,11 +147,10 @@ class BackupStore:
         ``backup_chunks`` (read, hashed and written a cache-sized piece at a time, on every core).
         A chunk with no parent chunk to compare with is written as it is hashed; one with a parent
         is hashed first and read again to be written only if it changed."""
-        count = -(-size // self.chunk_size)
-        entries: list[dict[str, Any]] = [{}] * count
+        entries: list[dict[str, Any]] = [{}] * -(-size // self.chunk_size)
         fd = f.fileno()
 
-        def store(work: tuple[int, int, int, list[DataRun]], buf: bytearray) -> None:
+        def store(work: Chunk, buf: bytearray) -> None:
             index, start, end, mine = work
             before = parent[index] if index < len(parent) else None
             path = tmp / f"chunk-{index:06d}"
@@ -162,7 +162,7 @@ class BackupStore:
 
             try:
                 data, hexdigest = stream(fd, pieces(mine, start, end), algorithm,
-                                         out if before is None else None, buf)
+                                         to_file(out) if before is None else None, buf)
                 if not data:  # zeroes written out (not a hole): nothing stored
                     entries[index] = {algorithm: None, "length": end - start, "stored_in": None}
                     return
@@ -170,27 +170,19 @@ class BackupStore:
                     if before.get(algorithm) == hexdigest and before["length"] == end - start:
                         entries[index] = before  # unchanged: kept where the parent keeps it
                         return
-                    stream(fd, pieces(mine, start, end), None, out, buf)
+                    stream(fd, pieces(mine, start, end), None, to_file(out), buf)
                 os.ftruncate(opened[0], end - start)  # trailing zero pieces: a hole
             finally:
                 for opened_fd in opened:
                     os.close(opened_fd)
             entries[index] = {algorithm: hexdigest, "length": end - start, "stored_in": backup_id, "index": index}
 
-        def work() -> Iterator[tuple[int, int, int, list[DataRun]]]:
-            ends = [b for _, b, _ in runs]  # runs are in order: the first that may touch a chunk by bisection
-            for index in range(count):
-                start = index * self.chunk_size
-                end = min(start + self.chunk_size, size)
-                mine: list[DataRun] = []
-                for a, b, at in itertools.islice(runs, bisect.bisect_right(ends, start), None):
-                    if a >= end:
-                        break
-                    mine.append((max(a, start), min(b, end), at + max(a, start) - a))
-                if mine:
-                    yield index, start, end, mine
+        def work() -> Iterator[Chunk]:
+            for chunk in chunks_of(runs, size, self.chunk_size):
+                if chunk[3]:
+                    yield chunk
                 else:  # all zeroes: nothing to read
-                    entries[index] = {algorithm: None, "length": end - start, "stored_in": None}
+                    entries[chunk[0]] = {algorithm: None, "length": chunk[2] - chunk[1], "stored_in": None}
 
         run_pool(store, work())
         return entries
@@ -225,7 +217,7 @@ class BackupStore:
                 with open(path, "rb", buffering=0) as chunk:
                     whole = os.fstat(chunk.fileno()).st_size == length
                     _, hexdigest = stream(chunk.fileno(), pieces([(0, length, 0)], 0, length), algorithm,
-                                          lambda: fd, buf, at) if whole else (False, "")
+                                          to_file(lambda: fd, at), buf) if whole else (False, "")
                 if hexdigest != entry[algorithm]:
                     raise VolumeDriverError(f"backup {backup_id}: chunk {entry['index']} is corrupt")
 

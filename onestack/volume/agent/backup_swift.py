@@ -9,17 +9,17 @@ Incrementals store only the chunks whose digest differs from the parent's and po
 
 The agent has no database: it reaches the object store over HTTP through the catalog with the
 service user's token. Its methods run in a worker thread (the agent's ``_driver``), so they use a
-blocking HTTP client; one chunk is in memory at a time.
+blocking HTTP client, shared by the chunk pool of ``backup_chunks`` (the POSIX store's pieces and
+threads): one chunk in memory per pool thread.
 """
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import hashlib
-import itertools
 import json
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -28,7 +28,19 @@ from urllib.parse import quote
 import httpx
 
 from onestack.core.config import Config, ConfigError
-from onestack.volume.agent.backup_chunks import default_hash, digest, hash_of, read_exactly
+from onestack.volume.agent.backup_chunks import (
+    Chunk,
+    chunks_of,
+    default_hash,
+    digest,
+    hash_of,
+    new_hasher,
+    pieces,
+    run_pool,
+    stream,
+    to_memory,
+    write_at,
+)
 from onestack.volume.agent.backup_store import BackupStore, store_dir
 from onestack.volume.agent.driver import (
     DataRun,
@@ -190,70 +202,81 @@ class SwiftBackupStore(BackupStore):
 
     def _put_chunks(self, swift: _Swift, container: str, f: BinaryIO, size: int, runs: list[DataRun],
                     parent: list[dict[str, Any]], backup_id: str, algorithm: str) -> list[dict[str, Any]]:
-        """One object per chunk that holds data and differs from the parent's (zero chunks are not read)."""
-        count = -(-size // self.chunk_size)
-        entries: list[dict[str, Any]] = []
-        zero = bytes(self.chunk_size)
-        buf = bytearray(self.chunk_size)
-        ends = [b for _, b, _ in runs]
-        for index in range(count):
-            start = index * self.chunk_size
-            length = min(self.chunk_size, size - start)
-            end = start + length
-            mine = []
-            for a, b, at in itertools.islice(runs, bisect.bisect_right(ends, start), None):
-                if a >= end:
-                    break
-                mine.append((max(a, start), min(b, end), at + max(a, start) - a))
-            empty = {algorithm: None, "length": length, "stored_in": None}
-            if not mine:
-                entries.append(empty)
-                continue
-            view = memoryview(buf)[:length]
-            if sum(b - a for a, b, _ in mine) < length:
-                view[:] = zero[:length]
-            for a, b, at in mine:
-                read_exactly(f.fileno(), view[a - start:b - start], at)
-            piece = bytes(view)
-            if piece == zero[:length]:
-                entries.append(empty)
-                continue
-            hexdigest = digest(algorithm, piece)
+        """One object per chunk that holds data and differs from the parent's (zero chunks are
+        not read). The chunks are split, read, zero-checked and hashed as the POSIX store does
+        (``backup_chunks``: pieces, on its pool), each gathered into its thread's buffer for the PUT."""
+        entries: list[dict[str, Any]] = [{}] * -(-size // self.chunk_size)
+        fd = f.fileno()
+        local = threading.local()
+
+        def put(work: Chunk, buf: bytearray) -> None:
+            index, start, end, mine = work
+            length = end - start
+            if not hasattr(local, "body"):
+                local.body = bytearray(self.chunk_size)  # one chunk in memory a thread
+            body = memoryview(local.body)[:length]
+            body[:] = bytes(length)  # gaps and zero pieces are not copied in
+            data, hexdigest = stream(fd, pieces(mine, start, end), algorithm, to_memory(body), buf)
             before = parent[index] if index < len(parent) else None
-            if before is not None and before.get(algorithm) == hexdigest and before["length"] == length:
-                entries.append(before)  # unchanged: kept where the parent keeps it
-                continue
-            swift.expect(swift.call("PUT", container, f"{prefix_of(backup_id)}chunk-{index:06d}", content=piece,
-                                    headers={"ETag": hashlib.md5(piece, usedforsecurity=False).hexdigest()}), 201)
-            entries.append({algorithm: hexdigest, "length": length, "stored_in": backup_id, "index": index,
-                            "container": container})
+            if not data:
+                entries[index] = {algorithm: None, "length": length, "stored_in": None}
+            elif before is not None and before.get(algorithm) == hexdigest and before["length"] == length:
+                entries[index] = before  # unchanged: kept where the parent keeps it
+            else:
+                content = bytes(body)
+                swift.expect(swift.call("PUT", container, f"{prefix_of(backup_id)}chunk-{index:06d}", content=content,
+                                        headers={"ETag": hashlib.md5(content, usedforsecurity=False).hexdigest()}),
+                             201)
+                entries[index] = {algorithm: hexdigest, "length": length, "stored_in": backup_id, "index": index,
+                                  "container": container}
+
+        def work() -> Iterator[Chunk]:
+            for chunk in chunks_of(runs, size, self.chunk_size):
+                if chunk[3]:
+                    yield chunk
+                else:  # all zeroes: nothing to read
+                    entries[chunk[0]] = {algorithm: None, "length": chunk[2] - chunk[1], "stored_in": None}
+
+        run_pool(put, work())
         return entries
 
     def verified_parts(self, backup_id: str) -> list[RawPart] | None:
         return None  # the chunks are objects, not files here: restore downloads them (rebuild)
 
     def rebuild(self, backup_id: str, dest: Path) -> int:
+        """The backup's raw bytes into ``dest`` (sparse for zero chunks): the objects fetched,
+        checked against their digests and written at their offsets on the chunk pool."""
         with self._swift() as swift:
             manifest = self._find_manifest(swift, backup_id)[1]
             algorithm = hash_of(manifest)
-            with open(dest, "wb") as out:
-                offset = 0
-                for entry in manifest["chunks"]:
-                    owner = entry["stored_in"]
-                    if owner is not None:
-                        name = f"{prefix_of(owner)}chunk-{entry['index']:06d}"
-                        resp = swift.call("GET", entry.get("container") or self.container_of(
-                            {"container": None}), name)  # type: ignore[typeddict-item]
-                        if resp.status_code == 404:
-                            raise VolumeDriverError(f"backup {backup_id} needs backup {owner}, which is gone")
-                        piece = swift.expect(resp, 200).content
-                        if digest(algorithm, piece) != entry[algorithm]:
-                            raise VolumeDriverError(f"backup {backup_id}: chunk {entry['index']} is corrupt")
-                        out.seek(offset)
-                        out.write(piece)
-                    offset += entry["length"]
-                out.truncate(manifest["size_bytes"])
-        return int(manifest["size_bytes"])
+            new_hasher(algorithm)  # fails before any download where the algorithm is not installed
+            work: list[tuple[int, dict[str, Any]]] = []
+            offset = 0
+            for entry in manifest["chunks"]:
+                if entry["stored_in"] is not None:
+                    work.append((offset, entry))
+                offset += entry["length"]
+            size = int(manifest["size_bytes"])
+            fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                os.ftruncate(fd, size)
+
+                def fetch(item: tuple[int, dict[str, Any]], buf: bytearray) -> None:
+                    at, entry = item
+                    name = f"{prefix_of(entry['stored_in'])}chunk-{entry['index']:06d}"
+                    resp = swift.call("GET", entry.get("container") or self.container_of(
+                        {"container": None}), name)  # type: ignore[typeddict-item]
+                    if resp.status_code == 404:
+                        raise VolumeDriverError(f"backup {backup_id} needs backup {entry['stored_in']}, which is gone")
+                    piece = swift.expect(resp, 200).content
+                    if len(piece) != entry["length"] or digest(algorithm, piece) != entry[algorithm]:
+                        raise VolumeDriverError(f"backup {backup_id}: chunk {entry['index']} is corrupt")
+                    write_at(fd, memoryview(piece), at)
+
+                run_pool(fetch, iter(work))
+            finally:
+                os.close(fd)
+        return size
 
     def delete(self, backup: BackupSpec) -> None:
         """The manifest first (no half backup looks whole), then every object under the backup's prefix."""
