@@ -8,12 +8,15 @@ The volume is made as create-from-image makes it (``write_raw_from`` of a raw im
 ``--data-mib`` MiB are random and the rest written zeroes), so a qcow2 volume's file holds just
 the data. Each round runs, in turn: ``BackupStore.backup`` of the volume (what the agent runs for
 a full backup, ``qemu-img map`` included), ``BackupStore.rebuild`` of that backup into a raw file
-(restore's part before the driver's ``qemu-img convert``), and ``cp`` of the volume's own file,
-the file the backup reads, to the same directory; every one with the file warm in the page cache
+(the swift store's and the fallback's restore before the driver's ``qemu-img convert``),
+``BackupStore.restore`` of it into a new volume (what the agent runs: flushed), ``cp`` of the
+volume's own file, the file the backup reads, to the same directory, and ``cp`` then
+``sync --data`` of it (restore's reference); every one with the file warm in the page cache
 (it was just written or read). Results: min and median wall time of the rounds, and the median
 CPU time (user + system, this process and its children: the qemu-img and cp processes), which a
 shared machine's load moves far less than wall time. ``--hash`` forces the digest (default: what
-the agent would use, blake3 where installed).
+the agent would use, blake3 where installed). ``ONESTACK_BENCH_CODE=/path/to/checkout`` measures
+that checkout's ``onestack`` instead of this one's (an A/B in the same minute).
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+# ONESTACK_BENCH_CODE: another checkout's tree to measure (an A/B of the store against main's).
+sys.path.insert(0, os.environ.get("ONESTACK_BENCH_CODE") or str(REPO))
 
 from onestack.volume.agent import backup_chunks
 from onestack.volume.agent.backup_store import BackupStore
@@ -59,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         backup_chunks._blake3 = None
     elif args.hash == "blake3" and backup_chunks._blake3 is None:
         p.error("blake3 is not installed")
-    times: dict[str, list[float]] = {"backup": [], "rebuild": [], "cp": []}
+    times: dict[str, list[float]] = {"backup": [], "rebuild": [], "restore": [], "cp": [], "cp+sync": []}
     cpus: dict[str, list[float]] = {k: [] for k in times}
     with tempfile.TemporaryDirectory(prefix="bench-backup-") as tmp:
         work = Path(tmp)
@@ -86,8 +90,15 @@ def main(argv: list[str] | None = None) -> int:
             timed("backup", functools.partial(store.backup, backup, driver, volume))
             timed("rebuild", functools.partial(store.rebuild, backup["id"], work / "rebuilt"))
             (work / "rebuilt").unlink()
+            target = VolumeSpec(**{**volume, "id": f"restored-{uuid.uuid4().hex[:8]}"})
+            driver.create_volume(target)
+            timed("restore", functools.partial(store.restore, backup, driver, target))
+            driver.delete_volume(target)
             store.delete(backup)
             timed("cp", lambda: subprocess.run(["cp", str(source), str(work / "copy")], check=True))
+            (work / "copy").unlink()
+            timed("cp+sync", lambda: subprocess.run(["sh", "-c", 'cp "$0" "$1" && sync --data "$1"', str(source),
+                                                     str(work / "copy")], check=True))
             (work / "copy").unlink()
         allocated = source.stat().st_blocks * 512 / MIB
         print(f"bench/backup_store.py, {args.format} volume of {args.size_gib} GiB, {allocated:.0f} MiB allocated, "
@@ -99,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         cp_min, backup_min = min(times["cp"]), min(times["backup"])
         print(f"backup at {cp_min / backup_min:.0%} of cp's rate (min wall); "
               f"{statistics.median(cpus['cp']) / statistics.median(cpus['backup']):.0%} by median CPU")
+        print(f"restore at {min(times['cp+sync']) / min(times['restore']):.0%} of cp + sync's rate (min wall); "
+              f"{statistics.median(cpus['cp+sync']) / statistics.median(cpus['restore']):.0%} by median CPU")
     return 0
 
 
