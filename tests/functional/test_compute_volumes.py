@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timedelta, timezone
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -609,8 +609,8 @@ def test_rebuild_volume_backed_with_another_image(ccloud: RunningCloud, cadmin: 
         connected = vol.get(f"attachments/{kept['attachment_id']}").json()["attachment"]
         assert connected["status"] == "attached" and connected["attached_at"], connected
         # attached_at has whole seconds: the rebuild starts in a later second, so a reconnect shows.
-        stamp = datetime.fromisoformat(connected["attached_at"]).replace(tzinfo=timezone.utc)
-        wait_until(lambda: datetime.now(timezone.utc) >= stamp + timedelta(seconds=1), timeout=5,
+        stamp = datetime.fromisoformat(connected["attached_at"]).replace(tzinfo=UTC)
+        wait_until(lambda: datetime.now(UTC) >= stamp + timedelta(seconds=1), timeout=5,
                    what="a later second than the attach")
         old = call(cdemo, "POST", f"/servers/{server.id}/action", "2.92", body={"rebuild": {"imageRef": other.id}})
         assert old.status_code == 400
