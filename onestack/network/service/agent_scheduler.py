@@ -9,13 +9,13 @@ AZAwareWeightScheduler (fewest networks, spread over the zones: the zone serving
 least first) and AZLeastRoutersScheduler (fewest routers), host name breaking ties: a network
 when a subnet change gives it DHCP, a router when it is made. Its zones are its
 ``availability_zone_hints``, else ``network.default_availability_zones``, else any; with no
-serving agent in them it is not placed (nor moved), as Neutron. ``reschedule`` is the level-triggered pass (each
-agent's reconcile pass asks for it through ``dhcp_ports``; a read first, a write only when there
-is work): bindings on agents that stopped serving (dead, or set admin-down) move to serving
-ones, as Neutron's automatic DHCP failover and router auto-reschedule; networks with DHCP short
-of their count and routers never placed (made while no agent served) are placed, except a
-network an admin took an agent from (``network_dhcp_manual``, until its next subnet change) and
-a router an admin removed. With no agent of the type serving nothing moves, as Neutron skips
+serving agent in them it is not placed, and keeps a dead agent's binding. ``reschedule`` is the
+level-triggered pass (each agent's reconcile pass asks for it through ``dhcp_ports``; a read
+first, a write only when there is work): bindings on agents that stopped serving (dead, or set
+admin-down) move to serving ones in the same zones, as Neutron's automatic DHCP failover and
+router auto-reschedule; networks with DHCP short of their count and routers never placed (made
+while no agent served) are placed, except a network an admin took an agent from
+(``network_dhcp_manual``, until its next subnet change) and a router an admin removed. With no agent of the type serving nothing moves, as Neutron skips
 rescheduling then. A deleted agent's rows go with it, and the pass places its work again.
 """
 
@@ -152,15 +152,14 @@ def _dhcp_work(s: Session, config: NetworkConfig, alive: list[models.Agent]) -> 
             stale.add(network_id)
     dhcp = set(s.scalars(select(models.Subnet.network_id).where(models.Subnet.enable_dhcp.is_(True))))
     dhcp -= set(s.scalars(select(models.NetworkDhcpManual.network_id)))
-    room: dict[frozenset[str], int] = {}  # serving agents by zones, at most the count
+    room: dict[str, int] = {}  # serving agents in the zones, by stored hints; at most the count
     work = set()
     for network_id, hints in s.execute(select(models.Network.id, models.Network.availability_zone_hints)):
         if network_id not in stale and network_id not in dhcp:
             continue
-        zones = zones_of(hints, config)
-        if zones not in room:
-            room[zones] = min(config.dhcp_agents_per_network, len(in_zones(alive, zones)))
-        if room[zones] and (network_id in stale or served[network_id] < room[zones]):
+        if hints not in room:
+            room[hints] = min(config.dhcp_agents_per_network, len(in_zones(alive, zones_of(hints, config))))
+        if room[hints] and (network_id in stale or served[network_id] < room[hints]):
             work.add(network_id)
     return work
 
@@ -201,15 +200,14 @@ def _l3_work(s: Session, config: NetworkConfig, alive: list[models.Agent]) -> se
         return set()
     ids = {a.id for a in alive}
     placed = {r: a for r, a in s.execute(select(LB.router_id, LB.agent_id))}
-    room: dict[frozenset[str], bool] = {}
+    room: dict[str, bool] = {}  # a serving agent in the zones, by stored hints
     work = set()
     for router_id, hints in s.execute(select(models.Router.id, models.Router.availability_zone_hints)):
         if router_id in placed and (placed[router_id] is None or placed[router_id] in ids):
             continue
-        zones = zones_of(hints, config)
-        if zones not in room:
-            room[zones] = bool(in_zones(alive, zones))
-        if room[zones]:
+        if hints not in room:
+            room[hints] = bool(in_zones(alive, zones_of(hints, config)))
+        if room[hints]:
             work.add(router_id)
     return work
 
