@@ -288,6 +288,12 @@ class NetworkConfig:
     agent_down_time: int = 75
     # DHCP agents each network with a DHCP subnet gets (Neutron's dhcp_agents_per_network); an admin may add more.
     dhcp_agents_per_network: int = 1
+    # The availability zone the network agents of this process report (Neutron's [AGENT]
+    # availability_zone); networks' and routers' availability_zone_hints name these zones.
+    availability_zone: str = "nova"
+    # Zones (comma-separated) a network or router without hints is scheduled in (Neutron's
+    # default_availability_zones); empty: any zone.
+    default_availability_zones: str = ""
     # Seconds between a network agent's heartbeats (Neutron's report_interval).
     report_interval: float = 30.0
     # Seconds between a network agent's periodic reconcile passes (a nudge from the server comes sooner).
@@ -306,6 +312,10 @@ class NetworkConfig:
     subnetpool_prefix_v6: str = "2001:db8:8000::/48"
     # The DNS domain of ports' dns_assignment (Neutron's [DEFAULT] dns_domain).
     dns_domain: str = "openstacklocal."
+
+    def default_zones(self) -> list[str]:
+        """``default_availability_zones`` as a list."""
+        return [z.strip() for z in self.default_availability_zones.split(",") if z.strip()]
 
 
 @dataclass

@@ -19,7 +19,7 @@ equality. Lists inside them are sorted by the server, so equal state is equal da
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 from onestack.core.rpc import RpcAPI, call, fanout
 
@@ -140,6 +140,8 @@ class AgentReport(TypedDict):
     binary: str  # neutron-openvswitch-agent, neutron-dhcp-agent, neutron-l3-agent
     topic: str
     configurations: dict[str, object]
+    # The agent's zone (network.availability_zone); an agent that omits it is in "nova".
+    availability_zone: NotRequired[str]
 
 
 # --- the server ----------------------------------------------------------------------------------

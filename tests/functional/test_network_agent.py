@@ -8,9 +8,6 @@ in-process agent for its one compute host (``HOST``, pinned), and an ``onestack 
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,8 +17,8 @@ import httpx
 import pytest
 
 from onestack.network.agent.fake import drift, read, tap_name
-from tests.functional.cloud import REPO, RunningCloud, make_cloud, wait_until
-from tests.functional.network_support import neutron
+from tests.functional.cloud import RunningCloud, make_cloud, wait_until
+from tests.functional.network_support import AgentProcess, neutron
 from tests.services import rabbit_vhost
 
 DOWN_TIME = 4
@@ -244,33 +241,6 @@ def test_agents_show_alive_for_the_host(net: httpx.Client) -> None:
     assert set(roles) == {"Open vSwitch agent", "DHCP agent", "L3 agent"}
     assert all(a["alive"] and a["admin_state_up"] for a in roles.values())
     assert roles["Open vSwitch agent"]["binary"] == "neutron-openvswitch-agent"
-
-
-class AgentProcess:
-    """``onestack agent network --host NAME``: its own process and data dir, the cloud's bus only."""
-
-    def __init__(self, cloud: RunningCloud, host: str, data_dir: Path) -> None:
-        self.cloud, self.host, self.data_dir = cloud, host, data_dir
-        self.popen: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        env = {k: v for k, v in self.cloud.env.items() if not k.startswith("ONESTACK_DATABASE")}
-        cmd = [sys.executable, "-m", "onestack", "agent", "network", "--host", self.host, "--api-url",
-               self.cloud.base_url, "--data-dir", str(self.data_dir)]
-        with open(self.data_dir.parent / f"agent-{self.host}.log", "ab") as log:
-            self.popen = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
-
-    def kill(self) -> None:
-        assert self.popen is not None
-        self.popen.send_signal(signal.SIGKILL)
-        self.popen.wait(timeout=30)
-        self.popen = None
-
-    def stop(self) -> None:
-        if self.popen is not None:
-            self.popen.terminate()
-            self.popen.wait(timeout=30)
-            self.popen = None
 
 
 def test_an_agent_killed_and_restarted_converges_to_the_database(

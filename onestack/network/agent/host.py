@@ -39,6 +39,13 @@ L3_AGENT: AgentReport = {"agent_type": "L3 agent", "binary": "neutron-l3-agent",
 ROLES = (L2_AGENT, DHCP_AGENT, L3_AGENT)
 
 
+def _in_zone(role: AgentReport, zone: str) -> AgentReport:
+    """The role as reported: in this process's zone (Neutron's [AGENT] availability_zone)."""
+    report = role.copy()
+    report["availability_zone"] = zone
+    return report
+
+
 class NetworkAgent:
     # The topics it talks on (a test may run agents on topics of its own).
     server_api: type[NetworkServerAPI] = NetworkServerAPI
@@ -87,7 +94,8 @@ class NetworkAgent:
     # --- loops -------------------------------------------------------------------------------------
 
     async def report(self) -> None:
-        await self.server.report_state(self.host, list(ROLES), start_flag=self._started)
+        await self.server.report_state(self.host, [_in_zone(r, self.config.network.availability_zone) for r in ROLES],
+                                       start_flag=self._started)
         self._started = False
 
     async def reconcile(self) -> None:

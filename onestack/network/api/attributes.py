@@ -10,6 +10,7 @@ Converters take the JSON value and return the stored one, raising ``ValueError(r
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from onestack.core.api.parse import parse_uuid
-from onestack.network.errors import HTTPBadRequest, invalid_input
+from onestack.network.errors import HTTPBadRequest, InvalidInput, invalid_input
 
 Convert = Callable[[Any], Any]
 MISSING: Any = object()
@@ -204,6 +205,15 @@ def list_of(item: Convert, *, unique: bool = False) -> Convert:
             raise ValueError(f"Duplicate items in the list: '{', '.join(str(v) for v in value)}'")
         return out
     return convert
+
+
+def az_hints(value: Any) -> Any:
+    """Neutron's availability_zone_hints: unique strings whose stored JSON fits its 255-character
+    column, else InvalidInput (raised, not a reason, as neutron_lib's validator does)."""
+    hints = list_of(string(None), unique=True)(value)
+    if len(json.dumps(hints)) > 255:
+        raise InvalidInput("Too many availability_zone_hints specified")
+    return hints
 
 
 def dict_(value: Any) -> dict[str, Any]:

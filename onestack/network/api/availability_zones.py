@@ -25,6 +25,6 @@ async def list_zones(req: Req) -> Response:
         if key not in FILTERS:
             raise HTTPBadRequest(f"[{key}] is invalid attribute for filtering")
         wanted[key] = req.params.getlist(key)
-    found = await req.read(availability_zones.zones, req.state.config.network.agent_down_time)
+    found = await req.read(availability_zones.zones)
     items = [z for z in found if all(z[k] in v for k, v in wanted.items())]
     return json_response({"availability_zones": [project(z, fields_of(req)) for z in items]})

@@ -73,7 +73,7 @@ ATTRS = [
     a.Attr("provider:network_type", a.one_of("flat", "vlan", "vxlan", "geneve", "gre", "local"), allow_put=False),
     a.Attr("provider:physical_network", a.string(64, nullable=True), allow_put=False),
     a.Attr("provider:segmentation_id", a.integer(0, 16777215, nullable=True), allow_put=False),
-    a.Attr("availability_zone_hints", a.list_of(a.string(255), unique=True), allow_put=False),
+    a.Attr("availability_zone_hints", a.az_hints, allow_put=False),
     a.Attr("dns_domain", dns.dns_domain),
     a.Attr("qos_policy_id", a.uuid_or_none, allow_post=False, allow_put=False),
     a.Attr("status", a.string(16), allow_post=False, allow_put=False),

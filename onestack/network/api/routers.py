@@ -116,7 +116,7 @@ ATTRS = [
     a.Attr("status", a.string(16), allow_post=False, allow_put=False),
     a.Attr("external_gateway_info", gateway_info, default=None),
     a.Attr("routes", route_list, allow_post=False),
-    a.Attr("availability_zone_hints", a.list_of(a.string(255), unique=True), allow_put=False, default=[]),
+    a.Attr("availability_zone_hints", a.az_hints, allow_put=False, default=[]),
     a.Attr("availability_zones", a.any_, allow_post=False, allow_put=False),
     a.Attr("distributed", a.boolean),
     a.Attr("ha", a.boolean),

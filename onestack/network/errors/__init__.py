@@ -8,6 +8,7 @@ their DHCP/L3 scheduling; rbac_quotas: RBAC policies and quotas.
 
 from onestack.network.errors.agents import (
     AgentNotFound,
+    AvailabilityZoneNotFound,
     InvalidDHCPAgent,
     InvalidL3Agent,
     NetworkHostedByDHCPAgent,
@@ -154,7 +155,7 @@ __all__ = [
     "AddressPairAndPortSecurityRequired", "AddressScopeInUse", "AddressScopeNotFound",
     "AddressScopePrefixConflict", "AddressScopeUpdateError", "AdminRequired", "AgentNotFound",
     "AllocationOnAutoAddressSubnet", "AllowedAddressPairExhausted",
-    "AllowedAddressPairsMissingIP", "AutoAllocationFailure", "BadRequest", "Conflict",
+    "AllowedAddressPairsMissingIP", "AutoAllocationFailure", "AvailabilityZoneNotFound", "BadRequest", "Conflict",
     "DNSNameServersExhausted", "DefaultSecurityGroupRuleExists",
     "DefaultSecurityGroupRuleNotFound", "DuplicateAddressPairInRequest", "DuplicateRbacPolicy",
     "DuplicateSecurityGroupRuleInPost", "EmptySubnetPoolPrefixList", "ExtensionNotFound",

@@ -1,4 +1,5 @@
-"""Errors of agents and of scheduling networks and routers onto DHCP and L3 agents."""
+"""Errors of agents, their availability zones, and of scheduling networks and routers onto DHCP and
+L3 agents."""
 
 from __future__ import annotations
 
@@ -8,6 +9,11 @@ from onestack.network.errors.base import Conflict, NotFound
 class AgentNotFound(NotFound):
     def __init__(self, agent_id: str) -> None:
         super().__init__(f"Agent {agent_id} could not be found.")
+
+
+class AvailabilityZoneNotFound(NotFound):  # neutron_lib's: a NotFound, so a 404
+    def __init__(self, zone: str) -> None:
+        super().__init__(f"AvailabilityZone {zone} could not be found.")
 
 
 class InvalidDHCPAgent(AgentNotFound):  # neutron_lib's: an AgentNotFound, so a 404

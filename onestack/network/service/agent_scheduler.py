@@ -4,15 +4,18 @@
 Placements are stored rows, never recomputed from host names: ``network_dhcp_agent_bindings``
 (as many per network as ``network.dhcp_agents_per_network``, plus any an admin adds) and
 ``network_router_l3_bindings`` (one per router; agent NULL once an admin removed it). New work
-goes to the least loaded alive, admin-up agents, as Neutron's WeightScheduler (fewest networks)
-and LeastRoutersScheduler (fewest routers), host name breaking ties: a network when a subnet
-change gives it DHCP, a router when it is made. ``reschedule`` is the level-triggered pass (each
-agent's reconcile pass asks for it through ``dhcp_ports``; a read first, a write only when there
-is work): bindings on agents that stopped serving (dead, or set admin-down) move to serving
-ones, as Neutron's automatic DHCP failover and router auto-reschedule; networks with DHCP short
-of their count and routers never placed (made while no agent served) are placed, except a
-network an admin took an agent from (``network_dhcp_manual``, until its next subnet change) and
-a router an admin removed. With no agent of the type serving nothing moves, as Neutron skips
+goes to the least loaded alive, admin-up agents in the object's zones, as Neutron's
+AZAwareWeightScheduler (fewest networks, spread over the zones: the zone serving the network
+least first) and AZLeastRoutersScheduler (fewest routers), host name breaking ties: a network
+when a subnet change gives it DHCP, a router when it is made. Its zones are its
+``availability_zone_hints``, else ``network.default_availability_zones``, else any; with no
+serving agent in them it is not placed, and keeps a dead agent's binding. ``reschedule`` is the
+level-triggered pass (each agent's reconcile pass asks for it through ``dhcp_ports``; a read
+first, a write only when there is work): bindings on agents that stopped serving (dead, or set
+admin-down) move to serving ones in the same zones, as Neutron's automatic DHCP failover and
+router auto-reschedule; networks with DHCP short of their count and routers never placed (made
+while no agent served) are placed, except a network an admin took an agent from
+(``network_dhcp_manual``, until its next subnet change) and a router an admin removed. With no agent of the type serving nothing moves, as Neutron skips
 rescheduling then. A deleted agent's rows go with it, and the pass places its work again.
 """
 
@@ -30,7 +33,7 @@ from sqlalchemy.orm import Session
 from onestack.core.config import NetworkConfig
 from onestack.network import models
 from onestack.network.errors import IpAddressGenerationFailure
-from onestack.network.service.common import now
+from onestack.network.service.common import loads, now
 
 log = logging.getLogger("onestack.network.agent_scheduler")
 
@@ -58,6 +61,34 @@ def least_loaded(candidates: Iterable[models.Agent], load: Counter[str], count: 
     return sorted(candidates, key=lambda a: (load[a.id], a.host))[:max(count, 0)]
 
 
+def zones_of(hints: str, config: NetworkConfig) -> frozenset[str]:
+    """The zones an object with these stored hints goes to; empty: any zone."""
+    return frozenset(loads(hints, []) or config.default_zones())
+
+
+def in_zones(agents: Iterable[models.Agent], zones: frozenset[str]) -> list[models.Agent]:
+    return [a for a in agents if not zones or a.availability_zone in zones]
+
+
+def spread(candidates: Iterable[models.Agent], hosting: Iterable[models.Agent], load: Counter[str],
+           count: int) -> list[models.Agent]:
+    """Neutron's AZAwareWeightScheduler: ``count`` of the candidates, each from the zone with the
+    fewest agents serving the network so far (``hosting`` and those chosen), the zone of the least
+    loaded candidate first among equals; within a zone the least loaded. One zone: least_loaded."""
+    by_zone: dict[str | None, list[models.Agent]] = {}
+    for agent in sorted(candidates, key=lambda a: (load[a.id], a.host)):  # dicts keep this order
+        by_zone.setdefault(agent.availability_zone, []).append(agent)
+    taken = Counter(a.availability_zone for a in hosting if a.availability_zone in by_zone)
+    chosen: list[models.Agent] = []
+    while len(chosen) < count and by_zone:
+        zone = min(by_zone, key=lambda z: taken[z])  # the first of the fewest, as Neutron's min()
+        chosen.append(by_zone[zone].pop(0))
+        taken[zone] += 1
+        if not by_zone[zone]:
+            del by_zone[zone]
+    return chosen
+
+
 def _load(s: Session, agent_type: str) -> Counter[str]:
     model: Any = DB if agent_type == DHCP_AGENT_TYPE else LB
     stmt = select(model.agent_id, func.count()).where(model.agent_id.is_not(None)).group_by(model.agent_id)
@@ -77,10 +108,6 @@ def dhcp_agents(s: Session, network_id: str) -> list[models.Agent]:
                           .order_by(AG.host)))
 
 
-def dhcp_networks(s: Session) -> set[str]:
-    return set(s.scalars(select(models.Subnet.network_id).where(models.Subnet.enable_dhcp.is_(True))))
-
-
 def schedule_network(s: Session, network_id: str, config: NetworkConfig, alive: list[models.Agent] | None = None,
                      load: Counter[str] | None = None) -> bool:
     """Top the network up to ``dhcp_agents_per_network`` serving agents, the least loaded first
@@ -88,8 +115,11 @@ def schedule_network(s: Session, network_id: str, config: NetworkConfig, alive: 
     alive = serving(s, DHCP_AGENT_TYPE, config.agent_down_time) if alive is None else alive
     load = _load(s, DHCP_AGENT_TYPE) if load is None else load
     bound = set(s.scalars(select(DB.agent_id).where(DB.network_id == network_id)))
-    short = config.dhcp_agents_per_network - len([a for a in alive if a.id in bound])
-    chosen = least_loaded([a for a in alive if a.id not in bound], load, short)
+    hosting = [a for a in alive if a.id in bound]
+    zones = zones_of(s.scalar(select(models.Network.availability_zone_hints)
+                              .where(models.Network.id == network_id)) or "[]", config)
+    short = config.dhcp_agents_per_network - len(hosting)
+    chosen = spread([a for a in in_zones(alive, zones) if a.id not in bound], hosting, load, short)
     for agent in chosen:
         s.add(DB(network_id=network_id, agent_id=agent.id))
         load[agent.id] += 1
@@ -107,21 +137,31 @@ def clear_manual(s: Session, network_id: str) -> None:
 
 
 def _dhcp_work(s: Session, config: NetworkConfig, alive: list[models.Agent]) -> set[str]:
-    """Networks the pass must act on: bound to an agent that stopped serving, or with DHCP and
-    short of their count (not left so by an admin)."""
+    """Networks the pass must act on, among those with a serving agent in their zones: bound to
+    an agent that stopped serving, or with DHCP and short of their count (not left so by an
+    admin). A network with no agent serving in its zones stays where it is, as with none at all."""
     if not alive:
         return set()
     ids = {a.id for a in alive}
-    want = min(config.dhcp_agents_per_network, len(alive))
     served: Counter[str] = Counter()
-    work = set()
+    stale = set()
     for network_id, agent_id in s.execute(select(DB.network_id, DB.agent_id)):
         if agent_id in ids:
             served[network_id] += 1
         else:
+            stale.add(network_id)
+    dhcp = set(s.scalars(select(models.Subnet.network_id).where(models.Subnet.enable_dhcp.is_(True))))
+    dhcp -= set(s.scalars(select(models.NetworkDhcpManual.network_id)))
+    room: dict[str, int] = {}  # serving agents in the zones, by stored hints; at most the count
+    work = set()
+    for network_id, hints in s.execute(select(models.Network.id, models.Network.availability_zone_hints)):
+        if network_id not in stale and network_id not in dhcp:
+            continue
+        if hints not in room:
+            room[hints] = min(config.dhcp_agents_per_network, len(in_zones(alive, zones_of(hints, config))))
+        if room[hints] and (network_id in stale or served[network_id] < room[hints]):
             work.add(network_id)
-    manual = set(s.scalars(select(models.NetworkDhcpManual.network_id)))
-    return work | {n for n in dhcp_networks(s) - manual if served[n] < want}
+    return work
 
 
 # --- L3 ------------------------------------------------------------------------------------------------
@@ -132,11 +172,13 @@ def l3_agent(s: Session, router_id: str) -> models.Agent | None:
 
 def schedule_router(s: Session, router_id: str, config: NetworkConfig, alive: list[models.Agent] | None = None,
                     load: Counter[str] | None = None) -> bool:
-    """Place the router on the serving L3 agent with the fewest routers (a new router, or one whose
-    agent stopped serving); with none serving it stays where it is."""
+    """Place the router on the serving L3 agent in its zones with the fewest routers (a new router,
+    or one whose agent stopped serving); with none serving there it stays where it is."""
     alive = serving(s, L3_AGENT_TYPE, config.agent_down_time) if alive is None else alive
     load = _load(s, L3_AGENT_TYPE) if load is None else load
-    chosen = least_loaded(alive, load, 1)
+    zones = zones_of(s.scalar(select(models.Router.availability_zone_hints)
+                              .where(models.Router.id == router_id)) or "[]", config)
+    chosen = least_loaded(in_zones(alive, zones), load, 1)
     if not chosen:
         return False
     row = s.get(LB, router_id)
@@ -151,14 +193,23 @@ def schedule_router(s: Session, router_id: str, config: NetworkConfig, alive: li
     return True
 
 
-def _l3_work(s: Session, alive: list[models.Agent]) -> set[str]:
-    """Routers never placed, or on an agent that stopped serving (not those an admin removed)."""
+def _l3_work(s: Session, config: NetworkConfig, alive: list[models.Agent]) -> set[str]:
+    """Routers never placed, or on an agent that stopped serving (not those an admin removed),
+    with an agent serving in their zones."""
     if not alive:
         return set()
     ids = {a.id for a in alive}
     placed = {r: a for r, a in s.execute(select(LB.router_id, LB.agent_id))}
-    return {r for r in s.scalars(select(models.Router.id))
-            if r not in placed or (placed[r] is not None and placed[r] not in ids)}
+    room: dict[str, bool] = {}  # a serving agent in the zones, by stored hints
+    work = set()
+    for router_id, hints in s.execute(select(models.Router.id, models.Router.availability_zone_hints)):
+        if router_id in placed and (placed[router_id] is None or placed[router_id] in ids):
+            continue
+        if hints not in room:
+            room[hints] = bool(in_zones(alive, zones_of(hints, config)))
+        if room[hints]:
+            work.add(router_id)
+    return work
 
 
 def routers_of(s: Session, host: str, down_time: float) -> tuple[set[str] | None, set[str]]:
@@ -175,7 +226,7 @@ def needs_reschedule(s: Session, config: NetworkConfig) -> bool:
     """The pass's read: is there anything to place or move?"""
     down = config.agent_down_time
     return bool(_dhcp_work(s, config, serving(s, DHCP_AGENT_TYPE, down))
-                or _l3_work(s, serving(s, L3_AGENT_TYPE, down)))
+                or _l3_work(s, config, serving(s, L3_AGENT_TYPE, down)))
 
 
 def _move_network(s: Session, network_id: str, config: NetworkConfig, alive: list[models.Agent], ids: set[str],
@@ -221,7 +272,7 @@ def reschedule(s: Session, config: NetworkConfig) -> tuple[list[str], list[str]]
     l3_ids = {a.id for a in l3_alive}
     l3_load = _load(s, L3_AGENT_TYPE)
     routers = []
-    for router_id in sorted(_l3_work(s, l3_alive))[:BATCH * 10]:  # a row each, no ports
+    for router_id in sorted(_l3_work(s, config, l3_alive))[:BATCH * 10]:  # a row each, no ports
         if not _lock(s, models.Router, router_id):
             continue
         placed = s.get(LB, router_id)

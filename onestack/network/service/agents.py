@@ -20,6 +20,8 @@ from onestack.network import models
 from onestack.network.rpcapi import AgentReport
 from onestack.network.service.common import dumps, new_id, now
 
+DEFAULT_ZONE = "nova"  # Neutron's [AGENT] availability_zone default
+
 
 def report_state(s: Session, host: str, reports: Sequence[AgentReport], start_flag: bool,
                  when: datetime | None = None) -> None:
@@ -30,10 +32,12 @@ def report_state(s: Session, host: str, reports: Sequence[AgentReport], start_fl
         row = rows.get(report["agent_type"])
         if row is None:
             row = models.Agent(id=new_id(), agent_type=report["agent_type"], host=host, created_at=stamp,
-                               started_at=stamp, availability_zone="nova", admin_state_up=True, description=None)
+                               started_at=stamp, admin_state_up=True, description=None)
             s.add(row)
         elif start_flag:
             row.started_at = stamp
+        # Every heartbeat carries the agent's zone, so a reconfigured agent moves (as Neutron).
+        row.availability_zone = report.get("availability_zone") or DEFAULT_ZONE
         row.binary, row.topic = report["binary"], report["topic"]
         row.configurations = dumps(report["configurations"])
         row.heartbeat_timestamp = stamp

@@ -18,7 +18,7 @@ from onestack.network.errors import (
     NetworkMTUSubnetConflict,
     NetworkNotFound,
 )
-from onestack.network.service import next_free, quotas, subnetpools
+from onestack.network.service import availability_zones, next_free, quotas, subnetpools
 from onestack.network.service.common import (
     Caller,
     Listing,
@@ -104,18 +104,20 @@ def views(s: Session, caller: Caller, rows: Sequence[models.Network]) -> list[di
                                                      r.target_project.in_(targets))))
     tags = tags_of(s, TAG_TYPE, ids)
     scopes = subnetpools.network_scopes(s, ids)
-    return [_view(row, subnets[row.id], row.id in shared, tags[row.id], scopes[row.id]) for row in rows]
+    zones = availability_zones.of_networks(s, ids)
+    return [_view(row, subnets[row.id], row.id in shared, tags[row.id], scopes[row.id], zones[row.id])
+            for row in rows]
 
 
 def _view(row: models.Network, subnets: list[str], shared: bool, tags: list[str],
-          scopes: Mapping[int, str]) -> dict[str, Any]:
+          scopes: Mapping[int, str], zones: list[str]) -> dict[str, Any]:
     return {
         "id": row.id, "name": row.name, "project_id": row.project_id, "tenant_id": row.project_id,
         "admin_state_up": row.admin_state_up, "status": row.status, "subnets": subnets, "shared": shared,
         "mtu": row.mtu, "port_security_enabled": row.port_security_enabled,
         "router:external": row.router_external, "is_default": row.is_default,
         "availability_zone_hints": loads(row.availability_zone_hints, []),
-        "availability_zones": ["nova"], "ipv4_address_scope": scopes.get(4), "ipv6_address_scope": scopes.get(6),
+        "availability_zones": zones, "ipv4_address_scope": scopes.get(4), "ipv6_address_scope": scopes.get(6),
         "l2_adjacency": True, "dns_domain": row.dns_domain, "qos_policy_id": None,
         "provider:network_type": row.provider_network_type,
         "provider:physical_network": row.provider_physical_network,
@@ -154,6 +156,7 @@ def _revoke(s: Session, network_id: str, action: str) -> None:
 def create(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any], default_mtu: int) -> dict[str, Any]:
     """A network for ``project_id`` from checked ``attrs`` (the API applied policy and defaults)."""
     quotas.check(s, project_id, "network")
+    availability_zones.validate(s, "network", attrs.get("availability_zone_hints") or [])
     network_type = attrs.get("provider:network_type") or ("flat" if attrs.get("provider:physical_network")
                                                           else "geneve")
     seg = attrs.get("provider:segmentation_id")

@@ -25,7 +25,7 @@ from onestack.network.errors import (
     RouterNotFound,
     RoutesExhausted,
 )
-from onestack.network.service import agent_scheduler, networks, ports, quotas
+from onestack.network.service import agent_scheduler, availability_zones, networks, ports, quotas
 from onestack.network.service.common import (
     Caller,
     Listing,
@@ -112,6 +112,7 @@ def views(s: Session, caller: Caller, rows: Sequence[models.Router]) -> list[dic
     ips = fixed_ips_of(s, gw_ids)
     routes = routes_of(s, ids)
     tags = tags_of(s, TAG_TYPE, ids)
+    zones = availability_zones.of_routers(s, ids)
     out = []
     for row in rows:
         gw = None
@@ -122,7 +123,7 @@ def views(s: Session, caller: Caller, rows: Sequence[models.Router]) -> list[dic
             "id": row.id, "name": row.name, "project_id": row.project_id, "tenant_id": row.project_id,
             "admin_state_up": row.admin_state_up, "status": row.status, "external_gateway_info": gw,
             "routes": routes[row.id], "availability_zone_hints": loads(row.availability_zone_hints, []),
-            "availability_zones": ["nova"], "distributed": False, "ha": False, "flavor_id": None,
+            "availability_zones": zones[row.id], "distributed": False, "ha": False, "flavor_id": None,
             "tags": tags[row.id], **standard_view(row),
         })
     return out
@@ -140,6 +141,7 @@ def create(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any]
            config: NetworkConfig) -> dict[str, Any]:
     """A router for ``project_id``, with its gateway when ``external_gateway_info`` names one."""
     quotas.check(s, project_id, "router")
+    availability_zones.validate(s, "router", attrs.get("availability_zone_hints") or [])
     gw = attrs.get("external_gateway_info") or None
     row = R(id=new_id(), project_id=project_id, name=attrs.get("name", ""), description=attrs.get("description", ""),
             admin_state_up=attrs.get("admin_state_up", True), status="ACTIVE",
@@ -148,7 +150,7 @@ def create(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any]
     stamp_new(row)
     s.add(row)
     s.flush()
-    agent_scheduler.schedule_router(s, row.id, config)  # the L3 agent with the fewest routers
+    agent_scheduler.schedule_router(s, row.id, config)  # in its zones, the L3 agent with the fewest routers
     if gw:
         _set_gateway(s, caller, row, gw, config)
     s.flush()
