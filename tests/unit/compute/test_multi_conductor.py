@@ -40,7 +40,9 @@ from onestack.core.ids import utcnow
 from onestack.core.rpc import serve
 from tests.databases import in_process_cloud, mysql_database, postgres_database
 
-GRACE = 1.0
+# Seconds. Well above a second: MariaDB's DATETIME keeps whole seconds, so a row written just now
+# may read up to 1 s older, and with a 1 s grace would already count as idle.
+GRACE = 3.0
 RPC_TIMEOUT = 5.0
 FLAVOR = {"flavorid": "1", "name": "m1.tiny", "vcpus": 1, "memory_mb": 64, "root_gb": 1, "ephemeral_gb": 0,
           "swap": 0, "rxtx_factor": 1.0, "extra_specs": {}, "description": None}
