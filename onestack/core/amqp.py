@@ -133,6 +133,10 @@ class _Consumer:
     consumers: list[tuple[AbstractQueue, str]] = field(default_factory=list)
     inflight: set[asyncio.Task[Any]] = field(default_factory=set)
     stopped: bool = False
+    # Calls answered in this process take a permit for as long as their dispatch runs, as a
+    # delivery holds one of the channel's prefetch slots until it is acknowledged: the broker
+    # never has more than ``prefetch`` of them running here, so neither does ``_call_here``.
+    here: asyncio.Semaphore = field(default_factory=asyncio.Semaphore)
 
     async def stop(self) -> None:
         """Cancel the consumers now; the channel closes once the messages already taken finish."""
@@ -297,13 +301,32 @@ class AmqpTransport:
         frames and a publisher confirm saved (the conductor's call to the scheduler beside it, once
         per boot). Caller and consumer live and die together, so nothing the broker would keep is
         lost; it crosses JSON both ways and fails as a remote call would (``dispatch_here``).
-        Casts still go through the broker: they must outlive this process."""
+        At most ``prefetch`` of them run at once per topic, as the broker would deliver; the
+        others wait their turn within their timeout. Casts still go through the broker: they
+        must outlive this process."""
         label = f"{consumer.topic}.{message.method}"
-        task = asyncio.get_running_loop().create_task(dispatch_here(consumer.dispatch, message))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        if consumer.here.locked():  # ``prefetch`` dispatches running: wait, as in the queue, within the timeout
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await consumer.here.acquire()
+            except TimeoutError:
+                raise BusTimeout(f"{label} timed out after {timeout}s") from None
+            if self._closed:
+                consumer.here.release()
+                raise BusTimeout(f"{label}: {_CLOSED}")
+            if consumer.stopped:  # stopped meanwhile: as if this call had never picked it
+                consumer.here.release()
+                return await self.call(consumer.topic, message, max(deadline - loop.time(), 0.001))
+        else:
+            await consumer.here.acquire()  # free: returns at once
+        task = loop.create_task(dispatch_here(consumer.dispatch, message))
         consumer.inflight.add(task)  # close() and stop() see it as a dispatch in flight
         task.add_done_callback(consumer.inflight.discard)
+        task.add_done_callback(lambda _: consumer.here.release())  # when it ends, not when the caller gives up
         try:
-            return await asyncio.wait_for(asyncio.shield(task), timeout)
+            return await asyncio.wait_for(asyncio.shield(task), deadline - loop.time())
         except TimeoutError:
             raise BusTimeout(f"{label} timed out after {timeout}s") from None
         except asyncio.CancelledError:
@@ -348,7 +371,7 @@ class AmqpTransport:
         assert self._connection is not None
         # A channel per serve: its own prefetch, and stop() can close it without touching the rest.
         channel = await self._connection.channel(publisher_confirms=False)  # consumes and acks only
-        consumer = _Consumer(self, topic, channel, dispatch)
+        consumer = _Consumer(self, topic, channel, dispatch, here=asyncio.Semaphore(self.prefetch))
         handle = self._handler(consumer, dispatch)
         try:
             await channel.set_qos(prefetch_count=self.prefetch)

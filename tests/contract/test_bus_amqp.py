@@ -209,6 +209,42 @@ def test_a_call_to_a_topic_served_here_skips_the_broker(amqp: Kit, rabbit_url: s
     assert amqp.run(scenario) == ([1, 2], "ValueError: no room", [])
 
 
+def test_calls_answered_here_are_bounded_by_the_prefetch(amqp: Kit) -> None:
+    """No more in-process dispatches of a topic run at once than the broker would deliver
+    (``prefetch``); the others wait their turn within their timeout, and one that waits too long
+    times out without ever running."""
+    topic = amqp.topic("scheduler")
+
+    async def scenario(t: Transport) -> tuple[int, list[Any], str, list[int]]:
+        running: list[int] = []
+        ran: list[int] = []
+        most = 0
+        release = asyncio.Event()
+
+        async def hold(n: int) -> int:
+            nonlocal most
+            running.append(n)
+            ran.append(n)
+            most = max(most, len(running))
+            await release.wait()
+            running.remove(n)
+            return n
+
+        await t.serve(topic, handlers(hold=hold))
+        calls = [asyncio.ensure_future(t.call(topic, Message("hold", {"n": n}), 10)) for n in range(5)]
+        await until(lambda: len(running) == 2, what="two dispatches running")
+        with pytest.raises(BusTimeout) as info:  # waits behind the two, and gives up
+            await t.call(topic, Message("hold", {"n": 99}), 0.2)
+        assert len(running) == 2  # still: the others wait
+        release.set()
+        answers = await asyncio.wait_for(asyncio.gather(*calls), 10)
+        return most, answers, str(info.value), ran
+
+    most, answers, timed_out, ran = amqp.run(scenario, prefetch=2)
+    assert most == 2 and answers == [0, 1, 2, 3, 4]
+    assert timed_out == f"{topic}.hold timed out after 0.2s" and 99 not in ran
+
+
 def test_sends_wait_out_a_broker_outage_and_consumers_come_back(amqp: Kit, rabbit_url: str) -> None:
     topic = amqp.topic("scheduler")
 

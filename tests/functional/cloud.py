@@ -3,8 +3,9 @@
 ``ONESTACK_TEST_DB`` picks the database every cloud runs on: ``sqlite`` (unset; the file in the
 data dir) or ``postgresql`` (a fresh database of the cloud's own on the server named by
 ``ONESTACK_TEST_PG_URL``, default ``postgresql://postgres@127.0.0.1:5432/postgres``, created at
-the first start, in UTF-8 with C.UTF-8 collation, and dropped by ``close``). An unreachable server
-fails the run loudly.
+the first start, in UTF-8 with C.UTF-8 collation, and dropped by ``close``) or ``mariadb`` (the
+same on ``ONESTACK_TEST_MARIADB_URL``, default ``mysql://root@127.0.0.1:3306``, in utf8mb4 with
+binary collation). An unreachable server fails the run loudly.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ import yaml
 from sqlalchemy import Engine
 
 REPO = Path(__file__).resolve().parents[2]
-TEST_DB_KINDS = ("sqlite", "postgresql")
+TEST_DB_KINDS = ("sqlite", "postgresql", "mariadb")
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+DEFAULT_MARIADB_URL = "mysql://root@127.0.0.1:3306"
 
 
 def configured_db_kind() -> str:
@@ -63,6 +65,29 @@ def _pg_admin(sql: str | None = None) -> None:
         conn.close()
 
 
+def _mariadb_admin_url() -> str:
+    return (os.environ.get("ONESTACK_TEST_MARIADB_URL", "") or DEFAULT_MARIADB_URL).rstrip("/")
+
+
+def _mariadb_admin(sql: str | None = None) -> None:
+    """As ``_pg_admin``, on the MariaDB server (no database selected)."""
+    import pymysql
+    from sqlalchemy import make_url
+
+    url = make_url(_mariadb_admin_url())
+    try:
+        conn = pymysql.connect(host=url.host or "127.0.0.1", port=url.port or 3306, user=url.username or "root",
+                               password=url.password or "", connect_timeout=5, autocommit=True)
+    except pymysql.err.MySQLError as exc:
+        raise RuntimeError(f"MariaDB at {url.render_as_string()} is not reachable: {exc}") from exc
+    try:
+        if sql:
+            with conn.cursor() as cur:
+                cur.execute(sql)
+    finally:
+        conn.close()
+
+
 def check_test_database() -> str:
     """What the clouds will run on (``ONESTACK_TEST_DB``); raises if that server does not answer."""
     kind = configured_db_kind()
@@ -72,6 +97,12 @@ def check_test_database() -> str:
         except RuntimeError as exc:
             raise RuntimeError(f"ONESTACK_TEST_DB=postgresql but {exc}") from exc
         return f"postgresql ({_pg_admin_url()})"
+    if kind == "mariadb":
+        try:
+            _mariadb_admin()
+        except RuntimeError as exc:
+            raise RuntimeError(f"ONESTACK_TEST_DB=mariadb but {exc}") from exc
+        return f"mariadb ({_mariadb_admin_url()})"
     return kind
 
 
@@ -80,9 +111,15 @@ _created_databases: set[str] = set()
 
 def create_test_database(kind: str = "") -> str:
     """A new empty database of ``kind`` (default: ``ONESTACK_TEST_DB``'s); its URL, or "" for SQLite's file."""
-    if (kind or configured_db_kind()) == "sqlite":
+    kind = kind or configured_db_kind()
+    if kind == "sqlite":
         return ""
     name = f"onestack_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    if kind == "mariadb":
+        _mariadb_admin(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+        url = f"{_mariadb_admin_url()}/{name}"
+        _created_databases.add(url)
+        return url
     # Code-point collation, as SQLite's BINARY: what the tests see must not hang on the cluster's locale.
     _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'UTF8\' '
               f"LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'")
@@ -93,7 +130,10 @@ def create_test_database(kind: str = "") -> str:
 
 def drop_test_database(url: str) -> None:
     """Drop a database made by ``create_test_database``, closing whatever still holds it open."""
-    if url:
+    if url.startswith("mysql"):
+        _mariadb_admin(f"DROP DATABASE IF EXISTS `{url.rsplit('/', 1)[1]}`")
+        _created_databases.discard(url)
+    elif url:
         _pg_admin(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
         _created_databases.discard(url)
 

@@ -21,7 +21,7 @@ import uuid as uuidlib
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Update, or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
 from onestack.compute.models import Instance, Migration
@@ -61,32 +61,23 @@ def take(s: Session, uuids: list[str], token: str, *, vm_state: str, task_state:
     return list(s.scalars(select(Instance.uuid).where(Instance.task_lease == token)))
 
 
-def settle(s: Session, uuid: str, token: str, task_state: str, values: Mapping[str, object],
-           now: datetime) -> bool:
+def settle(s: Session, uuid: str, token: str, task_state: str, values: Mapping[str, object], now: datetime,
+           *, row: Instance | None = None) -> bool:
     """Write ``values`` and end the lease, if this attempt still holds it and the task is still
-    ``task_state``; False when it lost the row (deleted, or taken over)."""
-    result = s.execute(_settle(uuid, token, task_state, values, now).execution_options(synchronize_session=False))
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
-
-
-def _settle(uuid: str, token: str, task_state: str, values: Mapping[str, object], now: datetime) -> Update:
-    return update(Instance).where(
+    ``task_state``; False when it lost the row (deleted, or taken over). With ``row`` (the row as
+    this session loaded it) the session then holds it as written: the UPDATE's RETURNING where the
+    database has it, else (MySQL/MariaDB) a refresh."""
+    stmt = update(Instance).where(
         Instance.uuid == uuid, Instance.deleted.is_(False), Instance.task_lease == token,
-        Instance.task_state == task_state).values(**values, task_lease=None, updated_at=now)
-
-
-def settle_row(s: Session, inst: Instance, token: str, task_state: str, values: Mapping[str, object],
-               now: datetime) -> bool:
-    """``settle`` of a row this session loaded, which it then holds as written (the UPDATE's
-    RETURNING where the database has it, else a refresh)."""
-    if not s.get_bind().dialect.update_returning:
-        if not settle(s, inst.uuid, token, task_state, values, now):
-            return False
-        s.refresh(inst)
-        return True
-    written = s.execute(_settle(inst.uuid, token, task_state, values, now).returning(Instance).execution_options(
-        synchronize_session=False, populate_existing=True)).scalars().all()
-    return bool(written)
+        Instance.task_state == task_state).values(**values, task_lease=None, updated_at=now).execution_options(
+        synchronize_session=False)
+    if row is not None and s.get_bind().dialect.update_returning:
+        return bool(s.execute(stmt.returning(Instance).execution_options(populate_existing=True)).scalars().all())
+    if s.execute(stmt).rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    if row is not None:
+        s.refresh(row)
+    return True
 
 
 def take_migration(s: Session, migration_uuid: str, token: str) -> bool:

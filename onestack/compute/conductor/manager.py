@@ -112,7 +112,7 @@ class ConductorManager(ConductorContext):
                                      "system_metadata": meta}
         if not inst.availability_zone:
             values["availability_zone"] = dest["availability_zone"]
-        if not leases.settle_row(s, inst, token, states.SCHEDULING, values, utcnow()):
+        if not leases.settle(s, uuid, token, states.SCHEDULING, values, utcnow(), row=inst):
             log.info("%s was taken over while it was scheduled", uuid)
             return None, False
         return instances.to_dict(inst), False

@@ -23,6 +23,7 @@ import anyio
 import anyio.to_thread
 from sqlalchemy.orm import Session
 
+from onestack.core.aio import run_to_end
 from onestack.core.api.faults import BadRequest, NotFound
 from onestack.image.cache import CachedFile, Fill, ImageCache
 from onestack.image.models import Image
@@ -160,11 +161,13 @@ async def _filling(cache: ImageCache, image_id: str, link_from: Path | None, sou
         if caching:
             await _blocking(_commit, fill, found.checksum, found.size)
     finally:
-        with anyio.CancelScope(shield=True):
+        async def end() -> None:
             if pending is not None:
                 await asyncio.wait([pending])  # the thread must be done with the file first
             if not fill.done:
                 await _blocking(fill.abort)
+
+        await run_to_end(end())
 
 
 def _local_file(store: Any, location: str) -> Path | None:
@@ -234,8 +237,7 @@ async def prefetch(image_service: Any, image_id: str) -> bool:
         return await _blocking(fill.commit, checksum, size)
     finally:
         if not fill.done:
-            with anyio.CancelScope(shield=True):
-                await _blocking(fill.abort)
+            await run_to_end(_blocking(fill.abort))
 
 
 async def _prefetch_logged(image_service: Any, image_id: str) -> None:

@@ -23,6 +23,7 @@ import anyio.to_thread
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from onestack.core.aio import run_to_end
 from onestack.core.api.faults import (
     BadRequest,
     Conflict,
@@ -202,17 +203,30 @@ async def check_format(image_service: Any, disk_format: str | None, store: Any, 
         raise BadRequest(f"Image data failed safety check: {exc}") from None
 
 
-async def _discard(store: Any, location: str) -> None:
-    with anyio.CancelScope(shield=True):
-        try:
-            await store.delete(location)
-        except Exception:
-            log.exception("could not delete %s", location)
+async def _discard(*doomed: tuple[Any, str]) -> None:
+    """Delete each (store, location)'s bytes, all of them even if the caller is cancelled
+    meanwhile (then cancelled after); one that fails is logged: the image no longer needs it."""
+    async def delete_all() -> None:
+        for store, location in doomed:
+            try:
+                await store.delete(location)
+            except Exception:
+                log.exception("could not delete %s", location)
+
+    await run_to_end(delete_all())
 
 
-async def _revert(image_service: Any, image_id: str, statuses: tuple[str, ...], token: str) -> None:
-    with anyio.CancelScope(shield=True):
+async def _revert(image_service: Any, image_id: str, statuses: tuple[str, ...], token: str,
+                  stored: tuple[Any, StoredImage | None]) -> None:
+    """A write that failed (or was cancelled): its stored bytes go and the image is queued again,
+    both even if the caller is cancelled meanwhile (then cancelled after)."""
+    async def undo() -> None:
+        store, written = stored
+        if written is not None:
+            await _discard((store, written.location))
         await image_service.db.write(revert_to_queued, image_id, statuses, token)
+
+    await run_to_end(undo())
 
 
 def pick_store(image_service: Any, requested: str | None) -> str:
@@ -241,9 +255,7 @@ async def upload(image_service: Any, caller: Caller, image_id: str, chunks: Asyn
         if not await image_service.db.write(finish_upload, image_id, sid, stored, virtual_size, token):
             raise Gone(f"Image {image_id} was deleted during the upload.")
     except BaseException:
-        if stored is not None:
-            await _discard(store, stored.location)
-        await _revert(image_service, image_id, ("saving",), token)
+        await _revert(image_service, image_id, ("saving",), token, (store, stored))
         raise
     finally:
         # Whatever happened, this process renews it no more: if a write above failed, the
@@ -288,15 +300,14 @@ async def delete_image_data(image_service: Any, image: Image | dict[str, Any]) -
     locations = (image.get("locations") if isinstance(image, dict) else image.locations) or []
     delayed = bool(image_service.config.image.delayed_delete) and bool(locations)
     await forget_cached(image_service, image_id)
+    doomed = []
     if image_service.staging is not None:
-        await _discard(image_service.staging, image_service.staging.location_for(image_id))
-    if delayed:
-        return "pending_delete"
-    for loc in locations:
-        store = location_store(image_service, loc)
-        if store is not None:
-            await _discard(store, loc["url"])
-    return "deleted"
+        doomed.append((image_service.staging, image_service.staging.location_for(image_id)))
+    if not delayed:
+        doomed += [(store, loc["url"]) for loc in locations
+                   if (store := location_store(image_service, loc)) is not None]
+    await _discard(*doomed)
+    return "pending_delete" if delayed else "deleted"
 
 
 async def forget_cached(image_service: Any, image_id: str) -> None:
@@ -335,7 +346,7 @@ def drop_store_location(s: Session, image_service: Any, image_id: str, store_id:
 async def remove_from_store(image_service: Any, image_id: str, store_id: str, caller: Caller) -> None:
     """DELETE /v2/stores/{store}/{image}: forget the store's copy, then delete its bytes."""
     url = await image_service.db.write(drop_store_location, image_service, image_id, store_id, caller)
-    await _discard(image_service.stores[store_id], url)
+    await _discard((image_service.stores[store_id], url))
 
 
 def tracked(image_service: Any, coro: Any) -> None:

@@ -222,9 +222,7 @@ async def stage(image_service: Any, caller: Caller, image_id: str, chunks: Async
             raise PayloadTooLarge(f"Request Entity Too Large: {exc}") from None
         await image_service.db.write(_staged, image_id, stored.size, token)
     except BaseException:
-        if stored is not None:
-            await data._discard(staging, stored.location)
-        await data._revert(image_service, image_id, ("uploading",), token)
+        await data._revert(image_service, image_id, ("uploading",), token, (staging, stored))
         raise
     finally:
         image_service.holder.forget(token)  # as in data.upload
@@ -258,7 +256,7 @@ async def _glance_direct(image_service: Any, image_id: str, targets: list[str], 
                 try:
                     vsize = await data.check_format(image_service, disk_format, store, stored)
                 except BadRequest as exc:
-                    await data._discard(store, stored.location)
+                    await data._discard((store, stored.location))
                     failed, error = list(targets), exc.message
                     break
                 first = stored
@@ -270,15 +268,13 @@ async def _glance_direct(image_service: Any, image_id: str, targets: list[str], 
             error = f"Import into store {sid} failed: {exc}"
             await image_service.db.write(_progress, image_id, None, sid)
     if failed and (must_succeed or not places):
-        for _sid, url in places:
-            await data._discard(image_service.stores[_sid], url)
+        await data._discard(*((image_service.stores[_sid], url) for _sid, url in places))
         places = []
     ok = await image_service.db.write(_finish_direct, image_id, task_id, places, first, vsize, failed, error, token)
     if not ok:
-        for _sid, url in places:
-            await data._discard(image_service.stores[_sid], url)
+        await data._discard(*((image_service.stores[_sid], url) for _sid, url in places))
     if ok is not None:  # else the image is back in uploading: its staged data stays for a retry
-        await data._discard(staging, source)
+        await data._discard((staging, source))
 
 
 async def run_web_download(image_service: Any, image_id: str, uri: str, targets: list[str], must_succeed: bool,
@@ -325,7 +321,7 @@ async def _copy(image_service: Any, image_id: str, targets: list[str], task_id: 
             stored = await store.add(image_id, image_service.stores[src["store"]].get(src["url"]))
             if stored.checksum != image.checksum or not await image_service.db.write(
                     _add_location, image_id, sid, stored.location):
-                await data._discard(store, stored.location)
+                await data._discard((store, stored.location))
                 raise RuntimeError("the copy does not match the image or the image changed")
             await image_service.db.write(_progress, image_id, sid, None)
         except Exception as exc:  # noqa: BLE001 - recorded in os_glance_failed_import

@@ -29,6 +29,7 @@ import anyio
 import httpx
 
 from onestack.client.session import ServiceSession
+from onestack.core.aio import run_to_end
 from onestack.core.config import Config
 from onestack.core.files import private_dir
 from onestack.image.stores import NotInStore, SizeLimitExceeded, StoredImage, StoreError
@@ -198,8 +199,8 @@ class SwiftStore:
             if await source.has_more():
                 await self._to_segments(image_id, source)
         except BaseException:
-            with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
-                await self._remove(image_id)
+            with contextlib.suppress(Exception):
+                await run_to_end(self._remove(image_id))
             raise
         return StoredImage(location=self.location_for(image_id), size=source.size,
                            checksum=source.md5.hexdigest(), os_hash_value=source.sha512.hexdigest())

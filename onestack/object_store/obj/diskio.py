@@ -103,9 +103,9 @@ class ObjectReader:
 
     async def close(self) -> None:
         """Closes the file once no read of it is running (a thread may still be in one)."""
+        ahead, self._ahead = self._ahead, None
         try:
-            await self._drop_ahead()
-            await settle(self._reading)
+            await settle(ahead[1] if ahead is not None else None, self._reading)  # both, even if cancelled
         finally:  # settle returns or raises only once the threads are done with the fd
             fd, self.fd = self.fd, None
             if fd is not None:

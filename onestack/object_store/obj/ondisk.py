@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from onestack.core.aio import run_to_end
 from onestack.object_store.timestamp import Timestamp
 
 T = TypeVar("T")
@@ -48,24 +49,19 @@ async def run_io(fn: Callable[..., T], *args: Any) -> T:
     return await asyncio.wrap_future(IO_POOL.submit(fn, *args))
 
 
-async def settle(future: Future[Any] | None) -> None:
-    """Wait until a submitted call has really finished (its thread may still use an fd), even
-    when cancelled meanwhile (the cancellation is raised afterwards); its own error is ignored."""
-    if future is None or future.done():
-        return
-    waiter = asyncio.wrap_future(future)
-    cancelled = False
-    while not future.done():
-        try:
-            await asyncio.shield(waiter)
-        except asyncio.CancelledError:
-            if future.done():
-                break
-            cancelled = True
-        except Exception:  # noqa: BLE001 - the caller only needs it finished
-            break
-    if cancelled:
-        raise asyncio.CancelledError
+async def settle(*futures: Future[Any] | None) -> None:
+    """Wait until submitted calls have really finished (their threads may still use an fd), even
+    when cancelled meanwhile (the cancellation is raised afterwards); their own errors are ignored."""
+    waiting = [asyncio.wrap_future(f) for f in futures if f is not None and not f.done()]
+    if waiting:
+        await run_to_end(_finished(waiting))
+
+
+async def _finished(waiting: list[asyncio.Future[Any]]) -> None:
+    await asyncio.wait(waiting)
+    for waiter in waiting:
+        if not waiter.cancelled():
+            waiter.exception()  # retrieved: the caller only needs it finished
 
 
 class DiskFileError(Exception):

@@ -4,7 +4,7 @@ The cloud runs in this process (tests/unit/compute/test_multi_conductor.py's ``P
 A of the cloud plus a second conductor B on the same database); each test writes what a process
 killed at the wrong moment leaves — an allocation whose server is gone, a server whose allocation
 is gone, a claim of a build attempt that never placed its row — and runs the periodic passes
-itself. On SQLite and PostgreSQL.
+itself. On SQLite, PostgreSQL and MariaDB.
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@ The cloud `onestack up` serves runs in this process (its conductor is A); a seco
 and a second scheduler serve the same bus topics against the same database, as two conductor
 processes would. Boot requests are written the way the API writes them, then delivered several
 times to both conductors at once (at-least-once delivery), or left for both conductors'
-periodic passes to find stale. Runs on SQLite and, when it is reachable, on PostgreSQL (READ
-COMMITTED, where two transactions really do race for a row).
+periodic passes to find stale. Runs on SQLite and, when they are reachable, on PostgreSQL (READ
+COMMITTED, where two transactions really do race for a row) and on MariaDB (no UPDATE ...
+RETURNING: the leases and the agents' row updates read the row back with a SELECT there).
 """
 
 from __future__ import annotations
@@ -37,9 +38,11 @@ from onestack.compute.scheduler.manager import SchedulerManager
 from onestack.compute.service import builds, instances
 from onestack.core.ids import utcnow
 from onestack.core.rpc import serve
-from tests.databases import in_process_cloud, postgres_database
+from tests.databases import in_process_cloud, mysql_database, postgres_database
 
-GRACE = 1.0
+# Seconds. Well above a second: MariaDB's DATETIME keeps whole seconds, so a row written just now
+# may read up to 1 s older, and with a 1 s grace would already count as idle.
+GRACE = 3.0
 RPC_TIMEOUT = 5.0
 FLAVOR = {"flavorid": "1", "name": "m1.tiny", "vcpus": 1, "memory_mb": 64, "root_gb": 1, "ephemeral_gb": 0,
           "swap": 0, "rxtx_factor": 1.0, "extra_specs": {}, "description": None}
@@ -154,10 +157,10 @@ def _build_events(s: Session, uuid: str) -> int:
         InstanceAction.instance_uuid == uuid, InstanceActionEvent.event == BUILD_EVENT)) or 0)
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=["sqlite", "postgresql", "mariadb"])
 def plane(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plane]:
     data = Path(tmp_path_factory.mktemp(f"twins-{request.param}"))
-    urls = postgres_database() if request.param == "postgresql" else None
+    urls = {"postgresql": postgres_database, "mariadb": mysql_database}.get(request.param, lambda: None)()
     overrides: dict[str, Any] = {
         "server.data_dir": str(data), "identity.password_hash_rounds": 4, "log.requests": False,
         "bootstrap.admin_password": "secret", "compute.hosts": 2, "compute.task_grace": GRACE,

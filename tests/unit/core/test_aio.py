@@ -51,3 +51,44 @@ def test_the_steps_error_reaches_an_uncancelled_caller() -> None:
         await run_to_end(_step(asyncio.Event(), release, [], fail=True))
     with pytest.raises(ValueError, match="step failed"):
         asyncio.run(main())
+
+
+def test_a_cancelled_anyio_scope_waits_for_the_step_and_catches_its_cancellation() -> None:
+    """Starlette cancels a request's work through an anyio cancel scope: the step still ends, and
+    the scope recognises the cancellation let through afterwards as its own (a cancellation it did
+    not recognise would cancel the whole task instead)."""
+    import anyio
+
+    async def main() -> tuple[list[str], bool, str]:
+        started, release, made = asyncio.Event(), asyncio.Event(), []
+        with anyio.CancelScope() as scope:
+            async def cancel_when_started() -> None:
+                await started.wait()
+                scope.cancel()
+                await asyncio.sleep(0.05)  # cancelled meanwhile, the step still runs
+                release.set()
+
+            canceller = asyncio.create_task(cancel_when_started())
+            await run_to_end(_step(started, release, made))
+            made.append("not reached: the scope's cancellation comes right after the step")
+        await canceller
+        return made, scope.cancelled_caught, "after the scope"
+
+    assert asyncio.run(main()) == (["port"], True, "after the scope")
+
+
+def test_the_cancellation_let_through_is_the_one_that_came() -> None:
+    async def main() -> tuple[str, ...]:
+        started, release = asyncio.Event(), asyncio.Event()
+        caller = asyncio.create_task(run_to_end(_step(started, release, [])))
+        await started.wait()
+        caller.cancel("shutting down")
+        await asyncio.sleep(0)
+        release.set()
+        try:
+            await caller
+        except asyncio.CancelledError as exc:
+            return tuple(exc.args)
+        return ()
+
+    assert asyncio.run(main()) == ("shutting down",)

@@ -479,3 +479,35 @@ def test_a_write_fsyncs_the_file_and_the_dirs_its_entry_lives_in(
     synced.clear()
     run(put(backend, b"second", ts(2)))  # only the hash dir gets a new entry
     assert ident(hdir) in synced and ident(hdir.parent) not in synced
+
+
+def test_settle_waits_for_every_thread_through_a_cancel_then_is_cancelled() -> None:
+    """A reader's close() settles its read-ahead and its current read at once: a cancel meanwhile
+    must not let the fd be closed while either thread may still use it."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from onestack.object_store.obj.ondisk import settle
+
+    release = threading.Event()
+
+    def read(fail: bool) -> str:
+        release.wait(10)
+        if fail:
+            raise OSError("read failed")  # ignored: settle only waits
+        return "block"
+
+    async def main() -> tuple[bool, bool, bool]:
+        with ThreadPoolExecutor(2) as pool:
+            ahead, reading = pool.submit(read, False), pool.submit(read, True)
+            closer = asyncio.create_task(settle(ahead, None, reading))
+            await asyncio.sleep(0.05)
+            closer.cancel()
+            await asyncio.sleep(0.05)
+            still_waiting = not closer.done()
+            release.set()
+            with pytest.raises(asyncio.CancelledError):
+                await closer
+            return still_waiting, ahead.done(), reading.done()
+
+    assert run(main()) == (True, True, True)
