@@ -129,7 +129,7 @@ def _flavor(s: Session, d: Decided) -> flavor_svc.BootFlavor:
     return flavor
 
 
-def _lookups(s: Session, draft: Draft, d: Decided) -> tuple[str | None, Any]:
+def _lookups(s: Session, draft: Draft, d: Decided) -> tuple[str | None, Any, tuple[dict[str, int], dict[str, int]]]:
     """Key pair, zone, server group, security groups and the metadata quota, in Nova's order."""
     key_data = None
     if draft.key_name is not None:
@@ -147,10 +147,13 @@ def _lookups(s: Session, draft: Draft, d: Decided) -> tuple[str | None, Any]:
         # Security groups are the network service's; without one only the implicit default exists.
         if group_name != "default":
             raise BadRequest(f"Security group {group_name} not found.")
-    limit = quotas.limits_for(s, d.project_id, d.user_id)["metadata_items"]
+    # Both scopes' limits at once: the user's are ``limits_for(project, user)``, and the boot's
+    # quota checks further on reuse the pair instead of reading the tables again.
+    limits = quotas.limits_pair(s, d.project_id, d.user_id)
+    limit = limits[1]["metadata_items"]
     if 0 <= limit < len(draft.metadata):
         raise Forbidden(f"Maximum number of metadata items exceeds {limit}")
-    return key_data, group
+    return key_data, group, limits
 
 
 def auto_disk_config(requested: bool | None, image_props: dict[str, Any], image_ref: str | None) -> bool:
@@ -172,7 +175,7 @@ def resolve(s: Session, draft: Draft, d: Decided) -> BootRequest:
     image_ref, image_props = check_image(d.image, flavor.memory_mb, flavor.root_gb, d.zero_disk_ok,
                                          d.volume_backed)
     auto_disk = auto_disk_config(draft.auto_disk, image_props, image_ref)
-    key_data, group = _lookups(s, draft, d)
+    key_data, group, limits = _lookups(s, draft, d)
     return BootRequest(
         project_id=d.project_id, user_id=d.user_id, request_id=d.request_id,
         name=draft.name, image_ref=image_ref, image_properties=image_props,
@@ -186,7 +189,7 @@ def resolve(s: Session, draft: Draft, d: Decided) -> BootRequest:
         min_count=draft.min_count, max_count=draft.max_count, scheduler_hints=draft.hints, group=group,
         tags=draft.tags, networks=d.networks, config_drive="True" if draft.config_drive else "",
         access_ip_v4=draft.access_v4, access_ip_v6=draft.access_v6, hostname=draft.hostname,
-        auto_disk_config=auto_disk, security_groups=draft.security_groups,
+        auto_disk_config=auto_disk, security_groups=draft.security_groups, limits=limits,
     )
 
 

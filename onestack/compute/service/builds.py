@@ -50,6 +50,9 @@ class BootRequest:
     hostname: str | None = None
     auto_disk_config: bool = False  # OS-DCF:diskConfig AUTO
     security_groups: list[str] = field(default_factory=list)
+    # The project's and the user's limits (``quotas.limits_pair``) as resolve read them in this
+    # transaction: the metadata, instance and group checks and the recheck use the one read.
+    limits: tuple[dict[str, int], dict[str, int]] | None = None
 
 
 def new_uuid() -> str:
@@ -71,11 +74,18 @@ def _reservation_id() -> str:
 
 # --- quota -----------------------------------------------------------------------------------
 
-def _headroom(s: Session, project_id: str, user_id: str) -> tuple[dict[str, int], dict[str, int]]:
+def _limits(s: Session, req: BootRequest) -> tuple[dict[str, int], dict[str, int]]:
+    if req.limits is None:
+        req.limits = quotas.limits_pair(s, req.project_id, req.user_id)
+    return req.limits
+
+
+def _headroom(s: Session, req: BootRequest) -> tuple[dict[str, int], dict[str, int]]:
     """Per resource: the tightest limit (project or user) and what is left under it (-1: unlimited)."""
     limits: dict[str, int] = {}
     room: dict[str, int] = {}
-    project_limits, user_limits = quotas.limits_pair(s, project_id, user_id)
+    project_id, user_id = req.project_id, req.user_id
+    project_limits, user_limits = _limits(s, req)
     project_used, user_used = instances.usage_pair(s, project_id, user_id)
     scopes = ((project_limits, project_used), (user_limits, user_used))
     for resource in QUOTA_RESOURCES:
@@ -97,7 +107,7 @@ def check_quota(s: Session, req: BootRequest, min_count: int, max_count: int) ->
     """
     vcpus, ram = int(req.flavor["vcpus"]), int(req.flavor["memory_mb"])
     per = {"instances": 1, "cores": vcpus, "ram": ram}
-    limits, room = _headroom(s, req.project_id, req.user_id)
+    limits, room = _headroom(s, req)
     fits = max_count
     for resource, each in per.items():
         if resource in room and each:
@@ -115,7 +125,7 @@ def check_quota(s: Session, req: BootRequest, min_count: int, max_count: int) ->
 
 def _check_group_quota(s: Session, req: BootRequest, count: int) -> None:
     assert req.group is not None
-    limit = quotas.limits_for(s, req.project_id, req.user_id)["server_group_members"]
+    limit = _limits(s, req)[1]["server_group_members"]  # the user's: limits_for(project, user)
     if 0 <= limit < quotas.group_members(s, req.group.id) + count:
         raise Forbidden("Quota exceeded, too many servers in group")
 
@@ -169,7 +179,8 @@ def create(s: Session, req: BootRequest) -> list[Instance]:
     # database layer's writer lock, so nothing can have slipped in there.
     if s.get_bind().dialect.name == "sqlite":
         return rows
-    _, room = _headroom(s, req.project_id, req.user_id)
+    # The limits are those read at the start of this transaction; the usage is counted afresh.
+    _, room = _headroom(s, req)
     if any(left < 0 for left in room.values()):
         check_quota(s, req, count, count)  # raises with Nova's message
         raise Forbidden("Quota exceeded for instances")

@@ -18,7 +18,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from onestack.placement.service import snapshot
-from onestack.placement.service.common import bad_request, class_ids, is_uuid, norm_uuid, trait_ids
+from onestack.placement.service.common import (
+    bad_request,
+    check_classes,
+    is_uuid,
+    norm_uuid,
+    trait_ids,
+)
 from onestack.placement.service.query import MemberOf, TraitFilter
 from onestack.placement.service.snapshot import Node, Snapshot
 
@@ -124,9 +130,11 @@ def _resolve_tree(snap: Snapshot, uuid_text: str | None) -> int | None:
 
 
 def find(s: Session, q: CandidateQuery) -> tuple[list[Candidate], Snapshot]:
-    class_ids(s, {rc for g in q.groups for rc in g.resources})
-    trait_ids(s, {t for g in q.groups for t in g.required.names()} | q.root_required.names())
+    # The snapshot reads every resource class: the requested ones are checked against it (400 for
+    # an unknown one, before the traits' check, as before) rather than with a statement of their own.
     snap = snapshot.load(s)
+    check_classes(snap.class_names.values(), {rc for g in q.groups for rc in g.resources})
+    trait_ids(s, {t for g in q.groups for t in g.required.names()} | q.root_required.names())
     trees = {root: snap.tree(root) for root in sorted({n.root_id for n in snap.nodes.values()})}
     group_roots = [_resolve_tree(snap, g.in_tree) for g in q.groups]
     found: list[Candidate] = []

@@ -77,10 +77,16 @@ def class_ids(s: Session, names: Iterable[str], *, strict: bool = True) -> dict[
         return {}
     found = dict(s.execute(select(m.ResourceClass.name, m.ResourceClass.id)
                            .where(m.ResourceClass.name.in_(wanted))).all())
-    missing = sorted(wanted - set(found))
-    if missing and strict:
-        raise bad_request(f"Unknown resource class in requested resources: {', '.join(missing)}")
+    if strict:
+        check_classes(found, wanted)
     return found
+
+
+def check_classes(known: Iterable[str], names: Iterable[str]) -> None:
+    """400 unless every name in ``names`` is a resource class in ``known`` (names already read)."""
+    missing = sorted(set(names) - set(known))
+    if missing:
+        raise bad_request(f"Unknown resource class in requested resources: {', '.join(missing)}")
 
 
 def class_names(s: Session) -> dict[int, str]:

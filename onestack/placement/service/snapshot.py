@@ -52,6 +52,7 @@ class Node:
 @dataclass
 class Snapshot:
     nodes: dict[int, Node]
+    class_names: dict[int, str] = field(default_factory=dict)  # every resource class: id -> name
 
     def by_uuid(self, rp_uuid: str) -> Node | None:
         return next((n for n in self.nodes.values() if n.uuid == rp_uuid), None)
@@ -110,7 +111,7 @@ def load(s: Session, root_ids: Iterable[int] | None = None) -> Snapshot:
     for rp_id, agg in s.execute(_PROVIDER_AGGREGATES):
         if rp_id in ids:
             nodes[rp_id].aggregates.add(agg)
-    return Snapshot(nodes)
+    return Snapshot(nodes, names)
 
 
 def children_map(snap: Snapshot) -> dict[int, list[int]]:
