@@ -120,8 +120,8 @@ class ObjectWriter:
     """A new ``.data`` being written: chunks are collected (not copied) until they make at least
     1 MiB, then hashed (MD5, and a CRC per 1 MiB block) in one object-I/O thread and written
     (one ``writev``) in another, both while the next ones arrive: hashlib, zlib and ``writev``
-    release the GIL on big buffers, so a large PUT runs at the slower of hashing and writing,
-    not their sum. The tmp file is made on the first write, and a small object is hashed on the
+    release the GIL on big buffers, so the page-cache writes do not add to the hashing (the
+    disk's writeback still mostly waits for ``commit``'s fsync). The tmp file is made on the first write, and a small object is hashed on the
     event loop and written by ``commit``'s thread call: a small object costs one thread call."""
 
     SMALL_TAIL = 256 * 1024
