@@ -118,9 +118,11 @@ SMALL_PIECE = 64 * 1024  # chunks under this are joined before hashing and writi
 
 class ObjectWriter:
     """A new ``.data`` being written: chunks are collected (not copied) until they make at least
-    1 MiB, then hashed, CRC'd per 1 MiB block and written (one ``writev``) in a thread while the
-    next ones arrive. The tmp file is made on the first write, and a small object is hashed on
-    the event loop and written by ``commit``'s thread call: a small object costs one thread call."""
+    1 MiB, then hashed (MD5, and a CRC per 1 MiB block) in one object-I/O thread and written
+    (one ``writev``) in another, both while the next ones arrive: hashlib, zlib and ``writev``
+    release the GIL on big buffers, so the page-cache writes do not add to the hashing (the
+    disk's writeback still mostly waits for ``commit``'s fsync). The tmp file is made on the first write, and a small object is hashed on the
+    event loop and written by ``commit``'s thread call: a small object costs one thread call."""
 
     SMALL_TAIL = 256 * 1024
 
@@ -137,7 +139,9 @@ class ObjectWriter:
         self._pending: list[bytes | bytearray] = []  # received, not hashed yet
         self._pending_len = 0
         self._tail = b""  # hashed, not written yet
-        # The previous pieces' write, running while the next ones arrive (one at a time, in order).
+        # The previous pieces' hashing and their write, each running in its own thread while the
+        # next ones arrive (one batch at a time, in order).
+        self._hashing: Future[None] | None = None
         self._writing: Future[None] | None = None
 
     def _write(self, data: bytes | memoryview) -> None:
@@ -166,9 +170,11 @@ class ObjectWriter:
             self.crcs.append(self._crc)
             self._crc, self._fill = 0, 0
 
-    def _write_pieces(self, pieces: list[bytes | bytearray]) -> None:
+    def _hash_pieces(self, pieces: list[bytes | bytearray]) -> None:
         for piece in pieces:
             self._hash(piece)
+
+    def _write_pieces(self, pieces: list[bytes | bytearray]) -> None:
         if self.fd is None:
             self.fd, self.tmp = self.backend._tmp_file()
         for i in range(0, len(pieces), IOV_BATCH):
@@ -178,9 +184,14 @@ class ObjectWriter:
                 self._write(b"".join(batch)[written:])
 
     async def _wait_writing(self) -> None:
-        future, self._writing = self._writing, None
-        if future is not None:
-            await asyncio.wrap_future(future)  # raises the write's error, if any
+        """Waits for the running batch's write and hashing; raises either's error. A future is
+        forgotten only once done, so ``abort`` can still wait for a thread that uses the fd."""
+        if self._writing is not None:
+            await asyncio.wrap_future(self._writing)
+            self._writing = None
+        if self._hashing is not None:
+            await asyncio.wrap_future(self._hashing)
+            self._hashing = None
 
     async def write(self, chunk: bytes) -> None:
         """Takes ``chunk`` without copying it (unless tiny): the caller must not change it."""
@@ -194,6 +205,7 @@ class ObjectWriter:
         if self._pending_len >= BLOCK_SIZE:
             await self._wait_writing()
             pieces, self._pending, self._pending_len = self._pending, [], 0
+            self._hashing = IO_POOL.submit(self._hash_pieces, pieces)
             self._writing = IO_POOL.submit(self._write_pieces, pieces)
 
     async def flush(self) -> str:
@@ -206,7 +218,9 @@ class ObjectWriter:
                 self._hash(data)
                 self._tail = data
         elif pieces:
-            await run_io(self._write_pieces, pieces)
+            self._hashing = IO_POOL.submit(self._hash_pieces, pieces)
+            self._writing = IO_POOL.submit(self._write_pieces, pieces)
+            await self._wait_writing()
         self._end_blocks()
         return self.md5.hexdigest()
 
@@ -232,9 +246,10 @@ class ObjectWriter:
 
     async def abort(self) -> None:
         """Drops the tmp file (a failed or refused upload)."""
-        future, self._writing = self._writing, None
+        hashing, writing, self._hashing, self._writing = self._hashing, self._writing, None, None
         try:
-            await settle(future)
+            await settle(hashing)
+            await settle(writing)
         finally:
             fd, self.fd = self.fd, None
             if fd is not None:
