@@ -168,8 +168,14 @@ def start_onestack(tmp: Path, db_kind: str, write_threads: int = 0) -> Target:
         stop()
         raise
     return Target("onestack", f"{base}/networking", {"X-Auth-Token": token}, [proc.pid], stop,
-                  note=f"onestack {_onestack_version()}, one process, {db_kind}"
-                       + (f", {write_threads} write threads" if write_threads > 0 else ""))
+                  note=f"onestack {_onestack_version()}, one process (the API and every service), {db_kind}, "
+                       f"{write_threads if write_threads > 0 else _default_write_threads()} write threads"
+                       + ("" if write_threads > 0 else " (the default)"))
+
+
+def _default_write_threads() -> int:
+    from onestack.core.config import DatabaseConfig
+    return DatabaseConfig().write_threads
 
 
 def _onestack_version() -> str:
