@@ -168,8 +168,14 @@ def start_onestack(tmp: Path, db_kind: str, write_threads: int = 0) -> Target:
         stop()
         raise
     return Target("onestack", f"{base}/networking", {"X-Auth-Token": token}, [proc.pid], stop,
-                  note=f"onestack {_onestack_version()}, one process, {db_kind}"
-                       + (f", {write_threads} write threads" if write_threads > 0 else ""))
+                  note=f"onestack {_onestack_version()}, one process (the API and every service), {db_kind}, "
+                       f"{write_threads if write_threads > 0 else _default_write_threads()} write threads"
+                       + ("" if write_threads > 0 else " (the default)"))
+
+
+def _default_write_threads() -> int:
+    from onestack.core.config import DatabaseConfig
+    return DatabaseConfig().write_threads
 
 
 def _onestack_version() -> str:
@@ -511,7 +517,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="onestack's database on the local server (Neutron always uses MariaDB: its "
                         "migrations are MySQL-only)")
     p.add_argument("--write-threads", type=int, default=0,
-                   help="onestack's database.write_threads (default: the server's default, 1)")
+                   help="onestack's database.write_threads (default: the server's default, 4 on a server database)")
     p.add_argument("--clients", type=int, default=8, help="concurrent clients of the second row of each")
     p.add_argument("--duration", type=float, default=8.0, help="seconds per row")
     p.add_argument("--max-requests", type=int, default=50000, help="request cap per row")

@@ -49,9 +49,10 @@ class DatabaseConfig:
     url: str = ""
     # SQLite busy timeout (seconds) before a locked write gives up.
     sqlite_busy_timeout: float = 30.0
-    # Threads a process runs its database reads in, and its writes (always 1 on SQLite).
+    # Threads a process runs its database reads in, and its writes (always 1 on SQLite; on a
+    # server database several writers overlap their transactions' round trips, docs/design.md).
     read_threads: int = 4
-    write_threads: int = 1
+    write_threads: int = 4
 
 
 @dataclass

@@ -88,6 +88,17 @@ def get_row(s: Session, caller: Caller, network_id: str) -> models.Network:
     return row
 
 
+def project_of(s: Session, caller: Caller, network_id: str) -> str:
+    """The network's project if ``caller`` may see it, else 404 ``NetworkNotFound``: one column, no
+    ORM row (every port and subnet create/update/delete reads it for its policy)."""
+    cond = visible(caller)
+    stmt = select(N.project_id).where(N.id == network_id)
+    project: str | None = s.scalar(stmt if cond is None else stmt.where(cond))
+    if project is None:
+        raise NetworkNotFound(network_id)
+    return project
+
+
 def views(s: Session, caller: Caller, rows: Sequence[models.Network]) -> list[dict[str, Any]]:
     """The API view of each network; one query per related table for the whole page."""
     ids = [r.id for r in rows]

@@ -131,8 +131,8 @@ def network_for_new(s: Session, caller: Caller, network_id: str, project_id: str
 
 def policy_target(s: Session, caller: Caller, network_id: str) -> dict[str, Any]:
     """What create/update/delete policies of subnets and ports see of the network."""
-    net = networks.get_row(s, caller, network_id)
-    return {"network:project_id": net.project_id, "network:tenant_id": net.project_id}
+    project = networks.project_of(s, caller, network_id)
+    return {"network:project_id": project, "network:tenant_id": project}
 
 
 # --- views --------------------------------------------------------------------------------------
