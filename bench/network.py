@@ -517,7 +517,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="onestack's database on the local server (Neutron always uses MariaDB: its "
                         "migrations are MySQL-only)")
     p.add_argument("--write-threads", type=int, default=0,
-                   help="onestack's database.write_threads (default: the server's default, 4 on a server database)")
+                   help="onestack's database.write_threads (default: the server's default, 1)")
     p.add_argument("--clients", type=int, default=8, help="concurrent clients of the second row of each")
     p.add_argument("--duration", type=float, default=8.0, help="seconds per row")
     p.add_argument("--max-requests", type=int, default=50000, help="request cap per row")

@@ -50,9 +50,10 @@ class DatabaseConfig:
     # SQLite busy timeout (seconds) before a locked write gives up.
     sqlite_busy_timeout: float = 30.0
     # Threads a process runs its database reads in, and its writes (always 1 on SQLite; on a
-    # server database several writers overlap their transactions' round trips, docs/design.md).
+    # server database several writers overlap their transactions' round trips — not yet the
+    # default, docs/design.md says why).
     read_threads: int = 4
-    write_threads: int = 4
+    write_threads: int = 1
 
 
 @dataclass

@@ -151,7 +151,7 @@ class Database:
 
     def __init__(self, engine: Engine, write_lock: threading.Lock | None = None,
                  writer: ThreadPoolExecutor | None = None, reader: ThreadPoolExecutor | None = None, *,
-                 read_threads: int = 4, write_threads: int = 4, read_engine: Engine | None = None) -> None:
+                 read_threads: int = 4, write_threads: int = 1, read_engine: Engine | None = None) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._sessions = sessionmaker(engine, expire_on_commit=False)

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from onestack.core.ids import utcnow
@@ -155,10 +156,16 @@ def _save_consumer(s: Session, c: _Held | None, w: ConsumerWrite, now: datetime)
             s.execute(_DELETE_CONSUMER, {"consumer_id": c.id})
         return
     if c is None:
-        s.execute(_INSERT_CONSUMER, {
-            "uuid": w.uuid, "project_id": w.project_id or INCOMPLETE, "user_id": w.user_id or INCOMPLETE,
-            "consumer_type": None if w.consumer_type is UNCHECKED else w.consumer_type,
-            "generation": 0, "created_at": now, "updated_at": now})
+        try:
+            s.execute(_INSERT_CONSUMER, {
+                "uuid": w.uuid, "project_id": w.project_id or INCOMPLETE, "user_id": w.user_id or INCOMPLETE,
+                "consumer_type": None if w.consumer_type is UNCHECKED else w.consumer_type,
+                "generation": 0, "created_at": now, "updated_at": now})
+        except IntegrityError:
+            # Another transaction created this consumer after we read it absent (two processes, or
+            # two writer threads, claiming for one server): Placement's ConsumerExists, a 409.
+            raise conflict(f"consumer generation conflict - expected null but consumer {w.uuid} was created "
+                           "concurrently", CONCURRENT_UPDATE) from None
         return
     values: dict[str, Any] = {"generation": c.generation + 1, "updated_at": now}
     if w.project_id:

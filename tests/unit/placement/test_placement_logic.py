@@ -75,3 +75,24 @@ def test_generation_swap_loses_to_a_concurrent_writer(tmp_path: Path) -> None:
         first.rollback()
     with Session(engine) as s:
         assert s.query(m.ResourceProvider).one().generation == 1
+
+
+def test_a_consumer_created_by_a_concurrent_claim_is_a_409_not_a_500(tmp_path: Path) -> None:
+    # Two claims for one server, each having read the consumer absent: the second's insert meets the
+    # first's row. Placement answers ConsumerExists as 409 concurrent_update; an IntegrityError was a 500.
+    from onestack.placement.service.allocations import ConsumerWrite, _save_consumer
+
+    engine = create_engine(f"sqlite:///{tmp_path}/p.db")
+    m.Base.metadata.create_all(engine)
+    now = utcnow()
+    write = ConsumerWrite(uuid="c1", allocations={"rp": {"VCPU": 1}}, project_id="p", user_id="u")
+    with Session(engine) as first, first.begin():
+        _save_consumer(first, None, write, now)
+    with Session(engine) as second:
+        with pytest.raises(ApiError) as exc:
+            _save_consumer(second, None, write, now)
+        assert exc.value.status == 409
+        assert getattr(exc.value, "error_code", None) == "placement.concurrent_update"
+        second.rollback()
+    with Session(engine) as s:
+        assert [c.generation for c in s.query(m.Consumer).all()] == [0]
