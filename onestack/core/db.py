@@ -202,7 +202,7 @@ class Database:
             try:
                 return self._once(fn, args, write)
             except DBAPIError as exc:
-                if not _is_deadlock(exc) or attempt == DEADLOCK_RETRIES - 1:
+                if not _lost_to_a_deadlock(exc) or attempt == DEADLOCK_RETRIES - 1:
                     raise
                 time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))  # apart, so they do not meet again
         raise AssertionError("unreachable")
@@ -251,6 +251,17 @@ def _is_deadlock(exc: DBAPIError) -> bool:
         return True
     args: tuple[Any, ...] = tuple(getattr(orig, "args", ()))
     return len(args) > 0 and args[0] in _MYSQL_RETRY_CODES
+
+
+def _lost_to_a_deadlock(exc: DBAPIError) -> bool:
+    """A deadlock, or what a savepoint's rollback raises after one: MySQL/MariaDB roll back the whole
+    transaction when they pick it as a deadlock's victim, savepoints with it, so leaving a
+    ``begin_nested()`` block then fails with "SAVEPOINT … does not exist" (1305) and the deadlock is
+    only that error's context."""
+    if _is_deadlock(exc):
+        return True
+    context = exc.__context__
+    return isinstance(context, DBAPIError) and _is_deadlock(context)
 
 
 def migrate(engine: Engine, script_location: Path, version_table: str, metadata: MetaData) -> None:

@@ -304,3 +304,29 @@ def test_postgres_insert_unless_taken_inserts_as_a_flush_would(pg: Database) -> 
     assert inserted == ["a"]
     assert pg.run_sync(lambda s: [tuple(r) for r in s.execute(text("SELECT id, key, status FROM plain"))],
                        write=False) == [("a", "k1", "DOWN")]
+
+
+def test_a_savepoint_lost_to_a_deadlock_is_retried_as_a_deadlock() -> None:
+    # MariaDB rolls back the whole transaction of a deadlock's victim; leaving a begin_nested() block then
+    # fails with 1305 "SAVEPOINT does not exist" and the deadlock (1213) is only that error's context. The
+    # unit of work must be run again, as for the deadlock itself — not fail (seen in the multi-conductor tests).
+    import pymysql
+    from sqlalchemy.exc import OperationalError
+
+    from onestack.core.db import _lost_to_a_deadlock
+
+    deadlock = OperationalError("UPDATE …", {}, pymysql.err.OperationalError(1213, "Deadlock found"))
+    gone = OperationalError("ROLLBACK TO SAVEPOINT sa_savepoint_2", {},
+                            pymysql.err.OperationalError(1305, "SAVEPOINT sa_savepoint_2 does not exist"))
+    assert _lost_to_a_deadlock(deadlock)
+    assert not _lost_to_a_deadlock(gone)
+    try:
+        try:
+            raise deadlock
+        except OperationalError:
+            raise gone from None  # `from None` keeps __context__, as SQLAlchemy's rollback does
+    except OperationalError as raised:
+        assert raised.__context__ is deadlock
+        assert _lost_to_a_deadlock(raised)
+    other = OperationalError("SELECT 1", {}, pymysql.err.OperationalError(2013, "Lost connection"))
+    assert not _lost_to_a_deadlock(other)
