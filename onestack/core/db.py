@@ -139,6 +139,17 @@ def open_database(config: Config) -> Database:
     return Database(engine, read_threads=database.read_threads, write_threads=database.write_threads)
 
 
+class RetryInNewTransaction(Exception):
+    """A unit of work lost a race that its reads cannot see past inside this transaction — MySQL and
+    MariaDB keep a transaction's first snapshot (REPEATABLE READ), so rereading after a savepoint sees
+    the same state that lost. ``Database.write`` runs the unit again in a new transaction, ``attempts``
+    times in all, then raises ``final`` (e.g. the API's 409)."""
+
+    def __init__(self, final: Exception, attempts: int) -> None:
+        super().__init__(str(final))
+        self.final, self.attempts = final, attempts
+
+
 class Database:
     """One engine and the way to run a unit of work against it off the event loop.
 
@@ -198,14 +209,19 @@ class Database:
         # On a server database writers of several processes (and of several services' databases in one
         # process) run at once, so the database may pick a write transaction as a deadlock's victim. As
         # oslo.db's wrap_db_retry on DBDeadlock: the unit of work is run again in a new transaction.
-        for attempt in range(DEADLOCK_RETRIES):
+        deadlocks = races = 0
+        while True:
             try:
                 return self._once(fn, args, write)
+            except RetryInNewTransaction as raced:
+                races += 1
+                if races >= raced.attempts:
+                    raise raced.final from None
             except DBAPIError as exc:
-                if not _lost_to_a_deadlock(exc) or attempt == DEADLOCK_RETRIES - 1:
+                deadlocks += 1
+                if not _lost_to_a_deadlock(exc) or deadlocks == DEADLOCK_RETRIES:
                     raise
-                time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))  # apart, so they do not meet again
-        raise AssertionError("unreachable")
+                time.sleep(random.uniform(0.005, 0.05) * deadlocks)  # apart, so they do not meet again
 
     def _once(self, fn: Callable[..., T], args: tuple[Any, ...], write: bool) -> T:
         sessions = self._sessions if write else self._read_sessions

@@ -20,6 +20,7 @@ from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from onestack.core.db import RetryInNewTransaction
 from onestack.core.ids import utcnow
 from onestack.placement import models as m
 from onestack.placement.service.common import (
@@ -194,7 +195,18 @@ def _bump(s: Session, rp: _Provider, now: datetime) -> None:
 def set_allocations(s: Session, writes: list[ConsumerWrite]) -> None:
     """Replace the allocations of every consumer in ``writes`` at once (all or nothing)."""
     s.flush()  # a caller's pending ORM changes (the reshaper's inventories) must be visible to Core reads
-    retries = 0 if s.get_bind().dialect.name == "sqlite" else PROVIDER_RACE_RETRIES
+    dialect = s.get_bind().dialect.name
+    if dialect == "mysql":
+        # REPEATABLE READ: a retry from a savepoint would reread the snapshot that lost, and lose
+        # again; the whole unit of work runs again in a new transaction instead (core.db).
+        try:
+            _set_allocations(s, writes)
+        except _ProviderRaced as raced:
+            raise RetryInNewTransaction(conflict(
+                f"resource provider generation conflict: another process updated resource provider "
+                f"{raced.rp_uuid}", CONCURRENT_UPDATE), PROVIDER_RACE_RETRIES + 1) from None
+        return
+    retries = 0 if dialect == "sqlite" else PROVIDER_RACE_RETRIES
     while True:
         try:
             if not retries:

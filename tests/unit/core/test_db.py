@@ -330,3 +330,36 @@ def test_a_savepoint_lost_to_a_deadlock_is_retried_as_a_deadlock() -> None:
         assert _lost_to_a_deadlock(raised)
     other = OperationalError("SELECT 1", {}, pymysql.err.OperationalError(2013, "Lost connection"))
     assert not _lost_to_a_deadlock(other)
+
+
+@pytest.mark.parametrize("kind", ["postgresql", "mariadb"])
+def test_a_unit_that_lost_a_race_runs_again_in_a_new_transaction(kind: str) -> None:
+    # RetryInNewTransaction: the unit runs again from a fresh transaction (a fresh snapshot on MariaDB's
+    # REPEATABLE READ), ``attempts`` times in all, then its ``final`` error is what the caller sees.
+    from onestack.core.db import RetryInNewTransaction
+    from tests.databases import mysql_database, postgres_database
+
+    urls = postgres_database() if kind == "postgresql" else mysql_database()
+    db = Database(create_db_engine(next(urls)))
+    try:
+        runs: list[int] = []
+
+        def lose_twice(s: Session) -> str:
+            runs.append(1)
+            if len(runs) < 3:
+                raise RetryInNewTransaction(ValueError("gave up"), attempts=3)
+            return "won"
+
+        assert db.run_sync(lose_twice, write=True) == "won" and len(runs) == 3
+        runs.clear()
+
+        def always_lose(s: Session) -> None:
+            runs.append(1)
+            raise RetryInNewTransaction(ValueError("gave up"), attempts=2)
+
+        with pytest.raises(ValueError, match="gave up"):
+            db.run_sync(always_lose, write=True)
+        assert len(runs) == 2
+    finally:
+        db.dispose()
+        urls.close()
