@@ -97,6 +97,17 @@ def chunks_of(runs: list[DataRun], size: int, chunk_size: int) -> Iterator[Chunk
         yield index, start, end, mine
 
 
+def data_chunks(runs: list[DataRun], size: int, chunk_size: int, algorithm: str,
+                entries: list[dict[str, Any]]) -> Iterator[Chunk]:
+    """The chunks a backup must read and store; each all-zero chunk is recorded in ``entries``
+    instead, as stored nowhere (nothing to read, nothing to hash)."""
+    for chunk in chunks_of(runs, size, chunk_size):
+        if chunk[3]:
+            yield chunk
+        else:
+            entries[chunk[0]] = {algorithm: None, "length": chunk[2] - chunk[1], "stored_in": None}
+
+
 def pieces(runs: list[DataRun], start: int, end: int) -> Iterator[Piece]:
     """Bytes [start, end) of a volume whose data lies as ``runs`` say (in order, clipped to
     [start, end)), in pieces of at most ``PIECE``; the gaps between runs are zeroes."""

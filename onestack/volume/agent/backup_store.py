@@ -25,14 +25,13 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from onestack.core.config import Config
 from onestack.volume.agent.backup_chunks import (
     Chunk,
-    chunks_of,
+    data_chunks,
     default_hash,
     hash_of,
     new_hasher,
@@ -177,14 +176,7 @@ class BackupStore:
                     os.close(opened_fd)
             entries[index] = {algorithm: hexdigest, "length": end - start, "stored_in": backup_id, "index": index}
 
-        def work() -> Iterator[Chunk]:
-            for chunk in chunks_of(runs, size, self.chunk_size):
-                if chunk[3]:
-                    yield chunk
-                else:  # all zeroes: nothing to read
-                    entries[chunk[0]] = {algorithm: None, "length": chunk[2] - chunk[1], "stored_in": None}
-
-        run_pool(store, work())
+        run_pool(store, data_chunks(runs, size, self.chunk_size, algorithm, entries))
         return entries
 
     def rebuild(self, backup_id: str, dest: Path) -> int:

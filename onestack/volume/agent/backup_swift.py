@@ -30,7 +30,7 @@ import httpx
 from onestack.core.config import Config, ConfigError
 from onestack.volume.agent.backup_chunks import (
     Chunk,
-    chunks_of,
+    data_chunks,
     default_hash,
     digest,
     hash_of,
@@ -230,14 +230,7 @@ class SwiftBackupStore(BackupStore):
                 entries[index] = {algorithm: hexdigest, "length": length, "stored_in": backup_id, "index": index,
                                   "container": container}
 
-        def work() -> Iterator[Chunk]:
-            for chunk in chunks_of(runs, size, self.chunk_size):
-                if chunk[3]:
-                    yield chunk
-                else:  # all zeroes: nothing to read
-                    entries[chunk[0]] = {algorithm: None, "length": chunk[2] - chunk[1], "stored_in": None}
-
-        run_pool(put, work())
+        run_pool(put, data_chunks(runs, size, self.chunk_size, algorithm, entries))
         return entries
 
     def verified_parts(self, backup_id: str) -> list[RawPart] | None:
