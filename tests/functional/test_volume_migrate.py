@@ -502,8 +502,12 @@ def test_a_kill_during_an_attached_migration_is_repaired(mcloud: RunningCloud, m
     with cinder(mcloud, "devstack-admin") as admin:
         found = (admin_view(admin, vid)["migration_status"], sorted(v["status"] for v in _named(admin, name)
                                                                     if v["id"] != vid))
+        # Ended = the migration's status final and the volume back on its server: a completion that
+        # kept the volume's id re-plugs the guest after it (update, then complete the attachment),
+        # and for that moment the volume lists no completed attachment.
         final = wait_until(lambda: (v := admin_view(admin, vid))["migration_status"] in ("success", "error")
-                           and v["status"] == "in-use" and v, timeout=180, what="the attached migration ended")
+                           and v["status"] == "in-use" and v["attachments"] and v, timeout=180,
+                           what="the attached migration ended")
         # The figures docs/reliability.md quotes (seen with -s).
         print(f"\nattached migration killed at {kill_at}: after the restart {found}, ended "
               f"{final['migration_status']} {time.monotonic() - restarted:.1f} s later")
