@@ -141,14 +141,7 @@ def cmd_up(args: argparse.Namespace, config: Config) -> int:
             print(f"onestack: admin password: {passwords['admin']}", flush=True)
             print(f"onestack: demo password:  {passwords['demo']}", flush=True)
         print(f"onestack: export OS_CLIENT_CONFIG_FILE={clouds}", flush=True)
-
-        import uvicorn
-
-        uv_config = uvicorn.Config(
-            cloud.app, host=config.server.host, port=config.server.port, log_config=None,
-            access_log=False, lifespan="on", timeout_graceful_shutdown=10,
-        )
-        uv_server = _graceful_server_class()(uv_config)
+        uv_server = _graceful_server_class()(_uvicorn_config(cloud.app, config))
         write_record(config.data_dir, config.base_url, clouds, "up")
         print(f"onestack: ready in {time.monotonic() - started:.2f}s of set-up", flush=True)
         uv_server.run(sockets=[sock] if sock else None)
@@ -230,12 +223,8 @@ def _serve(args: argparse.Namespace, config: Config, definitions: list[Any], soc
     if not cloud.services and args.port is None:
         print(f"onestack: ready in {time.monotonic() - started:.2f}s of set-up (no HTTP: no API here)", flush=True)
         return _run_headless(cloud)
-    import uvicorn
-
-    uv_config = uvicorn.Config(cloud.app, host=config.server.host, port=config.server.port, log_config=None,
-                               access_log=False, lifespan="on", timeout_graceful_shutdown=10)
     print(f"onestack: APIs at {config.base_url}; ready in {time.monotonic() - started:.2f}s of set-up", flush=True)
-    _graceful_server_class()(uv_config).run(sockets=[sock] if sock else None)
+    _graceful_server_class()(_uvicorn_config(cloud.app, config)).run(sockets=[sock] if sock else None)
     return 0
 
 
@@ -346,6 +335,15 @@ def _run_headless(cloud: Any) -> int:
 
     asyncio.run(main())
     return 0
+
+
+def _uvicorn_config(app: Any, config: Config) -> Any:
+    """The one HTTP server set-up of `up` and `serve`."""
+    import uvicorn
+
+    return uvicorn.Config(app, host=config.server.host, port=config.server.port, log_config=None,
+                          access_log=False, lifespan="on", timeout_graceful_shutdown=10,
+                          timeout_keep_alive=config.server.keep_alive_timeout)
 
 
 def _graceful_server_class() -> type:

@@ -41,6 +41,10 @@ class ServerConfig:
     # The host name this process's central services (conductor, scheduler) report in os-services
     # (Nova's ``host``); empty: the machine's, recorded in the data dir (onestack/core/hostname.py).
     host_name: str = ""
+    # Seconds an idle keep-alive connection stays open. Clients such as requests/urllib3 keep
+    # pooled connections with no expiry, so a request sent as the server closes an idle one meets
+    # a reset; a long wait (OpenStack's eventlet servers keep 900 s) makes that boundary rare.
+    keep_alive_timeout: float = 75.0
 
 
 @dataclass

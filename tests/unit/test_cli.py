@@ -45,3 +45,12 @@ def test_ring_command_imports_no_service() -> None:
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO,
                             timeout=60, check=True)
     assert result.stdout.strip() == "[]", result.stdout
+
+
+def test_http_server_keeps_idle_connections_as_configured() -> None:
+    from onestack.core.config import Config
+
+    config = Config()
+    assert cli._uvicorn_config(object(), config).timeout_keep_alive == 75.0
+    config.server.keep_alive_timeout = 3.5
+    assert cli._uvicorn_config(object(), config).timeout_keep_alive == 3.5
