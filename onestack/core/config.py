@@ -44,7 +44,7 @@ class ServerConfig:
     # Seconds an idle keep-alive connection stays open. Clients such as requests/urllib3 keep
     # pooled connections with no expiry, so a request sent as the server closes an idle one meets
     # a reset; a long wait (OpenStack's eventlet servers keep 900 s) makes that boundary rare.
-    keep_alive_timeout: float = 75.0
+    keep_alive_timeout: int = 75
 
 
 @dataclass

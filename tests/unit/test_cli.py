@@ -51,6 +51,6 @@ def test_http_server_keeps_idle_connections_as_configured() -> None:
     from onestack.core.config import Config
 
     config = Config()
-    assert cli._uvicorn_config(object(), config).timeout_keep_alive == 75.0
-    config.server.keep_alive_timeout = 3.5
-    assert cli._uvicorn_config(object(), config).timeout_keep_alive == 3.5
+    assert cli._uvicorn_config(object(), config).timeout_keep_alive == 75
+    config.server.keep_alive_timeout = 3
+    assert cli._uvicorn_config(object(), config).timeout_keep_alive == 3
