@@ -9,26 +9,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from onestack.core.db import Database, create_db_engine
+from onestack.core.db import Database
 from onestack.network import models
 from onestack.network.service import default_security_group_rules, security_groups
-from tests.databases import mysql_database
 
 
 @pytest.fixture
-def db() -> Iterator[Database]:
-    urls = mysql_database()
-    engine = create_db_engine(next(urls))
-    models.Base.metadata.create_all(engine)
-    database = Database(engine)
-    try:
-        yield database
-    finally:
-        database.dispose()
-        urls.close()
+def db(mariadb_engine: Engine) -> Iterator[Database]:
+    database = Database(mariadb_engine)
+    yield database
+    database.dispose()
 
 
 def test_the_loser_of_a_default_group_race_gets_the_winners_group(db: Database) -> None:

@@ -8,33 +8,19 @@ PostgreSQL's path does. The error itself says which parent went."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 
-from onestack.core.db import create_db_engine
 from onestack.network import models
 from onestack.network.errors import SubnetNotFound
 from onestack.network.service import ipam
-from tests.databases import mysql_database
 
 
-@pytest.fixture
-def engine() -> Iterator[Engine]:
-    urls = mysql_database()
-    made = create_db_engine(next(urls))
-    models.Base.metadata.create_all(made)
-    try:
-        yield made
-    finally:
-        made.dispose()
-        urls.close()
-
-
-def test_an_allocation_on_a_subnet_deleted_meanwhile_is_the_subnets_404(engine: Engine) -> None:
+def test_an_allocation_on_a_subnet_deleted_meanwhile_is_the_subnets_404(mariadb_engine: Engine) -> None:
+    engine = mariadb_engine
     now = datetime.now(UTC).replace(tzinfo=None)
     stamps = {"created_at": now, "updated_at": now}
     with Session(engine) as s, s.begin():
