@@ -143,9 +143,11 @@ class RetryInNewTransaction(Exception):
     """A unit of work lost a race that its reads cannot see past inside this transaction — MySQL and
     MariaDB keep a transaction's first snapshot (REPEATABLE READ), so rereading after a savepoint sees
     the same state that lost. ``Database.write`` runs the unit again in a new transaction, ``attempts``
-    times in all, then raises ``final`` (e.g. the API's 409)."""
+    times in all, then raises ``final`` (e.g. the API's 409). The default, 2, is for a first-use
+    race (two inserts of one key): the loser's next transaction sees the winner's committed row.
+    Only where the database is a server: SQLite has one writer and nothing to lose to."""
 
-    def __init__(self, final: Exception, attempts: int) -> None:
+    def __init__(self, final: Exception, attempts: int = 2) -> None:
         super().__init__(str(final))
         self.final, self.attempts = final, attempts
 

@@ -1,17 +1,13 @@
-"""What the network tests share: a raw HTTP client on /networking with a project's token, and a
-network agent process of its own."""
+"""What the network tests share: a raw HTTP client on /networking with a project's token, and the
+settings of the network agent tests' clouds."""
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.functional.cloud import REPO, RunningCloud
+from tests.functional.cloud import RunningCloud
 
 
 def neutron(cloud: RunningCloud, name: str = "devstack") -> httpx.Client:
@@ -27,29 +23,19 @@ def error_of(response: httpx.Response) -> dict[str, Any]:
     return body
 
 
-class AgentProcess:
-    """``onestack agent network --host NAME``: its own process and data dir, the cloud's bus only
-    (``env``: settings of its own, such as its availability zone)."""
+# The network agent tests' clouds (test_network_agent.py, test_network_availability_zones.py): agents
+# report every second and are dead after DOWN_TIME seconds, reconcile every 2 s, and each network's
+# DHCP is served by two agents where two are alive.
+DOWN_TIME = 4
 
-    def __init__(self, cloud: RunningCloud, host: str, data_dir: Path, env: dict[str, str] | None = None) -> None:
-        self.cloud, self.host, self.data_dir, self.env = cloud, host, data_dir, env or {}
-        self.popen: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
-        env = {k: v for k, v in self.cloud.env.items() if not k.startswith("ONESTACK_DATABASE")} | self.env
-        cmd = [sys.executable, "-m", "onestack", "agent", "network", "--host", self.host, "--api-url",
-               self.cloud.base_url, "--data-dir", str(self.data_dir)]
-        with open(self.data_dir.parent / f"agent-{self.host}.log", "ab") as log:
-            self.popen = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
-
-    def kill(self) -> None:
-        assert self.popen is not None
-        self.popen.send_signal(signal.SIGKILL)
-        self.popen.wait(timeout=30)
-        self.popen = None
-
-    def stop(self) -> None:
-        if self.popen is not None:
-            self.popen.terminate()
-            self.popen.wait(timeout=30)
-            self.popen = None
+def agents_cloud_env(host: str) -> dict[str, str]:
+    """The settings of a network agent test's cloud (on a bus of its own: agent_process.bus_cloud)
+    whose own compute (and network agent) host is ``host``."""
+    return {
+        "ONESTACK_NETWORK__REPORT_INTERVAL": "1",
+        "ONESTACK_NETWORK__AGENT_DOWN_TIME": str(DOWN_TIME),
+        "ONESTACK_NETWORK__RECONCILE_INTERVAL": "2",
+        "ONESTACK_NETWORK__DHCP_AGENTS_PER_NETWORK": "2",
+        "ONESTACK_COMPUTE__HOST_NAME": host,
+    }

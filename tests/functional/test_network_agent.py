@@ -17,28 +17,17 @@ import httpx
 import pytest
 
 from onestack.network.agent.fake import drift, read, tap_name
-from tests.functional.cloud import RunningCloud, make_cloud, wait_until
-from tests.functional.network_support import AgentProcess, neutron
-from tests.services import rabbit_vhost
+from tests.functional.agent_process import AgentProcess, bus_cloud
+from tests.functional.cloud import RunningCloud, wait_until
+from tests.functional.network_support import DOWN_TIME, agents_cloud_env, neutron
 
-DOWN_TIME = 4
 HOST = "net-host"  # the one compute host's name (the machine's unless configured)
 
 
 @pytest.fixture(scope="module")
 def ncloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
-    with rabbit_vhost() as url:
-        running = make_cloud(Path(tmp_path_factory.mktemp("network-agent")), {
-            "ONESTACK_MESSAGING__TRANSPORT_URL": url,
-            "ONESTACK_NETWORK__REPORT_INTERVAL": "1",
-            "ONESTACK_NETWORK__AGENT_DOWN_TIME": str(DOWN_TIME),
-            "ONESTACK_NETWORK__RECONCILE_INTERVAL": "2",
-            "ONESTACK_NETWORK__DHCP_AGENTS_PER_NETWORK": "2",
-            "ONESTACK_COMPUTE__HOST_NAME": HOST,
-        })
-        running.start()
+    with bus_cloud(Path(tmp_path_factory.mktemp("network-agent")), agents_cloud_env(HOST)) as running:
         yield running
-        running.close()
 
 
 @pytest.fixture(scope="module")
@@ -248,9 +237,8 @@ def test_an_agent_killed_and_restarted_converges_to_the_database(
     host = f"net-host-{uuid.uuid4().hex[:6]}"
     data_dir = tmp_path / "agent-data"
     data_dir.mkdir()
-    agent = AgentProcess(ncloud, host, data_dir)
-    agent.start()
-    try:
+    agent = AgentProcess(ncloud, "network", host, data_dir)
+    with agent.running():
         kept = create_port(net, network_id, host)
         gone = create_port(net, network_id, host)
         wait_until(lambda: all(status(net, p["id"]) == "ACTIVE" for p in (kept, gone)), timeout=60,
@@ -276,8 +264,6 @@ def test_an_agent_killed_and_restarted_converges_to_the_database(
         wait_until(lambda: status(net, new["id"]) == "ACTIVE", timeout=30, what="the new port ACTIVE")
         wait_until(lambda: all(a["alive"] for a in agents_of(net, host).values()), timeout=30,
                    what="the agent alive again")
-    finally:
-        agent.stop()
 
 
 def _dhcp_ports(net: httpx.Client, network_id: str) -> dict[str, dict[str, Any]]:
@@ -298,9 +284,8 @@ def test_work_spreads_over_two_hosts_and_fails_over_when_one_dies(
     other = f"net-host-{uuid.uuid4().hex[:6]}"
     data_dir = tmp_path / "agent-data"
     data_dir.mkdir()
-    agent = AgentProcess(ncloud, other, data_dir)
-    agent.start()
-    try:
+    agent = AgentProcess(ncloud, "network", other, data_dir)
+    with agent.running():
         def all_alive() -> dict[str, dict[str, Any]] | None:
             roles = agents_of(net, other)
             return roles if len(roles) == 3 and all(a["alive"] for a in roles.values()) else None
@@ -370,5 +355,3 @@ def test_work_spreads_over_two_hosts_and_fails_over_when_one_dies(
         for gone in made:
             assert net.delete(f"/v2.0/routers/{gone['id']}").status_code == 204
         assert net.delete(f"/v2.0/networks/{network['id']}").status_code == 204
-    finally:
-        agent.stop()

@@ -13,43 +13,30 @@ from typing import Any
 
 import pytest
 
-from tests.functional.cloud import RunningCloud, make_cloud, wait_until
-from tests.functional.network_support import AgentProcess, error_of, neutron
-from tests.services import rabbit_vhost
+from tests.functional.agent_process import AgentProcess, bus_cloud
+from tests.functional.cloud import RunningCloud, wait_until
+from tests.functional.network_support import DOWN_TIME, agents_cloud_env, error_of, neutron
 
-DOWN_TIME = 4
 HOST = "az-host-1"  # the cloud's own compute (and network agent) host, in az1
 OTHER = "az-host-2"  # the agent process's host, in az2
 
 
 @pytest.fixture(scope="module")
 def zcloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
-    with rabbit_vhost() as url:
-        running = make_cloud(Path(tmp_path_factory.mktemp("network-az")), {
-            "ONESTACK_MESSAGING__TRANSPORT_URL": url,
-            "ONESTACK_NETWORK__REPORT_INTERVAL": "1",
-            "ONESTACK_NETWORK__AGENT_DOWN_TIME": str(DOWN_TIME),
-            "ONESTACK_NETWORK__RECONCILE_INTERVAL": "2",
-            "ONESTACK_NETWORK__DHCP_AGENTS_PER_NETWORK": "2",
-            "ONESTACK_NETWORK__AVAILABILITY_ZONE": "az1",
-            "ONESTACK_COMPUTE__HOST_NAME": HOST,
-        })
-        running.start()
+    with bus_cloud(Path(tmp_path_factory.mktemp("network-az")),
+                   {**agents_cloud_env(HOST), "ONESTACK_NETWORK__AVAILABILITY_ZONE": "az1"}) as running:
         yield running
-        running.close()
 
 
 @pytest.fixture(scope="module")
 def other(zcloud: RunningCloud, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentProcess]:
     data_dir = tmp_path_factory.mktemp("az2-agent") / "data"
     data_dir.mkdir()
-    agent = AgentProcess(zcloud, OTHER, data_dir, {"ONESTACK_NETWORK__AVAILABILITY_ZONE": "az2"})
-    agent.start()
+    agent = AgentProcess(zcloud, "network", OTHER, data_dir, env={"ONESTACK_NETWORK__AVAILABILITY_ZONE": "az2"})
     admin = zcloud.sdk()
-    wait_until(lambda: {a.host for a in admin.network.agents() if a.is_alive} == {HOST, OTHER}, timeout=90,
-               what="both hosts' agents alive")
-    yield agent
-    agent.stop()
+    with agent.running(lambda: {a.host for a in admin.network.agents() if a.is_alive} == {HOST, OTHER},
+                       "both hosts' agents alive", timeout=90):
+        yield agent
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ import pytest
 from openstack import exceptions as sdk_exc
 
 from tests.functional.cloud import RunningCloud
+from tests.functional.compute_support import module_cloud
 from tests.functional.network_support import error_of, neutron
 
 
@@ -63,6 +64,36 @@ def test_racing_first_listings_make_one_default_group(cloud: RunningCloud, proje
     assert all(len(ids) == 1 for ids in seen) and len({ids[0] for ids in seen}) == 1
     rules = neutron(cloud, "devstack-admin").get(f"/v2.0/security-group-rules?security_group_id={seen[0][0]}")
     assert len(rules.json()["security_group_rules"]) == 4
+
+
+# Four writer threads: first uses race inside one process too, as several processes' would (on
+# PostgreSQL and MariaDB; SQLite keeps one writer). No DevStack networks: nothing has used the
+# default rules' template when the test starts.
+racecloud = module_cloud("sg-race", {"ONESTACK_DATABASE__WRITE_THREADS": "4"})
+
+
+def test_first_uses_racing_on_several_writers_each_make_one_default_group(racecloud: RunningCloud) -> None:
+    """Listings of fresh projects at once: the first uses of the default rules' template race, then
+    each project's default group's. The losers find the winners' rows — on MariaDB in a new
+    transaction, as their own (REPEATABLE READ) cannot see them: never a 500, one group a project."""
+    def first_listing(project: str) -> tuple[str, int, list[str]]:
+        with neutron(racecloud, "devstack-admin") as http:
+            r = http.get(f"/v2.0/security-groups?project_id={project}&name=default")
+            return project, r.status_code, [g["id"] for g in r.json().get("security_groups", [])] or [r.text]
+
+    rounds = [[uuid.uuid4().hex for _ in range(4)]] + [[uuid.uuid4().hex] for _ in range(4)]
+    with ThreadPoolExecutor(8) as pool:
+        for projects in rounds:
+            seen = list(pool.map(first_listing, [projects[i % len(projects)] for i in range(8)]))
+            assert all(code == 200 for _, code, _ in seen), [(code, ids) for _, code, ids in seen if code != 200]
+            for project in projects:
+                ids = {tuple(found) for p, _, found in seen if p == project}
+                assert len(ids) == 1 and len(next(iter(ids))) == 1, (project, ids)
+    with neutron(racecloud, "devstack-admin") as http:
+        for projects in rounds:
+            for project in projects:
+                groups = http.get("/v2.0/security-groups", params={"project_id": project}).json()["security_groups"]
+                assert [len(g["security_group_rules"]) for g in groups] == [4], (project, groups)
 
 
 def test_create_update_delete_group(cloud: RunningCloud, demo: Any) -> None:

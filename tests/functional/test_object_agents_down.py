@@ -23,13 +23,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onestack.object_store import models
+from tests.functional.agent_process import bus_cloud
 from tests.functional.cloud import RunningCloud, wait_until
 from tests.functional.object_agents_support import ENV as AGENT_ENV
 from tests.functional.object_agents_support import (
     MAIN,
     NODE,
     ObjectAgentProcess,
-    agent_cloud,
     object_agent,
 )
 from tests.functional.object_support import ring_of
@@ -45,7 +45,7 @@ ENV = {**AGENT_ENV, "ONESTACK_OBJECT_STORE__REPLICAS": "3", "ONESTACK_OBJECT_STO
 
 @pytest.fixture(scope="module")
 def dcloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
-    with agent_cloud(Path(tmp_path_factory.mktemp("object-agent-down")), ENV) as running:
+    with bus_cloud(Path(tmp_path_factory.mktemp("object-agent-down")), ENV) as running:
         yield running
 
 

@@ -23,12 +23,12 @@ import pytest
 import swiftclient.client
 import swiftclient.exceptions
 
+from tests.functional.agent_process import bus_cloud
 from tests.functional.cloud import RunningCloud, wait_until
 from tests.functional.object_agents_support import (
     ENV,
     NODE,
     ObjectAgentProcess,
-    agent_cloud,
     agent_in_ring,
     object_agent,
 )
@@ -38,7 +38,7 @@ from tests.functional.object_support import swift as swift_of
 
 @pytest.fixture(scope="module")
 def mcloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
-    with agent_cloud(Path(tmp_path_factory.mktemp("object-agents")), ENV) as running:
+    with bus_cloud(Path(tmp_path_factory.mktemp("object-agents")), ENV) as running:
         yield running
 
 

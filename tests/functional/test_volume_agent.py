@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,7 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.functional.cloud import REPO, RunningCloud, make_cloud, wait_until
+from tests.functional.agent_process import AgentProcess, bus_cloud
+from tests.functional.cloud import RunningCloud, wait_until
 from tests.functional.volume_support import (
     cinder,
     create_volume,
@@ -31,7 +30,6 @@ from tests.functional.volume_support import (
     wait_gone,
     wait_volume,
 )
-from tests.services import rabbit_vhost
 
 MAIN = "vol-main"
 # The type bootstrap made for the in-process backend: volumes of it never go to an agent process's
@@ -42,16 +40,12 @@ GiB = 1024 ** 3
 
 @pytest.fixture(scope="module")
 def vcloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
-    with rabbit_vhost() as url:
-        running = make_cloud(Path(tmp_path_factory.mktemp("volume-agent")), {
-            "ONESTACK_MESSAGING__TRANSPORT_URL": url,
-            "ONESTACK_VOLUME__HOST": MAIN,
-            "ONESTACK_VOLUME__REPORT_INTERVAL": "1",
-            "ONESTACK_VOLUME__RECONCILE_INTERVAL": "1",
-        })
-        running.start()
+    with bus_cloud(Path(tmp_path_factory.mktemp("volume-agent")), {
+        "ONESTACK_VOLUME__HOST": MAIN,
+        "ONESTACK_VOLUME__REPORT_INTERVAL": "1",
+        "ONESTACK_VOLUME__RECONCILE_INTERVAL": "1",
+    }) as running:
         yield running
-        running.close()
 
 
 @pytest.fixture(scope="module")
@@ -82,53 +76,27 @@ def backend_files(data_dir: Path, host: str, backend: str) -> list[str]:
     return sorted(os.listdir(data_dir / "volumes" / host / backend))
 
 
-class AgentProcess:
-    """``onestack agent volume --host NAME``: its own process and data dir, the cloud's bus only,
-    with a backend of its own and a volume type that selects it (``volume_type``)."""
+class BackendAgent(AgentProcess):
+    """``onestack agent volume --host HOST`` with a backend of its own (``backend``) and the volume
+    type that selects it (``volume_type``, made by the ``agent`` fixture)."""
 
     def __init__(self, cloud: RunningCloud, host: str, data_dir: Path) -> None:
-        self.cloud, self.host, self.data_dir = cloud, host, data_dir
         self.backend = f"ext-{host[-6:]}"
-        self.volume_type = ""
-        self.popen: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        env = {k: v for k, v in self.cloud.env.items() if not k.startswith("ONESTACK_DATABASE")}
-        env["ONESTACK_VOLUME__BACKENDS"] = self.backend
-        cmd = [sys.executable, "-m", "onestack", "agent", "volume", "--host", self.host, "--api-url",
-               self.cloud.base_url, "--data-dir", str(self.data_dir)]
-        with open(self.data_dir.parent / f"volume-agent-{self.host}.log", "ab") as log:
-            self.popen = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
-
-    def kill(self) -> None:
-        assert self.popen is not None
-        self.popen.send_signal(signal.SIGKILL)
-        self.popen.wait(timeout=30)
-        self.popen = None
-
-    def stop(self) -> None:
-        if self.popen is not None:
-            self.popen.terminate()
-            self.popen.wait(timeout=30)
-            self.popen = None
+        self.volume_type = f"type-{self.backend}"
+        super().__init__(cloud, "volume", host, data_dir, env={"ONESTACK_VOLUME__BACKENDS": self.backend})
 
 
 @pytest.fixture
-def agent(vcloud: RunningCloud, admin: httpx.Client, tmp_path: Path) -> Iterator[AgentProcess]:
+def agent(vcloud: RunningCloud, admin: httpx.Client, tmp_path: Path) -> Iterator[BackendAgent]:
     host = f"vol-ext-{uuid.uuid4().hex[:6]}"
     data_dir = tmp_path / "agent-data"
     data_dir.mkdir()
-    proc = AgentProcess(vcloud, host, data_dir)
-    resp = admin.post("types", json={"volume_type": {"name": f"type-{proc.backend}",
+    proc = BackendAgent(vcloud, host, data_dir)
+    resp = admin.post("types", json={"volume_type": {"name": proc.volume_type,
                                                      "extra_specs": {"volume_backend_name": proc.backend}}})
     assert resp.status_code == 200, resp.text
-    proc.volume_type = f"type-{proc.backend}"
-    proc.start()
-    try:
-        wait_until(lambda: service_up(admin, f"{host}@{proc.backend}"), timeout=60, what=f"{host}'s cinder-volume up")
+    with proc.running(lambda: service_up(admin, f"{host}@{proc.backend}"), f"{host}'s cinder-volume up"):
         yield proc
-    finally:
-        proc.stop()
 
 
 def service_up(admin: httpx.Client, backend_host: str) -> bool:
@@ -160,7 +128,7 @@ def test_a_volume_is_a_disk_file_of_its_size_until_deleted(vcloud: RunningCloud,
     assert not path.exists()
 
 
-def test_an_agent_process_serves_its_own_backend(agent: AgentProcess, demo: httpx.Client, admin: httpx.Client) -> None:
+def test_an_agent_process_serves_its_own_backend(agent: BackendAgent, demo: httpx.Client, admin: httpx.Client) -> None:
     volume = create_volume(demo, size=1, volume_type=agent.volume_type)
     wait_volume(demo, volume["id"])
     shown = get_volume(admin, volume["id"])
@@ -173,7 +141,7 @@ def test_an_agent_process_serves_its_own_backend(agent: AgentProcess, demo: http
 
 
 def test_an_agent_killed_mid_work_and_restarted_leaves_nothing_stuck_or_stray(
-        agent: AgentProcess, demo: httpx.Client) -> None:
+        agent: BackendAgent, demo: httpx.Client) -> None:
     kept = create_volume(demo, size=1, volume_type=agent.volume_type)
     doomed = create_volume(demo, size=1, volume_type=agent.volume_type)
     wait_volume(demo, kept["id"])
@@ -202,7 +170,6 @@ def test_an_agent_killed_mid_work_and_restarted_leaves_nothing_stuck_or_stray(
         assert demo.delete(f"volumes/{v['id']}").status_code == 202
         wait_gone(demo, v["id"])
     assert backend_files(agent.data_dir, agent.host, agent.backend) == [stray.name]
-
 
 
 def head_of(path: Path, length: int, tmp: Path) -> tuple[bytes, int]:

@@ -17,10 +17,11 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import pytest
@@ -139,8 +140,9 @@ def admin_view(admin: httpx.Client, volume_id: str) -> dict[str, Any]:
 
 
 def migrated(admin: httpx.Client, volume_id: str, status: str = "success") -> dict[str, Any]:
-    return wait_until(lambda: (v := admin_view(admin, volume_id))["migration_status"] == status and v,
-                      timeout=60, what=f"migration of {volume_id} ends {status}")
+    found: dict[str, Any] = wait_until(lambda: (v := admin_view(admin, volume_id))["migration_status"] == status
+                                       and v, timeout=60, what=f"migration of {volume_id} ends {status}")
+    return found
 
 
 def test_migrate_moves_the_bytes_and_keeps_the_id(mcloud: RunningCloud, mdemo: httpx.Client,
@@ -210,6 +212,36 @@ def test_retype_into_a_multiattach_type_checks_the_multiattach_policy(mdemo: htt
     assert madmin.delete(f"types/{made.json()['volume_type']['id']}").status_code == 202
 
 
+class Watch:
+    """The volume looked at (as an admin) in a thread of its own, as fast as the API answers, for
+    the ``with`` block: each look's (migration_status, status, the servers its attachments name)."""
+
+    def __init__(self, cloud: RunningCloud, volume_id: str) -> None:
+        self.cloud, self.volume_id = cloud, volume_id
+        self.looks: list[tuple[str | None, str, list[str]]] = []
+        self.failure: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        try:
+            with cinder(self.cloud, "devstack-admin") as client:
+                while not self._stop.is_set():
+                    v = admin_view(client, self.volume_id)
+                    self.looks.append((v["migration_status"], v["status"], [a["server_id"] for a in v["attachments"]]))
+        except BaseException as exc:  # noqa: BLE001 - reported by __exit__
+            self.failure = exc
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        assert self.failure is None, f"the watch failed: {self.failure!r}"
+
+
 def test_an_attached_volume_migrates_under_its_server(mcloud: RunningCloud, mdemo: httpx.Client,
                                                       madmin: httpx.Client, tmp_path: Path) -> None:
     """Cinder's target volume, compute's swap, os-migrate_volume_completion: the server keeps the
@@ -226,23 +258,27 @@ def test_an_attached_volume_migrates_under_its_server(mcloud: RunningCloud, mdem
     (device, before), = guest_disks(mcloud, admin, server.id).items()
     assert before["data"]["device_path"] == str(driver(mcloud, here).volume_path(vid))
 
-    mcloud.cli("volume", "migrate", "--host", f"store@{there}#{there}", vid, json_out=False)
-    migrated(madmin, vid)
-    # After the completion compute connects the renamed disk again (attaching, then in-use).
-    moved = wait_until(lambda: (v := admin_view(madmin, vid))["status"] == "in-use" and v["attachments"] and v,
-                       timeout=30, what="the volume in-use on its server again")
-    assert moved["os-vol-host-attr:host"] == f"store@{there}#{there}" and moved["migration_status"] == "success"
-    assert [a["server_id"] for a in moved["attachments"]] == [server.id]
-    assert read_back(mcloud, volume, there) == pattern
-    # The server still has the volume by its id; the guest's disk at the same device is the new one.
-    new_attachment = moved["attachments"][0]["attachment_id"]
-    seen = wait_until(lambda: (found := call(conn, "GET", f"/servers/{server.id}/os-volume_attachments", "2.89")
-                               .json()["volumeAttachments"])[0]["attachment_id"] == new_attachment and found,
-                      timeout=30, what="the server's mapping on the new attachment")
-    assert [(a["volumeId"], a["device"]) for a in seen] == [(vid, device)]
-    after = guest_disks(mcloud, admin, server.id)
-    assert list(after) == [device]
-    assert after[device]["data"]["device_path"] == str(driver(mcloud, there).volume_path(vid))
+    with Watch(mcloud, vid) as watch:
+        mcloud.cli("volume", "migrate", "--host", f"store@{there}#{there}", vid, json_out=False)
+        moved = migrated(madmin, vid)
+        assert moved["os-vol-host-attr:host"] == f"store@{there}#{there}" and moved["status"] == "in-use"
+        assert [a["server_id"] for a in moved["attachments"]] == [server.id]
+        assert read_back(mcloud, volume, there) == pattern
+        # The server still has the volume by its id; the guest's disk at the same device is the new one.
+        new_attachment = moved["attachments"][0]["attachment_id"]
+        seen = wait_until(lambda: (found := call(conn, "GET", f"/servers/{server.id}/os-volume_attachments", "2.89")
+                                   .json()["volumeAttachments"])[0]["attachment_id"] == new_attachment and found,
+                          timeout=30, what="the server's mapping on the new attachment")
+        assert [(a["volumeId"], a["device"]) for a in seen] == [(vid, device)]
+        after = guest_disks(mcloud, admin, server.id)
+        assert list(after) == [device]
+        assert after[device]["data"]["device_path"] == str(driver(mcloud, there).volume_path(vid))
+    # From the completion on (its exchange and success are one write) the volume listed its server,
+    # in-use, at every look: compute took the renamed disk's connection without un-completing the
+    # attachment (an attachment update would make both attaching for a moment).
+    completed = [look for look in watch.looks if look[0] == "success"]
+    assert completed and all(look == ("success", "in-use", [server.id]) for look in completed), (
+        len(watch.looks), [look for look in completed if look != ("success", "in-use", [server.id])][:5])
     # The target volume is gone, the old disk too; nothing else is named like it.
     wait_until(lambda: not disk(mcloud, here, vid), timeout=30, what="the old disk removed")
     named = madmin.get("volumes", params={"all_tenants": 1, "name": "attached"}).json()["volumes"]
@@ -502,9 +538,7 @@ def test_a_kill_during_an_attached_migration_is_repaired(mcloud: RunningCloud, m
     with cinder(mcloud, "devstack-admin") as admin:
         found = (admin_view(admin, vid)["migration_status"], sorted(v["status"] for v in _named(admin, name)
                                                                     if v["id"] != vid))
-        # Ended = the migration's status final and the volume back on its server: a completion that
-        # kept the volume's id re-plugs the guest after it (update, then complete the attachment),
-        # and for that moment the volume lists no completed attachment.
+        # Ended = the migration's status final and the volume on its server.
         final = wait_until(lambda: (v := admin_view(admin, vid))["migration_status"] in ("success", "error")
                            and v["status"] == "in-use" and v["attachments"] and v, timeout=180,
                            what="the attached migration ended")

@@ -10,8 +10,6 @@ Compute hears ``volume-extended`` when an attached volume grows (its ``extend_vo
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,9 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.functional.cloud import REPO, RunningCloud, make_cloud, wait_until
+from tests.functional.agent_process import AgentProcess, bus_cloud
+from tests.functional.cloud import RunningCloud, make_cloud, wait_until
 from tests.functional.volume_support import cinder, create_volume, wait_volume
-from tests.services import rabbit_vhost
 
 NO_BACKEND = "schedule allocate volume: Could not find any available weighted backend."
 ENV = {
@@ -186,65 +184,35 @@ def test_retype_to_another_backend_migrates_on_demand_only(vcloud: RunningCloud,
 
 @pytest.fixture(scope="module")
 def rcloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
-    with rabbit_vhost() as url:
-        running = make_cloud(Path(tmp_path_factory.mktemp("volume-zones")),
-                             {**ENV, "ONESTACK_MESSAGING__TRANSPORT_URL": url,
-                              # Short, to see the ghost go down soon; long enough for a busy machine.
-                              "ONESTACK_VOLUME__SERVICE_DOWN_TIME": "10"})
-        running.start()
+    # A short down time, to see the ghost go down soon; long enough for a busy machine.
+    with bus_cloud(Path(tmp_path_factory.mktemp("volume-zones")),
+                   {**ENV, "ONESTACK_VOLUME__SERVICE_DOWN_TIME": "10"}) as running:
         yield running
-        running.close()
-
-
-class VolumeAgentProcess:
-    """``onestack agent volume --host NAME``: its own process and data dir, the cloud's bus only."""
-
-    def __init__(self, cloud: RunningCloud, host: str, data_dir: Path, env: dict[str, str]) -> None:
-        self.cloud, self.host, self.data_dir, self.env = cloud, host, data_dir, env
-        self.popen: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        env = {k: v for k, v in self.cloud.env.items() if not k.startswith("ONESTACK_DATABASE")}
-        env.update(self.env)
-        cmd = [sys.executable, "-m", "onestack", "agent", "volume", "--host", self.host, "--api-url",
-               self.cloud.base_url, "--data-dir", str(self.data_dir)]
-        with open(self.data_dir.parent / f"agent-{self.host}.log", "ab") as log:
-            self.popen = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
-
-    def stop(self) -> None:
-        if self.popen is not None:
-            self.popen.terminate()
-            self.popen.wait(timeout=30)
-            self.popen = None
 
 
 def test_a_zone_whose_only_backend_died_takes_nothing(rcloud: RunningCloud, tmp_path: Path) -> None:
     data_dir = tmp_path / "ghost"
     data_dir.mkdir()
-    ghost = VolumeAgentProcess(rcloud, "ghost", data_dir, {
+    ghost = AgentProcess(rcloud, "volume", "ghost", data_dir, env={
         "ONESTACK_VOLUME__STORAGE_AVAILABILITY_ZONE": "az-ghost", "ONESTACK_VOLUME__BACKENDS": "g"})
-    ghost.start()
-    try:
-        with cinder(rcloud, "devstack-admin") as admin, cinder(rcloud, "devstack") as demo:
-            wait_backends_up(admin, {"store@a", "ghost@g"})
-            there = create_volume(demo, 1, availability_zone="az-ghost", name="in-az-ghost")
-            wait_volume(demo, there["id"])
-            assert host_of(admin, there["id"]) == "ghost@g#g"
-            here = create_volume(demo, 1, name="in-nova")
-            wait_volume(demo, here["id"])
-            assert host_of(admin, here["id"]).startswith("store@")
+    with ghost.running(), cinder(rcloud, "devstack-admin") as admin, cinder(rcloud, "devstack") as demo:
+        wait_backends_up(admin, {"store@a", "ghost@g"})
+        there = create_volume(demo, 1, availability_zone="az-ghost", name="in-az-ghost")
+        wait_volume(demo, there["id"])
+        assert host_of(admin, there["id"]) == "ghost@g#g"
+        here = create_volume(demo, 1, name="in-nova")
+        wait_volume(demo, here["id"])
+        assert host_of(admin, here["id"]).startswith("store@")
 
-            ghost.stop()
-            wait_until(lambda: any(s["host"] == "ghost@g" and s["state"] == "down" for s in services(admin)),
-                       timeout=60, what="the ghost backend shown down")
-            # The zone is still known (its service is listed), so the API accepts it; no pool is up there.
-            lost = create_volume(demo, 1, availability_zone="az-ghost", name="nowhere")
-            wait_volume(demo, lost["id"], "error")
-            assert [m["user_message"] for m in messages_for(demo, lost["id"])] == [NO_BACKEND]
-            delete(demo, lost["id"])
-            delete(demo, here["id"])
-    finally:
         ghost.stop()
+        wait_until(lambda: any(s["host"] == "ghost@g" and s["state"] == "down" for s in services(admin)),
+                   timeout=60, what="the ghost backend shown down")
+        # The zone is still known (its service is listed), so the API accepts it; no pool is up there.
+        lost = create_volume(demo, 1, availability_zone="az-ghost", name="nowhere")
+        wait_volume(demo, lost["id"], "error")
+        assert [m["user_message"] for m in messages_for(demo, lost["id"])] == [NO_BACKEND]
+        delete(demo, lost["id"])
+        delete(demo, here["id"])
 
 
 # --- compute hears of an attached volume's growth ------------------------------------------------

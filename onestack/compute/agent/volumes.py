@@ -263,9 +263,14 @@ class VolumeActions:
                 await client.attachment_delete(str(bdm["attachment_id"]))
             kept = await client.migrate_volume_completion(old_volume_id, new_volume_id, False)
             if kept != new_volume_id:
-                # The volume kept its id and the disk took the volume's name (update_migrated_volume):
-                # the guest is given the connection as it is now.
-                info = await self._replug(client, uuid, new_attachment_id, device)
+                # The volume kept its id. Where its backend renamed the disk (update_migrated_volume)
+                # the completion recorded the connection anew on the attachment: read there (an
+                # attachment update would un-complete it), the guest is moved onto it if it changed.
+                att = await client.attachment_get(new_attachment_id)
+                now = dict(att.get("connection_info") or {})
+                if now and now != info:
+                    await self._plug(uuid, device, now)
+                    info = now
             await self.agent.conductor.block_device_update(bdm["uuid"], {
                 "volume_id": kept, "attachment_id": new_attachment_id, "connection_info": info})
 
@@ -274,12 +279,16 @@ class VolumeActions:
         connection (updated with this host's connector, then completed); returns that connection."""
         att = await client.attachment_update(attachment_id, connector(self.agent.host, device))
         info = dict(att.get("connection_info") or {})
+        await self._plug(uuid, device, info)
+        await client.attachment_complete(attachment_id)
+        return info
+
+    async def _plug(self, uuid: str, device: str, info: dict[str, Any]) -> None:
+        """The guest's disk at ``device`` unplugged and plugged again on the connection ``info``."""
         driver = self.agent.driver
         if isinstance(driver, VolumeAttachable):
             await driver.detach_volume(uuid, device)
             await driver.attach_volume(uuid, info, device)
-        await client.attachment_complete(attachment_id)
-        return info
 
     async def extend_volume(self, instance: InstanceDict, volume_id: str, request_id: str | None = None) -> None:
         """Nova's extend_volume: the mapping takes the volume's new size and the driver resizes

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from onestack.core.db import RetryInNewTransaction
 from onestack.network import models
 from onestack.network.errors import (
     DefaultSecurityGroupRuleExists,
@@ -48,8 +49,11 @@ def ensure_template(s: Session) -> None:
                 s.add(D(id=new_id(), direction=direction, ethertype=ethertype, remote_group_id=remote,
                         description="", used_in_default_sg=in_default, used_in_non_default_sg=in_others))
             s.flush()
-    except IntegrityError:
+    except IntegrityError as exc:
         if s.get(models.Initialised, MARKER) is None:
+            if s.get_bind().dialect.name == "mysql":
+                # REPEATABLE READ: the winner's marker and rules are invisible to this transaction.
+                raise RetryInNewTransaction(exc) from None
             raise
 
 

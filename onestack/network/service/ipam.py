@@ -51,6 +51,7 @@ A = models.IPAllocation
 LOG = logging.getLogger(__name__)
 # Races a writer may lose on one subnet before it checks the subnet is still there.
 MAX_LOST = 16
+MYSQL_NO_PARENT_ROW = 1452  # ER_NO_REFERENCED_ROW_2: a foreign key's parent row is missing
 
 
 # --- address arithmetic ---------------------------------------------------------------------------
@@ -272,7 +273,14 @@ def _insert(s: Session, row: models.IPAllocation) -> bool:
         with s.begin_nested():
             s.add(row)
         return True
-    except IntegrityError:
+    except IntegrityError as exc:
+        # MySQL/MariaDB: the error says which key failed. A parent gone is not decided by a reread:
+        # at REPEATABLE READ this transaction's snapshot still shows it.
+        orig = exc.orig
+        if orig is not None and orig.args and orig.args[0] == MYSQL_NO_PARENT_ROW:
+            if "(`subnet_id`)" in str(orig.args[-1]):
+                raise SubnetNotFound(row.subnet_id) from None
+            raise PortNotFound(row.port_id) from None
         return False
 
 

@@ -270,11 +270,14 @@ def delete_network(s: Session, caller: Caller, network_id: str, revision: int | 
     """Delete the network with its subnets, DHCP ports, free floating IPs, RBAC entries and tags;
     409 while in use (a port of a server or router, an associated floating IP)."""
     from onestack.network.service import floating_ips  # it imports this module
+    # The network's row lock first, as the DHCP agent's sync takes it: a DHCP port it makes meanwhile is
+    # either in before this looks (and deleted below) or waits and finds the network gone. First of
+    # all: at MySQL/MariaDB's REPEATABLE READ a read before it would fix this transaction's snapshot
+    # then, and the reads below would miss the port the sync committed while this waited (its
+    # addresses then fail the subnets' delete, a 500).
+    s.execute(select(N.id).where(N.id == network_id).with_for_update())
     row = get_row(s, caller, network_id)
     check_revision(row, revision)
-    # The network's row lock first, as the DHCP agent's sync takes it: a DHCP port it makes meanwhile is
-    # either in before this looks (and deleted below) or waits and finds the network gone.
-    s.execute(select(N.id).where(N.id == network_id).with_for_update())
     floating_ips.delete_free_on_network(s, network_id)  # rolled back with the rest on a 409
     if _ports_of_others(s, network_id) is not None:
         raise NetworkInUse(network_id)

@@ -14,6 +14,7 @@ from sqlalchemy import Select, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from onestack.core.db import RetryInNewTransaction
 from onestack.network import models
 from onestack.network.errors import (
     SecurityGroupCannotRemoveDefault,
@@ -57,7 +58,8 @@ def ensure_default(s: Session, project_id: str) -> str:
     """The id of ``project_id``'s default group, made now if it has none.
 
     Two first uses racing both try to insert the project's ``network_default_security_groups``
-    row; its primary key lets one win, and the loser reads the winner's group.
+    row; its primary key lets one win, and the loser reads the winner's group (on MySQL/MariaDB in
+    a new transaction: the loser's own cannot see it).
     """
     found = default_of(s, project_id)
     if found is not None:
@@ -75,9 +77,13 @@ def ensure_default(s: Session, project_id: str) -> str:
             s.add(models.DefaultSecurityGroup(project_id=project_id, security_group_id=group_id))
             _add_rules(s, project_id, group_id, default_group=True)
             s.flush()
-    except IntegrityError:
+    except IntegrityError as exc:
         found = default_of(s, project_id)
         if found is None:
+            if s.get_bind().dialect.name == "mysql":
+                # REPEATABLE READ: this transaction's snapshot predates the winner's row, so no reread
+                # here can see it; a new transaction does (core.db runs the unit of work again).
+                raise RetryInNewTransaction(exc) from None
             raise
         return found
     return group_id

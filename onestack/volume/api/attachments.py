@@ -34,15 +34,6 @@ def detail(a: models.Attachment) -> dict[str, Any]:
             "attach_mode": a.attach_mode, "connection_info": a.connection_info or {}}
 
 
-def _flatten(info: dict[str, Any], attachment_id: str, connector: dict[str, Any], mode: str) -> dict[str, Any]:
-    """Cinder's attachment connection_info: the driver's data keys beside driver_volume_type."""
-    data = dict(info.get("data") or {})
-    flat = {**data, **{k: v for k, v in info.items() if k != "data"}}
-    flat.update(access_mode=mode, attachment_id=attachment_id,
-                enforce_multipath=connector.get("enforce_multipath", False))
-    return flat
-
-
 async def _connect(req: Req, reserved: svc.Reserved, connector: dict[str, Any]) -> models.Attachment:
     """Ask the agent for a connection and record it (error_attaching if it cannot)."""
     mode = reserved.attachment.attach_mode
@@ -54,7 +45,7 @@ async def _connect(req: Req, reserved: svc.Reserved, connector: dict[str, Any]) 
     except Exception:
         await req.write(svc.unreserve_failed, reserved.attachment.id)
         raise
-    flat = _flatten(info, reserved.attachment.id, connector, mode)
+    flat = svc.flat_connection(info, reserved.attachment.id, connector, mode)
     return await req.write(svc.connected, reserved.attachment.id, connector, flat, mode)
 
 

@@ -256,6 +256,7 @@ async def migrate_volume_completion(req: Req, volume_id: str, arg: Any) -> Respo
             await _delete_left(req, await req.write(migrate_attached.failed, volume_id, new_id))
             raise BackendError(f"The migration of volume {volume_id} failed: {exc}") from None
         gone = await req.write(migrate_attached.finish, volume_id, new_id, update)
+        await migrate_attached.refresh_connections(req, _agents(req), volume_id)
     await _delete_left(req, gone)
     return json_response({"save_volume_id": done.save_volume_id})
 

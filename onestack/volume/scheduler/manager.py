@@ -259,6 +259,7 @@ class VolumeSchedulerManager:
                     gone = await self.db.write(migrate_attached.failed, repair.volume_id, repair.new_id)
                 else:
                     gone = await self.db.write(migrate_attached.finish, repair.volume_id, repair.new_id, update)
+                    await migrate_attached.refresh_connections(self.db, self.agents, repair.volume_id)
             else:
                 log.warning("volume %s: its migration to %s stalled before the swap ended: rolled back",
                             repair.volume_id, repair.new_id)

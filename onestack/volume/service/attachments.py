@@ -179,6 +179,17 @@ def for_update(s: Session, caller: Caller, attachment_id: str) -> Reserved:
     return Reserved(row, volume_spec(s, vol), vol.project_id)
 
 
+def flat_connection(info: Mapping[str, Any], attachment_id: str, connector: Mapping[str, Any],
+                    mode: str) -> dict[str, Any]:
+    """An agent's connection info as Cinder's attachments carry it: the driver's data keys beside
+    driver_volume_type, with ``access_mode``, ``attachment_id`` and ``enforce_multipath``."""
+    data = dict(info.get("data") or {})
+    flat = {**data, **{k: v for k, v in info.items() if k != "data"}}
+    flat.update(access_mode=mode, attachment_id=attachment_id,
+                enforce_multipath=connector.get("enforce_multipath", False))
+    return flat
+
+
 def connected(s: Session, attachment_id: str, connector: dict[str, Any], connection_info: dict[str, Any],
               mode: str) -> models.Attachment:
     """Record the agent's connection: the attachment and the volume ``attaching`` (db.volume_attached

@@ -7,7 +7,9 @@ target's agent creates as a copy of the volume; the volume is ``migrating``. Whe
 compute to swap each onto the target (compute's ``PUT os-volume_attachments``), and compute,
 after attaching the target in the volume's place, calls ``complete``: the two rows exchange
 their disks (host, provider location) and attachments, so the volume keeps its id on the new
-pool and the target id, now holding the old disk, is deleted. A failed copy or swap ends the
+pool and the target id, now holding the old disk, is deleted; the attachments' connections
+(made on the target's disk, renamed now) are asked of the agent again and recorded, the
+attachments staying ``attached`` (``refresh_connections``). A failed copy or swap ends the
 migration ``error`` with the volume where it was and the target deleted. A retype with policy
 ``on-demand`` of an attached volume takes the same path with the new type on the target, which
 the volume takes at the end.
@@ -23,20 +25,25 @@ volume as it was, ``migration_status`` ``error``).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from onestack.core.api.request import Database
 from onestack.volume import models
 from onestack.volume.errors import InvalidVolume
-from onestack.volume.rpcapi import ModelUpdate, SourceSpec, VolumeSpec
+from onestack.volume.rpcapi import ModelUpdate, SourceSpec, VolumeAgentAPI, VolumeSpec
 from onestack.volume.service import heartbeats
-from onestack.volume.service.attachments import volume
+from onestack.volume.service.attachments import flat_connection, volume
 from onestack.volume.service.common import Caller, new_id, now
-from onestack.volume.service.specs import extra_specs, volume_spec
+from onestack.volume.service.specs import agent_host, extra_specs, volume_spec
 from onestack.volume.service.volumes import destroy
+
+log = logging.getLogger("onestack.volume.migration")
 
 MIGRATING, COMPLETING = "migrating", "completing"
 ACTIVE = (MIGRATING, COMPLETING)
@@ -152,6 +159,50 @@ def finish(s: Session, volume_id: str, new_volume_id: str, update: ModelUpdate) 
     vol.migration_status, vol.updated_at = "success", now()
     destroy(s, new)
     return old_disk
+
+
+@dataclass
+class Connection:
+    attachment_id: str
+    connector: dict[str, Any]
+    mode: str
+
+
+def connections(s: Session, volume_id: str) -> tuple[VolumeSpec, list[Connection]] | None:
+    """The volume as it is now and its attachments that hold a connection (those with a connector)."""
+    vol = s.get(V, volume_id)
+    if vol is None:
+        return None
+    rows = s.scalars(select(A).where(A.volume_id == volume_id, A.connector.is_not(None)).order_by(A.id))
+    return volume_spec(s, vol), [Connection(a.id, dict(a.connector or {}), a.attach_mode or "rw") for a in rows
+                                 if a.connector]
+
+
+def reconnected(s: Session, attachment_id: str, info: dict[str, Any]) -> None:
+    """The attachment's connection as its agent gives it now; its status stays as it is."""
+    s.execute(update(A).where(A.id == attachment_id).values(connection_info=info, updated_at=now()))
+
+
+async def refresh_connections(db: Database, agents: VolumeAgentAPI, volume_id: str) -> None:
+    """After ``finish``: the disk compute connected (the target's) took the volume's name, so each
+    attachment's recorded connection is asked of the volume's agent again and recorded, the
+    attachment staying ``attached``. Compute reads it there (no attachment update, which would make
+    the attachment and the volume ``attaching`` for a moment: no server listed). A failure is
+    logged: the attachment keeps the connection it had."""
+    found = await db.read(connections, volume_id)
+    if found is None:
+        return
+    spec, held = found
+    for c in held:
+        try:
+            info = await agents.initialize_connection(host=agent_host(spec["host"]) or "", volume=spec,
+                                                      connector={**c.connector, "mode": c.mode})
+        except Exception as exc:  # noqa: BLE001 - a timeout or the agent's error alike
+            log.warning("volume %s: connection of attachment %s not refreshed after its migration: %s",
+                        volume_id, c.attachment_id, exc)
+            continue
+        await db.write(reconnected, c.attachment_id, flat_connection(dict(info), c.attachment_id, c.connector,
+                                                                     c.mode))
 
 
 def _exchange_attachments(s: Session, a: models.Volume, b: models.Volume) -> None:

@@ -68,7 +68,7 @@ class Plane:
 
     def __init__(self, client: TestClient) -> None:
         self.client = client
-        self.runtime = Runtime(client.cloud)  # type: ignore[attr-defined]
+        self.runtime = Runtime(client.cloud)
         rt = self.runtime
         self.db = rt.db
         self.a = rt.conductor
@@ -86,7 +86,8 @@ class Plane:
                                  networks="none")
 
         async def write() -> list[str]:
-            return await self.db.write(lambda s: [i.uuid for i in builds.create(s, req)])
+            made: list[str] = await self.db.write(lambda s: [i.uuid for i in builds.create(s, req)])
+            return made
 
         uuids: list[str] = self.run(write)
         return uuids
@@ -111,7 +112,8 @@ class Plane:
             return {i.uuid: i for i in s.scalars(select(Instance).where(Instance.uuid.in_(uuids)))}
 
         async def read() -> dict[str, Instance]:
-            return await self.db.read(load)
+            loaded: dict[str, Instance] = await self.db.read(load)
+            return loaded
 
         found: dict[str, Instance] = self.run(read)
         return found
@@ -301,7 +303,7 @@ def test_a_repeated_migrate_request_moves_the_server_once(plane: Plane) -> None:
         return mig.uuid
 
     async def deliver() -> str:
-        migration = await plane.db.write(start)
+        migration: str = await plane.db.write(start)
         await asyncio.gather(*(c.moves.migrate_server(uuid, migration, dict(FLAVOR), request_id=REQUEST)
                                for c in (plane.a, plane.b, plane.a, plane.b)))
         await plane.bus_api.migrate_server(uuid, migration, dict(FLAVOR), request_id=REQUEST)

@@ -1,4 +1,5 @@
-"""The network unit tests' database: every network table in a private in-memory SQLite database."""
+"""The network unit tests' database: every network table in a private in-memory SQLite database
+(or, for the tests of MariaDB's behaviour, in a fresh MariaDB database)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session
 
+from onestack.core.db import create_db_engine
 from onestack.network import models
 
 
@@ -36,3 +38,18 @@ def session() -> Iterator[Session]:
     with Session(engine) as sess:
         yield sess
     engine.dispose()
+
+
+@pytest.fixture
+def mariadb_engine() -> Iterator[Engine]:
+    """Every network table in a new MariaDB database (dropped after; skips without the server)."""
+    from tests.databases import mysql_database  # imports the whole server: only for these tests
+
+    urls = mysql_database()
+    engine = create_db_engine(next(urls))
+    models.Base.metadata.create_all(engine)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        urls.close()
