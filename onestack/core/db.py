@@ -77,6 +77,11 @@ def create_db_engine(url: str, *, sqlite_busy_timeout: float = 30.0, autocommit:
     kwargs: dict[str, Any] = {"pool_size": pool_size, "max_overflow": 20, "pool_recycle": 3600}
     if autocommit:
         kwargs["isolation_level"] = "AUTOCOMMIT"
+    elif url.startswith("mysql"):
+        # PostgreSQL's default level, which every unit of work is written for: MySQL/MariaDB's
+        # REPEATABLE READ gives a transaction one snapshot, so a retry after a lost race, or a read
+        # after waiting for a row lock, would not see the row that won (docs/design.md).
+        kwargs["isolation_level"] = "READ COMMITTED"
     if url.startswith("mysql") and "charset=" not in url:
         url += ("&" if "?" in url else "?") + "charset=utf8mb4"
     engine = create_engine(url, **kwargs)
@@ -140,9 +145,10 @@ def open_database(config: Config) -> Database:
 
 
 class RetryInNewTransaction(Exception):
-    """A unit of work lost a race that its reads cannot see past inside this transaction — MySQL and
-    MariaDB keep a transaction's first snapshot (REPEATABLE READ), so rereading after a savepoint sees
-    the same state that lost. ``Database.write`` runs the unit again in a new transaction, ``attempts``
+    """A unit of work lost a race that its reads cannot see past inside this transaction — at MySQL's
+    and MariaDB's own REPEATABLE READ a transaction keeps its first snapshot, so rereading after a
+    savepoint sees the same state that lost (onestack's engines run READ COMMITTED there now; this
+    stays correct at either level). ``Database.write`` runs the unit again in a new transaction, ``attempts``
     times in all, then raises ``final`` (e.g. the API's 409). The default, 2, is for a first-use
     race (two inserts of one key): the loser's next transaction sees the winner's committed row.
     Only where the database is a server: SQLite has one writer and nothing to lose to."""
@@ -170,8 +176,8 @@ class Database:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         # PostgreSQL reads run without BEGIN/COMMIT (autocommit): at its default READ COMMITTED
         # each statement takes its own snapshot inside a transaction too, so a read sees the same
-        # rows either way, and saves two round trips. Not MySQL (REPEATABLE READ: one snapshot per
-        # transaction); SQLite's driver does not begin a transaction for reads anyway. A pool of
+        # rows either way, and saves two round trips. Not yet MySQL (not measured there); SQLite's
+        # driver does not begin a transaction for reads anyway. A pool of
         # their own: switching a pooled connection to autocommit and back costs psycopg2 a
         # ``SET default_transaction_isolation`` round trip per checkout.
         if read_engine is None and engine.dialect.name == "postgresql":

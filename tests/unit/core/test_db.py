@@ -363,3 +363,25 @@ def test_a_unit_that_lost_a_race_runs_again_in_a_new_transaction(kind: str) -> N
     finally:
         db.dispose()
         urls.close()
+
+
+def test_mysql_transactions_see_what_others_committed_since_their_first_read() -> None:
+    # READ COMMITTED on MySQL/MariaDB, as PostgreSQL's default: under MariaDB's own REPEATABLE READ
+    # the second count below would still be 0 (the transaction's snapshot is its first read's).
+    from sqlalchemy import text
+
+    from tests.databases import mysql_database
+
+    urls = mysql_database()
+    engine = create_db_engine(next(urls))
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE seen (id INTEGER PRIMARY KEY)"))
+        with engine.connect() as mine, engine.connect() as other, mine.begin():
+            assert mine.execute(text("SELECT COUNT(*) FROM seen")).scalar() == 0
+            with other.begin():
+                other.execute(text("INSERT INTO seen (id) VALUES (1)"))
+            assert mine.execute(text("SELECT COUNT(*) FROM seen")).scalar() == 1
+    finally:
+        engine.dispose()
+        urls.close()
