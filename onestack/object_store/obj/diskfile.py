@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
-from onestack.object_store.obj.diskio import ObjectReader, ObjectWriter
+from onestack.object_store.obj.diskio import HashedBody, ObjectReader, ObjectWriter, SharedMD5
 from onestack.object_store.obj.ondisk import (
     BLOCK_SIZE,
     DEFAULT_RECLAIM_AGE,
@@ -54,8 +54,8 @@ from onestack.object_store.timestamp import Timestamp
 
 # Re-exported: callers (server, replicator, auditor) import the disk backend's names from here.
 __all__ = ["BLOCK_SIZE", "DEFAULT_RECLAIM_AGE", "Deleted", "DeviceUnavailable", "DiskFileError", "Expired",
-           "FileBackend", "NotFound", "ObjectBackend", "ObjectFiles", "ObjectReader", "ObjectWriter",
-           "Quarantined", "WriteHook", "block_count", "classify", "encode_trailer", "merge_metadata", "parse_name",
+           "FileBackend", "HashedBody", "NotFound", "ObjectBackend", "ObjectFiles", "ObjectReader", "ObjectWriter",
+           "Quarantined", "SharedMD5", "WriteHook", "block_count", "classify", "encode_trailer", "merge_metadata", "parse_name",
            "read_trailer", "run_io"]
 
 
@@ -77,8 +77,9 @@ class ObjectBackend(Protocol):
         """The object, opened for reading (close it); ``Deleted``/``Expired``/``NotFound``/
         ``Quarantined`` (a damaged trailer) otherwise."""
 
-    async def create(self, part: int, hsh: str) -> ObjectWriter:
-        """A writer whose ``write``s go to a tmp file and whose ``commit`` renames it in."""
+    async def create(self, part: int, hsh: str, md5: SharedMD5 | None = None) -> ObjectWriter:
+        """A writer whose ``write``s go to a tmp file and whose ``commit`` renames it in; with
+        ``md5``, the body's MD5 is that one (computed once for several replicas)."""
 
     async def write_meta(self, part: int, hsh: str, timestamp: Timestamp, metadata: dict[str, str],
                          before_rename: WriteHook | None = None) -> None:
@@ -227,8 +228,8 @@ class FileBackend:
         return state.data_timestamp
 
     # -- writing ---------------------------------------------------------------------------
-    async def create(self, part: int, hsh: str) -> ObjectWriter:
-        return ObjectWriter(self, part, hsh)
+    async def create(self, part: int, hsh: str, md5: SharedMD5 | None = None) -> ObjectWriter:
+        return ObjectWriter(self, part, hsh, md5)
 
     def _place(self, part: int, hsh: str, tmp: Path, name: str, before_rename: WriteHook | None) -> None:
         """Blocking: rename a finished tmp file into its hash dir, then clean and invalidate."""
