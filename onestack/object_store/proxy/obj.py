@@ -21,7 +21,7 @@ from onestack.object_store.errors import SwiftError
 from onestack.object_store.obj.client import ObjectServerResponse
 from onestack.object_store.obj.diskio import ObjectWriter, SharedMD5
 from onestack.object_store.proxy import constraints
-from onestack.object_store.proxy.container import forget_info, get_container_info
+from onestack.object_store.proxy.container import forget_info, get_infos
 from onestack.object_store.proxy.error_limit import ErrorLimited, ask
 from onestack.object_store.proxy.fanout import (
     SENTINEL_END,
@@ -63,7 +63,7 @@ async def handle(state: ObjectStoreState, req: SwiftRequest) -> SwiftResponse:
     method = req.method
     if method not in ("GET", "HEAD", "PUT", "POST", "DELETE"):
         raise SwiftError(405, headers={"allow": ALLOWED})
-    info = await get_container_info(state, req, account, container)
+    _, info = await get_infos(state, req, account, container)
     req.acl = None if info is None else (info.read_acl if method in ("GET", "HEAD") else info.write_acl)
     # Authorize before saying whether the container exists, so its existence does not leak.
     await req.authorize()
