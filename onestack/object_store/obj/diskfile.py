@@ -236,7 +236,7 @@ class FileBackend:
         if before_rename is not None:
             before_rename(name)
         hdir = self.hash_dir(part, hsh)
-        made = False
+        made = 0  # how many of hash, suffix, partition and objects dir were made for this file
         for attempt in range(4):
             try:
                 os.replace(tmp, hdir / name)
@@ -248,12 +248,11 @@ class FileBackend:
                 if attempt == 3:
                     raise
                 with contextlib.suppress(FileNotFoundError):  # a parent went meanwhile: next attempt
-                    hdir.mkdir(parents=True, exist_ok=True)
-                made = True
+                    made = max(made, _makedirs_count(hdir, 3))
         if self.fsync:
-            # As Swift's renamer: the new entry (and any dir made for it) is on disk before the
-            # caller answers, so a power loss cannot take back an object answered 201.
-            for d in (hdir, hdir.parent, hdir.parent.parent, hdir.parent.parent.parent)[:4 if made else 1]:
+            # As Swift's renamer: the new entry, and the entry of every dir made for it, is on disk
+            # before the caller answers, so a power loss cannot take back an object answered 201.
+            for d in (hdir, *hdir.parents[:4])[:made + 1]:  # up to objects/ and the device dir
                 _fsync_dir(d)
         self._cleanup(hdir)
         self._invalidate(part, hsh[-3:])
@@ -542,6 +541,23 @@ def writer_alive(name: str) -> bool:
 
 def _conforms(backend: FileBackend) -> ObjectBackend:
     return backend  # mypy keeps FileBackend and the protocol in step
+
+
+def _makedirs_count(path: Path, up: int) -> int:
+    """``mkdir -p path``, at most ``up`` levels above it (Swift's makedirs_count): how many of
+    the chain's lowest dirs were missing — made here, or by a concurrent writer meanwhile, whose
+    entry the caller fsyncs as well rather than answer before that writer's fsync did."""
+    missing: list[Path] = []
+    current = path
+    while not current.is_dir():
+        missing.append(current)
+        if len(missing) > up:
+            break
+        current = current.parent
+    for d in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            d.mkdir()
+    return len(missing)
 
 
 def _fsync_dir(path: Path) -> None:
