@@ -9,6 +9,12 @@ Swift's ``mb_per_sync``), wall time and the writer thread's CPU.
 
     python bench/object_write_path.py --dir /path/on/the/data/disk --mib 256 --rounds 3
     python bench/object_write_path.py --dir /path/on/the/data/disk --writeback --every-mib 8
+    python bench/object_write_path.py --dir /path/on/the/data/disk --small 300
+
+``--small N``: instead, the disk's part of N 4 KiB PUTs, one after the other, as the object
+server does them (tmp file, write, fsync, rename into a new hash dir of an existing suffix dir,
+fsync of the hash and suffix dirs), and with all four dir levels fsynced as before: the latency
+floor of a 1-client 4 KiB PUT on this file system (median and p90).
 
 Results: docs/performance.md (object storage section).
 """
@@ -118,6 +124,44 @@ def overlapped_writeback(path: str, blocks: list[bytes], pool: ThreadPoolExecuto
     return state["cpu"]
 
 
+def small_puts(root: str, n: int, levels: int) -> list[float]:
+    """Milliseconds per 4 KiB durable write: tmp + fsync, rename into a new hash dir, fsync of
+    ``levels`` dirs (hash dir and up)."""
+    tmp_dir = os.path.join(root, "tmp")
+    os.makedirs(tmp_dir, exist_ok=True)
+    suffix = os.path.join(root, "objects", "7", "abc")
+    os.makedirs(suffix, exist_ok=True)
+    body = os.urandom(4096)
+    out: list[float] = []
+    for i in range(n):
+        t = time.perf_counter()
+        tmp = os.path.join(tmp_dir, f"t{i}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        os.write(fd, body)
+        os.fsync(fd)
+        os.close(fd)
+        hdir = os.path.join(suffix, f"{i:029x}abc")
+        os.mkdir(hdir)
+        os.replace(tmp, os.path.join(hdir, "1.data"))
+        d = hdir
+        for _ in range(levels):
+            dfd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+            os.fsync(dfd)
+            os.close(dfd)
+            d = os.path.dirname(d)
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def small_rounds(root: str, n: int, rounds: int) -> None:
+    for r in range(rounds):
+        row = []
+        for levels in (2, 4):
+            ms = sorted(small_puts(os.path.join(root, f"r{r}-{levels}"), n, levels))
+            row.append(f"{levels} dir fsyncs: median {ms[len(ms) // 2]:.2f} ms, p90 {ms[int(len(ms) * 0.9)]:.2f} ms")
+        print(f"round {r + 1}: " + "  ".join(row), flush=True)
+
+
 def writeback_rounds(path: str, blocks: list[bytes], pool: ThreadPoolExecutor, rounds: int, every: int) -> None:
     total = len(blocks) * MIB
     for r in range(rounds):
@@ -136,7 +180,14 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--writeback", action="store_true", help="compare the ways of starting the writeback early")
     p.add_argument("--every-mib", type=int, default=8, help="--writeback: MiB between two starts")
+    p.add_argument("--small", type=int, default=0, help="N sequential 4 KiB durable writes instead")
     args = p.parse_args()
+    if args.small:
+        with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+            print(f"load average {os.getloadavg()[0]:.2f}; {args.small} 4 KiB writes per row")
+            small_rounds(tmp, args.small, args.rounds)
+            print(f"load average {os.getloadavg()[0]:.2f}")
+        return
     blocks = [os.urandom(MIB) for _ in range(args.mib)]
     total = args.mib * MIB
     pool = ThreadPoolExecutor(max_workers=2)
