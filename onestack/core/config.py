@@ -420,6 +420,10 @@ class ObjectStoreConfig:
     # ``onestack ring rebalance`` moves no replica of a partition for balance within this many
     # hours of its last move (Swift's min_part_hours; 1 as DevStack's and the install guide's rings).
     min_part_hours: int = 1
+    # Seconds a proxy keeps what object requests read about their account and container
+    # (existence, ACLs, metadata; Swift's recheck_container_existence, in memcache there); this
+    # process's own container writes drop it at once, another process's are seen within this. 0: off.
+    info_cache_ttl: float = 1.0
     # Seconds a proxy waits for an object server (Swift's node_timeout / conn_timeout).
     node_timeout: float = 10.0
     # A proxy skips an object server with more than ``error_suppression_limit`` connection errors

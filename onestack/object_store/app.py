@@ -82,7 +82,7 @@ def build_proxy(process: Process) -> Running:
     db = process.database()
     ring = db.run_sync(ensure_ring, config)
     holder = RingHolder(ring)
-    containers = ContainerService(db)
+    containers = ContainerService(db, config.object_store.info_cache_ttl)
     host = agent_host(config)
     objects = make_client(devices_root(config, host), host, config.object_store.node_timeout, containers,
                           hash_path_suffix=ring.hash_path_suffix)

@@ -13,6 +13,7 @@ import hashlib
 import os
 import shutil
 import uuid
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import pytest
 import swiftclient.client
 import swiftclient.exceptions
 
+from onestack.object_store.obj.ondisk import BLOCK_SIZE, read_trailer
 from onestack.object_store.ring.ring import Device
 from tests.functional.cloud import RunningCloud, wait_until
 from tests.functional.compute_support import module_cloud
@@ -134,6 +136,49 @@ def test_a_write_lands_on_three_primaries_and_no_handoff(dcloud: RunningCloud, s
     names = {placed.data_files(d)[0].name for d in placed.primaries}
     assert len(names) == 1  # one timestamp everywhere
     assert get_md5(swift, name) == md5
+
+
+def stored(path: Path) -> tuple[bytes, dict[str, str], list[int]]:
+    """A .data file's object bytes, metadata and block CRCs (read through the on-disk format)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        trailer = read_trailer(fd)
+        data = os.pread(fd, trailer.data_len, 0)
+    finally:
+        os.close(fd)
+    return data, trailer.metadata, trailer.crcs
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_every_replica_stores_the_md5_and_crcs_of_its_own_bytes(
+        dcloud: RunningCloud, swift: swiftclient.client.Connection, chunked: bool) -> None:
+    """The replicas served by this process share one MD5 of the body (the proxy computes it once);
+    each still records the CRCs of the bytes it wrote, and both agree with those bytes."""
+    name = f"shared-{uuid.uuid4().hex}"
+    body = os.urandom(SIZE)
+    contents: Any = (body[i:i + 300_000] for i in range(0, SIZE, 300_000)) if chunked else body
+    md5 = hashlib.md5(body).hexdigest()
+    assert swift.put_object("durable", name, contents) == md5
+    placed = Placed(dcloud, swift, "durable", name)
+    crcs = [zlib.crc32(body[i:i + BLOCK_SIZE]) for i in range(0, SIZE, BLOCK_SIZE)]
+    for device in placed.primaries:
+        [path] = placed.data_files(device)
+        data, metadata, file_crcs = stored(path)
+        assert data == body and metadata["etag"] == md5 and file_crcs == crcs, device.device
+    assert get_md5(swift, name) == md5
+
+
+def test_a_wrong_etag_is_refused_and_no_replica_keeps_the_body(
+        dcloud: RunningCloud, swift: swiftclient.client.Connection) -> None:
+    name = f"badetag-{uuid.uuid4().hex}"
+    with pytest.raises(swiftclient.exceptions.ClientException) as refused:
+        swift.put_object("durable", name, os.urandom(SIZE), etag="0" * 32)
+    assert refused.value.http_status == 422
+    placed = Placed(dcloud, swift, "durable", name)
+    assert all(placed.data_files(d) == [] for d in (*placed.primaries, placed.handoff))
+    with pytest.raises(swiftclient.exceptions.ClientException) as missing:
+        swift.head_object("durable", name)
+    assert missing.value.http_status == 404
 
 
 def test_a_lost_replica_is_restored(dcloud: RunningCloud, swift: swiftclient.client.Connection) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from onestack.object_store.errors import SwiftError
-from onestack.object_store.proxy.container import get_infos
+from onestack.object_store.proxy.container import fresh_infos, get_infos
 from onestack.object_store.proxy.request import Handler, Middleware, SwiftRequest, SwiftResponse
 from onestack.object_store.service.info import AccountInfo
 from onestack.object_store.state import ObjectStoreState
@@ -23,6 +23,10 @@ def _quota(info: AccountInfo, name: str) -> int:
     if value is None and name == "quota-bytes":
         value = info.meta.get("x-account-meta-quota-bytes")
     return int(value) if value and value.isdigit() else -1
+
+
+def has_quota(info: AccountInfo) -> bool:
+    return any(_quota(info, name) >= 0 for name in QUOTAS)
 
 
 def over_quota(info: AccountInfo, length: int) -> bool:
@@ -94,6 +98,8 @@ def factory(state: ObjectStoreState) -> Middleware | None:
             if req.method == "PUT" and obj is not None and not is_reseller(req):
                 # The request's info cache, the container's info read with it (needed next).
                 info, _ = await get_infos(state, req, account, container)
+                if info is not None and has_quota(info):  # its counts now, not as cached
+                    info, _ = await fresh_infos(state, req, account, container)
                 if info is not None and over_quota(info, req.content_length or 0):
                     reject_after(req)
             return await app(req)

@@ -6,13 +6,17 @@ container holds. An object PUT whose declared length (or one more object) would 
 from __future__ import annotations
 
 from onestack.object_store.errors import SwiftError
-from onestack.object_store.proxy.container import get_infos
+from onestack.object_store.proxy.container import fresh_infos, get_infos
 from onestack.object_store.proxy.request import Handler, Middleware, SwiftRequest, SwiftResponse
 from onestack.object_store.service.info import ContainerInfo
 from onestack.object_store.state import ObjectStoreState
 
 BYTES = "x-container-meta-quota-bytes"
 COUNT = "x-container-meta-quota-count"
+
+
+def has_quota(info: ContainerInfo) -> bool:
+    return bool(info.meta.get(BYTES) or info.meta.get(COUNT))
 
 
 def over_quota(info: ContainerInfo, length: int) -> bool:
@@ -43,8 +47,11 @@ def factory(state: ObjectStoreState) -> Middleware | None:
                     raise SwiftError(400, "Invalid count quota.")
             elif obj is not None and req.method == "PUT":
                 # Through the request's info cache (the object controller reads it next), with
-                # the account's (account_quotas reads it next): one database read for both.
+                # the account's (account_quotas reads it next): one database read for both, or
+                # none (the process's info cache); with a quota set, the counts are read anew.
                 _, info = await get_infos(state, req, account, container)
+                if info is not None and has_quota(info):  # its counts now, not as cached
+                    _, info = await fresh_infos(state, req, account, container)
                 if info is not None and over_quota(info, req.content_length or 0):
                     req.acl = info.write_acl
                     await req.authorize()  # 401/403 before telling anything about the container

@@ -70,6 +70,10 @@ class ObjectServerResponse(StreamedBody):
 
 
 class ObjectServerClient(Protocol):
+    def is_local(self, device: Device) -> bool:
+        """Whether ``device`` is served in this process (a PUT body's ``HashedBody`` MD5 is then
+        used as is; over HTTP the server hashes what it receives)."""
+
     async def request(self, device: Device, part: int, method: str, path: str, headers: dict[str, str],
                       body: bytes | AsyncIterator[bytes] = b"") -> ObjectServerResponse:
         """One request to ``device``'s object server; ``path`` is ``/<account>/<container>/<object>``

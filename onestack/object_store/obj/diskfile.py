@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
-from onestack.object_store.obj.diskio import ObjectReader, ObjectWriter
+from onestack.object_store.obj.diskio import HashedBody, ObjectReader, ObjectWriter, SharedMD5
 from onestack.object_store.obj.ondisk import (
     BLOCK_SIZE,
     DEFAULT_RECLAIM_AGE,
@@ -54,8 +54,8 @@ from onestack.object_store.timestamp import Timestamp
 
 # Re-exported: callers (server, replicator, auditor) import the disk backend's names from here.
 __all__ = ["BLOCK_SIZE", "DEFAULT_RECLAIM_AGE", "Deleted", "DeviceUnavailable", "DiskFileError", "Expired",
-           "FileBackend", "NotFound", "ObjectBackend", "ObjectFiles", "ObjectReader", "ObjectWriter",
-           "Quarantined", "WriteHook", "block_count", "classify", "encode_trailer", "merge_metadata", "parse_name",
+           "FileBackend", "HashedBody", "NotFound", "ObjectBackend", "ObjectFiles", "ObjectReader", "ObjectWriter",
+           "Quarantined", "SharedMD5", "WriteHook", "block_count", "classify", "encode_trailer", "merge_metadata", "parse_name",
            "read_trailer", "run_io"]
 
 
@@ -77,8 +77,9 @@ class ObjectBackend(Protocol):
         """The object, opened for reading (close it); ``Deleted``/``Expired``/``NotFound``/
         ``Quarantined`` (a damaged trailer) otherwise."""
 
-    async def create(self, part: int, hsh: str) -> ObjectWriter:
-        """A writer whose ``write``s go to a tmp file and whose ``commit`` renames it in."""
+    async def create(self, part: int, hsh: str, md5: SharedMD5 | None = None) -> ObjectWriter:
+        """A writer whose ``write``s go to a tmp file and whose ``commit`` renames it in; with
+        ``md5``, the body's MD5 is that one (computed once for several replicas)."""
 
     async def write_meta(self, part: int, hsh: str, timestamp: Timestamp, metadata: dict[str, str],
                          before_rename: WriteHook | None = None) -> None:
@@ -227,15 +228,15 @@ class FileBackend:
         return state.data_timestamp
 
     # -- writing ---------------------------------------------------------------------------
-    async def create(self, part: int, hsh: str) -> ObjectWriter:
-        return ObjectWriter(self, part, hsh)
+    async def create(self, part: int, hsh: str, md5: SharedMD5 | None = None) -> ObjectWriter:
+        return ObjectWriter(self, part, hsh, md5)
 
     def _place(self, part: int, hsh: str, tmp: Path, name: str, before_rename: WriteHook | None) -> None:
         """Blocking: rename a finished tmp file into its hash dir, then clean and invalidate."""
         if before_rename is not None:
             before_rename(name)
         hdir = self.hash_dir(part, hsh)
-        made = False
+        made = 0  # how many of hash, suffix, partition and objects dir were made for this file
         for attempt in range(4):
             try:
                 os.replace(tmp, hdir / name)
@@ -247,12 +248,11 @@ class FileBackend:
                 if attempt == 3:
                     raise
                 with contextlib.suppress(FileNotFoundError):  # a parent went meanwhile: next attempt
-                    hdir.mkdir(parents=True, exist_ok=True)
-                made = True
+                    made = max(made, _makedirs_count(hdir, 3))
         if self.fsync:
-            # As Swift's renamer: the new entry (and any dir made for it) is on disk before the
-            # caller answers, so a power loss cannot take back an object answered 201.
-            for d in (hdir, hdir.parent, hdir.parent.parent, hdir.parent.parent.parent)[:4 if made else 1]:
+            # As Swift's renamer: the new entry, and the entry of every dir made for it, is on disk
+            # before the caller answers, so a power loss cannot take back an object answered 201.
+            for d in (hdir, *hdir.parents[:4])[:made + 1]:  # up to objects/ and the device dir
                 _fsync_dir(d)
         self._cleanup(hdir)
         self._invalidate(part, hsh[-3:])
@@ -541,6 +541,23 @@ def writer_alive(name: str) -> bool:
 
 def _conforms(backend: FileBackend) -> ObjectBackend:
     return backend  # mypy keeps FileBackend and the protocol in step
+
+
+def _makedirs_count(path: Path, up: int) -> int:
+    """``mkdir -p path``, at most ``up`` levels above it (Swift's makedirs_count): how many of
+    the chain's lowest dirs were missing — made here, or by a concurrent writer meanwhile, whose
+    entry the caller fsyncs as well rather than answer before that writer's fsync did."""
+    missing: list[Path] = []
+    current = path
+    while not current.is_dir():
+        missing.append(current)
+        if len(missing) > up:
+            break
+        current = current.parent
+    for d in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            d.mkdir()
+    return len(missing)
 
 
 def _fsync_dir(path: Path) -> None:

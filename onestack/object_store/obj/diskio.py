@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING
 from onestack.object_store.obj.ondisk import (
     BLOCK_SIZE,
     IO_POOL,
+    WRITEBACK_BYTES,
     BadBlock,
+    DiskFileError,
     ObjectFiles,
     Quarantined,
     ReaderClosed,
@@ -24,6 +26,7 @@ from onestack.object_store.obj.ondisk import (
     encode_trailer,
     run_io,
     settle,
+    start_writeback,
 )
 from onestack.object_store.timestamp import Timestamp
 
@@ -112,6 +115,82 @@ class ObjectReader:
                 os.close(fd)
 
 
+class SharedMD5:
+    """The MD5 of one PUT body that several object servers of this process store (the proxy's
+    replicas): the caller ``update``s it with every chunk it hands them, in order, and it is
+    computed once — in an object-I/O thread, one batch of at least 1 MiB at a time, while the
+    next chunks arrive — instead of once per replica. Each replica's writer still computes its
+    own per-block CRCs of what it writes, and takes this digest (checking that it covers as many
+    bytes as it received) for its ETag and the ETag check; the auditor checks both against the
+    file. Only for in-process servers: they receive the very ``bytes`` objects hashed here."""
+
+    def __init__(self) -> None:
+        self._md5 = hashlib.md5(usedforsecurity=False)
+        self.size = 0  # bytes given to update()
+        self._pending: list[bytes] = []
+        self._pending_len = 0
+        self._running: Future[None] | None = None
+        self._result: asyncio.Future[tuple[str, int]] = asyncio.get_running_loop().create_future()
+
+    def _hash(self, pieces: list[bytes]) -> None:
+        for piece in pieces:
+            self._md5.update(piece)
+
+    async def _wait(self) -> None:
+        if self._running is not None:
+            await asyncio.wrap_future(self._running)
+            self._running = None
+
+    async def update(self, chunk: bytes) -> None:
+        """Adds ``chunk`` (not copied: the caller must not change it)."""
+        self.size += len(chunk)
+        self._pending.append(chunk)
+        self._pending_len += len(chunk)
+        if self._pending_len >= BLOCK_SIZE:
+            await self._wait()
+            pieces, self._pending, self._pending_len = self._pending, [], 0
+            self._running = IO_POOL.submit(self._hash, pieces)
+
+    async def finish(self) -> None:
+        """The body is complete: hashes the rest and answers the writers waiting in ``digest``."""
+        await self._wait()
+        pieces, held, self._pending, self._pending_len = self._pending, self._pending_len, [], 0
+        if held > ObjectWriter.SMALL_TAIL:
+            await run_io(self._hash, pieces)
+        else:
+            self._hash(pieces)
+        if not self._result.done():
+            self._result.set_result((self._md5.hexdigest(), self.size))
+
+    async def abandon(self, exc: BaseException) -> None:
+        """The body will not be complete: writers waiting in ``digest`` get ``exc``; a hash still
+        running is waited for (it uses the chunks)."""
+        running, self._running = self._running, None
+        await settle(running)
+        if not self._result.done():
+            self._result.set_exception(exc)
+            self._result.exception()  # retrieved: no writer may be waiting
+
+    async def digest(self) -> tuple[str, int]:
+        """``(hex MD5, bytes hashed)`` once ``finish`` ran."""
+        return await asyncio.shield(self._result)
+
+
+class HashedBody:
+    """A PUT body with its ``SharedMD5``: an in-process object server stores the chunks with that
+    digest and computes only their CRCs; any other reader just iterates the chunks."""
+
+    def __init__(self, chunks: AsyncIterator[bytes], md5: SharedMD5) -> None:
+        self.chunks = chunks
+        self.md5 = md5
+
+    def __aiter__(self) -> HashedBody:
+        return self
+
+    async def __anext__(self) -> bytes:
+        return await anext(self.chunks)
+
+
 IOV_BATCH = 512  # iovecs per writev (under every system's IOV_MAX)
 SMALL_PIECE = 64 * 1024  # chunks under this are joined before hashing and writing
 
@@ -120,17 +199,22 @@ class ObjectWriter:
     """A new ``.data`` being written: chunks are collected (not copied) until they make at least
     1 MiB, then hashed (MD5, and a CRC per 1 MiB block) in one object-I/O thread and written
     (one ``writev``) in another, both while the next ones arrive: hashlib, zlib and ``writev``
-    release the GIL on big buffers, so the page-cache writes do not add to the hashing (the
-    disk's writeback still mostly waits for ``commit``'s fsync). The tmp file is made on the first write, and a small object is hashed on the
-    event loop and written by ``commit``'s thread call: a small object costs one thread call."""
+    release the GIL on big buffers, so the page-cache writes do not add to the hashing. Every
+    ``WRITEBACK_BYTES`` written, the writer thread starts their writeback (``start_writeback``),
+    so the disk works while the object streams in and ``commit``'s fsync has only the tail left.
+    With a ``SharedMD5`` (``md5``) the MD5 is the caller's, computed once for all replicas, and
+    this writer hashes only the CRCs. The tmp file is made on the first write, and a small
+    object is hashed on the event loop and written by ``commit``'s thread call: a small object
+    costs one thread call."""
 
     SMALL_TAIL = 256 * 1024
 
-    def __init__(self, backend: FileBackend, part: int, hsh: str) -> None:
+    def __init__(self, backend: FileBackend, part: int, hsh: str, md5: SharedMD5 | None = None) -> None:
         self.backend, self.part, self.hsh = backend, part, hsh
         self.fd: int | None = None
         self.tmp: Path | None = None
-        self.md5 = hashlib.md5(usedforsecurity=False)
+        self.shared_md5 = md5
+        self.md5 = hashlib.md5(usedforsecurity=False) if md5 is None else None
         self.crcs: list[int] = []
         self._crc = 0  # CRC of the current block's bytes so far
         self._fill = 0  # bytes of the current (not yet complete) block hashed so far
@@ -139,6 +223,8 @@ class ObjectWriter:
         self._pending: list[bytes | bytearray] = []  # received, not hashed yet
         self._pending_len = 0
         self._tail = b""  # hashed, not written yet
+        self._written = 0  # bytes in the tmp file
+        self._flushed = 0  # bytes whose writeback has been started
         # The previous pieces' hashing and their write, each running in its own thread while the
         # next ones arrive (one batch at a time, in order).
         self._hashing: Future[None] | None = None
@@ -154,7 +240,8 @@ class ObjectWriter:
     def _hash(self, data: bytes | bytearray | memoryview) -> None:
         """MD5 of everything, a CRC32 per 1 MiB block: incremental, so chunks need not be joined."""
         view = memoryview(data)
-        self.md5.update(view)
+        if self.md5 is not None:
+            self.md5.update(view)
         self.size += len(view)
         while len(view):
             piece = view[:BLOCK_SIZE - self._fill]
@@ -179,9 +266,14 @@ class ObjectWriter:
             self.fd, self.tmp = self.backend._tmp_file()
         for i in range(0, len(pieces), IOV_BATCH):
             batch = pieces[i:i + IOV_BATCH]
+            size = sum(len(p) for p in batch)
             written = os.writev(self.fd, batch)
-            if written < sum(len(p) for p in batch):  # a short write (rare): the rest as one
+            if written < size:  # a short write (rare): the rest as one
                 self._write(b"".join(batch)[written:])
+            self._written += size
+        if self._written - self._flushed >= WRITEBACK_BYTES:
+            start_writeback(self.fd, self._flushed, self._written - self._flushed)
+            self._flushed = self._written
 
     async def _wait_writing(self) -> None:
         """Waits for the running batch's write and hashing; raises either's error. A future is
@@ -222,7 +314,13 @@ class ObjectWriter:
             self._writing = IO_POOL.submit(self._write_pieces, pieces)
             await self._wait_writing()
         self._end_blocks()
-        return self.md5.hexdigest()
+        if self.shared_md5 is None:
+            assert self.md5 is not None
+            return self.md5.hexdigest()
+        etag, size = await self.shared_md5.digest()
+        if size != self.size:  # not the body that was hashed: never store it under that ETag
+            raise DiskFileError(f"shared MD5 covers {size} bytes, the writer received {self.size}")
+        return etag
 
     async def commit(self, timestamp: Timestamp, metadata: dict[str, str],
                      before_rename: WriteHook | None = None, check: Callable[[], None] | None = None) -> None:

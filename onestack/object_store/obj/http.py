@@ -136,6 +136,9 @@ class HttpObjectClient:
         self.client = client or httpx.AsyncClient(
             timeout=httpx.Timeout(node_timeout), limits=httpx.Limits(max_connections=256, max_keepalive_connections=64))
 
+    def is_local(self, device: Device) -> bool:
+        return False
+
     @staticmethod
     def _url(device: Device, part: int, path: str = "") -> str:
         return f"http://{device.ip}:{device.port}/{quote(device.device)}/{part}{quote(path)}"

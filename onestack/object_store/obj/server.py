@@ -34,6 +34,7 @@ from onestack.object_store.obj.diskfile import (
     DeviceUnavailable,
     Expired,
     FileBackend,
+    HashedBody,
     NotFound,
     ObjectFiles,
     ObjectReader,
@@ -268,7 +269,8 @@ class ObjectServer:
         check = self._newer_check(backend, part, hsh, ts) if small else None
         if not small:
             await self._check_put(backend, part, hsh, ts, h)
-        writer = await backend.create(part, hsh)
+        # A body from this process's proxy may come with its MD5 computed once for all replicas.
+        writer = await backend.create(part, hsh, body.md5 if isinstance(body, HashedBody) else None)
         committed = False
         try:
             chunks = _chunks(body).__aiter__()

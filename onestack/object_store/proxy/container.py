@@ -57,12 +57,21 @@ async def get_account_info(state: ObjectStoreState, req: SwiftRequest, account: 
 
 async def get_infos(state: ObjectStoreState, req: SwiftRequest, account: str,
                     container: str) -> tuple[AccountInfo | None, ContainerInfo | None]:
-    """Both infos, in one database read when neither is cached yet: an object PUT reads the
-    account (quotas) and then the container, and each read is a trip to a database thread."""
+    """An object request's infos: both in one database read when neither is known to the request
+    yet (each read is a trip to a database thread), or from the process's short-lived cache
+    (``service/info_cache.py``) — so their counts may be that old: use ``fresh_infos`` for those."""
     akey, ckey = _key("account", account), _key("container", account, container)
     if akey not in req.ctx.cache and ckey not in req.ctx.cache:
-        req.ctx.cache[akey], req.ctx.cache[ckey] = await state.containers.infos(account, container)
+        req.ctx.cache[akey], req.ctx.cache[ckey] = await state.containers.object_infos(account, container)
     return await get_account_info(state, req, account), await get_container_info(state, req, account, container)
+
+
+async def fresh_infos(state: ObjectStoreState, req: SwiftRequest, account: str,
+                      container: str) -> tuple[AccountInfo | None, ContainerInfo | None]:
+    """Both infos read from the database now (exact counts: a quota check)."""
+    akey, ckey = _key("account", account), _key("container", account, container)
+    req.ctx.cache[akey], req.ctx.cache[ckey] = await state.containers.infos(account, container)
+    return req.ctx.cache[akey], req.ctx.cache[ckey]
 
 
 def forget_info(req: SwiftRequest, account: str, container: str | None = None) -> None:

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from itertools import islice
 
 from onestack.object_store.obj.client import ObjectServerResponse
+from onestack.object_store.obj.diskio import HashedBody, SharedMD5
 from onestack.object_store.proxy.error_limit import CallerAbort, ErrorLimited, ask
 from onestack.object_store.ring.ring import Device
 from onestack.object_store.state import ObjectStoreState
@@ -71,16 +72,18 @@ class Feed:
 
 class Writer:
     def __init__(self, state: ObjectStoreState, node: Device, part: int, path: str,
-                 headers: dict[str, str], head: list[bytes]) -> None:
+                 headers: dict[str, str], head: list[bytes], md5: SharedMD5 | None = None) -> None:
         self.node = node
         self.feed = Feed(head)
-        self.task = asyncio.create_task(self._run(state, part, path, headers))
+        self.task = asyncio.create_task(self._run(state, part, path, headers, md5))
 
-    async def _run(self, state: ObjectStoreState, part: int, path: str,
-                   headers: dict[str, str]) -> ObjectServerResponse | None:
+    async def _run(self, state: ObjectStoreState, part: int, path: str, headers: dict[str, str],
+                   md5: SharedMD5 | None) -> ObjectServerResponse | None:
+        body: AsyncIterator[bytes] = self.feed.chunks()
+        if md5 is not None and state.objects.is_local(self.node):
+            body = HashedBody(body, md5)  # this process's object server takes the MD5 computed once
         try:
-            resp = await ask(state.limiter, state.objects, self.node, part, "PUT", path, dict(headers),
-                             self.feed.chunks())
+            resp = await ask(state.limiter, state.objects, self.node, part, "PUT", path, dict(headers), body)
             await resp.read()
             return resp
         except (Abort, ErrorLimited):
@@ -112,11 +115,12 @@ class Abort(CallerAbort):
 
 
 async def open_writers(state: ObjectStoreState, part: int, primaries: list[Device], path: str,
-                        headers: dict[str, str], head: list[bytes]) -> list[Writer]:
+                        headers: dict[str, str], head: list[bytes], md5: SharedMD5 | None = None) -> list[Writer]:
     """One writer per primary; a primary that fails before taking the body is replaced by the next
-    handoff, as Swift's proxy does when a connection fails."""
+    handoff, as Swift's proxy does when a connection fails. With ``md5`` (fed every chunk by the
+    caller), in-process object servers take the body's MD5 from it instead of hashing it each."""
     handoffs = islice(state.ring.get_more_nodes(part), len(primaries) * 2)
-    writers = [Writer(state, node, part, path, headers, head) for node in primaries]
+    writers = [Writer(state, node, part, path, headers, head, md5) for node in primaries]
     live: list[Writer] = []
     pending = writers
     while pending:
@@ -128,7 +132,7 @@ async def open_writers(state: ObjectStoreState, part: int, primaries: list[Devic
                 continue
             replacement = next(handoffs, None)
             if replacement is not None:
-                retry.append(Writer(state, replacement, part, path, headers, head))
+                retry.append(Writer(state, replacement, part, path, headers, head, md5))
             else:
                 live.append(writer)  # its failure counts against the quorum
         pending = retry

@@ -26,6 +26,7 @@ from onestack.object_store.rpcapi import ContainerUpdate
 from onestack.object_store.service import accounts
 from onestack.object_store.service.accounts import POLICY, merge_meta
 from onestack.object_store.service.info import AccountInfo, ContainerInfo
+from onestack.object_store.service.info_cache import InfoCache, Infos
 from onestack.object_store.service.listing import ListingParams, iterate
 from onestack.object_store.timestamp import Timestamp
 
@@ -180,8 +181,10 @@ def _container_info(session: Session, account: str, container: str) -> Container
 
 
 class ContainerService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, info_cache_ttl: float = 0.0) -> None:
         self.db = db
+        # What object requests read about their container and account (info_cache.py).
+        self.info_cache = InfoCache(info_cache_ttl)
         # Container updates waiting for the writer, applied together (group commit).
         self._updates: list[tuple[ContainerUpdate, asyncio.Future[None]]] = []
         self._applying: asyncio.Task[None] | None = None
@@ -210,6 +213,18 @@ class ContainerService:
             return accounts.info(session, account), _container_info(session, account, container)
 
         return await self.db.read(read)
+
+    async def object_infos(self, account: str, container: str) -> Infos:
+        """``infos`` for an object request, from the process's short-lived cache when it has them:
+        existence, ACLs and metadata as of at most ``info_cache_ttl`` ago, counts as old (read
+        ``infos`` where they must be exact)."""
+        cache = self.info_cache
+        found = cache.get(account, container)
+        if found is None:
+            generation = cache.generation
+            found = await self.infos(account, container)
+            cache.put(account, container, generation, found)
+        return found
 
     async def list_containers(self, account: str, params: ListingParams
                               ) -> tuple[AccountInfo | None, list[dict[str, Any]]]:
@@ -248,7 +263,10 @@ class ContainerService:
 
     async def update_account_meta(self, account: str, updates: dict[str, str]) -> None:
         """Merge ``{header: value}`` into the account's metadata ("" removes); auto-creates it."""
-        await self._write(accounts.update_meta, account, updates, Timestamp.now())
+        try:
+            await self._write(accounts.update_meta, account, updates, Timestamp.now())
+        finally:
+            self.info_cache.forget(account)
 
     # --- container writes ------------------------------------------------------------------
 
@@ -270,7 +288,10 @@ class ContainerService:
             row.meta = merge_meta(row.meta, updates)
             return False
 
-        return await self._write(write)
+        try:
+            return await self._write(write)
+        finally:
+            self.info_cache.forget(account, container)
 
     async def post_container(self, account: str, container: str, updates: dict[str, str]) -> bool:
         """Merge ``updates`` into the container's metadata; False when there is no such container."""
@@ -281,7 +302,10 @@ class ContainerService:
             row.meta = merge_meta(row.meta, updates)
             return True
 
-        return await self._write(write)
+        try:
+            return await self._write(write)
+        finally:
+            self.info_cache.forget(account, container)
 
     async def delete_container(self, account: str, container: str) -> str:
         """"deleted", "missing" or "not-empty" (Swift's 204, 404, 409)."""
@@ -297,7 +321,10 @@ class ContainerService:
             session.delete(row)
             return "deleted"
 
-        return await self._write(write)
+        try:
+            return await self._write(write)
+        finally:
+            self.info_cache.forget(account, container)
 
     # --- the object servers' side -------------------------------------------------------------
 

@@ -480,6 +480,18 @@ def test_a_write_fsyncs_the_file_and_the_dirs_its_entry_lives_in(
     run(put(backend, b"second", ts(2)))  # only the hash dir gets a new entry
     assert ident(hdir) in synced and ident(hdir.parent) not in synced
 
+    async def another_in_the_suffix() -> None:  # a new hash dir in an existing suffix dir
+        writer = await backend.create(PART, "f" * 29 + HSH[-3:])
+        await writer.write(b"third")
+        etag = await writer.flush()
+        await writer.commit(ts(3), {"name": "/a/c/o3", "x-timestamp": ts(3).internal, "etag": etag,
+                                    "content-length": "5", "content-type": "x/y"})
+
+    synced.clear()
+    run(another_in_the_suffix())
+    assert ident(hdir.parent / ("f" * 29 + HSH[-3:])) in synced and ident(hdir.parent) in synced
+    assert ident(hdir.parent.parent) not in synced  # Swift's renamer: the made dirs' parents only
+
 
 def test_settle_waits_for_every_thread_through_a_cancel_then_is_cancelled() -> None:
     """A reader's close() settles its read-ahead and its current read at once: a cancel meanwhile
