@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import network as nb
 from _load import Connection, build_request, host_port, process_tree_cpu
+from _onestack_net import Target, start_onestack
 
 
 def _count(path: Path) -> int:
@@ -42,7 +43,7 @@ def _py_spy(pid: int, out: Path) -> subprocess.Popen[bytes]:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-async def _pairs(t: nb.Target, args: argparse.Namespace, counter: Path) -> None:
+async def _pairs(t: Target, args: argparse.Namespace, counter: Path) -> None:
     project = "b" * 32
     net, _ = await nb.make_network(t, project, "10.0.0.0/16")
     body = {"port": {"network_id": net, "project_id": project}}
@@ -95,7 +96,7 @@ def main() -> int:
     here = str(Path(__file__).resolve().parent / "_count_statements")
     os.environ["ONESTACK_BENCH_COUNT_FILE"] = str(counter)
     os.environ["PYTHONPATH"] = os.pathsep.join(x for x in (here, os.environ.get("PYTHONPATH", "")) if x)
-    t = nb.start_onestack(tmp, "postgresql")
+    t = start_onestack(tmp, "postgresql")
     try:
         asyncio.run(_pairs(t, args, counter))
     finally:
