@@ -15,7 +15,7 @@ from typing import Any
 
 import _neutron
 import _reference
-from _load import one
+from _load import one, process_tree_cpu
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -98,6 +98,9 @@ def start_onestack(tmp: Path, db_kind: str, write_threads: int = 0, api_workers:
                                 cwd=REPO)
 
     def stop() -> None:
+        if api_workers > 1 and proc.poll() is None:  # how evenly the kernel spread the connections
+            split = ", ".join(f"pid {pid} {process_tree_cpu(pid):.1f}" for pid in _children(proc.pid))
+            print(f"bench: onestack API workers' CPU seconds over the whole run: {split}", file=sys.stderr, flush=True)
         if proc.poll() is None:
             proc.terminate()
             try:
@@ -143,6 +146,18 @@ def start_onestack(tmp: Path, db_kind: str, write_threads: int = 0, api_workers:
 
 
 RABBIT_URL = os.environ.get("ONESTACK_BENCH_RABBIT_URL", "rabbit://guest:guest@127.0.0.1:5672").rstrip("/")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text() if entry.isdigit() else ""
+        except OSError:
+            continue
+        if stat and int(stat[stat.rindex(")") + 2:].split()[1]) == pid:
+            found.append(int(entry))
+    return sorted(found)
 
 
 def _add_vhost() -> str:
