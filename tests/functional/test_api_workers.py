@@ -153,6 +153,10 @@ def workers(cloud: ScaleOutCloud) -> list[int]:
     assert api is not None
     pids = children(api.pid)
     assert len(pids) == 2, f"serve --api-workers 2 runs two worker processes, found {pids}"
+    log = cloud.procs["api"].log_path
+    # /healthz answered once one worker was up; each says when it is ready.
+    wait_until(lambda: all(f"(pid {pid}) serving" in log.read_text() for pid in pids), timeout=60,
+               what="both workers' ready lines")
     return pids
 
 
