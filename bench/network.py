@@ -28,9 +28,7 @@ import json
 import math
 import os
 import platform
-import secrets
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,7 +41,6 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _neutron
-import _reference
 from _load import (
     Connection,
     RowResult,
@@ -55,6 +52,7 @@ from _load import (
     run_row,
     wait_quiet,
 )
+from _onestack_net import Target, start_onestack
 
 REPO = Path(__file__).resolve().parent.parent
 # Items per project while growing: under both servers' default quotas (500 ports, 100 networks).
@@ -70,130 +68,6 @@ class PairResult(RowResult):
 
 def _log(msg: str) -> None:
     print(f"bench: {msg}", file=sys.stderr, flush=True)
-
-
-@dataclass
-class Target:
-    """A network API under test: ``url`` is the root that ``/v2.0/...`` hangs off."""
-
-    name: str
-    url: str
-    headers: dict[str, str]
-    pids: list[int] = field(default_factory=list)
-    stop: Callable[[], None] = lambda: None
-    note: str = ""
-    resource: str = "ports"  # "networks" while onestack has no ports API
-
-    async def call(self, method: str, path: str, body: Any = None, expect: int = 200) -> Any:
-        resp = await one(self.url, method, path, self.headers, body)
-        if resp.status != expect:
-            raise RuntimeError(f"{self.name}: {method} {path} answered {resp.status}: {resp.body[:300]!r}")
-        return resp.json() if resp.body else None
-
-
-PG_ADMIN_URL = os.environ.get("ONESTACK_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def _psql(sql: str) -> None:
-    proc = subprocess.run(["psql", PG_ADMIN_URL, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql],
-                          capture_output=True, text=True, check=False, timeout=120)
-    if proc.returncode != 0:
-        raise RuntimeError(f"psql: {sql}: {proc.stderr[-2000:]}")
-
-
-def create_database(kind: str) -> str:
-    """A fresh database for onestack on the local server of ``kind``; its URL."""
-    if kind == "mariadb":
-        return _neutron.create_database("onestack_bench")
-    name = f"onestack_bench_{os.getpid()}_{secrets.token_hex(4)}"
-    _psql(f"CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'")
-    return f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-
-
-def drop_database(url: str) -> None:
-    if not url.startswith("postgresql"):
-        _neutron.drop_database(url)
-        return
-    try:
-        _psql(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-    except RuntimeError as exc:
-        _log(f"could not drop {url}: {exc}")
-
-
-def start_onestack(tmp: Path, db_kind: str, write_threads: int = 0) -> Target:
-    """``onestack up`` on a free port, on a database of its own, without DevStack's networks;
-    ``write_threads`` > 0 sets ``database.write_threads`` (else the default)."""
-    db_url = create_database(db_kind)
-    data_dir = tmp / "onestack"
-    data_dir.mkdir(parents=True)
-    port = _reference.free_port()
-    log = data_dir / "onestack-bench.log"
-    env = {**os.environ, "ONESTACK_DATABASE__URL": db_url, "ONESTACK_NETWORK__BOOTSTRAP_NETWORKS": "false",
-           "ONESTACK_IDENTITY__PASSWORD_HASH_ROUNDS": "4"}
-    if write_threads > 0:
-        env["ONESTACK_DATABASE__WRITE_THREADS"] = str(write_threads)
-    password = secrets.token_hex(12)
-    cmd = [sys.executable, "-m", "onestack", "up", "--data-dir", str(data_dir), "--host", "127.0.0.1",
-           "--port", str(port), "--admin-password", password]
-    with open(log, "ab") as fh:
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                                cwd=REPO)
-
-    def stop() -> None:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        drop_database(db_url)
-
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"onestack exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                if asyncio.run(one(base, "GET", "/healthz")).status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"onestack did not answer /healthz; see {log}")
-            time.sleep(0.2)  # polling a starting server; there is no event to wait on
-        token = asyncio.run(_token(base, password))
-    except BaseException:
-        stop()
-        raise
-    return Target("onestack", f"{base}/networking", {"X-Auth-Token": token}, [proc.pid], stop,
-                  note=f"onestack {_onestack_version()}, one process (the API and every service), {db_kind}, "
-                       f"{write_threads if write_threads > 0 else _default_write_threads()} write threads"
-                       + ("" if write_threads > 0 else " (the default)"))
-
-
-def _default_write_threads() -> int:
-    from onestack.core.config import DatabaseConfig
-    return DatabaseConfig().write_threads
-
-
-def _onestack_version() -> str:
-    try:
-        from importlib.metadata import version
-        return version("onestack")
-    except Exception:  # noqa: BLE001 - a checkout that is not installed
-        return "(checkout)"
-
-
-async def _token(base: str, password: str) -> str:
-    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "name": "admin", "domain": {"id": "default"}, "password": password}}},
-        "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}}
-    resp = await one(base, "POST", "/identity/v3/auth/tokens", body=body)
-    if resp.status != 201:
-        raise RuntimeError(f"onestack: no admin token: {resp.status} {resp.body[:300]!r}")
-    return resp.headers["x-subject-token"]
 
 
 def start_neutron(venv: Path, tmp: Path) -> Target:
@@ -518,6 +392,9 @@ def _parser() -> argparse.ArgumentParser:
                         "migrations are MySQL-only)")
     p.add_argument("--write-threads", type=int, default=0,
                    help="onestack's database.write_threads (default: the server's default, 1)")
+    p.add_argument("--api-workers", type=int, default=0,
+                   help="run onestack as `serve identity network --api-workers N` on RabbitMQ (default 0: "
+                        "`onestack up`, one process)")
     p.add_argument("--clients", type=int, default=8, help="concurrent clients of the second row of each")
     p.add_argument("--duration", type=float, default=8.0, help="seconds per row")
     p.add_argument("--max-requests", type=int, default=50000, help="request cap per row")
@@ -536,7 +413,7 @@ def _run_all(args: argparse.Namespace, tmp: Path) -> list[tuple[Target, Measured
     results: list[tuple[Target, Measured]] = []
     resource = "ports"
     if not args.neutron_only:
-        target = start_onestack(tmp, args.onestack_db, args.write_threads)
+        target = start_onestack(tmp, args.onestack_db, args.write_threads, args.api_workers)
         try:
             if not asyncio.run(_has_ports(target)):
                 resource = target.resource = "networks"

@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import network as nb
 from _load import Connection, build_request, host_port, process_tree_cpu
+from _onestack_net import Target, start_onestack
 
 
 def _count(path: Path) -> int:
@@ -42,7 +43,7 @@ def _py_spy(pid: int, out: Path) -> subprocess.Popen[bytes]:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-async def _pairs(t: nb.Target, args: argparse.Namespace, counter: Path) -> None:
+async def _pairs(t: Target, args: argparse.Namespace, counter: Path) -> None:
     project = "b" * 32
     net, _ = await nb.make_network(t, project, "10.0.0.0/16")
     body = {"port": {"network_id": net, "project_id": project}}
@@ -80,7 +81,7 @@ async def _pairs(t: nb.Target, args: argparse.Namespace, counter: Path) -> None:
     creates.sort()
     deletes.sort()
     print(f"{n} pairs, {args.clients} client(s): {n / elapsed:.1f} pairs/s, server CPU {cpu / n * 1000:.1f} ms "
-          f"and {statements / n:.1f} SQL statements per pair, create p50 {creates[n // 2] * 1000:.1f} ms, "
+          f"and {statements / n if not args.api_workers else float('nan'):.1f} SQL statements per pair, create p50 {creates[n // 2] * 1000:.1f} ms, "
           f"delete p50 {deletes[n // 2] * 1000:.1f} ms")
 
 
@@ -89,13 +90,16 @@ def main() -> int:
     p.add_argument("--pairs", type=int, default=100)
     p.add_argument("--clients", type=int, default=1)
     p.add_argument("--profile", type=Path, help="py-spy collapsed stacks of the server during the pairs")
+    p.add_argument("--api-workers", type=int, default=0,
+                   help="onestack as `serve identity network --api-workers N` (default 0: `onestack up`)")
     args = p.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="onestack-pairs-"))
     counter = tmp / "statements"
     here = str(Path(__file__).resolve().parent / "_count_statements")
-    os.environ["ONESTACK_BENCH_COUNT_FILE"] = str(counter)
-    os.environ["PYTHONPATH"] = os.pathsep.join(x for x in (here, os.environ.get("PYTHONPATH", "")) if x)
-    t = nb.start_onestack(tmp, "postgresql")
+    if not args.api_workers:  # its counting thread would stop `serve --api-workers` from forking
+        os.environ["ONESTACK_BENCH_COUNT_FILE"] = str(counter)
+        os.environ["PYTHONPATH"] = os.pathsep.join(x for x in (here, os.environ.get("PYTHONPATH", "")) if x)
+    t = start_onestack(tmp, "postgresql", api_workers=args.api_workers)
     try:
         asyncio.run(_pairs(t, args, counter))
     finally:

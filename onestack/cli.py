@@ -30,7 +30,7 @@ _SERVER_FLAGS = {"host": "server.host", "port": "server.port", "data_dir": "serv
                  "db_url": "database.url", "admin_password": "bootstrap.admin_password",
                  "public_url": "server.public_url", "compute_hosts": "compute.hosts",
                  "transport_url": "messaging.transport_url", "host_name": "server.host_name",
-                 "object_replicas": "object_store.replicas"}
+                 "object_replicas": "object_store.replicas", "api_workers": "server.api_workers"}
 
 # What `serve` accepts, for its help: written out because server.SERVICES imports every service
 # (~1.5 s of CPU) and every command builds this parser. tests/unit/test_cli.py keeps it equal.
@@ -71,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--admin-password", help="admin password on first start (with identity)")
     serve.add_argument("--transport-url", help="the bus shared by every process of the cloud")
     serve.add_argument("--host-name", help="the name this process's services report in os-services (default: the machine's)")
+    serve.add_argument("--api-workers", type=int,
+                       help="processes serving the APIs on the one port (default 1; more need a server "
+                            "database; services without an API run in the first only)")
     agent = sub.add_parser("agent", help="run one host's agent (no database: the bus and the APIs only)")
     agent.add_argument("kind", choices=["compute", "network", "volume", "object"], help="which agent")
     agent.add_argument("--host", required=True, dest="agent_host", help="this host's name in the cloud")
@@ -126,6 +129,10 @@ def cmd_up(args: argparse.Namespace, config: Config) -> int:
     from onestack.core.log import setup_logging
 
     setup_logging(config.log.level, json_lines=config.log.json, verbose=args.verbose)
+    if config.server.api_workers != 1:
+        print("onestack: `up` runs one process (server.api_workers applies to `onestack serve`: "
+              "serve SERVICE… --api-workers N on a server database)", file=sys.stderr)
+        return 2
     lock, sock = _claim(config, listen=True)
     try:
         if args.reset:
@@ -194,6 +201,13 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     except ValueError as exc:  # an unknown name: a usage error, before anything is opened
         print(f"onestack: {exc}", file=sys.stderr)
         return 2
+    from onestack import workers
+
+    refused = workers.usage_error(config.database_url, config.messaging.transport_url, definitions,
+                                  config.server.api_workers)
+    if refused:
+        print(f"onestack: {refused}", file=sys.stderr)
+        return 2
     # No data-dir lock: several ``serve`` processes (and one beside an ``up``) share a data dir by
     # design, e.g. API processes behind one balancer reading the same token keys. The port is
     # still claimed before start-up.
@@ -218,6 +232,17 @@ def _serve(args: argparse.Namespace, config: Config, definitions: list[Any], soc
         print(f"onestack: export OS_CLIENT_CONFIG_FILE={server.write_client_config(config)}", flush=True)
     if passwords:
         print(f"onestack: admin password: {passwords['admin']}", flush=True)
+    n = config.server.api_workers
+    if n > 1:
+        from onestack import workers
+
+        db.dispose()  # each worker opens its own connections; none may be shared across a fork
+        print(f"onestack: serving {', '.join(names)} in {n} API workers "
+              f"(bus {_redacted(config.messaging.transport_url)})", flush=True)
+        assert sock is not None  # usage_error: some service serves an API, so the port was claimed
+        socks = workers.listening_sockets(sock, n)
+        return workers.run(socks, lambda index, own: _serve_worker(
+            config, workers.services_of(definitions, index), own, started, index, n))
     cloud = server.build_cloud(config, db, names)
     print(f"onestack: serving {', '.join(names)} (bus {_redacted(config.messaging.transport_url)})", flush=True)
     if not cloud.services and args.port is None:
@@ -225,6 +250,22 @@ def _serve(args: argparse.Namespace, config: Config, definitions: list[Any], soc
         return _run_headless(cloud)
     print(f"onestack: APIs at {config.base_url}; ready in {time.monotonic() - started:.2f}s of set-up", flush=True)
     _graceful_server_class()(_uvicorn_config(cloud.app, config)).run(sockets=[sock] if sock else None)
+    return 0
+
+
+def _serve_worker(config: Config, names: list[str], sock: socket.socket, started: float, index: int,
+                  count: int) -> int:
+    """One API worker of ``serve --api-workers`` (a forked child, onestack/workers.py): its own
+    database connections, bus and cloud, serving the parent's socket."""
+    import os
+
+    from onestack import server
+    from onestack.core.db import open_database
+
+    cloud = server.build_cloud(config, open_database(config), names)
+    print(f"onestack: API worker {index} of {count} (pid {os.getpid()}) serving {', '.join(names)} at "
+          f"{config.base_url}; ready in {time.monotonic() - started:.2f}s of set-up", flush=True)
+    _graceful_server_class()(_uvicorn_config(cloud.app, config)).run(sockets=[sock])
     return 0
 
 
@@ -363,6 +404,8 @@ def _graceful_server_class() -> type:
         @contextlib.contextmanager
         def capture_signals(self) -> Iterator[None]:
             previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            # An API worker (onestack/workers.py) starts with them blocked until these handlers exist.
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
             try:
                 yield
             finally:

@@ -45,6 +45,9 @@ class ServerConfig:
     # pooled connections with no expiry, so a request sent as the server closes an idle one meets
     # a reset; a long wait (OpenStack's eventlet servers keep 900 s) makes that boundary rare.
     keep_alive_timeout: int = 75
+    # Processes serving the APIs of ``onestack serve`` on its one port (Neutron's ``api_workers``);
+    # more than 1 needs a server database; ``onestack up`` is always one process (onestack/workers.py).
+    api_workers: int = 1
 
 
 @dataclass

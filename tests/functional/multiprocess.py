@@ -94,8 +94,8 @@ class ScaleOutCloud:
     # --- the processes --------------------------------------------------------------------------
 
     def start_api(self, services: tuple[str, ...] = ("identity", "image", "placement", "compute-api"),
-                  timeout: float = 90.0) -> None:
-        proc = self._proc("api", ["serve", *services, "--port", str(self.port), "--db-url", self.db_url])
+                  timeout: float = 90.0, extra_args: tuple[str, ...] | list[str] = ()) -> None:
+        proc = self._proc("api", ["serve", *services, "--port", str(self.port), "--db-url", self.db_url, *extra_args])
 
         def healthy() -> bool:
             proc.check()

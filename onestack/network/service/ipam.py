@@ -302,8 +302,10 @@ def allocate_free(s: Session, info: SubnetInfo, port_id: str) -> str | None:
             return None
         if len(lost) >= MAX_LOST and s.get(models.Subnet, info.id) is None:
             raise SubnetNotFound(info.id)  # deleted under us: every insert fails on its foreign key
-        # The lowest first; after losing a race, a random one of the next few spreads the racers out.
-        n = next_free.claim(s, info.id, random.sample(free, len(free)) if lost else free)
+        # The lowest first; after losing a race, or while other processes race this one on the
+        # subnet (several API workers), a random one of the next few spreads the racers out.
+        spread = lost or next_free.contended(info.id)
+        n = next_free.claim(s, info.id, random.sample(free, len(free)) if spread else free)
         if n is None:
             continue  # this process's other writers took them all meanwhile
         ip = str(_addr(n, info.row.ip_version))

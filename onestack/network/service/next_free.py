@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ipaddress
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from onestack.network import models
 
 A = models.IPAllocation
 FIRST_WINDOW, MAX_WINDOW = 32, 1024
+CONTENDED_S = 10.0  # how long one lost race makes this process spread its picks (``contended``)
 MAX_CURSORS = 4096  # a cursor is ~200 bytes: a bound on a long-lived server's memory, not a tuning knob
 _CLAIMS = "ipam_claims"
 _COMMITTED = "ipam_committed"
@@ -44,6 +46,8 @@ class _Cursor:
     low: int = 0
     releases: int = 0  # bumped by every release, so a search that started before one leaves ``low`` alone
     claimed: set[int] = field(default_factory=set)
+    # Until when (monotonic) another process's writers are known to race this one on the subnet.
+    contended_until: float = 0.0
 
 
 _cursors: OrderedDict[str, _Cursor] = OrderedDict()  # least recently used first
@@ -157,11 +161,25 @@ def claim(s: Session, subnet_id: str, candidates: Sequence[int]) -> int | None:
 
 
 def unclaim(subnet_id: str, n: int) -> None:
-    """``n`` was lost to another process's writer: no longer ours to hold back."""
+    """``n`` was lost to another process's writer: no longer ours to hold back, and for the next
+    ``CONTENDED_S`` seconds the subnet is contended (``contended``)."""
     with _lock:
         cur = _cursors.get(subnet_id)
         if cur is not None:
             cur.claimed.discard(n)
+            cur.contended_until = time.monotonic() + CONTENDED_S
+
+
+def contended(subnet_id: str) -> bool:
+    """Whether another process's writer took an address this one was inserting lately.
+
+    Several processes' cursors all start at the lowest free address, and a writer that loses to
+    another process's uncommitted insert waits for that transaction to end (PostgreSQL, MariaDB) —
+    the processes' creates on one subnet would run one after the other. While contended, a writer
+    picks at random among the next free addresses (as Neutron's IPAM does), so most do not meet."""
+    with _lock:
+        cur = _cursors.get(subnet_id)
+        return cur is not None and cur.contended_until > time.monotonic()
 
 
 def released(subnet_id: str, addresses: Sequence[str]) -> None:
@@ -196,4 +214,4 @@ def _ended(session: Session, transaction: SessionTransaction) -> None:
                 cur.releases += 1
 
 
-__all__ = ["claim", "cursor_count", "find", "forget", "released", "unclaim"]
+__all__ = ["claim", "contended", "cursor_count", "find", "forget", "released", "unclaim"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import time
 
 import pytest
 from sqlalchemy.orm import Session
@@ -103,3 +104,17 @@ def test_forget_drops_a_deleted_subnets_cursor_unless_claimed(session: Session,
         assert list(next_free._cursors) == ["s-claimed"]
     next_free.forget("s-claimed")
     assert next_free.cursor_count() == 0
+
+
+def test_a_race_lost_to_another_process_marks_the_subnet_contended_for_a_while(
+        session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    subnet = "s-contended"
+    with session.begin():
+        n = next_free.claim(session, subnet, next_free.find(session, subnet, 4, POOLS, set()))
+        assert n == FIRST
+        assert not next_free.contended(subnet)  # this process's own writers never race each other
+        next_free.unclaim(subnet, n)  # another process's insert won it
+        assert next_free.contended(subnet)
+    now = time.monotonic()
+    monkeypatch.setattr(time, "monotonic", lambda: now + next_free.CONTENDED_S + 1)
+    assert not next_free.contended(subnet)
