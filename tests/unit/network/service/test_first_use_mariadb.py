@@ -19,7 +19,6 @@ from onestack.core.db import Database
 from onestack.network import models
 from onestack.network.service import default_security_group_rules, security_groups
 
-
 RC, RR = "READ COMMITTED", "REPEATABLE READ"
 
 
