@@ -14,6 +14,8 @@ import signal
 import subprocess
 import sys
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -169,3 +171,25 @@ class ScaleOutCloud:
             return all(now.get(key) == up for key, up in wanted.items())
 
         wait_until(settled, timeout=timeout, interval=0.25, what=f"compute services {wanted}")
+
+
+@contextmanager
+def scale_out_cloud(root: Path, env: dict[str, str] | None = None) -> Iterator[ScaleOutCloud]:
+    """A ScaleOutCloud (none of its processes started) on a PostgreSQL database and a RabbitMQ vhost
+    of its own; every process it started is stopped after, and the database dropped."""
+    from tests.databases import postgres_database
+    from tests.services import rabbit_vhost, reachable, require_or_skip
+
+    if not reachable("127.0.0.1", 5432):
+        require_or_skip("PostgreSQL is not reachable at 127.0.0.1:5432")
+    databases = postgres_database()
+    try:
+        db_url = next(databases)
+        with rabbit_vhost() as transport_url:
+            running = ScaleOutCloud(root, db_url, transport_url, env or {})
+            try:
+                yield running
+            finally:
+                running.stop()
+    finally:
+        databases.close()

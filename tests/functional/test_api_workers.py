@@ -24,28 +24,17 @@ from typing import Any
 
 import pytest
 
-from tests.databases import postgres_database
 from tests.functional.cloud import REPO, free_port, wait_until
-from tests.functional.multiprocess import Proc, ScaleOutCloud
-from tests.services import rabbit_vhost, reachable, require_or_skip
+from tests.functional.multiprocess import Proc, ScaleOutCloud, scale_out_cloud
 
 SERVICES = ("identity", "network")
 
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaleOutCloud]:
-    if not reachable("127.0.0.1", 5432):
-        require_or_skip("PostgreSQL is not reachable at 127.0.0.1:5432")
-    databases = postgres_database()
-    db_url = next(databases)
-    with rabbit_vhost() as transport_url:
-        running = ScaleOutCloud(Path(tmp_path_factory.mktemp("apiworkers")), db_url, transport_url)
-        try:
-            running.start_api(SERVICES, extra_args=["--api-workers", "2"])
-            yield running
-        finally:
-            running.stop()
-            databases.close()
+    with scale_out_cloud(Path(tmp_path_factory.mktemp("apiworkers"))) as running:
+        running.start_api(SERVICES, extra_args=["--api-workers", "2"])
+        yield running
 
 
 # --- which worker holds a connection (/proc) ----------------------------------------------------

@@ -15,10 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.databases import postgres_database
 from tests.functional.cloud import wait_until
-from tests.functional.multiprocess import ScaleOutCloud
-from tests.services import rabbit_vhost, reachable, require_or_skip
+from tests.functional.multiprocess import ScaleOutCloud, scale_out_cloud
 
 HOST = "net-node-1"
 ENV = {"ONESTACK_COMPUTE__REPORT_INTERVAL": "1", "ONESTACK_NETWORK__BOOTSTRAP_NETWORKS": "false",
@@ -27,21 +25,12 @@ ENV = {"ONESTACK_COMPUTE__REPORT_INTERVAL": "1", "ONESTACK_NETWORK__BOOTSTRAP_NE
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaleOutCloud]:
-    if not reachable("127.0.0.1", 5432):
-        require_or_skip("PostgreSQL is not reachable at 127.0.0.1:5432")
-    databases = postgres_database()
-    db_url = next(databases)
-    with rabbit_vhost() as transport_url:
-        running = ScaleOutCloud(Path(tmp_path_factory.mktemp("netprocs")), db_url, transport_url, ENV)
-        try:
-            running.start_api(("identity", "image", "placement", "network", "compute-api"))
-            running.start_control("ctl-1")
-            running.start_agent(HOST)
-            running.start_network_agent(HOST)
-            yield running
-        finally:
-            running.stop()
-            databases.close()
+    with scale_out_cloud(Path(tmp_path_factory.mktemp("netprocs")), ENV) as running:
+        running.start_api(("identity", "image", "placement", "network", "compute-api"))
+        running.start_control("ctl-1")
+        running.start_agent(HOST)
+        running.start_network_agent(HOST)
+        yield running
 
 
 def test_a_server_boots_with_a_port_wired_by_agents_in_other_processes(cloud: ScaleOutCloud) -> None:

@@ -20,11 +20,9 @@ from typing import Any
 
 import pytest
 
-from tests.databases import postgres_database
 from tests.functional.cloud import wait_until
 from tests.functional.compute_support import console_url, open_console, rfb_handshake, websocket_url
-from tests.functional.multiprocess import ScaleOutCloud
-from tests.services import rabbit_vhost, reachable, require_or_skip
+from tests.functional.multiprocess import ScaleOutCloud, scale_out_cloud
 
 HOSTS = ("node-1", "node-2", "node-3")
 DOWN_AFTER = 6
@@ -42,21 +40,12 @@ COMPUTE = "nova-compute"
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaleOutCloud]:
-    if not reachable("127.0.0.1", 5432):
-        require_or_skip("PostgreSQL is not reachable at 127.0.0.1:5432")
-    databases = postgres_database()
-    db_url = next(databases)
-    with rabbit_vhost() as transport_url:
-        running = ScaleOutCloud(Path(tmp_path_factory.mktemp("scaleout")), db_url, transport_url, ENV)
-        try:
-            running.start_api()
-            running.start_control("ctl-1")
-            for host in HOSTS:
-                running.start_agent(host)
-            yield running
-        finally:
-            running.stop()
-            databases.close()
+    with scale_out_cloud(Path(tmp_path_factory.mktemp("scaleout")), ENV) as running:
+        running.start_api()
+        running.start_control("ctl-1")
+        for host in HOSTS:
+            running.start_agent(host)
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +65,8 @@ def boot(admin: Any, prefix: str, count: int) -> list[Any]:
     name = f"{prefix}-{uuid.uuid4().hex[:6]}"
     admin.compute.create_server(name=name, image_id=image.id, flavor_id=flavor.id, networks="none",
                                 min_count=count, max_count=count)
-    return wait_until(lambda: _named(admin, name, count), timeout=30, what=f"{count} servers named {name}")
+    servers: list[Any] = wait_until(lambda: _named(admin, name, count), timeout=30, what=f"{count} servers named {name}")
+    return servers
 
 
 def _named(admin: Any, name: str, count: int) -> list[Any] | None:
