@@ -26,7 +26,7 @@ def _starts_own_cloud(path: str) -> bool:
         text = Path(path).read_text(errors="replace")
     except OSError:
         return False
-    return "make_cloud(" in text or "ScaleOutCloud(" in text
+    return any(maker in text for maker in ("make_cloud(", "ScaleOutCloud(", "scale_out_cloud("))
 
 
 def pytest_configure(config: pytest.Config) -> None:
