@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import subprocess
@@ -18,6 +19,11 @@ import _reference
 from _load import one, process_tree_cpu
 
 REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:  # the tests' helpers below (a vhost of its own, a process's children)
+    sys.path.insert(0, str(REPO))
+
+from tests.functional.multiprocess import child_pids
+from tests.services import rabbit_vhost
 
 
 @dataclass
@@ -86,11 +92,11 @@ def start_onestack(tmp: Path, db_kind: str, write_threads: int = 0, api_workers:
         env["ONESTACK_DATABASE__WRITE_THREADS"] = str(write_threads)
     password = secrets.token_hex(12)
     common = ["--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port), "--admin-password", password]
-    vhost = ""
+    vhost = contextlib.ExitStack()
     if api_workers > 0:
-        vhost = _add_vhost()
+        transport_url = vhost.enter_context(rabbit_vhost())
         cmd = [sys.executable, "-m", "onestack", "serve", "identity", "network", "--api-workers", str(api_workers),
-               "--transport-url", f"{RABBIT_URL}/{vhost}", *common]
+               "--transport-url", transport_url, *common]
     else:
         cmd = [sys.executable, "-m", "onestack", "up", *common]
     with open(log, "ab") as fh:
@@ -99,7 +105,7 @@ def start_onestack(tmp: Path, db_kind: str, write_threads: int = 0, api_workers:
 
     def stop() -> None:
         if api_workers > 1 and proc.poll() is None:  # how evenly the kernel spread the connections
-            split = ", ".join(f"pid {pid} {process_tree_cpu(pid):.1f}" for pid in _children(proc.pid))
+            split = ", ".join(f"pid {pid} {process_tree_cpu(pid):.1f}" for pid in child_pids(proc.pid))
             print(f"bench: onestack API workers' CPU seconds over the whole run: {split}", file=sys.stderr, flush=True)
         if proc.poll() is None:
             proc.terminate()
@@ -109,8 +115,7 @@ def start_onestack(tmp: Path, db_kind: str, write_threads: int = 0, api_workers:
                 proc.kill()
                 proc.wait()
         drop_database(db_url)
-        if vhost:
-            _delete_vhost(vhost)
+        vhost.close()
 
     base = f"http://127.0.0.1:{port}"
     try:
@@ -143,36 +148,6 @@ def start_onestack(tmp: Path, db_kind: str, write_threads: int = 0, api_workers:
     else:
         note = f"onestack {_onestack_version()}, one process (the API and every service), {db_kind}, {threads}"
     return Target("onestack", f"{base}/networking", {"X-Auth-Token": token}, [proc.pid], stop, note=note)
-
-
-RABBIT_URL = os.environ.get("ONESTACK_BENCH_RABBIT_URL", "rabbit://guest:guest@127.0.0.1:5672").rstrip("/")
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text() if entry.isdigit() else ""
-        except OSError:
-            continue
-        if stat and int(stat[stat.rindex(")") + 2:].split()[1]) == pid:
-            found.append(int(entry))
-    return sorted(found)
-
-
-def _add_vhost() -> str:
-    """A RabbitMQ vhost of this run's own (as tests/services.py makes one); guest has all rights."""
-    vhost = f"onestack-bench-{secrets.token_hex(4)}"
-    subprocess.run(["rabbitmqctl", "-q", "add_vhost", vhost], check=True, capture_output=True, timeout=60)
-    subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
-                   check=True, capture_output=True, timeout=60)
-    return vhost
-
-
-def _delete_vhost(vhost: str) -> None:
-    proc = subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], capture_output=True, timeout=60, check=False)
-    if proc.returncode != 0:
-        print(f"bench: could not delete vhost {vhost}: {proc.stderr.decode(errors='replace')}", file=sys.stderr)
 
 
 def _default_write_threads() -> int:

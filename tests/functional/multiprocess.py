@@ -193,3 +193,17 @@ def scale_out_cloud(root: Path, env: dict[str, str] | None = None) -> Iterator[S
                 running.stop()
     finally:
         databases.close()
+
+
+def child_pids(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc), in pid order."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat[stat.rindex(")") + 2:].split()[1]) == pid:
+                found.append(int(entry))
+    return sorted(found)

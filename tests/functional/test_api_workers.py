@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from tests.functional.cloud import REPO, free_port, wait_until
-from tests.functional.multiprocess import Proc, ScaleOutCloud, scale_out_cloud
+from tests.functional.multiprocess import Proc, ScaleOutCloud, child_pids, scale_out_cloud
 
 SERVICES = ("identity", "network")
 
@@ -38,19 +38,6 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaleOutCloud]:
 
 
 # --- which worker holds a connection (/proc) ----------------------------------------------------
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat[stat.rindex(")") + 2:].split()[1]) == pid:
-                found.append(int(entry))
-    return sorted(found)
 
 
 def _socket_inodes(pid: int) -> set[str]:
@@ -140,7 +127,7 @@ def password_token(conn: http.client.HTTPConnection, cloud: ScaleOutCloud) -> st
 def workers(cloud: ScaleOutCloud) -> list[int]:
     api = cloud.procs["api"].popen
     assert api is not None
-    pids = children(api.pid)
+    pids = child_pids(api.pid)
     assert len(pids) == 2, f"serve --api-workers 2 runs two worker processes, found {pids}"
     log = cloud.procs["api"].log_path
     # /healthz answered once one worker was up; each says when it is ready.
@@ -270,7 +257,7 @@ def _serve(cloud: ScaleOutCloud, name: str) -> tuple[Proc, int, list[int]]:
 
     def ready() -> list[int]:
         proc.check()
-        pids = children(popen.pid)
+        pids = child_pids(popen.pid)
         log = proc.log_path.read_text()
         return pids if len(pids) == 2 and all(f"(pid {p}) serving" in log for p in pids) else []
 
