@@ -11,6 +11,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -22,6 +23,7 @@ from onestack.volume.agent.file import FileDriver
 from onestack.volume.agent.host import VolumeAgent
 from onestack.volume.rpcapi import SourceSpec, VolumeAgentAPI
 from onestack.volume.server_rpc import VolumeServer
+from onestack.volume.service.common import now
 from onestack.volume.service.specs import volume_spec
 from tests.unit.volume.dbhelpers import db, volume
 
@@ -128,6 +130,36 @@ def test_a_lost_request_errors_the_volume_and_a_delete_while_away_is_done(db: Da
         assert detail, "a user message says why"
 
     with_agent(db, tmp_path, scenario, grace=0.3)
+
+
+def test_a_snapshot_reset_to_deleting_waits_the_grace_period_before_it_is_deleted(
+        db: Database, tmp_path: Path) -> None:
+    """An admin's os-reset_status to ``deleting`` is followed by os-force_delete (Tempest does it
+    at once); the pass must not delete the snapshot under it. A lost delete is still done later."""
+    vid = db.run_sync(lambda s: volume(s, host=POOL, status="available").id)
+
+    def add_snapshot(s: Any) -> str:
+        snap = models.Snapshot(id="5a000000-0000-4000-8000-000000000001", volume_id=vid, project_id="p",
+                               user_id="u", status="deleting", volume_size=1, host=POOL, created_at=now())
+        s.add(snap)
+        return snap.id
+    sid = db.run_sync(add_snapshot)
+    backend = config(tmp_path).data_dir / "volumes" / HOST / "be"
+    backend.mkdir(parents=True)
+    (backend / f"volume-{vid}").write_bytes(b"disk")
+    (backend / f"snapshot-{sid}").write_bytes(b"snap")
+
+    def snapshot_status() -> str | None:
+        return db.run_sync(lambda s: getattr(s.get(models.Snapshot, sid), "status", None))
+
+    async def scenario(agent: VolumeAgent, driver: FileDriver, bus: Bus) -> None:
+        start = agent.passes
+        await until("several passes", lambda: agent.passes >= start + 5)
+        assert snapshot_status() == "deleting", "deleted within the grace period"
+        await until("deleted after the grace period", lambda: snapshot_status() is None)
+        assert not (backend / f"snapshot-{sid}").exists()
+
+    with_agent(db, tmp_path, scenario, grace=1.5)
 
 
 def test_a_lost_reimage_errors_the_volume_and_keeps_its_data(db: Database, tmp_path: Path) -> None:
