@@ -328,8 +328,10 @@ class AmqpTransport:
         try:
             return await asyncio.wait_for(asyncio.shield(task), deadline - loop.time())
         except TimeoutError:
+            task.add_done_callback(_retrieve)  # the dispatch runs on; its error goes to no one
             raise BusTimeout(f"{label} timed out after {timeout}s") from None
         except asyncio.CancelledError:
+            task.add_done_callback(_retrieve)
             me = asyncio.current_task()
             if task.cancelled() and (me is None or not me.cancelling()):  # close() cancelled the dispatch
                 raise BusTimeout(f"{label}: {_CLOSED}") from None
@@ -481,3 +483,10 @@ def _settle(reply: asyncio.Future[Any], body: bytes) -> None:
             reply.set_result(doc["result"])
     except (ValueError, KeyError, TypeError) as exc:
         reply.set_exception(RemoteError("MalformedReply", f"the reply could not be read: {exc}"))
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """Take the outcome of a dispatch whose caller stopped waiting, so asyncio does not log its
+    error as "never retrieved" (the caller's timeout or cancellation already said what matters)."""
+    if not task.cancelled():
+        task.exception()

@@ -213,6 +213,11 @@ class MemoryTransport:
                 queue.remove(pending)  # expired before anyone took it: never delivered late
             reply.cancel()
             raise BusTimeout(f"{topic}.{message.method} timed out after {timeout}s") from None
+        except asyncio.CancelledError:
+            # The caller gave up (its task was cancelled): the reply goes to no one, as a late
+            # reply on a real wire does, and an error in it is not left "never retrieved".
+            reply.cancel()
+            raise
 
     async def cast(self, topic: str, message: Message) -> None:
         dumps(message.args)  # refuse what could not cross a real wire, at the sender

@@ -9,6 +9,7 @@ the broker dropping us) is in test_bus_amqp.py.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections import Counter
@@ -113,6 +114,38 @@ def test_call_times_out_when_the_endpoint_is_slow(kit: Kit) -> None:
 
     with pytest.raises(BusTimeout, match=rf"^{topic}\.stuck timed out after 0\.2s$"):
         kit.run(scenario)
+
+
+def test_a_caller_that_gives_up_leaves_no_error_unretrieved(kit: Kit, caplog: pytest.LogCaptureFixture) -> None:
+    """A caller cancelled while its call runs (an agent's task stopped by a delete): the error the
+    call ends in goes to no one, and asyncio must not log it as "never retrieved" (an ERROR in the
+    cloud's log, which CI reads)."""
+    topic = kit.topic("conductor")
+
+    async def scenario(t: Transport) -> None:
+        release, started, ended = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+        async def late_failure() -> None:
+            started.set()
+            await release.wait()
+            try:
+                raise LookupError("the instance is gone")
+            finally:
+                ended.set()
+
+        await t.serve(topic, handlers(late_failure=late_failure))
+        caller = asyncio.create_task(t.call(topic, Message("late_failure", {}), 10))
+        await asyncio.wait_for(started.wait(), 10)
+        caller.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await caller
+        release.set()
+        await asyncio.wait_for(ended.wait(), 10)
+
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        kit.run(scenario)
+        gc.collect()
+    assert not [r.getMessage() for r in caplog.records if "never retrieved" in r.getMessage()]
 
 
 def test_remote_error_carries_kind_and_message(kit: Kit) -> None:
