@@ -27,7 +27,7 @@ def in_process_cloud(overrides: dict[str, Any]) -> Iterator[TestClient]:
     server.bootstrap(config, db)
     built = server.build_cloud(config, db)
     with TestClient(built.app, base_url=config.base_url) as client:
-        client.cloud = built  # type: ignore[attr-defined]
+        client.cloud = built
         yield client
     db.dispose()
 

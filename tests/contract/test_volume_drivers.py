@@ -163,7 +163,7 @@ def test_revert_keeps_a_grown_volume_its_size(subject: Subject, tmp_path: Path) 
     s = snap(v)
     subject.driver.create_snapshot(s, v)
     subject.driver.extend_volume(v, 2)
-    grown = VolumeSpec(**{**v, "size": 2})  # type: ignore[typeddict-item]
+    grown = VolumeSpec(**{**v, "size": 2})
     subject.driver.revert_to_snapshot(grown, s)
     assert holds(subject, grown, data)
 
@@ -194,7 +194,7 @@ def test_extend_grows_keeping_the_data_and_never_shrinks(subject: Subject, tmp_p
     data = pattern(b"EX")
     write(subject, v, data, tmp_path)
     subject.driver.extend_volume(v, 3)
-    grown = VolumeSpec(**{**v, "size": 3})  # type: ignore[typeddict-item]
+    grown = VolumeSpec(**{**v, "size": 3})
     assert size_of(subject, grown) == 3 * GiB
     assert holds(subject, grown, data)
     subject.driver.extend_volume(v, 3)  # again: nothing changes

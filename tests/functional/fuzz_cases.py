@@ -493,6 +493,8 @@ QUERIES = ["limit=99999999999999999999999", "limit=-1", "limit=abc", "marker=%00
 # Actions whose argument the service ignores (Cinder's os-force_delete and os-unmanage take any
 # value): every body naming them is a valid request that removes the fuzz's own resource.
 ARGUMENT_IGNORED = {"os-force_delete", "os-unmanage"}
+# Bad values under each of an endpoint's body wrappers: a lone surrogate, NUL, too big, wrong types.
+WRAPPED_VALUES: list[Any] = ["\ud800", {"name": "\ud800"}, {"name": "a\x00b"}, {"name": 2**63 - 1}, {"name": {}}, []]
 
 
 def header_values(service_type: str) -> list[tuple[str, Any]]:
@@ -541,9 +543,9 @@ def cases_for(endpoint: Endpoint, real: dict[tuple[str, str], str], rng: random.
     found.append(Case(endpoint, "xml", url, body=b"<a/>", headers={"Content-Type": "application/xml"}))
     schemas, wrappers = _schemas_and_wrappers(endpoint.handler)
     wrappers = [w for w in wrappers if w not in ARGUMENT_IGNORED]
-    for wrapper in wrappers[:6]:
-        for bad in ("\ud800", {"name": "\ud800"}, {"name": "a\x00b"}, {"name": 2**63 - 1}, {"name": {}}, []):
-            found.append(Case(endpoint, f"wrapper {wrapper}={bad!r:.20}", url, body=encode({wrapper: bad})))
+    for key in wrappers[:6]:
+        for bad in WRAPPED_VALUES:
+            found.append(Case(endpoint, f"wrapper {key}={bad!r:.20}", url, body=encode({key: bad})))
     route = (endpoint.method, endpoint.prefix + endpoint.path)
     for seed in _seeds(endpoint, real, rng):
         for at, doc in leaf_mutations(seed):

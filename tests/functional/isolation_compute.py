@@ -146,7 +146,7 @@ PARAMS = {"server_id": "server", "flavor_id": "flavor", "key": "meta_key", "name
           "service_id": "service", "migration_id": "migration", "network_label": "label", "before_timestamp": "when",
           "class_name": "quota_class"}
 COMMUNITY = {"image_id": "community_image"}
-SERVER_ACTIONS = [{"reboot": {"type": "SOFT"}}, {"os-stop": None}, {"pause": None}, {"lock": {}},
+SERVER_ACTIONS: list[dict[str, Any]] = [{"reboot": {"type": "SOFT"}}, {"os-stop": None}, {"pause": None}, {"lock": {}},
                   {"createImage": {"name": "stolen"}}, {"resize": {"flavorRef": "2"}}, {"os-resetState": {"state": "error"}},
                   {"migrate": None}, {"forceDelete": None},
                   {"rebuild": {"imageRef": "{public_image}"}}, {"os-getConsoleOutput": {}}, {"createBackup": {

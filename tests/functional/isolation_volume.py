@@ -207,6 +207,8 @@ VOLUME_ACTIONS = [{"os-extend": {"new_size": 2}}, {"os-reset_status": {"status":
 SNAPSHOT_ACTIONS = [{"os-reset_status": {"status": "error"}}, {"os-force_delete": {}},
                     {"os-update_snapshot_status": {"status": "error"}}, {"os-unmanage": {}}]
 GROUP_ACTIONS = [{"delete": {"delete-volumes": True}}, {"reset_status": {"status": "error"}}]
+ADMIN_ACTIONS: list[dict[str, Any]] = [{"os-reset_status": {"status": "error"}}, {"os-force_delete": {}},
+                                       {"os-force_detach": {}}, {"os-unmanage": {}}]
 
 ROWS: tuple[Probe, ...] = (
     Probe("GET", r"/|/v3/?", None, "version documents: the same for every caller"),
@@ -226,9 +228,7 @@ ROWS: tuple[Probe, ...] = (
     Probe("PUT", VOL + r"/metadata/\{key\}", 404, params=P, body=lambda ids: {"meta": {ids["meta_key"]: "x"}}),
     Probe("GET PUT DELETE", r"/v3/volumes/", 404, body={"volume": {"name": "stolen"}}),  # an empty id
     # demo's own volume: the admin actions are refused
-    *(Probe("POST", VOL + "/action", 403, params={"volume_id": "demo_volume"}, body=b) for b in (
-        {"os-reset_status": {"status": "error"}}, {"os-force_delete": {}}, {"os-force_detach": {}},
-        {"os-unmanage": {}})),
+    *(Probe("POST", VOL + "/action", 403, params={"volume_id": "demo_volume"}, body=b) for b in ADMIN_ACTIONS),
     # demo's creates naming alt's resources in the body: the named resource is not found
     Probe("POST", r"/v3/volumes", 404, body=lambda ids: {"volume": {"size": 1, "snapshot_id": ids["snapshot"]}}),
     Probe("POST", r"/v3/volumes", 404, body=lambda ids: {"volume": {"size": 1, "source_volid": ids["volume"]}}),

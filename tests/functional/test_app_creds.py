@@ -82,6 +82,7 @@ def test_sdk_auth_with_app_cred_and_delete_revokes(cloud: RunningCloud, admin: A
         "application_credential_secret": "s3cret-value-for-test",
     })
     token = conn.session.get_token()
+    assert token is not None
     body = _validate(admin, token).json()["token"]
     assert body["methods"] == ["application_credential"]
     assert body["user"]["id"] == user_id

@@ -39,22 +39,22 @@ def test_provider_aggregates_read_back_as_set_through_sdk(cadmin: Any) -> None:
 
 
 def test_untyped_consumer_shows_unknown_type_at_1_38(cadmin: Any) -> None:
-    pl = {"service": "placement"}
     rp = cadmin.placement.create_resource_provider(name=f"use-{uuid.uuid4().hex[:8]}")
-    resp = call(cadmin, "PUT", f"/resource_providers/{rp.id}/inventories", **pl,
+    resp = call(cadmin, "PUT", f"/resource_providers/{rp.id}/inventories", service="placement",
                 headers={"OpenStack-API-Version": "placement 1.28"},
                 body={"resource_provider_generation": 0, "inventories": {"VCPU": {"total": 4}}})
     assert resp.status_code == 200, resp.text
     project = uuid.uuid4().hex
     consumer = str(uuid.uuid4())
-    resp = call(cadmin, "PUT", f"/allocations/{consumer}", **pl, headers={"OpenStack-API-Version": "placement 1.28"},
+    resp = call(cadmin, "PUT", f"/allocations/{consumer}", service="placement",
+                headers={"OpenStack-API-Version": "placement 1.28"},
                 body={"allocations": {rp.id: {"resources": {"VCPU": 1}}}, "project_id": project,
                       "user_id": uuid.uuid4().hex, "consumer_generation": None})
     assert resp.status_code == 204, resp.text
     v138 = {"OpenStack-API-Version": "placement 1.38"}
-    shown = call(cadmin, "GET", f"/allocations/{consumer}", **pl, headers=v138).json()
+    shown = call(cadmin, "GET", f"/allocations/{consumer}", service="placement", headers=v138).json()
     assert shown["consumer_type"] == "unknown"
-    usages = call(cadmin, "GET", f"/usages?project_id={project}", **pl, headers=v138).json()
+    usages = call(cadmin, "GET", f"/usages?project_id={project}", service="placement", headers=v138).json()
     assert usages == {"usages": {"unknown": {"VCPU": 1, "consumer_count": 1}}}
 
 

@@ -320,13 +320,15 @@ def test_external_events_refusals(cadmin: Any, cdemo: Any) -> None:
     sid = str(uuid.uuid4())
     denied = post_events(cdemo, [{"name": "network-changed", "server_uuid": sid}])
     assert denied.status_code == 403
-    for body in ({}, {"events": []}, {"events": [{"name": "network-changed"}]},
-                 {"events": [{"name": "bogus", "server_uuid": sid}]},
-                 {"events": [{"name": "network-changed", "server_uuid": "not-a-uuid"}]},
-                 {"events": [{"name": "network-changed", "server_uuid": sid, "status": "odd"}]},
-                 {"events": [{"name": "network-changed", "server_uuid": sid, "extra": 1}]},
-                 {"events": [{"name": "network-changed", "server_uuid": sid, "tag": "t" * 256}]},
-                 {"events": {"name": "network-changed"}, "more": 1}):
+    bodies: list[dict[str, Any]] = [
+        {}, {"events": []}, {"events": [{"name": "network-changed"}]},
+        {"events": [{"name": "bogus", "server_uuid": sid}]},
+        {"events": [{"name": "network-changed", "server_uuid": "not-a-uuid"}]},
+        {"events": [{"name": "network-changed", "server_uuid": sid, "status": "odd"}]},
+        {"events": [{"name": "network-changed", "server_uuid": sid, "extra": 1}]},
+        {"events": [{"name": "network-changed", "server_uuid": sid, "tag": "t" * 256}]},
+        {"events": {"name": "network-changed"}, "more": 1}]
+    for body in bodies:
         resp = call(cadmin, "POST", "/os-server-external-events", body=body)
         assert resp.status_code == 400, body
 

@@ -359,8 +359,10 @@ def test_aggregate_image_cache(ccloud: RunningCloud, cadmin: Any, cdemo: Any) ->
         body = {"cache": [{"id": image.id}]}
         assert error(call(cadmin, "POST", path, body, mv="2.80"), 404) == "The resource could not be found."
         error(call(cdemo, "POST", path, body, mv="2.81"), 403)
-        for bad in ({}, {"cache": []}, {"cache": [{"id": "not-a-uuid"}]}, {"cache": [{"id": image.id, "x": 1}]},
-                    {"cache": [image.id]}, {"cache": body["cache"], "other": 1}):
+        bads: list[dict[str, Any]] = [
+            {}, {"cache": []}, {"cache": [{"id": "not-a-uuid"}]}, {"cache": [{"id": image.id, "x": 1}]},
+            {"cache": [image.id]}, {"cache": body["cache"], "other": 1}]
+        for bad in bads:
             assert "Invalid input for field/attribute" in error(call(cadmin, "POST", path, bad, mv="2.81"), 400), bad
         assert error(call(cadmin, "POST", path, {"cache": body["cache"] * 2}, mv="2.81"),
                      400) == "Duplicate images in request"

@@ -53,6 +53,13 @@ def wait_server(conn: Any, sid: str, status: str) -> Any:
     return wait_until(reached, timeout=90, what=f"server {sid} {status}")
 
 
+def volume_status(vol: httpx.Client, volume_id: str) -> str:
+    found = get_volume(vol, volume_id)
+    assert found is not None, f"volume {volume_id} is gone"
+    status: str = found["status"]
+    return status
+
+
 def new_volume(vol: httpx.Client, name: str, size: int = 1, **fields: Any) -> dict[str, Any]:
     made = create_volume(vol, size, name=name, **fields)
     return wait_volume(vol, made["id"])
@@ -362,7 +369,7 @@ def test_boot_from_non_bootable_volume(cdemo: Any, vol: httpx.Client) -> None:
     assert resp.status_code == 400, resp.text
     assert message(resp) == f"Block Device {volume['id']} is not bootable."
     assert not [s for s in cdemo.compute.servers() if s.name == "cv-nonboot"]
-    assert get_volume(vol, volume["id"])["status"] == "available"
+    assert volume_status(vol, volume["id"]) == "available"
     # Marked bootable, the same request boots.
     marked = vol.post(f"volumes/{volume['id']}/action", json={"os-set_bootable": {"bootable": True}})
     assert marked.status_code == 200, marked.text
@@ -527,7 +534,7 @@ def test_volumes_follow_shelve_offload_unshelve_and_rebuild(ccloud: RunningCloud
     wait_until(lambda: [(a["instance"], a["status"]) for a in vol.get(
         "attachments/detail", params={"volume_id": first["id"]}).json()["attachments"]] == [(vm.id, "reserved")],
         timeout=30, what="the offloaded server's reserved attachment")
-    assert get_volume(vol, first["id"])["status"] in ("reserved", "in-use")
+    assert volume_status(vol, first["id"]) in ("reserved", "in-use")
     # Attached while offloaded: as Nova, the connector-less attachment is completed at once (the
     # volume in-use, Tempest's attach_volume waits for that); unshelve connects it.
     second = new_volume(vol, "cv-shelve-2")
@@ -542,11 +549,11 @@ def test_volumes_follow_shelve_offload_unshelve_and_rebuild(ccloud: RunningCloud
     third = new_volume(vol, "cv-shelve-3")
     assert call(cdemo, "POST", f"/servers/{vm.id}/os-volume_attachments",
                 body={"volumeAttachment": {"volumeId": third["id"]}}).status_code == 200
-    assert get_volume(vol, third["id"])["status"] == "in-use"
+    assert volume_status(vol, third["id"]) == "in-use"
     assert len(attachments(cdemo, vm.id)) == 3
     detached = call(cdemo, "DELETE", f"/servers/{vm.id}/os-volume_attachments/{third['id']}")
     assert detached.status_code == 202, detached.text
-    assert get_volume(vol, third["id"])["status"] == "available"
+    assert volume_status(vol, third["id"]) == "available"
     assert vol.get("attachments", params={"volume_id": third["id"]}).json()["attachments"] == []
     assert [a["volumeId"] for a in attachments(cdemo, vm.id)] == [first["id"], second["id"]]
     assert vol.delete(f"volumes/{third['id']}").status_code == 202

@@ -294,10 +294,14 @@ def test_restart_leaves_a_live_upload_of_another_process_alone(tmp_path: Path) -
     second = Proc("image-b", [sys.executable, "-m", "onestack", "serve", "image", "--port", str(port),
                               "--data-dir", str(cloud.data_dir), "--db-url", cloud.db_url],
                   tmp_path / "image-b.log", {**cloud.env, "ONESTACK_AUTH__IDENTITY_URL": cloud.identity_url})
+
+    def second_up() -> bool:
+        second.check()  # raises if it exited
+        return httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+
     try:
         second.start()
-        wait_until(lambda: second.check() or httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200,
-                   timeout=60, what="the second image process")
+        wait_until(second_up, timeout=60, what="the second image process")
         user = _user(cloud)
         image_id = user.create()["id"]
         resume = threading.Event()

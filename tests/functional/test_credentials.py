@@ -108,8 +108,9 @@ def test_ec2_type_rules(cloud: RunningCloud, admin: Any, demo: Any) -> None:
     assert sorted(_ids(admin)) == sorted([*before, cred_id])
     # The blob is encrypted at rest, with the key's fingerprint alongside.
     with cloud.engine() as engine, engine.connect() as db:
-        stored, key_hash = db.execute(text("SELECT encrypted_blob, key_hash FROM credential WHERE id = :id"),
-                                      {"id": cred_id}).one()
+        row = db.execute(text("SELECT encrypted_blob, key_hash FROM credential WHERE id = :id"),
+                         {"id": cred_id}).mappings().one()
+    stored, key_hash = row["encrypted_blob"], row["key_hash"]
     assert "very-secret-value" not in stored and access not in stored
     assert len(key_hash) == 64 and int(key_hash, 16) >= 0
     assert _call(demo, "DELETE", f"/v3/credentials/{cred_id}").status_code == 204

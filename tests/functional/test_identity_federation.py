@@ -336,8 +336,8 @@ def test_websso_saml2_and_metadata_paths(cloud: RunningCloud, admin: Any, demo: 
     assert unscoped.status_code == 201 and "project" not in unscoped.json()["token"]
 
     def saml(path: str, token: str, sp_id: str) -> Any:
-        body = {"auth": {"identity": {"methods": ["token"], "token": {"id": token}},
-                         "scope": {"service_provider": {"id": sp_id}}}}
+        body: dict[str, Any] = {"auth": {"identity": {"methods": ["token"], "token": {"id": token}},
+                                         "scope": {"service_provider": {"id": sp_id}}}}
         return requests.post(f"{base}/auth/OS-FEDERATION/{path}", json=body, timeout=30)
 
     for path in ("saml2", "saml2/ecp"):

@@ -79,6 +79,12 @@ def _oauth_session(cloud: RunningCloud, d: dict[str, str]) -> ks_session.Session
     return ks_session.Session(auth=auth)
 
 
+def _token(sess: ks_session.Session) -> str:
+    token = sess.get_token()
+    assert token is not None
+    return token
+
+
 def _validate(admin: Any, token: str) -> Any:
     return _call(admin, "GET", "/v3/auth/tokens", headers={"X-Subject-Token": token})
 
@@ -125,11 +131,13 @@ def test_the_whole_flow_through_the_cli_and_keystoneauth(cloud: RunningCloud, ad
                     "--verifier", authorized["oauth_verifier"])
     d = {"consumer": key, "consumer_secret": secret, "access": acc["key"], "access_secret": acc["secret"]}
     sess = _oauth_session(cloud, d)
-    token = sess.get_token()
-    access = sess.auth.get_access(sess)
+    token = _token(sess)
+    plugin = sess.auth
+    assert isinstance(plugin, V3OAuth1)  # the plugin _oauth_session gave it
+    access = plugin.get_access(sess)
     assert access.project_id == project and access.user_id == admin.current_user_id
     # Only the delegated role (and what it implies), not the authorizer's admin role.
-    assert set(access.role_names) == {"member", "reader"}
+    assert set(access.role_names or ()) == {"member", "reader"}
     body = _validate(admin, token).json()["token"]
     assert body["OS-OAUTH1"] == {"access_token_id": acc["key"], "consumer_id": key}
     assert body["methods"] == ["oauth1"] and body["project"]["id"] == project
@@ -163,8 +171,7 @@ def test_access_tokens_of_a_user(cloud: RunningCloud, admin: Any, demo: Any) -> 
     assert _call(demo, "GET", f"{base}/{d['access']}").status_code == 403
     assert _call(demo, "DELETE", f"{base}/{d['access']}").status_code == 403
     # Deleting the access token ends the tokens issued from it, and no new one is issued.
-    sess = _oauth_session(cloud, d)
-    token = sess.get_token()
+    token = _token(_oauth_session(cloud, d))
     assert _validate(admin, token).status_code == 200
     assert _call(admin, "DELETE", f"{base}/{d['access']}").status_code == 204
     assert _validate(admin, token).status_code == 404
@@ -178,8 +185,7 @@ def test_access_tokens_of_a_user(cloud: RunningCloud, admin: Any, demo: Any) -> 
 
 def test_a_delegated_token_delegates_no_further(cloud: RunningCloud, admin: Any) -> None:
     d = _delegation(cloud, admin, [{"name": "admin"}])
-    sess = _oauth_session(cloud, d)
-    token = sess.get_token()
+    token = _token(_oauth_session(cloud, d))
     user, project = admin.current_user_id, admin.current_project_id
     headers = {"X-Auth-Token": token}
     v3 = f"{cloud.identity_url}/v3"
@@ -203,7 +209,7 @@ def test_a_delegated_token_delegates_no_further(cloud: RunningCloud, admin: Any)
 
 def test_deleting_the_consumer_ends_its_tokens(cloud: RunningCloud, admin: Any) -> None:
     d = _delegation(cloud, admin, [{"name": "member"}])
-    token = _oauth_session(cloud, d).get_token()
+    token = _token(_oauth_session(cloud, d))
     assert _validate(admin, token).status_code == 200
     assert _call(admin, "DELETE", f"/v3/OS-OAUTH1/consumers/{d['consumer']}").status_code == 204
     assert _validate(admin, token).status_code == 404
@@ -256,7 +262,7 @@ def test_authorize_and_access_token_refusals(cloud: RunningCloud, admin: Any) ->
 def test_oauth1_method_refusals(cloud: RunningCloud, admin: Any) -> None:
     d = _delegation(cloud, admin, [{"name": "member"}])
     url = f"{cloud.identity_url}/v3/auth/tokens"
-    body = {"auth": {"identity": {"methods": ["oauth1"], "oauth1": {}}}}
+    body: dict[str, Any] = {"auth": {"identity": {"methods": ["oauth1"], "oauth1": {}}}}
     assert requests.post(url, json=body, timeout=30).status_code == 400  # no OAuth header
     bad = oauth1.Client(d["consumer"], client_secret=d["consumer_secret"], resource_owner_key=d["access"],
                         resource_owner_secret="0" * 32, signature_method=oauth1.SIGNATURE_HMAC)

@@ -32,7 +32,7 @@ def test_inactive_account_is_refused(inactive_cloud: RunningCloud) -> None:
     user = admin.identity.create_user(name=f"idle-{uuid.uuid4().hex[:8]}", password="pw-idle-1", domain_id="default")
     assert _auth(inactive_cloud, user.id, "pw-idle-1").status_code == 201
     with inactive_cloud.engine() as engine, engine.begin() as db:
-        seen = db.execute(text('SELECT last_active_at FROM "user" WHERE id = :id'), {"id": user.id}).scalar_one()
+        seen: object = db.execute(text('SELECT last_active_at FROM "user" WHERE id = :id'), {"id": user.id}).scalar_one()
         assert seen is not None, "a successful authentication records the day of activity"
         # The clock cannot be moved; the record of the last activity can (naive UTC, as stored).
         long_ago = (datetime.now(UTC) - timedelta(days=3)).replace(tzinfo=None)

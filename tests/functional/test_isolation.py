@@ -53,10 +53,12 @@ def test_every_route_has_a_row() -> None:
 
 @pytest.fixture(scope="module")
 def actors(cloud: RunningCloud, admin: Any, demo: Any, alt: Any) -> Iterator[Actors]:
-    clients = [httpx.Client(base_url=cloud.base_url, timeout=30, headers={"X-Auth-Token": conn.session.get_token()})
-               for conn in (admin, demo, alt)]
-    clients.append(httpx.Client(base_url=cloud.base_url, timeout=30))
-    yield Actors(*clients, admin=admin, demo=demo, alt=alt)
+    admin_http, demo_http, alt_http = (
+        httpx.Client(base_url=cloud.base_url, timeout=30, headers={"X-Auth-Token": conn.session.get_token()})
+        for conn in (admin, demo, alt))
+    anonymous_http = httpx.Client(base_url=cloud.base_url, timeout=30)
+    clients = [admin_http, demo_http, alt_http, anonymous_http]
+    yield Actors(admin_http, demo_http, alt_http, anonymous_http, admin=admin, demo=demo, alt=alt)
     for client in clients:
         client.close()
 

@@ -4,6 +4,7 @@ the L3 agent hosting a router, read and changed by an admin, and what the agents
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from tests.functional.cloud import RunningCloud, wait_until
@@ -97,10 +98,12 @@ def test_dhcp_scheduler_errors(admin: Any, demo: Any) -> None:
     _refused(admin.network.post(f"/agents/{agent.id}/dhcp-networks", json={"network_id": "not-a-uuid"}), 400,
              "HTTPBadRequest", "is not a valid UUID")
     # Admin only, by policy: a 403 for anyone else, and nothing changed.
-    for call in (lambda: demo.network.get(f"/agents/{agent.id}/dhcp-networks"),
-                 lambda: demo.network.post(f"/agents/{agent.id}/dhcp-networks", json={"network_id": net.id}),
-                 lambda: demo.network.get(f"/networks/{net.id}/dhcp-agents"),
-                 lambda: demo.network.get(f"/agents/{agent.id}/l3-routers")):
+    calls: list[Callable[[], Any]] = [
+        lambda: demo.network.get(f"/agents/{agent.id}/dhcp-networks"),
+        lambda: demo.network.post(f"/agents/{agent.id}/dhcp-networks", json={"network_id": net.id}),
+        lambda: demo.network.get(f"/networks/{net.id}/dhcp-agents"),
+        lambda: demo.network.get(f"/agents/{agent.id}/l3-routers")]
+    for call in calls:
         assert call().status_code == 403
     assert list(admin.network.network_hosting_dhcp_agents(net)) == []
     demo.network.delete_network(net)

@@ -26,7 +26,7 @@ def test_get_provisions_once_and_delete_removes(cloud: RunningCloud, alt: Any) -
         subnets = {s.ip_version: s for s in alt.network.subnets(network_id=net.id)}
         assert sorted(subnets) == [4, 6]
         assert {v: s.subnet_pool_id for v, s in subnets.items()} == {4: pools[4].id, 6: pools[6].id}
-        assert ipaddress.ip_network(subnets[4].cidr).subnet_of(ipaddress.IPv4Network("10.0.0.0/22"))
+        assert ipaddress.IPv4Network(subnets[4].cidr).subnet_of(ipaddress.IPv4Network("10.0.0.0/22"))
         assert subnets[4].cidr.endswith("/26") and subnets[6].cidr.endswith("/64")
         [router] = [r for r in alt.network.routers() if r.name == "auto_allocated_router"]
         public = alt.network.find_network("public", ignore_missing=False)

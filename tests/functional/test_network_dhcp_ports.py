@@ -19,7 +19,7 @@ def _dhcp_ports(conn: Any, network_id: str) -> list[Any]:
 
 def _dhcp_host(admin: Any) -> str:
     """The DHCP agent's host (the first alive one by name: dhcp_agents_per_network = 1)."""
-    hosts = sorted(a.host for a in admin.network.agents(agent_type="DHCP agent") if a.is_alive)
+    hosts: list[str] = sorted(a.host for a in admin.network.agents(agent_type="DHCP agent") if a.is_alive)
     assert hosts
     return hosts[0]
 

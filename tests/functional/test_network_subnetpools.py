@@ -130,7 +130,8 @@ def test_add_and_remove_prefixes(cloud: RunningCloud, demo: Any) -> None:
         r = http.put(f"{url}/remove_prefixes", json={"prefixes": ["10.104.0.0/17"]})
         assert r.json() == {"prefixes": ["10.103.0.0/23", "10.104.128.0/17"]}
         assert demo.network.get_subnet_pool(pool.id).prefixes == ["10.103.0.0/23", "10.104.128.0/17"]
-        for body in ({"prefixes": []}, {"prefixes": "10.0.0.0/8"}, {"nothing": 1}):
+        bodies: list[dict[str, Any]] = [{"prefixes": []}, {"prefixes": "10.0.0.0/8"}, {"nothing": 1}]
+        for body in bodies:
             r = http.put(f"{url}/add_prefixes", json=body)
             assert r.status_code == 400 and "Request body contains invalid data" in error_of(r)["message"]
         r = http.put(f"{url}/add_prefixes", json={"prefixes": ["2001:db8::/64"]})
@@ -349,8 +350,8 @@ def test_concurrent_allocations_never_overlap(cloud: RunningCloud, demo: Any) ->
     try:
         results = _concurrently(cloud, net.id, pool.id, 20, 28)
         assert [r.status_code for r in results] == [201] * 20, [r.text for r in results if r.status_code != 201]
-        cidrs = [ipaddress.ip_network(r.json()["subnet"]["cidr"]) for r in results]
-        assert all(c.subnet_of(ipaddress.ip_network("10.140.0.0/22")) for c in cidrs)
+        cidrs = [ipaddress.IPv4Network(r.json()["subnet"]["cidr"]) for r in results]
+        assert all(c.subnet_of(ipaddress.IPv4Network("10.140.0.0/22")) for c in cidrs)
         assert not [(a, b) for i, a in enumerate(cidrs) for b in cidrs[i + 1:] if a.overlaps(b)]
     finally:
         for s in demo.network.subnets(network_id=net.id):

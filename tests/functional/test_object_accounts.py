@@ -175,7 +175,9 @@ def test_listing_formats(listed: SwiftAccount) -> None:
     doc = ET.fromstring(xml.content)
     assert doc.get("name") == listed.name
     assert [c.findtext("name") for c in doc.findall("container")] == NAMES
-    assert {e.tag for e in doc.find("container")} == {"name", "count", "bytes", "last_modified"}
+    first = doc.find("container")
+    assert first is not None
+    assert {e.tag for e in first} == {"name", "count", "bytes", "last_modified"}
     sub = ET.fromstring(listed.request("GET", params={"format": "xml", "delimiter": "-"}).content)
     assert [s.get("name") for s in sub.findall("subdir")] == ["a-"]
     # ?format wins over Accept; an Accept no format satisfies is 406

@@ -13,7 +13,7 @@ import tarfile
 import time
 from collections.abc import Iterator
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 from xml.etree import ElementTree
 
@@ -40,7 +40,11 @@ def sw(bcloud: RunningCloud) -> Connection:
     return swift(bcloud, "devstack")[0]
 
 
-def make_tar(files: dict[str, bytes], mode: str = "w", pax: dict[str, dict[str, str]] | None = None) -> bytes:
+# The tar write modes these tests use: tarfile.open's overloads take only literal modes.
+WriteMode = Literal["w", "w:gz", "w:bz2"]
+
+
+def make_tar(files: dict[str, bytes], mode: WriteMode = "w", pax: dict[str, dict[str, str]] | None = None) -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode=mode, format=tarfile.PAX_FORMAT) as tar:
         for name, data in files.items():
@@ -61,7 +65,7 @@ def extract(sw: Connection, path: str, archive: bytes, kind: str = "tar",
 # -- extract-archive ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("mode", "kind"), [("w", "tar"), ("w:gz", "tar.gz"), ("w:bz2", "tar.bz2")])
-def test_extract_archive_makes_containers_and_objects(sw: Connection, mode: str, kind: str) -> None:
+def test_extract_archive_makes_containers_and_objects(sw: Connection, mode: WriteMode, kind: str) -> None:
     c1, c2 = unique("ea"), unique("ea")
     files = {f"{c1}/a.txt": b"alpha", f"{c1}/dir/b.bin": os.urandom(70000), f"{c2}/" + "n" * 150: b"",
              "top-level-file": b"ignored"}

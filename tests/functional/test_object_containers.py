@@ -206,7 +206,9 @@ def test_listing_formats(acct: SwiftAccount, filled: str) -> None:
     doc = ET.fromstring(xml.content)
     assert doc.tag == "container" and doc.get("name") == "filled"
     assert [o.findtext("name") for o in doc.findall("object")] == ["a/b", "a/c"]
-    assert [e.tag for e in doc.find("object")] == ["name", "hash", "bytes", "content_type", "last_modified"]
+    first = doc.find("object")
+    assert first is not None
+    assert [e.tag for e in first] == ["name", "hash", "bytes", "content_type", "last_modified"]
     assert [s.get("name") for s in doc.findall("subdir")] == ["a/d/"]
     acct.swift.put_container("empty")
     empty = acct.request("GET", "/empty")

@@ -14,6 +14,7 @@ import os
 import socket
 import time
 from collections.abc import Iterator
+from email.message import Message
 from email.utils import formatdate
 from pathlib import Path
 from typing import Any
@@ -177,7 +178,10 @@ def test_a_client_that_disconnects_mid_upload_leaves_nothing(ocloud: RunningClou
         head = (f"PUT {url.path}/{cont}/partial HTTP/1.1\r\nHost: {url.hostname}\r\n"
                 f"X-Auth-Token: {sw.token}\r\nContent-Length: 1000000\r\n\r\n")
         sock.sendall(head.encode() + b"x" * 5000)
-    tmp_files = lambda: list(host_root(ocloud).glob("*/tmp/*"))
+
+    def tmp_files() -> list[Path]:
+        return list(host_root(ocloud).glob("*/tmp/*"))
+
     wait_until(lambda: not tmp_files(), timeout=30, what="the aborted upload's tmp files to go")
     assert status_of(sw.head_object, cont, "partial") == 404
     assert sw.get_container(cont)[1] == []
@@ -290,7 +294,12 @@ def test_multiple_ranges_are_multipart(sw: Connection, digits: tuple[str, str, b
     assert status == 206
     assert headers["content-type"].startswith("multipart/byteranges")
     message = email.message_from_bytes(b"Content-Type: " + headers["content-type"].encode() + b"\r\n\r\n" + data)
-    parts = [(p["Content-Range"], p.get_payload(decode=True)) for p in message.get_payload()]
+    payload = message.get_payload()
+    assert isinstance(payload, list)  # multipart: its parts
+    parts = []
+    for p in payload:
+        assert isinstance(p, Message)
+        parts.append((p["Content-Range"], p.get_payload(decode=True)))
     total = len(body)
     assert parts == [(f"bytes 0-1/{total}", body[0:2]), (f"bytes 100-104/{total}", body[100:105]),
                      (f"bytes {total - 3}-{total - 1}/{total}", body[-3:])]

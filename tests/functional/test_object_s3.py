@@ -297,7 +297,7 @@ def _raw_put(cloud: RunningCloud, creds: tuple[str, str], path: str, body: bytes
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
 
-    class Signer(S3SigV4Auth):
+    class Signer(S3SigV4Auth):  # type: ignore[misc]  # botocore has no type hints: its classes are Any
         def payload(self, request: Any) -> str:
             # A declared payload (STREAMING-…) is signed as declared; botocore would hash the body.
             declared = headers.get("X-Amz-Content-SHA256")

@@ -50,7 +50,8 @@ USER = uuid.uuid4().hex
 
 
 def error_code(resp: httpx.Response) -> str | None:
-    return resp.json()["errors"][0].get("code")
+    code: str | None = resp.json()["errors"][0].get("code")
+    return code
 
 
 @pytest.fixture(scope="module")

@@ -183,7 +183,7 @@ def test_resource_classes(pl: Placement) -> None:
     assert pl.call("PUT", f"/resource_classes/{renamed}", version="1.7").status_code == 204
     fresh = custom("CUSTOM_RC")
     assert pl.call("PUT", f"/resource_classes/{fresh}", version="1.7").status_code == 201
-    rp = pl.provider(**{fresh: 3})
+    rp = pl.provider(None, **{fresh: 3})  # no parent; the class named at run time
     assert pl.call("DELETE", f"/resource_classes/{fresh}").status_code == 409
     assert pl.call("DELETE", "/resource_classes/VCPU").status_code == 400
     assert pl.call("DELETE", f"/resource_classes/{renamed}").status_code == 204

@@ -33,7 +33,7 @@ def _create(demo: Any, alt: Any, **over: Any) -> Any:
 
 def _trustee_auth(cloud: RunningCloud, trust_id: str, user: str = "devstack-alt") -> requests.Response:
     auth = cloud.cloud_config(user)["auth"]
-    body = {"auth": {
+    body: dict[str, Any] = {"auth": {
         "identity": {"methods": ["password"], "password": {"user": {
             "name": auth["username"], "domain": {"id": auth["user_domain_id"]}, "password": auth["password"]}}},
         "scope": {"OS-TRUST:trust": {"id": trust_id}},
@@ -157,6 +157,7 @@ def test_sdk_trust_auth_and_redelegation(cloud: RunningCloud, admin: Any, demo: 
         "user_domain_id": auth["user_domain_id"], "trust_id": trust["id"],
     })
     token = conn.session.get_token()
+    assert token is not None
     assert _validate(admin, token).json()["token"]["OS-TRUST:trust"]["id"] == trust["id"]
     # The trustee redelegates to admin with its trust-scoped token.
     headers = {"X-Auth-Token": token}

@@ -7,6 +7,7 @@ text that is valid, however unusual, still reaches the handler.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -15,10 +16,11 @@ import pytest
 from tests.functional.cloud import RunningCloud
 
 # The error shape of each service, by the body's keys (Glance answers text).
-SHAPES = {"identity": lambda r: set(r.json()) == {"error"} and r.json()["error"]["code"] == 400,
-          "compute": lambda r: r.json()["badRequest"]["code"] == 400,
-          "placement": lambda r: r.json()["errors"][0]["status"] == 400,
-          "image": lambda r: r.text.startswith("400 Bad Request")}
+SHAPES: dict[str, Callable[[httpx.Response], bool]] = {
+    "identity": lambda r: set(r.json()) == {"error"} and r.json()["error"]["code"] == 400,
+    "compute": lambda r: r.json()["badRequest"]["code"] == 400,
+    "placement": lambda r: r.json()["errors"][0]["status"] == 400,
+    "image": lambda r: r.text.startswith("400 Bad Request")}
 BAD = ["a%00b", "%ED%A0%80", "%FF", "x%C0%AF"]
 
 

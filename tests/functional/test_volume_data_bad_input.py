@@ -32,6 +32,10 @@ def _wrapped(wrapper: str, inner: list[Any]) -> list[Any]:
     return BODIES + [{wrapper: v} for v in ([], "x", 1, None, *inner)]
 
 
+def _under(key: str, values: list[Any]) -> list[Any]:
+    return [{key: v} for v in values]
+
+
 def test_bodies(api: httpx.Client, targets: dict[str, str]) -> None:
     vol, snap = targets["volume"], targets["snapshot"]
     cases: list[tuple[str, str, list[Any]]] = [
@@ -40,13 +44,11 @@ def test_bodies(api: httpx.Client, targets: dict[str, str]) -> None:
             {"volume_id": vol, "metadata": {"k": 1}}, {"volume_id": vol, "metadata": {"": "v"}},
             {"volume_id": vol, "force": "maybe"}, {"volume_id": vol, "description": ["d"]}])),
         ("PUT", f"/snapshots/{snap}", _wrapped("snapshot", [{}, {"size": 3}, {"name": 5}, {"name": "n" * 256}])),
-        ("POST", f"/snapshots/{snap}/metadata", BODIES + [{"metadata": v} for v in ([], "x", {"k": 1},
-                                                                                   {"k" * 256: "v"})]),
-        ("PUT", f"/snapshots/{snap}/metadata/k", BODIES + [{"meta": v} for v in ([], {}, {"k": 1}, {"j": "1"})]),
-        ("POST", f"/snapshots/{snap}/action", BODIES + [{"os-reset_status": v} for v in ([], {}, {"status": 1},
-                                                                                       {"status": "x" * 300})]
-         + [{"os-update_snapshot_status": v} for v in ([], {}, {"status": None}, {"status": "available",
-                                                                                    "progress": []})]
+        ("POST", f"/snapshots/{snap}/metadata", BODIES + _under("metadata", [[], "x", {"k": 1}, {"k" * 256: "v"}])),
+        ("PUT", f"/snapshots/{snap}/metadata/k", BODIES + _under("meta", [[], {}, {"k": 1}, {"j": "1"}])),
+        ("POST", f"/snapshots/{snap}/action", BODIES + _under("os-reset_status", [[], {}, {"status": 1},
+                                                                                  {"status": "x" * 300}])
+         + _under("os-update_snapshot_status", [[], {}, {"status": None}, {"status": "available", "progress": []}])
          + [{"os-reset_status": {"status": "error"}, "os-force_delete": {}}]),
         ("POST", "/backups", _wrapped("backup", [
             {}, {"volume_id": 5}, {"volume_id": vol, "incremental": "maybe"}, {"volume_id": vol, "force": []},

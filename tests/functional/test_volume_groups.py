@@ -58,7 +58,10 @@ def test_group_types_and_specs(cloud: RunningCloud, adm: httpx.Client, mem: http
     fault(mem.get(url), "forbidden", 403)
     # Tempest's sort and is_public filters (admins choose; "None" is every type).
     private = _group_type(adm, name="b_" + unique("gt"), is_public=False)
-    ids = lambda **p: [t["id"] for t in adm.get("/group_types", params=p).json()["group_types"]]
+
+    def ids(**p: str) -> list[str]:
+        return [t["id"] for t in adm.get("/group_types", params=p).json()["group_types"]]
+
     assert private["id"] in ids(is_public="None") and gt["id"] in ids(is_public="None")
     assert private["id"] in ids(is_public="false") and gt["id"] not in ids(is_public="false")
     assert private["id"] not in ids(is_public="true") and gt["id"] in ids(is_public="true")

@@ -478,7 +478,8 @@ class _FakeNeutron:
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 query = parse_qs(parts.query)
-                code, body = 200, {}
+                code = 200
+                body: dict[str, object] = {}
                 if parts.path.endswith("/extensions"):
                     body = {"extensions": extensions}
                 elif parts.path.endswith("/networks"):  # two per page, as a small limit would give

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import uuid as uuidlib
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -27,7 +28,7 @@ from tests.unit.compute.test_multi_conductor import FLAVOR, GRACE, RPC_TIMEOUT, 
 
 __all__ = ["plane"]  # the fixture, shared with test_multi_conductor.py
 
-RESOURCES = resources_of(FLAVOR)  # type: ignore[arg-type]  # a plain dict of FlavorDict's keys
+RESOURCES = resources_of(FLAVOR)
 OLD = timedelta(seconds=GRACE * 3)
 
 
@@ -84,7 +85,7 @@ def test_a_redriven_build_replaces_the_claim_of_the_attempt_that_died(plane: Pla
     rt = plane.runtime
     stale = providers(plane)[0]
     for uuid in uuids:
-        assert plane.run(lambda u=uuid: rt.placement.claim(u, stale, RESOURCES, "p", "u"))
+        assert plane.run(partial(rt.placement.claim, uuid, stale, RESOURCES, "p", "u"))
     lapse = timedelta(seconds=RPC_TIMEOUT + GRACE)
     plane.set_rows(uuids, task_lease="conductor-that-died", updated_at=utcnow() - lapse - timedelta(seconds=1))
 
@@ -133,12 +134,12 @@ def test_the_audit_releases_what_deleted_servers_and_ended_moves_hold(plane: Pla
 
     plane.run(lambda: plane.db.write(migrations))
     for consumer in (ended, running):
-        assert plane.run(lambda c=consumer: plane.runtime.placement.claim(c, rp, RESOURCES, "p", "u"))
+        assert plane.run(partial(plane.runtime.placement.claim, consumer, rp, RESOURCES, "p", "u"))
     audit_twice(plane)
     assert held(plane, deleted[0]) == {} and held(plane, failed[0]) == {} and held(plane, ended) == {}
     assert held(plane, fresh_failure[0]) != {} and list(held(plane, running)) == [rp]
     for consumer in (fresh_failure[0], running):  # leave nothing to the next test
-        plane.run(lambda c=consumer: plane.runtime.placement.release(c))
+        plane.run(partial(plane.runtime.placement.release, consumer))
     plane.set_rows(failed + fresh_failure, deleted=True, vm_state=states.DELETED)
 
 

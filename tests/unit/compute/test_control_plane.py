@@ -13,9 +13,8 @@ from onestack.compute.service import extra_specs, keypairs, quotas
 from onestack.core.api.faults import BadRequest
 
 
-def _openssh(key: object) -> str:
-    return key.public_bytes(serialization.Encoding.OpenSSH,  # type: ignore[attr-defined]
-                            serialization.PublicFormat.OpenSSH).decode()
+def _openssh(key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey) -> str:
+    return key.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
 
 
 def test_ssh_fingerprint_is_md5_of_blob() -> None:

@@ -29,7 +29,8 @@ def test_returns_the_steps_result() -> None:
 @pytest.mark.parametrize("fail", [False, True])
 def test_a_cancelled_caller_waits_for_the_step_then_is_cancelled(fail: bool) -> None:
     async def main() -> tuple[list[str], bool]:
-        started, release, made = asyncio.Event(), asyncio.Event(), []
+        started, release = asyncio.Event(), asyncio.Event()
+        made: list[str] = []
         caller = asyncio.create_task(run_to_end(_step(started, release, made, fail)))
         await started.wait()
         caller.cancel()
@@ -60,7 +61,8 @@ def test_a_cancelled_anyio_scope_waits_for_the_step_and_catches_its_cancellation
     import anyio
 
     async def main() -> tuple[list[str], bool, str]:
-        started, release, made = asyncio.Event(), asyncio.Event(), []
+        started, release = asyncio.Event(), asyncio.Event()
+        made: list[str] = []
         with anyio.CancelScope() as scope:
             async def cancel_when_started() -> None:
                 await started.wait()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -53,9 +54,9 @@ def test_postgres_engine() -> None:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Database:
+def db(tmp_path: Path) -> Iterator[Database]:
     database = Database(create_db_engine(f"sqlite:///{tmp_path / 't.db'}"))
-    yield database  # type: ignore[misc]
+    yield database
     database.dispose()
 
 
@@ -123,14 +124,14 @@ def test_every_services_migrations_apply_and_are_idempotent(db: Database) -> Non
 
 
 @pytest.fixture
-def pg(monkeypatch: pytest.MonkeyPatch) -> Database:
+def pg(monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
     import onestack.core.db as dbmod
     from tests.databases import postgres_database
 
     monkeypatch.setattr(dbmod, "PING_AFTER_IDLE_S", 0.0)  # every reuse counts as after idle
     databases = postgres_database()
     database = Database(create_db_engine(next(databases)))
-    yield database  # type: ignore[misc]
+    yield database
     database.dispose()
     databases.close()
 
@@ -291,7 +292,7 @@ def test_postgres_insert_unless_taken_inserts_as_a_flush_would(pg: Database) -> 
     from onestack.core.db import insert_unless_taken
 
     plain = Plain
-    Plain.__table__.create(pg.engine)
+    Plain.metadata.tables[Plain.__tablename__].create(pg.engine)  # __table__ is typed as any FromClause
     inserted: list[str] = []
     event.listen(plain, "after_insert", lambda _m, _c, target: inserted.append(target.id))
 

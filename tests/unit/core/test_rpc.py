@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -101,7 +102,7 @@ def test_newer_minor_or_other_major_versions_are_refused() -> None:
     assert run(lambda bus: scenario(bus, "1.0"))["colour"] == "red"
     for version in ("1.3", "2.0"):
         with pytest.raises(IncompatibleVersion):
-            run(lambda bus, v=version: scenario(bus, v))
+            run(partial(scenario, version=version))
 
 
 def test_arguments_that_are_not_json_safe_are_refused_at_the_sender() -> None:

@@ -41,13 +41,14 @@ def ts(seconds: float) -> Timestamp:
     return Timestamp(seconds)
 
 
-async def put(backend: FileBackend, data: bytes, at: Timestamp, chunk: int = 65536, **meta: str) -> str:
+async def put(backend: FileBackend, data: bytes, at: Timestamp, chunk: int = 65536,
+              meta: dict[str, str] | None = None) -> str:
     writer = await backend.create(PART, HSH)
     for i in range(0, len(data), chunk):
         await writer.write(data[i:i + chunk])
     etag = await writer.flush()
     metadata = {"name": "/a/c/o", "x-timestamp": at.internal, "content-length": str(len(data)), "etag": etag,
-                "content-type": "application/octet-stream", **meta}
+                "content-type": "application/octet-stream", **(meta or {})}
     await writer.commit(at, metadata)
     return etag
 
@@ -70,7 +71,7 @@ def hash_dir(backend: FileBackend) -> Path:
 
 def test_layout_and_round_trip(backend: FileBackend) -> None:
     data = os.urandom(2 * BLOCK_SIZE + 123)
-    etag = run(put(backend, data, ts(1000.5), chunk=300_000, **{"x-object-meta-color": "blue"}))
+    etag = run(put(backend, data, ts(1000.5), chunk=300_000, meta={"x-object-meta-color": "blue"}))
     assert etag == hashlib.md5(data).hexdigest()
     assert os.listdir(hash_dir(backend)) == ["0000001000.50000.data"]
     assert run(read_all(backend)) == data
@@ -223,8 +224,8 @@ def test_tombstone(backend: FileBackend) -> None:
 
 
 def test_meta_replaces_user_metadata_but_not_the_data_facts(backend: FileBackend) -> None:
-    run(put(backend, b"data", ts(1), **{"x-object-meta-a": "1", "x-object-sysmeta-s": "keep",
-                                         "content-type": "text/plain", "x-delete-at": "9999999999"}))
+    run(put(backend, b"data", ts(1), meta={"x-object-meta-a": "1", "x-object-sysmeta-s": "keep",
+                                           "content-type": "text/plain", "x-delete-at": "9999999999"}))
     run(backend.write_meta(PART, HSH, ts(2), {"x-timestamp": ts(2).internal, "x-object-meta-b": "2",
                                               "etag": "forged", "content-length": "999"}))
     files = run(backend.read_metadata(PART, HSH))
@@ -243,7 +244,7 @@ def test_meta_replaces_user_metadata_but_not_the_data_facts(backend: FileBackend
 
 
 def test_expired(backend: FileBackend) -> None:
-    run(put(backend, b"data", ts(1), **{"x-delete-at": "100"}))
+    run(put(backend, b"data", ts(1), meta={"x-delete-at": "100"}))
     assert run(backend.read_metadata(PART, HSH, now=99.0)).data_len == 4
     with pytest.raises(diskfile.Expired) as info:
         run(backend.open(PART, HSH, now=100.0))
@@ -289,7 +290,7 @@ def test_verify_checks_every_block_and_the_md5(backend: FileBackend) -> None:
     assert run(backend.verify(PART, "f" * 32)) is None
     # Rewrite the data with matching CRCs but a stale ETag: only the MD5 check can see it.
     writer_data = b"x" * 10
-    run(put(backend, writer_data, ts(2), etag="0" * 32))
+    run(put(backend, writer_data, ts(2), meta={"etag": "0" * 32}))
     with pytest.raises(diskfile.Quarantined):
         run(backend.verify(PART, HSH))
     assert not hash_dir(backend).exists()

@@ -7,7 +7,7 @@ import asyncio
 import hashlib
 import json
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import TypeVar
 
@@ -86,12 +86,12 @@ def test_round_trip(tmp_path: Path) -> None:
             await client.replicate(missing, 4, [])
         # A literal REPLICATE reaches the same answer where the HTTP parser allows it (h11).
         app = ObjectServerApp(server)
-        sent: list[dict[str, object]] = []
+        sent: list[MutableMapping[str, object]] = []
 
         async def receive() -> dict[str, object]:
             return {"type": "http.request", "body": b"", "more_body": False}
 
-        async def send(message: dict[str, object]) -> None:
+        async def send(message: MutableMapping[str, object]) -> None:
             sent.append(message)
 
         await app({"type": "http", "method": "REPLICATE", "path": "/d1/4", "headers": []}, receive, send)
@@ -164,7 +164,7 @@ def test_stalled_upload_is_408(tmp_path: Path) -> None:
     (tmp_path / "d1").mkdir()
     server = ObjectServer(tmp_path, Listing(), "salt")
     app = ObjectServerApp(server, client_timeout=0.2)
-    sent: list[dict[str, object]] = []
+    sent: list[MutableMapping[str, object]] = []
     first = True
 
     async def receive() -> dict[str, object]:
@@ -175,7 +175,7 @@ def test_stalled_upload_is_408(tmp_path: Path) -> None:
         await asyncio.sleep(30)  # the proxy never sends the rest
         return {"type": "http.disconnect"}
 
-    async def send(message: dict[str, object]) -> None:
+    async def send(message: MutableMapping[str, object]) -> None:
         sent.append(message)
 
     headers = [(b"x-timestamp", b"1"), (b"content-type", b"a/b"), (b"content-length", b"10")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import create_engine
@@ -36,7 +36,7 @@ def pool_report(name: str, total: float | str = 100.0, free: float | str = 100.0
         "thin_provisioning_support": True, "thick_provisioning_support": False,
         "capabilities": {"volume_backend_name": name.split("#", 1)[-1], "storage_protocol": "file"}}
     report.update(kw)
-    return PoolReport(**report)  # type: ignore[typeddict-item]
+    return cast(PoolReport, report)  # unchecked: a test may report what a broken agent would
 
 
 def backend(backend_host: str, *pools: PoolReport, zone: str = "nova") -> BackendReport:

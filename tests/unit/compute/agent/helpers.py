@@ -52,13 +52,13 @@ def in_process_cloud(name: str) -> Any:
 
 
 def fake_host(client: TestClient) -> FakeDriver:
-    driver = client.cloud.compute_hosts.drivers[agent(client).host]  # type: ignore[attr-defined]
+    driver = client.cloud.compute_hosts.drivers[agent(client).host]
     assert isinstance(driver, FakeDriver)
     return driver
 
 
 def agent(client: TestClient) -> ComputeAgent:
-    found: ComputeAgent = client.cloud.compute_hosts.agents[0]  # type: ignore[attr-defined]
+    found: ComputeAgent = client.cloud.compute_hosts.agents[0]
     return found
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import time
+from collections import OrderedDict
 
 import pytest
 from sqlalchemy.orm import Session
@@ -76,7 +77,7 @@ def test_a_stale_hint_still_finds_an_address_freed_by_another_process(session: S
 
 def test_cursors_are_bounded_and_busy_ones_kept(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(next_free, "MAX_CURSORS", 4)
-    monkeypatch.setattr(next_free, "_cursors", next_free.OrderedDict())
+    monkeypatch.setattr(next_free, "_cursors", OrderedDict())
     with session.begin():
         busy = next_free.claim(session, "s-busy", next_free.find(session, "s-busy", 4, POOLS, set(), limit=1))
         assert busy == FIRST
@@ -94,7 +95,7 @@ def test_cursors_are_bounded_and_busy_ones_kept(session: Session, monkeypatch: p
 
 def test_forget_drops_a_deleted_subnets_cursor_unless_claimed(session: Session,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(next_free, "_cursors", next_free.OrderedDict())
+    monkeypatch.setattr(next_free, "_cursors", OrderedDict())
     with session.begin():
         next_free.find(session, "s-gone", 4, POOLS, set(), limit=1)
         assert next_free.claim(session, "s-claimed", [FIRST]) == FIRST

@@ -8,13 +8,17 @@ import io
 import json
 import tarfile
 from collections.abc import AsyncIterator
+from typing import Literal
 
 import pytest
 
 from onestack.object_store.middleware.bulk import _members, _TarStream, pax_header, report_body
 
+# The tar write modes these tests use: tarfile.open's overloads take only literal modes.
+WriteMode = Literal["w", "w:gz", "w:bz2"]
 
-def _tar(files: dict[str, bytes], mode: str = "w", fmt: int = tarfile.PAX_FORMAT,
+
+def _tar(files: dict[str, bytes], mode: WriteMode = "w", fmt: int = tarfile.PAX_FORMAT,
          pax: dict[str, str] | None = None) -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode=mode, format=fmt) as tar:
@@ -49,7 +53,7 @@ FILES = {"c1/a.txt": b"hello", "c1/sub/b": b"x" * 1500, "c2/" + "n" * 200: b"", 
 
 @pytest.mark.parametrize(("mode", "kind"), [("w", ""), ("w:gz", "gz"), ("w:bz2", "bz2")])
 @pytest.mark.parametrize("fmt", [tarfile.PAX_FORMAT, tarfile.GNU_FORMAT])
-def test_members_streamed(mode: str, kind: str, fmt: int) -> None:
+def test_members_streamed(mode: WriteMode, kind: str, fmt: int) -> None:
     members = asyncio.run(_read_all(_tar(FILES, mode, fmt), kind))
     assert [(n, b, r) for n, b, _p, r in members] == [("somedir", b"", False)] + [(n, b, True) for n, b in FILES.items()]
 

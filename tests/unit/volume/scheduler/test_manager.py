@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -42,7 +42,7 @@ def spec(v: models.Volume, **kw: Any) -> RequestSpec:
                               "availability_zone": v.availability_zone, "multiattach": False,
                               "same_backend_as": None, "source": {}}
     values.update(kw)
-    return RequestSpec(**values)  # type: ignore[typeddict-item]
+    return cast(RequestSpec, values)  # unchecked: kw may be any field
 
 
 def two_backends(db: Database) -> None:
@@ -80,7 +80,9 @@ def test_no_pool_is_error_with_cinders_message(db: Database) -> None:
 
     def read(s: Session) -> tuple[str, list[tuple[str | None, str | None, str]]]:
         msgs = s.scalars(select(models.Message).where(models.Message.resource_uuid == v.id))
-        return s.get(models.Volume, v.id).status, [(m.action_id, m.detail_id, m.event_id) for m in msgs]
+        row = s.get(models.Volume, v.id)
+        assert row is not None
+        return row.status, [(m.action_id, m.detail_id, m.event_id) for m in msgs]
 
     status, msgs = db.run_sync(read)
     assert status == "error"
@@ -93,8 +95,11 @@ def test_down_and_disabled_services_have_no_pools(db: Database) -> None:
     two_backends(db)
 
     def age(s: Session) -> None:
-        s.get(models.VolumeService, ("h1@b", "cinder-volume")).updated_at = now() - timedelta(seconds=120)
-        s.get(models.VolumeService, ("h1@a", "cinder-volume")).disabled = True
+        down = s.get(models.VolumeService, ("h1@b", "cinder-volume"))
+        disabled = s.get(models.VolumeService, ("h1@a", "cinder-volume"))
+        assert down is not None and disabled is not None
+        down.updated_at = now() - timedelta(seconds=120)
+        disabled.disabled = True
 
     db.run_sync(age)
     v = db.run_sync(lambda s: volume(s))

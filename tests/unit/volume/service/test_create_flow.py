@@ -132,4 +132,5 @@ def test_type_availability_zones(db: Database, zones: str, asked: str | None,  #
         asyncio.run(create_flow.create(state, db, CALLER, request))
     assert _count(db) == 0
     if outcome is InvalidTypeAvailabilityZones:
+        assert isinstance(caught.value, InvalidTypeAvailabilityZones)
         assert str(caught.value.message) == "Volume type is only supported in these availability zones: ['az9']"
