@@ -13,7 +13,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
 
 from conformance_lib import report, tempest_conf
-from conformance_lib.cli import pass_regex
+from conformance_lib.cli import error_records, pass_regex
 from conformance_lib.cloud import base_from_url
 from conformance_lib.results import PassResult, display_id, error_summary, from_dump, module_of
 
@@ -769,3 +769,29 @@ def test_failures_print_their_traceback_and_the_clouds_errors(tmp_path: Path,
     assert "Could not find role" in out
     assert "freeing the ports of x failed" in out and "fine" not in out
     assert "test_ok" not in out
+
+
+def test_error_records_keep_the_first_line_and_the_exceptions_of_each_traceback() -> None:
+    log = """2026-12-07 22:17:25,376 ERROR onestack.network.agent: compute-1: reconcile pass failed
+Traceback (most recent call last):
+  File "/x/onestack/network/server_rpc.py", line 204, in dhcp_ports
+    return await self.db.write(dhcp_ports.sync_host, host, stale, net)
+onestack.network.errors.SubnetNotFound: Subnet s1 could not be found.
+
+The above exception was the direct cause of the following exception:
+
+Traceback (most recent call last):
+  File "/x/onestack/core/bus.py", line 132, in dispatch_here
+onestack.core.bus.RemoteError: SubnetNotFound: Subnet s1 could not be found.
+2026-12-07 22:17:25,400 INFO onestack.api: GET /networking/v2.0/ports status=200
+2026-12-07 22:17:26,000 WARNING onestack.volume.agent: h1: volume reconcile pass failed
+ValueError: not an error record
+2026-12-07 22:17:27,000 ERROR asyncio: Future exception was never retrieved
+future: <Future finished exception=RemoteError('x')>
+""".splitlines(keepends=True)
+    assert error_records(log) == [
+        ["2026-12-07 22:17:25,376 ERROR onestack.network.agent: compute-1: reconcile pass failed",
+         "  onestack.network.errors.SubnetNotFound: Subnet s1 could not be found.",
+         "  onestack.core.bus.RemoteError: SubnetNotFound: Subnet s1 could not be found."],
+        ["2026-12-07 22:17:27,000 ERROR asyncio: Future exception was never retrieved"],
+    ]

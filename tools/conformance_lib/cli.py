@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import re
 import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 from conformance_lib import TEMPEST_VERSION, cloud, report, runner, tempest_conf
@@ -208,21 +210,40 @@ def _one_pass(args: argparse.Namespace, venv: Path, name: str, run_dir: Path) ->
 
 
 def _print_failures(result: PassResult, log_path: Path | None, tail: int = 40) -> None:
-    """Each failing test's traceback (its last lines) and the cloud's ERROR lines, into the run's
-    output: CI keeps only that output, not the run directory."""
-    failures = result.failures()
-    if not failures:
-        return
-    for t in failures:
+    """Each failing test's traceback (its last lines) and the cloud's ERROR records, into the run's
+    output: CI keeps only that output, not the run directory. The ERROR records are printed even
+    when every test passed (an ERROR in the cloud is a bug a test may not have seen)."""
+    for t in result.failures():
         lines = t.traceback.rstrip().splitlines()[-tail:]
         print(f"conformance: [{result.name}] FAILED {t.id}:", flush=True)
         print("".join(f"    {line}\n" for line in lines), end="", flush=True)
     if log_path is not None and log_path.exists():
         with open(log_path, errors="replace") as f:
-            errors = [line.rstrip() for line in f if " ERROR " in line or "Traceback" in line]
-        print(f"conformance: [{result.name}] the cloud's log ({log_path}) has {len(errors)} ERROR lines; "
-              f"the last {min(len(errors), tail)}:", flush=True)
-        print("".join(f"    {line}\n" for line in errors[-tail:]), end="", flush=True)
+            errors = error_records(f)
+        if errors:
+            print(f"conformance: [{result.name}] the cloud's log ({log_path}) has {len(errors)} ERROR records; "
+                  f"the last {min(len(errors), tail)}, each with the exceptions its traceback names:", flush=True)
+            print("".join(f"    {line}\n" for record in errors[-tail:] for line in record), end="", flush=True)
+
+
+_RECORD_START = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
+_NOT_EXCEPTION = ("Traceback", "The above exception", "During handling", "future:", "task:")
+
+
+def error_records(lines: Iterable[str]) -> list[list[str]]:
+    """The log's ERROR records, each as its first line and the exception lines of its traceback
+    (``module.Error: message``; a traceback's frames and source lines are left out)."""
+    records: list[list[str]] = []
+    current: list[str] | None = None
+    for raw in lines:
+        line = raw.rstrip()
+        if _RECORD_START.match(line):
+            current = [line] if " ERROR " in line else None
+            if current is not None:
+                records.append(current)
+        elif current is not None and line and not line[0].isspace() and not line.startswith(_NOT_EXCEPTION):
+            current.append("  " + line)
+    return records
 
 
 def _public_args(argv: list[str] | None) -> list[str]:
