@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from onestack.core.config import NetworkConfig
 from onestack.network import models
-from onestack.network.errors import IpAddressGenerationFailure
+from onestack.network.errors import Conflict, IpAddressGenerationFailure, NotFound
 from onestack.network.service.common import loads, now
 
 log = logging.getLogger("onestack.network.agent_scheduler")
@@ -267,6 +267,9 @@ def reschedule(s: Session, config: NetworkConfig) -> tuple[list[str], list[str]]
                     networks.append(network_id)
         except IpAddressGenerationFailure:
             log.warning("network %s: no address for its DHCP port, not rescheduled", network_id)
+            load = _load(s, DHCP_AGENT_TYPE)
+        except (NotFound, Conflict) as exc:  # changed meanwhile: the next pass tries again
+            log.warning("network %s: not rescheduled: %s", network_id, exc)
             load = _load(s, DHCP_AGENT_TYPE)
     l3_alive = serving(s, L3_AGENT_TYPE, down)
     l3_ids = {a.id for a in l3_alive}

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from onestack.core.config import NetworkConfig
 from onestack.network import models
-from onestack.network.errors import IpAddressGenerationFailure
+from onestack.network.errors import Conflict, IpAddressGenerationFailure, NotFound
 from onestack.network.service import agent_scheduler, ipam, ports
 from onestack.network.service.common import Caller
 
@@ -202,4 +202,6 @@ def sync_host(s: Session, host: str, network_ids: list[str], config: NetworkConf
             done.append(net_id)
         except IpAddressGenerationFailure:
             log.warning("network %s: no address for its DHCP port", net_id)
+        except (NotFound, Conflict) as exc:  # changed meanwhile (a subnet or port gone, an address taken)
+            log.warning("network %s: its DHCP port not synced (the next pass tries again): %s", net_id, exc)
     return done
