@@ -1,15 +1,16 @@
-"""4 KiB PUT storms against onestack: objects/s and the server's CPU time per PUT, optional py-spy.
+"""4 KiB PUT or GET storms against onestack: objects/s and the server's CPU time per request, optional py-spy.
 
     python bench/object_put_cpu.py                                    # 1 replica, 1 and 8 clients
+    python bench/object_put_cpu.py --op GET --clients 1               # GETs of 200 objects written first
     python bench/object_put_cpu.py --replicas 3 --rounds 2 --spy /tmp/put   # + py-spy raw profiles
     python bench/object_put_cpu.py --tree /tmp/base-checkout          # another checkout's code
 
 Starts its own ``onestack up`` (temp data dir; ``ONESTACK_TEST_DB`` as the tests), PUTs 4 KiB
 objects for ``--duration`` seconds per row with bench/object_store.py's HTTP client, and prints
 per row: objects/s, the server process's CPU (user + system, all threads) per PUT, and the load
-average. On a shared machine throughput swings with the load and CPU per PUT much less: compare
+average. ``--op GET`` writes ``--objects`` 4 KiB objects first, then GETs them round robin. On a shared machine throughput swings with the load and CPU per PUT much less: compare
 CPU per PUT, and only between trees run one after the other. ``--spy PREFIX`` records each row
-with py-spy (``--threads --nonblocking``, raw format: ``PREFIX-r<replicas>-c<clients>.txt``).
+with py-spy (``--threads --nonblocking``, raw format: ``PREFIX-<op>-r<replicas>-c<clients>.txt``).
 ``--tree`` runs another checkout's onestack (e.g. ``git archive`` of the base commit) with this
 load, so before and after run minutes apart. Results: docs/performance.md (object storage).
 """
@@ -39,6 +40,8 @@ def main() -> int:
     p.add_argument("--clients", type=int, nargs="+", default=[1, 8])
     p.add_argument("--duration", type=float, default=8.0, help="seconds per row")
     p.add_argument("--rounds", type=int, default=1)
+    p.add_argument("--op", choices=("PUT", "GET"), default="PUT")
+    p.add_argument("--objects", type=int, default=200, help="objects written before a GET storm")
     p.add_argument("--spy", default="", help="py-spy raw profiles to PREFIX-r<replicas>-c<clients>.txt")
     args = p.parse_args()
     tree = Path(args.tree).resolve()
@@ -67,26 +70,31 @@ def main() -> int:
                     return status, 4096
                 return put
 
-            asyncio.run(bench._run(target, 1, putter("warm"), lambda _c, n, _t: n < 30))
+            async def get(conn, n):  # type: ignore[no-untyped-def]
+                path, headers = target.address("GET", "storm", f"warm-{n % args.objects}")
+                return await conn.request("GET", path, headers)
+
+            asyncio.run(bench._run(target, 1, putter("warm"),
+                                   lambda _c, n, _t: n < (args.objects if args.op == "GET" else 30)))
             for rnd in range(args.rounds):
                 for clients in args.clients:
                     spy = None
                     if args.spy:
-                        out = f"{args.spy}-r{args.replicas}-c{clients}.txt"
+                        out = f"{args.spy}-{args.op.lower()}-r{args.replicas}-c{clients}.txt"
                         spy = subprocess.Popen([spy_bin, "record", "--pid", str(pid), "--rate", "250", "--format",
                                                 "raw", "--threads", "--nonblocking", "--duration",
                                                 str(int(args.duration) + 2), "-o", out],
                                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                         time.sleep(1.0)  # py-spy attaches
                     load, before = os.getloadavg()[0], cpu_seconds(pid)
-                    m = asyncio.run(bench._run(target, clients, putter(f"r{rnd}c{clients}-{time.time_ns()}"),
-                                               lambda _c, _n, t: t < args.duration))
+                    work = get if args.op == "GET" else putter(f"r{rnd}c{clients}-{time.time_ns()}")
+                    m = asyncio.run(bench._run(target, clients, work, lambda _c, _n, t: t < args.duration))
                     used = cpu_seconds(pid) - before
                     if spy is not None:
                         spy.wait()
                     print(f"{tree.name}: {args.replicas} replica(s), {clients} client(s), round {rnd}: "
                           f"{m.done / m.seconds:.0f} obj/s, {used / max(1, m.done) * 1000:.2f} ms server CPU "
-                          f"per PUT, load average {load:.1f}" + (f", FAILED: {m.errors[0]}" if m.errors else ""),
+                          f"per {args.op}, load average {load:.1f}" + (f", FAILED: {m.errors[0]}" if m.errors else ""),
                           flush=True)
         finally:
             cloud.close()

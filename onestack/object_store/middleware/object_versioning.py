@@ -48,7 +48,7 @@ from onestack.object_store.middleware.symlink import (
     truthy,
     with_rows,
 )
-from onestack.object_store.proxy.container import get_container_info
+from onestack.object_store.proxy.container import get_container_info, get_infos
 from onestack.object_store.proxy.request import (
     Handler,
     Headers,
@@ -292,7 +292,7 @@ def factory(state: ObjectStoreState) -> Middleware | None:
                 raise SwiftError(412, "Invalid UTF8 or contains NULL")  # hidden names are the proxy's own
             if obj is None:
                 return await _container(state, app, req, version, account, container)
-            info = await get_container_info(state, req, account, container)
+            _, info = await get_infos(state, req, account, container)  # the object controller's, too
             if info is None:
                 return await app(req)
             return await VersionedObject(state, app, req, version, account, container, obj, info).handle()

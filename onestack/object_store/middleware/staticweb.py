@@ -17,6 +17,7 @@ import json
 from urllib.parse import quote
 
 from onestack.object_store.errors import SwiftError
+from onestack.object_store.proxy.container import get_infos
 from onestack.object_store.proxy.request import (
     Handler,
     Headers,
@@ -215,7 +216,10 @@ def factory(state: ObjectStoreState) -> Middleware | None:
             if not account or not container:
                 return await app(req)
             try:
-                info = await state.containers.container_info(account, container)
+                if obj:  # as the object controller reads it next (the info cache)
+                    _, info = await get_infos(state, req, account, container)
+                else:
+                    info = await state.containers.container_info(account, container)
             except NotImplementedError:
                 return await app(req)
             site = Site(app, req, info)

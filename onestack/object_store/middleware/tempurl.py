@@ -113,8 +113,10 @@ def factory(state: ObjectStoreState) -> Middleware | None:
 
     async def scoped_keys(account: str, container: str) -> list[tuple[str, str]]:
         try:
-            acct = await state.containers.account_info(account)
-            cont = await state.containers.container_info(account, container) if container else None
+            if container:  # the object requests' infos: one read for both, or the info cache
+                acct, cont = await state.containers.object_infos(account, container)
+            else:
+                acct, cont = await state.containers.account_info(account), None
         except NotImplementedError:
             return []
         return ([(k, ACCOUNT_SCOPE) for k in keys_of(acct.meta if acct else {}, "x-account-meta-")]

@@ -25,7 +25,7 @@ from onestack.object_store.middleware import symlink
 from onestack.object_store.middleware.symlink import call, json_rows
 from onestack.object_store.proxy import constraints
 from onestack.object_store.proxy.constraints import check_account_format
-from onestack.object_store.proxy.container import get_container_info
+from onestack.object_store.proxy.container import get_infos
 from onestack.object_store.proxy.obj import check_delete_headers
 from onestack.object_store.proxy.request import (
     Handler,
@@ -316,7 +316,7 @@ def factory(state: ObjectStoreState) -> Middleware | None:
                 return resp
             if req.method not in ("PUT", "DELETE"):
                 return await app(req)
-            info = await get_container_info(state, req, account, container)
+            _, info = await get_infos(state, req, account, container)  # the object controller's, too
             found = versioning_of(info) if info is not None else None
             if info is None or found is None:
                 return await app(req)

@@ -57,13 +57,20 @@ async def get_account_info(state: ObjectStoreState, req: SwiftRequest, account: 
 
 async def get_infos(state: ObjectStoreState, req: SwiftRequest, account: str,
                     container: str) -> tuple[AccountInfo | None, ContainerInfo | None]:
-    """An object request's infos: both in one database read when neither is known to the request
-    yet (each read is a trip to a database thread), or from the process's short-lived cache
-    (``service/info_cache.py``) — so their counts may be that old: use ``fresh_infos`` for those."""
+    """An object request's infos: what the request does not know yet comes from the process's
+    short-lived cache (``service/info_cache.py``) or else one database read for both (each read is
+    a trip to a database thread) — so their counts may be that old: use ``fresh_infos`` for those.
+    Every middleware on an object request's path reads its infos here, not with
+    ``get_container_info``: the first to ask decides whether the request pays a database read."""
     akey, ckey = _key("account", account), _key("container", account, container)
-    if akey not in req.ctx.cache and ckey not in req.ctx.cache:
-        req.ctx.cache[akey], req.ctx.cache[ckey] = await state.containers.object_infos(account, container)
-    return await get_account_info(state, req, account), await get_container_info(state, req, account, container)
+    cache = req.ctx.cache
+    if akey not in cache or ckey not in cache:  # what the request already read (or wrote) stays
+        found = await state.containers.object_infos(account, container)
+        cache.setdefault(akey, found[0])
+        cache.setdefault(ckey, found[1])
+    account_info: AccountInfo | None = cache[akey]
+    container_info: ContainerInfo | None = cache[ckey]
+    return account_info, container_info
 
 
 async def fresh_infos(state: ObjectStoreState, req: SwiftRequest, account: str,

@@ -7,12 +7,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from onestack.core.db import Database, create_db_engine
 from onestack.object_store import models
+from onestack.object_store.proxy.container import fresh_infos, get_container_info, get_infos
+from onestack.object_store.proxy.request import SwiftRequest
 from onestack.object_store.service import info_cache
 from onestack.object_store.service.containers import ContainerService
 from onestack.object_store.service.info import AccountInfo, ContainerInfo
@@ -119,3 +122,20 @@ def test_object_infos_are_served_from_the_cache_until_a_write(svc: ContainerServ
     assert run(svc.infos(A, "c")) is not first  # infos() always reads (exact counts)
     run(svc.post_container(A, "c", {"x-container-meta-k": "v"}))
     assert run(svc.object_infos(A, "c")) is not first
+
+
+def test_get_infos_takes_what_the_request_lacks_from_the_cache(svc: ContainerService) -> None:
+    """The 4 KiB GET regression: a middleware that read the container first (get_container_info)
+    made the object controller's get_infos read the account from the database on its own."""
+    run(svc.put_container(A, "c", {}))
+    cached = run(svc.object_infos(A, "c"))
+    state: Any = SimpleNamespace(containers=svc)  # get_infos only uses the container service
+    req = SwiftRequest("GET", f"/v1/{A}/c/o")
+    run(get_container_info(state, req, A, "c"))  # as a middleware outside the controller might
+    account, container = run(get_infos(state, req, A, "c"))
+    assert account is cached[0]  # the process's cache: no database read
+    assert container is not cached[1] and container is not None  # the request's own read stays
+    req = SwiftRequest("GET", f"/v1/{A}/c/o")
+    assert run(get_infos(state, req, A, "c")) == cached and run(get_infos(state, req, A, "c"))[1] is cached[1]
+    exact = run(fresh_infos(state, req, A, "c"))
+    assert exact[1] is not cached[1] and run(get_infos(state, req, A, "c"))[1] is exact[1]
