@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Select, exists, or_, select
+from sqlalchemy import Select, bindparam, exists, or_, select
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session, aliased
 
@@ -59,8 +59,13 @@ BOUND_DETAILS = {"port_filter": True, "connectivity": "l2", "bridge_name": "br-i
 def visible(caller: Caller) -> Any:
     if caller.is_admin:
         return None
-    owned = select(models.Network.id).where(models.Network.project_id == caller.project_id)
-    return or_(P.project_id == caller.project_id, P.network_id.in_(owned))
+    return _visible_to(caller.project_id)
+
+
+def _visible_to(project: Any) -> Any:
+    """``visible`` for a non-admin of ``project`` (a value or a bound parameter)."""
+    owned = select(models.Network.id).where(models.Network.project_id == project)
+    return or_(P.project_id == project, P.network_id.in_(owned))
 
 
 def _visible_stmt(caller: Caller) -> Select[Any]:
@@ -109,27 +114,43 @@ def listing(caller: Caller) -> Listing:
     )
 
 
+# A port by id for an admin and for a project's caller (bound ``project``), and what its
+# update/delete policy sees: built once, as every port delete and update asks both
+# (docs/design.md, statements on the hot paths).
+_ROW = select(P).where(P.id == bindparam("id"))
+_ROW_VISIBLE = _ROW.where(_visible_to(bindparam("project")))
+
+
+def _policy_statements() -> tuple[Any, Any]:
+    """The port and its network's project in one round trip (the port's own network aliased,
+    apart from the networks of the visibility subquery)."""
+    n = aliased(models.Network, name="port_network")
+    stmt = (select(P.project_id, P.device_owner, n.project_id).select_from(P)
+            .outerjoin(n, n.id == P.network_id).where(P.id == bindparam("id")))
+    return stmt, stmt.where(_visible_to(bindparam("project")))
+
+
+_POLICY, _POLICY_VISIBLE = _policy_statements()
+
+
 def get_row(s: Session, caller: Caller, port_id: str) -> models.Port:
     """The port if ``caller`` may see it, else 404 ``PortNotFound``."""
-    row: models.Port | None = s.scalar(_visible_stmt(caller).where(P.id == port_id))
+    row: models.Port | None
+    if caller.is_admin:
+        row = s.scalar(_ROW, {"id": port_id})
+    else:
+        row = s.scalar(_ROW_VISIBLE, {"id": port_id, "project": caller.project_id})
     if row is None:
         raise PortNotFound(port_id)
     return row
 
 
-# The port's own network, apart from the networks of the visibility subquery; made once (an alias
-# made per call costs more CPU to adapt than the round trip it saves).
-_PORT_NETWORK = aliased(models.Network, name="port_network")
-
-
 def policy_target(s: Session, caller: Caller, port_id: str) -> dict[str, Any]:
     """What update/delete policies see of a port: its project and its network's."""
-    n = _PORT_NETWORK
-    # The port and its network's project in one round trip: every update and delete asks this.
-    stmt = (select(P.project_id, P.device_owner, n.project_id).select_from(P)
-            .outerjoin(n, n.id == P.network_id).where(P.id == port_id))
-    cond = visible(caller)
-    found = s.execute(stmt if cond is None else stmt.where(cond)).first()
+    if caller.is_admin:
+        found = s.execute(_POLICY, {"id": port_id}).first()
+    else:
+        found = s.execute(_POLICY_VISIBLE, {"id": port_id, "project": caller.project_id}).first()
     if found is None:
         raise PortNotFound(port_id)
     project, device_owner, owner = found[0], found[1], found[2] or ""

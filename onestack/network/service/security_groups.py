@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from typing import Any
 
-from sqlalchemy import Select, delete, or_, select
+from sqlalchemy import Select, bindparam, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -48,9 +48,13 @@ def _add_rules(s: Session, project_id: str, group_id: str, *, default_group: boo
         s.add(security_group_rules.new_row(project_id, group_id, rule))
 
 
+# Built once: every port create of a project asks it.
+_DEFAULT_OF = select(models.DefaultSecurityGroup.security_group_id).where(
+    models.DefaultSecurityGroup.project_id == bindparam("project"))
+
+
 def default_of(s: Session, project_id: str) -> str | None:
-    d = models.DefaultSecurityGroup
-    found = s.scalar(select(d.security_group_id).where(d.project_id == project_id))
+    found = s.scalar(_DEFAULT_OF, {"project": project_id})
     return None if found is None else str(found)
 
 
