@@ -117,10 +117,15 @@ def delete_tags(s: Session, resource_type: str, resource_id: str) -> None:
 # --- RBAC ------------------------------------------------------------------------------------------
 
 
+_RBAC = cast(Table, models.RbacPolicy.__table__)
+
+
 def rbac_granted(object_type: str, id_column: Any, action: str, project_id: str | BindParameter[Any] | None) -> Any:
     """A condition: an RBAC policy grants ``action`` on the row to ``project_id`` (a value, or a
     bound parameter in a statement built once) or to everyone."""
-    r = models.RbacPolicy
+    # The table's columns, not the mapped class's: the same SQL, and usable in a Core statement
+    # (an ORM attribute anywhere in a statement makes the session run it through the ORM).
+    r = _RBAC.c
     targets = ["*"] if project_id is None else ["*", project_id]
     return exists().where(r.object_type == object_type, r.object_id == id_column, r.action == action,
                           r.target_project.in_(targets))

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, and_, bindparam, exists, or_, select
+from sqlalchemy import Select, Table, and_, bindparam, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from onestack.core.config import NetworkConfig
@@ -279,9 +279,11 @@ def delete_free_on_network(s: Session, network_id: str) -> None:
         ports.delete(s, INTERNAL, port_id, internal=True)
 
 
-# Whether any port forwarding or floating IP points at a port: built once, as every port delete asks it.
-_POINTED_AT = select(or_(exists().where(models.PortForwarding.internal_port_id == bindparam("port")),
-                         exists().where(F.fixed_port_id == bindparam("port"))))
+# Whether any port forwarding or floating IP points at a port: built once, Core, as every port delete
+# asks it (ports.delete's ORM read of the port just flushed the session).
+_POINTED_AT = select(or_(
+    exists().where(cast(Table, models.PortForwarding.__table__).c.internal_port_id == bindparam("port")),
+    exists().where(cast(Table, F.__table__).c.fixed_port_id == bindparam("port"))))
 
 
 def disassociate_port(s: Session, port_id: str) -> None:

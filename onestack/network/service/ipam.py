@@ -146,7 +146,9 @@ class SubnetInfo:
 def _subnets_statements() -> tuple[Any, Any]:
     """``subnets_of``'s two questions, built once (every port create asks them): the network's
     subnets, and their pools (first, last) and service types (type, NULL) in one round trip."""
-    sub, p, st = models.Subnet, models.AllocationPool, models.SubnetServiceType
+    sub = models.Subnet
+    # The second on the tables' columns (Core): the first, an ORM load, has just autoflushed.
+    p, st = cast(Table, models.AllocationPool.__table__).c, cast(Table, models.SubnetServiceType.__table__).c
     ids: Any = bindparam("ids", expanding=True)
     return (select(sub).where(sub.network_id == bindparam("network")).order_by(sub.created_at, sub.id),
             union_all(select(p.subnet_id, p.first_ip, p.last_ip).where(p.subnet_id.in_(ids)),

@@ -5,9 +5,9 @@ network's own DHCP ports remain)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, bindparam, delete, func, or_, select
+from sqlalchemy import Select, Table, bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from onestack.network import models
@@ -52,21 +52,25 @@ def visible(caller: Caller) -> Any:
     return _visible_to(caller.project_id)
 
 
-def _visible_to(project: Any) -> Any:
-    """``visible`` for a non-admin of ``project`` (a value or a bound parameter)."""
-    return or_(N.project_id == project,
-               rbac_granted("network", N.id, "access_as_shared", project),
-               rbac_granted("network", N.id, "access_as_external", project))
+def _visible_to(project: Any, n: Any = N) -> Any:
+    """``visible`` for a non-admin of ``project`` (a value or a bound parameter), on the mapped
+    class's or (``n`` = the table's ``c``) the table's columns."""
+    return or_(n.project_id == project,
+               rbac_granted("network", n.id, "access_as_shared", project),
+               rbac_granted("network", n.id, "access_as_external", project))
 
 
 # One network by id, for an admin and for a project's caller (bound ``project``): built once, as a
 # port or subnet create and every port/subnet policy read ask them (docs/design.md, statements on
-# the hot paths). A project of None matches no network's project and only the '*' RBAC grants,
-# as ``visible`` does for it.
+# the hot paths); those that need columns only are Core. A project of None matches no network's
+# project and only the '*' RBAC grants, as ``visible`` does for it.
+_T = cast(Table, N.__table__).c
 _ROW = select(N).where(N.id == bindparam("id"))
-_PROJECT_OF = select(N.project_id).where(N.id == bindparam("id"))
-_VISIBLE_TO = _visible_to(bindparam("project"))
-_ROW_VISIBLE, _PROJECT_OF_VISIBLE = _ROW.where(_VISIBLE_TO), _PROJECT_OF.where(_VISIBLE_TO)
+_ROW_VISIBLE = _ROW.where(_visible_to(bindparam("project")))
+_PROJECT_OF = select(_T.project_id).where(_T.id == bindparam("id"))
+_FOR_PORT = select(_T.id, _T.project_id, _T.port_security_enabled).where(_T.id == bindparam("id"))
+_VISIBLE_TO = _visible_to(bindparam("project"), _T)
+_PROJECT_OF_VISIBLE, _FOR_PORT_VISIBLE = _PROJECT_OF.where(_VISIBLE_TO), _FOR_PORT.where(_VISIBLE_TO)
 
 
 def _visible_stmt(caller: Caller) -> Select[Any]:
@@ -107,6 +111,18 @@ def get_row(s: Session, caller: Caller, network_id: str) -> models.Network:
     return row
 
 
+def for_port(s: Session, caller: Caller, network_id: str) -> tuple[str, str, bool]:
+    """The network's id (as stored), project and ``port_security_enabled`` if ``caller`` may see
+    it, else 404 ``NetworkNotFound``: what a port create needs of it, without an ORM row."""
+    if caller.is_admin:
+        found = s.execute(_FOR_PORT, {"id": network_id}).first()
+    else:
+        found = s.execute(_FOR_PORT_VISIBLE, {"id": network_id, "project": caller.project_id}).first()
+    if found is None:
+        raise NetworkNotFound(network_id)
+    return str(found[0]), str(found[1]), bool(found[2])
+
+
 def project_of(s: Session, caller: Caller, network_id: str) -> str:
     """The network's project if ``caller`` may see it, else 404 ``NetworkNotFound``: one column, no
     ORM row (every port and subnet create/update/delete reads it for its policy)."""
@@ -117,7 +133,7 @@ def project_of(s: Session, caller: Caller, network_id: str) -> str:
         project = s.scalar(_PROJECT_OF_VISIBLE, {"id": network_id, "project": caller.project_id})
     if project is None:
         raise NetworkNotFound(network_id)
-    return project
+    return str(project)
 
 
 def views(s: Session, caller: Caller, rows: Sequence[models.Network]) -> list[dict[str, Any]]:

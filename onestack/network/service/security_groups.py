@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, bindparam, delete, or_, select
+from sqlalchemy import Select, Table, bindparam, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -48,9 +48,9 @@ def _add_rules(s: Session, project_id: str, group_id: str, *, default_group: boo
         s.add(security_group_rules.new_row(project_id, group_id, rule))
 
 
-# Built once: every port create of a project asks it.
-_DEFAULT_OF = select(models.DefaultSecurityGroup.security_group_id).where(
-    models.DefaultSecurityGroup.project_id == bindparam("project"))
+# Built once, Core: every port create of a project asks it (``ensure_default`` flushes what it adds).
+_DEFAULTS = cast(Table, models.DefaultSecurityGroup.__table__).c
+_DEFAULT_OF = select(_DEFAULTS.security_group_id).where(_DEFAULTS.project_id == bindparam("project"))
 
 
 def default_of(s: Session, project_id: str) -> str | None:
