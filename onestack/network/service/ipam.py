@@ -19,7 +19,7 @@ import logging
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import Table, bindparam, delete, null, select, union_all
 from sqlalchemy.exc import IntegrityError
@@ -128,9 +128,28 @@ def sort_key(ip: str) -> tuple[int, int]:
 
 # --- the subnets a port may get addresses from ------------------------------------------------------
 
+class SubnetColumns(Protocol):
+    """What IPAM reads of a subnet: a ``models.Subnet`` or the row ``subnets_of`` selects."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def network_id(self) -> str: ...
+    @property
+    def ip_version(self) -> int: ...
+    @property
+    def cidr(self) -> str: ...
+    @property
+    def enable_dhcp(self) -> bool: ...
+    @property
+    def ipv6_ra_mode(self) -> str | None: ...
+    @property
+    def ipv6_address_mode(self) -> str | None: ...
+
+
 @dataclass
 class SubnetInfo:
-    row: models.Subnet
+    row: SubnetColumns
     pools: list[tuple[int, int]]
     service_types: list[str] = field(default_factory=list)
 
@@ -146,11 +165,13 @@ class SubnetInfo:
 def _subnets_statements() -> tuple[Any, Any]:
     """``subnets_of``'s two questions, built once (every port create asks them): the network's
     subnets, and their pools (first, last) and service types (type, NULL) in one round trip."""
-    sub = models.Subnet
-    # The second on the tables' columns (Core): the first, an ORM load, has just autoflushed.
+    # Core (the tables' columns, no ORM rows): ``subnets_of`` flushes first, as the ORM's autoflush would.
+    sub = cast(Table, models.Subnet.__table__).c
     p, st = cast(Table, models.AllocationPool.__table__).c, cast(Table, models.SubnetServiceType.__table__).c
     ids: Any = bindparam("ids", expanding=True)
-    return (select(sub).where(sub.network_id == bindparam("network")).order_by(sub.created_at, sub.id),
+    return (select(sub.id, sub.network_id, sub.ip_version, sub.cidr, sub.enable_dhcp, sub.ipv6_ra_mode,
+                   sub.ipv6_address_mode).where(sub.network_id == bindparam("network"))
+            .order_by(sub.created_at, sub.id),
             union_all(select(p.subnet_id, p.first_ip, p.last_ip).where(p.subnet_id.in_(ids)),
                       select(st.subnet_id, st.service_type, null()).where(st.subnet_id.in_(ids))))
 
@@ -160,7 +181,8 @@ _SUBNETS, _POOLS_AND_TYPES = _subnets_statements()
 
 def subnets_of(s: Session, network_id: str) -> list[SubnetInfo]:
     """Every subnet of the network with its pools and service types (oldest first)."""
-    rows: list[models.Subnet] = list(s.scalars(_SUBNETS, {"network": network_id}))
+    s.flush()  # a subnet changed in this transaction is read as changed
+    rows: list[Any] = list(s.execute(_SUBNETS, {"network": network_id}))
     if not rows:
         return []
     ids = [r.id for r in rows]
