@@ -37,9 +37,9 @@ def _count(path: Path) -> int:
         return 0
 
 
-def _py_spy(pid: int, out: Path) -> subprocess.Popen[bytes]:
+def _py_spy(pid: int, out: Path, gil: bool) -> subprocess.Popen[bytes]:
     return subprocess.Popen([shutil.which("py-spy") or "py-spy", "record", "--pid", str(pid), "-r", "200",
-                             "-f", "raw", "-o", str(out), "--nonblocking"],
+                             "-f", "raw", "-o", str(out), "--nonblocking", *(["--gil"] if gil else [])],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -50,7 +50,7 @@ async def _pairs(t: Target, args: argparse.Namespace, counter: Path) -> None:
     for _ in range(20):
         port = await t.call("POST", "/v2.0/ports", body, 201)
         await t.call("DELETE", f"/v2.0/ports/{port['port']['id']}", None, 204)
-    spy = _py_spy(t.pids[0], args.profile) if args.profile else None
+    spy = _py_spy(t.pids[0], args.profile, args.gil) if args.profile else None
     creates: list[float] = []
     deletes: list[float] = []
 
@@ -90,6 +90,7 @@ def main() -> int:
     p.add_argument("--pairs", type=int, default=100)
     p.add_argument("--clients", type=int, default=1)
     p.add_argument("--profile", type=Path, help="py-spy collapsed stacks of the server during the pairs")
+    p.add_argument("--gil", action="store_true", help="with --profile: only samples holding the GIL (CPU in Python)")
     p.add_argument("--api-workers", type=int, default=0,
                    help="onestack as `serve identity network --api-workers N` (default 0: `onestack up`)")
     args = p.parse_args()

@@ -20,9 +20,9 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, event, inspect, or_, select, union
+from sqlalchemy import Table, bindparam, event, inspect, or_, select, union
 from sqlalchemy.orm import Session
 
 from onestack.core.bus import Bus, Subscription
@@ -79,13 +79,15 @@ def _hosts_statements() -> tuple[Any, Any, Any]:
     """``hosts_of``'s questions, built once (it runs at the end of every write): the hosts of
     ports on the networks or of the ports, those of ports in the groups or in groups whose rules
     name them (remote groups), and both in one round trip."""
-    port, psg, rule = models.Port, models.PortSecurityGroup, models.SecurityGroupRule
+    # Core (the tables' columns): ``_collect`` flushes before it asks.
+    psg_table = cast(Table, models.PortSecurityGroup.__table__)
+    port, psg, rule = cast(Table, models.Port.__table__).c, psg_table.c, cast(Table, models.SecurityGroupRule.__table__).c
     bound = port.binding_host_id != ""
     of_ports = select(port.binding_host_id).where(bound, or_(
         port.network_id.in_(bindparam("networks", expanding=True)), port.id.in_(bindparam("ports", expanding=True))))
     groups: Any = bindparam("groups", expanding=True)
     referring = select(rule.security_group_id).where(rule.remote_group_id.in_(groups))
-    of_groups = select(port.binding_host_id).join(psg, psg.port_id == port.id).where(
+    of_groups = select(port.binding_host_id).join(psg_table, psg.port_id == port.id).where(
         bound, or_(psg.security_group_id.in_(groups), psg.security_group_id.in_(referring)))
     return of_ports.distinct(), of_groups.distinct(), union(of_ports, of_groups)
 

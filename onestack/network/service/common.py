@@ -14,9 +14,21 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, and_, exists, false, or_, select, true
+from sqlalchemy import (
+    BindParameter,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    false,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session
 
 from onestack.network import models
@@ -92,17 +104,28 @@ def tags_of(s: Session, resource_type: str, ids: Sequence[str]) -> dict[str, lis
     return found
 
 
+# Built once (every port delete runs it); a plain DELETE on the table: no ORM bulk delete's
+# autoflush and search of the session for the rows.
+_TAGS = cast(Table, models.Tag.__table__)
+_DELETE_TAGS = sql_delete(_TAGS).where(_TAGS.c.resource_type == bindparam("type"), _TAGS.c.resource_id == bindparam("id"))
+
+
 def delete_tags(s: Session, resource_type: str, resource_id: str) -> None:
-    t = models.Tag
-    s.query(t).filter(t.resource_type == resource_type, t.resource_id == resource_id).delete()
+    s.execute(_DELETE_TAGS, {"type": resource_type, "id": resource_id})
 
 
 # --- RBAC ------------------------------------------------------------------------------------------
 
 
-def rbac_granted(object_type: str, id_column: Any, action: str, project_id: str | None) -> Any:
-    """A condition: an RBAC policy grants ``action`` on the row to ``project_id`` or to everyone."""
-    r = models.RbacPolicy
+_RBAC = cast(Table, models.RbacPolicy.__table__)
+
+
+def rbac_granted(object_type: str, id_column: Any, action: str, project_id: str | BindParameter[Any] | None) -> Any:
+    """A condition: an RBAC policy grants ``action`` on the row to ``project_id`` (a value, or a
+    bound parameter in a statement built once) or to everyone."""
+    # The table's columns, not the mapped class's: the same SQL, and usable in a Core statement
+    # (an ORM attribute anywhere in a statement makes the session run it through the ORM).
+    r = _RBAC.c
     targets = ["*"] if project_id is None else ["*", project_id]
     return exists().where(r.object_type == object_type, r.object_id == id_column, r.action == action,
                           r.target_project.in_(targets))

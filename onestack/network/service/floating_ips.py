@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, and_, exists, or_, select
+from sqlalchemy import Select, Table, and_, bindparam, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from onestack.core.config import NetworkConfig
@@ -279,13 +279,18 @@ def delete_free_on_network(s: Session, network_id: str) -> None:
         ports.delete(s, INTERNAL, port_id, internal=True)
 
 
+# Whether any port forwarding or floating IP points at a port: built once, Core, as every port delete
+# asks it (ports.delete's ORM read of the port just flushed the session).
+_POINTED_AT = select(or_(
+    exists().where(cast(Table, models.PortForwarding.__table__).c.internal_port_id == bindparam("port")),
+    exists().where(cast(Table, F.__table__).c.fixed_port_id == bindparam("port"))))
+
+
 def disassociate_port(s: Session, port_id: str) -> None:
     """A port is going: the floating IPs on it become free and its port forwardings go (Neutron's
     ``disassociate_floatingips`` and its port forwarding plugin)."""
-    pf = models.PortForwarding
     # Most ports have neither: one round trip to ask about both before looking at either.
-    if not s.scalar(select(or_(exists().where(pf.internal_port_id == port_id),
-                               exists().where(F.fixed_port_id == port_id)))):
+    if not s.scalar(_POINTED_AT, {"port": port_id}):
         return
     _drop_port_forwardings(s, port_id, keep=set())
     for row in s.scalars(select(F).where(F.fixed_port_id == port_id)):

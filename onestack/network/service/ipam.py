@@ -19,9 +19,9 @@ import logging
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, cast
 
-from sqlalchemy import delete, null, select, union_all
+from sqlalchemy import Table, bindparam, delete, null, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -128,9 +128,28 @@ def sort_key(ip: str) -> tuple[int, int]:
 
 # --- the subnets a port may get addresses from ------------------------------------------------------
 
+class SubnetColumns(Protocol):
+    """What IPAM reads of a subnet: a ``models.Subnet`` or the row ``subnets_of`` selects."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def network_id(self) -> str: ...
+    @property
+    def ip_version(self) -> int: ...
+    @property
+    def cidr(self) -> str: ...
+    @property
+    def enable_dhcp(self) -> bool: ...
+    @property
+    def ipv6_ra_mode(self) -> str | None: ...
+    @property
+    def ipv6_address_mode(self) -> str | None: ...
+
+
 @dataclass
 class SubnetInfo:
-    row: models.Subnet
+    row: SubnetColumns
     pools: list[tuple[int, int]]
     service_types: list[str] = field(default_factory=list)
 
@@ -143,20 +162,33 @@ class SubnetInfo:
         return is_auto_address(self.row.ip_version, self.row.ipv6_ra_mode, self.row.ipv6_address_mode)
 
 
+def _subnets_statements() -> tuple[Any, Any]:
+    """``subnets_of``'s two questions, built once (every port create asks them): the network's
+    subnets, and their pools (first, last) and service types (type, NULL) in one round trip."""
+    # Core (the tables' columns, no ORM rows): ``subnets_of`` flushes first, as the ORM's autoflush would.
+    sub = cast(Table, models.Subnet.__table__).c
+    p, st = cast(Table, models.AllocationPool.__table__).c, cast(Table, models.SubnetServiceType.__table__).c
+    ids: Any = bindparam("ids", expanding=True)
+    return (select(sub.id, sub.network_id, sub.ip_version, sub.cidr, sub.enable_dhcp, sub.ipv6_ra_mode,
+                   sub.ipv6_address_mode).where(sub.network_id == bindparam("network"))
+            .order_by(sub.created_at, sub.id),
+            union_all(select(p.subnet_id, p.first_ip, p.last_ip).where(p.subnet_id.in_(ids)),
+                      select(st.subnet_id, st.service_type, null()).where(st.subnet_id.in_(ids))))
+
+
+_SUBNETS, _POOLS_AND_TYPES = _subnets_statements()
+
+
 def subnets_of(s: Session, network_id: str) -> list[SubnetInfo]:
     """Every subnet of the network with its pools and service types (oldest first)."""
-    sub = models.Subnet
-    rows = list(s.scalars(select(sub).where(sub.network_id == network_id).order_by(sub.created_at, sub.id)))
+    s.flush()  # a subnet changed in this transaction is read as changed
+    rows: list[Any] = list(s.execute(_SUBNETS, {"network": network_id}))
     if not rows:
         return []
     ids = [r.id for r in rows]
     pools: dict[str, list[tuple[int, int]]] = {i: [] for i in ids}
     types: dict[str, list[str]] = {i: [] for i in ids}
-    p, st = models.AllocationPool, models.SubnetServiceType
-    # Pools (first, last) and service types (type, NULL) in one round trip: a create runs this.
-    both: Any = union_all(select(p.subnet_id, p.first_ip, p.last_ip).where(p.subnet_id.in_(ids)),
-                     select(st.subnet_id, st.service_type, null()).where(st.subnet_id.in_(ids)))
-    for subnet_id, first, last in s.execute(both):
+    for subnet_id, first, last in s.execute(_POOLS_AND_TYPES, {"ids": ids}):
         if last is None:
             types[subnet_id].append(first)
         else:
@@ -334,15 +366,21 @@ def allocate(s: Session, wanted: Sequence[Wanted], port_id: str, network_id: str
     return done
 
 
+_ALLOCATIONS = cast(Table, A.__table__)
+_RELEASE = delete(_ALLOCATIONS).where(_ALLOCATIONS.c.port_id == bindparam("port"))
+_RELEASE_RETURNING = _RELEASE.returning(_ALLOCATIONS.c.subnet_id, _ALLOCATIONS.c.ip_address)
+
+
 def release(s: Session, port_id: str, pairs: Sequence[tuple[str, str]] | None = None) -> None:
     """Give back ``pairs`` (subnet id, address) of the port, or all its addresses."""
     if pairs is None:
-        stmt = delete(A).where(A.port_id == port_id)
+        # Built once, on the table (every port delete runs it): no ORM bulk delete's search of the
+        # session (allocations are inserted flushed and never changed as objects, so none is stale).
         if s.get_bind().dialect.delete_returning:
-            pairs = [(sid, ip) for sid, ip in s.execute(stmt.returning(A.subnet_id, A.ip_address))]
+            pairs = [(sid, ip) for sid, ip in s.execute(_RELEASE_RETURNING, {"port": port_id})]
         else:
             pairs = held(s, port_id)
-            s.execute(stmt)
+            s.execute(_RELEASE, {"port": port_id})
     else:
         for subnet_id, ip in pairs:
             s.execute(delete(A).where(A.port_id == port_id, A.subnet_id == subnet_id, A.ip_address == ip))

@@ -5,9 +5,9 @@ network's own DHCP ports remain)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy import Select, Table, bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from onestack.network import models
@@ -49,9 +49,28 @@ def visible(caller: Caller) -> Any:
     """Networks ``caller`` may see: their own, those shared with them or everyone, external ones."""
     if caller.is_admin:
         return None
-    return or_(N.project_id == caller.project_id,
-               rbac_granted("network", N.id, "access_as_shared", caller.project_id),
-               rbac_granted("network", N.id, "access_as_external", caller.project_id))
+    return _visible_to(caller.project_id)
+
+
+def _visible_to(project: Any, n: Any = N) -> Any:
+    """``visible`` for a non-admin of ``project`` (a value or a bound parameter), on the mapped
+    class's or (``n`` = the table's ``c``) the table's columns."""
+    return or_(n.project_id == project,
+               rbac_granted("network", n.id, "access_as_shared", project),
+               rbac_granted("network", n.id, "access_as_external", project))
+
+
+# One network by id, for an admin and for a project's caller (bound ``project``): built once, as a
+# port or subnet create and every port/subnet policy read ask them (docs/design.md, statements on
+# the hot paths); those that need columns only are Core. A project of None matches no network's
+# project and only the '*' RBAC grants, as ``visible`` does for it.
+_T = cast(Table, N.__table__).c
+_ROW = select(N).where(N.id == bindparam("id"))
+_ROW_VISIBLE = _ROW.where(_visible_to(bindparam("project")))
+_PROJECT_OF = select(_T.project_id).where(_T.id == bindparam("id"))
+_FOR_PORT = select(_T.id, _T.project_id, _T.port_security_enabled).where(_T.id == bindparam("id"))
+_VISIBLE_TO = _visible_to(bindparam("project"), _T)
+_PROJECT_OF_VISIBLE, _FOR_PORT_VISIBLE = _PROJECT_OF.where(_VISIBLE_TO), _FOR_PORT.where(_VISIBLE_TO)
 
 
 def _visible_stmt(caller: Caller) -> Select[Any]:
@@ -82,21 +101,39 @@ def listing(caller: Caller) -> Listing:
 
 def get_row(s: Session, caller: Caller, network_id: str) -> models.Network:
     """The network if ``caller`` may see it, else 404 ``NetworkNotFound``."""
-    row: models.Network | None = s.scalar(_visible_stmt(caller).where(N.id == network_id))
+    row: models.Network | None
+    if caller.is_admin:
+        row = s.scalar(_ROW, {"id": network_id})
+    else:
+        row = s.scalar(_ROW_VISIBLE, {"id": network_id, "project": caller.project_id})
     if row is None:
         raise NetworkNotFound(network_id)
     return row
 
 
+def for_port(s: Session, caller: Caller, network_id: str) -> tuple[str, str, bool]:
+    """The network's id (as stored), project and ``port_security_enabled`` if ``caller`` may see
+    it, else 404 ``NetworkNotFound``: what a port create needs of it, without an ORM row."""
+    if caller.is_admin:
+        found = s.execute(_FOR_PORT, {"id": network_id}).first()
+    else:
+        found = s.execute(_FOR_PORT_VISIBLE, {"id": network_id, "project": caller.project_id}).first()
+    if found is None:
+        raise NetworkNotFound(network_id)
+    return str(found[0]), str(found[1]), bool(found[2])
+
+
 def project_of(s: Session, caller: Caller, network_id: str) -> str:
     """The network's project if ``caller`` may see it, else 404 ``NetworkNotFound``: one column, no
     ORM row (every port and subnet create/update/delete reads it for its policy)."""
-    cond = visible(caller)
-    stmt = select(N.project_id).where(N.id == network_id)
-    project: str | None = s.scalar(stmt if cond is None else stmt.where(cond))
+    project: str | None
+    if caller.is_admin:
+        project = s.scalar(_PROJECT_OF, {"id": network_id})
+    else:
+        project = s.scalar(_PROJECT_OF_VISIBLE, {"id": network_id, "project": caller.project_id})
     if project is None:
         raise NetworkNotFound(network_id)
-    return project
+    return str(project)
 
 
 def views(s: Session, caller: Caller, rows: Sequence[models.Network]) -> list[dict[str, Any]]:

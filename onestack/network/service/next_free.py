@@ -26,8 +26,9 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
+from typing import cast
 
-from sqlalchemy import bindparam, event, select
+from sqlalchemy import Table, bindparam, event, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from onestack.network import models
@@ -111,9 +112,11 @@ def find(s: Session, subnet_id: str, version: int, pools: Sequence[tuple[int, in
     return []
 
 
-# Which of a window of addresses are allocated: built once, a create runs it every time.
-_PROBE = select(A.ip_address).where(A.subnet_id == bindparam("subnet"),
-                                    A.ip_address.in_(bindparam("ips", expanding=True)))
+# Which of a window of addresses are allocated: built once, a create runs it every time. Core (the
+# table's columns): allocations are inserted flushed, so the ORM's autoflush would add nothing.
+_A = cast(Table, A.__table__).c
+_PROBE = select(_A.ip_address).where(_A.subnet_id == bindparam("subnet"),
+                                     _A.ip_address.in_(bindparam("ips", expanding=True)))
 
 
 def _search(s: Session, subnet_id: str, version: int, pools: Sequence[tuple[int, int]], origin: int,

@@ -11,11 +11,11 @@ project "" and then count against no quota, as in Neutron.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, exists, or_, select
+from sqlalchemy import Select, Table, bindparam, exists, or_, select
 from sqlalchemy import delete as sql_delete
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from onestack.core.config import NetworkConfig
 from onestack.network import models
@@ -29,7 +29,15 @@ from onestack.network.errors import (
     SecurityGroupNotFound,
     ServicePortInUse,
 )
-from onestack.network.service import ipam, macs, nova_notifier, quotas, security_groups, subnets
+from onestack.network.service import (
+    ipam,
+    macs,
+    networks,
+    nova_notifier,
+    quotas,
+    security_groups,
+    subnets,
+)
 from onestack.network.service.common import (
     Caller,
     Listing,
@@ -59,8 +67,14 @@ BOUND_DETAILS = {"port_filter": True, "connectivity": "l2", "bridge_name": "br-i
 def visible(caller: Caller) -> Any:
     if caller.is_admin:
         return None
-    owned = select(models.Network.id).where(models.Network.project_id == caller.project_id)
-    return or_(P.project_id == caller.project_id, P.network_id.in_(owned))
+    return _visible_to(caller.project_id)
+
+
+def _visible_to(project: Any, p: Any = P, n: Any = models.Network) -> Any:
+    """``visible`` for a non-admin of ``project`` (a value or a bound parameter), on the mapped
+    classes' or (``p``, ``n`` = the tables' ``c``) the tables' columns."""
+    owned = select(n.id).where(n.project_id == project)
+    return or_(p.project_id == project, p.network_id.in_(owned))
 
 
 def _visible_stmt(caller: Caller) -> Select[Any]:
@@ -109,27 +123,44 @@ def listing(caller: Caller) -> Listing:
     )
 
 
+# A port by id for an admin and for a project's caller (bound ``project``), and what its
+# update/delete policy sees: built once, as every port delete and update asks both
+# (docs/design.md, statements on the hot paths).
+_ROW = select(P).where(P.id == bindparam("id"))
+_ROW_VISIBLE = _ROW.where(_visible_to(bindparam("project")))
+
+
+def _policy_statements() -> tuple[Any, Any]:
+    """The port and its network's project in one round trip (the port's own network aliased,
+    apart from the networks of the visibility subquery); Core: columns, no ORM."""
+    p, networks_table = cast(Table, P.__table__), cast(Table, models.Network.__table__)
+    n = networks_table.alias("port_network")
+    stmt = (select(p.c.project_id, p.c.device_owner, n.c.project_id).select_from(p)
+            .outerjoin(n, n.c.id == p.c.network_id).where(p.c.id == bindparam("id")))
+    return stmt, stmt.where(_visible_to(bindparam("project"), p.c, networks_table.c))
+
+
+_POLICY, _POLICY_VISIBLE = _policy_statements()
+
+
 def get_row(s: Session, caller: Caller, port_id: str) -> models.Port:
     """The port if ``caller`` may see it, else 404 ``PortNotFound``."""
-    row: models.Port | None = s.scalar(_visible_stmt(caller).where(P.id == port_id))
+    row: models.Port | None
+    if caller.is_admin:
+        row = s.scalar(_ROW, {"id": port_id})
+    else:
+        row = s.scalar(_ROW_VISIBLE, {"id": port_id, "project": caller.project_id})
     if row is None:
         raise PortNotFound(port_id)
     return row
 
 
-# The port's own network, apart from the networks of the visibility subquery; made once (an alias
-# made per call costs more CPU to adapt than the round trip it saves).
-_PORT_NETWORK = aliased(models.Network, name="port_network")
-
-
 def policy_target(s: Session, caller: Caller, port_id: str) -> dict[str, Any]:
     """What update/delete policies see of a port: its project and its network's."""
-    n = _PORT_NETWORK
-    # The port and its network's project in one round trip: every update and delete asks this.
-    stmt = (select(P.project_id, P.device_owner, n.project_id).select_from(P)
-            .outerjoin(n, n.id == P.network_id).where(P.id == port_id))
-    cond = visible(caller)
-    found = s.execute(stmt if cond is None else stmt.where(cond)).first()
+    if caller.is_admin:
+        found = s.execute(_POLICY, {"id": port_id}).first()
+    else:
+        found = s.execute(_POLICY_VISIBLE, {"id": port_id, "project": caller.project_id}).first()
     if found is None:
         raise PortNotFound(port_id)
     project, device_owner, owner = found[0], found[1], found[2] or ""
@@ -265,11 +296,13 @@ def create(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any]
            config: NetworkConfig) -> dict[str, Any]:
     """A port for ``project_id`` from checked ``attrs`` (the API applied policy); absent
     attributes take Neutron's defaults."""
-    net = subnets.network_for_new(s, caller, attrs["network_id"], project_id)
+    # subnets.network_for_new's checks on two columns of the network, not its ORM row.
+    network_id, network_project, network_port_security = networks.for_port(s, caller, attrs["network_id"])
+    subnets.may_build_on(s, caller, network_id, network_project, project_id)
     owner = attrs.get("device_owner") or ""
     port_security = attrs.get("port_security_enabled")
     if port_security is None:
-        port_security = net.port_security_enabled
+        port_security = network_port_security
     pairs = attrs.get("allowed_address_pairs") or []
     if pairs and not port_security:
         raise AddressPairAndPortSecurityRequired()
@@ -286,15 +319,15 @@ def create(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any]
         groups = _check_groups(s, project_id, groups)
     if project_id and owner != "network:dhcp":  # the DHCP agent's port is the network's, past quota (Neutron)
         quotas.check(s, project_id, "port")
-    all_subnets = ipam.subnets_of(s, net.id)
-    usable = ipam.candidates(all_subnets, owner, net.id)
+    all_subnets = ipam.subnets_of(s, network_id)
+    usable = ipam.candidates(all_subnets, owner, network_id)
     fixed = attrs.get("fixed_ips")
     if fixed is None:
         wanted = ipam.implicit(usable)
     else:
-        wanted = ipam.requested(s, fixed, usable, net.id, owner, config.max_fixed_ips_per_port,
+        wanted = ipam.requested(s, fixed, usable, network_id, owner, config.max_fixed_ips_per_port,
                                 attrs.get("mac_address"))
-    row = P(id=new_id(), project_id=project_id, network_id=net.id, name=attrs.get("name") or "",
+    row = P(id=new_id(), project_id=project_id, network_id=network_id, name=attrs.get("name") or "",
             description=attrs.get("description") or "", mac_address="",
             admin_state_up=attrs.get("admin_state_up", True), status="DOWN",
             device_id=attrs.get("device_id") or "", device_owner=owner, port_security_enabled=port_security,
@@ -307,7 +340,7 @@ def create(s: Session, caller: Caller, project_id: str, attrs: Mapping[str, Any]
     stamp_new(row)
     macs.insert_with_mac(s, row, config.base_mac, attrs.get("mac_address"))
     wanted += ipam.auto_addresses(usable, row.mac_address, owner, [w.choices[0].id for w in wanted])
-    allocated = ipam.allocate(s, wanted, row.id, net.id)
+    allocated = ipam.allocate(s, wanted, row.id, network_id)
     _store_groups(s, row.id, groups, new=True)
     stored_pairs = _store_pairs(s, row, pairs, new=True)
     if attrs.get("extra_dhcp_opts"):

@@ -7,9 +7,9 @@ ports) count against no project, as in Neutron.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, Table, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from onestack.network import models
@@ -43,15 +43,30 @@ def usage(s: Session, project_id: str, resource: str) -> int:
     return int(s.scalar(select(func.count()).select_from(model).where(model.project_id == project_id)) or 0)
 
 
+def _check_statement(resource: str) -> Select[Any]:
+    """The project's usage of ``resource`` and its own limit (NULL: the default) in one round trip."""
+    # Core (the tables' columns): ``check`` flushes first, as the ORM's autoflush would.
+    table, q = cast(Table, COUNTED[resource].__table__), cast(Table, models.Quota.__table__)
+    project: Any = bindparam("project")
+    used = select(func.count()).select_from(table).where(table.c.project_id == project).scalar_subquery()
+    own = select(q.c.limit).where(q.c.project_id == project, q.c.resource == resource).scalar_subquery()
+    return select(used, own)
+
+
+# ``check``'s statement per resource, built once: every create runs it (docs/design.md, statements
+# on the hot paths).
+_CHECKS: dict[str, Select[Any]] = {}
+
+
 def check(s: Session, project_id: str, resource: str, adding: int = 1) -> None:
     """409 ``OverQuota`` if ``adding`` more of ``resource`` would pass the project's limit."""
     if not project_id:
         return  # network-owned: no project's quota
-    # The project's limit and its usage in one round trip (this runs on every create).
-    model, q = COUNTED[resource], models.Quota
-    used = select(func.count()).select_from(model).where(model.project_id == project_id).scalar_subquery()
-    own = select(q.limit).where(q.project_id == project_id, q.resource == resource).scalar_subquery()
-    count, own_limit = s.execute(select(used, own)).one()
+    stmt = _CHECKS.get(resource)
+    if stmt is None:
+        stmt = _CHECKS[resource] = _check_statement(resource)
+    s.flush()  # rows of the resource added in this transaction count
+    count, own_limit = s.execute(stmt, {"project": project_id}).one()
     limit = DEFAULTS.get(resource, -1) if own_limit is None else own_limit
     if 0 <= limit < int(count or 0) + adding:
         raise OverQuota(resource)

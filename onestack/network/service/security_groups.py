@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, delete, or_, select
+from sqlalchemy import Select, Table, bindparam, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -48,9 +48,13 @@ def _add_rules(s: Session, project_id: str, group_id: str, *, default_group: boo
         s.add(security_group_rules.new_row(project_id, group_id, rule))
 
 
+# Built once, Core: every port create of a project asks it (``ensure_default`` flushes what it adds).
+_DEFAULTS = cast(Table, models.DefaultSecurityGroup.__table__).c
+_DEFAULT_OF = select(_DEFAULTS.security_group_id).where(_DEFAULTS.project_id == bindparam("project"))
+
+
 def default_of(s: Session, project_id: str) -> str | None:
-    d = models.DefaultSecurityGroup
-    found = s.scalar(select(d.security_group_id).where(d.project_id == project_id))
+    found = s.scalar(_DEFAULT_OF, {"project": project_id})
     return None if found is None else str(found)
 
 

@@ -121,11 +121,17 @@ def network_for_new(s: Session, caller: Caller, network_id: str, project_id: str
     is not shared with them (Neutron's _validate_network_tenant_ownership: seeing an external
     network is not leave to build on it)."""
     net = networks.get_row(s, caller, network_id)
-    if caller.is_admin or net.project_id == project_id:
-        return net
+    may_build_on(s, caller, network_id, net.project_id, project_id)
+    return net
+
+
+def may_build_on(s: Session, caller: Caller, network_id: str, network_project: str, project_id: str) -> None:
+    """``network_for_new``'s check for a network the caller sees (``network_project`` its project)."""
+    if caller.is_admin or network_project == project_id:
+        return
     if s.scalar(select(rbac_granted("network", models.Network.id, "access_as_shared", caller.project_id))
                 .where(models.Network.id == network_id)):
-        return net
+        return
     raise HTTPNotFound("The resource could not be found.")
 
 
