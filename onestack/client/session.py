@@ -34,6 +34,8 @@ class ServiceSession:
         self.http = httpx.AsyncClient(mounts=mounts, timeout=timeout)
 
     async def token(self) -> str:
+        if self._token is not None:  # the common case, twice per request: no lock round
+            return self._token
         async with self._lock:
             if self._token is None:
                 username, password, project = self._creds

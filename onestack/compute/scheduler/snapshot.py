@@ -68,13 +68,17 @@ def request_spec(s: Session, instances: list[Instance], ignore_hosts: Iterable[s
 
 def host_states(s: Session, candidates: list[Candidate], spec: RequestSpec, down_after: float) -> list[HostState]:
     by_rp = {c.provider_uuid: c for c in candidates}
-    nodes = list(s.scalars(select(ComputeNode).where(ComputeNode.uuid.in_(list(by_rp)))))
-    hosts = {n.host for n in nodes}
-    services = {svc.host: svc for svc in s.scalars(select(Service).where(
-        Service.binary == COMPUTE_BINARY, Service.host.in_(hosts)))}
+    # One statement for the nodes, their hosts' compute services ((host, binary) is unique) and
+    # their hosts' live instance counts: each statement is a round trip on every boot.
+    count = (select(func.count()).where(Instance.host == ComputeNode.host, Instance.deleted.is_(False))
+             .correlate(ComputeNode).scalar_subquery())
+    rows = s.execute(select(ComputeNode, Service, count)
+                     .outerjoin(Service, (Service.host == ComputeNode.host) & (Service.binary == COMPUTE_BINARY))
+                     .where(ComputeNode.uuid.in_(list(by_rp)))).all()
+    nodes = [node for node, _svc, _n in rows]
+    services = {node.host: svc for node, svc, _n in rows if svc is not None}
+    counts = {node.host: n for node, _svc, n in rows}
     all_aggs = aggregates(s)
-    counts = dict(s.execute(select(Instance.host, func.count()).where(
-        Instance.host.in_(hosts), Instance.deleted.is_(False)).group_by(Instance.host)).all())
     # Only the instances some filter or weigher will ask about: hinted ones and group members.
     wanted = set(spec.hint("same_host")) | set(spec.hint("different_host"))
     if spec.instance_group is not None:

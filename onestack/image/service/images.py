@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Executable, delete, func, null, select, union_all
 from sqlalchemy.orm import Session
 
 from onestack.core.api.faults import BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge
@@ -76,9 +76,20 @@ def render_image(image: Image, properties: dict[str, str], tags: list[str]) -> d
 
 
 def image_to_dict(s: Session, image: Image) -> dict[str, Any]:
-    """Render one image as Glance v2 shows it (loads its custom properties and tags)."""
-    props = {p.name: p.value for p in s.scalars(select(ImageProperty).where(ImageProperty.image_id == image.id))}
-    tags = list(s.scalars(select(ImageTag.value).where(ImageTag.image_id == image.id)))
+    """Render one image as Glance v2 shows it (loads its custom properties and tags).
+
+    One statement for both (a boot looks its image up every time): a property's value is
+    never NULL, so a row with a NULL value is a tag."""
+    props: dict[str, str] = {}
+    tags: list[str] = []
+    both: Executable = union_all(
+        select(ImageProperty.name, ImageProperty.value).where(ImageProperty.image_id == image.id),
+        select(ImageTag.value, null()).where(ImageTag.image_id == image.id))
+    for name, value in s.execute(both):
+        if value is None:
+            tags.append(name)
+        else:
+            props[name] = value
     return render_image(image, props, tags)
 
 
@@ -111,15 +122,18 @@ def _is_member(s: Session, image_id: str, project_id: str | None) -> ImageMember
     return s.get(ImageMember, (image_id, project_id))
 
 
-def can_see(s: Session, image: Image, viewer: Viewer) -> bool:
-    """Glance's rule for showing one image: members see a shared image whatever their status."""
+def can_see(s: Session, image: Image, viewer: Viewer, member: bool | None = None) -> bool:
+    """Glance's rule for showing one image: members see a shared image whatever their status.
+    ``member``: whether the viewer's project is a member, when the caller has read it already."""
     if image.deleted_at is not None:
         return False
     if viewer.is_admin or image.visibility in ("public", "community"):
         return True
     if viewer.project_id and image.owner == viewer.project_id:
         return True
-    return image.visibility == "shared" and _is_member(s, image.id, viewer.project_id) is not None
+    if image.visibility != "shared":
+        return False
+    return member if member is not None else _is_member(s, image.id, viewer.project_id) is not None
 
 
 def get_image(s: Session, image_id: str, viewer: Viewer) -> Image:
@@ -132,8 +146,14 @@ def get_image(s: Session, image_id: str, viewer: Viewer) -> Image:
 
 def visible_image(s: Session, image_id: str, viewer: Viewer) -> tuple[Image, str | None]:
     """The visible image (404 otherwise) and the viewer's project if it is one of its members."""
-    image = get_image(s, image_id, viewer)
-    member = viewer.project_id if _is_member(s, image_id, viewer.project_id) is not None else None
+    if not viewer.project_id:
+        return get_image(s, image_id, viewer), None
+    # The image and the viewer's membership in one statement (a boot looks its image up every time).
+    found = s.execute(select(Image, ImageMember.member).where(Image.id == image_id).outerjoin(
+        ImageMember, (ImageMember.image_id == Image.id) & (ImageMember.member == viewer.project_id))).first()
+    image, member = (found[0], found[1]) if found is not None else (None, None)
+    if image is None or not can_see(s, image, viewer, member is not None):
+        raise NotFound(f"No image found with ID {image_id}")
     return image, member
 
 
