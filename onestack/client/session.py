@@ -11,9 +11,12 @@ uses an in-process ASGI transport — the same requests, no socket. The token is
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import httpx
+
+CATALOG_RECHECK = 5.0  # seconds between catalog re-reads for a service it did not list
 
 
 class EndpointNotFound(LookupError):
@@ -29,6 +32,7 @@ class ServiceSession:
         self.region = region
         self._token: str | None = None
         self._endpoints: dict[str, str] = {}
+        self._catalog_at = -CATALOG_RECHECK  # when the catalog was last read (monotonic)
         self._lock = asyncio.Lock()
         # ``mounts`` maps a base URL to a transport: the in-process ASGI app for this process's own URL.
         self.http = httpx.AsyncClient(mounts=mounts, timeout=timeout)
@@ -48,6 +52,7 @@ class ServiceSession:
                 resp.raise_for_status()
                 self._token = resp.headers["X-Subject-Token"]
                 self._endpoints = self._public_endpoints(resp.json()["token"].get("catalog", []))
+                self._catalog_at = time.monotonic()
             return self._token
 
     def _public_endpoints(self, catalog: list[dict[str, Any]]) -> dict[str, str]:
@@ -62,8 +67,11 @@ class ServiceSession:
         """The public URL of a service, from the catalog of the session's token."""
         await self.token()
         url = self._endpoints.get(service_type)
-        if url is None:
-            self._token = None  # the catalog may have changed since: look again once
+        if url is None and time.monotonic() - self._catalog_at >= CATALOG_RECHECK:
+            # The catalog may have changed since: look again, but at most every CATALOG_RECHECK
+            # seconds — a cloud without the service (no network service, say) would otherwise
+            # authenticate anew, a password check and a token, on every call that asks for it.
+            self._token = None
             await self.token()
             url = self._endpoints.get(service_type)
         if url is None:
