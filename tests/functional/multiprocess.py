@@ -172,6 +172,18 @@ class ScaleOutCloud:
 
         wait_until(settled, timeout=timeout, interval=0.25, what=f"compute services {wanted}")
 
+    def wait_schedulable(self, admin: Any, hosts: int, timeout: float = 90.0) -> None:
+        """Until ``hosts`` resource providers have room for a VCPU in placement: an agent's service
+        is up (its first heartbeat) before its inventory is reported, and boots in between would
+        all land on the hosts that had reported."""
+        def count() -> int:
+            resp = admin.placement.get("/resource_providers", params={"resources": "VCPU:1"},
+                                       microversion="1.4")
+            return len(resp.json()["resource_providers"]) if resp.status_code == 200 else 0
+
+        wait_until(lambda: count() >= hosts, timeout=timeout, interval=0.25,
+                   what=f"{hosts} resource providers with room for a VCPU")
+
 
 @contextmanager
 def scale_out_cloud(root: Path, env: dict[str, str] | None = None) -> Iterator[ScaleOutCloud]:

@@ -54,6 +54,7 @@ def admin(cloud: ScaleOutCloud) -> Any:
     wanted = {("nova-conductor", "ctl-1"): True, ("nova-scheduler", "ctl-1"): True}
     wanted.update({(COMPUTE, h): True for h in HOSTS})
     cloud.wait_services(conn, wanted)
+    cloud.wait_schedulable(conn, len(HOSTS))
     project = conn.current_project_id
     conn.compute.update_quota_set(project, instances=-1, cores=-1, ram=-1)  # the tests boot dozens
     return conn
