@@ -48,6 +48,9 @@ def desired_state(s: Session, host: str, only: set[str] | None, excluded: set[st
     ips = _fixed_ips(s, ids)
     networks = {n.id: n for n in s.scalars(select(models.Network).where(
         models.Network.id.in_(sorted({r.network_id for r in rows}))))}
+    # Each statement of a read is its own snapshot (db.py): a network deleted since the ports were
+    # read took its ports with it. Leave them out; the next pass reads the state after the delete.
+    rows = [r for r in rows if r.network_id in networks]
     ports: dict[str, PortSpec] = {}
     for r in rows:
         net = networks[r.network_id]
