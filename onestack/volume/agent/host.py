@@ -77,6 +77,9 @@ class VolumeAgent:
         self._stopping = asyncio.Event()
         self._loops: list[asyncio.Task[Any]] = []
         self._work: set[asyncio.Task[Any]] = set()
+        # volume id → its snapshots' deletes running here: a cascade delete casts them before the
+        # volume's, and the volume goes after them, as Cinder's does (the volume gone, so are they).
+        self._snapshot_deletes: dict[str, set[asyncio.Task[Any]]] = {}
         self._serving: Subscription | None = None
 
     async def start(self) -> None:
@@ -166,6 +169,16 @@ class VolumeAgent:
         task = asyncio.create_task(self.run(obj_id, method, kwargs), name=f"volume-{method}-{obj_id}")
         self._work.add(task)
         task.add_done_callback(self._work.discard)
+        if method == "delete_snapshot":
+            volume_id = kwargs["volume"]["id"]
+            self._snapshot_deletes.setdefault(volume_id, set()).add(task)
+            task.add_done_callback(lambda done: self._snapshot_done(volume_id, done))
+
+    def _snapshot_done(self, volume_id: str, task: asyncio.Task[Any]) -> None:
+        tasks = self._snapshot_deletes.get(volume_id, set())
+        tasks.discard(task)
+        if not tasks:
+            self._snapshot_deletes.pop(volume_id, None)
 
     def _accept(self, obj_id: str, method: str, kwargs: dict[str, Any]) -> None:
         """Journal the work, then do it in the background: a cast's handler returns at once."""
@@ -290,6 +303,9 @@ class VolumeAgent:
         return (None, error) if error else (driver_update(driver, volume), None)
 
     async def _do_delete_volume(self, volume: VolumeSpec) -> None:
+        snapshots = self._snapshot_deletes.get(volume["id"])
+        if snapshots:
+            await asyncio.wait(set(snapshots))
         try:
             driver = self.driver_for(volume)
         except VolumeDriverError:
