@@ -18,6 +18,8 @@ from typing import Any, cast
 
 from sqlalchemy import (
     BindParameter,
+    Executable,
+    Result,
     Select,
     Table,
     and_,
@@ -41,6 +43,15 @@ class Caller:
 
     project_id: str | None
     is_admin: bool
+
+
+def by_id_as(s: Session, caller: Caller, admin: Executable, visible: Executable,
+             object_id: str) -> Result[*tuple[Any, ...]]:
+    """Run a prebuilt by-id statement as ``caller``: ``admin`` (bound ``id``) for an admin, else
+    ``visible`` (bound ``id`` and ``project``: the caller's project may see the row)."""
+    if caller.is_admin:
+        return s.execute(admin, {"id": object_id})
+    return s.execute(visible, {"id": object_id, "project": caller.project_id})
 
 
 def now() -> datetime:

@@ -23,6 +23,7 @@ from onestack.network.service.common import (
     Caller,
     Listing,
     ListQuery,
+    by_id_as,
     check_revision,
     delete_tags,
     dumps,
@@ -101,11 +102,7 @@ def listing(caller: Caller) -> Listing:
 
 def get_row(s: Session, caller: Caller, network_id: str) -> models.Network:
     """The network if ``caller`` may see it, else 404 ``NetworkNotFound``."""
-    row: models.Network | None
-    if caller.is_admin:
-        row = s.scalar(_ROW, {"id": network_id})
-    else:
-        row = s.scalar(_ROW_VISIBLE, {"id": network_id, "project": caller.project_id})
+    row: models.Network | None = by_id_as(s, caller, _ROW, _ROW_VISIBLE, network_id).scalar()
     if row is None:
         raise NetworkNotFound(network_id)
     return row
@@ -114,10 +111,7 @@ def get_row(s: Session, caller: Caller, network_id: str) -> models.Network:
 def for_port(s: Session, caller: Caller, network_id: str) -> tuple[str, str, bool]:
     """The network's id (as stored), project and ``port_security_enabled`` if ``caller`` may see
     it, else 404 ``NetworkNotFound``: what a port create needs of it, without an ORM row."""
-    if caller.is_admin:
-        found = s.execute(_FOR_PORT, {"id": network_id}).first()
-    else:
-        found = s.execute(_FOR_PORT_VISIBLE, {"id": network_id, "project": caller.project_id}).first()
+    found = by_id_as(s, caller, _FOR_PORT, _FOR_PORT_VISIBLE, network_id).first()
     if found is None:
         raise NetworkNotFound(network_id)
     return str(found[0]), str(found[1]), bool(found[2])
@@ -126,11 +120,7 @@ def for_port(s: Session, caller: Caller, network_id: str) -> tuple[str, str, boo
 def project_of(s: Session, caller: Caller, network_id: str) -> str:
     """The network's project if ``caller`` may see it, else 404 ``NetworkNotFound``: one column, no
     ORM row (every port and subnet create/update/delete reads it for its policy)."""
-    project: str | None
-    if caller.is_admin:
-        project = s.scalar(_PROJECT_OF, {"id": network_id})
-    else:
-        project = s.scalar(_PROJECT_OF_VISIBLE, {"id": network_id, "project": caller.project_id})
+    project: str | None = by_id_as(s, caller, _PROJECT_OF, _PROJECT_OF_VISIBLE, network_id).scalar()
     if project is None:
         raise NetworkNotFound(network_id)
     return str(project)

@@ -42,6 +42,7 @@ from onestack.network.service.common import (
     Caller,
     Listing,
     ListQuery,
+    by_id_as,
     check_revision,
     delete_tags,
     dumps,
@@ -145,11 +146,7 @@ _POLICY, _POLICY_VISIBLE = _policy_statements()
 
 def get_row(s: Session, caller: Caller, port_id: str) -> models.Port:
     """The port if ``caller`` may see it, else 404 ``PortNotFound``."""
-    row: models.Port | None
-    if caller.is_admin:
-        row = s.scalar(_ROW, {"id": port_id})
-    else:
-        row = s.scalar(_ROW_VISIBLE, {"id": port_id, "project": caller.project_id})
+    row: models.Port | None = by_id_as(s, caller, _ROW, _ROW_VISIBLE, port_id).scalar()
     if row is None:
         raise PortNotFound(port_id)
     return row
@@ -157,10 +154,7 @@ def get_row(s: Session, caller: Caller, port_id: str) -> models.Port:
 
 def policy_target(s: Session, caller: Caller, port_id: str) -> dict[str, Any]:
     """What update/delete policies see of a port: its project and its network's."""
-    if caller.is_admin:
-        found = s.execute(_POLICY, {"id": port_id}).first()
-    else:
-        found = s.execute(_POLICY_VISIBLE, {"id": port_id, "project": caller.project_id}).first()
+    found = by_id_as(s, caller, _POLICY, _POLICY_VISIBLE, port_id).first()
     if found is None:
         raise PortNotFound(port_id)
     project, device_owner, owner = found[0], found[1], found[2] or ""
